@@ -1,0 +1,229 @@
+//! The in-process tier: typed values, no serialisation, and no global lock on a hit.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
+
+use crate::key_ref::KeyRef;
+
+/// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
+const DEFAULT_SHARDS: usize = 16;
+/// A bounded tier gets fewer shards when it is small, so that each shard keeps at least this many
+/// entries and its LRU order stays meaningful (a tier of fewer than 64 entries is one shard,
+/// hence exact LRU).
+const MIN_ENTRIES_PER_SHARD: usize = 32;
+
+/// Typed entries in process memory, sharded by key hash.
+///
+/// A hit takes one shard's read lock and clones the value; it neither allocates nor serialises
+/// (wrap large values in `Arc` to make the clone cheap). With a capacity, each shard evicts its
+/// least recently used entry when full; the whole tier is then LRU per shard, and exactly LRU when
+/// the capacity is under 64 (one shard).
+///
+/// Usually made by [`CacheBuilder::memory`](crate::CacheBuilder::memory); usable alone.
+///
+/// # Examples
+///
+/// ```
+/// use cacher::MemoryBackend;
+///
+/// let memory: MemoryBackend<String, u32> = MemoryBackend::with_max_entries(2);
+/// memory.insert("a".to_string(), 1, 0);
+/// memory.insert("b".to_string(), 2, 0);
+/// assert_eq!(memory.get("a"), Some(1)); // "a" is now the most recently used
+/// memory.insert("c".to_string(), 3, 0); // evicts "b"
+/// assert_eq!(memory.get("b"), None);
+/// assert_eq!(memory.len(), 2);
+/// ```
+pub struct MemoryBackend<K, V> {
+    shards: Box<[RwLock<Shard<K, V>>]>,
+    hasher: DefaultHashBuilder,
+    /// Entries a shard may hold; `None` for unbounded.
+    shard_capacity: Option<usize>,
+}
+
+struct Shard<K, V> {
+    table: HashTable<Slot<K, V>>,
+    /// Recency clock of this shard, only ticked when bounded.
+    tick: AtomicU64,
+}
+
+struct Slot<K, V> {
+    hash: u64,
+    key: K,
+    value: V,
+    created_ms: u64,
+    last_used: AtomicU64,
+}
+
+impl<K, V> MemoryBackend<K, V>
+where
+    K: Hash + Eq,
+    V: Clone,
+{
+    /// An unbounded memory tier.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_shards(DEFAULT_SHARDS, None)
+    }
+
+    /// A memory tier holding at most `max_entries`, evicting the least recently used.
+    ///
+    /// # Panics
+    /// If `max_entries` is 0.
+    #[must_use]
+    pub fn with_max_entries(max_entries: usize) -> Self {
+        assert!(max_entries > 0, "max_entries must be at least 1");
+        let mut shards = DEFAULT_SHARDS;
+        while shards > 1 && max_entries / shards < MIN_ENTRIES_PER_SHARD {
+            shards /= 2;
+        }
+        Self::with_shards(shards, Some(max_entries / shards))
+    }
+
+    fn with_shards(count: usize, shard_capacity: Option<usize>) -> Self {
+        let shards = (0..count)
+            .map(|_| {
+                RwLock::new(Shard {
+                    table: HashTable::new(),
+                    tick: AtomicU64::new(0),
+                })
+            })
+            .collect();
+        Self {
+            shards,
+            hasher: DefaultHashBuilder::default(),
+            shard_capacity,
+        }
+    }
+
+    /// The hash that [`get_hashed`](Self::get_hashed) and friends take.
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard<K, V>> {
+        // The table uses the low bits of the hash; the shard takes high ones.
+        let index = (hash >> 48) as usize % self.shards.len();
+        &self.shards[index]
+    }
+
+    /// The value for `key`, if present.
+    pub fn get<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Option<V> {
+        self.get_hashed(self.hash(key), key).map(|(value, _)| value)
+    }
+
+    /// The value and its creation time, looked up with a precomputed hash.
+    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, u64)> {
+        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
+        if self.shard_capacity.is_some() {
+            let now = shard.tick.fetch_add(1, Ordering::Relaxed);
+            slot.last_used.store(now, Ordering::Relaxed);
+        }
+        Some((slot.value.clone(), slot.created_ms))
+    }
+
+    /// Stores `value` under `key`, created at `created_ms` (milliseconds since the Unix epoch).
+    pub fn insert(&self, key: K, value: V, created_ms: u64) {
+        let hash = self.hash(&key);
+        self.insert_hashed(hash, key, value, created_ms);
+    }
+
+    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, created_ms: u64) {
+        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        let tick = shard.tick.fetch_add(1, Ordering::Relaxed);
+        let slot = Slot {
+            hash,
+            key,
+            value,
+            created_ms,
+            last_used: AtomicU64::new(tick),
+        };
+        match shard
+            .table
+            .find_mut(hash, |existing| existing.key == slot.key)
+        {
+            Some(existing) => *existing = slot,
+            None => {
+                if let Some(capacity) = self.shard_capacity {
+                    while shard.table.len() >= capacity {
+                        evict_least_recent(&mut shard.table);
+                    }
+                }
+                shard.table.insert_unique(hash, slot, |s| s.hash);
+            }
+        }
+    }
+
+    /// Removes the entry for `key`; true if there was one.
+    pub fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
+        let hash = self.hash(key);
+        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
+            Ok(entry) => {
+                entry.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        for shard in &*self.shards {
+            shard
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .table
+                .clear();
+        }
+    }
+
+    /// How many entries are held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.len())
+            .sum()
+    }
+
+    /// True when no entry is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn evict_least_recent<K, V>(table: &mut HashTable<Slot<K, V>>) {
+    let oldest = table
+        .iter()
+        .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
+        .map(|slot| (slot.hash, slot.last_used.load(Ordering::Relaxed)));
+    if let Some((hash, used)) = oldest {
+        if let Ok(entry) =
+            table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
+        {
+            entry.remove();
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend")
+            .field("shards", &self.shards.len())
+            .field("shard_capacity", &self.shard_capacity)
+            .finish_non_exhaustive()
+    }
+}

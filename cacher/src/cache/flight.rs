@@ -1,0 +1,188 @@
+//! Single-flight: concurrent callers of one missing key run the function once.
+//!
+//! The first caller of a missing key becomes its *leader* and runs the function; later callers
+//! find its flight and wait, with a bound, for the value. When the leader fails (returns `Err`,
+//! panics, or its future is dropped) the flight ends as failed and the waiters go round again: one
+//! of them leads the next attempt. A waiter whose bound passes stops waiting and runs the function
+//! itself, so a leader that hangs slows the others down but never blocks them forever.
+//!
+//! The map of flights is touched only on a miss, never on a hit.
+
+use std::hash::Hash;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use hashbrown::HashTable;
+
+use crate::key_ref::KeyRef;
+
+pub(crate) struct Flights<K, V> {
+    table: Mutex<Table<K, V>>,
+}
+
+/// Flights in progress, each with its key's hash.
+type Table<K, V> = HashTable<(u64, K, Arc<Flight<V>>)>;
+
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    done: Condvar,
+    #[cfg(feature = "tokio")]
+    notify: tokio::sync::Notify,
+}
+
+enum State<V> {
+    Running,
+    Done(V),
+    Failed,
+}
+
+/// What a caller of a missing key is to do.
+pub(crate) enum Role<'a, K: Hash + Eq, V: Clone> {
+    Leader(Leader<'a, K, V>),
+    Waiter(Arc<Flight<V>>),
+}
+
+/// How a wait ended.
+pub(crate) enum Outcome<V> {
+    /// The leader's value.
+    Value(V),
+    /// The leader failed: try again.
+    Failed,
+    /// The bound passed: run the function without waiting any more.
+    TimedOut,
+}
+
+impl<K: Hash + Eq, V: Clone> Flights<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            table: Mutex::new(HashTable::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table<K, V>> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Joins the flight for `key`, starting one (as its leader) if there is none.
+    pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
+        let mut table = self.lock();
+        if let Some((_, _, flight)) = table.find(hash, |(_, k, _)| key.is_key(k)) {
+            return Role::Waiter(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::new());
+        table.insert_unique(hash, (hash, key.to_key(), Arc::clone(&flight)), |e| e.0);
+        Role::Leader(Leader {
+            flights: self,
+            hash,
+            flight,
+            finished: false,
+        })
+    }
+
+    fn remove(&self, hash: u64, flight: &Arc<Flight<V>>) {
+        let mut table = self.lock();
+        if let Ok(entry) = table.find_entry(hash, |(_, _, f)| Arc::ptr_eq(f, flight)) {
+            entry.remove();
+        }
+    }
+}
+
+impl<V: Clone> Flight<V> {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(State::Running),
+            done: Condvar::new(),
+            #[cfg(feature = "tokio")]
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<V>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn outcome(state: &State<V>) -> Option<Outcome<V>> {
+        match state {
+            State::Running => None,
+            State::Done(value) => Some(Outcome::Value(value.clone())),
+            State::Failed => Some(Outcome::Failed),
+        }
+    }
+
+    fn finish(&self, end: State<V>) {
+        *self.lock() = end;
+        self.done.notify_all();
+        #[cfg(feature = "tokio")]
+        self.notify.notify_waiters();
+    }
+
+    /// Blocks until the leader finishes or `bound` passes.
+    pub(crate) fn wait(&self, bound: Duration) -> Outcome<V> {
+        let deadline = Instant::now() + bound;
+        let mut state = self.lock();
+        loop {
+            if let Some(outcome) = Self::outcome(&state) {
+                return outcome;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Outcome::TimedOut;
+            }
+            state = self
+                .done
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits, without blocking the executor, until the leader finishes or `bound` passes.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn wait_async(&self, bound: Duration) -> Outcome<V> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            // Register interest before looking, so a finish between the look and the await is
+            // not missed.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = Self::outcome(&self.lock()) {
+                return outcome;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Self::outcome(&self.lock()).unwrap_or(Outcome::TimedOut);
+            }
+        }
+    }
+}
+
+/// The leader's duty: finish the flight. Dropped unfinished (an `Err`, a panic, a cancelled
+/// future), it marks the flight failed, so waiters retry instead of waiting for nothing.
+pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
+    flights: &'a Flights<K, V>,
+    hash: u64,
+    flight: Arc<Flight<V>>,
+    finished: bool,
+}
+
+impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
+    /// Hands `value` to the waiters.
+    pub(crate) fn complete(mut self, value: V) {
+        self.end(State::Done(value));
+    }
+
+    fn end(&mut self, end: State<V>) {
+        self.finished = true;
+        // Leave the map first: a caller arriving after this finds the stored entry instead.
+        self.flights.remove(self.hash, &self.flight);
+        self.flight.finish(end);
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.end(State::Failed);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The errors a cache reports.
+//!
+//! `get_or_compute` and the `#[cached]` functions never return these: a cache that fails to read
+//! or write degrades to calling the function, logs a `tracing` warning and counts the failure in
+//! [`CacheStats::errors`](crate::CacheStats::errors). They come back from the plain-store methods
+//! (`try_get`, `try_insert`, `clear`, …) and from building a cache.
+
+use std::path::PathBuf;
+
+pub use crate::backend::path::InvalidPath;
+pub use crate::format::FormatError;
+pub use crate::key::KeyError;
+
+/// What went wrong in a cache operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `try_get` found no fresh entry for the key (the seed's `error_on_missing`).
+    #[error("no cached entry for this key")]
+    Missing,
+    /// Reading or writing an entry's file failed.
+    #[error("cache I/O failed at {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored entry could not be decoded, or belongs to another key, type or version.
+    #[error("corrupt cache entry at {location}: {reason}")]
+    Corrupt {
+        /// Where the entry is (a path, or a backend's key).
+        location: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A value could not be encoded by the formatter.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The arguments could not be turned into a key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A `filename_fn` produced a path that would leave the cache directory or is not a valid name.
+    #[error(transparent)]
+    InvalidPath(#[from] InvalidPath),
+    /// The cache was configured in a way that cannot work.
+    #[error("invalid cache configuration: {0}")]
+    Config(String),
+    /// A backend-specific failure (a network backend's connection, for instance).
+    #[error("{backend} backend: {message}")]
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Corrupt {
+            location: location.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,55 @@
+//! Looking a key up by a borrowed form, so that a hit allocates nothing.
+//!
+//! A `#[cached]` function taking `(endpoint: &str, user_id: u32)` stores its entries under an
+//! owned key (`String`, `u32`) but looks them up with the borrowed arguments it was called with.
+//! [`KeyRef`] is that borrowed form: it hashes, compares and serialises exactly like the owned
+//! key, and makes one only when an entry is stored.
+
+use std::hash::Hash;
+
+use serde::Serialize;
+
+/// A borrowed form of the key type `K`.
+///
+/// Implementations must keep three promises, on which the cache's correctness rests:
+/// `hash(self) == hash(&self.to_key())`, `self.is_key(k) == (self.to_key() == *k)`, and
+/// `self` serialises exactly as `self.to_key()` does (the persistent key comes from it).
+///
+/// Every key type is a `KeyRef` of itself, and `str` is one of `String`.
+///
+/// # Examples
+///
+/// ```
+/// use cacher::Cache;
+///
+/// let cache: Cache<String, usize> = Cache::builder().build().unwrap();
+/// // Look up by &str: no String is made on a hit.
+/// assert_eq!(cache.get_or_compute("hello", || 5), 5);
+/// assert_eq!(cache.get("hello"), Some(5));
+/// ```
+pub trait KeyRef<K>: Hash + Serialize {
+    /// Whether `key` is the owned form of `self`.
+    fn is_key(&self, key: &K) -> bool;
+    /// The owned key, made when an entry is stored.
+    fn to_key(&self) -> K;
+}
+
+impl<K: Hash + Eq + Clone + Serialize> KeyRef<K> for K {
+    fn is_key(&self, key: &K) -> bool {
+        self == key
+    }
+
+    fn to_key(&self) -> K {
+        self.clone()
+    }
+}
+
+impl KeyRef<String> for str {
+    fn is_key(&self, key: &String) -> bool {
+        self == key
+    }
+
+    fn to_key(&self) -> String {
+        self.to_owned()
+    }
+}

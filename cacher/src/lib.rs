@@ -1,0 +1,73 @@
+//! Cache the results of expensive function calls — remote API requests, slow computations — in
+//! memory, on disk, or in Redis, with one attribute.
+//!
+//! ```
+//! use cacher::cached;
+//!
+//! #[cached(backend = "memory", ttl = "1h")]
+//! fn slow_square(n: u64) -> u64 {
+//!     std::thread::sleep(std::time::Duration::from_millis(10));
+//!     n * n
+//! }
+//!
+//! assert_eq!(slow_square(12), 144); // computed
+//! assert_eq!(slow_square(12), 144); // from the cache
+//! ```
+//!
+//! # The parts
+//!
+//! - [`Cache`]: a keyer, an optional memory tier in front of persistent tiers, and policies. It
+//!   wraps a function ([`Cache::wrap`]), computes on a miss ([`Cache::get_or_compute`]), or
+//!   serves as a plain store ([`Cache::get`], [`Cache::insert`], [`Cache::remove`]).
+//! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation) and
+//!   [`SeparateFileBackend`] (one file per entry, written atomically).
+//! - Formatters ([`format`]): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
+//! - Keyers ([`key`]): [`ReadableKeyer`] (`endpoint=%2Fposts_user_id=1_sort=asc`) and
+//!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
+//! - Policies ([`policy`]): [`TtlPolicy`] with `stale_if_error`, `max_entries`, and a shareable
+//!   [`RateLimiter`].
+//! - A [`Clock`] that tests replace with a mock.
+//!
+//! # Promises
+//!
+//! - A cached value is never another key's, never torn, never of another type or version: every
+//!   entry records what it is and is checked on read; files are replaced by atomic rename.
+//! - Errors are never cached; a panic caches nothing and poisons nothing.
+//! - A cache that cannot write still returns the function's value, and says so in a `tracing`
+//!   warning and in [`CacheStats::errors`].
+//! - Concurrent callers of one missing key run the function once, and no wait is unbounded.
+//!
+//! # Features
+//!
+//! - `tokio`: async get-or-compute (`#[cached]` on `async fn`), async single-flight, and a rate
+//!   limiter that waits on tokio's timer.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod backend;
+mod cache;
+mod clock;
+pub mod entry;
+mod error;
+pub mod format;
+pub mod key;
+mod key_ref;
+pub mod policy;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use crate::backend::{Backend, MemoryBackend, SeparateFileBackend};
+pub use crate::cache::{
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, TryCachedFn,
+};
+pub use crate::clock::{Clock, MockClock};
+pub use crate::error::{Error, Result};
+pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
+pub use crate::key::{HashKeyer, Keyer, ReadableKeyer};
+pub use crate::key_ref::KeyRef;
+pub use crate::policy::{RateLimiter, TtlPolicy};
+pub use cacher_macros::cached;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
