@@ -1,4 +1,4 @@
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 use super::Inner;
 use crate::error::Result;
@@ -6,17 +6,18 @@ use crate::key::{self, KeyError};
 use crate::key_ref::KeyRef;
 
 /// One call's key, with the persistent key made at most once and only when a persistent tier is
-/// asked (a memory hit never serialises the key).
+/// asked (a memory hit never serialises the key). A `OnceLock`, not a `OnceCell`, so that async
+/// calls holding it across an `.await` stay `Send`.
 pub(super) struct Call<'q, Q: ?Sized> {
     pub(super) key: &'q Q,
-    persistent: OnceCell<Result<String, KeyError>>,
+    persistent: OnceLock<Result<String, KeyError>>,
 }
 
 impl<'q, Q: ?Sized> Call<'q, Q> {
     pub(super) fn new(key: &'q Q) -> Self {
         Self {
             key,
-            persistent: OnceCell::new(),
+            persistent: OnceLock::new(),
         }
     }
 

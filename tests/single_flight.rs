@@ -1,0 +1,226 @@
+//! Concurrent callers of one missing key run the function once, in threads and in tasks; a
+//! failure or a panic releases the waiters, and no wait is unbounded.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Barrier;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cacher::{Cache, SeparateFileBackend};
+use cacher_tests::Calls;
+
+/// Long enough for every thread to reach the cache while the leader computes.
+const COMPUTE: Duration = Duration::from_millis(200);
+
+#[test]
+fn eight_threads_one_missing_key_one_call() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let barrier = Barrier::new(8);
+    let values: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    cache.get_or_compute("k", || {
+                        calls.hit();
+                        std::thread::sleep(COMPUTE);
+                        7
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(values, vec![7; 8]);
+    assert_eq!(calls.count(), 1);
+    assert_eq!(cache.stats().misses, 1);
+    assert_eq!(cache.stats().hits, 7);
+}
+
+#[test]
+fn single_flight_also_holds_with_only_a_file_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    let calls = Calls::default();
+    let barrier = Barrier::new(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                barrier.wait();
+                let v = cache.get_or_compute("k", || {
+                    calls.hit();
+                    std::thread::sleep(COMPUTE);
+                    1
+                });
+                assert_eq!(v, 1);
+            });
+        }
+    });
+    assert_eq!(calls.count(), 1);
+}
+
+#[test]
+fn different_keys_do_not_wait_for_each_other() {
+    let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        // The leader of key 1 blocks until key 2 has been computed.
+        let cache = &cache;
+        s.spawn(move || cache.get_or_compute(&1, || rx.recv().map(|()| 1).unwrap()));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(cache.get_or_compute(&2, || 2), 2);
+        tx.send(()).unwrap();
+    });
+    assert_eq!(cache.get(&1), Some(1));
+}
+
+#[test]
+fn when_the_leader_fails_a_waiter_runs_the_function_again() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let barrier = Barrier::new(4);
+    let results: Vec<Result<u64, &str>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    cache.try_get_or_compute("k", || {
+                        calls.hit();
+                        std::thread::sleep(COMPUTE);
+                        // The first attempt fails, the second succeeds.
+                        if calls.count() == 1 { Err("flaky") } else { Ok(5) }
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1, "{results:?}");
+    assert_eq!(results.iter().filter(|r| **r == Ok(5)).count(), 3, "{results:?}");
+    assert_eq!(calls.count(), 2);
+}
+
+#[test]
+fn when_the_leader_panics_the_waiters_are_released_and_one_recomputes() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let barrier = Barrier::new(4);
+    let results: Vec<Option<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    catch_unwind(AssertUnwindSafe(|| {
+                        cache.get_or_compute("k", || {
+                            calls.hit();
+                            std::thread::sleep(COMPUTE);
+                            assert!(calls.count() > 1, "first attempt panics");
+                            9
+                        })
+                    }))
+                    .ok()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_none()).count(), 1);
+    assert_eq!(results.iter().filter(|r| **r == Some(9)).count(), 3);
+    assert_eq!(calls.count(), 2);
+}
+
+#[test]
+fn a_hung_leader_blocks_waiters_only_until_the_wait_timeout() {
+    let cache: Cache<String, u64> = Cache::builder()
+        .wait_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let (release, hang) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let cache = &cache;
+        let leader =
+            s.spawn(move || cache.get_or_compute("k", || hang.recv().map(|()| 1).unwrap()));
+        std::thread::sleep(Duration::from_millis(30));
+        // The leader is stuck; this caller gives up waiting and computes on its own.
+        assert_eq!(cache.get_or_compute("k", || 2), 2);
+        release.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_one_missing_key_one_call() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute_async("k", || async {
+                        calls.hit();
+                        tokio::time::sleep(COMPUTE).await;
+                        3
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 3);
+    }
+    assert_eq!(calls.count(), 1);
+}
+
+#[tokio::test]
+async fn tasks_on_one_thread_share_a_flight_without_blocking_it() {
+    // A current-thread runtime: if a waiter blocked the thread, the leader could never finish.
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let call = || {
+        cache.try_get_or_compute_async("k", || async {
+            calls.hit();
+            tokio::time::sleep(COMPUTE).await;
+            Ok::<_, ()>(4)
+        })
+    };
+    let (a, b, c) = tokio::join!(call(), call(), call());
+    assert_eq!((a, b, c), (Ok(4), Ok(4), Ok(4)));
+    assert_eq!(calls.count(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_leader_releases_its_waiters() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let leader = cache.get_or_compute_async("k", || std::future::pending());
+    // Poll the leader once so it takes the flight, then drop it.
+    let timed_out = tokio::time::timeout(Duration::from_millis(20), leader).await;
+    assert!(timed_out.is_err());
+    let value = tokio::time::timeout(
+        Duration::from_secs(5),
+        cache.get_or_compute_async("k", || async { 8 }),
+    )
+    .await
+    .expect("the dropped leader must not leave the key blocked");
+    assert_eq!(value, 8);
+}
+
+#[tokio::test]
+async fn async_errors_are_not_cached() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    for _ in 0..2 {
+        let r = cache
+            .try_get_or_compute_async("k", || async {
+                calls.hit();
+                Err::<u64, _>("nope")
+            })
+            .await;
+        assert_eq!(r, Err("nope"));
+    }
+    assert_eq!(calls.count(), 2);
+}
