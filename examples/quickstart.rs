@@ -70,7 +70,10 @@ fn main() -> Result<(), ApiError> {
         "stats: {} hits, {} misses, {} stores, {} errors",
         stats.hits, stats.misses, stats.stores, stats.errors
     );
-    println!("run it again, or delete {} to start over", cache_root(&path).display());
+    println!(
+        "run it again, or delete {} to start over",
+        cache_root(&path).display()
+    );
     Ok(())
 }
 

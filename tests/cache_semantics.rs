@@ -117,7 +117,11 @@ fn a_hit_in_a_later_file_tier_fills_the_earlier_one() {
         .build()
         .unwrap();
     assert_eq!(tiers.get("k"), Some(9));
-    assert_eq!(files_below(near.path()).len(), 1, "the near tier was filled");
+    assert_eq!(
+        files_below(near.path()).len(),
+        1,
+        "the near tier was filled"
+    );
 }
 
 #[test]
@@ -146,7 +150,11 @@ fn try_wrap_does_not_cache_errors() {
     let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
     let half = cache.try_wrap(|n: &u32| {
         calls.hit();
-        if n % 2 == 0 { Ok(n / 2) } else { Err("odd") }
+        if n.is_multiple_of(2) {
+            Ok(n / 2)
+        } else {
+            Err("odd")
+        }
     });
     assert_eq!(half.call(&3), Err("odd"));
     assert_eq!(half.call(&3), Err("odd"));

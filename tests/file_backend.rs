@@ -53,7 +53,10 @@ fn hashed_keys_shard_into_subdirectories() {
     assert_eq!(files.len(), 1);
     let key = cache.key_of(&args("/posts", 1, "asc")).unwrap();
     assert_eq!(key.len(), 32);
-    assert!(key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     assert_eq!(files[0], Path::new(&key[..4]).join(format!("{key}.json")));
 }
 
@@ -93,13 +96,19 @@ fn readers_never_see_a_torn_entry_while_it_is_rewritten() {
         });
         let mut reads = 0;
         while !done.load(Ordering::SeqCst) || reads < 10 {
-            let got = cache.get(&0).expect("the entry is always there, old or new");
+            let got = cache
+                .get(&0)
+                .expect("the entry is always there, old or new");
             assert!(got.len() == 256 * 1024 && got.iter().all(|b| *b == got[0]));
             reads += 1;
         }
     });
     assert_eq!(cache.stats().errors, 0);
-    assert!(files_below(dir.path()).iter().all(|f| !f.to_string_lossy().contains("tmp")));
+    assert!(
+        files_below(dir.path())
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("tmp"))
+    );
 }
 
 /// Writes `bytes` over the entry file of `key`, then checks a fresh cache treats it as a miss,
@@ -169,7 +178,17 @@ fn hostile_keys_stay_inside_the_cache_directory() {
         .backend(SeparateFileBackend::new(&dir))
         .build()
         .unwrap();
-    let hostile = ["..", "../x", "/etc/passwd", "a/../../b", "C:\\x", "con", "a\0b", "", "."];
+    let hostile = [
+        "..",
+        "../x",
+        "/etc/passwd",
+        "a/../../b",
+        "C:\\x",
+        "con",
+        "a\0b",
+        "",
+        ".",
+    ];
     for (i, key) in hostile.iter().enumerate() {
         cache.insert(*key, i as u32);
     }
@@ -177,13 +196,23 @@ fn hostile_keys_stay_inside_the_cache_directory() {
         assert_eq!(cache.get(*key), Some(i as u32), "{key:?}");
     }
     assert_eq!(files_below(root.path()).len(), hostile.len());
-    assert!(files_below(root.path()).iter().all(|f| f.starts_with("cache")));
+    assert!(
+        files_below(root.path())
+            .iter()
+            .all(|f| f.starts_with("cache"))
+    );
     assert_eq!(cache.stats().errors, 0);
 }
 
 #[test]
 fn a_filename_fn_leaving_the_directory_is_refused_and_the_value_still_returned() {
-    for bad in ["../escape.json", "/abs.json", "", "a//b.json", "x/../../y.json"] {
+    for bad in [
+        "../escape.json",
+        "/abs.json",
+        "",
+        "a//b.json",
+        "x/../../y.json",
+    ] {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("cache");
         let bad_owned = bad.to_string();
@@ -197,7 +226,10 @@ fn a_filename_fn_leaving_the_directory_is_refused_and_the_value_still_returned()
             Err(Error::InvalidPath(e)) => assert!(e.to_string().contains(bad), "{e}"),
             other => panic!("{bad:?}: expected InvalidPath, got {other:?}"),
         }
-        assert!(files_below(root.path()).is_empty(), "{bad:?} wrote something");
+        assert!(
+            files_below(root.path()).is_empty(),
+            "{bad:?} wrote something"
+        );
     }
 }
 
@@ -231,7 +263,11 @@ fn a_cache_that_cannot_write_still_returns_the_value() {
         });
         assert_eq!(v, 3);
     }
-    assert_eq!(calls.count(), 2, "nothing could be stored, so both calls compute");
+    assert_eq!(
+        calls.count(),
+        2,
+        "nothing could be stored, so both calls compute"
+    );
     assert!(cache.stats().errors >= 2);
     assert!(matches!(cache.try_insert("k", 3), Err(Error::Io { .. })));
 }
@@ -253,7 +289,10 @@ fn clear_removes_only_this_namespace() {
     a.clear().unwrap();
     assert_eq!(a.get("x"), None);
     assert_eq!(b.get("y"), Some(2));
-    assert!(dir.path().join("notes.json").exists(), "a user's file is not ours to delete");
+    assert!(
+        dir.path().join("notes.json").exists(),
+        "a user's file is not ours to delete"
+    );
 }
 
 #[test]

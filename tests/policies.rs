@@ -21,7 +21,11 @@ fn an_entry_older_than_the_ttl_is_a_miss() {
     mock.advance(DAY - Duration::from_millis(1));
     assert_eq!(cache.get_or_compute("k", compute), 1, "still fresh");
     mock.advance(Duration::from_millis(1));
-    assert_eq!(cache.get_or_compute("k", compute), 2, "expired at exactly the ttl");
+    assert_eq!(
+        cache.get_or_compute("k", compute),
+        2,
+        "expired at exactly the ttl"
+    );
     assert_eq!(cache.get("k"), Some(2));
 }
 
@@ -62,7 +66,11 @@ fn a_tier_fill_keeps_the_original_creation_time() {
     let cache = build();
     assert_eq!(cache.get("k"), Some(1)); // fills the memory tier
     mock.advance(Duration::from_secs(10));
-    assert_eq!(cache.get("k"), None, "60 s after creation, not after the fill");
+    assert_eq!(
+        cache.get("k"),
+        None,
+        "60 s after creation, not after the fill"
+    );
 }
 
 #[test]
@@ -80,11 +88,17 @@ fn stale_if_error_serves_an_expired_entry_when_the_function_fails() {
     assert_eq!(cache.try_get_or_compute("k", || Ok::<_, ()>(2)), Ok(2));
     mock.advance(Duration::from_secs(61));
     // ...and a failing call gets the stale value instead of the error.
-    assert_eq!(cache.try_get_or_compute("k", || Err::<u64, _>("down")), Ok(2));
+    assert_eq!(
+        cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+        Ok(2)
+    );
     assert_eq!(cache.stats().stale_served, 1);
     // Past the grace, the error comes through.
     mock.advance(Duration::from_secs(600));
-    assert_eq!(cache.try_get_or_compute("k", || Err::<u64, _>("down")), Err("down"));
+    assert_eq!(
+        cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+        Err("down")
+    );
 }
 
 #[test]
@@ -97,7 +111,10 @@ fn without_stale_if_error_an_expired_entry_is_never_served() {
         .unwrap();
     cache.insert("k", 1);
     mock.advance(Duration::from_secs(61));
-    assert_eq!(cache.try_get_or_compute("k", || Err::<u64, _>("down")), Err("down"));
+    assert_eq!(
+        cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+        Err("down")
+    );
 }
 
 /// Records the mock time at which each underlying call starts.
@@ -157,7 +174,10 @@ fn one_limiter_shared_by_two_caches_spaces_all_their_calls() {
     let starts = starts.lock().unwrap().clone();
     assert_eq!(starts.len(), 6);
     for pair in starts.windows(2) {
-        assert!(pair[1] - pair[0] >= Duration::from_millis(500), "{starts:?}");
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(500),
+            "{starts:?}"
+        );
     }
 }
 

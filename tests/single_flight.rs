@@ -92,15 +92,27 @@ fn when_the_leader_fails_a_waiter_runs_the_function_again() {
                         calls.hit();
                         std::thread::sleep(COMPUTE);
                         // The first attempt fails, the second succeeds.
-                        if calls.count() == 1 { Err("flaky") } else { Ok(5) }
+                        if calls.count() == 1 {
+                            Err("flaky")
+                        } else {
+                            Ok(5)
+                        }
                     })
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1, "{results:?}");
-    assert_eq!(results.iter().filter(|r| **r == Ok(5)).count(), 3, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|r| r.is_err()).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| **r == Ok(5)).count(),
+        3,
+        "{results:?}"
+    );
     assert_eq!(calls.count(), 2);
 }
 
@@ -196,7 +208,7 @@ async fn tasks_on_one_thread_share_a_flight_without_blocking_it() {
 #[tokio::test]
 async fn a_cancelled_leader_releases_its_waiters() {
     let cache: Cache<String, u64> = Cache::builder().build().unwrap();
-    let leader = cache.get_or_compute_async("k", || std::future::pending());
+    let leader = cache.get_or_compute_async("k", std::future::pending);
     // Poll the leader once so it takes the flight, then drop it.
     let timed_out = tokio::time::timeout(Duration::from_millis(20), leader).await;
     assert!(timed_out.is_err());

@@ -49,8 +49,7 @@ where
         .unwrap_or_else(|e| panic!("#[cached] produced an invalid cache (a cacher bug): {e}"))
 }
 
-/// Values stored by the file (or Redis) backend are serialised: the attribute asks for this bound
-/// at the return type's span, so the error points at the type.
+/// Values stored by the file (or Redis) backend are serialised (see [`StoredValue`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored by a persistent backend: it must implement serde's `Serialize` and `Deserialize`",
     label = "add `#[derive(serde::Serialize, serde::Deserialize)]` to this type, or use `backend = \"memory\"`"
@@ -58,28 +57,22 @@ where
 pub trait PersistentValue: serde::Serialize + serde::de::DeserializeOwned {}
 impl<T: serde::Serialize + serde::de::DeserializeOwned> PersistentValue for T {}
 
-/// Asserts `T: PersistentValue` at the span of the type the attribute passes.
-pub const fn require_persistent<T: PersistentValue>() {}
-
-/// Cache keys are built from the arguments' serde encoding.
+/// Cache keys are built from the arguments' serde encoding (see [`KeyArg`]).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq` and `Clone`",
-    label = "derive these for this type, or leave the argument out of the key with ``#[cached(skip)]` on the parameter`"
+    message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash` and `Eq`",
+    label = "derive these for this type, or leave the argument out of the key with `#[cached(skip)]` on the parameter"
 )]
 pub trait KeyPart: serde::Serialize + std::hash::Hash + Eq {}
 impl<T: serde::Serialize + std::hash::Hash + Eq + ?Sized> KeyPart for T {}
 
-/// Asserts `T: KeyPart` at the span of the argument type the attribute passes.
-pub const fn require_key_part<T: KeyPart + ?Sized>() {}
-
-/// Expands to nothing when the `tokio` feature is on, and to a compile error naming it when off:
-/// `#[cached]` on an `async fn` calls it so that the error is about the feature, not a missing
-/// method.
+/// Wraps the async lookup of an `async fn` expansion: with the `tokio` feature it is the lookup
+/// itself, without it a compile error naming the feature *instead of* the lookup — so the user
+/// sees one error about the feature, not a second one about a missing `…_async` method.
 #[cfg(feature = "tokio")]
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __cacher_require_tokio {
-    () => {};
+    ($($lookup:tt)*) => { $($lookup)* };
 }
 
 /// See the `tokio` variant.
@@ -87,7 +80,7 @@ macro_rules! __cacher_require_tokio {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __cacher_require_tokio {
-    () => {
+    ($($lookup:tt)*) => {
         ::core::compile_error!(
             "#[cached] on an async fn needs cacher's `tokio` feature: cacher = { version = \"0.1\", features = [\"tokio\"] }"
         );
@@ -95,3 +88,70 @@ macro_rules! __cacher_require_tokio {
 }
 
 pub use crate::__cacher_require_tokio as require_tokio;
+
+/// The static of a `#[cached]` method: a `OnceLock` rather than a `LazyLock`, because the cache
+/// is named after `Self`, which a static's initialiser cannot name.
+pub use std::sync::OnceLock;
+
+/// The path of `T` without its generic arguments (`my_crate::api::Client` for `Client<u8>`):
+/// a `#[cached]` method names its cache (namespace, default directory) after `Self` with it.
+pub fn type_path<T: ?Sized>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    name.split_once('<').map_or(name, |(path, _)| path)
+}
+
+/// The Redis server of a `#[cached(backend = "redis")]` function: the attribute's `redis_url`,
+/// else `$CACHER_REDIS_URL`, else `redis://127.0.0.1:6379/`.
+#[cfg(feature = "redis")]
+pub fn redis_url(configured: Option<&str>) -> String {
+    crate::backend::redis::resolve_url(configured)
+}
+
+/// A `#[cached]` key argument as a lookup borrows it (`str` for `&str`, `u32` for `u32`): a
+/// [`KeyPart`] that is `Sync`, with an owned form the cache can keep.
+///
+/// The attribute asserts it first in each generated body, at the same span as the cache calls,
+/// and `do_not_recommend` reports the bound as a whole: a type that misses several traits gives
+/// one error, which names it, instead of one per trait and per call.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
+    label = "an argument of type `{Self}` is part of this function's cache key",
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter"
+)]
+pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
+#[diagnostic::do_not_recommend]
+impl<T> KeyArg for T where
+    T: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> + ?Sized
+{
+}
+
+/// Asserts `T: KeyArg`; see [`KeyArg`].
+pub const fn require_key_arg<T: KeyArg + ?Sized>() {}
+
+/// What every `#[cached]` value must be: the cache hands out clones, across threads, from a
+/// static. One error names the type, as for [`KeyArg`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a cached value: it must implement `Clone`, `Send` and `Sync`, and borrow nothing",
+    label = "`#[cached]` keeps this function's `{Self}` values and returns clones of them",
+    note = "derive `Clone` for `{Self}`, or return an `Arc` of it"
+)]
+pub trait CachedValue: Clone + Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + Sync + 'static> CachedValue for T {}
+
+/// Asserts `T: CachedValue`; see [`CachedValue`].
+pub const fn require_cached_value<T: CachedValue>() {}
+
+/// A value that a persistent tier can store: [`PersistentValue`], reported as one error at the
+/// return type (the attribute spans the check and the tier's argument there).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored by a persistent backend: it must implement serde's `Serialize` and `Deserialize`",
+    label = "the file backend stores this type",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`, or use `backend = \"memory\"`"
+)]
+pub trait StoredValue: PersistentValue + Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: PersistentValue + Send + Sync + 'static> StoredValue for T {}
+
+/// Asserts `T: StoredValue`; see [`StoredValue`].
+pub const fn require_stored_value<T: StoredValue>() {}

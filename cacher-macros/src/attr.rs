@@ -1,0 +1,414 @@
+//! The options of `#[cached(...)]`, each kept with the tokens it was written as, so that every
+//! later error points at them.
+
+use std::time::Duration;
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token};
+
+use crate::suggest::closest;
+
+/// Every option, with the example its errors suggest. The names are part of the public API.
+const OPTIONS: &[(&str, &str)] = &[
+    ("backend", "backend = \"file\""),
+    ("formatter", "formatter = \"json\""),
+    ("keyer", "keyer = \"hash\""),
+    ("cache_dir", "cache_dir = \".cache/api\""),
+    ("filename_fn", "filename_fn = shard_by_prefix"),
+    ("ttl", "ttl = \"1h\""),
+    ("stale_if_error", "stale_if_error = \"10m\""),
+    ("rate_limit", "rate_limit = \"1s\""),
+    ("max_entries", "max_entries = 1000"),
+    ("version", "version = 2"),
+    ("durable", "durable = true"),
+    ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
+];
+
+pub(crate) const BACKENDS: &[&str] = &["memory", "file", "redis"];
+const FORMATTERS: &[&str] = &["json", "bincode", "postcard"];
+const KEYERS: &[&str] = &["readable", "hash"];
+
+/// One option's value, and the `name = value` it came from.
+pub(crate) struct Opt<T> {
+    pub value: T,
+    pub meta: MetaNameValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Memory,
+    File,
+    Redis,
+}
+
+/// One tier of `backend = [...]`, with its string literal.
+pub(crate) struct Tier {
+    pub backend: Backend,
+    pub lit: LitStr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Formatter {
+    Json,
+    Bincode,
+    Postcard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keyer {
+    Readable,
+    Hash,
+}
+
+/// Everything `#[cached(...)]` was given; `None` for an option left out.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub backend: Option<Opt<Vec<Tier>>>,
+    pub formatter: Option<Opt<Formatter>>,
+    pub keyer: Option<Opt<Keyer>>,
+    pub cache_dir: Option<Opt<Expr>>,
+    pub filename_fn: Option<Opt<syn::Path>>,
+    pub ttl: Option<Opt<Duration>>,
+    pub stale_if_error: Option<Opt<Duration>>,
+    pub rate_limit: Option<Opt<Duration>>,
+    pub max_entries: Option<Opt<usize>>,
+    pub version: Option<Opt<String>>,
+    pub durable: Option<Opt<bool>>,
+    pub redis_url: Option<Opt<String>>,
+}
+
+impl Options {
+    /// Parses the attribute's arguments. Every option is checked on its own, and all the
+    /// mistakes are reported together.
+    pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
+        let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+        let mut options = Options::default();
+        let mut errors: Option<syn::Error> = None;
+        for meta in metas {
+            if let Err(e) = options.set(meta) {
+                match &mut errors {
+                    Some(all) => all.combine(e),
+                    None => errors = Some(e),
+                }
+            }
+        }
+        errors.map_or(Ok(options), Err)
+    }
+
+    fn set(&mut self, meta: Meta) -> syn::Result<()> {
+        let meta = name_value(meta)?;
+        let name = meta.path.get_ident().map(ToString::to_string);
+        match name.as_deref().unwrap_or_default() {
+            "backend" => put(&mut self.backend, tiers(&meta)?, meta),
+            "formatter" => put(&mut self.formatter, formatter(&meta)?, meta),
+            "keyer" => put(&mut self.keyer, keyer(&meta)?, meta),
+            "cache_dir" => put(&mut self.cache_dir, cache_dir(&meta)?, meta),
+            "filename_fn" => put(&mut self.filename_fn, path(&meta)?, meta),
+            "ttl" => put(&mut self.ttl, duration(&meta)?, meta),
+            "stale_if_error" => put(&mut self.stale_if_error, duration(&meta)?, meta),
+            "rate_limit" => put(&mut self.rate_limit, duration(&meta)?, meta),
+            "max_entries" => put(&mut self.max_entries, max_entries(&meta)?, meta),
+            "version" => put(&mut self.version, version(&meta)?, meta),
+            "durable" => put(&mut self.durable, boolean(&meta)?, meta),
+            "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
+            _ => Err(unknown_option(&meta.path)),
+        }
+    }
+}
+
+/// Stores an option's value, refusing a second one.
+fn put<T>(slot: &mut Option<Opt<T>>, value: T, meta: MetaNameValue) -> syn::Result<()> {
+    if slot.is_some() {
+        let name = option_name(&meta);
+        return Err(syn::Error::new_spanned(
+            &meta,
+            format!("duplicate option `{name}`: give it once"),
+        ));
+    }
+    *slot = Some(Opt { value, meta });
+    Ok(())
+}
+
+/// Every option is `name = value`; anything else gets the example of the right form.
+fn name_value(meta: Meta) -> syn::Result<MetaNameValue> {
+    let path = match meta {
+        Meta::NameValue(nv) => return Ok(nv),
+        Meta::Path(path) => path,
+        Meta::List(list) => list.path,
+    };
+    let Some((name, example)) = OPTIONS.iter().find(|(name, _)| path.is_ident(name)) else {
+        return Err(unknown_option(&path));
+    };
+    Err(syn::Error::new_spanned(
+        path,
+        format!("option `{name}` needs a value: write `{example}`"),
+    ))
+}
+
+fn option_name(meta: &MetaNameValue) -> String {
+    meta.path
+        .get_ident()
+        .map_or_else(String::new, ToString::to_string)
+}
+
+/// The example written in errors about `meta`'s option.
+fn example(meta: &MetaNameValue) -> &'static str {
+    let name = option_name(meta);
+    OPTIONS
+        .iter()
+        .find(|(option, _)| *option == name)
+        .map_or("", |(_, example)| example)
+}
+
+fn unknown_option(path: &syn::Path) -> syn::Error {
+    let name = quote::quote!(#path).to_string().replace(' ', "");
+    let names: Vec<&str> = OPTIONS.iter().map(|(name, _)| *name).collect();
+    let hint = match renamed(&name) {
+        Some(hint) => format!("{hint}; "),
+        None => match closest(&name, &names) {
+            Some(near) => format!("did you mean `{near}`? "),
+            None => String::new(),
+        },
+    };
+    syn::Error::new_spanned(
+        path,
+        format!(
+            "unknown option `{name}`: {hint}the options are {}",
+            names.join(", ")
+        ),
+    )
+}
+
+/// Names that other caching libraries use, and what `#[cached]` calls them.
+fn renamed(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "time" | "time_to_live" | "expire" | "expiry" | "lifespan" => "the time to live is `ttl`",
+        "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
+        "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
+        "format" | "serializer" | "codec" => "the format is `formatter`",
+        "result" | "option" => {
+            "no flag is needed: a `Result` return type is detected, and `Err` is never cached"
+        }
+        "key" | "convert" | "ignore" => {
+            "to leave an argument out of the key, put `#[cached(skip)]` on that parameter"
+        }
+        "sync_writes" => "no flag is needed: concurrent callers of one key always run it once",
+        _ => return None,
+    })
+}
+
+fn lit_str(meta: &MetaNameValue, what: &str) -> syn::Result<LitStr> {
+    match &meta.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{}` takes {what}: write `{}`",
+                option_name(meta),
+                example(meta)
+            ),
+        )),
+    }
+}
+
+fn non_empty_string(meta: &MetaNameValue) -> syn::Result<String> {
+    let lit = lit_str(meta, "a string")?;
+    let value = lit.value();
+    if value.is_empty() {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{}` cannot be empty: write `{}`, or leave the option out",
+                option_name(meta),
+                example(meta)
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// A string literal, or a macro that gives one: `concat!(env!("CARGO_MANIFEST_DIR"), "/.cache")`.
+fn cache_dir(meta: &MetaNameValue) -> syn::Result<Expr> {
+    match &meta.value {
+        Expr::Macro(mac) => Ok(Expr::Macro(mac.clone())),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(_), ..
+        }) => {
+            non_empty_string(meta)?;
+            Ok(meta.value.clone())
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`cache_dir` takes a path string: write `cache_dir = \".cache/api\"`, or a macro that gives one, like `concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/.cache\")`",
+        )),
+    }
+}
+
+/// Picks `lit`'s value among `valid`, or lists them.
+fn choice(lit: &LitStr, what: &str, valid: &[&str]) -> syn::Result<usize> {
+    let value = lit.value();
+    if let Some(i) = valid.iter().position(|v| *v == value) {
+        return Ok(i);
+    }
+    let hint =
+        closest(&value, valid).map_or_else(String::new, |v| format!("did you mean \"{v}\"? "));
+    let listed: Vec<String> = valid.iter().map(|v| format!("\"{v}\"")).collect();
+    Err(syn::Error::new_spanned(
+        lit,
+        format!(
+            "unknown {what} \"{value}\": {hint}the {what}s are {}",
+            listed.join(", ")
+        ),
+    ))
+}
+
+fn backend(lit: LitStr) -> syn::Result<Tier> {
+    let backend = match choice(&lit, "backend", BACKENDS)? {
+        0 => Backend::Memory,
+        1 => Backend::File,
+        _ => Backend::Redis,
+    };
+    Ok(Tier { backend, lit })
+}
+
+/// `"file"` or `["memory", "file"]`.
+fn tiers(meta: &MetaNameValue) -> syn::Result<Vec<Tier>> {
+    let Expr::Array(array) = &meta.value else {
+        let lit = lit_str(meta, "a backend name or a list of them")?;
+        return Ok(vec![backend(lit)?]);
+    };
+    let mut tiers = Vec::new();
+    for element in &array.elems {
+        match element {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => tiers.push(backend(lit.clone())?),
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "a backend tier is a string: write `backend = [\"memory\", \"file\"]`",
+                ));
+            }
+        }
+    }
+    if tiers.is_empty() {
+        return Err(syn::Error::new_spanned(
+            array,
+            "`backend` needs at least one tier: write `backend = [\"memory\", \"file\"]`, or leave it out for memory",
+        ));
+    }
+    Ok(tiers)
+}
+
+fn formatter(meta: &MetaNameValue) -> syn::Result<Formatter> {
+    let lit = lit_str(meta, "a formatter name")?;
+    Ok(match choice(&lit, "formatter", FORMATTERS)? {
+        0 => Formatter::Json,
+        1 => Formatter::Bincode,
+        _ => Formatter::Postcard,
+    })
+}
+
+fn keyer(meta: &MetaNameValue) -> syn::Result<Keyer> {
+    let lit = lit_str(meta, "a keyer name")?;
+    Ok(match choice(&lit, "keyer", KEYERS)? {
+        0 => Keyer::Readable,
+        _ => Keyer::Hash,
+    })
+}
+
+/// A path to a function, e.g. `shard_by_prefix` or `crate::paths::shard`.
+fn path(meta: &MetaNameValue) -> syn::Result<syn::Path> {
+    match &meta.value {
+        Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`filename_fn` takes the path of a `fn(&str) -> String`: define the function and write `filename_fn = shard_by_prefix`",
+        )),
+    }
+}
+
+/// A positive duration in humantime's syntax: `"500ms"`, `"90s"`, `"1h 30m"`, `"1d"`.
+fn duration(meta: &MetaNameValue) -> syn::Result<Duration> {
+    let name = option_name(meta);
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = &meta.value
+    {
+        return Err(syn::Error::new_spanned(
+            int,
+            format!(
+                "`{name}` takes a duration string with its unit: write `{name} = \"{}s\"`",
+                int.base10_digits()
+            ),
+        ));
+    }
+    let lit = lit_str(meta, "a duration string")?;
+    match humantime::parse_duration(&lit.value()) {
+        Ok(d) if d.is_zero() => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{name}` must be longer than zero: write `{}`, or leave the option out",
+                example(meta)
+            ),
+        )),
+        Ok(d) => Ok(d),
+        Err(e) => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{name}` is not a duration ({e}): write a number and a unit, e.g. \"500ms\", \"90s\", \"10m\", \"1h\", \"1d\""
+            ),
+        )),
+    }
+}
+
+fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
+    let bad = |tokens: &dyn quote::ToTokens| {
+        syn::Error::new_spanned(
+            tokens,
+            "`max_entries` takes a whole number greater than zero: write `max_entries = 1000`",
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = &meta.value
+    else {
+        return Err(bad(&meta.value));
+    };
+    match int.base10_parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(int)),
+    }
+}
+
+/// An integer or a string, kept as the string the cache records.
+fn version(meta: &MetaNameValue) -> syn::Result<String> {
+    match &meta.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) if int.suffix().is_empty() => Ok(int.base10_digits().to_owned()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.value()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`version` takes an integer or a string: write `version = 2` or `version = \"2024-06\"`",
+        )),
+    }
+}
+
+fn boolean(meta: &MetaNameValue) -> syn::Result<bool> {
+    match &meta.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(b.value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{}` takes `true` or `false`", option_name(meta)),
+        )),
+    }
+}

@@ -1,0 +1,439 @@
+//! Code generation: the function, rewritten to look its arguments up in its cache, and the
+//! companion `<name>_cache()` that owns the cache.
+
+use std::time::Duration;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType};
+
+use crate::attr::{Backend, Formatter, Keyer, Options};
+use crate::func::{Func, Output, Role};
+use crate::types::{respan, static_type};
+use crate::valid::combine;
+
+/// The code for the options and the function, as parsed. On a mistake, the error comes with
+/// the function still defined, so that the user sees that one message and nothing else.
+pub(crate) fn cached(
+    options: syn::Result<Options>,
+    func: Result<Func, (Box<ItemFn>, syn::Error)>,
+) -> TokenStream {
+    match (func, options) {
+        (Ok(func), Ok(options)) => expand(&options, &func),
+        // Expanded with the default options, so that calls of the function and of its
+        // companion still compile.
+        (Ok(func), Err(e)) => {
+            let mut tokens = e.to_compile_error();
+            tokens.extend(expand(&Options::default(), &func));
+            tokens
+        }
+        // The function as written, without its companion, whose types are in doubt.
+        (Err((item, e)), options) => {
+            let errors = combine(std::iter::once(e).chain(options.err()));
+            let mut tokens = errors
+                .err()
+                .map(|e| e.to_compile_error())
+                .unwrap_or_default();
+            item.to_tokens(&mut tokens);
+            tokens
+        }
+    }
+}
+
+fn expand(options: &Options, func: &Func) -> TokenStream {
+    let function = function(func);
+    let companion = companion(options, func);
+    quote!(#function #companion)
+}
+
+/// The user's function: same signature, attributes and visibility; its body runs inside a
+/// closure that the cache calls on a miss.
+fn function(func: &Func) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = &func.item;
+    let is_outer = |a: &&syn::Attribute| matches!(a.style, AttrStyle::Outer);
+    let outer = attrs.iter().filter(is_outer);
+    let inner = attrs.iter().filter(|a| !is_outer(a));
+    let mut sig = sig.clone();
+    // By-value key arguments are cloned inside the closure (the key borrows the originals), so
+    // their `mut` goes to the clone.
+    for (input, param) in sig
+        .inputs
+        .iter_mut()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .zip(&func.params)
+    {
+        if let (Pat::Ident(pat), Role::Owned) = (&mut *input.pat, &param.role) {
+            pat.mutability = None;
+        }
+    }
+    let clones = func.params.iter().filter_map(|p| {
+        let (ident, mutability) = (&p.ident, &p.mutability);
+        matches!(p.role, Role::Owned).then(|| {
+            quote! {
+                #[allow(unused_variables)]
+                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
+            }
+        })
+    });
+    let compute = if func.is_async() {
+        quote!(|| { #(#clones)* async move #block })
+    } else {
+        let ret = match &sig.output {
+            ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+            ReturnType::Default => quote!(),
+        };
+        quote!(|| #ret { #(#clones)* #block })
+    };
+    let lookup = match (&func.output, func.is_async()) {
+        (Output::Value(_), false) => quote!(get_or_compute),
+        (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
+        (Output::Value(_), true) => quote!(get_or_compute_async),
+        (Output::Fallible { .. }, true) => quote!(try_get_or_compute_async),
+    };
+    let companion = func.companion();
+    let cache = if func.method {
+        quote!(Self::#companion())
+    } else {
+        quote!(#companion())
+    };
+    let checks = checks(func);
+    let (key_ref, key) = key_ref(func);
+    // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
+    // error of the call, which the checks above already reported, rather than "method not found".
+    let lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
+    // Async lookups need cacher's `tokio` feature; without it, `require_tokio!` replaces the
+    // lookup with one error that names the feature.
+    let lookup = if func.is_async() {
+        quote!(::cacher::__private::require_tokio!(#lookup.await))
+    } else {
+        lookup
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #checks
+            #key_ref
+            #lookup
+        }
+    }
+}
+
+/// The borrowed key: a struct of references to the key arguments that hashes, compares and
+/// serialises exactly as the owned tuple does, so that a hit allocates nothing. Generic over the
+/// borrowed types, so that its impls hold no bound of their own to fail. Returns the items and
+/// the expression of the key.
+fn key_ref(func: &Func) -> (TokenStream, TokenStream) {
+    let params: Vec<_> = func.key_params().collect();
+    if params.is_empty() {
+        return (quote!(), quote!(&()));
+    }
+    let count = Literal::usize_unsuffixed(params.len());
+    let index: Vec<Index> = (0..params.len()).map(Index::from).collect();
+    let generics: Vec<Ident> = (0..params.len()).map(|i| format_ident!("T{}", i)).collect();
+    let args = params.iter().map(|p| {
+        let mut ident = p.ident.clone();
+        ident.set_span(Span::call_site());
+        match p.role {
+            Role::Borrowed(_) => quote!(#ident),
+            _ => quote!(&#ident),
+        }
+    });
+    let serde = quote!(::cacher::__private::serde);
+    let items = quote! {
+        struct __CacherKeyRef<'k, #(#generics: ?::core::marker::Sized),*>(#(&'k #generics),*);
+        // Field by field, as the tuple hashes its elements.
+        impl<#(#generics: ?::core::marker::Sized + ::core::hash::Hash),*> ::core::hash::Hash
+            for __CacherKeyRef<'_, #(#generics),*>
+        {
+            fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
+                #(::core::hash::Hash::hash(self.#index, state);)*
+            }
+        }
+        // As a tuple, as the owned key serialises.
+        impl<#(#generics: ?::core::marker::Sized + #serde::Serialize),*> #serde::Serialize
+            for __CacherKeyRef<'_, #(#generics),*>
+        {
+            fn serialize<S: #serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                let mut tuple = #serde::Serializer::serialize_tuple(serializer, #count)?;
+                #(#serde::ser::SerializeTuple::serialize_element(&mut tuple, self.#index)?;)*
+                #serde::ser::SerializeTuple::end(tuple)
+            }
+        }
+        impl<#(#generics),*> ::cacher::KeyRef<(#(#generics::Owned,)*)>
+            for __CacherKeyRef<'_, #(#generics),*>
+        where
+            #(#generics: ?::core::marker::Sized + ::std::borrow::ToOwned + ::core::hash::Hash
+                + ::core::cmp::Eq + #serde::Serialize,)*
+        {
+            fn is_key(&self, key: &(#(#generics::Owned,)*)) -> bool {
+                #(::core::borrow::Borrow::<#generics>::borrow(&key.#index) == self.#index)&&*
+            }
+            fn to_key(&self) -> (#(#generics::Owned,)*) {
+                (#(::std::borrow::ToOwned::to_owned(self.#index),)*)
+            }
+        }
+    };
+    (items, quote!(&__CacherKeyRef(#(#args),*)))
+}
+
+/// The key: the tuple of the owned key arguments.
+fn key_type(func: &Func) -> TokenStream {
+    let parts = func.key_params().map(|p| p.owned_type());
+    respan(quote!((#(#parts,)*)), Span::call_site())
+}
+
+/// The value type, as the static names it.
+fn value_type(func: &Func) -> TokenStream {
+    let value = static_type(func.output.value_type());
+    respan(value.to_token_stream(), Span::call_site())
+}
+
+/// `<name>_cache()`, which owns the cache in a static.
+fn companion(options: &Options, func: &Func) -> TokenStream {
+    let vis = &func.item.vis;
+    let name = func.companion();
+    let key = key_type(func);
+    let value = value_type(func);
+    let cache = quote!(::cacher::Cache<#key, #value>);
+    let init = init(options, func);
+    let function = func.name().to_string();
+    let function = if func.method {
+        format!("Self::{function}")
+    } else {
+        function
+    };
+    let doc = format!(
+        "The cache of [`{function}`], made by `#[cached]`: [`stats`](cacher::Cache::stats), \
+         [`clear`](cacher::Cache::clear), [`remove`](cacher::Cache::remove) for given \
+         arguments. Its key is the tuple of the owned arguments."
+    );
+    let body = if func.method {
+        quote! {
+            // A `OnceLock` rather than a `LazyLock`: the cache is named after `Self`, which a
+            // static's initialiser cannot name.
+            static CACHE: ::cacher::__private::OnceLock<#cache> = ::cacher::__private::OnceLock::new();
+            CACHE.get_or_init(|| {
+                let self_path = ::cacher::__private::type_path::<Self>();
+                #init
+            })
+        }
+    } else {
+        quote! {
+            static CACHE: ::cacher::__private::LazyLock<#cache> =
+                ::cacher::__private::LazyLock::new(|| { #init });
+            &CACHE
+        }
+    };
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code, clippy::type_complexity)]
+        #vis fn #name() -> &'static #cache {
+            #body
+        }
+    }
+}
+
+/// The bounds of key and value types, asserted first in each body that uses the cache, so that
+/// a missing trait is one error which names the type.
+///
+/// rustc reports a failed bound once per span and body, and identical errors of several bodies
+/// once: so the checks and every cache call carry the same span (the attribute's), and they
+/// come first, so that their message is the one shown.
+fn checks(func: &Func) -> TokenStream {
+    let key_args = func.key_params().map(|p| {
+        let target = respan(static_type(p.target()).to_token_stream(), Span::call_site());
+        quote!(::cacher::__private::require_key_arg::<#target>();)
+    });
+    let value = value_type(func);
+    quote! {
+        #(#key_args)*
+        ::cacher::__private::require_cached_value::<#value>();
+    }
+}
+
+/// The body of the static's initialiser: checks, then the cache.
+fn init(options: &Options, func: &Func) -> TokenStream {
+    let checks = checks(func);
+    let builder = builder(options, func);
+    let Some(file) = file_backend(options, func) else {
+        return quote! {
+            #checks
+            ::cacher::__private::build(#builder)
+        };
+    };
+    // The value's serde bounds are asserted at the return type, and the file tier is passed
+    // with that span too, so that the two report one error there.
+    let value = func.output.value_type();
+    let span = value.span();
+    let target = respan(static_type(value).to_token_stream(), span);
+    let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
+    let tier = Ident::new("file_tier", span);
+    quote! {
+        #checks
+        #check
+        let #tier = #file;
+        ::cacher::__private::build(#builder.backend(#tier))
+    }
+}
+
+/// The function's name as the cache records it, and the path of its module (or, for a method,
+/// of `Self`): `("fetch", module_path!())`.
+fn names(func: &Func) -> (String, TokenStream) {
+    let name = func.name().to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+    let module = if func.method {
+        quote!(self_path)
+    } else {
+        quote!(::core::module_path!())
+    };
+    (name, module)
+}
+
+/// The `CacheBuilder` chain that the options describe, the file tier aside.
+fn builder(options: &Options, func: &Func) -> TokenStream {
+    let (name, module) = names(func);
+    let namespace = if func.method {
+        quote!([#module, #name].join("::"))
+    } else {
+        quote!(::core::concat!(#module, "::", #name))
+    };
+    let mut chain = quote!(::cacher::Cache::builder().namespace(#namespace));
+    if let Some(version) = &options.version {
+        let version = &version.value;
+        chain.extend(quote!(.version(#version)));
+    }
+    let names: Vec<String> = func
+        .key_params()
+        .map(|p| {
+            let name = p.ident.to_string();
+            name.strip_prefix("r#").unwrap_or(&name).to_owned()
+        })
+        .collect();
+    if !names.is_empty() {
+        chain.extend(quote!(.arg_names(&[#(#names),*])));
+    }
+    match options.keyer.as_ref().map(|k| k.value) {
+        Some(Keyer::Readable) => chain.extend(quote!(.keyer(::cacher::ReadableKeyer))),
+        Some(Keyer::Hash) => chain.extend(quote!(.keyer(::cacher::HashKeyer))),
+        None => {}
+    }
+    let max_entries = options.max_entries.as_ref().map(|m| m.value);
+    for tier in options.tiers() {
+        match tier {
+            Backend::Memory => {
+                chain.extend(quote!(.memory()));
+                if let Some(n) = max_entries {
+                    let n = Literal::usize_unsuffixed(n);
+                    chain.extend(quote!(.max_entries(#n)));
+                }
+            }
+            // Added last by `init`, which gives it the return type's span. Memory comes first
+            // and redis is refused until it exists, so the file tier is the only persistent one.
+            Backend::File | Backend::Redis => {}
+        }
+    }
+    for (setter, option) in [
+        (quote!(ttl), &options.ttl),
+        (quote!(stale_if_error), &options.stale_if_error),
+        (quote!(rate_limit), &options.rate_limit),
+    ] {
+        if let Some(option) = option {
+            let duration = duration(option.value);
+            chain.extend(quote!(.#setter(#duration)));
+        }
+    }
+    chain
+}
+
+/// The file tier, when there is one.
+fn file_backend(options: &Options, func: &Func) -> Option<TokenStream> {
+    if !options.has(Backend::File) {
+        return None;
+    }
+    let (name, module) = names(func);
+    let configured = match &options.cache_dir {
+        Some(dir) => {
+            let dir = &dir.value;
+            quote!(::core::option::Option::Some(#dir))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let formatter = match options.formatter.as_ref().map(|f| f.value) {
+        None | Some(Formatter::Json) => quote!(::cacher::JsonFormatter),
+        Some(Formatter::Bincode) => quote!(::cacher::BincodeFormatter),
+        Some(Formatter::Postcard) => quote!(::cacher::PostcardFormatter),
+    };
+    let mut backend = quote! {
+        ::cacher::SeparateFileBackend::new(::cacher::__private::cache_dir(#configured, #module, #name))
+            .formatter(#formatter)
+    };
+    if let Some(filename_fn) = &options.filename_fn {
+        let path = &filename_fn.value;
+        backend.extend(quote!(.filename_fn(#path)));
+    }
+    if let Some(max_entries) = &options.max_entries {
+        let n = Literal::usize_unsuffixed(max_entries.value);
+        backend.extend(quote!(.max_entries(#n)));
+    }
+    if let Some(durable) = &options.durable {
+        let durable = durable.value;
+        backend.extend(quote!(.durable(#durable)));
+    }
+    Some(backend)
+}
+
+/// A `Duration` in the unit that reads best in `cargo expand`.
+fn duration(d: Duration) -> TokenStream {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        let secs = Literal::u64_unsuffixed(secs);
+        quote!(::core::time::Duration::from_secs(#secs))
+    } else if nanos % 1_000_000 == 0 && millis < u64::MAX {
+        let millis = Literal::u64_unsuffixed(millis);
+        quote!(::core::time::Duration::from_millis(#millis))
+    } else {
+        let (secs, nanos) = (
+            Literal::u64_unsuffixed(secs),
+            Literal::u32_unsuffixed(nanos),
+        );
+        quote!(::core::time::Duration::new(#secs, #nanos))
+    }
+}
+
+/// The attribute on anything but a function with a body: the error, and the item unchanged.
+pub(crate) fn not_a_function(item: TokenStream) -> TokenStream {
+    let message = "#[cached] applies to functions (`fn` or `async fn`, with a body): move the attribute onto the function whose results to cache";
+    // Point at the item's head (`struct Foo`), not at its whole body.
+    let head = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(s)) => Some((s.struct_token.to_token_stream(), s.ident)),
+        Ok(Item::Enum(e)) => Some((e.enum_token.to_token_stream(), e.ident)),
+        Ok(Item::Union(u)) => Some((u.union_token.to_token_stream(), u.ident)),
+        Ok(Item::Trait(t)) => Some((t.trait_token.to_token_stream(), t.ident)),
+        Ok(Item::Mod(m)) => Some((m.mod_token.to_token_stream(), m.ident)),
+        Ok(Item::Static(s)) => Some((s.static_token.to_token_stream(), s.ident)),
+        Ok(Item::Const(c)) => Some((c.const_token.to_token_stream(), c.ident)),
+        Ok(Item::Type(t)) => Some((t.type_token.to_token_stream(), t.ident)),
+        _ => None,
+    };
+    let error = match head {
+        Some((keyword, ident)) => syn::Error::new_spanned(quote!(#keyword #ident), message),
+        None => syn::Error::new(Span::call_site(), message),
+    };
+    let mut tokens = error.to_compile_error();
+    tokens.extend(item);
+    tokens
+}

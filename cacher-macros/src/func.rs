@@ -1,0 +1,374 @@
+//! A typed model of the annotated function: which parameters form the key and how, what the
+//! value type is, and whether it is a method. Built from the user's tokens, which it keeps so
+//! that errors point at them.
+
+use proc_macro2::{Ident, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident};
+use syn::punctuated::Punctuated;
+use syn::{
+    Attribute, FnArg, GenericArgument, GenericParam, ItemFn, Meta, Pat, PatType, PathArguments,
+    ReturnType, Token, Type,
+};
+
+/// The annotated function, analysed.
+pub(crate) struct Func {
+    /// The function as written, minus the `#[cached(skip)]` attributes of its parameters.
+    pub item: ItemFn,
+    /// Whether it takes `self` (then its cache is an associated function of `Self`).
+    pub method: bool,
+    /// The typed parameters, in order (not `self`).
+    pub params: Vec<Param>,
+    /// What the function returns, and so what the cache stores.
+    pub output: Output,
+}
+
+/// A typed parameter.
+pub(crate) struct Param {
+    pub ident: Ident,
+    pub mutability: Option<Token![mut]>,
+    pub ty: Type,
+    pub role: Role,
+}
+
+/// How a parameter enters the key.
+pub(crate) enum Role {
+    /// `#[cached(skip)]`: passed to the body, not part of the key.
+    Skip,
+    /// `&T`: the key holds `T`'s owned form, and a lookup borrows `T`.
+    Borrowed(Box<Type>),
+    /// By value: the key holds a clone.
+    Owned,
+}
+
+/// What the function returns.
+pub(crate) enum Output {
+    /// Any type but a `Result`, `()` included: every value is cached, `None` included.
+    Value(Type),
+    /// A `…Result<T, …>`: `Ok(T)` is cached, `Err` never.
+    Fallible { ok: Type },
+}
+
+impl Output {
+    /// The type the cache stores.
+    pub(crate) fn value_type(&self) -> &Type {
+        match self {
+            Output::Value(ty) | Output::Fallible { ok: ty } => ty,
+        }
+    }
+}
+
+impl Param {
+    pub(crate) fn in_key(&self) -> bool {
+        !matches!(self.role, Role::Skip)
+    }
+}
+
+impl Func {
+    /// Analyses `item`. On failure, returns the function without its parameters' `#[cached]`
+    /// attributes (which would be errors of their own) beside every problem found.
+    pub(crate) fn from_syn(mut item: ItemFn) -> Result<Self, (Box<ItemFn>, syn::Error)> {
+        let skips = strip_param_attributes(&mut item);
+        match analyse(&item, skips) {
+            Ok((method, params, output)) => Ok(Func {
+                item,
+                method,
+                params,
+                output,
+            }),
+            Err(e) => Err((Box::new(item), e)),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &Ident {
+        &self.item.sig.ident
+    }
+
+    pub(crate) fn is_async(&self) -> bool {
+        self.item.sig.asyncness.is_some()
+    }
+
+    /// The companion function that returns the cache: `fetch` → `fetch_cache`.
+    pub(crate) fn companion(&self) -> Ident {
+        companion_name(self.name())
+    }
+
+    pub(crate) fn key_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.in_key())
+    }
+}
+
+/// `fetch` → `fetch_cache`, at the function name's span (so that an IDE goes from one to the
+/// other).
+fn companion_name(name: &Ident) -> Ident {
+    let text = name.to_string();
+    let text = text.strip_prefix("r#").unwrap_or(&text);
+    format_ident!("{}_cache", text, span = name.span())
+}
+
+/// Accumulates independent problems so that the user sees them all at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn at(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+}
+
+/// A parameter's `#[cached(...)]` attributes, taken out of the signature.
+type ParamAttrs = Vec<Attribute>;
+
+fn strip_param_attributes(item: &mut ItemFn) -> Vec<ParamAttrs> {
+    item.sig
+        .inputs
+        .iter_mut()
+        .map(|input| {
+            let attrs = match input {
+                FnArg::Receiver(r) => &mut r.attrs,
+                FnArg::Typed(t) => &mut t.attrs,
+            };
+            let (ours, theirs) = std::mem::take(attrs)
+                .into_iter()
+                .partition(|a| a.path().is_ident("cached"));
+            *attrs = theirs;
+            ours
+        })
+        .collect()
+}
+
+/// Whether the parameter attributes say `#[cached(skip)]`; any other use is an error.
+fn is_skipped(attrs: &[Attribute], errors: &mut Errors) -> bool {
+    let mut skip: Option<&Attribute> = None;
+    for attr in attrs {
+        let Meta::List(list) = &attr.meta else {
+            errors.at(
+                attr,
+                "on a parameter, write `#[cached(skip)]` to leave it out of the key",
+            );
+            continue;
+        };
+        let parsed = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated);
+        let metas = match parsed {
+            Ok(metas) => metas,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if metas.is_empty() {
+            errors.at(
+                attr,
+                "on a parameter, write `#[cached(skip)]` to leave it out of the key",
+            );
+        }
+        for meta in metas {
+            match meta {
+                Meta::Path(p) if p.is_ident("skip") => {
+                    if skip.is_some() {
+                        errors.at(attr, "duplicate `#[cached(skip)]`: give it once");
+                    }
+                    skip = Some(attr);
+                }
+                Meta::Path(p) => errors.at(
+                    &p,
+                    format!(
+                        "unknown parameter option `{}`: the only one is `skip`, as in `#[cached(skip)]`",
+                        quote::quote!(#p).to_string().replace(' ', "")
+                    ),
+                ),
+                other => errors.at(
+                    &other,
+                    "on a parameter, write `#[cached(skip)]` to leave it out of the key (it takes no value)",
+                ),
+            }
+        }
+    }
+    skip.is_some()
+}
+
+fn analyse(item: &ItemFn, skips: Vec<ParamAttrs>) -> syn::Result<(bool, Vec<Param>, Output)> {
+    let sig = &item.sig;
+    let mut errors = Errors::default();
+    if let Some(token) = &sig.constness {
+        errors.at(token, "#[cached] cannot cache a `const fn`: remove `const`");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.at(variadic, "#[cached] cannot cache a variadic function");
+    }
+    // Type and const parameters may appear in skipped parameters only: the cache is one
+    // static, whose key and value types must be concrete.
+    let generics: Vec<Ident> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.clone()),
+            GenericParam::Const(c) => Some(c.ident.clone()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let companion = companion_name(&sig.ident);
+    let mut method = false;
+    let mut params = Vec::new();
+    for (input, attrs) in sig.inputs.iter().zip(skips) {
+        let skip = is_skipped(&attrs, &mut errors);
+        match input {
+            FnArg::Receiver(_) => {
+                method = true;
+                if skip {
+                    errors.at(
+                        &attrs[0],
+                        "`self` is never part of the key (one cache serves every instance): remove `#[cached(skip)]`",
+                    );
+                }
+            }
+            FnArg::Typed(typed) => {
+                let param = Param::from_syn(typed, skip, &generics, &mut errors);
+                if let Some(param) = param {
+                    if param.ident == companion {
+                        errors.at(
+                            &param.ident,
+                            format!("parameter `{companion}` hides the cache's companion function `{companion}()` that #[cached] generates: rename the parameter"),
+                        );
+                    }
+                    params.push(param);
+                }
+            }
+        }
+    }
+    let output = match &sig.output {
+        ReturnType::Default => Output::Value(syn::parse_quote!(())),
+        ReturnType::Type(_, ty) => {
+            check_static_type(ty, &generics, "return", &mut errors);
+            output(ty)
+        }
+    };
+    match errors.0 {
+        Some(e) => Err(e),
+        None => Ok((method, params, output)),
+    }
+}
+
+impl Param {
+    /// One typed parameter, or `None` (with an error) when it has no plain name.
+    fn from_syn(
+        typed: &PatType,
+        skip: bool,
+        generics: &[Ident],
+        errors: &mut Errors,
+    ) -> Option<Self> {
+        let plain = match &*typed.pat {
+            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Some(pat),
+            _ => None,
+        };
+        let Some(pat) = plain else {
+            errors.at(
+                &typed.pat,
+                "#[cached] needs a plain name for each parameter, to key and pass it: write `name: Type` and destructure in the body",
+            );
+            return None;
+        };
+        let ty = (*typed.ty).clone();
+        let role = if skip {
+            Role::Skip
+        } else {
+            check_static_type(&ty, generics, "argument", errors);
+            match ungroup(&ty) {
+                Type::Reference(r) if r.mutability.is_some() => {
+                    errors.at(
+                        &ty,
+                        "a `&mut` argument cannot be part of the key: mark it `#[cached(skip)]`",
+                    );
+                    Role::Skip
+                }
+                Type::Reference(r) => Role::Borrowed(r.elem.clone()),
+                _ => Role::Owned,
+            }
+        };
+        Some(Param {
+            ident: pat.ident.clone(),
+            mutability: pat.mutability,
+            ty,
+            role,
+        })
+    }
+}
+
+/// The type inside parentheses and the invisible groups of `macro_rules!` fragments.
+pub(crate) fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => ungroup(&group.elem),
+        Type::Paren(paren) => ungroup(&paren.elem),
+        other => other,
+    }
+}
+
+/// A `…Result<T, …>` is fallible; anything else is a value.
+fn output(ty: &Type) -> Output {
+    if let Type::Path(path) = ungroup(ty) {
+        if let Some(last) = path.path.segments.last() {
+            if last.ident == "Result" {
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(GenericArgument::Type(ok)) = args.args.first() {
+                        return Output::Fallible { ok: ok.clone() };
+                    }
+                }
+            }
+        }
+    }
+    Output::Value(ty.clone())
+}
+
+/// Key and value types end up in a static: no `impl Trait`, no `Self`, no generic parameter.
+fn check_static_type(ty: &Type, generics: &[Ident], what: &str, errors: &mut Errors) {
+    let mut found = None;
+    find_forbidden(ty.to_token_stream(), generics, &mut found);
+    let Some(token) = found else { return };
+    let name = token.to_string();
+    let message = if name == "impl" {
+        format!(
+            "#[cached] cannot cache a function with an `impl Trait` {what} type: its cache is one static, which needs a concrete type; name the type{}",
+            if what == "argument" {
+                ", or mark the argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    } else if name == "Self" {
+        format!(
+            "the cache is a static, which cannot name `Self`: write the type's name instead of `Self` in this {what} type"
+        )
+    } else {
+        format!(
+            "the cache is one static for every `{name}`, so `{name}` cannot be in the key or the value: make the function concrete{}",
+            if what == "argument" {
+                ", or mark this argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    };
+    errors.push(syn::Error::new(token.span(), message));
+}
+
+/// The first `impl`, `Self` or generic parameter name among `tokens`.
+fn find_forbidden(tokens: TokenStream, generics: &[Ident], found: &mut Option<Ident>) {
+    for tree in tokens {
+        if found.is_some() {
+            return;
+        }
+        match tree {
+            TokenTree::Ident(ident) if ident == "impl" || ident == "Self" => *found = Some(ident),
+            TokenTree::Ident(ident) if generics.contains(&ident) => *found = Some(ident),
+            TokenTree::Group(group) => find_forbidden(group.stream(), generics, found),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,40 @@
+use std::fmt::Display;
+use std::hash::Hash;
+
+use cacher::cached;
+
+#[cached]
+fn generic_key<T: Hash + Eq + Clone>(value: T) -> u64 {
+    let _ = value;
+    1
+}
+
+#[cached]
+fn generic_value<T: Default>(n: u32) -> Vec<T> {
+    (0..n).map(|_| T::default()).collect()
+}
+
+#[cached]
+fn impl_trait_argument(value: impl Display) -> String {
+    value.to_string()
+}
+
+#[cached]
+fn impl_trait_return(n: u32) -> impl Display {
+    n
+}
+
+#[cached]
+const fn constant(n: u32) -> u32 {
+    n
+}
+
+// A generic parameter that only a skipped argument uses is fine.
+#[cached]
+fn generic_client<C: Display>(#[cached(skip)] client: &C, id: u32) -> String {
+    format!("{client}/{id}")
+}
+
+fn main() {
+    let _ = generic_client(&"api", 1);
+}

@@ -1,0 +1,34 @@
+use cacher::cached;
+
+// A typo: the closest option is suggested.
+#[cached(bakend = "file")]
+fn typo(n: u32) -> u32 {
+    n
+}
+
+// A name from another caching library: what #[cached] calls it.
+#[cached(time = "1h")]
+fn renamed(n: u32) -> u32 {
+    n
+}
+
+// Nothing close: the options are listed.
+#[cached(colour = "blue")]
+fn stranger(n: u32) -> u32 {
+    n
+}
+
+// An option without its value.
+#[cached(ttl)]
+fn no_value(n: u32) -> u32 {
+    n
+}
+
+fn main() {
+    // The functions and their companions still exist.
+    typo(1);
+    renamed(1);
+    stranger(1);
+    no_value(1);
+    let _ = typo_cache().stats();
+}
