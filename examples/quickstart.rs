@@ -62,8 +62,10 @@ fn main() -> Result<(), ApiError> {
     println!("{} posts, e.g. {:?}", posts.len(), posts[0]);
 
     // Errors are returned and never cached.
-    let failed = timed("a failing call", || fetch_from_api("", 1, "asc"));
-    println!("  → {failed:?} (not stored)");
+    match timed("a failing call", || fetch_from_api("", 1, "asc")) {
+        Err(ApiError(message)) => println!("  → Err({message:?}), returned and not stored"),
+        Ok(_) => unreachable!("an empty endpoint fails"),
+    }
 
     let stats = cache.stats();
     println!(
