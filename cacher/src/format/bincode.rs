@@ -33,9 +33,7 @@ impl Formatter for BincodeFormatter {
     }
 
     fn decode<'de, T: Deserialize<'de>>(&self, bytes: &'de [u8]) -> Result<T, FormatError> {
-        let (value, read) =
-            bincode::serde::borrow_decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| FormatError::decode("bincode", e))?;
+        let (value, read) = decode_bounded(bytes).map_err(|e| FormatError::decode("bincode", e))?;
         if read != bytes.len() {
             return Err(FormatError::decode(
                 "bincode",
@@ -46,8 +44,34 @@ impl Formatter for BincodeFormatter {
     }
 
     fn decode_prefix<'de, T: Deserialize<'de>>(&self, bytes: &'de [u8]) -> Result<T, FormatError> {
-        bincode::serde::borrow_decode_from_slice(bytes, bincode::config::standard())
+        decode_bounded(bytes)
             .map(|(value, _)| value)
             .map_err(|e| FormatError::decode("bincode", e))
     }
+}
+
+/// Decodes with a limit on the bytes bincode may claim: sixteen times the input's length, rounded
+/// up to a power of two.
+///
+/// bincode allocates a string's or byte vector's recorded length before reading it, and without a
+/// limit it believes any length: one corrupt length prefix in a file made it ask for terabytes,
+/// which aborts the process (found by `fuzz/`'s `entry_decode` target). With a limit it checks the
+/// length first and returns an error. bincode claims a byte for each byte of a string it reads and
+/// an integer's in-memory size (at most 16 bytes) for each integer, which takes at least one byte
+/// of input: a valid encoding never claims more than sixteen times its length.
+fn decode_bounded<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    macro_rules! bounded {
+        ($($bits:literal)*) => {$(
+            if bytes.len() <= 1 << ($bits - 4) {
+                let config = bincode::config::standard().with_limit::<{ 1 << $bits }>();
+                return bincode::serde::borrow_decode_from_slice(bytes, config);
+            }
+        )*};
+    }
+    bounded!(16 20 24 28 31);
+    #[cfg(target_pointer_width = "64")]
+    bounded!(34 37 40 44);
+    bincode::serde::borrow_decode_from_slice(bytes, bincode::config::standard())
 }

@@ -1,0 +1,142 @@
+//! Entry decoding over arbitrary bytes, with each formatter.
+//!
+//! Properties:
+//! - `cacher::entry::decode` never panics, whatever the bytes;
+//! - bytes that decode for one identity (namespace, version, key, value type) are refused for
+//!   every other identity: a value is never served for a key it was not stored for;
+//! - a decoded entry encodes and decodes back to itself.
+//!
+//! The first byte picks the formatter and the mode: raw bytes, or a valid entry built from the
+//! input and then damaged by the input (truncated, bytes overwritten, bytes inserted), which
+//! keeps the fuzzer near entries that almost decode.
+
+#![no_main]
+
+use std::fmt::Debug;
+
+use cacher::entry::{self, Entry, EntryKey};
+use cacher::format::{BincodeFormatter, Formatter, JsonFormatter, PostcardFormatter};
+use libfuzzer_sys::fuzz_target;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Record {
+    id: u64,
+    name: String,
+    tags: Vec<String>,
+    score: Option<i32>,
+}
+
+fn key_for<V>() -> EntryKey<'static> {
+    EntryKey {
+        namespace: "fuzz::entry",
+        version: Some("v1"),
+        key: "id=1_name=%22x%22",
+        type_name: std::any::type_name::<V>(),
+    }
+}
+
+/// Identities that differ from `key` in exactly one part.
+fn others<'a>(key: &EntryKey<'a>) -> Vec<EntryKey<'a>> {
+    let mut out = Vec::new();
+    for namespace in ["fuzz::entr", "fuzz::entry2", "", "fuzz::Entry"] {
+        out.push(EntryKey { namespace, ..*key });
+    }
+    for version in [None, Some(""), Some("v2"), Some("v1 ")] {
+        out.push(EntryKey { version, ..*key });
+    }
+    for k in ["id=1_name=%22y%22", "", "id=1_name=%22x%22 ", "id=1"] {
+        out.push(EntryKey { key: k, ..*key });
+    }
+    for type_name in ["alloc::string::String", "u64", "", "other::Type"] {
+        if type_name != key.type_name {
+            out.push(EntryKey { type_name, ..*key });
+        }
+    }
+    out
+}
+
+fn check_bytes<F, V>(formatter: &F, bytes: &[u8])
+where
+    F: Formatter,
+    V: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let key = key_for::<V>();
+    let Ok(decoded) = entry::decode::<F, V>(formatter, &key, bytes, &"fuzz") else {
+        return;
+    };
+    for other in others(&key) {
+        let served = entry::decode::<F, V>(formatter, &other, bytes, &"fuzz");
+        assert!(
+            served.is_err(),
+            "{}: bytes stored for {key:?} were decoded for {other:?}",
+            formatter.name()
+        );
+    }
+    let again = entry::encode(formatter, &key, &decoded).expect("a decoded entry encodes");
+    let back: Entry<V> =
+        entry::decode(formatter, &key, &again, &"fuzz").expect("re-encoded entry decodes");
+    assert_eq!(
+        back,
+        decoded,
+        "{}: encode/decode is not stable",
+        formatter.name()
+    );
+}
+
+fn check_all_types<F: Formatter>(formatter: &F, bytes: &[u8]) {
+    check_bytes::<F, String>(formatter, bytes);
+    check_bytes::<F, Vec<u32>>(formatter, bytes);
+    check_bytes::<F, Record>(formatter, bytes);
+    check_bytes::<F, (u8, Option<Vec<u8>>)>(formatter, bytes);
+}
+
+/// A valid `String` entry built from the start of `data`, then damaged by the rest of it.
+fn damaged_entry<F: Formatter>(formatter: &F, data: &[u8]) -> Vec<u8> {
+    let split = data
+        .first()
+        .map_or(0, |&n| usize::from(n) % (data.len().max(1)));
+    let (value, edits) = data.split_at(split.min(data.len()));
+    let value = String::from_utf8_lossy(value).into_owned();
+    let entry = Entry {
+        value,
+        created_ms: 1_764_000_000_000,
+    };
+    let mut bytes = entry::encode(formatter, &key_for::<String>(), &entry).expect("encodes");
+    // Each edit is three bytes: an operation, a position, a byte.
+    for edit in edits.chunks_exact(3) {
+        let at = usize::from(edit[1]) % (bytes.len() + 1);
+        match edit[0] % 4 {
+            0 => bytes.truncate(at),
+            1 if at < bytes.len() => bytes[at] = edit[2],
+            2 => bytes.insert(at, edit[2]),
+            _ if at < bytes.len() => {
+                bytes.remove(at);
+            }
+            _ => {}
+        }
+    }
+    bytes
+}
+
+fn run<F: Formatter>(formatter: F, damage: bool, data: &[u8]) {
+    if damage {
+        let bytes = damaged_entry(&formatter, data);
+        check_all_types(&formatter, &bytes);
+    } else {
+        check_all_types(&formatter, data);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let damage = selector & 0x80 != 0;
+    match selector % 3 {
+        0 => run(JsonFormatter, damage, rest),
+        1 => run(BincodeFormatter, damage, rest),
+        _ => run(PostcardFormatter, damage, rest),
+    }
+});

@@ -1,0 +1,275 @@
+//! Key encoding over arbitrary structured arguments.
+//!
+//! Properties:
+//! - `cacher::key::canonical` never panics (and succeeds: these argument types always serialise);
+//! - a `ReadableKeyer` key is a safe file name (non-empty, ASCII, at most `MAX_KEY_LEN` bytes, no
+//!   character Windows refuses, no leading dot, no trailing dot or space, no device name), and
+//!   when it is not the hashed fallback (`~`) it decodes back to the arguments it came from;
+//! - different arguments of one type never share a readable key;
+//! - a `HashKeyer` key is 32 lowercase hex characters;
+//! - `SeparateFileBackend::path_for` of either key stays inside the cache directory, and so does
+//!   any path an arbitrary `filename_fn` returns — or it is refused with `InvalidPath` naming it.
+
+#![no_main]
+
+use std::path::{Component, Path};
+
+use arbitrary::Arbitrary;
+use cacher::key::{MAX_KEY_LEN, canonical};
+use cacher::{Error, HashKeyer, Keyer, ReadableKeyer, SeparateFileBackend};
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Debug, Clone, Arbitrary)]
+enum Args {
+    One(String),
+    Two(String, String),
+    Bytes(Vec<u8>),
+    Mixed(String, u32, Option<String>),
+    List(Vec<String>),
+    Nested(Vec<(String, Option<u8>)>),
+    Float(f64),
+    Unit,
+}
+
+impl Args {
+    /// Whether `self` and `other` are the same value of the same type (all NaNs are one value, as
+    /// the key encoding documents; -0.0 and 0.0 are two).
+    fn same(&self, other: &Args) -> Option<bool> {
+        use Args::*;
+        Some(match (self, other) {
+            (One(a), One(b)) => a == b,
+            (Two(a, b), Two(c, d)) => a == c && b == d,
+            (Bytes(a), Bytes(b)) => a == b,
+            (Mixed(a, b, c), Mixed(d, e, f)) => a == d && b == e && c == f,
+            (List(a), List(b)) => a == b,
+            (Nested(a), Nested(b)) => a == b,
+            (Float(a), Float(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (Unit, Unit) => true,
+            _ => return None,
+        })
+    }
+
+    fn names(&self, named: bool) -> &'static [&'static str] {
+        match (self, named) {
+            (Args::Two(..), true) => &["first", "second"],
+            (Args::Mixed(..), true) => &["endpoint", "user_id", "sort"],
+            (_, true) => &["arg"],
+            (_, false) => &[],
+        }
+    }
+
+    fn canonical(&self, named: bool) -> String {
+        let names = self.names(named);
+        match self {
+            Args::One(s) => canonical(&(s,), names),
+            Args::Two(a, b) => canonical(&(a, b), names),
+            Args::Bytes(b) => canonical(&(b,), names),
+            Args::Mixed(a, n, s) => canonical(&(a, n, s), names),
+            Args::List(l) => canonical(&(l,), names),
+            Args::Nested(l) => canonical(&(l,), names),
+            Args::Float(f) => canonical(&(f,), names),
+            Args::Unit => canonical(&(), names),
+        }
+        .expect("these arguments always serialise")
+    }
+
+    /// The arguments read back from a readable key, for the kinds this target can decode.
+    fn decodes_from(&self, key: &str, named: bool) -> Option<bool> {
+        let names = self.names(named);
+        let args = split_args(key, names)?;
+        Some(match self {
+            Args::One(s) => args.len() == 1 && bare(&args[0]).as_ref() == Some(s),
+            Args::Two(a, b) => {
+                args.len() == 2
+                    && bare(&args[0]).as_ref() == Some(a)
+                    && bare(&args[1]).as_ref() == Some(b)
+            }
+            Args::Bytes(bytes) => args.len() == 1 && byte_list(&args[0]).as_ref() == Some(bytes),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    a: Args,
+    b: Args,
+    named: bool,
+    namespace: String,
+    version: Option<String>,
+    filename: String,
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(text.get(i + 1..i + 3)?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Splits a readable key into its arguments' raw texts (values never contain a raw `_`).
+fn split_args(key: &str, names: &[&str]) -> Option<Vec<String>> {
+    if key == "()" {
+        return Some(Vec::new());
+    }
+    let parts: Vec<&str> = if names.is_empty() {
+        key.split('_').collect()
+    } else {
+        // Names may contain `_` themselves: walk them.
+        let mut rest = key;
+        let mut parts = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            rest = rest.strip_prefix(name)?.strip_prefix('=')?;
+            let end = rest.find('_').unwrap_or(rest.len());
+            parts.push(&rest[..end]);
+            rest = &rest[end..];
+            if i + 1 < names.len() {
+                rest = rest.strip_prefix('_')?;
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        parts
+    };
+    parts.into_iter().map(percent_decode).collect()
+}
+
+/// A bare string argument: drops the `'` marking an ambiguous one.
+fn bare(raw: &str) -> Option<String> {
+    Some(raw.strip_prefix('\'').unwrap_or(raw).to_owned())
+}
+
+fn byte_list(raw: &str) -> Option<Vec<u8>> {
+    let inner = raw.strip_prefix('[')?.strip_suffix(']')?;
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    inner.split(',').map(|b| b.parse().ok()).collect()
+}
+
+fn assert_safe_name(key: &str, input: &Input) {
+    let fail = |why: &str| panic!("unsafe key {key:?} ({why}) for {input:?}");
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        fail("length");
+    }
+    if !key.is_ascii()
+        || key
+            .chars()
+            .any(|c| c.is_control() || "<>:\"/\\|?*".contains(c))
+    {
+        fail("character");
+    }
+    if key.starts_with('.') || key.ends_with(['.', ' ']) {
+        fail("dots or spaces at the edges");
+    }
+    let stem = key
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        fail("windows device name");
+    }
+}
+
+fn assert_inside(dir: &Path, path: &Path, what: &str) {
+    let rest = path
+        .strip_prefix(dir)
+        .unwrap_or_else(|_| panic!("{what}: {} is outside {}", path.display(), dir.display()));
+    assert!(
+        rest.components().count() > 0,
+        "{what}: {} is the directory",
+        path.display()
+    );
+    for component in rest.components() {
+        let Component::Normal(name) = component else {
+            panic!("{what}: {} has the component {component:?}", path.display());
+        };
+        assert!(
+            name.len() <= 255,
+            "{what}: a component of {} bytes",
+            name.len()
+        );
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let dir = Path::new("/fuzz/cache");
+    let version = input.version.as_deref();
+    let text_a = input.a.canonical(input.named);
+    let text_b = input.b.canonical(input.named);
+    let key_a = ReadableKeyer.key(&input.namespace, version, &text_a);
+    let key_b = ReadableKeyer.key(&input.namespace, version, &text_b);
+    assert_safe_name(&key_a, &input);
+    if !key_a.contains('~')
+        && let Some(ok) = input.a.decodes_from(&key_a, input.named)
+    {
+        assert!(ok, "{key_a:?} does not decode back to {:?}", input.a);
+    }
+    if input.a.same(&input.b) == Some(false) {
+        assert_ne!(
+            text_a, text_b,
+            "one canonical text for {:?} and {:?}",
+            input.a, input.b
+        );
+        assert_ne!(
+            key_a, key_b,
+            "one readable key for {:?} and {:?}",
+            input.a, input.b
+        );
+    }
+
+    let hashed = HashKeyer.key(&input.namespace, version, &text_a);
+    assert!(
+        hashed.len() == 32
+            && hashed
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{hashed:?}"
+    );
+
+    let backend = SeparateFileBackend::new(dir);
+    for key in [&key_a, &hashed] {
+        let path = backend
+            .path_for(key)
+            .unwrap_or_else(|e| panic!("the default file name of {key:?} is refused: {e}"));
+        assert_inside(dir, &path, "default file name");
+    }
+
+    let filename = input.filename.clone();
+    let custom = SeparateFileBackend::new(dir).filename_fn(move |_| filename.clone());
+    match custom.path_for(&key_a) {
+        Ok(path) => {
+            assert_inside(dir, &path, "filename_fn");
+            let name = &input.filename;
+            assert!(
+                !name.contains(':') && !name.chars().any(char::is_control),
+                "{name:?} accepted"
+            );
+            assert!(!name.starts_with(['/', '\\']), "{name:?} accepted");
+        }
+        Err(Error::InvalidPath(invalid)) => {
+            assert_eq!(invalid.path, input.filename);
+            let message = Error::InvalidPath(invalid).to_string();
+            assert!(
+                message.contains(&format!("{:?}", input.filename)),
+                "{message}"
+            );
+        }
+        Err(other) => panic!("path_for failed with {other:?}"),
+    }
+});

@@ -1,0 +1,178 @@
+//! The child process of the reliability suites (`tests/reliability_*.rs`), which start it by the
+//! path Cargo gives them (`CARGO_BIN_EXE_reliability-child`). Not a tool for people.
+//!
+//! Modes:
+//! - `crash-writer <dir> <seed> <format> <durable> <sharded>`: writes large entries in a loop
+//!   until it is killed; reads some back and checks them on the way. Prints `ready` when its
+//!   cache is built, and `WRONG <why>` (then exits with 3) if it ever reads a wrong value.
+//! - `worker <dir> <seed> <threads> <calls> <keys> <format> <durable> <sharded>`: `threads`
+//!   threads each make `calls` calls over `keys` overlapping keys, checking every value; prints
+//!   one line `RESULT …` with its counts.
+//! - `hang <dir> <key>`: starts computing `key` and never finishes (prints `computing` first).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[allow(dead_code)]
+#[path = "reliability_common.rs"]
+mod common;
+
+use common::{
+    BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, Layout, PROCESSES_NAMESPACE, Rng, SMALL_MAX,
+    SMALL_MIN, check_derived_value, crash_key, derived_value, file_cache,
+};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map(String::as_str);
+    let result = match mode {
+        Some("crash-writer") => crash_writer(&args[1..]),
+        Some("worker") => worker(&args[1..]),
+        Some("hang") => hang(&args[1..]),
+        _ => Err(format!("unknown mode in {args:?}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            println!("WRONG {message}");
+            let _ = std::io::stdout().flush();
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> Result<T, String> {
+    args.get(i)
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("bad or missing argument {i} ({what}) in {args:?}"))
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Writes entries until killed.
+fn crash_writer(args: &[String]) -> Result<(), String> {
+    let dir: PathBuf = arg(args, 0, "dir")?;
+    let seed: u64 = arg(args, 1, "seed")?;
+    let layout = Layout::from_args(&args[2..]).ok_or("bad layout")?;
+    let cache = file_cache::<String>(&dir, CRASH_NAMESPACE, layout);
+    let mut rng = Rng::new(seed);
+    say("ready");
+    loop {
+        let key = crash_key(rng.below(CRASH_KEYS));
+        if rng.below(4) == 0 {
+            if let Some(value) = cache.get(&key) {
+                check_derived_value(&key, &value, BIG_MIN, BIG_MAX)?;
+            }
+        } else {
+            let generation = rng.next_u64() >> 1;
+            cache.insert(&key, derived_value(&key, generation, BIG_MIN, BIG_MAX));
+        }
+        let errors = cache.stats().errors;
+        if errors > 0 {
+            return Err(format!("{errors} cache errors in the writer"));
+        }
+    }
+}
+
+/// Many calls from many threads; prints its counts.
+fn worker(args: &[String]) -> Result<(), String> {
+    let dir: PathBuf = arg(args, 0, "dir")?;
+    let seed: u64 = arg(args, 1, "seed")?;
+    let threads: u64 = arg(args, 2, "threads")?;
+    let calls: u64 = arg(args, 3, "calls")?;
+    let keys: u64 = arg(args, 4, "keys")?;
+    let layout = Layout::from_args(&args[5..]).ok_or("bad layout")?;
+    let cache = file_cache::<u64>(&dir, PROCESSES_NAMESPACE, layout);
+    let wrong = AtomicU64::new(0);
+    let computed = AtomicU64::new(0);
+    let remove_errors = AtomicU64::new(0);
+    let made = AtomicU64::new(0);
+    let first_wrong = std::sync::Mutex::new(None::<String>);
+    let check = |key: u64, value: &str| {
+        if let Err(why) = check_derived_value(&key.to_string(), value, SMALL_MIN, SMALL_MAX) {
+            wrong.fetch_add(1, Ordering::Relaxed);
+            first_wrong.lock().unwrap().get_or_insert(why);
+        }
+    };
+    let panics = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (cache, check, computed, made, remove_errors) =
+                    (&cache, &check, &computed, &made, &remove_errors);
+                scope.spawn(move || {
+                    let mut rng = Rng::new(seed ^ common::mix(t + 1));
+                    for _ in 0..calls {
+                        let key = rng.below(keys);
+                        let name = key.to_string();
+                        made.fetch_add(1, Ordering::Relaxed);
+                        match rng.below(100) {
+                            0..80 => {
+                                let value = cache.get_or_compute(&key, || {
+                                    computed.fetch_add(1, Ordering::Relaxed);
+                                    derived_value(&name, 0, SMALL_MIN, SMALL_MAX)
+                                });
+                                check(key, &value);
+                            }
+                            80..90 => {
+                                let generation = rng.below(1000);
+                                let value = derived_value(&name, generation, SMALL_MIN, SMALL_MAX);
+                                cache.insert(&key, value);
+                            }
+                            90..95 => {
+                                if cache.remove(&key).is_err() {
+                                    remove_errors.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            _ => {
+                                if let Some(value) = cache.get(&key) {
+                                    check(key, &value);
+                                }
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| u64::from(h.join().is_err()))
+            .sum::<u64>()
+    });
+    let stats = cache.stats();
+    say(&format!(
+        "RESULT pid={} calls={} wrong={} errors={} remove_errors={} computed={} hits={} misses={} panics={} first_wrong={}",
+        std::process::id(),
+        made.load(Ordering::Relaxed),
+        wrong.load(Ordering::Relaxed),
+        stats.errors,
+        remove_errors.load(Ordering::Relaxed),
+        computed.load(Ordering::Relaxed),
+        stats.hits,
+        stats.misses,
+        panics,
+        first_wrong.lock().unwrap().as_deref().unwrap_or(""),
+    ));
+    Ok(())
+}
+
+/// Computes `key` forever, as a process that hangs (or is stopped) in the middle of a call.
+fn hang(args: &[String]) -> Result<(), String> {
+    let dir: PathBuf = arg(args, 0, "dir")?;
+    let key: String = arg(args, 1, "key")?;
+    let layout = Layout::from_args(&["json".into(), "0".into(), "0".into()]).ok_or("layout")?;
+    let cache = file_cache::<String>(&dir, PROCESSES_NAMESPACE, layout);
+    cache.get_or_compute(&key, || {
+        say("computing");
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    });
+    Err("the hanging computation returned".into())
+}

@@ -1,0 +1,303 @@
+//! Many processes, many threads, one cache directory: zero wrong values, zero errors, zero panics.
+//! Single-flight within a process; across processes there is none (and no lock file), so a process
+//! that hangs or dies while computing never makes another wait; every wait inside a process is
+//! bounded by `wait_timeout`.
+//!
+//! Default: 3 processes × 4 threads × 1 000 calls per layout (24 000 calls). `CACHER_LONG_TESTS=1`:
+//! 4 processes × 4 threads × 10 000 calls per layout.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Barrier;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use cacher::{Cache, SeparateFileBackend};
+use cacher_tests::{Calls, init_tracing};
+
+#[allow(dead_code)]
+#[path = "bin/reliability_common.rs"]
+mod common;
+
+use common::{Format, Layout, seed_from_time};
+
+fn long_tests() -> bool {
+    std::env::var("CACHER_LONG_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// Kills the child when dropped, so that a failing assertion leaves no process behind.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The counts a worker prints.
+#[derive(Debug, Default)]
+struct Report {
+    calls: u64,
+    wrong: u64,
+    errors: u64,
+    remove_errors: u64,
+    computed: u64,
+    hits: u64,
+    panics: u64,
+    first_wrong: String,
+}
+
+fn parse_report(line: &str) -> Report {
+    let rest = line
+        .strip_prefix("RESULT ")
+        .unwrap_or_else(|| panic!("not a report: {line:?}"));
+    let (counts, first_wrong) = rest.split_once(" first_wrong=").unwrap_or((rest, ""));
+    let mut report = Report {
+        first_wrong: first_wrong.to_owned(),
+        ..Report::default()
+    };
+    for field in counts.split(' ') {
+        let (name, value) = field.split_once('=').unwrap();
+        let value: u64 = value.parse().unwrap();
+        match name {
+            "calls" => report.calls = value,
+            "wrong" => report.wrong = value,
+            "errors" => report.errors = value,
+            "remove_errors" => report.remove_errors = value,
+            "computed" => report.computed = value,
+            "hits" => report.hits = value,
+            "panics" => report.panics = value,
+            _ => {}
+        }
+    }
+    report
+}
+
+fn run_workers(dir: &Path, layout: Layout, processes: u64, threads: u64, calls: u64, seed: u64) {
+    let keys = 48;
+    let children: Vec<Reaper> = (0..processes)
+        .map(|p| {
+            let child = Command::new(env!("CARGO_BIN_EXE_reliability-child"))
+                .arg("worker")
+                .arg(dir)
+                .arg((seed ^ common::mix(p)).to_string())
+                .arg(threads.to_string())
+                .arg(calls.to_string())
+                .arg(keys.to_string())
+                .args(layout.to_args())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start a worker");
+            Reaper(child)
+        })
+        .collect();
+    let mut total = Report::default();
+    for mut child in children {
+        let stdout = BufReader::new(child.0.stdout.take().unwrap());
+        let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+        let status = child.0.wait().unwrap();
+        assert!(status.success(), "a worker failed ({status}): {lines:?}");
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("RESULT "))
+            .unwrap_or_else(|| panic!("no report from a worker: {lines:?}"));
+        let report = parse_report(line);
+        assert_eq!(report.wrong, 0, "{layout:?}: wrong values: {report:?}");
+        assert_eq!(report.errors, 0, "{layout:?}: cache errors: {report:?}");
+        assert_eq!(
+            report.remove_errors, 0,
+            "{layout:?}: failed removes: {report:?}"
+        );
+        assert_eq!(
+            report.panics, 0,
+            "{layout:?}: panicking threads: {report:?}"
+        );
+        assert_eq!(report.calls, threads * calls, "{layout:?}: {report:?}");
+        assert!(report.first_wrong.is_empty(), "{report:?}");
+        total.calls += report.calls;
+        total.computed += report.computed;
+        total.hits += report.hits;
+    }
+    assert!(
+        total.hits > 0,
+        "{layout:?}: the processes never shared an entry"
+    );
+    println!(
+        "many processes, {layout:?}: {processes} processes × {threads} threads, {} calls over \
+         {keys} keys: {} computed, {} hits, 0 wrong, 0 errors, 0 panics",
+        total.calls, total.computed, total.hits
+    );
+}
+
+#[test]
+fn many_processes_and_threads_on_one_directory_never_see_a_wrong_value() {
+    let seed = std::env::var("CACHER_PROCESSES_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(seed_from_time);
+    let (processes, threads, calls) = if long_tests() {
+        (4, 4, 10_000)
+    } else {
+        (3, 4, 1_000)
+    };
+    println!("many processes: seed {seed} (replay with CACHER_PROCESSES_SEED={seed})");
+    let started = Instant::now();
+    let layouts = [
+        Layout {
+            format: Format::Json,
+            durable: false,
+            sharded: false,
+        },
+        Layout {
+            format: Format::Postcard,
+            durable: false,
+            sharded: true,
+        },
+    ];
+    for layout in layouts {
+        let dir = tempfile::tempdir().unwrap();
+        run_workers(dir.path(), layout, processes, threads, calls, seed);
+    }
+    println!("many processes: done in {:.1?}", started.elapsed());
+}
+
+fn file_cache(dir: &Path, wait_timeout: Duration) -> Cache<String, String> {
+    Cache::builder()
+        .memory()
+        .backend(SeparateFileBackend::new(dir))
+        .wait_timeout(wait_timeout)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn eight_threads_on_one_missing_key_run_the_function_once() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = file_cache(dir.path(), Duration::from_secs(30));
+    let calls = Calls::default();
+    let barrier = Barrier::new(8);
+    let values: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    cache.get_or_compute("the key", || {
+                        calls.hit();
+                        std::thread::sleep(Duration::from_millis(300));
+                        "the value".to_owned()
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(values.iter().all(|v| v == "the value"), "{values:?}");
+    assert_eq!(calls.count(), 1, "the function ran more than once");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.misses, stats.hits, stats.errors),
+        (1, 7, 0),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn a_hung_leader_does_not_block_waiters_beyond_wait_timeout() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let bound = Duration::from_millis(200);
+    let cache = file_cache(dir.path(), bound);
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let cache_ref = &cache;
+        let leader = scope.spawn(move || {
+            cache_ref.get_or_compute("k", || {
+                started_tx.send(()).unwrap();
+                // Hangs until the test is done with the waiters (at most 20 s).
+                let _ = release_rx.recv_timeout(Duration::from_secs(20));
+                "from the leader".to_owned()
+            })
+        });
+        started_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the leader started");
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let start = Instant::now();
+                    let value = cache.get_or_compute("k", || "from a waiter".to_owned());
+                    (value, start.elapsed())
+                })
+            })
+            .collect();
+        for waiter in waiters {
+            let (value, waited) = waiter.join().unwrap();
+            assert_eq!(value, "from a waiter");
+            assert!(
+                waited >= bound,
+                "did not wait for the leader at all: {waited:?}"
+            );
+            assert!(
+                waited < Duration::from_secs(3),
+                "a waiter was blocked {waited:?}, far beyond wait_timeout {bound:?}"
+            );
+        }
+        release_tx.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), "from the leader");
+    });
+    assert_eq!(cache.stats().errors, 0);
+}
+
+/// No lock is shared between processes: a process stuck (or killed) in the middle of computing a
+/// key never makes another process wait for it. Each process computes for itself — what holds
+/// across processes is that they share the entries, not the computation.
+#[test]
+fn a_process_hanging_in_a_computation_never_blocks_another() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Reaper(
+        Command::new(env!("CARGO_BIN_EXE_reliability-child"))
+            .arg("hang")
+            .arg(dir.path())
+            .arg("shared key")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "computing");
+    // The default wait_timeout (60 s): were there a cross-process lock, this would wait.
+    let layout = Layout {
+        format: Format::Json,
+        durable: false,
+        sharded: false,
+    };
+    let cache = common::file_cache::<String>(dir.path(), common::PROCESSES_NAMESPACE, layout);
+    let start = Instant::now();
+    let value = cache.get_or_compute("shared key", || "computed here".to_owned());
+    assert_eq!(value, "computed here");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    // Killed while computing: it leaves nothing that blocks or misleads a later process.
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let again = common::file_cache::<String>(dir.path(), common::PROCESSES_NAMESPACE, layout);
+    let start = Instant::now();
+    assert_eq!(
+        again.get_or_compute("shared key", || unreachable!("stored by the first call")),
+        "computed here"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
