@@ -8,10 +8,18 @@
 mod file;
 mod memory;
 pub(crate) mod path;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 pub use self::file::{FilenameFn, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
 pub use self::path::InvalidPath;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_BACKOFF, DEFAULT_REDIS_URL,
+    DEFAULT_RESPONSE_TIMEOUT, REDIS_URL_ENV, RedisBackend, RedisLock, RedisLockGuard,
+};
 
 use std::path::PathBuf;
 

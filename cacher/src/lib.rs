@@ -21,7 +21,7 @@
 //!   serves as a plain store ([`Cache::get`], [`Cache::insert`], [`Cache::remove`]).
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation) and
 //!   [`SeparateFileBackend`] (one file per entry, written atomically).
-//! - Formatters ([`format`]): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
+//! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
 //! - Policies ([`policy`]): [`TtlPolicy`] with `stale_if_error`, `max_entries`, and a shareable
@@ -41,6 +41,9 @@
 //!
 //! - `tokio`: async get-or-compute (`#[cached]` on `async fn`), async single-flight, and a rate
 //!   limiter that waits on tokio's timer.
+//! - `redis`: [`RedisBackend`] (entries in Redis, its expiry as the ttl), a [`RateLimiter`] shared
+//!   by all processes through Redis ([`RateLimiter::redis`]), and [`RedisLock`] for single-flight
+//!   across processes. With `tokio` too, their async methods use an async connection.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
@@ -66,6 +69,12 @@ pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
 pub use crate::key::{HashKeyer, Keyer, ReadableKeyer};
 pub use crate::key_ref::KeyRef;
 pub use crate::policy::{RateLimiter, TtlPolicy};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::{
+    backend::{RedisBackend, RedisLock},
+    policy::RedisRateLimit,
+};
 pub use cacher_macros::cached;
 
 #[cfg(doctest)]

@@ -4,9 +4,14 @@
 
 pub(crate) mod limit;
 mod rate_limit;
+#[cfg(feature = "redis")]
+mod shared_rate_limit;
 mod ttl;
 
 pub use self::rate_limit::RateLimiter;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::shared_rate_limit::RedisRateLimit;
 pub use self::ttl::{Freshness, TtlPolicy};
 
 /// Parses a duration as the `#[cached]` options write them: `"1d"`, `"90s"`, `"500ms"`,

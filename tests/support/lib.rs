@@ -48,3 +48,5 @@ pub fn init_tracing() {
         .with_env_filter("warn")
         .try_init();
 }
+
+pub mod redis_server;

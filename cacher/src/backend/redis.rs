@@ -1,0 +1,430 @@
+//! Entries in Redis: one string key per entry, Redis's own expiry as the ttl.
+
+mod conn;
+mod lock;
+
+pub use self::conn::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RESPONSE_TIMEOUT,
+};
+pub use self::lock::{RedisLock, RedisLockGuard};
+
+pub(crate) use self::conn::Connector;
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Backend;
+use crate::entry::{self, Entry, EntryKey};
+use crate::error::Result;
+use crate::format::{Formatter, JsonFormatter};
+
+/// The environment variable naming the Redis server when no URL is configured.
+pub const REDIS_URL_ENV: &str = "CACHER_REDIS_URL";
+
+/// The server used when neither a URL nor [`REDIS_URL_ENV`] is given.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
+
+/// Keys `clear` asks `SCAN` for per round trip (and deletes per `UNLINK`).
+const SCAN_BATCH: usize = 500;
+
+/// `configured`, else `$CACHER_REDIS_URL` (when set and not empty), else [`DEFAULT_REDIS_URL`].
+pub(crate) fn resolve_url(configured: Option<&str>) -> String {
+    if let Some(url) = configured {
+        return url.to_owned();
+    }
+    match std::env::var(REDIS_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => DEFAULT_REDIS_URL.to_owned(),
+    }
+}
+
+/// Stores each entry as one Redis string, with the entry's ttl as Redis's expiry.
+///
+/// # Layout
+///
+/// - Key: `cacher:{<namespace>}:<key>`, where `<key>` is the keyer's output and `<namespace>`
+///   the cache's namespace with `%` and `}` written as `%25` and `%7D` — e.g.
+///   `cacher:{app::fetch_posts}:endpoint=%2Fposts_user_id=1`. The braces make the namespace
+///   unambiguous (no namespace's keys match another's `cacher:{<namespace>}:*`), and are a Redis
+///   Cluster hash tag: all of a namespace's entries live in one slot.
+/// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter
+///   (JSON by default): the value plus the namespace, version, key and type it is checked against
+///   on every read. A value that fails the check is a miss and is overwritten.
+/// - Expiry: with [`ttl`](Self::ttl), `SET … PX` so that Redis drops the entry `ttl` after its
+///   creation time (a copy filled from a lower tier keeps the original time). Without it entries
+///   stay until [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
+///
+/// [`Cache::clear`](crate::Cache::clear) deletes the namespace's keys in batches
+/// (`SCAN MATCH cacher:{<namespace>}:* COUNT 500`, then `UNLINK`), never with `KEYS` or
+/// `FLUSHDB`: other keys in the same database are left alone. The rate limiter's keys
+/// (`cacher:rate:…`) and the locks' (`cacher:lock:…`) never match that pattern.
+///
+/// # The ttl
+///
+/// The backend cannot see the cache's [`ttl`](crate::CacheBuilder::ttl): give it the same value
+/// here (plus the [`stale_if_error`](crate::CacheBuilder::stale_if_error) grace, if any, so that
+/// an expired entry is still there to be served). The cache checks freshness itself on every
+/// read, so a longer Redis ttl only costs memory, never serves an expired value.
+///
+/// # Failures
+///
+/// Connections are opened on first use, re-opened after a failure, and every command has a
+/// timeout ([`connect_timeout`](Self::connect_timeout), [`response_timeout`](Self::response_timeout)).
+/// When Redis is down, reads and writes return [`Error::Backend`](crate::Error::Backend): the
+/// cache logs a warning, counts it in [`CacheStats::errors`](crate::CacheStats::errors) and
+/// runs the function. When Redis is back, the next command reconnects.
+///
+/// Async methods (feature `tokio`) use a multiplexed connection, without blocking the executor.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cacher::{Cache, PostcardFormatter, RedisBackend};
+///
+/// # fn main() -> cacher::Result<()> {
+/// let ttl = Duration::from_secs(3600);
+/// let cache: Cache<u64, String> = Cache::builder()
+///     .namespace("app::user_name")
+///     .memory()
+///     .backend(
+///         RedisBackend::new("redis://127.0.0.1:6379/")?
+///             .formatter(PostcardFormatter)
+///             .ttl(ttl),
+///     )
+///     .ttl(ttl)
+///     .build()?;
+/// let name = cache.get_or_compute(&7, || "seven".to_owned());
+/// assert_eq!(name, "seven");
+/// # Ok(())
+/// # }
+/// ```
+pub struct RedisBackend<F = JsonFormatter> {
+    conn: Connector,
+    formatter: F,
+    ttl: Option<Duration>,
+}
+
+impl RedisBackend<JsonFormatter> {
+    /// A backend on the server at `url` — `redis://[user:password@]host[:port][/db]` or
+    /// `redis+unix:///path/to/socket[?db=N]` (TLS, `rediss://`, is not built in) — storing JSON.
+    /// Connects on first use.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `url` does not parse.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::RedisBackend;
+    ///
+    /// // Nothing is connected yet, so this works without a server.
+    /// let backend = RedisBackend::new("redis://127.0.0.1:6379/3").unwrap();
+    /// assert_eq!(backend.redis_key("app::f", "user=1"), "cacher:{app::f}:user=1");
+    /// assert!(RedisBackend::new("http://example.com").is_err());
+    /// ```
+    pub fn new(url: &str) -> Result<Self> {
+        Ok(Self {
+            conn: Connector::new(url)?,
+            formatter: JsonFormatter,
+            ttl: None,
+        })
+    }
+
+    /// A backend on `$CACHER_REDIS_URL`, or on [`DEFAULT_REDIS_URL`] when that is not set.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the URL does not parse.
+    pub fn from_env() -> Result<Self> {
+        Self::new(&resolve_url(None))
+    }
+}
+
+impl<F: Formatter> RedisBackend<F> {
+    /// Encodes entries with `formatter`.
+    #[must_use]
+    pub fn formatter<G: Formatter>(self, formatter: G) -> RedisBackend<G> {
+        RedisBackend {
+            conn: self.conn,
+            formatter,
+            ttl: self.ttl,
+        }
+    }
+
+    /// Redis deletes each entry `ttl` after its creation time (`SET … PX`). An entry whose time is
+    /// already up when it is written is not written.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Bound on opening a connection: on the TCP connect, then on each reply of the handshake.
+    /// Default: [`DEFAULT_CONNECT_TIMEOUT`] (1 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.connect_timeout = timeout;
+        self
+    }
+
+    /// Bound on each command's reply. Default: [`DEFAULT_RESPONSE_TIMEOUT`] (500 ms).
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.response_timeout = timeout;
+        self
+    }
+
+    /// After a failed connection attempt, commands fail at once for this long instead of each
+    /// waiting for a connect timeout. Default: [`DEFAULT_RECONNECT_BACKOFF`] (1 s); zero retries
+    /// on every command.
+    #[must_use]
+    pub fn reconnect_backoff(mut self, backoff: Duration) -> Self {
+        self.conn.reconnect_backoff = backoff;
+        self
+    }
+
+    /// The Redis key of the entry for `key` in `namespace` (see [Layout](Self#layout)).
+    #[must_use]
+    pub fn redis_key(&self, namespace: &str, key: &str) -> String {
+        entry_redis_key(namespace, key)
+    }
+
+    /// The `SCAN MATCH` pattern of every entry of `namespace`.
+    #[must_use]
+    pub fn namespace_pattern(&self, namespace: &str) -> String {
+        namespace_pattern(namespace)
+    }
+
+    /// `SET key bytes [PX ms]`, or `None` when the entry's time is already up.
+    fn set_cmd<V: Serialize>(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+    ) -> Result<Option<(String, redis::Cmd)>> {
+        let redis_key = entry_redis_key(key.namespace, key.key);
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&redis_key).arg(bytes);
+        if let Some(ttl) = self.ttl {
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let expires_ms = entry.created_ms.saturating_add(ttl_ms);
+            let left_ms = expires_ms.saturating_sub(system_millis());
+            if left_ms == 0 {
+                return Ok(None);
+            }
+            cmd.arg("PX").arg(left_ms);
+        }
+        Ok(Some((redis_key, cmd)))
+    }
+
+    fn decode<V: DeserializeOwned>(
+        &self,
+        key: &EntryKey<'_>,
+        redis_key: &str,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<Option<Entry<V>>> {
+        match bytes {
+            None => Ok(None),
+            Some(bytes) => entry::decode(&self.formatter, key, &bytes, &redis_key).map(Some),
+        }
+    }
+}
+
+impl<F, V> Backend<V> for RedisBackend<F>
+where
+    F: Formatter,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
+        let redis_key = entry_redis_key(key.namespace, key.key);
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query(redis::cmd("GET").arg(&redis_key))
+            .map_err(|e| self.conn.error(&format!("GET {redis_key}"), &e))?;
+        self.decode(key, &redis_key, bytes)
+    }
+
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
+        let Some((redis_key, cmd)) = self.set_cmd(key, entry)? else {
+            return Ok(());
+        };
+        self.conn
+            .query::<()>(&cmd)
+            .map_err(|e| self.conn.error(&format!("SET {redis_key}"), &e))
+    }
+
+    fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
+        let redis_key = entry_redis_key(key.namespace, key.key);
+        self.conn
+            .query::<()>(redis::cmd("UNLINK").arg(&redis_key))
+            .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), &e))
+    }
+
+    fn clear(&self, namespace: &str) -> Result<()> {
+        let pattern = namespace_pattern(namespace);
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = self
+                .conn
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_BATCH),
+                )
+                .map_err(|e| self.conn.error(&format!("SCAN MATCH {pattern}"), &e))?;
+            if !keys.is_empty() {
+                self.conn
+                    .query::<()>(redis::cmd("UNLINK").arg(&keys))
+                    .map_err(|e| self.conn.error(&format!("UNLINK ({pattern})"), &e))?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    fn get_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Option<Entry<V>>>>
+    where
+        V: Send + 'a,
+    {
+        Box::pin(async move {
+            let redis_key = entry_redis_key(key.namespace, key.key);
+            let bytes: Option<Vec<u8>> = self
+                .conn
+                .query_async(redis::cmd("GET").arg(&redis_key))
+                .await
+                .map_err(|e| self.conn.error(&format!("GET {redis_key}"), &e))?;
+            self.decode(key, &redis_key, bytes)
+        })
+    }
+
+    #[cfg(feature = "tokio")]
+    fn insert_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+        entry: &'a Entry<V>,
+    ) -> super::BoxFuture<'a, Result<()>>
+    where
+        V: Send + Sync + 'a,
+    {
+        Box::pin(async move {
+            let Some((redis_key, cmd)) = self.set_cmd(key, entry)? else {
+                return Ok(());
+            };
+            self.conn
+                .query_async::<()>(&cmd)
+                .await
+                .map_err(|e| self.conn.error(&format!("SET {redis_key}"), &e))
+        })
+    }
+}
+
+impl<F: Formatter> fmt::Debug for RedisBackend<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("address", &self.conn.address())
+            .field("formatter", &self.formatter)
+            .field("ttl", &self.ttl)
+            .field("connect_timeout", &self.conn.connect_timeout)
+            .field("response_timeout", &self.conn.response_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The namespace as it appears between the braces: `%` and `}` escaped, so that it ends at the
+/// first `}`.
+fn escape_namespace(namespace: &str) -> String {
+    let mut out = String::with_capacity(namespace.len());
+    for c in namespace.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '}' => out.push_str("%7D"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) fn entry_redis_key(namespace: &str, key: &str) -> String {
+    format!("cacher:{{{}}}:{key}", escape_namespace(namespace))
+}
+
+/// `cacher:{<namespace>}:*` with the glob characters of the namespace escaped.
+pub(crate) fn namespace_pattern(namespace: &str) -> String {
+    let mut pattern = String::from("cacher:{");
+    for c in escape_namespace(namespace).chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push_str("}:*");
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_patterns() {
+        assert_eq!(entry_redis_key("app::f", "a=1"), "cacher:{app::f}:a=1");
+        assert_eq!(entry_redis_key("a}b%", "k"), "cacher:{a%7Db%25}:k");
+        assert_eq!(namespace_pattern("app::f"), "cacher:{app::f}:*");
+        assert_eq!(namespace_pattern("a*[?]\\"), r"cacher:{a\*\[\?\]\\}:*");
+    }
+
+    /// What Redis's glob does for these patterns (no brackets, escapes, `*` only at the end).
+    fn matches(pattern: &str, key: &str) -> bool {
+        let body = pattern.strip_suffix('*').unwrap();
+        let mut literal = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            literal.push(if c == '\\' { chars.next().unwrap() } else { c });
+        }
+        key.starts_with(&literal)
+    }
+
+    #[test]
+    fn no_namespace_matches_another() {
+        let namespaces = [
+            "a", "a:", "a::b", "a}", "a}:x", "a%7D", "a%", "{a", "a*", "", ":",
+        ];
+        for ns in namespaces {
+            for other in namespaces {
+                let key = entry_redis_key(other, "k:}{*");
+                assert_eq!(
+                    matches(&namespace_pattern(ns), &key),
+                    ns == other,
+                    "{ns:?} vs {other:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn url_resolution() {
+        assert_eq!(resolve_url(Some("redis://h:1/")), "redis://h:1/");
+    }
+}

@@ -1,0 +1,472 @@
+//! A short-lived lock in Redis, for single-flight across processes and machines.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::Connector;
+use crate::error::Result;
+
+/// Takes the lock, or renews it when this token already holds it (so a retried command after a
+/// lost reply does not lock its own sender out). 1 when held.
+const ACQUIRE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Deletes the lock only if this token still holds it: a holder whose lease ran out must not
+/// delete the next holder's lock.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// Default [`RedisLock::lease`].
+const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// Default [`RedisLock::max_wait`].
+const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(30);
+/// Default [`RedisLock::poll_interval`].
+const DEFAULT_POLL: Duration = Duration::from_millis(25);
+
+/// A lock shared by every process using the same Redis server: `SET cacher:lock:<name> <token>
+/// NX PX <lease>`, released by its holder with a compare-and-delete script.
+///
+/// It makes a cache miss single-flight across processes: the first process to miss a key takes
+/// the key's lock and runs the function; the others wait (polling, at most
+/// [`max_wait`](Self::max_wait)) and read the value it stored. See
+/// [`single_flight`](Self::single_flight).
+///
+/// Every wait is bounded, and nothing here fails a call:
+/// - the lock expires after its [`lease`](Self::lease), so a holder that crashed blocks the
+///   others at most that long;
+/// - a waiter whose `max_wait` passes stops waiting and runs the function itself;
+/// - when Redis is unreachable, callers run the function without the lock (with a warning).
+///
+/// A holder that runs longer than its lease loses the lock to the next caller: the function may
+/// then run twice, which single-flight only makes rare, never wrong. Set the lease above the
+/// function's usual duration.
+///
+/// # Examples
+///
+/// ```no_run
+/// use cacher::{Cache, RedisBackend, RedisLock};
+///
+/// # fn main() -> cacher::Result<()> {
+/// let url = "redis://127.0.0.1:6379/";
+/// let cache: Cache<u64, u64> = Cache::builder()
+///     .namespace("app::square")
+///     .backend(RedisBackend::new(url)?)
+///     .build()?;
+/// let lock = RedisLock::new(url)?;
+///
+/// let n = 12;
+/// let key = cache.key_of(&n)?;
+/// // Across all processes, one of those missing `n` at once computes it.
+/// let value = cache.get(&n).unwrap_or_else(|| {
+///     lock.single_flight(
+///         &format!("{}:{key}", cache.namespace()),
+///         || cache.get(&n),
+///         || {
+///             let value = n * n;
+///             cache.insert(&n, value);
+///             value
+///         },
+///     )
+/// });
+/// assert_eq!(value, 144);
+/// # Ok(())
+/// # }
+/// ```
+pub struct RedisLock {
+    conn: Connector,
+    lease: Duration,
+    max_wait: Duration,
+    poll: Duration,
+}
+
+/// A held [`RedisLock`]; dropping it releases the lock (see [`release`](Self::release)).
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct RedisLockGuard<'a> {
+    lock: &'a RedisLock,
+    key: String,
+    token: String,
+    released: bool,
+}
+
+impl RedisLock {
+    /// A lock on the server at `url`; connects on first use.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `url` does not parse.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::RedisLock;
+    ///
+    /// let lock = RedisLock::new("redis://127.0.0.1:6379/")
+    ///     .unwrap()
+    ///     .lease(Duration::from_secs(10))
+    ///     .max_wait(Duration::from_secs(5));
+    /// assert_eq!(lock.redis_key("app::f:user=1"), "cacher:lock:app::f:user=1");
+    /// ```
+    pub fn new(url: &str) -> Result<Self> {
+        Ok(Self {
+            conn: Connector::new(url)?,
+            lease: DEFAULT_LEASE,
+            max_wait: DEFAULT_MAX_WAIT,
+            poll: DEFAULT_POLL,
+        })
+    }
+
+    /// How long the lock lives unless released (`PX`): the most a crashed holder delays the
+    /// others. Default 30 s; rounded up to whole milliseconds, at least 1.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long [`acquire`](Self::acquire) waits for another holder before giving up.
+    /// Default 30 s.
+    #[must_use]
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// How often a waiter tries again. Default 25 ms.
+    #[must_use]
+    pub fn poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Bound on opening a connection (the TCP connect, then each reply of the handshake).
+    /// Default 1 s.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.connect_timeout = timeout;
+        self
+    }
+
+    /// Bound on each command's reply. Default 500 ms.
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.response_timeout = timeout;
+        self
+    }
+
+    /// The Redis key of the lock called `name`: `cacher:lock:<name>`.
+    #[must_use]
+    pub fn redis_key(&self, name: &str) -> String {
+        format!("cacher:lock:{name}")
+    }
+
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.lease.as_micros().div_ceil(1000))
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn acquire_cmd(&self, key: &str, token: &str) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(ACQUIRE)
+            .arg(1)
+            .arg(key)
+            .arg(token)
+            .arg(self.lease_ms());
+        cmd
+    }
+
+    fn guard(&self, key: String, token: String) -> RedisLockGuard<'_> {
+        RedisLockGuard {
+            lock: self,
+            key,
+            token,
+            released: false,
+        }
+    }
+
+    /// One attempt: the guard when the lock was free, `None` when another holds it.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
+    pub fn try_acquire(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
+        let key = self.redis_key(name);
+        let token = new_token();
+        let held: i64 = self
+            .conn
+            .query(&self.acquire_cmd(&key, &token))
+            .map_err(|e| self.conn.error(&format!("lock {key}"), &e))?;
+        Ok((held == 1).then(|| self.guard(key, token)))
+    }
+
+    /// Takes the lock, waiting at most [`max_wait`](Self::max_wait) for another holder; `None`
+    /// when the wait ran out.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
+    pub fn acquire(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            if let Some(guard) = self.try_acquire(name)? {
+                return Ok(Some(guard));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(self.poll.min(left));
+        }
+    }
+
+    /// Async [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn try_acquire_async(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
+        let key = self.redis_key(name);
+        let token = new_token();
+        let held: i64 = self
+            .conn
+            .query_async(&self.acquire_cmd(&key, &token))
+            .await
+            .map_err(|e| self.conn.error(&format!("lock {key}"), &e))?;
+        Ok((held == 1).then(|| self.guard(key, token)))
+    }
+
+    /// Async [`acquire`](Self::acquire): waits on tokio's timer.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn acquire_async(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            if let Some(guard) = self.try_acquire_async(name).await? {
+                return Ok(Some(guard));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            tokio::time::sleep(self.poll.min(left)).await;
+        }
+    }
+
+    /// Runs `compute` in at most one process at a time for `name`, the others waiting for its
+    /// result: the cross-process counterpart of a cache's in-process single-flight.
+    ///
+    /// `check` looks for the value another process may have stored (typically
+    /// [`Cache::get`](crate::Cache::get)); `compute` makes the value *and stores it*. The caller
+    /// - takes the lock, calls `check` (another holder may have just finished), and if still
+    ///   missing calls `compute` and releases the lock after it;
+    /// - while another process holds the lock, calls `check` every
+    ///   [`poll_interval`](Self::poll_interval), returning as soon as it finds the value;
+    /// - after [`max_wait`](Self::max_wait), or when Redis is unreachable, calls `compute`
+    ///   without the lock (with a `tracing` warning).
+    pub fn single_flight<T>(
+        &self,
+        name: &str,
+        mut check: impl FnMut() -> Option<T>,
+        compute: impl FnOnce() -> T,
+    ) -> T {
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            match self.try_acquire(name) {
+                Ok(Some(guard)) => {
+                    if let Some(value) = check() {
+                        return value;
+                    }
+                    let value = compute();
+                    drop(guard);
+                    return value;
+                }
+                Ok(None) => {
+                    if let Some(value) = check() {
+                        return value;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        self.warn_timeout(name);
+                        return compute();
+                    }
+                    std::thread::sleep(self.poll.min(left));
+                }
+                Err(error) => {
+                    warn_unavailable(name, &error);
+                    return compute();
+                }
+            }
+        }
+    }
+
+    /// Async [`single_flight`](Self::single_flight).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn single_flight_async<T, C, F>(
+        &self,
+        name: &str,
+        mut check: impl FnMut() -> C,
+        compute: impl FnOnce() -> F,
+    ) -> T
+    where
+        C: Future<Output = Option<T>>,
+        F: Future<Output = T>,
+    {
+        let deadline = Instant::now() + self.max_wait;
+        loop {
+            match self.try_acquire_async(name).await {
+                Ok(Some(guard)) => {
+                    if let Some(value) = check().await {
+                        guard.release_async().await;
+                        return value;
+                    }
+                    let value = compute().await;
+                    guard.release_async().await;
+                    return value;
+                }
+                Ok(None) => {
+                    if let Some(value) = check().await {
+                        return value;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        self.warn_timeout(name);
+                        return compute().await;
+                    }
+                    tokio::time::sleep(self.poll.min(left)).await;
+                }
+                Err(error) => {
+                    warn_unavailable(name, &error);
+                    return compute().await;
+                }
+            }
+        }
+    }
+
+    fn warn_timeout(&self, name: &str) {
+        tracing::warn!(
+            lock = name,
+            "waited {:?} for another process holding the Redis lock; computing without it",
+            self.max_wait
+        );
+    }
+
+    fn release_cmd(key: &str, token: &str) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(RELEASE).arg(1).arg(key).arg(token);
+        cmd
+    }
+}
+
+fn warn_unavailable(name: &str, error: &crate::Error) {
+    tracing::warn!(
+        lock = name,
+        "Redis lock unavailable, computing without cross-process single-flight: {error}"
+    );
+}
+
+impl RedisLockGuard<'_> {
+    /// The lock's Redis key.
+    #[must_use]
+    pub fn redis_key(&self) -> &str {
+        &self.key
+    }
+
+    /// Releases the lock now: `true` when this guard still held it, `false` when its lease had
+    /// run out (and another caller may hold it since — that caller's lock is left alone).
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached; the lock then
+    /// expires after its lease.
+    pub fn release(mut self) -> Result<bool> {
+        self.released = true;
+        self.release_now()
+    }
+
+    fn release_now(&self) -> Result<bool> {
+        let conn = &self.lock.conn;
+        let deleted: i64 = conn
+            .query(&RedisLock::release_cmd(&self.key, &self.token))
+            .map_err(|e| conn.error(&format!("unlock {}", self.key), &e))?;
+        Ok(deleted == 1)
+    }
+
+    /// Async [`release`](Self::release); a failure is logged (the lock expires after its lease).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn release_async(mut self) -> bool {
+        self.released = true;
+        let conn = &self.lock.conn;
+        match conn
+            .query_async::<i64>(&RedisLock::release_cmd(&self.key, &self.token))
+            .await
+        {
+            Ok(deleted) => deleted == 1,
+            Err(e) => {
+                tracing::warn!(lock = %self.key, "releasing the Redis lock failed: {e}");
+                false
+            }
+        }
+    }
+}
+
+impl Drop for RedisLockGuard<'_> {
+    /// Releases the lock with a blocking command (bounded by the response timeout). In async
+    /// code prefer [`release_async`](Self::release_async).
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Err(e) = self.release_now() {
+            tracing::warn!(lock = %self.key, "releasing the Redis lock failed: {e}");
+        }
+    }
+}
+
+impl fmt::Debug for RedisLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLock")
+            .field("address", &self.conn.address())
+            .field("lease", &self.lease)
+            .field("max_wait", &self.max_wait)
+            .field("poll_interval", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisLockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLockGuard")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token no other holder, in any process on any machine, uses: the process id, the time, a
+/// counter and 64 bits of the process's random hashing seed.
+fn new_token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    });
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:x}-{seed:016x}-{nanos:x}-{n:x}", std::process::id())
+}

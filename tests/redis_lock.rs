@@ -1,0 +1,240 @@
+//! The Redis lock: exclusive, released only by its holder, expiring after its lease, waits bounded;
+//! and single-flight across processes — three processes missing one key run the function once.
+
+use std::time::{Duration, Instant};
+
+use cacher::{Cache, RedisBackend, RedisLock};
+use cacher_tests::redis_server::{RedisServer, child_results, free_port, spawn_self};
+use cacher_tests::{Calls, init_tracing};
+
+const ROLE_ENV: &str = "CACHER_TEST_REDIS_ROLE";
+const URL_ENV: &str = "CACHER_TEST_REDIS_URL";
+
+fn connection(server: &RedisServer) -> redis::Connection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+#[test]
+fn the_lock_is_exclusive_and_released_by_its_holder() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let lock = RedisLock::new(&server.url()).unwrap();
+    let held = lock.try_acquire("job").unwrap().expect("free");
+    assert_eq!(held.redis_key(), "cacher:lock:job");
+    assert!(lock.try_acquire("job").unwrap().is_none(), "held");
+    assert!(lock.try_acquire("other job").unwrap().is_some());
+    assert!(held.release().unwrap(), "released by its holder");
+    let again = lock.try_acquire("job").unwrap().expect("free again");
+    drop(again);
+    assert!(
+        lock.try_acquire("job").unwrap().is_some(),
+        "dropping releases"
+    );
+}
+
+#[test]
+fn an_expired_holder_does_not_release_the_next_one() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let lock = RedisLock::new(&server.url())
+        .unwrap()
+        .lease(Duration::from_millis(100));
+    let first = lock.try_acquire("job").unwrap().unwrap();
+    // The lease is Redis's expiry, on Redis's clock: this test sleeps past it.
+    std::thread::sleep(Duration::from_millis(150));
+    let second = lock
+        .try_acquire("job")
+        .unwrap()
+        .expect("the first lease ran out");
+    assert!(!first.release().unwrap(), "no longer the holder");
+    let mut con = connection(&server);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("cacher:lock:job")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(exists, 1, "the second holder's lock survived");
+    assert!(second.release().unwrap());
+}
+
+#[test]
+fn a_waiter_gives_up_after_max_wait() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let lock = RedisLock::new(&server.url())
+        .unwrap()
+        .max_wait(Duration::from_millis(150));
+    let _held = lock.try_acquire("job").unwrap().unwrap();
+    let started = Instant::now();
+    assert!(lock.acquire("job").unwrap().is_none());
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(150), "{waited:?}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+
+    // And single_flight then computes without the lock.
+    let calls = Calls::default();
+    let value = lock.single_flight(
+        "job",
+        || None,
+        || {
+            calls.hit();
+            7
+        },
+    );
+    assert_eq!((value, calls.count()), (7, 1));
+}
+
+#[test]
+fn without_redis_single_flight_still_computes() {
+    init_tracing();
+    let lock = RedisLock::new(&format!("redis://127.0.0.1:{}/", free_port())).unwrap();
+    assert!(lock.try_acquire("job").is_err());
+    assert_eq!(lock.single_flight("job", || None, || 42), 42);
+}
+
+/// The cache each process of [`three_processes_missing_one_key_compute_it_once`] uses.
+fn shared_cache(url: &str) -> Cache<u32, String> {
+    Cache::builder()
+        .namespace("lock::expensive")
+        .memory()
+        .backend(RedisBackend::new(url).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// One process's call: the cross-process single-flight around a cache miss, as the cache's hook
+/// would do it. Counts computations in Redis, where all processes see them.
+fn call_once_across_processes(url: &str) -> String {
+    let cache = shared_cache(url);
+    let lock = RedisLock::new(url)
+        .unwrap()
+        .poll_interval(Duration::from_millis(10));
+    let key = 1;
+    if let Some(value) = cache.get(&key) {
+        return value;
+    }
+    let name = format!("{}:{}", cache.namespace(), cache.key_of(&key).unwrap());
+    lock.single_flight(
+        &name,
+        || cache.get(&key),
+        || {
+            let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let _: i64 = redis::cmd("INCR")
+                .arg("computations")
+                .query(&mut con)
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            let value = format!("computed by {}", std::process::id());
+            cache.insert(&key, value.clone());
+            value
+        },
+    )
+}
+
+/// The child side of [`three_processes_missing_one_key_compute_it_once`].
+#[test]
+fn child_single_flight() {
+    if std::env::var(ROLE_ENV).is_err() {
+        return;
+    }
+    let url = std::env::var(URL_ENV).unwrap();
+    // Start together: wait for the parent's signal.
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis::cmd("EXISTS")
+        .arg("go")
+        .query::<i64>(&mut con)
+        .unwrap()
+        == 0
+    {
+        assert!(Instant::now() < deadline, "no go signal");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("RESULT value={}", call_once_across_processes(&url));
+}
+
+#[test]
+fn three_processes_missing_one_key_compute_it_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            spawn_self(
+                "child_single_flight",
+                &[(ROLE_ENV, format!("child {i}")), (URL_ENV, server.url())],
+            )
+        })
+        .collect();
+    // Let the children start and connect, then release them at once.
+    std::thread::sleep(Duration::from_millis(200));
+    server.raw(&["SET", "go", "1"]);
+    let values: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let results = child_results(child);
+            results
+                .into_iter()
+                .find(|(k, _)| k == "value")
+                .map(|(_, v)| v)
+                .expect("a value")
+        })
+        .collect();
+    let mut con = connection(&server);
+    let computations: i64 = redis::cmd("GET")
+        .arg("computations")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(computations, 1, "{values:?}");
+    assert!(values.iter().all(|v| v == &values[0]), "{values:?}");
+    let lock_left: i64 = redis::cmd("EXISTS")
+        .arg("cacher:lock:lock::expensive:1")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(lock_left, 0, "released");
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_single_flight_runs_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let calls = Calls::default();
+    let cache = shared_cache(&url);
+    // Separate locks (as separate processes would have), sharing the key.
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (calls, cache, url) = (calls.clone(), cache.clone(), url.clone());
+            tokio::spawn(async move {
+                let lock = RedisLock::new(&url)
+                    .unwrap()
+                    .poll_interval(Duration::from_millis(10));
+                lock.single_flight_async(
+                    "lock::expensive:1",
+                    || async { cache.get(&1) },
+                    || async {
+                        calls.hit();
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        cache.insert(&1, "once".to_string());
+                        "once".to_string()
+                    },
+                )
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "once");
+    }
+    assert_eq!(calls.count(), 1);
+}
