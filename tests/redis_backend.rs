@@ -246,6 +246,28 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
 }
 
 #[test]
+fn the_cache_ttl_and_grace_become_redis_expiry_without_being_repeated() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("app::retention")
+        .backend(RedisBackend::new(&server.url()).unwrap())
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    cache.insert(&1, "one".to_owned());
+    let backend = RedisBackend::new(&server.url()).unwrap();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(backend.redis_key("app::retention", &cache.key_of(&1).unwrap()))
+        .query(&mut connection(&server))
+        .unwrap();
+    // ttl + grace = 90 s, counted from the entry's creation a moment ago.
+    assert!((85_000..=90_000).contains(&pttl), "PTTL {pttl}");
+}
+
+#[test]
 fn invalidate_and_clear_touch_only_the_cache_keys() {
     let Some(server) = RedisServer::start() else {
         return;

@@ -69,6 +69,14 @@ pub trait Backend<V>: Send + Sync + 'static {
     /// I/O failures.
     fn clear(&self, namespace: &str) -> Result<()>;
 
+    /// Told once, when the cache is built, how long after its creation an entry can still be
+    /// served: the cache's ttl plus its `stale_if_error` grace, or `None` when entries never
+    /// expire. A backend with its own expiry (Redis's `PX`) uses it to drop entries no read
+    /// would accept; the default ignores it, since the cache checks freshness on every read.
+    fn set_retention(&mut self, retention: Option<std::time::Duration>) {
+        let _ = retention;
+    }
+
     /// Where the entry for `key` is (or would be) stored, for backends that store files.
     fn path(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         let _ = key;

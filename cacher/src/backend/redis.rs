@@ -53,9 +53,10 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 /// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter
 ///   (JSON by default): the value plus the namespace, version, key and type it is checked against
 ///   on every read. A value that fails the check is a miss and is overwritten.
-/// - Expiry: with [`ttl`](Self::ttl), `SET … PX` so that Redis drops the entry `ttl` after its
-///   creation time (a copy filled from a lower tier keeps the original time). Without it entries
-///   stay until [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
+/// - Expiry: `SET … PX`, so that Redis drops each entry once no read could accept it any more:
+///   the cache's ttl plus its `stale_if_error` grace after the entry's creation time (a copy
+///   filled from a lower tier keeps the original time). Without a ttl, entries stay until
+///   [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
 ///
 /// [`Cache::clear`](crate::Cache::clear) deletes the namespace's keys in batches
 /// (`SCAN MATCH cacher:{<namespace>}:* COUNT 500`, then `UNLINK`), never with `KEYS` or
@@ -64,10 +65,11 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 ///
 /// # The ttl
 ///
-/// The backend cannot see the cache's [`ttl`](crate::CacheBuilder::ttl): give it the same value
-/// here (plus the [`stale_if_error`](crate::CacheBuilder::stale_if_error) grace, if any, so that
-/// an expired entry is still there to be served). The cache checks freshness itself on every
-/// read, so a longer Redis ttl only costs memory, never serves an expired value.
+/// The cache tells the backend its [`ttl`](crate::CacheBuilder::ttl) (plus the
+/// [`stale_if_error`](crate::CacheBuilder::stale_if_error) grace) when it is built, and that
+/// becomes Redis's expiry. [`ttl`](Self::ttl) overrides it — e.g. a longer Redis ttl for entries
+/// that other caches read with a longer ttl. The cache checks freshness itself on every read, so a
+/// longer Redis ttl only costs memory, never serves an expired value.
 ///
 /// # Failures
 ///
@@ -86,16 +88,12 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 /// use cacher::{Cache, PostcardFormatter, RedisBackend};
 ///
 /// # fn main() -> cacher::Result<()> {
-/// let ttl = Duration::from_secs(3600);
 /// let cache: Cache<u64, String> = Cache::builder()
 ///     .namespace("app::user_name")
 ///     .memory()
-///     .backend(
-///         RedisBackend::new("redis://127.0.0.1:6379/")?
-///             .formatter(PostcardFormatter)
-///             .ttl(ttl),
-///     )
-///     .ttl(ttl)
+///     .backend(RedisBackend::new("redis://127.0.0.1:6379/")?.formatter(PostcardFormatter))
+///     // Also Redis's expiry (`SET … PX`).
+///     .ttl(Duration::from_secs(3600))
 ///     .build()?;
 /// let name = cache.get_or_compute(&7, || "seven".to_owned());
 /// assert_eq!(name, "seven");
@@ -105,7 +103,9 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 pub struct RedisBackend<F = JsonFormatter> {
     conn: Connector,
     formatter: F,
+    /// Redis's expiry: the user's [`ttl`](Self::ttl), else the cache's retention.
     ttl: Option<Duration>,
+    ttl_set_by_user: bool,
 }
 
 impl RedisBackend<JsonFormatter> {
@@ -131,6 +131,7 @@ impl RedisBackend<JsonFormatter> {
             conn: Connector::new(url)?,
             formatter: JsonFormatter,
             ttl: None,
+            ttl_set_by_user: false,
         })
     }
 
@@ -151,14 +152,17 @@ impl<F: Formatter> RedisBackend<F> {
             conn: self.conn,
             formatter,
             ttl: self.ttl,
+            ttl_set_by_user: self.ttl_set_by_user,
         }
     }
 
-    /// Redis deletes each entry `ttl` after its creation time (`SET … PX`). An entry whose time is
-    /// already up when it is written is not written.
+    /// Redis deletes each entry `ttl` after its creation time (`SET … PX`), instead of after the
+    /// cache's ttl and grace. An entry whose time is already up when it is written is not
+    /// written.
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self.ttl_set_by_user = true;
         self
     }
 
@@ -240,6 +244,12 @@ where
 {
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn set_retention(&mut self, retention: Option<Duration>) {
+        if !self.ttl_set_by_user {
+            self.ttl = retention;
+        }
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {

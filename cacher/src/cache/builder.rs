@@ -197,13 +197,22 @@ where
             self.rate_limit
                 .map(|interval| RateLimiter::new(interval).with_clock(self.clock.clone()))
         });
+        // Backends with an expiry of their own keep entries exactly as long as a read could
+        // still accept them.
+        let retention = self
+            .ttl
+            .map(|ttl| ttl.saturating_add(self.stale_if_error.unwrap_or_default()));
+        let mut backends = self.backends;
+        for backend in &mut backends {
+            backend.set_retention(retention);
+        }
         Ok(Cache::from_inner(Inner {
             namespace: self.namespace,
             version: self.version,
             arg_names: self.arg_names,
             keyer: self.keyer,
             memory,
-            backends: self.backends,
+            backends,
             ttl,
             rate_limiter,
             clock: self.clock,
