@@ -268,24 +268,42 @@ fn checks(func: &Func) -> TokenStream {
 fn init(options: &Options, func: &Func) -> TokenStream {
     let checks = checks(func);
     let builder = builder(options, func);
-    let Some(file) = file_backend(options, func) else {
+    let file = file_backend(options, func);
+    let redis = redis_backend(options);
+    if file.is_none() && redis.is_none() {
         return quote! {
             #checks
             ::cacher::__private::build(#builder)
         };
-    };
-    // The value's serde bounds are asserted at the return type, and the file tier is passed
-    // with that span too, so that the two report one error there.
+    }
+    // The value's serde bounds are asserted at the return type, and the persistent tiers are
+    // added with that span too, so that they report one error there.
     let value = func.output.value_type();
     let span = value.span();
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
-    let tier = Ident::new("file_tier", span);
+    // Tiers in order: memory (in `builder`), then file, then redis. Each is passed by a name
+    // spanned at the return type, where a failed bound on it is then reported, once.
+    let file = file.map(|file| {
+        let tier = Ident::new("file_tier", span);
+        quote!(let #tier = #file; let builder = builder.backend(#tier);)
+    });
+    let redis = redis.map(|(url, formatter)| {
+        let tier = Ident::new("redis_tier", span);
+        quote! {
+            let #tier = ::cacher::__private::require_redis!(
+                ::cacher::__private::redis_tier(#url, #formatter)
+            );
+            let builder = ::cacher::__private::with_tier(builder, #tier);
+        }
+    });
     quote! {
         #checks
         #check
-        let #tier = #file;
-        ::cacher::__private::build(#builder.backend(#tier))
+        let builder = #builder;
+        #file
+        #redis
+        ::cacher::__private::build(builder)
     }
 }
 
@@ -340,8 +358,8 @@ fn builder(options: &Options, func: &Func) -> TokenStream {
                     chain.extend(quote!(.max_entries(#n)));
                 }
             }
-            // Added last by `init`, which gives it the return type's span. Memory comes first
-            // and redis is refused until it exists, so the file tier is the only persistent one.
+            // Added by `init`, which gives them the return type's span. Memory always comes
+            // first, and the file tier before the redis one.
             Backend::File | Backend::Redis => {}
         }
     }
@@ -371,11 +389,7 @@ fn file_backend(options: &Options, func: &Func) -> Option<TokenStream> {
         }
         None => quote!(::core::option::Option::None),
     };
-    let formatter = match options.formatter.as_ref().map(|f| f.value) {
-        None | Some(Formatter::Json) => quote!(::cacher::JsonFormatter),
-        Some(Formatter::Bincode) => quote!(::cacher::BincodeFormatter),
-        Some(Formatter::Postcard) => quote!(::cacher::PostcardFormatter),
-    };
+    let formatter = formatter(options);
     let mut backend = quote! {
         ::cacher::SeparateFileBackend::new(::cacher::__private::cache_dir(#configured, #module, #name))
             .formatter(#formatter)
@@ -393,6 +407,31 @@ fn file_backend(options: &Options, func: &Func) -> Option<TokenStream> {
         backend.extend(quote!(.durable(#durable)));
     }
     Some(backend)
+}
+
+/// The URL and formatter of the Redis tier, when there is one. The URL is the `redis_url`
+/// option, else `$CACHER_REDIS_URL` at run time, else `redis://127.0.0.1:6379/`.
+fn redis_backend(options: &Options) -> Option<(TokenStream, TokenStream)> {
+    if !options.has(Backend::Redis) {
+        return None;
+    }
+    let url = match &options.redis_url {
+        Some(url) => {
+            let url = &url.value;
+            quote!(::core::option::Option::Some(#url))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    Some((url, formatter(options)))
+}
+
+/// The formatter of the persistent tiers.
+fn formatter(options: &Options) -> TokenStream {
+    match options.formatter.as_ref().map(|f| f.value) {
+        None | Some(Formatter::Json) => quote!(::cacher::JsonFormatter),
+        Some(Formatter::Bincode) => quote!(::cacher::BincodeFormatter),
+        Some(Formatter::Postcard) => quote!(::cacher::PostcardFormatter),
+    }
 }
 
 /// A `Duration` in the unit that reads best in `cargo expand`.

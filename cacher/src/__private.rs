@@ -107,6 +107,59 @@ pub fn redis_url(configured: Option<&str>) -> String {
     crate::backend::redis::resolve_url(configured)
 }
 
+/// The Redis tier of a `#[cached(backend = "redis")]` function. The URL is only known at run
+/// time (`$CACHER_REDIS_URL`): when it does not parse, the function runs without its Redis tier
+/// and says so in an error log, rather than failing every call.
+#[cfg(feature = "redis")]
+pub fn redis_tier<F: crate::format::Formatter>(
+    configured: Option<&str>,
+    formatter: F,
+) -> Option<crate::RedisBackend<F>> {
+    match crate::RedisBackend::new(&redis_url(configured)) {
+        Ok(backend) => Some(backend.formatter(formatter)),
+        Err(e) => {
+            tracing::error!("#[cached] runs without its redis tier: {e}");
+            None
+        }
+    }
+}
+
+/// Adds `tier` to `builder` when there is one.
+pub fn with_tier<K, V, B>(builder: CacheBuilder<K, V>, tier: Option<B>) -> CacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    B: crate::Backend<V>,
+{
+    match tier {
+        Some(tier) => builder.backend(tier),
+        None => builder,
+    }
+}
+
+/// Wraps the Redis tier of an expansion: the tier with the `redis` feature, one compile error
+/// naming the feature without it (as [`require_tokio`] does for async).
+#[cfg(feature = "redis")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __cacher_require_redis {
+    ($($tier:tt)*) => { $($tier)* };
+}
+
+/// See the `redis` variant.
+#[cfg(not(feature = "redis"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __cacher_require_redis {
+    ($($tier:tt)*) => {
+        ::core::compile_error!(
+            "backend = \"redis\" needs cacher's `redis` feature: cacher = { version = \"0.1\", features = [\"redis\"] }"
+        )
+    };
+}
+
+pub use crate::__cacher_require_redis as require_redis;
+
 /// A `#[cached]` key argument as a lookup borrows it (`str` for `&str`, `u32` for `u32`): a
 /// [`KeyPart`] that is `Sync`, with an owned form the cache can keep.
 ///
@@ -146,7 +199,7 @@ pub const fn require_cached_value<T: CachedValue>() {}
 /// return type (the attribute spans the check and the tier's argument there).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored by a persistent backend: it must implement serde's `Serialize` and `Deserialize`",
-    label = "the file backend stores this type",
+    label = "a file or redis tier stores this type",
     note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`, or use `backend = \"memory\"`"
 )]
 pub trait StoredValue: PersistentValue + Send + Sync + 'static {}
