@@ -97,43 +97,31 @@ fn without_redis_single_flight_still_computes() {
     assert_eq!(lock.single_flight("job", || None, || 42), 42);
 }
 
-/// The cache each process of [`three_processes_missing_one_key_compute_it_once`] uses.
-fn shared_cache(url: &str) -> Cache<u32, String> {
-    Cache::builder()
+/// One process's call, through a cache whose leader takes the Redis lock before computing
+/// (`cross_process_lock`). Counts computations in Redis, where all processes see them.
+fn call_once_across_processes(url: &str) -> String {
+    let cache: Cache<u32, String> = Cache::builder()
         .namespace("lock::expensive")
         .memory()
         .backend(RedisBackend::new(url).unwrap())
+        .cross_process_lock(
+            RedisLock::new(url)
+                .unwrap()
+                .poll_interval(Duration::from_millis(10)),
+        )
         .build()
-        .unwrap()
-}
-
-/// One process's call: the cross-process single-flight around a cache miss, as the cache's hook
-/// would do it. Counts computations in Redis, where all processes see them.
-fn call_once_across_processes(url: &str) -> String {
-    let cache = shared_cache(url);
-    let lock = RedisLock::new(url)
-        .unwrap()
-        .poll_interval(Duration::from_millis(10));
-    let key = 1;
-    if let Some(value) = cache.get(&key) {
-        return value;
-    }
-    let name = format!("{}:{}", cache.namespace(), cache.key_of(&key).unwrap());
-    lock.single_flight(
-        &name,
-        || cache.get(&key),
-        || {
-            let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
-            let _: i64 = redis::cmd("INCR")
-                .arg("computations")
-                .query(&mut con)
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(300));
-            let value = format!("computed by {}", std::process::id());
-            cache.insert(&key, value.clone());
-            value
-        },
-    )
+        .unwrap();
+    let value = cache.get_or_compute(&1, || {
+        let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let _: i64 = redis::cmd("INCR")
+            .arg("computations")
+            .query(&mut con)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        format!("computed by {}", std::process::id())
+    });
+    assert_eq!(cache.stats().errors, 0);
+    value
 }
 
 /// The child side of [`three_processes_missing_one_key_compute_it_once`].
@@ -210,26 +198,30 @@ async fn async_single_flight_runs_once() {
     };
     let url = server.url();
     let calls = Calls::default();
-    let cache = shared_cache(&url);
-    // Separate locks (as separate processes would have), sharing the key.
+    // Four caches, each with its own memory tier, flights and lock connection — as four processes
+    // would have — sharing Redis: only the lock keeps them from computing four times.
     let tasks: Vec<_> = (0..4)
         .map(|_| {
-            let (calls, cache, url) = (calls.clone(), cache.clone(), url.clone());
+            let (calls, url) = (calls.clone(), url.clone());
             tokio::spawn(async move {
-                let lock = RedisLock::new(&url)
-                    .unwrap()
-                    .poll_interval(Duration::from_millis(10));
-                lock.single_flight_async(
-                    "lock::expensive:1",
-                    || async { cache.get(&1) },
-                    || async {
+                let cache: Cache<u32, String> = Cache::builder()
+                    .namespace("lock::expensive_async")
+                    .memory()
+                    .backend(RedisBackend::new(&url).unwrap())
+                    .cross_process_lock(
+                        RedisLock::new(&url)
+                            .unwrap()
+                            .poll_interval(Duration::from_millis(10)),
+                    )
+                    .build()
+                    .unwrap();
+                cache
+                    .get_or_compute_async(&1, || async {
                         calls.hit();
                         tokio::time::sleep(Duration::from_millis(200)).await;
-                        cache.insert(&1, "once".to_string());
                         "once".to_string()
-                    },
-                )
-                .await
+                    })
+                    .await
             })
         })
         .collect();

@@ -295,6 +295,8 @@ fn init(options: &Options, func: &Func) -> TokenStream {
                 ::cacher::__private::redis_tier(#url, #formatter)
             );
             let builder = ::cacher::__private::with_tier(builder, #tier);
+            // Of all the processes missing one key, only one computes it.
+            let builder = ::cacher::__private::with_redis_lock(builder, #url);
         }
     });
     quote! {

@@ -118,7 +118,15 @@ impl Options {
 }
 
 /// The URL schemes the redis crate connects to.
-const REDIS_SCHEMES: &[&str] = &["redis://", "rediss://", "redis+unix://", "unix://"];
+const REDIS_SCHEMES: &[&str] = &[
+    "redis://",
+    "rediss://",
+    "redis+unix://",
+    "unix://",
+    "valkey://",
+    "valkeys://",
+    "valkey+unix://",
+];
 
 fn spanned<T>(opt: &Option<Opt<T>>) -> Option<proc_macro2::TokenStream> {
     opt.as_ref().map(|opt| opt.meta.to_token_stream())

@@ -124,6 +124,29 @@ pub fn redis_tier<F: crate::format::Formatter>(
     }
 }
 
+/// Single-flight across processes for a `#[cached]` function with a Redis tier: a [`RedisLock`]
+/// on the same server (see [`CacheBuilder::cross_process_lock`]). Like [`redis_tier`], a URL that
+/// does not parse leaves it out, with an error log.
+///
+/// [`RedisLock`]: crate::RedisLock
+#[cfg(feature = "redis")]
+pub fn with_redis_lock<K, V>(
+    builder: CacheBuilder<K, V>,
+    configured: Option<&str>,
+) -> CacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    match crate::RedisLock::new(&redis_url(configured)) {
+        Ok(lock) => builder.cross_process_lock(lock),
+        Err(e) => {
+            tracing::error!("#[cached] runs without its cross-process lock: {e}");
+            builder
+        }
+    }
+}
+
 /// Adds `tier` to `builder` when there is one.
 pub fn with_tier<K, V, B>(builder: CacheBuilder<K, V>, tier: Option<B>) -> CacheBuilder<K, V>
 where

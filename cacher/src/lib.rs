@@ -54,6 +54,7 @@ mod error;
 pub mod format;
 pub mod key;
 mod key_ref;
+pub mod lock;
 pub mod policy;
 
 #[doc(hidden)]
@@ -68,6 +69,7 @@ pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
 pub use crate::key::{HashKeyer, Keyer, ReadableKeyer};
 pub use crate::key_ref::KeyRef;
+pub use crate::lock::FlightLock;
 pub use crate::policy::{RateLimiter, TtlPolicy};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -6,6 +6,7 @@ use crate::backend::{Backend, MemoryBackend};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
+use crate::lock::FlightLock;
 use crate::policy::{RateLimiter, TtlPolicy};
 
 /// How long a caller waits for another caller computing the same key before computing it
@@ -52,6 +53,7 @@ pub struct CacheBuilder<K, V> {
     stale_if_error: Option<Duration>,
     rate_limit: Option<Duration>,
     rate_limiter: Option<RateLimiter>,
+    flight_lock: Option<Box<dyn FlightLock>>,
     max_entries: Option<usize>,
     clock: Clock,
     wait_timeout: Duration,
@@ -75,6 +77,7 @@ where
             stale_if_error: None,
             rate_limit: None,
             rate_limiter: None,
+            flight_lock: None,
             max_entries: None,
             clock: Clock::system(),
             wait_timeout: DEFAULT_WAIT_TIMEOUT,
@@ -147,6 +150,15 @@ where
         self
     }
 
+    /// Single-flight across processes: before computing a missing key, this process's leader
+    /// takes `lock` for the namespace and key, so that of all the processes missing it at once
+    /// only one computes; the others wait (bounded by the lock), then read the stored value. Needs
+    /// a persistent tier the processes share. See [`lock`](crate::lock).
+    pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
+        self.flight_lock = Some(Box::new(lock));
+        self
+    }
+
     /// Bounds the memory tier to `max_entries`, least recently used evicted first. File tiers
     /// take their own bound: [`SeparateFileBackend::max_entries`](crate::SeparateFileBackend::max_entries).
     pub fn max_entries(mut self, max_entries: usize) -> Self {
@@ -215,6 +227,7 @@ where
             backends,
             ttl,
             rate_limiter,
+            flight_lock: self.flight_lock,
             clock: self.clock,
             wait_timeout: self.wait_timeout,
             stats: Default::default(),

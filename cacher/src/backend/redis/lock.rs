@@ -470,3 +470,24 @@ fn new_token() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:x}-{seed:016x}-{nanos:x}-{n:x}", std::process::id())
 }
+
+impl crate::lock::FlightLock for RedisLock {
+    fn lock(&self, name: &str) -> Result<Option<crate::lock::FlightGuard<'_>>> {
+        Ok(self
+            .acquire(name)?
+            .map(|guard| Box::new(guard) as crate::lock::FlightGuard<'_>))
+    }
+
+    #[cfg(feature = "tokio")]
+    fn lock_async<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> crate::backend::BoxFuture<'a, Result<Option<crate::lock::FlightGuard<'a>>>> {
+        Box::pin(async move {
+            Ok(self
+                .acquire_async(name)
+                .await?
+                .map(|guard| Box::new(guard) as crate::lock::FlightGuard<'a>))
+        })
+    }
+}
