@@ -28,6 +28,7 @@ use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::Keyer;
 use crate::key_ref::KeyRef;
+use crate::lock::{FlightGuard, FlightLock};
 use crate::policy::{Freshness, RateLimiter, TtlPolicy};
 
 /// Caches the values of a function of `K`, in memory, on disk, or both.
@@ -74,6 +75,7 @@ pub(crate) struct Inner<K, V> {
     backends: Vec<Box<dyn Backend<V>>>,
     ttl: Option<TtlPolicy>,
     rate_limiter: Option<RateLimiter>,
+    flight_lock: Option<Box<dyn FlightLock>>,
     clock: Clock,
     wait_timeout: Duration,
     stats: Counters,
@@ -114,6 +116,7 @@ where
 
     /// The value for `key`: from the cache when a fresh entry exists, otherwise from `compute`,
     /// which is then stored.
+    #[inline]
     pub fn get_or_compute<Q>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
     where
         Q: KeyRef<K> + ?Sized,
@@ -130,6 +133,7 @@ where
     ///
     /// # Errors
     /// The function's error.
+    #[inline]
     pub fn try_get_or_compute<Q, E>(
         &self,
         key: &Q,
@@ -139,42 +143,13 @@ where
         Q: KeyRef<K> + ?Sized,
     {
         let inner = &*self.inner;
-        let call = Call::new(key);
-        let mut compute = Some(compute);
-        loop {
-            let stale = match inner.lookup(&call, true) {
-                Found::Fresh(value) => return Ok(inner.hit(value)),
-                Found::Stale(stale) => stale,
-            };
-            match inner.flights.join(inner.hasher.hash_one(key), key) {
-                Role::Leader(leader) => {
-                    // Another leader may have stored the value between our lookup and now.
-                    if let Found::Fresh(value) = inner.lookup(&call, false) {
-                        leader.complete(value.clone());
-                        return Ok(inner.hit(value));
-                    }
-                    let compute = compute.take().expect("a caller computes at most once");
-                    if let Some(limiter) = &inner.rate_limiter {
-                        limiter.acquire();
-                    }
-                    let result = inner.computed(&call, compute(), stale)?;
-                    leader.complete(result.clone());
-                    return Ok(result);
-                }
-                Role::Waiter(flight) => match flight.wait(inner.wait_timeout) {
-                    Outcome::Value(value) => return Ok(inner.hit(value)),
-                    Outcome::Failed => continue,
-                    Outcome::TimedOut => {
-                        inner.warn_wait_timeout();
-                        let compute = compute.take().expect("a caller computes at most once");
-                        if let Some(limiter) = &inner.rate_limiter {
-                            limiter.acquire();
-                        }
-                        return inner.computed(&call, compute(), stale);
-                    }
-                },
-            }
-        }
+        // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
+        // `Call`, no persistent key, no flight.
+        let memory = match inner.lookup_memory(key) {
+            Ok(value) => return Ok(inner.hit(value)),
+            Err(stale) => stale,
+        };
+        inner.get_or_compute_slow(key, compute, memory)
     }
 
     /// Async [`get_or_compute`](Self::get_or_compute): single-flight across tasks and threads,
@@ -228,12 +203,21 @@ where
                     }
                 },
             };
+            let lock_name = inner.lock_name(&call);
+            let mut _held = None;
             if leader.is_some() {
-                if let Found::Fresh(value) = inner.lookup_async(&call, false).await {
-                    if let Some(leader) = leader {
-                        leader.complete(value.clone());
+                let found = match inner.lookup_async(&call, false).await {
+                    Found::Fresh(value) => Err(value),
+                    Found::Stale(_) => inner.lock_flight_async(&call, lock_name.as_deref()).await,
+                };
+                match found {
+                    Ok(held) => _held = held,
+                    Err(value) => {
+                        if let Some(leader) = leader {
+                            leader.complete(value.clone());
+                        }
+                        return Ok(inner.hit(value));
                     }
-                    return Ok(inner.hit(value));
                 }
             }
             let compute = compute.take().expect("a caller computes at most once");
@@ -273,7 +257,12 @@ where
 
     /// The fresh cached value for `key`, if any.
     pub fn get<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Option<V> {
-        match self.inner.lookup(&Call::new(key), true) {
+        let inner = &*self.inner;
+        let found = match inner.lookup_memory(key) {
+            Ok(value) => return Some(inner.hit(value)),
+            Err(stale) => inner.lookup_persistent(&Call::new(key), stale, true),
+        };
+        match found {
             Found::Fresh(value) => Some(self.inner.hit(value)),
             Found::Stale(_) => {
                 Counters::add(&self.inner.stats.misses);
@@ -293,7 +282,7 @@ where
     /// Stores `value` for `key` in every tier. A tier that fails is logged and counted; use
     /// [`try_insert`](Self::try_insert) to get the error.
     pub fn insert<Q: KeyRef<K> + ?Sized>(&self, key: &Q, value: V) {
-        self.inner.store(&Call::new(key), &value);
+        self.inner.store(&Call::new(key), value);
     }
 
     /// Stores `value` for `key` in every tier.
@@ -301,7 +290,7 @@ where
     /// # Errors
     /// The first tier's failure (the other tiers are still written).
     pub fn try_insert<Q: KeyRef<K> + ?Sized>(&self, key: &Q, value: V) -> Result<()> {
-        match self.inner.store(&Call::new(key), &value) {
+        match self.inner.store(&Call::new(key), value).1 {
             Some(error) => Err(error),
             None => Ok(()),
         }
@@ -392,6 +381,136 @@ where
     K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    /// Everything after a memory lookup that found no fresh entry: the persistent tiers, then
+    /// single-flight and the function. `memory` is that lookup's answer (a stale value or none),
+    /// used for the first round instead of asking the memory tier again.
+    #[inline(never)]
+    fn get_or_compute_slow<Q, E>(
+        &self,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+        memory: Option<V>,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let call = Call::new(key);
+        let mut compute = Some(compute);
+        let mut memory = Some(memory);
+        loop {
+            let found = match memory.take() {
+                Some(stale) => self.lookup_persistent(&call, stale, true),
+                None => self.lookup(&call, true),
+            };
+            let stale = match found {
+                Found::Fresh(value) => return Ok(self.hit(value)),
+                Found::Stale(stale) => stale,
+            };
+            match self.flights.join(self.hasher.hash_one(key), key) {
+                Role::Leader(leader) => {
+                    // Another leader may have stored the value between our lookup and now.
+                    if let Found::Fresh(value) = self.lookup(&call, false) {
+                        leader.complete(value.clone());
+                        return Ok(self.hit(value));
+                    }
+                    // Across processes too, when a lock is configured; it is released (dropped)
+                    // after the value is stored.
+                    let lock_name = self.lock_name(&call);
+                    let _held = match self.lock_flight(&call, lock_name.as_deref()) {
+                        Ok(held) => held,
+                        Err(value) => {
+                            leader.complete(value.clone());
+                            return Ok(self.hit(value));
+                        }
+                    };
+                    let compute = compute.take().expect("a caller computes at most once");
+                    if let Some(limiter) = &self.rate_limiter {
+                        limiter.acquire();
+                    }
+                    let result = self.computed(&call, compute(), stale)?;
+                    leader.complete(result.clone());
+                    return Ok(result);
+                }
+                Role::Waiter(flight) => match flight.wait(self.wait_timeout) {
+                    Outcome::Value(value) => return Ok(self.hit(value)),
+                    Outcome::Failed => continue,
+                    Outcome::TimedOut => {
+                        self.warn_wait_timeout();
+                        let compute = compute.take().expect("a caller computes at most once");
+                        if let Some(limiter) = &self.rate_limiter {
+                            limiter.acquire();
+                        }
+                        return self.computed(&call, compute(), stale);
+                    }
+                },
+            }
+        }
+    }
+
+    /// The cross-process lock's name for this call: the namespace and the persistent key.
+    fn lock_name<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Option<String> {
+        self.flight_lock.as_ref()?;
+        let key = self.persistent_key(call, false)?;
+        Some(format!("{}:{key}", self.namespace))
+    }
+
+    /// Takes the cross-process lock (when there is one), then looks again: `Err(value)` when the
+    /// previous holder stored it meanwhile. A lock that fails or a wait that runs out is reported
+    /// and the caller computes without it.
+    fn lock_flight<'a, Q: KeyRef<K> + ?Sized>(
+        &'a self,
+        call: &Call<'_, Q>,
+        name: Option<&str>,
+    ) -> Result<Option<FlightGuard<'a>>, V> {
+        let (Some(lock), Some(name)) = (&self.flight_lock, name) else {
+            return Ok(None);
+        };
+        self.after_lock(lock.lock(name), || self.lookup(call, false))
+    }
+
+    #[cfg(feature = "tokio")]
+    async fn lock_flight_async<'a, Q: KeyRef<K> + Sync + ?Sized>(
+        &'a self,
+        call: &Call<'_, Q>,
+        name: Option<&'a str>,
+    ) -> Result<Option<FlightGuard<'a>>, V> {
+        let (Some(lock), Some(name)) = (&self.flight_lock, name) else {
+            return Ok(None);
+        };
+        let locked = lock.lock_async(name).await;
+        if locked.as_ref().is_ok_and(Option::is_some) {
+            if let Found::Fresh(value) = self.lookup_async(call, false).await {
+                return Err(value);
+            }
+        }
+        self.after_lock(locked, || Found::Stale(None))
+    }
+
+    /// What follows taking the lock: look again when it was taken, warn when it was not.
+    fn after_lock<'a>(
+        &self,
+        locked: Result<Option<FlightGuard<'a>>>,
+        look: impl FnOnce() -> Found<V>,
+    ) -> Result<Option<FlightGuard<'a>>, V> {
+        match locked {
+            Ok(Some(held)) => match look() {
+                Found::Fresh(value) => Err(value),
+                Found::Stale(_) => Ok(Some(held)),
+            },
+            Ok(None) => {
+                tracing::warn!(
+                    namespace = %self.namespace,
+                    "waited for another process computing this key; computing it here"
+                );
+                Ok(None)
+            }
+            Err(e) => {
+                self.report("lock", "lock", &e);
+                Ok(None)
+            }
+        }
+    }
+
     fn entry_key<'a>(&'a self, key: &'a str) -> EntryKey<'a> {
         EntryKey {
             namespace: &self.namespace,
@@ -408,8 +527,9 @@ where
         }
     }
 
+    #[inline]
     fn hit(&self, value: V) -> V {
-        Counters::add(&self.stats.hits);
+        self.stats.hits.add();
         value
     }
 
@@ -431,18 +551,28 @@ where
         );
     }
 
-    /// The memory tier's answer; `None` when the persistent tiers must be asked.
-    fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<V, Option<V>> {
+    /// The memory tier's answer: a fresh value, or else a stale one (or none), after which the
+    /// persistent tiers must be asked.
+    #[inline(always)]
+    fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<V, Option<V>> {
         let Some(memory) = &self.memory else {
             return Err(None);
         };
-        match memory.get_hashed(memory.hash(call.key), call.key) {
-            Some((value, created)) => match self.freshness(created) {
-                Freshness::Fresh => Ok(value),
-                Freshness::Stale => Err(Some(value)),
-                Freshness::Expired => Err(None),
-            },
+        match memory.get_hashed(memory.hash(key), key) {
+            // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
+            Some((value, _)) if self.ttl.is_none() => Ok(value),
+            Some((value, created)) => self.classify(value, created),
             None => Err(None),
+        }
+    }
+
+    /// A memory entry under a ttl: fresh, stale or expired.
+    #[inline(never)]
+    fn classify(&self, value: V, created_ms: u64) -> Result<V, Option<V>> {
+        match self.freshness(created_ms) {
+            Freshness::Fresh => Ok(value),
+            Freshness::Stale => Err(Some(value)),
+            Freshness::Expired => Err(None),
         }
     }
 
@@ -471,10 +601,20 @@ where
     }
 
     fn lookup<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>, report: bool) -> Found<V> {
-        let mut stale = match self.lookup_memory(call) {
-            Ok(value) => return Found::Fresh(value),
-            Err(stale) => stale,
-        };
+        match self.lookup_memory(call.key) {
+            Ok(value) => Found::Fresh(value),
+            Err(stale) => self.lookup_persistent(call, stale, report),
+        }
+    }
+
+    /// The persistent tiers' answer, after the memory tier found no fresh entry (`stale` is
+    /// what it found instead).
+    fn lookup_persistent<Q: KeyRef<K> + ?Sized>(
+        &self,
+        call: &Call<'_, Q>,
+        mut stale: Option<V>,
+        report: bool,
+    ) -> Found<V> {
         let Some(key) = self.persistent_key(call, report) else {
             return Found::Stale(stale);
         };
@@ -494,7 +634,7 @@ where
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
-        let mut stale = match self.lookup_memory(call) {
+        let mut stale = match self.lookup_memory(call.key) {
             Ok(value) => return Found::Fresh(value),
             Err(stale) => stale,
         };
@@ -559,19 +699,18 @@ where
         }
     }
 
-    /// Stores a computed value in every tier; returns the first failure (already reported).
-    fn store<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>, value: &V) -> Option<Error> {
+    /// Stores a computed value in every tier; gives the value back, with the first failure
+    /// (already reported). The value moves through the entry the persistent tiers are given, so
+    /// only the memory tier's copy is a clone.
+    fn store<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>, value: V) -> (V, Option<Error>) {
         let created_ms = self.clock.now_millis();
         let mut first = None;
         if let Some(memory) = &self.memory {
             memory.insert(call.key.to_key(), value.clone(), created_ms);
         }
+        let entry = Entry { value, created_ms };
         if let Some(key) = self.persistent_key(call, true) {
             let entry_key = self.entry_key(key);
-            let entry = Entry {
-                value: value.clone(),
-                created_ms,
-            };
             for backend in &self.backends {
                 if let Err(e) = backend.insert(&entry_key, &entry) {
                     self.report(backend.name(), "write", &e);
@@ -580,7 +719,7 @@ where
             }
         }
         Counters::add(&self.stats.stores);
-        first
+        (entry.value, first)
     }
 
     /// Async [`store`](Self::store).
@@ -614,10 +753,7 @@ where
     ) -> Result<V, E> {
         Counters::add(&self.stats.misses);
         match result {
-            Ok(value) => {
-                self.store(call, &value);
-                Ok(value)
-            }
+            Ok(value) => Ok(self.store(call, value).0),
             Err(error) => self.serve_stale(stale, error),
         }
     }

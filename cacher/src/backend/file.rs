@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,14 +142,26 @@ impl<F: Formatter> SeparateFileBackend<F> {
     pub fn path_for(&self, key: &str) -> Result<PathBuf> {
         let relative = match &self.filename_fn {
             Some(f) => f(key),
-            None => format!("{key}.{}", self.formatter.extension()),
+            None => {
+                let extension = self.formatter.extension();
+                let mut name = String::with_capacity(key.len() + 1 + extension.len());
+                name.push_str(key);
+                name.push('.');
+                name.push_str(extension);
+                name
+            }
         };
+        // Every lookup makes a path: the names keyers and usual `filename_fn`s return are
+        // checked by a quick scan, and anything unusual by the full rules.
+        if let Some(path) = join_plain(&self.dir, &relative) {
+            return Ok(path);
+        }
         Ok(self.dir.join(safe_relative_path(&relative)?))
     }
 
     fn read(&self, key: &EntryKey<'_>) -> Result<Option<(PathBuf, Vec<u8>)>> {
         let path = self.path_for(key.key)?;
-        match fs::read(&path) {
+        match read_whole(&path) {
             Ok(bytes) => Ok(Some((path, bytes))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(path, e)),
@@ -282,6 +294,77 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<(
     Ok(())
 }
 
+/// The whole content of a file, as `fs::read` — without its `stat` for the size, a syscall that
+/// costs about as much as the read itself: the first read asks for up to [`FIRST_READ`] bytes,
+/// which holds most entries (the next read returns 0, the end), and only a larger file goes on
+/// with `read_to_end`.
+fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(FIRST_READ);
+    (&mut file)
+        .take(FIRST_READ as u64)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() == FIRST_READ {
+        file.read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}
+
+/// The bytes [`read_whole`] asks for first.
+const FIRST_READ: usize = 8 * 1024;
+
+/// `dir` joined with `relative` when `relative` is plainly a safe relative path: `/`-separated
+/// components of at most 255 bytes made only of ASCII letters, digits and `-._%+,@()[]{}!'=_`, no
+/// component `.` or `..`, none starting like a Windows device name (`con`, `prn`, `aux`, `nul`,
+/// `com…`, `lpt…`), the last not starting with `.` (temporary files). `None` for anything else,
+/// which [`safe_relative_path`] then judges: for every path accepted here it returns the same
+/// components, so the result is the same path, with one allocation instead of several.
+fn join_plain(dir: &Path, relative: &str) -> Option<PathBuf> {
+    fn plain_component(part: &[u8]) -> bool {
+        let device_like = part.len() >= 3
+            && matches!(
+                [
+                    part[0].to_ascii_lowercase(),
+                    part[1].to_ascii_lowercase(),
+                    part[2].to_ascii_lowercase()
+                ],
+                [b'c', b'o', b'n']
+                    | [b'p', b'r', b'n']
+                    | [b'a', b'u', b'x']
+                    | [b'n', b'u', b'l']
+                    | [b'c', b'o', b'm']
+                    | [b'l', b'p', b't']
+            );
+        !part.is_empty() && part.len() <= 255 && part != b"." && part != b".." && !device_like
+    }
+    let bytes = relative.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {}
+            b'-' | b'.' | b'_' | b'%' | b'+' | b',' | b'@' | b'(' | b')' | b'[' | b']' | b'{'
+            | b'}' | b'!' | b'\'' | b'=' => {}
+            b'/' => {
+                if !plain_component(&bytes[start..i]) {
+                    return None;
+                }
+                start = i + 1;
+            }
+            _ => return None,
+        }
+    }
+    let last = &bytes[start..];
+    if !plain_component(last) || last[0] == b'.' {
+        return None;
+    }
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + relative.len() + 1);
+    path.push(dir);
+    for part in relative.split('/') {
+        path.push(part);
+    }
+    Some(path)
+}
+
 fn create_new(path: &Path) -> io::Result<fs::File> {
     fs::OpenOptions::new()
         .write(true)
@@ -296,10 +379,37 @@ fn temp_path(dir: &Path) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    dir.join(format!(
-        "{TEMP_PREFIX}{}-{n}-{nanos:08x}",
-        std::process::id()
-    ))
+    dir.join(temp_name(std::process::id(), n, nanos))
+}
+
+/// `.cacher-tmp-<pid>-<n>-<nanos as 8 hex digits>`, written without the formatting machinery
+/// (`format!` cost as much as the rest of a write's user-space work).
+fn temp_name(pid: u32, n: u64, nanos: u32) -> String {
+    fn push_decimal(out: &mut String, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    }
+    let mut name = String::with_capacity(TEMP_PREFIX.len() + 40);
+    name.push_str(TEMP_PREFIX);
+    push_decimal(&mut name, u64::from(pid));
+    name.push('-');
+    push_decimal(&mut name, n);
+    name.push('-');
+    for shift in (0..8).rev() {
+        name.push(char::from(
+            b"0123456789abcdef"[(nanos >> (shift * 4)) as usize & 0xf],
+        ));
+    }
+    name
 }
 
 fn remove_file(path: &Path) -> Result<()> {
@@ -315,4 +425,90 @@ fn is_older_than(path: &Path, age: Duration) -> bool {
         .ok()
         .and_then(|t| t.elapsed().ok())
         .is_some_and(|elapsed| elapsed >= age)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::{FIRST_READ, TEMP_PREFIX, join_plain, read_whole, temp_name};
+
+    #[test]
+    fn temp_names_read_as_before() {
+        for (pid, n, nanos) in [(0, 0, 0), (1, 7, 0xab), (4_294_967_295, u64::MAX, u32::MAX)] {
+            assert_eq!(
+                temp_name(pid, n, nanos),
+                format!("{TEMP_PREFIX}{pid}-{n}-{nanos:08x}")
+            );
+        }
+    }
+    use crate::backend::path::safe_relative_path;
+
+    #[test]
+    fn read_whole_reads_like_fs_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        for len in [
+            0,
+            1,
+            300,
+            FIRST_READ - 1,
+            FIRST_READ,
+            FIRST_READ + 1,
+            3 * FIRST_READ + 7,
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(read_whole(&path).unwrap(), bytes, "{len} bytes");
+        }
+        let missing = read_whole(&dir.path().join("missing")).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn plain_paths_join_like_the_full_check() {
+        let dir = Path::new("/cache/dir");
+        for rel in [
+            "a.json",
+            "ab/cd/0123abcd.json",
+            "user_id=1_n=2.bin",
+            "%2Fposts_1.json",
+        ] {
+            assert_eq!(
+                join_plain(dir, rel),
+                Some(dir.join(safe_relative_path(rel).unwrap())),
+                "{rel}"
+            );
+        }
+        for rel in [
+            "",
+            "/a",
+            "a//b",
+            "a/",
+            "../a",
+            "a/./b",
+            "con.json",
+            "x/.cacher-tmp-1",
+            "a:b",
+        ] {
+            assert_eq!(join_plain(dir, rel), None, "{rel:?}");
+        }
+    }
+
+    proptest! {
+        /// The quick scan only ever accepts what the full rules accept, as the same path.
+        #[test]
+        fn join_plain_agrees_with_safe_relative_path(
+            rel in "[a-zA-Z0-9./\\:%_=\\-]{0,12}|(con|nul|com1|lpt|\\.cacher-tmp-)[a-z./]{0,6}"
+        ) {
+            let dir = Path::new("base");
+            if let Some(joined) = join_plain(dir, &rel) {
+                let checked = safe_relative_path(&rel);
+                prop_assert!(checked.is_ok(), "{:?} accepted, but {:?}", rel, checked);
+                prop_assert_eq!(joined, dir.join(checked.unwrap()));
+            }
+        }
+    }
 }

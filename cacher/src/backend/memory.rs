@@ -39,10 +39,32 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// assert_eq!(memory.len(), 2);
 /// ```
 pub struct MemoryBackend<K, V> {
-    shards: Box<[RwLock<Shard<K, V>>]>,
+    /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
+    /// dependent load fewer. A bounded tier uses only the first `shard_mask + 1`.
+    shards: [ShardLock<K, V>; DEFAULT_SHARDS],
+    /// The shards in use, less one; their count is a power of two, so this masks instead of
+    /// dividing.
+    shard_mask: usize,
     hasher: DefaultHashBuilder,
     /// Entries a shard may hold; `None` for unbounded.
     shard_capacity: Option<usize>,
+}
+
+/// One shard and its lock, alone on its cache lines.
+type ShardLock<K, V> = CacheLine<RwLock<Shard<K, V>>>;
+
+/// Keeps each shard (its lock word and table header) on cache lines of its own, so that threads
+/// reading different shards never write to a shared line (128 bytes: adjacent-line prefetchers
+/// pair 64-byte lines).
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 struct Shard<K, V> {
@@ -85,30 +107,38 @@ where
     }
 
     fn with_shards(count: usize, shard_capacity: Option<usize>) -> Self {
-        let shards = (0..count)
-            .map(|_| {
-                RwLock::new(Shard {
-                    table: HashTable::new(),
-                    tick: AtomicU64::new(0),
-                })
-            })
-            .collect();
+        debug_assert!(count.is_power_of_two() && count <= DEFAULT_SHARDS);
+        let shards = std::array::from_fn(|_| {
+            CacheLine(RwLock::new(Shard {
+                table: HashTable::new(),
+                tick: AtomicU64::new(0),
+            }))
+        });
         Self {
             shards,
+            shard_mask: count - 1,
             hasher: DefaultHashBuilder::default(),
             shard_capacity,
         }
     }
 
     /// The hash that [`get_hashed`](Self::get_hashed) and friends take.
+    #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
 
+    #[inline]
     fn shard(&self, hash: u64) -> &RwLock<Shard<K, V>> {
         // The table uses the low bits of the hash; the shard takes high ones.
-        let index = (hash >> 48) as usize % self.shards.len();
+        // (The mask is under DEFAULT_SHARDS; saying so spares a bounds check.)
+        let index = (hash >> 48) as usize & self.shard_mask & (DEFAULT_SHARDS - 1);
         &self.shards[index]
+    }
+
+    /// The shards in use.
+    fn active(&self) -> &[ShardLock<K, V>] {
+        &self.shards[..=self.shard_mask]
     }
 
     /// The value for `key`, if present.
@@ -117,6 +147,7 @@ where
     }
 
     /// The value and its creation time, looked up with a precomputed hash.
+    #[inline(always)]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, u64)> {
         let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
         let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
@@ -174,7 +205,7 @@ where
 
     /// Removes every entry.
     pub fn clear(&self) {
-        for shard in &*self.shards {
+        for shard in self.active() {
             shard
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
@@ -186,7 +217,7 @@ where
     /// How many entries are held.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.shards
+        self.active()
             .iter()
             .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.len())
             .sum()
@@ -222,7 +253,7 @@ impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {
 impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryBackend")
-            .field("shards", &self.shards.len())
+            .field("shards", &(self.shard_mask + 1))
             .field("shard_capacity", &self.shard_capacity)
             .finish_non_exhaustive()
     }

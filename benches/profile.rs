@@ -1,0 +1,198 @@
+//! Runs one scenario in a plain loop, for `valgrind --tool=callgrind`, whose instruction counts
+//! are repeatable where wall time on a shared machine is not.
+//!
+//! ```text
+//! cargo build --release -p cacher-benches --bin cacher-bench-profile
+//! valgrind --tool=callgrind target/release/cacher-bench-profile memory-hit-u64 1000000
+//! ```
+//!
+//! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
+//! `cached-hit-u64`, `file-hit-json`, `file-store-json` (200-byte values).
+//!
+//! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
+//! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
+//! `ab-u64-2t [shuffled]` (the same on two threads at once), `ab-file-hit [sharded]` (a file hit
+//! against `fs::read` + decode of the same file).
+
+use std::hint::black_box;
+
+use cached::proc_macro::cached;
+use cacher::format::{Formatter, JsonFormatter};
+use cacher::{Cache, SeparateFileBackend};
+use cacher_benches::{Args3, Key3, MEMORY_KEYS, Payload, RawEnvelope, key3, string_key};
+
+#[cached]
+fn cached_u64(n: u64) -> u64 {
+    n * 3
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let scenario = args.next().unwrap_or_else(|| "memory-hit-u64".to_owned());
+    let loops: usize = args
+        .next()
+        .map_or(1_000_000, |n| n.parse().expect("a count"));
+    match scenario.as_str() {
+        "memory-hit-u64" => {
+            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for k in 0..MEMORY_KEYS as u64 {
+                cache.insert(&k, k * 3);
+            }
+            for i in 0..loops {
+                let k = (i % MEMORY_KEYS) as u64;
+                black_box(cache.get_or_compute(&k, || k * 3));
+            }
+        }
+        "cached-hit-u64" => {
+            for i in 0..loops {
+                black_box(cached_u64((i % MEMORY_KEYS) as u64));
+            }
+        }
+        "memory-hit-str" => {
+            let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+            let keys: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
+            for k in &keys {
+                cache.insert(k.as_str(), 1);
+            }
+            for i in 0..loops {
+                black_box(cache.get_or_compute(keys[i % MEMORY_KEYS].as_str(), || 1));
+            }
+        }
+        "memory-hit-3" => {
+            let cache: Cache<Key3, u64> = Cache::builder().build().unwrap();
+            let keys: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
+            for (a, b, c) in &keys {
+                cache.insert(&Args3(a, *b, c), 1);
+            }
+            for i in 0..loops {
+                let (a, b, c) = &keys[i % MEMORY_KEYS];
+                black_box(cache.get_or_compute(&Args3(a, *b, c), || 1));
+            }
+        }
+        "file-hit-json" | "file-store-json" => {
+            let dir = tempfile::tempdir().unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(SeparateFileBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(200);
+            for k in 0..64u64 {
+                cache.insert(&k, value.clone());
+            }
+            let store = scenario == "file-store-json";
+            for i in 0..loops {
+                let k = (i % 64) as u64;
+                if store {
+                    cache.insert(&k, value.clone());
+                } else {
+                    black_box(cache.get(&k));
+                }
+            }
+        }
+        "ab-u64" => {
+            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for k in 0..MEMORY_KEYS as u64 {
+                cache.insert(&k, k * 3);
+                cached_u64(k);
+            }
+            let time = |f: &dyn Fn(u64) -> u64| {
+                let start = std::time::Instant::now();
+                for i in 0..loops {
+                    black_box(f(black_box((i % MEMORY_KEYS) as u64)));
+                }
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let (mut best_cacher, mut best_cached) = (f64::MAX, f64::MAX);
+            for _ in 0..25 {
+                best_cacher = best_cacher.min(time(&|k| cache.get_or_compute(&k, || k * 3)));
+                best_cached = best_cached.min(time(&cached_u64));
+            }
+            println!(
+                "cacher {best_cacher:.2} ns, cached {best_cached:.2} ns, ratio {:.2}",
+                best_cacher / best_cached
+            );
+        }
+        "ab-u64-2t" => {
+            // `ab-u64-2t N shuffled`: the memory bench's keys and order instead of 0..1024.
+            let keys: Vec<u64> = if args.next().as_deref() == Some("shuffled") {
+                let order = cacher_benches::shuffled(MEMORY_KEYS, 0x5EED);
+                order.iter().map(|&i| i as u64 * 7_919 + 13).collect()
+            } else {
+                (0..MEMORY_KEYS as u64).collect()
+            };
+            let keys = &keys;
+            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for &k in keys {
+                cache.insert(&k, k * 3);
+                cached_u64(k);
+            }
+            let time = |f: &(dyn Fn(u64) -> u64 + Sync)| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for t in 0..2 {
+                        scope.spawn(move || {
+                            for i in 0..loops {
+                                let k = keys[(i + t * 512) % MEMORY_KEYS];
+                                black_box(f(black_box(k)));
+                            }
+                        });
+                    }
+                });
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let (mut best_cacher, mut best_cached) = (f64::MAX, f64::MAX);
+            for _ in 0..25 {
+                best_cacher = best_cacher.min(time(&|k| cache.get_or_compute(&k, || k * 3)));
+                best_cached = best_cached.min(time(&cached_u64));
+            }
+            println!(
+                "two threads: cacher {best_cacher:.2} ns, cached {best_cached:.2} ns, ratio {:.2}",
+                best_cacher / best_cached
+            );
+        }
+        "ab-file-hit" => {
+            let dir = tempfile::tempdir().unwrap();
+            // `ab-file-hit sharded`: hashed keys and the population benches' `filename_fn`.
+            let sharded = args.next().as_deref() == Some("sharded");
+            let backend = SeparateFileBackend::new(dir.path());
+            let cache: Cache<u64, Payload> = if sharded {
+                Cache::builder()
+                    .keyer(cacher::HashKeyer)
+                    .backend(backend.filename_fn(cacher_benches::sharded_name))
+                    .build()
+                    .unwrap()
+            } else {
+                Cache::builder().backend(backend).build().unwrap()
+            };
+            let value = Payload::of_json_size(200);
+            let paths: Vec<_> = (0..64u64)
+                .map(|k| {
+                    cache.insert(&k, value.clone());
+                    cache.path_of(&k).unwrap()
+                })
+                .collect();
+            let time = |f: &dyn Fn(u64) -> Payload| {
+                let start = std::time::Instant::now();
+                for i in 0..loops {
+                    black_box(f((i % 64) as u64));
+                }
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let raw = |k: u64| {
+                let bytes = std::fs::read(&paths[k as usize]).unwrap();
+                let envelope: RawEnvelope<'_, Payload> = JsonFormatter.decode(&bytes).unwrap();
+                envelope.value
+            };
+            let (mut best_cacher, mut best_raw) = (f64::MAX, f64::MAX);
+            for _ in 0..25 {
+                best_cacher = best_cacher.min(time(&|k| cache.get(&k).unwrap()));
+                best_raw = best_raw.min(time(&raw));
+            }
+            println!(
+                "file hit: cacher {best_cacher:.0} ns, raw {best_raw:.0} ns, ratio {:.2}",
+                best_cacher / best_raw
+            );
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
