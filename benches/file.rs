@@ -152,32 +152,37 @@ fn bench_format<F: Formatter + Copy>(c: &mut Criterion, format: F, root: &Path) 
     let mut group = settings(c, &format!("file_miss_{name}"));
     for (label, s) in &setups {
         let next = Cell::new(FIRST_MISS);
-        // Keys never seen. The files are deleted once a benchmark is done, not between its samples:
-        // deleting frees blocks whose journal commit (and, on a filesystem mounted with
-        // `discard`, whose discards) would land in the next sample.
+        // Keys never seen. The files are deleted in batches between samples, untimed: not after
+        // every sample, as deleting frees blocks whose journal commit (and, on a filesystem
+        // mounted with `discard`, whose discards) would land in the next one; but before they
+        // pass 256 MiB, which on a tmpfs is memory.
+        let written = Cell::new(FIRST_MISS);
+        let file_bytes = serde_json::to_vec(&s.value).unwrap().len() as u64 + 200;
+        let clean = || {
+            for k in written.get()..next.get() {
+                let _ = fs::remove_file(s.cache.path_of(&k).unwrap());
+            }
+            written.set(next.get());
+        };
         let fresh = |iters: u64| {
+            if (next.get() - written.get() + iters) * file_bytes > 256 << 20 {
+                clean();
+            }
             let first = next.get();
             next.set(first + iters);
             first..first + iters
         };
-        let clean = |keys: std::ops::Range<u64>| {
-            for k in keys {
-                let _ = fs::remove_file(s.cache.path_of(&k).unwrap());
-            }
-        };
-        let first = next.get();
         group.bench_function(BenchmarkId::new("cacher", label), |b| {
             b.iter_custom(|iters| {
                 let keys = fresh(iters);
                 let start = Instant::now();
-                for k in keys.clone() {
+                for k in keys {
                     black_box(s.cache.get_or_compute(&k, || s.value.clone()));
                 }
                 start.elapsed()
             });
         });
-        clean(first..next.get());
-        let first = next.get();
+        clean();
         group.bench_function(BenchmarkId::new("raw", label), |b| {
             b.iter_custom(|iters| {
                 let keys = fresh(iters);
@@ -199,7 +204,7 @@ fn bench_format<F: Formatter + Copy>(c: &mut Criterion, format: F, root: &Path) 
                 start.elapsed()
             });
         });
-        clean(first..next.get());
+        clean();
     }
     group.finish();
 

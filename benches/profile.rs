@@ -12,7 +12,8 @@
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
 //! `ab-u64-2t [shuffled]` (the same on two threads at once), `ab-file-hit [sharded]` (a file hit
-//! against `fs::read` + decode of the same file).
+//! against `fs::read` + decode of the same file), `ab-file-store N [DIR] [SIZE]` (a store against
+//! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk).
 
 use std::hint::black_box;
 
@@ -191,6 +192,69 @@ fn main() {
             println!(
                 "file hit: cacher {best_cacher:.0} ns, raw {best_raw:.0} ns, ratio {:.2}",
                 best_cacher / best_raw
+            );
+        }
+        "ab-file-store" => {
+            // `ab-file-store N [DIR] [SIZE]`: stores of a JSON value of SIZE bytes (200) under DIR
+            // (a temporary directory in /tmp), cacher's `insert` and a raw encode + temporary
+            // file + rename alternating in rounds of N; the median of 25 rounds of each.
+            let base = args
+                .next()
+                .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
+            let dir = tempfile::tempdir_in(base).unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(SeparateFileBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(size);
+            let paths: Vec<_> = (0..64u64)
+                .map(|k| {
+                    cache.insert(&k, value.clone());
+                    let path = cache.path_of(&k).unwrap();
+                    let temp = path.with_extension("raw-tmp");
+                    (k.to_string(), path, temp)
+                })
+                .collect();
+            let type_name = std::any::type_name::<Payload>();
+            let raw = |k: u64, value: Payload| {
+                let (key, path, temp) = &paths[k as usize];
+                let envelope = RawEnvelope {
+                    cacher: 1,
+                    namespace: "default",
+                    version: None,
+                    key,
+                    type_name,
+                    created_ms: 1_764_000_000_000,
+                    value: &value,
+                };
+                let bytes = JsonFormatter.encode(&envelope).unwrap();
+                let mut file = std::fs::File::create(temp).unwrap();
+                std::io::Write::write_all(&mut file, &bytes).unwrap();
+                drop(file);
+                std::fs::rename(temp, path).unwrap();
+            };
+            let time = |f: &dyn Fn(u64, Payload)| {
+                let values: Vec<Payload> = (0..loops).map(|_| value.clone()).collect();
+                let start = std::time::Instant::now();
+                for (i, v) in values.into_iter().enumerate() {
+                    f((i % 64) as u64, v);
+                }
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let (mut cacher_times, mut raw_times) = (Vec::new(), Vec::new());
+            for _ in 0..25 {
+                cacher_times.push(time(&|k, v| cache.insert(&k, v)));
+                raw_times.push(time(&raw));
+            }
+            let median = |t: &mut Vec<f64>| {
+                t.sort_by(f64::total_cmp);
+                t[t.len() / 2]
+            };
+            let (c, r) = (median(&mut cacher_times), median(&mut raw_times));
+            println!(
+                "file store: cacher {c:.0} ns, raw {r:.0} ns, ratio {:.2}",
+                c / r
             );
         }
         other => panic!("unknown scenario {other}"),
