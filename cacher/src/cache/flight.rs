@@ -9,6 +9,7 @@
 //! The map of flights is touched only on a miss, never on a hit.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ type Table<K, V> = HashTable<(u64, K, Arc<Flight<V>>)>;
 pub(crate) struct Flight<V> {
     state: Mutex<State<V>>,
     done: Condvar,
+    /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody waits for (most
+    /// misses) ends without `notify_all`, which is a syscall even when no one is there.
+    blocked: AtomicUsize,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -92,6 +96,7 @@ impl<V: Clone> Flight<V> {
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
+            blocked: AtomicUsize::new(0),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -110,8 +115,16 @@ impl<V: Clone> Flight<V> {
     }
 
     fn finish(&self, end: State<V>) {
-        *self.lock() = end;
-        self.done.notify_all();
+        let blocked = {
+            let mut state = self.lock();
+            *state = end;
+            // Read under the lock: a waiter counts itself under it before blocking, so either
+            // it is counted here or it sees the end before it blocks.
+            self.blocked.load(Ordering::Relaxed)
+        };
+        if blocked > 0 {
+            self.done.notify_all();
+        }
         #[cfg(feature = "tokio")]
         self.notify.notify_waiters();
     }
@@ -128,11 +141,13 @@ impl<V: Clone> Flight<V> {
             if now >= deadline {
                 return Outcome::TimedOut;
             }
+            self.blocked.fetch_add(1, Ordering::Relaxed);
             state = self
                 .done
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            self.blocked.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
