@@ -645,9 +645,7 @@ where
         for (tier, backend) in self.backends.iter().enumerate() {
             let answer = backend.get_async(&entry_key).await;
             if let Some(entry) = self.tier_answer(&**backend, answer, &mut stale, report) {
-                if let Some(memory) = &self.memory {
-                    memory.insert(call.key.to_key(), entry.value.clone(), entry.created_ms);
-                }
+                self.fill_memory(call, &entry);
                 for earlier in &self.backends[..tier] {
                     if let Err(e) = earlier.insert_async(&entry_key, &entry).await {
                         self.report(earlier.name(), "fill", &e);
@@ -689,13 +687,18 @@ where
         tier: usize,
         entry: &Entry<V>,
     ) {
-        if let Some(memory) = &self.memory {
-            memory.insert(call.key.to_key(), entry.value.clone(), entry.created_ms);
-        }
+        self.fill_memory(call, entry);
         for earlier in &self.backends[..tier] {
             if let Err(e) = earlier.insert(entry_key, entry) {
                 self.report(earlier.name(), "fill", &e);
             }
+        }
+    }
+
+    /// Copies a persistent tier's hit into the memory tier, keeping its creation time.
+    fn fill_memory<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>, entry: &Entry<V>) {
+        if let Some(memory) = &self.memory {
+            memory.insert(call.key.to_key(), entry.value.clone(), entry.created_ms);
         }
     }
 
