@@ -222,7 +222,7 @@ fn a_filename_fn_leaving_the_directory_is_refused_and_the_value_still_returned()
             .unwrap();
         assert_eq!(cache.get_or_compute("k", || 5), 5, "{bad:?}");
         assert!(cache.stats().errors >= 1, "{bad:?}");
-        match cache.try_insert("k", 5) {
+        match cache.insert("k", 5) {
             Err(Error::InvalidPath(e)) => assert!(e.to_string().contains(bad), "{e}"),
             other => panic!("{bad:?}: expected InvalidPath, got {other:?}"),
         }
@@ -269,7 +269,7 @@ fn a_cache_that_cannot_write_still_returns_the_value() {
         "nothing could be stored, so both calls compute"
     );
     assert!(cache.stats().errors >= 2);
-    assert!(matches!(cache.try_insert("k", 3), Err(Error::Io { .. })));
+    assert!(matches!(cache.insert("k", 3), Err(Error::Io { .. })));
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn killing_the_server_mid_run_and_restarting_it() {
     let errors = cache.stats().errors;
     assert!(errors >= 1, "errors {errors}");
     assert_eq!(cache.get(&1), None);
-    assert_eq!(cache.try_insert(&1, "x".into()).ok(), None);
+    assert_eq!(cache.insert(&1, "x".into()).ok(), None);
 
     server.restart();
     // Past the backoff that the failed connection attempts started.

@@ -61,7 +61,7 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     let cache = cache_of::<V, F>(dir.path(), formatter, namespace, version);
-    cache.try_insert(key, value).unwrap();
+    cache.insert(key, value).unwrap();
     fs::read(cache.path_of(key).unwrap()).unwrap()
 }
 

@@ -325,7 +325,7 @@ fn leftover_temp_files_are_never_served_and_stale_ones_are_cleared() {
             "computed".to_owned()
         });
         assert_eq!(value, "computed");
-        let err = cache.try_insert(name.as_str(), "x".into()).unwrap_err();
+        let err = cache.insert(name.as_str(), "x".into()).unwrap_err();
         assert!(matches!(err, cacher::Error::InvalidPath(_)), "{err}");
     }
     assert_eq!(calls.get(), 2);

@@ -137,7 +137,7 @@ fn a_directory_below_a_regular_file_still_returns_values() {
     computed(&cache, "k", "one");
     computed(&cache, "k", "two");
     assert!(cache.stats().errors >= 2, "{:?}", cache.stats());
-    let err = cache.try_insert("k", "x".into()).unwrap_err();
+    let err = cache.insert("k", "x".into()).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert_eq!(fs::read_to_string(&file).unwrap(), "not a directory");
 }
@@ -216,7 +216,7 @@ fn a_read_only_directory_serves_its_entries_and_still_returns_values() {
     computed(&cache, "new", "one");
     computed(&cache, "new", "two");
     assert!(cache.stats().errors >= 2, "{:?}", cache.stats());
-    let err = cache.try_insert("new", "x".into()).unwrap_err();
+    let err = cache.insert("new", "x".into()).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert_eq!(files_below(&dir), files_before);
 
@@ -264,7 +264,7 @@ fn a_full_disk_still_returns_values_and_leaves_no_partial_entry() {
     computed(&cache, "small", "tiny");
     let errors = cache.stats().errors;
     assert!(errors >= 2, "{:?}", cache.stats());
-    let err = cache.try_insert("big", big.clone()).unwrap_err();
+    let err = cache.insert("big", big.clone()).unwrap_err();
     assert!(
         matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(28)),
         "{err:?}"

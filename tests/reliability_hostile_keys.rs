@@ -185,7 +185,7 @@ where
             path.display()
         );
         writer
-            .try_insert(*key, format!("value {i}: {key:?}"))
+            .insert(*key, format!("value {i}: {key:?}"))
             .map_err(|e| TestCaseError::fail(format!("{key:?}: {e}")))?;
     }
     let reader = build();
@@ -314,7 +314,7 @@ fn a_filename_fn_leaving_the_directory_is_refused_and_the_value_still_returned()
         // The memory tier still serves it.
         assert_eq!(cache.get_or_compute("k", || unreachable!()), "the value");
 
-        let err = cache.try_insert("k", "v".into()).unwrap_err();
+        let err = cache.insert("k", "v".into()).unwrap_err();
         let Error::InvalidPath(invalid) = &err else {
             panic!("{rel:?}: expected InvalidPath, got {err:?}");
         };

@@ -1,7 +1,8 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use super::{Cache, Inner};
+use super::call::Naming;
+use super::{Cache, inner::Inner};
 use crate::backend::{Backend, MemoryBackend};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -219,10 +220,12 @@ where
             backend.set_retention(retention);
         }
         Ok(Cache::from_inner(Inner {
-            namespace: self.namespace,
-            version: self.version,
-            arg_names: self.arg_names,
-            keyer: self.keyer,
+            naming: Naming {
+                namespace: self.namespace,
+                version: self.version,
+                arg_names: self.arg_names,
+                keyer: self.keyer,
+            },
             memory,
             backends,
             ttl,

@@ -1,16 +1,48 @@
+//! One call's key: the borrowed key it was made with, and the persistent key made from it at most
+//! once, and only when a persistent tier is asked (a memory hit never serialises the key).
+
 use std::sync::OnceLock;
 
-use super::Inner;
+use crate::entry::EntryKey;
 use crate::error::Result;
-use crate::key::{self, KeyError};
+use crate::key::{self, KeyError, Keyer};
 use crate::key_ref::KeyRef;
 
-/// One call's key, with the persistent key made at most once and only when a persistent tier is
-/// asked (a memory hit never serialises the key). A `OnceLock`, not a `OnceCell`, so that async
-/// calls holding it across an `.await` stay `Send`.
+/// What names a cache's entries: its namespace and version, the key's argument names, and the
+/// keyer that turns the canonical encoding of a key into the persistent key.
+pub(super) struct Naming {
+    pub(super) namespace: String,
+    pub(super) version: Option<String>,
+    pub(super) arg_names: &'static [&'static str],
+    pub(super) keyer: Box<dyn Keyer>,
+}
+
+impl Naming {
+    /// The persistent key of `key`.
+    fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<String, KeyError> {
+        let canonical = key::canonical(key, self.arg_names)?;
+        Ok(self
+            .keyer
+            .key(&self.namespace, self.version.as_deref(), &canonical))
+    }
+
+    /// The identity an entry of `V` stored under `key` records.
+    pub(super) fn entry_key<'a, V>(&'a self, key: &'a str) -> EntryKey<'a> {
+        EntryKey {
+            namespace: &self.namespace,
+            version: self.version.as_deref(),
+            key,
+            type_name: std::any::type_name::<V>(),
+        }
+    }
+}
+
+/// One call's key. A `OnceLock`, not a `OnceCell`, so that async calls holding it across an
+/// `.await` stay `Send`.
 pub(super) struct Call<'q, Q: ?Sized> {
     pub(super) key: &'q Q,
     persistent: OnceLock<Result<String, KeyError>>,
+    lock_name: OnceLock<String>,
 }
 
 impl<'q, Q: ?Sized> Call<'q, Q> {
@@ -18,23 +50,24 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
         Self {
             key,
             persistent: OnceLock::new(),
+            lock_name: OnceLock::new(),
         }
     }
 
-    /// The keyer's key for this call.
-    pub(super) fn persistent_key<K, V>(&self, inner: &Inner<K, V>) -> Result<&str>
+    /// The keyer's key for this call, made on first use.
+    pub(super) fn persistent_key<K>(&self, naming: &Naming) -> Result<&str>
     where
         Q: KeyRef<K>,
     {
-        let made = self.persistent.get_or_init(|| {
-            let canonical = key::canonical(self.key, inner.arg_names)?;
-            Ok(inner
-                .keyer
-                .key(&inner.namespace, inner.version.as_deref(), &canonical))
-        });
-        match made {
+        match self.persistent.get_or_init(|| naming.key_of(self.key)) {
             Ok(key) => Ok(key),
             Err(error) => Err(error.clone().into()),
         }
+    }
+
+    /// The cross-process lock's name for this call: the namespace and the persistent key.
+    pub(super) fn lock_name(&self, naming: &Naming, key: &str) -> &str {
+        self.lock_name
+            .get_or_init(|| format!("{}:{key}", naming.namespace))
     }
 }

@@ -9,7 +9,7 @@
 //! The map of flights is touched only on a miss, never on a hit.
 
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ pub(crate) struct Flight<V> {
     /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody waits for (most
     /// misses) ends without `notify_all`, which is a syscall even when no one is there.
     blocked: AtomicUsize,
+    /// Set when the key is removed, replaced or cleared while the flight runs: its value is then
+    /// handed to its callers but not stored over the newer state.
+    invalidated: AtomicBool,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -83,6 +86,20 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         })
     }
 
+    /// Marks the flight of `key`, if one runs, as invalidated.
+    pub(crate) fn invalidate<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) {
+        if let Some((_, _, flight)) = self.lock().find(hash, |(_, k, _)| key.is_key(k)) {
+            flight.invalidated.store(true, Ordering::Release);
+        }
+    }
+
+    /// Marks every running flight as invalidated.
+    pub(crate) fn invalidate_all(&self) {
+        for (_, _, flight) in self.lock().iter() {
+            flight.invalidated.store(true, Ordering::Release);
+        }
+    }
+
     fn remove(&self, hash: u64, flight: &Arc<Flight<V>>) {
         let mut table = self.lock();
         if let Ok(entry) = table.find_entry(hash, |(_, _, f)| Arc::ptr_eq(f, flight)) {
@@ -97,6 +114,7 @@ impl<V: Clone> Flight<V> {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
+            invalidated: AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -127,6 +145,11 @@ impl<V: Clone> Flight<V> {
         }
         #[cfg(feature = "tokio")]
         self.notify.notify_waiters();
+    }
+
+    /// Whether the key was invalidated since the flight started.
+    pub(crate) fn invalidated(&self) -> bool {
+        self.invalidated.load(Ordering::Acquire)
     }
 
     /// Blocks until the leader finishes or `bound` passes.
@@ -181,6 +204,11 @@ pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
 }
 
 impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
+    /// The flight this leader runs.
+    pub(crate) fn flight(&self) -> Arc<Flight<V>> {
+        Arc::clone(&self.flight)
+    }
+
     /// Hands `value` to the waiters.
     pub(crate) fn complete(mut self, value: V) {
         self.end(State::Done(value));

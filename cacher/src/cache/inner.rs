@@ -1,0 +1,97 @@
+//! What a [`Cache`](super::Cache) shares between its clones: its configuration, its tiers and
+//! its counters, with the small decisions every path makes the same way (is an entry fresh, how a
+//! failure is reported, what a memory lookup found).
+
+use std::hash::Hash;
+use std::time::Duration;
+
+use hashbrown::DefaultHashBuilder;
+
+use super::call::Naming;
+use super::flight::Flights;
+use super::stats::Counters;
+use crate::backend::{Backend, MemoryBackend};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::key_ref::KeyRef;
+use crate::lock::FlightLock;
+use crate::policy::{Freshness, RateLimiter, TtlPolicy};
+
+pub(super) struct Inner<K, V> {
+    pub(super) naming: Naming,
+    pub(super) memory: Option<MemoryBackend<K, V>>,
+    pub(super) backends: Vec<Box<dyn Backend<V>>>,
+    pub(super) ttl: Option<TtlPolicy>,
+    pub(super) rate_limiter: Option<RateLimiter>,
+    pub(super) flight_lock: Option<Box<dyn FlightLock>>,
+    pub(super) clock: Clock,
+    pub(super) wait_timeout: Duration,
+    pub(super) stats: Counters,
+    pub(super) flights: Flights<K, V>,
+    pub(super) hasher: DefaultHashBuilder,
+}
+
+/// What the memory tier holds for a key.
+pub(super) enum Memory<V> {
+    /// A fresh entry: a hit.
+    Fresh(V),
+    /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
+    Stale(V),
+    /// Nothing servable (or no memory tier).
+    Absent,
+}
+
+impl<K: Hash + Eq, V: Clone> Inner<K, V> {
+    /// The memory tier's answer. Kept small enough to inline into the hit path.
+    #[inline(always)]
+    pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
+        let Some(memory) = &self.memory else {
+            return Memory::Absent;
+        };
+        match memory.get_hashed(memory.hash(key), key) {
+            // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
+            Some((value, _)) if self.ttl.is_none() => Memory::Fresh(value),
+            Some((value, created_ms)) => self.classify(value, created_ms),
+            None => Memory::Absent,
+        }
+    }
+
+    /// A memory entry under a ttl: fresh, stale or expired.
+    #[inline(never)]
+    fn classify(&self, value: V, created_ms: u64) -> Memory<V> {
+        match self.freshness(created_ms) {
+            Freshness::Fresh => Memory::Fresh(value),
+            Freshness::Stale => Memory::Stale(value),
+            Freshness::Expired => Memory::Absent,
+        }
+    }
+
+    pub(super) fn freshness(&self, created_ms: u64) -> Freshness {
+        match &self.ttl {
+            None => Freshness::Fresh,
+            Some(ttl) => ttl.freshness(created_ms, self.clock.now_millis()),
+        }
+    }
+
+    #[inline]
+    pub(super) fn hit(&self, value: V) -> V {
+        self.stats.hits.add();
+        value
+    }
+}
+
+impl<K, V> Inner<K, V> {
+    /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
+    pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
+        Counters::add(&self.stats.errors);
+        tracing::warn!(
+            namespace = %self.naming.namespace,
+            backend,
+            "cache {op} failed, carrying on without it: {error}"
+        );
+    }
+
+    pub(super) fn namespace(&self) -> &str {
+        &self.naming.namespace
+    }
+}

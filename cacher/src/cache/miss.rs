@@ -1,0 +1,441 @@
+//! The miss path, once: everything after the memory tier had no fresh entry — read the
+//! persistent tiers, join the key's flight, take the cross-process lock, run the function, store,
+//! fill the earlier tiers, report — as a state machine that does no I/O of its own.
+//!
+//! [`Miss::next`] says what to do ([`Step`]); a driver (`drive.rs`: one blocking, one async)
+//! does it and hands back what came of it (`read`, `wrote`, `waited`, `locked`, `computed`,
+//! `failed`). The decisions between the steps (fresh? stale but servable? who leads? store or
+//! not?) live here only, so both drivers make them the same way, and a new step is written once.
+//!
+//! In-process work that cannot block for long — the memory tier, the map of flights, the counters —
+//! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
+//! limiter) is a step.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::call::Call;
+use super::flight::{Flight, Leader, Outcome, Role};
+use super::inner::{Inner, Memory};
+use super::stats::Counters;
+use crate::backend::Backend;
+use crate::entry::{Entry, EntryKey};
+use crate::error::{Error, Result};
+use crate::key_ref::KeyRef;
+use crate::lock::{FlightGuard, FlightLock};
+use crate::policy::{Freshness, RateLimiter};
+
+/// What the caller wants of the miss path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Goal {
+    /// A plain `get`: read the tiers; the "function" is that there is no value.
+    Lookup,
+    /// `get_or_compute`: read, then single-flight, lock, compute, store.
+    Compute,
+    /// `insert`: the "function" returns the given value; store it in every tier.
+    Store,
+}
+
+/// What the driver is to do next.
+pub(super) enum Step<'s, 'a, V> {
+    /// Read the entry for `key` from a persistent tier; answer with [`Miss::read`].
+    Read(&'a dyn Backend<V>, EntryKey<'a>),
+    /// Write `entry` to a persistent tier; answer with [`Miss::wrote`].
+    Write(&'a dyn Backend<V>, EntryKey<'a>, &'s Entry<V>),
+    /// Wait, at most the duration, for another caller computing this key; answer with
+    /// [`Miss::waited`].
+    Wait(Arc<Flight<V>>, Duration),
+    /// Take the cross-process lock of this name; answer with [`Miss::locked`].
+    Lock(&'a dyn FlightLock, &'a str),
+    /// Wait for the rate limiter if there is one, run the function, and answer with
+    /// [`Miss::computed`] or [`Miss::failed`].
+    Compute(Option<&'a RateLimiter>),
+    /// The call's value.
+    Done(V),
+}
+
+/// Why the tiers are being read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The first look of a round: failures are reported, a stale entry is kept as a fallback.
+    First,
+    /// Again after becoming the leader: another leader may have stored the value meanwhile.
+    AfterJoin,
+    /// Again after taking the cross-process lock: another process may have stored it.
+    AfterLock,
+}
+
+enum State<V> {
+    Read {
+        tier: usize,
+        pass: Pass,
+    },
+    Wait(Arc<Flight<V>>),
+    Lock,
+    Compute,
+    /// Writing `entry` to the persistent tiers `tier..upto`: a computed value (`fill` false) or a
+    /// later tier's hit copied into the earlier ones (`fill` true).
+    Write {
+        entry: Entry<V>,
+        tier: usize,
+        upto: usize,
+        fill: bool,
+    },
+    Done(V),
+    /// After `Done` was handed out.
+    Over,
+}
+
+/// One call's way through the miss path.
+pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
+    inner: &'a Inner<K, V>,
+    call: &'a Call<'a, Q>,
+    /// The identity of the persistent entry; `None` without persistent tiers or when the key
+    /// cannot be made (reported once).
+    key: Option<EntryKey<'a>>,
+    goal: Goal,
+    state: State<V>,
+    /// An entry past its ttl that `stale_if_error` may serve if the function fails.
+    stale: Option<V>,
+    leader: Option<Leader<'a, K, V>>,
+    /// The flight this call computes for, as leader or as a waiter that stopped waiting: an
+    /// invalidation of the key during the computation marks it, and the value is then not stored.
+    flight: Option<Arc<Flight<V>>>,
+    /// The cross-process lock, released once the value is stored.
+    held: Option<FlightGuard<'a>>,
+    lock_name: Option<&'a str>,
+    /// Whether some tier took the value.
+    stored: bool,
+    /// The first failure to store (what `insert` returns).
+    store_error: Option<Error>,
+}
+
+impl<'a, K, V, Q> Miss<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    /// Starts after a memory lookup that found no fresh entry (`memory` is what it found).
+    pub(super) fn new(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        goal: Goal,
+        memory: Memory<V>,
+    ) -> Self {
+        let mut miss = Self {
+            inner,
+            call,
+            key: None,
+            goal,
+            state: State::Read {
+                tier: 0,
+                pass: Pass::First,
+            },
+            stale: None,
+            leader: None,
+            flight: None,
+            held: None,
+            lock_name: None,
+            stored: false,
+            store_error: None,
+        };
+        miss.key = miss.persistent_key();
+        match goal {
+            Goal::Store => miss.state = State::Compute,
+            _ => miss.begin_round(memory),
+        }
+        miss
+    }
+
+    fn persistent_key(&mut self) -> Option<EntryKey<'a>> {
+        let inner = self.inner;
+        if inner.backends.is_empty() {
+            return None;
+        }
+        match self.call.persistent_key(&inner.naming) {
+            Ok(key) => Some(inner.naming.entry_key::<V>(key)),
+            Err(e) => {
+                inner.report("all", "key", &e);
+                self.store_error = Some(e);
+                None
+            }
+        }
+    }
+
+    /// The first of a round's looks, after the memory tier's answer.
+    fn begin_round(&mut self, memory: Memory<V>) {
+        self.stale = None;
+        match memory {
+            Memory::Fresh(value) => return self.finish(self.inner.hit(value)),
+            Memory::Stale(value) if self.goal == Goal::Compute => self.stale = Some(value),
+            Memory::Stale(_) | Memory::Absent => {}
+        }
+        self.state = State::Read {
+            tier: 0,
+            pass: Pass::First,
+        };
+    }
+
+    /// A look again (after joining or locking): the memory tier, then the persistent tiers.
+    fn look_again(&mut self, pass: Pass) {
+        match self.inner.lookup_memory(self.call.key) {
+            Memory::Fresh(value) => self.finish(self.inner.hit(value)),
+            Memory::Stale(_) | Memory::Absent => self.state = State::Read { tier: 0, pass },
+        }
+    }
+
+    /// What to do next.
+    pub(super) fn next(&mut self) -> Step<'_, 'a, V> {
+        let inner = self.inner;
+        loop {
+            match &self.state {
+                &State::Read { tier, pass } => match (self.key, inner.backends.get(tier)) {
+                    (Some(key), Some(backend)) => return Step::Read(&**backend, key),
+                    _ => self.read_all(pass),
+                },
+                State::Write { tier, upto, .. } if tier < upto => break,
+                State::Write { .. } => self.written(),
+                State::Wait(flight) => return Step::Wait(Arc::clone(flight), inner.wait_timeout),
+                State::Lock => break,
+                State::Compute => {
+                    let limiter = inner.rate_limiter.as_ref();
+                    return Step::Compute(limiter.filter(|_| self.goal == Goal::Compute));
+                }
+                State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
+                    State::Done(value) => return Step::Done(value),
+                    _ => unreachable!("matched Done above"),
+                },
+                State::Over => unreachable!("a driver stops at Step::Done"),
+            }
+        }
+        // The steps that borrow from the state itself.
+        match &self.state {
+            State::Write { entry, tier, .. } => {
+                let key = self
+                    .key
+                    .expect("writes are planned only with a persistent key");
+                Step::Write(&*inner.backends[*tier], key, entry)
+            }
+            State::Lock => {
+                let lock = inner
+                    .flight_lock
+                    .as_deref()
+                    .expect("locks are planned only with one");
+                Step::Lock(lock, self.lock_name.expect("named when planned"))
+            }
+            _ => unreachable!("only writes and locks break out of the loop"),
+        }
+    }
+
+    /// A persistent tier's answer to [`Step::Read`].
+    pub(super) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
+        let State::Read { tier, pass } = self.state else {
+            unreachable!("answers follow their step")
+        };
+        match answer {
+            Ok(Some(entry)) => match self.inner.freshness(entry.created_ms) {
+                Freshness::Fresh => return self.found(entry, tier),
+                Freshness::Stale if pass == Pass::First && self.goal == Goal::Compute => {
+                    self.stale.get_or_insert(entry.value);
+                }
+                Freshness::Stale | Freshness::Expired => {}
+            },
+            Ok(None) => {}
+            Err(e) if pass == Pass::First => {
+                let backend = self.inner.backends[tier].name();
+                self.inner.report(backend, "read", &e);
+            }
+            // Already reported by this round's first look.
+            Err(_) => {}
+        }
+        self.state = State::Read {
+            tier: tier + 1,
+            pass,
+        };
+    }
+
+    /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
+    /// keeping its creation time, so that a ttl counts from when the value was computed.
+    fn found(&mut self, entry: Entry<V>, tier: usize) {
+        if let Some(memory) = &self.inner.memory {
+            memory.insert(
+                self.call.key.to_key(),
+                entry.value.clone(),
+                entry.created_ms,
+            );
+        }
+        self.inner.stats.hits.add();
+        self.state = State::Write {
+            entry,
+            tier: 0,
+            upto: tier,
+            fill: true,
+        };
+    }
+
+    /// Every tier was read and none had a fresh entry.
+    fn read_all(&mut self, pass: Pass) {
+        match (pass, self.goal) {
+            (Pass::First, Goal::Compute) => self.join(),
+            (Pass::AfterJoin, _) => self.plan_lock(),
+            (Pass::First, _) | (Pass::AfterLock, _) => self.state = State::Compute,
+        }
+    }
+
+    /// Single-flight: lead the computation of this key, or wait for its leader.
+    fn join(&mut self) {
+        let inner = self.inner;
+        let key = self.call.key;
+        match inner.flights.join(inner.hasher.hash_one(key), key) {
+            Role::Leader(leader) => {
+                self.flight = Some(leader.flight());
+                self.leader = Some(leader);
+                self.look_again(Pass::AfterJoin);
+            }
+            Role::Waiter(flight) => self.state = State::Wait(flight),
+        }
+    }
+
+    /// How the wait for another caller ended.
+    pub(super) fn waited(&mut self, outcome: Outcome<V>) {
+        let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
+            unreachable!("answers follow their step")
+        };
+        match outcome {
+            Outcome::Value(value) => self.finish(self.inner.hit(value)),
+            // The leader failed: start again; one of the waiters leads the next attempt.
+            Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
+            Outcome::TimedOut => {
+                tracing::warn!(
+                    namespace = %self.inner.namespace(),
+                    "waited {:?} for another caller computing this key; computing it here",
+                    self.inner.wait_timeout
+                );
+                self.flight = Some(flight);
+            }
+        }
+    }
+
+    /// The leader takes the cross-process lock, when there is one, before computing.
+    fn plan_lock(&mut self) {
+        let inner = self.inner;
+        self.state = State::Compute;
+        if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
+            self.lock_name = Some(self.call.lock_name(&inner.naming, key.key));
+            self.state = State::Lock;
+        }
+    }
+
+    /// How taking the cross-process lock went. Whatever happened, the caller computes unless the
+    /// lock's previous holder stored the value: a lock that fails costs a duplicate call, never a
+    /// failed one.
+    pub(super) fn locked(&mut self, locked: Result<Option<FlightGuard<'a>>>) {
+        self.state = State::Compute;
+        match locked {
+            Ok(Some(guard)) => {
+                self.held = Some(guard);
+                self.look_again(Pass::AfterLock);
+            }
+            Ok(None) => tracing::warn!(
+                namespace = %self.inner.namespace(),
+                "waited for another process computing this key; computing it here"
+            ),
+            Err(e) => self.inner.report("lock", "lock", &e),
+        }
+    }
+
+    /// The function's value: store it, unless the key was invalidated while it was computed (its
+    /// callers still get it).
+    pub(super) fn computed(&mut self, value: V) {
+        let inner = self.inner;
+        if self.goal == Goal::Compute {
+            Counters::add(&inner.stats.misses);
+        }
+        if self.flight.as_ref().is_some_and(|f| f.invalidated()) {
+            return self.finish(value);
+        }
+        let created_ms = inner.clock.now_millis();
+        if let Some(memory) = &inner.memory {
+            memory.insert(self.call.key.to_key(), value.clone(), created_ms);
+            self.stored = true;
+        }
+        let upto = if self.key.is_some() {
+            inner.backends.len()
+        } else {
+            0
+        };
+        self.state = State::Write {
+            entry: Entry { value, created_ms },
+            tier: 0,
+            upto,
+            fill: false,
+        };
+    }
+
+    /// The function failed: its error, or an expired entry if `stale_if_error` allows. Either way
+    /// the flight fails, so that a waiter runs its own function rather than take this fallback.
+    pub(super) fn failed<E>(&mut self, error: E) -> Result<V, E> {
+        let inner = self.inner;
+        if self.goal != Goal::Store {
+            Counters::add(&inner.stats.misses);
+        }
+        self.state = State::Over;
+        drop(self.leader.take());
+        match self.stale.take() {
+            Some(value) => {
+                Counters::add(&inner.stats.stale_served);
+                tracing::warn!(
+                    namespace = %inner.namespace(),
+                    "the function failed; serving an expired entry (stale_if_error)"
+                );
+                Ok(value)
+            }
+            None => Err(error),
+        }
+    }
+
+    /// How writing to a persistent tier went.
+    pub(super) fn wrote(&mut self, result: Result<()>) {
+        let State::Write { tier, fill, .. } = &mut self.state else {
+            unreachable!("answers follow their step")
+        };
+        let backend = self.inner.backends[*tier].name();
+        *tier += 1;
+        match result {
+            Ok(()) => self.stored |= !*fill,
+            Err(e) if *fill => self.inner.report(backend, "fill", &e),
+            Err(e) => {
+                self.inner.report(backend, "write", &e);
+                self.store_error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Every planned write was made.
+    fn written(&mut self) {
+        let State::Write { entry, fill, .. } = std::mem::replace(&mut self.state, State::Over)
+        else {
+            unreachable!("called on the last write")
+        };
+        if !fill && self.stored {
+            Counters::add(&self.inner.stats.stores);
+        }
+        self.finish(entry.value);
+    }
+
+    /// The call has its value: hand it to the waiters, release the lock.
+    fn finish(&mut self, value: V) {
+        if let Some(leader) = self.leader.take() {
+            leader.complete(value.clone());
+        }
+        self.held = None;
+        self.state = State::Done(value);
+    }
+
+    /// The first failure to store the value, for `insert`.
+    pub(super) fn store_error(self) -> Option<Error> {
+        self.store_error
+    }
+}
