@@ -63,7 +63,7 @@ impl<F: Formatter + Copy> Setup<F> {
         let value = Payload::of_json_size(size);
         let paths = (0..PRESENT)
             .map(|k| {
-                cache.try_insert(&k, value.clone()).unwrap();
+                cache.insert(&k, value.clone()).unwrap();
                 let path = cache.path_of(&k).unwrap();
                 let temp = path.with_extension("raw-tmp");
                 (path, temp)
