@@ -236,3 +236,89 @@ async fn async_errors_are_not_cached() {
     }
     assert_eq!(calls.count(), 2);
 }
+
+/// Runs `get_or_compute("k")` with a function that waits for `go`, calls `during` while it
+/// computes, then lets it finish: the caller still gets the computed value.
+fn invalidate_during_computation(cache: &Cache<String, u64>, during: impl FnOnce()) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let leader = s.spawn(move || {
+            cache.get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                1
+            })
+        });
+        started_rx.recv().unwrap();
+        during();
+        go_tx.send(()).unwrap();
+        assert_eq!(
+            leader.join().unwrap(),
+            1,
+            "the caller gets its computed value"
+        );
+    });
+}
+
+#[test]
+fn an_invalidation_during_a_computation_is_not_undone_by_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = || -> Cache<String, u64> {
+        Cache::builder()
+            .memory()
+            .backend(SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    for (what, expected) in [("remove", None), ("clear", None), ("insert", Some(2))] {
+        let cache = build();
+        cache.clear().unwrap();
+        invalidate_during_computation(&cache, || match what {
+            "remove" => cache.remove("k").unwrap(),
+            "clear" => cache.clear().unwrap(),
+            _ => cache.insert("k", 2).unwrap(),
+        });
+        assert_eq!(cache.get("k"), expected, "{what}: memory and file tiers");
+        assert_eq!(build().get("k"), expected, "{what}: the file tier alone");
+    }
+}
+
+#[test]
+fn a_waiter_runs_its_own_function_when_the_leader_falls_back_to_a_stale_entry() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<String, u64> = Cache::builder()
+        .ttl(Duration::from_secs(1))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert("k", 1).unwrap();
+    mock.advance(Duration::from_secs(2));
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let leader = s.spawn(|| {
+            cache.try_get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Err("the API is down")
+            })
+        });
+        started_rx.recv().unwrap();
+        let waiter = s.spawn(|| cache.try_get_or_compute("k", || Ok::<u64, &str>(2)));
+        // Let the waiter reach the flight (were it late, it would lead and pass all the same).
+        std::thread::sleep(Duration::from_millis(100));
+        go_tx.send(()).unwrap();
+        assert_eq!(
+            leader.join().unwrap(),
+            Ok(1),
+            "the leader serves the stale entry"
+        );
+        assert_eq!(
+            waiter.join().unwrap(),
+            Ok(2),
+            "the waiter runs its own function"
+        );
+    });
+}
