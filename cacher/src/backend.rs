@@ -26,10 +26,9 @@ use std::path::PathBuf;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
 
-/// A boxed future, as the async methods of [`Backend`] return.
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use crate::future::BoxFuture;
 
 /// A persistent, string-keyed store of entries: a tier behind the memory tier.
 ///

@@ -23,7 +23,7 @@ use self::call::Call;
 use self::inner::{Inner, Memory};
 use self::miss::{Goal, Miss};
 use crate::error::Result;
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 
 /// Caches the values of a function of `K`, in memory, on disk, or both.
 ///

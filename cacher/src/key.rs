@@ -110,10 +110,12 @@ mod canonical;
 #[cfg(test)]
 mod decode;
 mod hash;
+mod key_ref;
 mod readable;
 
 pub use self::canonical::canonical;
 pub use self::hash::HashKeyer;
+pub use self::key_ref::KeyRef;
 pub use self::readable::ReadableKeyer;
 
 /// The longest key, in bytes, that [`ReadableKeyer`] and [`HashKeyer`] return.

@@ -52,8 +52,8 @@ mod clock;
 pub mod entry;
 mod error;
 pub mod format;
+mod future;
 pub mod key;
-mod key_ref;
 pub mod lock;
 pub mod policy;
 
@@ -67,8 +67,7 @@ pub use crate::cache::{
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
-pub use crate::key::{HashKeyer, Keyer, ReadableKeyer};
-pub use crate::key_ref::KeyRef;
+pub use crate::key::{HashKeyer, KeyRef, Keyer, ReadableKeyer};
 pub use crate::lock::FlightLock;
 pub use crate::policy::{RateLimiter, TtlPolicy};
 #[cfg(feature = "redis")]

@@ -11,6 +11,9 @@
 //! wait that runs out, costs a duplicate call, never a failed one.
 
 use crate::error::Result;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use crate::future::BoxFuture;
 
 /// A held lock: released when dropped.
 pub type FlightGuard<'a> = Box<dyn Send + 'a>;
@@ -31,8 +34,5 @@ pub trait FlightLock: Send + Sync + 'static {
     /// When the lock's service cannot be reached.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    fn lock_async<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> crate::backend::BoxFuture<'a, Result<Option<FlightGuard<'a>>>>;
+    fn lock_async<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<FlightGuard<'a>>>>;
 }

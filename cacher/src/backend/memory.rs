@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 
 /// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
 const DEFAULT_SHARDS: usize = 16;

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use crate::entry::EntryKey;
 use crate::error::Result;
+use crate::key::KeyRef;
 use crate::key::{self, KeyError, Keyer};
-use crate::key_ref::KeyRef;
 
 /// What names a cache's entries: its namespace and version, the key's argument names, and the
 /// keyer that turns the canonical encoding of a key into the persistent key.

@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use super::miss::{Miss, Step};
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 
 /// Runs `miss` to its end, blocking: the call's value, or the function's error.
 pub(super) fn run<K, V, Q, E>(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
 
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 
 pub(crate) struct Flights<K, V> {
     table: Mutex<Table<K, V>>,

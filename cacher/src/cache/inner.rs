@@ -13,7 +13,7 @@ use super::stats::Counters;
 use crate::backend::{Backend, MemoryBackend};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 use crate::lock::FlightLock;
 use crate::policy::{Freshness, RateLimiter, TtlPolicy};
 

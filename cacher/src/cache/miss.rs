@@ -22,7 +22,7 @@ use super::stats::Counters;
 use crate::backend::Backend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
-use crate::key_ref::KeyRef;
+use crate::key::KeyRef;
 use crate::lock::{FlightGuard, FlightLock};
 use crate::policy::{Freshness, RateLimiter};
 

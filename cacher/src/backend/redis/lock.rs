@@ -482,7 +482,7 @@ impl crate::lock::FlightLock for RedisLock {
     fn lock_async<'a>(
         &'a self,
         name: &'a str,
-    ) -> crate::backend::BoxFuture<'a, Result<Option<crate::lock::FlightGuard<'a>>>> {
+    ) -> crate::future::BoxFuture<'a, Result<Option<crate::lock::FlightGuard<'a>>>> {
         Box::pin(async move {
             Ok(self
                 .acquire_async(name)
