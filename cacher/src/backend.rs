@@ -7,13 +7,12 @@
 
 mod file;
 mod memory;
-pub(crate) mod path;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
+pub use self::file::InvalidPath;
 pub use self::file::{FilenameFn, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
-pub use self::path::InvalidPath;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{

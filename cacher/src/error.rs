@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-pub use crate::backend::path::InvalidPath;
-pub use crate::format::FormatError;
-pub use crate::key::KeyError;
+use crate::backend::InvalidPath;
+use crate::format::FormatError;
+use crate::key::KeyError;
 
 /// What went wrong in a cache operation.
 #[derive(Debug, thiserror::Error)]

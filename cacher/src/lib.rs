@@ -56,6 +56,7 @@ mod future;
 pub mod key;
 pub mod lock;
 pub mod policy;
+mod portable;
 
 #[doc(hidden)]
 pub mod __private;

@@ -2,7 +2,6 @@
 //! how many entries are kept (`max_entries`, least recently used evicted first), and how often the
 //! underlying function may start ([`RateLimiter`]).
 
-pub(crate) mod limit;
 mod rate_limit;
 #[cfg(feature = "redis")]
 mod shared_rate_limit;

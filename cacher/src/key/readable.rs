@@ -3,6 +3,7 @@
 use super::canonical::{is_safe, push_percent};
 use super::hash::hash_hex;
 use super::{Keyer, MAX_KEY_LEN};
+use crate::portable::is_windows_device_name;
 
 /// The default keyer: the canonical text itself, made safe as a single file name on Linux, macOS
 /// and Windows.
@@ -85,24 +86,12 @@ fn sanitize(text: &str) -> String {
 
 /// Step 2: Windows opens a device instead of a file for these names, whatever the extension.
 fn escape_device_name(key: &mut String) {
-    let stem = key.split('.').next().unwrap_or_default();
-    if is_device_name(stem) {
+    if is_windows_device_name(key) {
         // `key` is ASCII (sanitized), so its first char is one byte.
         let first = key.remove(0);
         let mut escaped = String::new();
         push_percent(first as u8, &mut escaped);
         key.insert_str(0, &escaped);
-    }
-}
-
-/// Whether Windows reserves `stem` for a device (the ASCII ones: `COM¹` and the like are
-/// non-ASCII, so they are escaped already).
-fn is_device_name(stem: &str) -> bool {
-    let upper = stem.to_ascii_uppercase();
-    match upper.as_bytes() {
-        b"CON" | b"PRN" | b"AUX" | b"NUL" => true,
-        [b'C', b'O', b'M', d] | [b'L', b'P', b'T', d] => d.is_ascii_digit(),
-        _ => false,
     }
 }
 
@@ -136,9 +125,10 @@ fn shorten(key: &str, hash: &str) -> String {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{ReadableKeyer, is_device_name};
+    use super::ReadableKeyer;
     use crate::key::decode::{decode_string, decode_strings};
     use crate::key::{Keyer, MAX_KEY_LEN, canonical};
+    use crate::portable::is_windows_device_name;
 
     fn key_of(s: &str) -> String {
         ReadableKeyer.key("ns", None, &canonical(&s, &[]).unwrap())
@@ -157,7 +147,7 @@ mod tests {
         assert!(key != "." && key != "..", "{key:?}");
         assert!(!key.starts_with('.'), "{key:?}");
         assert!(!key.ends_with(['.', ' ']), "{key:?}");
-        assert!(!is_device_name(key.split('.').next().unwrap()), "{key:?}");
+        assert!(!is_windows_device_name(key), "{key:?}");
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! Checks the relative paths that a `filename_fn` returns, so that no entry is ever written
 //! outside the cache directory.
 
-use std::path::{Component, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use crate::portable::{MAX_NAME_LEN, is_windows_device_name};
 
 /// The start of a temporary file's name; `filename_fn` may not return such a name.
 pub(crate) const TEMP_PREFIX: &str = ".cacher-tmp-";
-
-/// The longest file or directory name, in bytes, that Linux, macOS and Windows all accept.
-const MAX_COMPONENT_LEN: usize = 255;
 
 /// Why a `filename_fn` output was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,13 +38,8 @@ pub(crate) fn safe_relative_path(rel: &str) -> Result<PathBuf, InvalidPath> {
     for part in &parts {
         check_component(part).map_err(refuse)?;
     }
-    if parts
-        .last()
-        .is_some_and(|last| last.starts_with(TEMP_PREFIX))
-    {
-        return Err(refuse(
-            "ends in a name reserved for temporary files (.cacher-tmp-…)",
-        ));
+    if let Some(last) = parts.last() {
+        check_last(last).map_err(refuse)?;
     }
     let path: PathBuf = parts.iter().collect();
     // Defence in depth: whatever the platform's rules, only plain names may come out.
@@ -84,35 +78,61 @@ fn check_component(part: &str) -> Result<(), &'static str> {
         Err("has an empty component")
     } else if part == "." || part == ".." {
         Err("has a '.' or '..' component")
-    } else if part.len() > MAX_COMPONENT_LEN {
+    } else if part.len() > MAX_NAME_LEN {
         Err("has a component longer than 255 bytes")
-    } else if is_device_name(part) {
+    } else if is_windows_device_name(part) {
         Err("has a windows device name (con, nul, com1, …) as a component")
     } else {
         Ok(())
     }
 }
 
-/// Whether Windows opens a device for this name: the part before the first `.`, without trailing
-/// spaces and dots, is a reserved device name, ignoring case.
-fn is_device_name(part: &str) -> bool {
-    let stem = part.split('.').next().unwrap_or_default();
-    let stem = stem.trim_end_matches([' ', '.']).to_ascii_uppercase();
-    if matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL") {
-        return true;
+/// The rule about the file's own name.
+fn check_last(last: &str) -> Result<(), &'static str> {
+    if last.starts_with(TEMP_PREFIX) {
+        Err("ends in a name reserved for temporary files (.cacher-tmp-…)")
+    } else {
+        Ok(())
     }
-    let Some(n) = stem
-        .strip_prefix("COM")
-        .or_else(|| stem.strip_prefix("LPT"))
-    else {
-        return false;
-    };
-    let mut digits = n.chars();
-    // Windows also treats the superscripts ¹ ² ³ as port numbers.
-    let digit = digits
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || "¹²³".contains(c));
-    digit && digits.next().is_none()
+}
+
+/// `dir` joined with `relative`, once [`safe_relative_path`] accepts it.
+///
+/// Every lookup makes a path, so the names that keyers and usual `filename_fn`s return take a
+/// quicker road to the same result (see [`join_plain`]).
+///
+/// # Errors
+/// [`InvalidPath`] as [`safe_relative_path`] gives it.
+pub(crate) fn join_checked(dir: &Path, relative: &str) -> Result<PathBuf, InvalidPath> {
+    match join_plain(dir, relative) {
+        Some(path) => Ok(path),
+        None => Ok(dir.join(safe_relative_path(relative)?)),
+    }
+}
+
+/// The same rules as [`safe_relative_path`], for a path made only of printable ASCII other than
+/// `\` and `:`: none of the rules about the whole path can refuse it but through its
+/// components, which are checked one by one, in place, by the same [`check_component`] and
+/// [`check_last`]. `None` for any other path, or when a rule refuses it. For every path accepted
+/// here, `safe_relative_path` returns the same components, so the result is the same path, with
+/// one allocation instead of several.
+fn join_plain(dir: &Path, relative: &str) -> Option<PathBuf> {
+    let plain = |b: u8| matches!(b, b' '..=b'~') && b != b'\\' && b != b':';
+    if !relative.bytes().all(plain) {
+        return None;
+    }
+    let mut last = "";
+    for part in relative.split('/') {
+        check_component(part).ok()?;
+        last = part;
+    }
+    check_last(last).ok()?;
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + relative.len() + 1);
+    path.push(dir);
+    for part in relative.split('/') {
+        path.push(part);
+    }
+    Some(path)
 }
 
 #[cfg(test)]
@@ -121,7 +141,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{InvalidPath, TEMP_PREFIX, safe_relative_path};
+    use super::{InvalidPath, TEMP_PREFIX, join_plain, safe_relative_path};
 
     /// Whether `path` could lead outside the directory it is joined to.
     fn escapes(path: &Path) -> bool {
@@ -247,7 +267,60 @@ mod tests {
         );
     }
 
+    #[test]
+    fn plain_paths_join_like_the_full_check() {
+        let dir = Path::new("/cache/dir");
+        for rel in [
+            "a.json",
+            "ab/cd/0123abcd.json",
+            "user_id=1_n=2.bin",
+            "%2Fposts_1.json",
+            "console/x y.json",
+        ] {
+            assert_eq!(
+                join_plain(dir, rel),
+                Some(dir.join(safe_relative_path(rel).unwrap())),
+                "{rel}"
+            );
+        }
+        for rel in [
+            "",
+            "/a",
+            "a//b",
+            "a/",
+            "../a",
+            "a/./b",
+            "con.json",
+            "x/.cacher-tmp-1",
+            "a:b",
+            "a\\b",
+            "é.json",
+        ] {
+            assert_eq!(join_plain(dir, rel), None, "{rel:?}");
+        }
+    }
+
     proptest! {
+        /// The quick road accepts exactly what the full rules accept among the plain paths
+        /// (and nothing else), as the same path.
+        #[test]
+        fn join_plain_agrees_with_safe_relative_path(
+            rel in "[a-zA-Z0-9./\\\\:%_= \\-]{0,12}|(con|nul|com1|lpt|\\.cacher-tmp-)[a-z./]{0,6}"
+        ) {
+            let dir = Path::new("base");
+            let checked = safe_relative_path(&rel);
+            match join_plain(dir, &rel) {
+                Some(joined) => {
+                    prop_assert!(checked.is_ok(), "{:?} accepted, but {:?}", rel, checked);
+                    prop_assert_eq!(joined, dir.join(checked.unwrap()));
+                }
+                None => prop_assert!(
+                    checked.is_err() || rel.contains(['\\', ':']),
+                    "{:?} refused, but the full rules accept it", rel
+                ),
+            }
+        }
+
         #[test]
         fn accepted_paths_stay_inside(rel in ".*") {
             if let Ok(path) = safe_relative_path(&rel) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use crate::backend::path::TEMP_PREFIX;
+use super::path::TEMP_PREFIX;
 
 pub(crate) struct DiskIndex {
     max_entries: usize,
