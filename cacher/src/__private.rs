@@ -104,7 +104,7 @@ pub fn type_path<T: ?Sized>() -> &'static str {
 /// else `$CACHER_REDIS_URL`, else `redis://127.0.0.1:6379/`.
 #[cfg(feature = "redis")]
 pub fn redis_url(configured: Option<&str>) -> String {
-    crate::backend::redis::resolve_url(configured)
+    crate::redis::resolve_url(configured)
 }
 
 /// The Redis tier of a `#[cached(backend = "redis")]` function. The URL is only known at run
@@ -115,7 +115,7 @@ pub fn redis_tier<F: crate::format::Formatter>(
     configured: Option<&str>,
     formatter: F,
 ) -> Option<crate::RedisBackend<F>> {
-    match crate::RedisBackend::new(&redis_url(configured)) {
+    match crate::RedisBackend::new(crate::RedisOptions::new(redis_url(configured))) {
         Ok(backend) => Some(backend.formatter(formatter)),
         Err(e) => {
             tracing::error!("#[cached] runs without its redis tier: {e}");
@@ -138,7 +138,7 @@ where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    match crate::RedisLock::new(&redis_url(configured)) {
+    match crate::RedisLock::new(crate::RedisOptions::new(redis_url(configured))) {
         Ok(lock) => builder.cross_process_lock(lock),
         Err(e) => {
             tracing::error!("#[cached] runs without its cross-process lock: {e}");

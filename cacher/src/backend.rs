@@ -8,17 +8,14 @@
 mod file;
 mod memory;
 #[cfg(feature = "redis")]
-pub(crate) mod redis;
+mod redis;
 
 pub use self::file::InvalidPath;
 pub use self::file::{FilenameFn, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_BACKOFF, DEFAULT_REDIS_URL,
-    DEFAULT_RESPONSE_TIMEOUT, REDIS_URL_ENV, RedisBackend, RedisLock, RedisLockGuard,
-};
+pub use self::redis::RedisBackend;
 
 use std::path::PathBuf;
 

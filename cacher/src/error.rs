@@ -47,13 +47,18 @@ pub enum Error {
     /// The cache was configured in a way that cannot work.
     #[error("invalid cache configuration: {0}")]
     Config(String),
-    /// A backend-specific failure (a network backend's connection, for instance).
-    #[error("{backend} backend: {message}")]
+    /// A backend-specific failure (a network backend's connection, for instance), with the
+    /// driver's error as its [`source`](std::error::Error::source).
+    #[error("{backend} backend: {context}: {source}")]
     Backend {
-        /// The backend's name.
+        /// The backend's name ("redis").
         backend: &'static str,
-        /// What happened.
-        message: String,
+        /// What was being done, and where: the command, its key and the server's address
+        /// (never a password).
+        context: String,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -62,6 +67,19 @@ impl Error {
         Self::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn backend(
+        backend: &'static str,
+        context: String,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend {
+            backend,
+            context,
+            source: Box::new(source),
         }
     }
 

@@ -57,6 +57,8 @@ pub mod key;
 pub mod lock;
 pub mod policy;
 mod portable;
+#[cfg(feature = "redis")]
+mod redis;
 
 #[doc(hidden)]
 pub mod __private;
@@ -73,10 +75,7 @@ pub use crate::lock::FlightLock;
 pub use crate::policy::{RateLimiter, TtlPolicy};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use crate::{
-    backend::{RedisBackend, RedisLock},
-    policy::RedisRateLimit,
-};
+pub use crate::{backend::RedisBackend, lock::RedisLock, redis::RedisOptions};
 pub use cacher_macros::cached;
 
 #[cfg(doctest)]

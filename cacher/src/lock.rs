@@ -10,6 +10,13 @@
 //! Every failure degrades to computing without the lock: a lock that cannot be reached, or a
 //! wait that runs out, costs a duplicate call, never a failed one.
 
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{RedisLock, RedisLockGuard};
+
 use crate::error::Result;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

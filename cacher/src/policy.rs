@@ -3,14 +3,9 @@
 //! underlying function may start ([`RateLimiter`]).
 
 mod rate_limit;
-#[cfg(feature = "redis")]
-mod shared_rate_limit;
 mod ttl;
 
 pub use self::rate_limit::RateLimiter;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::shared_rate_limit::RedisRateLimit;
 pub use self::ttl::{Freshness, TtlPolicy};
 
 /// Parses a duration as the `#[cached]` options write them: `"1d"`, `"90s"`, `"500ms"`,

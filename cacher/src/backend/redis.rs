@@ -1,15 +1,5 @@
 //! Entries in Redis: one string key per entry, Redis's own expiry as the ttl.
 
-mod conn;
-mod lock;
-
-pub use self::conn::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RESPONSE_TIMEOUT,
-};
-pub use self::lock::{RedisLock, RedisLockGuard};
-
-pub(crate) use self::conn::Connector;
-
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,26 +10,10 @@ use super::Backend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::{Formatter, JsonFormatter};
-
-/// The environment variable naming the Redis server when no URL is configured.
-pub const REDIS_URL_ENV: &str = "CACHER_REDIS_URL";
-
-/// The server used when neither a URL nor [`REDIS_URL_ENV`] is given.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
+use crate::redis::{Connector, RedisOptions};
 
 /// Keys `clear` asks `SCAN` for per round trip (and deletes per `UNLINK`).
 const SCAN_BATCH: usize = 500;
-
-/// `configured`, else `$CACHER_REDIS_URL` (when set and not empty), else [`DEFAULT_REDIS_URL`].
-pub(crate) fn resolve_url(configured: Option<&str>) -> String {
-    if let Some(url) = configured {
-        return url.to_owned();
-    }
-    match std::env::var(REDIS_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => DEFAULT_REDIS_URL.to_owned(),
-    }
-}
 
 /// Stores each entry as one Redis string, with the entry's ttl as Redis's expiry.
 ///
@@ -74,7 +48,7 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 /// # Failures
 ///
 /// Connections are opened on first use, re-opened after a failure, and every command has a
-/// timeout ([`connect_timeout`](Self::connect_timeout), [`response_timeout`](Self::response_timeout)).
+/// timeout (see [`RedisOptions`]).
 /// When Redis is down, reads and writes return [`Error::Backend`](crate::Error::Backend): the
 /// cache logs a warning, counts it in [`CacheStats::errors`](crate::CacheStats::errors) and
 /// runs the function. When Redis is back, the next command reconnects.
@@ -85,13 +59,14 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use cacher::{Cache, PostcardFormatter, RedisBackend};
+/// use cacher::{Cache, PostcardFormatter, RedisBackend, RedisOptions};
 ///
 /// # fn main() -> cacher::Result<()> {
+/// let redis = RedisOptions::new("redis://127.0.0.1:6379/");
 /// let cache: Cache<u64, String> = Cache::builder()
 ///     .namespace("app::user_name")
 ///     .memory()
-///     .backend(RedisBackend::new("redis://127.0.0.1:6379/")?.formatter(PostcardFormatter))
+///     .backend(RedisBackend::new(redis)?.formatter(PostcardFormatter))
 ///     // Also Redis's expiry (`SET … PX`).
 ///     .ttl(Duration::from_secs(3600))
 ///     .build()?;
@@ -109,38 +84,28 @@ pub struct RedisBackend<F = JsonFormatter> {
 }
 
 impl RedisBackend<JsonFormatter> {
-    /// A backend on the server at `url` — `redis://[user:password@]host[:port][/db]` or
-    /// `redis+unix:///path/to/socket[?db=N]` (TLS, `rediss://`, is not built in) — storing JSON.
-    /// Connects on first use.
+    /// A backend on the server of `options`, storing JSON. Connects on first use.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `url` does not parse.
+    /// [`Error::Config`](crate::Error::Config) when the URL does not parse.
     ///
     /// # Examples
     ///
     /// ```
-    /// use cacher::RedisBackend;
+    /// use cacher::{RedisBackend, RedisOptions};
     ///
     /// // Nothing is connected yet, so this works without a server.
-    /// let backend = RedisBackend::new("redis://127.0.0.1:6379/3").unwrap();
+    /// let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:6379/3")).unwrap();
     /// assert_eq!(backend.redis_key("app::f", "user=1"), "cacher:{app::f}:user=1");
-    /// assert!(RedisBackend::new("http://example.com").is_err());
+    /// assert!(RedisBackend::new(RedisOptions::new("http://example.com")).is_err());
     /// ```
-    pub fn new(url: &str) -> Result<Self> {
+    pub fn new(options: RedisOptions) -> Result<Self> {
         Ok(Self {
-            conn: Connector::new(url)?,
+            conn: Connector::new(&options)?,
             formatter: JsonFormatter,
             ttl: None,
             ttl_set_by_user: false,
         })
-    }
-
-    /// A backend on `$CACHER_REDIS_URL`, or on [`DEFAULT_REDIS_URL`] when that is not set.
-    ///
-    /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when the URL does not parse.
-    pub fn from_env() -> Result<Self> {
-        Self::new(&resolve_url(None))
     }
 }
 
@@ -163,30 +128,6 @@ impl<F: Formatter> RedisBackend<F> {
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
         self.ttl_set_by_user = true;
-        self
-    }
-
-    /// Bound on opening a connection: on the TCP connect, then on each reply of the handshake.
-    /// Default: [`DEFAULT_CONNECT_TIMEOUT`] (1 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.conn.connect_timeout = timeout;
-        self
-    }
-
-    /// Bound on each command's reply. Default: [`DEFAULT_RESPONSE_TIMEOUT`] (500 ms).
-    #[must_use]
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.conn.response_timeout = timeout;
-        self
-    }
-
-    /// After a failed connection attempt, commands fail at once for this long instead of each
-    /// waiting for a connect timeout. Default: [`DEFAULT_RECONNECT_BACKOFF`] (1 s); zero retries
-    /// on every command.
-    #[must_use]
-    pub fn reconnect_backoff(mut self, backoff: Duration) -> Self {
-        self.conn.reconnect_backoff = backoff;
         self
     }
 
@@ -257,7 +198,7 @@ where
         let bytes: Option<Vec<u8>> = self
             .conn
             .query(redis::cmd("GET").arg(&redis_key))
-            .map_err(|e| self.conn.error(&format!("GET {redis_key}"), &e))?;
+            .map_err(|e| self.conn.error(&format!("GET {redis_key}"), e))?;
         self.decode(key, &redis_key, bytes)
     }
 
@@ -267,14 +208,14 @@ where
         };
         self.conn
             .query::<()>(&cmd)
-            .map_err(|e| self.conn.error(&format!("SET {redis_key}"), &e))
+            .map_err(|e| self.conn.error(&format!("SET {redis_key}"), e))
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let redis_key = entry_redis_key(key.namespace, key.key);
         self.conn
             .query::<()>(redis::cmd("UNLINK").arg(&redis_key))
-            .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), &e))
+            .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
     }
 
     fn clear(&self, namespace: &str) -> Result<()> {
@@ -291,11 +232,11 @@ where
                         .arg("COUNT")
                         .arg(SCAN_BATCH),
                 )
-                .map_err(|e| self.conn.error(&format!("SCAN MATCH {pattern}"), &e))?;
+                .map_err(|e| self.conn.error(&format!("SCAN MATCH {pattern}"), e))?;
             if !keys.is_empty() {
                 self.conn
                     .query::<()>(redis::cmd("UNLINK").arg(&keys))
-                    .map_err(|e| self.conn.error(&format!("UNLINK ({pattern})"), &e))?;
+                    .map_err(|e| self.conn.error(&format!("UNLINK ({pattern})"), e))?;
             }
             if next == 0 {
                 return Ok(());
@@ -318,7 +259,7 @@ where
                 .conn
                 .query_async(redis::cmd("GET").arg(&redis_key))
                 .await
-                .map_err(|e| self.conn.error(&format!("GET {redis_key}"), &e))?;
+                .map_err(|e| self.conn.error(&format!("GET {redis_key}"), e))?;
             self.decode(key, &redis_key, bytes)
         })
     }
@@ -339,7 +280,7 @@ where
             self.conn
                 .query_async::<()>(&cmd)
                 .await
-                .map_err(|e| self.conn.error(&format!("SET {redis_key}"), &e))
+                .map_err(|e| self.conn.error(&format!("SET {redis_key}"), e))
         })
     }
 }
@@ -347,11 +288,9 @@ where
 impl<F: Formatter> fmt::Debug for RedisBackend<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackend")
-            .field("address", &self.conn.address())
+            .field("redis", &self.conn)
             .field("formatter", &self.formatter)
             .field("ttl", &self.ttl)
-            .field("connect_timeout", &self.conn.connect_timeout)
-            .field("response_timeout", &self.conn.response_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -431,10 +370,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn url_resolution() {
-        assert_eq!(resolve_url(Some("redis://h:1/")), "redis://h:1/");
     }
 }

@@ -1,10 +1,16 @@
+//! [`RateLimiter`]: a minimum interval between call starts, in one process or, through Redis,
+//! across all of them.
+
+#[cfg(feature = "redis")]
+mod redis;
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
 
-/// Keeps a minimum interval between the starts of underlying calls (the seed's `RateLimiter`).
+/// Keeps a minimum interval between the starts of underlying calls.
 ///
 /// Only calls that run the function wait; hits never do. Callers reserve start times in order,
 /// so N concurrent misses start at `t`, `t + interval`, `t + 2·interval`, … A limiter is cheap to
@@ -38,7 +44,14 @@ struct Inner {
 
 /// The Redis schedule, when there is one (nothing without the `redis` feature).
 #[cfg(feature = "redis")]
-type Shared = Option<Arc<super::shared_rate_limit::RedisRateLimit>>;
+type Shared = Option<SharedSchedule>;
+#[cfg(feature = "redis")]
+#[derive(Clone)]
+struct SharedSchedule {
+    redis: Arc<self::redis::RedisRateLimit>,
+    /// The longest a caller waits for Redis to grant a start.
+    wait_timeout: Duration,
+}
 #[cfg(not(feature = "redis"))]
 #[derive(Clone)]
 struct Shared;
@@ -71,29 +84,80 @@ impl RateLimiter {
         }
     }
 
-    /// A limiter shared by every process using the Redis server at `url` with the same `name`:
-    /// together they start at most one call per `min_interval`. Falls back to this process's
-    /// own schedule, with a warning, while Redis is unreachable. See
-    /// [`RedisRateLimit`](crate::RedisRateLimit) for how, and for its options.
+    /// A limiter shared by every process using the Redis server of `options` with the same
+    /// `name`: together, in any process on any machine, they start at most one call per
+    /// `min_interval`. Every limiter sharing a name must use the same interval.
+    ///
+    /// # How it works
+    ///
+    /// Redis holds the next free start time under `cacher:rate:<name>`, read and moved by one
+    /// Lua script on Redis's clock (`TIME`). A caller asks for a start; when the slot has come,
+    /// the script grants it and moves the slot one interval on, else it answers how long to
+    /// wait, and the caller sleeps that long and asks again. So grants are at least one interval
+    /// apart on Redis's clock, whatever the callers' clocks say. Within a process, callers first
+    /// take their turn on the limiter's local schedule, so they queue in order instead of racing
+    /// for Redis.
+    ///
+    /// # Failures
+    ///
+    /// Nothing here blocks forever or fails a call:
+    /// - when Redis is unreachable, the limiter falls back to this process's own spacing (its
+    ///   calls still start at least one interval apart, counted from their actual starts) and
+    ///   logs a warning; after the options'
+    ///   [`reconnect_backoff`](crate::RedisOptions::reconnect_backoff) it tries Redis again;
+    /// - a caller that has waited [`wait_timeout`](Self::wait_timeout) for a slot starts anyway,
+    ///   with a warning.
+    ///
+    /// A mock [`Clock`] drives the limiter's local queue only: the Redis schedule and the
+    /// fallback run on real time.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `url` does not parse (nothing is connected
+    /// [`Error::Config`](crate::Error::Config) when the URL does not parse (nothing is connected
     /// yet).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use cacher::{Cache, RateLimiter, RedisOptions};
+    ///
+    /// # fn main() -> cacher::Result<()> {
+    /// // One call per 200 ms to api.example.com, across all workers.
+    /// let redis = RedisOptions::new("redis://127.0.0.1:6379/");
+    /// let limiter = RateLimiter::redis(redis, "api.example.com", Duration::from_millis(200))?
+    ///     .wait_timeout(Duration::from_secs(10));
+    /// let cache: Cache<u64, String> = Cache::builder().rate_limiter(limiter).build()?;
+    /// # let _ = cache;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis(url: &str, name: &str, min_interval: Duration) -> crate::Result<Self> {
-        let shared = super::shared_rate_limit::RedisRateLimit::new(url, name)?;
-        Ok(Self::new(min_interval).with_redis(shared))
+    pub fn redis(
+        options: crate::RedisOptions,
+        name: &str,
+        min_interval: Duration,
+    ) -> crate::Result<Self> {
+        let shared = SharedSchedule {
+            redis: Arc::new(self::redis::RedisRateLimit::new(&options, name)?),
+            wait_timeout: self::redis::DEFAULT_WAIT_TIMEOUT,
+        };
+        Ok(Self::build(min_interval, Clock::system(), Some(shared)))
     }
 
-    /// The same limiter, also sharing its schedule through Redis (see
-    /// [`redis`](Self::redis)). Call before sharing it.
+    /// For a limiter made by [`redis`](Self::redis): the longest a caller waits for a slot of
+    /// the shared schedule before starting anyway (with a warning). Default 60 s: enough for 300
+    /// callers queued on a 200 ms interval. A limiter of one process's own has no such bound
+    /// (its callers queue in order) and ignores it. Call before sharing the limiter.
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[must_use]
-    pub fn with_redis(self, shared: super::shared_rate_limit::RedisRateLimit) -> Self {
-        let clock = self.inner.clock.clone();
-        Self::build(self.inner.min_interval, clock, Some(Arc::new(shared)))
+    pub fn wait_timeout(self, wait_timeout: Duration) -> Self {
+        let shared = self.inner.shared.clone().map(|shared| SharedSchedule {
+            wait_timeout,
+            ..shared
+        });
+        Self::build(self.inner.min_interval, self.inner.clock.clone(), shared)
     }
 
     /// The minimum interval between call starts.
@@ -120,7 +184,7 @@ impl RateLimiter {
         self.inner.clock.sleep_until(self.reserve());
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
-            shared.acquire(self.inner.min_interval);
+            (shared.redis).acquire(self.inner.min_interval, shared.wait_timeout);
         }
     }
 
@@ -131,7 +195,9 @@ impl RateLimiter {
         self.inner.clock.sleep_until_async(self.reserve()).await;
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
-            shared.acquire_async(self.inner.min_interval).await;
+            (shared.redis)
+                .acquire_async(self.inner.min_interval, shared.wait_timeout)
+                .await;
         }
     }
 }
@@ -142,7 +208,8 @@ impl fmt::Debug for RateLimiter {
         debug.field("min_interval", &self.inner.min_interval);
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
-            debug.field("redis_key", &shared.redis_key());
+            debug.field("redis_key", &shared.redis.redis_key());
+            debug.field("wait_timeout", &shared.wait_timeout);
         }
         debug.finish_non_exhaustive()
     }

@@ -5,8 +5,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::Connector;
+use super::{FlightGuard, FlightLock};
 use crate::error::Result;
+use crate::redis::{Connector, RedisOptions};
 
 /// Takes the lock, or renews it when this token already holds it (so a retried command after a
 /// lost reply does not lock its own sender out). 1 when held.
@@ -28,24 +29,24 @@ return 0
 
 /// Default [`RedisLock::lease`].
 const DEFAULT_LEASE: Duration = Duration::from_secs(30);
-/// Default [`RedisLock::max_wait`].
-const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(30);
+/// Default [`RedisLock::wait_timeout`].
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default [`RedisLock::poll_interval`].
 const DEFAULT_POLL: Duration = Duration::from_millis(25);
 
 /// A lock shared by every process using the same Redis server: `SET cacher:lock:<name> <token>
 /// NX PX <lease>`, released by its holder with a compare-and-delete script.
 ///
-/// It makes a cache miss single-flight across processes: the first process to miss a key takes
-/// the key's lock and runs the function; the others wait (polling, at most
-/// [`max_wait`](Self::max_wait)) and read the value it stored. See
-/// [`single_flight`](Self::single_flight).
+/// Given to [`CacheBuilder::cross_process_lock`](crate::CacheBuilder::cross_process_lock), it
+/// makes a cache miss single-flight across processes: the first process to miss a key takes the
+/// key's lock and runs the function; the others wait (polling, at most
+/// [`wait_timeout`](Self::wait_timeout)) and read the value it stored.
 ///
 /// Every wait is bounded, and nothing here fails a call:
 /// - the lock expires after its [`lease`](Self::lease), so a holder that crashed blocks the
 ///   others at most that long;
-/// - a waiter whose `max_wait` passes stops waiting and runs the function itself;
-/// - when Redis is unreachable, callers run the function without the lock (with a warning).
+/// - a waiter whose `wait_timeout` passes stops waiting, and the cache runs the function;
+/// - when Redis is unreachable, the cache runs the function without the lock (with a warning).
 ///
 /// A holder that runs longer than its lease loses the lock to the next caller: the function may
 /// then run twice, which single-flight only makes rare, never wrong. Set the lease above the
@@ -54,38 +55,25 @@ const DEFAULT_POLL: Duration = Duration::from_millis(25);
 /// # Examples
 ///
 /// ```no_run
-/// use cacher::{Cache, RedisBackend, RedisLock};
+/// use std::time::Duration;
+/// use cacher::{Cache, RedisBackend, RedisLock, RedisOptions};
 ///
 /// # fn main() -> cacher::Result<()> {
-/// let url = "redis://127.0.0.1:6379/";
+/// let redis = RedisOptions::new("redis://127.0.0.1:6379/");
 /// let cache: Cache<u64, u64> = Cache::builder()
 ///     .namespace("app::square")
-///     .backend(RedisBackend::new(url)?)
+///     .backend(RedisBackend::new(redis.clone())?)
+///     // Across all processes, one of those missing a key at once computes it.
+///     .cross_process_lock(RedisLock::new(redis)?.lease(Duration::from_secs(10)))
 ///     .build()?;
-/// let lock = RedisLock::new(url)?;
-///
-/// let n = 12;
-/// let key = cache.key_of(&n)?;
-/// // Across all processes, one of those missing `n` at once computes it.
-/// let value = cache.get(&n).unwrap_or_else(|| {
-///     lock.single_flight(
-///         &format!("{}:{key}", cache.namespace()),
-///         || cache.get(&n),
-///         || {
-///             let value = n * n;
-///             cache.insert(&n, value);
-///             value
-///         },
-///     )
-/// });
-/// assert_eq!(value, 144);
+/// assert_eq!(cache.get_or_compute(&12, || 12 * 12), 144);
 /// # Ok(())
 /// # }
 /// ```
 pub struct RedisLock {
     conn: Connector,
     lease: Duration,
-    max_wait: Duration,
+    wait_timeout: Duration,
     poll: Duration,
 }
 
@@ -99,28 +87,28 @@ pub struct RedisLockGuard<'a> {
 }
 
 impl RedisLock {
-    /// A lock on the server at `url`; connects on first use.
+    /// A lock on the server of `options`; connects on first use.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `url` does not parse.
+    /// [`Error::Config`](crate::Error::Config) when the URL does not parse.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cacher::RedisLock;
+    /// use cacher::{RedisLock, RedisOptions};
     ///
-    /// let lock = RedisLock::new("redis://127.0.0.1:6379/")
+    /// let lock = RedisLock::new(RedisOptions::new("redis://127.0.0.1:6379/"))
     ///     .unwrap()
     ///     .lease(Duration::from_secs(10))
-    ///     .max_wait(Duration::from_secs(5));
+    ///     .wait_timeout(Duration::from_secs(5));
     /// assert_eq!(lock.redis_key("app::f:user=1"), "cacher:lock:app::f:user=1");
     /// ```
-    pub fn new(url: &str) -> Result<Self> {
+    pub fn new(options: RedisOptions) -> Result<Self> {
         Ok(Self {
-            conn: Connector::new(url)?,
+            conn: Connector::new(&options)?,
             lease: DEFAULT_LEASE,
-            max_wait: DEFAULT_MAX_WAIT,
+            wait_timeout: DEFAULT_WAIT_TIMEOUT,
             poll: DEFAULT_POLL,
         })
     }
@@ -136,8 +124,8 @@ impl RedisLock {
     /// How long [`acquire`](Self::acquire) waits for another holder before giving up.
     /// Default 30 s.
     #[must_use]
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
+    pub fn wait_timeout(mut self, wait_timeout: Duration) -> Self {
+        self.wait_timeout = wait_timeout;
         self
     }
 
@@ -145,21 +133,6 @@ impl RedisLock {
     #[must_use]
     pub fn poll_interval(mut self, poll: Duration) -> Self {
         self.poll = poll;
-        self
-    }
-
-    /// Bound on opening a connection (the TCP connect, then each reply of the handshake).
-    /// Default 1 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.conn.connect_timeout = timeout;
-        self
-    }
-
-    /// Bound on each command's reply. Default 500 ms.
-    #[must_use]
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.conn.response_timeout = timeout;
         self
     }
 
@@ -204,17 +177,17 @@ impl RedisLock {
         let held: i64 = self
             .conn
             .query(&self.acquire_cmd(&key, &token))
-            .map_err(|e| self.conn.error(&format!("lock {key}"), &e))?;
+            .map_err(|e| self.conn.error(&format!("lock {key}"), e))?;
         Ok((held == 1).then(|| self.guard(key, token)))
     }
 
-    /// Takes the lock, waiting at most [`max_wait`](Self::max_wait) for another holder; `None`
+    /// Takes the lock, waiting at most [`wait_timeout`](Self::wait_timeout) for another holder; `None`
     /// when the wait ran out.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
     pub fn acquire(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
-        let deadline = Instant::now() + self.max_wait;
+        let deadline = Instant::now() + self.wait_timeout;
         loop {
             if let Some(guard) = self.try_acquire(name)? {
                 return Ok(Some(guard));
@@ -240,7 +213,7 @@ impl RedisLock {
             .conn
             .query_async(&self.acquire_cmd(&key, &token))
             .await
-            .map_err(|e| self.conn.error(&format!("lock {key}"), &e))?;
+            .map_err(|e| self.conn.error(&format!("lock {key}"), e))?;
         Ok((held == 1).then(|| self.guard(key, token)))
     }
 
@@ -251,7 +224,7 @@ impl RedisLock {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn acquire_async(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
-        let deadline = Instant::now() + self.max_wait;
+        let deadline = Instant::now() + self.wait_timeout;
         loop {
             if let Some(guard) = self.try_acquire_async(name).await? {
                 return Ok(Some(guard));
@@ -264,117 +237,11 @@ impl RedisLock {
         }
     }
 
-    /// Runs `compute` in at most one process at a time for `name`, the others waiting for its
-    /// result: the cross-process counterpart of a cache's in-process single-flight.
-    ///
-    /// `check` looks for the value another process may have stored (typically
-    /// [`Cache::get`](crate::Cache::get)); `compute` makes the value *and stores it*. The caller
-    /// - takes the lock, calls `check` (another holder may have just finished), and if still
-    ///   missing calls `compute` and releases the lock after it;
-    /// - while another process holds the lock, calls `check` every
-    ///   [`poll_interval`](Self::poll_interval), returning as soon as it finds the value;
-    /// - after [`max_wait`](Self::max_wait), or when Redis is unreachable, calls `compute`
-    ///   without the lock (with a `tracing` warning).
-    pub fn single_flight<T>(
-        &self,
-        name: &str,
-        mut check: impl FnMut() -> Option<T>,
-        compute: impl FnOnce() -> T,
-    ) -> T {
-        let deadline = Instant::now() + self.max_wait;
-        loop {
-            match self.try_acquire(name) {
-                Ok(Some(guard)) => {
-                    if let Some(value) = check() {
-                        return value;
-                    }
-                    let value = compute();
-                    drop(guard);
-                    return value;
-                }
-                Ok(None) => {
-                    if let Some(value) = check() {
-                        return value;
-                    }
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        self.warn_timeout(name);
-                        return compute();
-                    }
-                    std::thread::sleep(self.poll.min(left));
-                }
-                Err(error) => {
-                    warn_unavailable(name, &error);
-                    return compute();
-                }
-            }
-        }
-    }
-
-    /// Async [`single_flight`](Self::single_flight).
-    #[cfg(feature = "tokio")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub async fn single_flight_async<T, C, F>(
-        &self,
-        name: &str,
-        mut check: impl FnMut() -> C,
-        compute: impl FnOnce() -> F,
-    ) -> T
-    where
-        C: Future<Output = Option<T>>,
-        F: Future<Output = T>,
-    {
-        let deadline = Instant::now() + self.max_wait;
-        loop {
-            match self.try_acquire_async(name).await {
-                Ok(Some(guard)) => {
-                    if let Some(value) = check().await {
-                        guard.release_async().await;
-                        return value;
-                    }
-                    let value = compute().await;
-                    guard.release_async().await;
-                    return value;
-                }
-                Ok(None) => {
-                    if let Some(value) = check().await {
-                        return value;
-                    }
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        self.warn_timeout(name);
-                        return compute().await;
-                    }
-                    tokio::time::sleep(self.poll.min(left)).await;
-                }
-                Err(error) => {
-                    warn_unavailable(name, &error);
-                    return compute().await;
-                }
-            }
-        }
-    }
-
-    fn warn_timeout(&self, name: &str) {
-        tracing::warn!(
-            lock = name,
-            "waited {:?} for another process holding the Redis lock; computing without it",
-            self.max_wait
-        );
-    }
-
     fn release_cmd(key: &str, token: &str) -> redis::Cmd {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(RELEASE).arg(1).arg(key).arg(token);
         cmd
     }
-}
-
-fn warn_unavailable(name: &str, error: &crate::Error) {
-    tracing::warn!(
-        lock = name,
-        "Redis lock unavailable, computing without cross-process single-flight: {error}"
-    );
 }
 
 impl RedisLockGuard<'_> {
@@ -399,7 +266,7 @@ impl RedisLockGuard<'_> {
         let conn = &self.lock.conn;
         let deleted: i64 = conn
             .query(&RedisLock::release_cmd(&self.key, &self.token))
-            .map_err(|e| conn.error(&format!("unlock {}", self.key), &e))?;
+            .map_err(|e| conn.error(&format!("unlock {}", self.key), e))?;
         Ok(deleted == 1)
     }
 
@@ -440,7 +307,7 @@ impl fmt::Debug for RedisLock {
         f.debug_struct("RedisLock")
             .field("address", &self.conn.address())
             .field("lease", &self.lease)
-            .field("max_wait", &self.max_wait)
+            .field("wait_timeout", &self.wait_timeout)
             .field("poll_interval", &self.poll)
             .finish_non_exhaustive()
     }
@@ -471,23 +338,23 @@ fn new_token() -> String {
     format!("{:x}-{seed:016x}-{nanos:x}-{n:x}", std::process::id())
 }
 
-impl crate::lock::FlightLock for RedisLock {
-    fn lock(&self, name: &str) -> Result<Option<crate::lock::FlightGuard<'_>>> {
+impl FlightLock for RedisLock {
+    fn lock(&self, name: &str) -> Result<Option<FlightGuard<'_>>> {
         Ok(self
             .acquire(name)?
-            .map(|guard| Box::new(guard) as crate::lock::FlightGuard<'_>))
+            .map(|guard| Box::new(guard) as FlightGuard<'_>))
     }
 
     #[cfg(feature = "tokio")]
     fn lock_async<'a>(
         &'a self,
         name: &'a str,
-    ) -> crate::future::BoxFuture<'a, Result<Option<crate::lock::FlightGuard<'a>>>> {
+    ) -> crate::future::BoxFuture<'a, Result<Option<FlightGuard<'a>>>> {
         Box::pin(async move {
             Ok(self
                 .acquire_async(name)
                 .await?
-                .map(|guard| Box::new(guard) as crate::lock::FlightGuard<'a>))
+                .map(|guard| Box::new(guard) as FlightGuard<'a>))
         })
     }
 }

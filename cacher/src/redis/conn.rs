@@ -19,14 +19,8 @@ use std::time::{Duration, Instant};
 
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult};
 
+use super::RedisOptions;
 use crate::error::Error;
-
-/// Default bound on opening a connection: on the TCP connect, then on each reply of the handshake.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default bound on waiting for a command's reply.
-pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
-/// Default time during which commands fail at once after a failed connection attempt.
-pub const DEFAULT_RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Idle blocking connections kept for reuse; more concurrent callers open (and then drop) their own.
 const MAX_IDLE: usize = 16;
@@ -36,9 +30,9 @@ pub(crate) struct Connector {
     client: redis::Client,
     /// `host:port` (never the password), for messages.
     address: String,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) response_timeout: Duration,
-    pub(crate) reconnect_backoff: Duration,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    reconnect_backoff: Duration,
     idle: Mutex<Vec<redis::Connection>>,
     /// Until when commands fail without trying, and why.
     down: Mutex<Option<(Instant, String)>>,
@@ -47,17 +41,17 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
-    /// Parses `url`; connects nothing yet.
-    pub(crate) fn new(url: &str) -> crate::Result<Self> {
-        let client = redis::Client::open(url)
+    /// Parses the options' URL; connects nothing yet.
+    pub(crate) fn new(options: &RedisOptions) -> crate::Result<Self> {
+        let client = redis::Client::open(options.url.as_str())
             .map_err(|e| Error::Config(format!("invalid Redis URL: {e}")))?;
         let address = client.get_connection_info().addr().to_string();
         Ok(Self {
             client,
             address,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
+            connect_timeout: options.connect_timeout,
+            response_timeout: options.response_timeout,
+            reconnect_backoff: options.reconnect_backoff,
             idle: Mutex::new(Vec::new()),
             down: Mutex::new(None),
             #[cfg(feature = "tokio")]
@@ -71,11 +65,8 @@ impl Connector {
     }
 
     /// The crate's error for a failed command; `what` names the command and its key.
-    pub(crate) fn error(&self, what: &str, error: &RedisError) -> Error {
-        Error::Backend {
-            backend: "redis",
-            message: format!("{what} on {}: {error}", self.address),
-        }
+    pub(crate) fn error(&self, what: &str, error: RedisError) -> Error {
+        Error::backend("redis", format!("{what} on {}", self.address), error)
     }
 
     /// Runs `cmd` on a pooled blocking connection.
