@@ -152,7 +152,7 @@ pub fn with_tier<K, V, B>(builder: CacheBuilder<K, V>, tier: Option<B>) -> Cache
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
-    B: crate::Backend<V>,
+    B: crate::PersistentBackend<V>,
 {
     match tier {
         Some(tier) => builder.backend(tier),

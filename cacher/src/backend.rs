@@ -1,23 +1,25 @@
-//! Where entries live: the typed in-process [`MemoryBackend`], and persistent backends behind the
-//! [`Backend`] trait ([`SeparateFileBackend`], and Redis with the `redis` feature).
+//! Where entries live: the typed in-process [`MemoryBackend`], and the backends that serialise
+//! behind the [`PersistentBackend`] trait ([`SeparateFileBackend`], and
+//! [`RedisBackend`] with the `redis` feature).
 //!
-//! A [`Cache`](crate::Cache) holds at most one memory tier, always in front, then persistent
-//! tiers in order. A hit in a later tier fills the earlier ones, keeping the entry's creation
-//! time, so a TTL counts from when the value was computed, not from when it was copied.
+//! Each backend of a [`Cache`](crate::Cache) is one of its tiers: at most one memory backend,
+//! always in front, then persistent backends in order. A hit in a later tier fills the earlier
+//! ones, keeping the entry's creation time, so a TTL counts from when the value was computed,
+//! not from when it was copied.
 
 mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use self::file::InvalidPath;
-pub use self::file::{FilenameFn, SeparateFileBackend};
+pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
@@ -26,15 +28,85 @@ use crate::error::Result;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use crate::future::BoxFuture;
 
-/// A persistent, string-keyed store of entries: a tier behind the memory tier.
+/// A backend that stores entries serialised, under string keys: a tier behind the memory
+/// backend ([`SeparateFileBackend`], [`RedisBackend`], or your own).
 ///
-/// Implementations decode what they read with [`entry::decode`](crate::entry::decode), which
-/// checks that the entry is the one asked for; an entry that fails the check is reported as
-/// [`Error::Corrupt`](crate::Error::Corrupt) and the cache treats it as a miss and overwrites it.
+/// Implementations encode with [`entry::encode`](crate::entry::encode) and decode what they read
+/// with [`entry::decode`](crate::entry::decode), which checks that the entry is the one asked
+/// for; an entry that fails the check is reported as [`Error::Corrupt`](crate::Error::Corrupt)
+/// and the cache treats it as a miss and overwrites it.
 ///
 /// The async methods default to the blocking ones, which suits local storage; a network backend
 /// overrides them.
-pub trait Backend<V>: Send + Sync + 'static {
+///
+/// # Examples
+///
+/// A backend keeping its entries in a map (a database table would do the same):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// use cacher::entry::{self, Entry, EntryKey};
+/// use cacher::format::JsonFormatter;
+/// use cacher::{Cache, PersistentBackend};
+/// use serde::{Serialize, de::DeserializeOwned};
+///
+/// /// Entries as JSON bytes, by namespace and key.
+/// #[derive(Default)]
+/// struct MapBackend {
+///     entries: Mutex<HashMap<(String, String), Vec<u8>>>,
+/// }
+///
+/// fn id(key: &EntryKey<'_>) -> (String, String) {
+///     (key.namespace.to_owned(), key.key.to_owned())
+/// }
+///
+/// impl<V> PersistentBackend<V> for MapBackend
+/// where
+///     V: Serialize + DeserializeOwned + Send + Sync + 'static,
+/// {
+///     fn name(&self) -> &'static str {
+///         "map"
+///     }
+///
+///     fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<V>>> {
+///         let entries = self.entries.lock().unwrap();
+///         match entries.get(&id(key)) {
+///             // Checks the entry's namespace, version, key and type.
+///             Some(bytes) => entry::decode(&JsonFormatter, key, bytes, &key.key).map(Some),
+///             None => Ok(None),
+///         }
+///     }
+///
+///     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> cacher::Result<()> {
+///         let bytes = entry::encode(&JsonFormatter, key, entry)?;
+///         self.entries.lock().unwrap().insert(id(key), bytes);
+///         Ok(())
+///     }
+///
+///     fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+///         self.entries.lock().unwrap().remove(&id(key));
+///         Ok(())
+///     }
+///
+///     fn clear(&self, namespace: &str) -> cacher::Result<()> {
+///         self.entries.lock().unwrap().retain(|(ns, _), _| ns != namespace);
+///         Ok(())
+///     }
+/// }
+///
+/// let cache: Cache<u32, String> = Cache::builder()
+///     .namespace("app::name")
+///     .backend(MapBackend::default())
+///     .build()
+///     .unwrap();
+/// assert_eq!(cache.get_or_compute(&7, || "seven".to_owned()), "seven");
+/// assert_eq!(cache.get(&7).as_deref(), Some("seven")); // read back from the map
+/// cache.clear().unwrap();
+/// assert_eq!(cache.get(&7), None);
+/// ```
+pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// A short name for messages and stats ("file", "redis").
     fn name(&self) -> &'static str;
 
@@ -64,21 +136,27 @@ pub trait Backend<V>: Send + Sync + 'static {
     /// I/O failures.
     fn clear(&self, namespace: &str) -> Result<()>;
 
-    /// Told once, when the cache is built, how long after its creation an entry can still be
-    /// served: the cache's ttl plus its `stale_if_error` grace, or `None` when entries never
-    /// expire. A backend with its own expiry (Redis's `PX`) uses it to drop entries no read
-    /// would accept; the default ignores it, since the cache checks freshness on every read.
-    fn set_retention(&mut self, retention: Option<std::time::Duration>) {
+    /// Called once, when the cache this backend joins is built, with how long after its
+    /// creation an entry can still be served: the cache's ttl plus its `stale_if_error` grace,
+    /// or `None` when entries never expire. A backend with its own expiry (Redis's `PX`) uses it
+    /// to drop entries no read would accept; the default accepts and ignores it, since the cache
+    /// checks freshness on every read.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) refuses the configuration, and the cache's build
+    /// returns it: the file backend refuses `max_entries(0)` here.
+    fn attach(&mut self, retention: Option<Duration>) -> Result<()> {
         let _ = retention;
+        Ok(())
     }
 
     /// Where the entry for `key` is (or would be) stored, for backends that store files.
-    fn path(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
+    fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         let _ = key;
         None
     }
 
-    /// Async [`get`](Backend::get).
+    /// Async [`get`](PersistentBackend::get).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     fn get_async<'a>(&'a self, key: &'a EntryKey<'a>) -> BoxFuture<'a, Result<Option<Entry<V>>>>
@@ -88,7 +166,7 @@ pub trait Backend<V>: Send + Sync + 'static {
         Box::pin(std::future::ready(self.get(key)))
     }
 
-    /// Async [`insert`](Backend::insert).
+    /// Async [`insert`](PersistentBackend::insert).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     fn insert_async<'a>(

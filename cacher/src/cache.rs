@@ -305,7 +305,7 @@ where
         let entry_key = inner
             .naming
             .entry_key::<V>(call.persistent_key(&inner.naming).ok()?);
-        inner.backends.iter().find_map(|b| b.path(&entry_key))
+        inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 
     /// The namespace entries are recorded under.

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// use cacher::Clock;
 ///
 /// let (clock, mock) = Clock::mock();
-/// let before = clock.now_millis();
+/// let before = clock.now_ms();
 /// mock.advance(Duration::from_secs(90));
-/// assert_eq!(clock.now_millis() - before, 90_000);
+/// assert_eq!(clock.now_ms() - before, 90_000);
 /// ```
 #[derive(Clone, Default)]
 pub struct Clock {
@@ -51,12 +51,12 @@ impl Clock {
 
     /// Wall-clock time as milliseconds since the Unix epoch (what entries record).
     #[must_use]
-    pub fn now_millis(&self) -> u64 {
+    pub fn now_ms(&self) -> u64 {
         match &self.mock {
-            Some(mock) => mock.wall_millis(),
+            Some(mock) => mock.wall_ms(),
             None => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map_or(0, saturating_millis),
+                .map_or(0, saturating_ms),
         }
     }
 
@@ -137,7 +137,7 @@ fn process_start() -> Instant {
     *START.get_or_init(Instant::now)
 }
 
-fn saturating_millis(d: Duration) -> u64 {
+fn saturating_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -147,14 +147,14 @@ fn saturating_millis(d: Duration) -> u64 {
 pub struct MockClock {
     // Wall time starts at the real "now" so that entries written under a mock clock carry
     // plausible timestamps; the offset is what tests move.
-    start_wall_millis: u64,
+    start_wall_ms: u64,
     offset: Mutex<Duration>,
 }
 
 impl MockClock {
     fn new() -> Self {
         Self {
-            start_wall_millis: Clock::system().now_millis(),
+            start_wall_ms: Clock::system().now_ms(),
             offset: Mutex::new(Duration::ZERO),
         }
     }
@@ -176,8 +176,8 @@ impl MockClock {
         *self.offset.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wall_millis(&self) -> u64 {
-        self.start_wall_millis
-            .saturating_add(saturating_millis(self.elapsed()))
+    fn wall_ms(&self) -> u64 {
+        self.start_wall_ms
+            .saturating_add(saturating_ms(self.elapsed()))
     }
 }

@@ -3,7 +3,7 @@
 //! `get_or_compute` and the `#[cached]` functions never return these: a cache that fails to read
 //! or write degrades to calling the function, logs a `tracing` warning and counts the failure in
 //! [`CacheStats::errors`](crate::CacheStats::errors). They come back from the plain-store methods
-//! (`try_get`, `try_insert`, `clear`, …) and from building a cache.
+//! that return a `Result` (`remove`, `clear`, …) and from building a cache.
 
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ use crate::key::KeyError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `try_get` found no fresh entry for the key (the seed's `error_on_missing`).
+    /// A lookup that requires an entry found no fresh one for the key.
     #[error("no cached entry for this key")]
     Missing,
     /// Reading or writing an entry's file failed.

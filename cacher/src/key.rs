@@ -143,6 +143,39 @@ impl serde::ser::Error for KeyError {
 /// different keys (or, for a hash, keys that differ but with negligible probability). The key
 /// should be safe as a file name (the file backend uses `<key>.<extension>` by default) and no
 /// longer than [`MAX_KEY_LEN`] bytes.
+///
+/// # Examples
+///
+/// A keyer that writes the version in front of each readable key, so that a listing of the cache
+/// directory shows which version wrote which entry:
+///
+/// ```
+/// use cacher::{Cache, Keyer, ReadableKeyer};
+///
+/// #[derive(Debug)]
+/// struct VersionFirst;
+///
+/// impl Keyer for VersionFirst {
+///     fn key(&self, namespace: &str, version: Option<&str>, canonical: &str) -> String {
+///         let key = ReadableKeyer.key(namespace, version, canonical);
+///         match version {
+///             // This program's versions are short and alphanumeric ("v2"), so the key stays a
+///             // safe file name, and different readable keys stay different.
+///             Some(version) => format!("{version}-{key}"),
+///             None => key,
+///         }
+///     }
+/// }
+///
+/// let cache: Cache<(String, u32), String> = Cache::builder()
+///     .version("v2")
+///     .arg_names(&["endpoint", "user_id"])
+///     .keyer(VersionFirst)
+///     .build()
+///     .unwrap();
+/// let key = cache.key_of(&("/posts".to_owned(), 1)).unwrap();
+/// assert_eq!(key, "v2-endpoint=%2Fposts_user_id=1");
+/// ```
 pub trait Keyer: Send + Sync + std::fmt::Debug + 'static {
     /// The key for the call whose arguments have the canonical text `canonical`.
     ///

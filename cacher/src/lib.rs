@@ -16,17 +16,41 @@
 //!
 //! # The parts
 //!
-//! - [`Cache`]: a keyer, an optional memory tier in front of persistent tiers, and policies. It
-//!   wraps a function ([`Cache::wrap`]), computes on a miss ([`Cache::get_or_compute`]), or
-//!   serves as a plain store ([`Cache::get`], [`Cache::insert`], [`Cache::remove`]).
-//! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation) and
-//!   [`SeparateFileBackend`] (one file per entry, written atomically).
+//! - [`Cache`]: a keyer, backends (its tiers: an optional memory backend in front of
+//!   persistent ones), and policies. It wraps a function ([`Cache::wrap`]), computes on a miss
+//!   ([`Cache::get_or_compute`]), or serves as a plain store ([`Cache::get`], [`Cache::insert`],
+//!   [`Cache::remove`]).
+//! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
+//!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
+//!   [`RedisBackend`] (feature `redis`).
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
-//! - Policies ([`policy`]): [`TtlPolicy`] with `stale_if_error`, `max_entries`, and a shareable
+//! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
+//! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
+//!   processes.
 //! - A [`Clock`] that tests replace with a mock.
+//!
+//! # Module map
+//!
+//! Dependencies point down only: a backend knows nothing of caches or policies, and the one
+//! Redis client serves the Redis backend, lock and rate limiter alike.
+//!
+//! ```text
+//! cache     Cache, CacheBuilder, CacheStats: the public API and the miss path
+//!   │
+//!   ├── key       arguments → canonical text → key: Keyer, KeyRef
+//!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
+//!   ├── lock      FlightLock, RedisLock: single-flight across processes
+//!   └── backend   MemoryBackend; PersistentBackend: file (with its index and path rules), redis
+//!         │
+//!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture)
+//!             · portable (file names every platform accepts)
+//! ```
+//!
+//! Every module reports [`Error`], which wraps the errors of the modules that have their own
+//! (keys, formats, paths).
 //!
 //! # Promises
 //!
@@ -43,7 +67,8 @@
 //!   limiter that waits on tokio's timer.
 //! - `redis`: [`RedisBackend`] (entries in Redis, its expiry as the ttl), a [`RateLimiter`] shared
 //!   by all processes through Redis ([`RateLimiter::redis`]), and [`RedisLock`] for single-flight
-//!   across processes. With `tokio` too, their async methods use an async connection.
+//!   across processes, all three configured by one [`RedisOptions`]. With `tokio` too, their async
+//!   methods use an async connection.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
@@ -63,7 +88,7 @@ mod redis;
 #[doc(hidden)]
 pub mod __private;
 
-pub use crate::backend::{Backend, MemoryBackend, SeparateFileBackend};
+pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
     Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, TryCachedFn,
 };
@@ -72,7 +97,7 @@ pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
 pub use crate::key::{HashKeyer, KeyRef, Keyer, ReadableKeyer};
 pub use crate::lock::FlightLock;
-pub use crate::policy::{RateLimiter, TtlPolicy};
+pub use crate::policy::RateLimiter;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use crate::{backend::RedisBackend, lock::RedisLock, redis::RedisOptions};

@@ -19,19 +19,19 @@ use serde::de::DeserializeOwned;
 use self::index::DiskIndex;
 use self::path::{TEMP_PREFIX, join_checked};
 use self::write::{is_older_than, read_whole, remove_file, write_atomic};
-use super::Backend;
+use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, JsonFormatter};
 
 /// Maps a key to a path relative to the cache directory, extension included.
-pub type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
+type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// Temporary files older than this are a crashed writer's leftovers, which `clear` deletes;
 /// younger ones may belong to a writer still at work.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 
-/// Stores each entry in its own file under `cache_dir`: the seed's `SeparateFileBackend`.
+/// Stores each entry in its own file under `cache_dir`.
 ///
 /// - The file is `<key>.<extension>` by default, or whatever [`filename_fn`](Self::filename_fn)
 ///   returns — e.g. `|key| format!("{}/{}.json", &key[..4], key)` shards a hashed key into
@@ -103,7 +103,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
     }
 
-    /// Maps each key to a relative path, extension included (the seed's `filename_fn`).
+    /// Maps each key to a relative path, extension included (the attribute's `filename_fn`).
     #[must_use]
     pub fn filename_fn(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
         self.filename_fn = Some(Arc::new(f));
@@ -125,11 +125,9 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// never list it again. Recency is this process's (file modification times at the first
     /// listing); files that other processes add later are not counted by this one.
     ///
-    /// # Panics
-    /// If `max_entries` is 0.
+    /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`].
     #[must_use]
     pub fn max_entries(mut self, max_entries: usize) -> Self {
-        assert!(max_entries > 0, "max_entries must be at least 1");
         self.index = Some(DiskIndex::new(max_entries));
         self
     }
@@ -140,12 +138,10 @@ impl<F: Formatter> SeparateFileBackend<F> {
         &self.dir
     }
 
-    /// The file for `key`: `cache_dir` joined with the `filename_fn` output, or `<key>.<ext>`.
-    ///
-    /// # Errors
+    /// The file for `key`: `cache_dir` joined with the `filename_fn` output, or `<key>.<ext>`;
     /// [`Error::InvalidPath`] when the relative path would leave the directory or is not a
     /// valid file name.
-    pub fn path_for(&self, key: &str) -> Result<PathBuf> {
+    fn file_of(&self, key: &str) -> Result<PathBuf> {
         let relative = match &self.filename_fn {
             Some(f) => f(key),
             None => {
@@ -161,7 +157,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
     }
 
     fn read(&self, key: &EntryKey<'_>) -> Result<Option<(PathBuf, Vec<u8>)>> {
-        let path = self.path_for(key.key)?;
+        let path = self.file_of(key.key)?;
         match read_whole(&path) {
             Ok(bytes) => Ok(Some((path, bytes))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -206,13 +202,22 @@ impl<F: Formatter> SeparateFileBackend<F> {
     }
 }
 
-impl<F, V> Backend<V> for SeparateFileBackend<F>
+impl<F, V> PersistentBackend<V> for SeparateFileBackend<F>
 where
     F: Formatter,
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn name(&self) -> &'static str {
         "file"
+    }
+
+    fn attach(&mut self, _retention: Option<Duration>) -> Result<()> {
+        match &self.index {
+            Some(index) if index.max_entries() == 0 => Err(Error::Config(
+                "the file backend's max_entries must be at least 1".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
@@ -227,7 +232,7 @@ where
     }
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let path = self.path_for(key.key)?;
+        let path = self.file_of(key.key)?;
         let bytes = entry::encode(&self.formatter, key, entry)?;
         write_atomic(&path, &bytes, self.durable)?;
         if let Some(index) = &self.index {
@@ -237,7 +242,7 @@ where
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
-        let path = self.path_for(key.key)?;
+        let path = self.file_of(key.key)?;
         remove_file(&path)?;
         if let Some(index) = &self.index {
             index.forget(&path);
@@ -249,8 +254,8 @@ where
         self.clear_dir(&self.dir, namespace)
     }
 
-    fn path(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
-        self.path_for(key.key).ok()
+    fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
+        self.file_of(key.key).ok()
     }
 }
 

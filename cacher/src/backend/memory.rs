@@ -16,27 +16,24 @@ const DEFAULT_SHARDS: usize = 16;
 /// hence exact LRU).
 const MIN_ENTRIES_PER_SHARD: usize = 32;
 
-/// Typed entries in process memory, sharded by key hash.
+/// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
 /// A hit takes one shard's read lock and clones the value; it neither allocates nor serialises
-/// (wrap large values in `Arc` to make the clone cheap). With a capacity, each shard evicts its
-/// least recently used entry when full; the whole tier is then LRU per shard, and exactly LRU when
-/// the capacity is under 64 (one shard).
+/// (wrap large values in `Arc` to make the clone cheap). With [`max_entries`](Self::max_entries),
+/// each shard evicts its least recently used entry when full; the whole backend is then LRU per
+/// shard, and exactly LRU when the bound is under 64 (one shard).
 ///
-/// Usually made by [`CacheBuilder::memory`](crate::CacheBuilder::memory); usable alone.
+/// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
+/// they are, typed, so a cache holds at most one, always in front of the persistent ones.
 ///
 /// # Examples
 ///
 /// ```
 /// use cacher::MemoryBackend;
 ///
-/// let memory: MemoryBackend<String, u32> = MemoryBackend::with_max_entries(2);
-/// memory.insert("a".to_string(), 1, 0);
-/// memory.insert("b".to_string(), 2, 0);
-/// assert_eq!(memory.get("a"), Some(1)); // "a" is now the most recently used
-/// memory.insert("c".to_string(), 3, 0); // evicts "b"
-/// assert_eq!(memory.get("b"), None);
-/// assert_eq!(memory.len(), 2);
+/// // At most 10,000 entries, least recently used evicted first.
+/// let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(10_000);
+/// # let _ = memory;
 /// ```
 pub struct MemoryBackend<K, V> {
     /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
@@ -48,6 +45,8 @@ pub struct MemoryBackend<K, V> {
     hasher: DefaultHashBuilder,
     /// Entries a shard may hold; `None` for unbounded.
     shard_capacity: Option<usize>,
+    /// The bound given to [`max_entries`](Self::max_entries).
+    max_entries: Option<usize>,
 }
 
 /// One shard and its lock, alone on its cache lines.
@@ -86,24 +85,31 @@ where
     K: Hash + Eq,
     V: Clone,
 {
-    /// An unbounded memory tier.
+    /// An unbounded memory backend.
     #[must_use]
     pub fn new() -> Self {
         Self::with_shards(DEFAULT_SHARDS, None)
     }
 
-    /// A memory tier holding at most `max_entries`, evicting the least recently used.
+    /// Holds at most `max_entries`, evicting the least recently used. The backend starts empty.
     ///
-    /// # Panics
-    /// If `max_entries` is 0.
+    /// A cache refuses `max_entries(0)` when it is built, with
+    /// [`Error::Config`](crate::Error::Config).
     #[must_use]
-    pub fn with_max_entries(max_entries: usize) -> Self {
-        assert!(max_entries > 0, "max_entries must be at least 1");
+    pub fn max_entries(self, max_entries: usize) -> Self {
         let mut shards = DEFAULT_SHARDS;
         while shards > 1 && max_entries / shards < MIN_ENTRIES_PER_SHARD {
             shards /= 2;
         }
-        Self::with_shards(shards, Some(max_entries / shards))
+        let mut bounded = Self::with_shards(shards, Some(max_entries / shards));
+        bounded.max_entries = Some(max_entries);
+        bounded
+    }
+
+    /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
+    #[allow(dead_code, reason = "for the cache's build, which checks the bound")]
+    pub(crate) fn max_entries_bound(&self) -> Option<usize> {
+        self.max_entries
     }
 
     fn with_shards(count: usize, shard_capacity: Option<usize>) -> Self {
@@ -119,6 +125,7 @@ where
             shard_mask: count - 1,
             hasher: DefaultHashBuilder::default(),
             shard_capacity,
+            max_entries: None,
         }
     }
 
@@ -141,11 +148,6 @@ where
         &self.shards[..=self.shard_mask]
     }
 
-    /// The value for `key`, if present.
-    pub fn get<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Option<V> {
-        self.get_hashed(self.hash(key), key).map(|(value, _)| value)
-    }
-
     /// The value and its creation time, looked up with a precomputed hash.
     #[inline(always)]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, u64)> {
@@ -159,12 +161,15 @@ where
     }
 
     /// Stores `value` under `key`, created at `created_ms` (milliseconds since the Unix epoch).
-    pub fn insert(&self, key: K, value: V, created_ms: u64) {
+    pub(crate) fn insert(&self, key: K, value: V, created_ms: u64) {
         let hash = self.hash(&key);
         self.insert_hashed(hash, key, value, created_ms);
     }
 
     pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, created_ms: u64) {
+        if self.shard_capacity == Some(0) {
+            return; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
+        }
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         let tick = shard.tick.fetch_add(1, Ordering::Relaxed);
         let slot = Slot {
@@ -191,7 +196,7 @@ where
     }
 
     /// Removes the entry for `key`; true if there was one.
-    pub fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
+    pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
         let hash = self.hash(key);
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
@@ -204,7 +209,7 @@ where
     }
 
     /// Removes every entry.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         for shard in self.active() {
             shard
                 .write()
@@ -215,18 +220,12 @@ where
     }
 
     /// How many entries are held.
-    #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.active()
             .iter()
             .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.len())
             .sum()
-    }
-
-    /// True when no entry is held.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -254,7 +253,50 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryBackend")
             .field("shards", &(self.shard_mask + 1))
-            .field("shard_capacity", &self.shard_capacity)
+            .field("max_entries", &self.max_entries)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryBackend;
+
+    fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
+        memory
+            .get_hashed(memory.hash(key), key)
+            .map(|(value, _)| value)
+    }
+
+    #[test]
+    fn a_full_backend_evicts_the_least_recently_used() {
+        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
+        memory.insert("a".to_owned(), 1, 0);
+        memory.insert("b".to_owned(), 2, 0);
+        assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
+        memory.insert("c".to_owned(), 3, 0); // evicts "b"
+        assert_eq!(get(&memory, "b"), None);
+        assert_eq!(memory.len(), 2);
+    }
+
+    #[test]
+    fn removed_and_cleared_entries_are_gone() {
+        let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+        memory.insert("a".to_owned(), 1, 5);
+        memory.insert("b".to_owned(), 2, 6);
+        assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, 6)));
+        assert!(memory.remove("a"));
+        assert!(!memory.remove("a"));
+        memory.clear();
+        assert_eq!(memory.len(), 0);
+    }
+
+    #[test]
+    fn max_entries_zero_holds_nothing_and_never_panics() {
+        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(0);
+        assert_eq!(memory.max_entries_bound(), Some(0));
+        memory.insert("a".to_owned(), 1, 0);
+        assert_eq!(get(&memory, "a"), None);
+        assert_eq!(memory.len(), 0);
     }
 }

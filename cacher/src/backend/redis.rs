@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Backend;
+use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::{Formatter, JsonFormatter};
@@ -156,7 +156,7 @@ impl<F: Formatter> RedisBackend<F> {
         if let Some(ttl) = self.ttl {
             let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
             let expires_ms = entry.created_ms.saturating_add(ttl_ms);
-            let left_ms = expires_ms.saturating_sub(system_millis());
+            let left_ms = expires_ms.saturating_sub(system_now_ms());
             if left_ms == 0 {
                 return Ok(None);
             }
@@ -178,7 +178,7 @@ impl<F: Formatter> RedisBackend<F> {
     }
 }
 
-impl<F, V> Backend<V> for RedisBackend<F>
+impl<F, V> PersistentBackend<V> for RedisBackend<F>
 where
     F: Formatter,
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
@@ -187,10 +187,11 @@ where
         "redis"
     }
 
-    fn set_retention(&mut self, retention: Option<Duration>) {
+    fn attach(&mut self, retention: Option<Duration>) -> Result<()> {
         if !self.ttl_set_by_user {
             self.ttl = retention;
         }
+        Ok(())
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
@@ -295,7 +296,7 @@ impl<F: Formatter> fmt::Debug for RedisBackend<F> {
     }
 }
 
-fn system_millis() -> u64 {
+fn system_now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

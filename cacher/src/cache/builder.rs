@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use super::call::Naming;
 use super::{Cache, inner::Inner};
-use crate::backend::{Backend, MemoryBackend};
+use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
@@ -49,7 +49,7 @@ pub struct CacheBuilder<K, V> {
     arg_names: &'static [&'static str],
     keyer: Box<dyn Keyer>,
     memory: bool,
-    backends: Vec<Box<dyn Backend<V>>>,
+    backends: Vec<Box<dyn PersistentBackend<V>>>,
     ttl: Option<Duration>,
     stale_if_error: Option<Duration>,
     rate_limit: Option<Duration>,
@@ -121,7 +121,7 @@ where
     }
 
     /// Adds a persistent tier after those already added.
-    pub fn backend(mut self, backend: impl Backend<V>) -> Self {
+    pub fn backend(mut self, backend: impl PersistentBackend<V>) -> Self {
         self.backends.push(Box::new(backend));
         self
     }
@@ -200,7 +200,7 @@ where
             return Err(Error::Config("max_entries must be at least 1".into()));
         }
         let memory = (self.memory || self.backends.is_empty()).then(|| match self.max_entries {
-            Some(n) => MemoryBackend::with_max_entries(n),
+            Some(n) => MemoryBackend::new().max_entries(n),
             None => MemoryBackend::new(),
         });
         let ttl = self
@@ -217,7 +217,7 @@ where
             .map(|ttl| ttl.saturating_add(self.stale_if_error.unwrap_or_default()));
         let mut backends = self.backends;
         for backend in &mut backends {
-            backend.set_retention(retention);
+            backend.attach(retention)?;
         }
         Ok(Cache::from_inner(Inner {
             naming: Naming {

@@ -10,7 +10,7 @@ use hashbrown::DefaultHashBuilder;
 use super::call::Naming;
 use super::flight::Flights;
 use super::stats::Counters;
-use crate::backend::{Backend, MemoryBackend};
+use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::key::KeyRef;
@@ -20,7 +20,7 @@ use crate::policy::{Freshness, RateLimiter, TtlPolicy};
 pub(super) struct Inner<K, V> {
     pub(super) naming: Naming,
     pub(super) memory: Option<MemoryBackend<K, V>>,
-    pub(super) backends: Vec<Box<dyn Backend<V>>>,
+    pub(super) backends: Vec<Box<dyn PersistentBackend<V>>>,
     pub(super) ttl: Option<TtlPolicy>,
     pub(super) rate_limiter: Option<RateLimiter>,
     pub(super) flight_lock: Option<Box<dyn FlightLock>>,
@@ -69,7 +69,7 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
     pub(super) fn freshness(&self, created_ms: u64) -> Freshness {
         match &self.ttl {
             None => Freshness::Fresh,
-            Some(ttl) => ttl.freshness(created_ms, self.clock.now_millis()),
+            Some(ttl) => ttl.freshness(created_ms, self.clock.now_ms()),
         }
     }
 

@@ -19,7 +19,7 @@ use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::inner::{Inner, Memory};
 use super::stats::Counters;
-use crate::backend::Backend;
+use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -40,9 +40,9 @@ pub(super) enum Goal {
 /// What the driver is to do next.
 pub(super) enum Step<'s, 'a, V> {
     /// Read the entry for `key` from a persistent tier; answer with [`Miss::read`].
-    Read(&'a dyn Backend<V>, EntryKey<'a>),
+    Read(&'a dyn PersistentBackend<V>, EntryKey<'a>),
     /// Write `entry` to a persistent tier; answer with [`Miss::wrote`].
-    Write(&'a dyn Backend<V>, EntryKey<'a>, &'s Entry<V>),
+    Write(&'a dyn PersistentBackend<V>, EntryKey<'a>, &'s Entry<V>),
     /// Wait, at most the duration, for another caller computing this key; answer with
     /// [`Miss::waited`].
     Wait(Arc<Flight<V>>, Duration),
@@ -356,7 +356,7 @@ where
         if self.flight.as_ref().is_some_and(|f| f.invalidated()) {
             return self.finish(value);
         }
-        let created_ms = inner.clock.now_millis();
+        let created_ms = inner.clock.now_ms();
         if let Some(memory) = &inner.memory {
             memory.insert(self.call.key.to_key(), value.clone(), created_ms);
             self.stored = true;

@@ -46,6 +46,11 @@ impl DiskIndex {
         }
     }
 
+    /// The most files kept.
+    pub(crate) fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
     fn with_state<R>(&self, f: impl FnOnce(&mut Option<State>) -> R) -> R {
         f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
     }
