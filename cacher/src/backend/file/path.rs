@@ -222,6 +222,15 @@ mod tests {
             ("a\nb", "contains a control character"),
             ("a\u{7f}", "contains a control character"),
             ("a\u{85}", "contains a control character"),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(reason(rel), want, "{rel:?}");
+        }
+    }
+
+    #[test]
+    fn device_names_and_temporary_names_are_refused() {
+        let cases = [
             (
                 "con",
                 "has a windows device name (con, nul, com1, …) as a component",
