@@ -93,3 +93,19 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use std::error::Error as _;
+
+    use super::Error;
+
+    #[test]
+    fn a_backend_error_keeps_the_driver_error_as_its_source() {
+        let driver = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let error = Error::backend("redis", "GET k on h:6379".to_owned(), driver);
+        assert_eq!(error.to_string(), "redis backend: GET k on h:6379: refused");
+        let source = error.source().expect("the driver's error");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+    }
+}

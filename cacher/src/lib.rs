@@ -40,10 +40,11 @@
 //! ```text
 //! cache     Cache, CacheBuilder, CacheStats: the public API and the miss path
 //!   │
-//!   ├── key       arguments → canonical text → key: Keyer, KeyRef
+//!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
 //!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
 //!   ├── lock      FlightLock, RedisLock: single-flight across processes
-//!   └── backend   MemoryBackend; PersistentBackend: file (with its index and path rules), redis
+//!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
+//!         │       index and path rules), redis
 //!         │
 //!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture)
 //!             · portable (file names every platform accepts)

@@ -269,3 +269,24 @@ impl<F: Formatter> fmt::Debug for SeparateFileBackend<F> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SeparateFileBackend;
+    use crate::backend::PersistentBackend;
+    use crate::{Cache, Error};
+
+    #[test]
+    fn max_entries_zero_is_refused_when_attached_never_panics() {
+        let mut zero = SeparateFileBackend::new("unused").max_entries(0);
+        let err = PersistentBackend::<u32>::attach(&mut zero, None).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        let mut one = SeparateFileBackend::new("unused").max_entries(1);
+        assert!(PersistentBackend::<u32>::attach(&mut one, None).is_ok());
+
+        let built = Cache::<u32, u32>::builder()
+            .backend(SeparateFileBackend::new("unused").max_entries(0))
+            .build();
+        assert!(matches!(built, Err(Error::Config(_))));
+    }
+}
