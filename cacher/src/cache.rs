@@ -290,7 +290,7 @@ where
     /// The key that persistent tiers store `key` under (the keyer's output).
     ///
     /// # Errors
-    /// [`Error::Key`] when `key` cannot be serialised.
+    /// [`Error::Key`](crate::Error::Key) when `key` cannot be serialised.
     pub fn key_of<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<String> {
         Call::new(key)
             .persistent_key(&self.inner.naming)
