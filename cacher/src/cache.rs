@@ -9,7 +9,7 @@ mod miss;
 mod stats;
 mod wrap;
 
-pub use self::builder::{CacheBuilder, DEFAULT_WAIT_TIMEOUT};
+pub use self::builder::{CacheBuilder, DEFAULT_WAIT_TIMEOUT, IntoBackend};
 pub use self::stats::CacheStats;
 pub use self::wrap::{CachedFn, TryCachedFn};
 
@@ -180,8 +180,7 @@ where
         drive::run_async(&mut miss, compute).await
     }
 
-    /// Wraps `function` so that calling the wrapper caches it (the seed's
-    /// `MemoryBackend(fn=fetch_from_api)`).
+    /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.
     ///
     /// # Examples
     ///

@@ -29,11 +29,14 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// # Examples
 ///
 /// ```
-/// use cacher::MemoryBackend;
+/// use cacher::{Cache, MemoryBackend};
 ///
-/// // At most 10,000 entries, least recently used evicted first.
-/// let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(10_000);
-/// # let _ = memory;
+/// let cache: Cache<String, u32> = Cache::builder()
+///     // At most 10,000 entries, least recently used evicted first.
+///     .backend(MemoryBackend::new().max_entries(10_000))
+///     .build()
+///     .unwrap();
+/// assert_eq!(cache.get_or_compute("a", || 1), 1);
 /// ```
 pub struct MemoryBackend<K, V> {
     /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one

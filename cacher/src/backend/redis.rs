@@ -65,7 +65,7 @@ const SCAN_BATCH: usize = 500;
 /// let redis = RedisOptions::new("redis://127.0.0.1:6379/");
 /// let cache: Cache<u64, String> = Cache::builder()
 ///     .namespace("app::user_name")
-///     .memory()
+///     .backend(cacher::MemoryBackend::new())
 ///     .backend(RedisBackend::new(redis)?.formatter(PostcardFormatter))
 ///     // Also Redis's expiry (`SET … PX`).
 ///     .ttl(Duration::from_secs(3600))

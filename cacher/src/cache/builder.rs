@@ -1,4 +1,3 @@
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::call::Naming;
@@ -16,14 +15,15 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Configures a [`Cache`]; made by [`Cache::builder`]. Each call reads as the option it sets.
 ///
-/// Without any tier, the cache is memory only. A memory tier is always in front of persistent
-/// ones, whatever the order of the calls.
+/// Backends are added with [`backend`](Self::backend), in the order they are asked: the memory
+/// backend (at most one, always first) and persistent ones. Without any, the cache is memory
+/// only.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use cacher::{Cache, SeparateFileBackend};
+/// use cacher::{Cache, MemoryBackend, RateLimiter, SeparateFileBackend};
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let cache: Cache<(String, u32), Vec<String>> = Cache::builder()
@@ -31,13 +31,13 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 ///     .namespace("app::fetch_posts")
 ///     // `endpoint=…_user_id=…` in readable keys.
 ///     .arg_names(&["endpoint", "user_id"])
-///     // Memory in front of a file per entry.
-///     .memory()
+///     // Memory (at most 10 000 entries) in front of a file per entry.
+///     .backend(MemoryBackend::new().max_entries(10_000))
 ///     .backend(SeparateFileBackend::new(dir.path()))
 ///     // Time to live (TTL): one day.
 ///     .ttl(Duration::from_secs(24 * 60 * 60))
 ///     // At most one underlying call per second.
-///     .rate_limit(Duration::from_secs(1))
+///     .rate_limit(RateLimiter::new(Duration::from_secs(1)))
 ///     .build()
 ///     .unwrap();
 /// # let _ = cache;
@@ -48,17 +48,61 @@ pub struct CacheBuilder<K, V> {
     version: Option<String>,
     arg_names: &'static [&'static str],
     keyer: Box<dyn Keyer>,
-    memory: bool,
-    backends: Vec<Box<dyn PersistentBackend<V>>>,
+    tiers: Tiers<K, V>,
     ttl: Option<Duration>,
     stale_if_error: Option<Duration>,
-    rate_limit: Option<Duration>,
     rate_limiter: Option<RateLimiter>,
     flight_lock: Option<Box<dyn FlightLock>>,
-    max_entries: Option<usize>,
     clock: Clock,
     wait_timeout: Duration,
-    _key: PhantomData<fn(K)>,
+}
+
+/// The backends a builder was given, and the first mistake in giving them.
+#[doc(hidden)]
+pub struct Tiers<K, V> {
+    memory: Option<MemoryBackend<K, V>>,
+    persistent: Vec<Box<dyn PersistentBackend<V>>>,
+    mistake: Option<&'static str>,
+}
+
+/// A backend [`CacheBuilder::backend`] takes: [`MemoryBackend`], or any [`PersistentBackend`].
+/// (`Kind` only tells the two apart; it is inferred.)
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a cacher backend",
+    label = "give a `MemoryBackend`, or a type that implements `PersistentBackend<V>`"
+)]
+pub trait IntoBackend<K, V, Kind> {
+    #[doc(hidden)]
+    fn add_to(self, tiers: &mut Tiers<K, V>);
+}
+
+/// Only this crate implements [`IntoBackend`]: its method takes a type no other crate can name.
+mod sealed {
+    /// Tells [`IntoBackend`](super::IntoBackend)'s two implementations apart.
+    pub enum Memory {}
+    /// See [`Memory`].
+    pub enum Persistent {}
+}
+
+impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
+    fn add_to(self, tiers: &mut Tiers<K, V>) {
+        if tiers.memory.is_some() {
+            tiers
+                .mistake
+                .get_or_insert("a cache has at most one memory backend");
+        } else if !tiers.persistent.is_empty() {
+            tiers.mistake.get_or_insert(
+                "the memory backend comes first: add it before the persistent backends",
+            );
+        }
+        tiers.memory = Some(self);
+    }
+}
+
+impl<K, V, B: PersistentBackend<V>> IntoBackend<K, V, sealed::Persistent> for B {
+    fn add_to(self, tiers: &mut Tiers<K, V>) {
+        tiers.persistent.push(Box::new(self));
+    }
 }
 
 impl<K, V> CacheBuilder<K, V>
@@ -72,17 +116,17 @@ where
             version: None,
             arg_names: &[],
             keyer: Box::new(ReadableKeyer),
-            memory: false,
-            backends: Vec::new(),
+            tiers: Tiers {
+                memory: None,
+                persistent: Vec::new(),
+                mistake: None,
+            },
             ttl: None,
             stale_if_error: None,
-            rate_limit: None,
             rate_limiter: None,
             flight_lock: None,
-            max_entries: None,
             clock: Clock::system(),
             wait_timeout: DEFAULT_WAIT_TIMEOUT,
-            _key: PhantomData,
         }
     }
 
@@ -113,16 +157,12 @@ where
         self
     }
 
-    /// Puts a memory tier in front: hits are served from process memory, typed, without
-    /// reading a file or decoding.
-    pub fn memory(mut self) -> Self {
-        self.memory = true;
-        self
-    }
-
-    /// Adds a persistent tier after those already added.
-    pub fn backend(mut self, backend: impl PersistentBackend<V>) -> Self {
-        self.backends.push(Box::new(backend));
+    /// Adds a backend after those already added: the [`MemoryBackend`] (typed values in process
+    /// memory, at most one, and first), or a [`PersistentBackend`] such as
+    /// [`SeparateFileBackend`](crate::SeparateFileBackend). A hit in a later backend is copied
+    /// into the earlier ones.
+    pub fn backend<Kind>(mut self, backend: impl IntoBackend<K, V, Kind>) -> Self {
+        backend.add_to(&mut self.tiers);
         self
     }
 
@@ -139,14 +179,9 @@ where
         self
     }
 
-    /// At most one underlying call start per `min_interval` (a limiter of this cache's own).
-    pub fn rate_limit(mut self, min_interval: Duration) -> Self {
-        self.rate_limit = Some(min_interval);
-        self
-    }
-
-    /// Shares `limiter` with other caches calling the same API.
-    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+    /// Limits how often the function starts: a [`RateLimiter`] of this cache's own, or a clone
+    /// of one shared with other caches calling the same API.
+    pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
         self.rate_limiter = Some(limiter);
         self
     }
@@ -154,20 +189,13 @@ where
     /// Single-flight across processes: before computing a missing key, this process's leader
     /// takes `lock` for the namespace and key, so that of all the processes missing it at once
     /// only one computes; the others wait (bounded by the lock), then read the stored value. Needs
-    /// a persistent tier the processes share. See [`lock`](crate::lock).
+    /// a persistent backend the processes share. See [`lock`](crate::lock).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
         self.flight_lock = Some(Box::new(lock));
         self
     }
 
-    /// Bounds the memory tier to `max_entries`, least recently used evicted first. File tiers
-    /// take their own bound: [`SeparateFileBackend::max_entries`](crate::SeparateFileBackend::max_entries).
-    pub fn max_entries(mut self, max_entries: usize) -> Self {
-        self.max_entries = Some(max_entries);
-        self
-    }
-
-    /// The clock for TTLs and this cache's rate limit (a mock one in tests).
+    /// The clock for ttls (a mock one in tests).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -184,41 +212,27 @@ where
     ///
     /// # Errors
     /// [`Error::Config`] for options that cannot work together: `stale_if_error` without a
-    /// `ttl`, both `rate_limit` and `rate_limiter`, `max_entries(0)`.
+    /// `ttl`, a ttl of zero, `max_entries(0)` on a backend, two memory backends or one after a
+    /// persistent backend.
     pub fn build(self) -> Result<Cache<K, V>> {
-        if self.stale_if_error.is_some() && self.ttl.is_none() {
-            return Err(Error::Config(
-                "stale_if_error needs a ttl: entries without one never go stale".into(),
-            ));
-        }
-        if self.rate_limit.is_some() && self.rate_limiter.is_some() {
-            return Err(Error::Config(
-                "give either rate_limit (a limiter of the cache's own) or rate_limiter (a shared one), not both".into(),
-            ));
-        }
-        if self.max_entries == Some(0) {
-            return Err(Error::Config("max_entries must be at least 1".into()));
-        }
-        let memory = (self.memory || self.backends.is_empty()).then(|| match self.max_entries {
-            Some(n) => MemoryBackend::new().max_entries(n),
-            None => MemoryBackend::new(),
-        });
-        let ttl = self
-            .ttl
-            .map(|ttl| TtlPolicy::new(ttl).stale_if_error(self.stale_if_error.unwrap_or_default()));
-        let rate_limiter = self.rate_limiter.or_else(|| {
-            self.rate_limit
-                .map(|interval| RateLimiter::new(interval).with_clock(self.clock.clone()))
-        });
+        self.check()?;
+        let Tiers {
+            memory,
+            persistent: mut backends,
+            ..
+        } = self.tiers;
         // Backends with an expiry of their own keep entries exactly as long as a read could
         // still accept them.
         let retention = self
             .ttl
             .map(|ttl| ttl.saturating_add(self.stale_if_error.unwrap_or_default()));
-        let mut backends = self.backends;
         for backend in &mut backends {
             backend.attach(retention)?;
         }
+        let memory = memory.or_else(|| backends.is_empty().then(MemoryBackend::new));
+        let ttl = self
+            .ttl
+            .map(|ttl| TtlPolicy::new(ttl).stale_if_error(self.stale_if_error.unwrap_or_default()));
         Ok(Cache::from_inner(Inner {
             naming: Naming {
                 namespace: self.namespace,
@@ -229,7 +243,7 @@ where
             memory,
             backends,
             ttl,
-            rate_limiter,
+            rate_limiter: self.rate_limiter,
             flight_lock: self.flight_lock,
             clock: self.clock,
             wait_timeout: self.wait_timeout,
@@ -237,5 +251,28 @@ where
             flights: super::flight::Flights::new(),
             hasher: Default::default(),
         }))
+    }
+
+    /// The rules that span several options.
+    fn check(&self) -> Result<()> {
+        let refuse = |why: &str| Err(Error::Config(why.into()));
+        if let Some(mistake) = self.tiers.mistake {
+            return refuse(mistake);
+        }
+        if self.stale_if_error.is_some() && self.ttl.is_none() {
+            return refuse("stale_if_error needs a ttl: entries without one never go stale");
+        }
+        if self.ttl == Some(Duration::ZERO) {
+            return refuse("a ttl of zero would make every entry a miss: give a positive ttl");
+        }
+        let memory_bound = self
+            .tiers
+            .memory
+            .as_ref()
+            .and_then(MemoryBackend::max_entries_bound);
+        if memory_bound == Some(0) {
+            return refuse("max_entries must be at least 1");
+        }
+        Ok(())
     }
 }

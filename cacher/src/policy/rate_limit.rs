@@ -126,7 +126,7 @@ impl RateLimiter {
     /// let redis = RedisOptions::new("redis://127.0.0.1:6379/");
     /// let limiter = RateLimiter::redis(redis, "api.example.com", Duration::from_millis(200))?
     ///     .wait_timeout(Duration::from_secs(10));
-    /// let cache: Cache<u64, String> = Cache::builder().rate_limiter(limiter).build()?;
+    /// let cache: Cache<u64, String> = Cache::builder().rate_limit(limiter).build()?;
     /// # let _ = cache;
     /// # Ok(())
     /// # }
