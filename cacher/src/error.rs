@@ -3,7 +3,7 @@
 //! `get_or_compute` and the `#[cached]` functions never return these: a cache that fails to read
 //! or write degrades to calling the function, logs a `tracing` warning and counts the failure in
 //! [`CacheStats::errors`](crate::CacheStats::errors). They come back from the plain-store methods
-//! that return a `Result` (`remove`, `clear`, …) and from building a cache.
+//! that return a `Result` (`insert`, `remove`, `clear`) and from building a cache.
 
 use std::path::PathBuf;
 
@@ -15,9 +15,6 @@ use crate::key::KeyError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A lookup that requires an entry found no fresh one for the key.
-    #[error("no cached entry for this key")]
-    Missing,
     /// Reading or writing an entry's file failed.
     #[error("cache I/O failed at {path}: {source}")]
     Io {
