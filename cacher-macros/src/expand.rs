@@ -6,7 +6,7 @@ use std::time::Duration;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType};
+use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output, Role};
@@ -23,49 +23,44 @@ pub(crate) fn cached(plan: &Plan, func: &Func) -> TokenStream {
 /// The user's function: same signature, attributes and visibility; its body runs inside a
 /// closure that the cache calls on a miss.
 fn function(func: &Func) -> TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = &func.item;
+    let ItemFn { attrs, vis, .. } = &func.item;
     let is_outer = |a: &&syn::Attribute| matches!(a.style, AttrStyle::Outer);
     let outer = attrs.iter().filter(is_outer);
     let inner = attrs.iter().filter(|a| !is_outer(a));
-    let mut sig = sig.clone();
-    // By-value key arguments are cloned inside the closure (the key borrows the originals), so
-    // their `mut` goes to the clone.
-    for (input, param) in sig
-        .inputs
-        .iter_mut()
-        .filter_map(|input| match input {
-            FnArg::Typed(typed) => Some(typed),
-            FnArg::Receiver(_) => None,
-        })
-        .zip(&func.params)
-    {
+    let sig = signature(func);
+    let checks = checks(func);
+    let (key_ref, key) = key_ref(func);
+    let lookup = lookup(func, &key);
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #checks
+            #key_ref
+            #lookup
+        }
+    }
+}
+
+/// The signature as written, but for the `mut` of by-value key arguments: they are cloned
+/// inside the closure (the key borrows the originals), so their `mut` goes to the clone.
+fn signature(func: &Func) -> Signature {
+    let mut sig = func.item.sig.clone();
+    let typed = sig.inputs.iter_mut().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(typed),
+        FnArg::Receiver(_) => None,
+    });
+    for (input, param) in typed.zip(&func.params) {
         if let (Pat::Ident(pat), Role::Owned) = (&mut *input.pat, &param.role) {
             pat.mutability = None;
         }
     }
-    let clones = func.params.iter().filter_map(|p| {
-        let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned).then(|| {
-            quote! {
-                #[allow(unused_variables)]
-                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
-            }
-        })
-    });
-    let compute = if func.is_async() {
-        quote!(|| { #(#clones)* async move #block })
-    } else {
-        let ret = match &sig.output {
-            ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
-            ReturnType::Default => quote!(),
-        };
-        quote!(|| #ret { #(#clones)* #block })
-    };
+    sig
+}
+
+/// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
+/// async forms.
+fn lookup(func: &Func, key: &TokenStream) -> TokenStream {
     let lookup = match (&func.output, func.is_async()) {
         (Output::Value(_), false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
@@ -78,27 +73,42 @@ fn function(func: &Func) -> TokenStream {
     } else {
         quote!(#companion())
     };
-    let checks = checks(func);
-    let (key_ref, key) = key_ref(func);
+    let compute = compute(func);
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
-    // error of the call, which the checks above already reported, rather than "method not found".
+    // error of the call, which the checks already reported, rather than "method not found".
     let lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
     // Async lookups need cacher's `tokio` feature; without it, `require_tokio!` replaces the
     // lookup with one error that names the feature.
-    let lookup = if func.is_async() {
+    if func.is_async() {
         quote!(::cacher::__private::require_tokio!(#lookup.await))
     } else {
         lookup
-    };
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #checks
-            #key_ref
-            #lookup
-        }
     }
+}
+
+/// The closure that runs the body on a miss, after cloning the by-value key arguments.
+fn compute(func: &Func) -> TokenStream {
+    let clones = func.params.iter().filter_map(|p| {
+        let (ident, mutability) = (&p.ident, &p.mutability);
+        matches!(p.role, Role::Owned).then(|| {
+            quote! {
+                #[allow(unused_variables)]
+                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
+            }
+        })
+    });
+    let block = &func.item.block;
+    if func.is_async() {
+        return quote!(|| { #(#clones)* async move #block });
+    }
+    let ret = match &func.item.sig.output {
+        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+        ReturnType::Default => quote!(),
+    };
+    // The body's statements, not its block: a block alone in a block is what rustc's
+    // `unused_braces` warns of, on the user's braces when they are on one line.
+    let body = &block.stmts;
+    quote!(|| #ret { #(#clones)* #(#body)* })
 }
 
 /// The borrowed key: a struct of references to the key arguments that hashes, compares and
