@@ -368,13 +368,15 @@ fn redis_tier(redis: &RedisTier, span: Span) -> TokenStream {
     let url = option(redis.url.as_ref());
     let formatter = formatter(redis.formatter);
     let tier = Ident::new("redis_tier", span);
+    // Without cacher's `redis` feature, `require_redis!` makes all of it one error that names
+    // the feature (rather than that, and one more for each function the feature leaves out).
     quote! {
-        let #tier = ::cacher::__private::require_redis!(
-            ::cacher::__private::redis_tier(#url, #formatter)
-        );
-        let builder = ::cacher::__private::with_tier(builder, #tier);
-        // Of all the processes missing one key, only one computes it.
-        let builder = ::cacher::__private::with_redis_lock(builder, #url);
+        ::cacher::__private::require_redis! {
+            let #tier = ::cacher::__private::redis_tier(#url, #formatter);
+            let builder = ::cacher::__private::with_tier(builder, #tier);
+            // Of all the processes missing one key, only one computes it.
+            let builder = ::cacher::__private::with_redis_lock(builder, #url);
+        }
     }
 }
 
