@@ -73,6 +73,7 @@ impl Options {
             ("filename_fn", spanned(&self.filename_fn), Scope::File),
             ("durable", spanned(&self.durable), Scope::File),
             ("redis_url", spanned(&self.redis_url), Scope::Redis),
+            ("max_entries", spanned(&self.max_entries), Scope::Bounded),
         ];
         for (name, tokens, scope) in scoped {
             if let (Some(tokens), false) = (tokens, scope.allows(tiers)) {
@@ -115,6 +116,8 @@ enum Scope {
     Persistent,
     File,
     Redis,
+    /// Memory and file, which `max_entries` bounds (a Redis server bounds itself).
+    Bounded,
 }
 
 impl Scope {
@@ -123,6 +126,7 @@ impl Scope {
             Scope::Persistent => tiers.iter().any(|t| *t != Backend::Memory),
             Scope::File => tiers.contains(&Backend::File),
             Scope::Redis => tiers.contains(&Backend::Redis),
+            Scope::Bounded => tiers.iter().any(|t| *t != Backend::Redis),
         }
     }
 
@@ -136,6 +140,9 @@ impl Scope {
             }
             Scope::Redis => format!(
                 "`{name}` applies to the redis backend: remove it, or add \"redis\" to `backend`"
+            ),
+            Scope::Bounded => format!(
+                "`{name}` applies to the memory and file backends (a Redis server bounds itself, with its `maxmemory-policy`): remove it, or put a memory tier in front: backend = [\"memory\", \"redis\"]"
             ),
         }
     }
