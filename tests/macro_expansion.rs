@@ -1,6 +1,10 @@
 //! The rules of the code `#[cached]` generates: what is in the key, what is cached, methods,
 //! `#[cached(skip)]`, the companion `<name>_cache()`, names that must not clash, and each option
 //! reaching the cache.
+//!
+//! Warnings are errors here: the code `#[cached]` generates must compile warning-free, whatever
+//! the body looks like.
+#![deny(warnings)]
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +32,44 @@ fn fresh(dir: &str) -> &Path {
 
 fn count(runs: &AtomicUsize) -> usize {
     runs.load(Ordering::SeqCst)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+// A body on one line: were the expansion to nest the user's block in a block of its own, rustc
+// would warn "unnecessary braces" on the user's braces (and `cargo fix` would break the build).
+#[rustfmt::skip]
+#[cached] fn on_one_line(n: u32) -> u32 { n }
+
+#[rustfmt::skip]
+#[cached] fn on_one_line_borrowed(text: &str) -> usize { text.len() }
+
+#[rustfmt::skip]
+#[cached] fn on_one_line_without_arguments() -> u32 { 7 }
+
+#[rustfmt::skip]
+#[cached] fn on_one_line_fallible(n: u32) -> Result<u32, String> { Ok(n) }
+
+#[rustfmt::skip]
+#[cached] fn on_one_line_unit(n: u32) {}
+
+#[rustfmt::skip]
+#[cached] async fn on_one_line_async(n: u32) -> u32 { n }
+
+#[test]
+fn one_line_bodies_compile_without_warnings() {
+    assert_eq!(on_one_line(2), 2);
+    assert_eq!(on_one_line(2), 2);
+    assert_eq!(on_one_line_cache().stats().hits, 1);
+    assert_eq!(on_one_line_borrowed("ab"), 2);
+    assert_eq!(on_one_line_without_arguments(), 7);
+    assert_eq!(on_one_line_fallible(4), Ok(4));
+    on_one_line_unit(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(runtime.block_on(on_one_line_async(5)), 5);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token};
 
+use crate::error::Errors;
 use crate::suggest::closest;
 
 /// Every option, with the example its errors suggest. The names are part of the public API.
@@ -26,9 +27,19 @@ const OPTIONS: &[(&str, &str)] = &[
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
 ];
 
-pub(crate) const BACKENDS: &[&str] = &["memory", "file", "redis"];
-const FORMATTERS: &[&str] = &["json", "bincode", "postcard"];
-const KEYERS: &[&str] = &["readable", "hash"];
+/// The values of `backend`, `formatter` and `keyer`, as written and as meant. The names are part
+/// of the public API; errors list them in this order.
+const BACKENDS: &[(&str, Backend)] = &[
+    ("memory", Backend::Memory),
+    ("file", Backend::File),
+    ("redis", Backend::Redis),
+];
+const FORMATTERS: &[(&str, Formatter)] = &[
+    ("json", Formatter::Json),
+    ("bincode", Formatter::Bincode),
+    ("postcard", Formatter::Postcard),
+];
+const KEYERS: &[(&str, Keyer)] = &[("readable", Keyer::Readable), ("hash", Keyer::Hash)];
 
 /// One option's value, and the `name = value` it came from.
 pub(crate) struct Opt<T> {
@@ -80,21 +91,24 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    /// Parses the attribute's arguments. Every option is checked on its own, and all the
-    /// mistakes are reported together.
-    pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
-        let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+    /// Parses the attribute's arguments, each option on its own: `None` when any is wrong,
+    /// with every mistake in `errors`.
+    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Self> {
+        let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+            Ok(metas) => metas,
+            Err(e) => {
+                errors.push(e);
+                return None;
+            }
+        };
+        let found = errors.len();
         let mut options = Options::default();
-        let mut errors: Option<syn::Error> = None;
         for meta in metas {
             if let Err(e) = options.set(meta) {
-                match &mut errors {
-                    Some(all) => all.combine(e),
-                    None => errors = Some(e),
-                }
+                errors.push(e);
             }
         }
-        errors.map_or(Ok(options), Err)
+        (errors.len() == found).then_some(options)
     }
 
     fn set(&mut self, meta: Meta) -> syn::Result<()> {
@@ -248,14 +262,15 @@ fn cache_dir(meta: &MetaNameValue) -> syn::Result<Expr> {
     }
 }
 
-/// Picks `lit`'s value among `valid`, or lists them.
-fn choice(lit: &LitStr, what: &str, valid: &[&str]) -> syn::Result<usize> {
+/// Looks `lit`'s value up in `table`, or lists the valid names.
+fn choice<T: Copy>(lit: &LitStr, what: &str, table: &[(&str, T)]) -> syn::Result<T> {
     let value = lit.value();
-    if let Some(i) = valid.iter().position(|v| *v == value) {
-        return Ok(i);
+    if let Some((_, meant)) = table.iter().find(|(name, _)| *name == value) {
+        return Ok(*meant);
     }
+    let valid: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
     let hint =
-        closest(&value, valid).map_or_else(String::new, |v| format!("did you mean \"{v}\"? "));
+        closest(&value, &valid).map_or_else(String::new, |v| format!("did you mean \"{v}\"? "));
     let listed: Vec<String> = valid.iter().map(|v| format!("\"{v}\"")).collect();
     Err(syn::Error::new_spanned(
         lit,
@@ -267,11 +282,7 @@ fn choice(lit: &LitStr, what: &str, valid: &[&str]) -> syn::Result<usize> {
 }
 
 fn backend(lit: LitStr) -> syn::Result<Tier> {
-    let backend = match choice(&lit, "backend", BACKENDS)? {
-        0 => Backend::Memory,
-        1 => Backend::File,
-        _ => Backend::Redis,
-    };
+    let backend = choice(&lit, "backend", BACKENDS)?;
     Ok(Tier { backend, lit })
 }
 
@@ -306,19 +317,12 @@ fn tiers(meta: &MetaNameValue) -> syn::Result<Vec<Tier>> {
 
 fn formatter(meta: &MetaNameValue) -> syn::Result<Formatter> {
     let lit = lit_str(meta, "a formatter name")?;
-    Ok(match choice(&lit, "formatter", FORMATTERS)? {
-        0 => Formatter::Json,
-        1 => Formatter::Bincode,
-        _ => Formatter::Postcard,
-    })
+    choice(&lit, "formatter", FORMATTERS)
 }
 
 fn keyer(meta: &MetaNameValue) -> syn::Result<Keyer> {
     let lit = lit_str(meta, "a keyer name")?;
-    Ok(match choice(&lit, "keyer", KEYERS)? {
-        0 => Keyer::Readable,
-        _ => Keyer::Hash,
-    })
+    choice(&lit, "keyer", KEYERS)
 }
 
 /// A path to a function, e.g. `shard_by_prefix` or `crate::paths::shard`.

@@ -6,93 +6,61 @@ use std::time::Duration;
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType};
+use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType, Signature};
 
-use crate::attr::{Backend, Formatter, Keyer, Options};
+use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output, Role};
+use crate::plan::{FileTier, Plan, RedisTier};
 use crate::types::{respan, static_type};
-use crate::valid::combine;
 
-/// The code for the options and the function, as parsed. On a mistake, the error comes with
-/// the function still defined, so that the user sees that one message and nothing else.
-pub(crate) fn cached(
-    options: syn::Result<Options>,
-    func: Result<Func, (Box<ItemFn>, syn::Error)>,
-) -> TokenStream {
-    match (func, options) {
-        (Ok(func), Ok(options)) => expand(&options, &func),
-        // Expanded with the default options, so that calls of the function and of its
-        // companion still compile.
-        (Ok(func), Err(e)) => {
-            let mut tokens = e.to_compile_error();
-            tokens.extend(expand(&Options::default(), &func));
-            tokens
-        }
-        // The function as written, without its companion, whose types are in doubt.
-        (Err((item, e)), options) => {
-            let errors = combine(std::iter::once(e).chain(options.err()));
-            let mut tokens = errors
-                .err()
-                .map(|e| e.to_compile_error())
-                .unwrap_or_default();
-            item.to_tokens(&mut tokens);
-            tokens
-        }
-    }
-}
-
-fn expand(options: &Options, func: &Func) -> TokenStream {
+/// The function, rewritten to use its cache, and the companion that owns the cache.
+pub(crate) fn cached(plan: &Plan, func: &Func) -> TokenStream {
     let function = function(func);
-    let companion = companion(options, func);
+    let companion = companion(plan, func);
     quote!(#function #companion)
 }
 
 /// The user's function: same signature, attributes and visibility; its body runs inside a
 /// closure that the cache calls on a miss.
 fn function(func: &Func) -> TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = &func.item;
+    let ItemFn { attrs, vis, .. } = &func.item;
     let is_outer = |a: &&syn::Attribute| matches!(a.style, AttrStyle::Outer);
     let outer = attrs.iter().filter(is_outer);
     let inner = attrs.iter().filter(|a| !is_outer(a));
-    let mut sig = sig.clone();
-    // By-value key arguments are cloned inside the closure (the key borrows the originals), so
-    // their `mut` goes to the clone.
-    for (input, param) in sig
-        .inputs
-        .iter_mut()
-        .filter_map(|input| match input {
-            FnArg::Typed(typed) => Some(typed),
-            FnArg::Receiver(_) => None,
-        })
-        .zip(&func.params)
-    {
+    let sig = signature(func);
+    let checks = checks(func);
+    let (key_ref, key) = key_ref(func);
+    let lookup = lookup(func, &key);
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #checks
+            #key_ref
+            #lookup
+        }
+    }
+}
+
+/// The signature as written, but for the `mut` of by-value key arguments: they are cloned
+/// inside the closure (the key borrows the originals), so their `mut` goes to the clone.
+fn signature(func: &Func) -> Signature {
+    let mut sig = func.item.sig.clone();
+    let typed = sig.inputs.iter_mut().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(typed),
+        FnArg::Receiver(_) => None,
+    });
+    for (input, param) in typed.zip(&func.params) {
         if let (Pat::Ident(pat), Role::Owned) = (&mut *input.pat, &param.role) {
             pat.mutability = None;
         }
     }
-    let clones = func.params.iter().filter_map(|p| {
-        let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned).then(|| {
-            quote! {
-                #[allow(unused_variables)]
-                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
-            }
-        })
-    });
-    let compute = if func.is_async() {
-        quote!(|| { #(#clones)* async move #block })
-    } else {
-        let ret = match &sig.output {
-            ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
-            ReturnType::Default => quote!(),
-        };
-        quote!(|| #ret { #(#clones)* #block })
-    };
+    sig
+}
+
+/// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
+/// async forms.
+fn lookup(func: &Func, key: &TokenStream) -> TokenStream {
     let lookup = match (&func.output, func.is_async()) {
         (Output::Value(_), false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
@@ -105,27 +73,42 @@ fn function(func: &Func) -> TokenStream {
     } else {
         quote!(#companion())
     };
-    let checks = checks(func);
-    let (key_ref, key) = key_ref(func);
+    let compute = compute(func);
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
-    // error of the call, which the checks above already reported, rather than "method not found".
+    // error of the call, which the checks already reported, rather than "method not found".
     let lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
     // Async lookups need cacher's `tokio` feature; without it, `require_tokio!` replaces the
     // lookup with one error that names the feature.
-    let lookup = if func.is_async() {
+    if func.is_async() {
         quote!(::cacher::__private::require_tokio!(#lookup.await))
     } else {
         lookup
-    };
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #checks
-            #key_ref
-            #lookup
-        }
     }
+}
+
+/// The closure that runs the body on a miss, after cloning the by-value key arguments.
+fn compute(func: &Func) -> TokenStream {
+    let clones = func.params.iter().filter_map(|p| {
+        let (ident, mutability) = (&p.ident, &p.mutability);
+        matches!(p.role, Role::Owned).then(|| {
+            quote! {
+                #[allow(unused_variables)]
+                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
+            }
+        })
+    });
+    let block = &func.item.block;
+    if func.is_async() {
+        return quote!(|| { #(#clones)* async move #block });
+    }
+    let ret = match &func.item.sig.output {
+        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+        ReturnType::Default => quote!(),
+    };
+    // The body's statements, not its block: a block alone in a block is what rustc's
+    // `unused_braces` warns of, on the user's braces when they are on one line.
+    let body = &block.stmts;
+    quote!(|| #ret { #(#clones)* #(#body)* })
 }
 
 /// The borrowed key: a struct of references to the key arguments that hashes, compares and
@@ -202,13 +185,13 @@ fn value_type(func: &Func) -> TokenStream {
 }
 
 /// `<name>_cache()`, which owns the cache in a static.
-fn companion(options: &Options, func: &Func) -> TokenStream {
+fn companion(plan: &Plan, func: &Func) -> TokenStream {
     let vis = &func.item.vis;
     let name = func.companion();
     let key = key_type(func);
     let value = value_type(func);
     let cache = quote!(::cacher::Cache<#key, #value>);
-    let init = init(options, func);
+    let init = init(plan, func);
     let function = func.name().to_string();
     let function = if func.method {
         format!("Self::{function}")
@@ -265,12 +248,10 @@ fn checks(func: &Func) -> TokenStream {
 }
 
 /// The body of the static's initialiser: checks, then the cache.
-fn init(options: &Options, func: &Func) -> TokenStream {
+fn init(plan: &Plan, func: &Func) -> TokenStream {
     let checks = checks(func);
-    let builder = builder(options, func);
-    let file = file_backend(options, func);
-    let redis = redis_backend(options);
-    if file.is_none() && redis.is_none() {
+    let builder = builder(plan, func);
+    if plan.file.is_none() && plan.redis.is_none() {
         return quote! {
             #checks
             ::cacher::__private::build(#builder)
@@ -282,23 +263,9 @@ fn init(options: &Options, func: &Func) -> TokenStream {
     let span = value.span();
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
-    // Tiers in order: memory (in `builder`), then file, then redis. Each is passed by a name
-    // spanned at the return type, where a failed bound on it is then reported, once.
-    let file = file.map(|file| {
-        let tier = Ident::new("file_tier", span);
-        quote!(let #tier = #file; let builder = builder.backend(#tier);)
-    });
-    let redis = redis.map(|(url, formatter)| {
-        let tier = Ident::new("redis_tier", span);
-        quote! {
-            let #tier = ::cacher::__private::require_redis!(
-                ::cacher::__private::redis_tier(#url, #formatter)
-            );
-            let builder = ::cacher::__private::with_tier(builder, #tier);
-            // Of all the processes missing one key, only one computes it.
-            let builder = ::cacher::__private::with_redis_lock(builder, #url);
-        }
-    });
+    // Tiers in order: memory (in `builder`), then file, then redis.
+    let file = plan.file.as_ref().map(|file| file_tier(file, func, span));
+    let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
     quote! {
         #checks
         #check
@@ -322,8 +289,8 @@ fn names(func: &Func) -> (String, TokenStream) {
     (name, module)
 }
 
-/// The `CacheBuilder` chain that the options describe, the file tier aside.
-fn builder(options: &Options, func: &Func) -> TokenStream {
+/// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
+fn builder(plan: &Plan, func: &Func) -> TokenStream {
     let (name, module) = names(func);
     let namespace = if func.method {
         quote!([#module, #name].join("::"))
@@ -331,8 +298,7 @@ fn builder(options: &Options, func: &Func) -> TokenStream {
         quote!(::core::concat!(#module, "::", #name))
     };
     let mut chain = quote!(::cacher::Cache::builder().namespace(#namespace));
-    if let Some(version) = &options.version {
-        let version = &version.value;
+    if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
     let names: Vec<String> = func
@@ -345,94 +311,89 @@ fn builder(options: &Options, func: &Func) -> TokenStream {
     if !names.is_empty() {
         chain.extend(quote!(.arg_names(&[#(#names),*])));
     }
-    match options.keyer.as_ref().map(|k| k.value) {
-        Some(Keyer::Readable) => chain.extend(quote!(.keyer(::cacher::ReadableKeyer))),
-        Some(Keyer::Hash) => chain.extend(quote!(.keyer(::cacher::HashKeyer))),
-        None => {}
+    if let Some(keyer) = plan.keyer {
+        let keyer = match keyer {
+            Keyer::Readable => quote!(::cacher::ReadableKeyer),
+            Keyer::Hash => quote!(::cacher::HashKeyer),
+        };
+        chain.extend(quote!(.keyer(#keyer)));
     }
-    let max_entries = options.max_entries.as_ref().map(|m| m.value);
-    for tier in options.tiers() {
-        match tier {
-            Backend::Memory => {
-                chain.extend(quote!(.memory()));
-                if let Some(n) = max_entries {
-                    let n = Literal::usize_unsuffixed(n);
-                    chain.extend(quote!(.max_entries(#n)));
-                }
-            }
-            // Added by `init`, which gives them the return type's span. Memory always comes
-            // first, and the file tier before the redis one.
-            Backend::File | Backend::Redis => {}
+    if let Some(memory) = &plan.memory {
+        chain.extend(quote!(.memory()));
+        if let Some(n) = memory.max_entries {
+            let n = Literal::usize_unsuffixed(n);
+            chain.extend(quote!(.max_entries(#n)));
         }
     }
-    for (setter, option) in [
-        (quote!(ttl), &options.ttl),
-        (quote!(stale_if_error), &options.stale_if_error),
-        (quote!(rate_limit), &options.rate_limit),
+    for (setter, duration) in [
+        (quote!(ttl), plan.ttl),
+        (quote!(stale_if_error), plan.stale_if_error),
+        (quote!(rate_limit), plan.rate_limit),
     ] {
-        if let Some(option) = option {
-            let duration = duration(option.value);
+        if let Some(duration) = duration.map(self::duration) {
             chain.extend(quote!(.#setter(#duration)));
         }
     }
     chain
 }
 
-/// The file tier, when there is one.
-fn file_backend(options: &Options, func: &Func) -> Option<TokenStream> {
-    if !options.has(Backend::File) {
-        return None;
-    }
+/// The file tier, added to `builder` under a name spanned at `span` (the return type's), where a
+/// failed bound on it is then reported, once.
+fn file_tier(file: &FileTier, func: &Func, span: Span) -> TokenStream {
     let (name, module) = names(func);
-    let configured = match &options.cache_dir {
-        Some(dir) => {
-            let dir = &dir.value;
-            quote!(::core::option::Option::Some(#dir))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let formatter = formatter(options);
+    let configured = option(file.dir.as_ref());
+    let formatter = formatter(file.formatter);
     let mut backend = quote! {
         ::cacher::SeparateFileBackend::new(::cacher::__private::cache_dir(#configured, #module, #name))
             .formatter(#formatter)
     };
-    if let Some(filename_fn) = &options.filename_fn {
-        let path = &filename_fn.value;
+    if let Some(path) = &file.filename_fn {
         backend.extend(quote!(.filename_fn(#path)));
     }
-    if let Some(max_entries) = &options.max_entries {
-        let n = Literal::usize_unsuffixed(max_entries.value);
+    if let Some(n) = file.max_entries {
+        let n = Literal::usize_unsuffixed(n);
         backend.extend(quote!(.max_entries(#n)));
     }
-    if let Some(durable) = &options.durable {
-        let durable = durable.value;
+    if let Some(durable) = file.durable {
         backend.extend(quote!(.durable(#durable)));
     }
-    Some(backend)
+    let tier = Ident::new("file_tier", span);
+    quote!(let #tier = #backend; let builder = builder.backend(#tier);)
 }
 
-/// The URL and formatter of the Redis tier, when there is one. The URL is the `redis_url`
-/// option, else `$CACHER_REDIS_URL` at run time, else `redis://127.0.0.1:6379/`.
-fn redis_backend(options: &Options) -> Option<(TokenStream, TokenStream)> {
-    if !options.has(Backend::Redis) {
-        return None;
-    }
-    let url = match &options.redis_url {
-        Some(url) => {
-            let url = &url.value;
-            quote!(::core::option::Option::Some(#url))
+/// The Redis tier and the cross-process lock on the same server, spanned as the file tier. The
+/// URL is the `redis_url` option, else `$CACHER_REDIS_URL` at run time, else
+/// `redis://127.0.0.1:6379/`.
+fn redis_tier(redis: &RedisTier, span: Span) -> TokenStream {
+    let url = option(redis.url.as_ref());
+    let formatter = formatter(redis.formatter);
+    let tier = Ident::new("redis_tier", span);
+    // Without cacher's `redis` feature, `require_redis!` makes all of it one error that names
+    // the feature (rather than that, and one more for each function the feature leaves out).
+    quote! {
+        ::cacher::__private::require_redis! {
+            let #tier = ::cacher::__private::redis_tier(#url, #formatter);
+            let builder = ::cacher::__private::with_tier(builder, #tier);
+            // Of all the processes missing one key, only one computes it.
+            let builder = ::cacher::__private::with_redis_lock(builder, #url);
         }
-        None => quote!(::core::option::Option::None),
-    };
-    Some((url, formatter(options)))
+    }
 }
 
-/// The formatter of the persistent tiers.
-fn formatter(options: &Options) -> TokenStream {
-    match options.formatter.as_ref().map(|f| f.value) {
-        None | Some(Formatter::Json) => quote!(::cacher::JsonFormatter),
-        Some(Formatter::Bincode) => quote!(::cacher::BincodeFormatter),
-        Some(Formatter::Postcard) => quote!(::cacher::PostcardFormatter),
+/// `Some(value)` or `None`, as an expression.
+fn option(value: Option<&impl ToTokens>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The formatter of a persistent tier.
+fn formatter(formatter: Formatter) -> TokenStream {
+    match formatter {
+        Formatter::Json => quote!(::cacher::JsonFormatter),
+        Formatter::Bincode => quote!(::cacher::BincodeFormatter),
+        Formatter::Postcard => quote!(::cacher::PostcardFormatter),
     }
 }
 

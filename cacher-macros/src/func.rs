@@ -7,8 +7,10 @@ use quote::{ToTokens, format_ident};
 use syn::punctuated::Punctuated;
 use syn::{
     Attribute, FnArg, GenericArgument, GenericParam, ItemFn, Meta, Pat, PatType, PathArguments,
-    ReturnType, Token, Type,
+    ReturnType, Signature, Token, Type,
 };
+
+use crate::error::Errors;
 
 /// The annotated function, analysed.
 pub(crate) struct Func {
@@ -64,19 +66,36 @@ impl Param {
 }
 
 impl Func {
-    /// Analyses `item`. On failure, returns the function without its parameters' `#[cached]`
-    /// attributes (which would be errors of their own) beside every problem found.
-    pub(crate) fn from_syn(mut item: ItemFn) -> Result<Self, (Box<ItemFn>, syn::Error)> {
+    /// Analyses `item`, recording every problem in `errors`. On failure, returns the function
+    /// without its parameters' `#[cached]` attributes (which would be errors of their own).
+    pub(crate) fn from_syn(mut item: ItemFn, errors: &mut Errors) -> Result<Self, Box<ItemFn>> {
+        let found = errors.len();
         let skips = strip_param_attributes(&mut item);
-        match analyse(&item, skips) {
-            Ok((method, params, output)) => Ok(Func {
-                item,
-                method,
-                params,
-                output,
-            }),
-            Err(e) => Err((Box::new(item), e)),
+        let sig = &item.sig;
+        if let Some(token) = &sig.constness {
+            errors.at(token, "#[cached] cannot cache a `const fn`: remove `const`");
         }
+        if let Some(variadic) = &sig.variadic {
+            errors.at(variadic, "#[cached] cannot cache a variadic function");
+        }
+        let generics = generic_names(sig);
+        let (method, params) = params(sig, skips, &generics, errors);
+        let output = match &sig.output {
+            ReturnType::Default => Output::Value(syn::parse_quote!(())),
+            ReturnType::Type(_, ty) => {
+                check_static_type(ty, &generics, "return", errors);
+                output(ty)
+            }
+        };
+        if errors.len() > found {
+            return Err(Box::new(item));
+        }
+        Ok(Func {
+            item,
+            method,
+            params,
+            output,
+        })
     }
 
     pub(crate) fn name(&self) -> &Ident {
@@ -103,23 +122,6 @@ fn companion_name(name: &Ident) -> Ident {
     let text = name.to_string();
     let text = text.strip_prefix("r#").unwrap_or(&text);
     format_ident!("{}_cache", text, span = name.span())
-}
-
-/// Accumulates independent problems so that the user sees them all at once.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn at(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
 }
 
 /// A parameter's `#[cached(...)]` attributes, taken out of the signature.
@@ -193,19 +195,10 @@ fn is_skipped(attrs: &[Attribute], errors: &mut Errors) -> bool {
     skip.is_some()
 }
 
-fn analyse(item: &ItemFn, skips: Vec<ParamAttrs>) -> syn::Result<(bool, Vec<Param>, Output)> {
-    let sig = &item.sig;
-    let mut errors = Errors::default();
-    if let Some(token) = &sig.constness {
-        errors.at(token, "#[cached] cannot cache a `const fn`: remove `const`");
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.at(variadic, "#[cached] cannot cache a variadic function");
-    }
-    // Type and const parameters may appear in skipped parameters only: the cache is one
-    // static, whose key and value types must be concrete.
-    let generics: Vec<Ident> = sig
-        .generics
+/// The type and const parameters, which may appear in skipped parameters only: the cache is
+/// one static, whose key and value types must be concrete.
+fn generic_names(sig: &Signature) -> Vec<Ident> {
+    sig.generics
         .params
         .iter()
         .filter_map(|p| match p {
@@ -213,12 +206,21 @@ fn analyse(item: &ItemFn, skips: Vec<ParamAttrs>) -> syn::Result<(bool, Vec<Para
             GenericParam::Const(c) => Some(c.ident.clone()),
             GenericParam::Lifetime(_) => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Whether the function takes `self`, and its typed parameters.
+fn params(
+    sig: &Signature,
+    skips: Vec<ParamAttrs>,
+    generics: &[Ident],
+    errors: &mut Errors,
+) -> (bool, Vec<Param>) {
     let companion = companion_name(&sig.ident);
     let mut method = false;
     let mut params = Vec::new();
     for (input, attrs) in sig.inputs.iter().zip(skips) {
-        let skip = is_skipped(&attrs, &mut errors);
+        let skip = is_skipped(&attrs, errors);
         match input {
             FnArg::Receiver(_) => {
                 method = true;
@@ -230,30 +232,20 @@ fn analyse(item: &ItemFn, skips: Vec<ParamAttrs>) -> syn::Result<(bool, Vec<Para
                 }
             }
             FnArg::Typed(typed) => {
-                let param = Param::from_syn(typed, skip, &generics, &mut errors);
-                if let Some(param) = param {
-                    if param.ident == companion {
-                        errors.at(
-                            &param.ident,
-                            format!("parameter `{companion}` hides the cache's companion function `{companion}()` that #[cached] generates: rename the parameter"),
-                        );
-                    }
-                    params.push(param);
+                let Some(param) = Param::from_syn(typed, skip, generics, errors) else {
+                    continue;
+                };
+                if param.ident == companion {
+                    errors.at(
+                        &param.ident,
+                        format!("parameter `{companion}` hides the cache's companion function `{companion}()` that #[cached] generates: rename the parameter"),
+                    );
                 }
+                params.push(param);
             }
         }
     }
-    let output = match &sig.output {
-        ReturnType::Default => Output::Value(syn::parse_quote!(())),
-        ReturnType::Type(_, ty) => {
-            check_static_type(ty, &generics, "return", &mut errors);
-            output(ty)
-        }
-    };
-    match errors.0 {
-        Some(e) => Err(e),
-        None => Ok((method, params, output)),
-    }
+    (method, params)
 }
 
 impl Param {

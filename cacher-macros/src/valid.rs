@@ -1,118 +1,149 @@
-//! The rules that span several options: tier order, options that apply only to some backends,
-//! options that need another.
+//! The rules that span several options — tier order, options that apply only to some backends,
+//! options that need another — and the [`Plan`] the options make once they keep them.
 
+use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-use crate::attr::{Backend, Opt, Options};
+use crate::attr::{Backend, Formatter, Opt, Options};
+use crate::error::Errors;
+use crate::plan::{FileTier, MemoryTier, Plan, RedisTier};
 
 impl Options {
+    /// What to generate: `None` when a rule is broken, with every broken rule in `errors`.
+    pub(crate) fn build(self, errors: &mut Errors) -> Option<Plan> {
+        let found = errors.len();
+        let tiers = self.tiers();
+        self.check_tiers(errors);
+        self.check_scopes(&tiers, errors);
+        if let (Some(url), true) = (&self.redis_url, tiers.contains(&Backend::Redis)) {
+            check_redis_url(url, errors);
+        }
+        if let (Some(grace), None) = (&self.stale_if_error, &self.ttl) {
+            errors.at(
+                &grace.meta,
+                "`stale_if_error` needs a `ttl` (entries without one never go stale): add e.g. `ttl = \"1h\"`",
+            );
+        }
+        (errors.len() == found).then(|| self.into_plan(&tiers))
+    }
+
     /// The tiers in order; memory when `backend` was left out.
-    pub(crate) fn tiers(&self) -> Vec<Backend> {
+    fn tiers(&self) -> Vec<Backend> {
         match &self.backend {
             Some(opt) => opt.value.iter().map(|t| t.backend).collect(),
             None => vec![Backend::Memory],
         }
     }
 
-    pub(crate) fn has(&self, backend: Backend) -> bool {
-        self.tiers().contains(&backend)
-    }
-
-    /// The options, once checked against each other.
-    pub(crate) fn validated(self) -> syn::Result<Self> {
-        self.validate().map(|()| self)
-    }
-
-    /// Checks the options against each other; reports every broken rule.
-    fn validate(&self) -> syn::Result<()> {
-        let mut errors: Vec<syn::Error> = Vec::new();
-        self.validate_tiers(&mut errors);
-        let persistent = self.has(Backend::File) || self.has(Backend::Redis);
-        if !persistent {
-            let why = "applies to file and redis backends, and this cache is memory only";
-            let fix = "remove it or use backend = \"file\"";
-            for (name, tokens) in [
-                ("formatter", spanned(&self.formatter)),
-                ("keyer", spanned(&self.keyer)),
-                ("version", spanned(&self.version)),
-            ] {
-                if let Some(tokens) = tokens {
-                    errors.push(syn::Error::new_spanned(
-                        tokens,
-                        format!("`{name}` {why}: {fix}"),
-                    ));
-                }
-            }
-        }
-        if !self.has(Backend::File) {
-            for (name, tokens) in [
-                ("cache_dir", spanned(&self.cache_dir)),
-                ("filename_fn", spanned(&self.filename_fn)),
-                ("durable", spanned(&self.durable)),
-            ] {
-                if let Some(tokens) = tokens {
-                    errors.push(syn::Error::new_spanned(
-                        tokens,
-                        format!(
-                            "`{name}` applies to the file backend: remove it or use backend = \"file\""
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(url) = &self.redis_url {
-            if !self.has(Backend::Redis) {
-                errors.push(syn::Error::new_spanned(
-                    &url.meta,
-                    "`redis_url` applies to the redis backend: remove it, or add \"redis\" to `backend`",
-                ));
-            } else if !REDIS_SCHEMES
-                .iter()
-                .any(|scheme| url.value.starts_with(scheme))
-            {
-                errors.push(syn::Error::new_spanned(
-                    &url.meta,
-                    format!(
-                        "`redis_url` must start with {}: e.g. redis_url = \"redis://127.0.0.1:6379/\"",
-                        REDIS_SCHEMES.join(", ")
-                    ),
-                ));
-            }
-        }
-        if let (Some(grace), None) = (&self.stale_if_error, &self.ttl) {
-            errors.push(syn::Error::new_spanned(
-                &grace.meta,
-                "`stale_if_error` needs a `ttl` (entries without one never go stale): add e.g. `ttl = \"1h\"`",
-            ));
-        }
-        combine(errors)
-    }
-
-    /// Memory may only come first, and no tier twice. (Redis needs cacher's `redis` feature,
-    /// which only the runtime knows: `require_redis!` in the expansion checks it.)
-    fn validate_tiers(&self, errors: &mut Vec<syn::Error>) {
+    /// Memory may only come first, the file tier before the redis one, and no tier twice.
+    /// (Redis needs cacher's `redis` feature, which only the runtime knows: `require_redis!` in
+    /// the expansion checks it.)
+    fn check_tiers(&self, errors: &mut Errors) {
         let Some(backend) = &self.backend else { return };
         let tiers = &backend.value;
         for (i, tier) in tiers.iter().enumerate() {
-            let name = tier.lit.value();
-            if tiers[..i].iter().any(|t| t.backend == tier.backend) {
-                errors.push(syn::Error::new_spanned(
+            let before = |backend| tiers[..i].iter().any(|t| t.backend == backend);
+            if before(tier.backend) {
+                let name = tier.lit.value();
+                errors.at(
                     &tier.lit,
                     format!("backend \"{name}\" is listed twice: give each tier once"),
-                ));
-            } else if tier.backend == Backend::File
-                && tiers[..i].iter().any(|t| t.backend == Backend::Redis)
-            {
-                errors.push(syn::Error::new_spanned(
+                );
+            } else if tier.backend == Backend::File && before(Backend::Redis) {
+                errors.at(
                     &tier.lit,
                     "the file tier comes before the redis one (nearer, faster tiers first): write `backend = [\"file\", \"redis\"]`",
-                ));
+                );
             } else if tier.backend == Backend::Memory && i > 0 {
-                errors.push(syn::Error::new_spanned(
+                errors.at(
                     &tier.lit,
                     "the memory tier can only come first, in front of the others: write `backend = [\"memory\", \"file\"]`",
-                ));
+                );
             }
+        }
+    }
+
+    /// An option given for a backend that the cache does not have would do nothing: an error.
+    fn check_scopes(&self, tiers: &[Backend], errors: &mut Errors) {
+        let scoped = [
+            ("formatter", spanned(&self.formatter), Scope::Persistent),
+            ("keyer", spanned(&self.keyer), Scope::Persistent),
+            ("version", spanned(&self.version), Scope::Persistent),
+            ("cache_dir", spanned(&self.cache_dir), Scope::File),
+            ("filename_fn", spanned(&self.filename_fn), Scope::File),
+            ("durable", spanned(&self.durable), Scope::File),
+            ("redis_url", spanned(&self.redis_url), Scope::Redis),
+            ("max_entries", spanned(&self.max_entries), Scope::Bounded),
+        ];
+        for (name, tokens, scope) in scoped {
+            if let (Some(tokens), false) = (tokens, scope.allows(tiers)) {
+                errors.at(tokens, scope.message(name));
+            }
+        }
+    }
+
+    /// The checked options, tier by tier.
+    fn into_plan(self, tiers: &[Backend]) -> Plan {
+        let has = |backend| tiers.contains(&backend);
+        let formatter = value(self.formatter).unwrap_or(Formatter::Json);
+        let max_entries = value(self.max_entries);
+        Plan {
+            memory: has(Backend::Memory).then_some(MemoryTier { max_entries }),
+            file: has(Backend::File).then(|| FileTier {
+                dir: value(self.cache_dir),
+                filename_fn: value(self.filename_fn),
+                max_entries,
+                durable: value(self.durable),
+                formatter,
+            }),
+            redis: has(Backend::Redis).then(|| RedisTier {
+                url: value(self.redis_url),
+                formatter,
+            }),
+            keyer: value(self.keyer),
+            version: value(self.version),
+            ttl: value(self.ttl),
+            stale_if_error: value(self.stale_if_error),
+            rate_limit: value(self.rate_limit),
+        }
+    }
+}
+
+/// The backends an option configures.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// File and redis, which serialise entries.
+    Persistent,
+    File,
+    Redis,
+    /// Memory and file, which `max_entries` bounds (a Redis server bounds itself).
+    Bounded,
+}
+
+impl Scope {
+    fn allows(self, tiers: &[Backend]) -> bool {
+        match self {
+            Scope::Persistent => tiers.iter().any(|t| *t != Backend::Memory),
+            Scope::File => tiers.contains(&Backend::File),
+            Scope::Redis => tiers.contains(&Backend::Redis),
+            Scope::Bounded => tiers.iter().any(|t| *t != Backend::Redis),
+        }
+    }
+
+    fn message(self, name: &str) -> String {
+        match self {
+            Scope::Persistent => format!(
+                "`{name}` applies to file and redis backends, and this cache is memory only: remove it or use backend = \"file\""
+            ),
+            Scope::File => {
+                format!("`{name}` applies to the file backend: remove it or use backend = \"file\"")
+            }
+            Scope::Redis => format!(
+                "`{name}` applies to the redis backend: remove it, or add \"redis\" to `backend`"
+            ),
+            Scope::Bounded => format!(
+                "`{name}` applies to the memory and file backends (a Redis server bounds itself, with its `maxmemory-policy`): remove it, or put a memory tier in front: backend = [\"memory\", \"redis\"]"
+            ),
         }
     }
 }
@@ -128,18 +159,25 @@ const REDIS_SCHEMES: &[&str] = &[
     "valkey+unix://",
 ];
 
-fn spanned<T>(opt: &Option<Opt<T>>) -> Option<proc_macro2::TokenStream> {
+fn check_redis_url(url: &Opt<String>, errors: &mut Errors) {
+    if !REDIS_SCHEMES
+        .iter()
+        .any(|scheme| url.value.starts_with(scheme))
+    {
+        errors.at(
+            &url.meta,
+            format!(
+                "`redis_url` must start with {}: e.g. redis_url = \"redis://127.0.0.1:6379/\"",
+                REDIS_SCHEMES.join(", ")
+            ),
+        );
+    }
+}
+
+fn spanned<T>(opt: &Option<Opt<T>>) -> Option<TokenStream> {
     opt.as_ref().map(|opt| opt.meta.to_token_stream())
 }
 
-/// One error holding them all, or `Ok` when there are none.
-pub(crate) fn combine(errors: impl IntoIterator<Item = syn::Error>) -> syn::Result<()> {
-    let mut errors = errors.into_iter();
-    let Some(mut first) = errors.next() else {
-        return Ok(());
-    };
-    for e in errors {
-        first.combine(e);
-    }
-    Err(first)
+fn value<T>(opt: Option<Opt<T>>) -> Option<T> {
+    opt.map(|opt| opt.value)
 }

@@ -29,14 +29,6 @@ fn memory_report(day: u32) -> Report {
     }
 }
 
-// With a Redis tier as well, still one error at the return type.
-#[cached(backend = ["memory", "redis"])]
-fn report_in_redis(day: u32) -> Report {
-    Report {
-        total: u64::from(day),
-    }
-}
-
 fn main() {
     let _ = memory_report(1).total;
 }

@@ -50,4 +50,9 @@ fn empty_cache_dir(n: u32) -> u32 {
     n
 }
 
+#[cached(backend = "redis", redis_url = "http://127.0.0.1:6379/")]
+fn not_a_redis_url(n: u32) -> u32 {
+    n
+}
+
 fn main() {}

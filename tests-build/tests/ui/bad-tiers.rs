@@ -20,4 +20,10 @@ fn tier_not_a_string(n: u32) -> u32 {
     n
 }
 
+// Nearer, faster tiers first.
+#[cached(backend = ["redis", "file"])]
+fn file_after_redis(n: u32) -> u32 {
+    n
+}
+
 fn main() {}

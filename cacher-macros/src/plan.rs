@@ -1,0 +1,64 @@
+//! What to generate, once the options are checked: the cache's tiers in order, each with its own
+//! settings, and the settings of the cache as a whole. `valid` makes it from the options (as
+//! tokio-macros' `Configuration::build` makes its `FinalConfig`); `expand` reads it and works
+//! nothing out again.
+
+use std::time::Duration;
+
+use syn::Expr;
+
+use crate::attr::{Formatter, Keyer};
+
+/// A cache that the runtime accepts: the validation guarantees that any combination of tiers
+/// written here is one the attribute allows (memory first, then file, then redis).
+pub(crate) struct Plan {
+    /// The memory tier, in front of the others; `None` when `backend` leaves it out.
+    pub memory: Option<MemoryTier>,
+    pub file: Option<FileTier>,
+    pub redis: Option<RedisTier>,
+    /// How keys are written, for the persistent tiers; the runtime's default when `None`.
+    pub keyer: Option<Keyer>,
+    /// The salt of the persistent entries.
+    pub version: Option<String>,
+    pub ttl: Option<Duration>,
+    pub stale_if_error: Option<Duration>,
+    pub rate_limit: Option<Duration>,
+}
+
+pub(crate) struct MemoryTier {
+    pub max_entries: Option<usize>,
+}
+
+pub(crate) struct FileTier {
+    /// The `cache_dir` expression: a string literal or a macro that gives one.
+    pub dir: Option<Expr>,
+    pub filename_fn: Option<syn::Path>,
+    pub max_entries: Option<usize>,
+    pub durable: Option<bool>,
+    pub formatter: Formatter,
+}
+
+pub(crate) struct RedisTier {
+    /// The `redis_url` option; the runtime falls back to `$CACHER_REDIS_URL`, then to the local
+    /// server.
+    pub url: Option<String>,
+    pub formatter: Formatter,
+}
+
+/// A cache in memory, unbounded, that never expires: `#[cached]` without options, and what a
+/// function is expanded with when its options are wrong, so that its callers still compile and
+/// the user sees the options' errors alone.
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            memory: Some(MemoryTier { max_entries: None }),
+            file: None,
+            redis: None,
+            keyer: None,
+            version: None,
+            ttl: None,
+            stale_if_error: None,
+            rate_limit: None,
+        }
+    }
+}
