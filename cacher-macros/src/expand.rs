@@ -319,20 +319,23 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
         chain.extend(quote!(.keyer(#keyer)));
     }
     if let Some(memory) = &plan.memory {
-        chain.extend(quote!(.memory()));
+        let mut backend = quote!(::cacher::MemoryBackend::new());
         if let Some(n) = memory.max_entries {
             let n = Literal::usize_unsuffixed(n);
-            chain.extend(quote!(.max_entries(#n)));
+            backend.extend(quote!(.max_entries(#n)));
         }
+        chain.extend(quote!(.backend(#backend)));
     }
     for (setter, duration) in [
         (quote!(ttl), plan.ttl),
         (quote!(stale_if_error), plan.stale_if_error),
-        (quote!(rate_limit), plan.rate_limit),
     ] {
         if let Some(duration) = duration.map(self::duration) {
             chain.extend(quote!(.#setter(#duration)));
         }
+    }
+    if let Some(interval) = plan.rate_limit.map(self::duration) {
+        chain.extend(quote!(.rate_limit(::cacher::RateLimiter::new(#interval))));
     }
     chain
 }
