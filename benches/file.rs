@@ -220,7 +220,7 @@ fn bench_format<F: Formatter + Copy>(c: &mut Criterion, format: F, root: &Path) 
             // `insert` takes the value by value: the caller's clone is made outside the timing.
             b.iter_batched(
                 || (key(), s.value.clone()),
-                |(k, value)| s.cache.insert(&k, value),
+                |(k, value)| s.cache.insert(&k, value).unwrap(),
                 BatchSize::SmallInput,
             );
         });
@@ -403,7 +403,7 @@ fn population(n: u64, label: &str) -> (PathBuf, Cache<u64, Payload>) {
         },
         &Entry {
             value: Payload::of_json_size(200),
-            created_ms: cacher::Clock::system().now_millis(),
+            created_ms: cacher::Clock::system().now_ms(),
         },
     )
     .unwrap();

@@ -37,7 +37,7 @@ fn main() {
         "memory-hit-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..MEMORY_KEYS as u64 {
-                cache.insert(&k, k * 3);
+                cache.insert(&k, k * 3).unwrap();
             }
             for i in 0..loops {
                 let k = (i % MEMORY_KEYS) as u64;
@@ -53,7 +53,7 @@ fn main() {
             let cache: Cache<String, u64> = Cache::builder().build().unwrap();
             let keys: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
             for k in &keys {
-                cache.insert(k.as_str(), 1);
+                cache.insert(k.as_str(), 1).unwrap();
             }
             for i in 0..loops {
                 black_box(cache.get_or_compute(keys[i % MEMORY_KEYS].as_str(), || 1));
@@ -63,7 +63,7 @@ fn main() {
             let cache: Cache<Key3, u64> = Cache::builder().build().unwrap();
             let keys: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
             for (a, b, c) in &keys {
-                cache.insert(&Args3(a, *b, c), 1);
+                cache.insert(&Args3(a, *b, c), 1).unwrap();
             }
             for i in 0..loops {
                 let (a, b, c) = &keys[i % MEMORY_KEYS];
@@ -78,13 +78,13 @@ fn main() {
                 .unwrap();
             let value = Payload::of_json_size(200);
             for k in 0..64u64 {
-                cache.insert(&k, value.clone());
+                cache.insert(&k, value.clone()).unwrap();
             }
             let store = scenario == "file-store-json";
             for i in 0..loops {
                 let k = (i % 64) as u64;
                 if store {
-                    cache.insert(&k, value.clone());
+                    cache.insert(&k, value.clone()).unwrap();
                 } else {
                     black_box(cache.get(&k));
                 }
@@ -93,7 +93,7 @@ fn main() {
         "ab-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..MEMORY_KEYS as u64 {
-                cache.insert(&k, k * 3);
+                cache.insert(&k, k * 3).unwrap();
                 cached_u64(k);
             }
             let time = |f: &dyn Fn(u64) -> u64| {
@@ -124,7 +124,7 @@ fn main() {
             let keys = &keys;
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for &k in keys {
-                cache.insert(&k, k * 3);
+                cache.insert(&k, k * 3).unwrap();
                 cached_u64(k);
             }
             let time = |f: &(dyn Fn(u64) -> u64 + Sync)| {
@@ -168,7 +168,7 @@ fn main() {
             let value = Payload::of_json_size(200);
             let paths: Vec<_> = (0..64u64)
                 .map(|k| {
-                    cache.insert(&k, value.clone());
+                    cache.insert(&k, value.clone()).unwrap();
                     cache.path_of(&k).unwrap()
                 })
                 .collect();
@@ -210,7 +210,7 @@ fn main() {
             let value = Payload::of_json_size(size);
             let paths: Vec<_> = (0..64u64)
                 .map(|k| {
-                    cache.insert(&k, value.clone());
+                    cache.insert(&k, value.clone()).unwrap();
                     let path = cache.path_of(&k).unwrap();
                     let temp = path.with_extension("raw-tmp");
                     (k.to_string(), path, temp)
@@ -244,7 +244,7 @@ fn main() {
             };
             let (mut cacher_times, mut raw_times) = (Vec::new(), Vec::new());
             for _ in 0..25 {
-                cacher_times.push(time(&|k, v| cache.insert(&k, v)));
+                cacher_times.push(time(&|k, v| cache.insert(&k, v).unwrap()));
                 raw_times.push(time(&raw));
             }
             let median = |t: &mut Vec<f64>| {

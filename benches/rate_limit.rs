@@ -13,12 +13,12 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 fn rate_limit(c: &mut Criterion) {
     let plain: Cache<u64, u64> = Cache::builder().build().unwrap();
     let limited: Cache<u64, u64> = Cache::builder()
-        .rate_limit(Duration::from_millis(100))
+        .rate_limit(cacher::RateLimiter::new(Duration::from_millis(100)))
         .build()
         .unwrap();
     for k in 0..MEMORY_KEYS as u64 {
-        plain.insert(&k, k * 2);
-        limited.insert(&k, k * 2);
+        plain.insert(&k, k * 2).unwrap();
+        limited.insert(&k, k * 2).unwrap();
     }
     let order = shuffled(MEMORY_KEYS, 0x5EED);
     let mask = order.len() - 1;

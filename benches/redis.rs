@@ -82,7 +82,7 @@ impl Drop for Server {
 fn cache<F: Formatter>(url: &str, namespace: &str, formatter: F) -> Cache<u32, Payload> {
     Cache::builder()
         .namespace(namespace)
-        .backend(RedisBackend::new(url).unwrap().formatter(formatter))
+        .backend(RedisBackend::new(cacher::RedisOptions::new(url)).unwrap().formatter(formatter))
         .build()
         .unwrap()
 }
@@ -107,8 +107,8 @@ fn hit(c: &mut Criterion, server: &Server) {
     for size in SIZES {
         let key = u32::try_from(size).unwrap();
         let payload = Payload::of_json_size(size);
-        json.insert(&key, payload.clone());
-        postcard.insert(&key, payload.clone());
+        json.insert(&key, payload.clone()).unwrap();
+        postcard.insert(&key, payload.clone()).unwrap();
         // The very bytes cacher stored, under another key; and the bare value's JSON.
         let entry = get_bytes(&mut con, &format!("cacher:{{bench::json}}:{key}"));
         set_bytes(&mut con, "raw:entry", &entry);
@@ -147,7 +147,7 @@ fn store(c: &mut Criterion, server: &Server) {
     for size in SIZES {
         let key = u32::try_from(size).unwrap();
         let payload = Payload::of_json_size(size);
-        json.insert(&key, payload.clone());
+        json.insert(&key, payload.clone()).unwrap();
         let entry = get_bytes(&mut con, &format!("cacher:{{bench::json}}:{key}"));
         group.throughput(Throughput::Bytes(entry.len() as u64));
 
@@ -192,8 +192,8 @@ fn interleaved(server: &Server) {
     for size in SIZES {
         let key = u32::try_from(size).unwrap();
         let payload = Payload::of_json_size(size);
-        json.insert(&key, payload.clone());
-        postcard.insert(&key, payload.clone());
+        json.insert(&key, payload.clone()).unwrap();
+        postcard.insert(&key, payload.clone()).unwrap();
         let entry = get_bytes(&mut con, &format!("cacher:{{bench::json}}:{key}"));
         set_bytes(&mut con, "raw:entry", &entry);
         set_bytes(
@@ -242,13 +242,13 @@ fn interleaved(server: &Server) {
         variants.push((
             "store: cacher (JSON)",
             Box::new(move || {
-                j2.insert(&key, pl1.clone());
+                j2.insert(&key, pl1.clone()).unwrap();
             }),
         ));
         variants.push((
             "store: cacher (postcard)",
             Box::new(move || {
-                p2.insert(&key, pl2.clone());
+                p2.insert(&key, pl2.clone()).unwrap();
             }),
         ));
         variants.push((
