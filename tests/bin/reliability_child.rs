@@ -1,5 +1,5 @@
-//! The child process of the reliability suites (`tests/reliability_*.rs`), which start it by the
-//! path Cargo gives them (`CARGO_BIN_EXE_reliability-child`). Not a tool for people.
+//! The child process of the reliability suites (`tests/integration/reliability/`), which start it
+//! by the path Cargo gives them (`CARGO_BIN_EXE_reliability-child`). Not a tool for people.
 //!
 //! Modes:
 //! - `crash-writer <dir> <seed> <format> <durable> <sharded>`: writes large entries in a loop
@@ -7,7 +7,7 @@
 //!   cache is built, and `WRONG <why>` (then exits with 3) if it ever reads a wrong value.
 //! - `worker <dir> <seed> <threads> <calls> <keys> <format> <durable> <sharded>`: `threads`
 //!   threads each make `calls` calls over `keys` overlapping keys, checking every value; prints
-//!   one line `RESULT …` with its counts.
+//!   one line `RESULT …` with its counts (failed inserts and removes among them).
 //! - `hang <dir> <key>`: starts computing `key` and never finishes (prints `computing` first).
 
 use std::io::Write as _;
@@ -16,13 +16,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-#[allow(dead_code)]
-#[path = "reliability_common.rs"]
-mod common;
-
-use common::{
-    BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, Layout, PROCESSES_NAMESPACE, Rng, SMALL_MAX,
-    SMALL_MIN, check_derived_value, crash_key, derived_value, file_cache,
+use cacher_tests::reliability::{
+    self as common, BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, Layout, PROCESSES_NAMESPACE,
+    Rng, SMALL_MAX, SMALL_MIN, check_derived_value, crash_key, derived_value, file_cache,
 };
 
 fn main() -> ExitCode {
@@ -72,7 +68,9 @@ fn crash_writer(args: &[String]) -> Result<(), String> {
             }
         } else {
             let generation = rng.next_u64() >> 1;
-            cache.insert(&key, derived_value(&key, generation, BIG_MIN, BIG_MAX));
+            cache
+                .insert(&key, derived_value(&key, generation, BIG_MIN, BIG_MAX))
+                .map_err(|e| format!("insert {key}: {e}"))?;
         }
         let errors = cache.stats().errors;
         if errors > 0 {
@@ -93,6 +91,7 @@ fn worker(args: &[String]) -> Result<(), String> {
     let wrong = AtomicU64::new(0);
     let computed = AtomicU64::new(0);
     let remove_errors = AtomicU64::new(0);
+    let insert_errors = AtomicU64::new(0);
     let made = AtomicU64::new(0);
     let first_wrong = std::sync::Mutex::new(None::<String>);
     let check = |key: u64, value: &str| {
@@ -104,8 +103,8 @@ fn worker(args: &[String]) -> Result<(), String> {
     let panics = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (cache, check, computed, made, remove_errors) =
-                    (&cache, &check, &computed, &made, &remove_errors);
+                let (cache, check, computed, made) = (&cache, &check, &computed, &made);
+                let (remove_errors, insert_errors) = (&remove_errors, &insert_errors);
                 scope.spawn(move || {
                     let mut rng = Rng::new(seed ^ common::mix(t + 1));
                     for _ in 0..calls {
@@ -123,7 +122,9 @@ fn worker(args: &[String]) -> Result<(), String> {
                             80..90 => {
                                 let generation = rng.below(1000);
                                 let value = derived_value(&name, generation, SMALL_MIN, SMALL_MAX);
-                                cache.insert(&key, value);
+                                if cache.insert(&key, value).is_err() {
+                                    insert_errors.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
                             90..95 => {
                                 if cache.remove(&key).is_err() {
@@ -147,11 +148,12 @@ fn worker(args: &[String]) -> Result<(), String> {
     });
     let stats = cache.stats();
     say(&format!(
-        "RESULT pid={} calls={} wrong={} errors={} remove_errors={} computed={} hits={} misses={} panics={} first_wrong={}",
+        "RESULT pid={} calls={} wrong={} errors={} insert_errors={} remove_errors={} computed={} hits={} misses={} panics={} first_wrong={}",
         std::process::id(),
         made.load(Ordering::Relaxed),
         wrong.load(Ordering::Relaxed),
         stats.errors,
+        insert_errors.load(Ordering::Relaxed),
         remove_errors.load(Ordering::Relaxed),
         computed.load(Ordering::Relaxed),
         stats.hits,

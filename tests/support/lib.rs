@@ -1,6 +1,9 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (`tests/integration/`) and their child process
+//! (`reliability-child`): call counters, directory listings, child processes, a percent-decoder,
+//! a private `redis-server`, and the values and caches of the reliability suites.
 
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -41,6 +44,21 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The prefix of the file backend's temporary files (`.cacher-tmp-<pid>-<n>-<random>`).
+pub const TEMP_PREFIX: &str = ".cacher-tmp-";
+
+/// The temporary files below `dir` (relative to it): what a writer leaves while it writes, or when
+/// it is killed before renaming.
+pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    files_below(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX))
+        })
+        .collect()
+}
+
 /// Installs a `tracing` subscriber writing to the test's output, once per process.
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
@@ -49,4 +67,58 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// `CACHER_LONG_TESTS=1`: the reliability suites run ten times longer (CI sets it).
+pub fn long_tests() -> bool {
+    std::env::var("CACHER_LONG_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// Kills the child when dropped, so that a failing assertion leaves no process behind.
+#[derive(Debug)]
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The name libtest gives the test `name` of the calling module, as `--exact` wants it:
+/// `module::path::name`, without the crate's name. For tests that run one test of their own
+/// binary again as a child process.
+#[macro_export]
+macro_rules! test_name {
+    ($name:ident) => {
+        $crate::libtest_name(::core::module_path!(), ::core::stringify!($name))
+    };
+}
+
+/// What [`test_name!`] expands to: `module_path` without its first segment (the crate), then
+/// `name`.
+pub fn libtest_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// Percent-decodes `text` (`%XX` escapes, any other byte as is), or `None` when an escape is
+/// malformed or the result is not UTF-8: how the readable keys' arguments read back.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(text.get(i + 1..i + 3)?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 pub mod redis_server;
+pub mod reliability;

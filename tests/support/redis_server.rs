@@ -194,8 +194,8 @@ fn raw_command(port: u16, args: &[&str]) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
-/// Runs the current test binary again as a child, running only `test` (exactly), with `envs`
-/// set: the child-role pattern of the multi-process tests. The child's test reads its role from
+/// Runs the current test binary again as a child, running only `test` (exactly: the full name
+/// that [`test_name!`](crate::test_name) gives), with `envs` set: the child-role pattern of the multi-process tests. The child's test reads its role from
 /// the environment and is a no-op when run normally.
 pub fn spawn_self(test: &str, envs: &[(&str, String)]) -> Child {
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));

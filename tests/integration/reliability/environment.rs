@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cacher::{Cache, Error, SeparateFileBackend};
-use cacher_tests::{Calls, files_below, init_tracing};
+use cacher_tests::{Calls, files_below, init_tracing, temp_files};
 
 fn cache_on(dir: &Path) -> Cache<String, String> {
     Cache::builder()
@@ -32,13 +32,6 @@ fn computed(cache: &Cache<String, String>, key: &str, value: &str) {
     });
     assert_eq!(got, value);
     assert_eq!(calls.count(), 1, "{key}: the function did not run");
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    files_below(dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".cacher-tmp-"))
-        .collect()
 }
 
 fn is_root() -> bool {
@@ -119,14 +112,16 @@ fn a_missing_directory_is_created_on_first_write() {
     let dir = sandbox.path().join("not/there/yet");
     let cache = cache_on(&dir);
     assert_eq!(cache.get("k"), None);
+    assert!(!dir.exists(), "a read created the directory");
     computed(&cache, "k", "value");
     assert!(dir.is_dir());
+    assert!(cache.path_of("k").unwrap().is_file());
     assert_eq!(cache.stats().errors, 0, "{:?}", cache.stats());
     assert_eq!(cache_on(&dir).get("k").as_deref(), Some("value"));
 }
 
 /// `cache_dir` goes through a regular file (`file/sub`): nothing can be created there, not even
-/// by root (ENOTDIR).
+/// by root (ENOTDIR). Nothing can be stored, so every call computes.
 #[test]
 fn a_directory_below_a_regular_file_still_returns_values() {
     init_tracing();
@@ -200,7 +195,9 @@ fn a_read_only_directory_serves_its_entries_and_still_returns_values() {
         fs::create_dir(&dir).unwrap();
         None
     };
-    cache_on(&dir).insert("old", "stored before".into());
+    cache_on(&dir)
+        .insert("old", "stored before".into())
+        .unwrap();
     match &mount {
         Some(mount) => mount.remount("ro"),
         None => {
@@ -239,7 +236,9 @@ fn a_full_disk_still_returns_values_and_leaves_no_partial_entry() {
         Err(why) => return skip(&format!("full disk: {why}")),
     };
     let cache = cache_on(&dir);
-    cache.insert("before", "stored while there was room".into());
+    cache
+        .insert("before", "stored while there was room".into())
+        .unwrap();
     assert_eq!(cache.stats().errors, 0);
 
     // Fill the file system.
@@ -284,7 +283,7 @@ fn a_full_disk_still_returns_values_and_leaves_no_partial_entry() {
     assert_eq!(
         cache.stats().errors,
         errors + 1,
-        "only the try_insert above failed"
+        "only the insert above failed"
     );
     assert_eq!(cache_on(&dir).get("small").as_deref(), Some("tiny"));
 }

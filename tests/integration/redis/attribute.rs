@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use cacher::cached;
 use cacher_tests::redis_server::{RedisServer, child_results, spawn_self};
+use cacher_tests::test_name;
 
 const ROLE_ENV: &str = "CACHER_TEST_REDIS_ATTRIBUTE_ROLE";
 
@@ -35,7 +36,7 @@ fn child_calls_user_name() {
 
 fn run_child(server: &RedisServer) -> Vec<(String, String)> {
     let child = spawn_self(
-        "child_calls_user_name",
+        &test_name!(child_calls_user_name),
         &[
             (ROLE_ENV, "child".into()),
             ("CACHER_REDIS_URL", server.url()),
@@ -66,7 +67,8 @@ fn processes_share_a_redis_backed_function() {
 
     // The entry is in Redis under the function's namespace, with the ttl as its expiry.
     let keys = server.raw(&["KEYS", "cacher:*"]);
-    assert!(keys.contains("redis_attribute::user_name}:id=7"), "{keys}");
+    let namespace = format!("{}::user_name", module_path!());
+    assert!(keys.contains(&format!("{{{namespace}}}:id=7")), "{keys}");
     assert!(!keys.contains("id=0"), "an Err must not be stored: {keys}");
 
     // A second process finds 7 in Redis and computes only the failing call again.

@@ -1,40 +1,18 @@
 //! Many processes, many threads, one cache directory: zero wrong values, zero errors, zero panics.
-//! Single-flight within a process; across processes there is none (and no lock file), so a process
-//! that hangs or dies while computing never makes another wait; every wait inside a process is
-//! bounded by `wait_timeout`.
+//! Without a `cross_process_lock` there is no lock between processes (and no lock file), so a
+//! process that hangs or dies while computing never makes another wait. (Single-flight within a
+//! process and its bounded waits: `single_flight`.)
 //!
 //! Default: 3 processes × 4 threads × 1 000 calls per layout (24 000 calls). `CACHER_LONG_TESTS=1`:
 //! 4 processes × 4 threads × 10 000 calls per layout.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Barrier;
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cacher::{Cache, SeparateFileBackend};
-use cacher_tests::{Calls, init_tracing};
-
-#[allow(dead_code)]
-#[path = "bin/reliability_common.rs"]
-mod common;
-
-use common::{Format, Layout, seed_from_time};
-
-fn long_tests() -> bool {
-    std::env::var("CACHER_LONG_TESTS").is_ok_and(|v| v == "1")
-}
-
-/// Kills the child when dropped, so that a failing assertion leaves no process behind.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use cacher_tests::reliability::{self as common, Format, Layout, seed_from_time};
+use cacher_tests::{Reaper, init_tracing, long_tests};
 
 /// The counts a worker prints.
 #[derive(Debug, Default)]
@@ -42,6 +20,7 @@ struct Report {
     calls: u64,
     wrong: u64,
     errors: u64,
+    insert_errors: u64,
     remove_errors: u64,
     computed: u64,
     hits: u64,
@@ -65,6 +44,7 @@ fn parse_report(line: &str) -> Report {
             "calls" => report.calls = value,
             "wrong" => report.wrong = value,
             "errors" => report.errors = value,
+            "insert_errors" => report.insert_errors = value,
             "remove_errors" => report.remove_errors = value,
             "computed" => report.computed = value,
             "hits" => report.hits = value,
@@ -107,6 +87,10 @@ fn run_workers(dir: &Path, layout: Layout, processes: u64, threads: u64, calls: 
         let report = parse_report(line);
         assert_eq!(report.wrong, 0, "{layout:?}: wrong values: {report:?}");
         assert_eq!(report.errors, 0, "{layout:?}: cache errors: {report:?}");
+        assert_eq!(
+            report.insert_errors, 0,
+            "{layout:?}: failed inserts: {report:?}"
+        );
         assert_eq!(
             report.remove_errors, 0,
             "{layout:?}: failed removes: {report:?}"
@@ -162,95 +146,6 @@ fn many_processes_and_threads_on_one_directory_never_see_a_wrong_value() {
         run_workers(dir.path(), layout, processes, threads, calls, seed);
     }
     println!("many processes: done in {:.1?}", started.elapsed());
-}
-
-fn file_cache(dir: &Path, wait_timeout: Duration) -> Cache<String, String> {
-    Cache::builder()
-        .memory()
-        .backend(SeparateFileBackend::new(dir))
-        .wait_timeout(wait_timeout)
-        .build()
-        .unwrap()
-}
-
-#[test]
-fn eight_threads_on_one_missing_key_run_the_function_once() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = file_cache(dir.path(), Duration::from_secs(30));
-    let calls = Calls::default();
-    let barrier = Barrier::new(8);
-    let values: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    cache.get_or_compute("the key", || {
-                        calls.hit();
-                        std::thread::sleep(Duration::from_millis(300));
-                        "the value".to_owned()
-                    })
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert!(values.iter().all(|v| v == "the value"), "{values:?}");
-    assert_eq!(calls.count(), 1, "the function ran more than once");
-    let stats = cache.stats();
-    assert_eq!(
-        (stats.misses, stats.hits, stats.errors),
-        (1, 7, 0),
-        "{stats:?}"
-    );
-}
-
-#[test]
-fn a_hung_leader_does_not_block_waiters_beyond_wait_timeout() {
-    init_tracing();
-    let dir = tempfile::tempdir().unwrap();
-    let bound = Duration::from_millis(200);
-    let cache = file_cache(dir.path(), bound);
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        let cache_ref = &cache;
-        let leader = scope.spawn(move || {
-            cache_ref.get_or_compute("k", || {
-                started_tx.send(()).unwrap();
-                // Hangs until the test is done with the waiters (at most 20 s).
-                let _ = release_rx.recv_timeout(Duration::from_secs(20));
-                "from the leader".to_owned()
-            })
-        });
-        started_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the leader started");
-        let waiters: Vec<_> = (0..4)
-            .map(|_| {
-                scope.spawn(|| {
-                    let start = Instant::now();
-                    let value = cache.get_or_compute("k", || "from a waiter".to_owned());
-                    (value, start.elapsed())
-                })
-            })
-            .collect();
-        for waiter in waiters {
-            let (value, waited) = waiter.join().unwrap();
-            assert_eq!(value, "from a waiter");
-            assert!(
-                waited >= bound,
-                "did not wait for the leader at all: {waited:?}"
-            );
-            assert!(
-                waited < Duration::from_secs(3),
-                "a waiter was blocked {waited:?}, far beyond wait_timeout {bound:?}"
-            );
-        }
-        release_tx.send(()).unwrap();
-        assert_eq!(leader.join().unwrap(), "from the leader");
-    });
-    assert_eq!(cache.stats().errors, 0);
 }
 
 /// No lock is shared between processes: a process stuck (or killed) in the middle of computing a

@@ -1,5 +1,5 @@
-//! The seed's walk-through (`shared/seed/`), written as `#[cached]` attributes and run end to end,
-//! for `fn` and for `async fn`: memory; file + JSON with readable names; hashed keys with a
+//! The walkthrough of the crate docs, written as `#[cached]` attributes and run end to end, for
+//! `fn` and for `async fn`: memory; file + JSON with readable names; hashed keys with a
 //! sharding `filename_fn`; ttl; errors not cached; the rate limiter; a second process reusing the
 //! file cache.
 //!
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cacher::cached;
-use cacher_tests::files_below;
+use cacher_tests::{files_below, test_name};
 use serde::{Deserialize, Serialize};
 
 /// The cache directory of one function: an absolute path, fixed at compile time.
@@ -67,7 +67,7 @@ fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// `<first 4>/<32 hex>.json`, the seed's sharding `filename_fn`.
+/// `<first 4>/<32 hex>.json`, the walkthrough's sharding `filename_fn`.
 fn shard(key: &str) -> String {
     format!("{}/{}.json", &key[..4], key)
 }
@@ -147,7 +147,10 @@ fn file_json_entries_have_readable_names() {
         Some(path.clone())
     );
     let entry = read_json(&path);
-    assert_eq!(entry["namespace"], "macro_walkthrough::fetch_file");
+    assert_eq!(
+        entry["namespace"],
+        format!("{}::fetch_file", module_path!())
+    );
     assert_eq!(entry["value"][0]["title"], "/posts of user 1, asc");
 
     // The file backend reads the file on every call (no hidden memory tier): it is the hit.
@@ -158,8 +161,8 @@ fn file_json_entries_have_readable_names() {
 
 static HASHED_RUNS: AtomicUsize = AtomicUsize::new(0);
 
-/// `keyer=HashStringKeyer(), filename_fn=lambda key: f'{key[:4]}/{key}.json'`, and the seed's
-/// one-day `TTLPolicy`.
+/// `keyer=HashStringKeyer(), filename_fn=lambda key: f'{key[:4]}/{key}.json'`, and the
+/// walkthrough's one-day `TTLPolicy`.
 #[cached(
     backend = "file",
     keyer = "hash",
@@ -270,8 +273,8 @@ fn fetch_shared(endpoint: &str, user_id: u32) -> Vec<Post> {
 /// Set in the child process that the second-process tests start.
 const CHILD: &str = "CACHER_MACRO_WALKTHROUGH_CHILD";
 
-/// Runs `test` of this binary in a child process, which fills the cache, and checks that it ran
-/// that one test and passed.
+/// Runs `test` (its full name, see [`test_name!`]) of this binary in a child process, which fills
+/// the cache, and checks that it ran that one test and passed.
 fn run_child(test: &str) {
     let output = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--test-threads=1"])
@@ -295,7 +298,7 @@ fn a_second_process_reuses_the_file_cache() {
         return;
     }
     let dir = fresh(dir!("shared"));
-    run_child("a_second_process_reuses_the_file_cache");
+    run_child(&test_name!(a_second_process_reuses_the_file_cache));
     assert_eq!(files_below(dir).len(), 1, "the child wrote no entry");
     assert_eq!(fetch_shared("/posts", 1), api("/posts", 1, "asc"));
     assert_eq!(
@@ -497,7 +500,7 @@ async fn async_a_second_process_reuses_the_file_cache() {
         return;
     }
     let dir = fresh(dir!("async_shared"));
-    run_child("async_a_second_process_reuses_the_file_cache");
+    run_child(&test_name!(async_a_second_process_reuses_the_file_cache));
     assert_eq!(files_below(dir).len(), 1, "the child wrote no entry");
     assert_eq!(
         fetch_shared_async("/posts", 1).await,

@@ -9,13 +9,8 @@ use std::path::{Path, PathBuf};
 
 use cacher::format::{BincodeFormatter, Formatter, JsonFormatter, PostcardFormatter};
 use cacher::{Cache, SeparateFileBackend};
+use cacher_tests::reliability::{Rng, seed_from_time};
 use cacher_tests::{Calls, init_tracing};
-
-#[allow(dead_code)]
-#[path = "bin/reliability_common.rs"]
-mod common;
-
-use common::{Rng, seed_from_time};
 
 const KEY: &str = "the key";
 const NAMESPACE: &str = "reliability::corrupt";
@@ -214,6 +209,7 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     let mut suite = Suite::new(JsonFormatter);
     // JSON-specific: valid JSON that is not an entry, or an entry of a future layout.
     suite.check("JSON null", b"null");
+    suite.check("JSON object of another shape", br#"{"some":"other json"}"#);
     suite.check(
         "JSON object without the envelope",
         br#"{"value":[3,1,4,1,5,9,2,6]}"#,
@@ -335,7 +331,9 @@ fn dense_valid_bincode_entries_still_decode() {
         V: serde::Serialize + serde::de::DeserializeOwned,
     {
         let dir = tempfile::tempdir().unwrap();
-        cache_of::<V, _>(dir.path(), BincodeFormatter, NAMESPACE, None).insert(KEY, value.clone());
+        cache_of::<V, _>(dir.path(), BincodeFormatter, NAMESPACE, None)
+            .insert(KEY, value.clone())
+            .unwrap();
         let fresh = cache_of::<V, _>(dir.path(), BincodeFormatter, NAMESPACE, None);
         assert_eq!(fresh.get(KEY), Some(value));
         assert_eq!(fresh.stats().errors, 0);

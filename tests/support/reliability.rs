@@ -1,8 +1,6 @@
-//! Shared by the reliability tests and their child process (`reliability-child`): a small PRNG,
-//! values whose whole content is derivable from their key, and the caches both sides build.
-//!
-//! Included with `#[path]` by the child binary and by the test files, so that the parent checks
-//! values with exactly the code the child made them with.
+//! Shared by the reliability suites and their child process (`reliability-child`): a small PRNG,
+//! values whose whole content is derivable from their key, and the caches both sides build — so
+//! that the parent checks values with exactly the code the child made them with.
 
 use std::fmt::Write as _;
 use std::path::Path;

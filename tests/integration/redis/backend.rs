@@ -1,14 +1,16 @@
 //! The Redis backend against a real server: the key layout, two processes sharing entries, ttl as
 //! Redis expiry, invalidate and clear touching only the cache's own keys, and tiers in front of
-//! Redis. Each test starts its own `redis-server` (see `support/redis_server.rs`).
+//! Redis. Each test starts its own `redis-server` (see `cacher_tests::redis_server`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cacher::entry::{Entry, EntryKey};
 use cacher::format::PostcardFormatter;
-use cacher::{Backend, Cache, RedisBackend, SeparateFileBackend};
-use cacher_tests::Calls;
+use cacher::{
+    Cache, MemoryBackend, PersistentBackend, RedisBackend, RedisOptions, SeparateFileBackend,
+};
 use cacher_tests::redis_server::{RedisServer, child_results, spawn_self};
+use cacher_tests::{Calls, test_name};
 
 /// The child process's role, and the server it is to use.
 const ROLE_ENV: &str = "CACHER_TEST_REDIS_ROLE";
@@ -24,7 +26,7 @@ fn connection(server: &RedisServer) -> redis::Connection {
 fn redis_cache(url: &str, namespace: &str) -> Cache<u32, String> {
     Cache::builder()
         .namespace(namespace)
-        .backend(RedisBackend::new(url).unwrap())
+        .backend(RedisBackend::new(RedisOptions::new(url)).unwrap())
         .build()
         .unwrap()
 }
@@ -51,7 +53,7 @@ fn entries_are_one_key_each_under_the_namespace_and_read_back() {
     let cache: Cache<(String, u32), Vec<String>> = Cache::builder()
         .namespace("app::fetch_posts")
         .arg_names(&["endpoint", "user_id"])
-        .backend(RedisBackend::new(&server.url()).unwrap())
+        .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
         .build()
         .unwrap();
     let calls = Calls::default();
@@ -89,13 +91,13 @@ fn another_formatter_and_a_foreign_value_is_a_miss() {
     let cache: Cache<u32, String> = Cache::builder()
         .namespace("postcard")
         .backend(
-            RedisBackend::new(&server.url())
+            RedisBackend::new(RedisOptions::new(server.url()))
                 .unwrap()
                 .formatter(PostcardFormatter),
         )
         .build()
         .unwrap();
-    cache.insert(&1, "one".to_string());
+    cache.insert(&1, "one".to_string()).unwrap();
     let mut con = connection(&server);
     let bytes: Vec<u8> = redis::cmd("GET")
         .arg("cacher:{postcard}:1")
@@ -113,7 +115,7 @@ fn another_formatter_and_a_foreign_value_is_a_miss() {
         .unwrap();
     assert_eq!(cache.get(&1), None);
     assert_eq!(cache.stats().errors, 1);
-    cache.insert(&2, "two".to_string());
+    cache.insert(&2, "two".to_string()).unwrap();
     let two_bytes: Vec<u8> = redis::cmd("GET")
         .arg("cacher:{postcard}:2")
         .query(&mut con)
@@ -163,7 +165,7 @@ fn two_processes_share_entries() {
     assert_eq!(cache.get_or_compute(&1, || "parent 1".into()), "parent 1");
 
     let child = spawn_self(
-        "child_share_entries",
+        &test_name!(child_share_entries),
         &[(ROLE_ENV, "share".into()), (URL_ENV, server.url())],
     );
     let results = child_results(child);
@@ -197,11 +199,15 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
     let ttl = Duration::from_millis(200);
     let cache: Cache<u32, String> = Cache::builder()
         .namespace("ttl")
-        .backend(RedisBackend::new(&server.url()).unwrap().ttl(ttl))
+        .backend(
+            RedisBackend::new(RedisOptions::new(server.url()))
+                .unwrap()
+                .ttl(ttl),
+        )
         .ttl(ttl)
         .build()
         .unwrap();
-    cache.insert(&1, "one".into());
+    cache.insert(&1, "one".into()).unwrap();
     let mut con = connection(&server);
     let pttl: i64 = redis::cmd("PTTL")
         .arg("cacher:{ttl}:1")
@@ -221,7 +227,9 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
 
     // An entry copied from another tier keeps its creation time, so its Redis expiry is what is
     // left of its ttl; an entry whose time is up is not written at all.
-    let backend = RedisBackend::new(&server.url()).unwrap().ttl(ttl);
+    let backend = RedisBackend::new(RedisOptions::new(server.url()))
+        .unwrap()
+        .ttl(ttl);
     let key = |k| EntryKey {
         namespace: "ttl",
         version: None,
@@ -232,7 +240,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
         value: "old".to_string(),
         created_ms: now_ms() - age_ms,
     };
-    Backend::<String>::insert(&backend, &key("aged"), &entry(150)).unwrap();
+    PersistentBackend::<String>::insert(&backend, &key("aged"), &entry(150)).unwrap();
     let pttl: i64 = redis::cmd("PTTL")
         .arg("cacher:{ttl}:aged")
         .query(&mut con)
@@ -241,7 +249,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
         (1..=50).contains(&pttl),
         "PTTL {pttl} of an entry 150 ms old"
     );
-    Backend::<String>::insert(&backend, &key("expired"), &entry(300)).unwrap();
+    PersistentBackend::<String>::insert(&backend, &key("expired"), &entry(300)).unwrap();
     assert!(!exists(&mut con, "cacher:{ttl}:expired"));
 }
 
@@ -252,13 +260,13 @@ fn the_cache_ttl_and_grace_become_redis_expiry_without_being_repeated() {
     };
     let cache: Cache<u32, String> = Cache::builder()
         .namespace("app::retention")
-        .backend(RedisBackend::new(&server.url()).unwrap())
+        .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
         .ttl(Duration::from_secs(60))
         .stale_if_error(Duration::from_secs(30))
         .build()
         .unwrap();
-    cache.insert(&1, "one".to_owned());
-    let backend = RedisBackend::new(&server.url()).unwrap();
+    cache.insert(&1, "one".to_owned()).unwrap();
+    let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
     let pttl: i64 = redis::cmd("PTTL")
         .arg(backend.redis_key("app::retention", &cache.key_of(&1).unwrap()))
         .query(&mut connection(&server))
@@ -275,12 +283,12 @@ fn invalidate_and_clear_touch_only_the_cache_keys() {
     let cache = redis_cache(&server.url(), "app::clear_me");
     let neighbour = redis_cache(&server.url(), "app::clear_me::child");
     for n in 0..3 {
-        cache.insert(&n, format!("mine {n}"));
-        neighbour.insert(&n, format!("neighbour {n}"));
+        cache.insert(&n, format!("mine {n}")).unwrap();
+        neighbour.insert(&n, format!("neighbour {n}")).unwrap();
     }
     let mut con = connection(&server);
     // More entries than one SCAN batch (500), written directly.
-    let backend = RedisBackend::new(&server.url()).unwrap();
+    let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
     let mut pipe = redis::pipe();
     for n in 100..1300 {
         pipe.cmd("SET")
@@ -330,15 +338,15 @@ fn invalidate_and_clear_touch_only_the_cache_keys() {
 }
 
 #[test]
-fn memory_in_front_of_redis() {
+fn a_redis_hit_fills_the_memory_tier_in_front_of_it() {
     let Some(server) = RedisServer::start() else {
         return;
     };
     let tiered = |url: &str| -> Cache<u32, String> {
         Cache::builder()
             .namespace("tiers")
-            .memory()
-            .backend(RedisBackend::new(url).unwrap())
+            .backend(MemoryBackend::new())
+            .backend(RedisBackend::new(RedisOptions::new(url)).unwrap())
             .build()
             .unwrap()
     };
@@ -363,7 +371,7 @@ fn memory_in_front_of_redis() {
 }
 
 #[test]
-fn memory_then_file_then_redis() {
+fn a_redis_hit_fills_the_file_tier_keeping_the_creation_time() {
     let Some(server) = RedisServer::start() else {
         return;
     };
@@ -371,15 +379,15 @@ fn memory_then_file_then_redis() {
     let tiered = || -> Cache<u32, String> {
         Cache::builder()
             .namespace("three_tiers")
-            .memory()
+            .backend(MemoryBackend::new())
             .backend(SeparateFileBackend::new(dir.path()))
-            .backend(RedisBackend::new(&server.url()).unwrap())
+            .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
             .build()
             .unwrap()
     };
     // Written by a machine with no file tier of ours: only in Redis.
     let elsewhere = redis_cache(&server.url(), "three_tiers");
-    elsewhere.insert(&7, "seven".into());
+    elsewhere.insert(&7, "seven".into()).unwrap();
 
     let cache = tiered();
     let calls = Calls::default();
@@ -418,7 +426,7 @@ fn memory_then_file_then_redis() {
 /// runtime gets a connection of its own, which works whether the others are idle or gone.
 #[cfg(feature = "tokio")]
 #[test]
-fn async_calls_from_several_runtimes() {
+fn async_calls_work_from_several_runtimes() {
     let Some(server) = RedisServer::start() else {
         return;
     };

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use cacher::{Cache, RedisBackend, RedisLock};
+use cacher::{Cache, MemoryBackend, RedisBackend, RedisLock, RedisOptions, SeparateFileBackend};
 use cacher_tests::redis_server::{RedisServer, child_results, free_port, spawn_self};
-use cacher_tests::{Calls, init_tracing};
+use cacher_tests::{Calls, init_tracing, test_name};
 
 const ROLE_ENV: &str = "CACHER_TEST_REDIS_ROLE";
 const URL_ENV: &str = "CACHER_TEST_REDIS_URL";
@@ -22,7 +22,7 @@ fn the_lock_is_exclusive_and_released_by_its_holder() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let lock = RedisLock::new(&server.url()).unwrap();
+    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
     let held = lock.try_acquire("job").unwrap().expect("free");
     assert_eq!(held.redis_key(), "cacher:lock:job");
     assert!(lock.try_acquire("job").unwrap().is_none(), "held");
@@ -41,7 +41,7 @@ fn an_expired_holder_does_not_release_the_next_one() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let lock = RedisLock::new(&server.url())
+    let lock = RedisLock::new(RedisOptions::new(server.url()))
         .unwrap()
         .lease(Duration::from_millis(100));
     let first = lock.try_acquire("job").unwrap().unwrap();
@@ -62,39 +62,84 @@ fn an_expired_holder_does_not_release_the_next_one() {
 }
 
 #[test]
-fn a_waiter_gives_up_after_max_wait() {
+fn a_waiter_gives_up_after_the_wait_timeout_and_the_cache_then_computes_without_the_lock() {
+    init_tracing();
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let lock = RedisLock::new(&server.url())
+    let options = RedisOptions::new(server.url());
+    let lock = RedisLock::new(options.clone())
         .unwrap()
-        .max_wait(Duration::from_millis(150));
-    let _held = lock.try_acquire("job").unwrap().unwrap();
+        .wait_timeout(Duration::from_millis(150));
+    {
+        let _held = lock.try_acquire("job").unwrap().unwrap();
+        let started = Instant::now();
+        assert!(lock.acquire("job").unwrap().is_none());
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+    }
+
+    // A cache whose cross-process lock is held by another process for longer than the lock's
+    // wait_timeout: its caller waits that long, then computes without the lock.
+    let cache: Cache<u32, u32> = Cache::builder()
+        .namespace("lock::held")
+        .backend(RedisBackend::new(options.clone()).unwrap())
+        .cross_process_lock(lock)
+        .build()
+        .unwrap();
+    let other_process = RedisLock::new(options).unwrap();
+    let _held_elsewhere = other_process
+        .try_acquire(&format!("lock::held:{}", cache.key_of(&1).unwrap()))
+        .unwrap()
+        .expect("free");
+    let calls = Calls::default();
     let started = Instant::now();
-    assert!(lock.acquire("job").unwrap().is_none());
+    let value = cache.get_or_compute(&1, || {
+        calls.hit();
+        7
+    });
     let waited = started.elapsed();
+    assert_eq!((value, calls.count()), (7, 1));
     assert!(waited >= Duration::from_millis(150), "{waited:?}");
     assert!(waited < Duration::from_secs(1), "{waited:?}");
-
-    // And single_flight then computes without the lock.
-    let calls = Calls::default();
-    let value = lock.single_flight(
-        "job",
-        || None,
-        || {
-            calls.hit();
-            7
-        },
+    assert_eq!(
+        cache.stats().errors,
+        0,
+        "a wait that runs out is not an error"
     );
-    assert_eq!((value, calls.count()), (7, 1));
+    assert_eq!(cache.get(&1), Some(7), "and the value is stored");
 }
 
 #[test]
-fn without_redis_single_flight_still_computes() {
+fn without_redis_the_cache_still_computes_without_the_lock() {
     init_tracing();
-    let lock = RedisLock::new(&format!("redis://127.0.0.1:{}/", free_port())).unwrap();
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    let lock = RedisLock::new(RedisOptions::new(url)).unwrap();
     assert!(lock.try_acquire("job").is_err());
-    assert_eq!(lock.single_flight("job", || None, || 42), 42);
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .cross_process_lock(lock)
+        .build()
+        .unwrap();
+    let calls = Calls::default();
+    let started = Instant::now();
+    for _ in 0..2 {
+        let value = cache.get_or_compute(&1, || {
+            calls.hit();
+            42
+        });
+        assert_eq!(value, 42);
+    }
+    assert_eq!(calls.count(), 1, "computed once, then a hit in memory");
+    assert_eq!(cache.stats().errors, 1, "the unreachable lock is counted");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// One process's call, through a cache whose leader takes the Redis lock before computing
@@ -102,10 +147,10 @@ fn without_redis_single_flight_still_computes() {
 fn call_once_across_processes(url: &str) -> String {
     let cache: Cache<u32, String> = Cache::builder()
         .namespace("lock::expensive")
-        .memory()
-        .backend(RedisBackend::new(url).unwrap())
+        .backend(MemoryBackend::new())
+        .backend(RedisBackend::new(RedisOptions::new(url)).unwrap())
         .cross_process_lock(
-            RedisLock::new(url)
+            RedisLock::new(RedisOptions::new(url))
                 .unwrap()
                 .poll_interval(Duration::from_millis(10)),
         )
@@ -157,7 +202,7 @@ fn three_processes_missing_one_key_compute_it_once() {
     let children: Vec<_> = (0..3)
         .map(|i| {
             spawn_self(
-                "child_single_flight",
+                &test_name!(child_single_flight),
                 &[(ROLE_ENV, format!("child {i}")), (URL_ENV, server.url())],
             )
         })
@@ -192,7 +237,7 @@ fn three_processes_missing_one_key_compute_it_once() {
 
 #[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_single_flight_runs_once() {
+async fn async_callers_of_four_caches_compute_one_key_once() {
     let Some(server) = RedisServer::start() else {
         return;
     };
@@ -206,10 +251,10 @@ async fn async_single_flight_runs_once() {
             tokio::spawn(async move {
                 let cache: Cache<u32, String> = Cache::builder()
                     .namespace("lock::expensive_async")
-                    .memory()
-                    .backend(RedisBackend::new(&url).unwrap())
+                    .backend(MemoryBackend::new())
+                    .backend(RedisBackend::new(RedisOptions::new(&url)).unwrap())
                     .cross_process_lock(
-                        RedisLock::new(&url)
+                        RedisLock::new(RedisOptions::new(&url))
                             .unwrap()
                             .poll_interval(Duration::from_millis(10)),
                     )

@@ -7,12 +7,12 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cacher::{Cache, SeparateFileBackend};
+use cacher::{Cache, MemoryBackend, SeparateFileBackend};
 use cacher_tests::{Calls, files_below, init_tracing};
 
 fn cache_on(dir: &std::path::Path) -> Cache<String, String> {
     Cache::builder()
-        .memory()
+        .backend(MemoryBackend::new())
         .backend(SeparateFileBackend::new(dir))
         // Far beyond the test's own bounds: a waiter released by the timeout would fail them.
         .wait_timeout(Duration::from_secs(30))
@@ -21,7 +21,7 @@ fn cache_on(dir: &std::path::Path) -> Cache<String, String> {
 }
 
 #[test]
-fn a_panicking_function_stores_nothing_on_any_tier() {
+fn a_panicking_function_stores_nothing_on_any_tier_and_poisons_nothing() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let cache = cache_on(dir.path());

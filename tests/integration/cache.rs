@@ -1,9 +1,9 @@
 //! What users rely on from any cache: errors and panics are not cached, tiers fill each other,
 //! the plain-store API, stats.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
-use cacher::{Cache, Error, SeparateFileBackend};
+use cacher::{Cache, Error, MemoryBackend, SeparateFileBackend};
 use cacher_tests::{Calls, files_below};
 
 fn memory_cache() -> Cache<String, u64> {
@@ -40,21 +40,7 @@ fn err_is_not_written_to_disk() {
 }
 
 #[test]
-fn a_panicking_function_stores_nothing_and_poisons_nothing() {
-    let cache = memory_cache();
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        cache.get_or_compute("k", || panic!("boom"));
-    }));
-    assert!(result.is_err());
-    assert_eq!(cache.get("k"), None);
-    // The cache still works, for that key and others.
-    assert_eq!(cache.get_or_compute("k", || 1), 1);
-    assert_eq!(cache.get_or_compute("other", || 2), 2);
-    assert_eq!(cache.get("k"), Some(1));
-}
-
-#[test]
-fn plain_store_get_insert_remove() {
+fn get_insert_and_remove_work_as_a_plain_store() {
     let cache = memory_cache();
     assert_eq!(cache.get("a"), None);
     cache.insert("a", 1).unwrap();
@@ -85,7 +71,7 @@ fn a_hit_in_the_file_tier_fills_the_memory_tier() {
     let dir = tempfile::tempdir().unwrap();
     let build = || -> Cache<String, u64> {
         Cache::builder()
-            .memory()
+            .backend(MemoryBackend::new())
             .backend(SeparateFileBackend::new(dir.path()))
             .build()
             .unwrap()
@@ -108,7 +94,7 @@ fn a_hit_in_a_later_file_tier_fills_the_earlier_one() {
         .backend(SeparateFileBackend::new(far.path()))
         .build()
         .unwrap();
-    far_only.insert("k", 9);
+    far_only.insert("k", 9).unwrap();
     let tiers: Cache<String, u64> = Cache::builder()
         .backend(SeparateFileBackend::new(near.path()))
         .backend(SeparateFileBackend::new(far.path()))
@@ -166,12 +152,12 @@ fn try_wrap_does_not_cache_errors() {
 fn clear_empties_every_tier() {
     let dir = tempfile::tempdir().unwrap();
     let cache: Cache<String, u64> = Cache::builder()
-        .memory()
+        .backend(MemoryBackend::new())
         .backend(SeparateFileBackend::new(dir.path()))
         .build()
         .unwrap();
-    cache.insert("a", 1);
-    cache.insert("b", 2);
+    cache.insert("a", 1).unwrap();
+    cache.insert("b", 2).unwrap();
     cache.clear().unwrap();
     assert_eq!(cache.get("a"), None);
     assert!(files_below(dir.path()).is_empty());
@@ -179,22 +165,60 @@ fn clear_empties_every_tier() {
 
 #[test]
 fn max_entries_evicts_the_least_recently_used() {
-    let cache: Cache<u32, u32> = Cache::builder().max_entries(2).build().unwrap();
-    cache.insert(&1, 1);
-    cache.insert(&2, 2);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(2))
+        .build()
+        .unwrap();
+    cache.insert(&1, 1).unwrap();
+    cache.insert(&2, 2).unwrap();
     assert_eq!(cache.get(&1), Some(1)); // 1 is now more recent than 2
-    cache.insert(&3, 3);
+    cache.insert(&3, 3).unwrap();
     assert_eq!(cache.get(&2), None);
     assert_eq!(cache.get(&1), Some(1));
     assert_eq!(cache.get(&3), Some(3));
 }
 
 #[test]
-fn invalid_configurations_are_refused() {
-    let stale_without_ttl = Cache::<u32, u32>::builder()
-        .stale_if_error(std::time::Duration::from_secs(1))
-        .build();
-    assert!(matches!(stale_without_ttl, Err(Error::Config(_))));
-    let zero = Cache::<u32, u32>::builder().max_entries(0).build();
-    assert!(matches!(zero, Err(Error::Config(_))));
+fn invalid_configurations_are_refused_by_build_never_by_a_panic() {
+    let refused = |what: &str, built: cacher::Result<Cache<u32, u32>>| {
+        assert!(
+            matches!(built, Err(Error::Config(_))),
+            "{what}: {:?}",
+            built.map(|_| ())
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        "stale_if_error without a ttl",
+        Cache::builder()
+            .stale_if_error(Duration::from_secs(1))
+            .build(),
+    );
+    refused("a zero ttl", Cache::builder().ttl(Duration::ZERO).build());
+    refused(
+        "a memory backend of 0 entries",
+        Cache::builder()
+            .backend(MemoryBackend::new().max_entries(0))
+            .build(),
+    );
+    refused(
+        "a file backend of 0 entries",
+        Cache::builder()
+            .backend(SeparateFileBackend::new(dir.path()).max_entries(0))
+            .build(),
+    );
+    refused(
+        "two memory backends",
+        Cache::builder()
+            .backend(MemoryBackend::new())
+            .backend(MemoryBackend::new())
+            .build(),
+    );
+    refused(
+        "a memory backend behind a file backend",
+        Cache::builder()
+            .backend(SeparateFileBackend::new(dir.path()))
+            .backend(MemoryBackend::new())
+            .build(),
+    );
 }

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cacher::{Cache, Clock, RateLimiter, SeparateFileBackend};
+use cacher::{Cache, Clock, MemoryBackend, RateLimiter, SeparateFileBackend};
 use cacher_tests::Calls;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -41,7 +41,7 @@ fn the_ttl_applies_to_file_entries_across_caches() {
             .build()
             .unwrap()
     };
-    build().insert("k", 1);
+    build().insert("k", 1).unwrap();
     mock.advance(Duration::from_secs(59));
     assert_eq!(build().get("k"), Some(1));
     mock.advance(Duration::from_secs(1));
@@ -54,14 +54,14 @@ fn a_tier_fill_keeps_the_original_creation_time() {
     let (clock, mock) = Clock::mock();
     let build = || -> Cache<String, u64> {
         Cache::builder()
-            .memory()
+            .backend(MemoryBackend::new())
             .backend(SeparateFileBackend::new(dir.path()))
             .ttl(Duration::from_secs(60))
             .clock(clock.clone())
             .build()
             .unwrap()
     };
-    build().insert("k", 1);
+    build().insert("k", 1).unwrap();
     mock.advance(Duration::from_secs(50));
     let cache = build();
     assert_eq!(cache.get("k"), Some(1)); // fills the memory tier
@@ -82,7 +82,7 @@ fn stale_if_error_serves_an_expired_entry_when_the_function_fails() {
         .clock(clock)
         .build()
         .unwrap();
-    cache.insert("k", 1);
+    cache.insert("k", 1).unwrap();
     mock.advance(Duration::from_secs(61));
     // Expired: a successful call replaces it...
     assert_eq!(cache.try_get_or_compute("k", || Ok::<_, ()>(2)), Ok(2));
@@ -109,7 +109,7 @@ fn without_stale_if_error_an_expired_entry_is_never_served() {
         .clock(clock)
         .build()
         .unwrap();
-    cache.insert("k", 1);
+    cache.insert("k", 1).unwrap();
     mock.advance(Duration::from_secs(61));
     assert_eq!(
         cache.try_get_or_compute("k", || Err::<u64, _>("down")),
@@ -135,7 +135,7 @@ fn start_times(clock: &Clock) -> (Arc<Mutex<Vec<Duration>>>, impl Fn() -> Durati
 fn the_rate_limiter_spaces_call_starts_and_hits_never_wait() {
     let (clock, mock) = Clock::mock();
     let cache: Cache<u32, Duration> = Cache::builder()
-        .rate_limit(Duration::from_secs(1))
+        .rate_limit(RateLimiter::new(Duration::from_secs(1)).with_clock(clock.clone()))
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -160,7 +160,7 @@ fn one_limiter_shared_by_two_caches_spaces_all_their_calls() {
     let limiter = RateLimiter::new(Duration::from_millis(500)).with_clock(clock.clone());
     let build = || -> Cache<u32, Duration> {
         Cache::builder()
-            .rate_limiter(limiter.clone())
+            .rate_limit(limiter.clone())
             .clock(clock.clone())
             .build()
             .unwrap()

@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use cacher::{Cache, RedisBackend};
+use cacher::{Cache, MemoryBackend, RedisBackend, RedisOptions};
 use cacher_tests::redis_server::{RedisServer, free_port};
 use cacher_tests::{Calls, init_tracing};
 
@@ -13,20 +13,21 @@ use cacher_tests::{Calls, init_tracing};
 const BACKOFF: Duration = Duration::from_millis(50);
 
 fn cache(url: &str, memory: bool) -> Cache<u32, String> {
-    let mut builder = Cache::builder().namespace("failover").backend(
-        RedisBackend::new(url)
-            .unwrap()
-            .reconnect_backoff(BACKOFF)
-            .response_timeout(Duration::from_millis(200)),
-    );
+    let mut builder = Cache::builder().namespace("failover");
     if memory {
-        builder = builder.memory();
+        builder = builder.backend(MemoryBackend::new());
     }
-    builder.build().unwrap()
+    let options = RedisOptions::new(url)
+        .reconnect_backoff(BACKOFF)
+        .response_timeout(Duration::from_millis(200));
+    builder
+        .backend(RedisBackend::new(options).unwrap())
+        .build()
+        .unwrap()
 }
 
 #[test]
-fn killing_the_server_mid_run_and_restarting_it() {
+fn a_server_killed_mid_run_costs_misses_until_it_is_back() {
     init_tracing();
     let Some(mut server) = RedisServer::start() else {
         return;
@@ -48,7 +49,10 @@ fn killing_the_server_mid_run_and_restarting_it() {
     let errors = cache.stats().errors;
     assert!(errors >= 1, "errors {errors}");
     assert_eq!(cache.get(&1), None);
-    assert_eq!(cache.insert(&1, "x".into()).ok(), None);
+    assert!(
+        cache.insert(&1, "x".into()).is_err(),
+        "insert reports the failure"
+    );
 
     server.restart();
     // Past the backoff that the failed connection attempts started.
@@ -71,18 +75,18 @@ fn a_restart_between_two_calls_is_invisible() {
         return;
     };
     let cache = cache(&server.url(), false);
-    cache.insert(&1, "one".into());
+    cache.insert(&1, "one".into()).unwrap();
     // The pooled connection dies with the server; the next command finds out and retries once
     // on a fresh connection.
     server.restart();
     assert_eq!(cache.get(&1), None, "the restarted server is empty");
-    cache.insert(&1, "one".into());
+    cache.insert(&1, "one".into()).unwrap();
     assert_eq!(cache.get(&1).as_deref(), Some("one"));
     assert_eq!(cache.stats().errors, 0);
 }
 
 #[test]
-fn never_reachable_the_function_still_runs() {
+fn a_server_never_reachable_still_lets_the_function_run() {
     init_tracing();
     let url = format!("redis://127.0.0.1:{}/", free_port());
     let cache = cache(&url, true);
@@ -116,11 +120,13 @@ fn a_server_that_never_answers_costs_one_timeout() {
     );
     let cache: Cache<u32, String> = Cache::builder()
         .backend(
-            RedisBackend::new(&url)
-                .unwrap()
-                .connect_timeout(Duration::from_millis(300))
-                .response_timeout(Duration::from_millis(200))
-                .reconnect_backoff(Duration::from_secs(5)),
+            RedisBackend::new(
+                RedisOptions::new(&url)
+                    .connect_timeout(Duration::from_millis(300))
+                    .response_timeout(Duration::from_millis(200))
+                    .reconnect_backoff(Duration::from_secs(5)),
+            )
+            .unwrap(),
         )
         .build()
         .unwrap();
@@ -143,7 +149,7 @@ fn a_hung_server_costs_one_response_timeout_per_command() {
         return;
     };
     let cache = cache(&server.url(), false);
-    cache.insert(&1, "one".into());
+    cache.insert(&1, "one".into()).unwrap();
     // The server stops answering every client (even a CLIENT UNPAUSE) for 800 ms.
     assert_eq!(server.raw(&["CLIENT", "PAUSE", "800", "ALL"]), "+OK\r\n");
     let started = Instant::now();
@@ -160,15 +166,15 @@ fn a_hung_server_costs_one_response_timeout_per_command() {
 
 #[test]
 fn the_url_is_checked_when_the_backend_is_made() {
-    let error = RedisBackend::new("not a url").unwrap_err();
+    let error = RedisBackend::new(RedisOptions::new("not a url")).unwrap_err();
     assert!(error.to_string().contains("invalid Redis URL"), "{error}");
     // Well-formed: nothing is connected yet, so no server is needed.
-    RedisBackend::new("redis://localhost:1/15").unwrap();
+    RedisBackend::new(RedisOptions::new("redis://localhost:1/15")).unwrap();
 }
 
 #[cfg(feature = "tokio")]
 #[tokio::test]
-async fn async_killing_the_server_mid_run_and_restarting_it() {
+async fn async_a_server_killed_mid_run_costs_misses_until_it_is_back() {
     init_tracing();
     let Some(mut server) = RedisServer::start() else {
         return;

@@ -11,8 +11,8 @@ use std::path::{Component, Path};
 
 use cacher::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
 use cacher::key::{MAX_KEY_LEN, canonical};
-use cacher::{Cache, Error, HashKeyer, Keyer, ReadableKeyer, SeparateFileBackend};
-use cacher_tests::{Calls, files_below, init_tracing};
+use cacher::{Cache, Error, HashKeyer, Keyer, MemoryBackend, ReadableKeyer, SeparateFileBackend};
+use cacher_tests::{Calls, TEMP_PREFIX, files_below, init_tracing, percent_decode};
 use proptest::prelude::*;
 
 /// Why `name` is not a valid file or directory name on Windows (or anywhere), if it is not.
@@ -60,7 +60,7 @@ fn assert_all_inside(sandbox: &Path, cache_dir: &Path) {
                 panic!("{} has a component {component:?}", file.display());
             };
             let name = name.to_str().expect("names are UTF-8");
-            if !name.starts_with(".cacher-tmp-") {
+            if !name.starts_with(TEMP_PREFIX) {
                 assert_eq!(invalid_name(name), None, "{}: {name:?}", file.display());
             }
         }
@@ -122,19 +122,7 @@ fn hostile_string() -> impl Strategy<Value = String> {
 /// Reads a readable key of a single string argument back (the fallback with `~` excluded):
 /// percent-decodes it and drops the `'` that marks an ambiguous bare string.
 fn decode_readable_string(key: &str) -> Option<String> {
-    let bytes = key.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(key.get(i + 1..i + 3)?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let raw = String::from_utf8(out).ok()?;
+    let raw = percent_decode(key)?;
     Some(raw.strip_prefix('\'').map(str::to_owned).unwrap_or(raw))
 }
 
@@ -268,8 +256,11 @@ const BAD_FILENAMES: &[&str] = &[
     "..",
     "../x",
     "../../x",
+    "../escape.json",
     "a/../../x",
+    "x/../../y.json",
     "/etc/passwd",
+    "/abs.json",
     "{outside}",
     "C:\\x",
     "c:x",
@@ -277,6 +268,7 @@ const BAD_FILENAMES: &[&str] = &[
     "",
     ".",
     "a//b",
+    "a//b.json",
     "a/",
     "a\0b",
     "a\nb",
@@ -295,7 +287,7 @@ fn a_filename_fn_leaving_the_directory_is_refused_and_the_value_still_returned()
         let rel = template.replace("{outside}", outside.to_str().unwrap());
         let returned = rel.clone();
         let cache: Cache<String, String> = Cache::builder()
-            .memory()
+            .backend(MemoryBackend::new())
             .backend(SeparateFileBackend::new(&dir).filename_fn(move |_| returned.clone()))
             .build()
             .unwrap();
@@ -353,11 +345,45 @@ fn long_keys_get_short_distinct_names() {
         .chain(["".into(), "x".repeat(100_000)])
         .collect();
     for key in &keys {
-        cache.insert(key, key.clone());
+        cache.insert(key, key.clone()).unwrap();
     }
     for key in &keys {
         assert_eq!(cache.get(key).as_ref(), Some(key));
     }
     assert_eq!(files_below(&dir).len(), keys.len());
     assert_all_inside(sandbox.path(), &dir);
+}
+
+#[test]
+fn hostile_keys_stay_inside_the_cache_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cache");
+    let cache: Cache<String, u32> = Cache::builder()
+        .backend(SeparateFileBackend::new(&dir))
+        .build()
+        .unwrap();
+    let hostile = [
+        "..",
+        "../x",
+        "/etc/passwd",
+        "a/../../b",
+        "C:\\x",
+        "con",
+        "a\0b",
+        "",
+        ".",
+    ];
+    for (i, key) in hostile.iter().enumerate() {
+        cache.insert(*key, i as u32).unwrap();
+    }
+    for (i, key) in hostile.iter().enumerate() {
+        assert_eq!(cache.get(*key), Some(i as u32), "{key:?}");
+    }
+    assert_eq!(files_below(root.path()).len(), hostile.len());
+    assert!(
+        files_below(root.path())
+            .iter()
+            .all(|f| f.starts_with("cache"))
+    );
+    assert_eq!(cache.stats().errors, 0);
 }

@@ -7,29 +7,18 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use cacher::format::JsonFormatter;
 use cacher::{Cache, Keyer, SeparateFileBackend};
-use cacher_tests::{files_below, init_tracing};
-
-#[allow(dead_code)]
-#[path = "bin/reliability_common.rs"]
-mod common;
-
-use common::{
+use cacher_tests::reliability::{
     BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, Format, Layout, Rng, check_derived_value,
     crash_key, derived_value, file_cache, seed_from_time,
 };
-
-const TEMP_PREFIX: &str = ".cacher-tmp-";
-
-fn long_tests() -> bool {
-    std::env::var("CACHER_LONG_TESTS").is_ok_and(|v| v == "1")
-}
+use cacher_tests::{Reaper, TEMP_PREFIX, init_tracing, long_tests, temp_files};
 
 /// The layouts the writer cycles through, one per kill.
 const LAYOUTS: [Layout; 4] = [
@@ -58,16 +47,6 @@ const LAYOUTS: [Layout; 4] = [
 /// Keys the parent checks: those the writer writes, and a few it never writes (always misses).
 fn all_keys() -> impl Iterator<Item = String> {
     (0..CRASH_KEYS + 3).map(crash_key)
-}
-
-/// Kills the child when dropped, so that a failing assertion leaves no writer behind.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn spawn_writer(
@@ -118,16 +97,6 @@ fn verify(dir: &Path, layout: Layout, tally: &mut Tally) {
             "{layout:?}: {errors} entries were unreadable or corrupt after a kill (a torn write?)"
         ));
     }
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    files_below(dir)
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX))
-        })
-        .collect()
 }
 
 #[test]
@@ -294,7 +263,7 @@ fn leftover_temp_files_are_never_served_and_stale_ones_are_cleared() {
     };
     let cache = build();
     // A valid entry for the key "entry.json", which we then also copy under temporary names.
-    cache.insert("entry.json", "the value".to_owned());
+    cache.insert("entry.json", "the value".to_owned()).unwrap();
     let entry = dir.path().join("entry.json");
     assert!(entry.exists());
     let stale = format!("{TEMP_PREFIX}4242-7-0badcafe");
@@ -309,7 +278,9 @@ fn leftover_temp_files_are_never_served_and_stale_ones_are_cleared() {
             .backend(SeparateFileBackend::new(other.path()).filename_fn(|_| "x.json".into()))
             .build()
             .unwrap();
-        writer.insert(name.as_str(), "from a temporary file".to_owned());
+        writer
+            .insert(name.as_str(), "from a temporary file".to_owned())
+            .unwrap();
         fs::copy(other.path().join("x.json"), dir.path().join(name)).unwrap();
     }
 

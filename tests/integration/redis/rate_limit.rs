@@ -7,9 +7,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cacher::{Cache, RateLimiter, RedisRateLimit};
-use cacher_tests::init_tracing;
+use cacher::{Cache, RateLimiter, RedisOptions};
 use cacher_tests::redis_server::{RedisServer, child_results, free_port, spawn_self};
+use cacher_tests::{init_tracing, test_name};
 
 const ROLE_ENV: &str = "CACHER_TEST_REDIS_ROLE";
 const URL_ENV: &str = "CACHER_TEST_REDIS_URL";
@@ -40,10 +40,10 @@ fn micros_now() -> u64 {
 /// Makes `CALLS_PER_PROCESS` distinct calls (all misses) through a cache limited by the shared
 /// limiter, and returns when each started, in microseconds since the epoch.
 fn call_the_api(url: &str, who: &str) -> Vec<u64> {
-    let limiter = RateLimiter::redis(url, "api.example.com", INTERVAL).unwrap();
+    let limiter = RateLimiter::redis(RedisOptions::new(url), "api.example.com", INTERVAL).unwrap();
     let cache: Cache<u32, String> = Cache::builder()
         .namespace(format!("rate::{who}"))
-        .rate_limiter(limiter)
+        .rate_limit(limiter)
         .build()
         .unwrap();
     let starts = Mutex::new(Vec::new());
@@ -89,7 +89,7 @@ fn two_processes_share_one_interval() {
         return;
     };
     let envs = |role: &str| [(ROLE_ENV, role.to_string()), (URL_ENV, server.url())];
-    let child = spawn_self("child_rate_limited_calls", &envs("child"));
+    let child = spawn_self(&test_name!(child_rate_limited_calls), &envs("child"));
     let mine = call_the_api(&server.url(), "parent");
     let theirs: Vec<u64> = child_results(child)
         .into_iter()
@@ -112,7 +112,7 @@ fn threads_of_one_process_queue_in_order() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let limiter = RateLimiter::redis(&server.url(), "threads", INTERVAL).unwrap();
+    let limiter = RateLimiter::redis(RedisOptions::new(server.url()), "threads", INTERVAL).unwrap();
     let starts = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -138,8 +138,8 @@ fn threads_of_one_process_queue_in_order() {
 fn redis_down_falls_back_to_the_local_interval_and_never_blocks() {
     init_tracing();
     let url = format!("redis://127.0.0.1:{}/", free_port());
-    let limiter = RateLimiter::redis(&url, "down", INTERVAL).unwrap();
-    let cache: Cache<u32, u32> = Cache::builder().rate_limiter(limiter).build().unwrap();
+    let limiter = RateLimiter::redis(RedisOptions::new(&url), "down", INTERVAL).unwrap();
+    let cache: Cache<u32, u32> = Cache::builder().rate_limit(limiter).build().unwrap();
     let started = Instant::now();
     let starts = Mutex::new(Vec::new());
     for n in 0..3 {
@@ -157,19 +157,17 @@ fn redis_down_falls_back_to_the_local_interval_and_never_blocks() {
 }
 
 #[test]
-fn a_caller_waits_at_most_max_wait() {
+fn a_caller_waits_at_most_the_wait_timeout() {
     init_tracing();
     let Some(server) = RedisServer::start() else {
         return;
     };
     let long = Duration::from_secs(5);
     // Two limiters (two processes, as far as their local schedules go) sharing one name.
-    let first = RateLimiter::redis(&server.url(), "slow api", long).unwrap();
-    let second = RateLimiter::new(long).with_redis(
-        RedisRateLimit::new(&server.url(), "slow api")
-            .unwrap()
-            .max_wait(Duration::from_millis(100)),
-    );
+    let first = RateLimiter::redis(RedisOptions::new(server.url()), "slow api", long).unwrap();
+    let second = RateLimiter::redis(RedisOptions::new(server.url()), "slow api", long)
+        .unwrap()
+        .wait_timeout(Duration::from_millis(100));
     first.acquire();
     let started = Instant::now();
     second.acquire();
@@ -183,7 +181,8 @@ fn the_schedule_lives_under_its_own_key_and_expires() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let limiter = RateLimiter::redis(&server.url(), "api.example.com", INTERVAL).unwrap();
+    let limiter =
+        RateLimiter::redis(RedisOptions::new(server.url()), "api.example.com", INTERVAL).unwrap();
     limiter.acquire();
     let pttl = server.raw(&["PTTL", "cacher:rate:api.example.com"]);
     let pttl: i64 = pttl.trim_start_matches(':').trim().parse().unwrap();
@@ -200,8 +199,8 @@ async fn async_callers_share_the_interval() {
     };
     // Two limiters as two processes would have, each used by two tasks.
     let limiters = [
-        RateLimiter::redis(&server.url(), "async", INTERVAL).unwrap(),
-        RateLimiter::redis(&server.url(), "async", INTERVAL).unwrap(),
+        RateLimiter::redis(RedisOptions::new(server.url()), "async", INTERVAL).unwrap(),
+        RateLimiter::redis(RedisOptions::new(server.url()), "async", INTERVAL).unwrap(),
     ];
     let starts = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();

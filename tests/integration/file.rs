@@ -1,0 +1,184 @@
+//! The file backend: names a person can read, every formatter, atomic rewrites, versions and
+//! namespaces, bounds, and a cache that cannot write still answering. (Corrupt entries, hostile
+//! keys and `filename_fn`s, and hostile file systems: `reliability`.)
+
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use cacher::format::{BincodeFormatter, Formatter, JsonFormatter, PostcardFormatter};
+use cacher::{Cache, HashKeyer, SeparateFileBackend};
+use cacher_tests::files_below;
+
+type Args = (String, u32, String);
+
+fn args(endpoint: &str, user_id: u32, sort: &str) -> Args {
+    (endpoint.to_string(), user_id, sort.to_string())
+}
+
+fn file_cache<F: Formatter>(dir: &Path, formatter: F) -> Cache<Args, Vec<String>> {
+    Cache::builder()
+        .namespace("tests::fetch_from_api")
+        .arg_names(&["endpoint", "user_id", "sort"])
+        .backend(SeparateFileBackend::new(dir).formatter(formatter))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn readable_keys_name_the_file_after_the_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = file_cache(dir.path(), JsonFormatter);
+    cache
+        .insert(&args("/posts", 1, "asc"), vec!["post".into()])
+        .unwrap();
+    let name = Path::new("endpoint=%2Fposts_user_id=1_sort=asc.json");
+    assert_eq!(files_below(dir.path()), vec![name.to_path_buf()]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap();
+    assert_eq!(json["value"], serde_json::json!(["post"]));
+    assert_eq!(json["namespace"], "tests::fetch_from_api");
+}
+
+#[test]
+fn hashed_keys_shard_into_subdirectories() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<Args, u32> = Cache::builder()
+        .keyer(HashKeyer)
+        .backend(
+            SeparateFileBackend::new(dir.path())
+                .filename_fn(|key| format!("{}/{}.json", &key[..4], key)),
+        )
+        .build()
+        .unwrap();
+    cache.insert(&args("/posts", 1, "asc"), 1).unwrap();
+    let files = files_below(dir.path());
+    assert_eq!(files.len(), 1);
+    let key = cache.key_of(&args("/posts", 1, "asc")).unwrap();
+    assert_eq!(key.len(), 32);
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_eq!(files[0], Path::new(&key[..4]).join(format!("{key}.json")));
+}
+
+#[test]
+fn every_formatter_round_trips_with_its_extension() {
+    fn check<F: Formatter>(formatter: F, extension: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let value = vec!["a".to_string(), "ü".repeat(3)];
+        file_cache(dir.path(), formatter.clone())
+            .insert(&args("/x", 2, "d"), value.clone())
+            .unwrap();
+        let files = files_below(dir.path());
+        assert_eq!(files[0].extension().unwrap(), extension);
+        let fresh = file_cache(dir.path(), formatter);
+        assert_eq!(fresh.get(&args("/x", 2, "d")), Some(value));
+    }
+    check(JsonFormatter, "json");
+    check(BincodeFormatter, "bin");
+    check(PostcardFormatter, "postcard");
+}
+
+#[test]
+fn readers_never_see_a_torn_entry_while_it_is_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, Vec<u8>> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()).formatter(PostcardFormatter))
+        .build()
+        .unwrap();
+    // Each value is 256 KiB of one repeated byte: a torn read would mix two bytes.
+    let value = |b: u8| vec![b; 256 * 1024];
+    cache.insert(&0, value(0)).unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for b in 1..=60u8 {
+                cache.insert(&0, value(b)).unwrap();
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        let mut reads = 0;
+        while !done.load(Ordering::SeqCst) || reads < 10 {
+            let got = cache
+                .get(&0)
+                .expect("the entry is always there, old or new");
+            assert!(got.len() == 256 * 1024 && got.iter().all(|b| *b == got[0]));
+            reads += 1;
+        }
+    });
+    assert_eq!(cache.stats().errors, 0);
+    assert!(
+        files_below(dir.path())
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("tmp"))
+    );
+}
+
+#[test]
+fn an_entry_of_an_older_version_is_a_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |version: &str| -> Cache<String, u32> {
+        Cache::builder()
+            .version(version)
+            .backend(SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    build("1").insert("k", 1).unwrap();
+    assert_eq!(build("1").get("k"), Some(1));
+    assert_eq!(build("2").get_or_compute("k", || 2), 2);
+    assert_eq!(build("2").get("k"), Some(2));
+}
+
+#[test]
+fn clear_removes_only_this_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |namespace: &str| -> Cache<String, u32> {
+        Cache::builder()
+            .namespace(namespace)
+            .backend(SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build("a"), build("b"));
+    a.insert("x", 1).unwrap();
+    b.insert("y", 2).unwrap();
+    fs::write(dir.path().join("notes.json"), b"{\"mine\": true}").unwrap();
+    a.clear().unwrap();
+    assert_eq!(a.get("x"), None);
+    assert_eq!(b.get("y"), Some(2));
+    assert!(
+        dir.path().join("notes.json").exists(),
+        "a user's file is not ours to delete"
+    );
+}
+
+#[test]
+fn max_entries_on_disk_evicts_the_least_recently_used_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()).max_entries(3))
+        .build()
+        .unwrap();
+    for k in 0..3 {
+        cache.insert(&k, k).unwrap();
+    }
+    assert_eq!(cache.get(&0), Some(0)); // 0 is now more recent than 1
+    cache.insert(&3, 3).unwrap();
+    assert_eq!(files_below(dir.path()).len(), 3);
+    assert_eq!(cache.get(&1), None);
+    assert_eq!(cache.get(&0), Some(0));
+}
+
+#[test]
+fn durable_writes_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<String, u32> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()).durable(true))
+        .build()
+        .unwrap();
+    cache.insert("k", 1).unwrap();
+    assert_eq!(cache.get("k"), Some(1));
+}

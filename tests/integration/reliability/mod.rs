@@ -1,0 +1,13 @@
+//! The reliability suites: what holds when processes crash, many processes share a directory,
+//! keys are hostile, entries are corrupt, the file system misbehaves, and functions panic. See
+//! `docs/RELIABILITY.md` for what each one measured.
+//!
+//! The crash and many-process suites drive the `reliability-child` binary
+//! (`tests/bin/reliability_child.rs`); both sides share `cacher_tests::reliability`.
+
+mod corrupt;
+mod crash;
+mod environment;
+mod hostile_keys;
+mod panics;
+mod processes;
