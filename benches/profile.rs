@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
-//! `cached-hit-u64`, `file-hit-json`, `file-store-json` (200-byte values).
+//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json` (200-byte values).
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
@@ -41,6 +41,12 @@ fn main() {
             }
             for i in 0..loops {
                 let k = (i % MEMORY_KEYS) as u64;
+                black_box(cache.get_or_compute(&k, || k * 3));
+            }
+        }
+        "memory-miss-u64" => {
+            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
             }
         }

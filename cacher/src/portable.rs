@@ -13,6 +13,11 @@ pub(crate) const MAX_NAME_LEN: usize = 255;
 /// `con`, `NUL.json`, `Com1.a.b`, `lpt²` and `aux .txt` are device names; `console`, `comx`
 /// and `com10` are not. Allocates nothing: the file backend asks it on every lookup.
 pub(crate) fn is_windows_device_name(name: &str) -> bool {
+    // Every device name starts with one of these letters: most names stop here.
+    let first = name.as_bytes().first().map(u8::to_ascii_lowercase);
+    if !matches!(first, Some(b'a' | b'c' | b'l' | b'n' | b'p')) {
+        return false;
+    }
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.trim_end_matches(' ').as_bytes();
     let Some((prefix, number)) = stem.split_at_checked(3) else {

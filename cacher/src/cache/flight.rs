@@ -204,9 +204,9 @@ pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
 }
 
 impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
-    /// The flight this leader runs.
-    pub(crate) fn flight(&self) -> Arc<Flight<V>> {
-        Arc::clone(&self.flight)
+    /// Whether the key was invalidated since this flight started.
+    pub(crate) fn invalidated(&self) -> bool {
+        self.flight.invalidated()
     }
 
     /// Hands `value` to the waiters.

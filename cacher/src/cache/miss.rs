@@ -87,6 +87,27 @@ enum State<V> {
     Over,
 }
 
+/// The identity of the persistent entry, or `None` without persistent tiers or when the key
+/// cannot be made (then reported, and kept as the error `insert` returns).
+fn persistent_key<'a, K, V, Q>(
+    inner: &'a Inner<K, V>,
+    call: &'a Call<'a, Q>,
+) -> (Option<EntryKey<'a>>, Option<Error>)
+where
+    Q: KeyRef<K> + ?Sized,
+{
+    if inner.backends.is_empty() {
+        return (None, None);
+    }
+    match call.persistent_key(&inner.naming) {
+        Ok(key) => (Some(inner.naming.entry_key::<V>(key)), None),
+        Err(e) => {
+            inner.report("all", "key", &e);
+            (None, Some(e))
+        }
+    }
+}
+
 /// One call's way through the miss path.
 pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     inner: &'a Inner<K, V>,
@@ -99,9 +120,10 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
     leader: Option<Leader<'a, K, V>>,
-    /// The flight this call computes for, as leader or as a waiter that stopped waiting: an
-    /// invalidation of the key during the computation marks it, and the value is then not stored.
-    flight: Option<Arc<Flight<V>>>,
+    /// The flight a waiter stopped waiting for and computes for itself. An invalidation of the
+    /// key during a computation marks the flight (the leader's or this one), and the value is
+    /// then not stored.
+    abandoned: Option<Arc<Flight<V>>>,
     /// The cross-process lock, released once the value is stored.
     held: Option<FlightGuard<'a>>,
     lock_name: Option<&'a str>,
@@ -118,53 +140,51 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found).
+    /// Built in one expression, so that it is made in place rather than copied out.
+    #[inline]
     pub(super) fn new(
         inner: &'a Inner<K, V>,
         call: &'a Call<'a, Q>,
         goal: Goal,
         memory: Memory<V>,
     ) -> Self {
-        let mut miss = Self {
+        let (key, store_error) = persistent_key(inner, call);
+        let (state, stale) = match (goal, memory) {
+            (Goal::Store, _) => (State::Compute, None),
+            (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
+            (Goal::Compute, Memory::Stale(value)) => (
+                State::Read {
+                    tier: 0,
+                    pass: Pass::First,
+                },
+                Some(value),
+            ),
+            (_, Memory::Stale(_) | Memory::Absent) => (
+                State::Read {
+                    tier: 0,
+                    pass: Pass::First,
+                },
+                None,
+            ),
+        };
+        Self {
             inner,
             call,
-            key: None,
+            key,
             goal,
-            state: State::Read {
-                tier: 0,
-                pass: Pass::First,
-            },
-            stale: None,
+            state,
+            stale,
             leader: None,
-            flight: None,
+            abandoned: None,
             held: None,
             lock_name: None,
             stored: false,
-            store_error: None,
-        };
-        miss.key = miss.persistent_key();
-        match goal {
-            Goal::Store => miss.state = State::Compute,
-            _ => miss.begin_round(memory),
-        }
-        miss
-    }
-
-    fn persistent_key(&mut self) -> Option<EntryKey<'a>> {
-        let inner = self.inner;
-        if inner.backends.is_empty() {
-            return None;
-        }
-        match self.call.persistent_key(&inner.naming) {
-            Ok(key) => Some(inner.naming.entry_key::<V>(key)),
-            Err(e) => {
-                inner.report("all", "key", &e);
-                self.store_error = Some(e);
-                None
-            }
+            store_error,
         }
     }
 
     /// The first of a round's looks, after the memory tier's answer.
+    #[inline]
     fn begin_round(&mut self, memory: Memory<V>) {
         self.stale = None;
         match memory {
@@ -179,6 +199,7 @@ where
     }
 
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
+    #[inline]
     fn look_again(&mut self, pass: Pass) {
         match self.inner.lookup_memory(self.call.key) {
             Memory::Fresh(value) => self.finish(self.inner.hit(value)),
@@ -187,6 +208,7 @@ where
     }
 
     /// What to do next.
+    #[inline]
     pub(super) fn next(&mut self) -> Step<'_, 'a, V> {
         let inner = self.inner;
         loop {
@@ -230,6 +252,7 @@ where
     }
 
     /// A persistent tier's answer to [`Step::Read`].
+    #[inline]
     pub(super) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let State::Read { tier, pass } = self.state else {
             unreachable!("answers follow their step")
@@ -258,6 +281,7 @@ where
 
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
     /// keeping its creation time, so that a ttl counts from when the value was computed.
+    #[inline]
     fn found(&mut self, entry: Entry<V>, tier: usize) {
         if let Some(memory) = &self.inner.memory {
             memory.insert(
@@ -276,6 +300,7 @@ where
     }
 
     /// Every tier was read and none had a fresh entry.
+    #[inline]
     fn read_all(&mut self, pass: Pass) {
         match (pass, self.goal) {
             (Pass::First, Goal::Compute) => self.join(),
@@ -285,12 +310,12 @@ where
     }
 
     /// Single-flight: lead the computation of this key, or wait for its leader.
+    #[inline]
     fn join(&mut self) {
         let inner = self.inner;
         let key = self.call.key;
         match inner.flights.join(inner.hasher.hash_one(key), key) {
             Role::Leader(leader) => {
-                self.flight = Some(leader.flight());
                 self.leader = Some(leader);
                 self.look_again(Pass::AfterJoin);
             }
@@ -299,6 +324,7 @@ where
     }
 
     /// How the wait for another caller ended.
+    #[inline]
     pub(super) fn waited(&mut self, outcome: Outcome<V>) {
         let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
             unreachable!("answers follow their step")
@@ -313,12 +339,13 @@ where
                     "waited {:?} for another caller computing this key; computing it here",
                     self.inner.wait_timeout
                 );
-                self.flight = Some(flight);
+                self.abandoned = Some(flight);
             }
         }
     }
 
     /// The leader takes the cross-process lock, when there is one, before computing.
+    #[inline]
     fn plan_lock(&mut self) {
         let inner = self.inner;
         self.state = State::Compute;
@@ -331,6 +358,7 @@ where
     /// How taking the cross-process lock went. Whatever happened, the caller computes unless the
     /// lock's previous holder stored the value: a lock that fails costs a duplicate call, never a
     /// failed one.
+    #[inline]
     pub(super) fn locked(&mut self, locked: Result<Option<FlightGuard<'a>>>) {
         self.state = State::Compute;
         match locked {
@@ -348,12 +376,18 @@ where
 
     /// The function's value: store it, unless the key was invalidated while it was computed (its
     /// callers still get it).
+    #[inline]
     pub(super) fn computed(&mut self, value: V) {
         let inner = self.inner;
         if self.goal == Goal::Compute {
             Counters::add(&inner.stats.misses);
         }
-        if self.flight.as_ref().is_some_and(|f| f.invalidated()) {
+        let invalidated = match (&self.leader, &self.abandoned) {
+            (Some(leader), _) => leader.invalidated(),
+            (None, Some(flight)) => flight.invalidated(),
+            (None, None) => false,
+        };
+        if invalidated {
             return self.finish(value);
         }
         let created_ms = inner.clock.now_ms();
@@ -397,6 +431,7 @@ where
     }
 
     /// How writing to a persistent tier went.
+    #[inline]
     pub(super) fn wrote(&mut self, result: Result<()>) {
         let State::Write { tier, fill, .. } = &mut self.state else {
             unreachable!("answers follow their step")
@@ -414,6 +449,7 @@ where
     }
 
     /// Every planned write was made.
+    #[inline]
     fn written(&mut self) {
         let State::Write { entry, fill, .. } = std::mem::replace(&mut self.state, State::Over)
         else {
@@ -426,6 +462,7 @@ where
     }
 
     /// The call has its value: hand it to the waiters, release the lock.
+    #[inline]
     fn finish(&mut self, value: V) {
         if let Some(leader) = self.leader.take() {
             leader.complete(value.clone());

@@ -121,17 +121,15 @@ fn join_plain(dir: &Path, relative: &str) -> Option<PathBuf> {
     if !relative.bytes().all(plain) {
         return None;
     }
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + relative.len() + 1);
+    path.push(dir);
     let mut last = "";
     for part in relative.split('/') {
         check_component(part).ok()?;
+        path.push(part);
         last = part;
     }
     check_last(last).ok()?;
-    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + relative.len() + 1);
-    path.push(dir);
-    for part in relative.split('/') {
-        path.push(part);
-    }
     Some(path)
 }
 
