@@ -91,26 +91,17 @@ impl RedisRateLimit {
     /// Blocks until Redis grants a start (or `wait_timeout` passes, or Redis fails).
     pub(super) fn acquire(&self, interval: Duration, wait_timeout: Duration) {
         let cmd = self.grant_cmd(interval);
-        let deadline = Instant::now() + wait_timeout;
+        let mut grant = Grant::new(self, interval, wait_timeout);
+        let mut next = Next::Ask;
         loop {
-            match self.ask(&cmd) {
-                Ok(None) => return self.started(),
-                Ok(Some(wait)) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        self.warn_timeout(wait_timeout);
-                        return self.started();
-                    }
-                    std::thread::sleep(wait.min(left));
+            next = match next {
+                Next::Ask => grant.answered(self.ask(&cmd)),
+                Next::Sleep(wait) => {
+                    std::thread::sleep(wait);
+                    grant.slept()
                 }
-                Err(error) => {
-                    self.warn_unavailable(&error);
-                    while let Err(wait) = self.local_grant(interval) {
-                        std::thread::sleep(wait);
-                    }
-                    return;
-                }
-            }
+                Next::Start => return,
+            };
         }
     }
 
@@ -118,26 +109,17 @@ impl RedisRateLimit {
     #[cfg(feature = "tokio")]
     pub(super) async fn acquire_async(&self, interval: Duration, wait_timeout: Duration) {
         let cmd = self.grant_cmd(interval);
-        let deadline = Instant::now() + wait_timeout;
+        let mut grant = Grant::new(self, interval, wait_timeout);
+        let mut next = Next::Ask;
         loop {
-            match self.ask_async(&cmd).await {
-                Ok(None) => return self.started(),
-                Ok(Some(wait)) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        self.warn_timeout(wait_timeout);
-                        return self.started();
-                    }
-                    tokio::time::sleep(wait.min(left)).await;
+            next = match next {
+                Next::Ask => grant.answered(self.ask_async(&cmd).await),
+                Next::Sleep(wait) => {
+                    tokio::time::sleep(wait).await;
+                    grant.slept()
                 }
-                Err(error) => {
-                    self.warn_unavailable(&error);
-                    while let Err(wait) = self.local_grant(interval) {
-                        tokio::time::sleep(wait).await;
-                    }
-                    return;
-                }
-            }
+                Next::Start => return,
+            };
         }
     }
 
@@ -176,6 +158,81 @@ impl RedisRateLimit {
             key = %self.key,
             "shared rate limiter unavailable, spacing this process's calls only: {error}"
         );
+    }
+}
+
+/// What an acquisition does next: its decisions are made once, in [`Grant`], for the blocking
+/// and the async driver alike.
+enum Next {
+    /// Ask Redis for a start.
+    Ask,
+    /// Sleep, then tell [`Grant::slept`].
+    Sleep(Duration),
+    /// Start the call.
+    Start,
+}
+
+/// One acquisition of a start: asks Redis until it grants one or `wait_timeout` passes; while
+/// Redis is unreachable, spaces this process's starts instead.
+struct Grant<'a> {
+    limit: &'a RedisRateLimit,
+    interval: Duration,
+    wait_timeout: Duration,
+    deadline: Instant,
+    /// Redis failed: the process's own schedule decides.
+    local: bool,
+}
+
+impl<'a> Grant<'a> {
+    fn new(limit: &'a RedisRateLimit, interval: Duration, wait_timeout: Duration) -> Self {
+        Self {
+            limit,
+            interval,
+            wait_timeout,
+            deadline: Instant::now() + wait_timeout,
+            local: false,
+        }
+    }
+
+    /// Redis's answer to a request for a start.
+    fn answered(&mut self, answer: Result<Option<Duration>>) -> Next {
+        match answer {
+            Ok(None) => self.start(),
+            Ok(Some(wait)) => {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.limit.warn_timeout(self.wait_timeout);
+                    return self.start();
+                }
+                Next::Sleep(wait.min(left))
+            }
+            Err(error) => {
+                self.limit.warn_unavailable(&error);
+                self.local = true;
+                self.local_grant()
+            }
+        }
+    }
+
+    /// A sleep it asked for is over.
+    fn slept(&mut self) -> Next {
+        if self.local {
+            self.local_grant()
+        } else {
+            Next::Ask
+        }
+    }
+
+    fn start(&self) -> Next {
+        self.limit.started();
+        Next::Start
+    }
+
+    fn local_grant(&self) -> Next {
+        match self.limit.local_grant(self.interval) {
+            Ok(()) => Next::Start,
+            Err(wait) => Next::Sleep(wait),
+        }
     }
 }
 
