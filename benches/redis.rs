@@ -82,7 +82,11 @@ impl Drop for Server {
 fn cache<F: Formatter>(url: &str, namespace: &str, formatter: F) -> Cache<u32, Payload> {
     Cache::builder()
         .namespace(namespace)
-        .backend(RedisBackend::new(cacher::RedisOptions::new(url)).unwrap().formatter(formatter))
+        .backend(
+            RedisBackend::new(cacher::RedisOptions::new(url))
+                .unwrap()
+                .formatter(formatter),
+        )
         .build()
         .unwrap()
 }
