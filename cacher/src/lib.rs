@@ -38,7 +38,9 @@
 //! Redis client serves the Redis backend, lock and rate limiter alike.
 //!
 //! ```text
-//! cache     Cache, CacheBuilder, CacheStats: the public API and the miss path
+//! cache     Cache, CacheBuilder, CacheStats: the public API and the miss path — its
+//!   │       decisions once, in a core that does no I/O (cache/miss.rs), performed by a
+//!   │       blocking and an async driver (cache/drive.rs)
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
 //!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
