@@ -614,7 +614,7 @@ fn max_entries_bounds_the_memory_tier() {
 
 static STALE_RUNS: AtomicUsize = AtomicUsize::new(0);
 
-// As in walkthrough.rs, a short ttl and one sleep: the static runs on the system clock.
+// As in `walkthrough`, a short ttl and one sleep: the static runs on the system clock.
 #[cached(ttl = "200ms", stale_if_error = "1h")]
 fn stale(id: u32) -> Result<u32, String> {
     if STALE_RUNS.fetch_add(1, Ordering::SeqCst) == 0 {

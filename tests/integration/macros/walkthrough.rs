@@ -192,7 +192,7 @@ fn hashed_keys_are_sharded_by_filename_fn() {
 static TTL_RUNS: AtomicUsize = AtomicUsize::new(0);
 
 // The statics of #[cached] run on the system clock, so this ttl is short and the test sleeps once;
-// the ttl policy itself is tested on a mock clock in policies.rs.
+// the ttl policy itself is tested on a mock clock in the `policies` module.
 #[cached(ttl = "300ms")]
 fn fetch_with_ttl(endpoint: &str) -> String {
     TTL_RUNS.fetch_add(1, Ordering::SeqCst);
