@@ -33,6 +33,8 @@ pub(crate) struct Flight<V> {
     /// Set when the key is removed, replaced or cleared while the flight runs: its value is then
     /// handed to its callers but not stored over the newer state.
     invalidated: AtomicBool,
+    /// Set by a waiter whose bound passed: the leader is stuck, and later callers do not join.
+    abandoned: AtomicBool,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -73,8 +75,14 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
         let mut table = self.lock();
-        if let Some((_, _, flight)) = table.find(hash, |(_, k, _)| key.is_key(k)) {
-            return Role::Waiter(Arc::clone(flight));
+        match table.find_entry(hash, |(_, k, _)| key.is_key(k)) {
+            Ok(found) if !found.get().2.abandoned.load(Ordering::Acquire) => {
+                return Role::Waiter(Arc::clone(&found.get().2));
+            }
+            // A flight a waiter gave up on is past its deadline: this caller leads a new one
+            // (the old leader, if it ever finishes, still hands its value to its own waiters).
+            Ok(abandoned) => drop(abandoned.remove()),
+            Err(_) => {}
         }
         let flight = Arc::new(Flight::new());
         table.insert_unique(hash, (hash, key.to_key(), Arc::clone(&flight)), |e| e.0);
@@ -115,6 +123,7 @@ impl<V: Clone> Flight<V> {
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
             invalidated: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -150,6 +159,11 @@ impl<V: Clone> Flight<V> {
     /// Whether the key was invalidated since the flight started.
     pub(crate) fn invalidated(&self) -> bool {
         self.invalidated.load(Ordering::Acquire)
+    }
+
+    /// Marks the flight as past its deadline: a waiter waited its whole bound for it.
+    pub(crate) fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
     }
 
     /// Blocks until the leader finishes or `bound` passes.

@@ -131,6 +131,10 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     stored: bool,
     /// The first failure to store (what `insert` returns).
     store_error: Option<Error>,
+    /// Tiers (bit `i` for tier `i`) whose service failed during this call: a hung or dead server
+    /// costs one timeout per call, not one per command. They are not written to again, and the
+    /// cross-process lock is not taken.
+    down: u64,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -180,6 +184,7 @@ where
             lock_name: None,
             stored: false,
             store_error,
+            down: 0,
         }
     }
 
@@ -213,10 +218,21 @@ where
         let inner = self.inner;
         loop {
             match &self.state {
+                &State::Read { tier, pass } if self.is_down(tier) => {
+                    self.state = State::Read {
+                        tier: tier + 1,
+                        pass,
+                    };
+                }
                 &State::Read { tier, pass } => match (self.key, inner.backends.get(tier)) {
                     (Some(key), Some(backend)) => return Step::Read(&**backend, key),
                     _ => self.read_all(pass),
                 },
+                State::Write { tier, upto, .. } if tier < upto && self.is_down(*tier) => {
+                    if let State::Write { tier, .. } = &mut self.state {
+                        *tier += 1;
+                    }
+                }
                 State::Write { tier, upto, .. } if tier < upto => break,
                 State::Write { .. } => self.written(),
                 State::Wait(flight) => return Step::Wait(Arc::clone(flight), inner.wait_timeout),
@@ -266,17 +282,31 @@ where
                 Freshness::Stale | Freshness::Expired => {}
             },
             Ok(None) => {}
-            Err(e) if pass == Pass::First => {
-                let backend = self.inner.backends[tier].name();
-                self.inner.report(backend, "read", &e);
+            Err(e) => {
+                self.note_failure(tier, &e);
+                // A later look of this round does not report it again.
+                if pass == Pass::First {
+                    let backend = self.inner.backends[tier].name();
+                    self.inner.report(backend, "read", &e);
+                }
             }
-            // Already reported by this round's first look.
-            Err(_) => {}
         }
         self.state = State::Read {
             tier: tier + 1,
             pass,
         };
+    }
+
+    /// A tier whose service failed (not a corrupt entry, which a write repairs) is down for
+    /// the rest of the call.
+    fn note_failure(&mut self, tier: usize, error: &Error) {
+        if matches!(error, Error::Backend { .. }) {
+            self.down |= 1u64.checked_shl(tier as u32).unwrap_or(0);
+        }
+    }
+
+    fn is_down(&self, tier: usize) -> bool {
+        self.down & 1u64.checked_shl(tier as u32).unwrap_or(0) != 0
     }
 
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
@@ -339,6 +369,7 @@ where
                     "waited {:?} for another caller computing this key; computing it here",
                     self.inner.wait_timeout
                 );
+                flight.abandon();
                 self.abandoned = Some(flight);
             }
         }
@@ -349,6 +380,9 @@ where
     fn plan_lock(&mut self) {
         let inner = self.inner;
         self.state = State::Compute;
+        if self.down != 0 {
+            return;
+        }
         if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
             self.lock_name = Some(self.call.lock_name(&inner.naming, key.key));
             self.state = State::Lock;
@@ -431,20 +465,23 @@ where
     }
 
     /// How writing to a persistent tier went.
-    #[inline]
     pub(super) fn wrote(&mut self, result: Result<()>) {
         let State::Write { tier, fill, .. } = &mut self.state else {
             unreachable!("answers follow their step")
         };
-        let backend = self.inner.backends[*tier].name();
+        let (at, fill) = (*tier, *fill);
         *tier += 1;
-        match result {
-            Ok(()) => self.stored |= !*fill,
-            Err(e) if *fill => self.inner.report(backend, "fill", &e),
-            Err(e) => {
-                self.inner.report(backend, "write", &e);
-                self.store_error.get_or_insert(e);
-            }
+        let Err(e) = result else {
+            self.stored |= !fill;
+            return;
+        };
+        self.note_failure(at, &e);
+        let backend = self.inner.backends[at].name();
+        if fill {
+            self.inner.report(backend, "fill", &e);
+        } else {
+            self.inner.report(backend, "write", &e);
+            self.store_error.get_or_insert(e);
         }
     }
 

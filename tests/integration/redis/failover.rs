@@ -134,11 +134,11 @@ fn a_server_that_never_answers_costs_one_timeout() {
     assert_eq!(cache.get_or_compute(&1, || "value".into()), "value");
     let elapsed = started.elapsed();
     // The first connection attempt waits for its handshake's replies, each bounded by the 300 ms
-    // connect timeout; it fails, and the cache's next commands (a second look before computing,
-    // the write) fail at once during the backoff.
+    // connect timeout; it fails, and the call tries that server no more (no second look, no
+    // write): one error, one timeout.
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(1200), "{elapsed:?}");
-    assert_eq!(cache.stats().errors, 2);
+    assert_eq!(cache.stats().errors, 1);
     drop(listener);
 }
 
@@ -162,6 +162,44 @@ fn a_hung_server_costs_one_response_timeout_per_command() {
     // The timed-out connection was dropped (a late reply must not answer the next command).
     assert_eq!(cache.get(&1).as_deref(), Some("one"));
     assert_eq!(cache.stats().errors, 1);
+}
+
+/// A hung server costs a miss one response timeout in all: after the read times out, the call
+/// neither takes the cross-process lock on that server nor writes to it.
+#[test]
+fn a_hung_server_costs_a_miss_one_response_timeout_not_one_per_command() {
+    init_tracing();
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let timeout = Duration::from_millis(200);
+    let options = RedisOptions::new(server.url())
+        .reconnect_backoff(BACKOFF)
+        .response_timeout(timeout);
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("failover-deadline")
+        .backend(MemoryBackend::new())
+        .backend(RedisBackend::new(options.clone()).unwrap())
+        .cross_process_lock(cacher::RedisLock::new(options).unwrap())
+        .build()
+        .unwrap();
+    // Connect both clients first, so that only the hang is timed.
+    assert_eq!(cache.get_or_compute(&0, || "zero".into()), "zero");
+    assert_eq!(server.raw(&["CLIENT", "PAUSE", "1500", "ALL"]), "+OK\r\n");
+    let started = Instant::now();
+    assert_eq!(cache.get_or_compute(&1, || "one".into()), "one");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= timeout, "{elapsed:?}");
+    assert!(
+        elapsed < timeout * 2,
+        "a miss took {elapsed:?}, more than one timeout"
+    );
+    assert_eq!(
+        cache.stats().errors,
+        1,
+        "only the read failed: nothing else was tried"
+    );
+    std::thread::sleep(Duration::from_millis(1600).saturating_sub(started.elapsed()));
 }
 
 #[test]
