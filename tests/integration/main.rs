@@ -17,6 +17,7 @@
 //! No test changes the process's environment or current directory: tests that need another
 //! environment run in a child process (`spawn_self`, `reliability-child`).
 
+mod adversarial;
 mod cache;
 mod file;
 mod macros;

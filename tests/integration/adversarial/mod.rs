@@ -1,0 +1,8 @@
+//! The adversarial suite: each way an attacker or a careless neighbour could make cacher serve a
+//! wrong value, touch a file that is not its own, crash, or wait without bound — one test per
+//! attack, named as the promise that defeats it. docs/RELIABILITY.md maps attacks to tests.
+
+mod files;
+mod formats;
+mod keys;
+mod macros;
