@@ -11,6 +11,8 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod store;
+
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,6 @@ use std::time::Duration;
 use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::inner::{Inner, Memory};
-use super::stats::Counters;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -406,110 +407,5 @@ where
             ),
             Err(e) => self.inner.report("lock", "lock", &e),
         }
-    }
-
-    /// The function's value: store it, unless the key was invalidated while it was computed (its
-    /// callers still get it).
-    #[inline]
-    pub(super) fn computed(&mut self, value: V) {
-        let inner = self.inner;
-        if self.goal == Goal::Compute {
-            Counters::add(&inner.stats.misses);
-        }
-        let invalidated = match (&self.leader, &self.abandoned) {
-            (Some(leader), _) => leader.invalidated(),
-            (None, Some(flight)) => flight.invalidated(),
-            (None, None) => false,
-        };
-        if invalidated {
-            return self.finish(value);
-        }
-        let created_ms = inner.clock.now_ms();
-        if let Some(memory) = &inner.memory {
-            memory.insert(self.call.key.to_key(), value.clone(), created_ms);
-            self.stored = true;
-        }
-        let upto = if self.key.is_some() {
-            inner.backends.len()
-        } else {
-            0
-        };
-        self.state = State::Write {
-            entry: Entry { value, created_ms },
-            tier: 0,
-            upto,
-            fill: false,
-        };
-    }
-
-    /// The function failed: its error, or an expired entry if `stale_if_error` allows. Either way
-    /// the flight fails, so that a waiter runs its own function rather than take this fallback.
-    pub(super) fn failed<E>(&mut self, error: E) -> Result<V, E> {
-        let inner = self.inner;
-        if self.goal != Goal::Store {
-            Counters::add(&inner.stats.misses);
-        }
-        self.state = State::Over;
-        drop(self.leader.take());
-        match self.stale.take() {
-            Some(value) => {
-                Counters::add(&inner.stats.stale_served);
-                tracing::warn!(
-                    namespace = %inner.namespace(),
-                    "the function failed; serving an expired entry (stale_if_error)"
-                );
-                Ok(value)
-            }
-            None => Err(error),
-        }
-    }
-
-    /// How writing to a persistent tier went.
-    pub(super) fn wrote(&mut self, result: Result<()>) {
-        let State::Write { tier, fill, .. } = &mut self.state else {
-            unreachable!("answers follow their step")
-        };
-        let (at, fill) = (*tier, *fill);
-        *tier += 1;
-        let Err(e) = result else {
-            self.stored |= !fill;
-            return;
-        };
-        self.note_failure(at, &e);
-        let backend = self.inner.backends[at].name();
-        if fill {
-            self.inner.report(backend, "fill", &e);
-        } else {
-            self.inner.report(backend, "write", &e);
-            self.store_error.get_or_insert(e);
-        }
-    }
-
-    /// Every planned write was made.
-    #[inline]
-    fn written(&mut self) {
-        let State::Write { entry, fill, .. } = std::mem::replace(&mut self.state, State::Over)
-        else {
-            unreachable!("called on the last write")
-        };
-        if !fill && self.stored {
-            Counters::add(&self.inner.stats.stores);
-        }
-        self.finish(entry.value);
-    }
-
-    /// The call has its value: hand it to the waiters, release the lock.
-    #[inline]
-    fn finish(&mut self, value: V) {
-        if let Some(leader) = self.leader.take() {
-            leader.complete(value.clone());
-        }
-        self.held = None;
-        self.state = State::Done(value);
-    }
-
-    /// The first failure to store the value, for `insert`.
-    pub(super) fn store_error(self) -> Option<Error> {
-        self.store_error
     }
 }
