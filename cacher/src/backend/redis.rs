@@ -188,6 +188,12 @@ where
     }
 
     fn attach(&mut self, retention: Option<Duration>) -> Result<()> {
+        if self.ttl == Some(Duration::ZERO) {
+            return Err(crate::Error::Config(
+                "a Redis ttl of zero would expire every entry as it is written: give a positive ttl"
+                    .into(),
+            ));
+        }
         if !self.ttl_set_by_user {
             self.ttl = retention;
         }
@@ -336,6 +342,15 @@ pub(crate) fn namespace_pattern(namespace: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_ttl_is_refused_when_the_cache_is_built() {
+        let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
+            .unwrap()
+            .ttl(Duration::ZERO);
+        let built = crate::Cache::<u32, u32>::builder().backend(backend).build();
+        assert!(matches!(built, Err(crate::Error::Config(_))), "{built:?}");
+    }
 
     #[test]
     fn keys_and_patterns() {
