@@ -4,6 +4,7 @@ mod builder;
 mod call;
 mod drive;
 mod flight;
+mod generation;
 mod inner;
 mod miss;
 mod stats;
@@ -216,28 +217,36 @@ where
     }
 
     /// Stores `value` for `key` in every tier. A computation of `key` already under way will not
-    /// store its (older) value over this one.
+    /// store its (older) value over this one; a write of such a value already under way is
+    /// waited for, then overwritten.
     ///
     /// # Errors
-    /// The first tier's failure, also logged and counted in [`CacheStats::errors`]; the other
-    /// tiers are still written.
+    /// The first tier's failure, also logged and counted in [`CacheStats::errors`] (the other
+    /// tiers are still written), or [`Error::Key`](crate::Error::Key) when the key cannot be
+    /// serialised for the persistent tiers (the memory tier still takes the value).
     pub fn insert<Q: KeyRef<K> + ?Sized>(&self, key: &Q, value: V) -> Result<()> {
         let inner = &*self.inner;
-        inner.flights.invalidate(inner.hasher.hash_one(key), key);
+        inner
+            .flights
+            .invalidate(inner.hasher.hash_one(key), inner.store_wait());
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, Goal::Store, Memory::Absent);
         let Ok(_) = drive::run(&mut miss, || Ok::<V, Infallible>(value));
         miss.store_error().map_or(Ok(()), Err)
     }
 
-    /// Removes the entry for `key` from every tier (invalidates it).
+    /// Removes the entry for `key` from every tier (invalidates it). A computation of `key`
+    /// under way will not store its value after this returns (its callers still get it), and a
+    /// caller that comes after runs the function anew.
     ///
     /// # Errors
     /// The first tier's failure (the other tiers are still cleared of the key).
     #[doc(alias = "invalidate")]
     pub fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<()> {
         let inner = &*self.inner;
-        inner.flights.invalidate(inner.hasher.hash_one(key), key);
+        inner
+            .flights
+            .invalidate(inner.hasher.hash_one(key), inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.remove(key);
         }
@@ -262,7 +271,7 @@ where
     /// The first tier's failure (the other tiers are still cleared).
     pub fn clear(&self) -> Result<()> {
         let inner = &*self.inner;
-        inner.flights.invalidate_all();
+        inner.flights.invalidate_all(inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.clear();
         }

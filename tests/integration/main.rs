@@ -20,6 +20,7 @@
 mod adversarial;
 mod cache;
 mod file;
+mod invalidation;
 mod macros;
 mod policies;
 #[cfg(feature = "redis")]

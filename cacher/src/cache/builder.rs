@@ -202,9 +202,12 @@ where
     }
 
     /// How long a caller waits for another caller computing the same key before running the
-    /// function itself. Default: [`DEFAULT_WAIT_TIMEOUT`].
+    /// function itself. Default: [`DEFAULT_WAIT_TIMEOUT`]. `Duration::MAX` waits as long as the
+    /// leader takes (in practice: a century).
     pub fn wait_timeout(mut self, bound: Duration) -> Self {
-        self.wait_timeout = bound;
+        // Any longer and `Instant + bound` would overflow.
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+        self.wait_timeout = bound.min(CENTURY);
         self
     }
 

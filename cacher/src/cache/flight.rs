@@ -10,6 +10,8 @@
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::generation::{Generation, Generations, Storing};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,8 @@ use crate::key::KeyRef;
 
 pub(crate) struct Flights<K, V> {
     table: Mutex<Table<K, V>>,
+    /// What invalidations a computation must not store over.
+    generations: Generations,
 }
 
 /// Flights in progress, each with its key's hash.
@@ -30,9 +34,9 @@ pub(crate) struct Flight<V> {
     /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody waits for (most
     /// misses) ends without `notify_all`, which is a syscall even when no one is there.
     blocked: AtomicUsize,
-    /// Set when the key is removed, replaced or cleared while the flight runs: its value is then
-    /// handed to its callers but not stored over the newer state.
-    invalidated: AtomicBool,
+    /// The key's generation when the flight started: after an invalidation, later callers do
+    /// not join it (its value predates the invalidation).
+    generation: Generation,
     /// Set by a waiter whose bound passed: the leader is stuck, and later callers do not join.
     abandoned: AtomicBool,
     #[cfg(feature = "tokio")]
@@ -65,6 +69,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
             table: Mutex::new(HashTable::new()),
+            generations: Generations::new(),
         }
     }
 
@@ -74,38 +79,51 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
+        let now = self.generations.current(hash);
         let mut table = self.lock();
-        match table.find_entry(hash, |(_, k, _)| key.is_key(k)) {
-            Ok(found) if !found.get().2.abandoned.load(Ordering::Acquire) => {
-                return Role::Waiter(Arc::clone(&found.get().2));
+        let mut abandoned = false;
+        if let Ok(found) = table.find_entry(hash, |(_, k, _)| key.is_key(k)) {
+            let flight = &found.get().2;
+            abandoned = flight.abandoned.load(Ordering::Acquire);
+            if !abandoned && flight.generation == now {
+                return Role::Waiter(Arc::clone(flight));
             }
-            // A flight a waiter gave up on is past its deadline: this caller leads a new one
-            // (the old leader, if it ever finishes, still hands its value to its own waiters).
-            Ok(abandoned) => drop(abandoned.remove()),
-            Err(_) => {}
+            // A flight a waiter gave up on is past its deadline, and one that started before an
+            // invalidation computes a value from before it: this caller leads a new one. (The old
+            // leader, if it ever finishes, still hands its value to its own waiters.)
+            drop(found.remove());
         }
-        let flight = Arc::new(Flight::new());
+        let flight = Arc::new(Flight::new(now));
         table.insert_unique(hash, (hash, key.to_key(), Arc::clone(&flight)), |e| e.0);
         Role::Leader(Leader {
             flights: self,
             hash,
             flight,
             finished: false,
+            after_abandoned: abandoned,
         })
     }
 
-    /// Marks the flight of `key`, if one runs, as invalidated.
-    pub(crate) fn invalidate<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) {
-        if let Some((_, _, flight)) = self.lock().find(hash, |(_, k, _)| key.is_key(k)) {
-            flight.invalidated.store(true, Ordering::Release);
-        }
+    /// The generation of `hash`'s key now; see [`generation`](super::generation).
+    #[inline]
+    pub(crate) fn generation(&self, hash: u64) -> Generation {
+        self.generations.current(hash)
     }
 
-    /// Marks every running flight as invalidated.
-    pub(crate) fn invalidate_all(&self) {
-        for (_, _, flight) in self.lock().iter() {
-            flight.invalidated.store(true, Ordering::Release);
-        }
+    /// Starts storing a value of `hash`'s key for a call that started at `seen`, unless the key
+    /// was invalidated since.
+    pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
+        self.generations.begin_store(hash, seen)
+    }
+
+    /// Invalidates `hash`'s key, waiting at most `bound` for a store already under way.
+    pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
+        self.generations.invalidate(hash, bound);
+    }
+
+    /// Invalidates every key.
+    pub(crate) fn invalidate_all(&self, bound: Duration) {
+        self.generations.invalidate_all(bound);
     }
 
     fn remove(&self, hash: u64, flight: &Arc<Flight<V>>) {
@@ -117,12 +135,12 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 }
 
 impl<V: Clone> Flight<V> {
-    fn new() -> Self {
+    fn new(generation: Generation) -> Self {
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
-            invalidated: AtomicBool::new(false),
+            generation,
             abandoned: AtomicBool::new(false),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
@@ -154,11 +172,6 @@ impl<V: Clone> Flight<V> {
         }
         #[cfg(feature = "tokio")]
         self.notify.notify_waiters();
-    }
-
-    /// Whether the key was invalidated since the flight started.
-    pub(crate) fn invalidated(&self) -> bool {
-        self.invalidated.load(Ordering::Acquire)
     }
 
     /// Marks the flight as past its deadline: a waiter waited its whole bound for it.
@@ -215,12 +228,14 @@ pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
     hash: u64,
     flight: Arc<Flight<V>>,
     finished: bool,
+    after_abandoned: bool,
 }
 
 impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
-    /// Whether the key was invalidated since this flight started.
-    pub(crate) fn invalidated(&self) -> bool {
-        self.flight.invalidated()
+    /// Whether this flight replaced one a waiter gave up on (its leader may still hold the
+    /// cross-process lock: this one does not wait for it).
+    pub(crate) fn after_abandoned(&self) -> bool {
+        self.after_abandoned
     }
 
     /// Hands `value` to the waiters.

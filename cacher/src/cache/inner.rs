@@ -91,6 +91,12 @@ impl<K, V> Inner<K, V> {
         );
     }
 
+    /// How long an invalidation waits for a store of its key already under way. A store is one
+    /// write per tier, each bounded by its backend's own timeouts; this bounds one without.
+    pub(super) fn store_wait(&self) -> Duration {
+        self.wait_timeout.min(Duration::from_secs(10))
+    }
+
     pub(super) fn namespace(&self) -> &str {
         &self.naming.namespace
     }

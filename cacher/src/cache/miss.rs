@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
+use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
@@ -121,10 +122,13 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
     leader: Option<Leader<'a, K, V>>,
-    /// The flight a waiter stopped waiting for and computes for itself. An invalidation of the
-    /// key during a computation marks the flight (the leader's or this one), and the value is
-    /// then not stored.
-    abandoned: Option<Arc<Flight<V>>>,
+    /// The key's hash, for the flights and their generations.
+    hash: u64,
+    /// The key's generation when the call started: a value is stored (or filled) only if no
+    /// invalidation came since.
+    generation: Generation,
+    /// A store in progress, which invalidations of the key wait for.
+    storing: Option<Storing<'a>>,
     /// The cross-process lock, released once the value is stored.
     held: Option<FlightGuard<'a>>,
     lock_name: Option<&'a str>,
@@ -154,6 +158,7 @@ where
         memory: Memory<V>,
     ) -> Self {
         let (key, store_error) = persistent_key(inner, call);
+        let hash = inner.hasher.hash_one(call.key);
         let (state, stale) = match (goal, memory) {
             (Goal::Store, _) => (State::Compute, None),
             (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
@@ -180,7 +185,9 @@ where
             state,
             stale,
             leader: None,
-            abandoned: None,
+            hash,
+            generation: inner.flights.generation(hash),
+            storing: None,
             held: None,
             lock_name: None,
             stored: false,
@@ -284,9 +291,11 @@ where
             },
             Ok(None) => {}
             Err(e) => {
+                // A later look of this round does not report a failure the first look did; a
+                // service failure is new (its tier was not down, or it would not be read).
+                let new = pass == Pass::First || matches!(e, Error::Backend { .. });
                 self.note_failure(tier, &e);
-                // A later look of this round does not report it again.
-                if pass == Pass::First {
+                if new {
                     let backend = self.inner.backends[tier].name();
                     self.inner.report(backend, "read", &e);
                 }
@@ -314,14 +323,20 @@ where
     /// keeping its creation time, so that a ttl counts from when the value was computed.
     #[inline]
     fn found(&mut self, entry: Entry<V>, tier: usize) {
-        if let Some(memory) = &self.inner.memory {
+        let inner = self.inner;
+        inner.stats.hits.add();
+        // Copied into the earlier tiers only if no invalidation came since the call started.
+        let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
+            return self.finish(entry.value);
+        };
+        self.storing = Some(storing);
+        if let Some(memory) = &inner.memory {
             memory.insert(
                 self.call.key.to_key(),
                 entry.value.clone(),
                 entry.created_ms,
             );
         }
-        self.inner.stats.hits.add();
         self.state = State::Write {
             entry,
             tier: 0,
@@ -343,9 +358,7 @@ where
     /// Single-flight: lead the computation of this key, or wait for its leader.
     #[inline]
     fn join(&mut self) {
-        let inner = self.inner;
-        let key = self.call.key;
-        match inner.flights.join(inner.hasher.hash_one(key), key) {
+        match self.inner.flights.join(self.hash, self.call.key) {
             Role::Leader(leader) => {
                 self.leader = Some(leader);
                 self.look_again(Pass::AfterJoin);
@@ -371,7 +384,6 @@ where
                     self.inner.wait_timeout
                 );
                 flight.abandon();
-                self.abandoned = Some(flight);
             }
         }
     }
@@ -381,7 +393,10 @@ where
     fn plan_lock(&mut self) {
         let inner = self.inner;
         self.state = State::Compute;
-        if self.down != 0 {
+        // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
+        // waiting for it would cost more than computing.
+        let stuck = self.leader.as_ref().is_some_and(Leader::after_abandoned);
+        if self.down != 0 || stuck {
             return;
         }
         if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {

@@ -22,7 +22,7 @@ pub struct CacheStats {
     pub hits: u64,
     /// Calls that ran the function (or found nothing, for `get`).
     pub misses: u64,
-    /// Values stored.
+    /// Values stored in at least one tier (a value every tier failed to take is not counted).
     pub stores: u64,
     /// Backend failures: unreadable or corrupt entries, failed writes, invalid paths. Each was
     /// also logged as a `tracing` warning, and none cost the caller its value.

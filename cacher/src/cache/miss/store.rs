@@ -24,14 +24,12 @@ where
         if self.goal == Goal::Compute {
             Counters::add(&inner.stats.misses);
         }
-        let invalidated = match (&self.leader, &self.abandoned) {
-            (Some(leader), _) => leader.invalidated(),
-            (None, Some(flight)) => flight.invalidated(),
-            (None, None) => false,
-        };
-        if invalidated {
+        let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
+            // Invalidated while it was computed: its callers get it, the tiers keep what the
+            // invalidation left.
             return self.finish(value);
-        }
+        };
+        self.storing = Some(storing);
         let created_ms = inner.clock.now_ms();
         if let Some(memory) = &inner.memory {
             memory.insert(self.call.key.to_key(), value.clone(), created_ms);
@@ -59,7 +57,9 @@ where
         }
         self.state = State::Over;
         drop(self.leader.take());
-        match self.stale.take() {
+        // An entry removed or replaced since the call started is not served either.
+        let current = inner.flights.generation(self.hash) == self.generation;
+        match self.stale.take().filter(|_| current) {
             Some(value) => {
                 Counters::add(&inner.stats.stale_served);
                 tracing::warn!(
@@ -112,6 +112,7 @@ where
         if let Some(leader) = self.leader.take() {
             leader.complete(value.clone());
         }
+        self.storing = None;
         self.held = None;
         self.state = State::Done(value);
     }

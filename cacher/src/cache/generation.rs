@@ -1,0 +1,153 @@
+//! Which computations may still store their value: invalidation (`remove`, `insert`, `clear`)
+//! against stores already under way.
+//!
+//! Keys hash to one of [`STRIPES`] stripes, each with a *generation* that every invalidation of
+//! a key of the stripe bumps (`clear` bumps one epoch for all), and a count of stores in progress.
+//! A call notes the generation when it starts; before it stores a value (computed, or copied from
+//! a later tier into earlier ones) it counts itself as storing, then checks the generation: if an
+//! invalidation came in between, it stores nothing (its caller still gets the value). An
+//! invalidation bumps the generation, then waits (bounded) until the stripe has no store in
+//! progress. Both sides write, then read the other's word, sequentially consistent: either the
+//! store sees the new generation and skips, or the invalidation sees the store and waits for it,
+//! then removes or overwrites what it wrote. So once `remove` returns, no value computed before
+//! it is stored after it, and no reader finds one.
+//!
+//! Two keys of one stripe only cost each other a skipped store, never a wrong value.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+/// Stripes: enough that unrelated keys rarely skip each other's stores.
+const STRIPES: usize = 256;
+
+#[derive(Default)]
+struct Stripe {
+    generation: AtomicU64,
+    storing: AtomicU32,
+}
+
+pub(crate) struct Generations {
+    stripes: Box<[Stripe]>,
+    epoch: AtomicU64,
+}
+
+/// What a call saw when it started: its stripe's generation and the epoch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Generation {
+    stripe: u64,
+    epoch: u64,
+}
+
+/// A store in progress: invalidations of its stripe wait until it drops.
+pub(crate) struct Storing<'a>(&'a Stripe);
+
+impl Drop for Storing<'_> {
+    fn drop(&mut self) {
+        self.0.storing.fetch_sub(1, SeqCst);
+    }
+}
+
+impl Generations {
+    pub(crate) fn new() -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    fn stripe(&self, hash: u64) -> &Stripe {
+        // The flights' table uses the low bits of the hash; take high ones.
+        &self.stripes[(hash >> 56) as usize % STRIPES]
+    }
+
+    /// The generation of `hash`'s key now.
+    #[inline]
+    pub(crate) fn current(&self, hash: u64) -> Generation {
+        Generation {
+            stripe: self.stripe(hash).generation.load(SeqCst),
+            epoch: self.epoch.load(SeqCst),
+        }
+    }
+
+    /// Starts a store of a value of `hash`'s key by a call that started at `seen`: `None` when
+    /// the key was invalidated since, and nothing may be stored.
+    pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
+        let stripe = self.stripe(hash);
+        stripe.storing.fetch_add(1, SeqCst);
+        let storing = Storing(stripe);
+        (self.current(hash) == seen).then_some(storing)
+    }
+
+    /// Invalidates `hash`'s key: later stores of calls that started before are skipped, and
+    /// stores already under way are waited for, at most `bound`.
+    pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
+        let stripe = self.stripe(hash);
+        stripe.generation.fetch_add(1, SeqCst);
+        wait_for(bound, || stripe.storing.load(SeqCst) == 0);
+    }
+
+    /// Invalidates every key (`clear`).
+    pub(crate) fn invalidate_all(&self, bound: Duration) {
+        self.epoch.fetch_add(1, SeqCst);
+        wait_for(bound, || {
+            self.stripes.iter().all(|s| s.storing.load(SeqCst) == 0)
+        });
+    }
+}
+
+/// Waits until `done`, at most `bound`. A store is one write to each tier, each bounded by its
+/// backend's own timeouts, so the bound is only there for a backend that has none.
+fn wait_for(bound: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while !done() {
+        if start.elapsed() >= bound {
+            tracing::warn!("waited {bound:?} for a store in progress; invalidating without it");
+            return;
+        }
+        if spins < 64 {
+            spins += 1;
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_after_an_invalidation_is_refused_and_one_before_is_waited_for() {
+        let generations = Generations::new();
+        let seen = generations.current(7);
+        generations.invalidate(7, Duration::ZERO);
+        assert!(generations.begin_store(7, seen).is_none());
+        let now = generations.current(7);
+        let storing = generations
+            .begin_store(7, now)
+            .expect("nothing invalidated since");
+        std::thread::scope(|s| {
+            let invalidation = s.spawn(|| {
+                let start = Instant::now();
+                generations.invalidate(7, Duration::from_secs(10));
+                start.elapsed()
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            drop(storing);
+            assert!(invalidation.join().unwrap() >= Duration::from_millis(50));
+        });
+        assert!(generations.begin_store(7, now).is_none());
+    }
+
+    #[test]
+    fn clear_invalidates_every_key() {
+        let generations = Generations::new();
+        let seen = [1u64, 1 << 60, u64::MAX].map(|h| (h, generations.current(h)));
+        generations.invalidate_all(Duration::ZERO);
+        for (hash, seen) in seen {
+            assert!(generations.begin_store(hash, seen).is_none());
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Invalidation against computations under way: once `remove`, `insert` or `clear` returns, no
+//! value computed (or read) before it is stored after it, served to a caller who came after it,
+//! or handed out as a stale fallback — whether the computation is a leader's, an abandoned
+//! leader's, or a waiter's that stopped waiting. And the waits around them stay bounded.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::lock::{FlightGuard, FlightLock};
+use cacher::{Cache, Error, MemoryBackend, PersistentBackend, SeparateFileBackend};
+
+#[derive(Clone, Default)]
+struct Shared {
+    map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
+    gets: Arc<AtomicUsize>,
+    inserts: Arc<AtomicUsize>,
+}
+
+/// A tier over a shared map. `fail_get_at`: the n-th get (0-based) fails with Error::Backend.
+/// `gate_first_insert`: the first insert signals `entered` and waits for `release`.
+/// Tells the test a write has begun, then holds it until released.
+type Gate = (Mutex<mpsc::Sender<()>>, Mutex<mpsc::Receiver<()>>);
+
+struct Scripted {
+    s: Shared,
+    fail_get_at: Option<usize>,
+    gate: Option<Gate>,
+}
+
+impl Scripted {
+    fn plain(s: &Shared) -> Self {
+        Self {
+            s: s.clone(),
+            fail_get_at: None,
+            gate: None,
+        }
+    }
+}
+
+fn backend_err() -> Error {
+    Error::Backend {
+        backend: "scripted",
+        context: "GET".into(),
+        source: Box::new(std::io::Error::other("server went away")),
+    }
+}
+
+impl PersistentBackend<u64> for Scripted {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        let n = self.s.gets.fetch_add(1, Ordering::SeqCst);
+        if self.fail_get_at == Some(n) {
+            return Err(backend_err());
+        }
+        Ok(self.s.map.lock().unwrap().get(key.key).map(|e| Entry {
+            value: e.value,
+            created_ms: e.created_ms,
+        }))
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        let n = self.s.inserts.fetch_add(1, Ordering::SeqCst);
+        if let (0, Some((entered, release))) = (n, &self.gate) {
+            entered.lock().unwrap().send(()).unwrap();
+            release.lock().unwrap().recv().unwrap();
+        }
+        self.s.map.lock().unwrap().insert(
+            key.key.to_owned(),
+            Entry {
+                value: entry.value,
+                created_ms: entry.created_ms,
+            },
+        );
+        Ok(())
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        self.s.map.lock().unwrap().remove(key.key);
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        self.s.map.lock().unwrap().clear();
+        Ok(())
+    }
+}
+
+/// A tier whose server fails on the leader's second look (after it joined) is reported, like a
+/// failure on the first look: a tier left alone for the rest of the call is never left silently.
+#[test]
+fn a_tier_failing_after_the_first_look_is_reported() {
+    let s = Shared::default();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(Scripted {
+            s: s.clone(),
+            fail_get_at: Some(1),
+            gate: None,
+        })
+        .build()
+        .unwrap();
+    assert_eq!(cache.get_or_compute("k", || 7), 7);
+    assert_eq!(
+        s.inserts.load(Ordering::SeqCst),
+        0,
+        "the failed tier is not written"
+    );
+    assert_eq!(cache.stats().errors, 1, "the failure is reported");
+}
+
+/// An `insert` while the leader writes its value waits for that write, then writes its own: the
+/// older value never lands after `insert` returned.
+#[test]
+fn an_insert_during_the_leaders_write_is_not_undone_by_it() {
+    let s = Shared::default();
+    let (entered_tx, entered_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(Scripted {
+            s: s.clone(),
+            fail_get_at: None,
+            gate: Some((Mutex::new(entered_tx), Mutex::new(release_rx))),
+        })
+        .build()
+        .unwrap();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| cache.get_or_compute("k", || 1));
+        entered_rx.recv().unwrap(); // the leader is writing 1 to the tier
+        let inserter = sc.spawn(|| cache.insert("k", 5).unwrap());
+        // The insert waits for the write under way (were it early, it would pass all the same).
+        std::thread::sleep(Duration::from_millis(100));
+        release_tx.send(()).unwrap();
+        inserter.join().unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+    });
+    let fresh: Cache<String, u64> = Cache::builder()
+        .backend(Scripted::plain(&s))
+        .build()
+        .unwrap();
+    assert_eq!(cache.get("k"), Some(5), "memory tier");
+    assert_eq!(fresh.get("k"), Some(5), "persistent tier");
+}
+
+/// A leader whose flight was abandoned (a waiter gave up on it) and replaced is still reached by
+/// invalidation: its older value does not overwrite a later insert.
+#[test]
+fn an_abandoned_leader_does_not_store_over_a_later_insert() {
+    let cache: Cache<String, u64> = Cache::builder()
+        .wait_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                1 // computed from the data before the insert
+            })
+        });
+        started_rx.recv().unwrap();
+        // A waiter times out (abandons the flight) and its own function fails: nothing stored.
+        assert_eq!(
+            cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+            Err("down")
+        );
+        // A later miss replaces the abandoned flight in the table and completes.
+        assert_eq!(
+            cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+            Err("down")
+        );
+        // The user stores the new value: no flight of "k" is in the table any more.
+        cache.insert("k", 5).unwrap();
+        assert_eq!(cache.get("k"), Some(5));
+        go_tx.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+    });
+    assert_eq!(cache.get("k"), Some(5));
+}
+
+/// A waiter that stopped waiting and computes for itself is reached by a `remove` too, even after
+/// its leader finished: its value, computed before the remove, is not stored after it.
+#[test]
+fn a_timed_out_waiter_does_not_store_after_a_remove() {
+    let cache: Cache<String, u64> = Cache::builder()
+        .wait_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let (l_started_tx, l_started_rx) = mpsc::channel();
+    let (l_go_tx, l_go_rx) = mpsc::channel::<()>();
+    let (w_started_tx, w_started_rx) = mpsc::channel();
+    let (w_go_tx, w_go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                l_started_tx.send(()).unwrap();
+                l_go_rx.recv().unwrap();
+                1
+            })
+        });
+        l_started_rx.recv().unwrap();
+        let waiter = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                w_started_tx.send(()).unwrap();
+                w_go_rx.recv().unwrap();
+                3 // computed before the remove below
+            })
+        });
+        w_started_rx.recv().unwrap(); // the waiter timed out and computes
+        l_go_tx.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+        cache.remove("k").unwrap();
+        assert_eq!(cache.get("k"), None);
+        w_go_tx.send(()).unwrap();
+        assert_eq!(waiter.join().unwrap(), 3);
+    });
+    assert_eq!(cache.get("k"), None);
+}
+
+/// A caller that starts after `remove` returned does not join the computation that started before
+/// it: it runs the function itself.
+#[test]
+fn a_caller_after_a_remove_does_not_get_the_value_computed_before_it() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                1
+            })
+        });
+        started_rx.recv().unwrap();
+        cache.remove("k").unwrap();
+        // Started after remove() returned.
+        let later = sc.spawn(|| cache.get_or_compute("k", || 2));
+        std::thread::sleep(Duration::from_millis(100));
+        go_tx.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+        assert_eq!(later.join().unwrap(), 2);
+    });
+    assert_eq!(cache.get("k"), Some(2));
+}
+
+#[derive(Default)]
+struct LocalLock {
+    held: Arc<(Mutex<HashSet<String>>, Condvar)>,
+}
+struct Held {
+    held: Arc<(Mutex<HashSet<String>>, Condvar)>,
+    name: String,
+}
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (names, released) = &*self.held;
+        names.lock().unwrap().remove(&self.name);
+        released.notify_all();
+    }
+}
+impl FlightLock for LocalLock {
+    fn lock(&self, name: &str) -> cacher::Result<Option<FlightGuard<'_>>> {
+        let (names, released) = &*self.held;
+        let (mut names, wait) = released
+            .wait_timeout_while(names.lock().unwrap(), Duration::from_secs(2), |n| {
+                n.contains(name)
+            })
+            .unwrap();
+        if wait.timed_out() {
+            return Ok(None);
+        }
+        names.insert(name.to_owned());
+        Ok(Some(Box::new(Held {
+            held: Arc::clone(&self.held),
+            name: name.to_owned(),
+        })))
+    }
+}
+
+/// After a waiter gives up on a stuck leader that holds the cross-process lock, the next caller
+/// leads a new flight without waiting for that lock: `wait_timeout` bounds it, not the lock.
+#[test]
+fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .cross_process_lock(LocalLock::default())
+        .wait_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                let _ = go_rx.recv_timeout(Duration::from_secs(10));
+                1
+            })
+        });
+        started_rx.recv().unwrap();
+        assert_eq!(
+            cache.try_get_or_compute("k", || Err::<u64, _>("down")),
+            Err("down")
+        );
+        let start = Instant::now();
+        assert_eq!(cache.get_or_compute("k", || 2), 2);
+        let next = start.elapsed();
+        go_tx.send(()).unwrap();
+        leader.join().unwrap();
+        assert!(
+            next < Duration::from_secs(1),
+            "waited {next:?} for the stuck leader's lock"
+        );
+    });
+}
+
+/// `wait_timeout(Duration::MAX)` means "as long as the leader takes", not an overflow.
+#[test]
+fn a_wait_timeout_of_duration_max_waits_for_the_leader() {
+    let cache: Cache<String, u64> = Cache::builder()
+        .wait_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::scope(|sc| {
+        let leader = sc.spawn(|| {
+            cache.get_or_compute("k", move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                1
+            })
+        });
+        started_rx.recv().unwrap();
+        let waiter = sc.spawn(|| cache.get_or_compute("k", || 2));
+        std::thread::sleep(Duration::from_millis(100));
+        go_tx.send(()).unwrap();
+        assert_eq!(leader.join().unwrap(), 1);
+        assert_eq!(waiter.join().unwrap(), 1);
+    });
+}
+
+/// A stale fallback (`stale_if_error`) removed while the function ran is not served: the caller
+/// gets the function's error.
+#[test]
+fn a_removed_entry_is_not_served_as_a_stale_fallback() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<String, u64> = Cache::builder()
+        .ttl(Duration::from_secs(1))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert("k", 1).unwrap();
+    mock.advance(Duration::from_secs(2));
+    let result = cache.try_get_or_compute("k", || {
+        cache.remove("k").unwrap();
+        Err("the API is down")
+    });
+    assert_eq!(result, Err("the API is down"));
+}
