@@ -13,8 +13,10 @@ use crate::{Cache, CacheBuilder};
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
 
 /// Where a `#[cached]` function's files go: `configured` (or, by default,
-/// `.cacher/<module path>/<function>`), resolved under [`base_dir`] when relative. The result is
-/// absolute, so a later `chdir` does not move the cache.
+/// `.cacher/<module path>/<function>`), resolved when relative under `$CACHER_DIR` (when set and
+/// not empty; itself taken from the current directory when relative), else under the current
+/// directory — read once per process. The result is absolute, so a later `chdir` does not move
+/// the cache.
 pub fn cache_dir(configured: Option<&str>, module_path: &str, function: &str) -> PathBuf {
     let relative_or_absolute = match configured {
         Some(dir) => PathBuf::from(dir),
