@@ -25,6 +25,7 @@ impl Modes {
     };
 
     /// Entries of `mode`; directories of `mode` with the search bit of each class that may read.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(super) fn shared(mode: u32) -> Self {
         Self {
             file: mode,
