@@ -28,9 +28,9 @@ pub(super) enum Content {
 /// The open never blocks (`O_NONBLOCK`: a FIFO opens at once; `O_NOCTTY`: a terminal never
 /// becomes ours), resolves beneath `dir` (a symlink leading out, to `/dev/zero` or anywhere else,
 /// fails), and the opened handle's own metadata decides: a FIFO, socket, device or directory is
-/// refused, and so is a file over `max` bytes (a sparse 8 GiB file is not read). The read is
-/// bounded by `max` even if the file grows meanwhile. The syscalls are those of `fs::read`: open,
-/// fstat, read, read, close.
+/// refused, and so is a file over `max` bytes (a sparse 8 GiB file is not read). Then it reads
+/// the size `fstat` gave, in one `read`: open, fstat, read, close — one syscall fewer than
+/// `fs::read`, which reads again to find the end.
 pub(super) fn read_entry(dir: &Dir, rel: &str, max: u64) -> io::Result<Content> {
     read_regular(dir, rel, max, false)
 }
@@ -64,15 +64,12 @@ fn read_regular(dir: &Dir, rel: &str, max: u64, truncate: bool) -> io::Result<Co
             metadata.len()
         )));
     }
+    // Exactly the size `fstat` gave: one `read` for a regular file, and bounded whatever happens
+    // to the file meanwhile. cacher never changes an entry in place (it renames a new one over
+    // it), so the bytes up to that size are the whole entry that was opened.
     let len = metadata.len().min(max);
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(max.saturating_add(u64::from(!truncate)))
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Ok(Content::Refused(format!(
-            "entry grew over max_entry_size ({max} bytes) while read"
-        )));
-    }
+    file.take(len).read_to_end(&mut bytes)?;
     Ok(Content::Bytes(bytes))
 }
 
