@@ -1,6 +1,7 @@
 //! What `#[cached]` expansions name, by absolute path (`::cacher::__private::…`), so that user
 //! crates need no dependency but `cacher`. Not a public API: it changes without notice.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use serde;
@@ -12,9 +13,10 @@ use crate::{Cache, CacheBuilder};
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
 
 /// Where a `#[cached]` function's files go: `configured` (or, by default,
-/// `.cacher/<module path>/<function>`), resolved under `$CACHER_DIR` when relative and that is
-/// set, else under the current directory. The result is absolute, so a later `chdir` does not
-/// move the cache.
+/// `.cacher/<module path>/<function>`), resolved when relative under `$CACHER_DIR` (when set and
+/// not empty; itself taken from the current directory when relative), else under the current
+/// directory — read once per process. The result is absolute, so a later `chdir` does not move
+/// the cache.
 pub fn cache_dir(configured: Option<&str>, module_path: &str, function: &str) -> PathBuf {
     let relative_or_absolute = match configured {
         Some(dir) => PathBuf::from(dir),
@@ -28,11 +30,39 @@ pub fn cache_dir(configured: Option<&str>, module_path: &str, function: &str) ->
     if relative_or_absolute.is_absolute() {
         return relative_or_absolute;
     }
-    let base = std::env::var_os(CACHER_DIR_ENV)
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| Path::new(".").to_path_buf());
-    base.join(relative_or_absolute)
+    base_dir().join(relative_or_absolute)
+}
+
+/// Where relative cache directories resolve: `$CACHER_DIR` when it is set and not empty (an
+/// empty one is ignored), itself resolved against the current directory when relative; else the
+/// current directory. Read once, when the first `#[cached]` cache is built, so that every cache
+/// of the process resolves the same way and a later `chdir` or change of the variable moves
+/// none. Absolute — unless the current directory cannot be read (it was deleted), which is
+/// warned about: the caches then resolve against whatever it is when they are used.
+fn base_dir() -> &'static Path {
+    static BASE: OnceLock<PathBuf> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let base = resolve_base(std::env::var_os(CACHER_DIR_ENV), std::env::current_dir());
+        if base.is_relative() {
+            tracing::warn!(
+                base = %base.display(),
+                "cacher: the current directory cannot be read; relative cache directories resolve against it when used"
+            );
+        }
+        base
+    })
+}
+
+/// [`base_dir`] from the variable's value and the current directory.
+fn resolve_base(variable: Option<OsString>, current: std::io::Result<PathBuf>) -> PathBuf {
+    let configured = variable.filter(|dir| !dir.is_empty()).map(PathBuf::from);
+    match configured {
+        Some(dir) if dir.is_absolute() => dir,
+        relative => {
+            let current = current.unwrap_or_default();
+            relative.map_or_else(|| current.clone(), |dir| current.join(dir))
+        }
+    }
 }
 
 /// Builds a cache whose options the attribute already validated.
@@ -231,3 +261,35 @@ impl<T: PersistentValue + Send + Sync + 'static> StoredValue for T {}
 
 /// Asserts `T: StoredValue`; see [`StoredValue`].
 pub const fn require_stored_value<T: StoredValue>() {}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::io;
+    use std::path::PathBuf;
+
+    use super::resolve_base;
+
+    fn resolve(variable: Option<&str>, current: &str) -> PathBuf {
+        resolve_base(variable.map(OsString::from), Ok(PathBuf::from(current)))
+    }
+
+    #[test]
+    fn relative_cache_directories_resolve_to_absolute_ones() {
+        assert_eq!(resolve(None, "/work"), PathBuf::from("/work"));
+        // An empty CACHER_DIR is ignored, not a relative directory.
+        assert_eq!(resolve(Some(""), "/work"), PathBuf::from("/work"));
+        assert_eq!(
+            resolve(Some("cache"), "/work"),
+            PathBuf::from("/work/cache")
+        );
+        assert_eq!(resolve(Some("../c"), "/work"), PathBuf::from("/work/../c"));
+        assert_eq!(resolve(Some("/var/c"), "/work"), PathBuf::from("/var/c"));
+        let gone = || Err(io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(
+            resolve_base(Some("/var/c".into()), gone()),
+            PathBuf::from("/var/c")
+        );
+        assert_eq!(resolve_base(None, gone()), PathBuf::new());
+    }
+}

@@ -1,24 +1,30 @@
-//! One file per entry under a cache directory, written atomically.
+//! One file per entry under a cache directory, written atomically, read and deleted only beneath
+//! it.
 
+mod header;
 mod index;
 mod path;
+mod root;
+mod sweep;
 mod write;
 
 pub use self::path::InvalidPath;
 
 use std::fmt;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use cap_std::fs::Dir;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::index::DiskIndex;
-use self::path::{TEMP_PREFIX, join_checked};
-use self::write::{is_older_than, read_whole, remove_file, write_atomic};
+use self::path::{check_relative, version_dir};
+use self::root::{Modes, Root};
+use self::sweep::Owner;
+use self::write::{Content, read_entry, remove_file, write_atomic};
 use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -27,23 +33,36 @@ use crate::format::{Formatter, JsonFormatter};
 /// Maps a key to a path relative to the cache directory, extension included.
 type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
-/// Temporary files older than this are a crashed writer's leftovers, which `clear` deletes;
-/// younger ones may belong to a writer still at work.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
-
 /// Stores each entry in its own file under `cache_dir`.
 ///
 /// - The file is `<key>.<extension>` by default, or whatever [`filename_fn`](Self::filename_fn)
 ///   returns — e.g. `|key| format!("{}/{}.json", &key[..4], key)` shards a hashed key into
-///   subdirectories, so that no directory grows to millions of files.
+///   subdirectories, so that no directory grows to millions of files. The entries of a cache
+///   with a [`version`](crate::CacheBuilder::version) live in a directory of that version,
+///   `v=<version>/` (`v#<hash>/` when the version is not a short plain name), so two versions
+///   sharing a directory — a rolling deploy — keep their entries side by side.
 /// - Writes are atomic: the entry goes to a temporary file in the same directory
 ///   (`.cacher-tmp-…`), which is then renamed over the target. A reader sees the old entry or the
 ///   new one, never a torn one, even if the writer is killed. With [`durable`](Self::durable)
 ///   the file and its directory are also fsynced, so an entry survives power loss.
 /// - Every read checks the entry's recorded key, namespace, version and type: an empty,
-///   truncated, garbage or foreign file is a miss, never a wrong value.
-/// - No key and no `filename_fn` output reaches outside `cache_dir`: a path with `..`, an absolute
-///   path, an empty name or a control character is refused with [`Error::InvalidPath`].
+///   truncated, garbage or foreign file is a miss, never a wrong value. Only a regular file of at
+///   most [`max_entry_size`](Self::max_entry_size) bytes is read, and opening it never blocks:
+///   a FIFO, a device, a directory or an oversized file at an entry's path is a miss, reported.
+/// - Nothing is read, written or deleted outside `cache_dir`. A key or `filename_fn` output that
+///   would leave it, or that is not a valid name on Linux, macOS and Windows alike (`..`, an
+///   absolute path, `\`, `:`, `a.`, a trailing space, a control or bidirectional control
+///   character, a device name like `con`, …) is refused with [`Error::InvalidPath`]. And every
+///   path is resolved beneath the directory's open handle (the `cap-std` crate; `openat2` with
+///   `RESOLVE_BENEATH` on Linux): a symlink planted inside that leads out makes the operation
+///   fail, it never reaches the file it points to.
+/// - [`clear`](PersistentBackend::clear) and [`max_entries`](Self::max_entries) touch only this
+///   cache's files in a directory they may share: regular files whose first 4 KiB hold an
+///   entry header of the cache's namespace (named `*.<extension>` when names are the default),
+///   and temporary files. A user's files, other namespaces' entries and directories this cache
+///   did not empty stay. A header is all they read of a file.
+/// - On Unix, entries are created `0o600` and directories `0o700`, private to the user; see
+///   [`permissions`](Self::permissions) to share them.
 /// - Directories are created on the first write, so a cache whose directory is missing or
 ///   unwritable still works — as a miss, reported in a warning and in the stats.
 ///
@@ -69,41 +88,56 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 /// assert!(path.starts_with(dir.path()) && path.exists());
 /// ```
 pub struct SeparateFileBackend<F = JsonFormatter> {
-    dir: PathBuf,
+    root: Root,
     formatter: F,
     filename_fn: Option<FilenameFn>,
     durable: bool,
+    modes: Modes,
+    max_entry_size: u64,
     index: Option<DiskIndex>,
+    /// The directory of the version seen first (a cache has one), with that version.
+    version_dir: OnceLock<(String, String)>,
 }
 
 impl SeparateFileBackend<JsonFormatter> {
-    /// Entries under `cache_dir`, as JSON, named `<key>.json`.
+    /// Entries under `cache_dir`, as JSON, named `<key>.json`. Nothing is opened or created
+    /// until the first lookup.
     #[must_use]
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {
-            dir: cache_dir.into(),
+            root: Root::new(cache_dir.into()),
             formatter: JsonFormatter,
             filename_fn: None,
             durable: false,
+            modes: Modes::PRIVATE,
+            max_entry_size: Self::DEFAULT_MAX_ENTRY_SIZE,
             index: None,
+            version_dir: OnceLock::new(),
         }
     }
 }
 
 impl<F: Formatter> SeparateFileBackend<F> {
+    /// The default [`max_entry_size`](Self::max_entry_size): 256 MiB.
+    pub const DEFAULT_MAX_ENTRY_SIZE: u64 = 256 * 1024 * 1024;
+
     /// Encodes entries with `formatter` (which also sets the default extension).
     #[must_use]
     pub fn formatter<G: Formatter>(self, formatter: G) -> SeparateFileBackend<G> {
         SeparateFileBackend {
-            dir: self.dir,
+            root: self.root,
             formatter,
             filename_fn: self.filename_fn,
             durable: self.durable,
+            modes: self.modes,
+            max_entry_size: self.max_entry_size,
             index: self.index,
+            version_dir: self.version_dir,
         }
     }
 
     /// Maps each key to a relative path, extension included (the attribute's `filename_fn`).
+    /// Components are separated by `/`; see the type's documentation for the names refused.
     #[must_use]
     pub fn filename_fn(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
         self.filename_fn = Some(Arc::new(f));
@@ -119,11 +153,15 @@ impl<F: Formatter> SeparateFileBackend<F> {
         self
     }
 
-    /// Keeps at most `max_entries` files, deleting the least recently used beyond that.
+    /// Keeps at most `max_entries` of this cache's entries, deleting the least recently used
+    /// beyond that.
     ///
     /// The directory is listed once, at the first write, and then tracked in memory: writes
-    /// never list it again. Recency is this process's (file modification times at the first
-    /// listing); files that other processes add later are not counted by this one.
+    /// never list it again. The listing counts only this cache's entries — its namespace and
+    /// version, recognised by their header — so a user's files and other caches' entries in a
+    /// shared directory are never counted nor deleted. Recency is this process's (file
+    /// modification times at the first listing); entries that other processes add later are not
+    /// counted by this one.
     ///
     /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`].
     #[must_use]
@@ -132,73 +170,178 @@ impl<F: Formatter> SeparateFileBackend<F> {
         self
     }
 
+    /// The largest entry file read or written, in bytes ([`Self::DEFAULT_MAX_ENTRY_SIZE`], 256 MiB,
+    /// by default). A larger file at an entry's path is a miss, reported as
+    /// [`Error::Corrupt`], and is never read (a sparse file of terabytes costs one `fstat`); a
+    /// value whose entry would be larger is not stored ([`Error::Io`], `FileTooLarge`), and is
+    /// still returned to its caller.
+    ///
+    /// A cache refuses `max_entry_size(0)` when it is built, with [`Error::Config`].
+    #[must_use]
+    pub fn max_entry_size(mut self, bytes: u64) -> Self {
+        self.max_entry_size = bytes;
+        self
+    }
+
+    /// Creates entries with the Unix permission bits `mode` (`0o600` by default: only the user
+    /// can read them), and directories with `mode` plus the search bit of each class that may
+    /// read — `permissions(0o640)` shares the cache with the user's group: entries `0o640`,
+    /// directories `0o750`. As for any file, the process's umask removes its bits from these.
+    /// Existing directories, the cache directory among them, are left as they are.
+    ///
+    /// A cache refuses a mode with bits other than `0o777`, or without `0o600` (the cache must
+    /// read and write its own entries), when it is built, with [`Error::Config`].
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::fs::PermissionsExt as _;
+    /// use cacher::{Cache, SeparateFileBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache: Cache<u32, u32> = Cache::builder()
+    ///     .backend(SeparateFileBackend::new(dir.path()).permissions(0o640))
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(&1, 1).unwrap();
+    /// let mode = std::fs::metadata(cache.path_of(&1).unwrap()).unwrap().permissions().mode();
+    /// assert_eq!(mode & 0o707, 0o600); // the group bits are the umask's to decide
+    /// # }
+    /// ```
+    #[cfg(unix)]
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    #[must_use]
+    pub fn permissions(mut self, mode: u32) -> Self {
+        self.modes = Modes::shared(mode);
+        self
+    }
+
     /// The cache directory.
     #[must_use]
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.root.path()
     }
 
-    /// The file for `key`: `cache_dir` joined with the `filename_fn` output, or `<key>.<ext>`;
-    /// [`Error::InvalidPath`] when the relative path would leave the directory or is not a
-    /// valid file name.
-    fn file_of(&self, key: &str) -> Result<PathBuf> {
-        let relative = match &self.filename_fn {
-            Some(f) => f(key),
-            None => {
-                let extension = self.formatter.extension();
-                let mut name = String::with_capacity(key.len() + 1 + extension.len());
-                name.push_str(key);
-                name.push('.');
-                name.push_str(extension);
+    /// The path of `key`'s entry relative to the cache directory: the version's directory, if
+    /// any, then the `filename_fn` output or `<key>.<ext>`, refused with [`Error::InvalidPath`]
+    /// when it would leave the directory or is not a portable name.
+    fn relative(&self, key: &EntryKey<'_>) -> Result<String> {
+        let version = key.version.map(|v| self.version_dir(v));
+        let prefix = version.as_ref().map_or(0, |dir| dir.len() + 1);
+        let mut rel = match &self.filename_fn {
+            Some(f) => {
+                let name = f(key.key);
+                check_relative(&name)?;
                 name
             }
+            None => {
+                let extension = self.formatter.extension();
+                let mut rel = String::with_capacity(prefix + key.key.len() + 1 + extension.len());
+                if let Some(dir) = &version {
+                    rel.push_str(dir);
+                    rel.push('/');
+                }
+                rel.push_str(key.key);
+                rel.push('.');
+                rel.push_str(extension);
+                check_relative(&rel[prefix..])?;
+                return Ok(rel);
+            }
         };
-        Ok(join_checked(&self.dir, &relative)?)
+        if let Some(dir) = version {
+            rel.insert(0, '/');
+            rel.insert_str(0, &dir);
+        }
+        Ok(rel)
     }
 
-    fn read(&self, key: &EntryKey<'_>) -> Result<Option<(PathBuf, Vec<u8>)>> {
-        let path = self.file_of(key.key)?;
-        match read_whole(&path) {
-            Ok(bytes) => Ok(Some((path, bytes))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
+    fn version_dir(&self, version: &str) -> std::borrow::Cow<'_, str> {
+        let (seen, dir) = self
+            .version_dir
+            .get_or_init(|| (version.to_owned(), version_dir(version)));
+        if seen == version {
+            dir.as_str().into()
+        } else {
+            version_dir(version).into()
         }
     }
 
-    /// Deletes every entry file of `namespace` below `dir`, stale temp files, and directories
-    /// left empty.
-    fn clear_dir(&self, dir: &Path, namespace: &str) -> Result<()> {
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(dir, e)),
-        };
-        for item in entries {
-            let item = item.map_err(|e| Error::io(dir, e))?;
-            let path = item.path();
-            let file_type = item.file_type().map_err(|e| Error::io(&path, e))?;
-            if file_type.is_dir() {
-                self.clear_dir(&path, namespace)?;
-                // Fails harmlessly when the directory still holds other files.
-                let _ = fs::remove_dir(&path);
-            } else if file_type.is_file() && self.is_ours(&path, &item.file_name(), namespace) {
-                remove_file(&path)?;
-                if let Some(index) = &self.index {
-                    index.forget(&path);
-                }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn owner<'a>(&self, key: &EntryKey<'a>) -> Owner<'a> {
+        Owner {
+            namespace: key.namespace,
+            version: Some(key.version),
+            extension: match self.filename_fn {
+                Some(_) => None,
+                None => Some(self.formatter.extension()),
+            },
+        }
+    }
+
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        let content = self.root.open(None).and_then(|root| {
+            root.map_or(Ok(Content::Missing), |root| {
+                read_entry(&root, rel, self.max_entry_size)
+            })
+        });
+        match content {
+            Ok(Content::Bytes(bytes)) => Ok(Some(bytes)),
+            Ok(Content::Missing) => Ok(None),
+            Ok(Content::Refused(why)) => {
+                Err(Error::corrupt(self.path(rel).display().to_string(), why))
             }
+            Err(e) => Err(Error::io(self.path(rel), e)),
+        }
+    }
+
+    /// Writes `bytes` to `rel`, creating the directories on the way; when the cache directory
+    /// was removed since it was opened, opens (or creates) it anew and tries once more.
+    fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<Arc<Dir>> {
+        let attempt = || -> io::Result<Arc<Dir>> {
+            let root = self
+                .root
+                .open(Some(self.modes))?
+                .ok_or(io::ErrorKind::NotFound)?;
+            write_atomic(&root, rel, bytes, self.durable, self.modes)?;
+            Ok(root)
+        };
+        attempt().or_else(|e| {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(e);
+            }
+            self.root.forget();
+            attempt()
+        })
+    }
+
+    fn evict(&self, root: &Dir, rel: &str, key: &EntryKey<'_>) {
+        let Some(index) = &self.index else { return };
+        let owner = self.owner(key);
+        let evicted = index.record(rel, || sweep::list_entries(root, &self.formatter, owner));
+        for rel in evicted {
+            // An entry already gone is fine; one that cannot go is the next clear's to report.
+            let _ = remove_file(root, &rel);
+        }
+    }
+
+    fn check_config(&self) -> Result<()> {
+        let refuse = |what: &str| Err(Error::Config(format!("the file backend's {what}")));
+        if self
+            .index
+            .as_ref()
+            .is_some_and(|index| index.max_entries() == 0)
+        {
+            return refuse("max_entries must be at least 1");
+        }
+        if self.max_entry_size == 0 {
+            return refuse("max_entry_size must be at least 1");
+        }
+        if self.modes.file & !0o777 != 0 || self.modes.file & 0o600 != 0o600 {
+            return refuse("permissions must be within 0o777 and include 0o600");
         }
         Ok(())
-    }
-
-    fn is_ours(&self, path: &Path, name: &std::ffi::OsStr, namespace: &str) -> bool {
-        let name = name.to_string_lossy();
-        if name.starts_with(TEMP_PREFIX) {
-            return is_older_than(path, STALE_TEMP_AGE);
-        }
-        fs::read(path).is_ok_and(|bytes| {
-            entry::namespace_of(&self.formatter, &bytes).as_deref() == Some(namespace)
-        })
     }
 }
 
@@ -212,81 +355,117 @@ where
     }
 
     fn attach(&mut self, _retention: Option<Duration>) -> Result<()> {
-        match &self.index {
-            Some(index) if index.max_entries() == 0 => Err(Error::Config(
-                "the file backend's max_entries must be at least 1".into(),
-            )),
-            _ => Ok(()),
-        }
+        self.check_config()
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
-        let Some((path, bytes)) = self.read(key)? else {
+        let rel = self.relative(key)?;
+        let Some(bytes) = self.read(&rel)? else {
             return Ok(None);
         };
-        let entry = entry::decode(&self.formatter, key, &bytes, &path.display())?;
+        let location = Location(self.root.path(), &rel);
+        let entry = entry::decode(&self.formatter, key, &bytes, &location)?;
         if let Some(index) = &self.index {
-            index.touch(&path);
+            index.touch(&rel);
         }
         Ok(Some(entry))
     }
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let path = self.file_of(key.key)?;
+        let rel = self.relative(key)?;
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        write_atomic(&path, &bytes, self.durable)?;
-        if let Some(index) = &self.index {
-            index.record(&self.dir, &path);
+        if bytes.len() as u64 > self.max_entry_size {
+            let message = format!(
+                "an entry of {} bytes is over max_entry_size ({} bytes)",
+                bytes.len(),
+                self.max_entry_size
+            );
+            let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
+            return Err(Error::io(self.path(&rel), error));
         }
+        let root = self
+            .write(&rel, &bytes)
+            .map_err(|e| Error::io(self.path(&rel), e))?;
+        self.evict(&root, &rel, key);
         Ok(())
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
-        let path = self.file_of(key.key)?;
-        remove_file(&path)?;
+        let rel = self.relative(key)?;
+        if let Some(root) = self
+            .root
+            .open(None)
+            .map_err(|e| Error::io(self.path(&rel), e))?
+        {
+            remove_file(&root, &rel).map_err(|e| Error::io(self.path(&rel), e))?;
+        }
         if let Some(index) = &self.index {
-            index.forget(&path);
+            index.forget(&rel);
         }
         Ok(())
     }
 
+    /// Removes this namespace's entries (of every version) and stale temporary files, going on
+    /// past any it cannot remove; then reports those: [`Error::Io`] at the first, whose message
+    /// says how many there were.
     fn clear(&self, namespace: &str) -> Result<()> {
-        self.clear_dir(&self.dir, namespace)
+        let root = match self.root.open(None) {
+            Ok(Some(root)) => root,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Error::io(self.root.path(), e)),
+        };
+        let owner = Owner {
+            namespace,
+            version: None,
+            extension: self
+                .filename_fn
+                .is_none()
+                .then(|| self.formatter.extension()),
+        };
+        let cleared = sweep::clear(&root, &self.formatter, owner);
+        if let Some(index) = &self.index {
+            cleared.removed.iter().for_each(|rel| index.forget(rel));
+        }
+        match cleared.first_failure {
+            None => Ok(()),
+            Some((rel, first)) => {
+                let message = format!(
+                    "{} of this cache's files could not be deleted; the first: {first}",
+                    cleared.failed
+                );
+                Err(Error::io(
+                    self.path(&rel),
+                    io::Error::new(first.kind(), message),
+                ))
+            }
+        }
     }
 
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
-        self.file_of(key.key).ok()
+        self.relative(key).ok().map(|rel| self.path(&rel))
+    }
+}
+
+/// Where an entry is, for messages: written only when one is.
+struct Location<'a>(&'a Path, &'a str);
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.join(self.1).display())
     }
 }
 
 impl<F: Formatter> fmt::Debug for SeparateFileBackend<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeparateFileBackend")
-            .field("dir", &self.dir)
+            .field("dir", &self.root.path())
             .field("formatter", &self.formatter)
             .field("filename_fn", &self.filename_fn.is_some())
             .field("durable", &self.durable)
+            .field("max_entry_size", &self.max_entry_size)
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::SeparateFileBackend;
-    use crate::backend::PersistentBackend;
-    use crate::{Cache, Error};
-
-    #[test]
-    fn max_entries_zero_is_refused_when_attached_never_panics() {
-        let mut zero = SeparateFileBackend::new("unused").max_entries(0);
-        let err = PersistentBackend::<u32>::attach(&mut zero, None).unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err}");
-        let mut one = SeparateFileBackend::new("unused").max_entries(1);
-        assert!(PersistentBackend::<u32>::attach(&mut one, None).is_ok());
-
-        let built = Cache::<u32, u32>::builder()
-            .backend(SeparateFileBackend::new("unused").max_entries(0))
-            .build();
-        assert!(matches!(built, Err(Error::Config(_))));
-    }
-}
+mod tests;

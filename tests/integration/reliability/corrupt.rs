@@ -73,6 +73,8 @@ impl<F: Formatter> Suite<F> {
         let path = cache_of::<Vec<u32>, F>(dir.path(), formatter.clone(), NAMESPACE, Some(VERSION))
             .path_of(KEY)
             .unwrap();
+        // A version's entries live in a directory of their own (`v=<version>/`).
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
         Self {
             formatter,
             dir,

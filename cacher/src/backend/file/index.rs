@@ -1,38 +1,41 @@
-//! `max_entries` for the file backend: an in-memory LRU index of the directory, built by one
-//! listing at the first write, so that writes never list the directory again (Django's file cache
-//! lists it on every set and takes 605 ms at 10,000 files).
+//! `max_entries` for the file backend: an in-memory LRU index of this cache's entries, built by
+//! one listing at the first write, so that writes never list the directory again (Django's file
+//! cache lists it on every set and takes 605 ms at 10,000 files).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
-
-use super::path::TEMP_PREFIX;
 
 pub(crate) struct DiskIndex {
     max_entries: usize,
     state: Mutex<Option<State>>,
 }
 
+/// Entries by path relative to the cache directory, and by recency.
 #[derive(Default)]
 struct State {
     tick: u64,
-    by_path: HashMap<PathBuf, u64>,
-    by_tick: BTreeMap<u64, PathBuf>,
+    by_path: HashMap<String, u64>,
+    by_tick: BTreeMap<u64, String>,
 }
 
 impl State {
-    fn bump(&mut self, path: &Path) {
+    fn bump(&mut self, rel: &str) {
         self.tick += 1;
-        if let Some(old) = self.by_path.insert(path.to_path_buf(), self.tick) {
-            self.by_tick.remove(&old);
+        match self.by_path.get_mut(rel) {
+            Some(tick) => {
+                self.by_tick.remove(tick);
+                *tick = self.tick;
+            }
+            None => {
+                self.by_path.insert(rel.to_owned(), self.tick);
+            }
         }
-        self.by_tick.insert(self.tick, path.to_path_buf());
+        self.by_tick.insert(self.tick, rel.to_owned());
     }
 
-    fn forget(&mut self, path: &Path) {
-        if let Some(tick) = self.by_path.remove(path) {
+    fn forget(&mut self, rel: &str) {
+        if let Some(tick) = self.by_path.remove(rel) {
             self.by_tick.remove(&tick);
         }
     }
@@ -46,37 +49,49 @@ impl DiskIndex {
         }
     }
 
-    /// The most files kept.
+    /// The most entries kept.
     pub(crate) fn max_entries(&self) -> usize {
         self.max_entries
     }
 
     fn with_state<R>(&self, f: impl FnOnce(&mut Option<State>) -> R) -> R {
-        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
+        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// A hit: `path` becomes the most recently used (once the index exists).
-    pub(crate) fn touch(&self, path: &Path) {
+    /// A hit: `rel` becomes the most recently used (once the index exists).
+    pub(crate) fn touch(&self, rel: &str) {
         self.with_state(|state| {
             if let Some(state) = state {
-                state.bump(path);
+                state.bump(rel);
             }
         });
     }
 
-    pub(crate) fn forget(&self, path: &Path) {
+    pub(crate) fn forget(&self, rel: &str) {
         self.with_state(|state| {
             if let Some(state) = state {
-                state.forget(path);
+                state.forget(rel);
             }
         });
     }
 
-    /// A write: records `path`, then deletes the least recently used files beyond the limit.
-    pub(crate) fn record(&self, dir: &Path, path: &Path) {
-        let evicted = self.with_state(|state| {
-            let state = state.get_or_insert_with(|| scan(dir));
-            state.bump(path);
+    /// A write of `rel`: at the first one, `list` gives this cache's entries, oldest first;
+    /// records `rel` as the most recent, and returns the least recently used entries beyond the
+    /// limit, which the caller deletes (outside the lock).
+    pub(crate) fn record(
+        &self,
+        rel: &str,
+        list: impl FnOnce() -> Vec<(SystemTime, String)>,
+    ) -> Vec<String> {
+        self.with_state(|state| {
+            let state = state.get_or_insert_with(|| {
+                let mut state = State::default();
+                for (_, rel) in list() {
+                    state.bump(&rel);
+                }
+                state
+            });
+            state.bump(rel);
             let mut evicted = Vec::new();
             while state.by_path.len() > self.max_entries {
                 let Some((_, oldest)) = state.by_tick.pop_first() else {
@@ -86,43 +101,6 @@ impl DiskIndex {
                 evicted.push(oldest);
             }
             evicted
-        });
-        // Delete outside the lock; a file already gone is fine.
-        for path in evicted {
-            let _ = fs::remove_file(path);
-        }
+        })
     }
-}
-
-/// Lists the entry files under `dir`, oldest modification first.
-fn scan(dir: &Path) -> State {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for item in entries.flatten() {
-            let Ok(file_type) = item.file_type() else {
-                continue;
-            };
-            if file_type.is_dir() {
-                pending.push(item.path());
-            } else if file_type.is_file()
-                && !item.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            {
-                let modified = item
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(SystemTime::UNIX_EPOCH);
-                files.push((modified, item.path()));
-            }
-        }
-    }
-    files.sort();
-    let mut state = State::default();
-    for (_, path) in files {
-        state.bump(&path);
-    }
-    state
 }

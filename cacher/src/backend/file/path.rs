@@ -1,9 +1,8 @@
-//! Checks the relative paths that a `filename_fn` returns, so that no entry is ever written
-//! outside the cache directory.
+//! Checks the relative paths that a `filename_fn` returns, so that every entry has a name that
+//! stays inside the cache directory and means the same file on every platform, and names the
+//! directory of each `version`.
 
-use std::path::{Component, Path, PathBuf};
-
-use crate::portable::{MAX_NAME_LEN, is_windows_device_name};
+use crate::portable::name_problem;
 
 /// The start of a temporary file's name; `filename_fn` may not return such a name.
 pub(crate) const TEMP_PREFIX: &str = ".cacher-tmp-";
@@ -18,160 +17,95 @@ pub struct InvalidPath {
     pub reason: &'static str,
 }
 
-/// Checks a relative path produced by a `filename_fn` and returns it as a `PathBuf` made of its
-/// components.
+/// Checks a relative path produced by a `filename_fn` (or `<key>.<extension>`).
 ///
-/// Both `/` and `\` separate components, so Windows-style output works everywhere. Refused:
-/// an empty path; control characters (NUL included); an absolute path (`/…`, `\…`); a UNC or
-/// device path (`//server`, `\\?\`); a Windows drive (`C:…`) or any other `:`, which Windows reads
-/// as a drive or an alternate data stream; empty, `.` and `..` components; a component longer than
-/// 255 bytes; a Windows device name as a component (`con`, `NUL.json`, `com1`, …), which Windows
-/// opens as a device instead of a file; and a last component starting with [`TEMP_PREFIX`], which
-/// is reserved for temporary files.
-pub(crate) fn safe_relative_path(rel: &str) -> Result<PathBuf, InvalidPath> {
+/// Components are separated by `/` only. Refused: an empty path; an absolute path (`/…`); a UNC
+/// or device path (`//server`); a Windows drive (`C:…`); and any component that is not a
+/// portable name ([`name_problem`]: empty, `.`, `..`, over 255 bytes, a trailing `.` or space,
+/// a control, bidirectional control or Windows-reserved character — `\` and `:` among them — or
+/// a Windows device name); and a last component starting with [`TEMP_PREFIX`], which is
+/// reserved for temporary files. Allocates nothing unless it refuses.
+pub(crate) fn check_relative(rel: &str) -> Result<(), InvalidPath> {
     let refuse = |reason| InvalidPath {
         path: rel.to_owned(),
         reason,
     };
     check_whole(rel).map_err(refuse)?;
-    let parts: Vec<&str> = rel.split(['/', '\\']).collect();
-    for part in &parts {
-        check_component(part).map_err(refuse)?;
+    let mut last = "";
+    for part in rel.split('/') {
+        if let Some(reason) = name_problem(part) {
+            return Err(refuse(reason));
+        }
+        last = part;
     }
-    if let Some(last) = parts.last() {
-        check_last(last).map_err(refuse)?;
+    if last.starts_with(TEMP_PREFIX) {
+        return Err(refuse(
+            "ends in a name reserved for temporary files (.cacher-tmp-…)",
+        ));
     }
-    let path: PathBuf = parts.iter().collect();
-    // Defence in depth: whatever the platform's rules, only plain names may come out.
-    let plain = path.components().all(|c| matches!(c, Component::Normal(_)))
-        && path.components().count() == parts.len()
-        && path.is_relative();
-    if !plain {
-        return Err(refuse("is not a plain relative path"));
-    }
-    Ok(path)
+    Ok(())
 }
 
-/// The rules about the path as a whole.
+/// The rules about the path as a whole, which give a clearer reason than its first component.
 fn check_whole(rel: &str) -> Result<(), &'static str> {
     let separator = |c: char| c == '/' || c == '\\';
     let mut chars = rel.chars();
     match (chars.next(), chars.next()) {
         (None, _) => Err("is empty"),
-        _ if rel.contains('\0') => Err("contains a NUL byte"),
-        _ if rel.chars().any(char::is_control) => Err("contains a control character"),
         (Some(a), Some(b)) if separator(a) && separator(b) => {
             Err("is a UNC or device path (//server, \\\\?\\)")
         }
         (Some(a), _) if separator(a) => Err("is absolute"),
         (Some(a), Some(':')) if a.is_ascii_alphabetic() => Err("starts with a windows drive (C:)"),
-        _ if rel.contains(':') => {
-            Err("contains ':', which windows reads as a drive or stream separator")
-        }
         _ => Ok(()),
     }
 }
 
-/// The rules about each component.
-fn check_component(part: &str) -> Result<(), &'static str> {
-    if part.is_empty() {
-        Err("has an empty component")
-    } else if part == "." || part == ".." {
-        Err("has a '.' or '..' component")
-    } else if part.len() > MAX_NAME_LEN {
-        Err("has a component longer than 255 bytes")
-    } else if is_windows_device_name(part) {
-        Err("has a windows device name (con, nul, com1, …) as a component")
-    } else {
-        Ok(())
+/// The directory, under the cache directory, of the entries of `version`: `v=<version>` when
+/// the version is a short plain name (ASCII letters, digits, `.`, `_`, `-`, `+`, at most 64
+/// bytes, a portable name), else `v#` and 32 hex digits of its blake3 hash. No plain version
+/// starts with `#`, so the two forms never meet.
+pub(crate) fn version_dir(version: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"._-+".contains(&b);
+    let name = format!("v={version}");
+    if version.len() <= 64 && version.bytes().all(plain) && name_problem(&name).is_none() {
+        return name;
     }
-}
-
-/// The rule about the file's own name.
-fn check_last(last: &str) -> Result<(), &'static str> {
-    if last.starts_with(TEMP_PREFIX) {
-        Err("ends in a name reserved for temporary files (.cacher-tmp-…)")
-    } else {
-        Ok(())
-    }
-}
-
-/// `dir` joined with `relative`, once [`safe_relative_path`] accepts it.
-///
-/// Every lookup makes a path, so the names that keyers and usual `filename_fn`s return take a
-/// quicker road to the same result (see [`join_plain`]).
-///
-/// # Errors
-/// [`InvalidPath`] as [`safe_relative_path`] gives it.
-pub(crate) fn join_checked(dir: &Path, relative: &str) -> Result<PathBuf, InvalidPath> {
-    match join_plain(dir, relative) {
-        Some(path) => Ok(path),
-        None => Ok(dir.join(safe_relative_path(relative)?)),
-    }
-}
-
-/// The same rules as [`safe_relative_path`], for a path made only of printable ASCII other than
-/// `\` and `:`: none of the rules about the whole path can refuse it but through its
-/// components, which are checked one by one, in place, by the same [`check_component`] and
-/// [`check_last`]. `None` for any other path, or when a rule refuses it. For every path accepted
-/// here, `safe_relative_path` returns the same components, so the result is the same path, with
-/// one allocation instead of several.
-fn join_plain(dir: &Path, relative: &str) -> Option<PathBuf> {
-    let plain = |b: u8| matches!(b, b' '..=b'~') && b != b'\\' && b != b':';
-    if !relative.bytes().all(plain) {
-        return None;
-    }
-    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + relative.len() + 1);
-    path.push(dir);
-    let mut last = "";
-    for part in relative.split('/') {
-        check_component(part).ok()?;
-        path.push(part);
-        last = part;
-    }
-    check_last(last).ok()?;
-    Some(path)
+    let hash = blake3::hash(version.as_bytes()).to_hex();
+    format!("v#{}", &hash[..32])
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Component, Path, PathBuf};
+    use std::path::{Component, Path};
 
     use proptest::prelude::*;
 
-    use super::{InvalidPath, TEMP_PREFIX, join_plain, safe_relative_path};
-
-    /// Whether `path` could lead outside the directory it is joined to.
-    fn escapes(path: &Path) -> bool {
-        path.is_absolute()
-            || path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_)))
-    }
+    use super::{InvalidPath, TEMP_PREFIX, check_relative, version_dir};
 
     fn reason(rel: &str) -> &'static str {
-        safe_relative_path(rel).unwrap_err().reason
+        check_relative(rel).unwrap_err().reason
     }
 
     #[test]
     fn plain_paths_are_accepted() {
-        assert_eq!(safe_relative_path("a.json").unwrap(), Path::new("a.json"));
-        assert_eq!(
-            safe_relative_path("ab/cd/key.json").unwrap(),
-            ["ab", "cd", "key.json"].iter().collect::<PathBuf>()
-        );
-        assert_eq!(
-            safe_relative_path("ab\\key.json").unwrap(),
-            ["ab", "key.json"].iter().collect::<PathBuf>()
-        );
-        assert!(safe_relative_path("..a/b..c/.d/é.json").is_ok());
-        assert!(safe_relative_path(&format!("{TEMP_PREFIX}x/key.json")).is_ok());
-        assert!(safe_relative_path("console/comx/aux_data.bin").is_ok());
+        for rel in [
+            "a.json",
+            "ab/cd/key.json",
+            "..a/b..c/.d/é.json",
+            "console/comx/aux_data.bin",
+            "user_id=1_n=2.bin",
+            "%2Fposts_1.json",
+            "console/x y.json",
+        ] {
+            assert_eq!(check_relative(rel), Ok(()), "{rel:?}");
+        }
+        assert!(check_relative(&format!("{TEMP_PREFIX}x/key.json")).is_ok());
     }
 
     #[test]
     fn error_names_the_path_and_the_reason() {
-        let err = safe_relative_path("../x").unwrap_err();
+        let err = check_relative("../x").unwrap_err();
         assert_eq!(
             err,
             InvalidPath {
@@ -187,35 +121,28 @@ mod tests {
 
     #[test]
     fn bad_paths_are_refused_with_their_reason() {
+        let colon = "contains ':', which windows reads as a drive or stream separator";
+        let backslash = "contains '\\', which windows reads as a separator (use '/')";
+        let unc = "is a UNC or device path (//server, \\\\?\\)";
+        let dot = "has a '.' or '..' component";
         let cases = [
             ("", "is empty"),
             ("/etc/passwd", "is absolute"),
             ("\\x", "is absolute"),
-            (
-                "//server/share",
-                "is a UNC or device path (//server, \\\\?\\)",
-            ),
-            (
-                "\\\\?\\C:\\x",
-                "is a UNC or device path (//server, \\\\?\\)",
-            ),
+            ("//server/share", unc),
+            ("\\\\?\\C:\\x", unc),
             ("C:x", "starts with a windows drive (C:)"),
             ("c:\\x", "starts with a windows drive (C:)"),
-            (
-                "a/C:/b",
-                "contains ':', which windows reads as a drive or stream separator",
-            ),
-            (
-                "ab:stream",
-                "contains ':', which windows reads as a drive or stream separator",
-            ),
+            ("a/C:/b", colon),
+            ("ab:stream", colon),
+            ("a\\b.json", backslash),
+            ("a\\..\\b", backslash),
             ("a//b", "has an empty component"),
             ("a/", "has an empty component"),
-            (".", "has a '.' or '..' component"),
-            ("a/./b", "has a '.' or '..' component"),
-            ("..", "has a '.' or '..' component"),
-            ("a/../../b", "has a '.' or '..' component"),
-            ("a\\..\\b", "has a '.' or '..' component"),
+            (".", dot),
+            ("a/./b", dot),
+            ("..", dot),
+            ("a/../../b", dot),
             ("a\0b", "contains a NUL byte"),
             ("a\nb", "contains a control character"),
             ("a\u{7f}", "contains a control character"),
@@ -227,36 +154,39 @@ mod tests {
     }
 
     #[test]
-    fn device_names_and_temporary_names_are_refused() {
+    fn names_that_break_on_other_platforms_are_refused() {
+        let edge = "has a component ending in '.' or ' ', which windows drops";
+        let reserved = "contains a character windows refuses in names (< > \" | ? *)";
+        let bidi = "contains a bidirectional control character (U+202E, …)";
         let cases = [
-            (
-                "con",
-                "has a windows device name (con, nul, com1, …) as a component",
-            ),
-            (
-                "x/NUL.json",
-                "has a windows device name (con, nul, com1, …) as a component",
-            ),
-            (
-                "Com1.a.b",
-                "has a windows device name (con, nul, com1, …) as a component",
-            ),
-            (
-                "lpt²",
-                "has a windows device name (con, nul, com1, …) as a component",
-            ),
-            (
-                "aux .txt",
-                "has a windows device name (con, nul, com1, …) as a component",
-            ),
-            (
-                ".cacher-tmp-1-2-3",
-                "ends in a name reserved for temporary files (.cacher-tmp-…)",
-            ),
-            (
-                "a/.cacher-tmp-x",
-                "ends in a name reserved for temporary files (.cacher-tmp-…)",
-            ),
+            ("...", edge),
+            ("a.", edge),
+            ("dir./a.json", edge),
+            ("a.json ", edge),
+            ("sub /a.json", edge),
+            ("a?.json", reserved),
+            ("a*b/c.json", reserved),
+            ("x/\"q\".json", reserved),
+            ("report\u{202E}nosj.exe", bidi),
+            ("a\u{2066}b.json", bidi),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(reason(rel), want, "{rel:?}");
+        }
+    }
+
+    #[test]
+    fn device_names_and_temporary_names_are_refused() {
+        let device = "has a windows device name (con, nul, com1, …) as a component";
+        let temp = "ends in a name reserved for temporary files (.cacher-tmp-…)";
+        let cases = [
+            ("con", device),
+            ("x/NUL.json", device),
+            ("Com1.a.b", device),
+            ("lpt²", device),
+            ("aux .txt", device),
+            (".cacher-tmp-1-2-3", temp),
+            ("a/.cacher-tmp-x", temp),
         ];
         for (rel, want) in cases {
             assert_eq!(reason(rel), want, "{rel:?}");
@@ -266,7 +196,7 @@ mod tests {
     #[test]
     fn component_length_limit_is_255_bytes() {
         let ok = "é".repeat(127) + "a"; // 255 bytes
-        assert!(safe_relative_path(&format!("d/{ok}")).is_ok());
+        assert!(check_relative(&format!("d/{ok}")).is_ok());
         let long = "é".repeat(128); // 256 bytes
         assert_eq!(
             reason(&format!("d/{long}/x")),
@@ -275,75 +205,44 @@ mod tests {
     }
 
     #[test]
-    fn plain_paths_join_like_the_full_check() {
-        let dir = Path::new("/cache/dir");
-        for rel in [
-            "a.json",
-            "ab/cd/0123abcd.json",
-            "user_id=1_n=2.bin",
-            "%2Fposts_1.json",
-            "console/x y.json",
-        ] {
-            assert_eq!(
-                join_plain(dir, rel),
-                Some(dir.join(safe_relative_path(rel).unwrap())),
-                "{rel}"
-            );
+    fn versions_get_a_directory_of_their_own() {
+        assert_eq!(version_dir("2"), "v=2");
+        assert_eq!(version_dir("1.4.0-rc1+b7"), "v=1.4.0-rc1+b7");
+        assert_eq!(version_dir(""), "v=");
+        for odd in ["a/b", "..", "1.", "x y", "é", &"9".repeat(65)] {
+            let dir = version_dir(odd);
+            assert!(dir.starts_with("v#") && dir.len() == 34, "{odd:?} -> {dir}");
+            assert_eq!(check_relative(&dir), Ok(()), "{odd:?}");
         }
-        for rel in [
-            "",
-            "/a",
-            "a//b",
-            "a/",
-            "../a",
-            "a/./b",
-            "con.json",
-            "x/.cacher-tmp-1",
-            "a:b",
-            "a\\b",
-            "é.json",
-        ] {
-            assert_eq!(join_plain(dir, rel), None, "{rel:?}");
-        }
+        assert_ne!(version_dir("a/b"), version_dir("a\\b"));
     }
 
     proptest! {
-        /// The quick road accepts exactly what the full rules accept among the plain paths
-        /// (and nothing else), as the same path.
         #[test]
-        fn join_plain_agrees_with_safe_relative_path(
-            rel in "[a-zA-Z0-9./\\\\:%_= \\-]{0,12}|(con|nul|com1|lpt|\\.cacher-tmp-)[a-z./]{0,6}"
-        ) {
-            let dir = Path::new("base");
-            let checked = safe_relative_path(&rel);
-            match join_plain(dir, &rel) {
-                Some(joined) => {
-                    prop_assert!(checked.is_ok(), "{:?} accepted, but {:?}", rel, checked);
-                    prop_assert_eq!(joined, dir.join(checked.unwrap()));
-                }
-                None => prop_assert!(
-                    checked.is_err() || rel.contains(['\\', ':']),
-                    "{:?} refused, but the full rules accept it", rel
-                ),
+        fn accepted_paths_stay_inside_and_are_portable(rel in ".*") {
+            if check_relative(&rel).is_ok() {
+                let path = Path::new(&rel);
+                prop_assert!(path.is_relative());
+                prop_assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
+                prop_assert_eq!(path.components().count(), rel.split('/').count());
+                prop_assert!(!rel.contains(['\\', ':', '?', '*', '<', '>', '|', '"']));
+                prop_assert!(rel.split('/').all(|p| p.len() <= 255 && !p.ends_with(['.', ' '])));
             }
         }
 
         #[test]
-        fn accepted_paths_stay_inside(rel in ".*") {
-            if let Ok(path) = safe_relative_path(&rel) {
-                prop_assert!(!escapes(&path), "{:?} -> {:?}", rel, path);
-                prop_assert!(path.components().all(|c| c.as_os_str().len() <= 255));
+        fn accepted_separator_heavy_paths_stay_inside(rel in "[./\\\\a:C ]{0,12}") {
+            if check_relative(&rel).is_ok() {
+                prop_assert!(!rel.split('/').any(|p| p == ".." || p == "." || p.is_empty()));
+                prop_assert!(!rel.starts_with('/'));
             }
         }
 
         #[test]
-        fn accepted_separator_heavy_paths_stay_inside(
-            rel in "[./\\\\a:C]{0,12}"
-        ) {
-            if let Ok(path) = safe_relative_path(&rel) {
-                prop_assert!(!escapes(&path), "{:?} -> {:?}", rel, path);
-                prop_assert!(!rel.split(['/', '\\']).any(|p| p == ".." || p == "." || p.is_empty()));
-            }
+        fn every_version_gets_a_portable_directory(version in ".*") {
+            let dir = version_dir(&version);
+            prop_assert_eq!(check_relative(&dir), Ok(()));
+            prop_assert!(!dir.contains('/'));
         }
     }
 }

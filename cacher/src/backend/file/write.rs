@@ -1,78 +1,159 @@
-//! Writing a file whole or not at all, and reading it back, for the file backend.
+//! Reading and writing entry files beneath the cache directory's handle: a file is written
+//! whole or not at all, and only a regular file, up to a size cap, is ever read.
 
-use std::fs;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::path::TEMP_PREFIX;
-use crate::error::{Error, Result};
+use cap_std::fs::{Dir, OpenOptions};
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so the
-/// file is replaced whole or not at all.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = temp_path(dir);
-    let mut file = match create_new(&temp) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            create_new(&temp)
-        }
-        other => other,
+use super::path::TEMP_PREFIX;
+use super::root::Modes;
+
+/// What reading an entry's file found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Content {
+    /// Its bytes (all of them, or the first ones, as asked).
+    Bytes(Vec<u8>),
+    /// No file.
+    Missing,
+    /// Something that is not read: not a regular file, or over the size cap.
+    Refused(String),
+}
+
+/// Opens `rel` beneath `dir` for reading and reads it whole when it is a regular file of at most
+/// `max` bytes, and otherwise refuses it without reading it.
+///
+/// The open never blocks (`O_NONBLOCK`: a FIFO opens at once; `O_NOCTTY`: a terminal never
+/// becomes ours), resolves beneath `dir` (a symlink leading out, to `/dev/zero` or anywhere else,
+/// fails), and the opened handle's own metadata decides: a FIFO, socket, device or directory is
+/// refused, and so is a file over `max` bytes (a sparse 8 GiB file is not read). Then it reads
+/// the size `fstat` gave, in one `read`: open, fstat, read, close — one syscall fewer than
+/// `fs::read`, which reads again to find the end.
+pub(super) fn read_entry(dir: &Dir, rel: &str, max: u64) -> io::Result<Content> {
+    read_regular(dir, rel, max, false)
+}
+
+/// The first `len` bytes of `rel` beneath `dir`, when it is a regular file; opened as
+/// [`read_entry`] opens.
+pub(super) fn read_head(dir: &Dir, rel: &str, len: usize) -> io::Result<Content> {
+    read_regular(dir, rel, len as u64, true)
+}
+
+fn read_regular(dir: &Dir, rel: &str, max: u64, truncate: bool) -> io::Result<Content> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    cap_std::fs::OpenOptionsExt::custom_flags(&mut options, nonblocking_flags());
+    let file = match dir.open_with(rel, &options) {
+        Ok(file) => file.into_std(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Content::Missing),
+        Err(e) => return Err(e),
+    };
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Ok(Content::Refused(format!(
+            "not a regular file ({})",
+            kind_of(&metadata.file_type())
+        )));
     }
-    .map_err(|e| Error::io(&temp, e))?;
+    if metadata.len() > max && !truncate {
+        return Ok(Content::Refused(format!(
+            "entry of {} bytes, over max_entry_size ({max} bytes)",
+            metadata.len()
+        )));
+    }
+    // Exactly the size `fstat` gave: one `read` for a regular file, and bounded whatever happens
+    // to the file meanwhile. cacher never changes an entry in place (it renames a new one over
+    // it), so the bytes up to that size are the whole entry that was opened.
+    let len = metadata.len().min(max);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(len).read_to_end(&mut bytes)?;
+    Ok(Content::Bytes(bytes))
+}
+
+#[cfg(unix)]
+fn nonblocking_flags() -> i32 {
+    use rustix::fs::OFlags;
+    // The flags' bits fit in an i32, which is what `open` takes.
+    (OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32
+}
+
+fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        } else if file_type.is_socket() {
+            return "a socket";
+        } else if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Writes `bytes` to `rel` beneath `root` through a temporary file in the same directory and a
+/// rename, so the file is replaced whole or not at all; missing directories on the way are
+/// created with `modes`, the file with `modes.file`.
+pub(super) fn write_atomic(
+    root: &Dir,
+    rel: &str,
+    bytes: &[u8],
+    durable: bool,
+    modes: Modes,
+) -> io::Result<()> {
+    let (parent, name) = match rel.rsplit_once('/') {
+        Some((parent, name)) => (Some(open_or_create_dir(root, parent, modes)?), name),
+        None => (None, rel),
+    };
+    let dir = parent.as_ref().unwrap_or(root);
+    let temp = temp_file_name();
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    cap_std::fs::OpenOptionsExt::mode(&mut options, modes.file);
+    let mut file = dir.open_with(&temp, &options)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| if durable { file.sync_all() } else { Ok(()) });
     drop(file);
-    if let Err(e) = written.and_then(|()| fs::rename(&temp, path)) {
-        let _ = fs::remove_file(&temp);
-        return Err(Error::io(path, e));
+    if let Err(e) = written.and_then(|()| dir.rename(&temp, dir, name)) {
+        let _ = dir.remove_file(&temp);
+        return Err(e);
     }
     if durable {
         // The rename is only durable once the directory itself is flushed.
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, e))?;
+        dir.open(".")?.sync_all()?;
     }
     Ok(())
 }
 
-/// The whole content of a file, as `fs::read` — without its `stat` for the size, a syscall that
-/// costs about as much as the read itself: the first read asks for up to [`FIRST_READ`] bytes,
-/// which holds most entries (the next read returns 0, the end), and only a larger file goes on
-/// with `read_to_end`.
-pub(super) fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(FIRST_READ);
-    (&mut file)
-        .take(FIRST_READ as u64)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() == FIRST_READ {
-        file.read_to_end(&mut bytes)?;
+/// The directory `rel` beneath `root`, created (with its parents) when missing.
+fn open_or_create_dir(root: &Dir, rel: &str, modes: Modes) -> io::Result<Dir> {
+    match root.open_dir(rel) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            root.create_dir_with(rel, &modes.dir_builder())?;
+            root.open_dir(rel)
+        }
+        other => other,
     }
-    Ok(bytes)
-}
-
-/// The bytes [`read_whole`] asks for first.
-const FIRST_READ: usize = 8 * 1024;
-
-fn create_new(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
 }
 
 /// A name no other writer, in this process or another, is using at the same moment.
-fn temp_path(dir: &Path) -> PathBuf {
+fn temp_file_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    dir.join(temp_name(std::process::id(), n, nanos))
+    temp_name(std::process::id(), n, nanos)
 }
 
 /// `.cacher-tmp-<pid>-<n>-<nanos as 8 hex digits>`, written without the formatting machinery
@@ -105,24 +186,26 @@ fn temp_name(pid: u32, n: u64, nanos: u32) -> String {
     name
 }
 
-pub(super) fn remove_file(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(path, e)),
+/// Removes `rel` beneath `root`; a file already gone is fine.
+pub(super) fn remove_file(root: &Dir, rel: impl AsRef<Path>) -> io::Result<()> {
+    match root.remove_file(rel) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-pub(super) fn is_older_than(path: &Path, age: Duration) -> bool {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|elapsed| elapsed >= age)
+/// Whether `modified` is at least `age` ago.
+pub(super) fn is_older_than(modified: SystemTime, age: Duration) -> bool {
+    modified.elapsed().is_ok_and(|elapsed| elapsed >= age)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{FIRST_READ, TEMP_PREFIX, read_whole, temp_name};
+    use cap_std::ambient_authority;
+    use cap_std::fs::Dir;
+
+    use super::{Content, TEMP_PREFIX, read_entry, read_head, temp_name, write_atomic};
+    use crate::backend::file::root::Modes;
 
     #[test]
     fn temp_names_read_as_before() {
@@ -135,23 +218,24 @@ mod tests {
     }
 
     #[test]
-    fn read_whole_reads_like_fs_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        for len in [
-            0,
-            1,
-            300,
-            FIRST_READ - 1,
-            FIRST_READ,
-            FIRST_READ + 1,
-            3 * FIRST_READ + 7,
-        ] {
+    fn reads_whole_files_up_to_the_cap_and_heads_of_any() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
+        for len in [0, 1, 300, 8191, 8192, 8193, 3 * 8192 + 7] {
             let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            std::fs::write(&path, &bytes).unwrap();
-            assert_eq!(read_whole(&path).unwrap(), bytes, "{len} bytes");
+            write_atomic(&dir, "a/b/f", &bytes, false, Modes::PRIVATE).unwrap();
+            let read = read_entry(&dir, "a/b/f", 1 << 20).unwrap();
+            assert_eq!(read, Content::Bytes(bytes.clone()), "{len} bytes");
+            let head = read_head(&dir, "a/b/f", 100).unwrap();
+            assert_eq!(head, Content::Bytes(bytes[..len.min(100)].to_vec()));
         }
-        let missing = read_whole(&dir.path().join("missing")).unwrap_err();
-        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        let at_cap = read_entry(&dir, "a/b/f", 3 * 8192 + 7).unwrap();
+        assert!(matches!(at_cap, Content::Bytes(_)));
+        let over = read_entry(&dir, "a/b/f", 3 * 8192 + 6).unwrap();
+        assert!(matches!(over, Content::Refused(_)), "{over:?}");
+        assert_eq!(read_entry(&dir, "missing", 10).unwrap(), Content::Missing);
+        assert_eq!(read_entry(&dir, "a/missing", 10).unwrap(), Content::Missing);
+        let a_dir = read_entry(&dir, "a", 10).unwrap();
+        assert!(matches!(a_dir, Content::Refused(_)), "{a_dir:?}");
     }
 }
