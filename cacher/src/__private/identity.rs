@@ -129,7 +129,7 @@ fn claim(namespace: &str, site: &Site) {
     let first = *claimed.entry(namespace.to_owned()).or_insert(site.location);
     if first != site.location {
         panic!(
-            "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (functions of one name in two blocks of one function cannot be told apart)",
+            "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
             site.location
         );
     }
@@ -182,18 +182,26 @@ impl Site {
     }
 }
 
-/// `Tr` in `<X as Tr>`: the trait of a trait impl's path; `None` for any other path.
+/// The trait of a trait impl's path: `Tr` in `<X as Tr>`, or in `…::<impl Tr for X>` (as the
+/// compiler prints an impl in an anonymous `const _`); `None` for any other path.
 fn trait_of(path: &str) -> Option<&str> {
-    let inner = path.strip_prefix('<')?.strip_suffix('>')?;
+    if let Some(inner) = path.strip_prefix('<').and_then(|p| p.strip_suffix('>')) {
+        return at_top_level(inner, " as ").map(|at| &inner[at + " as ".len()..]);
+    }
+    let last = top_level_parts(path).last()?;
+    let inner = last.strip_prefix("<impl ")?.strip_suffix('>')?;
+    at_top_level(inner, " for ").map(|at| &inner[..at])
+}
+
+/// Where `needle` is in `text` outside of `<…>`.
+fn at_top_level(text: &str, needle: &str) -> Option<usize> {
     let mut depth = 0_usize;
     let mut previous = ' ';
-    for (at, c) in inner.char_indices() {
+    for (at, c) in text.char_indices() {
         match c {
             '<' => depth += 1,
             '>' if previous != '-' => depth = depth.saturating_sub(1),
-            ' ' if depth == 0 && inner[at..].starts_with(" as ") => {
-                return Some(&inner[at + " as ".len()..]);
-            }
+            _ if depth == 0 && text[at..].starts_with(needle) => return Some(at),
             _ => {}
         }
         previous = c;
@@ -202,12 +210,27 @@ fn trait_of(path: &str) -> Option<&str> {
 }
 
 /// Whether a path the compiler printed has `_` for a generic argument it does not know
-/// (`my::Api<_>`): the path of an item of a generic impl.
+/// (`my::Api<_>`): the path of an item of a generic impl. A `_` outside of `<…>` is the name of
+/// an anonymous `const _`, which is no placeholder.
 fn has_placeholder(path: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '\'');
-    path.char_indices().any(|(at, c)| {
-        c == '_' && !word(path[..at].chars().next_back()) && !word(path[at + 1..].chars().next())
-    })
+    let mut depth = 0_usize;
+    let mut previous = ' ';
+    for (at, c) in path.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if previous != '-' => depth = depth.saturating_sub(1),
+            '_' if depth > 0
+                && !word(path[..at].chars().next_back())
+                && !word(path[at + 1..].chars().next()) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    false
 }
 
 /// A type's name as its caches are named: `type_name`, less generic arguments that are all
@@ -388,6 +411,13 @@ mod tests {
         let in_trait = site("<app::api::Api<_> as app::Convert>::lookup::__CacherSite");
         let eur = in_trait.namespace(Some("app::api::Api<app::Eur>")).unwrap();
         assert_eq!(eur, "<app::api::Api<app::Eur> as app::Convert>::lookup");
+        // In an anonymous `const _`, the compiler prints impls otherwise.
+        let anonymous = site("app::_::<impl app::Convert for app::Api<_>>::lookup::__CacherSite");
+        let usd = anonymous.namespace(Some("app::Api<app::Usd>")).unwrap();
+        assert_eq!(usd, "<app::Api<app::Usd> as app::Convert>::lookup");
+        let inherent = site("app::_::<impl app::Api<_>>::lookup::__CacherSite");
+        let usd = inherent.namespace(Some("app::Api<app::Usd>")).unwrap();
+        assert_eq!(usd, "app::Api<app::Usd>::lookup");
     }
 
     #[test]
@@ -402,8 +432,15 @@ mod tests {
         let generic_trait = site("<app::Money as app::Convert<_>>::lookup::__CacherSite");
         let refusal = generic_trait.namespace(Some("app::Money")).unwrap_err();
         assert!(refusal.contains("app::Convert<_>"), "{refusal}");
+        let anonymous = site("app::_::<impl app::Convert<_> for app::Money>::lookup::__CacherSite");
+        assert!(anonymous.namespace(Some("app::Money")).is_err());
         assert!(!has_placeholder("app::Client<'_>") && !has_placeholder("app::a_b::_c"));
-        assert!(has_placeholder("app::Api<_, u8>") && has_placeholder("[_; 2]"));
+        assert!(has_placeholder("app::Api<_, u8>") && has_placeholder("app::Api<[_; 2]>"));
+        // An anonymous `const _: () = { … };` is no generic impl.
+        assert!(!has_placeholder("app::_") && !has_placeholder("app::_::<impl app::W>"));
+        assert!(has_placeholder("app::_::<impl app::Api<_>>"));
+        let anonymous = site("app::api::_::lookup::__CacherSite");
+        assert_eq!(anonymous.namespace(None).unwrap(), "app::api::_::lookup");
     }
 
     #[test]

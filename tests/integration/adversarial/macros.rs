@@ -325,6 +325,51 @@ fn associated_functions_without_self_are_cached() {
     );
 }
 
+// Items in an anonymous `const _` (as derive macros write them), whose path the compiler prints
+// with a `_` that is no generic argument.
+const _: () = {
+    impl Rates {
+        #[cached(backend = "file", cache_dir = dir!("anonymous"))]
+        fn in_anonymous_const(code: &str) -> u32 {
+            code.len() as u32 * 10
+        }
+    }
+};
+
+#[test]
+fn functions_in_an_anonymous_const_are_not_taken_for_generic_ones() {
+    fresh(dir!("anonymous"));
+    assert_eq!(Rates::in_anonymous_const("EUR"), 30);
+    assert_eq!(Rates::in_anonymous_const("EUR"), 30);
+    assert_eq!(Rates::in_anonymous_const_cache().stats().misses, 1);
+}
+
+impl Rates {
+    #[cached(backend = "file", cache_dir = dir!("same_name"))]
+    fn convert_to(&self, amount: u32) -> String {
+        format!("{amount} by Rates")
+    }
+}
+
+// The trait's method of one name, in an anonymous `const _`: another function.
+const _: () = {
+    impl Convert for Rates {
+        #[cached(companion = false, backend = "file", cache_dir = dir!("same_name"))]
+        fn convert_to(&self, amount: u32) -> String {
+            format!("{amount} by Convert")
+        }
+    }
+};
+
+#[test]
+fn a_trait_method_and_an_inherent_method_of_one_name_are_two_functions() {
+    fresh(dir!("same_name"));
+    assert_eq!(Rates.convert_to(1), "1 by Rates");
+    assert_eq!(Convert::convert_to(&Rates, 1), "1 by Convert");
+    assert_eq!(Rates.convert_to(1), "1 by Rates");
+    assert_eq!(Convert::convert_to(&Rates, 1), "1 by Convert");
+}
+
 impl<R: Region> Api<R> {
     /// Without `self` in a generic impl: nothing tells `Api<Usd>` from `Api<Eur>`.
     #[cached]
