@@ -25,6 +25,8 @@ const OPTIONS: &[(&str, &str)] = &[
     ("version", "version = 2"),
     ("durable", "durable = true"),
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
+    ("result", "result = true"),
+    ("companion", "companion = false"),
 ];
 
 /// The values of `backend`, `formatter` and `keyer`, as written and as meant. The names are part
@@ -88,6 +90,10 @@ pub(crate) struct Options {
     pub version: Option<Opt<String>>,
     pub durable: Option<Opt<bool>>,
     pub redis_url: Option<Opt<String>>,
+    /// Whether the return type is a `Result` (only `Ok` cached): for one by another name.
+    pub result: Option<Opt<bool>>,
+    /// Whether to generate `<name>_cache()`, which a trait impl cannot hold.
+    pub companion: Option<Opt<bool>>,
 }
 
 impl Options {
@@ -127,6 +133,8 @@ impl Options {
             "version" => put(&mut self.version, version(&meta)?, meta),
             "durable" => put(&mut self.durable, boolean(&meta)?, meta),
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
+            "result" => put(&mut self.result, boolean(&meta)?, meta),
+            "companion" => put(&mut self.companion, boolean(&meta)?, meta),
             _ => Err(unknown_option(&meta.path)),
         }
     }
@@ -202,8 +210,11 @@ fn renamed(name: &str) -> Option<&'static str> {
         "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
-        "result" | "option" => {
-            "no flag is needed: a `Result` return type is detected, and `Err` is never cached"
+        "option" => {
+            "no flag is needed: a `Result` return type is detected, and `Err` is never cached; `None` is cached like any value"
+        }
+        "fallible" | "result_fallible" => {
+            "a `Result` return type is detected; for one by another name write `result = true`"
         }
         "key" | "convert" | "ignore" => {
             "to leave an argument out of the key, put `#[cached(skip)]` on that parameter"
@@ -412,7 +423,11 @@ fn boolean(meta: &MetaNameValue) -> syn::Result<bool> {
         }) => Ok(b.value),
         other => Err(syn::Error::new_spanned(
             other,
-            format!("`{}` takes `true` or `false`", option_name(meta)),
+            format!(
+                "`{}` takes `true` or `false`: write `{}`",
+                option_name(meta),
+                example(meta)
+            ),
         )),
     }
 }

@@ -1,28 +1,33 @@
 //! Code generation: the function, rewritten to look its arguments up in its cache, and the
-//! companion `<name>_cache()` that owns the cache.
+//! companion `<name>_cache()` that gives the cache to its callers.
 
 use std::time::Duration;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, FnArg, Index, Item, ItemFn, Pat, ReturnType, Signature};
+use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output, Role};
+use crate::key_ref::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier};
 use crate::types::{respan, static_type};
 
-/// The function, rewritten to use its cache, and the companion that owns the cache.
+/// The function, rewritten to use its cache, and the companion that gives the cache to its
+/// callers (unless `companion = false`).
 pub(crate) fn cached(plan: &Plan, func: &Func) -> TokenStream {
-    let function = function(func);
+    let function = function(plan, func);
+    if !plan.companion {
+        return function;
+    }
     let companion = companion(plan, func);
     quote!(#function #companion)
 }
 
 /// The user's function: same signature, attributes and visibility; its body runs inside a
 /// closure that the cache calls on a miss.
-fn function(func: &Func) -> TokenStream {
+fn function(plan: &Plan, func: &Func) -> TokenStream {
     let ItemFn { attrs, vis, .. } = &func.item;
     let is_outer = |a: &&syn::Attribute| matches!(a.style, AttrStyle::Outer);
     let outer = attrs.iter().filter(is_outer);
@@ -30,7 +35,8 @@ fn function(func: &Func) -> TokenStream {
     let sig = signature(func);
     let checks = checks(func);
     let (key_ref, key) = key_ref(func);
-    let lookup = lookup(func, &key);
+    let cache = cache(plan, func);
+    let lookup = lookup(func, &cache, &key);
     quote! {
         #(#outer)*
         #vis #sig {
@@ -42,6 +48,53 @@ fn function(func: &Func) -> TokenStream {
     }
 }
 
+/// An expression of the function's `&'static Cache`, in the body of the function or of its
+/// companion. Neither can name the other (which would be `fetch_cache()` at the top of a
+/// module, `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so each
+/// finds the cache through `__private` at first use, by the names the compiler gives it (see
+/// `cacher/src/__private/identity.rs`), and keeps it in a static of its own. A method's static
+/// holds one cache per `Self` type: a static in a generic impl is shared by all its types.
+fn cache(plan: &Plan, func: &Func) -> TokenStream {
+    let (key, value) = (key_type(func), value_type(func));
+    let cache = quote!(::cacher::Cache<#key, #value>);
+    let name = function_name(func);
+    let persistent = plan.file.is_some() || plan.redis.is_some();
+    let init = init(plan, func);
+    let site = quote! {
+        &::cacher::__private::Site {
+            marker: ::core::any::type_name::<__CacherSite>(),
+            module: ::core::module_path!(),
+            function: #name,
+            location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
+            persistent: #persistent,
+        }
+    };
+    let marker = quote! {
+        // Its path, as `type_name` gives it, is the function's (nested functions included).
+        #[allow(dead_code)]
+        struct __CacherSite;
+    };
+    if func.method {
+        return quote!({
+            #marker
+            static CACHES: ::cacher::__private::PerType<#key, #value> =
+                ::cacher::__private::PerType::new();
+            let self_type = ::core::any::type_name::<Self>();
+            CACHES.get(self_type, || {
+                ::cacher::__private::method_cache(#site, self_type, |namespace: &str| { #init })
+            })
+        });
+    }
+    quote!({
+        #marker
+        static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
+            ::cacher::__private::OnceLock::new();
+        *CACHE.get_or_init(|| {
+            ::cacher::__private::function_cache(#site, |namespace: &str| { #init })
+        })
+    })
+}
+
 /// The signature as written, but for the `mut` of by-value key arguments: they are cloned
 /// inside the closure (the key borrows the originals), so their `mut` goes to the clone.
 fn signature(func: &Func) -> Signature {
@@ -51,7 +104,8 @@ fn signature(func: &Func) -> Signature {
         FnArg::Receiver(_) => None,
     });
     for (input, param) in typed.zip(&func.params) {
-        if let (Pat::Ident(pat), Role::Owned) = (&mut *input.pat, &param.role) {
+        if let (Pat::Ident(pat), Role::Owned | Role::Converted(_)) = (&mut *input.pat, &param.role)
+        {
             pat.mutability = None;
         }
     }
@@ -60,37 +114,38 @@ fn signature(func: &Func) -> Signature {
 
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
 /// async forms.
-fn lookup(func: &Func, key: &TokenStream) -> TokenStream {
+fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream) -> TokenStream {
     let lookup = match (&func.output, func.is_async()) {
         (Output::Value(_), false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
         (Output::Value(_), true) => quote!(get_or_compute_async),
         (Output::Fallible { .. }, true) => quote!(try_get_or_compute_async),
     };
-    let companion = func.companion();
-    let cache = if func.method {
-        quote!(Self::#companion())
-    } else {
-        quote!(#companion())
-    };
     let compute = compute(func);
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
     // error of the call, which the checks already reported, rather than "method not found".
-    let lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
+    let mut lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
     // Async lookups need cacher's `tokio` feature; without it, `require_tokio!` replaces the
     // lookup with one error that names the feature.
     if func.is_async() {
-        quote!(::cacher::__private::require_tokio!(#lookup.await))
-    } else {
-        lookup
+        lookup = quote!(::cacher::__private::require_tokio!(#lookup.await));
     }
+    if by_trait(func) {
+        lookup = quote!(::cacher::__private::Fallible::from_result(#lookup));
+    }
+    lookup
+}
+
+/// Whether the return type is a `Result` by another name, reached through `Fallible`.
+fn by_trait(func: &Func) -> bool {
+    matches!(func.output, Output::Fallible { by_trait: true, .. })
 }
 
 /// The closure that runs the body on a miss, after cloning the by-value key arguments.
 fn compute(func: &Func) -> TokenStream {
     let clones = func.params.iter().filter_map(|p| {
         let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned).then(|| {
+        matches!(p.role, Role::Owned | Role::Converted(_)).then(|| {
             quote! {
                 #[allow(unused_variables)]
                 let #mutability #ident = ::core::clone::Clone::clone(&#ident);
@@ -99,7 +154,11 @@ fn compute(func: &Func) -> TokenStream {
     });
     let block = &func.item.block;
     if func.is_async() {
-        return quote!(|| { #(#clones)* async move #block });
+        let future = quote!(async move #block);
+        return match by_trait(func) {
+            true => quote!(|| { #(#clones)* ::cacher::__private::fallible_async(#future) }),
+            false => quote!(|| { #(#clones)* #future }),
+        };
     }
     let ret = match &func.item.sig.output {
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
@@ -108,68 +167,11 @@ fn compute(func: &Func) -> TokenStream {
     // The body's statements, not its block: a block alone in a block is what rustc's
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
-    quote!(|| #ret { #(#clones)* #(#body)* })
-}
-
-/// The borrowed key: a struct of references to the key arguments that hashes, compares and
-/// serialises exactly as the owned tuple does, so that a hit allocates nothing. Generic over the
-/// borrowed types, so that its impls hold no bound of their own to fail. Returns the items and
-/// the expression of the key.
-fn key_ref(func: &Func) -> (TokenStream, TokenStream) {
-    let params: Vec<_> = func.key_params().collect();
-    if params.is_empty() {
-        return (quote!(), quote!(&()));
+    let compute = quote!(|| #ret { #(#clones)* #(#body)* });
+    match by_trait(func) {
+        true => quote!(|| ::cacher::__private::fallible(#compute)),
+        false => compute,
     }
-    let count = Literal::usize_unsuffixed(params.len());
-    let index: Vec<Index> = (0..params.len()).map(Index::from).collect();
-    let generics: Vec<Ident> = (0..params.len()).map(|i| format_ident!("T{}", i)).collect();
-    let args = params.iter().map(|p| {
-        let mut ident = p.ident.clone();
-        ident.set_span(Span::call_site());
-        match p.role {
-            Role::Borrowed(_) => quote!(#ident),
-            _ => quote!(&#ident),
-        }
-    });
-    let serde = quote!(::cacher::__private::serde);
-    let items = quote! {
-        struct __CacherKeyRef<'k, #(#generics: ?::core::marker::Sized),*>(#(&'k #generics),*);
-        // Field by field, as the tuple hashes its elements.
-        impl<#(#generics: ?::core::marker::Sized + ::core::hash::Hash),*> ::core::hash::Hash
-            for __CacherKeyRef<'_, #(#generics),*>
-        {
-            fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
-                #(::core::hash::Hash::hash(self.#index, state);)*
-            }
-        }
-        // As a tuple, as the owned key serialises.
-        impl<#(#generics: ?::core::marker::Sized + #serde::Serialize),*> #serde::Serialize
-            for __CacherKeyRef<'_, #(#generics),*>
-        {
-            fn serialize<S: #serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::core::result::Result<S::Ok, S::Error> {
-                let mut tuple = #serde::Serializer::serialize_tuple(serializer, #count)?;
-                #(#serde::ser::SerializeTuple::serialize_element(&mut tuple, self.#index)?;)*
-                #serde::ser::SerializeTuple::end(tuple)
-            }
-        }
-        impl<#(#generics),*> ::cacher::KeyRef<(#(#generics::Owned,)*)>
-            for __CacherKeyRef<'_, #(#generics),*>
-        where
-            #(#generics: ?::core::marker::Sized + ::std::borrow::ToOwned + ::core::hash::Hash
-                + ::core::cmp::Eq + #serde::Serialize,)*
-        {
-            fn is_key(&self, key: &(#(#generics::Owned,)*)) -> bool {
-                #(::core::borrow::Borrow::<#generics>::borrow(&key.#index) == self.#index)&&*
-            }
-            fn to_key(&self) -> (#(#generics::Owned,)*) {
-                (#(::std::borrow::ToOwned::to_owned(self.#index),)*)
-            }
-        }
-    };
-    (items, quote!(&__CacherKeyRef(#(#args),*)))
 }
 
 /// The key: the tuple of the owned key arguments.
@@ -184,14 +186,11 @@ fn value_type(func: &Func) -> TokenStream {
     respan(value.to_token_stream(), Span::call_site())
 }
 
-/// `<name>_cache()`, which owns the cache in a static.
+/// `<name>_cache()`, which gives the function's cache to its callers.
 fn companion(plan: &Plan, func: &Func) -> TokenStream {
     let vis = &func.item.vis;
     let name = func.companion();
-    let key = key_type(func);
-    let value = value_type(func);
-    let cache = quote!(::cacher::Cache<#key, #value>);
-    let init = init(plan, func);
+    let (key, value) = (key_type(func), value_type(func));
     let function = func.name().to_string();
     let function = if func.method {
         format!("Self::{function}")
@@ -203,28 +202,18 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
          [`clear`](cacher::Cache::clear), [`remove`](cacher::Cache::remove) for given \
          arguments. Its key is the tuple of the owned arguments."
     );
-    let body = if func.method {
-        quote! {
-            // A `OnceLock` rather than a `LazyLock`: the cache is named after `Self`, which a
-            // static's initialiser cannot name.
-            static CACHE: ::cacher::__private::OnceLock<#cache> = ::cacher::__private::OnceLock::new();
-            CACHE.get_or_init(|| {
-                let self_path = ::cacher::__private::type_path::<Self>();
-                #init
-            })
-        }
-    } else {
-        quote! {
-            static CACHE: ::cacher::__private::LazyLock<#cache> =
-                ::cacher::__private::LazyLock::new(|| { #init });
-            &CACHE
-        }
-    };
+    let checks = checks(func);
+    let cache = cache(plan, func);
+    // Through a macro whose name tells what to write if this is a trait impl (which cannot hold
+    // the companion): rustc names it in its error.
     quote! {
-        #[doc = #doc]
-        #[allow(dead_code, clippy::type_complexity)]
-        #vis fn #name() -> &'static #cache {
-            #body
+        ::cacher::__private::in_a_trait_impl_write_cached_companion_false! {
+            #[doc = #doc]
+            #[allow(dead_code, clippy::type_complexity)]
+            #vis fn #name() -> &'static ::cacher::Cache<#key, #value> {
+                #checks
+                #cache
+            }
         }
     }
 }
@@ -237,7 +226,7 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
 /// come first, so that their message is the one shown.
 fn checks(func: &Func) -> TokenStream {
     let key_args = func.key_params().map(|p| {
-        let target = respan(static_type(p.target()).to_token_stream(), Span::call_site());
+        let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
     let value = value_type(func);
@@ -247,15 +236,11 @@ fn checks(func: &Func) -> TokenStream {
     }
 }
 
-/// The body of the static's initialiser: checks, then the cache.
+/// The body of the closure that builds the cache, given its `namespace`.
 fn init(plan: &Plan, func: &Func) -> TokenStream {
-    let checks = checks(func);
     let builder = builder(plan, func);
     if plan.file.is_none() && plan.redis.is_none() {
-        return quote! {
-            #checks
-            ::cacher::__private::build(#builder)
-        };
+        return quote!(::cacher::__private::build(#builder));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are
     // added with that span too, so that they report one error there.
@@ -264,10 +249,9 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
     // Tiers in order: memory (in `builder`), then file, then redis.
-    let file = plan.file.as_ref().map(|file| file_tier(file, func, span));
+    let file = plan.file.as_ref().map(|file| file_tier(file, span));
     let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
     quote! {
-        #checks
         #check
         let builder = #builder;
         #file
@@ -276,28 +260,15 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     }
 }
 
-/// The function's name as the cache records it, and the path of its module (or, for a method,
-/// of `Self`): `("fetch", module_path!())`.
-fn names(func: &Func) -> (String, TokenStream) {
+/// The function's name, without `r#`.
+fn function_name(func: &Func) -> String {
     let name = func.name().to_string();
-    let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
-    let module = if func.method {
-        quote!(self_path)
-    } else {
-        quote!(::core::module_path!())
-    };
-    (name, module)
+    name.strip_prefix("r#").unwrap_or(&name).to_owned()
 }
 
 /// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
 fn builder(plan: &Plan, func: &Func) -> TokenStream {
-    let (name, module) = names(func);
-    let namespace = if func.method {
-        quote!([#module, #name].join("::"))
-    } else {
-        quote!(::core::concat!(#module, "::", #name))
-    };
-    let mut chain = quote!(::cacher::Cache::builder().namespace(#namespace));
+    let mut chain = quote!(::cacher::Cache::builder().namespace(namespace));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
@@ -342,12 +313,11 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
 
 /// The file tier, added to `builder` under a name spanned at `span` (the return type's), where a
 /// failed bound on it is then reported, once.
-fn file_tier(file: &FileTier, func: &Func, span: Span) -> TokenStream {
-    let (name, module) = names(func);
+fn file_tier(file: &FileTier, span: Span) -> TokenStream {
     let configured = option(file.dir.as_ref());
     let formatter = formatter(file.formatter);
     let mut backend = quote! {
-        ::cacher::SeparateFileBackend::new(::cacher::__private::cache_dir(#configured, #module, #name))
+        ::cacher::SeparateFileBackend::new(::cacher::__private::default_dir(#configured, namespace))
             .formatter(#formatter)
     };
     if let Some(path) = &file.filename_fn {

@@ -11,6 +11,7 @@ use syn::{
 };
 
 use crate::error::Errors;
+use crate::owned::{Shape, borrowed_part};
 
 /// The annotated function, analysed.
 pub(crate) struct Func {
@@ -22,6 +23,11 @@ pub(crate) struct Func {
     pub params: Vec<Param>,
     /// What the function returns, and so what the cache stores.
     pub output: Output,
+    /// The return type as written (`()` when left out).
+    pub ret: Type,
+    /// Whether the return type's name ends in `Result` without being `Result` (`AppResult<T>`):
+    /// perhaps a `Result` by another name, which the `result` option must settle.
+    pub unsure: bool,
 }
 
 /// A typed parameter.
@@ -40,21 +46,26 @@ pub(crate) enum Role {
     Borrowed(Box<Type>),
     /// By value: the key holds a clone.
     Owned,
+    /// Holds references without being one (`Option<&str>`, `(u32, &str)`, `&[&str]`): the key
+    /// holds its owned form.
+    Converted(Box<Shape>),
 }
 
 /// What the function returns.
 pub(crate) enum Output {
     /// Any type but a `Result`, `()` included: every value is cached, `None` included.
     Value(Type),
-    /// A `…Result<T, …>`: `Ok(T)` is cached, `Err` never.
-    Fallible { ok: Type },
+    /// A `…Result<T, …>`: `Ok(T)` is cached, `Err` never. For a `Result` by another name,
+    /// `ok` is `<R as Fallible>::Ok`, and the expansion goes through `Fallible` (`by_trait`),
+    /// so that a type that is no `Result` is one error, which says so.
+    Fallible { ok: Type, by_trait: bool },
 }
 
 impl Output {
     /// The type the cache stores.
     pub(crate) fn value_type(&self) -> &Type {
         match self {
-            Output::Value(ty) | Output::Fallible { ok: ty } => ty,
+            Output::Value(ty) | Output::Fallible { ok: ty, .. } => ty,
         }
     }
 }
@@ -80,13 +91,16 @@ impl Func {
         }
         let generics = generic_names(sig);
         let (method, params) = params(sig, skips, &generics, errors);
-        let output = match &sig.output {
-            ReturnType::Default => Output::Value(syn::parse_quote!(())),
-            ReturnType::Type(_, ty) => {
-                check_static_type(ty, &generics, "return", errors);
-                output(ty)
-            }
+        let ret: Type = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
         };
+        let found_in_ret = errors.len();
+        check_static_type(&ret, &generics, "return", errors);
+        let output = output(&ret);
+        if errors.len() == found_in_ret {
+            check_owned_value(&output, errors);
+        }
         if errors.len() > found {
             return Err(Box::new(item));
         }
@@ -95,7 +109,25 @@ impl Func {
             method,
             params,
             output,
+            unsure: is_unsure(&ret),
+            ret,
         })
+    }
+
+    /// Settles what is cached with the `result` option: `true` caches `Ok` values only (for a
+    /// `Result` by another name), `false` every value (`Err` included).
+    pub(crate) fn set_result(&mut self, result: bool, errors: &mut Errors) {
+        self.unsure = false;
+        let ret = &self.ret;
+        self.output = match (&self.output, result) {
+            (Output::Fallible { .. }, true) => return,
+            (Output::Value(_), true) => Output::Fallible {
+                ok: syn::parse_quote!(<#ret as ::cacher::__private::Fallible>::Ok),
+                by_trait: true,
+            },
+            (_, false) => Output::Value(ret.clone()),
+        };
+        check_owned_value(&self.output, errors);
     }
 
     pub(crate) fn name(&self) -> &Ident {
@@ -272,17 +304,8 @@ impl Param {
             Role::Skip
         } else {
             check_static_type(&ty, generics, "argument", errors);
-            match ungroup(&ty) {
-                Type::Reference(r) if r.mutability.is_some() => {
-                    errors.at(
-                        &ty,
-                        "a `&mut` argument cannot be part of the key: mark it `#[cached(skip)]`",
-                    );
-                    Role::Skip
-                }
-                Type::Reference(r) => Role::Borrowed(r.elem.clone()),
-                _ => Role::Owned,
-            }
+            check_no_float(&ty, errors);
+            key_role(&ty, errors)
         };
         Some(Param {
             ident: pat.ident.clone(),
@@ -290,6 +313,97 @@ impl Param {
             ty,
             role,
         })
+    }
+}
+
+/// How a key argument of type `ty` enters the key.
+fn key_role(ty: &Type, errors: &mut Errors) -> Role {
+    match ungroup(ty) {
+        Type::Reference(r) if r.mutability.is_some() => {
+            errors.at(
+                ty,
+                "a `&mut` argument cannot be part of the key: mark it `#[cached(skip)]`",
+            );
+            Role::Skip
+        }
+        Type::Reference(r) if borrowed_part(&r.elem).is_none() => Role::Borrowed(r.elem.clone()),
+        _ if borrowed_part(ty).is_none() => Role::Owned,
+        _ => match Shape::of(ty) {
+            Ok(shape) => Role::Converted(Box::new(shape)),
+            Err(part) => {
+                errors.at(
+                    part,
+                    "the key keeps an owned form of each argument, and #[cached] makes one for `&T`, `Cow<'_, T>`, and `Option`s, tuples, `Vec`s, slices and arrays of them, not for this borrowed type: take it owned (e.g. `String`), or mark the parameter `#[cached(skip)]`",
+                );
+                Role::Skip
+            }
+        },
+    }
+}
+
+/// Floats have neither `Eq` nor `Hash`: say so, rather than "derive the missing traits for
+/// `f64`", which no one can.
+fn check_no_float(ty: &Type, errors: &mut Errors) {
+    if let Some(float) = float_in(ty) {
+        errors.at(
+            float,
+            format!(
+                "`{float}` cannot be part of a cache key: floats have neither `Eq` nor `Hash` (NaN is not equal to itself, 0.0 equals -0.0), so an equal key could not be found; key on an integer (`{float}::to_bits`, or cents), or a wrapper with total equality such as `ordered_float::OrderedFloat<{float}>`, or mark the parameter `#[cached(skip)]`"
+            ),
+        );
+    }
+}
+
+/// An `f32` or `f64` that `ty` is, or holds through references, tuples, arrays, slices and the
+/// standard containers (not through other types, which may well be keys: `OrderedFloat<f64>`).
+fn float_in(ty: &Type) -> Option<&Ident> {
+    const CONTAINERS: &[&str] = &[
+        "Option", "Vec", "Box", "Rc", "Arc", "VecDeque", "BTreeSet", "HashSet", "BTreeMap",
+        "HashMap",
+    ];
+    match ungroup(ty) {
+        Type::Reference(r) => float_in(&r.elem),
+        Type::Slice(s) => float_in(&s.elem),
+        Type::Array(a) => float_in(&a.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(float_in),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident == "f32" || last.ident == "f64" {
+                return Some(&last.ident);
+            }
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            if !CONTAINERS.iter().any(|c| last.ident == c) {
+                return None;
+            }
+            args.args.iter().find_map(|arg| match arg {
+                GenericArgument::Type(t) => float_in(t),
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether the return type's name ends in `Result` without being `Result`: `AppResult<T>`.
+fn is_unsure(ret: &Type) -> bool {
+    let Type::Path(path) = ungroup(ret) else {
+        return false;
+    };
+    path.path.segments.last().is_some_and(|last| {
+        let name = last.ident.to_string();
+        name != "Result" && name.ends_with("Result")
+    })
+}
+
+/// The cache hands out clones of the values it keeps, which cannot borrow from the call.
+fn check_owned_value(output: &Output, errors: &mut Errors) {
+    if let Some(part) = borrowed_part(output.value_type()) {
+        errors.at(
+            part,
+            "#[cached] returns clones of the values it keeps, which outlive the call and so cannot borrow from it: return an owned type (`String` for `&str`, `Vec<T>` for `&[T]`), an `Arc`, or a `&'static` reference",
+        );
     }
 }
 
@@ -302,16 +416,26 @@ pub(crate) fn ungroup(ty: &Type) -> &Type {
     }
 }
 
-/// A `…Result<T, …>` is fallible; anything else is a value.
+/// A `…Result<T, …>` is fallible, and a `…Result` without arguments (`type Result = …`), whose
+/// `Ok` type is then found through `Fallible`; anything else is a value.
 fn output(ty: &Type) -> Output {
     if let Type::Path(path) = ungroup(ty) {
         if let Some(last) = path.path.segments.last() {
             if last.ident == "Result" {
-                if let PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(GenericArgument::Type(ok)) = args.args.first() {
-                        return Output::Fallible { ok: ok.clone() };
-                    }
-                }
+                return match &last.arguments {
+                    PathArguments::AngleBracketed(args) => match args.args.first() {
+                        Some(GenericArgument::Type(ok)) => Output::Fallible {
+                            ok: ok.clone(),
+                            by_trait: false,
+                        },
+                        _ => Output::Value(ty.clone()),
+                    },
+                    PathArguments::None => Output::Fallible {
+                        ok: syn::parse_quote!(<#ty as ::cacher::__private::Fallible>::Ok),
+                        by_trait: true,
+                    },
+                    PathArguments::Parenthesized(_) => Output::Value(ty.clone()),
+                };
             }
         }
     }

@@ -9,6 +9,8 @@ mod attr;
 mod error;
 mod expand;
 mod func;
+mod key_ref;
+mod owned;
 mod plan;
 mod suggest;
 mod types;
@@ -29,10 +31,11 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
-    let func = Func::from_syn(item, &mut errors);
+    let mut func = Func::from_syn(item, &mut errors);
     let options = Options::parse(args.into(), &mut errors);
-    // Validate: the options against each other, once each is right, into what to generate.
-    let plan = options.and_then(|options| options.build(&mut errors));
+    // Validate: the options against each other and against the function, once each is right,
+    // into what to generate.
+    let plan = options.and_then(|options| options.build(func.as_mut().ok(), &mut errors));
     // Expand: every error, and the function whatever they are (the attribute never makes it
     // disappear, which would add an error at each of its calls).
     let mut tokens = errors.into_compile_errors();

@@ -23,6 +23,9 @@ pub(crate) struct Plan {
     pub ttl: Option<Duration>,
     pub stale_if_error: Option<Duration>,
     pub rate_limit: Option<Duration>,
+    /// Whether to generate the companion `<name>_cache()` (`companion = false` leaves it out,
+    /// for a method of a trait impl, which can hold no other item).
+    pub companion: bool,
 }
 
 pub(crate) struct MemoryTier {
@@ -59,6 +62,7 @@ impl Default for Plan {
             ttl: None,
             stale_if_error: None,
             rate_limit: None,
+            companion: true,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The types the expansion writes: the key tuple and the value, as a static names them.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Lifetime, Type};
 
@@ -53,20 +53,34 @@ impl VisitMut for SetLifetimes {
 }
 
 impl Param {
-    /// What a lookup borrows for this argument: `str` for `&str`, `u32` for `u32`.
+    /// What a lookup borrows for this argument: `str` for `&str`, `u32` for `u32`,
+    /// `Option<&str>` for `Option<&str>`.
     pub(crate) fn target(&self) -> &Type {
         match &self.role {
             Role::Borrowed(referent) => referent,
-            Role::Owned | Role::Skip => &self.ty,
+            Role::Owned | Role::Skip | Role::Converted(_) => &self.ty,
+        }
+    }
+
+    /// The type whose key traits the expansion asserts: the owned form for an argument that
+    /// holds references, else what a lookup borrows.
+    pub(crate) fn checked_type(&self) -> TokenStream {
+        match &self.role {
+            Role::Converted(shape) => shape.owned_type(),
+            _ => static_type(self.target()).to_token_stream(),
         }
     }
 
     /// The argument's part of the key tuple: `String` for `&str`, `Vec<T>` for `&[T]`, the
-    /// `ToOwned::Owned` of any other `&T`, and by-value types as they are.
+    /// `ToOwned::Owned` of any other `&T`, by-value types as they are, and the owned form of
+    /// those that hold references (`Option<String>` for `Option<&str>`).
     pub(crate) fn owned_type(&self) -> TokenStream {
+        if let Role::Converted(shape) = &self.role {
+            return shape.owned_type();
+        }
         let target = static_type(self.target());
         match (&self.role, ungroup(&target)) {
-            (Role::Owned | Role::Skip, ty) => quote!(#ty),
+            (Role::Owned | Role::Skip | Role::Converted(_), ty) => quote!(#ty),
             (Role::Borrowed(_), Type::Path(path))
                 if path.qself.is_none() && path.path.is_ident("str") =>
             {

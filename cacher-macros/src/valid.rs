@@ -6,11 +6,14 @@ use quote::ToTokens;
 
 use crate::attr::{Backend, Formatter, Opt, Options};
 use crate::error::Errors;
+use crate::func::{Func, Output};
 use crate::plan::{FileTier, MemoryTier, Plan, RedisTier};
 
 impl Options {
     /// What to generate: `None` when a rule is broken, with every broken rule in `errors`.
-    pub(crate) fn build(self, errors: &mut Errors) -> Option<Plan> {
+    /// With the function (when it could be read), the rules between the options and it too,
+    /// which settle what it caches.
+    pub(crate) fn build(self, func: Option<&mut Func>, errors: &mut Errors) -> Option<Plan> {
         let found = errors.len();
         let tiers = self.tiers();
         self.check_tiers(errors);
@@ -24,7 +27,32 @@ impl Options {
                 "`stale_if_error` needs a `ttl` (entries without one never go stale): add e.g. `ttl = \"1h\"`",
             );
         }
+        if let Some(func) = func {
+            self.check_output(func, errors);
+        }
         (errors.len() == found).then(|| self.into_plan(&tiers))
+    }
+
+    /// What the function caches: the `result` option settles a return type named like a
+    /// `Result` (`AppResult<T>`), and `stale_if_error` needs a function that can fail.
+    fn check_output(&self, func: &mut Func, errors: &mut Errors) {
+        match &self.result {
+            Some(result) => func.set_result(result.value, errors),
+            None if func.unsure => {
+                errors.at(
+                    &func.ret,
+                    "#[cached] caches every value but a `Result`'s `Err`, and cannot tell whether this type is a `Result` by another name: write `result = true` to cache only its `Ok` values, or `result = false` to cache every value",
+                );
+                return;
+            }
+            None => {}
+        }
+        if let (Some(grace), Output::Value(_)) = (&self.stale_if_error, &func.output) {
+            errors.at(
+                &grace.meta,
+                "`stale_if_error` serves an expired entry when the function returns `Err`, and this function does not return a `Result`: remove the option, or return a `Result` (`result = true` for one by another name)",
+            );
+        }
     }
 
     /// The tiers in order; memory when `backend` was left out.
@@ -105,6 +133,7 @@ impl Options {
             ttl: value(self.ttl),
             stale_if_error: value(self.stale_if_error),
             rate_limit: value(self.rate_limit),
+            companion: value(self.companion).unwrap_or(true),
         }
     }
 }

@@ -5,9 +5,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use serde;
-pub use std::sync::LazyLock;
 
 use crate::{Cache, CacheBuilder};
+
+mod identity;
+pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 
 /// The environment variable under which relative cache directories resolve.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
@@ -119,16 +121,10 @@ macro_rules! __cacher_require_tokio {
 
 pub use crate::__cacher_require_tokio as require_tokio;
 
-/// The static of a `#[cached]` method: a `OnceLock` rather than a `LazyLock`, because the cache
-/// is named after `Self`, which a static's initialiser cannot name.
+/// The static in which a `#[cached]` function keeps its cache once found (see [`Site`]): a
+/// `OnceLock` rather than a `LazyLock`, so that a refusal (a panic while finding it) is raised
+/// again by the next call, rather than poisoning the static.
 pub use std::sync::OnceLock;
-
-/// The path of `T` without its generic arguments (`my_crate::api::Client` for `Client<u8>`):
-/// a `#[cached]` method names its cache (namespace, default directory) after `Self` with it.
-pub fn type_path<T: ?Sized>() -> &'static str {
-    let name = std::any::type_name::<T>();
-    name.split_once('<').map_or(name, |(path, _)| path)
-}
 
 /// The Redis server of a `#[cached(backend = "redis")]` function: the attribute's `redis_url`,
 /// else `$CACHER_REDIS_URL`, else `redis://127.0.0.1:6379/`.
@@ -213,6 +209,18 @@ macro_rules! __cacher_require_redis {
 
 pub use crate::__cacher_require_redis as require_redis;
 
+/// Wraps the companion `<name>_cache()` of an expansion, as it is. A trait impl can hold no
+/// item its trait does not declare, and the attribute cannot see that it is in one: there,
+/// rustc's error ("method `fetch_cache` is not a member of trait `Provider`") ends with "this
+/// error originates in the macro" and this macro's name, which says what to write.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __cacher_companion {
+    ($(#[$attr:meta])* $vis:vis fn $($companion:tt)*) => { $(#[$attr])* $vis fn $($companion)* };
+}
+
+pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_false;
+
 /// A `#[cached]` key argument as a lookup borrows it (`str` for `&str`, `u32` for `u32`): a
 /// [`KeyPart`] that is `Sync`, with an owned form the cache can keep.
 ///
@@ -222,7 +230,7 @@ pub use crate::__cacher_require_redis as require_redis;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
     label = "an argument of type `{Self}` is part of this function's cache key",
-    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter"
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: key on an integer (`to_bits`, cents) or a wrapper with total equality"
 )]
 pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
 #[diagnostic::do_not_recommend]
@@ -261,6 +269,92 @@ impl<T: PersistentValue + Send + Sync + 'static> StoredValue for T {}
 
 /// Asserts `T: StoredValue`; see [`StoredValue`].
 pub const fn require_stored_value<T: StoredValue>() {}
+
+/// The return type of a `#[cached]` function that is a `Result` by another name
+/// (`type AppResult<T> = Result<T, AppError>`, with `result = true`): the cache stores its
+/// `Ok` type. The expansion goes through it both ways, so that a type that is no `Result` is
+/// one error, which says so.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Result`, so #[cached] cannot tell its errors from its values",
+    label = "`result = true` says that this type is a `Result`",
+    note = "remove `result = true`, or write `result = false` to cache every value the function returns"
+)]
+pub trait Fallible: Sized {
+    /// What the cache stores: `T` of `Result<T, E>`.
+    type Ok;
+    /// What it never stores: `E` of `Result<T, E>`.
+    type Err;
+    /// As a `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+    /// From a `Result`.
+    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
+}
+
+impl<T, E> Fallible for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+    fn from_result(result: Result<T, E>) -> Self {
+        result
+    }
+}
+
+/// Runs the body of a function that returns a `Result` by another name, as a `Result`.
+pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
+    compute().into_result()
+}
+
+/// [`fallible`], for the body of an `async fn`.
+pub async fn fallible_async<R: Fallible>(
+    compute: impl std::future::Future<Output = R>,
+) -> Result<R::Ok, R::Err> {
+    compute.await.into_result()
+}
+
+/// A `#[cached]` key argument that holds references (`Option<&str>`, `(u32, &str)`,
+/// `&[&str]`), as a lookup borrows it: it hashes and serialises as the argument does, and so as
+/// its owned form (`Option<String>`, `(u32, String)`, `Vec<String>`) that the cache keeps,
+/// which the attribute's generated functions make and compare without allocating.
+pub struct Converted<'k, A: ?Sized, O> {
+    value: &'k A,
+    to_owned: fn(&A) -> O,
+    matches: fn(&A, &O) -> bool,
+}
+
+impl<'k, A: ?Sized, O> Converted<'k, A, O> {
+    /// `value`, its owned form made by `to_owned`, and compared with one by `matches`.
+    pub fn new(value: &'k A, to_owned: fn(&A) -> O, matches: fn(&A, &O) -> bool) -> Self {
+        Converted {
+            value,
+            to_owned,
+            matches,
+        }
+    }
+
+    /// The owned form, which the cache keeps.
+    pub fn to_owned_part(&self) -> O {
+        (self.to_owned)(self.value)
+    }
+
+    /// Whether `owned` is the owned form of this argument.
+    pub fn is_part(&self, owned: &O) -> bool {
+        (self.matches)(self.value, owned)
+    }
+}
+
+impl<A: ?Sized + std::hash::Hash, O> std::hash::Hash for Converted<'_, A, O> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl<A: ?Sized + serde::Serialize, O> serde::Serialize for Converted<'_, A, O> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
 
 #[cfg(test)]
 mod tests {

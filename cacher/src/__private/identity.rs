@@ -1,0 +1,456 @@
+//! Which cache a `#[cached]` function uses, and under which name.
+//!
+//! The attribute cannot see where the function is: at the top of a module, nested in another
+//! function, in an inherent impl (generic or not) or in a trait impl. So it does not name the
+//! cache's place; the function and its companion each hold a small static that finds the cache
+//! here, at first use, by what the compiler knows:
+//!
+//! - the name: the path of a marker type declared in the function's body
+//!   (`my::api::usd::lookup::__CacherSite` — the enclosing function included, which
+//!   `module_path!` leaves out), and for a method, `type_name::<Self>()` (one cache per type
+//!   a generic impl is used with: a `static` in a generic function is shared by all of them);
+//! - the attribute's place in the source (`file:line:column`), which tells apart, in this process
+//!   only, two functions whose names are equal: the function and its companion share it.
+//!
+//! Two functions that the compiler names alike (two `fn lookup` in two blocks of one function)
+//! and that store entries outside the process are refused with a panic at first use: they would
+//! read each other's entries.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+
+use crate::Cache;
+
+/// Where a `#[cached]` function is, as its expansion knows it.
+pub struct Site {
+    /// `type_name` of a marker type declared in the body of the function (or of its companion).
+    pub marker: &'static str,
+    /// `module_path!()` at the function.
+    pub module: &'static str,
+    /// The function's name, without `r#`.
+    pub function: &'static str,
+    /// `file:line:column` of the attribute.
+    pub location: &'static str,
+    /// Whether entries are stored outside the process (a file or redis tier).
+    pub persistent: bool,
+}
+
+/// The cache of a function without `self`, built by `init` (given the namespace) at first use.
+///
+/// # Panics
+/// When the function cannot have a cache of its own (see [`Site`]'s refusals).
+pub fn function_cache<K, V>(
+    site: &Site,
+    init: impl FnOnce(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let namespace = site
+        .namespace(None)
+        .unwrap_or_else(|refusal| panic!("{refusal}"));
+    shared(site, namespace, init)
+}
+
+/// The cache of a method, for one `Self` type (`type_name::<Self>()`).
+///
+/// # Panics
+/// As [`function_cache`].
+pub fn method_cache<K, V>(
+    site: &Site,
+    self_type: &'static str,
+    init: impl FnOnce(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let namespace = site
+        .namespace(Some(self_type))
+        .unwrap_or_else(|refusal| panic!("{refusal}"));
+    shared(site, namespace, init)
+}
+
+/// What identifies one cache in this process: its namespace, the attribute's place, its types.
+type CacheId = (String, &'static str, TypeId);
+
+/// Every `#[cached]` cache made in this process. Each lives as long as the process, as a
+/// `static` would.
+static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static (dyn Any + Send + Sync)>>> =
+    LazyLock::new(Default::default);
+
+/// The namespaces of persistent caches, and the attribute that claimed each.
+static PERSISTENT: LazyLock<Mutex<HashMap<String, &'static str>>> = LazyLock::new(Default::default);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while the lock was held left the maps whole: each change is one insert.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn shared<K, V>(
+    site: &Site,
+    namespace: String,
+    init: impl FnOnce(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let id: CacheId = (namespace, site.location, TypeId::of::<Cache<K, V>>());
+    if let Some(found) = lock(&CACHES).get(&id) {
+        return downcast(*found);
+    }
+    if site.persistent {
+        claim(&id.0, site);
+    }
+    // Built outside the lock (a cache may create its directory); the first insert wins.
+    let built = init(&id.0);
+    let mut caches = lock(&CACHES);
+    let found = *caches
+        .entry(id)
+        .or_insert_with(|| Box::leak(Box::new(built)));
+    downcast(found)
+}
+
+fn downcast<K: 'static, V: 'static>(
+    found: &'static (dyn Any + Send + Sync),
+) -> &'static Cache<K, V> {
+    found
+        .downcast_ref()
+        .expect("the TypeId in a cache's id is that of its type")
+}
+
+/// Records that the attribute at `site` stores entries under `namespace`, refusing a second.
+fn claim(namespace: &str, site: &Site) {
+    let mut claimed = lock(&PERSISTENT);
+    let first = *claimed.entry(namespace.to_owned()).or_insert(site.location);
+    if first != site.location {
+        panic!(
+            "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
+            site.location
+        );
+    }
+}
+
+impl Site {
+    /// The path the function is declared in: the marker's, less `::<function>::__CacherSite`
+    /// (and less the `{{closure}}` that the body of an `async fn` is).
+    fn enclosing(&self) -> &'static str {
+        let body = self
+            .marker
+            .rsplit_once("::")
+            .map_or(self.marker, |(body, _)| body);
+        let function = match body.rsplit_once("::") {
+            Some((function, last)) if last.starts_with("{{") => function,
+            _ => body,
+        };
+        function
+            .rsplit_once("::")
+            .map_or(self.module, |(path, _)| path)
+    }
+
+    /// The cache's namespace: `my::api::fetch`, `my::api::usd::lookup` for a function nested in
+    /// `usd`, `my::api::Client::get` for a method (`my::api::Api<my::Usd>::get` for a generic
+    /// type, `<my::Usd as my::Convert>::convert` in a trait impl). `Err` with the reason when
+    /// the function cannot have a cache of its own.
+    fn namespace(&self, self_type: Option<&'static str>) -> Result<String, String> {
+        let path = self.enclosing();
+        let function = self.function;
+        let trait_impl = trait_of(path);
+        match (self_type, trait_impl) {
+            (_, Some(of)) if has_placeholder(of) => Err(format!(
+                "#[cached] fn `{function}` is in an impl of `{of}` for every type argument, and its cache cannot tell them apart: cache a free function or an inherent method, and call it from the trait impl"
+            )),
+            (None, _) if has_placeholder(path) => Err(format!(
+                "#[cached] fn `{function}` is an associated function of the generic `{path}` without `self`, and one cache would serve every type: take `&self` (a method has one cache per type), or move it out of the impl"
+            )),
+            (Some(ty), Some(of)) => Ok(format!("<{} as {of}>::{function}", type_label(ty))),
+            (Some(ty), None) => Ok(format!("{}::{function}", type_label(ty))),
+            (None, _) if path == self.module || path.starts_with('<') => {
+                Ok(format!("{path}::{function}"))
+            }
+            // Nested in a function, or a path the compiler prints otherwise than it used to:
+            // kept when it is below the module's.
+            (None, _) => match path.strip_prefix(self.module) {
+                Some(rest) if rest.starts_with("::") => Ok(format!("{path}::{function}")),
+                _ => Ok(format!("{}::{function}", self.module)),
+            },
+        }
+    }
+}
+
+/// The trait of a trait impl's path: `Tr` in `<X as Tr>`, or in `…::<impl Tr for X>` (as the
+/// compiler prints an impl in an anonymous `const _`); `None` for any other path.
+fn trait_of(path: &str) -> Option<&str> {
+    if let Some(inner) = path.strip_prefix('<').and_then(|p| p.strip_suffix('>')) {
+        return at_top_level(inner, " as ").map(|at| &inner[at + " as ".len()..]);
+    }
+    let last = top_level_parts(path).last()?;
+    let inner = last.strip_prefix("<impl ")?.strip_suffix('>')?;
+    at_top_level(inner, " for ").map(|at| &inner[..at])
+}
+
+/// Where `needle` is in `text` outside of `<…>`.
+fn at_top_level(text: &str, needle: &str) -> Option<usize> {
+    let mut depth = 0_usize;
+    let mut previous = ' ';
+    for (at, c) in text.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if previous != '-' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && text[at..].starts_with(needle) => return Some(at),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// Whether a path the compiler printed has `_` for a generic argument it does not know
+/// (`my::Api<_>`): the path of an item of a generic impl. A `_` outside of `<…>` is the name of
+/// an anonymous `const _`, which is no placeholder.
+fn has_placeholder(path: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '\'');
+    let mut depth = 0_usize;
+    let mut previous = ' ';
+    for (at, c) in path.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if previous != '-' => depth = depth.saturating_sub(1),
+            '_' if depth > 0
+                && !word(path[..at].chars().next_back())
+                && !word(path[at + 1..].chars().next()) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    false
+}
+
+/// A type's name as its caches are named: `type_name`, less generic arguments that are all
+/// lifetimes (`my::Client` for `my::Client<'_>`, so that it names the same cache as before the
+/// type had one).
+fn type_label(ty: &'static str) -> &'static str {
+    match ty.split_once('<') {
+        Some((path, args))
+            if args
+                .split(['<', '>', ',', ' '])
+                .all(|a| a.is_empty() || a == "'_") =>
+        {
+            path
+        }
+        _ => ty,
+    }
+}
+
+/// The directory of a function's file tier: `configured`, or `.cacher/` and the namespace's
+/// parts (each part a portable directory name), resolved as [`cache_dir`](super::cache_dir)
+/// does.
+pub fn default_dir(configured: Option<&str>, namespace: &str) -> PathBuf {
+    let mut parts: Vec<String> = top_level_parts(namespace).map(portable_part).collect();
+    let function = parts.pop().unwrap_or_default();
+    super::cache_dir(configured, &parts.join("::"), &function)
+}
+
+/// `namespace` split at the `::` outside of `<…>`.
+fn top_level_parts(namespace: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut previous) = (0_usize, 0, ' ');
+    for (at, c) in namespace.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if previous != '-' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 && previous == ':' && at > start => {
+                parts.push(&namespace[start..at - 1]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    parts.push(&namespace[start..]);
+    parts.into_iter()
+}
+
+/// A directory name for one part of a namespace, the same on every system: letters, digits,
+/// `_` and `-` kept, `::` written `.`, any other byte `%XX`; a long one cut, with a hash of
+/// the whole, so that it stays within every file system's limit.
+fn portable_part(part: &str) -> String {
+    const MAX: usize = 96;
+    let mut name = String::with_capacity(part.len());
+    let mut rest = part;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("::") {
+            name.push('.');
+            rest = after;
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            name.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                name.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    if name.len() > MAX {
+        // ASCII only: any cut is at a character boundary.
+        name = format!("{}-{:016x}", &name[..MAX - 17], fnv1a(part));
+    }
+    name
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every process and version.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The caches of one method, one per `Self` type: the static of a method in a generic impl is
+/// shared by every type the impl is used with. The first type's cache is found with one atomic
+/// load and a comparison, the others' in a short list.
+pub struct PerType<K: 'static, V: 'static> {
+    first: OnceLock<(&'static str, &'static Cache<K, V>)>,
+    others: RwLock<Vec<(&'static str, &'static Cache<K, V>)>>,
+}
+
+impl<K, V> PerType<K, V> {
+    /// No cache yet.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        PerType {
+            first: OnceLock::new(),
+            others: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The cache of `self_type`, found (at its first use) by `find`.
+    pub fn get(
+        &self,
+        self_type: &'static str,
+        find: impl FnOnce() -> &'static Cache<K, V>,
+    ) -> &'static Cache<K, V> {
+        let mut find = Some(find);
+        let (first_type, first) = *self
+            .first
+            .get_or_init(|| (self_type, (find.take().expect("not yet used"))()));
+        if same(first_type, self_type) {
+            return first;
+        }
+        let known = |others: &[(&'static str, &'static Cache<K, V>)]| {
+            others
+                .iter()
+                .find(|(ty, _)| same(ty, self_type))
+                .map(|(_, c)| *c)
+        };
+        if let Some(cache) = known(&self.others.read().unwrap_or_else(PoisonError::into_inner)) {
+            return cache;
+        }
+        // `find` returns the one cache of this type whatever the races: a duplicate is harmless.
+        let cache = (find.take().expect("not yet used"))();
+        let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+        if known(&others).is_none() {
+            others.push((self_type, cache));
+        }
+        cache
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(marker: &'static str) -> Site {
+        Site {
+            marker,
+            module: "app::api",
+            function: "lookup",
+            location: "src/api.rs:1:1",
+            persistent: false,
+        }
+    }
+
+    #[test]
+    fn functions_are_named_after_their_module_and_enclosing_function() {
+        let top = site("app::api::lookup::__CacherSite");
+        assert_eq!(top.namespace(None).unwrap(), "app::api::lookup");
+        let companion = site("app::api::lookup_cache::__CacherSite");
+        assert_eq!(companion.namespace(None).unwrap(), "app::api::lookup");
+        let nested = site("app::api::usd::lookup::__CacherSite");
+        assert_eq!(nested.namespace(None).unwrap(), "app::api::usd::lookup");
+        let associated = site("app::api::Api::lookup::__CacherSite");
+        assert_eq!(associated.namespace(None).unwrap(), "app::api::Api::lookup");
+        let in_async = site("app::api::lookup::{{closure}}::__CacherSite");
+        assert_eq!(in_async.namespace(None).unwrap(), "app::api::lookup");
+        let in_closure = site("app::api::usd::{{closure}}::lookup::__CacherSite");
+        let namespace = in_closure.namespace(None).unwrap();
+        assert_eq!(namespace, "app::api::usd::{{closure}}::lookup");
+    }
+
+    #[test]
+    fn methods_are_named_after_their_self_type_and_trait() {
+        let inherent = site("app::api::Api<_>::lookup::__CacherSite");
+        let usd = inherent.namespace(Some("app::api::Api<app::Usd>")).unwrap();
+        assert_eq!(usd, "app::api::Api<app::Usd>::lookup");
+        let client = site("app::api::Client<'_>::lookup::__CacherSite");
+        let named = client.namespace(Some("app::api::Client<'_>")).unwrap();
+        assert_eq!(named, "app::api::Client::lookup");
+        let in_trait = site("<app::api::Api<_> as app::Convert>::lookup::__CacherSite");
+        let eur = in_trait.namespace(Some("app::api::Api<app::Eur>")).unwrap();
+        assert_eq!(eur, "<app::api::Api<app::Eur> as app::Convert>::lookup");
+        // In an anonymous `const _`, the compiler prints impls otherwise.
+        let anonymous = site("app::_::<impl app::Convert for app::Api<_>>::lookup::__CacherSite");
+        let usd = anonymous.namespace(Some("app::Api<app::Usd>")).unwrap();
+        assert_eq!(usd, "<app::Api<app::Usd> as app::Convert>::lookup");
+        let inherent = site("app::_::<impl app::Api<_>>::lookup::__CacherSite");
+        let usd = inherent.namespace(Some("app::Api<app::Usd>")).unwrap();
+        assert_eq!(usd, "app::Api<app::Usd>::lookup");
+    }
+
+    #[test]
+    fn caches_that_cannot_tell_their_types_apart_are_refused() {
+        let associated = site("app::api::Api<_>::lookup::__CacherSite");
+        assert!(
+            associated
+                .namespace(None)
+                .unwrap_err()
+                .contains("take `&self`")
+        );
+        let generic_trait = site("<app::Money as app::Convert<_>>::lookup::__CacherSite");
+        let refusal = generic_trait.namespace(Some("app::Money")).unwrap_err();
+        assert!(refusal.contains("app::Convert<_>"), "{refusal}");
+        let anonymous = site("app::_::<impl app::Convert<_> for app::Money>::lookup::__CacherSite");
+        assert!(anonymous.namespace(Some("app::Money")).is_err());
+        assert!(!has_placeholder("app::Client<'_>") && !has_placeholder("app::a_b::_c"));
+        assert!(has_placeholder("app::Api<_, u8>") && has_placeholder("app::Api<[_; 2]>"));
+        // An anonymous `const _: () = { … };` is no generic impl.
+        assert!(!has_placeholder("app::_") && !has_placeholder("app::_::<impl app::W>"));
+        assert!(has_placeholder("app::_::<impl app::Api<_>>"));
+        let anonymous = site("app::api::_::lookup::__CacherSite");
+        assert_eq!(anonymous.namespace(None).unwrap(), "app::api::_::lookup");
+    }
+
+    #[test]
+    fn directories_are_portable_names_of_the_namespace_parts() {
+        let parts: Vec<_> = top_level_parts("app::Api<app::Usd>::get").collect();
+        assert_eq!(parts, ["app", "Api<app::Usd>", "get"]);
+        assert_eq!(portable_part("Api<app::Usd>"), "Api%3Capp.Usd%3E");
+        assert_eq!(portable_part("{{closure}}"), "%7B%7Bclosure%7D%7D");
+        let long = portable_part(&format!("Api<{}>", "a".repeat(300)));
+        assert!(long.len() <= 96 && long.starts_with("Api%3Caaa"), "{long}");
+        assert_ne!(long, portable_part(&format!("Api<{}>", "a".repeat(301))));
+    }
+}
