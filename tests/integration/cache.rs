@@ -222,3 +222,25 @@ fn invalid_configurations_are_refused_by_build_never_by_a_panic() {
             .build(),
     );
 }
+
+/// `stats().stores` counts values some tier took: a write every tier refused is an error, not a
+/// store.
+#[test]
+fn a_value_every_tier_refused_is_not_counted_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cache directory below a regular file: every write fails.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let unwritable = || SeparateFileBackend::new(blocker.join("cache"));
+    let file_only: Cache<u32, u32> = Cache::builder().backend(unwritable()).build().unwrap();
+    assert_eq!(file_only.get_or_compute(&1, || 10), 10);
+    assert_eq!(file_only.stats().stores, 0);
+    assert!(file_only.stats().errors >= 1, "the refused write is an error");
+    let with_memory: Cache<u32, u32> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(unwritable())
+        .build()
+        .unwrap();
+    assert_eq!(with_memory.get_or_compute(&1, || 10), 10);
+    assert_eq!(with_memory.stats().stores, 1, "the memory tier took it");
+}
