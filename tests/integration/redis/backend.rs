@@ -71,12 +71,12 @@ fn entries_are_one_key_each_under_the_namespace_and_read_back() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
     assert_eq!(
         keys,
-        ["cacher:{app::fetch_posts}:endpoint=%2Fposts_user_id=1"]
+        ["cacher:{app::fetch_posts}:(v2)endpoint=%2Fposts_user_id=1"]
     );
     let json: String = redis::cmd("GET").arg(&keys[0]).query(&mut con).unwrap();
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["namespace"], "app::fetch_posts");
-    assert_eq!(json["key"], "endpoint=%2Fposts_user_id=1");
+    assert_eq!(json["key"], "(v2)endpoint=%2Fposts_user_id=1");
     assert_eq!(json["value"], serde_json::json!(["post"]));
     // No ttl given to the backend: no expiry.
     let pttl: i64 = redis::cmd("PTTL").arg(&keys[0]).query(&mut con).unwrap();
