@@ -18,8 +18,8 @@
 use std::path::{Component, Path};
 
 use arbitrary::Arbitrary;
-use cacher::key::{MAX_KEY_LEN, canonical};
 use cacher::entry::EntryKey;
+use cacher::key::{MAX_KEY_LEN, canonical};
 use cacher::{HashKeyer, Keyer, PersistentBackend, ReadableKeyer, SeparateFileBackend};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
