@@ -86,6 +86,31 @@
 //! `'42`, `""` → `'`, `".env"` → `'.env`. (This is why a char escapes those characters: `'1'` is
 //! the string `1'`, the char `'1'` is `'\1'`.)
 //!
+//! **Grammar.** The same rules as a grammar of raw texts. An argument is written like a `value`,
+//! except that a string is bare, and the content of `Some(…)`, `@(…)` and `@Name(…)` is again
+//! written as an argument (so `Some(asc)`, not `Some("asc")`).
+//!
+//! ```text
+//! value  = "true" / "false" / "None" / "()" / int / float / string / char / bytes
+//!        / "Some(" value ")"
+//!        / "[" [ value *( "," value ) ] "]"                        ; sequence
+//!        / "(,)" / "(" value ",)" / "(" value 1*( "," value ) ")"  ; tuple
+//!        / "{" [ entry *( "," entry ) ] "}"                        ; map
+//!        / "@" [ name ] [ "(" value ")"                            ; newtype
+//!                       / "[" [ value *( "," value ) ] "]"         ; tuple struct or variant
+//!                       / "{" [ field *( "," field ) ] "}" ]       ; struct or struct variant
+//! entry  = value ":" value
+//! field  = name ":" value
+//! name   = 1*( ALPHA / DIGIT / "_" ) / string
+//! int    = [ "-" ] 1*DIGIT [ "u8" / "u16" / "u64" / "u128" / "i8" / "i16" / "i32" / "i64" / "i128" ]
+//! float  = ( [ "-" ] 1*DIGIT "." 1*DIGIT / "NaN" / "inf" / "-inf" ) [ "f32" ]
+//! string = DQUOTE *( any char but DQUOTE and "\" / "\" DQUOTE / "\\" ) DQUOTE
+//! char   = "'" ( char-but-escaped / "\" escaped ) "'"
+//! bytes  = "0x" *( 2 lowercase hex digits )
+//! ```
+//!
+//! `@` without a name is a struct (unit struct alone); with one, an enum variant.
+//!
 //! ## Escaping
 //!
 //! Every byte of a raw text that is not in `A-Z a-z 0-9 - . , + @ ( ) [ ] { } ! '` is written
