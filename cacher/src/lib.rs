@@ -24,7 +24,7 @@
 //!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
 //!   [`RedisBackend`] (feature `redis`).
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
-//! - Keyers ([`key`]): [`ReadableKeyer`] (`endpoint=%2Fposts_user_id=1_sort=asc`) and
+//! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
 //! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
 //!   [`RateLimiter`].

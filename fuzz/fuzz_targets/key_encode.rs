@@ -5,7 +5,10 @@
 //! - a `ReadableKeyer` key is a safe file name (non-empty, ASCII, at most `MAX_KEY_LEN` bytes, no
 //!   character Windows refuses, no leading dot, no trailing dot or space, no device name), and
 //!   when it is not the hashed fallback (`~`) it decodes back to the arguments it came from;
-//! - different arguments of one type never share a readable key;
+//! - different arguments of one type never share a canonical text nor a readable key — also when
+//!   the type writes several kinds of the serde data model alike in content (`Loose`: an untagged
+//!   enum of an integer, floats of two widths, a char, a string, a unit variant, an option, a
+//!   newtype, a sequence and a tuple);
 //! - a `HashKeyer` key is 32 lowercase hex characters;
 //! - `PersistentBackend::path_of` of either key stays inside the cache directory, and so does
 //!   any path an arbitrary `filename_fn` returns — or it is refused with `InvalidPath` naming it.
@@ -15,10 +18,61 @@
 use std::path::{Component, Path};
 
 use arbitrary::Arbitrary;
-use cacher::key::{MAX_KEY_LEN, canonical};
 use cacher::entry::EntryKey;
+use cacher::key::{MAX_KEY_LEN, canonical};
 use cacher::{HashKeyer, Keyer, PersistentBackend, ReadableKeyer, SeparateFileBackend};
 use libfuzzer_sys::fuzz_target;
+use serde::Serialize;
+
+/// The kinds that version 1 of the key encoding wrote alike (`1` and `1.0`, `'a'` and `"a"`,
+/// `Asc` and `"Asc"`, `x` and `Some(x)`, a newtype and its field, `[1,2]` and `(1,2)`).
+#[derive(Debug, Clone, Arbitrary, Serialize)]
+#[serde(untagged)]
+enum Loose {
+    Int(u64),
+    Small(u8),
+    Single(f32),
+    Double(f64),
+    Char(char),
+    Text(String),
+    Order(Order),
+    Maybe(Option<u32>),
+    Plain(u32),
+    Id(Id),
+    List(Vec<u8>),
+    Pair((u8, u8)),
+}
+
+#[derive(Debug, Clone, PartialEq, Arbitrary, Serialize)]
+enum Order {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq, Arbitrary, Serialize)]
+struct Id(u32);
+
+impl Loose {
+    /// Equal in the data model: floats by bits, all NaNs of one width alike.
+    fn same(&self, other: &Loose) -> bool {
+        use Loose::*;
+        match (self, other) {
+            (Single(a), Single(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (Double(a), Double(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (Int(a), Int(b)) => a == b,
+            (Small(a), Small(b)) => a == b,
+            (Char(a), Char(b)) => a == b,
+            (Text(a), Text(b)) => a == b,
+            (Order(a), Order(b)) => a == b,
+            (Maybe(a), Maybe(b)) => a == b,
+            (Plain(a), Plain(b)) => a == b,
+            (Id(a), Id(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Pair(a), Pair(b)) => a == b,
+            _ => false,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Arbitrary)]
 enum Args {
@@ -29,6 +83,7 @@ enum Args {
     List(Vec<String>),
     Nested(Vec<(String, Option<u8>)>),
     Float(f64),
+    Loose(Loose),
     Unit,
 }
 
@@ -45,6 +100,7 @@ impl Args {
             (List(a), List(b)) => a == b,
             (Nested(a), Nested(b)) => a == b,
             (Float(a), Float(b)) => (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits(),
+            (Loose(a), Loose(b)) => a.same(b),
             (Unit, Unit) => true,
             _ => return None,
         })
@@ -69,6 +125,7 @@ impl Args {
             Args::List(l) => canonical(&(l,), names),
             Args::Nested(l) => canonical(&(l,), names),
             Args::Float(f) => canonical(&(f,), names),
+            Args::Loose(l) => canonical(&(l,), names),
             Args::Unit => canonical(&(), names),
         }
         .expect("these arguments always serialise")
@@ -117,9 +174,11 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Splits a readable key into its arguments' raw texts (values never contain a raw `_`).
+/// Splits a readable key into its arguments' raw texts, after the encoding's version `(v2)`
+/// (values never contain a raw `_`).
 fn split_args(key: &str, names: &[&str]) -> Option<Vec<String>> {
-    if key == "()" {
+    let key = key.strip_prefix("(v2)")?;
+    if key.is_empty() {
         return Some(Vec::new());
     }
     let parts: Vec<&str> = if names.is_empty() {
@@ -145,17 +204,22 @@ fn split_args(key: &str, names: &[&str]) -> Option<Vec<String>> {
     parts.into_iter().map(percent_decode).collect()
 }
 
-/// A bare string argument: drops the `'` marking an ambiguous one.
+/// A bare string argument: drops the `'` marking an ambiguous one (a string argument is never
+/// written `'c'` like a char: chars escape the characters a marked string may start with).
 fn bare(raw: &str) -> Option<String> {
     Some(raw.strip_prefix('\'').unwrap_or(raw).to_owned())
 }
 
+/// A `Vec<u8>`: a sequence of `u8`s, each written with its type, `[1u8,2u8]`.
 fn byte_list(raw: &str) -> Option<Vec<u8>> {
     let inner = raw.strip_prefix('[')?.strip_suffix(']')?;
     if inner.is_empty() {
         return Some(Vec::new());
     }
-    inner.split(',').map(|b| b.parse().ok()).collect()
+    inner
+        .split(',')
+        .map(|b| b.strip_suffix("u8")?.parse().ok())
+        .collect()
 }
 
 fn assert_safe_name(key: &str, input: &Input) {

@@ -32,7 +32,7 @@ fn readable_keys_name_the_file_after_the_arguments() {
     cache
         .insert(&args("/posts", 1, "asc"), vec!["post".into()])
         .unwrap();
-    let name = Path::new("endpoint=%2Fposts_user_id=1_sort=asc.json");
+    let name = Path::new("(v2)endpoint=%2Fposts_user_id=1_sort=asc.json");
     assert_eq!(files_below(dir.path()), vec![name.to_path_buf()]);
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap();

@@ -21,7 +21,7 @@ const SCAN_BATCH: usize = 500;
 ///
 /// - Key: `cacher:{<namespace>}:<key>`, where `<key>` is the keyer's output and `<namespace>`
 ///   the cache's namespace with `%` and `}` written as `%25` and `%7D` — e.g.
-///   `cacher:{app::fetch_posts}:endpoint=%2Fposts_user_id=1`. The braces make the namespace
+///   `cacher:{app::fetch_posts}:(v2)endpoint=%2Fposts_user_id=1`. The braces make the namespace
 ///   unambiguous (no namespace's keys match another's `cacher:{<namespace>}:*`), and are a Redis
 ///   Cluster hash tag: all of a namespace's entries live in one slot.
 /// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter

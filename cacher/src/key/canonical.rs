@@ -7,10 +7,22 @@ use serde::ser::{self, Serialize};
 
 mod compound;
 #[cfg(test)]
+mod props;
+mod scalar;
+#[cfg(test)]
 mod tests;
 
 use self::compound::{Compound, Map, Tuple};
+#[cfg(test)]
+pub(crate) use self::scalar::{is_lead, needs_mark};
+use self::scalar::{
+    write_bare, write_bytes, write_char, write_float, write_int, write_label, write_quoted,
+};
 use super::KeyError;
+
+/// What every canonical text starts with: the version of the encoding. An older encoding's text
+/// never starts with `(v`, so no key of this one is ever a key of an older one.
+pub(crate) const PREFIX: &str = "(v2)";
 
 /// Canonical text of a call's arguments, as [the module documentation](crate::key) specifies.
 ///
@@ -28,30 +40,31 @@ use super::KeyError;
 /// use cacher::key::canonical;
 ///
 /// let text = canonical(&("/posts", 1u32, "asc"), &["endpoint", "user_id", "sort"]).unwrap();
-/// assert_eq!(text, "endpoint=%2Fposts_user_id=1_sort=asc");
+/// assert_eq!(text, "(v2)endpoint=%2Fposts_user_id=1_sort=asc");
 ///
 /// // Without names; strings inside a collection are quoted, and `"` is escaped as `%22`.
-/// assert_eq!(canonical(&(vec!["a", "b"], 2.5f64), &[]).unwrap(), "[%22a%22,%22b%22]_2.5");
+/// assert_eq!(canonical(&(vec!["a", "b"], 2.5f64), &[]).unwrap(), "(v2)[%22a%22,%22b%22]_2.5");
+///
+/// // A float is never written like an integer, nor a string like a number.
+/// assert_eq!(canonical(&(1.0f64, 1u32, "1"), &[]).unwrap(), "(v2)1.0_1_'1");
 ///
 /// // No arguments at all.
-/// assert_eq!(canonical(&(), &[]).unwrap(), "()");
+/// assert_eq!(canonical(&(), &[]).unwrap(), "(v2)");
 /// ```
 pub fn canonical<K: Serialize + ?Sized>(args: &K, names: &[&str]) -> Result<String, KeyError> {
     let mut raw = String::new();
-    let args = match args.serialize(RawWriter::new(&mut raw, Ctx::Root))? {
+    let args = match args.serialize(RawWriter::new(&mut raw, Level::Root))? {
         Written::Args(args) => args,
-        Written::Option | Written::Other => vec![raw],
+        Written::Value => vec![raw],
     };
     Ok(join(&args, names))
 }
 
-/// Escapes each argument's raw text and joins them, with `name=` prefixes when the names fit.
+/// The prefix, then each argument's raw text escaped, joined by `_`, with `name=` in front of each
+/// when the names fit.
 fn join(args: &[String], names: &[&str]) -> String {
-    if args.is_empty() {
-        return "()".to_owned();
-    }
     let named = names.len() == args.len();
-    let mut out = String::new();
+    let mut out = PREFIX.to_owned();
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             out.push('_');
@@ -101,23 +114,31 @@ pub(super) fn push_percent(b: u8, out: &mut String) {
 
 /// Where the value being written stands, which decides how strings are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ctx {
-    /// The value handed to `canonical`: a tuple there is the argument list.
+enum Level {
+    /// The value handed to `canonical`: a tuple there is the argument list, unit is no argument.
     Root,
-    /// One argument: strings are bare.
+    /// One argument, or the content of `Some`/a newtype that is one: strings are bare.
     Arg,
-    /// Inside another value: strings are quoted.
+    /// Inside a collection, tuple, map, struct or variant other than a newtype one: strings are
+    /// quoted.
     Nested,
 }
 
-/// What a value turned out to be, so that `Some(x)` can tell whether `x` is an `Option` and the
-/// root can tell an argument list from a single argument.
+impl Level {
+    /// The level of the content of `Some(x)` or a newtype: an argument's stays an argument's.
+    fn inner(self) -> Self {
+        match self {
+            Level::Root | Level::Arg => Level::Arg,
+            Level::Nested => Level::Nested,
+        }
+    }
+}
+
+/// What the root value turned out to be.
 #[derive(Debug)]
 enum Written {
-    /// `None` or `Some(_)`.
-    Option,
-    /// Anything else.
-    Other,
+    /// One value, written to the output.
+    Value,
     /// The root was a tuple (or unit): the raw text of each argument.
     Args(Vec<String>),
 }
@@ -125,61 +146,43 @@ enum Written {
 /// Writes the raw (not yet escaped) text of one value into `out`.
 struct RawWriter<'a> {
     out: &'a mut String,
-    ctx: Ctx,
+    level: Level,
 }
 
 impl<'a> RawWriter<'a> {
-    fn new(out: &'a mut String, ctx: Ctx) -> Self {
-        Self { out, ctx }
+    fn new(out: &'a mut String, level: Level) -> Self {
+        Self { out, level }
     }
 
-    fn token(self, text: impl std::fmt::Display) -> Result<Written, KeyError> {
-        let _ = write!(self.out, "{text}");
-        Ok(Written::Other)
+    fn done(self) -> Result<Written, KeyError> {
+        Ok(Written::Value)
     }
 
-    fn string(self, s: &str) -> Result<Written, KeyError> {
-        match self.ctx {
-            Ctx::Root | Ctx::Arg => write_bare(s, self.out),
-            Ctx::Nested => write_quoted(s, self.out),
+    fn text(self, text: &str) -> Result<Written, KeyError> {
+        self.out.push_str(text);
+        Ok(Written::Value)
+    }
+
+    fn int(self, v: impl std::fmt::Display, suffix: &str) -> Result<Written, KeyError> {
+        write_int(v, suffix, self.out);
+        Ok(Written::Value)
+    }
+
+    /// `@` and, for a variant, its name: the start of every struct's and variant's text.
+    fn named(&mut self, variant: Option<&str>) {
+        self.out.push('@');
+        if let Some(variant) = variant {
+            write_label(variant, self.out);
         }
-        Ok(Written::Other)
     }
 
-    /// A compound value opened with `open`; its elements are nested.
-    fn compound(self, open: &str, close: char) -> Compound<'a> {
-        Compound::open(self.out, open, close)
+    /// `open`, the content at this level's inner level, `)`: `Some(x)` and newtypes.
+    fn wrap<T: Serialize + ?Sized>(self, open: &str, value: &T) -> Result<Written, KeyError> {
+        self.out.push_str(open);
+        value.serialize(RawWriter::new(self.out, self.level.inner()))?;
+        self.out.push(')');
+        Ok(Written::Value)
     }
-}
-
-/// A bare string gets a `'` in front when it could read as another kind of value (or is empty),
-/// so an argument typed e.g. `serde_json::Value` keeps `"1"` and `1` apart.
-fn write_bare(s: &str, out: &mut String) {
-    let ambiguous = matches!(s, "" | "true" | "false" | "null" | "NaN" | "inf")
-        || s.starts_with(|c: char| c.is_ascii_digit() || "-([{\"?'".contains(c));
-    if ambiguous {
-        out.push('\'');
-    }
-    out.push_str(s);
-}
-
-/// Quotes a nested string, escaping `\` and `"` so that the closing quote is unambiguous.
-fn write_quoted(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-}
-
-/// Writes `value` nested, and returns its raw text and what it was.
-fn nested_raw<T: Serialize + ?Sized>(value: &T) -> Result<(String, Written), KeyError> {
-    let mut raw = String::new();
-    let written = value.serialize(RawWriter::new(&mut raw, Ctx::Nested))?;
-    Ok((raw, written))
 }
 
 impl<'a> ser::Serializer for RawWriter<'a> {
@@ -194,145 +197,158 @@ impl<'a> ser::Serializer for RawWriter<'a> {
     type SerializeStructVariant = Compound<'a>;
 
     fn serialize_bool(self, v: bool) -> Result<Written, KeyError> {
-        self.token(v)
+        self.text(if v { "true" } else { "false" })
     }
     fn serialize_i8(self, v: i8) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "i8")
     }
     fn serialize_i16(self, v: i16) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "i16")
     }
     fn serialize_i32(self, v: i32) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "i32")
     }
     fn serialize_i64(self, v: i64) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "i64")
     }
     fn serialize_i128(self, v: i128) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "i128")
     }
     fn serialize_u8(self, v: u8) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "u8")
     }
     fn serialize_u16(self, v: u16) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "u16")
     }
+    // The one integer type without a suffix: ids and counts in most signatures are `u32`.
     fn serialize_u32(self, v: u32) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "")
     }
     fn serialize_u64(self, v: u64) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "u64")
     }
     fn serialize_u128(self, v: u128) -> Result<Written, KeyError> {
-        self.token(v)
+        self.int(v, "u128")
     }
-    // `Display` of floats is the shortest text that reads back as the same value, and is stable.
     fn serialize_f32(self, v: f32) -> Result<Written, KeyError> {
-        self.token(v)
+        write_float(v, v.is_finite(), "f32", self.out);
+        self.done()
     }
     fn serialize_f64(self, v: f64) -> Result<Written, KeyError> {
-        self.token(v)
+        write_float(v, v.is_finite(), "", self.out);
+        self.done()
     }
     fn serialize_char(self, v: char) -> Result<Written, KeyError> {
-        self.string(v.encode_utf8(&mut [0; 4]))
+        write_char(v, self.out);
+        self.done()
     }
     fn serialize_str(self, v: &str) -> Result<Written, KeyError> {
-        self.string(v)
+        match self.level {
+            Level::Root | Level::Arg => write_bare(v, self.out),
+            Level::Nested => write_quoted(v, self.out),
+        }
+        self.done()
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Written, KeyError> {
-        self.out.push_str("0x");
-        for b in v {
-            let _ = write!(self.out, "{b:02x}");
-        }
-        Ok(Written::Other)
+        write_bytes(v, self.out);
+        self.done()
     }
     fn serialize_none(self) -> Result<Written, KeyError> {
-        self.out.push_str("null");
-        Ok(Written::Option)
+        self.text("None")
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Written, KeyError> {
-        let (raw, inner) = nested_raw(value)?;
-        // `Some(None)` must differ from `None`, and `Some(Some(x))` from `Some(x)`.
-        if matches!(inner, Written::Option) {
-            self.out.push('?');
-        }
-        self.out.push_str(&raw);
-        Ok(Written::Option)
+        self.wrap("Some(", value)
     }
     fn serialize_unit(self) -> Result<Written, KeyError> {
-        if self.ctx == Ctx::Root {
+        if self.level == Level::Root {
             return Ok(Written::Args(Vec::new()));
         }
-        self.token("()")
+        self.text("()")
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Written, KeyError> {
-        self.token("()")
+    fn serialize_unit_struct(mut self, _name: &'static str) -> Result<Written, KeyError> {
+        self.named(None);
+        self.done()
     }
     fn serialize_unit_variant(
-        self,
+        mut self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
     ) -> Result<Written, KeyError> {
-        self.token(variant)
+        self.named(Some(variant));
+        self.done()
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
+        mut self,
         _name: &'static str,
         value: &T,
     ) -> Result<Written, KeyError> {
-        // Transparent, context included: `struct UserName(String)` is as bare as a `String`.
-        value.serialize(self)
+        self.named(None);
+        self.wrap("(", value)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
+        mut self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
         value: &T,
     ) -> Result<Written, KeyError> {
-        let (raw, _) = nested_raw(value)?;
-        let _ = write!(self.out, "{variant}({raw})");
-        Ok(Written::Other)
+        self.named(Some(variant));
+        self.wrap("(", value)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>, KeyError> {
-        Ok(self.compound("[", ']'))
+        Ok(Compound::open(self.out, '[', ']'))
     }
     fn serialize_tuple(self, _len: usize) -> Result<Tuple<'a>, KeyError> {
-        Ok(match self.ctx {
-            Ctx::Root => Tuple::Args(Vec::new()),
-            Ctx::Arg | Ctx::Nested => Tuple::Value(self.compound("[", ']')),
+        Ok(match self.level {
+            Level::Root => Tuple::Args(Vec::new()),
+            Level::Arg | Level::Nested => Tuple::Value(Compound::open(self.out, '(', ')')),
         })
     }
     fn serialize_tuple_struct(
-        self,
+        mut self,
         _name: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, KeyError> {
-        Ok(self.compound("[", ']'))
+        self.named(None);
+        Ok(Compound::open(self.out, '[', ']'))
     }
     fn serialize_tuple_variant(
-        self,
+        mut self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, KeyError> {
-        Ok(self.compound(&format!("{variant}["), ']'))
+        self.named(Some(variant));
+        Ok(Compound::open(self.out, '[', ']'))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Map<'a>, KeyError> {
         Ok(Map::new(self.out))
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>, KeyError> {
-        Ok(self.compound("{", '}'))
+    fn serialize_struct(
+        mut self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, KeyError> {
+        self.named(None);
+        Ok(Compound::open(self.out, '{', '}'))
     }
     fn serialize_struct_variant(
-        self,
+        mut self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, KeyError> {
-        Ok(self.compound(&format!("{variant}{{"), '}'))
+        self.named(Some(variant));
+        Ok(Compound::open(self.out, '{', '}'))
     }
+}
+
+/// Writes `value` inside another value, and returns its raw text.
+fn nested_raw<T: Serialize + ?Sized>(value: &T) -> Result<String, KeyError> {
+    let mut raw = String::new();
+    value.serialize(RawWriter::new(&mut raw, Level::Nested))?;
+    Ok(raw)
 }

@@ -1,13 +1,42 @@
-//! Test-only decoder of the canonical text, for strings, tuples of strings, `Vec<u8>` and
-//! `Vec<String>`. That the text decodes back to the value it came from is what proves the
-//! encoding injective: two values with one text would have to decode to the same value.
+//! Test-only decoder of the canonical text back into the data-model [`Value`]s of its arguments.
+//! That the text decodes back to the value it came from is what proves the encoding injective:
+//! two values with one text would have to decode to the same value.
 //!
 //! It also reads [`ReadableKeyer`](super::ReadableKeyer) keys (without the `~` fallback): their
 //! extra `%XX` escapes decode like any other.
 
-/// The arguments of `text`, each percent-decoded to its raw text. With names, each argument must
-/// be `name=value`; values never contain `_`, so a value ends at the next `_`.
+use super::canonical::{PREFIX, is_lead, needs_mark};
+use super::model::{Name, Value, intern};
+
+/// The arguments of `text`, as the canonical text of `names` wrote them.
+pub(crate) fn decode_args(text: &str, names: &[&str]) -> Option<Vec<Value>> {
+    let raw = raw_args(text.strip_prefix(PREFIX)?, names)?;
+    raw.iter().map(|raw| arg(raw)).collect()
+}
+
+/// Decodes a canonical text (or readable key) of string arguments with these names.
+pub(crate) fn decode_strings(text: &str, names: &[&str]) -> Option<Vec<String>> {
+    let args = decode_args(text, names)?;
+    args.into_iter()
+        .map(|arg| match arg {
+            Value::Str(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Decodes the canonical text (or readable key) of a single string argument.
+pub(crate) fn decode_string(text: &str) -> Option<String> {
+    let mut args = decode_strings(text, &[])?;
+    (args.len() == 1).then(|| args.remove(0))
+}
+
+/// Each argument of the text after the prefix, percent-decoded to its raw text. With names, each
+/// argument must be `name=value`; values never contain `_`, so a value ends at the next `_`.
 fn raw_args(text: &str, names: &[&str]) -> Option<Vec<String>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
     if names.is_empty() {
         return text.split('_').map(percent_decode).collect();
     }
@@ -43,54 +72,55 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A bare string argument: drops the `'` marker, and refuses a text that should have had one.
-fn bare(raw: &str) -> Option<String> {
-    if let Some(s) = raw.strip_prefix('\'') {
-        return Some(s.to_owned());
+/// One argument's raw text: strings are bare there, and `Some(…)` and newtypes keep that level.
+fn arg(raw: &str) -> Option<Value> {
+    if let Some(inner) = raw.strip_prefix("Some(").and_then(|r| r.strip_suffix(')')) {
+        return Some(Value::Some(Box::new(arg(inner)?)));
     }
-    let ambiguous = matches!(raw, "" | "true" | "false" | "null" | "NaN" | "inf")
-        || raw.starts_with(|c: char| c.is_ascii_digit() || "-([{\"?".contains(c));
-    (!ambiguous).then(|| raw.to_owned())
-}
-
-/// Decodes a canonical text (or readable key) of string arguments with these names.
-pub(crate) fn decode_strings(text: &str, names: &[&str]) -> Option<Vec<String>> {
-    raw_args(text, names)?.iter().map(|raw| bare(raw)).collect()
-}
-
-/// Decodes the canonical text (or readable key) of a single string argument.
-pub(crate) fn decode_string(text: &str) -> Option<String> {
-    let mut args = decode_strings(text, &[])?;
-    (args.len() == 1).then(|| args.remove(0))
-}
-
-/// The elements of `[a,b,…]`, each parsed by `element`, which returns the rest of the input.
-fn seq<T>(raw: &str, element: impl Fn(&str) -> Option<(T, &str)>) -> Option<Vec<T>> {
-    let mut rest = raw.strip_prefix('[')?;
-    let mut out = Vec::new();
-    if let Some(end) = rest.strip_prefix(']') {
-        return end.is_empty().then_some(out);
+    if let Some(rest) = raw.strip_prefix('@') {
+        let (name, body) = label(rest)?;
+        if let Some(inner) = body.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            return Some(newtype(name, arg(inner)?));
+        }
     }
-    loop {
-        let (value, after) = element(rest)?;
-        out.push(value);
-        if let Some(after) = after.strip_prefix(',') {
-            rest = after;
-        } else {
-            return after.strip_prefix(']')?.is_empty().then_some(out);
+    if let Some(rest) = raw.strip_prefix('\'') {
+        if let Some((c, "")) = char_body(rest) {
+            return Some(Value::Char(c));
+        }
+        // A mark on a string that needs none is not canonical.
+        return needs_mark(rest).then(|| Value::Str(rest.to_owned()));
+    }
+    if !needs_mark(raw) {
+        return Some(Value::Str(raw.to_owned()));
+    }
+    let (value, rest) = nested(raw)?;
+    rest.is_empty().then_some(value)
+}
+
+/// A value inside another one, and the text after it.
+fn nested(s: &str) -> Option<(Value, &str)> {
+    if let Some(rest) = s.strip_prefix("Some(") {
+        let (value, rest) = nested(rest)?;
+        return Some((Value::Some(Box::new(value)), rest.strip_prefix(')')?));
+    }
+    match s.chars().next()? {
+        '"' => quoted(s).map(|(text, rest)| (Value::Str(text), rest)),
+        '\'' => char_body(&s[1..]).map(|(c, rest)| (Value::Char(c), rest)),
+        '@' => named(&s[1..]),
+        '(' => tuple(&s[1..]),
+        '[' => list(&s[1..], ']').map(|(items, rest)| (Value::Seq(items), rest)),
+        '{' => map(&s[1..]),
+        _ => {
+            let end = s.find([',', ')', ']', '}', ':']).unwrap_or(s.len());
+            Some((scalar(&s[..end])?, &s[end..]))
         }
     }
 }
 
-fn byte(raw: &str) -> Option<(u8, &str)> {
-    let end = raw.find([',', ']']).unwrap_or(raw.len());
-    Some((raw[..end].parse().ok()?, &raw[end..]))
-}
-
-/// A quoted nested string: `"` … `"`, with `\"` and `\\` inside.
-fn quoted(raw: &str) -> Option<(String, &str)> {
-    let mut chars = raw.strip_prefix('"')?.char_indices();
-    let body = &raw[1..];
+/// `"…"` with `\` escapes, and the text after it.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let body = s.strip_prefix('"')?;
+    let mut chars = body.char_indices();
     let mut out = String::new();
     while let Some((i, c)) = chars.next() {
         match c {
@@ -102,24 +132,170 @@ fn quoted(raw: &str) -> Option<(String, &str)> {
     None
 }
 
-/// Decodes the canonical text of a `Vec<u8>` argument.
-pub(crate) fn decode_byte_vec(text: &str) -> Option<Vec<u8>> {
-    seq(&percent_decode(text)?, byte)
+/// The rest of a char after its opening `'`: `c'` or `\c'`.
+fn char_body(s: &str) -> Option<(char, &str)> {
+    let (escaped, s) = match s.strip_prefix('\\') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let c = s.chars().next()?;
+    // The encoder escapes exactly `\` and the lead characters: `'''` is the marked string `''`.
+    (escaped == (c == '\\' || is_lead(c))).then_some(())?;
+    Some((c, s[c.len_utf8()..].strip_prefix('\'')?))
 }
 
-/// Decodes the canonical text of a `Vec<String>` argument.
-pub(crate) fn decode_string_vec(text: &str) -> Option<Vec<String>> {
-    seq(&percent_decode(text)?, quoted)
-}
-
-/// Decodes the canonical text of an `Option<String>` argument.
-pub(crate) fn decode_option_string(text: &str) -> Option<Option<String>> {
-    let raw = percent_decode(text)?;
-    if raw == "null" {
-        return Some(None);
+/// The name after `@`: a quoted one, or a run of `A-Z a-z 0-9 _` (`None` when that is empty: a
+/// struct, not a variant).
+fn label(s: &str) -> Option<(Option<Name>, &str)> {
+    if s.starts_with('"') {
+        let (name, rest) = quoted(s)?;
+        return Some((Some(intern(name)), rest));
     }
-    let (s, rest) = quoted(&raw)?;
-    rest.is_empty().then_some(Some(s))
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    let name = (end > 0).then(|| intern(s[..end].to_owned()));
+    Some((name, &s[end..]))
+}
+
+/// A struct or a variant, after its `@`.
+fn named(s: &str) -> Option<(Value, &str)> {
+    let (name, rest) = label(s)?;
+    if let Some(rest) = rest.strip_prefix('(') {
+        let (inner, rest) = nested(rest)?;
+        return Some((newtype(name, inner), rest.strip_prefix(')')?));
+    }
+    if let Some(rest) = rest.strip_prefix('[') {
+        let (items, rest) = list(rest, ']')?;
+        return Some((
+            match name {
+                Some(name) => Value::TupleVariant(name, items),
+                None => Value::TupleStruct(items),
+            },
+            rest,
+        ));
+    }
+    if let Some(rest) = rest.strip_prefix('{') {
+        let (fields, rest) = fields(rest)?;
+        return Some((
+            match name {
+                Some(name) => Value::StructVariant(name, fields),
+                None => Value::Struct(fields),
+            },
+            rest,
+        ));
+    }
+    Some((name.map_or(Value::UnitStruct, Value::UnitVariant), rest))
+}
+
+fn newtype(name: Option<Name>, inner: Value) -> Value {
+    match name {
+        Some(name) => Value::NewtypeVariant(name, Box::new(inner)),
+        None => Value::NewtypeStruct(Box::new(inner)),
+    }
+}
+
+/// After `(`: unit `()`, a tuple `(,)`, `(a,)`, `(a,b)`.
+fn tuple(s: &str) -> Option<(Value, &str)> {
+    if let Some(rest) = s.strip_prefix(')') {
+        return Some((Value::Unit, rest));
+    }
+    if let Some(rest) = s.strip_prefix(",)") {
+        return Some((Value::Tuple(Vec::new()), rest));
+    }
+    let (items, rest) = list(s, ')')?;
+    Some((Value::Tuple(items), rest))
+}
+
+/// Values separated by `,` up to `close` (a `,` may end a one-element tuple), and what follows.
+fn list(mut s: &str, close: char) -> Option<(Vec<Value>, &str)> {
+    let mut items = Vec::new();
+    if let Some(rest) = s.strip_prefix(close) {
+        return Some((items, rest));
+    }
+    loop {
+        let (value, rest) = nested(s)?;
+        items.push(value);
+        if let Some(rest) = rest.strip_prefix(close) {
+            return Some((items, rest));
+        }
+        s = rest.strip_prefix(',')?;
+        if close == ')' && items.len() == 1 {
+            if let Some(rest) = s.strip_prefix(close) {
+                return Some((items, rest));
+            }
+        }
+    }
+}
+
+/// After `{` of a struct: `name:value` pairs up to `}`.
+fn fields(mut s: &str) -> Option<(Vec<(Name, Value)>, &str)> {
+    let mut fields = Vec::new();
+    if let Some(rest) = s.strip_prefix('}') {
+        return Some((fields, rest));
+    }
+    loop {
+        let (name, rest) = label(s)?;
+        let (value, rest) = nested(rest.strip_prefix(':')?)?;
+        fields.push((name.unwrap_or(""), value));
+        if let Some(rest) = rest.strip_prefix('}') {
+            return Some((fields, rest));
+        }
+        s = rest.strip_prefix(',')?;
+    }
+}
+
+/// After `{` of a map: `key:value` pairs up to `}`.
+fn map(mut s: &str) -> Option<(Value, &str)> {
+    let mut entries = Vec::new();
+    if let Some(rest) = s.strip_prefix('}') {
+        return Some((Value::Map(entries), rest));
+    }
+    loop {
+        let (key, rest) = nested(s)?;
+        let (value, rest) = nested(rest.strip_prefix(':')?)?;
+        entries.push((key, value));
+        if let Some(rest) = rest.strip_prefix('}') {
+            return Some((Value::Map(entries), rest));
+        }
+        s = rest.strip_prefix(',')?;
+    }
+}
+
+/// A value written as one token: a bool, `None`, bytes, or a number and its type.
+fn scalar(token: &str) -> Option<Value> {
+    match token {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        "None" => return Some(Value::None),
+        _ => {}
+    }
+    if let Some(hex) = token.strip_prefix("0x") {
+        return bytes(hex).map(Value::Bytes);
+    }
+    macro_rules! suffixed {
+        ($($suffix:literal => $variant:ident),*) => {$(
+            if let Some(body) = token.strip_suffix($suffix) {
+                return body.parse().ok().map(Value::$variant);
+            }
+        )*};
+    }
+    suffixed!(
+        "u128" => U128, "i128" => I128, "u16" => U16, "i16" => I16, "u64" => U64,
+        "i64" => I64, "i32" => I32, "u8" => U8, "i8" => I8, "f32" => F32
+    );
+    if token.contains('.') || matches!(token, "NaN" | "inf" | "-inf") {
+        return token.parse().ok().map(Value::F64);
+    }
+    token.parse().ok().map(Value::U32)
+}
+
+fn bytes(hex: &str) -> Option<Vec<u8>> {
+    (hex.len() % 2 == 0).then_some(())?;
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -132,18 +308,32 @@ mod tests {
     #[test]
     fn decoder_reads_the_pinned_example() {
         let text = canonical(&("/posts", "asc"), &["end_point", "sort"]).unwrap();
-        assert_eq!(text, "end_point=%2Fposts_sort=asc");
+        assert_eq!(text, "(v2)end_point=%2Fposts_sort=asc");
         assert_eq!(
             decode_strings(&text, &["end_point", "sort"]),
             Some(vec!["/posts".to_owned(), "asc".to_owned()])
         );
+        assert_eq!(decode_args("(v2)", &[]), Some(Vec::new()));
     }
 
     #[test]
     fn decoder_refuses_what_canonical_never_writes() {
-        assert_eq!(decode_string("42"), None);
-        assert_eq!(decode_string("a_b"), None);
-        assert_eq!(decode_string_vec("[%22a]"), None);
+        assert_eq!(decode_string("(v2)a_b"), None);
+        for text in [
+            "42",
+            "(v2)'a",
+            "(v2)'\\a'",
+            "(v2)[%22a]",
+            "(v2)1x",
+            "(v2)-1",
+            "(v2)0x0",
+            "(v2)@a(",
+            "(v2)Some(",
+        ] {
+            assert_eq!(decode_args(text, &[]), None, "{text}");
+        }
+        // `'''` is the string `''`: the char `'` is `'\''`.
+        assert_eq!(decode_string("(v2)'''"), Some("''".to_owned()));
     }
 
     proptest! {
@@ -163,30 +353,18 @@ mod tests {
         }
 
         #[test]
-        fn byte_vecs_decode_back(v in proptest::collection::vec(any::<u8>(), 0..40)) {
-            prop_assert_eq!(decode_byte_vec(&canonical(&v, &[]).unwrap()), Some(v));
-        }
-
-        #[test]
-        fn string_vecs_decode_back(v in proptest::collection::vec(".*", 0..6)) {
-            prop_assert_eq!(decode_string_vec(&canonical(&v, &[]).unwrap()), Some(v));
-        }
-
-        #[test]
-        fn option_strings_decode_back(o in proptest::option::of(".*")) {
-            prop_assert_eq!(decode_option_string(&canonical(&o, &[]).unwrap()), Some(o));
-        }
-
-        #[test]
         fn strings_with_structural_characters_decode_back(
             s in proptest::collection::vec(prop_oneof![
                 Just('"'), Just('\\'), Just(','), Just('['), Just(']'), Just('_'), Just('='),
                 Just('%'), Just('\''), Just('?'), Just('~'), Just('.'), Just('a'), Just('1'),
+                Just('@'), Just('('), Just(')'),
             ], 0..12).prop_map(|cs| cs.into_iter().collect::<String>())
         ) {
             prop_assert_eq!(decode_string(&canonical(&s, &[]).unwrap()), Some(s.clone()));
             let v = vec![s.clone(), s];
-            prop_assert_eq!(decode_string_vec(&canonical(&v, &[]).unwrap()), Some(v));
+            let model: Vec<Value> = v.iter().cloned().map(Value::Str).collect();
+            let text = canonical(&(v,), &[]).unwrap();
+            prop_assert_eq!(decode_args(&text, &[]), Some(vec![Value::Seq(model)]));
         }
     }
 }

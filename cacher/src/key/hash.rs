@@ -9,7 +9,8 @@ use super::Keyer;
 /// Use it when keys need not be read by a person, or when the arguments are long. The key is the
 /// first 16 bytes (128 bits) of the BLAKE3 hash of, in this order:
 ///
-/// 1. the 13 ASCII bytes `cacher.key.v1`;
+/// 1. the 13 ASCII bytes `cacher.key.v2`, `v2` being the version of the encoding, as in the
+///    canonical text's `(v2)` (so a key of another version's encoding is never made);
 /// 2. the namespace: its length in bytes as a `u64`, little-endian, then its UTF-8 bytes;
 /// 3. the version: the byte `0` for `None`; for `Some(v)` the byte `1`, then `v` framed like the
 ///    namespace (so `None` and `Some("")` differ);
@@ -43,7 +44,7 @@ impl Keyer for HashKeyer {
 /// The hex digest [`HashKeyer`] documents: 32 lowercase hex characters.
 pub(super) fn hash_hex(namespace: &str, version: Option<&str>, canonical: &str) -> String {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(b"cacher.key.v1");
+    hasher.update(b"cacher.key.v2");
     framed(&mut hasher, namespace);
     match version {
         None => {
@@ -75,15 +76,29 @@ mod tests {
 
     #[test]
     fn key_is_pinned_forever() {
-        // Regression guard of the stability promise: this value was computed once by this code
-        // and hard-coded. If this test fails, every key on every user's disk has changed — fix
-        // the code, never this value.
+        // Regression guard of the stability promise: these values were computed once by this
+        // code and hard-coded. If this test fails, every key on every user's disk has changed —
+        // fix the code, never these values. (They changed once, on purpose, with the encoding's
+        // version 2: see `keys_of_version_1_are_never_made`.)
         let text = canonical(&("/posts", 1u32, "asc"), &["endpoint", "user_id", "sort"]).unwrap();
         assert_eq!(
             HashKeyer.key("my_crate::api::fetch", Some("v1"), &text),
-            "38fd27ffb5d31d20e4f23f2a0a0453a6"
+            "cdc67279122dd4a7bda49e3f3df1d98f"
         );
         assert_eq!(
+            HashKeyer.key("", None, ""),
+            "25479d297d1030e8bb5cbb96f90ec31f"
+        );
+    }
+
+    #[test]
+    fn keys_of_version_1_are_never_made() {
+        // The keys the first encoding gave for the same inputs: entries stored under them are
+        // misses now, never read as values of other arguments.
+        let text = canonical(&("/posts", 1u32, "asc"), &["endpoint", "user_id", "sort"]).unwrap();
+        let key = HashKeyer.key("my_crate::api::fetch", Some("v1"), &text);
+        assert_ne!(key, "38fd27ffb5d31d20e4f23f2a0a0453a6");
+        assert_ne!(
             HashKeyer.key("", None, ""),
             "f21e36e215da3d7c6d8ea764c6ebb731"
         );
@@ -92,7 +107,7 @@ mod tests {
     #[test]
     fn hash_covers_exactly_the_documented_bytes() {
         // The framing written out by hand, as `HashKeyer`'s documentation states it.
-        let mut bytes = b"cacher.key.v1".to_vec();
+        let mut bytes = b"cacher.key.v2".to_vec();
         for part in ["ns", "v"] {
             if part == "v" {
                 bytes.push(1);
@@ -105,7 +120,7 @@ mod tests {
         let expected = blake3::hash(&bytes).to_hex()[..32].to_owned();
         assert_eq!(HashKeyer.key("ns", Some("v"), "a_b"), expected);
 
-        let mut none = b"cacher.key.v1".to_vec();
+        let mut none = b"cacher.key.v2".to_vec();
         none.extend_from_slice(&0u64.to_le_bytes());
         none.push(0);
         none.extend_from_slice(&0u64.to_le_bytes());

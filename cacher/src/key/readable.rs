@@ -16,10 +16,12 @@ use crate::portable::is_windows_device_name;
 ///    text it is given. In particular `~` is always escaped.
 /// 2. **Windows device names.** When the part before the first `.` is, ignoring ASCII case,
 ///    `CON`, `PRN`, `AUX`, `NUL`, `COM0`…`COM9` or `LPT0`…`LPT9`, its first character is escaped:
-///    `con` → `%63on`, `NUL.txt` → `%4EUL.txt`.
-/// 3. **Dots at the edges.** A leading `.` (hidden files, `.` and `..`) and a trailing `.`
-///    (which Windows drops) are escaped as `%2E`: `.hidden` → `%2Ehidden`, `a.` → `a%2E`,
-///    `..` → `%2E%2E`. (A trailing space cannot occur: spaces are always escaped.)
+///    `con` → `%63on`, `NUL.txt` → `%4EUL.txt`. (A canonical text starts with `(v2)`, so this
+///    only ever changes other text.)
+/// 3. **Dots at the edges.** A leading `.` (hidden files, `.` and `..`; again only in other
+///    text) and a trailing `.` (which Windows drops) are escaped as `%2E`: `.hidden` →
+///    `%2Ehidden`, `(v2)a.` → `(v2)a%2E`, `..` → `%2E%2E`. (A trailing space cannot occur:
+///    spaces are always escaped.)
 /// 4. **Long or empty keys.** When the result is longer than [`MAX_KEY_LEN`] bytes, or empty, the
 ///    key is its first bytes — at most `MAX_KEY_LEN - 33`, cut before any `%XX` that would be
 ///    split — then `~`, then the 32 hex characters that [`HashKeyer`](super::HashKeyer) gives for
@@ -44,11 +46,12 @@ use crate::portable::is_windows_device_name;
 ///
 /// let text = canonical(&("/posts", 1u32, "asc"), &["endpoint", "user_id", "sort"]).unwrap();
 /// let key = ReadableKeyer.key("my_crate::api::fetch", None, &text);
-/// assert_eq!(key, "endpoint=%2Fposts_user_id=1_sort=asc");
+/// assert_eq!(key, "(v2)endpoint=%2Fposts_user_id=1_sort=asc");
 ///
-/// // Windows device names and edge dots are escaped.
-/// assert_eq!(ReadableKeyer.key("f", None, &canonical(&"con", &[]).unwrap()), "%63on");
-/// assert_eq!(ReadableKeyer.key("f", None, &canonical(&"..", &[]).unwrap()), "%2E%2E");
+/// // A canonical text starts with `(v2)`, so it is never a device name nor starts with a dot;
+/// // other text given to the keyer gets them escaped.
+/// assert_eq!(ReadableKeyer.key("f", None, "con"), "%63on");
+/// assert_eq!(ReadableKeyer.key("f", None, ".."), "%2E%2E");
 ///
 /// // A long argument gives a prefix, `~` and a hash.
 /// let long = "x".repeat(10_000);
@@ -153,29 +156,35 @@ mod tests {
     #[test]
     fn separators_and_escapes_give_different_keys() {
         let keys: Vec<String> = ["a/b", "a_b", "a b", "a%2Fb"].map(key_of).into();
-        assert_eq!(keys, ["a%2Fb", "a%5Fb", "a%20b", "a%252Fb"]);
+        assert_eq!(keys, ["(v2)a%2Fb", "(v2)a%5Fb", "(v2)a%20b", "(v2)a%252Fb"]);
     }
 
     #[test]
     fn device_names_are_escaped() {
-        assert_eq!(key_of("con"), "%63on");
-        assert_eq!(key_of("NUL.txt"), "%4EUL.txt");
-        assert_eq!(key_of("Lpt9.a.b"), "%4Cpt9.a.b");
-        assert_eq!(key_of("com0"), "%63om0");
-        assert_eq!(key_of("console"), "console");
-        assert_eq!(key_of("comx"), "comx");
+        let key = |text: &str| ReadableKeyer.key("ns", None, text);
+        assert_eq!(key("con"), "%63on");
+        assert_eq!(key("NUL.txt"), "%4EUL.txt");
+        assert_eq!(key("Lpt9.a.b"), "%4Cpt9.a.b");
+        assert_eq!(key("com0"), "%63om0");
+        assert_eq!(key("console"), "console");
+        assert_eq!(key("comx"), "comx");
         // The escaped device name is not the key of the literal text "%63on".
-        assert_ne!(key_of("%63on"), key_of("con"));
+        assert_ne!(key("%2563on"), key("con"));
+        // A canonical text starts with the version, so it never is one.
+        assert_eq!(key_of("con"), "(v2)con");
     }
 
     #[test]
     fn edge_dots_are_escaped() {
-        assert_eq!(key_of("a."), "a%2E");
-        assert_eq!(key_of(".hidden"), "%2Ehidden");
-        assert_eq!(key_of("."), "%2E");
-        assert_eq!(key_of(".."), "%2E%2E");
-        assert_eq!(key_of("con."), "%63on%2E");
-        assert_eq!(key_of("a.b"), "a.b");
+        let key = |text: &str| ReadableKeyer.key("ns", None, text);
+        assert_eq!(key(".hidden"), "%2Ehidden");
+        assert_eq!(key("."), "%2E");
+        assert_eq!(key(".."), "%2E%2E");
+        assert_eq!(key("con."), "%63on%2E");
+        assert_eq!(key_of("a."), "(v2)a%2E");
+        assert_eq!(key_of("a.b"), "(v2)a.b");
+        // A string argument starting with a dot is marked, so a key never starts with one.
+        assert_eq!(key_of(".hidden"), "(v2)'.hidden");
     }
 
     #[test]
@@ -184,7 +193,13 @@ mod tests {
         let key = key_of(&long);
         assert!(key.len() <= MAX_KEY_LEN);
         let (prefix, hash) = key.split_once('~').unwrap();
-        assert!(prefix.bytes().all(|b| b == b'x'));
+        assert!(
+            prefix
+                .strip_prefix("(v2)")
+                .unwrap()
+                .bytes()
+                .all(|b| b == b'x')
+        );
         assert_eq!(hash.len(), 32);
         // Same prefix, another tail: another key.
         assert_ne!(key_of(&format!("{long}y")), key);
@@ -196,7 +211,10 @@ mod tests {
             let s = format!("{}{}", "x".repeat(pad), "/".repeat(300));
             let key = key_of(&s);
             let prefix = key.split('~').next().unwrap();
-            assert!(prefix[pad..].len().is_multiple_of(3), "{key}");
+            assert!(
+                prefix["(v2)".len() + pad..].len().is_multiple_of(3),
+                "{key}"
+            );
             assert_safe_name(&key);
         }
     }

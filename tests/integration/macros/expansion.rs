@@ -252,7 +252,7 @@ fn structs_are_keys_and_a_single_argument_is_named_in_the_file() {
     assert_eq!(files.len(), 1);
     let name = files[0].to_str().unwrap();
     assert!(
-        name.starts_with("query=") && name.ends_with(".json"),
+        name.starts_with("(v2)query=") && name.ends_with(".json"),
         "{name}"
     );
     assert_eq!(search_cache().path_of(&(query,)), Some(dir.join(name)));
@@ -568,7 +568,7 @@ fn a_memory_tier_in_front_of_files_serves_hits() {
     assert_eq!(tiered(5), vec![5, 5, 5]);
     let files = files_below(dir);
     // A version's entries live in a directory of their own.
-    assert_eq!(files, vec![Path::new("v=3/n=5.postcard").to_path_buf()]);
+    assert_eq!(files, vec![Path::new("v=3/(v2)n=5.postcard").to_path_buf()]);
     // Served from memory even once the file is gone.
     std::fs::remove_file(dir.join(&files[0])).unwrap();
     assert_eq!(tiered(5), vec![5, 5, 5]);
@@ -591,7 +591,7 @@ fn version_formatter_and_durable_reach_the_file_tier() {
     assert_eq!(count(&VERSION_RUNS), 1);
     assert_eq!(
         files_below(dir),
-        vec![Path::new("v=2024-06/n=2.bin").to_path_buf()]
+        vec![Path::new("v=2024-06/(v2)n=2.bin").to_path_buf()]
     );
 }
 

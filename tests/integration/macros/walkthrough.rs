@@ -136,7 +136,7 @@ fn fetch_file(endpoint: &str, user_id: u32, sort: &str) -> Vec<Post> {
 fn file_json_entries_have_readable_names() {
     let dir = fresh(dir!("file_json"));
     assert_eq!(fetch_file("/posts", 1, "asc"), api("/posts", 1, "asc"));
-    let path = dir.join("endpoint=%2Fposts_user_id=1_sort=asc.json");
+    let path = dir.join("(v2)endpoint=%2Fposts_user_id=1_sort=asc.json");
     assert!(
         path.is_file(),
         "{path:?} missing; found {:?}",
@@ -370,7 +370,7 @@ async fn async_file_json_entries_have_readable_names() {
         fetch_file_async("/posts", 1, "asc").await,
         api("/posts", 1, "asc")
     );
-    let path = dir.join("endpoint=%2Fposts_user_id=1_sort=asc.json");
+    let path = dir.join("(v2)endpoint=%2Fposts_user_id=1_sort=asc.json");
     assert!(
         path.is_file(),
         "{path:?} missing; found {:?}",

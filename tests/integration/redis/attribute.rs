@@ -68,7 +68,10 @@ fn processes_share_a_redis_backed_function() {
     // The entry is in Redis under the function's namespace, with the ttl as its expiry.
     let keys = server.raw(&["KEYS", "cacher:*"]);
     let namespace = format!("{}::user_name", module_path!());
-    assert!(keys.contains(&format!("{{{namespace}}}:id=7")), "{keys}");
+    assert!(
+        keys.contains(&format!("{{{namespace}}}:(v2)id=7")),
+        "{keys}"
+    );
     assert!(!keys.contains("id=0"), "an Err must not be stored: {keys}");
 
     // A second process finds 7 in Redis and computes only the failing call again.

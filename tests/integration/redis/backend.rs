@@ -71,12 +71,12 @@ fn entries_are_one_key_each_under_the_namespace_and_read_back() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
     assert_eq!(
         keys,
-        ["cacher:{app::fetch_posts}:endpoint=%2Fposts_user_id=1"]
+        ["cacher:{app::fetch_posts}:(v2)endpoint=%2Fposts_user_id=1"]
     );
     let json: String = redis::cmd("GET").arg(&keys[0]).query(&mut con).unwrap();
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["namespace"], "app::fetch_posts");
-    assert_eq!(json["key"], "endpoint=%2Fposts_user_id=1");
+    assert_eq!(json["key"], "(v2)endpoint=%2Fposts_user_id=1");
     assert_eq!(json["value"], serde_json::json!(["post"]));
     // No ttl given to the backend: no expiry.
     let pttl: i64 = redis::cmd("PTTL").arg(&keys[0]).query(&mut con).unwrap();
@@ -100,7 +100,7 @@ fn another_formatter_and_a_foreign_value_is_a_miss() {
     cache.insert(&1, "one".to_string()).unwrap();
     let mut con = connection(&server);
     let bytes: Vec<u8> = redis::cmd("GET")
-        .arg("cacher:{postcard}:1")
+        .arg("cacher:{postcard}:(v2)1")
         .query(&mut con)
         .unwrap();
     assert_ne!(bytes.first(), Some(&b'{'), "postcard, not JSON");
@@ -109,7 +109,7 @@ fn another_formatter_and_a_foreign_value_is_a_miss() {
     // Garbage, or another key's entry, under this key: a miss (and an error count), never a
     // wrong value; the next store overwrites it.
     let _: () = redis::cmd("SET")
-        .arg("cacher:{postcard}:1")
+        .arg("cacher:{postcard}:(v2)1")
         .arg("garbage")
         .query(&mut con)
         .unwrap();
@@ -117,11 +117,11 @@ fn another_formatter_and_a_foreign_value_is_a_miss() {
     assert_eq!(cache.stats().errors, 1);
     cache.insert(&2, "two".to_string()).unwrap();
     let two_bytes: Vec<u8> = redis::cmd("GET")
-        .arg("cacher:{postcard}:2")
+        .arg("cacher:{postcard}:(v2)2")
         .query(&mut con)
         .unwrap();
     let _: () = redis::cmd("SET")
-        .arg("cacher:{postcard}:1")
+        .arg("cacher:{postcard}:(v2)1")
         .arg(two_bytes)
         .query(&mut con)
         .unwrap();
@@ -210,7 +210,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
     cache.insert(&1, "one".into()).unwrap();
     let mut con = connection(&server);
     let pttl: i64 = redis::cmd("PTTL")
-        .arg("cacher:{ttl}:1")
+        .arg("cacher:{ttl}:(v2)1")
         .query(&mut con)
         .unwrap();
     assert!((1..=200).contains(&pttl), "PTTL {pttl}");
@@ -220,7 +220,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
     // briefly, past the 200 ms ttl.
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        !exists(&mut con, "cacher:{ttl}:1"),
+        !exists(&mut con, "cacher:{ttl}:(v2)1"),
         "Redis dropped the entry"
     );
     assert_eq!(cache.get(&1), None);
@@ -319,7 +319,7 @@ fn invalidate_and_clear_touch_only_the_cache_keys() {
 
     // Invalidate: one key of this cache, nothing else.
     cache.remove(&1).unwrap();
-    assert!(!exists(&mut con, "cacher:{app::clear_me}:1"));
+    assert!(!exists(&mut con, "cacher:{app::clear_me}:(v2)1"));
     assert_eq!(cache.get(&0).as_deref(), Some("mine 0"));
     assert_eq!(neighbour.get(&1).as_deref(), Some("neighbour 1"));
     assert_eq!(size(&mut con), 2 + 1200 + neighbours + foreign.len());
@@ -363,7 +363,7 @@ fn a_redis_hit_fills_the_memory_tier_in_front_of_it() {
     assert_eq!(second.get_or_compute(&1, compute), "one");
     let mut con = connection(&server);
     let _: () = redis::cmd("UNLINK")
-        .arg("cacher:{tiers}:1")
+        .arg("cacher:{tiers}:(v2)1")
         .query(&mut con)
         .unwrap();
     assert_eq!(second.get_or_compute(&1, compute), "one", "from memory");
@@ -401,7 +401,7 @@ fn a_redis_hit_fills_the_file_tier_keeping_the_creation_time() {
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let mut con = connection(&server);
     let in_redis: String = redis::cmd("GET")
-        .arg("cacher:{three_tiers}:7")
+        .arg("cacher:{three_tiers}:(v2)7")
         .query(&mut con)
         .unwrap();
     let in_redis: serde_json::Value = serde_json::from_str(&in_redis).unwrap();
@@ -411,7 +411,7 @@ fn a_redis_hit_fills_the_file_tier_keeping_the_creation_time() {
     // A computed value goes to every tier.
     assert_eq!(cache.get_or_compute(&8, || "eight".into()), "eight");
     assert!(cache.path_of(&8).unwrap().exists());
-    assert!(exists(&mut con, "cacher:{three_tiers}:8"));
+    assert!(exists(&mut con, "cacher:{three_tiers}:(v2)8"));
 
     // With Redis emptied, a fresh process still hits the file tier.
     let _: () = redis::cmd("FLUSHDB").query(&mut con).unwrap();

@@ -234,7 +234,7 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     );
     suite.check(
         "entry with its key field removed",
-        edit("\"key\":\"the%20key\",", "").as_bytes(),
+        edit("\"key\":\"(v2)the%20key\",", "").as_bytes(),
     );
     suite.check(
         "entry with a null version",

@@ -231,13 +231,16 @@ fn sigkill_during_large_writes_never_leaves_a_wrong_entry() {
     );
 }
 
-/// A keyer whose key is the canonical text itself, so that a key can name any file.
+/// A keyer whose key is the canonical text of a string argument without the encoding's version
+/// `(v2)` and the `'` that marks a string starting like another kind of value (`.cacher-tmp-…`
+/// starts with a `.`): the string itself, so that a key can name any file.
 #[derive(Debug)]
 struct Verbatim;
 
 impl Keyer for Verbatim {
     fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
-        canonical.to_owned()
+        let arg = canonical.strip_prefix("(v2)").unwrap_or(canonical);
+        arg.strip_prefix('\'').unwrap_or(arg).to_owned()
     }
 }
 

@@ -120,9 +120,10 @@ fn hostile_string() -> impl Strategy<Value = String> {
 }
 
 /// Reads a readable key of a single string argument back (the fallback with `~` excluded):
-/// percent-decodes it and drops the `'` that marks an ambiguous bare string.
+/// drops the encoding's version `(v2)`, percent-decodes it and drops the `'` that marks an
+/// ambiguous bare string.
 fn decode_readable_string(key: &str) -> Option<String> {
-    let raw = percent_decode(key)?;
+    let raw = percent_decode(key.strip_prefix("(v2)")?)?;
     Some(raw.strip_prefix('\'').map(str::to_owned).unwrap_or(raw))
 }
 

@@ -1,28 +1,29 @@
-//! The compound values of the canonical text: sequences, tuples, structs and variants
-//! (`[a,b]`, `{f:v}`), the argument list, and maps, written sorted.
+//! The compound values of the canonical text: sequences `[a,b]`, tuples `(a,b)`, the bodies of
+//! structs and variants (`[a,b]`, `{f:v}`), the argument list, and maps `{k:v}`, written sorted.
 
 use std::fmt::Write as _;
 
 use serde::ser::{self, Serialize};
 
-use super::{Ctx, RawWriter, Written, nested_raw};
+use super::scalar::write_label;
+use super::{Level, RawWriter, Written, nested_raw};
 use crate::key::KeyError;
 
-/// A sequence, tuple, struct or variant being written: elements separated by `,`.
+/// A sequence, tuple, or body of a struct or variant being written: elements separated by `,`.
 pub(super) struct Compound<'a> {
     out: &'a mut String,
     close: char,
-    first: bool,
+    count: usize,
 }
 
 impl<'a> Compound<'a> {
     /// Writes `open`; the elements follow, then `close`.
-    pub(super) fn open(out: &'a mut String, open: &str, close: char) -> Self {
-        out.push_str(open);
+    pub(super) fn open(out: &'a mut String, open: char, close: char) -> Self {
+        out.push(open);
         Self {
             out,
             close,
-            first: true,
+            count: 0,
         }
     }
 
@@ -31,20 +32,25 @@ impl<'a> Compound<'a> {
         field: Option<&str>,
         value: &T,
     ) -> Result<(), KeyError> {
-        if !std::mem::take(&mut self.first) {
+        if self.count > 0 {
             self.out.push(',');
         }
+        self.count += 1;
         if let Some(field) = field {
-            self.out.push_str(field);
+            write_label(field, self.out);
             self.out.push(':');
         }
-        value.serialize(RawWriter::new(self.out, Ctx::Nested))?;
+        value.serialize(RawWriter::new(self.out, Level::Nested))?;
         Ok(())
     }
 
     fn close(self) -> Result<Written, KeyError> {
+        // A tuple always holds a `,`, as in Rust: `(a,)`, and `(,)` for none — `()` is unit.
+        if self.close == ')' && self.count < 2 {
+            self.out.push(',');
+        }
         self.out.push(self.close);
-        Ok(Written::Other)
+        Ok(Written::Value)
     }
 }
 
@@ -111,7 +117,7 @@ impl ser::SerializeStructVariant for Compound<'_> {
     }
 }
 
-/// A tuple: the argument list at the root, an ordinary `[a,b]` anywhere else.
+/// A tuple: the argument list at the root, an ordinary `(a,b)` anywhere else.
 pub(super) enum Tuple<'a> {
     Args(Vec<String>),
     Value(Compound<'a>),
@@ -124,7 +130,7 @@ impl ser::SerializeTuple for Tuple<'_> {
         match self {
             Tuple::Args(args) => {
                 let mut raw = String::new();
-                value.serialize(RawWriter::new(&mut raw, Ctx::Arg))?;
+                value.serialize(RawWriter::new(&mut raw, Level::Arg))?;
                 args.push(raw);
                 Ok(())
             }
@@ -160,7 +166,7 @@ impl ser::SerializeMap for Map<'_> {
     type Ok = Written;
     type Error = KeyError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), KeyError> {
-        self.pending_key = Some(nested_raw(key)?.0);
+        self.pending_key = Some(nested_raw(key)?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), KeyError> {
@@ -168,7 +174,7 @@ impl ser::SerializeMap for Map<'_> {
             .pending_key
             .take()
             .ok_or_else(|| KeyError("map value serialized before its key".to_owned()))?;
-        self.entries.push((key, nested_raw(value)?.0));
+        self.entries.push((key, nested_raw(value)?));
         Ok(())
     }
     fn end(mut self) -> Result<Written, KeyError> {
@@ -182,6 +188,6 @@ impl ser::SerializeMap for Map<'_> {
             let _ = write!(self.out, "{key}:{value}");
         }
         self.out.push('}');
-        Ok(Written::Other)
+        Ok(Written::Value)
     }
 }
