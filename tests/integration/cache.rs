@@ -235,7 +235,10 @@ fn a_value_every_tier_refused_is_not_counted_as_stored() {
     let file_only: Cache<u32, u32> = Cache::builder().backend(unwritable()).build().unwrap();
     assert_eq!(file_only.get_or_compute(&1, || 10), 10);
     assert_eq!(file_only.stats().stores, 0);
-    assert!(file_only.stats().errors >= 1, "the refused write is an error");
+    assert!(
+        file_only.stats().errors >= 1,
+        "the refused write is an error"
+    );
     let with_memory: Cache<u32, u32> = Cache::builder()
         .backend(MemoryBackend::new())
         .backend(unwritable())

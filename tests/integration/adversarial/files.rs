@@ -194,16 +194,26 @@ fn a_symlink_planted_in_the_directory_never_leads_outside() {
     fs::create_dir(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, dir.join("ab")).unwrap();
     // elsewhere/precious.json: a valid entry of this cache's namespace; notes.json: a user's.
-    let direct = file_cache("ns", SeparateFileBackend::new(&elsewhere));
+    let plain_names = |k: &str| format!("{}.json", k.strip_prefix("(v2)").unwrap_or(k));
+    let direct = file_cache(
+        "ns",
+        SeparateFileBackend::new(&elsewhere).filename_fn(plain_names),
+    );
     direct.insert("precious", "outside".into()).unwrap();
-    let precious = fs::read(elsewhere.join("precious.json")).unwrap();
+    let precious_path = elsewhere.join("precious.json");
+    assert_eq!(direct.path_of("precious"), Some(precious_path.clone()));
+    let precious = fs::read(&precious_path).unwrap();
     fs::write(elsewhere.join("notes.json"), "user's notes").unwrap();
 
     let backend = SeparateFileBackend::new(&dir)
         .max_entries(1)
-        .filename_fn(|k| match k.strip_prefix("top-") {
-            Some(top) => format!("{top}.json"),
-            None => format!("ab/{k}.json"),
+        .filename_fn(|k| {
+            // Names without the key encoding's version prefix, to aim at the planted files.
+            let k = k.strip_prefix("(v2)").unwrap_or(k);
+            match k.strip_prefix("top-") {
+                Some(top) => format!("{top}.json"),
+                None => format!("ab/{k}.json"),
+            }
         });
     let cache = file_cache("ns", backend);
     cache.insert("top-0", "inside".into()).unwrap(); // the eviction index exists from here
@@ -224,7 +234,7 @@ fn a_symlink_planted_in_the_directory_never_leads_outside() {
         fs::read_to_string(elsewhere.join("notes.json")).unwrap(),
         "user's notes"
     );
-    assert_eq!(fs::read(elsewhere.join("precious.json")).unwrap(), precious);
+    assert_eq!(fs::read(&precious_path).unwrap(), precious);
     assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 2);
     assert!(cache.stats().errors >= 3, "{:?}", cache.stats());
 }
@@ -239,7 +249,7 @@ fn entries_and_directories_are_private_by_default() {
     sharded(SeparateFileBackend::new(&dir))
         .insert("k", "secret".into())
         .unwrap();
-    assert_eq!(mode_of(&dir.join("shard/k.json")), 0o600);
+    assert_eq!(mode_of(&dir.join("shard/(v2)k.json")), 0o600);
     assert_eq!(mode_of(&dir.join("shard")), 0o700);
     assert_eq!(
         mode_of(&dir),
@@ -254,7 +264,10 @@ fn entries_and_directories_are_private_by_default() {
         .insert("k", "for the team".into())
         .unwrap();
     let umask = umask();
-    assert_eq!(mode_of(&shared_dir.join("shard/k.json")), 0o640 & !umask);
+    assert_eq!(
+        mode_of(&shared_dir.join("shard/(v2)k.json")),
+        0o640 & !umask
+    );
     assert_eq!(mode_of(&shared_dir.join("shard")), 0o750 & !umask);
 }
 
