@@ -40,7 +40,7 @@
 //! quote the stored data, since they end up in logs.
 
 mod bincode;
-pub(crate) mod guard;
+mod guard;
 mod json;
 mod postcard;
 mod redact;

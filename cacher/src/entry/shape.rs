@@ -4,13 +4,13 @@
 //! postcard and bincode write values by position: a variant inserted before `Active` makes a
 //! stored `Active` read back as the new one, two swapped `String` fields swap their values, and
 //! the type's name is the same throughout. The shape is traced once per type and process from the
-//! type's `Deserialize` by `serde-reflection` (every container's name, every field's name and
-//! format in order, every variant's index, name and content), serialised and hashed with blake3.
+//! type's `Deserialize` ([`trace`]: every container's name, every field's name and format in
+//! order, every variant's index, name and content) and hashed with blake3.
 //!
 //! Some types cannot be traced: their `Deserialize` asks the format what comes next
 //! (`deserialize_any`: `serde_json::Value`, `#[serde(untagged)]`, internally tagged and flattened
-//! types), or refuses the placeholder values a tracer offers (a `DateTime` parsed from a string,
-//! a type that validates). Their entries record no shape and are checked by type name only:
+//! types), or refuses the placeholder values a tracer offers (a `DateTime` parsed from an empty
+//! string, a type that validates), or is an enum none of whose variants ends a recursion. Their entries record no shape and are checked by type name only:
 //! safe with JSON, which names fields and variants in the bytes (and those types are all JSON
 //! can hold anyway: postcard and bincode cannot decode `deserialize_any` types at all); with
 //! postcard or bincode a layout change of such a type is not detected — bump the cache's
@@ -22,15 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use hashbrown::HashMap;
-use serde::de::{DeserializeOwned, DeserializeSeed};
-use serde_reflection::{Format, FormatHolder, Samples, Tracer, TracerConfig};
+use serde::de::DeserializeOwned;
 
-use crate::format::guard::{Guard, Seed};
-
-/// Passes of one trace: each visits at least one enum variant not seen before.
-const MAX_PASSES: usize = 4096;
-/// Restarts of a trace that found nested enums it had not tracked yet.
-const MAX_RESTARTS: usize = 16;
+mod trace;
 
 /// What is known of one type's shape.
 #[derive(Debug)]
@@ -86,7 +80,7 @@ fn shared<V: DeserializeOwned>(id: TypeId) -> &'static Shape {
         return shape;
     }
     // Traced outside the lock: two threads may both trace a new type; the first one stored wins.
-    let traced = trace::<V>();
+    let traced = trace::fingerprint::<V>();
     let mut shapes = SHAPES.lock().unwrap_or_else(PoisonError::into_inner);
     *shapes
         .get_or_insert_with(HashMap::new)
@@ -104,72 +98,120 @@ fn shared<V: DeserializeOwned>(id: TypeId) -> &'static Shape {
         })
 }
 
-/// Traces `V` and hashes its shape: the root format and every container it names.
-fn trace<V: DeserializeOwned>() -> Result<String, String> {
-    let mut enums = Vec::new();
-    for _ in 0..MAX_RESTARTS {
-        match trace_with::<V>(&enums)? {
-            Traced::Done(shape) => {
-                let bytes = serde_json::to_vec(&shape).map_err(|e| e.to_string())?;
-                let hash = blake3::hash(&bytes);
-                return Ok(hash.to_hex()[..32].to_owned());
-            }
-            Traced::MoreEnums(more) => enums.extend(more),
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::of;
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Comment {
+        text: String,
+        replies: Vec<Comment>,
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    enum Tree {
+        Node(Vec<Tree>, Box<Tree>),
+        Leaf(u8),
+    }
+
+    mod before {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Status {
+            Pending,
+            Active { since: u64 },
         }
     }
-    Err("too many nested enums to trace".to_owned())
-}
 
-enum Traced {
-    Done((Format, serde_reflection::Registry)),
-    /// Enums whose variants were not all visited: trace again, tracking them.
-    MoreEnums(Vec<String>),
-}
-
-/// One trace of `V`, repeating passes until every variant of each enum in `enums` was visited.
-fn trace_with<V: DeserializeOwned>(enums: &[String]) -> Result<Traced, String> {
-    static SAMPLES: std::sync::LazyLock<Samples> = std::sync::LazyLock::new(Samples::new);
-    // Non-zero placeholders, so that `NonZeroU32` and friends trace.
-    let config = TracerConfig::default()
-        .default_u8_value(1)
-        .default_u16_value(1)
-        .default_u32_value(1)
-        .default_u64_value(1)
-        .default_u128_value(1)
-        .default_i8_value(1)
-        .default_i16_value(1)
-        .default_i32_value(1)
-        .default_i64_value(1)
-        .default_i128_value(1);
-    let mut tracer = Tracer::new(config);
-    let mut root = Format::unknown();
-    for _ in 0..MAX_PASSES {
-        let mut format = Format::unknown();
-        // The depth guard stops a recursive type the tracer would follow forever.
-        let guard = Guard::tracing();
-        let de = serde_reflection::Deserializer::new(&mut tracer, &SAMPLES, &mut format);
-        Seed::<V>::new(&guard)
-            .deserialize(de)
-            .map_err(|e| guard.refusal().map_or_else(|| e.to_string(), str::to_owned))?;
-        root = format;
-        let mut incomplete = false;
-        for name in enums {
-            incomplete |= tracer.check_incomplete_enum(name).is_some();
-        }
-        if !incomplete {
-            break;
+    mod after {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Status {
+            Pending,
+            Active { since: u32 },
         }
     }
-    root.normalize().map_err(|e| e.to_string())?;
-    match tracer.registry() {
-        Ok(registry) => Ok(Traced::Done((root, registry))),
-        Err(serde_reflection::Error::MissingVariants(names)) => {
-            let new: Vec<String> = names.into_iter().filter(|n| !enums.contains(n)).collect();
-            if new.is_empty() {
-                return Err("an enum's variants could not all be traced".to_owned());
-            }
-            Ok(Traced::MoreEnums(new))
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Account<S> {
+        id: u64,
+        status: Option<S>,
+    }
+
+    #[test]
+    fn recursive_types_are_traced() {
+        assert!(of::<Comment>().fingerprint.is_some());
+        assert!(of::<Tree>().fingerprint.is_some());
+        assert!(of::<Vec<std::num::NonZeroU32>>().fingerprint.is_some());
+    }
+
+    #[test]
+    fn a_change_inside_a_nested_enum_variant_changes_the_fingerprint() {
+        let before = of::<Account<before::Status>>().fingerprint.as_deref();
+        let after = of::<Account<after::Status>>().fingerprint.as_deref();
+        assert!(before.is_some() && after.is_some());
+        assert_ne!(before, after);
+        // Traced once per type: the same record every time.
+        assert!(std::ptr::eq(of::<Comment>(), of::<Comment>()));
+    }
+
+    mod deep_before {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Outer {
+            X,
+            Y(Vec<Middle>),
         }
-        Err(e) => Err(e.to_string()),
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub struct Middle {
+            pub inner: Option<Inner>,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Inner {
+            P,
+            Q(u8),
+        }
+    }
+
+    mod deep_after {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Outer {
+            X,
+            Y(Vec<Middle>),
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub struct Middle {
+            pub inner: Option<Inner>,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        pub enum Inner {
+            P,
+            Q(u16),
+        }
+    }
+
+    #[test]
+    fn every_variant_of_an_enum_reached_only_through_another_variant_is_traced() {
+        let before = super::trace::fingerprint::<deep_before::Outer>().unwrap();
+        let after = super::trace::fingerprint::<deep_after::Outer>().unwrap();
+        assert_ne!(before, after);
+        // The same type, traced again from scratch: the same fingerprint.
+        assert_eq!(before, super::trace::fingerprint::<deep_before::Outer>().unwrap());
+    }
+
+    #[test]
+    fn types_that_ask_the_format_what_comes_next_are_not_traced() {
+        assert!(of::<serde_json::Value>().fingerprint.is_none());
+        assert!(of::<Vec<serde_json::Value>>().fingerprint.is_none());
     }
 }

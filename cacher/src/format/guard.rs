@@ -61,12 +61,6 @@ impl Guard {
         Self::new(mode, item_budget(len))
     }
 
-    /// A guard that limits depth only: around the shape tracer, which would follow some
-    /// recursive types forever.
-    pub(crate) fn tracing() -> Self {
-        Self::new(Mode::Json, u64::MAX)
-    }
-
     fn new(mode: Mode, budget: u64) -> Self {
         Self {
             mode,
