@@ -206,7 +206,10 @@ mod tests {
         let after = super::trace::fingerprint::<deep_after::Outer>().unwrap();
         assert_ne!(before, after);
         // The same type, traced again from scratch: the same fingerprint.
-        assert_eq!(before, super::trace::fingerprint::<deep_before::Outer>().unwrap());
+        assert_eq!(
+            before,
+            super::trace::fingerprint::<deep_before::Outer>().unwrap()
+        );
     }
 
     #[test]

@@ -181,6 +181,40 @@ fn a_changed_layout_under_the_same_type_name_is_a_miss_never_a_misread() {
     check(JsonFormatter);
 }
 
+/// A field left out when empty: fine in JSON, which names fields; a binary format would read the
+/// next field in its place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Sparse {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    nickname: Option<u32>,
+    id: u32,
+}
+
+#[test]
+fn a_struct_that_skips_a_field_is_refused_by_formats_that_read_by_position() {
+    let sparse = Sparse {
+        nickname: None,
+        id: 7,
+    };
+    assert!(PostcardFormatter.encode(&sparse).is_err());
+    assert!(BincodeFormatter.encode(&sparse).is_err());
+    let bytes = encode(&JsonFormatter, "app::Sparse", sparse.clone());
+    assert_eq!(
+        decode::<_, Sparse>(&JsonFormatter, "app::Sparse", &bytes).unwrap(),
+        sparse
+    );
+    // Not skipped: every format holds it.
+    let full = Sparse {
+        nickname: Some(3),
+        id: 7,
+    };
+    let bytes = encode(&PostcardFormatter, "app::Sparse", full.clone());
+    assert_eq!(
+        decode::<_, Sparse>(&PostcardFormatter, "app::Sparse", &bytes).unwrap(),
+        full
+    );
+}
+
 /// An email address that validates itself: serde-reflection's placeholder (an empty string) is
 /// refused, so its shape cannot be traced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
