@@ -82,20 +82,20 @@ fn shared<V: DeserializeOwned>(id: TypeId) -> &'static Shape {
     // Traced outside the lock: two threads may both trace a new type; the first one stored wins.
     let traced = trace::fingerprint::<V>();
     let mut shapes = SHAPES.lock().unwrap_or_else(PoisonError::into_inner);
-    *shapes
-        .get_or_insert_with(HashMap::new)
-        .entry(id)
-        .or_insert_with(|| {
-            let (fingerprint, untraced) = match traced {
-                Ok(fingerprint) => (Some(fingerprint), None),
-                Err(why) => (None, Some(why)),
-            };
-            Box::leak(Box::new(Shape {
-                fingerprint,
-                untraced,
-                warned: AtomicBool::new(false),
-            }))
-        })
+    let shapes = shapes.get_or_insert_with(HashMap::new);
+    let stored: &&'static Shape = shapes.entry(id).or_insert_with(|| {
+        let (fingerprint, untraced) = match traced {
+            Ok(fingerprint) => (Some(fingerprint), None),
+            Err(why) => (None, Some(why)),
+        };
+        // One per type, for the life of the process.
+        Box::leak(Box::new(Shape {
+            fingerprint,
+            untraced,
+            warned: AtomicBool::new(false),
+        }))
+    });
+    stored
 }
 
 #[cfg(test)]
