@@ -9,15 +9,17 @@
 //!
 //! Some types cannot be traced: their `Deserialize` asks the format what comes next
 //! (`deserialize_any`: `serde_json::Value`, `#[serde(untagged)]`, internally tagged and flattened
-//! types), or refuses the placeholder values a tracer offers (a `DateTime` parsed from an empty
-//! string, a type that validates), or is an enum none of whose variants ends a recursion. Their entries record no shape and are checked by type name only:
-//! safe with JSON, which names fields and variants in the bytes (and those types are all JSON
-//! can hold anyway: postcard and bincode cannot decode `deserialize_any` types at all); with
+//! types), or refuses every placeholder the tracer offers (it tries empty text and bytes, then a
+//! timestamp, a date, a time, a version, a URL, and 16 bytes for a UUID), or panics on one, or is
+//! an enum none of whose variants ends a recursion. Their entries record no shape and are checked
+//! by type name only: safe with JSON, which names fields and variants in the bytes (and
+//! `deserialize_any` types are JSON-only anyway: postcard and bincode cannot decode them); with
 //! postcard or bincode a layout change of such a type is not detected — bump the cache's
 //! `version` when you change one. A warning says so once per type.
 
 use std::any::TypeId;
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -80,7 +82,9 @@ fn shared<V: DeserializeOwned>(id: TypeId) -> &'static Shape {
         return shape;
     }
     // Traced outside the lock: two threads may both trace a new type; the first one stored wins.
-    let traced = trace::fingerprint::<V>();
+    // A `Deserialize` that panics on a placeholder makes the type untraceable, not the read fail.
+    let traced = std::panic::catch_unwind(AssertUnwindSafe(trace::fingerprint::<V>))
+        .unwrap_or_else(|_| Err("its Deserialize panicked on a placeholder".to_owned()));
     let mut shapes = SHAPES.lock().unwrap_or_else(PoisonError::into_inner);
     let shapes = shapes.get_or_insert_with(HashMap::new);
     let stored: &&'static Shape = shapes.entry(id).or_insert_with(|| {
@@ -103,6 +107,19 @@ mod tests {
     use serde::Deserialize;
 
     use super::of;
+
+    /// Parses its text, as chrono's `DateTime` does.
+    struct Timestamp;
+
+    impl<'de> Deserialize<'de> for Timestamp {
+        fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+            let text = <&str>::deserialize(de)?;
+            match text.len() == 20 && text.ends_with('Z') {
+                true => Ok(Timestamp),
+                false => Err(serde::de::Error::custom("not a timestamp")),
+            }
+        }
+    }
 
     #[derive(Deserialize)]
     #[allow(dead_code)]
@@ -148,6 +165,7 @@ mod tests {
         assert!(of::<Comment>().fingerprint.is_some());
         assert!(of::<Tree>().fingerprint.is_some());
         assert!(of::<Vec<std::num::NonZeroU32>>().fingerprint.is_some());
+        assert!(of::<Vec<Timestamp>>().fingerprint.is_some());
     }
 
     #[test]
@@ -210,6 +228,19 @@ mod tests {
             before,
             super::trace::fingerprint::<deep_before::Outer>().unwrap()
         );
+    }
+
+    struct Panics;
+
+    impl<'de> Deserialize<'de> for Panics {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            panic!("a Deserialize that panics on anything")
+        }
+    }
+
+    #[test]
+    fn a_deserialize_that_panics_on_a_placeholder_leaves_the_type_untraced() {
+        assert!(of::<Panics>().fingerprint.is_none());
     }
 
     #[test]

@@ -25,11 +25,39 @@ const MAX_PASSES: usize = 1024;
 /// Nesting of one pass: a recursion through enums that does not end stops here.
 const MAX_DEPTH: usize = 96;
 
+/// What strings and bytes are answered with, tried in order until the type's `Deserialize`
+/// takes them: empty ones, then forms that common validating types parse (timestamps, dates,
+/// times, versions, URLs as text; a UUID as 16 bytes).
+const PLACEHOLDERS: [(&str, &[u8]); 6] = [
+    ("", &[]),
+    ("1970-01-01T00:00:00Z", &[0; 16]),
+    ("1970-01-01", &[0; 16]),
+    ("00:00:00", &[0; 16]),
+    ("0.0.0", &[0; 16]),
+    ("http://localhost/", &[0; 16]),
+];
+
 /// The hex fingerprint of `V`'s shape, or why it cannot be traced.
 pub(super) fn fingerprint<V: DeserializeOwned>() -> Result<String, String> {
+    let mut refused = String::new();
+    for placeholder in PLACEHOLDERS {
+        match fingerprint_with::<V>(placeholder) {
+            Err(Failure::Refused(why)) => refused = why,
+            traced => return traced.map_err(|failure| failure.to_string()),
+        }
+    }
+    Err(format!(
+        "its Deserialize refused every placeholder: {refused}"
+    ))
+}
+
+/// Traces `V`, answering strings and bytes with `placeholder`.
+fn fingerprint_with<V: DeserializeOwned>(
+    placeholder: (&'static str, &'static [u8]),
+) -> Result<String, Failure> {
     let mut trace = Trace::default();
     for _ in 0..MAX_PASSES {
-        let mut pass = Pass::new(&mut trace);
+        let mut pass = Pass::new(&mut trace, placeholder);
         match V::deserialize(&mut pass) {
             Ok(_) => {
                 let root = pass.bufs.pop().unwrap_or_default();
@@ -43,10 +71,12 @@ pub(super) fn fingerprint<V: DeserializeOwned>() -> Result<String, String> {
                     trace.enum_mut(name).recursive.insert(index);
                 }
             }
-            Err(failure) => return Err(failure.to_string()),
+            Err(failure) => return Err(failure),
         }
     }
-    Err("too many enum variants to trace".to_owned())
+    Err(Failure::Untraceable(
+        "too many enum variants to trace".to_owned(),
+    ))
 }
 
 /// What is known of one enum.
@@ -144,11 +174,15 @@ struct Pass<'t> {
     settled: Vec<(&'static str, u32)>,
     /// Set when the depth limit is hit: the variants that kept recursing.
     recursive: Vec<(&'static str, u32)>,
+    text: &'static str,
+    bytes: &'static [u8],
 }
 
 impl<'t> Pass<'t> {
-    fn new(trace: &'t mut Trace) -> Self {
+    fn new(trace: &'t mut Trace, (text, bytes): (&'static str, &'static [u8])) -> Self {
         Self {
+            text,
+            bytes,
             trace,
             stack: Vec::new(),
             cut: 0,
@@ -230,6 +264,8 @@ fn repeated(settled: &[(&'static str, u32)]) -> Vec<(&'static str, u32)> {
 #[derive(Debug)]
 enum Failure {
     TooDeep,
+    /// The type's `Deserialize` refused a placeholder: another may do.
+    Refused(String),
     Untraceable(String),
 }
 
@@ -237,7 +273,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::TooDeep => f.write_str("a recursion that does not end"),
-            Failure::Untraceable(why) => f.write_str(why),
+            Failure::Refused(why) | Failure::Untraceable(why) => f.write_str(why),
         }
     }
 }
@@ -246,7 +282,7 @@ impl std::error::Error for Failure {}
 
 impl de::Error for Failure {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Failure::Untraceable(format!("its Deserialize refused a placeholder: {msg}"))
+        Failure::Refused(msg.to_string())
     }
 }
 
@@ -275,10 +311,27 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         deserialize_u16 "u16" visit_u16(1) deserialize_u32 "u32" visit_u32(1)
         deserialize_u64 "u64" visit_u64(1) deserialize_u128 "u128" visit_u128(1)
         deserialize_f32 "f32" visit_f32(1.0) deserialize_f64 "f64" visit_f64(1.0)
-        deserialize_char "char" visit_char('a') deserialize_str "str" visit_str("")
-        deserialize_string "str" visit_string(String::new())
-        deserialize_bytes "bytes" visit_bytes(&[])
-        deserialize_byte_buf "bytes" visit_byte_buf(Vec::new())
+        deserialize_char "char" visit_char('a')
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
+        self.write("str");
+        visitor.visit_borrowed_str(self.text)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
+        self.write("str");
+        visitor.visit_string(self.text.to_owned())
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
+        self.write("bytes");
+        visitor.visit_borrowed_bytes(self.bytes)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
+        self.write("bytes");
+        visitor.visit_byte_buf(self.bytes.to_vec())
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
