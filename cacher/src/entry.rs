@@ -22,8 +22,9 @@
 //! `shape` is a fingerprint of the value type's serde layout, traced from its `Deserialize` once
 //! per type and process (then looked up in a thread-local map: reads do not trace). A type whose
 //! `Deserialize` cannot be traced (`serde_json::Value`, untagged or internally tagged enums,
-//! flattened structs, types that validate the placeholder values a tracer offers, such as a
-//! `DateTime` parsed from a string) records `"shape":null` and is checked by type name only.
+//! flattened structs, types that validate their text and refuse every placeholder the tracer
+//! offers — it tries empty text, a timestamp, a date, a version, a URL, 16 bytes for a UUID)
+//! records `"shape":null` and is checked by type name only.
 //! That is safe with JSON, which names fields and variants in the bytes; with postcard or
 //! bincode a layout change of such a type is not detected — a warning says so once per type:
 //! change the cache's `version` when you change such a type.
