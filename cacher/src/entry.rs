@@ -1,20 +1,39 @@
 //! The entry a persistent backend stores: the value and what it is checked against on every read.
 //!
 //! An entry records the cache's namespace (the function), its version salt, the key, the value's
-//! type name and the creation time, then the value. On a read all four identities must match the
-//! lookup, otherwise the entry is refused as [`Error::Corrupt`] — so a file that belongs to
-//! another function, another key (a hash collision or a renamed file), an older `version` or a
-//! changed return type is a miss, never a wrong value.
+//! type name and the fingerprint of its shape, and the creation time, then the value. On a read
+//! all five identities must match the lookup, otherwise the entry is refused as
+//! [`Error::Corrupt`] — so a file that belongs to another function, another key (a hash
+//! collision or a renamed file), an older `version`, a changed return type or a type whose
+//! layout changed (a variant inserted, fields reordered) is a miss, never a wrong value.
 //!
 //! With [`JsonFormatter`](crate::format::JsonFormatter) an entry reads:
 //!
 //! ```json
-//! {"cacher":1,"namespace":"app::fetch","version":null,"key":"user=1",
-//!  "type":"alloc::string::String","created_ms":1764000000000,"value":"…"}
+//! {"cacher":2,"namespace":"app::fetch","version":null,"key":"user=1",
+//!  "type":"alloc::string::String","shape":"9f3c…","created_ms":1764000000000,"value":"…"}
 //! ```
 //!
 //! The type name comes from [`std::any::type_name`], whose text may change between compiler
 //! versions: after such an upgrade old entries are misses and get rewritten, which is safe.
+//!
+//! # The shape
+//!
+//! `shape` is a fingerprint of the value type's serde layout, traced from its `Deserialize` once
+//! per type and process (then looked up in a thread-local map: reads do not trace). A type whose
+//! `Deserialize` cannot be traced (`serde_json::Value`, untagged or internally tagged enums,
+//! flattened structs, types that validate their text and refuse every placeholder the tracer
+//! offers — it tries empty text, a timestamp, a date, a version, a URL, 16 bytes for a UUID)
+//! records `"shape":null` and is checked by type name only.
+//! That is safe with JSON, which names fields and variants in the bytes; with postcard or
+//! bincode a layout change of such a type is not detected — a warning says so once per type:
+//! change the cache's `version` when you change such a type.
+//!
+//! # Limits
+//!
+//! Entries larger than [`MAX_ENTRY_BYTES`] are refused on both sides, and decoding is bounded
+//! in depth and work ([`format`](crate::format#bounded-decoding)); a corrupt or hostile entry is a
+//! miss, never a crash. [`Error::Corrupt`]'s reason never quotes stored data.
 
 use std::borrow::Cow;
 
@@ -22,10 +41,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::format::Formatter;
+use crate::format::{FormatError, Formatter};
 
-/// The layout version of entries; bumped if the envelope ever changes.
-const LAYOUT: u32 = 1;
+mod shape;
+
+/// The layout version of entries; bumped if the envelope ever changes (2: the shape field), so
+/// that entries of another layout are misses, never misread.
+const LAYOUT: u32 = 2;
+
+/// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
+/// reading from a place others can write to should stop reading past it: more than this is not
+/// an entry.
+pub const MAX_ENTRY_BYTES: usize = 256 << 20;
 
 /// The identity of one entry: what a lookup asks a backend for, and what the entry must record.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +63,8 @@ pub struct EntryKey<'a> {
     pub version: Option<&'a str>,
     /// The keyer's key.
     pub key: &'a str,
-    /// `std::any::type_name` of the value.
+    /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
+    /// key: [`encode`] and [`decode`] compute it from the value's type.)
     pub type_name: &'static str,
 }
 
@@ -57,6 +85,7 @@ struct EnvelopeRef<'a, V> {
     key: &'a str,
     #[serde(rename = "type")]
     type_name: &'a str,
+    shape: Option<&'a str>,
     created_ms: u64,
     value: &'a V,
 }
@@ -72,36 +101,88 @@ struct Envelope<'a, V> {
     key: Cow<'a, str>,
     #[serde(rename = "type", borrow)]
     type_name: Cow<'a, str>,
+    #[serde(borrow)]
+    shape: Option<Cow<'a, str>>,
     created_ms: u64,
     value: V,
 }
 
-/// Encodes `entry` under `key` with `formatter`.
+/// The identities of an entry, without its value: read to say why an entry that failed to decode
+/// is not this lookup's.
+#[derive(Deserialize)]
+struct Header<'a> {
+    cacher: u32,
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    type_name: Cow<'a, str>,
+    #[serde(borrow)]
+    shape: Option<Cow<'a, str>>,
+}
+
+/// Encodes `entry` under `key` with `formatter`, recording the fingerprint of `V`'s shape.
 ///
 /// # Errors
-/// [`Error::Format`] when the value cannot be encoded.
-pub fn encode<F: Formatter, V: Serialize>(
+/// [`Error::Format`] when the value cannot be encoded, the formatter could not read it back
+/// exactly ([`format`](crate::format#exact-or-refused)), or it exceeds [`MAX_ENTRY_BYTES`].
+///
+/// # Examples
+///
+/// ```
+/// use cacher::entry::{self, Entry, EntryKey};
+/// use cacher::format::PostcardFormatter;
+///
+/// let key = EntryKey {
+///     namespace: "app::name",
+///     version: None,
+///     key: "7",
+///     type_name: std::any::type_name::<String>(),
+/// };
+/// let entry = Entry { value: "seven".to_owned(), created_ms: 0 };
+/// let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
+/// let back: Entry<String> = entry::decode(&PostcardFormatter, &key, &bytes, &"memory").unwrap();
+/// assert_eq!(back, entry);
+/// ```
+pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
     formatter: &F,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
 ) -> Result<Vec<u8>> {
+    let shape = shape::of::<V>();
+    if !formatter.self_describing() {
+        shape.warn_untraced(key.type_name, formatter.name());
+    }
     let envelope = EnvelopeRef {
         cacher: LAYOUT,
         namespace: key.namespace,
         version: key.version,
         key: key.key,
         type_name: key.type_name,
+        shape: shape.fingerprint.as_deref(),
         created_ms: entry.created_ms,
         value: &entry.value,
     };
-    Ok(formatter.encode(&envelope)?)
+    let bytes = formatter.encode(&envelope)?;
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return Err(FormatError::encode(
+            formatter.name(),
+            "the entry is larger than MAX_ENTRY_BYTES",
+        )
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// Decodes bytes stored for `key`; `location` names them in errors (a path, a Redis key).
 ///
 /// # Errors
-/// [`Error::Corrupt`] when the bytes are empty, truncated, undecodable, of another type, or
-/// record another namespace, version or key.
+/// [`Error::Corrupt`] when the bytes are empty, larger than [`MAX_ENTRY_BYTES`], truncated,
+/// undecodable, beyond the formatter's limits, of another type or shape, or record another
+/// namespace, version or key. The reason never quotes the stored data.
 pub fn decode<F: Formatter, V: DeserializeOwned>(
     formatter: &F,
     key: &EntryKey<'_>,
@@ -112,40 +193,61 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
     if bytes.is_empty() {
         return Err(corrupt("empty entry".into()));
     }
-    let envelope: Envelope<'_, V> = formatter
-        .decode(bytes)
-        .map_err(|e| corrupt(e.to_string()))?;
-    if envelope.cacher != LAYOUT {
-        return Err(corrupt(format!("entry layout {}", envelope.cacher)));
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return Err(corrupt("larger than MAX_ENTRY_BYTES".into()));
     }
-    if envelope.namespace != key.namespace {
-        return Err(corrupt(format!(
-            "entry of namespace {:?}, expected {:?}",
-            envelope.namespace, key.namespace
-        )));
-    }
-    if envelope.version.as_deref() != key.version {
-        return Err(corrupt(format!(
-            "entry of version {:?}, expected {:?}",
-            envelope.version, key.version
-        )));
-    }
-    if envelope.key != key.key {
-        return Err(corrupt(format!(
-            "entry of key {:?}, expected {:?}",
-            envelope.key, key.key
-        )));
-    }
-    if envelope.type_name != key.type_name {
-        return Err(corrupt(format!(
-            "entry of type {}, expected {}",
-            envelope.type_name, key.type_name
-        )));
+    let shape = shape::of::<V>().fingerprint.as_deref();
+    let envelope: Envelope<'_, V> = match formatter.decode(bytes) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            // Bytes of another layout or shape may fail to decode as this `V`: say which.
+            let header = formatter.decode_prefix::<Header<'_>>(bytes).ok();
+            let mismatch = header.and_then(|h| mismatch(&h, key, shape));
+            return Err(corrupt(mismatch.unwrap_or_else(|| e.to_string())));
+        }
+    };
+    let header = Header {
+        cacher: envelope.cacher,
+        namespace: envelope.namespace,
+        version: envelope.version,
+        key: envelope.key,
+        type_name: envelope.type_name,
+        shape: envelope.shape,
+    };
+    if let Some(reason) = mismatch(&header, key, shape) {
+        return Err(corrupt(reason));
     }
     Ok(Entry {
         value: envelope.value,
         created_ms: envelope.created_ms,
     })
+}
+
+/// Why an entry with `header` is not the one `key` asks for, if it is not. The reason names what
+/// the reader expected, never what is stored: a key or namespace may hold the arguments.
+fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Option<String> {
+    if header.cacher != LAYOUT {
+        return Some(format!("entry of another layout than {LAYOUT}"));
+    }
+    if header.namespace != key.namespace {
+        return Some("entry of another namespace".into());
+    }
+    if header.version.as_deref() != key.version {
+        return Some("entry of another version".into());
+    }
+    if header.key != key.key {
+        return Some("entry of another key".into());
+    }
+    if header.type_name != key.type_name {
+        return Some(format!("entry of another type than {}", key.type_name));
+    }
+    if header.shape.as_deref() != shape {
+        return Some(format!(
+            "entry of another shape of {} (its layout changed)",
+            key.type_name
+        ));
+    }
+    None
 }
 
 /// The namespace recorded in an entry, read without knowing the value's type (used by `clear`,

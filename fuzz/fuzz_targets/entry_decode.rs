@@ -1,14 +1,17 @@
 //! Entry decoding over arbitrary bytes, with each formatter.
 //!
 //! Properties:
-//! - `cacher::entry::decode` never panics, whatever the bytes;
+//! - `cacher::entry::decode` never panics, overflows the stack or spins, whatever the bytes:
+//!   recursive types (a comment tree, an enum tree) stay within the formatters' depth limit and
+//!   zero-sized elements (`Vec<()>`) within their item limit, through every formatter;
 //! - bytes that decode for one identity (namespace, version, key, value type) are refused for
 //!   every other identity: a value is never served for a key it was not stored for;
-//! - a decoded entry encodes and decodes back to itself.
+//! - a decoded entry that encodes again decodes back to itself (encoding may refuse what a
+//!   hand-made entry holds: JSON read up to serde_json's depth of 128, written up to 100).
 //!
-//! The first byte picks the formatter and the mode: raw bytes, or a valid entry built from the
-//! input and then damaged by the input (truncated, bytes overwritten, bytes inserted), which
-//! keeps the fuzzer near entries that almost decode.
+//! The first byte picks the formatter and the mode: raw bytes, or a valid entry (a string, or a
+//! comment thread up to 48 deep) built from the input and then damaged by the input (truncated,
+//! bytes overwritten, bytes inserted), which keeps the fuzzer near entries that almost decode.
 
 #![no_main]
 
@@ -26,6 +29,20 @@ struct Record {
     name: String,
     tags: Vec<String>,
     score: Option<i32>,
+}
+
+/// Recursive: a deep thread must be a refused entry, not a stack overflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Comment {
+    text: String,
+    replies: Vec<Comment>,
+}
+
+/// Recursive through an enum whose first variant holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Tree {
+    Node(Box<Tree>, Vec<Tree>),
+    Leaf(Option<u8>),
 }
 
 fn key_for<V>() -> EntryKey<'static> {
@@ -74,7 +91,9 @@ where
             formatter.name()
         );
     }
-    let again = entry::encode(formatter, &key, &decoded).expect("a decoded entry encodes");
+    let Ok(again) = entry::encode(formatter, &key, &decoded) else {
+        return;
+    };
     let back: Entry<V> =
         entry::decode(formatter, &key, &again, &"fuzz").expect("re-encoded entry decodes");
     assert_eq!(
@@ -90,20 +109,46 @@ fn check_all_types<F: Formatter>(formatter: &F, bytes: &[u8]) {
     check_bytes::<F, Vec<u32>>(formatter, bytes);
     check_bytes::<F, Record>(formatter, bytes);
     check_bytes::<F, (u8, Option<Vec<u8>>)>(formatter, bytes);
+    check_bytes::<F, Comment>(formatter, bytes);
+    check_bytes::<F, Tree>(formatter, bytes);
+    check_bytes::<F, Vec<()>>(formatter, bytes);
+    check_bytes::<F, Vec<Vec<()>>>(formatter, bytes);
 }
 
-/// A valid `String` entry built from the start of `data`, then damaged by the rest of it.
-fn damaged_entry<F: Formatter>(formatter: &F, data: &[u8]) -> Vec<u8> {
+/// A comment thread as deep as `text` is long (within the depth limit), its text at each level.
+fn thread(text: &str) -> Comment {
+    let mut comment = Comment {
+        text: text.to_owned(),
+        replies: vec![],
+    };
+    for _ in 0..text.len() % 48 {
+        comment = Comment {
+            text: text.to_owned(),
+            replies: vec![comment],
+        };
+    }
+    comment
+}
+
+/// A valid entry built from the start of `data` (a `String`, or a comment thread when
+/// `comments`), then damaged by the rest of it.
+fn damaged_entry<F: Formatter>(formatter: &F, comments: bool, data: &[u8]) -> Vec<u8> {
     let split = data
         .first()
         .map_or(0, |&n| usize::from(n) % (data.len().max(1)));
     let (value, edits) = data.split_at(split.min(data.len()));
     let value = String::from_utf8_lossy(value).into_owned();
-    let entry = Entry {
-        value,
-        created_ms: 1_764_000_000_000,
+    let created_ms = 1_764_000_000_000;
+    let mut bytes = if comments {
+        let entry = Entry {
+            value: thread(&value),
+            created_ms,
+        };
+        entry::encode(formatter, &key_for::<Comment>(), &entry).expect("encodes")
+    } else {
+        let entry = Entry { value, created_ms };
+        entry::encode(formatter, &key_for::<String>(), &entry).expect("encodes")
     };
-    let mut bytes = entry::encode(formatter, &key_for::<String>(), &entry).expect("encodes");
     // Each edit is three bytes: an operation, a position, a byte.
     for edit in edits.chunks_exact(3) {
         let at = usize::from(edit[1]) % (bytes.len() + 1);
@@ -120,9 +165,9 @@ fn damaged_entry<F: Formatter>(formatter: &F, data: &[u8]) -> Vec<u8> {
     bytes
 }
 
-fn run<F: Formatter>(formatter: F, damage: bool, data: &[u8]) {
+fn run<F: Formatter>(formatter: F, damage: bool, comments: bool, data: &[u8]) {
     if damage {
-        let bytes = damaged_entry(&formatter, data);
+        let bytes = damaged_entry(&formatter, comments, data);
         check_all_types(&formatter, &bytes);
     } else {
         check_all_types(&formatter, data);
@@ -134,9 +179,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let damage = selector & 0x80 != 0;
+    let comments = selector & 0x40 != 0;
     match selector % 3 {
-        0 => run(JsonFormatter, damage, rest),
-        1 => run(BincodeFormatter, damage, rest),
-        _ => run(PostcardFormatter, damage, rest),
+        0 => run(JsonFormatter, damage, comments, rest),
+        1 => run(BincodeFormatter, damage, comments, rest),
+        _ => run(PostcardFormatter, damage, comments, rest),
     }
 });

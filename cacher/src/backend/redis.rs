@@ -144,7 +144,7 @@ impl<F: Formatter> RedisBackend<F> {
     }
 
     /// `SET key bytes [PX ms]`, or `None` when the entry's time is already up.
-    fn set_cmd<V: Serialize>(
+    fn set_cmd<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,

@@ -1,8 +1,13 @@
+use serde::de::DeserializeSeed;
 use serde::{Deserialize, Serialize};
 
+use super::guard::{Checked, Guard, Mode, Seed};
 use super::{FormatError, Formatter};
 
 /// postcard 1: a compact, maintained binary format with a documented, stable wire format.
+///
+/// Decoding is bounded in depth and work ([Bounded decoding](super#bounded-decoding)); postcard's
+/// own errors never quote the bytes.
 ///
 /// # Examples
 ///
@@ -11,6 +16,10 @@ use super::{FormatError, Formatter};
 ///
 /// let bytes = PostcardFormatter.encode("hi").unwrap();
 /// assert_eq!(PostcardFormatter.decode::<String>(&bytes).unwrap(), "hi");
+///
+/// // A `Vec<()>` whose length prefix says 2^40: refused at once, not iterated.
+/// let hostile = [0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
+/// assert!(PostcardFormatter.decode::<Vec<()>>(&hostile).is_err());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PostcardFormatter;
@@ -25,12 +34,17 @@ impl Formatter for PostcardFormatter {
     }
 
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, FormatError> {
-        postcard::to_stdvec(value).map_err(|e| FormatError::encode("postcard", e))
+        let guard = Guard::encoding(Mode::Binary);
+        let bytes = postcard::to_stdvec(&Checked::new(value, &guard))
+            .map_err(|e| FormatError::encode_guarded("postcard", &guard, e))?;
+        guard
+            .check_items(bytes.len())
+            .map_err(|why| FormatError::encode("postcard", why))?;
+        Ok(bytes)
     }
 
     fn decode<'de, T: Deserialize<'de>>(&self, bytes: &'de [u8]) -> Result<T, FormatError> {
-        let (value, rest) =
-            postcard::take_from_bytes(bytes).map_err(|e| FormatError::decode("postcard", e))?;
+        let (value, rest) = decode_guarded(bytes)?;
         if !rest.is_empty() {
             return Err(FormatError::decode(
                 "postcard",
@@ -41,8 +55,20 @@ impl Formatter for PostcardFormatter {
     }
 
     fn decode_prefix<'de, T: Deserialize<'de>>(&self, bytes: &'de [u8]) -> Result<T, FormatError> {
-        postcard::take_from_bytes(bytes)
-            .map(|(value, _)| value)
-            .map_err(|e| FormatError::decode("postcard", e))
+        decode_guarded(bytes).map(|(value, _)| value)
     }
+}
+
+/// Decodes a `T` from the start of `bytes` through the guard; returns what follows it.
+fn decode_guarded<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+) -> Result<(T, &'de [u8]), FormatError> {
+    let guard = Guard::decoding(Mode::Binary, bytes.len());
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    // postcard's errors are fixed texts (it drops custom messages): none quotes the bytes.
+    let error =
+        |e: postcard::Error| FormatError::decode_guarded("postcard", &guard, || e.to_string());
+    let value = Seed::<T>::new(&guard).deserialize(&mut de).map_err(error)?;
+    let rest = de.finalize().map_err(error)?;
+    Ok((value, rest))
 }

@@ -230,7 +230,15 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     };
     suite.check(
         "entry of a future layout",
-        edit("\"cacher\":1", "\"cacher\":2").as_bytes(),
+        edit("\"cacher\":2", "\"cacher\":3").as_bytes(),
+    );
+    suite.check(
+        "entry of the layout before the shape field",
+        edit("\"cacher\":2", "\"cacher\":1").as_bytes(),
+    );
+    suite.check(
+        "entry of another shape of the same type name",
+        edit("\"shape\":\"", "\"shape\":\"0").as_bytes(),
     );
     suite.check(
         "entry with its key field removed",
