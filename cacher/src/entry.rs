@@ -249,19 +249,3 @@ fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Opt
     }
     None
 }
-
-/// The namespace recorded in an entry, read without knowing the value's type (used by `clear`,
-/// which must delete only its own entries from a directory it may share).
-pub(crate) fn namespace_of<F: Formatter>(formatter: &F, bytes: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Header {
-        cacher: u32,
-        namespace: String,
-    }
-    // JSON skips the fields Header does not name; the binary formats read the header fields,
-    // which come first, and leave the rest.
-    match formatter.decode_prefix::<Header>(bytes) {
-        Ok(h) if h.cacher == LAYOUT => Some(h.namespace),
-        _ => None,
-    }
-}

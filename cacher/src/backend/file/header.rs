@@ -12,11 +12,6 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::format::Formatter;
 
-// `entry::namespace_of` (which decodes a whole entry: `clear` used it) has no caller now that
-// the header is read here from a bounded prefix. entry.rs is not this module's to edit: delete
-// the function there, and this line with it.
-const _: fn(&crate::format::JsonFormatter, &[u8]) -> Option<String> = crate::entry::namespace_of;
-
 /// The bytes read to find an entry's header: one page.
 pub(super) const HEADER_LEN: usize = 4096;
 
