@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use cacher::entry::{Entry, EntryKey};
 use cacher::lock::{FlightGuard, FlightLock};
 use cacher::{Cache, Error, MemoryBackend, PersistentBackend, SeparateFileBackend};
+use cacher_tests::gate;
 
 #[derive(Clone, Default)]
 struct Shared {
@@ -153,17 +154,10 @@ fn an_abandoned_leader_does_not_store_over_a_later_insert() {
         .wait_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|sc| {
-        let leader = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                go_rx.recv().unwrap();
-                1 // computed from the data before the insert
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
         // A waiter times out (abandons the flight) and its own function fails: nothing stored.
         assert_eq!(
             cache.try_get_or_compute("k", || Err::<u64, _>("down")),
@@ -177,7 +171,7 @@ fn an_abandoned_leader_does_not_store_over_a_later_insert() {
         // The user stores the new value: no flight of "k" is in the table any more.
         cache.insert("k", 5).unwrap();
         assert_eq!(cache.get("k"), Some(5));
-        go_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(leader.join().unwrap(), 1);
     });
     assert_eq!(cache.get("k"), Some(5));
@@ -191,32 +185,21 @@ fn a_timed_out_waiter_does_not_store_after_a_remove() {
         .wait_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let (l_started_tx, l_started_rx) = mpsc::channel();
-    let (l_go_tx, l_go_rx) = mpsc::channel::<()>();
-    let (w_started_tx, w_started_rx) = mpsc::channel();
-    let (w_go_tx, w_go_rx) = mpsc::channel::<()>();
+    let (leader_gate, leader_held) = gate();
+    let (waiter_gate, waiter_held) = gate();
     std::thread::scope(|sc| {
-        let leader = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                l_started_tx.send(()).unwrap();
-                l_go_rx.recv().unwrap();
-                1
-            })
-        });
-        l_started_rx.recv().unwrap();
+        let leader = sc.spawn(|| cache.get_or_compute("k", move || leader_held.hold(1)));
+        leader_gate.started();
         let waiter = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                w_started_tx.send(()).unwrap();
-                w_go_rx.recv().unwrap();
-                3 // computed before the remove below
-            })
+            // Computed before the remove below.
+            cache.get_or_compute("k", move || waiter_held.hold(3))
         });
-        w_started_rx.recv().unwrap(); // the waiter timed out and computes
-        l_go_tx.send(()).unwrap();
+        waiter_gate.started(); // the waiter timed out and computes
+        leader_gate.release();
         assert_eq!(leader.join().unwrap(), 1);
         cache.remove("k").unwrap();
         assert_eq!(cache.get("k"), None);
-        w_go_tx.send(()).unwrap();
+        waiter_gate.release();
         assert_eq!(waiter.join().unwrap(), 3);
     });
     assert_eq!(cache.get("k"), None);
@@ -227,22 +210,15 @@ fn a_timed_out_waiter_does_not_store_after_a_remove() {
 #[test]
 fn a_caller_after_a_remove_does_not_get_the_value_computed_before_it() {
     let cache: Cache<String, u64> = Cache::builder().build().unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|sc| {
-        let leader = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                go_rx.recv().unwrap();
-                1
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
         cache.remove("k").unwrap();
         // Started after remove() returned.
         let later = sc.spawn(|| cache.get_or_compute("k", || 2));
         std::thread::sleep(Duration::from_millis(100));
-        go_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(leader.join().unwrap(), 1);
         assert_eq!(later.join().unwrap(), 2);
     });
@@ -295,17 +271,10 @@ fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
         .wait_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|sc| {
-        let leader = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                let _ = go_rx.recv_timeout(Duration::from_secs(10));
-                1
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
         assert_eq!(
             cache.try_get_or_compute("k", || Err::<u64, _>("down")),
             Err("down")
@@ -313,7 +282,7 @@ fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
         let start = Instant::now();
         assert_eq!(cache.get_or_compute("k", || 2), 2);
         let next = start.elapsed();
-        go_tx.send(()).unwrap();
+        gate.release();
         leader.join().unwrap();
         assert!(
             next < Duration::from_secs(1),
@@ -329,20 +298,13 @@ fn a_wait_timeout_of_duration_max_waits_for_the_leader() {
         .wait_timeout(Duration::MAX)
         .build()
         .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|sc| {
-        let leader = sc.spawn(|| {
-            cache.get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                go_rx.recv().unwrap();
-                1
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
         let waiter = sc.spawn(|| cache.get_or_compute("k", || 2));
         std::thread::sleep(Duration::from_millis(100));
-        go_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(leader.join().unwrap(), 1);
         assert_eq!(waiter.join().unwrap(), 1);
     });

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use cacher::{Cache, MemoryBackend, SeparateFileBackend};
-use cacher_tests::{Calls, init_tracing};
+use cacher_tests::{Calls, gate, init_tracing};
 
 /// Long enough for every thread to reach the cache while the leader computes.
 const COMPUTE: Duration = Duration::from_millis(200);
@@ -132,21 +132,14 @@ fn a_hung_leader_blocks_waiters_only_until_the_wait_timeout() {
         .wait_timeout(bound)
         .build()
         .unwrap();
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|scope| {
         let cache_ref = &cache;
+        // Hangs until the test is done with the waiters (at most 20 s).
         let leader = scope.spawn(move || {
-            cache_ref.get_or_compute("k", || {
-                started_tx.send(()).unwrap();
-                // Hangs until the test is done with the waiters (at most 20 s).
-                let _ = release_rx.recv_timeout(Duration::from_secs(20));
-                "from the leader".to_owned()
-            })
+            cache_ref.get_or_compute("k", || held.hold("from the leader".to_owned()))
         });
-        started_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the leader started");
+        gate.started();
         let waiters: Vec<_> = (0..4)
             .map(|_| {
                 scope.spawn(|| {
@@ -181,7 +174,7 @@ fn a_hung_leader_blocks_waiters_only_until_the_wait_timeout() {
             waited < bound / 2,
             "waited {waited:?} for an abandoned flight"
         );
-        release_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(leader.join().unwrap(), "from the leader");
     });
     assert_eq!(cache.stats().errors, 0);
@@ -263,19 +256,12 @@ async fn async_errors_are_not_cached() {
 /// Runs `get_or_compute("k")` with a function that waits for `go`, calls `during` while it
 /// computes, then lets it finish: the caller still gets the computed value.
 fn invalidate_during_computation(cache: &Cache<String, u64>, during: impl FnOnce()) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|s| {
-        let leader = s.spawn(move || {
-            cache.get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                go_rx.recv().unwrap();
-                1
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader = s.spawn(move || cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
         during();
-        go_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(
             leader.join().unwrap(),
             1,
@@ -318,21 +304,15 @@ fn a_waiter_runs_its_own_function_when_the_leader_falls_back_to_a_stale_entry() 
         .unwrap();
     cache.insert("k", 1).unwrap();
     mock.advance(Duration::from_secs(2));
-    let (started_tx, started_rx) = mpsc::channel();
-    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (gate, held) = gate();
     std::thread::scope(|s| {
-        let leader = s.spawn(|| {
-            cache.try_get_or_compute("k", move || {
-                started_tx.send(()).unwrap();
-                go_rx.recv().unwrap();
-                Err("the API is down")
-            })
-        });
-        started_rx.recv().unwrap();
+        let leader =
+            s.spawn(|| cache.try_get_or_compute("k", move || held.hold(Err("the API is down"))));
+        gate.started();
         let waiter = s.spawn(|| cache.try_get_or_compute("k", || Ok::<u64, &str>(2)));
         // Let the waiter reach the flight (were it late, it would lead and pass all the same).
         std::thread::sleep(Duration::from_millis(100));
-        go_tx.send(()).unwrap();
+        gate.release();
         assert_eq!(
             leader.join().unwrap(),
             Ok(1),

@@ -122,3 +122,53 @@ pub fn percent_decode(text: &str) -> Option<String> {
 
 pub mod redis_server;
 pub mod reliability;
+
+/// A function's body that stops until the test lets it go: the test learns when the body has
+/// started ([`Gate::started`]), does what it must while it runs, then [`Gate::release`]s it.
+pub struct Gate {
+    started: std::sync::mpsc::Receiver<()>,
+    go: std::sync::mpsc::Sender<()>,
+}
+
+/// The body's side of a [`Gate`]; made by [`gate`].
+pub struct Held {
+    started: std::sync::mpsc::Sender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+}
+
+/// A [`Gate`] and the [`Held`] side for the function body.
+pub fn gate() -> (Gate, Held) {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    (
+        Gate { started, go },
+        Held {
+            started: started_tx,
+            go: go_rx,
+        },
+    )
+}
+
+impl Gate {
+    /// Waits until the body has started (at most 10 s).
+    pub fn started(&self) {
+        self.started
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the gated body started");
+    }
+
+    /// Lets the body finish.
+    pub fn release(&self) {
+        // The body may be gone already (it gave up waiting): nothing to release then.
+        let _ = self.go.send(());
+    }
+}
+
+impl Held {
+    /// Says the body started, waits to be released (at most 20 s), then gives `value`.
+    pub fn hold<T>(self, value: T) -> T {
+        self.started.send(()).expect("the test is waiting");
+        let _ = self.go.recv_timeout(std::time::Duration::from_secs(20));
+        value
+    }
+}
