@@ -90,6 +90,7 @@ impl Func {
             errors.at(variadic, "#[cached] cannot cache a variadic function");
         }
         let generics = generic_names(sig);
+        check_generics_in_arguments(sig, errors);
         let (method, params) = params(sig, skips, &generics, errors);
         let ret: Type = match &sig.output {
             ReturnType::Default => syn::parse_quote!(()),
@@ -239,6 +240,41 @@ fn generic_names(sig: &Signature) -> Vec<Ident> {
             GenericParam::Lifetime(_) => None,
         })
         .collect()
+}
+
+/// A type or const parameter that no argument mentions chooses what the function does by itself
+/// (`price::<Eu>(1)` against `price::<Us>(1)`), and one static cache cannot tell the two apart.
+fn check_generics_in_arguments(sig: &Signature, errors: &mut Errors) {
+    let arguments: TokenStream = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed.ty.to_token_stream()),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    // One in the return type is refused there already: one mistake, one error.
+    let ret = sig.output.to_token_stream();
+    for name in generic_names(sig) {
+        if !mentions(arguments.clone(), &name) && !mentions(ret.clone(), &name) {
+            let function = &sig.ident;
+            errors.at(
+                &name,
+                format!(
+                    "`{name}` is in no argument, so one cache would serve every `{name}` (`{function}::<A>` and `{function}::<B>` would share values): make the function concrete, or pass a value that carries `{name}` as an argument marked `#[cached(skip)]`"
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `tokens` name `ident` anywhere.
+fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(found) => found == *ident,
+        TokenTree::Group(group) => mentions(group.stream(), ident),
+        _ => false,
+    })
 }
 
 /// Whether the function takes `self`, and its typed parameters.

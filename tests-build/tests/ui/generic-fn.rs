@@ -29,6 +29,22 @@ const fn constant(n: u32) -> u32 {
     n
 }
 
+// A type or const parameter no argument carries: `price::<Eu>(1)` and `price::<Us>(1)` would
+// share one cache.
+trait Region {
+    const NAME: &'static str;
+}
+
+#[cached]
+fn price<R: Region>(id: u32) -> String {
+    format!("{id} in {}", R::NAME)
+}
+
+#[cached]
+fn scaled<const N: u32>(x: u32) -> u32 {
+    x * N
+}
+
 // A generic parameter that only a skipped argument uses is fine.
 #[cached]
 fn generic_client<C: Display>(#[cached(skip)] client: &C, id: u32) -> String {
