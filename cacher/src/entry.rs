@@ -36,6 +36,7 @@
 //! miss, never a crash. [`Error::Corrupt`]'s reason never quotes stored data.
 
 use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -166,7 +167,15 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
         created_ms: entry.created_ms,
         value: &entry.value,
     };
-    let bytes = formatter.encode(&envelope)?;
+    // A `Serialize` that panics costs a write, never the caller's value (the panic is reported
+    // by the panic hook as usual).
+    let encoded = catch_unwind(AssertUnwindSafe(|| formatter.encode(&envelope)));
+    let bytes = encoded.unwrap_or_else(|_| {
+        Err(FormatError::encode(
+            formatter.name(),
+            "the value's Serialize panicked",
+        ))
+    })?;
     if bytes.len() > MAX_ENTRY_BYTES {
         return Err(FormatError::encode(
             formatter.name(),
@@ -197,7 +206,15 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
         return Err(corrupt("larger than MAX_ENTRY_BYTES".into()));
     }
     let shape = shape::of::<V>().fingerprint.as_deref();
-    let envelope: Envelope<'_, V> = match formatter.decode(bytes) {
+    // A `Deserialize` that panics on stored bytes makes them a miss, not a crash.
+    let decoded = catch_unwind(AssertUnwindSafe(|| formatter.decode(bytes)));
+    let decoded = decoded.unwrap_or_else(|_| {
+        Err(FormatError::decode(
+            formatter.name(),
+            "the value's Deserialize panicked",
+        ))
+    });
+    let envelope: Envelope<'_, V> = match decoded {
         Ok(envelope) => envelope,
         Err(e) => {
             // Bytes of another layout or shape may fail to decode as this `V`: say which.

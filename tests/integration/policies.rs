@@ -201,3 +201,13 @@ fn concurrent_misses_reserve_successive_slots() {
     let offsets: Vec<_> = starts.iter().map(|t| *t - first).collect();
     assert_eq!(offsets.last(), Some(&Duration::from_secs(3)), "{offsets:?}");
 }
+
+/// A rate limit as long as a `Duration` holds is a limit, not an overflow: the first call runs.
+#[test]
+fn a_rate_limit_of_duration_max_lets_the_first_call_run() {
+    let cache: Cache<u32, u32> = Cache::builder()
+        .rate_limit(cacher::RateLimiter::new(Duration::MAX))
+        .build()
+        .unwrap();
+    assert_eq!(cache.get_or_compute(&1, || 10), 10);
+}

@@ -23,7 +23,9 @@ const SCAN_BATCH: usize = 500;
 ///   the cache's namespace with `%` and `}` written as `%25` and `%7D` — e.g.
 ///   `cacher:{app::fetch_posts}:(v2)endpoint=%2Fposts_user_id=1`. The braces make the namespace
 ///   unambiguous (no namespace's keys match another's `cacher:{<namespace>}:*`), and are a Redis
-///   Cluster hash tag: all of a namespace's entries live in one slot.
+///   Cluster hash tag: all of a namespace's entries live in one slot. With a cache `version`,
+///   `cacher:{<namespace>}:v=<version>:<key>` (`%` and `:` of the version escaped): two versions
+///   sharing a server keep their own entries, and `clear` removes every version's.
 /// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter
 ///   (JSON by default): the value plus the namespace, version, key and type it is checked against
 ///   on every read. A value that fails the check is a miss and is overwritten.
@@ -96,7 +98,8 @@ impl RedisBackend<JsonFormatter> {
     ///
     /// // Nothing is connected yet, so this works without a server.
     /// let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:6379/3")).unwrap();
-    /// assert_eq!(backend.redis_key("app::f", "user=1"), "cacher:{app::f}:user=1");
+    /// assert_eq!(backend.redis_key("app::f", None, "user=1"), "cacher:{app::f}:user=1");
+    /// assert_eq!(backend.redis_key("app::f", Some("2"), "user=1"), "cacher:{app::f}:v=2:user=1");
     /// assert!(RedisBackend::new(RedisOptions::new("http://example.com")).is_err());
     /// ```
     pub fn new(options: RedisOptions) -> Result<Self> {
@@ -131,10 +134,12 @@ impl<F: Formatter> RedisBackend<F> {
         self
     }
 
-    /// The Redis key of the entry for `key` in `namespace` (see [Layout](Self#layout)).
+    /// The Redis key of the entry for `key` in `namespace` under `version` (see
+    /// [Layout](Self#layout)): each version has keys of its own, so that two versions sharing a
+    /// server (a rolling deploy) keep both.
     #[must_use]
-    pub fn redis_key(&self, namespace: &str, key: &str) -> String {
-        entry_redis_key(namespace, key)
+    pub fn redis_key(&self, namespace: &str, version: Option<&str>, key: &str) -> String {
+        entry_redis_key(namespace, version, key)
     }
 
     /// The `SCAN MATCH` pattern of every entry of `namespace`.
@@ -149,7 +154,7 @@ impl<F: Formatter> RedisBackend<F> {
         key: &EntryKey<'_>,
         entry: &Entry<V>,
     ) -> Result<Option<(String, redis::Cmd)>> {
-        let redis_key = entry_redis_key(key.namespace, key.key);
+        let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let bytes = entry::encode(&self.formatter, key, entry)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(&redis_key).arg(bytes);
@@ -201,7 +206,7 @@ where
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
-        let redis_key = entry_redis_key(key.namespace, key.key);
+        let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let bytes: Option<Vec<u8>> = self
             .conn
             .query(redis::cmd("GET").arg(&redis_key))
@@ -219,7 +224,7 @@ where
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
-        let redis_key = entry_redis_key(key.namespace, key.key);
+        let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         self.conn
             .query::<()>(redis::cmd("UNLINK").arg(&redis_key))
             .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
@@ -261,7 +266,7 @@ where
         V: Send + 'a,
     {
         Box::pin(async move {
-            let redis_key = entry_redis_key(key.namespace, key.key);
+            let redis_key = entry_redis_key(key.namespace, key.version, key.key);
             let bytes: Option<Vec<u8>> = self
                 .conn
                 .query_async(redis::cmd("GET").arg(&redis_key))
@@ -322,8 +327,17 @@ fn escape_namespace(namespace: &str) -> String {
     out
 }
 
-pub(crate) fn entry_redis_key(namespace: &str, key: &str) -> String {
-    format!("cacher:{{{}}}:{key}", escape_namespace(namespace))
+/// `cacher:{<namespace>}:<key>`, or `cacher:{<namespace>}:v=<version>:<key>`: the version's `%` and
+/// `:` are escaped, so it ends at its first `:`. (The keyers' keys never start with `v=`.)
+pub(crate) fn entry_redis_key(namespace: &str, version: Option<&str>, key: &str) -> String {
+    let namespace = escape_namespace(namespace);
+    match version {
+        None => format!("cacher:{{{namespace}}}:{key}"),
+        Some(version) => {
+            let version = version.replace('%', "%25").replace(':', "%3A");
+            format!("cacher:{{{namespace}}}:v={version}:{key}")
+        }
+    }
 }
 
 /// `cacher:{<namespace>}:*` with the glob characters of the namespace escaped.
@@ -354,8 +368,15 @@ mod tests {
 
     #[test]
     fn keys_and_patterns() {
-        assert_eq!(entry_redis_key("app::f", "a=1"), "cacher:{app::f}:a=1");
-        assert_eq!(entry_redis_key("a}b%", "k"), "cacher:{a%7Db%25}:k");
+        assert_eq!(
+            entry_redis_key("app::f", None, "a=1"),
+            "cacher:{app::f}:a=1"
+        );
+        assert_eq!(entry_redis_key("a}b%", None, "k"), "cacher:{a%7Db%25}:k");
+        assert_eq!(
+            entry_redis_key("app::f", Some("2:%"), "a=1"),
+            "cacher:{app::f}:v=2%3A%25:a=1"
+        );
         assert_eq!(namespace_pattern("app::f"), "cacher:{app::f}:*");
         assert_eq!(namespace_pattern("a*[?]\\"), r"cacher:{a\*\[\?\]\\}:*");
     }
@@ -378,7 +399,7 @@ mod tests {
         ];
         for ns in namespaces {
             for other in namespaces {
-                let key = entry_redis_key(other, "k:}{*");
+                let key = entry_redis_key(other, Some("v:}"), "k:}{*");
                 assert_eq!(
                     matches(&namespace_pattern(ns), &key),
                     ns == other,

@@ -175,7 +175,7 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let start = (*next).max(now);
-        *next = start + self.inner.min_interval;
+        *next = start.saturating_add(self.inner.min_interval);
         start
     }
 

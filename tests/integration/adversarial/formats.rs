@@ -657,3 +657,46 @@ mod round_trip {
         }
     }
 }
+
+/// A price whose `Serialize` panics on a negative amount, and whose `Deserialize` panics on the
+/// amount 13: user code that misbehaves on some values.
+#[derive(Debug, Clone, PartialEq)]
+struct Touchy(i64);
+
+impl Serialize for Touchy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        assert!(self.0 >= 0, "negative amounts cannot be written");
+        serializer.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Touchy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let amount = i64::deserialize(deserializer)?;
+        assert!(amount != 13, "13 is unlucky");
+        Ok(Touchy(amount))
+    }
+}
+
+#[test]
+fn a_serialize_that_panics_costs_a_write_never_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, Touchy> = file_cache(dir.path(), JsonFormatter);
+    assert_eq!(cache.get_or_compute(&1, || Touchy(-5)), Touchy(-5));
+    assert_eq!(cache.stats().stores, 0);
+    assert!(cache.stats().errors >= 1);
+    // Nothing was stored, so the next call computes again, and the cache still works.
+    assert_eq!(cache.get_or_compute(&1, || Touchy(7)), Touchy(7));
+    assert_eq!(cache.get(&1), Some(Touchy(7)));
+}
+
+#[test]
+fn a_deserialize_that_panics_on_stored_bytes_is_a_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer: Cache<u32, Touchy> = file_cache(dir.path(), PostcardFormatter);
+    writer.insert(&1, Touchy(13)).unwrap();
+    // A new process (a new cache over the same files) reads it: a miss, recomputed.
+    let reader: Cache<u32, Touchy> = file_cache(dir.path(), PostcardFormatter);
+    assert_eq!(reader.get_or_compute(&1, || Touchy(14)), Touchy(14));
+    assert_eq!(reader.stats().misses, 1);
+}

@@ -268,7 +268,7 @@ fn the_cache_ttl_and_grace_become_redis_expiry_without_being_repeated() {
     cache.insert(&1, "one".to_owned()).unwrap();
     let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
     let pttl: i64 = redis::cmd("PTTL")
-        .arg(backend.redis_key("app::retention", &cache.key_of(&1).unwrap()))
+        .arg(backend.redis_key("app::retention", None, &cache.key_of(&1).unwrap()))
         .query(&mut connection(&server))
         .unwrap();
     // ttl + grace = 90 s, counted from the entry's creation a moment ago.
@@ -292,7 +292,7 @@ fn invalidate_and_clear_touch_only_the_cache_keys() {
     let mut pipe = redis::pipe();
     for n in 100..1300 {
         pipe.cmd("SET")
-            .arg(backend.redis_key("app::clear_me", &n.to_string()))
+            .arg(backend.redis_key("app::clear_me", None, &n.to_string()))
             .arg("x")
             .ignore();
     }
@@ -497,4 +497,37 @@ async fn concurrent_async_callers_share_one_value() {
     }
     assert_eq!(calls.count(), 4);
     assert_eq!(cache.stats().errors, 0);
+}
+
+/// Two `version`s of one namespace on one server (a rolling deploy) keep their own entries: 100
+/// calls over 5 keys compute each key once per version, not on every call.
+#[test]
+fn two_versions_sharing_a_server_keep_both() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let calls = Calls::default();
+    let versioned = |version: &str| -> Cache<u32, String> {
+        Cache::builder()
+            .namespace("app::deploy")
+            .version(version)
+            .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
+            .build()
+            .unwrap()
+    };
+    let (old, new) = (versioned("1"), versioned("2"));
+    for i in 0..100u32 {
+        let (cache, version) = if i % 2 == 0 { (&old, "1") } else { (&new, "2") };
+        let value = cache.get_or_compute(&(i % 5), || {
+            calls.hit();
+            format!("v{version}")
+        });
+        assert_eq!(value, format!("v{version}"));
+    }
+    assert_eq!(calls.count(), 10);
+    // `clear` removes every version's entries of the namespace.
+    old.clear().unwrap();
+    let mut con = connection(&server);
+    let left: Vec<String> = redis::cmd("KEYS").arg("cacher:*").query(&mut con).unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
