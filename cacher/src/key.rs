@@ -34,7 +34,11 @@
 //!   each element is one argument. If it serializes as unit `()`, there are zero arguments. Any
 //!   other value is one argument. (So at the top, a value `x` and the one-element tuple `(x,)` are
 //!   the same argument list, and unit and an empty tuple are both no arguments: the text is a
-//!   function of the argument list. `#[cached]` always passes the arguments as a tuple.)
+//!   function of the argument list. `#[cached]` always passes the arguments as a tuple.) One
+//!   consequence for a hand-written `Cache<K, V>`: a key type that serializes sometimes as a
+//!   tuple and sometimes not at its top (an `#[serde(untagged)]` enum with a variant holding
+//!   `(String,)` or `[T; 1]` beside one holding a `String`) gives `x` and `(x,)` one key. Wrap
+//!   such a key in a newtype struct, whose content is one argument: `@(x)` against `@((x,))`.
 //! - Zero arguments: nothing follows the prefix; the canonical text is `(v2)`.
 //! - Otherwise the escaped arguments are joined with `_`. When `names` has exactly one name per
 //!   argument, each argument is written `name=value`; a name keeps its bytes `A-Z a-z 0-9 _` and

@@ -325,3 +325,23 @@ fn a_waiter_runs_its_own_function_when_the_leader_falls_back_to_a_stale_entry() 
         );
     });
 }
+
+/// A function that asks the cache for its own key (a recursion, or a helper that reads through
+/// the cache) is not made to wait for itself until `wait_timeout`: it computes at once.
+#[test]
+fn a_function_asking_for_its_own_key_does_not_wait_for_itself() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let start = Instant::now();
+    let value = cache.get_or_compute("k", || {
+        calls.hit();
+        cache.get_or_compute("k", || {
+            calls.hit();
+            1
+        }) + 1
+    });
+    assert_eq!(value, 2);
+    assert_eq!(calls.count(), 2);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "waited {took:?} for itself");
+}

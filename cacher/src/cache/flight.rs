@@ -39,6 +39,8 @@ pub(crate) struct Flight<V> {
     generation: Generation,
     /// Set by a waiter whose bound passed: the leader is stuck, and later callers do not join.
     abandoned: AtomicBool,
+    /// The thread that leads it (see [`this_thread`]).
+    leader_thread: usize,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -63,6 +65,9 @@ pub(crate) enum Outcome<V> {
     Failed,
     /// The bound passed: run the function without waiting any more.
     TimedOut,
+    /// The leader is this very thread, blocked in this wait (its function asked for its own
+    /// key): waiting could only end at the bound, so run the function now.
+    Reentrant,
 }
 
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
@@ -142,6 +147,7 @@ impl<V: Clone> Flight<V> {
             blocked: AtomicUsize::new(0),
             generation,
             abandoned: AtomicBool::new(false),
+            leader_thread: this_thread(),
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -181,6 +187,9 @@ impl<V: Clone> Flight<V> {
 
     /// Blocks until the leader finishes or `bound` passes.
     pub(crate) fn wait(&self, bound: Duration) -> Outcome<V> {
+        if self.leader_thread == this_thread() {
+            return Outcome::Reentrant;
+        }
         let deadline = Instant::now() + bound;
         let mut state = self.lock();
         loop {
@@ -257,4 +266,11 @@ impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
             self.end(State::Failed);
         }
     }
+}
+
+/// This thread, as a number: the address of a thread-local, which no two live threads share, and
+/// which costs no reference count to read (as `std::thread::current` would).
+fn this_thread() -> usize {
+    thread_local!(static MARK: u8 = const { 0 });
+    MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }

@@ -385,6 +385,10 @@ where
                 );
                 flight.abandon();
             }
+            Outcome::Reentrant => tracing::warn!(
+                namespace = %self.inner.namespace(),
+                "the function computing this key asked for the same key; computing it again here"
+            ),
         }
     }
 
