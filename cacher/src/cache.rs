@@ -16,7 +16,7 @@ pub use self::wrap::{CachedFn, TryCachedFn};
 
 use std::convert::Infallible;
 use std::fmt;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -135,7 +135,13 @@ where
     {
         let call = Call::new(key);
         drive::run(
-            &mut Miss::new(&self.inner, &call, Goal::Compute, memory),
+            &mut Miss::new(
+                &self.inner,
+                &call,
+                self.inner.flight_hash(key),
+                Goal::Compute,
+                memory,
+            ),
             compute,
         )
     }
@@ -177,7 +183,7 @@ where
             memory => memory,
         };
         let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, Goal::Compute, memory);
+        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Compute, memory);
         drive::run_async(&mut miss, compute).await
     }
 
@@ -211,7 +217,7 @@ where
             memory => memory,
         };
         let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, Goal::Lookup, memory);
+        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
         drive::run(&mut miss, || Err(())).ok()
     }
@@ -226,11 +232,10 @@ where
     /// serialised for the persistent tiers (the memory tier still takes the value).
     pub fn insert<Q: KeyRef<K> + ?Sized>(&self, key: &Q, value: V) -> Result<()> {
         let inner = &*self.inner;
-        inner
-            .flights
-            .invalidate(inner.hasher.hash_one(key), inner.store_wait());
+        let hash = inner.flight_hash(key);
+        inner.flights.invalidate(hash, inner.store_wait());
         let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, Goal::Store, Memory::Absent);
+        let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
         let Ok(_) = drive::run(&mut miss, || Ok::<V, Infallible>(value));
         miss.store_error().map_or(Ok(()), Err)
     }
@@ -246,7 +251,7 @@ where
         let inner = &*self.inner;
         inner
             .flights
-            .invalidate(inner.hasher.hash_one(key), inner.store_wait());
+            .invalidate(inner.flight_hash(key), inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.remove(key);
         }

@@ -2,7 +2,7 @@
 //! its counters, with the small decisions every path makes the same way (is an entry fresh, how a
 //! failure is reported, what a memory lookup found).
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
@@ -64,6 +64,11 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
             Freshness::Stale => Memory::Stale(value),
             Freshness::Expired => Memory::Absent,
         }
+    }
+
+    /// The hash of `key` in the map of flights and their generations.
+    pub(super) fn flight_hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     pub(super) fn freshness(&self, created_ms: u64) -> Freshness {

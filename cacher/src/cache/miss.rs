@@ -13,7 +13,7 @@
 
 mod store;
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -148,17 +148,18 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// Starts after a memory lookup that found no fresh entry (`memory` is what it found).
-    /// Built in one expression, so that it is made in place rather than copied out.
+    /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
+    /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Built in one expression, so that
+    /// it is made in place rather than copied out.
     #[inline]
     pub(super) fn new(
         inner: &'a Inner<K, V>,
         call: &'a Call<'a, Q>,
+        hash: u64,
         goal: Goal,
         memory: Memory<V>,
     ) -> Self {
         let (key, store_error) = persistent_key(inner, call);
-        let hash = inner.hasher.hash_one(call.key);
         let (state, stale) = match (goal, memory) {
             (Goal::Store, _) => (State::Compute, None),
             (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
