@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use cacher::entry::{Entry, EntryKey};
 use cacher::lock::{FlightGuard, FlightLock};
 use cacher::{Cache, Error, MemoryBackend, PersistentBackend, SeparateFileBackend};
-use cacher_tests::gate;
+use cacher_tests::{cache_with_a_stale_entry, gate};
 
 #[derive(Clone, Default)]
 struct Shared {
@@ -314,15 +314,7 @@ fn a_wait_timeout_of_duration_max_waits_for_the_leader() {
 /// gets the function's error.
 #[test]
 fn a_removed_entry_is_not_served_as_a_stale_fallback() {
-    let (clock, mock) = cacher::Clock::mock();
-    let cache: Cache<String, u64> = Cache::builder()
-        .ttl(Duration::from_secs(1))
-        .stale_if_error(Duration::from_secs(3600))
-        .clock(clock)
-        .build()
-        .unwrap();
-    cache.insert("k", 1).unwrap();
-    mock.advance(Duration::from_secs(2));
+    let cache = cache_with_a_stale_entry();
     let result = cache.try_get_or_compute("k", || {
         cache.remove("k").unwrap();
         Err("the API is down")

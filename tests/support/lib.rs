@@ -172,3 +172,18 @@ impl Held {
         value
     }
 }
+
+/// A memory cache whose entry for `"k"` (the value 1) is past its 1 s ttl but within a
+/// `stale_if_error` grace of an hour: served only if the function fails.
+pub fn cache_with_a_stale_entry() -> cacher::Cache<String, u64> {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache = cacher::Cache::builder()
+        .ttl(std::time::Duration::from_secs(1))
+        .stale_if_error(std::time::Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .expect("a valid configuration");
+    cache.insert("k", 1).expect("a memory tier never fails");
+    mock.advance(std::time::Duration::from_secs(2));
+    cache
+}
