@@ -17,6 +17,18 @@
 //! The type name comes from [`std::any::type_name`], whose text may change between compiler
 //! versions: after such an upgrade old entries are misses and get rewritten, which is safe.
 //!
+//! # A type's identity: its name and its shape, not its module
+//!
+//! When the value type's shape is traced (below), the shape is the guard and the type names are
+//! compared without their module paths: a type moved to another module (`models::User` to
+//! `accounts::User`, or `Vec<models::User>` to `Vec<accounts::User>`) with the same serde shape
+//! keeps its entries; a changed layout is a miss. A type whose shape cannot be traced has no
+//! such guard, and is checked by its full path: moving it makes its entries misses (never a
+//! wrong value). One consequence to know: replacing a type by a *different* one of the same name
+//! and the same serde shape (a `Length(f64)` in metres by a `Length(f64)` in feet) reads the old
+//! entries as the new type — change the cache's `version` when the meaning of a value changes
+//! but its shape does not.
+//!
 //! # The shape
 //!
 //! `shape` is a fingerprint of the value type's serde layout, traced from its `Deserialize` once
@@ -255,7 +267,7 @@ fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Opt
     if header.key != key.key {
         return Some("entry of another key".into());
     }
-    if header.type_name != key.type_name {
+    if !same_type(&header.type_name, key.type_name, shape.is_some()) {
         return Some(format!("entry of another type than {}", key.type_name));
     }
     if header.shape.as_deref() != shape {
@@ -265,4 +277,57 @@ fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Opt
         ));
     }
     None
+}
+
+/// Whether an entry recording the type `stored` holds a value of the type `expected`. When the
+/// reader's shape is traced (`traced`), the shape is the guard that matters and the names are
+/// compared without their module paths, so that a type moved to another module (`models::User`
+/// to `accounts::User`, `Vec<models::User>` to `Vec<accounts::User>`) keeps its entries; the
+/// shape check that follows refuses a layout change. An untraced type has no such guard: its full
+/// path must match.
+fn same_type(stored: &str, expected: &str, traced: bool) -> bool {
+    stored == expected || (traced && without_paths(stored) == without_paths(expected))
+}
+
+/// A type name as [`std::any::type_name`] prints it, without module paths: `Vec<User>` for
+/// `alloc::vec::Vec<app::models::User>`, `<User as Tr>::Out` for `<app::User as app::Tr>::Out`.
+fn without_paths(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let mut word = String::new();
+    let mut chars = type_name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') && !word.is_empty() {
+            // `word::` is a module (or type) on the way to the name: left out.
+            chars.next();
+            word.clear();
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_paths;
+
+    #[test]
+    fn type_names_lose_their_module_paths_only() {
+        let cases = [
+            ("alloc::string::String", "String"),
+            ("alloc::vec::Vec<app::models::User>", "Vec<User>"),
+            ("(u32, core::option::Option<&str>)", "(u32, Option<&str>)"),
+            ("[app::User; 3]", "[User; 3]"),
+            ("<app::User as app::Tr>::Out", "<User as Tr>::Out"),
+            ("std::collections::HashMap<k::K, v::V>", "HashMap<K, V>"),
+        ];
+        for (full, short) in cases {
+            assert_eq!(without_paths(full), short, "{full}");
+        }
+    }
 }
