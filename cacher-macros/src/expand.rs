@@ -275,6 +275,9 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
+    if let Some(code) = &plan.code {
+        chain.extend(quote!(.code_hash(#code)));
+    }
     let names: Vec<String> = func
         .key_params()
         .map(|p| {

@@ -23,6 +23,9 @@ pub(crate) struct Plan {
     /// The pinned namespace (`namespace = "…"`), below the package's name; the function's path
     /// when `None`.
     pub namespace: Option<String>,
+    /// The fingerprint of the function's tokens that persistent entries record (`code.rs`);
+    /// `None` with a `version`, or without a persistent tier.
+    pub code: Option<String>,
     pub ttl: Option<Duration>,
     pub stale_if_error: Option<Duration>,
     pub rate_limit: Option<Duration>,
@@ -63,6 +66,7 @@ impl Default for Plan {
             keyer: None,
             version: None,
             namespace: None,
+            code: None,
             ttl: None,
             stale_if_error: None,
             rate_limit: None,

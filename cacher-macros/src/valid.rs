@@ -132,6 +132,7 @@ impl Options {
             keyer: value(self.keyer),
             version: value(self.version),
             namespace: value(self.namespace),
+            code: None,
             ttl: value(self.ttl),
             stale_if_error: value(self.stale_if_error),
             rate_limit: value(self.rate_limit),

@@ -369,7 +369,11 @@ mod tests {
 
     fn resolve(variable: Option<&str>, current: &str) -> PathBuf {
         let platform = Some(PathBuf::from("/home/u/.cache"));
-        resolve_root(variable.map(OsString::from), platform, Ok(PathBuf::from(current)))
+        resolve_root(
+            variable.map(OsString::from),
+            platform,
+            Ok(PathBuf::from(current)),
+        )
     }
 
     #[test]

@@ -1,18 +1,30 @@
 //! The entry a persistent backend stores: the value and what it is checked against on every read.
 //!
 //! An entry records the cache's namespace (the function), its version salt, the key, the value's
-//! type name and the fingerprint of its shape, and the creation time, then the value. On a read
-//! all five identities must match the lookup, otherwise the entry is refused as
-//! [`Error::Corrupt`] — so a file that belongs to another function, another key (a hash
-//! collision or a renamed file), an older `version`, a changed return type or a type whose
-//! layout changed (a variant inserted, fields reordered) is a miss, never a wrong value.
+//! type name and the fingerprint of its shape, the fingerprint of the code that computed it, and
+//! the creation time, then the value. On a read all six identities must match the lookup,
+//! otherwise the entry is refused as [`Error::Corrupt`] — so a file that belongs to another
+//! function, another key (a hash collision or a renamed file), an older `version`, a changed
+//! return type, a type whose layout changed (a variant inserted, fields reordered) or an edited
+//! function is a miss, never a wrong value.
 //!
 //! With [`JsonFormatter`](crate::format::JsonFormatter) an entry reads:
 //!
 //! ```json
-//! {"cacher":2,"namespace":"app::fetch","version":null,"key":"user=1",
-//!  "type":"alloc::string::String","shape":"9f3c…","created_ms":1764000000000,"value":"…"}
+//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1",
+//!  "type":"alloc::string::String","shape":"9f3c…","code":"5be0…","created_ms":1764000000000,
+//!  "value":"…"}
 //! ```
+//!
+//! - `cacher`: the envelope's layout (3); entries of another layout are misses.
+//! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
+//! - `type`, `shape`: the value's type name and the fingerprint of its serde shape (below).
+//! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
+//!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
+//!   cache has none. An entry of other code is a miss, and is overwritten in place.
+//! - `created_ms`: when it was stored; `value`: the value.
+//!
+//! [`CacheBuilder::code_hash`]: crate::CacheBuilder::code_hash
 //!
 //! The type name comes from [`std::any::type_name`], whose text may change between compiler
 //! versions: after such an upgrade old entries are misses and get rewritten, which is safe.
@@ -58,9 +70,9 @@ use crate::format::{FormatError, Formatter};
 
 mod shape;
 
-/// The layout version of entries; bumped if the envelope ever changes (2: the shape field), so
-/// that entries of another layout are misses, never misread.
-const LAYOUT: u32 = 2;
+/// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
+/// code field), so that entries of another layout are misses, never misread.
+const LAYOUT: u32 = 3;
 
 /// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
 /// reading from a place others can write to should stop reading past it: more than this is not
@@ -79,6 +91,9 @@ pub struct EntryKey<'a> {
     /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
     /// key: [`encode`] and [`decode`] compute it from the value's type.)
     pub type_name: &'static str,
+    /// The fingerprint of the code that computes the values (for `#[cached]`, a hash of the
+    /// function's tokens), if the cache has one: an entry of other code is a miss.
+    pub code: Option<&'a str>,
 }
 
 /// A value with the time it was stored, in milliseconds since the Unix epoch.
@@ -99,6 +114,7 @@ struct EnvelopeRef<'a, V> {
     #[serde(rename = "type")]
     type_name: &'a str,
     shape: Option<&'a str>,
+    code: Option<&'a str>,
     created_ms: u64,
     value: &'a V,
 }
@@ -116,6 +132,8 @@ struct Envelope<'a, V> {
     type_name: Cow<'a, str>,
     #[serde(borrow)]
     shape: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    code: Option<Cow<'a, str>>,
     created_ms: u64,
     value: V,
 }
@@ -135,6 +153,8 @@ struct Header<'a> {
     type_name: Cow<'a, str>,
     #[serde(borrow)]
     shape: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    code: Option<Cow<'a, str>>,
 }
 
 /// Encodes `entry` under `key` with `formatter`, recording the fingerprint of `V`'s shape.
@@ -154,6 +174,7 @@ struct Header<'a> {
 ///     version: None,
 ///     key: "7",
 ///     type_name: std::any::type_name::<String>(),
+///     code: None,
 /// };
 /// let entry = Entry { value: "seven".to_owned(), created_ms: 0 };
 /// let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
@@ -176,6 +197,7 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
         key: key.key,
         type_name: key.type_name,
         shape: shape.fingerprint.as_deref(),
+        code: key.code,
         created_ms: entry.created_ms,
         value: &entry.value,
     };
@@ -242,6 +264,7 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
         key: envelope.key,
         type_name: envelope.type_name,
         shape: envelope.shape,
+        code: envelope.code,
     };
     if let Some(reason) = mismatch(&header, key, shape) {
         return Err(corrupt(reason));
@@ -275,6 +298,9 @@ fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Opt
             "entry of another shape of {} (its layout changed)",
             key.type_name
         ));
+    }
+    if header.code.as_deref() != key.code {
+        return Some("entry of other code (the function was edited)".into());
     }
     None
 }

@@ -4,11 +4,18 @@
 //! default directories that do not depend on the current directory.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cacher::format::{Formatter, JsonFormatter, PostcardFormatter};
 use cacher::{Cache, SeparateFileBackend};
+use cacher_tests::redis_server::child_results;
+use cacher_tests::{files_below, test_name};
 use serde::{Deserialize, Serialize};
 
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
 
 /// The type before the refactor.
 mod models {
@@ -113,4 +120,197 @@ fn a_moved_type_whose_shape_cannot_be_traced_misses() {
     let moved = cache::<accounts::Reply, _>(dir.path(), JsonFormatter);
     assert_eq!(moved.get(&7), None);
     assert_eq!(old.get(&7), Some(models::Reply::Count(3)));
+}
+
+/// How often the bodies of the functions below ran, in this process.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// The function before an edit of its body.
+mod v1 {
+    use cacher::cached;
+
+    #[cached(backend = "file", namespace = "identity::edited")]
+    pub fn edited(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 1
+    }
+
+    #[cached(backend = "file", namespace = "identity::versioned", version = 1)]
+    pub fn versioned(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 1
+    }
+}
+
+/// The same function after the edit (in the second process): another body.
+mod v2 {
+    use cacher::cached;
+
+    #[cached(backend = "file", namespace = "identity::edited")]
+    pub fn edited(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 2
+    }
+
+    /// With a `version`, an edit keeps the entries: the user pinned them.
+    #[cached(backend = "file", namespace = "identity::versioned", version = 1)]
+    pub fn versioned(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 2
+    }
+}
+
+/// A function before it moved to another module; the same tokens after.
+mod before {
+    use cacher::cached;
+
+    #[cached(backend = "file", namespace = "identity::moved")]
+    pub fn moved(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n * 10
+    }
+}
+
+mod after {
+    pub mod deeper {
+        use cacher::cached;
+
+        /// Moved, and formatted otherwise, with a comment: the same tokens.
+        #[cached(backend = "file", namespace = "identity::moved")]
+        pub fn moved(n: u32) -> u32 {
+            // Counted, as before the move.
+            crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            n * 10
+        }
+    }
+}
+
+/// One of the processes of the tests below: calls the function its role names, and prints the
+/// value and how often the body ran. A no-op unless started by them.
+#[test]
+fn child_of_identity() {
+    let Ok(role) = std::env::var("CACHER_TEST_IDENTITY") else {
+        return;
+    };
+    let value = match role.as_str() {
+        "edited-v1" => v1::edited(1),
+        "edited-v2" => v2::edited(1),
+        "versioned-v1" => v1::versioned(1),
+        "versioned-v2" => v2::versioned(1),
+        "moved-before" => before::moved(1),
+        "moved-after" => after::deeper::moved(1),
+        "location" => {
+            let path = v1::edited_cache().path_of(&(1,)).unwrap();
+            println!("RESULT path={}", path.display());
+            v1::edited(1)
+        }
+        other => panic!("unknown role {other}"),
+    };
+    println!("RESULT value={value}");
+    println!("RESULT runs={}", RUNS.load(Ordering::SeqCst));
+}
+
+/// Runs [`child_of_identity`] in a new process, in `cwd`, with `envs`: its `value` and `runs`,
+/// and the rest of what it printed.
+fn child(
+    role: &str,
+    cwd: &Path,
+    envs: &[(&str, &Path)],
+) -> (String, String, Vec<(String, String)>) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([&test_name!(child_of_identity), "--exact", "--nocapture"])
+        .current_dir(cwd)
+        .env("CACHER_TEST_IDENTITY", role)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let results = child_results(command.spawn().unwrap());
+    let get = |name: &str| {
+        let found = results.iter().find(|(k, _)| k == name);
+        found.map(|(_, v)| v.clone()).expect(name)
+    };
+    (get("value"), get("runs"), results)
+}
+
+/// The two roles in two processes over one `CACHER_DIR`: what the second computed.
+fn second_of(first: &str, second: &str) -> (String, String) {
+    let base = tempfile::tempdir().unwrap();
+    let envs = [("CACHER_DIR", base.path())];
+    let (_, runs, _) = child(first, base.path(), &envs);
+    assert_eq!(runs, "1", "{first} computes");
+    let (value, runs, _) = child(second, base.path(), &envs);
+    (value, runs)
+}
+
+#[test]
+fn an_edited_function_body_misses_in_the_next_process() {
+    let (value, runs) = second_of("edited-v1", "edited-v2");
+    assert_eq!((value.as_str(), runs.as_str()), ("3", "1"));
+    // Unedited, the next process hits.
+    let (value, runs) = second_of("edited-v1", "edited-v1");
+    assert_eq!((value.as_str(), runs.as_str()), ("2", "0"));
+}
+
+#[test]
+fn an_explicit_version_keeps_the_entries_across_edits() {
+    let (value, runs) = second_of("versioned-v1", "versioned-v2");
+    assert_eq!((value.as_str(), runs.as_str()), ("2", "0"));
+}
+
+#[test]
+fn a_pinned_namespace_keeps_the_cache_of_a_moved_function() {
+    let (value, runs) = second_of("moved-before", "moved-after");
+    assert_eq!((value.as_str(), runs.as_str()), ("10", "0"));
+}
+
+#[test]
+fn the_default_directory_does_not_depend_on_the_current_one() {
+    let (cache, one, two) = (tempdir(), tempdir(), tempdir());
+    // No CACHER_DIR (empty is ignored): the platform's cache directory.
+    let envs = [
+        ("CACHER_DIR", Path::new("")),
+        ("XDG_CACHE_HOME", cache.path()),
+    ];
+    let (_, runs, results) = child("location", one.path(), &envs);
+    assert_eq!(runs, "1");
+    let (_, runs, _) = child("location", two.path(), &envs);
+    assert_eq!(runs, "0", "a run from another directory finds the entry");
+    let path = &results.iter().find(|(k, _)| k == "path").unwrap().1;
+    // `<cache dir>/<package>/<namespace parts>/<key>.json`.
+    let under = cache
+        .path()
+        .join(env!("CARGO_PKG_NAME"))
+        .join("cacher_tests/identity/edited");
+    if cfg!(target_os = "linux") {
+        assert!(Path::new(path).starts_with(&under), "{path}");
+    }
+    assert!(files_below(one.path()).is_empty() && files_below(two.path()).is_empty());
+}
+
+#[test]
+fn a_namespace_pinned_by_two_functions_of_one_process_is_refused() {
+    mod one {
+        #[cacher::cached(backend = "file", namespace = "identity::claimed")]
+        pub fn claimed(n: u32) -> u32 {
+            n
+        }
+    }
+    mod two {
+        #[cacher::cached(backend = "file", namespace = "identity::claimed")]
+        pub fn claimed(n: u32) -> u32 {
+            n + 1
+        }
+    }
+    assert_eq!(one::claimed(1), 1);
+    let refusal = std::panic::catch_unwind(|| two::claimed(1)).unwrap_err();
+    let message = refusal.downcast_ref::<String>().unwrap();
+    assert!(message.contains("identity::claimed"), "{message}");
+    assert!(
+        message.contains("give each its own `namespace`"),
+        "{message}"
+    );
 }
