@@ -142,7 +142,20 @@ impl<F: Formatter> Suite<F> {
         }
         // Single flipped bits inside the header (the identity), where a binary format might
         // otherwise still decode.
+        // A flip in the module path of the recorded type name (`alloc::vec::` of
+        // `alloc::vec::Vec<u32>`) names the same type moved to another module, whose entries are
+        // kept by design (its shape is the guard): the value served is the right one, so those
+        // bytes are not cases here (tests/integration/identity.rs).
+        let type_name = std::any::type_name::<Vec<u32>>();
+        let modules = type_name.rfind("::").map_or(0, |at| at + 2);
+        let at = valid
+            .windows(type_name.len())
+            .position(|w| w == type_name.as_bytes());
+        let module_bytes = at.map_or(0..0, |at| at..at + modules);
         for i in 0..valid.len().min(48) {
+            if module_bytes.contains(&i) {
+                continue;
+            }
             let mut flipped = valid.clone();
             flipped[i] ^= 1 << (i % 8);
             if flipped != valid {
