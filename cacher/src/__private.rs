@@ -39,13 +39,13 @@ fn root_dir() -> &'static Path {
     ROOT.get_or_init(|| {
         let platform = directories::BaseDirs::new().map(|dirs| dirs.cache_dir().to_path_buf());
         let variable = std::env::var_os(CACHER_DIR_ENV);
-        let root = resolve_root(variable, platform, std::env::current_dir());
+        let (root, homeless) = resolve_root(variable, platform, std::env::current_dir());
         if root.is_relative() {
             tracing::warn!(
                 root = %root.display(),
                 "cacher: the current directory cannot be read; cache directories resolve against it when used"
             );
-        } else if root.ends_with(".cacher") && std::env::var_os(CACHER_DIR_ENV).is_none() {
+        } else if homeless {
             tracing::warn!(
                 root = %root.display(),
                 "cacher: no home directory, so no platform cache directory: caches go below the current directory; set CACHER_DIR"
@@ -55,18 +55,19 @@ fn root_dir() -> &'static Path {
     })
 }
 
-/// [`root_dir`] from the variable's value, the platform's cache directory and the current one.
+/// [`root_dir`] from the variable's value, the platform's cache directory and the current one;
+/// `true` when there was neither a variable nor a platform directory (the fallback).
 fn resolve_root(
     variable: Option<OsString>,
     platform: Option<PathBuf>,
     current: std::io::Result<PathBuf>,
-) -> PathBuf {
+) -> (PathBuf, bool) {
     let configured = variable.filter(|dir| !dir.is_empty()).map(PathBuf::from);
     match (configured, platform) {
-        (Some(dir), _) if dir.is_absolute() => dir,
-        (Some(dir), _) => current.unwrap_or_default().join(dir),
-        (None, Some(platform)) if platform.is_absolute() => platform,
-        (None, _) => current.unwrap_or_default().join(".cacher"),
+        (Some(dir), _) if dir.is_absolute() => (dir, false),
+        (Some(dir), _) => (current.unwrap_or_default().join(dir), false),
+        (None, Some(platform)) if platform.is_absolute() => (platform, false),
+        (None, _) => (current.unwrap_or_default().join(".cacher"), true),
     }
 }
 
@@ -374,6 +375,7 @@ mod tests {
             platform,
             Ok(PathBuf::from(current)),
         )
+        .0
     }
 
     #[test]
@@ -390,11 +392,14 @@ mod tests {
         let gone = || Err(io::Error::from(io::ErrorKind::NotFound));
         assert_eq!(
             resolve_root(Some("/var/c".into()), None, gone()),
-            PathBuf::from("/var/c")
+            (PathBuf::from("/var/c"), false)
         );
         // No home directory: below the current one, said in a warning.
         let no_home = resolve_root(None, None, Ok(PathBuf::from("/work")));
-        assert_eq!(no_home, PathBuf::from("/work/.cacher"));
-        assert_eq!(resolve_root(None, None, gone()), PathBuf::from(".cacher"));
+        assert_eq!(no_home, (PathBuf::from("/work/.cacher"), true));
+        assert_eq!(
+            resolve_root(None, None, gone()),
+            (PathBuf::from(".cacher"), true)
+        );
     }
 }

@@ -15,6 +15,12 @@
 //! Two functions that the compiler names alike (two `fn lookup` in two blocks of one function)
 //! and that store entries outside the process are refused with a panic at first use: they would
 //! read each other's entries.
+//!
+//! `namespace = "…"` (the site's `pinned`) replaces the compiler's path with the user's, below
+//! the package's name, and goes through the same claim: a second function storing entries under
+//! a namespace already claimed in the process is refused. Across processes nothing sees both;
+//! there the entries' code fingerprint (`CacheBuilder::code_hash`) keeps two different functions
+//! from reading each other's values, unless both pin one `version`.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

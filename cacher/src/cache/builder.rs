@@ -132,15 +132,19 @@ where
         }
     }
 
-    /// Names the cache (the function): recorded in every entry, part of hashed keys. Two caches
-    /// sharing a directory or a Redis server need different namespaces. Default: `"default"`.
+    /// Names the cache (the function): recorded in every entry, part of hashed keys and of Redis
+    /// keys. Two caches sharing a directory or a Redis server need different namespaces; a cache
+    /// whose namespace stays the same keeps its entries across refactors (`#[cached]`'s
+    /// `namespace = "…"`). Default: `"default"`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self
     }
 
     /// A salt: entries written under another version are misses, and get overwritten. Bump it
-    /// when the function's output changes meaning.
+    /// when the function's output changes meaning. Each version has keys of its own (a
+    /// `v=<version>/` directory, a `v=<version>:` Redis prefix); see also
+    /// [`code_hash`](Self::code_hash), which `#[cached]` sets instead when it has no `version`.
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
         self
