@@ -15,7 +15,7 @@ pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
 
 /// Where a `#[cached]` function's files go: `configured` when it is absolute; else, below
-/// [`root_dir`] and the calling package's name, `configured` (relative) or `default` (the
+/// `root_dir` and the calling package's name, `configured` (relative) or `default` (the
 /// namespace's directories) — e.g. `~/.cache/my-app/my_app/api/fetch` on Linux. Never below the
 /// current directory (unless there is no home directory): a binary run from anywhere finds its
 /// cache.
