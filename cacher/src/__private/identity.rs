@@ -92,8 +92,10 @@ type CacheId = (String, &'static str, TypeId);
 static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static (dyn Any + Send + Sync)>>> =
     LazyLock::new(Default::default);
 
-/// The namespaces of persistent caches, and the attribute that claimed each.
-static PERSISTENT: LazyLock<Mutex<HashMap<String, &'static str>>> = LazyLock::new(Default::default);
+/// The namespaces of persistent caches, and the attribute that claimed each (and whether its
+/// `namespace` was pinned).
+static PERSISTENT: LazyLock<Mutex<HashMap<String, (&'static str, bool)>>> =
+    LazyLock::new(Default::default);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held left the maps whole: each change is one insert.
@@ -136,19 +138,21 @@ fn downcast<K: 'static, V: 'static>(
 /// Records that the attribute at `site` stores entries under `namespace`, refusing a second.
 fn claim(namespace: &str, site: &Site) {
     let mut claimed = lock(&PERSISTENT);
-    let first = *claimed.entry(namespace.to_owned()).or_insert(site.location);
-    if first != site.location && site.pinned.is_some() {
+    let this = (site.location, site.pinned.is_some());
+    let (first, first_pinned) = *claimed.entry(namespace.to_owned()).or_insert(this);
+    if first == site.location {
+        return;
+    }
+    if first_pinned || site.pinned.is_some() {
         panic!(
-            "#[cached] functions at {first} and at {} both store entries under the namespace `{namespace}` (one of them by `namespace = \"…\"`) and would read each other's entries: give each its own `namespace`",
+            "#[cached] functions at {first} and at {} both store entries under the namespace `{namespace}` (pinned by `namespace = \"…\"`) and would read each other's entries: give each its own `namespace`",
             site.location
         );
     }
-    if first != site.location {
-        panic!(
-            "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
-            site.location
-        );
-    }
+    panic!(
+        "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
+        site.location
+    );
 }
 
 impl Site {

@@ -104,3 +104,30 @@ fn a_pinned_namespace_replaces_the_path_below_the_package() {
     // What cannot have a cache of its own still cannot, pinned or not.
     assert!(method.namespace(None).is_err());
 }
+
+#[test]
+fn a_pinned_namespace_that_another_function_already_uses_is_refused_either_way() {
+    let automatic = Site {
+        location: "src/a.rs:1:1",
+        ..site("app::api::lookup::__CacherSite")
+    };
+    let pinned = Site {
+        location: "src/b.rs:1:1",
+        pinned: Some("api::lookup"),
+        ..site("app::other::lookup::__CacherSite")
+    };
+    for (first, second, namespace) in [
+        (&automatic, &pinned, "test::claim::one"),
+        (&pinned, &automatic, "test::claim::two"),
+    ] {
+        claim(namespace, first);
+        claim(namespace, first); // the same site again: its own namespace
+        let refusal = std::panic::catch_unwind(|| claim(namespace, second)).unwrap_err();
+        let message = refusal.downcast_ref::<String>().unwrap();
+        assert!(message.contains("src/a.rs:1:1") && message.contains("src/b.rs:1:1"));
+        assert!(
+            message.contains("give each its own `namespace`"),
+            "{message}"
+        );
+    }
+}
