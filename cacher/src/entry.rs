@@ -225,13 +225,52 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
 /// # Errors
 /// [`Error::Corrupt`] when the bytes are empty, larger than [`MAX_ENTRY_BYTES`], truncated,
 /// undecodable, beyond the formatter's limits, of another type or shape, or record another
-/// namespace, version or key. The reason never quotes the stored data.
+/// namespace, version, key or code. The reason never quotes the stored data.
 pub fn decode<F: Formatter, V: DeserializeOwned>(
     formatter: &F,
     key: &EntryKey<'_>,
     bytes: &[u8],
     location: &dyn std::fmt::Display,
 ) -> Result<Entry<V>> {
+    decode_current(formatter, key, bytes, location)?.ok_or_else(|| {
+        Error::corrupt(
+            location.to_string(),
+            "entry of other code (the function was edited)".to_owned(),
+        )
+    })
+}
+
+/// [`decode`], for a backend's `get`: an entry of this key written by other code of the function
+/// (its `code` differs: the function was edited since) is `Ok(None)`, a plain miss — expected
+/// after every edit, and overwritten by the next store, not a corruption to warn about.
+///
+/// # Errors
+/// As [`decode`], for every other mismatch.
+///
+/// # Examples
+///
+/// ```
+/// use cacher::entry::{self, Entry, EntryKey};
+/// use cacher::format::JsonFormatter;
+///
+/// let before = EntryKey {
+///     namespace: "app::double",
+///     version: None,
+///     key: "7",
+///     type_name: std::any::type_name::<u32>(),
+///     code: Some("x * 2"),
+/// };
+/// let bytes = entry::encode(&JsonFormatter, &before, &Entry { value: 14u32, created_ms: 0 }).unwrap();
+/// let edited = EntryKey { code: Some("x << 1"), ..before };
+/// let read = entry::decode_current::<_, u32>(&JsonFormatter, &edited, &bytes, &"memory");
+/// assert_eq!(read.unwrap(), None);
+/// ```
+pub fn decode_current<F: Formatter, V: DeserializeOwned>(
+    formatter: &F,
+    key: &EntryKey<'_>,
+    bytes: &[u8],
+    location: &dyn std::fmt::Display,
+) -> Result<Option<Entry<V>>> {
     let corrupt = |reason: String| Error::corrupt(location.to_string(), reason);
     if bytes.is_empty() {
         return Err(corrupt("empty entry".into()));
@@ -251,10 +290,13 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
     let envelope: Envelope<'_, V> = match decoded {
         Ok(envelope) => envelope,
         Err(e) => {
-            // Bytes of another layout or shape may fail to decode as this `V`: say which.
+            // Bytes of another layout, shape or code may fail to decode as this `V`: say which.
             let header = formatter.decode_prefix::<Header<'_>>(bytes).ok();
-            let mismatch = header.and_then(|h| mismatch(&h, key, shape));
-            return Err(corrupt(mismatch.unwrap_or_else(|| e.to_string())));
+            return match header.map(|h| check(&h, key, shape)) {
+                Some(Err(Mismatch::Superseded)) => Ok(None),
+                Some(Err(Mismatch::Other(reason))) => Err(corrupt(reason)),
+                _ => Err(corrupt(e.to_string())),
+            };
         }
     };
     let header = Header {
@@ -266,43 +308,54 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
         shape: envelope.shape,
         code: envelope.code,
     };
-    if let Some(reason) = mismatch(&header, key, shape) {
-        return Err(corrupt(reason));
+    match check(&header, key, shape) {
+        Ok(()) => Ok(Some(Entry {
+            value: envelope.value,
+            created_ms: envelope.created_ms,
+        })),
+        Err(Mismatch::Superseded) => Ok(None),
+        Err(Mismatch::Other(reason)) => Err(corrupt(reason)),
     }
-    Ok(Entry {
-        value: envelope.value,
-        created_ms: envelope.created_ms,
-    })
 }
 
-/// Why an entry with `header` is not the one `key` asks for, if it is not. The reason names what
-/// the reader expected, never what is stored: a key or namespace may hold the arguments.
-fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Option<String> {
+/// Why an entry is not the one a lookup asks for.
+enum Mismatch {
+    /// This key's entry, computed by other code of the function.
+    Superseded,
+    /// Not this key's entry, or not readable as its type: the reason.
+    Other(String),
+}
+
+/// Whether an entry with `header` is the one `key` asks for. The reason names what the reader
+/// expected, never what is stored: a key or namespace may hold the arguments. Other code is
+/// checked before the type: an edited function may have changed its return type too.
+fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result<(), Mismatch> {
+    let other = |reason: String| Err(Mismatch::Other(reason));
     if header.cacher != LAYOUT {
-        return Some(format!("entry of another layout than {LAYOUT}"));
+        return other(format!("entry of another layout than {LAYOUT}"));
     }
     if header.namespace != key.namespace {
-        return Some("entry of another namespace".into());
+        return other("entry of another namespace".into());
     }
     if header.version.as_deref() != key.version {
-        return Some("entry of another version".into());
+        return other("entry of another version".into());
     }
     if header.key != key.key {
-        return Some("entry of another key".into());
+        return other("entry of another key".into());
+    }
+    if header.code.as_deref() != key.code {
+        return Err(Mismatch::Superseded);
     }
     if !same_type(&header.type_name, key.type_name, shape.is_some()) {
-        return Some(format!("entry of another type than {}", key.type_name));
+        return other(format!("entry of another type than {}", key.type_name));
     }
     if header.shape.as_deref() != shape {
-        return Some(format!(
+        return other(format!(
             "entry of another shape of {} (its layout changed)",
             key.type_name
         ));
     }
-    if header.code.as_deref() != key.code {
-        return Some("entry of other code (the function was edited)".into());
-    }
-    None
+    Ok(())
 }
 
 /// Whether an entry recording the type `stored` holds a value of the type `expected`. When the
