@@ -214,6 +214,9 @@ fn renamed(name: &str) -> Option<&'static str> {
         "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
+        "name" | "prefix" | "cache_name" | "id" => {
+            "a cache's stable name is `namespace`: write `namespace = \"users::fetch\"`"
+        }
         "option" => {
             "no flag is needed: a `Result` return type is detected, and `Err` is never cached; `None` is cached like any value"
         }

@@ -36,4 +36,10 @@ fn memory_only(n: u32) -> u32 {
     n
 }
 
+// Other libraries' word for it.
+#[cached(backend = "file", prefix = "users")]
+fn prefixed(n: u32) -> u32 {
+    n
+}
+
 fn main() {}
