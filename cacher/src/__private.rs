@@ -366,7 +366,7 @@ mod tests {
     use std::io;
     use std::path::PathBuf;
 
-    use super::resolve_root;
+    use super::{cache_dir, resolve_root, root_dir};
 
     fn resolve(variable: Option<&str>, current: &str) -> PathBuf {
         let platform = Some(PathBuf::from("/home/u/.cache"));
@@ -401,5 +401,16 @@ mod tests {
             resolve_root(None, None, gone()),
             (PathBuf::from(".cacher"), true)
         );
+    }
+
+    #[test]
+    fn a_relative_cache_dir_is_below_the_package_directory_and_an_absolute_one_as_given() {
+        let relative = cache_dir(Some("api"), "my-app", PathBuf::from("unused"));
+        assert_eq!(relative, root_dir().join("my-app").join("api"));
+        let default = cache_dir(None, "my-app", PathBuf::from("my_app/api/fetch"));
+        assert_eq!(default, root_dir().join("my-app/my_app/api/fetch"));
+        let absolute = std::env::temp_dir().join("api");
+        let given = cache_dir(absolute.to_str(), "my-app", PathBuf::new());
+        assert_eq!(given, absolute);
     }
 }
