@@ -400,6 +400,7 @@ fn population(n: u64, label: &str) -> (PathBuf, Cache<u64, Payload>) {
             version: None,
             key: &placeholder,
             type_name: type_name(),
+            code: None,
         },
         &Entry {
             value: Payload::of_json_size(200),

@@ -23,6 +23,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("rate_limit", "rate_limit = \"1s\""),
     ("max_entries", "max_entries = 1000"),
     ("version", "version = 2"),
+    ("namespace", "namespace = \"users::fetch\""),
     ("durable", "durable = true"),
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
     ("result", "result = true"),
@@ -88,6 +89,8 @@ pub(crate) struct Options {
     pub rate_limit: Option<Opt<Duration>>,
     pub max_entries: Option<Opt<usize>>,
     pub version: Option<Opt<String>>,
+    /// The cache's pinned name, below the package's.
+    pub namespace: Option<Opt<String>>,
     pub durable: Option<Opt<bool>>,
     pub redis_url: Option<Opt<String>>,
     /// Whether the return type is a `Result` (only `Ok` cached): for one by another name.
@@ -131,6 +134,7 @@ impl Options {
             "rate_limit" => put(&mut self.rate_limit, duration(&meta)?, meta),
             "max_entries" => put(&mut self.max_entries, max_entries(&meta)?, meta),
             "version" => put(&mut self.version, version(&meta)?, meta),
+            "namespace" => put(&mut self.namespace, namespace(&meta)?, meta),
             "durable" => put(&mut self.durable, boolean(&meta)?, meta),
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
             "result" => put(&mut self.result, boolean(&meta)?, meta),
@@ -210,6 +214,9 @@ fn renamed(name: &str) -> Option<&'static str> {
         "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
+        "name" | "prefix" | "cache_name" | "id" => {
+            "a cache's stable name is `namespace`: write `namespace = \"users::fetch\"`"
+        }
         "option" => {
             "no flag is needed: a `Result` return type is detected, and `Err` is never cached; `None` is cached like any value"
         }
@@ -412,6 +419,38 @@ fn version(meta: &MetaNameValue) -> syn::Result<String> {
         other => Err(syn::Error::new_spanned(
             other,
             "`version` takes an integer or a string: write `version = 2` or `version = \"2024-06\"`",
+        )),
+    }
+}
+
+/// A pinned namespace: names of letters, digits, `_` and `-`, joined by `::` (`users::fetch`);
+/// at most 200 bytes. The runtime puts the package's name in front of it.
+fn namespace(meta: &MetaNameValue) -> syn::Result<String> {
+    let lit = lit_str(meta, "a string")?;
+    let value = lit.value();
+    let problem = if value.is_empty() {
+        Some("cannot be empty".to_owned())
+    } else if value.len() > 200 {
+        Some("is longer than 200 bytes".to_owned())
+    } else {
+        value.split("::").find_map(|part| {
+            let bad = part
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'));
+            match (part.is_empty(), bad) {
+                (true, _) => Some("has an empty part (a `::` at an end, or `::::`)".to_owned()),
+                (false, Some(c)) => Some(format!("has the character {c:?}")),
+                (false, None) => None,
+            }
+        })
+    };
+    match problem {
+        None => Ok(value),
+        Some(problem) => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`namespace` {problem}: write names of ASCII letters, digits, `_` and `-`, joined by `::`, e.g. `namespace = \"users::fetch\"`"
+            ),
         )),
     }
 }

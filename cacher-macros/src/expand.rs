@@ -60,6 +60,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     let name = function_name(func);
     let persistent = plan.file.is_some() || plan.redis.is_some();
     let init = init(plan, func);
+    let pinned = option(plan.namespace.as_ref());
     let site = quote! {
         &::cacher::__private::Site {
             marker: ::core::any::type_name::<__CacherSite>(),
@@ -67,6 +68,8 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             function: #name,
             location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
             persistent: #persistent,
+            package: ::core::env!("CARGO_PKG_NAME"),
+            pinned: #pinned,
         }
     };
     let marker = quote! {
@@ -272,6 +275,9 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
+    if let Some(code) = &plan.code {
+        chain.extend(quote!(.code_hash(#code)));
+    }
     let names: Vec<String> = func
         .key_params()
         .map(|p| {
@@ -317,7 +323,11 @@ fn file_tier(file: &FileTier, span: Span) -> TokenStream {
     let configured = option(file.dir.as_ref());
     let formatter = formatter(file.formatter);
     let mut backend = quote! {
-        ::cacher::SeparateFileBackend::new(::cacher::__private::default_dir(#configured, namespace))
+        ::cacher::SeparateFileBackend::new(::cacher::__private::default_dir(
+            #configured,
+            ::core::env!("CARGO_PKG_NAME"),
+            namespace,
+        ))
             .formatter(#formatter)
     };
     if let Some(path) = &file.filename_fn {

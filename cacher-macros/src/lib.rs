@@ -6,6 +6,7 @@
 // from the plan (`expand`). Every step records its mistakes in one `error::Errors` and goes on,
 // so that the user sees them all at once.
 mod attr;
+mod code;
 mod error;
 mod expand;
 mod func;
@@ -26,9 +27,10 @@ use crate::func::Func;
 #[doc = include_str!("cached.md")]
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let Ok(item) = syn::parse::<syn::ItemFn>(item.clone()) else {
+    let Ok(parsed) = syn::parse::<syn::ItemFn>(item.clone()) else {
         return expand::not_a_function(item.into()).into();
     };
+    let (item, written) = (parsed, item);
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
     let mut func = Func::from_syn(item, &mut errors);
@@ -42,7 +44,14 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     match func {
         // With options that are wrong, the default plan: calls of the function and of its
         // companion still compile, and the user sees the options' errors alone.
-        Ok(func) => tokens.extend(expand::cached(&plan.unwrap_or_default(), &func)),
+        Ok(func) => {
+            let mut plan = plan.unwrap_or_default();
+            // Persistent entries record the code that computed them, unless `version` pins it.
+            if plan.version.is_none() && (plan.file.is_some() || plan.redis.is_some()) {
+                plan.code = Some(code::fingerprint(written.into()));
+            }
+            tokens.extend(expand::cached(&plan, &func));
+        }
         // The function as written, without its companion, whose types are in doubt.
         Err(item) => item.to_tokens(&mut tokens),
     }

@@ -20,6 +20,12 @@ pub(crate) struct Plan {
     pub keyer: Option<Keyer>,
     /// The salt of the persistent entries.
     pub version: Option<String>,
+    /// The pinned namespace (`namespace = "…"`), below the package's name; the function's path
+    /// when `None`.
+    pub namespace: Option<String>,
+    /// The fingerprint of the function's tokens that persistent entries record (`code.rs`);
+    /// `None` with a `version`, or without a persistent tier.
+    pub code: Option<String>,
     pub ttl: Option<Duration>,
     pub stale_if_error: Option<Duration>,
     pub rate_limit: Option<Duration>,
@@ -59,6 +65,8 @@ impl Default for Plan {
             redis: None,
             keyer: None,
             version: None,
+            namespace: None,
+            code: None,
             ttl: None,
             stale_if_error: None,
             rate_limit: None,

@@ -11,59 +11,63 @@ use crate::{Cache, CacheBuilder};
 mod identity;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 
-/// The environment variable under which relative cache directories resolve.
+/// The environment variable that replaces the platform's cache directory.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
 
-/// Where a `#[cached]` function's files go: `configured` (or, by default,
-/// `.cacher/<module path>/<function>`), resolved when relative under `$CACHER_DIR` (when set and
-/// not empty; itself taken from the current directory when relative), else under the current
-/// directory — read once per process. The result is absolute, so a later `chdir` does not move
-/// the cache.
-pub fn cache_dir(configured: Option<&str>, module_path: &str, function: &str) -> PathBuf {
-    let relative_or_absolute = match configured {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let mut dir = PathBuf::from(".cacher");
-            dir.extend(module_path.split("::"));
-            dir.push(function);
-            dir
-        }
-    };
+/// Where a `#[cached]` function's files go: `configured` when it is absolute; else, below
+/// `root_dir` and the calling package's name, `configured` (relative) or `default` (the
+/// namespace's directories) — e.g. `~/.cache/my-app/my_app/api/fetch` on Linux. Never below the
+/// current directory (unless there is no home directory): a binary run from anywhere finds its
+/// cache.
+pub fn cache_dir(configured: Option<&str>, package: &str, default: PathBuf) -> PathBuf {
+    let relative_or_absolute = configured.map_or(default, PathBuf::from);
     if relative_or_absolute.is_absolute() {
         return relative_or_absolute;
     }
-    base_dir().join(relative_or_absolute)
+    root_dir().join(package).join(relative_or_absolute)
 }
 
-/// Where relative cache directories resolve: `$CACHER_DIR` when it is set and not empty (an
-/// empty one is ignored), itself resolved against the current directory when relative; else the
-/// current directory. Read once, when the first `#[cached]` cache is built, so that every cache
-/// of the process resolves the same way and a later `chdir` or change of the variable moves
-/// none. Absolute — unless the current directory cannot be read (it was deleted), which is
-/// warned about: the caches then resolve against whatever it is when they are used.
-fn base_dir() -> &'static Path {
-    static BASE: OnceLock<PathBuf> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let base = resolve_base(std::env::var_os(CACHER_DIR_ENV), std::env::current_dir());
-        if base.is_relative() {
+/// The directory below which every package's caches go: `$CACHER_DIR` when it is set and not
+/// empty (an empty one is ignored; a relative one is taken from the current directory), else the
+/// platform's cache directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on
+/// macOS, `{FOLDERID_LocalAppData}` on Windows), else — no home directory — `.cacher` in the
+/// current directory, with a warning. Read once, when the first `#[cached]` cache is built, so
+/// that every cache of the process resolves the same way and a later `chdir` or change of the
+/// variable moves none.
+fn root_dir() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let platform = directories::BaseDirs::new().map(|dirs| dirs.cache_dir().to_path_buf());
+        let variable = std::env::var_os(CACHER_DIR_ENV);
+        let (root, homeless) = resolve_root(variable, platform, std::env::current_dir());
+        if root.is_relative() {
             tracing::warn!(
-                base = %base.display(),
-                "cacher: the current directory cannot be read; relative cache directories resolve against it when used"
+                root = %root.display(),
+                "cacher: the current directory cannot be read; cache directories resolve against it when used"
+            );
+        } else if homeless {
+            tracing::warn!(
+                root = %root.display(),
+                "cacher: no home directory, so no platform cache directory: caches go below the current directory; set CACHER_DIR"
             );
         }
-        base
+        root
     })
 }
 
-/// [`base_dir`] from the variable's value and the current directory.
-fn resolve_base(variable: Option<OsString>, current: std::io::Result<PathBuf>) -> PathBuf {
+/// [`root_dir`] from the variable's value, the platform's cache directory and the current one;
+/// `true` when there was neither a variable nor a platform directory (the fallback).
+fn resolve_root(
+    variable: Option<OsString>,
+    platform: Option<PathBuf>,
+    current: std::io::Result<PathBuf>,
+) -> (PathBuf, bool) {
     let configured = variable.filter(|dir| !dir.is_empty()).map(PathBuf::from);
-    match configured {
-        Some(dir) if dir.is_absolute() => dir,
-        relative => {
-            let current = current.unwrap_or_default();
-            relative.map_or_else(|| current.clone(), |dir| current.join(dir))
-        }
+    match (configured, platform) {
+        (Some(dir), _) if dir.is_absolute() => (dir, false),
+        (Some(dir), _) => (current.unwrap_or_default().join(dir), false),
+        (None, Some(platform)) if platform.is_absolute() => (platform, false),
+        (None, _) => (current.unwrap_or_default().join(".cacher"), true),
     }
 }
 
@@ -362,17 +366,23 @@ mod tests {
     use std::io;
     use std::path::PathBuf;
 
-    use super::resolve_base;
+    use super::{cache_dir, resolve_root, root_dir};
 
     fn resolve(variable: Option<&str>, current: &str) -> PathBuf {
-        resolve_base(variable.map(OsString::from), Ok(PathBuf::from(current)))
+        let platform = Some(PathBuf::from("/home/u/.cache"));
+        resolve_root(
+            variable.map(OsString::from),
+            platform,
+            Ok(PathBuf::from(current)),
+        )
+        .0
     }
 
     #[test]
-    fn relative_cache_directories_resolve_to_absolute_ones() {
-        assert_eq!(resolve(None, "/work"), PathBuf::from("/work"));
+    fn cache_directories_resolve_to_absolute_ones_that_do_not_depend_on_the_current_one() {
+        assert_eq!(resolve(None, "/work"), PathBuf::from("/home/u/.cache"));
         // An empty CACHER_DIR is ignored, not a relative directory.
-        assert_eq!(resolve(Some(""), "/work"), PathBuf::from("/work"));
+        assert_eq!(resolve(Some(""), "/work"), PathBuf::from("/home/u/.cache"));
         assert_eq!(
             resolve(Some("cache"), "/work"),
             PathBuf::from("/work/cache")
@@ -381,9 +391,26 @@ mod tests {
         assert_eq!(resolve(Some("/var/c"), "/work"), PathBuf::from("/var/c"));
         let gone = || Err(io::Error::from(io::ErrorKind::NotFound));
         assert_eq!(
-            resolve_base(Some("/var/c".into()), gone()),
-            PathBuf::from("/var/c")
+            resolve_root(Some("/var/c".into()), None, gone()),
+            (PathBuf::from("/var/c"), false)
         );
-        assert_eq!(resolve_base(None, gone()), PathBuf::new());
+        // No home directory: below the current one, said in a warning.
+        let no_home = resolve_root(None, None, Ok(PathBuf::from("/work")));
+        assert_eq!(no_home, (PathBuf::from("/work/.cacher"), true));
+        assert_eq!(
+            resolve_root(None, None, gone()),
+            (PathBuf::from(".cacher"), true)
+        );
+    }
+
+    #[test]
+    fn a_relative_cache_dir_is_below_the_package_directory_and_an_absolute_one_as_given() {
+        let relative = cache_dir(Some("api"), "my-app", PathBuf::from("unused"));
+        assert_eq!(relative, root_dir().join("my-app").join("api"));
+        let default = cache_dir(None, "my-app", PathBuf::from("my_app/api/fetch"));
+        assert_eq!(default, root_dir().join("my-app/my_app/api/fetch"));
+        let absolute = std::env::temp_dir().join("api");
+        let given = cache_dir(absolute.to_str(), "my-app", PathBuf::new());
+        assert_eq!(given, absolute);
     }
 }

@@ -32,9 +32,11 @@ pub use crate::future::BoxFuture;
 /// backend ([`SeparateFileBackend`], [`RedisBackend`], or your own).
 ///
 /// Implementations encode with [`entry::encode`](crate::entry::encode) and decode what they read
-/// with [`entry::decode`](crate::entry::decode), which checks that the entry is the one asked
-/// for; an entry that fails the check is reported as [`Error::Corrupt`](crate::Error::Corrupt)
-/// and the cache treats it as a miss and overwrites it.
+/// with [`entry::decode_current`](crate::entry::decode_current), which checks that the entry is
+/// the one asked for; an entry that fails the check is reported as
+/// [`Error::Corrupt`](crate::Error::Corrupt) and the cache treats it as a miss and overwrites it,
+/// while this key's entry computed by other code of the function (edited since) is a plain miss,
+/// `Ok(None)`.
 ///
 /// The async methods default to the blocking ones, which suits local storage; a network backend
 /// overrides them.
@@ -74,7 +76,7 @@ pub use crate::future::BoxFuture;
 ///         let entries = self.entries.lock().unwrap();
 ///         match entries.get(&id(key)) {
 ///             // Checks the entry's namespace, version, key and type.
-///             Some(bytes) => entry::decode(&JsonFormatter, key, bytes, &key.key).map(Some),
+///             Some(bytes) => entry::decode_current(&JsonFormatter, key, bytes, &key.key),
 ///             None => Ok(None),
 ///         }
 ///     }
@@ -114,7 +116,7 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     ///
     /// # Errors
     /// I/O failures, and [`Error::Corrupt`](crate::Error::Corrupt) for an entry that is not
-    /// the one asked for.
+    /// the one asked for (an entry of other code is `Ok(None)`).
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>>;
 
     /// Stores `entry` under `key`, replacing any previous one, atomically: a concurrent reader

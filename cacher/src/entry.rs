@@ -1,21 +1,45 @@
 //! The entry a persistent backend stores: the value and what it is checked against on every read.
 //!
 //! An entry records the cache's namespace (the function), its version salt, the key, the value's
-//! type name and the fingerprint of its shape, and the creation time, then the value. On a read
-//! all five identities must match the lookup, otherwise the entry is refused as
-//! [`Error::Corrupt`] — so a file that belongs to another function, another key (a hash
-//! collision or a renamed file), an older `version`, a changed return type or a type whose
-//! layout changed (a variant inserted, fields reordered) is a miss, never a wrong value.
+//! type name and the fingerprint of its shape, the fingerprint of the code that computed it, and
+//! the creation time, then the value. On a read all six identities must match the lookup,
+//! otherwise the entry is refused as [`Error::Corrupt`] — so a file that belongs to another
+//! function, another key (a hash collision or a renamed file), an older `version`, a changed
+//! return type, a type whose layout changed (a variant inserted, fields reordered) or an edited
+//! function is a miss, never a wrong value.
 //!
 //! With [`JsonFormatter`](crate::format::JsonFormatter) an entry reads:
 //!
 //! ```json
-//! {"cacher":2,"namespace":"app::fetch","version":null,"key":"user=1",
-//!  "type":"alloc::string::String","shape":"9f3c…","created_ms":1764000000000,"value":"…"}
+//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1",
+//!  "type":"alloc::string::String","shape":"9f3c…","code":"5be0…","created_ms":1764000000000,
+//!  "value":"…"}
 //! ```
+//!
+//! - `cacher`: the envelope's layout (3); entries of another layout are misses.
+//! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
+//! - `type`, `shape`: the value's type name and the fingerprint of its serde shape (below).
+//! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
+//!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
+//!   cache has none. An entry of other code is a miss, and is overwritten in place.
+//! - `created_ms`: when it was stored; `value`: the value.
+//!
+//! [`CacheBuilder::code_hash`]: crate::CacheBuilder::code_hash
 //!
 //! The type name comes from [`std::any::type_name`], whose text may change between compiler
 //! versions: after such an upgrade old entries are misses and get rewritten, which is safe.
+//!
+//! # A type's identity: its name and its shape, not its module
+//!
+//! When the value type's shape is traced (below), the shape is the guard and the type names are
+//! compared without their module paths: a type moved to another module (`models::User` to
+//! `accounts::User`, or `Vec<models::User>` to `Vec<accounts::User>`) with the same serde shape
+//! keeps its entries; a changed layout is a miss. A type whose shape cannot be traced has no
+//! such guard, and is checked by its full path: moving it makes its entries misses (never a
+//! wrong value). One consequence to know: replacing a type by a *different* one of the same name
+//! and the same serde shape (a `Length(f64)` in metres by a `Length(f64)` in feet) reads the old
+//! entries as the new type — change the cache's `version` when the meaning of a value changes
+//! but its shape does not.
 //!
 //! # The shape
 //!
@@ -46,9 +70,9 @@ use crate::format::{FormatError, Formatter};
 
 mod shape;
 
-/// The layout version of entries; bumped if the envelope ever changes (2: the shape field), so
-/// that entries of another layout are misses, never misread.
-const LAYOUT: u32 = 2;
+/// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
+/// code field), so that entries of another layout are misses, never misread.
+const LAYOUT: u32 = 3;
 
 /// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
 /// reading from a place others can write to should stop reading past it: more than this is not
@@ -67,6 +91,9 @@ pub struct EntryKey<'a> {
     /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
     /// key: [`encode`] and [`decode`] compute it from the value's type.)
     pub type_name: &'static str,
+    /// The fingerprint of the code that computes the values (for `#[cached]`, a hash of the
+    /// function's tokens), if the cache has one: an entry of other code is a miss.
+    pub code: Option<&'a str>,
 }
 
 /// A value with the time it was stored, in milliseconds since the Unix epoch.
@@ -87,6 +114,7 @@ struct EnvelopeRef<'a, V> {
     #[serde(rename = "type")]
     type_name: &'a str,
     shape: Option<&'a str>,
+    code: Option<&'a str>,
     created_ms: u64,
     value: &'a V,
 }
@@ -104,6 +132,8 @@ struct Envelope<'a, V> {
     type_name: Cow<'a, str>,
     #[serde(borrow)]
     shape: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    code: Option<Cow<'a, str>>,
     created_ms: u64,
     value: V,
 }
@@ -123,6 +153,8 @@ struct Header<'a> {
     type_name: Cow<'a, str>,
     #[serde(borrow)]
     shape: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    code: Option<Cow<'a, str>>,
 }
 
 /// Encodes `entry` under `key` with `formatter`, recording the fingerprint of `V`'s shape.
@@ -142,6 +174,7 @@ struct Header<'a> {
 ///     version: None,
 ///     key: "7",
 ///     type_name: std::any::type_name::<String>(),
+///     code: None,
 /// };
 /// let entry = Entry { value: "seven".to_owned(), created_ms: 0 };
 /// let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
@@ -164,6 +197,7 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
         key: key.key,
         type_name: key.type_name,
         shape: shape.fingerprint.as_deref(),
+        code: key.code,
         created_ms: entry.created_ms,
         value: &entry.value,
     };
@@ -191,13 +225,52 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
 /// # Errors
 /// [`Error::Corrupt`] when the bytes are empty, larger than [`MAX_ENTRY_BYTES`], truncated,
 /// undecodable, beyond the formatter's limits, of another type or shape, or record another
-/// namespace, version or key. The reason never quotes the stored data.
+/// namespace, version, key or code. The reason never quotes the stored data.
 pub fn decode<F: Formatter, V: DeserializeOwned>(
     formatter: &F,
     key: &EntryKey<'_>,
     bytes: &[u8],
     location: &dyn std::fmt::Display,
 ) -> Result<Entry<V>> {
+    decode_current(formatter, key, bytes, location)?.ok_or_else(|| {
+        Error::corrupt(
+            location.to_string(),
+            "entry of other code (the function was edited)".to_owned(),
+        )
+    })
+}
+
+/// [`decode`], for a backend's `get`: an entry of this key written by other code of the function
+/// (its `code` differs: the function was edited since) is `Ok(None)`, a plain miss — expected
+/// after every edit, and overwritten by the next store, not a corruption to warn about.
+///
+/// # Errors
+/// As [`decode`], for every other mismatch.
+///
+/// # Examples
+///
+/// ```
+/// use cacher::entry::{self, Entry, EntryKey};
+/// use cacher::format::JsonFormatter;
+///
+/// let before = EntryKey {
+///     namespace: "app::double",
+///     version: None,
+///     key: "7",
+///     type_name: std::any::type_name::<u32>(),
+///     code: Some("x * 2"),
+/// };
+/// let bytes = entry::encode(&JsonFormatter, &before, &Entry { value: 14u32, created_ms: 0 }).unwrap();
+/// let edited = EntryKey { code: Some("x << 1"), ..before };
+/// let read = entry::decode_current::<_, u32>(&JsonFormatter, &edited, &bytes, &"memory");
+/// assert_eq!(read.unwrap(), None);
+/// ```
+pub fn decode_current<F: Formatter, V: DeserializeOwned>(
+    formatter: &F,
+    key: &EntryKey<'_>,
+    bytes: &[u8],
+    location: &dyn std::fmt::Display,
+) -> Result<Option<Entry<V>>> {
     let corrupt = |reason: String| Error::corrupt(location.to_string(), reason);
     if bytes.is_empty() {
         return Err(corrupt("empty entry".into()));
@@ -217,10 +290,13 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
     let envelope: Envelope<'_, V> = match decoded {
         Ok(envelope) => envelope,
         Err(e) => {
-            // Bytes of another layout or shape may fail to decode as this `V`: say which.
+            // Bytes of another layout, shape or code may fail to decode as this `V`: say which.
             let header = formatter.decode_prefix::<Header<'_>>(bytes).ok();
-            let mismatch = header.and_then(|h| mismatch(&h, key, shape));
-            return Err(corrupt(mismatch.unwrap_or_else(|| e.to_string())));
+            return match header.map(|h| check(&h, key, shape)) {
+                Some(Err(Mismatch::Superseded)) => Ok(None),
+                Some(Err(Mismatch::Other(reason))) => Err(corrupt(reason)),
+                _ => Err(corrupt(e.to_string())),
+            };
         }
     };
     let header = Header {
@@ -230,39 +306,107 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
         key: envelope.key,
         type_name: envelope.type_name,
         shape: envelope.shape,
+        code: envelope.code,
     };
-    if let Some(reason) = mismatch(&header, key, shape) {
-        return Err(corrupt(reason));
+    match check(&header, key, shape) {
+        Ok(()) => Ok(Some(Entry {
+            value: envelope.value,
+            created_ms: envelope.created_ms,
+        })),
+        Err(Mismatch::Superseded) => Ok(None),
+        Err(Mismatch::Other(reason)) => Err(corrupt(reason)),
     }
-    Ok(Entry {
-        value: envelope.value,
-        created_ms: envelope.created_ms,
-    })
 }
 
-/// Why an entry with `header` is not the one `key` asks for, if it is not. The reason names what
-/// the reader expected, never what is stored: a key or namespace may hold the arguments.
-fn mismatch(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Option<String> {
+/// Why an entry is not the one a lookup asks for.
+enum Mismatch {
+    /// This key's entry, computed by other code of the function.
+    Superseded,
+    /// Not this key's entry, or not readable as its type: the reason.
+    Other(String),
+}
+
+/// Whether an entry with `header` is the one `key` asks for. The reason names what the reader
+/// expected, never what is stored: a key or namespace may hold the arguments. Other code is
+/// checked before the type: an edited function may have changed its return type too.
+fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result<(), Mismatch> {
+    let other = |reason: String| Err(Mismatch::Other(reason));
     if header.cacher != LAYOUT {
-        return Some(format!("entry of another layout than {LAYOUT}"));
+        return other(format!("entry of another layout than {LAYOUT}"));
     }
     if header.namespace != key.namespace {
-        return Some("entry of another namespace".into());
+        return other("entry of another namespace".into());
     }
     if header.version.as_deref() != key.version {
-        return Some("entry of another version".into());
+        return other("entry of another version".into());
     }
     if header.key != key.key {
-        return Some("entry of another key".into());
+        return other("entry of another key".into());
     }
-    if header.type_name != key.type_name {
-        return Some(format!("entry of another type than {}", key.type_name));
+    if header.code.as_deref() != key.code {
+        return Err(Mismatch::Superseded);
+    }
+    if !same_type(&header.type_name, key.type_name, shape.is_some()) {
+        return other(format!("entry of another type than {}", key.type_name));
     }
     if header.shape.as_deref() != shape {
-        return Some(format!(
+        return other(format!(
             "entry of another shape of {} (its layout changed)",
             key.type_name
         ));
     }
-    None
+    Ok(())
+}
+
+/// Whether an entry recording the type `stored` holds a value of the type `expected`. When the
+/// reader's shape is traced (`traced`), the shape is the guard that matters and the names are
+/// compared without their module paths, so that a type moved to another module (`models::User`
+/// to `accounts::User`, `Vec<models::User>` to `Vec<accounts::User>`) keeps its entries; the
+/// shape check that follows refuses a layout change. An untraced type has no such guard: its full
+/// path must match.
+fn same_type(stored: &str, expected: &str, traced: bool) -> bool {
+    stored == expected || (traced && without_paths(stored) == without_paths(expected))
+}
+
+/// A type name as [`std::any::type_name`] prints it, without module paths: `Vec<User>` for
+/// `alloc::vec::Vec<app::models::User>`, `<User as Tr>::Out` for `<app::User as app::Tr>::Out`.
+fn without_paths(type_name: &str) -> String {
+    let mut out = String::with_capacity(type_name.len());
+    let mut word = String::new();
+    let mut chars = type_name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') && !word.is_empty() {
+            // `word::` is a module (or type) on the way to the name: left out.
+            chars.next();
+            word.clear();
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_paths;
+
+    #[test]
+    fn type_names_lose_their_module_paths_only() {
+        let cases = [
+            ("alloc::string::String", "String"),
+            ("alloc::vec::Vec<app::models::User>", "Vec<User>"),
+            ("(u32, core::option::Option<&str>)", "(u32, Option<&str>)"),
+            ("[app::User; 3]", "[User; 3]"),
+            ("<app::User as app::Tr>::Out", "<User as Tr>::Out"),
+            ("std::collections::HashMap<k::K, v::V>", "HashMap<K, V>"),
+        ];
+        for (full, short) in cases {
+            assert_eq!(without_paths(full), short, "{full}");
+        }
+    }
 }

@@ -51,6 +51,7 @@ fn key_for<V>() -> EntryKey<'static> {
         version: Some("v1"),
         key: "id=1_name=%22x%22",
         type_name: std::any::type_name::<V>(),
+        code: Some("c1"),
     }
 }
 
@@ -66,6 +67,10 @@ fn others<'a>(key: &EntryKey<'a>) -> Vec<EntryKey<'a>> {
     for k in ["id=1_name=%22y%22", "", "id=1_name=%22x%22 ", "id=1"] {
         out.push(EntryKey { key: k, ..*key });
     }
+    for code in [None, Some(""), Some("c2")] {
+        out.push(EntryKey { code, ..*key });
+    }
+    // Module paths aside: a traced type moved to another module keeps its entries.
     for type_name in ["alloc::string::String", "u64", "", "other::Type"] {
         if type_name != key.type_name {
             out.push(EntryKey { type_name, ..*key });

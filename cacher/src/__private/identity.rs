@@ -15,6 +15,12 @@
 //! Two functions that the compiler names alike (two `fn lookup` in two blocks of one function)
 //! and that store entries outside the process are refused with a panic at first use: they would
 //! read each other's entries.
+//!
+//! `namespace = "…"` (the site's `pinned`) replaces the compiler's path with the user's, below
+//! the package's name, and goes through the same claim: a second function storing entries under
+//! a namespace already claimed in the process is refused. Across processes nothing sees both;
+//! there the entries' code fingerprint (`CacheBuilder::code_hash`) keeps two different functions
+//! from reading each other's values, unless both pin one `version`.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -35,6 +41,10 @@ pub struct Site {
     pub location: &'static str,
     /// Whether entries are stored outside the process (a file or redis tier).
     pub persistent: bool,
+    /// `CARGO_PKG_NAME` of the crate the function is in.
+    pub package: &'static str,
+    /// The attribute's `namespace = "…"`, which replaces the function's path.
+    pub pinned: Option<&'static str>,
 }
 
 /// The cache of a function without `self`, built by `init` (given the namespace) at first use.
@@ -82,8 +92,10 @@ type CacheId = (String, &'static str, TypeId);
 static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static (dyn Any + Send + Sync)>>> =
     LazyLock::new(Default::default);
 
-/// The namespaces of persistent caches, and the attribute that claimed each.
-static PERSISTENT: LazyLock<Mutex<HashMap<String, &'static str>>> = LazyLock::new(Default::default);
+/// The namespaces of persistent caches, and the attribute that claimed each (and whether its
+/// `namespace` was pinned).
+static PERSISTENT: LazyLock<Mutex<HashMap<String, (&'static str, bool)>>> =
+    LazyLock::new(Default::default);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held left the maps whole: each change is one insert.
@@ -126,13 +138,21 @@ fn downcast<K: 'static, V: 'static>(
 /// Records that the attribute at `site` stores entries under `namespace`, refusing a second.
 fn claim(namespace: &str, site: &Site) {
     let mut claimed = lock(&PERSISTENT);
-    let first = *claimed.entry(namespace.to_owned()).or_insert(site.location);
-    if first != site.location {
+    let this = (site.location, site.pinned.is_some());
+    let (first, first_pinned) = *claimed.entry(namespace.to_owned()).or_insert(this);
+    if first == site.location {
+        return;
+    }
+    if first_pinned || site.pinned.is_some() {
         panic!(
-            "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
+            "#[cached] functions at {first} and at {} both store entries under the namespace `{namespace}` (pinned by `namespace = \"…\"`) and would read each other's entries: give each its own `namespace`",
             site.location
         );
     }
+    panic!(
+        "#[cached] functions at {first} and at {} are both named `{namespace}` and would read each other's entries: rename one (the compiler names alike two functions of one name in two blocks of one function, or a function `f` nested in a function `g` and one in a module `g`)",
+        site.location
+    );
 }
 
 impl Site {
@@ -156,7 +176,28 @@ impl Site {
     /// `usd`, `my::api::Client::get` for a method (`my::api::Api<my::Usd>::get` for a generic
     /// type, `<my::Usd as my::Convert>::convert` in a trait impl). `Err` with the reason when
     /// the function cannot have a cache of its own.
+    ///
+    /// A pinned namespace replaces the function's path, below the package's name (`-` written
+    /// `_`, as the crate's name is): `namespace = "users::fetch"` in the package `my-app` names
+    /// the cache `my_app::users::fetch` — the name of a function `fetch` in the module `users`
+    /// of that library, so pinning a function's present path keeps its present entries. A
+    /// method of a generic type keeps the type's arguments (`my_app::prices::get<my_app::Usd>`):
+    /// one cache per type.
     fn namespace(&self, self_type: Option<&'static str>) -> Result<String, String> {
+        let path = self.path(self_type)?;
+        let Some(pinned) = self.pinned else {
+            return Ok(path);
+        };
+        let package = self.package.replace('-', "_");
+        let arguments = self_type.map_or("", |ty| {
+            let label = type_label(ty);
+            label.find('<').map_or("", |at| &label[at..])
+        });
+        Ok(format!("{package}::{pinned}{arguments}"))
+    }
+
+    /// The name the compiler gives the function, as [`namespace`](Self::namespace) describes.
+    fn path(&self, self_type: Option<&'static str>) -> Result<String, String> {
         let path = self.enclosing();
         let function = self.function;
         let trait_impl = trait_of(path);
@@ -249,13 +290,12 @@ fn type_label(ty: &'static str) -> &'static str {
     }
 }
 
-/// The directory of a function's file tier: `configured`, or `.cacher/` and the namespace's
-/// parts (each part a portable directory name), resolved as [`cache_dir`](super::cache_dir)
-/// does.
-pub fn default_dir(configured: Option<&str>, namespace: &str) -> PathBuf {
-    let mut parts: Vec<String> = top_level_parts(namespace).map(portable_part).collect();
-    let function = parts.pop().unwrap_or_default();
-    super::cache_dir(configured, &parts.join("::"), &function)
+/// The directory of a function's file tier: `configured`, or the namespace's parts (each part a
+/// portable directory name), resolved as [`cache_dir`](super::cache_dir) does below the calling
+/// package's (`package`: its `CARGO_PKG_NAME`) directory.
+pub fn default_dir(configured: Option<&str>, package: &str, namespace: &str) -> PathBuf {
+    let parts: PathBuf = top_level_parts(namespace).map(portable_part).collect();
+    super::cache_dir(configured, package, parts)
 }
 
 /// `namespace` split at the `::` outside of `<…>`.
@@ -370,87 +410,4 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn site(marker: &'static str) -> Site {
-        Site {
-            marker,
-            module: "app::api",
-            function: "lookup",
-            location: "src/api.rs:1:1",
-            persistent: false,
-        }
-    }
-
-    #[test]
-    fn functions_are_named_after_their_module_and_enclosing_function() {
-        let top = site("app::api::lookup::__CacherSite");
-        assert_eq!(top.namespace(None).unwrap(), "app::api::lookup");
-        let companion = site("app::api::lookup_cache::__CacherSite");
-        assert_eq!(companion.namespace(None).unwrap(), "app::api::lookup");
-        let nested = site("app::api::usd::lookup::__CacherSite");
-        assert_eq!(nested.namespace(None).unwrap(), "app::api::usd::lookup");
-        let associated = site("app::api::Api::lookup::__CacherSite");
-        assert_eq!(associated.namespace(None).unwrap(), "app::api::Api::lookup");
-        let in_async = site("app::api::lookup::{{closure}}::__CacherSite");
-        assert_eq!(in_async.namespace(None).unwrap(), "app::api::lookup");
-        let in_closure = site("app::api::usd::{{closure}}::lookup::__CacherSite");
-        let namespace = in_closure.namespace(None).unwrap();
-        assert_eq!(namespace, "app::api::usd::{{closure}}::lookup");
-    }
-
-    #[test]
-    fn methods_are_named_after_their_self_type_and_trait() {
-        let inherent = site("app::api::Api<_>::lookup::__CacherSite");
-        let usd = inherent.namespace(Some("app::api::Api<app::Usd>")).unwrap();
-        assert_eq!(usd, "app::api::Api<app::Usd>::lookup");
-        let client = site("app::api::Client<'_>::lookup::__CacherSite");
-        let named = client.namespace(Some("app::api::Client<'_>")).unwrap();
-        assert_eq!(named, "app::api::Client::lookup");
-        let in_trait = site("<app::api::Api<_> as app::Convert>::lookup::__CacherSite");
-        let eur = in_trait.namespace(Some("app::api::Api<app::Eur>")).unwrap();
-        assert_eq!(eur, "<app::api::Api<app::Eur> as app::Convert>::lookup");
-        // In an anonymous `const _`, the compiler prints impls otherwise.
-        let anonymous = site("app::_::<impl app::Convert for app::Api<_>>::lookup::__CacherSite");
-        let usd = anonymous.namespace(Some("app::Api<app::Usd>")).unwrap();
-        assert_eq!(usd, "<app::Api<app::Usd> as app::Convert>::lookup");
-        let inherent = site("app::_::<impl app::Api<_>>::lookup::__CacherSite");
-        let usd = inherent.namespace(Some("app::Api<app::Usd>")).unwrap();
-        assert_eq!(usd, "app::Api<app::Usd>::lookup");
-    }
-
-    #[test]
-    fn caches_that_cannot_tell_their_types_apart_are_refused() {
-        let associated = site("app::api::Api<_>::lookup::__CacherSite");
-        assert!(
-            associated
-                .namespace(None)
-                .unwrap_err()
-                .contains("take `&self`")
-        );
-        let generic_trait = site("<app::Money as app::Convert<_>>::lookup::__CacherSite");
-        let refusal = generic_trait.namespace(Some("app::Money")).unwrap_err();
-        assert!(refusal.contains("app::Convert<_>"), "{refusal}");
-        let anonymous = site("app::_::<impl app::Convert<_> for app::Money>::lookup::__CacherSite");
-        assert!(anonymous.namespace(Some("app::Money")).is_err());
-        assert!(!has_placeholder("app::Client<'_>") && !has_placeholder("app::a_b::_c"));
-        assert!(has_placeholder("app::Api<_, u8>") && has_placeholder("app::Api<[_; 2]>"));
-        // An anonymous `const _: () = { … };` is no generic impl.
-        assert!(!has_placeholder("app::_") && !has_placeholder("app::_::<impl app::W>"));
-        assert!(has_placeholder("app::_::<impl app::Api<_>>"));
-        let anonymous = site("app::api::_::lookup::__CacherSite");
-        assert_eq!(anonymous.namespace(None).unwrap(), "app::api::_::lookup");
-    }
-
-    #[test]
-    fn directories_are_portable_names_of_the_namespace_parts() {
-        let parts: Vec<_> = top_level_parts("app::Api<app::Usd>::get").collect();
-        assert_eq!(parts, ["app", "Api<app::Usd>", "get"]);
-        assert_eq!(portable_part("Api<app::Usd>"), "Api%3Capp.Usd%3E");
-        assert_eq!(portable_part("{{closure}}"), "%7B%7Bclosure%7D%7D");
-        let long = portable_part(&format!("Api<{}>", "a".repeat(300)));
-        assert!(long.len() <= 96 && long.starts_with("Api%3Caaa"), "{long}");
-        assert_ne!(long, portable_part(&format!("Api<{}>", "a".repeat(301))));
-    }
-}
+mod tests;

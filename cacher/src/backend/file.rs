@@ -364,7 +364,9 @@ where
             return Ok(None);
         };
         let location = Location(self.root.path(), &rel);
-        let entry = entry::decode(&self.formatter, key, &bytes, &location)?;
+        let Some(entry) = entry::decode_current(&self.formatter, key, &bytes, &location)? else {
+            return Ok(None);
+        };
         if let Some(index) = &self.index {
             index.touch(&rel);
         }

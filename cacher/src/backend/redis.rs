@@ -178,7 +178,7 @@ impl<F: Formatter> RedisBackend<F> {
     ) -> Result<Option<Entry<V>>> {
         match bytes {
             None => Ok(None),
-            Some(bytes) => entry::decode(&self.formatter, key, &bytes, &redis_key).map(Some),
+            Some(bytes) => entry::decode_current(&self.formatter, key, &bytes, &redis_key),
         }
     }
 }

@@ -46,6 +46,7 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct CacheBuilder<K, V> {
     namespace: String,
     version: Option<String>,
+    code: Option<String>,
     arg_names: &'static [&'static str],
     keyer: Box<dyn Keyer>,
     tiers: Tiers<K, V>,
@@ -114,6 +115,7 @@ where
         Self {
             namespace: "default".to_owned(),
             version: None,
+            code: None,
             arg_names: &[],
             keyer: Box::new(ReadableKeyer),
             tiers: Tiers {
@@ -130,17 +132,51 @@ where
         }
     }
 
-    /// Names the cache (the function): recorded in every entry, part of hashed keys. Two caches
-    /// sharing a directory or a Redis server need different namespaces. Default: `"default"`.
+    /// Names the cache (the function): recorded in every entry, part of hashed keys and of Redis
+    /// keys. Two caches sharing a directory or a Redis server need different namespaces; a cache
+    /// whose namespace stays the same keeps its entries across refactors (`#[cached]`'s
+    /// `namespace = "…"`). Default: `"default"`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self
     }
 
     /// A salt: entries written under another version are misses, and get overwritten. Bump it
-    /// when the function's output changes meaning.
+    /// when the function's output changes meaning. Each version has keys of its own (a
+    /// `v=<version>/` directory, a `v=<version>:` Redis prefix); see also
+    /// [`code_hash`](Self::code_hash), which `#[cached]` sets instead when it has no `version`.
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = Some(version.into());
+        self
+    }
+
+    /// The fingerprint of the code that computes the values, recorded in every persistent entry:
+    /// an entry recorded with another is a miss, and is overwritten in place. `#[cached]` gives
+    /// a hash of the function's tokens (unless the function has a `version`). Unlike
+    /// [`version`](Self::version), it is part of neither keys nor file names: the entries of an
+    /// edited function replace those of the code before it, rather than piling up beside them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::{Cache, SeparateFileBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache = |code: &str| -> Cache<u32, u32> {
+    ///     Cache::builder()
+    ///         .namespace("app::double")
+    ///         .code_hash(code)
+    ///         .backend(SeparateFileBackend::new(dir.path()))
+    ///         .build()
+    ///         .unwrap()
+    /// };
+    /// cache("x * 2").insert(&21, 42).unwrap();
+    /// assert_eq!(cache("x * 2").get(&21), Some(42));
+    /// // Computed by other code: a miss.
+    /// assert_eq!(cache("x + x + 1").get(&21), None);
+    /// ```
+    pub fn code_hash(mut self, fingerprint: impl Into<String>) -> Self {
+        self.code = Some(fingerprint.into());
         self
     }
 
@@ -240,6 +276,7 @@ where
             naming: Naming {
                 namespace: self.namespace,
                 version: self.version,
+                code: self.code,
                 arg_names: self.arg_names,
                 keyer: self.keyer,
             },

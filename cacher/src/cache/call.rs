@@ -8,11 +8,13 @@ use crate::error::Result;
 use crate::key::KeyRef;
 use crate::key::{self, KeyError, Keyer};
 
-/// What names a cache's entries: its namespace and version, the key's argument names, and the
+/// What names a cache's entries: its namespace, version and code fingerprint, the key's argument names, and the
 /// keyer that turns the canonical encoding of a key into the persistent key.
 pub(super) struct Naming {
     pub(super) namespace: String,
     pub(super) version: Option<String>,
+    /// The fingerprint of the code that computes values, recorded in entries.
+    pub(super) code: Option<String>,
     pub(super) arg_names: &'static [&'static str],
     pub(super) keyer: Box<dyn Keyer>,
 }
@@ -33,6 +35,7 @@ impl Naming {
             version: self.version.as_deref(),
             key,
             type_name: std::any::type_name::<V>(),
+            code: self.code.as_deref(),
         }
     }
 }

@@ -513,12 +513,19 @@ fn child_prints_the_cache_directory() {
 #[test]
 fn an_empty_or_relative_cacher_dir_still_gives_an_absolute_directory() {
     let current = std::env::current_dir().unwrap();
-    for (value, base) in [("", current.clone()), ("rel/dir", current.join("rel/dir"))] {
+    // An empty CACHER_DIR is ignored: the platform's cache directory (XDG on Linux).
+    let platform = tempfile::tempdir().unwrap();
+    let cases = [
+        ("", platform.path().to_path_buf()),
+        ("rel/dir", current.join("rel/dir")),
+    ];
+    for (value, base) in cases {
         let child = spawn_self(
             &test_name!(child_prints_the_cache_directory),
             &[
                 (CACHER_DIR_ROLE, "child".into()),
                 ("CACHER_DIR", value.into()),
+                ("XDG_CACHE_HOME", platform.path().display().to_string()),
             ],
         );
         let results = child_results(child);
@@ -528,10 +535,12 @@ fn an_empty_or_relative_cacher_dir_still_gives_an_absolute_directory() {
             "CACHER_DIR={value:?}: {}",
             path.display()
         );
-        assert!(
-            path.starts_with(base.join(".cacher")),
-            "CACHER_DIR={value:?}: {}",
-            path.display()
-        );
+        if cfg!(target_os = "linux") || !value.is_empty() {
+            assert!(
+                path.starts_with(base.join(env!("CARGO_PKG_NAME"))),
+                "CACHER_DIR={value:?}: {}",
+                path.display()
+            );
+        }
     }
 }

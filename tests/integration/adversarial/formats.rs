@@ -21,6 +21,7 @@ fn key(type_name: &'static str) -> EntryKey<'static> {
         version: None,
         key: "id=1",
         type_name,
+        code: None,
     }
 }
 

@@ -122,11 +122,11 @@ fn nested_functions_of_one_name_have_their_own_directories() {
     };
     assert_eq!(get("usd"), "1 in USD");
     assert_eq!(get("eur"), "1 in EUR");
-    // `.cacher/<module path>/<enclosing function>/lookup/`, under `$CACHER_DIR`.
+    // `<package>/<module path>/<enclosing function>/lookup/`, under `$CACHER_DIR`.
     let module: PathBuf = module_path!().split("::").collect();
     let under = |function: &str| {
         base.path()
-            .join(".cacher")
+            .join(env!("CARGO_PKG_NAME"))
             .join(&module)
             .join("child_of_default_directories")
             .join(function)

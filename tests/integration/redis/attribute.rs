@@ -79,3 +79,59 @@ fn processes_share_a_redis_backed_function() {
     assert_eq!(get(&second, "seven"), "user 7");
     assert_eq!(get(&second, "calls"), "1");
 }
+
+/// `team_name` before a move, and after it (in another module): one pinned namespace.
+mod before {
+    #[cacher::cached(backend = "redis", namespace = "teams::name")]
+    pub fn team_name(id: u32) -> String {
+        super::CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("team {id}")
+    }
+}
+
+mod after {
+    #[cacher::cached(backend = "redis", namespace = "teams::name")]
+    pub fn team_name(id: u32) -> String {
+        super::CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("team {id}")
+    }
+}
+
+/// The child side of [`a_pinned_namespace_names_the_redis_keys_and_survives_a_move`].
+#[test]
+fn child_calls_team_name() {
+    let Ok(role) = std::env::var(ROLE_ENV) else {
+        return;
+    };
+    let name = match role.as_str() {
+        "before" => before::team_name(3),
+        _ => after::team_name(3),
+    };
+    println!("RESULT name={name}");
+    println!("RESULT calls={}", CALLS.load(SeqCst));
+}
+
+#[test]
+fn a_pinned_namespace_names_the_redis_keys_and_survives_a_move() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let run = |role: &str| {
+        let envs = [
+            (ROLE_ENV, role.to_owned()),
+            ("CACHER_REDIS_URL", server.url()),
+        ];
+        child_results(spawn_self(&test_name!(child_calls_team_name), &envs))
+    };
+    let first = run("before");
+    assert_eq!(get(&first, "calls"), "1");
+    // `<package>::<namespace>`, whatever the module.
+    let keys = server.raw(&["KEYS", "cacher:*"]);
+    assert!(
+        keys.contains("cacher:{cacher_tests::teams::name}:(v2)id=3"),
+        "{keys}"
+    );
+    let moved = run("after");
+    assert_eq!(get(&moved, "name"), "team 3");
+    assert_eq!(get(&moved, "calls"), "0");
+}

@@ -235,6 +235,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
         version: None,
         key: k,
         type_name: std::any::type_name::<String>(),
+        code: None,
     };
     let entry = |age_ms: u64| Entry {
         value: "old".to_string(),

@@ -142,7 +142,20 @@ impl<F: Formatter> Suite<F> {
         }
         // Single flipped bits inside the header (the identity), where a binary format might
         // otherwise still decode.
+        // A flip in the module path of the recorded type name (`alloc::vec::` of
+        // `alloc::vec::Vec<u32>`) names the same type moved to another module, whose entries are
+        // kept by design (its shape is the guard): the value served is the right one, so those
+        // bytes are not cases here (tests/integration/identity.rs).
+        let type_name = std::any::type_name::<Vec<u32>>();
+        let modules = type_name.rfind("::").map_or(0, |at| at + 2);
+        let at = valid
+            .windows(type_name.len())
+            .position(|w| w == type_name.as_bytes());
+        let module_bytes = at.map_or(0..0, |at| at..at + modules);
         for i in 0..valid.len().min(48) {
+            if module_bytes.contains(&i) {
+                continue;
+            }
             let mut flipped = valid.clone();
             flipped[i] ^= 1 << (i % 8);
             if flipped != valid {
@@ -230,11 +243,15 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     };
     suite.check(
         "entry of a future layout",
-        edit("\"cacher\":2", "\"cacher\":3").as_bytes(),
+        edit("\"cacher\":3", "\"cacher\":4").as_bytes(),
+    );
+    suite.check(
+        "entry of the layout before the code field",
+        edit("\"cacher\":3", "\"cacher\":2").as_bytes(),
     );
     suite.check(
         "entry of the layout before the shape field",
-        edit("\"cacher\":2", "\"cacher\":1").as_bytes(),
+        edit("\"cacher\":3", "\"cacher\":1").as_bytes(),
     );
     suite.check(
         "entry of another shape of the same type name",

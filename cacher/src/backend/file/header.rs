@@ -99,6 +99,7 @@ mod tests {
                     version,
                     key: "k",
                     type_name: "alloc::string::String",
+                    code: None,
                 };
                 let value = Entry {
                     value: "v".repeat(len),
