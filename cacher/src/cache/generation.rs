@@ -117,6 +117,7 @@ fn wait_for(bound: Duration, done: impl Fn() -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
     #[test]
     fn a_store_after_an_invalidation_is_refused_and_one_before_is_waited_for() {
@@ -128,15 +129,21 @@ mod tests {
         let storing = generations
             .begin_store(7, now)
             .expect("nothing invalidated since");
+        // The invalidation must not return before the store it waits for has ended: whenever
+        // its thread starts, it sees the store ended once it returns (no timing assumed).
+        let ended = AtomicBool::new(false);
         std::thread::scope(|s| {
             let invalidation = s.spawn(|| {
-                let start = Instant::now();
                 generations.invalidate(7, Duration::from_secs(10));
-                start.elapsed()
+                ended.load(SeqCst)
             });
             std::thread::sleep(Duration::from_millis(50));
+            ended.store(true, SeqCst);
             drop(storing);
-            assert!(invalidation.join().unwrap() >= Duration::from_millis(50));
+            assert!(
+                invalidation.join().unwrap(),
+                "invalidate returned during a store"
+            );
         });
         assert!(generations.begin_store(7, now).is_none());
     }
