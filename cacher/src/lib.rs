@@ -93,12 +93,13 @@ pub mod __private;
 
 pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
-    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, TryCachedFn,
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, Lookup, Origin,
+    TryCachedFn,
 };
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
-pub use crate::key::{HashKeyer, KeyRef, Keyer, ReadableKeyer};
+pub use crate::key::{AsKey, Float, HashKeyer, KeyRef, Keyer, ReadableKeyer};
 pub use crate::lock::FlightLock;
 pub use crate::policy::RateLimiter;
 #[cfg(feature = "redis")]
