@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
-use crate::func::{Func, Output, Role};
+use crate::func::{Func, Output};
 use crate::key_ref::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier};
 use crate::types::{respan, static_type};
@@ -104,8 +104,7 @@ fn signature(func: &Func) -> Signature {
         FnArg::Receiver(_) => None,
     });
     for (input, param) in typed.zip(&func.params) {
-        if let (Pat::Ident(pat), Role::Owned | Role::Converted(_)) = (&mut *input.pat, &param.role)
-        {
+        if let (Pat::Ident(pat), true) = (&mut *input.pat, param.is_cloned()) {
             pat.mutability = None;
         }
     }
@@ -145,7 +144,7 @@ fn by_trait(func: &Func) -> bool {
 fn compute(func: &Func) -> TokenStream {
     let clones = func.params.iter().filter_map(|p| {
         let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned | Role::Converted(_)).then(|| {
+        p.is_cloned().then(|| {
             quote! {
                 #[allow(unused_variables)]
                 let #mutability #ident = ::core::clone::Clone::clone(&#ident);

@@ -11,6 +11,7 @@ use syn::{
 };
 
 use crate::error::Errors;
+use crate::float::{check_no_nested_float, float_role};
 use crate::owned::{Shape, borrowed_part};
 
 /// The annotated function, analysed.
@@ -49,6 +50,8 @@ pub(crate) enum Role {
     /// Holds references without being one (`Option<&str>`, `(u32, &str)`, `&[&str]`): the key
     /// holds its owned form.
     Converted(Box<Shape>),
+    /// `f32`/`f64`, or a reference to one: the key holds a `cacher::Float` of it.
+    Float { float: Ident, by_ref: bool },
 }
 
 /// What the function returns.
@@ -73,6 +76,14 @@ impl Output {
 impl Param {
     pub(crate) fn in_key(&self) -> bool {
         !matches!(self.role, Role::Skip)
+    }
+
+    /// Whether the body gets a clone of the argument (the key borrows the original).
+    pub(crate) fn is_cloned(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Owned | Role::Converted(_) | Role::Float { by_ref: false, .. }
+        )
     }
 }
 
@@ -340,8 +351,13 @@ impl Param {
             Role::Skip
         } else {
             check_static_type(&ty, generics, "argument", errors);
-            check_no_float(&ty, errors);
-            key_role(&ty, errors)
+            match float_role(&ty) {
+                Some(role) => role,
+                None => {
+                    check_no_nested_float(&ty, errors);
+                    key_role(&ty, errors)
+                }
+            }
         };
         Some(Param {
             ident: pat.ident.clone(),
@@ -374,51 +390,6 @@ fn key_role(ty: &Type, errors: &mut Errors) -> Role {
                 Role::Skip
             }
         },
-    }
-}
-
-/// Floats have neither `Eq` nor `Hash`: say so, rather than "derive the missing traits for
-/// `f64`", which no one can.
-fn check_no_float(ty: &Type, errors: &mut Errors) {
-    if let Some(float) = float_in(ty) {
-        errors.at(
-            float,
-            format!(
-                "`{float}` cannot be part of a cache key: floats have neither `Eq` nor `Hash` (NaN is not equal to itself, 0.0 equals -0.0), so an equal key could not be found; key on an integer (`{float}::to_bits`, or cents), or a wrapper with total equality such as `ordered_float::OrderedFloat<{float}>`, or mark the parameter `#[cached(skip)]`"
-            ),
-        );
-    }
-}
-
-/// An `f32` or `f64` that `ty` is, or holds through references, tuples, arrays, slices and the
-/// standard containers (not through other types, which may well be keys: `OrderedFloat<f64>`).
-fn float_in(ty: &Type) -> Option<&Ident> {
-    const CONTAINERS: &[&str] = &[
-        "Option", "Vec", "Box", "Rc", "Arc", "VecDeque", "BTreeSet", "HashSet", "BTreeMap",
-        "HashMap",
-    ];
-    match ungroup(ty) {
-        Type::Reference(r) => float_in(&r.elem),
-        Type::Slice(s) => float_in(&s.elem),
-        Type::Array(a) => float_in(&a.elem),
-        Type::Tuple(t) => t.elems.iter().find_map(float_in),
-        Type::Path(p) if p.qself.is_none() => {
-            let last = p.path.segments.last()?;
-            if last.ident == "f32" || last.ident == "f64" {
-                return Some(&last.ident);
-            }
-            let PathArguments::AngleBracketed(args) = &last.arguments else {
-                return None;
-            };
-            if !CONTAINERS.iter().any(|c| last.ident == c) {
-                return None;
-            }
-            args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Type(t) => float_in(t),
-                _ => None,
-            })
-        }
-        _ => None,
     }
 }
 

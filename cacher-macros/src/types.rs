@@ -58,7 +58,7 @@ impl Param {
     pub(crate) fn target(&self) -> &Type {
         match &self.role {
             Role::Borrowed(referent) => referent,
-            Role::Owned | Role::Skip | Role::Converted(_) => &self.ty,
+            Role::Owned | Role::Skip | Role::Converted(_) | Role::Float { .. } => &self.ty,
         }
     }
 
@@ -67,6 +67,7 @@ impl Param {
     pub(crate) fn checked_type(&self) -> TokenStream {
         match &self.role {
             Role::Converted(shape) => shape.owned_type(),
+            Role::Float { float, .. } => quote!(::cacher::Float<#float>),
             _ => static_type(self.target()).to_token_stream(),
         }
     }
@@ -75,12 +76,16 @@ impl Param {
     /// `ToOwned::Owned` of any other `&T`, by-value types as they are, and the owned form of
     /// those that hold references (`Option<String>` for `Option<&str>`).
     pub(crate) fn owned_type(&self) -> TokenStream {
-        if let Role::Converted(shape) = &self.role {
-            return shape.owned_type();
+        match &self.role {
+            Role::Converted(shape) => return shape.owned_type(),
+            Role::Float { float, .. } => return quote!(::cacher::Float<#float>),
+            _ => {}
         }
         let target = static_type(self.target());
         match (&self.role, ungroup(&target)) {
-            (Role::Owned | Role::Skip | Role::Converted(_), ty) => quote!(#ty),
+            (Role::Owned | Role::Skip | Role::Converted(_) | Role::Float { .. }, ty) => {
+                quote!(#ty)
+            }
             (Role::Borrowed(_), Type::Path(path))
                 if path.qself.is_none() && path.path.is_ident("str") =>
             {

@@ -97,7 +97,10 @@ fn take_slow(cache: usize) -> Option<Mode> {
 
 /// Records the origin of the call that took the control for `cache`.
 fn report(cache: usize, origin: Origin) {
-    if let Some(mut slot) = SLOT.get().filter(|s| s.cache == cache && s.origin.is_none()) {
+    if let Some(mut slot) = SLOT
+        .get()
+        .filter(|s| s.cache == cache && s.origin.is_none())
+    {
         slot.origin = Some(origin);
         SLOT.set(Some(slot));
     }

@@ -21,13 +21,13 @@ use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
+use super::origin::Origin;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
 use crate::lock::{FlightGuard, FlightLock};
 use crate::policy::{Freshness, RateLimiter};
-use super::origin::Origin;
 
 /// What the caller wants of the miss path.
 #[derive(Clone, Copy, PartialEq, Eq)]
