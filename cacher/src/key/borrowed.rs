@@ -46,7 +46,7 @@ use super::float::Float;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a key of this cache, whose key type is `{K}`",
     label = "not a form of `{K}`",
-    note = "pass `&K`, or `&K` with parts borrowed as the function takes them: `&str` for `String`, `&[T]` for `Vec<T>`, `&T` for `T`, `f64` for `Float<f64>` (`cache.remove(&(\"/a\", 1))` for a key `(String, u32)`)"
+    note = "pass the key (`&K`), or the key with parts borrowed as the function takes them (`&str` for `String`, `&[T]` for `Vec<T>`, `&T` for `T`, `f64` for `Float<f64>`), as in `cache.remove(&(\"/a\", 1))` for a key `(String, u32)`; a key of one argument is a tuple of one: `&(1,)`"
 )]
 pub trait AsKey<K, M>: Serialize {
     /// Hashes as `self.to_key()` would.
@@ -176,6 +176,7 @@ float_part!(f32, f64);
 // A tuple hashes its elements in order, with nothing around them, as these do.
 macro_rules! tuple_form {
     ([$(($kb:ident $ib:tt))*] ($qa:ident $ka:ident $ma:ident $ia:tt) [$(($qr:ident $kr:ident $mr:ident $ir:tt))*]) => {
+        #[diagnostic::do_not_recommend]
         impl<'a, $($kb,)* $qa, $ka, $ma, $($qr, $kr, $mr,)*>
             AsKey<($($kb,)* $ka, $($kr,)*), Lift<($(tuple_form!(@same $kb),)* Deref<$ma>, $($mr,)*)>>
             for ($($kb,)* &'a $qa, $($qr,)*)
@@ -190,6 +191,7 @@ macro_rules! tuple_form {
         tuple_form!(@float f64 [$(($kb $ib))*] ($ka $ia) [$(($qr $kr $mr $ir))*]);
     };
     (@float $float:ty [$(($kb:ident $ib:tt))*] ($ka:ident $ia:tt) [$(($qr:ident $kr:ident $mr:ident $ir:tt))*]) => {
+        #[diagnostic::do_not_recommend]
         impl<$($kb,)* $($qr, $kr, $mr,)*>
             AsKey<($($kb,)* Float<$float>, $($kr,)*), Lift<($(tuple_form!(@same $kb),)* Flt, $($mr,)*)>>
             for ($($kb,)* $float, $($qr,)*)
@@ -253,6 +255,7 @@ tuple_form!([(K0 0) (K1 1) (K2 2) (K3 3) (K4 4)] (Q5 K5 M5 5) [(Q6 K6 M6 6) (Q7 
 tuple_form!([(K0 0) (K1 1) (K2 2) (K3 3) (K4 4) (K5 5)] (Q6 K6 M6 6) [(Q7 K7 M7 7)]);
 tuple_form!([(K0 0) (K1 1) (K2 2) (K3 3) (K4 4) (K5 5) (K6 6)] (Q7 K7 M7 7) []);
 
+#[diagnostic::do_not_recommend]
 impl<K, Q: KeyRef<K> + ?Sized> AsKey<K, Whole> for Q {
     fn hash_key<H: Hasher>(&self, state: &mut H) {
         self.hash(state);
@@ -268,6 +271,7 @@ impl<K, Q: KeyRef<K> + ?Sized> AsKey<K, Whole> for Q {
 // A float for a key that is one `Float`.
 macro_rules! float_form {
     ($($float:ty),*) => {$(
+        #[diagnostic::do_not_recommend]
         impl AsKey<Float<$float>, Lift<Flt>> for $float {
             fn hash_key<H: Hasher>(&self, state: &mut H) {
                 self.hash_part(state);
