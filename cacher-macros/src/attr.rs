@@ -27,6 +27,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
     ("result", "result = true"),
     ("companion", "companion = false"),
+    ("key", "key = (self.base_url.as_str(), endpoint)"),
 ];
 
 /// The values of `backend`, `formatter` and `keyer`, as written and as meant. The names are part
@@ -94,6 +95,20 @@ pub(crate) struct Options {
     pub result: Option<Opt<bool>>,
     /// Whether to generate `<name>_cache()`, which a trait impl cannot hold.
     pub companion: Option<Opt<bool>>,
+    /// The `key = …` expression; the function reads it (`key_expr`), this catches a repeat.
+    pub key: Option<Opt<()>>,
+}
+
+/// The `key = …` expression among the attribute's arguments, which the function needs before
+/// the options are checked: it decides which arguments are keys.
+pub(crate) fn key_expr(args: &TokenStream) -> Option<Expr> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated
+        .parse2(args.clone())
+        .ok()?;
+    metas.into_iter().find_map(|meta| match meta {
+        Meta::NameValue(nv) if nv.path.is_ident("key") => Some(nv.value),
+        _ => None,
+    })
 }
 
 impl Options {
@@ -135,6 +150,7 @@ impl Options {
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
             "result" => put(&mut self.result, boolean(&meta)?, meta),
             "companion" => put(&mut self.companion, boolean(&meta)?, meta),
+            "key" => put(&mut self.key, (), meta),
             _ => Err(unknown_option(&meta.path)),
         }
     }

@@ -34,7 +34,14 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = checks(func);
-    let (key_ref, key) = key_ref(func);
+    let (key_ref, key) = match &func.key {
+        // Spanned at the expression: a value that cannot be a key is one error there.
+        Some(expr) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr))),
+        ),
+        None => key_ref(func),
+    };
     let cache = cache(plan, func);
     let lookup = lookup(func, &cache, &key);
     quote! {
@@ -173,8 +180,11 @@ fn compute(func: &Func) -> TokenStream {
     }
 }
 
-/// The key: the tuple of the owned key arguments.
+/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
 fn key_type(func: &Func) -> TokenStream {
+    if func.key.is_some() {
+        return quote!(::cacher::key::Encoded);
+    }
     let parts = func.key_params().map(|p| p.owned_type());
     respan(quote!((#(#parts,)*)), Span::call_site())
 }
@@ -196,10 +206,16 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
     } else {
         function
     };
+    let keyed_by = match func.key {
+        Some(_) => "the `key` expression's value (an `Encoded`)",
+        None => "the tuple of the owned arguments",
+    };
     let doc = format!(
         "The cache of [`{function}`], made by `#[cached]`: [`stats`](cacher::Cache::stats), \
-         [`clear`](cacher::Cache::clear), [`remove`](cacher::Cache::remove) for given \
-         arguments. Its key is the tuple of the owned arguments."
+         [`clear`](cacher::Cache::clear); [`refresh`](cacher::Cache::refresh), \
+         [`bypass`](cacher::Cache::bypass) or [`lookup`](cacher::Cache::lookup) around a call; \
+         [`remove`](cacher::Cache::remove), [`insert`](cacher::Cache::insert), \
+         [`peek`](cacher::Cache::peek) of given arguments. Its key is {keyed_by}."
     );
     let checks = checks(func);
     let cache = cache(plan, func);

@@ -32,8 +32,9 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
-    let mut func = Func::from_syn(item, &mut errors);
-    let options = Options::parse(args.into(), &mut errors);
+    let args = args.into();
+    let mut func = Func::from_syn(item, attr::key_expr(&args), &mut errors);
+    let options = Options::parse(args, &mut errors);
     // Validate: the options against each other and against the function, once each is right,
     // into what to generate.
     let plan = options.and_then(|options| options.build(func.as_mut().ok(), &mut errors));

@@ -1,10 +1,11 @@
 //! The types the expansion writes: the key tuple and the value, as a static names them.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Lifetime, Type};
 
+use crate::error::Errors;
 use crate::func::{Param, Role, ungroup};
 
 /// `'static` everywhere: key and value types are those of a static.
@@ -96,6 +97,53 @@ impl Param {
                 quote!(::std::vec::Vec<#elem>)
             }
             (Role::Borrowed(_), ty) => quote!(<#ty as ::std::borrow::ToOwned>::Owned),
+        }
+    }
+}
+
+/// Key and value types end up in a static: no `impl Trait`, no `Self`, no generic parameter.
+pub(crate) fn check_static_type(ty: &Type, generics: &[Ident], what: &str, errors: &mut Errors) {
+    let mut found = None;
+    find_forbidden(ty.to_token_stream(), generics, &mut found);
+    let Some(token) = found else { return };
+    let name = token.to_string();
+    let message = if name == "impl" {
+        format!(
+            "#[cached] cannot cache a function with an `impl Trait` {what} type: its cache is one static, which needs a concrete type; name the type{}",
+            if what == "argument" {
+                ", or mark the argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    } else if name == "Self" {
+        format!(
+            "the cache is a static, which cannot name `Self`: write the type's name instead of `Self` in this {what} type"
+        )
+    } else {
+        format!(
+            "the cache is one static for every `{name}`, so `{name}` cannot be in the key or the value: make the function concrete{}",
+            if what == "argument" {
+                ", or mark this argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    };
+    errors.push(syn::Error::new(token.span(), message));
+}
+
+/// The first `impl`, `Self` or generic parameter name among `tokens`.
+fn find_forbidden(tokens: TokenStream, generics: &[Ident], found: &mut Option<Ident>) {
+    for tree in tokens {
+        if found.is_some() {
+            return;
+        }
+        match tree {
+            TokenTree::Ident(ident) if ident == "impl" || ident == "Self" => *found = Some(ident),
+            TokenTree::Ident(ident) if generics.contains(&ident) => *found = Some(ident),
+            TokenTree::Group(group) => find_forbidden(group.stream(), generics, found),
+            _ => {}
         }
     }
 }

@@ -9,7 +9,9 @@ pub use serde;
 use crate::{Cache, CacheBuilder};
 
 mod identity;
+mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use key_expr::{KeyExpr, key_expr};
 
 /// The environment variable under which relative cache directories resolve.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";

@@ -172,6 +172,7 @@ mod borrowed;
 mod canonical;
 #[cfg(test)]
 mod decode;
+mod encoded;
 mod float;
 mod hash;
 mod key_ref;
@@ -182,6 +183,9 @@ mod readable;
 pub(crate) use self::borrowed::Borrowed;
 pub use self::borrowed::{AsKey, KeyPart, form};
 pub use self::canonical::canonical;
+#[doc(hidden)]
+pub use self::encoded::ByValue;
+pub use self::encoded::Encoded;
 pub use self::float::{Float, KeyFloat};
 pub use self::hash::HashKeyer;
 pub use self::key_ref::KeyRef;

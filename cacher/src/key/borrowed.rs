@@ -100,6 +100,8 @@ pub mod form {
     pub struct Whole;
     /// A tuple in which some part is borrowed, or a float for a `Float`.
     pub struct Lift<M>(M);
+    /// Any serializable value for an [`Encoded`](crate::key::Encoded) key.
+    pub struct Encode;
 }
 
 use self::form::{Deref, Flt, Lift, Same, Slice, Str, Whole};

@@ -3,4 +3,5 @@
 //! keys. `calls` steers `#[cached]` functions, `keys` the plain-store API.
 
 mod calls;
+mod key_expr;
 mod keys;
