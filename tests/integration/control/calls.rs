@@ -183,3 +183,47 @@ mod async_calls {
         assert_eq!(load(1).await, refreshed, "a bypass stores nothing");
     }
 }
+
+#[test]
+fn a_refresh_wins_over_a_computation_already_under_way() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    let (gate, held) = cacher_tests::gate();
+    std::thread::scope(|s| {
+        let older = s.spawn(|| cache.get_or_compute("k", || held.hold(1)));
+        gate.started();
+        assert_eq!(cache.refresh(|| cache.get_or_compute("k", || 2)), 2);
+        gate.release();
+        assert_eq!(older.join().unwrap(), 1, "its caller still gets its value");
+    });
+    assert_eq!(
+        cache.get("k"),
+        Some(2),
+        "the older value was not stored over the refresh"
+    );
+}
+
+#[test]
+fn a_failed_refresh_returns_the_error_and_keeps_the_entry() {
+    let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+    cache.insert("k", 1).unwrap();
+    let failed = cache.refresh(|| cache.try_get_or_compute("k", || Err::<u64, _>("down")));
+    assert_eq!(failed, Err("down"));
+    assert_eq!(cache.get("k"), Some(1));
+}
+
+#[test]
+fn lookup_reports_a_hit_in_a_persistent_tier_and_refresh_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = || -> Cache<String, u64> {
+        Cache::builder()
+            .backend(cacher::SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    build().insert("k", 1).unwrap();
+    let cache = build();
+    let hit = cache.lookup(|| cache.get_or_compute("k", || 9));
+    assert_eq!((hit.value, hit.origin), (1, Origin::Hit));
+    assert_eq!(cache.refresh(|| cache.get_or_compute("k", || 2)), 2);
+    assert_eq!(build().get("k"), Some(2), "the refreshed value is on disk");
+}
