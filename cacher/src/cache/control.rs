@@ -165,7 +165,9 @@ where
     }
 
     /// Runs `call` as it is, and tells where the value of its first call of this cache came
-    /// from: `let Lookup { value, origin } = fetch_cache().lookup(|| fetch("/a", 1));`.
+    /// from: `let Lookup { value, origin } = fetch_cache().lookup(|| fetch("/a", 1));`. A call
+    /// is a `get_or_compute` (or its fallible and async forms), which a `#[cached]` function and
+    /// [`wrap`](Self::wrap) make; the plain-store methods are not steered.
     ///
     /// # Panics
     /// If `call` made no call of this cache (there is no origin to tell).
@@ -188,6 +190,21 @@ where
     }
 
     /// Async [`refresh`](Self::refresh): `fetch_cache().refresh_async(fetch("/a", 1)).await`.
+    /// The control is in place while the future is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// cache.get_or_compute_async(&1, || async { 10 }).await;
+    /// let refreshed = cache.refresh_async(cache.get_or_compute_async(&1, || async { 11 }));
+    /// assert_eq!(refreshed.await, 11);
+    /// # }
+    /// ```
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn refresh_async<F: std::future::IntoFuture>(&self, call: F) -> F::Output {
@@ -195,6 +212,20 @@ where
     }
 
     /// Async [`bypass`](Self::bypass).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// let bypassed = cache.bypass_async(cache.get_or_compute_async(&1, || async { 10 }));
+    /// assert_eq!(bypassed.await, 10);
+    /// assert_eq!(cache.get(&1), None);
+    /// # }
+    /// ```
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn bypass_async<F: std::future::IntoFuture>(&self, call: F) -> F::Output {
@@ -205,6 +236,20 @@ where
     ///
     /// # Panics
     /// If `call` made no call of this cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::{Cache, Origin};
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// let call = || cache.get_or_compute_async(&1, || async { 10 });
+    /// assert_eq!(cache.lookup_async(call()).await.origin, Origin::Computed);
+    /// assert_eq!(cache.lookup_async(call()).await.origin, Origin::Hit);
+    /// # }
+    /// ```
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn lookup_async<F: std::future::IntoFuture>(&self, call: F) -> Lookup<F::Output> {

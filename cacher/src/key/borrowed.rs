@@ -84,7 +84,8 @@ pub trait KeyPart<K, M> {
     fn to_part(&self) -> K;
 }
 
-/// The rules that relate a form to a key, inferred; see [`AsKey`].
+/// The rules that relate a form to a key, inferred and never written; see [`AsKey`].
+#[doc(hidden)]
 pub mod form {
     /// A part taken as itself.
     pub struct Same;

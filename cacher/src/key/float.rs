@@ -32,6 +32,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Float<F>(F);
 
 /// `f32` and `f64`: the floats a [`Float`] holds.
+///
+/// ```
+/// fn key<F: cacher::key::KeyFloat>(value: F) -> cacher::Float<F> {
+///     cacher::Float::new(value)
+/// }
+/// assert_eq!(key(1.5f32).get(), 1.5);
+/// ```
 pub trait KeyFloat: Copy + sealed::Sealed {
     /// Its bits, with every NaN made one.
     #[doc(hidden)]
@@ -112,8 +119,25 @@ impl<'de, F: KeyFloat + Deserialize<'de>> Deserialize<'de> for Float<F> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::Float;
     use crate::key::canonical;
+
+    proptest! {
+        /// The memory tier and the persistent tiers agree: two floats are one key in memory
+        /// exactly when their encodings are equal, whatever their bits (NaNs of every payload
+        /// and sign, both zeros, subnormals).
+        #[test]
+        fn equal_in_memory_exactly_when_encoded_alike(a in any::<u64>(), b in any::<u64>(), same in any::<bool>()) {
+            let (a, b) = (f64::from_bits(a), f64::from_bits(if same { a } else { b }));
+            let encoded = |v: f64| canonical(&(Float::new(v),), &[]).unwrap();
+            prop_assert_eq!(Float::new(a) == Float::new(b), encoded(a) == encoded(b));
+            let (a32, b32) = (a as f32, b as f32);
+            let encoded32 = |v: f32| canonical(&(Float::new(v),), &[]).unwrap();
+            prop_assert_eq!(Float::new(a32) == Float::new(b32), encoded32(a32) == encoded32(b32));
+        }
+    }
 
     #[test]
     fn every_nan_is_one_key_and_zeros_are_two_in_memory_and_encoding_alike() {
