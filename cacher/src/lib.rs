@@ -19,7 +19,9 @@
 //! - [`Cache`]: a keyer, backends (its tiers: an optional memory backend in front of
 //!   persistent ones), and policies. It wraps a function ([`Cache::wrap`]), computes on a miss
 //!   ([`Cache::get_or_compute`]), or serves as a plain store ([`Cache::get`], [`Cache::insert`],
-//!   [`Cache::remove`]).
+//!   [`Cache::remove`], [`Cache::peek`], which take borrowed forms of the key: [`AsKey`]). One
+//!   call can be steered: [`Cache::refresh`], [`Cache::bypass`], and [`Cache::lookup`], which
+//!   tells its value's [`Origin`].
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
 //!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
 //!   [`RedisBackend`] (feature `redis`).
