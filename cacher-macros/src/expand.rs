@@ -34,13 +34,17 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = checks(func);
-    let (key_ref, key) = match &func.key {
+    let (key_ref, key) = match (&func.key, &func.key_type) {
         // Spanned at the expression: a value that cannot be a key is one error there.
-        Some(expr) => (
+        (Some(expr), Some(ty)) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr))),
+        ),
+        (Some(expr), None) => (
             quote!(),
             quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr))),
         ),
-        None => key_ref(func),
+        (None, _) => key_ref(func),
     };
     let cache = cache(plan, func);
     let lookup = lookup(func, &cache, &key);
@@ -182,8 +186,10 @@ fn compute(func: &Func) -> TokenStream {
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
 fn key_type(func: &Func) -> TokenStream {
-    if func.key.is_some() {
-        return quote!(::cacher::key::Encoded);
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
+        (Some(_), None) => return quote!(::cacher::key::Encoded),
+        (None, _) => {}
     }
     let parts = func.key_params().map(|p| p.owned_type());
     respan(quote!((#(#parts,)*)), Span::call_site())
@@ -206,9 +212,10 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
     } else {
         function
     };
-    let keyed_by = match func.key {
-        Some(_) => "the `key` expression's value (an `Encoded`)",
-        None => "the tuple of the owned arguments",
+    let keyed_by = match (&func.key, &func.key_type) {
+        (Some(_), Some(_)) => "the `key` expression's value, as its `key_type`",
+        (Some(_), None) => "the `key` expression's value (an `Encoded`)",
+        (None, _) => "the tuple of the owned arguments",
     };
     let doc = format!(
         "The cache of [`{function}`], made by `#[cached]`: [`stats`](cacher::Cache::stats), \
@@ -244,9 +251,15 @@ fn checks(func: &Func) -> TokenStream {
         let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
+    let key_type = func
+        .key
+        .as_ref()
+        .and(func.key_type.as_ref())
+        .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
     let value = value_type(func);
     quote! {
         #(#key_args)*
+        #key_type
         ::cacher::__private::require_cached_value::<#value>();
     }
 }

@@ -32,6 +32,8 @@ pub(crate) struct Func {
     pub unsure: bool,
     /// The `key = …` expression, which keys each call instead of the arguments.
     pub key: Option<Expr>,
+    /// `key_type = "…"`: the key's owned type, for a typed key instead of an encoded one.
+    pub key_type: Option<Type>,
 }
 
 /// A typed parameter.
@@ -135,6 +137,7 @@ impl Func {
             unsure: is_unsure(&ret),
             ret,
             key,
+            key_type: None,
         })
     }
 

@@ -33,7 +33,11 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
     let args = args.into();
-    let mut func = Func::from_syn(item, attr::key_expr(&args), &mut errors);
+    let (key, key_type) = attr::key_options(&args);
+    let mut func = Func::from_syn(item, key, &mut errors).map(|mut func| {
+        func.key_type = key_type;
+        func
+    });
     let options = Options::parse(args, &mut errors);
     // Validate: the options against each other and against the function, once each is right,
     // into what to generate.

@@ -11,7 +11,7 @@ use crate::{Cache, CacheBuilder};
 mod identity;
 mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
-pub use key_expr::{KeyExpr, key_expr};
+pub use key_expr::{KeyExpr, key_expr, key_form};
 
 /// The environment variable under which relative cache directories resolve.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";

@@ -180,7 +180,8 @@ mod key_ref;
 mod model;
 mod readable;
 
-pub(crate) use self::borrowed::Borrowed;
+#[doc(hidden)]
+pub use self::borrowed::Borrowed;
 pub use self::borrowed::{AsKey, KeyPart, form};
 pub use self::canonical::canonical;
 #[doc(hidden)]

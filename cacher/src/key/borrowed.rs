@@ -292,10 +292,11 @@ float_form!(f32, f64);
 
 /// A form as the engine takes keys: a [`KeyRef`] that hashes, compares and serialises through
 /// [`AsKey`].
-pub(crate) struct Borrowed<'q, Q: ?Sized, K, M>(&'q Q, PhantomData<fn() -> (K, M)>);
+#[doc(hidden)]
+pub struct Borrowed<'q, Q: ?Sized, K, M>(&'q Q, PhantomData<fn() -> (K, M)>);
 
 impl<'q, Q: ?Sized, K, M> Borrowed<'q, Q, K, M> {
-    pub(crate) fn new(form: &'q Q) -> Self {
+    pub fn new(form: &'q Q) -> Self {
         Self(form, PhantomData)
     }
 }

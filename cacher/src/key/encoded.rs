@@ -16,7 +16,9 @@ use super::{KeyRef, canonical};
 /// a hit included), where a function keyed by its arguments allocates nothing on a hit.
 ///
 /// The plain-store methods take any serializable value for it: `fetch_cache().remove(&(url,
-/// "/posts"))`.
+/// "/posts"))`. Nothing checks that value's type against the expression's: a value of another
+/// type is another key (an integer literal is an `i32`: write `1u32`). `#[cached]`'s
+/// `key_type = "…"` gives a typed key instead.
 ///
 /// # Examples
 ///
@@ -47,7 +49,9 @@ impl Encoded {
     ///
     /// ```
     /// let cache: cacher::Cache<cacher::key::Encoded, u32> = cacher::Cache::builder().build().unwrap();
-    /// assert_eq!(cache.key_of(&("/a", 1)).unwrap(), "(v2)%2Fa_1");
+    /// assert_eq!(cache.key_of(&("/a", 1u32)).unwrap(), "(v2)%2Fa_1");
+    /// // Untyped: an integer literal is an `i32`, another key than the `u32` 1.
+    /// assert_eq!(cache.key_of(&("/a", 1)).unwrap(), "(v2)%2Fa_1i32");
     /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -129,3 +129,38 @@ mod async_key {
         );
     }
 }
+
+struct TypedClient {
+    base_url: String,
+}
+
+impl TypedClient {
+    #[cached(key = (self.base_url.as_str(), id), key_type = "(String, u32)")]
+    fn get(&self, id: u32) -> String {
+        RUNS.fetch_add(1, Ordering::SeqCst);
+        format!("{}/{id}", self.base_url)
+    }
+}
+
+#[test]
+fn a_key_type_makes_the_key_typed_and_its_store_methods_checked() {
+    let a = TypedClient {
+        base_url: "https://a".into(),
+    };
+    let b = TypedClient {
+        base_url: "https://b".into(),
+    };
+    assert_eq!(a.get(1), "https://a/1");
+    assert_eq!(b.get(1), "https://b/1");
+    assert_eq!(
+        TypedClient::get_cache().lookup(|| a.get(1)).origin,
+        Origin::Hit
+    );
+    // The key is `(String, u32)`: an integer literal takes the key's type.
+    assert_eq!(
+        TypedClient::get_cache().peek(&("https://a", 1)).as_deref(),
+        Some("https://a/1")
+    );
+    TypedClient::get_cache().remove(&("https://a", 1)).unwrap();
+    assert_eq!(TypedClient::get_cache().peek(&("https://a", 1)), None);
+}
