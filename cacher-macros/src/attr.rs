@@ -6,7 +6,7 @@ use std::time::Duration;
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token, Type};
 
 use crate::error::Errors;
 use crate::suggest::closest;
@@ -28,6 +28,8 @@ const OPTIONS: &[(&str, &str)] = &[
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
     ("result", "result = true"),
     ("companion", "companion = false"),
+    ("key", "key = (self.base_url.as_str(), endpoint)"),
+    ("key_type", "key_type = \"(String, String)\""),
 ];
 
 /// The values of `backend`, `formatter` and `keyer`, as written and as meant. The names are part
@@ -97,6 +99,43 @@ pub(crate) struct Options {
     pub result: Option<Opt<bool>>,
     /// Whether to generate `<name>_cache()`, which a trait impl cannot hold.
     pub companion: Option<Opt<bool>>,
+    /// The `key = …` expression; the function reads it (`key_expr`), this catches a repeat.
+    pub key: Option<Opt<()>>,
+    /// The owned type of the `key = …` expression's value, checked here; the function reads it.
+    pub key_type: Option<Opt<Type>>,
+}
+
+/// The `key = …` expression and its `key_type`, among the attribute's arguments, which the
+/// function needs before the options are checked: they decide which arguments are keys.
+pub(crate) fn key_options(args: &TokenStream) -> (Option<Expr>, Option<Type>) {
+    let Ok(metas) = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args.clone()) else {
+        return (None, None);
+    };
+    let (mut expr, mut ty) = (None, None);
+    for meta in metas {
+        if let Meta::NameValue(nv) = meta {
+            if nv.path.is_ident("key") {
+                expr.get_or_insert(nv.value);
+            } else if nv.path.is_ident("key_type") {
+                ty = ty.or_else(|| key_type(&nv).ok());
+            }
+        }
+    }
+    (expr, ty)
+}
+
+/// `key_type = "(String, u32)"`: a type, in a string (a bare `Vec<String>` is no expression).
+fn key_type(meta: &MetaNameValue) -> syn::Result<Type> {
+    let lit = lit_str(
+        meta,
+        "the owned type of the `key` expression's value, in a string",
+    )?;
+    lit.parse::<Type>().map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("`key_type` is not a type ({e}): write `key_type = \"(String, u32)\"`"),
+        )
+    })
 }
 
 impl Options {
@@ -139,6 +178,8 @@ impl Options {
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
             "result" => put(&mut self.result, boolean(&meta)?, meta),
             "companion" => put(&mut self.companion, boolean(&meta)?, meta),
+            "key" => put(&mut self.key, (), meta),
+            "key_type" => put(&mut self.key_type, key_type(&meta)?, meta),
             _ => Err(unknown_option(&meta.path)),
         }
     }

@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
-use crate::func::{Func, Output, Role};
+use crate::func::{Func, Output};
 use crate::key_ref::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier};
 use crate::types::{respan, static_type};
@@ -34,7 +34,18 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = checks(func);
-    let (key_ref, key) = key_ref(func);
+    let (key_ref, key) = match (&func.key, &func.key_type) {
+        // Spanned at the expression: a value that cannot be a key is one error there.
+        (Some(expr), Some(ty)) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr))),
+        ),
+        (Some(expr), None) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr))),
+        ),
+        (None, _) => key_ref(func),
+    };
     let cache = cache(plan, func);
     let lookup = lookup(func, &cache, &key);
     quote! {
@@ -107,8 +118,7 @@ fn signature(func: &Func) -> Signature {
         FnArg::Receiver(_) => None,
     });
     for (input, param) in typed.zip(&func.params) {
-        if let (Pat::Ident(pat), Role::Owned | Role::Converted(_)) = (&mut *input.pat, &param.role)
-        {
+        if let (Pat::Ident(pat), true) = (&mut *input.pat, param.is_cloned()) {
             pat.mutability = None;
         }
     }
@@ -148,7 +158,7 @@ fn by_trait(func: &Func) -> bool {
 fn compute(func: &Func) -> TokenStream {
     let clones = func.params.iter().filter_map(|p| {
         let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned | Role::Converted(_)).then(|| {
+        p.is_cloned().then(|| {
             quote! {
                 #[allow(unused_variables)]
                 let #mutability #ident = ::core::clone::Clone::clone(&#ident);
@@ -177,8 +187,13 @@ fn compute(func: &Func) -> TokenStream {
     }
 }
 
-/// The key: the tuple of the owned key arguments.
+/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
 fn key_type(func: &Func) -> TokenStream {
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
+        (Some(_), None) => return quote!(::cacher::key::Encoded),
+        (None, _) => {}
+    }
     let parts = func.key_params().map(|p| p.owned_type());
     respan(quote!((#(#parts,)*)), Span::call_site())
 }
@@ -200,10 +215,17 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
     } else {
         function
     };
+    let keyed_by = match (&func.key, &func.key_type) {
+        (Some(_), Some(_)) => "the `key` expression's value, as its `key_type`",
+        (Some(_), None) => "the `key` expression's value (an `Encoded`)",
+        (None, _) => "the tuple of the owned arguments",
+    };
     let doc = format!(
         "The cache of [`{function}`], made by `#[cached]`: [`stats`](cacher::Cache::stats), \
-         [`clear`](cacher::Cache::clear), [`remove`](cacher::Cache::remove) for given \
-         arguments. Its key is the tuple of the owned arguments."
+         [`clear`](cacher::Cache::clear); [`refresh`](cacher::Cache::refresh), \
+         [`bypass`](cacher::Cache::bypass) or [`lookup`](cacher::Cache::lookup) around a call; \
+         [`remove`](cacher::Cache::remove), [`insert`](cacher::Cache::insert), \
+         [`peek`](cacher::Cache::peek) of given arguments. Its key is {keyed_by}."
     );
     let checks = checks(func);
     let cache = cache(plan, func);
@@ -232,9 +254,15 @@ fn checks(func: &Func) -> TokenStream {
         let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
+    let key_type = func
+        .key
+        .as_ref()
+        .and(func.key_type.as_ref())
+        .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
     let value = value_type(func);
     quote! {
         #(#key_args)*
+        #key_type
         ::cacher::__private::require_cached_value::<#value>();
     }
 }

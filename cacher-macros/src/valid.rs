@@ -27,6 +27,12 @@ impl Options {
                 "`stale_if_error` needs a `ttl` (entries without one never go stale): add e.g. `ttl = \"1h\"`",
             );
         }
+        if let (Some(key_type), None) = (&self.key_type, &self.key) {
+            errors.at(
+                &key_type.meta,
+                "`key_type` is the owned type of the `key` expression's value: add `key = …`, or remove `key_type` to key by the arguments",
+            );
+        }
         if let Some(func) = func {
             self.check_output(func, errors);
         }

@@ -9,7 +9,9 @@ pub use serde;
 use crate::{Cache, CacheBuilder};
 
 mod identity;
+mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use key_expr::{KeyExpr, key_expr, key_form};
 
 /// The environment variable that replaces the platform's cache directory.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
@@ -234,7 +236,7 @@ pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_fals
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
     label = "an argument of type `{Self}` is part of this function's cache key",
-    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: key on an integer (`to_bits`, cents) or a wrapper with total equality"
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits)"
 )]
 pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
 #[diagnostic::do_not_recommend]

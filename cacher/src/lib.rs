@@ -19,7 +19,9 @@
 //! - [`Cache`]: a keyer, backends (its tiers: an optional memory backend in front of
 //!   persistent ones), and policies. It wraps a function ([`Cache::wrap`]), computes on a miss
 //!   ([`Cache::get_or_compute`]), or serves as a plain store ([`Cache::get`], [`Cache::insert`],
-//!   [`Cache::remove`]).
+//!   [`Cache::remove`], [`Cache::peek`], which take borrowed forms of the key: [`AsKey`]). One
+//!   call can be steered: [`Cache::refresh`], [`Cache::bypass`], and [`Cache::lookup`], which
+//!   tells its value's [`Origin`].
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
 //!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
 //!   [`RedisBackend`] (feature `redis`).
@@ -93,12 +95,13 @@ pub mod __private;
 
 pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
-    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, TryCachedFn,
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, Lookup, Origin,
+    TryCachedFn,
 };
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
-pub use crate::key::{HashKeyer, KeyRef, Keyer, ReadableKeyer};
+pub use crate::key::{AsKey, Float, HashKeyer, KeyRef, Keyer, ReadableKeyer};
 pub use crate::lock::FlightLock;
 pub use crate::policy::RateLimiter;
 #[cfg(feature = "redis")]

@@ -21,6 +21,7 @@ use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
+use super::origin::Origin;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -37,6 +38,17 @@ pub(super) enum Goal {
     Compute,
     /// `insert`: the "function" returns the given value; store it in every tier.
     Store,
+    /// `refresh`: compute now and store, whatever the tiers hold.
+    Refresh,
+    /// `peek`: a lookup that counts no hit and fills no tier.
+    Peek,
+}
+
+impl Goal {
+    /// Whether the call's function is the user's (and so rate-limited and counted as a miss).
+    fn computes(self) -> bool {
+        matches!(self, Goal::Compute | Goal::Refresh)
+    }
 }
 
 /// What the driver is to do next.
@@ -136,6 +148,8 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     stored: bool,
     /// The first failure to store (what `insert` returns).
     store_error: Option<Error>,
+    /// Where the value came from: the one place every serving decision records it.
+    origin: Origin,
     /// Tiers (bit `i` for tier `i`) whose service failed during this call: a hung or dead server
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
@@ -160,9 +174,14 @@ where
         memory: Memory<V>,
     ) -> Self {
         let (key, store_error) = persistent_key(inner, call);
+        let mut origin = Origin::Computed;
         let (state, stale) = match (goal, memory) {
-            (Goal::Store, _) => (State::Compute, None),
-            (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
+            (Goal::Store | Goal::Refresh, _) => (State::Compute, None),
+            (Goal::Peek, Memory::Fresh(value)) => (State::Done(value), None),
+            (_, Memory::Fresh(value)) => {
+                origin = Origin::Hit;
+                (State::Done(inner.hit(value)), None)
+            }
             (Goal::Compute, Memory::Stale(value)) => (
                 State::Read {
                     tier: 0,
@@ -193,8 +212,22 @@ where
             lock_name: None,
             stored: false,
             store_error,
+            origin,
             down: 0,
         }
+    }
+
+    /// Where the call's value came from, once the driver has it.
+    pub(super) fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// A hit: counted, and recorded as the call's origin.
+    #[inline]
+    fn serve_hit(&mut self, value: V) {
+        self.origin = Origin::Hit;
+        let value = self.inner.hit(value);
+        self.finish(value);
     }
 
     /// The first of a round's looks, after the memory tier's answer.
@@ -202,7 +235,7 @@ where
     fn begin_round(&mut self, memory: Memory<V>) {
         self.stale = None;
         match memory {
-            Memory::Fresh(value) => return self.finish(self.inner.hit(value)),
+            Memory::Fresh(value) => return self.serve_hit(value),
             Memory::Stale(value) if self.goal == Goal::Compute => self.stale = Some(value),
             Memory::Stale(_) | Memory::Absent => {}
         }
@@ -216,7 +249,7 @@ where
     #[inline]
     fn look_again(&mut self, pass: Pass) {
         match self.inner.lookup_memory(self.call.key) {
-            Memory::Fresh(value) => self.finish(self.inner.hit(value)),
+            Memory::Fresh(value) => self.serve_hit(value),
             Memory::Stale(_) | Memory::Absent => self.state = State::Read { tier: 0, pass },
         }
     }
@@ -248,7 +281,7 @@ where
                 State::Lock => break,
                 State::Compute => {
                     let limiter = inner.rate_limiter.as_ref();
-                    return Step::Compute(limiter.filter(|_| self.goal == Goal::Compute));
+                    return Step::Compute(limiter.filter(|_| self.goal.computes()));
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),
@@ -325,7 +358,11 @@ where
     #[inline]
     fn found(&mut self, entry: Entry<V>, tier: usize) {
         let inner = self.inner;
+        if self.goal == Goal::Peek {
+            return self.finish(entry.value);
+        }
         inner.stats.hits.add();
+        self.origin = Origin::Hit;
         // Copied into the earlier tiers only if no invalidation came since the call started.
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);
@@ -375,7 +412,7 @@ where
             unreachable!("answers follow their step")
         };
         match outcome {
-            Outcome::Value(value) => self.finish(self.inner.hit(value)),
+            Outcome::Value(value) => self.serve_hit(value),
             // The leader failed: start again; one of the waiters leads the next attempt.
             Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
             Outcome::TimedOut => {

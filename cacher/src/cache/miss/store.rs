@@ -4,7 +4,7 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss, State};
+use super::{Goal, Miss, Origin, State};
 use crate::cache::stats::Counters;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ where
     #[inline]
     pub(in crate::cache) fn computed(&mut self, value: V) {
         let inner = self.inner;
-        if self.goal == Goal::Compute {
+        if self.goal.computes() {
             Counters::add(&inner.stats.misses);
         }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
@@ -52,7 +52,7 @@ where
     /// the flight fails, so that a waiter runs its own function rather than take this fallback.
     pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         let inner = self.inner;
-        if self.goal != Goal::Store {
+        if !matches!(self.goal, Goal::Store | Goal::Peek) {
             Counters::add(&inner.stats.misses);
         }
         self.state = State::Over;
@@ -61,6 +61,7 @@ where
         let current = inner.flights.generation(self.hash) == self.generation;
         match self.stale.take().filter(|_| current) {
             Some(value) => {
+                self.origin = Origin::Stale;
                 Counters::add(&inner.stats.stale_served);
                 tracing::warn!(
                     namespace = %inner.namespace(),
