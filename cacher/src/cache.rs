@@ -7,10 +7,11 @@ mod flight;
 mod generation;
 mod inner;
 mod miss;
+mod refresh;
 mod stats;
 mod wrap;
 
-pub use self::builder::{CacheBuilder, DEFAULT_WAIT_TIMEOUT, IntoBackend};
+pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};
 pub use self::stats::CacheStats;
 pub use self::wrap::{CachedFn, TryCachedFn};
 
@@ -142,7 +143,7 @@ where
                 Goal::Compute,
                 memory,
             ),
-            compute,
+            &mut Some(compute),
         )
     }
 
@@ -184,7 +185,7 @@ where
         };
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&mut miss, compute).await
+        drive::run_async(&mut miss, &mut Some(compute)).await
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.
@@ -219,7 +220,7 @@ where
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
-        drive::run(&mut miss, || Err(())).ok()
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
 
     /// Stores `value` for `key` in every tier. A computation of `key` already under way will not
@@ -236,7 +237,7 @@ where
         inner.flights.invalidate(hash, inner.store_wait());
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
-        let Ok(_) = drive::run(&mut miss, || Ok::<V, Infallible>(value));
+        let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
         miss.store_error().map_or(Ok(()), Err)
     }
 
@@ -338,6 +339,7 @@ impl<K, V> fmt::Debug for Cache<K, V> {
             .field("memory", &inner.memory.is_some())
             .field("persistent_tiers", &inner.backends.len())
             .field("ttl", &inner.ttl)
+            .field("ttl_fn", &inner.ttl_fn.is_some())
             .field("rate_limiter", &inner.rate_limiter)
             .finish_non_exhaustive()
     }

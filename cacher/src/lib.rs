@@ -93,7 +93,8 @@ pub mod __private;
 
 pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
-    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, TryCachedFn,
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT,
+    IntoBackend, TryCachedFn,
 };
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};

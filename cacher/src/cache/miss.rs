@@ -11,6 +11,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod stale;
 mod store;
 
 use std::hash::Hash;
@@ -21,6 +22,7 @@ use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
+use super::refresh::Ticket;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -37,6 +39,9 @@ pub(super) enum Goal {
     Compute,
     /// `insert`: the "function" returns the given value; store it in every tier.
     Store,
+    /// A background refresh (`stale_while_revalidate`): compute and store, unless the key was
+    /// invalidated since the stale value was read.
+    Refresh,
 }
 
 /// What the driver is to do next.
@@ -121,6 +126,10 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     state: State<V>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
+    /// Whether the call's function may run in the background (`try_get_or_refresh`).
+    detach: bool,
+    /// The background refresh this call claimed, for its caller to start.
+    refresh: Option<Ticket>,
     leader: Option<Leader<'a, K, V>>,
     /// The key's hash, for the flights and their generations.
     hash: u64,
@@ -149,8 +158,7 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
-    /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Built in one expression, so that
-    /// it is made in place rather than copied out.
+    /// `hash` is the key's [`flight_hash`](Inner::flight_hash).
     #[inline]
     pub(super) fn new(
         inner: &'a Inner<K, V>,
@@ -159,35 +167,59 @@ where
         goal: Goal,
         memory: Memory<V>,
     ) -> Self {
+        let generation = inner.flights.generation(hash);
+        let mut miss = Self::with(inner, call, hash, goal, generation);
+        match goal {
+            Goal::Store | Goal::Refresh => miss.state = State::Compute,
+            Goal::Lookup | Goal::Compute => miss.begin_round(memory),
+        }
+        miss
+    }
+
+    /// As [`new`](Self::new) for `get_or_compute` with a function that may run in the
+    /// background: within `stale_while_revalidate` the call serves the stale value and claims a
+    /// refresh ([`take_refresh`](Self::take_refresh)).
+    pub(super) fn detachable(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        memory: Memory<V>,
+    ) -> Self {
+        let generation = inner.flights.generation(hash);
+        let mut miss = Self::with(inner, call, hash, Goal::Compute, generation);
+        miss.detach = true;
+        miss.begin_round(memory);
+        miss
+    }
+
+    /// The background refresh `ticket` claimed: it stores only if the key's generation is still
+    /// the one the stale value was read under.
+    pub(super) fn refresh(inner: &'a Inner<K, V>, call: &'a Call<'a, Q>, ticket: &Ticket) -> Self {
+        let mut miss = Self::with(inner, call, ticket.hash, Goal::Refresh, ticket.generation);
+        miss.state = State::Compute;
+        miss
+    }
+
+    fn with(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        goal: Goal,
+        generation: Generation,
+    ) -> Self {
         let (key, store_error) = persistent_key(inner, call);
-        let (state, stale) = match (goal, memory) {
-            (Goal::Store, _) => (State::Compute, None),
-            (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
-            (Goal::Compute, Memory::Stale(value)) => (
-                State::Read {
-                    tier: 0,
-                    pass: Pass::First,
-                },
-                Some(value),
-            ),
-            (_, Memory::Stale(_) | Memory::Absent) => (
-                State::Read {
-                    tier: 0,
-                    pass: Pass::First,
-                },
-                None,
-            ),
-        };
         Self {
             inner,
             call,
             key,
             goal,
-            state,
-            stale,
+            state: State::Over,
+            stale: None,
+            detach: false,
+            refresh: None,
             leader: None,
             hash,
-            generation: inner.flights.generation(hash),
+            generation,
             storing: None,
             held: None,
             lock_name: None,
@@ -201,23 +233,27 @@ where
     #[inline]
     fn begin_round(&mut self, memory: Memory<V>) {
         self.stale = None;
-        match memory {
-            Memory::Fresh(value) => return self.finish(self.inner.hit(value)),
-            Memory::Stale(value) if self.goal == Goal::Compute => self.stale = Some(value),
-            Memory::Stale(_) | Memory::Absent => {}
-        }
         self.state = State::Read {
             tier: 0,
             pass: Pass::First,
         };
+        match memory {
+            Memory::Fresh(value) => self.finish(self.inner.hit(value)),
+            Memory::Touch(value, stamp) => self.touch(value, stamp),
+            Memory::Revalidate(value) => self.past_ttl(value, Freshness::Revalidate),
+            Memory::Stale(value) => self.past_ttl(value, Freshness::Stale),
+            Memory::Absent => {}
+        }
     }
 
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
         match self.inner.lookup_memory(self.call.key) {
-            Memory::Fresh(value) => self.finish(self.inner.hit(value)),
-            Memory::Stale(_) | Memory::Absent => self.state = State::Read { tier: 0, pass },
+            Memory::Fresh(value) | Memory::Touch(value, _) => self.finish(self.inner.hit(value)),
+            Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent => {
+                self.state = State::Read { tier: 0, pass }
+            }
         }
     }
 
@@ -248,7 +284,8 @@ where
                 State::Lock => break,
                 State::Compute => {
                     let limiter = inner.rate_limiter.as_ref();
-                    return Step::Compute(limiter.filter(|_| self.goal == Goal::Compute));
+                    let limited = matches!(self.goal, Goal::Compute | Goal::Refresh);
+                    return Step::Compute(limiter.filter(|_| limited));
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),
@@ -283,12 +320,15 @@ where
             unreachable!("answers follow their step")
         };
         match answer {
-            Ok(Some(entry)) => match self.inner.freshness(entry.created_ms) {
+            Ok(Some(entry)) => match self.inner.freshness(entry.stamp()) {
                 Freshness::Fresh => return self.found(entry, tier),
-                Freshness::Stale if pass == Pass::First && self.goal == Goal::Compute => {
-                    self.stale.get_or_insert(entry.value);
+                past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
+                    self.past_ttl(entry.value, past);
+                    if matches!(self.state, State::Done(_)) {
+                        return;
+                    }
                 }
-                Freshness::Stale | Freshness::Expired => {}
+                Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
             },
             Ok(None) => {}
             Err(e) => {
@@ -321,27 +361,38 @@ where
     }
 
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
-    /// keeping its creation time, so that a ttl counts from when the value was computed.
+    /// keeping its creation time, so that a ttl counts from when the value was computed. A use
+    /// due to be recorded (`time_to_idle`) is written to `tier` too.
     #[inline]
-    fn found(&mut self, entry: Entry<V>, tier: usize) {
+    fn found(&mut self, mut entry: Entry<V>, tier: usize) {
         let inner = self.inner;
         inner.stats.hits.add();
-        // Copied into the earlier tiers only if no invalidation came since the call started.
+        let now_ms = inner.clock.now_ms();
+        let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {
+            entry.touched_ms = now_ms;
+            tier + 1
+        } else {
+            tier
+        };
+        self.fill(entry, upto);
+    }
+
+    /// Copies `entry` into the memory tier and the persistent tiers before `upto`, if no
+    /// invalidation came since the call started.
+    fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
+        let inner = self.inner;
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);
         };
         self.storing = Some(storing);
+        entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(
-                self.call.key.to_key(),
-                entry.value.clone(),
-                entry.created_ms,
-            );
+            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
         }
         self.state = State::Write {
             entry,
             tier: 0,
-            upto: tier,
+            upto,
             fill: true,
         };
     }

@@ -24,6 +24,15 @@ where
         if self.goal == Goal::Compute {
             Counters::add(&inner.stats.misses);
         }
+        if self.goal != Goal::Store {
+            inner.outages.recovered(self.hash);
+        }
+        let ttl_ms = inner.ttl_fn.as_ref().and_then(|ttl_fn| ttl_fn(&value));
+        let ttl_ms = ttl_ms.map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        // A value whose own ttl is zero is its callers' only: no read would accept it.
+        if ttl_ms == Some(0) {
+            return self.finish(value);
+        }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             // Invalidated while it was computed: its callers get it, the tiers keep what the
             // invalidation left.
@@ -31,8 +40,16 @@ where
         };
         self.storing = Some(storing);
         let created_ms = inner.clock.now_ms();
+        let mut entry = Entry {
+            value,
+            created_ms,
+            ttl_ms,
+            touched_ms: created_ms,
+            expires_ms: None,
+        };
+        entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(self.call.key.to_key(), value.clone(), created_ms);
+            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             self.stored = true;
         }
         let upto = if self.key.is_some() {
@@ -41,7 +58,7 @@ where
             0
         };
         self.state = State::Write {
-            entry: Entry { value, created_ms },
+            entry,
             tier: 0,
             upto,
             fill: false,
@@ -61,6 +78,8 @@ where
         let current = inner.flights.generation(self.hash) == self.generation;
         match self.stale.take().filter(|_| current) {
             Some(value) => {
+                // Not called again for the error backoff: the stale value is served meanwhile.
+                inner.outages.failed(self.hash, inner.clock.now_ms());
                 Counters::add(&inner.stats.stale_served);
                 tracing::warn!(
                     namespace = %inner.namespace(),
