@@ -36,7 +36,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let checks = checks(func);
     let (key_ref, key) = key_ref(func);
     let cache = cache(plan, func);
-    let lookup = lookup(func, &cache, &key);
+    let lookup = lookup(func, &cache, &key, plan.stale_while_revalidate.is_some());
     quote! {
         #(#outer)*
         #vis #sig {
@@ -113,15 +113,23 @@ fn signature(func: &Func) -> Signature {
 }
 
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
-/// async forms.
-fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream) -> TokenStream {
-    let lookup = match (&func.output, func.is_async()) {
-        (Output::Value(_), false) => quote!(get_or_compute),
-        (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
-        (Output::Value(_), true) => quote!(get_or_compute_async),
-        (Output::Fallible { .. }, true) => quote!(try_get_or_compute_async),
+/// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
+/// owns copies of the arguments and may refresh in the background.
+fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream, refresh: bool) -> TokenStream {
+    let lookup = match (&func.output, func.is_async(), refresh) {
+        (Output::Value(_), false, false) => quote!(get_or_compute),
+        (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
+        (Output::Value(_), true, false) => quote!(get_or_compute_async),
+        (Output::Fallible { .. }, true, false) => quote!(try_get_or_compute_async),
+        (Output::Value(_), false, true) => quote!(get_or_refresh),
+        (Output::Fallible { .. }, false, true) => quote!(try_get_or_refresh),
+        (Output::Value(_), true, true) => quote!(get_or_refresh_async),
+        (Output::Fallible { .. }, true, true) => quote!(try_get_or_refresh_async),
     };
-    let compute = compute(func);
+    let compute = match refresh {
+        true => crate::fresh::refresh_compute(func, by_trait(func)),
+        false => compute(func),
+    };
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
     // error of the call, which the checks already reported, rather than "method not found".
     let mut lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
@@ -300,13 +308,33 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
     for (setter, duration) in [
         (quote!(ttl), plan.ttl),
         (quote!(stale_if_error), plan.stale_if_error),
+        (quote!(stale_while_revalidate), plan.stale_while_revalidate),
+        (quote!(time_to_idle), plan.time_to_idle),
+        (quote!(error_backoff), plan.error_backoff),
     ] {
         if let Some(duration) = duration.map(self::duration) {
             chain.extend(quote!(.#setter(#duration)));
         }
     }
+    if let Some(path) = &plan.ttl_fn {
+        // Spanned at the path, where a function of the wrong type is reported.
+        let ttl_fn = quote_spanned!(path.span()=> ::cacher::__private::ttl_fn(#path));
+        chain.extend(quote!(.ttl_fn(#ttl_fn)));
+    }
+    let clock = plan.clock.as_ref().map(|path| {
+        // Spanned at the path, where a function of the wrong type is reported.
+        quote_spanned!(path.span()=> ::cacher::__private::clock(#path))
+    });
+    if let Some(clock) = &clock {
+        chain.extend(quote!(.clock(#clock)));
+    }
     if let Some(interval) = plan.rate_limit.map(self::duration) {
-        chain.extend(quote!(.rate_limit(::cacher::RateLimiter::new(#interval))));
+        let limiter = quote!(::cacher::RateLimiter::new(#interval));
+        let limiter = match &clock {
+            Some(clock) => quote!(#limiter.with_clock(#clock)),
+            None => limiter,
+        };
+        chain.extend(quote!(.rate_limit(#limiter)));
     }
     chain
 }

@@ -8,6 +8,7 @@
 mod attr;
 mod error;
 mod expand;
+mod fresh;
 mod func;
 mod key_ref;
 mod owned;

@@ -20,6 +20,7 @@
 mod adversarial;
 mod cache;
 mod file;
+mod freshness;
 mod invalidation;
 mod macros;
 mod policies;

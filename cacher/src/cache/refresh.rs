@@ -10,6 +10,7 @@
 //! flight loses only that refresh: tiers are written atomically.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::hash::Hash;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -153,6 +154,34 @@ where
             }
         }
         result
+    }
+
+    /// [`try_get_or_refresh`](Self::try_get_or_refresh) for a function that cannot fail.
+    pub fn get_or_refresh<Q, F>(&self, key: &Q, compute: F) -> V
+    where
+        Q: KeyRef<K> + ?Sized,
+        F: FnOnce() -> V + Send + 'static,
+    {
+        match self.try_get_or_refresh(key, move || Ok::<V, Infallible>(compute())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Async [`get_or_refresh`](Self::get_or_refresh).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn get_or_refresh_async<Q, F, Fut>(&self, key: &Q, compute: F) -> V
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = V> + Send + 'static,
+    {
+        let compute = move || async move { Ok::<V, Infallible>(compute().await) };
+        match self.try_get_or_refresh_async(key, compute).await {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
     }
 
     /// The background refresh: the miss path with the goal `Refresh`, blocking.

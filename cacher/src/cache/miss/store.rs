@@ -73,13 +73,17 @@ where
             Counters::add(&inner.stats.misses);
         }
         self.state = State::Over;
-        drop(self.leader.take());
         // An entry removed or replaced since the call started is not served either.
         let current = inner.flights.generation(self.hash) == self.generation;
-        match self.stale.take().filter(|_| current) {
+        let stale = self.stale.take().filter(|_| current);
+        if stale.is_some() {
+            // Not called again for the error backoff: the stale value is served meanwhile (also
+            // to the waiters, which learn of the failure next).
+            inner.outages.failed(self.hash, inner.clock.now_ms());
+        }
+        drop(self.leader.take());
+        match stale {
             Some(value) => {
-                // Not called again for the error backoff: the stale value is served meanwhile.
-                inner.outages.failed(self.hash, inner.clock.now_ms());
                 Counters::add(&inner.stats.stale_served);
                 tracing::warn!(
                     namespace = %inner.namespace(),
