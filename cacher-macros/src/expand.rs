@@ -305,37 +305,7 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
         }
         chain.extend(quote!(.backend(#backend)));
     }
-    for (setter, duration) in [
-        (quote!(ttl), plan.ttl),
-        (quote!(stale_if_error), plan.stale_if_error),
-        (quote!(stale_while_revalidate), plan.stale_while_revalidate),
-        (quote!(time_to_idle), plan.time_to_idle),
-        (quote!(error_backoff), plan.error_backoff),
-    ] {
-        if let Some(duration) = duration.map(self::duration) {
-            chain.extend(quote!(.#setter(#duration)));
-        }
-    }
-    if let Some(path) = &plan.ttl_fn {
-        // Spanned at the path, where a function of the wrong type is reported.
-        let ttl_fn = quote_spanned!(path.span()=> ::cacher::__private::ttl_fn(#path));
-        chain.extend(quote!(.ttl_fn(#ttl_fn)));
-    }
-    let clock = plan.clock.as_ref().map(|path| {
-        // Spanned at the path, where a function of the wrong type is reported.
-        quote_spanned!(path.span()=> ::cacher::__private::clock(#path))
-    });
-    if let Some(clock) = &clock {
-        chain.extend(quote!(.clock(#clock)));
-    }
-    if let Some(interval) = plan.rate_limit.map(self::duration) {
-        let limiter = quote!(::cacher::RateLimiter::new(#interval));
-        let limiter = match &clock {
-            Some(clock) => quote!(#limiter.with_clock(#clock)),
-            None => limiter,
-        };
-        chain.extend(quote!(.rate_limit(#limiter)));
-    }
+    chain.extend(crate::fresh::time_setters(plan));
     chain
 }
 
@@ -399,7 +369,7 @@ fn formatter(formatter: Formatter) -> TokenStream {
 }
 
 /// A `Duration` in the unit that reads best in `cargo expand`.
-fn duration(d: Duration) -> TokenStream {
+pub(crate) fn duration(d: Duration) -> TokenStream {
     let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
     let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if nanos == 0 {

@@ -4,12 +4,14 @@
 //! arguments), and the refresh closure that the lookup hands to the cache.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
 
 use crate::attr::Options;
 use crate::error::Errors;
 use crate::func::{Func, Role};
+use crate::plan::Plan;
 
 impl Options {
     /// Options of freshness that need another.
@@ -77,7 +79,8 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
             }
             Role::Borrowed(target) => {
                 owned.push(quote!(let #ident = ::std::borrow::ToOwned::to_owned(#ident);));
-                rebound.push(quote!(let #ident: &#target = ::core::borrow::Borrow::borrow(&#ident);));
+                rebound
+                    .push(quote!(let #ident: &#target = ::core::borrow::Borrow::borrow(&#ident);));
             }
             // Moved in as it is (refused above when it is a reference).
             Role::Skip | Role::Converted(_) => {}
@@ -102,4 +105,42 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
         true => quote!({ #(#owned)* move || ::cacher::__private::fallible(#compute) }),
         false => quote!({ #(#owned)* #compute }),
     }
+}
+
+/// The builder calls of everything that reads the clock: the ttl, its windows, the idle time, the
+/// error backoff, `ttl_fn`, the clock itself and the rate limiter (on that clock too).
+pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
+    let mut setters = TokenStream::new();
+    for (setter, duration) in [
+        (quote!(ttl), plan.ttl),
+        (quote!(stale_if_error), plan.stale_if_error),
+        (quote!(stale_while_revalidate), plan.stale_while_revalidate),
+        (quote!(time_to_idle), plan.time_to_idle),
+        (quote!(error_backoff), plan.error_backoff),
+    ] {
+        if let Some(duration) = duration.map(crate::expand::duration) {
+            setters.extend(quote!(.#setter(#duration)));
+        }
+    }
+    if let Some(path) = &plan.ttl_fn {
+        // Spanned at the path, where a function of the wrong type is reported.
+        let ttl_fn = quote_spanned!(path.span()=> ::cacher::__private::ttl_fn(#path));
+        setters.extend(quote!(.ttl_fn(#ttl_fn)));
+    }
+    let clock = plan.clock.as_ref().map(|path| {
+        // Spanned at the path, where a function of the wrong type is reported.
+        quote_spanned!(path.span()=> ::cacher::__private::clock(#path))
+    });
+    if let Some(clock) = &clock {
+        setters.extend(quote!(.clock(#clock)));
+    }
+    if let Some(interval) = plan.rate_limit.map(crate::expand::duration) {
+        let limiter = quote!(::cacher::RateLimiter::new(#interval));
+        let limiter = match &clock {
+            Some(clock) => quote!(#limiter.with_clock(#clock)),
+            None => limiter,
+        };
+        setters.extend(quote!(.rate_limit(#limiter)));
+    }
+    setters
 }

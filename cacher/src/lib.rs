@@ -26,7 +26,8 @@
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
-//! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
+//! - Policies ([`policy`]): a ttl (fixed, or from the value), `stale_while_revalidate`,
+//!   `stale_if_error` with an error backoff, `time_to_idle`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
 //! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
 //!   processes.
@@ -43,7 +44,7 @@
 //!   │       blocking and an async driver (cache/drive.rs)
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
-//!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
+//!   ├── policy    freshness (ttl, windows, idle time), error backoff, RateLimiter
 //!   ├── lock      FlightLock, RedisLock: single-flight across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
 //!         │       index and path rules), redis

@@ -195,7 +195,8 @@ fn refresh(args: &[String]) -> Result<(), String> {
     let (done_tx, done) = std::sync::mpsc::channel::<()>();
     let got = cache.try_get_or_refresh("fresh", move || {
         // Held until the call has returned: the caller cannot have waited for it.
-        held.recv_timeout(Duration::from_secs(20)).map_err(|e| e.to_string())?;
+        held.recv_timeout(Duration::from_secs(20))
+            .map_err(|e| e.to_string())?;
         let _ = done_tx.send(());
         Ok::<_, String>("new".to_owned())
     })?;
@@ -207,7 +208,8 @@ fn refresh(args: &[String]) -> Result<(), String> {
     })?;
     say(&format!("RESULT inflight_answer={got}"));
     release.send(()).map_err(|e| e.to_string())?;
-    done.recv_timeout(Duration::from_secs(20)).map_err(|e| e.to_string())?;
+    done.recv_timeout(Duration::from_secs(20))
+        .map_err(|e| e.to_string())?;
     // The refresh's store follows its function: a reader of the disk alone sees it soon.
     let start = std::time::Instant::now();
     let disk = || refresh_cache(&dir, clock.clone()).get("fresh");

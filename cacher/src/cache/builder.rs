@@ -213,7 +213,10 @@ where
     /// mock.advance(Duration::from_secs(61));
     /// assert!(cache.get("api").is_none()); // its own 60 s, not the hour
     /// ```
-    pub fn ttl_fn(mut self, ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static) -> Self {
+    pub fn ttl_fn(
+        mut self,
+        ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
         self.ttl_fn = Some(std::sync::Arc::new(ttl_fn));
         self
     }
@@ -230,6 +233,22 @@ where
     /// the background — with [`Cache::try_get_or_refresh`] (and `#[cached]`), whose function
     /// can outlive the call; `get_or_compute` computes in the caller instead. A failed refresh
     /// keeps the stale entry. Needs a [`ttl`](Self::ttl) (or a [`ttl_fn`](Self::ttl_fn)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, String> = Cache::builder()
+    ///     // Fresh for a minute, then served stale for up to ten while it refreshes.
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(600))
+    ///     .build()
+    ///     .unwrap();
+    /// let page = cache.get_or_refresh(&1, || "page 1".to_owned());
+    /// assert_eq!(page, "page 1");
+    /// ```
     pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
         self.stale_while_revalidate = Some(window);
         self
@@ -238,6 +257,25 @@ where
     /// Sliding expiry: an entry unused for `idle` is expired, whatever its ttl; each use keeps it.
     /// A use is recorded at most once per quarter of `idle` (in memory an atomic store; in a
     /// persistent tier a rewrite of the entry), so a hot entry costs no write per hit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let sessions: Cache<u32, String> = Cache::builder()
+    ///     .time_to_idle(Duration::from_secs(30 * 60))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// sessions.insert(&1, "alice".to_owned()).unwrap();
+    /// mock.advance(Duration::from_secs(20 * 60));
+    /// assert!(sessions.get(&1).is_some()); // used: kept another 30 minutes
+    /// mock.advance(Duration::from_secs(31 * 60));
+    /// assert!(sessions.get(&1).is_none()); // idle for 31 minutes
+    /// ```
     pub fn time_to_idle(mut self, idle: Duration) -> Self {
         self.time_to_idle = Some(idle);
         self
@@ -248,6 +286,30 @@ where
     /// that key serve the stale entry without calling the function for `backoff`, then try it
     /// again. Default: [`DEFAULT_ERROR_BACKOFF`]; `Duration::ZERO` tries on every call. Per
     /// process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let rates: Cache<String, f64> = Cache::builder()
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_if_error(Duration::from_secs(24 * 3600))
+    ///     .error_backoff(Duration::from_secs(10))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// rates.insert("EUR", 1.0).unwrap();
+    /// mock.advance(Duration::from_secs(120));
+    /// let mut calls = 0;
+    /// for _ in 0..5 {
+    ///     let rate = rates.try_get_or_compute("EUR", || { calls += 1; Err("the API is down") });
+    ///     assert_eq!(rate, Ok(1.0));
+    /// }
+    /// assert_eq!(calls, 1); // not five
+    /// ```
     pub fn error_backoff(mut self, backoff: Duration) -> Self {
         self.error_backoff = backoff;
         self

@@ -15,12 +15,12 @@ use std::hash::Hash;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::Cache;
 use super::call::Call;
 use super::drive;
 use super::generation::Generation;
 use super::inner::Memory;
 use super::miss::Miss;
-use super::Cache;
 use crate::key::KeyRef;
 
 /// Threads that run blocking refreshes, for all caches of the process.
@@ -144,8 +144,7 @@ where
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key) = (self.clone(), key.to_key());
             let job: Job = Box::new(move || cache.refresh(&key, ticket, compute));
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-                pool().try_send(job)
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = pool().try_send(job)
             {
                 tracing::warn!(
                     namespace = %self.namespace(),
@@ -240,7 +239,10 @@ where
         let inner = &*self.inner;
         let call = Call::new(key);
         let mut miss = Miss::refresh(inner, &call, &ticket);
-        if drive::run_async(&mut miss, &mut Some(compute)).await.is_err() {
+        if drive::run_async(&mut miss, &mut Some(compute))
+            .await
+            .is_err()
+        {
             miss.refresh_failed();
         }
     }

@@ -154,11 +154,14 @@ mod tests {
 
     #[test]
     fn fresh_then_stale_then_expired() {
-        let ttl = TtlPolicy::new(Some(Duration::from_secs(60)))
-            .stale_if_error(Duration::from_secs(600));
+        let ttl =
+            TtlPolicy::new(Some(Duration::from_secs(60))).stale_if_error(Duration::from_secs(600));
         assert_eq!(ttl.freshness(at(1_000), 1_000 + 59_999), Freshness::Fresh);
         assert_eq!(ttl.freshness(at(1_000), 1_000 + 60_000), Freshness::Stale);
-        assert_eq!(ttl.freshness(at(1_000), 1_000 + 660_000), Freshness::Expired);
+        assert_eq!(
+            ttl.freshness(at(1_000), 1_000 + 660_000),
+            Freshness::Expired
+        );
     }
 
     #[test]

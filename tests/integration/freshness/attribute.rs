@@ -56,10 +56,18 @@ fn ttl_fn_gives_each_entry_its_own_ttl() {
     token_mock().advance(2 * MIN);
     token(1);
     token(2);
-    assert_eq!(TOKEN_CALLS.load(Ordering::SeqCst), 3, "user 1's 60 s are over");
+    assert_eq!(
+        TOKEN_CALLS.load(Ordering::SeqCst),
+        3,
+        "user 1's 60 s are over"
+    );
     token_mock().advance(2 * 60 * MIN);
     token(2);
-    assert_eq!(TOKEN_CALLS.load(Ordering::SeqCst), 3, "user 2's day, over the fixed hour");
+    assert_eq!(
+        TOKEN_CALLS.load(Ordering::SeqCst),
+        3,
+        "user 2's day, over the fixed hour"
+    );
 }
 
 mock_clock!(page_clock, page_mock, page_pair);
@@ -76,7 +84,9 @@ fn stale_while_revalidate_on_a_fn_serves_stale_and_refreshes_in_the_background()
     assert_eq!(page("/a"), "/a#0");
     page_mock().advance(2 * MIN);
     assert_eq!(page("/a"), "/a#0", "stale, at once");
-    eventually("the refresh", || page_cache().get(&("/a".to_owned(),)).as_deref() == Some("/a#1"));
+    eventually("the refresh", || {
+        page_cache().get(&("/a".to_owned(),)).as_deref() == Some("/a#1")
+    });
     assert_eq!(page("/a"), "/a#1");
 }
 

@@ -19,7 +19,11 @@ fn an_entry_in_use_stays_and_an_idle_one_expires_in_memory() {
     cache.insert(&2, 2).unwrap();
     for _ in 0..6 {
         mock.advance(5 * MIN);
-        assert_eq!(cache.get(&1), Some(1), "used every 5 min of a 10 min idle window");
+        assert_eq!(
+            cache.get(&1),
+            Some(1),
+            "used every 5 min of a 10 min idle window"
+        );
     }
     assert_eq!(cache.get(&2), None, "30 min unused");
 }

@@ -4,10 +4,10 @@
 //! and through `#[cached]`.
 
 mod attribute;
+mod idle;
 mod outage;
 mod revalidate;
 mod ttl_fn;
-mod idle;
 
 use std::time::{Duration, Instant};
 

@@ -47,7 +47,10 @@ fn five_calls_during_an_outage_call_the_failing_function_once_per_backoff() {
 #[test]
 fn a_success_ends_the_outage() {
     let (cache, mock) = stale_cache(Some(Duration::from_secs(10)));
-    assert_eq!(cache.try_get_or_compute(&1, || Err::<u64, _>("down")), Ok(1));
+    assert_eq!(
+        cache.try_get_or_compute(&1, || Err::<u64, _>("down")),
+        Ok(1)
+    );
     mock.advance(Duration::from_secs(10));
     assert_eq!(cache.try_get_or_compute(&1, || Ok::<_, &str>(2)), Ok(2));
     mock.advance(2 * MIN);
@@ -78,7 +81,10 @@ fn a_zero_backoff_calls_on_every_call() {
 #[test]
 fn past_the_grace_the_error_comes_through_even_in_backoff() {
     let (cache, mock) = stale_cache(None);
-    assert_eq!(cache.try_get_or_compute(&1, || Err::<u64, _>("down")), Ok(1));
+    assert_eq!(
+        cache.try_get_or_compute(&1, || Err::<u64, _>("down")),
+        Ok(1)
+    );
     mock.advance(60 * MIN);
     assert_eq!(
         cache.try_get_or_compute(&1, || Err::<u64, _>("down")),

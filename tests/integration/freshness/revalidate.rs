@@ -45,15 +45,23 @@ fn a_stale_entry_is_served_at_once_while_one_refresh_replaces_it() {
         }
     };
     // The refresh is held: every caller meanwhile gets the stale value, none starts another.
-    assert_eq!(cache.try_get_or_refresh(&1, refresh.clone()), Ok("old".into()));
+    assert_eq!(
+        cache.try_get_or_refresh(&1, refresh.clone()),
+        Ok("old".into())
+    );
     gate.started();
     for _ in 0..5 {
-        assert_eq!(cache.try_get_or_refresh(&1, refresh.clone()), Ok("old".into()));
+        assert_eq!(
+            cache.try_get_or_refresh(&1, refresh.clone()),
+            Ok("old".into())
+        );
     }
     assert_eq!(calls.count(), 1);
     assert_eq!(cache.stats().stale_served, 6);
     gate.release();
-    eventually("the refresh to land", || cache.get(&1).as_deref() == Some("new"));
+    eventually("the refresh to land", || {
+        cache.get(&1).as_deref() == Some("new")
+    });
     assert_eq!(calls.count(), 1);
 }
 
@@ -79,7 +87,9 @@ fn concurrent_callers_start_one_refresh() {
     gate.started();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     gate.release();
-    eventually("the refresh to land", || cache.get(&1).as_deref() == Some("new"));
+    eventually("the refresh to land", || {
+        cache.get(&1).as_deref() == Some("new")
+    });
 }
 
 #[test]
@@ -93,11 +103,17 @@ fn a_failed_refresh_keeps_the_stale_entry_and_backs_off() {
             Err("down".into())
         }
     };
-    assert_eq!(cache.try_get_or_refresh(&1, failing.clone()), Ok("old".into()));
+    assert_eq!(
+        cache.try_get_or_refresh(&1, failing.clone()),
+        Ok("old".into())
+    );
     eventually("the refresh to fail", || cache.stats().errors == 1);
     // Within the error backoff, no refresh is tried; the stale entry is still served.
     for _ in 0..5 {
-        assert_eq!(cache.try_get_or_refresh(&1, failing.clone()), Ok("old".into()));
+        assert_eq!(
+            cache.try_get_or_refresh(&1, failing.clone()),
+            Ok("old".into())
+        );
     }
     assert_eq!(calls.count(), 1);
     mock.advance(cacher::DEFAULT_ERROR_BACKOFF);
@@ -152,7 +168,9 @@ fn the_refresh_replaces_the_entry_on_disk() {
     let cache = build(); // reads the stale entry from disk
     let got = cache.try_get_or_refresh(&1, || Ok::<_, String>("new".into()));
     assert_eq!(got, Ok("old".into()));
-    eventually("the refresh on disk", || build().get(&1).as_deref() == Some("new"));
+    eventually("the refresh on disk", || {
+        build().get(&1).as_deref() == Some("new")
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

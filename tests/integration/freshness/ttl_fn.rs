@@ -43,7 +43,10 @@ fn each_entry_lives_for_its_own_ttl_and_others_for_the_fixed_one() {
     assert!(cache.get(&2).is_some(), "the fixed 10 min apply");
     mock.advance(10 * MIN);
     assert_eq!(cache.get(&2), None);
-    assert!(cache.get(&3).is_some(), "its own hour, longer than the fixed ttl");
+    assert!(
+        cache.get(&3).is_some(),
+        "its own hour, longer than the fixed ttl"
+    );
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn pttl(server: &RedisServer, cache: &Cache<u32, String>, key: u32) -> i64 {
     redis::cmd("PTTL").arg(redis_key).query(&mut con).unwrap()
 }
 
-fn builder(server: &RedisServer, namespace: &str, clock: Clock) -> cacher::CacheBuilder<u32, String> {
+fn builder(
+    server: &RedisServer,
+    namespace: &str,
+    clock: Clock,
+) -> cacher::CacheBuilder<u32, String> {
     Cache::builder()
         .namespace(namespace)
         .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
@@ -46,7 +50,11 @@ fn the_entry_ttl_from_the_value_is_redis_expiry() {
         .unwrap();
     cache.get_or_compute(&1, || "short-lived".to_owned());
     cache.get_or_compute(&2, || "long-lived".to_owned());
-    assert!(near(pttl(&server, &cache, 1), MIN), "{}", pttl(&server, &cache, 1));
+    assert!(
+        near(pttl(&server, &cache, 1), MIN),
+        "{}",
+        pttl(&server, &cache, 1)
+    );
     assert!(near(pttl(&server, &cache, 2), 60 * MIN));
 }
 
@@ -66,7 +74,9 @@ fn redis_keeps_an_entry_through_the_revalidate_window_and_a_refresh_replaces_it(
     mock.advance(2 * MIN);
     let got = cache.try_get_or_refresh(&1, || Ok::<_, String>("new".to_owned()));
     assert_eq!(got, Ok("old".to_owned()));
-    eventually("the refresh in Redis", || cache.get(&1).as_deref() == Some("new"));
+    eventually("the refresh in Redis", || {
+        cache.get(&1).as_deref() == Some("new")
+    });
 }
 
 #[test]
@@ -84,7 +94,11 @@ fn a_use_renews_the_redis_expiry_of_an_idle_entry() {
     mock.advance(3 * MIN);
     assert_eq!(cache.get(&1).as_deref(), Some("v"));
     // Touched 3 min (mock) later: Redis keeps it 10 min from then.
-    assert!(near(pttl(&server, &cache, 1), 13 * MIN), "{}", pttl(&server, &cache, 1));
+    assert!(
+        near(pttl(&server, &cache, 1), 13 * MIN),
+        "{}",
+        pttl(&server, &cache, 1)
+    );
     mock.advance(11 * MIN);
     assert_eq!(cache.get(&1), None, "idle for 11 min");
 }

@@ -217,7 +217,10 @@ fn a_background_refresh_replaces_the_entry_on_disk_while_callers_are_answered_at
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     for line in ["fresh_answer=old", "inflight_answer=old", "on_disk=new"] {
-        assert!(stdout.contains(&format!("RESULT {line}")), "{line} in {stdout}");
+        assert!(
+            stdout.contains(&format!("RESULT {line}")),
+            "{line} in {stdout}"
+        );
     }
     // This process sees the refreshed entry on disk (fresh: 2 min into a 1 min ttl would be
     // stale, so the refresh is what it reads), and the one in flight at exit unharmed.

@@ -2,7 +2,8 @@
 //! served — within `stale_while_revalidate` (claiming one background refresh), or while the
 //! function backs off after a failure — and that records a use for `time_to_idle`.
 //!
-//! A lookup report (`Origin`) reads "stale" exactly when [`Miss::serve_stale`] ran.
+//! A lookup report (`Origin`) reads "stale" exactly when [`Miss::served_stale`] ran: the stale
+//! values served at once here, and the `stale_if_error` fallback of a failed function.
 
 use std::hash::Hash;
 
@@ -50,10 +51,16 @@ where
         }
     }
 
-    /// The call's value is a stale entry.
+    /// The call's value is a stale entry, served at once.
     fn serve_stale(&mut self, value: V) {
-        Counters::add(&self.inner.stats.stale_served);
+        self.served_stale();
         self.finish(value);
+    }
+
+    /// The call's value is a stale entry (served at once, or as the fallback of a failed
+    /// function): counted here, and here a lookup report would say `Origin::Stale`.
+    pub(super) fn served_stale(&self) {
+        Counters::add(&self.inner.stats.stale_served);
     }
 
     /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory

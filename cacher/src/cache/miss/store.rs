@@ -84,7 +84,7 @@ where
         drop(self.leader.take());
         match stale {
             Some(value) => {
-                Counters::add(&inner.stats.stale_served);
+                self.served_stale();
                 tracing::warn!(
                     namespace = %inner.namespace(),
                     "the function failed; serving an expired entry (stale_if_error)"
