@@ -154,3 +154,47 @@ fn an_outage_calls_the_failing_function_once_per_backoff() {
     assert_eq!(down(true), Ok(1));
     assert_eq!(DOWN_CALLS.load(Ordering::SeqCst), 2);
 }
+
+mock_clock!(async_clock, async_mock, async_pair);
+static ASYNC_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(
+    backend = ["memory", "file"],
+    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/freshness/async_token"),
+    ttl = "1h",
+    ttl_fn = token_ttl,
+    time_to_idle = "1d",
+    stale_if_error = "1h",
+    clock = async_clock
+)]
+async fn async_token(user: u32, fail: bool) -> Result<Token, String> {
+    ASYNC_CALLS.fetch_add(1, Ordering::SeqCst);
+    if fail {
+        return Err("down".into());
+    }
+    Ok(Token {
+        user,
+        expires_in: 60,
+    })
+}
+
+#[tokio::test]
+async fn an_async_fn_honours_ttl_fn_idle_time_and_the_error_backoff() {
+    async_token_cache().clear().unwrap();
+    let calls = || ASYNC_CALLS.load(Ordering::SeqCst);
+    async_token(1, false).await.unwrap();
+    async_mock().advance(Duration::from_secs(59));
+    async_token(1, false).await.unwrap();
+    assert_eq!(calls(), 1, "within its own 60 s");
+    async_mock().advance(Duration::from_secs(2));
+    let token = async_token(1, false).await.unwrap();
+    assert_eq!(calls(), 2, "past its own 60 s, not the fixed hour");
+    // A stale entry and a failing function: the stale token is served, and for the backoff
+    // the function is not called again.
+    async_token_cache().insert(&(1, true), token).unwrap();
+    async_mock().advance(2 * MIN);
+    for _ in 0..3 {
+        assert_eq!(async_token(1, true).await.map(|t| t.user), Ok(1));
+    }
+    assert_eq!(calls(), 3, "one failing call for three");
+}
