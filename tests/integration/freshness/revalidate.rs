@@ -108,6 +108,11 @@ fn a_failed_refresh_keeps_the_stale_entry_and_backs_off() {
         Ok("old".into())
     );
     eventually("the refresh to fail", || cache.stats().errors == 1);
+    assert_eq!(
+        cache.stats().misses,
+        0,
+        "a failed refresh is an error, not a miss"
+    );
     // Within the error backoff, no refresh is tried; the stale entry is still served.
     for _ in 0..5 {
         assert_eq!(

@@ -69,7 +69,8 @@ where
     /// the flight fails, so that a waiter runs its own function rather than take this fallback.
     pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         let inner = self.inner;
-        if self.goal != Goal::Store {
+        // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
+        if matches!(self.goal, Goal::Lookup | Goal::Compute) {
             Counters::add(&inner.stats.misses);
         }
         self.state = State::Over;
