@@ -230,11 +230,11 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     };
     suite.check(
         "entry of a future layout",
-        edit("\"cacher\":2", "\"cacher\":3").as_bytes(),
+        edit("\"cacher\":3", "\"cacher\":4").as_bytes(),
     );
     suite.check(
-        "entry of the layout before the shape field",
-        edit("\"cacher\":2", "\"cacher\":1").as_bytes(),
+        "entry of the layout before the ttl and touch fields",
+        edit("\"cacher\":3", "\"cacher\":2").as_bytes(),
     );
     suite.check(
         "entry of another shape of the same type name",
