@@ -47,7 +47,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
         (None, _) => key_ref(func),
     };
     let cache = cache(plan, func);
-    let lookup = lookup(func, &cache, &key);
+    let lookup = lookup(func, &cache, &key, plan.stale_while_revalidate.is_some());
     quote! {
         #(#outer)*
         #vis #sig {
@@ -126,15 +126,23 @@ fn signature(func: &Func) -> Signature {
 }
 
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
-/// async forms.
-fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream) -> TokenStream {
-    let lookup = match (&func.output, func.is_async()) {
-        (Output::Value(_), false) => quote!(get_or_compute),
-        (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
-        (Output::Value(_), true) => quote!(get_or_compute_async),
-        (Output::Fallible { .. }, true) => quote!(try_get_or_compute_async),
+/// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
+/// owns copies of the arguments and may refresh in the background.
+fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream, refresh: bool) -> TokenStream {
+    let lookup = match (&func.output, func.is_async(), refresh) {
+        (Output::Value(_), false, false) => quote!(get_or_compute),
+        (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
+        (Output::Value(_), true, false) => quote!(get_or_compute_async),
+        (Output::Fallible { .. }, true, false) => quote!(try_get_or_compute_async),
+        (Output::Value(_), false, true) => quote!(get_or_refresh),
+        (Output::Fallible { .. }, false, true) => quote!(try_get_or_refresh),
+        (Output::Value(_), true, true) => quote!(get_or_refresh_async),
+        (Output::Fallible { .. }, true, true) => quote!(try_get_or_refresh_async),
     };
-    let compute = compute(func);
+    let compute = match refresh {
+        true => crate::fresh::refresh_compute(func, by_trait(func)),
+        false => compute(func),
+    };
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
     // error of the call, which the checks already reported, rather than "method not found".
     let mut lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
@@ -331,17 +339,7 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
         }
         chain.extend(quote!(.backend(#backend)));
     }
-    for (setter, duration) in [
-        (quote!(ttl), plan.ttl),
-        (quote!(stale_if_error), plan.stale_if_error),
-    ] {
-        if let Some(duration) = duration.map(self::duration) {
-            chain.extend(quote!(.#setter(#duration)));
-        }
-    }
-    if let Some(interval) = plan.rate_limit.map(self::duration) {
-        chain.extend(quote!(.rate_limit(::cacher::RateLimiter::new(#interval))));
-    }
+    chain.extend(crate::fresh::time_setters(plan));
     chain
 }
 
@@ -409,7 +407,7 @@ fn formatter(formatter: Formatter) -> TokenStream {
 }
 
 /// A `Duration` in the unit that reads best in `cargo expand`.
-fn duration(d: Duration) -> TokenStream {
+pub(crate) fn duration(d: Duration) -> TokenStream {
     let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
     let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if nanos == 0 {

@@ -10,6 +10,7 @@ mod code;
 mod error;
 mod expand;
 mod float;
+mod fresh;
 mod func;
 mod key_ref;
 mod owned;

@@ -312,6 +312,20 @@ pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Er
     compute().into_result()
 }
 
+/// The `ttl_fn` option's function, typed: `fn(&T) -> Option<Duration>`, so that one of another
+/// type is an error at its path, which says what it should be.
+pub fn ttl_fn<V: 'static>(
+    ttl_fn: fn(&V) -> Option<std::time::Duration>,
+) -> impl Fn(&V) -> Option<std::time::Duration> + Send + Sync + 'static {
+    ttl_fn
+}
+
+/// The `clock` option's function, called: `fn() -> Clock`, so that one of another type is an
+/// error at its path.
+pub fn clock(clock: fn() -> crate::Clock) -> crate::Clock {
+    clock()
+}
+
 /// [`fallible`], for the body of an `async fn`.
 pub async fn fallible_async<R: Fallible>(
     compute: impl std::future::Future<Output = R>,

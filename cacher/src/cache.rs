@@ -9,10 +9,11 @@ mod generation;
 mod inner;
 mod miss;
 mod origin;
+mod refresh;
 mod stats;
 mod wrap;
 
-pub use self::builder::{CacheBuilder, DEFAULT_WAIT_TIMEOUT, IntoBackend};
+pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};
 pub use self::origin::{Lookup, Origin};
 pub use self::stats::CacheStats;
 pub use self::wrap::{CachedFn, TryCachedFn};
@@ -148,7 +149,7 @@ where
                 Goal::Compute,
                 memory,
             ),
-            compute,
+            &mut Some(compute),
         )
     }
 
@@ -193,7 +194,7 @@ where
         };
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&mut miss, compute).await
+        drive::run_async(&mut miss, &mut Some(compute)).await
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.
@@ -229,7 +230,7 @@ where
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
-        drive::run(&mut miss, || Err(())).ok()
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
 
     /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
@@ -248,7 +249,7 @@ where
         inner.flights.invalidate(hash, inner.store_wait());
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
-        let Ok(_) = drive::run(&mut miss, || Ok::<V, Infallible>(value));
+        let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
         miss.store_error().map_or(Ok(()), Err)
     }
 
@@ -353,6 +354,7 @@ impl<K, V> fmt::Debug for Cache<K, V> {
             .field("memory", &inner.memory.is_some())
             .field("persistent_tiers", &inner.backends.len())
             .field("ttl", &inner.ttl)
+            .field("ttl_fn", &inner.ttl_fn.is_some())
             .field("rate_limiter", &inner.rate_limiter)
             .finish_non_exhaustive()
     }

@@ -28,7 +28,8 @@
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
-//! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
+//! - Policies ([`policy`]): a ttl (fixed, or from the value), `stale_while_revalidate`,
+//!   `stale_if_error` with an error backoff, `time_to_idle`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
 //! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
 //!   processes.
@@ -45,7 +46,7 @@
 //!   │       blocking and an async driver (cache/drive.rs)
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
-//!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
+//!   ├── policy    freshness (ttl, windows, idle time), error backoff, RateLimiter
 //!   ├── lock      FlightLock, RedisLock: single-flight across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
 //!         │       index and path rules), redis
@@ -95,8 +96,8 @@ pub mod __private;
 
 pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
-    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, Lookup, Origin,
-    TryCachedFn,
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT,
+    IntoBackend, Lookup, Origin, TryCachedFn,
 };
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};

@@ -23,6 +23,7 @@ mod adversarial;
 mod cache;
 mod control;
 mod file;
+mod freshness;
 mod identity;
 mod invalidation;
 mod macros;

@@ -96,7 +96,7 @@ fn take_slow(cache: usize) -> Option<Mode> {
 }
 
 /// Records the origin of the call that took the control for `cache`.
-fn report(cache: usize, origin: Origin) {
+pub(super) fn report(cache: usize, origin: Origin) {
     if let Some(mut slot) = SLOT
         .get()
         .filter(|s| s.cache == cache && s.origin.is_none())
@@ -328,7 +328,7 @@ where
         };
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
-        let result = drive::run(&mut miss, compute);
+        let result = drive::run(&mut miss, &mut Some(compute));
         report(self.id(), miss.origin());
         result
     }
@@ -357,7 +357,7 @@ where
         };
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
-        let result = drive::run_async(&mut miss, compute).await;
+        let result = drive::run_async(&mut miss, &mut Some(compute)).await;
         report(self.id(), miss.origin());
         result
     }
@@ -383,7 +383,7 @@ where
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Peek, memory);
         // A peek's "function" is that there is no value.
-        drive::run(&mut miss, || Err(())).ok()
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
 }
 
