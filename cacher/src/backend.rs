@@ -11,9 +11,11 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
+pub use self::store::StoreBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;
@@ -153,6 +155,14 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// Where the entry for `key` is (or would be) stored, for backends that store files.
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         let _ = key;
+        None
+    }
+
+    /// The directory where the processes sharing this backend can keep lock files: a cache
+    /// with no [`cross_process_lock`](crate::CacheBuilder::cross_process_lock) takes a
+    /// [`FileLock`](crate::lock::FileLock) there, so that processes of one machine missing one
+    /// key run the function once. `None` (the default) for a backend not on a local disk.
+    fn lock_dir(&self) -> Option<PathBuf> {
         None
     }
 

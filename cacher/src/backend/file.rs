@@ -444,6 +444,10 @@ where
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         self.relative(key).ok().map(|rel| self.path(&rel))
     }
+
+    fn lock_dir(&self) -> Option<PathBuf> {
+        Some(self.root.path().to_owned())
+    }
 }
 
 /// Where an entry is, for messages: written only when one is.
