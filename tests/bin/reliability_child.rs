@@ -9,6 +9,12 @@
 //!   threads each make `calls` calls over `keys` overlapping keys, checking every value; prints
 //!   one line `RESULT …` with its counts (failed inserts and removes among them).
 //! - `hang <dir> <key>`: starts computing `key` and never finishes (prints `computing` first).
+//! - `store-crash-writer <dir> <seed>`: `crash-writer` on a `StoreBackend`.
+//! - `flight <dir> <file|store> <threads> <keys> <compute_ms>`: every thread asks for every key
+//!   once the file `<dir>/go` exists; prints `COMPUTED <keys…>`, those this process computed.
+
+#[path = "reliability_child/disk.rs"]
+mod disk;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -28,6 +34,8 @@ fn main() -> ExitCode {
         Some("crash-writer") => crash_writer(&args[1..]),
         Some("worker") => worker(&args[1..]),
         Some("hang") => hang(&args[1..]),
+        Some("store-crash-writer") => disk::store_crash_writer(&args[1..]),
+        Some("flight") => disk::flight(&args[1..]),
         _ => Err(format!("unknown mode in {args:?}")),
     };
     match result {

@@ -113,8 +113,16 @@ impl FileLock {
         Ok(dir)
     }
 
-    /// The lock file of `name`, open.
+    /// The lock file of `name`, open; the directory opened anew once if it was removed or
+    /// replaced since it was opened.
     fn file(&self, name: &str) -> io::Result<File> {
+        self.open_file(name).or_else(|_| {
+            *self.dir.write().unwrap_or_else(PoisonError::into_inner) = None;
+            self.open_file(name)
+        })
+    }
+
+    fn open_file(&self, name: &str) -> io::Result<File> {
         let stripe = u64::from_le_bytes(
             blake3::hash(name.as_bytes()).as_bytes()[..8]
                 .try_into()
