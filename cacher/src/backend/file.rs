@@ -166,7 +166,27 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`].
     #[must_use]
     pub fn max_entries(mut self, max_entries: usize) -> Self {
-        self.index = Some(DiskIndex::new(max_entries));
+        let index = self.index.take().unwrap_or_else(DiskIndex::new);
+        self.index = Some(index.with_max_entries(max_entries));
+        self
+    }
+
+    /// Keeps at most `bytes` of this cache's entry files (their lengths; the file system rounds
+    /// each up to its blocks), deleting the least recently used beyond that; the entry just
+    /// written always stays. Tracked like [`max_entries`](Self::max_entries), with which it
+    /// combines: the same index, the same recency, the same reach (this process's writes).
+    /// `max_size = "1GiB"` in the attribute.
+    ///
+    /// A cache refuses `max_size(0)` when it is built, with [`Error::Config`].
+    ///
+    /// ```
+    /// let files = cacher::SeparateFileBackend::new("cache").max_size(512 << 20); // 512 MiB
+    /// # let _ = files;
+    /// ```
+    #[must_use]
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        let index = self.index.take().unwrap_or_else(DiskIndex::new);
+        self.index = Some(index.with_max_size(bytes));
         self
     }
 
@@ -316,10 +336,11 @@ impl<F: Formatter> SeparateFileBackend<F> {
         })
     }
 
-    fn evict(&self, root: &Dir, rel: &str, key: &EntryKey<'_>) {
+    fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
         let Some(index) = &self.index else { return };
         let owner = self.owner(key);
-        let evicted = index.record(rel, || sweep::list_entries(root, &self.formatter, owner));
+        let list = || sweep::list_entries(root, &self.formatter, owner);
+        let evicted = index.record(rel, size, list);
         for rel in evicted {
             // An entry already gone is fine; one that cannot go is the next clear's to report.
             let _ = remove_file(root, &rel);
@@ -331,9 +352,16 @@ impl<F: Formatter> SeparateFileBackend<F> {
         if self
             .index
             .as_ref()
-            .is_some_and(|index| index.max_entries() == 0)
+            .is_some_and(|index| index.max_entries() == Some(0))
         {
             return refuse("max_entries must be at least 1");
+        }
+        if self
+            .index
+            .as_ref()
+            .is_some_and(|index| index.max_size() == Some(0))
+        {
+            return refuse("max_size must be at least 1 byte");
         }
         if self.max_entry_size == 0 {
             return refuse("max_entry_size must be at least 1");
@@ -386,7 +414,7 @@ where
         let root = self
             .write(&rel, &bytes)
             .map_err(|e| Error::io(self.path(&rel), e))?;
-        self.evict(&root, &rel, key);
+        self.evict(&root, &rel, bytes.len() as u64, key);
         Ok(())
     }
 
