@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use cacher::{Cache, Clock, Error, MemoryBackend, StoreBackend};
+use cacher::format::JsonFormatter;
+use cacher::{Cache, Clock, Error, MemoryBackend, SeparateFileBackend, StoreBackend};
 use cacher_tests::{Calls, files_below};
 
 fn store_cache(namespace: &str, store: StoreBackend) -> Cache<u64, String> {
@@ -204,4 +205,67 @@ fn async_calls_on_a_current_thread_runtime_read_and_write_the_store() {
         assert_eq!(again, "one");
     });
     assert_eq!(cache.stats().errors, 0);
+}
+
+/// JSON, noting the thread of every decode.
+#[derive(Debug, Clone, Copy)]
+struct Spy;
+
+static DECODED_ON: std::sync::Mutex<Vec<std::thread::ThreadId>> = std::sync::Mutex::new(Vec::new());
+
+impl cacher::format::Formatter for Spy {
+    fn name(&self) -> &'static str {
+        "spy"
+    }
+    fn extension(&self) -> &'static str {
+        "json"
+    }
+    fn encode<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Result<Vec<u8>, cacher::format::FormatError> {
+        JsonFormatter.encode(value)
+    }
+    fn decode<'de, T: serde::Deserialize<'de>>(
+        &self,
+        bytes: &'de [u8],
+    ) -> Result<T, cacher::format::FormatError> {
+        DECODED_ON.lock().unwrap().push(std::thread::current().id());
+        JsonFormatter.decode(bytes)
+    }
+    fn decode_prefix<'de, T: serde::Deserialize<'de>>(
+        &self,
+        bytes: &'de [u8],
+    ) -> Result<T, cacher::format::FormatError> {
+        JsonFormatter.decode_prefix(bytes)
+    }
+}
+
+#[test]
+fn async_reads_of_the_file_and_store_tiers_run_on_blocking_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiers: [Cache<u64, String>; 2] = [
+        Cache::builder()
+            .namespace("app::f")
+            .backend(StoreBackend::new(dir.path().join("store")).formatter(Spy))
+            .build()
+            .unwrap(),
+        Cache::builder()
+            .namespace("app::f")
+            .backend(SeparateFileBackend::new(dir.path().join("files")).formatter(Spy))
+            .build()
+            .unwrap(),
+    ];
+    // A current-thread runtime: its only executor thread is this one.
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    for cache in &tiers {
+        cache.insert(&1, "one".into()).unwrap();
+        DECODED_ON.lock().unwrap().clear();
+        let value = runtime.block_on(cache.get_or_compute_async(&1, || async { unreachable!() }));
+        assert_eq!(value, "one");
+        let threads = DECODED_ON.lock().unwrap().clone();
+        assert!(!threads.is_empty());
+        let here = std::thread::current().id();
+        assert!(threads.iter().all(|t| *t != here), "read on the executor's thread");
+    }
 }

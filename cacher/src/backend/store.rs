@@ -6,7 +6,7 @@ mod table;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -17,6 +17,8 @@ use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, PostcardFormatter};
+#[cfg(feature = "tokio")]
+use crate::future::{OwnedKey, blocking};
 
 /// Entries in one embedded database (LMDB) in a directory: `backend = "store"` in the
 /// attribute.
@@ -172,14 +174,6 @@ impl<F> StoreBackend<F> {
         Error::io(&self.dir, env::io_error(error))
     }
 
-    /// The entry's bytes, copied out of the map.
-    fn read(&self, id: &[u8]) -> Result<Option<Vec<u8>>> {
-        let store = self.store()?;
-        let txn = store.env.read_txn().map_err(|e| self.error(e))?;
-        let value = store.entries.get(&txn, id).map_err(|e| self.error(e))?;
-        Ok(value.map(|bytes| bytes.get(8..).unwrap_or_default().to_vec()))
-    }
-
     /// Writes `bytes` at `id` in one transaction, synced when durable.
     fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], created_ms: u64) -> Result<()> {
         let store = self.store()?;
@@ -199,14 +193,17 @@ impl<F> StoreBackend<F> {
 
     /// A copy for a blocking task: the same directory, handle and settings.
     #[cfg(feature = "tokio")]
-    fn handle(&self) -> Result<Arc<StoreBackend<()>>> {
-        Ok(Arc::new(StoreBackend {
+    fn share(&self) -> Self
+    where
+        F: Clone,
+    {
+        Self {
             dir: self.dir.clone(),
-            formatter: (),
+            formatter: self.formatter.clone(),
             durable: self.durable,
             bounds: self.bounds,
-            store: OnceLock::from(self.store()?.clone()),
-        }))
+            store: self.store.clone(),
+        }
     }
 }
 
@@ -290,7 +287,7 @@ where
         Some(self.dir.clone())
     }
 
-    /// Reads on a blocking thread (tokio's `spawn_blocking`), decodes on the caller's.
+    /// Reads and decodes on a blocking thread (tokio's `spawn_blocking`).
     #[cfg(feature = "tokio")]
     fn get_async<'a>(
         &'a self,
@@ -299,21 +296,8 @@ where
     where
         V: Send + 'a,
     {
-        Box::pin(async move {
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                return self.get(key);
-            };
-            let handle = self.handle()?;
-            let id = id_of(key);
-            let bytes = runtime
-                .spawn_blocking(move || handle.read(&id))
-                .await
-                .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
-            let location = Location(&self.dir, key.key);
-            bytes
-                .map(|bytes: Vec<u8>| entry::decode(&self.formatter, key, &bytes, &location))
-                .transpose()
-        })
+        let (store, key) = (self.share(), OwnedKey::of(key));
+        Box::pin(blocking(move || PersistentBackend::<V>::get(&store, &key.borrow())))
     }
 
     /// Encodes on the caller's thread, writes (and syncs, when durable) on a blocking one.
@@ -327,16 +311,10 @@ where
         V: Send + Sync + 'a,
     {
         Box::pin(async move {
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                return self.insert(key, entry);
-            };
             let bytes = entry::encode(&self.formatter, key, entry)?;
-            let handle = self.handle()?;
-            let (namespace, id, created) = (key.namespace.to_owned(), id_of(key), entry.created_ms);
-            runtime
-                .spawn_blocking(move || handle.write((&namespace, &id), &bytes, created))
-                .await
-                .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))
+            let (store, namespace, id) = (self.share(), key.namespace.to_owned(), id_of(key));
+            let created = entry.created_ms;
+            blocking(move || store.write((&namespace, &id), &bytes, created)).await
         })
     }
 }

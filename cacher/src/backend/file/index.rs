@@ -4,13 +4,15 @@
 //! files).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+/// Clones share one state (a blocking task's copy of the backend, and the backend).
+#[derive(Clone)]
 pub(crate) struct DiskIndex {
     max_entries: Option<usize>,
     max_size: Option<u64>,
-    state: Mutex<Option<State>>,
+    state: Arc<Mutex<Option<State>>>,
 }
 
 /// Entries by path relative to the cache directory (with their recency and size), and by
@@ -58,7 +60,7 @@ impl DiskIndex {
         Self {
             max_entries: None,
             max_size: None,
-            state: Mutex::new(None),
+            state: Arc::new(Mutex::new(None)),
         }
     }
 
