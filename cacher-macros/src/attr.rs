@@ -22,6 +22,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("stale_if_error", "stale_if_error = \"10m\""),
     ("rate_limit", "rate_limit = \"1s\""),
     ("max_entries", "max_entries = 1000"),
+    ("max_size", "max_size = \"1GiB\""),
     ("version", "version = 2"),
     ("durable", "durable = true"),
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
@@ -34,6 +35,7 @@ const OPTIONS: &[(&str, &str)] = &[
 const BACKENDS: &[(&str, Backend)] = &[
     ("memory", Backend::Memory),
     ("file", Backend::File),
+    ("store", Backend::Store),
     ("redis", Backend::Redis),
 ];
 const FORMATTERS: &[(&str, Formatter)] = &[
@@ -53,6 +55,8 @@ pub(crate) struct Opt<T> {
 pub(crate) enum Backend {
     Memory,
     File,
+    /// The embedded store (`StoreBackend`).
+    Store,
     Redis,
 }
 
@@ -87,6 +91,8 @@ pub(crate) struct Options {
     pub stale_if_error: Option<Opt<Duration>>,
     pub rate_limit: Option<Opt<Duration>>,
     pub max_entries: Option<Opt<usize>>,
+    /// Bytes, from `"1GiB"`.
+    pub max_size: Option<Opt<u64>>,
     pub version: Option<Opt<String>>,
     pub durable: Option<Opt<bool>>,
     pub redis_url: Option<Opt<String>>,
@@ -130,6 +136,7 @@ impl Options {
             "stale_if_error" => put(&mut self.stale_if_error, duration(&meta)?, meta),
             "rate_limit" => put(&mut self.rate_limit, duration(&meta)?, meta),
             "max_entries" => put(&mut self.max_entries, max_entries(&meta)?, meta),
+            "max_size" => put(&mut self.max_size, max_size(&meta)?, meta),
             "version" => put(&mut self.version, version(&meta)?, meta),
             "durable" => put(&mut self.durable, boolean(&meta)?, meta),
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
@@ -207,7 +214,9 @@ fn unknown_option(path: &syn::Path) -> syn::Error {
 fn renamed(name: &str) -> Option<&'static str> {
     Some(match name {
         "time" | "time_to_live" | "expire" | "expiry" | "lifespan" => "the time to live is `ttl`",
-        "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
+        "size" | "capacity" | "max_capacity" => {
+            "the bounds are `max_entries` (entries) and `max_size` (bytes, on disk)"
+        }
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
         "option" => {
@@ -397,6 +406,43 @@ fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
     match int.base10_parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(bad(int)),
+    }
+}
+
+/// Bytes with their unit: `"512MiB"`, `"1GiB"`, `"10GB"` (B, KB/KiB, MB/MiB, GB/GiB, TB/TiB).
+fn max_size(meta: &MetaNameValue) -> syn::Result<u64> {
+    const UNITS: &[(&str, u64)] = &[
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("TB", 1_000_000_000_000),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
+        ("B", 1),
+    ];
+    let bad = |tokens: &dyn quote::ToTokens| {
+        syn::Error::new_spanned(
+            tokens,
+            "`max_size` takes a size greater than zero with its unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB): write `max_size = \"1GiB\"`",
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &meta.value
+    else {
+        return Err(bad(&meta.value));
+    };
+    let text = lit.value();
+    let text = text.trim();
+    let bytes = UNITS.iter().find_map(|(unit, scale)| {
+        let number = text.strip_suffix(unit)?.trim_end();
+        number.parse::<u64>().ok()?.checked_mul(*scale)
+    });
+    match bytes {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(bad(lit)),
     }
 }
 

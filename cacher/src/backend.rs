@@ -15,10 +15,10 @@ mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
-pub use self::store::StoreBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;
+pub use self::store::StoreBackend;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -25,7 +25,13 @@ fn entries_survive_the_cache_and_are_shared_by_caches_of_one_namespace() {
     let dir = tempfile::tempdir().unwrap();
     let calls = Calls::default();
     let first = store_cache("app::f", StoreBackend::new(dir.path()));
-    assert_eq!(first.get_or_compute(&1, || { calls.hit(); "one".into() }), "one");
+    assert_eq!(
+        first.get_or_compute(&1, || {
+            calls.hit();
+            "one".into()
+        }),
+        "one"
+    );
     drop(first);
     // Opened again in the same process: one handle, never "already open".
     let a = store_cache("app::f", StoreBackend::new(dir.path()));
@@ -43,7 +49,11 @@ fn max_entries_keeps_exactly_that_many_of_the_newest() {
         cache.insert(&k, format!("v{k}")).unwrap();
     }
     assert_eq!(present(&cache, 0..1000), 100);
-    assert_eq!(present(&cache, 900..1000), 100, "the oldest written go first");
+    assert_eq!(
+        present(&cache, 900..1000),
+        100,
+        "the oldest written go first"
+    );
 }
 
 #[test]
@@ -55,8 +65,15 @@ fn max_size_bounds_the_bytes_of_a_namespace() {
         cache.insert(&k, "x".repeat(4000)).unwrap();
     }
     let kept = present(&cache, 0..100);
-    assert!((10..=16).contains(&kept), "{kept} entries of 4 KB in 64 KiB");
-    assert_eq!(present(&cache, 100 - kept as u64..100), kept, "the newest are kept");
+    assert!(
+        (10..=16).contains(&kept),
+        "{kept} entries of 4 KB in 64 KiB"
+    );
+    assert_eq!(
+        present(&cache, 100 - kept as u64..100),
+        kept,
+        "the newest are kept"
+    );
 }
 
 #[test]
@@ -175,7 +192,10 @@ fn a_store_behind_memory_fills_it_and_many_threads_share_it() {
         for _ in 0..8 {
             scope.spawn(|| {
                 for k in 0..50 {
-                    let value = cache.get_or_compute(&k, || { calls.hit(); format!("v{k}") });
+                    let value = cache.get_or_compute(&k, || {
+                        calls.hit();
+                        format!("v{k}")
+                    });
                     assert_eq!(value, format!("v{k}"));
                 }
             });
@@ -193,7 +213,9 @@ fn a_store_behind_memory_fills_it_and_many_threads_share_it() {
 fn async_calls_on_a_current_thread_runtime_read_and_write_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let cache = store_cache("app::f", StoreBackend::new(dir.path()));
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let value = cache
             .get_or_compute_async(&1, || async { "one".to_owned() })
@@ -257,7 +279,9 @@ fn async_reads_of_the_file_and_store_tiers_run_on_blocking_threads() {
             .unwrap(),
     ];
     // A current-thread runtime: its only executor thread is this one.
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for cache in &tiers {
         cache.insert(&1, "one".into()).unwrap();
         DECODED_ON.lock().unwrap().clear();
@@ -266,6 +290,9 @@ fn async_reads_of_the_file_and_store_tiers_run_on_blocking_threads() {
         let threads = DECODED_ON.lock().unwrap().clone();
         assert!(!threads.is_empty());
         let here = std::thread::current().id();
-        assert!(threads.iter().all(|t| *t != here), "read on the executor's thread");
+        assert!(
+            threads.iter().all(|t| *t != here),
+            "read on the executor's thread"
+        );
     }
 }

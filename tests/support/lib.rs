@@ -28,7 +28,11 @@ impl Calls {
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     all_files_below(dir)
         .into_iter()
-        .filter(|path| !path.components().any(|c| c.as_os_str() == cacher::lock::LOCK_DIR))
+        .filter(|path| {
+            !path
+                .components()
+                .any(|c| c.as_os_str() == cacher::lock::LOCK_DIR)
+        })
         .collect()
 }
 
@@ -36,7 +40,10 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
 pub fn lock_files(dir: &Path) -> Vec<PathBuf> {
     all_files_below(dir)
         .into_iter()
-        .filter(|path| path.components().any(|c| c.as_os_str() == cacher::lock::LOCK_DIR))
+        .filter(|path| {
+            path.components()
+                .any(|c| c.as_os_str() == cacher::lock::LOCK_DIR)
+        })
         .collect()
 }
 

@@ -1,10 +1,10 @@
 //! One file per entry under a cache directory, written atomically, read and deleted only beneath
 //! it.
 
-mod header;
 #[cfg(feature = "tokio")]
 mod blocking;
 mod bounds;
+mod header;
 mod index;
 mod path;
 mod root;
@@ -397,7 +397,10 @@ where
 
     /// Reads and decodes on a blocking thread (tokio's `spawn_blocking`).
     #[cfg(feature = "tokio")]
-    fn get_async<'a>(&'a self, key: &'a EntryKey<'a>) -> super::BoxFuture<'a, Result<Option<Entry<V>>>>
+    fn get_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Option<Entry<V>>>>
     where
         V: Send + 'a,
     {

@@ -178,9 +178,16 @@ impl<F> StoreBackend<F> {
     fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], created_ms: u64) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::put(store, &mut txn, (namespace, id), bytes, created_ms, self.bounds)
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
+        table::put(
+            store,
+            &mut txn,
+            (namespace, id),
+            bytes,
+            created_ms,
+            self.bounds,
+        )
+        .and_then(|()| txn.commit())
+        .map_err(|e| self.error(e))?;
         self.sync()
     }
 
@@ -210,7 +217,9 @@ impl<F> StoreBackend<F> {
 /// The `entries` key of `key`: namespace, version and key, apart.
 fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
     let version = key.version.unwrap_or_default();
-    [key.namespace, "\0", version, "\0", key.key].concat().into_bytes()
+    [key.namespace, "\0", version, "\0", key.key]
+        .concat()
+        .into_bytes()
 }
 
 /// Where an entry is, for messages.
@@ -297,7 +306,9 @@ where
         V: Send + 'a,
     {
         let (store, key) = (self.share(), OwnedKey::of(key));
-        Box::pin(blocking(move || PersistentBackend::<V>::get(&store, &key.borrow())))
+        Box::pin(blocking(move || {
+            PersistentBackend::<V>::get(&store, &key.borrow())
+        }))
     }
 
     /// Encodes on the caller's thread, writes (and syncs, when durable) on a blocking one.

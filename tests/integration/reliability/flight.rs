@@ -15,7 +15,10 @@ const KEYS: u64 = 24;
 /// Long enough that the processes overlap on every key.
 const COMPUTE_MS: u64 = 20;
 
-fn start(dir: &Path, backend: &str) -> (Reaper, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+fn start(
+    dir: &Path,
+    backend: &str,
+) -> (Reaper, std::io::Lines<BufReader<std::process::ChildStdout>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reliability-child"))
         .arg("flight")
         .arg(dir)
@@ -41,7 +44,10 @@ fn computed_per_key(backend: &str) -> HashMap<u64, u64> {
     for (mut child, lines) in children {
         let lines: Vec<String> = lines.map(Result::unwrap).collect();
         let status = child.0.wait().unwrap();
-        assert!(status.success(), "{backend}: a worker failed ({status}): {lines:?}");
+        assert!(
+            status.success(),
+            "{backend}: a worker failed ({status}): {lines:?}"
+        );
         let computed = lines
             .iter()
             .find_map(|line| line.strip_prefix("COMPUTED"))
@@ -57,8 +63,15 @@ fn assert_each_key_computed_once(backend: &str) {
     init_tracing();
     let counts = computed_per_key(backend);
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(twice.is_empty(), "{backend}: keys computed more than once: {twice:?}");
-    assert_eq!(counts.len() as u64, KEYS, "{backend}: every key computed: {counts:?}");
+    assert!(
+        twice.is_empty(),
+        "{backend}: keys computed more than once: {twice:?}"
+    );
+    assert_eq!(
+        counts.len() as u64,
+        KEYS,
+        "{backend}: every key computed: {counts:?}"
+    );
 }
 
 #[test]

@@ -182,7 +182,8 @@ fn a_process_hanging_in_a_computation_blocks_another_at_most_its_wait_timeout() 
             .unwrap()
     };
     let start = Instant::now();
-    let value = cache(bound).get_or_compute(&"shared key".to_owned(), || "computed here".to_owned());
+    let value =
+        cache(bound).get_or_compute(&"shared key".to_owned(), || "computed here".to_owned());
     assert_eq!(value, "computed here");
     let waited = start.elapsed();
     assert!(waited >= bound, "it waited for the holder: {waited:?}");
@@ -197,5 +198,9 @@ fn a_process_hanging_in_a_computation_blocks_another_at_most_its_wait_timeout() 
         again.get_or_compute(&"shared key".to_owned(), || "after the kill".to_owned()),
         "after the kill"
     );
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }

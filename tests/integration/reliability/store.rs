@@ -64,6 +64,9 @@ fn a_store_killed_at_any_moment_serves_only_whole_entries() {
         }
     }
     assert_eq!(cache.stats().errors, 0, "{:?}", cache.stats());
-    assert!(hits > 0, "the writer never got an entry in over {kills} rounds");
+    assert!(
+        hits > 0,
+        "the writer never got an entry in over {kills} rounds"
+    );
     println!("store crash: {kills} kills, {hits} whole entries, {misses} misses, 0 wrong");
 }

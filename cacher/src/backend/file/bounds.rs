@@ -98,5 +98,4 @@ impl<F: Formatter> SeparateFileBackend<F> {
         self.modes = Modes::shared(mode);
         self
     }
-
 }

@@ -125,7 +125,8 @@ impl DiskIndex {
             state.bump(rel, Some(size));
             let mut evicted = Vec::new();
             let over = |state: &State| {
-                self.max_entries.is_some_and(|max| state.by_path.len() > max)
+                self.max_entries
+                    .is_some_and(|max| state.by_path.len() > max)
                     || self.max_size.is_some_and(|max| state.bytes > max)
             };
             // The entry just written stays, even alone over `max_size`.

@@ -47,7 +47,10 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
         return Ok(store.clone());
     }
     let mut options = EnvOpenOptions::new().read_txn_without_tls();
-    options.map_size(MAP_SIZE).max_dbs(3).max_readers(MAX_READERS);
+    options
+        .map_size(MAP_SIZE)
+        .max_dbs(3)
+        .max_readers(MAX_READERS);
     // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
     // process (the map above), only through LMDB (the directory holds nothing else of ours but
     // the lock folder), and with NO_SYNC, whose only cost is durability across a power loss: a

@@ -89,7 +89,14 @@ pub(super) fn put(
     let order = [&created_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
     store.order.put(txn, &order_key(namespace, seq), &order)?;
     let newest = newest(store, txn, namespace, created_ms)?;
-    let totals = evict(store, txn, namespace, (count + 1, total + len), bounds, newest)?;
+    let totals = evict(
+        store,
+        txn,
+        namespace,
+        (count + 1, total + len),
+        bounds,
+        newest,
+    )?;
     set_totals(store, txn, namespace, totals)
 }
 
