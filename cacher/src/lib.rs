@@ -21,14 +21,16 @@
 //!   ([`Cache::get_or_compute`]), or serves as a plain store ([`Cache::get`], [`Cache::insert`],
 //!   [`Cache::remove`]).
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
-//!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
+//!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically),
+//!   [`StoreBackend`] (every entry in one embedded LMDB database, shared by processes) and
 //!   [`RedisBackend`] (feature `redis`).
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
 //! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
-//! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
+//! - Locks ([`lock`]): a [`FlightLock`] such as [`FileLock`](lock::FileLock) (the default of a
+//!   file or store tier, for one machine) or [`RedisLock`] makes a miss single-flight across
 //!   processes.
 //! - A [`Clock`] that tests replace with a mock.
 //!
@@ -44,11 +46,14 @@
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
 //!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
-//!   ├── lock      FlightLock, RedisLock: single-flight across processes
+//!   ├── lock      FlightLock, FileLock (a lock file per key), RedisLock: single-flight
+//!   │             across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
-//!         │       index and path rules), redis
+//!         │       index and path rules), store (LMDB), redis
 //!         │
-//!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture)
+//!         │
+//!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture,
+//!             the blocking-thread runner of async disk I/O)
 //!             · portable (file names every platform accepts)
 //! ```
 //!
