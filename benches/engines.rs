@@ -99,7 +99,10 @@ impl Engine for Sqlite {
         stmt.execute((key, value)).unwrap();
     }
     fn get(&self, key: &[u8]) -> Payload {
-        let mut stmt = self.0.prepare_cached("SELECT v FROM e WHERE k = ?1").unwrap();
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT v FROM e WHERE k = ?1")
+            .unwrap();
         stmt.query_row([key], |row| {
             let bytes = row.get_ref(0)?.as_blob()?;
             Ok(decode(bytes))
@@ -174,7 +177,13 @@ fn engines(root: &Path, label: &str) -> Vec<(&'static str, Box<dyn Engine>)> {
         ("heed_lmdb", Box::new(Lmdb::open(&dir("lmdb")))),
         ("rusqlite", Box::new(Sqlite::open(&dir("sqlite")))),
         ("redb", Box::new(Redb(redb))),
-        ("fjall", Box::new(Fjall { _db: fjall_db, items })),
+        (
+            "fjall",
+            Box::new(Fjall {
+                _db: fjall_db,
+                items,
+            }),
+        ),
         ("cached_RedbCache", Box::new(Peer(peer))),
     ]
 }

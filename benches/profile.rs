@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
-//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json` (200-byte values).
+//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`
+//! (200-byte values; the store with postcard).
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
@@ -94,6 +95,20 @@ fn main() {
                 } else {
                     black_box(cache.get(&k));
                 }
+            }
+        }
+        "store-hit" => {
+            let dir = tempfile::tempdir().unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(cacher::StoreBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(200);
+            for k in 0..64u64 {
+                cache.insert(&k, value.clone()).unwrap();
+            }
+            for i in 0..loops {
+                black_box(cache.get(&((i % 64) as u64)));
             }
         }
         "ab-u64" => {

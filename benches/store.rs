@@ -55,9 +55,18 @@ impl Contenders {
         };
         let json = serde_json::to_vec(&contenders.value).unwrap();
         for k in 0..PRESENT {
-            contenders.store.insert(&k, contenders.value.clone()).unwrap();
-            contenders.file.insert(&k, contenders.value.clone()).unwrap();
-            contenders.redb.cache_set_ref(&k, &contenders.value).unwrap();
+            contenders
+                .store
+                .insert(&k, contenders.value.clone())
+                .unwrap();
+            contenders
+                .file
+                .insert(&k, contenders.value.clone())
+                .unwrap();
+            contenders
+                .redb
+                .cache_set_ref(&k, &contenders.value)
+                .unwrap();
             cacache::write_sync(&contenders.cacache, k.to_string(), &json).unwrap();
         }
         contenders

@@ -162,6 +162,14 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// with no [`cross_process_lock`](crate::CacheBuilder::cross_process_lock) takes a
     /// [`FileLock`](crate::lock::FileLock) there, so that processes of one machine missing one
     /// key run the function once. `None` (the default) for a backend not on a local disk.
+    ///
+    /// ```
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let store = StoreBackend::new("cache");
+    /// let dir = PersistentBackend::<u32>::lock_dir(&store);
+    /// assert_eq!(dir.as_deref(), Some(std::path::Path::new("cache")));
+    /// ```
     fn lock_dir(&self) -> Option<PathBuf> {
         None
     }

@@ -204,15 +204,15 @@ where
             return;
         }
         let mut evict_elsewhere = false;
-        if let Some(max) = self.max_entries {
-            if self.len.fetch_add(1, Ordering::Relaxed) >= max {
-                // Full: one entry goes, this shard's least recently used if it has one.
-                if shard.table.is_empty() {
-                    evict_elsewhere = true;
-                } else {
-                    evict_least_recent(&mut shard.table);
-                    self.len.fetch_sub(1, Ordering::Relaxed);
-                }
+        if let Some(max) = self.max_entries
+            && self.len.fetch_add(1, Ordering::Relaxed) >= max
+        {
+            // Full: one entry goes, this shard's least recently used if it has one.
+            if shard.table.is_empty() {
+                evict_elsewhere = true;
+            } else {
+                evict_least_recent(&mut shard.table);
+                self.len.fetch_sub(1, Ordering::Relaxed);
             }
         }
         shard.table.insert_unique(hash, slot, |s| s.hash);
@@ -281,12 +281,11 @@ fn evict_least_recent<K, V>(table: &mut HashTable<Slot<K, V>>) {
         .iter()
         .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
         .map(|slot| (slot.hash, slot.last_used.load(Ordering::Relaxed)));
-    if let Some((hash, used)) = oldest {
-        if let Ok(entry) =
+    if let Some((hash, used)) = oldest
+        && let Ok(entry) =
             table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
-        {
-            entry.remove();
-        }
+    {
+        entry.remove();
     }
 }
 

@@ -74,7 +74,20 @@ pub struct StoreBackend<F = PostcardFormatter> {
 }
 
 impl StoreBackend<PostcardFormatter> {
-    /// The store in `dir` (created at the first use, with its parents).
+    /// The store in `dir` (created at the first use, with its parents). Caches given one
+    /// directory share one store, each with its own entries (its namespace).
+    ///
+    /// ```
+    /// use cacher::{Cache, StoreBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let users: Cache<u32, String> =
+    ///     Cache::builder().namespace("app::users").backend(StoreBackend::new(dir.path())).build().unwrap();
+    /// let posts: Cache<u32, String> =
+    ///     Cache::builder().namespace("app::posts").backend(StoreBackend::new(dir.path())).build().unwrap();
+    /// users.insert(&1, "ada".into()).unwrap();
+    /// assert_eq!(posts.get(&1), None);
+    /// ```
     #[must_use]
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {

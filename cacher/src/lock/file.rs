@@ -16,11 +16,24 @@ use crate::error::{Error, Result};
 /// The folder of lock files inside the directory a [`FileLock`] is given. Its files are empty,
 /// so no backend ever takes one for an entry: the file backend's sweeps own only files whose
 /// header names their namespace.
+///
+/// ```
+/// use cacher::lock::{FileLock, FlightLock, LOCK_DIR};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let lock = FileLock::new(dir.path());
+/// let held = lock.lock("app::f/1").unwrap();
+/// assert!(held.is_some() && dir.path().join(LOCK_DIR).is_dir());
+/// ```
 pub const LOCK_DIR: &str = ".cacher-locks";
 
 /// How many lock files there are at most: a key's lock is one of them, chosen by its name's
 /// hash. Two keys sharing one only wait for each other (within the bound); the folder never
 /// grows beyond this many empty files.
+///
+/// ```
+/// assert_eq!(cacher::lock::LOCK_FILES, 4096);
+/// ```
 pub const LOCK_FILES: u64 = 4096;
 
 /// Default [`FileLock::wait_timeout`], and the one a cache gives the lock it makes for a disk
@@ -73,6 +86,19 @@ pub struct FileLock {
 impl FileLock {
     /// Lock files in the [`LOCK_DIR`] folder of `dir`, which is created, with its parents, at
     /// the first lock.
+    ///
+    /// ```
+    /// use cacher::{Cache, SeparateFileBackend, lock::FileLock};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// // What a file tier takes by default, given explicitly (here: a shorter wait).
+    /// let cache: Cache<u32, u32> = Cache::builder()
+    ///     .backend(SeparateFileBackend::new(dir.path()))
+    ///     .cross_process_lock(FileLock::new(dir.path()).wait_timeout(std::time::Duration::from_secs(5)))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(cache.get_or_compute(&2, || 4), 4);
+    /// ```
     #[must_use]
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -160,6 +186,11 @@ impl FileLock {
     }
 
     /// The directory the lock files are under.
+    ///
+    /// ```
+    /// let lock = cacher::lock::FileLock::new("cache");
+    /// assert_eq!(lock.dir(), std::path::Path::new("cache"));
+    /// ```
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.path

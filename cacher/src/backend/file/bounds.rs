@@ -27,7 +27,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// modification times at the first listing); entries that other processes add later are not
     /// counted by this one.
     ///
-    /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`].
+    /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`](crate::Error::Config).
     #[must_use]
     pub fn max_entries(mut self, max_entries: usize) -> Self {
         let index = self.index.take().unwrap_or_else(DiskIndex::new);
@@ -41,7 +41,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// combines: the same index, the same recency, the same reach (this process's writes).
     /// `max_size = "1GiB"` in the attribute.
     ///
-    /// A cache refuses `max_size(0)` when it is built, with [`Error::Config`].
+    /// A cache refuses `max_size(0)` when it is built, with [`Error::Config`](crate::Error::Config).
     ///
     /// ```
     /// let files = cacher::SeparateFileBackend::new("cache").max_size(512 << 20); // 512 MiB
@@ -56,11 +56,11 @@ impl<F: Formatter> SeparateFileBackend<F> {
 
     /// The largest entry file read or written, in bytes ([`Self::DEFAULT_MAX_ENTRY_SIZE`], 256 MiB,
     /// by default). A larger file at an entry's path is a miss, reported as
-    /// [`Error::Corrupt`], and is never read (a sparse file of terabytes costs one `fstat`); a
-    /// value whose entry would be larger is not stored ([`Error::Io`], `FileTooLarge`), and is
+    /// [`Error::Corrupt`](crate::Error::Corrupt), and is never read (a sparse file of terabytes costs one `fstat`); a
+    /// value whose entry would be larger is not stored ([`Error::Io`](crate::Error::Io), `FileTooLarge`), and is
     /// still returned to its caller.
     ///
-    /// A cache refuses `max_entry_size(0)` when it is built, with [`Error::Config`].
+    /// A cache refuses `max_entry_size(0)` when it is built, with [`Error::Config`](crate::Error::Config).
     #[must_use]
     pub fn max_entry_size(mut self, bytes: u64) -> Self {
         self.max_entry_size = bytes;
@@ -74,7 +74,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// Existing directories, the cache directory among them, are left as they are.
     ///
     /// A cache refuses a mode with bits other than `0o777`, or without `0o600` (the cache must
-    /// read and write its own entries), when it is built, with [`Error::Config`].
+    /// read and write its own entries), when it is built, with [`Error::Config`](crate::Error::Config).
     ///
     /// ```
     /// # #[cfg(unix)] {

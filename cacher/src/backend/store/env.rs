@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use heed::types::Bytes;
-use heed::{Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, WithTls};
 
 /// The address space the store may grow into. LMDB maps its file at a fixed size, but the file
 /// itself grows only as entries are written (and never past the store's `max_size`): a large
@@ -19,13 +19,13 @@ pub(super) const MAP_SIZE: usize = 1 << 40;
 #[cfg(not(target_pointer_width = "64"))]
 pub(super) const MAP_SIZE: usize = 1 << 30;
 
-/// Readers at once across all processes (a slot per open read transaction).
+/// Threads that read at once across all processes (a reader slot per thread, kept until it exits).
 const MAX_READERS: u32 = 4096;
 
 /// An open store: its environment and its three tables.
 #[derive(Clone)]
 pub(super) struct Store {
-    pub(super) env: Env<WithoutTls>,
+    pub(super) env: Env<WithTls>,
     /// `namespace \0 version \0 key` → `seq (8 bytes) | encoded entry`.
     pub(super) entries: Database<Bytes, Bytes>,
     /// `namespace \0 seq (8 bytes, big-endian)` → `created_ms (8) | len (8) | entries' key`:
@@ -46,7 +46,7 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     if let Some(store) = open.get(&path) {
         return Ok(store.clone());
     }
-    let mut options = EnvOpenOptions::new().read_txn_without_tls();
+    let mut options = EnvOpenOptions::new();
     options
         .map_size(MAP_SIZE)
         .max_dbs(3)

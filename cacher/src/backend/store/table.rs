@@ -134,7 +134,7 @@ fn evict(
         let stale = bounds
             .retention_ms
             .is_some_and(|keep| u64_at(&value, 0).saturating_add(keep) < now_ms);
-        if !over && !(stale && expired < EXPIRED_PER_WRITE) {
+        if !over && (!stale || expired >= EXPIRED_PER_WRITE) {
             break;
         }
         expired += usize::from(!over);
