@@ -14,7 +14,8 @@
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
 //! `ab-u64-2t [shuffled]` (the same on two threads at once), `ab-file-hit [sharded]` (a file hit
 //! against `fs::read` + decode of the same file), `ab-file-store N [DIR] [SIZE]` (a store against
-//! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk).
+//! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk),
+//! `ab-store-hit N [SIZE]` (a store hit against `cached`'s `RedbCache` hit, best of 25 rounds).
 
 use std::hint::black_box;
 
@@ -110,6 +111,42 @@ fn main() {
             for i in 0..loops {
                 black_box(cache.get(&((i % 64) as u64)));
             }
+        }
+        "ab-store-hit" => {
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
+            let dir = tempfile::tempdir().unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(cacher::StoreBackend::new(dir.path().join("store")))
+                .build()
+                .unwrap();
+            let redb = cached::RedbCache::<u64, Payload>::builder("ab")
+                .disk_dir(dir.path().join("redb"))
+                .durable(false)
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(size);
+            for k in 0..64u64 {
+                cache.insert(&k, value.clone()).unwrap();
+                cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
+            }
+            let time = |f: &dyn Fn(u64) -> Payload| {
+                let start = std::time::Instant::now();
+                for i in 0..loops {
+                    black_box(f(black_box((i % 64) as u64)));
+                }
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let (mut best_store, mut best_redb) = (f64::MAX, f64::MAX);
+            for _ in 0..25 {
+                best_store = best_store.min(time(&|k| cache.get(&k).unwrap()));
+                best_redb = best_redb.min(time(&|k| {
+                    cached::ConcurrentCached::cache_get(&redb, &k).unwrap().unwrap()
+                }));
+            }
+            println!(
+                "store {best_store:.0} ns, RedbCache {best_redb:.0} ns, ratio {:.2}",
+                best_store / best_redb
+            );
         }
         "ab-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();

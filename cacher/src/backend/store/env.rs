@@ -11,13 +11,15 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, WithTls};
 
-/// The address space the store may grow into. LMDB maps its file at a fixed size, but the file
-/// itself grows only as entries are written (and never past the store's `max_size`): a large
-/// map costs virtual addresses, not disk or memory. 1 TiB on 64-bit targets, 1 GiB elsewhere.
+/// The address space the store may grow into, largest first. LMDB maps its file at a fixed size,
+/// but the file itself grows only as entries are written (and never past the store's
+/// `max_size`): a large map costs virtual addresses, not disk or memory. 1 TiB on 64-bit
+/// targets; where the process may not reserve that much (`ulimit -v`, valgrind), the next size
+/// that it may.
 #[cfg(target_pointer_width = "64")]
-pub(super) const MAP_SIZE: usize = 1 << 40;
+const MAP_SIZES: [usize; 4] = [1 << 40, 1 << 36, 1 << 32, 1 << 30];
 #[cfg(not(target_pointer_width = "64"))]
-pub(super) const MAP_SIZE: usize = 1 << 30;
+const MAP_SIZES: [usize; 2] = [1 << 30, 1 << 28];
 
 /// Threads that read at once across all processes (a reader slot per thread, kept until it exits).
 const MAX_READERS: u32 = 4096;
@@ -46,21 +48,11 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     if let Some(store) = open.get(&path) {
         return Ok(store.clone());
     }
-    let mut options = EnvOpenOptions::new();
-    options
-        .map_size(MAP_SIZE)
-        .max_dbs(3)
-        .max_readers(MAX_READERS);
-    // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
-    // process (the map above), only through LMDB (the directory holds nothing else of ours but
-    // the lock folder), and with NO_SYNC, whose only cost is durability across a power loss: a
-    // process killed at any moment leaves the last committed transaction in the page cache,
-    // whole. Durable stores sync after their commits (`Env::force_sync`).
-    #[allow(unsafe_code)]
-    let env = unsafe {
-        options.flags(EnvFlags::NO_SYNC | EnvFlags::NO_READ_AHEAD);
-        options.open(&path)?
-    };
+    let env = MAP_SIZES
+        .iter()
+        .map(|&size| open_env(&path, size))
+        .find_map(Result::ok)
+        .map_or_else(|| open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1]), Ok)?;
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     env.clear_stale_readers()?;
     let mut txn = env.write_txn()?;
@@ -76,6 +68,25 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     };
     open.insert(path, store.clone());
     Ok(store)
+}
+
+/// The environment at `path`, mapping `map_size` bytes.
+fn open_env(path: &Path, map_size: usize) -> heed::Result<Env<WithTls>> {
+    let mut options = EnvOpenOptions::new();
+    options
+        .map_size(map_size)
+        .max_dbs(3)
+        .max_readers(MAX_READERS);
+    // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
+    // process (the map `OPEN`), only through LMDB (the directory holds nothing else of ours but
+    // the lock folder), and with NO_SYNC, whose only cost is durability across a power loss: a
+    // process killed at any moment leaves the last committed transaction in the page cache,
+    // whole. Durable stores sync after their commits (`Env::force_sync`).
+    #[allow(unsafe_code)]
+    unsafe {
+        options.flags(EnvFlags::NO_SYNC | EnvFlags::NO_READ_AHEAD);
+        options.open(path)
+    }
 }
 
 /// An LMDB error as an I/O error, for [`Error::io`](crate::Error).
