@@ -7,9 +7,9 @@
 //! non-durable store (encode the value, write it in its own transaction, no fsync). What the
 //! numbers decided is in docs/BENCHMARKS.md ("The store's engine").
 //!
-//! `cargo bench -p cacher-benches --features engines --bench engines -- --warm-up-time 1
-//! --measurement-time 3`. The feature is off by default: LMDB and SQLite are C builds CI need not
-//! pay for once the choice is made.
+//! `cargo bench --manifest-path benches/engines/Cargo.toml -- --warm-up-time 1
+//! --measurement-time 3`: a crate outside the workspace, so that CI does not build the candidates
+//! that lost (SQLite's and LMDB's C among them).
 
 use std::cell::Cell;
 use std::hint::black_box;
