@@ -1,10 +1,11 @@
 //! A lock file per key, for single-flight across the processes of one machine.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use cap_std::ambient_authority;
@@ -149,11 +150,7 @@ impl FileLock {
     }
 
     fn open_file(&self, name: &str) -> io::Result<File> {
-        let stripe = u64::from_le_bytes(
-            blake3::hash(name.as_bytes()).as_bytes()[..8]
-                .try_into()
-                .expect("8 bytes"),
-        ) % LOCK_FILES;
+        let stripe = stripe(name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
         #[cfg(unix)]
@@ -164,14 +161,31 @@ impl FileLock {
         Ok(file.into_std())
     }
 
-    /// Tries until the bound: the file, locked, or `None`.
-    fn acquire(&self, name: &str) -> io::Result<Option<File>> {
+    /// Tries until the bound: the file, locked, or `None`. `None` at once when another key of
+    /// this process holds the same lock file: it may be the caller's own caller (a cached
+    /// function calling another whose key shares the file), which would otherwise wait the whole
+    /// bound for itself.
+    fn acquire(&self, name: &str) -> io::Result<Option<Held>> {
         let file = self.file(name)?;
+        let slot = (self.path.clone(), stripe(name));
         let deadline = Instant::now().checked_add(self.wait_timeout);
         let mut pause = Duration::from_micros(500);
         loop {
+            if HELD
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&slot)
+                .is_some_and(|key| key != name)
+            {
+                return Ok(None);
+            }
             match file.try_lock() {
-                Ok(()) => return Ok(Some(file)),
+                Ok(()) => {
+                    HELD.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(slot.clone(), name.to_owned());
+                    return Ok(Some(Held { _file: file, slot }));
+                }
                 Err(TryLockError::Error(e)) => return Err(e),
                 Err(TryLockError::WouldBlock) => {}
             }
@@ -197,10 +211,33 @@ impl FileLock {
     }
 }
 
+/// The lock file (of a directory) that holds `name`'s lock.
+fn stripe(name: &str) -> u64 {
+    let hash = blake3::hash(name.as_bytes());
+    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes")) % LOCK_FILES
+}
+
+/// The lock files this process holds, by directory and number, with the key each holds.
+static HELD: LazyLock<Mutex<HashMap<(PathBuf, u64), String>>> = LazyLock::new(Default::default);
+
+/// A held lock file: unlocked (the file closed) and forgotten by [`HELD`] when dropped.
+struct Held {
+    _file: File,
+    slot: (PathBuf, u64),
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.slot);
+    }
+}
+
 impl FlightLock for FileLock {
     fn lock(&self, name: &str) -> Result<Option<FlightGuard<'_>>> {
         match self.acquire(name) {
-            Ok(Some(file)) => Ok(Some(Box::new(file))),
+            Ok(Some(held)) => Ok(Some(Box::new(held))),
             Ok(None) => Ok(None),
             Err(e) => Err(Error::io(self.path.join(LOCK_DIR), e)),
         }
@@ -223,7 +260,7 @@ impl FlightLock for FileLock {
             let name = name.to_owned();
             // The wait sleeps: off the executor's threads.
             match handle.spawn_blocking(move || lock.acquire(&name)).await {
-                Ok(Ok(Some(file))) => Ok(Some(Box::new(file) as FlightGuard<'a>)),
+                Ok(Ok(Some(held))) => Ok(Some(Box::new(held) as FlightGuard<'a>)),
                 Ok(Ok(None)) => Ok(None),
                 Ok(Err(e)) => Err(Error::io(self.path.join(LOCK_DIR), e)),
                 Err(join) => std::panic::resume_unwind(join.into_panic()),
@@ -238,5 +275,31 @@ impl fmt::Debug for FileLock {
             .field("dir", &self.path)
             .field("wait_timeout", &self.wait_timeout)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{FileLock, stripe};
+    use crate::lock::FlightLock;
+
+    #[test]
+    fn a_key_sharing_a_lock_file_with_one_this_process_holds_does_not_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = FileLock::new(dir.path()).wait_timeout(Duration::from_secs(30));
+        let other = (0..)
+            .map(|i| format!("k{i}"))
+            .find(|name| stripe(name) == stripe("a"))
+            .unwrap();
+        let held = lock.lock("a").unwrap();
+        assert!(held.is_some());
+        let start = Instant::now();
+        // Perhaps held by its own caller: go on without it, at once.
+        assert!(lock.lock(&other).unwrap().is_none());
+        assert!(start.elapsed() < Duration::from_secs(5));
+        drop(held);
+        assert!(lock.lock(&other).unwrap().is_some());
     }
 }
