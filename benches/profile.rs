@@ -140,7 +140,9 @@ fn main() {
             for _ in 0..25 {
                 best_store = best_store.min(time(&|k| cache.get(&k).unwrap()));
                 best_redb = best_redb.min(time(&|k| {
-                    cached::ConcurrentCached::cache_get(&redb, &k).unwrap().unwrap()
+                    cached::ConcurrentCached::cache_get(&redb, &k)
+                        .unwrap()
+                        .unwrap()
                 }));
             }
             println!(

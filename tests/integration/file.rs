@@ -216,3 +216,23 @@ fn max_size_zero_is_refused_at_build() {
         .build();
     assert!(matches!(built, Err(cacher::Error::Config(_))), "{built:?}");
 }
+
+#[test]
+fn lock_files_are_never_entries_for_clear_or_the_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("tests::locked")
+        .backend(SeparateFileBackend::new(dir.path()).max_entries(2))
+        .build()
+        .unwrap();
+    for k in 0..4 {
+        cache.get_or_compute(&k, || format!("v{k}"));
+    }
+    // Each miss took its key's lock file; none counts against the bound.
+    assert!(!cacher_tests::lock_files(dir.path()).is_empty());
+    assert_eq!(files_below(dir.path()).len(), 2);
+    cache.clear().unwrap();
+    assert!(files_below(dir.path()).is_empty());
+    // A lock file left in place does not stop the next call.
+    assert_eq!(cache.get_or_compute(&9, || "nine".into()), "nine");
+}
