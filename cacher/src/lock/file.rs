@@ -255,7 +255,13 @@ impl FlightLock for FileLock {
             let lock = Self {
                 path: self.path.clone(),
                 wait_timeout: self.wait_timeout,
-                dir: RwLock::new(self.locks().ok()),
+                // The open folder if there is one; else the blocking task opens it.
+                dir: RwLock::new(
+                    self.dir
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone(),
+                ),
             };
             let name = name.to_owned();
             // The wait sleeps: off the executor's threads.
