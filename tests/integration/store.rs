@@ -296,3 +296,33 @@ fn async_reads_of_the_file_and_store_tiers_run_on_blocking_threads() {
         );
     }
 }
+
+#[test]
+fn long_keys_and_namespaces_fit_and_stay_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_namespace = format!("app::{}", "n".repeat(600));
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace(long_namespace.as_str())
+        .backend(StoreBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    let (a, b) = ("k".repeat(2000), format!("{}x", "k".repeat(1999)));
+    cache.insert(&a, "a".into()).unwrap();
+    cache.insert(&b, "b".into()).unwrap();
+    assert_eq!(cache.get(&a).as_deref(), Some("a"));
+    assert_eq!(cache.get(&b).as_deref(), Some("b"));
+    assert_eq!(cache.stats().errors, 0);
+    cache.clear().unwrap();
+    assert_eq!(cache.get(&a), None);
+}
+
+#[test]
+fn an_entry_larger_than_max_size_is_still_kept_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = store_cache("app::f", StoreBackend::new(dir.path()).max_size(1000));
+    cache.insert(&1, "x".repeat(5000)).unwrap();
+    assert_eq!(cache.get(&1).map(|v| v.len()), Some(5000));
+    cache.insert(&2, "y".repeat(5000)).unwrap();
+    assert_eq!(cache.get(&1), None, "the older one went");
+    assert!(cache.get(&2).is_some());
+}

@@ -4,6 +4,7 @@
 mod env;
 mod table;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -227,12 +228,44 @@ impl<F> StoreBackend<F> {
     }
 }
 
-/// The `entries` key of `key`: namespace, version and key, apart.
+/// LMDB's largest key (511 bytes by default): longer names are hashed to fit.
+const MAX_KEY: usize = 511;
+/// A namespace longer than this is named by its hash in the store's keys.
+const MAX_NAMESPACE: usize = 200;
+
+/// `#` and 32 hex digits of `text`'s hash: a short name that stands for a long one. (`#` starts
+/// no namespace of a Rust path.)
+fn hashed(text: &str) -> String {
+    let hash = blake3::hash(text.as_bytes());
+    let mut name = String::with_capacity(33);
+    name.push('#');
+    for byte in &hash.as_bytes()[..16] {
+        name.push_str(&format!("{byte:02x}"));
+    }
+    name
+}
+
+/// The namespace as the store's keys spell it: itself, or its hash when long.
+fn ns_of(namespace: &str) -> Cow<'_, str> {
+    if namespace.len() > MAX_NAMESPACE {
+        Cow::Owned(hashed(namespace))
+    } else {
+        Cow::Borrowed(namespace)
+    }
+}
+
+/// The `entries` key of `key`: namespace, version and key, apart; version and key hashed when
+/// the whole would pass LMDB's key size. (The entry records them whole, and every read checks
+/// them, so a hash collision could only make a miss.)
 fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
+    let namespace = ns_of(key.namespace);
     let version = key.version.unwrap_or_default();
-    [key.namespace, "\0", version, "\0", key.key]
-        .concat()
-        .into_bytes()
+    let id = [&namespace, "\0", version, "\0", key.key].concat();
+    if id.len() <= MAX_KEY {
+        return id.into_bytes();
+    }
+    let rest = hashed(&[version, "\0", key.key].concat());
+    [&namespace, "\0", &rest].concat().into_bytes()
 }
 
 /// Where an entry is, for messages.
@@ -284,13 +317,17 @@ where
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.write((key.namespace, &id_of(key)), &bytes, entry.created_ms)
+        self.write(
+            (&ns_of(key.namespace), &id_of(key)),
+            &bytes,
+            entry.created_ms,
+        )
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::remove(store, &mut txn, (key.namespace, &id_of(key)))
+        table::remove(store, &mut txn, (&ns_of(key.namespace), &id_of(key)))
             .and_then(|()| txn.commit())
             .map_err(|e| self.error(e))?;
         self.sync()
@@ -299,7 +336,7 @@ where
     fn clear(&self, namespace: &str) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::clear(store, &mut txn, namespace)
+        table::clear(store, &mut txn, &ns_of(namespace))
             .and_then(|()| txn.commit())
             .map_err(|e| self.error(e))?;
         self.sync()
@@ -336,7 +373,8 @@ where
     {
         Box::pin(async move {
             let bytes = entry::encode(&self.formatter, key, entry)?;
-            let (store, namespace, id) = (self.share(), key.namespace.to_owned(), id_of(key));
+            let namespace = ns_of(key.namespace).into_owned();
+            let (store, id) = (self.share(), id_of(key));
             let created = entry.created_ms;
             blocking(move || store.write((&namespace, &id), &bytes, created)).await
         })

@@ -125,8 +125,10 @@ fn evict(
     let prefix = [namespace.as_bytes(), b"\0"].concat();
     let mut expired = 0;
     loop {
-        let over = bounds.max_entries.is_some_and(|max| count > max)
-            || bounds.max_size.is_some_and(|max| total > max);
+        // The entry just written stays, even alone over `max_size`.
+        let over = count > 1
+            && (bounds.max_entries.is_some_and(|max| count > max)
+                || bounds.max_size.is_some_and(|max| total > max));
         let first = store.order.prefix_iter(txn, &prefix)?.next().transpose()?;
         let Some((key, value)) = first.map(|(key, value)| (key.to_vec(), value.to_vec())) else {
             break;
