@@ -12,6 +12,8 @@
 //! - `store-crash-writer <dir> <seed>`: `crash-writer` on a `StoreBackend`.
 //! - `flight <dir> <file|store> <threads> <keys> <compute_ms>`: every thread asks for every key
 //!   once the file `<dir>/go` exists; prints `COMPUTED <keys…>`, those this process computed.
+//! - `rate <dir> <count> <interval_ms>`: `count` call starts through `RateLimiter::file`, once
+//!   `<dir>/go` exists; prints `START <wall ms>` after each.
 
 #[path = "reliability_child/disk.rs"]
 mod disk;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some("hang") => hang(&args[1..]),
         Some("store-crash-writer") => disk::store_crash_writer(&args[1..]),
         Some("flight") => disk::flight(&args[1..]),
+        Some("rate") => disk::rate(&args[1..]),
         _ => Err(format!("unknown mode in {args:?}")),
     };
     match result {

@@ -81,3 +81,19 @@ pub fn flight(args: &[String]) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+/// `rate <dir> <count> <interval_ms>`: `count` starts through a machine-wide `RateLimiter::file`
+/// named "api"; prints `START <wall ms>` after each.
+pub fn rate(args: &[String]) -> Result<(), String> {
+    let dir: PathBuf = arg(args, 0, "dir")?;
+    let count: u64 = arg(args, 1, "count")?;
+    let interval = Duration::from_millis(arg(args, 2, "interval_ms")?);
+    let limiter = cacher::RateLimiter::file(&dir, "api", interval);
+    say("ready");
+    wait_for_go(&dir);
+    for _ in 0..count {
+        limiter.acquire();
+        say(&format!("START {}", cacher::Clock::system().now_ms()));
+    }
+    Ok(())
+}

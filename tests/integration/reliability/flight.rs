@@ -1,6 +1,7 @@
 //! Single-flight across processes for the disk tiers: 2 processes × 4 threads miss the same
 //! keys at once, on one file directory and on one embedded store. Every value is right, and each
-//! key is computed once across the processes (the default `FileLock` of a disk tier).
+//! key is computed once across the processes (the default `FileLock` of a disk tier). And a
+//! `RateLimiter::file` spaces the call starts of two processes.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -82,4 +83,41 @@ fn two_processes_of_four_threads_compute_each_key_once_on_one_file_directory() {
 #[test]
 fn two_processes_of_four_threads_compute_each_key_once_on_one_store() {
     assert_each_key_computed_once("store");
+}
+
+#[test]
+fn two_processes_sharing_a_file_rate_limiter_start_calls_an_interval_apart() {
+    const INTERVAL_MS: u64 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let start = |_| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reliability-child"))
+            .arg("rate")
+            .arg(dir.path())
+            .args(["4".to_owned(), INTERVAL_MS.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        (Reaper(child), lines)
+    };
+    let mut children: Vec<_> = (0..2).map(start).collect();
+    for (_, lines) in &mut children {
+        assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    }
+    std::fs::write(dir.path().join("go"), b"").unwrap();
+    let mut starts: Vec<u64> = Vec::new();
+    for (mut child, lines) in children {
+        for line in lines {
+            let line = line.unwrap();
+            starts.push(line.strip_prefix("START ").unwrap().parse().unwrap());
+        }
+        assert!(child.0.wait().unwrap().success());
+    }
+    starts.sort_unstable();
+    assert_eq!(starts.len(), 8);
+    // Each start waited for its slot; a late wake-up may shorten the gap after it a little.
+    let gaps: Vec<u64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|gap| *gap >= INTERVAL_MS - 30), "{gaps:?}");
+    assert!(starts[7] - starts[0] >= 7 * INTERVAL_MS - 10, "{starts:?}");
 }
