@@ -11,12 +11,14 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;
+pub use self::store::StoreBackend;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -155,6 +157,22 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// Where the entry for `key` is (or would be) stored, for backends that store files.
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         let _ = key;
+        None
+    }
+
+    /// The directory where the processes sharing this backend can keep lock files: a cache
+    /// with no [`cross_process_lock`](crate::CacheBuilder::cross_process_lock) takes a
+    /// [`FileLock`](crate::lock::FileLock) there, so that processes of one machine missing one
+    /// key run the function once. `None` (the default) for a backend not on a local disk.
+    ///
+    /// ```
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let store = StoreBackend::new("cache");
+    /// let dir = PersistentBackend::<u32>::lock_dir(&store);
+    /// assert_eq!(dir.as_deref(), Some(std::path::Path::new("cache")));
+    /// ```
+    fn lock_dir(&self) -> Option<PathBuf> {
         None
     }
 
