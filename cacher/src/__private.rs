@@ -9,8 +9,10 @@ pub use serde;
 use crate::{Cache, CacheBuilder};
 
 mod identity;
+mod key_args;
 mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, key_expr, key_form};
 
 /// The environment variable that replaces the platform's cache directory.
