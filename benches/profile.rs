@@ -10,7 +10,7 @@
 //! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
 //! bench declares them), `memory-miss-u64`, `file-hit-json`, `file-store-json` (200-byte values).
-//! `attr-…`, `cached-…` and `memory-hit-u64` followed by `-2t` run the loop on two threads at once, each
+//! A hit scenario followed by `-2t` (`attr-hit-u64-2t`) runs its loop on two threads at once, each
 //! doing the given count (callgrind runs them one at a time: it counts the instructions of a
 //! shared path, not the contention). The instructions of one lookup are the difference between
 //! two counts divided by the difference of their loops, which leaves the set-up out (see
@@ -79,16 +79,31 @@ fn hits(threads: usize, loops: usize, lookup: &(dyn Fn(usize) -> u64 + Sync)) {
     });
 }
 
-/// The hit scenarios through an attribute: `attr-…` (cacher) and `cached-…` (`cached`), with
-/// `-2t` for two threads. `None` for another scenario.
-fn attribute_hits(scenario: &str, loops: usize) -> Option<()> {
+/// The hit scenarios, all through [`hits`]: `memory-…` (cacher's `get_or_compute`), `attr-…`
+/// (cacher's `#[cached]`) and `cached-…` (`cached`'s), with `-2t` for two threads. `None` for
+/// another scenario.
+fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
     let (name, threads) = match scenario.strip_suffix("-2t") {
         Some(name) => (name, 2),
         None => (scenario, 1),
     };
     let strings: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
     let triples: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
+    let (u64s, strs, threes): (Cache<u64, u64>, Cache<String, u64>, Cache<Key3, u64>) = (
+        Cache::builder().build().unwrap(),
+        Cache::builder().build().unwrap(),
+        Cache::builder().build().unwrap(),
+    );
     let lookup: Box<dyn Fn(usize) -> u64 + Sync> = match name {
+        "memory-hit-u64" => Box::new(|i| {
+            let k = i as u64;
+            u64s.get_or_compute(&k, || k * 3)
+        }),
+        "memory-hit-str" => Box::new(|i| strs.get_or_compute(strings[i].as_str(), || 1)),
+        "memory-hit-3" => Box::new(|i| {
+            let (a, b, c) = &triples[i];
+            threes.get_or_compute(&Args3(a, *b, c), || 1)
+        }),
         "attr-hit-u64" => Box::new(|i| attr_u64(i as u64)),
         "attr-hit-str" => Box::new(|i| attr_str(&strings[i])),
         "attr-hit-3" => Box::new(|i| {
@@ -113,52 +128,14 @@ fn main() {
     let loops: usize = args
         .next()
         .map_or(1_000_000, |n| n.parse().expect("a count"));
-    if attribute_hits(&scenario, loops).is_some() {
+    if hit_scenarios(&scenario, loops).is_some() {
         return;
     }
     match scenario.as_str() {
-        "memory-hit-u64-2t" => {
-            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-            hits(2, loops, &|i| {
-                let k = i as u64;
-                cache.get_or_compute(&k, || k * 3)
-            });
-        }
-        "memory-hit-u64" => {
-            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-            for k in 0..MEMORY_KEYS as u64 {
-                cache.insert(&k, k * 3).unwrap();
-            }
-            for i in 0..loops {
-                let k = (i % MEMORY_KEYS) as u64;
-                black_box(cache.get_or_compute(&k, || k * 3));
-            }
-        }
         "memory-miss-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
-            }
-        }
-        "memory-hit-str" => {
-            let cache: Cache<String, u64> = Cache::builder().build().unwrap();
-            let keys: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
-            for k in &keys {
-                cache.insert(k.as_str(), 1).unwrap();
-            }
-            for i in 0..loops {
-                black_box(cache.get_or_compute(keys[i % MEMORY_KEYS].as_str(), || 1));
-            }
-        }
-        "memory-hit-3" => {
-            let cache: Cache<Key3, u64> = Cache::builder().build().unwrap();
-            let keys: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
-            for (a, b, c) in &keys {
-                cache.insert(&Args3(a, *b, c), 1).unwrap();
-            }
-            for i in 0..loops {
-                let (a, b, c) = &keys[i % MEMORY_KEYS];
-                black_box(cache.get_or_compute(&Args3(a, *b, c), || 1));
             }
         }
         "file-hit-json" | "file-store-json" => {

@@ -180,10 +180,14 @@ fn compute(func: &Func) -> TokenStream {
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
     let compute = quote!(|| #ret { #(#clones)* #(#body)* });
-    match by_trait(func) {
+    let compute = match by_trait(func) {
         true => quote!(|| ::cacher::__private::fallible(#compute)),
         false => compute,
-    }
+    };
+    // Behind `&mut dyn FnMut`, whose type is the same for every function of one return type: a
+    // closure's own type would make the cache's lookup and miss path a copy per function
+    // (compile time). It is called on a miss only, once.
+    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(#compute)))
 }
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.

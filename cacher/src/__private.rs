@@ -309,6 +309,26 @@ impl<T, E> Fallible for Result<T, E> {
     }
 }
 
+/// The body of a (not async) `#[cached]` function, which the cache calls at most once.
+pub trait Compute<R> {
+    /// Runs the body.
+    fn call(&mut self) -> R;
+}
+
+impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
+    fn call(&mut self) -> R {
+        (self.take().expect("a cache calls its compute at most once"))()
+    }
+}
+
+/// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
+/// return type only: functions of one key and return type then share the cache's code for a
+/// lookup, instead of each compiling its own for its closure's type (compile time; see
+/// docs/BENCHMARKS.md). The body is called through a pointer on a miss only.
+pub fn erase<R>(compute: &mut dyn Compute<R>) -> impl FnOnce() -> R + '_ {
+    move || compute.call()
+}
+
 /// Runs the body of a function that returns a `Result` by another name, as a `Result`.
 pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
     compute().into_result()
