@@ -15,7 +15,8 @@ use serde::{Serialize, Serializer};
 use super::Converted;
 use crate::KeyRef;
 
-/// A tuple of borrowed key parts (`&T` or [`Converted`]), as the key of a lookup.
+/// A tuple of borrowed key parts (`&T` or [`Converted`]), as the key of a lookup. Its methods
+/// are `#[inline]`, as the hit path is: hashing and comparing a key is most of a hit.
 pub struct Args<P>(pub P);
 
 /// One argument of a borrowed key, and its part `O` of the owned key.
@@ -27,20 +28,24 @@ pub trait Part<O>: Hash + Serialize {
 }
 
 impl<T: ?Sized + ToOwned + Hash + Eq + Serialize> Part<T::Owned> for &T {
+    #[inline]
     fn is_part(&self, owned: &T::Owned) -> bool {
         Borrow::<T>::borrow(owned) == *self
     }
 
+    #[inline]
     fn to_owned_part(&self) -> T::Owned {
         (*self).to_owned()
     }
 }
 
 impl<A: ?Sized + Hash + Serialize, O> Part<O> for Converted<'_, A, O> {
+    #[inline]
     fn is_part(&self, owned: &O) -> bool {
         Converted::is_part(self, owned)
     }
 
+    #[inline]
     fn to_owned_part(&self) -> O {
         Converted::to_owned_part(self)
     }
@@ -48,6 +53,7 @@ impl<A: ?Sized + Hash + Serialize, O> Part<O> for Converted<'_, A, O> {
 
 // As the tuple: element by element, as the owned tuple hashes its elements.
 impl<P: Hash> Hash for Args<P> {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
     }
@@ -55,6 +61,7 @@ impl<P: Hash> Hash for Args<P> {
 
 // As the tuple, as the owned key serialises.
 impl<P: Serialize> Serialize for Args<P> {
+    #[inline]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
     }
@@ -64,10 +71,12 @@ impl<P: Serialize> Serialize for Args<P> {
 macro_rules! key_ref {
     ($($p:ident $o:ident $i:tt),+) => {
         impl<$($p: Part<$o>,)+ $($o,)+> KeyRef<($($o,)+)> for Args<($($p,)+)> {
+            #[inline]
             fn is_key(&self, key: &($($o,)+)) -> bool {
                 $(self.0.$i.is_part(&key.$i))&&+
             }
 
+            #[inline]
             fn to_key(&self) -> ($($o,)+) {
                 ($(self.0.$i.to_owned_part(),)+)
             }
