@@ -437,4 +437,27 @@ mod tests {
         let given = cache_dir(absolute.to_str(), "my-app", PathBuf::new());
         assert_eq!(given, absolute);
     }
+
+    #[test]
+    fn an_erased_body_runs_once_and_its_type_depends_on_its_return_type_only() {
+        let calls = std::cell::Cell::new(0);
+        let mut first = Some(|| {
+            calls.set(calls.get() + 1);
+            7_u64
+        });
+        let mut second = Some(|| 8_u64);
+        let erased = super::erase(&mut first);
+        let other = super::erase(&mut second);
+        // Two bodies, one type (this does not compile otherwise): what the cache instantiates
+        // for one serves both.
+        fn same_type<T>(_: &T, _: &T) {}
+        same_type(&erased, &other);
+        assert_eq!(erased(), 7);
+        assert_eq!(calls.get(), 1);
+        let mut spent: Option<fn() -> u64> = None;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            super::Compute::call(&mut spent)
+        }));
+        assert!(result.is_err(), "a body is called at most once");
+    }
 }
