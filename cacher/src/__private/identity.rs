@@ -53,7 +53,7 @@ pub struct Site {
 /// Generic over the cache's types only, and given `site` and `init` as function pointers: each
 /// `#[cached]` function and its companion share one copy of this code with every other function
 /// whose key and value types are the same, rather than instantiating their own (compile time;
-/// see docs/BENCHMARKS.md). The first use goes through the non-generic [`find`].
+/// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
 ///
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
