@@ -6,9 +6,16 @@
 //! valgrind --tool=callgrind target/release/cacher-bench-profile memory-hit-u64 1000000
 //! ```
 //!
-//! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
-//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`
-//! (200-byte values; the store with postcard).
+//! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3` (cacher's
+//! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
+//! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
+//! bench declares them), `memory-miss-u64`, `file-hit-json`, `file-store-json`, `store-hit` (200-byte values; the store
+//! with postcard).
+//! A hit scenario followed by `-2t` (`attr-hit-u64-2t`) runs its loop on two threads at once, each
+//! doing the given count (callgrind runs them one at a time: it counts the instructions of a
+//! shared path, not the contention). The instructions of one lookup are the difference between
+//! two counts divided by the difference of their loops, which leaves the set-up out (see
+//! docs/BENCHMARKS.md, "How to profile").
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
@@ -29,53 +36,108 @@ fn cached_u64(n: u64) -> u64 {
     n * 3
 }
 
+#[cached(key = "String", convert = r#"{ s.to_owned() }"#)]
+fn cached_str(s: &str) -> u64 {
+    s.len() as u64
+}
+
+#[cached(
+    key = "(String, u32, String)",
+    convert = r#"{ (a.to_owned(), b, c.to_owned()) }"#
+)]
+fn cached_3(a: &str, b: u32, c: &str) -> u64 {
+    (a.len() + c.len()) as u64 + u64::from(b)
+}
+
+#[cacher::cached]
+fn attr_u64(n: u64) -> u64 {
+    n * 3
+}
+
+#[cacher::cached]
+fn attr_str(s: &str) -> u64 {
+    s.len() as u64
+}
+
+#[cacher::cached]
+fn attr_3(a: &str, b: u32, c: &str) -> u64 {
+    (a.len() + c.len()) as u64 + u64::from(b)
+}
+
+/// `lookup(i)` for `i` in `0..loops` (each thread starting half-way into the keys from the
+/// other), on `threads` threads at once, after one untimed pass over the keys fills the cache.
+fn hits(threads: usize, loops: usize, lookup: &(dyn Fn(usize) -> u64 + Sync)) {
+    for i in 0..MEMORY_KEYS {
+        lookup(i);
+    }
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            scope.spawn(move || {
+                for i in 0..loops {
+                    black_box(lookup((i + t * MEMORY_KEYS / 2) % MEMORY_KEYS));
+                }
+            });
+        }
+    });
+}
+
+/// The hit scenarios, all through [`hits`]: `memory-…` (cacher's `get_or_compute`), `attr-…`
+/// (cacher's `#[cached]`) and `cached-…` (`cached`'s), with `-2t` for two threads. `None` for
+/// another scenario.
+fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
+    let (name, threads) = match scenario.strip_suffix("-2t") {
+        Some(name) => (name, 2),
+        None => (scenario, 1),
+    };
+    let strings: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
+    let triples: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
+    let (u64s, strs, threes): (Cache<u64, u64>, Cache<String, u64>, Cache<Key3, u64>) = (
+        Cache::builder().build().unwrap(),
+        Cache::builder().build().unwrap(),
+        Cache::builder().build().unwrap(),
+    );
+    let lookup: Box<dyn Fn(usize) -> u64 + Sync> = match name {
+        "memory-hit-u64" => Box::new(|i| {
+            let k = i as u64;
+            u64s.get_or_compute(&k, || k * 3)
+        }),
+        "memory-hit-str" => Box::new(|i| strs.get_or_compute(strings[i].as_str(), || 1)),
+        "memory-hit-3" => Box::new(|i| {
+            let (a, b, c) = &triples[i];
+            threes.get_or_compute(&Args3(a, *b, c), || 1)
+        }),
+        "attr-hit-u64" => Box::new(|i| attr_u64(i as u64)),
+        "attr-hit-str" => Box::new(|i| attr_str(&strings[i])),
+        "attr-hit-3" => Box::new(|i| {
+            let (a, b, c) = &triples[i];
+            attr_3(a, *b, c)
+        }),
+        "cached-hit-u64" => Box::new(|i| cached_u64(i as u64)),
+        "cached-hit-str" => Box::new(|i| cached_str(&strings[i])),
+        "cached-hit-3" => Box::new(|i| {
+            let (a, b, c) = &triples[i];
+            cached_3(a, *b, c)
+        }),
+        _ => return None,
+    };
+    hits(threads, loops, &*lookup);
+    Some(())
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let scenario = args.next().unwrap_or_else(|| "memory-hit-u64".to_owned());
     let loops: usize = args
         .next()
         .map_or(1_000_000, |n| n.parse().expect("a count"));
+    if hit_scenarios(&scenario, loops).is_some() {
+        return;
+    }
     match scenario.as_str() {
-        "memory-hit-u64" => {
-            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-            for k in 0..MEMORY_KEYS as u64 {
-                cache.insert(&k, k * 3).unwrap();
-            }
-            for i in 0..loops {
-                let k = (i % MEMORY_KEYS) as u64;
-                black_box(cache.get_or_compute(&k, || k * 3));
-            }
-        }
         "memory-miss-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
-            }
-        }
-        "cached-hit-u64" => {
-            for i in 0..loops {
-                black_box(cached_u64((i % MEMORY_KEYS) as u64));
-            }
-        }
-        "memory-hit-str" => {
-            let cache: Cache<String, u64> = Cache::builder().build().unwrap();
-            let keys: Vec<String> = (0..MEMORY_KEYS).map(string_key).collect();
-            for k in &keys {
-                cache.insert(k.as_str(), 1).unwrap();
-            }
-            for i in 0..loops {
-                black_box(cache.get_or_compute(keys[i % MEMORY_KEYS].as_str(), || 1));
-            }
-        }
-        "memory-hit-3" => {
-            let cache: Cache<Key3, u64> = Cache::builder().build().unwrap();
-            let keys: Vec<Key3> = (0..MEMORY_KEYS).map(key3).collect();
-            for (a, b, c) in &keys {
-                cache.insert(&Args3(a, *b, c), 1).unwrap();
-            }
-            for i in 0..loops {
-                let (a, b, c) = &keys[i % MEMORY_KEYS];
-                black_box(cache.get_or_compute(&Args3(a, *b, c), || 1));
             }
         }
         "file-hit-json" | "file-store-json" => {

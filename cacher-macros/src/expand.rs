@@ -72,8 +72,10 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     let persistent = plan.file.is_some() || plan.redis.is_some();
     let init = init(plan, func);
     let pinned = option(plan.namespace.as_ref());
+    // Function pointers, not closures: a closure's type is the function's own, and would make
+    // the runtime's code that finds the cache a copy per function (compile time).
     let site = quote! {
-        &::cacher::__private::Site {
+        || ::cacher::__private::Site {
             marker: ::core::any::type_name::<__CacherSite>(),
             module: ::core::module_path!(),
             function: #name,
@@ -83,6 +85,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             pinned: #pinned,
         }
     };
+    let init = quote!(|namespace: &str| -> #cache { #init });
     let marker = quote! {
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
@@ -94,18 +97,14 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             static CACHES: ::cacher::__private::PerType<#key, #value> =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
-            CACHES.get(self_type, || {
-                ::cacher::__private::method_cache(#site, self_type, |namespace: &str| { #init })
-            })
+            ::cacher::__private::method_cache(&CACHES, self_type, #site, #init)
         });
     }
     quote!({
         #marker
         static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
             ::cacher::__private::OnceLock::new();
-        *CACHE.get_or_init(|| {
-            ::cacher::__private::function_cache(#site, |namespace: &str| { #init })
-        })
+        ::cacher::__private::function_cache(&CACHE, #site, #init)
     })
 }
 
@@ -189,10 +188,14 @@ fn compute(func: &Func) -> TokenStream {
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
     let compute = quote!(|| #ret { #(#clones)* #(#body)* });
-    match by_trait(func) {
+    let compute = match by_trait(func) {
         true => quote!(|| ::cacher::__private::fallible(#compute)),
         false => compute,
-    }
+    };
+    // Behind `&mut dyn FnMut`, whose type is the same for every function of one return type: a
+    // closure's own type would make the cache's lookup and miss path a copy per function
+    // (compile time). It is called on a miss only, once.
+    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(#compute)))
 }
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.

@@ -1,5 +1,6 @@
-//! The borrowed key: a struct of the key arguments, as the call has them, that hashes, compares
-//! and serialises exactly as the owned key tuple does, so that a hit allocates nothing.
+//! The borrowed key: the key arguments, as the call has them, in `cacher::__private::Args` (or
+//! beyond twelve, a struct of the function's own), which hashes, compares and serialises exactly
+//! as the owned key tuple does, so that a hit allocates nothing.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -79,8 +80,14 @@ impl Field {
     }
 }
 
-/// The items of the borrowed key and the expression of the key. Generic over the borrowed
-/// types, so that its impls hold no bound of their own to fail (the checks report those).
+/// The most key arguments that `cacher::__private::Args` takes (a tuple's `Hash` goes to 12).
+const MAX_ARGS: usize = 12;
+
+/// The items of the borrowed key and the expression of the key: `Args` of the arguments, a
+/// type of the library's that functions whose arguments have the same types share (so that
+/// they share the cache's code too), or beyond `MAX_ARGS` a struct of the function's own.
+/// Generic over the borrowed types, so that its impls hold no bound of their own to fail (the
+/// checks report those).
 pub(crate) fn key_ref(func: &Func) -> (TokenStream, TokenStream) {
     let fields: Vec<Field> = func
         .key_params()
@@ -91,6 +98,9 @@ pub(crate) fn key_ref(func: &Func) -> (TokenStream, TokenStream) {
         return (quote!(), quote!(&()));
     }
     let values = fields.iter().map(|f| &f.arg);
+    if fields.len() <= MAX_ARGS {
+        return (quote!(), quote!(&::cacher::__private::Args((#(#values,)*))));
+    }
     (items(&fields), quote!(&__CacherKeyRef(#(#values),*)))
 }
 

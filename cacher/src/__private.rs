@@ -9,8 +9,10 @@ pub use serde;
 use crate::{Cache, CacheBuilder};
 
 mod identity;
+mod key_args;
 mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, key_expr, key_form};
 
 /// The environment variable that replaces the platform's cache directory.
@@ -307,6 +309,26 @@ impl<T, E> Fallible for Result<T, E> {
     }
 }
 
+/// The body of a (not async) `#[cached]` function, which the cache calls at most once.
+pub trait Compute<R> {
+    /// Runs the body.
+    fn call(&mut self) -> R;
+}
+
+impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
+    fn call(&mut self) -> R {
+        (self.take().expect("a cache calls its compute at most once"))()
+    }
+}
+
+/// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
+/// return type only: functions of one key and return type then share the cache's code for a
+/// lookup, instead of each compiling its own for its closure's type (compile time; see
+/// docs/BENCHMARKS.md). The body is called through a pointer on a miss only.
+pub fn erase<R>(compute: &mut dyn Compute<R>) -> impl FnOnce() -> R + '_ {
+    move || compute.call()
+}
+
 /// Runs the body of a function that returns a `Result` by another name, as a `Result`.
 pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
     compute().into_result()
@@ -428,5 +450,28 @@ mod tests {
         let absolute = std::env::temp_dir().join("api");
         let given = cache_dir(absolute.to_str(), "my-app", PathBuf::new());
         assert_eq!(given, absolute);
+    }
+
+    #[test]
+    fn an_erased_body_runs_once_and_its_type_depends_on_its_return_type_only() {
+        let calls = std::cell::Cell::new(0);
+        let mut first = Some(|| {
+            calls.set(calls.get() + 1);
+            7_u64
+        });
+        let mut second = Some(|| 8_u64);
+        let erased = super::erase(&mut first);
+        let other = super::erase(&mut second);
+        // Two bodies, one type (this does not compile otherwise): what the cache instantiates
+        // for one serves both.
+        fn same_type<T>(_: &T, _: &T) {}
+        same_type(&erased, &other);
+        assert_eq!(erased(), 7);
+        assert_eq!(calls.get(), 1);
+        let mut spent: Option<fn() -> u64> = None;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            super::Compute::call(&mut spent)
+        }));
+        assert!(result.is_err(), "a body is called at most once");
     }
 }

@@ -47,41 +47,55 @@ pub struct Site {
     pub pinned: Option<&'static str>,
 }
 
-/// The cache of a function without `self`, built by `init` (given the namespace) at first use.
+/// The cache of a function without `self`, kept in the function's `slot` once found; at its
+/// first use, found (or built by `init`, given the namespace) where [`Site`] says.
+///
+/// Generic over the cache's types only, and given `site` and `init` as function pointers: each
+/// `#[cached]` function and its companion share one copy of this code with every other function
+/// whose key and value types are the same, rather than instantiating their own (compile time;
+/// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
 ///
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
+#[inline]
 pub fn function_cache<K, V>(
-    site: &Site,
-    init: impl FnOnce(&str) -> Cache<K, V>,
+    slot: &'static OnceLock<&'static Cache<K, V>>,
+    site: fn() -> Site,
+    init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let namespace = site
-        .namespace(None)
-        .unwrap_or_else(|refusal| panic!("{refusal}"));
-    shared(site, namespace, init)
+    match slot.get() {
+        Some(cache) => cache,
+        None => slot.get_or_init(|| {
+            let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
+            downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
+        }),
+    }
 }
 
-/// The cache of a method, for one `Self` type (`type_name::<Self>()`).
+/// The cache of a method, for one `Self` type (`type_name::<Self>()`), kept in the method's
+/// `slot`; as [`function_cache`].
 ///
 /// # Panics
 /// As [`function_cache`].
 pub fn method_cache<K, V>(
-    site: &Site,
+    slot: &'static PerType<K, V>,
     self_type: &'static str,
-    init: impl FnOnce(&str) -> Cache<K, V>,
+    site: fn() -> Site,
+    init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let namespace = site
-        .namespace(Some(self_type))
-        .unwrap_or_else(|refusal| panic!("{refusal}"));
-    shared(site, namespace, init)
+    slot.get(self_type, || {
+        let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
+        let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
+        downcast(find(&site(), Some(self_type), build))
+    })
 }
 
 /// What identifies one cache in this process: its namespace, the attribute's place, its types.
@@ -102,29 +116,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn shared<K, V>(
+/// A cache of type `type_id`, built by `build`.
+type Build<'a> = (TypeId, &'a dyn Fn(&str) -> Box<dyn Any + Send + Sync>);
+
+/// Finds, or builds and records, the cache of the function at `site` (a method's for
+/// `self_type`): not generic, so that its code is compiled once, in cacher.
+fn find(
     site: &Site,
-    namespace: String,
-    init: impl FnOnce(&str) -> Cache<K, V>,
-) -> &'static Cache<K, V>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    let id: CacheId = (namespace, site.location, TypeId::of::<Cache<K, V>>());
+    self_type: Option<&'static str>,
+    (type_id, build): Build<'_>,
+) -> &'static (dyn Any + Send + Sync) {
+    let namespace = site
+        .namespace(self_type)
+        .unwrap_or_else(|refusal| panic!("{refusal}"));
+    let id: CacheId = (namespace, site.location, type_id);
     if let Some(found) = lock(&CACHES).get(&id) {
-        return downcast(*found);
+        return *found;
     }
     if site.persistent {
         claim(&id.0, site);
     }
     // Built outside the lock (a cache may create its directory); the first insert wins.
-    let built = init(&id.0);
-    let mut caches = lock(&CACHES);
-    let found = *caches
-        .entry(id)
-        .or_insert_with(|| Box::leak(Box::new(built)));
-    downcast(found)
+    let built = build(&id.0);
+    *lock(&CACHES).entry(id).or_insert_with(|| Box::leak(built))
 }
 
 fn downcast<K: 'static, V: 'static>(
