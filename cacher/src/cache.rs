@@ -259,7 +259,7 @@ where
         let mut first = None;
         if !inner.backends.is_empty() {
             let key = call.persistent_key(&inner.naming)?;
-            let entry_key = inner.naming.entry_key::<V>(key);
+            let entry_key = inner.naming.entry_key::<V>(key, call.args());
             for backend in &inner.backends {
                 if let Err(e) = backend.remove(&entry_key) {
                     first.get_or_insert(e);
@@ -317,7 +317,7 @@ where
         let call = Call::new(key);
         let entry_key = inner
             .naming
-            .entry_key::<V>(call.persistent_key(&inner.naming).ok()?);
+            .entry_key::<V>(call.persistent_key(&inner.naming).ok()?, call.args());
         inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 

@@ -11,13 +11,17 @@
 //! With [`JsonFormatter`](crate::format::JsonFormatter) an entry reads:
 //!
 //! ```json
-//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1",
+//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1","args":"(v2)user=1",
 //!  "type":"alloc::string::String","shape":"9f3c…","code":"5be0…","created_ms":1764000000000,
 //!  "value":"…"}
 //! ```
 //!
 //! - `cacher`: the envelope's layout (3); entries of another layout are misses.
 //! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
+//! - `args`: the arguments' canonical text ([`canonical`](crate::key::canonical())), so that an
+//!   entry under a hashed key still says what it is for (`cacher show`, [`meta`]); at most
+//!   [`MAX_ARGS_BYTES`], cut short with `…` beyond (the key, not this text, identifies the
+//!   entry); `null` when the entry was written without it. Not checked on reads.
 //! - `type`, `shape`: the value's type name and the fingerprint of its serde shape (below).
 //! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
 //!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
@@ -68,7 +72,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::format::{FormatError, Formatter};
 
+mod meta;
 mod shape;
+
+pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
 
 /// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
 /// code field), so that entries of another layout are misses, never misread.
@@ -88,6 +95,9 @@ pub struct EntryKey<'a> {
     pub version: Option<&'a str>,
     /// The keyer's key.
     pub key: &'a str,
+    /// The arguments' canonical text, recorded for people and tools (cut to
+    /// [`MAX_ARGS_BYTES`]); not compared on reads. `None` records `null`.
+    pub args: Option<&'a str>,
     /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
     /// key: [`encode`] and [`decode`] compute it from the value's type.)
     pub type_name: &'static str,
@@ -111,6 +121,7 @@ struct EnvelopeRef<'a, V> {
     namespace: &'a str,
     version: Option<&'a str>,
     key: &'a str,
+    args: Option<&'a str>,
     #[serde(rename = "type")]
     type_name: &'a str,
     shape: Option<&'a str>,
@@ -128,6 +139,8 @@ struct Envelope<'a, V> {
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     key: Cow<'a, str>,
+    #[serde(borrow)]
+    args: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
     type_name: Cow<'a, str>,
     #[serde(borrow)]
@@ -149,6 +162,10 @@ struct Header<'a> {
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     key: Cow<'a, str>,
+    // Not checked: read because the binary formats read fields in order.
+    #[allow(dead_code)]
+    #[serde(borrow)]
+    args: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
     type_name: Cow<'a, str>,
     #[serde(borrow)]
@@ -173,6 +190,7 @@ struct Header<'a> {
 ///     namespace: "app::name",
 ///     version: None,
 ///     key: "7",
+///     args: Some("(v2)7"),
 ///     type_name: std::any::type_name::<String>(),
 ///     code: None,
 /// };
@@ -190,11 +208,13 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
     if !formatter.self_describing() {
         shape.warn_untraced(key.type_name, formatter.name());
     }
+    let args = key.args.map(bounded_args);
     let envelope = EnvelopeRef {
         cacher: LAYOUT,
         namespace: key.namespace,
         version: key.version,
         key: key.key,
+        args: args.as_deref(),
         type_name: key.type_name,
         shape: shape.fingerprint.as_deref(),
         code: key.code,
@@ -257,6 +277,7 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
 ///     namespace: "app::double",
 ///     version: None,
 ///     key: "7",
+///     args: Some("(v2)7"),
 ///     type_name: std::any::type_name::<u32>(),
 ///     code: Some("x * 2"),
 /// };
@@ -304,6 +325,7 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
         namespace: envelope.namespace,
         version: envelope.version,
         key: envelope.key,
+        args: envelope.args,
         type_name: envelope.type_name,
         shape: envelope.shape,
         code: envelope.code,

@@ -102,7 +102,7 @@ where
         return (None, None);
     }
     match call.persistent_key(&inner.naming) {
-        Ok(key) => (Some(inner.naming.entry_key::<V>(key)), None),
+        Ok(key) => (Some(inner.naming.entry_key::<V>(key, call.args())), None),
         Err(e) => {
             inner.report("all", "key", &e);
             (None, Some(e))
