@@ -8,11 +8,13 @@
 //! not from when it was copied.
 
 mod file;
+mod listing;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
+pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

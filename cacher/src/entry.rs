@@ -76,10 +76,11 @@ mod meta;
 mod shape;
 
 pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
+pub(crate) use self::meta::layout_any;
 
 /// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
 /// code field), so that entries of another layout are misses, never misread.
-const LAYOUT: u32 = 3;
+pub(crate) const LAYOUT: u32 = 3;
 
 /// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
 /// reading from a place others can write to should stop reading past it: more than this is not

@@ -91,7 +91,7 @@ mod redis;
 #[doc(hidden)]
 pub mod __private;
 
-pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend};
+pub use crate::backend::{Listing, MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
     Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, TryCachedFn,
 };

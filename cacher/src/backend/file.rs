@@ -3,6 +3,7 @@
 
 mod header;
 mod index;
+mod list;
 mod path;
 mod root;
 mod sweep;

@@ -1,5 +1,7 @@
 //! Entries in Redis: one string key per entry, Redis's own expiry as the ttl.
 
+mod list;
+
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -154,6 +154,32 @@ pub fn meta_any(prefix: &[u8], extension: Option<&str>) -> Option<EntryMeta> {
     }
 }
 
+/// The layout number an entry of any layout starts with, when the bytes look like one (its
+/// `cacher` field, then a namespace): what tells an older release's entry from garbage.
+pub(crate) fn layout_any(prefix: &[u8], extension: Option<&str>) -> Option<u32> {
+    #[derive(Deserialize)]
+    struct Start {
+        cacher: u32,
+        namespace: String,
+    }
+    let plausible = |start: Start| {
+        let layout_like = (1..=LAYOUT + 16).contains(&start.cacher);
+        (layout_like && !start.namespace.is_empty()).then_some(start.cacher)
+    };
+    if prefix.first() == Some(&b'{') {
+        let mut rest = punct(prefix, b'{')?;
+        let name = next::<String>(&mut rest)?;
+        rest = punct(rest, b':')?;
+        let layout = next::<u32>(&mut rest)?;
+        return (name == "cacher").then_some(layout);
+    }
+    let start = match extension {
+        Some("bin") => BincodeFormatter.decode_prefix::<Start>(prefix).ok(),
+        _ => PostcardFormatter.decode_prefix::<Start>(prefix).ok(),
+    };
+    start.and_then(plausible)
+}
+
 fn format_name(name: &'static str) -> &'static str {
     match name {
         "bin" => "bincode",
