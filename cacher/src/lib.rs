@@ -106,6 +106,22 @@ pub use crate::policy::RateLimiter;
 pub use crate::{backend::RedisBackend, lock::RedisLock, redis::RedisOptions};
 pub use cacher_macros::cached;
 
+/// The directory below which `#[cached]` functions keep their files by default, one directory
+/// per package: `$CACHER_DIR` when it is set and not empty, else the platform's cache directory
+/// (`~/.cache` on Linux, `~/Library/Caches` on macOS, `{FOLDERID_LocalAppData}` on Windows).
+/// Read once per process. What `cacher ls` lists when given no root.
+///
+/// # Examples
+///
+/// ```
+/// let root = cacher::root_dir();
+/// assert!(root.is_absolute());
+/// ```
+#[must_use]
+pub fn root_dir() -> &'static std::path::Path {
+    crate::__private::root_dir()
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

@@ -99,7 +99,7 @@ impl Listed {
 ///     })
 ///     .unwrap();
 /// // The key is a hash, but the entry says what it is for.
-/// assert_eq!(args, [("app::len".to_owned(), Some(r#"(v2)"hello""#.to_owned()))]);
+/// assert_eq!(args, [("app::len".to_owned(), Some("(v2)hello".to_owned()))]);
 /// ```
 pub trait Listing: Send + Sync {
     /// Calls `visit` with each thing in the backend's place, in no particular order, until it
