@@ -199,7 +199,12 @@ fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, js
     println!("type      {}", meta.type_name);
     println!("version   {}", meta.version.as_deref().unwrap_or("-"));
     println!("code      {}", meta.code.as_deref().unwrap_or("-"));
-    println!("age       {} ({})", print::age(age_ms(meta.created_ms)), state(source, item, meta.created_ms));
+    let state = state(source, item, meta.created_ms);
+    let age = print::age(age_ms(meta.created_ms));
+    match state.as_str() {
+        "-" => println!("age       {age}"),
+        _ => println!("age       {age} ({state})"),
+    }
     println!("size      {}", print::bytes(item.size));
     match value {
         Some(value) => println!("value\n{}", serde_json::to_string_pretty(&value).unwrap_or_default()),
@@ -345,6 +350,9 @@ fn clear(source: &Source, listed: &[Listed], namespace: Option<&str>, yes: bool,
         .iter()
         .filter(|l| l.meta().is_some_and(|m| namespace.is_none_or(|ns| m.namespace == ns)))
         .collect();
+    if let (Some(ns), true) = (namespace, doomed.is_empty()) {
+        return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
+    }
     let what = namespace.map_or_else(|| "every namespace".to_owned(), |ns| format!("namespace {ns:?}"));
     if !doomed.is_empty() && !yes && !confirm(&format!("Remove {} entries of {what} in {}?", doomed.len(), source.name)) {
         eprintln!("cacher: not confirmed, nothing removed (pass --yes to clear without being asked)");

@@ -25,7 +25,7 @@ mod exit {
     pub const USAGE: u8 = 2;
     /// `verify` found problems and did not repair them all.
     pub const PROBLEMS: u8 = 3;
-    /// `show`: no such namespace or entry.
+    /// `show`, `clear`: no such namespace or entry.
     pub const NOT_FOUND: u8 = 4;
     /// `clear` was not confirmed (answered no, or no terminal to ask and no `--yes`).
     pub const NOT_CONFIRMED: u8 = 5;
@@ -36,7 +36,7 @@ Where: file caches below ROOT (default: $CACHER_DIR, else the platform's cache d
 #[cached] functions keep their files), or a Redis server with --redis URL.
 
 Exit codes: 0 done; 1 failure (cannot read or change the cache); 2 wrong arguments; \
-3 verify found problems it did not repair; 4 show found no such namespace or entry; \
+3 verify found problems it did not repair; 4 show or clear found no such namespace or entry; \
 5 clear not confirmed.";
 
 /// See into the caches of cacher: list, show, stats, prune, verify, clear.
