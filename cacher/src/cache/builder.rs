@@ -272,6 +272,7 @@ where
         let ttl = self
             .ttl
             .map(|ttl| TtlPolicy::new(ttl).stale_if_error(self.stale_if_error.unwrap_or_default()));
+        let stats = super::stats::Counters::new(&self.namespace);
         Ok(Cache::from_inner(Inner {
             naming: Naming {
                 namespace: self.namespace,
@@ -287,7 +288,7 @@ where
             flight_lock: self.flight_lock,
             clock: self.clock,
             wait_timeout: self.wait_timeout,
-            stats: Default::default(),
+            stats,
             flights: super::flight::Flights::new(),
             hasher: Default::default(),
         }))

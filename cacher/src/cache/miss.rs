@@ -148,6 +148,11 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    /// The cache this call is on: the drivers' spans and compute timings name it.
+    pub(super) fn inner(&self) -> &'a Inner<K, V> {
+        self.inner
+    }
+
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
     /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Built in one expression, so that
     /// it is made in place rather than copied out.
@@ -325,7 +330,7 @@ where
     #[inline]
     fn found(&mut self, entry: Entry<V>, tier: usize) {
         let inner = self.inner;
-        inner.stats.hits.add();
+        inner.stats.hit(inner.backends[tier].name());
         // Copied into the earlier tiers only if no invalidation came since the call started.
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);

@@ -5,7 +5,6 @@
 use std::hash::Hash;
 
 use super::{Goal, Miss, State};
-use crate::cache::stats::Counters;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -22,7 +21,7 @@ where
     pub(in crate::cache) fn computed(&mut self, value: V) {
         let inner = self.inner;
         if self.goal == Goal::Compute {
-            Counters::add(&inner.stats.misses);
+            inner.stats.miss();
         }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             // Invalidated while it was computed: its callers get it, the tiers keep what the
@@ -53,7 +52,7 @@ where
     pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         let inner = self.inner;
         if self.goal != Goal::Store {
-            Counters::add(&inner.stats.misses);
+            inner.stats.miss();
         }
         self.state = State::Over;
         drop(self.leader.take());
@@ -61,7 +60,7 @@ where
         let current = inner.flights.generation(self.hash) == self.generation;
         match self.stale.take().filter(|_| current) {
             Some(value) => {
-                Counters::add(&inner.stats.stale_served);
+                inner.stats.stale_served();
                 tracing::warn!(
                     namespace = %inner.namespace(),
                     "the function failed; serving an expired entry (stale_if_error)"
@@ -101,7 +100,7 @@ where
             unreachable!("called on the last write")
         };
         if !fill && self.stored {
-            Counters::add(&self.inner.stats.stores);
+            self.inner.stats.store();
         }
         self.finish(entry.value);
     }
