@@ -72,6 +72,14 @@
 //!   by all processes through Redis ([`RateLimiter::redis`]), and [`RedisLock`] for single-flight
 //!   across processes, all three configured by one [`RedisOptions`]. With `tokio` too, their async
 //!   methods use an async connection.
+//! - `metrics`: every hit (by tier), miss, store, error (by tier) and stale serve, and the
+//!   function's latency, through the [`metrics`](https://docs.rs/metrics) facade, labelled by
+//!   namespace — `cacher_hits_total{namespace,tier}`, `cacher_misses_total`,
+//!   `cacher_stores_total`, `cacher_errors_total{namespace,tier}`, `cacher_stale_served_total`,
+//!   `cacher_compute_seconds` — for the exporter the application installs. They are the events
+//!   [`CacheStats`] counts, from the same place. Always, without a feature: `tracing` spans at
+//!   debug level around each computation (`cacher.compute`) and tier read and write
+//!   (`cacher.read`, `cacher.write`, with `namespace` and `tier`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
