@@ -16,8 +16,9 @@ fn word_length(word: &str) -> usize {
 #[cached(backend = "file", keyer = "hash", formatter = "postcard")]
 fn checksum(text: String, rounds: u32) -> u64 {
     (0..rounds).fold(0u64, |sum, round| {
-        text.bytes()
-            .fold(sum ^ u64::from(round), |s, b| s.rotate_left(5) ^ u64::from(b))
+        text.bytes().fold(sum ^ u64::from(round), |s, b| {
+            s.rotate_left(5) ^ u64::from(b)
+        })
     })
 }
 
@@ -26,6 +27,9 @@ fn main() {
         println!("word_length({word:?}) = {}", word_length(word));
     }
     for (text, rounds) in [("hello", 3), ("world", 7)] {
-        println!("checksum({text:?}, {rounds}) = {}", checksum(text.to_owned(), rounds));
+        println!(
+            "checksum({text:?}, {rounds}) = {}",
+            checksum(text.to_owned(), rounds)
+        );
     }
 }

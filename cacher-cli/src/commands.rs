@@ -44,18 +44,29 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     let json = cli.global.json;
     match &cli.command {
         Command::Ls { .. } => Ok(ls(&source, &listed, json)),
-        Command::Show { namespace, key: None } => Ok(show_namespace(&source, &listed, namespace, json)),
-        Command::Show { namespace, key: Some(key) } => show_entry(&source, &listed, namespace, key, json),
+        Command::Show {
+            namespace,
+            key: None,
+        } => Ok(show_namespace(&source, &listed, namespace, json)),
+        Command::Show {
+            namespace,
+            key: Some(key),
+        } => show_entry(&source, &listed, namespace, key, json),
         Command::Stats => Ok(stats(&source, &listed, json)),
         Command::Prune(args) => prune(&source, listed, args, json),
         Command::Verify { repair } => Ok(verify(&source, &listed, *repair, json)),
-        Command::Clear { namespace, yes, .. } => clear(&source, &listed, namespace.as_deref(), *yes, json),
+        Command::Clear { namespace, yes, .. } => {
+            clear(&source, &listed, namespace.as_deref(), *yes, json)
+        }
         Command::Completions { .. } => Ok(exit::OK),
     }
 }
 
 fn emit(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 /// One namespace as `ls` shows it.
@@ -73,14 +84,24 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
     let mut by_namespace: BTreeMap<&str, Summary> = BTreeMap::new();
     for item in listed {
         let Some(meta) = item.meta() else { continue };
-        let summary = by_namespace.entry(&meta.namespace).or_insert_with(|| Summary {
-            namespace: meta.namespace.clone(),
-            ..Summary::default()
-        });
+        let summary = by_namespace
+            .entry(&meta.namespace)
+            .or_insert_with(|| Summary {
+                namespace: meta.namespace.clone(),
+                ..Summary::default()
+            });
         summary.entries += 1;
         summary.bytes += item.size;
-        summary.oldest_ms = Some(summary.oldest_ms.map_or(meta.created_ms, |t| t.min(meta.created_ms)));
-        summary.newest_ms = Some(summary.newest_ms.map_or(meta.created_ms, |t| t.max(meta.created_ms)));
+        summary.oldest_ms = Some(
+            summary
+                .oldest_ms
+                .map_or(meta.created_ms, |t| t.min(meta.created_ms)),
+        );
+        summary.newest_ms = Some(
+            summary
+                .newest_ms
+                .map_or(meta.created_ms, |t| t.max(meta.created_ms)),
+        );
         summary.expired += u64::from(source.expired(meta.created_ms));
     }
     by_namespace.into_values().collect()
@@ -97,15 +118,32 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
     if caches.is_empty() {
         println!("no caches");
     } else {
-        let mut rows = vec![["NAMESPACE", "ENTRIES", "SIZE", "OLDEST", "NEWEST", "EXPIRED"].map(String::from).to_vec()];
+        let mut rows = vec![
+            [
+                "NAMESPACE",
+                "ENTRIES",
+                "SIZE",
+                "OLDEST",
+                "NEWEST",
+                "EXPIRED",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
         for c in &caches {
             rows.push(vec![
                 c.namespace.clone(),
                 c.entries.to_string(),
                 print::bytes(c.bytes),
-                c.oldest_ms.map_or_else(String::new, |t| print::age(age_ms(t))),
-                c.newest_ms.map_or_else(String::new, |t| print::age(age_ms(t))),
-                if source.ttl.is_some() { c.expired.to_string() } else { "-".into() },
+                c.oldest_ms
+                    .map_or_else(String::new, |t| print::age(age_ms(t))),
+                c.newest_ms
+                    .map_or_else(String::new, |t| print::age(age_ms(t))),
+                if source.ttl.is_some() {
+                    c.expired.to_string()
+                } else {
+                    "-".into()
+                },
             ]);
         }
         print!("{}", print::table(&rows));
@@ -126,11 +164,16 @@ fn state(source: &Source, item: &Listed, created_ms: u64) -> String {
 }
 
 fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<Item = &'a Listed> {
-    listed.iter().filter(move |l| l.meta().is_some_and(|m| m.namespace == namespace))
+    listed
+        .iter()
+        .filter(move |l| l.meta().is_some_and(|m| m.namespace == namespace))
 }
 
 fn not_found(source: &Source, what: &str) -> u8 {
-    eprintln!("cacher: no {what} in {}: run `cacher ls` to see what is there", source.name);
+    eprintln!(
+        "cacher: no {what} in {}: run `cacher ls` to see what is there",
+        source.name
+    );
     exit::NOT_FOUND
 }
 
@@ -144,7 +187,11 @@ fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: boo
         emit(&json!({ "namespace": namespace, "entries": entries }));
         return exit::OK;
     }
-    let mut rows = vec![["KEY", "ARGS", "AGE", "SIZE", "STATE"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["KEY", "ARGS", "AGE", "SIZE", "STATE"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for item in entries {
         let Some(meta) = item.meta() else { continue };
         let mut key = meta.key.clone();
@@ -163,12 +210,23 @@ fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: boo
     exit::OK
 }
 
-fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, json: bool) -> Result<u8, String> {
+fn show_entry(
+    source: &Source,
+    listed: &[Listed],
+    namespace: &str,
+    key: &str,
+    json: bool,
+) -> Result<u8, String> {
     let found = of_namespace(listed, namespace).find(|l| {
-        l.meta().is_some_and(|m| m.key == key || m.args.as_deref() == Some(key)) || l.location == key
+        l.meta()
+            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
+            || l.location == key
     });
     let Some(item) = found else {
-        return Ok(not_found(source, &format!("entry {key:?} of namespace {namespace:?}")));
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} of namespace {namespace:?}"),
+        ));
     };
     let meta = item.meta().ok_or("not an entry")?;
     let bytes = source
@@ -176,7 +234,10 @@ fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, js
         .read_at(&item.location)
         .map_err(|e| format!("cannot read {}: {e}", item.location))?;
     let Some(bytes) = bytes else {
-        return Ok(not_found(source, &format!("entry {key:?} (removed meanwhile)")));
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} (removed meanwhile)"),
+        ));
     };
     let value = (meta.format == "json")
         .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
@@ -189,7 +250,9 @@ fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, js
         meta.format
     );
     if json {
-        emit(&json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }));
+        emit(
+            &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
+        );
         return Ok(exit::OK);
     }
     println!("location  {}", item.location);
@@ -207,7 +270,10 @@ fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, js
     }
     println!("size      {}", print::bytes(item.size));
     match value {
-        Some(value) => println!("value\n{}", serde_json::to_string_pretty(&value).unwrap_or_default()),
+        Some(value) => println!(
+            "value\n{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
         None => println!("value     {summary}"),
     }
     Ok(exit::OK)
@@ -216,7 +282,11 @@ fn show_entry(source: &Source, listed: &[Listed], namespace: &str, key: &str, js
 fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     let caches = summaries(source, listed);
     let entries: Vec<_> = listed.iter().filter_map(Listed::meta).collect();
-    let bytes: u64 = listed.iter().filter(|l| l.meta().is_some()).map(|l| l.size).sum();
+    let bytes: u64 = listed
+        .iter()
+        .filter(|l| l.meta().is_some())
+        .map(|l| l.size)
+        .sum();
     let expired: u64 = caches.iter().map(|c| c.expired).sum();
     let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
     let mut counts = vec![0u64; print::AGE_BUCKETS.len()];
@@ -236,7 +306,12 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         return exit::OK;
     }
     println!("{}", source.name);
-    println!("{} namespaces, {} entries, {}", caches.len(), entries.len(), print::bytes(bytes));
+    println!(
+        "{} namespaces, {} entries, {}",
+        caches.len(),
+        entries.len(),
+        print::bytes(bytes)
+    );
     if source.ttl.is_some() {
         println!("{expired} expired");
     }
@@ -250,17 +325,24 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
 
 fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> Result<u8, String> {
     if args.expired && source.ttl.is_none() && !source.redis {
-        return Err("--expired needs --ttl DURATION: file entries do not record the cache's ttl".into());
+        return Err(
+            "--expired needs --ttl DURATION: file entries do not record the cache's ttl".into(),
+        );
     }
     let mut entries: Vec<Listed> = listed
         .into_iter()
-        .filter(|l| l.meta().is_some_and(|m| args.namespace.as_ref().is_none_or(|ns| &m.namespace == ns)))
+        .filter(|l| {
+            l.meta()
+                .is_some_and(|m| args.namespace.as_ref().is_none_or(|ns| &m.namespace == ns))
+        })
         .collect();
     entries.sort_by_key(|l| l.meta().map(|m| m.created_ms));
     let too_old = |l: &Listed| {
         let created = l.meta().map_or(0, |m| m.created_ms);
         (args.expired && source.expired(created))
-            || args.older_than.is_some_and(|d| u128::from(age_ms(created)) > d.as_millis())
+            || args
+                .older_than
+                .is_some_and(|d| u128::from(age_ms(created)) > d.as_millis())
     };
     let (mut remove, keep): (Vec<Listed>, Vec<Listed>) = entries.into_iter().partition(too_old);
     if let Some(max) = args.max_size {
@@ -284,9 +366,15 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     }
     if json {
         let locations: Vec<_> = remove.iter().map(|l| &l.location).collect();
-        emit(&json!({ "removed": remove.len(), "bytes": bytes, "dry_run": args.dry_run, "locations": locations }));
+        emit(
+            &json!({ "removed": remove.len(), "bytes": bytes, "dry_run": args.dry_run, "locations": locations }),
+        );
     } else {
-        let verb = if args.dry_run { "would remove" } else { "removed" };
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
         println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
     }
     Ok(exit::OK)
@@ -312,7 +400,11 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
             }
         }
     }
-    let unrepaired = if repair { failures.len() } else { problems.len() };
+    let unrepaired = if repair {
+        failures.len()
+    } else {
+        problems.len()
+    };
     if json {
         emit(&json!({
             "checked": listed.len(), "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
@@ -327,11 +419,18 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
         }
         match (problems.len(), repair) {
             (0, _) => println!("{} files checked, no problems", listed.len()),
-            (n, false) => println!("{n} problem(s) in {} files: `cacher verify --repair` removes them", listed.len()),
+            (n, false) => println!(
+                "{n} problem(s) in {} files: `cacher verify --repair` removes them",
+                listed.len()
+            ),
             (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
         }
     }
-    if unrepaired == 0 { exit::OK } else { exit::PROBLEMS }
+    if unrepaired == 0 {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
 }
 
 fn confirm(question: &str) -> bool {
@@ -345,17 +444,38 @@ fn confirm(question: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
-fn clear(source: &Source, listed: &[Listed], namespace: Option<&str>, yes: bool, json: bool) -> Result<u8, String> {
+fn clear(
+    source: &Source,
+    listed: &[Listed],
+    namespace: Option<&str>,
+    yes: bool,
+    json: bool,
+) -> Result<u8, String> {
     let doomed: Vec<&Listed> = listed
         .iter()
-        .filter(|l| l.meta().is_some_and(|m| namespace.is_none_or(|ns| m.namespace == ns)))
+        .filter(|l| {
+            l.meta()
+                .is_some_and(|m| namespace.is_none_or(|ns| m.namespace == ns))
+        })
         .collect();
     if let (Some(ns), true) = (namespace, doomed.is_empty()) {
         return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
     }
-    let what = namespace.map_or_else(|| "every namespace".to_owned(), |ns| format!("namespace {ns:?}"));
-    if !doomed.is_empty() && !yes && !confirm(&format!("Remove {} entries of {what} in {}?", doomed.len(), source.name)) {
-        eprintln!("cacher: not confirmed, nothing removed (pass --yes to clear without being asked)");
+    let what = namespace.map_or_else(
+        || "every namespace".to_owned(),
+        |ns| format!("namespace {ns:?}"),
+    );
+    if !doomed.is_empty()
+        && !yes
+        && !confirm(&format!(
+            "Remove {} entries of {what} in {}?",
+            doomed.len(),
+            source.name
+        ))
+    {
+        eprintln!(
+            "cacher: not confirmed, nothing removed (pass --yes to clear without being asked)"
+        );
         return Ok(exit::NOT_CONFIRMED);
     }
     for item in &doomed {

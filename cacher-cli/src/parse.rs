@@ -5,7 +5,9 @@ use std::time::Duration;
 /// `90s`, `30m`, `12h`, `7d`, `2w`, or a number of seconds.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -24,7 +26,9 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 /// `500K`, `100MB`, `1GiB`, `2G`, or a number of bytes; K, M, G are powers of 1024.
 pub fn size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()

@@ -80,7 +80,11 @@ pub fn histogram(counts: &[u64], width: usize) -> String {
     let mut out = String::new();
     for ((_, label), &count) in AGE_BUCKETS.iter().zip(counts) {
         let len = usize::try_from(count * width as u64 / max).unwrap_or(width);
-        let bar = if count > 0 && len == 0 { "▏".to_owned() } else { "█".repeat(len) };
+        let bar = if count > 0 && len == 0 {
+            "▏".to_owned()
+        } else {
+            "█".repeat(len)
+        };
         let _ = writeln!(out, "  {label:>6} │{bar:<width$} {count}");
     }
     out
@@ -99,6 +103,9 @@ mod tests {
         assert_eq!(bucket(30_000), 0);
         assert_eq!(bucket(2 * 86_400_000), 3);
         let drawn = histogram(&[4, 2, 0, 0, 0, 0, 0], 8);
-        assert!(drawn.contains("████████ 4") && drawn.contains("████     2"), "{drawn}");
+        assert!(
+            drawn.contains("████████ 4") && drawn.contains("████     2"),
+            "{drawn}"
+        );
     }
 }

@@ -27,9 +27,8 @@ impl Source {
         if let Some(url) = &global.redis {
             let options = RedisOptions::new(url.clone());
             let name = format!("{options:?}");
-            let backend = RedisBackend::new(options).map_err(|e| {
-                format!("{e}: write the URL as redis://[:password@]host:port/db")
-            })?;
+            let backend = RedisBackend::new(options)
+                .map_err(|e| format!("{e}: write the URL as redis://[:password@]host:port/db"))?;
             return Ok(Self {
                 name,
                 listing: Box::new(backend),
@@ -76,8 +75,9 @@ impl Source {
 
     /// Whether an entry created at `created_ms` is past the `--ttl`.
     pub fn expired(&self, created_ms: u64) -> bool {
-        self.ttl
-            .is_some_and(|ttl| age_ms(created_ms) > u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+        self.ttl.is_some_and(|ttl| {
+            age_ms(created_ms) > u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
+        })
     }
 }
 

@@ -83,7 +83,12 @@ fn namespaces(ls: &Value) -> Vec<(String, u64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["namespace"].as_str().unwrap().to_owned(), c["entries"].as_u64().unwrap()))
+        .map(|c| {
+            (
+                c["namespace"].as_str().unwrap().to_owned(),
+                c["entries"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -95,18 +100,27 @@ fn ls_lists_each_namespace_with_its_entries_and_bytes() {
     let out = cacher(&["ls", root]);
     assert_eq!(code(&out), 0);
     let shown = text(&out);
-    assert!(shown.contains("NAMESPACE") && shown.contains("demo::greet"), "{shown}");
+    assert!(
+        shown.contains("NAMESPACE") && shown.contains("demo::greet"),
+        "{shown}"
+    );
     let ls = json(&cacher(&["ls", root, "--json"]));
     assert_eq!(
         namespaces(&ls),
-        [("demo::greet".to_owned(), 3), ("demo::square".to_owned(), 2)]
+        [
+            ("demo::greet".to_owned(), 3),
+            ("demo::square".to_owned(), 2)
+        ]
     );
     let greet = &ls["caches"][0];
     assert!(greet["bytes"].as_u64().unwrap() > 0);
     assert!(greet["oldest_ms"].as_u64().unwrap() <= greet["newest_ms"].as_u64().unwrap());
     assert_eq!(ls["problems"], 0);
     // --root does the same as the positional root.
-    assert_eq!(json(&cacher(&["--root", root, "ls", "--json"]))["caches"], ls["caches"]);
+    assert_eq!(
+        json(&cacher(&["--root", root, "ls", "--json"]))["caches"],
+        ls["caches"]
+    );
 }
 
 #[test]
@@ -115,19 +129,35 @@ fn show_prints_the_arguments_of_hashed_entries_and_a_json_value() {
     write_caches(dir.path());
     let root = dir.path().to_str().unwrap();
     let listing = text(&cacher(&["--root", root, "show", "demo::greet"]));
-    assert!(listing.contains("(v2)alice") && listing.contains("(v2)carol"), "{listing}");
+    assert!(
+        listing.contains("(v2)alice") && listing.contains("(v2)carol"),
+        "{listing}"
+    );
     let shown = json(&cacher(&["--root", root, "show", "demo::greet", "--json"]));
     let entries = shown["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[0]["kind"], "entry");
     assert_eq!(entries[0]["format"], "json");
     let key = entries[0]["key"].as_str().unwrap();
-    assert!(key.len() >= 32 && key.bytes().all(|b| b.is_ascii_hexdigit()), "a hashed key: {key}");
+    assert!(
+        key.len() >= 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a hashed key: {key}"
+    );
 
     // One entry, by its arguments' text or by its key.
     let one = text(&cacher(&["--root", root, "show", "demo::greet", "(v2)bob"]));
-    assert!(one.contains("\"hello bob\"") && one.contains("args      (v2)bob"), "{one}");
-    let by_key = json(&cacher(&["--root", root, "--json", "show", "demo::greet", key]));
+    assert!(
+        one.contains("\"hello bob\"") && one.contains("args      (v2)bob"),
+        "{one}"
+    );
+    let by_key = json(&cacher(&[
+        "--root",
+        root,
+        "--json",
+        "show",
+        "demo::greet",
+        key,
+    ]));
     assert!(by_key["value"].as_str().unwrap().starts_with("hello "));
     // A binary entry is summarised.
     let square = text(&cacher(&["--root", root, "show", "demo::square", "(v2)3"]));
@@ -136,7 +166,10 @@ fn show_prints_the_arguments_of_hashed_entries_and_a_json_value() {
     let missing = cacher(&["--root", root, "show", "demo::nope"]);
     assert_eq!(code(&missing), 4);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cacher ls"));
-    assert_eq!(code(&cacher(&["--root", root, "show", "demo::greet", "(v2)zed"])), 4);
+    assert_eq!(
+        code(&cacher(&["--root", root, "show", "demo::greet", "(v2)zed"])),
+        4
+    );
 }
 
 #[test]
@@ -149,10 +182,21 @@ fn stats_draws_the_ages_and_counts_the_expired() {
     let drawn = text(&cacher(&["--root", root, "--ttl", "1d", "stats"]));
     assert!(drawn.contains("3 namespaces, 7 entries"), "{drawn}");
     assert!(drawn.contains("2 expired"), "{drawn}");
-    assert!(drawn.contains("< 1m │████████████████████████████████████████ 5"), "{drawn}");
+    assert!(
+        drawn.contains("< 1m │████████████████████████████████████████ 5"),
+        "{drawn}"
+    );
     let stats = json(&cacher(&["--root", root, "--ttl", "1d", "stats", "--json"]));
-    assert_eq!((stats["entries"].as_u64(), stats["expired"].as_u64()), (Some(7), Some(2)));
-    let ages: Vec<u64> = stats["ages"].as_array().unwrap().iter().map(|a| a["entries"].as_u64().unwrap()).collect();
+    assert_eq!(
+        (stats["entries"].as_u64(), stats["expired"].as_u64()),
+        (Some(7), Some(2))
+    );
+    let ages: Vec<u64> = stats["ages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["entries"].as_u64().unwrap())
+        .collect();
     assert_eq!(ages, [5, 0, 0, 1, 0, 1, 0]);
 }
 
@@ -164,10 +208,25 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
         write_old(dir.path(), key, days);
     }
     let root = dir.path().to_str().unwrap();
-    let count = || json(&cacher(&["--root", root, "stats", "--json"]))["entries"].as_u64().unwrap();
+    let count = || {
+        json(&cacher(&["--root", root, "stats", "--json"]))["entries"]
+            .as_u64()
+            .unwrap()
+    };
 
-    let dry = json(&cacher(&["--root", root, "prune", "--older-than", "30d", "--dry-run", "--json"]));
-    assert_eq!((dry["removed"].as_u64(), dry["dry_run"].as_bool()), (Some(1), Some(true)));
+    let dry = json(&cacher(&[
+        "--root",
+        root,
+        "prune",
+        "--older-than",
+        "30d",
+        "--dry-run",
+        "--json",
+    ]));
+    assert_eq!(
+        (dry["removed"].as_u64(), dry["dry_run"].as_bool()),
+        (Some(1), Some(true))
+    );
     assert_eq!(count(), 8);
     let out = cacher(&["--root", root, "prune", "--older-than", "30d"]);
     assert_eq!(text(&out), "removed 1 entries (1.2 KiB)\n");
@@ -176,12 +235,32 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
     let refused = cacher(&["--root", root, "prune", "--expired"]);
     assert_eq!(code(&refused), 1);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--ttl"));
-    let expired = json(&cacher(&["--root", root, "--ttl", "5d", "prune", "--expired", "--json"]));
+    let expired = json(&cacher(&[
+        "--root",
+        root,
+        "--ttl",
+        "5d",
+        "prune",
+        "--expired",
+        "--json",
+    ]));
     assert_eq!(expired["removed"], 1);
     // Down to a size: the oldest go first (the 3-day-old entry of 1 KiB).
-    let sized = json(&cacher(&["--root", root, "prune", "--max-size", "1K", "--json"]));
+    let sized = json(&cacher(&[
+        "--root",
+        root,
+        "prune",
+        "--max-size",
+        "1K",
+        "--json",
+    ]));
     assert_eq!(sized["removed"], 1);
-    assert!(sized["locations"][0].as_str().unwrap().starts_with("demo/old/"));
+    assert!(
+        sized["locations"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("demo/old/")
+    );
     assert_eq!(count(), 5);
     // Nothing to say what to prune: a usage error.
     assert_eq!(code(&cacher(&["--root", root, "prune"])), 2);
@@ -192,25 +271,49 @@ fn verify_finds_corrupt_foreign_orphaned_and_repair_removes_only_those() {
     let dir = tempfile::tempdir().unwrap();
     write_caches(dir.path());
     let greet = dir.path().join("demo/greet");
-    std::fs::write(greet.join("torn.json"), br#"{"cacher":3,"namespace":"demo::gr"#).unwrap();
-    std::fs::write(greet.join("old.json"), br#"{"cacher":1,"namespace":"demo::greet","key":"k","value":1}"#).unwrap();
+    std::fs::write(
+        greet.join("torn.json"),
+        br#"{"cacher":3,"namespace":"demo::gr"#,
+    )
+    .unwrap();
+    std::fs::write(
+        greet.join("old.json"),
+        br#"{"cacher":1,"namespace":"demo::greet","key":"k","value":1}"#,
+    )
+    .unwrap();
     let temp = greet.join(".cacher-tmp-123-0");
     std::fs::write(&temp, b"half").unwrap();
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options().write(true).open(&temp).unwrap().set_modified(hour_ago).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
     std::fs::write(greet.join("notes.txt"), b"mine").unwrap();
     let root = dir.path().to_str().unwrap();
 
     let out = cacher(&["--root", root, "verify"]);
     assert_eq!(code(&out), 3);
     let report = text(&out);
-    assert!(report.contains("corrupt") && report.contains("foreign (layout 1)"), "{report}");
-    assert!(report.contains("orphaned temporary") && !report.contains("notes.txt"), "{report}");
+    assert!(
+        report.contains("corrupt") && report.contains("foreign (layout 1)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("orphaned temporary") && !report.contains("notes.txt"),
+        "{report}"
+    );
     assert!(text(&cacher(&["--root", root, "ls"])).contains("3 file(s) need attention"));
     let listed = cacher(&["--root", root, "verify", "--json"]);
     assert_eq!(code(&listed), 3);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let kinds: Vec<&str> = listed["problems"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = listed["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.len(), 3, "{kinds:?}");
 
     let repaired = cacher(&["--root", root, "verify", "--repair"]);
@@ -218,7 +321,10 @@ fn verify_finds_corrupt_foreign_orphaned_and_repair_removes_only_those() {
     assert!(text(&repaired).contains("removed 3 of 3"));
     assert!(greet.join("notes.txt").exists() && !temp.exists());
     assert_eq!(code(&cacher(&["--root", root, "verify"])), 0);
-    assert_eq!(greet_cache(dir.path()).get("alice").as_deref(), Some("hello alice"));
+    assert_eq!(
+        greet_cache(dir.path()).get("alice").as_deref(),
+        Some("hello alice")
+    );
 }
 
 #[test]
@@ -232,7 +338,14 @@ fn clear_asks_and_without_a_terminal_needs_yes() {
     let ls = json(&cacher(&["ls", root, "--json"]));
     assert_eq!(namespaces(&ls).len(), 2);
 
-    let cleared = json(&cacher(&["--root", root, "clear", "demo::greet", "--yes", "--json"]));
+    let cleared = json(&cacher(&[
+        "--root",
+        root,
+        "clear",
+        "demo::greet",
+        "--yes",
+        "--json",
+    ]));
     assert_eq!(cleared["removed"], 3);
     let ls = json(&cacher(&["ls", root, "--json"]));
     assert_eq!(namespaces(&ls), [("demo::square".to_owned(), 2)]);
@@ -255,7 +368,9 @@ fn a_cache_being_written_is_listed_whole() {
         let writer = scope.spawn(|| {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) || i < 10 {
-                cache.insert(&format!("user {i}"), "v".repeat(i % 500)).unwrap();
+                cache
+                    .insert(&format!("user {i}"), "v".repeat(i % 500))
+                    .unwrap();
                 i += 1;
             }
             i
@@ -270,9 +385,15 @@ fn a_cache_being_written_is_listed_whole() {
         (writer.join().unwrap(), seen)
     });
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
-    assert!(seen[4] < written as u64, "the listings ran while entries were written: {seen:?}");
+    assert!(
+        seen[4] < written as u64,
+        "the listings ran while entries were written: {seen:?}"
+    );
     let ls = json(&cacher(&["ls", root, "--json"]));
-    assert_eq!(namespaces(&ls), [("demo::greet".to_owned(), written as u64)]);
+    assert_eq!(
+        namespaces(&ls),
+        [("demo::greet".to_owned(), written as u64)]
+    );
 }
 
 #[test]
@@ -280,7 +401,10 @@ fn errors_say_what_to_do_and_completions_are_printed() {
     let out = cacher(&["ls", "/nonexistent/cacher-test"]);
     assert_eq!(code(&out), 1);
     let error = String::from_utf8_lossy(&out.stderr);
-    assert!(error.contains("is not a directory") && error.contains("CACHER_DIR"), "{error}");
+    assert!(
+        error.contains("is not a directory") && error.contains("CACHER_DIR"),
+        "{error}"
+    );
     let bad = cacher(&["--redis", "http://x", "ls"]);
     assert_eq!(code(&bad), 1);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("redis://"));
@@ -288,5 +412,8 @@ fn errors_say_what_to_do_and_completions_are_printed() {
     assert_eq!(code(&completions), 0);
     assert!(text(&completions).contains("_cacher()"));
     let help = text(&cacher(&["--help"]));
-    assert!(help.contains("Exit codes") && help.contains("prune"), "{help}");
+    assert!(
+        help.contains("Exit codes") && help.contains("prune"),
+        "{help}"
+    );
 }

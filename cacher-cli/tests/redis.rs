@@ -26,7 +26,9 @@ fn json(output: &Output) -> Value {
 
 #[test]
 fn every_subcommand_works_on_redis() {
-    let Some(server) = RedisServer::start() else { return };
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
     let url = server.url();
     let cache: Cache<String, String> = Cache::builder()
         .namespace("demo::greet")
@@ -55,19 +57,31 @@ fn every_subcommand_works_on_redis() {
     assert!(pttl > 3_500_000 && pttl <= 3_600_000, "{pttl}");
     let one = cacher(&url, &["show", "demo::greet", "(v2)bob"]);
     let one = String::from_utf8_lossy(&one.stdout).into_owned();
-    assert!(one.contains("\"hello bob\"") && one.contains("expires in 59m"), "{one}");
+    assert!(
+        one.contains("\"hello bob\"") && one.contains("expires in 59m"),
+        "{one}"
+    );
 
     let verify = cacher(&url, &["verify"]);
     assert_eq!(verify.status.code(), Some(3));
     assert_eq!(cacher(&url, &["verify", "--repair"]).status.code(), Some(0));
-    assert_eq!(server.raw(&["EXISTS", "cacher:{demo::greet}:torn"]), ":0\r\n");
+    assert_eq!(
+        server.raw(&["EXISTS", "cacher:{demo::greet}:torn"]),
+        ":0\r\n"
+    );
 
     let stats = json(&cacher(&url, &["stats", "--json"]));
     assert_eq!(stats["entries"], 2);
-    assert_eq!(json(&cacher(&url, &["clear", "demo::greet", "--yes", "--json"]))["removed"], 2);
+    assert_eq!(
+        json(&cacher(&url, &["clear", "demo::greet", "--yes", "--json"]))["removed"],
+        2
+    );
     assert_eq!(cache.get("alice"), None);
     // What is not cacher's entries stays.
-    assert_eq!(server.raw(&["EXISTS", "mine", "cacher:lock:demo"]), ":2\r\n");
+    assert_eq!(
+        server.raw(&["EXISTS", "mine", "cacher:lock:demo"]),
+        ":2\r\n"
+    );
 }
 
 #[test]
@@ -76,5 +90,8 @@ fn an_unreachable_server_is_a_failure_that_says_so() {
     let out = cacher(&format!("redis://127.0.0.1:{port}/"), &["ls"]);
     assert_eq!(out.status.code(), Some(1));
     let error = String::from_utf8_lossy(&out.stderr);
-    assert!(error.contains("cannot list") && error.contains(&port.to_string()), "{error}");
+    assert!(
+        error.contains("cannot list") && error.contains(&port.to_string()),
+        "{error}"
+    );
 }

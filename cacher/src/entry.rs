@@ -75,8 +75,8 @@ use crate::format::{FormatError, Formatter};
 mod meta;
 mod shape;
 
-pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
 pub(crate) use self::meta::layout_any;
+pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
 
 /// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
 /// code field), so that entries of another layout are misses, never misread.

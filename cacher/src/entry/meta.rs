@@ -197,8 +197,10 @@ fn json_meta(bytes: &[u8]) -> Option<EntryMeta> {
         if name == "value" {
             break;
         }
-        if matches!(name.as_str(), "cacher" | "namespace" | "version" | "key" | "args")
-            || matches!(name.as_str(), "type" | "shape" | "code" | "created_ms")
+        if matches!(
+            name.as_str(),
+            "cacher" | "namespace" | "version" | "key" | "args"
+        ) || matches!(name.as_str(), "type" | "shape" | "code" | "created_ms")
         {
             object.insert(name, next::<serde_json::Value>(&mut rest)?);
         } else {
@@ -267,6 +269,9 @@ mod tests {
     #[test]
     fn short_args_are_kept_whole() {
         assert_eq!(bounded_args("(v2)7"), "(v2)7");
-        assert_eq!(bounded_args(&"a".repeat(MAX_ARGS_BYTES)).len(), MAX_ARGS_BYTES);
+        assert_eq!(
+            bounded_args(&"a".repeat(MAX_ARGS_BYTES)).len(),
+            MAX_ARGS_BYTES
+        );
     }
 }

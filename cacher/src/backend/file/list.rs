@@ -40,7 +40,10 @@ impl Visitor for Lister<'_> {
         }
         let metadata = entry.metadata();
         let size = metadata.as_ref().map_or(0, |m| m.len());
-        let modified = metadata.and_then(|m| m.modified()).ok().map(|t| t.into_std());
+        let modified = metadata
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| t.into_std());
         let modified_ms = modified
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));

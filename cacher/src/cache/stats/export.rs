@@ -96,7 +96,10 @@ mod tests {
     }
 
     fn id(key: &Key) -> String {
-        let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
         format!("{}{{{}}}", key.name(), labels.join(","))
     }
 
