@@ -137,10 +137,23 @@ mod tests {
             file_cache().get_or_compute(&1, || 2); // a new process's cache: a file hit
             let stats = cache.stats();
             assert_eq!((stats.hits, stats.misses, stats.stores), (1, 1, 1));
+            // A tier that fails: its directory is a file.
+            let blocked = dir.path().join("blocked");
+            std::fs::write(&blocked, b"not a directory").unwrap();
+            let failing: Cache<u32, u32> = Cache::builder()
+                .namespace("app::failing")
+                .backend(SeparateFileBackend::new(&blocked))
+                .build()
+                .unwrap();
+            failing.get_or_compute(&1, || 2);
+            assert!(failing.stats().errors >= 1);
         });
         let got = totals.0.lock().unwrap().clone();
         let want: BTreeMap<String, u64> = [
             ("cacher_compute_seconds{namespace=app::double}", 1),
+            ("cacher_compute_seconds{namespace=app::failing}", 1),
+            ("cacher_errors_total{namespace=app::failing,tier=file}", 2),
+            ("cacher_misses_total{namespace=app::failing}", 1),
             ("cacher_hits_total{namespace=app::double,tier=file}", 1),
             ("cacher_hits_total{namespace=app::double,tier=memory}", 1),
             ("cacher_misses_total{namespace=app::double}", 1),
