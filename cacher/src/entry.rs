@@ -20,8 +20,9 @@
 //! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
 //! - `args`: the arguments' canonical text ([`canonical`](crate::key::canonical())), so that an
 //!   entry under a hashed key still says what it is for (`cacher show`, [`meta`]); at most
-//!   [`MAX_ARGS_BYTES`], cut short with `…` beyond (the key, not this text, identifies the
-//!   entry); `null` when the entry was written without it. Not checked on reads.
+//!   [`MAX_ARGS_BYTES`], cut short with `…` beyond; `null` when the entry was written without
+//!   it. When both the entry and the lookup have it, a read checks it too: a collision of
+//!   hashed keys, or a damaged entry, is a miss.
 //! - `type`, `shape`: the value's type name and the fingerprint of its serde shape (below).
 //! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
 //!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
@@ -97,7 +98,8 @@ pub struct EntryKey<'a> {
     /// The keyer's key.
     pub key: &'a str,
     /// The arguments' canonical text, recorded for people and tools (cut to
-    /// [`MAX_ARGS_BYTES`]); not compared on reads. `None` records `null`.
+    /// [`MAX_ARGS_BYTES`]), and compared on reads with an entry's that has one. `None` records
+    /// `null`, and accepts any.
     pub args: Option<&'a str>,
     /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
     /// key: [`encode`] and [`decode`] compute it from the value's type.)
@@ -163,8 +165,6 @@ struct Header<'a> {
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     key: Cow<'a, str>,
-    // Not checked: read because the binary formats read fields in order.
-    #[allow(dead_code)]
     #[serde(borrow)]
     args: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
@@ -365,6 +365,13 @@ fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result
     }
     if header.key != key.key {
         return other("entry of another key".into());
+    }
+    // Recorded by both sides: the arguments must be the same too (a hashed key's collision, a
+    // damaged entry). An entry or a lookup without them is not refused for that.
+    if let (Some(stored), Some(asked)) = (header.args.as_deref(), key.args) {
+        if stored != bounded_args(asked) {
+            return other("entry of other arguments".into());
+        }
     }
     if header.code.as_deref() != key.code {
         return Err(Mismatch::Superseded);

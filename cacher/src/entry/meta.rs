@@ -267,6 +267,39 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_of_other_arguments_under_the_same_key_is_refused() {
+        let written = EntryKey {
+            namespace: "app::f",
+            version: None,
+            key: "9f3c",
+            args: Some("(v2)alice"),
+            type_name: "u8",
+            code: None,
+        };
+        let bytes = entry::encode(
+            &PostcardFormatter,
+            &written,
+            &Entry {
+                value: 1u8,
+                created_ms: 0,
+            },
+        )
+        .unwrap();
+        let collision = EntryKey {
+            args: Some("(v2)bob"),
+            ..written
+        };
+        let read = entry::decode::<_, u8>(&PostcardFormatter, &collision, &bytes, &"t");
+        assert!(read.unwrap_err().to_string().contains("other arguments"));
+        // A reader that does not know the arguments accepts the entry.
+        let unknown = EntryKey {
+            args: None,
+            ..written
+        };
+        assert!(entry::decode::<_, u8>(&PostcardFormatter, &unknown, &bytes, &"t").is_ok());
+    }
+
+    #[test]
     fn short_args_are_kept_whole() {
         assert_eq!(bounded_args("(v2)7"), "(v2)7");
         assert_eq!(
