@@ -160,6 +160,12 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         None
     }
 
+    /// The backend as a [`Listing`], when its entries can be listed (the file and Redis
+    /// backends): what [`Cache::entries`](crate::Cache::entries) goes through. `None` by default.
+    fn listing(&self) -> Option<&dyn Listing> {
+        None
+    }
+
     /// Async [`get`](PersistentBackend::get).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

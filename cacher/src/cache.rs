@@ -326,6 +326,60 @@ where
     pub fn namespace(&self) -> &str {
         self.inner.namespace()
     }
+
+    /// Calls `visit` with each of this cache's entries (its namespace, any version) in its
+    /// persistent tiers that can be listed ([`Listing`](crate::Listing): files, Redis), tier by
+    /// tier, with their metadata — arguments, creation time, size — and without decoding a value,
+    /// until `visit` returns [`ControlFlow::Break`](std::ops::ControlFlow::Break). The memory tier
+    /// is not listed.
+    ///
+    /// # Errors
+    /// A tier that cannot be listed at all (Redis down, directory unreadable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use cacher::{Cache, HashKeyer, SeparateFileBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache: Cache<u32, String> = Cache::builder()
+    ///     .namespace("app::name")
+    ///     .keyer(HashKeyer)
+    ///     .backend(SeparateFileBackend::new(dir.path()))
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(&7, "seven".to_owned()).unwrap();
+    /// let mut args = Vec::new();
+    /// cache
+    ///     .entries(|listed| {
+    ///         args.extend(listed.meta().and_then(|m| m.args.clone()));
+    ///         ControlFlow::Continue(())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(args, ["(v2)7"]);
+    /// ```
+    pub fn entries(
+        &self,
+        mut visit: impl FnMut(crate::backend::Listed) -> std::ops::ControlFlow<()>,
+    ) -> Result<()> {
+        let namespace = self.namespace();
+        let mut stopped = false;
+        for listing in self.inner.backends.iter().filter_map(|b| b.listing()) {
+            listing.list(&mut |listed| {
+                if listed.meta().is_none_or(|m| m.namespace != namespace) {
+                    return std::ops::ControlFlow::Continue(());
+                }
+                let flow = visit(listed);
+                stopped = flow.is_break();
+                flow
+            })?;
+            if stopped {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<K, V> fmt::Debug for Cache<K, V> {

@@ -444,6 +444,10 @@ where
         }
     }
 
+    fn listing(&self) -> Option<&dyn super::Listing> {
+        Some(self)
+    }
+
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         self.relative(key).ok().map(|rel| self.path(&rel))
     }

@@ -232,6 +232,10 @@ where
             .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
     }
 
+    fn listing(&self) -> Option<&dyn super::Listing> {
+        Some(self)
+    }
+
     fn clear(&self, namespace: &str) -> Result<()> {
         let pattern = namespace_pattern(namespace);
         let mut cursor: u64 = 0;
