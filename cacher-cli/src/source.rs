@@ -26,7 +26,7 @@ impl Source {
     pub fn open(global: &Global, root: Option<&Path>) -> Result<Self, String> {
         if let Some(url) = &global.redis {
             let options = RedisOptions::new(url.clone());
-            let name = format!("{options:?}");
+            let name = options.redacted_url();
             let backend = RedisBackend::new(options)
                 .map_err(|e| format!("{e}: write the URL as redis://[:password@]host:port/db"))?;
             return Ok(Self {
