@@ -95,3 +95,45 @@ fn an_unreachable_server_is_a_failure_that_says_so() {
         "{error}"
     );
 }
+
+#[test]
+fn many_entries_being_written_are_listed_across_scan_batches() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .namespace("demo::many")
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .build()
+        .unwrap();
+    for n in 0..1200 {
+        cache.insert(&n, n).unwrap();
+    }
+    let stop = AtomicBool::new(false);
+    let (written, seen) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut n = 1200;
+            while !stop.load(Ordering::Relaxed) || n < 1210 {
+                cache.insert(&n, n).unwrap();
+                n += 1;
+            }
+            n
+        });
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let ls = json(&cacher(&url, &["ls", "--json"]));
+            assert_eq!(ls["problems"], 0, "{ls}");
+            seen.push(ls["caches"][0]["entries"].as_u64().unwrap());
+        }
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().unwrap(), seen)
+    });
+    assert!(seen.iter().all(|&n| n >= 1200), "{seen:?}");
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(
+        ls["caches"][0]["entries"].as_u64(),
+        Some(u64::from(written))
+    );
+}

@@ -1,5 +1,6 @@
 //! [`Listing`] for Redis: `SCAN MATCH cacher:{*` (entries only: the rate limiter's and the
-//! locks' keys never match), then per key its first bytes, its length and its expiry.
+//! locks' keys never match), then for each batch of keys, in one round trip, their first bytes,
+//! lengths and expiries.
 
 use std::ops::ControlFlow;
 
@@ -12,36 +13,46 @@ use crate::format::Formatter;
 const ENTRY_PATTERN: &str = "cacher:{*";
 
 impl<F: Formatter> RedisBackend<F> {
-    /// What is at `key`: `None` when it expired or was removed since the scan.
-    fn listed(&self, key: String) -> Result<Option<Listed>> {
+    /// What is at each of `keys`, in one round trip; a key that expired or was removed since
+    /// the scan is left out.
+    fn listed(&self, keys: Vec<String>) -> Result<Vec<Listed>> {
         let mut pipe = redis::pipe();
-        pipe.cmd("GETRANGE")
-            .arg(&key)
-            .arg(0)
-            .arg(META_PREFIX_LEN - 1)
-            .cmd("STRLEN")
-            .arg(&key)
-            .cmd("PTTL")
-            .arg(&key);
-        let (head, size, pttl): (Vec<u8>, u64, i64) = self
-            .conn
-            .query_pipe(&pipe)
-            .map_err(|e| self.conn.error(&format!("GETRANGE {key}"), e))?;
-        if pttl == -2 {
-            return Ok(None);
+        for key in &keys {
+            pipe.cmd("GETRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(META_PREFIX_LEN - 1);
+            pipe.cmd("STRLEN").arg(key);
+            pipe.cmd("PTTL").arg(key);
         }
-        let found = if head.is_empty() {
-            Found::Corrupt
-        } else {
-            classify(&head, None, true)
-        };
-        Ok(Some(Listed {
-            location: key,
-            size,
-            modified_ms: None,
-            expires_in_ms: u64::try_from(pttl).ok(),
-            found,
-        }))
+        let replies: Vec<(Vec<u8>, u64, i64)> = self
+            .conn
+            .query_pipe::<Vec<redis::Value>>(&pipe)
+            .and_then(|values| {
+                values
+                    .chunks(3)
+                    .map(|reply| {
+                        redis::from_redis_value(redis::Value::Array(reply.to_vec()))
+                            .map_err(redis::RedisError::from)
+                    })
+                    .collect()
+            })
+            .map_err(|e| self.conn.error("GETRANGE, STRLEN, PTTL (listing)", e))?;
+        let listed = keys.into_iter().zip(replies);
+        Ok(listed
+            .filter(|(_, (_, _, pttl))| *pttl != -2)
+            .map(|(key, (head, size, pttl))| Listed {
+                found: if head.is_empty() {
+                    Found::Corrupt
+                } else {
+                    classify(&head, None, true)
+                },
+                location: key,
+                size,
+                modified_ms: None,
+                expires_in_ms: u64::try_from(pttl).ok(),
+            })
+            .collect())
     }
 }
 
@@ -60,11 +71,9 @@ impl<F: Formatter> Listing for RedisBackend<F> {
                         .arg(SCAN_BATCH),
                 )
                 .map_err(|e| self.conn.error(&format!("SCAN MATCH {ENTRY_PATTERN}"), e))?;
-            for key in keys {
-                if let Some(listed) = self.listed(key)? {
-                    if visit(listed).is_break() {
-                        return Ok(());
-                    }
+            for listed in self.listed(keys)? {
+                if visit(listed).is_break() {
+                    return Ok(());
                 }
             }
             if next == 0 {
