@@ -403,10 +403,7 @@ fn population(n: u64, label: &str) -> (PathBuf, Cache<u64, Payload>) {
             type_name: type_name(),
             code: None,
         },
-        &Entry {
-            value: Payload::of_json_size(200),
-            created_ms: cacher::Clock::system().now_ms(),
-        },
+        &Entry::new(Payload::of_json_size(200), cacher::Clock::system().now_ms()),
     )
     .unwrap();
     let chunk = 50_000;

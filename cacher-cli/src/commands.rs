@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use cacher::backend::{Found, Listed};
+use cacher::entry::EntryMeta;
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
@@ -102,7 +103,7 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
                 .newest_ms
                 .map_or(meta.created_ms, |t| t.max(meta.created_ms)),
         );
-        summary.expired += u64::from(source.expired(meta.created_ms));
+        summary.expired += u64::from(source.expired(meta));
     }
     by_namespace.into_values().collect()
 }
@@ -139,11 +140,7 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
                     .map_or_else(String::new, |t| print::age(age_ms(t))),
                 c.newest_ms
                     .map_or_else(String::new, |t| print::age(age_ms(t))),
-                if source.ttl.is_some() {
-                    c.expired.to_string()
-                } else {
-                    "-".into()
-                },
+                c.expired.to_string(),
             ]);
         }
         print!("{}", print::table(&rows));
@@ -154,12 +151,15 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
     exit::OK
 }
 
-fn state(source: &Source, item: &Listed, created_ms: u64) -> String {
-    match item.expires_in_ms {
-        Some(ms) => format!("expires in {}", print::age(ms)),
-        None if source.expired(created_ms) => "expired".into(),
-        None if source.ttl.is_some() => "fresh".into(),
-        None => "-".into(),
+fn state(source: &Source, item: &Listed, meta: &EntryMeta) -> String {
+    let left = source
+        .ttl_of(meta)
+        .map(|ttl| (meta.created_ms.saturating_add(ttl)).saturating_sub(crate::source::now_ms()));
+    match (item.expires_in_ms, left) {
+        (Some(ms), _) => format!("expires in {}", print::age(ms)),
+        (None, Some(0)) => "expired".into(),
+        (None, Some(ms)) => format!("fresh for {}", print::age(ms)),
+        (None, None) => "-".into(),
     }
 }
 
@@ -203,7 +203,7 @@ fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: boo
             meta.args.clone().unwrap_or_else(|| "-".into()),
             print::age(age_ms(meta.created_ms)),
             print::bytes(item.size),
-            state(source, item, meta.created_ms),
+            state(source, item, meta),
         ]);
     }
     print!("{}", print::table(&rows));
@@ -262,7 +262,7 @@ fn show_entry(
     println!("type      {}", meta.type_name);
     println!("version   {}", meta.version.as_deref().unwrap_or("-"));
     println!("code      {}", meta.code.as_deref().unwrap_or("-"));
-    let state = state(source, item, meta.created_ms);
+    let state = state(source, item, meta);
     let age = print::age(age_ms(meta.created_ms));
     match state.as_str() {
         "-" => println!("age       {age}"),
@@ -312,9 +312,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         entries.len(),
         print::bytes(bytes)
     );
-    if source.ttl.is_some() {
-        println!("{expired} expired");
-    }
+    println!("{expired} expired (by their own ttl, or --ttl)");
     if problems > 0 {
         println!("{problems} file(s) need attention: run `cacher verify`");
     }
@@ -326,7 +324,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
 fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> Result<u8, String> {
     if args.expired && source.ttl.is_none() && !source.redis {
         return Err(
-            "--expired needs --ttl DURATION: file entries do not record the cache's ttl".into(),
+            "--expired needs --ttl DURATION: entries record their own ttl (ttl_fn) but not the cache's".into(),
         );
     }
     let mut entries: Vec<Listed> = listed
@@ -338,8 +336,9 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         .collect();
     entries.sort_by_key(|l| l.meta().map(|m| m.created_ms));
     let too_old = |l: &Listed| {
-        let created = l.meta().map_or(0, |m| m.created_ms);
-        (args.expired && source.expired(created))
+        let Some(meta) = l.meta() else { return false };
+        let created = meta.created_ms;
+        (args.expired && source.expired(meta))
             || args
                 .older_than
                 .is_some_and(|d| u128::from(age_ms(created)) > d.as_millis())

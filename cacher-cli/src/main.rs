@@ -58,8 +58,9 @@ struct Global {
     /// Look into a Redis server instead of files (redis://[:password@]host:port/db)
     #[arg(long, global = true, value_name = "URL", conflicts_with = "root")]
     redis: Option<String>,
-    /// Entries older than this count as expired (e.g. 90s, 30m, 12h, 7d); entries do not record
-    /// the cache's ttl. On Redis, expired entries are gone already
+    /// The cache's ttl, for entries without one of their own (entries record a `ttl_fn` ttl,
+    /// not the cache's): older ones count as expired (e.g. 90s, 30m, 12h, 7d). Redis drops
+    /// expired entries itself
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse::duration)]
     ttl: Option<std::time::Duration>,
     /// Print JSON for scripts instead of tables (one document on stdout)

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cacher::backend::{Found, Listed};
+use cacher::entry::EntryMeta;
 use cacher::{Listing, RedisBackend, RedisOptions, SeparateFileBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -73,11 +74,18 @@ impl Source {
         Ok(all)
     }
 
-    /// Whether an entry created at `created_ms` is past the `--ttl`.
-    pub fn expired(&self, created_ms: u64) -> bool {
-        self.ttl.is_some_and(|ttl| {
-            age_ms(created_ms) > u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
+    /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.
+    pub fn ttl_of(&self, meta: &EntryMeta) -> Option<u64> {
+        meta.ttl_ms.or_else(|| {
+            self.ttl
+                .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
         })
+    }
+
+    /// Whether `meta`'s entry is past its ttl.
+    pub fn expired(&self, meta: &EntryMeta) -> bool {
+        self.ttl_of(meta)
+            .is_some_and(|ttl| age_ms(meta.created_ms) > ttl)
     }
 }
 

@@ -71,10 +71,7 @@ fn write_old(dir: &Path, key: &str, days: u64) {
         type_name: std::any::type_name::<String>(),
         code: None,
     };
-    let entry = Entry {
-        value: "x".repeat(1000),
-        created_ms: now - days * DAY_MS,
-    };
+    let entry = Entry::new("x".repeat(1000), now - days * DAY_MS);
     PersistentBackend::<String>::insert(&backend, &key, &entry).unwrap();
 }
 
@@ -245,13 +242,13 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
         "--json",
     ]));
     assert_eq!(expired["removed"], 1);
-    // Down to a size: the oldest go first (the 3-day-old entry of 1 KiB).
+    // Down to a size: the oldest go first (the 3-day-old entry of 1 KiB; the rest take about 1).
     let sized = json(&cacher(&[
         "--root",
         root,
         "prune",
         "--max-size",
-        "1K",
+        "2K",
         "--json",
     ]));
     assert_eq!(sized["removed"], 1);
@@ -416,4 +413,44 @@ fn errors_say_what_to_do_and_completions_are_printed() {
         help.contains("Exit codes") && help.contains("prune"),
         "{help}"
     );
+}
+
+#[test]
+fn an_entry_with_its_own_ttl_says_whether_it_expired_without_being_told_the_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SeparateFileBackend::new(dir.path().join("own"));
+    let now = cacher::Clock::system().now_ms();
+    for (key, ttl_days) in [("short", 1), ("long", 30)] {
+        let entry_key = EntryKey {
+            namespace: "demo::own",
+            version: None,
+            key,
+            args: Some(key),
+            type_name: std::any::type_name::<u8>(),
+            code: None,
+        };
+        let entry = Entry {
+            ttl_ms: Some(ttl_days * DAY_MS),
+            ..Entry::new(1u8, now - 3 * DAY_MS)
+        };
+        PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let ls = json(&cacher(&["ls", root, "--json"]));
+    assert_eq!(ls["caches"][0]["expired"], 1);
+    let shown = text(&cacher(&["--root", root, "show", "demo::own"]));
+    assert!(
+        shown.contains("expired") && shown.contains("fresh for 26d"),
+        "{shown}"
+    );
+    let pruned = json(&cacher(&[
+        "--root",
+        root,
+        "--ttl",
+        "90d",
+        "prune",
+        "--expired",
+        "--json",
+    ]));
+    assert_eq!(pruned["removed"], 1, "an entry's own ttl wins over --ttl");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, MetaNameValue, Token, Type};
 
 use crate::error::Errors;
 use crate::suggest::closest;
@@ -20,6 +20,11 @@ const OPTIONS: &[(&str, &str)] = &[
     ("filename_fn", "filename_fn = shard_by_prefix"),
     ("ttl", "ttl = \"1h\""),
     ("stale_if_error", "stale_if_error = \"10m\""),
+    ("ttl_fn", "ttl_fn = token_ttl"),
+    ("stale_while_revalidate", "stale_while_revalidate = \"10m\""),
+    ("time_to_idle", "time_to_idle = \"30m\""),
+    ("error_backoff", "error_backoff = \"30s\""),
+    ("clock", "clock = test_clock"),
     ("rate_limit", "rate_limit = \"1s\""),
     ("max_entries", "max_entries = 1000"),
     ("version", "version = 2"),
@@ -28,6 +33,8 @@ const OPTIONS: &[(&str, &str)] = &[
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
     ("result", "result = true"),
     ("companion", "companion = false"),
+    ("key", "key = (self.base_url.as_str(), endpoint)"),
+    ("key_type", "key_type = \"(String, String)\""),
 ];
 
 /// The values of `backend`, `formatter` and `keyer`, as written and as meant. The names are part
@@ -86,6 +93,13 @@ pub(crate) struct Options {
     pub filename_fn: Option<Opt<syn::Path>>,
     pub ttl: Option<Opt<Duration>>,
     pub stale_if_error: Option<Opt<Duration>>,
+    /// The path of a `fn(&T) -> Option<Duration>`: the value's own ttl.
+    pub ttl_fn: Option<Opt<syn::Path>>,
+    pub stale_while_revalidate: Option<Opt<Duration>>,
+    pub time_to_idle: Option<Opt<Duration>>,
+    pub error_backoff: Option<Opt<Duration>>,
+    /// The path of a `fn() -> cacher::Clock`: a mock clock in tests.
+    pub clock: Option<Opt<syn::Path>>,
     pub rate_limit: Option<Opt<Duration>>,
     pub max_entries: Option<Opt<usize>>,
     pub version: Option<Opt<String>>,
@@ -97,6 +111,43 @@ pub(crate) struct Options {
     pub result: Option<Opt<bool>>,
     /// Whether to generate `<name>_cache()`, which a trait impl cannot hold.
     pub companion: Option<Opt<bool>>,
+    /// The `key = …` expression; the function reads it (`key_expr`), this catches a repeat.
+    pub key: Option<Opt<()>>,
+    /// The owned type of the `key = …` expression's value, checked here; the function reads it.
+    pub key_type: Option<Opt<Type>>,
+}
+
+/// The `key = …` expression and its `key_type`, among the attribute's arguments, which the
+/// function needs before the options are checked: they decide which arguments are keys.
+pub(crate) fn key_options(args: &TokenStream) -> (Option<Expr>, Option<Type>) {
+    let Ok(metas) = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args.clone()) else {
+        return (None, None);
+    };
+    let (mut expr, mut ty) = (None, None);
+    for meta in metas {
+        if let Meta::NameValue(nv) = meta {
+            if nv.path.is_ident("key") {
+                expr.get_or_insert(nv.value);
+            } else if nv.path.is_ident("key_type") {
+                ty = ty.or_else(|| key_type(&nv).ok());
+            }
+        }
+    }
+    (expr, ty)
+}
+
+/// `key_type = "(String, u32)"`: a type, in a string (a bare `Vec<String>` is no expression).
+fn key_type(meta: &MetaNameValue) -> syn::Result<Type> {
+    let lit = lit_str(
+        meta,
+        "the owned type of the `key` expression's value, in a string",
+    )?;
+    lit.parse::<Type>().map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("`key_type` is not a type ({e}): write `key_type = \"(String, u32)\"`"),
+        )
+    })
 }
 
 impl Options {
@@ -131,6 +182,13 @@ impl Options {
             "filename_fn" => put(&mut self.filename_fn, path(&meta)?, meta),
             "ttl" => put(&mut self.ttl, duration(&meta)?, meta),
             "stale_if_error" => put(&mut self.stale_if_error, duration(&meta)?, meta),
+            "ttl_fn" => put(&mut self.ttl_fn, path(&meta)?, meta),
+            "stale_while_revalidate" => {
+                put(&mut self.stale_while_revalidate, duration(&meta)?, meta)
+            }
+            "time_to_idle" => put(&mut self.time_to_idle, duration(&meta)?, meta),
+            "error_backoff" => put(&mut self.error_backoff, duration_or_zero(&meta)?, meta),
+            "clock" => put(&mut self.clock, path(&meta)?, meta),
             "rate_limit" => put(&mut self.rate_limit, duration(&meta)?, meta),
             "max_entries" => put(&mut self.max_entries, max_entries(&meta)?, meta),
             "version" => put(&mut self.version, version(&meta)?, meta),
@@ -139,6 +197,8 @@ impl Options {
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
             "result" => put(&mut self.result, boolean(&meta)?, meta),
             "companion" => put(&mut self.companion, boolean(&meta)?, meta),
+            "key" => put(&mut self.key, (), meta),
+            "key_type" => put(&mut self.key_type, key_type(&meta)?, meta),
             _ => Err(unknown_option(&meta.path)),
         }
     }
@@ -211,6 +271,12 @@ fn unknown_option(path: &syn::Path) -> syn::Error {
 fn renamed(name: &str) -> Option<&'static str> {
     Some(match name {
         "time" | "time_to_live" | "expire" | "expiry" | "lifespan" => "the time to live is `ttl`",
+        "expires" | "expires_fn" | "ttl_from" => "a ttl from the value is `ttl_fn`",
+        "refresh" | "tti" | "idle" | "sliding" => "sliding expiry is `time_to_idle`",
+        "swr" | "refresh_after" | "next_time" | "background_refresh" => {
+            "serving stale while refreshing in the background is `stale_while_revalidate`"
+        }
+        "result_fallback" => "serving an expired entry when the function fails is `stale_if_error`",
         "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
@@ -345,13 +411,34 @@ fn keyer(meta: &MetaNameValue) -> syn::Result<Keyer> {
 
 /// A path to a function, e.g. `shard_by_prefix` or `crate::paths::shard`.
 fn path(meta: &MetaNameValue) -> syn::Result<syn::Path> {
+    let message = match option_name(meta).as_str() {
+        "ttl_fn" => {
+            "`ttl_fn` takes the path of a `fn(&T) -> Option<Duration>` (`T` the cached value): define the function and write `ttl_fn = token_ttl`"
+        }
+        "clock" => {
+            "`clock` takes the path of a `fn() -> cacher::Clock`: define the function and write `clock = test_clock`"
+        }
+        _ => {
+            "`filename_fn` takes the path of a `fn(&str) -> String`: define the function and write `filename_fn = shard_by_prefix`"
+        }
+    };
     match &meta.value {
         Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
-        other => Err(syn::Error::new_spanned(
-            other,
-            "`filename_fn` takes the path of a `fn(&str) -> String`: define the function and write `filename_fn = shard_by_prefix`",
-        )),
+        other => Err(syn::Error::new_spanned(other, message)),
     }
+}
+
+/// A duration, or `"0s"`: the error backoff may be turned off.
+fn duration_or_zero(meta: &MetaNameValue) -> syn::Result<Duration> {
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &meta.value
+    {
+        if matches!(lit.value().trim(), "0" | "0s" | "0ms") {
+            return Ok(Duration::ZERO);
+        }
+    }
+    duration(meta)
 }
 
 /// A positive duration in humantime's syntax: `"500ms"`, `"90s"`, `"1h 30m"`, `"1d"`.

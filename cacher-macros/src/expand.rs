@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
-use crate::func::{Func, Output, Role};
+use crate::func::{Func, Output};
 use crate::key_ref::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier};
 use crate::types::{respan, static_type};
@@ -34,9 +34,20 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = checks(func);
-    let (key_ref, key) = key_ref(func);
+    let (key_ref, key) = match (&func.key, &func.key_type) {
+        // Spanned at the expression: a value that cannot be a key is one error there.
+        (Some(expr), Some(ty)) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr))),
+        ),
+        (Some(expr), None) => (
+            quote!(),
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr))),
+        ),
+        (None, _) => key_ref(func),
+    };
     let cache = cache(plan, func);
-    let lookup = lookup(func, &cache, &key);
+    let lookup = lookup(func, &cache, &key, plan.stale_while_revalidate.is_some());
     quote! {
         #(#outer)*
         #vis #sig {
@@ -107,8 +118,7 @@ fn signature(func: &Func) -> Signature {
         FnArg::Receiver(_) => None,
     });
     for (input, param) in typed.zip(&func.params) {
-        if let (Pat::Ident(pat), Role::Owned | Role::Converted(_)) = (&mut *input.pat, &param.role)
-        {
+        if let (Pat::Ident(pat), true) = (&mut *input.pat, param.is_cloned()) {
             pat.mutability = None;
         }
     }
@@ -116,15 +126,23 @@ fn signature(func: &Func) -> Signature {
 }
 
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
-/// async forms.
-fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream) -> TokenStream {
-    let lookup = match (&func.output, func.is_async()) {
-        (Output::Value(_), false) => quote!(get_or_compute),
-        (Output::Fallible { .. }, false) => quote!(try_get_or_compute),
-        (Output::Value(_), true) => quote!(get_or_compute_async),
-        (Output::Fallible { .. }, true) => quote!(try_get_or_compute_async),
+/// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
+/// owns copies of the arguments and may refresh in the background.
+fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream, refresh: bool) -> TokenStream {
+    let lookup = match (&func.output, func.is_async(), refresh) {
+        (Output::Value(_), false, false) => quote!(get_or_compute),
+        (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
+        (Output::Value(_), true, false) => quote!(get_or_compute_async),
+        (Output::Fallible { .. }, true, false) => quote!(try_get_or_compute_async),
+        (Output::Value(_), false, true) => quote!(get_or_refresh),
+        (Output::Fallible { .. }, false, true) => quote!(try_get_or_refresh),
+        (Output::Value(_), true, true) => quote!(get_or_refresh_async),
+        (Output::Fallible { .. }, true, true) => quote!(try_get_or_refresh_async),
     };
-    let compute = compute(func);
+    let compute = match refresh {
+        true => crate::fresh::refresh_compute(func, by_trait(func)),
+        false => compute(func),
+    };
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
     // error of the call, which the checks already reported, rather than "method not found".
     let mut lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
@@ -148,7 +166,7 @@ fn by_trait(func: &Func) -> bool {
 fn compute(func: &Func) -> TokenStream {
     let clones = func.params.iter().filter_map(|p| {
         let (ident, mutability) = (&p.ident, &p.mutability);
-        matches!(p.role, Role::Owned | Role::Converted(_)).then(|| {
+        p.is_cloned().then(|| {
             quote! {
                 #[allow(unused_variables)]
                 let #mutability #ident = ::core::clone::Clone::clone(&#ident);
@@ -177,8 +195,13 @@ fn compute(func: &Func) -> TokenStream {
     }
 }
 
-/// The key: the tuple of the owned key arguments.
+/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
 fn key_type(func: &Func) -> TokenStream {
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
+        (Some(_), None) => return quote!(::cacher::key::Encoded),
+        (None, _) => {}
+    }
     let parts = func.key_params().map(|p| p.owned_type());
     respan(quote!((#(#parts,)*)), Span::call_site())
 }
@@ -200,10 +223,17 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
     } else {
         function
     };
+    let keyed_by = match (&func.key, &func.key_type) {
+        (Some(_), Some(_)) => "the `key` expression's value, as its `key_type`",
+        (Some(_), None) => "the `key` expression's value (an `Encoded`)",
+        (None, _) => "the tuple of the owned arguments",
+    };
     let doc = format!(
         "The cache of [`{function}`], made by `#[cached]`: [`stats`](cacher::Cache::stats), \
-         [`clear`](cacher::Cache::clear), [`remove`](cacher::Cache::remove) for given \
-         arguments. Its key is the tuple of the owned arguments."
+         [`clear`](cacher::Cache::clear); [`refresh`](cacher::Cache::refresh), \
+         [`bypass`](cacher::Cache::bypass) or [`lookup`](cacher::Cache::lookup) around a call; \
+         [`remove`](cacher::Cache::remove), [`insert`](cacher::Cache::insert), \
+         [`peek`](cacher::Cache::peek) of given arguments. Its key is {keyed_by}."
     );
     let checks = checks(func);
     let cache = cache(plan, func);
@@ -232,9 +262,15 @@ fn checks(func: &Func) -> TokenStream {
         let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
+    let key_type = func
+        .key
+        .as_ref()
+        .and(func.key_type.as_ref())
+        .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
     let value = value_type(func);
     quote! {
         #(#key_args)*
+        #key_type
         ::cacher::__private::require_cached_value::<#value>();
     }
 }
@@ -303,17 +339,7 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
         }
         chain.extend(quote!(.backend(#backend)));
     }
-    for (setter, duration) in [
-        (quote!(ttl), plan.ttl),
-        (quote!(stale_if_error), plan.stale_if_error),
-    ] {
-        if let Some(duration) = duration.map(self::duration) {
-            chain.extend(quote!(.#setter(#duration)));
-        }
-    }
-    if let Some(interval) = plan.rate_limit.map(self::duration) {
-        chain.extend(quote!(.rate_limit(::cacher::RateLimiter::new(#interval))));
-    }
+    chain.extend(crate::fresh::time_setters(plan));
     chain
 }
 
@@ -381,7 +407,7 @@ fn formatter(formatter: Formatter) -> TokenStream {
 }
 
 /// A `Duration` in the unit that reads best in `cargo expand`.
-fn duration(d: Duration) -> TokenStream {
+pub(crate) fn duration(d: Duration) -> TokenStream {
     let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
     let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if nanos == 0 {

@@ -6,12 +6,14 @@ use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident};
 use syn::punctuated::Punctuated;
 use syn::{
-    Attribute, FnArg, GenericArgument, GenericParam, ItemFn, Meta, Pat, PatType, PathArguments,
-    ReturnType, Signature, Token, Type,
+    Attribute, Expr, FnArg, GenericArgument, GenericParam, ItemFn, Meta, Pat, PatType,
+    PathArguments, ReturnType, Signature, Token, Type,
 };
 
 use crate::error::Errors;
+use crate::float::{check_no_nested_float, float_role};
 use crate::owned::{Shape, borrowed_part};
+use crate::types::check_static_type;
 
 /// The annotated function, analysed.
 pub(crate) struct Func {
@@ -28,6 +30,10 @@ pub(crate) struct Func {
     /// Whether the return type's name ends in `Result` without being `Result` (`AppResult<T>`):
     /// perhaps a `Result` by another name, which the `result` option must settle.
     pub unsure: bool,
+    /// The `key = …` expression, which keys each call instead of the arguments.
+    pub key: Option<Expr>,
+    /// `key_type = "…"`: the key's owned type, for a typed key instead of an encoded one.
+    pub key_type: Option<Type>,
 }
 
 /// A typed parameter.
@@ -36,6 +42,9 @@ pub(crate) struct Param {
     pub mutability: Option<Token![mut]>,
     pub ty: Type,
     pub role: Role,
+    /// Taken by value and named by the `key = …` expression, which borrows it while the body
+    /// runs: the body gets a clone.
+    pub in_key_expr: bool,
 }
 
 /// How a parameter enters the key.
@@ -49,6 +58,8 @@ pub(crate) enum Role {
     /// Holds references without being one (`Option<&str>`, `(u32, &str)`, `&[&str]`): the key
     /// holds its owned form.
     Converted(Box<Shape>),
+    /// `f32`/`f64`, or a reference to one: the key holds a `cacher::Float` of it.
+    Float { float: Ident, by_ref: bool },
 }
 
 /// What the function returns.
@@ -74,12 +85,25 @@ impl Param {
     pub(crate) fn in_key(&self) -> bool {
         !matches!(self.role, Role::Skip)
     }
+
+    /// Whether the body gets a clone of the argument (the key borrows the original).
+    pub(crate) fn is_cloned(&self) -> bool {
+        self.in_key_expr
+            || matches!(
+                self.role,
+                Role::Owned | Role::Converted(_) | Role::Float { by_ref: false, .. }
+            )
+    }
 }
 
 impl Func {
     /// Analyses `item`, recording every problem in `errors`. On failure, returns the function
     /// without its parameters' `#[cached]` attributes (which would be errors of their own).
-    pub(crate) fn from_syn(mut item: ItemFn, errors: &mut Errors) -> Result<Self, Box<ItemFn>> {
+    pub(crate) fn from_syn(
+        mut item: ItemFn,
+        key: Option<Expr>,
+        errors: &mut Errors,
+    ) -> Result<Self, Box<ItemFn>> {
         let found = errors.len();
         let skips = strip_param_attributes(&mut item);
         let sig = &item.sig;
@@ -91,7 +115,7 @@ impl Func {
         }
         let generics = generic_names(sig);
         check_generics_in_arguments(sig, errors);
-        let (method, params) = params(sig, skips, &generics, errors);
+        let (method, params) = params(sig, skips, &generics, key.as_ref(), errors);
         let ret: Type = match &sig.output {
             ReturnType::Default => syn::parse_quote!(()),
             ReturnType::Type(_, ty) => (**ty).clone(),
@@ -112,6 +136,8 @@ impl Func {
             output,
             unsure: is_unsure(&ret),
             ret,
+            key,
+            key_type: None,
         })
     }
 
@@ -282,6 +308,7 @@ fn params(
     sig: &Signature,
     skips: Vec<ParamAttrs>,
     generics: &[Ident],
+    key: Option<&Expr>,
     errors: &mut Errors,
 ) -> (bool, Vec<Param>) {
     let companion = companion_name(&sig.ident);
@@ -289,6 +316,9 @@ fn params(
     let mut params = Vec::new();
     for (input, attrs) in sig.inputs.iter().zip(skips) {
         let skip = is_skipped(&attrs, errors);
+        if let (true, Some(attr)) = (skip && key.is_some(), attrs.first()) {
+            errors.at(attr, "with `key = …` the expression alone is the key, and no argument is in it by itself: remove `#[cached(skip)]`");
+        }
         match input {
             FnArg::Receiver(_) => {
                 method = true;
@@ -300,7 +330,7 @@ fn params(
                 }
             }
             FnArg::Typed(typed) => {
-                let Some(param) = Param::from_syn(typed, skip, generics, errors) else {
+                let Some(param) = Param::from_syn(typed, skip, generics, key, errors) else {
                     continue;
                 };
                 if param.ident == companion {
@@ -322,6 +352,7 @@ impl Param {
         typed: &PatType,
         skip: bool,
         generics: &[Ident],
+        key: Option<&Expr>,
         errors: &mut Errors,
     ) -> Option<Self> {
         let plain = match &*typed.pat {
@@ -336,18 +367,29 @@ impl Param {
             return None;
         };
         let ty = (*typed.ty).clone();
-        let role = if skip {
+        // With `key = …`, the expression is the key, and no argument is a key by itself.
+        let role = if skip || key.is_some() {
             Role::Skip
         } else {
             check_static_type(&ty, generics, "argument", errors);
-            check_no_float(&ty, errors);
-            key_role(&ty, errors)
+            match float_role(&ty) {
+                Some(role) => role,
+                None => {
+                    check_no_nested_float(&ty, errors);
+                    key_role(&ty, errors)
+                }
+            }
         };
+        let in_key_expr = key.is_some_and(|key| {
+            mentions(key.to_token_stream(), &pat.ident)
+                && !matches!(ungroup(&ty), Type::Reference(_))
+        });
         Some(Param {
             ident: pat.ident.clone(),
             mutability: pat.mutability,
             ty,
             role,
+            in_key_expr,
         })
     }
 }
@@ -374,51 +416,6 @@ fn key_role(ty: &Type, errors: &mut Errors) -> Role {
                 Role::Skip
             }
         },
-    }
-}
-
-/// Floats have neither `Eq` nor `Hash`: say so, rather than "derive the missing traits for
-/// `f64`", which no one can.
-fn check_no_float(ty: &Type, errors: &mut Errors) {
-    if let Some(float) = float_in(ty) {
-        errors.at(
-            float,
-            format!(
-                "`{float}` cannot be part of a cache key: floats have neither `Eq` nor `Hash` (NaN is not equal to itself, 0.0 equals -0.0), so an equal key could not be found; key on an integer (`{float}::to_bits`, or cents), or a wrapper with total equality such as `ordered_float::OrderedFloat<{float}>`, or mark the parameter `#[cached(skip)]`"
-            ),
-        );
-    }
-}
-
-/// An `f32` or `f64` that `ty` is, or holds through references, tuples, arrays, slices and the
-/// standard containers (not through other types, which may well be keys: `OrderedFloat<f64>`).
-fn float_in(ty: &Type) -> Option<&Ident> {
-    const CONTAINERS: &[&str] = &[
-        "Option", "Vec", "Box", "Rc", "Arc", "VecDeque", "BTreeSet", "HashSet", "BTreeMap",
-        "HashMap",
-    ];
-    match ungroup(ty) {
-        Type::Reference(r) => float_in(&r.elem),
-        Type::Slice(s) => float_in(&s.elem),
-        Type::Array(a) => float_in(&a.elem),
-        Type::Tuple(t) => t.elems.iter().find_map(float_in),
-        Type::Path(p) if p.qself.is_none() => {
-            let last = p.path.segments.last()?;
-            if last.ident == "f32" || last.ident == "f64" {
-                return Some(&last.ident);
-            }
-            let PathArguments::AngleBracketed(args) = &last.arguments else {
-                return None;
-            };
-            if !CONTAINERS.iter().any(|c| last.ident == c) {
-                return None;
-            }
-            args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Type(t) => float_in(t),
-                _ => None,
-            })
-        }
-        _ => None,
     }
 }
 
@@ -476,51 +473,4 @@ fn output(ty: &Type) -> Output {
         }
     }
     Output::Value(ty.clone())
-}
-
-/// Key and value types end up in a static: no `impl Trait`, no `Self`, no generic parameter.
-fn check_static_type(ty: &Type, generics: &[Ident], what: &str, errors: &mut Errors) {
-    let mut found = None;
-    find_forbidden(ty.to_token_stream(), generics, &mut found);
-    let Some(token) = found else { return };
-    let name = token.to_string();
-    let message = if name == "impl" {
-        format!(
-            "#[cached] cannot cache a function with an `impl Trait` {what} type: its cache is one static, which needs a concrete type; name the type{}",
-            if what == "argument" {
-                ", or mark the argument `#[cached(skip)]`"
-            } else {
-                ""
-            }
-        )
-    } else if name == "Self" {
-        format!(
-            "the cache is a static, which cannot name `Self`: write the type's name instead of `Self` in this {what} type"
-        )
-    } else {
-        format!(
-            "the cache is one static for every `{name}`, so `{name}` cannot be in the key or the value: make the function concrete{}",
-            if what == "argument" {
-                ", or mark this argument `#[cached(skip)]`"
-            } else {
-                ""
-            }
-        )
-    };
-    errors.push(syn::Error::new(token.span(), message));
-}
-
-/// The first `impl`, `Self` or generic parameter name among `tokens`.
-fn find_forbidden(tokens: TokenStream, generics: &[Ident], found: &mut Option<Ident>) {
-    for tree in tokens {
-        if found.is_some() {
-            return;
-        }
-        match tree {
-            TokenTree::Ident(ident) if ident == "impl" || ident == "Self" => *found = Some(ident),
-            TokenTree::Ident(ident) if generics.contains(&ident) => *found = Some(ident),
-            TokenTree::Group(group) => find_forbidden(group.stream(), generics, found),
-            _ => {}
-        }
-    }
 }

@@ -71,6 +71,8 @@ impl Field {
             to_key: quote!(::std::borrow::ToOwned::to_owned(self.#index)),
             arg: match param.role {
                 Role::Borrowed(_) => quote!(#ident),
+                Role::Float { by_ref: true, .. } => quote!(&::cacher::Float::new(*#ident)),
+                Role::Float { by_ref: false, .. } => quote!(&::cacher::Float::new(#ident)),
                 _ => quote!(&#ident),
             },
         }

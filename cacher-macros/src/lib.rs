@@ -9,6 +9,8 @@ mod attr;
 mod code;
 mod error;
 mod expand;
+mod float;
+mod fresh;
 mod func;
 mod key_ref;
 mod owned;
@@ -33,8 +35,13 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     let (item, written) = (parsed, item);
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
-    let mut func = Func::from_syn(item, &mut errors);
-    let options = Options::parse(args.into(), &mut errors);
+    let args = args.into();
+    let (key, key_type) = attr::key_options(&args);
+    let mut func = Func::from_syn(item, key, &mut errors).map(|mut func| {
+        func.key_type = key_type;
+        func
+    });
+    let options = Options::parse(args, &mut errors);
     // Validate: the options against each other and against the function, once each is right,
     // into what to generate.
     let plan = options.and_then(|options| options.build(func.as_mut().ok(), &mut errors));

@@ -28,6 +28,15 @@ pub(crate) struct Plan {
     pub code: Option<String>,
     pub ttl: Option<Duration>,
     pub stale_if_error: Option<Duration>,
+    /// The value's own ttl: the path of a `fn(&T) -> Option<Duration>`.
+    pub ttl_fn: Option<syn::Path>,
+    /// Serve stale and refresh in the background: the lookup hands an owned copy of the body
+    /// (`try_get_or_refresh`).
+    pub stale_while_revalidate: Option<Duration>,
+    pub time_to_idle: Option<Duration>,
+    pub error_backoff: Option<Duration>,
+    /// The path of a `fn() -> cacher::Clock`.
+    pub clock: Option<syn::Path>,
     pub rate_limit: Option<Duration>,
     /// Whether to generate the companion `<name>_cache()` (`companion = false` leaves it out,
     /// for a method of a trait impl, which can hold no other item).
@@ -69,6 +78,11 @@ impl Default for Plan {
             code: None,
             ttl: None,
             stale_if_error: None,
+            ttl_fn: None,
+            stale_while_revalidate: None,
+            time_to_idle: None,
+            error_backoff: None,
+            clock: None,
             rate_limit: None,
             companion: true,
         }

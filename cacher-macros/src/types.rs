@@ -1,10 +1,11 @@
 //! The types the expansion writes: the key tuple and the value, as a static names them.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Lifetime, Type};
 
+use crate::error::Errors;
 use crate::func::{Param, Role, ungroup};
 
 /// `'static` everywhere: key and value types are those of a static.
@@ -58,7 +59,7 @@ impl Param {
     pub(crate) fn target(&self) -> &Type {
         match &self.role {
             Role::Borrowed(referent) => referent,
-            Role::Owned | Role::Skip | Role::Converted(_) => &self.ty,
+            Role::Owned | Role::Skip | Role::Converted(_) | Role::Float { .. } => &self.ty,
         }
     }
 
@@ -67,6 +68,7 @@ impl Param {
     pub(crate) fn checked_type(&self) -> TokenStream {
         match &self.role {
             Role::Converted(shape) => shape.owned_type(),
+            Role::Float { float, .. } => quote!(::cacher::Float<#float>),
             _ => static_type(self.target()).to_token_stream(),
         }
     }
@@ -75,12 +77,16 @@ impl Param {
     /// `ToOwned::Owned` of any other `&T`, by-value types as they are, and the owned form of
     /// those that hold references (`Option<String>` for `Option<&str>`).
     pub(crate) fn owned_type(&self) -> TokenStream {
-        if let Role::Converted(shape) = &self.role {
-            return shape.owned_type();
+        match &self.role {
+            Role::Converted(shape) => return shape.owned_type(),
+            Role::Float { float, .. } => return quote!(::cacher::Float<#float>),
+            _ => {}
         }
         let target = static_type(self.target());
         match (&self.role, ungroup(&target)) {
-            (Role::Owned | Role::Skip | Role::Converted(_), ty) => quote!(#ty),
+            (Role::Owned | Role::Skip | Role::Converted(_) | Role::Float { .. }, ty) => {
+                quote!(#ty)
+            }
             (Role::Borrowed(_), Type::Path(path))
                 if path.qself.is_none() && path.path.is_ident("str") =>
             {
@@ -91,6 +97,53 @@ impl Param {
                 quote!(::std::vec::Vec<#elem>)
             }
             (Role::Borrowed(_), ty) => quote!(<#ty as ::std::borrow::ToOwned>::Owned),
+        }
+    }
+}
+
+/// Key and value types end up in a static: no `impl Trait`, no `Self`, no generic parameter.
+pub(crate) fn check_static_type(ty: &Type, generics: &[Ident], what: &str, errors: &mut Errors) {
+    let mut found = None;
+    find_forbidden(ty.to_token_stream(), generics, &mut found);
+    let Some(token) = found else { return };
+    let name = token.to_string();
+    let message = if name == "impl" {
+        format!(
+            "#[cached] cannot cache a function with an `impl Trait` {what} type: its cache is one static, which needs a concrete type; name the type{}",
+            if what == "argument" {
+                ", or mark the argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    } else if name == "Self" {
+        format!(
+            "the cache is a static, which cannot name `Self`: write the type's name instead of `Self` in this {what} type"
+        )
+    } else {
+        format!(
+            "the cache is one static for every `{name}`, so `{name}` cannot be in the key or the value: make the function concrete{}",
+            if what == "argument" {
+                ", or mark this argument `#[cached(skip)]`"
+            } else {
+                ""
+            }
+        )
+    };
+    errors.push(syn::Error::new(token.span(), message));
+}
+
+/// The first `impl`, `Self` or generic parameter name among `tokens`.
+fn find_forbidden(tokens: TokenStream, generics: &[Ident], found: &mut Option<Ident>) {
+    for tree in tokens {
+        if found.is_some() {
+            return;
+        }
+        match tree {
+            TokenTree::Ident(ident) if ident == "impl" || ident == "Self" => *found = Some(ident),
+            TokenTree::Ident(ident) if generics.contains(&ident) => *found = Some(ident),
+            TokenTree::Group(group) => find_forbidden(group.stream(), generics, found),
+            _ => {}
         }
     }
 }

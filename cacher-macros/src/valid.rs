@@ -21,10 +21,11 @@ impl Options {
         if let (Some(url), true) = (&self.redis_url, tiers.contains(&Backend::Redis)) {
             check_redis_url(url, errors);
         }
-        if let (Some(grace), None) = (&self.stale_if_error, &self.ttl) {
+        self.check_freshness(errors);
+        if let (Some(key_type), None) = (&self.key_type, &self.key) {
             errors.at(
-                &grace.meta,
-                "`stale_if_error` needs a `ttl` (entries without one never go stale): add e.g. `ttl = \"1h\"`",
+                &key_type.meta,
+                "`key_type` is the owned type of the `key` expression's value: add `key = …`, or remove `key_type` to key by the arguments",
             );
         }
         if let Some(func) = func {
@@ -46,6 +47,9 @@ impl Options {
                 return;
             }
             None => {}
+        }
+        if self.stale_while_revalidate.is_some() {
+            crate::fresh::check_refreshable(func, errors);
         }
         if let (Some(grace), Output::Value(_)) = (&self.stale_if_error, &func.output) {
             errors.at(
@@ -135,6 +139,11 @@ impl Options {
             code: None,
             ttl: value(self.ttl),
             stale_if_error: value(self.stale_if_error),
+            ttl_fn: value(self.ttl_fn),
+            stale_while_revalidate: value(self.stale_while_revalidate),
+            time_to_idle: value(self.time_to_idle),
+            error_backoff: value(self.error_backoff),
+            clock: value(self.clock),
             rate_limit: value(self.rate_limit),
             companion: value(self.companion).unwrap_or(true),
         }

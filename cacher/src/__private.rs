@@ -9,7 +9,9 @@ pub use serde;
 use crate::{Cache, CacheBuilder};
 
 mod identity;
+mod key_expr;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use key_expr::{KeyExpr, key_expr, key_form};
 
 /// The environment variable that replaces the platform's cache directory.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
@@ -234,7 +236,7 @@ pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_fals
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
     label = "an argument of type `{Self}` is part of this function's cache key",
-    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: key on an integer (`to_bits`, cents) or a wrapper with total equality"
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits)"
 )]
 pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
 #[diagnostic::do_not_recommend]
@@ -308,6 +310,20 @@ impl<T, E> Fallible for Result<T, E> {
 /// Runs the body of a function that returns a `Result` by another name, as a `Result`.
 pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
     compute().into_result()
+}
+
+/// The `ttl_fn` option's function, typed: `fn(&T) -> Option<Duration>`, so that one of another
+/// type is an error at its path, which says what it should be.
+pub fn ttl_fn<V: 'static>(
+    ttl_fn: fn(&V) -> Option<std::time::Duration>,
+) -> impl Fn(&V) -> Option<std::time::Duration> + Send + Sync + 'static {
+    ttl_fn
+}
+
+/// The `clock` option's function, called: `fn() -> Clock`, so that one of another type is an
+/// error at its path.
+pub fn clock(clock: fn() -> crate::Clock) -> crate::Clock {
+    clock()
 }
 
 /// [`fallible`], for the body of an `async fn`.

@@ -2,15 +2,19 @@
 
 mod builder;
 mod call;
+mod control;
 mod drive;
 mod flight;
 mod generation;
 mod inner;
 mod miss;
+mod origin;
+mod refresh;
 mod stats;
 mod wrap;
 
-pub use self::builder::{CacheBuilder, DEFAULT_WAIT_TIMEOUT, IntoBackend};
+pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};
+pub use self::origin::{Lookup, Origin};
 pub use self::stats::CacheStats;
 pub use self::wrap::{CachedFn, TryCachedFn};
 
@@ -24,7 +28,7 @@ use self::call::Call;
 use self::inner::{Inner, Memory};
 use self::miss::{Goal, Miss};
 use crate::error::Result;
-use crate::key::KeyRef;
+use crate::key::{AsKey, Borrowed, KeyRef};
 
 /// Caches the values of a function of `K`, in memory, on disk, or both.
 ///
@@ -114,6 +118,9 @@ where
         Q: KeyRef<K> + ?Sized,
     {
         let inner = &*self.inner;
+        if let Some(mode) = control::take(self.id()) {
+            return self.controlled(mode, key, compute);
+        }
         // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
         // `Call`, no persistent key, no flight.
         match inner.lookup_memory(key) {
@@ -142,7 +149,7 @@ where
                 Goal::Compute,
                 memory,
             ),
-            compute,
+            &mut Some(compute),
         )
     }
 
@@ -178,13 +185,16 @@ where
         Fut: std::future::Future<Output = Result<V, E>>,
     {
         let inner = &*self.inner;
+        if let Some(mode) = control::take(self.id()) {
+            return self.controlled_async(mode, key, compute).await;
+        }
         let memory = match inner.lookup_memory(key) {
             Memory::Fresh(value) => return Ok(inner.hit(value)),
             memory => memory,
         };
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&mut miss, compute).await
+        drive::run_async(&mut miss, &mut Some(compute)).await
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.
@@ -210,7 +220,8 @@ where
 
     /// The fresh cached value for `key`, if any. A hit in a persistent tier is copied into the
     /// tiers before it.
-    pub fn get<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Option<V> {
+    pub fn get<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
+        let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let memory = match inner.lookup_memory(key) {
             Memory::Fresh(value) => return Some(inner.hit(value)),
@@ -219,10 +230,10 @@ where
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
-        drive::run(&mut miss, || Err(())).ok()
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
 
-    /// Stores `value` for `key` in every tier. A computation of `key` already under way will not
+    /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
     /// store its (older) value over this one; a write of such a value already under way is
     /// waited for, then overwritten.
     ///
@@ -230,13 +241,15 @@ where
     /// The first tier's failure, also logged and counted in [`CacheStats::errors`] (the other
     /// tiers are still written), or [`Error::Key`](crate::Error::Key) when the key cannot be
     /// serialised for the persistent tiers (the memory tier still takes the value).
-    pub fn insert<Q: KeyRef<K> + ?Sized>(&self, key: &Q, value: V) -> Result<()> {
+    #[doc(alias = "prime")]
+    pub fn insert<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q, value: V) -> Result<()> {
+        let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
         inner.flights.invalidate(hash, inner.store_wait());
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
-        let Ok(_) = drive::run(&mut miss, || Ok::<V, Infallible>(value));
+        let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
         miss.store_error().map_or(Ok(()), Err)
     }
 
@@ -247,7 +260,8 @@ where
     /// # Errors
     /// The first tier's failure (the other tiers are still cleared of the key).
     #[doc(alias = "invalidate")]
-    pub fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<()> {
+    pub fn remove<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<()> {
+        let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         inner
             .flights
@@ -304,7 +318,8 @@ where
     ///
     /// # Errors
     /// [`Error::Key`](crate::Error::Key) when `key` cannot be serialised.
-    pub fn key_of<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<String> {
+    pub fn key_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<String> {
+        let key = &Borrowed::<Q, K, M>::new(key);
         Call::new(key)
             .persistent_key(&self.inner.naming)
             .map(str::to_owned)
@@ -312,7 +327,8 @@ where
 
     /// The file that holds (or would hold) the entry for `key`, in the first tier that stores
     /// files.
-    pub fn path_of<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Option<PathBuf> {
+    pub fn path_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<PathBuf> {
+        let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let call = Call::new(key);
         let entry_key = inner
@@ -392,6 +408,7 @@ impl<K, V> fmt::Debug for Cache<K, V> {
             .field("memory", &inner.memory.is_some())
             .field("persistent_tiers", &inner.backends.len())
             .field("ttl", &inner.ttl)
+            .field("ttl_fn", &inner.ttl_fn.is_some())
             .field("rate_limiter", &inner.rate_limiter)
             .finish_non_exhaustive()
     }

@@ -13,7 +13,7 @@
 //! ```json
 //! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1","args":"(v2)user=1",
 //!  "type":"alloc::string::String","shape":"9f3c…","code":"5be0…","created_ms":1764000000000,
-//!  "value":"…"}
+//!  "ttl_ms":3600000,"touched_ms":1764000000000,"value":"…"}
 //! ```
 //!
 //! - `cacher`: the envelope's layout (3); entries of another layout are misses.
@@ -27,7 +27,13 @@
 //! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
 //!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
 //!   cache has none. An entry of other code is a miss, and is overwritten in place.
-//! - `created_ms`: when it was stored; `value`: the value.
+//! - `created_ms`: when the value was computed (the cache's [`Clock`](crate::Clock)); a ttl
+//!   counts from it, also in the tiers a hit is copied into.
+//! - `ttl_ms`: the entry's own ttl, from the cache's `ttl_fn` (a token's `expires_in`, an HTTP
+//!   `max-age`); `null` when the cache's fixed `ttl` applies.
+//! - `touched_ms`: the last use recorded, for `time_to_idle`; rewritten at most once per quarter
+//!   of the idle window, not on every hit.
+//! - `value`: the value.
 //!
 //! [`CacheBuilder::code_hash`]: crate::CacheBuilder::code_hash
 //!
@@ -80,7 +86,8 @@ pub(crate) use self::meta::layout_any;
 pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
 
 /// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
-/// code field), so that entries of another layout are misses, never misread.
+/// code field, the entry's own ttl and its last use), so that entries of another layout are
+/// misses, never misread.
 pub(crate) const LAYOUT: u32 = 3;
 
 /// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
@@ -109,13 +116,59 @@ pub struct EntryKey<'a> {
     pub code: Option<&'a str>,
 }
 
-/// A value with the time it was stored, in milliseconds since the Unix epoch.
+/// A value with the time it was stored, in milliseconds since the Unix epoch, and what else
+/// decides how long it is served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry<V> {
     /// The cached value.
     pub value: V,
     /// When it was stored (the cache's clock).
     pub created_ms: u64,
+    /// The entry's own ttl in milliseconds (the cache's `ttl_fn`); `None`: the cache's `ttl`.
+    pub ttl_ms: Option<u64>,
+    /// The last use recorded (for `time_to_idle`); `created_ms` when never touched.
+    pub touched_ms: u64,
+    /// When the cache stops accepting this entry at the latest (ttl, grace windows and idle
+    /// time counted), for a backend with an expiry of its own (Redis's `PX`); `None`: never.
+    /// Set by the cache on each write; not stored (a read gives `None`).
+    pub expires_ms: Option<u64>,
+}
+
+impl<V> Entry<V> {
+    /// An entry of `value` created at `created_ms`, with the cache's ttl, never touched since.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let entry = cacher::entry::Entry::new("v", 1_000);
+    /// assert_eq!((entry.touched_ms, entry.ttl_ms), (1_000, None));
+    /// ```
+    pub fn new(value: V, created_ms: u64) -> Self {
+        Self {
+            value,
+            created_ms,
+            ttl_ms: None,
+            touched_ms: created_ms,
+            expires_ms: None,
+        }
+    }
+
+    /// The times that decide how long the entry is served.
+    pub(crate) fn stamp(&self) -> Stamp {
+        Stamp {
+            created_ms: self.created_ms,
+            ttl_ms: self.ttl_ms,
+            touched_ms: self.touched_ms,
+        }
+    }
+}
+
+/// The times of an entry that decide its freshness, as the memory tier keeps them beside a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) created_ms: u64,
+    pub(crate) ttl_ms: Option<u64>,
+    pub(crate) touched_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -130,6 +183,8 @@ struct EnvelopeRef<'a, V> {
     shape: Option<&'a str>,
     code: Option<&'a str>,
     created_ms: u64,
+    ttl_ms: Option<u64>,
+    touched_ms: u64,
     value: &'a V,
 }
 
@@ -151,6 +206,8 @@ struct Envelope<'a, V> {
     #[serde(borrow)]
     code: Option<Cow<'a, str>>,
     created_ms: u64,
+    ttl_ms: Option<u64>,
+    touched_ms: u64,
     value: V,
 }
 
@@ -195,7 +252,7 @@ struct Header<'a> {
 ///     type_name: std::any::type_name::<String>(),
 ///     code: None,
 /// };
-/// let entry = Entry { value: "seven".to_owned(), created_ms: 0 };
+/// let entry = Entry::new("seven".to_owned(), 0);
 /// let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
 /// let back: Entry<String> = entry::decode(&PostcardFormatter, &key, &bytes, &"memory").unwrap();
 /// assert_eq!(back, entry);
@@ -220,6 +277,8 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
         shape: shape.fingerprint.as_deref(),
         code: key.code,
         created_ms: entry.created_ms,
+        ttl_ms: entry.ttl_ms,
+        touched_ms: entry.touched_ms,
         value: &entry.value,
     };
     // A `Serialize` that panics costs a write, never the caller's value (the panic is reported
@@ -282,7 +341,7 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
 ///     type_name: std::any::type_name::<u32>(),
 ///     code: Some("x * 2"),
 /// };
-/// let bytes = entry::encode(&JsonFormatter, &before, &Entry { value: 14u32, created_ms: 0 }).unwrap();
+/// let bytes = entry::encode(&JsonFormatter, &before, &Entry::new(14u32, 0)).unwrap();
 /// let edited = EntryKey { code: Some("x << 1"), ..before };
 /// let read = entry::decode_current::<_, u32>(&JsonFormatter, &edited, &bytes, &"memory");
 /// assert_eq!(read.unwrap(), None);
@@ -335,6 +394,9 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
         Ok(()) => Ok(Some(Entry {
             value: envelope.value,
             created_ms: envelope.created_ms,
+            ttl_ms: envelope.ttl_ms,
+            touched_ms: envelope.touched_ms,
+            expires_ms: None,
         })),
         Err(Mismatch::Superseded) => Ok(None),
         Err(Mismatch::Other(reason)) => Err(corrupt(reason)),

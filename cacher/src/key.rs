@@ -168,16 +168,26 @@
 //! most [`MAX_KEY_LEN`] bytes that are safe as a single file name on Linux, macOS and Windows; see
 //! [`ReadableKeyer`] and [`HashKeyer`] for their exact rules.
 
+mod borrowed;
 mod canonical;
 #[cfg(test)]
 mod decode;
+mod encoded;
+mod float;
 mod hash;
 mod key_ref;
 #[cfg(test)]
 mod model;
 mod readable;
 
+#[doc(hidden)]
+pub use self::borrowed::Borrowed;
+pub use self::borrowed::{AsKey, KeyPart, form};
 pub use self::canonical::canonical;
+#[doc(hidden)]
+pub use self::encoded::ByValue;
+pub use self::encoded::Encoded;
+pub use self::float::{Float, KeyFloat};
 pub use self::hash::HashKeyer;
 pub use self::key_ref::KeyRef;
 pub use self::readable::ReadableKeyer;

@@ -19,14 +19,17 @@
 //! - [`Cache`]: a keyer, backends (its tiers: an optional memory backend in front of
 //!   persistent ones), and policies. It wraps a function ([`Cache::wrap`]), computes on a miss
 //!   ([`Cache::get_or_compute`]), or serves as a plain store ([`Cache::get`], [`Cache::insert`],
-//!   [`Cache::remove`]).
+//!   [`Cache::remove`], [`Cache::peek`], which take borrowed forms of the key: [`AsKey`]). One
+//!   call can be steered: [`Cache::refresh`], [`Cache::bypass`], and [`Cache::lookup`], which
+//!   tells its value's [`Origin`].
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
 //!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
 //!   [`RedisBackend`] (feature `redis`).
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
 //!   [`HashKeyer`] (32 hex characters), both over a documented, stable encoding of the arguments.
-//! - Policies ([`policy`]): a ttl with `stale_if_error`, `max_entries`, and a shareable
+//! - Policies ([`policy`]): a ttl (fixed, or from the value), `stale_while_revalidate`,
+//!   `stale_if_error` with an error backoff, `time_to_idle`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
 //! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
 //!   processes.
@@ -43,7 +46,7 @@
 //!   │       blocking and an async driver (cache/drive.rs)
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
-//!   ├── policy    ttl and stale_if_error, RateLimiter (local, or shared through Redis)
+//!   ├── policy    freshness (ttl, windows, idle time), error backoff, RateLimiter
 //!   ├── lock      FlightLock, RedisLock: single-flight across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
 //!         │       index and path rules), redis
@@ -101,12 +104,13 @@ pub mod __private;
 
 pub use crate::backend::{Listing, MemoryBackend, PersistentBackend, SeparateFileBackend};
 pub use crate::cache::{
-    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_WAIT_TIMEOUT, IntoBackend, TryCachedFn,
+    Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT,
+    IntoBackend, Lookup, Origin, TryCachedFn,
 };
 pub use crate::clock::{Clock, MockClock};
 pub use crate::error::{Error, Result};
 pub use crate::format::{BincodeFormatter, JsonFormatter, PostcardFormatter};
-pub use crate::key::{HashKeyer, KeyRef, Keyer, ReadableKeyer};
+pub use crate::key::{AsKey, Float, HashKeyer, KeyRef, Keyer, ReadableKeyer};
 pub use crate::lock::FlightLock;
 pub use crate::policy::RateLimiter;
 #[cfg(feature = "redis")]

@@ -145,13 +145,10 @@ fn damaged_entry<F: Formatter>(formatter: &F, comments: bool, data: &[u8]) -> Ve
     let value = String::from_utf8_lossy(value).into_owned();
     let created_ms = 1_764_000_000_000;
     let mut bytes = if comments {
-        let entry = Entry {
-            value: thread(&value),
-            created_ms,
-        };
+        let entry = Entry::new(thread(&value), created_ms);
         entry::encode(formatter, &key_for::<Comment>(), &entry).expect("encodes")
     } else {
-        let entry = Entry { value, created_ms };
+        let entry = Entry::new(value, created_ms);
         entry::encode(formatter, &key_for::<String>(), &entry).expect("encodes")
     };
     // Each edit is three bytes: an operation, a position, a byte.

@@ -9,6 +9,9 @@
 //!   threads each make `calls` calls over `keys` overlapping keys, checking every value; prints
 //!   one line `RESULT …` with its counts (failed inserts and removes among them).
 //! - `hang <dir> <key>`: starts computing `key` and never finishes (prints `computing` first).
+//! - `refresh <dir>`: two minutes later (a mock clock), calls the two stale entries of
+//!   `refresh_cache`: `fresh`'s refresh is held until its call returned, then lands on disk;
+//!   `inflight`'s never ends, and the process exits with it in flight. Prints `RESULT …`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -19,6 +22,7 @@ use std::time::Duration;
 use cacher_tests::reliability::{
     self as common, BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, Layout, PROCESSES_NAMESPACE,
     Rng, SMALL_MAX, SMALL_MIN, check_derived_value, crash_key, derived_value, file_cache,
+    refresh_cache,
 };
 
 fn main() -> ExitCode {
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
         Some("crash-writer") => crash_writer(&args[1..]),
         Some("worker") => worker(&args[1..]),
         Some("hang") => hang(&args[1..]),
+        Some("refresh") => refresh(&args[1..]),
         _ => Err(format!("unknown mode in {args:?}")),
     };
     match result {
@@ -177,4 +182,44 @@ fn hang(args: &[String]) -> Result<(), String> {
         }
     });
     Err("the hanging computation returned".into())
+}
+
+/// Serves stale entries at once while their refresh runs in the background, and exits with one
+/// refresh still in flight.
+fn refresh(args: &[String]) -> Result<(), String> {
+    let dir: PathBuf = arg(args, 0, "dir")?;
+    let (clock, mock) = cacher::Clock::mock();
+    mock.advance(Duration::from_secs(120)); // past the 60 s ttl, within the window
+    let cache = refresh_cache(&dir, clock.clone());
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let got = cache.try_get_or_refresh("fresh", move || {
+        // Held until the call has returned: the caller cannot have waited for it.
+        held.recv_timeout(Duration::from_secs(20))
+            .map_err(|e| e.to_string())?;
+        let _ = done_tx.send(());
+        Ok::<_, String>("new".to_owned())
+    })?;
+    say(&format!("RESULT fresh_answer={got}"));
+    let got = cache.try_get_or_refresh("inflight", || -> Result<String, String> {
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    })?;
+    say(&format!("RESULT inflight_answer={got}"));
+    release.send(()).map_err(|e| e.to_string())?;
+    done.recv_timeout(Duration::from_secs(20))
+        .map_err(|e| e.to_string())?;
+    // The refresh's store follows its function: a reader of the disk alone sees it soon.
+    let start = std::time::Instant::now();
+    let disk = || refresh_cache(&dir, clock.clone()).get("fresh");
+    while disk().as_deref() != Some("new") {
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err("the refresh never reached the disk".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    say("RESULT on_disk=new");
+    // Exits now, with the refresh of `inflight` running.
+    Ok(())
 }

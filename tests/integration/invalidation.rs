@@ -59,10 +59,7 @@ impl PersistentBackend<u64> for Scripted {
         if self.fail_get_at == Some(n) {
             return Err(backend_err());
         }
-        Ok(self.s.map.lock().unwrap().get(key.key).map(|e| Entry {
-            value: e.value,
-            created_ms: e.created_ms,
-        }))
+        Ok(self.s.map.lock().unwrap().get(key.key).cloned())
     }
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
         let n = self.s.inserts.fetch_add(1, Ordering::SeqCst);
@@ -70,13 +67,11 @@ impl PersistentBackend<u64> for Scripted {
             entered.lock().unwrap().send(()).unwrap();
             release.lock().unwrap().recv().unwrap();
         }
-        self.s.map.lock().unwrap().insert(
-            key.key.to_owned(),
-            Entry {
-                value: entry.value,
-                created_ms: entry.created_ms,
-            },
-        );
+        self.s
+            .map
+            .lock()
+            .unwrap()
+            .insert(key.key.to_owned(), entry.clone());
         Ok(())
     }
     fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {

@@ -4,6 +4,7 @@
 //! | module | what it holds to |
 //! |---|---|
 //! | [`cache`] | any cache: errors and panics are not cached, tiers fill each other, the plain-store API, stats, configurations refused |
+//! | [`control`] | per-call control (`refresh`, `bypass`, `lookup`'s origin), borrowed key forms in the plain-store API, floats as keys |
 //! | [`policies`] | ttl, `stale_if_error` and the rate limiter, on a mock clock |
 //! | [`single_flight`] | concurrent callers of a missing key run the function once; failures, panics, hung and cancelled leaders release the waiters |
 //! | [`file`] | the file backend: readable names, formatters, atomic rewrites, namespaces, versions, bounds |
@@ -20,7 +21,9 @@
 
 mod adversarial;
 mod cache;
+mod control;
 mod file;
+mod freshness;
 mod identity;
 mod invalidation;
 mod macros;

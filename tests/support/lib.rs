@@ -176,10 +176,19 @@ impl Held {
 /// A memory cache whose entry for `"k"` (the value 1) is past its 1 s ttl but within a
 /// `stale_if_error` grace of an hour: served only if the function fails.
 pub fn cache_with_a_stale_entry() -> cacher::Cache<String, u64> {
+    cache_with_a_stale_entry_and_backoff(cacher::DEFAULT_ERROR_BACKOFF)
+}
+
+/// [`cache_with_a_stale_entry`] with its own error backoff (zero: the function is called on every
+/// call, also right after it failed).
+pub fn cache_with_a_stale_entry_and_backoff(
+    backoff: std::time::Duration,
+) -> cacher::Cache<String, u64> {
     let (clock, mock) = cacher::Clock::mock();
     let cache = cacher::Cache::builder()
         .ttl(std::time::Duration::from_secs(1))
         .stale_if_error(std::time::Duration::from_secs(3600))
+        .error_backoff(backoff)
         .clock(clock)
         .build()
         .expect("a valid configuration");

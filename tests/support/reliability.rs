@@ -235,3 +235,20 @@ pub const CRASH_NAMESPACE: &str = "reliability::crash";
 pub const PROCESSES_NAMESPACE: &str = "reliability::processes";
 /// How many keys the crash writer writes (more are read by the parent, never written).
 pub const CRASH_KEYS: u64 = 12;
+
+/// The namespace of the background-refresh process test (`refresh` mode of the child).
+pub const REFRESH_NAMESPACE: &str = "reliability::refresh";
+
+/// The cache of the background-refresh process test: memory in front of a file, a one-minute
+/// ttl and a ten-minute `stale_while_revalidate` window, on `clock`.
+pub fn refresh_cache(dir: &Path, clock: cacher::Clock) -> Cache<String, String> {
+    Cache::builder()
+        .namespace(REFRESH_NAMESPACE)
+        .backend(cacher::MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir))
+        .ttl(std::time::Duration::from_secs(60))
+        .stale_while_revalidate(std::time::Duration::from_secs(600))
+        .clock(clock)
+        .build()
+        .expect("a valid configuration")
+}

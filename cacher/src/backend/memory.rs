@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 
+use crate::entry::Stamp;
 use crate::key::KeyRef;
 
 /// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
@@ -80,6 +81,9 @@ struct Slot<K, V> {
     key: K,
     value: V,
     created_ms: u64,
+    ttl_ms: Option<u64>,
+    /// The last use recorded (`time_to_idle`): an atomic, so that a touch takes the read lock.
+    touched_ms: AtomicU64,
     last_used: AtomicU64,
 }
 
@@ -151,25 +155,43 @@ where
         &self.shards[..=self.shard_mask]
     }
 
-    /// The value and its creation time, looked up with a precomputed hash.
+    /// The value and its times, looked up with a precomputed hash.
     #[inline(always)]
-    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, u64)> {
+    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
+        &self,
+        hash: u64,
+        key: &Q,
+    ) -> Option<(V, Stamp)> {
         let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
         let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
         if self.shard_capacity.is_some() {
             let now = shard.tick.fetch_add(1, Ordering::Relaxed);
             slot.last_used.store(now, Ordering::Relaxed);
         }
-        Some((slot.value.clone(), slot.created_ms))
+        let stamp = Stamp {
+            created_ms: slot.created_ms,
+            ttl_ms: slot.ttl_ms,
+            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
+        };
+        Some((slot.value.clone(), stamp))
     }
 
-    /// Stores `value` under `key`, created at `created_ms` (milliseconds since the Unix epoch).
-    pub(crate) fn insert(&self, key: K, value: V, created_ms: u64) {
+    /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
+    pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
+        let hash = self.hash(key);
+        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = shard.table.find(hash, |slot| key.is_key(&slot.key)) {
+            slot.touched_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch).
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) {
         let hash = self.hash(&key);
-        self.insert_hashed(hash, key, value, created_ms);
+        self.insert_hashed(hash, key, value, stamp);
     }
 
-    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, created_ms: u64) {
+    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) {
         if self.shard_capacity == Some(0) {
             return; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
@@ -179,7 +201,9 @@ where
             hash,
             key,
             value,
-            created_ms,
+            created_ms: stamp.created_ms,
+            ttl_ms: stamp.ttl_ms,
+            touched_ms: AtomicU64::new(stamp.touched_ms),
             last_used: AtomicU64::new(tick),
         };
         match shard
@@ -264,6 +288,15 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
 #[cfg(test)]
 mod tests {
     use super::MemoryBackend;
+    use crate::entry::Stamp;
+
+    fn at(created_ms: u64) -> Stamp {
+        Stamp {
+            created_ms,
+            ttl_ms: None,
+            touched_ms: created_ms,
+        }
+    }
 
     fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
         memory
@@ -274,10 +307,10 @@ mod tests {
     #[test]
     fn a_full_backend_evicts_the_least_recently_used() {
         let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
-        memory.insert("a".to_owned(), 1, 0);
-        memory.insert("b".to_owned(), 2, 0);
+        memory.insert("a".to_owned(), 1, at(0));
+        memory.insert("b".to_owned(), 2, at(0));
         assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
-        memory.insert("c".to_owned(), 3, 0); // evicts "b"
+        memory.insert("c".to_owned(), 3, at(0)); // evicts "b"
         assert_eq!(get(&memory, "b"), None);
         assert_eq!(memory.len(), 2);
     }
@@ -285,9 +318,9 @@ mod tests {
     #[test]
     fn removed_and_cleared_entries_are_gone() {
         let memory: MemoryBackend<String, u32> = MemoryBackend::new();
-        memory.insert("a".to_owned(), 1, 5);
-        memory.insert("b".to_owned(), 2, 6);
-        assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, 6)));
+        memory.insert("a".to_owned(), 1, at(5));
+        memory.insert("b".to_owned(), 2, at(6));
+        assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, at(6))));
         assert!(memory.remove("a"));
         assert!(!memory.remove("a"));
         memory.clear();
@@ -298,7 +331,7 @@ mod tests {
     fn max_entries_zero_holds_nothing_and_never_panics() {
         let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(0);
         assert_eq!(memory.max_entries_bound(), Some(0));
-        memory.insert("a".to_owned(), 1, 0);
+        memory.insert("a".to_owned(), 1, at(0));
         assert_eq!(get(&memory, "a"), None);
         assert_eq!(memory.len(), 0);
     }

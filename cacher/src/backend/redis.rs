@@ -32,8 +32,11 @@ const SCAN_BATCH: usize = 500;
 ///   (JSON by default): the value plus the namespace, version, key and type it is checked against
 ///   on every read. A value that fails the check is a miss and is overwritten.
 /// - Expiry: `SET … PX`, so that Redis drops each entry once no read could accept it any more:
-///   the cache's ttl plus its `stale_if_error` grace after the entry's creation time (a copy
-///   filled from a lower tier keeps the original time). Without a ttl, entries stay until
+///   the entry's ttl (its own from `ttl_fn`, else the cache's) plus the longer of its
+///   `stale_while_revalidate` and `stale_if_error` windows after the entry's creation time (a
+///   copy filled from a lower tier keeps the original time), or its `time_to_idle` after its last
+///   recorded use if that comes first (a touch rewrites the entry with a new `PX`). Without a
+///   ttl or idle time, entries stay until
 ///   [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
 ///
 /// [`Cache::clear`](crate::Cache::clear) deletes the namespace's keys in batches
@@ -160,9 +163,17 @@ impl<F: Formatter> RedisBackend<F> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(&redis_key).arg(bytes);
-        if let Some(ttl) = self.ttl {
+        // The user's Redis ttl; else the entry's own end (its ttl from `ttl_fn`, the grace
+        // windows, its idle time), which the cache sets on each write; else the cache's retention.
+        let from_created = |ttl: Duration| {
             let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            let expires_ms = entry.created_ms.saturating_add(ttl_ms);
+            entry.created_ms.saturating_add(ttl_ms)
+        };
+        let expires_ms = match (self.ttl_set_by_user, entry.expires_ms) {
+            (false, Some(expires_ms)) => Some(expires_ms),
+            _ => self.ttl.map(from_created),
+        };
+        if let Some(expires_ms) = expires_ms {
             let left_ms = expires_ms.saturating_sub(system_now_ms());
             if left_ms == 0 {
                 return Ok(None);

@@ -1,17 +1,22 @@
 use std::time::Duration;
 
 use super::call::Naming;
+use super::inner::TtlFn;
 use super::{Cache, inner::Inner};
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
 use crate::lock::FlightLock;
-use crate::policy::{RateLimiter, TtlPolicy};
+use crate::policy::{Outages, RateLimiter, TtlPolicy};
 
 /// How long a caller waits for another caller computing the same key before computing it
 /// itself: long enough for any sane API call, short enough that a hung leader is survivable.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long, after the function failed for a key that had a stale entry to serve, calls of that
+/// key serve it without calling the function again: see [`CacheBuilder::error_backoff`].
+pub const DEFAULT_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Configures a [`Cache`]; made by [`Cache::builder`]. Each call reads as the option it sets.
 ///
@@ -51,7 +56,11 @@ pub struct CacheBuilder<K, V> {
     keyer: Box<dyn Keyer>,
     tiers: Tiers<K, V>,
     ttl: Option<Duration>,
+    ttl_fn: Option<TtlFn<V>>,
     stale_if_error: Option<Duration>,
+    stale_while_revalidate: Option<Duration>,
+    time_to_idle: Option<Duration>,
+    error_backoff: Duration,
     rate_limiter: Option<RateLimiter>,
     flight_lock: Option<Box<dyn FlightLock>>,
     clock: Clock,
@@ -124,7 +133,11 @@ where
                 mistake: None,
             },
             ttl: None,
+            ttl_fn: None,
             stale_if_error: None,
+            stale_while_revalidate: None,
+            time_to_idle: None,
+            error_backoff: DEFAULT_ERROR_BACKOFF,
             rate_limiter: None,
             flight_lock: None,
             clock: Clock::system(),
@@ -208,10 +221,133 @@ where
         self
     }
 
-    /// After its ttl an entry may still be served for `grace` when the function returns `Err`.
-    /// Needs a [`ttl`](Self::ttl).
+    /// A ttl from the value: `ttl_fn(&value)` is the entry's own ttl (a token's `expires_in`,
+    /// an HTTP `max-age`), stored with the entry and honoured by every tier (Redis's expiry
+    /// too); `None` keeps the fixed [`ttl`](Self::ttl) (or no expiry without one). A value whose
+    /// ttl is zero is returned and not stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// #[derive(Clone)]
+    /// struct Token { secret: String, expires_in: u64 }
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache: Cache<String, Token> = Cache::builder()
+    ///     // Default for values that say nothing: one hour.
+    ///     .ttl(Duration::from_secs(3600))
+    ///     // A token is cached for as long as it is valid.
+    ///     .ttl_fn(|token: &Token| Some(Duration::from_secs(token.expires_in)))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// let token = || Token { secret: "s".into(), expires_in: 60 };
+    /// cache.get_or_compute("api", token);
+    /// mock.advance(Duration::from_secs(61));
+    /// assert!(cache.get("api").is_none()); // its own 60 s, not the hour
+    /// ```
+    pub fn ttl_fn(
+        mut self,
+        ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.ttl_fn = Some(std::sync::Arc::new(ttl_fn));
+        self
+    }
+
+    /// After its ttl an entry may still be served for `grace` when the function returns `Err`,
+    /// and then, for the [`error_backoff`](Self::error_backoff), without calling the function
+    /// again. Needs a [`ttl`](Self::ttl) (or a [`ttl_fn`](Self::ttl_fn)).
     pub fn stale_if_error(mut self, grace: Duration) -> Self {
         self.stale_if_error = Some(grace);
+        self
+    }
+
+    /// After its ttl an entry is served at once for `window` while one refresh per key runs in
+    /// the background — with [`Cache::try_get_or_refresh`] (and `#[cached]`), whose function
+    /// can outlive the call; `get_or_compute` computes in the caller instead. A failed refresh
+    /// keeps the stale entry. Needs a [`ttl`](Self::ttl) (or a [`ttl_fn`](Self::ttl_fn)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, String> = Cache::builder()
+    ///     // Fresh for a minute, then served stale for up to ten while it refreshes.
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(600))
+    ///     .build()
+    ///     .unwrap();
+    /// let page = cache.get_or_refresh(&1, || "page 1".to_owned());
+    /// assert_eq!(page, "page 1");
+    /// ```
+    pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
+        self.stale_while_revalidate = Some(window);
+        self
+    }
+
+    /// Sliding expiry: an entry unused for `idle` is expired, whatever its ttl; each use keeps it.
+    /// A use is recorded at most once per quarter of `idle` (in memory an atomic store; in a
+    /// persistent tier a rewrite of the entry), so a hot entry costs no write per hit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let sessions: Cache<u32, String> = Cache::builder()
+    ///     .time_to_idle(Duration::from_secs(30 * 60))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// sessions.insert(&1, "alice".to_owned()).unwrap();
+    /// mock.advance(Duration::from_secs(20 * 60));
+    /// assert!(sessions.get(&1).is_some()); // used: kept another 30 minutes
+    /// mock.advance(Duration::from_secs(31 * 60));
+    /// assert!(sessions.get(&1).is_none()); // idle for 31 minutes
+    /// ```
+    pub fn time_to_idle(mut self, idle: Duration) -> Self {
+        self.time_to_idle = Some(idle);
+        self
+    }
+
+    /// After the function failed for a key while a stale entry could be served
+    /// ([`stale_if_error`](Self::stale_if_error), or a failed background refresh), calls of
+    /// that key serve the stale entry without calling the function for `backoff`, then try it
+    /// again. Default: [`DEFAULT_ERROR_BACKOFF`]; `Duration::ZERO` tries on every call. Per
+    /// process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let rates: Cache<String, f64> = Cache::builder()
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_if_error(Duration::from_secs(24 * 3600))
+    ///     .error_backoff(Duration::from_secs(10))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// rates.insert("EUR", 1.0).unwrap();
+    /// mock.advance(Duration::from_secs(120));
+    /// let mut calls = 0;
+    /// for _ in 0..5 {
+    ///     let rate = rates.try_get_or_compute("EUR", || { calls += 1; Err("the API is down") });
+    ///     assert_eq!(rate, Ok(1.0));
+    /// }
+    /// assert_eq!(calls, 1); // not five
+    /// ```
+    pub fn error_backoff(mut self, backoff: Duration) -> Self {
+        self.error_backoff = backoff;
         self
     }
 
@@ -250,8 +386,8 @@ where
     /// Makes the cache.
     ///
     /// # Errors
-    /// [`Error::Config`] for options that cannot work together: `stale_if_error` without a
-    /// `ttl`, a ttl of zero, `max_entries(0)` on a backend, two memory backends or one after a
+    /// [`Error::Config`] for options that cannot work together: `stale_if_error` or
+    /// `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
     pub fn build(self) -> Result<Cache<K, V>> {
         self.check()?;
@@ -262,16 +398,17 @@ where
         } = self.tiers;
         // Backends with an expiry of their own keep entries exactly as long as a read could
         // still accept them.
-        let retention = self
-            .ttl
-            .map(|ttl| ttl.saturating_add(self.stale_if_error.unwrap_or_default()));
+        let grace = (self.stale_if_error.unwrap_or_default())
+            .max(self.stale_while_revalidate.unwrap_or_default());
+        let retention = self.ttl.map(|ttl| ttl.saturating_add(grace));
         for backend in &mut backends {
             backend.attach(retention)?;
         }
         let memory = memory.or_else(|| backends.is_empty().then(MemoryBackend::new));
-        let ttl = self
-            .ttl
-            .map(|ttl| TtlPolicy::new(ttl).stale_if_error(self.stale_if_error.unwrap_or_default()));
+        let ttl = TtlPolicy::new(self.ttl)
+            .stale_if_error(self.stale_if_error.unwrap_or_default())
+            .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
+            .time_to_idle(self.time_to_idle);
         let stats = super::stats::Counters::new(&self.namespace);
         Ok(Cache::from_inner(Inner {
             naming: Naming {
@@ -283,7 +420,11 @@ where
             },
             memory,
             backends,
+            timed: ttl.ages() || self.ttl_fn.is_some(),
             ttl,
+            ttl_fn: self.ttl_fn,
+            outages: Outages::new(self.error_backoff),
+            refreshing: Default::default(),
             rate_limiter: self.rate_limiter,
             flight_lock: self.flight_lock,
             clock: self.clock,
@@ -300,11 +441,22 @@ where
         if let Some(mistake) = self.tiers.mistake {
             return refuse(mistake);
         }
-        if self.stale_if_error.is_some() && self.ttl.is_none() {
+        let ttl = self.ttl.is_some() || self.ttl_fn.is_some();
+        if self.stale_if_error.is_some() && !ttl {
             return refuse("stale_if_error needs a ttl: entries without one never go stale");
+        }
+        if self.stale_while_revalidate.is_some() && !ttl {
+            return refuse(
+                "stale_while_revalidate needs a ttl: entries without one never go stale",
+            );
         }
         if self.ttl == Some(Duration::ZERO) {
             return refuse("a ttl of zero would make every entry a miss: give a positive ttl");
+        }
+        if self.time_to_idle == Some(Duration::ZERO) {
+            return refuse(
+                "a time_to_idle of zero would make every entry a miss: give a positive one",
+            );
         }
         let memory_bound = self
             .tiers

@@ -14,17 +14,18 @@ use tracing::Instrument as _;
 use super::miss::{Miss, Step};
 use crate::key::KeyRef;
 
-/// Runs `miss` to its end, blocking: the call's value, or the function's error.
+/// Runs `miss` to its end, blocking: the call's value, or the function's error. `compute` is
+/// taken when the function runs; left in place otherwise (a stale value served while it
+/// refreshes in the background, for the caller to hand on).
 pub(super) fn run<K, V, Q, E>(
     miss: &mut Miss<'_, K, V, Q>,
-    compute: impl FnOnce() -> Result<V, E>,
+    compute: &mut Option<impl FnOnce() -> Result<V, E>>,
 ) -> Result<V, E>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    let mut compute = Some(compute);
     loop {
         match miss.next() {
             Step::Read(backend, key) => {
@@ -63,7 +64,7 @@ where
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q, E, Fut>(
     miss: &mut Miss<'_, K, V, Q>,
-    compute: impl FnOnce() -> Fut,
+    compute: &mut Option<impl FnOnce() -> Fut>,
 ) -> Result<V, E>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -71,7 +72,6 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
     Fut: std::future::Future<Output = Result<V, E>>,
 {
-    let mut compute = Some(compute);
     loop {
         match miss.next() {
             Step::Read(backend, key) => {

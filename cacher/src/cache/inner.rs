@@ -3,25 +3,36 @@
 //! failure is reported, what a memory lookup found).
 
 use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
 
 use super::call::Naming;
 use super::flight::Flights;
+use super::refresh::Refreshing;
 use super::stats::Counters;
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
+use crate::entry::Stamp;
 use crate::error::Error;
 use crate::key::KeyRef;
 use crate::lock::FlightLock;
-use crate::policy::{Freshness, RateLimiter, TtlPolicy};
+use crate::policy::{Freshness, Outages, RateLimiter, TtlPolicy};
+
+/// A value's own ttl (`ttl_fn`): `None` keeps the cache's.
+pub(super) type TtlFn<V> = Arc<dyn Fn(&V) -> Option<Duration> + Send + Sync>;
 
 pub(super) struct Inner<K, V> {
     pub(super) naming: Naming,
     pub(super) memory: Option<MemoryBackend<K, V>>,
     pub(super) backends: Vec<Box<dyn PersistentBackend<V>>>,
-    pub(super) ttl: Option<TtlPolicy>,
+    pub(super) ttl: TtlPolicy,
+    pub(super) ttl_fn: Option<TtlFn<V>>,
+    /// Whether entries can age at all: without, a memory hit reads no clock.
+    pub(super) timed: bool,
+    pub(super) outages: Outages,
+    pub(super) refreshing: Refreshing,
     pub(super) rate_limiter: Option<RateLimiter>,
     pub(super) flight_lock: Option<Box<dyn FlightLock>>,
     pub(super) clock: Clock,
@@ -35,6 +46,10 @@ pub(super) struct Inner<K, V> {
 pub(super) enum Memory<V> {
     /// A fresh entry: a hit.
     Fresh(V),
+    /// A fresh entry whose use is due to be recorded (`time_to_idle`), in every tier.
+    Touch(V, Stamp),
+    /// An entry past its ttl, within `stale_while_revalidate`.
+    Revalidate(V),
     /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
     Stale(V),
     /// Nothing servable (or no memory tier).
@@ -50,17 +65,20 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
         };
         match memory.get_hashed(memory.hash(key), key) {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
-            Some((value, _)) if self.ttl.is_none() => Memory::Fresh(value),
-            Some((value, created_ms)) => self.classify(value, created_ms),
+            Some((value, _)) if !self.timed => Memory::Fresh(value),
+            Some((value, stamp)) => self.classify(value, stamp),
             None => Memory::Absent,
         }
     }
 
-    /// A memory entry under a ttl: fresh, stale or expired.
+    /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired.
     #[inline(never)]
-    fn classify(&self, value: V, created_ms: u64) -> Memory<V> {
-        match self.freshness(created_ms) {
+    fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
+        let now_ms = self.clock.now_ms();
+        match self.ttl.freshness(stamp, now_ms) {
+            Freshness::Fresh if self.ttl.touch_due(stamp, now_ms) => Memory::Touch(value, stamp),
             Freshness::Fresh => Memory::Fresh(value),
+            Freshness::Revalidate => Memory::Revalidate(value),
             Freshness::Stale => Memory::Stale(value),
             Freshness::Expired => Memory::Absent,
         }
@@ -71,11 +89,8 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
         self.hasher.hash_one(key)
     }
 
-    pub(super) fn freshness(&self, created_ms: u64) -> Freshness {
-        match &self.ttl {
-            None => Freshness::Fresh,
-            Some(ttl) => ttl.freshness(created_ms, self.clock.now_ms()),
-        }
+    pub(super) fn freshness(&self, stamp: Stamp) -> Freshness {
+        self.ttl.freshness(stamp, self.clock.now_ms())
     }
 
     #[inline]

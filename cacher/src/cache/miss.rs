@@ -11,6 +11,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod stale;
 mod store;
 
 use std::hash::Hash;
@@ -21,6 +22,8 @@ use super::call::Call;
 use super::flight::{Flight, Leader, Outcome, Role};
 use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
+use super::origin::Origin;
+use super::refresh::Ticket;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -37,6 +40,26 @@ pub(super) enum Goal {
     Compute,
     /// `insert`: the "function" returns the given value; store it in every tier.
     Store,
+    /// `refresh`: compute now and store, whatever the tiers hold.
+    Refresh,
+    /// A background refresh (`stale_while_revalidate`): compute and store, unless the key was
+    /// invalidated since the stale value was read.
+    Revalidate,
+    /// `peek`: a lookup that counts no hit and fills no tier.
+    Peek,
+}
+
+impl Goal {
+    /// Whether the call runs the user's function (and so waits for the rate limiter).
+    fn computes(self) -> bool {
+        matches!(self, Goal::Compute | Goal::Refresh | Goal::Revalidate)
+    }
+
+    /// Whether running the function counts as a miss: a caller's, not a background refresh's
+    /// (whose failure is counted as an error instead).
+    fn counts_miss(self) -> bool {
+        matches!(self, Goal::Compute | Goal::Refresh)
+    }
 }
 
 /// What the driver is to do next.
@@ -121,6 +144,10 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     state: State<V>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
+    /// Whether the call's function may run in the background (`try_get_or_refresh`).
+    detach: bool,
+    /// The background refresh this call claimed, for its caller to start.
+    refresh: Option<Ticket>,
     leader: Option<Leader<'a, K, V>>,
     /// The key's hash, for the flights and their generations.
     hash: u64,
@@ -134,6 +161,8 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     lock_name: Option<&'a str>,
     /// Whether some tier took the value.
     stored: bool,
+    /// Where the value came from: recorded where each serving decision is made.
+    origin: Origin,
     /// The first failure to store (what `insert` returns).
     store_error: Option<Error>,
     /// Tiers (bit `i` for tier `i`) whose service failed during this call: a hung or dead server
@@ -154,8 +183,7 @@ where
     }
 
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
-    /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Built in one expression, so that
-    /// it is made in place rather than copied out.
+    /// `hash` is the key's [`flight_hash`](Inner::flight_hash).
     #[inline]
     pub(super) fn new(
         inner: &'a Inner<K, V>,
@@ -164,65 +192,121 @@ where
         goal: Goal,
         memory: Memory<V>,
     ) -> Self {
+        let generation = inner.flights.generation(hash);
+        let mut miss = Self::with(inner, call, hash, goal, generation);
+        match goal {
+            Goal::Store | Goal::Refresh | Goal::Revalidate => miss.state = State::Compute,
+            Goal::Lookup | Goal::Compute | Goal::Peek => miss.begin_round(memory),
+        }
+        miss
+    }
+
+    /// As [`new`](Self::new) for `get_or_compute` with a function that may run in the
+    /// background: within `stale_while_revalidate` the call serves the stale value and claims a
+    /// refresh ([`take_refresh`](Self::take_refresh)).
+    pub(super) fn detachable(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        memory: Memory<V>,
+    ) -> Self {
+        let generation = inner.flights.generation(hash);
+        let mut miss = Self::with(inner, call, hash, Goal::Compute, generation);
+        miss.detach = true;
+        miss.begin_round(memory);
+        miss
+    }
+
+    /// The background refresh `ticket` claimed: it stores only if the key's generation is still
+    /// the one the stale value was read under.
+    pub(super) fn revalidate(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        ticket: &Ticket,
+    ) -> Self {
+        let mut miss = Self::with(
+            inner,
+            call,
+            ticket.hash,
+            Goal::Revalidate,
+            ticket.generation,
+        );
+        miss.state = State::Compute;
+        miss
+    }
+
+    fn with(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        goal: Goal,
+        generation: Generation,
+    ) -> Self {
         let (key, store_error) = persistent_key(inner, call);
-        let (state, stale) = match (goal, memory) {
-            (Goal::Store, _) => (State::Compute, None),
-            (_, Memory::Fresh(value)) => (State::Done(inner.hit(value)), None),
-            (Goal::Compute, Memory::Stale(value)) => (
-                State::Read {
-                    tier: 0,
-                    pass: Pass::First,
-                },
-                Some(value),
-            ),
-            (_, Memory::Stale(_) | Memory::Absent) => (
-                State::Read {
-                    tier: 0,
-                    pass: Pass::First,
-                },
-                None,
-            ),
-        };
         Self {
             inner,
             call,
             key,
             goal,
-            state,
-            stale,
+            state: State::Over,
+            stale: None,
+            detach: false,
+            refresh: None,
             leader: None,
             hash,
-            generation: inner.flights.generation(hash),
+            generation,
             storing: None,
             held: None,
             lock_name: None,
             stored: false,
+            origin: Origin::Computed,
             store_error,
             down: 0,
         }
+    }
+
+    /// Where the call's value came from, once the driver has it.
+    pub(super) fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// A hit: counted, and recorded as the call's origin.
+    #[inline]
+    fn serve_hit(&mut self, value: V) {
+        self.origin = Origin::Hit;
+        let value = self.inner.hit(value);
+        self.finish(value);
     }
 
     /// The first of a round's looks, after the memory tier's answer.
     #[inline]
     fn begin_round(&mut self, memory: Memory<V>) {
         self.stale = None;
-        match memory {
-            Memory::Fresh(value) => return self.finish(self.inner.hit(value)),
-            Memory::Stale(value) if self.goal == Goal::Compute => self.stale = Some(value),
-            Memory::Stale(_) | Memory::Absent => {}
-        }
         self.state = State::Read {
             tier: 0,
             pass: Pass::First,
         };
+        match memory {
+            // A peek counts no hit and records no use.
+            Memory::Fresh(value) | Memory::Touch(value, _) if self.goal == Goal::Peek => {
+                self.finish(value)
+            }
+            Memory::Fresh(value) => self.serve_hit(value),
+            Memory::Touch(value, stamp) => self.touch(value, stamp),
+            Memory::Revalidate(value) => self.past_ttl(value, Freshness::Revalidate),
+            Memory::Stale(value) => self.past_ttl(value, Freshness::Stale),
+            Memory::Absent => {}
+        }
     }
 
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
         match self.inner.lookup_memory(self.call.key) {
-            Memory::Fresh(value) => self.finish(self.inner.hit(value)),
-            Memory::Stale(_) | Memory::Absent => self.state = State::Read { tier: 0, pass },
+            Memory::Fresh(value) | Memory::Touch(value, _) => self.serve_hit(value),
+            Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent => {
+                self.state = State::Read { tier: 0, pass }
+            }
         }
     }
 
@@ -253,7 +337,7 @@ where
                 State::Lock => break,
                 State::Compute => {
                     let limiter = inner.rate_limiter.as_ref();
-                    return Step::Compute(limiter.filter(|_| self.goal == Goal::Compute));
+                    return Step::Compute(limiter.filter(|_| self.goal.computes()));
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),
@@ -288,12 +372,15 @@ where
             unreachable!("answers follow their step")
         };
         match answer {
-            Ok(Some(entry)) => match self.inner.freshness(entry.created_ms) {
+            Ok(Some(entry)) => match self.inner.freshness(entry.stamp()) {
                 Freshness::Fresh => return self.found(entry, tier),
-                Freshness::Stale if pass == Pass::First && self.goal == Goal::Compute => {
-                    self.stale.get_or_insert(entry.value);
+                past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
+                    self.past_ttl(entry.value, past);
+                    if matches!(self.state, State::Done(_)) {
+                        return;
+                    }
                 }
-                Freshness::Stale | Freshness::Expired => {}
+                Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
             },
             Ok(None) => {}
             Err(e) => {
@@ -326,27 +413,42 @@ where
     }
 
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
-    /// keeping its creation time, so that a ttl counts from when the value was computed.
+    /// keeping its creation time, so that a ttl counts from when the value was computed. A use
+    /// due to be recorded (`time_to_idle`) is written to `tier` too.
     #[inline]
-    fn found(&mut self, entry: Entry<V>, tier: usize) {
+    fn found(&mut self, mut entry: Entry<V>, tier: usize) {
         let inner = self.inner;
+        if self.goal == Goal::Peek {
+            return self.finish(entry.value);
+        }
         inner.stats.hit(inner.backends[tier].name());
-        // Copied into the earlier tiers only if no invalidation came since the call started.
+        self.origin = Origin::Hit;
+        let now_ms = inner.clock.now_ms();
+        let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {
+            entry.touched_ms = now_ms;
+            tier + 1
+        } else {
+            tier
+        };
+        self.fill(entry, upto);
+    }
+
+    /// Copies `entry` into the memory tier and the persistent tiers before `upto`, if no
+    /// invalidation came since the call started.
+    fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
+        let inner = self.inner;
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);
         };
         self.storing = Some(storing);
+        entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(
-                self.call.key.to_key(),
-                entry.value.clone(),
-                entry.created_ms,
-            );
+            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
         }
         self.state = State::Write {
             entry,
             tier: 0,
-            upto: tier,
+            upto,
             fill: true,
         };
     }
@@ -380,7 +482,7 @@ where
             unreachable!("answers follow their step")
         };
         match outcome {
-            Outcome::Value(value) => self.finish(self.inner.hit(value)),
+            Outcome::Value(value) => self.serve_hit(value),
             // The leader failed: start again; one of the waiters leads the next attempt.
             Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
             Outcome::TimedOut => {

@@ -60,6 +60,11 @@ pub struct EntryMeta {
     pub code: Option<String>,
     /// When it was stored, in milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// The entry's own ttl in milliseconds (the cache's `ttl_fn`); `None`: the cache's `ttl`,
+    /// which entries do not record.
+    pub ttl_ms: Option<u64>,
+    /// Its last use recorded (for `time_to_idle`), in milliseconds since the Unix epoch.
+    pub touched_ms: u64,
     /// The formatter that wrote it (`json`, `postcard`, `bincode`).
     pub format: &'static str,
 }
@@ -78,6 +83,8 @@ struct Fields {
     shape: Option<String>,
     code: Option<String>,
     created_ms: u64,
+    ttl_ms: Option<u64>,
+    touched_ms: u64,
 }
 
 impl Fields {
@@ -90,6 +97,8 @@ impl Fields {
             type_name: self.type_name,
             code: self.code,
             created_ms: self.created_ms,
+            ttl_ms: self.ttl_ms,
+            touched_ms: self.touched_ms,
             format,
         })
     }
@@ -113,7 +122,7 @@ impl Fields {
 ///     type_name: "alloc::string::String",
 ///     code: None,
 /// };
-/// let bytes = entry::encode(&PostcardFormatter, &key, &Entry { value: "x".repeat(9999), created_ms: 5 }).unwrap();
+/// let bytes = entry::encode(&PostcardFormatter, &key, &Entry::new("x".repeat(9999), 5)).unwrap();
 /// let meta = entry::meta(&PostcardFormatter, &bytes[..200]).unwrap();
 /// assert_eq!((meta.args.as_deref(), meta.created_ms), (Some("(v2)user=7"), 5));
 /// ```
@@ -139,7 +148,7 @@ pub fn meta<F: Formatter>(formatter: &F, prefix: &[u8]) -> Option<EntryMeta> {
 ///     namespace: "app::f", version: None, key: "1", args: None,
 ///     type_name: "u8", code: None,
 /// };
-/// let bytes = entry::encode(&BincodeFormatter, &key, &Entry { value: 1u8, created_ms: 9 }).unwrap();
+/// let bytes = entry::encode(&BincodeFormatter, &key, &Entry::new(1u8, 9)).unwrap();
 /// let meta = entry::meta_any(&bytes, Some("bin")).unwrap();
 /// assert_eq!((meta.format, meta.key.as_str()), ("bincode", "1"));
 /// assert!(entry::meta_any(b"notes", None).is_none());
@@ -201,6 +210,7 @@ fn json_meta(bytes: &[u8]) -> Option<EntryMeta> {
             name.as_str(),
             "cacher" | "namespace" | "version" | "key" | "args"
         ) || matches!(name.as_str(), "type" | "shape" | "code" | "created_ms")
+            || matches!(name.as_str(), "ttl_ms" | "touched_ms")
         {
             object.insert(name, next::<serde_json::Value>(&mut rest)?);
         } else {
@@ -242,8 +252,8 @@ mod tests {
             code: Some("c0de"),
         };
         let entry = Entry {
-            value: "v".repeat(100_000),
-            created_ms: 1_764_000_000_000,
+            ttl_ms: Some(5_000),
+            ..Entry::new("v".repeat(100_000), 1_764_000_000_000)
         };
         let bytes = entry::encode(formatter, &key, &entry).unwrap();
         let meta = meta_any(&bytes[..4096], Some(extension)).unwrap();
@@ -251,6 +261,10 @@ mod tests {
         assert_eq!(meta.version.as_deref(), Some("2"));
         assert_eq!(meta.code.as_deref(), Some("c0de"));
         assert_eq!(meta.created_ms, 1_764_000_000_000);
+        assert_eq!(
+            (meta.ttl_ms, meta.touched_ms),
+            (Some(5_000), 1_764_000_000_000)
+        );
         let recorded = meta.args.unwrap();
         assert!(recorded.len() <= MAX_ARGS_BYTES && recorded.ends_with('…'));
         assert!(args.starts_with(recorded.trim_end_matches('…')));
@@ -276,15 +290,7 @@ mod tests {
             type_name: "u8",
             code: None,
         };
-        let bytes = entry::encode(
-            &PostcardFormatter,
-            &written,
-            &Entry {
-                value: 1u8,
-                created_ms: 0,
-            },
-        )
-        .unwrap();
+        let bytes = entry::encode(&PostcardFormatter, &written, &Entry::new(1u8, 0)).unwrap();
         let collision = EntryKey {
             args: Some("(v2)bob"),
             ..written

@@ -1,15 +1,11 @@
 use cacher::cached;
 
-// Floats have neither `Eq` nor `Hash`: one error that says so, and what to key on instead.
+// A float argument is a key (`cacher::Float`, equal by bits); a float inside another type is one
+// error that says what to write instead.
 
 #[cached]
-fn convert(amount: f64) -> String {
-    format!("{amount:.2}")
-}
-
-#[cached]
-fn scaled(id: u32, factor: f32) -> u32 {
-    (id as f32 * factor) as u32
+fn convert(amount: f64, factor: &f32) -> String {
+    format!("{:.2}", amount * f64::from(*factor))
 }
 
 #[cached]
@@ -38,4 +34,5 @@ fn skipped(id: u32, #[cached(skip)] weight: f64) -> u64 {
 
 fn main() {
     let _ = skipped(1, 0.5);
+    let _ = convert(1.0, &2.0);
 }

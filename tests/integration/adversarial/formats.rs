@@ -31,10 +31,7 @@ fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
     type_name: &'static str,
     value: V,
 ) -> Vec<u8> {
-    let entry = Entry {
-        value,
-        created_ms: 1_764_000_000_000,
-    };
+    let entry = Entry::new(value, 1_764_000_000_000);
     entry::encode(formatter, &key(type_name), &entry).expect("encodes")
 }
 
@@ -424,10 +421,7 @@ fn decode_errors_never_quote_stored_data() {
             key: SECRET,
             ..key("app::Email")
         };
-        let entry = Entry {
-            value: Email(SECRET.into()),
-            created_ms: 0,
-        };
+        let entry = Entry::new(Email(SECRET.into()), 0);
         let bytes = entry::encode(&formatter, &other_key, &entry).unwrap();
         assert_no_secret(
             name,
@@ -629,10 +623,7 @@ mod round_trip {
         can_hold: bool,
     ) -> Result<(), TestCaseError> {
         let key = super::key("app::Rich");
-        let entry = Entry {
-            value: value.clone(),
-            created_ms: 7,
-        };
+        let entry = Entry::new(value.clone(), 7);
         match entry::encode(formatter, &key, &entry) {
             Ok(bytes) => {
                 let back: Entry<Rich> = entry::decode(formatter, &key, &bytes, &"test")

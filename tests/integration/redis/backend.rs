@@ -238,10 +238,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
         type_name: std::any::type_name::<String>(),
         code: None,
     };
-    let entry = |age_ms: u64| Entry {
-        value: "old".to_string(),
-        created_ms: now_ms() - age_ms,
-    };
+    let entry = |age_ms: u64| Entry::new("old".to_string(), now_ms() - age_ms);
     PersistentBackend::<String>::insert(&backend, &key("aged"), &entry(150)).unwrap();
     let pttl: i64 = redis::cmd("PTTL")
         .arg("cacher:{ttl}:aged")

@@ -5,5 +5,6 @@
 mod attribute;
 mod backend;
 mod failover;
+mod freshness;
 mod lock;
 mod rate_limit;

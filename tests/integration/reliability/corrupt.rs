@@ -246,7 +246,7 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
         edit("\"cacher\":3", "\"cacher\":4").as_bytes(),
     );
     suite.check(
-        "entry of the layout before the code field",
+        "entry of the layout before the code, ttl and touch fields",
         edit("\"cacher\":3", "\"cacher\":2").as_bytes(),
     );
     suite.check(

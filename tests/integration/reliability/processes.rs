@@ -196,3 +196,38 @@ fn a_process_hanging_in_a_computation_never_blocks_another() {
     );
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+/// stale_while_revalidate across processes: a process answers stale callers at once, its
+/// background refresh replaces the entry on disk for every process, and exiting with a refresh
+/// in flight leaves the old entry whole.
+#[test]
+fn a_background_refresh_replaces_the_entry_on_disk_while_callers_are_answered_at_once() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let cache = common::refresh_cache(dir.path(), clock.clone());
+    cache.insert("fresh", "old".to_owned()).unwrap();
+    cache.insert("inflight", "old".to_owned()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_reliability-child"))
+        .arg("refresh")
+        .arg(dir.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for line in ["fresh_answer=old", "inflight_answer=old", "on_disk=new"] {
+        assert!(
+            stdout.contains(&format!("RESULT {line}")),
+            "{line} in {stdout}"
+        );
+    }
+    // This process sees the refreshed entry on disk (fresh: 2 min into a 1 min ttl would be
+    // stale, so the refresh is what it reads), and the one in flight at exit unharmed.
+    mock.advance(Duration::from_secs(120));
+    let reader = common::refresh_cache(dir.path(), clock);
+    assert_eq!(reader.get("fresh").as_deref(), Some("new"));
+    let inflight = reader.try_get_or_refresh("inflight", || Err::<String, _>("not called: stale"));
+    assert_eq!(inflight.as_deref(), Ok("old"));
+    assert!(cacher_tests::temp_files(dir.path()).is_empty());
+}

@@ -102,10 +102,7 @@ mod tests {
                     type_name: "alloc::string::String",
                     code: None,
                 };
-                let value = Entry {
-                    value: "v".repeat(len),
-                    created_ms: 7,
-                };
+                let value = Entry::new("v".repeat(len), 7);
                 let bytes = entry::encode(&formatter, &key, &value).unwrap();
                 let prefix = &bytes[..bytes.len().min(HEADER_LEN)];
                 let got = header_of(&formatter, prefix).map(|h| (h.namespace, h.version));

@@ -20,8 +20,17 @@ where
     #[inline]
     pub(in crate::cache) fn computed(&mut self, value: V) {
         let inner = self.inner;
-        if self.goal == Goal::Compute {
+        if self.goal.counts_miss() {
             inner.stats.miss();
+        }
+        if self.goal != Goal::Store {
+            inner.outages.recovered(self.hash);
+        }
+        let ttl_ms = inner.ttl_fn.as_ref().and_then(|ttl_fn| ttl_fn(&value));
+        let ttl_ms = ttl_ms.map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        // A value whose own ttl is zero is its callers' only: no read would accept it.
+        if ttl_ms == Some(0) {
+            return self.finish(value);
         }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             // Invalidated while it was computed: its callers get it, the tiers keep what the
@@ -30,8 +39,16 @@ where
         };
         self.storing = Some(storing);
         let created_ms = inner.clock.now_ms();
+        let mut entry = Entry {
+            value,
+            created_ms,
+            ttl_ms,
+            touched_ms: created_ms,
+            expires_ms: None,
+        };
+        entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(self.call.key.to_key(), value.clone(), created_ms);
+            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             self.stored = true;
         }
         let upto = if self.key.is_some() {
@@ -40,7 +57,7 @@ where
             0
         };
         self.state = State::Write {
-            entry: Entry { value, created_ms },
+            entry,
             tier: 0,
             upto,
             fill: false,
@@ -51,16 +68,23 @@ where
     /// the flight fails, so that a waiter runs its own function rather than take this fallback.
     pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         let inner = self.inner;
-        if self.goal != Goal::Store {
+        // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
+        if self.goal.counts_miss() {
             inner.stats.miss();
         }
         self.state = State::Over;
-        drop(self.leader.take());
         // An entry removed or replaced since the call started is not served either.
         let current = inner.flights.generation(self.hash) == self.generation;
-        match self.stale.take().filter(|_| current) {
+        let stale = self.stale.take().filter(|_| current);
+        if stale.is_some() {
+            // Not called again for the error backoff: the stale value is served meanwhile (also
+            // to the waiters, which learn of the failure next).
+            inner.outages.failed(self.hash, inner.clock.now_ms());
+        }
+        drop(self.leader.take());
+        match stale {
             Some(value) => {
-                inner.stats.stale_served();
+                self.served_stale();
                 tracing::warn!(
                     namespace = %inner.namespace(),
                     "the function failed; serving an expired entry (stale_if_error)"

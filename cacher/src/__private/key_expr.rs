@@ -1,0 +1,26 @@
+//! What `#[cached(key = …)]` expansions call: the expression's value as the form its `Encoded`
+//! key is looked up by, with one error when it cannot be a key.
+
+use crate::key::{AsKey, Borrowed, ByValue};
+
+/// The value of a `key = …` expression: serializable, and shareable across the threads that wait
+/// for one computation.
+#[diagnostic::on_unimplemented(
+    message = "the `key` expression's value, of type `{Self}`, cannot be a cache key: it must implement serde's `Serialize` and `Sync`",
+    label = "the key of each call of this function",
+    note = "derive `Serialize` for `{Self}`, or key on a part of it that has one (`key = doc.id`, `key = (self.base_url.as_str(), endpoint)`)"
+)]
+pub trait KeyExpr: serde::Serialize + Sync {}
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + Sync + ?Sized> KeyExpr for T {}
+
+/// The lookup form of a `key = …` expression's value, encoded once.
+pub fn key_expr<T: KeyExpr + ?Sized>(value: &T) -> ByValue<'_, T> {
+    ByValue::new(value)
+}
+
+/// The lookup form of a `key = …` expression's value for a `key_type`: checked to be a form of
+/// it (`AsKey`), which makes no owned key on a hit.
+pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M>(value: &Q) -> Borrowed<'_, Q, K, M> {
+    Borrowed::new(value)
+}

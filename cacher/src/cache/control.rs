@@ -1,0 +1,397 @@
+//! Per-call control: [`Cache::refresh`], [`Cache::bypass`] and [`Cache::lookup`] steer the next
+//! call of the cache made inside a closure (or a future), so that a `#[cached]` function is
+//! steered in its own terms — `fetch_cache().refresh(|| fetch("/a", 1))` — with no second
+//! signature and no code generated per function.
+//!
+//! The request travels in a thread-local slot, installed while the closure runs (or, for a
+//! future, while it is polled). The first `get_or_compute` of this cache inside it takes the
+//! request; calls made by the function's body (recursion included) do not see it. A global count
+//! of installed slots keeps the hit path of every other call at one relaxed load.
+
+use std::cell::Cell;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::call::Call;
+use super::inner::Memory;
+use super::miss::{Goal, Miss};
+use super::origin::{Lookup, Origin};
+use super::{Cache, drive};
+use crate::key::{AsKey, Borrowed, KeyRef};
+
+/// What a control asks of the call it steers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Mode {
+    /// Compute now and store, even over a fresh entry.
+    Refresh,
+    /// Run the function; read and write no tier, count nothing.
+    Bypass,
+    /// An ordinary call, whose origin is recorded.
+    Observe,
+}
+
+/// One control: the cache it is for, what it asks, and what came of it.
+#[derive(Clone, Copy)]
+struct Slot {
+    cache: usize,
+    mode: Mode,
+    taken: bool,
+    origin: Option<Origin>,
+}
+
+thread_local! {
+    static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
+}
+
+/// Slots installed on any thread: zero on the hit path of a program that uses no control.
+static INSTALLED: AtomicUsize = AtomicUsize::new(0);
+
+/// Puts `slot` in place for the current thread until the guard is finished (or dropped, by a
+/// panic), then gives back the previous one: controls nest.
+struct Installed {
+    previous: Option<Slot>,
+}
+
+impl Installed {
+    fn new(slot: Slot) -> Self {
+        INSTALLED.fetch_add(1, Ordering::Relaxed);
+        Self {
+            previous: SLOT.replace(Some(slot)),
+        }
+    }
+
+    fn finish(self) -> Slot {
+        let slot = SLOT.get().expect("installed until finished");
+        drop(self);
+        slot
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        SLOT.set(self.previous);
+        INSTALLED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The request of a control for `cache`, once: the first call takes it.
+#[inline]
+pub(super) fn take(cache: usize) -> Option<Mode> {
+    if INSTALLED.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    take_slow(cache)
+}
+
+#[cold]
+fn take_slow(cache: usize) -> Option<Mode> {
+    let mut slot = SLOT.get()?;
+    if slot.cache != cache || slot.taken {
+        return None;
+    }
+    slot.taken = true;
+    SLOT.set(Some(slot));
+    Some(slot.mode)
+}
+
+/// Records the origin of the call that took the control for `cache`.
+pub(super) fn report(cache: usize, origin: Origin) {
+    if let Some(mut slot) = SLOT
+        .get()
+        .filter(|s| s.cache == cache && s.origin.is_none())
+    {
+        slot.origin = Some(origin);
+        SLOT.set(Some(slot));
+    }
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// What tells this cache's controls from other caches' (clones share it).
+    pub(super) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner).cast::<()>() as usize
+    }
+
+    fn steer<R>(&self, mode: Mode, call: impl FnOnce() -> R) -> (R, Option<Origin>) {
+        let installed = Installed::new(Slot {
+            cache: self.id(),
+            mode,
+            taken: false,
+            origin: None,
+        });
+        let value = call();
+        (value, installed.finish().origin)
+    }
+
+    /// Runs `call`, whose first call of this cache computes its value now and stores it, even
+    /// when a fresh entry exists: `fetch_cache().refresh(|| fetch("/a", 1))`. Calls that the
+    /// function's body makes are not refreshed. A computation of the key already under way will
+    /// not store its older value over this one. If the function fails, its error is returned
+    /// and the entry is left as it was (`stale_if_error` does not apply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// assert_eq!(cache.get_or_compute(&1, || 10), 10);
+    /// assert_eq!(cache.refresh(|| cache.get_or_compute(&1, || 11)), 11);
+    /// assert_eq!(cache.get(&1), Some(11));
+    /// ```
+    pub fn refresh<R>(&self, call: impl FnOnce() -> R) -> R {
+        self.steer(Mode::Refresh, call).0
+    }
+
+    /// Runs `call`, whose first call of this cache runs the function and touches no tier: it
+    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// assert_eq!(cache.get_or_compute(&1, || 10), 10);
+    /// assert_eq!(cache.bypass(|| cache.get_or_compute(&1, || 99)), 99);
+    /// assert_eq!(cache.get(&1), Some(10));
+    /// ```
+    pub fn bypass<R>(&self, call: impl FnOnce() -> R) -> R {
+        self.steer(Mode::Bypass, call).0
+    }
+
+    /// Runs `call` as it is, and tells where the value of its first call of this cache came
+    /// from: `let Lookup { value, origin } = fetch_cache().lookup(|| fetch("/a", 1));`. A call
+    /// is a `get_or_compute` (or its fallible and async forms), which a `#[cached]` function and
+    /// [`wrap`](Self::wrap) make; the plain-store methods are not steered.
+    ///
+    /// # Panics
+    /// If `call` made no call of this cache (there is no origin to tell).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::{Cache, Origin};
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// assert_eq!(cache.lookup(|| cache.get_or_compute(&1, || 10)).origin, Origin::Computed);
+    /// assert_eq!(cache.lookup(|| cache.get_or_compute(&1, || 10)).origin, Origin::Hit);
+    /// ```
+    pub fn lookup<R>(&self, call: impl FnOnce() -> R) -> Lookup<R> {
+        let (value, origin) = self.steer(Mode::Observe, call);
+        Lookup {
+            value,
+            origin: origin.expect(NO_CALL),
+        }
+    }
+
+    /// Async [`refresh`](Self::refresh): `fetch_cache().refresh_async(fetch("/a", 1)).await`.
+    /// The control is in place while the future is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// cache.get_or_compute_async(&1, || async { 10 }).await;
+    /// let refreshed = cache.refresh_async(cache.get_or_compute_async(&1, || async { 11 }));
+    /// assert_eq!(refreshed.await, 11);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn refresh_async<F: std::future::IntoFuture>(&self, call: F) -> F::Output {
+        self.steer_async(Mode::Refresh, call).await.0
+    }
+
+    /// Async [`bypass`](Self::bypass).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// let bypassed = cache.bypass_async(cache.get_or_compute_async(&1, || async { 10 }));
+    /// assert_eq!(bypassed.await, 10);
+    /// assert_eq!(cache.get(&1), None);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn bypass_async<F: std::future::IntoFuture>(&self, call: F) -> F::Output {
+        self.steer_async(Mode::Bypass, call).await.0
+    }
+
+    /// Async [`lookup`](Self::lookup).
+    ///
+    /// # Panics
+    /// If `call` made no call of this cache.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cacher::{Cache, Origin};
+    ///
+    /// let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    /// let call = || cache.get_or_compute_async(&1, || async { 10 });
+    /// assert_eq!(cache.lookup_async(call()).await.origin, Origin::Computed);
+    /// assert_eq!(cache.lookup_async(call()).await.origin, Origin::Hit);
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn lookup_async<F: std::future::IntoFuture>(&self, call: F) -> Lookup<F::Output> {
+        let (value, origin) = self.steer_async(Mode::Observe, call).await;
+        Lookup {
+            value,
+            origin: origin.expect(NO_CALL),
+        }
+    }
+
+    /// Polls `call` with the control installed for each poll.
+    #[cfg(feature = "tokio")]
+    async fn steer_async<F: std::future::IntoFuture>(
+        &self,
+        mode: Mode,
+        call: F,
+    ) -> (F::Output, Option<Origin>) {
+        let mut future = std::pin::pin!(call.into_future());
+        let mut slot = Slot {
+            cache: self.id(),
+            mode,
+            taken: false,
+            origin: None,
+        };
+        let value = std::future::poll_fn(|cx| {
+            let installed = Installed::new(slot);
+            let poll = future.as_mut().poll(cx);
+            slot = installed.finish();
+            poll
+        })
+        .await;
+        (value, slot.origin)
+    }
+
+    /// What a call that took a control does: both drivers' decision, made once.
+    fn plan<Q: KeyRef<K> + ?Sized>(&self, mode: Mode, key: &Q) -> Planned<V> {
+        let inner = &*self.inner;
+        match mode {
+            Mode::Bypass => Planned::Bypass,
+            Mode::Refresh => {
+                // As `insert` does: a computation already under way stores nothing over this.
+                inner
+                    .flights
+                    .invalidate(inner.flight_hash(key), inner.store_wait());
+                Planned::Miss(Goal::Refresh, Memory::Absent)
+            }
+            Mode::Observe => match inner.lookup_memory(key) {
+                Memory::Fresh(value) => {
+                    report(self.id(), Origin::Hit);
+                    Planned::Hit(inner.hit(value))
+                }
+                memory => Planned::Miss(Goal::Compute, memory),
+            },
+        }
+    }
+
+    /// A call that took a control: what the control asked.
+    #[cold]
+    pub(super) fn controlled<Q, E>(
+        &self,
+        mode: Mode,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        let (goal, memory) = match self.plan(mode, key) {
+            Planned::Bypass => {
+                report(self.id(), Origin::Computed);
+                return compute();
+            }
+            Planned::Hit(value) => return Ok(value),
+            Planned::Miss(goal, memory) => (goal, memory),
+        };
+        let call = Call::new(key);
+        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
+        let result = drive::run(&mut miss, &mut Some(compute));
+        report(self.id(), miss.origin());
+        result
+    }
+
+    /// Async [`controlled`](Self::controlled).
+    #[cfg(feature = "tokio")]
+    pub(super) async fn controlled_async<Q, E, Fut>(
+        &self,
+        mode: Mode,
+        key: &Q,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let inner = &*self.inner;
+        let (goal, memory) = match self.plan(mode, key) {
+            Planned::Bypass => {
+                let result = compute().await;
+                report(self.id(), Origin::Computed);
+                return result;
+            }
+            Planned::Hit(value) => return Ok(value),
+            Planned::Miss(goal, memory) => (goal, memory),
+        };
+        let call = Call::new(key);
+        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
+        let result = drive::run_async(&mut miss, &mut Some(compute)).await;
+        report(self.id(), miss.origin());
+        result
+    }
+
+    /// The fresh cached value for `key`, if any, without computing, counting a hit or filling
+    /// a tier: what a call would be served now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<(String, u32), u32> = Cache::builder().build().unwrap();
+    /// assert_eq!(cache.peek(&("/a", 1)), None);
+    /// cache.insert(&("/a", 1), 7).unwrap();
+    /// assert_eq!(cache.peek(&("/a", 1)), Some(7));
+    /// assert_eq!(cache.stats().hits, 0);
+    /// ```
+    pub fn peek<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        let inner = &*self.inner;
+        let memory = inner.lookup_memory(key);
+        let call = Call::new(key);
+        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Peek, memory);
+        // A peek's "function" is that there is no value.
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
+    }
+}
+
+/// What a controlled call does.
+enum Planned<V> {
+    Bypass,
+    Hit(V),
+    Miss(Goal, Memory<V>),
+}
+
+const NO_CALL: &str = "the closure given to `lookup` made no call of this cache";

@@ -1,0 +1,107 @@
+//! Entries past their ttl, and uses to record: the one place that decides a stale value is
+//! served — within `stale_while_revalidate` (claiming one background refresh), or while the
+//! function backs off after a failure — and that records a use for `time_to_idle`.
+//!
+//! A lookup report says `Origin::Stale` exactly when [`Miss::served_stale`] ran: the stale
+//! values served at once here, and the `stale_if_error` fallback of a failed function.
+
+use std::hash::Hash;
+
+use super::{Goal, Miss};
+use crate::cache::origin::Origin;
+use crate::cache::refresh::Ticket;
+use crate::entry::{Entry, Stamp};
+use crate::key::KeyRef;
+use crate::policy::Freshness;
+
+impl<K, V, Q> Miss<'_, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    /// An entry past its ttl (`Revalidate` or `Stale`), found on the call's first look. Served
+    /// at once within `stale_while_revalidate` when the call's function can run in the
+    /// background (which this call then does, unless a refresh of the key is under way or the
+    /// function is backing off), or within either window while the function backs off after a
+    /// failure; otherwise kept as the fallback if the function fails.
+    pub(super) fn past_ttl(&mut self, value: V, freshness: Freshness) {
+        let inner = self.inner;
+        if self.goal != Goal::Compute {
+            return;
+        }
+        let backing_off = inner.outages.backing_off(self.hash, inner.clock.now_ms());
+        match freshness {
+            Freshness::Revalidate if self.detach => {
+                if !backing_off {
+                    self.refresh = inner.refreshing.claim(self.hash, self.generation);
+                }
+                self.serve_stale(value);
+            }
+            _ if backing_off => {
+                tracing::debug!(
+                    namespace = %inner.namespace(),
+                    "the function failed lately; serving the stale entry without calling it"
+                );
+                self.serve_stale(value);
+            }
+            _ => {
+                self.stale.get_or_insert(value);
+            }
+        }
+    }
+
+    /// The call's value is a stale entry, served at once.
+    fn serve_stale(&mut self, value: V) {
+        self.served_stale();
+        self.finish(value);
+    }
+
+    /// The call's value is a stale entry (served at once, or as the fallback of a failed
+    /// function): counted, and reported as `Origin::Stale`, here only.
+    pub(super) fn served_stale(&mut self) {
+        self.origin = Origin::Stale;
+        self.inner.stats.stale_served();
+    }
+
+    /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory
+    /// tier under its read lock, and by rewriting the entry in the persistent tiers (at most
+    /// once per quarter idle window, not once per hit).
+    pub(super) fn touch(&mut self, value: V, stamp: Stamp) {
+        let inner = self.inner;
+        let now_ms = inner.clock.now_ms();
+        let value = inner.hit(value);
+        self.origin = Origin::Hit;
+        if let Some(memory) = &inner.memory {
+            memory.touch(self.call.key, now_ms);
+        }
+        if self.key.is_none() {
+            return self.finish(value);
+        }
+        let entry = Entry {
+            value,
+            created_ms: stamp.created_ms,
+            ttl_ms: stamp.ttl_ms,
+            touched_ms: now_ms,
+            expires_ms: None,
+        };
+        self.fill(entry, inner.backends.len());
+    }
+
+    /// The background refresh this call claimed, if any: its caller hands it the function.
+    pub(in crate::cache) fn take_refresh(&mut self) -> Option<Ticket> {
+        self.refresh.take()
+    }
+
+    /// A background refresh failed: the stale entry stays, the function backs off.
+    pub(in crate::cache) fn refresh_failed(&self) {
+        let inner = self.inner;
+        inner.stats.error("refresh");
+        inner.outages.failed(self.hash, inner.clock.now_ms());
+        tracing::warn!(
+            namespace = %inner.namespace(),
+            "the background refresh failed; the stale entry is served until it works \
+             (stale_while_revalidate)"
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! Stale-while-revalidate: the background refresh of an entry served past its ttl.
+//!
+//! The miss path decides (a call within the window serves the stale value and, if no refresh of
+//! the key is under way in this process, claims one: a [`Ticket`]); this module only carries the
+//! ticket and the function to where they run — one of a bounded set of threads for a blocking
+//! function, a task on the caller's tokio runtime for an async one — and runs the miss path
+//! again there with the goal `Refresh`: compute, then store unless the key was invalidated
+//! since the stale value was read (the ticket keeps that generation). A failed refresh keeps the
+//! stale entry, is logged, and starts the error backoff. A process that exits with a refresh in
+//! flight loses only that refresh: tiers are written atomically.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::hash::Hash;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::Cache;
+use super::call::Call;
+use super::control::{self, Mode};
+use super::drive;
+use super::generation::Generation;
+use super::inner::Memory;
+use super::miss::Miss;
+use super::origin::Origin;
+use crate::key::KeyRef;
+
+/// Threads that run blocking refreshes, for all caches of the process.
+const REFRESH_THREADS: usize = 4;
+/// Refreshes waiting for a thread at most; past it, a refresh is skipped (the entry stays
+/// stale, and the next call in the window claims a refresh again).
+const REFRESH_QUEUE: usize = 1024;
+
+/// The keys (by flight hash) of one cache with a refresh under way in this process.
+#[derive(Default)]
+pub(super) struct Refreshing(Arc<Mutex<HashSet<u64>>>);
+
+impl Refreshing {
+    /// Claims the refresh of `hash`, unless one is under way.
+    pub(super) fn claim(&self, hash: u64, generation: Generation) -> Option<Ticket> {
+        let mut claimed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        claimed.insert(hash).then(|| Ticket {
+            hash,
+            generation,
+            claims: Arc::clone(&self.0),
+        })
+    }
+}
+
+/// One claimed refresh: the key's hash, its generation when the stale value was read. Dropping it
+/// (the refresh done, failed, or skipped) lets the next call claim a refresh again.
+pub(super) struct Ticket {
+    pub(super) hash: u64,
+    pub(super) generation: Generation,
+    claims: Arc<Mutex<HashSet<u64>>>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut claimed = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        claimed.remove(&self.hash);
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bounded set of threads, made at the first refresh.
+fn pool() -> &'static SyncSender<Job> {
+    static POOL: OnceLock<SyncSender<Job>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (sender, receiver) = sync_channel::<Job>(REFRESH_QUEUE);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..REFRESH_THREADS {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("cacher-refresh-{i}"))
+                .spawn(move || work(&receiver));
+            if let Err(e) = spawned {
+                tracing::warn!("could not start a cacher refresh thread: {e}");
+            }
+        }
+        sender
+    })
+}
+
+fn work(receiver: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        match job {
+            // A panicking function costs its refresh, not the thread.
+            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
+            Err(_) => return,
+        }
+    }
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// As [`try_get_or_compute`](Self::try_get_or_compute), with a function that may outlive
+    /// the call: under [`stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate),
+    /// a call that finds an entry past its ttl but within the window returns it at once and hands
+    /// `compute` to a background thread that refreshes the entry (one refresh per key at a
+    /// time; a failed one keeps the stale entry and is logged). `get_or_compute`, whose function
+    /// may borrow, computes in the caller instead.
+    ///
+    /// # Errors
+    /// The function's error, when it ran in the caller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache: Cache<u32, String> = Cache::builder()
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(600))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// let fetch = |v: &'static str| move || Ok::<_, std::io::Error>(v.to_owned());
+    /// assert_eq!(cache.try_get_or_refresh(&1, fetch("old")).unwrap(), "old");
+    /// mock.advance(Duration::from_secs(90));
+    /// // Past the ttl, within the window: the stale value at once, a refresh in the background.
+    /// assert_eq!(cache.try_get_or_refresh(&1, fetch("new")).unwrap(), "old");
+    /// ```
+    pub fn try_get_or_refresh<Q, E, F>(&self, key: &Q, compute: F) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+        F: FnOnce() -> Result<V, E> + Send + 'static,
+        E: 'static,
+    {
+        let inner = &*self.inner;
+        let observed = match control::take(self.id()) {
+            Some(Mode::Observe) => true,
+            Some(mode) => return self.controlled(mode, key, compute),
+            None => false,
+        };
+        let memory = match inner.lookup_memory(key) {
+            Memory::Fresh(value) => {
+                if observed {
+                    control::report(self.id(), Origin::Hit);
+                }
+                return Ok(inner.hit(value));
+            }
+            memory => memory,
+        };
+        let call = Call::new(key);
+        let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
+        let mut compute = Some(compute);
+        let result = drive::run(&mut miss, &mut compute);
+        if observed {
+            control::report(self.id(), miss.origin());
+        }
+        if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
+            let (cache, key) = (self.clone(), key.to_key());
+            let job: Job = Box::new(move || cache.revalidate(&key, ticket, compute));
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = pool().try_send(job)
+            {
+                tracing::warn!(
+                    namespace = %self.namespace(),
+                    "every refresh thread is busy; the entry stays stale until a later call"
+                );
+            }
+        }
+        result
+    }
+
+    /// [`try_get_or_refresh`](Self::try_get_or_refresh) for a function that cannot fail.
+    pub fn get_or_refresh<Q, F>(&self, key: &Q, compute: F) -> V
+    where
+        Q: KeyRef<K> + ?Sized,
+        F: FnOnce() -> V + Send + 'static,
+    {
+        match self.try_get_or_refresh(key, move || Ok::<V, Infallible>(compute())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Async [`get_or_refresh`](Self::get_or_refresh).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn get_or_refresh_async<Q, F, Fut>(&self, key: &Q, compute: F) -> V
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = V> + Send + 'static,
+    {
+        let compute = move || async move { Ok::<V, Infallible>(compute().await) };
+        match self.try_get_or_refresh_async(key, compute).await {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The background refresh: the miss path with the goal `Refresh`, blocking.
+    fn revalidate<E>(&self, key: &K, ticket: Ticket, compute: impl FnOnce() -> Result<V, E>) {
+        let inner = &*self.inner;
+        let call = Call::new(key);
+        let mut miss = Miss::revalidate(inner, &call, &ticket);
+        if drive::run(&mut miss, &mut Some(compute)).is_err() {
+            miss.refresh_failed();
+        }
+    }
+
+    /// Async [`try_get_or_refresh`](Self::try_get_or_refresh): the refresh is a task on the
+    /// caller's tokio runtime.
+    ///
+    /// # Errors
+    /// The function's error, when it ran in the caller.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn try_get_or_refresh_async<Q, E, F, Fut>(&self, key: &Q, compute: F) -> Result<V, E>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<V, E>> + Send + 'static,
+        E: Send + 'static,
+    {
+        let inner = &*self.inner;
+        let observed = match control::take(self.id()) {
+            Some(Mode::Observe) => true,
+            Some(mode) => return self.controlled_async(mode, key, compute).await,
+            None => false,
+        };
+        let memory = match inner.lookup_memory(key) {
+            Memory::Fresh(value) => {
+                if observed {
+                    control::report(self.id(), Origin::Hit);
+                }
+                return Ok(inner.hit(value));
+            }
+            memory => memory,
+        };
+        let call = Call::new(key);
+        let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
+        let mut compute = Some(compute);
+        let result = drive::run_async(&mut miss, &mut compute).await;
+        if observed {
+            control::report(self.id(), miss.origin());
+        }
+        if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
+            let (cache, key) = (self.clone(), key.to_key());
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(async move {
+                    cache.revalidate_async(&key, ticket, compute).await;
+                })),
+                Err(_) => tracing::warn!(
+                    namespace = %self.namespace(),
+                    "no tokio runtime to refresh on; the entry stays stale until a later call"
+                ),
+            }
+        }
+        result
+    }
+
+    #[cfg(feature = "tokio")]
+    async fn revalidate_async<E, Fut>(&self, key: &K, ticket: Ticket, compute: impl FnOnce() -> Fut)
+    where
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let inner = &*self.inner;
+        let call = Call::new(key);
+        let mut miss = Miss::revalidate(inner, &call, &ticket);
+        if drive::run_async(&mut miss, &mut Some(compute))
+            .await
+            .is_err()
+        {
+            miss.refresh_failed();
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Outages that do not hammer the failing service: after the function failed for a key (a call
+//! that fell back on a stale entry, or a background refresh), calls of that key serve the stale
+//! entry without calling the function again for the error backoff.
+//!
+//! The record is per process, by the key's hash (a collision costs one call served stale that
+//! could have been tried), bounded: past [`MAX_KEYS`] keys in backoff the oldest records go.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Keys remembered at most; a process with more keys failing at once calls the function for
+/// some of them again, sooner.
+const MAX_KEYS: usize = 4096;
+
+/// When the function last failed, by key hash.
+#[derive(Debug, Default)]
+pub(crate) struct Outages {
+    backoff_ms: u64,
+    /// Whether any key failed since the record was last empty: spares the lock on every
+    /// successful call while nothing fails.
+    any: AtomicBool,
+    failed: Mutex<HashMap<u64, u64>>,
+}
+
+impl Outages {
+    /// Remembers failures for `backoff` (zero: never, every call tries the function).
+    pub(crate) fn new(backoff: Duration) -> Self {
+        Self {
+            backoff_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            any: AtomicBool::new(false),
+            failed: Mutex::default(),
+        }
+    }
+
+    /// The function failed for `hash` at `now_ms`.
+    pub(crate) fn failed(&self, hash: u64, now_ms: u64) {
+        if self.backoff_ms == 0 {
+            return;
+        }
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed.len() >= MAX_KEYS {
+            let backoff = self.backoff_ms;
+            failed.retain(|_, at| now_ms.saturating_sub(*at) < backoff);
+            if failed.len() >= MAX_KEYS {
+                failed.clear();
+            }
+        }
+        failed.insert(hash, now_ms);
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// The function succeeded for `hash`: its outage is over.
+    pub(crate) fn recovered(&self, hash: u64) {
+        if !self.any.load(Ordering::Acquire) {
+            return;
+        }
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed.remove(&hash);
+        if failed.is_empty() {
+            self.any.store(false, Ordering::Release);
+        }
+    }
+
+    /// Whether `hash` failed less than the backoff before `now_ms`.
+    pub(crate) fn backing_off(&self, hash: u64, now_ms: u64) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed
+            .get(&hash)
+            .is_some_and(|at| now_ms.saturating_sub(*at) < self.backoff_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Outages;
+
+    #[test]
+    fn a_failure_backs_off_for_its_interval_then_not() {
+        let outages = Outages::new(Duration::from_secs(30));
+        outages.failed(7, 1_000);
+        assert!(outages.backing_off(7, 1_000 + 29_999));
+        assert!(!outages.backing_off(7, 1_000 + 30_000));
+        assert!(!outages.backing_off(8, 1_000));
+        outages.recovered(7);
+        assert!(!outages.backing_off(7, 1_001));
+    }
+
+    #[test]
+    fn zero_backoff_remembers_nothing() {
+        let outages = Outages::new(Duration::ZERO);
+        outages.failed(7, 1_000);
+        assert!(!outages.backing_off(7, 1_000));
+    }
+}

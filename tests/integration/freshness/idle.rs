@@ -1,0 +1,91 @@
+//! time_to_idle: entries in use stay, idle ones expire, in memory and on disk, and a hot entry
+//! is not rewritten on every hit.
+
+use std::time::Duration;
+
+use cacher::{Cache, Clock, MemoryBackend, SeparateFileBackend};
+
+use super::MIN;
+
+#[test]
+fn an_entry_in_use_stays_and_an_idle_one_expires_in_memory() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .time_to_idle(10 * MIN)
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 1).unwrap();
+    cache.insert(&2, 2).unwrap();
+    for _ in 0..6 {
+        mock.advance(5 * MIN);
+        assert_eq!(
+            cache.get(&1),
+            Some(1),
+            "used every 5 min of a 10 min idle window"
+        );
+    }
+    assert_eq!(cache.get(&2), None, "30 min unused");
+}
+
+#[test]
+fn the_ttl_still_bounds_an_entry_in_use() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .ttl(20 * MIN)
+        .time_to_idle(10 * MIN)
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 1).unwrap();
+    for _ in 0..3 {
+        mock.advance(5 * MIN);
+        assert_eq!(cache.get(&1), Some(1));
+    }
+    mock.advance(5 * MIN);
+    assert_eq!(cache.get(&1), None, "20 min old");
+}
+
+#[test]
+fn on_disk_a_use_is_written_at_most_once_per_quarter_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let build = || -> Cache<u32, u64> {
+        Cache::builder()
+            .backend(MemoryBackend::new())
+            .backend(SeparateFileBackend::new(dir.path()))
+            .time_to_idle(8 * MIN)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let cache = build();
+    cache.insert(&1, 1).unwrap();
+    let path = cache.path_of(&1).unwrap();
+    let written = || std::fs::read(&path).unwrap();
+    let first = written();
+    // Many hits within a quarter window (2 min): the file is not rewritten.
+    for _ in 0..10 {
+        mock.advance(Duration::from_secs(10));
+        assert_eq!(cache.get(&1), Some(1));
+    }
+    assert_eq!(written(), first, "no write per hit");
+    // Past a quarter window, one hit records the use on disk.
+    mock.advance(Duration::from_secs(30));
+    assert_eq!(cache.get(&1), Some(1));
+    assert_ne!(written(), first);
+    // Another process, reading the file after 7 more minutes, still finds it in use.
+    mock.advance(7 * MIN);
+    assert_eq!(build().get(&1), Some(1));
+    // A file left idle for the window is expired for every reader.
+    mock.advance(9 * MIN);
+    assert_eq!(build().get(&1), None);
+}
+
+#[test]
+fn a_zero_time_to_idle_is_refused() {
+    let built = Cache::<u32, u64>::builder()
+        .time_to_idle(Duration::ZERO)
+        .build();
+    assert!(matches!(built, Err(cacher::Error::Config(_))));
+}

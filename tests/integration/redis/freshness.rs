@@ -1,0 +1,104 @@
+//! Freshness over Redis: the entry's own ttl, the stale-while-revalidate window and the idle
+//! time become Redis's expiry; a background refresh replaces the entry in Redis.
+
+use std::time::Duration;
+
+use cacher::{Cache, Clock, RedisBackend, RedisOptions};
+use cacher_tests::redis_server::RedisServer;
+
+use crate::freshness::eventually;
+
+const MIN: Duration = Duration::from_secs(60);
+
+fn pttl(server: &RedisServer, cache: &Cache<u32, String>, key: u32) -> i64 {
+    let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let redis_key = backend.redis_key(cache.namespace(), None, &cache.key_of(&key).unwrap());
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("PTTL").arg(redis_key).query(&mut con).unwrap()
+}
+
+fn builder(
+    server: &RedisServer,
+    namespace: &str,
+    clock: Clock,
+) -> cacher::CacheBuilder<u32, String> {
+    Cache::builder()
+        .namespace(namespace)
+        .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
+        .clock(clock)
+}
+
+/// At most 5 s below `expected` (the test's own time passes too).
+fn near(pttl: i64, expected: Duration) -> bool {
+    let expected = i64::try_from(expected.as_millis()).unwrap();
+    (expected - 5_000..=expected).contains(&pttl)
+}
+
+#[test]
+fn the_entry_ttl_from_the_value_is_redis_expiry() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (clock, _mock) = Clock::mock();
+    let cache = builder(&server, "fresh::ttl_fn", clock)
+        .ttl(60 * MIN)
+        .ttl_fn(|v: &String| v.strip_prefix("short").map(|_| MIN))
+        .build()
+        .unwrap();
+    cache.get_or_compute(&1, || "short-lived".to_owned());
+    cache.get_or_compute(&2, || "long-lived".to_owned());
+    assert!(
+        near(pttl(&server, &cache, 1), MIN),
+        "{}",
+        pttl(&server, &cache, 1)
+    );
+    assert!(near(pttl(&server, &cache, 2), 60 * MIN));
+}
+
+#[test]
+fn redis_keeps_an_entry_through_the_revalidate_window_and_a_refresh_replaces_it() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (clock, mock) = Clock::mock();
+    let cache = builder(&server, "fresh::swr", clock)
+        .ttl(MIN)
+        .stale_while_revalidate(10 * MIN)
+        .build()
+        .unwrap();
+    cache.insert(&1, "old".to_owned()).unwrap();
+    assert!(near(pttl(&server, &cache, 1), 11 * MIN));
+    mock.advance(2 * MIN);
+    let got = cache.try_get_or_refresh(&1, || Ok::<_, String>("new".to_owned()));
+    assert_eq!(got, Ok("old".to_owned()));
+    eventually("the refresh in Redis", || {
+        cache.get(&1).as_deref() == Some("new")
+    });
+}
+
+#[test]
+fn a_use_renews_the_redis_expiry_of_an_idle_entry() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (clock, mock) = Clock::mock();
+    let cache = builder(&server, "fresh::tti", clock)
+        .time_to_idle(10 * MIN)
+        .build()
+        .unwrap();
+    cache.insert(&1, "v".to_owned()).unwrap();
+    assert!(near(pttl(&server, &cache, 1), 10 * MIN));
+    mock.advance(3 * MIN);
+    assert_eq!(cache.get(&1).as_deref(), Some("v"));
+    // Touched 3 min (mock) later: Redis keeps it 10 min from then.
+    assert!(
+        near(pttl(&server, &cache, 1), 13 * MIN),
+        "{}",
+        pttl(&server, &cache, 1)
+    );
+    mock.advance(11 * MIN);
+    assert_eq!(cache.get(&1), None, "idle for 11 min");
+}
