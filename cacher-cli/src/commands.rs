@@ -15,16 +15,22 @@ use crate::{Cli, Command, exit, parse, print};
 
 /// What `prune` removes: at least one of the three.
 #[derive(Debug, Args)]
-#[group(id = "what", required = true, multiple = true)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .required(true)
+        .multiple(true)
+        .args(["expired", "older_than", "max_size"])
+))]
 pub struct PruneArgs {
-    /// Entries past the --ttl (files: give --ttl, entries do not record the cache's ttl)
-    #[arg(long, group = "what")]
+    /// Entries past their own ttl (ttl_fn), or else past --ttl (which files then need)
+    #[arg(long)]
     expired: bool,
     /// Entries created longer ago than this (e.g. 12h, 7d)
-    #[arg(long, group = "what", value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     older_than: Option<Duration>,
     /// Then the oldest entries until the rest take at most this (e.g. 500M, 2G)
-    #[arg(long, group = "what", value_name = "SIZE", value_parser = parse::size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
     max_size: Option<u64>,
     /// Only this namespace's entries
     #[arg(long, value_name = "NAMESPACE")]

@@ -261,6 +261,15 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
     assert_eq!(count(), 5);
     // Nothing to say what to prune: a usage error.
     assert_eq!(code(&cacher(&["--root", root, "prune"])), 2);
+    let only_filters = cacher(&[
+        "--root",
+        root,
+        "prune",
+        "--namespace",
+        "demo::old",
+        "--dry-run",
+    ]);
+    assert_eq!(code(&only_filters), 2);
 }
 
 #[test]
