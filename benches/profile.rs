@@ -7,13 +7,15 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
-//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json` (200-byte values).
+//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`
+//! (200-byte values; the store with postcard).
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
 //! `ab-u64-2t [shuffled]` (the same on two threads at once), `ab-file-hit [sharded]` (a file hit
 //! against `fs::read` + decode of the same file), `ab-file-store N [DIR] [SIZE]` (a store against
-//! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk).
+//! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk),
+//! `ab-store-hit N [SIZE]` (a store hit against `cached`'s `RedbCache` hit, best of 25 rounds).
 
 use std::hint::black_box;
 
@@ -95,6 +97,58 @@ fn main() {
                     black_box(cache.get(&k));
                 }
             }
+        }
+        "store-hit" => {
+            let dir = tempfile::tempdir().unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(cacher::StoreBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(200);
+            for k in 0..64u64 {
+                cache.insert(&k, value.clone()).unwrap();
+            }
+            for i in 0..loops {
+                black_box(cache.get(&((i % 64) as u64)));
+            }
+        }
+        "ab-store-hit" => {
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
+            let dir = tempfile::tempdir().unwrap();
+            let cache: Cache<u64, Payload> = Cache::builder()
+                .backend(cacher::StoreBackend::new(dir.path().join("store")))
+                .build()
+                .unwrap();
+            let redb = cached::RedbCache::<u64, Payload>::builder("ab")
+                .disk_dir(dir.path().join("redb"))
+                .durable(false)
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(size);
+            for k in 0..64u64 {
+                cache.insert(&k, value.clone()).unwrap();
+                cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
+            }
+            let time = |f: &dyn Fn(u64) -> Payload| {
+                let start = std::time::Instant::now();
+                for i in 0..loops {
+                    black_box(f(black_box((i % 64) as u64)));
+                }
+                start.elapsed().as_nanos() as f64 / loops as f64
+            };
+            let (mut best_store, mut best_redb) = (f64::MAX, f64::MAX);
+            for _ in 0..25 {
+                best_store = best_store.min(time(&|k| cache.get(&k).unwrap()));
+                best_redb = best_redb.min(time(&|k| {
+                    cached::ConcurrentCached::cache_get(&redb, &k)
+                        .unwrap()
+                        .unwrap()
+                }));
+            }
+            println!(
+                "store {best_store:.0} ns, RedbCache {best_redb:.0} ns, ratio {:.2}",
+                best_store / best_redb
+            );
         }
         "ab-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();

@@ -33,7 +33,8 @@ mod exit {
 
 const AFTER_HELP: &str = "\
 Where: file caches below ROOT (default: $CACHER_DIR, else the platform's cache directory, where \
-#[cached] functions keep their files), or a Redis server with --redis URL.
+#[cached] functions keep their files), an embedded store with --store DIR, or a Redis server \
+with --redis URL.
 
 Exit codes: 0 done; 1 failure (cannot read or change the cache); 2 wrong arguments; \
 3 verify found problems it did not repair; 4 show or clear found no such namespace or entry; \
@@ -58,6 +59,9 @@ struct Global {
     /// Look into a Redis server instead of files (redis://[:password@]host:port/db)
     #[arg(long, global = true, value_name = "URL", conflicts_with = "root")]
     redis: Option<String>,
+    /// Look into an embedded store (the directory of a `backend = "store"` cache) instead
+    #[arg(long, global = true, value_name = "DIR", conflicts_with_all = ["root", "redis"])]
+    store: Option<PathBuf>,
     /// The cache's ttl, for entries without one of their own (entries record a `ttl_fn` ttl,
     /// not the cache's): older ones count as expired (e.g. 90s, 30m, 12h, 7d). Redis drops
     /// expired entries itself

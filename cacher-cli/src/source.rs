@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cacher::backend::{Found, Listed};
 use cacher::entry::EntryMeta;
-use cacher::{Listing, RedisBackend, RedisOptions, SeparateFileBackend};
+use cacher::{Listing, RedisBackend, RedisOptions, SeparateFileBackend, StoreBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Global;
@@ -35,6 +35,20 @@ impl Source {
                 listing: Box::new(backend),
                 ttl: global.ttl,
                 redis: true,
+            });
+        }
+        if let Some(dir) = &global.store {
+            if !dir.join("data.mdb").is_file() {
+                return Err(format!(
+                    "{} holds no store (no data.mdb): give the directory of a store cache",
+                    dir.display()
+                ));
+            }
+            return Ok(Self {
+                name: dir.display().to_string(),
+                listing: Box::new(StoreBackend::new(dir)),
+                ttl: global.ttl,
+                redis: false,
             });
         }
         let dir: PathBuf = root

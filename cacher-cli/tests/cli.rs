@@ -97,7 +97,11 @@ fn ls_lists_each_namespace_with_its_entries_and_bytes() {
     let out = cacher(&["ls", root]);
     assert_eq!(code(&out), 0);
     // No terminal: no progress drawn, nothing on stderr.
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = text(&out);
     assert!(
         shown.contains("NAMESPACE") && shown.contains("demo::greet"),

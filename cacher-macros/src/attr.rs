@@ -27,6 +27,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("clock", "clock = test_clock"),
     ("rate_limit", "rate_limit = \"1s\""),
     ("max_entries", "max_entries = 1000"),
+    ("max_size", "max_size = \"1GiB\""),
     ("version", "version = 2"),
     ("namespace", "namespace = \"users::fetch\""),
     ("durable", "durable = true"),
@@ -42,6 +43,7 @@ const OPTIONS: &[(&str, &str)] = &[
 const BACKENDS: &[(&str, Backend)] = &[
     ("memory", Backend::Memory),
     ("file", Backend::File),
+    ("store", Backend::Store),
     ("redis", Backend::Redis),
 ];
 const FORMATTERS: &[(&str, Formatter)] = &[
@@ -61,6 +63,8 @@ pub(crate) struct Opt<T> {
 pub(crate) enum Backend {
     Memory,
     File,
+    /// The embedded store (`StoreBackend`).
+    Store,
     Redis,
 }
 
@@ -102,6 +106,8 @@ pub(crate) struct Options {
     pub clock: Option<Opt<syn::Path>>,
     pub rate_limit: Option<Opt<Duration>>,
     pub max_entries: Option<Opt<usize>>,
+    /// Bytes, from `"1GiB"`.
+    pub max_size: Option<Opt<u64>>,
     pub version: Option<Opt<String>>,
     /// The cache's pinned name, below the package's.
     pub namespace: Option<Opt<String>>,
@@ -191,6 +197,7 @@ impl Options {
             "clock" => put(&mut self.clock, path(&meta)?, meta),
             "rate_limit" => put(&mut self.rate_limit, duration(&meta)?, meta),
             "max_entries" => put(&mut self.max_entries, max_entries(&meta)?, meta),
+            "max_size" => put(&mut self.max_size, max_size(&meta)?, meta),
             "version" => put(&mut self.version, version(&meta)?, meta),
             "namespace" => put(&mut self.namespace, namespace(&meta)?, meta),
             "durable" => put(&mut self.durable, boolean(&meta)?, meta),
@@ -277,7 +284,9 @@ fn renamed(name: &str) -> Option<&'static str> {
             "serving stale while refreshing in the background is `stale_while_revalidate`"
         }
         "result_fallback" => "serving an expired entry when the function fails is `stale_if_error`",
-        "size" | "capacity" | "max_capacity" | "max_size" => "the bound is `max_entries`",
+        "size" | "capacity" | "max_capacity" => {
+            "the bounds are `max_entries` (entries) and `max_size` (bytes, on disk)"
+        }
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
         "name" | "prefix" | "cache_name" | "id" => {
@@ -433,10 +442,9 @@ fn duration_or_zero(meta: &MetaNameValue) -> syn::Result<Duration> {
     if let Expr::Lit(ExprLit {
         lit: Lit::Str(lit), ..
     }) = &meta.value
+        && matches!(lit.value().trim(), "0" | "0s" | "0ms")
     {
-        if matches!(lit.value().trim(), "0" | "0s" | "0ms") {
-            return Ok(Duration::ZERO);
-        }
+        return Ok(Duration::ZERO);
     }
     duration(meta)
 }
@@ -491,6 +499,43 @@ fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
     match int.base10_parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(bad(int)),
+    }
+}
+
+/// Bytes with their unit: `"512MiB"`, `"1GiB"`, `"10GB"` (B, KB/KiB, MB/MiB, GB/GiB, TB/TiB).
+fn max_size(meta: &MetaNameValue) -> syn::Result<u64> {
+    const UNITS: &[(&str, u64)] = &[
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("TB", 1_000_000_000_000),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
+        ("B", 1),
+    ];
+    let bad = |tokens: &dyn quote::ToTokens| {
+        syn::Error::new_spanned(
+            tokens,
+            "`max_size` takes a size greater than zero with its unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB): write `max_size = \"1GiB\"`",
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &meta.value
+    else {
+        return Err(bad(&meta.value));
+    };
+    let text = lit.value();
+    let text = text.trim();
+    let bytes = UNITS.iter().find_map(|(unit, scale)| {
+        let number = text.strip_suffix(unit)?.trim_end();
+        number.parse::<u64>().ok()?.checked_mul(*scale)
+    });
+    match bytes {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(bad(lit)),
     }
 }
 

@@ -11,7 +11,7 @@ use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output};
 use crate::key_ref::key_ref;
-use crate::plan::{FileTier, Plan, RedisTier};
+use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
 use crate::types::{respan, static_type};
 
 /// The function, rewritten to use its cache, and the companion that gives the cache to its
@@ -278,7 +278,7 @@ fn checks(func: &Func) -> TokenStream {
 /// The body of the closure that builds the cache, given its `namespace`.
 fn init(plan: &Plan, func: &Func) -> TokenStream {
     let builder = builder(plan, func);
-    if plan.file.is_none() && plan.redis.is_none() {
+    if plan.file.is_none() && plan.store.is_none() && plan.redis.is_none() {
         return quote!(::cacher::__private::build(#builder));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are
@@ -287,13 +287,15 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     let span = value.span();
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
-    // Tiers in order: memory (in `builder`), then file, then redis.
+    // Tiers in order: memory (in `builder`), then file, then store, then redis.
     let file = plan.file.as_ref().map(|file| file_tier(file, span));
+    let store = plan.store.as_ref().map(|store| store_tier(store, span));
     let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
     quote! {
         #check
         let builder = #builder;
         #file
+        #store
         #redis
         ::cacher::__private::build(builder)
     }
@@ -363,10 +365,43 @@ fn file_tier(file: &FileTier, span: Span) -> TokenStream {
         let n = Literal::usize_unsuffixed(n);
         backend.extend(quote!(.max_entries(#n)));
     }
+    if let Some(bytes) = file.max_size {
+        let bytes = Literal::u64_unsuffixed(bytes);
+        backend.extend(quote!(.max_size(#bytes)));
+    }
     if let Some(durable) = file.durable {
         backend.extend(quote!(.durable(#durable)));
     }
     let tier = Ident::new("file_tier", span);
+    quote!(let #tier = #backend; let builder = builder.backend(#tier);)
+}
+
+/// The embedded store tier, spanned as the file tier.
+fn store_tier(store: &StoreTier, span: Span) -> TokenStream {
+    let configured = option(store.dir.as_ref());
+    let mut backend = quote! {
+        ::cacher::StoreBackend::new(::cacher::__private::default_dir(
+            #configured,
+            ::core::env!("CARGO_PKG_NAME"),
+            namespace,
+        ))
+    };
+    if let Some(chosen) = store.formatter {
+        let chosen = formatter(chosen);
+        backend.extend(quote!(.formatter(#chosen)));
+    }
+    if let Some(n) = store.max_entries {
+        let n = Literal::usize_unsuffixed(n);
+        backend.extend(quote!(.max_entries(#n)));
+    }
+    if let Some(bytes) = store.max_size {
+        let bytes = Literal::u64_unsuffixed(bytes);
+        backend.extend(quote!(.max_size(#bytes)));
+    }
+    if let Some(durable) = store.durable {
+        backend.extend(quote!(.durable(#durable)));
+    }
+    let tier = Ident::new("store_tier", span);
     quote!(let #tier = #backend; let builder = builder.backend(#tier);)
 }
 

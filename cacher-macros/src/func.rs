@@ -452,25 +452,24 @@ pub(crate) fn ungroup(ty: &Type) -> &Type {
 /// A `…Result<T, …>` is fallible, and a `…Result` without arguments (`type Result = …`), whose
 /// `Ok` type is then found through `Fallible`; anything else is a value.
 fn output(ty: &Type) -> Output {
-    if let Type::Path(path) = ungroup(ty) {
-        if let Some(last) = path.path.segments.last() {
-            if last.ident == "Result" {
-                return match &last.arguments {
-                    PathArguments::AngleBracketed(args) => match args.args.first() {
-                        Some(GenericArgument::Type(ok)) => Output::Fallible {
-                            ok: ok.clone(),
-                            by_trait: false,
-                        },
-                        _ => Output::Value(ty.clone()),
-                    },
-                    PathArguments::None => Output::Fallible {
-                        ok: syn::parse_quote!(<#ty as ::cacher::__private::Fallible>::Ok),
-                        by_trait: true,
-                    },
-                    PathArguments::Parenthesized(_) => Output::Value(ty.clone()),
-                };
-            }
-        }
+    if let Type::Path(path) = ungroup(ty)
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Result"
+    {
+        return match &last.arguments {
+            PathArguments::AngleBracketed(args) => match args.args.first() {
+                Some(GenericArgument::Type(ok)) => Output::Fallible {
+                    ok: ok.clone(),
+                    by_trait: false,
+                },
+                _ => Output::Value(ty.clone()),
+            },
+            PathArguments::None => Output::Fallible {
+                ok: syn::parse_quote!(<#ty as ::cacher::__private::Fallible>::Ok),
+                by_trait: true,
+            },
+            PathArguments::Parenthesized(_) => Output::Value(ty.clone()),
+        };
     }
     Output::Value(ty.clone())
 }

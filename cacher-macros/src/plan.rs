@@ -15,6 +15,8 @@ pub(crate) struct Plan {
     /// The memory tier, in front of the others; `None` when `backend` leaves it out.
     pub memory: Option<MemoryTier>,
     pub file: Option<FileTier>,
+    /// The embedded store, after the file tier and before the redis one.
+    pub store: Option<StoreTier>,
     pub redis: Option<RedisTier>,
     /// How keys are written, for the persistent tiers; the runtime's default when `None`.
     pub keyer: Option<Keyer>,
@@ -52,8 +54,19 @@ pub(crate) struct FileTier {
     pub dir: Option<Expr>,
     pub filename_fn: Option<syn::Path>,
     pub max_entries: Option<usize>,
+    pub max_size: Option<u64>,
     pub durable: Option<bool>,
     pub formatter: Formatter,
+}
+
+pub(crate) struct StoreTier {
+    /// The `cache_dir` expression: a string literal or a macro that gives one.
+    pub dir: Option<Expr>,
+    pub max_entries: Option<usize>,
+    pub max_size: Option<u64>,
+    pub durable: Option<bool>,
+    /// The runtime's default (postcard) when `None`.
+    pub formatter: Option<Formatter>,
 }
 
 pub(crate) struct RedisTier {
@@ -71,6 +84,7 @@ impl Default for Plan {
         Plan {
             memory: Some(MemoryTier { max_entries: None }),
             file: None,
+            store: None,
             redis: None,
             keyer: None,
             version: None,

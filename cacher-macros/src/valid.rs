@@ -7,7 +7,7 @@ use quote::ToTokens;
 use crate::attr::{Backend, Formatter, Opt, Options};
 use crate::error::Errors;
 use crate::func::{Func, Output};
-use crate::plan::{FileTier, MemoryTier, Plan, RedisTier};
+use crate::plan::{FileTier, MemoryTier, Plan, RedisTier, StoreTier};
 
 impl Options {
     /// What to generate: `None` when a rule is broken, with every broken rule in `errors`.
@@ -86,6 +86,11 @@ impl Options {
                     &tier.lit,
                     "the file tier comes before the redis one (nearer, faster tiers first): write `backend = [\"file\", \"redis\"]`",
                 );
+            } else if tier.backend == Backend::Store && before(Backend::Redis) {
+                errors.at(
+                    &tier.lit,
+                    "the store tier comes before the redis one (nearer, faster tiers first): write `backend = [\"memory\", \"store\", \"redis\"]`",
+                );
             } else if tier.backend == Backend::Memory && i > 0 {
                 errors.at(
                     &tier.lit,
@@ -102,11 +107,12 @@ impl Options {
             ("keyer", spanned(&self.keyer), Scope::Persistent),
             ("version", spanned(&self.version), Scope::Persistent),
             ("namespace", spanned(&self.namespace), Scope::Persistent),
-            ("cache_dir", spanned(&self.cache_dir), Scope::File),
+            ("cache_dir", spanned(&self.cache_dir), Scope::Disk),
             ("filename_fn", spanned(&self.filename_fn), Scope::File),
-            ("durable", spanned(&self.durable), Scope::File),
+            ("durable", spanned(&self.durable), Scope::Disk),
             ("redis_url", spanned(&self.redis_url), Scope::Redis),
             ("max_entries", spanned(&self.max_entries), Scope::Bounded),
+            ("max_size", spanned(&self.max_size), Scope::Disk),
         ];
         for (name, tokens, scope) in scoped {
             if let (Some(tokens), false) = (tokens, scope.allows(tiers)) {
@@ -118,16 +124,28 @@ impl Options {
     /// The checked options, tier by tier.
     fn into_plan(self, tiers: &[Backend]) -> Plan {
         let has = |backend| tiers.contains(&backend);
-        let formatter = value(self.formatter).unwrap_or(Formatter::Json);
+        let chosen = value(self.formatter);
+        let formatter = chosen.unwrap_or(Formatter::Json);
         let max_entries = value(self.max_entries);
+        let max_size = value(self.max_size);
+        let durable = value(self.durable);
+        let dir = value(self.cache_dir);
         Plan {
             memory: has(Backend::Memory).then_some(MemoryTier { max_entries }),
             file: has(Backend::File).then(|| FileTier {
-                dir: value(self.cache_dir),
+                dir: dir.clone(),
                 filename_fn: value(self.filename_fn),
                 max_entries,
-                durable: value(self.durable),
+                max_size,
+                durable,
                 formatter,
+            }),
+            store: has(Backend::Store).then(|| StoreTier {
+                dir,
+                max_entries,
+                max_size,
+                durable,
+                formatter: chosen,
             }),
             redis: has(Backend::Redis).then(|| RedisTier {
                 url: value(self.redis_url),
@@ -153,11 +171,13 @@ impl Options {
 /// The backends an option configures.
 #[derive(Clone, Copy)]
 enum Scope {
-    /// File and redis, which serialise entries.
+    /// File, store and redis, which serialise entries.
     Persistent,
     File,
+    /// File and store: a directory on this machine's disk.
+    Disk,
     Redis,
-    /// Memory and file, which `max_entries` bounds (a Redis server bounds itself).
+    /// Memory, file and store, which `max_entries` bounds (a Redis server bounds itself).
     Bounded,
 }
 
@@ -166,6 +186,7 @@ impl Scope {
         match self {
             Scope::Persistent => tiers.iter().any(|t| *t != Backend::Memory),
             Scope::File => tiers.contains(&Backend::File),
+            Scope::Disk => tiers.contains(&Backend::File) || tiers.contains(&Backend::Store),
             Scope::Redis => tiers.contains(&Backend::Redis),
             Scope::Bounded => tiers.iter().any(|t| *t != Backend::Redis),
         }
@@ -174,16 +195,19 @@ impl Scope {
     fn message(self, name: &str) -> String {
         match self {
             Scope::Persistent => format!(
-                "`{name}` applies to file and redis backends, and this cache is memory only: remove it or use backend = \"file\""
+                "`{name}` applies to the file, store and redis backends, and this cache is memory only: remove it or use backend = \"file\""
             ),
             Scope::File => {
                 format!("`{name}` applies to the file backend: remove it or use backend = \"file\"")
             }
+            Scope::Disk => format!(
+                "`{name}` applies to the file and store backends: remove it or use backend = \"file\" or backend = \"store\""
+            ),
             Scope::Redis => format!(
                 "`{name}` applies to the redis backend: remove it, or add \"redis\" to `backend`"
             ),
             Scope::Bounded => format!(
-                "`{name}` applies to the memory and file backends (a Redis server bounds itself, with its `maxmemory-policy`): remove it, or put a memory tier in front: backend = [\"memory\", \"redis\"]"
+                "`{name}` applies to the memory, file and store backends (a Redis server bounds itself, with its `maxmemory-policy`): remove it, or put a memory tier in front: backend = [\"memory\", \"redis\"]"
             ),
         }
     }

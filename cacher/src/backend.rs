@@ -12,6 +12,7 @@ mod listing;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
@@ -19,6 +20,7 @@ pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;
+pub use self::store::StoreBackend;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -163,6 +165,22 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// The backend as a [`Listing`], when its entries can be listed (the file and Redis
     /// backends): what [`Cache::entries`](crate::Cache::entries) goes through. `None` by default.
     fn listing(&self) -> Option<&dyn Listing> {
+        None
+    }
+
+    /// The directory where the processes sharing this backend can keep lock files: a cache
+    /// with no [`cross_process_lock`](crate::CacheBuilder::cross_process_lock) takes a
+    /// [`FileLock`](crate::lock::FileLock) there, so that processes of one machine missing one
+    /// key run the function once. `None` (the default) for a backend not on a local disk.
+    ///
+    /// ```
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let store = StoreBackend::new("cache");
+    /// let dir = PersistentBackend::<u32>::lock_dir(&store);
+    /// assert_eq!(dir.as_deref(), Some(std::path::Path::new("cache")));
+    /// ```
+    fn lock_dir(&self) -> Option<PathBuf> {
         None
     }
 

@@ -23,7 +23,8 @@
 //!   call can be steered: [`Cache::refresh`], [`Cache::bypass`], and [`Cache::lookup`], which
 //!   tells its value's [`Origin`].
 //! - Backends ([`backend`]): [`MemoryBackend`] (typed, in process, no serialisation), and the
-//!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically) and
+//!   [`PersistentBackend`]s [`SeparateFileBackend`] (one file per entry, written atomically),
+//!   [`StoreBackend`] (every entry in one embedded LMDB database, shared by processes) and
 //!   [`RedisBackend`] (feature `redis`).
 //! - Formatters ([`format`](mod@format)): [`JsonFormatter`], [`BincodeFormatter`], [`PostcardFormatter`].
 //! - Keyers ([`key`]): [`ReadableKeyer`] (`(v2)endpoint=%2Fposts_user_id=1_sort=asc`) and
@@ -31,7 +32,8 @@
 //! - Policies ([`policy`]): a ttl (fixed, or from the value), `stale_while_revalidate`,
 //!   `stale_if_error` with an error backoff, `time_to_idle`, `max_entries`, and a shareable
 //!   [`RateLimiter`].
-//! - Locks ([`lock`]): a [`FlightLock`] such as [`RedisLock`] makes a miss single-flight across
+//! - Locks ([`lock`]): a [`FlightLock`] such as [`FileLock`](lock::FileLock) (the default of a
+//!   file or store tier, for one machine) or [`RedisLock`] makes a miss single-flight across
 //!   processes.
 //! - A [`Clock`] that tests replace with a mock.
 //!
@@ -47,11 +49,14 @@
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
 //!   ├── policy    freshness (ttl, windows, idle time), error backoff, RateLimiter
-//!   ├── lock      FlightLock, RedisLock: single-flight across processes
+//!   ├── lock      FlightLock, FileLock (a lock file per key), RedisLock: single-flight
+//!   │             across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
-//!         │       index and path rules), redis
+//!         │       index and path rules), store (LMDB), redis
 //!         │
-//!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture)
+//!         │
+//!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture,
+//!             the blocking-thread runner of async disk I/O)
 //!             · portable (file names every platform accepts)
 //! ```
 //!
@@ -102,7 +107,9 @@ mod redis;
 #[doc(hidden)]
 pub mod __private;
 
-pub use crate::backend::{Listing, MemoryBackend, PersistentBackend, SeparateFileBackend};
+pub use crate::backend::{
+    Listing, MemoryBackend, PersistentBackend, SeparateFileBackend, StoreBackend,
+};
 pub use crate::cache::{
     Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT,
     IntoBackend, Lookup, Origin, TryCachedFn,

@@ -5,13 +5,18 @@
 //! [`CacheBuilder::cross_process_lock`](crate::CacheBuilder::cross_process_lock), the caller that
 //! leads in its process also takes the lock named after the namespace and key before computing;
 //! the leaders of other processes wait for it (a bounded time), then find the value it stored.
-//! [`RedisLock`] (feature `redis`) is one; the trait lets others be written.
+//! [`FileLock`] (a lock file per key, for the processes of one machine; the default of a cache
+//! with a file or store tier) and [`RedisLock`] (feature `redis`, across machines) are two; the
+//! trait lets others be written.
 //!
 //! Every failure degrades to computing without the lock: a lock that cannot be reached, or a
 //! wait that runs out, costs a duplicate call, never a failed one.
 
+mod file;
 #[cfg(feature = "redis")]
 mod redis;
+
+pub use self::file::{FileLock, LOCK_DIR, LOCK_FILES};
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

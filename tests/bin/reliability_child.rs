@@ -12,6 +12,14 @@
 //! - `refresh <dir>`: two minutes later (a mock clock), calls the two stale entries of
 //!   `refresh_cache`: `fresh`'s refresh is held until its call returned, then lands on disk;
 //!   `inflight`'s never ends, and the process exits with it in flight. Prints `RESULT …`.
+//! - `store-crash-writer <dir> <seed>`: `crash-writer` on a `StoreBackend`.
+//! - `flight <dir> <file|store> <threads> <keys> <compute_ms>`: every thread asks for every key
+//!   once the file `<dir>/go` exists; prints `COMPUTED <keys…>`, those this process computed.
+//! - `rate <dir> <count> <interval_ms>`: `count` call starts through `RateLimiter::file`, once
+//!   `<dir>/go` exists; prints `START <wall ms>` after each.
+
+#[path = "reliability_child/disk.rs"]
+mod disk;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -33,6 +41,9 @@ fn main() -> ExitCode {
         Some("worker") => worker(&args[1..]),
         Some("hang") => hang(&args[1..]),
         Some("refresh") => refresh(&args[1..]),
+        Some("store-crash-writer") => disk::store_crash_writer(&args[1..]),
+        Some("flight") => disk::flight(&args[1..]),
+        Some("rate") => disk::rate(&args[1..]),
         _ => Err(format!("unknown mode in {args:?}")),
     };
     match result {

@@ -247,3 +247,19 @@ fn a_value_every_tier_refused_is_not_counted_as_stored() {
     assert_eq!(with_memory.get_or_compute(&1, || 10), 10);
     assert_eq!(with_memory.stats().stores, 1, "the memory tier took it");
 }
+
+#[test]
+fn max_entries_keeps_exactly_that_many_in_memory() {
+    let cache: Cache<u32, u32> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(1000))
+        .build()
+        .unwrap();
+    for k in 0..1000 {
+        cache.insert(&k, k).unwrap();
+    }
+    assert_eq!((0..1000).filter(|k| cache.get(k).is_some()).count(), 1000);
+    for k in 1000..1500 {
+        cache.insert(&k, k).unwrap();
+    }
+    assert_eq!((0..1500).filter(|k| cache.get(k).is_some()).count(), 1000);
+}

@@ -223,3 +223,57 @@ fn entries_lists_this_cache_only_with_its_arguments_and_stops_when_told() {
     .unwrap();
     assert_eq!(seen, 1);
 }
+
+#[test]
+fn max_size_keeps_the_newest_entries_within_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("tests::sized")
+        .backend(SeparateFileBackend::new(dir.path()).max_size(40 * 1024))
+        .build()
+        .unwrap();
+    for k in 0..50 {
+        cache.insert(&k, "x".repeat(4000)).unwrap();
+    }
+    let kept: Vec<u32> = (0..50).filter(|k| cache.get(k).is_some()).collect();
+    assert!((8..=10).contains(&kept.len()), "{kept:?}");
+    assert_eq!(kept, (50 - kept.len() as u32..50).collect::<Vec<_>>());
+    let bytes: u64 = files_below(dir.path())
+        .iter()
+        .map(|rel| fs::metadata(dir.path().join(rel)).unwrap().len())
+        .sum();
+    assert!(bytes <= 40 * 1024, "{bytes}");
+    // A single entry over the bound is still stored: the newest always stays.
+    cache.insert(&99, "y".repeat(50_000)).unwrap();
+    assert!(cache.get(&99).is_some());
+    assert_eq!(files_below(dir.path()).len(), 1);
+}
+
+#[test]
+fn max_size_zero_is_refused_at_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let built: Result<Cache<u32, String>, _> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()).max_size(0))
+        .build();
+    assert!(matches!(built, Err(cacher::Error::Config(_))), "{built:?}");
+}
+
+#[test]
+fn lock_files_are_never_entries_for_clear_or_the_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("tests::locked")
+        .backend(SeparateFileBackend::new(dir.path()).max_entries(2))
+        .build()
+        .unwrap();
+    for k in 0..4 {
+        cache.get_or_compute(&k, || format!("v{k}"));
+    }
+    // Each miss took its key's lock file; none counts against the bound.
+    assert!(!cacher_tests::lock_files(dir.path()).is_empty());
+    assert_eq!(files_below(dir.path()).len(), 2);
+    cache.clear().unwrap();
+    assert!(files_below(dir.path()).is_empty());
+    // A lock file left in place does not stop the next call.
+    assert_eq!(cache.get_or_compute(&9, || "nine".into()), "nine");
+}

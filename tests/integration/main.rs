@@ -9,6 +9,7 @@
 //! | [`single_flight`] | concurrent callers of a missing key run the function once; failures, panics, hung and cancelled leaders release the waiters |
 //! | [`file`] | the file backend: readable names, formatters, atomic rewrites, namespaces, versions, bounds |
 //! | [`identity`] | a cache's identity: moved types keep their entries, pinned namespaces, code-aware entries across processes, default directories |
+//! | [`store`] | the embedded store: shared by caches and threads, bounds per namespace, ttl, remove and clear, entry checks, async |
 //! | [`macros`] | `#[cached]`: the walkthrough end to end, and the rules of the generated code (warning-free) |
 //! | [`reliability`] | crashes, many processes, hostile keys, corrupt entries, hostile environments, panics |
 //! | `redis` | (feature `redis`) the Redis backend, failover, the shared rate limiter, the cross-process lock, the attribute |
@@ -32,3 +33,4 @@ mod policies;
 mod redis;
 mod reliability;
 mod single_flight;
+mod store;

@@ -23,8 +23,31 @@ impl Calls {
     }
 }
 
-/// Every regular file below `dir`, relative to it, sorted.
+/// Every regular file below `dir`, relative to it, sorted; not the empty lock files of the
+/// cross-process lock (`.cacher-locks/`, see [`lock_files`]).
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    all_files_below(dir)
+        .into_iter()
+        .filter(|path| {
+            !path
+                .components()
+                .any(|c| c.as_os_str() == cacher::lock::LOCK_DIR)
+        })
+        .collect()
+}
+
+/// The lock files below `dir` (relative to it): empty, never entries.
+pub fn lock_files(dir: &Path) -> Vec<PathBuf> {
+    all_files_below(dir)
+        .into_iter()
+        .filter(|path| {
+            path.components()
+                .any(|c| c.as_os_str() == cacher::lock::LOCK_DIR)
+        })
+        .collect()
+}
+
+fn all_files_below(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {

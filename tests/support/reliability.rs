@@ -224,6 +224,37 @@ where
     builder.build().expect("a valid cache configuration")
 }
 
+/// A cache of `String` values in the embedded store in `dir` (postcard), without a memory tier.
+pub fn store_cache<K>(dir: &Path, namespace: &str) -> Cache<K, String>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+{
+    Cache::builder()
+        .namespace(namespace)
+        .backend(cacher::StoreBackend::new(dir))
+        .build()
+        .expect("a valid cache configuration")
+}
+
+/// A cache of `String` values on the disk tier `backend` names (`file` or `store`) in `dir`,
+/// without a memory tier, with its default cross-process lock.
+pub fn disk_cache<K>(dir: &Path, namespace: &str, backend: &str) -> Cache<K, String>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+{
+    match backend {
+        "store" => store_cache(dir, namespace),
+        _ => {
+            let layout = Layout {
+                format: Format::Json,
+                durable: false,
+                sharded: false,
+            };
+            file_cache(dir, namespace, layout)
+        }
+    }
+}
+
 /// The key of the crash test's `i`-th entry.
 pub fn crash_key(i: u64) -> String {
     format!("key{i:02}")
@@ -252,3 +283,6 @@ pub fn refresh_cache(dir: &Path, clock: cacher::Clock) -> Cache<String, String> 
         .build()
         .expect("a valid configuration")
 }
+
+/// The namespace of the cross-process single-flight test's entries.
+pub const FLIGHT_NAMESPACE: &str = "reliability::flight";

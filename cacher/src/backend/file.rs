@@ -1,6 +1,9 @@
 //! One file per entry under a cache directory, written atomically, read and deleted only beneath
 //! it.
 
+#[cfg(feature = "tokio")]
+mod blocking;
+mod bounds;
 mod header;
 mod index;
 mod list;
@@ -89,7 +92,8 @@ type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 /// assert!(path.starts_with(dir.path()) && path.exists());
 /// ```
 pub struct SeparateFileBackend<F = JsonFormatter> {
-    root: Root,
+    /// Shared with the copies that async calls hand to blocking threads.
+    root: Arc<Root>,
     formatter: F,
     filename_fn: Option<FilenameFn>,
     durable: bool,
@@ -106,7 +110,7 @@ impl SeparateFileBackend<JsonFormatter> {
     #[must_use]
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {
-            root: Root::new(cache_dir.into()),
+            root: Arc::new(Root::new(cache_dir.into())),
             formatter: JsonFormatter,
             filename_fn: None,
             durable: false,
@@ -142,77 +146,6 @@ impl<F: Formatter> SeparateFileBackend<F> {
     #[must_use]
     pub fn filename_fn(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
         self.filename_fn = Some(Arc::new(f));
-        self
-    }
-
-    /// Fsyncs each entry and its directory before a write returns, so entries survive power loss
-    /// (at the cost of a disk flush per write). Off by default: a crash of the process never
-    /// tears an entry either way.
-    #[must_use]
-    pub fn durable(mut self, durable: bool) -> Self {
-        self.durable = durable;
-        self
-    }
-
-    /// Keeps at most `max_entries` of this cache's entries, deleting the least recently used
-    /// beyond that.
-    ///
-    /// The directory is listed once, at the first write, and then tracked in memory: writes
-    /// never list it again. The listing counts only this cache's entries — its namespace and
-    /// version, recognised by their header — so a user's files and other caches' entries in a
-    /// shared directory are never counted nor deleted. Recency is this process's (file
-    /// modification times at the first listing); entries that other processes add later are not
-    /// counted by this one.
-    ///
-    /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`].
-    #[must_use]
-    pub fn max_entries(mut self, max_entries: usize) -> Self {
-        self.index = Some(DiskIndex::new(max_entries));
-        self
-    }
-
-    /// The largest entry file read or written, in bytes ([`Self::DEFAULT_MAX_ENTRY_SIZE`], 256 MiB,
-    /// by default). A larger file at an entry's path is a miss, reported as
-    /// [`Error::Corrupt`], and is never read (a sparse file of terabytes costs one `fstat`); a
-    /// value whose entry would be larger is not stored ([`Error::Io`], `FileTooLarge`), and is
-    /// still returned to its caller.
-    ///
-    /// A cache refuses `max_entry_size(0)` when it is built, with [`Error::Config`].
-    #[must_use]
-    pub fn max_entry_size(mut self, bytes: u64) -> Self {
-        self.max_entry_size = bytes;
-        self
-    }
-
-    /// Creates entries with the Unix permission bits `mode` (`0o600` by default: only the user
-    /// can read them), and directories with `mode` plus the search bit of each class that may
-    /// read — `permissions(0o640)` shares the cache with the user's group: entries `0o640`,
-    /// directories `0o750`. As for any file, the process's umask removes its bits from these.
-    /// Existing directories, the cache directory among them, are left as they are.
-    ///
-    /// A cache refuses a mode with bits other than `0o777`, or without `0o600` (the cache must
-    /// read and write its own entries), when it is built, with [`Error::Config`].
-    ///
-    /// ```
-    /// # #[cfg(unix)] {
-    /// use std::os::unix::fs::PermissionsExt as _;
-    /// use cacher::{Cache, SeparateFileBackend};
-    ///
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let cache: Cache<u32, u32> = Cache::builder()
-    ///     .backend(SeparateFileBackend::new(dir.path()).permissions(0o640))
-    ///     .build()
-    ///     .unwrap();
-    /// cache.insert(&1, 1).unwrap();
-    /// let mode = std::fs::metadata(cache.path_of(&1).unwrap()).unwrap().permissions().mode();
-    /// assert_eq!(mode & 0o707, 0o600); // the group bits are the umask's to decide
-    /// # }
-    /// ```
-    #[cfg(unix)]
-    #[cfg_attr(docsrs, doc(cfg(unix)))]
-    #[must_use]
-    pub fn permissions(mut self, mode: u32) -> Self {
-        self.modes = Modes::shared(mode);
         self
     }
 
@@ -317,14 +250,34 @@ impl<F: Formatter> SeparateFileBackend<F> {
         })
     }
 
-    fn evict(&self, root: &Dir, rel: &str, key: &EntryKey<'_>) {
+    fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
         let Some(index) = &self.index else { return };
         let owner = self.owner(key);
-        let evicted = index.record(rel, || sweep::list_entries(root, &self.formatter, owner));
+        let list = || sweep::list_entries(root, &self.formatter, owner);
+        let evicted = index.record(rel, size, list);
         for rel in evicted {
             // An entry already gone is fine; one that cannot go is the next clear's to report.
             let _ = remove_file(root, &rel);
         }
+    }
+
+    /// Writes an encoded entry at `key`'s path, then evicts what the bounds ask.
+    fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8]) -> Result<()> {
+        let rel = self.relative(key)?;
+        if bytes.len() as u64 > self.max_entry_size {
+            let message = format!(
+                "an entry of {} bytes is over max_entry_size ({} bytes)",
+                bytes.len(),
+                self.max_entry_size
+            );
+            let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
+            return Err(Error::io(self.path(&rel), error));
+        }
+        let root = self
+            .write(&rel, bytes)
+            .map_err(|e| Error::io(self.path(&rel), e))?;
+        self.evict(&root, &rel, bytes.len() as u64, key);
+        Ok(())
     }
 
     fn check_config(&self) -> Result<()> {
@@ -332,9 +285,16 @@ impl<F: Formatter> SeparateFileBackend<F> {
         if self
             .index
             .as_ref()
-            .is_some_and(|index| index.max_entries() == 0)
+            .is_some_and(|index| index.max_entries() == Some(0))
         {
             return refuse("max_entries must be at least 1");
+        }
+        if self
+            .index
+            .as_ref()
+            .is_some_and(|index| index.max_size() == Some(0))
+        {
+            return refuse("max_size must be at least 1 byte");
         }
         if self.max_entry_size == 0 {
             return refuse("max_entry_size must be at least 1");
@@ -375,22 +335,8 @@ where
     }
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let rel = self.relative(key)?;
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        if bytes.len() as u64 > self.max_entry_size {
-            let message = format!(
-                "an entry of {} bytes is over max_entry_size ({} bytes)",
-                bytes.len(),
-                self.max_entry_size
-            );
-            let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
-            return Err(Error::io(self.path(&rel), error));
-        }
-        let root = self
-            .write(&rel, &bytes)
-            .map_err(|e| Error::io(self.path(&rel), e))?;
-        self.evict(&root, &rel, key);
-        Ok(())
+        self.store_encoded(key, &bytes)
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
@@ -450,6 +396,35 @@ where
 
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         self.relative(key).ok().map(|rel| self.path(&rel))
+    }
+
+    fn lock_dir(&self) -> Option<PathBuf> {
+        Some(self.root.path().to_owned())
+    }
+
+    /// Reads and decodes on a blocking thread (tokio's `spawn_blocking`).
+    #[cfg(feature = "tokio")]
+    fn get_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Option<Entry<V>>>>
+    where
+        V: Send + 'a,
+    {
+        Box::pin(blocking::get(self.share(), key))
+    }
+
+    /// Encodes on the caller's thread, writes (and fsyncs, when durable) on a blocking one.
+    #[cfg(feature = "tokio")]
+    fn insert_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+        entry: &'a Entry<V>,
+    ) -> super::BoxFuture<'a, Result<()>>
+    where
+        V: Send + Sync + 'a,
+    {
+        Box::pin(blocking::insert(self, key, entry))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
@@ -20,9 +20,15 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
 /// A hit takes one shard's read lock and clones the value; it neither allocates nor serialises
-/// (wrap large values in `Arc` to make the clone cheap). With [`max_entries`](Self::max_entries),
-/// each shard evicts its least recently used entry when full; the whole backend is then LRU per
-/// shard, and exactly LRU when the bound is under 64 (one shard).
+/// (wrap large values in `Arc` to make the clone cheap).
+///
+/// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
+/// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
+/// evicts the least recently used entry of that key's shard (of the whole backend when the bound
+/// is under 64: one shard). The costs: a hit reads a shared recency counter and writes only its
+/// own entry's stamp (never a line other keys' hits write); an insert of a new key bumps two
+/// shared counters and, when full, scans its shard for the oldest stamp (`n / 16` entries at
+/// most). Recency is counted in inserts: entries used since the last insert are equally recent.
 ///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
@@ -47,10 +53,12 @@ pub struct MemoryBackend<K, V> {
     /// dividing.
     shard_mask: usize,
     hasher: DefaultHashBuilder,
-    /// Entries a shard may hold; `None` for unbounded.
-    shard_capacity: Option<usize>,
     /// The bound given to [`max_entries`](Self::max_entries).
     max_entries: Option<usize>,
+    /// Entries held, counted when bounded.
+    len: CacheLine<AtomicUsize>,
+    /// The recency clock, when bounded: ticked by inserts only, read by hits.
+    epoch: CacheLine<AtomicU64>,
 }
 
 /// One shard and its lock, alone on its cache lines.
@@ -72,8 +80,6 @@ impl<T> std::ops::Deref for CacheLine<T> {
 
 struct Shard<K, V> {
     table: HashTable<Slot<K, V>>,
-    /// Recency clock of this shard, only ticked when bounded.
-    tick: AtomicU64,
 }
 
 struct Slot<K, V> {
@@ -95,7 +101,7 @@ where
     /// An unbounded memory backend.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_shards(DEFAULT_SHARDS, None)
+        Self::with_shards(DEFAULT_SHARDS)
     }
 
     /// Holds at most `max_entries`, evicting the least recently used. The backend starts empty.
@@ -108,7 +114,7 @@ where
         while shards > 1 && max_entries / shards < MIN_ENTRIES_PER_SHARD {
             shards /= 2;
         }
-        let mut bounded = Self::with_shards(shards, Some(max_entries / shards));
+        let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
         bounded
     }
@@ -119,20 +125,20 @@ where
         self.max_entries
     }
 
-    fn with_shards(count: usize, shard_capacity: Option<usize>) -> Self {
+    fn with_shards(count: usize) -> Self {
         debug_assert!(count.is_power_of_two() && count <= DEFAULT_SHARDS);
         let shards = std::array::from_fn(|_| {
             CacheLine(RwLock::new(Shard {
                 table: HashTable::new(),
-                tick: AtomicU64::new(0),
             }))
         });
         Self {
             shards,
             shard_mask: count - 1,
             hasher: DefaultHashBuilder::default(),
-            shard_capacity,
             max_entries: None,
+            len: CacheLine(AtomicUsize::new(0)),
+            epoch: CacheLine(AtomicU64::new(0)),
         }
     }
 
@@ -164,9 +170,12 @@ where
     ) -> Option<(V, Stamp)> {
         let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
         let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
-        if self.shard_capacity.is_some() {
-            let now = shard.tick.fetch_add(1, Ordering::Relaxed);
-            slot.last_used.store(now, Ordering::Relaxed);
+        if self.max_entries.is_some() {
+            // A load of the shared clock, and a store to this entry only when it moved on.
+            let now = self.epoch.load(Ordering::Relaxed);
+            if slot.last_used.load(Ordering::Relaxed) != now {
+                slot.last_used.store(now, Ordering::Relaxed);
+            }
         }
         let stamp = Stamp {
             created_ms: slot.created_ms,
@@ -192,11 +201,16 @@ where
     }
 
     pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) {
-        if self.shard_capacity == Some(0) {
+        if self.max_entries == Some(0) {
             return; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
-        let tick = shard.tick.fetch_add(1, Ordering::Relaxed);
+        // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
+        // every hit before it, and less than every hit after it.
+        let tick = match self.max_entries {
+            Some(_) => self.epoch.fetch_add(2, Ordering::Relaxed) + 1,
+            None => 0,
+        };
         let slot = Slot {
             hash,
             key,
@@ -206,18 +220,45 @@ where
             touched_ms: AtomicU64::new(stamp.touched_ms),
             last_used: AtomicU64::new(tick),
         };
-        match shard
+        if let Some(existing) = shard
             .table
             .find_mut(hash, |existing| existing.key == slot.key)
         {
-            Some(existing) => *existing = slot,
-            None => {
-                if let Some(capacity) = self.shard_capacity {
-                    while shard.table.len() >= capacity {
-                        evict_least_recent(&mut shard.table);
-                    }
-                }
-                shard.table.insert_unique(hash, slot, |s| s.hash);
+            *existing = slot;
+            return;
+        }
+        let mut evict_elsewhere = false;
+        if let Some(max) = self.max_entries
+            && self.len.fetch_add(1, Ordering::Relaxed) >= max
+        {
+            // Full: one entry goes, this shard's least recently used if it has one.
+            if shard.table.is_empty() {
+                evict_elsewhere = true;
+            } else {
+                evict_least_recent(&mut shard.table);
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        shard.table.insert_unique(hash, slot, |s| s.hash);
+        drop(shard);
+        if evict_elsewhere {
+            self.evict_from_another_shard(hash);
+        }
+    }
+
+    /// Evicts the least recently used entry of the first shard other than `hash`'s that has
+    /// one (one lock at a time, so no order between locks is needed).
+    fn evict_from_another_shard(&self, hash: u64) {
+        let own = std::ptr::from_ref(self.shard(hash));
+        for lock in self.active() {
+            if std::ptr::eq(&**lock, own) {
+                continue;
+            }
+            let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
+            if !shard.table.is_empty() {
+                evict_least_recent(&mut shard.table);
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                return;
             }
         }
     }
@@ -229,6 +270,9 @@ where
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
             Ok(entry) => {
                 entry.remove();
+                if self.max_entries.is_some() {
+                    self.len.fetch_sub(1, Ordering::Relaxed);
+                }
                 true
             }
             Err(_) => false,
@@ -238,11 +282,11 @@ where
     /// Removes every entry.
     pub(crate) fn clear(&self) {
         for shard in self.active() {
-            shard
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .table
-                .clear();
+            let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
+            if self.max_entries.is_some() {
+                self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
+            }
+            shard.table.clear();
         }
     }
 
@@ -261,12 +305,11 @@ fn evict_least_recent<K, V>(table: &mut HashTable<Slot<K, V>>) {
         .iter()
         .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
         .map(|slot| (slot.hash, slot.last_used.load(Ordering::Relaxed)));
-    if let Some((hash, used)) = oldest {
-        if let Ok(entry) =
+    if let Some((hash, used)) = oldest
+        && let Ok(entry) =
             table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
-        {
-            entry.remove();
-        }
+    {
+        entry.remove();
     }
 }
 
@@ -313,6 +356,41 @@ mod tests {
         memory.insert("c".to_owned(), 3, at(0)); // evicts "b"
         assert_eq!(get(&memory, "b"), None);
         assert_eq!(memory.len(), 2);
+    }
+
+    #[test]
+    fn max_entries_is_exact_across_shards() {
+        let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(1000);
+        for k in 0..1000 {
+            memory.insert(k, k, at(0));
+        }
+        assert_eq!(memory.len(), 1000);
+        for k in 1000..3000 {
+            memory.insert(k, k, at(0));
+            assert_eq!(memory.len(), 1000, "after {k}");
+        }
+        assert!(memory.remove(&2999));
+        memory.insert(5000, 0, at(0));
+        assert_eq!(memory.len(), 1000);
+        memory.clear();
+        memory.insert(1, 1, at(0));
+        assert_eq!(memory.len(), 1);
+    }
+
+    #[test]
+    fn the_evicted_entry_is_the_least_recently_used_of_its_shard() {
+        // Under 64 entries the backend is one shard: exact LRU.
+        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(3);
+        for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+            memory.insert(k.to_owned(), v, at(0));
+        }
+        assert_eq!(get(&memory, "a"), Some(1));
+        memory.insert("d".to_owned(), 4, at(0)); // evicts "b", the least recently used
+        assert_eq!(get(&memory, "b"), None);
+        assert_eq!(get(&memory, "c"), Some(3));
+        memory.insert("e".to_owned(), 5, at(0)); // evicts "a": "c" was used after it
+        assert_eq!(get(&memory, "a"), None);
+        assert_eq!(memory.len(), 3);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
-use crate::lock::FlightLock;
+use crate::lock::{FileLock, FlightLock};
 use crate::policy::{Outages, RateLimiter, TtlPolicy};
 
 /// How long a caller waits for another caller computing the same key before computing it
@@ -362,6 +362,9 @@ where
     /// takes `lock` for the namespace and key, so that of all the processes missing it at once
     /// only one computes; the others wait (bounded by the lock), then read the stored value. Needs
     /// a persistent backend the processes share. See [`lock`](crate::lock).
+    ///
+    /// Without this, a cache with a file or store tier takes a [`FileLock`] in that tier's
+    /// directory, bounded by [`wait_timeout`](Self::wait_timeout).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
         self.flight_lock = Some(Box::new(lock));
         self
@@ -404,6 +407,13 @@ where
         for backend in &mut backends {
             backend.attach(retention)?;
         }
+        // Processes of one machine sharing a disk tier run a missing key's function once.
+        let wait_timeout = self.wait_timeout;
+        let flight_lock = self.flight_lock.or_else(|| {
+            let dir = backends.iter().find_map(|backend| backend.lock_dir())?;
+            let lock = FileLock::new(dir).wait_timeout(wait_timeout);
+            Some(Box::new(lock) as Box<dyn FlightLock>)
+        });
         let memory = memory.or_else(|| backends.is_empty().then(MemoryBackend::new));
         let ttl = TtlPolicy::new(self.ttl)
             .stale_if_error(self.stale_if_error.unwrap_or_default())
@@ -426,7 +436,7 @@ where
             outages: Outages::new(self.error_backoff),
             refreshing: Default::default(),
             rate_limiter: self.rate_limiter,
-            flight_lock: self.flight_lock,
+            flight_lock,
             clock: self.clock,
             wait_timeout: self.wait_timeout,
             stats,

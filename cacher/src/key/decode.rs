@@ -220,10 +220,11 @@ fn list(mut s: &str, close: char) -> Option<(Vec<Value>, &str)> {
             return Some((items, rest));
         }
         s = rest.strip_prefix(',')?;
-        if close == ')' && items.len() == 1 {
-            if let Some(rest) = s.strip_prefix(close) {
-                return Some((items, rest));
-            }
+        if close == ')'
+            && items.len() == 1
+            && let Some(rest) = s.strip_prefix(close)
+        {
+            return Some((items, rest));
         }
     }
 }
@@ -291,7 +292,7 @@ fn scalar(token: &str) -> Option<Value> {
 }
 
 fn bytes(hex: &str) -> Option<Vec<u8>> {
-    (hex.len() % 2 == 0).then_some(())?;
+    hex.len().is_multiple_of(2).then_some(())?;
     (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())

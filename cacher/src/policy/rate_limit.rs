@@ -1,6 +1,7 @@
-//! [`RateLimiter`]: a minimum interval between call starts, in one process or, through Redis,
-//! across all of them.
+//! [`RateLimiter`]: a minimum interval between call starts, in one process, across the processes
+//! of one machine (through a file), or, through Redis, across all of them.
 
+mod file;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -40,6 +41,9 @@ struct Inner {
     next_start: Mutex<Duration>,
     /// A schedule shared through Redis, asked after the local one.
     shared: Shared,
+    /// A schedule shared by the processes of one machine through a file, asked after the local
+    /// one.
+    machine: Option<Arc<file::FileSchedule>>,
 }
 
 /// The Redis schedule, when there is one (nothing without the `redis` feature).
@@ -71,6 +75,7 @@ impl RateLimiter {
     #[must_use]
     pub fn with_clock(self, clock: Clock) -> Self {
         Self::build(self.inner.min_interval, clock, self.inner.shared.clone())
+            .keep_machine(&self.inner)
     }
 
     fn build(min_interval: Duration, clock: Clock, shared: Shared) -> Self {
@@ -80,7 +85,70 @@ impl RateLimiter {
                 clock,
                 next_start: Mutex::new(Duration::ZERO),
                 shared,
+                machine: None,
             }),
+        }
+    }
+
+    /// A limiter shared by every process of this machine that makes one with the same `dir`
+    /// and `name`: together they start at most one call per `min_interval`. Every limiter
+    /// sharing a name must use the same interval. No server needed: the next free start time
+    /// is kept in a small file in `dir`'s `.cacher-locks` folder (beside the cross-process
+    /// lock files of a file or store tier there), read and moved under an exclusive lock on it.
+    ///
+    /// The schedule is in wall-clock milliseconds on the limiter's [`Clock`], which the
+    /// processes of one machine share. Nothing blocks forever or fails a call: a caller waits
+    /// at most 5 s for another process reading the schedule, and when the file cannot be used
+    /// (a read-only directory), the limiter keeps this process's own spacing, with a warning.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Clock, RateLimiter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (clock, mock) = Clock::mock();
+    /// // Two limiters of one name, as two processes would make them.
+    /// let a = RateLimiter::file(dir.path(), "api.example.com", Duration::from_secs(1))
+    ///     .with_clock(clock.clone());
+    /// let b = RateLimiter::file(dir.path(), "api.example.com", Duration::from_secs(1))
+    ///     .with_clock(clock);
+    /// a.acquire(); // at once
+    /// b.acquire(); // one second later: the file said so
+    /// assert_eq!(mock.elapsed(), Duration::from_secs(1));
+    /// ```
+    #[must_use]
+    pub fn file(dir: impl Into<std::path::PathBuf>, name: &str, min_interval: Duration) -> Self {
+        let mut limiter = Self::build(min_interval, Clock::system(), NOT_SHARED);
+        if let Some(inner) = Arc::get_mut(&mut limiter.inner) {
+            inner.machine = Some(Arc::new(file::FileSchedule::new(dir.into(), name)));
+        }
+        limiter
+    }
+
+    /// The same limiter with `self`'s machine schedule, if any.
+    fn keep_machine(self, from: &Inner) -> Self {
+        let mut limiter = self;
+        if let Some(inner) = Arc::get_mut(&mut limiter.inner) {
+            inner.machine = from.machine.clone();
+        }
+        limiter
+    }
+
+    /// How long to wait for the machine schedule's slot (zero without one, or when it fails).
+    fn machine_wait(inner: &Inner) -> Duration {
+        let Some(schedule) = &inner.machine else {
+            return Duration::ZERO;
+        };
+        match schedule.reserve(inner.clock.now_ms(), inner.min_interval) {
+            Ok(Some(wait)) => wait,
+            Ok(None) => {
+                tracing::warn!(schedule = %schedule.path().display(), "the shared rate schedule stayed locked; starting anyway");
+                Duration::ZERO
+            }
+            Err(e) => {
+                tracing::warn!(schedule = %schedule.path().display(), error = %e, "the shared rate schedule cannot be used; spacing this process's calls only");
+                Duration::ZERO
+            }
         }
     }
 
@@ -158,6 +226,7 @@ impl RateLimiter {
             ..shared
         });
         Self::build(self.inner.min_interval, self.inner.clock.clone(), shared)
+            .keep_machine(&self.inner)
     }
 
     /// The minimum interval between call starts.
@@ -182,6 +251,9 @@ impl RateLimiter {
     /// Blocks until this caller may start a call.
     pub fn acquire(&self) {
         self.inner.clock.sleep_until(self.reserve());
+        if self.inner.machine.is_some() {
+            self.inner.clock.sleep(Self::machine_wait(&self.inner));
+        }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             (shared.redis).acquire(self.inner.min_interval, shared.wait_timeout);
@@ -193,6 +265,12 @@ impl RateLimiter {
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn acquire_async(&self) {
         self.inner.clock.sleep_until_async(self.reserve()).await;
+        if self.inner.machine.is_some() {
+            // The file's I/O on a blocking thread.
+            let inner = Arc::clone(&self.inner);
+            let wait = crate::future::blocking(move || Self::machine_wait(&inner)).await;
+            self.inner.clock.sleep_async(wait).await;
+        }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             (shared.redis)
@@ -206,6 +284,9 @@ impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("RateLimiter");
         debug.field("min_interval", &self.inner.min_interval);
+        if let Some(schedule) = &self.inner.machine {
+            debug.field("schedule", &schedule.path());
+        }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             debug.field("redis_key", &shared.redis.redis_key());

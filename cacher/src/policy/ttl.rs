@@ -71,10 +71,10 @@ impl TtlPolicy {
     /// Classifies an entry as seen at `now_ms` (ms since the epoch).
     #[must_use]
     pub(crate) fn freshness(&self, stamp: Stamp, now_ms: u64) -> Freshness {
-        if let Some(idle) = self.time_to_idle {
-            if now_ms.saturating_sub(stamp.touched_ms) >= idle {
-                return Freshness::Expired;
-            }
+        if let Some(idle) = self.time_to_idle
+            && now_ms.saturating_sub(stamp.touched_ms) >= idle
+        {
+            return Freshness::Expired;
         }
         let Some(ttl) = stamp.ttl_ms.or(self.ttl) else {
             return Freshness::Fresh;

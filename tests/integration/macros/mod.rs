@@ -9,4 +9,6 @@
 // warning in the expansions of this module is an error.
 #[deny(warnings)]
 mod expansion;
+#[deny(warnings)]
+mod store;
 mod walkthrough;

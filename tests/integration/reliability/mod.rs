@@ -8,6 +8,8 @@
 mod corrupt;
 mod crash;
 mod environment;
+mod flight;
 mod hostile_keys;
 mod panics;
 mod processes;
+mod store;

@@ -1,7 +1,8 @@
 //! Many processes, many threads, one cache directory: zero wrong values, zero errors, zero panics.
-//! Without a `cross_process_lock` there is no lock between processes (and no lock file), so a
-//! process that hangs or dies while computing never makes another wait. (Single-flight within a
-//! process and its bounded waits: `single_flight`.)
+//! The processes share a lock file per key (the file tier's default `FileLock`), so a process
+//! that hangs while computing makes another wait at most its `wait_timeout`, and one that dies
+//! releases at once. (Single-flight within a process and its bounded waits: `single_flight`;
+//! across processes: `flight`.)
 //!
 //! Default: 3 processes × 4 threads × 1 000 calls per layout (24 000 calls). `CACHER_LONG_TESTS=1`:
 //! 4 processes × 4 threads × 10 000 calls per layout.
@@ -11,6 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cacher::{Cache, SeparateFileBackend};
 use cacher_tests::reliability::{self as common, Format, Layout, seed_from_time};
 use cacher_tests::{Reaper, init_tracing, long_tests};
 
@@ -148,11 +150,11 @@ fn many_processes_and_threads_on_one_directory_never_see_a_wrong_value() {
     println!("many processes: done in {:.1?}", started.elapsed());
 }
 
-/// No lock is shared between processes: a process stuck (or killed) in the middle of computing a
-/// key never makes another process wait for it. Each process computes for itself — what holds
-/// across processes is that they share the entries, not the computation.
+/// A process stuck in the middle of computing a key makes another process missing it wait at most
+/// its `wait_timeout`, then compute it itself; once the stuck process is killed, its lock is
+/// released at once (the OS drops it), and nothing it left blocks or misleads a later process.
 #[test]
-fn a_process_hanging_in_a_computation_never_blocks_another() {
+fn a_process_hanging_in_a_computation_blocks_another_at_most_its_wait_timeout() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Reaper(
@@ -170,31 +172,37 @@ fn a_process_hanging_in_a_computation_never_blocks_another() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "computing");
-    // The default wait_timeout (60 s): were there a cross-process lock, this would wait.
-    let layout = Layout {
-        format: Format::Json,
-        durable: false,
-        sharded: false,
+    let bound = Duration::from_millis(300);
+    let cache = |wait: Duration| -> Cache<String, String> {
+        Cache::builder()
+            .namespace(common::PROCESSES_NAMESPACE)
+            .backend(SeparateFileBackend::new(dir.path()))
+            .wait_timeout(wait)
+            .build()
+            .unwrap()
     };
-    let cache = common::file_cache::<String>(dir.path(), common::PROCESSES_NAMESPACE, layout);
     let start = Instant::now();
-    let value = cache.get_or_compute("shared key", || "computed here".to_owned());
+    let value =
+        cache(bound).get_or_compute(&"shared key".to_owned(), || "computed here".to_owned());
     assert_eq!(value, "computed here");
+    let waited = start.elapsed();
+    assert!(waited >= bound, "it waited for the holder: {waited:?}");
+    assert!(waited < bound + Duration::from_secs(5), "{waited:?}");
+    // Killed while computing: its lock goes with it, at once.
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let again = cache(Duration::from_secs(60));
+    let start = Instant::now();
+    assert_eq!(again.remove(&"shared key".to_owned()).ok(), Some(()));
+    assert_eq!(
+        again.get_or_compute(&"shared key".to_owned(), || "after the kill".to_owned()),
+        "after the kill"
+    );
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
     );
-    // Killed while computing: it leaves nothing that blocks or misleads a later process.
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    let again = common::file_cache::<String>(dir.path(), common::PROCESSES_NAMESPACE, layout);
-    let start = Instant::now();
-    assert_eq!(
-        again.get_or_compute("shared key", || unreachable!("stored by the first call")),
-        "computed here"
-    );
-    assert!(start.elapsed() < Duration::from_secs(5));
 }
 
 /// stale_while_revalidate across processes: a process answers stale callers at once, its

@@ -1,57 +1,87 @@
-//! `max_entries` for the file backend: an in-memory LRU index of this cache's entries, built by
-//! one listing at the first write, so that writes never list the directory again (Django's file
-//! cache lists it on every set and takes 605 ms at 10,000 files).
+//! `max_entries` and `max_size` for the file backend: an in-memory LRU index of this cache's
+//! entries and their sizes, built by one listing at the first write, so that writes never list
+//! the directory again (Django's file cache lists it on every set and takes 605 ms at 10,000
+//! files).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+/// Clones share one state (a blocking task's copy of the backend, and the backend).
+#[derive(Clone)]
 pub(crate) struct DiskIndex {
-    max_entries: usize,
-    state: Mutex<Option<State>>,
+    max_entries: Option<usize>,
+    max_size: Option<u64>,
+    state: Arc<Mutex<Option<State>>>,
 }
 
-/// Entries by path relative to the cache directory, and by recency.
+/// Entries by path relative to the cache directory (with their recency and size), and by
+/// recency; the sizes' sum.
 #[derive(Default)]
 struct State {
     tick: u64,
-    by_path: HashMap<String, u64>,
+    by_path: HashMap<String, (u64, u64)>,
     by_tick: BTreeMap<u64, String>,
+    bytes: u64,
 }
 
 impl State {
-    fn bump(&mut self, rel: &str) {
+    /// `rel` becomes the most recent; its size becomes `size` when given.
+    fn bump(&mut self, rel: &str, size: Option<u64>) {
         self.tick += 1;
         match self.by_path.get_mut(rel) {
-            Some(tick) => {
+            Some((tick, old)) => {
                 self.by_tick.remove(tick);
                 *tick = self.tick;
+                if let Some(size) = size {
+                    self.bytes = self.bytes - *old + size;
+                    *old = size;
+                }
             }
             None => {
-                self.by_path.insert(rel.to_owned(), self.tick);
+                let size = size.unwrap_or(0);
+                self.bytes += size;
+                self.by_path.insert(rel.to_owned(), (self.tick, size));
             }
         }
         self.by_tick.insert(self.tick, rel.to_owned());
     }
 
     fn forget(&mut self, rel: &str) {
-        if let Some(tick) = self.by_path.remove(rel) {
+        if let Some((tick, size)) = self.by_path.remove(rel) {
             self.by_tick.remove(&tick);
+            self.bytes -= size;
         }
     }
 }
 
 impl DiskIndex {
-    pub(crate) fn new(max_entries: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            max_entries,
-            state: Mutex::new(None),
+            max_entries: None,
+            max_size: None,
+            state: Arc::new(Mutex::new(None)),
         }
     }
 
+    pub(crate) fn with_max_entries(mut self, max_entries: usize) -> Self {
+        self.max_entries = Some(max_entries);
+        self
+    }
+
+    pub(crate) fn with_max_size(mut self, bytes: u64) -> Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
     /// The most entries kept.
-    pub(crate) fn max_entries(&self) -> usize {
+    pub(crate) fn max_entries(&self) -> Option<usize> {
         self.max_entries
+    }
+
+    /// The most bytes kept.
+    pub(crate) fn max_size(&self) -> Option<u64> {
+        self.max_size
     }
 
     fn with_state<R>(&self, f: impl FnOnce(&mut Option<State>) -> R) -> R {
@@ -62,7 +92,7 @@ impl DiskIndex {
     pub(crate) fn touch(&self, rel: &str) {
         self.with_state(|state| {
             if let Some(state) = state {
-                state.bump(rel);
+                state.bump(rel, None);
             }
         });
     }
@@ -75,29 +105,38 @@ impl DiskIndex {
         });
     }
 
-    /// A write of `rel`: at the first one, `list` gives this cache's entries, oldest first;
-    /// records `rel` as the most recent, and returns the least recently used entries beyond the
-    /// limit, which the caller deletes (outside the lock).
+    /// A write of `size` bytes to `rel`: at the first one, `list` gives this cache's entries,
+    /// oldest first, with their sizes; records `rel` as the most recent, and returns the least
+    /// recently used entries beyond the limits, which the caller deletes (outside the lock).
     pub(crate) fn record(
         &self,
         rel: &str,
-        list: impl FnOnce() -> Vec<(SystemTime, String)>,
+        size: u64,
+        list: impl FnOnce() -> Vec<(SystemTime, String, u64)>,
     ) -> Vec<String> {
         self.with_state(|state| {
             let state = state.get_or_insert_with(|| {
                 let mut state = State::default();
-                for (_, rel) in list() {
-                    state.bump(&rel);
+                for (_, rel, size) in list() {
+                    state.bump(&rel, Some(size));
                 }
                 state
             });
-            state.bump(rel);
+            state.bump(rel, Some(size));
             let mut evicted = Vec::new();
-            while state.by_path.len() > self.max_entries {
+            let over = |state: &State| {
+                self.max_entries
+                    .is_some_and(|max| state.by_path.len() > max)
+                    || self.max_size.is_some_and(|max| state.bytes > max)
+            };
+            // The entry just written stays, even alone over `max_size`.
+            while over(state) && state.by_path.len() > 1 {
                 let Some((_, oldest)) = state.by_tick.pop_first() else {
                     break;
                 };
-                state.by_path.remove(&oldest);
+                if let Some((_, size)) = state.by_path.remove(&oldest) {
+                    state.bytes -= size;
+                }
                 evicted.push(oldest);
             }
             evicted

@@ -118,23 +118,26 @@ pub(super) fn walk(
 }
 
 /// This cache's entries under `root` (of its namespace and version), oldest modification first,
-/// as paths relative to it: what the `max_entries` index starts from.
+/// as paths relative to it, with their sizes: what the `max_entries`/`max_size` index starts
+/// from.
 pub(super) fn list_entries<F: Formatter>(
     root: &Dir,
     formatter: &F,
     owner: Owner<'_>,
-) -> Vec<(SystemTime, String)> {
+) -> Vec<(SystemTime, String, u64)> {
     struct List<'a, F> {
         formatter: &'a F,
         owner: Owner<'a>,
-        found: Vec<(SystemTime, String)>,
+        found: Vec<(SystemTime, String, u64)>,
     }
     impl<F: Formatter> Visitor for List<'_, F> {
         fn file(&mut self, dir: &Dir, entry: &DirEntry, name: &str, rel: &str) -> bool {
             if self.owner.owns(self.formatter, dir, name) {
-                let modified = entry.metadata().and_then(|m| m.modified());
+                let metadata = entry.metadata();
+                let size = metadata.as_ref().map_or(0, cap_std::fs::Metadata::len);
+                let modified = metadata.and_then(|m| m.modified());
                 let modified = modified.map_or(SystemTime::UNIX_EPOCH, |t| t.into_std());
-                self.found.push((modified, rel.to_owned()));
+                self.found.push((modified, rel.to_owned(), size));
             }
             false
         }

@@ -1,0 +1,98 @@
+//! The LMDB environment of a store directory: opened once per process (LMDB forbids opening one
+//! environment twice in a process: its locks would be released by the second close), shared by
+//! every [`StoreBackend`](super::StoreBackend) on that directory, and kept open until the
+//! process exits.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use heed::types::Bytes;
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, WithTls};
+
+/// The address space the store may grow into, largest first. LMDB maps its file at a fixed size,
+/// but the file itself grows only as entries are written (and never past the store's
+/// `max_size`): a large map costs virtual addresses, not disk or memory. 1 TiB on 64-bit
+/// targets; where the process may not reserve that much (`ulimit -v`, valgrind), the next size
+/// that it may.
+#[cfg(target_pointer_width = "64")]
+const MAP_SIZES: [usize; 4] = [1 << 40, 1 << 36, 1 << 32, 1 << 30];
+#[cfg(not(target_pointer_width = "64"))]
+const MAP_SIZES: [usize; 2] = [1 << 30, 1 << 28];
+
+/// Threads that read at once across all processes (a reader slot per thread, kept until it exits).
+const MAX_READERS: u32 = 4096;
+
+/// An open store: its environment and its three tables.
+#[derive(Clone)]
+pub(super) struct Store {
+    pub(super) env: Env<WithTls>,
+    /// `namespace \0 version \0 key` → `seq (8 bytes) | encoded entry`.
+    pub(super) entries: Database<Bytes, Bytes>,
+    /// `namespace \0 seq (8 bytes, big-endian)` → `created_ms (8) | len (8) | entries' key`:
+    /// the namespace's entries, oldest written first.
+    pub(super) order: Database<Bytes, Bytes>,
+    /// `seq` → the last sequence number; `n \0 namespace` → `count (8) | bytes (8)`;
+    /// `t \0 namespace` → the newest `created_ms` seen.
+    pub(super) meta: Database<Bytes, Bytes>,
+}
+
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
+
+/// The store in `dir` (created, with its parents, when missing), open.
+pub(super) fn open(dir: &Path) -> heed::Result<Store> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.canonicalize()?;
+    let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(store) = open.get(&path) {
+        return Ok(store.clone());
+    }
+    let env = MAP_SIZES
+        .iter()
+        .map(|&size| open_env(&path, size))
+        .find_map(Result::ok)
+        .map_or_else(|| open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1]), Ok)?;
+    // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
+    env.clear_stale_readers()?;
+    let mut txn = env.write_txn()?;
+    let entries = env.create_database(&mut txn, Some("entries"))?;
+    let order = env.create_database(&mut txn, Some("order"))?;
+    let meta = env.create_database(&mut txn, Some("meta"))?;
+    txn.commit()?;
+    let store = Store {
+        env,
+        entries,
+        order,
+        meta,
+    };
+    open.insert(path, store.clone());
+    Ok(store)
+}
+
+/// The environment at `path`, mapping `map_size` bytes.
+fn open_env(path: &Path, map_size: usize) -> heed::Result<Env<WithTls>> {
+    let mut options = EnvOpenOptions::new();
+    options
+        .map_size(map_size)
+        .max_dbs(3)
+        .max_readers(MAX_READERS);
+    // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
+    // process (the map `OPEN`), only through LMDB (the directory holds nothing else of ours but
+    // the lock folder), and with NO_SYNC, whose only cost is durability across a power loss: a
+    // process killed at any moment leaves the last committed transaction in the page cache,
+    // whole. Durable stores sync after their commits (`Env::force_sync`).
+    #[allow(unsafe_code)]
+    unsafe {
+        options.flags(EnvFlags::NO_SYNC | EnvFlags::NO_READ_AHEAD);
+        options.open(path)
+    }
+}
+
+/// An LMDB error as an I/O error, for [`Error::io`](crate::Error).
+pub(super) fn io_error(error: heed::Error) -> io::Error {
+    match error {
+        heed::Error::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}

@@ -1,0 +1,199 @@
+//! The store's writes in one LMDB write transaction: put, remove, clear, and the bounds (count,
+//! bytes, expiry) that evict a namespace's oldest-written entries first.
+
+use heed::RwTxn;
+
+use super::env::Store;
+
+/// What a namespace may hold, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bounds {
+    pub(super) max_entries: Option<u64>,
+    pub(super) max_size: Option<u64>,
+    /// How long after its creation an entry can still be served (the cache's ttl + grace).
+    pub(super) retention_ms: Option<u64>,
+}
+
+/// At most this many expired entries are dropped per write (besides those the bounds evict),
+/// so that a write costs a bounded time.
+const EXPIRED_PER_WRITE: usize = 8;
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn count_key(namespace: &str) -> Vec<u8> {
+    [b"n\0", namespace.as_bytes()].concat()
+}
+
+fn order_key(namespace: &str, seq: u64) -> Vec<u8> {
+    [namespace.as_bytes(), b"\0", &seq.to_be_bytes()].concat()
+}
+
+/// The namespace's entry count and bytes.
+fn totals(store: &Store, txn: &RwTxn<'_>, namespace: &str) -> heed::Result<(u64, u64)> {
+    let value = store.meta.get(txn, &count_key(namespace))?.unwrap_or(&[]);
+    Ok((u64_at(value, 0), u64_at(value, 8)))
+}
+
+fn set_totals(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    namespace: &str,
+    (count, bytes): (u64, u64),
+) -> heed::Result<()> {
+    let value = [count.to_be_bytes(), bytes.to_be_bytes()].concat();
+    store.meta.put(txn, &count_key(namespace), &value)
+}
+
+/// Removes the entry at `id` (an `entries` key of `namespace`), if any: its bytes, if removed.
+fn unlink(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    namespace: &str,
+    id: &[u8],
+) -> heed::Result<Option<u64>> {
+    let Some(old) = store.entries.get(txn, id)? else {
+        return Ok(None);
+    };
+    let seq = u64_at(old, 0);
+    let len = (old.len() as u64).saturating_sub(8);
+    store.entries.delete(txn, id)?;
+    store.order.delete(txn, &order_key(namespace, seq))?;
+    Ok(Some(len))
+}
+
+/// Stores `bytes` at `id`, then evicts what the bounds ask.
+pub(super) fn put(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    (namespace, id): (&str, &[u8]),
+    bytes: &[u8],
+    created_ms: u64,
+    bounds: Bounds,
+) -> heed::Result<()> {
+    let (mut count, mut total) = totals(store, txn, namespace)?;
+    if let Some(len) = unlink(store, txn, namespace, id)? {
+        count = count.saturating_sub(1);
+        total = total.saturating_sub(len);
+    }
+    let seq = u64_at(store.meta.get(txn, b"seq")?.unwrap_or(&[]), 0) + 1;
+    store.meta.put(txn, b"seq", &seq.to_be_bytes())?;
+    let len = bytes.len() as u64;
+    store
+        .entries
+        .put(txn, id, &[&seq.to_be_bytes()[..], bytes].concat())?;
+    let order = [&created_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
+    store.order.put(txn, &order_key(namespace, seq), &order)?;
+    let newest = newest(store, txn, namespace, created_ms)?;
+    let totals = evict(
+        store,
+        txn,
+        namespace,
+        (count + 1, total + len),
+        bounds,
+        newest,
+    )?;
+    set_totals(store, txn, namespace, totals)
+}
+
+/// The newest creation time written to the namespace: the store's "now", which comes from the
+/// cache's clock through the entries it writes.
+fn newest(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, created: u64) -> heed::Result<u64> {
+    let key = [b"t\0", namespace.as_bytes()].concat();
+    let seen = u64_at(store.meta.get(txn, &key)?.unwrap_or(&[]), 0);
+    let newest = seen.max(created);
+    if newest != seen {
+        store.meta.put(txn, &key, &newest.to_be_bytes())?;
+    }
+    Ok(newest)
+}
+
+/// Drops the namespace's oldest-written entries while it is over a bound, and a few expired
+/// ones; the new totals.
+fn evict(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    namespace: &str,
+    (mut count, mut total): (u64, u64),
+    bounds: Bounds,
+    now_ms: u64,
+) -> heed::Result<(u64, u64)> {
+    let prefix = [namespace.as_bytes(), b"\0"].concat();
+    let mut expired = 0;
+    loop {
+        // The entry just written stays, even alone over `max_size`.
+        let over = count > 1
+            && (bounds.max_entries.is_some_and(|max| count > max)
+                || bounds.max_size.is_some_and(|max| total > max));
+        let first = store.order.prefix_iter(txn, &prefix)?.next().transpose()?;
+        let Some((key, value)) = first.map(|(key, value)| (key.to_vec(), value.to_vec())) else {
+            break;
+        };
+        let stale = bounds
+            .retention_ms
+            .is_some_and(|keep| u64_at(&value, 0).saturating_add(keep) < now_ms);
+        if !over && (!stale || expired >= EXPIRED_PER_WRITE) {
+            break;
+        }
+        expired += usize::from(!over);
+        store.entries.delete(txn, &value[16..])?;
+        store.order.delete(txn, &key)?;
+        count = count.saturating_sub(1);
+        total = total.saturating_sub(u64_at(&value, 8));
+    }
+    Ok((count, total))
+}
+
+/// Removes the entry at `id` of `namespace`.
+pub(super) fn remove(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    (namespace, id): (&str, &[u8]),
+) -> heed::Result<()> {
+    if let Some(len) = unlink(store, txn, namespace, id)? {
+        let (count, total) = totals(store, txn, namespace)?;
+        set_totals(
+            store,
+            txn,
+            namespace,
+            (count.saturating_sub(1), total.saturating_sub(len)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes every entry of `namespace` (of every version), and nothing else.
+pub(super) fn clear(store: &Store, txn: &mut RwTxn<'_>, namespace: &str) -> heed::Result<()> {
+    let prefix = [namespace.as_bytes(), b"\0"].concat();
+    let ids: Vec<Vec<u8>> = store
+        .order
+        .prefix_iter(txn, &prefix)?
+        .map(|item| item.map(|(_, value)| value[16..].to_vec()))
+        .collect::<heed::Result<_>>()?;
+    for id in &ids {
+        store.entries.delete(txn, id)?;
+    }
+    // Entries written by a store with no order row (none today) go too.
+    let stray: Vec<Vec<u8>> = store
+        .entries
+        .prefix_iter(txn, &prefix)?
+        .map(|item| item.map(|(key, _)| key.to_vec()))
+        .collect::<heed::Result<_>>()?;
+    for id in &stray {
+        store.entries.delete(txn, id)?;
+    }
+    let order: Vec<Vec<u8>> = store
+        .order
+        .prefix_iter(txn, &prefix)?
+        .map(|item| item.map(|(key, _)| key.to_vec()))
+        .collect::<heed::Result<_>>()?;
+    for key in &order {
+        store.order.delete(txn, key)?;
+    }
+    store.meta.delete(txn, &count_key(namespace))?;
+    Ok(())
+}

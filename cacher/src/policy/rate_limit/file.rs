@@ -1,0 +1,84 @@
+//! A rate limiter's schedule shared by the processes of one machine: the next free start time
+//! (wall-clock milliseconds) in a small file, read and moved under an exclusive lock on it.
+
+use std::fs::{File, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+
+/// The folder the schedule files live in (the cross-process lock's, `.cacher-locks`).
+const FOLDER: &str = ".cacher-locks";
+
+/// How long a caller waits for another process reading the schedule (a few microseconds of
+/// work; a holder that waits this long is stuck, and the caller starts anyway).
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+pub(super) struct FileSchedule {
+    dir: PathBuf,
+    file_name: String,
+}
+
+impl FileSchedule {
+    pub(super) fn new(dir: PathBuf, name: &str) -> Self {
+        let hash = blake3::hash(name.as_bytes());
+        let hex: String = hash.as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            dir,
+            file_name: format!("rate-{hex}.schedule"),
+        }
+    }
+
+    /// Where the schedule is, for messages.
+    pub(super) fn path(&self) -> PathBuf {
+        self.dir.join(FOLDER).join(&self.file_name)
+    }
+
+    fn open(&self) -> io::Result<File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let root = Dir::open_ambient_dir(&self.dir, ambient_authority())?;
+        let mut builder = cap_std::fs::DirBuilder::new();
+        builder.recursive(true);
+        root.create_dir_with(FOLDER, &builder)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true);
+        #[cfg(unix)]
+        cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        Ok(root
+            .open_dir(FOLDER)?
+            .open_with(&self.file_name, &options)?
+            .into_std())
+    }
+
+    /// Takes the next free start at or after `now_ms` and moves the schedule one `interval` past
+    /// it: how long the caller waits before starting. `Ok(None)` when the file stayed locked.
+    pub(super) fn reserve(&self, now_ms: u64, interval: Duration) -> io::Result<Option<Duration>> {
+        let mut file = self.open()?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::Error(e)) => return Err(e),
+                Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return Ok(None),
+                Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(200)),
+            }
+        }
+        let mut bytes = [0u8; 8];
+        let next = match file.read_exact(&mut bytes) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e),
+        };
+        let start = next.max(now_ms);
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&start.saturating_add(interval_ms).to_le_bytes())?;
+        // Closing the file releases the lock.
+        Ok(Some(Duration::from_millis(start - now_ms)))
+    }
+}
