@@ -433,10 +433,11 @@ fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result
     }
     // Recorded by both sides: the arguments must be the same too (a hashed key's collision, a
     // damaged entry). An entry or a lookup without them is not refused for that.
-    if let (Some(stored), Some(asked)) = (header.args.as_deref(), key.args) {
-        if stored != bounded_args(asked) {
-            return other("entry of other arguments".into());
-        }
+    let args = (header.args.as_deref(), key.args);
+    if let (Some(stored), Some(asked)) = args
+        && stored != bounded_args(asked)
+    {
+        return other("entry of other arguments".into());
     }
     if header.code.as_deref() != key.code {
         return Err(Mismatch::Superseded);
