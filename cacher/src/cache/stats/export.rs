@@ -153,6 +153,8 @@ mod tests {
             ("cacher_compute_seconds{namespace=app::double}", 1),
             ("cacher_compute_seconds{namespace=app::failing}", 1),
             ("cacher_errors_total{namespace=app::failing,tier=file}", 2),
+            // The cross-process lock file cannot be made there either.
+            ("cacher_errors_total{namespace=app::failing,tier=lock}", 1),
             ("cacher_misses_total{namespace=app::failing}", 1),
             ("cacher_hits_total{namespace=app::double,tier=file}", 1),
             ("cacher_hits_total{namespace=app::double,tier=memory}", 1),
