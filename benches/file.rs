@@ -399,6 +399,7 @@ fn population(n: u64, label: &str) -> (PathBuf, Cache<u64, Payload>) {
             namespace: cache.namespace(),
             version: None,
             key: &placeholder,
+            args: None,
             type_name: type_name(),
             code: None,
         },

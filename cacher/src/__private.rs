@@ -38,7 +38,7 @@ pub fn cache_dir(configured: Option<&str>, package: &str, default: PathBuf) -> P
 /// current directory, with a warning. Read once, when the first `#[cached]` cache is built, so
 /// that every cache of the process resolves the same way and a later `chdir` or change of the
 /// variable moves none.
-fn root_dir() -> &'static Path {
+pub(crate) fn root_dir() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
         let platform = directories::BaseDirs::new().map(|dirs| dirs.cache_dir().to_path_buf());

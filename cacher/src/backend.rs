@@ -8,12 +8,14 @@
 //! not from when it was copied.
 
 mod file;
+mod listing;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
+pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -157,6 +159,12 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// Where the entry for `key` is (or would be) stored, for backends that store files.
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {
         let _ = key;
+        None
+    }
+
+    /// The backend as a [`Listing`], when its entries can be listed (the file and Redis
+    /// backends): what [`Cache::entries`](crate::Cache::entries) goes through. `None` by default.
+    fn listing(&self) -> Option<&dyn Listing> {
         None
     }
 

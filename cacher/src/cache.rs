@@ -273,7 +273,7 @@ where
         let mut first = None;
         if !inner.backends.is_empty() {
             let key = call.persistent_key(&inner.naming)?;
-            let entry_key = inner.naming.entry_key::<V>(key);
+            let entry_key = inner.naming.entry_key::<V>(key, call.args());
             for backend in &inner.backends {
                 if let Err(e) = backend.remove(&entry_key) {
                     first.get_or_insert(e);
@@ -333,7 +333,7 @@ where
         let call = Call::new(key);
         let entry_key = inner
             .naming
-            .entry_key::<V>(call.persistent_key(&inner.naming).ok()?);
+            .entry_key::<V>(call.persistent_key(&inner.naming).ok()?, call.args());
         inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 
@@ -341,6 +341,60 @@ where
     #[must_use]
     pub fn namespace(&self) -> &str {
         self.inner.namespace()
+    }
+
+    /// Calls `visit` with each of this cache's entries (its namespace, any version) in its
+    /// persistent tiers that can be listed ([`Listing`](crate::Listing): files, Redis), tier by
+    /// tier, with their metadata — arguments, creation time, size — and without decoding a value,
+    /// until `visit` returns [`ControlFlow::Break`](std::ops::ControlFlow::Break). The memory tier
+    /// is not listed.
+    ///
+    /// # Errors
+    /// A tier that cannot be listed at all (Redis down, directory unreadable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use cacher::{Cache, HashKeyer, SeparateFileBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cache: Cache<u32, String> = Cache::builder()
+    ///     .namespace("app::name")
+    ///     .keyer(HashKeyer)
+    ///     .backend(SeparateFileBackend::new(dir.path()))
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(&7, "seven".to_owned()).unwrap();
+    /// let mut args = Vec::new();
+    /// cache
+    ///     .entries(|listed| {
+    ///         args.extend(listed.meta().and_then(|m| m.args.clone()));
+    ///         ControlFlow::Continue(())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(args, ["(v2)7"]);
+    /// ```
+    pub fn entries(
+        &self,
+        mut visit: impl FnMut(crate::backend::Listed) -> std::ops::ControlFlow<()>,
+    ) -> Result<()> {
+        let namespace = self.namespace();
+        let mut stopped = false;
+        for listing in self.inner.backends.iter().filter_map(|b| b.listing()) {
+            listing.list(&mut |listed| {
+                if listed.meta().is_none_or(|m| m.namespace != namespace) {
+                    return std::ops::ControlFlow::Continue(());
+                }
+                let flow = visit(listed);
+                stopped = flow.is_break();
+                flow
+            })?;
+            if stopped {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

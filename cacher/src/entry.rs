@@ -11,13 +11,18 @@
 //! With [`JsonFormatter`](crate::format::JsonFormatter) an entry reads:
 //!
 //! ```json
-//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1",
+//! {"cacher":3,"namespace":"app::fetch","version":null,"key":"user=1","args":"(v2)user=1",
 //!  "type":"alloc::string::String","shape":"9f3c…","code":"5be0…","created_ms":1764000000000,
 //!  "ttl_ms":3600000,"touched_ms":1764000000000,"value":"…"}
 //! ```
 //!
 //! - `cacher`: the envelope's layout (3); entries of another layout are misses.
 //! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
+//! - `args`: the arguments' canonical text ([`canonical`](crate::key::canonical())), so that an
+//!   entry under a hashed key still says what it is for (`cacher show`, [`meta`]); at most
+//!   [`MAX_ARGS_BYTES`], cut short with `…` beyond; `null` when the entry was written without
+//!   it. When both the entry and the lookup have it, a read checks it too: a collision of
+//!   hashed keys, or a damaged entry, is a miss.
 //! - `type`, `shape`: the value's type name and the fingerprint of its serde shape (below).
 //! - `code`: the fingerprint of the code that computed the value — for `#[cached]` without a
 //!   `version`, a hash of the function's tokens ([`CacheBuilder::code_hash`]); `null` when the
@@ -74,12 +79,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::format::{FormatError, Formatter};
 
+mod meta;
 mod shape;
+mod type_name;
+
+use self::type_name::same_type;
+
+pub(crate) use self::meta::layout_any;
+pub use self::meta::{EntryMeta, MAX_ARGS_BYTES, bounded_args, meta, meta_any};
 
 /// The layout version of entries; bumped if the envelope ever changes (2: the shape field; 3: the
 /// code field, the entry's own ttl and its last use), so that entries of another layout are
 /// misses, never misread.
-const LAYOUT: u32 = 3;
+pub(crate) const LAYOUT: u32 = 3;
 
 /// The largest entry, in bytes, that [`encode`] writes and [`decode`] reads (256 MiB). A backend
 /// reading from a place others can write to should stop reading past it: more than this is not
@@ -95,6 +107,10 @@ pub struct EntryKey<'a> {
     pub version: Option<&'a str>,
     /// The keyer's key.
     pub key: &'a str,
+    /// The arguments' canonical text, recorded for people and tools (cut to
+    /// [`MAX_ARGS_BYTES`]), and compared on reads with an entry's that has one. `None` records
+    /// `null`, and accepts any.
+    pub args: Option<&'a str>,
     /// `std::any::type_name` of the value. (The fingerprint of its shape is not part of the
     /// key: [`encode`] and [`decode`] compute it from the value's type.)
     pub type_name: &'static str,
@@ -164,6 +180,7 @@ struct EnvelopeRef<'a, V> {
     namespace: &'a str,
     version: Option<&'a str>,
     key: &'a str,
+    args: Option<&'a str>,
     #[serde(rename = "type")]
     type_name: &'a str,
     shape: Option<&'a str>,
@@ -183,6 +200,8 @@ struct Envelope<'a, V> {
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     key: Cow<'a, str>,
+    #[serde(borrow)]
+    args: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
     type_name: Cow<'a, str>,
     #[serde(borrow)]
@@ -206,6 +225,8 @@ struct Header<'a> {
     version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     key: Cow<'a, str>,
+    #[serde(borrow)]
+    args: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
     type_name: Cow<'a, str>,
     #[serde(borrow)]
@@ -230,6 +251,7 @@ struct Header<'a> {
 ///     namespace: "app::name",
 ///     version: None,
 ///     key: "7",
+///     args: Some("(v2)7"),
 ///     type_name: std::any::type_name::<String>(),
 ///     code: None,
 /// };
@@ -247,11 +269,13 @@ pub fn encode<F: Formatter, V: Serialize + DeserializeOwned>(
     if !formatter.self_describing() {
         shape.warn_untraced(key.type_name, formatter.name());
     }
+    let args = key.args.map(bounded_args);
     let envelope = EnvelopeRef {
         cacher: LAYOUT,
         namespace: key.namespace,
         version: key.version,
         key: key.key,
+        args: args.as_deref(),
         type_name: key.type_name,
         shape: shape.fingerprint.as_deref(),
         code: key.code,
@@ -316,6 +340,7 @@ pub fn decode<F: Formatter, V: DeserializeOwned>(
 ///     namespace: "app::double",
 ///     version: None,
 ///     key: "7",
+///     args: Some("(v2)7"),
 ///     type_name: std::any::type_name::<u32>(),
 ///     code: Some("x * 2"),
 /// };
@@ -363,6 +388,7 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
         namespace: envelope.namespace,
         version: envelope.version,
         key: envelope.key,
+        args: envelope.args,
         type_name: envelope.type_name,
         shape: envelope.shape,
         code: envelope.code,
@@ -405,6 +431,14 @@ fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result
     if header.key != key.key {
         return other("entry of another key".into());
     }
+    // Recorded by both sides: the arguments must be the same too (a hashed key's collision, a
+    // damaged entry). An entry or a lookup without them is not refused for that.
+    let args = (header.args.as_deref(), key.args);
+    if let (Some(stored), Some(asked)) = args
+        && stored != bounded_args(asked)
+    {
+        return other("entry of other arguments".into());
+    }
     if header.code.as_deref() != key.code {
         return Err(Mismatch::Superseded);
     }
@@ -418,57 +452,4 @@ fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result
         ));
     }
     Ok(())
-}
-
-/// Whether an entry recording the type `stored` holds a value of the type `expected`. When the
-/// reader's shape is traced (`traced`), the shape is the guard that matters and the names are
-/// compared without their module paths, so that a type moved to another module (`models::User`
-/// to `accounts::User`, `Vec<models::User>` to `Vec<accounts::User>`) keeps its entries; the
-/// shape check that follows refuses a layout change. An untraced type has no such guard: its full
-/// path must match.
-fn same_type(stored: &str, expected: &str, traced: bool) -> bool {
-    stored == expected || (traced && without_paths(stored) == without_paths(expected))
-}
-
-/// A type name as [`std::any::type_name`] prints it, without module paths: `Vec<User>` for
-/// `alloc::vec::Vec<app::models::User>`, `<User as Tr>::Out` for `<app::User as app::Tr>::Out`.
-fn without_paths(type_name: &str) -> String {
-    let mut out = String::with_capacity(type_name.len());
-    let mut word = String::new();
-    let mut chars = type_name.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else if c == ':' && chars.peek() == Some(&':') && !word.is_empty() {
-            // `word::` is a module (or type) on the way to the name: left out.
-            chars.next();
-            word.clear();
-        } else {
-            out.push_str(&word);
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(&word);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_paths;
-
-    #[test]
-    fn type_names_lose_their_module_paths_only() {
-        let cases = [
-            ("alloc::string::String", "String"),
-            ("alloc::vec::Vec<app::models::User>", "Vec<User>"),
-            ("(u32, core::option::Option<&str>)", "(u32, Option<&str>)"),
-            ("[app::User; 3]", "[User; 3]"),
-            ("<app::User as app::Tr>::Out", "<User as Tr>::Out"),
-            ("std::collections::HashMap<k::K, v::V>", "HashMap<K, V>"),
-        ];
-        for (full, short) in cases {
-            assert_eq!(without_paths(full), short, "{full}");
-        }
-    }
 }

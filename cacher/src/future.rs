@@ -26,6 +26,7 @@ pub(crate) struct OwnedKey {
     namespace: String,
     version: Option<String>,
     key: String,
+    args: Option<String>,
     type_name: &'static str,
     code: Option<String>,
 }
@@ -37,6 +38,7 @@ impl OwnedKey {
             namespace: key.namespace.to_owned(),
             version: key.version.map(str::to_owned),
             key: key.key.to_owned(),
+            args: key.args.map(str::to_owned),
             type_name: key.type_name,
             code: key.code.map(str::to_owned),
         }
@@ -47,6 +49,7 @@ impl OwnedKey {
             namespace: &self.namespace,
             version: self.version.as_deref(),
             key: &self.key,
+            args: self.args.as_deref(),
             type_name: self.type_name,
             code: self.code.as_deref(),
         }

@@ -80,6 +80,14 @@
 //!   by all processes through Redis ([`RateLimiter::redis`]), and [`RedisLock`] for single-flight
 //!   across processes, all three configured by one [`RedisOptions`]. With `tokio` too, their async
 //!   methods use an async connection.
+//! - `metrics`: every hit (by tier), miss, store, error (by tier) and stale serve, and the
+//!   function's latency, through the [`metrics`](https://docs.rs/metrics) facade, labelled by
+//!   namespace — `cacher_hits_total{namespace,tier}`, `cacher_misses_total`,
+//!   `cacher_stores_total`, `cacher_errors_total{namespace,tier}`, `cacher_stale_served_total`,
+//!   `cacher_compute_seconds` — for the exporter the application installs. They are the events
+//!   [`CacheStats`] counts, from the same place. Always, without a feature: `tracing` spans at
+//!   debug level around each computation (`cacher.compute`) and tier read and write
+//!   (`cacher.read`, `cacher.write`, with `namespace` and `tier`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
@@ -99,7 +107,9 @@ mod redis;
 #[doc(hidden)]
 pub mod __private;
 
-pub use crate::backend::{MemoryBackend, PersistentBackend, SeparateFileBackend, StoreBackend};
+pub use crate::backend::{
+    Listing, MemoryBackend, PersistentBackend, SeparateFileBackend, StoreBackend,
+};
 pub use crate::cache::{
     Cache, CacheBuilder, CacheStats, CachedFn, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT,
     IntoBackend, Lookup, Origin, TryCachedFn,
@@ -114,6 +124,22 @@ pub use crate::policy::RateLimiter;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use crate::{backend::RedisBackend, lock::RedisLock, redis::RedisOptions};
 pub use cacher_macros::cached;
+
+/// The directory below which `#[cached]` functions keep their files by default, one directory
+/// per package: `$CACHER_DIR` when it is set and not empty, else the platform's cache directory
+/// (`~/.cache` on Linux, `~/Library/Caches` on macOS, `{FOLDERID_LocalAppData}` on Windows).
+/// Read once per process. What `cacher ls` lists when given no root.
+///
+/// # Examples
+///
+/// ```
+/// let root = cacher::root_dir();
+/// assert!(root.is_absolute());
+/// ```
+#[must_use]
+pub fn root_dir() -> &'static std::path::Path {
+    crate::__private::root_dir()
+}
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

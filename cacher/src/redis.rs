@@ -108,6 +108,17 @@ impl RedisOptions {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The URL without its credentials (`redis://…@host:6379/`): what messages and tools print.
+    ///
+    /// ```
+    /// let options = cacher::RedisOptions::new("redis://:hunter2@cache.internal:6379/0");
+    /// assert_eq!(options.redacted_url(), "redis://…@cache.internal:6379/0");
+    /// ```
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        redacted(&self.url)
+    }
 }
 
 impl fmt::Debug for RedisOptions {

@@ -184,6 +184,47 @@ fn durable_writes_read_back() {
 }
 
 #[test]
+fn entries_lists_this_cache_only_with_its_arguments_and_stops_when_told() {
+    use std::ops::ControlFlow;
+    let dir = tempfile::tempdir().unwrap();
+    let named = |namespace: &str| -> Cache<u32, String> {
+        Cache::builder()
+            .namespace(namespace)
+            .keyer(HashKeyer)
+            .backend(SeparateFileBackend::new(dir.path()).formatter(PostcardFormatter))
+            .build()
+            .unwrap()
+    };
+    let (mine, other) = (named("app::mine"), named("app::other"));
+    for n in 0..5 {
+        mine.insert(&n, format!("v{n}")).unwrap();
+        other.insert(&n, format!("w{n}")).unwrap();
+    }
+    fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let mut args = Vec::new();
+    mine.entries(|listed| {
+        let meta = listed.meta().expect("only entries");
+        assert_eq!(
+            (meta.namespace.as_str(), meta.format),
+            ("app::mine", "postcard")
+        );
+        assert!(listed.size > 0 && listed.location.ends_with(".postcard"));
+        args.push(meta.args.clone().unwrap());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    args.sort();
+    assert_eq!(args, ["(v2)0", "(v2)1", "(v2)2", "(v2)3", "(v2)4"]);
+    let mut seen = 0;
+    mine.entries(|_| {
+        seen += 1;
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(seen, 1);
+}
+
+#[test]
 fn max_size_keeps_the_newest_entries_within_the_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let cache: Cache<u32, String> = Cache::builder()

@@ -6,6 +6,7 @@ mod blocking;
 mod bounds;
 mod header;
 mod index;
+mod list;
 mod path;
 mod root;
 mod sweep;
@@ -387,6 +388,10 @@ where
                 ))
             }
         }
+    }
+
+    fn listing(&self) -> Option<&dyn super::Listing> {
+        Some(self)
     }
 
     fn path_of(&self, key: &EntryKey<'_>) -> Option<PathBuf> {

@@ -1,5 +1,7 @@
 //! Entries in Redis: one string key per entry, Redis's own expiry as the ttl.
 
+mod list;
+
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -239,6 +241,10 @@ where
         self.conn
             .query::<()>(redis::cmd("UNLINK").arg(&redis_key))
             .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
+    }
+
+    fn listing(&self) -> Option<&dyn super::Listing> {
+        Some(self)
     }
 
     fn clear(&self, namespace: &str) -> Result<()> {

@@ -2,6 +2,7 @@
 //! the threads and processes that open it.
 
 mod env;
+mod list;
 mod table;
 
 use std::borrow::Cow;
@@ -341,6 +342,10 @@ where
             .and_then(|()| txn.commit())
             .map_err(|e| self.error(e))?;
         self.sync()
+    }
+
+    fn listing(&self) -> Option<&dyn super::Listing> {
+        Some(self)
     }
 
     fn lock_dir(&self) -> Option<PathBuf> {

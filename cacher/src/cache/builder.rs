@@ -419,6 +419,7 @@ where
             .stale_if_error(self.stale_if_error.unwrap_or_default())
             .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
             .time_to_idle(self.time_to_idle);
+        let stats = super::stats::Counters::new(&self.namespace);
         Ok(Cache::from_inner(Inner {
             naming: Naming {
                 namespace: self.namespace,
@@ -438,7 +439,7 @@ where
             flight_lock,
             clock: self.clock,
             wait_timeout: self.wait_timeout,
-            stats: Default::default(),
+            stats,
             flights: super::flight::Flights::new(),
             hasher: Default::default(),
         }))

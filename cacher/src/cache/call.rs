@@ -20,20 +20,23 @@ pub(super) struct Naming {
 }
 
 impl Naming {
-    /// The persistent key of `key`.
-    fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<String, KeyError> {
+    /// The persistent key of `key`, with the canonical text it was made from.
+    fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<(String, String), KeyError> {
         let canonical = key::canonical(key, self.arg_names)?;
-        Ok(self
+        let key = self
             .keyer
-            .key(&self.namespace, self.version.as_deref(), &canonical))
+            .key(&self.namespace, self.version.as_deref(), &canonical);
+        Ok((key, canonical))
     }
 
-    /// The identity an entry of `V` stored under `key` records.
-    pub(super) fn entry_key<'a, V>(&'a self, key: &'a str) -> EntryKey<'a> {
+    /// The identity an entry of `V` stored under `key` records; `args`, the arguments' canonical
+    /// text, is recorded for listings.
+    pub(super) fn entry_key<'a, V>(&'a self, key: &'a str, args: Option<&'a str>) -> EntryKey<'a> {
         EntryKey {
             namespace: &self.namespace,
             version: self.version.as_deref(),
             key,
+            args,
             type_name: std::any::type_name::<V>(),
             code: self.code.as_deref(),
         }
@@ -44,7 +47,8 @@ impl Naming {
 /// `.await` stay `Send`.
 pub(super) struct Call<'q, Q: ?Sized> {
     pub(super) key: &'q Q,
-    persistent: OnceLock<Result<String, KeyError>>,
+    /// The keyer's key and the canonical text it was made from.
+    persistent: OnceLock<Result<(String, String), KeyError>>,
     lock_name: OnceLock<String>,
 }
 
@@ -63,8 +67,16 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
         Q: KeyRef<K>,
     {
         match self.persistent.get_or_init(|| naming.key_of(self.key)) {
-            Ok(key) => Ok(key),
+            Ok((key, _)) => Ok(key),
             Err(error) => Err(error.clone().into()),
+        }
+    }
+
+    /// The arguments' canonical text, once [`persistent_key`](Self::persistent_key) made it.
+    pub(super) fn args(&self) -> Option<&str> {
+        match self.persistent.get() {
+            Some(Ok((_, canonical))) => Some(canonical),
+            _ => None,
         }
     }
 

@@ -1,7 +1,15 @@
 //! The two drivers of the miss path: each performs the steps [`Miss`] asks for, one blocking and
 //! one async, and decides nothing.
+//!
+//! Each tier operation runs in a `tracing` span at debug level (`cacher.read`, `cacher.write`:
+//! `namespace`, `tier`), and the function in one (`cacher.compute`: `namespace`), whose time
+//! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
 
 use std::hash::Hash;
+use std::time::Instant;
+
+#[cfg(feature = "tokio")]
+use tracing::Instrument as _;
 
 use super::miss::{Miss, Step};
 use crate::key::KeyRef;
@@ -21,11 +29,13 @@ where
     loop {
         match miss.next() {
             Step::Read(backend, key) => {
-                let answer = backend.get(&key);
+                let span = tier_span("cacher.read", key.namespace, backend.name());
+                let answer = span.in_scope(|| backend.get(&key));
                 miss.read(answer);
             }
             Step::Write(backend, key, entry) => {
-                let result = backend.insert(&key, entry);
+                let span = tier_span("cacher.write", key.namespace, backend.name());
+                let result = span.in_scope(|| backend.insert(&key, entry));
                 miss.wrote(result);
             }
             Step::Wait(flight, bound) => miss.waited(flight.wait(bound)),
@@ -35,7 +45,12 @@ where
                     limiter.acquire();
                 }
                 let compute = compute.take().expect("the miss path computes at most once");
-                match compute() {
+                let inner = miss.inner();
+                let span = tracing::debug_span!("cacher.compute", namespace = inner.namespace());
+                let started = Instant::now();
+                let result = span.in_scope(compute);
+                inner.stats.computed(started.elapsed());
+                match result {
                     Ok(value) => miss.computed(value),
                     Err(error) => return miss.failed(error),
                 }
@@ -60,11 +75,13 @@ where
     loop {
         match miss.next() {
             Step::Read(backend, key) => {
-                let answer = backend.get_async(&key).await;
+                let span = tier_span("cacher.read", key.namespace, backend.name());
+                let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
             Step::Write(backend, key, entry) => {
-                let result = backend.insert_async(&key, entry).await;
+                let span = tier_span("cacher.write", key.namespace, backend.name());
+                let result = backend.insert_async(&key, entry).instrument(span).await;
                 miss.wrote(result);
             }
             Step::Wait(flight, bound) => miss.waited(flight.wait_async(bound).await),
@@ -74,12 +91,25 @@ where
                     limiter.acquire_async().await;
                 }
                 let compute = compute.take().expect("the miss path computes at most once");
-                match compute().await {
+                let inner = miss.inner();
+                let span = tracing::debug_span!("cacher.compute", namespace = inner.namespace());
+                let started = Instant::now();
+                let result = compute().instrument(span).await;
+                inner.stats.computed(started.elapsed());
+                match result {
                     Ok(value) => miss.computed(value),
                     Err(error) => return miss.failed(error),
                 }
             }
             Step::Done(value) => return Ok(value),
         }
+    }
+}
+
+/// The span of one tier operation.
+fn tier_span(name: &'static str, namespace: &str, tier: &'static str) -> tracing::Span {
+    match name {
+        "cacher.read" => tracing::debug_span!("cacher.read", namespace, tier),
+        _ => tracing::debug_span!("cacher.write", namespace, tier),
     }
 }

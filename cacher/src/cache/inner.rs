@@ -95,7 +95,7 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
 
     #[inline]
     pub(super) fn hit(&self, value: V) -> V {
-        self.stats.hits.add();
+        self.stats.hit("memory");
         value
     }
 }
@@ -103,7 +103,7 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
 impl<K, V> Inner<K, V> {
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
-        Counters::add(&self.stats.errors);
+        self.stats.error(backend);
         tracing::warn!(
             namespace = %self.naming.namespace,
             backend,

@@ -125,7 +125,7 @@ where
         return (None, None);
     }
     match call.persistent_key(&inner.naming) {
-        Ok(key) => (Some(inner.naming.entry_key::<V>(key)), None),
+        Ok(key) => (Some(inner.naming.entry_key::<V>(key, call.args())), None),
         Err(e) => {
             inner.report("all", "key", &e);
             (None, Some(e))
@@ -177,6 +177,11 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    /// The cache this call is on: the drivers' spans and compute timings name it.
+    pub(super) fn inner(&self) -> &'a Inner<K, V> {
+        self.inner
+    }
+
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
     /// `hash` is the key's [`flight_hash`](Inner::flight_hash).
     #[inline]
@@ -416,7 +421,7 @@ where
         if self.goal == Goal::Peek {
             return self.finish(entry.value);
         }
-        inner.stats.hits.add();
+        inner.stats.hit(inner.backends[tier].name());
         self.origin = Origin::Hit;
         let now_ms = inner.clock.now_ms();
         let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {

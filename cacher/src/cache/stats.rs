@@ -2,6 +2,9 @@ use std::cell::Cell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(feature = "metrics")]
+mod export;
+
 /// What a cache has done since it was made (or since [`Cache::reset_stats`](crate::Cache::reset_stats)).
 ///
 /// # Examples
@@ -31,18 +34,81 @@ pub struct CacheStats {
     pub stale_served: u64,
 }
 
+/// What a cache counts, in one place: every event goes through one of these methods, which count
+/// it for [`CacheStats`] and, with the `metrics` feature, export it ([`export`]).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) hits: HitCounter,
-    pub(crate) misses: AtomicU64,
-    pub(crate) stores: AtomicU64,
-    pub(crate) errors: AtomicU64,
-    pub(crate) stale_served: AtomicU64,
+    hits: HitCounter,
+    misses: AtomicU64,
+    stores: AtomicU64,
+    errors: AtomicU64,
+    stale_served: AtomicU64,
+    #[cfg(feature = "metrics")]
+    export: export::Export,
 }
 
 impl Counters {
-    pub(crate) fn add(counter: &AtomicU64) {
+    /// The counters of the cache `namespace` (the label of its exported metrics).
+    pub(crate) fn new(namespace: &str) -> Self {
+        #[cfg(not(feature = "metrics"))]
+        let _ = namespace;
+        Self {
+            #[cfg(feature = "metrics")]
+            export: export::Export::new(namespace),
+            ..Self::default()
+        }
+    }
+
+    fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call answered by `tier` (`"memory"`, or a backend's name).
+    #[inline]
+    pub(crate) fn hit(&self, tier: &'static str) {
+        self.hits.add();
+        #[cfg(feature = "metrics")]
+        self.export.hit(tier);
+        #[cfg(not(feature = "metrics"))]
+        let _ = tier;
+    }
+
+    /// A call that ran the function, or a lookup that found nothing.
+    pub(crate) fn miss(&self) {
+        Self::add(&self.misses);
+        #[cfg(feature = "metrics")]
+        self.export.miss();
+    }
+
+    /// A value stored in at least one tier.
+    pub(crate) fn store(&self) {
+        Self::add(&self.stores);
+        #[cfg(feature = "metrics")]
+        self.export.store();
+    }
+
+    /// A failure of `tier` (a backend's name, or `"all"`).
+    pub(crate) fn error(&self, tier: &str) {
+        Self::add(&self.errors);
+        #[cfg(feature = "metrics")]
+        self.export.error(tier);
+        #[cfg(not(feature = "metrics"))]
+        let _ = tier;
+    }
+
+    /// An expired entry served because the function failed.
+    pub(crate) fn stale_served(&self) {
+        Self::add(&self.stale_served);
+        #[cfg(feature = "metrics")]
+        self.export.stale_served();
+    }
+
+    /// The function ran, taking `took` (exported only: `CacheStats` has no latency).
+    pub(crate) fn computed(&self, took: std::time::Duration) {
+        #[cfg(feature = "metrics")]
+        self.export.computed(took);
+        #[cfg(not(feature = "metrics"))]
+        let _ = took;
     }
 
     pub(crate) fn snapshot(&self) -> CacheStats {

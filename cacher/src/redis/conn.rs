@@ -93,6 +93,18 @@ impl Connector {
         }
     }
 
+    /// Runs `pipe` on a pooled blocking connection (no retry: a listing's reads are idempotent
+    /// and a failure is reported to the user).
+    pub(crate) fn query_pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> RedisResult<T> {
+        let mut conn = match self.pop_idle() {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let result = pipe.query::<T>(&mut conn);
+        self.finish(conn, &result);
+        result
+    }
+
     fn finish<T>(&self, conn: redis::Connection, result: &RedisResult<T>) {
         if result.as_ref().is_err_and(is_connection_error) {
             return; // dropped: its stream may hold a late reply, or be dead

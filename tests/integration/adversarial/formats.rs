@@ -20,6 +20,7 @@ fn key(type_name: &'static str) -> EntryKey<'static> {
         namespace: "app::fetch",
         version: None,
         key: "id=1",
+        args: None,
         type_name,
         code: None,
     }

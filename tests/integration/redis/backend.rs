@@ -234,6 +234,7 @@ fn the_ttl_is_redis_expiry_counted_from_the_entry_creation() {
         namespace: "ttl",
         version: None,
         key: k,
+        args: None,
         type_name: std::any::type_name::<String>(),
         code: None,
     };

@@ -98,6 +98,7 @@ mod tests {
                     namespace: "app::api::fetch<\"x\">",
                     version,
                     key: "k",
+                    args: None,
                     type_name: "alloc::string::String",
                     code: None,
                 };

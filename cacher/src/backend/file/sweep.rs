@@ -61,7 +61,7 @@ impl Owner<'_> {
 }
 
 /// What a walk does with each regular file, and with what fails.
-trait Visitor {
+pub(super) trait Visitor {
     /// A regular file `name` of `dir`, at `rel` below the cache directory; returns whether it
     /// was removed.
     fn file(&mut self, dir: &Dir, entry: &DirEntry, name: &str, rel: &str) -> bool;
@@ -72,7 +72,13 @@ trait Visitor {
 /// Walks `dir` (at `prefix` below the cache directory). Returns whether a file was removed in
 /// it or below; with `prune`, a subdirectory in which one was is removed when that left it
 /// empty (the cache directory itself, and directories this walk removed nothing from, stay).
-fn walk(dir: &Dir, prefix: &str, depth: usize, prune: bool, visitor: &mut impl Visitor) -> bool {
+pub(super) fn walk(
+    dir: &Dir,
+    prefix: &str,
+    depth: usize,
+    prune: bool,
+    visitor: &mut impl Visitor,
+) -> bool {
     let entries = match dir.entries() {
         Ok(entries) => entries,
         Err(e) => {

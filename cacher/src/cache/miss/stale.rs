@@ -10,7 +10,6 @@ use std::hash::Hash;
 use super::{Goal, Miss};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
-use crate::cache::stats::Counters;
 use crate::entry::{Entry, Stamp};
 use crate::key::KeyRef;
 use crate::policy::Freshness;
@@ -62,7 +61,7 @@ where
     /// function): counted, and reported as `Origin::Stale`, here only.
     pub(super) fn served_stale(&mut self) {
         self.origin = Origin::Stale;
-        Counters::add(&self.inner.stats.stale_served);
+        self.inner.stats.stale_served();
     }
 
     /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory
@@ -97,7 +96,7 @@ where
     /// A background refresh failed: the stale entry stays, the function backs off.
     pub(in crate::cache) fn refresh_failed(&self) {
         let inner = self.inner;
-        Counters::add(&inner.stats.errors);
+        inner.stats.error("refresh");
         inner.outages.failed(self.hash, inner.clock.now_ms());
         tracing::warn!(
             namespace = %inner.namespace(),

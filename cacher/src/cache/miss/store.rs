@@ -5,7 +5,6 @@
 use std::hash::Hash;
 
 use super::{Goal, Miss, State};
-use crate::cache::stats::Counters;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -22,7 +21,7 @@ where
     pub(in crate::cache) fn computed(&mut self, value: V) {
         let inner = self.inner;
         if self.goal.counts_miss() {
-            Counters::add(&inner.stats.misses);
+            inner.stats.miss();
         }
         if self.goal != Goal::Store {
             inner.outages.recovered(self.hash);
@@ -71,7 +70,7 @@ where
         let inner = self.inner;
         // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
         if self.goal.counts_miss() {
-            Counters::add(&inner.stats.misses);
+            inner.stats.miss();
         }
         self.state = State::Over;
         // An entry removed or replaced since the call started is not served either.
@@ -125,7 +124,7 @@ where
             unreachable!("called on the last write")
         };
         if !fill && self.stored {
-            Counters::add(&self.inner.stats.stores);
+            self.inner.stats.store();
         }
         self.finish(entry.value);
     }

@@ -1,0 +1,498 @@
+//! The subcommands: each walks the place once, then prints a table or one JSON document.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use cacher::backend::{Found, Listed};
+use cacher::entry::EntryMeta;
+use clap::Args;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::source::{Source, age_ms, is_problem};
+use crate::{Cli, Command, exit, parse, print};
+
+/// What `prune` removes: at least one of the three.
+#[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .required(true)
+        .multiple(true)
+        .args(["expired", "older_than", "max_size"])
+))]
+pub struct PruneArgs {
+    /// Entries past their own ttl (ttl_fn), or else past --ttl (which files then need)
+    #[arg(long)]
+    expired: bool,
+    /// Entries created longer ago than this (e.g. 12h, 7d)
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    older_than: Option<Duration>,
+    /// Then the oldest entries until the rest take at most this (e.g. 500M, 2G)
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    max_size: Option<u64>,
+    /// Only this namespace's entries
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Say what would be removed, remove nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs the command; the exit code, or a message saying what went wrong and what to do.
+pub fn run(cli: &Cli) -> Result<u8, String> {
+    let root = match &cli.command {
+        Command::Ls { root } => root.as_deref(),
+        _ => None,
+    };
+    let source = Source::open(&cli.global, root)?;
+    let listed = source.walk()?;
+    let json = cli.global.json;
+    match &cli.command {
+        Command::Ls { .. } => Ok(ls(&source, &listed, json)),
+        Command::Show {
+            namespace,
+            key: None,
+        } => Ok(show_namespace(&source, &listed, namespace, json)),
+        Command::Show {
+            namespace,
+            key: Some(key),
+        } => show_entry(&source, &listed, namespace, key, json),
+        Command::Stats => Ok(stats(&source, &listed, json)),
+        Command::Prune(args) => prune(&source, listed, args, json),
+        Command::Verify { repair } => Ok(verify(&source, &listed, *repair, json)),
+        Command::Clear { namespace, yes, .. } => {
+            clear(&source, &listed, namespace.as_deref(), *yes, json)
+        }
+        Command::Completions { .. } => Ok(exit::OK),
+    }
+}
+
+fn emit(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// One namespace as `ls` shows it.
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    namespace: String,
+    entries: u64,
+    bytes: u64,
+    oldest_ms: Option<u64>,
+    newest_ms: Option<u64>,
+    expired: u64,
+}
+
+fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
+    let mut by_namespace: BTreeMap<&str, Summary> = BTreeMap::new();
+    for item in listed {
+        let Some(meta) = item.meta() else { continue };
+        let summary = by_namespace
+            .entry(&meta.namespace)
+            .or_insert_with(|| Summary {
+                namespace: meta.namespace.clone(),
+                ..Summary::default()
+            });
+        summary.entries += 1;
+        summary.bytes += item.size;
+        summary.oldest_ms = Some(
+            summary
+                .oldest_ms
+                .map_or(meta.created_ms, |t| t.min(meta.created_ms)),
+        );
+        summary.newest_ms = Some(
+            summary
+                .newest_ms
+                .map_or(meta.created_ms, |t| t.max(meta.created_ms)),
+        );
+        summary.expired += u64::from(source.expired(meta));
+    }
+    by_namespace.into_values().collect()
+}
+
+fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
+    let caches = summaries(source, listed);
+    let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
+    if json {
+        emit(&json!({ "root": source.name, "caches": caches, "problems": problems }));
+        return exit::OK;
+    }
+    println!("{}", source.name);
+    if caches.is_empty() {
+        println!("no caches");
+    } else {
+        let mut rows = vec![
+            [
+                "NAMESPACE",
+                "ENTRIES",
+                "SIZE",
+                "OLDEST",
+                "NEWEST",
+                "EXPIRED",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for c in &caches {
+            rows.push(vec![
+                c.namespace.clone(),
+                c.entries.to_string(),
+                print::bytes(c.bytes),
+                c.oldest_ms
+                    .map_or_else(String::new, |t| print::age(age_ms(t))),
+                c.newest_ms
+                    .map_or_else(String::new, |t| print::age(age_ms(t))),
+                c.expired.to_string(),
+            ]);
+        }
+        print!("{}", print::table(&rows));
+    }
+    if problems > 0 {
+        println!("{problems} file(s) need attention: run `cacher verify`");
+    }
+    exit::OK
+}
+
+fn state(source: &Source, item: &Listed, meta: &EntryMeta) -> String {
+    let left = source
+        .ttl_of(meta)
+        .map(|ttl| (meta.created_ms.saturating_add(ttl)).saturating_sub(crate::source::now_ms()));
+    match (item.expires_in_ms, left) {
+        (Some(ms), _) => format!("expires in {}", print::age(ms)),
+        (None, Some(0)) => "expired".into(),
+        (None, Some(ms)) => format!("fresh for {}", print::age(ms)),
+        (None, None) => "-".into(),
+    }
+}
+
+fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<Item = &'a Listed> {
+    listed
+        .iter()
+        .filter(move |l| l.meta().is_some_and(|m| m.namespace == namespace))
+}
+
+fn not_found(source: &Source, what: &str) -> u8 {
+    eprintln!(
+        "cacher: no {what} in {}: run `cacher ls` to see what is there",
+        source.name
+    );
+    exit::NOT_FOUND
+}
+
+fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: bool) -> u8 {
+    let mut entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
+    if entries.is_empty() {
+        return not_found(source, &format!("entries of namespace {namespace:?}"));
+    }
+    entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
+    if json {
+        emit(&json!({ "namespace": namespace, "entries": entries }));
+        return exit::OK;
+    }
+    let mut rows = vec![
+        ["KEY", "ARGS", "AGE", "SIZE", "STATE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for item in entries {
+        let Some(meta) = item.meta() else { continue };
+        let mut key = meta.key.clone();
+        if key.chars().count() > 24 {
+            key = format!("{}…", key.chars().take(23).collect::<String>());
+        }
+        rows.push(vec![
+            key,
+            meta.args.clone().unwrap_or_else(|| "-".into()),
+            print::age(age_ms(meta.created_ms)),
+            print::bytes(item.size),
+            state(source, item, meta),
+        ]);
+    }
+    print!("{}", print::table(&rows));
+    exit::OK
+}
+
+fn show_entry(
+    source: &Source,
+    listed: &[Listed],
+    namespace: &str,
+    key: &str,
+    json: bool,
+) -> Result<u8, String> {
+    let found = of_namespace(listed, namespace).find(|l| {
+        l.meta()
+            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
+            || l.location == key
+    });
+    let Some(item) = found else {
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} of namespace {namespace:?}"),
+        ));
+    };
+    let meta = item.meta().ok_or("not an entry")?;
+    let bytes = source
+        .listing
+        .read_at(&item.location)
+        .map_err(|e| format!("cannot read {}: {e}", item.location))?;
+    let Some(bytes) = bytes else {
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} (removed meanwhile)"),
+        ));
+    };
+    let value = (meta.format == "json")
+        .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .flatten()
+        .and_then(|mut entry| entry.get_mut("value").map(serde_json::Value::take));
+    let summary = format!(
+        "{} bytes of {}: a binary format records no field names; read it with its type \
+         (Cache::get) to see it, or store it with JsonFormatter",
+        bytes.len(),
+        meta.format
+    );
+    if json {
+        emit(
+            &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
+        );
+        return Ok(exit::OK);
+    }
+    println!("location  {}", item.location);
+    println!("namespace {}", meta.namespace);
+    println!("key       {}", meta.key);
+    println!("args      {}", meta.args.as_deref().unwrap_or("-"));
+    println!("type      {}", meta.type_name);
+    println!("version   {}", meta.version.as_deref().unwrap_or("-"));
+    println!("code      {}", meta.code.as_deref().unwrap_or("-"));
+    let state = state(source, item, meta);
+    let age = print::age(age_ms(meta.created_ms));
+    match state.as_str() {
+        "-" => println!("age       {age}"),
+        _ => println!("age       {age} ({state})"),
+    }
+    println!("size      {}", print::bytes(item.size));
+    match value {
+        Some(value) => println!(
+            "value\n{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        None => println!("value     {summary}"),
+    }
+    Ok(exit::OK)
+}
+
+fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
+    let caches = summaries(source, listed);
+    let entries: Vec<_> = listed.iter().filter_map(Listed::meta).collect();
+    let bytes: u64 = listed
+        .iter()
+        .filter(|l| l.meta().is_some())
+        .map(|l| l.size)
+        .sum();
+    let expired: u64 = caches.iter().map(|c| c.expired).sum();
+    let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
+    let mut counts = vec![0u64; print::AGE_BUCKETS.len()];
+    for meta in &entries {
+        counts[print::bucket(age_ms(meta.created_ms))] += 1;
+    }
+    if json {
+        let ages: Vec<_> = print::AGE_BUCKETS
+            .iter()
+            .zip(&counts)
+            .map(|((_, label), count)| json!({ "age": label, "entries": count }))
+            .collect();
+        emit(&json!({
+            "root": source.name, "namespaces": caches.len(), "entries": entries.len(),
+            "bytes": bytes, "expired": expired, "problems": problems, "ages": ages,
+        }));
+        return exit::OK;
+    }
+    println!("{}", source.name);
+    println!(
+        "{} namespaces, {} entries, {}",
+        caches.len(),
+        entries.len(),
+        print::bytes(bytes)
+    );
+    println!("{expired} expired (by their own ttl, or --ttl)");
+    if problems > 0 {
+        println!("{problems} file(s) need attention: run `cacher verify`");
+    }
+    println!("entries by age:");
+    print!("{}", print::histogram(&counts, 40));
+    exit::OK
+}
+
+fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> Result<u8, String> {
+    if args.expired && source.ttl.is_none() && !source.redis {
+        return Err(
+            "--expired needs --ttl DURATION: entries record their own ttl (ttl_fn) but not the cache's".into(),
+        );
+    }
+    let mut entries: Vec<Listed> = listed
+        .into_iter()
+        .filter(|l| {
+            l.meta()
+                .is_some_and(|m| args.namespace.as_ref().is_none_or(|ns| &m.namespace == ns))
+        })
+        .collect();
+    entries.sort_by_key(|l| l.meta().map(|m| m.created_ms));
+    let too_old = |l: &Listed| {
+        let Some(meta) = l.meta() else { return false };
+        let created = meta.created_ms;
+        (args.expired && source.expired(meta))
+            || args
+                .older_than
+                .is_some_and(|d| u128::from(age_ms(created)) > d.as_millis())
+    };
+    let (mut remove, keep): (Vec<Listed>, Vec<Listed>) = entries.into_iter().partition(too_old);
+    if let Some(max) = args.max_size {
+        let mut total: u64 = keep.iter().map(|l| l.size).sum();
+        for item in keep {
+            if total <= max {
+                break;
+            }
+            total -= item.size;
+            remove.push(item);
+        }
+    }
+    let bytes: u64 = remove.iter().map(|l| l.size).sum();
+    if !args.dry_run {
+        for item in &remove {
+            source
+                .listing
+                .remove_at(&item.location)
+                .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
+        }
+    }
+    if json {
+        let locations: Vec<_> = remove.iter().map(|l| &l.location).collect();
+        emit(
+            &json!({ "removed": remove.len(), "bytes": bytes, "dry_run": args.dry_run, "locations": locations }),
+        );
+    } else {
+        let verb = if args.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
+    }
+    Ok(exit::OK)
+}
+
+fn problem_kind(found: &Found) -> String {
+    match found {
+        Found::Temporary { .. } => "orphaned temporary".into(),
+        Found::Foreign { layout } => format!("foreign (layout {layout})"),
+        Found::Corrupt => "corrupt".into(),
+        Found::Unreadable { reason } => format!("unreadable ({reason})"),
+        Found::Entry(_) | Found::Other => "ok".into(),
+    }
+}
+
+fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
+    let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
+    let mut failures = Vec::new();
+    if repair {
+        for item in &problems {
+            if let Err(e) = source.listing.remove_at(&item.location) {
+                failures.push(format!("{}: {e}", item.location));
+            }
+        }
+    }
+    let unrepaired = if repair {
+        failures.len()
+    } else {
+        problems.len()
+    };
+    if json {
+        emit(&json!({
+            "checked": listed.len(), "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
+            "failures": failures,
+        }));
+    } else {
+        for item in &problems {
+            println!("{:<28} {}", problem_kind(&item.found), item.location);
+        }
+        for failure in &failures {
+            eprintln!("cacher: cannot remove {failure}");
+        }
+        match (problems.len(), repair) {
+            (0, _) => println!("{} files checked, no problems", listed.len()),
+            (n, false) => println!(
+                "{n} problem(s) in {} files: `cacher verify --repair` removes them",
+                listed.len()
+            ),
+            (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
+        }
+    }
+    if unrepaired == 0 {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
+}
+
+fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+fn clear(
+    source: &Source,
+    listed: &[Listed],
+    namespace: Option<&str>,
+    yes: bool,
+    json: bool,
+) -> Result<u8, String> {
+    let doomed: Vec<&Listed> = listed
+        .iter()
+        .filter(|l| {
+            l.meta()
+                .is_some_and(|m| namespace.is_none_or(|ns| m.namespace == ns))
+        })
+        .collect();
+    if let (Some(ns), true) = (namespace, doomed.is_empty()) {
+        return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
+    }
+    let what = namespace.map_or_else(
+        || "every namespace".to_owned(),
+        |ns| format!("namespace {ns:?}"),
+    );
+    if !doomed.is_empty()
+        && !yes
+        && !confirm(&format!(
+            "Remove {} entries of {what} in {}?",
+            doomed.len(),
+            source.name
+        ))
+    {
+        eprintln!(
+            "cacher: not confirmed, nothing removed (pass --yes to clear without being asked)"
+        );
+        return Ok(exit::NOT_CONFIRMED);
+    }
+    for item in &doomed {
+        source
+            .listing
+            .remove_at(&item.location)
+            .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
+    }
+    if json {
+        emit(&json!({ "removed": doomed.len() }));
+    } else {
+        println!("removed {} entries of {what}", doomed.len());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,111 @@
+//! Human output: sizes, ages, aligned tables, the age histogram.
+
+use std::fmt::Write as _;
+
+/// `812 B`, `4.2 KiB`, `13.0 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `42s`, `7m`, `3h`, `12d`.
+pub fn age(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Rows as columns padded to their widest cell, the first row a header.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The age buckets of the histogram: upper bound in seconds, label.
+pub const AGE_BUCKETS: [(u64, &str); 7] = [
+    (60, "< 1m"),
+    (3600, "< 1h"),
+    (86_400, "< 1d"),
+    (7 * 86_400, "< 1w"),
+    (30 * 86_400, "< 30d"),
+    (365 * 86_400, "< 1y"),
+    (u64::MAX, ">= 1y"),
+];
+
+/// Which bucket an age falls in.
+pub fn bucket(age_ms: u64) -> usize {
+    let s = age_ms / 1000;
+    AGE_BUCKETS
+        .iter()
+        .position(|(upper, _)| s < *upper)
+        .unwrap_or(AGE_BUCKETS.len() - 1)
+}
+
+/// Bars of `counts` (one per bucket), the longest `width` characters.
+pub fn histogram(counts: &[u64], width: usize) -> String {
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let mut out = String::new();
+    for ((_, label), &count) in AGE_BUCKETS.iter().zip(counts) {
+        let len = usize::try_from(count * width as u64 / max).unwrap_or(width);
+        let bar = if count > 0 && len == 0 {
+            "▏".to_owned()
+        } else {
+            "█".repeat(len)
+        };
+        let _ = writeln!(out, "  {label:>6} │{bar:<width$} {count}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{age, bucket, bytes, histogram};
+
+    #[test]
+    fn sizes_ages_and_bars() {
+        assert_eq!(bytes(812), "812 B");
+        assert_eq!(bytes(4300), "4.2 KiB");
+        assert_eq!(age(42_000), "42s");
+        assert_eq!(age(3 * 3_600_000), "3h");
+        assert_eq!(bucket(30_000), 0);
+        assert_eq!(bucket(2 * 86_400_000), 3);
+        let drawn = histogram(&[4, 2, 0, 0, 0, 0, 0], 8);
+        assert!(
+            drawn.contains("████████ 4") && drawn.contains("████     2"),
+            "{drawn}"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Where the caches are (a directory or a Redis server), and the walk over them.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cacher::backend::{Found, Listed};
+use cacher::entry::EntryMeta;
+use cacher::{Listing, RedisBackend, RedisOptions, SeparateFileBackend, StoreBackend};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::Global;
+
+/// A place holding caches, opened.
+pub struct Source {
+    /// What to call it in messages: the directory or the server (without its password).
+    pub name: String,
+    pub listing: Box<dyn Listing>,
+    /// Files: entries past the `--ttl` are expired. Redis drops its own.
+    pub ttl: Option<Duration>,
+    /// Whether it is a Redis server (which drops expired entries itself).
+    pub redis: bool,
+}
+
+impl Source {
+    /// The directory (`root`, else `--root`, else the default one) or `--redis` server.
+    pub fn open(global: &Global, root: Option<&Path>) -> Result<Self, String> {
+        if let Some(url) = &global.redis {
+            let options = RedisOptions::new(url.clone());
+            let name = options.redacted_url();
+            let backend = RedisBackend::new(options)
+                .map_err(|e| format!("{e}: write the URL as redis://[:password@]host:port/db"))?;
+            return Ok(Self {
+                name,
+                listing: Box::new(backend),
+                ttl: global.ttl,
+                redis: true,
+            });
+        }
+        if let Some(dir) = &global.store {
+            if !dir.join("data.mdb").is_file() {
+                return Err(format!(
+                    "{} holds no store (no data.mdb): give the directory of a store cache",
+                    dir.display()
+                ));
+            }
+            return Ok(Self {
+                name: dir.display().to_string(),
+                listing: Box::new(StoreBackend::new(dir)),
+                ttl: global.ttl,
+                redis: false,
+            });
+        }
+        let dir: PathBuf = root
+            .or(global.root.as_deref())
+            .map_or_else(|| cacher::root_dir().to_path_buf(), Path::to_path_buf);
+        if !dir.is_dir() {
+            return Err(format!(
+                "{} is not a directory: give the directory of your caches (cacher ls DIR, or \
+                 --root DIR), or set CACHER_DIR",
+                dir.display()
+            ));
+        }
+        Ok(Self {
+            name: dir.display().to_string(),
+            listing: Box::new(SeparateFileBackend::new(dir)),
+            ttl: global.ttl,
+            redis: false,
+        })
+    }
+
+    /// Everything in the place, with a spinner on stderr when it is a terminal.
+    pub fn walk(&self) -> Result<Vec<Listed>, String> {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {pos} files ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        spinner.set_message(format!("reading {}", self.name));
+        let mut all = Vec::new();
+        let result = self.listing.list(&mut |listed| {
+            all.push(listed);
+            spinner.inc(1);
+            ControlFlow::Continue(())
+        });
+        spinner.finish_and_clear();
+        result.map_err(|e| format!("cannot list {}: {e}", self.name))?;
+        Ok(all)
+    }
+
+    /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.
+    pub fn ttl_of(&self, meta: &EntryMeta) -> Option<u64> {
+        meta.ttl_ms.or_else(|| {
+            self.ttl
+                .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+        })
+    }
+
+    /// Whether `meta`'s entry is past its ttl.
+    pub fn expired(&self, meta: &EntryMeta) -> bool {
+        self.ttl_of(meta)
+            .is_some_and(|ttl| age_ms(meta.created_ms) > ttl)
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// How long ago `ms` was (0 for a time in the future).
+pub fn age_ms(ms: u64) -> u64 {
+    now_ms().saturating_sub(ms)
+}
+
+/// Whether a listed thing is a problem `verify` reports.
+pub fn is_problem(found: &Found) -> bool {
+    match found {
+        Found::Temporary { orphaned } => *orphaned,
+        Found::Foreign { .. } | Found::Corrupt | Found::Unreadable { .. } => true,
+        Found::Entry(_) | Found::Other => false,
+    }
+}

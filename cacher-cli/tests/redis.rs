@@ -1,0 +1,139 @@
+//! The built `cacher` binary against a private redis-server holding entries this program wrote
+//! through `RedisBackend`: skipped without `redis-server`, failed instead under
+//! `CACHER_REQUIRE_REDIS=1`.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use cacher::{Cache, HashKeyer, RedisBackend, RedisOptions};
+use cacher_tests::redis_server::RedisServer;
+use serde_json::Value;
+
+fn cacher(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .arg("--redis")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the cacher binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("--json prints one JSON document")
+}
+
+#[test]
+fn every_subcommand_works_on_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .keyer(HashKeyer)
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .ttl(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    for name in ["alice", "bob"] {
+        cache.get_or_compute(name, || format!("hello {name}"));
+    }
+    // Not entries: a lock's key, a user's key, a corrupt entry.
+    server.raw(&["SET", "cacher:lock:demo", "x"]);
+    server.raw(&["SET", "mine", "x"]);
+    server.raw(&["SET", "cacher:{demo::greet}:torn", "{\"cacher\":3,"]);
+
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(ls["caches"][0]["namespace"], "demo::greet");
+    assert_eq!(ls["caches"][0]["entries"], 2);
+    assert_eq!(ls["problems"], 1);
+
+    let shown = json(&cacher(&url, &["show", "demo::greet", "--json"]));
+    let entries = shown["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let pttl = entries[0]["expires_in_ms"].as_u64().unwrap();
+    assert!(pttl > 3_500_000 && pttl <= 3_600_000, "{pttl}");
+    let one = cacher(&url, &["show", "demo::greet", "(v2)bob"]);
+    let one = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(
+        one.contains("\"hello bob\"") && one.contains("expires in 59m"),
+        "{one}"
+    );
+
+    let verify = cacher(&url, &["verify"]);
+    assert_eq!(verify.status.code(), Some(3));
+    assert_eq!(cacher(&url, &["verify", "--repair"]).status.code(), Some(0));
+    assert_eq!(
+        server.raw(&["EXISTS", "cacher:{demo::greet}:torn"]),
+        ":0\r\n"
+    );
+
+    let stats = json(&cacher(&url, &["stats", "--json"]));
+    assert_eq!(stats["entries"], 2);
+    assert_eq!(
+        json(&cacher(&url, &["clear", "demo::greet", "--yes", "--json"]))["removed"],
+        2
+    );
+    assert_eq!(cache.get("alice"), None);
+    // What is not cacher's entries stays.
+    assert_eq!(
+        server.raw(&["EXISTS", "mine", "cacher:lock:demo"]),
+        ":2\r\n"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_a_failure_that_says_so() {
+    let port = cacher_tests::redis_server::free_port();
+    let out = cacher(&format!("redis://127.0.0.1:{port}/"), &["ls"]);
+    assert_eq!(out.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("cannot list") && error.contains(&port.to_string()),
+        "{error}"
+    );
+}
+
+#[test]
+fn many_entries_being_written_are_listed_across_scan_batches() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .namespace("demo::many")
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .build()
+        .unwrap();
+    for n in 0..1200 {
+        cache.insert(&n, n).unwrap();
+    }
+    let stop = AtomicBool::new(false);
+    let (written, seen) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut n = 1200;
+            while !stop.load(Ordering::Relaxed) || n < 1210 {
+                cache.insert(&n, n).unwrap();
+                n += 1;
+            }
+            n
+        });
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let ls = json(&cacher(&url, &["ls", "--json"]));
+            assert_eq!(ls["problems"], 0, "{ls}");
+            seen.push(ls["caches"][0]["entries"].as_u64().unwrap());
+        }
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().unwrap(), seen)
+    });
+    assert!(seen.iter().all(|&n| n >= 1200), "{seen:?}");
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(
+        ls["caches"][0]["entries"].as_u64(),
+        Some(u64::from(written))
+    );
+}

@@ -1,0 +1,84 @@
+//! The built `cacher` binary against an embedded store (`StoreBackend`) this program writes,
+//! while it keeps it open: LMDB is shared by processes.
+
+use std::process::{Command, Output, Stdio};
+
+use cacher::{Cache, HashKeyer, JsonFormatter, StoreBackend};
+use serde_json::Value;
+
+fn cacher(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the cacher binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("--json prints one JSON document")
+}
+
+#[test]
+fn every_subcommand_works_on_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::stored")
+        .keyer(HashKeyer)
+        .backend(StoreBackend::new(dir.path()).formatter(JsonFormatter))
+        .build()
+        .unwrap();
+    for name in ["alice", "bob", "carol"] {
+        cache.get_or_compute(name, || format!("hello {name}"));
+    }
+    let ls = json(&cacher(&["--store", store, "ls", "--json"]));
+    assert_eq!(ls["caches"][0]["namespace"], "demo::stored");
+    assert_eq!(ls["caches"][0]["entries"], 3);
+    assert_eq!(ls["problems"], 0);
+
+    let shown = json(&cacher(&[
+        "--store",
+        store,
+        "show",
+        "demo::stored",
+        "--json",
+    ]));
+    let location = shown["entries"][0]["location"].as_str().unwrap().to_owned();
+    assert!(location.starts_with("demo::stored\\0\\0"), "{location}");
+    let one = cacher(&["--store", store, "show", "demo::stored", "(v2)bob"]);
+    let one = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(
+        one.contains("\"hello bob\"") && one.contains("args      (v2)bob"),
+        "{one}"
+    );
+
+    let stats = json(&cacher(&["--store", store, "stats", "--json"]));
+    assert_eq!(stats["entries"], 3);
+    assert_eq!(cacher(&["--store", store, "verify"]).status.code(), Some(0));
+    let pruned = json(&cacher(&[
+        "--store",
+        store,
+        "prune",
+        "--max-size",
+        "400",
+        "--json",
+    ]));
+    // Entries of about 290 bytes each: down to 400 bytes leaves one.
+    assert_eq!(pruned["removed"], 2, "{pruned}");
+    let names = ["alice", "bob", "carol"];
+    assert_eq!(names.iter().filter(|n| cache.get(**n).is_some()).count(), 1);
+    let cleared = json(&cacher(&[
+        "--store", store, "clear", "--all", "--yes", "--json",
+    ]));
+    assert_eq!(cleared["removed"], 1);
+    assert!(
+        ["alice", "bob", "carol"]
+            .iter()
+            .all(|n| cache.get(*n).is_none())
+    );
+
+    let nothing = cacher(&["--store", "/nonexistent/store", "ls"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("no store"));
+}

@@ -1,0 +1,133 @@
+//! [`Listing`] for the file backend: a walk of its whole directory (every namespace, every
+//! version), reading at most [`META_PREFIX_LEN`] bytes of each file.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::time::UNIX_EPOCH;
+
+use cap_std::fs::{Dir, DirEntry};
+
+use super::SeparateFileBackend;
+use super::path::{TEMP_PREFIX, check_relative};
+use super::sweep::{STALE_TEMP_AGE, Visitor, walk};
+use super::write::{Content, is_older_than, read_head, remove_file};
+use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::error::{Error, Result};
+use crate::format::Formatter;
+
+/// The extensions of entry files that cacher's formatters give.
+const ENTRY_EXTENSIONS: [&str; 3] = ["json", "bin", "postcard"];
+
+struct Lister<'a> {
+    visit: &'a mut dyn FnMut(Listed) -> ControlFlow<()>,
+    stopped: bool,
+    /// The first directory that could not be listed, when it is the cache directory itself.
+    failed_root: Option<io::Error>,
+}
+
+impl Lister<'_> {
+    fn emit(&mut self, listed: Listed) {
+        if (self.visit)(listed).is_break() {
+            self.stopped = true;
+        }
+    }
+}
+
+impl Visitor for Lister<'_> {
+    fn file(&mut self, dir: &Dir, entry: &DirEntry, name: &str, rel: &str) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let metadata = entry.metadata();
+        let size = metadata.as_ref().map_or(0, |m| m.len());
+        let modified = metadata
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| t.into_std());
+        let modified_ms = modified
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let found = if name.starts_with(TEMP_PREFIX) {
+            Found::Temporary {
+                orphaned: modified.is_some_and(|t| is_older_than(t, STALE_TEMP_AGE)),
+            }
+        } else {
+            let extension = name.rsplit_once('.').map(|(_, ext)| ext);
+            let named = extension.is_some_and(|ext| ENTRY_EXTENSIONS.contains(&ext));
+            match read_head(dir, name, META_PREFIX_LEN) {
+                Ok(Content::Bytes(head)) => classify(&head, extension, named),
+                Ok(Content::Missing) => return false, // removed since the directory was read
+                Ok(Content::Refused(reason)) => Found::Unreadable { reason },
+                Err(e) => Found::Unreadable {
+                    reason: e.to_string(),
+                },
+            }
+        };
+        self.emit(Listed {
+            location: rel.to_owned(),
+            size,
+            modified_ms,
+            expires_in_ms: None,
+            found,
+        });
+        false
+    }
+
+    fn failed(&mut self, rel: &str, error: io::Error) {
+        if rel.is_empty() {
+            self.failed_root = Some(error);
+        } else if !self.stopped {
+            self.emit(Listed {
+                location: rel.to_owned(),
+                size: 0,
+                modified_ms: None,
+                expires_in_ms: None,
+                found: Found::Unreadable {
+                    reason: format!("directory: {error}"),
+                },
+            });
+        }
+    }
+}
+
+impl<F: Formatter> SeparateFileBackend<F> {
+    /// `location` as a path beneath the directory, checked as entry paths are (a temporary
+    /// file's name too); resolved beneath the directory's handle whatever it holds.
+    fn listed_path(&self, location: &str) -> Result<()> {
+        let probe = location.replace(TEMP_PREFIX, "cacher-tmp-");
+        Ok(check_relative(&probe)?)
+    }
+}
+
+impl<F: Formatter> Listing for SeparateFileBackend<F> {
+    fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> Result<()> {
+        let root = match self.root.open(None) {
+            Ok(Some(root)) => root,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Error::io(self.dir(), e)),
+        };
+        let mut lister = Lister {
+            visit,
+            stopped: false,
+            failed_root: None,
+        };
+        walk(&root, "", 0, false, &mut lister);
+        match lister.failed_root {
+            Some(e) => Err(Error::io(self.dir(), e)),
+            None => Ok(()),
+        }
+    }
+
+    fn read_at(&self, location: &str) -> Result<Option<Vec<u8>>> {
+        self.listed_path(location)?;
+        self.read(location)
+    }
+
+    fn remove_at(&self, location: &str) -> Result<()> {
+        self.listed_path(location)?;
+        let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
+            return Ok(());
+        };
+        remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))
+    }
+}

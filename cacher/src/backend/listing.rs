@@ -1,0 +1,138 @@
+//! Seeing what a backend holds: every entry with its metadata, and every other thing in its
+//! place, without decoding values. What the `cacher` command is built on.
+
+use std::ops::ControlFlow;
+
+use serde::Serialize;
+
+use crate::entry::{self, EntryMeta};
+use crate::error::Result;
+
+/// The bytes a listing reads of each entry to find its metadata. An entry whose header (its key
+/// and arguments' text) is longer is reported as [`Found::Corrupt`].
+pub const META_PREFIX_LEN: usize = 16 * 1024;
+
+/// What one thing found by a [`Listing`] is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Found {
+    /// An entry of the current layout, with its metadata.
+    Entry(EntryMeta),
+    /// A writer's temporary file; `orphaned` once it is old enough that no writer is still at it
+    /// (a minute), which only a crashed writer leaves.
+    Temporary {
+        /// Whether no writer can still be at work on it.
+        orphaned: bool,
+    },
+    /// An entry of another layout of cacher's (an older release): no read accepts it.
+    Foreign {
+        /// Its layout number.
+        layout: u32,
+    },
+    /// Named or placed as an entry, but not one: truncated, garbage, or a header too long.
+    Corrupt,
+    /// Could not be read: permissions, not a regular file, over the size cap.
+    Unreadable {
+        /// Why, without stored data.
+        reason: String,
+    },
+    /// Not cacher's (a user's file in a shared directory): listed, never removed by the tool.
+    Other,
+}
+
+/// One thing in a backend's place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listed {
+    /// Where it is: a path relative to the file backend's directory (with `/`), a Redis key.
+    pub location: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, in milliseconds since the Unix epoch, when the backend knows.
+    pub modified_ms: Option<u64>,
+    /// In how many milliseconds the backend itself drops it (Redis's expiry), if it will.
+    pub expires_in_ms: Option<u64>,
+    /// What it is.
+    #[serde(flatten)]
+    pub found: Found,
+}
+
+impl Listed {
+    /// Its metadata, when it is an entry.
+    #[must_use]
+    pub fn meta(&self) -> Option<&EntryMeta> {
+        match &self.found {
+            Found::Entry(meta) => Some(meta),
+            _ => None,
+        }
+    }
+}
+
+/// A backend whose entries can be listed, read raw and removed one by one, whatever their
+/// namespace or type: [`SeparateFileBackend`](crate::SeparateFileBackend) (a walk of its
+/// directory) and [`RedisBackend`](crate::RedisBackend) (`SCAN`). A listing reads each entry's
+/// first [`META_PREFIX_LEN`] bytes at most, never decodes a value, and sees a place being
+/// written as it is: an entry replaced meanwhile is listed once, old or new; one removed
+/// meanwhile may be missing.
+///
+/// # Examples
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use cacher::{Cache, HashKeyer, Listing, SeparateFileBackend};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let cache: Cache<String, usize> = Cache::builder()
+///     .namespace("app::len")
+///     .keyer(HashKeyer)
+///     .backend(SeparateFileBackend::new(dir.path()))
+///     .build()
+///     .unwrap();
+/// cache.get_or_compute("hello", || 5);
+///
+/// let mut args = Vec::new();
+/// SeparateFileBackend::new(dir.path())
+///     .list(&mut |listed| {
+///         if let Some(meta) = listed.meta() {
+///             args.push((meta.namespace.clone(), meta.args.clone()));
+///         }
+///         ControlFlow::Continue(())
+///     })
+///     .unwrap();
+/// // The key is a hash, but the entry says what it is for.
+/// assert_eq!(args, [("app::len".to_owned(), Some("(v2)hello".to_owned()))]);
+/// ```
+pub trait Listing: Send + Sync {
+    /// Calls `visit` with each thing in the backend's place, in no particular order, until it
+    /// returns [`ControlFlow::Break`].
+    ///
+    /// # Errors
+    /// When the place cannot be listed at all (Redis down, directory unreadable); a single
+    /// unreadable file is reported as [`Found::Unreadable`] instead.
+    fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> Result<()>;
+
+    /// The whole stored bytes at `location` (as listed), `None` when nothing is there any more.
+    ///
+    /// # Errors
+    /// I/O failures, and a location outside the backend's place.
+    fn read_at(&self, location: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Removes what is at `location` (as listed); nothing there is not an error.
+    ///
+    /// # Errors
+    /// I/O failures, and a location outside the backend's place.
+    fn remove_at(&self, location: &str) -> Result<()>;
+}
+
+/// What the first bytes of something stored say it is; `named` when its name or place says it
+/// should be an entry (a Redis key of cacher's, a file with a formatter's extension).
+pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> Found {
+    if let Some(meta) = entry::meta_any(prefix, extension) {
+        return Found::Entry(meta);
+    }
+    match entry::layout_any(prefix, extension) {
+        Some(layout) if layout != entry::LAYOUT => Found::Foreign { layout },
+        Some(_) => Found::Corrupt,
+        None if named => Found::Corrupt,
+        None => Found::Other,
+    }
+}

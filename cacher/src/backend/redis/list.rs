@@ -1,0 +1,97 @@
+//! [`Listing`] for Redis: `SCAN MATCH cacher:{*` (entries only: the rate limiter's and the
+//! locks' keys never match), then for each batch of keys, in one round trip, their first bytes,
+//! lengths and expiries.
+
+use std::ops::ControlFlow;
+
+use super::{RedisBackend, SCAN_BATCH};
+use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::error::Result;
+use crate::format::Formatter;
+
+/// Every entry key of every namespace.
+const ENTRY_PATTERN: &str = "cacher:{*";
+
+impl<F: Formatter> RedisBackend<F> {
+    /// What is at each of `keys`, in one round trip; a key that expired or was removed since
+    /// the scan is left out.
+    fn listed(&self, keys: Vec<String>) -> Result<Vec<Listed>> {
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("GETRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(META_PREFIX_LEN - 1);
+            pipe.cmd("STRLEN").arg(key);
+            pipe.cmd("PTTL").arg(key);
+        }
+        let replies: Vec<(Vec<u8>, u64, i64)> = self
+            .conn
+            .query_pipe::<Vec<redis::Value>>(&pipe)
+            .and_then(|values| {
+                values
+                    .chunks(3)
+                    .map(|reply| {
+                        redis::from_redis_value(redis::Value::Array(reply.to_vec()))
+                            .map_err(redis::RedisError::from)
+                    })
+                    .collect()
+            })
+            .map_err(|e| self.conn.error("GETRANGE, STRLEN, PTTL (listing)", e))?;
+        let listed = keys.into_iter().zip(replies);
+        Ok(listed
+            .filter(|(_, (_, _, pttl))| *pttl != -2)
+            .map(|(key, (head, size, pttl))| Listed {
+                found: if head.is_empty() {
+                    Found::Corrupt
+                } else {
+                    classify(&head, None, true)
+                },
+                location: key,
+                size,
+                modified_ms: None,
+                expires_in_ms: u64::try_from(pttl).ok(),
+            })
+            .collect())
+    }
+}
+
+impl<F: Formatter> Listing for RedisBackend<F> {
+    fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> Result<()> {
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .conn
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(ENTRY_PATTERN)
+                        .arg("COUNT")
+                        .arg(SCAN_BATCH),
+                )
+                .map_err(|e| self.conn.error(&format!("SCAN MATCH {ENTRY_PATTERN}"), e))?;
+            for listed in self.listed(keys)? {
+                if visit(listed).is_break() {
+                    return Ok(());
+                }
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    fn read_at(&self, location: &str) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .query(redis::cmd("GET").arg(location))
+            .map_err(|e| self.conn.error(&format!("GET {location}"), e))
+    }
+
+    fn remove_at(&self, location: &str) -> Result<()> {
+        self.conn
+            .query::<()>(redis::cmd("UNLINK").arg(location))
+            .map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
+    }
+}

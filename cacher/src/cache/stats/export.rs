@@ -1,0 +1,169 @@
+//! The counters, exported (feature `metrics`): every event [`Counters`](super::Counters) counts
+//! also goes to the [`metrics`] facade, labelled by namespace (and tier where there is one), so
+//! that whichever exporter the application installed (Prometheus, StatsD, …) publishes them.
+//!
+//! | metric | kind | labels | counted when |
+//! |---|---|---|---|
+//! | `cacher_hits_total` | counter | `namespace`, `tier` (`memory`, `file`, `redis`, …) | a call is answered by a tier |
+//! | `cacher_misses_total` | counter | `namespace` | a call ran the function (or `get` found nothing) |
+//! | `cacher_stores_total` | counter | `namespace` | a value was stored in at least one tier |
+//! | `cacher_errors_total` | counter | `namespace`, `tier` | a tier failed (read, write, key) |
+//! | `cacher_stale_served_total` | counter | `namespace` | `stale_if_error` served an expired entry |
+//! | `cacher_compute_seconds` | histogram | `namespace` | the function ran (ok or not) |
+//!
+//! Without an installed recorder each event costs a no-op call. The handles are looked up at the
+//! event, so a recorder installed after the cache was built still gets every later event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The labels of one cache's metrics.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Export {
+    namespace: Arc<str>,
+}
+
+impl Export {
+    pub(crate) fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+        }
+    }
+
+    fn namespace(&self) -> metrics::SharedString {
+        metrics::SharedString::from(Arc::clone(&self.namespace))
+    }
+
+    pub(crate) fn hit(&self, tier: &'static str) {
+        metrics::counter!("cacher_hits_total", "namespace" => self.namespace(), "tier" => tier)
+            .increment(1);
+    }
+
+    pub(crate) fn miss(&self) {
+        metrics::counter!("cacher_misses_total", "namespace" => self.namespace()).increment(1);
+    }
+
+    pub(crate) fn store(&self) {
+        metrics::counter!("cacher_stores_total", "namespace" => self.namespace()).increment(1);
+    }
+
+    pub(crate) fn error(&self, tier: &str) {
+        let tier = tier.to_owned();
+        metrics::counter!("cacher_errors_total", "namespace" => self.namespace(), "tier" => tier)
+            .increment(1);
+    }
+
+    pub(crate) fn stale_served(&self) {
+        metrics::counter!("cacher_stale_served_total", "namespace" => self.namespace())
+            .increment(1);
+    }
+
+    pub(crate) fn computed(&self, took: Duration) {
+        metrics::histogram!("cacher_compute_seconds", "namespace" => self.namespace())
+            .record(took.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+        SharedString, Unit,
+    };
+
+    use crate::{Cache, MemoryBackend, SeparateFileBackend};
+
+    /// Every counter's total and every histogram's count, by `name{label=value,…}`.
+    #[derive(Default, Clone)]
+    struct Totals(Arc<Mutex<BTreeMap<String, u64>>>);
+
+    struct Slot(Totals, String);
+
+    impl CounterFn for Slot {
+        fn increment(&self, value: u64) {
+            *self.0.0.lock().unwrap().entry(self.1.clone()).or_default() += value;
+        }
+        fn absolute(&self, _: u64) {}
+    }
+
+    impl HistogramFn for Slot {
+        fn record(&self, _: f64) {
+            *self.0.0.lock().unwrap().entry(self.1.clone()).or_default() += 1;
+        }
+    }
+
+    fn id(key: &Key) -> String {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    impl Recorder for Totals {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(Slot(self.clone(), id(key))))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::new(Slot(self.clone(), id(key))))
+        }
+    }
+
+    #[test]
+    fn every_counted_event_is_exported_by_namespace_and_tier() {
+        let dir = tempfile::tempdir().unwrap();
+        let totals = Totals::default();
+        let file_cache = || -> Cache<u32, u32> {
+            Cache::builder()
+                .namespace("app::double")
+                .backend(MemoryBackend::new())
+                .backend(SeparateFileBackend::new(dir.path()))
+                .build()
+                .unwrap()
+        };
+        metrics::with_local_recorder(&totals, || {
+            let cache = file_cache();
+            cache.get_or_compute(&1, || 2); // miss, compute, store
+            cache.get_or_compute(&1, || 2); // memory hit
+            file_cache().get_or_compute(&1, || 2); // a new process's cache: a file hit
+            let stats = cache.stats();
+            assert_eq!((stats.hits, stats.misses, stats.stores), (1, 1, 1));
+            // A tier that fails: its directory is a file.
+            let blocked = dir.path().join("blocked");
+            std::fs::write(&blocked, b"not a directory").unwrap();
+            let failing: Cache<u32, u32> = Cache::builder()
+                .namespace("app::failing")
+                .backend(SeparateFileBackend::new(&blocked))
+                .build()
+                .unwrap();
+            failing.get_or_compute(&1, || 2);
+            assert!(failing.stats().errors >= 1);
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let want: BTreeMap<String, u64> = [
+            ("cacher_compute_seconds{namespace=app::double}", 1),
+            ("cacher_compute_seconds{namespace=app::failing}", 1),
+            ("cacher_errors_total{namespace=app::failing,tier=file}", 2),
+            // The cross-process lock file cannot be made there either.
+            ("cacher_errors_total{namespace=app::failing,tier=lock}", 1),
+            ("cacher_misses_total{namespace=app::failing}", 1),
+            ("cacher_hits_total{namespace=app::double,tier=file}", 1),
+            ("cacher_hits_total{namespace=app::double,tier=memory}", 1),
+            ("cacher_misses_total{namespace=app::double}", 1),
+            ("cacher_stores_total{namespace=app::double}", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(got, want);
+    }
+}
