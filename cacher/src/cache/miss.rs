@@ -11,6 +11,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod others;
 mod stale;
 mod store;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::call::Call;
-use super::flight::{Flight, Leader, Outcome, Role};
+use super::flight::{Flight, Leader};
 use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
 use super::origin::Origin;
@@ -460,79 +461,6 @@ where
             (Pass::First, Goal::Compute) => self.join(),
             (Pass::AfterJoin, _) => self.plan_lock(),
             (Pass::First, _) | (Pass::AfterLock, _) => self.state = State::Compute,
-        }
-    }
-
-    /// Single-flight: lead the computation of this key, or wait for its leader.
-    #[inline]
-    fn join(&mut self) {
-        match self.inner.flights.join(self.hash, self.call.key) {
-            Role::Leader(leader) => {
-                self.leader = Some(leader);
-                self.look_again(Pass::AfterJoin);
-            }
-            Role::Waiter(flight) => self.state = State::Wait(flight),
-        }
-    }
-
-    /// How the wait for another caller ended.
-    #[inline]
-    pub(super) fn waited(&mut self, outcome: Outcome<V>) {
-        let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
-            unreachable!("answers follow their step")
-        };
-        match outcome {
-            Outcome::Value(value) => self.serve_hit(value),
-            // The leader failed: start again; one of the waiters leads the next attempt.
-            Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
-            Outcome::TimedOut => {
-                tracing::warn!(
-                    namespace = %self.inner.namespace(),
-                    "waited {:?} for another caller computing this key; computing it here",
-                    self.inner.wait_timeout
-                );
-                flight.abandon();
-            }
-            Outcome::Reentrant => tracing::warn!(
-                namespace = %self.inner.namespace(),
-                "the function computing this key asked for the same key; computing it again here"
-            ),
-        }
-    }
-
-    /// The leader takes the cross-process lock, when there is one, before computing.
-    #[inline]
-    fn plan_lock(&mut self) {
-        let inner = self.inner;
-        self.state = State::Compute;
-        // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
-        // waiting for it would cost more than computing.
-        let stuck = self.leader.as_ref().is_some_and(Leader::after_abandoned);
-        if self.down != 0 || stuck {
-            return;
-        }
-        if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
-            self.lock_name = Some(self.call.lock_name(&inner.naming, key.key));
-            self.state = State::Lock;
-        }
-    }
-
-    /// How taking the cross-process lock went. Whatever happened, the caller computes unless the
-    /// lock's previous holder stored the value: a lock that fails costs a duplicate call, never a
-    /// failed one.
-    #[inline]
-    pub(super) fn locked(&mut self, locked: Result<Option<FlightGuard<'a>>>) {
-        self.state = State::Compute;
-        match locked {
-            Ok(Some(guard)) => {
-                self.held = Some(guard);
-                self.look_again(Pass::AfterLock);
-            }
-            Ok(None) => tracing::warn!(
-                namespace = %self.inner.namespace(),
-                "waited for another process computing this key; computing it here"
-            ),
-            Err(e) => self.inner.report("lock", "lock", &e),
         }
     }
 }
