@@ -7,7 +7,7 @@ mod table;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -71,7 +71,9 @@ pub struct StoreBackend<F = PostcardFormatter> {
     formatter: F,
     durable: bool,
     bounds: Bounds,
-    store: OnceLock<Store>,
+    /// Opened at the build, or at the first call that can (a directory that cannot be made
+    /// yet is a failing tier, not a failed build); shared with the copies of async calls.
+    store: Arc<OnceLock<Store>>,
 }
 
 impl StoreBackend<PostcardFormatter> {
@@ -100,7 +102,7 @@ impl StoreBackend<PostcardFormatter> {
                 max_size: None,
                 retention_ms: None,
             },
-            store: OnceLock::new(),
+            store: Arc::default(),
         }
     }
 }
@@ -223,7 +225,7 @@ impl<F> StoreBackend<F> {
             formatter: self.formatter.clone(),
             durable: self.durable,
             bounds: self.bounds,
-            store: self.store.clone(),
+            store: Arc::clone(&self.store),
         }
     }
 }
@@ -296,7 +298,11 @@ where
         }
         self.bounds.retention_ms =
             retention.map(|keep| u64::try_from(keep.as_millis()).unwrap_or(u64::MAX));
-        self.store().map(drop)
+        // Opened now if it can be; else each call tries again, and meanwhile the tier fails
+        // (the function's value is still returned), as a file tier whose directory cannot be
+        // made.
+        let _ = self.store();
+        Ok(())
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
