@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Serialize, de::DeserializeOwned};
 
 use self::env::Store;
-use self::table::Bounds;
+use self::table::{Bounds, Times};
 use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -40,7 +40,8 @@ use crate::future::{OwnedKey, blocking};
 /// - **Bounded.** [`max_entries`](Self::max_entries) and [`max_size`](Self::max_size) bound each
 ///   namespace (a cache); a write over a bound evicts the namespace's oldest-written entries
 ///   first (a hit does not write, so hits stay fast: the order is by write, not by use). Entries
-///   past the cache's ttl (and `stale_if_error`) are dropped a few per write.
+///   past their end (the cache's ttl, or the entry's own from `ttl_fn`, with the grace windows)
+///   are dropped a few per write, oldest written first.
 /// - **Growth.** The database file grows with its entries up to 1 TiB (the address space LMDB
 ///   reserves; no map size to choose); freed pages are reused, the file does not shrink.
 /// - Entries are [`PostcardFormatter`] by default (compact and fast; a person reads the store
@@ -191,19 +192,12 @@ impl<F> StoreBackend<F> {
     }
 
     /// Writes `bytes` at `id` in one transaction, synced when durable.
-    fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], created_ms: u64) -> Result<()> {
+    fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], times: Times) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::put(
-            store,
-            &mut txn,
-            (namespace, id),
-            bytes,
-            created_ms,
-            self.bounds,
-        )
-        .and_then(|()| txn.commit())
-        .map_err(|e| self.error(e))?;
+        table::put(store, &mut txn, (namespace, id), bytes, times, self.bounds)
+            .and_then(|()| txn.commit())
+            .map_err(|e| self.error(e))?;
         self.sync()
     }
 
@@ -327,7 +321,7 @@ where
         self.write(
             (&ns_of(key.namespace), &id_of(key)),
             &bytes,
-            entry.created_ms,
+            Times::of(entry),
         )
     }
 
@@ -382,8 +376,8 @@ where
             let bytes = entry::encode(&self.formatter, key, entry)?;
             let namespace = ns_of(key.namespace).into_owned();
             let (store, id) = (self.share(), id_of(key));
-            let created = entry.created_ms;
-            blocking(move || store.write((&namespace, &id), &bytes, created)).await
+            let times = Times::of(entry);
+            blocking(move || store.write((&namespace, &id), &bytes, times)).await
         })
     }
 }

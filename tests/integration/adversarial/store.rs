@@ -1,7 +1,9 @@
 //! Attacks on the embedded store and the lock files beside it: names that collide, paths that
 //! lead elsewhere, directories that cannot be written, entries dropped before their time.
 
-use cacher::{Cache, StoreBackend};
+use std::time::Duration;
+
+use cacher::{Cache, Clock, StoreBackend};
 
 #[test]
 fn an_unwritable_store_directory_still_returns_the_functions_value() {
@@ -20,4 +22,23 @@ fn an_unwritable_store_directory_still_returns_the_functions_value() {
         "the tier's error is told"
     );
     assert!(cache.stats().errors > 0);
+}
+
+#[test]
+fn an_entry_with_its_own_longer_ttl_outlives_the_caches_ttl_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u64, String> = Cache::builder()
+        .namespace("app::f")
+        .backend(StoreBackend::new(dir.path()))
+        .ttl(Duration::from_secs(60))
+        .ttl_fn(|value: &String| (value == "long").then(|| Duration::from_secs(3600)))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, "long".into()).unwrap();
+    mock.advance(Duration::from_secs(120));
+    // A later write sweeps entries past their end: not this one, whose end is an hour away.
+    cache.insert(&2, "short".into()).unwrap();
+    assert_eq!(cache.get(&1).as_deref(), Some("long"));
 }
