@@ -241,9 +241,11 @@ fn hashed(text: &str) -> String {
     name
 }
 
-/// The namespace as the store's keys spell it: itself, or its hash when long.
+/// The namespace as the store's keys spell it: itself, or its hash when long, or when it holds
+/// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
+/// its clear and its bounds would take them), or starts like a hash (`#`).
 fn ns_of(namespace: &str) -> Cow<'_, str> {
-    if namespace.len() > MAX_NAMESPACE {
+    if namespace.len() > MAX_NAMESPACE || namespace.contains('\0') || namespace.starts_with('#') {
         Cow::Owned(hashed(namespace))
     } else {
         Cow::Borrowed(namespace)
@@ -390,5 +392,19 @@ impl<F: Formatter> fmt::Debug for StoreBackend<F> {
             .field("max_entries", &self.bounds.max_entries)
             .field("max_size", &self.bounds.max_size)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hashed, ns_of};
+
+    #[test]
+    fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
+        let long = format!("app::{}", "n".repeat(300));
+        // A namespace that spells the hash of a long one is hashed itself: never the same rows.
+        assert_ne!(ns_of(&hashed(&long)), ns_of(&long));
+        assert!(!ns_of("app\0x").contains('\0'));
+        assert_eq!(ns_of("app::f"), "app::f");
     }
 }

@@ -5,6 +5,14 @@ use std::time::Duration;
 
 use cacher::{Cache, Clock, StoreBackend};
 
+fn store_cache(namespace: &str, store: StoreBackend) -> Cache<u64, String> {
+    Cache::builder()
+        .namespace(namespace)
+        .backend(store)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn an_unwritable_store_directory_still_returns_the_functions_value() {
     let dir = tempfile::tempdir().unwrap();
@@ -41,4 +49,16 @@ fn an_entry_with_its_own_longer_ttl_outlives_the_caches_ttl_in_the_store() {
     // A later write sweeps entries past their end: not this one, whose end is an hour away.
     cache.insert(&2, "short".into()).unwrap();
     assert_eq!(cache.get(&1).as_deref(), Some("long"));
+}
+
+#[test]
+fn a_namespace_that_extends_another_by_a_nul_is_not_cleared_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = store_cache("app", StoreBackend::new(dir.path()).max_entries(1));
+    let long = store_cache("app\0x", StoreBackend::new(dir.path()));
+    long.insert(&1, "kept".into()).unwrap();
+    short.insert(&1, "a".into()).unwrap();
+    short.insert(&2, "b".into()).unwrap();
+    short.clear().unwrap();
+    assert_eq!(long.get(&1).as_deref(), Some("kept"));
 }
