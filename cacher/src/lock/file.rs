@@ -128,7 +128,7 @@ impl FileLock {
         if let Some(dir) = &*self.dir.read().unwrap_or_else(PoisonError::into_inner) {
             return Ok(Arc::clone(dir));
         }
-        std::fs::create_dir_all(&self.path)?;
+        crate::private_dir::create(&self.path)?;
         let root = Dir::open_ambient_dir(&self.path, ambient_authority())?;
         let mut builder = cap_std::fs::DirBuilder::new();
         builder.recursive(true);

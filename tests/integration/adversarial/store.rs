@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use cacher::{Cache, Clock, StoreBackend};
+use cacher::lock::{FileLock, FlightLock, LOCK_DIR};
+use cacher::{Cache, Clock, RateLimiter, StoreBackend};
 
 fn store_cache(namespace: &str, store: StoreBackend) -> Cache<u64, String> {
     Cache::builder()
@@ -61,4 +62,37 @@ fn a_namespace_that_extends_another_by_a_nul_is_not_cleared_with_it() {
     short.insert(&2, "b".into()).unwrap();
     short.clear().unwrap();
     assert_eq!(long.get(&1).as_deref(), Some("kept"));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_directory_and_database_are_private_to_their_user() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let cache = store_cache("app::f", StoreBackend::new(&store));
+    cache.insert(&1, "secret".into()).unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&store) & 0o077, 0, "directory {:o}", mode(&store));
+    for file in ["data.mdb", "lock.mdb"] {
+        let path = store.join(file);
+        assert_eq!(mode(&path) & 0o077, 0, "{file} {:o}", mode(&path));
+    }
+    // The directories a lock and a shared rate limit make, too.
+    let locks = dir.path().join("locks");
+    let lock = FileLock::new(&locks);
+    assert!(lock.lock("app::f/1").unwrap().is_some());
+    let limits = dir.path().join("limits");
+    RateLimiter::file(&limits, "api", Duration::from_millis(1)).acquire();
+    for made in [locks.clone(), locks.join(LOCK_DIR), limits] {
+        assert_eq!(
+            mode(&made) & 0o077,
+            0,
+            "{} {:o}",
+            made.display(),
+            mode(&made)
+        );
+    }
 }

@@ -42,7 +42,7 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::d
 
 /// The store in `dir` (created, with its parents, when missing), open.
 pub(super) fn open(dir: &Path) -> heed::Result<Store> {
-    std::fs::create_dir_all(dir)?;
+    crate::private_dir::create(dir)?;
     let path = dir.canonicalize()?;
     let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(store) = open.get(&path) {

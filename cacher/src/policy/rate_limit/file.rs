@@ -40,10 +40,12 @@ impl FileSchedule {
     }
 
     fn open(&self) -> io::Result<File> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::private_dir::create(&self.dir)?;
         let root = Dir::open_ambient_dir(&self.dir, ambient_authority())?;
         let mut builder = cap_std::fs::DirBuilder::new();
         builder.recursive(true);
+        #[cfg(unix)]
+        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
         root.create_dir_with(FOLDER, &builder)?;
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
