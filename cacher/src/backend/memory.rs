@@ -413,4 +413,25 @@ mod tests {
         assert_eq!(get(&memory, "a"), None);
         assert_eq!(memory.len(), 0);
     }
+
+    #[test]
+    fn threads_inserting_at_once_leave_exactly_max_entries() {
+        for max in [1, 63, 64, 100, 1000] {
+            let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(max);
+            std::thread::scope(|scope| {
+                for t in 0..8u64 {
+                    let memory = &memory;
+                    scope.spawn(move || {
+                        for k in 0..2000 {
+                            memory.insert(t * 10_000 + k, k, at(0));
+                        }
+                    });
+                }
+            });
+            assert_eq!(memory.len(), max, "max_entries({max})");
+            // And the count it keeps agrees: the next insert evicts exactly one.
+            memory.insert(u64::MAX, 0, at(0));
+            assert_eq!(memory.len(), max, "max_entries({max}), one more");
+        }
+    }
 }

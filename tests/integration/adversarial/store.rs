@@ -96,3 +96,36 @@ fn the_store_directory_and_database_are_private_to_their_user() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_lock_folder_linked_outside_the_directory_is_not_followed_and_the_function_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::os::unix::fs::symlink(outside.path(), store.join(LOCK_DIR)).unwrap();
+    let cache = store_cache("app::f", StoreBackend::new(&store));
+    assert_eq!(cache.get_or_compute(&1, || "one".into()), "one");
+    assert_eq!(cache.get(&1).as_deref(), Some("one"), "stored without the lock");
+    let planted: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+    assert!(planted.is_empty(), "lock files made outside: {planted:?}");
+}
+
+#[test]
+fn a_lock_file_that_cannot_be_made_costs_the_lock_not_the_value_nor_a_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let cache: Cache<u64, String> = Cache::builder()
+        .namespace("app::f")
+        .backend(StoreBackend::new(dir.path().join("store")))
+        .cross_process_lock(FileLock::new(file.join("locks")))
+        .wait_timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let start = std::time::Instant::now();
+    assert_eq!(cache.get_or_compute(&1, || "one".into()), "one");
+    assert!(start.elapsed() < Duration::from_secs(60), "{:?}", start.elapsed());
+    assert_eq!(cache.get(&1).as_deref(), Some("one"));
+}
