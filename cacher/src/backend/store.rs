@@ -19,7 +19,7 @@ use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, PostcardFormatter};
 #[cfg(feature = "tokio")]
-use crate::future::{OwnedKey, blocking};
+use crate::future::{OwnedKey, blocking, blocking_write};
 
 /// Entries in one embedded database (LMDB) in a directory: `backend = "store"` in the
 /// attribute.
@@ -379,7 +379,7 @@ where
             let namespace = ns_of(key.namespace).into_owned();
             let (store, id) = (self.share(), id_of(key));
             let times = Times::of(entry);
-            blocking(move || store.write((&namespace, &id), &bytes, times)).await
+            blocking_write(move || store.write((&namespace, &id), &bytes, times)).await
         })
     }
 }

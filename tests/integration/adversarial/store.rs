@@ -107,7 +107,11 @@ fn a_lock_folder_linked_outside_the_directory_is_not_followed_and_the_function_s
     std::os::unix::fs::symlink(outside.path(), store.join(LOCK_DIR)).unwrap();
     let cache = store_cache("app::f", StoreBackend::new(&store));
     assert_eq!(cache.get_or_compute(&1, || "one".into()), "one");
-    assert_eq!(cache.get(&1).as_deref(), Some("one"), "stored without the lock");
+    assert_eq!(
+        cache.get(&1).as_deref(),
+        Some("one"),
+        "stored without the lock"
+    );
     let planted: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
     assert!(planted.is_empty(), "lock files made outside: {planted:?}");
 }
@@ -126,6 +130,99 @@ fn a_lock_file_that_cannot_be_made_costs_the_lock_not_the_value_nor_a_wait() {
         .unwrap();
     let start = std::time::Instant::now();
     assert_eq!(cache.get_or_compute(&1, || "one".into()), "one");
-    assert!(start.elapsed() < Duration::from_secs(60), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(cache.get(&1).as_deref(), Some("one"));
+}
+
+/// JSON whose `extension` (asked on the blocking thread that writes a file) waits, once armed,
+/// until released: a write held under way.
+#[derive(Debug, Clone, Copy)]
+struct HeldWrite;
+
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static WRITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl cacher::format::Formatter for HeldWrite {
+    fn name(&self) -> &'static str {
+        "held"
+    }
+    fn extension(&self) -> &'static str {
+        use std::sync::atomic::Ordering::SeqCst;
+        if ARMED.swap(false, SeqCst) {
+            WRITING.store(true, SeqCst);
+            while !RELEASED.load(SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        "json"
+    }
+    fn encode<T: serde::Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Result<Vec<u8>, cacher::format::FormatError> {
+        cacher::format::JsonFormatter.encode(value)
+    }
+    fn decode<'de, T: serde::Deserialize<'de>>(
+        &self,
+        bytes: &'de [u8],
+    ) -> Result<T, cacher::format::FormatError> {
+        cacher::format::JsonFormatter.decode(bytes)
+    }
+    fn decode_prefix<'de, T: serde::Deserialize<'de>>(
+        &self,
+        bytes: &'de [u8],
+    ) -> Result<T, cacher::format::FormatError> {
+        cacher::format::JsonFormatter.decode_prefix(bytes)
+    }
+}
+
+#[test]
+fn an_async_call_cancelled_while_its_write_is_under_way_does_not_store_after_a_remove() {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache: std::sync::Arc<Cache<u64, String>> = std::sync::Arc::new(
+        Cache::builder()
+            .namespace("app::f")
+            .backend(cacher::SeparateFileBackend::new(dir.path()).formatter(HeldWrite))
+            .build()
+            .unwrap(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let call = runtime.spawn({
+        let cache = std::sync::Arc::clone(&cache);
+        async move {
+            cache
+                .get_or_compute_async(&1, || async {
+                    ARMED.store(true, SeqCst); // the next extension asked is the write's
+                    "old".to_owned()
+                })
+                .await
+        }
+    });
+    while !WRITING.load(SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    call.abort(); // the caller gives up (a timeout, a closed connection) mid-write
+    let release = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(200));
+        RELEASED.store(true, SeqCst);
+    });
+    cache.remove(&1).unwrap();
+    release.join().unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // time for a write left behind to land
+    assert_eq!(
+        cache.get(&1),
+        None,
+        "a value computed before remove landed after it"
+    );
+    drop(runtime);
 }
