@@ -25,10 +25,12 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
 /// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit reads a shared recency counter and writes only its
-/// own entry's stamp (never a line other keys' hits write); an insert of a new key bumps two
-/// shared counters and, when full, scans its shard for the oldest stamp (`n / 16` entries at
-/// most). Recency is counted in inserts: entries used since the last insert are equally recent.
+/// is under 64: one shard). The costs: a hit takes its shard's read lock (a write to the lock's
+/// line, which hits on other keys of that shard also write: as in an unbounded tier), reads a
+/// shared recency counter and writes its own entry's stamp, only when an insert came since its
+/// last hit (never a counter every hit writes); an insert of a new key bumps two shared
+/// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
+/// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
 ///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
