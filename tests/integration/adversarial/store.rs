@@ -226,3 +226,21 @@ fn an_async_call_cancelled_while_its_write_is_under_way_does_not_store_after_a_r
     );
     drop(runtime);
 }
+
+#[test]
+fn the_stores_max_entries_counts_the_writes_of_every_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two backends on one directory stand for two processes: the count lives in the database.
+    let a = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(5));
+    let b = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(5));
+    for k in 0..10 {
+        let writer = if k % 2 == 0 { &a } else { &b };
+        writer.insert(&k, format!("v{k}")).unwrap();
+    }
+    let kept: Vec<u64> = (0..10).filter(|k| a.get(k).is_some()).collect();
+    assert_eq!(
+        kept,
+        [5, 6, 7, 8, 9],
+        "exactly the 5 newest, whoever wrote them"
+    );
+}
