@@ -223,13 +223,15 @@ fn stripe(name: &str) -> u64 {
 }
 
 /// The lock files this process holds, by directory and number, with the key each holds.
-static HELD: LazyLock<Mutex<HashMap<(Arc<PathBuf>, u64), String>>> =
-    LazyLock::new(Default::default);
+static HELD: LazyLock<Mutex<HashMap<Slot, String>>> = LazyLock::new(Default::default);
+
+/// A lock file: its directory's canonical path and its number.
+type Slot = (Arc<PathBuf>, u64);
 
 /// A held lock file: unlocked (the file closed) and forgotten by [`HELD`] when dropped.
 struct Held {
     _file: File,
-    slot: (Arc<PathBuf>, u64),
+    slot: Slot,
 }
 
 impl Drop for Held {
