@@ -20,6 +20,95 @@ pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send 
     }
 }
 
+/// Like [`blocking`], for a write: if the caller's future is dropped (a timeout, a cancelled
+/// task) while `work` runs, the drop waits for it to end, as a blocking call would have. Else
+/// the write would land after the call gave up, and after a `remove` or `clear` that the call's
+/// store no longer held back: a value computed before the invalidation would be found after it.
+/// A write dropped before it started never starts.
+#[cfg(feature = "tokio")]
+pub(crate) async fn blocking_write<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return work();
+    };
+    let state = std::sync::Arc::new(WriteState::default());
+    let guard = WaitOnDrop(std::sync::Arc::clone(&state));
+    let task = runtime.spawn_blocking(move || {
+        if !state.start() {
+            return None;
+        }
+        let out = work();
+        state.finish();
+        Some(out)
+    });
+    let out = task
+        .await
+        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()));
+    drop(guard);
+    out.expect("a write whose caller waits is never skipped")
+}
+
+/// Where a [`blocking_write`] is: `None` not started, `Some(false)` under way, `Some(true)`
+/// ended or skipped.
+#[cfg(feature = "tokio")]
+#[derive(Default)]
+struct WriteState {
+    phase: std::sync::Mutex<Option<bool>>,
+    ended: std::sync::Condvar,
+}
+
+#[cfg(feature = "tokio")]
+impl WriteState {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<bool>> {
+        self.phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts the write, unless its caller is gone.
+    fn start(&self) -> bool {
+        let mut phase = self.lock();
+        if phase.is_some() {
+            return false;
+        }
+        *phase = Some(false);
+        true
+    }
+
+    fn finish(&self) {
+        *self.lock() = Some(true);
+        self.ended.notify_all();
+    }
+}
+
+/// Dropped with the caller's future: skips the write if it has not started, else waits for it.
+/// (A write that panics is counted as ended by its task's unwinding: see `Drop`.)
+#[cfg(feature = "tokio")]
+struct WaitOnDrop(std::sync::Arc<WriteState>);
+
+#[cfg(feature = "tokio")]
+impl Drop for WaitOnDrop {
+    fn drop(&mut self) {
+        let mut phase = self.0.lock();
+        match *phase {
+            None => *phase = Some(true),
+            Some(false) => {
+                // Bounded by the write: each backend's writes have bounds of their own.
+                while *phase == Some(false) && std::sync::Arc::strong_count(&self.0) > 1 {
+                    phase = self
+                        .0
+                        .ended
+                        .wait_timeout(phase, std::time::Duration::from_millis(10))
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+            Some(true) => {}
+        }
+    }
+}
+
 /// An [`EntryKey`](crate::entry::EntryKey) that owns its strings, to cross to a blocking thread.
 #[cfg(feature = "tokio")]
 pub(crate) struct OwnedKey {

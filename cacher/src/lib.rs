@@ -57,7 +57,7 @@
 //!         │
 //!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture,
 //!             the blocking-thread runner of async disk I/O)
-//!             · portable (file names every platform accepts)
+//!             · portable (file names every platform accepts) · private_dir (0o700)
 //! ```
 //!
 //! Every module reports [`Error`], which wraps the errors of the modules that have their own
@@ -101,6 +101,7 @@ pub mod key;
 pub mod lock;
 pub mod policy;
 mod portable;
+mod private_dir;
 #[cfg(feature = "redis")]
 mod redis;
 

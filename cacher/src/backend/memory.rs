@@ -25,10 +25,12 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
 /// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit reads a shared recency counter and writes only its
-/// own entry's stamp (never a line other keys' hits write); an insert of a new key bumps two
-/// shared counters and, when full, scans its shard for the oldest stamp (`n / 16` entries at
-/// most). Recency is counted in inserts: entries used since the last insert are equally recent.
+/// is under 64: one shard). The costs: a hit takes its shard's read lock (a write to the lock's
+/// line, which hits on other keys of that shard also write: as in an unbounded tier), reads a
+/// shared recency counter and writes its own entry's stamp, only when an insert came since its
+/// last hit (never a counter every hit writes); an insert of a new key bumps two shared
+/// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
+/// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
 ///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
@@ -412,5 +414,26 @@ mod tests {
         memory.insert("a".to_owned(), 1, at(0));
         assert_eq!(get(&memory, "a"), None);
         assert_eq!(memory.len(), 0);
+    }
+
+    #[test]
+    fn threads_inserting_at_once_leave_exactly_max_entries() {
+        for max in [1, 63, 64, 100, 1000] {
+            let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(max);
+            std::thread::scope(|scope| {
+                for t in 0..8u64 {
+                    let memory = &memory;
+                    scope.spawn(move || {
+                        for k in 0..2000 {
+                            memory.insert(t * 10_000 + k, k, at(0));
+                        }
+                    });
+                }
+            });
+            assert_eq!(memory.len(), max, "max_entries({max})");
+            // And the count it keeps agrees: the next insert evicts exactly one.
+            memory.insert(u64::MAX, 0, at(0));
+            assert_eq!(memory.len(), max, "max_entries({max}), one more");
+        }
     }
 }

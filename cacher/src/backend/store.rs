@@ -8,19 +8,19 @@ mod table;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
 
 use self::env::Store;
-use self::table::Bounds;
+use self::table::{Bounds, Times};
 use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, PostcardFormatter};
 #[cfg(feature = "tokio")]
-use crate::future::{OwnedKey, blocking};
+use crate::future::{OwnedKey, blocking, blocking_write};
 
 /// Entries in one embedded database (LMDB) in a directory: `backend = "store"` in the
 /// attribute.
@@ -41,7 +41,8 @@ use crate::future::{OwnedKey, blocking};
 /// - **Bounded.** [`max_entries`](Self::max_entries) and [`max_size`](Self::max_size) bound each
 ///   namespace (a cache); a write over a bound evicts the namespace's oldest-written entries
 ///   first (a hit does not write, so hits stay fast: the order is by write, not by use). Entries
-///   past the cache's ttl (and `stale_if_error`) are dropped a few per write.
+///   past their end (the cache's ttl, or the entry's own from `ttl_fn`, with the grace windows)
+///   are dropped a few per write, oldest written first.
 /// - **Growth.** The database file grows with its entries up to 1 TiB (the address space LMDB
 ///   reserves; no map size to choose); freed pages are reused, the file does not shrink.
 /// - Entries are [`PostcardFormatter`] by default (compact and fast; a person reads the store
@@ -72,7 +73,9 @@ pub struct StoreBackend<F = PostcardFormatter> {
     formatter: F,
     durable: bool,
     bounds: Bounds,
-    store: OnceLock<Store>,
+    /// Opened at the build, or at the first call that can (a directory that cannot be made
+    /// yet is a failing tier, not a failed build); shared with the copies of async calls.
+    store: Arc<OnceLock<Store>>,
 }
 
 impl StoreBackend<PostcardFormatter> {
@@ -101,7 +104,7 @@ impl StoreBackend<PostcardFormatter> {
                 max_size: None,
                 retention_ms: None,
             },
-            store: OnceLock::new(),
+            store: Arc::default(),
         }
     }
 }
@@ -190,19 +193,12 @@ impl<F> StoreBackend<F> {
     }
 
     /// Writes `bytes` at `id` in one transaction, synced when durable.
-    fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], created_ms: u64) -> Result<()> {
+    fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], times: Times) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::put(
-            store,
-            &mut txn,
-            (namespace, id),
-            bytes,
-            created_ms,
-            self.bounds,
-        )
-        .and_then(|()| txn.commit())
-        .map_err(|e| self.error(e))?;
+        table::put(store, &mut txn, (namespace, id), bytes, times, self.bounds)
+            .and_then(|()| txn.commit())
+            .map_err(|e| self.error(e))?;
         self.sync()
     }
 
@@ -224,7 +220,7 @@ impl<F> StoreBackend<F> {
             formatter: self.formatter.clone(),
             durable: self.durable,
             bounds: self.bounds,
-            store: self.store.clone(),
+            store: Arc::clone(&self.store),
         }
     }
 }
@@ -246,9 +242,11 @@ fn hashed(text: &str) -> String {
     name
 }
 
-/// The namespace as the store's keys spell it: itself, or its hash when long.
+/// The namespace as the store's keys spell it: itself, or its hash when long, or when it holds
+/// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
+/// its clear and its bounds would take them), or starts like a hash (`#`).
 fn ns_of(namespace: &str) -> Cow<'_, str> {
-    if namespace.len() > MAX_NAMESPACE {
+    if namespace.len() > MAX_NAMESPACE || namespace.contains('\0') || namespace.starts_with('#') {
         Cow::Owned(hashed(namespace))
     } else {
         Cow::Borrowed(namespace)
@@ -297,7 +295,11 @@ where
         }
         self.bounds.retention_ms =
             retention.map(|keep| u64::try_from(keep.as_millis()).unwrap_or(u64::MAX));
-        self.store().map(drop)
+        // Opened now if it can be; else each call tries again, and meanwhile the tier fails
+        // (the function's value is still returned), as a file tier whose directory cannot be
+        // made.
+        let _ = self.store();
+        Ok(())
     }
 
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
@@ -322,7 +324,7 @@ where
         self.write(
             (&ns_of(key.namespace), &id_of(key)),
             &bytes,
-            entry.created_ms,
+            Times::of(entry),
         )
     }
 
@@ -381,8 +383,8 @@ where
             let bytes = entry::encode(&self.formatter, key, entry)?;
             let namespace = ns_of(key.namespace).into_owned();
             let (store, id) = (self.share(), id_of(key));
-            let created = entry.created_ms;
-            blocking(move || store.write((&namespace, &id), &bytes, created)).await
+            let times = Times::of(entry);
+            blocking_write(move || store.write((&namespace, &id), &bytes, times)).await
         })
     }
 }
@@ -395,5 +397,19 @@ impl<F: Formatter> fmt::Debug for StoreBackend<F> {
             .field("max_entries", &self.bounds.max_entries)
             .field("max_size", &self.bounds.max_size)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hashed, ns_of};
+
+    #[test]
+    fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
+        let long = format!("app::{}", "n".repeat(300));
+        // A namespace that spells the hash of a long one is hashed itself: never the same rows.
+        assert_ne!(ns_of(&hashed(&long)), ns_of(&long));
+        assert!(!ns_of("app\0x").contains('\0'));
+        assert_eq!(ns_of("app::f"), "app::f");
     }
 }

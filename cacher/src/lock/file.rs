@@ -81,8 +81,12 @@ const MAX_BACKOFF: Duration = Duration::from_millis(20);
 pub struct FileLock {
     path: PathBuf,
     wait_timeout: Duration,
-    dir: RwLock<Option<Arc<Dir>>>,
+    dir: RwLock<Option<Opened>>,
 }
+
+/// The lock folder, open, and the directory's canonical path: what [`HELD`] knows it by, so
+/// that two spellings of one directory (`cache`, `./cache`, a symlink) are one.
+type Opened = (Arc<Dir>, Arc<PathBuf>);
 
 impl FileLock {
     /// Lock files in the [`LOCK_DIR`] folder of `dir`, which is created, with its parents, at
@@ -124,11 +128,11 @@ impl FileLock {
     }
 
     /// The folder of lock files, opened once.
-    fn locks(&self) -> io::Result<Arc<Dir>> {
-        if let Some(dir) = &*self.dir.read().unwrap_or_else(PoisonError::into_inner) {
-            return Ok(Arc::clone(dir));
+    fn locks(&self) -> io::Result<Opened> {
+        if let Some(opened) = &*self.dir.read().unwrap_or_else(PoisonError::into_inner) {
+            return Ok(opened.clone());
         }
-        std::fs::create_dir_all(&self.path)?;
+        crate::private_dir::create(&self.path)?;
         let root = Dir::open_ambient_dir(&self.path, ambient_authority())?;
         let mut builder = cap_std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -136,29 +140,30 @@ impl FileLock {
         cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
         root.create_dir_with(LOCK_DIR, &builder)?;
         let dir = Arc::new(root.open_dir(LOCK_DIR)?);
-        *self.dir.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&dir));
-        Ok(dir)
+        let path = Arc::new(self.path.canonicalize()?);
+        let opened = (dir, path);
+        *self.dir.write().unwrap_or_else(PoisonError::into_inner) = Some(opened.clone());
+        Ok(opened)
     }
 
     /// The lock file of `name`, open; the directory opened anew once if it was removed or
     /// replaced since it was opened.
-    fn file(&self, name: &str) -> io::Result<File> {
+    fn file(&self, name: &str) -> io::Result<(File, Arc<PathBuf>)> {
         self.open_file(name).or_else(|_| {
             *self.dir.write().unwrap_or_else(PoisonError::into_inner) = None;
             self.open_file(name)
         })
     }
 
-    fn open_file(&self, name: &str) -> io::Result<File> {
+    fn open_file(&self, name: &str) -> io::Result<(File, Arc<PathBuf>)> {
         let stripe = stripe(name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
         #[cfg(unix)]
         cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = self
-            .locks()?
-            .open_with(format!("{stripe:03x}.lock"), &options)?;
-        Ok(file.into_std())
+        let (dir, path) = self.locks()?;
+        let file = dir.open_with(format!("{stripe:03x}.lock"), &options)?;
+        Ok((file.into_std(), path))
     }
 
     /// Tries until the bound: the file, locked, or `None`. `None` at once when another key of
@@ -166,8 +171,8 @@ impl FileLock {
     /// function calling another whose key shares the file), which would otherwise wait the whole
     /// bound for itself.
     fn acquire(&self, name: &str) -> io::Result<Option<Held>> {
-        let file = self.file(name)?;
-        let slot = (self.path.clone(), stripe(name));
+        let (file, path) = self.file(name)?;
+        let slot = (path, stripe(name));
         let deadline = Instant::now().checked_add(self.wait_timeout);
         let mut pause = Duration::from_micros(500);
         loop {
@@ -218,12 +223,15 @@ fn stripe(name: &str) -> u64 {
 }
 
 /// The lock files this process holds, by directory and number, with the key each holds.
-static HELD: LazyLock<Mutex<HashMap<(PathBuf, u64), String>>> = LazyLock::new(Default::default);
+static HELD: LazyLock<Mutex<HashMap<Slot, String>>> = LazyLock::new(Default::default);
+
+/// A lock file: its directory's canonical path and its number.
+type Slot = (Arc<PathBuf>, u64);
 
 /// A held lock file: unlocked (the file closed) and forgotten by [`HELD`] when dropped.
 struct Held {
     _file: File,
-    slot: (PathBuf, u64),
+    slot: Slot,
 }
 
 impl Drop for Held {
@@ -307,5 +315,24 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(5));
         drop(held);
         assert!(lock.lock(&other).unwrap().is_some());
+    }
+
+    #[test]
+    fn two_spellings_of_one_directory_know_each_others_held_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = FileLock::new(dir.path()).wait_timeout(Duration::from_secs(30));
+        let dotted = FileLock::new(dir.path().join(".")).wait_timeout(Duration::from_secs(30));
+        let other = (0..)
+            .map(|i| format!("k{i}"))
+            .find(|name| stripe(name) == stripe("a"))
+            .unwrap();
+        let held = plain.lock("a").unwrap();
+        assert!(held.is_some());
+        let start = Instant::now();
+        assert!(dotted.lock(&other).unwrap().is_none());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "waited for its own process"
+        );
     }
 }

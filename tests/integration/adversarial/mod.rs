@@ -6,3 +6,4 @@ mod files;
 mod formats;
 mod keys;
 mod macros;
+mod store;

@@ -8,7 +8,7 @@ use crate::backend::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::Formatter;
-use crate::future::{OwnedKey, blocking};
+use crate::future::{OwnedKey, blocking, blocking_write};
 
 impl<F: Formatter> SeparateFileBackend<F> {
     /// A copy for a blocking task: the same directory handle, index and settings.
@@ -51,5 +51,5 @@ where
 {
     let bytes = entry::encode(&backend.formatter, key, entry)?;
     let (backend, key) = (backend.share(), OwnedKey::of(key));
-    blocking(move || backend.store_encoded(&key.borrow(), &bytes)).await
+    blocking_write(move || backend.store_encoded(&key.borrow(), &bytes)).await
 }

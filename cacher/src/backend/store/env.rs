@@ -30,7 +30,7 @@ pub(super) struct Store {
     pub(super) env: Env<WithTls>,
     /// `namespace \0 version \0 key` → `seq (8 bytes) | encoded entry`.
     pub(super) entries: Database<Bytes, Bytes>,
-    /// `namespace \0 seq (8 bytes, big-endian)` → `created_ms (8) | len (8) | entries' key`:
+    /// `namespace \0 seq (8 bytes, big-endian)` → `end_ms (8) | len (8) | entries' key`:
     /// the namespace's entries, oldest written first.
     pub(super) order: Database<Bytes, Bytes>,
     /// `seq` → the last sequence number; `n \0 namespace` → `count (8) | bytes (8)`;
@@ -42,7 +42,7 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::d
 
 /// The store in `dir` (created, with its parents, when missing), open.
 pub(super) fn open(dir: &Path) -> heed::Result<Store> {
-    std::fs::create_dir_all(dir)?;
+    crate::private_dir::create(dir)?;
     let path = dir.canonicalize()?;
     let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(store) = open.get(&path) {

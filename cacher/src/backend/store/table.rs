@@ -4,6 +4,7 @@
 use heed::RwTxn;
 
 use super::env::Store;
+use crate::entry::Entry;
 
 /// What a namespace may hold, and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +13,31 @@ pub(super) struct Bounds {
     pub(super) max_size: Option<u64>,
     /// How long after its creation an entry can still be served (the cache's ttl + grace).
     pub(super) retention_ms: Option<u64>,
+}
+
+/// When an entry was written, and until when a read accepts it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Times {
+    pub(super) created_ms: u64,
+    /// The entry's own end ([`Entry::expires_ms`]: its ttl from `ttl_fn`, the grace windows,
+    /// its idle time), which the cache sets on each write; `None`: the cache's retention.
+    pub(super) expires_ms: Option<u64>,
+}
+
+impl Times {
+    pub(super) fn of<V>(entry: &Entry<V>) -> Self {
+        Self {
+            created_ms: entry.created_ms,
+            expires_ms: entry.expires_ms,
+        }
+    }
+
+    /// When the entry may be dropped: its own end, else its creation and the retention.
+    fn end_ms(self, bounds: Bounds) -> u64 {
+        self.expires_ms
+            .or_else(|| (bounds.retention_ms).map(|keep| self.created_ms.saturating_add(keep)))
+            .unwrap_or(u64::MAX)
+    }
 }
 
 /// At most this many expired entries are dropped per write (besides those the bounds evict),
@@ -72,7 +98,7 @@ pub(super) fn put(
     txn: &mut RwTxn<'_>,
     (namespace, id): (&str, &[u8]),
     bytes: &[u8],
-    created_ms: u64,
+    times: Times,
     bounds: Bounds,
 ) -> heed::Result<()> {
     let (mut count, mut total) = totals(store, txn, namespace)?;
@@ -86,9 +112,10 @@ pub(super) fn put(
     store
         .entries
         .put(txn, id, &[&seq.to_be_bytes()[..], bytes].concat())?;
-    let order = [&created_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
+    let end_ms = times.end_ms(bounds);
+    let order = [&end_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
     store.order.put(txn, &order_key(namespace, seq), &order)?;
-    let newest = newest(store, txn, namespace, created_ms)?;
+    let newest = newest(store, txn, namespace, times.created_ms)?;
     let totals = evict(
         store,
         txn,
@@ -133,9 +160,7 @@ fn evict(
         let Some((key, value)) = first.map(|(key, value)| (key.to_vec(), value.to_vec())) else {
             break;
         };
-        let stale = bounds
-            .retention_ms
-            .is_some_and(|keep| u64_at(&value, 0).saturating_add(keep) < now_ms);
+        let stale = u64_at(&value, 0) < now_ms;
         if !over && (!stale || expired >= EXPIRED_PER_WRITE) {
             break;
         }

@@ -1,5 +1,6 @@
 //! A rate limiter's schedule shared by the processes of one machine: the next free start time
-//! (wall-clock milliseconds) in a small file, read and moved under an exclusive lock on it.
+//! and the time it was written (wall-clock milliseconds) in a small file, read and moved under an
+//! exclusive lock on it.
 
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -40,10 +41,12 @@ impl FileSchedule {
     }
 
     fn open(&self) -> io::Result<File> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::private_dir::create(&self.dir)?;
         let root = Dir::open_ambient_dir(&self.dir, ambient_authority())?;
         let mut builder = cap_std::fs::DirBuilder::new();
         builder.recursive(true);
+        #[cfg(unix)]
+        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
         root.create_dir_with(FOLDER, &builder)?;
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true);
@@ -68,17 +71,55 @@ impl FileSchedule {
                 Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(200)),
             }
         }
-        let mut bytes = [0u8; 8];
-        let next = match file.read_exact(&mut bytes) {
-            Ok(()) => u64::from_le_bytes(bytes),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+        let mut bytes = [0u8; 16];
+        let (next, written) = match file.read_exact(&mut bytes) {
+            Ok(()) => (u64_at(&bytes, 0), u64_at(&bytes, 8)),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => (0, 0),
             Err(e) => return Err(e),
+        };
+        // Written by a clock ahead of this one (the wall clock moved back since, or another
+        // process's runs ahead): the queue it left is counted from now, not from its time, else
+        // every caller would wait out the clock's jump.
+        let next = match written.checked_sub(now_ms) {
+            Some(ahead) if ahead > 0 => next.saturating_sub(ahead),
+            _ => next,
         };
         let start = next.max(now_ms);
         let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
         file.seek(SeekFrom::Start(0))?;
-        file.write_all(&start.saturating_add(interval_ms).to_le_bytes())?;
+        let schedule = [start.saturating_add(interval_ms), now_ms];
+        file.write_all(&schedule.map(u64::to_le_bytes).concat())?;
         // Closing the file releases the lock.
         Ok(Some(Duration::from_millis(start - now_ms)))
+    }
+}
+
+/// The little-endian `u64` at `at` of the schedule.
+fn u64_at(bytes: &[u8; 16], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::FileSchedule;
+
+    #[test]
+    fn a_clock_moved_back_does_not_make_callers_wait_out_the_jump() {
+        let dir = tempfile::tempdir().unwrap();
+        let schedule = FileSchedule::new(dir.path().to_owned(), "api");
+        let second = Duration::from_secs(1);
+        let day_ms = 86_400_000;
+        assert_eq!(
+            schedule.reserve(2 * day_ms, second).unwrap(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(schedule.reserve(2 * day_ms, second).unwrap(), Some(second));
+        // The wall clock is set back a day: the two slots taken are still queued, no more.
+        let wait = schedule.reserve(day_ms, second).unwrap().unwrap();
+        assert_eq!(wait, 2 * second);
     }
 }
