@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
-//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`
-//! (200-byte values; the store with postcard).
+//! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`,
+//! `store-insert` (200-byte values; the store with postcard, not durable).
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
@@ -98,7 +98,7 @@ fn main() {
                 }
             }
         }
-        "store-hit" => {
+        "store-hit" | "store-insert" => {
             let dir = tempfile::tempdir().unwrap();
             let cache: Cache<u64, Payload> = Cache::builder()
                 .backend(cacher::StoreBackend::new(dir.path()))
@@ -108,8 +108,14 @@ fn main() {
             for k in 0..64u64 {
                 cache.insert(&k, value.clone()).unwrap();
             }
+            let insert = scenario == "store-insert";
             for i in 0..loops {
-                black_box(cache.get(&((i % 64) as u64)));
+                let k = (i % 64) as u64;
+                if insert {
+                    cache.insert(&k, value.clone()).unwrap();
+                } else {
+                    black_box(cache.get(&k));
+                }
             }
         }
         "ab-store-hit" => {
