@@ -1,6 +1,8 @@
 //! The store's writes in one LMDB write transaction: put, remove, clear, and the bounds (count,
 //! bytes, expiry) that evict a namespace's oldest-written entries first.
 
+use std::io::Write as _;
+
 use heed::RwTxn;
 
 use super::env::Store;
@@ -83,9 +85,13 @@ pub(super) fn put(
     let seq = u64_at(store.meta.get(txn, b"seq")?.unwrap_or(&[]), 0) + 1;
     store.meta.put(txn, b"seq", &seq.to_be_bytes())?;
     let len = bytes.len() as u64;
+    // Written in place in the map (LMDB's MDB_RESERVE): no copy of the entry to prefix it.
     store
         .entries
-        .put(txn, id, &[&seq.to_be_bytes()[..], bytes].concat())?;
+        .put_reserved(txn, id, 8 + bytes.len(), |space| {
+            space.write_all(&seq.to_be_bytes())?;
+            space.write_all(bytes)
+        })?;
     let order = [&created_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
     store.order.put(txn, &order_key(namespace, seq), &order)?;
     let newest = newest(store, txn, namespace, created_ms)?;
