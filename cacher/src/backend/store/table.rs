@@ -58,12 +58,26 @@ fn unlink(
     namespace: &str,
     id: &[u8],
 ) -> heed::Result<Option<u64>> {
+    let len = unorder(store, txn, namespace, id)?;
+    if len.is_some() {
+        store.entries.delete(txn, id)?;
+    }
+    Ok(len)
+}
+
+/// Removes the order record of the entry at `id`, if any, leaving the entry for a write to
+/// replace in place (a delete then an insert of the same key costs LMDB twice): its bytes.
+fn unorder(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    namespace: &str,
+    id: &[u8],
+) -> heed::Result<Option<u64>> {
     let Some(old) = store.entries.get(txn, id)? else {
         return Ok(None);
     };
     let seq = u64_at(old, 0);
     let len = (old.len() as u64).saturating_sub(8);
-    store.entries.delete(txn, id)?;
     store.order.delete(txn, &order_key(namespace, seq))?;
     Ok(Some(len))
 }
@@ -78,7 +92,7 @@ pub(super) fn put(
     bounds: Bounds,
 ) -> heed::Result<()> {
     let (mut count, mut total) = totals(store, txn, namespace)?;
-    if let Some(len) = unlink(store, txn, namespace, id)? {
+    if let Some(len) = unorder(store, txn, namespace, id)? {
         count = count.saturating_sub(1);
         total = total.saturating_sub(len);
     }
