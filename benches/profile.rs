@@ -8,7 +8,8 @@
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3`,
 //! `memory-miss-u64`, `cached-hit-u64`, `file-hit-json`, `file-store-json`, `store-hit`,
-//! `store-insert` (200-byte values; the store with postcard, not durable).
+//! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
+//! `RedbCache`, the same value).
 //!
 //! Quick wall-clock A/B checks, less sensitive to a noisy neighbour than two separate runs (each
 //! side timed alternately, best of 25 rounds): `ab-u64` (cacher's and `cached`'s `u64` hits),
@@ -99,12 +100,14 @@ fn main() {
             }
         }
         "store-hit" | "store-insert" => {
+            // `store-hit N [SIZE]`, `store-insert N [SIZE]`: values of SIZE bytes (200).
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
             let dir = tempfile::tempdir().unwrap();
             let cache: Cache<u64, Payload> = Cache::builder()
                 .backend(cacher::StoreBackend::new(dir.path()))
                 .build()
                 .unwrap();
-            let value = Payload::of_json_size(200);
+            let value = Payload::of_json_size(size);
             for k in 0..64u64 {
                 cache.insert(&k, value.clone()).unwrap();
             }
@@ -116,6 +119,21 @@ fn main() {
                 } else {
                     black_box(cache.get(&k));
                 }
+            }
+        }
+        "redb-hit" => {
+            let dir = tempfile::tempdir().unwrap();
+            let redb = cached::RedbCache::<u64, Payload>::builder("profile")
+                .disk_dir(dir.path())
+                .durable(false)
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(200);
+            for k in 0..64u64 {
+                cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
+            }
+            for i in 0..loops {
+                black_box(cached::ConcurrentCached::cache_get(&redb, &((i % 64) as u64)).unwrap());
             }
         }
         "ab-store-hit" => {

@@ -64,7 +64,9 @@ fn rewrites_of_a_key_count_once_at_their_new_size() {
     let cache = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(3));
     for round in 0..50 {
         for k in 0..3 {
-            cache.insert(&k, "x".repeat(round * 7 + k as usize)).unwrap();
+            cache
+                .insert(&k, "x".repeat(round * 7 + k as usize))
+                .unwrap();
         }
     }
     assert_eq!(present(&cache, 0..3), 3, "rewrites never count twice");
