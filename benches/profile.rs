@@ -9,8 +9,9 @@
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3` (cacher's
 //! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
-//! bench declares them), `memory-miss-u64`, `file-hit-json`, `file-store-json`, `store-hit` (200-byte values; the store
-//! with postcard).
+//! bench declares them), `memory-miss-u64`, `file-hit-json`, `file-store-json`, `store-hit`,
+//! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
+//! `RedbCache`, the same value).
 //! A hit scenario followed by `-2t` (`attr-hit-u64-2t`) runs its loop on two threads at once, each
 //! doing the given count (callgrind runs them one at a time: it counts the instructions of a
 //! shared path, not the contention). The instructions of one lookup are the difference between
@@ -160,18 +161,41 @@ fn main() {
                 }
             }
         }
-        "store-hit" => {
+        "store-hit" | "store-insert" => {
+            // `store-hit N [SIZE]`, `store-insert N [SIZE]`: values of SIZE bytes (200).
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
             let dir = tempfile::tempdir().unwrap();
             let cache: Cache<u64, Payload> = Cache::builder()
                 .backend(cacher::StoreBackend::new(dir.path()))
                 .build()
                 .unwrap();
-            let value = Payload::of_json_size(200);
+            let value = Payload::of_json_size(size);
             for k in 0..64u64 {
                 cache.insert(&k, value.clone()).unwrap();
             }
+            let insert = scenario == "store-insert";
             for i in 0..loops {
-                black_box(cache.get(&((i % 64) as u64)));
+                let k = (i % 64) as u64;
+                if insert {
+                    cache.insert(&k, value.clone()).unwrap();
+                } else {
+                    black_box(cache.get(&k));
+                }
+            }
+        }
+        "redb-hit" => {
+            let dir = tempfile::tempdir().unwrap();
+            let redb = cached::RedbCache::<u64, Payload>::builder("profile")
+                .disk_dir(dir.path())
+                .durable(false)
+                .build()
+                .unwrap();
+            let value = Payload::of_json_size(200);
+            for k in 0..64u64 {
+                cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
+            }
+            for i in 0..loops {
+                black_box(cached::ConcurrentCached::cache_get(&redb, &((i % 64) as u64)).unwrap());
             }
         }
         "ab-store-hit" => {

@@ -56,6 +56,40 @@ fn max_entries_keeps_exactly_that_many_of_the_newest() {
     );
 }
 
+/// A write over an existing entry replaces it in place: the bounds count it once, at its new
+/// size, and it becomes the newest written.
+#[test]
+fn rewrites_of_a_key_count_once_at_their_new_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(3));
+    for round in 0..50 {
+        for k in 0..3 {
+            cache
+                .insert(&k, "x".repeat(round * 7 + k as usize))
+                .unwrap();
+        }
+    }
+    assert_eq!(present(&cache, 0..3), 3, "rewrites never count twice");
+    assert_eq!(cache.get(&2).unwrap().len(), 49 * 7 + 2);
+    cache.insert(&0, "newest".into()).unwrap();
+    cache.insert(&3, "fourth".into()).unwrap();
+    // Key 1 was written longest ago (key 0 was just rewritten).
+    assert_eq!(cache.get(&1), None);
+    assert_eq!(present(&cache, 0..4), 3);
+    assert_eq!(cache.get(&0).as_deref(), Some("newest"));
+
+    // Bytes: a key rewritten ever larger, then small, under a bound it would pass if its old
+    // sizes were still counted.
+    let sized = store_cache("app::g", StoreBackend::new(dir.path()).max_size(16 * 1024));
+    sized.insert(&100, "kept".into()).unwrap();
+    for len in (1..=12).map(|i| i * 1024) {
+        sized.insert(&7, "y".repeat(len)).unwrap();
+    }
+    sized.insert(&7, "small".into()).unwrap();
+    assert_eq!(sized.get(&100).as_deref(), Some("kept"));
+    assert_eq!(sized.get(&7).as_deref(), Some("small"));
+}
+
 #[test]
 fn max_size_bounds_the_bytes_of_a_namespace() {
     let dir = tempfile::tempdir().unwrap();

@@ -257,14 +257,27 @@ fn ns_of(namespace: &str) -> Cow<'_, str> {
 /// the whole would pass LMDB's key size. (The entry records them whole, and every read checks
 /// them, so a hash collision could only make a miss.)
 fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
+    with_id(key, <[u8]>::to_vec)
+}
+
+/// Calls `use_id` with the `entries` key of `key` ([`id_of`]), made on the stack when it fits
+/// LMDB's key size (always but for long keys): a hit allocates nothing for it.
+fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
     let namespace = ns_of(key.namespace);
     let version = key.version.unwrap_or_default();
-    let id = [&namespace, "\0", version, "\0", key.key].concat();
-    if id.len() <= MAX_KEY {
-        return id.into_bytes();
+    let parts = [&namespace, "\0", version, "\0", key.key];
+    let len = parts.iter().map(|part| part.len()).sum::<usize>();
+    if len <= MAX_KEY {
+        let mut id = [0u8; MAX_KEY];
+        let mut at = 0;
+        for part in parts {
+            id[at..at + part.len()].copy_from_slice(part.as_bytes());
+            at += part.len();
+        }
+        return use_id(&id[..len]);
     }
     let rest = hashed(&[version, "\0", key.key].concat());
-    [&namespace, "\0", &rest].concat().into_bytes()
+    use_id([&namespace, "\0", &rest].concat().as_bytes())
 }
 
 /// Where an entry is, for messages.
@@ -305,10 +318,8 @@ where
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
         let store = self.store()?;
         let txn = store.env.read_txn().map_err(|e| self.error(e))?;
-        let Some(value) = store
-            .entries
-            .get(&txn, &id_of(key))
-            .map_err(|e| self.error(e))?
+        let Some(value) =
+            with_id(key, |id| store.entries.get(&txn, id)).map_err(|e| self.error(e))?
         else {
             return Ok(None);
         };

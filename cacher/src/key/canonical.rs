@@ -55,7 +55,8 @@ pub fn canonical<K: Serialize + ?Sized>(args: &K, names: &[&str]) -> Result<Stri
     let mut raw = String::new();
     let args = match args.serialize(RawWriter::new(&mut raw, Level::Root))? {
         Written::Args(args) => args,
-        Written::Value => vec![raw],
+        // One argument: joined from where it is, without a `Vec` of one.
+        Written::Value => return Ok(join(std::slice::from_ref(&raw), names)),
     };
     Ok(join(&args, names))
 }
@@ -64,7 +65,15 @@ pub fn canonical<K: Serialize + ?Sized>(args: &K, names: &[&str]) -> Result<Stri
 /// when the names fit.
 fn join(args: &[String], names: &[&str]) -> String {
     let named = names.len() == args.len();
-    let mut out = PREFIX.to_owned();
+    // Room for the text when nothing needs escaping, so that the common key grows once.
+    let room = PREFIX.len() + args.iter().map(|a| a.len() + 1).sum::<usize>();
+    let names_room = if named {
+        names.iter().map(|n| n.len() + 1).sum()
+    } else {
+        0
+    };
+    let mut out = String::with_capacity(room + names_room);
+    out.push_str(PREFIX);
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             out.push('_');
@@ -80,7 +89,23 @@ fn join(args: &[String], names: &[&str]) -> String {
 
 /// Whether a byte stays as it is in an escaped value.
 pub(super) fn is_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.,+@()[]{}!'".contains(&b)
+    // A `matches!`, not a search of a byte string: this runs for every byte of every key.
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b','
+                | b'+'
+                | b'@'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'!'
+                | b'\''
+        )
 }
 
 /// Percent-escapes every byte of `raw` outside the safe set into `out`.
@@ -163,8 +188,14 @@ impl<'a> RawWriter<'a> {
         Ok(Written::Value)
     }
 
-    fn int(self, v: impl std::fmt::Display, suffix: &str) -> Result<Written, KeyError> {
-        write_int(v, suffix, self.out);
+    fn int(self, v: impl Into<i128>, suffix: &str) -> Result<Written, KeyError> {
+        let v = v.into();
+        write_int(v < 0, v.unsigned_abs(), suffix, self.out);
+        Ok(Written::Value)
+    }
+
+    fn uint(self, v: impl Into<u128>, suffix: &str) -> Result<Written, KeyError> {
+        write_int(false, v.into(), suffix, self.out);
         Ok(Written::Value)
     }
 
@@ -215,20 +246,20 @@ impl<'a> ser::Serializer for RawWriter<'a> {
         self.int(v, "i128")
     }
     fn serialize_u8(self, v: u8) -> Result<Written, KeyError> {
-        self.int(v, "u8")
+        self.uint(v, "u8")
     }
     fn serialize_u16(self, v: u16) -> Result<Written, KeyError> {
-        self.int(v, "u16")
+        self.uint(v, "u16")
     }
     // The one integer type without a suffix: ids and counts in most signatures are `u32`.
     fn serialize_u32(self, v: u32) -> Result<Written, KeyError> {
-        self.int(v, "")
+        self.uint(v, "")
     }
     fn serialize_u64(self, v: u64) -> Result<Written, KeyError> {
-        self.int(v, "u64")
+        self.uint(v, "u64")
     }
     fn serialize_u128(self, v: u128) -> Result<Written, KeyError> {
-        self.int(v, "u128")
+        self.uint(v, "u128")
     }
     fn serialize_f32(self, v: f32) -> Result<Written, KeyError> {
         write_float(v, v.is_finite(), "f32", self.out);

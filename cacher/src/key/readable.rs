@@ -76,9 +76,14 @@ impl Keyer for ReadableKeyer {
 /// Step 1: escapes whatever could not come from `canonical`, so that even text from elsewhere
 /// gives a safe name.
 fn sanitize(text: &str) -> String {
+    let kept = |b: u8| is_safe(b) || matches!(b, b'%' | b'_' | b'=');
+    // Most keys need no escape: copied whole.
+    if text.bytes().all(kept) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for &b in text.as_bytes() {
-        if is_safe(b) || b"%_=".contains(&b) {
+        if kept(b) {
             out.push(char::from(b));
         } else {
             push_percent(b, &mut out);

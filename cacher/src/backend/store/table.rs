@@ -1,6 +1,8 @@
 //! The store's writes in one LMDB write transaction: put, remove, clear, and the bounds (count,
 //! bytes, expiry) that evict a namespace's oldest-written entries first.
 
+use std::io::Write as _;
+
 use heed::RwTxn;
 
 use super::env::Store;
@@ -82,12 +84,26 @@ fn unlink(
     namespace: &str,
     id: &[u8],
 ) -> heed::Result<Option<u64>> {
+    let len = unorder(store, txn, namespace, id)?;
+    if len.is_some() {
+        store.entries.delete(txn, id)?;
+    }
+    Ok(len)
+}
+
+/// Removes the order record of the entry at `id`, if any, leaving the entry for a write to
+/// replace in place (a delete then an insert of the same key costs LMDB twice): its bytes.
+fn unorder(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    namespace: &str,
+    id: &[u8],
+) -> heed::Result<Option<u64>> {
     let Some(old) = store.entries.get(txn, id)? else {
         return Ok(None);
     };
     let seq = u64_at(old, 0);
     let len = (old.len() as u64).saturating_sub(8);
-    store.entries.delete(txn, id)?;
     store.order.delete(txn, &order_key(namespace, seq))?;
     Ok(Some(len))
 }
@@ -102,16 +118,20 @@ pub(super) fn put(
     bounds: Bounds,
 ) -> heed::Result<()> {
     let (mut count, mut total) = totals(store, txn, namespace)?;
-    if let Some(len) = unlink(store, txn, namespace, id)? {
+    if let Some(len) = unorder(store, txn, namespace, id)? {
         count = count.saturating_sub(1);
         total = total.saturating_sub(len);
     }
     let seq = u64_at(store.meta.get(txn, b"seq")?.unwrap_or(&[]), 0) + 1;
     store.meta.put(txn, b"seq", &seq.to_be_bytes())?;
     let len = bytes.len() as u64;
+    // Written in place in the map (LMDB's MDB_RESERVE): no copy of the entry to prefix it.
     store
         .entries
-        .put(txn, id, &[&seq.to_be_bytes()[..], bytes].concat())?;
+        .put_reserved(txn, id, 8 + bytes.len(), |space| {
+            space.write_all(&seq.to_be_bytes())?;
+            space.write_all(bytes)
+        })?;
     let end_ms = times.end_ms(bounds);
     let order = [&end_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
     store.order.put(txn, &order_key(namespace, seq), &order)?;

@@ -63,10 +63,37 @@ pub(super) fn write_char(c: char, out: &mut String) {
     out.push('\'');
 }
 
-/// An integer: decimal, then its type unless it is a `u32`.
-pub(super) fn write_int(v: impl Display, suffix: &str, out: &mut String) {
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{v}{suffix}");
+/// An integer, as its sign and magnitude: decimal, then its type unless it is a `u32`. Written
+/// digit by digit, not through `Display`: every persistent lookup makes its key, and the
+/// formatting machinery cost more than the rest of a small key's text.
+pub(super) fn write_int(negative: bool, magnitude: u128, suffix: &str, out: &mut String) {
+    let mut digits = [0u8; 39];
+    let mut start = digits.len();
+    let mut push = |digit: u8| {
+        start -= 1;
+        digits[start] = b'0' + digit;
+    };
+    if let Ok(mut n) = u64::try_from(magnitude) {
+        // The common case, without 128-bit divisions.
+        loop {
+            push((n % 10) as u8);
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut n = magnitude;
+        while n > 0 {
+            push((n % 10) as u8);
+            n /= 10;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push_str(suffix);
 }
 
 /// A float: Rust's `Display` (the shortest text that reads back as the same float, never an

@@ -82,6 +82,20 @@ fn integers_carry_their_type_except_u32() {
     assert_eq!(raw(&i128::MIN), format!("{}i128", i128::MIN));
 }
 
+/// Integers are written digit by digit (not through `Display`): the same text as `Display`, at
+/// the edges of each width and where the 64-bit path hands over to the 128-bit one.
+#[test]
+fn integers_read_as_display_writes_them() {
+    assert_eq!(raw(&0u32), "0");
+    assert_eq!(raw(&0i64), "0i64");
+    assert_eq!(raw(&u64::MAX), format!("{}u64", u64::MAX));
+    assert_eq!(raw(&i64::MIN), format!("{}i64", i64::MIN));
+    let past_u64 = u128::from(u64::MAX) + 1;
+    assert_eq!(raw(&past_u64), format!("{past_u64}u128"));
+    assert_eq!(raw(&-(past_u64 as i128)), format!("-{past_u64}i128"));
+    assert_eq!(raw(&1_000_000_007u32), "1000000007");
+}
+
 #[test]
 fn floats_always_read_as_floats() {
     assert_eq!(raw(&1.0f64), "1.0");
