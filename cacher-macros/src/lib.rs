@@ -54,7 +54,7 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => {
             let mut plan = plan.unwrap_or_default();
             // Persistent entries record the code that computed them, unless `version` pins it.
-            if plan.version.is_none() && (plan.file.is_some() || plan.redis.is_some()) {
+            if plan.version.is_none() && plan.persistent() {
                 plan.code = Some(code::fingerprint(written.into()));
             }
             tokens.extend(expand::cached(&plan, &func));
