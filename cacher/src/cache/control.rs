@@ -124,14 +124,20 @@ where
             origin: None,
         });
         let value = call();
-        (value, installed.finish().origin)
+        let slot = installed.finish();
+        if !slot.taken && mode != Mode::Observe {
+            unsteered(mode, self.namespace());
+        }
+        (value, slot.origin)
     }
 
     /// Runs `call`, whose first call of this cache computes its value now and stores it, even
     /// when a fresh entry exists: `fetch_cache().refresh(|| fetch("/a", 1))`. Calls that the
     /// function's body makes are not refreshed. A computation of the key already under way will
     /// not store its older value over this one. If the function fails, its error is returned
-    /// and the entry is left as it was (`stale_if_error` does not apply).
+    /// and the entry is left as it was (`stale_if_error` does not apply). For an `async fn`, use
+    /// [`refresh_async`](Self::refresh_async): the call of one is a future, which runs after
+    /// `refresh` returned, unsteered (a warning is logged when `call` made no call of this cache).
     ///
     /// # Examples
     ///
@@ -148,7 +154,8 @@ where
     }
 
     /// Runs `call`, whose first call of this cache runs the function and touches no tier: it
-    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight.
+    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight. For an
+    /// `async fn`, use [`bypass_async`](Self::bypass_async), as for [`refresh`](Self::refresh).
     ///
     /// # Examples
     ///
@@ -170,7 +177,8 @@ where
     /// [`wrap`](Self::wrap) make; the plain-store methods are not steered.
     ///
     /// # Panics
-    /// If `call` made no call of this cache (there is no origin to tell).
+    /// If `call` made no call of this cache on this thread (there is no origin to tell): for an
+    /// `async fn`, whose call is a future, use [`lookup_async`](Self::lookup_async).
     ///
     /// # Examples
     ///
@@ -394,4 +402,24 @@ enum Planned<V> {
     Miss(Goal, Memory<V>),
 }
 
-const NO_CALL: &str = "the closure given to `lookup` made no call of this cache";
+const NO_CALL: &str = "the closure given to `lookup` made no call of this cache on this thread: \
+an `async fn`'s call is a future that runs after `lookup` returned (write \
+`lookup_async(fetch(…)).await`), and the plain-store methods (`get`, `peek`) are not steered";
+
+/// A `refresh` or `bypass` whose closure made no call of the cache: most likely the call of an
+/// `async fn`, a future that runs after the control is gone, as an ordinary call. Said, since
+/// the value it returns looks right.
+#[cold]
+fn unsteered(mode: Mode, namespace: &str) {
+    let name = match mode {
+        Mode::Refresh => "refresh",
+        Mode::Bypass => "bypass",
+        Mode::Observe => "lookup",
+    };
+    tracing::warn!(
+        namespace,
+        "the closure given to `{name}` made no call of this cache on this thread, so nothing was \
+         steered: an `async fn`'s call is a future that runs after `{name}` returned, as an \
+         ordinary call (write `{name}_async(fetch(…)).await`)"
+    );
+}
