@@ -1,0 +1,110 @@
+//! The options of the two issues together: per-call control on a function that refreshes in the
+//! background, a key expression with `stale_while_revalidate`, `peek` under `time_to_idle`, float
+//! keys with `ttl_fn`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cacher::{Clock, MockClock, Origin, cached};
+use serde::Serialize;
+
+use super::{MIN, eventually};
+
+fn mock() -> &'static (Clock, Arc<MockClock>) {
+    static MOCK: OnceLock<(Clock, Arc<MockClock>)> = OnceLock::new();
+    MOCK.get_or_init(Clock::mock)
+}
+
+fn swr_clock() -> Clock {
+    mock().0.clone()
+}
+
+static SWR_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(ttl = "1m", stale_while_revalidate = "10m", clock = swr_clock)]
+fn swr(id: u32) -> String {
+    let n = SWR_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("{id}#{n}")
+}
+
+#[test]
+fn refresh_bypass_and_lookup_steer_a_function_that_refreshes_in_the_background() {
+    let first = swr(1);
+    let cache = swr_cache();
+    assert_eq!(cache.lookup(|| swr(1)).origin, Origin::Hit);
+    let refreshed = cache.refresh(|| swr(1));
+    assert_ne!(refreshed, first, "computed now");
+    assert_eq!(cache.peek(&(1,)), Some(refreshed.clone()), "and stored");
+    let bypassed = cache.bypass(|| swr(1));
+    assert_ne!(bypassed, refreshed);
+    assert_eq!(
+        cache.peek(&(1,)),
+        Some(refreshed.clone()),
+        "bypass stores nothing"
+    );
+    mock().1.advance(2 * MIN);
+    let stale = cache.lookup(|| swr(1));
+    assert_eq!(
+        (stale.value, stale.origin),
+        (refreshed.clone(), Origin::Stale)
+    );
+    eventually("the background refresh", || {
+        cache.peek(&(1,)).is_some_and(|v| v != refreshed)
+    });
+}
+
+#[derive(Clone, Serialize)]
+struct Doc {
+    id: u32,
+    body: String,
+}
+
+static DOC_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(key = doc.id, ttl = "1m", stale_while_revalidate = "10m", clock = swr_clock)]
+fn doc_len(doc: Doc) -> usize {
+    DOC_RUNS.fetch_add(1, Ordering::SeqCst);
+    doc.body.len()
+}
+
+#[test]
+fn a_key_expression_over_an_owned_argument_refreshes_in_the_background() {
+    let doc = |id, body: &str| Doc {
+        id,
+        body: body.to_owned(),
+    };
+    assert_eq!(doc_len(doc(1, "abc")), 3);
+    assert_eq!(doc_len(doc(1, "abcdef")), 3, "keyed by the id alone");
+    assert_eq!(doc_len(doc(2, "abcdef")), 6);
+}
+
+fn idle_clock() -> Clock {
+    static MOCK: OnceLock<(Clock, Arc<MockClock>)> = OnceLock::new();
+    MOCK.get_or_init(Clock::mock).0.clone()
+}
+
+fn float_ttl(value: &f64) -> Option<Duration> {
+    Some(Duration::from_secs(value.abs() as u64))
+}
+
+static FLOAT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(ttl_fn = float_ttl, clock = idle_clock)]
+fn scaled(x: f64) -> f64 {
+    FLOAT_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * 60.0
+}
+
+#[test]
+fn float_keys_take_their_value_s_own_ttl() {
+    assert_eq!(scaled(1.0), 60.0);
+    assert_eq!(scaled(-0.0), -0.0);
+    assert_eq!(
+        scaled(0.0).to_bits(),
+        0.0f64.to_bits(),
+        "two zeros, two keys"
+    );
+    assert_eq!(scaled(f64::NAN).is_nan(), true);
+    assert_eq!(FLOAT_RUNS.load(Ordering::SeqCst), 4);
+}
