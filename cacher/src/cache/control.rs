@@ -154,7 +154,9 @@ where
     }
 
     /// Runs `call`, whose first call of this cache runs the function and touches no tier: it
-    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight. For an
+    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight. It
+    /// waits for the [`rate_limit`](crate::CacheBuilder::rate_limit), as every call of the
+    /// function does. For an
     /// `async fn`, use [`bypass_async`](Self::bypass_async), as for [`refresh`](Self::refresh).
     ///
     /// # Examples
@@ -328,6 +330,10 @@ where
         let inner = &*self.inner;
         let (goal, memory) = match self.plan(mode, key) {
             Planned::Bypass => {
+                // The limiter protects the service the function calls, cached or not.
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire();
+                }
                 report(self.id(), Origin::Computed);
                 return compute();
             }
@@ -356,6 +362,9 @@ where
         let inner = &*self.inner;
         let (goal, memory) = match self.plan(mode, key) {
             Planned::Bypass => {
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire_async().await;
+                }
                 let result = compute().await;
                 report(self.id(), Origin::Computed);
                 return result;

@@ -158,6 +158,31 @@ fn methods_are_steered_the_same_way() {
     assert_eq!(Client::get_cache().peek(&("/m",)), None);
 }
 
+/// The rate limiter protects the service the function calls: a bypass calls it too.
+#[test]
+fn a_bypass_waits_for_the_rate_limiter_as_every_call_of_the_function() {
+    let (clock, mock) = cacher::Clock::mock();
+    let interval = std::time::Duration::from_secs(1);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .rate_limit(cacher::RateLimiter::new(interval).with_clock(clock.clone()))
+        .clock(clock)
+        .build()
+        .unwrap();
+    let starts = std::sync::Mutex::new(Vec::new());
+    let call = || {
+        cache.get_or_compute(&1, || {
+            starts.lock().unwrap().push(mock.elapsed());
+            1
+        })
+    };
+    call();
+    cache.bypass(call);
+    cache.bypass(call);
+    let starts = starts.into_inner().unwrap();
+    let gaps: Vec<_> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, vec![interval; 2]);
+}
+
 #[cfg(feature = "tokio")]
 mod async_calls {
     use super::*;
