@@ -175,8 +175,9 @@ where
 
     /// Runs `call` as it is, and tells where the value of its first call of this cache came
     /// from: `let Lookup { value, origin } = fetch_cache().lookup(|| fetch("/a", 1));`. A call
-    /// is a `get_or_compute` (or its fallible and async forms), which a `#[cached]` function and
-    /// [`wrap`](Self::wrap) make; the plain-store methods are not steered.
+    /// is a `get_or_compute` or `get_or_refresh` (or their fallible and async forms), which a
+    /// `#[cached]` function and [`wrap`](Self::wrap) make; the plain-store methods are not
+    /// steered.
     ///
     /// # Panics
     /// If `call` made no call of this cache on this thread (there is no origin to tell): for an
@@ -379,8 +380,9 @@ where
         result
     }
 
-    /// The fresh cached value for `key`, if any, without computing, counting a hit or filling
-    /// a tier: what a call would be served now.
+    /// The fresh cached value for `key`, if any, without computing, counting a hit, filling a
+    /// tier or recording a use (`time_to_idle`). An entry past its ttl is `None`, even where a
+    /// call would serve it (`stale_while_revalidate`, the error backoff).
     ///
     /// # Examples
     ///
