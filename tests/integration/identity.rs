@@ -146,6 +146,12 @@ mod v1 {
         crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         n + 1
     }
+
+    #[cached(backend = "file", namespace = "identity::keyed", key = a)]
+    pub fn keyed(a: u32, b: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        a * 10 + b
+    }
 }
 
 /// The same function after the edit (in the second process): another body.
@@ -170,6 +176,14 @@ mod v2 {
     pub fn store_edited(n: u32) -> u32 {
         crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         n + 2
+    }
+
+    /// The body as it was, the key expression edited: an entry keyed by `a` is not the value
+    /// of a call whose `b` is the same.
+    #[cached(backend = "file", namespace = "identity::keyed", key = b)]
+    pub fn keyed(a: u32, b: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        a * 10 + b
     }
 }
 
@@ -213,6 +227,8 @@ fn child_of_identity() {
         "edited-v2" => (v2::edited(1), errors(v2::edited_cache().stats())),
         "versioned-v1" => (v1::versioned(1), errors(v1::versioned_cache().stats())),
         "versioned-v2" => (v2::versioned(1), errors(v2::versioned_cache().stats())),
+        "keyed-v1" => (v1::keyed(1, 2), errors(v1::keyed_cache().stats())),
+        "keyed-v2" => (v2::keyed(2, 1), errors(v2::keyed_cache().stats())),
         "store-edited-v1" => (
             v1::store_edited(1),
             errors(v1::store_edited_cache().stats()),
@@ -292,6 +308,12 @@ fn an_edited_function_body_misses_in_the_next_process_with_the_store_too() {
     assert_eq!((value.as_str(), runs.as_str()), ("3", "1"));
     let (value, runs) = second_of("store-edited-v1", "store-edited-v1");
     assert_eq!((value.as_str(), runs.as_str()), ("2", "0"));
+}
+
+#[test]
+fn an_edited_key_expression_misses_in_the_next_process() {
+    let (value, runs) = second_of("keyed-v1", "keyed-v2");
+    assert_eq!((value.as_str(), runs.as_str()), ("21", "1"));
 }
 
 #[test]
