@@ -108,3 +108,23 @@ fn float_keys_take_their_value_s_own_ttl() {
     assert_eq!(scaled(f64::NAN).is_nan(), true);
     assert_eq!(FLOAT_RUNS.load(Ordering::SeqCst), 4);
 }
+
+/// A peek is not a use: an entry only peeked at idles out, one read by a call stays.
+#[test]
+fn a_peek_records_no_use_under_time_to_idle() {
+    let (clock, mock) = Clock::mock();
+    let cache: cacher::Cache<u32, u32> = cacher::Cache::builder()
+        .time_to_idle(MIN)
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 10).unwrap();
+    cache.insert(&2, 20).unwrap();
+    mock.advance(MIN / 2);
+    assert_eq!(cache.peek(&1), Some(10));
+    assert_eq!(cache.get_or_compute(&2, || 0), 20);
+    mock.advance(MIN * 3 / 4);
+    assert_eq!(cache.peek(&1), None, "idle since it was stored");
+    assert_eq!(cache.peek(&2), Some(20), "used half a window ago");
+    assert_eq!(cache.stats().hits, 1, "the call's hit only");
+}
