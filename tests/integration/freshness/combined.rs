@@ -105,7 +105,7 @@ fn float_keys_take_their_value_s_own_ttl() {
         0.0f64.to_bits(),
         "two zeros, two keys"
     );
-    assert_eq!(scaled(f64::NAN).is_nan(), true);
+    assert!(scaled(f64::NAN).is_nan());
     assert_eq!(FLOAT_RUNS.load(Ordering::SeqCst), 4);
 }
 
@@ -127,4 +127,47 @@ fn a_peek_records_no_use_under_time_to_idle() {
     assert_eq!(cache.peek(&1), None, "idle since it was stored");
     assert_eq!(cache.peek(&2), Some(20), "used half a window ago");
     assert_eq!(cache.stats().hits, 1, "the call's hit only");
+}
+
+fn keyed_pair() -> &'static (Clock, Arc<MockClock>) {
+    static MOCK: OnceLock<(Clock, Arc<MockClock>)> = OnceLock::new();
+    MOCK.get_or_init(Clock::mock)
+}
+
+fn keyed_clock() -> Clock {
+    keyed_pair().0.clone()
+}
+
+static KEYED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(
+    key = doc.id,
+    backend = "file",
+    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/freshness/keyed_refresh"),
+    ttl = "1m",
+    stale_while_revalidate = "10m",
+    clock = keyed_clock
+)]
+fn keyed_refresh(doc: Doc) -> String {
+    let n = KEYED_RUNS.fetch_add(1, Ordering::SeqCst);
+    format!("{}#{n}", doc.id)
+}
+
+/// The background refresh of a function keyed by an expression stores under the key the
+/// expression's value names, so that the entry on disk is the one replaced (an `Encoded` key
+/// made again from its text would name another entry, and the stale one would stay).
+#[test]
+fn a_background_refresh_of_a_key_expression_replaces_its_entry_on_disk() {
+    let cache = keyed_refresh_cache();
+    cache.clear().unwrap();
+    let doc = || Doc {
+        id: 1,
+        body: String::new(),
+    };
+    let first = keyed_refresh(doc());
+    keyed_pair().1.advance(2 * MIN);
+    assert_eq!(keyed_refresh(doc()), first, "stale, at once");
+    eventually("the refreshed entry on disk", || {
+        cache.peek(&1u32).is_some_and(|v| v != first)
+    });
 }
