@@ -135,7 +135,8 @@ where
     /// when a fresh entry exists: `fetch_cache().refresh(|| fetch("/a", 1))`. Calls that the
     /// function's body makes are not refreshed. A computation of the key already under way will
     /// not store its older value over this one. If the function fails, its error is returned
-    /// and the entry is left as it was (`stale_if_error` does not apply). For an `async fn`, use
+    /// and the entry is left as it was (`stale_if_error` does not apply). A value whose own ttl
+    /// (`ttl_fn`) is zero is stored nowhere and removes the older entry. For an `async fn`, use
     /// [`refresh_async`](Self::refresh_async): the call of one is a future, which runs after
     /// `refresh` returned, unsteered (a warning is logged when `call` made no call of this cache).
     ///
@@ -345,6 +346,15 @@ where
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
         let result = drive::run(&mut miss, &mut Some(compute));
         report(self.id(), miss.origin());
+        drop(miss);
+        if let (Goal::Refresh, Ok(value)) = (goal, &result)
+            && inner.discards(value)
+        {
+            // Stored nowhere, it still replaces the entry the refresh was asked to replace.
+            if let Err(e) = self.remove_key(key) {
+                inner.report("all", "remove", &e);
+            }
+        }
         result
     }
 

@@ -171,3 +171,20 @@ fn a_background_refresh_of_a_key_expression_replaces_its_entry_on_disk() {
         cache.peek(&1u32).is_some_and(|v| v != first)
     });
 }
+
+/// A value whose own ttl is zero is stored nowhere; after `insert` or `refresh` of one, the key's
+/// older value is not served either: it is what the new value replaced.
+#[test]
+fn a_value_with_a_zero_ttl_replaces_the_older_entry_when_primed_or_refreshed() {
+    let cache: cacher::Cache<u32, u32> = cacher::Cache::builder()
+        .ttl(MIN)
+        .ttl_fn(|v: &u32| (*v == 0).then_some(Duration::ZERO))
+        .build()
+        .unwrap();
+    cache.insert(&1, 5).unwrap();
+    cache.insert(&1, 0).unwrap();
+    assert_eq!(cache.get(&1), None, "not the value the insert replaced");
+    assert_eq!(cache.get_or_compute(&2, || 5), 5);
+    assert_eq!(cache.refresh(|| cache.get_or_compute(&2, || 0)), 0);
+    assert_eq!(cache.get_or_compute(&2, || 7), 7, "computed anew");
+}
