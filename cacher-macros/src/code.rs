@@ -4,7 +4,7 @@
 //! It hashes the function's tokens, not its text: formatting and comments (doc comments among
 //! them, which are tokens to the compiler) change nothing; the outer attributes (`#[cached]`'s
 //! options, `#[inline]`, docs) and the visibility are left out too, as they do not change what
-//! the function returns. The tokens are written in a canonical text of cacher's own — never a
+//! the function returns — but for `#[cached]`'s `key = …`, which says what an entry's key means. The tokens are written in a canonical text of cacher's own — never a
 //! `Debug` form, which may change between compilers — so the fingerprint is the same on every
 //! platform and compiler version, and hashed with BLAKE3.
 //!
@@ -17,8 +17,11 @@ use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 /// The canonical text's layout, hashed first: changed if the text ever is.
 const CANONICAL: &str = "cacher-code-1";
 
-/// The fingerprint of `item` (a function as written): 32 hex digits.
-pub(crate) fn fingerprint(item: TokenStream) -> String {
+/// The fingerprint of `item` (a function as written) and of its `key = …` expression, if any:
+/// 32 hex digits. The expression is the one option hashed, since it says what an entry's key
+/// means: after `key = doc.id` became `key = doc.revision`, an entry stored for id 7 is not the
+/// value for revision 7.
+pub(crate) fn fingerprint(item: TokenStream, key: Option<TokenStream>) -> String {
     let mut text = String::from(CANONICAL);
     text.push('\n');
     let mut tokens = item.into_iter().peekable();
@@ -41,6 +44,11 @@ pub(crate) fn fingerprint(item: TokenStream) -> String {
         }
     }
     write(tokens.collect(), &mut text);
+    if let Some(key) = key {
+        // After a newline, which the function's canonical text never holds outside a literal.
+        text.push_str("\nkey = ");
+        write(key, &mut text);
+    }
     let hash = blake3::hash(text.as_bytes()).to_hex();
     hash[..32].to_owned()
 }
@@ -110,7 +118,16 @@ mod tests {
     use super::fingerprint;
 
     fn of(source: &str) -> String {
-        fingerprint(source.parse().unwrap())
+        fingerprint(source.parse().unwrap(), None)
+    }
+
+    #[test]
+    fn the_key_expression_changes_it_and_no_other_option_does() {
+        let item = || "fn f(a: u32, b: u32) -> u32 { a + b }".parse().unwrap();
+        let key = |expr: &str| fingerprint(item(), Some(expr.parse().unwrap()));
+        assert_ne!(key("a"), key("b"), "the same type, another meaning");
+        assert_ne!(key("a"), of("fn f(a: u32, b: u32) -> u32 { a + b }"));
+        assert_eq!(key("a"), key(" a "));
     }
 
     #[test]

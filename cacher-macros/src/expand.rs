@@ -69,7 +69,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     let (key, value) = (key_type(func), value_type(func));
     let cache = quote!(::cacher::Cache<#key, #value>);
     let name = function_name(func);
-    let persistent = plan.file.is_some() || plan.redis.is_some();
+    let persistent = plan.persistent();
     let init = init(plan, func);
     let pinned = option(plan.namespace.as_ref());
     // Function pointers, not closures: a closure's type is the function's own, and would make
@@ -281,7 +281,7 @@ fn checks(func: &Func) -> TokenStream {
 /// The body of the closure that builds the cache, given its `namespace`.
 fn init(plan: &Plan, func: &Func) -> TokenStream {
     let builder = builder(plan, func);
-    if plan.file.is_none() && plan.store.is_none() && plan.redis.is_none() {
+    if !plan.persistent() {
         return quote!(::cacher::__private::build(#builder));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are

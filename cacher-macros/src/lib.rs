@@ -37,6 +37,8 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     // Parse: the function and the options, each part on its own.
     let args = args.into();
     let (key, key_type) = attr::key_options(&args);
+    // What an entry's key means is the code too: an edited `key = …` keys other arguments alike.
+    let key_tokens = key.as_ref().map(ToTokens::to_token_stream);
     let mut func = Func::from_syn(item, key, &mut errors).map(|mut func| {
         func.key_type = key_type;
         func
@@ -54,8 +56,8 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => {
             let mut plan = plan.unwrap_or_default();
             // Persistent entries record the code that computed them, unless `version` pins it.
-            if plan.version.is_none() && (plan.file.is_some() || plan.redis.is_some()) {
-                plan.code = Some(code::fingerprint(written.into()));
+            if plan.version.is_none() && plan.persistent() {
+                plan.code = Some(code::fingerprint(written.into(), key_tokens));
             }
             tokens.extend(expand::cached(&plan, &func));
         }

@@ -76,6 +76,14 @@ pub(crate) struct RedisTier {
     pub formatter: Formatter,
 }
 
+impl Plan {
+    /// Whether entries outlive the process (a file, store or redis tier): such a cache records
+    /// its code and claims its namespace, so that no other function reads its entries.
+    pub(crate) fn persistent(&self) -> bool {
+        self.file.is_some() || self.store.is_some() || self.redis.is_some()
+    }
+}
+
 /// A cache in memory, unbounded, that never expires: `#[cached]` without options, and what a
 /// function is expanded with when its options are wrong, so that its callers still compile and
 /// the user sees the options' errors alone.

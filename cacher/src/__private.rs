@@ -268,7 +268,7 @@ pub const fn require_cached_value<T: CachedValue>() {}
 /// return type (the attribute spans the check and the tier's argument there).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored by a persistent backend: it must implement serde's `Serialize` and `Deserialize`",
-    label = "a file or redis tier stores this type",
+    label = "a file, store or redis tier stores this type",
     note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`, or use `backend = \"memory\"`"
 )]
 pub trait StoredValue: PersistentValue + Send + Sync + 'static {}

@@ -235,7 +235,8 @@ where
 
     /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
     /// store its (older) value over this one; a write of such a value already under way is
-    /// waited for, then overwritten.
+    /// waited for, then overwritten. A value whose own ttl ([`ttl_fn`](crate::CacheBuilder::ttl_fn))
+    /// is zero is stored nowhere, and removes the key's older entry as [`remove`](Self::remove).
     ///
     /// # Errors
     /// The first tier's failure, also logged and counted in [`CacheStats::errors`] (the other
@@ -243,6 +244,10 @@ where
     /// serialised for the persistent tiers (the memory tier still takes the value).
     #[doc(alias = "prime")]
     pub fn insert<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q, value: V) -> Result<()> {
+        if self.inner.discards(&value) {
+            // A value that no read accepts replaces the older one all the same.
+            return self.remove(key);
+        }
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
@@ -261,7 +266,11 @@ where
     /// The first tier's failure (the other tiers are still cleared of the key).
     #[doc(alias = "invalidate")]
     pub fn remove<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<()> {
-        let key = &Borrowed::<Q, K, M>::new(key);
+        self.remove_key(&Borrowed::<Q, K, M>::new(key))
+    }
+
+    /// [`remove`](Self::remove) of a key in its lookup form.
+    pub(crate) fn remove_key<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<()> {
         let inner = &*self.inner;
         inner
             .flights

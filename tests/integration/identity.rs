@@ -140,6 +140,18 @@ mod v1 {
         crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         n + 1
     }
+
+    #[cached(backend = "store", namespace = "identity::store_edited")]
+    pub fn store_edited(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 1
+    }
+
+    #[cached(backend = "file", namespace = "identity::keyed", key = a)]
+    pub fn keyed(a: u32, b: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        a * 10 + b
+    }
 }
 
 /// The same function after the edit (in the second process): another body.
@@ -157,6 +169,21 @@ mod v2 {
     pub fn versioned(n: u32) -> u32 {
         crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         n + 2
+    }
+
+    /// The store records the code as the file tier does.
+    #[cached(backend = "store", namespace = "identity::store_edited")]
+    pub fn store_edited(n: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        n + 2
+    }
+
+    /// The body as it was, the key expression edited: an entry keyed by `a` is not the value
+    /// of a call whose `b` is the same.
+    #[cached(backend = "file", namespace = "identity::keyed", key = b)]
+    pub fn keyed(a: u32, b: u32) -> u32 {
+        crate::identity::RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        a * 10 + b
     }
 }
 
@@ -200,6 +227,16 @@ fn child_of_identity() {
         "edited-v2" => (v2::edited(1), errors(v2::edited_cache().stats())),
         "versioned-v1" => (v1::versioned(1), errors(v1::versioned_cache().stats())),
         "versioned-v2" => (v2::versioned(1), errors(v2::versioned_cache().stats())),
+        "keyed-v1" => (v1::keyed(1, 2), errors(v1::keyed_cache().stats())),
+        "keyed-v2" => (v2::keyed(2, 1), errors(v2::keyed_cache().stats())),
+        "store-edited-v1" => (
+            v1::store_edited(1),
+            errors(v1::store_edited_cache().stats()),
+        ),
+        "store-edited-v2" => (
+            v2::store_edited(1),
+            errors(v2::store_edited_cache().stats()),
+        ),
         "moved-before" => (before::moved(1), errors(before::moved_cache().stats())),
         "moved-after" => {
             let value = after::deeper::moved(1);
@@ -266,6 +303,20 @@ fn an_edited_function_body_misses_in_the_next_process() {
 }
 
 #[test]
+fn an_edited_function_body_misses_in_the_next_process_with_the_store_too() {
+    let (value, runs) = second_of("store-edited-v1", "store-edited-v2");
+    assert_eq!((value.as_str(), runs.as_str()), ("3", "1"));
+    let (value, runs) = second_of("store-edited-v1", "store-edited-v1");
+    assert_eq!((value.as_str(), runs.as_str()), ("2", "0"));
+}
+
+#[test]
+fn an_edited_key_expression_misses_in_the_next_process() {
+    let (value, runs) = second_of("keyed-v1", "keyed-v2");
+    assert_eq!((value.as_str(), runs.as_str()), ("21", "1"));
+}
+
+#[test]
 fn an_explicit_version_keeps_the_entries_across_edits() {
     let (value, runs) = second_of("versioned-v1", "versioned-v2");
     assert_eq!((value.as_str(), runs.as_str()), ("2", "0"));
@@ -323,4 +374,25 @@ fn a_namespace_pinned_by_two_functions_of_one_process_is_refused() {
         message.contains("give each its own `namespace`"),
         "{message}"
     );
+}
+
+#[test]
+fn a_namespace_pinned_by_two_store_functions_of_one_process_is_refused() {
+    mod one {
+        #[cacher::cached(backend = "store", namespace = "identity::store_claimed")]
+        pub fn claimed(n: u32) -> u32 {
+            n
+        }
+    }
+    mod two {
+        #[cacher::cached(backend = "store", namespace = "identity::store_claimed")]
+        pub fn claimed(n: u32) -> u32 {
+            n + 1
+        }
+    }
+    assert_eq!(one::claimed(1), 1);
+    // Not refused, the second would be served the first one's entry.
+    let refusal = std::panic::catch_unwind(|| two::claimed(1)).unwrap_err();
+    let message = refusal.downcast_ref::<String>().unwrap();
+    assert!(message.contains("identity::store_claimed"), "{message}");
 }

@@ -39,7 +39,7 @@ pub struct Site {
     pub function: &'static str,
     /// `file:line:column` of the attribute.
     pub location: &'static str,
-    /// Whether entries are stored outside the process (a file or redis tier).
+    /// Whether entries are stored outside the process (a file, store or redis tier).
     pub persistent: bool,
     /// `CARGO_PKG_NAME` of the crate the function is in.
     pub package: &'static str,

@@ -61,6 +61,22 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
         }
     }
 
+    /// A later call of the same key, made with its owned form (a background refresh), which
+    /// takes the persistent key that the first call `made`: an owned key need not serialise as
+    /// the form it was made from (an `Encoded` key serialises as its text, not as the value).
+    pub(super) fn again(key: &'q Q, made: Option<Result<String, KeyError>>) -> Self {
+        let call = Self::new(key);
+        if let Some(made) = made {
+            let _ = call.persistent.set(made);
+        }
+        call
+    }
+
+    /// The persistent key, if it was made, for [`again`](Self::again).
+    pub(super) fn made(&self) -> Option<Result<String, KeyError>> {
+        self.persistent.get().cloned()
+    }
+
     /// The keyer's key for this call, made on first use.
     pub(super) fn persistent_key<K>(&self, naming: &Naming) -> Result<&str>
     where

@@ -124,14 +124,21 @@ where
             origin: None,
         });
         let value = call();
-        (value, installed.finish().origin)
+        let slot = installed.finish();
+        if !slot.taken && mode != Mode::Observe {
+            unsteered(mode, self.namespace());
+        }
+        (value, slot.origin)
     }
 
     /// Runs `call`, whose first call of this cache computes its value now and stores it, even
     /// when a fresh entry exists: `fetch_cache().refresh(|| fetch("/a", 1))`. Calls that the
     /// function's body makes are not refreshed. A computation of the key already under way will
     /// not store its older value over this one. If the function fails, its error is returned
-    /// and the entry is left as it was (`stale_if_error` does not apply).
+    /// and the entry is left as it was (`stale_if_error` does not apply). A value whose own ttl
+    /// (`ttl_fn`) is zero is stored nowhere and removes the older entry. For an `async fn`, use
+    /// [`refresh_async`](Self::refresh_async): the call of one is a future, which runs after
+    /// `refresh` returned, unsteered (a warning is logged when `call` made no call of this cache).
     ///
     /// # Examples
     ///
@@ -148,7 +155,10 @@ where
     }
 
     /// Runs `call`, whose first call of this cache runs the function and touches no tier: it
-    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight.
+    /// reads nothing, stores nothing, counts nothing, and takes no part in single-flight. It
+    /// waits for the [`rate_limit`](crate::CacheBuilder::rate_limit), as every call of the
+    /// function does. For an
+    /// `async fn`, use [`bypass_async`](Self::bypass_async), as for [`refresh`](Self::refresh).
     ///
     /// # Examples
     ///
@@ -166,11 +176,13 @@ where
 
     /// Runs `call` as it is, and tells where the value of its first call of this cache came
     /// from: `let Lookup { value, origin } = fetch_cache().lookup(|| fetch("/a", 1));`. A call
-    /// is a `get_or_compute` (or its fallible and async forms), which a `#[cached]` function and
-    /// [`wrap`](Self::wrap) make; the plain-store methods are not steered.
+    /// is a `get_or_compute` or `get_or_refresh` (or their fallible and async forms), which a
+    /// `#[cached]` function and [`wrap`](Self::wrap) make; the plain-store methods are not
+    /// steered.
     ///
     /// # Panics
-    /// If `call` made no call of this cache (there is no origin to tell).
+    /// If `call` made no call of this cache on this thread (there is no origin to tell): for an
+    /// `async fn`, whose call is a future, use [`lookup_async`](Self::lookup_async).
     ///
     /// # Examples
     ///
@@ -320,6 +332,10 @@ where
         let inner = &*self.inner;
         let (goal, memory) = match self.plan(mode, key) {
             Planned::Bypass => {
+                // The limiter protects the service the function calls, cached or not.
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire();
+                }
                 report(self.id(), Origin::Computed);
                 return compute();
             }
@@ -330,6 +346,15 @@ where
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
         let result = drive::run(&mut miss, &mut Some(compute));
         report(self.id(), miss.origin());
+        drop(miss);
+        if let (Goal::Refresh, Ok(value)) = (goal, &result)
+            && inner.discards(value)
+        {
+            // Stored nowhere, it still replaces the entry the refresh was asked to replace.
+            if let Err(e) = self.remove_key(key) {
+                inner.report("all", "remove", &e);
+            }
+        }
         result
     }
 
@@ -348,6 +373,9 @@ where
         let inner = &*self.inner;
         let (goal, memory) = match self.plan(mode, key) {
             Planned::Bypass => {
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire_async().await;
+                }
                 let result = compute().await;
                 report(self.id(), Origin::Computed);
                 return result;
@@ -362,8 +390,9 @@ where
         result
     }
 
-    /// The fresh cached value for `key`, if any, without computing, counting a hit or filling
-    /// a tier: what a call would be served now.
+    /// The fresh cached value for `key`, if any, without computing, counting a hit, filling a
+    /// tier or recording a use (`time_to_idle`). An entry past its ttl is `None`, even where a
+    /// call would serve it (`stale_while_revalidate`, the error backoff).
     ///
     /// # Examples
     ///
@@ -394,4 +423,24 @@ enum Planned<V> {
     Miss(Goal, Memory<V>),
 }
 
-const NO_CALL: &str = "the closure given to `lookup` made no call of this cache";
+const NO_CALL: &str = "the closure given to `lookup` made no call of this cache on this thread: \
+an `async fn`'s call is a future that runs after `lookup` returned (write \
+`lookup_async(fetch(…)).await`), and the plain-store methods (`get`, `peek`) are not steered";
+
+/// A `refresh` or `bypass` whose closure made no call of the cache: most likely the call of an
+/// `async fn`, a future that runs after the control is gone, as an ordinary call. Said, since
+/// the value it returns looks right.
+#[cold]
+fn unsteered(mode: Mode, namespace: &str) {
+    let name = match mode {
+        Mode::Refresh => "refresh",
+        Mode::Bypass => "bypass",
+        Mode::Observe => "lookup",
+    };
+    tracing::warn!(
+        namespace,
+        "the closure given to `{name}` made no call of this cache on this thread, so nothing was \
+         steered: an `async fn`'s call is a future that runs after `{name}` returned, as an \
+         ordinary call (write `{name}_async(fetch(…)).await`)"
+    );
+}

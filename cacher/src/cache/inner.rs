@@ -93,6 +93,13 @@ impl<K: Hash + Eq, V: Clone> Inner<K, V> {
         self.ttl.freshness(stamp, self.clock.now_ms())
     }
 
+    /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
+    /// nowhere.
+    pub(super) fn discards(&self, value: &V) -> bool {
+        let ttl = self.ttl_fn.as_ref().and_then(|ttl_fn| ttl_fn(value));
+        ttl.is_some_and(|ttl| ttl.as_millis() == 0)
+    }
+
     #[inline]
     pub(super) fn hit(&self, value: V) -> V {
         self.stats.hit("memory");

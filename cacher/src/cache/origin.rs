@@ -22,7 +22,9 @@ pub enum Origin {
     /// A fresh entry of a tier, or the value another caller computed for the same key while
     /// this one waited (counted as a hit in [`CacheStats`](crate::CacheStats) too).
     Hit,
-    /// An entry past its ttl, served because the function failed (`stale_if_error`).
+    /// An entry past its ttl: served at once within `stale_while_revalidate` (while one refresh
+    /// runs in the background), or while the function backs off after a failure
+    /// (`error_backoff`), or because the function failed (`stale_if_error`).
     Stale,
     /// This call ran the function (also under [`refresh`](crate::Cache::refresh) and
     /// [`bypass`](crate::Cache::bypass)), or the function failed and its error is returned.

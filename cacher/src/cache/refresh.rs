@@ -64,6 +64,9 @@ impl Drop for Ticket {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// The persistent key a call made, which its background refresh stores under.
+type Made = Result<String, crate::key::KeyError>;
+
 /// The bounded set of threads, made at the first refresh.
 fn pool() -> &'static SyncSender<Job> {
     static POOL: OnceLock<SyncSender<Job>> = OnceLock::new();
@@ -157,8 +160,8 @@ where
             control::report(self.id(), miss.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
-            let (cache, key) = (self.clone(), key.to_key());
-            let job: Job = Box::new(move || cache.revalidate(&key, ticket, compute));
+            let (cache, key, made) = (self.clone(), key.to_key(), call.made());
+            let job: Job = Box::new(move || cache.revalidate(&key, made, ticket, compute));
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = pool().try_send(job)
             {
                 tracing::warn!(
@@ -198,10 +201,17 @@ where
         }
     }
 
-    /// The background refresh: the miss path with the goal `Refresh`, blocking.
-    fn revalidate<E>(&self, key: &K, ticket: Ticket, compute: impl FnOnce() -> Result<V, E>) {
+    /// The background refresh: the miss path with the goal `Refresh`, blocking, under the
+    /// persistent key the caller `made` (the owned key may not serialise as its lookup form).
+    fn revalidate<E>(
+        &self,
+        key: &K,
+        made: Option<Made>,
+        ticket: Ticket,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) {
         let inner = &*self.inner;
-        let call = Call::new(key);
+        let call = Call::again(key, made);
         let mut miss = Miss::revalidate(inner, &call, &ticket);
         if drive::run(&mut miss, &mut Some(compute)).is_err() {
             miss.refresh_failed();
@@ -245,10 +255,10 @@ where
             control::report(self.id(), miss.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
-            let (cache, key) = (self.clone(), key.to_key());
+            let (cache, key, made) = (self.clone(), key.to_key(), call.made());
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => drop(runtime.spawn(async move {
-                    cache.revalidate_async(&key, ticket, compute).await;
+                    cache.revalidate_async(&key, made, ticket, compute).await;
                 })),
                 Err(_) => tracing::warn!(
                     namespace = %self.namespace(),
@@ -260,12 +270,17 @@ where
     }
 
     #[cfg(feature = "tokio")]
-    async fn revalidate_async<E, Fut>(&self, key: &K, ticket: Ticket, compute: impl FnOnce() -> Fut)
-    where
+    async fn revalidate_async<E, Fut>(
+        &self,
+        key: &K,
+        made: Option<Made>,
+        ticket: Ticket,
+        compute: impl FnOnce() -> Fut,
+    ) where
         Fut: std::future::Future<Output = Result<V, E>>,
     {
         let inner = &*self.inner;
-        let call = Call::new(key);
+        let call = Call::again(key, made);
         let mut miss = Miss::revalidate(inner, &call, &ticket);
         if drive::run_async(&mut miss, &mut Some(compute))
             .await

@@ -158,6 +158,31 @@ fn methods_are_steered_the_same_way() {
     assert_eq!(Client::get_cache().peek(&("/m",)), None);
 }
 
+/// The rate limiter protects the service the function calls: a bypass calls it too.
+#[test]
+fn a_bypass_waits_for_the_rate_limiter_as_every_call_of_the_function() {
+    let (clock, mock) = cacher::Clock::mock();
+    let interval = std::time::Duration::from_secs(1);
+    let cache: Cache<u32, u32> = Cache::builder()
+        .rate_limit(cacher::RateLimiter::new(interval).with_clock(clock.clone()))
+        .clock(clock)
+        .build()
+        .unwrap();
+    let starts = std::sync::Mutex::new(Vec::new());
+    let call = || {
+        cache.get_or_compute(&1, || {
+            starts.lock().unwrap().push(mock.elapsed());
+            1
+        })
+    };
+    call();
+    cache.bypass(call);
+    cache.bypass(call);
+    let starts = starts.into_inner().unwrap();
+    let gaps: Vec<_> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, vec![interval; 2]);
+}
+
 #[cfg(feature = "tokio")]
 mod async_calls {
     use super::*;
@@ -181,6 +206,48 @@ mod async_calls {
         let bypassed = load_cache().bypass_async(load(1)).await;
         assert_ne!(bypassed, refreshed);
         assert_eq!(load(1).await, refreshed, "a bypass stores nothing");
+    }
+
+    /// What a closure's writes to the log went to.
+    #[derive(Clone, Default)]
+    struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The easy mistake: the sync `refresh` around an `async fn`'s call steers nothing (the
+    /// future runs after it returned), and its value looks right. It is said, with what to write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sync_control_around_an_async_call_says_to_use_the_async_one() {
+        let first = load(2).await;
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let future =
+            tracing::subscriber::with_default(subscriber, || load_cache().refresh(|| load(2)));
+        assert_eq!(future.await, first, "not refreshed: an ordinary call");
+        let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains("write `refresh_async(fetch(…)).await`"),
+            "{logged}"
+        );
+        let refusal = std::panic::catch_unwind(|| drop(load_cache().lookup(|| load(2))));
+        let refusal = refusal.unwrap_err();
+        let message = refusal.downcast_ref::<String>().unwrap();
+        assert!(
+            message.contains("`lookup_async(fetch(…)).await`"),
+            "{message}"
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 //! and through `#[cached]`.
 
 mod attribute;
+mod combined;
 mod idle;
 mod outage;
 mod revalidate;

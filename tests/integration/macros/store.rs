@@ -18,7 +18,9 @@ static STORE_RUNS: AtomicUsize = AtomicUsize::new(0);
     cache_dir = dir!("store"),
     max_entries = 2,
     max_size = "1MiB",
-    durable = true
+    durable = true,
+    // Pinned, so that the cache below reads its entries (without, they record the code).
+    version = "1"
 )]
 fn stored(n: u32) -> Vec<u32> {
     STORE_RUNS.fetch_add(1, Ordering::SeqCst);
@@ -35,6 +37,7 @@ fn the_store_tier_keeps_max_entries_behind_memory() {
     // The store keeps two: the newest. (Read through a cache of its own, with the same names.)
     let store: cacher::Cache<u32, Vec<u32>> = cacher::Cache::builder()
         .namespace(stored_cache().namespace())
+        .version("1")
         .arg_names(&["n"])
         .backend(cacher::StoreBackend::new(dir!("store")))
         .build()
