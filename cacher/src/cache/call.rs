@@ -43,12 +43,15 @@ impl Naming {
     }
 }
 
+/// A call's persistent key and the canonical text it was made from, or why it could not be made.
+pub(super) type Made = Result<(String, String), KeyError>;
+
 /// One call's key. A `OnceLock`, not a `OnceCell`, so that async calls holding it across an
 /// `.await` stay `Send`.
 pub(super) struct Call<'q, Q: ?Sized> {
     pub(super) key: &'q Q,
     /// The keyer's key and the canonical text it was made from.
-    persistent: OnceLock<Result<(String, String), KeyError>>,
+    persistent: OnceLock<Made>,
     lock_name: OnceLock<String>,
 }
 
@@ -64,7 +67,7 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
     /// A later call of the same key, made with its owned form (a background refresh), which
     /// takes the persistent key that the first call `made`: an owned key need not serialise as
     /// the form it was made from (an `Encoded` key serialises as its text, not as the value).
-    pub(super) fn again(key: &'q Q, made: Option<Result<String, KeyError>>) -> Self {
+    pub(super) fn again(key: &'q Q, made: Option<Made>) -> Self {
         let call = Self::new(key);
         if let Some(made) = made {
             let _ = call.persistent.set(made);
@@ -73,7 +76,7 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
     }
 
     /// The persistent key, if it was made, for [`again`](Self::again).
-    pub(super) fn made(&self) -> Option<Result<String, KeyError>> {
+    pub(super) fn made(&self) -> Option<Made> {
         self.persistent.get().cloned()
     }
 

@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Cache;
-use super::call::Call;
+use super::call::{Call, Made};
 use super::control::{self, Mode};
 use super::drive;
 use super::generation::Generation;
@@ -63,9 +63,6 @@ impl Drop for Ticket {
 }
 
 type Job = Box<dyn FnOnce() + Send>;
-
-/// The persistent key a call made, which its background refresh stores under.
-type Made = Result<String, crate::key::KeyError>;
 
 /// The bounded set of threads, made at the first refresh.
 fn pool() -> &'static SyncSender<Job> {
