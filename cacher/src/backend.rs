@@ -184,6 +184,28 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         None
     }
 
+    /// How many entries this backend has evicted since it was made to stay within its bounds
+    /// (`max_entries`, `max_size`): a running total, which the cache reads after each write it
+    /// makes and counts in [`CacheStats::evictions`](crate::CacheStats::evictions) (and, with
+    /// the `metrics` feature, `cacher_evictions_total`). Entries dropped because they expired are
+    /// not evictions. 0 (the default) for a backend without bounds.
+    ///
+    /// ```
+    /// use cacher::{Cache, PersistentBackend, StoreBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = StoreBackend::new(dir.path()).max_entries(2);
+    /// assert_eq!(PersistentBackend::<u32>::evictions(&store), 0);
+    /// let cache: Cache<u32, u32> = Cache::builder().backend(store).build().unwrap();
+    /// for n in 0..3 {
+    ///     cache.get_or_compute(&n, || n);
+    /// }
+    /// assert_eq!(cache.stats().evictions, 1);
+    /// ```
+    fn evictions(&self) -> u64 {
+        0
+    }
+
     /// Async [`get`](PersistentBackend::get).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

@@ -271,14 +271,19 @@ where
 
     /// [`remove`](Self::remove) of a key in its lookup form.
     pub(crate) fn remove_key<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<()> {
-        let inner = &*self.inner;
+        self.remove_call(&Call::new(key))
+    }
+
+    /// [`remove`](Self::remove) of a call's key, under the persistent key the call made if it
+    /// made one (an owned key need not serialise as the form it was made from).
+    fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<()> {
+        let (inner, key) = (&*self.inner, call.key);
         inner
             .flights
             .invalidate(inner.flight_hash(key), inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.remove(key);
         }
-        let call = Call::new(key);
         let mut first = None;
         if !inner.backends.is_empty() {
             let key = call.persistent_key(&inner.naming)?;

@@ -402,6 +402,10 @@ where
         Some(self.root.path().to_owned())
     }
 
+    fn evictions(&self) -> u64 {
+        self.index.as_ref().map_or(0, DiskIndex::evicted)
+    }
+
     /// Reads and decodes on a blocking thread (tokio's `spawn_blocking`).
     #[cfg(feature = "tokio")]
     fn get_async<'a>(

@@ -196,15 +196,17 @@ where
         }
     }
 
-    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch).
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) {
+    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch); how many
+    /// entries it evicted to stay within [`max_entries`](Self::max_entries) (0 or 1), for the
+    /// cache to count (this module cannot reach the cache's counters).
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> u64 {
         let hash = self.hash(&key);
-        self.insert_hashed(hash, key, value, stamp);
+        self.insert_hashed(hash, key, value, stamp)
     }
 
-    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) {
+    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> u64 {
         if self.max_entries == Some(0) {
-            return; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
+            return 0; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
@@ -227,8 +229,9 @@ where
             .find_mut(hash, |existing| existing.key == slot.key)
         {
             *existing = slot;
-            return;
+            return 0;
         }
+        let mut evicted = 0;
         let mut evict_elsewhere = false;
         if let Some(max) = self.max_entries
             && self.len.fetch_add(1, Ordering::Relaxed) >= max
@@ -239,18 +242,20 @@ where
             } else {
                 evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
+                evicted = 1;
             }
         }
         shard.table.insert_unique(hash, slot, |s| s.hash);
         drop(shard);
-        if evict_elsewhere {
-            self.evict_from_another_shard(hash);
+        if evict_elsewhere && self.evict_from_another_shard(hash) {
+            evicted = 1;
         }
+        evicted
     }
 
     /// Evicts the least recently used entry of the first shard other than `hash`'s that has
-    /// one (one lock at a time, so no order between locks is needed).
-    fn evict_from_another_shard(&self, hash: u64) {
+    /// one (one lock at a time, so no order between locks is needed); false if none had one.
+    fn evict_from_another_shard(&self, hash: u64) -> bool {
         let own = std::ptr::from_ref(self.shard(hash));
         for lock in self.active() {
             if std::ptr::eq(&**lock, own) {
@@ -260,9 +265,10 @@ where
             if !shard.table.is_empty() {
                 evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
-                return;
+                return true;
             }
         }
+        false
     }
 
     /// Removes the entry for `key`; true if there was one.
@@ -352,10 +358,11 @@ mod tests {
     #[test]
     fn a_full_backend_evicts_the_least_recently_used() {
         let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
-        memory.insert("a".to_owned(), 1, at(0));
-        memory.insert("b".to_owned(), 2, at(0));
+        assert_eq!(memory.insert("a".to_owned(), 1, at(0)), 0);
+        assert_eq!(memory.insert("b".to_owned(), 2, at(0)), 0);
         assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
-        memory.insert("c".to_owned(), 3, at(0)); // evicts "b"
+        assert_eq!(memory.insert("c".to_owned(), 3, at(0)), 1); // evicts "b"
+        assert_eq!(memory.insert("c".to_owned(), 4, at(0)), 0); // a replacement evicts none
         assert_eq!(get(&memory, "b"), None);
         assert_eq!(memory.len(), 2);
     }

@@ -8,6 +8,7 @@ mod table;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -76,6 +77,8 @@ pub struct StoreBackend<F = PostcardFormatter> {
     /// Opened at the build, or at the first call that can (a directory that cannot be made
     /// yet is a failing tier, not a failed build); shared with the copies of async calls.
     store: Arc<OnceLock<Store>>,
+    /// Entries evicted for the bounds by this backend's writes (and its copies').
+    evicted: Arc<AtomicU64>,
 }
 
 impl StoreBackend<PostcardFormatter> {
@@ -105,6 +108,7 @@ impl StoreBackend<PostcardFormatter> {
                 retention_ms: None,
             },
             store: Arc::default(),
+            evicted: Arc::default(),
         }
     }
 }
@@ -124,6 +128,7 @@ impl<F: Formatter> StoreBackend<F> {
             durable: self.durable,
             bounds: self.bounds,
             store: self.store,
+            evicted: self.evicted,
         }
     }
 
@@ -196,9 +201,10 @@ impl<F> StoreBackend<F> {
     fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], times: Times) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::put(store, &mut txn, (namespace, id), bytes, times, self.bounds)
-            .and_then(|()| txn.commit())
+        let evicted = table::put(store, &mut txn, (namespace, id), bytes, times, self.bounds)
+            .and_then(|evicted| txn.commit().map(|()| evicted))
             .map_err(|e| self.error(e))?;
+        self.evicted.fetch_add(evicted, Ordering::Relaxed);
         self.sync()
     }
 
@@ -221,6 +227,7 @@ impl<F> StoreBackend<F> {
             durable: self.durable,
             bounds: self.bounds,
             store: Arc::clone(&self.store),
+            evicted: Arc::clone(&self.evicted),
         }
     }
 }
@@ -363,6 +370,10 @@ where
 
     fn lock_dir(&self) -> Option<PathBuf> {
         Some(self.dir.clone())
+    }
+
+    fn evictions(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     /// Reads and decodes on a blocking thread (tokio's `spawn_blocking`).

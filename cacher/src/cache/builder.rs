@@ -419,7 +419,7 @@ where
             .stale_if_error(self.stale_if_error.unwrap_or_default())
             .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
             .time_to_idle(self.time_to_idle);
-        let stats = super::stats::Counters::new(&self.namespace);
+        let stats = super::stats::Counters::new(&self.namespace, backends.len());
         Ok(Cache::from_inner(Inner {
             naming: Naming {
                 namespace: self.namespace,

@@ -202,7 +202,9 @@ where
     }
 
     /// Async [`refresh`](Self::refresh): `fetch_cache().refresh_async(fetch("/a", 1)).await`.
-    /// The control is in place while the future is polled.
+    /// The control is in place while the future is polled. A value whose own ttl (`ttl_fn`) is
+    /// zero removes the older entry, as with `refresh`, on a blocking thread (tokio's
+    /// `spawn_blocking`), not the executor's.
     ///
     /// # Examples
     ///
@@ -387,6 +389,25 @@ where
         let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
         let result = drive::run_async(&mut miss, &mut Some(compute)).await;
         report(self.id(), miss.origin());
+        drop(miss);
+        if let (Goal::Refresh, Ok(value)) = (goal, &result)
+            && inner.discards(value)
+        {
+            // As `controlled` does, with the removal (tier I/O, and a wait for a store under
+            // way) on a blocking thread, under the persistent key this call made.
+            let made = (!inner.backends.is_empty()).then(|| {
+                let _ = call.persistent_key(&inner.naming);
+                call.made()
+            });
+            let (cache, key) = (self.clone(), key.to_key());
+            let removed = crate::future::blocking(move || {
+                cache.remove_call(&Call::again(&key, made.flatten()))
+            })
+            .await;
+            if let Err(e) = removed {
+                inner.report("all", "remove", &e);
+            }
+        }
         result
     }
 

@@ -444,7 +444,8 @@ where
         self.storing = Some(storing);
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            let evicted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            inner.stats.evicted("memory", evicted);
         }
         self.state = State::Write {
             entry,

@@ -32,6 +32,21 @@ pub struct CacheStats {
     pub errors: u64,
     /// Expired entries served because the function failed (`stale_if_error`).
     pub stale_served: u64,
+    /// Entries a tier dropped to stay within its bounds (`max_entries`, `max_size`): the memory
+    /// tier's least recently used, a disk tier's oldest. Entries dropped because they expired,
+    /// removed or cleared are not evictions.
+    ///
+    /// ```
+    /// use cacher::{Cache, MemoryBackend};
+    ///
+    /// let cache: Cache<u32, u32> =
+    ///     Cache::builder().backend(MemoryBackend::new().max_entries(2)).build().unwrap();
+    /// for n in 0..3 {
+    ///     cache.get_or_compute(&n, || n);
+    /// }
+    /// assert_eq!(cache.stats().evictions, 1);
+    /// ```
+    pub evictions: u64,
 }
 
 /// What a cache counts, in one place: every event goes through one of these methods, which count
@@ -43,16 +58,22 @@ pub(crate) struct Counters {
     stores: AtomicU64,
     errors: AtomicU64,
     stale_served: AtomicU64,
+    evictions: AtomicU64,
+    /// Each persistent tier's running total of evictions as last read
+    /// ([`PersistentBackend::evictions`](crate::PersistentBackend::evictions)).
+    evictions_seen: Box<[AtomicU64]>,
     #[cfg(feature = "metrics")]
     export: export::Export,
 }
 
 impl Counters {
-    /// The counters of the cache `namespace` (the label of its exported metrics).
-    pub(crate) fn new(namespace: &str) -> Self {
+    /// The counters of the cache `namespace` (the label of its exported metrics), with
+    /// `persistent` persistent tiers.
+    pub(crate) fn new(namespace: &str, persistent: usize) -> Self {
         #[cfg(not(feature = "metrics"))]
         let _ = namespace;
         Self {
+            evictions_seen: (0..persistent).map(|_| AtomicU64::new(0)).collect(),
             #[cfg(feature = "metrics")]
             export: export::Export::new(namespace),
             ..Self::default()
@@ -103,6 +124,29 @@ impl Counters {
         self.export.stale_served();
     }
 
+    /// `count` entries that `tier` (`"memory"`, or a backend's name) dropped for its bounds.
+    pub(crate) fn evicted(&self, tier: &'static str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.evictions.fetch_add(count, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        self.export.evicted(tier, count);
+        #[cfg(not(feature = "metrics"))]
+        let _ = tier;
+    }
+
+    /// Persistent tier `tier` (named `name`) reports `total` evictions since it was made: counts
+    /// those not counted yet. Concurrent writers may read the totals in any order; each eviction
+    /// is counted once.
+    pub(crate) fn evictions_total(&self, tier: usize, name: &'static str, total: u64) {
+        let Some(seen) = self.evictions_seen.get(tier) else {
+            return;
+        };
+        let before = seen.fetch_max(total, Ordering::Relaxed);
+        self.evicted(name, total.saturating_sub(before));
+    }
+
     /// The function ran, taking `took` (exported only: `CacheStats` has no latency).
     pub(crate) fn computed(&self, took: std::time::Duration) {
         #[cfg(feature = "metrics")]
@@ -119,12 +163,20 @@ impl Counters {
             stores: get(&self.stores),
             errors: get(&self.errors),
             stale_served: get(&self.stale_served),
+            evictions: get(&self.evictions),
         }
     }
 
     pub(crate) fn reset(&self) {
         self.hits.reset();
-        for c in [&self.misses, &self.stores, &self.errors, &self.stale_served] {
+        let counters = [
+            &self.misses,
+            &self.stores,
+            &self.errors,
+            &self.stale_served,
+            &self.evictions,
+        ];
+        for c in counters {
             c.store(0, Ordering::Relaxed);
         }
     }

@@ -188,3 +188,28 @@ fn a_value_with_a_zero_ttl_replaces_the_older_entry_when_primed_or_refreshed() {
     assert_eq!(cache.refresh(|| cache.get_or_compute(&2, || 0)), 0);
     assert_eq!(cache.get_or_compute(&2, || 7), 7, "computed anew");
 }
+
+/// `refresh_async` of a value whose own ttl is zero replaces the older entry as `refresh` does,
+/// in the memory tier and on disk (removed on a blocking thread, not the executor's).
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_async_of_a_zero_ttl_value_removes_the_older_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = || -> cacher::Cache<u32, u32> {
+        cacher::Cache::builder()
+            .ttl(MIN)
+            .ttl_fn(|v: &u32| (*v == 0).then_some(Duration::ZERO))
+            .backend(cacher::MemoryBackend::new())
+            .backend(cacher::SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let first = cache();
+    assert_eq!(first.get_or_compute_async(&2, || async { 5 }).await, 5);
+    let refreshed = first
+        .refresh_async(first.get_or_compute_async(&2, || async { 0 }))
+        .await;
+    assert_eq!(refreshed, 0);
+    assert_eq!(first.get(&2), None, "not the value the refresh replaced");
+    assert_eq!(cache().get(&2), None, "nor on disk, for another process");
+}

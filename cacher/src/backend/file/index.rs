@@ -4,6 +4,7 @@
 //! files).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -13,6 +14,8 @@ pub(crate) struct DiskIndex {
     max_entries: Option<usize>,
     max_size: Option<u64>,
     state: Arc<Mutex<Option<State>>>,
+    /// Entries evicted for the bounds since the index was made.
+    evicted: Arc<AtomicU64>,
 }
 
 /// Entries by path relative to the cache directory (with their recency and size), and by
@@ -61,6 +64,7 @@ impl DiskIndex {
             max_entries: None,
             max_size: None,
             state: Arc::new(Mutex::new(None)),
+            evicted: Arc::default(),
         }
     }
 
@@ -82,6 +86,11 @@ impl DiskIndex {
     /// The most bytes kept.
     pub(crate) fn max_size(&self) -> Option<u64> {
         self.max_size
+    }
+
+    /// Entries evicted for the bounds since the index was made.
+    pub(crate) fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     fn with_state<R>(&self, f: impl FnOnce(&mut Option<State>) -> R) -> R {
@@ -139,6 +148,8 @@ impl DiskIndex {
                 }
                 evicted.push(oldest);
             }
+            self.evicted
+                .fetch_add(evicted.len() as u64, Ordering::Relaxed);
             evicted
         })
     }

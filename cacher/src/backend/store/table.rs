@@ -108,7 +108,8 @@ fn unorder(
     Ok(Some(len))
 }
 
-/// Stores `bytes` at `id`, then evicts what the bounds ask.
+/// Stores `bytes` at `id`, then evicts what the bounds ask; how many entries the bounds evicted
+/// (expired ones dropped on the way are not counted).
 pub(super) fn put(
     store: &Store,
     txn: &mut RwTxn<'_>,
@@ -116,7 +117,7 @@ pub(super) fn put(
     bytes: &[u8],
     times: Times,
     bounds: Bounds,
-) -> heed::Result<()> {
+) -> heed::Result<u64> {
     let (mut count, mut total) = totals(store, txn, namespace)?;
     if let Some(len) = unorder(store, txn, namespace, id)? {
         count = count.saturating_sub(1);
@@ -136,7 +137,7 @@ pub(super) fn put(
     let order = [&end_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
     store.order.put(txn, &order_key(namespace, seq), &order)?;
     let newest = newest(store, txn, namespace, times.created_ms)?;
-    let totals = evict(
+    let (totals, evicted) = evict(
         store,
         txn,
         namespace,
@@ -144,7 +145,8 @@ pub(super) fn put(
         bounds,
         newest,
     )?;
-    set_totals(store, txn, namespace, totals)
+    set_totals(store, txn, namespace, totals)?;
+    Ok(evicted)
 }
 
 /// The newest creation time written to the namespace: the store's "now", which comes from the
@@ -160,7 +162,7 @@ fn newest(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, created: u64) -> 
 }
 
 /// Drops the namespace's oldest-written entries while it is over a bound, and a few expired
-/// ones; the new totals.
+/// ones; the new totals, and how many went for the bounds.
 fn evict(
     store: &Store,
     txn: &mut RwTxn<'_>,
@@ -168,9 +170,9 @@ fn evict(
     (mut count, mut total): (u64, u64),
     bounds: Bounds,
     now_ms: u64,
-) -> heed::Result<(u64, u64)> {
+) -> heed::Result<((u64, u64), u64)> {
     let prefix = [namespace.as_bytes(), b"\0"].concat();
-    let mut expired = 0;
+    let (mut expired, mut evicted) = (0, 0);
     loop {
         // The entry just written stays, even alone over `max_size`.
         let over = count > 1
@@ -185,12 +187,13 @@ fn evict(
             break;
         }
         expired += usize::from(!over);
+        evicted += u64::from(over);
         store.entries.delete(txn, &value[16..])?;
         store.order.delete(txn, &key)?;
         count = count.saturating_sub(1);
         total = total.saturating_sub(u64_at(&value, 8));
     }
-    Ok((count, total))
+    Ok(((count, total), evicted))
 }
 
 /// Removes the entry at `id` of `namespace`.

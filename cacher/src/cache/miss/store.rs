@@ -48,7 +48,8 @@ where
         };
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            let evicted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            inner.stats.evicted("memory", evicted);
             self.stored = true;
         }
         let upto = if self.key.is_some() {
@@ -104,6 +105,8 @@ where
         *tier += 1;
         let Err(e) = result else {
             self.stored |= !fill;
+            let backend = &self.inner.backends[at];
+            (self.inner.stats).evictions_total(at, backend.name(), backend.evictions());
             return;
         };
         self.note_failure(at, &e);

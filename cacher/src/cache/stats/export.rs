@@ -9,6 +9,7 @@
 //! | `cacher_stores_total` | counter | `namespace` | a value was stored in at least one tier |
 //! | `cacher_errors_total` | counter | `namespace`, `tier` | a tier failed (read, write, key) |
 //! | `cacher_stale_served_total` | counter | `namespace` | `stale_if_error` served an expired entry |
+//! | `cacher_evictions_total` | counter | `namespace`, `tier` | a tier dropped entries for its bounds (`max_entries`, `max_size`) |
 //! | `cacher_compute_seconds` | histogram | `namespace` | the function ran (ok or not) |
 //!
 //! Without an installed recorder each event costs a no-op call. The handles are looked up at the
@@ -58,6 +59,11 @@ impl Export {
             .increment(1);
     }
 
+    pub(crate) fn evicted(&self, tier: &'static str, count: u64) {
+        metrics::counter!("cacher_evictions_total", "namespace" => self.namespace(), "tier" => tier)
+            .increment(count);
+    }
+
     pub(crate) fn computed(&self, took: Duration) {
         metrics::histogram!("cacher_compute_seconds", "namespace" => self.namespace())
             .record(took.as_secs_f64());
@@ -74,7 +80,7 @@ mod tests {
         SharedString, Unit,
     };
 
-    use crate::{Cache, MemoryBackend, SeparateFileBackend};
+    use crate::{Cache, MemoryBackend, SeparateFileBackend, StoreBackend};
 
     /// Every counter's total and every histogram's count, by `name{label=value,…}`.
     #[derive(Default, Clone)]
@@ -165,5 +171,65 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn evictions_are_counted_and_exported_by_tier() {
+        let dir = tempfile::tempdir().unwrap();
+        let totals = Totals::default();
+        let fill = |cache: Cache<u32, u32>| {
+            for n in 0..3 {
+                cache.get_or_compute(&n, || n);
+            }
+            cache.stats().evictions
+        };
+        metrics::with_local_recorder(&totals, || {
+            let memory = Cache::builder()
+                .namespace("app::memory")
+                .backend(MemoryBackend::new().max_entries(2));
+            assert_eq!(fill(memory.build().unwrap()), 1);
+            let file = Cache::builder()
+                .namespace("app::file")
+                .backend(SeparateFileBackend::new(dir.path().join("files")).max_entries(2));
+            assert_eq!(fill(file.build().unwrap()), 1);
+            let store = Cache::builder()
+                .namespace("app::store")
+                .backend(StoreBackend::new(dir.path().join("store")).max_entries(2));
+            assert_eq!(fill(store.build().unwrap()), 1);
+            // Unbounded tiers evict nothing, and a reset forgets what was counted.
+            let unbounded: Cache<u32, u32> = Cache::builder()
+                .namespace("app::unbounded")
+                .backend(MemoryBackend::new())
+                .backend(StoreBackend::new(dir.path().join("store")))
+                .build()
+                .unwrap();
+            assert_eq!(fill(unbounded.clone()), 0);
+            let bounded: Cache<u32, u32> = Cache::builder()
+                .namespace("app::one")
+                .backend(MemoryBackend::new().max_entries(1))
+                .build()
+                .unwrap();
+            assert_eq!(fill(bounded.clone()), 2);
+            bounded.reset_stats();
+            assert_eq!(bounded.stats().evictions, 0);
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let evictions: BTreeMap<&str, u64> = got
+            .iter()
+            .filter(|(k, _)| k.starts_with("cacher_evictions_total"))
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            evictions,
+            BTreeMap::from([
+                ("cacher_evictions_total{namespace=app::file,tier=file}", 1),
+                (
+                    "cacher_evictions_total{namespace=app::memory,tier=memory}",
+                    1
+                ),
+                ("cacher_evictions_total{namespace=app::one,tier=memory}", 2),
+                ("cacher_evictions_total{namespace=app::store,tier=store}", 1),
+            ])
+        );
     }
 }
