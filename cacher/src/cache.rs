@@ -317,7 +317,7 @@ where
         first.map_or(Ok(()), Err)
     }
 
-    /// Counts of hits, misses, stores and errors.
+    /// Counts of hits, misses, stores, errors, evictions and stale values served.
     #[must_use]
     pub fn stats(&self) -> CacheStats {
         self.inner.stats.snapshot()

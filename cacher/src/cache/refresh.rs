@@ -64,6 +64,16 @@ impl Drop for Ticket {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How a call of `try_get_or_refresh` starts ([`Cache::start`]).
+enum Start<V> {
+    /// A per-call control other than `lookup` steers it.
+    Controlled(Mode),
+    /// A fresh entry in the memory tier.
+    Hit(V),
+    /// The miss path, with what the memory tier found, and whether a `lookup` observes it.
+    Miss(Memory<V>, bool),
+}
+
 /// The bounded set of threads, made at the first refresh.
 fn pool() -> &'static SyncSender<Job> {
     static POOL: OnceLock<SyncSender<Job>> = OnceLock::new();
@@ -99,6 +109,27 @@ where
     K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    /// What both drivers of `try_get_or_refresh` do before the miss path: follow a per-call
+    /// control, serve a fresh memory hit, or go on to the miss, recording its origin when a
+    /// `lookup` observes it.
+    fn start<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Start<V> {
+        let inner = &*self.inner;
+        let observed = match control::take(self.id()) {
+            Some(Mode::Observe) => true,
+            Some(mode) => return Start::Controlled(mode),
+            None => false,
+        };
+        match inner.lookup_memory(key) {
+            Memory::Fresh(value) => {
+                if observed {
+                    control::report(self.id(), Origin::Hit);
+                }
+                Start::Hit(inner.hit(value))
+            }
+            memory => Start::Miss(memory, observed),
+        }
+    }
+
     /// As [`try_get_or_compute`](Self::try_get_or_compute), with a function that may outlive
     /// the call: under [`stale_while_revalidate`](crate::CacheBuilder::stale_while_revalidate),
     /// a call that finds an entry past its ttl but within the window returns it at once and hands
@@ -135,19 +166,10 @@ where
         E: 'static,
     {
         let inner = &*self.inner;
-        let observed = match control::take(self.id()) {
-            Some(Mode::Observe) => true,
-            Some(mode) => return self.controlled(mode, key, compute),
-            None => false,
-        };
-        let memory = match inner.lookup_memory(key) {
-            Memory::Fresh(value) => {
-                if observed {
-                    control::report(self.id(), Origin::Hit);
-                }
-                return Ok(inner.hit(value));
-            }
-            memory => memory,
+        let (memory, observed) = match self.start(key) {
+            Start::Controlled(mode) => return self.controlled(mode, key, compute),
+            Start::Hit(value) => return Ok(value),
+            Start::Miss(memory, observed) => (memory, observed),
         };
         let call = Call::new(key);
         let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
@@ -230,19 +252,10 @@ where
         E: Send + 'static,
     {
         let inner = &*self.inner;
-        let observed = match control::take(self.id()) {
-            Some(Mode::Observe) => true,
-            Some(mode) => return self.controlled_async(mode, key, compute).await,
-            None => false,
-        };
-        let memory = match inner.lookup_memory(key) {
-            Memory::Fresh(value) => {
-                if observed {
-                    control::report(self.id(), Origin::Hit);
-                }
-                return Ok(inner.hit(value));
-            }
-            memory => memory,
+        let (memory, observed) = match self.start(key) {
+            Start::Controlled(mode) => return self.controlled_async(mode, key, compute).await,
+            Start::Hit(value) => return Ok(value),
+            Start::Miss(memory, observed) => (memory, observed),
         };
         let call = Call::new(key);
         let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
