@@ -6,32 +6,18 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cacher_tests::reliability::{
-    BIG_MAX, BIG_MIN, CRASH_KEYS, CRASH_NAMESPACE, FLIGHT_NAMESPACE, Rng, SMALL_MAX, SMALL_MIN,
-    check_derived_value, crash_key, derived_value, disk_cache, store_cache,
+    CRASH_NAMESPACE, FLIGHT_NAMESPACE, SMALL_MAX, SMALL_MIN, check_derived_value, derived_value,
+    disk_cache, store_cache,
 };
 
-use super::{arg, say};
+use super::{arg, say, write_until_killed};
 
 /// `store-crash-writer <dir> <seed>`: writes large entries into a store until killed.
 pub fn store_crash_writer(args: &[String]) -> Result<(), String> {
     let dir: PathBuf = arg(args, 0, "dir")?;
     let seed: u64 = arg(args, 1, "seed")?;
     let cache = store_cache::<String>(&dir, CRASH_NAMESPACE);
-    let mut rng = Rng::new(seed);
-    say("ready");
-    loop {
-        let key = crash_key(rng.below(CRASH_KEYS));
-        if rng.below(4) == 0 {
-            if let Some(value) = cache.get(&key) {
-                check_derived_value(&key, &value, BIG_MIN, BIG_MAX)?;
-            }
-        } else {
-            let generation = rng.next_u64() >> 1;
-            cache
-                .insert(&key, derived_value(&key, generation, BIG_MIN, BIG_MAX))
-                .map_err(|e| format!("insert {key}: {e}"))?;
-        }
-    }
+    write_until_killed(&cache, seed, false)
 }
 
 /// Waits for the parent's go: the file `go` in `dir`.
