@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::format::{FormatError, Formatter};
 
-mod meta;
+pub(crate) mod meta;
 mod shape;
 mod type_name;
 

@@ -223,12 +223,12 @@ fn json_meta(bytes: &[u8]) -> Option<EntryMeta> {
 }
 
 /// `bytes` after optional whitespace and the character `c`.
-fn punct(bytes: &[u8], c: u8) -> Option<&[u8]> {
+pub(crate) fn punct(bytes: &[u8], c: u8) -> Option<&[u8]> {
     bytes.trim_ascii_start().strip_prefix(&[c])
 }
 
 /// One JSON value from the start of `rest`, which then starts after it.
-fn next<T: DeserializeOwned>(rest: &mut &[u8]) -> Option<T> {
+pub(crate) fn next<T: DeserializeOwned>(rest: &mut &[u8]) -> Option<T> {
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
     let value = values.next()?.ok()?;
     *rest = &rest[values.byte_offset()..];

@@ -8,8 +8,9 @@
 //! one member at a time.
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::IgnoredAny;
 
+use crate::entry::meta::{next, punct};
 use crate::format::Formatter;
 
 /// The bytes read to find an entry's header: one page.
@@ -60,19 +61,6 @@ fn json_header(bytes: &[u8]) -> Option<Header> {
         }
         rest = punct(rest, b',')?;
     }
-}
-
-/// `bytes` after optional whitespace and the character `c`.
-fn punct(bytes: &[u8], c: u8) -> Option<&[u8]> {
-    bytes.trim_ascii_start().strip_prefix(&[c])
-}
-
-/// One JSON value from the start of `rest`, which then starts after it.
-fn next<T: DeserializeOwned>(rest: &mut &[u8]) -> Option<T> {
-    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<T>();
-    let value = values.next()?.ok()?;
-    *rest = &rest[values.byte_offset()..];
-    Some(value)
 }
 
 #[cfg(test)]
