@@ -117,7 +117,8 @@ impl Counters {
         let _ = tier;
     }
 
-    /// An expired entry served because the function failed.
+    /// An entry past its ttl served: within `stale_while_revalidate`, during the error backoff,
+    /// or because the function failed (`stale_if_error`).
     pub(crate) fn stale_served(&self) {
         Self::add(&self.stale_served);
         #[cfg(feature = "metrics")]
