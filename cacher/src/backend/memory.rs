@@ -1,14 +1,18 @@
-//! The in-process tier: typed values, no serialisation, and no global lock on a hit.
+//! The in-process tier: typed values, no serialisation, and no lock on a repeated hit.
 
 use std::hash::{BuildHasher, Hash};
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 
 use crate::entry::Stamp;
 use crate::key::KeyRef;
+
+mod thread_index;
+
+use thread_index::ThreadIndex;
 
 /// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
 const DEFAULT_SHARDS: usize = 16;
@@ -19,8 +23,12 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
-/// A hit takes one shard's read lock and clones the value; it neither allocates nor serialises
-/// (wrap large values in `Arc` to make the clone cheap).
+/// A hit clones the value; it neither allocates nor serialises (wrap large values in `Arc` to make
+/// the clone cheap). Entries live in shards behind read-write locks; each thread also keeps an
+/// index of pointers to the entries it hit often ([`thread_index`](Self::thread_index)), so that
+/// a repeated hit takes no lock and writes nothing another thread reads: threads reading at once
+/// do not slow each other down. An entry replaced, removed or evicted is marked dead before its
+/// write returns, and no index serves a dead entry.
 ///
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
@@ -61,6 +69,8 @@ pub struct MemoryBackend<K, V> {
     len: CacheLine<AtomicUsize>,
     /// The recency clock, when bounded: ticked by inserts only, read by hits.
     epoch: CacheLine<AtomicU64>,
+    /// Each thread's pointers to the entries it hit often; `None` with `thread_index(0)`.
+    index: Option<ThreadIndex<K, V>>,
 }
 
 /// One shard and its lock, alone on its cache lines.
@@ -81,7 +91,8 @@ impl<T> std::ops::Deref for CacheLine<T> {
 }
 
 struct Shard<K, V> {
-    table: HashTable<Slot<K, V>>,
+    /// Behind `Arc`s, which the threads' indexes share.
+    table: HashTable<Arc<Slot<K, V>>>,
 }
 
 struct Slot<K, V> {
@@ -93,6 +104,16 @@ struct Slot<K, V> {
     /// The last use recorded (`time_to_idle`): an atomic, so that a touch takes the read lock.
     touched_ms: AtomicU64,
     last_used: AtomicU64,
+    /// False once the entry left its shard (replaced, removed, evicted, cleared), set under the
+    /// shard's write lock: a thread's index that still points to it misses.
+    live: AtomicBool,
+}
+
+impl<K, V> Slot<K, V> {
+    /// Marks an entry leaving its shard: Release, paired with the index's Acquire.
+    fn retire(&self) {
+        self.live.store(false, Ordering::Release);
+    }
 }
 
 impl<K, V> MemoryBackend<K, V>
@@ -118,7 +139,35 @@ where
         }
         let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
+        bounded.index = self.index;
         bounded
+    }
+
+    /// How many entries each thread's index of its hits holds (4 096 by default; 0 turns the
+    /// indexes off, and every hit takes its shard's read lock).
+    ///
+    /// The index holds pointers to the shared entries, not copies: about 20 bytes an entry, at
+    /// most `capacity` per thread that used the tier, and it starts over when full. A thread adds
+    /// an entry to its index after a few hits in the shared table. Set it to about the number of
+    /// entries one thread hits again and again; a larger index costs memory, not time. An entry
+    /// that left the tier is freed once no index points to it (each thread lets go of it when
+    /// it looks the key up again, when its index starts over, or when the cache is dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::{Cache, MemoryBackend};
+    ///
+    /// let cache: Cache<u64, u64> = Cache::builder()
+    ///     .backend(MemoryBackend::new().thread_index(64))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(cache.get_or_compute(&1, || 2), 2);
+    /// ```
+    #[must_use]
+    pub fn thread_index(mut self, capacity: usize) -> Self {
+        self.index = (capacity > 0).then(|| ThreadIndex::new(capacity));
+        self
     }
 
     /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
@@ -141,6 +190,7 @@ where
             max_entries: None,
             len: CacheLine(AtomicUsize::new(0)),
             epoch: CacheLine(AtomicU64::new(0)),
+            index: Some(ThreadIndex::new(thread_index::DEFAULT_CAPACITY)),
         }
     }
 
@@ -161,30 +211,6 @@ where
     /// The shards in use.
     fn active(&self) -> &[ShardLock<K, V>] {
         &self.shards[..=self.shard_mask]
-    }
-
-    /// The value and its times, looked up with a precomputed hash.
-    #[inline(always)]
-    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
-        &self,
-        hash: u64,
-        key: &Q,
-    ) -> Option<(V, Stamp)> {
-        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
-        let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
-        if self.max_entries.is_some() {
-            // A load of the shared clock, and a store to this entry only when it moved on.
-            let now = self.epoch.load(Ordering::Relaxed);
-            if slot.last_used.load(Ordering::Relaxed) != now {
-                slot.last_used.store(now, Ordering::Relaxed);
-            }
-        }
-        let stamp = Stamp {
-            created_ms: slot.created_ms,
-            ttl_ms: slot.ttl_ms,
-            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
-        };
-        Some((slot.value.clone(), stamp))
     }
 
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
@@ -223,12 +249,14 @@ where
             ttl_ms: stamp.ttl_ms,
             touched_ms: AtomicU64::new(stamp.touched_ms),
             last_used: AtomicU64::new(tick),
+            live: AtomicBool::new(true),
         };
         if let Some(existing) = shard
             .table
             .find_mut(hash, |existing| existing.key == slot.key)
         {
-            *existing = slot;
+            existing.retire();
+            *existing = Arc::new(slot);
             return 0;
         }
         let mut evicted = 0;
@@ -245,7 +273,7 @@ where
                 evicted = 1;
             }
         }
-        shard.table.insert_unique(hash, slot, |s| s.hash);
+        shard.table.insert_unique(hash, Arc::new(slot), |s| s.hash);
         drop(shard);
         if evict_elsewhere && self.evict_from_another_shard(hash) {
             evicted = 1;
@@ -277,7 +305,7 @@ where
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
             Ok(entry) => {
-                entry.remove();
+                entry.remove().0.retire();
                 if self.max_entries.is_some() {
                     self.len.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -294,7 +322,7 @@ where
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            shard.table.clear();
+            shard.table.drain().for_each(|slot| slot.retire());
         }
     }
 
@@ -308,7 +336,66 @@ where
     }
 }
 
-fn evict_least_recent<K, V>(table: &mut HashTable<Slot<K, V>>) {
+/// Lookups: what a thread's index asks of the types (a cache's keys and values are all of it).
+impl<K, V> MemoryBackend<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// The value and its times, looked up with a precomputed hash: in this thread's index, else
+    /// in the shared table.
+    #[inline(always)]
+    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
+        &self,
+        hash: u64,
+        key: &Q,
+    ) -> Option<(V, Stamp)> {
+        if let Some(index) = &self.index
+            && let Some(found) = index.find(hash, key, |slot| self.read(slot))
+        {
+            return Some(found);
+        }
+        self.get_shared(hash, key)
+    }
+
+    /// The lookup in the shared table, under the shard's read lock; the entry may join this
+    /// thread's index.
+    #[inline(never)]
+    fn get_shared<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, Stamp)> {
+        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
+        let found = self.read(slot);
+        let admitted = match &self.index {
+            Some(index) if index.admits() => Some((index, Arc::clone(slot))),
+            _ => None,
+        };
+        drop(shard);
+        if let Some((index, slot)) = admitted {
+            index.admit(slot);
+        }
+        Some(found)
+    }
+
+    /// A hit's read of an entry: its value and times, and its use for the eviction order.
+    #[inline(always)]
+    fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
+        if self.max_entries.is_some() {
+            // A load of the shared clock, and a store to this entry only when it moved on.
+            let now = self.epoch.load(Ordering::Relaxed);
+            if slot.last_used.load(Ordering::Relaxed) != now {
+                slot.last_used.store(now, Ordering::Relaxed);
+            }
+        }
+        let stamp = Stamp {
+            created_ms: slot.created_ms,
+            ttl_ms: slot.ttl_ms,
+            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
+        };
+        (slot.value.clone(), stamp)
+    }
+}
+
+fn evict_least_recent<K, V>(table: &mut HashTable<Arc<Slot<K, V>>>) {
     let oldest = table
         .iter()
         .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
@@ -317,7 +404,7 @@ fn evict_least_recent<K, V>(table: &mut HashTable<Slot<K, V>>) {
         && let Ok(entry) =
             table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
     {
-        entry.remove();
+        entry.remove().0.retire();
     }
 }
 
@@ -332,115 +419,10 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
         f.debug_struct("MemoryBackend")
             .field("shards", &(self.shard_mask + 1))
             .field("max_entries", &self.max_entries)
+            .field("thread_index", &self.index.is_some())
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::MemoryBackend;
-    use crate::entry::Stamp;
-
-    fn at(created_ms: u64) -> Stamp {
-        Stamp {
-            created_ms,
-            ttl_ms: None,
-            touched_ms: created_ms,
-        }
-    }
-
-    fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
-        memory
-            .get_hashed(memory.hash(key), key)
-            .map(|(value, _)| value)
-    }
-
-    #[test]
-    fn a_full_backend_evicts_the_least_recently_used() {
-        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
-        assert_eq!(memory.insert("a".to_owned(), 1, at(0)), 0);
-        assert_eq!(memory.insert("b".to_owned(), 2, at(0)), 0);
-        assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
-        assert_eq!(memory.insert("c".to_owned(), 3, at(0)), 1); // evicts "b"
-        assert_eq!(memory.insert("c".to_owned(), 4, at(0)), 0); // a replacement evicts none
-        assert_eq!(get(&memory, "b"), None);
-        assert_eq!(memory.len(), 2);
-    }
-
-    #[test]
-    fn max_entries_is_exact_across_shards() {
-        let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(1000);
-        for k in 0..1000 {
-            memory.insert(k, k, at(0));
-        }
-        assert_eq!(memory.len(), 1000);
-        for k in 1000..3000 {
-            memory.insert(k, k, at(0));
-            assert_eq!(memory.len(), 1000, "after {k}");
-        }
-        assert!(memory.remove(&2999));
-        memory.insert(5000, 0, at(0));
-        assert_eq!(memory.len(), 1000);
-        memory.clear();
-        memory.insert(1, 1, at(0));
-        assert_eq!(memory.len(), 1);
-    }
-
-    #[test]
-    fn the_evicted_entry_is_the_least_recently_used_of_its_shard() {
-        // Under 64 entries the backend is one shard: exact LRU.
-        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(3);
-        for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
-            memory.insert(k.to_owned(), v, at(0));
-        }
-        assert_eq!(get(&memory, "a"), Some(1));
-        memory.insert("d".to_owned(), 4, at(0)); // evicts "b", the least recently used
-        assert_eq!(get(&memory, "b"), None);
-        assert_eq!(get(&memory, "c"), Some(3));
-        memory.insert("e".to_owned(), 5, at(0)); // evicts "a": "c" was used after it
-        assert_eq!(get(&memory, "a"), None);
-        assert_eq!(memory.len(), 3);
-    }
-
-    #[test]
-    fn removed_and_cleared_entries_are_gone() {
-        let memory: MemoryBackend<String, u32> = MemoryBackend::new();
-        memory.insert("a".to_owned(), 1, at(5));
-        memory.insert("b".to_owned(), 2, at(6));
-        assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, at(6))));
-        assert!(memory.remove("a"));
-        assert!(!memory.remove("a"));
-        memory.clear();
-        assert_eq!(memory.len(), 0);
-    }
-
-    #[test]
-    fn max_entries_zero_holds_nothing_and_never_panics() {
-        let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(0);
-        assert_eq!(memory.max_entries_bound(), Some(0));
-        memory.insert("a".to_owned(), 1, at(0));
-        assert_eq!(get(&memory, "a"), None);
-        assert_eq!(memory.len(), 0);
-    }
-
-    #[test]
-    fn threads_inserting_at_once_leave_exactly_max_entries() {
-        for max in [1, 63, 64, 100, 1000] {
-            let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(max);
-            std::thread::scope(|scope| {
-                for t in 0..8u64 {
-                    let memory = &memory;
-                    scope.spawn(move || {
-                        for k in 0..2000 {
-                            memory.insert(t * 10_000 + k, k, at(0));
-                        }
-                    });
-                }
-            });
-            assert_eq!(memory.len(), max, "max_entries({max})");
-            // And the count it keeps agrees: the next insert evicts exactly one.
-            memory.insert(u64::MAX, 0, at(0));
-            assert_eq!(memory.len(), max, "max_entries({max}), one more");
-        }
-    }
-}
+mod tests;

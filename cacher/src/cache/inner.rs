@@ -56,7 +56,11 @@ pub(super) enum Memory<V> {
     Absent,
 }
 
-impl<K: Hash + Eq, V: Clone> Inner<K, V> {
+impl<K, V> Inner<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     /// The memory tier's answer. Kept small enough to inline into the hit path.
     #[inline(always)]
     pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {

@@ -1,0 +1,195 @@
+//! The memory tier's own rules: bounds, eviction order, removal.
+
+use super::MemoryBackend;
+use crate::entry::Stamp;
+
+fn at(created_ms: u64) -> Stamp {
+    Stamp {
+        created_ms,
+        ttl_ms: None,
+        touched_ms: created_ms,
+    }
+}
+
+fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
+    memory
+        .get_hashed(memory.hash(key), key)
+        .map(|(value, _)| value)
+}
+
+#[test]
+fn a_full_backend_evicts_the_least_recently_used() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
+    assert_eq!(memory.insert("a".to_owned(), 1, at(0)), 0);
+    assert_eq!(memory.insert("b".to_owned(), 2, at(0)), 0);
+    assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
+    assert_eq!(memory.insert("c".to_owned(), 3, at(0)), 1); // evicts "b"
+    assert_eq!(memory.insert("c".to_owned(), 4, at(0)), 0); // a replacement evicts none
+    assert_eq!(get(&memory, "b"), None);
+    assert_eq!(memory.len(), 2);
+}
+
+#[test]
+fn max_entries_is_exact_across_shards() {
+    let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(1000);
+    for k in 0..1000 {
+        memory.insert(k, k, at(0));
+    }
+    assert_eq!(memory.len(), 1000);
+    for k in 1000..3000 {
+        memory.insert(k, k, at(0));
+        assert_eq!(memory.len(), 1000, "after {k}");
+    }
+    assert!(memory.remove(&2999));
+    memory.insert(5000, 0, at(0));
+    assert_eq!(memory.len(), 1000);
+    memory.clear();
+    memory.insert(1, 1, at(0));
+    assert_eq!(memory.len(), 1);
+}
+
+#[test]
+fn the_evicted_entry_is_the_least_recently_used_of_its_shard() {
+    // Under 64 entries the backend is one shard: exact LRU.
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(3);
+    for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+        memory.insert(k.to_owned(), v, at(0));
+    }
+    assert_eq!(get(&memory, "a"), Some(1));
+    memory.insert("d".to_owned(), 4, at(0)); // evicts "b", the least recently used
+    assert_eq!(get(&memory, "b"), None);
+    assert_eq!(get(&memory, "c"), Some(3));
+    memory.insert("e".to_owned(), 5, at(0)); // evicts "a": "c" was used after it
+    assert_eq!(get(&memory, "a"), None);
+    assert_eq!(memory.len(), 3);
+}
+
+#[test]
+fn removed_and_cleared_entries_are_gone() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("a".to_owned(), 1, at(5));
+    memory.insert("b".to_owned(), 2, at(6));
+    assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, at(6))));
+    assert!(memory.remove("a"));
+    assert!(!memory.remove("a"));
+    memory.clear();
+    assert_eq!(memory.len(), 0);
+}
+
+#[test]
+fn max_entries_zero_holds_nothing_and_never_panics() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(0);
+    assert_eq!(memory.max_entries_bound(), Some(0));
+    memory.insert("a".to_owned(), 1, at(0));
+    assert_eq!(get(&memory, "a"), None);
+    assert_eq!(memory.len(), 0);
+}
+
+#[test]
+fn threads_inserting_at_once_leave_exactly_max_entries() {
+    for max in [1, 63, 64, 100, 1000] {
+        let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(max);
+        std::thread::scope(|scope| {
+            for t in 0..8u64 {
+                let memory = &memory;
+                scope.spawn(move || {
+                    for k in 0..2000 {
+                        memory.insert(t * 10_000 + k, k, at(0));
+                    }
+                });
+            }
+        });
+        assert_eq!(memory.len(), max, "max_entries({max})");
+        // And the count it keeps agrees: the next insert evicts exactly one.
+        memory.insert(u64::MAX, 0, at(0));
+        assert_eq!(memory.len(), max, "max_entries({max}), one more");
+    }
+}
+
+/// Enough hits for any key to join the thread's index.
+fn hit_often(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
+    (0..8).map(|_| get(memory, key)).last().flatten()
+}
+
+fn indexed(memory: &MemoryBackend<String, u32>) -> usize {
+    memory.index.as_ref().map_or(0, |index| index.indexed())
+}
+
+#[test]
+fn a_thread_never_serves_from_its_index_what_another_thread_replaced_or_removed() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("a".to_owned(), 1, at(0));
+    memory.insert("b".to_owned(), 2, at(0));
+    memory.insert("c".to_owned(), 3, at(0));
+    for key in ["a", "b", "c"] {
+        assert!(hit_often(&memory, key).is_some());
+    }
+    assert_eq!(
+        indexed(&memory),
+        3,
+        "the hits are served by this thread's index"
+    );
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            memory.insert("a".to_owned(), 10, at(1));
+            assert!(memory.remove("b"));
+        });
+    });
+    assert_eq!(get(&memory, "a"), Some(10));
+    assert_eq!(get(&memory, "b"), None);
+    assert_eq!(hit_often(&memory, "a"), Some(10));
+    std::thread::scope(|scope| {
+        scope.spawn(|| memory.clear());
+    });
+    assert_eq!(get(&memory, "a"), None);
+    assert_eq!(get(&memory, "c"), None);
+}
+
+#[test]
+fn an_evicted_entry_is_not_served_from_an_index() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(1);
+    memory.insert("a".to_owned(), 1, at(0));
+    assert_eq!(hit_often(&memory, "a"), Some(1));
+    assert_eq!(indexed(&memory), 1);
+    assert_eq!(memory.insert("b".to_owned(), 2, at(0)), 1);
+    assert_eq!(get(&memory, "a"), None);
+    assert_eq!(get(&memory, "b"), Some(2));
+}
+
+#[test]
+fn hits_served_by_an_index_still_count_for_the_eviction_order() {
+    // One shard (under 64 entries): exact LRU, whichever way the hit was served.
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(3);
+    for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+        memory.insert(k.to_owned(), v, at(0));
+    }
+    assert_eq!(hit_often(&memory, "a"), Some(1));
+    assert_eq!(indexed(&memory), 1);
+    memory.insert("d".to_owned(), 4, at(0)); // evicts "b"
+    assert_eq!(get(&memory, "a"), Some(1)); // from the index: must count as a use after "d"
+    memory.insert("e".to_owned(), 5, at(0)); // evicts "c"
+    memory.insert("f".to_owned(), 6, at(0)); // evicts "d", used before "a"
+    assert_eq!(get(&memory, "d"), None);
+    assert_eq!(get(&memory, "a"), Some(1));
+}
+
+#[test]
+fn an_index_holds_at_most_its_capacity_and_can_be_turned_off() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().thread_index(4);
+    for k in 0..20 {
+        memory.insert(k.to_string(), k, at(0));
+    }
+    for k in 0..20 {
+        assert_eq!(hit_often(&memory, &k.to_string()), Some(k));
+        assert!(indexed(&memory) <= 4);
+    }
+    let off: MemoryBackend<String, u32> = MemoryBackend::new().thread_index(0);
+    off.insert("a".to_owned(), 1, at(0));
+    assert_eq!(hit_often(&off, "a"), Some(1));
+    assert_eq!(indexed(&off), 0);
+    // A bound set after the index keeps it.
+    let bounded: MemoryBackend<String, u32> = MemoryBackend::new().thread_index(0).max_entries(5);
+    bounded.insert("a".to_owned(), 1, at(0));
+    assert_eq!(hit_often(&bounded, "a"), Some(1));
+    assert_eq!(indexed(&bounded), 0);
+}

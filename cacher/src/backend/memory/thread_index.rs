@@ -1,0 +1,148 @@
+//! Each thread's index of the memory tier's entries it hit often: a hit found there takes no
+//! lock and writes no cache line that another thread reads.
+//!
+//! The shared table is sharded behind read-write locks; taking a read lock is two locked
+//! instructions on a line every reader of that shard writes, which is most of a hit's time on one
+//! thread and makes two threads reading one shard wait on each other. So each thread keeps, per
+//! memory tier, a small table of pointers (`Arc`) to the entries it hit: not copies of the values,
+//! the shared entries themselves. An entry that leaves the shared table (replaced, removed,
+//! evicted, cleared) is marked dead first, under its shard's write lock; a thread that finds it
+//! dead in its index asks the shared table instead. So a thread never serves an entry that a
+//! write it could have seen has replaced: after `remove(k)` returns, no thread's next lookup of
+//! `k` finds the old value, wherever it was indexed.
+//!
+//! Costs: a hit through the index is a thread-local lookup and a read of the entry; a hit that
+//! the index does not have yet pays the index's probe too, and one such hit in [`ADMIT_EVERY`]
+//! adds the entry (an `Arc` clone and an insert), so that keys hit once do not fill it. Each
+//! thread's index holds at most its capacity of pointers (4 096 by default, about 80 KiB when
+//! full) and starts over when full. An entry that left the shared table is freed when the last
+//! index pointing to it lets go of it: when that thread looks the key up again after it was
+//! re-inserted, when its index starts over, or when the cache is dropped.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hashbrown::HashTable;
+use thread_local::ThreadLocal;
+
+use super::{CacheLine, Slot};
+use crate::key::KeyRef;
+
+/// Pointers each thread's index holds before it starts over, unless
+/// [`MemoryBackend::thread_index`](super::MemoryBackend::thread_index) says otherwise.
+pub(super) const DEFAULT_CAPACITY: usize = 4096;
+
+/// A hit in the shared table adds its entry to the thread's index once in this many: a key hit
+/// again and again gets in within a few hits; a key hit once seldom pays for the insert.
+const ADMIT_EVERY: u32 = 4;
+
+/// One index per thread that used the tier.
+pub(super) struct ThreadIndex<K, V> {
+    /// Each thread's `Local<K, V>`, on cache lines of its own so that two threads' indexes never
+    /// share one. Behind `dyn Any`: `ThreadLocal` asks in its type that its values be `Send`,
+    /// which the tier's are wherever a lookup can reach them (a cache's keys and values are), not
+    /// in the tier's definition.
+    threads: ThreadLocal<CacheLine<Box<dyn Any + Send>>>,
+    capacity: usize,
+    types: PhantomData<fn() -> (K, V)>,
+}
+
+struct Local<K, V> {
+    slots: RefCell<HashTable<Arc<Slot<K, V>>>>,
+    /// Hits in the shared table since this thread started, for admission.
+    shared_hits: Cell<u32>,
+}
+
+impl<K, V> ThreadIndex<K, V> {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            threads: ThreadLocal::new(),
+            capacity,
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V> ThreadIndex<K, V>
+where
+    K: Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// `read` of the live entry of `key` in this thread's index, if it has one.
+    ///
+    /// `None` when it has none, when the entry it has is dead, and when the index is in use
+    /// further up this thread's stack (a key's `Eq` or a value's `Clone` that uses the cache):
+    /// the shared table answers then.
+    #[inline(always)]
+    pub(super) fn find<Q, R>(
+        &self,
+        hash: u64,
+        key: &Q,
+        read: impl FnOnce(&Slot<K, V>) -> R,
+    ) -> Option<R>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let local = self.threads.get()?.downcast_ref::<Local<K, V>>()?;
+        let slots = local.slots.try_borrow().ok()?;
+        let slot = slots.find(hash, |slot| key.is_key(&slot.key))?;
+        // Acquire: pairs with the write that retired it, under its shard's lock.
+        if !slot.live.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(read(slot))
+    }
+
+    /// Whether this hit in the shared table should add its entry to this thread's index.
+    #[inline]
+    pub(super) fn admits(&self) -> bool {
+        let Some(local) = self.local() else {
+            return false;
+        };
+        let hits = local.shared_hits.get().wrapping_add(1);
+        local.shared_hits.set(hits);
+        hits % ADMIT_EVERY == 0
+    }
+
+    /// Adds `slot` to this thread's index, in place of a dead entry of the same key.
+    pub(super) fn admit(&self, slot: Arc<Slot<K, V>>) {
+        let Some(Ok(mut slots)) = self.local().map(|local| local.slots.try_borrow_mut()) else {
+            return; // in use further up this thread's stack
+        };
+        match slots.find_entry(slot.hash, |indexed| indexed.key == slot.key) {
+            Ok(mut indexed) => *indexed.get_mut() = slot,
+            Err(_) => {
+                if slots.len() >= self.capacity {
+                    slots.clear();
+                }
+                slots.insert_unique(slot.hash, slot, |indexed| indexed.hash);
+            }
+        }
+    }
+
+    fn local(&self) -> Option<&Local<K, V>> {
+        let local = self.threads.get_or(|| {
+            CacheLine(Box::new(Local::<K, V> {
+                slots: RefCell::new(HashTable::new()),
+                shared_hits: Cell::new(0),
+            }))
+        });
+        // Always a `Local<K, V>`: this index makes its threads' values, and no other.
+        local.downcast_ref()
+    }
+}
+
+#[cfg(test)]
+impl<K, V> ThreadIndex<K, V>
+where
+    K: Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// How many entries this thread's index points to.
+    pub(super) fn indexed(&self) -> usize {
+        self.local().map_or(0, |local| local.slots.borrow().len())
+    }
+}
