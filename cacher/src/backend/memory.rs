@@ -91,8 +91,26 @@ impl<T> std::ops::Deref for CacheLine<T> {
 }
 
 struct Shard<K, V> {
-    /// Behind `Arc`s, which the threads' indexes share.
-    table: HashTable<Arc<Slot<K, V>>>,
+    table: HashTable<Held<K, V>>,
+}
+
+/// An entry in its shard: inline (no allocation of its own on an insert) until a thread's index
+/// first points to it, then behind an `Arc` that the indexes share.
+enum Held<K, V> {
+    Inline(Slot<K, V>),
+    Shared(Arc<Slot<K, V>>),
+}
+
+impl<K, V> std::ops::Deref for Held<K, V> {
+    type Target = Slot<K, V>;
+
+    #[inline]
+    fn deref(&self) -> &Slot<K, V> {
+        match self {
+            Held::Inline(slot) => slot,
+            Held::Shared(slot) => slot,
+        }
+    }
 }
 
 struct Slot<K, V> {
@@ -256,7 +274,7 @@ where
             .find_mut(hash, |existing| existing.key == slot.key)
         {
             existing.retire();
-            *existing = Arc::new(slot);
+            *existing = Held::Inline(slot);
             return 0;
         }
         let mut evicted = 0;
@@ -273,7 +291,9 @@ where
                 evicted = 1;
             }
         }
-        shard.table.insert_unique(hash, Arc::new(slot), |s| s.hash);
+        shard
+            .table
+            .insert_unique(hash, Held::Inline(slot), |s| s.hash);
         drop(shard);
         if evict_elsewhere && self.evict_from_another_shard(hash) {
             evicted = 1;
@@ -363,17 +383,38 @@ where
     #[inline(never)]
     fn get_shared<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, Stamp)> {
         let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
-        let slot = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
-        let found = self.read(slot);
-        let admitted = match &self.index {
-            Some(index) if index.admits() => Some((index, Arc::clone(slot))),
-            _ => None,
+        let held = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
+        let found = self.read(held);
+        let Some(index) = self.index.as_ref().filter(|index| index.admits()) else {
+            return Some(found);
+        };
+        let shared = match held {
+            Held::Shared(slot) => Some(Arc::clone(slot)),
+            Held::Inline(_) => None,
         };
         drop(shard);
-        if let Some((index, slot)) = admitted {
+        if let Some(slot) = shared.or_else(|| self.share(hash, key)) {
             index.admit(slot);
         }
         Some(found)
+    }
+
+    /// Moves `key`'s entry behind an `Arc` for the threads' indexes, under the write lock (once
+    /// in the entry's life: the first time a thread admits it); `None` if it left meanwhile.
+    #[cold]
+    fn share<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<Arc<Slot<K, V>>> {
+        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        let entry = shard
+            .table
+            .find_entry(hash, |slot| key.is_key(&slot.key))
+            .ok()?;
+        let (held, vacant) = entry.remove();
+        let slot = match held {
+            Held::Inline(slot) => Arc::new(slot),
+            Held::Shared(slot) => slot,
+        };
+        vacant.insert(Held::Shared(Arc::clone(&slot)));
+        Some(slot)
     }
 
     /// A hit's read of an entry: its value and times, and its use for the eviction order.
@@ -395,7 +436,7 @@ where
     }
 }
 
-fn evict_least_recent<K, V>(table: &mut HashTable<Arc<Slot<K, V>>>) {
+fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) {
     let oldest = table
         .iter()
         .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))

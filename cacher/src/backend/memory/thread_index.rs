@@ -13,7 +13,9 @@
 //!
 //! Costs: a hit through the index is a thread-local lookup and a read of the entry; a hit that
 //! the index does not have yet pays the index's probe too, and one such hit in [`ADMIT_EVERY`]
-//! adds the entry (an `Arc` clone and an insert), so that keys hit once do not fill it. Each
+//! adds the entry (an `Arc` clone and an insert; the first admission of an entry by any thread
+//! also moves it behind that `Arc`, under its shard's write lock, so that an insert allocates
+//! nothing for entries no index wants), so that keys hit once do not fill it. Each
 //! thread's index holds at most its capacity of pointers (4 096 by default, about 80 KiB when
 //! full) and starts over when full. An entry that left the shared table is freed when the last
 //! index pointing to it lets go of it: when that thread looks the key up again after it was
