@@ -123,7 +123,7 @@ where
         }
         // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
         // `Call`, no persistent key, no flight.
-        match inner.lookup_memory(key) {
+        match inner.lookup_memory_inline(key) {
             Memory::Fresh(value) => Ok(inner.hit(value)),
             memory => self.miss(key, compute, memory),
         }
@@ -188,7 +188,7 @@ where
         if let Some(mode) = control::take(self.id()) {
             return self.controlled_async(mode, key, compute).await;
         }
-        let memory = match inner.lookup_memory(key) {
+        let memory = match inner.lookup_memory_inline(key) {
             Memory::Fresh(value) => return Ok(inner.hit(value)),
             memory => memory,
         };
@@ -223,7 +223,7 @@ where
     pub fn get<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
-        let memory = match inner.lookup_memory(key) {
+        let memory = match inner.lookup_memory_inline(key) {
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
