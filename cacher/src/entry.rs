@@ -79,6 +79,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::format::{FormatError, Formatter};
 
+mod header;
 pub(crate) mod meta;
 mod shape;
 mod type_name;
@@ -363,23 +364,30 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
         return Err(corrupt("larger than MAX_ENTRY_BYTES".into()));
     }
     let shape = shape::of::<V>().fingerprint.as_deref();
-    // A `Deserialize` that panics on stored bytes makes them a miss, not a crash.
-    let decoded = catch_unwind(AssertUnwindSafe(|| formatter.decode(bytes)));
-    let decoded = decoded.unwrap_or_else(|_| {
-        Err(FormatError::decode(
-            formatter.name(),
-            "the value's Deserialize panicked",
-        ))
-    });
-    let envelope: Envelope<'_, V> = match decoded {
+    let read = match header::read(formatter, key, bytes, shape) {
+        Some(read) => read.map(Some).map_err(|e| e.to_string()),
+        None => decode_checked(formatter, key, bytes, shape),
+    };
+    read.map_err(corrupt)
+}
+
+/// The long way of [`decode_current`]: the whole envelope decoded, then checked; `Err` is why
+/// the entry is corrupt or not this lookup's.
+fn decode_checked<F: Formatter, V: DeserializeOwned>(
+    formatter: &F,
+    key: &EntryKey<'_>,
+    bytes: &[u8],
+    shape: Option<&str>,
+) -> Result<Option<Entry<V>>, String> {
+    let envelope: Envelope<'_, V> = match decode_caught(formatter, bytes) {
         Ok(envelope) => envelope,
         Err(e) => {
             // Bytes of another layout, shape or code may fail to decode as this `V`: say which.
             let header = formatter.decode_prefix::<Header<'_>>(bytes).ok();
             return match header.map(|h| check(&h, key, shape)) {
                 Some(Err(Mismatch::Superseded)) => Ok(None),
-                Some(Err(Mismatch::Other(reason))) => Err(corrupt(reason)),
-                _ => Err(corrupt(e.to_string())),
+                Some(Err(Mismatch::Other(reason))) => Err(reason),
+                _ => Err(e.to_string()),
             };
         }
     };
@@ -402,8 +410,23 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
             expires_ms: None,
         })),
         Err(Mismatch::Superseded) => Ok(None),
-        Err(Mismatch::Other(reason)) => Err(corrupt(reason)),
+        Err(Mismatch::Other(reason)) => Err(reason),
     }
+}
+
+/// `formatter.decode(bytes)`, where a `Deserialize` that panics on stored bytes makes them a
+/// miss, not a crash.
+fn decode_caught<'de, F: Formatter, T: Deserialize<'de>>(
+    formatter: &F,
+    bytes: &'de [u8],
+) -> Result<T, FormatError> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| formatter.decode(bytes)));
+    decoded.unwrap_or_else(|_| {
+        Err(FormatError::decode(
+            formatter.name(),
+            "the value's Deserialize panicked",
+        ))
+    })
 }
 
 /// Why an entry is not the one a lookup asks for.

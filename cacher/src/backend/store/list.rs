@@ -6,7 +6,7 @@
 
 use std::ops::ControlFlow;
 
-use super::{StoreBackend, table};
+use super::{StoreBackend, env, table};
 use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
@@ -18,8 +18,18 @@ fn location_of(id: &[u8]) -> String {
         .replace('\0', "\\0")
 }
 
-/// The store's key back from a location.
+/// The store's key back from a location; only an entry's (the names of LMDB's named databases
+/// share the entries' table, and are neither read nor removed as entries).
 fn id_of_location(location: &str) -> Result<Vec<u8>> {
+    let id = unescape(location)?;
+    if !env::is_entry(&id) {
+        return Err(Error::Config(format!("not a store location: {location:?}")));
+    }
+    Ok(id)
+}
+
+/// A location's bytes: `\\` and `\0` read back.
+fn unescape(location: &str) -> Result<Vec<u8>> {
     let mut id = Vec::with_capacity(location.len());
     let mut chars = location.chars();
     while let Some(c) = chars.next() {
@@ -41,6 +51,9 @@ impl<F: Formatter> Listing for StoreBackend<F> {
         let txn = store.env.read_txn().map_err(|e| self.error(e))?;
         for item in store.entries.iter(&txn).map_err(|e| self.error(e))? {
             let (id, value) = item.map_err(|e| self.error(e))?;
+            if !env::is_entry(id) {
+                continue;
+            }
             let bytes = value.get(8..).unwrap_or_default();
             let head = &bytes[..bytes.len().min(META_PREFIX_LEN)];
             let found = if head.is_empty() {
@@ -99,5 +112,9 @@ mod tests {
             assert_eq!(id_of_location(&location).unwrap(), id);
         }
         assert!(id_of_location("bad\\x").is_err());
+        // The records of LMDB's named databases, beside the entries, are not entries.
+        for name in ["order", "meta", "entries"] {
+            assert!(id_of_location(name).is_err());
+        }
     }
 }

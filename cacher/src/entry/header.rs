@@ -1,0 +1,301 @@
+//! A hit's short way through a postcard entry: its header compared byte for byte with the one the
+//! lookup would write, and only the rest decoded.
+//!
+//! postcard writes a struct as its fields one after the other, each without a name: an integer as
+//! a LEB128 varint, a `str` as its length (a varint) and its bytes, an `Option` as `0`, or `1` and
+//! the content. The envelope's header — layout, namespace, version, key, args, type, shape, code —
+//! is therefore a byte string that [`postcard_rest`] can spell out from the lookup's
+//! [`EntryKey`] and compare as it goes, without serde, without allocating and without checking
+//! UTF-8 (bytes equal to a `str`'s are valid). Equal bytes decode to equal fields, so every
+//! check that [`check`](super::check) makes passes; anything else (another key, version or
+//! code, a type moved to another module, an entry without args, a corrupt header) takes the long
+//! way, [`decode_current`](super::decode_current)'s full decode and checks, which decides as it
+//! always did. Only the value and its times are then decoded, through the formatter's bounded
+//! deserializer as before.
+
+use std::any::Any;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{Entry, EntryKey, LAYOUT, bounded_args, decode_caught};
+use crate::format::{FormatError, Formatter, PostcardFormatter};
+
+/// A postcard entry whose header is the one `key` writes, byte for byte, with only its times and
+/// value decoded. `None` takes the long way, whose checks decide (another identity, another
+/// layout or format, a header that differs only in what a check forgives); `Some(Err)` is a
+/// value that fails to decode under this lookup's own header: corrupt.
+pub(super) fn read<F: Formatter, V: DeserializeOwned>(
+    formatter: &F,
+    key: &EntryKey<'_>,
+    bytes: &[u8],
+    shape: Option<&str>,
+) -> Option<Result<Entry<V>, FormatError>> {
+    if !(formatter as &dyn Any).is::<PostcardFormatter>() {
+        return None;
+    }
+    let rest = postcard_rest(bytes, key, shape)?;
+    Some(
+        decode_caught::<_, Tail<V>>(formatter, rest).map(|tail| Entry {
+            value: tail.value,
+            created_ms: tail.created_ms,
+            ttl_ms: tail.ttl_ms,
+            touched_ms: tail.touched_ms,
+            expires_ms: None,
+        }),
+    )
+}
+
+/// The envelope's fields after the header, in order.
+#[derive(Deserialize)]
+struct Tail<V> {
+    created_ms: u64,
+    ttl_ms: Option<u64>,
+    touched_ms: u64,
+    value: V,
+}
+
+/// The bytes after the header of a postcard entry, if its header is the one
+/// [`encode`](super::encode) writes for `key` and `shape`, byte for byte; `None` otherwise.
+fn postcard_rest<'b>(bytes: &'b [u8], key: &EntryKey<'_>, shape: Option<&str>) -> Option<&'b [u8]> {
+    let mut rest = bytes;
+    let at = &mut rest;
+    varint(at, u64::from(LAYOUT))?;
+    string(at, key.namespace)?;
+    option(at, key.version)?;
+    string(at, key.key)?;
+    option(at, key.args.map(bounded_args).as_deref())?;
+    string(at, key.type_name)?;
+    option(at, shape)?;
+    option(at, key.code)?;
+    Some(rest)
+}
+
+/// Takes `expected` from the front of `at`, if it is there.
+fn take(at: &mut &[u8], expected: &[u8]) -> Option<()> {
+    let (head, tail) = at.split_at_checked(expected.len())?;
+    (head == expected).then(|| *at = tail)
+}
+
+/// Takes `expected`, one byte, from the front of `at`, if it is there.
+fn byte(at: &mut &[u8], expected: u8) -> Option<()> {
+    match at.split_first() {
+        Some((&first, tail)) if first == expected => {
+            *at = tail;
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// Takes `n` as postcard writes it (LEB128, shortest form).
+fn varint(at: &mut &[u8], n: u64) -> Option<()> {
+    if let Ok(small) = u8::try_from(n)
+        && small < 0x80
+    {
+        // One byte: every identity's length but a long key's or args'.
+        return byte(at, small);
+    }
+    let (mut n, mut bytes, mut len) = (n, [0u8; 10], 0);
+    while n >= 0x80 {
+        // Seven bits at a time, lowest first; the high bit says "more follows".
+        bytes[len] = (n & 0x7f) as u8 | 0x80;
+        n >>= 7;
+        len += 1;
+    }
+    bytes[len] = n as u8;
+    take(at, &bytes[..=len])
+}
+
+/// Takes `text` as postcard writes a `str`: its length, then its bytes.
+fn string(at: &mut &[u8], text: &str) -> Option<()> {
+    varint(at, text.len() as u64)?;
+    take(at, text.as_bytes())
+}
+
+/// Takes `text` as postcard writes an `Option<&str>`.
+fn option(at: &mut &[u8], text: Option<&str>) -> Option<()> {
+    match text {
+        None => byte(at, 0),
+        Some(text) => {
+            byte(at, 1)?;
+            string(at, text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::{postcard_rest, read, varint};
+    use crate::entry::{self, Entry, EntryKey, decode_checked, shape};
+    use crate::format::{Formatter, JsonFormatter, PostcardFormatter};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Value {
+        id: u64,
+        title: String,
+        tags: Vec<u32>,
+        note: Option<String>,
+    }
+
+    fn key<'a>(namespace: &'a str, key: &'a str, code: Option<&'a str>) -> EntryKey<'a> {
+        EntryKey {
+            namespace,
+            version: Some("v1"),
+            key,
+            args: Some(key),
+            type_name: std::any::type_name::<String>(),
+            code,
+        }
+    }
+
+    #[test]
+    fn varints_are_spelled_as_postcard_writes_them() {
+        for n in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let bytes = PostcardFormatter.encode(&n).unwrap();
+            let mut at = &bytes[..];
+            assert_eq!(varint(&mut at, n), Some(()), "{n}");
+            assert!(at.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_header_a_key_writes_is_the_one_it_reads_and_no_other_key_reads_it() {
+        let long = "k".repeat(300);
+        let shape = shape::of::<String>().fingerprint.as_deref();
+        for (ns, k, code) in [("app::f", "7", None), ("a", &long[..], Some("c0de"))] {
+            let key = key(ns, k, code);
+            let bytes =
+                entry::encode(&PostcardFormatter, &key, &Entry::new(k.to_owned(), 5)).unwrap();
+            let rest = postcard_rest(&bytes, &key, shape).expect("its own header");
+            let tail: super::Tail<String> = PostcardFormatter.decode(rest).unwrap();
+            assert_eq!((tail.value.as_str(), tail.created_ms), (k, 5));
+            let others = [
+                EntryKey {
+                    namespace: "app::g",
+                    ..key
+                },
+                EntryKey {
+                    version: None,
+                    ..key
+                },
+                EntryKey {
+                    key: "8",
+                    args: Some("8"),
+                    ..key
+                },
+                EntryKey {
+                    args: Some("other"),
+                    ..key
+                },
+                EntryKey { args: None, ..key },
+                EntryKey {
+                    code: Some("edited"),
+                    ..key
+                },
+                EntryKey {
+                    type_name: "alloc::string::Str",
+                    ..key
+                },
+            ];
+            for other in others {
+                assert!(postcard_rest(&bytes, &other, shape).is_none(), "{other:?}");
+            }
+            assert!(postcard_rest(&bytes, &key, None).is_none());
+            assert!(postcard_rest(&bytes[..bytes.len() / 3], &key, shape).is_none());
+        }
+    }
+
+    /// Whatever the damage (a byte changed anywhere, a cut, a byte more), the short way reads
+    /// only what the long way reads, and refuses only what it refuses.
+    #[test]
+    fn the_short_way_reads_what_the_long_way_reads_of_any_damaged_entry() {
+        let key = key("app::f", "7", Some("c0de"));
+        let shape = shape::of::<Value>().fingerprint.as_deref();
+        let value = Value {
+            id: 300,
+            title: "t".into(),
+            tags: vec![1, 200],
+            note: Some("n".into()),
+        };
+        let entry = Entry {
+            ttl_ms: Some(9),
+            ..Entry::new(value, 1_764_000_000_000)
+        };
+        let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
+        let mut damaged = vec![bytes.clone(), [&bytes[..], &[0]].concat()];
+        for at in 0..bytes.len() {
+            damaged.push(bytes[..at].to_vec());
+            for flip in [0x01, 0x40, 0x80, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] ^= flip;
+                damaged.push(changed);
+            }
+        }
+        let mut short_reads = 0;
+        for bytes in &damaged {
+            let long = decode_checked::<_, Value>(&PostcardFormatter, &key, bytes, shape);
+            match read::<_, Value>(&PostcardFormatter, &key, bytes, shape) {
+                None => continue,
+                Some(Ok(read)) => assert_eq!(long, Ok(Some(read)), "{bytes:?}"),
+                Some(Err(_)) => assert!(long.is_err(), "{bytes:?}"),
+            }
+            short_reads += 1;
+        }
+        assert_eq!(
+            read::<_, Value>(&PostcardFormatter, &key, &bytes, shape).map(Result::ok),
+            Some(Some(entry))
+        );
+        // The header's bytes are damaged in most of them: the long way decides those.
+        assert!(short_reads < damaged.len() / 2, "{short_reads}");
+    }
+
+    /// What a check forgives leaves the short way, not the entry: an entry recorded without
+    /// args, or under a type's older module path, is still read; other formats take the long way.
+    #[test]
+    fn entries_the_checks_forgive_are_read_the_long_way() {
+        let key = key("app::f", "7", None);
+        let shape = shape::of::<Value>().fingerprint.as_deref();
+        let value = Value {
+            id: 1,
+            title: String::new(),
+            tags: vec![],
+            note: None,
+        };
+        let entry = Entry::new(value, 5);
+        let moved = EntryKey {
+            type_name: "old::models::Value",
+            ..key
+        };
+        let written = [
+            (EntryKey { args: None, ..key }, key),
+            (
+                moved,
+                EntryKey {
+                    type_name: "new::Value",
+                    ..key
+                },
+            ),
+        ];
+        for (writer, reader) in written {
+            let bytes = entry::encode(&PostcardFormatter, &writer, &entry).unwrap();
+            assert!(read::<_, Value>(&PostcardFormatter, &reader, &bytes, shape).is_none());
+            let read = entry::decode_current::<_, Value>(&PostcardFormatter, &reader, &bytes, &"m");
+            assert_eq!(read.unwrap(), Some(entry.clone()));
+        }
+        let json = entry::encode(&JsonFormatter, &key, &entry).unwrap();
+        assert!(read::<_, Value>(&JsonFormatter, &key, &json, shape).is_none());
+    }
+}
