@@ -204,23 +204,14 @@ pub(super) fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
     }
 }
 
-/// Bytes with their unit: `"512MiB"`, `"1GiB"`, `"10GB"` (B, KB/KiB, MB/MiB, GB/GiB, TB/TiB).
+/// Bytes, with a unit or none: `"512MiB"`, `"1GiB"`, `"10GB"`, `"1.5 GB"`, `"4096"`. The one
+/// reading of a size in cacher (the `cacher` command's `--max-size` reads it the same way,
+/// through the same crate): KB, MB, GB, TB are powers of 1000, KiB, MiB, GiB, TiB of 1024.
 pub(super) fn max_size(meta: &MetaNameValue) -> syn::Result<u64> {
-    const UNITS: &[(&str, u64)] = &[
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-        ("TB", 1_000_000_000_000),
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("KB", 1_000),
-        ("B", 1),
-    ];
     let bad = |tokens: &dyn quote::ToTokens| {
         syn::Error::new_spanned(
             tokens,
-            "`max_size` takes a size greater than zero with its unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB): write `max_size = \"1GiB\"`",
+            "`max_size` takes a size in bytes greater than zero, with a unit or none (KB = 1000 bytes, KiB = 1024; MB, MiB, GB, GiB, TB, TiB): write `max_size = \"1GiB\"`",
         )
     };
     let Expr::Lit(ExprLit {
@@ -229,14 +220,8 @@ pub(super) fn max_size(meta: &MetaNameValue) -> syn::Result<u64> {
     else {
         return Err(bad(&meta.value));
     };
-    let text = lit.value();
-    let text = text.trim();
-    let bytes = UNITS.iter().find_map(|(unit, scale)| {
-        let number = text.strip_suffix(unit)?.trim_end();
-        number.parse::<u64>().ok()?.checked_mul(*scale)
-    });
-    match bytes {
-        Some(n) if n > 0 => Ok(n),
+    match parse_size::parse_size(lit.value()) {
+        Ok(bytes) if bytes > 0 => Ok(bytes),
         _ => Err(bad(lit)),
     }
 }
@@ -302,5 +287,27 @@ pub(super) fn boolean(meta: &MetaNameValue) -> syn::Result<bool> {
                 example(meta)
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_size;
+
+    fn size(text: &str) -> Option<u64> {
+        max_size(&syn::parse_quote!(max_size = #text)).ok()
+    }
+
+    #[test]
+    fn sizes_read_kb_as_1000_and_kib_as_1024_bytes() {
+        assert_eq!(size("1GiB"), Some(1 << 30));
+        assert_eq!(size("10GB"), Some(10_000_000_000));
+        assert_eq!(size("10KB"), Some(10_000));
+        assert_eq!(size("1.5 GB"), Some(1_500_000_000));
+        assert_eq!(size("4096"), Some(4096));
+        assert_eq!(size("0"), None);
+        assert_eq!(size("0KB"), None);
+        assert_eq!(size("lots"), None);
+        assert_eq!(max_size(&syn::parse_quote!(max_size = 1024)).ok(), None);
     }
 }
