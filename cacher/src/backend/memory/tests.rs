@@ -193,3 +193,75 @@ fn an_index_holds_at_most_its_capacity_and_can_be_turned_off() {
     assert_eq!(hit_often(&bounded, "a"), Some(1));
     assert_eq!(indexed(&bounded), 0);
 }
+
+#[test]
+fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
+    // One writer per key, so each key's versions rise in the order they are written: a reader
+    // that saw version v of a key must never see an older one afterwards (an index serving a
+    // replaced entry would), and every value read must be its own key's.
+    const KEYS: u64 = 8;
+    const WRITES: u64 = 20_000;
+    let memory: MemoryBackend<u64, u64> = MemoryBackend::new().thread_index(16);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut seen = [0u64; KEYS as usize];
+                    let mut reads = 0u64;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
+                        for k in 0..KEYS {
+                            if let Some((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
+                                let (key, version) = (value / 1_000_000, value % 1_000_000);
+                                assert_eq!(key, k, "a value of another key");
+                                assert!(
+                                    version >= seen[k as usize],
+                                    "key {k}: {version} after {}",
+                                    seen[k as usize]
+                                );
+                                seen[k as usize] = version;
+                            }
+                            reads += 1;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let memory = &memory;
+                scope.spawn(move || {
+                    for version in 1..=WRITES {
+                        for k in (w..KEYS).step_by(2) {
+                            if version % 97 == 0 {
+                                memory.remove(&k);
+                            } else {
+                                memory.insert(k, k * 1_000_000 + version, at(0));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+    });
+    // And after the last writes, a lookup finds the last write, through whichever index this
+    // thread now has (a finished reader's is handed to the next thread that uses the tier).
+    for k in 0..KEYS {
+        let expected = if WRITES % 97 == 0 {
+            None
+        } else {
+            Some(k * 1_000_000 + WRITES)
+        };
+        assert_eq!(
+            memory.get_hashed(memory.hash(&k), &k).map(|(v, _)| v),
+            expected
+        );
+    }
+}
