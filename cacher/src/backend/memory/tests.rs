@@ -233,7 +233,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
                 scope.spawn(move || {
                     for version in 1..=WRITES {
                         for k in (w..KEYS).step_by(2) {
-                            if version % 97 == 0 {
+                            if version.is_multiple_of(97) {
                                 memory.remove(&k);
                             } else {
                                 memory.insert(k, k * 1_000_000 + version, at(0));
@@ -254,7 +254,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
     // And after the last writes, a lookup finds the last write, through whichever index this
     // thread now has (a finished reader's is handed to the next thread that uses the tier).
     for k in 0..KEYS {
-        let expected = if WRITES % 97 == 0 {
+        let expected = if WRITES.is_multiple_of(97) {
             None
         } else {
             Some(k * 1_000_000 + WRITES)
