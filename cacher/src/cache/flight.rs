@@ -25,18 +25,39 @@ pub(crate) struct Flights<K, V> {
     generations: Generations,
 }
 
-/// Flights in progress, each with its key's hash.
-type Table<K, V> = HashTable<(u64, K, Arc<Flight<V>>)>;
+/// Flights in progress, and the number of the next one.
+struct Table<K, V> {
+    flights: HashTable<Slot<K, V>>,
+    next: u64,
+}
 
-pub(crate) struct Flight<V> {
-    state: Mutex<State<V>>,
-    done: Condvar,
-    /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody waits for (most
-    /// misses) ends without `notify_all`, which is a syscall even when no one is there.
-    blocked: AtomicUsize,
+/// One flight in progress. Most misses have no other caller of their key: the leader's slot is
+/// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
+struct Slot<K, V> {
+    hash: u64,
+    key: K,
+    /// Tells this flight from a later one of the same key, for its leader to remove.
+    id: u64,
     /// The key's generation when the flight started: after an invalidation, later callers do
     /// not join it (its value predates the invalidation).
     generation: Generation,
+    /// The thread that leads it (see [`this_thread`]).
+    leader_thread: usize,
+    /// Replaced by a newer flight of the key (this one was abandoned or predates an
+    /// invalidation): later callers do not join it, and its leader, if it ever finishes, still
+    /// hands its value to its own waiters.
+    retired: bool,
+    /// What the waiters block on, made by the first of them.
+    waiters: Option<Arc<Flight<V>>>,
+}
+
+/// What the waiters of one flight block on, until its leader finishes.
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    done: Condvar,
+    /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody blocks on ends
+    /// without `notify_all`, which is a syscall even when no one is there.
+    blocked: AtomicUsize,
     /// Set by a waiter whose bound passed: the leader is stuck, and later callers do not join.
     abandoned: AtomicBool,
     /// The thread that leads it (see [`this_thread`]).
@@ -73,7 +94,10 @@ pub(crate) enum Outcome<V> {
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            table: Mutex::new(HashTable::new()),
+            table: Mutex::new(Table {
+                flights: HashTable::new(),
+                next: 0,
+            }),
             generations: Generations::new(),
         }
     }
@@ -87,23 +111,36 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         let now = self.generations.current(hash);
         let mut table = self.lock();
         let mut abandoned = false;
-        if let Ok(found) = table.find_entry(hash, |(_, k, _)| key.is_key(k)) {
-            let flight = &found.get().2;
-            abandoned = flight.abandoned.load(Ordering::Acquire);
-            if !abandoned && flight.generation == now {
+        let live = |slot: &Slot<K, V>| !slot.retired && key.is_key(&slot.key);
+        if let Some(slot) = table.flights.find_mut(hash, live) {
+            abandoned =
+                (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
+            if !abandoned && slot.generation == now {
+                let leader_thread = slot.leader_thread;
+                let flight =
+                    (slot.waiters).get_or_insert_with(|| Arc::new(Flight::new(leader_thread)));
                 return Role::Waiter(Arc::clone(flight));
             }
             // A flight a waiter gave up on is past its deadline, and one that started before an
-            // invalidation computes a value from before it: this caller leads a new one. (The old
-            // leader, if it ever finishes, still hands its value to its own waiters.)
-            drop(found.remove());
+            // invalidation computes a value from before it: this caller leads a new one.
+            slot.retired = true;
         }
-        let flight = Arc::new(Flight::new(now));
-        table.insert_unique(hash, (hash, key.to_key(), Arc::clone(&flight)), |e| e.0);
+        let id = table.next;
+        table.next += 1;
+        let slot = Slot {
+            hash,
+            key: key.to_key(),
+            id,
+            generation: now,
+            leader_thread: this_thread(),
+            retired: false,
+            waiters: None,
+        };
+        table.flights.insert_unique(hash, slot, |s| s.hash);
         Role::Leader(Leader {
             flights: self,
             hash,
-            flight,
+            id,
             finished: false,
             after_abandoned: abandoned,
         })
@@ -131,23 +168,22 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         self.generations.invalidate_all(bound);
     }
 
-    fn remove(&self, hash: u64, flight: &Arc<Flight<V>>) {
+    /// Removes flight `id`: its waiters, if it had any.
+    fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
         let mut table = self.lock();
-        if let Ok(entry) = table.find_entry(hash, |(_, _, f)| Arc::ptr_eq(f, flight)) {
-            entry.remove();
-        }
+        let entry = table.flights.find_entry(hash, |slot| slot.id == id).ok()?;
+        entry.remove().0.waiters
     }
 }
 
 impl<V: Clone> Flight<V> {
-    fn new(generation: Generation) -> Self {
+    fn new(leader_thread: usize) -> Self {
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
-            generation,
             abandoned: AtomicBool::new(false),
-            leader_thread: this_thread(),
+            leader_thread,
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -235,7 +271,7 @@ impl<V: Clone> Flight<V> {
 pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
     flights: &'a Flights<K, V>,
     hash: u64,
-    flight: Arc<Flight<V>>,
+    id: u64,
     finished: bool,
     after_abandoned: bool,
 }
@@ -247,23 +283,22 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
         self.after_abandoned
     }
 
-    /// Hands `value` to the waiters.
-    pub(crate) fn complete(mut self, value: V) {
-        self.end(State::Done(value));
-    }
-
-    fn end(&mut self, end: State<V>) {
+    /// Hands `value` to the waiters, if there are any (cloned only then).
+    pub(crate) fn complete(mut self, value: &V) {
         self.finished = true;
         // Leave the map first: a caller arriving after this finds the stored entry instead.
-        self.flights.remove(self.hash, &self.flight);
-        self.flight.finish(end);
+        if let Some(flight) = self.flights.remove(self.hash, self.id) {
+            flight.finish(State::Done(value.clone()));
+        }
     }
 }
 
 impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.end(State::Failed);
+        if !self.finished
+            && let Some(flight) = self.flights.remove(self.hash, self.id)
+        {
+            flight.finish(State::Failed);
         }
     }
 }
