@@ -48,7 +48,7 @@ where
                 }
                 let compute = compute.take().expect("the miss path computes at most once");
                 let inner = miss.inner();
-                let span = tracing::debug_span!("cacher.compute", namespace = inner.namespace());
+                let span = compute_span(inner.namespace());
                 let timer = Timer::start();
                 let result = span.in_scope(compute);
                 timer.stop(&inner.stats);
@@ -94,7 +94,7 @@ where
                 }
                 let compute = compute.take().expect("the miss path computes at most once");
                 let inner = miss.inner();
-                let span = tracing::debug_span!("cacher.compute", namespace = inner.namespace());
+                let span = compute_span(inner.namespace());
                 let timer = Timer::start();
                 let result = compute().instrument(span).await;
                 timer.stop(&inner.stats);
@@ -106,6 +106,11 @@ where
             Step::Done(value) => return Ok(value),
         }
     }
+}
+
+/// The span of the function's run (one call site for every cache type).
+fn compute_span(namespace: &str) -> tracing::Span {
+    tracing::debug_span!("cacher.compute", namespace)
 }
 
 /// The span of one tier operation.

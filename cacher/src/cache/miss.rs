@@ -11,6 +11,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod log;
 mod others;
 mod stale;
 mod store;
@@ -300,10 +301,17 @@ where
         }
     }
 
+    /// The memory tier's answer again (after joining, waiting or locking): out of line, so that
+    /// the lookup the hit path inlines is compiled once more per cache type, not at each site.
+    #[inline(never)]
+    fn memory_again(&self) -> Memory<V> {
+        self.inner.lookup_memory(self.call.key)
+    }
+
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
-        match self.inner.lookup_memory(self.call.key) {
+        match self.memory_again() {
             Memory::Fresh(value) | Memory::Touch(value, _) => self.serve_hit(value),
             Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent => {
                 self.state = State::Read { tier: 0, pass }

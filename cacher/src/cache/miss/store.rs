@@ -4,7 +4,7 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss, State};
+use super::{Goal, Miss, State, log};
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -92,10 +92,7 @@ where
         match stale {
             Some(value) => {
                 self.served_stale();
-                tracing::warn!(
-                    namespace = %inner.namespace(),
-                    "the function failed; serving an expired entry (stale_if_error)"
-                );
+                log::stale_if_error(inner.namespace());
                 Ok(value)
             }
             None => Err(error),
