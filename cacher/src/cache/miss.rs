@@ -301,8 +301,8 @@ where
         }
     }
 
-    /// The memory tier's answer again (after joining, waiting or locking): out of line, so that
-    /// the lookup the hit path inlines is compiled once more per cache type, not at each site.
+    /// The memory tier's answer again after a failed leader: out of line, so that the lookup the
+    /// hit path inlines is not compiled into this rare path too.
     #[inline(never)]
     fn memory_again(&self) -> Memory<V> {
         self.inner.lookup_memory(self.call.key)
@@ -311,7 +311,7 @@ where
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
-        match self.memory_again() {
+        match self.inner.lookup_memory(self.call.key) {
             Memory::Fresh(value) | Memory::Touch(value, _) => self.serve_hit(value),
             Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent => {
                 self.state = State::Read { tier: 0, pass }
