@@ -6,7 +6,10 @@
 //! of them leads the next attempt. A waiter whose bound passes stops waiting and runs the function
 //! itself, so a leader that hangs slows the others down but never blocks them forever.
 //!
-//! The map of flights is touched only on a miss, never on a hit.
+//! The flights are touched only on a miss, never on a hit. They are few at any time (one per key
+//! being computed), so they are kept in short lists, one per stripe of key hashes, each behind its
+//! own lock: a scan of a list of a few entries costs less than a hash table's probe, and a list
+//! compiles to far less code than a hash table per cache type.
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,19 +18,20 @@ use super::generation::{Generation, Generations, Storing};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hashbrown::HashTable;
-
 use crate::key::KeyRef;
 
+/// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
+const STRIPES: usize = 32;
+
 pub(crate) struct Flights<K, V> {
-    table: Mutex<Table<K, V>>,
+    stripes: Box<[Mutex<Stripe<K, V>>]>,
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
 
-/// Flights in progress, and the number of the next one.
-struct Table<K, V> {
-    flights: HashTable<Slot<K, V>>,
+/// The flights in progress of one stripe of key hashes, and the number of its next one.
+struct Stripe<K, V> {
+    flights: Vec<Slot<K, V>>,
     next: u64,
 }
 
@@ -94,25 +98,31 @@ pub(crate) enum Outcome<V> {
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            table: Mutex::new(Table {
-                flights: HashTable::new(),
-                next: 0,
-            }),
+            stripes: (0..STRIPES)
+                .map(|_| {
+                    Mutex::new(Stripe {
+                        flights: Vec::new(),
+                        next: 0,
+                    })
+                })
+                .collect(),
             generations: Generations::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Table<K, V>> {
-        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
+        let stripe = &self.stripes[hash as usize % STRIPES];
+        stripe.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
         let now = self.generations.current(hash);
-        let mut table = self.lock();
+        let mut stripe = self.lock(hash);
         let mut abandoned = false;
-        let live = |slot: &Slot<K, V>| !slot.retired && key.is_key(&slot.key);
-        if let Some(slot) = table.flights.find_mut(hash, live) {
+        let live =
+            |slot: &&mut Slot<K, V>| slot.hash == hash && !slot.retired && key.is_key(&slot.key);
+        if let Some(slot) = stripe.flights.iter_mut().find(live) {
             abandoned =
                 (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
             if !abandoned && slot.generation == now {
@@ -125,8 +135,8 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
             // invalidation computes a value from before it: this caller leads a new one.
             slot.retired = true;
         }
-        let id = table.next;
-        table.next += 1;
+        let id = stripe.next;
+        stripe.next += 1;
         let slot = Slot {
             hash,
             key: key.to_key(),
@@ -136,7 +146,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
             retired: false,
             waiters: None,
         };
-        table.flights.insert_unique(hash, slot, |s| s.hash);
+        stripe.flights.push(slot);
         Role::Leader(Leader {
             flights: self,
             hash,
@@ -170,9 +180,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 
     /// Removes flight `id`: its waiters, if it had any.
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
-        let mut table = self.lock();
-        let entry = table.flights.find_entry(hash, |slot| slot.id == id).ok()?;
-        entry.remove().0.waiters
+        let mut stripe = self.lock(hash);
+        let at = stripe.flights.iter().position(|slot| slot.id == id)?;
+        stripe.flights.swap_remove(at).waiters
     }
 }
 
