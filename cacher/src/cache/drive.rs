@@ -31,13 +31,19 @@ where
     loop {
         match miss.next() {
             Step::Read(backend, key) => {
+                // Entered rather than `in_scope`, which would be one more generic copy per cache
+                // type for each closure.
                 let span = tier_span("cacher.read", key.namespace, backend.name());
-                let answer = span.in_scope(|| backend.get(&key));
+                let entered = span.enter();
+                let answer = backend.get(&key);
+                drop(entered);
                 miss.read(answer);
             }
             Step::Write(backend, key, entry) => {
                 let span = tier_span("cacher.write", key.namespace, backend.name());
-                let result = span.in_scope(|| backend.insert(&key, entry));
+                let entered = span.enter();
+                let result = backend.insert(&key, entry);
+                drop(entered);
                 miss.wrote(result);
             }
             Step::Wait(flight, bound) => miss.waited(flight.wait(bound)),
@@ -50,7 +56,9 @@ where
                 let inner = miss.inner();
                 let span = compute_span(inner.namespace());
                 let timer = Timer::start();
-                let result = span.in_scope(compute);
+                let entered = span.enter();
+                let result = compute();
+                drop(entered);
                 timer.stop(&inner.stats);
                 match result {
                     Ok(value) => miss.computed(value),
