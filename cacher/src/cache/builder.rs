@@ -176,7 +176,8 @@ where
         self
     }
 
-    /// How keys become names: [`ReadableKeyer`] (default) or [`HashKeyer`](crate::HashKeyer).
+    /// How keys become names: [`ReadableKeyer`](crate::ReadableKeyer) (default) or
+    /// [`HashKeyer`](crate::HashKeyer).
     pub fn keyer(mut self, keyer: impl Keyer) -> Self {
         self.settings.keyer = Box::new(keyer);
         self
@@ -339,8 +340,9 @@ where
     /// only one computes; the others wait (bounded by the lock), then read the stored value. Needs
     /// a persistent backend the processes share. See [`lock`](crate::lock).
     ///
-    /// Without this, a cache with a file or store tier takes a [`FileLock`] in that tier's
-    /// directory, bounded by [`wait_timeout`](Self::wait_timeout).
+    /// Without this, a cache with a file or store tier takes a
+    /// [`FileLock`](crate::lock::FileLock) in that tier's directory, bounded by
+    /// [`wait_timeout`](Self::wait_timeout).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
         self.settings.flight_lock = Some(Box::new(lock));
         self
@@ -365,8 +367,9 @@ where
     /// Makes the cache.
     ///
     /// # Errors
-    /// [`Error::Config`] for options that cannot work together: `stale_if_error` or
-    /// `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
+    /// [`Error::Config`](crate::Error::Config) for options that cannot work together:
+    /// `stale_if_error` or `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or
+    /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
     pub fn build(self) -> Result<Cache<K, V>> {
         let Self {

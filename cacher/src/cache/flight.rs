@@ -319,3 +319,67 @@ fn this_thread() -> usize {
     thread_local!(static MARK: u8 = const { 0 });
     MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader<'a>(role: Role<'a, u64, u64>) -> Leader<'a, u64, u64> {
+        match role {
+            Role::Leader(leader) => leader,
+            Role::Waiter(_) => panic!("expected to lead"),
+        }
+    }
+
+    fn waiter(role: Role<'_, u64, u64>) -> Arc<Flight<u64>> {
+        match role {
+            Role::Waiter(flight) => flight,
+            Role::Leader(_) => panic!("expected to wait"),
+        }
+    }
+
+    fn value(flight: &Flight<u64>) -> Option<u64> {
+        match Flight::outcome(&flight.lock()) {
+            Some(Outcome::Value(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
+        let flights = Flights::<u64, u64>::new();
+        let (hash, key) = (7, 7u64);
+        let first = leader(flights.join(hash, &key));
+        let first_waiter = waiter(flights.join(hash, &key));
+        flights.invalidate(hash, Duration::ZERO);
+        // The first flight predates the invalidation: a later caller leads a new one.
+        let second = leader(flights.join(hash, &key));
+        let second_waiter = waiter(flights.join(hash, &key));
+        assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
+        first.complete(&1);
+        assert_eq!(value(&first_waiter), Some(1));
+        assert_eq!(
+            value(&second_waiter),
+            None,
+            "the newer flight is still running"
+        );
+        second.complete(&2);
+        assert_eq!(value(&second_waiter), Some(2));
+        // Both left: the next caller leads.
+        drop(leader(flights.join(hash, &key)));
+    }
+
+    #[test]
+    fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
+        let flights = Flights::<u64, u64>::new();
+        leader(flights.join(1, &1)).complete(&10);
+        let dropped = leader(flights.join(1, &1));
+        let waiting = waiter(flights.join(1, &1));
+        drop(dropped);
+        assert!(matches!(
+            Flight::outcome(&waiting.lock()),
+            Some(Outcome::Failed)
+        ));
+        drop(leader(flights.join(1, &1)));
+    }
+}
