@@ -57,7 +57,7 @@ where
             return;
         }
         if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
-            self.lock_name = Some(self.call.lock_name(&inner.naming, key.key));
+            self.lock_name = Some(self.call.lock_name(&inner.naming, key));
             self.state = State::Lock;
         }
     }
