@@ -9,7 +9,8 @@
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3` (cacher's
 //! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
-//! bench declares them), `memory-miss-u64`, `file-hit-json`, `file-store-json`, `store-hit`,
+//! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `cached-miss-u64` (a miss + insert of
+//! a new key each loop, from an empty cache), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
 //! `RedbCache`, the same value).
 //! A hit scenario followed by `-2t` (`attr-hit-u64-2t`) runs its loop on two threads at once, each
@@ -48,6 +49,16 @@ fn cached_str(s: &str) -> u64 {
 )]
 fn cached_3(a: &str, b: u32, c: &str) -> u64 {
     (a.len() + c.len()) as u64 + u64::from(b)
+}
+
+#[cached]
+fn cached_miss(n: u64) -> u64 {
+    n * 3
+}
+
+#[cacher::cached]
+fn attr_miss(n: u64) -> u64 {
+    n * 3
 }
 
 #[cacher::cached]
@@ -125,6 +136,47 @@ fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
     Some(())
 }
 
+/// `ab-miss N`: N misses + inserts from an empty cache, through cacher's `get_or_compute` (a new
+/// cache each round), cacher's `#[cached]` and `cached`'s (each cleared before the round); the
+/// best of 25 rounds, alternating.
+#[allow(clippy::cast_precision_loss)]
+fn ab_miss(loops: usize) {
+    let time = |before: &dyn Fn(), f: &dyn Fn(u64) -> u64| {
+        before();
+        let start = std::time::Instant::now();
+        for k in 0..loops as u64 {
+            black_box(f(black_box(k)));
+        }
+        start.elapsed().as_nanos() as f64 / loops as f64
+    };
+    // `ab-miss N big`: the cache of `get_or_compute` grown to a million entries and cleared
+    // first, as the attribute's and `cached`'s are after a long run (a cleared table keeps its
+    // capacity).
+    let big = std::env::args().nth(3).as_deref() == Some("big");
+    let mut best = [f64::MAX; 3];
+    for _ in 0..25 {
+        let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+        if big {
+            for k in 0..1_000_000u64 {
+                cache.get_or_compute(&k, || k);
+            }
+            cache.clear().unwrap();
+        }
+        best[0] = best[0].min(time(&|| {}, &|k| cache.get_or_compute(&k, || k * 3)));
+        best[1] = best[1].min(time(&|| attr_miss_cache().clear().unwrap(), &attr_miss));
+        best[2] = best[2].min(time(
+            &|| cached::Cached::cache_clear(&mut *CACHED_MISS.write()),
+            &cached_miss,
+        ));
+    }
+    let [cacher, attr, cached] = best;
+    println!(
+        "get_or_compute {cacher:.1} ns ({:.2}x), #[cached] {attr:.1} ns ({:.2}x), cached {cached:.1} ns",
+        cacher / cached,
+        attr / cached
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let scenario = args.next().unwrap_or_else(|| "memory-hit-u64".to_owned());
@@ -139,6 +191,16 @@ fn main() {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
+            }
+        }
+        "attr-miss-u64" => {
+            for k in 0..loops as u64 {
+                black_box(attr_miss(k));
+            }
+        }
+        "cached-miss-u64" => {
+            for k in 0..loops as u64 {
+                black_box(cached_miss(k));
             }
         }
         "file-hit-json" | "file-store-json" => {
@@ -236,6 +298,7 @@ fn main() {
                 best_store / best_redb
             );
         }
+        "ab-miss" => ab_miss(loops),
         "ab-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..MEMORY_KEYS as u64 {

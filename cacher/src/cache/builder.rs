@@ -1,14 +1,16 @@
 use std::time::Duration;
 
-use super::call::Naming;
+mod settings;
+
+use self::settings::Settings;
 use super::inner::TtlFn;
 use super::{Cache, inner::Inner};
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
-use crate::key::{Keyer, ReadableKeyer};
-use crate::lock::{FileLock, FlightLock};
-use crate::policy::{Outages, RateLimiter, TtlPolicy};
+use crate::error::Result;
+use crate::key::Keyer;
+use crate::lock::FlightLock;
+use crate::policy::RateLimiter;
 
 /// How long a caller waits for another caller computing the same key before computing it
 /// itself: long enough for any sane API call, short enough that a hung leader is survivable.
@@ -49,22 +51,9 @@ pub const DEFAULT_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// ```
 #[must_use]
 pub struct CacheBuilder<K, V> {
-    namespace: String,
-    version: Option<String>,
-    code: Option<String>,
-    arg_names: &'static [&'static str],
-    keyer: Box<dyn Keyer>,
+    settings: Settings,
     tiers: Tiers<K, V>,
-    ttl: Option<Duration>,
     ttl_fn: Option<TtlFn<V>>,
-    stale_if_error: Option<Duration>,
-    stale_while_revalidate: Option<Duration>,
-    time_to_idle: Option<Duration>,
-    error_backoff: Duration,
-    rate_limiter: Option<RateLimiter>,
-    flight_lock: Option<Box<dyn FlightLock>>,
-    clock: Clock,
-    wait_timeout: Duration,
 }
 
 /// The backends a builder was given, and the first mistake in giving them.
@@ -122,26 +111,13 @@ where
 {
     pub(super) fn new() -> Self {
         Self {
-            namespace: "default".to_owned(),
-            version: None,
-            code: None,
-            arg_names: &[],
-            keyer: Box::new(ReadableKeyer),
+            settings: Settings::new(),
             tiers: Tiers {
                 memory: None,
                 persistent: Vec::new(),
                 mistake: None,
             },
-            ttl: None,
             ttl_fn: None,
-            stale_if_error: None,
-            stale_while_revalidate: None,
-            time_to_idle: None,
-            error_backoff: DEFAULT_ERROR_BACKOFF,
-            rate_limiter: None,
-            flight_lock: None,
-            clock: Clock::system(),
-            wait_timeout: DEFAULT_WAIT_TIMEOUT,
         }
     }
 
@@ -150,7 +126,7 @@ where
     /// whose namespace stays the same keeps its entries across refactors (`#[cached]`'s
     /// `namespace = "…"`). Default: `"default"`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
+        self.settings.namespace = namespace.into();
         self
     }
 
@@ -159,7 +135,7 @@ where
     /// `v=<version>/` directory, a `v=<version>:` Redis prefix); see also
     /// [`code_hash`](Self::code_hash), which `#[cached]` sets instead when it has no `version`.
     pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.version = Some(version.into());
+        self.settings.version = Some(version.into());
         self
     }
 
@@ -189,20 +165,21 @@ where
     /// assert_eq!(cache("x + x + 1").get(&21), None);
     /// ```
     pub fn code_hash(mut self, fingerprint: impl Into<String>) -> Self {
-        self.code = Some(fingerprint.into());
+        self.settings.code = Some(fingerprint.into());
         self
     }
 
     /// The names of the key's elements, shown by the readable keyer as `name=value`. Used only
     /// when the key is a tuple of that many elements.
     pub fn arg_names(mut self, names: &'static [&'static str]) -> Self {
-        self.arg_names = names;
+        self.settings.arg_names = names;
         self
     }
 
-    /// How keys become names: [`ReadableKeyer`] (default) or [`HashKeyer`](crate::HashKeyer).
+    /// How keys become names: [`ReadableKeyer`](crate::ReadableKeyer) (default) or
+    /// [`HashKeyer`](crate::HashKeyer).
     pub fn keyer(mut self, keyer: impl Keyer) -> Self {
-        self.keyer = Box::new(keyer);
+        self.settings.keyer = Box::new(keyer);
         self
     }
 
@@ -217,7 +194,7 @@ where
 
     /// Entries older than `ttl` are misses.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = Some(ttl);
+        self.settings.ttl = Some(ttl);
         self
     }
 
@@ -261,7 +238,7 @@ where
     /// and then, for the [`error_backoff`](Self::error_backoff), without calling the function
     /// again. Needs a [`ttl`](Self::ttl) (or a [`ttl_fn`](Self::ttl_fn)).
     pub fn stale_if_error(mut self, grace: Duration) -> Self {
-        self.stale_if_error = Some(grace);
+        self.settings.stale_if_error = Some(grace);
         self
     }
 
@@ -286,7 +263,7 @@ where
     /// assert_eq!(page, "page 1");
     /// ```
     pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
-        self.stale_while_revalidate = Some(window);
+        self.settings.stale_while_revalidate = Some(window);
         self
     }
 
@@ -313,7 +290,7 @@ where
     /// assert!(sessions.get(&1).is_none()); // idle for 31 minutes
     /// ```
     pub fn time_to_idle(mut self, idle: Duration) -> Self {
-        self.time_to_idle = Some(idle);
+        self.settings.time_to_idle = Some(idle);
         self
     }
 
@@ -347,14 +324,14 @@ where
     /// assert_eq!(calls, 1); // not five
     /// ```
     pub fn error_backoff(mut self, backoff: Duration) -> Self {
-        self.error_backoff = backoff;
+        self.settings.error_backoff = backoff;
         self
     }
 
     /// Limits how often the function starts: a [`RateLimiter`] of this cache's own, or a clone
     /// of one shared with other caches calling the same API.
     pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
-        self.rate_limiter = Some(limiter);
+        self.settings.rate_limiter = Some(limiter);
         self
     }
 
@@ -363,16 +340,17 @@ where
     /// only one computes; the others wait (bounded by the lock), then read the stored value. Needs
     /// a persistent backend the processes share. See [`lock`](crate::lock).
     ///
-    /// Without this, a cache with a file or store tier takes a [`FileLock`] in that tier's
-    /// directory, bounded by [`wait_timeout`](Self::wait_timeout).
+    /// Without this, a cache with a file or store tier takes a
+    /// [`FileLock`](crate::lock::FileLock) in that tier's directory, bounded by
+    /// [`wait_timeout`](Self::wait_timeout).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
-        self.flight_lock = Some(Box::new(lock));
+        self.settings.flight_lock = Some(Box::new(lock));
         self
     }
 
     /// The clock for ttls (a mock one in tests).
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
@@ -382,100 +360,52 @@ where
     pub fn wait_timeout(mut self, bound: Duration) -> Self {
         // Any longer and `Instant + bound` would overflow.
         const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-        self.wait_timeout = bound.min(CENTURY);
+        self.settings.wait_timeout = bound.min(CENTURY);
         self
     }
 
     /// Makes the cache.
     ///
     /// # Errors
-    /// [`Error::Config`] for options that cannot work together: `stale_if_error` or
-    /// `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
+    /// [`Error::Config`](crate::Error::Config) for options that cannot work together:
+    /// `stale_if_error` or `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or
+    /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
     pub fn build(self) -> Result<Cache<K, V>> {
-        self.check()?;
-        let Tiers {
-            memory,
-            persistent: mut backends,
-            ..
-        } = self.tiers;
-        // Backends with an expiry of their own keep entries exactly as long as a read could
-        // still accept them.
-        let grace = (self.stale_if_error.unwrap_or_default())
-            .max(self.stale_while_revalidate.unwrap_or_default());
-        let retention = self.ttl.map(|ttl| ttl.saturating_add(grace));
+        let Self {
+            settings,
+            tiers,
+            ttl_fn,
+        } = self;
+        let memory_bound = (tiers.memory.as_ref()).and_then(MemoryBackend::max_entries_bound);
+        settings.check(tiers.mistake, memory_bound, ttl_fn.is_some())?;
+        let mut backends = tiers.persistent;
+        let retention = settings.retention();
         for backend in &mut backends {
             backend.attach(retention)?;
         }
-        // Processes of one machine sharing a disk tier run a missing key's function once.
-        let wait_timeout = self.wait_timeout;
-        let flight_lock = self.flight_lock.or_else(|| {
-            let dir = backends.iter().find_map(|backend| backend.lock_dir())?;
-            let lock = FileLock::new(dir).wait_timeout(wait_timeout);
-            Some(Box::new(lock) as Box<dyn FlightLock>)
-        });
-        let memory = memory.or_else(|| backends.is_empty().then(MemoryBackend::new));
-        let ttl = TtlPolicy::new(self.ttl)
-            .stale_if_error(self.stale_if_error.unwrap_or_default())
-            .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
-            .time_to_idle(self.time_to_idle);
-        let stats = super::stats::Counters::new(&self.namespace, backends.len());
+        // A tier's directory for the cross-process lock, unless one was given.
+        let lock_dir = (settings.flight_lock.is_none())
+            .then(|| backends.iter().find_map(|backend| backend.lock_dir()))
+            .flatten();
+        let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
+        let memory = (tiers.memory).or_else(|| backends.is_empty().then(MemoryBackend::new));
         Ok(Cache::from_inner(Inner {
-            naming: Naming {
-                namespace: self.namespace,
-                version: self.version,
-                code: self.code,
-                arg_names: self.arg_names,
-                keyer: self.keyer,
-            },
+            naming: parts.naming,
             memory,
             backends,
-            timed: ttl.ages() || self.ttl_fn.is_some(),
-            ttl,
-            ttl_fn: self.ttl_fn,
-            outages: Outages::new(self.error_backoff),
+            ttl: parts.ttl,
+            ttl_fn,
+            timed: parts.timed,
+            outages: parts.outages,
             refreshing: Default::default(),
-            rate_limiter: self.rate_limiter,
-            flight_lock,
-            clock: self.clock,
-            wait_timeout: self.wait_timeout,
-            stats,
+            rate_limiter: parts.rate_limiter,
+            flight_lock: parts.flight_lock,
+            clock: parts.clock,
+            wait_timeout: parts.wait_timeout,
+            stats: parts.stats,
             flights: super::flight::Flights::new(),
             hasher: Default::default(),
         }))
-    }
-
-    /// The rules that span several options.
-    fn check(&self) -> Result<()> {
-        let refuse = |why: &str| Err(Error::Config(why.into()));
-        if let Some(mistake) = self.tiers.mistake {
-            return refuse(mistake);
-        }
-        let ttl = self.ttl.is_some() || self.ttl_fn.is_some();
-        if self.stale_if_error.is_some() && !ttl {
-            return refuse("stale_if_error needs a ttl: entries without one never go stale");
-        }
-        if self.stale_while_revalidate.is_some() && !ttl {
-            return refuse(
-                "stale_while_revalidate needs a ttl: entries without one never go stale",
-            );
-        }
-        if self.ttl == Some(Duration::ZERO) {
-            return refuse("a ttl of zero would make every entry a miss: give a positive ttl");
-        }
-        if self.time_to_idle == Some(Duration::ZERO) {
-            return refuse(
-                "a time_to_idle of zero would make every entry a miss: give a positive one",
-            );
-        }
-        let memory_bound = self
-            .tiers
-            .memory
-            .as_ref()
-            .and_then(MemoryBackend::max_entries_bound);
-        if memory_bound == Some(0) {
-            return refuse("max_entries must be at least 1");
-        }
-        Ok(())
     }
 }

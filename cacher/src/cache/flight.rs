@@ -6,7 +6,10 @@
 //! of them leads the next attempt. A waiter whose bound passes stops waiting and runs the function
 //! itself, so a leader that hangs slows the others down but never blocks them forever.
 //!
-//! The map of flights is touched only on a miss, never on a hit.
+//! The flights are touched only on a miss, never on a hit. They are few at any time (one per key
+//! being computed), so they are kept in short lists, one per stripe of key hashes, each behind its
+//! own lock: a scan of a list of a few entries costs less than a hash table's probe, and a list
+//! compiles to far less code than a hash table per cache type.
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,28 +18,50 @@ use super::generation::{Generation, Generations, Storing};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hashbrown::HashTable;
-
 use crate::key::KeyRef;
 
+/// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
+const STRIPES: usize = 32;
+
 pub(crate) struct Flights<K, V> {
-    table: Mutex<Table<K, V>>,
+    stripes: Box<[Mutex<Stripe<K, V>>]>,
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
 
-/// Flights in progress, each with its key's hash.
-type Table<K, V> = HashTable<(u64, K, Arc<Flight<V>>)>;
+/// The flights in progress of one stripe of key hashes, and the number of its next one.
+struct Stripe<K, V> {
+    flights: Vec<Slot<K, V>>,
+    next: u64,
+}
 
-pub(crate) struct Flight<V> {
-    state: Mutex<State<V>>,
-    done: Condvar,
-    /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody waits for (most
-    /// misses) ends without `notify_all`, which is a syscall even when no one is there.
-    blocked: AtomicUsize,
+/// One flight in progress. Most misses have no other caller of their key: the leader's slot is
+/// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
+struct Slot<K, V> {
+    hash: u64,
+    key: K,
+    /// Tells this flight from a later one of the same key, for its leader to remove.
+    id: u64,
     /// The key's generation when the flight started: after an invalidation, later callers do
     /// not join it (its value predates the invalidation).
     generation: Generation,
+    /// The thread that leads it (see [`this_thread`]).
+    leader_thread: usize,
+    /// Replaced by a newer flight of the key (this one was abandoned or predates an
+    /// invalidation): later callers do not join it, and its leader, if it ever finishes, still
+    /// hands its value to its own waiters.
+    retired: bool,
+    /// What the waiters block on, made by the first of them.
+    waiters: Option<Arc<Flight<V>>>,
+}
+
+/// What the waiters of one flight block on, until its leader finishes.
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    done: Condvar,
+    /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody blocks on ends
+    /// without `notify_all`, which is a syscall even when no one is there.
+    blocked: AtomicUsize,
     /// Set by a waiter whose bound passed: the leader is stuck, and later callers do not join.
     abandoned: AtomicBool,
     /// The thread that leads it (see [`this_thread`]).
@@ -73,37 +98,59 @@ pub(crate) enum Outcome<V> {
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            table: Mutex::new(HashTable::new()),
+            stripes: (0..STRIPES)
+                .map(|_| {
+                    Mutex::new(Stripe {
+                        flights: Vec::new(),
+                        next: 0,
+                    })
+                })
+                .collect(),
             generations: Generations::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Table<K, V>> {
-        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
+        let stripe = &self.stripes[hash as usize % STRIPES];
+        stripe.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
         let now = self.generations.current(hash);
-        let mut table = self.lock();
+        let mut stripe = self.lock(hash);
         let mut abandoned = false;
-        if let Ok(found) = table.find_entry(hash, |(_, k, _)| key.is_key(k)) {
-            let flight = &found.get().2;
-            abandoned = flight.abandoned.load(Ordering::Acquire);
-            if !abandoned && flight.generation == now {
+        let live =
+            |slot: &&mut Slot<K, V>| slot.hash == hash && !slot.retired && key.is_key(&slot.key);
+        if let Some(slot) = stripe.flights.iter_mut().find(live) {
+            abandoned =
+                (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
+            if !abandoned && slot.generation == now {
+                let leader_thread = slot.leader_thread;
+                let flight =
+                    (slot.waiters).get_or_insert_with(|| Arc::new(Flight::new(leader_thread)));
                 return Role::Waiter(Arc::clone(flight));
             }
             // A flight a waiter gave up on is past its deadline, and one that started before an
-            // invalidation computes a value from before it: this caller leads a new one. (The old
-            // leader, if it ever finishes, still hands its value to its own waiters.)
-            drop(found.remove());
+            // invalidation computes a value from before it: this caller leads a new one.
+            slot.retired = true;
         }
-        let flight = Arc::new(Flight::new(now));
-        table.insert_unique(hash, (hash, key.to_key(), Arc::clone(&flight)), |e| e.0);
+        let id = stripe.next;
+        stripe.next += 1;
+        let slot = Slot {
+            hash,
+            key: key.to_key(),
+            id,
+            generation: now,
+            leader_thread: this_thread(),
+            retired: false,
+            waiters: None,
+        };
+        stripe.flights.push(slot);
         Role::Leader(Leader {
             flights: self,
             hash,
-            flight,
+            id,
             finished: false,
             after_abandoned: abandoned,
         })
@@ -131,23 +178,22 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         self.generations.invalidate_all(bound);
     }
 
-    fn remove(&self, hash: u64, flight: &Arc<Flight<V>>) {
-        let mut table = self.lock();
-        if let Ok(entry) = table.find_entry(hash, |(_, _, f)| Arc::ptr_eq(f, flight)) {
-            entry.remove();
-        }
+    /// Removes flight `id`: its waiters, if it had any.
+    fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
+        let mut stripe = self.lock(hash);
+        let at = stripe.flights.iter().position(|slot| slot.id == id)?;
+        stripe.flights.swap_remove(at).waiters
     }
 }
 
 impl<V: Clone> Flight<V> {
-    fn new(generation: Generation) -> Self {
+    fn new(leader_thread: usize) -> Self {
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
-            generation,
             abandoned: AtomicBool::new(false),
-            leader_thread: this_thread(),
+            leader_thread,
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -235,7 +281,7 @@ impl<V: Clone> Flight<V> {
 pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
     flights: &'a Flights<K, V>,
     hash: u64,
-    flight: Arc<Flight<V>>,
+    id: u64,
     finished: bool,
     after_abandoned: bool,
 }
@@ -247,23 +293,22 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
         self.after_abandoned
     }
 
-    /// Hands `value` to the waiters.
-    pub(crate) fn complete(mut self, value: V) {
-        self.end(State::Done(value));
-    }
-
-    fn end(&mut self, end: State<V>) {
+    /// Hands `value` to the waiters, if there are any (cloned only then).
+    pub(crate) fn complete(mut self, value: &V) {
         self.finished = true;
         // Leave the map first: a caller arriving after this finds the stored entry instead.
-        self.flights.remove(self.hash, &self.flight);
-        self.flight.finish(end);
+        if let Some(flight) = self.flights.remove(self.hash, self.id) {
+            flight.finish(State::Done(value.clone()));
+        }
     }
 }
 
 impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.end(State::Failed);
+        if !self.finished
+            && let Some(flight) = self.flights.remove(self.hash, self.id)
+        {
+            flight.finish(State::Failed);
         }
     }
 }
@@ -273,4 +318,68 @@ impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
 fn this_thread() -> usize {
     thread_local!(static MARK: u8 = const { 0 });
     MARK.with(|mark| std::ptr::from_ref(mark) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader<'a>(role: Role<'a, u64, u64>) -> Leader<'a, u64, u64> {
+        match role {
+            Role::Leader(leader) => leader,
+            Role::Waiter(_) => panic!("expected to lead"),
+        }
+    }
+
+    fn waiter(role: Role<'_, u64, u64>) -> Arc<Flight<u64>> {
+        match role {
+            Role::Waiter(flight) => flight,
+            Role::Leader(_) => panic!("expected to wait"),
+        }
+    }
+
+    fn value(flight: &Flight<u64>) -> Option<u64> {
+        match Flight::outcome(&flight.lock()) {
+            Some(Outcome::Value(value)) => Some(value),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
+        let flights = Flights::<u64, u64>::new();
+        let (hash, key) = (7, 7u64);
+        let first = leader(flights.join(hash, &key));
+        let first_waiter = waiter(flights.join(hash, &key));
+        flights.invalidate(hash, Duration::ZERO);
+        // The first flight predates the invalidation: a later caller leads a new one.
+        let second = leader(flights.join(hash, &key));
+        let second_waiter = waiter(flights.join(hash, &key));
+        assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
+        first.complete(&1);
+        assert_eq!(value(&first_waiter), Some(1));
+        assert_eq!(
+            value(&second_waiter),
+            None,
+            "the newer flight is still running"
+        );
+        second.complete(&2);
+        assert_eq!(value(&second_waiter), Some(2));
+        // Both left: the next caller leads.
+        drop(leader(flights.join(hash, &key)));
+    }
+
+    #[test]
+    fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
+        let flights = Flights::<u64, u64>::new();
+        leader(flights.join(1, &1)).complete(&10);
+        let dropped = leader(flights.join(1, &1));
+        let waiting = waiter(flights.join(1, &1));
+        drop(dropped);
+        assert!(matches!(
+            Flight::outcome(&waiting.lock()),
+            Some(Outcome::Failed)
+        ));
+        drop(leader(flights.join(1, &1)));
+    }
 }

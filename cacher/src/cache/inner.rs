@@ -122,12 +122,7 @@ where
 impl<K, V> Inner<K, V> {
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
-        self.stats.error(backend);
-        tracing::warn!(
-            namespace = %self.naming.namespace,
-            backend,
-            "cache {op} failed, carrying on without it: {error}"
-        );
+        report(&self.stats, &self.naming.namespace, backend, op, error);
     }
 
     /// How long an invalidation waits for a store of its key already under way. A store is one
@@ -139,4 +134,15 @@ impl<K, V> Inner<K, V> {
     pub(super) fn namespace(&self) -> &str {
         &self.naming.namespace
     }
+}
+
+/// [`Inner::report`], compiled once rather than per key and value types.
+#[inline(never)]
+fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Error) {
+    stats.error(backend);
+    tracing::warn!(
+        namespace = %namespace,
+        backend,
+        "cache {op} failed, carrying on without it: {error}"
+    );
 }

@@ -11,6 +11,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod log;
 mod others;
 mod stale;
 mod store;
@@ -113,12 +114,12 @@ enum State<V> {
     Over,
 }
 
-/// The identity of the persistent entry, or `None` without persistent tiers or when the key
+/// The keyer's key of the persistent entry, or `None` without persistent tiers or when the key
 /// cannot be made (then reported, and kept as the error `insert` returns).
 fn persistent_key<'a, K, V, Q>(
     inner: &'a Inner<K, V>,
     call: &'a Call<'a, Q>,
-) -> (Option<EntryKey<'a>>, Option<Error>)
+) -> (Option<&'a str>, Option<Error>)
 where
     Q: KeyRef<K> + ?Sized,
 {
@@ -126,7 +127,7 @@ where
         return (None, None);
     }
     match call.persistent_key(&inner.naming) {
-        Ok(key) => (Some(inner.naming.entry_key::<V>(key, call.args())), None),
+        Ok(key) => (Some(key), None),
         Err(e) => {
             inner.report("all", "key", &e);
             (None, Some(e))
@@ -138,9 +139,10 @@ where
 pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     inner: &'a Inner<K, V>,
     call: &'a Call<'a, Q>,
-    /// The identity of the persistent entry; `None` without persistent tiers or when the key
-    /// cannot be made (reported once).
-    key: Option<EntryKey<'a>>,
+    /// The keyer's key of the persistent entry; `None` without persistent tiers or when the key
+    /// cannot be made (reported once). The entry's identity is made from it per step (a few
+    /// references), which keeps the call small to build on a memory-only miss.
+    key: Option<&'a str>,
     goal: Goal,
     state: State<V>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
@@ -266,6 +268,11 @@ where
         }
     }
 
+    /// The identity of the persistent entry under the keyer's `key`.
+    fn entry_key(&self, key: &'a str) -> EntryKey<'a> {
+        self.inner.naming.entry_key::<V>(key, self.call.args())
+    }
+
     /// Where the call's value came from, once the driver has it.
     pub(super) fn origin(&self) -> Origin {
         self.origin
@@ -300,6 +307,13 @@ where
         }
     }
 
+    /// The memory tier's answer again after a failed leader: out of line, so that the lookup the
+    /// hit path inlines is not compiled into this rare path too.
+    #[inline(never)]
+    fn memory_again(&self) -> Memory<V> {
+        self.inner.lookup_memory(self.call.key)
+    }
+
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
@@ -324,7 +338,9 @@ where
                     };
                 }
                 &State::Read { tier, pass } => match (self.key, inner.backends.get(tier)) {
-                    (Some(key), Some(backend)) => return Step::Read(&**backend, key),
+                    (Some(key), Some(backend)) => {
+                        return Step::Read(&**backend, self.entry_key(key));
+                    }
                     _ => self.read_all(pass),
                 },
                 State::Write { tier, upto, .. } if tier < upto && self.is_down(*tier) => {
@@ -353,7 +369,7 @@ where
                 let key = self
                     .key
                     .expect("writes are planned only with a persistent key");
-                Step::Write(&*inner.backends[*tier], key, entry)
+                Step::Write(&*inner.backends[*tier], self.entry_key(key), entry)
             }
             State::Lock => {
                 let lock = inner

@@ -3,7 +3,7 @@
 
 use std::hash::Hash;
 
-use super::{Miss, Pass, State};
+use super::{Miss, Pass, State, log};
 use crate::cache::flight::{Leader, Outcome, Role};
 use crate::error::Result;
 use crate::key::KeyRef;
@@ -36,19 +36,12 @@ where
         match outcome {
             Outcome::Value(value) => self.serve_hit(value),
             // The leader failed: start again; one of the waiters leads the next attempt.
-            Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
+            Outcome::Failed => self.begin_round(self.memory_again()),
             Outcome::TimedOut => {
-                tracing::warn!(
-                    namespace = %self.inner.namespace(),
-                    "waited {:?} for another caller computing this key; computing it here",
-                    self.inner.wait_timeout
-                );
+                log::waited_too_long(self.inner.namespace(), self.inner.wait_timeout);
                 flight.abandon();
             }
-            Outcome::Reentrant => tracing::warn!(
-                namespace = %self.inner.namespace(),
-                "the function computing this key asked for the same key; computing it again here"
-            ),
+            Outcome::Reentrant => log::reentrant(self.inner.namespace()),
         }
     }
 
@@ -64,7 +57,7 @@ where
             return;
         }
         if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
-            self.lock_name = Some(self.call.lock_name(&inner.naming, key.key));
+            self.lock_name = Some(self.call.lock_name(&inner.naming, key));
             self.state = State::Lock;
         }
     }
@@ -80,10 +73,7 @@ where
                 self.held = Some(guard);
                 self.look_again(Pass::AfterLock);
             }
-            Ok(None) => tracing::warn!(
-                namespace = %self.inner.namespace(),
-                "waited for another process computing this key; computing it here"
-            ),
+            Ok(None) => log::lock_waited(self.inner.namespace()),
             Err(e) => self.inner.report("lock", "lock", &e),
         }
     }

@@ -7,7 +7,7 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss};
+use super::{Goal, Miss, log};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, Stamp};
@@ -39,10 +39,7 @@ where
                 self.serve_stale(value);
             }
             _ if backing_off => {
-                tracing::debug!(
-                    namespace = %inner.namespace(),
-                    "the function failed lately; serving the stale entry without calling it"
-                );
+                log::backing_off(inner.namespace());
                 self.serve_stale(value);
             }
             _ => {
@@ -98,10 +95,6 @@ where
         let inner = self.inner;
         inner.stats.error("refresh");
         inner.outages.failed(self.hash, inner.clock.now_ms());
-        tracing::warn!(
-            namespace = %inner.namespace(),
-            "the background refresh failed; the stale entry is served until it works \
-             (stale_while_revalidate)"
-        );
+        log::refresh_failed(inner.namespace());
     }
 }

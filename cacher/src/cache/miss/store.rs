@@ -4,7 +4,7 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss, State};
+use super::{Goal, Miss, State, log};
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -38,7 +38,18 @@ where
             return self.finish(value);
         };
         self.storing = Some(storing);
-        let created_ms = inner.clock.now_ms();
+        let upto = if self.key.is_some() {
+            inner.backends.len()
+        } else {
+            0
+        };
+        // Times are read only by a cache whose entries age, and by the persistent tiers (whose
+        // entries record them): a memory-only cache without a ttl reads no clock.
+        let created_ms = if inner.timed || upto > 0 {
+            inner.clock.now_ms()
+        } else {
+            0
+        };
         let mut entry = Entry {
             value,
             created_ms,
@@ -52,11 +63,6 @@ where
             inner.stats.evicted("memory", evicted);
             self.stored = true;
         }
-        let upto = if self.key.is_some() {
-            inner.backends.len()
-        } else {
-            0
-        };
         self.state = State::Write {
             entry,
             tier: 0,
@@ -86,10 +92,7 @@ where
         match stale {
             Some(value) => {
                 self.served_stale();
-                tracing::warn!(
-                    namespace = %inner.namespace(),
-                    "the function failed; serving an expired entry (stale_if_error)"
-                );
+                log::stale_if_error(inner.namespace());
                 Ok(value)
             }
             None => Err(error),
@@ -136,7 +139,7 @@ where
     #[inline]
     pub(super) fn finish(&mut self, value: V) {
         if let Some(leader) = self.leader.take() {
-            leader.complete(value.clone());
+            leader.complete(&value);
         }
         self.storing = None;
         self.held = None;
