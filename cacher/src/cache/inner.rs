@@ -61,15 +61,15 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// The memory tier's answer, out of line: for the miss path and the per-call controls, where
-    /// one copy serves every caller.
+    /// The memory tier's answer, out of line: for the rare paths (a failed leader's waiters, the
+    /// per-call controls, a refresh), where one copy serves every caller.
     #[inline(never)]
     pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
         self.lookup_memory_inline(key)
     }
 
     /// The memory tier's answer, inlined whole into the hit paths (`try_get_or_compute`, its
-    /// async form, `get`): kept small enough for it.
+    /// async form, `get`) and the miss's look again: kept small enough for it.
     #[inline(always)]
     pub(super) fn lookup_memory_inline<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
         let Some(memory) = &self.memory else {

@@ -307,17 +307,11 @@ where
         }
     }
 
-    /// The memory tier's answer again after a failed leader: out of line, so that the lookup the
-    /// hit path inlines is not compiled into this rare path too.
-    #[inline(never)]
-    fn memory_again(&self) -> Memory<V> {
-        self.inner.lookup_memory(self.call.key)
-    }
-
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
     #[inline]
     fn look_again(&mut self, pass: Pass) {
-        match self.inner.lookup_memory(self.call.key) {
+        // Inlined: out of line it cost 18 more instructions per miss for 0.3 % of the IR.
+        match self.inner.lookup_memory_inline(self.call.key) {
             Memory::Fresh(value) | Memory::Touch(value, _) => self.serve_hit(value),
             Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent => {
                 self.state = State::Read { tier: 0, pass }

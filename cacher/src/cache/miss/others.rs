@@ -36,7 +36,7 @@ where
         match outcome {
             Outcome::Value(value) => self.serve_hit(value),
             // The leader failed: start again; one of the waiters leads the next attempt.
-            Outcome::Failed => self.begin_round(self.memory_again()),
+            Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
             Outcome::TimedOut => {
                 log::waited_too_long(self.inner.namespace(), self.inner.wait_timeout);
                 flight.abandon();
