@@ -113,12 +113,17 @@ impl<K, V> std::ops::Deref for Held<K, V> {
     }
 }
 
+/// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).
+const NO_TTL: u64 = u64::MAX;
+
 struct Slot<K, V> {
     hash: u64,
     key: K,
     value: V,
     created_ms: u64,
-    ttl_ms: Option<u64>,
+    /// The entry's own ttl, [`NO_TTL`] for none: a plain `u64` keeps the slot 8 bytes smaller
+    /// than an `Option` would (a miss + insert writes every byte of it).
+    ttl_ms: u64,
     /// The last use recorded (`time_to_idle`): an atomic, so that a touch takes the read lock.
     touched_ms: AtomicU64,
     last_used: AtomicU64,
@@ -264,7 +269,7 @@ where
             key,
             value,
             created_ms: stamp.created_ms,
-            ttl_ms: stamp.ttl_ms,
+            ttl_ms: stamp.ttl_ms.unwrap_or(NO_TTL),
             touched_ms: AtomicU64::new(stamp.touched_ms),
             last_used: AtomicU64::new(tick),
             live: AtomicBool::new(true),
@@ -335,15 +340,29 @@ where
         }
     }
 
-    /// Removes every entry.
+    /// Removes every entry, and gives back the memory the tables held: a cleared tier is as
+    /// small as a new one (its tables grow again as entries come). The entries are marked dead
+    /// under each shard's lock, and dropped after it is released.
     pub(crate) fn clear(&self) {
-        for shard in self.active() {
-            let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
+        for lock in self.active() {
+            let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            shard.table.drain().for_each(|slot| slot.retire());
+            let old = std::mem::take(&mut shard.table);
+            old.iter().for_each(|slot| slot.retire());
+            drop(shard);
+            drop(old);
         }
+    }
+
+    /// The entries the tables have room for.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.active()
+            .iter()
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.capacity())
+            .sum()
     }
 
     /// How many entries are held.
@@ -429,7 +448,7 @@ where
         }
         let stamp = Stamp {
             created_ms: slot.created_ms,
-            ttl_ms: slot.ttl_ms,
+            ttl_ms: (slot.ttl_ms != NO_TTL).then_some(slot.ttl_ms),
             touched_ms: slot.touched_ms.load(Ordering::Relaxed),
         };
         (slot.value.clone(), stamp)

@@ -1,9 +1,10 @@
-use std::cell::Cell;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[cfg(feature = "metrics")]
 mod export;
+mod striped;
+
+use striped::StripedCounter;
 
 /// What a cache has done since it was made (or since [`Cache::reset_stats`](crate::Cache::reset_stats)).
 ///
@@ -53,9 +54,11 @@ pub struct CacheStats {
 /// it for [`CacheStats`] and, with the `metrics` feature, export it ([`export`]).
 #[derive(Default)]
 pub(crate) struct Counters {
-    hits: HitCounter,
-    misses: AtomicU64,
-    stores: AtomicU64,
+    /// Counted on every hit, miss and store: striped, so that threads counting at once write
+    /// no line in common.
+    hits: StripedCounter,
+    misses: StripedCounter,
+    stores: StripedCounter,
     errors: AtomicU64,
     stale_served: AtomicU64,
     evictions: AtomicU64,
@@ -96,14 +99,14 @@ impl Counters {
 
     /// A call that ran the function, or a lookup that found nothing.
     pub(crate) fn miss(&self) {
-        Self::add(&self.misses);
+        self.misses.add();
         #[cfg(feature = "metrics")]
         self.export.miss();
     }
 
     /// A value stored in at least one tier.
     pub(crate) fn store(&self) {
-        Self::add(&self.stores);
+        self.stores.add();
         #[cfg(feature = "metrics")]
         self.export.store();
     }
@@ -160,8 +163,8 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CacheStats {
             hits: self.hits.sum(),
-            misses: get(&self.misses),
-            stores: get(&self.stores),
+            misses: self.misses.sum(),
+            stores: self.stores.sum(),
             errors: get(&self.errors),
             stale_served: get(&self.stale_served),
             evictions: get(&self.evictions),
@@ -170,190 +173,11 @@ impl Counters {
 
     pub(crate) fn reset(&self) {
         self.hits.reset();
-        let counters = [
-            &self.misses,
-            &self.stores,
-            &self.errors,
-            &self.stale_served,
-            &self.evictions,
-        ];
+        self.misses.reset();
+        self.stores.reset();
+        let counters = [&self.errors, &self.stale_served, &self.evictions];
         for c in counters {
             c.store(0, Ordering::Relaxed);
         }
-    }
-}
-
-/// The hit count, counted where a hit is cheapest: every hit adds to it, so one atomic shared by
-/// all threads would be a cache line that two cores writing it at once pass back and forth on
-/// every hit, costing more than the lookup itself.
-///
-/// It is split into stripes on cache lines of their own. The first [`EXCLUSIVE`] stripes belong
-/// each to one thread at a time (claimed on the thread's first hit, released when it exits), which
-/// adds to its stripe with a plain load and store, no locked instruction; threads beyond those
-/// share the other stripes through `fetch_add`. The count is the sum of the stripes, less the sum
-/// at the last reset (an owner's plain store could otherwise undo a reset that zeroed its stripe).
-pub(crate) struct HitCounter {
-    /// Inline, like the memory tier's shards: no pointer to follow on a hit.
-    stripes: [Stripe; STRIPES],
-    /// The sum of the stripes at the last reset.
-    base: AtomicU64,
-}
-
-/// Stripes per counter: [`EXCLUSIVE`] owned by a thread, the rest shared.
-const STRIPES: usize = 16;
-/// Stripes that one thread at a time owns.
-const EXCLUSIVE: usize = 12;
-
-#[repr(align(128))]
-#[derive(Default)]
-struct Stripe(AtomicU64);
-
-/// Which stripe of every counter this thread adds to: below [`EXCLUSIVE`] one it owns.
-/// `UNCLAIMED` until its first hit.
-const UNCLAIMED: usize = usize::MAX;
-
-thread_local! {
-    static STRIPE: Cell<usize> = const { Cell::new(UNCLAIMED) };
-    /// Releases this thread's exclusive stripe when the thread exits.
-    static RELEASE: Release = const { Release };
-}
-
-/// Which exclusive stripes are owned, by a live thread, right now.
-static OWNED: Mutex<[bool; EXCLUSIVE]> = Mutex::new([false; EXCLUSIVE]);
-/// Hands out the shared stripes round-robin.
-static NEXT_SHARED: AtomicU64 = AtomicU64::new(0);
-
-struct Release;
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        let index = STRIPE.with(|s| s.replace(shared_stripe()));
-        if index < EXCLUSIVE {
-            // The mutex orders this thread's last plain store before the next owner's first
-            // load.
-            OWNED.lock().unwrap_or_else(|e| e.into_inner())[index] = false;
-        }
-    }
-}
-
-fn shared_stripe() -> usize {
-    EXCLUSIVE + (NEXT_SHARED.fetch_add(1, Ordering::Relaxed) as usize) % (STRIPES - EXCLUSIVE)
-}
-
-/// Claims an exclusive stripe if one is free, else picks a shared one.
-#[cold]
-fn claim() -> usize {
-    let mut owned = OWNED.lock().unwrap_or_else(|e| e.into_inner());
-    let free = owned.iter().position(|taken| !taken);
-    let index = match free {
-        // Registering the release may fail while the thread is exiting: then stay shared.
-        Some(index) if RELEASE.try_with(|_| ()).is_ok() => {
-            owned[index] = true;
-            index
-        }
-        _ => shared_stripe(),
-    };
-    drop(owned);
-    STRIPE.with(|s| s.set(index));
-    index
-}
-
-impl Default for HitCounter {
-    fn default() -> Self {
-        Self {
-            stripes: Default::default(),
-            base: AtomicU64::new(0),
-        }
-    }
-}
-
-impl HitCounter {
-    /// Counts one hit.
-    #[inline]
-    pub(crate) fn add(&self) {
-        let index = STRIPE.with(Cell::get);
-        if index < EXCLUSIVE {
-            // This thread is the stripe's only writer: a plain load and store.
-            let stripe = &self.stripes[index].0;
-            stripe.store(
-                stripe.load(Ordering::Relaxed).wrapping_add(1),
-                Ordering::Relaxed,
-            );
-        } else {
-            self.add_shared(index);
-        }
-    }
-
-    /// A thread without an exclusive stripe: claims one on its first hit, else adds to a shared
-    /// stripe atomically.
-    #[cold]
-    #[inline(never)]
-    fn add_shared(&self, mut index: usize) {
-        if index == UNCLAIMED {
-            index = claim();
-            if index < EXCLUSIVE {
-                return self.add();
-            }
-        }
-        self.stripes[index % STRIPES]
-            .0
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn total(&self) -> u64 {
-        self.stripes
-            .iter()
-            .fold(0u64, |sum, s| sum.wrapping_add(s.0.load(Ordering::Relaxed)))
-    }
-
-    pub(crate) fn sum(&self) -> u64 {
-        self.total().wrapping_sub(self.base.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn reset(&self) {
-        self.base.store(self.total(), Ordering::Relaxed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::Cell;
-
-    use super::{EXCLUSIVE, HitCounter, STRIPE};
-
-    #[test]
-    fn hits_from_many_threads_all_count() {
-        let counter = HitCounter::default();
-        // More threads than exclusive stripes, so shared stripes are used too.
-        let threads = EXCLUSIVE * 2;
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    for _ in 0..10_000 {
-                        counter.add();
-                    }
-                });
-            }
-        });
-        assert_eq!(counter.sum(), threads as u64 * 10_000);
-        counter.reset();
-        assert_eq!(counter.sum(), 0);
-        counter.add();
-        assert_eq!(counter.sum(), 1);
-    }
-
-    #[test]
-    fn stripes_are_reused_after_threads_exit() {
-        let counter = HitCounter::default();
-        for _ in 0..EXCLUSIVE * 3 {
-            std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    counter.add();
-                    // Each thread, once the previous ones have exited, gets an exclusive stripe.
-                    assert!(STRIPE.with(Cell::get) < EXCLUSIVE);
-                });
-            });
-        }
-        assert_eq!(counter.sum(), EXCLUSIVE as u64 * 3);
     }
 }

@@ -265,3 +265,19 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
         );
     }
 }
+
+#[test]
+fn clear_gives_back_the_memory_of_the_tables() {
+    let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(5000);
+    for k in 0..4000 {
+        memory.insert(k, k, at(0));
+    }
+    assert!(memory.capacity() >= 4000);
+    memory.clear();
+    assert_eq!(memory.capacity(), 0);
+    // And it fills again, within its bound.
+    for k in 0..6000 {
+        memory.insert(k, k, at(0));
+    }
+    assert_eq!(memory.len(), 5000);
+}
