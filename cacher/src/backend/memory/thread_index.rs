@@ -53,9 +53,40 @@ pub(super) struct ThreadIndex<K, V> {
 }
 
 struct Local<K, V> {
-    slots: RefCell<HashTable<Arc<Slot<K, V>>>>,
+    slots: RefCell<Slots<K, V>>,
     /// Hits in the shared table since this thread started, for admission.
     shared_hits: Cell<u32>,
+}
+
+/// A thread's pointers, found by hash: the table holds each one's hash and its place in
+/// `slots`. The table is not generic (one copy of its code, probe and growth, for every cache of
+/// a program: compile time); only the vector of pointers is typed.
+struct Slots<K, V> {
+    places: HashTable<(u64, u32)>,
+    slots: Vec<Arc<Slot<K, V>>>,
+}
+
+/// The place of `hash` in `places`: one entry per hash (below).
+#[inline(always)]
+fn place(places: &HashTable<(u64, u32)>, hash: u64) -> Option<usize> {
+    let &(_, place) = places.find(hash, |&(indexed, _)| indexed == hash)?;
+    Some(place as usize)
+}
+
+/// Adds `hash` at the next place, or says which place has it already.
+fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<(), usize> {
+    match places.entry(
+        hash,
+        |&(indexed, _)| indexed == hash,
+        |&(indexed, _)| indexed,
+    ) {
+        hashbrown::hash_table::Entry::Occupied(entry) => Err(entry.get().1 as usize),
+        hashbrown::hash_table::Entry::Vacant(entry) => {
+            #[allow(clippy::cast_possible_truncation, reason = "below the capacity, a u32")]
+            entry.insert((hash, next as u32));
+            Ok(())
+        }
+    }
 }
 
 impl<K, V> ThreadIndex<K, V> {
@@ -90,9 +121,10 @@ where
     {
         let local = self.threads.get()?.downcast_ref::<Local<K, V>>()?;
         let slots = local.slots.try_borrow().ok()?;
-        let slot = slots.find(hash, |slot| key.is_key(&slot.key))?;
-        // Acquire: pairs with the write that retired it, under its shard's lock.
-        if !slot.live.load(Ordering::Acquire) {
+        let slot = slots.slots.get(place(&slots.places, hash)?)?;
+        // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
+        // write that retired it, under its shard's lock.
+        if !key.is_key(&slot.key) || !slot.live.load(Ordering::Acquire) {
             return None;
         }
         Some(read(slot))
@@ -109,26 +141,30 @@ where
         hits % ADMIT_EVERY == 0
     }
 
-    /// Adds `slot` to this thread's index, in place of a dead entry of the same key.
+    /// Adds `slot` to this thread's index, in place of the entry with its hash (the same key's,
+    /// dead; or in a collision of 64-bit hashes another key's, which then leaves the index).
     pub(super) fn admit(&self, slot: Arc<Slot<K, V>>) {
         let Some(Ok(mut slots)) = self.local().map(|local| local.slots.try_borrow_mut()) else {
             return; // in use further up this thread's stack
         };
-        match slots.find_entry(slot.hash, |indexed| indexed.key == slot.key) {
-            Ok(mut indexed) => *indexed.get_mut() = slot,
-            Err(_) => {
-                if slots.len() >= self.capacity {
-                    slots.clear();
-                }
-                slots.insert_unique(slot.hash, slot, |indexed| indexed.hash);
-            }
+        let Slots { places, slots } = &mut *slots;
+        if slots.len() >= self.capacity {
+            places.clear();
+            slots.clear();
+        }
+        match insert(places, slot.hash, slots.len()) {
+            Ok(()) => slots.push(slot),
+            Err(place) => slots[place] = slot,
         }
     }
 
     fn local(&self) -> Option<&Local<K, V>> {
         let local = self.threads.get_or(|| {
             CacheLine(Box::new(Local::<K, V> {
-                slots: RefCell::new(HashTable::new()),
+                slots: RefCell::new(Slots {
+                    places: HashTable::new(),
+                    slots: Vec::new(),
+                }),
                 shared_hits: Cell::new(0),
             }))
         });
@@ -145,6 +181,7 @@ where
 {
     /// How many entries this thread's index points to.
     pub(super) fn indexed(&self) -> usize {
-        self.local().map_or(0, |local| local.slots.borrow().len())
+        self.local()
+            .map_or(0, |local| local.slots.borrow().slots.len())
     }
 }
