@@ -16,6 +16,7 @@ mod store;
 
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
+pub(crate) use self::memory::Absence;
 pub use self::memory::MemoryBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

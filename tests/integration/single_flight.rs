@@ -339,3 +339,59 @@ fn a_function_asking_for_its_own_key_does_not_wait_for_itself() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(5), "waited {took:?} for itself");
 }
+
+/// A key that stops its caller at its second hash on the thread that armed it: after the
+/// caller's memory lookup missed and before it joins the flights (`Cache::get_or_compute`
+/// hashes the key once for each).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+struct Paused(u32);
+
+thread_local! {
+    /// This thread's hashes so far, and what its second one waits for.
+    static PAUSE: std::cell::RefCell<(u32, Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>)> =
+        const { std::cell::RefCell::new((0, None)) };
+}
+
+impl std::hash::Hash for Paused {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        PAUSE.with(|pause| {
+            let mut pause = pause.borrow_mut();
+            pause.0 += 1;
+            if pause.0 == 2
+                && let Some((arrived, go)) = pause.1.take()
+            {
+                arrived.send(()).unwrap();
+                go.recv().unwrap();
+            }
+        });
+        self.0.hash(state);
+    }
+}
+
+#[test]
+fn a_caller_whose_miss_was_answered_before_it_joined_takes_the_stored_value() {
+    // The caller misses in memory; before it looks for a flight, another caller computes and
+    // stores the value and leaves. The first must find the stored value, not run the function.
+    let cache: Cache<Paused, u32> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let (arrived_tx, arrived) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let paused = scope.spawn(|| {
+            PAUSE.with(|pause| *pause.borrow_mut() = (0, Some((arrived_tx, go_rx))));
+            cache.get_or_compute(&Paused(7), || {
+                calls.hit();
+                2
+            })
+        });
+        arrived.recv().unwrap();
+        let value = cache.get_or_compute(&Paused(7), || {
+            calls.hit();
+            1
+        });
+        assert_eq!(value, 1);
+        go.send(()).unwrap();
+        assert_eq!(paused.join().unwrap(), 1, "the stored value");
+    });
+    assert_eq!(calls.count(), 1, "the function ran once");
+}

@@ -74,7 +74,34 @@ pub struct MemoryBackend<K, V> {
 }
 
 /// One shard and its lock, alone on its cache lines.
-type ShardLock<K, V> = CacheLine<RwLock<Shard<K, V>>>;
+type ShardLock<K, V> = CacheLine<Locked<K, V>>;
+
+/// A shard's lock, and the count of its inserts beside it (on the same line, which an insert
+/// owns already).
+struct Locked<K, V> {
+    lock: RwLock<Shard<K, V>>,
+    /// Inserts into the shard so far, counted under its write lock: while it stays the same, a
+    /// key the shard did not have is still not there (see [`Absence`]).
+    inserts: AtomicU64,
+}
+
+impl<K, V> std::ops::Deref for Locked<K, V> {
+    type Target = RwLock<Shard<K, V>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.lock
+    }
+}
+
+/// What a lookup that found no entry saw: its key's shard and that shard's inserts so far. If
+/// the count has not moved since, no entry has been put in the shard, so the key is still absent
+/// (removals and evictions cannot add it): [`MemoryBackend::still_absent`] tells it without the
+/// lock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Absence {
+    shard: usize,
+    inserts: u64,
+}
 
 /// Keeps each shard (its lock word and table header) on cache lines of its own, so that threads
 /// reading different shards never write to a shared line (128 bytes: adjacent-line prefetchers
@@ -202,9 +229,12 @@ where
     fn with_shards(count: usize) -> Self {
         debug_assert!(count.is_power_of_two() && count <= DEFAULT_SHARDS);
         let shards = std::array::from_fn(|_| {
-            CacheLine(RwLock::new(Shard {
-                table: HashTable::new(),
-            }))
+            CacheLine(Locked {
+                lock: RwLock::new(Shard {
+                    table: HashTable::new(),
+                }),
+                inserts: AtomicU64::new(0),
+            })
         });
         Self {
             shards,
@@ -224,11 +254,25 @@ where
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> &RwLock<Shard<K, V>> {
+    fn shard(&self, hash: u64) -> &Locked<K, V> {
+        &self.shards[self.shard_index(hash)]
+    }
+
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
         // The table uses the low bits of the hash; the shard takes high ones.
         // (The mask is under DEFAULT_SHARDS; saying so spares a bounds check.)
-        let index = (hash >> 48) as usize & self.shard_mask & (DEFAULT_SHARDS - 1);
-        &self.shards[index]
+        (hash >> 48) as usize & self.shard_mask & (DEFAULT_SHARDS - 1)
+    }
+
+    /// Whether the key a lookup found absent (`absence`) is still absent: true if its shard has
+    /// had no insert since. A read of one counter, no lock. Acquire: pairs with the Release of
+    /// the insert, so that a caller ordered after an insert (by a lock it took after the
+    /// inserter released it) sees the count move.
+    #[inline]
+    pub(crate) fn still_absent(&self, absence: Absence) -> bool {
+        let shard = &self.shards[absence.shard & (DEFAULT_SHARDS - 1)];
+        shard.inserts.load(Ordering::Acquire) == absence.inserts
     }
 
     /// The shards in use.
@@ -257,7 +301,11 @@ where
         if self.max_entries == Some(0) {
             return 0; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
-        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        let locked = self.shard(hash);
+        let mut shard = locked.write().unwrap_or_else(|e| e.into_inner());
+        // Counted before the entry is there (both under the lock): a reader of the count that
+        // saw the old one took the read lock before this insert.
+        locked.inserts.fetch_add(1, Ordering::Release);
         // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
         // every hit before it, and less than every hit after it.
         let tick = match self.max_entries {
@@ -382,17 +430,17 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// The value and its times, looked up with a precomputed hash: in this thread's index, else
-    /// in the shared table.
+    /// in the shared table; or, if there is none, what the lookup saw of its absence.
     #[inline(always)]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
         &self,
         hash: u64,
         key: &Q,
-    ) -> Option<(V, Stamp)> {
+    ) -> Result<(V, Stamp), Absence> {
         if let Some(index) = &self.index
             && let Some(found) = index.find(hash, key, |slot| self.read(slot))
         {
-            return Some(found);
+            return Ok(found);
         }
         self.get_shared(hash, key)
     }
@@ -400,12 +448,18 @@ where
     /// The lookup in the shared table, under the shard's read lock; the entry may join this
     /// thread's index.
     #[inline(never)]
-    fn get_shared<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<(V, Stamp)> {
-        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
-        let held = shard.table.find(hash, |slot| key.is_key(&slot.key))?;
+    fn get_shared<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Result<(V, Stamp), Absence> {
+        let locked = self.shard(hash);
+        let shard = locked.read().unwrap_or_else(|e| e.into_inner());
+        let Some(held) = shard.table.find(hash, |slot| key.is_key(&slot.key)) else {
+            return Err(Absence {
+                shard: self.shard_index(hash),
+                inserts: locked.inserts.load(Ordering::Relaxed),
+            });
+        };
         let found = self.read(held);
         let Some(index) = self.index.as_ref().filter(|index| index.admits()) else {
-            return Some(found);
+            return Ok(found);
         };
         let shared = match held {
             Held::Shared(slot) => Some(Arc::clone(slot)),
@@ -415,7 +469,7 @@ where
         if let Some(slot) = shared.or_else(|| self.share(hash, key)) {
             index.admit(slot);
         }
-        Some(found)
+        Ok(found)
     }
 
     /// Moves `key`'s entry behind an `Arc` for the threads' indexes, under the write lock (once

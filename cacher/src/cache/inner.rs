@@ -12,7 +12,7 @@ use super::call::Naming;
 use super::flight::Flights;
 use super::refresh::Refreshing;
 use super::stats::Counters;
-use crate::backend::{MemoryBackend, PersistentBackend};
+use crate::backend::{Absence, MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::entry::Stamp;
 use crate::error::Error;
@@ -54,6 +54,9 @@ pub(super) enum Memory<V> {
     Stale(V),
     /// Nothing servable (or no memory tier).
     Absent,
+    /// No entry at all, and what the lookup saw of it: [`Inner::still_missing`] says, without a
+    /// lock, whether that is still so.
+    Missing(Absence),
 }
 
 impl<K, V> Inner<K, V>
@@ -77,10 +80,19 @@ where
         };
         match memory.get_hashed(memory.hash(key), key) {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
-            Some((value, _)) if !self.timed => Memory::Fresh(value),
-            Some((value, stamp)) => self.classify(value, stamp),
-            None => Memory::Absent,
+            Ok((value, _)) if !self.timed => Memory::Fresh(value),
+            Ok((value, stamp)) => self.classify(value, stamp),
+            Err(absence) => Memory::Missing(absence),
         }
+    }
+
+    /// Whether the memory tier still has no entry where a lookup found none (`absence`): no
+    /// insert into its shard since. A read of one counter, no lock.
+    #[inline]
+    pub(super) fn still_missing(&self, absence: Absence) -> bool {
+        self.memory
+            .as_ref()
+            .is_some_and(|memory| memory.still_absent(absence))
     }
 
     /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired.

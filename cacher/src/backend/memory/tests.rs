@@ -14,6 +14,7 @@ fn at(created_ms: u64) -> Stamp {
 fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
     memory
         .get_hashed(memory.hash(key), key)
+        .ok()
         .map(|(value, _)| value)
 }
 
@@ -69,7 +70,10 @@ fn removed_and_cleared_entries_are_gone() {
     let memory: MemoryBackend<String, u32> = MemoryBackend::new();
     memory.insert("a".to_owned(), 1, at(5));
     memory.insert("b".to_owned(), 2, at(6));
-    assert_eq!(memory.get_hashed(memory.hash("b"), "b"), Some((2, at(6))));
+    assert_eq!(
+        memory.get_hashed(memory.hash("b"), "b").ok(),
+        Some((2, at(6)))
+    );
     assert!(memory.remove("a"));
     assert!(!memory.remove("a"));
     memory.clear();
@@ -211,7 +215,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
                     let mut reads = 0u64;
                     while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
                         for k in 0..KEYS {
-                            if let Some((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
+                            if let Ok((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
                                 let (key, version) = (value / 1_000_000, value % 1_000_000);
                                 assert_eq!(key, k, "a value of another key");
                                 assert!(
@@ -260,7 +264,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
             Some(k * 1_000_000 + WRITES)
         };
         assert_eq!(
-            memory.get_hashed(memory.hash(&k), &k).map(|(v, _)| v),
+            memory.get_hashed(memory.hash(&k), &k).ok().map(|(v, _)| v),
             expected
         );
     }
@@ -280,4 +284,29 @@ fn clear_gives_back_the_memory_of_the_tables() {
         memory.insert(k, k, at(0));
     }
     assert_eq!(memory.len(), 5000);
+}
+
+#[test]
+fn an_absence_holds_until_an_insert_into_its_shard() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("present".to_owned(), 1, at(0));
+    let absent = |key: &str| memory.get_hashed(memory.hash(key), key).err();
+    let absence = absent("a").expect("no entry");
+    assert!(memory.still_absent(absence));
+    // A removal, a clear, a lookup: nothing can put "a" there.
+    memory.remove("present");
+    memory.clear();
+    assert_eq!(get(&memory, "b"), None);
+    assert!(memory.still_absent(absence));
+    // An insert of the key itself is seen.
+    memory.insert("a".to_owned(), 2, at(0));
+    assert!(!memory.still_absent(absence));
+    assert!(absent("a").is_none());
+    // As is any insert into the key's shard (one shard below 64 entries).
+    let bounded: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(10);
+    let absence = bounded
+        .get_hashed(bounded.hash("x"), "x")
+        .expect_err("empty");
+    bounded.insert("y".to_owned(), 1, at(0));
+    assert!(!bounded.still_absent(absence));
 }
