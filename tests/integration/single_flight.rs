@@ -346,9 +346,12 @@ fn a_function_asking_for_its_own_key_does_not_wait_for_itself() {
 #[derive(Clone, PartialEq, Eq, serde::Serialize)]
 struct Paused(u32);
 
+/// What a paused hash does: says it arrived, then waits for the go.
+type Pause = (mpsc::Sender<()>, mpsc::Receiver<()>);
+
 thread_local! {
     /// This thread's hashes so far, and what its second one waits for.
-    static PAUSE: std::cell::RefCell<(u32, Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>)> =
+    static PAUSE: std::cell::RefCell<(u32, Option<Pause>)> =
         const { std::cell::RefCell::new((0, None)) };
 }
 
