@@ -436,14 +436,18 @@ where
     }
 }
 
+/// Removes the entry with the oldest stamp, under the shard's write lock.
+///
+/// The entry is found again by its address, not by its stamp: an index hit writes stamps without
+/// the lock, so the oldest one may have moved on since the scan, and it must go all the same (or
+/// the count would say one fewer than the table holds).
 fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) {
     let oldest = table
         .iter()
-        .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
-        .map(|slot| (slot.hash, slot.last_used.load(Ordering::Relaxed)));
-    if let Some((hash, used)) = oldest
-        && let Ok(entry) =
-            table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
+        .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
+        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)));
+    if let Some((hash, oldest)) = oldest
+        && let Ok(entry) = table.find_entry(hash, |held| std::ptr::eq(&**held, oldest))
     {
         entry.remove().0.retire();
     }

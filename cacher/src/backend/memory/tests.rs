@@ -265,3 +265,35 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
         );
     }
 }
+
+#[test]
+fn index_hits_during_an_eviction_never_let_the_backend_exceed_max_entries() {
+    // An index hit writes its entry's recency without the shard's lock: an eviction that found
+    // the oldest entry by its recency must still remove it if a hit moved it on meanwhile, or
+    // the count drifts below the table and the bound no longer holds. Readers go round a hot set
+    // in order, so the entry an eviction picks (the one hit longest ago) is the next they hit.
+    const MAX: usize = 60; // one shard: every eviction scans all of it
+    const HOT: u64 = 56;
+    let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(MAX);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    for k in 0..HOT {
+                        if memory.get_hashed(memory.hash(&k), &k).is_none() {
+                            memory.insert(k, k, at(0));
+                        }
+                    }
+                }
+            });
+        }
+        for k in HOT..HOT + 100_000 {
+            memory.insert(k, k, at(0));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(memory.len(), MAX);
+    memory.insert(u64::MAX, 0, at(0));
+    assert_eq!(memory.len(), MAX, "the count agrees with the table");
+}
