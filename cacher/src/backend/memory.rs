@@ -389,24 +389,30 @@ where
             return Some(found);
         };
         let shared = match held {
-            Held::Shared(slot) => Some(Arc::clone(slot)),
-            Held::Inline(_) => None,
+            Held::Shared(slot) => Ok(Arc::clone(slot)),
+            Held::Inline(slot) => Err(std::ptr::from_ref(slot)),
         };
         drop(shard);
-        if let Some(slot) = shared.or_else(|| self.share(hash, key)) {
+        if let Some(slot) = shared.map_or_else(|inline| self.share(hash, inline), Some) {
             index.admit(slot);
         }
         Some(found)
     }
 
-    /// Moves `key`'s entry behind an `Arc` for the threads' indexes, under the write lock (once
-    /// in the entry's life: the first time a thread admits it); `None` if it left meanwhile.
+    /// Moves the entry found inline at `inline` behind an `Arc` for the threads' indexes, under
+    /// the write lock (once in the entry's life: the first time a thread admits it); `None` if it
+    /// left meanwhile.
+    ///
+    /// It is found again by its address, not its key: no user code (a key's `Eq`, which might
+    /// look into this tier) runs under the write lock on a lookup. If the entry left and another
+    /// took its place at that address, that one is shared instead: harmless, as an index matches
+    /// entries by their own keys.
     #[cold]
-    fn share<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<Arc<Slot<K, V>>> {
+    fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         let entry = shard
             .table
-            .find_entry(hash, |slot| key.is_key(&slot.key))
+            .find_entry(hash, |held| std::ptr::eq(&**held, inline))
             .ok()?;
         let (held, vacant) = entry.remove();
         let slot = match held {

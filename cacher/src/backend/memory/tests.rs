@@ -297,3 +297,34 @@ fn index_hits_during_an_eviction_never_let_the_backend_exceed_max_entries() {
     memory.insert(u64::MAX, 0, at(0));
     assert_eq!(memory.len(), MAX, "the count agrees with the table");
 }
+
+/// A key whose `Eq` looks into [`REENTERED`]'s tier, as a key interned through a cache might.
+#[derive(Hash, Clone, serde::Serialize)]
+struct Reentrant(u64);
+
+static REENTERED: std::sync::OnceLock<MemoryBackend<Reentrant, u64>> = std::sync::OnceLock::new();
+
+impl PartialEq for Reentrant {
+    fn eq(&self, other: &Self) -> bool {
+        if let Some(memory) = REENTERED.get() {
+            // Another lookup in the same tier: it would wait forever for a write lock this
+            // thread holds (one shard here, so any lock held is the one it needs).
+            let held = memory.active().iter().any(|shard| shard.try_read().is_err());
+            assert!(!held, "a lookup ran the key's Eq under a shard's write lock");
+        }
+        self.0 == other.0
+    }
+}
+
+impl Eq for Reentrant {}
+
+#[test]
+fn a_key_whose_eq_uses_the_same_tier_never_runs_under_its_write_lock_on_a_lookup() {
+    let memory = REENTERED.get_or_init(|| MemoryBackend::new().max_entries(10));
+    memory.insert(Reentrant(1), 10, at(0));
+    for _ in 0..16 {
+        let found = memory.get_hashed(memory.hash(&Reentrant(1)), &Reentrant(1));
+        assert_eq!(found.map(|(value, _)| value), Some(10));
+    }
+    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(1));
+}
