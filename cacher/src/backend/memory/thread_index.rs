@@ -18,8 +18,9 @@
 //! nothing for entries no index wants), so that keys hit once do not fill it. Each
 //! thread's index holds at most its capacity of pointers (4 096 by default, about 80 KiB when
 //! full) and starts over when full. An entry that left the shared table is freed when the last
-//! index pointing to it lets go of it: when that thread looks the key up again after it was
-//! re-inserted, when its index starts over, or when the cache is dropped.
+//! index pointing to it lets go of it: when that thread looks the key up again, when its index
+//! starts over, or when the cache is dropped. Until then a thread that never looks the key up
+//! again keeps it: at most its index's capacity of entries, however many left the tier.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -93,6 +94,9 @@ where
         let slot = slots.find(hash, |slot| key.is_key(&slot.key))?;
         // Acquire: pairs with the write that retired it, under its shard's lock.
         if !slot.live.load(Ordering::Acquire) {
+            let dead = std::ptr::from_ref::<Slot<K, V>>(slot);
+            drop(slots);
+            local.unindex(hash, dead);
             return None;
         }
         Some(read(slot))
@@ -134,6 +138,23 @@ where
         });
         // Always a `Local<K, V>`: this index makes its threads' values, and no other.
         local.downcast_ref()
+    }
+}
+
+impl<K, V> Local<K, V> {
+    /// Lets go of the dead entry at `dead`, so that a removed value is freed once every thread
+    /// that indexed it looked its key up again (unless the index is in use further up the stack).
+    #[cold]
+    fn unindex(&self, hash: u64, dead: *const Slot<K, V>) {
+        let Ok(mut slots) = self.slots.try_borrow_mut() else {
+            return;
+        };
+        let removed = slots
+            .find_entry(hash, |indexed| std::ptr::eq(&**indexed, dead))
+            .ok()
+            .map(|indexed| indexed.remove().0);
+        drop(slots);
+        drop(removed); // after the borrow: a value's `Drop` may use the tier
     }
 }
 
