@@ -352,3 +352,20 @@ fn a_removed_value_is_freed_once_the_thread_that_indexed_it_looks_its_key_up_aga
     assert!(memory.get_hashed(memory.hash(&2), &2).is_none());
     assert_eq!(Arc::strong_count(&value), 1);
 }
+
+#[test]
+fn each_threads_index_starts_a_cache_line_of_its_own() {
+    // An index hit writes its index's borrow flag: two threads' indexes on one cache line would
+    // slow each other's hits down, which the indexes are there to prevent.
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("a".to_owned(), 1, at(0));
+    let index = memory.index.as_ref().unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                assert_eq!(hit_often(&memory, "a"), Some(1));
+                assert_eq!(index.address() % 128, 0);
+            });
+        }
+    });
+}

@@ -44,11 +44,12 @@ const ADMIT_EVERY: u32 = 4;
 
 /// One index per thread that used the tier.
 pub(super) struct ThreadIndex<K, V> {
-    /// Each thread's `Local<K, V>`, on cache lines of its own so that two threads' indexes never
-    /// share one. Behind `dyn Any`: `ThreadLocal` asks in its type that its values be `Send`,
-    /// which the tier's are wherever a lookup can reach them (a cache's keys and values are), not
-    /// in the tier's definition.
-    threads: ThreadLocal<CacheLine<Box<dyn Any + Send>>>,
+    /// Each thread's `Local<K, V>`, boxed on cache lines of its own so that two threads' indexes
+    /// never share one (a hit writes its index's borrow flag; the pointers here are only read).
+    /// Behind `dyn Any`: `ThreadLocal` asks in its type that its values be `Send`, which the
+    /// tier's are wherever a lookup can reach them (a cache's keys and values are), not in the
+    /// tier's definition.
+    threads: ThreadLocal<Box<dyn Any + Send>>,
     capacity: usize,
     types: PhantomData<fn() -> (K, V)>,
 }
@@ -89,7 +90,7 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let local = self.threads.get()?.downcast_ref::<Local<K, V>>()?;
+        let local = self.threads.get()?.downcast_ref::<CacheLine<Local<K, V>>>()?;
         let slots = local.slots.try_borrow().ok()?;
         let slot = slots.find(hash, |slot| key.is_key(&slot.key))?;
         // Acquire: pairs with the write that retired it, under its shard's lock.
@@ -131,13 +132,13 @@ where
 
     fn local(&self) -> Option<&Local<K, V>> {
         let local = self.threads.get_or(|| {
-            CacheLine(Box::new(Local::<K, V> {
+            Box::new(CacheLine(Local::<K, V> {
                 slots: RefCell::new(HashTable::new()),
                 shared_hits: Cell::new(0),
             }))
         });
-        // Always a `Local<K, V>`: this index makes its threads' values, and no other.
-        local.downcast_ref()
+        // Always a `CacheLine<Local<K, V>>`: this index makes its threads' values, and no other.
+        local.downcast_ref::<CacheLine<Local<K, V>>>().map(|local| &**local)
     }
 }
 
@@ -167,5 +168,10 @@ where
     /// How many entries this thread's index points to.
     pub(super) fn indexed(&self) -> usize {
         self.local().map_or(0, |local| local.slots.borrow().len())
+    }
+
+    /// The address of this thread's index, to check that it starts a cache line.
+    pub(super) fn address(&self) -> usize {
+        self.local().map_or(0, |local| std::ptr::from_ref(local).addr())
     }
 }
