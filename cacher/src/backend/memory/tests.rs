@@ -306,6 +306,10 @@ struct Reentrant(u64);
 
 static REENTERED: std::sync::OnceLock<MemoryBackend<Reentrant, u64>> = std::sync::OnceLock::new();
 
+thread_local! {
+    static NESTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl PartialEq for Reentrant {
     fn eq(&self, other: &Self) -> bool {
         if let Some(memory) = REENTERED.get() {
@@ -313,6 +317,13 @@ impl PartialEq for Reentrant {
             // thread holds (one shard here, so any lock held is the one it needs).
             let held = memory.active().iter().any(|shard| shard.try_read().is_err());
             assert!(!held, "a lookup ran the key's Eq under a shard's write lock");
+            // And the lookup itself, once (its own Eq does not look again), through this
+            // thread's index in use further up the stack.
+            if !NESTED.replace(true) {
+                let found = memory.get_hashed(memory.hash(&Reentrant(2)), &Reentrant(2));
+                assert_eq!(found.map(|(value, _)| value), Some(20));
+                NESTED.set(false);
+            }
         }
         self.0 == other.0
     }
@@ -323,11 +334,13 @@ impl Eq for Reentrant {}
 #[test]
 fn a_key_whose_eq_uses_the_same_tier_never_runs_under_its_write_lock_on_a_lookup() {
     let memory = REENTERED.get_or_init(|| MemoryBackend::new().max_entries(10));
+    memory.insert(Reentrant(2), 20, at(0));
     memory.insert(Reentrant(1), 10, at(0));
     for _ in 0..16 {
         let found = memory.get_hashed(memory.hash(&Reentrant(1)), &Reentrant(1));
         assert_eq!(found.map(|(value, _)| value), Some(10));
     }
+    // 2, looked up only while the index was in use further up the stack, never joined it.
     assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(1));
 }
 
@@ -368,4 +381,46 @@ fn each_threads_index_starts_a_cache_line_of_its_own() {
             });
         }
     });
+}
+
+/// A value whose `Clone` panics while [`PANICKY`] is set on this thread.
+#[derive(Debug, PartialEq)]
+struct Panicky(u32);
+
+thread_local! {
+    static PANICKY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Clone for Panicky {
+    fn clone(&self) -> Self {
+        assert!(!PANICKY.get(), "clone refused");
+        Panicky(self.0)
+    }
+}
+
+#[test]
+fn a_value_whose_clone_panics_leaves_the_index_and_the_shards_usable() {
+    let memory: MemoryBackend<u64, Panicky> = MemoryBackend::new().max_entries(10);
+    let get = |k: u64| memory.get_hashed(memory.hash(&k), &k).map(|(v, _)| v);
+    memory.insert(1, Panicky(1), at(0));
+    memory.insert(2, Panicky(2), at(0));
+    for _ in 0..8 {
+        assert_eq!(get(1), Some(Panicky(1))); // 1 joins the index
+    }
+    PANICKY.set(true);
+    for k in [1, 2] {
+        // From the index (1) and from the shared table (2), under its read lock.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get(k)));
+        assert!(caught.is_err());
+    }
+    PANICKY.set(false);
+    for _ in 0..8 {
+        assert_eq!(get(1), Some(Panicky(1)));
+        assert_eq!(get(2), Some(Panicky(2)));
+    }
+    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(2));
+    memory.insert(1, Panicky(10), at(0));
+    assert!(memory.remove(&2));
+    assert_eq!(get(1), Some(Panicky(10)));
+    assert_eq!(get(2), None);
 }
