@@ -26,17 +26,18 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// A hit clones the value; it neither allocates nor serialises (wrap large values in `Arc` to make
 /// the clone cheap). Entries live in shards behind read-write locks; each thread also keeps an
 /// index of pointers to the entries it hit often ([`thread_index`](Self::thread_index)), so that
-/// a repeated hit takes no lock and writes nothing another thread reads: threads reading at once
-/// do not slow each other down. An entry replaced, removed or evicted is marked dead before its
-/// write returns, and no index serves a dead entry.
+/// a repeated hit takes no lock and writes nothing another thread reads (but, when bounded, its
+/// entry's recency stamp: see below): threads reading at once do not slow each other down. An
+/// entry replaced, removed, evicted or cleared is marked dead before its write returns, and no
+/// index serves a dead entry.
 ///
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
 /// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit takes its shard's read lock (a write to the lock's
-/// line, which hits on other keys of that shard also write: as in an unbounded tier), reads a
-/// shared recency counter and writes its own entry's stamp, only when an insert came since its
-/// last hit (never a counter every hit writes); an insert of a new key bumps two shared
+/// is under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read
+/// lock: as in an unbounded tier) reads a shared recency counter and writes its own entry's
+/// stamp, only when an insert came since its last hit (never a counter every hit writes); an
+/// insert of a new key bumps two shared
 /// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
 /// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
 ///

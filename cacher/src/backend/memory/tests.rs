@@ -315,8 +315,14 @@ impl PartialEq for Reentrant {
         if let Some(memory) = REENTERED.get() {
             // Another lookup in the same tier: it would wait forever for a write lock this
             // thread holds (one shard here, so any lock held is the one it needs).
-            let held = memory.active().iter().any(|shard| shard.try_read().is_err());
-            assert!(!held, "a lookup ran the key's Eq under a shard's write lock");
+            let held = memory
+                .active()
+                .iter()
+                .any(|shard| shard.try_read().is_err());
+            assert!(
+                !held,
+                "a lookup ran the key's Eq under a shard's write lock"
+            );
             // And the lookup itself, once (its own Eq does not look again), through this
             // thread's index in use further up the stack.
             if !NESTED.replace(true) {
@@ -353,7 +359,11 @@ fn a_removed_value_is_freed_once_the_thread_that_indexed_it_looks_its_key_up_aga
         assert!(memory.get_hashed(memory.hash(&1), &1).is_some());
     }
     assert!(memory.remove(&1));
-    assert_eq!(Arc::strong_count(&value), 2, "this thread's index still points to it");
+    assert_eq!(
+        Arc::strong_count(&value),
+        2,
+        "this thread's index still points to it"
+    );
     assert!(memory.get_hashed(memory.hash(&1), &1).is_none());
     assert_eq!(Arc::strong_count(&value), 1, "the lookup let go of it");
     // And one cleared likewise.
