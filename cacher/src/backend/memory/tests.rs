@@ -440,3 +440,41 @@ fn a_value_whose_clone_panics_leaves_the_index_and_the_shards_usable() {
     assert_eq!(get(1), Some(Panicky(10)));
     assert_eq!(get(2), None);
 }
+
+static LATE: std::sync::OnceLock<MemoryBackend<u64, u64>> = std::sync::OnceLock::new();
+
+/// Looks into [`LATE`]'s tier when this thread's thread-locals are torn down.
+struct LookupOnExit;
+
+impl Drop for LookupOnExit {
+    fn drop(&mut self) {
+        let memory = LATE.get().unwrap();
+        for _ in 0..8 {
+            assert_eq!(
+                memory.get_hashed(memory.hash(&1), &1).map(|(v, _)| v),
+                Some(1)
+            );
+        }
+    }
+}
+
+thread_local! {
+    static ON_EXIT: LookupOnExit = const { LookupOnExit };
+}
+
+#[test]
+fn a_lookup_from_a_thread_local_destructor_is_served() {
+    let memory = LATE.get_or_init(MemoryBackend::new);
+    memory.insert(1, 1, at(0));
+    std::thread::spawn(|| {
+        ON_EXIT.with(|_| ()); // its destructor runs after the index's own thread-local state's
+        for _ in 0..8 {
+            assert_eq!(
+                memory.get_hashed(memory.hash(&1), &1).map(|(v, _)| v),
+                Some(1)
+            );
+        }
+    })
+    .join()
+    .unwrap();
+}

@@ -90,7 +90,10 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let local = self.threads.get()?.downcast_ref::<CacheLine<Local<K, V>>>()?;
+        let local = self
+            .threads
+            .get()?
+            .downcast_ref::<CacheLine<Local<K, V>>>()?;
         let slots = local.slots.try_borrow().ok()?;
         let slot = slots.find(hash, |slot| key.is_key(&slot.key))?;
         // Acquire: pairs with the write that retired it, under its shard's lock.
@@ -130,15 +133,49 @@ where
         }
     }
 
+    /// This thread's index, made on its first use; `None` once the thread's thread-locals are
+    /// being torn down (a lookup from a thread-local's destructor is served by the shared table).
     fn local(&self) -> Option<&Local<K, V>> {
-        let local = self.threads.get_or(|| {
-            Box::new(CacheLine(Local::<K, V> {
-                slots: RefCell::new(HashTable::new()),
-                shared_hits: Cell::new(0),
-            }))
-        });
+        let local = match self.threads.get() {
+            Some(local) => local,
+            // `get_or` would panic, and abort the process, once `thread_local`'s own per-thread
+            // state is gone: `TORN_DOWN` is set just before (see `TEARDOWN`).
+            None if TORN_DOWN.get() => return None,
+            None => {
+                let local = self.threads.get_or(|| {
+                    Box::new(CacheLine(Local::<K, V> {
+                        slots: RefCell::new(HashTable::new()),
+                        shared_hits: Cell::new(0),
+                    }))
+                });
+                let _ = TEARDOWN.try_with(|_| ());
+                local
+            }
+        };
         // Always a `CacheLine<Local<K, V>>`: this index makes its threads' values, and no other.
-        local.downcast_ref::<CacheLine<Local<K, V>>>().map(|local| &**local)
+        local
+            .downcast_ref::<CacheLine<Local<K, V>>>()
+            .map(|local| &**local)
+    }
+}
+
+thread_local! {
+    /// Set when this thread's thread-locals are being torn down, before `thread_local`'s own
+    /// state goes: no thread index is made after. (No destructor: readable until the end.)
+    static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
+    /// Sets `TORN_DOWN` when dropped. First touched just after a thread's first `get_or`, so
+    /// after `thread_local` registered its own per-thread state: thread-locals are torn down
+    /// last-registered first, so this one goes first. (A thread that never made an index, yet
+    /// took a `thread_local` id elsewhere, is not covered: its first index made from a
+    /// thread-local's destructor, after that id was freed, would still panic.)
+    static TEARDOWN: Teardown = const { Teardown };
+}
+
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        TORN_DOWN.set(true);
     }
 }
 
@@ -172,6 +209,7 @@ where
 
     /// The address of this thread's index, to check that it starts a cache line.
     pub(super) fn address(&self) -> usize {
-        self.local().map_or(0, |local| std::ptr::from_ref(local).addr())
+        self.local()
+            .map_or(0, |local| std::ptr::from_ref(local).addr())
     }
 }
