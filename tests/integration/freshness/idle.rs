@@ -110,7 +110,11 @@ fn hits_served_by_a_threads_index_record_the_use_that_every_thread_sees() {
         for _ in 0..50 {
             assert_eq!(cache.get(&1), Some(1), "step {step}");
         }
-        assert_eq!(elsewhere(1).unwrap(), Some(1), "step {step}, another thread");
+        assert_eq!(
+            elsewhere(1).unwrap(),
+            Some(1),
+            "step {step}, another thread"
+        );
     }
     assert_eq!(cache.get(&2), None, "55 min unused");
     mock.advance(5 * MIN);
