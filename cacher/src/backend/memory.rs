@@ -390,11 +390,12 @@ where
             return Some(found);
         };
         let shared = match held {
-            Held::Shared(slot) => Ok(Arc::clone(slot)),
-            Held::Inline(slot) => Err(std::ptr::from_ref(slot)),
+            Held::Shared(slot) => Some(Arc::clone(slot)),
+            Held::Inline(_) => None,
         };
+        let address = std::ptr::from_ref::<Slot<K, V>>(held);
         drop(shard);
-        if let Some(slot) = shared.map_or_else(|inline| self.share(hash, inline), Some) {
+        if let Some(slot) = shared.or_else(|| self.share(hash, address)) {
             index.admit(slot);
         }
         Some(found)
