@@ -158,19 +158,23 @@ where
         }
         let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
-        bounded.index = self.index;
+        bounded.index = self.index.map(|index| index.at_most(max_entries));
         bounded
     }
 
-    /// How many entries each thread's index of its hits holds (4 096 by default; 0 turns the
-    /// indexes off, and every hit takes its shard's read lock).
+    /// How many entries each thread's index of its hits holds (4 096 by default, and never more
+    /// than [`max_entries`](Self::max_entries); 0 turns the indexes off, and every hit takes its
+    /// shard's read lock).
     ///
     /// The index holds pointers to the shared entries, not copies: about 20 bytes an entry, at
-    /// most `capacity` per thread that used the tier, and it starts over when full. A thread adds
-    /// an entry to its index after a few hits in the shared table. Set it to about the number of
-    /// entries one thread hits again and again; a larger index costs memory, not time. An entry
-    /// that left the tier is freed once no index points to it (each thread lets go of it when
-    /// it looks the key up again, when its index starts over, or when the cache is dropped).
+    /// most `capacity` per thread that used the tier; when full it lets go of the entries that
+    /// left the tier, or starts over. A thread adds an entry to its index after a few hits in the
+    /// shared table. Set it to about the number of entries one thread hits again and again; a
+    /// larger index costs memory, not time. An entry that left the tier is freed once no index
+    /// points to it (each thread lets go of it when it looks the key up again, when its index
+    /// fills, or when the cache is dropped): until then each thread that used the tier may keep
+    /// up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n` values, and
+    /// `n` more per thread).
     ///
     /// # Examples
     ///
@@ -185,6 +189,7 @@ where
     /// ```
     #[must_use]
     pub fn thread_index(mut self, capacity: usize) -> Self {
+        let capacity = self.max_entries.map_or(capacity, |max| capacity.min(max));
         self.index = (capacity > 0).then(|| ThreadIndex::new(capacity));
         self
     }

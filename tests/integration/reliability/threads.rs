@@ -2,9 +2,9 @@
 //! indexes pass to new threads, when tasks move between a runtime's threads, and when a cache is
 //! used from a thread-local's destructor as its thread exits.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use cacher::Cache;
+use cacher::{Cache, MemoryBackend};
 
 /// Enough hits for a key to join the calling thread's index.
 fn hit_often(cache: &Cache<u64, u64>, key: u64) -> Option<u64> {
@@ -91,4 +91,27 @@ fn a_cache_used_from_a_thread_local_destructor_still_serves_it() {
     .join()
     .unwrap();
     assert_eq!(cache.get(&2), Some(2));
+}
+
+#[test]
+fn max_entries_bounds_the_values_kept_alive_indexes_included() {
+    // Each key is hit often enough to join this thread's index, then evicted by the next ones:
+    // an index that kept every evicted entry it had hit would keep thousands of values alive in
+    // a tier bounded to 4.
+    let cache: Cache<u64, Arc<()>> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(4))
+        .build()
+        .unwrap();
+    let probe = Arc::new(());
+    for key in 0..1_000 {
+        cache.insert(&key, Arc::clone(&probe)).unwrap();
+        for _ in 0..16 {
+            assert!(cache.get(&key).is_some());
+        }
+    }
+    let alive = Arc::strong_count(&probe) - 1;
+    assert!(
+        alive <= 8,
+        "{alive} values alive: the tier's 4 and at most 4 in the index"
+    );
 }

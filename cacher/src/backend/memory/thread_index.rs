@@ -17,10 +17,11 @@
 //! also moves it behind that `Arc`, under its shard's write lock, so that an insert allocates
 //! nothing for entries no index wants), so that keys hit once do not fill it. Each
 //! thread's index holds at most its capacity of pointers (4 096 by default, about 80 KiB when
-//! full) and starts over when full. An entry that left the shared table is freed when the last
-//! index pointing to it lets go of it: when that thread looks the key up again, when its index
-//! starts over, or when the cache is dropped. Until then a thread that never looks the key up
-//! again keeps it: at most its index's capacity of entries, however many left the tier.
+//! full, and never more than a bounded tier's `max_entries`); when full it lets go of its dead
+//! entries, or starts over if too few were dead. An entry that left the shared table is freed
+//! when the last index pointing to it lets go of it: when that thread looks the key up again,
+//! when its index fills, or when the cache is dropped. Until then a thread that never looks the
+//! key up again keeps it: at most its index's capacity of entries, however many left the tier.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -67,6 +68,13 @@ impl<K, V> ThreadIndex<K, V> {
             capacity,
             types: PhantomData,
         }
+    }
+
+    /// This index, holding no more than a tier bounded to `max_entries` holds: beyond that it
+    /// would only keep evicted entries, and their values, alive.
+    pub(super) fn at_most(mut self, max_entries: usize) -> Self {
+        self.capacity = self.capacity.min(max_entries);
+        self
     }
 }
 
@@ -126,7 +134,12 @@ where
             Ok(mut indexed) => *indexed.get_mut() = slot,
             Err(_) => {
                 if slots.len() >= self.capacity {
-                    slots.clear();
+                    // Full: the dead entries go (their values with them); if too few were
+                    // dead, it starts over.
+                    slots.retain(|indexed| indexed.live.load(Ordering::Relaxed));
+                    if slots.len() >= self.capacity {
+                        slots.clear();
+                    }
                 }
                 slots.insert_unique(slot.hash, slot, |indexed| indexed.hash);
             }
