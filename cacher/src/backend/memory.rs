@@ -171,10 +171,10 @@ where
     /// left the tier, or starts over. A thread adds an entry to its index after a few hits in the
     /// shared table. Set it to about the number of entries one thread hits again and again; a
     /// larger index costs memory, not time. An entry that left the tier is freed once no index
-    /// points to it (each thread lets go of it when it looks the key up again, when its index
-    /// fills, or when the cache is dropped): until then each thread that used the tier may keep
-    /// up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n` values, and
-    /// `n` more per thread).
+    /// points to it (each thread lets go of it when it indexes the key's new entry, when its
+    /// index fills, or when the cache is dropped): until then each thread that used the tier may
+    /// keep up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n`
+    /// values, and `n` more per thread).
     ///
     /// # Examples
     ///

@@ -1,7 +1,5 @@
 //! The memory tier's own rules: bounds, eviction order, removal.
 
-use std::sync::Arc;
-
 use super::MemoryBackend;
 use crate::entry::Stamp;
 
@@ -354,32 +352,6 @@ fn a_key_whose_eq_uses_the_same_tier_never_runs_under_its_write_lock_on_a_lookup
     }
     // 2, looked up only while the index was in use further up the stack, never joined it.
     assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(1));
-}
-
-#[test]
-fn a_removed_value_is_freed_once_the_thread_that_indexed_it_looks_its_key_up_again() {
-    let memory: MemoryBackend<u64, Arc<u64>> = MemoryBackend::new();
-    let value = Arc::new(7);
-    memory.insert(1, Arc::clone(&value), at(0));
-    for _ in 0..8 {
-        assert!(memory.get_hashed(memory.hash(&1), &1).is_some());
-    }
-    assert!(memory.remove(&1));
-    assert_eq!(
-        Arc::strong_count(&value),
-        2,
-        "this thread's index still points to it"
-    );
-    assert!(memory.get_hashed(memory.hash(&1), &1).is_none());
-    assert_eq!(Arc::strong_count(&value), 1, "the lookup let go of it");
-    // And one cleared likewise.
-    memory.insert(2, Arc::clone(&value), at(0));
-    for _ in 0..8 {
-        assert!(memory.get_hashed(memory.hash(&2), &2).is_some());
-    }
-    memory.clear();
-    assert!(memory.get_hashed(memory.hash(&2), &2).is_none());
-    assert_eq!(Arc::strong_count(&value), 1);
 }
 
 #[test]
