@@ -348,7 +348,10 @@ where
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            shard.table.drain().for_each(|slot| slot.retire());
+            // All marked dead before any is dropped: a value's `Drop` that panics cuts the
+            // drop short, yet the table is emptied all the same, and an index must serve none.
+            shard.table.iter().for_each(|slot| slot.retire());
+            shard.table.clear();
         }
     }
 

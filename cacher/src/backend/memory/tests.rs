@@ -450,3 +450,34 @@ fn a_lookup_from_a_thread_local_destructor_is_served() {
     .join()
     .unwrap();
 }
+
+/// A value whose drop panics if it was made so.
+#[derive(Clone, Debug, PartialEq)]
+struct Bomb(bool);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        assert!(!self.0 || std::thread::panicking(), "boom");
+    }
+}
+
+#[test]
+fn a_clear_cut_short_by_a_panicking_drop_leaves_no_removed_entry_servable() {
+    let memory: MemoryBackend<u64, Bomb> = MemoryBackend::new().max_entries(60); // one shard
+    for k in 0..50 {
+        memory.insert(k, Bomb(false), at(0));
+        for _ in 0..8 {
+            assert_eq!(
+                memory.get_hashed(memory.hash(&k), &k).map(|(v, _)| v),
+                Some(Bomb(false))
+            );
+        }
+    }
+    memory.insert(100, Bomb(true), at(0)); // never indexed: dropped by the clear itself
+    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memory.clear()));
+    assert!(cleared.is_err());
+    for k in 0..50 {
+        let found = memory.get_hashed(memory.hash(&k), &k).map(|(v, _)| v);
+        assert_eq!(found, None, "key {k}: removed by the clear, yet served");
+    }
+}
