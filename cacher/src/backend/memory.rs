@@ -280,11 +280,14 @@ where
             .find_mut(hash, |existing| existing.key == slot.key)
         {
             existing.retire();
-            *existing = Held::Inline(slot);
+            let replaced = std::mem::replace(existing, Held::Inline(slot));
+            drop(shard);
+            drop(replaced); // unlocked: a value's `Drop` may use the tier
             return 0;
         }
         let mut evicted = 0;
         let mut evict_elsewhere = false;
+        let mut gone = None;
         if let Some(max) = self.max_entries
             && self.len.fetch_add(1, Ordering::Relaxed) >= max
         {
@@ -292,7 +295,7 @@ where
             if shard.table.is_empty() {
                 evict_elsewhere = true;
             } else {
-                evict_least_recent(&mut shard.table);
+                gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
                 evicted = 1;
             }
@@ -301,6 +304,7 @@ where
             .table
             .insert_unique(hash, Held::Inline(slot), |s| s.hash);
         drop(shard);
+        drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
         if evict_elsewhere && self.evict_from_another_shard(hash) {
             evicted = 1;
         }
@@ -317,8 +321,10 @@ where
             }
             let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
             if !shard.table.is_empty() {
-                evict_least_recent(&mut shard.table);
+                let gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
+                drop(shard);
+                drop(gone);
                 return true;
             }
         }
@@ -331,10 +337,13 @@ where
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
             Ok(entry) => {
-                entry.remove().0.retire();
+                let (gone, _) = entry.remove();
+                gone.retire();
                 if self.max_entries.is_some() {
                     self.len.fetch_sub(1, Ordering::Relaxed);
                 }
+                drop(shard);
+                drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
                 true
             }
             Err(_) => false,
@@ -348,10 +357,11 @@ where
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            // All marked dead before any is dropped: a value's `Drop` that panics cuts the
-            // drop short, yet the table is emptied all the same, and an index must serve none.
-            shard.table.iter().for_each(|slot| slot.retire());
-            shard.table.clear();
+            // All dead before any drops (which may panic, or use the tier: unlocked, then).
+            let gone = std::mem::take(&mut shard.table);
+            gone.iter().for_each(|slot| slot.retire());
+            drop(shard);
+            drop(gone);
         }
     }
 
@@ -413,10 +423,9 @@ where
     /// the write lock (once in the entry's life: the first time a thread admits it); `None` if it
     /// left meanwhile.
     ///
-    /// It is found again by its address, not its key: no user code (a key's `Eq`, which might
-    /// look into this tier) runs under the write lock on a lookup. If the entry left and another
-    /// took its place at that address, that one is shared instead: harmless, as an index matches
-    /// entries by their own keys.
+    /// Found again by its address, not its key: no user code (a key's `Eq`, which might look into
+    /// this tier) runs under the write lock on a lookup. Another entry that took its place there
+    /// is shared instead: harmless, as an index matches entries by their own keys.
     #[cold]
     fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
@@ -452,21 +461,21 @@ where
     }
 }
 
-/// Removes the entry with the oldest stamp, under the shard's write lock.
-///
-/// The entry is found again by its address, not by its stamp: an index hit writes stamps without
-/// the lock, so the oldest one may have moved on since the scan, and it must go all the same (or
-/// the count would say one fewer than the table holds).
-fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) {
+/// Removes the entry with the oldest stamp, under the shard's write lock, and hands it back.
+/// Found again by its address, not its stamp: an index hit writes stamps without the lock, and
+/// the oldest must go even if one moved it on since the scan (or the count would drift).
+fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Option<Held<K, V>> {
     let oldest = table
         .iter()
         .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
-        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)));
-    if let Some((hash, oldest)) = oldest
-        && let Ok(entry) = table.find_entry(hash, |held| std::ptr::eq(&**held, oldest))
-    {
-        entry.remove().0.retire();
-    }
+        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)))?;
+    let (hash, oldest) = oldest;
+    let (gone, _) = table
+        .find_entry(hash, |held| std::ptr::eq(&**held, oldest))
+        .ok()?
+        .remove();
+    gone.retire();
+    Some(gone) // for the caller to drop once unlocked
 }
 
 impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {
@@ -485,5 +494,7 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     }
 }
 
+#[cfg(test)]
+mod drop_tests;
 #[cfg(test)]
 mod tests;
