@@ -26,17 +26,18 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// A hit clones the value; it neither allocates nor serialises (wrap large values in `Arc` to make
 /// the clone cheap). Entries live in shards behind read-write locks; each thread also keeps an
 /// index of pointers to the entries it hit often ([`thread_index`](Self::thread_index)), so that
-/// a repeated hit takes no lock and writes nothing another thread reads: threads reading at once
-/// do not slow each other down. An entry replaced, removed or evicted is marked dead before its
-/// write returns, and no index serves a dead entry.
+/// a repeated hit takes no lock and writes nothing another thread reads (but, when bounded, its
+/// entry's recency stamp: see below): threads reading at once do not slow each other down. An
+/// entry replaced, removed, evicted or cleared is marked dead before its write returns, and no
+/// index serves a dead entry.
 ///
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
 /// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit takes its shard's read lock (a write to the lock's
-/// line, which hits on other keys of that shard also write: as in an unbounded tier), reads a
-/// shared recency counter and writes its own entry's stamp, only when an insert came since its
-/// last hit (never a counter every hit writes); an insert of a new key bumps two shared
+/// is under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read
+/// lock: as in an unbounded tier) reads a shared recency counter and writes its own entry's
+/// stamp, only when an insert came since its last hit (never a counter every hit writes); an
+/// insert of a new key bumps two shared
 /// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
 /// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
 ///
@@ -189,19 +190,23 @@ where
         }
         let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
-        bounded.index = self.index;
+        bounded.index = self.index.map(|index| index.at_most(max_entries));
         bounded
     }
 
-    /// How many entries each thread's index of its hits holds (4 096 by default; 0 turns the
-    /// indexes off, and every hit takes its shard's read lock).
+    /// How many entries each thread's index of its hits holds (4 096 by default, and never more
+    /// than [`max_entries`](Self::max_entries); 0 turns the indexes off, and every hit takes its
+    /// shard's read lock).
     ///
     /// The index holds pointers to the shared entries, not copies: about 20 bytes an entry, at
-    /// most `capacity` per thread that used the tier, and it starts over when full. A thread adds
-    /// an entry to its index after a few hits in the shared table. Set it to about the number of
-    /// entries one thread hits again and again; a larger index costs memory, not time. An entry
-    /// that left the tier is freed once no index points to it (each thread lets go of it when
-    /// it looks the key up again, when its index starts over, or when the cache is dropped).
+    /// most `capacity` per thread that used the tier; when full it lets go of the entries that
+    /// left the tier, or starts over. A thread adds an entry to its index after a few hits in the
+    /// shared table. Set it to about the number of entries one thread hits again and again; a
+    /// larger index costs memory, not time. An entry that left the tier is freed once no index
+    /// points to it (each thread lets go of it when it indexes the key's new entry, when its
+    /// index fills, or when the cache is dropped): until then each thread that used the tier may
+    /// keep up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n`
+    /// values, and `n` more per thread).
     ///
     /// # Examples
     ///
@@ -216,7 +221,12 @@ where
     /// ```
     #[must_use]
     pub fn thread_index(mut self, capacity: usize) -> Self {
-        self.index = (capacity > 0).then(|| ThreadIndex::new(capacity));
+        let capacity = self.max_entries.map_or(capacity, |max| capacity.min(max));
+        let index = ThreadIndex::new(capacity);
+        self.index = (capacity > 0).then(|| match self.max_entries {
+            Some(max) => index.at_most(max),
+            None => index,
+        });
         self
     }
 
@@ -327,11 +337,14 @@ where
             .find_mut(hash, |existing| existing.key == slot.key)
         {
             existing.retire();
-            *existing = Held::Inline(slot);
+            let replaced = std::mem::replace(existing, Held::Inline(slot));
+            drop(shard);
+            drop(replaced); // unlocked: a value's `Drop` may use the tier
             return 0;
         }
         let mut evicted = 0;
         let mut evict_elsewhere = false;
+        let mut gone = None;
         if let Some(max) = self.max_entries
             && self.len.fetch_add(1, Ordering::Relaxed) >= max
         {
@@ -339,7 +352,7 @@ where
             if shard.table.is_empty() {
                 evict_elsewhere = true;
             } else {
-                evict_least_recent(&mut shard.table);
+                gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
                 evicted = 1;
             }
@@ -348,6 +361,7 @@ where
             .table
             .insert_unique(hash, Held::Inline(slot), |s| s.hash);
         drop(shard);
+        drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
         if evict_elsewhere && self.evict_from_another_shard(hash) {
             evicted = 1;
         }
@@ -364,8 +378,10 @@ where
             }
             let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
             if !shard.table.is_empty() {
-                evict_least_recent(&mut shard.table);
+                let gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
+                drop(shard);
+                drop(gone);
                 return true;
             }
         }
@@ -378,10 +394,13 @@ where
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
             Ok(entry) => {
-                entry.remove().0.retire();
+                let (gone, _) = entry.remove();
+                gone.retire();
                 if self.max_entries.is_some() {
                     self.len.fetch_sub(1, Ordering::Relaxed);
                 }
+                drop(shard);
+                drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
                 true
             }
             Err(_) => false,
@@ -397,10 +416,11 @@ where
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            let old = std::mem::take(&mut shard.table);
-            old.iter().for_each(|slot| slot.retire());
+            // All dead before any drops (which may panic, or use the tier: unlocked, then).
+            let gone = std::mem::take(&mut shard.table);
+            gone.iter().for_each(|slot| slot.retire());
             drop(shard);
-            drop(old);
+            drop(gone);
         }
     }
 
@@ -465,21 +485,27 @@ where
             Held::Shared(slot) => Some(Arc::clone(slot)),
             Held::Inline(_) => None,
         };
+        let address = std::ptr::from_ref::<Slot<K, V>>(held);
         drop(shard);
-        if let Some(slot) = shared.or_else(|| self.share(hash, key)) {
+        if let Some(slot) = shared.or_else(|| self.share(hash, address)) {
             index.admit(slot);
         }
         Ok(found)
     }
 
-    /// Moves `key`'s entry behind an `Arc` for the threads' indexes, under the write lock (once
-    /// in the entry's life: the first time a thread admits it); `None` if it left meanwhile.
+    /// Moves the entry found inline at `inline` behind an `Arc` for the threads' indexes, under
+    /// the write lock (once in the entry's life: the first time a thread admits it); `None` if it
+    /// left meanwhile.
+    ///
+    /// Found again by its address, not its key: no user code (a key's `Eq`, which might look into
+    /// this tier) runs under the write lock on a lookup. Another entry that took its place there
+    /// is shared instead: harmless, as an index matches entries by their own keys.
     #[cold]
-    fn share<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Option<Arc<Slot<K, V>>> {
+    fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
         let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         let entry = shard
             .table
-            .find_entry(hash, |slot| key.is_key(&slot.key))
+            .find_entry(hash, |held| std::ptr::eq(&**held, inline))
             .ok()?;
         let (held, vacant) = entry.remove();
         let slot = match held {
@@ -509,17 +535,21 @@ where
     }
 }
 
-fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) {
+/// Removes the entry with the oldest stamp, under the shard's write lock, and hands it back.
+/// Found again by its address, not its stamp: an index hit writes stamps without the lock, and
+/// the oldest must go even if one moved it on since the scan (or the count would drift).
+fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Option<Held<K, V>> {
     let oldest = table
         .iter()
-        .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed))
-        .map(|slot| (slot.hash, slot.last_used.load(Ordering::Relaxed)));
-    if let Some((hash, used)) = oldest
-        && let Ok(entry) =
-            table.find_entry(hash, |slot| slot.last_used.load(Ordering::Relaxed) == used)
-    {
-        entry.remove().0.retire();
-    }
+        .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
+        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)))?;
+    let (hash, oldest) = oldest;
+    let (gone, _) = table
+        .find_entry(hash, |held| std::ptr::eq(&**held, oldest))
+        .ok()?
+        .remove();
+    gone.retire();
+    Some(gone) // for the caller to drop once unlocked
 }
 
 impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {
@@ -538,5 +568,7 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     }
 }
 
+#[cfg(test)]
+mod drop_tests;
 #[cfg(test)]
 mod tests;

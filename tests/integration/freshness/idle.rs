@@ -89,3 +89,41 @@ fn a_zero_time_to_idle_is_refused() {
         .build();
     assert!(matches!(built, Err(cacher::Error::Config(_))));
 }
+
+#[test]
+fn hits_served_by_a_threads_index_record_the_use_that_every_thread_sees() {
+    // Many hits per step, so that this thread's memory-tier index serves them (a lookup that
+    // takes no lock); the use they record must keep the entry alive for another thread, and
+    // an idle or aged entry must expire through the index as through the shared table.
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .ttl(60 * MIN)
+        .time_to_idle(10 * MIN)
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 1).unwrap();
+    cache.insert(&2, 2).unwrap();
+    let elsewhere = |key| std::thread::scope(|scope| scope.spawn(|| cache.get(&key)).join());
+    for step in 0..11 {
+        mock.advance(5 * MIN);
+        for _ in 0..50 {
+            assert_eq!(cache.get(&1), Some(1), "step {step}");
+        }
+        assert_eq!(
+            elsewhere(1).unwrap(),
+            Some(1),
+            "step {step}, another thread"
+        );
+    }
+    assert_eq!(cache.get(&2), None, "55 min unused");
+    mock.advance(5 * MIN);
+    assert_eq!(cache.get(&1), None, "60 min old: the ttl, in use or not");
+    assert_eq!(elsewhere(1).unwrap(), None);
+    cache.insert(&3, 3).unwrap();
+    for _ in 0..50 {
+        assert_eq!(cache.get(&3), Some(3));
+    }
+    mock.advance(11 * MIN);
+    assert_eq!(cache.get(&3), None, "idle 11 min, though indexed");
+}

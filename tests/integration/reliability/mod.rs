@@ -13,3 +13,4 @@ mod hostile_keys;
 mod panics;
 mod processes;
 mod store;
+mod threads;

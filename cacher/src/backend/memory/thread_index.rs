@@ -16,10 +16,13 @@
 //! adds the entry (an `Arc` clone and an insert; the first admission of an entry by any thread
 //! also moves it behind that `Arc`, under its shard's write lock, so that an insert allocates
 //! nothing for entries no index wants), so that keys hit once do not fill it. Each
-//! thread's index holds at most its capacity of pointers (4 096 by default, about 80 KiB when
-//! full) and starts over when full. An entry that left the shared table is freed when the last
-//! index pointing to it lets go of it: when that thread looks the key up again after it was
-//! re-inserted, when its index starts over, or when the cache is dropped.
+//! thread's index holds at most its capacity of pointers (4 096 by default, about 64 KiB when
+//! full, and never more than a bounded tier's `max_entries`); when full it lets go of its dead
+//! entries, or starts over if too few were dead. An entry that left the shared table is freed
+//! when the last index pointing to it lets go of it: when that thread indexes the key's new
+//! entry, when its index fills, or when the cache is dropped. Until then a thread keeps it (a
+//! lookup that finds it dead does not let go of it: that would cost every hit): at most its
+//! index's capacity of entries, however many left the tier.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -43,11 +46,12 @@ const ADMIT_EVERY: u32 = 4;
 
 /// One index per thread that used the tier.
 pub(super) struct ThreadIndex<K, V> {
-    /// Each thread's `Local<K, V>`, on cache lines of its own so that two threads' indexes never
-    /// share one. Behind `dyn Any`: `ThreadLocal` asks in its type that its values be `Send`,
-    /// which the tier's are wherever a lookup can reach them (a cache's keys and values are), not
-    /// in the tier's definition.
-    threads: ThreadLocal<CacheLine<Box<dyn Any + Send>>>,
+    /// Each thread's `Local<K, V>`, boxed on cache lines of its own so that two threads' indexes
+    /// never share one (a hit writes its index's borrow flag; the pointers here are only read).
+    /// Behind `dyn Any`: `ThreadLocal` asks in its type that its values be `Send`, which the
+    /// tier's are wherever a lookup can reach them (a cache's keys and values are), not in the
+    /// tier's definition.
+    threads: ThreadLocal<Box<dyn Any + Send>>,
     capacity: usize,
     types: PhantomData<fn() -> (K, V)>,
 }
@@ -97,6 +101,13 @@ impl<K, V> ThreadIndex<K, V> {
             types: PhantomData,
         }
     }
+
+    /// This index, holding no more than a tier bounded to `max_entries` holds: beyond that it
+    /// would only keep evicted entries, and their values, alive.
+    pub(super) fn at_most(mut self, max_entries: usize) -> Self {
+        self.capacity = self.capacity.min(max_entries);
+        self
+    }
 }
 
 impl<K, V> ThreadIndex<K, V>
@@ -119,11 +130,15 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let local = self.threads.get()?.downcast_ref::<Local<K, V>>()?;
+        let local = self
+            .threads
+            .get()?
+            .downcast_ref::<CacheLine<Local<K, V>>>()?;
         let slots = local.slots.try_borrow().ok()?;
         let slot = slots.slots.get(place(&slots.places, hash)?)?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
+        // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
         if !key.is_key(&slot.key) || !slot.live.load(Ordering::Acquire) {
             return None;
         }
@@ -147,29 +162,81 @@ where
         let Some(Ok(mut slots)) = self.local().map(|local| local.slots.try_borrow_mut()) else {
             return; // in use further up this thread's stack
         };
-        let Slots { places, slots } = &mut *slots;
-        if slots.len() >= self.capacity {
-            places.clear();
-            slots.clear();
+        if slots.slots.len() >= self.capacity {
+            // Full: the dead entries go (their values with them); if too few were dead, it
+            // starts over.
+            slots.keep_live();
+            if slots.slots.len() >= self.capacity {
+                slots.places.clear();
+                slots.slots.clear();
+            }
         }
+        let Slots { places, slots } = &mut *slots;
         match insert(places, slot.hash, slots.len()) {
             Ok(()) => slots.push(slot),
             Err(place) => slots[place] = slot,
         }
     }
 
+    /// This thread's index, made on its first use; `None` once the thread's thread-locals are
+    /// being torn down (a lookup from a thread-local's destructor is served by the shared table).
     fn local(&self) -> Option<&Local<K, V>> {
-        let local = self.threads.get_or(|| {
-            CacheLine(Box::new(Local::<K, V> {
-                slots: RefCell::new(Slots {
-                    places: HashTable::new(),
-                    slots: Vec::new(),
-                }),
-                shared_hits: Cell::new(0),
-            }))
-        });
-        // Always a `Local<K, V>`: this index makes its threads' values, and no other.
-        local.downcast_ref()
+        let local = match self.threads.get() {
+            Some(local) => local,
+            // `get_or` would panic, and abort the process, once `thread_local`'s own per-thread
+            // state is gone: `TORN_DOWN` is set just before (see `TEARDOWN`).
+            None if TORN_DOWN.get() => return None,
+            None => {
+                let local = self.threads.get_or(|| {
+                    Box::new(CacheLine(Local::<K, V> {
+                        slots: RefCell::new(Slots {
+                            places: HashTable::new(),
+                            slots: Vec::new(),
+                        }),
+                        shared_hits: Cell::new(0),
+                    }))
+                });
+                let _ = TEARDOWN.try_with(|_| ());
+                local
+            }
+        };
+        // Always a `CacheLine<Local<K, V>>`: this index makes its threads' values, and no other.
+        local
+            .downcast_ref::<CacheLine<Local<K, V>>>()
+            .map(|local| &**local)
+    }
+}
+
+impl<K, V> Slots<K, V> {
+    /// Lets go of the dead entries, and places the live ones again.
+    fn keep_live(&mut self) {
+        self.places.clear();
+        self.slots.retain(|slot| slot.live.load(Ordering::Relaxed));
+        for (place, slot) in self.slots.iter().enumerate() {
+            // Distinct keys, distinct hashes but in a collision (then the later one wins a
+            // place, and the other stays unreachable until the index fills again).
+            let _ = insert(&mut self.places, slot.hash, place);
+        }
+    }
+}
+
+thread_local! {
+    /// Set when this thread's thread-locals are being torn down, before `thread_local`'s own
+    /// state goes: no thread index is made after. (No destructor: readable until the end.)
+    static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
+    /// Sets `TORN_DOWN` when dropped. First touched just after a thread's first `get_or`, so
+    /// after `thread_local` registered its own per-thread state: thread-locals are torn down
+    /// last-registered first, so this one goes first. (A thread that never made an index, yet
+    /// took a `thread_local` id elsewhere, is not covered: its first index made from a
+    /// thread-local's destructor, after that id was freed, would still panic.)
+    static TEARDOWN: Teardown = const { Teardown };
+}
+
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        TORN_DOWN.set(true);
     }
 }
 
@@ -183,5 +250,11 @@ where
     pub(super) fn indexed(&self) -> usize {
         self.local()
             .map_or(0, |local| local.slots.borrow().slots.len())
+    }
+
+    /// The address of this thread's index, to check that it starts a cache line.
+    pub(super) fn address(&self) -> usize {
+        self.local()
+            .map_or(0, |local| std::ptr::from_ref(local).addr())
     }
 }
