@@ -77,18 +77,6 @@ impl<F: Formatter + Copy> Setup<F> {
         }
     }
 
-    fn envelope<'a>(&'a self, key: &'a str) -> RawEnvelope<'a, &'a Payload> {
-        RawEnvelope {
-            cacher: 1,
-            namespace: NAMESPACE,
-            version: None,
-            key,
-            type_name: type_name(),
-            created_ms: 1_764_000_000_000,
-            value: &self.value,
-        }
-    }
-
     /// The raw floor of a hit: read the file, decode the entry.
     fn raw_read(&self, path: &Path) -> Payload {
         let bytes = fs::read(path).unwrap();
@@ -100,10 +88,7 @@ impl<F: Formatter + Copy> Setup<F> {
     /// the value, as `Cache::insert` does, and drops it (for 256 KiB, freeing it is a visible
     /// part of the cost).
     fn raw_write(&self, value: Payload, key: &str, path: &Path, temp: &Path) {
-        let envelope = RawEnvelope {
-            value: &value,
-            ..self.envelope(key)
-        };
+        let envelope = RawEnvelope::new(NAMESPACE, key, type_name(), &value);
         let bytes = self.format.encode(&envelope).unwrap();
         let mut file = fs::File::create(temp).unwrap();
         file.write_all(&bytes).unwrap();

@@ -428,15 +428,7 @@ fn main() {
             let type_name = std::any::type_name::<Payload>();
             let raw = |k: u64, value: Payload| {
                 let (key, path, temp) = &paths[k as usize];
-                let envelope = RawEnvelope {
-                    cacher: 1,
-                    namespace: "default",
-                    version: None,
-                    key,
-                    type_name,
-                    created_ms: 1_764_000_000_000,
-                    value: &value,
-                };
+                let envelope = RawEnvelope::new("default", key, type_name, &value);
                 let bytes = JsonFormatter.encode(&envelope).unwrap();
                 let mut file = std::fs::File::create(temp).unwrap();
                 std::io::Write::write_all(&mut file, &bytes).unwrap();

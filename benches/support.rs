@@ -193,8 +193,9 @@ pub fn splice(template: &[u8], placeholder: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The layout of a cacher entry, read directly with serde: what the "raw read + decode"
-/// baseline decodes (the same bytes cacher reads, without its checks).
+/// The layout of a cacher entry (layout 3, `cacher/src/entry.rs`), read directly with serde: what
+/// the "raw read + decode" baseline decodes (the same bytes cacher reads, without its checks).
+/// The order of the fields is the layout's: the binary formats read them by position.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RawEnvelope<'a, V> {
     /// The layout version.
@@ -205,11 +206,43 @@ pub struct RawEnvelope<'a, V> {
     pub version: Option<&'a str>,
     /// The key.
     pub key: &'a str,
+    /// The arguments' canonical text.
+    pub args: Option<&'a str>,
     /// The value's type name.
     #[serde(rename = "type")]
     pub type_name: &'a str,
+    /// The fingerprint of the value type's shape.
+    pub shape: Option<&'a str>,
+    /// The fingerprint of the function's code.
+    pub code: Option<&'a str>,
     /// The creation time.
     pub created_ms: u64,
+    /// The entry's own ttl.
+    pub ttl_ms: Option<u64>,
+    /// The last use recorded.
+    pub touched_ms: u64,
     /// The value.
     pub value: V,
+}
+
+impl<'a, V> RawEnvelope<'a, V> {
+    /// An entry of `value` under `namespace` and `key`, with the fixed creation time of the
+    /// benches and no ttl, version, arguments or fingerprints.
+    pub fn new(namespace: &'a str, key: &'a str, type_name: &'a str, value: V) -> Self {
+        const CREATED_MS: u64 = 1_764_000_000_000;
+        Self {
+            cacher: 3,
+            namespace,
+            version: None,
+            key,
+            args: None,
+            type_name,
+            shape: None,
+            code: None,
+            created_ms: CREATED_MS,
+            ttl_ms: None,
+            touched_ms: CREATED_MS,
+            value,
+        }
+    }
 }
