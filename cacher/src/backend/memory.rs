@@ -468,7 +468,11 @@ where
     /// The lookup in the shared table, under the shard's read lock; the entry may join this
     /// thread's index.
     #[inline(never)]
-    fn get_shared<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Result<(V, Stamp), Absence> {
+    pub(crate) fn get_shared<Q: KeyRef<K> + ?Sized>(
+        &self,
+        hash: u64,
+        key: &Q,
+    ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
         let shard = locked.read().unwrap_or_else(|e| e.into_inner());
         let Some(held) = shard.table.find(hash, |slot| key.is_key(&slot.key)) else {

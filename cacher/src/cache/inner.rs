@@ -64,21 +64,32 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// The memory tier's answer, out of line: for the rare paths (a failed leader's waiters, the
-    /// per-call controls, a refresh), where one copy serves every caller.
+    /// The memory tier's answer from its shared table, out of line: for the rare paths (a look
+    /// again after a shard changed, a failed leader's waiters, the per-call controls, a refresh),
+    /// where one copy serves every caller and the threads' indexes are not needed (they only
+    /// hold entries the shared table has).
     #[inline(never)]
     pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
-        self.lookup_memory_inline(key)
+        let Some(memory) = &self.memory else {
+            return Memory::Absent;
+        };
+        self.answer(memory.get_shared(memory.hash(key), key))
     }
 
-    /// The memory tier's answer, inlined whole into the hit paths (`try_get_or_compute`, its
-    /// async form, `get`) and the miss's look again: kept small enough for it.
+    /// The memory tier's answer, this thread's index first, inlined whole into the hit paths
+    /// (`try_get_or_compute`, its async form, `get`): kept small enough for it.
     #[inline(always)]
     pub(super) fn lookup_memory_inline<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
         let Some(memory) = &self.memory else {
             return Memory::Absent;
         };
-        match memory.get_hashed(memory.hash(key), key) {
+        self.answer(memory.get_hashed(memory.hash(key), key))
+    }
+
+    /// What a lookup found, as the miss path reads it.
+    #[inline(always)]
+    fn answer(&self, found: Result<(V, Stamp), Absence>) -> Memory<V> {
+        match found {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
             Ok((value, _)) if !self.timed => Memory::Fresh(value),
             Ok((value, stamp)) => self.classify(value, stamp),
