@@ -409,19 +409,22 @@ where
 
     /// Removes every entry, and gives back the memory the tables held: a cleared tier is as
     /// small as a new one (its tables grow again as entries come). The entries are marked dead
-    /// under each shard's lock, and dropped after it is released.
+    /// under each shard's lock, and dropped once every shard is emptied and unlocked.
     pub(crate) fn clear(&self) {
+        let mut gone = Vec::with_capacity(self.active().len());
         for lock in self.active() {
             let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            // All dead before any drops (which may panic, or use the tier: unlocked, then).
-            let gone = std::mem::take(&mut shard.table);
-            gone.iter().for_each(|slot| slot.retire());
+            let table = std::mem::take(&mut shard.table);
+            table.iter().for_each(|slot| slot.retire());
             drop(shard);
-            drop(gone);
+            gone.push(table);
         }
+        // Every shard emptied and every entry dead before any drops: a value's `Drop` may panic
+        // (which must not leave a shard uncleared) or use the tier (unlocked, then).
+        drop(gone);
     }
 
     /// The entries the tables have room for.
