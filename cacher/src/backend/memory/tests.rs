@@ -198,6 +198,28 @@ fn an_index_holds_at_most_its_capacity_and_can_be_turned_off() {
     assert_eq!(indexed(&bounded), 0);
 }
 
+/// Reads keys `0..N` (values `key * 1_000_000 + version`) until `done` and 10 000 reads: each
+/// value its own key's, and no key's version ever older than one read before.
+fn read_forward<const N: u64>(
+    memory: &MemoryBackend<u64, u64>,
+    done: &std::sync::atomic::AtomicBool,
+) {
+    let mut seen = [0u64; 64];
+    let mut reads = 0u64;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
+        for k in 0..N {
+            if let Ok((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
+                let (key, version) = (value / 1_000_000, value % 1_000_000);
+                assert_eq!(key, k, "a value of another key");
+                let before = seen[k as usize];
+                assert!(version >= before, "key {k}: {version} after {before}");
+                seen[k as usize] = version;
+            }
+            reads += 1;
+        }
+    }
+}
+
 #[test]
 fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
     // One writer per key, so each key's versions rise in the order they are written: a reader
@@ -209,27 +231,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let readers: Vec<_> = (0..3)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut seen = [0u64; KEYS as usize];
-                    let mut reads = 0u64;
-                    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
-                        for k in 0..KEYS {
-                            if let Ok((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
-                                let (key, version) = (value / 1_000_000, value % 1_000_000);
-                                assert_eq!(key, k, "a value of another key");
-                                assert!(
-                                    version >= seen[k as usize],
-                                    "key {k}: {version} after {}",
-                                    seen[k as usize]
-                                );
-                                seen[k as usize] = version;
-                            }
-                            reads += 1;
-                        }
-                    }
-                })
-            })
+            .map(|_| scope.spawn(|| read_forward::<KEYS>(&memory, &done)))
             .collect();
         let writers: Vec<_> = (0..2)
             .map(|w| {
