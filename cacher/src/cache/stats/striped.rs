@@ -164,6 +164,32 @@ mod tests {
     }
 
     #[test]
+    fn a_sum_read_during_resets_never_exceeds_what_was_added() {
+        // A reader that added up the stripes before a reset, then read the reset's base, took
+        // the difference of a smaller total and a larger base: a count near u64::MAX.
+        const ADDS: u64 = 2_000_000;
+        let counter = StripedCounter::default();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..ADDS {
+                    counter.add();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    counter.reset();
+                }
+            });
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let sum = counter.sum();
+                assert!(sum <= ADDS, "a sum of {sum} after {ADDS} adds");
+            }
+        });
+    }
+
+    #[test]
     fn stripes_are_reused_after_threads_exit() {
         let counter = StripedCounter::default();
         for _ in 0..EXCLUSIVE * 3 {
