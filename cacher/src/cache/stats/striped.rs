@@ -128,11 +128,15 @@ impl StripedCounter {
     }
 
     pub(crate) fn sum(&self) -> u64 {
-        self.total().wrapping_sub(self.base.load(Ordering::Relaxed))
+        // The base first, then the stripes: Acquire, paired with the reset's Release, so that
+        // the stripes read here are at least those the base was added up from, and the
+        // difference never wraps (read the other way round, a reset in between did).
+        let base = self.base.load(Ordering::Acquire);
+        self.total().wrapping_sub(base)
     }
 
     pub(crate) fn reset(&self) {
-        self.base.store(self.total(), Ordering::Relaxed);
+        self.base.store(self.total(), Ordering::Release);
     }
 }
 
