@@ -199,9 +199,9 @@ where
     /// than [`max_entries`](Self::max_entries); 0 turns the indexes off, and every hit takes its
     /// shard's read lock).
     ///
-    /// The index holds pointers to the shared entries, not copies: about 20 bytes an entry, at
-    /// most `capacity` per thread that used the tier; when full it lets go of the entries that
-    /// left the tier, or starts over. A thread adds an entry to its index after a few hits in the
+    /// The index holds pointers to the shared entries, not copies: up to about 40 bytes an entry
+    /// (its hash and place in a hash table, and the pointer), at most `capacity` per thread that
+    /// used the tier; when full it lets go of the entries that left the tier, or starts over. A thread adds an entry to its index after a few hits in the
     /// shared table. Set it to about the number of entries one thread hits again and again; a
     /// larger index costs memory, not time. An entry that left the tier is freed once no index
     /// points to it (each thread lets go of it when it indexes the key's new entry, when its
