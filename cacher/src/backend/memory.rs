@@ -34,13 +34,13 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 ///
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
-/// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read
-/// lock: as in an unbounded tier) reads a shared recency counter and writes its own entry's
-/// stamp, only when an insert came since its last hit (never a counter every hit writes); an
-/// insert of a new key bumps two shared
-/// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
-/// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
+/// evicts the least recently used entry of that key's shard (of the whole backend when the bound is
+/// under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read lock:
+/// as in an unbounded tier) reads a shared recency counter and writes its own entry's stamp, only
+/// when an insert came since its last hit (never a counter every hit writes); an insert of a new
+/// key bumps two shared counters and, when full, scans its shard for the oldest stamp (about
+/// `n / 16` entries: a shard holds what the keys' hashes send it). Recency is counted in inserts:
+/// entries used since the last insert are equally recent.
 ///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
@@ -201,13 +201,13 @@ where
     ///
     /// The index holds pointers to the shared entries, not copies: up to about 40 bytes an entry
     /// (its hash and place in a hash table, and the pointer), at most `capacity` per thread that
-    /// used the tier; when full it lets go of the entries that left the tier, or starts over. A thread adds an entry to its index after a few hits in the
-    /// shared table. Set it to about the number of entries one thread hits again and again; a
-    /// larger index costs memory, not time. An entry that left the tier is freed once no index
-    /// points to it (each thread lets go of it when it indexes the key's new entry, when its
-    /// index fills, or when the cache is dropped): until then each thread that used the tier may
-    /// keep up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n`
-    /// values, and `n` more per thread).
+    /// used the tier; when full it lets go of the entries that left the tier, or starts over. A
+    /// thread adds an entry to its index after a few hits in the shared table. Set it to about the
+    /// number of entries one thread hits again and again; a larger index costs memory, not time. An
+    /// entry that left the tier is freed once no index points to it (each thread lets go of it when
+    /// it indexes the key's new entry, when its index fills, or when the cache is dropped): until
+    /// then each thread that used the tier may keep up to `capacity` such values alive (so a tier
+    /// bounded to `n` keeps at most `n` values, and `n` more per thread).
     ///
     /// # Examples
     ///
