@@ -315,8 +315,12 @@ where
         let locked = self.shard(hash);
         let mut shard = locked.write().unwrap_or_else(|e| e.into_inner());
         // Counted before the entry is there (both under the lock): a reader of the count that
-        // saw the old one took the read lock before this insert.
-        locked.inserts.fetch_add(1, Ordering::Release);
+        // saw the old one took the read lock before this insert. A plain store, not a locked
+        // add: the write lock makes this thread the count's only writer.
+        let inserts = locked.inserts.load(Ordering::Relaxed);
+        locked
+            .inserts
+            .store(inserts.wrapping_add(1), Ordering::Release);
         // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
         // every hit before it, and less than every hit after it.
         let tick = match self.max_entries {
