@@ -377,7 +377,11 @@ fn a_caller_during(removal: impl Fn(&Cache<String, u64>) + Sync) {
         go.send(()).unwrap();
         remover.join().unwrap();
     });
-    assert_eq!(cache.get_or_compute("k", || 3), 3, "the removed value came back");
+    assert_eq!(
+        cache.get_or_compute("k", || 3),
+        3,
+        "the removed value came back"
+    );
 }
 
 #[test]
