@@ -278,9 +278,11 @@ where
     /// made one (an owned key need not serialise as the form it was made from).
     fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<()> {
         let (inner, key) = (&*self.inner, call.key);
-        inner
+        // No store of the key until every tier is cleared of it: a caller meanwhile may read the
+        // old value from a tier not yet cleared, and must not put it back in one already cleared.
+        let _removal = inner
             .flights
-            .invalidate(inner.flight_hash(key), inner.store_wait());
+            .removal(inner.flight_hash(key), inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.remove(key);
         }
@@ -304,7 +306,8 @@ where
     /// The first tier's failure (the other tiers are still cleared).
     pub fn clear(&self) -> Result<()> {
         let inner = &*self.inner;
-        inner.flights.invalidate_all(inner.store_wait());
+        // No store until every tier is cleared (as in `remove_call`).
+        let _removal = inner.flights.removal_all(inner.store_wait());
         if let Some(memory) = &inner.memory {
             memory.clear();
         }

@@ -316,3 +316,80 @@ fn a_removed_entry_is_not_served_as_a_stale_fallback() {
     });
     assert_eq!(result, Err("the API is down"));
 }
+
+/// A tier whose `remove` and `clear` tell the test they began, then wait for its go.
+struct GatedRemoval {
+    s: Shared,
+    gate: Gate,
+}
+
+impl GatedRemoval {
+    fn hold(&self) {
+        self.gate.0.lock().unwrap().send(()).unwrap();
+        self.gate.1.lock().unwrap().recv().unwrap();
+    }
+}
+
+impl PersistentBackend<u64> for GatedRemoval {
+    fn name(&self) -> &'static str {
+        "gated"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        Ok(self.s.map.lock().unwrap().get(key.key).cloned())
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        let mut map = self.s.map.lock().unwrap();
+        map.insert(key.key.to_owned(), entry.clone());
+        Ok(())
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        self.hold();
+        self.s.map.lock().unwrap().remove(key.key);
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        self.hold();
+        self.s.map.lock().unwrap().clear();
+        Ok(())
+    }
+}
+
+/// A caller that comes while `removal` is removing "k" from the persistent tier (and gets the
+/// old value: the removal has not returned) must not put it back in the memory tier: once the
+/// removal returns, a caller runs the function anew.
+fn a_caller_during(removal: impl Fn(&Cache<String, u64>) + Sync) {
+    let (entered_tx, entered) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(GatedRemoval {
+            s: Shared::default(),
+            gate: (Mutex::new(entered_tx), Mutex::new(go_rx)),
+        })
+        .build()
+        .unwrap();
+    cache.insert("k", 1).unwrap();
+    std::thread::scope(|sc| {
+        let remover = sc.spawn(|| removal(&cache));
+        entered.recv().unwrap(); // the persistent tier is being cleared of "k"
+        let during = cache.get_or_compute("k", || 2);
+        assert!(during == 1 || during == 2, "{during}");
+        go.send(()).unwrap();
+        remover.join().unwrap();
+    });
+    assert_eq!(
+        cache.get_or_compute("k", || 3),
+        3,
+        "the removed value came back"
+    );
+}
+
+#[test]
+fn a_caller_during_a_remove_does_not_put_the_removed_value_back() {
+    a_caller_during(|cache| cache.remove("k").unwrap());
+}
+
+#[test]
+fn a_caller_during_a_clear_does_not_put_the_cleared_value_back() {
+    a_caller_during(|cache| cache.clear().unwrap());
+}

@@ -10,6 +10,7 @@ use hashbrown::HashTable;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
+mod lookup;
 mod thread_index;
 
 use thread_index::ThreadIndex;
@@ -33,13 +34,13 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 ///
 /// With [`max_entries`](Self::max_entries)`(n)` the backend holds exactly `n` entries once full
 /// (the bound is the backend's, not split across shards). Inserting a new key into a full backend
-/// evicts the least recently used entry of that key's shard (of the whole backend when the bound
-/// is under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read
-/// lock: as in an unbounded tier) reads a shared recency counter and writes its own entry's
-/// stamp, only when an insert came since its last hit (never a counter every hit writes); an
-/// insert of a new key bumps two shared
-/// counters and, when full, scans its shard for the oldest stamp (about `n / 16` entries: a
-/// shard holds what the keys' hashes send it). Recency is counted in inserts: entries used since the last insert are equally recent.
+/// evicts the least recently used entry of that key's shard (of the whole backend when the bound is
+/// under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read lock:
+/// as in an unbounded tier) reads a shared recency counter and writes its own entry's stamp, only
+/// when an insert came since its last hit (never a counter every hit writes); an insert of a new
+/// key bumps two shared counters and, when full, scans its shard for the oldest stamp (about
+/// `n / 16` entries: a shard holds what the keys' hashes send it). Recency is counted in inserts:
+/// entries used since the last insert are equally recent.
 ///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
@@ -198,15 +199,15 @@ where
     /// than [`max_entries`](Self::max_entries); 0 turns the indexes off, and every hit takes its
     /// shard's read lock).
     ///
-    /// The index holds pointers to the shared entries, not copies: about 20 bytes an entry, at
-    /// most `capacity` per thread that used the tier; when full it lets go of the entries that
-    /// left the tier, or starts over. A thread adds an entry to its index after a few hits in the
-    /// shared table. Set it to about the number of entries one thread hits again and again; a
-    /// larger index costs memory, not time. An entry that left the tier is freed once no index
-    /// points to it (each thread lets go of it when it indexes the key's new entry, when its
-    /// index fills, or when the cache is dropped): until then each thread that used the tier may
-    /// keep up to `capacity` such values alive (so a tier bounded to `n` keeps at most `n`
-    /// values, and `n` more per thread).
+    /// The index holds pointers to the shared entries, not copies: up to about 40 bytes an entry
+    /// (its hash and place in a hash table, and the pointer), at most `capacity` per thread that
+    /// used the tier; when full it lets go of the entries that left the tier, or starts over. A
+    /// thread adds an entry to its index after a few hits in the shared table. Set it to about the
+    /// number of entries one thread hits again and again; a larger index costs memory, not time. An
+    /// entry that left the tier is freed once no index points to it (each thread lets go of it when
+    /// it indexes the key's new entry, when its index fills, or when the cache is dropped): until
+    /// then each thread that used the tier may keep up to `capacity` such values alive (so a tier
+    /// bounded to `n` keeps at most `n` values, and `n` more per thread).
     ///
     /// # Examples
     ///
@@ -314,8 +315,12 @@ where
         let locked = self.shard(hash);
         let mut shard = locked.write().unwrap_or_else(|e| e.into_inner());
         // Counted before the entry is there (both under the lock): a reader of the count that
-        // saw the old one took the read lock before this insert.
-        locked.inserts.fetch_add(1, Ordering::Release);
+        // saw the old one took the read lock before this insert. A plain store, not a locked
+        // add: the write lock makes this thread the count's only writer.
+        let inserts = locked.inserts.load(Ordering::Relaxed);
+        locked
+            .inserts
+            .store(inserts.wrapping_add(1), Ordering::Release);
         // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
         // every hit before it, and less than every hit after it.
         let tick = match self.max_entries {
@@ -409,19 +414,22 @@ where
 
     /// Removes every entry, and gives back the memory the tables held: a cleared tier is as
     /// small as a new one (its tables grow again as entries come). The entries are marked dead
-    /// under each shard's lock, and dropped after it is released.
+    /// under each shard's lock, and dropped once every shard is emptied and unlocked.
     pub(crate) fn clear(&self) {
+        let mut gone = Vec::with_capacity(self.active().len());
         for lock in self.active() {
             let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
-            // All dead before any drops (which may panic, or use the tier: unlocked, then).
-            let gone = std::mem::take(&mut shard.table);
-            gone.iter().for_each(|slot| slot.retire());
+            let table = std::mem::take(&mut shard.table);
+            table.iter().for_each(|slot| slot.retire());
             drop(shard);
-            drop(gone);
+            gone.push(table);
         }
+        // Every shard emptied and every entry dead before any drops: a value's `Drop` may panic
+        // (which must not leave a shard uncleared) or use the tier (unlocked, then).
+        drop(gone);
     }
 
     /// The entries the tables have room for.
@@ -440,102 +448,6 @@ where
             .iter()
             .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.len())
             .sum()
-    }
-}
-
-/// Lookups: what a thread's index asks of the types (a cache's keys and values are all of it).
-impl<K, V> MemoryBackend<K, V>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    /// The value and its times, looked up with a precomputed hash: in this thread's index, else
-    /// in the shared table; or, if there is none, what the lookup saw of its absence.
-    #[inline(always)]
-    pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
-        &self,
-        hash: u64,
-        key: &Q,
-    ) -> Result<(V, Stamp), Absence> {
-        if let Some(index) = &self.index
-            && let Some(found) = index.find(hash, key, |slot| self.read(slot))
-        {
-            return Ok(found);
-        }
-        self.get_shared(hash, key)
-    }
-
-    /// The lookup in the shared table, under the shard's read lock; the entry may join this
-    /// thread's index.
-    #[inline(never)]
-    pub(crate) fn get_shared<Q: KeyRef<K> + ?Sized>(
-        &self,
-        hash: u64,
-        key: &Q,
-    ) -> Result<(V, Stamp), Absence> {
-        let locked = self.shard(hash);
-        let shard = locked.read().unwrap_or_else(|e| e.into_inner());
-        let Some(held) = shard.table.find(hash, |slot| key.is_key(&slot.key)) else {
-            return Err(Absence {
-                shard: self.shard_index(hash),
-                inserts: locked.inserts.load(Ordering::Relaxed),
-            });
-        };
-        let found = self.read(held);
-        let Some(index) = self.index.as_ref().filter(|index| index.admits()) else {
-            return Ok(found);
-        };
-        let shared = match held {
-            Held::Shared(slot) => Some(Arc::clone(slot)),
-            Held::Inline(_) => None,
-        };
-        let address = std::ptr::from_ref::<Slot<K, V>>(held);
-        drop(shard);
-        if let Some(slot) = shared.or_else(|| self.share(hash, address)) {
-            index.admit(slot);
-        }
-        Ok(found)
-    }
-
-    /// Moves the entry found inline at `inline` behind an `Arc` for the threads' indexes, under
-    /// the write lock (once in the entry's life: the first time a thread admits it); `None` if it
-    /// left meanwhile.
-    ///
-    /// Found again by its address, not its key: no user code (a key's `Eq`, which might look into
-    /// this tier) runs under the write lock on a lookup. Another entry that took its place there
-    /// is shared instead: harmless, as an index matches entries by their own keys.
-    #[cold]
-    fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
-        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
-        let entry = shard
-            .table
-            .find_entry(hash, |held| std::ptr::eq(&**held, inline))
-            .ok()?;
-        let (held, vacant) = entry.remove();
-        let slot = match held {
-            Held::Inline(slot) => Arc::new(slot),
-            Held::Shared(slot) => slot,
-        };
-        vacant.insert(Held::Shared(Arc::clone(&slot)));
-        Some(slot)
-    }
-
-    /// A hit's read of an entry: its value and times, and its use for the eviction order.
-    #[inline(always)]
-    fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
-        if self.max_entries.is_some() {
-            // A load of the shared clock, and a store to this entry only when it moved on.
-            let now = self.epoch.load(Ordering::Relaxed);
-            if slot.last_used.load(Ordering::Relaxed) != now {
-                slot.last_used.store(now, Ordering::Relaxed);
-            }
-        }
-        let stamp = Stamp {
-            created_ms: slot.created_ms,
-            ttl_ms: (slot.ttl_ms != NO_TTL).then_some(slot.ttl_ms),
-            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
-        };
-        (slot.value.clone(), stamp)
     }
 }
 
@@ -574,5 +486,7 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
 
 #[cfg(test)]
 mod drop_tests;
+#[cfg(test)]
+mod reentry_tests;
 #[cfg(test)]
 mod tests;

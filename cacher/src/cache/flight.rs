@@ -14,7 +14,7 @@
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::generation::{Generation, Generations, Storing};
+use super::generation::{Generation, Generations, Removal, Storing};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -173,9 +173,15 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         self.generations.invalidate(hash, bound);
     }
 
-    /// Invalidates every key.
-    pub(crate) fn invalidate_all(&self, bound: Duration) {
-        self.generations.invalidate_all(bound);
+    /// Invalidates `hash`'s key for its removal from the tiers: no store of it begins until the
+    /// guard is dropped ([`Generations::removal`](super::generation::Generations::removal)).
+    pub(crate) fn removal(&self, hash: u64, bound: Duration) -> Removal<'_> {
+        self.generations.removal(hash, bound)
+    }
+
+    /// [`removal`](Self::removal) of every key, for a clear.
+    pub(crate) fn removal_all(&self, bound: Duration) -> Removal<'_> {
+        self.generations.removal_all(bound)
     }
 
     /// Removes flight `id`: its waiters, if it had any.

@@ -24,11 +24,16 @@ const STRIPES: usize = 256;
 struct Stripe {
     generation: AtomicU64,
     storing: AtomicU32,
+    /// Removals of this stripe's keys under way ([`Generations::removal`]): no store begins
+    /// meanwhile.
+    removing: AtomicU32,
 }
 
 pub(crate) struct Generations {
     stripes: Box<[Stripe]>,
     epoch: AtomicU64,
+    /// Clears under way ([`Generations::removal_all`]): no store begins meanwhile.
+    clearing: AtomicU32,
 }
 
 /// What a call saw when it started: its stripe's generation and the epoch.
@@ -47,11 +52,37 @@ impl Drop for Storing<'_> {
     }
 }
 
+/// A removal under way ([`Generations::removal`]); dropped once the tiers are cleared (or the
+/// removal panicked), it invalidates again and lets stores begin.
+pub(crate) struct Removal<'a> {
+    generations: &'a Generations,
+    /// The removed key's stripe; `None` for a clear.
+    stripe: Option<&'a Stripe>,
+}
+
+impl Drop for Removal<'_> {
+    fn drop(&mut self) {
+        // The generation moves before stores are let in: a call that started during the removal
+        // and begins its store after it finds its generation gone.
+        match self.stripe {
+            Some(stripe) => {
+                stripe.generation.fetch_add(1, SeqCst);
+                stripe.removing.fetch_sub(1, SeqCst);
+            }
+            None => {
+                self.generations.epoch.fetch_add(1, SeqCst);
+                self.generations.clearing.fetch_sub(1, SeqCst);
+            }
+        }
+    }
+}
+
 impl Generations {
     pub(crate) fn new() -> Self {
         Self {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             epoch: AtomicU64::new(0),
+            clearing: AtomicU32::new(0),
         }
     }
 
@@ -75,7 +106,34 @@ impl Generations {
         let stripe = self.stripe(hash);
         stripe.storing.fetch_add(1, SeqCst);
         let storing = Storing(stripe);
-        (self.current(hash) == seen).then_some(storing)
+        let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
+        (!removing && self.current(hash) == seen).then_some(storing)
+    }
+
+    /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),
+    /// and until the returned guard is dropped (once every tier is cleared of the key) no store of
+    /// the key's stripe begins; the drop invalidates again. A call that started during the removal
+    /// may have read the old value from a tier not yet cleared: it never stores it, not even after.
+    pub(crate) fn removal(&self, hash: u64, bound: Duration) -> Removal<'_> {
+        let stripe = self.stripe(hash);
+        stripe.removing.fetch_add(1, SeqCst);
+        let removal = Removal {
+            generations: self,
+            stripe: Some(stripe),
+        };
+        self.invalidate(hash, bound);
+        removal
+    }
+
+    /// [`removal`](Self::removal) of every key, for a clear.
+    pub(crate) fn removal_all(&self, bound: Duration) -> Removal<'_> {
+        self.clearing.fetch_add(1, SeqCst);
+        let removal = Removal {
+            generations: self,
+            stripe: None,
+        };
+        self.invalidate_all(bound);
+        removal
     }
 
     /// Invalidates `hash`'s key: later stores of calls that started before are skipped, and
@@ -146,6 +204,24 @@ mod tests {
             );
         });
         assert!(generations.begin_store(7, now).is_none());
+    }
+
+    #[test]
+    fn no_store_begins_during_a_removal_nor_after_it_for_a_call_that_started_during_it() {
+        let generations = Generations::new();
+        for all in [false, true] {
+            let removal = if all {
+                generations.removal_all(Duration::ZERO)
+            } else {
+                generations.removal(7, Duration::ZERO)
+            };
+            let during = generations.current(7);
+            assert!(generations.begin_store(7, during).is_none(), "during");
+            drop(removal);
+            assert!(generations.begin_store(7, during).is_none(), "after");
+            let after = generations.current(7);
+            assert!(generations.begin_store(7, after).is_some());
+        }
     }
 
     #[test]

@@ -63,3 +63,26 @@ fn a_removal_whose_drop_panics_still_counts_towards_max_entries() {
     assert_eq!(memory.len(), 2, "room for 2 again");
     std::mem::forget(memory); // its values would panic
 }
+
+/// A value whose drop panics unless a panic is under way already.
+#[derive(Clone)]
+struct Loud;
+
+impl Drop for Loud {
+    fn drop(&mut self) {
+        assert!(std::thread::panicking(), "boom");
+    }
+}
+
+#[test]
+fn a_clear_cut_short_by_a_panicking_drop_still_empties_every_shard() {
+    let memory: MemoryBackend<u64, Loud> = MemoryBackend::new(); // 16 shards
+    for k in 0..256 {
+        memory.insert(k, Loud, AT);
+    }
+    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memory.clear()));
+    assert!(cleared.is_err());
+    // The first shard's drop panicked: the other shards must not keep what the clear removed.
+    assert_eq!(memory.len(), 0, "entries left after the clear");
+    std::mem::forget(memory); // its values would panic
+}

@@ -3,7 +3,7 @@
 use super::MemoryBackend;
 use crate::entry::Stamp;
 
-fn at(created_ms: u64) -> Stamp {
+pub(super) fn at(created_ms: u64) -> Stamp {
     Stamp {
         created_ms,
         ttl_ms: None,
@@ -11,7 +11,7 @@ fn at(created_ms: u64) -> Stamp {
     }
 }
 
-fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
+pub(super) fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
     memory
         .get_hashed(memory.hash(key), key)
         .ok()
@@ -111,11 +111,11 @@ fn threads_inserting_at_once_leave_exactly_max_entries() {
 }
 
 /// Enough hits for any key to join the thread's index.
-fn hit_often(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
+pub(super) fn hit_often(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32> {
     (0..8).map(|_| get(memory, key)).last().flatten()
 }
 
-fn indexed(memory: &MemoryBackend<String, u32>) -> usize {
+pub(super) fn indexed(memory: &MemoryBackend<String, u32>) -> usize {
     memory.index.as_ref().map_or(0, |index| index.indexed())
 }
 
@@ -198,6 +198,28 @@ fn an_index_holds_at_most_its_capacity_and_can_be_turned_off() {
     assert_eq!(indexed(&bounded), 0);
 }
 
+/// Reads keys `0..N` (values `key * 1_000_000 + version`) until `done` and 10 000 reads: each
+/// value its own key's, and no key's version ever older than one read before.
+fn read_forward<const N: u64>(
+    memory: &MemoryBackend<u64, u64>,
+    done: &std::sync::atomic::AtomicBool,
+) {
+    let mut seen = [0u64; 64];
+    let mut reads = 0u64;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
+        for k in 0..N {
+            if let Ok((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
+                let (key, version) = (value / 1_000_000, value % 1_000_000);
+                assert_eq!(key, k, "a value of another key");
+                let before = seen[k as usize];
+                assert!(version >= before, "key {k}: {version} after {before}");
+                seen[k as usize] = version;
+            }
+            reads += 1;
+        }
+    }
+}
+
 #[test]
 fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
     // One writer per key, so each key's versions rise in the order they are written: a reader
@@ -209,27 +231,7 @@ fn readers_never_go_back_to_an_older_value_while_writers_replace_and_remove() {
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let readers: Vec<_> = (0..3)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut seen = [0u64; KEYS as usize];
-                    let mut reads = 0u64;
-                    while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 10_000 {
-                        for k in 0..KEYS {
-                            if let Ok((value, _)) = memory.get_hashed(memory.hash(&k), &k) {
-                                let (key, version) = (value / 1_000_000, value % 1_000_000);
-                                assert_eq!(key, k, "a value of another key");
-                                assert!(
-                                    version >= seen[k as usize],
-                                    "key {k}: {version} after {}",
-                                    seen[k as usize]
-                                );
-                                seen[k as usize] = version;
-                            }
-                            reads += 1;
-                        }
-                    }
-                })
-            })
+            .map(|_| scope.spawn(|| read_forward::<KEYS>(&memory, &done)))
             .collect();
         let writers: Vec<_> = (0..2)
             .map(|w| {
@@ -341,194 +343,6 @@ fn index_hits_during_an_eviction_never_let_the_backend_exceed_max_entries() {
     assert_eq!(memory.len(), MAX);
     memory.insert(u64::MAX, 0, at(0));
     assert_eq!(memory.len(), MAX, "the count agrees with the table");
-}
-
-/// A key whose `Eq` looks into [`REENTERED`]'s tier, as a key interned through a cache might.
-#[derive(Clone, serde::Serialize)]
-struct Reentrant(u64);
-
-impl std::hash::Hash for Reentrant {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state); // as Eq compares: by the number
-    }
-}
-
-static REENTERED: std::sync::OnceLock<MemoryBackend<Reentrant, u64>> = std::sync::OnceLock::new();
-
-thread_local! {
-    static NESTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-impl PartialEq for Reentrant {
-    fn eq(&self, other: &Self) -> bool {
-        if let Some(memory) = REENTERED.get() {
-            // Another lookup in the same tier: it would wait forever for a write lock this
-            // thread holds (one shard here, so any lock held is the one it needs).
-            let held = memory
-                .active()
-                .iter()
-                .any(|shard| shard.try_read().is_err());
-            assert!(
-                !held,
-                "a lookup ran the key's Eq under a shard's write lock"
-            );
-            // And the lookup itself, once (its own Eq does not look again), through this
-            // thread's index in use further up the stack.
-            if !NESTED.replace(true) {
-                let found = memory
-                    .get_hashed(memory.hash(&Reentrant(2)), &Reentrant(2))
-                    .ok();
-                assert_eq!(found.map(|(value, _)| value), Some(20));
-                NESTED.set(false);
-            }
-        }
-        self.0 == other.0
-    }
-}
-
-impl Eq for Reentrant {}
-
-#[test]
-fn a_key_whose_eq_uses_the_same_tier_never_runs_under_its_write_lock_on_a_lookup() {
-    let memory = REENTERED.get_or_init(|| MemoryBackend::new().max_entries(10));
-    memory.insert(Reentrant(2), 20, at(0));
-    memory.insert(Reentrant(1), 10, at(0));
-    for _ in 0..16 {
-        let found = memory
-            .get_hashed(memory.hash(&Reentrant(1)), &Reentrant(1))
-            .ok();
-        assert_eq!(found.map(|(value, _)| value), Some(10));
-    }
-    // 2, looked up only while the index was in use further up the stack, never joined it.
-    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(1));
-}
-
-#[test]
-fn each_threads_index_starts_a_cache_line_of_its_own() {
-    // An index hit writes its index's borrow flag: two threads' indexes on one cache line would
-    // slow each other's hits down, which the indexes are there to prevent.
-    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
-    memory.insert("a".to_owned(), 1, at(0));
-    let index = memory.index.as_ref().unwrap();
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                assert_eq!(hit_often(&memory, "a"), Some(1));
-                assert_eq!(index.address() % 128, 0);
-            });
-        }
-    });
-}
-
-/// A value whose `Clone` panics while [`PANICKY`] is set on this thread.
-#[derive(Debug, PartialEq)]
-struct Panicky(u32);
-
-thread_local! {
-    static PANICKY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-impl Clone for Panicky {
-    fn clone(&self) -> Self {
-        assert!(!PANICKY.get(), "clone refused");
-        Panicky(self.0)
-    }
-}
-
-#[test]
-fn a_value_whose_clone_panics_leaves_the_index_and_the_shards_usable() {
-    let memory: MemoryBackend<u64, Panicky> = MemoryBackend::new().max_entries(10);
-    let get = |k: u64| memory.get_hashed(memory.hash(&k), &k).ok().map(|(v, _)| v);
-    memory.insert(1, Panicky(1), at(0));
-    memory.insert(2, Panicky(2), at(0));
-    for _ in 0..8 {
-        assert_eq!(get(1), Some(Panicky(1))); // 1 joins the index
-    }
-    PANICKY.set(true);
-    for k in [1, 2] {
-        // From the index (1) and from the shared table (2), under its read lock.
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get(k)));
-        assert!(caught.is_err());
-    }
-    PANICKY.set(false);
-    for _ in 0..8 {
-        assert_eq!(get(1), Some(Panicky(1)));
-        assert_eq!(get(2), Some(Panicky(2)));
-    }
-    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(2));
-    memory.insert(1, Panicky(10), at(0));
-    assert!(memory.remove(&2));
-    assert_eq!(get(1), Some(Panicky(10)));
-    assert_eq!(get(2), None);
-}
-
-static LATE: std::sync::OnceLock<MemoryBackend<u64, u64>> = std::sync::OnceLock::new();
-
-/// Looks into [`LATE`]'s tier when this thread's thread-locals are torn down.
-struct LookupOnExit;
-
-impl Drop for LookupOnExit {
-    fn drop(&mut self) {
-        let memory = LATE.get().unwrap();
-        for _ in 0..8 {
-            assert_eq!(
-                memory.get_hashed(memory.hash(&1), &1).ok().map(|(v, _)| v),
-                Some(1)
-            );
-        }
-    }
-}
-
-thread_local! {
-    static ON_EXIT: LookupOnExit = const { LookupOnExit };
-}
-
-#[test]
-fn a_lookup_from_a_thread_local_destructor_is_served() {
-    let memory = LATE.get_or_init(MemoryBackend::new);
-    memory.insert(1, 1, at(0));
-    std::thread::spawn(|| {
-        ON_EXIT.with(|_| ()); // its destructor runs after the index's own thread-local state's
-        for _ in 0..8 {
-            assert_eq!(
-                memory.get_hashed(memory.hash(&1), &1).ok().map(|(v, _)| v),
-                Some(1)
-            );
-        }
-    })
-    .join()
-    .unwrap();
-}
-
-/// A value whose drop panics if it was made so.
-#[derive(Clone, Debug, PartialEq)]
-struct Bomb(bool);
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        assert!(!self.0 || std::thread::panicking(), "boom");
-    }
-}
-
-#[test]
-fn a_clear_cut_short_by_a_panicking_drop_leaves_no_removed_entry_servable() {
-    let memory: MemoryBackend<u64, Bomb> = MemoryBackend::new().max_entries(60); // one shard
-    for k in 0..50 {
-        memory.insert(k, Bomb(false), at(0));
-        for _ in 0..8 {
-            assert_eq!(
-                memory.get_hashed(memory.hash(&k), &k).ok().map(|(v, _)| v),
-                Some(Bomb(false))
-            );
-        }
-    }
-    memory.insert(100, Bomb(true), at(0)); // never indexed: dropped by the clear itself
-    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memory.clear()));
-    assert!(cleared.is_err());
-    for k in 0..50 {
-        let found = memory.get_hashed(memory.hash(&k), &k).ok().map(|(v, _)| v);
-        assert_eq!(found, None, "key {k}: removed by the clear, yet served");
-    }
 }
 
 #[test]

@@ -11,18 +11,18 @@
 //! write it could have seen has replaced: after `remove(k)` returns, no thread's next lookup of
 //! `k` finds the old value, wherever it was indexed.
 //!
-//! Costs: a hit through the index is a thread-local lookup and a read of the entry; a hit that
-//! the index does not have yet pays the index's probe too, and one such hit in [`ADMIT_EVERY`]
-//! adds the entry (an `Arc` clone and an insert; the first admission of an entry by any thread
-//! also moves it behind that `Arc`, under its shard's write lock, so that an insert allocates
-//! nothing for entries no index wants), so that keys hit once do not fill it. Each
-//! thread's index holds at most its capacity of pointers (4 096 by default, about 64 KiB when
-//! full, and never more than a bounded tier's `max_entries`); when full it lets go of its dead
-//! entries, or starts over if too few were dead. An entry that left the shared table is freed
-//! when the last index pointing to it lets go of it: when that thread indexes the key's new
-//! entry, when its index fills, or when the cache is dropped. Until then a thread keeps it (a
-//! lookup that finds it dead does not let go of it: that would cost every hit): at most its
-//! index's capacity of entries, however many left the tier.
+//! Costs: a hit through the index is a thread-local lookup and a read of the entry; a hit that the
+//! index does not have yet pays the index's probe too, and one such hit in [`ADMIT_EVERY`] adds the
+//! entry (an `Arc` clone and an insert; the first admission of an entry by any thread also moves it
+//! behind that `Arc`, under its shard's write lock, so that an insert allocates nothing for entries
+//! no index wants), so that keys hit once do not fill it. Each thread's index holds at most its
+//! capacity of pointers (4 096 by default, and never more than a bounded tier's `max_entries`;
+//! about 170 KiB when full: 8 192 hash table buckets of 17 bytes and 4 096 pointers of 8); when
+//! full it lets go of its dead entries, or starts over if too few were dead. An entry that left the
+//! shared table is freed when the last index pointing to it lets go of it: when that thread indexes
+//! the key's new entry, when its index fills, or when the cache is dropped. Until then a thread
+//! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
+//! its index's capacity of entries, however many left the tier.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

@@ -128,11 +128,15 @@ impl StripedCounter {
     }
 
     pub(crate) fn sum(&self) -> u64 {
-        self.total().wrapping_sub(self.base.load(Ordering::Relaxed))
+        // The base first, then the stripes: Acquire, paired with the reset's Release, so that
+        // the stripes read here are at least those the base was added up from, and the
+        // difference never wraps (read the other way round, a reset in between did).
+        let base = self.base.load(Ordering::Acquire);
+        self.total().wrapping_sub(base)
     }
 
     pub(crate) fn reset(&self) {
-        self.base.store(self.total(), Ordering::Relaxed);
+        self.base.store(self.total(), Ordering::Release);
     }
 }
 
@@ -161,6 +165,32 @@ mod tests {
         assert_eq!(counter.sum(), 0);
         counter.add();
         assert_eq!(counter.sum(), 1);
+    }
+
+    #[test]
+    fn a_sum_read_during_resets_never_exceeds_what_was_added() {
+        // A reader that added up the stripes before a reset, then read the reset's base, took
+        // the difference of a smaller total and a larger base: a count near u64::MAX.
+        const ADDS: u64 = 2_000_000;
+        let counter = StripedCounter::default();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..ADDS {
+                    counter.add();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    counter.reset();
+                }
+            });
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let sum = counter.sum();
+                assert!(sum <= ADDS, "a sum of {sum} after {ADDS} adds");
+            }
+        });
     }
 
     #[test]
