@@ -354,3 +354,14 @@ fn an_index_set_after_the_bound_holds_no_more_than_the_bound() {
         assert!(indexed(&memory) <= 2, "{} indexed", indexed(&memory));
     }
 }
+
+#[test]
+fn the_last_bound_given_is_the_one_an_index_holds_to() {
+    // A first, smaller bound does not stay with the index once a larger one replaces it.
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2).max_entries(100);
+    for k in 0..10 {
+        memory.insert(k.to_string(), k, at(0));
+        assert_eq!(hit_often(&memory, &k.to_string()), Some(k));
+    }
+    assert_eq!(indexed(&memory), 10);
+}

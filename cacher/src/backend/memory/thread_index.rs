@@ -52,7 +52,10 @@ pub(super) struct ThreadIndex<K, V> {
     /// tier's are wherever a lookup can reach them (a cache's keys and values are), not in the
     /// tier's definition.
     threads: ThreadLocal<Box<dyn Any + Send>>,
+    /// What it holds at most: `requested`, or a bounded tier's `max_entries` if that is less.
     capacity: usize,
+    /// The capacity given to [`new`](Self::new), which a later bound does not change.
+    requested: usize,
     types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -98,6 +101,7 @@ impl<K, V> ThreadIndex<K, V> {
         Self {
             threads: ThreadLocal::new(),
             capacity,
+            requested: capacity,
             types: PhantomData,
         }
     }
@@ -105,7 +109,7 @@ impl<K, V> ThreadIndex<K, V> {
     /// This index, holding no more than a tier bounded to `max_entries` holds: beyond that it
     /// would only keep evicted entries, and their values, alive.
     pub(super) fn at_most(mut self, max_entries: usize) -> Self {
-        self.capacity = self.capacity.min(max_entries);
+        self.capacity = self.requested.min(max_entries);
         self
     }
 }
