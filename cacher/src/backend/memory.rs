@@ -222,7 +222,6 @@ where
     /// ```
     #[must_use]
     pub fn thread_index(mut self, capacity: usize) -> Self {
-        let capacity = self.max_entries.map_or(capacity, |max| capacity.min(max));
         let index = ThreadIndex::new(capacity);
         self.index = (capacity > 0).then(|| match self.max_entries {
             Some(max) => index.at_most(max),

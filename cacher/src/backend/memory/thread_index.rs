@@ -96,6 +96,16 @@ fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<
     }
 }
 
+/// A thread's index as its tier's types: always a `CacheLine<Local<K, V>>`, as this index makes
+/// its threads' values and no other. (Given the box's contents: a `&Box<dyn Any>` would coerce
+/// to a `dyn Any` that is the box itself, which no downcast to `Local` matches.)
+#[inline(always)]
+fn typed<K: 'static, V: 'static>(local: &(dyn Any + Send)) -> Option<&Local<K, V>> {
+    local
+        .downcast_ref::<CacheLine<Local<K, V>>>()
+        .map(|local| &**local)
+}
+
 impl<K, V> ThreadIndex<K, V> {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
@@ -134,11 +144,10 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let local = self
-            .threads
-            .get()?
-            .downcast_ref::<CacheLine<Local<K, V>>>()?;
-        let slots = local.slots.try_borrow().ok()?;
+        let slots = typed::<K, V>(self.threads.get()?)?
+            .slots
+            .try_borrow()
+            .ok()?;
         let slot = slots.slots.get(place(&slots.places, hash)?)?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
@@ -204,10 +213,7 @@ where
                 local
             }
         };
-        // Always a `CacheLine<Local<K, V>>`: this index makes its threads' values, and no other.
-        local
-            .downcast_ref::<CacheLine<Local<K, V>>>()
-            .map(|local| &**local)
+        typed(&**local)
     }
 }
 
