@@ -365,3 +365,31 @@ fn the_last_bound_given_is_the_one_an_index_holds_to() {
     }
     assert_eq!(indexed(&memory), 10);
 }
+
+#[test]
+fn a_repeated_hit_is_served_by_the_threads_index_while_its_shard_is_locked() {
+    // What the index is for: a hit it has takes no lock. A writer holds the key's shard; the
+    // thread that hit the key often still gets its value (through the shared table it would
+    // wait for the writer, and the answer would not come before the lock is released).
+    use std::sync::mpsc;
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("a".to_owned(), 1, at(0));
+    let memory = &memory;
+    let (ready_tx, ready) = mpsc::channel();
+    let (go_tx, go) = mpsc::channel();
+    let (got_tx, got) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            assert_eq!(hit_often(memory, "a"), Some(1));
+            ready_tx.send(()).unwrap();
+            go.recv().unwrap();
+            got_tx.send(get(memory, "a")).unwrap();
+        });
+        ready.recv().unwrap();
+        let locked = memory.shard(memory.hash("a")).write().unwrap();
+        go_tx.send(()).unwrap();
+        let answer = got.recv_timeout(std::time::Duration::from_secs(10));
+        drop(locked);
+        assert_eq!(answer, Ok(Some(1)), "served without the shard's lock");
+    });
+}

@@ -144,7 +144,7 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let slots = typed::<K, V>(self.threads.get()?)?
+        let slots = typed::<K, V>(&**self.threads.get()?)?
             .slots
             .try_borrow()
             .ok()?;
