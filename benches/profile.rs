@@ -76,6 +76,16 @@ fn attr_3(a: &str, b: u32, c: &str) -> u64 {
     (a.len() + c.len()) as u64 + u64::from(b)
 }
 
+/// The A/B timers' `u64` keys: `0..1024` in order, or the memory bench's keys in its order.
+fn ab_keys(shuffled: bool) -> Vec<u64> {
+    if shuffled {
+        let order = cacher_benches::shuffled(MEMORY_KEYS, 0x5EED);
+        order.iter().map(|&i| i as u64 * 7_919 + 13).collect()
+    } else {
+        (0..MEMORY_KEYS as u64).collect()
+    }
+}
+
 /// `lookup(i)` for `i` in `0..loops` (each thread starting half-way into the keys from the
 /// other), on `threads` threads at once, after one untimed pass over the keys fills the cache.
 fn hits(threads: usize, loops: usize, lookup: &(dyn Fn(usize) -> u64 + Sync)) {
@@ -300,15 +310,27 @@ fn main() {
         }
         "ab-miss" => ab_miss(loops),
         "ab-u64" => {
+            // `ab-u64 N shuffled`: the memory bench's keys and order instead of 0..1024.
+            let keys = ab_keys(args.next().as_deref() == Some("shuffled"));
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-            for k in 0..MEMORY_KEYS as u64 {
+            // Filled in key order, looked up in the bench's (as the memory bench does).
+            let mut filled = keys.clone();
+            filled.sort_unstable();
+            for &k in &filled {
                 cache.insert(&k, k * 3).unwrap();
                 cached_u64(k);
+            }
+            // Each entry hit into the thread's index in the lookups' order, as the bench's
+            // warm-up does.
+            for _ in 0..4 {
+                for &k in &keys {
+                    cache.get_or_compute(&k, || k * 3);
+                }
             }
             let time = |f: &dyn Fn(u64) -> u64| {
                 let start = std::time::Instant::now();
                 for i in 0..loops {
-                    black_box(f(black_box((i % MEMORY_KEYS) as u64)));
+                    black_box(f(black_box(keys[i % MEMORY_KEYS])));
                 }
                 start.elapsed().as_nanos() as f64 / loops as f64
             };
@@ -324,13 +346,7 @@ fn main() {
         }
         "ab-u64-2t" => {
             // `ab-u64-2t N shuffled`: the memory bench's keys and order instead of 0..1024.
-            let keys: Vec<u64> = if args.next().as_deref() == Some("shuffled") {
-                let order = cacher_benches::shuffled(MEMORY_KEYS, 0x5EED);
-                order.iter().map(|&i| i as u64 * 7_919 + 13).collect()
-            } else {
-                (0..MEMORY_KEYS as u64).collect()
-            };
-            let keys = &keys;
+            let keys = &ab_keys(args.next().as_deref() == Some("shuffled"));
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for &k in keys {
                 cache.insert(&k, k * 3).unwrap();
