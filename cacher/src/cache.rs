@@ -287,18 +287,24 @@ where
         let _removal = inner
             .flights
             .removal(inner.flight_hash(key), inner.store_wait());
-        if let Some(memory) = &inner.memory {
-            memory.remove(key);
-        }
         let mut first = None;
         if !inner.backends.is_empty() {
-            let key = call.persistent_key(&inner.naming)?;
-            let entry_key = inner.naming.entry_key::<V>(key, call.args());
-            for backend in &inner.backends {
-                if let Err(e) = backend.remove(&entry_key) {
-                    first.get_or_insert(e);
+            match call.persistent_key(&inner.naming) {
+                Ok(key) => {
+                    let entry_key = inner.naming.entry_key::<V>(key, call.args());
+                    for backend in &inner.backends {
+                        if let Err(e) = backend.remove(&entry_key) {
+                            first.get_or_insert(e);
+                        }
+                    }
                 }
+                Err(e) => first = Some(e),
             }
+        }
+        // The memory tier last: it drops the value here, whose `Drop` may panic, and the other
+        // tiers must be rid of it by then, or they would bring it back.
+        if let Some(memory) = &inner.memory {
+            memory.remove(key);
         }
         first.map_or(Ok(()), Err)
     }
@@ -312,14 +318,15 @@ where
         let inner = &*self.inner;
         // No store until every tier is cleared (as in `remove_call`).
         let _removal = inner.flights.removal_all(inner.store_wait());
-        if let Some(memory) = &inner.memory {
-            memory.clear();
-        }
         let mut first = None;
         for backend in &inner.backends {
             if let Err(e) = backend.clear(inner.namespace()) {
                 first.get_or_insert(e);
             }
+        }
+        // The memory tier last, as in `remove_call`: its values' `Drop`s run here.
+        if let Some(memory) = &inner.memory {
+            memory.clear();
         }
         first.map_or(Ok(()), Err)
     }

@@ -393,3 +393,54 @@ fn a_caller_during_a_remove_does_not_put_the_removed_value_back() {
 fn a_caller_during_a_clear_does_not_put_the_cleared_value_back() {
     a_caller_during(|cache| cache.clear().unwrap());
 }
+
+thread_local! {
+    /// Makes the next [`Fragile`] dropped on this thread panic.
+    static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A value whose `Drop` panics once armed (on this thread: tests run side by side).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Fragile(u64);
+
+impl Drop for Fragile {
+    fn drop(&mut self) {
+        if ARMED.replace(false) {
+            panic!("a value's Drop panicked");
+        }
+    }
+}
+
+/// A removal whose memory tier drops a value that panics still clears the file tier: the
+/// removed value does not come back from it.
+fn a_panicking_drop_in(removal: impl Fn(&Cache<u64, Fragile>)) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u64, Fragile> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    cache.insert(&1, Fragile(1)).unwrap();
+    ARMED.set(true);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| removal(&cache)));
+    let disarmed = ARMED.replace(false);
+    assert!(
+        outcome.is_err() && !disarmed,
+        "the memory tier dropped the value in the removal"
+    );
+    assert_eq!(
+        cache.get(&1),
+        None,
+        "the removed value came back from the file tier"
+    );
+}
+
+#[test]
+fn a_remove_whose_value_panics_when_dropped_still_removes_it_from_every_tier() {
+    a_panicking_drop_in(|cache| cache.remove(&1).unwrap());
+}
+
+#[test]
+fn a_clear_whose_value_panics_when_dropped_still_clears_every_tier() {
+    a_panicking_drop_in(|cache| cache.clear().unwrap());
+}
