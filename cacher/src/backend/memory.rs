@@ -205,7 +205,8 @@ where
     /// thread adds an entry to its index after a few hits in the shared table. Set it to about the
     /// number of entries one thread hits again and again; a larger index costs memory, not time. An
     /// entry that left the tier is freed once no index points to it (each thread lets go of it when
-    /// it indexes the key's new entry, when its index fills, or when the cache is dropped): until
+    /// it indexes the key's new entry, when its index fills, after a `clear` at its next
+    /// admission of an entry, or when the cache is dropped): until
     /// then each thread that used the tier may keep up to `capacity` such values alive (so a tier
     /// bounded to `n` keeps at most `n` values, and `n` more per thread).
     ///
@@ -425,6 +426,9 @@ where
             table.iter().for_each(|slot| slot.retire());
             drop(shard);
             gone.push(table);
+        }
+        if let Some(index) = &self.index {
+            index.cleared();
         }
         // Every shard emptied and every entry dead before any drops: a value's `Drop` may panic
         // (which must not leave a shard uncleared) or use the tier (unlocked, then).

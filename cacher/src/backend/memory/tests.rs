@@ -393,3 +393,33 @@ fn a_repeated_hit_is_served_by_the_threads_index_while_its_shard_is_locked() {
         assert_eq!(answer, Ok(Some(1)), "served without the shard's lock");
     });
 }
+
+#[test]
+fn a_thread_lets_go_of_the_values_a_clear_took_out_at_its_next_admission() {
+    use std::sync::Arc;
+    let memory: MemoryBackend<u64, Arc<u64>> = MemoryBackend::new();
+    let hits = |k: u64| {
+        for _ in 0..8 {
+            assert!(memory.get_hashed(memory.hash(&k), &k).is_ok());
+        }
+    };
+    let value = Arc::new(1);
+    memory.insert(1, Arc::clone(&value), at(0));
+    hits(1);
+    assert_eq!(memory.index.as_ref().unwrap().indexed(), 1);
+    memory.clear();
+    assert_eq!(
+        Arc::strong_count(&value),
+        2,
+        "this thread's index still points to it"
+    );
+    // The thread goes on with other keys: its next admission lets go of what the clear took.
+    memory.insert(2, Arc::new(2), at(0));
+    hits(2);
+    assert_eq!(
+        Arc::strong_count(&value),
+        1,
+        "the cleared value is still held"
+    );
+    assert_eq!(memory.index.as_ref().unwrap().indexed(), 1);
+}

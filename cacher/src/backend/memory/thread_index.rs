@@ -20,14 +20,15 @@
 //! about 170 KiB when full: 8 192 hash table buckets of 17 bytes and 4 096 pointers of 8); when
 //! full it lets go of its dead entries, or starts over if too few were dead. An entry that left the
 //! shared table is freed when the last index pointing to it lets go of it: when that thread indexes
-//! the key's new entry, when its index fills, or when the cache is dropped. Until then a thread
+//! the key's new entry, when its index fills, after a clear of the tier at the thread's next
+//! admission (the index starts over), or when the cache is dropped. Until then a thread
 //! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
 //! its index's capacity of entries, however many left the tier.
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashTable;
 use thread_local::ThreadLocal;
@@ -55,6 +56,9 @@ pub(super) struct ThreadIndex<K, V> {
     capacity: usize,
     /// The capacity given to [`new`](Self::new), which a later bound does not change.
     requested: usize,
+    /// How many times the tier was cleared: a thread's index that saw fewer starts over at its
+    /// next admission, letting go of the entries the clear took out of the tier.
+    clears: AtomicU64,
     types: PhantomData<fn() -> (K, V)>,
 }
 
@@ -62,6 +66,8 @@ struct Local<K, V> {
     slots: RefCell<Slots<K, V>>,
     /// Hits in the shared table since this thread started, for admission.
     shared_hits: Cell<u32>,
+    /// The tier's clears this index has caught up with.
+    clears: Cell<u64>,
 }
 
 /// A thread's pointers, found by hash: the table holds each one's hash and its place in
@@ -120,6 +126,7 @@ impl<K, V> ThreadIndex<K, V> {
             threads: ThreadLocal::new(),
             capacity,
             requested: capacity,
+            clears: AtomicU64::new(0),
             types: PhantomData,
         }
     }
@@ -129,6 +136,12 @@ impl<K, V> ThreadIndex<K, V> {
     pub(super) fn at_most(mut self, max_entries: usize) -> Self {
         self.capacity = self.requested.min(max_entries);
         self
+    }
+
+    /// Counts a clear of the tier, after its entries were marked dead: each thread's index lets
+    /// go of them at its next admission (not at once: another thread's index is its own).
+    pub(super) fn cleared(&self) {
+        self.clears.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -177,9 +190,23 @@ where
     /// Adds `slot` to this thread's index, in place of the entry with its hash (the same key's,
     /// dead; or in a collision of 64-bit hashes another key's, which then leaves the index).
     pub(super) fn admit(&self, slot: Arc<Slot<K, V>>) {
-        let Some(Ok(mut slots)) = self.local().map(|local| local.slots.try_borrow_mut()) else {
+        let Some(local) = self.local() else {
+            return;
+        };
+        let Ok(mut slots) = local.slots.try_borrow_mut() else {
             return; // in use further up this thread's stack
         };
+        let clears = self.clears.load(Ordering::Acquire);
+        if local.clears.get() != clears {
+            // The tier was cleared since: every entry indexed before is dead. Dropped after the
+            // borrow ends, as a value's `Drop` may use the tier.
+            local.clears.set(clears);
+            slots.places.clear();
+            let gone = std::mem::take(&mut slots.slots);
+            drop(slots);
+            drop(gone);
+            return self.admit(slot);
+        }
         if slots.slots.len() >= self.capacity {
             // Full: the dead entries go (their values with them); if too few were dead, it
             // starts over.
@@ -212,6 +239,7 @@ where
                             slots: Vec::new(),
                         }),
                         shared_hits: Cell::new(0),
+                        clears: Cell::new(self.clears.load(Ordering::Acquire)),
                     }))
                 });
                 let _ = TEARDOWN.try_with(|_| ());
