@@ -25,6 +25,7 @@
 //! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
 //! its index's capacity of entries, however many left the tier.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -48,10 +49,11 @@ const ADMIT_EVERY: u32 = 4;
 pub(super) struct ThreadIndex<K, V> {
     /// Each thread's `Local<K, V>`, boxed on cache lines of its own so that two threads' indexes
     /// never share one (a hit writes its index's borrow flag; the pointers here are only read).
-    /// Behind a `dyn` (see [`Typed`]): `ThreadLocal` asks in its type that its values be `Send`,
-    /// which the tier's are wherever a lookup can reach them (a cache's keys and values are), not
-    /// in the tier's definition.
-    threads: ThreadLocal<Box<dyn Typed<K, V> + Send>>,
+    /// Behind `dyn Any` (see [`typed`]): `ThreadLocal` asks in its type that its values be
+    /// `Send`, which the tier's are wherever a lookup can reach them (a cache's keys and values
+    /// are), not in the tier's definition. And one `ThreadLocal` type serves every tier: its code
+    /// (a thread's first use, its buckets, its drop) is compiled once, not per cache type.
+    threads: ThreadLocal<Box<dyn Any + Send>>,
     /// What it holds at most: `requested`, or a bounded tier's `max_entries` if that is less.
     capacity: usize,
     /// The capacity given to [`new`](Self::new), which a later bound does not change.
@@ -101,23 +103,20 @@ fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<
     }
 }
 
-/// A thread's index, behind a trait object that is `Send` whatever the tier's types (a
-/// `dyn Typed<K, V> + Send` is made only where they are), and that gives the index back typed.
+/// A thread's index as its tier's types: always a `CacheLine<Local<K, V>>`, as this index makes
+/// its threads' values and no other. (Given the box's contents: a `&Box<dyn Any>` would coerce
+/// to a `dyn Any` that is the box itself, which no downcast to `Local` matches.)
 ///
-/// Rather than `dyn Any` and a downcast: a hit pays one call through the object's vtable, not
-/// that call (`type_id`) and a comparison of type ids too: 8 instructions less per hit (147 →
-/// 139 for a `u64` hit, callgrind). Without any `dyn`, the tier's struct, and every type holding
-/// it up to `Cache`, would have to ask `K: Send + Sync, V: Send + Sync` in its definition.
-trait Typed<K, V> {
-    /// The index.
-    fn typed(&self) -> &Local<K, V>;
-}
-
-impl<K, V> Typed<K, V> for CacheLine<Local<K, V>> {
-    #[inline]
-    fn typed(&self) -> &Local<K, V> {
-        self
-    }
+/// The downcast costs a hit 8 instructions (a call of `type_id` through the vtable and a compare)
+/// over a trait object that hands the index back typed (`dyn Typed<K, V> + Send`), measured:
+/// 147 against 139 per `u64` hit. Not taken: the `ThreadLocal` would then be a type per cache
+/// type, its code compiled for each, +23 000 IR lines for the 50 functions of the compile-time
+/// bench (+6 %).
+#[inline(always)]
+fn typed<K: 'static, V: 'static>(local: &(dyn Any + Send)) -> Option<&Local<K, V>> {
+    local
+        .downcast_ref::<CacheLine<Local<K, V>>>()
+        .map(|local| &**local)
 }
 
 impl<K, V> ThreadIndex<K, V> {
@@ -165,7 +164,10 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let slots = self.threads.get()?.typed().slots.try_borrow().ok()?;
+        let slots = typed::<K, V>(&**self.threads.get()?)?
+            .slots
+            .try_borrow()
+            .ok()?;
         let slot = slots.slots.get(place(&slots.places, hash)?)?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
@@ -246,7 +248,7 @@ where
                 local
             }
         };
-        Some(local.typed())
+        typed(&**local)
     }
 }
 
