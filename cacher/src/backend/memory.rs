@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
@@ -294,7 +294,10 @@ where
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.hash(key);
-        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        let shard = self
+            .shard(hash)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(slot) = shard.table.find(hash, |slot| key.is_key(&slot.key)) {
             slot.touched_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
@@ -313,7 +316,7 @@ where
             return 0; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
         let locked = self.shard(hash);
-        let mut shard = locked.write().unwrap_or_else(|e| e.into_inner());
+        let mut shard = locked.write().unwrap_or_else(PoisonError::into_inner);
         // Counted before the entry is there (both under the lock): a reader of the count that
         // saw the old one took the read lock before this insert. A plain store, not a locked
         // add: the write lock makes this thread the count's only writer.
@@ -381,7 +384,7 @@ where
             if std::ptr::eq(&**lock, own) {
                 continue;
             }
-            let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
+            let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
             if !shard.table.is_empty() {
                 let gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
@@ -396,7 +399,10 @@ where
     /// Removes the entry for `key`; true if there was one.
     pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
         let hash = self.hash(key);
-        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self
+            .shard(hash)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         match shard.table.find_entry(hash, |slot| key.is_key(&slot.key)) {
             Ok(entry) => {
                 let (gone, _) = entry.remove();
@@ -418,7 +424,7 @@ where
     pub(crate) fn clear(&self) {
         let mut gone = Vec::with_capacity(self.active().len());
         for lock in self.active() {
-            let mut shard = lock.write().unwrap_or_else(|e| e.into_inner());
+            let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
             if self.max_entries.is_some() {
                 self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
             }
@@ -440,7 +446,12 @@ where
     pub(crate) fn capacity(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.capacity())
+            .map(|s| {
+                s.read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .table
+                    .capacity()
+            })
             .sum()
     }
 
@@ -449,7 +460,7 @@ where
     pub(crate) fn len(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).table.len())
+            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).table.len())
             .sum()
     }
 }

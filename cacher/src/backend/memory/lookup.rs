@@ -1,8 +1,8 @@
 //! Lookups: in this thread's index, else in the shared table under its shard's read lock.
 
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 
 use super::{Absence, Held, MemoryBackend, NO_TTL, Slot};
 use crate::entry::Stamp;
@@ -39,7 +39,7 @@ where
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
-        let shard = locked.read().unwrap_or_else(|e| e.into_inner());
+        let shard = locked.read().unwrap_or_else(PoisonError::into_inner);
         let Some(held) = shard.table.find(hash, |slot| key.is_key(&slot.key)) else {
             return Err(Absence {
                 shard: self.shard_index(hash),
@@ -71,7 +71,10 @@ where
     /// is shared instead: harmless, as an index matches entries by their own keys.
     #[cold]
     fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
-        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self
+            .shard(hash)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = shard
             .table
             .find_entry(hash, |held| std::ptr::eq(&**held, inline))
