@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
-use super::{Absence, Held, MemoryBackend, NO_TTL, Slot};
+use super::{Absence, Held, MemoryBackend, NO_TTL, Slot, holds, is_at};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -40,7 +40,7 @@ where
     ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
         let shard = locked.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(held) = shard.table.find(hash, |slot| key.is_key(&slot.key)) else {
+        let Some(held) = shard.table.find(hash, holds(key)) else {
             return Err(Absence {
                 shard: self.shard_index(hash),
                 inserts: locked.inserts.load(Ordering::Relaxed),
@@ -75,10 +75,7 @@ where
             .shard(hash)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let entry = shard
-            .table
-            .find_entry(hash, |held| std::ptr::eq(&**held, inline))
-            .ok()?;
+        let entry = shard.table.find_entry(hash, is_at(inline)).ok()?;
         let (held, vacant) = entry.remove();
         let slot = match held {
             Held::Inline(slot) => Arc::new(slot),
