@@ -230,26 +230,36 @@ where
     fn local(&self) -> Option<&Local<K, V>> {
         let local = match self.threads.get() {
             Some(local) => local,
-            // `get_or` would panic, and abort the process, once `thread_local`'s own per-thread
-            // state is gone: `TORN_DOWN` is set just before (see `TEARDOWN`).
-            None if TORN_DOWN.get() => return None,
-            None => {
-                let local = self.threads.get_or(|| {
-                    Box::new(CacheLine(Local::<K, V> {
-                        slots: RefCell::new(Slots {
-                            places: HashTable::new(),
-                            slots: Vec::new(),
-                        }),
-                        shared_hits: Cell::new(0),
-                        clears: Cell::new(self.clears.load(Ordering::Acquire)),
-                    }))
-                });
-                let _ = TEARDOWN.try_with(|_| ());
-                local
-            }
+            None => first_use(&self.threads, &|| {
+                Box::new(CacheLine(Local::<K, V> {
+                    slots: RefCell::new(Slots {
+                        places: HashTable::new(),
+                        slots: Vec::new(),
+                    }),
+                    shared_hits: Cell::new(0),
+                    clears: Cell::new(self.clears.load(Ordering::Acquire)),
+                }))
+            })?,
         };
         typed(&**local)
     }
+}
+
+/// This thread's index of `threads`, made by `make` on the thread's first use: not generic, so
+/// that `thread_local`'s creation of a thread's value is compiled once for every tier. `None`
+/// once the thread's thread-locals are being torn down.
+fn first_use<'a>(
+    threads: &'a ThreadLocal<Box<dyn Any + Send>>,
+    make: &dyn Fn() -> Box<dyn Any + Send>,
+) -> Option<&'a Box<dyn Any + Send>> {
+    // `get_or` would panic, and abort the process, once `thread_local`'s own per-thread state is
+    // gone: `TORN_DOWN` is set just before (see `TEARDOWN`).
+    if TORN_DOWN.get() {
+        return None;
+    }
+    let local = threads.get_or(make);
+    let _ = TEARDOWN.try_with(|_| ());
+    Some(local)
 }
 
 impl<K, V> Slots<K, V> {
