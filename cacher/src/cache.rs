@@ -301,11 +301,12 @@ where
                 Err(e) => first = Some(e),
             }
         }
-        // The memory tier last: it drops the value here, whose `Drop` may panic, and the other
-        // tiers must be rid of it by then, or they would bring it back.
-        if let Some(memory) = &inner.memory {
-            memory.remove(key);
-        }
+        // The memory tier last; it hands the value back, dropped once stores are let in again
+        // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
+        // would leave a tier that brings it back).
+        let taken = inner.memory.as_ref().map(|memory| memory.take(key));
+        drop(_removal);
+        drop(taken);
         first.map_or(Ok(()), Err)
     }
 
@@ -324,10 +325,10 @@ where
                 first.get_or_insert(e);
             }
         }
-        // The memory tier last, as in `remove_call`: its values' `Drop`s run here.
-        if let Some(memory) = &inner.memory {
-            memory.clear();
-        }
+        // The memory tier last, its values dropped after, as in `remove_call`.
+        let taken = inner.memory.as_ref().map(|memory| memory.clear());
+        drop(_removal);
+        drop(taken);
         first.map_or(Ok(()), Err)
     }
 

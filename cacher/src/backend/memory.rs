@@ -2,7 +2,7 @@
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
@@ -10,9 +10,14 @@ use hashbrown::HashTable;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
+mod locks;
 mod lookup;
+mod removal;
 mod thread_index;
 
+use removal::evict_least_recent;
+
+use locks::UserCode;
 use thread_index::ThreadIndex;
 
 /// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
@@ -147,7 +152,10 @@ impl<K, V> std::ops::Deref for Held<K, V> {
 /// site (compile time: `hashbrown`'s `find` was the largest function of the compile-time bench).
 #[inline(always)]
 fn holds<K, V, Q: KeyRef<K> + ?Sized>(key: &Q) -> impl Fn(&Held<K, V>) -> bool + '_ {
-    move |held| key.is_key(&held.key)
+    move |held| {
+        let _user = UserCode::enter();
+        key.is_key(&held.key)
+    }
 }
 
 /// The test of the shard's entry at `address` (found again after a scan, or by a lookup that
@@ -309,10 +317,9 @@ where
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.hash(key);
-        let shard = self
-            .shard(hash)
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let Some(shard) = self.shard(hash).read_shard() else {
+            return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
+        };
         if let Some(slot) = shard.table.find(hash, holds(key)) {
             slot.touched_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
@@ -331,7 +338,11 @@ where
             return 0; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
         }
         let locked = self.shard(hash);
-        let mut shard = locked.write().unwrap_or_else(PoisonError::into_inner);
+        // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
+        // stores what it computed), only if the lock is free at once: else nothing is stored.
+        let Some(mut shard) = locked.write_shard_or_skip() else {
+            return 0;
+        };
         // Counted before the entry is there (both under the lock): a reader of the count that
         // saw the old one took the read lock before this insert. A plain store, not a locked
         // add: the write lock makes this thread the count's only writer.
@@ -355,10 +366,10 @@ where
             last_used: AtomicU64::new(tick),
             live: AtomicBool::new(true),
         };
-        if let Some(existing) = shard
-            .table
-            .find_mut(hash, |existing| existing.key == slot.key)
-        {
+        if let Some(existing) = shard.table.find_mut(hash, |existing| {
+            let _user = UserCode::enter();
+            existing.key == slot.key
+        }) {
             existing.retire();
             let replaced = std::mem::replace(existing, Held::Inline(slot));
             drop(shard);
@@ -391,82 +402,12 @@ where
         evicted
     }
 
-    /// Evicts the least recently used entry of the first shard other than `hash`'s that has
-    /// one (one lock at a time, so no order between locks is needed); false if none had one.
-    fn evict_from_another_shard(&self, hash: u64) -> bool {
-        let own = std::ptr::from_ref(self.shard(hash));
-        for lock in self.active() {
-            if std::ptr::eq(&**lock, own) {
-                continue;
-            }
-            let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
-            if !shard.table.is_empty() {
-                let gone = evict_least_recent(&mut shard.table);
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                drop(shard);
-                drop(gone);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Removes the entry for `key`; true if there was one.
-    pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
-        let hash = self.hash(key);
-        let mut shard = self
-            .shard(hash)
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        match shard.table.find_entry(hash, holds(key)) {
-            Ok(entry) => {
-                let (gone, _) = entry.remove();
-                gone.retire();
-                if self.max_entries.is_some() {
-                    self.len.fetch_sub(1, Ordering::Relaxed);
-                }
-                drop(shard);
-                drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Removes every entry, and gives back the memory the tables held: a cleared tier is as
-    /// small as a new one (its tables grow again as entries come). The entries are marked dead
-    /// under each shard's lock, and dropped once every shard is emptied and unlocked.
-    pub(crate) fn clear(&self) {
-        let mut gone = Vec::with_capacity(self.active().len());
-        for lock in self.active() {
-            let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
-            if self.max_entries.is_some() {
-                self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
-            }
-            let table = std::mem::take(&mut shard.table);
-            table.iter().for_each(|slot| slot.retire());
-            drop(shard);
-            gone.push(table);
-        }
-        if let Some(index) = &self.index {
-            index.cleared();
-        }
-        // Every shard emptied and every entry dead before any drops: a value's `Drop` may panic
-        // (which must not leave a shard uncleared) or use the tier (unlocked, then).
-        drop(gone);
-    }
-
     /// The entries the tables have room for.
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| {
-                s.read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .table
-                    .capacity()
-            })
+            .map(|s| s.write_shard().table.capacity())
             .sum()
     }
 
@@ -475,23 +416,9 @@ where
     pub(crate) fn len(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).table.len())
+            .map(|s| s.write_shard().table.len())
             .sum()
     }
-}
-
-/// Removes the entry with the oldest stamp, under the shard's write lock, and hands it back.
-/// Found again by its address, not its stamp: an index hit writes stamps without the lock, and
-/// the oldest must go even if one moved it on since the scan (or the count would drift).
-fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Option<Held<K, V>> {
-    let oldest = table
-        .iter()
-        .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
-        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)))?;
-    let (hash, oldest) = oldest;
-    let (gone, _) = table.find_entry(hash, is_at(oldest)).ok()?.remove();
-    gone.retire();
-    Some(gone) // for the caller to drop once unlocked
 }
 
 impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {

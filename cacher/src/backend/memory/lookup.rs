@@ -1,9 +1,11 @@
 //! Lookups: in this thread's index, else in the shared table under its shard's read lock.
 
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 
+use super::locks::UserCode;
+use super::thread_index::ThreadIndex;
 use super::{Absence, Held, MemoryBackend, NO_TTL, Slot, holds, is_at};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
@@ -39,15 +41,24 @@ where
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
-        let shard = locked.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(held) = shard.table.find(hash, holds(key)) else {
-            return Err(Absence {
-                shard: self.shard_index(hash),
-                inserts: locked.inserts.load(Ordering::Relaxed),
-            });
+        let absent = || Absence {
+            shard: self.shard_index(hash),
+            inserts: locked.inserts.load(Ordering::Relaxed),
         };
-        let found = self.read(held);
-        let Some(index) = self.index.as_ref().filter(|index| index.admits()) else {
+        // `None` from user code run under this shard's lock: answered as a miss.
+        let Some(shard) = locked.read_shard() else {
+            return Err(absent());
+        };
+        let Some(held) = shard.table.find(hash, holds(key)) else {
+            return Err(absent());
+        };
+        let found = {
+            let _user = UserCode::enter();
+            self.read(held)
+        };
+        // Not from user code run under a shard's lock: sharing the entry takes the write lock.
+        let admits = |index: &&ThreadIndex<K, V>| !UserCode::running() && index.admits();
+        let Some(index) = self.index.as_ref().filter(admits) else {
             return Ok(found);
         };
         let shared = match held {
@@ -71,10 +82,7 @@ where
     /// is shared instead: harmless, as an index matches entries by their own keys.
     #[cold]
     fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
-        let mut shard = self
-            .shard(hash)
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut shard = self.shard(hash).write_shard();
         let entry = shard.table.find_entry(hash, is_at(inline)).ok()?;
         let (held, vacant) = entry.remove();
         let slot = match held {

@@ -188,7 +188,7 @@ fn a_clear_cut_short_by_a_panicking_drop_leaves_no_removed_entry_servable() {
         }
     }
     memory.insert(100, Bomb(true), at(0)); // never indexed: dropped by the clear itself
-    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memory.clear()));
+    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(memory.clear())));
     assert!(cleared.is_err());
     for k in 0..50 {
         let found = memory.get_hashed(memory.hash(&k), &k).ok().map(|(v, _)| v);

@@ -28,6 +28,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -252,12 +253,15 @@ fn first_use<'a>(
     threads: &'a ThreadLocal<Box<dyn Any + Send>>,
     make: &dyn Fn() -> Box<dyn Any + Send>,
 ) -> Option<&'a Box<dyn Any + Send>> {
-    // `get_or` would panic, and abort the process, once `thread_local`'s own per-thread state is
-    // gone: `TORN_DOWN` is set just before (see `TEARDOWN`).
+    // `get_or` panics once `thread_local`'s own per-thread state is gone, and a panic out of a
+    // thread-local's destructor aborts the process: `TORN_DOWN` is set just before when this
+    // thread made an index earlier (see `TEARDOWN`); else the panic is caught here (a thread
+    // whose first use of the tier comes from a destructor, after another library's use of
+    // `thread_local` on it: its lookups go to the shared table).
     if TORN_DOWN.get() {
         return None;
     }
-    let local = threads.get_or(make);
+    let local = std::panic::catch_unwind(AssertUnwindSafe(|| threads.get_or(make))).ok()?;
     let _ = TEARDOWN.try_with(|_| ());
     Some(local)
 }
@@ -283,7 +287,7 @@ thread_local! {
     /// after `thread_local` registered its own per-thread state: thread-locals are torn down
     /// last-registered first, so this one goes first. (A thread that never made an index, yet
     /// took a `thread_local` id elsewhere, is not covered: its first index made from a
-    /// thread-local's destructor, after that id was freed, would still panic.)
+    /// thread-local's destructor, after that id was freed, panics, which `first_use` catches.)
     static TEARDOWN: Teardown = const { Teardown };
 }
 

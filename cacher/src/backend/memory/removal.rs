@@ -1,0 +1,144 @@
+//! Entries leaving the tier: removed, cleared, evicted. Each is marked dead under its shard's
+//! lock (no thread's index serves it after), and dropped after the lock is released: a value's
+//! `Drop` may use the cache, or panic.
+
+use std::hash::Hash;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::Ordering;
+
+use hashbrown::HashTable;
+
+use super::{Held, MemoryBackend, Slot, holds, is_at};
+use crate::key::KeyRef;
+
+/// Entries taken out of the tier by [`take`](MemoryBackend::take) or
+/// [`clear`](MemoryBackend::clear), dropped when this is: the cache keeps it until its own work
+/// is done (every tier rid of them, stores let in again), so that a value's `Drop` that uses the
+/// cache finds it in its final state, and one that panics cuts nothing short. Each value is
+/// dropped even if others panic; the first panic is then resumed (unless one is already under
+/// way: two at once would abort the process).
+pub(crate) struct Taken<K, V> {
+    entry: Option<Held<K, V>>,
+    tables: Vec<HashTable<Held<K, V>>>,
+}
+
+#[cfg(test)]
+impl<K, V> Taken<K, V> {
+    /// Whether nothing was taken (`take` of a key the tier did not have).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entry.is_none() && self.tables.iter().all(HashTable::is_empty)
+    }
+}
+
+impl<K, V> Drop for Taken<K, V> {
+    fn drop(&mut self) {
+        let mut first = None;
+        let mut release = |held: Held<K, V>| {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(held))) {
+                first.get_or_insert(panic);
+            }
+        };
+        if let Some(held) = self.entry.take() {
+            release(held);
+        }
+        for table in std::mem::take(&mut self.tables) {
+            table.into_iter().for_each(&mut release);
+        }
+        if let Some(panic) = first
+            && !std::thread::panicking()
+        {
+            resume_unwind(panic);
+        }
+    }
+}
+
+impl<K, V> MemoryBackend<K, V>
+where
+    K: Hash + Eq,
+    V: Clone,
+{
+    /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
+    pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken<K, V> {
+        let hash = self.hash(key);
+        let mut shard = self.shard(hash).write_shard();
+        let entry = match shard.table.find_entry(hash, holds(key)) {
+            Ok(entry) => {
+                let (gone, _) = entry.remove();
+                gone.retire();
+                if self.max_entries.is_some() {
+                    self.len.fetch_sub(1, Ordering::Relaxed);
+                }
+                Some(gone)
+            }
+            Err(_) => None,
+        };
+        Taken {
+            entry,
+            tables: Vec::new(),
+        }
+    }
+
+    /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the
+    /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
+    /// come). Every shard is emptied and every entry marked dead before any is dropped.
+    pub(crate) fn clear(&self) -> Taken<K, V> {
+        let mut tables = Vec::with_capacity(self.active().len());
+        for lock in self.active() {
+            let mut shard = lock.write_shard();
+            if self.max_entries.is_some() {
+                self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
+            }
+            let table = std::mem::take(&mut shard.table);
+            table.iter().for_each(|slot| slot.retire());
+            drop(shard);
+            tables.push(table);
+        }
+        if let Some(index) = &self.index {
+            index.cleared();
+        }
+        Taken {
+            entry: None,
+            tables,
+        }
+    }
+
+    /// Evicts the least recently used entry of the first shard other than `hash`'s that has
+    /// one (one lock at a time, so no order between locks is needed); false if none had one.
+    pub(super) fn evict_from_another_shard(&self, hash: u64) -> bool {
+        let own = std::ptr::from_ref(self.shard(hash));
+        for lock in self.active() {
+            if std::ptr::eq(&**lock, own) {
+                continue;
+            }
+            let mut shard = lock.write_shard();
+            if !shard.table.is_empty() {
+                let gone = evict_least_recent(&mut shard.table);
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                drop(shard);
+                drop(gone);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Removes the entry for `key`; true if there was one.
+    #[cfg(test)]
+    pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
+        !self.take(key).is_empty()
+    }
+}
+
+/// Removes the entry with the oldest stamp, under the shard's write lock, and hands it back.
+/// Found again by its address, not its stamp: an index hit writes stamps without the lock, and
+/// the oldest must go even if one moved it on since the scan (or the count would drift).
+pub(super) fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Option<Held<K, V>> {
+    let oldest = table
+        .iter()
+        .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
+        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)))?;
+    let (hash, oldest) = oldest;
+    let (gone, _) = table.find_entry(hash, is_at(oldest)).ok()?.remove();
+    gone.retire();
+    Some(gone) // for the caller to drop once unlocked
+}
