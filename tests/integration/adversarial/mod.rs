@@ -6,4 +6,5 @@ mod files;
 mod formats;
 mod keys;
 mod macros;
+mod races;
 mod store;

@@ -1,0 +1,135 @@
+//! Races between a hit and a write of the same key (attack 16): a call that read the memory tier
+//! just before a `remove`, `insert` or `clear` on another thread, and carried on after it
+//! returned, must not put the value it read back into the tiers. Each race is made deterministic
+//! by a value whose `Clone` (the hit's copy of the value, made from the thread's index with no
+//! lock held) runs the other thread's write to its end before the hit goes on.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cacher::{Cache, Clock, MemoryBackend, SeparateFileBackend};
+use serde::{Deserialize, Serialize};
+
+const MIN: Duration = Duration::from_secs(60);
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A value whose next clone, once armed, runs a hook first (once).
+#[derive(Serialize, Deserialize)]
+struct Hooked {
+    n: u64,
+    #[serde(skip)]
+    hook: Arc<Mutex<Option<Hook>>>,
+}
+
+impl Hooked {
+    fn new(n: u64) -> Self {
+        Self {
+            n,
+            hook: Arc::default(),
+        }
+    }
+
+    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl Clone for Hooked {
+    fn clone(&self) -> Self {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        Self {
+            n: self.n,
+            hook: Arc::clone(&self.hook),
+        }
+    }
+}
+
+/// Runs `write` on another thread to its end (at most 10 s: a hit that held its shard's lock
+/// while cloning would block it).
+fn on_another_thread(write: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        write();
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the write on the other thread finished while the hit was cloning");
+}
+
+/// A memory + file cache with `time_to_idle`, holding `hooked` for key 1, hit often enough that
+/// this thread's index has it; the clock is then moved so that the next hit records a use.
+fn idle_cache_hit_often(dir: &std::path::Path, hooked: &Hooked) -> (Cache<u32, Hooked>, Clock) {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, Hooked> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir))
+        .time_to_idle(8 * MIN)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    cache.insert(&1, hooked.clone()).unwrap();
+    for _ in 0..16 {
+        assert_eq!(cache.get(&1).map(|v| v.n), Some(1));
+    }
+    // Past a quarter of the idle window: the next hit records its use in every tier.
+    mock.advance(3 * MIN);
+    (cache, clock)
+}
+
+#[test]
+fn a_hit_recording_its_use_does_not_put_back_a_value_removed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooked = Hooked::new(1);
+    let (cache, _clock) = idle_cache_hit_often(dir.path(), &hooked);
+    let remover = cache.clone();
+    hooked.arm(move || on_another_thread(move || remover.remove(&1).unwrap()));
+    // This hit overlaps the removal: either answer is fine for it.
+    let _ = cache.get(&1);
+    // The removal returned before this call began: the removed value is gone for good.
+    assert_eq!(
+        cache.get(&1).map(|v| v.n),
+        None,
+        "the removed value is served again after remove returned (memory tier)"
+    );
+    let file = cache.path_of(&1).unwrap();
+    assert!(
+        !file.exists(),
+        "the removed value was written back to the file tier after remove returned"
+    );
+}
+
+#[test]
+fn a_hit_recording_its_use_does_not_overwrite_a_value_inserted_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooked = Hooked::new(1);
+    let (cache, _clock) = idle_cache_hit_often(dir.path(), &hooked);
+    let writer = cache.clone();
+    hooked.arm(move || on_another_thread(move || writer.insert(&1, Hooked::new(2)).unwrap()));
+    let _ = cache.get(&1);
+    assert_eq!(
+        cache.get(&1).map(|v| v.n),
+        Some(2),
+        "insert(1, 2) returned, yet the value it replaced is served"
+    );
+}
+
+#[test]
+fn a_hit_recording_its_use_does_not_put_back_a_value_cleared_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooked = Hooked::new(1);
+    let (cache, _clock) = idle_cache_hit_often(dir.path(), &hooked);
+    let clearer = cache.clone();
+    hooked.arm(move || on_another_thread(move || clearer.clear().unwrap()));
+    let _ = cache.get(&1);
+    assert_eq!(
+        cache.get(&1).map(|v| v.n),
+        None,
+        "the cleared value is served again after clear returned"
+    );
+}
