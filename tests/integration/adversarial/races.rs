@@ -133,3 +133,48 @@ fn a_hit_recording_its_use_does_not_put_back_a_value_cleared_meanwhile() {
         "the cleared value is served again after clear returned"
     );
 }
+
+#[test]
+fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile() {
+    // The hook runs inside `insert(&1, 1)`, after the insert took its generation and before it
+    // stores: the second call of `ttl_fn` for the value 1 (the first is insert's own check of a
+    // zero ttl, before it invalidates).
+    let hook: Arc<Mutex<Option<Hook>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (hook_in_ttl, calls_in_ttl) = (Arc::clone(&hook), Arc::clone(&calls));
+    let cache: Cache<u32, u64> = Cache::builder()
+        .ttl_fn(move |value| {
+            if *value == 1 && calls_in_ttl.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                let armed = hook_in_ttl.lock().unwrap().take();
+                if let Some(hook) = armed {
+                    hook();
+                }
+            }
+            None
+        })
+        .build()
+        .unwrap();
+    cache.insert(&1, 0).unwrap();
+    let refresher = cache.clone();
+    *hook.lock().unwrap() = Some(Box::new(move || {
+        on_another_thread(move || {
+            // A forced refresh whose function fails: it stores nothing, and changes nothing.
+            let failed = refresher.refresh(|| {
+                refresher.try_get_or_compute(&1, || Err::<u64, &str>("the service is down"))
+            });
+            assert!(failed.is_err());
+        });
+    }));
+    cache.insert(&1, 1).expect("the memory tier never fails");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the hook ran"
+    );
+    assert_eq!(
+        cache.get(&1),
+        Some(1),
+        "insert(1, 1) returned Ok, yet the value it replaced is served: a refresh that failed \
+         meanwhile made the insert store nothing"
+    );
+}
