@@ -178,3 +178,58 @@ fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile()
          meanwhile made the insert store nothing"
     );
 }
+
+/// A value that runs a hook when the cache drops it (once): here, the removed value, which a
+/// memory tier drops inside `remove`, while the removal is still under way.
+#[derive(Clone)]
+struct DropHook {
+    n: u64,
+    on_drop: Option<Arc<Mutex<Option<Hook>>>>,
+}
+
+impl Drop for DropHook {
+    fn drop(&mut self) {
+        let hook = self.on_drop.as_ref().and_then(|h| h.lock().unwrap().take());
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+}
+
+#[test]
+fn an_insert_during_the_removal_of_another_key_is_not_lost() {
+    const KEYS: u32 = 4096;
+    let cache: Cache<u32, DropHook> = Cache::builder().build().unwrap();
+    let plain = |n| DropHook { n, on_drop: None };
+    for key in 0..KEYS {
+        cache.insert(&key, plain(0)).unwrap();
+    }
+    let on_drop: Arc<Mutex<Option<Hook>>> = Arc::default();
+    let other = DropHook {
+        n: 7,
+        on_drop: Some(Arc::clone(&on_drop)),
+    };
+    cache.insert(&u32::MAX, other.clone()).unwrap();
+    drop(other); // the tier's copy is the only one whose drop finds the hook, once armed
+    let writer = cache.clone();
+    *on_drop.lock().unwrap() = Some(Box::new(move || {
+        // While `remove(&u32::MAX)` drops its value: inserts of other keys, each returning Ok.
+        on_another_thread(move || {
+            for key in 0..KEYS {
+                writer.insert(&key, plain(u64::from(key) + 1)).unwrap();
+            }
+        });
+    }));
+    cache.remove(&u32::MAX).unwrap();
+    assert!(on_drop.lock().unwrap().is_none(), "the hook ran");
+    let lost: Vec<u32> = (0..KEYS)
+        .filter(|key| cache.get(key).map(|v| v.n) != Some(u64::from(*key) + 1))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "insert(k, k + 1) returned Ok for every k, yet {} keys still serve the value it replaced \
+         (they share a generation stripe with the key being removed meanwhile): {:?}",
+        lost.len(),
+        &lost[..lost.len().min(8)]
+    );
+}
