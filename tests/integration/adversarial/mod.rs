@@ -8,3 +8,4 @@ mod keys;
 mod macros;
 mod races;
 mod store;
+mod thread_exit;
