@@ -2,10 +2,10 @@
 //! wrong value, touch a file that is not its own, crash, or wait without bound — one test per
 //! attack, named as the promise that defeats it. docs/RELIABILITY.md maps attacks to tests.
 
+mod aborts;
 mod files;
 mod formats;
 mod keys;
 mod macros;
 mod races;
 mod store;
-mod thread_exit;

@@ -1,6 +1,7 @@
-//! A cache used from a thread-local's destructor on a thread that another library's per-thread
-//! state (made with the `thread_local` crate, as `tracing-subscriber`'s registry is) has used:
-//! the process must go on, not abort. Run in a child process, since the failure is an abort.
+//! What must not abort the process (attack 16), each run in a child process since the failure is
+//! an abort: a cache used from a thread-local's destructor on a thread that another library's
+//! per-thread state (made with the `thread_local` crate, as `tracing-subscriber`'s registry is)
+//! has used; a clear whose values panic when dropped.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +65,55 @@ fn a_cache_used_from_a_thread_local_destructor_after_a_tracing_span_does_not_abo
     let results = child_results(child);
     assert!(
         results.iter().any(|(k, v)| k == "served" && v == "1"),
+        "{results:?}"
+    );
+}
+
+/// Set once the values below are to panic when dropped.
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A value whose drop panics once armed, whether or not a panic is under way (as an `unwrap` or
+/// an `assert!` in a `Drop` does).
+#[derive(Clone)]
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if ARMED.load(Ordering::SeqCst) {
+            panic!("a value's drop failed");
+        }
+    }
+}
+
+/// The child side of [`a_clear_whose_values_panic_on_drop_panics_but_does_not_abort`].
+#[test]
+fn child_of_clear_panics() {
+    if std::env::var_os("CACHER_TEST_CLEAR_PANICS").is_none() {
+        return;
+    }
+    let cache: Cache<u64, PanicsOnDrop> = Cache::builder().build().unwrap();
+    for key in 0..256 {
+        cache.insert(&key, PanicsOnDrop).unwrap();
+    }
+    ARMED.store(true, Ordering::SeqCst);
+    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.clear()));
+    ARMED.store(false, Ordering::SeqCst);
+    println!("RESULT caught={}", cleared.is_err());
+    std::mem::forget(cache);
+}
+
+#[test]
+fn a_clear_whose_values_panic_on_drop_panics_but_does_not_abort() {
+    let child = spawn_self(
+        &test_name!(child_of_clear_panics),
+        &[("CACHER_TEST_CLEAR_PANICS", "1".to_owned())],
+    );
+    // Fails with the child's abort ("panic in a destructor during cleanup"): `clear` drops
+    // every shard's table in one `Vec`, so the second shard's panicking value is dropped while
+    // the first one's panic unwinds. (A panic the caller can catch, as `remove` gives, is fine.)
+    let results = child_results(child);
+    assert!(
+        results.iter().any(|(k, v)| k == "caught" && v == "true"),
         "{results:?}"
     );
 }
