@@ -438,6 +438,8 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
 }
 
 #[cfg(test)]
+mod attack16_tests;
+#[cfg(test)]
 mod drop_tests;
 #[cfg(test)]
 mod reentry_tests;
