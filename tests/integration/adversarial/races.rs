@@ -233,3 +233,65 @@ fn an_insert_during_the_removal_of_another_key_is_not_lost() {
         &lost[..lost.len().min(8)]
     );
 }
+
+/// Two caches on one directory, as two processes have: `time_to_idle`, memory in front of files.
+fn two_processes(
+    dir: &std::path::Path,
+) -> (Cache<u32, u64>, Cache<u32, u64>, Arc<cacher::MockClock>) {
+    let (clock, mock) = Clock::mock();
+    let build = || -> Cache<u32, u64> {
+        Cache::builder()
+            .backend(MemoryBackend::new())
+            .backend(SeparateFileBackend::new(dir))
+            .time_to_idle(8 * MIN)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    (build(), build(), mock)
+}
+
+#[test]
+fn a_use_recorded_by_one_process_does_not_write_back_a_value_another_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, mock) = two_processes(dir.path());
+    a.insert(&1, 1).unwrap();
+    assert_eq!(a.get(&1), Some(1));
+    // The other process replaces the value in the shared directory.
+    b.insert(&1, 2).unwrap();
+    // Past a quarter of the idle window, a hit in the first process records its use.
+    mock.advance(3 * MIN);
+    assert_eq!(
+        a.get(&1),
+        Some(1),
+        "its own memory tier: not invalidated across processes"
+    );
+    let (third, _, _) = two_processes(dir.path());
+    assert_eq!(
+        third.get(&1),
+        Some(2),
+        "a third process reads the value the second one replaced: the first process's use of \
+         its own memory entry rewrote the shared file with it"
+    );
+}
+
+#[test]
+fn a_use_recorded_by_one_process_does_not_write_back_a_value_another_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, mock) = two_processes(dir.path());
+    a.insert(&1, 1).unwrap();
+    assert_eq!(b.get(&1), Some(1));
+    b.remove(&1).unwrap();
+    mock.advance(3 * MIN);
+    assert_eq!(
+        a.get(&1),
+        Some(1),
+        "its own memory tier: not invalidated across processes"
+    );
+    assert_eq!(
+        b.get(&1),
+        None,
+        "the process that removed key 1 reads it back: another process's use of its own memory \
+         entry rewrote the shared file with it"
+    );
+}
