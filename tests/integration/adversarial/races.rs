@@ -4,6 +4,7 @@
 //! by a value whose `Clone` (the hit's copy of the value, made from the thread's index with no
 //! lock held) runs the other thread's write to its end before the hit goes on.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,13 +15,15 @@ use serde::{Deserialize, Serialize};
 const MIN: Duration = Duration::from_secs(60);
 
 type Hook = Box<dyn FnOnce() + Send>;
+/// Where a hook waits to be taken and run, once.
+type HookSlot = Arc<Mutex<Option<Hook>>>;
 
 /// A value whose next clone, once armed, runs a hook first (once).
 #[derive(Serialize, Deserialize)]
 struct Hooked {
     n: u64,
     #[serde(skip)]
-    hook: Arc<Mutex<Option<Hook>>>,
+    hook: HookSlot,
 }
 
 impl Hooked {
@@ -134,17 +137,17 @@ fn a_hit_recording_its_use_does_not_put_back_a_value_cleared_meanwhile() {
     );
 }
 
-#[test]
-fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile() {
-    // The hook runs inside `insert(&1, 1)`, after the insert took its generation and before it
-    // stores: the second call of `ttl_fn` for the value 1 (the first is insert's own check of a
-    // zero ttl, before it invalidates).
-    let hook: Arc<Mutex<Option<Hook>>> = Arc::default();
-    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+/// A memory cache whose `insert(_, 1)` runs the hook it gives back (once armed) after the insert
+/// took its generation and before it stores: in the second call of `ttl_fn` for the value 1 (the
+/// first is insert's own check of a zero ttl, before it invalidates). Also gives the count of
+/// those calls.
+fn cache_with_a_hook_in_insert() -> (Cache<u32, u64>, HookSlot, Arc<AtomicUsize>) {
+    let hook: HookSlot = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
     let (hook_in_ttl, calls_in_ttl) = (Arc::clone(&hook), Arc::clone(&calls));
     let cache: Cache<u32, u64> = Cache::builder()
         .ttl_fn(move |value| {
-            if *value == 1 && calls_in_ttl.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            if *value == 1 && calls_in_ttl.fetch_add(1, Ordering::SeqCst) == 1 {
                 let armed = hook_in_ttl.lock().unwrap().take();
                 if let Some(hook) = armed {
                     hook();
@@ -154,6 +157,12 @@ fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile()
         })
         .build()
         .unwrap();
+    (cache, hook, calls)
+}
+
+#[test]
+fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile() {
+    let (cache, hook, calls) = cache_with_a_hook_in_insert();
     cache.insert(&1, 0).unwrap();
     let refresher = cache.clone();
     *hook.lock().unwrap() = Some(Box::new(move || {
@@ -166,11 +175,7 @@ fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile()
         });
     }));
     cache.insert(&1, 1).expect("the memory tier never fails");
-    assert_eq!(
-        calls.load(std::sync::atomic::Ordering::SeqCst),
-        2,
-        "the hook ran"
-    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the hook ran");
     assert_eq!(
         cache.get(&1),
         Some(1),
@@ -184,7 +189,7 @@ fn an_insert_that_returned_ok_is_not_undone_by_a_refresh_that_failed_meanwhile()
 #[derive(Clone)]
 struct DropHook {
     n: u64,
-    on_drop: Option<Arc<Mutex<Option<Hook>>>>,
+    on_drop: Option<HookSlot>,
 }
 
 impl Drop for DropHook {
@@ -204,7 +209,7 @@ fn an_insert_during_the_removal_of_another_key_is_not_lost() {
     for key in 0..KEYS {
         cache.insert(&key, plain(0)).unwrap();
     }
-    let on_drop: Arc<Mutex<Option<Hook>>> = Arc::default();
+    let on_drop: HookSlot = Arc::default();
     let other = DropHook {
         n: 7,
         on_drop: Some(Arc::clone(&on_drop)),
@@ -293,5 +298,28 @@ fn a_use_recorded_by_one_process_does_not_write_back_a_value_another_removed() {
         None,
         "the process that removed key 1 reads it back: another process's use of its own memory \
          entry rewrote the shared file with it"
+    );
+}
+
+#[test]
+fn an_insert_is_not_lost_to_inserts_of_other_keys_meanwhile() {
+    // The other thread inserts other keys, one of which (of 4096) shares the stripe of u32::MAX.
+    let (cache, hook, calls) = cache_with_a_hook_in_insert();
+    cache.insert(&u32::MAX, 0).unwrap();
+    let writer = cache.clone();
+    *hook.lock().unwrap() = Some(Box::new(move || {
+        on_another_thread(move || {
+            for key in 0..4096 {
+                writer.insert(&key, 7).unwrap();
+            }
+        });
+    }));
+    cache.insert(&u32::MAX, 1).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the hook ran");
+    assert_eq!(
+        cache.get(&u32::MAX),
+        Some(1),
+        "insert(MAX, 1) returned Ok, yet the value it replaced is served: an insert of another \
+         key of its generation stripe made it store nothing"
     );
 }
