@@ -256,4 +256,17 @@ pub trait Keyer: Send + Sync + std::fmt::Debug + 'static {
     /// `namespace` identifies the function (e.g. `"my_crate::api::fetch"`), `version` is the
     /// user's salt (`None` when there is none).
     fn key(&self, namespace: &str, version: Option<&str>, canonical: &str) -> String;
+
+    /// [`key`](Self::key), given the canonical text to keep: the key, and the canonical text
+    /// unless the key is that text itself (then handed back as the key, not copied). The default
+    /// keeps both; [`ReadableKeyer`], whose key most often is the canonical text, overrides it.
+    #[doc(hidden)]
+    fn key_owned(
+        &self,
+        namespace: &str,
+        version: Option<&str>,
+        canonical: String,
+    ) -> (String, Option<String>) {
+        (self.key(namespace, version, &canonical), Some(canonical))
+    }
 }

@@ -71,19 +71,45 @@ impl Keyer for ReadableKeyer {
         }
         key
     }
+
+    fn key_owned(
+        &self,
+        namespace: &str,
+        version: Option<&str>,
+        canonical: String,
+    ) -> (String, Option<String>) {
+        if is_own_key(&canonical) {
+            return (canonical, None);
+        }
+        (self.key(namespace, version, &canonical), Some(canonical))
+    }
+}
+
+/// Whether no step changes `text`: then it is its own key (most canonical texts are).
+fn is_own_key(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_KEY_LEN
+        && text.bytes().all(is_kept)
+        && !is_windows_device_name(text)
+        && !text.starts_with('.')
+        && !text.ends_with('.')
+}
+
+/// Whether step 1 keeps a byte as it is.
+fn is_kept(b: u8) -> bool {
+    is_safe(b) || matches!(b, b'%' | b'_' | b'=')
 }
 
 /// Step 1: escapes whatever could not come from `canonical`, so that even text from elsewhere
 /// gives a safe name.
 fn sanitize(text: &str) -> String {
-    let kept = |b: u8| is_safe(b) || matches!(b, b'%' | b'_' | b'=');
     // Most keys need no escape: copied whole.
-    if text.bytes().all(kept) {
+    if text.bytes().all(is_kept) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
     for &b in text.as_bytes() {
-        if kept(b) {
+        if is_kept(b) {
             out.push(char::from(b));
         } else {
             push_percent(b, &mut out);
@@ -245,6 +271,17 @@ mod tests {
         #[test]
         fn key_is_a_safe_file_name(s in ".*") {
             assert_safe_name(&key_of(&s));
+        }
+
+        /// The key given the text to keep is the key given a borrowed text; the text comes back
+        /// unless it is the key.
+        #[test]
+        fn the_owned_way_gives_the_same_key(s in ".*", canonical_text in any::<bool>()) {
+            let text = if canonical_text { canonical(&s, &[]).unwrap() } else { s };
+            let key = ReadableKeyer.key("ns", None, &text);
+            let (owned, kept) = ReadableKeyer.key_owned("ns", None, text.clone());
+            prop_assert_eq!(&owned, &key);
+            prop_assert_eq!(kept.as_deref().unwrap_or(&owned), text.as_str());
         }
 
         #[test]
