@@ -399,16 +399,19 @@ where
             unreachable!("answers follow their step")
         };
         match answer {
-            Ok(Some(entry)) => match self.inner.freshness(entry.stamp()) {
-                Freshness::Fresh => return self.found(entry, tier),
-                past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
-                    self.past_ttl(entry.value, past);
-                    if matches!(self.state, State::Done(_)) {
-                        return;
+            Ok(Some(entry)) => {
+                let now_ms = self.now_ms(&entry);
+                match self.inner.ttl.freshness(entry.stamp(), now_ms) {
+                    Freshness::Fresh => return self.found(entry, tier, now_ms),
+                    past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
+                        self.past_ttl(entry.value, past);
+                        if matches!(self.state, State::Done(_)) {
+                            return;
+                        }
                     }
+                    Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
                 }
-                Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
-            },
+            }
             Ok(None) => {}
             Err(e) => {
                 // A later look of this round does not report a failure the first look did; a
@@ -443,14 +446,13 @@ where
     /// keeping its creation time, so that a ttl counts from when the value was computed. A use
     /// due to be recorded (`time_to_idle`) is written to `tier` too.
     #[inline]
-    fn found(&mut self, mut entry: Entry<V>, tier: usize) {
+    fn found(&mut self, mut entry: Entry<V>, tier: usize, now_ms: u64) {
         let inner = self.inner;
         if self.goal == Goal::Peek {
             return self.finish(entry.value);
         }
         inner.stats.hit(inner.backends[tier].name());
         self.origin = Origin::Hit;
-        let now_ms = inner.clock.now_ms();
         let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {
             entry.touched_ms = now_ms;
             tier + 1
@@ -458,6 +460,16 @@ where
             tier
         };
         self.fill(entry, upto);
+    }
+
+    /// The time a read `entry` is judged at (its freshness, and the use it records): read once
+    /// per read, and not at all when nothing about the entry ages (no ttl, no idle time).
+    fn now_ms(&self, entry: &Entry<V>) -> u64 {
+        if self.inner.ttl.reads_clock(entry.stamp()) {
+            self.inner.clock.now_ms()
+        } else {
+            0
+        }
     }
 
     /// Copies `entry` into the memory tier and the persistent tiers before `upto`, if no
