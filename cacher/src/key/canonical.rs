@@ -105,7 +105,23 @@ fn join(args: &[String], names: &[&str]) -> String {
 
 /// Whether a byte stays as it is in an escaped value.
 pub(super) fn is_safe(b: u8) -> bool {
-    // A `matches!`, not a search of a byte string: this runs for every byte of every key.
+    // Looked up, not searched nor matched: this runs for every byte of every key.
+    SAFE[usize::from(b)]
+}
+
+/// [`is_safe`] of every byte, made at compile time.
+pub(super) const SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = safe(b as u8);
+        b += 1;
+    }
+    table
+};
+
+/// Whether a byte stays as it is in an escaped value: the rule [`SAFE`] is made from.
+const fn safe(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,

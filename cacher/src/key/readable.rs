@@ -1,6 +1,6 @@
 //! [`ReadableKeyer`]: the canonical text, made a safe file name.
 
-use super::canonical::{is_safe, push_percent};
+use super::canonical::{SAFE, push_percent};
 use super::hash::hash_hex;
 use super::{Keyer, MAX_KEY_LEN};
 use crate::portable::is_windows_device_name;
@@ -97,8 +97,18 @@ fn is_own_key(text: &str) -> bool {
 
 /// Whether step 1 keeps a byte as it is.
 fn is_kept(b: u8) -> bool {
-    is_safe(b) || matches!(b, b'%' | b'_' | b'=')
+    KEPT[usize::from(b)]
 }
+
+/// [`is_kept`] of every byte, looked up (this runs for every byte of every readable key): the
+/// canonical text's safe bytes, and `%`, `_` and `=`, which it writes itself.
+const KEPT: [bool; 256] = {
+    let mut kept = SAFE;
+    kept[b'%' as usize] = true;
+    kept[b'_' as usize] = true;
+    kept[b'=' as usize] = true;
+    kept
+};
 
 /// Step 1: escapes whatever could not come from `canonical`, so that even text from elsewhere
 /// gives a safe name.
