@@ -476,6 +476,11 @@ where
     /// invalidation came since the call started.
     fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
         let inner = self.inner;
+        if upto == 0 && inner.memory.is_none() {
+            // Nothing to copy it into (a hit in the only tier, no use to record): no store begins,
+            // so no invalidation has one to wait for.
+            return self.finish(entry.value);
+        }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);
         };
