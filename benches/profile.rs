@@ -246,13 +246,15 @@ fn main() {
             }
         }
         "redb-hit" => {
+            // `redb-hit N [SIZE]`: values of SIZE bytes (200), as `store-hit`.
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
             let dir = tempfile::tempdir().unwrap();
             let redb = cached::RedbCache::<u64, Payload>::builder("profile")
                 .disk_dir(dir.path())
                 .durable(false)
                 .build()
                 .unwrap();
-            let value = Payload::of_json_size(200);
+            let value = Payload::of_json_size(size);
             for k in 0..64u64 {
                 cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
             }
