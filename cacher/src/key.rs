@@ -257,16 +257,12 @@ pub trait Keyer: Send + Sync + std::fmt::Debug + 'static {
     /// user's salt (`None` when there is none).
     fn key(&self, namespace: &str, version: Option<&str>, canonical: &str) -> String;
 
-    /// [`key`](Self::key), given the canonical text to keep: the key, and the canonical text
-    /// unless the key is that text itself (then handed back as the key, not copied). The default
-    /// keeps both; [`ReadableKeyer`], whose key most often is the canonical text, overrides it.
+    /// Whether [`key`](Self::key) returns `canonical` itself: then the canonical text serves as
+    /// the key, not copied. The default says no, and `key` makes the key.
+    /// [`ReadableKeyer`], whose key most often is the canonical text, says when it is.
     #[doc(hidden)]
-    fn key_owned(
-        &self,
-        namespace: &str,
-        version: Option<&str>,
-        canonical: String,
-    ) -> (String, Option<String>) {
-        (self.key(namespace, version, &canonical), Some(canonical))
+    fn keeps(&self, canonical: &str) -> bool {
+        let _ = canonical;
+        false
     }
 }

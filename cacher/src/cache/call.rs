@@ -24,9 +24,13 @@ impl Naming {
     /// key itself (most keys: one text made, not two).
     fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Made {
         let canonical = key::canonical(key, self.arg_names)?;
-        Ok(self
+        if self.keyer.keeps(&canonical) {
+            return Ok((canonical, None));
+        }
+        let key = self
             .keyer
-            .key_owned(&self.namespace, self.version.as_deref(), canonical))
+            .key(&self.namespace, self.version.as_deref(), &canonical);
+        Ok((key, Some(canonical)))
     }
 
     /// The identity an entry of `V` stored under `key` records; `args`, the arguments' canonical
