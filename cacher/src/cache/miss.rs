@@ -400,7 +400,8 @@ where
         };
         match answer {
             Ok(Some(entry)) => {
-                let now_ms = self.now_ms(&entry);
+                // Read once for the freshness and the use to record; not at all if nothing ages.
+                let now_ms = self.inner.ttl.now_ms(entry.stamp(), &self.inner.clock);
                 match self.inner.ttl.freshness(entry.stamp(), now_ms) {
                     Freshness::Fresh => return self.found(entry, tier, now_ms),
                     past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
@@ -462,23 +463,12 @@ where
         self.fill(entry, upto);
     }
 
-    /// The time a read `entry` is judged at (its freshness, and the use it records): read once
-    /// per read, and not at all when nothing about the entry ages (no ttl, no idle time).
-    fn now_ms(&self, entry: &Entry<V>) -> u64 {
-        if self.inner.ttl.reads_clock(entry.stamp()) {
-            self.inner.clock.now_ms()
-        } else {
-            0
-        }
-    }
-
     /// Copies `entry` into the memory tier and the persistent tiers before `upto`, if no
     /// invalidation came since the call started.
     fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
         let inner = self.inner;
         if upto == 0 && inner.memory.is_none() {
-            // Nothing to copy it into (a hit in the only tier, no use to record): no store begins,
-            // so no invalidation has one to wait for.
+            // Nothing to copy it into: no store begins, none for an invalidation to wait for.
             return self.finish(entry.value);
         }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {

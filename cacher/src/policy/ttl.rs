@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::entry::Stamp;
 
 /// How long entries are served, and how.
@@ -129,6 +130,16 @@ impl TtlPolicy {
     #[must_use]
     pub(crate) fn reads_clock(&self, stamp: Stamp) -> bool {
         self.time_to_idle.is_some() || stamp.ttl_ms.or(self.ttl).is_some()
+    }
+
+    /// The time an entry with `stamp` is judged at: `clock`'s, or `0` when the time changes
+    /// nothing about it ([`reads_clock`](Self::reads_clock)), without reading the clock.
+    pub(crate) fn now_ms(&self, stamp: Stamp, clock: &Clock) -> u64 {
+        if self.reads_clock(stamp) {
+            clock.now_ms()
+        } else {
+            0
+        }
     }
 
     /// Whether entries can age at all (without, the memory hit reads no clock).
