@@ -24,7 +24,8 @@
 //! `ab-u64-2t [shuffled]` (the same on two threads at once), `ab-file-hit [sharded]` (a file hit
 //! against `fs::read` + decode of the same file), `ab-file-store N [DIR] [SIZE]` (a store against
 //! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk),
-//! `ab-store-hit N [SIZE]` (a store hit against `cached`'s `RedbCache` hit, best of 25 rounds).
+//! `ab-store-hit N [SIZE]` (a store hit against `cached`'s `RedbCache` hit, best of 25 rounds),
+//! `ab-store-insert N [SIZE]` (a non-durable store against `RedbCache`'s, median of 25 rounds).
 
 use std::hint::black_box;
 
@@ -187,6 +188,67 @@ fn ab_miss(loops: usize) {
     );
 }
 
+/// `ab-store-hit N [SIZE]`, `ab-store-insert N [SIZE]`: the store's hit (or non-durable store)
+/// against `cached`'s `RedbCache`'s on the same value, taking turns: the best of 25 rounds of a
+/// hit, the median of 25 rounds of a store (a write's time spreads more).
+fn ab_store(loops: usize, size: usize, insert: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u64, Payload> = Cache::builder()
+        .backend(cacher::StoreBackend::new(dir.path().join("store")))
+        .build()
+        .unwrap();
+    let redb = cached::RedbCache::<u64, Payload>::builder("ab")
+        .disk_dir(dir.path().join("redb"))
+        .durable(false)
+        .build()
+        .unwrap();
+    let value = Payload::of_json_size(size);
+    for k in 0..64u64 {
+        cache.insert(&k, value.clone()).unwrap();
+        cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
+    }
+    let time = |f: &dyn Fn(u64)| {
+        let start = std::time::Instant::now();
+        for i in 0..loops {
+            f(black_box((i % 64) as u64));
+        }
+        start.elapsed().as_nanos() as f64 / loops as f64
+    };
+    let (mut store, mut other) = (Vec::new(), Vec::new());
+    for _ in 0..25 {
+        if insert {
+            store.push(time(&|k| {
+                cache.insert(&k, black_box(value.clone())).unwrap()
+            }));
+            other.push(time(&|k| {
+                cached::SerializeCached::cache_set_ref(&redb, &k, black_box(&value)).unwrap();
+            }));
+        } else {
+            store.push(time(&|k| drop(black_box(cache.get(&k).unwrap()))));
+            other.push(time(&|k| {
+                drop(black_box(
+                    cached::ConcurrentCached::cache_get(&redb, &k)
+                        .unwrap()
+                        .unwrap(),
+                ));
+            }));
+        }
+    }
+    let pick = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        if insert {
+            times[times.len() / 2]
+        } else {
+            times[0]
+        }
+    };
+    let (store, other) = (pick(&mut store), pick(&mut other));
+    println!(
+        "store {store:.0} ns, RedbCache {other:.0} ns, ratio {:.2}",
+        store / other
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let scenario = args.next().unwrap_or_else(|| "memory-hit-u64".to_owned());
@@ -256,13 +318,15 @@ fn main() {
             }
         }
         "redb-hit" => {
+            // `redb-hit N [SIZE]`: values of SIZE bytes (200), as `store-hit`.
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
             let dir = tempfile::tempdir().unwrap();
             let redb = cached::RedbCache::<u64, Payload>::builder("profile")
                 .disk_dir(dir.path())
                 .durable(false)
                 .build()
                 .unwrap();
-            let value = Payload::of_json_size(200);
+            let value = Payload::of_json_size(size);
             for k in 0..64u64 {
                 cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
             }
@@ -270,43 +334,9 @@ fn main() {
                 black_box(cached::ConcurrentCached::cache_get(&redb, &((i % 64) as u64)).unwrap());
             }
         }
-        "ab-store-hit" => {
+        "ab-store-hit" | "ab-store-insert" => {
             let size = args.next().map_or(200, |s| s.parse().expect("a size"));
-            let dir = tempfile::tempdir().unwrap();
-            let cache: Cache<u64, Payload> = Cache::builder()
-                .backend(cacher::StoreBackend::new(dir.path().join("store")))
-                .build()
-                .unwrap();
-            let redb = cached::RedbCache::<u64, Payload>::builder("ab")
-                .disk_dir(dir.path().join("redb"))
-                .durable(false)
-                .build()
-                .unwrap();
-            let value = Payload::of_json_size(size);
-            for k in 0..64u64 {
-                cache.insert(&k, value.clone()).unwrap();
-                cached::SerializeCached::cache_set_ref(&redb, &k, &value).unwrap();
-            }
-            let time = |f: &dyn Fn(u64) -> Payload| {
-                let start = std::time::Instant::now();
-                for i in 0..loops {
-                    black_box(f(black_box((i % 64) as u64)));
-                }
-                start.elapsed().as_nanos() as f64 / loops as f64
-            };
-            let (mut best_store, mut best_redb) = (f64::MAX, f64::MAX);
-            for _ in 0..25 {
-                best_store = best_store.min(time(&|k| cache.get(&k).unwrap()));
-                best_redb = best_redb.min(time(&|k| {
-                    cached::ConcurrentCached::cache_get(&redb, &k)
-                        .unwrap()
-                        .unwrap()
-                }));
-            }
-            println!(
-                "store {best_store:.0} ns, RedbCache {best_redb:.0} ns, ratio {:.2}",
-                best_store / best_redb
-            );
+            ab_store(loops, size, scenario == "ab-store-insert");
         }
         "ab-miss" => ab_miss(loops),
         "ab-u64" => {

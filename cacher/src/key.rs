@@ -256,4 +256,13 @@ pub trait Keyer: Send + Sync + std::fmt::Debug + 'static {
     /// `namespace` identifies the function (e.g. `"my_crate::api::fetch"`), `version` is the
     /// user's salt (`None` when there is none).
     fn key(&self, namespace: &str, version: Option<&str>, canonical: &str) -> String;
+
+    /// Whether [`key`](Self::key) returns `canonical` itself: then the canonical text serves as
+    /// the key, not copied. The default says no, and `key` makes the key.
+    /// [`ReadableKeyer`], whose key most often is the canonical text, says when it is.
+    #[doc(hidden)]
+    fn keeps(&self, canonical: &str) -> bool {
+        let _ = canonical;
+        false
+    }
 }

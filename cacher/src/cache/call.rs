@@ -20,13 +20,17 @@ pub(super) struct Naming {
 }
 
 impl Naming {
-    /// The persistent key of `key`, with the canonical text it was made from.
-    fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<(String, String), KeyError> {
+    /// The persistent key of `key`, with the canonical text it was made from unless that is the
+    /// key itself (most keys: one text made, not two).
+    fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Made {
         let canonical = key::canonical(key, self.arg_names)?;
+        if self.keyer.keeps(&canonical) {
+            return Ok((canonical, None));
+        }
         let key = self
             .keyer
             .key(&self.namespace, self.version.as_deref(), &canonical);
-        Ok((key, canonical))
+        Ok((key, Some(canonical)))
     }
 
     /// The identity an entry of `V` stored under `key` records; `args`, the arguments' canonical
@@ -43,8 +47,9 @@ impl Naming {
     }
 }
 
-/// A call's persistent key and the canonical text it was made from, or why it could not be made.
-pub(super) type Made = Result<(String, String), KeyError>;
+/// A call's persistent key and the canonical text it was made from (`None`: the key itself), or
+/// why it could not be made.
+pub(super) type Made = Result<(String, Option<String>), KeyError>;
 
 /// One call's key. A `OnceLock`, not a `OnceCell`, so that async calls holding it across an
 /// `.await` stay `Send`.
@@ -94,7 +99,7 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
     /// The arguments' canonical text, once [`persistent_key`](Self::persistent_key) made it.
     pub(super) fn args(&self) -> Option<&str> {
         match self.persistent.get() {
-            Some(Ok((_, canonical))) => Some(canonical),
+            Some(Ok((key, canonical))) => Some(canonical.as_deref().unwrap_or(key)),
             _ => None,
         }
     }

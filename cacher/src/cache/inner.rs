@@ -124,10 +124,6 @@ where
         self.hasher.hash_one(key)
     }
 
-    pub(super) fn freshness(&self, stamp: Stamp) -> Freshness {
-        self.ttl.freshness(stamp, self.clock.now_ms())
-    }
-
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
     /// nowhere.
     pub(super) fn discards(&self, value: &V) -> bool {

@@ -399,16 +399,20 @@ where
             unreachable!("answers follow their step")
         };
         match answer {
-            Ok(Some(entry)) => match self.inner.freshness(entry.stamp()) {
-                Freshness::Fresh => return self.found(entry, tier),
-                past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
-                    self.past_ttl(entry.value, past);
-                    if matches!(self.state, State::Done(_)) {
-                        return;
+            Ok(Some(entry)) => {
+                // Read once for the freshness and the use to record; not at all if nothing ages.
+                let now_ms = self.inner.ttl.now_ms(entry.stamp(), &self.inner.clock);
+                match self.inner.ttl.freshness(entry.stamp(), now_ms) {
+                    Freshness::Fresh => return self.found(entry, tier, now_ms),
+                    past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
+                        self.past_ttl(entry.value, past);
+                        if matches!(self.state, State::Done(_)) {
+                            return;
+                        }
                     }
+                    Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
                 }
-                Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
-            },
+            }
             Ok(None) => {}
             Err(e) => {
                 // A later look of this round does not report a failure the first look did; a
@@ -443,14 +447,13 @@ where
     /// keeping its creation time, so that a ttl counts from when the value was computed. A use
     /// due to be recorded (`time_to_idle`) is written to `tier` too.
     #[inline]
-    fn found(&mut self, mut entry: Entry<V>, tier: usize) {
+    fn found(&mut self, mut entry: Entry<V>, tier: usize, now_ms: u64) {
         let inner = self.inner;
         if self.goal == Goal::Peek {
             return self.finish(entry.value);
         }
         inner.stats.hit(inner.backends[tier].name());
         self.origin = Origin::Hit;
-        let now_ms = inner.clock.now_ms();
         let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {
             entry.touched_ms = now_ms;
             tier + 1
@@ -464,6 +467,10 @@ where
     /// invalidation came since the call started.
     fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
         let inner = self.inner;
+        if upto == 0 && inner.memory.is_none() {
+            // Nothing to copy it into: no store begins, none for an invalidation to wait for.
+            return self.finish(entry.value);
+        }
         let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
             return self.finish(entry.value);
         };

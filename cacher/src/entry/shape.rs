@@ -18,7 +18,7 @@
 //! `version` when you change one. A warning says so once per type.
 
 use std::any::TypeId;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -62,16 +62,27 @@ static SHAPES: Mutex<Option<Shapes>> = Mutex::new(None);
 
 thread_local! {
     static LOCAL: RefCell<Shapes> = RefCell::new(HashMap::new());
+    /// The type this thread looked up last, and its shape: most lookups ask for it again.
+    static LAST: Cell<Option<(TypeId, &'static Shape)>> = const { Cell::new(None) };
 }
 
 /// The shape of `V`: traced on a type's first use in the process, then a thread-local lookup.
 pub(crate) fn of<V: DeserializeOwned>() -> &'static Shape {
     let id = typeid::of::<V>();
-    if let Some(shape) = LOCAL.with(|local| local.borrow().get(&id).copied()) {
+    if let Some((last, shape)) = LAST.get()
+        && last == id
+    {
         return shape;
     }
-    let shape = shared::<V>(id);
-    LOCAL.with(|local| local.borrow_mut().insert(id, shape));
+    let shape = match LOCAL.with(|local| local.borrow().get(&id).copied()) {
+        Some(shape) => shape,
+        None => {
+            let shape = shared::<V>(id);
+            LOCAL.with(|local| local.borrow_mut().insert(id, shape));
+            shape
+        }
+    };
+    LAST.set(Some((id, shape)));
     shape
 }
 
@@ -176,6 +187,22 @@ mod tests {
         assert_ne!(before, after);
         // Traced once per type: the same record every time.
         assert!(std::ptr::eq(of::<Comment>(), of::<Comment>()));
+    }
+
+    /// The thread's last lookup answers only for its own type: types taking turns each get
+    /// their own record.
+    #[test]
+    fn types_looked_up_in_turn_each_get_their_own_shape() {
+        let (a, b) = (
+            of::<Account<before::Status>>(),
+            of::<Account<after::Status>>(),
+        );
+        for _ in 0..3 {
+            assert!(std::ptr::eq(of::<Account<before::Status>>(), a));
+            assert!(std::ptr::eq(of::<Account<before::Status>>(), a));
+            assert!(std::ptr::eq(of::<Account<after::Status>>(), b));
+        }
+        assert_ne!(a.fingerprint, b.fingerprint);
     }
 
     mod deep_before {

@@ -52,13 +52,29 @@ pub(crate) const PREFIX: &str = "(v2)";
 /// assert_eq!(canonical(&(), &[]).unwrap(), "(v2)");
 /// ```
 pub fn canonical<K: Serialize + ?Sized>(args: &K, names: &[&str]) -> Result<String, KeyError> {
-    let mut raw = String::new();
-    let args = match args.serialize(RawWriter::new(&mut raw, Level::Root))? {
+    // One argument is written right after the prefix; a tuple's arguments are collected apart
+    // (nothing is written here) and joined.
+    let mut out = String::with_capacity(ROOM);
+    out.push_str(PREFIX);
+    let args = match args.serialize(RawWriter::new(&mut out, Level::Root))? {
         Written::Args(args) => args,
-        // One argument: joined from where it is, without a `Vec` of one.
-        Written::Value => return Ok(join(std::slice::from_ref(&raw), names)),
+        Written::Value => return Ok(one_argument(out, names)),
     };
     Ok(join(&args, names))
+}
+
+/// The room a key's text starts with: most keys fit, and grow no further.
+const ROOM: usize = 64;
+
+/// The canonical text of one argument, given `out`: the prefix and the argument's raw text. Most
+/// are already their own canonical text (no name, no byte to escape): kept, not copied.
+fn one_argument(mut out: String, names: &[&str]) -> String {
+    let named = names.len() == 1;
+    if !named && out.bytes().skip(PREFIX.len()).all(is_safe) {
+        return out;
+    }
+    let raw = out.split_off(PREFIX.len());
+    join(std::slice::from_ref(&raw), names)
 }
 
 /// The prefix, then each argument's raw text escaped, joined by `_`, with `name=` in front of each
@@ -89,7 +105,23 @@ fn join(args: &[String], names: &[&str]) -> String {
 
 /// Whether a byte stays as it is in an escaped value.
 pub(super) fn is_safe(b: u8) -> bool {
-    // A `matches!`, not a search of a byte string: this runs for every byte of every key.
+    // Looked up, not searched nor matched: this runs for every byte of every key.
+    SAFE[usize::from(b)]
+}
+
+/// [`is_safe`] of every byte, made at compile time.
+pub(super) const SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = safe(b as u8);
+        b += 1;
+    }
+    table
+};
+
+/// Whether a byte stays as it is in an escaped value: the rule [`SAFE`] is made from.
+const fn safe(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,

@@ -1,6 +1,6 @@
 //! [`ReadableKeyer`]: the canonical text, made a safe file name.
 
-use super::canonical::{is_safe, push_percent};
+use super::canonical::{SAFE, push_percent};
 use super::hash::hash_hex;
 use super::{Keyer, MAX_KEY_LEN};
 use crate::portable::is_windows_device_name;
@@ -71,19 +71,47 @@ impl Keyer for ReadableKeyer {
         }
         key
     }
+
+    fn keeps(&self, canonical: &str) -> bool {
+        is_own_key(canonical)
+    }
 }
+
+/// Whether no step changes `text`: then it is its own key (most canonical texts are).
+fn is_own_key(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_KEY_LEN
+        && text.bytes().all(is_kept)
+        && !is_windows_device_name(text)
+        && !text.starts_with('.')
+        && !text.ends_with('.')
+}
+
+/// Whether step 1 keeps a byte as it is.
+fn is_kept(b: u8) -> bool {
+    KEPT[usize::from(b)]
+}
+
+/// [`is_kept`] of every byte, looked up (this runs for every byte of every readable key): the
+/// canonical text's safe bytes, and `%`, `_` and `=`, which it writes itself.
+const KEPT: [bool; 256] = {
+    let mut kept = SAFE;
+    kept[b'%' as usize] = true;
+    kept[b'_' as usize] = true;
+    kept[b'=' as usize] = true;
+    kept
+};
 
 /// Step 1: escapes whatever could not come from `canonical`, so that even text from elsewhere
 /// gives a safe name.
 fn sanitize(text: &str) -> String {
-    let kept = |b: u8| is_safe(b) || matches!(b, b'%' | b'_' | b'=');
     // Most keys need no escape: copied whole.
-    if text.bytes().all(kept) {
+    if text.bytes().all(is_kept) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
     for &b in text.as_bytes() {
-        if kept(b) {
+        if is_kept(b) {
             out.push(char::from(b));
         } else {
             push_percent(b, &mut out);
@@ -245,6 +273,20 @@ mod tests {
         #[test]
         fn key_is_a_safe_file_name(s in ".*") {
             assert_safe_name(&key_of(&s));
+        }
+
+        /// A text the keyer says it keeps is its own key, and a canonical text without a byte
+        /// to escape is kept.
+        #[test]
+        fn a_kept_text_is_its_own_key(s in ".*", canonical_text in any::<bool>()) {
+            let text = if canonical_text { canonical(&s, &[]).unwrap() } else { s };
+            let key = ReadableKeyer.key("ns", None, &text);
+            if ReadableKeyer.keeps(&text) {
+                prop_assert_eq!(&key, &text);
+            }
+            if canonical_text && key == text {
+                prop_assert!(ReadableKeyer.keeps(&text));
+            }
         }
 
         #[test]

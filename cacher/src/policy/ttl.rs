@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::entry::Stamp;
 
 /// How long entries are served, and how.
@@ -124,6 +125,23 @@ impl TtlPolicy {
             .is_some_and(|idle| now_ms.saturating_sub(stamp.touched_ms) >= (idle / 4).max(1))
     }
 
+    /// Whether the time changes anything about an entry with `stamp`: its freshness (a ttl, its
+    /// own or the cache's, or an idle time) or the use a read records (an idle time).
+    #[must_use]
+    pub(crate) fn reads_clock(&self, stamp: Stamp) -> bool {
+        self.time_to_idle.is_some() || stamp.ttl_ms.or(self.ttl).is_some()
+    }
+
+    /// The time an entry with `stamp` is judged at: `clock`'s, or `0` when the time changes
+    /// nothing about it ([`reads_clock`](Self::reads_clock)), without reading the clock.
+    pub(crate) fn now_ms(&self, stamp: Stamp, clock: &Clock) -> u64 {
+        if self.reads_clock(stamp) {
+            clock.now_ms()
+        } else {
+            0
+        }
+    }
+
     /// Whether entries can age at all (without, the memory hit reads no clock).
     #[must_use]
     pub(crate) fn ages(&self) -> bool {
@@ -150,6 +168,37 @@ mod tests {
             ttl_ms: None,
             touched_ms: created_ms,
         }
+    }
+
+    /// A read skips the clock when `reads_clock` says so: then no time changes the answers.
+    #[test]
+    fn without_reads_clock_no_time_changes_an_entry() {
+        let secs = |s| Some(Duration::from_secs(s));
+        let policies = [
+            TtlPolicy::new(None),
+            TtlPolicy::new(secs(60)),
+            TtlPolicy::new(None).time_to_idle(secs(60)),
+            TtlPolicy::new(None).stale_while_revalidate(Duration::from_secs(9)),
+        ];
+        let stamps = [
+            at(5_000),
+            Stamp {
+                ttl_ms: Some(MIN),
+                ..at(5_000)
+            },
+        ];
+        for ttl in &policies {
+            for stamp in stamps {
+                if ttl.reads_clock(stamp) {
+                    continue;
+                }
+                for now in [0, 4_999, 5_000, 5_000 + MIN, u64::MAX] {
+                    assert_eq!(ttl.freshness(stamp, now), ttl.freshness(stamp, 0));
+                    assert!(!ttl.touch_due(stamp, now));
+                }
+            }
+        }
+        assert!(!TtlPolicy::new(None).reads_clock(at(5_000)));
     }
 
     #[test]

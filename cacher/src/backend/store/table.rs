@@ -179,13 +179,15 @@ fn evict(
             && (bounds.max_entries.is_some_and(|max| count > max)
                 || bounds.max_size.is_some_and(|max| total > max));
         let first = store.order.prefix_iter(txn, &prefix)?.next().transpose()?;
-        let Some((key, value)) = first.map(|(key, value)| (key.to_vec(), value.to_vec())) else {
+        let Some((key, value)) = first else {
             break;
         };
-        let stale = u64_at(&value, 0) < now_ms;
+        let stale = u64_at(value, 0) < now_ms;
         if !over && (!stale || expired >= EXPIRED_PER_WRITE) {
             break;
         }
+        // Copied only to be dropped (most writes stop above, with nothing to drop).
+        let (key, value) = (key.to_vec(), value.to_vec());
         expired += usize::from(!over);
         evicted += u64::from(over);
         store.entries.delete(txn, &value[16..])?;

@@ -361,3 +361,16 @@ fn serialize_errors_become_key_errors() {
     let err = canonical(&(1u32, Fails), &[]).unwrap_err();
     assert_eq!(err.to_string(), "cannot encode the cache key: no way");
 }
+
+/// The bytes an escaped value keeps are exactly the documented ones, and one argument written
+/// in place escapes (or names) as the general way does.
+#[test]
+fn the_safe_bytes_are_the_documented_ones() {
+    for b in 0..=255u8 {
+        let documented = b.is_ascii_alphanumeric() || b"-.,+@()[]{}!'".contains(&b);
+        assert_eq!(super::is_safe(b), documented, "byte {b}");
+    }
+    assert_eq!(c(&"a b"), "(v2)a%20b");
+    assert_eq!(canonical(&"ab", &["x"]).unwrap(), "(v2)x=ab");
+    assert_eq!(c(&7u64), "(v2)7u64");
+}
