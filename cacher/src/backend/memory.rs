@@ -15,6 +15,7 @@ mod lookup;
 mod removal;
 mod thread_index;
 
+pub(crate) use removal::Taken;
 use removal::evict_least_recent;
 
 use locks::UserCode;
@@ -325,23 +326,24 @@ where
         }
     }
 
-    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch); how many
-    /// entries it evicted to stay within [`max_entries`](Self::max_entries) (0 or 1), for the
-    /// cache to count (this module cannot reach the cache's counters).
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> u64 {
+    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch). Returns
+    /// how many entries it evicted to stay within [`max_entries`](Self::max_entries) (0 or 1),
+    /// for the cache to count (this module cannot reach the cache's counters), and the entry it
+    /// replaced or evicted, for the cache to drop once its store is done (see [`Taken`]).
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> (u64, Taken<K, V>) {
         let hash = self.hash(&key);
         self.insert_hashed(hash, key, value, stamp)
     }
 
-    pub(crate) fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> u64 {
+    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> (u64, Taken<K, V>) {
         if self.max_entries == Some(0) {
-            return 0; // `max_entries(0)`, which a cache refuses: hold nothing, never loop
+            return (0, Taken::one(None)); // `max_entries(0)`, which a cache refuses
         }
         let locked = self.shard(hash);
         // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
         // stores what it computed), only if the lock is free at once: else nothing is stored.
         let Some(mut shard) = locked.write_shard_or_skip() else {
-            return 0;
+            return (0, Taken::one(None));
         };
         // Counted before the entry is there (both under the lock): a reader of the count that
         // saw the old one took the read lock before this insert. A plain store, not a locked
@@ -372,9 +374,7 @@ where
         }) {
             existing.retire();
             let replaced = std::mem::replace(existing, Held::Inline(slot));
-            drop(shard);
-            drop(replaced); // unlocked: a value's `Drop` may use the tier
-            return 0;
+            return (0, Taken::one(Some(replaced)));
         }
         let mut evicted = 0;
         let mut evict_elsewhere = false;
@@ -395,11 +395,11 @@ where
             .table
             .insert_unique(hash, Held::Inline(slot), |s| s.hash);
         drop(shard);
-        drop(gone); // unlocked, and counted: a value's `Drop` may use the tier, or panic
-        if evict_elsewhere && self.evict_from_another_shard(hash) {
-            evicted = 1;
+        if evict_elsewhere {
+            gone = self.evict_from_another_shard(hash);
+            evicted = u64::from(gone.is_some());
         }
-        evicted
+        (evicted, Taken::one(gone))
     }
 
     /// The entries the tables have room for.

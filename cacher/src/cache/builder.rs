@@ -269,7 +269,9 @@ where
 
     /// Sliding expiry: an entry unused for `idle` is expired, whatever its ttl; each use keeps it.
     /// A use is recorded at most once per quarter of `idle` (in memory an atomic store; in a
-    /// persistent tier a rewrite of the entry), so a hot entry costs no write per hit.
+    /// persistent tier a rewrite of the entry, made only if the tier still holds the write the
+    /// value came from: a use never brings back a value replaced or removed since), so a hot
+    /// entry costs no write per hit.
     ///
     /// # Examples
     ///

@@ -110,6 +110,28 @@ impl Generations {
         (!removing && self.current(hash) == seen).then_some(storing)
     }
 
+    /// Starts a store of a value that stands whatever was invalidated since its call started:
+    /// an `insert`'s or a `refresh`'s own value, not one read before. It begins once no removal
+    /// of its stripe (nor a clear) is under way, as of the generation then: an insert that
+    /// overlaps a removal of its key takes effect after it, and one that overlaps another key's
+    /// invalidation is not lost to it. After `bound` of removals it begins all the same (a hung
+    /// tier's removal may then leave the value in some tiers only: never an older value).
+    pub(crate) fn begin_store_now(&self, hash: u64, bound: Duration) -> Storing<'_> {
+        let start = Instant::now();
+        let mut spins = 0;
+        loop {
+            if let Some(storing) = self.begin_store(hash, self.current(hash)) {
+                return storing;
+            }
+            if start.elapsed() >= bound {
+                let stripe = self.stripe(hash);
+                stripe.storing.fetch_add(1, SeqCst);
+                return Storing(stripe);
+            }
+            back_off(&mut spins);
+        }
+    }
+
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),
     /// and until the returned guard is dropped (once every tier is cleared of the key) no store of
     /// the key's stripe begins; the drop invalidates again. A call that started during the removal
@@ -157,18 +179,24 @@ impl Generations {
 /// backend's own timeouts, so the bound is only there for a backend that has none.
 fn wait_for(bound: Duration, done: impl Fn() -> bool) {
     let start = Instant::now();
-    let mut spins = 0u32;
+    let mut spins = 0;
     while !done() {
         if start.elapsed() >= bound {
             tracing::warn!("waited {bound:?} for a store in progress; invalidating without it");
             return;
         }
-        if spins < 64 {
-            spins += 1;
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        back_off(&mut spins);
+    }
+}
+
+/// A pause in a wait for another thread's store or removal: a yield the first 64 times, then a
+/// millisecond's sleep.
+fn back_off(spins: &mut u32) {
+    if *spins < 64 {
+        *spins += 1;
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

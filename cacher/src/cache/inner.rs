@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
 
-use super::call::Naming;
+use super::call::{Call, Naming};
 use super::flight::Flights;
 use super::refresh::Refreshing;
 use super::stats::Counters;
@@ -46,7 +46,7 @@ pub(super) struct Inner<K, V> {
 pub(super) enum Memory<V> {
     /// A fresh entry: a hit.
     Fresh(V),
-    /// A fresh entry whose use is due to be recorded (`time_to_idle`), in every tier.
+    /// A fresh entry whose use is due to be recorded (`time_to_idle`), with its times.
     Touch(V, Stamp),
     /// An entry past its ttl, within `stale_while_revalidate`.
     Revalidate(V),
@@ -152,6 +152,27 @@ impl<K, V> Inner<K, V> {
 
     pub(super) fn namespace(&self) -> &str {
         &self.naming.namespace
+    }
+
+    /// The keyer's key of `call`'s persistent entry, or `None` without persistent tiers or when
+    /// the key cannot be made (then reported, and kept as the error `insert` returns).
+    pub(super) fn persistent_key<'a, Q>(
+        &self,
+        call: &'a Call<'a, Q>,
+    ) -> (Option<&'a str>, Option<Error>)
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        if self.backends.is_empty() {
+            return (None, None);
+        }
+        match call.persistent_key(&self.naming) {
+            Ok(key) => (Some(key), None),
+            Err(e) => {
+                self.report("all", "key", &e);
+                (None, Some(e))
+            }
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::{Absence, PersistentBackend};
+use crate::backend::{Absence, PersistentBackend, Taken};
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -91,6 +91,8 @@ enum Pass {
     AfterJoin,
     /// Again after taking the cross-process lock: another process may have stored it.
     AfterLock,
+    /// To record a use served from memory (`time_to_idle`) in the tier that has the same write.
+    Touch,
 }
 
 enum State<V> {
@@ -112,27 +114,6 @@ enum State<V> {
     Done(V),
     /// After `Done` was handed out.
     Over,
-}
-
-/// The keyer's key of the persistent entry, or `None` without persistent tiers or when the key
-/// cannot be made (then reported, and kept as the error `insert` returns).
-fn persistent_key<'a, K, V, Q>(
-    inner: &'a Inner<K, V>,
-    call: &'a Call<'a, Q>,
-) -> (Option<&'a str>, Option<Error>)
-where
-    Q: KeyRef<K> + ?Sized,
-{
-    if inner.backends.is_empty() {
-        return (None, None);
-    }
-    match call.persistent_key(&inner.naming) {
-        Ok(key) => (Some(key), None),
-        Err(e) => {
-            inner.report("all", "key", &e);
-            (None, Some(e))
-        }
-    }
 }
 
 /// One call's way through the miss path.
@@ -175,6 +156,11 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
     down: u64,
+    /// The memory entry whose use the persistent tiers are to record, with its creation time.
+    touching: Option<(V, u64)>,
+    /// What the memory tier's insert replaced or evicted: dropped last, once every tier is
+    /// written and the store's guards are released (a value's `Drop` may panic or use the cache).
+    displaced: Option<Taken<K, V>>,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -248,7 +234,7 @@ where
         goal: Goal,
         generation: Generation,
     ) -> Self {
-        let (key, store_error) = persistent_key(inner, call);
+        let (key, store_error) = inner.persistent_key(call);
         Self {
             inner,
             call,
@@ -269,6 +255,8 @@ where
             missing: None,
             store_error,
             down: 0,
+            touching: None,
+            displaced: None,
         }
     }
 
@@ -398,6 +386,9 @@ where
         let State::Read { tier, pass } = self.state else {
             unreachable!("answers follow their step")
         };
+        if pass == Pass::Touch {
+            return self.read_touched(tier, answer);
+        }
         match answer {
             Ok(Some(entry)) => {
                 // Read once for the freshness and the use to record; not at all if nothing ages.
@@ -477,8 +468,10 @@ where
         self.storing = Some(storing);
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let evicted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            let (evicted, displaced) =
+                memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", evicted);
+            self.displaced = Some(displaced);
         }
         self.state = State::Write {
             entry,
@@ -495,6 +488,7 @@ where
             (Pass::First, Goal::Compute) => self.join(),
             (Pass::AfterJoin, _) => self.plan_lock(),
             (Pass::First, _) | (Pass::AfterLock, _) => self.state = State::Compute,
+            (Pass::Touch, _) => self.touched(),
         }
     }
 }

@@ -262,7 +262,10 @@ fn a_use_recorded_by_one_process_does_not_write_back_a_value_another_replaced() 
     let (a, b, mock) = two_processes(dir.path());
     a.insert(&1, 1).unwrap();
     assert_eq!(a.get(&1), Some(1));
-    // The other process replaces the value in the shared directory.
+    // The other process replaces the value in the shared directory, a millisecond later. (Two
+    // writes of one key in the same millisecond have the same creation time, by which the use
+    // recorded below tells its own write from another: not covered, see docs/RELIABILITY.md.)
+    mock.advance(Duration::from_millis(1));
     b.insert(&1, 2).unwrap();
     // Past a quarter of the idle window, a hit in the first process records its use.
     mock.advance(3 * MIN);

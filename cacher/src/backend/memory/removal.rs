@@ -11,8 +11,9 @@ use hashbrown::HashTable;
 use super::{Held, MemoryBackend, Slot, holds, is_at};
 use crate::key::KeyRef;
 
-/// Entries taken out of the tier by [`take`](MemoryBackend::take) or
-/// [`clear`](MemoryBackend::clear), dropped when this is: the cache keeps it until its own work
+/// Entries taken out of the tier by [`take`](MemoryBackend::take),
+/// [`clear`](MemoryBackend::clear) or an [`insert`](MemoryBackend::insert) (the entry it
+/// replaced or evicted), dropped when this is: the cache keeps it until its own work
 /// is done (every tier rid of them, stores let in again), so that a value's `Drop` that uses the
 /// cache finds it in its final state, and one that panics cuts nothing short. Each value is
 /// dropped even if others panic; the first panic is then resumed (unless one is already under
@@ -27,6 +28,16 @@ impl<K, V> Taken<K, V> {
     /// Whether nothing was taken (`take` of a key the tier did not have).
     pub(crate) fn is_empty(&self) -> bool {
         self.entry.is_none() && self.tables.iter().all(HashTable::is_empty)
+    }
+}
+
+impl<K, V> Taken<K, V> {
+    /// What an insert displaced: the entry it replaced or evicted, if any.
+    pub(super) fn one(entry: Option<Held<K, V>>) -> Self {
+        Self {
+            entry,
+            tables: Vec::new(),
+        }
     }
 }
 
@@ -72,10 +83,7 @@ where
             }
             Err(_) => None,
         };
-        Taken {
-            entry,
-            tables: Vec::new(),
-        }
+        Taken::one(entry)
     }
 
     /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the
@@ -103,8 +111,8 @@ where
     }
 
     /// Evicts the least recently used entry of the first shard other than `hash`'s that has
-    /// one (one lock at a time, so no order between locks is needed); false if none had one.
-    pub(super) fn evict_from_another_shard(&self, hash: u64) -> bool {
+    /// one (one lock at a time, so no order between locks is needed), and hands it back.
+    pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Held<K, V>> {
         let own = std::ptr::from_ref(self.shard(hash));
         for lock in self.active() {
             if std::ptr::eq(&**lock, own) {
@@ -114,12 +122,10 @@ where
             if !shard.table.is_empty() {
                 let gone = evict_least_recent(&mut shard.table);
                 self.len.fetch_sub(1, Ordering::Relaxed);
-                drop(shard);
-                drop(gone);
-                return true;
+                return gone;
             }
         }
-        false
+        None
     }
 
     /// Removes the entry for `key`; true if there was one.

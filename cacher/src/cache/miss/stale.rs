@@ -7,10 +7,11 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss, log};
+use super::{Goal, Miss, Pass, State, log};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, Stamp};
+use crate::error::Result;
 use crate::key::KeyRef;
 use crate::policy::Freshness;
 
@@ -62,27 +63,74 @@ where
     }
 
     /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory
-    /// tier under its read lock, and by rewriting the entry in the persistent tiers (at most
-    /// once per quarter idle window, not once per hit).
+    /// tier under its read lock, and in the first persistent tier that holds the same write (at
+    /// most once per quarter idle window, not once per hit).
+    ///
+    /// The persistent entry is read first and rewritten (with the use) only if it is the write
+    /// the memory entry came from (the same creation time): the value this call read from memory
+    /// may be older than the tier's (another process's write, or this one's `insert`, `remove`
+    /// or `clear` since the read), and writing it back would bring the older value back.
     pub(super) fn touch(&mut self, value: V, stamp: Stamp) {
         let inner = self.inner;
-        let now_ms = inner.clock.now_ms();
         let value = inner.hit(value);
         self.origin = Origin::Hit;
         if let Some(memory) = &inner.memory {
-            memory.touch(self.call.key, now_ms);
+            memory.touch(self.call.key, inner.clock.now_ms());
         }
         if self.key.is_none() {
             return self.finish(value);
         }
-        let entry = Entry {
-            value,
-            created_ms: stamp.created_ms,
-            ttl_ms: stamp.ttl_ms,
-            touched_ms: now_ms,
-            expires_ms: None,
+        self.touching = Some((value, stamp.created_ms));
+        self.state = State::Read {
+            tier: 0,
+            pass: Pass::Touch,
         };
-        self.fill(entry, inner.backends.len());
+    }
+
+    /// A persistent tier's answer to the read of a use to record: the same write is rewritten
+    /// with the use, in this tier only; another entry (or none) is left as it is.
+    pub(super) fn read_touched(&mut self, tier: usize, answer: Result<Option<Entry<V>>>) {
+        let same = |entry: &Entry<V>| {
+            (self.touching.as_ref()).is_some_and(|&(_, created_ms)| entry.created_ms == created_ms)
+        };
+        match answer {
+            Ok(Some(mut entry)) if same(&entry) => {
+                let Some(storing) = self.inner.flights.begin_store(self.hash, self.generation)
+                else {
+                    return self.touched();
+                };
+                self.storing = Some(storing);
+                self.touching = None;
+                entry.touched_ms = self.inner.clock.now_ms();
+                entry.expires_ms = self.inner.ttl.expires_ms(entry.stamp());
+                self.state = State::Write {
+                    entry,
+                    tier,
+                    upto: tier + 1,
+                    fill: true,
+                };
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.note_failure(tier, &e);
+                self.inner
+                    .report(self.inner.backends[tier].name(), "read", &e);
+            }
+        }
+        self.state = State::Read {
+            tier: tier + 1,
+            pass: Pass::Touch,
+        };
+    }
+
+    /// No persistent tier had the write whose use was to be recorded: the memory entry's value
+    /// is the call's.
+    pub(super) fn touched(&mut self) {
+        match self.touching.take() {
+            Some((value, _)) => self.finish(value),
+            None => unreachable!("a touch keeps its value until it is written or served"),
+        }
     }
 
     /// The background refresh this call claimed, if any: its caller hands it the function.

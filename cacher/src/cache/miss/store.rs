@@ -32,10 +32,16 @@ where
         if ttl_ms == Some(0) {
             return self.finish(value);
         }
-        let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
+        let storing = match inner.flights.begin_store(self.hash, self.generation) {
+            Some(storing) => storing,
+            // The caller's own value (`insert`, `refresh`): it stands all the same, after any
+            // removal under way.
+            None if matches!(self.goal, Goal::Store | Goal::Refresh) => {
+                inner.flights.begin_store_now(self.hash, inner.store_wait())
+            }
             // Invalidated while it was computed: its callers get it, the tiers keep what the
             // invalidation left.
-            return self.finish(value);
+            None => return self.finish(value),
         };
         self.storing = Some(storing);
         let upto = if self.key.is_some() {
@@ -59,8 +65,10 @@ where
         };
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let evicted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+            let (evicted, displaced) =
+                memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", evicted);
+            self.displaced = Some(displaced);
             self.stored = true;
         }
         self.state = State::Write {
