@@ -12,7 +12,9 @@
 //! then removes or overwrites what it wrote. So once `remove` returns, no value computed before
 //! it is stored after it, and no reader finds one.
 //!
-//! Two keys of one stripe only cost each other a skipped store, never a wrong value.
+//! Two keys of one stripe only cost each other a skipped store of a computed value, never a wrong
+//! value; an `insert`'s or `refresh`'s own value is stored all the same, once no removal of the
+//! stripe is under way ([`Generations::begin_store_now`]).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
