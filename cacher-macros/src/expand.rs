@@ -73,23 +73,38 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     let init = init(plan, func);
     let pinned = option(plan.namespace.as_ref());
     // Function pointers, not closures: a closure's type is the function's own, and would make
-    // the runtime's code that finds the cache a copy per function (compile time).
+    // the runtime's code that finds the cache a copy per function (compile time). Nested `fn`
+    // items rather than closures coerced to pointers, which compile to a shim each as well.
     let site = quote! {
-        || ::cacher::__private::Site {
-            marker: ::core::any::type_name::<__CacherSite>(),
-            module: ::core::module_path!(),
-            function: #name,
-            location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
-            persistent: #persistent,
-            package: ::core::env!("CARGO_PKG_NAME"),
-            pinned: #pinned,
+        fn __cacher_site() -> ::cacher::__private::Site {
+            ::cacher::__private::Site {
+                marker: ::core::any::type_name::<__CacherSite>(),
+                module: ::core::module_path!(),
+                function: #name,
+                location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
+                persistent: #persistent,
+                package: ::core::env!("CARGO_PKG_NAME"),
+                pinned: #pinned,
+            }
         }
     };
-    let init = quote!(|namespace: &str| -> #cache { #init });
+    // An option that names `Self` (`ttl_fn = Self::ttl` on an associated function) cannot be
+    // in a nested `fn`, which does not see its impl's `Self`: a closure then.
+    let (init_fn, init) = if mentions_self(&init) {
+        (quote!(), quote!(|namespace: &str| -> #cache { #init }))
+    } else {
+        // A body of its own, which rustc checks apart: the bounds first again, so that a
+        // missing trait is still the one error they report (see `checks`).
+        let checks = checks(func);
+        let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
+        (init_fn, quote!(__cacher_init))
+    };
     let marker = quote! {
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
         struct __CacherSite;
+        #site
+        #init_fn
     };
     if func.method {
         return quote!({
@@ -97,14 +112,23 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             static CACHES: ::cacher::__private::PerType<#key, #value> =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
-            ::cacher::__private::method_cache(&CACHES, self_type, #site, #init)
+            ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
         });
     }
     quote!({
         #marker
         static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
             ::cacher::__private::OnceLock::new();
-        ::cacher::__private::function_cache(&CACHE, #site, #init)
+        ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
+    })
+}
+
+/// Whether `tokens` name `Self`.
+fn mentions_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(&group.stream()),
+        _ => false,
     })
 }
 
