@@ -317,8 +317,18 @@ pub trait Compute<R> {
 
 impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
     fn call(&mut self) -> R {
-        (self.take().expect("a cache calls its compute at most once"))()
+        match self.take() {
+            Some(compute) => compute(),
+            None => called_twice(),
+        }
     }
+}
+
+/// A body called twice: a bug of the cache. Not `expect`, which would be one more copy per
+/// function (compile time).
+#[cold]
+fn called_twice() -> ! {
+    panic!("a cache calls its compute at most once")
 }
 
 /// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
