@@ -24,7 +24,9 @@ use crate::key::KeyRef;
 const STRIPES: usize = 32;
 
 pub(crate) struct Flights<K, V> {
-    stripes: Box<[Mutex<Stripe<K, V>>]>,
+    /// An array made by a constant, not a collected iterator: no iterator code compiled per
+    /// cache type (compile time).
+    stripes: [Mutex<Stripe<K, V>>; STRIPES],
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
@@ -98,21 +100,23 @@ pub(crate) enum Outcome<V> {
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            stripes: (0..STRIPES)
-                .map(|_| {
-                    Mutex::new(Stripe {
-                        flights: Vec::new(),
-                        next: 0,
-                    })
+            stripes: [const {
+                Mutex::new(Stripe {
+                    flights: Vec::new(),
+                    next: 0,
                 })
-                .collect(),
+            }; STRIPES],
             generations: Generations::new(),
         }
     }
 
     fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
         let stripe = &self.stripes[hash as usize % STRIPES];
-        stripe.lock().unwrap_or_else(|e| e.into_inner())
+        // A panic under the lock left the list whole (each change is one push or removal).
+        match stripe.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
@@ -120,9 +124,17 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         let now = self.generations.current(hash);
         let mut stripe = self.lock(hash);
         let mut abandoned = false;
-        let live =
-            |slot: &&mut Slot<K, V>| slot.hash == hash && !slot.retired && key.is_key(&slot.key);
-        if let Some(slot) = stripe.flights.iter_mut().find(live) {
+        // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
+        // would be compiled once more per cache type (compile time).
+        let mut live = None;
+        for (at, slot) in stripe.flights.iter().enumerate() {
+            if slot.hash == hash && !slot.retired && key.is_key(&slot.key) {
+                live = Some(at);
+                break;
+            }
+        }
+        if let Some(at) = live {
+            let slot = &mut stripe.flights[at];
             abandoned =
                 (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
             if !abandoned && slot.generation == now {
@@ -187,8 +199,14 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// Removes flight `id`: its waiters, if it had any.
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
         let mut stripe = self.lock(hash);
-        let at = stripe.flights.iter().position(|slot| slot.id == id)?;
-        stripe.flights.swap_remove(at).waiters
+        let mut found = None;
+        for (at, slot) in stripe.flights.iter().enumerate() {
+            if slot.id == id {
+                found = Some(at);
+                break;
+            }
+        }
+        stripe.flights.swap_remove(found?).waiters
     }
 }
 
@@ -206,7 +224,10 @@ impl<V: Clone> Flight<V> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<V>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     fn outcome(state: &State<V>) -> Option<Outcome<V>> {
@@ -253,11 +274,10 @@ impl<V: Clone> Flight<V> {
                 return Outcome::TimedOut;
             }
             self.blocked.fetch_add(1, Ordering::Relaxed);
-            state = self
-                .done
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = match self.done.wait_timeout(state, deadline - now) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
             self.blocked.fetch_sub(1, Ordering::Relaxed);
         }
     }
