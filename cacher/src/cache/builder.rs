@@ -377,7 +377,11 @@ where
             tiers,
             ttl_fn,
         } = self;
-        let memory_bound = (tiers.memory.as_ref()).and_then(MemoryBackend::max_entries_bound);
+        // `match`es rather than closures, each compiled once more per cache type.
+        let memory_bound = match &tiers.memory {
+            Some(memory) => memory.max_entries_bound(),
+            None => None,
+        };
         settings.check(tiers.mistake, memory_bound, ttl_fn.is_some())?;
         let mut backends = tiers.persistent;
         let retention = settings.retention();
@@ -385,11 +389,20 @@ where
             backend.attach(retention)?;
         }
         // A tier's directory for the cross-process lock, unless one was given.
-        let lock_dir = (settings.flight_lock.is_none())
-            .then(|| backends.iter().find_map(|backend| backend.lock_dir()))
-            .flatten();
+        let mut lock_dir = None;
+        if settings.flight_lock.is_none() {
+            for backend in &backends {
+                lock_dir = backend.lock_dir();
+                if lock_dir.is_some() {
+                    break;
+                }
+            }
+        }
         let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
-        let memory = (tiers.memory).or_else(|| backends.is_empty().then(MemoryBackend::new));
+        let memory = match tiers.memory {
+            None if backends.is_empty() => Some(MemoryBackend::new()),
+            memory => memory,
+        };
         Ok(Cache::from_inner(Inner {
             naming: parts.naming,
             memory,

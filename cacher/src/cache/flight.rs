@@ -135,13 +135,20 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         }
         if let Some(at) = live {
             let slot = &mut stripe.flights[at];
-            abandoned =
-                (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
+            abandoned = match &slot.waiters {
+                Some(flight) => flight.abandoned.load(Ordering::Acquire),
+                None => false,
+            };
             if !abandoned && slot.generation == now {
-                let leader_thread = slot.leader_thread;
-                let flight =
-                    (slot.waiters).get_or_insert_with(|| Arc::new(Flight::new(leader_thread)));
-                return Role::Waiter(Arc::clone(flight));
+                let flight = match &slot.waiters {
+                    Some(flight) => Arc::clone(flight),
+                    None => {
+                        let flight = Arc::new(Flight::new(slot.leader_thread));
+                        slot.waiters = Some(Arc::clone(&flight));
+                        flight
+                    }
+                };
+                return Role::Waiter(flight);
             }
             // A flight a waiter gave up on is past its deadline, and one that started before an
             // invalidation computes a value from before it: this caller leads a new one.

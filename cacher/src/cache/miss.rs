@@ -318,9 +318,10 @@ where
     fn look_again(&mut self, pass: Pass) {
         // A key the memory tier had no entry for, in a shard that has had no insert since, is
         // still not there: nothing to look up (nor a lock to take) on most misses.
-        let unchanged = self
-            .missing
-            .is_some_and(|absence| self.inner.still_missing(absence));
+        let unchanged = match self.missing {
+            Some(absence) => self.inner.still_missing(absence),
+            None => false,
+        };
         // Else the shared table, out of line: a rare path since the count above.
         let memory = if unchanged {
             Memory::Absent
@@ -363,8 +364,13 @@ where
                 State::Wait(flight) => return Step::Wait(Arc::clone(flight), inner.wait_timeout),
                 State::Lock => break,
                 State::Compute => {
-                    let limiter = inner.rate_limiter.as_ref();
-                    return Step::Compute(limiter.filter(|_| self.goal.computes()));
+                    // `if`s and `match`es rather than `Option`'s combinators in this machine:
+                    // each closure is compiled once more per cache type (compile time).
+                    let limiter = match self.goal.computes() {
+                        true => inner.rate_limiter.as_ref(),
+                        false => None,
+                    };
+                    return Step::Compute(limiter);
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),

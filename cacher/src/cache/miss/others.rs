@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use super::{Miss, Pass, State, log};
-use crate::cache::flight::{Leader, Outcome, Role};
+use crate::cache::flight::{Outcome, Role};
 use crate::error::Result;
 use crate::key::KeyRef;
 use crate::lock::FlightGuard;
@@ -52,7 +52,10 @@ where
         self.state = State::Compute;
         // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
         // waiting for it would cost more than computing.
-        let stuck = self.leader.as_ref().is_some_and(Leader::after_abandoned);
+        let stuck = match &self.leader {
+            Some(leader) => leader.after_abandoned(),
+            None => false,
+        };
         if self.down != 0 || stuck {
             return;
         }
