@@ -52,9 +52,7 @@ where
                 if let Some(limiter) = limiter {
                     limiter.acquire();
                 }
-                let Some(compute) = compute.take() else {
-                    computed_twice()
-                };
+                let compute = compute.take().expect("the miss path computes at most once");
                 let inner = miss.inner();
                 let span = compute_span(inner.namespace());
                 let timer = Timer::start();
@@ -102,9 +100,7 @@ where
                 if let Some(limiter) = limiter {
                     limiter.acquire_async().await;
                 }
-                let Some(compute) = compute.take() else {
-                    computed_twice()
-                };
+                let compute = compute.take().expect("the miss path computes at most once");
                 let inner = miss.inner();
                 let span = compute_span(inner.namespace());
                 let timer = Timer::start();
@@ -118,13 +114,6 @@ where
             Step::Done(value) => return Ok(value),
         }
     }
-}
-
-/// A miss path that asked to compute twice: a bug. Not `expect`, which would be one more copy
-/// per closure type (compile time).
-#[cold]
-fn computed_twice() -> ! {
-    panic!("the miss path computes at most once")
 }
 
 /// The span of the function's run (one call site for every cache type).

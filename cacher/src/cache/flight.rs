@@ -205,15 +205,13 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 
     /// Removes flight `id`: its waiters, if it had any.
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
-        let mut stripe = self.lock(hash);
-        let mut found = None;
-        for (at, slot) in stripe.flights.iter().enumerate() {
-            if slot.id == id {
-                found = Some(at);
-                break;
+        let flights = &mut self.lock(hash).flights;
+        for at in 0..flights.len() {
+            if flights[at].id == id {
+                return flights.swap_remove(at).waiters;
             }
         }
-        stripe.flights.swap_remove(found?).waiters
+        None
     }
 }
 

@@ -366,9 +366,9 @@ where
                 State::Compute => {
                     // `if`s and `match`es rather than `Option`'s combinators in this machine:
                     // each closure is compiled once more per cache type (compile time).
-                    let limiter = match self.goal.computes() {
-                        true => inner.rate_limiter.as_ref(),
-                        false => None,
+                    let limiter = match &inner.rate_limiter {
+                        Some(limiter) if self.goal.computes() => Some(limiter),
+                        _ => None,
                     };
                     return Step::Compute(limiter);
                 }
