@@ -1,8 +1,6 @@
 //! Code generation: the function, rewritten to look its arguments up in its cache, and the
 //! companion `<name>_cache()` that gives the cache to its callers.
 
-use std::time::Duration;
-
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -465,25 +463,6 @@ fn formatter(formatter: Formatter) -> TokenStream {
         Formatter::Json => quote!(::cacher::JsonFormatter),
         Formatter::Bincode => quote!(::cacher::BincodeFormatter),
         Formatter::Postcard => quote!(::cacher::PostcardFormatter),
-    }
-}
-
-/// A `Duration` in the unit that reads best in `cargo expand`.
-pub(crate) fn duration(d: Duration) -> TokenStream {
-    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if nanos == 0 {
-        let secs = Literal::u64_unsuffixed(secs);
-        quote!(::core::time::Duration::from_secs(#secs))
-    } else if nanos % 1_000_000 == 0 && millis < u64::MAX {
-        let millis = Literal::u64_unsuffixed(millis);
-        quote!(::core::time::Duration::from_millis(#millis))
-    } else {
-        let (secs, nanos) = (
-            Literal::u64_unsuffixed(secs),
-            Literal::u32_unsuffixed(nanos),
-        );
-        quote!(::core::time::Duration::new(#secs, #nanos))
     }
 }
 

@@ -114,13 +114,6 @@ enum State<V> {
     Over,
 }
 
-/// A state the machine never reaches, or an answer to a step not asked for: a bug. One panic
-/// compiled once, where `unreachable!` would be one more per cache type (compile time).
-#[cold]
-fn out_of_step(what: &str) -> ! {
-    unreachable!("{what}")
-}
-
 /// The keyer's key of the persistent entry, or `None` without persistent tiers or when the key
 /// cannot be made (then reported, and kept as the error `insert` returns).
 fn persistent_key<'a, K, V, Q>(
@@ -381,9 +374,9 @@ where
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),
-                    _ => out_of_step("matched Done above"),
+                    _ => log::out_of_step("matched Done above"),
                 },
-                State::Over => out_of_step("a driver stops at Step::Done"),
+                State::Over => log::out_of_step("a driver stops at Step::Done"),
             }
         }
         // The steps that borrow from the state itself.
@@ -401,7 +394,7 @@ where
                     .expect("locks are planned only with one");
                 Step::Lock(lock, self.lock_name.expect("named when planned"))
             }
-            _ => out_of_step("only writes and locks break out of the loop"),
+            _ => log::out_of_step("only writes and locks break out of the loop"),
         }
     }
 
@@ -409,7 +402,7 @@ where
     #[inline]
     pub(super) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let State::Read { tier, pass } = self.state else {
-            out_of_step("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         match answer {
             Ok(Some(entry)) => match self.inner.freshness(entry.stamp()) {

@@ -3,7 +3,7 @@
 
 use std::hash::Hash;
 
-use super::{Miss, Pass, State, log, out_of_step};
+use super::{Miss, Pass, State, log};
 use crate::cache::flight::{Outcome, Role};
 use crate::error::Result;
 use crate::key::KeyRef;
@@ -31,7 +31,7 @@ where
     #[inline]
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
         let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
-            out_of_step("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         match outcome {
             Outcome::Value(value) => self.serve_hit(value),

@@ -4,7 +4,7 @@
 
 use std::hash::Hash;
 
-use super::{Goal, Miss, State, log, out_of_step};
+use super::{Goal, Miss, State, log};
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -107,7 +107,7 @@ where
     /// How writing to a persistent tier went.
     pub(in crate::cache) fn wrote(&mut self, result: Result<()>) {
         let State::Write { tier, fill, .. } = &mut self.state else {
-            out_of_step("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         let (at, fill) = (*tier, *fill);
         *tier += 1;
@@ -132,7 +132,7 @@ where
     pub(super) fn written(&mut self) {
         let State::Write { entry, fill, .. } = std::mem::replace(&mut self.state, State::Over)
         else {
-            out_of_step("called on the last write")
+            log::out_of_step("called on the last write")
         };
         if !fill && self.stored {
             self.inner.stats.store();
