@@ -127,7 +127,8 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
         // would be compiled once more per cache type (compile time).
         let mut live = None;
-        for (at, slot) in stripe.flights.iter().enumerate() {
+        for at in 0..stripe.flights.len() {
+            let slot = &stripe.flights[at];
             if slot.hash == hash && !slot.retired && key.is_key(&slot.key) {
                 live = Some(at);
                 break;
