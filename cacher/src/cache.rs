@@ -286,17 +286,19 @@ where
         if let Some(memory) = &inner.memory {
             memory.remove(key);
         }
-        let mut first = None;
-        if !inner.backends.is_empty() {
-            let key = call.persistent_key(&inner.naming)?;
-            let entry_key = inner.naming.entry_key::<V>(key, call.args());
-            for backend in &inner.backends {
-                if let Err(e) = backend.remove(&entry_key) {
-                    first.get_or_insert(e);
-                }
-            }
+        if inner.backends.is_empty() {
+            return Ok(());
         }
-        first.map_or(Ok(()), Err)
+        // A `match` rather than `?`, and the tiers' loop generic over the value type only: fewer
+        // copies per cache type (compile time).
+        let key = match call.persistent_key(&inner.naming) {
+            Ok(key) => key,
+            Err(e) => return Err(e),
+        };
+        remove_from(
+            &inner.backends,
+            &inner.naming.entry_key::<V>(key, call.args()),
+        )
     }
 
     /// Removes every entry of this cache's namespace from every tier; entries of other
@@ -413,6 +415,20 @@ where
         }
         Ok(())
     }
+}
+
+/// Removes `entry_key` from every tier: the first failure (the other tiers are still cleared).
+fn remove_from<V: 'static>(
+    backends: &[Box<dyn crate::backend::PersistentBackend<V>>],
+    entry_key: &crate::entry::EntryKey<'_>,
+) -> Result<()> {
+    let mut first = None;
+    for backend in backends {
+        if let Err(e) = backend.remove(entry_key) {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 impl<K, V> fmt::Debug for Cache<K, V> {

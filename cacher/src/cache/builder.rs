@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
 mod settings;
@@ -382,22 +383,16 @@ where
             Some(memory) => memory.max_entries_bound(),
             None => None,
         };
-        settings.check(tiers.mistake, memory_bound, ttl_fn.is_some())?;
+        // `return Err` rather than `?`, whose conversions would be one more copy per cache type.
+        if let Err(e) = settings.check(tiers.mistake, memory_bound, ttl_fn.is_some()) {
+            return Err(e);
+        }
         let mut backends = tiers.persistent;
-        let retention = settings.retention();
-        for backend in &mut backends {
-            backend.attach(retention)?;
-        }
-        // A tier's directory for the cross-process lock, unless one was given.
-        let mut lock_dir = None;
-        if settings.flight_lock.is_none() {
-            for backend in &backends {
-                lock_dir = backend.lock_dir();
-                if lock_dir.is_some() {
-                    break;
-                }
-            }
-        }
+        let want_dir = settings.flight_lock.is_none();
+        let lock_dir = match attach(&mut backends, settings.retention(), want_dir) {
+            Ok(dir) => dir,
+            Err(e) => return Err(e),
+        };
         let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
         let memory = match tiers.memory {
             None if backends.is_empty() => Some(MemoryBackend::new()),
@@ -421,4 +416,25 @@ where
             hasher: Default::default(),
         }))
     }
+}
+
+/// Readies the persistent tiers for the cache's `retention`, and finds the first one's
+/// directory for the cross-process lock if `want_dir` (none was given). Generic over the value
+/// type only, not the key: one copy per value type (compile time).
+fn attach<V: 'static>(
+    backends: &mut [Box<dyn PersistentBackend<V>>],
+    retention: Option<Duration>,
+    want_dir: bool,
+) -> Result<Option<PathBuf>> {
+    for backend in backends.iter_mut() {
+        backend.attach(retention)?;
+    }
+    if want_dir {
+        for backend in backends.iter() {
+            if let Some(dir) = backend.lock_dir() {
+                return Ok(Some(dir));
+            }
+        }
+    }
+    Ok(None)
 }
