@@ -334,22 +334,26 @@ fn function_name(func: &Func) -> String {
 
 /// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
 fn builder(plan: &Plan, func: &Func) -> TokenStream {
-    let mut chain = quote!(::cacher::Cache::builder().namespace(namespace));
+    let names = func.key_params().map(|p| {
+        let name = p.ident.to_string();
+        name.strip_prefix("r#").unwrap_or(&name).to_owned()
+    });
+    // The namespace, the names and the memory tier through one runtime function (compiled per
+    // cache type), not a chain of calls compiled in each function; the other setters after it.
+    let memory = plan.memory.is_some();
+    let max_entries = option(
+        (plan.memory.as_ref())
+            .and_then(|memory| memory.max_entries)
+            .map(Literal::usize_unsuffixed)
+            .as_ref(),
+    );
+    let mut chain =
+        quote!(::cacher::__private::builder(namespace, &[#(#names),*], #memory, #max_entries));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
     if let Some(code) = &plan.code {
         chain.extend(quote!(.code_hash(#code)));
-    }
-    let names: Vec<String> = func
-        .key_params()
-        .map(|p| {
-            let name = p.ident.to_string();
-            name.strip_prefix("r#").unwrap_or(&name).to_owned()
-        })
-        .collect();
-    if !names.is_empty() {
-        chain.extend(quote!(.arg_names(&[#(#names),*])));
     }
     if let Some(keyer) = plan.keyer {
         let keyer = match keyer {
@@ -357,14 +361,6 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
             Keyer::Hash => quote!(::cacher::HashKeyer),
         };
         chain.extend(quote!(.keyer(#keyer)));
-    }
-    if let Some(memory) = &plan.memory {
-        let mut backend = quote!(::cacher::MemoryBackend::new());
-        if let Some(n) = memory.max_entries {
-            let n = Literal::usize_unsuffixed(n);
-            backend.extend(quote!(.max_entries(#n)));
-        }
-        chain.extend(quote!(.backend(#backend)));
     }
     chain.extend(crate::fresh::time_setters(plan));
     chain
