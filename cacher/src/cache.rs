@@ -276,6 +276,10 @@ where
 
     /// [`remove`](Self::remove) of a call's key, under the persistent key the call made if it
     /// made one (an owned key need not serialise as the form it was made from).
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` would compile its conversions once more per cache type"
+    )]
     fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<()> {
         let (inner, key) = (&*self.inner, call.key);
         // No store of the key until every tier is cleared of it: a caller meanwhile may read the
@@ -289,8 +293,7 @@ where
         if inner.backends.is_empty() {
             return Ok(());
         }
-        // A `match` rather than `?`, and the tiers' loop generic over the value type only: fewer
-        // copies per cache type (compile time).
+        // The tiers' loop generic over the value type only: fewer copies per cache type.
         let key = match call.persistent_key(&inner.naming) {
             Ok(key) => key,
             Err(e) => return Err(e),

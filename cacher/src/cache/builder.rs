@@ -372,6 +372,10 @@ where
     /// `stale_if_error` or `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or
     /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` would compile its conversions once more per cache type"
+    )]
     pub fn build(self) -> Result<Cache<K, V>> {
         let Self {
             settings,
@@ -383,7 +387,6 @@ where
             Some(memory) => memory.max_entries_bound(),
             None => None,
         };
-        // `return Err` rather than `?`, whose conversions would be one more copy per cache type.
         if let Err(e) = settings.check(tiers.mistake, memory_bound, ttl_fn.is_some()) {
             return Err(e);
         }
