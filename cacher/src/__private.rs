@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 pub use serde;
 
-use crate::{Cache, CacheBuilder};
+use crate::CacheBuilder;
 
+mod build;
 mod identity;
 mod key_args;
 mod key_expr;
+pub use build::{build, builder};
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, key_expr, key_form};
@@ -73,52 +75,6 @@ fn resolve_root(
         (None, Some(platform)) if platform.is_absolute() => (platform, false),
         (None, _) => (current.unwrap_or_default().join(".cacher"), true),
     }
-}
-
-/// The start of a `#[cached]` function's builder: its namespace, the names of its key's
-/// arguments, and the memory tier unless `memory` is false (bounded by `max_entries`). One
-/// function per cache type, rather than the same chain of calls compiled in each function
-/// (compile time).
-pub fn builder<K, V>(
-    namespace: &str,
-    arg_names: &'static [&'static str],
-    memory: bool,
-    max_entries: Option<usize>,
-) -> CacheBuilder<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    let builder = Cache::builder().namespace(namespace).arg_names(arg_names);
-    if !memory {
-        return builder;
-    }
-    let backend = crate::MemoryBackend::new();
-    match max_entries {
-        Some(n) => builder.backend(backend.max_entries(n)),
-        None => builder.backend(backend),
-    }
-}
-
-/// Builds a cache whose options the attribute already validated.
-///
-/// # Panics
-/// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
-pub fn build<K, V>(builder: CacheBuilder<K, V>) -> Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    match builder.build() {
-        Ok(cache) => cache,
-        Err(e) => refused(&e),
-    }
-}
-
-/// [`build`]'s panic, compiled once rather than in a closure per cache type.
-#[cold]
-fn refused(e: &crate::Error) -> ! {
-    panic!("#[cached] produced an invalid cache (a cacher bug): {e}")
 }
 
 /// Values stored by the file (or Redis) backend are serialised (see [`StoredValue`]).
