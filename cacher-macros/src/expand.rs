@@ -209,7 +209,9 @@ fn compute(func: &Func) -> TokenStream {
     // The body's statements, not its block: a block alone in a block is what rustc's
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
-    let compute = quote!(|| #ret { #(#clones)* #(#body)* });
+    // `Spend` taken by value makes the closure `FnOnce` only: called once, it then compiles to
+    // its body alone, without the `call_once` shim that calling a `Fn` closure once needs.
+    let compute = quote!(|| #ret { __cacher_spend.spend(); #(#clones)* #(#body)* });
     let compute = match by_trait(func) {
         true => quote!(|| ::cacher::__private::fallible(#compute)),
         false => compute,
@@ -217,7 +219,10 @@ fn compute(func: &Func) -> TokenStream {
     // Behind `&mut dyn FnMut`, whose type is the same for every function of one return type: a
     // closure's own type would make the cache's lookup and miss path a copy per function
     // (compile time). It is called on a miss only, once.
-    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(#compute)))
+    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+        let __cacher_spend = ::cacher::__private::Spend;
+        #compute
+    })))
 }
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
