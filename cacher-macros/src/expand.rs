@@ -1,8 +1,6 @@
 //! Code generation: the function, rewritten to look its arguments up in its cache, and the
 //! companion `<name>_cache()` that gives the cache to its callers.
 
-use std::time::Duration;
-
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -73,23 +71,38 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     let init = init(plan, func);
     let pinned = option(plan.namespace.as_ref());
     // Function pointers, not closures: a closure's type is the function's own, and would make
-    // the runtime's code that finds the cache a copy per function (compile time).
+    // the runtime's code that finds the cache a copy per function (compile time). Nested `fn`
+    // items rather than closures coerced to pointers, which compile to a shim each as well.
     let site = quote! {
-        || ::cacher::__private::Site {
-            marker: ::core::any::type_name::<__CacherSite>(),
-            module: ::core::module_path!(),
-            function: #name,
-            location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
-            persistent: #persistent,
-            package: ::core::env!("CARGO_PKG_NAME"),
-            pinned: #pinned,
+        fn __cacher_site() -> ::cacher::__private::Site {
+            ::cacher::__private::Site {
+                marker: ::core::any::type_name::<__CacherSite>(),
+                module: ::core::module_path!(),
+                function: #name,
+                location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
+                persistent: #persistent,
+                package: ::core::env!("CARGO_PKG_NAME"),
+                pinned: #pinned,
+            }
         }
     };
-    let init = quote!(|namespace: &str| -> #cache { #init });
+    // An option that names `Self` (`ttl_fn = Self::ttl` on an associated function) cannot be
+    // in a nested `fn`, which does not see its impl's `Self`: a closure then.
+    let (init_fn, init) = if mentions_self(&init) {
+        (quote!(), quote!(|namespace: &str| -> #cache { #init }))
+    } else {
+        // A body of its own, which rustc checks apart: the bounds first again, so that a
+        // missing trait is still the one error they report (see `checks`).
+        let checks = checks(func);
+        let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
+        (init_fn, quote!(__cacher_init))
+    };
     let marker = quote! {
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
         struct __CacherSite;
+        #site
+        #init_fn
     };
     if func.method {
         return quote!({
@@ -97,14 +110,23 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             static CACHES: ::cacher::__private::PerType<#key, #value> =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
-            ::cacher::__private::method_cache(&CACHES, self_type, #site, #init)
+            ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
         });
     }
     quote!({
         #marker
         static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
             ::cacher::__private::OnceLock::new();
-        ::cacher::__private::function_cache(&CACHE, #site, #init)
+        ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
+    })
+}
+
+/// Whether `tokens` name `Self`.
+fn mentions_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(&group.stream()),
+        _ => false,
     })
 }
 
@@ -187,7 +209,9 @@ fn compute(func: &Func) -> TokenStream {
     // The body's statements, not its block: a block alone in a block is what rustc's
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
-    let compute = quote!(|| #ret { #(#clones)* #(#body)* });
+    // `Spend` taken by value makes the closure `FnOnce` only: called once, it then compiles to
+    // its body alone, without the `call_once` shim that calling a `Fn` closure once needs.
+    let compute = quote!(|| #ret { __cacher_spend.spend(); #(#clones)* #(#body)* });
     let compute = match by_trait(func) {
         true => quote!(|| ::cacher::__private::fallible(#compute)),
         false => compute,
@@ -195,7 +219,10 @@ fn compute(func: &Func) -> TokenStream {
     // Behind `&mut dyn FnMut`, whose type is the same for every function of one return type: a
     // closure's own type would make the cache's lookup and miss path a copy per function
     // (compile time). It is called on a miss only, once.
-    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(#compute)))
+    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+        let __cacher_spend = ::cacher::__private::Spend;
+        #compute
+    })))
 }
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
@@ -312,22 +339,26 @@ fn function_name(func: &Func) -> String {
 
 /// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
 fn builder(plan: &Plan, func: &Func) -> TokenStream {
-    let mut chain = quote!(::cacher::Cache::builder().namespace(namespace));
+    let names = func.key_params().map(|p| {
+        let name = p.ident.to_string();
+        name.strip_prefix("r#").unwrap_or(&name).to_owned()
+    });
+    // The namespace, the names and the memory tier through one runtime function (compiled per
+    // cache type), not a chain of calls compiled in each function; the other setters after it.
+    let memory = plan.memory.is_some();
+    let max_entries = option(
+        (plan.memory.as_ref())
+            .and_then(|memory| memory.max_entries)
+            .map(Literal::usize_unsuffixed)
+            .as_ref(),
+    );
+    let mut chain =
+        quote!(::cacher::__private::builder(namespace, &[#(#names),*], #memory, #max_entries));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
     if let Some(code) = &plan.code {
         chain.extend(quote!(.code_hash(#code)));
-    }
-    let names: Vec<String> = func
-        .key_params()
-        .map(|p| {
-            let name = p.ident.to_string();
-            name.strip_prefix("r#").unwrap_or(&name).to_owned()
-        })
-        .collect();
-    if !names.is_empty() {
-        chain.extend(quote!(.arg_names(&[#(#names),*])));
     }
     if let Some(keyer) = plan.keyer {
         let keyer = match keyer {
@@ -335,14 +366,6 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
             Keyer::Hash => quote!(::cacher::HashKeyer),
         };
         chain.extend(quote!(.keyer(#keyer)));
-    }
-    if let Some(memory) = &plan.memory {
-        let mut backend = quote!(::cacher::MemoryBackend::new());
-        if let Some(n) = memory.max_entries {
-            let n = Literal::usize_unsuffixed(n);
-            backend.extend(quote!(.max_entries(#n)));
-        }
-        chain.extend(quote!(.backend(#backend)));
     }
     chain.extend(crate::fresh::time_setters(plan));
     chain
@@ -441,25 +464,6 @@ fn formatter(formatter: Formatter) -> TokenStream {
         Formatter::Json => quote!(::cacher::JsonFormatter),
         Formatter::Bincode => quote!(::cacher::BincodeFormatter),
         Formatter::Postcard => quote!(::cacher::PostcardFormatter),
-    }
-}
-
-/// A `Duration` in the unit that reads best in `cargo expand`.
-pub(crate) fn duration(d: Duration) -> TokenStream {
-    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if nanos == 0 {
-        let secs = Literal::u64_unsuffixed(secs);
-        quote!(::core::time::Duration::from_secs(#secs))
-    } else if nanos % 1_000_000 == 0 && millis < u64::MAX {
-        let millis = Literal::u64_unsuffixed(millis);
-        quote!(::core::time::Duration::from_millis(#millis))
-    } else {
-        let (secs, nanos) = (
-            Literal::u64_unsuffixed(secs),
-            Literal::u32_unsuffixed(nanos),
-        );
-        quote!(::core::time::Duration::new(#secs, #nanos))
     }
 }
 

@@ -3,7 +3,9 @@
 //! `stale_while_revalidate` and the function (the background refresh owns copies of the
 //! arguments), and the refresh closure that the lookup hands to the cache.
 
-use proc_macro2::TokenStream;
+use std::time::Duration;
+
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
@@ -118,15 +120,15 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
 /// error backoff, `ttl_fn`, the clock itself and the rate limiter (on that clock too).
 pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
     let mut setters = TokenStream::new();
-    for (setter, duration) in [
+    for (setter, given) in [
         (quote!(ttl), plan.ttl),
         (quote!(stale_if_error), plan.stale_if_error),
         (quote!(stale_while_revalidate), plan.stale_while_revalidate),
         (quote!(time_to_idle), plan.time_to_idle),
         (quote!(error_backoff), plan.error_backoff),
     ] {
-        if let Some(duration) = duration.map(crate::expand::duration) {
-            setters.extend(quote!(.#setter(#duration)));
+        if let Some(given) = given.map(duration) {
+            setters.extend(quote!(.#setter(#given)));
         }
     }
     if let Some(path) = &plan.ttl_fn {
@@ -141,7 +143,7 @@ pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
     if let Some(clock) = &clock {
         setters.extend(quote!(.clock(#clock)));
     }
-    if let Some(interval) = plan.rate_limit.map(crate::expand::duration) {
+    if let Some(interval) = plan.rate_limit.map(duration) {
         let limiter = quote!(::cacher::RateLimiter::new(#interval));
         let limiter = match &clock {
             Some(clock) => quote!(#limiter.with_clock(#clock)),
@@ -150,4 +152,23 @@ pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
         setters.extend(quote!(.rate_limit(#limiter)));
     }
     setters
+}
+
+/// A `Duration` in the unit that reads best in `cargo expand`.
+fn duration(d: Duration) -> TokenStream {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        let secs = Literal::u64_unsuffixed(secs);
+        quote!(::core::time::Duration::from_secs(#secs))
+    } else if nanos % 1_000_000 == 0 && millis < u64::MAX {
+        let millis = Literal::u64_unsuffixed(millis);
+        quote!(::core::time::Duration::from_millis(#millis))
+    } else {
+        let (secs, nanos) = (
+            Literal::u64_unsuffixed(secs),
+            Literal::u32_unsuffixed(nanos),
+        );
+        quote!(::core::time::Duration::new(#secs, #nanos))
+    }
 }

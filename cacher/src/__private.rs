@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 pub use serde;
 
-use crate::{Cache, CacheBuilder};
+use crate::CacheBuilder;
 
+mod build;
 mod identity;
 mod key_args;
 mod key_expr;
+pub use build::{build, builder};
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, key_expr, key_form};
@@ -73,20 +75,6 @@ fn resolve_root(
         (None, Some(platform)) if platform.is_absolute() => (platform, false),
         (None, _) => (current.unwrap_or_default().join(".cacher"), true),
     }
-}
-
-/// Builds a cache whose options the attribute already validated.
-///
-/// # Panics
-/// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
-pub fn build<K, V>(builder: CacheBuilder<K, V>) -> Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    builder
-        .build()
-        .unwrap_or_else(|e| panic!("#[cached] produced an invalid cache (a cacher bug): {e}"))
 }
 
 /// Values stored by the file (or Redis) backend are serialised (see [`StoredValue`]).
@@ -317,8 +305,29 @@ pub trait Compute<R> {
 
 impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
     fn call(&mut self) -> R {
-        (self.take().expect("a cache calls its compute at most once"))()
+        match self.take() {
+            Some(compute) => compute(),
+            None => called_twice(),
+        }
     }
+}
+
+/// A body called twice: a bug of the cache. Not `expect`, which would be one more copy per
+/// function (compile time).
+#[cold]
+fn called_twice() -> ! {
+    panic!("a cache calls its compute at most once")
+}
+
+/// Taken by value in the closure of a `#[cached]` function's body, which is then `FnOnce` only:
+/// called once, it compiles to its body alone, without the `call_once` shim of a `Fn` closure
+/// called once (compile time).
+pub struct Spend;
+
+impl Spend {
+    /// Spends it.
+    #[inline(always)]
+    pub fn spend(self) {}
 }
 
 /// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its

@@ -280,6 +280,10 @@ where
 
     /// [`remove`](Self::remove) of a call's key, under the persistent key the call made if it
     /// made one (an owned key need not serialise as the form it was made from).
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` would compile its conversions once more per cache type"
+    )]
     fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<()> {
         let (inner, key) = (&*self.inner, call.key);
         // No store of the key until every tier is cleared of it: a caller meanwhile may read the
@@ -287,27 +291,24 @@ where
         let _removal = inner
             .flights
             .removal(inner.flight_hash(key), inner.store_wait());
-        let mut first = None;
-        if !inner.backends.is_empty() {
-            match call.persistent_key(&inner.naming) {
-                Ok(key) => {
-                    let entry_key = inner.naming.entry_key::<V>(key, call.args());
-                    for backend in &inner.backends {
-                        if let Err(e) = backend.remove(&entry_key) {
-                            first.get_or_insert(e);
-                        }
-                    }
-                }
-                Err(e) => first = Some(e),
-            }
-        }
+        // The tiers' loop generic over the value type only: fewer copies per cache type.
+        let removed = match inner.backends.is_empty() {
+            true => Ok(()),
+            false => match call.persistent_key(&inner.naming) {
+                Ok(key) => remove_from(
+                    &inner.backends,
+                    &inner.naming.entry_key::<V>(key, call.args()),
+                ),
+                Err(e) => Err(e),
+            },
+        };
         // The memory tier last; it hands the value back, dropped once stores are let in again
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
         // would leave a tier that brings it back).
         let taken = inner.memory.as_ref().map(|memory| memory.take(key));
         drop(_removal);
         drop(taken);
-        first.map_or(Ok(()), Err)
+        removed
     }
 
     /// Removes every entry of this cache's namespace from every tier; entries of other
@@ -425,6 +426,20 @@ where
         }
         Ok(())
     }
+}
+
+/// Removes `entry_key` from every tier: the first failure (the other tiers are still cleared).
+fn remove_from<V: 'static>(
+    backends: &[Box<dyn crate::backend::PersistentBackend<V>>],
+    entry_key: &crate::entry::EntryKey<'_>,
+) -> Result<()> {
+    let mut first = None;
+    for backend in backends {
+        if let Err(e) = backend.remove(entry_key) {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 impl<K, V> fmt::Debug for Cache<K, V> {

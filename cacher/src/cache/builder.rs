@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
 mod settings;
@@ -373,25 +374,35 @@ where
     /// `stale_if_error` or `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or
     /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` would compile its conversions once more per cache type"
+    )]
     pub fn build(self) -> Result<Cache<K, V>> {
         let Self {
             settings,
             tiers,
             ttl_fn,
         } = self;
-        let memory_bound = (tiers.memory.as_ref()).and_then(MemoryBackend::max_entries_bound);
-        settings.check(tiers.mistake, memory_bound, ttl_fn.is_some())?;
-        let mut backends = tiers.persistent;
-        let retention = settings.retention();
-        for backend in &mut backends {
-            backend.attach(retention)?;
+        // `match`es rather than closures, each compiled once more per cache type.
+        let memory_bound = match &tiers.memory {
+            Some(memory) => memory.max_entries_bound(),
+            None => None,
+        };
+        if let Err(e) = settings.check(tiers.mistake, memory_bound, ttl_fn.is_some()) {
+            return Err(e);
         }
-        // A tier's directory for the cross-process lock, unless one was given.
-        let lock_dir = (settings.flight_lock.is_none())
-            .then(|| backends.iter().find_map(|backend| backend.lock_dir()))
-            .flatten();
+        let mut backends = tiers.persistent;
+        let want_dir = settings.flight_lock.is_none();
+        let lock_dir = match attach(&mut backends, settings.retention(), want_dir) {
+            Ok(dir) => dir,
+            Err(e) => return Err(e),
+        };
         let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
-        let memory = (tiers.memory).or_else(|| backends.is_empty().then(MemoryBackend::new));
+        let memory = match tiers.memory {
+            None if backends.is_empty() => Some(MemoryBackend::new()),
+            memory => memory,
+        };
         Ok(Cache::from_inner(Inner {
             naming: parts.naming,
             memory,
@@ -410,4 +421,25 @@ where
             hasher: Default::default(),
         }))
     }
+}
+
+/// Readies the persistent tiers for the cache's `retention`, and finds the first one's
+/// directory for the cross-process lock if `want_dir` (none was given). Generic over the value
+/// type only, not the key: one copy per value type (compile time).
+fn attach<V: 'static>(
+    backends: &mut [Box<dyn PersistentBackend<V>>],
+    retention: Option<Duration>,
+    want_dir: bool,
+) -> Result<Option<PathBuf>> {
+    for backend in backends.iter_mut() {
+        backend.attach(retention)?;
+    }
+    if want_dir {
+        for backend in backends.iter() {
+            if let Some(dir) = backend.lock_dir() {
+                return Ok(Some(dir));
+            }
+        }
+    }
+    Ok(None)
 }

@@ -14,6 +14,8 @@ use tracing::Instrument as _;
 
 use super::miss::{Miss, Step};
 use super::stats::Counters;
+use crate::backend::PersistentBackend;
+use crate::entry::{Entry, EntryKey};
 use crate::key::KeyRef;
 
 /// Runs `miss` to its end, blocking: the call's value, or the function's error. `compute` is
@@ -30,20 +32,9 @@ where
 {
     loop {
         match miss.next() {
-            Step::Read(backend, key) => {
-                // Entered rather than `in_scope`, which would be one more generic copy per cache
-                // type for each closure.
-                let span = tier_span("cacher.read", key.namespace, backend.name());
-                let entered = span.enter();
-                let answer = backend.get(&key);
-                drop(entered);
-                miss.read(answer);
-            }
+            Step::Read(backend, key) => miss.read(read(backend, &key)),
             Step::Write(backend, key, entry) => {
-                let span = tier_span("cacher.write", key.namespace, backend.name());
-                let entered = span.enter();
-                let result = backend.insert(&key, entry);
-                drop(entered);
+                let result = write(backend, &key, entry);
                 miss.wrote(result);
             }
             Step::Wait(flight, bound) => miss.waited(flight.wait(bound)),
@@ -114,6 +105,27 @@ where
             Step::Done(value) => return Ok(value),
         }
     }
+}
+
+/// Reads `key` from a tier, in the tier's span. Out of the drivers, which are a copy per cache
+/// type, key form and function: this is one per value type (compile time). Entered rather than
+/// `in_scope`, which would be one more copy for its closure.
+fn read<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+) -> crate::Result<Option<Entry<V>>> {
+    let _span = tier_span("cacher.read", key.namespace, backend.name()).entered();
+    backend.get(key)
+}
+
+/// Writes `entry` to a tier, in the tier's span; as [`read`].
+fn write<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    entry: &Entry<V>,
+) -> crate::Result<()> {
+    let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
+    backend.insert(key, entry)
 }
 
 /// The span of the function's run (one call site for every cache type).

@@ -24,7 +24,9 @@ use crate::key::KeyRef;
 const STRIPES: usize = 32;
 
 pub(crate) struct Flights<K, V> {
-    stripes: Box<[Mutex<Stripe<K, V>>]>,
+    /// An array made by a constant, not a collected iterator: no iterator code compiled per
+    /// cache type (compile time).
+    stripes: [Mutex<Stripe<K, V>>; STRIPES],
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
@@ -98,21 +100,23 @@ pub(crate) enum Outcome<V> {
 impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
-            stripes: (0..STRIPES)
-                .map(|_| {
-                    Mutex::new(Stripe {
-                        flights: Vec::new(),
-                        next: 0,
-                    })
+            stripes: [const {
+                Mutex::new(Stripe {
+                    flights: Vec::new(),
+                    next: 0,
                 })
-                .collect(),
+            }; STRIPES],
             generations: Generations::new(),
         }
     }
 
     fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
         let stripe = &self.stripes[hash as usize % STRIPES];
-        stripe.lock().unwrap_or_else(|e| e.into_inner())
+        // A panic under the lock left the list whole (each change is one push or removal).
+        match stripe.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
@@ -120,16 +124,32 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         let now = self.generations.current(hash);
         let mut stripe = self.lock(hash);
         let mut abandoned = false;
-        let live =
-            |slot: &&mut Slot<K, V>| slot.hash == hash && !slot.retired && key.is_key(&slot.key);
-        if let Some(slot) = stripe.flights.iter_mut().find(live) {
-            abandoned =
-                (slot.waiters.as_ref()).is_some_and(|f| f.abandoned.load(Ordering::Acquire));
+        // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
+        // would be compiled once more per cache type (compile time).
+        let mut live = None;
+        for at in 0..stripe.flights.len() {
+            let slot = &stripe.flights[at];
+            if slot.hash == hash && !slot.retired && key.is_key(&slot.key) {
+                live = Some(at);
+                break;
+            }
+        }
+        if let Some(at) = live {
+            let slot = &mut stripe.flights[at];
+            abandoned = match &slot.waiters {
+                Some(flight) => flight.abandoned.load(Ordering::Acquire),
+                None => false,
+            };
             if !abandoned && slot.generation == now {
-                let leader_thread = slot.leader_thread;
-                let flight =
-                    (slot.waiters).get_or_insert_with(|| Arc::new(Flight::new(leader_thread)));
-                return Role::Waiter(Arc::clone(flight));
+                let flight = match &slot.waiters {
+                    Some(flight) => Arc::clone(flight),
+                    None => {
+                        let flight = Arc::new(Flight::new(slot.leader_thread));
+                        slot.waiters = Some(Arc::clone(&flight));
+                        flight
+                    }
+                };
+                return Role::Waiter(flight);
             }
             // A flight a waiter gave up on is past its deadline, and one that started before an
             // invalidation computes a value from before it: this caller leads a new one.
@@ -192,9 +212,13 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 
     /// Removes flight `id`: its waiters, if it had any.
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
-        let mut stripe = self.lock(hash);
-        let at = stripe.flights.iter().position(|slot| slot.id == id)?;
-        stripe.flights.swap_remove(at).waiters
+        let flights = &mut self.lock(hash).flights;
+        for at in 0..flights.len() {
+            if flights[at].id == id {
+                return flights.swap_remove(at).waiters;
+            }
+        }
+        None
     }
 }
 
@@ -212,7 +236,10 @@ impl<V: Clone> Flight<V> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<V>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     fn outcome(state: &State<V>) -> Option<Outcome<V>> {
@@ -259,11 +286,10 @@ impl<V: Clone> Flight<V> {
                 return Outcome::TimedOut;
             }
             self.blocked.fetch_add(1, Ordering::Relaxed);
-            state = self
-                .done
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = match self.done.wait_timeout(state, deadline - now) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
             self.blocked.fetch_sub(1, Ordering::Relaxed);
         }
     }

@@ -306,9 +306,10 @@ where
     fn look_again(&mut self, pass: Pass) {
         // A key the memory tier had no entry for, in a shard that has had no insert since, is
         // still not there: nothing to look up (nor a lock to take) on most misses.
-        let unchanged = self
-            .missing
-            .is_some_and(|absence| self.inner.still_missing(absence));
+        let unchanged = match self.missing {
+            Some(absence) => self.inner.still_missing(absence),
+            None => false,
+        };
         // Else the shared table, out of line: a rare path since the count above.
         let memory = if unchanged {
             Memory::Absent
@@ -351,14 +352,19 @@ where
                 State::Wait(flight) => return Step::Wait(Arc::clone(flight), inner.wait_timeout),
                 State::Lock => break,
                 State::Compute => {
-                    let limiter = inner.rate_limiter.as_ref();
-                    return Step::Compute(limiter.filter(|_| self.goal.computes()));
+                    // `if`s and `match`es rather than `Option`'s combinators in this machine:
+                    // each closure is compiled once more per cache type (compile time).
+                    let limiter = match &inner.rate_limiter {
+                        Some(limiter) if self.goal.computes() => Some(limiter),
+                        _ => None,
+                    };
+                    return Step::Compute(limiter);
                 }
                 State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
                     State::Done(value) => return Step::Done(value),
-                    _ => unreachable!("matched Done above"),
+                    _ => log::out_of_step("matched Done above"),
                 },
-                State::Over => unreachable!("a driver stops at Step::Done"),
+                State::Over => log::out_of_step("a driver stops at Step::Done"),
             }
         }
         // The steps that borrow from the state itself.
@@ -376,7 +382,7 @@ where
                     .expect("locks are planned only with one");
                 Step::Lock(lock, self.lock_name.expect("named when planned"))
             }
-            _ => unreachable!("only writes and locks break out of the loop"),
+            _ => log::out_of_step("only writes and locks break out of the loop"),
         }
     }
 
@@ -384,7 +390,7 @@ where
     #[inline]
     pub(super) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let State::Read { tier, pass } = self.state else {
-            unreachable!("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         if pass == Pass::Touch {
             return self.read_touched(tier, answer);

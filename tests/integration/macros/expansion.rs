@@ -409,6 +409,32 @@ fn mut_self_and_self_methods_work() {
     );
 }
 
+struct Tokens;
+
+impl Tokens {
+    fn ttl(value: &u32) -> Option<Duration> {
+        Some(Duration::from_secs(if *value == 0 { 0 } else { 60 }))
+    }
+
+    /// An associated function whose option names `Self`: the cache is built where `Self` is
+    /// seen (a nested `fn` would not see it).
+    #[cached(ttl_fn = Self::ttl)]
+    fn issue(user: u32) -> u32 {
+        user * 10
+    }
+}
+
+#[test]
+fn an_option_may_name_self_in_an_impl() {
+    assert_eq!(Tokens::issue(0), 0);
+    assert_eq!(Tokens::issue(2), 20);
+    assert_eq!(Tokens::issue(2), 20);
+    // A zero ttl is stored nowhere: only `2` is a hit.
+    assert_eq!(Tokens::issue(0), 0);
+    let stats = Tokens::issue_cache().stats();
+    assert_eq!((stats.hits, stats.misses), (1, 3));
+}
+
 #[tokio::test]
 async fn async_methods_work() {
     let api = Api {

@@ -1,6 +1,6 @@
 //! What the miss path logs, once: each message a plain function of the namespace, so that its
 //! `tracing` call site (a static, the formatting of its fields) is compiled once in cacher, not
-//! once per key and value types of every cache.
+//! once per key and value types of every cache; and the one panic of a machine out of step.
 
 use std::time::Duration;
 
@@ -63,4 +63,11 @@ pub(super) fn stale_if_error(namespace: &str) {
         namespace = %namespace,
         "the function failed; serving an expired entry (stale_if_error)"
     );
+}
+
+/// A state the machine never reaches, or an answer to a step not asked for: a bug. One panic
+/// compiled once, where `unreachable!` would be one more per cache type (compile time).
+#[cold]
+pub(super) fn out_of_step(what: &str) -> ! {
+    unreachable!("{what}")
 }

@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use super::{Miss, Pass, State, log};
-use crate::cache::flight::{Leader, Outcome, Role};
+use crate::cache::flight::{Outcome, Role};
 use crate::error::Result;
 use crate::key::KeyRef;
 use crate::lock::FlightGuard;
@@ -31,7 +31,7 @@ where
     #[inline]
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
         let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
-            unreachable!("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         match outcome {
             Outcome::Value(value) => self.serve_hit(value),
@@ -52,7 +52,10 @@ where
         self.state = State::Compute;
         // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
         // waiting for it would cost more than computing.
-        let stuck = self.leader.as_ref().is_some_and(Leader::after_abandoned);
+        let stuck = match &self.leader {
+            Some(leader) => leader.after_abandoned(),
+            None => false,
+        };
         if self.down != 0 || stuck {
             return;
         }

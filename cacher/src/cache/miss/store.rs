@@ -26,8 +26,10 @@ where
         if self.goal != Goal::Store {
             inner.outages.recovered(self.hash);
         }
-        let ttl_ms = inner.ttl_fn.as_ref().and_then(|ttl_fn| ttl_fn(&value));
-        let ttl_ms = ttl_ms.map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let ttl_ms = match &inner.ttl_fn {
+            Some(ttl_fn) => millis(ttl_fn(&value)),
+            None => None,
+        };
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
             return self.finish(value);
@@ -90,7 +92,10 @@ where
         self.state = State::Over;
         // An entry removed or replaced since the call started is not served either.
         let current = inner.flights.generation(self.hash) == self.generation;
-        let stale = self.stale.take().filter(|_| current);
+        let stale = match current {
+            true => self.stale.take(),
+            false => None,
+        };
         if stale.is_some() {
             // Not called again for the error backoff: the stale value is served meanwhile (also
             // to the waiters, which learn of the failure next).
@@ -110,7 +115,7 @@ where
     /// How writing to a persistent tier went.
     pub(in crate::cache) fn wrote(&mut self, result: Result<()>) {
         let State::Write { tier, fill, .. } = &mut self.state else {
-            unreachable!("answers follow their step")
+            log::out_of_step("answers follow their step")
         };
         let (at, fill) = (*tier, *fill);
         *tier += 1;
@@ -135,7 +140,7 @@ where
     pub(super) fn written(&mut self) {
         let State::Write { entry, fill, .. } = std::mem::replace(&mut self.state, State::Over)
         else {
-            unreachable!("called on the last write")
+            log::out_of_step("called on the last write")
         };
         if !fill && self.stored {
             self.inner.stats.store();
@@ -158,4 +163,10 @@ where
     pub(in crate::cache) fn store_error(self) -> Option<Error> {
         self.store_error
     }
+}
+
+/// A value's own ttl in milliseconds (compiled once, not per cache type).
+fn millis(ttl: Option<std::time::Duration>) -> Option<u64> {
+    let ttl = ttl?;
+    Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }

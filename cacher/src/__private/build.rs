@@ -1,0 +1,51 @@
+//! The cache a `#[cached]` function builds at its first use: the start of its builder (the
+//! parts every function has) and the build, each compiled once per cache type rather than in
+//! every function.
+
+use crate::{Cache, CacheBuilder};
+
+/// The start of a `#[cached]` function's builder: its namespace, the names of its key's
+/// arguments, and the memory tier unless `memory` is false (bounded by `max_entries`). One
+/// function per cache type, rather than the same chain of calls compiled in each function
+/// (compile time).
+pub fn builder<K, V>(
+    namespace: &str,
+    arg_names: &'static [&'static str],
+    memory: bool,
+    max_entries: Option<usize>,
+) -> CacheBuilder<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let builder = Cache::builder().namespace(namespace).arg_names(arg_names);
+    if !memory {
+        return builder;
+    }
+    let backend = crate::MemoryBackend::new();
+    match max_entries {
+        Some(n) => builder.backend(backend.max_entries(n)),
+        None => builder.backend(backend),
+    }
+}
+
+/// Builds a cache whose options the attribute already validated.
+///
+/// # Panics
+/// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
+pub fn build<K, V>(builder: CacheBuilder<K, V>) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    match builder.build() {
+        Ok(cache) => cache,
+        Err(e) => refused(&e),
+    }
+}
+
+/// [`build`]'s panic, compiled once rather than in a closure per cache type.
+#[cold]
+fn refused(e: &crate::Error) -> ! {
+    panic!("#[cached] produced an invalid cache (a cacher bug): {e}")
+}
