@@ -63,8 +63,8 @@ where
     }
 
     /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory
-    /// tier under its read lock, and in the first persistent tier that holds the same write (at
-    /// most once per quarter idle window, not once per hit).
+    /// tier under its read lock, and in the first persistent tier (that is up) if it holds the
+    /// same write (at most once per quarter idle window, not once per hit).
     ///
     /// The persistent entry is read first and rewritten (with the use) only if it is the write
     /// the memory entry came from (the same creation time): the value this call read from memory
@@ -87,41 +87,24 @@ where
         };
     }
 
-    /// A persistent tier's answer to the read of a use to record: the same write is rewritten
-    /// with the use, in this tier only; another entry (or none) is left as it is.
+    /// The first persistent tier's answer to the read of a use to record: the same write is
+    /// filled back with the use (into this tier, and memory); anything else is left as it is.
     pub(super) fn read_touched(&mut self, tier: usize, answer: Result<Option<Entry<V>>>) {
-        let same = |entry: &Entry<V>| {
-            (self.touching.as_ref()).is_some_and(|&(_, created_ms)| entry.created_ms == created_ms)
-        };
+        let created_ms = self.touching.as_ref().map(|&(_, created_ms)| created_ms);
         match answer {
-            Ok(Some(mut entry)) if same(&entry) => {
-                let Some(storing) = self.inner.flights.begin_store(self.hash, self.generation)
-                else {
-                    return self.touched();
-                };
-                self.storing = Some(storing);
+            Ok(Some(mut entry)) if Some(entry.created_ms) == created_ms => {
                 self.touching = None;
                 entry.touched_ms = self.inner.clock.now_ms();
-                entry.expires_ms = self.inner.ttl.expires_ms(entry.stamp());
-                self.state = State::Write {
-                    entry,
-                    tier,
-                    upto: tier + 1,
-                    fill: true,
-                };
-                return;
+                self.fill(entry, tier + 1);
             }
-            Ok(_) => {}
+            Ok(_) => self.touched(),
             Err(e) => {
                 self.note_failure(tier, &e);
                 self.inner
                     .report(self.inner.backends[tier].name(), "read", &e);
+                self.touched();
             }
         }
-        self.state = State::Read {
-            tier: tier + 1,
-            pass: Pass::Touch,
-        };
     }
 
     /// No persistent tier had the write whose use was to be recorded: the memory entry's value
