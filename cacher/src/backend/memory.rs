@@ -48,6 +48,11 @@ const MIN_ENTRIES_PER_SHARD: usize = 32;
 /// `n / 16` entries: a shard holds what the keys' hashes send it). Recency is counted in inserts:
 /// entries used since the last insert are equally recent.
 ///
+/// A key's `Eq` and a value's `Clone` run under their shard's lock; they may look up the same
+/// cache (such a lookup only tries the lock, and misses if it is held), but not insert into it or
+/// remove from it. A value's `Drop` runs after the cache's own work, with no lock held: it may do
+/// anything, and a panic in it reaches the caller once every tier is written or cleared.
+///
 /// It is a backend but not a [`PersistentBackend`](crate::PersistentBackend): it keeps values as
 /// they are, typed, so a cache holds at most one, always in front of the persistent ones.
 ///
