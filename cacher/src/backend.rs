@@ -17,7 +17,7 @@ mod store;
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
-pub(crate) use self::memory::{Absence, Taken};
+pub(crate) use self::memory::{Absence, Panic};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;

@@ -15,8 +15,8 @@ mod lookup;
 mod removal;
 mod thread_index;
 
-pub(crate) use removal::Taken;
-use removal::evict_least_recent;
+pub(crate) use removal::Panic;
+use removal::{drop_caught, evict_least_recent};
 
 use locks::UserCode;
 use thread_index::ThreadIndex;
@@ -333,22 +333,23 @@ where
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch). Returns
     /// how many entries it evicted to stay within [`max_entries`](Self::max_entries) (0 or 1),
-    /// for the cache to count (this module cannot reach the cache's counters), and the entry it
-    /// replaced or evicted, for the cache to drop once its store is done (see [`Taken`]).
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> (u64, Taken<K, V>) {
+    /// for the cache to count (this module cannot reach the cache's counters), and the panic of
+    /// the `Drop` of the entry it replaced or evicted (dropped unlocked), if one panicked: for the
+    /// cache to resume once its store is done, so that the panic cuts no tier's write short.
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> (u64, Option<Panic>) {
         let hash = self.hash(&key);
         self.insert_hashed(hash, key, value, stamp)
     }
 
-    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> (u64, Taken<K, V>) {
+    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> (u64, Option<Panic>) {
         if self.max_entries == Some(0) {
-            return (0, Taken::one(None)); // `max_entries(0)`, which a cache refuses
+            return (0, None); // `max_entries(0)`, which a cache refuses
         }
         let locked = self.shard(hash);
         // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
         // stores what it computed), only if the lock is free at once: else nothing is stored.
         let Some(mut shard) = locked.write_shard_or_skip() else {
-            return (0, Taken::one(None));
+            return (0, None);
         };
         // Counted before the entry is there (both under the lock): a reader of the count that
         // saw the old one took the read lock before this insert. A plain store, not a locked
@@ -379,7 +380,8 @@ where
         }) {
             existing.retire();
             let replaced = std::mem::replace(existing, Held::Inline(slot));
-            return (0, Taken::one(Some(replaced)));
+            drop(shard);
+            return (0, drop_caught(replaced)); // unlocked: a value's `Drop` may use the tier
         }
         let mut evicted = 0;
         let mut evict_elsewhere = false;
@@ -404,7 +406,8 @@ where
             gone = self.evict_from_another_shard(hash);
             evicted = u64::from(gone.is_some());
         }
-        (evicted, Taken::one(gone))
+        // Unlocked, and counted: a value's `Drop` may use the tier, or panic.
+        (evicted, gone.and_then(drop_caught))
     }
 
     /// The entries the tables have room for.

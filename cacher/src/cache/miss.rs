@@ -26,7 +26,7 @@ use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::{Absence, PersistentBackend, Taken};
+use crate::backend::{Absence, Panic, PersistentBackend};
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -158,9 +158,9 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     down: u64,
     /// The memory entry whose use the persistent tiers are to record, with its creation time.
     touching: Option<(V, u64)>,
-    /// What the memory tier's insert replaced or evicted: dropped last, once every tier is
-    /// written and the store's guards are released (a value's `Drop` may panic or use the cache).
-    displaced: Option<Taken<K, V>>,
+    /// The panic of the `Drop` of a value the memory tier's insert replaced or evicted: resumed
+    /// once every tier is written, so that it cuts no write short.
+    panicked: Option<Panic>,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -256,7 +256,7 @@ where
             store_error,
             down: 0,
             touching: None,
-            displaced: None,
+            panicked: None,
         }
     }
 
@@ -474,10 +474,10 @@ where
         self.storing = Some(storing);
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let (evicted, displaced) =
+            let (evicted, panicked) =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", evicted);
-            self.displaced = Some(displaced);
+            self.panicked = panicked;
         }
         self.state = State::Write {
             entry,

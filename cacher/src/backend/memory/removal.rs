@@ -2,6 +2,7 @@
 //! lock (no thread's index serves it after), and dropped after the lock is released: a value's
 //! `Drop` may use the cache, or panic.
 
+use std::any::Any;
 use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering;
@@ -11,9 +12,8 @@ use hashbrown::HashTable;
 use super::{Held, MemoryBackend, Slot, holds, is_at};
 use crate::key::KeyRef;
 
-/// Entries taken out of the tier by [`take`](MemoryBackend::take),
-/// [`clear`](MemoryBackend::clear) or an [`insert`](MemoryBackend::insert) (the entry it
-/// replaced or evicted), dropped when this is: the cache keeps it until its own work
+/// Entries taken out of the tier by [`take`](MemoryBackend::take) or
+/// [`clear`](MemoryBackend::clear), dropped when this is: the cache keeps it until its own work
 /// is done (every tier rid of them, stores let in again), so that a value's `Drop` that uses the
 /// cache finds it in its final state, and one that panics cuts nothing short. Each value is
 /// dropped even if others panic; the first panic is then resumed (unless one is already under
@@ -31,21 +31,19 @@ impl<K, V> Taken<K, V> {
     }
 }
 
-impl<K, V> Taken<K, V> {
-    /// What an insert displaced: the entry it replaced or evicted, if any.
-    pub(super) fn one(entry: Option<Held<K, V>>) -> Self {
-        Self {
-            entry,
-            tables: Vec::new(),
-        }
-    }
+/// A panic out of a value's `Drop`, caught to be resumed once the cache's work is done.
+pub(crate) type Panic = Box<dyn Any + Send>;
+
+/// Drops `value`, catching a panic of its `Drop` for the caller to resume later.
+pub(super) fn drop_caught<T>(value: T) -> Option<Panic> {
+    catch_unwind(AssertUnwindSafe(|| drop(value))).err()
 }
 
 impl<K, V> Drop for Taken<K, V> {
     fn drop(&mut self) {
         let mut first = None;
         let mut release = |held: Held<K, V>| {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(held))) {
+            if let Some(panic) = drop_caught(held) {
                 first.get_or_insert(panic);
             }
         };
@@ -86,7 +84,10 @@ where
             }
             Err(_) => None,
         };
-        Taken::one(entry)
+        Taken {
+            entry,
+            tables: Vec::new(),
+        }
     }
 
     /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the

@@ -67,10 +67,10 @@ where
         };
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let (evicted, displaced) =
+            let (evicted, panicked) =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", evicted);
-            self.displaced = Some(displaced);
+            self.panicked = panicked;
             self.stored = true;
         }
         self.state = State::Write {
@@ -146,6 +146,9 @@ where
             self.inner.stats.store();
         }
         self.finish(entry.value);
+        if let Some(panic) = self.panicked.take() {
+            std::panic::resume_unwind(panic); // every tier written, the waiters answered
+        }
     }
 
     /// The call has its value: hand it to the waiters, release the lock.
