@@ -10,3 +10,4 @@ mod keys;
 mod macros;
 mod races;
 mod store;
+mod stores;

@@ -1,0 +1,245 @@
+//! Attack 17: the stores that stand whatever was invalidated since they began
+//! (`Generations::begin_store_now`, used by `insert` and `refresh`), and the memory tier's stores
+//! skipped from user code run under a shard's lock (`write_shard_or_skip`). Each race is made
+//! deterministic by hooks in the function, `ttl_fn`, a value's `Clone` or its `Serialize`, and
+//! channels between the threads, never sleeps.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cacher::{Cache, MemoryBackend, SeparateFileBackend};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+type Hook = Box<dyn FnOnce() + Send>;
+/// Where a hook waits to be taken and run, once.
+type HookSlot = Arc<Mutex<Option<Hook>>>;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn take(slot: &HookSlot) -> Option<Hook> {
+    slot.lock().unwrap().take()
+}
+
+/// A forced refresh of key 1 on another thread whose function (computing `computed`) waits, once
+/// it started, until the returned sender lets it go on. Returns when the function has started.
+fn refresh_under_way(
+    cache: &Cache<u32, u64>,
+    computed: u64,
+) -> (mpsc::Sender<()>, std::thread::JoinHandle<u64>) {
+    let (started_tx, started) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let refresher = cache.clone();
+    let handle = std::thread::spawn(move || {
+        refresher.refresh(|| {
+            refresher.get_or_compute(&1, || {
+                started_tx.send(()).unwrap();
+                go_rx.recv_timeout(WAIT).expect("let go");
+                computed
+            })
+        })
+    });
+    started.recv_timeout(WAIT).expect("the refresh's function started");
+    (go, handle)
+}
+
+/// `remove`'s promise: "A computation of `key` under way will not store its value after this
+/// returns". A plain `get_or_compute` keeps it; a forced `refresh` (which now stores through
+/// `begin_store_now`) does not: the value its function computed from the data as it was before
+/// the removal (the reason for the removal) is stored after `remove` returned, and served.
+#[test]
+fn a_refresh_under_way_does_not_store_its_value_after_remove_returned() {
+    let cache: Cache<u32, u64> = Cache::builder().build().unwrap();
+    cache.insert(&1, 0).unwrap();
+    let (go, refresh) = refresh_under_way(&cache, 5);
+    // The data behind key 1 changed: the user removes the key, and it returns.
+    cache.remove(&1).unwrap();
+    go.send(()).unwrap();
+    assert_eq!(refresh.join().unwrap(), 5, "the refresh's caller gets its value");
+    assert_eq!(
+        cache.get(&1),
+        None,
+        "remove(1) returned while a refresh's function was running, yet the value that function \
+         computed (from the data before the removal) was stored after it and is served"
+    );
+}
+
+/// As above, for `clear`: "a value computed before a clear returned" is never served.
+#[test]
+fn a_refresh_under_way_does_not_store_its_value_after_clear_returned() {
+    let cache: Cache<u32, u64> = Cache::builder().build().unwrap();
+    cache.insert(&1, 0).unwrap();
+    let (go, refresh) = refresh_under_way(&cache, 5);
+    cache.clear().unwrap();
+    go.send(()).unwrap();
+    assert_eq!(refresh.join().unwrap(), 5);
+    assert_eq!(
+        cache.get(&1),
+        None,
+        "clear() returned while a refresh's function was running, yet its value was stored after \
+         and is served"
+    );
+}
+
+/// A value whose next serialisation (a persistent tier's write), once armed, runs a hook first.
+#[derive(Clone, Deserialize)]
+struct Paused {
+    n: u64,
+    #[serde(skip)]
+    on_serialize: HookSlot,
+}
+
+impl Paused {
+    fn new(n: u64) -> Self {
+        Self {
+            n,
+            on_serialize: HookSlot::default(),
+        }
+    }
+}
+
+impl Serialize for Paused {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Some(hook) = take(&self.on_serialize) {
+            hook();
+        }
+        let mut s = serializer.serialize_struct("Paused", 1)?;
+        s.serialize_field("n", &self.n)?;
+        s.end()
+    }
+}
+
+/// A memory + file cache whose `ttl_fn`, at its second call for the value `1` (in `insert`'s
+/// store, after the insert took its generation and before it begins its store: the first call is
+/// insert's check of a zero ttl), runs the hook in the returned slot.
+fn cache_pausing_insert_of_1(dir: &std::path::Path) -> (Cache<u32, Paused>, HookSlot) {
+    let hook = HookSlot::default();
+    let calls = Arc::new(Mutex::new(0));
+    let hook_in_ttl = Arc::clone(&hook);
+    let cache: Cache<u32, Paused> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir))
+        .ttl_fn(move |value: &Paused| {
+            if value.n == 1 {
+                let mut calls = calls.lock().unwrap();
+                *calls += 1;
+                if *calls == 2
+                    && let Some(hook) = take(&hook_in_ttl)
+                {
+                    hook();
+                }
+            }
+            None
+        })
+        .build()
+        .unwrap();
+    (cache, hook)
+}
+
+/// Two inserts of one key at once: after both returned, every tier must hold the same one of the
+/// two values (either order is fine). `begin_store_now` lets the insert whose generation was
+/// overtaken store anyway, with nothing ordering its writes against the other insert's: here
+/// insert(1, 1) writes memory and file between insert(1, 2)'s memory write and its file write, so
+/// memory keeps 1 and the file 2. This cache serves 1; another cache on the same directory (or
+/// this one once memory lets key 1 go) serves 2, a value this process already saw replaced.
+#[test]
+fn two_inserts_of_one_key_at_once_leave_every_tier_with_the_same_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, hook) = cache_pausing_insert_of_1(dir.path());
+    let (paused_tx, paused) = mpsc::channel::<()>();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let go_rx = Arc::new(Mutex::new(go_rx));
+    let second = cache.clone();
+    let (second_tx, second_done) = mpsc::channel::<std::thread::JoinHandle<()>>();
+    // insert(1, 1) has its generation: insert(1, 2) runs on another thread, up to the file
+    // write of its value (its memory write done), and waits there.
+    *hook.lock().unwrap() = Some(Box::new(move || {
+        let value = Paused::new(2);
+        *value.on_serialize.lock().unwrap() = Some(Box::new(move || {
+            paused_tx.send(()).unwrap();
+            go_rx.lock().unwrap().recv_timeout(WAIT).expect("let go");
+        }));
+        let handle = std::thread::spawn(move || second.insert(&1, value).unwrap());
+        paused
+            .recv_timeout(WAIT)
+            .expect("insert(1, 2) reached its file write");
+        second_tx.send(handle).unwrap();
+    }));
+    cache.insert(&1, Paused::new(1)).unwrap();
+    go.send(()).unwrap();
+    second_done.recv_timeout(WAIT).unwrap().join().unwrap();
+    // Both inserts returned. What this cache serves, and what another cache on the same
+    // directory (this process's next run) serves, must be the same value.
+    let here = cache.get(&1).map(|v| v.n);
+    let other: Cache<u32, Paused> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    let there = other.get(&1).map(|v| v.n);
+    assert!(
+        here.is_some() && here == there,
+        "after insert(1, 1) and insert(1, 2) both returned, the memory tier serves {here:?} and \
+         the file tier {there:?}: no order of the two inserts leaves that"
+    );
+}
+
+/// A value whose next clone, once armed, runs a hook first (once).
+#[derive(Serialize, Deserialize)]
+struct Hooked {
+    n: u64,
+    #[serde(skip)]
+    hook: HookSlot,
+}
+
+impl Clone for Hooked {
+    fn clone(&self) -> Self {
+        if let Some(hook) = take(&self.hook) {
+            hook();
+        }
+        Self {
+            n: self.n,
+            hook: Arc::clone(&self.hook),
+        }
+    }
+}
+
+fn hooked(n: u64) -> Hooked {
+    Hooked {
+        n,
+        hook: HookSlot::default(),
+    }
+}
+
+/// An `insert` from a value's `Clone` (run under its shard's read lock by a hit in the shared
+/// table) returns `Ok(())`, yet the memory tier skips the store (`write_shard_or_skip`: the lock
+/// is held by this very thread) and keeps the value the insert replaced: it is served after
+/// `insert` returned Ok. (locks.rs says `insert` "still waits" for the lock; it does not, and
+/// nothing tells the caller its value was dropped.) One shard (a small bound), so that keys 1
+/// and 2 share it; no thread index, so that the hit clones under the lock.
+#[test]
+fn an_insert_that_returned_ok_from_a_values_clone_is_not_lost() {
+    let cache: Cache<u32, Hooked> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(8).thread_index(0))
+        .build()
+        .unwrap();
+    cache.insert(&2, hooked(0)).unwrap();
+    let first = hooked(1);
+    let inserted = Arc::new(Mutex::new(None));
+    let (writer, result) = (cache.clone(), Arc::clone(&inserted));
+    cache.insert(&1, first.clone()).unwrap();
+    *first.hook.lock().unwrap() = Some(Box::new(move || {
+        *result.lock().unwrap() = Some(writer.insert(&2, hooked(7)));
+    }));
+    assert_eq!(cache.get(&1).map(|v| v.n), Some(1));
+    let inserted = inserted.lock().unwrap().take().expect("the hook ran");
+    if inserted.is_ok() {
+        assert_eq!(
+            cache.get(&2).map(|v| v.n),
+            Some(7),
+            "insert(2, 7) (from key 1's value's Clone) returned Ok, yet the value it replaced \
+             is served"
+        );
+    }
+}
