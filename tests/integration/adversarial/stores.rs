@@ -40,7 +40,9 @@ fn refresh_under_way(
             })
         })
     });
-    started.recv_timeout(WAIT).expect("the refresh's function started");
+    started
+        .recv_timeout(WAIT)
+        .expect("the refresh's function started");
     (go, handle)
 }
 
@@ -56,7 +58,11 @@ fn a_refresh_under_way_does_not_store_its_value_after_remove_returned() {
     // The data behind key 1 changed: the user removes the key, and it returns.
     cache.remove(&1).unwrap();
     go.send(()).unwrap();
-    assert_eq!(refresh.join().unwrap(), 5, "the refresh's caller gets its value");
+    assert_eq!(
+        refresh.join().unwrap(),
+        5,
+        "the refresh's caller gets its value"
+    );
     assert_eq!(
         cache.get(&1),
         None,
