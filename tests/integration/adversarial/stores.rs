@@ -249,3 +249,34 @@ fn an_insert_that_returned_ok_from_a_values_clone_is_not_lost() {
         );
     }
 }
+
+/// A memory + JSON file cache of `f64` on `dir`.
+fn json_cache(dir: &std::path::Path) -> Cache<u32, f64> {
+    Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir).formatter(cacher::format::JsonFormatter))
+        .build()
+        .unwrap()
+}
+
+/// A forced refresh whose value a tier refuses to write (JSON refuses NaN, as a full disk refuses
+/// any value): the refresh returns its value, the memory tier holds it, and the file tier keeps
+/// the entry the refresh was asked to replace. The next process on the directory (or this one
+/// once memory lets the key go) is served that replaced value, fresh. A failed write should cost
+/// the tier its entry, never leave the older one standing. (`insert` returns the error, but a
+/// refresh returns `Ok`, and nothing says the old value is still on disk.)
+#[test]
+fn a_refresh_whose_value_a_tier_refuses_does_not_leave_the_replaced_value_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = json_cache(dir.path());
+    assert_eq!(cache.get_or_compute(&1, || 1.0), 1.0);
+    let refreshed = cache.refresh(|| cache.get_or_compute(&1, || f64::NAN));
+    assert!(refreshed.is_nan(), "the refresh's caller gets its value");
+    assert!(cache.stats().errors >= 1, "the refused write is counted");
+    let next_process = json_cache(dir.path());
+    assert_eq!(
+        next_process.get(&1),
+        None,
+        "the refresh replaced 1.0 (this process serves NaN), yet the file tier still serves 1.0"
+    );
+}
