@@ -280,3 +280,39 @@ fn a_refresh_whose_value_a_tier_refuses_does_not_leave_the_replaced_value_there(
         "the refresh replaced 1.0 (this process serves NaN), yet the file tier still serves 1.0"
     );
 }
+
+/// `insert` of a value whose own ttl runs out between `insert`'s two looks at it: `ttl_fn` is
+/// called once to decide whether the value is discarded (removing the older entry, as the docs
+/// say of a zero ttl) and again when it is stored. A value that expires at a given instant (a
+/// token with its `expires_at`: `ttl_fn` = the time left) has a ttl above zero at the first call
+/// and zero at the second: the insert invalidates, stores nothing and removes nothing, returns
+/// `Ok`, and the token it replaced is served after it. The hook in `ttl_fn` moves the wall clock
+/// the token's ttl is read from, as time passing between the two calls would.
+#[test]
+fn an_insert_whose_value_expires_during_it_does_not_leave_the_replaced_value() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    // Tokens are their expiry instants, in milliseconds of this wall clock.
+    let now = Arc::new(AtomicU64::new(0));
+    let wall = Arc::clone(&now);
+    let cache: Cache<u32, u64> = Cache::builder()
+        .ttl_fn(move |expires_at: &u64| {
+            let left = expires_at.saturating_sub(wall.load(SeqCst));
+            if *expires_at == 100 {
+                // The new token's last millisecond passes just after this look.
+                wall.store(100, SeqCst);
+            }
+            Some(Duration::from_millis(left))
+        })
+        .build()
+        .unwrap();
+    // The old token, valid for a long time still.
+    cache.insert(&1, 500_000).unwrap();
+    assert_eq!(cache.get(&1), Some(500_000));
+    now.store(99, SeqCst);
+    cache.insert(&1, 100).unwrap();
+    assert_ne!(
+        cache.get(&1),
+        Some(500_000),
+        "insert(1, 100) returned Ok, yet the token it replaced is served"
+    );
+}
