@@ -373,3 +373,27 @@ fn a_cancelled_refresh_async_does_not_leave_the_replaced_value_in_a_later_tier()
         "the refresh replaced 1 with 2 (this process serves 2), yet the file tier still serves 1"
     );
 }
+
+/// `insert`'s promise: "A computation of `key` already under way will not store its (older)
+/// value over this one". A plain `get_or_compute` keeps it; a forced `refresh` whose function
+/// was running when `insert` was called does not: its value, computed from the data before the
+/// insert, replaces the inserted one after `insert` returned.
+#[test]
+fn a_refresh_under_way_does_not_store_its_older_value_over_an_insert() {
+    let cache: Cache<u32, u64> = Cache::builder().build().unwrap();
+    cache.insert(&1, 0).unwrap();
+    let (go, refresh) = refresh_under_way(&cache, 5);
+    cache.insert(&1, 7).unwrap();
+    go.send(()).unwrap();
+    assert_eq!(
+        refresh.join().unwrap(),
+        5,
+        "the refresh's caller gets its value"
+    );
+    assert_eq!(
+        cache.get(&1),
+        Some(7),
+        "insert(1, 7) returned while a refresh's function was running, yet the value that \
+         function computed was stored over it"
+    );
+}
