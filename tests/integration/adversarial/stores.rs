@@ -397,3 +397,74 @@ fn a_refresh_under_way_does_not_store_its_older_value_over_an_insert() {
          function computed was stored over it"
     );
 }
+
+/// A key whose `Eq`, for key 1, runs the hook in [`EQ_HOOK`] (once).
+#[derive(Clone, Hash, Debug, Serialize)]
+struct Interned(u32);
+
+static EQ_HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+
+impl PartialEq for Interned {
+    fn eq(&self, other: &Self) -> bool {
+        if self.0 == 1 {
+            let hook = EQ_HOOK.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        self.0 == other.0
+    }
+}
+
+impl Eq for Interned {}
+
+/// A lookup from a key's `Eq` (run under the shard's read lock) of a key another thread is
+/// computing: the shard's lock is not free at once (that thread's store queued on it), so the
+/// lookup misses (as locks.rs intends) and joins that thread's flight, whose leader waits for the
+/// write lock this thread holds. Both wait for `wait_timeout` (60 s by default; forever with
+/// `wait_timeout(Duration::MAX)`, which the docs offer), and with them every caller of the
+/// shard. The try-lock of the lookup (attack 16's fix) does not reach the flight's wait.
+#[test]
+fn a_lookup_from_a_keys_eq_does_not_wait_for_a_flight_whose_store_waits_for_its_lock() {
+    let cache: Cache<Interned, u64> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(8).thread_index(0)) // one shard
+        .build()
+        .unwrap();
+    cache.insert(&Interned(1), 10).unwrap();
+    cache.insert(&Interned(3), 30).unwrap();
+    // Another thread computes key 2 (the leader of its flight), until let go.
+    let (started_tx, started) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let leader = cache.clone();
+    std::thread::spawn(move || {
+        leader.get_or_compute(&Interned(2), || {
+            started_tx.send(()).unwrap();
+            go_rx.recv_timeout(WAIT).unwrap();
+            20
+        })
+    });
+    started.recv_timeout(WAIT).unwrap();
+    let inner = cache.clone();
+    *EQ_HOOK.lock().unwrap() = Some(Box::new(move || {
+        // Under key 1's shard's read lock: the leader finishes computing and queues for the
+        // write lock to store its value (seen here as the shard no longer readable at once).
+        go.send(()).unwrap();
+        let start = std::time::Instant::now();
+        while inner.peek(&Interned(3)).is_some() && start.elapsed() < WAIT {
+            std::thread::yield_now();
+        }
+        // The look this Eq makes into the cache: key 2's value, computed here or by the leader.
+        let value = inner.get_or_compute(&Interned(2), || 22);
+        assert!(matches!(value, 20 | 22), "{value}");
+    }));
+    let (done, finished) = mpsc::channel();
+    let reader = cache.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(reader.get(&Interned(1)));
+    });
+    let found = finished.recv_timeout(WAIT).expect(
+        "get(1) never ended: its Eq's get_or_compute(2) waits for key 2's flight, whose leader \
+         waits for the shard's write lock that get(1) holds (a deadlock until wait_timeout)",
+    );
+    assert_eq!(found, Some(10));
+}
