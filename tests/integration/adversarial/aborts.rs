@@ -168,3 +168,86 @@ fn a_cache_used_from_a_thread_local_destructor_panics_nowhere() {
         "the lookup was served, but through a panic the program's hook saw: {results:?}"
     );
 }
+
+/// Set once the stored copies of [`Bomb`]s are to panic when dropped.
+static BOMBS_ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A value whose copy held by the memory tier (the first clone: `insert` stores a clone of its
+/// value) panics when dropped once armed; the copies hits hand out (later clones) do not.
+struct Bomb {
+    clones: u32,
+}
+
+impl Clone for Bomb {
+    fn clone(&self) -> Self {
+        Self {
+            clones: self.clones + 1,
+        }
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.clones == 1 && BOMBS_ARMED.load(Ordering::SeqCst) {
+            panic!("a value's drop failed");
+        }
+    }
+}
+
+/// The child side of [`values_cleared_but_held_by_a_threads_index_do_not_abort_when_dropped`].
+#[test]
+fn child_of_index_drop_panics() {
+    if std::env::var_os("CACHER_TEST_INDEX_DROP_PANICS").is_none() {
+        return;
+    }
+    let cache: Cache<u64, Bomb> = Cache::builder().build().unwrap();
+    cache.insert(&1, Bomb { clones: 0 }).unwrap();
+    cache.insert(&2, Bomb { clones: 0 }).unwrap();
+    let (to_thread, commands) = std::sync::mpsc::channel::<()>();
+    let (to_main, replies) = std::sync::mpsc::channel::<()>();
+    let user = cache.clone();
+    let thread = std::thread::spawn(move || {
+        // Hit often: keys 1 and 2 join this thread's index (which then shares their entries).
+        for _ in 0..64 {
+            assert!(user.get(&1).is_some() && user.get(&2).is_some());
+        }
+        to_main.send(()).unwrap();
+        commands.recv().unwrap();
+        // After the clear: hits of key 3 in the shared table; at the next admission the index
+        // lets go of the cleared entries it still held, both at once.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for _ in 0..64 {
+                assert!(user.get(&3).is_some());
+            }
+        }));
+        BOMBS_ARMED.store(false, Ordering::SeqCst);
+        println!("RESULT caught={}", caught.is_err());
+        std::mem::forget(user);
+    });
+    replies.recv().unwrap();
+    BOMBS_ARMED.store(true, Ordering::SeqCst);
+    // The clear drops nothing of keys 1 and 2: the thread's index still holds their entries.
+    let cleared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.clear()));
+    println!("RESULT clear_panicked={}", cleared.is_err());
+    cache.insert(&3, Bomb { clones: 5 }).unwrap();
+    to_thread.send(()).unwrap();
+    thread.join().unwrap();
+    std::mem::forget(cache);
+}
+
+/// Attack 17 on the careful drop of cleared values (`Taken`): values a thread's index still
+/// holds after a `clear` are not dropped by the clear but at that thread's next admission, all
+/// in one `Vec`: two that panic when dropped abort the process there (a `get` of another key,
+/// on another thread, after the clear returned), as the clear did before attack 16's fix.
+#[test]
+fn values_cleared_but_held_by_a_threads_index_do_not_abort_when_dropped() {
+    let child = spawn_self(
+        &test_name!(child_of_index_drop_panics),
+        &[("CACHER_TEST_INDEX_DROP_PANICS", "1".to_owned())],
+    );
+    let results = child_results(child);
+    assert!(
+        results.iter().any(|(k, _)| k == "caught"),
+        "the child aborted (\"panic in a destructor during cleanup\"): {results:?}"
+    );
+}
