@@ -468,3 +468,53 @@ fn a_lookup_from_a_keys_eq_does_not_wait_for_a_flight_whose_store_waits_for_its_
     );
     assert_eq!(found, Some(10));
 }
+
+/// The memory tier's skipped stores reach further than reentry: "user code under a shard's lock"
+/// is counted per thread, not per tier, so an `insert` into another cache `b` from a value's
+/// `Clone` in cache `a` only tries `b`'s shard lock, and skips its store whenever another thread
+/// merely reads that shard (no reentry, no deadlock possible): `insert` returns `Ok` and `b`
+/// keeps serving the value it replaced.
+#[test]
+fn an_insert_into_another_cache_from_a_values_clone_is_not_lost_to_a_reader() {
+    let a: Cache<u32, Hooked> = Cache::builder()
+        .backend(MemoryBackend::new().thread_index(0))
+        .build()
+        .unwrap();
+    let b: Cache<u32, Hooked> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(8).thread_index(0)) // one shard
+        .build()
+        .unwrap();
+    b.insert(&2, hooked(0)).unwrap();
+    // A reader of b on another thread, inside its value's Clone (under b's shard's read lock)
+    // until let go.
+    let reading = hooked(5);
+    b.insert(&5, reading.clone()).unwrap();
+    let (inside_tx, inside) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    *reading.hook.lock().unwrap() = Some(Box::new(move || {
+        inside_tx.send(()).unwrap();
+        go_rx.recv_timeout(WAIT).unwrap();
+    }));
+    let reader = b.clone();
+    let reader = std::thread::spawn(move || reader.get(&5).map(|v| v.n));
+    inside.recv_timeout(WAIT).unwrap();
+    // This thread: a hit in a, whose value's Clone inserts into b.
+    let first = hooked(1);
+    a.insert(&1, first.clone()).unwrap();
+    let inserted = Arc::new(Mutex::new(None));
+    let (writer, result) = (b.clone(), Arc::clone(&inserted));
+    *first.hook.lock().unwrap() = Some(Box::new(move || {
+        *result.lock().unwrap() = Some(writer.insert(&2, hooked(7)));
+    }));
+    assert_eq!(a.get(&1).map(|v| v.n), Some(1));
+    go.send(()).unwrap();
+    assert_eq!(reader.join().unwrap(), Some(5));
+    let inserted = inserted.lock().unwrap().take().expect("the hook ran");
+    assert!(inserted.is_ok(), "{inserted:?}");
+    assert_eq!(
+        b.get(&2).map(|v| v.n),
+        Some(7),
+        "b.insert(2, 7) (from a value's Clone in cache a) returned Ok while another thread read \
+         b, yet b serves the value it replaced"
+    );
+}
