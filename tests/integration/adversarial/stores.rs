@@ -518,3 +518,40 @@ fn an_insert_into_another_cache_from_a_values_clone_is_not_lost_to_a_reader() {
          b, yet b serves the value it replaced"
     );
 }
+
+/// `wait_timeout` is documented as how long a caller waits for another caller computing the same
+/// key; it also bounds how long `remove` waits for a store under way (`store_wait`). With
+/// `wait_timeout(Duration::ZERO)` (callers never wait for each other) `remove` does not wait for
+/// a store at all: a value computed before `remove` was called, whose file write was under way,
+/// lands on disk after `remove` returned, and is served.
+#[test]
+fn remove_waits_for_a_store_under_way_whatever_the_wait_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, Paused> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .wait_timeout(Duration::ZERO)
+        .build()
+        .unwrap();
+    let remover = cache.clone();
+    let value = Paused::new(5);
+    // In the file write of the computed value (memory already written): remove(1) on another
+    // thread, to its end.
+    *value.on_serialize.lock().unwrap() = Some(Box::new(move || {
+        let (done, removed) = mpsc::channel();
+        std::thread::spawn(move || {
+            remover.remove(&1).unwrap();
+            done.send(()).unwrap();
+        });
+        removed
+            .recv_timeout(WAIT)
+            .expect("remove(1) returned during the store");
+    }));
+    assert_eq!(cache.get_or_compute(&1, || value).n, 5);
+    // remove(1) returned before this call: what the computation stored before it is gone.
+    assert_eq!(
+        cache.get(&1).map(|v| v.n),
+        None,
+        "remove(1) returned, yet a value computed before it was written after it and is served"
+    );
+}
