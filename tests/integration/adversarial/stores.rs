@@ -561,3 +561,35 @@ fn remove_waits_for_a_store_under_way_whatever_the_wait_timeout() {
         "remove(1) returned, yet a value computed before it was written after it and is served"
     );
 }
+
+/// `stale_if_error`'s fallback is dropped when any key of its generation stripe (one of 256) is
+/// written while the function runs: `failed` compares the stripe's generation, which every
+/// insert of another key bumps. During an outage, a program whose other requests insert keys
+/// (here 4096 of them, so that one surely shares key 1's stripe) gets the error, not the entry
+/// it was promised, though key 1 was never written: an unrelated write costs the program's
+/// result, not just a cache entry.
+#[test]
+fn a_stale_fallback_is_not_lost_to_inserts_of_other_keys() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    let result = cache.try_get_or_compute(&1, || {
+        // Other requests meanwhile: writes of other keys.
+        for key in 100..4196 {
+            cache.insert(&key, 0).unwrap();
+        }
+        Err::<u64, _>("the service is down")
+    });
+    assert_eq!(
+        result,
+        Ok(10),
+        "key 1's stale entry (never written since) is not served when the function fails: \
+         inserts of other keys sharing its generation stripe discarded the fallback"
+    );
+}
