@@ -16,6 +16,12 @@ mod removal;
 mod thread_index;
 
 pub(crate) use removal::Panic;
+
+/// Whether this thread runs a key's `Eq` or a value's `Clone` under a memory tier's shard lock
+/// (further up its stack): a lookup from there does not wait for another caller's computation.
+pub(crate) fn under_shard_lock() -> bool {
+    UserCode::running()
+}
 use removal::{drop_caught, evict_least_recent};
 
 use locks::UserCode;
@@ -157,9 +163,12 @@ impl<K, V> std::ops::Deref for Held<K, V> {
 /// by every lookup by key, so that they share one copy of the table's search, not one per call
 /// site (compile time: `hashbrown`'s `find` was the largest function of the compile-time bench).
 #[inline(always)]
-fn holds<K, V, Q: KeyRef<K> + ?Sized>(key: &Q) -> impl Fn(&Held<K, V>) -> bool + '_ {
+fn holds<'a, K, V, Q: KeyRef<K> + ?Sized>(
+    shard: &'a Locked<K, V>,
+    key: &'a Q,
+) -> impl Fn(&Held<K, V>) -> bool + 'a {
     move |held| {
-        let _user = UserCode::enter();
+        let _user = UserCode::enter(shard);
         key.is_key(&held.key)
     }
 }
@@ -169,6 +178,20 @@ fn holds<K, V, Q: KeyRef<K> + ?Sized>(key: &Q) -> impl Fn(&Held<K, V>) -> bool +
 #[inline(always)]
 fn is_at<K, V>(address: *const Slot<K, V>) -> impl Fn(&Held<K, V>) -> bool {
     move |held| std::ptr::eq(&**held, address)
+}
+
+/// What an insert did besides storing its value.
+#[derive(Default)]
+pub(crate) struct Inserted {
+    /// Entries it evicted to stay within [`max_entries`](MemoryBackend::max_entries) (0 or 1),
+    /// for the cache to count (this module cannot reach the cache's counters).
+    pub(crate) evicted: u64,
+    /// The panic of the `Drop` of the entry it replaced or evicted (dropped unlocked), for the
+    /// cache to resume once its store is done, so that the panic cuts no tier's write short.
+    pub(crate) panicked: Option<Panic>,
+    /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
+    /// key's shard lock, which was not free (see `locks.rs`).
+    pub(crate) skipped: bool,
 }
 
 /// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).
@@ -323,33 +346,34 @@ where
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.hash(key);
-        let Some(shard) = self.shard(hash).read_shard() else {
+        let locked = self.shard(hash);
+        let Some(shard) = locked.read_shard() else {
             return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
         };
-        if let Some(slot) = shard.table.find(hash, holds(key)) {
+        if let Some(slot) = shard.table.find(hash, holds(locked, key)) {
             slot.touched_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
     }
 
-    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch). Returns
-    /// how many entries it evicted to stay within [`max_entries`](Self::max_entries) (0 or 1),
-    /// for the cache to count (this module cannot reach the cache's counters), and the panic of
-    /// the `Drop` of the entry it replaced or evicted (dropped unlocked), if one panicked: for the
-    /// cache to resume once its store is done, so that the panic cuts no tier's write short.
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> (u64, Option<Panic>) {
+    /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
+    /// what else it did ([`Inserted`]).
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted {
         let hash = self.hash(&key);
         self.insert_hashed(hash, key, value, stamp)
     }
 
-    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> (u64, Option<Panic>) {
+    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> Inserted {
         if self.max_entries == Some(0) {
-            return (0, None); // `max_entries(0)`, which a cache refuses
+            return Inserted::default(); // `max_entries(0)`, which a cache refuses
         }
         let locked = self.shard(hash);
         // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
         // stores what it computed), only if the lock is free at once: else nothing is stored.
         let Some(mut shard) = locked.write_shard_or_skip() else {
-            return (0, None);
+            return Inserted {
+                skipped: true,
+                ..Inserted::default()
+            };
         };
         // Counted before the entry is there (both under the lock): a reader of the count that
         // saw the old one took the read lock before this insert. A plain store, not a locked
@@ -375,13 +399,17 @@ where
             live: AtomicBool::new(true),
         };
         if let Some(existing) = shard.table.find_mut(hash, |existing| {
-            let _user = UserCode::enter();
+            let _user = UserCode::enter(locked);
             existing.key == slot.key
         }) {
             existing.retire();
             let replaced = std::mem::replace(existing, Held::Inline(slot));
             drop(shard);
-            return (0, drop_caught(replaced)); // unlocked: a value's `Drop` may use the tier
+            let panicked = drop_caught(replaced); // unlocked: a value's `Drop` may use the tier
+            return Inserted {
+                panicked,
+                ..Inserted::default()
+            };
         }
         let mut evicted = 0;
         let mut evict_elsewhere = false;
@@ -407,7 +435,11 @@ where
             evicted = u64::from(gone.is_some());
         }
         // Unlocked, and counted: a value's `Drop` may use the tier, or panic.
-        (evicted, gone.and_then(drop_caught))
+        Inserted {
+            evicted,
+            panicked: gone.and_then(drop_caught),
+            skipped: false,
+        }
     }
 
     /// The entries the tables have room for.

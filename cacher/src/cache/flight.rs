@@ -189,7 +189,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     }
 
     /// Starts storing a value of `hash`'s key that stands whatever was invalidated since its
-    /// call started ([`Generations::begin_store_now`](super::generation::Generations::begin_store_now)).
+    /// call started (an `insert`'s) ([`Generations::begin_store_now`](super::generation::Generations::begin_store_now)).
     pub(crate) fn begin_store_now(&self, hash: u64, bound: Duration) -> Storing<'_> {
         self.generations.begin_store_now(hash, bound)
     }

@@ -13,8 +13,8 @@
 //! it is stored after it, and no reader finds one.
 //!
 //! Two keys of one stripe only cost each other a skipped store of a computed value, never a wrong
-//! value; an `insert`'s or `refresh`'s own value is stored all the same, once no removal of the
-//! stripe is under way ([`Generations::begin_store_now`]).
+//! value; an `insert`'s own value is stored all the same, once no removal of the stripe is under
+//! way ([`Generations::begin_store_now`]).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -113,24 +113,28 @@ impl Generations {
     }
 
     /// Starts a store of a value that stands whatever was invalidated since its call started:
-    /// an `insert`'s or a `refresh`'s own value, not one read before. It begins once no removal
-    /// of its stripe (nor a clear) is under way, as of the generation then: an insert that
-    /// overlaps a removal of its key takes effect after it, and one that overlaps another key's
-    /// invalidation is not lost to it. After `bound` of removals it begins all the same (a hung
-    /// tier's removal may then leave the value in some tiers only: never an older value).
+    /// an `insert`'s own value, not one read or computed before. It begins once no removal of its
+    /// stripe (nor a clear) is under way, after invalidating the stripe again and waiting for the
+    /// stores under way: so two inserts of one key store one after the other, each in every tier
+    /// (the last one's value is in all of them), and an insert that overlaps a removal of its key
+    /// takes effect after it. After `bound` it begins all the same (a hung tier may then leave
+    /// values of two inserts in different tiers: never an older value than either).
     pub(crate) fn begin_store_now(&self, hash: u64, bound: Duration) -> Storing<'_> {
         let start = Instant::now();
-        let mut spins = 0;
+        let stripe = self.stripe(hash);
+        let removing = || stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
         loop {
+            let left = bound.saturating_sub(start.elapsed());
+            wait_for(left, || !removing());
+            self.invalidate(hash, bound.saturating_sub(start.elapsed()));
             if let Some(storing) = self.begin_store(hash, self.current(hash)) {
                 return storing;
             }
             if start.elapsed() >= bound {
-                let stripe = self.stripe(hash);
                 stripe.storing.fetch_add(1, SeqCst);
                 return Storing(stripe);
             }
-            back_off(&mut spins);
+            std::thread::yield_now();
         }
     }
 
@@ -184,7 +188,9 @@ fn wait_for(bound: Duration, done: impl Fn() -> bool) {
     let mut spins = 0;
     while !done() {
         if start.elapsed() >= bound {
-            tracing::warn!("waited {bound:?} for a store in progress; invalidating without it");
+            tracing::warn!(
+                "waited {bound:?} for a store or removal in progress; going on without it"
+            );
             return;
         }
         back_off(&mut spins);

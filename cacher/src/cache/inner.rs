@@ -144,10 +144,12 @@ impl<K, V> Inner<K, V> {
         report(&self.stats, &self.naming.namespace, backend, op, error);
     }
 
-    /// How long an invalidation waits for a store of its key already under way. A store is one
-    /// write per tier, each bounded by its backend's own timeouts; this bounds one without.
+    /// How long an invalidation waits for a store of its key already under way: 10 seconds,
+    /// whatever the `wait_timeout` (which bounds a caller's wait for another's computation, not
+    /// for a store that a removal must not overtake). A store is one write per tier, each bounded
+    /// by its backend's own timeouts; this bounds one without.
     pub(super) fn store_wait(&self) -> Duration {
-        self.wait_timeout.min(Duration::from_secs(10))
+        Duration::from_secs(10)
     }
 
     pub(super) fn namespace(&self) -> &str {

@@ -474,10 +474,10 @@ where
         self.storing = Some(storing);
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let (evicted, panicked) =
+            let inserted =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
-            inner.stats.evicted("memory", evicted);
-            self.panicked = panicked;
+            inner.stats.evicted("memory", inserted.evicted);
+            self.panicked = inserted.panicked;
         }
         self.state = State::Write {
             entry,

@@ -158,8 +158,12 @@ fn two_inserts_of_one_key_at_once_leave_every_tier_with_the_same_value() {
     let go_rx = Arc::new(Mutex::new(go_rx));
     let second = cache.clone();
     let (second_tx, second_done) = mpsc::channel::<std::thread::JoinHandle<()>>();
+    let release = go.clone();
     // insert(1, 1) has its generation: insert(1, 2) runs on another thread, up to the file
-    // write of its value (its memory write done), and waits there.
+    // write of its value (its memory write done), and is let go on while insert(1, 1) goes on:
+    // whichever stores first, both must end in every tier in one order. (Held until insert(1, 1)
+    // returned, insert(1, 2)'s store would stall beyond the bound an insert waits for a store
+    // under way, 10 s: docs/RELIABILITY.md.)
     *hook.lock().unwrap() = Some(Box::new(move || {
         let value = Paused::new(2);
         *value.on_serialize.lock().unwrap() = Some(Box::new(move || {
@@ -170,10 +174,10 @@ fn two_inserts_of_one_key_at_once_leave_every_tier_with_the_same_value() {
         paused
             .recv_timeout(WAIT)
             .expect("insert(1, 2) reached its file write");
+        release.send(()).unwrap();
         second_tx.send(handle).unwrap();
     }));
     cache.insert(&1, Paused::new(1)).unwrap();
-    go.send(()).unwrap();
     second_done.recv_timeout(WAIT).unwrap().join().unwrap();
     // Both inserts returned. What this cache serves, and what another cache on the same
     // directory (this process's next run) serves, must be the same value.
@@ -512,8 +516,14 @@ fn an_insert_into_another_cache_from_a_values_clone_is_not_lost_to_a_reader() {
     *first.hook.lock().unwrap() = Some(Box::new(move || {
         *result.lock().unwrap() = Some(writer.insert(&2, hooked(7)));
     }));
+    // The reader is let go a little later, from a thread of its own: b's insert waits for its
+    // shard meanwhile (or, let go first, finds it free); either way it must store.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        go.send(()).unwrap();
+    });
     assert_eq!(a.get(&1).map(|v| v.n), Some(1));
-    go.send(()).unwrap();
+    release.join().unwrap();
     assert_eq!(reader.join().unwrap(), Some(5));
     let inserted = inserted.lock().unwrap().take().expect("the hook ran");
     assert!(inserted.is_ok(), "{inserted:?}");
@@ -541,20 +551,23 @@ fn remove_waits_for_a_store_under_way_whatever_the_wait_timeout() {
         .unwrap();
     let remover = cache.clone();
     let value = Paused::new(5);
-    // In the file write of the computed value (memory already written): remove(1) on another
-    // thread, to its end.
+    let (handle_tx, handle) = mpsc::channel();
+    // In the file write of the computed value (memory already written): remove(1) starts on
+    // another thread, and the write goes on. (Waiting here for remove to return would make each
+    // wait for the other: remove waits, at most 10 s, for a store under way.)
     *value.on_serialize.lock().unwrap() = Some(Box::new(move || {
-        let (done, removed) = mpsc::channel();
-        std::thread::spawn(move || {
-            remover.remove(&1).unwrap();
-            done.send(()).unwrap();
-        });
-        removed
-            .recv_timeout(WAIT)
-            .expect("remove(1) returned during the store");
+        let (started, starting) = mpsc::channel();
+        handle_tx
+            .send(std::thread::spawn(move || {
+                started.send(()).unwrap();
+                remover.remove(&1).unwrap();
+            }))
+            .unwrap();
+        starting.recv_timeout(WAIT).expect("remove(1) started");
     }));
     assert_eq!(cache.get_or_compute(&1, || value).n, 5);
-    // remove(1) returned before this call: what the computation stored before it is gone.
+    handle.recv_timeout(WAIT).unwrap().join().unwrap();
+    // remove(1) returned: what the computation stored before it is gone.
     assert_eq!(
         cache.get(&1).map(|v| v.n),
         None,

@@ -15,32 +15,53 @@ use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use super::{Locked, Shard};
 
+/// Shards whose lock this thread holds while user code runs under it, innermost last; deeper
+/// nesting than this counts every shard as held.
+const TRACKED: usize = 4;
+
 thread_local! {
     /// How many pieces of user code this thread runs under a shard's lock, nested.
-    static UNDER_LOCK: Cell<u32> = const { Cell::new(0) };
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// The addresses of their shards' locks, the first [`TRACKED`].
+    static HELD: Cell<[usize; TRACKED]> = const { Cell::new([0; TRACKED]) };
 }
 
 /// User code (a key's `Eq`, a value's `Clone`) running under a shard's lock, while it lives.
 pub(super) struct UserCode(());
 
 impl UserCode {
+    /// User code about to run under `shard`'s lock.
     #[inline]
-    pub(super) fn enter() -> Self {
-        UNDER_LOCK.set(UNDER_LOCK.get() + 1);
+    pub(super) fn enter<K, V>(shard: &Locked<K, V>) -> Self {
+        let depth = DEPTH.get();
+        if depth < TRACKED {
+            let mut held = HELD.get();
+            held[depth] = std::ptr::from_ref(shard).addr();
+            HELD.set(held);
+        }
+        DEPTH.set(depth + 1);
         Self(())
     }
 
-    /// Whether this thread is running user code under a shard's lock (further up its stack).
+    /// Whether this thread is running user code under some shard's lock (further up its stack).
     #[inline]
-    pub(super) fn running() -> bool {
-        UNDER_LOCK.get() != 0
+    pub(crate) fn running() -> bool {
+        DEPTH.get() != 0
+    }
+
+    /// Whether this thread holds `shard`'s lock while running user code under it.
+    #[inline]
+    fn holds<K, V>(shard: &Locked<K, V>) -> bool {
+        let depth = DEPTH.get();
+        let address = std::ptr::from_ref(shard).addr();
+        depth > TRACKED || HELD.get()[..depth].contains(&address)
     }
 }
 
 impl Drop for UserCode {
     #[inline]
     fn drop(&mut self) {
-        UNDER_LOCK.set(UNDER_LOCK.get() - 1);
+        DEPTH.set(DEPTH.get() - 1);
     }
 }
 
@@ -50,7 +71,7 @@ impl<K, V> Locked<K, V> {
     /// key's `Eq` or a value's `Clone` leaves the table whole.
     #[inline]
     pub(super) fn read_shard(&self) -> Option<RwLockReadGuard<'_, Shard<K, V>>> {
-        if !UserCode::running() {
+        if !UserCode::running() || !UserCode::holds(self) {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
         match self.lock.try_read() {
@@ -65,7 +86,7 @@ impl<K, V> Locked<K, V> {
     /// lock is not free at once.
     #[inline]
     pub(super) fn write_shard_or_skip(&self) -> Option<RwLockWriteGuard<'_, Shard<K, V>>> {
-        if !UserCode::running() {
+        if !UserCode::running() || !UserCode::holds(self) {
             return Some(self.write_shard());
         }
         match self.lock.try_write() {

@@ -49,11 +49,11 @@ where
         let Some(shard) = locked.read_shard() else {
             return Err(absent());
         };
-        let Some(held) = shard.table.find(hash, holds(key)) else {
+        let Some(held) = shard.table.find(hash, holds(locked, key)) else {
             return Err(absent());
         };
         let found = {
-            let _user = UserCode::enter();
+            let _user = UserCode::enter(locked);
             self.read(held)
         };
         // Not from user code run under a shard's lock: sharing the entry takes the write lock.

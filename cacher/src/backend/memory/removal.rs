@@ -72,8 +72,9 @@ where
     /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
     pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken<K, V> {
         let hash = self.hash(key);
-        let mut shard = self.shard(hash).write_shard();
-        let entry = match shard.table.find_entry(hash, holds(key)) {
+        let locked = self.shard(hash);
+        let mut shard = locked.write_shard();
+        let entry = match shard.table.find_entry(hash, holds(locked, key)) {
             Ok(entry) => {
                 let (gone, _) = entry.remove();
                 gone.retire();

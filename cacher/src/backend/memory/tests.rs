@@ -21,11 +21,11 @@ pub(super) fn get(memory: &MemoryBackend<String, u32>, key: &str) -> Option<u32>
 #[test]
 fn a_full_backend_evicts_the_least_recently_used() {
     let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(2);
-    assert_eq!(memory.insert("a".to_owned(), 1, at(0)).0, 0);
-    assert_eq!(memory.insert("b".to_owned(), 2, at(0)).0, 0);
+    assert_eq!(memory.insert("a".to_owned(), 1, at(0)).evicted, 0);
+    assert_eq!(memory.insert("b".to_owned(), 2, at(0)).evicted, 0);
     assert_eq!(get(&memory, "a"), Some(1)); // "a" is now the most recently used
-    assert_eq!(memory.insert("c".to_owned(), 3, at(0)).0, 1); // evicts "b"
-    assert_eq!(memory.insert("c".to_owned(), 4, at(0)).0, 0); // a replacement evicts none
+    assert_eq!(memory.insert("c".to_owned(), 3, at(0)).evicted, 1); // evicts "b"
+    assert_eq!(memory.insert("c".to_owned(), 4, at(0)).evicted, 0); // a replacement evicts none
     assert_eq!(get(&memory, "b"), None);
     assert_eq!(memory.len(), 2);
 }
@@ -155,7 +155,7 @@ fn an_evicted_entry_is_not_served_from_an_index() {
     memory.insert("a".to_owned(), 1, at(0));
     assert_eq!(hit_often(&memory, "a"), Some(1));
     assert_eq!(indexed(&memory), 1);
-    assert_eq!(memory.insert("b".to_owned(), 2, at(0)).0, 1);
+    assert_eq!(memory.insert("b".to_owned(), 2, at(0)).evicted, 1);
     assert_eq!(get(&memory, "a"), None);
     assert_eq!(get(&memory, "b"), Some(2));
 }

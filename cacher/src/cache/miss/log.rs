@@ -71,3 +71,14 @@ pub(super) fn stale_if_error(namespace: &str) {
 pub(super) fn out_of_step(what: &str) -> ! {
     unreachable!("{what}")
 }
+
+/// The error of an `insert` made from a key's `Eq` or a value's `Clone` running under the key's
+/// shard lock, which could not be taken: nothing was stored.
+#[cold]
+pub(super) fn skipped_insert() -> crate::Error {
+    crate::Error::Config(
+        "insert made from a key's Eq or a value's Clone while the cache runs it under the key's \
+         shard lock: not stored (insert after the lookup returns instead)"
+            .to_owned(),
+    )
+}

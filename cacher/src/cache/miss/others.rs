@@ -1,6 +1,7 @@
 //! The other callers of a key: joining its flight (lead, or wait for the leader), how the wait
 //! ended, and the cross-process lock a leader takes before computing.
 
+use crate::backend::under_shard_lock;
 use std::hash::Hash;
 
 use super::{Miss, Pass, State, log};
@@ -18,6 +19,12 @@ where
     /// Single-flight: lead the computation of this key, or wait for its leader.
     #[inline]
     pub(super) fn join(&mut self) {
+        // From a key's `Eq` or a value's `Clone` running under a shard's lock, no flight is
+        // joined: its leader may be waiting for that very lock.
+        if under_shard_lock() {
+            self.state = State::Compute;
+            return;
+        }
         match self.inner.flights.join(self.hash, self.call.key) {
             Role::Leader(leader) => {
                 self.leader = Some(leader);

@@ -36,9 +36,10 @@ where
         }
         let storing = match inner.flights.begin_store(self.hash, self.generation) {
             Some(storing) => storing,
-            // The caller's own value (`insert`, `refresh`): it stands all the same, after any
-            // removal under way.
-            None if matches!(self.goal, Goal::Store | Goal::Refresh) => {
+            // The caller's own value (`insert`): it stands all the same, after any removal or
+            // store of its stripe under way. (Not a refresh's: computed from a source that a
+            // removal since may have made out of date.)
+            None if self.goal == Goal::Store => {
                 inner.flights.begin_store_now(self.hash, inner.store_wait())
             }
             // Invalidated while it was computed: its callers get it, the tiers keep what the
@@ -67,11 +68,17 @@ where
         };
         entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
         if let Some(memory) = &inner.memory {
-            let (evicted, panicked) =
+            let inserted =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
-            inner.stats.evicted("memory", evicted);
-            self.panicked = panicked;
-            self.stored = true;
+            inner.stats.evicted("memory", inserted.evicted);
+            self.panicked = inserted.panicked;
+            if inserted.skipped && self.goal == Goal::Store {
+                // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is
+                // written, and the insert says so (a computed value just goes unstored).
+                self.store_error = Some(log::skipped_insert());
+                return self.finish(entry.value);
+            }
+            self.stored = !inserted.skipped;
         }
         self.state = State::Write {
             entry,
