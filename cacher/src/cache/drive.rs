@@ -83,7 +83,7 @@ where
             Step::Write(backend, key, entry) => {
                 let span = tier_span("cacher.write", key.namespace, backend.name());
                 let result = backend.insert_async(&key, entry).instrument(span).await;
-                miss.wrote(result);
+                miss.wrote(forget_on_failure(backend, &key, result));
             }
             Step::Wait(flight, bound) => miss.waited(flight.wait_async(bound).await),
             Step::Lock(lock, name) => miss.locked(lock.lock_async(name).await),
@@ -125,7 +125,24 @@ fn write<V: 'static>(
     entry: &Entry<V>,
 ) -> crate::Result<()> {
     let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
-    backend.insert(key, entry)
+    forget_on_failure(backend, key, backend.insert(key, entry))
+}
+
+/// A write that failed (a value the format refuses, a full disk) takes the key's older entry out
+/// of the tier, which would otherwise be served in place of the value that replaced it
+/// elsewhere. Not when the tier's service failed (a dead server): the removal would fail too,
+/// after its own timeout, and the tier is not used again in this call.
+fn forget_on_failure<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    result: crate::Result<()>,
+) -> crate::Result<()> {
+    if let Err(error) = &result
+        && !matches!(error, crate::Error::Backend { .. })
+    {
+        let _ = backend.remove(key);
+    }
+    result
 }
 
 /// The span of the function's run (one call site for every cache type).

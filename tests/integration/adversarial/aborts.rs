@@ -118,57 +118,6 @@ fn a_clear_whose_values_panic_on_drop_panics_but_does_not_abort() {
     );
 }
 
-/// Panics the child's panic hook saw.
-static PANICS: AtomicU64 = AtomicU64::new(0);
-
-/// The child side of
-/// [`a_cache_used_from_a_thread_local_destructor_panics_nowhere`]: as [`child_of_thread_exit`],
-/// under a panic hook that counts panics (as a crash reporter does; under `panic = "abort"`, the
-/// profile setting many services use, the first panic ends the process instead).
-#[test]
-fn child_of_thread_exit_hooked() {
-    if std::env::var_os("CACHER_TEST_THREAD_EXIT_HOOKED").is_none() {
-        return;
-    }
-    std::panic::set_hook(Box::new(|_| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-    }));
-    let cache = CACHE.get_or_init(|| Cache::builder().build().unwrap());
-    cache.insert(&1, 1).unwrap();
-    std::thread::spawn(|| {
-        ON_EXIT.with(|_| ());
-        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
-            let span = tracing::info_span!("request");
-            let _entered = span.enter();
-        });
-    })
-    .join()
-    .unwrap();
-    println!("RESULT served={}", SERVED.load(Ordering::SeqCst));
-    println!("RESULT panics={}", PANICS.load(Ordering::SeqCst));
-}
-
-/// Attack 17 on `first_use`: the lookup from a thread-local's destructor no longer aborts
-/// because the `thread_local` crate's panic is caught; but a panic it is, seen by the program's
-/// panic hook (a crash report, a "thread panicked" line on stderr for a lookup that succeeded),
-/// and under `panic = "abort"` no `catch_unwind` runs: the process aborts, as before the fix.
-#[test]
-fn a_cache_used_from_a_thread_local_destructor_panics_nowhere() {
-    let child = spawn_self(
-        &test_name!(child_of_thread_exit_hooked),
-        &[("CACHER_TEST_THREAD_EXIT_HOOKED", "1".to_owned())],
-    );
-    let results = child_results(child);
-    assert!(
-        results.iter().any(|(k, v)| k == "served" && v == "1"),
-        "{results:?}"
-    );
-    assert!(
-        results.iter().any(|(k, v)| k == "panics" && v == "0"),
-        "the lookup was served, but through a panic the program's hook saw: {results:?}"
-    );
-}
-
 /// Set once the stored copies of [`Bomb`]s are to panic when dropped.
 static BOMBS_ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

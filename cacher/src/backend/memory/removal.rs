@@ -39,28 +39,41 @@ pub(super) fn drop_caught<T>(value: T) -> Option<Panic> {
     catch_unwind(AssertUnwindSafe(|| drop(value))).err()
 }
 
-impl<K, V> Drop for Taken<K, V> {
-    fn drop(&mut self) {
-        let mut first = None;
-        let mut release = |held: Held<K, V>| {
-            if let Some(panic) = drop_caught(held) {
-                first.get_or_insert(panic);
-            }
-        };
-        if let Some(held) = self.entry.take() {
-            release(held);
+/// Values dropped one by one, each alone: the first panic of their `Drop`s is resumed once all
+/// are dropped ([`resume`](Self::resume); two at once would abort the process), unless one is
+/// under way already.
+#[derive(Default)]
+pub(super) struct Drops(Option<Panic>);
+
+impl Drops {
+    pub(super) fn drop<T>(&mut self, value: T) {
+        if let Some(panic) = drop_caught(value) {
+            self.0.get_or_insert(panic);
         }
-        // `pop`, not the vector's iterator: one iterator type less compiled per cache type.
-        while let Some(table) = self.tables.pop() {
-            for held in table {
-                release(held);
-            }
-        }
-        if let Some(panic) = first
+    }
+
+    pub(super) fn resume(self) {
+        if let Some(panic) = self.0
             && !std::thread::panicking()
         {
             resume_unwind(panic);
         }
+    }
+}
+
+impl<K, V> Drop for Taken<K, V> {
+    fn drop(&mut self) {
+        let mut drops = Drops::default();
+        if let Some(held) = self.entry.take() {
+            drops.drop(held);
+        }
+        // `pop`, not the vector's iterator: one iterator type less compiled per cache type.
+        while let Some(table) = self.tables.pop() {
+            for held in table {
+                drops.drop(held);
+            }
+        }
+        drops.resume();
     }
 }
 

@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
+use super::removal::Drops;
 use super::{CacheLine, Slot};
 use crate::key::KeyRef;
 
@@ -199,31 +200,33 @@ where
         let Ok(mut slots) = local.slots.try_borrow_mut() else {
             return; // in use further up this thread's stack
         };
+        // What leaves the index is dropped once it is no longer borrowed: a value's `Drop` may
+        // use the tier, or panic.
         let clears = self.clears.load(Ordering::Acquire);
-        if local.clears.get() != clears {
-            // The tier was cleared since: every entry indexed before is dead. Dropped after the
-            // borrow ends, as a value's `Drop` may use the tier.
+        let mut gone = if local.clears.get() != clears {
+            // The tier was cleared since: every entry indexed before is dead.
             local.clears.set(clears);
-            slots.places.clear();
-            let gone = std::mem::take(&mut slots.slots);
-            drop(slots);
-            drop(gone);
-            return self.admit(slot);
-        }
-        if slots.slots.len() >= self.capacity {
-            // Full: the dead entries go (their values with them); if too few were dead, it
-            // starts over.
-            slots.keep_live();
+            slots.start_over()
+        } else if slots.slots.len() >= self.capacity {
+            // Full: the dead entries go; if too few were dead, it starts over.
+            let mut dead = slots.keep_live();
             if slots.slots.len() >= self.capacity {
-                slots.places.clear();
-                slots.slots.clear();
+                dead.append(&mut slots.start_over());
             }
+            dead
+        } else {
+            Vec::new()
+        };
+        let Slots {
+            places,
+            slots: held,
+        } = &mut *slots;
+        match insert(places, slot.hash, held.len()) {
+            Ok(()) => held.push(slot),
+            Err(place) => gone.push(std::mem::replace(&mut held[place], slot)),
         }
-        let Slots { places, slots } = &mut *slots;
-        match insert(places, slot.hash, slots.len()) {
-            Ok(()) => slots.push(slot),
-            Err(place) => slots[place] = slot,
-        }
+        drop(slots);
+        release(gone);
     }
 
     /// This thread's index, made on its first use; `None` once the thread's thread-locals are
@@ -267,16 +270,35 @@ fn first_use<'a>(
 }
 
 impl<K, V> Slots<K, V> {
-    /// Lets go of the dead entries, and places the live ones again.
-    fn keep_live(&mut self) {
+    /// Lets go of the dead entries (handed back, to drop), and places the live ones again.
+    fn keep_live(&mut self) -> Vec<Arc<Slot<K, V>>> {
         self.places.clear();
-        self.slots.retain(|slot| slot.live.load(Ordering::Relaxed));
+        let (live, dead) = std::mem::take(&mut self.slots)
+            .into_iter()
+            .partition(|slot| slot.live.load(Ordering::Relaxed));
+        self.slots = live;
         for (place, slot) in self.slots.iter().enumerate() {
             // Distinct keys, distinct hashes but in a collision (then the later one wins a
             // place, and the other stays unreachable until the index fills again).
             let _ = insert(&mut self.places, slot.hash, place);
         }
+        dead
     }
+
+    /// Empties the index, handing its entries back to drop.
+    fn start_over(&mut self) -> Vec<Arc<Slot<K, V>>> {
+        self.places.clear();
+        std::mem::take(&mut self.slots)
+    }
+}
+
+/// Drops the entries an index let go of, each alone ([`Drops`]).
+fn release<K, V>(mut gone: Vec<Arc<Slot<K, V>>>) {
+    let mut drops = Drops::default();
+    while let Some(slot) = gone.pop() {
+        drops.drop(slot);
+    }
+    drops.resume();
 }
 
 thread_local! {
