@@ -248,10 +248,6 @@ where
     /// serialised for the persistent tiers (the memory tier still takes the value).
     #[doc(alias = "prime")]
     pub fn insert<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q, value: V) -> Result<()> {
-        if self.inner.discards(&value) {
-            // A value that no read accepts replaces the older one all the same.
-            return self.remove(key);
-        }
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
@@ -259,6 +255,13 @@ where
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
         let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
+        if miss.discarded() {
+            // A value that no read accepts (its own ttl is zero) replaces the older one all the
+            // same. Asked of `ttl_fn` once, where the value is stored: a ttl that shrinks with
+            // time is not seen above zero here and at zero there.
+            drop(miss);
+            return self.remove_key(key);
+        }
         miss.store_error().map_or(Ok(()), Err)
     }
 

@@ -116,9 +116,9 @@ impl Serialize for Paused {
     }
 }
 
-/// A memory + file cache whose `ttl_fn`, at its second call for the value `1` (in `insert`'s
-/// store, after the insert took its generation and before it begins its store: the first call is
-/// insert's check of a zero ttl), runs the hook in the returned slot.
+/// A memory + file cache whose `ttl_fn`, at its call for the value `1` (in `insert`'s store,
+/// after the insert took its generation and before it begins its store), runs the hook in the
+/// returned slot.
 fn cache_pausing_insert_of_1(dir: &std::path::Path) -> (Cache<u32, Paused>, HookSlot) {
     let hook = HookSlot::default();
     let calls = Arc::new(Mutex::new(0));
@@ -130,7 +130,7 @@ fn cache_pausing_insert_of_1(dir: &std::path::Path) -> (Cache<u32, Paused>, Hook
             if value.n == 1 {
                 let mut calls = calls.lock().unwrap();
                 *calls += 1;
-                if *calls == 2
+                if *calls == 1
                     && let Some(hook) = take(&hook_in_ttl)
                 {
                     hook();

@@ -169,6 +169,12 @@ where
         self.state = State::Done(value);
     }
 
+    /// Whether `insert`'s value went unstored because its own ttl is zero (no read would accept
+    /// it): the caller removes the older entry instead.
+    pub(in crate::cache) fn discarded(&self) -> bool {
+        self.goal == Goal::Store && !self.stored && self.store_error.is_none()
+    }
+
     /// The first failure to store the value, for `insert`.
     pub(in crate::cache) fn store_error(self) -> Option<Error> {
         self.store_error
