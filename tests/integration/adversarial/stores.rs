@@ -321,63 +321,6 @@ fn an_insert_whose_value_expires_during_it_does_not_leave_the_replaced_value() {
     );
 }
 
-/// A `refresh_async` cancelled after its value reached the memory tier and before its file write
-/// started (a timeout, a dropped task): the write never starts (by design), but the file keeps
-/// the entry the refresh replaced, fresh. This process serves the new value from memory; the
-/// next process on the directory (or this one once memory lets the key go) is served the
-/// replaced one. A cancellation should cost an entry, not bring an older value back. Made
-/// deterministic by a runtime with one blocking thread, kept busy until the future is dropped,
-/// and a single poll of the refresh.
-#[cfg(feature = "tokio")]
-#[test]
-fn a_cancelled_refresh_async_does_not_leave_the_replaced_value_in_a_later_tier() {
-    use std::future::Future;
-    use std::task::Poll;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = || -> Cache<u32, u64> {
-        Cache::builder()
-            .backend(MemoryBackend::new())
-            .backend(SeparateFileBackend::new(dir.path()))
-            .build()
-            .unwrap()
-    };
-    let first = cache();
-    first.insert(&1, 1).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (release, blocked) = mpsc::channel::<()>();
-    let busy = runtime.spawn_blocking(move || blocked.recv_timeout(WAIT));
-    runtime.block_on(async {
-        let refresh = first.refresh_async(first.get_or_compute_async(&1, || async { 2 }));
-        let mut refresh = std::pin::pin!(refresh);
-        std::future::poll_fn(|cx| {
-            assert!(
-                refresh.as_mut().poll(cx).is_pending(),
-                "the file write waits for the busy blocking thread"
-            );
-            Poll::Ready(())
-        })
-        .await;
-        // Cancelled here: dropped with its file write not started.
-    });
-    release.send(()).unwrap();
-    runtime.block_on(busy).unwrap().unwrap();
-    assert_eq!(
-        first.get(&1),
-        Some(2),
-        "the memory tier took the refresh's value"
-    );
-    assert_ne!(
-        cache().get(&1),
-        Some(1),
-        "the refresh replaced 1 with 2 (this process serves 2), yet the file tier still serves 1"
-    );
-}
-
 /// `insert`'s promise: "A computation of `key` already under way will not store its (older)
 /// value over this one". A plain `get_or_compute` keeps it; a forced `refresh` whose function
 /// was running when `insert` was called does not: its value, computed from the data before the

@@ -5,6 +5,7 @@
 use std::hash::Hash;
 
 use super::{Goal, Miss, State, log};
+use crate::cache::inner::Memory;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -97,11 +98,15 @@ where
             inner.stats.miss();
         }
         self.state = State::Over;
-        // An entry removed or replaced since the call started is not served either.
-        let current = inner.flights.generation(self.hash) == self.generation;
-        let stale = match current {
+        // An entry removed or replaced since the call started is not served either. The
+        // generation is its stripe's: when it moved (perhaps for another key), the memory tier
+        // tells whether the key still has an entry past its ttl, which is then the one served.
+        let stale = match inner.flights.generation(self.hash) == self.generation {
             true => self.stale.take(),
-            false => None,
+            false => match inner.lookup_memory(self.call.key) {
+                Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
+                _ => None,
+            },
         };
         if stale.is_some() {
             // Not called again for the error backoff: the stale value is served meanwhile (also
