@@ -8,6 +8,7 @@ mod files;
 mod formats;
 mod keys;
 mod macros;
+mod overlaps;
 mod races;
 mod store;
 mod stores;

@@ -1,0 +1,288 @@
+//! Attack 18: calls that overlap an `insert` (it invalidates the key's stripe when it begins, and
+//! its own store bumps nothing), `stale_if_error`'s fallback once the stripe's generation moved
+//! (`failed` then asks the memory tier only), and a value's panicking `Drop` resumed out of a
+//! thread index's admission. Each race is ordered by hooks in `ttl_fn` or a value's
+//! `Deserialize`, and channels, never sleeps.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cacher::{Cache, MemoryBackend, SeparateFileBackend};
+use serde::{Deserialize, Serialize};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A one-way handshake a hook takes part in: `reached` says the hook is there, `go` lets it on.
+struct Gate {
+    reached: Mutex<mpsc::Sender<()>>,
+    go: Mutex<mpsc::Receiver<()>>,
+}
+
+/// The hook's side (a [`Gate`]) and the test's (wait for the hook, let it go).
+fn gate() -> (Arc<Gate>, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (reached_tx, reached) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
+    let gate = Arc::new(Gate {
+        reached: Mutex::new(reached_tx),
+        go: Mutex::new(go_rx),
+    });
+    (gate, reached, go)
+}
+
+impl Gate {
+    fn pass(&self) {
+        self.reached.lock().unwrap().send(()).unwrap();
+        self.go.lock().unwrap().recv_timeout(WAIT).expect("let go");
+    }
+}
+
+/// A `ttl_fn` that stops, once each, at the values that have a gate.
+fn gated_ttl(
+    gates: Vec<(u64, Arc<Gate>)>,
+) -> impl Fn(&u64) -> Option<Duration> + Send + Sync + 'static {
+    let gates = Mutex::new(gates);
+    move |value: &u64| {
+        let gate = {
+            let mut gates = gates.lock().unwrap();
+            let at = gates.iter().position(|(v, _)| v == value);
+            at.map(|at| gates.remove(at).1)
+        };
+        if let Some(gate) = gate {
+            gate.pass();
+        }
+        None
+    }
+}
+
+/// A computation that began after `insert` invalidated its key, and whose function returned
+/// while the insert had not yet stored (let alone returned), stores its value over the inserted
+/// one after `insert` returned: the program is served 5, a value computed before it inserted 7,
+/// for as long as the entry lives. `insert`'s doc: "a computation of `key` already under way will
+/// not store its (older) value over this one". The insert takes its generation after its
+/// invalidation (cache.rs:254) and its own store moves nothing (store.rs `computed`, plain
+/// `begin_store`), so the computation, which took the same generation, stores after it.
+#[test]
+fn a_value_computed_before_insert_returned_is_not_stored_over_it() {
+    let (at_insert, insert_reached, insert_go) = gate();
+    let (at_store, compute_reached, compute_go) = gate();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .ttl_fn(gated_ttl(vec![(7, at_insert), (5, at_store)]))
+        .build()
+        .unwrap();
+    let inserter = cache.clone();
+    let insert = std::thread::spawn(move || inserter.insert(&1, 7));
+    // insert(1, 7) invalidated key 1 and has its value in hand, not yet stored.
+    insert_reached
+        .recv_timeout(WAIT)
+        .expect("insert reached ttl_fn");
+    let computer = cache.clone();
+    let compute = std::thread::spawn(move || computer.get_or_compute(&1, || 5));
+    // The function ran and returned 5; its store waits.
+    compute_reached
+        .recv_timeout(WAIT)
+        .expect("the function returned");
+    insert_go.send(()).unwrap();
+    insert.join().unwrap().unwrap();
+    // insert(1, 7) returned. Now the computation's store, of a value computed before it.
+    compute_go.send(()).unwrap();
+    assert_eq!(compute.join().unwrap(), 5, "its caller gets its value");
+    assert_eq!(
+        cache.get(&1),
+        Some(7),
+        "after insert(1, 7) returned, key 1 serves a value computed before (5)"
+    );
+}
+
+/// Key 1's values in the file tier: a `u64` whose deserialisation runs the hook in [`ON_READ`]
+/// once, if set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(from = "u64", into = "u64")]
+struct Read(u64);
+
+static ON_READ: Mutex<Option<Arc<Gate>>> = Mutex::new(None);
+
+impl From<u64> for Read {
+    fn from(n: u64) -> Self {
+        let gate = ON_READ.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.pass();
+        }
+        Self(n)
+    }
+}
+
+impl From<Read> for u64 {
+    fn from(value: Read) -> Self {
+        value.0
+    }
+}
+
+/// A `get` that began after `insert` invalidated its key reads the file tier's older value (3),
+/// and copies it into the memory tier after the insert wrote 7 to both and returned: the memory
+/// tier then serves 3, the value the insert replaced, to every later call of this process (and
+/// the file 7: the tiers disagree). The fill's `begin_store` compares the generation the get
+/// took after the insert's invalidation, which the insert's own store did not move.
+#[test]
+fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Another process's write: the file holds 3; this cache's memory tier has nothing.
+    let other: Cache<u32, Read> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    other.insert(&1, Read(3)).unwrap();
+    let (at_insert, insert_reached, insert_go) = gate();
+    let gates = Mutex::new(Some(at_insert));
+    let cache: Cache<u32, Read> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .ttl_fn(move |value: &Read| {
+            if value.0 == 7
+                && let Some(gate) = gates.lock().unwrap().take()
+            {
+                gate.pass();
+            }
+            None
+        })
+        .build()
+        .unwrap();
+    let inserter = cache.clone();
+    let insert = std::thread::spawn(move || inserter.insert(&1, Read(7)));
+    insert_reached
+        .recv_timeout(WAIT)
+        .expect("insert reached ttl_fn");
+    // The get reads the file's 3 and stops while decoding it.
+    let (at_read, read_reached, read_go) = gate();
+    *ON_READ.lock().unwrap() = Some(at_read);
+    let reader = cache.clone();
+    let get = std::thread::spawn(move || reader.get(&1));
+    read_reached
+        .recv_timeout(WAIT)
+        .expect("the get read the file");
+    insert_go.send(()).unwrap();
+    insert.join().unwrap().unwrap();
+    // insert(1, 7) returned: both tiers hold 7. The get goes on with what it read before.
+    read_go.send(()).unwrap();
+    let _ = get.join().unwrap();
+    assert_eq!(
+        cache.get(&1),
+        Some(Read(7)),
+        "after insert(1, 7) returned, key 1 serves the value it replaced"
+    );
+}
+
+/// `stale_if_error` with a bounded memory tier: the stale entry was read as the fallback, then
+/// inserts of other keys while the function runs (a program's other requests) evict it from
+/// memory and move key 1's stripe generation. `failed` then asks the memory tier only
+/// (store.rs `failed`), finds nothing, and returns the error: the program loses its result during
+/// an outage though key 1 was never written. Eviction is a cache entry's loss, not the fallback
+/// the call already held.
+#[test]
+fn a_stale_fallback_is_served_when_other_keys_evict_it_while_the_function_runs() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new().max_entries(64))
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    let result = cache.try_get_or_compute(&1, || {
+        for key in 100..4196 {
+            cache.insert(&key, 0).unwrap();
+        }
+        Err::<u64, _>("the service is down")
+    });
+    assert_eq!(
+        result,
+        Ok(10),
+        "key 1's stale entry, read as the fallback, is lost to evictions by other keys' inserts"
+    );
+}
+
+/// The same without a memory tier: a file-only cache's fallback is discarded whenever a key of
+/// its stripe is written while the function runs (attack 17's finding, fixed for the memory
+/// tier only).
+#[test]
+fn a_file_only_caches_stale_fallback_is_not_lost_to_inserts_of_other_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    let result = cache.try_get_or_compute(&1, || {
+        for key in 100..2148 {
+            cache.insert(&key, 0).unwrap();
+        }
+        Err::<u64, _>("the service is down")
+    });
+    assert_eq!(
+        result,
+        Ok(10),
+        "key 1's stale file entry (never written since) is not served when the function fails"
+    );
+}
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// A value whose copy held by the memory tier (the first clone) panics when dropped once armed.
+struct Bomb {
+    clones: u32,
+}
+
+impl Clone for Bomb {
+    fn clone(&self) -> Self {
+        Self {
+            clones: self.clones + 1,
+        }
+    }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.clones == 1 && ARMED.swap(false, Ordering::SeqCst) {
+            panic!("a value's drop failed");
+        }
+    }
+}
+
+/// A value cleared from the tier but still held by this thread's index is dropped at the
+/// thread's next admission, and its `Drop`'s panic is resumed there (`release`,
+/// thread_index.rs): out of a `get_or_compute` of another key, after `clear` returned `Ok`. The
+/// program loses that call's result (a `#[cached]` function's hit panics) for a value it never
+/// asked for, and the key's value, which the cache had, is not served.
+#[test]
+fn a_cleared_values_panicking_drop_does_not_cost_another_keys_hit_its_result() {
+    let cache: Cache<u64, Bomb> = Cache::builder().build().unwrap();
+    cache.insert(&1, Bomb { clones: 0 }).unwrap();
+    // Hit often: key 1 joins this thread's index.
+    for _ in 0..64 {
+        assert!(cache.get(&1).is_some());
+    }
+    ARMED.store(true, Ordering::SeqCst);
+    cache.clear().unwrap();
+    cache.insert(&3, Bomb { clones: 5 }).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for _ in 0..64 {
+            let value = cache.get_or_compute(&3, || unreachable!("key 3 is cached"));
+            assert_eq!(value.clones, 7);
+        }
+    }));
+    ARMED.store(false, Ordering::SeqCst);
+    assert!(
+        caught.is_ok(),
+        "get_or_compute(3), a hit, panicked with key 1's value's Drop, after clear returned Ok"
+    );
+    assert!(cache.get(&3).is_some(), "the index still serves key 3");
+}
