@@ -286,3 +286,88 @@ fn a_cleared_values_panicking_drop_does_not_cost_another_keys_hit_its_result() {
     );
     assert!(cache.get(&3).is_some(), "the index still serves key 3");
 }
+
+/// Key 1's values for the `time_to_idle` test: as [`Read`], with a hook of its own
+/// ([`ON_TOUCH_READ`]: the tests run at once).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(from = "u64", into = "u64")]
+struct Idle(u64);
+
+static ON_TOUCH_READ: Mutex<Option<Arc<Gate>>> = Mutex::new(None);
+
+impl From<u64> for Idle {
+    fn from(n: u64) -> Self {
+        let gate = ON_TOUCH_READ.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.pass();
+        }
+        Self(n)
+    }
+}
+
+impl From<Idle> for u64 {
+    fn from(value: Idle) -> Self {
+        value.0
+    }
+}
+
+/// `time_to_idle`'s use of an entry (read the file's entry, rewrite it with the use if it is the
+/// memory entry's write) that began after `insert` invalidated the key: it read the file's 3
+/// before the insert wrote 7, and rewrites 3 (the same write as its memory entry) into the file
+/// and memory after the insert returned. The value the insert replaced is served again, here
+/// and in the next process. The touch's `fill` compares the generation the `get` took after the
+/// insert's invalidation, which the insert's own store did not move.
+#[test]
+fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let (at_insert, insert_reached, insert_go) = gate();
+    let gates = Mutex::new(Some(at_insert));
+    let cache: Cache<u32, Idle> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .time_to_idle(Duration::from_secs(60))
+        .clock(clock.clone())
+        .ttl_fn(move |value: &Idle| {
+            if value.0 == 7
+                && let Some(gate) = gates.lock().unwrap().take()
+            {
+                gate.pass();
+            }
+            None
+        })
+        .build()
+        .unwrap();
+    cache.insert(&1, Idle(3)).unwrap();
+    // A quarter of the idle window later, the next hit records its use.
+    mock.advance(Duration::from_secs(20));
+    let inserter = cache.clone();
+    let insert = std::thread::spawn(move || inserter.insert(&1, Idle(7)));
+    insert_reached
+        .recv_timeout(WAIT)
+        .expect("insert reached ttl_fn");
+    // The hit of 3 reads the file's entry, the same write, and stops while decoding it.
+    let (at_read, read_reached, read_go) = gate();
+    *ON_TOUCH_READ.lock().unwrap() = Some(at_read);
+    let reader = cache.clone();
+    let get = std::thread::spawn(move || reader.get(&1));
+    read_reached
+        .recv_timeout(WAIT)
+        .expect("the touch read the file");
+    insert_go.send(()).unwrap();
+    insert.join().unwrap().unwrap();
+    // insert(1, 7) returned: both tiers hold 7. The touch goes on with what it read before.
+    read_go.send(()).unwrap();
+    let _ = get.join().unwrap();
+    let next: Cache<u32, Idle> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .time_to_idle(Duration::from_secs(60))
+        .clock(clock)
+        .build()
+        .unwrap();
+    let (here, there) = (cache.get(&1), next.get(&1));
+    assert!(
+        here == Some(Idle(7)) && there == Some(Idle(7)),
+        "after insert(1, 7) returned, this process serves {here:?} and the next {there:?}"
+    );
+}
