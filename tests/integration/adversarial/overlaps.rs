@@ -371,3 +371,69 @@ fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
         "after insert(1, 7) returned, this process serves {here:?} and the next {there:?}"
     );
 }
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// Key 1's values for the plain-lookup test: a `u64` whose deserialisation runs the hook in
+/// [`ON_LOOKUP_READ`] once, if set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(from = "u64", into = "u64")]
+struct Looked(u64);
+
+static ON_LOOKUP_READ: Mutex<Option<Hook>> = Mutex::new(None);
+
+impl From<u64> for Looked {
+    fn from(n: u64) -> Self {
+        let hook = ON_LOOKUP_READ.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        Self(n)
+    }
+}
+
+impl From<Looked> for u64 {
+    fn from(value: Looked) -> Self {
+        value.0
+    }
+}
+
+/// A plain `get` runs the miss path with a "function" that fails (there is no value), and
+/// `failed`'s new fallback (store.rs `failed`: the stripe's generation moved, so the memory
+/// tier is asked for an entry past its ttl) serves whatever goal the call has: when other keys
+/// of key 1's stripe are written during the `get` (here while it reads the file tier), `get`
+/// returns key 1's expired value, which it documents it never does ("the fresh cached value"),
+/// counts a stale serve, and starts key 1's error backoff though no function failed: the next
+/// `get_or_compute` is served the expired value instead of running its function.
+#[test]
+fn a_get_never_serves_an_expired_value_nor_starts_a_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, Looked> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(3600))
+        .error_backoff(Duration::from_secs(600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, Looked(10)).unwrap();
+    mock.advance(Duration::from_secs(120));
+    // Other requests, while the get reads the file: writes of other keys (enough that some
+    // share key 1's stripe).
+    let writer = cache.clone();
+    *ON_LOOKUP_READ.lock().unwrap() = Some(Box::new(move || {
+        for key in 100..4196 {
+            writer.insert(&key, Looked(0)).unwrap();
+        }
+    }));
+    let got = cache.get(&1);
+    let stale_served = cache.stats().stale_served;
+    let computed = cache.get_or_compute(&1, || Looked(11));
+    assert!(
+        got.is_none() && stale_served == 0 && computed == Looked(11),
+        "get(1) of an expired entry returned {got:?} (stale served: {stale_served}), and the \
+         next get_or_compute got {computed:?} without running its function (11)"
+    );
+}
