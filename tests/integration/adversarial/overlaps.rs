@@ -437,3 +437,26 @@ fn a_get_never_serves_an_expired_value_nor_starts_a_backoff() {
          next get_or_compute got {computed:?} without running its function (11)"
     );
 }
+
+/// A `ttl_fn` that panics on the function's value: `computed` (store.rs) asks it with no guard,
+/// so `get_or_compute` panics with the function's value in hand, where a `Serialize` that
+/// panics costs only the write (`formats::a_serialize_that_panics_costs_a_write_never_the_value`).
+/// The program loses its result to a panic in cache policy code, not a cache entry.
+#[test]
+fn a_ttl_fn_that_panics_costs_the_entry_never_the_functions_value() {
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .ttl_fn(|value: &u64| {
+            assert!(*value != 5, "no ttl for 5");
+            None
+        })
+        .build()
+        .unwrap();
+    let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cache.get_or_compute(&1, || 5)
+    }));
+    assert!(
+        matches!(got, Ok(5)),
+        "get_or_compute panicked in ttl_fn with the function's value (5) in hand"
+    );
+}
