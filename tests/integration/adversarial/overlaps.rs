@@ -462,3 +462,47 @@ fn a_ttl_fn_that_panics_costs_the_entry_never_the_functions_value() {
         "get_or_compute panicked in ttl_fn with the function's value (5) in hand"
     );
 }
+
+/// A background refresh (`stale_while_revalidate`) whose function fails after writes of other
+/// keys of its stripe (its generation is the one the stale value was read under): `failed`'s
+/// new fallback serves it the memory tier's stale entry, so the runner (refresh.rs:235) sees
+/// `Ok`, and `refresh_failed` is never called. `stats()` then counts a stale serve for nobody
+/// and no error for the failure (the function's failures go unseen in the counters).
+#[test]
+fn a_failed_background_refresh_is_counted_as_an_error_not_a_stale_serve() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .ttl(Duration::from_secs(60))
+        .stale_while_revalidate(Duration::from_secs(600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    let writer = cache.clone();
+    let served = cache.try_get_or_refresh(&1, move || {
+        for key in 100..4196 {
+            writer.insert(&key, 0).unwrap();
+        }
+        Err::<u64, &str>("the service is down")
+    });
+    assert_eq!(served, Ok(10), "the stale value, served at once");
+    // The background refresh ends one way or the other: an error counted, or a second stale
+    // serve.
+    let start = std::time::Instant::now();
+    let stats = loop {
+        let stats = cache.stats();
+        if stats.errors >= 1 || stats.stale_served >= 2 || start.elapsed() > WAIT {
+            break stats;
+        }
+        std::thread::yield_now();
+    };
+    assert!(
+        stats.errors == 1 && stats.stale_served == 1,
+        "after a failed background refresh: errors {} (1 expected), stale served {} (1: the \
+         caller's)",
+        stats.errors,
+        stats.stale_served
+    );
+}
