@@ -251,7 +251,7 @@ where
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
-        inner.flights.invalidate(hash, inner.store_wait());
+        // The store invalidates the key, alone in its stripe (`Generations::begin_insert`).
         let call = Call::new(key);
         let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
         let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));

@@ -188,10 +188,10 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         self.generations.begin_store(hash, seen)
     }
 
-    /// Starts storing a value of `hash`'s key that stands whatever was invalidated since its
-    /// call started (an `insert`'s) ([`Generations::begin_store_now`](super::generation::Generations::begin_store_now)).
-    pub(crate) fn begin_store_now(&self, hash: u64, bound: Duration) -> Storing<'_> {
-        self.generations.begin_store_now(hash, bound)
+    /// Starts an `insert`'s store of `hash`'s key
+    /// ([`Generations::begin_insert`](super::generation::Generations::begin_insert)).
+    pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
+        self.generations.begin_insert(hash, bound)
     }
 
     /// Invalidates `hash`'s key, waiting at most `bound` for a store already under way.

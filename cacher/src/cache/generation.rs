@@ -13,8 +13,8 @@
 //! it is stored after it, and no reader finds one.
 //!
 //! Two keys of one stripe only cost each other a skipped store of a computed value, never a wrong
-//! value; an `insert`'s own value is stored all the same, once no removal of the stripe is under
-//! way ([`Generations::begin_store_now`]).
+//! value; an `insert`'s own value is stored all the same, alone in its stripe while it writes
+//! ([`Generations::begin_insert`]).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -46,11 +46,22 @@ pub(crate) struct Generation {
 }
 
 /// A store in progress: invalidations of its stripe wait until it drops.
-pub(crate) struct Storing<'a>(&'a Stripe);
+pub(crate) struct Storing<'a> {
+    stripe: &'a Stripe,
+    /// An insert's store, which holds off every other store of its stripe while it writes, and
+    /// invalidates the stripe again when it ends (as a removal does).
+    exclusive: bool,
+}
 
 impl Drop for Storing<'_> {
     fn drop(&mut self) {
-        self.0.storing.fetch_sub(1, SeqCst);
+        if self.exclusive {
+            // The generation moves before stores are let in: a call that started during the
+            // insert (and may have read the value it replaced) stores nothing.
+            self.stripe.generation.fetch_add(1, SeqCst);
+            self.stripe.removing.fetch_sub(1, SeqCst);
+        }
+        self.stripe.storing.fetch_sub(1, SeqCst);
     }
 }
 
@@ -107,34 +118,51 @@ impl Generations {
     pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
         let stripe = self.stripe(hash);
         stripe.storing.fetch_add(1, SeqCst);
-        let storing = Storing(stripe);
+        let storing = Storing {
+            stripe,
+            exclusive: false,
+        };
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
         (!removing && self.current(hash) == seen).then_some(storing)
     }
 
-    /// Starts a store of a value that stands whatever was invalidated since its call started:
-    /// an `insert`'s own value, not one read or computed before. It begins once no removal of its
-    /// stripe (nor a clear) is under way, after invalidating the stripe again and waiting for the
-    /// stores under way: so two inserts of one key store one after the other, each in every tier
-    /// (the last one's value is in all of them), and an insert that overlaps a removal of its key
-    /// takes effect after it. After `bound` it begins all the same (a hung tier may then leave
-    /// values of two inserts in different tiers: never an older value than either).
-    pub(crate) fn begin_store_now(&self, hash: u64, bound: Duration) -> Storing<'_> {
+    /// Starts an `insert`'s store: a value that stands whatever was invalidated since its call
+    /// started, written while no other store of its stripe begins. It waits until no removal of
+    /// the stripe (nor a clear, nor another insert) is under way, claims the stripe as a removal
+    /// does, invalidates it and waits for the stores under way; when the store ends
+    /// ([`Storing`]'s drop) it invalidates again. So two inserts of one key store one after the
+    /// other, each in every tier; an insert and a removal of one key happen in one order; and no
+    /// call that started before or during the insert stores after it (its value may have been
+    /// read before the insert wrote). After `bound` of waiting it begins all the same (a hung
+    /// tier may then leave values of two writers in different tiers: never an older value than
+    /// both).
+    pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
         let start = Instant::now();
         let stripe = self.stripe(hash);
-        let removing = || stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
-        loop {
-            let left = bound.saturating_sub(start.elapsed());
-            wait_for(left, || !removing());
-            self.invalidate(hash, bound.saturating_sub(start.elapsed()));
-            if let Some(storing) = self.begin_store(hash, self.current(hash)) {
-                return storing;
-            }
+        let claimed = || {
+            self.clearing.load(SeqCst) == 0
+                && stripe
+                    .removing
+                    .compare_exchange(0, 1, SeqCst, SeqCst)
+                    .is_ok()
+        };
+        let mut spins = 0;
+        while !claimed() {
             if start.elapsed() >= bound {
-                stripe.storing.fetch_add(1, SeqCst);
-                return Storing(stripe);
+                tracing::warn!("waited {bound:?} for a removal or insert in progress; going on");
+                stripe.removing.fetch_add(1, SeqCst);
+                break;
             }
-            std::thread::yield_now();
+            back_off(&mut spins);
+        }
+        stripe.generation.fetch_add(1, SeqCst);
+        wait_for(bound.saturating_sub(start.elapsed()), || {
+            stripe.storing.load(SeqCst) == 0
+        });
+        stripe.storing.fetch_add(1, SeqCst);
+        Storing {
+            stripe,
+            exclusive: true,
         }
     }
 

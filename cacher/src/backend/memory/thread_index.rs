@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
-use super::removal::Drops;
+use super::removal::drop_caught;
 use super::{CacheLine, Slot};
 use crate::key::KeyRef;
 
@@ -292,13 +292,13 @@ impl<K, V> Slots<K, V> {
     }
 }
 
-/// Drops the entries an index let go of, each alone ([`Drops`]).
+/// Drops the entries an index let go of, each alone. A panic of a value's `Drop` here is not
+/// resumed: the entry left the tier earlier (replaced, removed, cleared), and the lookup that
+/// admits another entry now must not lose its own value to it (the panic hook has seen it).
 fn release<K, V>(mut gone: Vec<Arc<Slot<K, V>>>) {
-    let mut drops = Drops::default();
     while let Some(slot) = gone.pop() {
-        drops.drop(slot);
+        let _ = drop_caught(slot);
     }
-    drops.resume();
 }
 
 thread_local! {

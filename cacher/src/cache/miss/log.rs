@@ -82,3 +82,10 @@ pub(super) fn skipped_insert() -> crate::Error {
             .to_owned(),
     )
 }
+
+/// A `ttl_fn` panicked: the value is its callers' only, as with a zero ttl.
+#[cold]
+pub(super) fn ttl_fn_panicked(namespace: &str) -> Option<std::time::Duration> {
+    tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
+    Some(std::time::Duration::ZERO)
+}

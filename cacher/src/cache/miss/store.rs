@@ -27,25 +27,29 @@ where
         if self.goal != Goal::Store {
             inner.outages.recovered(self.hash);
         }
+        // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value.
         let ttl_ms = match &inner.ttl_fn {
-            Some(ttl_fn) => millis(ttl_fn(&value)),
+            Some(ttl_fn) => millis(
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ttl_fn(&value)))
+                    .unwrap_or_else(|_| log::ttl_fn_panicked(inner.namespace())),
+            ),
             None => None,
         };
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
             return self.finish(value);
         }
-        let storing = match inner.flights.begin_store(self.hash, self.generation) {
-            Some(storing) => storing,
-            // The caller's own value (`insert`): it stands all the same, after any removal or
-            // store of its stripe under way. (Not a refresh's: computed from a source that a
-            // removal since may have made out of date.)
-            None if self.goal == Goal::Store => {
-                inner.flights.begin_store_now(self.hash, inner.store_wait())
-            }
-            // Invalidated while it was computed: its callers get it, the tiers keep what the
-            // invalidation left.
-            None => return self.finish(value),
+        let storing = match self.goal {
+            // The caller's own value (`insert`): it stands all the same, stored alone in its
+            // stripe. (Not a refresh's: computed from a source that a removal since may have
+            // made out of date.)
+            Goal::Store => inner.flights.begin_insert(self.hash, inner.store_wait()),
+            _ => match inner.flights.begin_store(self.hash, self.generation) {
+                Some(storing) => storing,
+                // Invalidated while it was computed: its callers get it, the tiers keep what
+                // the invalidation left.
+                None => return self.finish(value),
+            },
         };
         self.storing = Some(storing);
         let upto = if self.key.is_some() {
@@ -99,14 +103,17 @@ where
         }
         self.state = State::Over;
         // An entry removed or replaced since the call started is not served either. The
-        // generation is its stripe's: when it moved (perhaps for another key), the memory tier
-        // tells whether the key still has an entry past its ttl, which is then the one served.
-        let stale = match inner.flights.generation(self.hash) == self.generation {
-            true => self.stale.take(),
-            false => match inner.lookup_memory(self.call.key) {
+        // generation is its stripe's: when it moved (perhaps for another key), a caller's
+        // `get_or_compute` that kept a fallback asks the memory tier whether the key still has
+        // an entry past its ttl, which is then the one served.
+        let current = inner.flights.generation(self.hash) == self.generation;
+        let stale = match (current, self.stale.is_some() && self.goal == Goal::Compute) {
+            (true, _) => self.stale.take(),
+            (false, true) => match inner.lookup_memory(self.call.key) {
                 Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
                 _ => None,
             },
+            (false, false) => None,
         };
         if stale.is_some() {
             // Not called again for the error backoff: the stale value is served meanwhile (also
