@@ -83,9 +83,14 @@ pub(super) fn skipped_insert() -> crate::Error {
     )
 }
 
-/// A `ttl_fn` panicked: the value is its callers' only, as with a zero ttl.
-#[cold]
-pub(super) fn ttl_fn_panicked(namespace: &str) -> Option<std::time::Duration> {
-    tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
-    Some(std::time::Duration::ZERO)
+/// The `ttl_fn`'s answer for a value (`ttl`); if it panics, a zero ttl: the value is its
+/// callers' only. Behind a `dyn`: one copy of the unwinding code for every cache type.
+pub(super) fn ttl_guarded(
+    namespace: &str,
+    ttl: &dyn Fn() -> Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(ttl)).unwrap_or_else(|_| {
+        tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
+        Some(std::time::Duration::ZERO)
+    })
 }

@@ -29,10 +29,7 @@ where
         }
         // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value.
         let ttl_ms = match &inner.ttl_fn {
-            Some(ttl_fn) => millis(
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ttl_fn(&value)))
-                    .unwrap_or_else(|_| log::ttl_fn_panicked(inner.namespace())),
-            ),
+            Some(ttl_fn) => millis(log::ttl_guarded(inner.namespace(), &|| ttl_fn(&value))),
             None => None,
         };
         // A value whose own ttl is zero is its callers' only: no read would accept it.
