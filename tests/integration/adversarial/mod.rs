@@ -12,3 +12,4 @@ mod overlaps;
 mod races;
 mod store;
 mod stores;
+mod writes;

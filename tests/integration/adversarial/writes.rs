@@ -1,0 +1,71 @@
+//! Attack 19: user code that runs while an `insert` holds its stripe alone
+//! (`Generations::begin_insert`): the replaced value's `Drop`, which the memory tier runs
+//! "unlocked: a value's `Drop` may use the tier", still runs under the insert's claim and its
+//! count of a store under way.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cacher::{Cache, MemoryBackend};
+
+/// What the next drop of a value 0 runs (once).
+type Hook = Box<dyn FnOnce() + Send>;
+static ON_DROP: Mutex<Option<Hook>> = Mutex::new(None);
+
+/// A value whose drop runs [`ON_DROP`] when it is 0.
+#[derive(Clone, Debug, PartialEq)]
+struct Handle(u64);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.0 == 0 {
+            let hook = ON_DROP.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+    }
+}
+
+/// A key other than 1 whose store, from inside the hook (under key 1's insert), was refused: one
+/// of key 1's generation stripe (1 in 256 keys).
+fn stripe_mate(cache: &Cache<u32, Handle>) -> u32 {
+    (2..100_000)
+        .find(|&key| {
+            cache.get_or_compute(&key, || Handle(u64::from(key)));
+            cache.get(&key).is_none()
+        })
+        .expect("a key of key 1's stripe")
+}
+
+/// The value an `insert` replaces is dropped by the memory tier outside its lock, so that its
+/// `Drop` may use the cache (backend/memory.rs:408), as `remove` and `clear` drop theirs once
+/// stores are let in again (cache.rs `remove_call`). But `insert` drops it while it still holds
+/// the key's stripe (store.rs `computed`: the `Storing` of `begin_insert` lives until `finish`):
+/// a `Drop` that removes another key of the stripe waits out `remove`'s bound for the insert's
+/// own store, on its own thread: every such insert takes 10 s more.
+#[test]
+fn a_replaced_values_drop_that_removes_a_key_of_its_stripe_is_not_held_up_by_the_insert() {
+    let cache: Cache<u32, Handle> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .build()
+        .unwrap();
+    cache.insert(&1, Handle(0)).unwrap();
+    let in_drop = cache.clone();
+    let took = std::sync::Arc::new(Mutex::new(None));
+    let report = std::sync::Arc::clone(&took);
+    *ON_DROP.lock().unwrap() = Some(Box::new(move || {
+        let mate = stripe_mate(&in_drop);
+        let start = Instant::now();
+        in_drop.remove(&mate).unwrap();
+        *report.lock().unwrap() = Some((mate, start.elapsed()));
+    }));
+    cache.insert(&1, Handle(1)).unwrap();
+    let (mate, took) = took.lock().unwrap().take().expect("the hook ran");
+    assert_eq!(cache.get(&1), Some(Handle(1)));
+    assert!(
+        took < Duration::from_secs(5),
+        "remove({mate}) from the replaced value's Drop took {took:?}: it waited out its bound \
+         for the insert of key 1 (same stripe) that dropped the value, on its own thread"
+    );
+}
