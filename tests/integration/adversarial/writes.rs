@@ -69,3 +69,28 @@ fn a_replaced_values_drop_that_removes_a_key_of_its_stripe_is_not_held_up_by_the
          for the insert of key 1 (same stripe) that dropped the value, on its own thread"
     );
 }
+
+/// A `ttl_fn` that panics costs the entry, not the function's value (store.rs `computed` catches
+/// it). But a `refresh` asks `ttl_fn` again once the value is in hand, uncaught
+/// (control.rs:353 `inner.discards`, inner.rs:130): the refreshing caller panics and loses the
+/// value its function returned (and the entry it asked to replace stays).
+#[test]
+fn a_refresh_whose_ttl_fn_panics_still_returns_the_functions_value() {
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .ttl_fn(|value: &u64| {
+            assert!(*value != 13, "ttl_fn cannot price 13");
+            None
+        })
+        .build()
+        .unwrap();
+    assert_eq!(cache.get_or_compute(&1, || 1), 1);
+    let refreshed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cache.refresh(|| cache.get_or_compute(&1, || 13))
+    }));
+    assert_eq!(
+        refreshed.ok(),
+        Some(13),
+        "refresh returned its function's value (its ttl_fn's panic costs the entry only)"
+    );
+}
