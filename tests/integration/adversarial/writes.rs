@@ -94,3 +94,120 @@ fn a_refresh_whose_ttl_fn_panics_still_returns_the_functions_value() {
         "refresh returned its function's value (its ttl_fn's panic costs the entry only)"
     );
 }
+
+/// A value that the persistent tiers cannot take when it is 13 (a write that fails, as on a full
+/// disk).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+struct Doc(u64);
+
+impl serde::Serialize for Doc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(serde::ser::Error::custom("no room for 13"));
+        }
+        serializer.serialize_u64(self.0)
+    }
+}
+
+/// `insert(1, 13)` whose file write fails (reported: the memory tier took 13) in the same
+/// millisecond as the write it replaces: a `time_to_idle` use of the memory entry reads the file,
+/// finds an entry of the same creation time, takes it for "the write the memory entry came from"
+/// (stale.rs `read_touched` compares `created_ms` only) and fills it back into memory, and the
+/// hit itself returns it: after being served 13, the program is served 1 again, the value that
+/// 13 replaced, for as long as the entry lives.
+#[test]
+fn a_use_recorded_after_an_insert_whose_file_write_failed_does_not_bring_back_the_older_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, Doc> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(cacher::SeparateFileBackend::new(dir.path()))
+        .time_to_idle(Duration::from_secs(8 * 60))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, Doc(1)).unwrap();
+    assert!(
+        cache.insert(&1, Doc(13)).is_err(),
+        "the file tier refused 13"
+    );
+    assert_eq!(cache.get(&1), Some(Doc(13)), "the memory tier took 13");
+    // Past a quarter of the idle window: the next hit records its use.
+    mock.advance(Duration::from_secs(3 * 60));
+    let used = cache.get(&1);
+    let after = cache.get(&1);
+    assert!(
+        used == Some(Doc(13)) && after == Some(Doc(13)),
+        "after insert(1, 13) was served, a use of it served {used:?} then {after:?}: the file's \
+         older entry of the same millisecond taken for the memory entry's write"
+    );
+}
+
+/// A tier over a map whose writes of 13 fail as a server that went away does
+/// (`Error::Backend`: `forget_on_failure` leaves its older entry, drive.rs:141).
+struct Flaky(Mutex<std::collections::HashMap<String, cacher::entry::Entry<u64>>>);
+
+impl cacher::PersistentBackend<u64> for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    fn get(
+        &self,
+        key: &cacher::entry::EntryKey<'_>,
+    ) -> cacher::Result<Option<cacher::entry::Entry<u64>>> {
+        Ok(self.0.lock().unwrap().get(key.key).cloned())
+    }
+    fn insert(
+        &self,
+        key: &cacher::entry::EntryKey<'_>,
+        entry: &cacher::entry::Entry<u64>,
+    ) -> cacher::Result<()> {
+        if entry.value == 13 {
+            return Err(cacher::Error::Backend {
+                backend: "flaky",
+                context: "SET".into(),
+                source: Box::new(std::io::Error::other("server went away")),
+            });
+        }
+        let mut map = self.0.lock().unwrap();
+        map.insert(key.key.to_owned(), entry.clone());
+        Ok(())
+    }
+    fn remove(&self, key: &cacher::entry::EntryKey<'_>) -> cacher::Result<()> {
+        self.0.lock().unwrap().remove(key.key);
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        self.0.lock().unwrap().clear();
+        Ok(())
+    }
+}
+
+/// The same over a tier whose service failed the write (`Error::Backend`, the older entry left
+/// in it): a `time_to_idle` use of the memory entry 13 finds the tier's 1 of the same
+/// millisecond, takes it for the write the memory entry came from (stale.rs `read_touched`
+/// compares `created_ms` only) and fills it back into memory, and the hit returns it: after
+/// being served 13, the program is served 1, the value 13 replaced, for as long as it lives.
+#[test]
+fn a_use_recorded_after_an_insert_whose_tier_write_failed_does_not_bring_back_the_older_value() {
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(Flaky(Mutex::default()))
+        .time_to_idle(Duration::from_secs(8 * 60))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert(&1, 1).unwrap();
+    assert!(cache.insert(&1, 13).is_err(), "the tier refused 13");
+    assert_eq!(cache.get(&1), Some(13), "the memory tier took 13");
+    // Past a quarter of the idle window: the next hit records its use.
+    mock.advance(Duration::from_secs(3 * 60));
+    let used = cache.get(&1);
+    let after = cache.get(&1);
+    assert!(
+        used == Some(13) && after == Some(13),
+        "after insert(1, 13) was served, a use of it served {used:?} then {after:?}: the tier's \
+         older entry of the same millisecond taken for the memory entry's write"
+    );
+}
