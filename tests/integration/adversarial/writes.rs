@@ -162,6 +162,7 @@ impl cacher::PersistentBackend<u64> for Flaky {
         key: &cacher::entry::EntryKey<'_>,
         entry: &cacher::entry::Entry<u64>,
     ) -> cacher::Result<()> {
+        assert!(entry.value != 99, "the tier's write of 99 panicked");
         if entry.value == 13 {
             return Err(cacher::Error::Backend {
                 backend: "flaky",
@@ -210,4 +211,29 @@ fn a_use_recorded_after_an_insert_whose_tier_write_failed_does_not_bring_back_th
         "after insert(1, 13) was served, a use of it served {used:?} then {after:?}: the tier's \
          older entry of the same millisecond taken for the memory entry's write"
     );
+}
+
+/// An insert whose tier write panics lets its stripe go (the claim of `begin_insert` is released
+/// on the way out): the key's later calls store, and a removal does not wait out its bound.
+#[test]
+fn an_insert_whose_tier_write_panics_leaves_no_claim_on_its_stripe() {
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(Flaky(Mutex::default()))
+        .build()
+        .unwrap();
+    let inserted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cache.insert(&1, 99)));
+    assert!(
+        !matches!(inserted, Ok(Ok(()))),
+        "the tier's panic is not an Ok: {inserted:?}"
+    );
+    let start = Instant::now();
+    cache.remove(&1).unwrap();
+    cache.insert(&1, 2).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
+    assert_eq!(cache.get_or_compute(&2, || 3), 3);
+    assert_eq!(cache.get(&1), Some(2));
+    cache.remove(&1).unwrap();
+    assert_eq!(cache.get_or_compute(&1, || 5), 5);
+    assert_eq!(cache.get(&1), Some(5), "the key's computed value is stored again");
 }
