@@ -230,10 +230,18 @@ fn an_insert_whose_tier_write_panics_leaves_no_claim_on_its_stripe() {
     let start = Instant::now();
     cache.remove(&1).unwrap();
     cache.insert(&1, 2).unwrap();
-    assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        start.elapsed()
+    );
     assert_eq!(cache.get_or_compute(&2, || 3), 3);
     assert_eq!(cache.get(&1), Some(2));
     cache.remove(&1).unwrap();
     assert_eq!(cache.get_or_compute(&1, || 5), 5);
-    assert_eq!(cache.get(&1), Some(5), "the key's computed value is stored again");
+    assert_eq!(
+        cache.get(&1),
+        Some(5),
+        "the key's computed value is stored again"
+    );
 }
