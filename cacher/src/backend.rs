@@ -17,7 +17,7 @@ mod store;
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
-pub(crate) use self::memory::{Absence, Panic, under_shard_lock};
+pub(crate) use self::memory::{Absence, Displaced, under_shard_lock};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;

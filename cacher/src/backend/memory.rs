@@ -181,17 +181,37 @@ fn is_at<K, V>(address: *const Slot<K, V>) -> impl Fn(&Held<K, V>) -> bool {
 }
 
 /// What an insert did besides storing its value.
-#[derive(Default)]
-pub(crate) struct Inserted {
+pub(crate) struct Inserted<K, V> {
     /// Entries it evicted to stay within [`max_entries`](MemoryBackend::max_entries) (0 or 1),
     /// for the cache to count (this module cannot reach the cache's counters).
     pub(crate) evicted: u64,
-    /// The panic of the `Drop` of the entry it replaced or evicted (dropped unlocked), for the
-    /// cache to resume once its store is done, so that the panic cuts no tier's write short.
-    pub(crate) panicked: Option<Panic>,
+    /// The entry it replaced or evicted, for the cache to drop once its store is done: a value's
+    /// `Drop` may use the cache (an insert's stripe is its own until then) or panic (which must
+    /// cut no tier's write short).
+    pub(crate) displaced: Option<Displaced<K, V>>,
     /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
     /// key's shard lock, which was not free (see `locks.rs`).
     pub(crate) skipped: bool,
+}
+
+impl<K, V> Default for Inserted<K, V> {
+    fn default() -> Self {
+        Self {
+            evicted: 0,
+            displaced: None,
+            skipped: false,
+        }
+    }
+}
+
+/// An entry an insert replaced or evicted, boxed (an allocation only when one is displaced).
+pub(crate) struct Displaced<K, V>(Box<Held<K, V>>);
+
+impl<K, V> Displaced<K, V> {
+    /// Drops it, handing back the panic of its value's `Drop`, if any.
+    pub(crate) fn release(self) -> Option<Panic> {
+        drop_caught(self.0)
+    }
 }
 
 /// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).
@@ -357,12 +377,12 @@ where
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
     /// what else it did ([`Inserted`]).
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted {
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
         let hash = self.hash(&key);
         self.insert_hashed(hash, key, value, stamp)
     }
 
-    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> Inserted {
+    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
         if self.max_entries == Some(0) {
             return Inserted::default(); // `max_entries(0)`, which a cache refuses
         }
@@ -404,10 +424,8 @@ where
         }) {
             existing.retire();
             let replaced = std::mem::replace(existing, Held::Inline(slot));
-            drop(shard);
-            let panicked = drop_caught(replaced); // unlocked: a value's `Drop` may use the tier
             return Inserted {
-                panicked,
+                displaced: Some(Displaced(Box::new(replaced))),
                 ..Inserted::default()
             };
         }
@@ -434,10 +452,9 @@ where
             gone = self.evict_from_another_shard(hash);
             evicted = u64::from(gone.is_some());
         }
-        // Unlocked, and counted: a value's `Drop` may use the tier, or panic.
         Inserted {
             evicted,
-            panicked: gone.and_then(drop_caught),
+            displaced: gone.map(|held| Displaced(Box::new(held))),
             skipped: false,
         }
     }

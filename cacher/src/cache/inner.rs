@@ -127,8 +127,14 @@ where
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
     /// nowhere.
     pub(super) fn discards(&self, value: &V) -> bool {
-        let ttl = self.ttl_fn.as_ref().and_then(|ttl_fn| ttl_fn(value));
-        ttl.is_some_and(|ttl| ttl.as_millis() == 0)
+        self.ttl_of(value).is_some_and(|ttl| ttl.as_millis() == 0)
+    }
+
+    /// The value's own ttl (`ttl_fn`); a `ttl_fn` that panics gives zero: the value is then its
+    /// callers' only, and the panic costs no caller its value.
+    pub(super) fn ttl_of(&self, value: &V) -> Option<Duration> {
+        let ttl_fn = self.ttl_fn.as_ref()?;
+        ttl_guarded(self.namespace(), &|| ttl_fn(value))
     }
 
     #[inline]
@@ -187,4 +193,13 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
         backend,
         "cache {op} failed, carrying on without it: {error}"
     );
+}
+
+/// `ttl` asked, its panic caught (a zero ttl then). Behind a `dyn`: one copy of the unwinding
+/// code for every cache type.
+fn ttl_guarded(namespace: &str, ttl: &dyn Fn() -> Option<Duration>) -> Option<Duration> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(ttl)).unwrap_or_else(|_| {
+        tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
+        Some(Duration::ZERO)
+    })
 }

@@ -26,7 +26,7 @@ use super::generation::{Generation, Storing};
 use super::inner::{Inner, Memory};
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::{Absence, Panic, PersistentBackend};
+use crate::backend::{Absence, Displaced, PersistentBackend};
 use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
@@ -158,9 +158,9 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     down: u64,
     /// The memory entry whose use the persistent tiers are to record, with its creation time.
     touching: Option<(V, u64)>,
-    /// The panic of the `Drop` of a value the memory tier's insert replaced or evicted: resumed
-    /// once every tier is written, so that it cuts no write short.
-    panicked: Option<Panic>,
+    /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
+    /// the store has ended (its panic resumed then).
+    displaced: Option<Displaced<K, V>>,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -256,7 +256,7 @@ where
             store_error,
             down: 0,
             touching: None,
-            panicked: None,
+            displaced: None,
         }
     }
 
@@ -477,7 +477,7 @@ where
             let inserted =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", inserted.evicted);
-            self.panicked = inserted.panicked;
+            self.displaced = inserted.displaced;
         }
         self.state = State::Write {
             entry,

@@ -82,15 +82,3 @@ pub(super) fn skipped_insert() -> crate::Error {
             .to_owned(),
     )
 }
-
-/// The `ttl_fn`'s answer for a value (`ttl`); if it panics, a zero ttl: the value is its
-/// callers' only. Behind a `dyn`: one copy of the unwinding code for every cache type.
-pub(super) fn ttl_guarded(
-    namespace: &str,
-    ttl: &dyn Fn() -> Option<std::time::Duration>,
-) -> Option<std::time::Duration> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(ttl)).unwrap_or_else(|_| {
-        tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
-        Some(std::time::Duration::ZERO)
-    })
-}

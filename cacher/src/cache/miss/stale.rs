@@ -88,14 +88,33 @@ where
     }
 
     /// The first persistent tier's answer to the read of a use to record: the same write is
-    /// filled back with the use (into this tier, and memory); anything else is left as it is.
+    /// rewritten with the use, holding the memory entry's value (two writes of one millisecond
+    /// look the same: the tier then takes the value this process serves, never the reverse);
+    /// anything else is left as it is. Memory keeps its entry.
     pub(super) fn read_touched(&mut self, tier: usize, answer: Result<Option<Entry<V>>>) {
         let created_ms = self.touching.as_ref().map(|&(_, created_ms)| created_ms);
         match answer {
-            Ok(Some(mut entry)) if Some(entry.created_ms) == created_ms => {
-                self.touching = None;
-                entry.touched_ms = self.inner.clock.now_ms();
-                self.fill(entry, tier + 1);
+            Ok(Some(entry)) if Some(entry.created_ms) == created_ms => {
+                let Some((value, _)) = self.touching.take() else {
+                    return self.touched();
+                };
+                let inner = self.inner;
+                let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
+                    return self.finish(value);
+                };
+                self.storing = Some(storing);
+                let mut entry = Entry {
+                    value,
+                    touched_ms: inner.clock.now_ms(),
+                    ..entry
+                };
+                entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
+                self.state = State::Write {
+                    entry,
+                    tier,
+                    upto: tier + 1,
+                    fill: true,
+                };
             }
             Ok(_) => self.touched(),
             Err(e) => {

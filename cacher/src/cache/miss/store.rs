@@ -28,10 +28,7 @@ where
             inner.outages.recovered(self.hash);
         }
         // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value.
-        let ttl_ms = match &inner.ttl_fn {
-            Some(ttl_fn) => millis(log::ttl_guarded(inner.namespace(), &|| ttl_fn(&value))),
-            None => None,
-        };
+        let ttl_ms = millis(inner.ttl_of(&value));
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
             return self.finish(value);
@@ -73,7 +70,7 @@ where
             let inserted =
                 memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
             inner.stats.evicted("memory", inserted.evicted);
-            self.panicked = inserted.panicked;
+            self.displaced = inserted.displaced;
             if inserted.skipped && self.goal == Goal::Store {
                 // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is
                 // written, and the insert says so (a computed value just goes unstored).
@@ -162,8 +159,11 @@ where
             self.inner.stats.store();
         }
         self.finish(entry.value);
-        if let Some(panic) = self.panicked.take() {
-            std::panic::resume_unwind(panic); // every tier written, the waiters answered
+        // Every tier written, the store ended, the waiters answered.
+        if let Some(displaced) = self.displaced.take()
+            && let Some(panic) = displaced.release()
+        {
+            std::panic::resume_unwind(panic);
         }
     }
 
