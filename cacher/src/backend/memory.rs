@@ -15,14 +15,14 @@ mod lookup;
 mod removal;
 mod thread_index;
 
-pub(crate) use removal::Panic;
+pub(crate) use removal::{Displaced, Inserted};
 
 /// Whether this thread runs a key's `Eq` or a value's `Clone` under a memory tier's shard lock
 /// (further up its stack): a lookup from there does not wait for another caller's computation.
 pub(crate) fn under_shard_lock() -> bool {
     UserCode::running()
 }
-use removal::{drop_caught, evict_least_recent};
+use removal::evict_least_recent;
 
 use locks::UserCode;
 use thread_index::ThreadIndex;
@@ -178,40 +178,6 @@ fn holds<'a, K, V, Q: KeyRef<K> + ?Sized>(
 #[inline(always)]
 fn is_at<K, V>(address: *const Slot<K, V>) -> impl Fn(&Held<K, V>) -> bool {
     move |held| std::ptr::eq(&**held, address)
-}
-
-/// What an insert did besides storing its value.
-pub(crate) struct Inserted<K, V> {
-    /// Entries it evicted to stay within [`max_entries`](MemoryBackend::max_entries) (0 or 1),
-    /// for the cache to count (this module cannot reach the cache's counters).
-    pub(crate) evicted: u64,
-    /// The entry it replaced or evicted, for the cache to drop once its store is done: a value's
-    /// `Drop` may use the cache (an insert's stripe is its own until then) or panic (which must
-    /// cut no tier's write short).
-    pub(crate) displaced: Option<Displaced<K, V>>,
-    /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
-    /// key's shard lock, which was not free (see `locks.rs`).
-    pub(crate) skipped: bool,
-}
-
-impl<K, V> Default for Inserted<K, V> {
-    fn default() -> Self {
-        Self {
-            evicted: 0,
-            displaced: None,
-            skipped: false,
-        }
-    }
-}
-
-/// An entry an insert replaced or evicted, boxed (an allocation only when one is displaced).
-pub(crate) struct Displaced<K, V>(Box<Held<K, V>>);
-
-impl<K, V> Displaced<K, V> {
-    /// Drops it, handing back the panic of its value's `Drop`, if any.
-    pub(crate) fn release(self) -> Option<Panic> {
-        drop_caught(self.0)
-    }
 }
 
 /// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).

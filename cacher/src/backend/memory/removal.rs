@@ -166,3 +166,37 @@ pub(super) fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Opt
     gone.retire();
     Some(gone) // for the caller to drop once unlocked
 }
+
+/// What an insert did besides storing its value.
+pub(crate) struct Inserted<K, V> {
+    /// Entries it evicted to stay within [`max_entries`](MemoryBackend::max_entries) (0 or 1),
+    /// for the cache to count (this module cannot reach the cache's counters).
+    pub(crate) evicted: u64,
+    /// The entry it replaced or evicted, for the cache to drop once its store is done: a value's
+    /// `Drop` may use the cache (an insert's stripe is its own until then) or panic (which must
+    /// cut no tier's write short).
+    pub(crate) displaced: Option<Displaced<K, V>>,
+    /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
+    /// key's shard lock, which was not free (see `locks.rs`).
+    pub(crate) skipped: bool,
+}
+
+impl<K, V> Default for Inserted<K, V> {
+    fn default() -> Self {
+        Self {
+            evicted: 0,
+            displaced: None,
+            skipped: false,
+        }
+    }
+}
+
+/// An entry an insert replaced or evicted, boxed (an allocation only when one is displaced).
+pub(crate) struct Displaced<K, V>(pub(super) Box<Held<K, V>>);
+
+impl<K, V> Displaced<K, V> {
+    /// Drops it, handing back the panic of its value's `Drop`, if any.
+    pub(crate) fn release(self) -> Option<Panic> {
+        drop_caught(self.0)
+    }
+}
