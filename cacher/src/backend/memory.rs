@@ -361,29 +361,7 @@ where
                 ..Inserted::default()
             };
         };
-        // Counted before the entry is there (both under the lock): a reader of the count that
-        // saw the old one took the read lock before this insert. A plain store, not a locked
-        // add: the write lock makes this thread the count's only writer.
-        let inserts = locked.inserts.load(Ordering::Relaxed);
-        locked
-            .inserts
-            .store(inserts.wrapping_add(1), Ordering::Release);
-        // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
-        // every hit before it, and less than every hit after it.
-        let tick = match self.max_entries {
-            Some(_) => self.epoch.fetch_add(2, Ordering::Relaxed) + 1,
-            None => 0,
-        };
-        let slot = Slot {
-            hash,
-            key,
-            value,
-            created_ms: stamp.created_ms,
-            ttl_ms: stamp.ttl_ms.unwrap_or(NO_TTL),
-            touched_ms: AtomicU64::new(stamp.touched_ms),
-            last_used: AtomicU64::new(tick),
-            live: AtomicBool::new(true),
-        };
+        let slot = self.new_slot(locked, hash, key, value, stamp);
         if let Some(existing) = shard.table.find_mut(hash, |existing| {
             let _user = UserCode::enter(locked);
             existing.key == slot.key
@@ -422,6 +400,42 @@ where
             evicted,
             displaced: gone.map(|held| Displaced(Box::new(held))),
             skipped: false,
+        }
+    }
+
+    /// The entry of an insert into `locked`'s shard, whose write lock the caller holds: counted
+    /// as an insert of the shard, and stamped for the eviction order.
+    #[inline]
+    fn new_slot(
+        &self,
+        locked: &Locked<K, V>,
+        hash: u64,
+        key: K,
+        value: V,
+        stamp: Stamp,
+    ) -> Slot<K, V> {
+        // Counted before the entry is there (both under the lock): a reader of the count that
+        // saw the old one took the read lock before this insert. A plain store, not a locked
+        // add: the write lock makes this thread the count's only writer.
+        let inserts = locked.inserts.load(Ordering::Relaxed);
+        locked
+            .inserts
+            .store(inserts.wrapping_add(1), Ordering::Release);
+        // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
+        // every hit before it, and less than every hit after it.
+        let tick = match self.max_entries {
+            Some(_) => self.epoch.fetch_add(2, Ordering::Relaxed) + 1,
+            None => 0,
+        };
+        Slot {
+            hash,
+            key,
+            value,
+            created_ms: stamp.created_ms,
+            ttl_ms: stamp.ttl_ms.unwrap_or(NO_TTL),
+            touched_ms: AtomicU64::new(stamp.touched_ms),
+            last_used: AtomicU64::new(tick),
+            live: AtomicBool::new(true),
         }
     }
 

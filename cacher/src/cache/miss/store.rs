@@ -5,12 +5,13 @@
 use std::hash::Hash;
 
 use super::{Goal, Miss, State, log};
+use crate::cache::generation::Storing;
 use crate::cache::inner::Memory;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
 
-impl<K, V, Q> Miss<'_, K, V, Q>
+impl<'a, K, V, Q> Miss<'a, K, V, Q>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -33,17 +34,10 @@ where
         if ttl_ms == Some(0) {
             return self.finish(value);
         }
-        let storing = match self.goal {
-            // The caller's own value (`insert`): it stands all the same, stored alone in its
-            // stripe. (Not a refresh's: computed from a source that a removal since may have
-            // made out of date.)
-            Goal::Store => inner.flights.begin_insert(self.hash, inner.store_wait()),
-            _ => match inner.flights.begin_store(self.hash, self.generation) {
-                Some(storing) => storing,
-                // Invalidated while it was computed: its callers get it, the tiers keep what
-                // the invalidation left.
-                None => return self.finish(value),
-            },
+        let Some(storing) = self.begin_store() else {
+            // Invalidated while it was computed: its callers get it, the tiers keep what the
+            // invalidation left.
+            return self.finish(value);
         };
         self.storing = Some(storing);
         let upto = if self.key.is_some() {
@@ -85,6 +79,17 @@ where
             upto,
             fill: false,
         };
+    }
+
+    /// The start of the store of the call's value: an `insert`'s stands all the same, stored
+    /// alone in its stripe (not a refresh's: computed from a source that a removal since may
+    /// have made out of date); any other only if nothing was invalidated since the call began.
+    fn begin_store(&self) -> Option<Storing<'a>> {
+        let inner = self.inner;
+        match self.goal {
+            Goal::Store => Some(inner.flights.begin_insert(self.hash, inner.store_wait())),
+            _ => inner.flights.begin_store(self.hash, self.generation),
+        }
     }
 
     /// The function failed: its error, or an expired entry if `stale_if_error` allows. Either way
