@@ -92,12 +92,11 @@ where
     /// look the same: the tier then takes the value this process serves, never the reverse);
     /// anything else is left as it is. Memory keeps its entry.
     pub(super) fn read_touched(&mut self, tier: usize, answer: Result<Option<Entry<V>>>) {
-        let created_ms = self.touching.as_ref().map(|&(_, created_ms)| created_ms);
+        let Some((value, created_ms)) = self.touching.take() else {
+            log::out_of_step("a touch keeps its value until it is written or served")
+        };
         match answer {
-            Ok(Some(entry)) if Some(entry.created_ms) == created_ms => {
-                let Some((value, _)) = self.touching.take() else {
-                    return self.touched();
-                };
+            Ok(Some(entry)) if entry.created_ms == created_ms => {
                 let inner = self.inner;
                 let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
                     return self.finish(value);
@@ -116,12 +115,12 @@ where
                     fill: true,
                 };
             }
-            Ok(_) => self.touched(),
+            Ok(_) => self.finish(value),
             Err(e) => {
                 self.note_failure(tier, &e);
                 self.inner
                     .report(self.inner.backends[tier].name(), "read", &e);
-                self.touched();
+                self.finish(value);
             }
         }
     }
@@ -131,7 +130,7 @@ where
     pub(super) fn touched(&mut self) {
         match self.touching.take() {
             Some((value, _)) => self.finish(value),
-            None => unreachable!("a touch keeps its value until it is written or served"),
+            None => log::out_of_step("a touch keeps its value until it is written or served"),
         }
     }
 
