@@ -96,17 +96,22 @@ fn a_value_computed_before_insert_returned_is_not_stored_over_it() {
     );
 }
 
-/// Key 1's values in the file tier: a `u64` whose deserialisation runs the hook in [`ON_READ`]
-/// once, if set.
+/// Key 1's values in the file tier: a `u64` whose deserialisation runs the hook in
+/// [`ON_READ`]`[HOOK]` once, if set. One hook per test (they run at once): [`Read`], [`Idle`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(from = "u64", into = "u64")]
-struct Read(u64);
+struct Gated<const HOOK: usize>(u64);
 
-static ON_READ: Mutex<Option<Arc<Gate>>> = Mutex::new(None);
+/// The values of the `get` test.
+type Read = Gated<0>;
+/// The values of the `time_to_idle` test.
+type Idle = Gated<1>;
 
-impl From<u64> for Read {
+static ON_READ: [Mutex<Option<Arc<Gate>>>; 2] = [Mutex::new(None), Mutex::new(None)];
+
+impl<const HOOK: usize> From<u64> for Gated<HOOK> {
     fn from(n: u64) -> Self {
-        let gate = ON_READ.lock().unwrap().take();
+        let gate = ON_READ[HOOK].lock().unwrap().take();
         if let Some(gate) = gate {
             gate.pass();
         }
@@ -114,8 +119,8 @@ impl From<u64> for Read {
     }
 }
 
-impl From<Read> for u64 {
-    fn from(value: Read) -> Self {
+impl<const HOOK: usize> From<Gated<HOOK>> for u64 {
+    fn from(value: Gated<HOOK>) -> Self {
         value.0
     }
 }
@@ -133,7 +138,7 @@ fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
         .backend(SeparateFileBackend::new(dir.path()))
         .build()
         .unwrap();
-    other.insert(&1, Read(3)).unwrap();
+    other.insert(&1, Gated::<0>(3)).unwrap();
     let (at_insert, insert_reached, insert_go) = gate();
     let gates = Mutex::new(Some(at_insert));
     let cache: Cache<u32, Read> = Cache::builder()
@@ -150,13 +155,13 @@ fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
         .build()
         .unwrap();
     let inserter = cache.clone();
-    let insert = std::thread::spawn(move || inserter.insert(&1, Read(7)));
+    let insert = std::thread::spawn(move || inserter.insert(&1, Gated::<0>(7)));
     insert_reached
         .recv_timeout(WAIT)
         .expect("insert reached ttl_fn");
     // The get reads the file's 3 and stops while decoding it.
     let (at_read, read_reached, read_go) = gate();
-    *ON_READ.lock().unwrap() = Some(at_read);
+    *ON_READ[0].lock().unwrap() = Some(at_read);
     let reader = cache.clone();
     let get = std::thread::spawn(move || reader.get(&1));
     read_reached
@@ -169,7 +174,7 @@ fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
     let _ = get.join().unwrap();
     assert_eq!(
         cache.get(&1),
-        Some(Read(7)),
+        Some(Gated::<0>(7)),
         "after insert(1, 7) returned, key 1 serves the value it replaced"
     );
 }
@@ -229,30 +234,6 @@ fn a_cleared_values_panicking_drop_does_not_cost_another_keys_hit_its_result() {
     );
 }
 
-/// Key 1's values for the `time_to_idle` test: as [`Read`], with a hook of its own
-/// ([`ON_TOUCH_READ`]: the tests run at once).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(from = "u64", into = "u64")]
-struct Idle(u64);
-
-static ON_TOUCH_READ: Mutex<Option<Arc<Gate>>> = Mutex::new(None);
-
-impl From<u64> for Idle {
-    fn from(n: u64) -> Self {
-        let gate = ON_TOUCH_READ.lock().unwrap().take();
-        if let Some(gate) = gate {
-            gate.pass();
-        }
-        Self(n)
-    }
-}
-
-impl From<Idle> for u64 {
-    fn from(value: Idle) -> Self {
-        value.0
-    }
-}
-
 /// `time_to_idle`'s use of an entry (read the file's entry, rewrite it with the use if it is the
 /// memory entry's write) that began after `insert` invalidated the key: it read the file's 3
 /// before the insert wrote 7, and rewrites 3 (the same write as its memory entry) into the file
@@ -280,17 +261,17 @@ fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
         })
         .build()
         .unwrap();
-    cache.insert(&1, Idle(3)).unwrap();
+    cache.insert(&1, Gated::<1>(3)).unwrap();
     // A quarter of the idle window later, the next hit records its use.
     mock.advance(Duration::from_secs(20));
     let inserter = cache.clone();
-    let insert = std::thread::spawn(move || inserter.insert(&1, Idle(7)));
+    let insert = std::thread::spawn(move || inserter.insert(&1, Gated::<1>(7)));
     insert_reached
         .recv_timeout(WAIT)
         .expect("insert reached ttl_fn");
     // The hit of 3 reads the file's entry, the same write, and stops while decoding it.
     let (at_read, read_reached, read_go) = gate();
-    *ON_TOUCH_READ.lock().unwrap() = Some(at_read);
+    *ON_READ[1].lock().unwrap() = Some(at_read);
     let reader = cache.clone();
     let get = std::thread::spawn(move || reader.get(&1));
     read_reached
@@ -309,7 +290,7 @@ fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
         .unwrap();
     let (here, there) = (cache.get(&1), next.get(&1));
     assert!(
-        here == Some(Idle(7)) && there == Some(Idle(7)),
+        here == Some(Gated::<1>(7)) && there == Some(Gated::<1>(7)),
         "after insert(1, 7) returned, this process serves {here:?} and the next {there:?}"
     );
 }
