@@ -363,9 +363,7 @@ fn the_last_bound_given_is_the_one_an_index_holds_to() {
         memory.insert(k.to_string(), k, at(0));
         assert_eq!(hit_often(&memory, &k.to_string()), Some(k));
     }
-    // More than the first bound. (Not exactly 10: in the index's table of two places per set, a
-    // third key of one set takes an older one's place, rarely, as the hashes' seed falls.)
-    assert!(indexed(&memory) > 2, "{} indexed", indexed(&memory));
+    assert_eq!(indexed(&memory), 10);
 }
 
 #[test]

@@ -16,13 +16,11 @@
 //! entry (an `Arc` clone and an insert; the first admission of an entry by any thread also moves it
 //! behind that `Arc`, under its shard's write lock, so that an insert allocates nothing for entries
 //! no index wants), so that keys hit once do not fill it. Each thread's index holds at most its
-//! capacity of pointers (4 096 by default, and never more than a bounded tier's `max_entries`), in
-//! a set-associative table of two places per set that grows to at most four places per pointer
-//! (128 KiB at the default capacity); an admission into a full set of the largest table lets go of
-//! the set's older entry, and one into a full index lets go of its dead entries, or starts over if
-//! too few were dead. An entry that left the shared table is freed when the last index pointing to
-//! it lets go of it: when that thread indexes the key's new entry or another of its set, when its
-//! index fills, after a clear of the tier at the thread's next
+//! capacity of pointers (4 096 by default, and never more than a bounded tier's `max_entries`;
+//! about 170 KiB when full: 8 192 hash table buckets of 17 bytes and 4 096 pointers of 8); when
+//! full it lets go of its dead entries, or starts over if too few were dead. An entry that left the
+//! shared table is freed when the last index pointing to it lets go of it: when that thread indexes
+//! the key's new entry, when its index fills, after a clear of the tier at the thread's next
 //! admission (the index starts over), or when the cache is dropped. Until then a thread
 //! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
 //! its index's capacity of entries, however many left the tier.
@@ -34,6 +32,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
 use super::removal::drop_caught;
@@ -75,42 +74,36 @@ struct Local<K, V> {
     clears: Cell<u64>,
 }
 
-/// A thread's pointers, found by hash in a set-associative table: the hash's low bits choose a
-/// set of [`WAYS`] places, and a lookup compares at most that many hashes — no probe sequence, no
-/// control bytes (a `hashbrown` probe was a sixth of a `u64` hit's instructions). The table
-/// starts at [`FIRST_PLACES`] and doubles when an admission finds its set full, up to
-/// [`PLACES_PER_ENTRY`] times the capacity; past that, an admission into a full set replaces the
-/// set's older entry.
+/// A thread's pointers, found by hash: the table holds each one's hash and its place in
+/// `slots`. The table is not generic (one copy of its code, probe and growth, for every cache of
+/// a program: compile time); only the vector of pointers is typed.
 struct Slots<K, V> {
-    /// `WAYS` places per set; a power of two places in all.
-    places: Vec<Option<Arc<Slot<K, V>>>>,
-    /// The places that hold an entry.
-    held: usize,
+    places: HashTable<(u64, u32)>,
+    slots: Vec<Arc<Slot<K, V>>>,
 }
 
-/// Where an admission would place an entry in its set (indexes into `places`).
-enum Place {
-    /// The place of an entry with the same hash, or of a dead one: replaced.
-    Taken(usize),
-    /// An empty place.
-    Free(usize),
-    /// The set (starting here) is full of live entries of other hashes.
-    Full(usize),
-    /// No table yet.
-    None,
+/// The place of `hash` in `places`: one entry per hash (below).
+#[inline(always)]
+fn place(places: &HashTable<(u64, u32)>, hash: u64) -> Option<usize> {
+    let &(_, place) = places.find(hash, |&(indexed, _)| indexed == hash)?;
+    Some(place as usize)
 }
 
-/// Places per set: a lookup compares this many hashes at most. (Two: `find` and `admit` are
-/// written for two.)
-const WAYS: usize = 2;
-
-/// Places of a new index (a power of two, at least `WAYS`): grown as admissions need.
-const FIRST_PLACES: usize = 16;
-
-/// The table grows up to this many places per entry of its capacity: sparse enough that few
-/// sets overflow when the working set is as large as the capacity (1 set in 70, the table a
-/// quarter full).
-const PLACES_PER_ENTRY: usize = 4;
+/// Adds `hash` at the next place, or says which place has it already.
+fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<(), usize> {
+    match places.entry(
+        hash,
+        |&(indexed, _)| indexed == hash,
+        |&(indexed, _)| indexed,
+    ) {
+        hashbrown::hash_table::Entry::Occupied(entry) => Err(entry.get().1 as usize),
+        hashbrown::hash_table::Entry::Vacant(entry) => {
+            #[allow(clippy::cast_possible_truncation, reason = "below the capacity, a u32")]
+            entry.insert((hash, next as u32));
+            Ok(())
+        }
+    }
+}
 
 /// A thread's index as its tier's types: always a `CacheLine<Local<K, V>>`, as this index makes
 /// its threads' values and no other. (Given the box's contents: a `&Box<dyn Any>` would coerce
@@ -177,7 +170,7 @@ where
             .slots
             .try_borrow()
             .ok()?;
-        let slot = slots.find(hash)?;
+        let slot = slots.slots.get(place(&slots.places, hash)?)?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
@@ -210,13 +203,28 @@ where
         // What leaves the index is dropped once it is no longer borrowed: a value's `Drop` may
         // use the tier, or panic.
         let clears = self.clears.load(Ordering::Acquire);
-        let mut gone = Vec::new();
-        if local.clears.get() != clears {
+        let mut gone = if local.clears.get() != clears {
             // The tier was cleared since: every entry indexed before is dead.
             local.clears.set(clears);
-            slots.start_over(&mut gone);
+            slots.start_over()
+        } else if slots.slots.len() >= self.capacity {
+            // Full: the dead entries go; if too few were dead, it starts over.
+            let mut dead = slots.keep_live();
+            if slots.slots.len() >= self.capacity {
+                dead.append(&mut slots.start_over());
+            }
+            dead
+        } else {
+            Vec::new()
+        };
+        let Slots {
+            places,
+            slots: held,
+        } = &mut *slots;
+        match insert(places, slot.hash, held.len()) {
+            Ok(()) => held.push(slot),
+            Err(place) => gone.push(std::mem::replace(&mut held[place], slot)),
         }
-        slots.admit(slot, self.capacity, &mut gone);
         drop(slots);
         release(gone);
     }
@@ -229,8 +237,8 @@ where
             None => first_use(&self.threads, &|| {
                 Box::new(CacheLine(Local::<K, V> {
                     slots: RefCell::new(Slots {
-                        places: Vec::new(),
-                        held: 0,
+                        places: HashTable::new(),
+                        slots: Vec::new(),
                     }),
                     shared_hits: Cell::new(0),
                     clears: Cell::new(self.clears.load(Ordering::Acquire)),
@@ -262,137 +270,25 @@ fn first_use<'a>(
 }
 
 impl<K, V> Slots<K, V> {
-    /// The places of `hash`'s set.
-    #[inline(always)]
-    fn set(&self, hash: u64) -> std::ops::Range<usize> {
-        // `places.len()` is a power of two (or zero: an empty range).
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "the low bits choose the set"
-        )]
-        let first = hash as usize & self.places.len().wrapping_sub(1) & !(WAYS - 1);
-        first..first + WAYS
+    /// Lets go of the dead entries (handed back, to drop), and places the live ones again.
+    fn keep_live(&mut self) -> Vec<Arc<Slot<K, V>>> {
+        self.places.clear();
+        let (live, dead) = std::mem::take(&mut self.slots)
+            .into_iter()
+            .partition(|slot| slot.live.load(Ordering::Relaxed));
+        self.slots = live;
+        for (place, slot) in self.slots.iter().enumerate() {
+            // Distinct keys, distinct hashes but in a collision (then the later one wins a
+            // place, and the other stays unreachable until the index fills again).
+            let _ = insert(&mut self.places, slot.hash, place);
+        }
+        dead
     }
 
-    /// The entry indexed under `hash`, dead or alive.
-    #[inline(always)]
-    fn find(&self, hash: u64) -> Option<&Arc<Slot<K, V>>> {
-        match self.places.get(self.set(hash))? {
-            [Some(slot), ..] if slot.hash == hash => Some(slot),
-            [_, Some(slot)] if slot.hash == hash => Some(slot),
-            _ => None,
-        }
-    }
-
-    /// Adds `slot`, holding at most `capacity` entries; what leaves goes to `gone`. One entry
-    /// per hash: it replaces the entry with its hash (the same key's, dead; or in a collision of
-    /// 64-bit hashes another key's, which then leaves the index).
-    ///
-    /// (Loops over places rather than iterators and `rotate`: each adapter would be compiled
-    /// once more per cache type.)
-    fn admit(&mut self, slot: Arc<Slot<K, V>>, capacity: usize, gone: &mut Vec<Arc<Slot<K, V>>>) {
-        loop {
-            let (place, fresh) = match self.place_of(slot.hash) {
-                Place::Taken(place) => (place, false),
-                Place::Free(place) if self.held < capacity => (place, true),
-                Place::Full(_)
-                    if self.held < capacity
-                        && self.places.len() < capacity.saturating_mul(PLACES_PER_ENTRY) =>
-                {
-                    self.grow();
-                    continue;
-                }
-                Place::Full(first) => {
-                    // The set's older entry (its first way) goes; the newer moves first.
-                    let newer = self.places[first + 1].take();
-                    if let Some(older) = std::mem::replace(&mut self.places[first], newer) {
-                        gone.push(older);
-                    }
-                    (first + 1, false)
-                }
-                Place::Free(_) | Place::None => {
-                    // At capacity with room in the set, or no table yet: the dead entries go;
-                    // if too few were dead, it starts over.
-                    self.keep_live(gone);
-                    if self.held >= capacity {
-                        self.start_over(gone);
-                    }
-                    if self.places.is_empty() {
-                        self.grow();
-                    }
-                    continue;
-                }
-            };
-            self.held += usize::from(fresh);
-            if let Some(left) = self.places[place].replace(slot) {
-                gone.push(left);
-            }
-            return;
-        }
-    }
-
-    /// Where an entry with `hash` would go in its set.
-    fn place_of(&self, hash: u64) -> Place {
-        let set = self.set(hash);
-        if self.places.get(set.clone()).is_none() {
-            return Place::None;
-        }
-        let (mut dead, mut free) = (None, None);
-        for place in set.clone() {
-            match &self.places[place] {
-                Some(held) if held.hash == hash => return Place::Taken(place),
-                Some(held) if !held.live.load(Ordering::Relaxed) => dead = dead.or(Some(place)),
-                Some(_) => {}
-                None => free = free.or(Some(place)),
-            }
-        }
-        match (dead, free) {
-            (Some(place), _) => Place::Taken(place),
-            (None, Some(place)) => Place::Free(place),
-            (None, None) => Place::Full(set.start),
-        }
-    }
-
-    /// Doubles the table (or makes the first), placing its entries again: the two halves of a
-    /// set each hold at most what the set held.
-    fn grow(&mut self) {
-        let size = (self.places.len() * 2).max(FIRST_PLACES);
-        let mut old = std::mem::replace(&mut self.places, Vec::with_capacity(size));
-        for _ in 0..size {
-            self.places.push(None);
-        }
-        while let Some(way) = old.pop() {
-            let Some(slot) = way else {
-                continue;
-            };
-            match self.place_of(slot.hash) {
-                Place::Free(place) => self.places[place] = Some(slot),
-                _ => unreachable!("a set's entries fit in either half"),
-            }
-        }
-    }
-
-    /// Lets go of the dead entries (into `gone`, to drop).
-    fn keep_live(&mut self, gone: &mut Vec<Arc<Slot<K, V>>>) {
-        for way in 0..self.places.len() {
-            if let Some(slot) = &self.places[way]
-                && !slot.live.load(Ordering::Relaxed)
-                && let Some(dead) = self.places[way].take()
-            {
-                gone.push(dead);
-                self.held -= 1;
-            }
-        }
-    }
-
-    /// Empties the index, handing its entries to `gone`, to drop.
-    fn start_over(&mut self, gone: &mut Vec<Arc<Slot<K, V>>>) {
-        for way in 0..self.places.len() {
-            if let Some(slot) = self.places[way].take() {
-                gone.push(slot);
-            }
-        }
-        self.held = 0;
+    /// Empties the index, handing its entries back to drop.
+    fn start_over(&mut self) -> Vec<Arc<Slot<K, V>>> {
+        self.places.clear();
+        std::mem::take(&mut self.slots)
     }
 }
 
@@ -433,88 +329,13 @@ where
 {
     /// How many entries this thread's index points to.
     pub(super) fn indexed(&self) -> usize {
-        self.local().map_or(0, |local| local.slots.borrow().held)
+        self.local()
+            .map_or(0, |local| local.slots.borrow().slots.len())
     }
 
     /// The address of this thread's index, to check that it starts a cache line.
     pub(super) fn address(&self) -> usize {
         self.local()
             .map_or(0, |local| std::ptr::from_ref(local).addr())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-    use super::{Slot, Slots};
-
-    fn slot(hash: u64) -> Arc<Slot<u64, u64>> {
-        Arc::new(Slot {
-            hash,
-            key: hash,
-            value: hash,
-            created_ms: 0,
-            ttl_ms: super::super::NO_TTL,
-            touched_ms: AtomicU64::new(0),
-            last_used: AtomicU64::new(0),
-            live: AtomicBool::new(true),
-        })
-    }
-
-    fn admit(slots: &mut Slots<u64, u64>, slot: &Arc<Slot<u64, u64>>, capacity: usize) -> usize {
-        let mut gone = Vec::new();
-        slots.admit(Arc::clone(slot), capacity, &mut gone);
-        gone.len()
-    }
-
-    fn indexed(slots: &Slots<u64, u64>, hash: u64) -> bool {
-        slots.find(hash).is_some_and(|slot| slot.hash == hash)
-    }
-
-    // Hashes 0, 16, 32, 48 share a set of the first table (16 places, sets by the low bits).
-    #[test]
-    fn a_third_entry_of_a_full_set_replaces_the_older_and_a_dead_one_goes_first() {
-        let (a, b, c, d) = (slot(0), slot(16), slot(32), slot(48));
-        // Capacity 2: the table cannot grow past its first 16 places.
-        let mut slots = Slots {
-            places: Vec::new(),
-            held: 0,
-        };
-        assert_eq!(admit(&mut slots, &a, 2) + admit(&mut slots, &b, 2), 0);
-        assert_eq!(admit(&mut slots, &c, 2), 1, "the older entry left");
-        assert!(!indexed(&slots, 0) && indexed(&slots, 16) && indexed(&slots, 32));
-        assert_eq!(slots.held, 2);
-        // A dead entry of the set is replaced before a live one.
-        c.live.store(false, Ordering::Relaxed);
-        assert_eq!(admit(&mut slots, &d, 2), 1);
-        assert!(indexed(&slots, 16) && !indexed(&slots, 32) && indexed(&slots, 48));
-        assert_eq!(
-            Arc::strong_count(&a) + Arc::strong_count(&c),
-            2,
-            "let go of"
-        );
-    }
-
-    #[test]
-    fn a_full_set_grows_the_table_while_the_capacity_allows() {
-        let mut slots = Slots {
-            places: Vec::new(),
-            held: 0,
-        };
-        let all: Vec<_> = [0, 16, 32, 48, 64].into_iter().map(slot).collect();
-        for slot in &all {
-            assert_eq!(
-                admit(&mut slots, slot, 100),
-                0,
-                "nothing leaves below the capacity"
-            );
-        }
-        assert!(all.iter().all(|slot| indexed(&slots, slot.hash)));
-        assert_eq!(slots.held, 5);
-        // The same hash again replaces its own entry: one entry per hash.
-        assert_eq!(admit(&mut slots, &slot(32), 100), 1);
-        assert_eq!(slots.held, 5);
     }
 }
