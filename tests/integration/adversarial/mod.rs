@@ -7,6 +7,7 @@ mod drops;
 mod files;
 mod formats;
 mod keys;
+mod locks;
 mod macros;
 mod overlaps;
 mod races;

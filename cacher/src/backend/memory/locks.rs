@@ -9,11 +9,20 @@
 //! stores of what such code computed are skipped if the lock is held ([`Locked::write_shard_or_skip`]);
 //! `insert`, `remove` and `clear` still wait for it: from a key's `Eq` or a value's `Clone` they
 //! are not supported.
+//!
+//! The lock of another shard (or another cache's) is waited for, but not without a bound
+//! ([`OTHER_SHARD_WAIT`]): another thread may hold it while its own user code waits for a shard
+//! this thread holds, and neither lock would ever come. After the bound the lookup is a miss and
+//! the store is skipped, as above.
 
 use std::cell::Cell;
 use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use super::{Locked, Shard};
+
+/// How long user code run under a shard's lock waits for the lock of a shard it does not hold.
+const OTHER_SHARD_WAIT: Duration = Duration::from_millis(100);
 
 /// Shards whose lock this thread holds while user code runs under it, innermost last; deeper
 /// nesting than this counts every shard as held.
@@ -67,32 +76,41 @@ impl Drop for UserCode {
 
 impl<K, V> Locked<K, V> {
     /// The shard, for reading; `None` from user code run under a shard's lock when the lock is
-    /// not free at once (see the module's doc). A poisoned lock is taken as it is: a panic in a
-    /// key's `Eq` or a value's `Clone` leaves the table whole.
+    /// not free at once (this shard's) or within [`OTHER_SHARD_WAIT`] (another's; see the
+    /// module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
+    /// `Clone` leaves the table whole.
     #[inline]
     pub(super) fn read_shard(&self) -> Option<RwLockReadGuard<'_, Shard<K, V>>> {
-        if !UserCode::running() || !UserCode::holds(self) {
+        if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
-        match self.lock.try_read() {
-            Ok(shard) => Some(shard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
+        let mut wait = Wait::for_lock_of(UserCode::holds(self));
+        loop {
+            match self.lock.try_read() {
+                Ok(shard) => return Some(shard),
+                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) if wait.again() => {}
+                Err(TryLockError::WouldBlock) => return None,
+            }
         }
     }
 
     /// The shard, for writing a value computed or read elsewhere, which may go unstored: as
     /// [`read_shard`](Self::read_shard), `None` from user code run under a shard's lock when the
-    /// lock is not free at once.
+    /// lock does not come.
     #[inline]
     pub(super) fn write_shard_or_skip(&self) -> Option<RwLockWriteGuard<'_, Shard<K, V>>> {
-        if !UserCode::running() || !UserCode::holds(self) {
+        if !UserCode::running() {
             return Some(self.write_shard());
         }
-        match self.lock.try_write() {
-            Ok(shard) => Some(shard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
+        let mut wait = Wait::for_lock_of(UserCode::holds(self));
+        loop {
+            match self.lock.try_write() {
+                Ok(shard) => return Some(shard),
+                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) if wait.again() => {}
+                Err(TryLockError::WouldBlock) => return None,
+            }
         }
     }
 
@@ -100,5 +118,44 @@ impl<K, V> Locked<K, V> {
     #[inline]
     pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard<K, V>> {
         self.lock.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The bounded wait of user code for a shard's lock: none for a shard this thread holds (it
+/// would never come), up to [`OTHER_SHARD_WAIT`] for another. Not generic: compiled once.
+struct Wait {
+    /// When the wait ends; `None` until the first retry (no clock read if the lock is free).
+    until: Option<Instant>,
+    held: bool,
+    tries: u32,
+}
+
+impl Wait {
+    fn for_lock_of(held: bool) -> Self {
+        Self {
+            until: None,
+            held,
+            tries: 0,
+        }
+    }
+
+    /// Waits a little before the next try; false once the bound has passed.
+    fn again(&mut self) -> bool {
+        if self.held {
+            return false;
+        }
+        let until = *self
+            .until
+            .get_or_insert_with(|| Instant::now() + OTHER_SHARD_WAIT);
+        if Instant::now() >= until {
+            return false;
+        }
+        self.tries += 1;
+        if self.tries < 16 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        true
     }
 }
