@@ -229,7 +229,10 @@ where
         }
         let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
-        bounded.index = self.index.map(|index| index.at_most(max_entries));
+        bounded.index = match self.index {
+            Some(index) => Some(index.at_most(max_entries)),
+            None => None,
+        };
         bounded
     }
 

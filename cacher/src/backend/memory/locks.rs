@@ -42,10 +42,15 @@ impl UserCode {
     /// User code about to run under `shard`'s lock.
     #[inline]
     pub(super) fn enter<K, V>(shard: &Locked<K, V>) -> Self {
+        Self::enter_at(std::ptr::from_ref(shard).addr())
+    }
+
+    /// [`enter`](Self::enter) by the lock's address: not generic, compiled once.
+    fn enter_at(address: usize) -> Self {
         let depth = DEPTH.get();
         if depth < TRACKED {
             let mut held = HELD.get();
-            held[depth] = std::ptr::from_ref(shard).addr();
+            held[depth] = address;
             HELD.set(held);
         }
         DEPTH.set(depth + 1);
@@ -58,11 +63,10 @@ impl UserCode {
         DEPTH.get() != 0
     }
 
-    /// Whether this thread holds `shard`'s lock while running user code under it.
-    #[inline]
-    fn holds<K, V>(shard: &Locked<K, V>) -> bool {
+    /// Whether this thread holds the lock at `address` while running user code under it: not
+    /// generic, compiled once.
+    fn holds(address: usize) -> bool {
         let depth = DEPTH.get();
-        let address = std::ptr::from_ref(shard).addr();
         depth > TRACKED || HELD.get()[..depth].contains(&address)
     }
 }
@@ -84,7 +88,7 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
-        let mut wait = Wait::for_lock_of(UserCode::holds(self));
+        let mut wait = Wait::for_lock_of(UserCode::holds(std::ptr::from_ref(self).addr()));
         loop {
             match self.lock.try_read() {
                 Ok(shard) => return Some(shard),
@@ -103,7 +107,7 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.write_shard());
         }
-        let mut wait = Wait::for_lock_of(UserCode::holds(self));
+        let mut wait = Wait::for_lock_of(UserCode::holds(std::ptr::from_ref(self).addr()));
         loop {
             match self.lock.try_write() {
                 Ok(shard) => return Some(shard),
