@@ -229,10 +229,15 @@ where
         }
         let mut bounded = Self::with_shards(shards);
         bounded.max_entries = Some(max_entries);
-        bounded.index = match self.index {
+        #[allow(
+            clippy::manual_map,
+            reason = "a closure is compiled once more per cache type"
+        )]
+        let index = match self.index {
             Some(index) => Some(index.at_most(max_entries)),
             None => None,
         };
+        bounded.index = index;
         bounded
     }
 
