@@ -16,7 +16,7 @@
 //! the store is skipped, as above.
 
 use std::cell::Cell;
-use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError, TryLockResult};
 use std::time::{Duration, Instant};
 
 use super::{Locked, Shard};
@@ -88,15 +88,7 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
-        let mut wait = Wait::for_lock_of(UserCode::holds(std::ptr::from_ref(self).addr()));
-        loop {
-            match self.lock.try_read() {
-                Ok(shard) => return Some(shard),
-                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) if wait.again() => {}
-                Err(TryLockError::WouldBlock) => return None,
-            }
-        }
+        bounded(self.held_here(), || self.lock.try_read())
     }
 
     /// The shard, for writing a value computed or read elsewhere, which may go unstored: as
@@ -107,21 +99,33 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.write_shard());
         }
-        let mut wait = Wait::for_lock_of(UserCode::holds(std::ptr::from_ref(self).addr()));
-        loop {
-            match self.lock.try_write() {
-                Ok(shard) => return Some(shard),
-                Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) if wait.again() => {}
-                Err(TryLockError::WouldBlock) => return None,
-            }
-        }
+        bounded(self.held_here(), || self.lock.try_write())
+    }
+
+    /// Whether this thread runs user code under this shard's lock.
+    fn held_here(&self) -> bool {
+        UserCode::holds(std::ptr::from_ref(self).addr())
     }
 
     /// The shard, for writing (a poisoned lock taken as it is).
     #[inline]
     pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard<K, V>> {
         self.lock.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The guard `attempt` gets, tried again while [`Wait`] allows (a poisoned lock taken as it is);
+/// `None` if it does not come.
+#[inline]
+fn bounded<G>(held: bool, attempt: impl Fn() -> TryLockResult<G>) -> Option<G> {
+    let mut wait = Wait::for_lock_of(held);
+    loop {
+        match attempt() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) if wait.again() => {}
+            Err(TryLockError::WouldBlock) => return None,
+        }
     }
 }
 
