@@ -38,15 +38,16 @@ impl Gate {
     }
 }
 
-/// A `ttl_fn` that stops, once each, at the values that have a gate.
-fn gated_ttl(
+/// A `ttl_fn` that stops, once each, at the values (as `number` reads them) that have a gate.
+fn gated_ttl<V: 'static>(
     gates: Vec<(u64, Arc<Gate>)>,
-) -> impl Fn(&u64) -> Option<Duration> + Send + Sync + 'static {
+    number: fn(&V) -> u64,
+) -> impl Fn(&V) -> Option<Duration> + Send + Sync + 'static {
     let gates = Mutex::new(gates);
-    move |value: &u64| {
+    move |value: &V| {
         let gate = {
             let mut gates = gates.lock().unwrap();
-            let at = gates.iter().position(|(v, _)| v == value);
+            let at = gates.iter().position(|(v, _)| *v == number(value));
             at.map(|at| gates.remove(at).1)
         };
         if let Some(gate) = gate {
@@ -69,7 +70,7 @@ fn a_value_computed_before_insert_returned_is_not_stored_over_it() {
     let (at_store, compute_reached, compute_go) = gate();
     let cache: Cache<u32, u64> = Cache::builder()
         .backend(MemoryBackend::new())
-        .ttl_fn(gated_ttl(vec![(7, at_insert), (5, at_store)]))
+        .ttl_fn(gated_ttl(vec![(7, at_insert), (5, at_store)], |v: &u64| *v))
         .build()
         .unwrap();
     let inserter = cache.clone();
@@ -125,6 +126,32 @@ impl<const HOOK: usize> From<Gated<HOOK>> for u64 {
     }
 }
 
+/// Runs `insert(1, 7)` (which stops at the gate whose test side is `insert`) and `get(1)` on two
+/// threads so that the get reads key 1's file entry after the insert began, stops while decoding
+/// it ([`ON_READ`]), and goes on with it only after the insert returned (both tiers hold 7).
+fn get_across_insert<const HOOK: usize>(
+    cache: &Cache<u32, Gated<HOOK>>,
+    insert: (mpsc::Receiver<()>, mpsc::Sender<()>),
+) {
+    let (insert_reached, insert_go) = insert;
+    let inserter = cache.clone();
+    let inserted = std::thread::spawn(move || inserter.insert(&1, Gated::<HOOK>(7)));
+    insert_reached
+        .recv_timeout(WAIT)
+        .expect("insert reached ttl_fn");
+    let (at_read, read_reached, read_go) = gate();
+    *ON_READ[HOOK].lock().unwrap() = Some(at_read);
+    let reader = cache.clone();
+    let get = std::thread::spawn(move || reader.get(&1));
+    read_reached
+        .recv_timeout(WAIT)
+        .expect("the get read the file");
+    insert_go.send(()).unwrap();
+    inserted.join().unwrap().unwrap();
+    read_go.send(()).unwrap();
+    let _ = get.join().unwrap();
+}
+
 /// A `get` that began after `insert` invalidated its key reads the file tier's older value (3),
 /// and copies it into the memory tier after the insert wrote 7 to both and returned: the memory
 /// tier then serves 3, the value the insert replaced, to every later call of this process (and
@@ -140,38 +167,14 @@ fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
         .unwrap();
     other.insert(&1, Gated::<0>(3)).unwrap();
     let (at_insert, insert_reached, insert_go) = gate();
-    let gates = Mutex::new(Some(at_insert));
     let cache: Cache<u32, Read> = Cache::builder()
         .backend(MemoryBackend::new())
         .backend(SeparateFileBackend::new(dir.path()))
-        .ttl_fn(move |value: &Read| {
-            if value.0 == 7
-                && let Some(gate) = gates.lock().unwrap().take()
-            {
-                gate.pass();
-            }
-            None
-        })
+        .ttl_fn(gated_ttl(vec![(7, at_insert)], |v: &Read| v.0))
         .build()
         .unwrap();
-    let inserter = cache.clone();
-    let insert = std::thread::spawn(move || inserter.insert(&1, Gated::<0>(7)));
-    insert_reached
-        .recv_timeout(WAIT)
-        .expect("insert reached ttl_fn");
-    // The get reads the file's 3 and stops while decoding it.
-    let (at_read, read_reached, read_go) = gate();
-    *ON_READ[0].lock().unwrap() = Some(at_read);
-    let reader = cache.clone();
-    let get = std::thread::spawn(move || reader.get(&1));
-    read_reached
-        .recv_timeout(WAIT)
-        .expect("the get read the file");
-    insert_go.send(()).unwrap();
-    insert.join().unwrap().unwrap();
-    // insert(1, 7) returned: both tiers hold 7. The get goes on with what it read before.
-    read_go.send(()).unwrap();
-    let _ = get.join().unwrap();
+    // The get reads the file's 3 and goes on after insert(1, 7) returned.
+    get_across_insert(&cache, (insert_reached, insert_go));
     assert_eq!(
         cache.get(&1),
         Some(Gated::<0>(7)),
@@ -245,43 +248,20 @@ fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
     let dir = tempfile::tempdir().unwrap();
     let (clock, mock) = cacher::Clock::mock();
     let (at_insert, insert_reached, insert_go) = gate();
-    let gates = Mutex::new(Some(at_insert));
     let cache: Cache<u32, Idle> = Cache::builder()
         .backend(MemoryBackend::new())
         .backend(SeparateFileBackend::new(dir.path()))
         .time_to_idle(Duration::from_secs(60))
         .clock(clock.clone())
-        .ttl_fn(move |value: &Idle| {
-            if value.0 == 7
-                && let Some(gate) = gates.lock().unwrap().take()
-            {
-                gate.pass();
-            }
-            None
-        })
+        .ttl_fn(gated_ttl(vec![(7, at_insert)], |v: &Idle| v.0))
         .build()
         .unwrap();
     cache.insert(&1, Gated::<1>(3)).unwrap();
     // A quarter of the idle window later, the next hit records its use.
     mock.advance(Duration::from_secs(20));
-    let inserter = cache.clone();
-    let insert = std::thread::spawn(move || inserter.insert(&1, Gated::<1>(7)));
-    insert_reached
-        .recv_timeout(WAIT)
-        .expect("insert reached ttl_fn");
-    // The hit of 3 reads the file's entry, the same write, and stops while decoding it.
-    let (at_read, read_reached, read_go) = gate();
-    *ON_READ[1].lock().unwrap() = Some(at_read);
-    let reader = cache.clone();
-    let get = std::thread::spawn(move || reader.get(&1));
-    read_reached
-        .recv_timeout(WAIT)
-        .expect("the touch read the file");
-    insert_go.send(()).unwrap();
-    insert.join().unwrap().unwrap();
-    // insert(1, 7) returned: both tiers hold 7. The touch goes on with what it read before.
-    read_go.send(()).unwrap();
-    let _ = get.join().unwrap();
+    // The hit of 3 reads the file's entry, the same write, to record its use, and goes on after
+    // insert(1, 7) returned.
+    get_across_insert(&cache, (insert_reached, insert_go));
     let next: Cache<u32, Idle> = Cache::builder()
         .backend(SeparateFileBackend::new(dir.path()))
         .time_to_idle(Duration::from_secs(60))
