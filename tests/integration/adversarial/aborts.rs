@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cacher::Cache;
+
+use super::bomb::{ARMED as BOMBS_ARMED, Bomb};
 use cacher_tests::redis_server::{child_results, spawn_self};
 use cacher_tests::test_name;
 
@@ -116,31 +118,6 @@ fn a_clear_whose_values_panic_on_drop_panics_but_does_not_abort() {
         results.iter().any(|(k, v)| k == "caught" && v == "true"),
         "{results:?}"
     );
-}
-
-/// Set once the stored copies of [`Bomb`]s are to panic when dropped.
-static BOMBS_ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// A value whose copy held by the memory tier (the first clone: `insert` stores a clone of its
-/// value) panics when dropped once armed; the copies hits hand out (later clones) do not.
-struct Bomb {
-    clones: u32,
-}
-
-impl Clone for Bomb {
-    fn clone(&self) -> Self {
-        Self {
-            clones: self.clones + 1,
-        }
-    }
-}
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if self.clones == 1 && BOMBS_ARMED.load(Ordering::SeqCst) {
-            panic!("a value's drop failed");
-        }
-    }
 }
 
 /// The child side of [`values_cleared_but_held_by_a_threads_index_do_not_abort_when_dropped`].

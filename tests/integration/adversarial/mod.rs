@@ -3,6 +3,7 @@
 //! attack, named as the promise that defeats it. docs/RELIABILITY.md maps attacks to tests.
 
 mod aborts;
+mod bomb;
 mod drops;
 mod files;
 mod formats;

@@ -4,13 +4,15 @@
 //! thread index's admission. Each race is ordered by hooks in `ttl_fn` or a value's
 //! `Deserialize`, and channels, never sleeps.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cacher::{Cache, MemoryBackend, SeparateFileBackend};
 use serde::{Deserialize, Serialize};
+
+use super::bomb::{ARMED, Bomb};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -180,29 +182,6 @@ fn a_get_during_insert_does_not_copy_the_replaced_value_into_memory_after_it() {
         Some(Gated::<0>(7)),
         "after insert(1, 7) returned, key 1 serves the value it replaced"
     );
-}
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-
-/// A value whose copy held by the memory tier (the first clone) panics when dropped once armed.
-struct Bomb {
-    clones: u32,
-}
-
-impl Clone for Bomb {
-    fn clone(&self) -> Self {
-        Self {
-            clones: self.clones + 1,
-        }
-    }
-}
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if self.clones == 1 && ARMED.swap(false, Ordering::SeqCst) {
-            panic!("a value's drop failed");
-        }
-    }
 }
 
 /// A value cleared from the tier but still held by this thread's index is dropped at the
