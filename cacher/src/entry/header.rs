@@ -14,12 +14,15 @@
 //! deserializer as before.
 
 use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{Entry, EntryKey, LAYOUT, bounded_args, decode_caught};
-use crate::format::{FormatError, Formatter, PostcardFormatter};
+use super::{Entry, EntryKey, LAYOUT, bounded_args, panicked};
+use crate::format::{
+    Fields, FormatError, Formatter, LastField, PostcardFormatter, decode_last_field,
+};
 
 /// A postcard entry whose header is the one `key` writes, byte for byte, with only its times and
 /// value decoded. `None` takes the long way, whose checks decide (another identity, another
@@ -35,24 +38,33 @@ pub(super) fn read<F: Formatter, V: DeserializeOwned>(
         return None;
     }
     let rest = postcard_rest(bytes, key, shape)?;
-    Some(
-        decode_caught::<_, Tail<V>>(formatter, rest).map(|tail| Entry {
-            value: tail.value,
-            created_ms: tail.created_ms,
-            ttl_ms: tail.ttl_ms,
-            touched_ms: tail.touched_ms,
-            expires_ms: None,
-        }),
-    )
+    let at = LastField {
+        whole_len: bytes.len(),
+        depth: 1,
+        items_before: ITEMS_BEFORE_VALUE,
+    };
+    let read = catch_unwind(AssertUnwindSafe(|| decode_last_field(rest, at, times)));
+    let read = read.unwrap_or_else(|_| Err(panicked(formatter)));
+    Some(read.map(|((created_ms, ttl_ms, touched_ms), value)| Entry {
+        value,
+        created_ms,
+        ttl_ms,
+        touched_ms,
+        expires_ms: None,
+    }))
 }
 
-/// The envelope's fields after the header, in order.
-#[derive(Deserialize)]
-struct Tail<V> {
-    created_ms: u64,
-    ttl_ms: Option<u64>,
-    touched_ms: u64,
-    value: V,
+/// The envelope's fields before the value, as the long way counts them: the header's eight
+/// and the three times.
+const ITEMS_BEFORE_VALUE: u64 = 8 + 3;
+
+/// The envelope's times after the header, in order: `created_ms`, `ttl_ms`, `touched_ms`.
+fn times(de: &mut Fields<'_>) -> postcard::Result<(u64, Option<u64>, u64)> {
+    Ok((
+        u64::deserialize(&mut *de)?,
+        Option::<u64>::deserialize(&mut *de)?,
+        u64::deserialize(&mut *de)?,
+    ))
 }
 
 /// The bytes after the header of a postcard entry, if its header is the one
@@ -128,9 +140,11 @@ fn option(at: &mut &[u8], text: Option<&str>) -> Option<()> {
 mod tests {
     use serde::{Deserialize, Serialize};
 
-    use super::{postcard_rest, read, varint};
+    use super::{ITEMS_BEFORE_VALUE, postcard_rest, read, times, varint};
     use crate::entry::{self, Entry, EntryKey, decode_checked, shape};
-    use crate::format::{Formatter, JsonFormatter, PostcardFormatter};
+    use crate::format::{
+        Formatter, JsonFormatter, LastField, PostcardFormatter, decode_last_field,
+    };
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Value {
@@ -180,8 +194,14 @@ mod tests {
             let bytes =
                 entry::encode(&PostcardFormatter, &key, &Entry::new(k.to_owned(), 5)).unwrap();
             let rest = postcard_rest(&bytes, &key, shape).expect("its own header");
-            let tail: super::Tail<String> = PostcardFormatter.decode(rest).unwrap();
-            assert_eq!((tail.value.as_str(), tail.created_ms), (k, 5));
+            let at = LastField {
+                whole_len: bytes.len(),
+                depth: 1,
+                items_before: ITEMS_BEFORE_VALUE,
+            };
+            let ((created_ms, ..), value): (_, String) =
+                decode_last_field(rest, at, times).unwrap();
+            assert_eq!((value.as_str(), created_ms), (k, 5));
             let others = [
                 EntryKey {
                     namespace: "app::g",

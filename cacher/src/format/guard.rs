@@ -61,6 +61,15 @@ impl Guard {
         Self::new(mode, item_budget(len))
     }
 
+    /// A guard for decoding a part of a whole of `len` bytes, as the whole's guard would be
+    /// there: `depth` levels open, `items` counted.
+    pub(crate) fn decoding_within(mode: Mode, len: usize, depth: usize, items: u64) -> Self {
+        let guard = Self::new(mode, item_budget(len));
+        guard.depth.set(depth);
+        guard.items.set(items);
+        guard
+    }
+
     fn new(mode: Mode, budget: u64) -> Self {
         Self {
             mode,

@@ -78,3 +78,49 @@ fn decode_guarded<'de, T: Deserialize<'de>>(
     let rest = de.finalize().map_err(error)?;
     Ok((value, rest))
 }
+
+/// The fields of a postcard struct that come before the last one, read by postcard's own
+/// deserializer.
+pub(crate) type Fields<'de> = postcard::Deserializer<'de, postcard::de_flavors::Slice<'de>>;
+
+/// Where the last field of a struct sits in the whole that [`PostcardFormatter::decode`] would
+/// read, so that decoding the field alone counts as decoding the whole does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastField {
+    /// The whole's length in bytes (the guard's item budget).
+    pub(crate) whole_len: usize,
+    /// The levels the field sits in.
+    pub(crate) depth: usize,
+    /// The items counted before it: the fields before it and their content.
+    pub(crate) items_before: u64,
+}
+
+/// Decodes the tail of a postcard struct from `bytes`: `head` reads the fields before the last
+/// one with postcard's own deserializer (fixed-size fields only, which the guard has nothing to
+/// bound), then the last field, a `T`, is read through the guard placed where `at` says, and
+/// trailing bytes are refused: what [`PostcardFormatter::decode`] of the whole accepts and
+/// refuses, without the struct's own layer around every field.
+pub(crate) fn decode_last_field<'de, H, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    at: LastField,
+    head: impl FnOnce(&mut Fields<'de>) -> postcard::Result<H>,
+) -> Result<(H, T), FormatError> {
+    let guard = Guard::decoding_within(Mode::Binary, at.whole_len, at.depth, at.items_before);
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let error =
+        |e: postcard::Error| FormatError::decode_guarded("postcard", &guard, || e.to_string());
+    let head = head(&mut de).map_err(error)?;
+    let value = Seed::<T>::new(&guard).deserialize(&mut de).map_err(error)?;
+    // The field itself is an item of its struct, counted once it is read.
+    guard
+        .item()
+        .map_err(|why| FormatError::decode("postcard", why))?;
+    let rest = de.finalize().map_err(error)?;
+    if !rest.is_empty() {
+        return Err(FormatError::decode(
+            "postcard",
+            format_args!("{} trailing bytes", rest.len()),
+        ));
+    }
+    Ok((head, value))
+}
