@@ -282,6 +282,39 @@ mod tests {
         assert!(short_reads < damaged.len() / 2, "{short_reads}");
     }
 
+    /// A value of zero-sized items near the entry's item budget: the short way, which decodes
+    /// the value alone, counts it as the long way does and refuses exactly what it refuses.
+    #[test]
+    fn the_short_way_counts_items_as_the_long_way_at_the_budget() {
+        let key = key("app::f", "7", None);
+        let shape = shape::of::<Vec<()>>().fingerprint.as_deref();
+        let empty = entry::encode(&PostcardFormatter, &key, &Entry::new(Vec::<()>::new(), 5));
+        let mut empty = empty.unwrap();
+        assert_eq!(empty.pop(), Some(0), "an empty Vec is its length, 0, last");
+        // The budget is the entry's length plus ZERO_SIZED_ITEMS; the envelope's 12 fields and
+        // the elements count against it. (Lengths near 2^20 take 3 bytes.)
+        let budget = (empty.len() + 3) as u64 + crate::format::ZERO_SIZED_ITEMS;
+        let (mut read_back, mut refused) = (0, 0);
+        for n in budget - 14..budget - 8 {
+            let bytes = [&empty[..], &PostcardFormatter.encode(&n).unwrap()].concat();
+            assert_eq!(bytes.len(), empty.len() + 3);
+            let long = decode_checked::<_, Vec<()>>(&PostcardFormatter, &key, &bytes, shape);
+            let short = read::<_, Vec<()>>(&PostcardFormatter, &key, &bytes, shape).unwrap();
+            match short {
+                Ok(entry) => {
+                    assert_eq!(entry.value.len() as u64, n);
+                    assert_eq!(long, Ok(Some(entry)), "{n}");
+                    read_back += 1;
+                }
+                Err(_) => {
+                    assert!(long.is_err(), "{n}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(read_back > 0 && refused > 0, "{read_back} {refused}");
+    }
+
     /// What a check forgives leaves the short way, not the entry: an entry recorded without
     /// args, or under a type's older module path, is still read; other formats take the long way.
     #[test]
