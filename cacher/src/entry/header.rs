@@ -16,13 +16,10 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{Entry, EntryKey, LAYOUT, bounded_args, panicked};
-use crate::format::{
-    Fields, FormatError, Formatter, LastField, PostcardFormatter, decode_last_field,
-};
+use crate::format::{FormatError, Formatter, LastField, PostcardFormatter, decode_last_field};
 
 /// A postcard entry whose header is the one `key` writes, byte for byte, with only its times and
 /// value decoded. `None` takes the long way, whose checks decide (another identity, another
@@ -38,14 +35,17 @@ pub(super) fn read<F: Formatter, V: DeserializeOwned>(
         return None;
     }
     let rest = postcard_rest(bytes, key, shape)?;
+    let Some(((created_ms, ttl_ms, touched_ms), rest)) = times(rest) else {
+        return Some(Err(FormatError::decode("postcard", BAD_TIMES)));
+    };
     let at = LastField {
         whole_len: bytes.len(),
         depth: 1,
         items_before: ITEMS_BEFORE_VALUE,
     };
-    let read = catch_unwind(AssertUnwindSafe(|| decode_last_field(rest, at, times)));
+    let read = catch_unwind(AssertUnwindSafe(|| decode_last_field(rest, at)));
     let read = read.unwrap_or_else(|_| Err(panicked(formatter)));
-    Some(read.map(|((created_ms, ttl_ms, touched_ms), value)| Entry {
+    Some(read.map(|value| Entry {
         value,
         created_ms,
         ttl_ms,
@@ -58,13 +58,44 @@ pub(super) fn read<F: Formatter, V: DeserializeOwned>(
 /// and the three times.
 const ITEMS_BEFORE_VALUE: u64 = 8 + 3;
 
-/// The envelope's times after the header, in order: `created_ms`, `ttl_ms`, `touched_ms`.
-fn times(de: &mut Fields<'_>) -> postcard::Result<(u64, Option<u64>, u64)> {
-    Ok((
-        u64::deserialize(&mut *de)?,
-        Option::<u64>::deserialize(&mut *de)?,
-        u64::deserialize(&mut *de)?,
-    ))
+/// Why an entry whose header is this lookup's is corrupt before its value.
+const BAD_TIMES: &str = "the entry's times are not postcard integers";
+
+/// The envelope's times after the header, in order — `created_ms`, `ttl_ms`, `touched_ms` —
+/// and the bytes after them, read as postcard reads them: `None` where postcard's decode of
+/// the whole fails.
+fn times(bytes: &[u8]) -> Option<((u64, Option<u64>, u64), &[u8])> {
+    let mut rest = bytes;
+    let at = &mut rest;
+    let created_ms = read_varint(at)?;
+    let ttl_ms = match take_byte(at)? {
+        0 => None,
+        1 => Some(read_varint(at)?),
+        _ => return None,
+    };
+    let touched_ms = read_varint(at)?;
+    Some(((created_ms, ttl_ms, touched_ms), rest))
+}
+
+/// Reads a `u64` as postcard does (`try_take_varint_u64`): LEB128 of at most ten bytes, longer
+/// forms than the shortest accepted, a tenth byte above 1 refused.
+fn read_varint(at: &mut &[u8]) -> Option<u64> {
+    let mut out = 0u64;
+    for i in 0..10 {
+        let byte = take_byte(at)?;
+        out |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (i < 9 || byte <= 1).then_some(out);
+        }
+    }
+    None
+}
+
+/// Takes the first byte of `at`.
+fn take_byte(at: &mut &[u8]) -> Option<u8> {
+    let (&first, tail) = at.split_first()?;
+    *at = tail;
+    Some(first)
 }
 
 /// The bytes after the header of a postcard entry, if its header is the one
@@ -185,6 +216,33 @@ mod tests {
         }
     }
 
+    /// The times are read as postcard reads them: the same values, the same rest, the same
+    /// refusals (overlong forms, a tenth byte above 1, an `Option` tag other than 0 or 1, a cut).
+    #[test]
+    fn times_are_read_as_postcard_reads_them() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for a in 0..=255u8 {
+            cases.push(vec![a, 0, 5, 9]);
+            cases.push(vec![7, a, 5, 9]);
+            cases.push(vec![7, 1, a, 9, 1]);
+            cases.push(vec![0x80, a, 0, 3]);
+            let mut ten = vec![0xff; 9];
+            ten.extend([a, 0, 0]);
+            cases.push(ten);
+        }
+        for n in [0, 1, 127, 128, 16_384, 1_764_000_000_000, u64::MAX] {
+            let bytes = PostcardFormatter.encode(&(n, Some(n), n, 42u8)).unwrap();
+            cases.extend((0..=bytes.len()).map(|at| bytes[..at].to_vec()));
+        }
+        for bytes in &cases {
+            let ours = times(bytes).map(|(times, rest)| (times, rest.to_vec()));
+            let theirs = postcard::take_from_bytes::<(u64, Option<u64>, u64)>(bytes)
+                .ok()
+                .map(|(times, rest)| (times, rest.to_vec()));
+            assert_eq!(ours, theirs, "{bytes:?}");
+        }
+    }
+
     #[test]
     fn the_header_a_key_writes_is_the_one_it_reads_and_no_other_key_reads_it() {
         let long = "k".repeat(300);
@@ -199,8 +257,8 @@ mod tests {
                 depth: 1,
                 items_before: ITEMS_BEFORE_VALUE,
             };
-            let ((created_ms, ..), value): (_, String) =
-                decode_last_field(rest, at, times).unwrap();
+            let ((created_ms, ..), rest) = times(rest).unwrap();
+            let value: String = decode_last_field(rest, at).unwrap();
             assert_eq!((value.as_str(), created_ms), (k, 5));
             let others = [
                 EntryKey {

@@ -79,10 +79,6 @@ fn decode_guarded<'de, T: Deserialize<'de>>(
     Ok((value, rest))
 }
 
-/// The fields of a postcard struct that come before the last one, read by postcard's own
-/// deserializer.
-pub(crate) type Fields<'de> = postcard::Deserializer<'de, postcard::de_flavors::Slice<'de>>;
-
 /// Where the last field of a struct sits in the whole that [`PostcardFormatter::decode`] would
 /// read, so that decoding the field alone counts as decoding the whole does.
 #[derive(Debug, Clone, Copy)]
@@ -95,22 +91,19 @@ pub(crate) struct LastField {
     pub(crate) items_before: u64,
 }
 
-/// Decodes the tail of a postcard struct from `bytes`: `head` reads the fields before the last
-/// one with postcard's own deserializer (fixed-size fields only, which the guard has nothing to
-/// bound), then the last field, a `T`, is read through the guard placed where `at` says, and
-/// trailing bytes are refused: what [`PostcardFormatter::decode`] of the whole accepts and
-/// refuses, without the struct's own layer around every field.
-pub(crate) fn decode_last_field<'de, H, T: Deserialize<'de>>(
+/// Decodes the last field of a postcard struct, a `T`, from `bytes` (what follows the fields
+/// before it), through the guard placed where `at` says, and refuses trailing bytes: what
+/// [`PostcardFormatter::decode`] of the whole accepts and refuses of it, without the struct's
+/// own layer around every field.
+pub(crate) fn decode_last_field<'de, T: Deserialize<'de>>(
     bytes: &'de [u8],
     at: LastField,
-    head: impl FnOnce(&mut Fields<'de>) -> postcard::Result<H>,
-) -> Result<(H, T), FormatError> {
+) -> Result<T, FormatError> {
     let guard = Guard::decoding_within(Mode::Binary, at.whole_len, at.depth, at.items_before)
         .str_as_bytes();
     let mut de = postcard::Deserializer::from_bytes(bytes);
     let error =
         |e: postcard::Error| FormatError::decode_guarded("postcard", &guard, || e.to_string());
-    let head = head(&mut de).map_err(error)?;
     let value = Seed::<T>::new(&guard).deserialize(&mut de).map_err(error)?;
     // The field itself is an item of its struct, counted once it is read.
     guard
@@ -123,7 +116,7 @@ pub(crate) fn decode_last_field<'de, H, T: Deserialize<'de>>(
             format_args!("{} trailing bytes", rest.len()),
         ));
     }
-    Ok((head, value))
+    Ok(value)
 }
 
 #[cfg(test)]
