@@ -80,6 +80,9 @@ fn times(bytes: &[u8]) -> Option<((u64, Option<u64>, u64), &[u8])> {
 /// Reads a `u64` as postcard does (`try_take_varint_u64`): LEB128 of at most ten bytes, longer
 /// forms than the shortest accepted, a tenth byte above 1 refused.
 fn read_varint(at: &mut &[u8]) -> Option<u64> {
+    if let Some(value) = read_short_varint(at) {
+        return Some(value);
+    }
     let mut out = 0u64;
     for i in 0..10 {
         let byte = take_byte(at)?;
@@ -89,6 +92,26 @@ fn read_varint(at: &mut &[u8]) -> Option<u64> {
         }
     }
     None
+}
+
+/// [`read_varint`] of a varint that ends within the next eight bytes (every time in
+/// milliseconds takes six), read as one word: its seven-bit groups gathered by three shifts
+/// instead of a loop per byte. `None` leaves `at` as it was, for the loop.
+#[inline]
+fn read_short_varint(at: &mut &[u8]) -> Option<u64> {
+    let word = u64::from_le_bytes(*at.first_chunk::<8>()?);
+    // The high bit of each byte says "more follows": the first byte without it ends the varint.
+    let ends = !word & 0x8080_8080_8080_8080;
+    if ends == 0 {
+        return None;
+    }
+    let len = ends.trailing_zeros() / 8 + 1;
+    let mut x = word & (u64::MAX >> (64 - 8 * len)) & 0x7f7f_7f7f_7f7f_7f7f;
+    x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    *at = &at[len as usize..];
+    Some(x)
 }
 
 /// Takes the first byte of `at`.
@@ -115,12 +138,14 @@ fn postcard_rest<'b>(bytes: &'b [u8], key: &EntryKey<'_>, shape: Option<&str>) -
 }
 
 /// Takes `expected` from the front of `at`, if it is there.
+#[inline]
 fn take(at: &mut &[u8], expected: &[u8]) -> Option<()> {
     let (head, tail) = at.split_at_checked(expected.len())?;
     (head == expected).then(|| *at = tail)
 }
 
 /// Takes `expected`, one byte, from the front of `at`, if it is there.
+#[inline]
 fn byte(at: &mut &[u8], expected: u8) -> Option<()> {
     match at.split_first() {
         Some((&first, tail)) if first == expected => {
@@ -132,6 +157,7 @@ fn byte(at: &mut &[u8], expected: u8) -> Option<()> {
 }
 
 /// Takes `n` as postcard writes it (LEB128, shortest form).
+#[inline]
 fn varint(at: &mut &[u8], n: u64) -> Option<()> {
     if let Ok(small) = u8::try_from(n)
         && small < 0x80
@@ -151,12 +177,14 @@ fn varint(at: &mut &[u8], n: u64) -> Option<()> {
 }
 
 /// Takes `text` as postcard writes a `str`: its length, then its bytes.
+#[inline]
 fn string(at: &mut &[u8], text: &str) -> Option<()> {
     varint(at, text.len() as u64)?;
     take(at, text.as_bytes())
 }
 
 /// Takes `text` as postcard writes an `Option<&str>`.
+#[inline]
 fn option(at: &mut &[u8], text: Option<&str>) -> Option<()> {
     match text {
         None => byte(at, 0),
@@ -230,10 +258,17 @@ mod tests {
             ten.extend([a, 0, 0]);
             cases.push(ten);
         }
-        for n in [0, 1, 127, 128, 16_384, 1_764_000_000_000, u64::MAX] {
+        let edges = (1..64).flat_map(|bit| [(1u64 << bit) - 1, 1 << bit]);
+        for n in [0, 1_764_000_000_000, u64::MAX].into_iter().chain(edges) {
             let bytes = PostcardFormatter.encode(&(n, Some(n), n, 42u8)).unwrap();
             cases.extend((0..=bytes.len()).map(|at| bytes[..at].to_vec()));
         }
+        // With eight bytes or more to read, varints are read a word at a time.
+        let padded: Vec<Vec<u8>> = cases
+            .iter()
+            .map(|c| [&c[..], &[0x55; 16]].concat())
+            .collect();
+        cases.extend(padded);
         for bytes in &cases {
             let ours = times(bytes).map(|(times, rest)| (times, rest.to_vec()));
             let theirs = postcard::take_from_bytes::<(u64, Option<u64>, u64)>(bytes)
