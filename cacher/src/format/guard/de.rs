@@ -156,6 +156,7 @@ impl<V> Utf8<'_, V> {
 /// `bytes` as a `str`, if they are UTF-8. Long strings (a value's text) are checked with
 /// `simdutf8`, twice as fast as `std`'s check from a few hundred bytes on; short ones (names,
 /// keys) with `std`'s, which is as fast there. Both accept exactly the valid UTF-8.
+#[inline]
 fn utf8(bytes: &[u8]) -> Option<&str> {
     if bytes.len() < SHORT_STR {
         std::str::from_utf8(bytes).ok()
