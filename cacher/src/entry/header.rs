@@ -165,6 +165,12 @@ fn varint(at: &mut &[u8], n: u64) -> Option<()> {
         // One byte: every identity's length but a long key's or args'.
         return byte(at, small);
     }
+    long_varint(at, n)
+}
+
+/// [`varint`] of `n` ≥ 128, apart so that the one-byte case is inlined alone.
+#[inline(never)]
+fn long_varint(at: &mut &[u8], n: u64) -> Option<()> {
     let (mut n, mut bytes, mut len) = (n, [0u8; 10], 0);
     while n >= 0x80 {
         // Seven bits at a time, lowest first; the high bit says "more follows".
