@@ -455,41 +455,34 @@ mod tests {
     /// in, and hashed past LMDB's key size: the layout other processes read.
     #[test]
     fn the_entries_key_is_namespace_version_and_key_joined_by_nuls() {
+        fn entry_key<'a>(version: Option<&'a str>, key: &'a str) -> EntryKey<'a> {
+            EntryKey {
+                namespace: "app::f",
+                version,
+                key,
+                args: None,
+                type_name: "u32",
+                code: None,
+            }
+        }
         for version in [None, Some("v1")] {
             let head = format!("app::f\0{}\0", version.unwrap_or_default());
-            for len in [
+            let lens = [
                 0,
                 1,
                 SHORT_KEY - head.len(),
                 SHORT_KEY + 1 - head.len(),
                 MAX_KEY - head.len(),
-            ] {
+            ];
+            for len in lens {
                 let key = "k".repeat(len);
-                let entry_key = EntryKey {
-                    namespace: "app::f",
-                    version,
-                    key: &key,
-                    args: None,
-                    type_name: "u32",
-                    code: None,
-                };
-                assert_eq!(
-                    id_of(&entry_key),
-                    format!("{head}{key}").into_bytes(),
-                    "{len}"
-                );
+                let id = id_of(&entry_key(version, &key));
+                assert_eq!(id, format!("{head}{key}").into_bytes(), "{len}");
             }
             let long = "k".repeat(MAX_KEY);
-            let entry_key = EntryKey {
-                namespace: "app::f",
-                version,
-                key: &long,
-                args: None,
-                type_name: "u32",
-                code: None,
-            };
             let rest = hashed(&format!("{}\0{long}", version.unwrap_or_default()));
-            assert_eq!(id_of(&entry_key), format!("app::f\0{rest}").into_bytes());
+            let id = id_of(&entry_key(version, &long));
+            assert_eq!(id, format!("app::f\0{rest}").into_bytes());
         }
     }
 }

@@ -61,10 +61,13 @@ const ITEMS_BEFORE_VALUE: u64 = 8 + 3;
 /// Why an entry whose header is this lookup's is corrupt before its value.
 const BAD_TIMES: &str = "the entry's times are not postcard integers";
 
+/// An entry's `created_ms`, `ttl_ms` and `touched_ms`.
+type Times = (u64, Option<u64>, u64);
+
 /// The envelope's times after the header, in order — `created_ms`, `ttl_ms`, `touched_ms` —
 /// and the bytes after them, read as postcard reads them: `None` where postcard's decode of
 /// the whole fails.
-fn times(bytes: &[u8]) -> Option<((u64, Option<u64>, u64), &[u8])> {
+fn times(bytes: &[u8]) -> Option<(Times, &[u8])> {
     let mut rest = bytes;
     let at = &mut rest;
     let created_ms = read_varint(at)?;

@@ -76,6 +76,20 @@ macro_rules! forward_deserialize {
     )*};
 }
 
+/// `deserialize_str` and `deserialize_string`: as bytes whose UTF-8 the guard checks, when it reads
+/// them so ([`Guard::str_as_bytes`]); else forwarded.
+macro_rules! strings_as_bytes {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            let guard = self.guard;
+            if guard.reads_str_as_bytes() {
+                return self.de.deserialize_bytes(Utf8 { visitor, guard });
+            }
+            self.de.$method(Visit { visitor, guard })
+        }
+    )*};
+}
+
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Guarded<'_, D> {
     type Error = D::Error;
 
@@ -95,27 +109,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Guarded<'_, D> {
         deserialize_identifier() deserialize_ignored_any()
     }
 
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        if self.guard.reads_str_as_bytes() {
-            let guard = self.guard;
-            return self.de.deserialize_bytes(Utf8 { visitor, guard });
-        }
-        self.de.deserialize_str(Visit {
-            visitor,
-            guard: self.guard,
-        })
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        if self.guard.reads_str_as_bytes() {
-            let guard = self.guard;
-            return self.de.deserialize_bytes(Utf8 { visitor, guard });
-        }
-        self.de.deserialize_string(Visit {
-            visitor,
-            guard: self.guard,
-        })
-    }
+    strings_as_bytes! { deserialize_str deserialize_string }
 
     fn is_human_readable(&self) -> bool {
         self.de.is_human_readable()
