@@ -185,6 +185,7 @@ impl<F: Formatter> StoreBackend<F> {
 }
 
 impl<F> StoreBackend<F> {
+    #[inline]
     fn store(&self) -> Result<&Store> {
         if let Some(store) = self.store.get() {
             return Ok(store);
@@ -253,7 +254,10 @@ fn hashed(text: &str) -> String {
 /// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
 /// its clear and its bounds would take them), or starts like a hash (`#`).
 fn ns_of(namespace: &str) -> Cow<'_, str> {
-    if namespace.len() > MAX_NAMESPACE || namespace.contains('\0') || namespace.starts_with('#') {
+    if namespace.len() > MAX_NAMESPACE
+        || namespace.as_bytes().contains(&0)
+        || namespace.starts_with('#')
+    {
         Cow::Owned(hashed(namespace))
     } else {
         Cow::Borrowed(namespace)
