@@ -12,7 +12,8 @@
 //! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `cached-miss-u64` (a miss + insert of
 //! a new key each loop, from an empty cache), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
-//! `RedbCache`, the same value).
+//! `RedbCache`, the same value), `value-decode`, `value-decode-raw` (the store's value alone,
+//! through `PostcardFormatter` and through postcard itself).
 //! A hit scenario followed by `-2t` (`attr-hit-u64-2t`) runs its loop on two threads at once, each
 //! doing the given count (callgrind runs them one at a time: it counts the instructions of a
 //! shared path, not the contention). The instructions of one lookup are the difference between
@@ -314,6 +315,22 @@ fn main() {
                     cache.insert(&k, value.clone()).unwrap();
                 } else {
                     black_box(cache.get(&k));
+                }
+            }
+        }
+        "value-decode" | "value-decode-raw" => {
+            // `value-decode N [SIZE]`: the store's value alone decoded, through the guarded
+            // `PostcardFormatter`; `-raw`: through postcard itself (the floor of a hit's decode).
+            let size = args.next().map_or(200, |s| s.parse().expect("a size"));
+            let bytes = postcard::to_stdvec(&Payload::of_json_size(size)).unwrap();
+            let raw = scenario == "value-decode-raw";
+            for _ in 0..loops {
+                let bytes = black_box(&bytes[..]);
+                if raw {
+                    black_box(postcard::from_bytes::<Payload>(bytes).unwrap());
+                } else {
+                    let formatter = cacher::format::PostcardFormatter;
+                    black_box(formatter.decode::<Payload>(bytes).unwrap());
                 }
             }
         }

@@ -421,12 +421,12 @@ fn decode_caught<'de, F: Formatter, T: Deserialize<'de>>(
     bytes: &'de [u8],
 ) -> Result<T, FormatError> {
     let decoded = catch_unwind(AssertUnwindSafe(|| formatter.decode(bytes)));
-    decoded.unwrap_or_else(|_| {
-        Err(FormatError::decode(
-            formatter.name(),
-            "the value's Deserialize panicked",
-        ))
-    })
+    decoded.unwrap_or_else(|_| Err(panicked(formatter)))
+}
+
+/// The error of a decode whose `Deserialize` panicked.
+fn panicked<F: Formatter>(formatter: &F) -> FormatError {
+    FormatError::decode(formatter.name(), "the value's Deserialize panicked")
 }
 
 /// Why an entry is not the one a lookup asks for.

@@ -48,6 +48,7 @@ mod redact;
 pub use self::bincode::BincodeFormatter;
 pub use self::json::JsonFormatter;
 pub use self::postcard::PostcardFormatter;
+pub(crate) use self::postcard::{LastField, decode_last_field};
 
 use serde::{Deserialize, Serialize};
 

@@ -185,6 +185,7 @@ impl<F: Formatter> StoreBackend<F> {
 }
 
 impl<F> StoreBackend<F> {
+    #[inline]
     fn store(&self) -> Result<&Store> {
         if let Some(store) = self.store.get() {
             return Ok(store);
@@ -253,7 +254,10 @@ fn hashed(text: &str) -> String {
 /// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
 /// its clear and its bounds would take them), or starts like a hash (`#`).
 fn ns_of(namespace: &str) -> Cow<'_, str> {
-    if namespace.len() > MAX_NAMESPACE || namespace.contains('\0') || namespace.starts_with('#') {
+    if namespace.len() > MAX_NAMESPACE
+        || namespace.as_bytes().contains(&0)
+        || namespace.starts_with('#')
+    {
         Cow::Owned(hashed(namespace))
     } else {
         Cow::Borrowed(namespace)
@@ -272,8 +276,8 @@ fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
 fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
     let namespace = ns_of(key.namespace);
     let version = key.version.unwrap_or_default();
-    let parts = [&namespace, "\0", version, "\0", key.key];
-    let len = parts.iter().map(|part| part.len()).sum::<usize>();
+    let parts = [&namespace, version, key.key];
+    let len = parts.iter().map(|part| part.len() + 1).sum::<usize>() - 1;
     if len <= SHORT_KEY {
         // Most keys: a smaller buffer to zero first.
         return joined::<SHORT_KEY, T>(parts, use_id);
@@ -288,16 +292,18 @@ fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
 /// The `entries` keys that most caches' keys fit in.
 const SHORT_KEY: usize = 128;
 
-/// Calls `use_id` with `parts` one after the other, in a buffer of `N` bytes on the stack (they
-/// fit in it).
-fn joined<const N: usize, T>(parts: [&str; 5], use_id: impl FnOnce(&[u8]) -> T) -> T {
+/// Calls `use_id` with `parts` joined by NULs, in a buffer of `N` bytes on the stack (they fit in
+/// it). The buffer starts zeroed: the NULs and an empty part (most versions) copy nothing.
+fn joined<const N: usize, T>(parts: [&str; 3], use_id: impl FnOnce(&[u8]) -> T) -> T {
     let mut id = [0u8; N];
     let mut at = 0;
     for part in parts {
-        id[at..at + part.len()].copy_from_slice(part.as_bytes());
-        at += part.len();
+        if !part.is_empty() {
+            id[at..at + part.len()].copy_from_slice(part.as_bytes());
+        }
+        at += part.len() + 1;
     }
-    use_id(&id[..at])
+    use_id(&id[..at - 1])
 }
 
 /// Where an entry is, for messages.
@@ -437,7 +443,8 @@ impl<F: Formatter> fmt::Debug for StoreBackend<F> {
 
 #[cfg(test)]
 mod tests {
-    use super::{hashed, ns_of};
+    use super::{MAX_KEY, SHORT_KEY, hashed, id_of, ns_of};
+    use crate::entry::EntryKey;
 
     #[test]
     fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
@@ -446,5 +453,40 @@ mod tests {
         assert_ne!(ns_of(&hashed(&long)), ns_of(&long));
         assert!(!ns_of("app\0x").contains('\0'));
         assert_eq!(ns_of("app::f"), "app::f");
+    }
+
+    /// The entries key is namespace, version and key joined by NULs, whatever buffer it is made
+    /// in, and hashed past LMDB's key size: the layout other processes read.
+    #[test]
+    fn the_entries_key_is_namespace_version_and_key_joined_by_nuls() {
+        fn entry_key<'a>(version: Option<&'a str>, key: &'a str) -> EntryKey<'a> {
+            EntryKey {
+                namespace: "app::f",
+                version,
+                key,
+                args: None,
+                type_name: "u32",
+                code: None,
+            }
+        }
+        for version in [None, Some("v1")] {
+            let head = format!("app::f\0{}\0", version.unwrap_or_default());
+            let lens = [
+                0,
+                1,
+                SHORT_KEY - head.len(),
+                SHORT_KEY + 1 - head.len(),
+                MAX_KEY - head.len(),
+            ];
+            for len in lens {
+                let key = "k".repeat(len);
+                let id = id_of(&entry_key(version, &key));
+                assert_eq!(id, format!("{head}{key}").into_bytes(), "{len}");
+            }
+            let long = "k".repeat(MAX_KEY);
+            let rest = hashed(&format!("{}\0{long}", version.unwrap_or_default()));
+            let id = id_of(&entry_key(version, &long));
+            assert_eq!(id, format!("app::f\0{rest}").into_bytes());
+        }
     }
 }

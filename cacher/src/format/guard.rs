@@ -48,6 +48,8 @@ pub(crate) struct Guard {
     /// Items allowed in all (decode); `u64::MAX` while encoding, checked at the end.
     budget: u64,
     refusal: Cell<Option<&'static str>>,
+    /// Decoding reads each `str` as bytes and checks their UTF-8 itself ([`Guard::str_as_bytes`]).
+    str_as_bytes: bool,
 }
 
 impl Guard {
@@ -61,6 +63,15 @@ impl Guard {
         Self::new(mode, item_budget(len))
     }
 
+    /// A guard for decoding a part of a whole of `len` bytes, as the whole's guard would be
+    /// there: `depth` levels open, `items` counted.
+    pub(crate) fn decoding_within(mode: Mode, len: usize, depth: usize, items: u64) -> Self {
+        let guard = Self::new(mode, item_budget(len));
+        guard.depth.set(depth);
+        guard.items.set(items);
+        guard
+    }
+
     fn new(mode: Mode, budget: u64) -> Self {
         Self {
             mode,
@@ -68,7 +79,21 @@ impl Guard {
             items: Cell::new(0),
             budget,
             refusal: Cell::new(None),
+            str_as_bytes: false,
         }
+    }
+
+    /// For a format that writes a `str` as it writes bytes (postcard: its length, then its
+    /// bytes): decoding asks for the bytes and checks their UTF-8 itself, vectorized for long
+    /// strings ([`de`]). The same strings are accepted and refused.
+    pub(crate) fn str_as_bytes(mut self) -> Self {
+        self.str_as_bytes = true;
+        self
+    }
+
+    /// Whether decoding reads each `str` as bytes.
+    pub(crate) fn reads_str_as_bytes(&self) -> bool {
+        self.str_as_bytes
     }
 
     pub(crate) fn mode(&self) -> Mode {

@@ -69,7 +69,7 @@ const ENCODE_ROOM: usize = 512;
 fn decode_guarded<'de, T: Deserialize<'de>>(
     bytes: &'de [u8],
 ) -> Result<(T, &'de [u8]), FormatError> {
-    let guard = Guard::decoding(Mode::Binary, bytes.len());
+    let guard = Guard::decoding(Mode::Binary, bytes.len()).str_as_bytes();
     let mut de = postcard::Deserializer::from_bytes(bytes);
     // postcard's errors are fixed texts (it drops custom messages): none quotes the bytes.
     let error =
@@ -77,4 +77,88 @@ fn decode_guarded<'de, T: Deserialize<'de>>(
     let value = Seed::<T>::new(&guard).deserialize(&mut de).map_err(error)?;
     let rest = de.finalize().map_err(error)?;
     Ok((value, rest))
+}
+
+/// Where the last field of a struct sits in the whole that [`PostcardFormatter::decode`] would
+/// read, so that decoding the field alone counts as decoding the whole does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastField {
+    /// The whole's length in bytes (the guard's item budget).
+    pub(crate) whole_len: usize,
+    /// The levels the field sits in.
+    pub(crate) depth: usize,
+    /// The items counted before it: the fields before it and their content.
+    pub(crate) items_before: u64,
+}
+
+/// Decodes the last field of a postcard struct, a `T`, from `bytes` (what follows the fields
+/// before it), through the guard placed where `at` says, and refuses trailing bytes: what
+/// [`PostcardFormatter::decode`] of the whole accepts and refuses of it, without the struct's
+/// own layer around every field.
+pub(crate) fn decode_last_field<'de, T: Deserialize<'de>>(
+    bytes: &'de [u8],
+    at: LastField,
+) -> Result<T, FormatError> {
+    let guard = Guard::decoding_within(Mode::Binary, at.whole_len, at.depth, at.items_before)
+        .str_as_bytes();
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let error =
+        |e: postcard::Error| FormatError::decode_guarded("postcard", &guard, || e.to_string());
+    let value = Seed::<T>::new(&guard).deserialize(&mut de).map_err(error)?;
+    // The field itself is an item of its struct, counted once it is read.
+    guard
+        .item()
+        .map_err(|why| FormatError::decode("postcard", why))?;
+    let rest = de.finalize().map_err(error)?;
+    if !rest.is_empty() {
+        return Err(FormatError::decode(
+            "postcard",
+            format_args!("{} trailing bytes", rest.len()),
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::PostcardFormatter;
+    use crate::format::Formatter;
+
+    /// Strings are read as bytes and checked here (`std` below 256 bytes, `simdutf8` from
+    /// there): exactly what postcard's own check accepts is accepted, on both sides of the
+    /// switch, whatever the string is read as.
+    #[test]
+    fn strings_read_as_bytes_accept_exactly_the_valid_utf8() {
+        let piece = "aé€😀 z";
+        for len in [0, 1, 30, 255, 256, 257, 300, 1000, 4096] {
+            let text: String = piece.chars().cycle().take(len).collect();
+            let bytes = PostcardFormatter.encode(&text).unwrap();
+            let mut cases = vec![bytes.clone()];
+            let prefix = bytes.len() - text.len();
+            for at in [0, text.len() / 2, text.len().saturating_sub(1)] {
+                for bad in [0x80, 0xc0, 0xed, 0xff] {
+                    let mut damaged = bytes.clone();
+                    if let Some(byte) = damaged.get_mut(prefix + at) {
+                        *byte = bad;
+                        cases.push(damaged);
+                    }
+                }
+            }
+            for case in &cases {
+                let raw = postcard::from_bytes::<String>(case).ok();
+                assert_eq!(PostcardFormatter.decode::<String>(case).ok(), raw, "{len}");
+                let borrowed = PostcardFormatter.decode::<&str>(case).ok();
+                assert_eq!(borrowed, raw.as_deref(), "{len}");
+                let cow = PostcardFormatter.decode::<Cow<'_, str>>(case).ok();
+                assert_eq!(cow.as_deref(), raw.as_deref(), "{len}");
+            }
+            let refused = PostcardFormatter.decode::<String>(&cases[cases.len() - 1]);
+            if len > 0 {
+                let error = refused.unwrap_err().to_string();
+                assert!(error.contains("not valid UTF-8"), "{error}");
+            }
+        }
+    }
 }
