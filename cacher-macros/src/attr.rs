@@ -284,9 +284,23 @@ fn unknown_option(path: &syn::Path) -> syn::Error {
 /// Names that other caching libraries use, and what `#[cached]` calls them.
 fn renamed(name: &str) -> Option<&'static str> {
     Some(match name {
-        "time" | "time_to_live" | "expire" | "expiry" | "lifespan" => "the time to live is `ttl`",
+        "time" | "time_to_live" | "expire" | "expiry" | "lifespan" | "ttl_secs" => {
+            "the time to live is `ttl`: write `ttl = \"60s\"`"
+        }
         "expires" | "expires_fn" | "ttl_from" => "a ttl from the value is `ttl_fn`",
-        "refresh" | "tti" | "idle" | "sliding" => "sliding expiry is `time_to_idle`",
+        "refresh" | "tti" | "idle" | "sliding" | "time_refresh" => {
+            "sliding expiry is `time_to_idle`"
+        }
+        "disk" | "redis" | "io_cached" | "store" | "in_memory" => {
+            "where entries live is `backend`: write `backend = \"file\"` (or \"memory\", \"store\", \"redis\", or a list of them)"
+        }
+        "disk_dir" => "the directory is `cache_dir`",
+        "with_cached_flag" => {
+            "whether a value was cached is told by `lookup(|| f(…))`, which returns the value and its `Origin`"
+        }
+        "ty" | "create" => {
+            "a cache of another type or built by hand is `Cache::builder()` (the attribute's runtime form)"
+        }
         "swr" | "refresh_after" | "next_time" | "background_refresh" => {
             "serving stale while refreshing in the background is `stale_while_revalidate`"
         }
@@ -305,9 +319,10 @@ fn renamed(name: &str) -> Option<&'static str> {
         "fallible" | "result_fallible" => {
             "a `Result` return type is detected; for one by another name write `result = true`"
         }
-        "key" | "convert" | "ignore" => {
-            "to leave an argument out of the key, put `#[cached(skip)]` on that parameter"
+        "convert" => {
+            "a key made from the arguments is `key = <expression>` (e.g. `key = (a.to_lowercase(), b)`), with `key_type = \"…\"` when its type is not inferred"
         }
+        "ignore" => "to leave an argument out of the key, put `#[cached(skip)]` on that parameter",
         "sync_writes" => "no flag is needed: concurrent callers of one key always run it once",
         _ => return None,
     })

@@ -343,7 +343,35 @@ fn params(
             }
         }
     }
+    if let Some(key) = key
+        && (method || !params.is_empty())
+    {
+        check_key_uses_arguments(key, &params, errors);
+    }
     (method, params)
+}
+
+/// A `key = …` that mentions neither `self` nor a parameter gives every call one entry: each
+/// call would be served the first call's value. Refused, with what to write.
+fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mut Errors) {
+    let tokens = key.to_token_stream();
+    let self_ = Ident::new("self", proc_macro2::Span::call_site());
+    if mentions(tokens.clone(), &self_) || params.iter().any(|p| mentions(tokens.clone(), &p.ident))
+    {
+        return;
+    }
+    let message = if matches!(
+        key,
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        })
+    ) {
+        "`key` is an expression over the arguments, not a type: write `key = (a, b)` (and `key_type = \"…\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here"
+    } else {
+        "this key uses none of the arguments, so every call would be served the first call's value: key by what changes the result (e.g. `key = (a, b)`), or remove `key` and put `#[cached(skip)]` on the parameters to leave out"
+    };
+    errors.at(key, message);
 }
 
 impl Param {

@@ -12,6 +12,12 @@ fn renamed(n: u32) -> u32 {
     n
 }
 
+// `cached`'s flag for a disk cache: what #[cached] writes instead.
+#[cached(disk = true)]
+fn on_disk(n: u32) -> u32 {
+    n
+}
+
 // Nothing close: the options are listed.
 #[cached(colour = "blue")]
 fn stranger(n: u32) -> u32 {
@@ -28,6 +34,7 @@ fn main() {
     // The functions and their companions still exist.
     typo(1);
     renamed(1);
+    on_disk(1);
     stranger(1);
     no_value(1);
     let _ = typo_cache().stats();
