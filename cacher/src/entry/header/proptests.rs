@@ -20,7 +20,7 @@ struct Value {
 
 /// The envelope as postcard alone decodes it: the oracle.
 #[derive(Debug, Deserialize)]
-struct Mirror {
+struct Mirror<V> {
     cacher: u32,
     namespace: String,
     version: Option<String>,
@@ -32,25 +32,30 @@ struct Mirror {
     created_ms: u64,
     ttl_ms: Option<u64>,
     touched_ms: u64,
-    value: Value,
+    value: V,
 }
 
 fn key() -> EntryKey<'static> {
+    key_of::<Value>()
+}
+
+/// The lookup's key of a `V`.
+fn key_of<V>() -> EntryKey<'static> {
     EntryKey {
         namespace: "app::f",
         version: Some("v1"),
         key: "7",
         args: Some("(7)"),
-        type_name: std::any::type_name::<Value>(),
+        type_name: std::any::type_name::<V>(),
         code: Some("c0de"),
     }
 }
 
 /// What postcard alone reads from `bytes` and the checks accept for [`key`], if anything.
-fn oracle(bytes: &[u8]) -> Option<Entry<Value>> {
-    let key = key();
-    let (m, rest) = postcard::take_from_bytes::<Mirror>(bytes).ok()?;
-    let shape = shape::of::<Value>().fingerprint.clone();
+fn oracle<V: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<Entry<V>> {
+    let key = key_of::<V>();
+    let (m, rest) = postcard::take_from_bytes::<Mirror<V>>(bytes).ok()?;
+    let shape = shape::of::<V>().fingerprint.clone();
     let args_agree = match (&m.args, key.args) {
         (Some(stored), Some(asked)) => stored.as_str() == bounded_args(asked),
         _ => true,
@@ -160,7 +165,7 @@ proptest! {
         }
         let served = decode_current::<_, Value>(&PostcardFormatter, &key(), &bytes, &"test");
         let served = served.ok().flatten();
-        prop_assert_eq!(&served, &oracle(&bytes), "{:?}", bytes);
+        prop_assert_eq!(&served, &oracle::<Value>(&bytes), "{:?}", bytes);
         let short = read::<_, Value>(&PostcardFormatter, &key(), &bytes, shape.as_deref());
         if let Some(short) = short {
             prop_assert_eq!(short.ok(), served);
@@ -259,4 +264,45 @@ fn nested_zero_sized_items_at_the_budget_are_counted_alike() {
     let varint = |n: u64| PostcardFormatter.encode(&n).unwrap();
     sweep::<Vec<Vec<()>>>(|n| [varint(2), varint(n / 2), varint(n - n / 2 - 2)].concat());
     sweep::<Option<Vec<((), ())>>>(|n| [&[1][..], &varint(n / 3)].concat());
+}
+
+/// Every byte of a small entry's times and value set to every value, every cut, a byte more:
+/// served exactly when postcard reads the bytes as this key's, as what it reads. Times of one
+/// byte and of ten (a tenth byte of 1: `u64::MAX`), values of no byte and of a few.
+#[test]
+fn every_change_to_a_small_entrys_tail_is_read_as_postcard_reads_it() {
+    check_every_change(());
+    check_every_change(7u8);
+    check_every_change(Some(u64::MAX));
+    check_every_change((true, 'é', ()));
+}
+
+fn check_every_change<V>(value: V)
+where
+    V: Serialize + for<'de> Deserialize<'de> + Clone + PartialEq + std::fmt::Debug,
+{
+    let key = key_of::<V>();
+    for (created_ms, ttl_ms, touched_ms) in [(u64::MAX, Some(1 << 63), 0), (5, None, 127)] {
+        let entry = Entry {
+            ttl_ms,
+            touched_ms,
+            ..Entry::new(value.clone(), created_ms)
+        };
+        let bytes = entry::encode(&PostcardFormatter, &key, &entry).unwrap();
+        let tail = PostcardFormatter.encode(&(created_ms, ttl_ms, touched_ms, &value));
+        let from = bytes.len() - tail.unwrap().len();
+        let mut damaged = vec![[&bytes[..], &[0]].concat()];
+        for at in from..bytes.len() {
+            damaged.push(bytes[..at].to_vec());
+            for byte in 0..=255 {
+                let mut changed = bytes.clone();
+                changed[at] = byte;
+                damaged.push(changed);
+            }
+        }
+        for bytes in &damaged {
+            let served = decode_current::<_, V>(&PostcardFormatter, &key, bytes, &"test");
+            assert_eq!(served.ok().flatten(), oracle::<V>(bytes), "{bytes:?}");
+        }
+    }
 }
