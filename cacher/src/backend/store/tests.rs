@@ -46,3 +46,34 @@ fn the_entries_key_is_namespace_version_and_key_joined_by_nuls() {
         assert_eq!(id, format!("app::f\0{rest}").into_bytes());
     }
 }
+
+/// No two (version, key) pairs share an entries key: no version and an empty one, a version
+/// spelling another's hash, versions and keys that split one text at a NUL, short and long.
+#[test]
+fn no_two_versions_and_keys_share_an_entries_key() {
+    let long = "k".repeat(MAX_KEY);
+    let spelled_hash = hashed("");
+    let versions = [
+        None,
+        Some(""),
+        Some("v"),
+        Some("v\0"),
+        Some(&spelled_hash[..]),
+    ];
+    let keys = ["", "k", "\0k", "v\0k", &long[..]];
+    let mut seen = std::collections::HashMap::new();
+    for version in versions {
+        for key in keys {
+            let id = id_of(&EntryKey {
+                namespace: "app::f",
+                version,
+                key,
+                args: None,
+                type_name: "u32",
+                code: None,
+            });
+            let before = seen.insert(id, (version, key));
+            assert_eq!(before, None, "{version:?} {key:?}");
+        }
+    }
+}
