@@ -3,6 +3,18 @@
 use super::{MAX_KEY, SHORT_KEY, hashed, id_of, ns_of};
 use crate::entry::EntryKey;
 
+/// The key of `key` in `app::f` under `version`.
+fn entry_key<'a>(version: Option<&'a str>, key: &'a str) -> EntryKey<'a> {
+    EntryKey {
+        namespace: "app::f",
+        version,
+        key,
+        args: None,
+        type_name: "u32",
+        code: None,
+    }
+}
+
 #[test]
 fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
     let long = format!("app::{}", "n".repeat(300));
@@ -16,16 +28,6 @@ fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
 /// in, and hashed past LMDB's key size: the layout other processes read.
 #[test]
 fn the_entries_key_is_namespace_version_and_key_joined_by_nuls() {
-    fn entry_key<'a>(version: Option<&'a str>, key: &'a str) -> EntryKey<'a> {
-        EntryKey {
-            namespace: "app::f",
-            version,
-            key,
-            args: None,
-            type_name: "u32",
-            code: None,
-        }
-    }
     for version in [None, Some("v1")] {
         let head = format!("app::f\0{}\0", version.unwrap_or_default());
         let lens = [
@@ -64,14 +66,7 @@ fn no_two_versions_and_keys_share_an_entries_key() {
     let mut seen = std::collections::HashMap::new();
     for version in versions {
         for key in keys {
-            let id = id_of(&EntryKey {
-                namespace: "app::f",
-                version,
-                key,
-                args: None,
-                type_name: "u32",
-                code: None,
-            });
+            let id = id_of(&entry_key(version, key));
             let before = seen.insert(id, (version, key));
             assert_eq!(before, None, "{version:?} {key:?}");
         }
