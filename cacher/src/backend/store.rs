@@ -264,6 +264,19 @@ fn ns_of(namespace: &str) -> Cow<'_, str> {
     }
 }
 
+/// The version as the store's keys spell it: none is empty; a version is itself, or its hash
+/// when it is empty (else it would share the rows of none), holds a `\0` (else version and key
+/// could split one text two ways) or starts like a hash (`#`).
+fn version_of(version: Option<&str>) -> Cow<'_, str> {
+    match version {
+        None => Cow::Borrowed(""),
+        Some(v) if v.is_empty() || v.as_bytes().contains(&0) || v.starts_with('#') => {
+            Cow::Owned(hashed(v))
+        }
+        Some(v) => Cow::Borrowed(v),
+    }
+}
+
 /// The `entries` key of `key`: namespace, version and key, apart; version and key hashed when
 /// the whole would pass LMDB's key size. (The entry records them whole, and every read checks
 /// them, so a hash collision could only make a miss.)
@@ -275,8 +288,8 @@ fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
 /// LMDB's key size (always but for long keys): a hit allocates nothing for it.
 fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
     let namespace = ns_of(key.namespace);
-    let version = key.version.unwrap_or_default();
-    let parts = [&namespace, version, key.key];
+    let version = version_of(key.version);
+    let parts = [&namespace, &version, key.key];
     let len = parts.iter().map(|part| part.len() + 1).sum::<usize>() - 1;
     if len <= SHORT_KEY {
         // Most keys: a smaller buffer to zero first.
@@ -285,7 +298,7 @@ fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
     if len <= MAX_KEY {
         return joined::<MAX_KEY, T>(parts, use_id);
     }
-    let rest = hashed(&[version, "\0", key.key].concat());
+    let rest = hashed(&[&version, "\0", key.key].concat());
     use_id([&namespace, "\0", &rest].concat().as_bytes())
 }
 
@@ -442,51 +455,4 @@ impl<F: Formatter> fmt::Debug for StoreBackend<F> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{MAX_KEY, SHORT_KEY, hashed, id_of, ns_of};
-    use crate::entry::EntryKey;
-
-    #[test]
-    fn a_namespace_spelled_like_a_hash_or_holding_a_nul_is_hashed_apart() {
-        let long = format!("app::{}", "n".repeat(300));
-        // A namespace that spells the hash of a long one is hashed itself: never the same rows.
-        assert_ne!(ns_of(&hashed(&long)), ns_of(&long));
-        assert!(!ns_of("app\0x").contains('\0'));
-        assert_eq!(ns_of("app::f"), "app::f");
-    }
-
-    /// The entries key is namespace, version and key joined by NULs, whatever buffer it is made
-    /// in, and hashed past LMDB's key size: the layout other processes read.
-    #[test]
-    fn the_entries_key_is_namespace_version_and_key_joined_by_nuls() {
-        fn entry_key<'a>(version: Option<&'a str>, key: &'a str) -> EntryKey<'a> {
-            EntryKey {
-                namespace: "app::f",
-                version,
-                key,
-                args: None,
-                type_name: "u32",
-                code: None,
-            }
-        }
-        for version in [None, Some("v1")] {
-            let head = format!("app::f\0{}\0", version.unwrap_or_default());
-            let lens = [
-                0,
-                1,
-                SHORT_KEY - head.len(),
-                SHORT_KEY + 1 - head.len(),
-                MAX_KEY - head.len(),
-            ];
-            for len in lens {
-                let key = "k".repeat(len);
-                let id = id_of(&entry_key(version, &key));
-                assert_eq!(id, format!("{head}{key}").into_bytes(), "{len}");
-            }
-            let long = "k".repeat(MAX_KEY);
-            let rest = hashed(&format!("{}\0{long}", version.unwrap_or_default()));
-            let id = id_of(&entry_key(version, &long));
-            assert_eq!(id, format!("app::f\0{rest}").into_bytes());
-        }
-    }
-}
+mod tests;

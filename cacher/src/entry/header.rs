@@ -205,6 +205,9 @@ fn option(at: &mut &[u8], text: Option<&str>) -> Option<()> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};
 

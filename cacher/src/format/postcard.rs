@@ -161,4 +161,91 @@ mod tests {
             }
         }
     }
+
+    /// `bytes` as postcard writes a `str` of them: their length, then the bytes.
+    fn as_str(bytes: &[u8]) -> Vec<u8> {
+        [&PostcardFormatter.encode(&bytes.len()).unwrap()[..], bytes].concat()
+    }
+
+    /// Sequences std refuses (overlong forms, surrogates, past U+10FFFF, lone continuation and
+    /// lead bytes) and multi-byte chars cut at every byte, placed so that they end before, at
+    /// and after the 256-byte switch and straddle it (attack 20): the guard's check (std's
+    /// below 256 bytes, simdutf8's from there) accepts exactly what `str::from_utf8` accepts.
+    #[test]
+    fn strings_around_the_switch_are_checked_as_std_checks_them() {
+        let bad: [&[u8]; 12] = [
+            b"\xc0\xaf",
+            b"\xe0\x80\xaf",
+            b"\xf0\x80\x80\xaf",
+            b"\xed\xa0\x80",
+            b"\xed\xbf\xbf",
+            b"\xf4\x90\x80\x80",
+            b"\x80",
+            b"\xbf",
+            b"\xc3",
+            b"\xf5\x80\x80\x80",
+            b"\xff",
+            b"\xef\xbf\xbf",
+        ];
+        let mut pieces: Vec<Vec<u8>> = bad.iter().map(|piece| piece.to_vec()).collect();
+        for c in ['é', '€', '😀', '\u{10ffff}', '\u{d7ff}', '\u{e000}'] {
+            let mut buf = [0; 4];
+            let whole = c.encode_utf8(&mut buf).as_bytes();
+            pieces.extend((1..=whole.len()).map(|cut| whole[..cut].to_vec()));
+        }
+        let mut checked = 0;
+        for piece in &pieces {
+            for len in (248..=264usize).chain([0, 1, 127, 511, 512, 513]) {
+                let fill = len.saturating_sub(piece.len());
+                // At every place in a few lengths: vectorized checks work in blocks of 16 to 64
+                // bytes, where a sequence cut by a block's end is the classic bug.
+                let every = [256, 257, 300].contains(&len);
+                let places = if every {
+                    (0..=fill).collect()
+                } else {
+                    vec![0, fill / 2, fill]
+                };
+                for at in places {
+                    let mut text = vec![b'a'; fill];
+                    text.splice(at..at, piece.iter().copied());
+                    let expected = std::str::from_utf8(&text).ok();
+                    let bytes = as_str(&text);
+                    let read = PostcardFormatter.decode::<String>(&bytes).ok();
+                    assert_eq!(read.as_deref(), expected, "{text:?}");
+                    let borrowed = PostcardFormatter.decode::<&str>(&bytes).ok();
+                    assert_eq!(borrowed, expected, "{text:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    proptest::proptest! {
+        /// Text with a few bytes changed, of every length up to past the switch: read as
+        /// `str::from_utf8` reads it, as a `String` and inside an `Option<(String, u8)>`.
+        #[test]
+        fn damaged_text_is_read_as_std_reads_it(
+            text in ".{0,300}",
+            changes in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), 0x80u8..=0xff),
+                0..3,
+            ),
+        ) {
+            let mut text = text.into_bytes();
+            for (at, byte) in &changes {
+                if !text.is_empty() {
+                    let at = at.index(text.len());
+                    text[at] = *byte;
+                }
+            }
+            let expected = std::str::from_utf8(&text).ok();
+            let read = PostcardFormatter.decode::<String>(&as_str(&text)).ok();
+            proptest::prop_assert_eq!(read.as_deref(), expected);
+            let nested = [&[1][..], &as_str(&text), &[7]].concat();
+            let read = PostcardFormatter.decode::<Option<(String, u8)>>(&nested).ok();
+            let read = read.flatten().map(|(text, _)| text);
+            proptest::prop_assert_eq!(read.as_deref(), expected);
+        }
+    }
 }

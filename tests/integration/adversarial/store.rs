@@ -244,3 +244,41 @@ fn the_stores_max_entries_counts_the_writes_of_every_writer() {
         "exactly the 5 newest, whoever wrote them"
     );
 }
+
+/// The store's key joins namespace, version and key with NULs: a cache without a version and
+/// one whose version is empty, or two whose version and key split one text at another NUL, shared
+/// one row, each write evicting the other's entry (the file and Redis tiers keep them apart).
+#[test]
+fn versions_that_join_to_the_same_text_keep_entries_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = |version: Option<&str>| -> Cache<String, String> {
+        let builder = Cache::builder().namespace("app::f");
+        let builder = match version {
+            Some(version) => builder.version(version),
+            None => builder,
+        };
+        builder
+            .backend(StoreBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let pairs = [
+        ((None, "k"), (Some(""), "k")),
+        ((Some("a\0b"), "c"), (Some("a"), "b\0c")),
+        (
+            (Some("a\0b"), &"c".repeat(600)[..]),
+            (Some("a"), &format!("b\0{}", "c".repeat(600))[..]),
+        ),
+    ];
+    for ((version_a, key_a), (version_b, key_b)) in pairs {
+        let (a, b) = (cache(version_a), cache(version_b));
+        a.insert(&key_a.to_owned(), "a".into()).unwrap();
+        b.insert(&key_b.to_owned(), "b".into()).unwrap();
+        let read = (a.get(&key_a.to_owned()), b.get(&key_b.to_owned()));
+        assert_eq!(
+            read,
+            (Some("a".into()), Some("b".into())),
+            "{version_a:?} {version_b:?}"
+        );
+    }
+}
