@@ -5,7 +5,10 @@ mod settings;
 
 use self::settings::Settings;
 use super::inner::TtlFn;
-use super::{Cache, inner::Inner};
+use super::{
+    Cache,
+    inner::{Inner, Shared},
+};
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::Result;
@@ -404,21 +407,23 @@ where
             memory => memory,
         };
         Ok(Cache::from_inner(Inner {
-            naming: parts.naming,
+            shared: Shared {
+                naming: parts.naming,
+                ttl: parts.ttl,
+                timed: parts.timed,
+                outages: parts.outages,
+                refreshing: Default::default(),
+                rate_limiter: parts.rate_limiter,
+                flight_lock: parts.flight_lock,
+                clock: parts.clock,
+                wait_timeout: parts.wait_timeout,
+                stats: parts.stats,
+                hasher: Default::default(),
+            },
             memory,
             backends,
-            ttl: parts.ttl,
             ttl_fn,
-            timed: parts.timed,
-            outages: parts.outages,
-            refreshing: Default::default(),
-            rate_limiter: parts.rate_limiter,
-            flight_lock: parts.flight_lock,
-            clock: parts.clock,
-            wait_timeout: parts.wait_timeout,
-            stats: parts.stats,
             flights: super::flight::Flights::new(),
-            hasher: Default::default(),
         }))
     }
 }

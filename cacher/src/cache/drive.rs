@@ -32,12 +32,19 @@ where
 {
     loop {
         match miss.next() {
-            Step::Read(backend, key) => miss.read(read(backend, &key)),
-            Step::Write(backend, key, entry) => {
-                let result = write(backend, &key, entry);
+            Step::Read(tier) => {
+                let (backend, key) = miss.tier(tier);
+                miss.read(read(backend, &key));
+            }
+            Step::Write(tier) => {
+                let (backend, key) = miss.tier(tier);
+                let result = write(backend, &key, miss.entry());
                 miss.wrote(result);
             }
-            Step::Wait(flight, bound) => miss.waited(flight.wait(bound)),
+            Step::Wait(bound) => {
+                let outcome = miss.flight().wait(bound);
+                miss.waited(outcome);
+            }
             Step::Lock(lock, name) => miss.locked(lock.lock(name)),
             Step::Compute(limiter) => {
                 if let Some(limiter) = limiter {
@@ -56,7 +63,7 @@ where
                     Err(error) => return miss.failed(error),
                 }
             }
-            Step::Done(value) => return Ok(value),
+            Step::Done => return Ok(miss.value()),
         }
     }
 }
@@ -75,17 +82,24 @@ where
 {
     loop {
         match miss.next() {
-            Step::Read(backend, key) => {
+            Step::Read(tier) => {
+                let (backend, key) = miss.tier(tier);
                 let span = tier_span("cacher.read", key.namespace, backend.name());
                 let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
-            Step::Write(backend, key, entry) => {
+            Step::Write(tier) => {
+                let (backend, key) = miss.tier(tier);
                 let span = tier_span("cacher.write", key.namespace, backend.name());
-                let result = backend.insert_async(&key, entry).instrument(span).await;
+                let result = (backend.insert_async(&key, miss.entry()))
+                    .instrument(span)
+                    .await;
                 miss.wrote(forget_on_failure(backend, &key, result));
             }
-            Step::Wait(flight, bound) => miss.waited(flight.wait_async(bound).await),
+            Step::Wait(bound) => {
+                let outcome = miss.flight().wait_async(bound).await;
+                miss.waited(outcome);
+            }
             Step::Lock(lock, name) => miss.locked(lock.lock_async(name).await),
             Step::Compute(limiter) => {
                 if let Some(limiter) = limiter {
@@ -102,7 +116,7 @@ where
                     Err(error) => return miss.failed(error),
                 }
             }
-            Step::Done(value) => return Ok(value),
+            Step::Done => return Ok(miss.value()),
         }
     }
 }

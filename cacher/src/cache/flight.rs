@@ -14,7 +14,7 @@
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::generation::{Generation, Generations, Removal, Storing};
+use super::generation::{Generation, Generations, Removal};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -176,22 +176,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         })
     }
 
-    /// The generation of `hash`'s key now; see [`generation`](super::generation).
-    #[inline]
-    pub(crate) fn generation(&self, hash: u64) -> Generation {
-        self.generations.current(hash)
-    }
-
-    /// Starts storing a value of `hash`'s key for a call that started at `seen`, unless the key
-    /// was invalidated since.
-    pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
-        self.generations.begin_store(hash, seen)
-    }
-
-    /// Starts an `insert`'s store of `hash`'s key
-    /// ([`Generations::begin_insert`](super::generation::Generations::begin_insert)).
-    pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
-        self.generations.begin_insert(hash, bound)
+    /// The generations themselves, for the miss path's core (which is not generic).
+    pub(crate) fn generations(&self) -> &Generations {
+        &self.generations
     }
 
     /// Invalidates `hash`'s key, waiting at most `bound` for a store already under way.

@@ -24,11 +24,19 @@ use crate::policy::{Freshness, Outages, RateLimiter, TtlPolicy};
 pub(super) type TtlFn<V> = Arc<dyn Fn(&V) -> Option<Duration> + Send + Sync>;
 
 pub(super) struct Inner<K, V> {
-    pub(super) naming: Naming,
+    /// What does not depend on the key and value types: the miss path's core reads only this.
+    pub(super) shared: Shared,
     pub(super) memory: Option<MemoryBackend<K, V>>,
     pub(super) backends: Vec<Box<dyn PersistentBackend<V>>>,
-    pub(super) ttl: TtlPolicy,
     pub(super) ttl_fn: Option<TtlFn<V>>,
+    pub(super) flights: Flights<K, V>,
+}
+
+/// The parts of a cache that depend on neither the key nor the value type, and the code that
+/// reads them, compiled once in cacher rather than once per cache type. [`Inner`] derefs to it.
+pub(super) struct Shared {
+    pub(super) naming: Naming,
+    pub(super) ttl: TtlPolicy,
     /// Whether entries can age at all: without, a memory hit reads no clock.
     pub(super) timed: bool,
     pub(super) outages: Outages,
@@ -38,8 +46,16 @@ pub(super) struct Inner<K, V> {
     pub(super) clock: Clock,
     pub(super) wait_timeout: Duration,
     pub(super) stats: Counters,
-    pub(super) flights: Flights<K, V>,
     pub(super) hasher: DefaultHashBuilder,
+}
+
+impl<K, V> std::ops::Deref for Inner<K, V> {
+    type Target = Shared;
+
+    #[inline(always)]
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 /// What the memory tier holds for a key.
@@ -144,7 +160,7 @@ where
     }
 }
 
-impl<K, V> Inner<K, V> {
+impl Shared {
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
         report(&self.stats, &self.naming.namespace, backend, op, error);
@@ -161,7 +177,9 @@ impl<K, V> Inner<K, V> {
     pub(super) fn namespace(&self) -> &str {
         &self.naming.namespace
     }
+}
 
+impl<K, V> Inner<K, V> {
     /// The keyer's key of `call`'s persistent entry, or `None` without persistent tiers or when
     /// the key cannot be made (then reported, and kept as the error `insert` returns).
     pub(super) fn persistent_key<'a, Q>(
@@ -184,7 +202,7 @@ impl<K, V> Inner<K, V> {
     }
 }
 
-/// [`Inner::report`], compiled once rather than per key and value types.
+/// [`Shared::report`], compiled once rather than per key and value types.
 #[inline(never)]
 fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Error) {
     stats.error(backend);
