@@ -18,6 +18,7 @@
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod block;
 mod log;
 mod others;
 mod shell;
@@ -196,6 +197,15 @@ pub(super) trait Values<'a> {
     fn tier_name(&self, tier: usize) -> &'static str;
     /// Persistent tier `tier`'s evictions so far.
     fn tier_evictions(&self, tier: usize) -> u64;
+    /// Reads the entry under the persistent `key` from persistent tier `tier`, blocking, and
+    /// keeps it: its times.
+    fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
+    /// Writes the entry under the persistent `key` to persistent tier `tier`, blocking.
+    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()>;
+    /// Waits, blocking, at most `bound` for the flight this call joined.
+    fn wait(&mut self, bound: Duration) -> Waited;
+    /// Marks the flight this call waited for as past its deadline.
+    fn abandon(&mut self);
 }
 
 /// One call's way through the miss path: the decisions and their bookkeeping, no values.

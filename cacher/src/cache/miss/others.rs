@@ -53,7 +53,10 @@ impl<'a> Core<'a> {
                 let found = v.lookup(None);
                 self.begin_round(found, v);
             }
-            Waited::TimedOut => log::waited_too_long(shared.namespace(), shared.wait_timeout),
+            Waited::TimedOut => {
+                log::waited_too_long(shared.namespace(), shared.wait_timeout);
+                v.abandon();
+            }
             Waited::Reentrant => log::reentrant(shared.namespace()),
         }
     }

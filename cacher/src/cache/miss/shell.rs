@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use super::{Core, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis};
 use crate::backend::{Absence, Displaced, PersistentBackend};
+use std::time::Duration;
+
 use crate::cache::call::Call;
+use crate::cache::drive;
 use crate::cache::flight::{Flight, Leader, Outcome, Role};
 use crate::cache::inner::{Inner, Memory};
 use crate::cache::origin::Origin;
@@ -66,6 +69,22 @@ where
         };
         self.value = Some(value);
         found
+    }
+
+    /// How a wait ended, its value kept; the flight kept only for a wait that timed out (to
+    /// abandon).
+    fn waited(&mut self, outcome: Outcome<V>) -> Waited {
+        let waited = match outcome {
+            Outcome::Value(value) => {
+                self.value = Some(value);
+                Waited::Value
+            }
+            Outcome::Failed => Waited::Failed,
+            Outcome::TimedOut => return Waited::TimedOut,
+            Outcome::Reentrant => Waited::Reentrant,
+        };
+        self.flight = None;
+        waited
     }
 
     fn take(&mut self, from: Slot) -> V {
@@ -212,6 +231,33 @@ where
     fn tier_evictions(&self, tier: usize) -> u64 {
         self.inner.backends[tier].evictions()
     }
+
+    fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>> {
+        let (backend, key) = tier_of(self.inner, self.call, key, tier);
+        park(&mut self.entry, drive::read(backend, &key))
+    }
+
+    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()> {
+        let (backend, key) = tier_of(self.inner, self.call, key, tier);
+        match &self.entry {
+            Some(entry) => drive::write(backend, &key, entry),
+            None => log::out_of_step("writes are planned with their entry"),
+        }
+    }
+
+    fn wait(&mut self, bound: Duration) -> Waited {
+        let outcome = match &self.flight {
+            Some(flight) => flight.wait(bound),
+            None => log::out_of_step("waits are planned with their flight"),
+        };
+        self.waited(outcome)
+    }
+
+    fn abandon(&mut self) {
+        if let Some(flight) = self.flight.take() {
+            flight.abandon();
+        }
+    }
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -351,20 +397,15 @@ where
 
     /// How the wait for another caller ended.
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
-        let flight = self.shell.flight.take();
-        let waited = match outcome {
-            Outcome::Value(value) => {
-                self.shell.value = Some(value);
-                Waited::Value
-            }
-            Outcome::Failed => Waited::Failed,
-            Outcome::TimedOut => Waited::TimedOut,
-            Outcome::Reentrant => Waited::Reentrant,
-        };
+        let waited = self.shell.waited(outcome);
         self.core.waited(waited, &mut self.shell);
-        if let (Waited::TimedOut, Some(flight)) = (waited, &flight) {
-            flight.abandon();
-        }
+    }
+
+    /// Performs the steps up to the function's run or the value, blocking
+    /// ([`Core::advance`]).
+    #[inline]
+    pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
+        self.core.advance(&mut self.shell)
     }
 
     /// How taking the cross-process lock went.
@@ -420,6 +461,20 @@ where
     pub(in crate::cache) fn store_error(&mut self) -> Option<Error> {
         self.core.store_error.take()
     }
+}
+
+/// Persistent tier `tier` and the identity of the entry under the persistent `key`.
+fn tier_of<'a, K, V: 'static, Q: ?Sized>(
+    inner: &'a Inner<K, V>,
+    call: &'a Call<'a, Q>,
+    key: Option<&'a str>,
+    tier: usize,
+) -> (&'a dyn PersistentBackend<V>, EntryKey<'a>) {
+    let Some(key) = key else {
+        log::out_of_step("tiers are read and written only with a persistent key")
+    };
+    let entry_key = inner.naming.entry_key::<V>(key, call.args());
+    (&*inner.backends[tier], entry_key)
 }
 
 /// Keeps a tier's entry in the shell's slot, and hands its times to the core. Generic over the
