@@ -262,7 +262,10 @@ where
             drop(miss);
             return self.remove_key(key);
         }
-        miss.store_error().map_or(Ok(()), Err)
+        match miss.store_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Removes the entry for `key` from every tier (invalidates it). A computation of `key`

@@ -5,10 +5,7 @@ mod settings;
 
 use self::settings::Settings;
 use super::inner::TtlFn;
-use super::{
-    Cache,
-    inner::{Inner, Shared},
-};
+use super::{Cache, inner::Inner};
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::Result;
@@ -401,25 +398,13 @@ where
             Ok(dir) => dir,
             Err(e) => return Err(e),
         };
-        let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
+        let shared = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
         let memory = match tiers.memory {
             None if backends.is_empty() => Some(MemoryBackend::new()),
             memory => memory,
         };
         Ok(Cache::from_inner(Inner {
-            shared: Shared {
-                naming: parts.naming,
-                ttl: parts.ttl,
-                timed: parts.timed,
-                outages: parts.outages,
-                refreshing: Default::default(),
-                rate_limiter: parts.rate_limiter,
-                flight_lock: parts.flight_lock,
-                clock: parts.clock,
-                wait_timeout: parts.wait_timeout,
-                stats: parts.stats,
-                hasher: Default::default(),
-            },
+            shared,
             memory,
             backends,
             ttl_fn,

@@ -122,16 +122,16 @@ where
             .is_some_and(|memory| memory.still_absent(absence))
     }
 
-    /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired.
+    /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired (decided
+    /// by [`Shared::age`], compiled once).
     #[inline(never)]
     fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
-        let now_ms = self.clock.now_ms();
-        match self.ttl.freshness(stamp, now_ms) {
-            Freshness::Fresh if self.ttl.touch_due(stamp, now_ms) => Memory::Touch(value, stamp),
-            Freshness::Fresh => Memory::Fresh(value),
-            Freshness::Revalidate => Memory::Revalidate(value),
-            Freshness::Stale => Memory::Stale(value),
-            Freshness::Expired => Memory::Absent,
+        match self.shared.age(stamp) {
+            Age::Touch => Memory::Touch(value, stamp),
+            Age::Fresh => Memory::Fresh(value),
+            Age::Revalidate => Memory::Revalidate(value),
+            Age::Stale => Memory::Stale(value),
+            Age::Expired => Memory::Absent,
         }
     }
 
@@ -160,7 +160,31 @@ where
     }
 }
 
+/// How old a memory entry is ([`Shared::age`]).
+enum Age {
+    Fresh,
+    /// Fresh, and its use is due to be recorded (`time_to_idle`).
+    Touch,
+    Revalidate,
+    Stale,
+    Expired,
+}
+
 impl Shared {
+    /// How old an entry with `stamp` is now. `#[inline]`: one copy in a user's crate, not one per
+    /// cache type, inlined into the memory lookup of a cache with a ttl.
+    #[inline]
+    fn age(&self, stamp: Stamp) -> Age {
+        let now_ms = self.clock.now_ms();
+        match self.ttl.freshness(stamp, now_ms) {
+            Freshness::Fresh if self.ttl.touch_due(stamp, now_ms) => Age::Touch,
+            Freshness::Fresh => Age::Fresh,
+            Freshness::Revalidate => Age::Revalidate,
+            Freshness::Stale => Age::Stale,
+            Freshness::Expired => Age::Expired,
+        }
+    }
+
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
         report(&self.stats, &self.naming.namespace, backend, op, error);

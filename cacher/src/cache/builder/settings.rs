@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT};
 use crate::cache::call::Naming;
+use crate::cache::inner::Shared;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
@@ -29,20 +30,6 @@ pub(super) struct Settings {
     pub(super) flight_lock: Option<Box<dyn FlightLock>>,
     pub(super) clock: Clock,
     pub(super) wait_timeout: Duration,
-}
-
-/// What [`Settings`] make of a cache, for [`CacheBuilder::build`](super::CacheBuilder::build)
-/// to put together with its tiers.
-pub(super) struct Parts {
-    pub(super) naming: Naming,
-    pub(super) ttl: TtlPolicy,
-    pub(super) timed: bool,
-    pub(super) outages: Outages,
-    pub(super) rate_limiter: Option<RateLimiter>,
-    pub(super) flight_lock: Option<Box<dyn FlightLock>>,
-    pub(super) clock: Clock,
-    pub(super) wait_timeout: Duration,
-    pub(super) stats: crate::cache::stats::Counters,
 }
 
 impl Settings {
@@ -73,14 +60,14 @@ impl Settings {
         self.ttl.map(|ttl| ttl.saturating_add(grace))
     }
 
-    /// The cache's parts; `lock_dir` is the first persistent tier's directory for a lock file,
+    /// The cache's untyped parts; `lock_dir` is the first persistent tier's directory for a lock file,
     /// `persistent` the number of persistent tiers.
     pub(super) fn into_parts(
         self,
         lock_dir: Option<PathBuf>,
         persistent: usize,
         ttl_fn: bool,
-    ) -> Parts {
+    ) -> Shared {
         // Processes of one machine sharing a disk tier run a missing key's function once.
         let wait_timeout = self.wait_timeout;
         let flight_lock = self.flight_lock.or_else(|| {
@@ -91,7 +78,7 @@ impl Settings {
             .stale_if_error(self.stale_if_error.unwrap_or_default())
             .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
             .time_to_idle(self.time_to_idle);
-        Parts {
+        Shared {
             stats: crate::cache::stats::Counters::new(&self.namespace, persistent),
             naming: Naming {
                 namespace: self.namespace,
@@ -107,6 +94,8 @@ impl Settings {
             flight_lock,
             clock: self.clock,
             wait_timeout,
+            refreshing: Default::default(),
+            hasher: Default::default(),
         }
     }
 
