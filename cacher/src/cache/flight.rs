@@ -11,9 +11,7 @@
 //! own lock: a scan of a list of a few entries costs less than a hash table's probe, and a list
 //! compiles to far less code than a hash table per cache type.
 
-use std::any::Any;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::generation::{Generation, Generations, Removal};
@@ -28,31 +26,22 @@ const STRIPES: usize = 32;
 pub(crate) struct Flights<K, V> {
     /// An array made by a constant, not a collected iterator: no iterator code compiled per
     /// cache type (compile time).
-    stripes: [Mutex<Stripe<K>>; STRIPES],
+    stripes: [Mutex<Stripe<K, V>>; STRIPES],
     /// What invalidations a computation must not store over.
     generations: Generations,
-    /// The flights' values are `V`s (their waiters' [`Flight`], behind [`Waiters`]).
-    value: PhantomData<fn() -> V>,
 }
 
-/// The flights in progress of one stripe of key hashes: their keys, and beside them (at the same
-/// index) the rest of each flight, which does not depend on the key and value types and is
-/// handled by code compiled once ([`Slots`]).
-struct Stripe<K> {
-    keys: Vec<K>,
-    slots: Slots,
-}
-
-/// The untyped part of a stripe's flights, and the number of its next one.
-struct Slots {
-    flights: Vec<Slot>,
+/// The flights in progress of one stripe of key hashes, and the number of its next one.
+struct Stripe<K, V> {
+    flights: Vec<Slot<K, V>>,
     next: u64,
 }
 
 /// One flight in progress. Most misses have no other caller of their key: the leader's slot is
 /// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
-struct Slot {
+struct Slot<K, V> {
     hash: u64,
+    key: K,
     /// Tells this flight from a later one of the same key, for its leader to remove.
     id: u64,
     /// The key's generation when the flight started: after an invalidation, later callers do
@@ -65,17 +54,7 @@ struct Slot {
     /// hands its value to its own waiters.
     retired: bool,
     /// What the waiters block on, made by the first of them.
-    waiters: Option<Arc<dyn Waiters>>,
-}
-
-/// A [`Flight`] as the untyped slots hold it.
-trait Waiters: Send + Sync {
-    /// Whether a waiter gave up on it ([`Flight::abandon`]).
-    fn abandoned(&self) -> bool;
-    /// Ends it as failed: its waiters go round again.
-    fn fail(&self);
-    /// Itself, for the typed code to take back as a `Flight<V>`.
-    fn any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    waiters: Option<Arc<Flight<V>>>,
 }
 
 /// What the waiters of one flight block on, until its leader finishes.
@@ -105,15 +84,6 @@ pub(crate) enum Role<'a, K: Hash + Eq, V: Clone> {
     Waiter(Arc<Flight<V>>),
 }
 
-/// What a caller of a missing key is to do, as the untyped slots say.
-enum Joined {
-    /// Lead a new flight ([`Slots::start`]).
-    Lead {
-        after_abandoned: bool,
-    },
-    Wait(Arc<dyn Waiters>),
-}
-
 /// How a wait ended.
 pub(crate) enum Outcome<V> {
     /// The leader's value.
@@ -127,20 +97,25 @@ pub(crate) enum Outcome<V> {
     Reentrant,
 }
 
-impl<K: Hash + Eq, V: Clone + Send + 'static> Flights<K, V> {
+impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     pub(crate) fn new() -> Self {
         Self {
             stripes: [const {
                 Mutex::new(Stripe {
-                    keys: Vec::new(),
-                    slots: Slots {
-                        flights: Vec::new(),
-                        next: 0,
-                    },
+                    flights: Vec::new(),
+                    next: 0,
                 })
             }; STRIPES],
             generations: Generations::new(),
-            value: PhantomData,
+        }
+    }
+
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
+        let stripe = &self.stripes[hash as usize % STRIPES];
+        // A panic under the lock left the list whole (each change is one push or removal).
+        match stripe.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
@@ -148,33 +123,57 @@ impl<K: Hash + Eq, V: Clone + Send + 'static> Flights<K, V> {
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
         let now = self.generations.current(hash);
         let mut stripe = self.lock(hash);
+        let mut abandoned = false;
         // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
         // would be compiled once more per cache type (compile time).
         let mut live = None;
-        for at in 0..stripe.keys.len() {
-            let slot = &stripe.slots.flights[at];
-            if slot.hash == hash && !slot.retired && key.is_key(&stripe.keys[at]) {
+        for at in 0..stripe.flights.len() {
+            let slot = &stripe.flights[at];
+            if slot.hash == hash && !slot.retired && key.is_key(&slot.key) {
                 live = Some(at);
                 break;
             }
         }
-        match stripe.slots.join(live, now, Flight::<V>::shared) {
-            Joined::Wait(waiters) => Role::Waiter(typed(waiters)),
-            Joined::Lead { after_abandoned } => {
-                // The key made before either list grows: its `Clone` may panic, and the lists
-                // stay the same length.
-                let owned = key.to_key();
-                let id = stripe.slots.start(hash, now);
-                stripe.keys.push(owned);
-                Role::Leader(Leader {
-                    flights: self,
-                    hash,
-                    id,
-                    finished: false,
-                    after_abandoned,
-                })
+        if let Some(at) = live {
+            let slot = &mut stripe.flights[at];
+            abandoned = match &slot.waiters {
+                Some(flight) => flight.abandoned.load(Ordering::Acquire),
+                None => false,
+            };
+            if !abandoned && slot.generation == now {
+                let flight = match &slot.waiters {
+                    Some(flight) => Arc::clone(flight),
+                    None => {
+                        let flight = Arc::new(Flight::new(slot.leader_thread));
+                        slot.waiters = Some(Arc::clone(&flight));
+                        flight
+                    }
+                };
+                return Role::Waiter(flight);
             }
+            // A flight a waiter gave up on is past its deadline, and one that started before an
+            // invalidation computes a value from before it: this caller leads a new one.
+            slot.retired = true;
         }
+        let id = stripe.next;
+        stripe.next += 1;
+        let slot = Slot {
+            hash,
+            key: key.to_key(),
+            id,
+            generation: now,
+            leader_thread: this_thread(),
+            retired: false,
+            waiters: None,
+        };
+        stripe.flights.push(slot);
+        Role::Leader(Leader {
+            flights: self,
+            hash,
+            id,
+            finished: false,
+            after_abandoned: abandoned,
+        })
     }
 
     /// The generations themselves, for the miss path's core (which is not generic).
@@ -197,115 +196,16 @@ impl<K: Hash + Eq, V: Clone + Send + 'static> Flights<K, V> {
     pub(crate) fn removal_all(&self, bound: Duration) -> Removal<'_> {
         self.generations.removal_all(bound)
     }
-}
-
-impl<K, V> Flights<K, V> {
-    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K>> {
-        let stripe = &self.stripes[hash as usize % STRIPES];
-        // A panic under the lock left the lists whole (each change is one push or removal of
-        // each, the key's first).
-        match stripe.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
 
     /// Removes flight `id`: its waiters, if it had any.
-    fn remove(&self, hash: u64, id: u64) -> Option<Arc<dyn Waiters>> {
-        let mut stripe = self.lock(hash);
-        let at = stripe.slots.find(id)?;
-        // The slot first: the lists stay the same length if the key's `Drop` panics.
-        let waiters = stripe.slots.flights.swap_remove(at).waiters;
-        stripe.keys.swap_remove(at);
-        waiters
-    }
-}
-
-impl Slots {
-    /// The untyped part of [`Flights::join`]: the flight at `live` (one of the key's that is
-    /// not retired), if any, is joined unless it was abandoned or predates an invalidation (the
-    /// generation `now`); else this caller leads a new one. `make` makes the waiters' shared
-    /// state, for the first of them.
-    fn join(
-        &mut self,
-        live: Option<usize>,
-        now: Generation,
-        make: fn(usize) -> Arc<dyn Waiters>,
-    ) -> Joined {
-        let mut abandoned = false;
-        if let Some(at) = live {
-            let slot = &mut self.flights[at];
-            abandoned = match &slot.waiters {
-                Some(waiters) => waiters.abandoned(),
-                None => false,
-            };
-            if !abandoned && slot.generation == now {
-                let waiters = match &slot.waiters {
-                    Some(waiters) => Arc::clone(waiters),
-                    None => {
-                        let waiters = make(slot.leader_thread);
-                        slot.waiters = Some(Arc::clone(&waiters));
-                        waiters
-                    }
-                };
-                return Joined::Wait(waiters);
+    fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
+        let flights = &mut self.lock(hash).flights;
+        for at in 0..flights.len() {
+            if flights[at].id == id {
+                return flights.swap_remove(at).waiters;
             }
-            // A flight a waiter gave up on is past its deadline, and one that started before an
-            // invalidation computes a value from before it: this caller leads a new one.
-            slot.retired = true;
         }
-        Joined::Lead {
-            after_abandoned: abandoned,
-        }
-    }
-
-    /// Starts a flight of `hash`'s key, led by this thread: its number.
-    fn start(&mut self, hash: u64, now: Generation) -> u64 {
-        let id = self.next;
-        self.next += 1;
-        self.flights.push(Slot {
-            hash,
-            id,
-            generation: now,
-            leader_thread: this_thread(),
-            retired: false,
-            waiters: None,
-        });
-        id
-    }
-
-    /// Where flight `id` is (compiled once: an iterator costs nothing per cache type here).
-    fn find(&self, id: u64) -> Option<usize> {
-        self.flights.iter().position(|slot| slot.id == id)
-    }
-}
-
-/// The waiters' state of a flight of `V`s, back from the untyped slots. One type per cache.
-fn typed<V: Send + 'static>(waiters: Arc<dyn Waiters>) -> Arc<Flight<V>> {
-    match waiters.any().downcast::<Flight<V>>() {
-        Ok(flight) => flight,
-        Err(_) => unreachable!("a cache's flights hold its value type"),
-    }
-}
-
-impl<V: Clone + Send + 'static> Waiters for Flight<V> {
-    fn abandoned(&self) -> bool {
-        self.abandoned.load(Ordering::Acquire)
-    }
-
-    fn fail(&self) {
-        self.finish(State::Failed);
-    }
-
-    fn any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
-    }
-}
-
-impl<V: Clone + Send + 'static> Flight<V> {
-    /// A flight's shared state, as the slots hold it.
-    fn shared(leader_thread: usize) -> Arc<dyn Waiters> {
-        Arc::new(Self::new(leader_thread))
+        None
     }
 }
 
@@ -411,7 +311,7 @@ pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
     after_abandoned: bool,
 }
 
-impl<K: Hash + Eq, V: Clone + Send + 'static> Leader<'_, K, V> {
+impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
     /// Whether this flight replaced one a waiter gave up on (its leader may still hold the
     /// cross-process lock: this one does not wait for it).
     pub(crate) fn after_abandoned(&self) -> bool {
@@ -422,8 +322,8 @@ impl<K: Hash + Eq, V: Clone + Send + 'static> Leader<'_, K, V> {
     pub(crate) fn complete(mut self, value: &V) {
         self.finished = true;
         // Leave the map first: a caller arriving after this finds the stored entry instead.
-        if let Some(waiters) = self.flights.remove(self.hash, self.id) {
-            typed::<V>(waiters).finish(State::Done(value.clone()));
+        if let Some(flight) = self.flights.remove(self.hash, self.id) {
+            flight.finish(State::Done(value.clone()));
         }
     }
 }
@@ -431,9 +331,9 @@ impl<K: Hash + Eq, V: Clone + Send + 'static> Leader<'_, K, V> {
 impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
         if !self.finished
-            && let Some(waiters) = self.flights.remove(self.hash, self.id)
+            && let Some(flight) = self.flights.remove(self.hash, self.id)
         {
-            waiters.fail();
+            flight.finish(State::Failed);
         }
     }
 }
