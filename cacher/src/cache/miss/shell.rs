@@ -19,7 +19,6 @@ use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, EntryKey, Stamp};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
-use crate::lock::FlightGuard;
 
 /// The values of one call's way through the miss path, and its core.
 struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
@@ -348,6 +347,7 @@ where
     }
 
     /// What to do next.
+    #[cfg(feature = "tokio")]
     #[inline]
     pub(in crate::cache) fn next(&mut self) -> Step<'a> {
         self.core.next(&mut self.shell)
@@ -355,6 +355,7 @@ where
 
     /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`] and
     /// [`Step::Write`].
+    #[cfg(feature = "tokio")]
     pub(in crate::cache) fn tier(
         &self,
         tier: usize,
@@ -368,6 +369,7 @@ where
     }
 
     /// The entry to write, for [`Step::Write`].
+    #[cfg(feature = "tokio")]
     pub(in crate::cache) fn entry(&self) -> &Entry<V> {
         match &self.shell.entry {
             Some(entry) => entry,
@@ -376,6 +378,7 @@ where
     }
 
     /// The flight to wait for, for [`Step::Wait`].
+    #[cfg(feature = "tokio")]
     pub(in crate::cache) fn flight(&self) -> &Flight<V> {
         match &self.shell.flight {
             Some(flight) => flight,
@@ -384,6 +387,7 @@ where
     }
 
     /// A persistent tier's answer to [`Step::Read`].
+    #[cfg(feature = "tokio")]
     #[inline]
     pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let answer = park(&mut self.shell.entry, answer);
@@ -391,11 +395,13 @@ where
     }
 
     /// How writing to a persistent tier went.
+    #[cfg(feature = "tokio")]
     pub(in crate::cache) fn wrote(&mut self, result: Result<()>) {
         self.core.wrote(result, &mut self.shell);
     }
 
     /// How the wait for another caller ended.
+    #[cfg(feature = "tokio")]
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
         let waited = self.shell.waited(outcome);
         self.core.waited(waited, &mut self.shell);
@@ -409,7 +415,11 @@ where
     }
 
     /// How taking the cross-process lock went.
-    pub(in crate::cache) fn locked(&mut self, locked: Result<Option<FlightGuard<'a>>>) {
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn locked(
+        &mut self,
+        locked: Result<Option<crate::lock::FlightGuard<'a>>>,
+    ) {
         self.core.locked(locked, &mut self.shell);
     }
 
