@@ -23,6 +23,8 @@ mod log;
 mod others;
 mod shell;
 mod stale;
+#[cfg(feature = "tokio")]
+mod steps;
 mod store;
 
 pub(super) use self::others::Waited;

@@ -21,18 +21,18 @@ use crate::error::{Error, Result};
 use crate::key::KeyRef;
 
 /// The values of one call's way through the miss path, and its core.
-struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
-    inner: &'a Inner<K, V>,
-    call: &'a Call<'a, Q>,
+pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
+    pub(super) inner: &'a Inner<K, V>,
+    pub(super) call: &'a Call<'a, Q>,
     /// The value the core acts on: the memory tier's answer, a waiter's, the function's, a
     /// touched entry's, the call's once done.
     value: Option<V>,
     /// The entry read from a persistent tier, or to write.
-    entry: Option<Entry<V>>,
+    pub(super) entry: Option<Entry<V>>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
     /// The flight a waiter waits for.
-    flight: Option<Arc<Flight<V>>>,
+    pub(super) flight: Option<Arc<Flight<V>>>,
     leader: Option<Leader<'a, K, V>>,
     /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
     /// the store has ended (its panic resumed then).
@@ -45,8 +45,8 @@ struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
 /// the values, the leader (failing its flight if unfinished), and last what the memory insert
 /// displaced — after the store has ended, since a value's `Drop` may use the cache.
 pub(in crate::cache) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
-    core: Core<'a>,
-    shell: Shell<'a, K, V, Q>,
+    pub(super) core: Core<'a>,
+    pub(super) shell: Shell<'a, K, V, Q>,
 }
 
 impl<'a, K, V, Q> Shell<'a, K, V, Q>
@@ -72,7 +72,7 @@ where
 
     /// How a wait ended, its value kept; the flight kept only for a wait that timed out (to
     /// abandon).
-    fn waited(&mut self, outcome: Outcome<V>) -> Waited {
+    pub(super) fn waited(&mut self, outcome: Outcome<V>) -> Waited {
         let waited = match outcome {
             Outcome::Value(value) => {
                 self.value = Some(value);
@@ -346,81 +346,11 @@ where
         }
     }
 
-    /// What to do next.
-    #[cfg(feature = "tokio")]
-    #[inline]
-    pub(in crate::cache) fn next(&mut self) -> Step<'a> {
-        self.core.next(&mut self.shell)
-    }
-
-    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`] and
-    /// [`Step::Write`].
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn tier(
-        &self,
-        tier: usize,
-    ) -> (&'a dyn PersistentBackend<V>, EntryKey<'a>) {
-        let inner = self.shell.inner;
-        let Some(key) = self.core.key else {
-            log::out_of_step("tiers are read and written only with a persistent key")
-        };
-        let entry_key = inner.naming.entry_key::<V>(key, self.shell.call.args());
-        (&*inner.backends[tier], entry_key)
-    }
-
-    /// The entry to write, for [`Step::Write`].
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn entry(&self) -> &Entry<V> {
-        match &self.shell.entry {
-            Some(entry) => entry,
-            None => log::out_of_step("writes are planned with their entry"),
-        }
-    }
-
-    /// The flight to wait for, for [`Step::Wait`].
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn flight(&self) -> &Flight<V> {
-        match &self.shell.flight {
-            Some(flight) => flight,
-            None => log::out_of_step("waits are planned with their flight"),
-        }
-    }
-
-    /// A persistent tier's answer to [`Step::Read`].
-    #[cfg(feature = "tokio")]
-    #[inline]
-    pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
-        let answer = park(&mut self.shell.entry, answer);
-        self.core.read(answer, &mut self.shell);
-    }
-
-    /// How writing to a persistent tier went.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn wrote(&mut self, result: Result<()>) {
-        self.core.wrote(result, &mut self.shell);
-    }
-
-    /// How the wait for another caller ended.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
-        let waited = self.shell.waited(outcome);
-        self.core.waited(waited, &mut self.shell);
-    }
-
     /// Performs the steps up to the function's run or the value, blocking
     /// ([`Core::advance`]).
     #[inline]
     pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
         self.core.advance(&mut self.shell)
-    }
-
-    /// How taking the cross-process lock went.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn locked(
-        &mut self,
-        locked: Result<Option<crate::lock::FlightGuard<'a>>>,
-    ) {
-        self.core.locked(locked, &mut self.shell);
     }
 
     /// The function's value: store it, unless the key was invalidated while it was computed.
@@ -474,7 +404,7 @@ where
 }
 
 /// Persistent tier `tier` and the identity of the entry under the persistent `key`.
-fn tier_of<'a, K, V: 'static, Q: ?Sized>(
+pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(
     inner: &'a Inner<K, V>,
     call: &'a Call<'a, Q>,
     key: Option<&'a str>,
@@ -489,7 +419,10 @@ fn tier_of<'a, K, V: 'static, Q: ?Sized>(
 
 /// Keeps a tier's entry in the shell's slot, and hands its times to the core. Generic over the
 /// value type only.
-fn park<V>(slot: &mut Option<Entry<V>>, answer: Result<Option<Entry<V>>>) -> Result<Option<Stamp>> {
+pub(super) fn park<V>(
+    slot: &mut Option<Entry<V>>,
+    answer: Result<Option<Entry<V>>>,
+) -> Result<Option<Stamp>> {
     match answer {
         Ok(Some(entry)) => {
             let stamp = entry.stamp();
