@@ -389,16 +389,21 @@ where
             Some(memory) => memory.max_entries_bound(),
             None => None,
         };
-        if let Err(e) = settings.check(tiers.mistake, memory_bound, ttl_fn.is_some()) {
-            return Err(e);
-        }
         let mut backends = tiers.persistent;
-        let want_dir = settings.flight_lock.is_none();
-        let lock_dir = match attach(&mut backends, settings.retention(), want_dir) {
-            Ok(dir) => dir,
+        let persistent = backends.len();
+        // The checks, the tiers' attach and the untyped parts by one non-generic call.
+        let mut attach = |retention, want_dir| attach(&mut backends, retention, want_dir);
+        let made = settings.into_shared(
+            tiers.mistake,
+            memory_bound,
+            ttl_fn.is_some(),
+            persistent,
+            &mut attach,
+        );
+        let shared = match made {
+            Ok(shared) => shared,
             Err(e) => return Err(e),
         };
-        let shared = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
         let memory = match tiers.memory {
             None if backends.is_empty() => Some(MemoryBackend::new()),
             memory => memory,

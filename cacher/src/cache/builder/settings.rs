@@ -54,20 +54,31 @@ impl Settings {
 
     /// How long backends with an expiry of their own keep entries: exactly as long as a read
     /// could still accept them.
-    pub(super) fn retention(&self) -> Option<Duration> {
+    fn retention(&self) -> Option<Duration> {
         let grace = (self.stale_if_error.unwrap_or_default())
             .max(self.stale_while_revalidate.unwrap_or_default());
         self.ttl.map(|ttl| ttl.saturating_add(grace))
     }
 
+    /// Checks the settings ([`check`](Self::check)), readies the persistent tiers (`attach`, given
+    /// the retention and whether a lock directory is wanted, answers the first tier's directory)
+    /// and makes the cache's untyped parts: the non-generic part of `CacheBuilder::build`.
+    pub(super) fn into_shared(
+        self,
+        mistake: Option<&'static str>,
+        memory_bound: Option<usize>,
+        ttl_fn: bool,
+        persistent: usize,
+        attach: &mut dyn FnMut(Option<Duration>, bool) -> Result<Option<PathBuf>>,
+    ) -> Result<Shared> {
+        self.check(mistake, memory_bound, ttl_fn)?;
+        let lock_dir = attach(self.retention(), self.flight_lock.is_none())?;
+        Ok(self.into_parts(lock_dir, persistent, ttl_fn))
+    }
+
     /// The cache's untyped parts; `lock_dir` is the first persistent tier's directory for a lock file,
     /// `persistent` the number of persistent tiers.
-    pub(super) fn into_parts(
-        self,
-        lock_dir: Option<PathBuf>,
-        persistent: usize,
-        ttl_fn: bool,
-    ) -> Shared {
+    fn into_parts(self, lock_dir: Option<PathBuf>, persistent: usize, ttl_fn: bool) -> Shared {
         // Processes of one machine sharing a disk tier run a missing key's function once.
         let wait_timeout = self.wait_timeout;
         let flight_lock = self.flight_lock.or_else(|| {
@@ -101,7 +112,7 @@ impl Settings {
 
     /// The rules that span several options: `mistake` is the first in giving the backends,
     /// `memory_bound` the memory tier's `max_entries`.
-    pub(super) fn check(
+    fn check(
         &self,
         mistake: Option<&'static str>,
         memory_bound: Option<usize>,
