@@ -111,10 +111,21 @@ where
     V: Clone + Send + Sync + 'static,
 {
     pub(super) fn new() -> Self {
+        Self::named("default", &[], None)
+    }
+
+    /// The start of a `#[cached]` function's builder (`__private::builder`): its namespace, its
+    /// key's argument names and its memory tier, set without a setter's move of the whole
+    /// builder per option (compile time).
+    pub(crate) fn named(
+        namespace: &str,
+        arg_names: &'static [&'static str],
+        memory: Option<MemoryBackend<K, V>>,
+    ) -> Self {
         Self {
-            settings: Settings::new(),
+            settings: Settings::named(namespace, arg_names),
             tiers: Tiers {
-                memory: None,
+                memory,
                 persistent: Vec::new(),
                 mistake: None,
             },

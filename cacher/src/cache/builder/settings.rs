@@ -33,12 +33,13 @@ pub(super) struct Settings {
 }
 
 impl Settings {
-    pub(super) fn new() -> Self {
+    /// The defaults, with a cache's namespace and its key's argument names.
+    pub(super) fn named(namespace: &str, arg_names: &'static [&'static str]) -> Self {
         Self {
-            namespace: "default".to_owned(),
+            namespace: namespace.to_owned(),
             version: None,
             code: None,
-            arg_names: &[],
+            arg_names,
             keyer: Box::new(ReadableKeyer),
             ttl: None,
             stale_if_error: None,
