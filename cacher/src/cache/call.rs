@@ -23,14 +23,21 @@ impl Naming {
     /// The persistent key of `key`, with the canonical text it was made from unless that is the
     /// key itself (most keys: one text made, not two).
     fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Made {
-        let canonical = key::canonical(key, self.arg_names)?;
+        match key::canonical(key, self.arg_names) {
+            Ok(canonical) => Ok(self.key_from(canonical)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The persistent key of a key's canonical text (compiled once, not per key form).
+    fn key_from(&self, canonical: String) -> (String, Option<String>) {
         if self.keyer.keeps(&canonical) {
-            return Ok((canonical, None));
+            return (canonical, None);
         }
         let key = self
             .keyer
             .key(&self.namespace, self.version.as_deref(), &canonical);
-        Ok((key, Some(canonical)))
+        (key, Some(canonical))
     }
 
     /// The identity an entry of `V` stored under `key` records; `args`, the arguments' canonical

@@ -185,6 +185,17 @@ impl Shared {
         }
     }
 
+    /// A call's persistent key as the miss path keeps it: the key, or the error (reported).
+    fn key_made<'a>(&self, made: Result<&'a str, Error>) -> (Option<&'a str>, Option<Error>) {
+        match made {
+            Ok(key) => (Some(key), None),
+            Err(e) => {
+                self.report("all", "key", &e);
+                (None, Some(e))
+            }
+        }
+    }
+
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
         report(&self.stats, &self.naming.namespace, backend, op, error);
@@ -216,13 +227,7 @@ impl<K, V> Inner<K, V> {
         if self.backends.is_empty() {
             return (None, None);
         }
-        match call.persistent_key(&self.naming) {
-            Ok(key) => (Some(key), None),
-            Err(e) => {
-                self.report("all", "key", &e);
-                (None, Some(e))
-            }
-        }
+        self.shared.key_made(call.persistent_key(&self.naming))
     }
 }
 
