@@ -262,7 +262,10 @@ where
             drop(miss);
             return self.remove_key(key);
         }
-        miss.store_error().map_or(Ok(()), Err)
+        match miss.store_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Removes the entry for `key` from every tier (invalidates it). A computation of `key`
@@ -297,13 +300,12 @@ where
         // The tiers' loop generic over the value type only: fewer copies per cache type.
         let removed = match inner.backends.is_empty() {
             true => Ok(()),
-            false => match call.persistent_key(&inner.naming) {
-                Ok(key) => remove_from(
-                    &inner.backends,
-                    &inner.naming.entry_key::<V>(key, call.args()),
-                ),
-                Err(e) => Err(e),
-            },
+            false => remove_from(
+                &inner.backends,
+                &inner.naming,
+                call.persistent_key(&inner.naming),
+                call.args(),
+            ),
         };
         // The memory tier last; it hands the value back, dropped once stores are let in again
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
@@ -431,11 +433,23 @@ where
     }
 }
 
-/// Removes `entry_key` from every tier: the first failure (the other tiers are still cleared).
+/// Removes the entry under the persistent `key` (or its error) from every tier: the first
+/// failure (the other tiers are still cleared).
+#[allow(
+    clippy::question_mark,
+    reason = "`?` would compile its conversions once more per value type"
+)]
 fn remove_from<V: 'static>(
     backends: &[Box<dyn crate::backend::PersistentBackend<V>>],
-    entry_key: &crate::entry::EntryKey<'_>,
+    naming: &call::Naming,
+    key: Result<&str>,
+    args: Option<&str>,
 ) -> Result<()> {
+    let key = match key {
+        Ok(key) => key,
+        Err(e) => return Err(e),
+    };
+    let entry_key = &naming.entry_key::<V>(key, args);
     let mut first = None;
     for backend in backends {
         if let Err(e) = backend.remove(entry_key) {

@@ -18,15 +18,12 @@ where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    let builder = Cache::builder().namespace(namespace).arg_names(arg_names);
-    if !memory {
-        return builder;
-    }
-    let backend = crate::MemoryBackend::new();
-    match max_entries {
-        Some(n) => builder.backend(backend.max_entries(n)),
-        None => builder.backend(backend),
-    }
+    let memory = match (memory, max_entries) {
+        (false, _) => None,
+        (true, Some(n)) => Some(crate::MemoryBackend::new().max_entries(n)),
+        (true, None) => Some(crate::MemoryBackend::new()),
+    };
+    CacheBuilder::named(namespace, arg_names, memory)
 }
 
 /// Builds a cache whose options the attribute already validated.

@@ -111,10 +111,21 @@ where
     V: Clone + Send + Sync + 'static,
 {
     pub(super) fn new() -> Self {
+        Self::named("default", &[], None)
+    }
+
+    /// The start of a `#[cached]` function's builder (`__private::builder`): its namespace, its
+    /// key's argument names and its memory tier, set without a setter's move of the whole
+    /// builder per option (compile time).
+    pub(crate) fn named(
+        namespace: &str,
+        arg_names: &'static [&'static str],
+        memory: Option<MemoryBackend<K, V>>,
+    ) -> Self {
         Self {
-            settings: Settings::new(),
+            settings: Settings::named(namespace, arg_names),
             tiers: Tiers {
-                memory: None,
+                memory,
                 persistent: Vec::new(),
                 mistake: None,
             },
@@ -389,36 +400,31 @@ where
             Some(memory) => memory.max_entries_bound(),
             None => None,
         };
-        if let Err(e) = settings.check(tiers.mistake, memory_bound, ttl_fn.is_some()) {
-            return Err(e);
-        }
         let mut backends = tiers.persistent;
-        let want_dir = settings.flight_lock.is_none();
-        let lock_dir = match attach(&mut backends, settings.retention(), want_dir) {
-            Ok(dir) => dir,
+        let persistent = backends.len();
+        // The checks, the tiers' attach and the untyped parts by one non-generic call.
+        let mut attach = |retention, want_dir| attach(&mut backends, retention, want_dir);
+        let made = settings.into_shared(
+            tiers.mistake,
+            memory_bound,
+            ttl_fn.is_some(),
+            persistent,
+            &mut attach,
+        );
+        let shared = match made {
+            Ok(shared) => shared,
             Err(e) => return Err(e),
         };
-        let parts = settings.into_parts(lock_dir, backends.len(), ttl_fn.is_some());
         let memory = match tiers.memory {
             None if backends.is_empty() => Some(MemoryBackend::new()),
             memory => memory,
         };
         Ok(Cache::from_inner(Inner {
-            naming: parts.naming,
+            shared,
             memory,
             backends,
-            ttl: parts.ttl,
             ttl_fn,
-            timed: parts.timed,
-            outages: parts.outages,
-            refreshing: Default::default(),
-            rate_limiter: parts.rate_limiter,
-            flight_lock: parts.flight_lock,
-            clock: parts.clock,
-            wait_timeout: parts.wait_timeout,
-            stats: parts.stats,
             flights: super::flight::Flights::new(),
-            hasher: Default::default(),
         }))
     }
 }

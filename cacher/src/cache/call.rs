@@ -23,14 +23,21 @@ impl Naming {
     /// The persistent key of `key`, with the canonical text it was made from unless that is the
     /// key itself (most keys: one text made, not two).
     fn key_of<K, Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Made {
-        let canonical = key::canonical(key, self.arg_names)?;
+        match key::canonical(key, self.arg_names) {
+            Ok(canonical) => Ok(self.key_from(canonical)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The persistent key of a key's canonical text (compiled once, not per key form).
+    fn key_from(&self, canonical: String) -> (String, Option<String>) {
         if self.keyer.keeps(&canonical) {
-            return Ok((canonical, None));
+            return (canonical, None);
         }
         let key = self
             .keyer
             .key(&self.namespace, self.version.as_deref(), &canonical);
-        Ok((key, Some(canonical)))
+        (key, Some(canonical))
     }
 
     /// The identity an entry of `V` stored under `key` records; `args`, the arguments' canonical
@@ -55,17 +62,34 @@ pub(super) type Made = Result<(String, Option<String>), KeyError>;
 /// `.await` stay `Send`.
 pub(super) struct Call<'q, Q: ?Sized> {
     pub(super) key: &'q Q,
+    keys: Keys,
+}
+
+/// What a call makes of its key, once: the part of [`Call`] that does not depend on the key's
+/// type, whose methods ([`Call`] derefs to it) are compiled once, not per key form.
+pub(super) struct Keys {
     /// The keyer's key and the canonical text it was made from.
     persistent: OnceLock<Made>,
     lock_name: OnceLock<String>,
+}
+
+impl<Q: ?Sized> std::ops::Deref for Call<'_, Q> {
+    type Target = Keys;
+
+    #[inline(always)]
+    fn deref(&self) -> &Keys {
+        &self.keys
+    }
 }
 
 impl<'q, Q: ?Sized> Call<'q, Q> {
     pub(super) fn new(key: &'q Q) -> Self {
         Self {
             key,
-            persistent: OnceLock::new(),
-            lock_name: OnceLock::new(),
+            keys: Keys {
+                persistent: OnceLock::new(),
+                lock_name: OnceLock::new(),
+            },
         }
     }
 
@@ -75,14 +99,9 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
     pub(super) fn again(key: &'q Q, made: Option<Made>) -> Self {
         let call = Self::new(key);
         if let Some(made) = made {
-            let _ = call.persistent.set(made);
+            let _ = call.keys.persistent.set(made);
         }
         call
-    }
-
-    /// The persistent key, if it was made, for [`again`](Self::again).
-    pub(super) fn made(&self) -> Option<Made> {
-        self.persistent.get().cloned()
     }
 
     /// The keyer's key for this call, made on first use.
@@ -90,13 +109,27 @@ impl<'q, Q: ?Sized> Call<'q, Q> {
     where
         Q: KeyRef<K>,
     {
-        match self.persistent.get_or_init(|| naming.key_of(self.key)) {
-            Ok((key, _)) => Ok(key),
-            Err(error) => Err(error.clone().into()),
+        self.persistent.get_or_init(|| naming.key_of(self.key));
+        self.keys.persistent_key()
+    }
+}
+
+impl Keys {
+    /// The persistent key made (compiled once, not per key form).
+    fn persistent_key(&self) -> Result<&str> {
+        match self.persistent.get() {
+            Some(Ok((key, _))) => Ok(key),
+            Some(Err(error)) => Err(error.clone().into()),
+            None => unreachable!("made just before"),
         }
     }
 
-    /// The arguments' canonical text, once [`persistent_key`](Self::persistent_key) made it.
+    /// The persistent key, if it was made, for [`Call::again`].
+    pub(super) fn made(&self) -> Option<Made> {
+        self.persistent.get().cloned()
+    }
+
+    /// The arguments' canonical text, once [`Call::persistent_key`] made it.
     pub(super) fn args(&self) -> Option<&str> {
         match self.persistent.get() {
             Some(Ok((key, canonical))) => Some(canonical.as_deref().unwrap_or(key)),

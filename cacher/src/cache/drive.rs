@@ -12,11 +12,13 @@ use std::time::Instant;
 #[cfg(feature = "tokio")]
 use tracing::Instrument as _;
 
+use super::inner::Shared;
 use super::miss::{Miss, Step};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
 use crate::key::KeyRef;
+use crate::policy::RateLimiter;
 
 /// Runs `miss` to its end, blocking: the call's value, or the function's error. `compute` is
 /// taken when the function runs; left in place otherwise (a stale value served while it
@@ -31,32 +33,18 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     loop {
-        match miss.next() {
-            Step::Read(backend, key) => miss.read(read(backend, &key)),
-            Step::Write(backend, key, entry) => {
-                let result = write(backend, &key, entry);
-                miss.wrote(result);
-            }
-            Step::Wait(flight, bound) => miss.waited(flight.wait(bound)),
-            Step::Lock(lock, name) => miss.locked(lock.lock(name)),
-            Step::Compute(limiter) => {
-                if let Some(limiter) = limiter {
-                    limiter.acquire();
-                }
-                let compute = compute.take().expect("the miss path computes at most once");
-                let inner = miss.inner();
-                let span = compute_span(inner.namespace());
-                let timer = Timer::start();
-                let entered = span.enter();
-                let result = compute();
-                drop(entered);
-                timer.stop(&inner.stats);
-                match result {
-                    Ok(value) => miss.computed(value),
-                    Err(error) => return miss.failed(error),
-                }
-            }
-            Step::Done(value) => return Ok(value),
+        // The tiers, the flight and the lock are the core's (`Core::advance`): only the
+        // function's run is here, per function.
+        let Step::Compute(limiter) = miss.advance() else {
+            return Ok(miss.value());
+        };
+        let started = Started::new(limiter, miss.inner());
+        let compute = compute.take().expect("the miss path computes at most once");
+        let result = compute();
+        started.stop(miss.inner());
+        match result {
+            Ok(value) => miss.computed(value),
+            Err(error) => return miss.failed(error),
         }
     }
 }
@@ -75,17 +63,24 @@ where
 {
     loop {
         match miss.next() {
-            Step::Read(backend, key) => {
+            Step::Read(tier) => {
+                let (backend, key) = miss.tier(tier);
                 let span = tier_span("cacher.read", key.namespace, backend.name());
                 let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
-            Step::Write(backend, key, entry) => {
+            Step::Write(tier) => {
+                let (backend, key) = miss.tier(tier);
                 let span = tier_span("cacher.write", key.namespace, backend.name());
-                let result = backend.insert_async(&key, entry).instrument(span).await;
+                let result = (backend.insert_async(&key, miss.entry()))
+                    .instrument(span)
+                    .await;
                 miss.wrote(forget_on_failure(backend, &key, result));
             }
-            Step::Wait(flight, bound) => miss.waited(flight.wait_async(bound).await),
+            Step::Wait(bound) => {
+                let outcome = miss.flight().wait_async(bound).await;
+                miss.waited(outcome);
+            }
             Step::Lock(lock, name) => miss.locked(lock.lock_async(name).await),
             Step::Compute(limiter) => {
                 if let Some(limiter) = limiter {
@@ -102,7 +97,7 @@ where
                     Err(error) => return miss.failed(error),
                 }
             }
-            Step::Done(value) => return Ok(value),
+            Step::Done => return Ok(miss.value()),
         }
     }
 }
@@ -110,7 +105,7 @@ where
 /// Reads `key` from a tier, in the tier's span. Out of the drivers, which are a copy per cache
 /// type, key form and function: this is one per value type (compile time). Entered rather than
 /// `in_scope`, which would be one more copy for its closure.
-fn read<V: 'static>(
+pub(super) fn read<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
 ) -> crate::Result<Option<Entry<V>>> {
@@ -119,7 +114,7 @@ fn read<V: 'static>(
 }
 
 /// Writes `entry` to a tier, in the tier's span; as [`read`].
-fn write<V: 'static>(
+pub(super) fn write<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
@@ -155,6 +150,33 @@ fn tier_span(name: &'static str, namespace: &str, tier: &'static str) -> tracing
     match name {
         "cacher.read" => tracing::debug_span!("cacher.read", namespace, tier),
         _ => tracing::debug_span!("cacher.write", namespace, tier),
+    }
+}
+
+/// The function's run begun, blocking: the rate limiter waited for, its span entered, its
+/// timer started. Compiled once, not per function.
+struct Started {
+    span: tracing::span::EnteredSpan,
+    timer: Timer,
+}
+
+impl Started {
+    fn new(limiter: Option<&RateLimiter>, shared: &Shared) -> Self {
+        if let Some(limiter) = limiter {
+            limiter.acquire();
+        }
+        let span = compute_span(shared.namespace());
+        let timer = Timer::start();
+        Self {
+            span: span.entered(),
+            timer,
+        }
+    }
+
+    /// Its span left, its time to the counters.
+    fn stop(self, shared: &Shared) {
+        drop(self.span);
+        self.timer.stop(&shared.stats);
     }
 }
 

@@ -14,7 +14,7 @@
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::generation::{Generation, Generations, Removal, Storing};
+use super::generation::{Generation, Generations, Removal};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -122,7 +122,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
     pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
         let now = self.generations.current(hash);
-        let mut stripe = self.lock(hash);
+        let mut guard = self.lock(hash);
+        // The guard dereferenced once: each use through it would be a call more per cache type.
+        let stripe = &mut *guard;
         let mut abandoned = false;
         // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
         // would be compiled once more per cache type (compile time).
@@ -176,22 +178,9 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         })
     }
 
-    /// The generation of `hash`'s key now; see [`generation`](super::generation).
-    #[inline]
-    pub(crate) fn generation(&self, hash: u64) -> Generation {
-        self.generations.current(hash)
-    }
-
-    /// Starts storing a value of `hash`'s key for a call that started at `seen`, unless the key
-    /// was invalidated since.
-    pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
-        self.generations.begin_store(hash, seen)
-    }
-
-    /// Starts an `insert`'s store of `hash`'s key
-    /// ([`Generations::begin_insert`](super::generation::Generations::begin_insert)).
-    pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
-        self.generations.begin_insert(hash, bound)
+    /// The generations themselves, for the miss path's core (which is not generic).
+    pub(crate) fn generations(&self) -> &Generations {
+        &self.generations
     }
 
     /// Invalidates `hash`'s key, waiting at most `bound` for a store already under way.
@@ -212,7 +201,8 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
 
     /// Removes flight `id`: its waiters, if it had any.
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
-        let flights = &mut self.lock(hash).flights;
+        let mut guard = self.lock(hash);
+        let flights = &mut guard.flights;
         for at in 0..flights.len() {
             if flights[at].id == id {
                 return flights.swap_remove(at).waiters;

@@ -24,11 +24,19 @@ use crate::policy::{Freshness, Outages, RateLimiter, TtlPolicy};
 pub(super) type TtlFn<V> = Arc<dyn Fn(&V) -> Option<Duration> + Send + Sync>;
 
 pub(super) struct Inner<K, V> {
-    pub(super) naming: Naming,
+    /// What does not depend on the key and value types: the miss path's core reads only this.
+    pub(super) shared: Shared,
     pub(super) memory: Option<MemoryBackend<K, V>>,
     pub(super) backends: Vec<Box<dyn PersistentBackend<V>>>,
-    pub(super) ttl: TtlPolicy,
     pub(super) ttl_fn: Option<TtlFn<V>>,
+    pub(super) flights: Flights<K, V>,
+}
+
+/// The parts of a cache that depend on neither the key nor the value type, and the code that
+/// reads them, compiled once in cacher rather than once per cache type. [`Inner`] derefs to it.
+pub(super) struct Shared {
+    pub(super) naming: Naming,
+    pub(super) ttl: TtlPolicy,
     /// Whether entries can age at all: without, a memory hit reads no clock.
     pub(super) timed: bool,
     pub(super) outages: Outages,
@@ -38,8 +46,16 @@ pub(super) struct Inner<K, V> {
     pub(super) clock: Clock,
     pub(super) wait_timeout: Duration,
     pub(super) stats: Counters,
-    pub(super) flights: Flights<K, V>,
     pub(super) hasher: DefaultHashBuilder,
+}
+
+impl<K, V> std::ops::Deref for Inner<K, V> {
+    type Target = Shared;
+
+    #[inline(always)]
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 /// What the memory tier holds for a key.
@@ -106,16 +122,16 @@ where
             .is_some_and(|memory| memory.still_absent(absence))
     }
 
-    /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired.
+    /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired (decided
+    /// by [`Shared::age`], compiled once).
     #[inline(never)]
     fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
-        let now_ms = self.clock.now_ms();
-        match self.ttl.freshness(stamp, now_ms) {
-            Freshness::Fresh if self.ttl.touch_due(stamp, now_ms) => Memory::Touch(value, stamp),
-            Freshness::Fresh => Memory::Fresh(value),
-            Freshness::Revalidate => Memory::Revalidate(value),
-            Freshness::Stale => Memory::Stale(value),
-            Freshness::Expired => Memory::Absent,
+        match self.shared.age(stamp) {
+            Age::Touch => Memory::Touch(value, stamp),
+            Age::Fresh => Memory::Fresh(value),
+            Age::Revalidate => Memory::Revalidate(value),
+            Age::Stale => Memory::Stale(value),
+            Age::Expired => Memory::Absent,
         }
     }
 
@@ -144,7 +160,42 @@ where
     }
 }
 
-impl<K, V> Inner<K, V> {
+/// How old a memory entry is ([`Shared::age`]).
+enum Age {
+    Fresh,
+    /// Fresh, and its use is due to be recorded (`time_to_idle`).
+    Touch,
+    Revalidate,
+    Stale,
+    Expired,
+}
+
+impl Shared {
+    /// How old an entry with `stamp` is now. `#[inline]`: one copy in a user's crate, not one per
+    /// cache type, inlined into the memory lookup of a cache with a ttl.
+    #[inline]
+    fn age(&self, stamp: Stamp) -> Age {
+        let now_ms = self.clock.now_ms();
+        match self.ttl.freshness(stamp, now_ms) {
+            Freshness::Fresh if self.ttl.touch_due(stamp, now_ms) => Age::Touch,
+            Freshness::Fresh => Age::Fresh,
+            Freshness::Revalidate => Age::Revalidate,
+            Freshness::Stale => Age::Stale,
+            Freshness::Expired => Age::Expired,
+        }
+    }
+
+    /// A call's persistent key as the miss path keeps it: the key, or the error (reported).
+    fn key_made<'a>(&self, made: Result<&'a str, Error>) -> (Option<&'a str>, Option<Error>) {
+        match made {
+            Ok(key) => (Some(key), None),
+            Err(e) => {
+                self.report("all", "key", &e);
+                (None, Some(e))
+            }
+        }
+    }
+
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
     pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
         report(&self.stats, &self.naming.namespace, backend, op, error);
@@ -161,7 +212,9 @@ impl<K, V> Inner<K, V> {
     pub(super) fn namespace(&self) -> &str {
         &self.naming.namespace
     }
+}
 
+impl<K, V> Inner<K, V> {
     /// The keyer's key of `call`'s persistent entry, or `None` without persistent tiers or when
     /// the key cannot be made (then reported, and kept as the error `insert` returns).
     pub(super) fn persistent_key<'a, Q>(
@@ -174,17 +227,11 @@ impl<K, V> Inner<K, V> {
         if self.backends.is_empty() {
             return (None, None);
         }
-        match call.persistent_key(&self.naming) {
-            Ok(key) => (Some(key), None),
-            Err(e) => {
-                self.report("all", "key", &e);
-                (None, Some(e))
-            }
-        }
+        self.shared.key_made(call.persistent_key(&self.naming))
     }
 }
 
-/// [`Inner::report`], compiled once rather than per key and value types.
+/// [`Shared::report`], compiled once rather than per key and value types.
 #[inline(never)]
 fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Error) {
     stats.error(backend);

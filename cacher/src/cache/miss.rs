@@ -2,34 +2,43 @@
 //! persistent tiers, join the key's flight, take the cross-process lock, run the function, store,
 //! fill the earlier tiers, report — as a state machine that does no I/O of its own.
 //!
-//! [`Miss::next`] says what to do ([`Step`]); a driver (`drive.rs`: one blocking, one async)
+//! [`Core::next`] says what to do ([`Step`]); a driver (`drive.rs`: one blocking, one async)
 //! does it and hands back what came of it (`read`, `wrote`, `waited`, `locked`, `computed`,
 //! `failed`). The decisions between the steps (fresh? stale but servable? who leads? store or
 //! not?) live here only, so both drivers make them the same way, and a new step is written once.
+//!
+//! The machine is in two halves. [`Core`] decides, and depends on neither the key nor the value
+//! type: it is compiled once, in cacher. The values themselves (the memory's answer, the entry
+//! read or to write, the stale fallback, the flight and its leader, what an insert displaced)
+//! are held by a small typed shell ([`Miss`], `shell.rs`) that does the typed operations (look
+//! up memory, join the flight, insert, hand the value to the waiters) when the core asks through
+//! the object-safe [`Values`]: only the shell is compiled per cache type.
 //!
 //! In-process work that cannot block for long — the memory tier, the map of flights, the counters —
 //! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
 //! limiter) is a step.
 
+mod block;
 mod log;
 mod others;
+mod shell;
 mod stale;
+#[cfg(feature = "tokio")]
+mod steps;
 mod store;
 
-use std::hash::Hash;
-use std::sync::Arc;
+pub(super) use self::others::Waited;
+pub(super) use self::shell::Miss;
+
 use std::time::Duration;
 
-use super::call::Call;
-use super::flight::{Flight, Leader};
-use super::generation::{Generation, Storing};
-use super::inner::{Inner, Memory};
+use super::generation::{Generation, Generations, Storing};
+use super::inner::Shared;
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::{Absence, Displaced, PersistentBackend};
-use crate::entry::{Entry, EntryKey};
+use crate::backend::Absence;
+use crate::entry::Stamp;
 use crate::error::{Error, Result};
-use crate::key::KeyRef;
 use crate::lock::{FlightGuard, FlightLock};
 use crate::policy::{Freshness, RateLimiter};
 
@@ -65,21 +74,22 @@ impl Goal {
 }
 
 /// What the driver is to do next.
-pub(super) enum Step<'s, 'a, V> {
-    /// Read the entry for `key` from a persistent tier; answer with [`Miss::read`].
-    Read(&'a dyn PersistentBackend<V>, EntryKey<'a>),
-    /// Write `entry` to a persistent tier; answer with [`Miss::wrote`].
-    Write(&'a dyn PersistentBackend<V>, EntryKey<'a>, &'s Entry<V>),
-    /// Wait, at most the duration, for another caller computing this key; answer with
-    /// [`Miss::waited`].
-    Wait(Arc<Flight<V>>, Duration),
+pub(super) enum Step<'a> {
+    /// Read the entry from persistent tier `n`; answer with [`Miss::read`].
+    Read(usize),
+    /// Write the shell's entry ([`Miss::entry`]) to persistent tier `n`; answer with
+    /// [`Miss::wrote`].
+    Write(usize),
+    /// Wait, at most the duration, for the flight of another caller computing this key
+    /// ([`Miss::flight`]); answer with [`Miss::waited`].
+    Wait(Duration),
     /// Take the cross-process lock of this name; answer with [`Miss::locked`].
     Lock(&'a dyn FlightLock, &'a str),
     /// Wait for the rate limiter if there is one, run the function, and answer with
     /// [`Miss::computed`] or [`Miss::failed`].
     Compute(Option<&'a RateLimiter>),
-    /// The call's value.
-    Done(V),
+    /// The call's value is ready: [`Miss::value`].
+    Done,
 }
 
 /// Why the tiers are being read.
@@ -95,44 +105,129 @@ enum Pass {
     Touch,
 }
 
-enum State<V> {
+/// Where the call is; its values are the shell's.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// Not started: the memory tier's answer, which the first [`Core::next`] acts on (so that
+    /// the shell's constructor calls nothing, and the call is built in place).
+    Start(Found),
     Read {
         tier: usize,
         pass: Pass,
     },
-    Wait(Arc<Flight<V>>),
+    /// Waiting for the flight the shell holds.
+    Wait,
     Lock,
     Compute,
-    /// Writing `entry` to the persistent tiers `tier..upto`: a computed value (`fill` false) or a
-    /// later tier's hit copied into the earlier ones (`fill` true).
+    /// Writing the shell's entry to the persistent tiers `tier..upto`: a computed value (`fill`
+    /// false) or a later tier's hit copied into the earlier ones (`fill` true).
     Write {
-        entry: Entry<V>,
         tier: usize,
         upto: usize,
         fill: bool,
     },
-    Done(V),
+    /// The value is in the shell's value slot.
+    Done,
     /// After `Done` was handed out.
     Over,
 }
 
-/// One call's way through the miss path.
-pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
-    inner: &'a Inner<K, V>,
-    call: &'a Call<'a, Q>,
+/// What the memory tier held for the key; its value, if any, is in the shell's value slot.
+#[derive(Clone, Copy)]
+pub(super) enum Found {
+    /// A fresh entry: a hit.
+    Fresh,
+    /// A fresh entry whose use is due to be recorded (`time_to_idle`), with its times.
+    Touch(Stamp),
+    /// An entry past its ttl, within `stale_while_revalidate`.
+    Revalidate,
+    /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
+    Stale,
+    /// Nothing servable (or no memory tier).
+    Absent,
+    /// No entry at all, and what the lookup saw of it.
+    Missing(Absence),
+}
+
+/// Which of the shell's slots holds the value the core acts on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// A value: the memory tier's answer, a waiter's, the function's, a touched entry's.
+    Value,
+    /// The entry read from a persistent tier, or to write.
+    Entry,
+}
+
+/// The typed half of a miss: it holds the call's values and does what needs their types, when
+/// the core asks. Object-safe, so that the core is compiled once (a `dyn` call per typed
+/// operation).
+pub(super) trait Values<'a> {
+    /// Moves the value at `from` into the value slot, as the call's, and hands it to the flight's
+    /// waiters if this call leads one (cloned only if it has waiters).
+    fn finish(&mut self, from: Slot);
+    /// Drops what `slot` holds.
+    fn discard(&mut self, slot: Slot);
+    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept.
+    fn keep_stale(&mut self, from: Slot);
+    /// Drops the fallback.
+    fn drop_stale(&mut self);
+    /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
+    /// without a lookup when `missing` (what a lookup found) is still so.
+    fn lookup(&mut self, missing: Option<Absence>) -> Found;
+    /// Joins the key's flight: `Some` as its leader (whether its flight replaced one a waiter
+    /// gave up on), `None` as a waiter (the flight kept for [`Step::Wait`]).
+    fn join(&mut self, hash: u64) -> Option<bool>;
+    /// The cross-process lock's name for the persistent `key`.
+    fn lock_name(&self, key: &'a str) -> &'a str;
+    /// The value slot's own ttl (`ttl_fn`) in milliseconds.
+    fn ttl_ms(&self) -> Option<u64>;
+    /// Records a use of the memory entry (`time_to_idle`).
+    fn touch_memory(&self, now_ms: u64);
+    /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
+    fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
+    /// Inserts the entry's value into the memory tier (what it displaced kept for
+    /// [`release`](Self::release)): `None` without one, else whether the insert was skipped.
+    fn insert_memory(&mut self) -> Option<bool>;
+    /// Makes the fallback the value: the kept one if the generation is `current`, else (if
+    /// `look`) the memory tier's entry past its ttl. Whether there is one.
+    fn fallback(&mut self, current: bool, look: bool) -> bool;
+    /// Gives up leading the flight: its waiters go round again.
+    fn drop_leader(&mut self);
+    /// Drops what the memory insert displaced, resuming the panic of its `Drop`.
+    fn release(&mut self);
+    /// Persistent tier `tier`'s name.
+    fn tier_name(&self, tier: usize) -> &'static str;
+    /// Persistent tier `tier`'s evictions so far.
+    fn tier_evictions(&self, tier: usize) -> u64;
+    /// Reads the entry under the persistent `key` from persistent tier `tier`, blocking, and
+    /// keeps it: its times.
+    fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
+    /// Writes the entry under the persistent `key` to persistent tier `tier`, blocking.
+    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()>;
+    /// Waits, blocking, at most `bound` for the flight this call joined.
+    fn wait(&mut self, bound: Duration) -> Waited;
+    /// Marks the flight this call waited for as past its deadline.
+    fn abandon(&mut self);
+}
+
+/// One call's way through the miss path: the decisions and their bookkeeping, no values.
+pub(super) struct Core<'a> {
+    shared: &'a Shared,
+    generations: &'a Generations,
+    /// The persistent tiers, and whether there is a memory tier.
+    tiers: usize,
+    memory: bool,
     /// The keyer's key of the persistent entry; `None` without persistent tiers or when the key
-    /// cannot be made (reported once). The entry's identity is made from it per step (a few
-    /// references), which keeps the call small to build on a memory-only miss.
+    /// cannot be made (reported once).
     key: Option<&'a str>,
     goal: Goal,
-    state: State<V>,
-    /// An entry past its ttl that `stale_if_error` may serve if the function fails.
-    stale: Option<V>,
+    phase: Phase,
     /// Whether the call's function may run in the background (`try_get_or_refresh`).
     detach: bool,
     /// The background refresh this call claimed, for its caller to start.
     refresh: Option<Ticket>,
-    leader: Option<Leader<'a, K, V>>,
+    /// Whether the flight this call leads replaced one a waiter gave up on.
+    stuck: bool,
     /// The key's hash, for the flights and their generations.
     hash: u64,
     /// The key's generation when the call started: a value is stored (or filled) only if no
@@ -156,97 +251,36 @@ pub(super) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
     down: u64,
-    /// The memory entry whose use the persistent tiers are to record, with its creation time.
-    touching: Option<(V, u64)>,
-    /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
-    /// the store has ended (its panic resumed then).
-    displaced: Option<Displaced<K, V>>,
+    /// The creation time of the memory entry whose use the persistent tiers are to record (its
+    /// value in the shell's value slot).
+    touching: Option<u64>,
 }
 
-impl<'a, K, V, Q> Miss<'a, K, V, Q>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + ?Sized,
-{
-    /// The cache this call is on: the drivers' spans and compute timings name it.
-    pub(super) fn inner(&self) -> &'a Inner<K, V> {
-        self.inner
-    }
-
-    /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
-    /// `hash` is the key's [`flight_hash`](Inner::flight_hash).
+impl<'a> Core<'a> {
+    /// Inlined into the shell's constructor, which then builds the call in place (a miss's
+    /// speed: without, the whole struct is copied twice).
     #[inline]
-    pub(super) fn new(
-        inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
+    fn new(
+        shared: &'a Shared,
+        generations: &'a Generations,
         hash: u64,
         goal: Goal,
-        memory: Memory<V>,
+        (key, store_error): (Option<&'a str>, Option<Error>),
+        (tiers, memory): (usize, bool),
     ) -> Self {
-        let generation = inner.flights.generation(hash);
-        let mut miss = Self::with(inner, call, hash, goal, generation);
-        match goal {
-            Goal::Store | Goal::Refresh | Goal::Revalidate => miss.state = State::Compute,
-            Goal::Lookup | Goal::Compute | Goal::Peek => miss.begin_round(memory),
-        }
-        miss
-    }
-
-    /// As [`new`](Self::new) for `get_or_compute` with a function that may run in the
-    /// background: within `stale_while_revalidate` the call serves the stale value and claims a
-    /// refresh ([`take_refresh`](Self::take_refresh)).
-    pub(super) fn detachable(
-        inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
-        hash: u64,
-        memory: Memory<V>,
-    ) -> Self {
-        let generation = inner.flights.generation(hash);
-        let mut miss = Self::with(inner, call, hash, Goal::Compute, generation);
-        miss.detach = true;
-        miss.begin_round(memory);
-        miss
-    }
-
-    /// The background refresh `ticket` claimed: it stores only if the key's generation is still
-    /// the one the stale value was read under.
-    pub(super) fn revalidate(
-        inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
-        ticket: &Ticket,
-    ) -> Self {
-        let mut miss = Self::with(
-            inner,
-            call,
-            ticket.hash,
-            Goal::Revalidate,
-            ticket.generation,
-        );
-        miss.state = State::Compute;
-        miss
-    }
-
-    fn with(
-        inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
-        hash: u64,
-        goal: Goal,
-        generation: Generation,
-    ) -> Self {
-        let (key, store_error) = inner.persistent_key(call);
         Self {
-            inner,
-            call,
+            shared,
+            generations,
+            tiers,
+            memory,
             key,
             goal,
-            state: State::Over,
-            stale: None,
+            phase: Phase::Over,
             detach: false,
             refresh: None,
-            leader: None,
+            stuck: false,
             hash,
-            generation,
+            generation: generations.current(hash),
             storing: None,
             held: None,
             lock_name: None,
@@ -256,158 +290,131 @@ where
             store_error,
             down: 0,
             touching: None,
-            displaced: None,
         }
     }
 
-    /// The identity of the persistent entry under the keyer's `key`.
-    fn entry_key(&self, key: &'a str) -> EntryKey<'a> {
-        self.inner.naming.entry_key::<V>(key, self.call.args())
-    }
-
-    /// Where the call's value came from, once the driver has it.
-    pub(super) fn origin(&self) -> Origin {
-        self.origin
+    /// The first step after the memory tier's answer (`found`).
+    fn start(&mut self, found: Found, v: &mut dyn Values<'a>) {
+        match self.goal {
+            Goal::Store | Goal::Refresh | Goal::Revalidate => self.phase = Phase::Compute,
+            Goal::Lookup | Goal::Compute | Goal::Peek => self.begin_round(found, v),
+        }
     }
 
     /// A hit: counted, and recorded as the call's origin.
-    #[inline]
-    fn serve_hit(&mut self, value: V) {
+    fn serve_hit(&mut self, v: &mut dyn Values<'a>) {
         self.origin = Origin::Hit;
-        let value = self.inner.hit(value);
-        self.finish(value);
+        self.shared.stats.hit("memory");
+        self.finish(Slot::Value, v);
     }
 
     /// The first of a round's looks, after the memory tier's answer.
-    #[inline]
-    fn begin_round(&mut self, memory: Memory<V>) {
-        self.stale = None;
+    fn begin_round(&mut self, found: Found, v: &mut dyn Values<'a>) {
+        v.drop_stale();
         self.missing = None;
-        self.state = State::Read {
+        self.phase = Phase::Read {
             tier: 0,
             pass: Pass::First,
         };
-        match memory {
+        match found {
             // A peek counts no hit and records no use.
-            Memory::Fresh(value) | Memory::Touch(value, _) if self.goal == Goal::Peek => {
-                self.finish(value)
+            Found::Fresh | Found::Touch(_) if self.goal == Goal::Peek => {
+                self.finish(Slot::Value, v)
             }
-            Memory::Fresh(value) => self.serve_hit(value),
-            Memory::Touch(value, stamp) => self.touch(value, stamp),
-            Memory::Revalidate(value) => self.past_ttl(value, Freshness::Revalidate),
-            Memory::Stale(value) => self.past_ttl(value, Freshness::Stale),
-            Memory::Missing(absence) => self.missing = Some(absence),
-            Memory::Absent => {}
+            Found::Fresh => self.serve_hit(v),
+            Found::Touch(stamp) => self.touch(stamp, v),
+            Found::Revalidate => self.past_ttl(Slot::Value, Freshness::Revalidate, v),
+            Found::Stale => self.past_ttl(Slot::Value, Freshness::Stale, v),
+            Found::Missing(absence) => self.missing = Some(absence),
+            Found::Absent => {}
         }
     }
 
     /// A look again (after joining or locking): the memory tier, then the persistent tiers.
-    #[inline]
-    fn look_again(&mut self, pass: Pass) {
+    fn look_again(&mut self, pass: Pass, v: &mut dyn Values<'a>) {
         // A key the memory tier had no entry for, in a shard that has had no insert since, is
         // still not there: nothing to look up (nor a lock to take) on most misses.
-        let unchanged = match self.missing {
-            Some(absence) => self.inner.still_missing(absence),
-            None => false,
-        };
-        // Else the shared table, out of line: a rare path since the count above.
-        let memory = if unchanged {
-            Memory::Absent
-        } else {
-            self.inner.lookup_memory(self.call.key)
-        };
-        match memory {
-            Memory::Fresh(value) | Memory::Touch(value, _) => self.serve_hit(value),
-            Memory::Revalidate(_) | Memory::Stale(_) | Memory::Absent | Memory::Missing(_) => {
-                self.state = State::Read { tier: 0, pass }
+        match v.lookup(self.missing) {
+            Found::Fresh | Found::Touch(_) => self.serve_hit(v),
+            Found::Revalidate | Found::Stale | Found::Absent | Found::Missing(_) => {
+                v.discard(Slot::Value);
+                self.phase = Phase::Read { tier: 0, pass }
             }
         }
     }
 
     /// What to do next.
-    #[inline]
-    pub(super) fn next(&mut self) -> Step<'_, 'a, V> {
-        let inner = self.inner;
+    pub(super) fn next(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+        let shared = self.shared;
         loop {
-            match &self.state {
-                &State::Read { tier, pass } if self.is_down(tier) => {
-                    self.state = State::Read {
+            match self.phase {
+                Phase::Start(found) => self.start(found, v),
+                Phase::Read { tier, pass } if self.is_down(tier) => {
+                    self.phase = Phase::Read {
                         tier: tier + 1,
                         pass,
                     };
                 }
-                &State::Read { tier, pass } => match (self.key, inner.backends.get(tier)) {
-                    (Some(key), Some(backend)) => {
-                        return Step::Read(&**backend, self.entry_key(key));
-                    }
-                    _ => self.read_all(pass),
+                Phase::Read { tier, pass } => match self.key {
+                    Some(_) if tier < self.tiers => return Step::Read(tier),
+                    _ => self.read_all(pass, v),
                 },
-                State::Write { tier, upto, .. } if tier < upto && self.is_down(*tier) => {
-                    if let State::Write { tier, .. } = &mut self.state {
-                        *tier += 1;
-                    }
+                Phase::Write { tier, upto, fill } if tier < upto && self.is_down(tier) => {
+                    self.phase = Phase::Write {
+                        tier: tier + 1,
+                        upto,
+                        fill,
+                    };
                 }
-                State::Write { tier, upto, .. } if tier < upto => break,
-                State::Write { .. } => self.written(),
-                State::Wait(flight) => return Step::Wait(Arc::clone(flight), inner.wait_timeout),
-                State::Lock => break,
-                State::Compute => {
-                    // `if`s and `match`es rather than `Option`'s combinators in this machine:
-                    // each closure is compiled once more per cache type (compile time).
-                    let limiter = match &inner.rate_limiter {
+                Phase::Write { tier, upto, .. } if tier < upto => return Step::Write(tier),
+                Phase::Write { .. } => self.written(v),
+                Phase::Wait => return Step::Wait(shared.wait_timeout),
+                Phase::Lock => match (shared.flight_lock.as_deref(), self.lock_name) {
+                    (Some(lock), Some(name)) => return Step::Lock(lock, name),
+                    _ => log::out_of_step("locks are planned only with one, named"),
+                },
+                Phase::Compute => {
+                    // `if`s and `match`es rather than `Option`'s combinators in this machine.
+                    let limiter = match &shared.rate_limiter {
                         Some(limiter) if self.goal.computes() => Some(limiter),
                         _ => None,
                     };
                     return Step::Compute(limiter);
                 }
-                State::Done(_) => match std::mem::replace(&mut self.state, State::Over) {
-                    State::Done(value) => return Step::Done(value),
-                    _ => log::out_of_step("matched Done above"),
-                },
-                State::Over => log::out_of_step("a driver stops at Step::Done"),
+                Phase::Done => {
+                    self.phase = Phase::Over;
+                    return Step::Done;
+                }
+                Phase::Over => log::out_of_step("a driver stops at Step::Done"),
             }
-        }
-        // The steps that borrow from the state itself.
-        match &self.state {
-            State::Write { entry, tier, .. } => {
-                let key = self
-                    .key
-                    .expect("writes are planned only with a persistent key");
-                Step::Write(&*inner.backends[*tier], self.entry_key(key), entry)
-            }
-            State::Lock => {
-                let lock = inner
-                    .flight_lock
-                    .as_deref()
-                    .expect("locks are planned only with one");
-                Step::Lock(lock, self.lock_name.expect("named when planned"))
-            }
-            _ => log::out_of_step("only writes and locks break out of the loop"),
         }
     }
 
-    /// A persistent tier's answer to [`Step::Read`].
-    #[inline]
-    pub(super) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
-        let State::Read { tier, pass } = self.state else {
+    /// A persistent tier's answer to [`Step::Read`]: the times of the entry it had (which the
+    /// shell holds), or none, or its failure.
+    pub(super) fn read(&mut self, answer: Result<Option<Stamp>>, v: &mut dyn Values<'a>) {
+        let Phase::Read { tier, pass } = self.phase else {
             log::out_of_step("answers follow their step")
         };
         if pass == Pass::Touch {
-            return self.read_touched(tier, answer);
+            return self.read_touched(tier, answer, v);
         }
+        let shared = self.shared;
         match answer {
-            Ok(Some(entry)) => {
+            Ok(Some(stamp)) => {
                 // Read once for the freshness and the use to record; not at all if nothing ages.
-                let now_ms = self.inner.ttl.now_ms(entry.stamp(), &self.inner.clock);
-                match self.inner.ttl.freshness(entry.stamp(), now_ms) {
-                    Freshness::Fresh => return self.found(entry, tier, now_ms),
+                let now_ms = shared.ttl.now_ms(stamp, &shared.clock);
+                match shared.ttl.freshness(stamp, now_ms) {
+                    Freshness::Fresh => return self.found(stamp, tier, now_ms, v),
                     past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
-                        self.past_ttl(entry.value, past);
-                        if matches!(self.state, State::Done(_)) {
+                        self.past_ttl(Slot::Entry, past, v);
+                        if matches!(self.phase, Phase::Done) {
                             return;
                         }
                     }
-                    Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {}
+                    Freshness::Revalidate | Freshness::Stale | Freshness::Expired => {
+                        v.discard(Slot::Entry)
+                    }
                 }
             }
             Ok(None) => {}
@@ -417,12 +424,11 @@ where
                 let new = pass == Pass::First || matches!(e, Error::Backend { .. });
                 self.note_failure(tier, &e);
                 if new {
-                    let backend = self.inner.backends[tier].name();
-                    self.inner.report(backend, "read", &e);
+                    shared.report(v.tier_name(tier), "read", &e);
                 }
             }
         }
-        self.state = State::Read {
+        self.phase = Phase::Read {
             tier: tier + 1,
             pass,
         };
@@ -443,44 +449,36 @@ where
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
     /// keeping its creation time, so that a ttl counts from when the value was computed. A use
     /// due to be recorded (`time_to_idle`) is written to `tier` too.
-    #[inline]
-    fn found(&mut self, mut entry: Entry<V>, tier: usize, now_ms: u64) {
-        let inner = self.inner;
+    fn found(&mut self, mut stamp: Stamp, tier: usize, now_ms: u64, v: &mut dyn Values<'a>) {
+        let shared = self.shared;
         if self.goal == Goal::Peek {
-            return self.finish(entry.value);
+            return self.finish(Slot::Entry, v);
         }
-        inner.stats.hit(inner.backends[tier].name());
+        shared.stats.hit(v.tier_name(tier));
         self.origin = Origin::Hit;
-        let upto = if inner.ttl.touch_due(entry.stamp(), now_ms) {
-            entry.touched_ms = now_ms;
+        let upto = if shared.ttl.touch_due(stamp, now_ms) {
+            stamp.touched_ms = now_ms;
             tier + 1
         } else {
             tier
         };
-        self.fill(entry, upto);
+        self.fill(stamp, upto, v);
     }
 
-    /// Copies `entry` into the memory tier and the persistent tiers before `upto`, if no
+    /// Copies the entry into the memory tier and the persistent tiers before `upto`, if no
     /// invalidation came since the call started.
-    fn fill(&mut self, mut entry: Entry<V>, upto: usize) {
-        let inner = self.inner;
-        if upto == 0 && inner.memory.is_none() {
+    fn fill(&mut self, stamp: Stamp, upto: usize, v: &mut dyn Values<'a>) {
+        if upto == 0 && !self.memory {
             // Nothing to copy it into: no store begins, none for an invalidation to wait for.
-            return self.finish(entry.value);
+            return self.finish(Slot::Entry, v);
         }
-        let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
-            return self.finish(entry.value);
+        let Some(storing) = self.generations.begin_store(self.hash, self.generation) else {
+            return self.finish(Slot::Entry, v);
         };
         self.storing = Some(storing);
-        entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
-        if let Some(memory) = &inner.memory {
-            let inserted =
-                memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
-            inner.stats.evicted("memory", inserted.evicted);
-            self.displaced = inserted.displaced;
-        }
-        self.state = State::Write {
-            entry,
+        v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
+        v.insert_memory();
+        self.phase = Phase::Write {
             tier: 0,
             upto,
             fill: true,
@@ -488,13 +486,12 @@ where
     }
 
     /// Every tier was read and none had a fresh entry.
-    #[inline]
-    fn read_all(&mut self, pass: Pass) {
+    fn read_all(&mut self, pass: Pass, v: &mut dyn Values<'a>) {
         match (pass, self.goal) {
-            (Pass::First, Goal::Compute) => self.join(),
-            (Pass::AfterJoin, _) => self.plan_lock(),
-            (Pass::First, _) | (Pass::AfterLock, _) => self.state = State::Compute,
-            (Pass::Touch, _) => self.touched(),
+            (Pass::First, Goal::Compute) => self.join(v),
+            (Pass::AfterJoin, _) => self.plan_lock(v),
+            (Pass::First, _) | (Pass::AfterLock, _) => self.phase = Phase::Compute,
+            (Pass::Touch, _) => self.touched(v),
         }
     }
 }

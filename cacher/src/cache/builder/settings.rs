@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT};
 use crate::cache::call::Naming;
+use crate::cache::inner::Shared;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
@@ -31,27 +32,14 @@ pub(super) struct Settings {
     pub(super) wait_timeout: Duration,
 }
 
-/// What [`Settings`] make of a cache, for [`CacheBuilder::build`](super::CacheBuilder::build)
-/// to put together with its tiers.
-pub(super) struct Parts {
-    pub(super) naming: Naming,
-    pub(super) ttl: TtlPolicy,
-    pub(super) timed: bool,
-    pub(super) outages: Outages,
-    pub(super) rate_limiter: Option<RateLimiter>,
-    pub(super) flight_lock: Option<Box<dyn FlightLock>>,
-    pub(super) clock: Clock,
-    pub(super) wait_timeout: Duration,
-    pub(super) stats: crate::cache::stats::Counters,
-}
-
 impl Settings {
-    pub(super) fn new() -> Self {
+    /// The defaults, with a cache's namespace and its key's argument names.
+    pub(super) fn named(namespace: &str, arg_names: &'static [&'static str]) -> Self {
         Self {
-            namespace: "default".to_owned(),
+            namespace: namespace.to_owned(),
             version: None,
             code: None,
-            arg_names: &[],
+            arg_names,
             keyer: Box::new(ReadableKeyer),
             ttl: None,
             stale_if_error: None,
@@ -67,20 +55,31 @@ impl Settings {
 
     /// How long backends with an expiry of their own keep entries: exactly as long as a read
     /// could still accept them.
-    pub(super) fn retention(&self) -> Option<Duration> {
+    fn retention(&self) -> Option<Duration> {
         let grace = (self.stale_if_error.unwrap_or_default())
             .max(self.stale_while_revalidate.unwrap_or_default());
         self.ttl.map(|ttl| ttl.saturating_add(grace))
     }
 
-    /// The cache's parts; `lock_dir` is the first persistent tier's directory for a lock file,
-    /// `persistent` the number of persistent tiers.
-    pub(super) fn into_parts(
+    /// Checks the settings ([`check`](Self::check)), readies the persistent tiers (`attach`, given
+    /// the retention and whether a lock directory is wanted, answers the first tier's directory)
+    /// and makes the cache's untyped parts: the non-generic part of `CacheBuilder::build`.
+    pub(super) fn into_shared(
         self,
-        lock_dir: Option<PathBuf>,
-        persistent: usize,
+        mistake: Option<&'static str>,
+        memory_bound: Option<usize>,
         ttl_fn: bool,
-    ) -> Parts {
+        persistent: usize,
+        attach: &mut dyn FnMut(Option<Duration>, bool) -> Result<Option<PathBuf>>,
+    ) -> Result<Shared> {
+        self.check(mistake, memory_bound, ttl_fn)?;
+        let lock_dir = attach(self.retention(), self.flight_lock.is_none())?;
+        Ok(self.into_parts(lock_dir, persistent, ttl_fn))
+    }
+
+    /// The cache's untyped parts; `lock_dir` is the first persistent tier's directory for a lock file,
+    /// `persistent` the number of persistent tiers.
+    fn into_parts(self, lock_dir: Option<PathBuf>, persistent: usize, ttl_fn: bool) -> Shared {
         // Processes of one machine sharing a disk tier run a missing key's function once.
         let wait_timeout = self.wait_timeout;
         let flight_lock = self.flight_lock.or_else(|| {
@@ -91,7 +90,7 @@ impl Settings {
             .stale_if_error(self.stale_if_error.unwrap_or_default())
             .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
             .time_to_idle(self.time_to_idle);
-        Parts {
+        Shared {
             stats: crate::cache::stats::Counters::new(&self.namespace, persistent),
             naming: Naming {
                 namespace: self.namespace,
@@ -107,12 +106,14 @@ impl Settings {
             flight_lock,
             clock: self.clock,
             wait_timeout,
+            refreshing: Default::default(),
+            hasher: Default::default(),
         }
     }
 
     /// The rules that span several options: `mistake` is the first in giving the backends,
     /// `memory_bound` the memory tier's `max_entries`.
-    pub(super) fn check(
+    fn check(
         &self,
         mistake: Option<&'static str>,
         memory_bound: Option<usize>,

@@ -2,89 +2,95 @@
 //! ended, and the cross-process lock a leader takes before computing.
 
 use crate::backend::under_shard_lock;
-use std::hash::Hash;
 
-use super::{Miss, Pass, State, log};
-use crate::cache::flight::{Outcome, Role};
+use super::{Core, Pass, Phase, Values, log};
 use crate::error::Result;
-use crate::key::KeyRef;
 use crate::lock::FlightGuard;
 
-impl<'a, K, V, Q> Miss<'a, K, V, Q>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + ?Sized,
-{
+/// How a wait for another caller ended (the flight's `Outcome` without its value, which the
+/// shell keeps).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::cache) enum Waited {
+    /// The leader's value, in the value slot.
+    Value,
+    /// The leader failed: try again.
+    Failed,
+    /// The bound passed.
+    TimedOut,
+    /// The leader is this very thread.
+    Reentrant,
+}
+
+impl<'a> Core<'a> {
     /// Single-flight: lead the computation of this key, or wait for its leader.
-    #[inline]
-    pub(super) fn join(&mut self) {
+    pub(super) fn join(&mut self, v: &mut dyn Values<'a>) {
         // From a key's `Eq` or a value's `Clone` running under a shard's lock, no flight is
         // joined: its leader may be waiting for that very lock.
         if under_shard_lock() {
-            self.state = State::Compute;
+            self.phase = Phase::Compute;
             return;
         }
-        match self.inner.flights.join(self.hash, self.call.key) {
-            Role::Leader(leader) => {
-                self.leader = Some(leader);
-                self.look_again(Pass::AfterJoin);
+        match v.join(self.hash) {
+            Some(stuck) => {
+                self.stuck = stuck;
+                self.look_again(Pass::AfterJoin, v);
             }
-            Role::Waiter(flight) => self.state = State::Wait(flight),
+            None => self.phase = Phase::Wait,
         }
     }
 
     /// How the wait for another caller ended.
-    #[inline]
-    pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
-        let State::Wait(flight) = std::mem::replace(&mut self.state, State::Compute) else {
+    pub(super) fn waited(&mut self, outcome: Waited, v: &mut dyn Values<'a>) {
+        let Phase::Wait = self.phase else {
             log::out_of_step("answers follow their step")
         };
+        self.phase = Phase::Compute;
+        let shared = self.shared;
         match outcome {
-            Outcome::Value(value) => self.serve_hit(value),
+            Waited::Value => self.serve_hit(v),
             // The leader failed: start again; one of the waiters leads the next attempt.
-            Outcome::Failed => self.begin_round(self.inner.lookup_memory(self.call.key)),
-            Outcome::TimedOut => {
-                log::waited_too_long(self.inner.namespace(), self.inner.wait_timeout);
-                flight.abandon();
+            Waited::Failed => {
+                let found = v.lookup(None);
+                self.begin_round(found, v);
             }
-            Outcome::Reentrant => log::reentrant(self.inner.namespace()),
+            Waited::TimedOut => {
+                log::waited_too_long(shared.namespace(), shared.wait_timeout);
+                v.abandon();
+            }
+            Waited::Reentrant => log::reentrant(shared.namespace()),
         }
     }
 
     /// The leader takes the cross-process lock, when there is one, before computing.
-    #[inline]
-    pub(super) fn plan_lock(&mut self) {
-        let inner = self.inner;
-        self.state = State::Compute;
+    pub(super) fn plan_lock(&mut self, v: &mut dyn Values<'a>) {
+        self.phase = Phase::Compute;
         // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
         // waiting for it would cost more than computing.
-        let stuck = match &self.leader {
-            Some(leader) => leader.after_abandoned(),
-            None => false,
-        };
-        if self.down != 0 || stuck {
+        if self.down != 0 || self.stuck {
             return;
         }
-        if let (Some(_), Some(key)) = (&inner.flight_lock, self.key) {
-            self.lock_name = Some(self.call.lock_name(&inner.naming, key));
-            self.state = State::Lock;
+        if let (Some(_), Some(key)) = (&self.shared.flight_lock, self.key) {
+            self.lock_name = Some(v.lock_name(key));
+            self.phase = Phase::Lock;
         }
     }
 
     /// How taking the cross-process lock went. Whatever happened, the caller computes unless the
     /// lock's previous holder stored the value: a lock that fails costs a duplicate call, never a
     /// failed one.
-    #[inline]
-    pub(in crate::cache) fn locked(&mut self, locked: Result<Option<FlightGuard<'a>>>) {
-        self.state = State::Compute;
+    pub(super) fn locked(
+        &mut self,
+        locked: Result<Option<FlightGuard<'a>>>,
+        v: &mut dyn Values<'a>,
+    ) {
+        self.phase = Phase::Compute;
         match locked {
             Ok(Some(guard)) => {
                 self.held = Some(guard);
-                self.look_again(Pass::AfterLock);
+                self.look_again(Pass::AfterLock, v);
             }
-            Ok(None) => log::lock_waited(self.inner.namespace()),
-            Err(e) => self.inner.report("lock", "lock", &e),
+            Ok(None) => log::lock_waited(self.shared.namespace()),
+            Err(e) => self.shared.report("lock", "lock", &e),
         }
     }
 }

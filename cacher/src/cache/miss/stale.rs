@@ -2,86 +2,77 @@
 //! served — within `stale_while_revalidate` (claiming one background refresh), or while the
 //! function backs off after a failure — and that records a use for `time_to_idle`.
 //!
-//! A lookup report says `Origin::Stale` exactly when [`Miss::served_stale`] ran: the stale
+//! A lookup report says `Origin::Stale` exactly when [`Core::served_stale`] ran: the stale
 //! values served at once here, and the `stale_if_error` fallback of a failed function.
 
-use std::hash::Hash;
-
-use super::{Goal, Miss, Pass, State, log};
+use super::{Core, Goal, Pass, Phase, Slot, Values, log};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
-use crate::entry::{Entry, Stamp};
+use crate::entry::Stamp;
 use crate::error::Result;
-use crate::key::KeyRef;
 use crate::policy::Freshness;
 
-impl<K, V, Q> Miss<'_, K, V, Q>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + ?Sized,
-{
-    /// An entry past its ttl (`Revalidate` or `Stale`), found on the call's first look. Served
-    /// at once within `stale_while_revalidate` when the call's function can run in the
-    /// background (which this call then does, unless a refresh of the key is under way or the
-    /// function is backing off), or within either window while the function backs off after a
-    /// failure; otherwise kept as the fallback if the function fails.
-    pub(super) fn past_ttl(&mut self, value: V, freshness: Freshness) {
-        let inner = self.inner;
+impl<'a> Core<'a> {
+    /// An entry past its ttl (`Revalidate` or `Stale`, its value at `from`), found on the call's
+    /// first look. Served at once within `stale_while_revalidate` when the call's function can
+    /// run in the background (which this call then does, unless a refresh of the key is under
+    /// way or the function is backing off), or within either window while the function backs
+    /// off after a failure; otherwise kept as the fallback if the function fails.
+    pub(super) fn past_ttl(&mut self, from: Slot, freshness: Freshness, v: &mut dyn Values<'a>) {
+        let shared = self.shared;
         if self.goal != Goal::Compute {
-            return;
+            return v.discard(from);
         }
-        let backing_off = inner.outages.backing_off(self.hash, inner.clock.now_ms());
+        let backing_off = shared.outages.backing_off(self.hash, shared.clock.now_ms());
         match freshness {
             Freshness::Revalidate if self.detach => {
                 if !backing_off {
-                    self.refresh = inner.refreshing.claim(self.hash, self.generation);
+                    self.refresh = shared.refreshing.claim(self.hash, self.generation);
                 }
-                self.serve_stale(value);
+                self.serve_stale(from, v);
             }
             _ if backing_off => {
-                log::backing_off(inner.namespace());
-                self.serve_stale(value);
+                log::backing_off(shared.namespace());
+                self.serve_stale(from, v);
             }
-            _ => {
-                self.stale.get_or_insert(value);
-            }
+            _ => v.keep_stale(from),
         }
     }
 
     /// The call's value is a stale entry, served at once.
-    fn serve_stale(&mut self, value: V) {
+    fn serve_stale(&mut self, from: Slot, v: &mut dyn Values<'a>) {
         self.served_stale();
-        self.finish(value);
+        self.finish(from, v);
     }
 
     /// The call's value is a stale entry (served at once, or as the fallback of a failed
     /// function): counted, and reported as `Origin::Stale`, here only.
     pub(super) fn served_stale(&mut self) {
         self.origin = Origin::Stale;
-        self.inner.stats.stale_served();
+        self.shared.stats.stale_served();
     }
 
-    /// A fresh memory entry whose use is due to be recorded (`time_to_idle`): in the memory
-    /// tier under its read lock, and in the first persistent tier (that is up) if it holds the
-    /// same write (at most once per quarter idle window, not once per hit).
+    /// A fresh memory entry (its value in the value slot) whose use is due to be recorded
+    /// (`time_to_idle`): in the memory tier under its read lock, and in the first persistent
+    /// tier (that is up) if it holds the same write (at most once per quarter idle window, not
+    /// once per hit).
     ///
     /// The persistent entry is read first and rewritten (with the use) only if it is the write
     /// the memory entry came from (the same creation time): the value this call read from memory
     /// may be older than the tier's (another process's write, or this one's `insert`, `remove`
     /// or `clear` since the read), and writing it back would bring the older value back.
-    pub(super) fn touch(&mut self, value: V, stamp: Stamp) {
-        let inner = self.inner;
-        let value = inner.hit(value);
+    pub(super) fn touch(&mut self, stamp: Stamp, v: &mut dyn Values<'a>) {
+        let shared = self.shared;
+        shared.stats.hit("memory");
         self.origin = Origin::Hit;
-        if let Some(memory) = &inner.memory {
-            memory.touch(self.call.key, inner.clock.now_ms());
+        if self.memory {
+            v.touch_memory(shared.clock.now_ms());
         }
         if self.key.is_none() {
-            return self.finish(value);
+            return self.finish(Slot::Value, v);
         }
-        self.touching = Some((value, stamp.created_ms));
-        self.state = State::Read {
+        self.touching = Some(stamp.created_ms);
+        self.phase = Phase::Read {
             tier: 0,
             pass: Pass::Touch,
         };
@@ -91,59 +82,65 @@ where
     /// rewritten with the use, holding the memory entry's value (two writes of one millisecond
     /// look the same: the tier then takes the value this process serves, never the reverse);
     /// anything else is left as it is. Memory keeps its entry.
-    pub(super) fn read_touched(&mut self, tier: usize, answer: Result<Option<Entry<V>>>) {
-        let Some((value, created_ms)) = self.touching.take() else {
+    pub(super) fn read_touched(
+        &mut self,
+        tier: usize,
+        answer: Result<Option<Stamp>>,
+        v: &mut dyn Values<'a>,
+    ) {
+        let Some(created_ms) = self.touching.take() else {
             log::out_of_step("a touch keeps its value until it is written or served")
         };
+        let shared = self.shared;
         match answer {
-            Ok(Some(entry)) if entry.created_ms == created_ms => {
-                let inner = self.inner;
-                let Some(storing) = inner.flights.begin_store(self.hash, self.generation) else {
-                    return self.finish(value);
+            Ok(Some(stamp)) if stamp.created_ms == created_ms => {
+                let Some(storing) = self.generations.begin_store(self.hash, self.generation) else {
+                    self.finish(Slot::Value, v);
+                    return v.discard(Slot::Entry);
                 };
                 self.storing = Some(storing);
-                let mut entry = Entry {
-                    value,
-                    touched_ms: inner.clock.now_ms(),
-                    ..entry
+                let stamp = Stamp {
+                    touched_ms: shared.clock.now_ms(),
+                    ..stamp
                 };
-                entry.expires_ms = inner.ttl.expires_ms(entry.stamp());
-                self.state = State::Write {
-                    entry,
+                v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
+                self.phase = Phase::Write {
                     tier,
                     upto: tier + 1,
                     fill: true,
                 };
             }
-            Ok(_) => self.finish(value),
+            Ok(_) => {
+                self.finish(Slot::Value, v);
+                v.discard(Slot::Entry);
+            }
             Err(e) => {
                 self.note_failure(tier, &e);
-                self.inner
-                    .report(self.inner.backends[tier].name(), "read", &e);
-                self.finish(value);
+                shared.report(v.tier_name(tier), "read", &e);
+                self.finish(Slot::Value, v);
             }
         }
     }
 
     /// No persistent tier had the write whose use was to be recorded: the memory entry's value
     /// is the call's.
-    pub(super) fn touched(&mut self) {
+    pub(super) fn touched(&mut self, v: &mut dyn Values<'a>) {
         match self.touching.take() {
-            Some((value, _)) => self.finish(value),
+            Some(_) => self.finish(Slot::Value, v),
             None => log::out_of_step("a touch keeps its value until it is written or served"),
         }
     }
 
     /// The background refresh this call claimed, if any: its caller hands it the function.
-    pub(in crate::cache) fn take_refresh(&mut self) -> Option<Ticket> {
+    pub(super) fn take_refresh(&mut self) -> Option<Ticket> {
         self.refresh.take()
     }
 
     /// A background refresh failed: the stale entry stays, the function backs off.
-    pub(in crate::cache) fn refresh_failed(&self) {
-        let inner = self.inner;
-        inner.stats.error("refresh");
-        inner.outages.failed(self.hash, inner.clock.now_ms());
-        log::refresh_failed(inner.namespace());
+    pub(super) fn refresh_failed(&self) {
+        let shared = self.shared;
+        shared.stats.error("refresh");
+        shared.outages.failed(self.hash, shared.clock.now_ms());
+        log::refresh_failed(shared.namespace());
     }
 }

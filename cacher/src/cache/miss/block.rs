@@ -1,0 +1,30 @@
+//! The blocking driver's steps that need no value of the caller's: tier reads and writes (done
+//! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
+//! in the core, so that the blocking driver (a copy per function) is only the function's run.
+
+use super::{Core, Step, Values};
+
+impl<'a> Core<'a> {
+    /// Performs the steps up to the next that needs the caller: the function's run
+    /// ([`Step::Compute`]) or the value ([`Step::Done`]).
+    pub(super) fn advance(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+        loop {
+            match self.next(v) {
+                Step::Read(tier) => {
+                    let answer = v.read(tier, self.key);
+                    self.read(answer, v);
+                }
+                Step::Write(tier) => {
+                    let result = v.write(tier, self.key);
+                    self.wrote(result, v);
+                }
+                Step::Wait(bound) => {
+                    let outcome = v.wait(bound);
+                    self.waited(outcome, v);
+                }
+                Step::Lock(lock, name) => self.locked(lock.lock(name), v),
+                step @ (Step::Compute(_) | Step::Done) => return step,
+            }
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The typed half of the miss path: [`Miss`] holds the call's values in slots and does the
+//! operations that need their types (the memory tier, the flight, a tier's read or write) when
+//! the core asks ([`Values`]); the drivers call it, and it hands each answer to the core. The
+//! only part of the miss path compiled once per cache type: its methods are a few lines each.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use super::{Core, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis};
+use crate::backend::{Absence, Displaced, PersistentBackend};
+use std::time::Duration;
+
+use crate::cache::call::Call;
+use crate::cache::drive;
+use crate::cache::flight::{Flight, Leader, Outcome, Role};
+use crate::cache::inner::{Inner, Memory};
+use crate::cache::origin::Origin;
+use crate::cache::refresh::Ticket;
+use crate::entry::{Entry, EntryKey, Stamp};
+use crate::error::{Error, Result};
+use crate::key::KeyRef;
+
+/// The values of one call's way through the miss path, and its core.
+pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
+    pub(super) inner: &'a Inner<K, V>,
+    pub(super) call: &'a Call<'a, Q>,
+    /// The value the core acts on: the memory tier's answer, a waiter's, the function's, a
+    /// touched entry's, the call's once done.
+    value: Option<V>,
+    /// The entry read from a persistent tier, or to write.
+    pub(super) entry: Option<Entry<V>>,
+    /// An entry past its ttl that `stale_if_error` may serve if the function fails.
+    stale: Option<V>,
+    /// The flight a waiter waits for.
+    pub(super) flight: Option<Arc<Flight<V>>>,
+    leader: Option<Leader<'a, K, V>>,
+    /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
+    /// the store has ended (its panic resumed then).
+    displaced: Option<Displaced<K, V>>,
+}
+
+/// One call's way through the miss path: the core's decisions and the shell's values.
+///
+/// Dropped in this order: the core's claimed refresh, store and cross-process lock first, then
+/// the values, the leader (failing its flight if unfinished), and last what the memory insert
+/// displaced — after the store has ended, since a value's `Drop` may use the cache.
+pub(in crate::cache) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
+    pub(super) core: Core<'a>,
+    pub(super) shell: Shell<'a, K, V, Q>,
+}
+
+impl<'a, K, V, Q> Shell<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    /// Keeps a memory lookup's value; what it found, for the core.
+    #[inline]
+    fn keep(&mut self, memory: Memory<V>) -> Found {
+        let (value, found) = match memory {
+            Memory::Fresh(value) => (value, Found::Fresh),
+            Memory::Touch(value, stamp) => (value, Found::Touch(stamp)),
+            Memory::Revalidate(value) => (value, Found::Revalidate),
+            Memory::Stale(value) => (value, Found::Stale),
+            Memory::Absent => return Found::Absent,
+            Memory::Missing(absence) => return Found::Missing(absence),
+        };
+        self.value = Some(value);
+        found
+    }
+
+    /// How a wait ended, its value kept; the flight kept only for a wait that timed out (to
+    /// abandon).
+    pub(super) fn waited(&mut self, outcome: Outcome<V>) -> Waited {
+        let waited = match outcome {
+            Outcome::Value(value) => {
+                self.value = Some(value);
+                Waited::Value
+            }
+            Outcome::Failed => Waited::Failed,
+            Outcome::TimedOut => return Waited::TimedOut,
+            Outcome::Reentrant => Waited::Reentrant,
+        };
+        self.flight = None;
+        waited
+    }
+
+    fn take(&mut self, from: Slot) -> V {
+        let value = match from {
+            Slot::Value => self.value.take(),
+            Slot::Entry => match self.entry.take() {
+                Some(entry) => Some(entry.value),
+                None => None,
+            },
+        };
+        match value {
+            Some(value) => value,
+            None => log::out_of_step("the core acts on values the shell holds"),
+        }
+    }
+}
+
+impl<'a, K, V, Q> Values<'a> for Shell<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    fn finish(&mut self, from: Slot) {
+        let value = self.take(from);
+        if let Some(leader) = self.leader.take() {
+            leader.complete(&value);
+        }
+        self.value = Some(value);
+    }
+
+    fn discard(&mut self, slot: Slot) {
+        match slot {
+            Slot::Value => self.value = None,
+            Slot::Entry => self.entry = None,
+        }
+    }
+
+    fn keep_stale(&mut self, from: Slot) {
+        let value = self.take(from);
+        self.stale.get_or_insert(value);
+    }
+
+    fn drop_stale(&mut self) {
+        self.stale = None;
+    }
+
+    fn lookup(&mut self, missing: Option<Absence>) -> Found {
+        let unchanged = match missing {
+            Some(absence) => self.inner.still_missing(absence),
+            None => false,
+        };
+        // Else the shared table, out of line: a rare path since the count above.
+        match unchanged {
+            true => Found::Absent,
+            false => self.keep(self.inner.lookup_memory(self.call.key)),
+        }
+    }
+
+    fn join(&mut self, hash: u64) -> Option<bool> {
+        match self.inner.flights.join(hash, self.call.key) {
+            Role::Leader(leader) => {
+                let stuck = leader.after_abandoned();
+                self.leader = Some(leader);
+                Some(stuck)
+            }
+            Role::Waiter(flight) => {
+                self.flight = Some(flight);
+                None
+            }
+        }
+    }
+
+    fn lock_name(&self, key: &'a str) -> &'a str {
+        self.call.lock_name(&self.inner.naming, key)
+    }
+
+    fn ttl_ms(&self) -> Option<u64> {
+        match &self.value {
+            Some(value) => millis(self.inner.ttl_of(value)),
+            None => log::out_of_step("a ttl is asked of the function's value"),
+        }
+    }
+
+    fn touch_memory(&self, now_ms: u64) {
+        if let Some(memory) = &self.inner.memory {
+            memory.touch(self.call.key, now_ms);
+        }
+    }
+
+    fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>) {
+        if let (Slot::Entry, Some(entry)) = (from, &mut self.entry) {
+            entry.touched_ms = stamp.touched_ms;
+            entry.expires_ms = expires_ms;
+            return;
+        }
+        self.entry = Some(Entry {
+            value: self.take(from),
+            created_ms: stamp.created_ms,
+            ttl_ms: stamp.ttl_ms,
+            touched_ms: stamp.touched_ms,
+            expires_ms,
+        });
+    }
+
+    fn insert_memory(&mut self) -> Option<bool> {
+        let (Some(memory), Some(entry)) = (&self.inner.memory, &self.entry) else {
+            return None;
+        };
+        let inserted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+        self.inner.stats.evicted("memory", inserted.evicted);
+        self.displaced = inserted.displaced;
+        Some(inserted.skipped)
+    }
+
+    fn fallback(&mut self, current: bool, look: bool) -> bool {
+        self.value = match (current, self.stale.is_some() && look) {
+            (true, _) => self.stale.take(),
+            (false, true) => match self.inner.lookup_memory(self.call.key) {
+                Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
+                _ => None,
+            },
+            (false, false) => None,
+        };
+        self.value.is_some()
+    }
+
+    fn drop_leader(&mut self) {
+        self.leader = None;
+    }
+
+    fn release(&mut self) {
+        if let Some(displaced) = self.displaced.take()
+            && let Some(panic) = displaced.release()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    fn tier_name(&self, tier: usize) -> &'static str {
+        self.inner.backends[tier].name()
+    }
+
+    fn tier_evictions(&self, tier: usize) -> u64 {
+        self.inner.backends[tier].evictions()
+    }
+
+    fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>> {
+        let (backend, key) = tier_of(self.inner, self.call, key, tier);
+        park(&mut self.entry, drive::read(backend, &key))
+    }
+
+    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()> {
+        let (backend, key) = tier_of(self.inner, self.call, key, tier);
+        match &self.entry {
+            Some(entry) => drive::write(backend, &key, entry),
+            None => log::out_of_step("writes are planned with their entry"),
+        }
+    }
+
+    fn wait(&mut self, bound: Duration) -> Waited {
+        let outcome = match &self.flight {
+            Some(flight) => flight.wait(bound),
+            None => log::out_of_step("waits are planned with their flight"),
+        };
+        self.waited(outcome)
+    }
+
+    fn abandon(&mut self) {
+        if let Some(flight) = self.flight.take() {
+            flight.abandon();
+        }
+    }
+}
+
+impl<'a, K, V, Q> Miss<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    /// The cache this call is on: the drivers' spans and compute timings name it.
+    pub(in crate::cache) fn inner(&self) -> &'a Inner<K, V> {
+        self.shell.inner
+    }
+
+    /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
+    /// `hash` is the key's [`flight_hash`](Inner::flight_hash).
+    #[inline]
+    pub(in crate::cache) fn new(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        goal: Goal,
+        memory: Memory<V>,
+    ) -> Self {
+        let mut miss = Self::with(inner, call, hash, goal, false);
+        miss.core.phase = Phase::Start(miss.shell.keep(memory));
+        miss
+    }
+
+    /// As [`new`](Self::new) for `get_or_compute` with a function that may run in the
+    /// background: within `stale_while_revalidate` the call serves the stale value and claims a
+    /// refresh ([`take_refresh`](Self::take_refresh)).
+    pub(in crate::cache) fn detachable(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        memory: Memory<V>,
+    ) -> Self {
+        let mut miss = Self::with(inner, call, hash, Goal::Compute, true);
+        miss.core.phase = Phase::Start(miss.shell.keep(memory));
+        miss
+    }
+
+    /// The background refresh `ticket` claimed: it stores only if the key's generation is still
+    /// the one the stale value was read under.
+    pub(in crate::cache) fn revalidate(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        ticket: &Ticket,
+    ) -> Self {
+        let mut miss = Self::with(inner, call, ticket.hash, Goal::Revalidate, false);
+        miss.core.generation = ticket.generation;
+        miss.core.phase = Phase::Start(Found::Absent);
+        miss
+    }
+
+    #[inline]
+    fn with(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'a, Q>,
+        hash: u64,
+        goal: Goal,
+        detach: bool,
+    ) -> Self {
+        let generations = inner.flights.generations();
+        let tiers = (inner.backends.len(), inner.memory.is_some());
+        let mut core = Core::new(
+            inner,
+            generations,
+            hash,
+            goal,
+            inner.persistent_key(call),
+            tiers,
+        );
+        core.detach = detach;
+        Self {
+            core,
+            shell: Shell {
+                inner,
+                call,
+                value: None,
+                entry: None,
+                stale: None,
+                flight: None,
+                leader: None,
+                displaced: None,
+            },
+        }
+    }
+
+    /// Performs the steps up to the function's run or the value, blocking
+    /// ([`Core::advance`]).
+    #[inline]
+    pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
+        self.core.advance(&mut self.shell)
+    }
+
+    /// The function's value: store it, unless the key was invalidated while it was computed.
+    #[inline]
+    pub(in crate::cache) fn computed(&mut self, value: V) {
+        self.shell.value = Some(value);
+        self.core.computed(&mut self.shell);
+    }
+
+    /// The function failed: its error, or an expired entry if `stale_if_error` allows.
+    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
+        match self.core.failed(&mut self.shell) {
+            true => Ok(self.value()),
+            false => Err(error),
+        }
+    }
+
+    /// The call's value, at [`Step::Done`].
+    #[inline]
+    pub(in crate::cache) fn value(&mut self) -> V {
+        match self.shell.value.take() {
+            Some(value) => value,
+            None => log::out_of_step("the value is ready when the core says so"),
+        }
+    }
+
+    /// Where the call's value came from, once the driver has it.
+    pub(in crate::cache) fn origin(&self) -> Origin {
+        self.core.origin
+    }
+
+    /// The background refresh this call claimed, if any: its caller hands it the function.
+    pub(in crate::cache) fn take_refresh(&mut self) -> Option<Ticket> {
+        self.core.take_refresh()
+    }
+
+    /// A background refresh failed: the stale entry stays, the function backs off.
+    pub(in crate::cache) fn refresh_failed(&self) {
+        self.core.refresh_failed();
+    }
+
+    /// Whether `insert`'s value went unstored because its own ttl is zero.
+    pub(in crate::cache) fn discarded(&self) -> bool {
+        self.core.discarded()
+    }
+
+    /// The first failure to store the value, for `insert`.
+    pub(in crate::cache) fn store_error(&mut self) -> Option<Error> {
+        self.core.store_error.take()
+    }
+}
+
+/// Persistent tier `tier` and the identity of the entry under the persistent `key`.
+pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(
+    inner: &'a Inner<K, V>,
+    call: &'a Call<'a, Q>,
+    key: Option<&'a str>,
+    tier: usize,
+) -> (&'a dyn PersistentBackend<V>, EntryKey<'a>) {
+    let Some(key) = key else {
+        log::out_of_step("tiers are read and written only with a persistent key")
+    };
+    let entry_key = inner.naming.entry_key::<V>(key, call.args());
+    (&*inner.backends[tier], entry_key)
+}
+
+/// Keeps a tier's entry in the shell's slot, and hands its times to the core. Generic over the
+/// value type only.
+pub(super) fn park<V>(
+    slot: &mut Option<Entry<V>>,
+    answer: Result<Option<Entry<V>>>,
+) -> Result<Option<Stamp>> {
+    match answer {
+        Ok(Some(entry)) => {
+            let stamp = entry.stamp();
+            *slot = Some(entry);
+            Ok(Some(stamp))
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
