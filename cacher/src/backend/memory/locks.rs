@@ -16,7 +16,7 @@
 //! the store is skipped, as above.
 
 use std::cell::Cell;
-use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError, TryLockResult};
+use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::{Locked, Shard};
@@ -78,6 +78,23 @@ impl Drop for UserCode {
     }
 }
 
+/// The guard `$attempt` gets, tried again while `$wait` (a [`Wait`]) allows (a poisoned lock
+/// taken as it is); `None` if it does not come. A macro, not a function taking a closure: that
+/// would be two more functions per cache type (compile time).
+macro_rules! bounded {
+    ($wait:expr, $attempt:expr) => {{
+        let mut wait = $wait;
+        loop {
+            match $attempt {
+                Ok(guard) => break Some(guard),
+                Err(TryLockError::Poisoned(poisoned)) => break Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) if wait.again() => {}
+                Err(TryLockError::WouldBlock) => break None,
+            }
+        }
+    }};
+}
+
 impl<K, V> Locked<K, V> {
     /// The shard, for reading; `None` from user code run under a shard's lock when the lock is
     /// not free at once (this shard's) or within [`OTHER_SHARD_WAIT`] (another's; see the
@@ -88,7 +105,7 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
-        bounded(self.held_here(), || self.lock.try_read())
+        bounded!(Wait::for_lock_of(self.held_here()), self.lock.try_read())
     }
 
     /// The shard, for writing a value computed or read elsewhere, which may go unstored: as
@@ -99,7 +116,7 @@ impl<K, V> Locked<K, V> {
         if !UserCode::running() {
             return Some(self.write_shard());
         }
-        bounded(self.held_here(), || self.lock.try_write())
+        bounded!(Wait::for_lock_of(self.held_here()), self.lock.try_write())
     }
 
     /// Whether this thread runs user code under this shard's lock.
@@ -111,21 +128,6 @@ impl<K, V> Locked<K, V> {
     #[inline]
     pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard<K, V>> {
         self.lock.write().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// The guard `attempt` gets, tried again while [`Wait`] allows (a poisoned lock taken as it is);
-/// `None` if it does not come.
-#[inline]
-fn bounded<G>(held: bool, attempt: impl Fn() -> TryLockResult<G>) -> Option<G> {
-    let mut wait = Wait::for_lock_of(held);
-    loop {
-        match attempt() {
-            Ok(guard) => return Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) if wait.again() => {}
-            Err(TryLockError::WouldBlock) => return None,
-        }
     }
 }
 
