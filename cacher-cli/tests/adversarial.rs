@@ -1,0 +1,132 @@
+//! The `cacher` command against what an attacker or a careless user puts in front of it: other
+//! programs' files in the directory it walks (by default the platform's whole cache directory),
+//! entries whose names and keys carry terminal escape sequences.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{Cache, HashKeyer, PersistentBackend, SeparateFileBackend};
+
+/// Runs `cacher args…`, without a terminal.
+fn cacher(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .args(args)
+        .env_remove("CACHER_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the cacher binary runs")
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited")
+}
+
+/// One cacher entry of `demo::greet` below `dir`, so that the directory is a cache root.
+fn one_entry(dir: &Path) {
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .keyer(HashKeyer)
+        .backend(SeparateFileBackend::new(dir.join("demo/greet")))
+        .build()
+        .unwrap();
+    cache.insert(&"alice".to_owned(), "hello".to_owned()).unwrap();
+}
+
+/// Files of other programs, as the platform's cache directory (the default root) holds them:
+/// JSON settings, a binary model starting with a small version number and a name, notes that
+/// start with a blank line (CRLF or LF) or a tab.
+const OTHER_PROGRAMS: [(&str, &[u8]); 6] = [
+    ("editor/settings.json", br#"{"theme":"dark","fontSize":13}"#),
+    ("editor/empty.json", b""),
+    ("ml/model.bin", b"\x01\x05torch\x00\x00\x10\x00weights follow"),
+    ("ml/vocab.postcard", b"\x02\x03abc\x07\x07\x07"),
+    ("notes.txt", b"\n\nMeeting notes: nothing of cacher's here."),
+    (
+        "mail/draft.txt",
+        b"\r\n\r\nDear all, the draft is attached.\r\n",
+    ),
+];
+
+/// `verify --repair` on the platform's cache directory (where `#[cached]` keeps its caches,
+/// beside every other program's) must neither report nor remove another program's files: the
+/// README says a file that is not cacher's is never reported nor removed. (Failed: a `.json`,
+/// `.bin` or `.postcard` file without cacher's marker was "corrupt", and a text file starting
+/// with a blank line read as a postcard entry of layout 10 or 13, "foreign": all removed.)
+#[test]
+fn verify_repair_never_reports_nor_removes_other_programs_files() {
+    let dir = tempfile::tempdir().unwrap();
+    one_entry(dir.path());
+    for (rel, bytes) in OTHER_PROGRAMS {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let verify = cacher(&["--root", root, "verify"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify));
+    assert!(!text(&cacher(&["--root", root, "ls"])).contains("need attention"));
+    let repair = cacher(&["--root", root, "verify", "--repair"]);
+    assert_eq!(code(&repair), 0, "{}", text(&repair));
+    for (rel, bytes) in OTHER_PROGRAMS {
+        let kept = std::fs::read(dir.path().join(rel));
+        assert_eq!(kept.ok().as_deref(), Some(bytes), "{rel} was removed");
+    }
+}
+
+/// An entry written by the file backend with `namespace`, `key` and `args` of the writer's
+/// choosing (a shared directory or Redis: anyone who may write an entry).
+fn planted(dir: &Path, namespace: &str, key: &str, args: &str) {
+    let backend =
+        SeparateFileBackend::new(dir.join("planted")).filename_fn(|_| "planted.json".to_owned());
+    let entry_key = EntryKey {
+        namespace,
+        version: Some("\u{1b}[2J"),
+        key,
+        args: Some(args),
+        type_name: "u8\u{1b}]8;;http://evil\u{7}",
+        code: None,
+    };
+    let entry = Entry::new(1u8, cacher::Clock::system().now_ms());
+    PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
+}
+
+/// What a terminal acts on: ESC (CSI, OSC: clear the screen, set the title, write the
+/// clipboard, hyperlinks), BEL, the C1 controls, and the bidirectional overrides.
+fn has_terminal_control(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c) || c == '\u{2066}'
+    })
+}
+
+/// `ls`, `show`, `show NS KEY` and `verify` print what an entry records — its namespace, key,
+/// arguments, type, version — and where it is: written by whoever could write to the cache, and
+/// so never passed raw to the user's terminal. (Failed: `show` printed the key's ESC sequences as
+/// they were, which cleared the screen, set the window title and wrote the clipboard.)
+#[test]
+fn stored_names_and_keys_never_reach_the_terminal_as_escape_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = "evil\u{1b}]0;pwned\u{7}";
+    let key = "k\u{1b}]52;c;cm0gLXJmIH4=\u{7}";
+    planted(dir.path(), namespace, key, "\u{9b}31m\u{202e}gnp.exe");
+    let odd = dir.path().join("planted/\u{1b}[31mred.json");
+    std::fs::write(odd, br#"{"cacher":3,"namespace":"x"#).unwrap();
+    let root = dir.path().to_str().unwrap();
+    for args in [
+        &["ls"][..],
+        &["show", namespace],
+        &["show", namespace, key],
+        &["verify"],
+        &["stats"],
+    ] {
+        let out = cacher(&[&["--root", root][..], args].concat());
+        assert!(code(&out) == 0 || code(&out) == 3, "{args:?}: {out:?}");
+        let shown = text(&out) + &String::from_utf8_lossy(&out.stderr);
+        assert!(!has_terminal_control(&shown), "{args:?} printed {shown:?}");
+        assert!(shown.contains("\\u{1b}") || args[0] == "stats", "{args:?}: {shown}");
+    }
+}
