@@ -29,7 +29,8 @@ pub enum Found {
         /// Its layout number.
         layout: u32,
     },
-    /// Named or placed as an entry, but not one: truncated, garbage, or a header too long.
+    /// Placed as an entry (a store's row, a Redis key of cacher's), or starting as one (a file),
+    /// but not one: truncated, garbage, or a header too long.
     Corrupt,
     /// Could not be read: permissions, not a regular file, over the size cap.
     Unreadable {
@@ -123,8 +124,21 @@ pub trait Listing: Send + Sync {
     fn remove_at(&self, location: &str) -> Result<()>;
 }
 
-/// What the first bytes of something stored say it is; `named` when its name or place says it
-/// should be an entry (a Redis key of cacher's, a file with a formatter's extension).
+/// What a file's first bytes say it is. Its directory may be the platform's whole cache
+/// directory, other programs' files and all, so a file is a problem of cacher's only when its
+/// bytes start as an entry does: `{"cacher":`, or — in a file named `.bin` or `.postcard` — that
+/// format's layout number and namespace. A user's `settings.json`, an empty file, notes that
+/// start with a blank line (which read as a postcard layout number) are [`Found::Other`].
+pub(crate) fn classify_file(prefix: &[u8], extension: Option<&str>) -> Found {
+    let marked = prefix.first() == Some(&b'{') || matches!(extension, Some("bin" | "postcard"));
+    match classify(prefix, extension, false) {
+        Found::Foreign { .. } | Found::Corrupt if !marked => Found::Other,
+        found => found,
+    }
+}
+
+/// What the first bytes of something stored say it is; `named` when its place says it is an
+/// entry (a Redis key of cacher's, a store's row).
 pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> Found {
     if let Some(meta) = entry::meta_any(prefix, extension) {
         return Found::Entry(meta);

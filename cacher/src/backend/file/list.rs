@@ -11,12 +11,9 @@ use super::SeparateFileBackend;
 use super::path::{TEMP_PREFIX, check_relative};
 use super::sweep::{STALE_TEMP_AGE, Visitor, walk};
 use super::write::{Content, is_older_than, read_head, remove_file};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify_file};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
-
-/// The extensions of entry files that cacher's formatters give.
-const ENTRY_EXTENSIONS: [&str; 3] = ["json", "bin", "postcard"];
 
 struct Lister<'a> {
     visit: &'a mut dyn FnMut(Listed) -> ControlFlow<()>,
@@ -53,9 +50,8 @@ impl Visitor for Lister<'_> {
             }
         } else {
             let extension = name.rsplit_once('.').map(|(_, ext)| ext);
-            let named = extension.is_some_and(|ext| ENTRY_EXTENSIONS.contains(&ext));
             match read_head(dir, name, META_PREFIX_LEN) {
-                Ok(Content::Bytes(head)) => classify(&head, extension, named),
+                Ok(Content::Bytes(head)) => classify_file(&head, extension),
                 Ok(Content::Missing) => return false, // removed since the directory was read
                 Ok(Content::Refused(reason)) => Found::Unreadable { reason },
                 Err(e) => Found::Unreadable {
