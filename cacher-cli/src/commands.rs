@@ -121,7 +121,7 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
         emit(&json!({ "root": source.name, "caches": caches, "problems": problems }));
         return exit::OK;
     }
-    println!("{}", source.name);
+    println!("{}", print::clean(&source.name));
     if caches.is_empty() {
         println!("no caches");
     } else {
@@ -178,7 +178,7 @@ fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<I
 fn not_found(source: &Source, what: &str) -> u8 {
     eprintln!(
         "cacher: no {what} in {}: run `cacher ls` to see what is there",
-        source.name
+        print::clean(&source.name)
     );
     exit::NOT_FOUND
 }
@@ -261,13 +261,14 @@ fn show_entry(
         );
         return Ok(exit::OK);
     }
-    println!("location  {}", item.location);
-    println!("namespace {}", meta.namespace);
-    println!("key       {}", meta.key);
-    println!("args      {}", meta.args.as_deref().unwrap_or("-"));
-    println!("type      {}", meta.type_name);
-    println!("version   {}", meta.version.as_deref().unwrap_or("-"));
-    println!("code      {}", meta.code.as_deref().unwrap_or("-"));
+    let field = |name: &str, text: &str| println!("{name:<9} {}", print::clean(text));
+    field("location", &item.location);
+    field("namespace", &meta.namespace);
+    field("key", &meta.key);
+    field("args", meta.args.as_deref().unwrap_or("-"));
+    field("type", &meta.type_name);
+    field("version", meta.version.as_deref().unwrap_or("-"));
+    field("code", meta.code.as_deref().unwrap_or("-"));
     let state = state(source, item, meta);
     let age = print::age(age_ms(meta.created_ms));
     match state.as_str() {
@@ -276,10 +277,13 @@ fn show_entry(
     }
     println!("size      {}", print::bytes(item.size));
     match value {
-        Some(value) => println!(
-            "value\n{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ),
+        Some(value) => {
+            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+            println!("value");
+            pretty
+                .lines()
+                .for_each(|line| println!("{}", print::clean(line)));
+        }
         None => println!("value     {summary}"),
     }
     Ok(exit::OK)
@@ -311,7 +315,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         }));
         return exit::OK;
     }
-    println!("{}", source.name);
+    println!("{}", print::clean(&source.name));
     println!(
         "{} namespaces, {} entries, {}",
         caches.len(),
@@ -417,10 +421,15 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
         }));
     } else {
         for item in &problems {
-            println!("{:<28} {}", problem_kind(&item.found), item.location);
+            let kind = problem_kind(&item.found);
+            println!(
+                "{:<28} {}",
+                print::clean(&kind),
+                print::clean(&item.location)
+            );
         }
         for failure in &failures {
-            eprintln!("cacher: cannot remove {failure}");
+            eprintln!("cacher: cannot remove {}", print::clean(failure));
         }
         match (problems.len(), repair) {
             (0, _) => println!("{} files checked, no problems", listed.len()),
@@ -475,7 +484,7 @@ fn clear(
         && !confirm(&format!(
             "Remove {} entries of {what} in {}?",
             doomed.len(),
-            source.name
+            print::clean(&source.name)
         ))
     {
         eprintln!(
