@@ -140,3 +140,29 @@ fn stored_names_and_keys_never_reach_the_terminal_as_escape_sequences() {
         );
     }
 }
+
+/// `--store DIR` given another program's LMDB (rows under keys with NULs, as an entry's, and a
+/// database named `entries`, as the store's first layout had): every subcommand refuses it,
+/// saying so, and the database is not changed. (Failed: `ls` opened it as a store — created its
+/// databases there and emptied the program's `entries` — and `verify --repair` removed its rows
+/// as corrupt entries.)
+#[test]
+fn another_programs_lmdb_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/other-program.mdb");
+    let data = dir.path().join("data.mdb");
+    std::fs::copy(&fixture, &data).unwrap();
+    let before = std::fs::read(&data).unwrap();
+    let store = dir.path().to_str().unwrap();
+    for args in [
+        &["ls"][..],
+        &["verify", "--repair"],
+        &["clear", "--all", "--yes"],
+    ] {
+        let out = cacher(&[&["--store", store][..], args].concat());
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 1, "{args:?}: {}{error}", text(&out));
+        assert!(error.contains("not a store of cacher's"), "{args:?}: {error}");
+        assert!(std::fs::read(&data).unwrap() == before, "{args:?} changed it");
+    }
+}
