@@ -117,4 +117,17 @@ mod tests {
             assert!(id_of_location(name).is_err());
         }
     }
+
+    /// A row whose key is not UTF-8 (planted, or torn) has a location of its own: one read as
+    /// the key of another row (its bytes read lossily, `\xff` as U+FFFD) made `verify --repair`
+    /// remove that other row, a whole entry, and never the corrupt one.
+    #[test]
+    fn keys_that_are_not_utf8_have_locations_of_their_own() {
+        let planted = &b"app::f\0\0k\xff"[..];
+        let entry = "app::f\0\0k\u{fffd}".as_bytes();
+        assert_ne!(location_of(planted), location_of(entry));
+        for id in [planted, entry, b"a\xc3\0\0\\x41\x80"] {
+            assert_eq!(id_of_location(&location_of(id)).unwrap(), id, "{id:?}");
+        }
+    }
 }
