@@ -2,7 +2,8 @@
 //! transaction (the `visit` callback must not write to the same store meanwhile).
 //!
 //! A location is the entry's key in the store, `namespace \0 version \0 key`, with `\` written
-//! `\\` and the NUL separators `\0`, so that it prints on one line and reads back exactly.
+//! `\\`, the NUL separators `\0` and a byte that is not UTF-8 `\xff`, so that it prints on one
+//! line and reads back exactly.
 
 use std::ops::ControlFlow;
 
@@ -11,11 +12,16 @@ use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify}
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
-/// The store's key of an entry as a printable location.
+/// The store's key of an entry as a printable location: a byte that is not UTF-8 as `\xff`.
 fn location_of(id: &[u8]) -> String {
-    String::from_utf8_lossy(id)
-        .replace('\\', "\\\\")
-        .replace('\0', "\\0")
+    let mut location = String::with_capacity(id.len());
+    for chunk in id.utf8_chunks() {
+        location.push_str(&chunk.valid().replace('\\', "\\\\").replace('\0', "\\0"));
+        for byte in chunk.invalid() {
+            location.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    location
 }
 
 /// The store's key back from a location; only an entry's (the names of LMDB's named databases
@@ -23,12 +29,22 @@ fn location_of(id: &[u8]) -> String {
 fn id_of_location(location: &str) -> Result<Vec<u8>> {
     let id = unescape(location)?;
     if !env::is_entry(&id) {
-        return Err(Error::Config(format!("not a store location: {location:?}")));
+        return Err(not_a_location(location));
     }
     Ok(id)
 }
 
-/// A location's bytes: `\\` and `\0` read back.
+/// The byte of the two hex digits that `chars` starts with.
+fn hex_byte(chars: &mut std::str::Chars<'_>) -> Option<u8> {
+    let digits: String = chars.by_ref().take(2).collect();
+    (digits.len() == 2).then(|| u8::from_str_radix(&digits, 16).ok())?
+}
+
+fn not_a_location(location: &str) -> Error {
+    Error::Config(format!("not a store location: {location:?}"))
+}
+
+/// A location's bytes: `\\`, `\0` and `\xff` read back.
 fn unescape(location: &str) -> Result<Vec<u8>> {
     let mut id = Vec::with_capacity(location.len());
     let mut chars = location.chars();
@@ -37,7 +53,8 @@ fn unescape(location: &str) -> Result<Vec<u8>> {
             (_, true) => match chars.next() {
                 Some('0') => id.push(0),
                 Some('\\') => id.push(b'\\'),
-                _ => return Err(Error::Config(format!("not a store location: {location:?}"))),
+                Some('x') => id.push(hex_byte(&mut chars).ok_or_else(|| not_a_location(location))?),
+                _ => return Err(not_a_location(location)),
             },
             (c, false) => id.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
