@@ -162,7 +162,32 @@ fn another_programs_lmdb_is_refused_and_left_as_it_was() {
         let out = cacher(&[&["--store", store][..], args].concat());
         let error = String::from_utf8_lossy(&out.stderr);
         assert_eq!(code(&out), 1, "{args:?}: {}{error}", text(&out));
-        assert!(error.contains("not a store of cacher's"), "{args:?}: {error}");
-        assert!(std::fs::read(&data).unwrap() == before, "{args:?} changed it");
+        assert!(
+            error.contains("not a store of cacher's"),
+            "{args:?}: {error}"
+        );
+        assert!(
+            std::fs::read(&data).unwrap() == before,
+            "{args:?} changed it"
+        );
     }
+}
+
+/// `--json` writes what the terminal would act on as JSON escapes too: serde_json escapes only
+/// the C0 controls, and left C1's CSI (U+009B), DEL and the bidirectional overrides raw. The
+/// document still reads back to the stored text.
+#[test]
+fn json_output_escapes_c1_and_bidirectional_controls_and_reads_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = "\u{9b}31m\u{202e}gnp.exe\u{7f}";
+    planted(dir.path(), "ns", "k", args);
+    let root = dir.path().to_str().unwrap();
+    for command in [&["show", "ns"][..], &["show", "ns", "k"], &["verify"]] {
+        let out = cacher(&[&["--root", root, "--json"][..], command].concat());
+        assert!(!has_terminal_control(&text(&out)), "{command:?}: {}", text(&out));
+        let _: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    let shown = cacher(&["--root", root, "--json", "show", "ns"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["entries"][0]["args"], args, "{shown}");
 }
