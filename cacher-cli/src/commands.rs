@@ -69,11 +69,12 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     }
 }
 
+/// Prints one JSON document. serde_json escapes only C0 controls; the other characters a
+/// terminal acts on (C1, DEL, bidirectional controls) can only be inside strings, and are
+/// escaped there too (`\u009b`): the document reads back the same.
 fn emit(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", print::json_escaped(&text));
 }
 
 /// One namespace as `ls` shows it.

@@ -58,6 +58,25 @@ pub fn age(ms: u64) -> String {
     }
 }
 
+/// A JSON document with every character a terminal acts on, but its line breaks, written as a
+/// `\uXXXX` escape: outside strings JSON has only ASCII punctuation, digits, letters and white
+/// space, so those characters are inside strings, where the escape reads back the same.
+pub fn json_escaped(json: &str) -> Cow<'_, str> {
+    if !json.contains(|c| acted_on(c) && c != '\n') {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if acted_on(c) && c != '\n' {
+            // Every such character is in the basic plane: one escape each.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Rows as columns padded to their widest cell, the first row a header.
 pub fn table(rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<Cow<'_, str>>> = rows
@@ -125,7 +144,7 @@ pub fn histogram(counts: &[u64], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{age, bucket, bytes, clean, histogram};
+    use super::{age, bucket, bytes, clean, histogram, json_escaped};
 
     #[test]
     fn sizes_ages_and_bars() {
@@ -147,5 +166,10 @@ mod tests {
         assert_eq!(clean("app::f é ✓"), "app::f é ✓");
         assert_eq!(clean("a\u{1b}]0;t\u{7}b"), "a\\u{1b}]0;t\\u{7}b");
         assert_eq!(clean("\u{9b}1\u{202e}x\n"), "\\u{9b}1\\u{202e}x\\u{a}");
+        let json = "{\n  \"k\": \"\u{9b}\u{7f}\u{202e}\"\n}";
+        assert_eq!(
+            json_escaped(json),
+            "{\n  \"k\": \"\\u009b\\u007f\\u202e\"\n}"
+        );
     }
 }
