@@ -184,10 +184,55 @@ fn json_output_escapes_c1_and_bidirectional_controls_and_reads_back_the_same() {
     let root = dir.path().to_str().unwrap();
     for command in [&["show", "ns"][..], &["show", "ns", "k"], &["verify"]] {
         let out = cacher(&[&["--root", root, "--json"][..], command].concat());
-        assert!(!has_terminal_control(&text(&out)), "{command:?}: {}", text(&out));
+        assert!(
+            !has_terminal_control(&text(&out)),
+            "{command:?}: {}",
+            text(&out)
+        );
         let _: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     }
     let shown = cacher(&["--root", root, "--json", "show", "ns"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["entries"][0]["args"], args, "{shown}");
+}
+
+/// Runs `cacher args…` as a user other than the files' owner: as `nobody` through `setpriv`
+/// when this runs as root (whom no permission stops), else as this user.
+fn cacher_as_another_user(args: &[&str]) -> Output {
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut command = if root {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        setpriv.arg(env!("CARGO_BIN_EXE_cacher"));
+        setpriv
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_cacher"))
+    };
+    command.args(args).env_remove("CACHER_DIR");
+    command.stdin(Stdio::null()).output().expect("cacher runs")
+}
+
+/// A shared directory (`0o777`, no sticky bit, as a careless `chmod` leaves it) holding another
+/// user's private files: `verify --repair` run by this user must not remove them, whatever
+/// their names — it cannot read them, so it cannot tell they are cacher's. (Failed: both were
+/// "unreadable (Permission denied)" problems, and `--repair` removed them.)
+#[cfg(unix)]
+#[test]
+fn verify_repair_never_removes_files_it_cannot_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mine = [("private.txt", &b"secret"[..]), ("settings.json", b"{}")];
+    for (name, bytes) in mine {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let verify = cacher_as_another_user(&["--root", root, "verify"]);
+    assert!(!text(&verify).contains("private.txt"), "{verify:?}");
+    let repair = cacher_as_another_user(&["--root", root, "verify", "--repair"]);
+    for (name, _) in mine {
+        assert!(dir.path().join(name).exists(), "{name} removed: {repair:?}");
+    }
 }
