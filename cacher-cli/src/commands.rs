@@ -405,6 +405,14 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
     let mut failures = Vec::new();
     if repair {
         for item in &problems {
+            if let Found::Unreadable { .. } = item.found {
+                // Unread, it is not known to be cacher's: another user's, perhaps.
+                failures.push(format!(
+                    "{}: unreadable, so not known to be a cache's: left as it is",
+                    item.location
+                ));
+                continue;
+            }
             if let Err(e) = source.listing.remove_at(&item.location) {
                 failures.push(format!("{}: {e}", item.location));
             }

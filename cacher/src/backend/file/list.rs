@@ -49,15 +49,10 @@ impl Visitor for Lister<'_> {
                 orphaned: modified.is_some_and(|t| is_older_than(t, STALE_TEMP_AGE)),
             }
         } else {
-            let extension = name.rsplit_once('.').map(|(_, ext)| ext);
-            match read_head(dir, name, META_PREFIX_LEN) {
-                Ok(Content::Bytes(head)) => classify_file(&head, extension),
-                Ok(Content::Missing) => return false, // removed since the directory was read
-                Ok(Content::Refused(reason)) => Found::Unreadable { reason },
-                Err(e) => Found::Unreadable {
-                    reason: e.to_string(),
-                },
-            }
+            let Some(found) = found_at(dir, name) else {
+                return false; // removed since the directory was read
+            };
+            found
         };
         self.emit(Listed {
             location: rel.to_owned(),
@@ -84,6 +79,23 @@ impl Visitor for Lister<'_> {
             });
         }
     }
+}
+
+/// What the file `name` of `dir` is, `None` when it is gone. One that cannot be read is a
+/// problem only when its name is an entry's (`.json`, `.bin`, `.postcard`): in a shared
+/// directory, another user's private files are not cacher's business.
+fn found_at(dir: &Dir, name: &str) -> Option<Found> {
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext);
+    let unreadable = |reason| match extension {
+        Some("json" | "bin" | "postcard") => Found::Unreadable { reason },
+        _ => Found::Other,
+    };
+    Some(match read_head(dir, name, META_PREFIX_LEN) {
+        Ok(Content::Bytes(head)) => classify_file(&head, extension),
+        Ok(Content::Missing) => return None,
+        Ok(Content::Refused(reason)) => unreadable(reason),
+        Err(e) => unreadable(e.to_string()),
+    })
 }
 
 impl<F: Formatter> SeparateFileBackend<F> {
