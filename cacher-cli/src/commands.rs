@@ -47,7 +47,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         _ => None,
     };
     let source = Source::open(&cli.global, root)?;
-    let listed = source.walk()?;
+    let (listed, seen) = source.walk()?;
     let json = cli.global.json;
     match &cli.command {
         Command::Ls { .. } => Ok(ls(&source, &listed, json)),
@@ -61,7 +61,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         } => show_entry(&source, &listed, namespace, key, json),
         Command::Stats => Ok(stats(&source, &listed, json)),
         Command::Prune(args) => prune(&source, listed, args, json),
-        Command::Verify { repair } => Ok(verify(&source, &listed, *repair, json)),
+        Command::Verify { repair } => Ok(verify(&source, &listed, seen, *repair, json)),
         Command::Clear { namespace, yes, .. } => {
             clear(&source, &listed, namespace.as_deref(), *yes, json)
         }
@@ -400,7 +400,7 @@ fn problem_kind(found: &Found) -> String {
     }
 }
 
-fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
+fn verify(source: &Source, listed: &[Listed], seen: usize, repair: bool, json: bool) -> u8 {
     let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
     let mut failures = Vec::new();
     if repair {
@@ -425,7 +425,7 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
     };
     if json {
         emit(&json!({
-            "checked": listed.len(), "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
+            "checked": seen, "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
             "failures": failures,
         }));
     } else {
@@ -441,11 +441,10 @@ fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
             eprintln!("cacher: cannot remove {}", print::clean(failure));
         }
         match (problems.len(), repair) {
-            (0, _) => println!("{} files checked, no problems", listed.len()),
-            (n, false) => println!(
-                "{n} problem(s) in {} files: `cacher verify --repair` removes them",
-                listed.len()
-            ),
+            (0, _) => println!("{seen} files checked, no problems"),
+            (n, false) => {
+                println!("{n} problem(s) in {seen} files: `cacher verify --repair` removes them");
+            }
             (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
         }
     }
