@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use cacher::backend::{Found, Listed};
+use cacher::backend::Listed;
 use cacher::entry::EntryMeta;
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::source::{Source, age_ms, is_problem};
+
+mod verify;
 use crate::{Cli, Command, exit, parse, print};
 
 /// What `prune` removes: at least one of the three.
@@ -61,7 +63,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         } => show_entry(&source, &listed, namespace, key, json),
         Command::Stats => Ok(stats(&source, &listed, json)),
         Command::Prune(args) => prune(&source, listed, args, json),
-        Command::Verify { repair } => Ok(verify(&source, &listed, seen, *repair, json)),
+        Command::Verify { repair } => Ok(verify::verify(&source, &listed, seen, *repair, json)),
         Command::Clear { namespace, yes, .. } => {
             clear(&source, &listed, namespace.as_deref(), *yes, json)
         }
@@ -250,18 +252,24 @@ fn show_entry(
         .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .flatten()
         .and_then(|mut entry| entry.get_mut("value").map(serde_json::Value::take));
-    let summary = format!(
-        "{} bytes of {}: a binary format records no field names; read it with its type \
-         (Cache::get) to see it, or store it with JsonFormatter",
-        bytes.len(),
-        meta.format
-    );
     if json {
         emit(
             &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
         );
-        return Ok(exit::OK);
+    } else {
+        print_entry(source, item, meta, value, bytes.len());
     }
+    Ok(exit::OK)
+}
+
+/// `show NAMESPACE KEY` for people: the entry's record, then its value (JSON) or a summary.
+fn print_entry(
+    source: &Source,
+    item: &Listed,
+    meta: &EntryMeta,
+    value: Option<serde_json::Value>,
+    len: usize,
+) {
     let field = |name: &str, text: &str| println!("{name:<9} {}", print::clean(text));
     field("location", &item.location);
     field("namespace", &meta.namespace);
@@ -285,9 +293,12 @@ fn show_entry(
                 .lines()
                 .for_each(|line| println!("{}", print::clean(line)));
         }
-        None => println!("value     {summary}"),
+        None => println!(
+            "value     {len} bytes of {}: a binary format records no field names; read it with \
+             its type (Cache::get) to see it, or store it with JsonFormatter",
+            meta.format
+        ),
     }
-    Ok(exit::OK)
 }
 
 fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
@@ -388,71 +399,6 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
     }
     Ok(exit::OK)
-}
-
-fn problem_kind(found: &Found) -> String {
-    match found {
-        Found::Temporary { .. } => "orphaned temporary".into(),
-        Found::Foreign { layout } => format!("foreign (layout {layout})"),
-        Found::Corrupt => "corrupt".into(),
-        Found::Unreadable { reason } => format!("unreadable ({reason})"),
-        Found::Entry(_) | Found::Other => "ok".into(),
-    }
-}
-
-fn verify(source: &Source, listed: &[Listed], seen: usize, repair: bool, json: bool) -> u8 {
-    let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
-    let mut failures = Vec::new();
-    if repair {
-        for item in &problems {
-            if let Found::Unreadable { .. } = item.found {
-                // Unread, it is not known to be cacher's: another user's, perhaps.
-                failures.push(format!(
-                    "{}: unreadable, so not known to be a cache's: left as it is",
-                    item.location
-                ));
-                continue;
-            }
-            if let Err(e) = source.listing.remove_at(&item.location) {
-                failures.push(format!("{}: {e}", item.location));
-            }
-        }
-    }
-    let unrepaired = if repair {
-        failures.len()
-    } else {
-        problems.len()
-    };
-    if json {
-        emit(&json!({
-            "checked": seen, "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
-            "failures": failures,
-        }));
-    } else {
-        for item in &problems {
-            let kind = problem_kind(&item.found);
-            println!(
-                "{:<28} {}",
-                print::clean(&kind),
-                print::clean(&item.location)
-            );
-        }
-        for failure in &failures {
-            eprintln!("cacher: cannot remove {}", print::clean(failure));
-        }
-        match (problems.len(), repair) {
-            (0, _) => println!("{seen} files checked, no problems"),
-            (n, false) => {
-                println!("{n} problem(s) in {seen} files: `cacher verify --repair` removes them");
-            }
-            (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
-        }
-    }
-    if unrepaired == 0 {
-        exit::OK
-    } else {
-        exit::PROBLEMS
-    }
 }
 
 fn confirm(question: &str) -> bool {
