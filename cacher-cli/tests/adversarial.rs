@@ -146,10 +146,21 @@ fn stored_names_and_keys_never_reach_the_terminal_as_escape_sequences() {
 /// saying so, and the database is not changed. (Failed: `ls` opened it as a store — created its
 /// databases there and emptied the program's `entries` — and `verify --repair` removed its rows
 /// as corrupt entries.)
+///
+/// `other-program-meta.mdb` has a database named `meta` too (a common name), beside `entries`.
+/// (Failed while the check looked for `meta` alone: its `entries` were emptied.)
 #[test]
 fn another_programs_lmdb_is_refused_and_left_as_it_was() {
+    for fixture in ["other-program.mdb", "other-program-meta.mdb"] {
+        refused_and_left(fixture);
+    }
+}
+
+fn refused_and_left(fixture: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/other-program.mdb");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
     let data = dir.path().join("data.mdb");
     std::fs::copy(&fixture, &data).unwrap();
     let before = std::fs::read(&data).unwrap();
@@ -281,6 +292,9 @@ fn a_clear_while_an_app_writes_removes_only_its_namespace_and_nothing_wrong_is_s
     for i in 0..40 {
         let key = format!("d{i}");
         let got = doomed.get(&key);
-        assert!(got.is_none() || got == Some(format!("doomed {key}")), "{got:?}");
+        assert!(
+            got.is_none() || got == Some(format!("doomed {key}")),
+            "{got:?}"
+        );
     }
 }
