@@ -105,20 +105,27 @@ fn retire_first_layout(store: &Store, txn: &mut RwTxn<'_>) -> heed::Result<()> {
     store.meta.clear(txn)
 }
 
-/// Refuses an environment that holds rows but no `meta` database: another program's LMDB, which
-/// a store must neither write its databases into nor take for its first layout and empty.
+/// Refuses an environment that holds rows but not the store's `meta` and `order` databases:
+/// another program's LMDB, which a store must neither write its databases into nor take for its
+/// first layout and empty.
 fn refuse_another_programs(env: &Env<WithTls>, path: &Path) -> heed::Result<()> {
     let txn = env.read_txn()?;
     let main: Option<Database<Bytes, Bytes>> = env.open_database(&txn, None)?;
     if main.map_or(Ok(true), |main| main.is_empty(&txn))? {
         return Ok(());
     }
-    if let Ok(Some(_)) = env.open_database::<Bytes, Bytes>(&txn, Some("meta")) {
+    let has = |name| {
+        matches!(
+            env.open_database::<Bytes, Bytes>(&txn, Some(name)),
+            Ok(Some(_))
+        )
+    };
+    if has("meta") && has("order") {
         return Ok(());
     }
     Err(heed::Error::Io(io::Error::other(format!(
-        "{} is not a store of cacher's (its LMDB database has rows but no `meta` table): \
-         left as it is",
+        "{} is not a store of cacher's (its LMDB database has rows but not its `meta` and \
+         `order` tables): left as it is",
         path.display()
     ))))
 }
