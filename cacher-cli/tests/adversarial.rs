@@ -298,3 +298,48 @@ fn a_clear_while_an_app_writes_removes_only_its_namespace_and_nothing_wrong_is_s
         );
     }
 }
+
+/// `clear` on a terminal (a pseudo-terminal from `script`) asks, and removes only on `y`; an
+/// answer of `n`, or none (end of input), removes nothing and exits 5.
+#[cfg(unix)]
+#[test]
+fn clear_on_a_terminal_removes_only_when_answered_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    one_entry(dir.path());
+    let on_terminal = |answer: &str| {
+        use std::io::Write;
+        let line = format!(
+            "{} --root {root} clear demo::greet",
+            env!("CARGO_BIN_EXE_cacher")
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (code(&out), text(&out))
+    };
+    let entries = || {
+        text(&cacher(&["--root", root, "show", "demo::greet"]))
+            .lines()
+            .count()
+    };
+    for answer in ["n\n", "", "yes please\n"] {
+        let (code, shown) = on_terminal(answer);
+        assert_eq!(code, 5, "{answer:?}: {shown}");
+        assert!(shown.contains("[y/N]"), "{shown}");
+        assert_eq!(entries(), 2, "{answer:?} removed the entry");
+    }
+    let (code, shown) = on_terminal("y\n");
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(entries(), 0);
+}
