@@ -2,29 +2,15 @@
 //! programs' files in the directory it walks (by default the platform's whole cache directory),
 //! entries whose names and keys carry terminal escape sequences.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use cacher::entry::{Entry, EntryKey};
 use cacher::{Cache, HashKeyer, PersistentBackend, SeparateFileBackend};
 
-/// Runs `cacher args…`, without a terminal.
-fn cacher(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cacher"))
-        .args(args)
-        .env_remove("CACHER_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the cacher binary runs")
-}
-
-fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
+use common::{cacher, code, text};
 
 /// One cacher entry of `demo::greet` below `dir`, so that the directory is a cache root.
 fn one_entry(dir: &Path) {
