@@ -329,3 +329,40 @@ fn clear_on_a_terminal_removes_only_when_answered_yes() {
     assert_eq!(code, 0, "{shown}");
     assert_eq!(entries(), 0);
 }
+
+/// Entries and torn files under names cacher would not write but a file system holds (an older
+/// release's, another platform's rules, a planted file): `?`, `:`, an ESC, a Windows device
+/// name, a trailing dot. `clear` and `verify --repair` remove them as they remove any other:
+/// whatever the walk listed beneath the directory can be removed. (Failed: each was refused as
+/// "filename_fn returned …", and `clear` stopped at the first, leaving the rest.)
+#[test]
+fn entries_under_names_cacher_would_not_write_are_cleared_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    one_entry(dir.path());
+    let greet = dir.path().join("demo/greet");
+    let entry = std::fs::read_dir(&greet)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for name in [
+        "a?b.json",
+        "esc\u{1b}.json",
+        "con.json",
+        "trailing.",
+        "x:y.json",
+    ] {
+        std::fs::copy(&entry, greet.join(name)).unwrap();
+    }
+    let torn = br#"{"cacher":3,"namespace":"demo::gr"#;
+    std::fs::write(greet.join("torn:1.json"), torn).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let repair = cacher(&["--root", root, "verify", "--repair"]);
+    assert_eq!(code(&repair), 0, "{repair:?}");
+    let clear = cacher(&["--root", root, "clear", "demo::greet", "--yes"]);
+    assert_eq!(code(&clear), 0, "{clear:?}");
+    assert!(text(&clear).contains("removed 6 entries"), "{clear:?}");
+    let left: Vec<_> = std::fs::read_dir(&greet).map_or_else(|_| Vec::new(), |d| d.collect());
+    assert!(left.is_empty(), "{left:?}");
+}
