@@ -150,3 +150,39 @@ pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> F
         None => Found::Other,
     }
 }
+
+/// Stored bytes (a store's or a Redis key) as a printable location that reads back exactly:
+/// `\` written `\\`, a NUL `\0`, a byte that is not UTF-8 `\xff`.
+pub(crate) fn location_of(id: &[u8]) -> String {
+    let mut location = String::with_capacity(id.len());
+    for chunk in id.utf8_chunks() {
+        location.push_str(&chunk.valid().replace('\\', "\\\\").replace('\0', "\\0"));
+        for byte in chunk.invalid() {
+            location.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    location
+}
+
+/// The bytes [`location_of`] wrote `location` from; `None` when it is not such a location.
+pub(crate) fn bytes_of_location(location: &str) -> Option<Vec<u8>> {
+    let mut id = Vec::with_capacity(location.len());
+    let mut chars = location.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            id.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            continue;
+        }
+        match chars.next()? {
+            '0' => id.push(0),
+            '\\' => id.push(b'\\'),
+            'x' => {
+                let digits: String = chars.by_ref().take(2).collect();
+                let hex = digits.len() == 2 && digits.bytes().all(|b| b.is_ascii_hexdigit());
+                id.push(u8::from_str_radix(&digits, 16).ok().filter(|_| hex)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(id)
+}

@@ -8,58 +8,24 @@
 use std::ops::ControlFlow;
 
 use super::{StoreBackend, env, table};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::backend::listing::{
+    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, location_of,
+};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
-
-/// The store's key of an entry as a printable location: a byte that is not UTF-8 as `\xff`.
-fn location_of(id: &[u8]) -> String {
-    let mut location = String::with_capacity(id.len());
-    for chunk in id.utf8_chunks() {
-        location.push_str(&chunk.valid().replace('\\', "\\\\").replace('\0', "\\0"));
-        for byte in chunk.invalid() {
-            location.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    location
-}
 
 /// The store's key back from a location; only an entry's (the names of LMDB's named databases
 /// share the entries' table, and are neither read nor removed as entries).
 fn id_of_location(location: &str) -> Result<Vec<u8>> {
-    let id = unescape(location)?;
+    let id = bytes_of_location(location).ok_or_else(|| not_a_location(location))?;
     if !env::is_entry(&id) {
         return Err(not_a_location(location));
     }
     Ok(id)
 }
 
-/// The byte of the two hex digits that `chars` starts with.
-fn hex_byte(chars: &mut std::str::Chars<'_>) -> Option<u8> {
-    let digits: String = chars.by_ref().take(2).collect();
-    (digits.len() == 2).then(|| u8::from_str_radix(&digits, 16).ok())?
-}
-
 fn not_a_location(location: &str) -> Error {
     Error::Config(format!("not a store location: {location:?}"))
-}
-
-/// A location's bytes: `\\`, `\0` and `\xff` read back.
-fn unescape(location: &str) -> Result<Vec<u8>> {
-    let mut id = Vec::with_capacity(location.len());
-    let mut chars = location.chars();
-    while let Some(c) = chars.next() {
-        match (c, c == '\\') {
-            (_, true) => match chars.next() {
-                Some('0') => id.push(0),
-                Some('\\') => id.push(b'\\'),
-                Some('x') => id.push(hex_byte(&mut chars).ok_or_else(|| not_a_location(location))?),
-                _ => return Err(not_a_location(location)),
-            },
-            (c, false) => id.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
-    Ok(id)
 }
 
 impl<F: Formatter> Listing for StoreBackend<F> {
@@ -115,7 +81,8 @@ impl<F: Formatter> Listing for StoreBackend<F> {
 
 #[cfg(test)]
 mod tests {
-    use super::{id_of_location, location_of};
+    use super::id_of_location;
+    use crate::backend::listing::location_of;
 
     #[test]
     fn locations_read_back_exactly() {
