@@ -366,3 +366,45 @@ fn entries_under_names_cacher_would_not_write_are_cleared_and_repaired() {
     let left: Vec<_> = std::fs::read_dir(&greet).map_or_else(|_| Vec::new(), |d| d.collect());
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Five entries grown, sparse, to 4 EiB each (tmpfs holds such files; their headers are
+/// whole): `ls`, `stats` and `prune --max-size` add sizes past `u64::MAX`. They saturate
+/// instead of panicking (a debug build) or wrapping to a small total (a release build), and
+/// `prune` removes oldest first as ever. Skipped where `/dev/shm` is not a tmpfs that allows it.
+#[cfg(target_os = "linux")]
+#[test]
+fn sizes_past_u64_max_saturate_instead_of_overflowing() {
+    let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    one_entry(dir.path());
+    let greet = dir.path().join("demo/greet");
+    let entry = std::fs::read_dir(&greet)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for i in 0..5 {
+        let copy = greet.join(format!("huge{i}.json"));
+        std::fs::copy(&entry, &copy).unwrap();
+        let file = std::fs::File::options().write(true).open(&copy).unwrap();
+        if file.set_len(1 << 62).is_err() {
+            return;
+        }
+    }
+    let root = dir.path().to_str().unwrap();
+    for args in [
+        &["ls"][..],
+        &["stats"],
+        &["prune", "--max-size", "1GiB", "--dry-run"],
+    ] {
+        let out = cacher(&[&["--root", root][..], args].concat());
+        assert_eq!(code(&out), 0, "{args:?}: {out:?}");
+        assert!(!text(&out).contains(" 0 B"), "{args:?}: {}", text(&out));
+    }
+    let pruned = text(&cacher(&["--root", root, "prune", "--max-size", "1GiB"]));
+    // Every huge one goes; the small one too or not (all were made in the same millisecond).
+    let removed = ["removed 5 entries", "removed 6 entries"];
+    assert!(removed.iter().any(|r| pruned.contains(r)), "{pruned}");
+}
