@@ -101,7 +101,7 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
                 ..Summary::default()
             });
         summary.entries += 1;
-        summary.bytes += item.size;
+        summary.bytes = summary.bytes.saturating_add(item.size);
         summary.oldest_ms = Some(
             summary
                 .oldest_ms
@@ -308,7 +308,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         .iter()
         .filter(|l| l.meta().is_some())
         .map(|l| l.size)
-        .sum();
+        .fold(0, u64::saturating_add);
     let expired: u64 = caches.iter().map(|c| c.expired).sum();
     let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
     let mut counts = vec![0u64; print::AGE_BUCKETS.len()];
@@ -367,16 +367,17 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     };
     let (mut remove, keep): (Vec<Listed>, Vec<Listed>) = entries.into_iter().partition(too_old);
     if let Some(max) = args.max_size {
-        let mut total: u64 = keep.iter().map(|l| l.size).sum();
+        // In u128: sizes (sparse files, as `fstat` gives them) may add up past u64::MAX.
+        let mut total: u128 = keep.iter().map(|l| u128::from(l.size)).sum();
         for item in keep {
-            if total <= max {
+            if total <= u128::from(max) {
                 break;
             }
-            total -= item.size;
+            total -= u128::from(item.size);
             remove.push(item);
         }
     }
-    let bytes: u64 = remove.iter().map(|l| l.size).sum();
+    let bytes = remove.iter().map(|l| l.size).fold(0, u64::saturating_add);
     if !args.dry_run {
         for item in &remove {
             source
