@@ -408,3 +408,48 @@ fn sizes_past_u64_max_saturate_instead_of_overflowing() {
     let removed = ["removed 5 entries", "removed 6 entries"];
     assert!(removed.iter().any(|r| pruned.contains(r)), "{pruned}");
 }
+
+/// The same five sparse 4 EiB entries in the directory of a cache bounded by `max_size`: its
+/// index adds their sizes at the first write. The write goes through and the bound evicts them,
+/// without an overflow (a panic in a debug build, a wrapped total in a release one).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_bounded_cache_over_sparse_entries_past_u64_max_evicts_them() {
+    let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    let backend = || SeparateFileBackend::new(dir.path().join("demo/greet")).max_size(1 << 20);
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .keyer(HashKeyer)
+        .backend(backend())
+        .build()
+        .unwrap();
+    cache
+        .insert(&"alice".to_owned(), "hello".to_owned())
+        .unwrap();
+    let greet = dir.path().join("demo/greet");
+    let entry = std::fs::read_dir(&greet)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for i in 0..5 {
+        let copy = greet.join(format!("huge{i}.json"));
+        std::fs::copy(&entry, &copy).unwrap();
+        let file = std::fs::File::options().write(true).open(&copy).unwrap();
+        if file.set_len(1 << 62).is_err() {
+            return;
+        }
+    }
+    let fresh: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .keyer(HashKeyer)
+        .backend(backend())
+        .build()
+        .unwrap();
+    fresh.insert(&"bob".to_owned(), "hi".to_owned()).unwrap();
+    assert_eq!(fresh.get("bob").as_deref(), Some("hi"));
+    assert!((0..5).all(|i| !greet.join(format!("huge{i}.json")).exists()));
+}
