@@ -379,12 +379,7 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     }
     let bytes = remove.iter().map(|l| l.size).fold(0, u64::saturating_add);
     if !args.dry_run {
-        for item in &remove {
-            source
-                .listing
-                .remove_at(&item.location)
-                .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
-        }
+        remove_all(source, &remove)?;
     }
     if json {
         let locations: Vec<_> = remove.iter().map(|l| &l.location).collect();
@@ -400,6 +395,30 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
     }
     Ok(exit::OK)
+}
+
+/// Removes every one of `items` it can, going on past failures; then, if some could not be
+/// removed, says how many and why the first could not.
+fn remove_all<'a>(
+    source: &Source,
+    items: impl IntoIterator<Item = &'a Listed>,
+) -> Result<(), String> {
+    let (mut removed, mut failed, mut first) = (0, 0, None);
+    for item in items {
+        match source.listing.remove_at(&item.location) {
+            Ok(()) => removed += 1,
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert_with(|| format!("{}: {e}", item.location));
+            }
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "removed {removed} entries, but cannot remove {failed} entries (the first, {first})"
+        )),
+    }
 }
 
 fn confirm(question: &str) -> bool {
@@ -447,12 +466,7 @@ fn clear(
         );
         return Ok(exit::NOT_CONFIRMED);
     }
-    for item in &doomed {
-        source
-            .listing
-            .remove_at(&item.location)
-            .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
-    }
+    remove_all(source, doomed.iter().copied())?;
     if json {
         emit(&json!({ "removed": doomed.len() }));
     } else {

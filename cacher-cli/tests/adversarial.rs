@@ -367,6 +367,20 @@ fn entries_under_names_cacher_would_not_write_are_cleared_and_repaired() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Five copies of the entry in `greet`, `huge0.json`…, grown sparse to 4 EiB each; `false`
+/// where the file system refuses.
+#[cfg(target_os = "linux")]
+fn huge_copies(greet: &Path) -> bool {
+    let mut files = std::fs::read_dir(greet).unwrap();
+    let entry = files.next().unwrap().unwrap().path();
+    (0..5).all(|i| {
+        let copy = greet.join(format!("huge{i}.json"));
+        std::fs::copy(&entry, &copy).unwrap();
+        let file = std::fs::File::options().write(true).open(&copy).unwrap();
+        file.set_len(1 << 62).is_ok()
+    })
+}
+
 /// Five entries grown, sparse, to 4 EiB each (tmpfs holds such files; their headers are
 /// whole): `ls`, `stats` and `prune --max-size` add sizes past `u64::MAX`. They saturate
 /// instead of panicking (a debug build) or wrapping to a small total (a release build), and
@@ -379,19 +393,8 @@ fn sizes_past_u64_max_saturate_instead_of_overflowing() {
     };
     one_entry(dir.path());
     let greet = dir.path().join("demo/greet");
-    let entry = std::fs::read_dir(&greet)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    for i in 0..5 {
-        let copy = greet.join(format!("huge{i}.json"));
-        std::fs::copy(&entry, &copy).unwrap();
-        let file = std::fs::File::options().write(true).open(&copy).unwrap();
-        if file.set_len(1 << 62).is_err() {
-            return;
-        }
+    if !huge_copies(&greet) {
+        return;
     }
     let root = dir.path().to_str().unwrap();
     for args in [
@@ -429,19 +432,8 @@ fn a_bounded_cache_over_sparse_entries_past_u64_max_evicts_them() {
         .insert(&"alice".to_owned(), "hello".to_owned())
         .unwrap();
     let greet = dir.path().join("demo/greet");
-    let entry = std::fs::read_dir(&greet)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    for i in 0..5 {
-        let copy = greet.join(format!("huge{i}.json"));
-        std::fs::copy(&entry, &copy).unwrap();
-        let file = std::fs::File::options().write(true).open(&copy).unwrap();
-        if file.set_len(1 << 62).is_err() {
-            return;
-        }
+    if !huge_copies(&greet) {
+        return;
     }
     let fresh: Cache<String, String> = Cache::builder()
         .namespace("demo::greet")
