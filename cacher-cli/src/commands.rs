@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use cacher::backend::{Found, Listed};
+use cacher::backend::Listed;
 use cacher::entry::EntryMeta;
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::source::{Source, age_ms, is_problem};
+
+mod verify;
 use crate::{Cli, Command, exit, parse, print};
 
 /// What `prune` removes: at least one of the three.
@@ -47,7 +49,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         _ => None,
     };
     let source = Source::open(&cli.global, root)?;
-    let listed = source.walk()?;
+    let (listed, seen) = source.walk()?;
     let json = cli.global.json;
     match &cli.command {
         Command::Ls { .. } => Ok(ls(&source, &listed, json)),
@@ -61,7 +63,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         } => show_entry(&source, &listed, namespace, key, json),
         Command::Stats => Ok(stats(&source, &listed, json)),
         Command::Prune(args) => prune(&source, listed, args, json),
-        Command::Verify { repair } => Ok(verify(&source, &listed, *repair, json)),
+        Command::Verify { repair } => Ok(verify::verify(&source, &listed, seen, *repair, json)),
         Command::Clear { namespace, yes, .. } => {
             clear(&source, &listed, namespace.as_deref(), *yes, json)
         }
@@ -69,11 +71,12 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
     }
 }
 
+/// Prints one JSON document. serde_json escapes only C0 controls; the other characters a
+/// terminal acts on (C1, DEL, bidirectional controls) can only be inside strings, and are
+/// escaped there too (`\u009b`): the document reads back the same.
 fn emit(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", print::json_escaped(&text));
 }
 
 /// One namespace as `ls` shows it.
@@ -98,7 +101,7 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
                 ..Summary::default()
             });
         summary.entries += 1;
-        summary.bytes += item.size;
+        summary.bytes = summary.bytes.saturating_add(item.size);
         summary.oldest_ms = Some(
             summary
                 .oldest_ms
@@ -121,7 +124,7 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
         emit(&json!({ "root": source.name, "caches": caches, "problems": problems }));
         return exit::OK;
     }
-    println!("{}", source.name);
+    println!("{}", print::clean(&source.name));
     if caches.is_empty() {
         println!("no caches");
     } else {
@@ -178,7 +181,7 @@ fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<I
 fn not_found(source: &Source, what: &str) -> u8 {
     eprintln!(
         "cacher: no {what} in {}: run `cacher ls` to see what is there",
-        source.name
+        print::clean(&source.name)
     );
     exit::NOT_FOUND
 }
@@ -249,25 +252,32 @@ fn show_entry(
         .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .flatten()
         .and_then(|mut entry| entry.get_mut("value").map(serde_json::Value::take));
-    let summary = format!(
-        "{} bytes of {}: a binary format records no field names; read it with its type \
-         (Cache::get) to see it, or store it with JsonFormatter",
-        bytes.len(),
-        meta.format
-    );
     if json {
         emit(
             &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
         );
-        return Ok(exit::OK);
+    } else {
+        print_entry(source, item, meta, value, bytes.len());
     }
-    println!("location  {}", item.location);
-    println!("namespace {}", meta.namespace);
-    println!("key       {}", meta.key);
-    println!("args      {}", meta.args.as_deref().unwrap_or("-"));
-    println!("type      {}", meta.type_name);
-    println!("version   {}", meta.version.as_deref().unwrap_or("-"));
-    println!("code      {}", meta.code.as_deref().unwrap_or("-"));
+    Ok(exit::OK)
+}
+
+/// `show NAMESPACE KEY` for people: the entry's record, then its value (JSON) or a summary.
+fn print_entry(
+    source: &Source,
+    item: &Listed,
+    meta: &EntryMeta,
+    value: Option<serde_json::Value>,
+    len: usize,
+) {
+    let field = |name: &str, text: &str| println!("{name:<9} {}", print::clean(text));
+    field("location", &item.location);
+    field("namespace", &meta.namespace);
+    field("key", &meta.key);
+    field("args", meta.args.as_deref().unwrap_or("-"));
+    field("type", &meta.type_name);
+    field("version", meta.version.as_deref().unwrap_or("-"));
+    field("code", meta.code.as_deref().unwrap_or("-"));
     let state = state(source, item, meta);
     let age = print::age(age_ms(meta.created_ms));
     match state.as_str() {
@@ -276,13 +286,19 @@ fn show_entry(
     }
     println!("size      {}", print::bytes(item.size));
     match value {
-        Some(value) => println!(
-            "value\n{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
+        Some(value) => {
+            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+            println!("value");
+            pretty
+                .lines()
+                .for_each(|line| println!("{}", print::clean(line)));
+        }
+        None => println!(
+            "value     {len} bytes of {}: a binary format records no field names; read it with \
+             its type (Cache::get) to see it, or store it with JsonFormatter",
+            meta.format
         ),
-        None => println!("value     {summary}"),
     }
-    Ok(exit::OK)
 }
 
 fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
@@ -292,7 +308,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         .iter()
         .filter(|l| l.meta().is_some())
         .map(|l| l.size)
-        .sum();
+        .fold(0, u64::saturating_add);
     let expired: u64 = caches.iter().map(|c| c.expired).sum();
     let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
     let mut counts = vec![0u64; print::AGE_BUCKETS.len()];
@@ -311,7 +327,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         }));
         return exit::OK;
     }
-    println!("{}", source.name);
+    println!("{}", print::clean(&source.name));
     println!(
         "{} namespaces, {} entries, {}",
         caches.len(),
@@ -351,23 +367,19 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     };
     let (mut remove, keep): (Vec<Listed>, Vec<Listed>) = entries.into_iter().partition(too_old);
     if let Some(max) = args.max_size {
-        let mut total: u64 = keep.iter().map(|l| l.size).sum();
+        // In u128: sizes (sparse files, as `fstat` gives them) may add up past u64::MAX.
+        let mut total: u128 = keep.iter().map(|l| u128::from(l.size)).sum();
         for item in keep {
-            if total <= max {
+            if total <= u128::from(max) {
                 break;
             }
-            total -= item.size;
+            total -= u128::from(item.size);
             remove.push(item);
         }
     }
-    let bytes: u64 = remove.iter().map(|l| l.size).sum();
+    let bytes = remove.iter().map(|l| l.size).fold(0, u64::saturating_add);
     if !args.dry_run {
-        for item in &remove {
-            source
-                .listing
-                .remove_at(&item.location)
-                .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
-        }
+        remove_all(source, &remove)?;
     }
     if json {
         let locations: Vec<_> = remove.iter().map(|l| &l.location).collect();
@@ -385,56 +397,27 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     Ok(exit::OK)
 }
 
-fn problem_kind(found: &Found) -> String {
-    match found {
-        Found::Temporary { .. } => "orphaned temporary".into(),
-        Found::Foreign { layout } => format!("foreign (layout {layout})"),
-        Found::Corrupt => "corrupt".into(),
-        Found::Unreadable { reason } => format!("unreadable ({reason})"),
-        Found::Entry(_) | Found::Other => "ok".into(),
-    }
-}
-
-fn verify(source: &Source, listed: &[Listed], repair: bool, json: bool) -> u8 {
-    let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
-    let mut failures = Vec::new();
-    if repair {
-        for item in &problems {
-            if let Err(e) = source.listing.remove_at(&item.location) {
-                failures.push(format!("{}: {e}", item.location));
+/// Removes every one of `items` it can, going on past failures; then, if some could not be
+/// removed, says how many and why the first could not.
+fn remove_all<'a>(
+    source: &Source,
+    items: impl IntoIterator<Item = &'a Listed>,
+) -> Result<(), String> {
+    let (mut removed, mut failed, mut first) = (0, 0, None);
+    for item in items {
+        match source.listing.remove_at(&item.location) {
+            Ok(()) => removed += 1,
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert_with(|| format!("{}: {e}", item.location));
             }
         }
     }
-    let unrepaired = if repair {
-        failures.len()
-    } else {
-        problems.len()
-    };
-    if json {
-        emit(&json!({
-            "checked": listed.len(), "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
-            "failures": failures,
-        }));
-    } else {
-        for item in &problems {
-            println!("{:<28} {}", problem_kind(&item.found), item.location);
-        }
-        for failure in &failures {
-            eprintln!("cacher: cannot remove {failure}");
-        }
-        match (problems.len(), repair) {
-            (0, _) => println!("{} files checked, no problems", listed.len()),
-            (n, false) => println!(
-                "{n} problem(s) in {} files: `cacher verify --repair` removes them",
-                listed.len()
-            ),
-            (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
-        }
-    }
-    if unrepaired == 0 {
-        exit::OK
-    } else {
-        exit::PROBLEMS
+    match first {
+        None => Ok(()),
+        Some(first) => Err(format!(
+            "removed {removed} entries, but cannot remove {failed} entries (the first, {first})"
+        )),
     }
 }
 
@@ -475,7 +458,7 @@ fn clear(
         && !confirm(&format!(
             "Remove {} entries of {what} in {}?",
             doomed.len(),
-            source.name
+            print::clean(&source.name)
         ))
     {
         eprintln!(
@@ -483,12 +466,7 @@ fn clear(
         );
         return Ok(exit::NOT_CONFIRMED);
     }
-    for item in &doomed {
-        source
-            .listing
-            .remove_at(&item.location)
-            .map_err(|e| format!("cannot remove {}: {e}", item.location))?;
-    }
+    remove_all(source, doomed.iter().copied())?;
     if json {
         emit(&json!({ "removed": doomed.len() }));
     } else {

@@ -125,7 +125,7 @@ fn main() -> ExitCode {
     match commands::run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("cacher: {error}");
+            eprintln!("cacher: {}", print::clean(&error));
             ExitCode::from(exit::FAILURE)
         }
     }

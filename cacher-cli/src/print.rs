@@ -1,6 +1,35 @@
-//! Human output: sizes, ages, aligned tables, the age histogram.
+//! Human output: sizes, ages, aligned tables, the age histogram, and stored text made safe to
+//! print.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// Whether a terminal acts on `c`: a control character (ESC starts CSI and OSC sequences that
+/// clear the screen, set the title, write the clipboard; BEL, DEL, C1's CSI, newlines that forge
+/// lines) or a bidirectional control (which reorders what follows it).
+fn acted_on(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+        || c == '\u{61c}'
+}
+
+/// `text` with every character a terminal acts on written as `\u{1b}`: namespaces, keys,
+/// arguments and file names are written by whoever could write to the cache (a shared directory,
+/// a Redis server), and are printed to the user's terminal.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.contains(acted_on) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acted_on(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// `812 B`, `4.2 KiB`, `13.0 MiB`.
 pub fn bytes(n: u64) -> String {
@@ -29,8 +58,31 @@ pub fn age(ms: u64) -> String {
     }
 }
 
+/// A JSON document with every character a terminal acts on, but its line breaks, written as a
+/// `\uXXXX` escape: outside strings JSON has only ASCII punctuation, digits, letters and white
+/// space, so those characters are inside strings, where the escape reads back the same.
+pub fn json_escaped(json: &str) -> Cow<'_, str> {
+    if !json.contains(|c| acted_on(c) && c != '\n') {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if acted_on(c) && c != '\n' {
+            // Every such character is in the basic plane: one escape each.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Rows as columns padded to their widest cell, the first row a header.
 pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| clean(cell)).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -92,7 +144,7 @@ pub fn histogram(counts: &[u64], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{age, bucket, bytes, histogram};
+    use super::{age, bucket, bytes, clean, histogram, json_escaped};
 
     #[test]
     fn sizes_ages_and_bars() {
@@ -106,6 +158,18 @@ mod tests {
         assert!(
             drawn.contains("████████ 4") && drawn.contains("████     2"),
             "{drawn}"
+        );
+    }
+
+    #[test]
+    fn what_a_terminal_acts_on_is_written_out() {
+        assert_eq!(clean("app::f é ✓"), "app::f é ✓");
+        assert_eq!(clean("a\u{1b}]0;t\u{7}b"), "a\\u{1b}]0;t\\u{7}b");
+        assert_eq!(clean("\u{9b}1\u{202e}x\n"), "\\u{9b}1\\u{202e}x\\u{a}");
+        let json = "{\n  \"k\": \"\u{9b}\u{7f}\u{202e}\"\n}";
+        assert_eq!(
+            json_escaped(json),
+            "{\n  \"k\": \"\\u009b\\u007f\\u202e\"\n}"
         );
     }
 }

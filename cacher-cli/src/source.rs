@@ -69,8 +69,11 @@ impl Source {
         })
     }
 
-    /// Everything in the place, with a spinner on stderr when it is a terminal.
-    pub fn walk(&self) -> Result<Vec<Listed>, String> {
+    /// Everything of cacher's in the place (entries and problems), and how many things were
+    /// looked at, with a spinner on stderr when it is a terminal. Files that are not cacher's
+    /// are counted, not kept: the default root is the platform's cache directory, where other
+    /// programs may keep millions.
+    pub fn walk(&self) -> Result<(Vec<Listed>, usize), String> {
         let spinner = ProgressBar::new_spinner();
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {msg} {pos} files ({elapsed})")
@@ -78,14 +81,18 @@ impl Source {
         );
         spinner.set_message(format!("reading {}", self.name));
         let mut all = Vec::new();
+        let mut seen = 0;
         let result = self.listing.list(&mut |listed| {
-            all.push(listed);
+            seen += 1;
+            if listed.found != Found::Other {
+                all.push(listed);
+            }
             spinner.inc(1);
             ControlFlow::Continue(())
         });
         spinner.finish_and_clear();
         result.map_err(|e| format!("cannot list {}: {e}", self.name))?;
-        Ok(all)
+        Ok((all, seen))
     }
 
     /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.

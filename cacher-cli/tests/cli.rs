@@ -1,37 +1,23 @@
 //! The built `cacher` binary against caches written by this program through cacher: each
 //! subcommand's output, its `--json` shape and its exit code.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use cacher::entry::{Entry, EntryKey};
 use cacher::{Cache, HashKeyer, PersistentBackend, PostcardFormatter, SeparateFileBackend};
 use serde_json::Value;
 
+use common::{cacher, code, text};
+
 const DAY_MS: u64 = 86_400_000;
-
-/// Runs `cacher args…`, without a terminal.
-fn cacher(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cacher"))
-        .args(args)
-        .env_remove("CACHER_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the cacher binary runs")
-}
-
-fn text(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn json(output: &Output) -> Value {
     assert!(output.status.success(), "{output:?}");
     serde_json::from_slice(&output.stdout).expect("--json prints one JSON document")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
 }
 
 fn greet_cache(dir: &Path) -> Cache<String, String> {

@@ -137,3 +137,51 @@ fn many_entries_being_written_are_listed_across_scan_batches() {
         Some(u64::from(written))
     );
 }
+
+/// Sets `key` (any bytes) to `value` with a RESP command written by hand.
+fn set_raw(port: u16, key: &[u8], value: &[u8]) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut command = b"*3\r\n$3\r\nSET\r\n".to_vec();
+    for arg in [key, value] {
+        command.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        command.extend_from_slice(arg);
+        command.extend_from_slice(b"\r\n");
+    }
+    stream.write_all(&command).unwrap();
+    let mut reply = [0; 5];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"+OK\r\n");
+}
+
+/// A key under `cacher:{` that is not UTF-8 (planted, or another program's binary key) is
+/// listed, reported and repaired like any other; it does not stop the listing. (Failed: every
+/// subcommand ended in "Cannot convert from UTF-8", `verify --repair` included.)
+#[test]
+fn a_key_that_is_not_utf8_is_listed_and_repaired_without_stopping_the_rest() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .build()
+        .unwrap();
+    cache
+        .insert(&"alice".to_owned(), "hello".to_owned())
+        .unwrap();
+    set_raw(server.port(), b"cacher:{\xff}x", b"garbage");
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(ls["caches"][0]["namespace"], "demo::greet", "{ls}");
+    assert_eq!(ls["problems"], 1, "{ls}");
+    let repair = cacher(&url, &["verify", "--repair"]);
+    assert_eq!(repair.status.code(), Some(0), "{repair:?}");
+    let verify = json(&cacher(&url, &["verify", "--json"]));
+    assert_eq!(
+        verify["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{verify}"
+    );
+    assert_eq!(cache.get("alice").as_deref(), Some("hello"));
+}

@@ -29,7 +29,8 @@ pub enum Found {
         /// Its layout number.
         layout: u32,
     },
-    /// Named or placed as an entry, but not one: truncated, garbage, or a header too long.
+    /// Placed as an entry (a store's row, a Redis key of cacher's), or starting as one (a file),
+    /// but not one: truncated, garbage, or a header too long.
     Corrupt,
     /// Could not be read: permissions, not a regular file, over the size cap.
     Unreadable {
@@ -123,8 +124,21 @@ pub trait Listing: Send + Sync {
     fn remove_at(&self, location: &str) -> Result<()>;
 }
 
-/// What the first bytes of something stored say it is; `named` when its name or place says it
-/// should be an entry (a Redis key of cacher's, a file with a formatter's extension).
+/// What a file's first bytes say it is. Its directory may be the platform's whole cache
+/// directory, other programs' files and all, so a file is a problem of cacher's only when its
+/// bytes start as an entry does: `{"cacher":`, or — in a file named `.bin` or `.postcard` — that
+/// format's layout number and namespace. A user's `settings.json`, an empty file, notes that
+/// start with a blank line (which read as a postcard layout number) are [`Found::Other`].
+pub(crate) fn classify_file(prefix: &[u8], extension: Option<&str>) -> Found {
+    let marked = prefix.first() == Some(&b'{') || matches!(extension, Some("bin" | "postcard"));
+    match classify(prefix, extension, false) {
+        Found::Foreign { .. } | Found::Corrupt if !marked => Found::Other,
+        found => found,
+    }
+}
+
+/// What the first bytes of something stored say it is; `named` when its place says it is an
+/// entry (a Redis key of cacher's, a store's row).
 pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> Found {
     if let Some(meta) = entry::meta_any(prefix, extension) {
         return Found::Entry(meta);
@@ -135,4 +149,40 @@ pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> F
         None if named => Found::Corrupt,
         None => Found::Other,
     }
+}
+
+/// Stored bytes (a store's or a Redis key) as a printable location that reads back exactly:
+/// `\` written `\\`, a NUL `\0`, a byte that is not UTF-8 `\xff`.
+pub(crate) fn location_of(id: &[u8]) -> String {
+    let mut location = String::with_capacity(id.len());
+    for chunk in id.utf8_chunks() {
+        location.push_str(&chunk.valid().replace('\\', "\\\\").replace('\0', "\\0"));
+        for byte in chunk.invalid() {
+            location.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    location
+}
+
+/// The bytes [`location_of`] wrote `location` from; `None` when it is not such a location.
+pub(crate) fn bytes_of_location(location: &str) -> Option<Vec<u8>> {
+    let mut id = Vec::with_capacity(location.len());
+    let mut chars = location.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            id.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            continue;
+        }
+        match chars.next()? {
+            '0' => id.push(0),
+            '\\' => id.push(b'\\'),
+            'x' => {
+                let digits: String = chars.by_ref().take(2).collect();
+                let hex = digits.len() == 2 && digits.bytes().all(|b| b.is_ascii_hexdigit());
+                id.push(u8::from_str_radix(&digits, 16).ok().filter(|_| hex)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(id)
 }

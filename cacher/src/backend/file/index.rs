@@ -25,7 +25,8 @@ struct State {
     tick: u64,
     by_path: HashMap<String, (u64, u64)>,
     by_tick: BTreeMap<u64, String>,
-    bytes: u64,
+    /// In u128: the sizes `fstat` gives (sparse files) may add up past u64::MAX.
+    bytes: u128,
 }
 
 impl State {
@@ -37,13 +38,13 @@ impl State {
                 self.by_tick.remove(tick);
                 *tick = self.tick;
                 if let Some(size) = size {
-                    self.bytes = self.bytes - *old + size;
+                    self.bytes = self.bytes - u128::from(*old) + u128::from(size);
                     *old = size;
                 }
             }
             None => {
                 let size = size.unwrap_or(0);
-                self.bytes += size;
+                self.bytes += u128::from(size);
                 self.by_path.insert(rel.to_owned(), (self.tick, size));
             }
         }
@@ -53,7 +54,7 @@ impl State {
     fn forget(&mut self, rel: &str) {
         if let Some((tick, size)) = self.by_path.remove(rel) {
             self.by_tick.remove(&tick);
-            self.bytes -= size;
+            self.bytes -= u128::from(size);
         }
     }
 }
@@ -136,7 +137,9 @@ impl DiskIndex {
             let over = |state: &State| {
                 self.max_entries
                     .is_some_and(|max| state.by_path.len() > max)
-                    || self.max_size.is_some_and(|max| state.bytes > max)
+                    || self
+                        .max_size
+                        .is_some_and(|max| state.bytes > u128::from(max))
             };
             // The entry just written stays, even alone over `max_size`.
             while over(state) && state.by_path.len() > 1 {
@@ -144,7 +147,7 @@ impl DiskIndex {
                     break;
                 };
                 if let Some((_, size)) = state.by_path.remove(&oldest) {
-                    state.bytes -= size;
+                    state.bytes -= u128::from(size);
                 }
                 evicted.push(oldest);
             }

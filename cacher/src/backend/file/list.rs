@@ -8,15 +8,12 @@ use std::time::UNIX_EPOCH;
 use cap_std::fs::{Dir, DirEntry};
 
 use super::SeparateFileBackend;
-use super::path::{TEMP_PREFIX, check_relative};
+use super::path::TEMP_PREFIX;
 use super::sweep::{STALE_TEMP_AGE, Visitor, walk};
 use super::write::{Content, is_older_than, read_head, remove_file};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify_file};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
-
-/// The extensions of entry files that cacher's formatters give.
-const ENTRY_EXTENSIONS: [&str; 3] = ["json", "bin", "postcard"];
 
 struct Lister<'a> {
     visit: &'a mut dyn FnMut(Listed) -> ControlFlow<()>,
@@ -52,16 +49,10 @@ impl Visitor for Lister<'_> {
                 orphaned: modified.is_some_and(|t| is_older_than(t, STALE_TEMP_AGE)),
             }
         } else {
-            let extension = name.rsplit_once('.').map(|(_, ext)| ext);
-            let named = extension.is_some_and(|ext| ENTRY_EXTENSIONS.contains(&ext));
-            match read_head(dir, name, META_PREFIX_LEN) {
-                Ok(Content::Bytes(head)) => classify(&head, extension, named),
-                Ok(Content::Missing) => return false, // removed since the directory was read
-                Ok(Content::Refused(reason)) => Found::Unreadable { reason },
-                Err(e) => Found::Unreadable {
-                    reason: e.to_string(),
-                },
-            }
+            let Some(found) = found_at(dir, name) else {
+                return false; // removed since the directory was read
+            };
+            found
         };
         self.emit(Listed {
             location: rel.to_owned(),
@@ -90,13 +81,40 @@ impl Visitor for Lister<'_> {
     }
 }
 
-impl<F: Formatter> SeparateFileBackend<F> {
-    /// `location` as a path beneath the directory, checked as entry paths are (a temporary
-    /// file's name too); resolved beneath the directory's handle whatever it holds.
-    fn listed_path(&self, location: &str) -> Result<()> {
-        let probe = location.replace(TEMP_PREFIX, "cacher-tmp-");
-        Ok(check_relative(&probe)?)
+/// What the file `name` of `dir` is, `None` when it is gone. One that cannot be read is a
+/// problem only when its name is an entry's (`.json`, `.bin`, `.postcard`): in a shared
+/// directory, another user's private files are not cacher's business.
+fn found_at(dir: &Dir, name: &str) -> Option<Found> {
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext);
+    let unreadable = |reason| match extension {
+        Some("json" | "bin" | "postcard") => Found::Unreadable { reason },
+        _ => Found::Other,
+    };
+    Some(match read_head(dir, name, META_PREFIX_LEN) {
+        Ok(Content::Bytes(head)) => classify_file(&head, extension),
+        Ok(Content::Missing) => return None,
+        Ok(Content::Refused(reason)) => unreadable(reason),
+        Err(e) => unreadable(e.to_string()),
+    })
+}
+
+/// Refuses a `location` that is not a relative path of plain components (none empty, `.` or
+/// `..`; no NUL; on Windows no `\\` or `:`). Any name the walk lists passes — an older release's,
+/// one another platform refuses, a planted one — and is then opened beneath the directory's
+/// handle, whatever the directory holds.
+fn listed_path(location: &str) -> Result<()> {
+    let outside = location.starts_with('/')
+        || location.contains('\0')
+        || (cfg!(windows) && location.contains(['\\', ':']))
+        || location
+            .split('/')
+            .any(|part| matches!(part, "" | "." | ".."));
+    if outside {
+        return Err(Error::Config(format!(
+            "{location:?} is not a location beneath the cache directory"
+        )));
     }
+    Ok(())
 }
 
 impl<F: Formatter> Listing for SeparateFileBackend<F> {
@@ -119,15 +137,56 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
     }
 
     fn read_at(&self, location: &str) -> Result<Option<Vec<u8>>> {
-        self.listed_path(location)?;
+        listed_path(location)?;
         self.read(location)
     }
 
     fn remove_at(&self, location: &str) -> Result<()> {
-        self.listed_path(location)?;
+        listed_path(location)?;
         let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
             return Ok(());
         };
         remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SeparateFileBackend;
+    use crate::backend::listing::Listing;
+
+    /// `remove_at` and `read_at` take any listed name, and nothing that leads out: `..`, an
+    /// absolute path, empty or `.` components, a NUL, a symlinked directory leading out.
+    #[test]
+    fn locations_stay_beneath_the_directory_whatever_their_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, outside) = (tmp.path().join("cache"), tmp.path().join("outside"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("x.json"), b"mine").unwrap();
+        let backend = SeparateFileBackend::new(&dir);
+        for location in [
+            "../outside/x.json",
+            "/etc/passwd",
+            "",
+            "a//b",
+            "./x",
+            "a\0b",
+        ] {
+            assert!(backend.remove_at(location).is_err(), "{location:?}");
+            assert!(backend.read_at(location).is_err(), "{location:?}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
+            assert!(backend.remove_at("link/x.json").is_err());
+        }
+        assert!(outside.join("x.json").exists());
+        for name in ["a?b.json", "x:y", "trailing.", "con.json", "e\u{1b}.json"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+            assert_eq!(backend.read_at(name).unwrap().as_deref(), Some(&b"x"[..]));
+            backend.remove_at(name).unwrap();
+            assert!(!dir.join(name).exists(), "{name:?}");
+        }
     }
 }

@@ -5,8 +5,10 @@
 use std::ops::ControlFlow;
 
 use super::{RedisBackend, SCAN_BATCH};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
-use crate::error::Result;
+use crate::backend::listing::{
+    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, location_of,
+};
+use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 /// Every entry key of every namespace.
@@ -15,7 +17,7 @@ const ENTRY_PATTERN: &str = "cacher:{*";
 impl<F: Formatter> RedisBackend<F> {
     /// What is at each of `keys`, in one round trip; a key that expired or was removed since
     /// the scan is left out.
-    fn listed(&self, keys: Vec<String>) -> Result<Vec<Listed>> {
+    fn listed(&self, keys: Vec<Vec<u8>>) -> Result<Vec<Listed>> {
         let mut pipe = redis::pipe();
         for key in &keys {
             pipe.cmd("GETRANGE")
@@ -47,7 +49,7 @@ impl<F: Formatter> RedisBackend<F> {
                 } else {
                     classify(&head, None, true)
                 },
-                location: key,
+                location: location_of(&key),
                 size,
                 modified_ms: None,
                 expires_in_ms: u64::try_from(pttl).ok(),
@@ -60,7 +62,8 @@ impl<F: Formatter> Listing for RedisBackend<F> {
     fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> Result<()> {
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = self
+            // Keys as bytes: one that is not UTF-8 is listed (as `\xff`), not an error.
+            let (next, keys): (u64, Vec<Vec<u8>>) = self
                 .conn
                 .query(
                     redis::cmd("SCAN")
@@ -85,13 +88,19 @@ impl<F: Formatter> Listing for RedisBackend<F> {
 
     fn read_at(&self, location: &str) -> Result<Option<Vec<u8>>> {
         self.conn
-            .query(redis::cmd("GET").arg(location))
+            .query(redis::cmd("GET").arg(key_of(location)?))
             .map_err(|e| self.conn.error(&format!("GET {location}"), e))
     }
 
     fn remove_at(&self, location: &str) -> Result<()> {
         self.conn
-            .query::<()>(redis::cmd("UNLINK").arg(location))
+            .query::<()>(redis::cmd("UNLINK").arg(key_of(location)?))
             .map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
     }
+}
+
+/// The key a location names (as [`location_of`] wrote it).
+fn key_of(location: &str) -> Result<Vec<u8>> {
+    bytes_of_location(location)
+        .ok_or_else(|| Error::Config(format!("not a Redis location: {location:?}")))
 }

@@ -54,6 +54,7 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
         .map(|&size| open_env(&path, size))
         .find_map(Result::ok)
         .map_or_else(|| open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1]), Ok)?;
+    refuse_another_programs(&env, &path)?;
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     env.clear_stale_readers()?;
     let mut txn = env.write_txn()?;
@@ -102,6 +103,31 @@ fn retire_first_layout(store: &Store, txn: &mut RwTxn<'_>) -> heed::Result<()> {
     }
     store.order.clear(txn)?;
     store.meta.clear(txn)
+}
+
+/// Refuses an environment that holds rows but not the store's `meta` and `order` databases:
+/// another program's LMDB, which a store must neither write its databases into nor take for its
+/// first layout and empty.
+fn refuse_another_programs(env: &Env<WithTls>, path: &Path) -> heed::Result<()> {
+    let txn = env.read_txn()?;
+    let main: Option<Database<Bytes, Bytes>> = env.open_database(&txn, None)?;
+    if main.map_or(Ok(true), |main| main.is_empty(&txn))? {
+        return Ok(());
+    }
+    let has = |name| {
+        matches!(
+            env.open_database::<Bytes, Bytes>(&txn, Some(name)),
+            Ok(Some(_))
+        )
+    };
+    if has("meta") && has("order") {
+        return Ok(());
+    }
+    Err(heed::Error::Io(io::Error::other(format!(
+        "{} is not a store of cacher's (its LMDB database has rows but not its `meta` and \
+         `order` tables): left as it is",
+        path.display()
+    ))))
 }
 
 /// Whether a key of the unnamed database is an entry's (`namespace \0 version \0 key`), not the

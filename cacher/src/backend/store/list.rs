@@ -2,47 +2,30 @@
 //! transaction (the `visit` callback must not write to the same store meanwhile).
 //!
 //! A location is the entry's key in the store, `namespace \0 version \0 key`, with `\` written
-//! `\\` and the NUL separators `\0`, so that it prints on one line and reads back exactly.
+//! `\\`, the NUL separators `\0` and a byte that is not UTF-8 `\xff`, so that it prints on one
+//! line and reads back exactly.
 
 use std::ops::ControlFlow;
 
 use super::{StoreBackend, env, table};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify};
+use crate::backend::listing::{
+    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, location_of,
+};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
-
-/// The store's key of an entry as a printable location.
-fn location_of(id: &[u8]) -> String {
-    String::from_utf8_lossy(id)
-        .replace('\\', "\\\\")
-        .replace('\0', "\\0")
-}
 
 /// The store's key back from a location; only an entry's (the names of LMDB's named databases
 /// share the entries' table, and are neither read nor removed as entries).
 fn id_of_location(location: &str) -> Result<Vec<u8>> {
-    let id = unescape(location)?;
+    let id = bytes_of_location(location).ok_or_else(|| not_a_location(location))?;
     if !env::is_entry(&id) {
-        return Err(Error::Config(format!("not a store location: {location:?}")));
+        return Err(not_a_location(location));
     }
     Ok(id)
 }
 
-/// A location's bytes: `\\` and `\0` read back.
-fn unescape(location: &str) -> Result<Vec<u8>> {
-    let mut id = Vec::with_capacity(location.len());
-    let mut chars = location.chars();
-    while let Some(c) = chars.next() {
-        match (c, c == '\\') {
-            (_, true) => match chars.next() {
-                Some('0') => id.push(0),
-                Some('\\') => id.push(b'\\'),
-                _ => return Err(Error::Config(format!("not a store location: {location:?}"))),
-            },
-            (c, false) => id.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
-    Ok(id)
+fn not_a_location(location: &str) -> Error {
+    Error::Config(format!("not a store location: {location:?}"))
 }
 
 impl<F: Formatter> Listing for StoreBackend<F> {
@@ -98,7 +81,8 @@ impl<F: Formatter> Listing for StoreBackend<F> {
 
 #[cfg(test)]
 mod tests {
-    use super::{id_of_location, location_of};
+    use super::id_of_location;
+    use crate::backend::listing::location_of;
 
     #[test]
     fn locations_read_back_exactly() {
@@ -115,6 +99,19 @@ mod tests {
         // The records of LMDB's named databases, beside the entries, are not entries.
         for name in ["order", "meta", "entries"] {
             assert!(id_of_location(name).is_err());
+        }
+    }
+
+    /// A row whose key is not UTF-8 (planted, or torn) has a location of its own: one read as
+    /// the key of another row (its bytes read lossily, `\xff` as U+FFFD) made `verify --repair`
+    /// remove that other row, a whole entry, and never the corrupt one.
+    #[test]
+    fn keys_that_are_not_utf8_have_locations_of_their_own() {
+        let planted = &b"app::f\0\0k\xff"[..];
+        let entry = "app::f\0\0k\u{fffd}".as_bytes();
+        assert_ne!(location_of(planted), location_of(entry));
+        for id in [planted, entry, b"a\xc3\0\0\\x41\x80"] {
+            assert_eq!(id_of_location(&location_of(id)).unwrap(), id, "{id:?}");
         }
     }
 }

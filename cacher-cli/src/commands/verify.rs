@@ -1,0 +1,79 @@
+//! `verify`: what is wrong in the place, and `--repair`.
+
+use cacher::backend::{Found, Listed};
+use serde_json::json;
+
+use super::emit;
+use crate::source::{Source, is_problem};
+use crate::{exit, print};
+
+fn problem_kind(found: &Found) -> String {
+    match found {
+        Found::Temporary { .. } => "orphaned temporary".into(),
+        Found::Foreign { layout } => format!("foreign (layout {layout})"),
+        Found::Corrupt => "corrupt".into(),
+        Found::Unreadable { reason } => format!("unreadable ({reason})"),
+        Found::Entry(_) | Found::Other => "ok".into(),
+    }
+}
+
+pub(super) fn verify(
+    source: &Source,
+    listed: &[Listed],
+    seen: usize,
+    repair: bool,
+    json: bool,
+) -> u8 {
+    let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
+    let mut failures = Vec::new();
+    if repair {
+        for item in &problems {
+            if let Found::Unreadable { .. } = item.found {
+                // Unread, it is not known to be cacher's: another user's, perhaps.
+                failures.push(format!(
+                    "{}: unreadable, so not known to be a cache's: left as it is",
+                    item.location
+                ));
+                continue;
+            }
+            if let Err(e) = source.listing.remove_at(&item.location) {
+                failures.push(format!("{}: {e}", item.location));
+            }
+        }
+    }
+    let unrepaired = if repair {
+        failures.len()
+    } else {
+        problems.len()
+    };
+    if json {
+        emit(&json!({
+            "checked": seen, "problems": problems, "repaired": repair.then(|| problems.len() - failures.len()),
+            "failures": failures,
+        }));
+    } else {
+        for item in &problems {
+            let kind = problem_kind(&item.found);
+            println!(
+                "{:<28} {}",
+                print::clean(&kind),
+                print::clean(&item.location)
+            );
+        }
+        for failure in &failures {
+            eprintln!("cacher: cannot remove {}", print::clean(failure));
+        }
+        match (problems.len(), repair) {
+            (0, _) => println!("{seen} files checked, no problems"),
+            (n, false) => {
+                println!("{n} problem(s) in {seen} files: `cacher verify --repair` removes them");
+            }
+            (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
+        }
+    }
+    if unrepaired == 0 {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
+}
