@@ -317,6 +317,51 @@ fn a_removed_entry_is_not_served_as_a_stale_fallback() {
     assert_eq!(result, Err("the API is down"));
 }
 
+/// The cache a [`RemovingKeyer`] removes `"k"` from, once, when it next makes a key.
+static REMOVE_WHILE_KEYING: Mutex<Option<Cache<String, u64>>> = Mutex::new(None);
+
+/// A keyer that runs [`REMOVE_WHILE_KEYING`]'s removal: user code a call runs after its memory
+/// lookup, while it makes its persistent key.
+#[derive(Debug)]
+struct RemovingKeyer;
+
+impl cacher::key::Keyer for RemovingKeyer {
+    fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
+        let armed = REMOVE_WHILE_KEYING.lock().unwrap().take();
+        if let Some(cache) = armed {
+            cache.remove("k").unwrap();
+        }
+        canonical.to_owned()
+    }
+}
+
+/// A stale fallback removed after the call's memory lookup, while the call made its persistent
+/// key (the keyer is user code), is not served either: the call's generation is noted before
+/// the key is made. (Found by the review of the miss machine's rewrite, which noted it after.)
+#[test]
+fn a_stale_fallback_removed_while_the_key_is_made_is_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = cacher::Clock::mock();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .keyer(RemovingKeyer)
+        .ttl(Duration::from_secs(1))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.insert("k", 1).unwrap();
+    mock.advance(Duration::from_secs(2));
+    *REMOVE_WHILE_KEYING.lock().unwrap() = Some(cache.clone());
+    let result = cache.try_get_or_compute("k", || Err("the API is down"));
+    assert_eq!(
+        result,
+        Err("the API is down"),
+        "the removed value was served"
+    );
+}
+
 /// A tier whose `remove` and `clear` tell the test they began, then wait for its go.
 struct GatedRemoval {
     s: Shared,

@@ -263,7 +263,7 @@ impl<'a> Core<'a> {
     fn new(
         shared: &'a Shared,
         generations: &'a Generations,
-        hash: u64,
+        (hash, generation): (u64, Generation),
         goal: Goal,
         (key, store_error): (Option<&'a str>, Option<Error>),
         (tiers, memory): (usize, bool),
@@ -280,7 +280,7 @@ impl<'a> Core<'a> {
             refresh: None,
             stuck: false,
             hash,
-            generation: generations.current(hash),
+            generation,
             storing: None,
             held: None,
             lock_name: None,

@@ -322,14 +322,12 @@ where
     ) -> Self {
         let generations = inner.flights.generations();
         let tiers = (inner.backends.len(), inner.memory.is_some());
-        let mut core = Core::new(
-            inner,
-            generations,
-            hash,
-            goal,
-            inner.persistent_key(call),
-            tiers,
-        );
+        // The generation is noted before the persistent key is made: that runs user code (the
+        // key's `Serialize`, the keyer), and an invalidation from there came after the call's
+        // memory lookup, so it must count as since the call started.
+        let generation = generations.current(hash);
+        let key = inner.persistent_key(call);
+        let mut core = Core::new(inner, generations, (hash, generation), goal, key, tiers);
         core.detach = detach;
         Self {
             core,
