@@ -326,8 +326,23 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
         self.finished = true;
         // Leave the map first: a caller arriving after this finds the stored entry instead.
         if let Some(flight) = self.flights.remove(self.hash, self.id) {
-            flight.finish(State::Done(value.clone()));
+            // A `Clone` that panics fails the flight on its way out: the waiters retry at once
+            // rather than wait their whole bound for a value that never comes.
+            let unwinding = FailOnUnwind(&flight);
+            let copy = value.clone();
+            std::mem::forget(unwinding);
+            flight.finish(State::Done(copy));
         }
+    }
+}
+
+/// Fails its flight when dropped: by an unwind between the leader's leaving the map and its
+/// hand-over (forgotten once the value is there).
+struct FailOnUnwind<'f, V: Clone>(&'f Flight<V>);
+
+impl<V: Clone> Drop for FailOnUnwind<'_, V> {
+    fn drop(&mut self) {
+        self.0.finish(State::Failed);
     }
 }
 
