@@ -109,7 +109,8 @@ impl RedisOptions {
         &self.url
     }
 
-    /// The URL without its credentials (`redis://…@host:6379/`): what messages and tools print.
+    /// The URL without its credentials (`redis://…@host:6379/`, and `?pass=…` in the query): what
+    /// messages and tools print.
     ///
     /// ```
     /// let options = cacher::RedisOptions::new("redis://:hunter2@cache.internal:6379/0");
@@ -133,16 +134,48 @@ impl fmt::Debug for RedisOptions {
     }
 }
 
-/// `url` with the credentials of `scheme://user:password@host` written `…`.
+/// `url` with its credentials written `…`: the `user:password@` of `scheme://user:password@host`,
+/// and the values of query parameters that carry one (`?pass=`, which `redis+unix://` URLs take,
+/// and any other whose name says password, token or auth).
 fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (address, query) = match url.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (url, None),
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://…{}", &rest[at..]),
-        None => url.to_owned(),
+    let mut out = match address.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://…{}", &rest[at..]),
+                None => address.to_owned(),
+            }
+        }
+        None => address.to_owned(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((name, _)) if is_secret(name) => {
+                    out.push_str(name);
+                    out.push_str("=…");
+                }
+                _ => out.push_str(pair),
+            }
+        }
     }
+    out
+}
+
+/// Whether a URL query parameter of this name carries a credential.
+fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "pwd", "token", "auth", "secret", "key"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// `configured`, else `$CACHER_REDIS_URL` (when set and not empty), else
@@ -177,5 +210,24 @@ mod tests {
         );
         let debug = format!("{:?}", RedisOptions::new("redis://u:secret@h/"));
         assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    /// Attack 21 left this: a password in the query (`redis+unix://` URLs take `?pass=`, which
+    /// redis-rs reads) was printed as given by `Debug`, messages and the `cacher` command.
+    #[test]
+    fn debug_hides_a_password_in_the_query() {
+        assert_eq!(
+            redacted("redis+unix:///tmp/r.sock?db=1&user=app&pass=hunter2"),
+            "redis+unix:///tmp/r.sock?db=1&user=app&pass=…"
+        );
+        assert_eq!(
+            redacted("redis://u:secret@h:1/2?password=x&protocol=resp3&Auth_Token=y"),
+            "redis://…@h:1/2?password=…&protocol=resp3&Auth_Token=…"
+        );
+        assert_eq!(redacted("redis://h/?db=2"), "redis://h/?db=2");
+        let options = RedisOptions::new("redis+unix:///r.sock?pass=hunter2");
+        for shown in [format!("{options:?}"), options.redacted_url()] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
     }
 }
