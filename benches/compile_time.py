@@ -12,8 +12,9 @@ profile and CARGO_INCREMENTAL=0, and prints the user+sys CPU time of each build 
 rustc, as `getrusage` of the children counts them), the medians and their ratio.
 
 --ir     also emits each crate's LLVM IR (`--emit=llvm-ir`, the dev profile) and prints its size:
-         lines, functions defined, and the generic functions with the most lines summed over
-         their copies (what `cargo llvm-lines` reports; legacy symbol names, grouped without
+         lines, functions defined, the debug information's types, functions and variables
+         (about half of the build: what IR lines miss), and the generic functions with the most
+         lines summed over their copies (what `cargo llvm-lines` reports; legacy symbol names, grouped without
          their hash, so copies of one generic function are counted together).
 --distinct gives each function a value type of its own (the value paired with a `[u8; N]`), so
          that no two of the 50 signatures are alike and neither crate shares code between
@@ -185,9 +186,15 @@ def ir_size(crate, peer):
     cargo(crate, "rustc", "--lib", "--", "--emit=llvm-ir", "-o", str(ir_dir / "lib.ll"))
     lines, functions = 0, 0
     per = defaultdict(lambda: [0, 0])
+    debug = defaultdict(int)
     current = None
     for path in ir_dir.glob("*.ll"):
         for line in path.read_text().splitlines():
+            if line.startswith("!"):
+                for kind in DEBUG_KINDS:
+                    if kind in line:
+                        debug[kind] += 1
+                continue
             m = SYMBOL.match(line)
             if m:
                 current = demangle(m.group(1))
@@ -198,7 +205,14 @@ def ir_size(crate, peer):
                 lines += 1
             if line == "}":
                 current = None
-    return lines, functions, sorted(per.items(), key=lambda kv: -kv[1][0])
+    return lines, functions, debug, sorted(per.items(), key=lambda kv: -kv[1][0])
+
+
+# The debug information the dev profile emits beside the code (`debug = true`): about half of the
+# build's time for cacher, and not counted in the IR's lines. Types (`DICompositeType`: each
+# instance of a generic struct or enum, each closure) and functions (`DISubprogram`) are what
+# generic code adds per cache type.
+DEBUG_KINDS = ["DICompositeType", "DISubprogram", "DILocalVariable"]
 
 
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d[\w.]*|\"(?:[^\"\\]|\\.)*\"|::|->|=>|&&|\|\||\S")
@@ -235,8 +249,10 @@ def main():
             print(f"expansion {peer}: {size} bytes, {tokens} tokens ({tokens / FUNCTIONS:.0f} per function)")
     if opts.ir:
         for peer in peers:
-            lines, functions, per = ir_size(crates[peer], peer)
+            lines, functions, debug, per = ir_size(crates[peer], peer)
             print(f"LLVM IR {peer}: {lines} lines, {functions} functions")
+            kinds = ", ".join(f"{debug[kind]} {kind}" for kind in DEBUG_KINDS)
+            print(f"  debug information: {kinds}")
             for name, (n, copies) in per[: opts.top]:
                 print(f"  {n:7} lines {copies:4} copies  {name}")
     times = {peer: [] for peer in peers}
