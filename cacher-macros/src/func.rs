@@ -348,7 +348,25 @@ fn params(
     {
         check_key_uses_arguments(key, &params, errors);
     }
+    if key.is_none() {
+        check_key_width(&params, errors);
+    }
     (method, params)
+}
+
+/// The arguments a key holds at most: it is a tuple of them, and Rust's tuples are `Hash` and
+/// `Eq` up to 12 elements.
+const MAX_KEY_ARGUMENTS: usize = 12;
+
+/// A key of more arguments would be four errors about a 13-tuple's missing `Hash` and `Eq`,
+/// pointing into cacher: one here instead, at the first argument too many, saying what to write.
+fn check_key_width(params: &[Param], errors: &mut Errors) {
+    if let Some(extra) = params.iter().filter(|p| p.in_key()).nth(MAX_KEY_ARGUMENTS) {
+        errors.at(
+            &extra.ident,
+            format!("#[cached] keys at most {MAX_KEY_ARGUMENTS} arguments (the key is a tuple of them, and tuples have `Hash` and `Eq` up to {MAX_KEY_ARGUMENTS}): group some in a struct that derives them, or mark those that do not change the result `#[cached(skip)]`"),
+        );
+    }
 }
 
 /// A `key = …` that mentions neither `self` nor a parameter gives every call one entry: each
