@@ -226,7 +226,7 @@ pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_fals
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
     label = "an argument of type `{Self}` is part of this function's cache key",
-    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits)"
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits); a `HashMap` or `HashSet` has no `Hash`: take a `BTreeMap` or `BTreeSet`"
 )]
 pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
 #[diagnostic::do_not_recommend]
