@@ -324,6 +324,12 @@ fn renamed(name: &str) -> Option<&'static str> {
         }
         "ignore" => "to leave an argument out of the key, put `#[cached(skip)]` on that parameter",
         "sync_writes" => "no flag is needed: concurrent callers of one key always run it once",
+        "unbound" | "unbounded" => {
+            "no flag is needed: a cache is unbounded unless it has `max_entries` or `max_size`"
+        }
+        "map_error" | "map_err" => {
+            "no mapping is needed: the function's own error is returned as it is, and a tier's failure is logged, never returned"
+        }
         _ => return None,
     })
 }

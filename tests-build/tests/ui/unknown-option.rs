@@ -18,6 +18,17 @@ fn on_disk(n: u32) -> u32 {
     n
 }
 
+// `cached`'s flags that cacher needs no counterpart of: the error says why.
+#[cached(unbound)]
+fn unbound(n: u32) -> u32 {
+    n
+}
+
+#[cached(map_error = r##"|e| format!("{e:?}")"##)]
+fn mapped(n: u32) -> Result<u32, String> {
+    Ok(n)
+}
+
 // Nothing close: the options are listed.
 #[cached(colour = "blue")]
 fn stranger(n: u32) -> u32 {
@@ -37,5 +48,7 @@ fn main() {
     on_disk(1);
     stranger(1);
     no_value(1);
+    unbound(1);
+    let _ = mapped(1);
     let _ = typo_cache().stats();
 }
