@@ -8,7 +8,7 @@ use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output};
-use crate::key_ref::key_ref;
+use crate::key::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
 use crate::types::{respan, static_type};
 
@@ -32,16 +32,14 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = checks(func);
-    let (key_ref, key) = match (&func.key, &func.key_type) {
+    let key = match (&func.key, &func.key_type) {
         // Spanned at the expression: a value that cannot be a key is one error there.
-        (Some(expr), Some(ty)) => (
-            quote!(),
-            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr))),
-        ),
-        (Some(expr), None) => (
-            quote!(),
-            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr))),
-        ),
+        (Some(expr), Some(ty)) => {
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr)))
+        }
+        (Some(expr), None) => {
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr)))
+        }
         (None, _) => key_ref(func),
     };
     let cache = cache(plan, func);
@@ -51,7 +49,6 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
         #vis #sig {
             #(#inner)*
             #checks
-            #key_ref
             #lookup
         }
     }

@@ -295,7 +295,7 @@ fn check_generics_in_arguments(sig: &Signature, errors: &mut Errors) {
 }
 
 /// Whether `tokens` name `ident` anywhere.
-fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
+pub(crate) fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
     tokens.into_iter().any(|tree| match tree {
         TokenTree::Ident(found) => found == *ident,
         TokenTree::Group(group) => mentions(group.stream(), ident),
@@ -346,50 +346,12 @@ fn params(
     if let Some(key) = key
         && (method || !params.is_empty())
     {
-        check_key_uses_arguments(key, &params, errors);
+        crate::key::check_key_uses_arguments(key, &params, errors);
     }
     if key.is_none() {
-        check_key_width(&params, errors);
+        crate::key::check_key_width(&params, errors);
     }
     (method, params)
-}
-
-/// The arguments a key holds at most: it is a tuple of them, and Rust's tuples are `Hash` and
-/// `Eq` up to 12 elements.
-const MAX_KEY_ARGUMENTS: usize = 12;
-
-/// A key of more arguments would be four errors about a 13-tuple's missing `Hash` and `Eq`,
-/// pointing into cacher: one here instead, at the first argument too many, saying what to write.
-fn check_key_width(params: &[Param], errors: &mut Errors) {
-    if let Some(extra) = params.iter().filter(|p| p.in_key()).nth(MAX_KEY_ARGUMENTS) {
-        errors.at(
-            &extra.ident,
-            format!("#[cached] keys at most {MAX_KEY_ARGUMENTS} arguments (the key is a tuple of them, and tuples have `Hash` and `Eq` up to {MAX_KEY_ARGUMENTS}): group some in a struct that derives them, or mark those that do not change the result `#[cached(skip)]`"),
-        );
-    }
-}
-
-/// A `key = …` that mentions neither `self` nor a parameter gives every call one entry: each
-/// call would be served the first call's value. Refused, with what to write.
-fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mut Errors) {
-    let tokens = key.to_token_stream();
-    let self_ = Ident::new("self", proc_macro2::Span::call_site());
-    if mentions(tokens.clone(), &self_) || params.iter().any(|p| mentions(tokens.clone(), &p.ident))
-    {
-        return;
-    }
-    let message = if matches!(
-        key,
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(_),
-            ..
-        })
-    ) {
-        "`key` is an expression over the arguments, not a type: write `key = (a, b)` (and `key_type = \"…\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here"
-    } else {
-        "this key uses none of the arguments, so every call would be served the first call's value: key by what changes the result (e.g. `key = (a, b)`), or remove `key` and put `#[cached(skip)]` on the parameters to leave out"
-    };
-    errors.at(key, message);
 }
 
 impl Param {

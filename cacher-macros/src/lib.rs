@@ -12,7 +12,7 @@ mod expand;
 mod float;
 mod fresh;
 mod func;
-mod key_ref;
+mod key;
 mod owned;
 mod plan;
 mod suggest;

@@ -1,0 +1,82 @@
+//! The key: the rules on what makes it (a `key = …` that uses the arguments, at most twelve
+//! arguments), and the expression a lookup passes — the key arguments as the call has them, in
+//! `cacher::__private::Args`, which hashes, compares and serialises exactly as the owned key
+//! tuple does, so that a hit allocates nothing.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::Expr;
+
+use crate::error::Errors;
+use crate::func::{Func, Param, Role, mentions};
+
+/// The expression of the key: `Args` of the arguments, a type of the library's that functions
+/// whose arguments have the same types share (so that they share the cache's code too).
+pub(crate) fn key_ref(func: &Func) -> TokenStream {
+    let values: Vec<TokenStream> = func.key_params().map(arg).collect();
+    if values.is_empty() {
+        return quote!(&());
+    }
+    quote!(&::cacher::__private::Args((#(#values,)*)))
+}
+
+/// What the lookup passes for one key argument.
+fn arg(param: &Param) -> TokenStream {
+    let mut ident = param.ident.clone();
+    ident.set_span(Span::call_site());
+    match &param.role {
+        Role::Converted(shape) => {
+            let to_owned = shape.make_owned(&quote!(value));
+            let matches = shape.matches(&quote!(value), &quote!(owned));
+            quote! {
+                ::cacher::__private::Converted::new(
+                    &#ident,
+                    |value| #to_owned,
+                    |value, owned| #matches,
+                )
+            }
+        }
+        Role::Borrowed(_) => quote!(#ident),
+        Role::Float { by_ref: true, .. } => quote!(&::cacher::Float::new(*#ident)),
+        Role::Float { by_ref: false, .. } => quote!(&::cacher::Float::new(#ident)),
+        _ => quote!(&#ident),
+    }
+}
+
+/// The arguments a key holds at most: it is a tuple of them, and Rust's tuples are `Hash` and
+/// `Eq` up to 12 elements.
+const MAX_KEY_ARGUMENTS: usize = 12;
+
+/// A key of more arguments would be four errors about a 13-tuple's missing `Hash` and `Eq`,
+/// pointing into cacher: one here instead, at the first argument too many, saying what to write.
+pub(crate) fn check_key_width(params: &[Param], errors: &mut Errors) {
+    if let Some(extra) = params.iter().filter(|p| p.in_key()).nth(MAX_KEY_ARGUMENTS) {
+        errors.at(
+            &extra.ident,
+            format!("#[cached] keys at most {MAX_KEY_ARGUMENTS} arguments (the key is a tuple of them, and tuples have `Hash` and `Eq` up to {MAX_KEY_ARGUMENTS}): group some in a struct that derives them, or mark those that do not change the result `#[cached(skip)]`"),
+        );
+    }
+}
+
+/// A `key = …` that mentions neither `self` nor a parameter gives every call one entry: each
+/// call would be served the first call's value. Refused, with what to write.
+pub(crate) fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mut Errors) {
+    let tokens = key.to_token_stream();
+    let self_ = Ident::new("self", proc_macro2::Span::call_site());
+    if mentions(tokens.clone(), &self_) || params.iter().any(|p| mentions(tokens.clone(), &p.ident))
+    {
+        return;
+    }
+    let message = if matches!(
+        key,
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        })
+    ) {
+        "`key` is an expression over the arguments, not a type: write `key = (a, b)` (and `key_type = \"…\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here"
+    } else {
+        "this key uses none of the arguments, so every call would be served the first call's value: key by what changes the result (e.g. `key = (a, b)`), or remove `key` and put `#[cached(skip)]` on the parameters to leave out"
+    };
+    errors.at(key, message);
+}
