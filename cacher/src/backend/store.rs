@@ -371,19 +371,20 @@ where
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.write(
-            (&ns_of(key.namespace), &id_of(key)),
-            &bytes,
-            Times::of(entry),
-        )
+        let namespace = ns_of(key.namespace);
+        with_id(key, |id| {
+            self.write((&namespace, id), &bytes, Times::of(entry))
+        })
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::remove(store, &mut txn, (&ns_of(key.namespace), &id_of(key)))
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
+        with_id(key, |id| {
+            table::remove(store, &mut txn, (&ns_of(key.namespace), id))
+        })
+        .and_then(|()| txn.commit())
+        .map_err(|e| self.error(e))?;
         self.sync()
     }
 
