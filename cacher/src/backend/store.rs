@@ -28,7 +28,7 @@ use crate::future::{OwnedKey, blocking, blocking_write};
 ///
 /// Beside [`SeparateFileBackend`](crate::SeparateFileBackend) (a file per entry, readable and
 /// deletable by hand), the store keeps every entry in one memory-mapped file: a hit reads the
-/// entry in place, without a system call (0.55–0.67× the time of `cached`'s `RedbCache`, with
+/// entry in place, without a system call (0.5–0.57× the time of `cached`'s `RedbCache`, with
 /// every entry check made), and a store takes about half `RedbCache`'s time (docs/BENCHMARKS.md).
 ///
 /// - **Many processes, many threads.** Any number of processes and threads open one store at
