@@ -196,14 +196,8 @@ where
             Memory::Fresh(value) => return Ok(inner.hit(value)),
             memory => memory,
         };
-        let mut call = Call::new(key);
-        let mut miss = Miss::new(
-            inner,
-            &mut call,
-            inner.flight_hash(key),
-            Goal::Compute,
-            memory,
-        );
+        let call = &mut Call::new(key);
+        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
         drive::run_async(&mut miss, &mut Some(compute)).await
     }
 
@@ -237,14 +231,8 @@ where
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
-        let mut call = Call::new(key);
-        let mut miss = Miss::new(
-            inner,
-            &mut call,
-            inner.flight_hash(key),
-            Goal::Lookup,
-            memory,
-        );
+        let call = &mut Call::new(key);
+        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
         drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
