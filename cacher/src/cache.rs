@@ -144,11 +144,11 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let call = Call::new(key);
+        let mut call = Call::new(key);
         drive::run(
             &mut Miss::new(
                 &self.inner,
-                &call,
+                &mut call,
                 self.inner.flight_hash(key),
                 Goal::Compute,
                 memory,
@@ -196,8 +196,8 @@ where
             Memory::Fresh(value) => return Ok(inner.hit(value)),
             memory => memory,
         };
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Compute, memory);
+        let call = &mut Call::new(key);
+        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
         drive::run_async(&mut miss, &mut Some(compute)).await
     }
 
@@ -231,8 +231,8 @@ where
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Lookup, memory);
+        let call = &mut Call::new(key);
+        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
         drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
@@ -252,8 +252,8 @@ where
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
         // The store invalidates the key, alone in its stripe (`Generations::begin_insert`).
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, hash, Goal::Store, Memory::Absent);
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, hash, Goal::Store, Memory::Absent);
         let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
         if miss.discarded() {
             // A value that no read accepts (its own ttl is zero) replaces the older one all the
@@ -281,7 +281,7 @@ where
 
     /// [`remove`](Self::remove) of a key in its lookup form.
     pub(crate) fn remove_key<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Result<()> {
-        self.remove_call(&Call::new(key))
+        self.remove_call(&mut Call::new(key))
     }
 
     /// [`remove`](Self::remove) of a call's key, under the persistent key the call made if it
@@ -290,7 +290,7 @@ where
         clippy::question_mark,
         reason = "`?` would compile its conversions once more per cache type"
     )]
-    fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &Call<'_, Q>) -> Result<()> {
+    fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &mut Call<'_, Q>) -> Result<()> {
         let (inner, key) = (&*self.inner, call.key);
         // No store of the key until every tier is cleared of it: a caller meanwhile may read the
         // old value from a tier not yet cleared, and must not put it back in one already cleared.
@@ -300,12 +300,15 @@ where
         // The tiers' loop generic over the value type only: fewer copies per cache type.
         let removed = match inner.backends.is_empty() {
             true => Ok(()),
-            false => remove_from(
-                &inner.backends,
-                &inner.naming,
-                call.persistent_key(&inner.naming),
-                call.args(),
-            ),
+            false => {
+                call.make_key(&inner.naming);
+                remove_from(
+                    &inner.backends,
+                    &inner.naming,
+                    call.persistent_key(),
+                    call.args(),
+                )
+            }
         };
         // The memory tier last; it hands the value back, dropped once stores are let in again
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
@@ -355,9 +358,9 @@ where
     /// [`Error::Key`](crate::Error::Key) when `key` cannot be serialised.
     pub fn key_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<String> {
         let key = &Borrowed::<Q, K, M>::new(key);
-        Call::new(key)
-            .persistent_key(&self.inner.naming)
-            .map(str::to_owned)
+        let mut call = Call::new(key);
+        call.make_key(&self.inner.naming);
+        call.persistent_key().map(str::to_owned)
     }
 
     /// The file that holds (or would hold) the entry for `key`, in the first tier that stores
@@ -365,10 +368,11 @@ where
     pub fn path_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<PathBuf> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
-        let call = Call::new(key);
+        let mut call = Call::new(key);
+        call.make_key(&inner.naming);
         let entry_key = inner
             .naming
-            .entry_key::<V>(call.persistent_key(&inner.naming).ok()?, call.args());
+            .entry_key::<V>(call.persistent_key().ok()?, call.args());
         inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 

@@ -28,7 +28,7 @@ use crate::future::{OwnedKey, blocking, blocking_write};
 ///
 /// Beside [`SeparateFileBackend`](crate::SeparateFileBackend) (a file per entry, readable and
 /// deletable by hand), the store keeps every entry in one memory-mapped file: a hit reads the
-/// entry in place, without a system call (0.55–0.67× the time of `cached`'s `RedbCache`, with
+/// entry in place, without a system call (0.5–0.57× the time of `cached`'s `RedbCache`, with
 /// every entry check made), and a store takes about half `RedbCache`'s time (docs/BENCHMARKS.md).
 ///
 /// - **Many processes, many threads.** Any number of processes and threads open one store at
@@ -371,19 +371,20 @@ where
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.write(
-            (&ns_of(key.namespace), &id_of(key)),
-            &bytes,
-            Times::of(entry),
-        )
+        let namespace = ns_of(key.namespace);
+        with_id(key, |id| {
+            self.write((&namespace, id), &bytes, Times::of(entry))
+        })
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::remove(store, &mut txn, (&ns_of(key.namespace), &id_of(key)))
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
+        with_id(key, |id| {
+            table::remove(store, &mut txn, (&ns_of(key.namespace), id))
+        })
+        .and_then(|()| txn.commit())
+        .map_err(|e| self.error(e))?;
         self.sync()
     }
 

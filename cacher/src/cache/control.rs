@@ -344,8 +344,8 @@ where
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
         let result = drive::run(&mut miss, &mut Some(compute));
         report(self.id(), miss.origin());
         drop(miss);
@@ -385,8 +385,8 @@ where
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), goal, memory);
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
         let result = drive::run_async(&mut miss, &mut Some(compute)).await;
         report(self.id(), miss.origin());
         drop(miss);
@@ -396,12 +396,12 @@ where
             // As `controlled` does, with the removal (tier I/O, and a wait for a store under
             // way) on a blocking thread, under the persistent key this call made.
             let made = (!inner.backends.is_empty()).then(|| {
-                let _ = call.persistent_key(&inner.naming);
+                call.make_key(&inner.naming);
                 call.made()
             });
             let (cache, key) = (self.clone(), key.to_key());
             let removed = crate::future::blocking(move || {
-                cache.remove_call(&Call::again(&key, made.flatten()))
+                cache.remove_call(&mut Call::again(&key, made.flatten()))
             })
             .await;
             if let Err(e) = removed {
@@ -430,8 +430,8 @@ where
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let memory = inner.lookup_memory(key);
-        let call = Call::new(key);
-        let mut miss = Miss::new(inner, &call, inner.flight_hash(key), Goal::Peek, memory);
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), Goal::Peek, memory);
         // A peek's "function" is that there is no value.
         drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }

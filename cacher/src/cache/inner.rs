@@ -227,7 +227,7 @@ impl<K, V> Inner<K, V> {
         if self.backends.is_empty() {
             return (None, None);
         }
-        self.shared.key_made(call.persistent_key(&self.naming))
+        self.shared.key_made(call.persistent_key())
     }
 }
 

@@ -171,15 +171,15 @@ where
             Start::Hit(value) => return Ok(value),
             Start::Miss(memory, observed) => (memory, observed),
         };
-        let call = Call::new(key);
-        let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
+        let mut call = Call::new(key);
+        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
         let mut compute = Some(compute);
         let result = drive::run(&mut miss, &mut compute);
         if observed {
             control::report(self.id(), miss.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
-            let (cache, key, made) = (self.clone(), key.to_key(), call.made());
+            let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
             let job: Job = Box::new(move || cache.revalidate(&key, made, ticket, compute));
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = pool().try_send(job)
             {
@@ -230,8 +230,8 @@ where
         compute: impl FnOnce() -> Result<V, E>,
     ) {
         let inner = &*self.inner;
-        let call = Call::again(key, made);
-        let mut miss = Miss::revalidate(inner, &call, &ticket);
+        let mut call = Call::again(key, made);
+        let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         if drive::run(&mut miss, &mut Some(compute)).is_err() {
             miss.refresh_failed();
         }
@@ -257,15 +257,15 @@ where
             Start::Hit(value) => return Ok(value),
             Start::Miss(memory, observed) => (memory, observed),
         };
-        let call = Call::new(key);
-        let mut miss = Miss::detachable(inner, &call, inner.flight_hash(key), memory);
+        let mut call = Call::new(key);
+        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
         let mut compute = Some(compute);
         let result = drive::run_async(&mut miss, &mut compute).await;
         if observed {
             control::report(self.id(), miss.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
-            let (cache, key, made) = (self.clone(), key.to_key(), call.made());
+            let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => drop(runtime.spawn(async move {
                     cache.revalidate_async(&key, made, ticket, compute).await;
@@ -290,8 +290,8 @@ where
         Fut: std::future::Future<Output = Result<V, E>>,
     {
         let inner = &*self.inner;
-        let call = Call::again(key, made);
-        let mut miss = Miss::revalidate(inner, &call, &ticket);
+        let mut call = Call::again(key, made);
+        let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         if drive::run_async(&mut miss, &mut Some(compute))
             .await
             .is_err()

@@ -53,17 +53,39 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
         .map_or(0, u64::from_be_bytes)
 }
 
-fn count_key(namespace: &str) -> Vec<u8> {
-    [b"n\0", namespace.as_bytes()].concat()
+/// Calls `use_key` with `parts` joined, on the stack when they fit (the store's own rows'
+/// keys always do: a namespace in them is at most 200 bytes): a write makes several such keys
+/// and values, and allocated each one.
+fn joined<T>(parts: &[&[u8]], use_key: impl FnOnce(&[u8]) -> T) -> T {
+    let len = parts.iter().map(|part| part.len()).sum::<usize>();
+    if len > ON_STACK {
+        return use_key(&parts.concat());
+    }
+    let mut joined = [0u8; ON_STACK];
+    let mut at = 0;
+    for part in parts {
+        joined[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    use_key(&joined[..len])
 }
 
-fn order_key(namespace: &str, seq: u64) -> Vec<u8> {
-    [namespace.as_bytes(), b"\0", &seq.to_be_bytes()].concat()
+/// The room [`joined`] has on the stack.
+const ON_STACK: usize = 256;
+
+/// Calls `use_key` with the key of the namespace's totals row.
+fn count_key<T>(namespace: &str, use_key: impl FnOnce(&[u8]) -> T) -> T {
+    joined(&[b"n\0", namespace.as_bytes()], use_key)
+}
+
+/// Calls `use_key` with the key of the namespace's order row `seq`.
+fn order_key<T>(namespace: &str, seq: u64, use_key: impl FnOnce(&[u8]) -> T) -> T {
+    joined(&[namespace.as_bytes(), b"\0", &seq.to_be_bytes()], use_key)
 }
 
 /// The namespace's entry count and bytes.
 fn totals(store: &Store, txn: &RwTxn<'_>, namespace: &str) -> heed::Result<(u64, u64)> {
-    let value = store.meta.get(txn, &count_key(namespace))?.unwrap_or(&[]);
+    let value = count_key(namespace, |key| store.meta.get(txn, key))?.unwrap_or(&[]);
     Ok((u64_at(value, 0), u64_at(value, 8)))
 }
 
@@ -73,8 +95,10 @@ fn set_totals(
     namespace: &str,
     (count, bytes): (u64, u64),
 ) -> heed::Result<()> {
-    let value = [count.to_be_bytes(), bytes.to_be_bytes()].concat();
-    store.meta.put(txn, &count_key(namespace), &value)
+    let value = [count.to_be_bytes(), bytes.to_be_bytes()];
+    count_key(namespace, |key| {
+        store.meta.put(txn, key, value.as_flattened())
+    })
 }
 
 /// Removes the entry at `id` (an `entries` key of `namespace`), if any: its bytes, if removed.
@@ -104,7 +128,7 @@ fn unorder(
     };
     let seq = u64_at(old, 0);
     let len = (old.len() as u64).saturating_sub(8);
-    store.order.delete(txn, &order_key(namespace, seq))?;
+    order_key(namespace, seq, |key| store.order.delete(txn, key))?;
     Ok(Some(len))
 }
 
@@ -134,8 +158,9 @@ pub(super) fn put(
             space.write_all(bytes)
         })?;
     let end_ms = times.end_ms(bounds);
-    let order = [&end_ms.to_be_bytes()[..], &len.to_be_bytes(), id].concat();
-    store.order.put(txn, &order_key(namespace, seq), &order)?;
+    joined(&[&end_ms.to_be_bytes(), &len.to_be_bytes(), id], |order| {
+        order_key(namespace, seq, |key| store.order.put(txn, key, order))
+    })?;
     let newest = newest(store, txn, namespace, times.created_ms)?;
     let (totals, evicted) = evict(
         store,
@@ -152,13 +177,14 @@ pub(super) fn put(
 /// The newest creation time written to the namespace: the store's "now", which comes from the
 /// cache's clock through the entries it writes.
 fn newest(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, created: u64) -> heed::Result<u64> {
-    let key = [b"t\0", namespace.as_bytes()].concat();
-    let seen = u64_at(store.meta.get(txn, &key)?.unwrap_or(&[]), 0);
-    let newest = seen.max(created);
-    if newest != seen {
-        store.meta.put(txn, &key, &newest.to_be_bytes())?;
-    }
-    Ok(newest)
+    joined(&[b"t\0", namespace.as_bytes()], |key| {
+        let seen = u64_at(store.meta.get(txn, key)?.unwrap_or(&[]), 0);
+        let newest = seen.max(created);
+        if newest != seen {
+            store.meta.put(txn, key, &newest.to_be_bytes())?;
+        }
+        Ok(newest)
+    })
 }
 
 /// Drops the namespace's oldest-written entries while it is over a bound, and a few expired
@@ -167,18 +193,31 @@ fn evict(
     store: &Store,
     txn: &mut RwTxn<'_>,
     namespace: &str,
+    (count, total): (u64, u64),
+    bounds: Bounds,
+    now_ms: u64,
+) -> heed::Result<((u64, u64), u64)> {
+    joined(&[namespace.as_bytes(), b"\0"], |prefix| {
+        evict_under(store, txn, prefix, (count, total), bounds, now_ms)
+    })
+}
+
+/// [`evict`] of the namespace whose order rows start with `prefix`.
+fn evict_under(
+    store: &Store,
+    txn: &mut RwTxn<'_>,
+    prefix: &[u8],
     (mut count, mut total): (u64, u64),
     bounds: Bounds,
     now_ms: u64,
 ) -> heed::Result<((u64, u64), u64)> {
-    let prefix = [namespace.as_bytes(), b"\0"].concat();
     let (mut expired, mut evicted) = (0, 0);
     loop {
         // The entry just written stays, even alone over `max_size`.
         let over = count > 1
             && (bounds.max_entries.is_some_and(|max| count > max)
                 || bounds.max_size.is_some_and(|max| total > max));
-        let first = store.order.prefix_iter(txn, &prefix)?.next().transpose()?;
+        let first = store.order.prefix_iter(txn, prefix)?.next().transpose()?;
         let Some((key, value)) = first else {
             break;
         };
@@ -244,6 +283,6 @@ pub(super) fn clear(store: &Store, txn: &mut RwTxn<'_>, namespace: &str) -> heed
     for key in &order {
         store.order.delete(txn, key)?;
     }
-    store.meta.delete(txn, &count_key(namespace))?;
+    count_key(namespace, |key| store.meta.delete(txn, key))?;
     Ok(())
 }

@@ -275,7 +275,7 @@ where
     #[inline]
     pub(in crate::cache) fn new(
         inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
+        call: &'a mut Call<'_, Q>,
         hash: u64,
         goal: Goal,
         memory: Memory<V>,
@@ -290,7 +290,7 @@ where
     /// refresh ([`take_refresh`](Self::take_refresh)).
     pub(in crate::cache) fn detachable(
         inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
+        call: &'a mut Call<'_, Q>,
         hash: u64,
         memory: Memory<V>,
     ) -> Self {
@@ -303,7 +303,7 @@ where
     /// the one the stale value was read under.
     pub(in crate::cache) fn revalidate(
         inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
+        call: &'a mut Call<'_, Q>,
         ticket: &Ticket,
     ) -> Self {
         let mut miss = Self::with(inner, call, ticket.hash, Goal::Revalidate, false);
@@ -315,7 +315,7 @@ where
     #[inline]
     fn with(
         inner: &'a Inner<K, V>,
-        call: &'a Call<'a, Q>,
+        call: &'a mut Call<'_, Q>,
         hash: u64,
         goal: Goal,
         detach: bool,
@@ -326,6 +326,11 @@ where
         // key's `Serialize`, the keyer), and an invalidation from there came after the call's
         // memory lookup, so it must count as since the call started.
         let generation = generations.current(hash);
+        // Made while the call is still this miss's alone (shared from here on).
+        if !inner.backends.is_empty() {
+            call.make_key(&inner.naming);
+        }
+        let call: &'a Call<'_, Q> = call;
         let key = inner.persistent_key(call);
         let mut core = Core::new(inner, generations, (hash, generation), goal, key, tiers);
         core.detach = detach;
@@ -373,6 +378,11 @@ where
             Some(value) => value,
             None => log::out_of_step("the value is ready when the core says so"),
         }
+    }
+
+    /// The persistent key the call made, for a later call of the same key ([`Call::again`]).
+    pub(in crate::cache) fn made(&self) -> Option<crate::cache::call::Made> {
+        self.shell.call.made()
     }
 
     /// Where the call's value came from, once the driver has it.
