@@ -279,7 +279,9 @@ fn version_of(version: Option<&str>) -> Cow<'_, str> {
 
 /// The `entries` key of `key`: namespace, version and key, apart; version and key hashed when
 /// the whole would pass LMDB's key size. (The entry records them whole, and every read checks
-/// them, so a hash collision could only make a miss.)
+/// them, so a hash collision could only make a miss.) Owned, for a write handed to another
+/// thread (async).
+#[cfg(any(test, feature = "tokio"))]
 fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
     with_id(key, <[u8]>::to_vec)
 }
