@@ -6,13 +6,19 @@
 //! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
 
 use std::hash::Hash;
+#[cfg(feature = "tokio")]
+use std::sync::Arc;
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
 #[cfg(feature = "tokio")]
 use tracing::Instrument as _;
 
+#[cfg(feature = "tokio")]
+use super::inner::Inner;
 use super::inner::Shared;
+#[cfg(feature = "tokio")]
+use super::miss::Unwritten;
 use super::miss::{Miss, Step};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
@@ -49,9 +55,12 @@ where
     }
 }
 
-/// Runs `miss` to its end without blocking the executor.
+/// Runs `miss` to its end without blocking the executor. `cache` is the cache `miss` is on: a
+/// call dropped among its writes (its future dropped at an await) hands the writes it had yet
+/// to make to a blocking thread that holds the cache ([`Rest`]).
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q, E, Fut>(
+    cache: &Arc<Inner<K, V>>,
     miss: &mut Miss<'_, K, V, Q>,
     compute: &mut Option<impl FnOnce() -> Fut>,
 ) -> Result<V, E>
@@ -61,6 +70,8 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
     Fut: std::future::Future<Output = Result<V, E>>,
 {
+    let guard = OnDrop { cache, miss };
+    let miss = &mut *guard.miss;
     loop {
         match miss.next() {
             Step::Read(tier) => {
@@ -75,7 +86,10 @@ where
                 let result = (backend.insert_async(&key, miss.entry()))
                     .instrument(span)
                     .await;
-                miss.wrote(forget_on_failure(backend, &key, result));
+                if forgets(&result) {
+                    forget_async(cache, tier, &key).await;
+                }
+                miss.wrote(result);
             }
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
@@ -99,6 +113,93 @@ where
             }
             Step::Done => return Ok(miss.value()),
         }
+    }
+}
+
+/// The async driver's hold on its call: dropped with the driver's future, it hands the writes
+/// the call had yet to make (if it was among them) to [`Rest`].
+#[cfg(feature = "tokio")]
+struct OnDrop<'m, 'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    cache: &'m Arc<Inner<K, V>>,
+    miss: &'m mut Miss<'a, K, V, Q>,
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V, Q> Drop for OnDrop<'_, '_, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    fn drop(&mut self) {
+        if let Some(left) = self.miss.unwritten() {
+            Rest::hand(Arc::clone(self.cache), left);
+        }
+    }
+}
+
+/// The writes of a store that a dropped async call left unmade: made on a blocking thread,
+/// holding the store as under way (a `remove` waits for them, then removes what they wrote).
+/// As a blocking call is never cut short between its writes, neither is a store once the
+/// memory tier serves its value: a tier after the drop point would otherwise keep the older
+/// value, served again once memory forgets the key. Made in `Drop`, so that a runtime shutting
+/// down, which drops blocking work it has not started, has them made where it drops them.
+#[cfg(feature = "tokio")]
+struct Rest<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    cache: Arc<Inner<K, V>>,
+    left: Option<Unwritten<V>>,
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V> Rest<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn hand(cache: Arc<Inner<K, V>>, left: Unwritten<V>) {
+        let rest = Self {
+            cache,
+            left: Some(left),
+        };
+        crate::future::detach(move || drop(rest));
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V> Drop for Rest<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        let Some(left) = self.left.take() else {
+            return;
+        };
+        let cache = &*self.cache;
+        let key = left.key.borrow();
+        for &tier in &left.tiers {
+            let backend = &*cache.backends[tier];
+            // A tier that panics costs its write, not the process (a panic in a drop that
+            // unwinds would abort).
+            let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                write(backend, &key, &left.entry)
+            }));
+            match wrote {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => cache.report(backend.name(), "write", &e),
+                Err(_) => tracing::warn!(tier = backend.name(), "a tier's write panicked"),
+            }
+        }
+        cache.flights.generations().end(left.store);
     }
 }
 
@@ -132,12 +233,29 @@ fn forget_on_failure<V: 'static>(
     key: &EntryKey<'_>,
     result: crate::Result<()>,
 ) -> crate::Result<()> {
-    if let Err(error) = &result
-        && !matches!(error, crate::Error::Backend { .. })
-    {
+    if forgets(&result) {
         let _ = backend.remove(key);
     }
     result
+}
+
+/// Whether a write's `result` takes the key's older entry out of its tier
+/// ([`forget_on_failure`]).
+fn forgets(result: &crate::Result<()>) -> bool {
+    matches!(result, Err(error) if !matches!(error, crate::Error::Backend { .. }))
+}
+
+/// [`forget_on_failure`]'s removal in the async driver: on a blocking thread, as the tiers' other
+/// I/O, not the executor's. (If the call is dropped meanwhile, its unmade writes, this one
+/// included, are made and forgotten again by [`Rest`].)
+#[cfg(feature = "tokio")]
+async fn forget_async<K, V>(cache: &Arc<Inner<K, V>>, tier: usize, key: &EntryKey<'_>)
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let (cache, key) = (Arc::clone(cache), crate::future::OwnedKey::of(key));
+    let _ = crate::future::blocking(move || cache.backends[tier].remove(&key.borrow())).await;
 }
 
 /// The span of the function's run (one call site for every cache type).

@@ -48,9 +48,30 @@ pub(crate) struct Generation {
 /// A store in progress: invalidations of its stripe wait until it drops.
 pub(crate) struct Storing<'a> {
     stripe: &'a Stripe,
+    /// Its stripe's place, for [`Storing::hand_over`].
+    index: usize,
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
+}
+
+/// A store in progress handed to work that outlives its call (the writes a dropped async call
+/// left, `drive.rs`): counted as under way until [`Generations::end`].
+pub(crate) struct Handed {
+    index: usize,
+    exclusive: bool,
+}
+
+impl Storing<'_> {
+    /// Keeps the store counted as under way past this guard, until [`Generations::end`].
+    pub(crate) fn hand_over(self) -> Handed {
+        let handed = Handed {
+            index: self.index,
+            exclusive: self.exclusive,
+        };
+        std::mem::forget(self);
+        handed
+    }
 }
 
 impl Drop for Storing<'_> {
@@ -100,8 +121,21 @@ impl Generations {
     }
 
     fn stripe(&self, hash: u64) -> &Stripe {
+        &self.stripes[Self::index(hash)]
+    }
+
+    fn index(hash: u64) -> usize {
         // The flights' table uses the low bits of the hash; take high ones.
-        &self.stripes[(hash >> 56) as usize % STRIPES]
+        (hash >> 56) as usize % STRIPES
+    }
+
+    /// Ends a store handed over ([`Storing::hand_over`]).
+    pub(crate) fn end(&self, handed: Handed) {
+        drop(Storing {
+            stripe: &self.stripes[handed.index],
+            index: handed.index,
+            exclusive: handed.exclusive,
+        });
     }
 
     /// The generation of `hash`'s key now.
@@ -120,6 +154,7 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         let storing = Storing {
             stripe,
+            index: Self::index(hash),
             exclusive: false,
         };
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
@@ -162,6 +197,7 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         Storing {
             stripe,
+            index: Self::index(hash),
             exclusive: true,
         }
     }

@@ -29,6 +29,8 @@ mod store;
 
 pub(super) use self::others::Waited;
 pub(super) use self::shell::Miss;
+#[cfg(feature = "tokio")]
+pub(super) use self::steps::Unwritten;
 
 use std::time::Duration;
 

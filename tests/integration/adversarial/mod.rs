@@ -4,6 +4,8 @@
 
 mod aborts;
 mod bomb;
+#[cfg(feature = "tokio")]
+mod cancel;
 mod drops;
 mod files;
 mod formats;

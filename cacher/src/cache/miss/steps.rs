@@ -7,9 +7,22 @@ use super::shell::{park, tier_of};
 use super::{Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
+use crate::cache::generation::Handed;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
+use crate::future::OwnedKey;
 use crate::key::KeyRef;
+
+/// The writes a dropped call left ([`Miss::unwritten`]), owned, to make after it.
+pub(in crate::cache) struct Unwritten<V> {
+    /// The persistent tiers to write, in order.
+    pub(in crate::cache) tiers: Vec<usize>,
+    pub(in crate::cache) key: OwnedKey,
+    pub(in crate::cache) entry: Entry<V>,
+    /// The call's store, still counted as under way: end it with
+    /// [`Generations::end`](crate::cache::generation::Generations::end) once written.
+    pub(in crate::cache) store: Handed,
+}
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
 where
@@ -53,6 +66,22 @@ where
     pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let answer = park(&mut self.shell.entry, answer);
         self.core.read(answer, &mut self.shell);
+    }
+
+    /// The writes this call had yet to make when its future was dropped among them, to make
+    /// after it (`drive.rs`): else the tiers after the one under way would keep an older value
+    /// behind the one the memory tier (and the tiers before) already serve. `None` when the call
+    /// was not writing.
+    pub(in crate::cache) fn unwritten(&mut self) -> Option<Unwritten<V>> {
+        let entry = self.shell.entry.take()?;
+        let (tiers, store) = self.core.unwritten()?;
+        let (_, key) = self.tier(tiers[0]);
+        Some(Unwritten {
+            key: OwnedKey::of(&key),
+            tiers,
+            entry,
+            store,
+        })
     }
 
     /// How writing to a persistent tier went.

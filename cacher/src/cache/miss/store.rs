@@ -3,6 +3,8 @@
 //! handed to the waiters.
 
 use super::{Core, Goal, Phase, Slot, Values, log};
+#[cfg(feature = "tokio")]
+use crate::cache::generation::Handed;
 use crate::cache::generation::Storing;
 use crate::entry::Stamp;
 use crate::error::Result;
@@ -130,6 +132,23 @@ impl<'a> Core<'a> {
         } else {
             shared.report(backend, "write", &e);
             self.store_error.get_or_insert(e);
+        }
+    }
+
+    /// The writes a call dropped among them (an async call's future dropped at an await) had
+    /// yet to make: the tiers from the one under way (which may or may not have been written)
+    /// on, and its store, handed over so that invalidations still wait for those writes. The
+    /// call is over; `None` when it was not writing.
+    #[cfg(feature = "tokio")]
+    pub(super) fn unwritten(&mut self) -> Option<(Vec<usize>, Handed)> {
+        let Phase::Write { tier, upto, .. } = self.phase else {
+            return None;
+        };
+        self.phase = Phase::Over;
+        let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
+        match (tiers.is_empty(), self.storing.take()) {
+            (false, Some(storing)) => Some((tiers, storing.hand_over())),
+            _ => None,
         }
     }
 
