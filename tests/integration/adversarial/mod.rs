@@ -8,6 +8,7 @@ mod bomb;
 mod cancel;
 mod drops;
 mod files;
+mod forget;
 mod formats;
 mod keys;
 mod locks;
