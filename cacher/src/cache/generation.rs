@@ -202,6 +202,34 @@ impl Generations {
         }
     }
 
+    /// Starts a forced refresh's store, by a call that started at `seen`: `None` when the key
+    /// was invalidated since (a removal or insert under way has invalidated it too). Else as an
+    /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe beside other
+    /// refreshes: stores under way are waited for, none begins while it writes, and its end
+    /// invalidates the stripe. A refresh joins no flight, so a call that started after its
+    /// invalidation may have read the value it replaces from a tier not yet written: that call
+    /// never copies it back after the refresh.
+    pub(crate) fn begin_refresh(
+        &self,
+        hash: u64,
+        seen: Generation,
+        bound: Duration,
+    ) -> Option<Storing<'_>> {
+        let stripe = self.stripe(hash);
+        stripe.removing.fetch_add(1, SeqCst);
+        if self.clearing.load(SeqCst) != 0 || self.current(hash) != seen {
+            stripe.removing.fetch_sub(1, SeqCst);
+            return None;
+        }
+        wait_for(bound, || stripe.storing.load(SeqCst) == 0);
+        stripe.storing.fetch_add(1, SeqCst);
+        Some(Storing {
+            stripe,
+            index: Self::index(hash),
+            exclusive: true,
+        })
+    }
+
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),
     /// and until the returned guard is dropped (once every tier is cleared of the key) no store of
     /// the key's stripe begins; the drop invalidates again. A call that started during the removal

@@ -29,7 +29,7 @@ pub(crate) fn poll_then_drop<F: Future>(future: F, polls: usize) -> Option<F::Ou
 }
 
 /// Pending once (waking itself), then ready: an await point a drop can land on.
-struct YieldOnce(bool);
+pub(crate) struct YieldOnce(pub(crate) bool);
 
 impl Future for YieldOnce {
     type Output = ();

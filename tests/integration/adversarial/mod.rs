@@ -10,6 +10,8 @@ mod drops;
 mod files;
 mod forget;
 mod formats;
+#[cfg(feature = "tokio")]
+mod interleave;
 mod keys;
 mod locks;
 mod macros;

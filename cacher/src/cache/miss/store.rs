@@ -64,14 +64,15 @@ impl<'a> Core<'a> {
 
     /// The start of the store of the call's value: an `insert`'s stands all the same, stored
     /// alone in its stripe (not a refresh's: computed from a source that a removal since may
-    /// have made out of date); any other only if nothing was invalidated since the call began.
+    /// have made out of date); any other only if nothing was invalidated since the call began,
+    /// a forced refresh's alone in its stripe as an insert's (it joins no flight: a call that
+    /// read the value it replaces must not copy it back after it).
     fn begin_store(&self) -> Option<Storing<'a>> {
+        let (generations, wait) = (self.generations, self.shared.store_wait());
         match self.goal {
-            Goal::Store => Some(
-                self.generations
-                    .begin_insert(self.hash, self.shared.store_wait()),
-            ),
-            _ => self.generations.begin_store(self.hash, self.generation),
+            Goal::Store => Some(generations.begin_insert(self.hash, wait)),
+            Goal::Refresh => generations.begin_refresh(self.hash, self.generation, wait),
+            _ => generations.begin_store(self.hash, self.generation),
         }
     }
 
