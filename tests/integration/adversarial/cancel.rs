@@ -255,3 +255,47 @@ fn an_async_calls_removal_after_a_refused_write_runs_off_the_executor() {
     );
     assert_eq!(cache.get(&1), None, "the replaced 1 is not served");
 }
+
+/// A tier whose async write panics (a backend of the user's): the panic unwinds through the
+/// async driver, whose hold on the call hands the writes left to be made after it.
+#[derive(Clone, Default)]
+struct Panicking;
+
+impl PersistentBackend<u64> for Panicking {
+    fn name(&self) -> &'static str {
+        "panicking"
+    }
+    fn get(&self, _: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        Ok(None)
+    }
+    fn insert(&self, _: &EntryKey<'_>, _: &Entry<u64>) -> cacher::Result<()> {
+        panic!("the tier's write panicked")
+    }
+    fn remove(&self, _: &EntryKey<'_>) -> cacher::Result<()> {
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        Ok(())
+    }
+}
+
+/// Without a runtime the writes left are made where the call is dropped: there, while the
+/// tier's panic unwinds, the same tier panics again. Caught in the drop (one escaping it would
+/// abort the process): the caller gets the first panic, the next tier still gets the value.
+#[test]
+fn a_tier_that_panics_in_an_async_write_costs_the_call_not_the_process() {
+    let after = Yielding::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(Panicking)
+        .backend(after.clone())
+        .build()
+        .unwrap();
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_then_drop(cache.get_or_compute_async(&1, || async { 2 }), 100)
+    }));
+    assert!(call.is_err(), "the tier's panic reaches the caller");
+    let key = cache.key_of(&1).unwrap();
+    assert_eq!(after.value(&key), Some(2), "the tier after the panic");
+    assert_eq!(cache.get(&1), Some(2));
+}
