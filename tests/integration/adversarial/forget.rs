@@ -36,6 +36,10 @@ fn a_refused_write_that_removes_another_processs_newer_entry_costs_a_computation
     assert_eq!(b.get(&1), Some(2.0), "B's memory keeps its own");
     let c = process(dir.path());
     assert_eq!(c.get(&1), None, "B's entry went with A's removal");
-    assert_eq!(c.get_or_compute(&1, || 3.0), 3.0, "a third process computes");
+    assert_eq!(
+        c.get_or_compute(&1, || 3.0),
+        3.0,
+        "a third process computes"
+    );
     assert!(a.stats().errors >= 1, "the refused write is counted");
 }
