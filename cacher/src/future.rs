@@ -20,17 +20,6 @@ pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send 
     }
 }
 
-/// Runs `work` on tokio's blocking threads without waiting for it when called inside a runtime,
-/// and inline otherwise. A runtime shutting down drops work it has not started: work that must
-/// be done does it in its captures' `Drop`.
-#[cfg(feature = "tokio")]
-pub(crate) fn detach(work: impl FnOnce() + Send + 'static) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(work)),
-        Err(_) => work(),
-    }
-}
-
 /// Like [`blocking`], for a write: if the caller's future is dropped (a timeout, a cancelled
 /// task) while `work` runs, the drop waits for it to end, as a blocking call would have. Else
 /// the write would land after the call gave up, and after a `remove` or `clear` that the call's

@@ -5,6 +5,8 @@
 //! `namespace`, `tier`), and the function in one (`cacher.compute`: `namespace`), whose time
 //! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
 
+#[cfg(feature = "tokio")]
+use std::collections::VecDeque;
 use std::hash::Hash;
 #[cfg(feature = "tokio")]
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use tracing::Instrument as _;
 use super::inner::Inner;
 use super::inner::Shared;
 #[cfg(feature = "tokio")]
-use super::miss::Unwritten;
+use super::miss::Writes;
 use super::miss::{Miss, Step};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
@@ -56,8 +58,7 @@ where
 }
 
 /// Runs `miss` to its end without blocking the executor. `cache` is the cache `miss` is on: a
-/// call dropped among its writes (its future dropped at an await) hands the writes it had yet
-/// to make to a blocking thread that holds the cache ([`Rest`]).
+/// store's writes run together on a blocking thread that holds it ([`write_all`]).
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q, E, Fut>(
     cache: &Arc<Inner<K, V>>,
@@ -70,8 +71,8 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
     Fut: std::future::Future<Output = Result<V, E>>,
 {
-    let guard = OnDrop { cache, miss };
-    let miss = &mut *guard.miss;
+    // How the writes of the store under way went, in the order the core asks for them.
+    let mut wrote = VecDeque::new();
     loop {
         match miss.next() {
             Step::Read(tier) => {
@@ -80,16 +81,14 @@ where
                 let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
-            Step::Write(tier) => {
-                let (backend, key) = miss.tier(tier);
-                let span = tier_span("cacher.write", key.namespace, backend.name());
-                let result = (backend.insert_async(&key, miss.entry()))
-                    .instrument(span)
-                    .await;
-                if forgets(&result) {
-                    forget_async(cache, tier, &key).await;
+            Step::Write(_) => {
+                if wrote.is_empty() {
+                    let writes = miss.writes();
+                    let (entry, results) = write_all(cache, writes).await;
+                    miss.put_entry(entry);
+                    wrote = results;
                 }
-                miss.wrote(result);
+                miss.wrote(wrote.pop_front().expect("a result for each write"));
             }
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
@@ -116,90 +115,88 @@ where
     }
 }
 
-/// The async driver's hold on its call: dropped with the driver's future, it hands the writes
-/// the call had yet to make (if it was among them) to [`Rest`].
+/// Makes a store's writes ([`Miss::writes`]) on a blocking thread, one after the other, through
+/// each tier's blocking `insert` (and `remove`, after a write it refuses): the entry back, and
+/// how each went. They end whether or not the caller's future is polled or kept: a future
+/// dropped among them (a timeout, a cancelled task) does not leave the tiers after the drop
+/// point with the older value behind the one memory serves, and an invalidation that waits for
+/// the store, on the thread that would poll it, does not wait out its bound and then find the
+/// value written after it. The store stays counted as under way until they end.
 #[cfg(feature = "tokio")]
-struct OnDrop<'m, 'a, K, V, Q>
+async fn write_all<K, V>(
+    cache: &Arc<Inner<K, V>>,
+    writes: Writes<V>,
+) -> (Entry<V>, VecDeque<crate::Result<()>>)
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + ?Sized,
 {
-    cache: &'m Arc<Inner<K, V>>,
-    miss: &'m mut Miss<'a, K, V, Q>,
+    let mut job = Job {
+        cache: Arc::clone(cache),
+        writes: Some(writes),
+    };
+    let span = tracing::Span::current();
+    crate::future::blocking(move || {
+        let _entered = span.enter();
+        job.run().expect("a job runs once")
+    })
+    .await
 }
 
+/// A store's writes, made by [`run`](Self::run) or, if the job is dropped first (a runtime
+/// shutting down drops blocking work it has not started), by its `Drop`.
 #[cfg(feature = "tokio")]
-impl<K, V, Q> Drop for OnDrop<'_, '_, K, V, Q>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + ?Sized,
-{
-    fn drop(&mut self) {
-        if let Some(left) = self.miss.unwritten() {
-            Rest::hand(Arc::clone(self.cache), left);
-        }
-    }
-}
-
-/// The writes of a store that a dropped async call left unmade: made on a blocking thread,
-/// holding the store as under way (a `remove` waits for them, then removes what they wrote).
-/// As a blocking call is never cut short between its writes, neither is a store once the
-/// memory tier serves its value: a tier after the drop point would otherwise keep the older
-/// value, served again once memory forgets the key. Made in `Drop`, so that a runtime shutting
-/// down, which drops blocking work it has not started, has them made where it drops them.
-#[cfg(feature = "tokio")]
-struct Rest<K, V>
+struct Job<K, V>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     cache: Arc<Inner<K, V>>,
-    left: Option<Unwritten<V>>,
+    writes: Option<Writes<V>>,
 }
 
 #[cfg(feature = "tokio")]
-impl<K, V> Rest<K, V>
+impl<K, V> Job<K, V>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn hand(cache: Arc<Inner<K, V>>, left: Unwritten<V>) {
-        let rest = Self {
-            cache,
-            left: Some(left),
-        };
-        crate::future::detach(move || drop(rest));
+    /// Writes every tier, then ends the store. A tier that panics does not keep the tiers after
+    /// it from being written; its panic is resumed once they are.
+    fn run(&mut self) -> Option<(Entry<V>, VecDeque<crate::Result<()>>)> {
+        let writes = self.writes.take()?;
+        let (cache, key) = (&*self.cache, writes.key.borrow());
+        let mut panicked = None;
+        let results = (writes.tiers.iter())
+            .map(|&tier| {
+                let backend = &*cache.backends[tier];
+                let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    write(backend, &key, &writes.entry)
+                }));
+                wrote.unwrap_or_else(|panic| {
+                    panicked.get_or_insert(panic);
+                    Err(crate::Error::Config("the tier's write panicked".into()))
+                })
+            })
+            .collect();
+        cache.flights.generations().end(writes.store);
+        if let Some(panic) = panicked {
+            std::panic::resume_unwind(panic);
+        }
+        Some((writes.entry, results))
     }
 }
 
 #[cfg(feature = "tokio")]
-impl<K, V> Drop for Rest<K, V>
+impl<K, V> Drop for Job<K, V>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     fn drop(&mut self) {
-        let Some(left) = self.left.take() else {
-            return;
-        };
-        let cache = &*self.cache;
-        let key = left.key.borrow();
-        for &tier in &left.tiers {
-            let backend = &*cache.backends[tier];
-            // A tier that panics costs its write, not the process (a panic in a drop that
-            // unwinds would abort).
-            let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                write(backend, &key, &left.entry)
-            }));
-            match wrote {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => cache.report(backend.name(), "write", &e),
-                Err(_) => tracing::warn!(tier = backend.name(), "a tier's write panicked"),
-            }
+        if self.writes.is_some() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
         }
-        cache.flights.generations().end(left.store);
     }
 }
 
@@ -243,19 +240,6 @@ fn forget_on_failure<V: 'static>(
 /// ([`forget_on_failure`]).
 fn forgets(result: &crate::Result<()>) -> bool {
     matches!(result, Err(error) if !matches!(error, crate::Error::Backend { .. }))
-}
-
-/// [`forget_on_failure`]'s removal in the async driver: on a blocking thread, as the tiers' other
-/// I/O, not the executor's. (If the call is dropped meanwhile, its unmade writes, this one
-/// included, are made and forgotten again by [`Rest`].)
-#[cfg(feature = "tokio")]
-async fn forget_async<K, V>(cache: &Arc<Inner<K, V>>, tier: usize, key: &EntryKey<'_>)
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    let (cache, key) = (Arc::clone(cache), crate::future::OwnedKey::of(key));
-    let _ = crate::future::blocking(move || cache.backends[tier].remove(&key.borrow())).await;
 }
 
 /// The span of the function's run (one call site for every cache type).

@@ -30,7 +30,7 @@ mod store;
 pub(super) use self::others::Waited;
 pub(super) use self::shell::Miss;
 #[cfg(feature = "tokio")]
-pub(super) use self::steps::Unwritten;
+pub(super) use self::steps::Writes;
 
 use std::time::Duration;
 

@@ -13,8 +13,8 @@ use crate::error::Result;
 use crate::future::OwnedKey;
 use crate::key::KeyRef;
 
-/// The writes a dropped call left ([`Miss::unwritten`]), owned, to make after it.
-pub(in crate::cache) struct Unwritten<V> {
+/// A store's writes ([`Miss::writes`]), owned, to make on a blocking thread.
+pub(in crate::cache) struct Writes<V> {
     /// The persistent tiers to write, in order.
     pub(in crate::cache) tiers: Vec<usize>,
     pub(in crate::cache) key: OwnedKey,
@@ -45,14 +45,6 @@ where
         tier_of(self.shell.inner, self.shell.call, self.core.key, tier)
     }
 
-    /// The entry to write, for [`Step::Write`].
-    pub(in crate::cache) fn entry(&self) -> &Entry<V> {
-        match &self.shell.entry {
-            Some(entry) => entry,
-            None => log::out_of_step("writes are planned with their entry"),
-        }
-    }
-
     /// The flight to wait for, for [`Step::Wait`].
     pub(in crate::cache) fn flight(&self) -> &Flight<V> {
         match &self.shell.flight {
@@ -68,20 +60,26 @@ where
         self.core.read(answer, &mut self.shell);
     }
 
-    /// The writes this call had yet to make when its future was dropped among them, to make
-    /// after it (`drive.rs`): else the tiers after the one under way would keep an older value
-    /// behind the one the memory tier (and the tiers before) already serve. `None` when the call
-    /// was not writing.
-    pub(in crate::cache) fn unwritten(&mut self) -> Option<Unwritten<V>> {
-        let entry = self.shell.entry.take()?;
-        let (tiers, store) = self.core.unwritten()?;
+    /// The writes of the store under way, at its first [`Step::Write`]: the entry (back with
+    /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
+    /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
+    pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
+        let (Some(entry), Some((tiers, store))) = (self.shell.entry.take(), self.core.writes())
+        else {
+            log::out_of_step("writes are planned with their entry and store")
+        };
         let (_, key) = self.tier(tiers[0]);
-        Some(Unwritten {
+        Writes {
             key: OwnedKey::of(&key),
             tiers,
             entry,
             store,
-        })
+        }
+    }
+
+    /// The entry back from its writes.
+    pub(in crate::cache) fn put_entry(&mut self, entry: Entry<V>) {
+        self.shell.entry = Some(entry);
     }
 
     /// How writing to a persistent tier went.

@@ -136,20 +136,19 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// The writes a call dropped among them (an async call's future dropped at an await) had
-    /// yet to make: the tiers from the one under way (which may or may not have been written)
-    /// on, and its store, handed over so that invalidations still wait for those writes. The
-    /// call is over; `None` when it was not writing.
+    /// The writes of the store under way, at its first write (`Step::Write`): the tiers it
+    /// will ask for, in order (from the one asked for on, the tiers that are up), and its store,
+    /// handed over to whoever makes them, so that invalidations wait for them wherever they
+    /// run. `None` when no store is under way.
     #[cfg(feature = "tokio")]
-    pub(super) fn unwritten(&mut self) -> Option<(Vec<usize>, Handed)> {
+    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, Handed)> {
         let Phase::Write { tier, upto, .. } = self.phase else {
             return None;
         };
-        self.phase = Phase::Over;
         let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
-        match (tiers.is_empty(), self.storing.take()) {
-            (false, Some(storing)) => Some((tiers, storing.hand_over())),
-            _ => None,
+        match tiers.is_empty() {
+            true => None,
+            false => Some((tiers, self.storing.take()?.hand_over())),
         }
     }
 
