@@ -8,6 +8,7 @@
 #[cfg(feature = "tokio")]
 use std::collections::VecDeque;
 use std::hash::Hash;
+use std::ops::ControlFlow;
 #[cfg(feature = "tokio")]
 use std::sync::Arc;
 #[cfg(feature = "metrics")]
@@ -40,11 +41,13 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    // The function's error, kept while the tiers are looked at for a fallback.
+    let mut failure = None;
     loop {
         // The tiers, the flight and the lock are the core's (`Core::advance`): only the
         // function's run is here, per function.
         let Step::Compute(limiter) = miss.advance() else {
-            return Ok(miss.value());
+            return miss.end(failure);
         };
         let started = Started::new(limiter, miss.inner());
         let compute = compute.take().expect("the miss path computes at most once");
@@ -52,7 +55,10 @@ where
         started.stop(miss.inner());
         match result {
             Ok(value) => miss.computed(value),
-            Err(error) => return miss.failed(error),
+            Err(error) => match miss.failed(error) {
+                ControlFlow::Break(result) => return result,
+                ControlFlow::Continue(error) => failure = Some(error),
+            },
         }
     }
 }
@@ -73,6 +79,7 @@ where
 {
     // How the writes of the store under way went, in the order the core asks for them.
     let mut wrote = VecDeque::new();
+    let mut failure = None;
     loop {
         match miss.next() {
             Step::Read(tier) => {
@@ -107,10 +114,13 @@ where
                 timer.stop(&inner.stats);
                 match result {
                     Ok(value) => miss.computed(value),
-                    Err(error) => return miss.failed(error),
+                    Err(error) => match miss.failed(error) {
+                        ControlFlow::Break(result) => return result,
+                        ControlFlow::Continue(error) => failure = Some(error),
+                    },
                 }
             }
-            Step::Done => return Ok(miss.value()),
+            Step::Done => return miss.end(failure),
         }
     }
 }

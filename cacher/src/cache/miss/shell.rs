@@ -4,9 +4,12 @@
 //! only part of the miss path compiled once per cache type: its methods are a few lines each.
 
 use std::hash::Hash;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use super::{Core, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis};
+use super::{
+    Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis,
+};
 use crate::backend::{Absence, Displaced, PersistentBackend};
 use std::time::Duration;
 
@@ -199,8 +202,9 @@ where
         Some(inserted.skipped)
     }
 
-    fn fallback(&mut self, current: bool, look: bool) -> bool {
-        self.value = match (current, self.stale.is_some() && look) {
+    fn fallback(&mut self, current: bool, look: bool) -> Fallback {
+        let kept = self.stale.is_some() && look;
+        self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key) {
                 Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
@@ -208,7 +212,11 @@ where
             },
             (false, false) => None,
         };
-        self.value.is_some()
+        match (self.value.is_some(), kept) {
+            (true, _) => Fallback::Served,
+            (false, true) => Fallback::Doubtful,
+            (false, false) => Fallback::Missing,
+        }
     }
 
     fn drop_leader(&mut self) {
@@ -359,10 +367,23 @@ where
     }
 
     /// The function failed: its error, or an expired entry if `stale_if_error` allows.
-    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
+    /// `Continue` with the error to keep while the persistent tiers are looked at for a fallback
+    /// (the steps go on, up to [`end`](Self::end)).
+    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> ControlFlow<Result<V, E>, E> {
         match self.core.failed(&mut self.shell) {
-            true => Ok(self.value()),
-            false => Err(error),
+            Failed::Stale => ControlFlow::Break(Ok(self.value())),
+            Failed::Error => ControlFlow::Break(Err(error)),
+            Failed::Recheck => ControlFlow::Continue(error),
+        }
+    }
+
+    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
+    /// tiers were looked at for a fallback that none held.
+    pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
+        match (self.shell.value.take(), failure) {
+            (Some(value), _) => Ok(value),
+            (None, Some(error)) => Err(error),
+            (None, None) => log::out_of_step("the value is ready when the core says so"),
         }
     }
 

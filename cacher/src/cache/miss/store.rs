@@ -2,7 +2,7 @@
 //! was invalidated meanwhile), its failure served from a stale entry when allowed, and the value
 //! handed to the waiters.
 
-use super::{Core, Goal, Phase, Slot, Values, log};
+use super::{Core, Failed, Fallback, Goal, Phase, Slot, Values, log};
 #[cfg(feature = "tokio")]
 use crate::cache::generation::Handed;
 use crate::cache::generation::Storing;
@@ -77,9 +77,10 @@ impl<'a> Core<'a> {
     }
 
     /// The function failed: whether its value is an expired entry (`stale_if_error`, then in
-    /// the value slot) rather than its error. Either way the flight fails, so that a waiter runs
-    /// its own function rather than take this fallback.
-    pub(super) fn failed(&mut self, v: &mut dyn Values<'a>) -> bool {
+    /// the value slot) rather than its error, or one is looked for in the persistent tiers.
+    /// Either way the flight fails, so that a waiter runs its own function rather than take
+    /// this fallback.
+    pub(super) fn failed(&mut self, v: &mut dyn Values<'a>) -> Failed {
         let shared = self.shared;
         // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
         if self.goal.counts_miss() {
@@ -89,9 +90,10 @@ impl<'a> Core<'a> {
         // An entry removed or replaced since the call started is not served either. The
         // generation is its stripe's: when it moved (perhaps for another key), a caller's
         // `get_or_compute` that kept a fallback asks the memory tier whether the key still has
-        // an entry past its ttl, which is then the one served.
+        // an entry past its ttl, which is then the one served, else the persistent tiers.
         let current = self.generations.current(self.hash) == self.generation;
-        let stale = v.fallback(current, self.goal == Goal::Compute);
+        let fallback = v.fallback(current, self.goal == Goal::Compute);
+        let stale = matches!(fallback, Fallback::Served);
         if stale {
             // Not called again for the error backoff: the stale value is served meanwhile (also
             // to the waiters, which learn of the failure next).
@@ -101,8 +103,12 @@ impl<'a> Core<'a> {
         if stale {
             self.served_stale();
             log::stale_if_error(shared.namespace());
+            return Failed::Stale;
         }
-        stale
+        match self.recheck(&fallback) {
+            true => Failed::Recheck,
+            false => Failed::Error,
+        }
     }
 
     /// How writing to a persistent tier went.
