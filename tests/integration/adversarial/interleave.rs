@@ -115,3 +115,90 @@ fn a_remove_on_the_thread_that_polls_a_store_under_way_comes_after_it() {
         assert!(took < bound, "remove waited {took:?}");
     }
 }
+
+/// A leader and a waiter of one key, one of them dropped after every pair of poll counts: the
+/// other ends with a value computed for the key, and once the dropped call's writes are done
+/// (the runtime shut down waits for them) memory and both tiers hold that same value.
+#[test]
+fn a_leader_or_a_waiter_dropped_at_any_point_leaves_the_tiers_agreeing_with_the_survivor() {
+    for drop_leader in [true, false] {
+        for (led, waited) in (0..8).flat_map(|l| (0..6).map(move |w| (l, w))) {
+            let (a, b) = (Yielding::default(), Yielding::default());
+            let cache: Cache<u32, u64> = Cache::builder()
+                .backend(MemoryBackend::new())
+                .backend(a.clone())
+                .backend(b.clone())
+                .build()
+                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            let entered = runtime.enter();
+            let mut leader = Polled::new(cache.get_or_compute_async(&1, || async {
+                YieldOnce(false).await;
+                YieldOnce(false).await;
+                2
+            }));
+            let mut waiter = Polled::new(cache.get_or_compute_async(&1, || async { 3 }));
+            (0..led).for_each(|_| drop(leader.step()));
+            (0..waited).for_each(|_| drop(waiter.step()));
+            let survivor = if drop_leader {
+                drop(leader);
+                waiter.finish()
+            } else {
+                drop(waiter);
+                leader.finish()
+            };
+            drop(entered);
+            drop(runtime);
+            let key = cache.key_of(&1).unwrap();
+            let held = (cache.peek(&1), a.value(&key), b.value(&key));
+            assert_eq!(
+                held,
+                (Some(survivor), Some(survivor), Some(survivor)),
+                "leader polled {led}, waiter {waited}, {} dropped: it ended with {survivor}",
+                if drop_leader {
+                    "the leader"
+                } else {
+                    "the waiter"
+                }
+            );
+        }
+    }
+}
+
+/// A call that began before a `remove` (polled at least once: it noted the key's generation)
+/// and goes on after it, at every poll count: whether it read the tier's 1 or computed 2, it
+/// puts nothing back in any tier after the remove returned (its caller still gets its value).
+#[test]
+fn a_call_begun_before_a_remove_stores_nothing_after_it_whatever_its_point() {
+    for polls in 1..12 {
+        let tier = Yielding::default();
+        let before: Cache<u32, u64> = Cache::builder().backend(tier.clone()).build().unwrap();
+        before.insert(&1, 1).unwrap();
+        let cache: Cache<u32, u64> = Cache::builder()
+            .backend(MemoryBackend::new())
+            .backend(tier.clone())
+            .build()
+            .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let entered = runtime.enter();
+        let mut call = Polled::new(cache.get_or_compute_async(&1, || async {
+            YieldOnce(false).await;
+            2
+        }));
+        (0..polls).for_each(|_| drop(call.step()));
+        cache.remove(&1).unwrap();
+        let got = call.finish();
+        drop(entered);
+        drop(runtime);
+        let key = cache.key_of(&1).unwrap();
+        assert!(got == 1 || got == 2, "the caller got {got}");
+        assert_eq!(
+            (cache.peek(&1), tier.value(&key)),
+            (None, None),
+            "polled {polls} times, then removed: it got {got}, and it is found after the remove"
+        );
+    }
+}
