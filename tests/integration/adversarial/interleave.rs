@@ -48,6 +48,18 @@ fn restarted() -> Cache<u32, u64> {
         .unwrap()
 }
 
+/// An empty memory tier in front of two empty yielding tiers (returned to look into).
+fn two_tiers() -> (Cache<u32, u64>, Yielding, Yielding) {
+    let (a, b) = (Yielding::default(), Yielding::default());
+    let cache = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(a.clone())
+        .backend(b.clone())
+        .build()
+        .unwrap();
+    (cache, a, b)
+}
+
 /// A forced refresh does not join the key's flight. A call that missed memory read the tier's
 /// 1 before the refresh wrote 2 there, and copied 1 into memory after the refresh had put 2
 /// there: the refresh returned 2, and the cache served the 1 it replaced, fresh, until its ttl
@@ -82,13 +94,7 @@ fn a_call_racing_a_refresh_does_not_put_the_replaced_value_back_in_memory() {
 /// returned (drive.rs `run_async`: each tier's write was awaited in the caller's future).
 #[test]
 fn a_remove_on_the_thread_that_polls_a_store_under_way_comes_after_it() {
-    let (a, b) = (Yielding::default(), Yielding::default());
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(a.clone())
-        .backend(b.clone())
-        .build()
-        .unwrap();
+    let (cache, a, b) = two_tiers();
     let key = cache.key_of(&1).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _entered = runtime.enter();
@@ -123,13 +129,7 @@ fn a_remove_on_the_thread_that_polls_a_store_under_way_comes_after_it() {
 fn a_leader_or_a_waiter_dropped_at_any_point_leaves_the_tiers_agreeing_with_the_survivor() {
     for drop_leader in [true, false] {
         for (led, waited) in (0..8).flat_map(|l| (0..6).map(move |w| (l, w))) {
-            let (a, b) = (Yielding::default(), Yielding::default());
-            let cache: Cache<u32, u64> = Cache::builder()
-                .backend(MemoryBackend::new())
-                .backend(a.clone())
-                .backend(b.clone())
-                .build()
-                .unwrap();
+            let (cache, a, b) = two_tiers();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()
