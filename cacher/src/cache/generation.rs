@@ -49,19 +49,22 @@ pub(crate) struct Generation {
 pub(crate) struct Storing<'a> {
     stripe: &'a Stripe,
     /// Its stripe's place, for [`Storing::hand_over`].
+    #[cfg(feature = "tokio")]
     index: usize,
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
 }
 
-/// A store in progress handed to work that outlives its call (the writes a dropped async call
-/// left, `drive.rs`): counted as under way until [`Generations::end`].
+/// A store in progress handed to the thread that makes its writes (an async call's,
+/// `drive.rs` `write_all`): counted as under way until [`Generations::end`].
+#[cfg(feature = "tokio")]
 pub(crate) struct Handed {
     index: usize,
     exclusive: bool,
 }
 
+#[cfg(feature = "tokio")]
 impl Storing<'_> {
     /// Keeps the store counted as under way past this guard, until [`Generations::end`].
     pub(crate) fn hand_over(self) -> Handed {
@@ -130,9 +133,11 @@ impl Generations {
     }
 
     /// Ends a store handed over ([`Storing::hand_over`]).
+    #[cfg(feature = "tokio")]
     pub(crate) fn end(&self, handed: Handed) {
         drop(Storing {
             stripe: &self.stripes[handed.index],
+            #[cfg(feature = "tokio")]
             index: handed.index,
             exclusive: handed.exclusive,
         });
@@ -154,6 +159,7 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         let storing = Storing {
             stripe,
+            #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: false,
         };
@@ -197,6 +203,7 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         Storing {
             stripe,
+            #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: true,
         }
@@ -225,6 +232,7 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         Some(Storing {
             stripe,
+            #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: true,
         })
