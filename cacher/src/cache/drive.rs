@@ -8,6 +8,7 @@
 #[cfg(feature = "tokio")]
 use std::collections::VecDeque;
 use std::hash::Hash;
+#[cfg(feature = "tokio")]
 use std::ops::ControlFlow;
 #[cfg(feature = "tokio")]
 use std::sync::Arc;
@@ -41,13 +42,11 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    // The function's error, kept while the tiers are looked at for a fallback.
-    let mut failure = None;
     loop {
         // The tiers, the flight and the lock are the core's (`Core::advance`): only the
         // function's run is here, per function.
         let Step::Compute(limiter) = miss.advance() else {
-            return miss.end(failure);
+            return Ok(miss.value());
         };
         let started = Started::new(limiter, miss.inner());
         let compute = compute.take().expect("the miss path computes at most once");
@@ -55,10 +54,7 @@ where
         started.stop(miss.inner());
         match result {
             Ok(value) => miss.computed(value),
-            Err(error) => match miss.failed(error) {
-                ControlFlow::Break(result) => return result,
-                ControlFlow::Continue(error) => failure = Some(error),
-            },
+            Err(error) => return miss.failed(error),
         }
     }
 }
@@ -114,7 +110,7 @@ where
                 timer.stop(&inner.stats);
                 match result {
                     Ok(value) => miss.computed(value),
-                    Err(error) => match miss.failed(error) {
+                    Err(error) => match miss.failed_async(error) {
                         ControlFlow::Break(result) => return result,
                         ControlFlow::Continue(error) => failure = Some(error),
                     },

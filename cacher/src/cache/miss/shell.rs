@@ -4,7 +4,6 @@
 //! only part of the miss path compiled once per cache type: its methods are a few lines each.
 
 use std::hash::Hash;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::{
@@ -29,7 +28,7 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) call: &'a Call<'a, Q>,
     /// The value the core acts on: the memory tier's answer, a waiter's, the function's, a
     /// touched entry's, the call's once done.
-    value: Option<V>,
+    pub(super) value: Option<V>,
     /// The entry read from a persistent tier, or to write.
     pub(super) entry: Option<Entry<V>>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
@@ -366,24 +365,17 @@ where
         self.core.computed(&mut self.shell);
     }
 
-    /// The function failed: its error, or an expired entry if `stale_if_error` allows.
-    /// `Continue` with the error to keep while the persistent tiers are looked at for a fallback
-    /// (the steps go on, up to [`end`](Self::end)).
-    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> ControlFlow<Result<V, E>, E> {
+    /// The function failed: its error, or an expired entry if `stale_if_error` allows (looked
+    /// for again in the persistent tiers, blocking, when its key's stripe was invalidated).
+    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         match self.core.failed(&mut self.shell) {
-            Failed::Stale => ControlFlow::Break(Ok(self.value())),
-            Failed::Error => ControlFlow::Break(Err(error)),
-            Failed::Recheck => ControlFlow::Continue(error),
-        }
-    }
-
-    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
-    /// tiers were looked at for a fallback that none held.
-    pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
-        match (self.shell.value.take(), failure) {
-            (Some(value), _) => Ok(value),
-            (None, Some(error)) => Err(error),
-            (None, None) => log::out_of_step("the value is ready when the core says so"),
+            Failed::Stale => Ok(self.value()),
+            Failed::Error => Err(error),
+            Failed::Recheck => {
+                // Reads, then `Step::Done`: the value if a tier held one.
+                let _done = self.core.advance(&mut self.shell);
+                self.shell.value.take().ok_or(error)
+            }
         }
     }
 

@@ -2,9 +2,10 @@
 //! hands each answer back here, to the core.
 
 use std::hash::Hash;
+use std::ops::ControlFlow;
 
 use super::shell::{park, tier_of};
-use super::{Miss, Step, log};
+use super::{Failed, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
 use crate::cache::generation::Handed;
@@ -80,6 +81,27 @@ where
     /// The entry back from its writes.
     pub(in crate::cache) fn put_entry(&mut self, entry: Entry<V>) {
         self.shell.entry = Some(entry);
+    }
+
+    /// The function failed, in the async driver: as [`failed`](Self::failed), but a look for
+    /// the fallback in the persistent tiers is left to the driver's steps: `Continue` with the
+    /// error to keep meanwhile, up to [`end`](Self::end).
+    pub(in crate::cache) fn failed_async<E>(&mut self, error: E) -> ControlFlow<Result<V, E>, E> {
+        match self.core.failed(&mut self.shell) {
+            Failed::Stale => ControlFlow::Break(Ok(self.value())),
+            Failed::Error => ControlFlow::Break(Err(error)),
+            Failed::Recheck => ControlFlow::Continue(error),
+        }
+    }
+
+    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
+    /// tiers were looked at for a fallback that none held.
+    pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
+        match (self.shell.value.take(), failure) {
+            (Some(value), _) => Ok(value),
+            (None, Some(error)) => Err(error),
+            (None, None) => log::out_of_step("the value is ready when the core says so"),
+        }
     }
 
     /// How writing to a persistent tier went.
