@@ -236,16 +236,12 @@ fn forget_on_failure<V: 'static>(
     key: &EntryKey<'_>,
     result: crate::Result<()>,
 ) -> crate::Result<()> {
-    if forgets(&result) {
+    if let Err(error) = &result
+        && !matches!(error, crate::Error::Backend { .. })
+    {
         let _ = backend.remove(key);
     }
     result
-}
-
-/// Whether a write's `result` takes the key's older entry out of its tier
-/// ([`forget_on_failure`]).
-fn forgets(result: &crate::Result<()>) -> bool {
-    matches!(result, Err(error) if !matches!(error, crate::Error::Backend { .. }))
 }
 
 /// The span of the function's run (one call site for every cache type).

@@ -141,8 +141,12 @@ fn a_leader_or_a_waiter_dropped_at_any_point_leaves_the_tiers_agreeing_with_the_
                 2
             }));
             let mut waiter = Polled::new(cache.get_or_compute_async(&1, || async { 3 }));
-            (0..led).for_each(|_| drop(leader.step()));
-            (0..waited).for_each(|_| drop(waiter.step()));
+            for _ in 0..led {
+                leader.step();
+            }
+            for _ in 0..waited {
+                waiter.step();
+            }
             let survivor = if drop_leader {
                 drop(leader);
                 waiter.finish()
@@ -188,7 +192,9 @@ fn a_call_begun_before_a_remove_stores_nothing_after_it_whatever_its_point() {
             YieldOnce(false).await;
             2
         }));
-        (0..polls).for_each(|_| drop(call.step()));
+        for _ in 0..polls {
+            call.step();
+        }
         cache.remove(&1).unwrap();
         let got = call.finish();
         drop(entered);
