@@ -217,7 +217,10 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         Box::pin(std::future::ready(self.get(key)))
     }
 
-    /// Async [`insert`](PersistentBackend::insert).
+    /// Async [`insert`](PersistentBackend::insert). A cache's async calls do not write
+    /// through it: they make a store's writes together on a blocking thread through
+    /// [`insert`](PersistentBackend::insert), so that a store is never cut short between
+    /// tiers by a dropped future, nor left waiting for its caller to be polled.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     fn insert_async<'a>(

@@ -198,7 +198,7 @@ where
         };
         let call = &mut Call::new(key);
         let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&mut miss, &mut Some(compute)).await
+        drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.

@@ -387,7 +387,7 @@ where
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
-        let result = drive::run_async(&mut miss, &mut Some(compute)).await;
+        let result = drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await;
         report(self.id(), miss.origin());
         drop(miss);
         if let (Goal::Refresh, Ok(value)) = (goal, &result)

@@ -5,14 +5,24 @@
 //! `namespace`, `tier`), and the function in one (`cacher.compute`: `namespace`), whose time
 //! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
 
+#[cfg(feature = "tokio")]
+use std::collections::VecDeque;
 use std::hash::Hash;
+#[cfg(feature = "tokio")]
+use std::ops::ControlFlow;
+#[cfg(feature = "tokio")]
+use std::sync::Arc;
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
 #[cfg(feature = "tokio")]
 use tracing::Instrument as _;
 
+#[cfg(feature = "tokio")]
+use super::inner::Inner;
 use super::inner::Shared;
+#[cfg(feature = "tokio")]
+use super::miss::Writes;
 use super::miss::{Miss, Step};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
@@ -49,9 +59,11 @@ where
     }
 }
 
-/// Runs `miss` to its end without blocking the executor.
+/// Runs `miss` to its end without blocking the executor. `cache` is the cache `miss` is on: a
+/// store's writes run together on a blocking thread that holds it ([`write_all`]).
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q, E, Fut>(
+    cache: &Arc<Inner<K, V>>,
     miss: &mut Miss<'_, K, V, Q>,
     compute: &mut Option<impl FnOnce() -> Fut>,
 ) -> Result<V, E>
@@ -61,6 +73,9 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
     Fut: std::future::Future<Output = Result<V, E>>,
 {
+    // How the writes of the store under way went, in the order the core asks for them.
+    let mut wrote = VecDeque::new();
+    let mut failure = None;
     loop {
         match miss.next() {
             Step::Read(tier) => {
@@ -69,13 +84,14 @@ where
                 let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
-            Step::Write(tier) => {
-                let (backend, key) = miss.tier(tier);
-                let span = tier_span("cacher.write", key.namespace, backend.name());
-                let result = (backend.insert_async(&key, miss.entry()))
-                    .instrument(span)
-                    .await;
-                miss.wrote(forget_on_failure(backend, &key, result));
+            Step::Write(_) => {
+                if wrote.is_empty() {
+                    let writes = miss.writes();
+                    let (entry, results) = write_all(cache, writes).await;
+                    miss.put_entry(entry);
+                    wrote = results;
+                }
+                miss.wrote(wrote.pop_front().expect("a result for each write"));
             }
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
@@ -94,10 +110,98 @@ where
                 timer.stop(&inner.stats);
                 match result {
                     Ok(value) => miss.computed(value),
-                    Err(error) => return miss.failed(error),
+                    Err(error) => match miss.failed_async(error) {
+                        ControlFlow::Break(result) => return result,
+                        ControlFlow::Continue(error) => failure = Some(error),
+                    },
                 }
             }
-            Step::Done => return Ok(miss.value()),
+            Step::Done => return miss.end(failure),
+        }
+    }
+}
+
+/// Makes a store's writes ([`Miss::writes`]) on a blocking thread, one after the other, through
+/// each tier's blocking `insert` (and `remove`, after a write it refuses): the entry back, and
+/// how each went. They end whether or not the caller's future is polled or kept: a future
+/// dropped among them (a timeout, a cancelled task) does not leave the tiers after the drop
+/// point with the older value behind the one memory serves, and an invalidation that waits for
+/// the store, on the thread that would poll it, does not wait out its bound and then find the
+/// value written after it. The store stays counted as under way until they end.
+#[cfg(feature = "tokio")]
+async fn write_all<K, V>(
+    cache: &Arc<Inner<K, V>>,
+    writes: Writes<V>,
+) -> (Entry<V>, VecDeque<crate::Result<()>>)
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let mut job = Job {
+        cache: Arc::clone(cache),
+        writes: Some(writes),
+    };
+    let span = tracing::Span::current();
+    crate::future::blocking(move || {
+        let _entered = span.enter();
+        job.run().expect("a job runs once")
+    })
+    .await
+}
+
+/// A store's writes, made by [`run`](Self::run) or, if the job is dropped first (a runtime
+/// shutting down drops blocking work it has not started), by its `Drop`.
+#[cfg(feature = "tokio")]
+struct Job<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    cache: Arc<Inner<K, V>>,
+    writes: Option<Writes<V>>,
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V> Job<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Writes every tier, then ends the store. A tier that panics does not keep the tiers after
+    /// it from being written; its panic is resumed once they are.
+    fn run(&mut self) -> Option<(Entry<V>, VecDeque<crate::Result<()>>)> {
+        let writes = self.writes.take()?;
+        let (cache, key) = (&*self.cache, writes.key.borrow());
+        let mut panicked = None;
+        let results = (writes.tiers.iter())
+            .map(|&tier| {
+                let backend = &*cache.backends[tier];
+                let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    write(backend, &key, &writes.entry)
+                }));
+                wrote.unwrap_or_else(|panic| {
+                    panicked.get_or_insert(panic);
+                    Err(crate::Error::Config("the tier's write panicked".into()))
+                })
+            })
+            .collect();
+        cache.flights.generations().end(writes.store);
+        if let Some(panic) = panicked {
+            std::panic::resume_unwind(panic);
+        }
+        Some((writes.entry, results))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V> Drop for Job<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        if self.writes.is_some() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
         }
     }
 }

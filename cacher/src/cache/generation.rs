@@ -48,9 +48,33 @@ pub(crate) struct Generation {
 /// A store in progress: invalidations of its stripe wait until it drops.
 pub(crate) struct Storing<'a> {
     stripe: &'a Stripe,
+    /// Its stripe's place, for [`Storing::hand_over`].
+    #[cfg(feature = "tokio")]
+    index: usize,
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
+}
+
+/// A store in progress handed to the thread that makes its writes (an async call's,
+/// `drive.rs` `write_all`): counted as under way until [`Generations::end`].
+#[cfg(feature = "tokio")]
+pub(crate) struct Handed {
+    index: usize,
+    exclusive: bool,
+}
+
+#[cfg(feature = "tokio")]
+impl Storing<'_> {
+    /// Keeps the store counted as under way past this guard, until [`Generations::end`].
+    pub(crate) fn hand_over(self) -> Handed {
+        let handed = Handed {
+            index: self.index,
+            exclusive: self.exclusive,
+        };
+        std::mem::forget(self);
+        handed
+    }
 }
 
 impl Drop for Storing<'_> {
@@ -100,8 +124,23 @@ impl Generations {
     }
 
     fn stripe(&self, hash: u64) -> &Stripe {
+        &self.stripes[Self::index(hash)]
+    }
+
+    fn index(hash: u64) -> usize {
         // The flights' table uses the low bits of the hash; take high ones.
-        &self.stripes[(hash >> 56) as usize % STRIPES]
+        (hash >> 56) as usize % STRIPES
+    }
+
+    /// Ends a store handed over ([`Storing::hand_over`]).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn end(&self, handed: Handed) {
+        drop(Storing {
+            stripe: &self.stripes[handed.index],
+            #[cfg(feature = "tokio")]
+            index: handed.index,
+            exclusive: handed.exclusive,
+        });
     }
 
     /// The generation of `hash`'s key now.
@@ -120,6 +159,8 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         let storing = Storing {
             stripe,
+            #[cfg(feature = "tokio")]
+            index: Self::index(hash),
             exclusive: false,
         };
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
@@ -160,8 +201,41 @@ impl Generations {
         stripe.storing.fetch_add(1, SeqCst);
         Storing {
             stripe,
+            #[cfg(feature = "tokio")]
+            index: Self::index(hash),
             exclusive: true,
         }
+    }
+
+    /// Starts a forced refresh's store, by a call that started at `seen`: `None` when the key
+    /// was invalidated since (a removal or insert under way has invalidated it too). Else as an
+    /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe beside other
+    /// refreshes: stores under way are waited for, none begins while it writes, and its end
+    /// invalidates the stripe. A refresh joins no flight, so a call that started after its
+    /// invalidation may have read the value it replaces from a tier not yet written: that call
+    /// never copies it back after the refresh.
+    pub(crate) fn begin_refresh(
+        &self,
+        hash: u64,
+        seen: Generation,
+        bound: Duration,
+    ) -> Option<Storing<'_>> {
+        let stripe = self.stripe(hash);
+        stripe.removing.fetch_add(1, SeqCst);
+        if self.clearing.load(SeqCst) != 0 || self.current(hash) != seen {
+            stripe.removing.fetch_sub(1, SeqCst);
+            return None;
+        }
+        wait_for(&mut Deadline::new(bound), || {
+            stripe.storing.load(SeqCst) == 0
+        });
+        stripe.storing.fetch_add(1, SeqCst);
+        Some(Storing {
+            stripe,
+            #[cfg(feature = "tokio")]
+            index: Self::index(hash),
+            exclusive: true,
+        })
     }
 
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),

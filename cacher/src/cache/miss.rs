@@ -14,9 +14,8 @@
 //! up memory, join the flight, insert, hand the value to the waiters) when the core asks through
 //! the object-safe [`Values`]: only the shell is compiled per cache type.
 //!
-//! In-process work that cannot block for long — the memory tier, the map of flights, the counters —
-//! is done here directly; what may wait (a backend, another caller, a lock, the function, the rate
-//! limiter) is a step.
+//! In-process work (the memory tier, the flights, the counters) is done here; what may wait (a
+//! backend, another caller, a lock, the function, the rate limiter) is a step.
 
 mod block;
 mod log;
@@ -29,6 +28,9 @@ mod store;
 
 pub(super) use self::others::Waited;
 pub(super) use self::shell::Miss;
+pub(super) use self::stale::{Failed, Fallback};
+#[cfg(feature = "tokio")]
+pub(super) use self::steps::Writes;
 
 use std::time::Duration;
 
@@ -53,8 +55,7 @@ pub(super) enum Goal {
     Store,
     /// `refresh`: compute now and store, whatever the tiers hold.
     Refresh,
-    /// A background refresh (`stale_while_revalidate`): compute and store, unless the key was
-    /// invalidated since the stale value was read.
+    /// A background refresh (`stale_while_revalidate`): compute and store, unless invalidated.
     Revalidate,
     /// `peek`: a lookup that counts no hit and fills no tier.
     Peek,
@@ -66,8 +67,8 @@ impl Goal {
         matches!(self, Goal::Compute | Goal::Refresh | Goal::Revalidate)
     }
 
-    /// Whether running the function counts as a miss: a caller's, not a background refresh's
-    /// (whose failure is counted as an error instead).
+    /// Whether running the function counts as a miss (a background refresh's failure counts as
+    /// an error instead).
     fn counts_miss(self) -> bool {
         matches!(self, Goal::Compute | Goal::Refresh)
     }
@@ -77,8 +78,7 @@ impl Goal {
 pub(super) enum Step<'a> {
     /// Read the entry from persistent tier `n`; answer with [`Miss::read`].
     Read(usize),
-    /// Write the shell's entry ([`Miss::entry`]) to persistent tier `n`; answer with
-    /// [`Miss::wrote`].
+    /// Write the shell's entry to persistent tier `n`; answer with [`Miss::wrote`].
     Write(usize),
     /// Wait, at most the duration, for the flight of another caller computing this key
     /// ([`Miss::flight`]); answer with [`Miss::waited`].
@@ -103,6 +103,8 @@ enum Pass {
     AfterLock,
     /// To record a use served from memory (`time_to_idle`) in the tier that has the same write.
     Touch,
+    /// For a failed function's fallback, after the key's stripe was invalidated (`stale.rs`).
+    Fallback,
 }
 
 /// Where the call is; its values are the shell's.
@@ -189,8 +191,8 @@ pub(super) trait Values<'a> {
     /// [`release`](Self::release)): `None` without one, else whether the insert was skipped.
     fn insert_memory(&mut self) -> Option<bool>;
     /// Makes the fallback the value: the kept one if the generation is `current`, else (if
-    /// `look`) the memory tier's entry past its ttl. Whether there is one.
-    fn fallback(&mut self, current: bool, look: bool) -> bool;
+    /// `look`) the memory tier's entry past its ttl; a kept one not made the value is doubtful.
+    fn fallback(&mut self, current: bool, look: bool) -> Fallback;
     /// Gives up leading the flight: its waiters go round again.
     fn drop_leader(&mut self);
     /// Drops what the memory insert displaced, resuming the panic of its `Drop`.
@@ -199,8 +201,7 @@ pub(super) trait Values<'a> {
     fn tier_name(&self, tier: usize) -> &'static str;
     /// Persistent tier `tier`'s evictions so far.
     fn tier_evictions(&self, tier: usize) -> u64;
-    /// Reads the entry under the persistent `key` from persistent tier `tier`, blocking, and
-    /// keeps it: its times.
+    /// Reads (blocking) and keeps the entry under `key` in persistent tier `tier`: its times.
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
     /// Writes the entry under the persistent `key` to persistent tier `tier`, blocking.
     fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()>;
@@ -217,8 +218,7 @@ pub(super) struct Core<'a> {
     /// The persistent tiers, and whether there is a memory tier.
     tiers: usize,
     memory: bool,
-    /// The keyer's key of the persistent entry; `None` without persistent tiers or when the key
-    /// cannot be made (reported once).
+    /// The keyer's key of the persistent entry; `None` without persistent tiers or a key.
     key: Option<&'a str>,
     goal: Goal,
     phase: Phase,
@@ -251,8 +251,7 @@ pub(super) struct Core<'a> {
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
     down: u64,
-    /// The creation time of the memory entry whose use the persistent tiers are to record (its
-    /// value in the shell's value slot).
+    /// The creation time of the memory entry whose use is to be recorded (its value in slot).
     touching: Option<u64>,
 }
 
@@ -396,8 +395,10 @@ impl<'a> Core<'a> {
         let Phase::Read { tier, pass } = self.phase else {
             log::out_of_step("answers follow their step")
         };
-        if pass == Pass::Touch {
-            return self.read_touched(tier, answer, v);
+        match pass {
+            Pass::Touch => return self.read_touched(tier, answer, v),
+            Pass::Fallback => return self.read_fallback(tier, answer, v),
+            Pass::First | Pass::AfterJoin | Pass::AfterLock => {}
         }
         let shared = self.shared;
         match answer {
@@ -492,6 +493,8 @@ impl<'a> Core<'a> {
             (Pass::AfterJoin, _) => self.plan_lock(v),
             (Pass::First, _) | (Pass::AfterLock, _) => self.phase = Phase::Compute,
             (Pass::Touch, _) => self.touched(v),
+            // No tier holds a fallback: the function's error.
+            (Pass::Fallback, _) => self.phase = Phase::Done,
         }
     }
 }

@@ -260,7 +260,7 @@ where
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
         let mut compute = Some(compute);
-        let result = drive::run_async(&mut miss, &mut compute).await;
+        let result = drive::run_async(&self.inner, &mut miss, &mut compute).await;
         if observed {
             control::report(self.id(), miss.origin());
         }
@@ -292,7 +292,7 @@ where
         let inner = &*self.inner;
         let mut call = Call::again(key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
-        if drive::run_async(&mut miss, &mut Some(compute))
+        if drive::run_async(&self.inner, &mut miss, &mut Some(compute))
             .await
             .is_err()
         {

@@ -4,9 +4,15 @@
 
 mod aborts;
 mod bomb;
+#[cfg(feature = "tokio")]
+mod cancel;
 mod drops;
+mod fallback;
 mod files;
+mod forget;
 mod formats;
+#[cfg(feature = "tokio")]
+mod interleave;
 mod keys;
 mod locks;
 mod macros;

@@ -6,7 +6,9 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::{Core, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis};
+use super::{
+    Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis,
+};
 use crate::backend::{Absence, Displaced, PersistentBackend};
 use std::time::Duration;
 
@@ -26,7 +28,7 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) call: &'a Call<'a, Q>,
     /// The value the core acts on: the memory tier's answer, a waiter's, the function's, a
     /// touched entry's, the call's once done.
-    value: Option<V>,
+    pub(super) value: Option<V>,
     /// The entry read from a persistent tier, or to write.
     pub(super) entry: Option<Entry<V>>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
@@ -199,8 +201,9 @@ where
         Some(inserted.skipped)
     }
 
-    fn fallback(&mut self, current: bool, look: bool) -> bool {
-        self.value = match (current, self.stale.is_some() && look) {
+    fn fallback(&mut self, current: bool, look: bool) -> Fallback {
+        let kept = self.stale.is_some() && look;
+        self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key) {
                 Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
@@ -208,7 +211,11 @@ where
             },
             (false, false) => None,
         };
-        self.value.is_some()
+        match (self.value.is_some(), kept) {
+            (true, _) => Fallback::Served,
+            (false, true) => Fallback::Doubtful,
+            (false, false) => Fallback::Missing,
+        }
     }
 
     fn drop_leader(&mut self) {
@@ -363,11 +370,17 @@ where
         self.core.computed(&mut self.shell);
     }
 
-    /// The function failed: its error, or an expired entry if `stale_if_error` allows.
+    /// The function failed: its error, or an expired entry if `stale_if_error` allows (looked
+    /// for again in the persistent tiers, blocking, when its key's stripe was invalidated).
     pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
         match self.core.failed(&mut self.shell) {
-            true => Ok(self.value()),
-            false => Err(error),
+            Failed::Stale => Ok(self.value()),
+            Failed::Error => Err(error),
+            Failed::Recheck => {
+                // Reads, then `Step::Done`: the value if a tier held one.
+                let _done = self.core.advance(&mut self.shell);
+                self.shell.value.take().ok_or(error)
+            }
         }
     }
 

@@ -12,6 +12,29 @@ use crate::entry::Stamp;
 use crate::error::Result;
 use crate::policy::Freshness;
 
+/// What came of a failed call's fallback ([`Values::fallback`]).
+pub(in crate::cache) enum Fallback {
+    /// Made the call's value.
+    Served,
+    /// Kept, but the key's stripe was invalidated since and the memory tier no longer holds the
+    /// key past its ttl: it may have been removed or replaced, and is not served.
+    Doubtful,
+    /// None kept.
+    Missing,
+}
+
+/// How a failed function's call goes on ([`Core::failed`]).
+pub(in crate::cache) enum Failed {
+    /// With the function's error.
+    Error,
+    /// With a stale value, in the value slot.
+    Stale,
+    /// Looking in the persistent tiers for what they hold for the key now (its doubtful fallback
+    /// read from one, or evicted from memory): the steps go on, and end with a value or none
+    /// (then the function's error).
+    Recheck,
+}
+
 impl<'a> Core<'a> {
     /// An entry past its ttl (`Revalidate` or `Stale`, its value at `from`), found on the call's
     /// first look. Served at once within `stale_while_revalidate` when the call's function can
@@ -129,6 +152,49 @@ impl<'a> Core<'a> {
             Some(_) => self.finish(Slot::Value, v),
             None => log::out_of_step("a touch keeps its value until it is written or served"),
         }
+    }
+
+    /// A tier's answer to the look for a failed function's fallback ([`Failed::Recheck`]): an
+    /// entry the tier holds for the key now, fresh or past its ttl but servable, is served as a
+    /// call starting now would find it; never the doubtful one kept, which a removal may have
+    /// taken out of every tier since, or a newer value replaced.
+    pub(super) fn read_fallback(
+        &mut self,
+        tier: usize,
+        answer: Result<Option<Stamp>>,
+        v: &mut dyn Values<'a>,
+    ) {
+        let shared = self.shared;
+        match answer {
+            Ok(Some(stamp)) => {
+                let now_ms = shared.ttl.now_ms(stamp, &shared.clock);
+                if !matches!(shared.ttl.freshness(stamp, now_ms), Freshness::Expired) {
+                    shared.outages.failed(self.hash, shared.clock.now_ms());
+                    self.served_stale();
+                    log::stale_if_error(shared.namespace());
+                    return self.finish(Slot::Entry, v);
+                }
+                v.discard(Slot::Entry);
+            }
+            Ok(None) => {}
+            Err(e) => self.note_failure(tier, &e),
+        }
+        self.phase = Phase::Read {
+            tier: tier + 1,
+            pass: Pass::Fallback,
+        };
+    }
+
+    /// Whether a failed call with a doubtful fallback looks for it in the persistent tiers.
+    pub(super) fn recheck(&mut self, fallback: &Fallback) -> bool {
+        let look = matches!(fallback, Fallback::Doubtful) && self.key.is_some() && self.tiers > 0;
+        if look {
+            self.phase = Phase::Read {
+                tier: 0,
+                pass: Pass::Fallback,
+            };
+        }
+        look
     }
 
     /// The background refresh this call claimed, if any: its caller hands it the function.

@@ -2,14 +2,28 @@
 //! hands each answer back here, to the core.
 
 use std::hash::Hash;
+use std::ops::ControlFlow;
 
 use super::shell::{park, tier_of};
-use super::{Miss, Step, log};
+use super::{Failed, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
+use crate::cache::generation::Handed;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
+use crate::future::OwnedKey;
 use crate::key::KeyRef;
+
+/// A store's writes ([`Miss::writes`]), owned, to make on a blocking thread.
+pub(in crate::cache) struct Writes<V> {
+    /// The persistent tiers to write, in order.
+    pub(in crate::cache) tiers: Vec<usize>,
+    pub(in crate::cache) key: OwnedKey,
+    pub(in crate::cache) entry: Entry<V>,
+    /// The call's store, still counted as under way: end it with
+    /// [`Generations::end`](crate::cache::generation::Generations::end) once written.
+    pub(in crate::cache) store: Handed,
+}
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
 where
@@ -32,14 +46,6 @@ where
         tier_of(self.shell.inner, self.shell.call, self.core.key, tier)
     }
 
-    /// The entry to write, for [`Step::Write`].
-    pub(in crate::cache) fn entry(&self) -> &Entry<V> {
-        match &self.shell.entry {
-            Some(entry) => entry,
-            None => log::out_of_step("writes are planned with their entry"),
-        }
-    }
-
     /// The flight to wait for, for [`Step::Wait`].
     pub(in crate::cache) fn flight(&self) -> &Flight<V> {
         match &self.shell.flight {
@@ -53,6 +59,49 @@ where
     pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let answer = park(&mut self.shell.entry, answer);
         self.core.read(answer, &mut self.shell);
+    }
+
+    /// The writes of the store under way, at its first [`Step::Write`]: the entry (back with
+    /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
+    /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
+    pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
+        let (Some(entry), Some((tiers, store))) = (self.shell.entry.take(), self.core.writes())
+        else {
+            log::out_of_step("writes are planned with their entry and store")
+        };
+        let (_, key) = self.tier(tiers[0]);
+        Writes {
+            key: OwnedKey::of(&key),
+            tiers,
+            entry,
+            store,
+        }
+    }
+
+    /// The entry back from its writes.
+    pub(in crate::cache) fn put_entry(&mut self, entry: Entry<V>) {
+        self.shell.entry = Some(entry);
+    }
+
+    /// The function failed, in the async driver: as [`failed`](Self::failed), but a look for
+    /// the fallback in the persistent tiers is left to the driver's steps: `Continue` with the
+    /// error to keep meanwhile, up to [`end`](Self::end).
+    pub(in crate::cache) fn failed_async<E>(&mut self, error: E) -> ControlFlow<Result<V, E>, E> {
+        match self.core.failed(&mut self.shell) {
+            Failed::Stale => ControlFlow::Break(Ok(self.value())),
+            Failed::Error => ControlFlow::Break(Err(error)),
+            Failed::Recheck => ControlFlow::Continue(error),
+        }
+    }
+
+    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
+    /// tiers were looked at for a fallback that none held.
+    pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
+        match (self.shell.value.take(), failure) {
+            (Some(value), _) => Ok(value),
+            (None, Some(error)) => Err(error),
+            (None, None) => log::out_of_step("the value is ready when the core says so"),
+        }
     }
 
     /// How writing to a persistent tier went.

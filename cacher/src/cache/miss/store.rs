@@ -2,7 +2,9 @@
 //! was invalidated meanwhile), its failure served from a stale entry when allowed, and the value
 //! handed to the waiters.
 
-use super::{Core, Goal, Phase, Slot, Values, log};
+use super::{Core, Failed, Fallback, Goal, Phase, Slot, Values, log};
+#[cfg(feature = "tokio")]
+use crate::cache::generation::Handed;
 use crate::cache::generation::Storing;
 use crate::entry::Stamp;
 use crate::error::Result;
@@ -62,21 +64,23 @@ impl<'a> Core<'a> {
 
     /// The start of the store of the call's value: an `insert`'s stands all the same, stored
     /// alone in its stripe (not a refresh's: computed from a source that a removal since may
-    /// have made out of date); any other only if nothing was invalidated since the call began.
+    /// have made out of date); any other only if nothing was invalidated since the call began,
+    /// a forced refresh's alone in its stripe as an insert's (it joins no flight: a call that
+    /// read the value it replaces must not copy it back after it).
     fn begin_store(&self) -> Option<Storing<'a>> {
+        let (generations, wait) = (self.generations, self.shared.store_wait());
         match self.goal {
-            Goal::Store => Some(
-                self.generations
-                    .begin_insert(self.hash, self.shared.store_wait()),
-            ),
-            _ => self.generations.begin_store(self.hash, self.generation),
+            Goal::Store => Some(generations.begin_insert(self.hash, wait)),
+            Goal::Refresh => generations.begin_refresh(self.hash, self.generation, wait),
+            _ => generations.begin_store(self.hash, self.generation),
         }
     }
 
     /// The function failed: whether its value is an expired entry (`stale_if_error`, then in
-    /// the value slot) rather than its error. Either way the flight fails, so that a waiter runs
-    /// its own function rather than take this fallback.
-    pub(super) fn failed(&mut self, v: &mut dyn Values<'a>) -> bool {
+    /// the value slot) rather than its error, or one is looked for in the persistent tiers.
+    /// Either way the flight fails, so that a waiter runs its own function rather than take
+    /// this fallback.
+    pub(super) fn failed(&mut self, v: &mut dyn Values<'a>) -> Failed {
         let shared = self.shared;
         // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
         if self.goal.counts_miss() {
@@ -86,9 +90,10 @@ impl<'a> Core<'a> {
         // An entry removed or replaced since the call started is not served either. The
         // generation is its stripe's: when it moved (perhaps for another key), a caller's
         // `get_or_compute` that kept a fallback asks the memory tier whether the key still has
-        // an entry past its ttl, which is then the one served.
+        // an entry past its ttl, which is then the one served, else the persistent tiers.
         let current = self.generations.current(self.hash) == self.generation;
-        let stale = v.fallback(current, self.goal == Goal::Compute);
+        let fallback = v.fallback(current, self.goal == Goal::Compute);
+        let stale = matches!(fallback, Fallback::Served);
         if stale {
             // Not called again for the error backoff: the stale value is served meanwhile (also
             // to the waiters, which learn of the failure next).
@@ -98,8 +103,12 @@ impl<'a> Core<'a> {
         if stale {
             self.served_stale();
             log::stale_if_error(shared.namespace());
+            return Failed::Stale;
         }
-        stale
+        match self.recheck(&fallback) {
+            true => Failed::Recheck,
+            false => Failed::Error,
+        }
     }
 
     /// How writing to a persistent tier went.
@@ -130,6 +139,22 @@ impl<'a> Core<'a> {
         } else {
             shared.report(backend, "write", &e);
             self.store_error.get_or_insert(e);
+        }
+    }
+
+    /// The writes of the store under way, at its first write (`Step::Write`): the tiers it
+    /// will ask for, in order (from the one asked for on, the tiers that are up), and its store,
+    /// handed over to whoever makes them, so that invalidations wait for them wherever they
+    /// run. `None` when no store is under way.
+    #[cfg(feature = "tokio")]
+    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, Handed)> {
+        let Phase::Write { tier, upto, .. } = self.phase else {
+            return None;
+        };
+        let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
+        match tiers.is_empty() {
+            true => None,
+            false => Some((tiers, self.storing.take()?.hand_over())),
         }
     }
 

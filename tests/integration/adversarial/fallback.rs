@@ -1,0 +1,103 @@
+//! `stale_if_error`'s fallback against invalidations of the key's generation stripe: a call keeps
+//! an entry past its ttl, its function fails, and meanwhile keys of its stripe (1 in 256) were
+//! inserted, removed or refreshed. The fallback is then served only as what the tiers hold for
+//! the key now — never the value kept, which may have been removed or replaced since.
+
+use std::time::Duration;
+
+use cacher::{Cache, Clock, MemoryBackend, SeparateFileBackend};
+
+/// A cache over `dir`, with a memory tier of `memory` entries if any, on a mock clock: ttl 1 min,
+/// stale values served for an hour when the function fails.
+fn cache(dir: &std::path::Path, memory: Option<usize>, clock: Clock) -> Cache<u32, u64> {
+    let mut builder = Cache::builder();
+    if let Some(entries) = memory {
+        builder = builder.backend(MemoryBackend::new().max_entries(entries));
+    }
+    builder
+        .backend(SeparateFileBackend::new(dir))
+        .ttl(Duration::from_secs(60))
+        .stale_if_error(Duration::from_secs(3600))
+        .clock(clock)
+        .build()
+        .unwrap()
+}
+
+/// Key 1 holds 10, two minutes old; `during` runs in its failing function.
+fn fails_after(
+    memory: Option<usize>,
+    during: impl Fn(&Cache<u32, u64>),
+) -> Result<u64, &'static str> {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let cache = cache(dir.path(), memory, clock);
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    cache.try_get_or_compute(&1, || {
+        during(&cache);
+        Err("the service is down")
+    })
+}
+
+/// Inserts of 4 096 other keys: at least one shares key 1's stripe (all miss it with a chance of
+/// about 1e-7).
+fn other_keys(cache: &Cache<u32, u64>) {
+    for key in 100..4196 {
+        cache.insert(&key, 0).unwrap();
+    }
+}
+
+/// With no memory tier, or one too small to keep key 1, the fallback was read from the file
+/// (or looked up again in memory, where it no longer was) and dropped: the caller got the
+/// function's error while the file still held the stale 10 (store.rs `failed`: a fallback is
+/// served only while the stripe's generation is unchanged, or from memory).
+#[test]
+fn a_stale_fallback_outside_memory_is_not_lost_to_inserts_of_other_keys() {
+    for memory in [None, Some(100)] {
+        assert_eq!(
+            fails_after(memory, other_keys),
+            Ok(10),
+            "memory tier {memory:?}: the stale entry is lost to other keys' inserts"
+        );
+    }
+}
+
+/// The look again reads the tiers as they are: a removal of the key is not undone, a value
+/// inserted for it meanwhile is the one served.
+#[test]
+fn a_fallback_looked_for_again_is_what_the_tiers_hold_now() {
+    for memory in [None, Some(100)] {
+        let removed = fails_after(memory, |cache| {
+            cache.remove(&1).unwrap();
+            other_keys(cache);
+        });
+        assert_eq!(
+            removed,
+            Err("the service is down"),
+            "memory {memory:?}: removed"
+        );
+        let replaced = fails_after(memory, |cache| {
+            cache.insert(&1, 20).unwrap();
+            other_keys(cache);
+        });
+        assert_eq!(replaced, Ok(20), "memory {memory:?}: replaced");
+    }
+}
+
+/// The same through the async driver.
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn an_async_calls_stale_fallback_outside_memory_is_not_lost_to_inserts_of_other_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let cache = cache(dir.path(), None, clock);
+    cache.insert(&1, 10).unwrap();
+    mock.advance(Duration::from_secs(120));
+    let result = cache
+        .try_get_or_compute_async(&1, || async {
+            other_keys(&cache);
+            Err("the service is down")
+        })
+        .await;
+    assert_eq!(result, Ok(10));
+}
