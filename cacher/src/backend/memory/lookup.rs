@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::locks::UserCode;
-use super::thread_index::ThreadIndex;
-use super::{Absence, Held, MemoryBackend, NO_TTL, Slot, holds, is_at};
+use super::{Absence, Held, MemoryBackend, Slot};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -49,25 +48,32 @@ where
         let Some(shard) = locked.read_shard() else {
             return Err(absent());
         };
-        let Some(held) = shard.table.find(hash, holds(locked, key)) else {
+        let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) else {
             return Err(absent());
         };
+        let held = shard.get(place);
         let found = {
-            let _user = UserCode::enter(locked);
+            let _user = UserCode::enter(locked.address());
             self.read(held)
         };
         // Not from user code run under a shard's lock: sharing the entry takes the write lock.
-        let admits = |index: &&ThreadIndex<K, V>| !UserCode::running() && index.admits();
-        let Some(index) = self.index.as_ref().filter(admits) else {
+        let Some(index) = &self.index else {
             return Ok(found);
         };
+        if UserCode::running() || !index.admits() {
+            return Ok(found);
+        }
         let shared = match held {
             Held::Shared(slot) => Some(Arc::clone(slot)),
             Held::Inline(_) => None,
         };
         let address = std::ptr::from_ref::<Slot<K, V>>(held);
         drop(shard);
-        if let Some(slot) = shared.or_else(|| self.share(hash, address)) {
+        let shared = match shared {
+            Some(slot) => Some(slot),
+            None => self.share(hash, address),
+        };
+        if let Some(slot) = shared {
             index.admit(slot);
         }
         Ok(found)
@@ -83,31 +89,23 @@ where
     #[cold]
     fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
         let mut shard = self.shard(hash).write_shard();
-        let entry = shard.table.find_entry(hash, is_at(inline)).ok()?;
-        let (held, vacant) = entry.remove();
-        let slot = match held {
+        let place = shard.find_at(hash, inline)?;
+        // Taken out and put back (at the end of the shard: its place does not matter).
+        let slot = match shard.take(place) {
             Held::Inline(slot) => Arc::new(slot),
             Held::Shared(slot) => slot,
         };
-        vacant.insert(Held::Shared(Arc::clone(&slot)));
+        shard.push(Held::Shared(Arc::clone(&slot)));
         Some(slot)
     }
 
     /// A hit's read of an entry: its value and times, and its use for the eviction order.
     #[inline(always)]
     fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
-        if self.max_entries.is_some() {
-            // A load of the shared clock, and a store to this entry only when it moved on.
-            let now = self.epoch.load(Ordering::Relaxed);
-            if slot.last_used.load(Ordering::Relaxed) != now {
-                slot.last_used.store(now, Ordering::Relaxed);
-            }
+        if let Some(now) = self.bound.now() {
+            slot.times.used(now);
         }
-        let stamp = Stamp {
-            created_ms: slot.created_ms,
-            ttl_ms: (slot.ttl_ms != NO_TTL).then_some(slot.ttl_ms),
-            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
-        };
+        let stamp = slot.times.stamp();
         (slot.value.clone(), stamp)
     }
 }

@@ -134,9 +134,8 @@ impl<K, V> ThreadIndex<K, V> {
 
     /// This index, holding no more than a tier bounded to `max_entries` holds: beyond that it
     /// would only keep evicted entries, and their values, alive.
-    pub(super) fn at_most(mut self, max_entries: usize) -> Self {
+    pub(super) fn at_most(&mut self, max_entries: usize) {
         self.capacity = self.requested.min(max_entries);
-        self
     }
 
     /// Counts a clear of the tier, after its entries were marked dead: each thread's index lets
@@ -174,7 +173,7 @@ where
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
-        if !key.is_key(&slot.key) || !slot.live.load(Ordering::Acquire) {
+        if !key.is_key(&slot.key) || !slot.times.live() {
             return None;
         }
         Some(read(slot))
@@ -273,14 +272,20 @@ impl<K, V> Slots<K, V> {
     /// Lets go of the dead entries (handed back, to drop), and places the live ones again.
     fn keep_live(&mut self) -> Vec<Arc<Slot<K, V>>> {
         self.places.clear();
-        let (live, dead) = std::mem::take(&mut self.slots)
-            .into_iter()
-            .partition(|slot| slot.live.load(Ordering::Relaxed));
-        self.slots = live;
-        for (place, slot) in self.slots.iter().enumerate() {
+        // Loops by place, not iterator adapters: each is a copy per cache type.
+        let mut dead = Vec::new();
+        let mut place = 0;
+        while place < self.slots.len() {
+            if self.slots[place].times.live() {
+                place += 1;
+            } else {
+                dead.push(self.slots.swap_remove(place));
+            }
+        }
+        for place in 0..self.slots.len() {
             // Distinct keys, distinct hashes but in a collision (then the later one wins a
             // place, and the other stays unreachable until the index fills again).
-            let _ = insert(&mut self.places, slot.hash, place);
+            let _ = insert(&mut self.places, self.slots[place].hash, place);
         }
         dead
     }
