@@ -114,6 +114,17 @@ pub(crate) struct Absence {
     inserts: u64,
 }
 
+impl Absence {
+    /// What a lookup saw of `shard`, whose inserts are counted in `inserts`.
+    #[inline]
+    fn seen(shard: usize, inserts: &AtomicU64) -> Self {
+        Self {
+            shard,
+            inserts: inserts.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Keeps each shard (its lock word and table header) on cache lines of its own, so that threads
 /// reading different shards never write to a shared line (128 bytes: adjacent-line prefetchers
 /// pair 64-byte lines).
@@ -239,6 +250,7 @@ where
     }
 
     /// The shards in use.
+    #[cfg(test)]
     fn active(&self) -> &[ShardLock<K, V>] {
         &self.shards[..=self.shard_mask]
     }

@@ -2,7 +2,6 @@
 
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::locks::UserCode;
 use super::{Absence, Held, MemoryBackend, Slot};
@@ -40,16 +39,12 @@ where
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
-        let absent = || Absence {
-            shard: self.shard_index(hash),
-            inserts: locked.inserts.load(Ordering::Relaxed),
-        };
         // `None` from user code run under this shard's lock: answered as a miss.
         let Some(shard) = locked.read_shard() else {
-            return Err(absent());
+            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
         };
         let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) else {
-            return Err(absent());
+            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
         };
         let held = shard.get(place);
         let found = {

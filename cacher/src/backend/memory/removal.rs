@@ -18,14 +18,14 @@ use crate::key::KeyRef;
 /// way: two at once would abort the process).
 pub(crate) struct Taken<K, V> {
     entry: Option<Held<K, V>>,
-    shards: Vec<Vec<Held<K, V>>>,
+    entries: Vec<Held<K, V>>,
 }
 
 #[cfg(test)]
 impl<K, V> Taken<K, V> {
     /// Whether nothing was taken (`take` of a key the tier did not have).
     pub(crate) fn is_empty(&self) -> bool {
-        self.entry.is_none() && self.shards.iter().all(Vec::is_empty)
+        self.entry.is_none() && self.entries.is_empty()
     }
 }
 
@@ -34,7 +34,14 @@ pub(crate) type Panic = Box<dyn Any + Send>;
 
 /// Drops `value`, catching a panic of its `Drop` for the caller to resume later.
 pub(super) fn drop_caught<T>(value: T) -> Option<Panic> {
-    catch_unwind(AssertUnwindSafe(|| drop(value))).err()
+    let mut value = Some(value);
+    caught(&mut || drop(value.take()))
+}
+
+/// Runs `drop`, catching its panic: not generic, so that `catch_unwind`'s code is compiled once,
+/// not once per type of value dropped.
+fn caught(drop: &mut dyn FnMut()) -> Option<Panic> {
+    catch_unwind(AssertUnwindSafe(drop)).err()
 }
 
 /// Values dropped one by one, each alone: the first panic of their `Drop`s is resumed once all
@@ -65,11 +72,9 @@ impl<K, V> Drop for Taken<K, V> {
         if let Some(held) = self.entry.take() {
             drops.drop(held);
         }
-        // `pop`, not the vectors' iterators: fewer iterator types compiled per cache type.
-        while let Some(mut shard) = self.shards.pop() {
-            while let Some(held) = shard.pop() {
-                drops.drop(held);
-            }
+        // `pop`, not the vector's iterator: one iterator type less compiled per cache type.
+        while let Some(held) = self.entries.pop() {
+            drops.drop(held);
         }
         drops.resume();
     }
@@ -94,7 +99,7 @@ where
         }
         Taken {
             entry,
-            shards: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -102,33 +107,34 @@ where
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.
     pub(crate) fn clear(&self) -> Taken<K, V> {
-        let mut shards = Vec::with_capacity(self.active().len());
-        for lock in self.active() {
-            let mut shard = lock.write_shard();
-            let entries = shard.take_all();
+        let mut all = Vec::new();
+        // By number, not the slice's iterator: one iterator type less per cache type.
+        for number in 0..=self.shard_mask {
+            let mut shard = self.shards[number].write_shard();
+            let mut entries = shard.take_all();
             self.bound.left(entries.len());
             retire_all(&entries); // under the lock: no index serves them once it is free
             drop(shard);
-            shards.push(entries);
+            all.append(&mut entries);
         }
         if let Some(index) = &self.index {
             index.cleared();
         }
         Taken {
             entry: None,
-            shards,
+            entries: all,
         }
     }
 
     /// Evicts the least recently used entry of the first shard other than `hash`'s that has
     /// one (one lock at a time, so no order between locks is needed), and hands it back.
     pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Held<K, V>> {
-        let own = std::ptr::from_ref(self.shard(hash));
-        for lock in self.active() {
-            if std::ptr::eq(&**lock, own) {
+        let own = self.shard_index(hash);
+        for number in 0..=self.shard_mask {
+            if number == own {
                 continue;
             }
-            let mut shard = lock.write_shard();
+            let mut shard = self.shards[number].write_shard();
             let held = shard.len();
             if held > 0 {
                 let gone = shard.evict_least_recent(held);
@@ -235,6 +241,6 @@ pub(crate) struct Displaced<K, V>(pub(super) Box<Held<K, V>>);
 impl<K, V> Displaced<K, V> {
     /// Drops it, handing back the panic of its value's `Drop`, if any.
     pub(crate) fn release(self) -> Option<Panic> {
-        drop_caught(self.0)
+        drop_caught(*self.0) // as a `Held`: the same code as a removed entry's drop
     }
 }

@@ -79,12 +79,20 @@ impl Places {
         }
     }
 
-    /// Every entry with `hash`: for the rare lookup whose first one is another key's.
-    fn candidates(&self, hash: u64) -> Candidates<'_> {
-        Candidates {
+    /// The place of the first entry with `hash`, but the one at `skip`, that `test` accepts:
+    /// for the rare lookup whose first entry is another key's, and a search by address. Not
+    /// generic: the test is a call through a pointer.
+    fn find(
+        &self,
+        hash: u64,
+        skip: Option<usize>,
+        test: &mut dyn FnMut(usize) -> bool,
+    ) -> Option<usize> {
+        let mut candidates = Candidates {
             hash,
             probe: self.0.iter_hash(hash),
-        }
+        };
+        candidates.find(|&place| Some(place) != skip && test(place))
     }
 
     /// Adds the entry with `hash` at `place` (the end of the vector).
@@ -166,10 +174,6 @@ impl<K, V> Shard<K, V> {
 
     /// [`find`](Self::find) among the entries with `hash` but the one at `first`: keys whose
     /// 64-bit hashes collide.
-    #[allow(
-        clippy::manual_find,
-        reason = "`Iterator::find` and its closure would be compiled once more per cache type"
-    )]
     #[cold]
     fn find_beyond<Q: ?Sized>(
         &self,
@@ -179,12 +183,8 @@ impl<K, V> Shard<K, V> {
         key: &Q,
         is: impl Fn(&Q, &K) -> bool,
     ) -> Option<usize> {
-        for place in self.places.candidates(hash) {
-            if place != first && self.holds_at(lock, place, key, &is) {
-                return Some(place);
-            }
-        }
-        None
+        let test = &mut |place: usize| self.holds_at(lock, place, key, &is);
+        self.places.find(hash, Some(first), test)
     }
 
     /// Adds `held`, or puts it in place of the entry with its key, which it hands back (marked
@@ -219,17 +219,9 @@ impl<K, V> Shard<K, V> {
 
     /// The place of the entry at `address` (found again after the lock was let go of, or after
     /// a scan), among those with `hash`.
-    #[allow(
-        clippy::manual_find,
-        reason = "`Iterator::find` and its closure would be compiled once more per cache type"
-    )]
     pub(super) fn find_at(&self, hash: u64, address: *const super::Slot<K, V>) -> Option<usize> {
-        for place in self.places.candidates(hash) {
-            if std::ptr::eq(&*self.entries[place], address) {
-                return Some(place);
-            }
-        }
-        None
+        let test = &mut |place: usize| std::ptr::eq(&*self.entries[place], address);
+        self.places.find(hash, None, test)
     }
 
     #[inline]

@@ -36,7 +36,7 @@ use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
 use super::removal::drop_caught;
-use super::{CacheLine, Slot};
+use super::{CacheLine, Held, Slot};
 use crate::key::KeyRef;
 
 /// Pointers each thread's index holds before it starts over, unless
@@ -272,14 +272,14 @@ impl<K, V> Slots<K, V> {
     /// Lets go of the dead entries (handed back, to drop), and places the live ones again.
     fn keep_live(&mut self) -> Vec<Arc<Slot<K, V>>> {
         self.places.clear();
-        // Loops by place, not iterator adapters: each is a copy per cache type.
+        // `pop` and `push`, not iterator adapters: each is a copy per cache type.
         let mut dead = Vec::new();
-        let mut place = 0;
-        while place < self.slots.len() {
-            if self.slots[place].times.live() {
-                place += 1;
+        let mut all = std::mem::take(&mut self.slots);
+        while let Some(slot) = all.pop() {
+            if slot.times.live() {
+                self.slots.push(slot);
             } else {
-                dead.push(self.slots.swap_remove(place));
+                dead.push(slot);
             }
         }
         for place in 0..self.slots.len() {
@@ -302,7 +302,8 @@ impl<K, V> Slots<K, V> {
 /// admits another entry now must not lose its own value to it (the panic hook has seen it).
 fn release<K, V>(mut gone: Vec<Arc<Slot<K, V>>>) {
     while let Some(slot) = gone.pop() {
-        let _ = drop_caught(slot);
+        // As a `Held`: the same code as a removed entry's drop.
+        let _ = drop_caught(Held::Shared(slot));
     }
 }
 
