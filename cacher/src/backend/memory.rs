@@ -9,6 +9,10 @@ use hashbrown::DefaultHashBuilder;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
+// The hot paths' `inline(always)` is for optimised builds only (`not(debug_assertions)`): there a
+// miss + insert took 40 instructions more when LLVM left the table's probe out of line; in a
+// debug build, where nothing is inlined for speed, it would copy each such function into each
+// caller, per cache type (compile time).
 mod bound;
 mod locks;
 mod lookup;

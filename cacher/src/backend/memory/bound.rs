@@ -61,7 +61,8 @@ impl Bound {
     }
 
     /// The recency clock a hit records its use at; `None` when unbounded.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn now(&self) -> Option<u64> {
         self.max_entries
             .map(|_| self.epoch.0.load(Ordering::Relaxed))

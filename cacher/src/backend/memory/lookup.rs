@@ -16,7 +16,8 @@ where
 {
     /// The value and its times, looked up with a precomputed hash: in this thread's index, else
     /// in the shared table; or, if there is none, what the lookup saw of its absence.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
         &self,
         hash: u64,
@@ -95,7 +96,8 @@ where
     }
 
     /// A hit's read of an entry: its value and times, and its use for the eviction order.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
         if let Some(now) = self.bound.now() {
             slot.times.used(now);

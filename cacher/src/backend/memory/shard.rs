@@ -15,11 +15,6 @@ use hashbrown::hash_table::{Entry, IterHash};
 use super::Held;
 use super::locks::UserCode;
 
-// The hot paths' `inline(always)` is for optimised builds only (`not(debug_assertions)`): there a
-// miss + insert took 40 instructions more when LLVM left the probe out of line; in a debug build,
-// where nothing is inlined for speed, it would copy the probe into each caller, per cache type
-// (compile time).
-
 /// One shard's entries, under its lock.
 pub(super) struct Shard<K, V> {
     places: Places,

@@ -49,7 +49,8 @@ impl Times {
 
     /// Records a hit's use at the recency clock's `now`, for the eviction order: a store to
     /// this entry only when the clock moved on.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn used(&self, now: u64) {
         if self.last_used.load(Ordering::Relaxed) != now {
             self.last_used.store(now, Ordering::Relaxed);
@@ -57,7 +58,8 @@ impl Times {
     }
 
     /// The times, as a hit hands them out.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn stamp(&self) -> Stamp {
         Stamp {
             created_ms: self.created_ms,
@@ -79,7 +81,8 @@ impl Times {
 
     /// Whether the entry is still in its shard. Acquire: pairs with the write that retired it,
     /// under its shard's lock.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn live(&self) -> bool {
         self.live.load(Ordering::Acquire)
     }

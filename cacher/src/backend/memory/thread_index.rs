@@ -83,7 +83,8 @@ struct Slots<K, V> {
 }
 
 /// The place of `hash` in `places`: one entry per hash (below).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn place(places: &HashTable<(u64, u32)>, hash: u64) -> Option<usize> {
     let &(_, place) = places.find(hash, |&(indexed, _)| indexed == hash)?;
     Some(place as usize)
@@ -114,7 +115,8 @@ fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<
 /// 147 against 139 per `u64` hit. Not taken: the `ThreadLocal` would then be a type per cache
 /// type, its code compiled for each, +23 000 IR lines for the 50 functions of the compile-time
 /// bench (+6 %).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn typed<K: 'static, V: 'static>(local: &(dyn Any + Send)) -> Option<&Local<K, V>> {
     local
         .downcast_ref::<CacheLine<Local<K, V>>>()
@@ -155,7 +157,8 @@ where
     /// `None` when it has none, when the entry it has is dead, and when the index is in use
     /// further up this thread's stack (a key's `Eq` or a value's `Clone` that uses the cache):
     /// the shared table answers then.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn find<Q, R>(
         &self,
         hash: u64,
