@@ -10,7 +10,8 @@
 //! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
 //! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `cached-miss-u64` (a miss + insert of
-//! a new key each loop, from an empty cache), `file-hit-json`, `file-store-json`, `store-hit`,
+//! a new key each loop, from an empty cache), `memory-miss-bounded-u64` (the same into a tier
+//! bounded to 10 000 entries: once full, each insert evicts), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
 //! `RedbCache`, the same value), `value-decode`, `value-decode-raw` (the store's value alone,
 //! through `PostcardFormatter` and through postcard itself).
@@ -262,6 +263,16 @@ fn main() {
     match scenario.as_str() {
         "memory-miss-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for k in 0..loops as u64 {
+                black_box(cache.get_or_compute(&k, || k * 3));
+            }
+        }
+        "memory-miss-bounded-u64" => {
+            // Full from the 10 001st key on: each insert evicts (a scan of its shard's ~625).
+            let cache: Cache<u64, u64> = Cache::builder()
+                .backend(cacher::MemoryBackend::new().max_entries(10_000))
+                .build()
+                .unwrap();
             for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
             }

@@ -1,18 +1,24 @@
 //! The in-process tier: typed values, no serialisation, and no lock on a repeated hit.
 
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::DefaultHashBuilder;
-use hashbrown::HashTable;
 
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
+// The hot paths' `inline(always)` is for optimised builds only (`not(debug_assertions)`): there a
+// miss + insert took 40 instructions more when LLVM left the table's probe out of line; in a
+// debug build, where nothing is inlined for speed, it would copy each such function into each
+// caller, per cache type (compile time).
+mod bound;
 mod locks;
 mod lookup;
 mod removal;
+mod shard;
+mod slot;
 mod thread_index;
 
 pub(crate) use removal::{Displaced, Inserted};
@@ -22,17 +28,11 @@ pub(crate) use removal::{Displaced, Inserted};
 pub(crate) fn under_shard_lock() -> bool {
     UserCode::running()
 }
-use removal::evict_least_recent;
-
+use bound::{Bound, DEFAULT_SHARDS};
 use locks::UserCode;
+use shard::Shard;
+use slot::{Held, Slot, Times};
 use thread_index::ThreadIndex;
-
-/// Shards for an unbounded memory tier: enough that two threads rarely share a lock.
-const DEFAULT_SHARDS: usize = 16;
-/// A bounded tier gets fewer shards when it is small, so that each shard keeps at least this many
-/// entries and its LRU order stays meaningful (a tier of fewer than 64 entries is one shard,
-/// hence exact LRU).
-const MIN_ENTRIES_PER_SHARD: usize = 32;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
@@ -82,12 +82,8 @@ pub struct MemoryBackend<K, V> {
     /// dividing.
     shard_mask: usize,
     hasher: DefaultHashBuilder,
-    /// The bound given to [`max_entries`](Self::max_entries).
-    max_entries: Option<usize>,
-    /// Entries held, counted when bounded.
-    len: CacheLine<AtomicUsize>,
-    /// The recency clock, when bounded: ticked by inserts only, read by hits.
-    epoch: CacheLine<AtomicU64>,
+    /// The bound given to [`max_entries`](Self::max_entries), and its counts.
+    bound: Bound,
     /// Each thread's pointers to the entries it hit often; `None` with `thread_index(0)`.
     index: Option<ThreadIndex<K, V>>,
 }
@@ -122,6 +118,17 @@ pub(crate) struct Absence {
     inserts: u64,
 }
 
+impl Absence {
+    /// What a lookup saw of `shard`, whose inserts are counted in `inserts`.
+    #[inline]
+    fn seen(shard: usize, inserts: &AtomicU64) -> Self {
+        Self {
+            shard,
+            inserts: inserts.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Keeps each shard (its lock word and table header) on cache lines of its own, so that threads
 /// reading different shards never write to a shared line (128 bytes: adjacent-line prefetchers
 /// pair 64-byte lines).
@@ -136,76 +143,6 @@ impl<T> std::ops::Deref for CacheLine<T> {
     }
 }
 
-struct Shard<K, V> {
-    table: HashTable<Held<K, V>>,
-}
-
-/// An entry in its shard: inline (no allocation of its own on an insert) until a thread's index
-/// first points to it, then behind an `Arc` that the indexes share.
-enum Held<K, V> {
-    Inline(Slot<K, V>),
-    Shared(Arc<Slot<K, V>>),
-}
-
-impl<K, V> std::ops::Deref for Held<K, V> {
-    type Target = Slot<K, V>;
-
-    #[inline]
-    fn deref(&self) -> &Slot<K, V> {
-        match self {
-            Held::Inline(slot) => slot,
-            Held::Shared(slot) => slot,
-        }
-    }
-}
-
-/// The test of a shard's entry for `key`. One closure type per key and lookup key types, shared
-/// by every lookup by key, so that they share one copy of the table's search, not one per call
-/// site (compile time: `hashbrown`'s `find` was the largest function of the compile-time bench).
-#[inline(always)]
-fn holds<'a, K, V, Q: KeyRef<K> + ?Sized>(
-    shard: &'a Locked<K, V>,
-    key: &'a Q,
-) -> impl Fn(&Held<K, V>) -> bool + 'a {
-    move |held| {
-        let _user = UserCode::enter(shard);
-        key.is_key(&held.key)
-    }
-}
-
-/// The test of the shard's entry at `address` (found again after a scan, or by a lookup that
-/// let go of the lock), as [`holds`]: one copy of the search for both.
-#[inline(always)]
-fn is_at<K, V>(address: *const Slot<K, V>) -> impl Fn(&Held<K, V>) -> bool {
-    move |held| std::ptr::eq(&**held, address)
-}
-
-/// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).
-const NO_TTL: u64 = u64::MAX;
-
-struct Slot<K, V> {
-    hash: u64,
-    key: K,
-    value: V,
-    created_ms: u64,
-    /// The entry's own ttl, [`NO_TTL`] for none: a plain `u64` keeps the slot 8 bytes smaller
-    /// than an `Option` would (a miss + insert writes every byte of it).
-    ttl_ms: u64,
-    /// The last use recorded (`time_to_idle`): an atomic, so that a touch takes the read lock.
-    touched_ms: AtomicU64,
-    last_used: AtomicU64,
-    /// False once the entry left its shard (replaced, removed, evicted, cleared), set under the
-    /// shard's write lock: a thread's index that still points to it misses.
-    live: AtomicBool,
-}
-
-impl<K, V> Slot<K, V> {
-    /// Marks an entry leaving its shard: Release, paired with the index's Acquire.
-    fn retire(&self) {
-        self.live.store(false, Ordering::Release);
-    }
-}
-
 impl<K, V> MemoryBackend<K, V>
 where
     K: Hash + Eq,
@@ -214,7 +151,18 @@ where
     /// An unbounded memory backend.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_shards(DEFAULT_SHARDS)
+        Self {
+            shards: [const {
+                CacheLine(Locked {
+                    lock: RwLock::new(Shard::new()),
+                    inserts: AtomicU64::new(0),
+                })
+            }; DEFAULT_SHARDS],
+            shard_mask: DEFAULT_SHARDS - 1,
+            hasher: DefaultHashBuilder::default(),
+            bound: Bound::new(None),
+            index: Some(ThreadIndex::new(thread_index::DEFAULT_CAPACITY)),
+        }
     }
 
     /// Holds at most `max_entries`, evicting the least recently used. The backend starts empty.
@@ -222,23 +170,14 @@ where
     /// A cache refuses `max_entries(0)` when it is built, with
     /// [`Error::Config`](crate::Error::Config).
     #[must_use]
-    pub fn max_entries(self, max_entries: usize) -> Self {
-        let mut shards = DEFAULT_SHARDS;
-        while shards > 1 && max_entries / shards < MIN_ENTRIES_PER_SHARD {
-            shards /= 2;
+    pub fn max_entries(mut self, max_entries: usize) -> Self {
+        // A new tier's shards are all empty: the bounded one uses the first few.
+        self.shard_mask = bound::shards_for(max_entries) - 1;
+        self.bound = Bound::new(Some(max_entries));
+        if let Some(index) = &mut self.index {
+            index.at_most(max_entries);
         }
-        let mut bounded = Self::with_shards(shards);
-        bounded.max_entries = Some(max_entries);
-        #[allow(
-            clippy::manual_map,
-            reason = "a closure is compiled once more per cache type"
-        )]
-        let index = match self.index {
-            Some(index) => Some(index.at_most(max_entries)),
-            None => None,
-        };
-        bounded.index = index;
-        bounded
+        self
     }
 
     /// How many entries each thread's index of its hits holds (4 096 by default, and never more
@@ -269,39 +208,21 @@ where
     /// ```
     #[must_use]
     pub fn thread_index(mut self, capacity: usize) -> Self {
-        let index = ThreadIndex::new(capacity);
-        self.index = (capacity > 0).then(|| match self.max_entries {
-            Some(max) => index.at_most(max),
-            None => index,
-        });
+        self.index = None;
+        if capacity > 0 {
+            let mut index = ThreadIndex::new(capacity);
+            if let Some(max) = self.bound.max_entries {
+                index.at_most(max);
+            }
+            self.index = Some(index);
+        }
         self
     }
 
     /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
     #[allow(dead_code, reason = "for the cache's build, which checks the bound")]
     pub(crate) fn max_entries_bound(&self) -> Option<usize> {
-        self.max_entries
-    }
-
-    fn with_shards(count: usize) -> Self {
-        debug_assert!(count.is_power_of_two() && count <= DEFAULT_SHARDS);
-        let shards = std::array::from_fn(|_| {
-            CacheLine(Locked {
-                lock: RwLock::new(Shard {
-                    table: HashTable::new(),
-                }),
-                inserts: AtomicU64::new(0),
-            })
-        });
-        Self {
-            shards,
-            shard_mask: count - 1,
-            hasher: DefaultHashBuilder::default(),
-            max_entries: None,
-            len: CacheLine(AtomicUsize::new(0)),
-            epoch: CacheLine(AtomicU64::new(0)),
-            index: Some(ThreadIndex::new(thread_index::DEFAULT_CAPACITY)),
-        }
+        self.bound.max_entries
     }
 
     /// The hash that [`get_hashed`](Self::get_hashed) and friends take.
@@ -333,6 +254,7 @@ where
     }
 
     /// The shards in use.
+    #[cfg(test)]
     fn active(&self) -> &[ShardLock<K, V>] {
         &self.shards[..=self.shard_mask]
     }
@@ -344,8 +266,8 @@ where
         let Some(shard) = locked.read_shard() else {
             return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
         };
-        if let Some(slot) = shard.table.find(hash, holds(locked, key)) {
-            slot.touched_ms.fetch_max(now_ms, Ordering::Relaxed);
+        if let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) {
+            shard.get(place).times.touch(now_ms);
         }
     }
 
@@ -357,94 +279,40 @@ where
     }
 
     fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
-        if self.max_entries == Some(0) {
+        if self.bound.max_entries == Some(0) {
             return Inserted::default(); // `max_entries(0)`, which a cache refuses
         }
         let locked = self.shard(hash);
         // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
         // stores what it computed), only if the lock is free at once: else nothing is stored.
         let Some(mut shard) = locked.write_shard_or_skip() else {
-            return Inserted {
-                skipped: true,
-                ..Inserted::default()
-            };
+            return Inserted::skipped();
         };
-        let slot = self.new_slot(locked, hash, key, value, stamp);
-        if let Some(existing) = shard.table.find_mut(hash, |existing| {
-            let _user = UserCode::enter(locked);
-            existing.key == slot.key
-        }) {
-            existing.retire();
-            let replaced = std::mem::replace(existing, Held::Inline(slot));
-            return Inserted {
-                displaced: Some(Displaced(Box::new(replaced))),
-                ..Inserted::default()
-            };
-        }
-        let mut evicted = 0;
-        let mut evict_elsewhere = false;
-        let mut gone = None;
-        if let Some(max) = self.max_entries
-            && self.len.fetch_add(1, Ordering::Relaxed) >= max
-        {
-            // Full: one entry goes, this shard's least recently used if it has one.
-            if shard.table.is_empty() {
-                evict_elsewhere = true;
-            } else {
-                gone = evict_least_recent(&mut shard.table);
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                evicted = 1;
-            }
-        }
-        shard
-            .table
-            .insert_unique(hash, Held::Inline(slot), |s| s.hash);
-        drop(shard);
-        if evict_elsewhere {
-            gone = self.evict_from_another_shard(hash);
-            evicted = u64::from(gone.is_some());
-        }
-        Inserted {
-            evicted,
-            displaced: gone.map(|held| Displaced(Box::new(held))),
-            skipped: false,
-        }
-    }
-
-    /// The entry of an insert into `locked`'s shard, whose write lock the caller holds: counted
-    /// as an insert of the shard, and stamped for the eviction order.
-    #[inline]
-    fn new_slot(
-        &self,
-        locked: &Locked<K, V>,
-        hash: u64,
-        key: K,
-        value: V,
-        stamp: Stamp,
-    ) -> Slot<K, V> {
-        // Counted before the entry is there (both under the lock): a reader of the count that
-        // saw the old one took the read lock before this insert. A plain store, not a locked
-        // add: the write lock makes this thread the count's only writer.
-        let inserts = locked.inserts.load(Ordering::Relaxed);
-        locked
-            .inserts
-            .store(inserts.wrapping_add(1), Ordering::Release);
-        // Odd stamps for inserts, even ones for hits: an entry inserted now is more recent than
-        // every hit before it, and less than every hit after it.
-        let tick = match self.max_entries {
-            Some(_) => self.epoch.fetch_add(2, Ordering::Relaxed) + 1,
-            None => 0,
-        };
-        Slot {
+        bound::count_insert(&locked.inserts);
+        let times = Times::new(stamp, self.bound.tick());
+        let held = Held::Inline(Slot {
             hash,
             key,
             value,
-            created_ms: stamp.created_ms,
-            ttl_ms: stamp.ttl_ms.unwrap_or(NO_TTL),
-            touched_ms: AtomicU64::new(stamp.touched_ms),
-            last_used: AtomicU64::new(tick),
-            live: AtomicBool::new(true),
+            times,
+        });
+        if let Some(replaced) = shard.insert(locked.address(), held) {
+            return Inserted::displacing(Some(replaced), 0);
         }
+        // Full: one entry goes, this shard's least recently used if it has one besides the new.
+        let full = self.bound.enter();
+        let mut gone = None;
+        let others = shard.len() - 1;
+        if full && others > 0 {
+            gone = Some(shard.evict_least_recent(others));
+            self.bound.left(1);
+        }
+        drop(shard);
+        if full && gone.is_none() {
+            gone = self.evict_from_another_shard(hash);
+        }
+        let evicted = u64::from(gone.is_some());
+        Inserted::displacing(gone, evicted)
     }
 
     /// The entries the tables have room for.
@@ -452,7 +320,7 @@ where
     pub(crate) fn capacity(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| s.write_shard().table.capacity())
+            .map(|s| s.write_shard().capacity())
             .sum()
     }
 
@@ -461,7 +329,7 @@ where
     pub(crate) fn len(&self) -> usize {
         self.active()
             .iter()
-            .map(|s| s.write_shard().table.len())
+            .map(|s| s.write_shard().entries().len())
             .sum()
     }
 }
@@ -476,7 +344,7 @@ impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryBackend")
             .field("shards", &(self.shard_mask + 1))
-            .field("max_entries", &self.max_entries)
+            .field("max_entries", &self.bound.max_entries)
             .field("thread_index", &self.index.is_some())
             .finish_non_exhaustive()
     }

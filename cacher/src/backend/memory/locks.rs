@@ -39,14 +39,9 @@ thread_local! {
 pub(super) struct UserCode(());
 
 impl UserCode {
-    /// User code about to run under `shard`'s lock.
-    #[inline]
-    pub(super) fn enter<K, V>(shard: &Locked<K, V>) -> Self {
-        Self::enter_at(std::ptr::from_ref(shard).addr())
-    }
-
-    /// [`enter`](Self::enter) by the lock's address: not generic, compiled once.
-    fn enter_at(address: usize) -> Self {
+    /// User code about to run under the lock at `address` ([`Locked::address`]): not generic,
+    /// compiled once.
+    pub(super) fn enter(address: usize) -> Self {
         let depth = DEPTH.get();
         if depth < TRACKED {
             let mut held = HELD.get();
@@ -121,7 +116,13 @@ impl<K, V> Locked<K, V> {
 
     /// Whether this thread runs user code under this shard's lock.
     fn held_here(&self) -> bool {
-        UserCode::holds(std::ptr::from_ref(self).addr())
+        UserCode::holds(self.address())
+    }
+
+    /// The address by which [`UserCode`] knows this shard's lock.
+    #[inline]
+    pub(super) fn address(&self) -> usize {
+        std::ptr::from_ref(self).addr()
     }
 
     /// The shard, for writing (a poisoned lock taken as it is).

@@ -2,11 +2,9 @@
 
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::locks::UserCode;
-use super::thread_index::ThreadIndex;
-use super::{Absence, Held, MemoryBackend, NO_TTL, Slot, holds, is_at};
+use super::{Absence, Held, MemoryBackend, Slot};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -18,7 +16,8 @@ where
 {
     /// The value and its times, looked up with a precomputed hash: in this thread's index, else
     /// in the shared table; or, if there is none, what the lookup saw of its absence.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
         &self,
         hash: u64,
@@ -41,33 +40,36 @@ where
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
         let locked = self.shard(hash);
-        let absent = || Absence {
-            shard: self.shard_index(hash),
-            inserts: locked.inserts.load(Ordering::Relaxed),
-        };
         // `None` from user code run under this shard's lock: answered as a miss.
         let Some(shard) = locked.read_shard() else {
-            return Err(absent());
+            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
         };
-        let Some(held) = shard.table.find(hash, holds(locked, key)) else {
-            return Err(absent());
+        let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) else {
+            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
         };
+        let held = shard.get(place);
         let found = {
-            let _user = UserCode::enter(locked);
+            let _user = UserCode::enter(locked.address());
             self.read(held)
         };
         // Not from user code run under a shard's lock: sharing the entry takes the write lock.
-        let admits = |index: &&ThreadIndex<K, V>| !UserCode::running() && index.admits();
-        let Some(index) = self.index.as_ref().filter(admits) else {
+        let Some(index) = &self.index else {
             return Ok(found);
         };
+        if UserCode::running() || !index.admits() {
+            return Ok(found);
+        }
         let shared = match held {
             Held::Shared(slot) => Some(Arc::clone(slot)),
             Held::Inline(_) => None,
         };
         let address = std::ptr::from_ref::<Slot<K, V>>(held);
         drop(shard);
-        if let Some(slot) = shared.or_else(|| self.share(hash, address)) {
+        let shared = match shared {
+            Some(slot) => Some(slot),
+            None => self.share(hash, address),
+        };
+        if let Some(slot) = shared {
             index.admit(slot);
         }
         Ok(found)
@@ -83,31 +85,24 @@ where
     #[cold]
     fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
         let mut shard = self.shard(hash).write_shard();
-        let entry = shard.table.find_entry(hash, is_at(inline)).ok()?;
-        let (held, vacant) = entry.remove();
-        let slot = match held {
+        let place = shard.find_at(hash, inline)?;
+        // Taken out and put back (at the end of the shard: its place does not matter).
+        let slot = match shard.take(place) {
             Held::Inline(slot) => Arc::new(slot),
             Held::Shared(slot) => slot,
         };
-        vacant.insert(Held::Shared(Arc::clone(&slot)));
+        shard.push(Held::Shared(Arc::clone(&slot)));
         Some(slot)
     }
 
     /// A hit's read of an entry: its value and times, and its use for the eviction order.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
-        if self.max_entries.is_some() {
-            // A load of the shared clock, and a store to this entry only when it moved on.
-            let now = self.epoch.load(Ordering::Relaxed);
-            if slot.last_used.load(Ordering::Relaxed) != now {
-                slot.last_used.store(now, Ordering::Relaxed);
-            }
+        if let Some(now) = self.bound.now() {
+            slot.times.used(now);
         }
-        let stamp = Stamp {
-            created_ms: slot.created_ms,
-            ttl_ms: (slot.ttl_ms != NO_TTL).then_some(slot.ttl_ms),
-            touched_ms: slot.touched_ms.load(Ordering::Relaxed),
-        };
+        let stamp = slot.times.stamp();
         (slot.value.clone(), stamp)
     }
 }

@@ -5,11 +5,9 @@
 use std::any::Any;
 use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::Ordering;
 
-use hashbrown::HashTable;
-
-use super::{Held, MemoryBackend, Slot, holds, is_at};
+use super::shard::Shard;
+use super::{Held, MemoryBackend};
 use crate::key::KeyRef;
 
 /// Entries taken out of the tier by [`take`](MemoryBackend::take) or
@@ -20,14 +18,14 @@ use crate::key::KeyRef;
 /// way: two at once would abort the process).
 pub(crate) struct Taken<K, V> {
     entry: Option<Held<K, V>>,
-    tables: Vec<HashTable<Held<K, V>>>,
+    entries: Vec<Held<K, V>>,
 }
 
 #[cfg(test)]
 impl<K, V> Taken<K, V> {
     /// Whether nothing was taken (`take` of a key the tier did not have).
     pub(crate) fn is_empty(&self) -> bool {
-        self.entry.is_none() && self.tables.iter().all(HashTable::is_empty)
+        self.entry.is_none() && self.entries.is_empty()
     }
 }
 
@@ -36,7 +34,14 @@ pub(crate) type Panic = Box<dyn Any + Send>;
 
 /// Drops `value`, catching a panic of its `Drop` for the caller to resume later.
 pub(super) fn drop_caught<T>(value: T) -> Option<Panic> {
-    catch_unwind(AssertUnwindSafe(|| drop(value))).err()
+    let mut value = Some(value);
+    caught(&mut || drop(value.take()))
+}
+
+/// Runs `drop`, catching its panic: not generic, so that `catch_unwind`'s code is compiled once,
+/// not once per type of value dropped.
+fn caught(drop: &mut dyn FnMut()) -> Option<Panic> {
+    catch_unwind(AssertUnwindSafe(drop)).err()
 }
 
 /// Values dropped one by one, each alone: the first panic of their `Drop`s is resumed once all
@@ -68,10 +73,8 @@ impl<K, V> Drop for Taken<K, V> {
             drops.drop(held);
         }
         // `pop`, not the vector's iterator: one iterator type less compiled per cache type.
-        while let Some(table) = self.tables.pop() {
-            for held in table {
-                drops.drop(held);
-            }
+        while let Some(held) = self.entries.pop() {
+            drops.drop(held);
         }
         drops.resume();
     }
@@ -87,20 +90,16 @@ where
         let hash = self.hash(key);
         let locked = self.shard(hash);
         let mut shard = locked.write_shard();
-        let entry = match shard.table.find_entry(hash, holds(locked, key)) {
-            Ok(entry) => {
-                let (gone, _) = entry.remove();
-                gone.retire();
-                if self.max_entries.is_some() {
-                    self.len.fetch_sub(1, Ordering::Relaxed);
-                }
-                Some(gone)
-            }
-            Err(_) => None,
-        };
+        let mut entry = None;
+        if let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) {
+            let gone = shard.take(place);
+            gone.times.retire();
+            self.bound.left(1);
+            entry = Some(gone);
+        }
         Taken {
             entry,
-            tables: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -108,39 +107,39 @@ where
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.
     pub(crate) fn clear(&self) -> Taken<K, V> {
-        let mut tables = Vec::with_capacity(self.active().len());
-        for lock in self.active() {
-            let mut shard = lock.write_shard();
-            if self.max_entries.is_some() {
-                self.len.fetch_sub(shard.table.len(), Ordering::Relaxed);
-            }
-            let table = std::mem::take(&mut shard.table);
-            table.iter().for_each(|slot| slot.retire());
+        let mut all = Vec::new();
+        // By number, not the slice's iterator: one iterator type less per cache type.
+        for number in 0..=self.shard_mask {
+            let mut shard = self.shards[number].write_shard();
+            let mut entries = shard.take_all();
+            self.bound.left(entries.len());
+            retire_all(&entries); // under the lock: no index serves them once it is free
             drop(shard);
-            tables.push(table);
+            all.append(&mut entries);
         }
         if let Some(index) = &self.index {
             index.cleared();
         }
         Taken {
             entry: None,
-            tables,
+            entries: all,
         }
     }
 
     /// Evicts the least recently used entry of the first shard other than `hash`'s that has
     /// one (one lock at a time, so no order between locks is needed), and hands it back.
     pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Held<K, V>> {
-        let own = std::ptr::from_ref(self.shard(hash));
-        for lock in self.active() {
-            if std::ptr::eq(&**lock, own) {
+        let own = self.shard_index(hash);
+        for number in 0..=self.shard_mask {
+            if number == own {
                 continue;
             }
-            let mut shard = lock.write_shard();
-            if !shard.table.is_empty() {
-                let gone = evict_least_recent(&mut shard.table);
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                return gone;
+            let mut shard = self.shards[number].write_shard();
+            let held = shard.len();
+            if held > 0 {
+                let gone = shard.evict_least_recent(held);
+                self.bound.left(1);
+                return Some(gone);
             }
         }
         None
@@ -153,18 +152,35 @@ where
     }
 }
 
-/// Removes the entry with the oldest stamp, under the shard's write lock, and hands it back.
-/// Found again by its address, not its stamp: an index hit writes stamps without the lock, and
-/// the oldest must go even if one moved it on since the scan (or the count would drift).
-pub(super) fn evict_least_recent<K, V>(table: &mut HashTable<Held<K, V>>) -> Option<Held<K, V>> {
-    let oldest = table
-        .iter()
-        .min_by_key(|held| held.last_used.load(Ordering::Relaxed))
-        .map(|held| (held.hash, std::ptr::from_ref::<Slot<K, V>>(held)))?;
-    let (hash, oldest) = oldest;
-    let (gone, _) = table.find_entry(hash, is_at(oldest)).ok()?.remove();
-    gone.retire();
-    Some(gone) // for the caller to drop once unlocked
+/// Marks entries taken out of their shard dead.
+fn retire_all<K, V>(entries: &[Held<K, V>]) {
+    let mut place = 0;
+    while place < entries.len() {
+        entries[place].times.retire();
+        place += 1;
+    }
+}
+
+impl<K, V> Shard<K, V> {
+    /// Removes the entry with the oldest stamp among the first `among` (at least one), under the
+    /// shard's write lock, and hands it back. Its stamp as the scan read it: an index hit writes
+    /// stamps without the lock, and the oldest goes even if one moved it on since.
+    pub(super) fn evict_least_recent(&mut self, among: usize) -> Held<K, V> {
+        let entries = &self.entries()[..among];
+        let mut oldest = 0;
+        let mut stamp = u64::MAX;
+        let mut place = 0;
+        while place < entries.len() {
+            let used = entries[place].times.last_used();
+            if used < stamp {
+                (oldest, stamp) = (place, used);
+            }
+            place += 1;
+        }
+        let gone = self.take(oldest);
+        gone.times.retire();
+        gone // for the caller to drop once unlocked
+    }
 }
 
 /// What an insert did besides storing its value.
@@ -191,12 +207,40 @@ impl<K, V> Default for Inserted<K, V> {
     }
 }
 
+impl<K, V> Inserted<K, V> {
+    /// An insert that stored nothing (see [`skipped`](Self::skipped)).
+    pub(super) fn skipped() -> Self {
+        Self {
+            evicted: 0,
+            displaced: None,
+            skipped: true,
+        }
+    }
+
+    /// An insert that replaced or evicted `displaced` (`evicted`: 1 if evicted).
+    pub(super) fn displacing(displaced: Option<Held<K, V>>, evicted: u64) -> Self {
+        #[allow(
+            clippy::manual_map,
+            reason = "a closure is compiled once more per cache type"
+        )]
+        let displaced = match displaced {
+            Some(held) => Some(Displaced(Box::new(held))),
+            None => None,
+        };
+        Self {
+            evicted,
+            displaced,
+            skipped: false,
+        }
+    }
+}
+
 /// An entry an insert replaced or evicted, boxed (an allocation only when one is displaced).
 pub(crate) struct Displaced<K, V>(pub(super) Box<Held<K, V>>);
 
 impl<K, V> Displaced<K, V> {
     /// Drops it, handing back the panic of its value's `Drop`, if any.
     pub(crate) fn release(self) -> Option<Panic> {
-        drop_caught(self.0)
+        drop_caught(*self.0) // as a `Held`: the same code as a removed entry's drop
     }
 }

@@ -36,7 +36,7 @@ use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
 use super::removal::drop_caught;
-use super::{CacheLine, Slot};
+use super::{CacheLine, Held, Slot};
 use crate::key::KeyRef;
 
 /// Pointers each thread's index holds before it starts over, unless
@@ -83,7 +83,8 @@ struct Slots<K, V> {
 }
 
 /// The place of `hash` in `places`: one entry per hash (below).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn place(places: &HashTable<(u64, u32)>, hash: u64) -> Option<usize> {
     let &(_, place) = places.find(hash, |&(indexed, _)| indexed == hash)?;
     Some(place as usize)
@@ -114,7 +115,8 @@ fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<
 /// 147 against 139 per `u64` hit. Not taken: the `ThreadLocal` would then be a type per cache
 /// type, its code compiled for each, +23 000 IR lines for the 50 functions of the compile-time
 /// bench (+6 %).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn typed<K: 'static, V: 'static>(local: &(dyn Any + Send)) -> Option<&Local<K, V>> {
     local
         .downcast_ref::<CacheLine<Local<K, V>>>()
@@ -134,9 +136,8 @@ impl<K, V> ThreadIndex<K, V> {
 
     /// This index, holding no more than a tier bounded to `max_entries` holds: beyond that it
     /// would only keep evicted entries, and their values, alive.
-    pub(super) fn at_most(mut self, max_entries: usize) -> Self {
+    pub(super) fn at_most(&mut self, max_entries: usize) {
         self.capacity = self.requested.min(max_entries);
-        self
     }
 
     /// Counts a clear of the tier, after its entries were marked dead: each thread's index lets
@@ -156,7 +157,8 @@ where
     /// `None` when it has none, when the entry it has is dead, and when the index is in use
     /// further up this thread's stack (a key's `Eq` or a value's `Clone` that uses the cache):
     /// the shared table answers then.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn find<Q, R>(
         &self,
         hash: u64,
@@ -174,7 +176,7 @@ where
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
-        if !key.is_key(&slot.key) || !slot.live.load(Ordering::Acquire) {
+        if !key.is_key(&slot.key) || !slot.times.live() {
             return None;
         }
         Some(read(slot))
@@ -273,14 +275,20 @@ impl<K, V> Slots<K, V> {
     /// Lets go of the dead entries (handed back, to drop), and places the live ones again.
     fn keep_live(&mut self) -> Vec<Arc<Slot<K, V>>> {
         self.places.clear();
-        let (live, dead) = std::mem::take(&mut self.slots)
-            .into_iter()
-            .partition(|slot| slot.live.load(Ordering::Relaxed));
-        self.slots = live;
-        for (place, slot) in self.slots.iter().enumerate() {
+        // `pop` and `push`, not iterator adapters: each is a copy per cache type.
+        let mut dead = Vec::new();
+        let mut all = std::mem::take(&mut self.slots);
+        while let Some(slot) = all.pop() {
+            if slot.times.live() {
+                self.slots.push(slot);
+            } else {
+                dead.push(slot);
+            }
+        }
+        for place in 0..self.slots.len() {
             // Distinct keys, distinct hashes but in a collision (then the later one wins a
             // place, and the other stays unreachable until the index fills again).
-            let _ = insert(&mut self.places, slot.hash, place);
+            let _ = insert(&mut self.places, self.slots[place].hash, place);
         }
         dead
     }
@@ -297,7 +305,8 @@ impl<K, V> Slots<K, V> {
 /// admits another entry now must not lose its own value to it (the panic hook has seen it).
 fn release<K, V>(mut gone: Vec<Arc<Slot<K, V>>>) {
     while let Some(slot) = gone.pop() {
-        let _ = drop_caught(slot);
+        // As a `Held`: the same code as a removed entry's drop.
+        let _ = drop_caught(Held::Shared(slot));
     }
 }
 
