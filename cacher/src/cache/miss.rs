@@ -253,6 +253,9 @@ pub(super) struct Core<'a> {
     down: u64,
     /// The creation time of the memory entry whose use is to be recorded (its value in slot).
     touching: Option<u64>,
+    /// Whether the fallback kept is the memory tier's first answer, read before the generation
+    /// was noted (which needs the key's hash): a removal in between is not seen by it.
+    early_stale: bool,
 }
 
 impl<'a> Core<'a> {
@@ -289,6 +292,7 @@ impl<'a> Core<'a> {
             store_error,
             down: 0,
             touching: None,
+            early_stale: false,
         }
     }
 

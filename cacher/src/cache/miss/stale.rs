@@ -58,7 +58,11 @@ impl<'a> Core<'a> {
                 log::backing_off(shared.namespace());
                 self.serve_stale(from, v);
             }
-            _ => v.keep_stale(from),
+            _ => {
+                // The memory tier's answer is kept first, if it is kept at all.
+                self.early_stale = from == Slot::Value;
+                v.keep_stale(from);
+            }
         }
     }
 
