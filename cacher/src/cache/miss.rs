@@ -190,8 +190,8 @@ pub(super) trait Values<'a> {
     /// Inserts the entry's value into the memory tier (what it displaced kept for
     /// [`release`](Self::release)): `None` without one, else whether the insert was skipped.
     fn insert_memory(&mut self) -> Option<bool>;
-    /// Makes the fallback the value: the kept one if the generation is `current`, else (if
-    /// `look`) the memory tier's entry past its ttl; a kept one not made the value is doubtful.
+    /// Makes the fallback the value: the kept one if the generation is `current` (and it came
+    /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
     /// Gives up leading the flight: its waiters go round again.
     fn drop_leader(&mut self);
@@ -253,9 +253,6 @@ pub(super) struct Core<'a> {
     down: u64,
     /// The creation time of the memory entry whose use is to be recorded (its value in slot).
     touching: Option<u64>,
-    /// Whether the fallback kept is the memory tier's first answer, read before the generation
-    /// was noted (which needs the key's hash): a removal in between is not seen by it.
-    early_stale: bool,
 }
 
 impl<'a> Core<'a> {
@@ -292,7 +289,6 @@ impl<'a> Core<'a> {
             store_error,
             down: 0,
             touching: None,
-            early_stale: false,
         }
     }
 

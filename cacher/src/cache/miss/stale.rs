@@ -58,11 +58,7 @@ impl<'a> Core<'a> {
                 log::backing_off(shared.namespace());
                 self.serve_stale(from, v);
             }
-            _ => {
-                // The memory tier's answer is kept first, if it is kept at all.
-                self.early_stale = from == Slot::Value;
-                v.keep_stale(from);
-            }
+            _ => v.keep_stale(from),
         }
     }
 

@@ -90,10 +90,8 @@ impl<'a> Core<'a> {
         // An entry removed or replaced since the call started is not served either. The
         // generation is its stripe's: when it moved (perhaps for another key), a caller's
         // `get_or_compute` that kept a fallback asks the memory tier whether the key still has
-        // an entry past its ttl, which is then the one served, else the persistent tiers. So
-        // does one that kept the memory tier's first answer, read before the generation was
-        // noted: a removal in between (from the key's `Hash`, or another thread) left it alone.
-        let current = self.generations.current(self.hash) == self.generation && !self.early_stale;
+        // an entry past its ttl, which is then the one served, else the persistent tiers.
+        let current = self.generations.current(self.hash) == self.generation;
         let fallback = v.fallback(current, self.goal == Goal::Compute);
         let stale = matches!(fallback, Fallback::Served);
         if stale {
