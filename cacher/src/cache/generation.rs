@@ -214,6 +214,12 @@ impl Generations {
     /// invalidates the stripe. A refresh joins no flight, so a call that started after its
     /// invalidation may have read the value it replaces from a tier not yet written: that call
     /// never copies it back after the refresh.
+    ///
+    /// The generation is checked again once the store is counted, in the order of
+    /// [`begin_store`](Self::begin_store): an invalidation that waited beside it for the same
+    /// stores under way saw none when they ended (this one not counted yet), and clears the
+    /// tiers; it has moved the generation, so the store sees it and skips, or is seen and
+    /// waited for.
     pub(crate) fn begin_refresh(
         &self,
         hash: u64,
@@ -221,8 +227,9 @@ impl Generations {
         bound: Duration,
     ) -> Option<Storing<'_>> {
         let stripe = self.stripe(hash);
+        let unchanged = || self.clearing.load(SeqCst) == 0 && self.current(hash) == seen;
         stripe.removing.fetch_add(1, SeqCst);
-        if self.clearing.load(SeqCst) != 0 || self.current(hash) != seen {
+        if !unchanged() {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
@@ -230,6 +237,11 @@ impl Generations {
             stripe.storing.load(SeqCst) == 0
         });
         stripe.storing.fetch_add(1, SeqCst);
+        if !unchanged() {
+            stripe.storing.fetch_sub(1, SeqCst);
+            stripe.removing.fetch_sub(1, SeqCst);
+            return None;
+        }
         Some(Storing {
             stripe,
             #[cfg(feature = "tokio")]

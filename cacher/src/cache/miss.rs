@@ -190,8 +190,8 @@ pub(super) trait Values<'a> {
     /// Inserts the entry's value into the memory tier (what it displaced kept for
     /// [`release`](Self::release)): `None` without one, else whether the insert was skipped.
     fn insert_memory(&mut self) -> Option<bool>;
-    /// Makes the fallback the value: the kept one if the generation is `current`, else (if
-    /// `look`) the memory tier's entry past its ttl; a kept one not made the value is doubtful.
+    /// Makes the fallback the value: the kept one if the generation is `current` (and it came
+    /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
     /// Gives up leading the flight: its waiters go round again.
     fn drop_leader(&mut self);

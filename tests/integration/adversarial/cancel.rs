@@ -44,9 +44,12 @@ impl Future for YieldOnce {
 }
 
 /// A tier over a map shared by its clones (the "disk" another process or a restart would see),
-/// whose async reads yield before and after they act (a cache's async calls write through the
-/// blocking `insert`, on a blocking thread). Its writes take `slow`; a write of the value
-/// `refused` fails as a full disk does, and its removes record the thread they ran on.
+/// whose async reads and writes yield before and after they act, as the file and store tiers'
+/// do. A cache's async calls write through the blocking `insert`, on a blocking thread; the
+/// yielding `insert_async` is kept so that a driver that awaited it again, one tier after the
+/// other, would give the drops here the points between writes that the tests look for. Its
+/// writes take `slow`; a write of the value `refused` fails as a full disk does, and its removes
+/// record the thread they ran on.
 #[derive(Clone, Default)]
 pub(crate) struct Yielding {
     map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
@@ -105,6 +108,21 @@ impl PersistentBackend<u64> for Yielding {
             let got = self.get(key);
             YieldOnce(false).await;
             got
+        })
+    }
+    fn insert_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+        entry: &'a Entry<u64>,
+    ) -> BoxFuture<'a, cacher::Result<()>>
+    where
+        u64: Send + Sync + 'a,
+    {
+        Box::pin(async move {
+            YieldOnce(false).await;
+            let wrote = self.insert(key, entry);
+            YieldOnce(false).await;
+            wrote
         })
     }
 }

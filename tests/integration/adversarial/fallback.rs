@@ -101,3 +101,58 @@ async fn an_async_calls_stale_fallback_outside_memory_is_not_lost_to_inserts_of_
         .await;
     assert_eq!(result, Ok(10));
 }
+
+/// The cache a [`HashRemoves`] key removes itself from, and after how many more hashes.
+static REMOVE_AT_HASH: std::sync::Mutex<Option<(Cache<HashRemoves, u64>, u32)>> =
+    std::sync::Mutex::new(None);
+
+/// A key whose `Hash` is user code that, once armed, removes the key when it has been hashed a
+/// given number of times more.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct HashRemoves(u32);
+
+impl std::hash::Hash for HashRemoves {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let armed = {
+            let mut slot = REMOVE_AT_HASH.lock().unwrap();
+            match slot.as_mut() {
+                Some((_, 0)) => slot.take().map(|(cache, _)| cache),
+                Some((_, left)) => {
+                    *left -= 1;
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some(cache) = armed {
+            cache.remove(self).unwrap();
+        }
+        self.0.hash(state);
+    }
+}
+
+/// A stale fallback removed after the call's memory lookup and before its generation is noted
+/// (the key's `Hash` is user code, run again for the call's flight), then the function fails: the
+/// removed value was served. Each of the key's hashes in the call is tried as the removal's
+/// point: whatever it is, once `remove` returned, the caller gets the function's error.
+#[test]
+fn a_stale_fallback_removed_after_the_memory_lookup_is_not_served() {
+    for at in 0..4 {
+        let (clock, mock) = Clock::mock();
+        let cache: Cache<HashRemoves, u64> = Cache::builder()
+            .ttl(Duration::from_secs(60))
+            .stale_if_error(Duration::from_secs(3600))
+            .clock(clock)
+            .build()
+            .unwrap();
+        cache.insert(&HashRemoves(1), 10).unwrap();
+        mock.advance(Duration::from_secs(120));
+        *REMOVE_AT_HASH.lock().unwrap() = Some((cache.clone(), at));
+        let result = cache.try_get_or_compute(&HashRemoves(1), || Err("the service is down"));
+        let removed = REMOVE_AT_HASH.lock().unwrap().take().is_none();
+        assert!(
+            !removed || result == Err("the service is down"),
+            "removed at the key's hash {at}, yet the removed value was served: {result:?}"
+        );
+    }
+}

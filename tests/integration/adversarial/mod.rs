@@ -7,6 +7,7 @@ mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
 mod drops;
+mod exclusive;
 mod fallback;
 mod files;
 mod forget;

@@ -33,6 +33,9 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) entry: Option<Entry<V>>,
     /// An entry past its ttl that `stale_if_error` may serve if the function fails.
     stale: Option<V>,
+    /// Whether the fallback is the memory tier's first answer, read before the generation was
+    /// noted (which needs the key's hash): a removal in between is not seen by the generation.
+    early: bool,
     /// The flight a waiter waits for.
     pub(super) flight: Option<Arc<Flight<V>>>,
     leader: Option<Leader<'a, K, V>>,
@@ -126,11 +129,15 @@ where
 
     fn keep_stale(&mut self, from: Slot) {
         let value = self.take(from);
-        self.stale.get_or_insert(value);
+        if self.stale.is_none() {
+            self.early = from == Slot::Value;
+            self.stale = Some(value);
+        }
     }
 
     fn drop_stale(&mut self) {
         self.stale = None;
+        self.early = false;
     }
 
     fn lookup(&mut self, missing: Option<Absence>) -> Found {
@@ -203,6 +210,10 @@ where
 
     fn fallback(&mut self, current: bool, look: bool) -> Fallback {
         let kept = self.stale.is_some() && look;
+        // An early fallback is looked for in the memory tier as after an invalidation: one
+        // between the lookup and the generation's note (from the key's `Hash`, run again for the
+        // flight, or another thread) left the generation as the call noted it.
+        let current = current && !self.early;
         self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key) {
@@ -349,6 +360,7 @@ where
                 value: None,
                 entry: None,
                 stale: None,
+                early: false,
                 flight: None,
                 leader: None,
                 displaced: None,

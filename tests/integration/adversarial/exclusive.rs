@@ -1,0 +1,158 @@
+//! The stores that hold their key's stripe alone while they write (a forced `refresh`'s,
+//! `Generations::begin_refresh`), against a `remove` or `clear` on another thread: once the
+//! invalidation returns, no value computed before it lands after it, whichever of the two
+//! threads a store under way in the stripe lets go first.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{Cache, MemoryBackend, PersistentBackend};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A tier over a shared map whose write of `1` holds until [`release`](Self::release) (a store
+/// under way in the key's stripe, as long as the test likes), and whose write of `2` takes a
+/// little while (so that an invalidation running beside it clears the tier first).
+#[derive(Clone, Default)]
+struct Held {
+    map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
+    started: Arc<AtomicBool>,
+    released: Arc<AtomicBool>,
+}
+
+impl Held {
+    fn value(&self, key: &str) -> Option<u64> {
+        self.map.lock().unwrap().get(key).map(|entry| entry.value)
+    }
+
+    /// Returns once the write of `1` has begun.
+    fn wait_started(&self) {
+        let start = Instant::now();
+        while !self.started.load(SeqCst) {
+            assert!(start.elapsed() < WAIT, "the write of 1 never began");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn release(&self) {
+        self.released.store(true, SeqCst);
+    }
+}
+
+impl PersistentBackend<u64> for Held {
+    fn name(&self) -> &'static str {
+        "held"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        Ok(self.map.lock().unwrap().get(key.key).cloned())
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        match entry.value {
+            1 => {
+                self.started.store(true, SeqCst);
+                let start = Instant::now();
+                while !self.released.load(SeqCst) && start.elapsed() < WAIT {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            2 => std::thread::sleep(Duration::from_millis(30)),
+            _ => {}
+        }
+        let mut map = self.map.lock().unwrap();
+        map.insert(key.key.to_owned(), entry.clone());
+        Ok(())
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        self.map.lock().unwrap().remove(key.key);
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        self.map.lock().unwrap().clear();
+        Ok(())
+    }
+}
+
+/// One round: a forced refresh of key 1 (computing 2) whose store waits for a store of the
+/// stripe under way (a `get_or_compute` of key 1 writing 1), an invalidation (`invalidate`: a
+/// `remove` or a `clear`) that begins meanwhile and waits for the same store; then the store
+/// under way ends and lets both go. What the cache and its tier hold for key 1 afterwards.
+fn round(invalidate: fn(&Cache<u32, u64>)) -> (Option<u64>, Option<u64>) {
+    let tier = Held::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    let key = cache.key_of(&1).unwrap();
+    let (computing, computing_rx) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let refresher = cache.clone();
+    let refresh = std::thread::spawn(move || {
+        refresher.refresh(|| {
+            refresher.get_or_compute(&1, || {
+                computing.send(()).unwrap();
+                go_rx.recv_timeout(WAIT).expect("let go");
+                2
+            })
+        })
+    });
+    // The refresh noted its generation and computes: a call of the key starts its own store.
+    computing_rx
+        .recv_timeout(WAIT)
+        .expect("the refresh computes");
+    let caller = cache.clone();
+    let stored = std::thread::spawn(move || caller.get_or_compute(&1, || 1));
+    tier.wait_started();
+    // The refresh's value, its generation unchanged: its store waits for the one under way.
+    go.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let remover = cache.clone();
+    let invalidation = std::thread::spawn(move || invalidate(&remover));
+    std::thread::sleep(Duration::from_millis(20));
+    // Both wait for the store under way; it ends.
+    tier.release();
+    invalidation.join().unwrap();
+    assert_eq!(
+        refresh.join().unwrap(),
+        2,
+        "the refresh's caller gets its value"
+    );
+    assert_eq!(stored.join().unwrap(), 1);
+    (cache.get(&1), tier.value(&key))
+}
+
+/// The refresh checked its generation, then waited for the stripe's stores under way before
+/// counting its own; the `remove` bumped the generation after that check and waited for the
+/// same stores, and when the last one ended it saw none under way (the refresh's not counted
+/// yet) and cleared the tiers while the refresh wrote: the refresh's 2, computed before the
+/// remove began, landed in the tier after `remove` returned, and was served.
+#[test]
+fn a_refresh_waiting_to_store_does_not_store_after_a_remove_that_waited_beside_it() {
+    for attempt in 0..16 {
+        let after = round(|cache| cache.remove(&1).unwrap());
+        assert_eq!(
+            after,
+            (None, None),
+            "attempt {attempt}: remove(1) returned, yet the refresh's value computed before it \
+             is found after it (cache, tier)"
+        );
+    }
+}
+
+/// As above, for `clear`.
+#[test]
+fn a_refresh_waiting_to_store_does_not_store_after_a_clear_that_waited_beside_it() {
+    for attempt in 0..16 {
+        let after = round(|cache| cache.clear().unwrap());
+        assert_eq!(
+            after,
+            (None, None),
+            "attempt {attempt}: clear() returned, yet the refresh's value computed before it is \
+             found after it (cache, tier)"
+        );
+    }
+}
