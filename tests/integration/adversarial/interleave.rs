@@ -208,3 +208,37 @@ fn a_call_begun_before_a_remove_stores_nothing_after_it_whatever_its_point() {
         );
     }
 }
+
+/// `remove` while every thread of tokio's blocking pool is busy and an async call's writes wait
+/// there in the queue (a runtime built with one blocking thread, taken by other work): the
+/// remove waits its bound (10 s) for the store it sees under way, gives up, clears memory and the
+/// tiers and returns; the writes then ran and put the removed value back in both tiers, served
+/// again once memory forgot it (found by the review of session 7).
+#[test]
+fn writes_queued_behind_a_busy_blocking_pool_do_not_land_after_a_remove_that_went_on() {
+    let (cache, a, b) = two_tiers();
+    let key = cache.key_of(&1).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let busy = runtime.spawn_blocking(move || held.recv());
+    let mut call = Polled::new(cache.get_or_compute_async(&1, || async { 2 }));
+    // Until memory holds 2: the call's store has begun, its writes queued behind `busy`.
+    while cache.get(&1) != Some(2) {
+        assert!(!call.step(), "the call cannot end before its writes");
+    }
+    cache.remove(&1).unwrap();
+    release.send(()).unwrap();
+    runtime.block_on(busy).unwrap().unwrap();
+    assert_eq!(call.finish(), 2, "the call's caller gets its value");
+    let after = (cache.get(&1), a.value(&key), b.value(&key));
+    assert_eq!(
+        after,
+        (None, None, None),
+        "remove returned, then the call's queued writes put the removed value back"
+    );
+}
