@@ -169,23 +169,41 @@ where
 {
     /// Writes every tier, then ends the store. A tier that panics does not keep the tiers after
     /// it from being written; its panic is resumed once they are.
+    ///
+    /// Unless an invalidation went on without the store meanwhile (it waited out its bound while
+    /// these writes were queued, every blocking thread busy, or while a tier's write hung): it may
+    /// have cleared the tiers already, so the key is taken out of them instead of written — a
+    /// removal is never a wrong value, a write after `remove` returned would be.
     fn run(&mut self) -> Option<(Entry<V>, VecDeque<crate::Result<()>>)> {
         let writes = self.writes.take()?;
         let (cache, key) = (&*self.cache, writes.key.borrow());
+        let generations = cache.flights.generations();
+        let went_on = || generations.went_on() != writes.went_on;
         let mut panicked = None;
         let results = (writes.tiers.iter())
             .map(|&tier| {
                 let backend = &*cache.backends[tier];
-                let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    write(backend, &key, &writes.entry)
-                }));
+                let wrote =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match went_on() {
+                        false => write(backend, &key, &writes.entry),
+                        true => backend.remove(&key),
+                    }));
                 wrote.unwrap_or_else(|panic| {
                     panicked.get_or_insert(panic);
                     Err(crate::Error::Config("the tier's write panicked".into()))
                 })
             })
             .collect();
-        cache.flights.generations().end(writes.store);
+        if went_on() {
+            // Also out of the tiers written before it went on (a write may end after it).
+            tracing::warn!("an invalidation went on without this store: its key is removed");
+            for &tier in &writes.tiers {
+                let backend = &*cache.backends[tier];
+                let removed = std::panic::AssertUnwindSafe(|| backend.remove(&key));
+                let _ = std::panic::catch_unwind(removed);
+            }
+        }
+        generations.end(writes.store);
         if let Some(panic) = panicked {
             std::panic::resume_unwind(panic);
         }

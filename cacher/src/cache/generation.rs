@@ -36,6 +36,9 @@ pub(crate) struct Generations {
     epoch: AtomicU64,
     /// Clears under way ([`Generations::removal_all`]): no store begins meanwhile.
     clearing: AtomicU32,
+    /// Invalidations that waited out their bound for stores under way and went on without them
+    /// ([`went_on`](Self::went_on)).
+    went_on: AtomicU64,
 }
 
 /// What a call saw when it started: its stripe's generation and the epoch.
@@ -120,6 +123,7 @@ impl Generations {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             epoch: AtomicU64::new(0),
             clearing: AtomicU32::new(0),
+            went_on: AtomicU64::new(0),
         }
     }
 
@@ -141,6 +145,22 @@ impl Generations {
             index: handed.index,
             exclusive: handed.exclusive,
         });
+    }
+
+    /// How many invalidations so far waited out their bound for stores under way and went on
+    /// without them. A store handed to another thread ([`Storing::hand_over`]) whose writes find
+    /// it moved since does not write: a removal may have cleared the tiers before them.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn went_on(&self) -> u64 {
+        self.went_on.load(SeqCst)
+    }
+
+    /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
+    /// without them is counted ([`went_on`](Self::went_on)).
+    fn wait_for_stores(&self, deadline: &mut Deadline, done: impl Fn() -> bool) {
+        if !wait_for(deadline, done) {
+            self.went_on.fetch_add(1, SeqCst);
+        }
     }
 
     /// The generation of `hash`'s key now.
@@ -197,7 +217,7 @@ impl Generations {
             back_off(&mut spins);
         }
         stripe.generation.fetch_add(1, SeqCst);
-        wait_for(&mut deadline, || stripe.storing.load(SeqCst) == 0);
+        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
         stripe.storing.fetch_add(1, SeqCst);
         Storing {
             stripe,
@@ -233,7 +253,7 @@ impl Generations {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
-        wait_for(&mut Deadline::new(bound), || {
+        self.wait_for_stores(&mut Deadline::new(bound), || {
             stripe.storing.load(SeqCst) == 0
         });
         stripe.storing.fetch_add(1, SeqCst);
@@ -281,7 +301,7 @@ impl Generations {
     pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
         let stripe = self.stripe(hash);
         stripe.generation.fetch_add(1, SeqCst);
-        wait_for(&mut Deadline::new(bound), || {
+        self.wait_for_stores(&mut Deadline::new(bound), || {
             stripe.storing.load(SeqCst) == 0
         });
     }
@@ -289,7 +309,7 @@ impl Generations {
     /// Invalidates every key (`clear`).
     pub(crate) fn invalidate_all(&self, bound: Duration) {
         self.epoch.fetch_add(1, SeqCst);
-        wait_for(&mut Deadline::new(bound), || {
+        self.wait_for_stores(&mut Deadline::new(bound), || {
             self.stripes.iter().all(|s| s.storing.load(SeqCst) == 0)
         });
     }
@@ -297,7 +317,8 @@ impl Generations {
 
 /// Waits until `done`, at most the deadline's bound. A store is one write to each tier, each
 /// bounded by its backend's own timeouts, so the bound is only there for a backend that has none.
-fn wait_for(deadline: &mut Deadline, done: impl Fn() -> bool) {
+/// Whether it ended done (else the bound passed).
+fn wait_for(deadline: &mut Deadline, done: impl Fn() -> bool) -> bool {
     let mut spins = 0;
     while !done() {
         if deadline.passed() {
@@ -305,10 +326,11 @@ fn wait_for(deadline: &mut Deadline, done: impl Fn() -> bool) {
             tracing::warn!(
                 "waited {bound:?} for a store or removal in progress; going on without it"
             );
-            return;
+            return false;
         }
         back_off(&mut spins);
     }
+    true
 }
 
 /// A wait's bound, counted from its first check that finds it must wait: a wait that need not
