@@ -156,3 +156,73 @@ fn a_refresh_waiting_to_store_does_not_store_after_a_clear_that_waited_beside_it
         );
     }
 }
+
+/// A tier whose writes hang until [`release`](Self::release) (a disk that stops answering),
+/// however long an invalidation waits for them.
+#[derive(Clone, Default)]
+struct Hung {
+    map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
+    writing: Arc<AtomicBool>,
+    released: Arc<AtomicBool>,
+}
+
+impl PersistentBackend<u64> for Hung {
+    fn name(&self) -> &'static str {
+        "hung"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        Ok(self.map.lock().unwrap().get(key.key).cloned())
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        self.writing.store(true, SeqCst);
+        let start = Instant::now();
+        while !self.released.load(SeqCst) {
+            assert!(start.elapsed() < 6 * WAIT, "never released");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.map
+            .lock()
+            .unwrap()
+            .insert(key.key.to_owned(), entry.clone());
+        Ok(())
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        self.map.lock().unwrap().remove(key.key);
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        self.map.lock().unwrap().clear();
+        Ok(())
+    }
+}
+
+/// A blocking call whose tier write hangs past the bound (10 s) that `remove` waits for stores
+/// under way: the remove goes on, clears memory and the tier, returns; the write, when it ends,
+/// put the removed value in the tier, served again by the next lookup (the blocking driver's
+/// writes, made step by step by the core, did not check that an invalidation went on).
+#[test]
+fn a_tier_write_that_hangs_past_a_removes_wait_does_not_land_after_it() {
+    let tier = Hung::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    let key = cache.key_of(&1).unwrap();
+    let caller = cache.clone();
+    let call = std::thread::spawn(move || caller.get_or_compute(&1, || 2));
+    let start = Instant::now();
+    while !tier.writing.load(SeqCst) {
+        assert!(start.elapsed() < WAIT, "the write never began");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    cache.remove(&1).unwrap();
+    tier.released.store(true, SeqCst);
+    assert_eq!(call.join().unwrap(), 2, "the caller gets its value");
+    let value = tier.map.lock().unwrap().get(key.as_str()).map(|e| e.value);
+    assert_eq!(
+        (cache.get(&1), value),
+        (None, None),
+        "remove returned, then the hung write put the removed value back"
+    );
+}
