@@ -178,7 +178,7 @@ where
         let writes = self.writes.take()?;
         let (cache, key) = (&*self.cache, writes.key.borrow());
         let generations = cache.flights.generations();
-        let went_on = || generations.went_on() != writes.went_on;
+        let went_on = || generations.went_on(&writes.store);
         let mut panicked = None;
         let results = (writes.tiers.iter())
             .map(|&tier| {

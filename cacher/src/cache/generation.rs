@@ -57,6 +57,9 @@ pub(crate) struct Storing<'a> {
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
+    /// The count of invalidations that went on without the stores they waited for
+    /// ([`Generations::went_on`]), and its value when this store began.
+    went_on: (&'a AtomicU64, u64),
 }
 
 /// A store in progress handed to the thread that makes its writes (an async call's,
@@ -65,6 +68,8 @@ pub(crate) struct Storing<'a> {
 pub(crate) struct Handed {
     index: usize,
     exclusive: bool,
+    /// [`Generations::went_on`]'s count when the store began.
+    went_on: u64,
 }
 
 #[cfg(feature = "tokio")]
@@ -74,9 +79,18 @@ impl Storing<'_> {
         let handed = Handed {
             index: self.index,
             exclusive: self.exclusive,
+            went_on: self.went_on.1,
         };
         std::mem::forget(self);
         handed
+    }
+}
+
+impl Storing<'_> {
+    /// Whether an invalidation went on without the stores it waited for since this one began:
+    /// it may have cleared the tiers already, so this store must not write them any more.
+    pub(crate) fn went_on(&self) -> bool {
+        self.went_on.0.load(SeqCst) != self.went_on.1
     }
 }
 
@@ -144,15 +158,21 @@ impl Generations {
             #[cfg(feature = "tokio")]
             index: handed.index,
             exclusive: handed.exclusive,
+            went_on: self.noted_went_on(),
         });
     }
 
-    /// How many invalidations so far waited out their bound for stores under way and went on
-    /// without them. A store handed to another thread ([`Storing::hand_over`]) whose writes find
-    /// it moved since does not write: a removal may have cleared the tiers before them.
+    /// Whether an invalidation waited out its bound for stores under way and went on without
+    /// them since the store `handed` over began ([`Storing::went_on`], counted): its writes must
+    /// not be made, a removal may have cleared the tiers before them.
     #[cfg(feature = "tokio")]
-    pub(crate) fn went_on(&self) -> u64 {
-        self.went_on.load(SeqCst)
+    pub(crate) fn went_on(&self, handed: &Handed) -> bool {
+        self.went_on.load(SeqCst) != handed.went_on
+    }
+
+    /// The count [`went_on`](Self::went_on), and its value now, for a store that begins.
+    fn noted_went_on(&self) -> (&AtomicU64, u64) {
+        (&self.went_on, self.went_on.load(SeqCst))
     }
 
     /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
@@ -182,6 +202,7 @@ impl Generations {
             #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: false,
+            went_on: self.noted_went_on(),
         };
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
         (!removing && self.current(hash) == seen).then_some(storing)
@@ -224,6 +245,7 @@ impl Generations {
             #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: true,
+            went_on: self.noted_went_on(),
         }
     }
 
@@ -267,6 +289,7 @@ impl Generations {
             #[cfg(feature = "tokio")]
             index: Self::index(hash),
             exclusive: true,
+            went_on: self.noted_went_on(),
         })
     }
 

@@ -203,8 +203,8 @@ pub(super) trait Values<'a> {
     fn tier_evictions(&self, tier: usize) -> u64;
     /// Reads (blocking) and keeps the entry under `key` in persistent tier `tier`: its times.
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
-    /// Writes the entry under the persistent `key` to persistent tier `tier`, blocking.
-    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()>;
+    /// Writes the entry under `key` to persistent tier `tier`, blocking (`forget`: removes it).
+    fn write(&mut self, tier: usize, key: Option<&'a str>, forget: bool) -> Result<()>;
     /// Waits, blocking, at most `bound` for the flight this call joined.
     fn wait(&mut self, bound: Duration) -> Waited;
     /// Marks the flight this call waited for as past its deadline.

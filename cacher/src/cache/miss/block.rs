@@ -3,6 +3,7 @@
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
 use super::{Core, Step, Values};
+use crate::cache::generation::Storing;
 
 impl<'a> Core<'a> {
     /// Performs the steps up to the next that needs the caller: the function's run
@@ -15,7 +16,13 @@ impl<'a> Core<'a> {
                     self.read(answer, v);
                 }
                 Step::Write(tier) => {
-                    let result = v.write(tier, self.key);
+                    // An invalidation that went on without this store may have cleared the
+                    // tiers: the key is taken out of them instead (and out of this one again
+                    // when it went on during the write, which ended after it).
+                    let result = v.write(tier, self.key, self.went_on());
+                    if self.went_on() {
+                        let _ = v.write(tier, self.key, true);
+                    }
                     self.wrote(result, v);
                 }
                 Step::Wait(bound) => {
@@ -26,5 +33,10 @@ impl<'a> Core<'a> {
                 step @ (Step::Compute(_) | Step::Done) => return step,
             }
         }
+    }
+
+    /// Whether an invalidation went on without the store under way (waited out its bound).
+    fn went_on(&self) -> bool {
+        self.storing.as_ref().is_some_and(Storing::went_on)
     }
 }

@@ -254,11 +254,12 @@ where
         park(&mut self.entry, drive::read(backend, &key))
     }
 
-    fn write(&mut self, tier: usize, key: Option<&'a str>) -> Result<()> {
+    fn write(&mut self, tier: usize, key: Option<&'a str>, forget: bool) -> Result<()> {
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
-        match &self.entry {
-            Some(entry) => drive::write(backend, &key, entry),
-            None => log::out_of_step("writes are planned with their entry"),
+        match (&self.entry, forget) {
+            (_, true) => backend.remove(&key),
+            (Some(entry), false) => drive::write(backend, &key, entry),
+            (None, false) => log::out_of_step("writes are planned with their entry"),
         }
     }
 

@@ -23,8 +23,6 @@ pub(in crate::cache) struct Writes<V> {
     /// The call's store, still counted as under way: end it with
     /// [`Generations::end`](crate::cache::generation::Generations::end) once written.
     pub(in crate::cache) store: Handed,
-    /// [`Generations::went_on`](crate::cache::generation::Generations::went_on) at the hand-over.
-    pub(in crate::cache) went_on: u64,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -77,7 +75,6 @@ where
             tiers,
             entry,
             store,
-            went_on: self.shell.inner.flights.generations().went_on(),
         }
     }
 
