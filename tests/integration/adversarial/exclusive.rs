@@ -226,3 +226,55 @@ fn a_tier_write_that_hangs_past_a_removes_wait_does_not_land_after_it() {
         "remove returned, then the hung write put the removed value back"
     );
 }
+
+/// `refresh_async` while a store of its key's stripe is under way (another thread's call whose
+/// tier write hangs): the refresh must wait for it — its value must not land before the older
+/// one — but not on the executor's thread. Its first poll waited there, blocking, for the store
+/// (`plan`'s invalidation; then the store's own `begin_refresh`), up to the 10 s bound: every
+/// other task of a current-thread runtime stood still meanwhile.
+#[test]
+fn refresh_async_waits_for_a_store_under_way_without_blocking_the_executor() {
+    let tier = Hung::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    let caller = cache.clone();
+    let call = std::thread::spawn(move || caller.get_or_compute(&1, || 1));
+    let start = Instant::now();
+    while !tier.writing.load(SeqCst) {
+        assert!(start.elapsed() < WAIT, "the write never began");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refreshed = runtime.block_on(async {
+        let refresh = cache.refresh_async(cache.get_or_compute_async(&1, || async { 2 }));
+        let ticks = async {
+            // Another task of the runtime: it runs while the refresh waits, then lets the
+            // store under way go.
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let stood_still = start.elapsed();
+            tier.released.store(true, SeqCst);
+            stood_still
+        };
+        tokio::join!(refresh, ticks)
+    });
+    assert_eq!(call.join().unwrap(), 1);
+    let (value, ticked_after) = refreshed;
+    assert_eq!(value, 2, "the refresh returns its value");
+    assert!(
+        ticked_after < Duration::from_secs(5),
+        "the runtime's other task stood still {ticked_after:?} while the refresh waited"
+    );
+    assert_eq!(
+        cache.get(&1),
+        Some(2),
+        "the refresh's value stands, after the older one"
+    );
+}
