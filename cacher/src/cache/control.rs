@@ -303,13 +303,9 @@ where
         let inner = &*self.inner;
         match mode {
             Mode::Bypass => Planned::Bypass,
-            Mode::Refresh => {
-                // As `insert` does: a computation already under way stores nothing over this.
-                inner
-                    .flights
-                    .invalidate(inner.flight_hash(key), inner.store_wait());
-                Planned::Miss(Goal::Refresh, Memory::Absent)
-            }
+            // Invalidated by the driver's caller (blocking or not), as `insert` does: a
+            // computation already under way stores nothing over this.
+            Mode::Refresh => Planned::Miss(Goal::Refresh, Memory::Absent),
             Mode::Observe => match inner.lookup_memory(key) {
                 Memory::Fresh(value) => {
                     report(self.id(), Origin::Hit);
@@ -344,6 +340,9 @@ where
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
+        if goal == Goal::Refresh {
+            (inner.flights).invalidate(inner.flight_hash(key), inner.store_wait());
+        }
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
         let result = drive::run(&mut miss, &mut Some(compute));
@@ -385,6 +384,10 @@ where
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
+        if goal == Goal::Refresh {
+            let generations = inner.flights.generations();
+            (generations.invalidate_async(inner.flight_hash(key), inner.store_wait())).await;
+        }
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
         let result = drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await;

@@ -329,6 +329,29 @@ impl Generations {
         });
     }
 
+    /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`).
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn invalidate_async(&self, hash: u64, bound: Duration) {
+        self.stripe(hash).generation.fetch_add(1, SeqCst);
+        self.stores_async(hash, bound).await;
+    }
+
+    /// Waits, without blocking the executor, until no store of `hash`'s stripe is under way, at
+    /// most `bound` (then goes on, counted as [`wait_for_stores`](Self::wait_for_stores) does).
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn stores_async(&self, hash: u64, bound: Duration) {
+        let stripe = self.stripe(hash);
+        let deadline = tokio::time::Instant::now() + bound;
+        while stripe.storing.load(SeqCst) != 0 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("waited {bound:?} for a store in progress; going on without it");
+                self.went_on.fetch_add(1, SeqCst);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Invalidates every key (`clear`).
     pub(crate) fn invalidate_all(&self, bound: Duration) {
         self.epoch.fetch_add(1, SeqCst);

@@ -5,7 +5,7 @@ use std::hash::Hash;
 use std::ops::ControlFlow;
 
 use super::shell::{park, tier_of};
-use super::{Failed, Miss, Step, log};
+use super::{Failed, Goal, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
 use crate::cache::generation::Handed;
@@ -31,6 +31,12 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    /// The key's hash when this call's store is to be alone in its stripe and waits for the
+    /// stores under way there (a forced refresh's): the async driver waits for them first.
+    pub(in crate::cache) fn stores_alone(&self) -> Option<u64> {
+        (self.core.goal == Goal::Refresh).then_some(self.core.hash)
+    }
+
     /// What to do next.
     #[inline]
     pub(in crate::cache) fn next(&mut self) -> Step<'a> {
