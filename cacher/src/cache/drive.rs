@@ -109,15 +109,7 @@ where
                 let result = compute().instrument(span).await;
                 timer.stop(&inner.stats);
                 match result {
-                    Ok(value) => {
-                        // A forced refresh's store waits for the stores of its stripe under
-                        // way: here, without blocking the executor, rather than in the core.
-                        if let Some(hash) = miss.stores_alone() {
-                            let generations = inner.flights.generations();
-                            generations.stores_async(hash, inner.store_wait()).await;
-                        }
-                        miss.computed(value);
-                    }
+                    Ok(value) => miss.computed_async(value).await,
                     Err(error) => match miss.failed_async(error) {
                         ControlFlow::Break(result) => return result,
                         ControlFlow::Continue(error) => failure = Some(error),

@@ -31,10 +31,18 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// The key's hash when this call's store is to be alone in its stripe and waits for the
-    /// stores under way there (a forced refresh's): the async driver waits for them first.
-    pub(in crate::cache) fn stores_alone(&self) -> Option<u64> {
-        (self.core.goal == Goal::Refresh).then_some(self.core.hash)
+    /// The function's value, in the async driver: a forced refresh's store, alone in its
+    /// stripe, first waits for the stripe's stores under way here, without blocking the
+    /// executor (the core's own wait then finds none, but for one begun in between).
+    pub(in crate::cache) async fn computed_async(&mut self, value: V) {
+        if self.core.goal == Goal::Refresh {
+            let inner = self.shell.inner;
+            let generations = inner.flights.generations();
+            generations
+                .stores_async(self.core.hash, inner.store_wait())
+                .await;
+        }
+        self.computed(value);
     }
 
     /// What to do next.
