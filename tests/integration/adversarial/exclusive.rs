@@ -17,11 +17,15 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A tier over a shared map whose write of `1` holds until [`release`](Self::release) (a store
 /// under way in the key's stripe, as long as the test likes), and whose write of `2` takes a
 /// little while (so that an invalidation running beside it clears the tier first).
+///
+/// With `hang_all`, every write hangs until released, however long an invalidation waits for
+/// it (a disk that stops answering).
 #[derive(Clone, Default)]
 struct Held {
     map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
     started: Arc<AtomicBool>,
     released: Arc<AtomicBool>,
+    hang_all: bool,
 }
 
 impl Held {
@@ -52,6 +56,14 @@ impl PersistentBackend<u64> for Held {
     }
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
         match entry.value {
+            _ if self.hang_all => {
+                self.started.store(true, SeqCst);
+                let start = Instant::now();
+                while !self.released.load(SeqCst) {
+                    assert!(start.elapsed() < 6 * WAIT, "never released");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
             1 => {
                 self.started.store(true, SeqCst);
                 let start = Instant::now();
@@ -157,43 +169,22 @@ fn a_refresh_waiting_to_store_does_not_store_after_a_clear_that_waited_beside_it
     }
 }
 
-/// A tier whose writes hang until [`release`](Self::release) (a disk that stops answering),
-/// however long an invalidation waits for them.
-#[derive(Clone, Default)]
-struct Hung {
-    map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
-    writing: Arc<AtomicBool>,
-    released: Arc<AtomicBool>,
-}
-
-impl PersistentBackend<u64> for Hung {
-    fn name(&self) -> &'static str {
-        "hung"
-    }
-    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
-        Ok(self.map.lock().unwrap().get(key.key).cloned())
-    }
-    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
-        self.writing.store(true, SeqCst);
-        let start = Instant::now();
-        while !self.released.load(SeqCst) {
-            assert!(start.elapsed() < 6 * WAIT, "never released");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        self.map
-            .lock()
-            .unwrap()
-            .insert(key.key.to_owned(), entry.clone());
-        Ok(())
-    }
-    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
-        self.map.lock().unwrap().remove(key.key);
-        Ok(())
-    }
-    fn clear(&self, _: &str) -> cacher::Result<()> {
-        self.map.lock().unwrap().clear();
-        Ok(())
-    }
+/// A cache with memory in front of a tier whose writes hang ([`Held`]'s `hang_all`), and a
+/// blocking call of key 1 computing `value` on another thread, its write begun (and hanging).
+fn hung_write(value: u64) -> (Held, Cache<u32, u64>, std::thread::JoinHandle<u64>) {
+    let tier = Held {
+        hang_all: true,
+        ..Held::default()
+    };
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    let caller = cache.clone();
+    let call = std::thread::spawn(move || caller.get_or_compute(&1, || value));
+    tier.wait_started();
+    (tier, cache, call)
 }
 
 /// A blocking call whose tier write hangs past the bound (10 s) that `remove` waits for stores
@@ -202,24 +193,12 @@ impl PersistentBackend<u64> for Hung {
 /// writes, made step by step by the core, did not check that an invalidation went on).
 #[test]
 fn a_tier_write_that_hangs_past_a_removes_wait_does_not_land_after_it() {
-    let tier = Hung::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let (tier, cache, call) = hung_write(2);
     let key = cache.key_of(&1).unwrap();
-    let caller = cache.clone();
-    let call = std::thread::spawn(move || caller.get_or_compute(&1, || 2));
-    let start = Instant::now();
-    while !tier.writing.load(SeqCst) {
-        assert!(start.elapsed() < WAIT, "the write never began");
-        std::thread::sleep(Duration::from_millis(1));
-    }
     cache.remove(&1).unwrap();
-    tier.released.store(true, SeqCst);
+    tier.release();
     assert_eq!(call.join().unwrap(), 2, "the caller gets its value");
-    let value = tier.map.lock().unwrap().get(key.as_str()).map(|e| e.value);
+    let value = tier.value(&key);
     assert_eq!(
         (cache.get(&1), value),
         (None, None),
@@ -234,19 +213,8 @@ fn a_tier_write_that_hangs_past_a_removes_wait_does_not_land_after_it() {
 /// other task of a current-thread runtime stood still meanwhile.
 #[test]
 fn refresh_async_waits_for_a_store_under_way_without_blocking_the_executor() {
-    let tier = Hung::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
-    let caller = cache.clone();
-    let call = std::thread::spawn(move || caller.get_or_compute(&1, || 1));
     let start = Instant::now();
-    while !tier.writing.load(SeqCst) {
-        assert!(start.elapsed() < WAIT, "the write never began");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let (tier, cache, call) = hung_write(1);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -260,7 +228,7 @@ fn refresh_async_waits_for_a_store_under_way_without_blocking_the_executor() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let stood_still = start.elapsed();
-            tier.released.store(true, SeqCst);
+            tier.release();
             stood_still
         };
         tokio::join!(refresh, ticks)
