@@ -172,8 +172,9 @@ where
     ///
     /// Unless an invalidation went on without the store meanwhile (it waited out its bound while
     /// these writes were queued, every blocking thread busy, or while a tier's write hung): it may
-    /// have cleared the tiers already, so the key is taken out of them instead of written — a
-    /// removal is never a wrong value, a write after `remove` returned would be.
+    /// have cleared the tiers already (those written before it gave up it clears after), so the
+    /// key is taken out of the rest instead of written, and out of the one whose write ended
+    /// after it — a removal is never a wrong value, a write after `remove` returned would be.
     fn run(&mut self) -> Option<(Entry<V>, VecDeque<crate::Result<()>>)> {
         let writes = self.writes.take()?;
         let (cache, key) = (&*self.cache, writes.key.borrow());
@@ -183,26 +184,25 @@ where
         let results = (writes.tiers.iter())
             .map(|&tier| {
                 let backend = &*cache.backends[tier];
-                let wrote =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match went_on() {
+                // As the blocking driver's writes (`Core::advance`): the key taken out instead,
+                // and out again when the write ended after an invalidation went on.
+                let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let forget = went_on();
+                    let wrote = match forget {
                         false => write(backend, &key, &writes.entry),
                         true => backend.remove(&key),
-                    }));
+                    };
+                    if !forget && went_on() {
+                        let _ = backend.remove(&key);
+                    }
+                    wrote
+                }));
                 wrote.unwrap_or_else(|panic| {
                     panicked.get_or_insert(panic);
                     Err(crate::Error::Config("the tier's write panicked".into()))
                 })
             })
             .collect();
-        if went_on() {
-            // Also out of the tiers written before it went on (a write may end after it).
-            tracing::warn!("an invalidation went on without this store: its key is removed");
-            for &tier in &writes.tiers {
-                let backend = &*cache.backends[tier];
-                let removed = std::panic::AssertUnwindSafe(|| backend.remove(&key));
-                let _ = std::panic::catch_unwind(removed);
-            }
-        }
         generations.end(writes.store);
         if let Some(panic) = panicked {
             std::panic::resume_unwind(panic);

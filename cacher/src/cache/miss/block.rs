@@ -19,8 +19,9 @@ impl<'a> Core<'a> {
                     // An invalidation that went on without this store may have cleared the
                     // tiers: the key is taken out of them instead (and out of this one again
                     // when it went on during the write, which ended after it).
-                    let result = v.write(tier, self.key, self.went_on());
-                    if self.went_on() {
+                    let forget = self.went_on();
+                    let result = v.write(tier, self.key, forget);
+                    if !forget && self.went_on() {
                         let _ = v.write(tier, self.key, true);
                     }
                     self.wrote(result, v);
