@@ -16,6 +16,7 @@ use crate::key::KeyRef;
 mod bound;
 mod locks;
 mod lookup;
+mod places;
 mod removal;
 mod shard;
 mod slot;

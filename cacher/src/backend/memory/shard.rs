@@ -9,11 +9,9 @@
 //! place, whose number the table is told), so the vector stays dense: an eviction scans it as a
 //! slice.
 
-use hashbrown::HashTable;
-use hashbrown::hash_table::{Entry, IterHash};
-
 use super::Held;
 use super::locks::UserCode;
+use super::places::Places;
 
 /// One shard's entries, under its lock.
 pub(super) struct Shard<K, V> {
@@ -21,116 +19,10 @@ pub(super) struct Shard<K, V> {
     entries: Vec<Held<K, V>>,
 }
 
-/// Each entry's hash and place in its shard's vector. Two keys with the same hash (64 bits:
-/// rare, but possible) have an entry each.
-struct Places(HashTable<(u64, u32)>);
-
-/// The places of the entries with a hash, in the order of the table's probe: almost always one,
-/// its key's.
-struct Candidates<'a> {
-    hash: u64,
-    probe: IterHash<'a, (u64, u32)>,
-}
-
-impl Iterator for Candidates<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        loop {
-            let &(hash, place) = self.probe.next()?;
-            if hash == self.hash {
-                return Some(place as usize);
-            }
-        }
-    }
-}
-
-impl Places {
-    /// The place of the first entry with `hash` the probe meets (the key's, but in a collision
-    /// of 64-bit hashes).
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn first(&self, hash: u64) -> Option<usize> {
-        let &(_, place) = self.0.find(hash, |&(indexed, _)| indexed == hash)?;
-        Some(place as usize)
-    }
-
-    /// Adds `hash` at `next` if no entry has it (one probe for both); else the place of the
-    /// first that has it.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn claim(&mut self, hash: u64, next: usize) -> Result<(), usize> {
-        match self.0.entry(hash, |&(indexed, _)| indexed == hash, hash_of) {
-            Entry::Occupied(entry) => Err(entry.get().1 as usize),
-            Entry::Vacant(entry) => {
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    reason = "a shard holds under 2^32 entries"
-                )]
-                entry.insert((hash, next as u32));
-                Ok(())
-            }
-        }
-    }
-
-    /// The place of the first entry with `hash`, but the one at `skip`, that `test` accepts:
-    /// for the rare lookup whose first entry is another key's, and a search by address. Not
-    /// generic: the test is a call through a pointer.
-    fn find(
-        &self,
-        hash: u64,
-        skip: Option<usize>,
-        test: &mut dyn FnMut(usize) -> bool,
-    ) -> Option<usize> {
-        let mut candidates = Candidates {
-            hash,
-            probe: self.0.iter_hash(hash),
-        };
-        candidates.find(|&place| Some(place) != skip && test(place))
-    }
-
-    /// Adds the entry with `hash` at `place` (the end of the vector).
-    fn add(&mut self, hash: u64, place: usize) {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "a shard holds under 2^32 entries"
-        )]
-        self.0.insert_unique(hash, (hash, place as u32), hash_of);
-    }
-
-    /// Forgets the entry with `hash` at `place`; the vector's last entry, at `last`, moved
-    /// there unless it was that one (`moved`: its hash).
-    fn remove(&mut self, hash: u64, place: usize, moved: Option<u64>, last: usize) {
-        if let Ok(entry) = self.0.find_entry(hash, at(place)) {
-            entry.remove();
-        }
-        if let Some(moved) = moved
-            && let Some(entry) = self.0.find_mut(moved, at(last))
-        {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "a shard holds under 2^32 entries"
-            )]
-            let place = place as u32;
-            entry.1 = place;
-        }
-    }
-}
-
-fn hash_of(&(hash, _): &(u64, u32)) -> u64 {
-    hash
-}
-
-/// The test of the table's entry for the vector's `place`.
-fn at(place: usize) -> impl Fn(&(u64, u32)) -> bool {
-    move |&(_, indexed)| indexed as usize == place
-}
-
 impl<K, V> Shard<K, V> {
     pub(super) const fn new() -> Self {
         Self {
-            places: Places(HashTable::new()),
+            places: Places::new(),
             entries: Vec::new(),
         }
     }
@@ -254,7 +146,7 @@ impl<K, V> Shard<K, V> {
 
     /// Takes every entry out, and gives back the memory the shard held.
     pub(super) fn take_all(&mut self) -> Vec<Held<K, V>> {
-        self.places = Places(HashTable::new());
+        self.places = Places::new();
         std::mem::take(&mut self.entries)
     }
 

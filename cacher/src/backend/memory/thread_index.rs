@@ -32,9 +32,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashbrown::HashTable;
 use thread_local::ThreadLocal;
 
+use super::places::Places;
 use super::removal::drop_caught;
 use super::{CacheLine, Held, Slot};
 use crate::key::KeyRef;
@@ -78,32 +78,8 @@ struct Local<K, V> {
 /// `slots`. The table is not generic (one copy of its code, probe and growth, for every cache of
 /// a program: compile time); only the vector of pointers is typed.
 struct Slots<K, V> {
-    places: HashTable<(u64, u32)>,
+    places: Places,
     slots: Vec<Arc<Slot<K, V>>>,
-}
-
-/// The place of `hash` in `places`: one entry per hash (below).
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-fn place(places: &HashTable<(u64, u32)>, hash: u64) -> Option<usize> {
-    let &(_, place) = places.find(hash, |&(indexed, _)| indexed == hash)?;
-    Some(place as usize)
-}
-
-/// Adds `hash` at the next place, or says which place has it already.
-fn insert(places: &mut HashTable<(u64, u32)>, hash: u64, next: usize) -> Result<(), usize> {
-    match places.entry(
-        hash,
-        |&(indexed, _)| indexed == hash,
-        |&(indexed, _)| indexed,
-    ) {
-        hashbrown::hash_table::Entry::Occupied(entry) => Err(entry.get().1 as usize),
-        hashbrown::hash_table::Entry::Vacant(entry) => {
-            #[allow(clippy::cast_possible_truncation, reason = "below the capacity, a u32")]
-            entry.insert((hash, next as u32));
-            Ok(())
-        }
-    }
 }
 
 /// A thread's index as its tier's types: always a `CacheLine<Local<K, V>>`, as this index makes
@@ -172,7 +148,7 @@ where
             .slots
             .try_borrow()
             .ok()?;
-        let slot = slots.slots.get(place(&slots.places, hash)?)?;
+        let slot = slots.slots.get(slots.places.first(hash)?)?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
@@ -223,7 +199,7 @@ where
             places,
             slots: held,
         } = &mut *slots;
-        match insert(places, slot.hash, held.len()) {
+        match places.claim(slot.hash, held.len()) {
             Ok(()) => held.push(slot),
             Err(place) => gone.push(std::mem::replace(&mut held[place], slot)),
         }
@@ -239,7 +215,7 @@ where
             None => first_use(&self.threads, &|| {
                 Box::new(CacheLine(Local::<K, V> {
                     slots: RefCell::new(Slots {
-                        places: HashTable::new(),
+                        places: Places::new(),
                         slots: Vec::new(),
                     }),
                     shared_hits: Cell::new(0),
@@ -288,7 +264,7 @@ impl<K, V> Slots<K, V> {
         for place in 0..self.slots.len() {
             // Distinct keys, distinct hashes but in a collision (then the later one wins a
             // place, and the other stays unreachable until the index fills again).
-            let _ = insert(&mut self.places, self.slots[place].hash, place);
+            let _ = self.places.claim(self.slots[place].hash, place);
         }
         dead
     }
