@@ -77,6 +77,41 @@ fn nested_functions_of_one_name_never_share_values() {
     assert_eq!(eur_cache.namespace(), format!("{module}::eur::lookup"));
 }
 
+/// Two functions given one `cache_dir` whose arguments have the same names: the file tier names
+/// an entry by its key alone, and each used to overwrite the other's files (read by neither:
+/// entries record their namespace), so neither was ever a hit. Each keeps a directory of its own
+/// below the `cache_dir` now.
+#[test]
+fn functions_given_one_cache_dir_each_keep_their_entries() {
+    mod users {
+        #[cacher::cached(backend = "file", cache_dir = dir!("shared"))]
+        pub fn fetch(id: u32) -> String {
+            format!("user {id}")
+        }
+    }
+    mod posts {
+        #[cacher::cached(backend = "file", cache_dir = dir!("shared"))]
+        pub fn fetch(id: u32) -> String {
+            format!("post {id}")
+        }
+    }
+    fresh(dir!("shared"));
+    for _ in 0..2 {
+        assert_eq!(users::fetch(1), "user 1");
+        assert_eq!(posts::fetch(1), "post 1");
+    }
+    let (users, posts) = (users::fetch_cache(), posts::fetch_cache());
+    assert_eq!((users.stats().hits, posts.stats().hits), (1, 1));
+    let (user, post) = (users.path_of(&(1,)).unwrap(), posts.path_of(&(1,)).unwrap());
+    assert_ne!(user, post);
+    // Each below the `cache_dir`, in its namespace's directories.
+    for (path, name) in [(&user, "users"), (&post, "posts")] {
+        let dir = path.parent().unwrap();
+        assert!(dir.starts_with(dir!("shared")), "{path:?}");
+        assert!(dir.ends_with(format!("{name}/fetch")), "{path:?}");
+    }
+}
+
 /// The child side of [`nested_functions_of_one_name_have_their_own_directories`]: a no-op
 /// unless started by it, with `$CACHER_DIR` set.
 #[test]
@@ -265,6 +300,9 @@ fn a_generic_impl_has_one_cache_per_type_on_disk() {
         Api::<Usd>::stored_cache().namespace(),
         Api::<Eur>::stored_cache().namespace()
     );
+    // The types' caches share the `cache_dir`, each in a directory of its own: neither
+    // overwrites the other's entry.
+    assert_eq!(Api::<Usd>::stored_cache().stats().hits, 1);
 }
 
 #[tokio::test]
