@@ -88,6 +88,17 @@ pub(crate) enum Formatter {
     Postcard,
 }
 
+impl Formatter {
+    /// The extension of its files, as the runtime's formatter names them.
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            Formatter::Json => "json",
+            Formatter::Bincode => "bin",
+            Formatter::Postcard => "postcard",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Keyer {
     Readable,

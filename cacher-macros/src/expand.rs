@@ -315,7 +315,10 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
     // Tiers in order: memory (in `builder`), then file, then store, then redis.
-    let file = plan.file.as_ref().map(|file| file_tier(file, span));
+    let file = plan
+        .file
+        .as_ref()
+        .map(|file| file_tier(file, plan, func, span));
     let store = plan.store.as_ref().map(|store| store_tier(store, span));
     let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
     quote! {
@@ -328,6 +331,14 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     }
 }
 
+/// The names of the key's arguments, without `r#`.
+fn arg_names(func: &Func) -> impl Iterator<Item = String> + '_ {
+    func.key_params().map(|p| {
+        let name = p.ident.to_string();
+        name.strip_prefix("r#").unwrap_or(&name).to_owned()
+    })
+}
+
 /// The function's name, without `r#`.
 fn function_name(func: &Func) -> String {
     let name = func.name().to_string();
@@ -336,10 +347,7 @@ fn function_name(func: &Func) -> String {
 
 /// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
 fn builder(plan: &Plan, func: &Func) -> TokenStream {
-    let names = func.key_params().map(|p| {
-        let name = p.ident.to_string();
-        name.strip_prefix("r#").unwrap_or(&name).to_owned()
-    });
+    let names = arg_names(func);
     // The namespace, the names and the memory tier through one runtime function (compiled per
     // cache type), not a chain of calls compiled in each function; the other setters after it.
     let memory = plan.memory.is_some();
@@ -369,18 +377,17 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
 }
 
 /// The file tier, added to `builder` under a name spanned at `span` (the return type's), where a
-/// failed bound on it is then reported, once.
-fn file_tier(file: &FileTier, span: Span) -> TokenStream {
+/// failed bound on it is then reported, once. Its directory is claimed when the readable keyer
+/// names its files (`__private::claim_files`).
+fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStream {
     let configured = option(file.dir.as_ref());
+    let mut dir = quote!(::cacher::__private::default_dir(#configured, ::core::env!("CARGO_PKG_NAME"), namespace));
+    if file.filename_fn.is_none() && plan.keyer != Some(Keyer::Hash) {
+        let (names, extension) = (arg_names(func), file.formatter.extension());
+        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #extension, &[#(#names),*]));
+    }
     let formatter = formatter(file.formatter);
-    let mut backend = quote! {
-        ::cacher::SeparateFileBackend::new(::cacher::__private::default_dir(
-            #configured,
-            ::core::env!("CARGO_PKG_NAME"),
-            namespace,
-        ))
-            .formatter(#formatter)
-    };
+    let mut backend = quote!(::cacher::SeparateFileBackend::new(#dir).formatter(#formatter));
     if let Some(path) = &file.filename_fn {
         backend.extend(quote!(.filename_fn(#path)));
     }

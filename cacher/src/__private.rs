@@ -9,10 +9,12 @@ pub use serde;
 use crate::CacheBuilder;
 
 mod build;
+mod files;
 mod identity;
 mod key_args;
 mod key_expr;
 pub use build::{build, builder};
+pub use files::claim_files;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, key_expr, key_form};

@@ -46,9 +46,10 @@ fn panic_of(f: impl FnOnce()) -> String {
 // ---------------------------------------------------------------------------------------------
 // Item 3: nested functions of one name are two functions.
 
-/// `lookup` in `usd` and `lookup` in `eur`: one module, one name, one shared `cache_dir`.
+/// `lookup` in `usd` and `lookup` in `eur`: one module, one name, one shared `cache_dir` (hashed
+/// names: readable ones of the same arguments would be the same files, refused).
 fn usd(amount: u32) -> (String, &'static Cache<(u32,), String>) {
-    #[cached(backend = "file", cache_dir = dir!("nested"))]
+    #[cached(backend = "file", keyer = "hash", cache_dir = dir!("nested"))]
     fn lookup(amount: u32) -> String {
         format!("{amount} in USD")
     }
@@ -56,7 +57,7 @@ fn usd(amount: u32) -> (String, &'static Cache<(u32,), String>) {
 }
 
 fn eur(amount: u32) -> (String, &'static Cache<(u32,), String>) {
-    #[cached(backend = "file", cache_dir = dir!("nested"))]
+    #[cached(backend = "file", keyer = "hash", cache_dir = dir!("nested"))]
     fn lookup(amount: u32) -> String {
         format!("{amount} in EUR")
     }
@@ -78,11 +79,11 @@ fn nested_functions_of_one_name_never_share_values() {
 }
 
 /// Two functions given one `cache_dir` whose arguments have the same names: the file tier names
-/// an entry by its key alone, and each used to overwrite the other's files (read by neither:
-/// entries record their namespace), so neither was ever a hit. Each keeps a directory of its own
-/// below the `cache_dir` now.
+/// an entry by its key alone, so each overwrote the other's files (read by neither: entries
+/// record their namespace) and neither was ever a hit. The second is refused at its first use,
+/// saying what to write; the first keeps its entries.
 #[test]
-fn functions_given_one_cache_dir_each_keep_their_entries() {
+fn functions_given_one_cache_dir_and_the_same_argument_names_are_refused() {
     mod users {
         #[cacher::cached(backend = "file", cache_dir = dir!("shared"))]
         pub fn fetch(id: u32) -> String {
@@ -96,20 +97,42 @@ fn functions_given_one_cache_dir_each_keep_their_entries() {
         }
     }
     fresh(dir!("shared"));
+    assert_eq!(users::fetch(1), "user 1");
     for _ in 0..2 {
-        assert_eq!(users::fetch(1), "user 1");
-        assert_eq!(posts::fetch(1), "post 1");
+        let message = panic_of(|| {
+            posts::fetch(1);
+        });
+        assert!(message.contains("users::fetch` and `"), "{message}");
+        assert!(message.contains("keyer = \"hash\""), "{message}");
     }
-    let (users, posts) = (users::fetch_cache(), posts::fetch_cache());
+    assert_eq!(users::fetch(1), "user 1");
+    assert_eq!(users::fetch_cache().stats().hits, 1);
+}
+
+/// What the refusal above says to write: with the hash keyer (names that include the function),
+/// two functions of the same argument names keep their entries in one `cache_dir`.
+#[test]
+fn functions_given_one_cache_dir_with_hashed_names_each_keep_their_entries() {
+    mod readers {
+        #[cacher::cached(backend = "file", keyer = "hash", cache_dir = dir!("shared_hashed"))]
+        pub fn fetch(id: u32) -> String {
+            format!("user {id}")
+        }
+    }
+    mod writers {
+        #[cacher::cached(backend = "file", keyer = "hash", cache_dir = dir!("shared_hashed"))]
+        pub fn fetch(id: u32) -> String {
+            format!("post {id}")
+        }
+    }
+    fresh(dir!("shared_hashed"));
+    for _ in 0..2 {
+        assert_eq!(readers::fetch(1), "user 1");
+        assert_eq!(writers::fetch(1), "post 1");
+    }
+    let (users, posts) = (readers::fetch_cache(), writers::fetch_cache());
     assert_eq!((users.stats().hits, posts.stats().hits), (1, 1));
-    let (user, post) = (users.path_of(&(1,)).unwrap(), posts.path_of(&(1,)).unwrap());
-    assert_ne!(user, post);
-    // Each below the `cache_dir`, in its namespace's directories.
-    for (path, name) in [(&user, "users"), (&post, "posts")] {
-        let dir = path.parent().unwrap();
-        assert!(dir.starts_with(dir!("shared")), "{path:?}");
-        assert!(dir.ends_with(format!("{name}/fetch")), "{path:?}");
-    }
+    assert_ne!(users.path_of(&(1,)), posts.path_of(&(1,)));
 }
 
 /// The child side of [`nested_functions_of_one_name_have_their_own_directories`]: a no-op
@@ -261,7 +284,7 @@ impl<R: Region> Api<R> {
         format!("{amount} in {}", R::NAME)
     }
 
-    #[cached(backend = "file", cache_dir = dir!("generic"))]
+    #[cached(backend = "file", keyer = "hash", cache_dir = dir!("generic"))]
     fn stored(&self, amount: u32) -> String {
         format!("{amount} in {}", R::NAME)
     }
@@ -300,8 +323,8 @@ fn a_generic_impl_has_one_cache_per_type_on_disk() {
         Api::<Usd>::stored_cache().namespace(),
         Api::<Eur>::stored_cache().namespace()
     );
-    // The types' caches share the `cache_dir`, each in a directory of its own: neither
-    // overwrites the other's entry.
+    // The types' caches share the `cache_dir`, their hashed names apart: neither overwrites
+    // the other's entry.
     assert_eq!(Api::<Usd>::stored_cache().stats().hits, 1);
 }
 
@@ -383,7 +406,7 @@ fn functions_in_an_anonymous_const_are_not_taken_for_generic_ones() {
 }
 
 impl Rates {
-    #[cached(backend = "file", cache_dir = dir!("same_name"))]
+    #[cached(backend = "file", keyer = "hash", cache_dir = dir!("same_name"))]
     fn convert_to(&self, amount: u32) -> String {
         format!("{amount} by Rates")
     }
@@ -392,7 +415,7 @@ impl Rates {
 // The trait's method of one name, in an anonymous `const _`: another function.
 const _: () = {
     impl Convert for Rates {
-        #[cached(companion = false, backend = "file", cache_dir = dir!("same_name"))]
+        #[cached(companion = false, backend = "file", keyer = "hash", cache_dir = dir!("same_name"))]
         fn convert_to(&self, amount: u32) -> String {
             format!("{amount} by Convert")
         }

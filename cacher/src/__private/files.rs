@@ -1,0 +1,83 @@
+//! Which `#[cached]` function of this process writes which files.
+//!
+//! The file tier names an entry by its key, and the readable keyer's key is made of the
+//! arguments' names and values, not the function's: two functions whose file tiers share a
+//! directory and a format, and whose arguments have the same names, write the same files. Their
+//! values stay right (each entry records its namespace, and a read of another's is a miss), but
+//! each call of one overwrites the other's entry, so that neither is ever a hit — a cache that
+//! silently does not cache. Such a pair is refused at the second one's first use, with what to
+//! write instead. Functions that cannot collide are left alone: another directory, another
+//! format, other argument names, the hash keyer (whose names include the namespace), or a
+//! `filename_fn` (whose names are the user's).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+/// What a file tier's names are made of: its directory, its files' extension and the key's
+/// argument names.
+type Names = (PathBuf, &'static str, &'static [&'static str]);
+
+/// The namespace that first wrote each set of names in this process.
+static CLAIMED: LazyLock<Mutex<HashMap<Names, String>>> = LazyLock::new(Default::default);
+
+/// `dir`, the directory of the file tier of the function `namespace`, whose entries are
+/// `.{extension}` files named by the readable keyer from arguments named `arg_names`: recorded
+/// as the namespace's.
+///
+/// # Panics
+/// When another function of this process has claimed the same names: each would overwrite the
+/// other's entries.
+pub fn claim_files(
+    dir: PathBuf,
+    namespace: &str,
+    extension: &'static str,
+    arg_names: &'static [&'static str],
+) -> PathBuf {
+    let names = (dir, extension, arg_names);
+    // A panic while the lock was held left the map whole: each change is one insert.
+    let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
+    match claimed.get(&names) {
+        Some(first) if first != namespace => refuse(first, namespace, &names.0, arg_names),
+        Some(_) => {}
+        None => {
+            claimed.insert(names.clone(), namespace.to_owned());
+        }
+    }
+    names.0
+}
+
+#[cold]
+fn refuse(first: &str, second: &str, dir: &Path, arg_names: &[&str]) -> ! {
+    panic!(
+        "#[cached] functions `{first}` and `{second}` both keep their entries in {} under names made of arguments named ({}): each would overwrite the other's entries, and neither would be a hit. Give either `keyer = \"hash\"` (its names include the function), or its own `cache_dir`",
+        dir.display(),
+        arg_names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_files;
+
+    #[test]
+    fn a_second_function_with_the_same_names_is_refused_and_others_are_not() {
+        let dir = || std::env::temp_dir().join("cacher-claims-test");
+        assert_eq!(claim_files(dir(), "app::users", "json", &["id"]), dir());
+        // The same function again (its companion, another thread): the same claim.
+        assert_eq!(claim_files(dir(), "app::users", "json", &["id"]), dir());
+        // Names that cannot meet: another format, other arguments, another directory.
+        claim_files(dir(), "app::posts", "bin", &["id"]);
+        claim_files(dir(), "app::posts", "json", &["post_id"]);
+        claim_files(dir().join("posts"), "app::posts", "json", &["id"]);
+        let refusal =
+            std::panic::catch_unwind(|| claim_files(dir(), "app::posts", "json", &["id"]))
+                .expect_err("refused");
+        let message = refusal.downcast_ref::<String>().unwrap();
+        assert!(
+            message.contains("`app::users` and `app::posts`"),
+            "{message}"
+        );
+        assert!(message.contains("keyer = \"hash\""), "{message}");
+    }
+}
