@@ -384,7 +384,8 @@ fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStre
     let mut dir = quote!(::cacher::__private::default_dir(#configured, ::core::env!("CARGO_PKG_NAME"), namespace));
     if file.filename_fn.is_none() && plan.keyer != Some(Keyer::Hash) {
         let (names, extension) = (arg_names(func), file.formatter.extension());
-        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #extension, &[#(#names),*]));
+        let version = option(plan.version.as_ref());
+        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #version, #extension, &[#(#names),*]));
     }
     let formatter = formatter(file.formatter);
     let mut backend = quote!(::cacher::SeparateFileBackend::new(#dir).formatter(#formatter));

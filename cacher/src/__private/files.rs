@@ -7,23 +7,29 @@
 //! each call of one overwrites the other's entry, so that neither is ever a hit — a cache that
 //! silently does not cache. Such a pair is refused at the second one's first use, with what to
 //! write instead. Functions that cannot collide are left alone: another directory, another
-//! format, other argument names, the hash keyer (whose names include the namespace), or a
-//! `filename_fn` (whose names are the user's).
+//! `version` (whose entries are in a directory of their own), another format, other argument
+//! names, the hash keyer (whose names include the namespace), or a `filename_fn` (whose names
+//! are the user's).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-/// What a file tier's names are made of: its directory, its files' extension and the key's
-/// argument names.
-type Names = (PathBuf, &'static str, &'static [&'static str]);
+/// What a file tier's names are made of: its directory, its version, its files' extension and
+/// the key's argument names.
+type Names = (
+    PathBuf,
+    Option<&'static str>,
+    &'static str,
+    &'static [&'static str],
+);
 
 /// The namespace that first wrote each set of names in this process.
 static CLAIMED: LazyLock<Mutex<HashMap<Names, String>>> = LazyLock::new(Default::default);
 
-/// `dir`, the directory of the file tier of the function `namespace`, whose entries are
-/// `.{extension}` files named by the readable keyer from arguments named `arg_names`: recorded
-/// as the namespace's.
+/// `dir`, the directory of the file tier of the function `namespace` (of `version`), whose
+/// entries are `.{extension}` files named by the readable keyer from arguments named
+/// `arg_names`: recorded as the namespace's.
 ///
 /// # Panics
 /// When another function of this process has claimed the same names: each would overwrite the
@@ -31,10 +37,11 @@ static CLAIMED: LazyLock<Mutex<HashMap<Names, String>>> = LazyLock::new(Default:
 pub fn claim_files(
     dir: PathBuf,
     namespace: &str,
+    version: Option<&'static str>,
     extension: &'static str,
     arg_names: &'static [&'static str],
 ) -> PathBuf {
-    let names = (dir, extension, arg_names);
+    let names = (dir, version, extension, arg_names);
     // A panic while the lock was held left the map whole: each change is one insert.
     let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
     match claimed.get(&names) {
@@ -63,16 +70,17 @@ mod tests {
     #[test]
     fn a_second_function_with_the_same_names_is_refused_and_others_are_not() {
         let dir = || std::env::temp_dir().join("cacher-claims-test");
-        assert_eq!(claim_files(dir(), "app::users", "json", &["id"]), dir());
+        let users = |dir| claim_files(dir, "app::users", None, "json", &["id"]);
+        assert_eq!(users(dir()), dir());
         // The same function again (its companion, another thread): the same claim.
-        assert_eq!(claim_files(dir(), "app::users", "json", &["id"]), dir());
-        // Names that cannot meet: another format, other arguments, another directory.
-        claim_files(dir(), "app::posts", "bin", &["id"]);
-        claim_files(dir(), "app::posts", "json", &["post_id"]);
-        claim_files(dir().join("posts"), "app::posts", "json", &["id"]);
-        let refusal =
-            std::panic::catch_unwind(|| claim_files(dir(), "app::posts", "json", &["id"]))
-                .expect_err("refused");
+        assert_eq!(users(dir()), dir());
+        // Names that cannot meet: another format, arguments, directory or version.
+        claim_files(dir(), "app::posts", None, "bin", &["id"]);
+        claim_files(dir(), "app::posts", None, "json", &["post_id"]);
+        claim_files(dir().join("posts"), "app::posts", None, "json", &["id"]);
+        claim_files(dir(), "app::posts", Some("2"), "json", &["id"]);
+        let posts = || claim_files(dir(), "app::posts", None, "json", &["id"]);
+        let refusal = std::panic::catch_unwind(posts).expect_err("refused");
         let message = refusal.downcast_ref::<String>().unwrap();
         assert!(
             message.contains("`app::users` and `app::posts`"),

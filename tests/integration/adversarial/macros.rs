@@ -135,6 +135,34 @@ fn functions_given_one_cache_dir_with_hashed_names_each_keep_their_entries() {
     assert_ne!(users.path_of(&(1,)), posts.path_of(&(1,)));
 }
 
+/// Two versions' entries are in directories of their own below one `cache_dir`: functions of
+/// the same argument names but other versions are not refused.
+#[test]
+fn functions_given_one_cache_dir_and_other_versions_each_keep_their_entries() {
+    mod first {
+        #[cacher::cached(backend = "file", version = 1, cache_dir = dir!("shared_versions"))]
+        pub fn fetch(id: u32) -> String {
+            format!("first {id}")
+        }
+    }
+    mod second {
+        #[cacher::cached(backend = "file", version = 2, cache_dir = dir!("shared_versions"))]
+        pub fn fetch(id: u32) -> String {
+            format!("second {id}")
+        }
+    }
+    fresh(dir!("shared_versions"));
+    for _ in 0..2 {
+        assert_eq!(first::fetch(1), "first 1");
+        assert_eq!(second::fetch(1), "second 1");
+    }
+    let hits = (
+        first::fetch_cache().stats().hits,
+        second::fetch_cache().stats().hits,
+    );
+    assert_eq!(hits, (1, 1));
+}
+
 /// The child side of [`nested_functions_of_one_name_have_their_own_directories`]: a no-op
 /// unless started by it, with `$CACHER_DIR` set.
 #[test]
