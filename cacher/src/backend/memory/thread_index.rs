@@ -69,11 +69,11 @@ pub(super) struct ThreadIndex {
 
 /// An entry of the tier as an index holds it: an `Arc<Slot<K, V>>`, its types erased.
 ///
-/// A hit checks its type ([`typed`]): 8 instructions, off the loads' chain (the check is a
-/// branch; the entry is read at once). Typed pointers would need a table and a `ThreadLocal` per
-/// cache type (compile time: +23 000 IR lines for the 50 functions of the compile-time bench
-/// with a typed `ThreadLocal`, +18 % with typed tables), and `K: Send + Sync, V: Send + Sync` in
-/// the tier's definition.
+/// A hit checks its type ([`typed`]): a call through the vtable and a compare of `TypeId`s,
+/// about 16 instructions and 1 ns of a `u64` hit's 9 (docs/BENCHMARKS.md, session 8). Typed
+/// pointers would need a table and a `ThreadLocal` per cache type (compile time: +23 000 IR
+/// lines for the 50 functions of the compile-time bench with a typed `ThreadLocal`, +18 % with
+/// typed tables), or `K: Send + Sync, V: Send + Sync` in the tier's definition.
 type Indexed = Arc<dyn Any + Send + Sync>;
 
 /// A thread's index: its pointers, found by their entries' hashes (one per hash).
