@@ -86,7 +86,7 @@ pub struct MemoryBackend<K, V> {
     /// The bound given to [`max_entries`](Self::max_entries), and its counts.
     bound: Bound,
     /// Each thread's pointers to the entries it hit often; `None` with `thread_index(0)`.
-    index: Option<ThreadIndex<K, V>>,
+    index: Option<ThreadIndex>,
 }
 
 /// One shard and its lock, alone on its cache lines.
@@ -185,8 +185,8 @@ where
     /// than [`max_entries`](Self::max_entries); 0 turns the indexes off, and every hit takes its
     /// shard's read lock).
     ///
-    /// The index holds pointers to the shared entries, not copies: up to about 40 bytes an entry
-    /// (its hash and place in a hash table, and the pointer), at most `capacity` per thread that
+    /// The index holds pointers to the shared entries, not copies: up to about 50 bytes an entry
+    /// (its hash and pointer in a hash table), at most `capacity` per thread that
     /// used the tier; when full it lets go of the entries that left the tier, or starts over. A
     /// thread adds an entry to its index after a few hits in the shared table. Set it to about the
     /// number of entries one thread hits again and again; a larger index costs memory, not time. An

@@ -99,7 +99,13 @@ where
         let Some(memory) = &self.memory else {
             return Memory::Absent;
         };
-        self.answer(memory.get_hashed(memory.hash(key), key))
+        let hash = memory.hash(key);
+        // The index's answer apart from the shared table's: its entry's times go to the stack
+        // (for `classify`) only if the cache has a ttl; merged, they went there on every hit.
+        if let Some(found) = memory.get_indexed(hash, key) {
+            return self.answer(Ok(found));
+        }
+        self.answer(memory.get_shared(hash, key))
     }
 
     /// What a lookup found, as the miss path reads it.

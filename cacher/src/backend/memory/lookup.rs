@@ -16,19 +16,27 @@ where
 {
     /// The value and its times, looked up with a precomputed hash: in this thread's index, else
     /// in the shared table; or, if there is none, what the lookup saw of its absence.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg(test)]
     pub(crate) fn get_hashed<Q: KeyRef<K> + ?Sized>(
         &self,
         hash: u64,
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
-        if let Some(index) = &self.index
-            && let Some(found) = index.find(hash, key, |slot| self.read(slot))
-        {
-            return Ok(found);
+        match self.get_indexed(hash, key) {
+            Some(found) => Ok(found),
+            None => self.get_shared(hash, key),
         }
-        self.get_shared(hash, key)
+    }
+
+    /// The value and its times from this thread's index, if it has the key's live entry.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn get_indexed<Q: KeyRef<K> + ?Sized>(
+        &self,
+        hash: u64,
+        key: &Q,
+    ) -> Option<(V, Stamp)> {
+        self.index.as_ref()?.find(hash, key, |slot| self.read(slot))
     }
 
     /// The lookup in the shared table, under the shard's read lock; the entry may join this

@@ -1,14 +1,17 @@
-//! A table of hashes and places in a vector (a shard's entries, a thread index's pointers),
-//! found by hash: not generic, so that `hashbrown`'s code (its probe, growth and rehash) is
-//! compiled once in cacher for every cache of a program, not once per key and value types.
+//! Tables found by hash that are not generic over a cache's types: a shard's places of its
+//! entries in a vector, a thread index's pointers to entries whose types it does not name. So
+//! `hashbrown`'s code (its probe, growth and rehash) is compiled twice in cacher for every cache
+//! of a program, not once per key and value types.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::{Entry, IterHash};
 
-/// Each entry's hash and place in its vector. In a shard two keys with the same hash (64 bits:
-/// rare, but possible) have an entry each; a thread's index keeps one place per hash
-/// ([`claim`](Self::claim)).
-pub(super) struct Places(HashTable<(u64, u32)>);
+/// Values found by a 64-bit hash, stored beside it.
+pub(super) struct Table<T>(HashTable<(u64, T)>);
+
+/// Each entry's hash and place in its shard's vector. Two keys with the same hash (64 bits: rare,
+/// but possible) have an entry each.
+pub(super) type Places = Table<u32>;
 
 /// The places of the entries with a hash, in the order of the table's probe: almost always one,
 /// its key's.
@@ -31,40 +34,79 @@ impl Iterator for Candidates<'_> {
     }
 }
 
-impl Places {
+impl<T> Table<T> {
     pub(super) const fn new() -> Self {
         Self(HashTable::new())
     }
 
-    /// Forgets every place.
-    pub(super) fn clear(&mut self) {
-        self.0.clear();
+    /// How many values it holds.
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
     }
 
+    /// The first value with `hash` the probe meets (the key's entry, but in a collision of
+    /// 64-bit hashes).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn get(&self, hash: u64) -> Option<&T> {
+        let (_, value) = self.0.find(hash, |&(indexed, _)| indexed == hash)?;
+        Some(value)
+    }
+
+    /// Adds `value` with `hash` if no value has that hash (one probe for both); else hands it
+    /// back, with the first value that has it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn claim(&mut self, hash: u64, value: T) -> Result<(), (T, &mut T)> {
+        match self.0.entry(hash, |&(indexed, _)| indexed == hash, hash_of) {
+            Entry::Occupied(entry) => Err((value, &mut entry.into_mut().1)),
+            Entry::Vacant(entry) => {
+                entry.insert((hash, value));
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes out the values `leaves` picks, in no order.
+    pub(super) fn take_if(&mut self, mut leaves: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut taken = Vec::new();
+        for (_, value) in self.0.extract_if(|(_, value)| leaves(value)) {
+            taken.push(value);
+        }
+        taken
+    }
+
+    /// Takes out every value, in no order, and gives back the memory the table held.
+    pub(super) fn take_all(&mut self) -> Vec<T> {
+        let mut taken = Vec::with_capacity(self.0.len());
+        for (_, value) in std::mem::take(&mut self.0) {
+            taken.push(value);
+        }
+        taken
+    }
+}
+
+impl Places {
     /// The place of the first entry with `hash` the probe meets (the key's, but in a collision
     /// of 64-bit hashes).
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn first(&self, hash: u64) -> Option<usize> {
-        let &(_, place) = self.0.find(hash, |&(indexed, _)| indexed == hash)?;
-        Some(place as usize)
+        Some(*self.get(hash)? as usize)
     }
 
     /// Adds `hash` at `next` if no entry has it (one probe for both); else the place of the
     /// first that has it.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn claim(&mut self, hash: u64, next: usize) -> Result<(), usize> {
-        match self.0.entry(hash, |&(indexed, _)| indexed == hash, hash_of) {
-            Entry::Occupied(entry) => Err(entry.get().1 as usize),
-            Entry::Vacant(entry) => {
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    reason = "a shard holds under 2^32 entries"
-                )]
-                entry.insert((hash, next as u32));
-                Ok(())
-            }
+    pub(super) fn place(&mut self, hash: u64, next: usize) -> Result<(), usize> {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a shard holds under 2^32 entries"
+        )]
+        match self.claim(hash, next as u32) {
+            Ok(()) => Ok(()),
+            Err((_, &mut place)) => Err(place as usize),
         }
     }
 
@@ -112,7 +154,7 @@ impl Places {
     }
 }
 
-fn hash_of(&(hash, _): &(u64, u32)) -> u64 {
+fn hash_of<T>(&(hash, _): &(u64, T)) -> u64 {
     hash
 }
 

@@ -82,7 +82,7 @@ impl<K, V> Shard<K, V> {
         K: Eq,
     {
         // One probe finds the key's entry or claims the place of a new one.
-        let place = match self.places.claim(held.hash, self.entries.len()) {
+        let place = match self.places.place(held.hash, self.entries.len()) {
             Ok(()) => {
                 self.entries.push(held);
                 return None;
