@@ -110,7 +110,11 @@ fn an_invalidation_of_its_own_key_during_a_refresh_still_wins_beside_other_keys(
             cache.remove(&other).unwrap();
         };
         assert_eq!(refreshed(&cache, 1, 2, inserted), 2);
-        assert_eq!(cache.get(&1), Some(7), "insert(1, 7) during the refresh, {other}");
+        assert_eq!(
+            cache.get(&1),
+            Some(7),
+            "insert(1, 7) during the refresh, {other}"
+        );
         let removed = || {
             cache.insert(&other, 0).unwrap();
             cache.remove(&1).unwrap();
