@@ -22,4 +22,6 @@ mod overlaps;
 mod races;
 mod store;
 mod stores;
+#[cfg(feature = "tokio")]
+mod unawaited;
 mod writes;

@@ -87,3 +87,28 @@ fn clear_invalidates_every_key() {
         assert!(generations.begin_store(hash, seen).is_none());
     }
 }
+
+/// A store handed over to the thread that makes its writes ends when it drops, whoever drops
+/// it (a job that panicked, or was dropped unrun): it held its stripe's count of stores (and,
+/// a refresh's or insert's, its claim) for good, and every later invalidation of the stripe
+/// waited out its bound, every later store of it was refused.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_store_handed_over_ends_when_it_drops() {
+    let generations = Generations::new();
+    let seen = generations.current(7);
+    let refresh = generations.begin_refresh(7, seen, Duration::ZERO);
+    drop(refresh.expect("nothing invalidated").hand_over());
+    let now = generations.current(7);
+    assert_ne!(now, seen, "the refresh's end invalidated its stripe");
+    assert!(
+        generations.begin_store(7, now).is_some(),
+        "the stripe is free again"
+    );
+    generations.invalidate(7, Duration::ZERO);
+    assert_eq!(
+        generations.went_on.load(SeqCst),
+        0,
+        "no store was waited for"
+    );
+}
