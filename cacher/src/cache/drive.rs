@@ -203,7 +203,8 @@ where
                 })
             })
             .collect();
-        generations.end(writes.store);
+        // The store ends (as it would if this job panicked, or was dropped unrun).
+        drop(writes.store);
         if let Some(panic) = panicked {
             std::panic::resume_unwind(panic);
         }

@@ -21,6 +21,7 @@
 
 mod recent;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
@@ -47,10 +48,28 @@ impl Stripe {
         let from = self.generation.fetch_add(1, SeqCst);
         self.recent.record(from, hash);
     }
+
+    /// Ends a store of `hash`'s key ([`Storing`], [`Handed`]).
+    fn end(&self, hash: u64, exclusive: bool) {
+        if exclusive {
+            // The generation moves before stores are let in: a call that started during the
+            // insert (and may have read the value it replaced) stores nothing.
+            self.invalidate(hash);
+            self.removing.fetch_sub(1, SeqCst);
+        }
+        self.storing.fetch_sub(1, SeqCst);
+    }
+}
+
+/// The stripe of `hash`'s key.
+fn stripe_of(stripes: &[Stripe; STRIPES], hash: u64) -> &Stripe {
+    // The flights' table uses the low bits of the hash; take high ones.
+    &stripes[(hash >> 56) as usize % STRIPES]
 }
 
 pub(crate) struct Generations {
-    stripes: Box<[Stripe]>,
+    /// Shared with the stores handed over ([`Handed`]), which end themselves.
+    stripes: Arc<[Stripe; STRIPES]>,
     epoch: AtomicU64,
     /// Clears under way ([`Generations::removal_all`]): no store begins meanwhile.
     clearing: AtomicU32,
@@ -68,22 +87,24 @@ pub(crate) struct Generation {
 
 /// A store in progress: invalidations of its stripe wait until it drops.
 pub(crate) struct Storing<'a> {
-    stripe: &'a Stripe,
-    /// Its key's hash: whose invalidation its end is (`exclusive`), and its stripe's place, for
-    /// [`Storing::hand_over`].
+    generations: &'a Generations,
+    /// Its key's hash: its stripe's place, and whose invalidation its end is (`exclusive`).
     hash: u64,
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
     /// The count of invalidations that went on without the stores they waited for
-    /// ([`Generations::went_on`]), and its value when this store began.
-    went_on: (&'a AtomicU64, u64),
+    /// ([`Generations::went_on`]) when this store began.
+    went_on: u64,
 }
 
 /// A store in progress handed to the thread that makes its writes (an async call's,
-/// `drive.rs` `write_all`): counted as under way until [`Generations::end`].
+/// `drive.rs` `write_all`): counted as under way until it drops, wherever that is — the writes
+/// made, or a job that panicked or was dropped unrun — so that no invalidation of its stripe
+/// waits out its bound for a store that is over.
 #[cfg(feature = "tokio")]
 pub(crate) struct Handed {
+    stripes: Arc<[Stripe; STRIPES]>,
     hash: u64,
     exclusive: bool,
     /// [`Generations::went_on`]'s count when the store began.
@@ -92,12 +113,13 @@ pub(crate) struct Handed {
 
 #[cfg(feature = "tokio")]
 impl Storing<'_> {
-    /// Keeps the store counted as under way past this guard, until [`Generations::end`].
+    /// Keeps the store counted as under way past this guard, until the [`Handed`] drops.
     pub(crate) fn hand_over(self) -> Handed {
         let handed = Handed {
+            stripes: Arc::clone(&self.generations.stripes),
             hash: self.hash,
             exclusive: self.exclusive,
-            went_on: self.went_on.1,
+            went_on: self.went_on,
         };
         std::mem::forget(self);
         handed
@@ -108,19 +130,20 @@ impl Storing<'_> {
     /// Whether an invalidation went on without the stores it waited for since this one began:
     /// it may have cleared the tiers already, so this store must not write them any more.
     pub(crate) fn went_on(&self) -> bool {
-        self.went_on.0.load(SeqCst) != self.went_on.1
+        self.generations.went_on.load(SeqCst) != self.went_on
     }
 }
 
 impl Drop for Storing<'_> {
     fn drop(&mut self) {
-        if self.exclusive {
-            // The generation moves before stores are let in: a call that started during the
-            // insert (and may have read the value it replaced) stores nothing.
-            self.stripe.invalidate(self.hash);
-            self.stripe.removing.fetch_sub(1, SeqCst);
-        }
-        self.stripe.storing.fetch_sub(1, SeqCst);
+        (self.generations.stripe(self.hash)).end(self.hash, self.exclusive);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Handed {
+    fn drop(&mut self) {
+        stripe_of(&self.stripes, self.hash).end(self.hash, self.exclusive);
     }
 }
 
@@ -152,7 +175,7 @@ impl Drop for Removal<'_> {
 impl Generations {
     pub(crate) fn new() -> Self {
         Self {
-            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            stripes: Arc::new(std::array::from_fn(|_| Stripe::default())),
             epoch: AtomicU64::new(0),
             clearing: AtomicU32::new(0),
             went_on: AtomicU64::new(0),
@@ -160,19 +183,7 @@ impl Generations {
     }
 
     fn stripe(&self, hash: u64) -> &Stripe {
-        // The flights' table uses the low bits of the hash; take high ones.
-        &self.stripes[(hash >> 56) as usize % STRIPES]
-    }
-
-    /// Ends a store handed over ([`Storing::hand_over`]).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn end(&self, handed: Handed) {
-        drop(Storing {
-            stripe: self.stripe(handed.hash),
-            hash: handed.hash,
-            exclusive: handed.exclusive,
-            went_on: self.noted_went_on(),
-        });
+        stripe_of(&self.stripes, hash)
     }
 
     /// Whether an invalidation waited out its bound for stores under way and went on without
@@ -183,9 +194,14 @@ impl Generations {
         self.went_on.load(SeqCst) != handed.went_on
     }
 
-    /// The count [`went_on`](Self::went_on), and its value now, for a store that begins.
-    fn noted_went_on(&self) -> (&AtomicU64, u64) {
-        (&self.went_on, self.went_on.load(SeqCst))
+    /// A store of `hash`'s key that begins (counted by the caller).
+    fn storing(&self, hash: u64, exclusive: bool) -> Storing<'_> {
+        Storing {
+            generations: self,
+            hash,
+            exclusive,
+            went_on: self.went_on.load(SeqCst),
+        }
     }
 
     /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
@@ -221,12 +237,7 @@ impl Generations {
     pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
         let stripe = self.stripe(hash);
         stripe.storing.fetch_add(1, SeqCst);
-        let storing = Storing {
-            stripe,
-            hash,
-            exclusive: false,
-            went_on: self.noted_went_on(),
-        };
+        let storing = self.storing(hash, false);
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
         (!removing && self.current(hash) == seen).then_some(storing)
     }
@@ -263,12 +274,7 @@ impl Generations {
         stripe.invalidate(hash);
         self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
         stripe.storing.fetch_add(1, SeqCst);
-        Storing {
-            stripe,
-            hash,
-            exclusive: true,
-            went_on: self.noted_went_on(),
-        }
+        self.storing(hash, true)
     }
 
     /// Starts a forced refresh's store, by a call that started at `seen`: `None` when the key
@@ -308,12 +314,7 @@ impl Generations {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
-        Some(Storing {
-            stripe,
-            hash,
-            exclusive: true,
-            went_on: self.noted_went_on(),
-        })
+        Some(self.storing(hash, true))
     }
 
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),

@@ -20,8 +20,7 @@ pub(in crate::cache) struct Writes<V> {
     pub(in crate::cache) tiers: Vec<usize>,
     pub(in crate::cache) key: OwnedKey,
     pub(in crate::cache) entry: Entry<V>,
-    /// The call's store, still counted as under way: end it with
-    /// [`Generations::end`](crate::cache::generation::Generations::end) once written.
+    /// The call's store, still counted as under way until it drops: once written.
     pub(in crate::cache) store: Handed,
 }
 
