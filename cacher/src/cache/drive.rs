@@ -149,8 +149,9 @@ where
     .await
 }
 
-/// A store's writes, made by [`run`](Self::run) or, if the job is dropped first (a runtime
-/// shutting down drops blocking work it has not started), by its `Drop`.
+/// A store's writes, made by [`run`](Self::run) — on a blocking thread, or by the call itself
+/// when a runtime shutting down drops the job unrun (`future::blocking`) — or, if the call is
+/// gone too, by its `Drop`.
 #[cfg(feature = "tokio")]
 struct Job<K, V>
 where
