@@ -277,10 +277,11 @@ impl Generations {
         self.storing(hash, true)
     }
 
-    /// Starts a forced refresh's store, by a call that started at `seen`: `None` when the key
-    /// was invalidated since (a removal or insert under way has invalidated it too), or a clear
-    /// was; not for the other keys of its stripe, when it knows them ([`untouched`](Self::untouched)): a refused
-    /// refresh leaves the value it was asked to replace in place, served for its ttl. Else as an
+    /// Starts a refresh's store (forced, or in the background), by a call that started at
+    /// `seen`: `None` when the key was invalidated since (a removal or insert under way has
+    /// invalidated it too), or a clear was; not for the other keys of its stripe, while it knows
+    /// them ([`untouched`](Self::untouched)): a refused refresh leaves the value it was asked to
+    /// replace in place, served for its ttl. Else as an
     /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe beside other
     /// refreshes: stores under way are waited for, none begins while it writes, and its end
     /// invalidates the stripe. A refresh joins no flight, so a call that started after its
