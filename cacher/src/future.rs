@@ -8,14 +8,12 @@
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Runs `work` on tokio's blocking threads when called inside a runtime (so that file and store
-/// I/O, fsync included, never holds an executor thread), and inline otherwise.
+/// I/O, fsync included, never holds an executor thread), and inline otherwise — also when the
+/// runtime drops it unrun ([`spawned`]).
 #[cfg(feature = "tokio")]
 pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime
-            .spawn_blocking(work)
-            .await
-            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic())),
+        Ok(runtime) => spawned(&runtime, work).await,
         Err(_) => work(),
     }
 }
@@ -34,19 +32,52 @@ pub(crate) async fn blocking_write<T: Send + 'static>(
     };
     let state = std::sync::Arc::new(WriteState::default());
     let guard = WaitOnDrop(std::sync::Arc::clone(&state));
-    let task = runtime.spawn_blocking(move || {
+    let out = spawned(&runtime, move || {
         if !state.start() {
             return None;
         }
         let out = work();
         state.finish();
         Some(out)
-    });
-    let out = task
-        .await
-        .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()));
+    })
+    .await;
     drop(guard);
     out.expect("a write whose caller waits is never skipped")
+}
+
+/// Runs `work` on `runtime`'s blocking threads: its output, or its panic resumed. A runtime
+/// shutting down drops the blocking work it has not started, and its task ends cancelled: the
+/// work is then run here, inline, as without a runtime — a read still reads, a write still
+/// writes, and the call gets their outcome rather than a panic with tokio's message
+/// ("`JoinError` reason is not a panic") from a future that may well go on (polled by another
+/// executor, or on a thread that only entered the runtime). The work waits in a slot shared
+/// with the task, so that the task's drop does not drop it: it is dropped (unrun) only once
+/// its caller is gone too.
+#[cfg(feature = "tokio")]
+async fn spawned<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let shared = std::sync::Arc::clone(&slot);
+    let task = runtime.spawn_blocking(move || take(&shared).map(|work| work()));
+    match task.await {
+        Ok(Some(out)) => out,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        // Cancelled: dropped unrun, the work is still in its slot.
+        Ok(None) | Err(_) => match take(&slot) {
+            Some(work) => work(),
+            None => unreachable!("blocking work runs once, there or here"),
+        },
+    }
+}
+
+/// The work in `slot`, taken out (a panic while it was held poisons nothing it needs).
+#[cfg(feature = "tokio")]
+fn take<W>(slot: &std::sync::Mutex<Option<W>>) -> Option<W> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 /// Where a [`blocking_write`] is: `None` not started, `Some(false)` under way, `Some(true)`

@@ -11,7 +11,7 @@ use std::hash::Hash;
 #[cfg(feature = "tokio")]
 use std::ops::ControlFlow;
 #[cfg(feature = "tokio")]
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
@@ -127,7 +127,8 @@ where
 /// dropped among them (a timeout, a cancelled task) does not leave the tiers after the drop
 /// point with the older value behind the one memory serves, and an invalidation that waits for
 /// the store, on the thread that would poll it, does not wait out its bound and then find the
-/// value written after it. The store stays counted as under way until they end.
+/// value written after it. The store stays counted as under way until they end; the failures
+/// of writes whose caller is gone are logged and counted by the job ([`Outcome`]).
 #[cfg(feature = "tokio")]
 async fn write_all<K, V>(
     cache: &Arc<Inner<K, V>>,
@@ -137,20 +138,94 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    let outcome = Arc::new(Mutex::new(Outcome::Awaited));
     let mut job = Job {
         cache: Arc::clone(cache),
         writes: Some(writes),
+        outcome: Arc::clone(&outcome),
+    };
+    let awaiting = Awaiting {
+        cache: Arc::clone(cache),
+        outcome,
     };
     let span = tracing::Span::current();
     crate::future::blocking(move || {
         let _entered = span.enter();
-        job.run().expect("a job runs once")
+        job.run();
     })
-    .await
+    .await;
+    awaiting.take()
 }
 
-/// A store's writes, made by [`run`](Self::run) or, if the job is dropped first (a runtime
-/// shutting down drops blocking work it has not started), by its `Drop`.
+/// How a store's writes went, on their way from the job that made them to the call.
+#[cfg(feature = "tokio")]
+enum Outcome<V> {
+    /// Not made yet, the call awaiting them.
+    Awaited,
+    Made(Wrote<V>),
+    /// The call is gone (its future dropped): the job reports its failures itself.
+    Gone,
+}
+
+/// A store's writes made: the entry back, and how each tier's write went.
+#[cfg(feature = "tokio")]
+struct Wrote<V> {
+    entry: Entry<V>,
+    results: VecDeque<crate::Result<()>>,
+    tiers: Vec<usize>,
+    fill: bool,
+}
+
+#[cfg(feature = "tokio")]
+impl<V: 'static> Wrote<V> {
+    /// Reports the failed writes, as the call's core would have (`Core::wrote`), for a call
+    /// that is gone: logged and counted in `stats().errors` all the same.
+    fn report<K>(&self, cache: &Inner<K, V>) {
+        let op = if self.fill { "fill" } else { "write" };
+        for (&tier, result) in self.tiers.iter().zip(&self.results) {
+            if let Err(e) = result {
+                cache.report(cache.backends[tier].name(), op, e);
+            }
+        }
+    }
+}
+
+/// The call's side of its store's [`Outcome`]: what it takes, or, dropped first, the mark that
+/// it is gone (and the report of writes made meanwhile).
+#[cfg(feature = "tokio")]
+struct Awaiting<K, V: 'static> {
+    cache: Arc<Inner<K, V>>,
+    outcome: Arc<Mutex<Outcome<V>>>,
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V: 'static> Awaiting<K, V> {
+    fn take(self) -> (Entry<V>, VecDeque<crate::Result<()>>) {
+        match std::mem::replace(&mut *lock(&self.outcome), Outcome::Gone) {
+            Outcome::Made(wrote) => (wrote.entry, wrote.results),
+            _ => unreachable!("the writes are made once their job returns"),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<K, V: 'static> Drop for Awaiting<K, V> {
+    fn drop(&mut self) {
+        let outcome = std::mem::replace(&mut *lock(&self.outcome), Outcome::Gone);
+        if let Outcome::Made(wrote) = outcome {
+            wrote.report(&self.cache);
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A store's writes, made by [`run`](Self::run) — on a blocking thread, or by the call itself
+/// when a runtime shutting down drops the job unrun (`future::blocking`) — or, if the call is
+/// gone too, by its `Drop`.
 #[cfg(feature = "tokio")]
 struct Job<K, V>
 where
@@ -159,6 +234,7 @@ where
 {
     cache: Arc<Inner<K, V>>,
     writes: Option<Writes<V>>,
+    outcome: Arc<Mutex<Outcome<V>>>,
 }
 
 #[cfg(feature = "tokio")]
@@ -167,16 +243,19 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// Writes every tier, then ends the store. A tier that panics does not keep the tiers after
-    /// it from being written; its panic is resumed once they are.
+    /// Writes every tier, hands how each went to the call (or reports the failures, the call
+    /// gone), then ends the store. A tier that panics does not keep the tiers after it from
+    /// being written; its panic is resumed once they are.
     ///
     /// Unless an invalidation went on without the store meanwhile (it waited out its bound while
     /// these writes were queued, every blocking thread busy, or while a tier's write hung): it may
     /// have cleared the tiers already (those written before it gave up it clears after), so the
     /// key is taken out of the rest instead of written, and out of the one whose write ended
     /// after it — a removal is never a wrong value, a write after `remove` returned would be.
-    fn run(&mut self) -> Option<(Entry<V>, VecDeque<crate::Result<()>>)> {
-        let writes = self.writes.take()?;
+    fn run(&mut self) {
+        let Some(writes) = self.writes.take() else {
+            return;
+        };
         let (cache, key) = (&*self.cache, writes.key.borrow());
         let generations = cache.flights.generations();
         let went_on = || generations.went_on(&writes.store);
@@ -203,11 +282,33 @@ where
                 })
             })
             .collect();
-        generations.end(writes.store);
+        let Writes {
+            tiers,
+            entry,
+            store,
+            fill,
+            ..
+        } = writes;
+        let wrote = Wrote {
+            entry,
+            results,
+            tiers,
+            fill,
+        };
+        let mut outcome = lock(&self.outcome);
+        match *outcome {
+            Outcome::Gone => {
+                drop(outcome);
+                wrote.report(cache);
+            }
+            _ => *outcome = Outcome::Made(wrote),
+        }
+        // The store ends once its outcome is known (as it would if this job panicked, or was
+        // dropped unrun): an invalidation after the call's drop finds its failures counted.
+        drop(store);
         if let Some(panic) = panicked {
             std::panic::resume_unwind(panic);
         }
-        Some((writes.entry, results))
     }
 }
 

@@ -14,10 +14,18 @@
 //!
 //! Two keys of one stripe only cost each other a skipped store of a computed value, never a wrong
 //! value; an `insert`'s own value is stored all the same, alone in its stripe while it writes
-//! ([`Generations::begin_insert`]).
+//! ([`Generations::begin_insert`]); a forced refresh's, whose refusal would leave the value it
+//! replaces in place, is refused only for an invalidation of its own key (or a clear), told from
+//! the other keys' by the stripe's record of the keys that moved its generation last
+//! ([`recent`]; unknown moves count as its key's).
 
+mod recent;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
+
+use recent::Recent;
 
 /// Stripes: enough that unrelated keys rarely skip each other's stores.
 const STRIPES: usize = 256;
@@ -29,10 +37,39 @@ struct Stripe {
     /// Removals of this stripe's keys under way ([`Generations::removal`]): no store begins
     /// meanwhile.
     removing: AtomicU32,
+    /// Which keys moved `generation` last.
+    recent: Recent,
+}
+
+impl Stripe {
+    /// Invalidates `hash`'s key, one of this stripe's: moves the generation, and records whose
+    /// move it was.
+    fn invalidate(&self, hash: u64) {
+        let from = self.generation.fetch_add(1, SeqCst);
+        self.recent.record(from, hash);
+    }
+
+    /// Ends a store of `hash`'s key ([`Storing`], [`Handed`]).
+    fn end(&self, hash: u64, exclusive: bool) {
+        if exclusive {
+            // The generation moves before stores are let in: a call that started during the
+            // insert (and may have read the value it replaced) stores nothing.
+            self.invalidate(hash);
+            self.removing.fetch_sub(1, SeqCst);
+        }
+        self.storing.fetch_sub(1, SeqCst);
+    }
+}
+
+/// The stripe of `hash`'s key.
+fn stripe_of(stripes: &[Stripe; STRIPES], hash: u64) -> &Stripe {
+    // The flights' table uses the low bits of the hash; take high ones.
+    &stripes[(hash >> 56) as usize % STRIPES]
 }
 
 pub(crate) struct Generations {
-    stripes: Box<[Stripe]>,
+    /// Shared with the stores handed over ([`Handed`]), which end themselves.
+    stripes: Arc<[Stripe; STRIPES]>,
     epoch: AtomicU64,
     /// Clears under way ([`Generations::removal_all`]): no store begins meanwhile.
     clearing: AtomicU32,
@@ -50,23 +87,25 @@ pub(crate) struct Generation {
 
 /// A store in progress: invalidations of its stripe wait until it drops.
 pub(crate) struct Storing<'a> {
-    stripe: &'a Stripe,
-    /// Its stripe's place, for [`Storing::hand_over`].
-    #[cfg(feature = "tokio")]
-    index: usize,
+    generations: &'a Generations,
+    /// Its key's hash: its stripe's place, and whose invalidation its end is (`exclusive`).
+    hash: u64,
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
     /// The count of invalidations that went on without the stores they waited for
-    /// ([`Generations::went_on`]), and its value when this store began.
-    went_on: (&'a AtomicU64, u64),
+    /// ([`Generations::went_on`]) when this store began.
+    went_on: u64,
 }
 
 /// A store in progress handed to the thread that makes its writes (an async call's,
-/// `drive.rs` `write_all`): counted as under way until [`Generations::end`].
+/// `drive.rs` `write_all`): counted as under way until it drops, wherever that is — the writes
+/// made, or a job that panicked or was dropped unrun — so that no invalidation of its stripe
+/// waits out its bound for a store that is over.
 #[cfg(feature = "tokio")]
 pub(crate) struct Handed {
-    index: usize,
+    stripes: Arc<[Stripe; STRIPES]>,
+    hash: u64,
     exclusive: bool,
     /// [`Generations::went_on`]'s count when the store began.
     went_on: u64,
@@ -74,12 +113,13 @@ pub(crate) struct Handed {
 
 #[cfg(feature = "tokio")]
 impl Storing<'_> {
-    /// Keeps the store counted as under way past this guard, until [`Generations::end`].
+    /// Keeps the store counted as under way past this guard, until the [`Handed`] drops.
     pub(crate) fn hand_over(self) -> Handed {
         let handed = Handed {
-            index: self.index,
+            stripes: Arc::clone(&self.generations.stripes),
+            hash: self.hash,
             exclusive: self.exclusive,
-            went_on: self.went_on.1,
+            went_on: self.went_on,
         };
         std::mem::forget(self);
         handed
@@ -90,19 +130,20 @@ impl Storing<'_> {
     /// Whether an invalidation went on without the stores it waited for since this one began:
     /// it may have cleared the tiers already, so this store must not write them any more.
     pub(crate) fn went_on(&self) -> bool {
-        self.went_on.0.load(SeqCst) != self.went_on.1
+        self.generations.went_on.load(SeqCst) != self.went_on
     }
 }
 
 impl Drop for Storing<'_> {
     fn drop(&mut self) {
-        if self.exclusive {
-            // The generation moves before stores are let in: a call that started during the
-            // insert (and may have read the value it replaced) stores nothing.
-            self.stripe.generation.fetch_add(1, SeqCst);
-            self.stripe.removing.fetch_sub(1, SeqCst);
-        }
-        self.stripe.storing.fetch_sub(1, SeqCst);
+        (self.generations.stripe(self.hash)).end(self.hash, self.exclusive);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Handed {
+    fn drop(&mut self) {
+        stripe_of(&self.stripes, self.hash).end(self.hash, self.exclusive);
     }
 }
 
@@ -110,17 +151,17 @@ impl Drop for Storing<'_> {
 /// removal panicked), it invalidates again and lets stores begin.
 pub(crate) struct Removal<'a> {
     generations: &'a Generations,
-    /// The removed key's stripe; `None` for a clear.
-    stripe: Option<&'a Stripe>,
+    /// The removed key's stripe and hash; `None` for a clear.
+    key: Option<(&'a Stripe, u64)>,
 }
 
 impl Drop for Removal<'_> {
     fn drop(&mut self) {
         // The generation moves before stores are let in: a call that started during the removal
         // and begins its store after it finds its generation gone.
-        match self.stripe {
-            Some(stripe) => {
-                stripe.generation.fetch_add(1, SeqCst);
+        match self.key {
+            Some((stripe, hash)) => {
+                stripe.invalidate(hash);
                 stripe.removing.fetch_sub(1, SeqCst);
             }
             None => {
@@ -134,7 +175,7 @@ impl Drop for Removal<'_> {
 impl Generations {
     pub(crate) fn new() -> Self {
         Self {
-            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            stripes: Arc::new(std::array::from_fn(|_| Stripe::default())),
             epoch: AtomicU64::new(0),
             clearing: AtomicU32::new(0),
             went_on: AtomicU64::new(0),
@@ -142,24 +183,7 @@ impl Generations {
     }
 
     fn stripe(&self, hash: u64) -> &Stripe {
-        &self.stripes[Self::index(hash)]
-    }
-
-    fn index(hash: u64) -> usize {
-        // The flights' table uses the low bits of the hash; take high ones.
-        (hash >> 56) as usize % STRIPES
-    }
-
-    /// Ends a store handed over ([`Storing::hand_over`]).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn end(&self, handed: Handed) {
-        drop(Storing {
-            stripe: &self.stripes[handed.index],
-            #[cfg(feature = "tokio")]
-            index: handed.index,
-            exclusive: handed.exclusive,
-            went_on: self.noted_went_on(),
-        });
+        stripe_of(&self.stripes, hash)
     }
 
     /// Whether an invalidation waited out its bound for stores under way and went on without
@@ -170,9 +194,14 @@ impl Generations {
         self.went_on.load(SeqCst) != handed.went_on
     }
 
-    /// The count [`went_on`](Self::went_on), and its value now, for a store that begins.
-    fn noted_went_on(&self) -> (&AtomicU64, u64) {
-        (&self.went_on, self.went_on.load(SeqCst))
+    /// A store of `hash`'s key that begins (counted by the caller).
+    fn storing(&self, hash: u64, exclusive: bool) -> Storing<'_> {
+        Storing {
+            generations: self,
+            hash,
+            exclusive,
+            went_on: self.went_on.load(SeqCst),
+        }
     }
 
     /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
@@ -192,18 +221,23 @@ impl Generations {
         }
     }
 
+    /// Whether `hash`'s key is as a call that started at `seen` found it: no clear since nor
+    /// under way, and no invalidation of the key since — those of the other keys of its stripe
+    /// do not count, while the stripe's record of its last moves holds them all ([`Recent`]).
+    fn untouched(&self, hash: u64, seen: Generation) -> bool {
+        let stripe = self.stripe(hash);
+        let now = stripe.generation.load(SeqCst);
+        self.epoch.load(SeqCst) == seen.epoch
+            && self.clearing.load(SeqCst) == 0
+            && (now == seen.stripe || stripe.recent.others_only(hash, seen.stripe, now))
+    }
+
     /// Starts a store of a value of `hash`'s key by a call that started at `seen`: `None` when
     /// the key was invalidated since, and nothing may be stored.
     pub(crate) fn begin_store(&self, hash: u64, seen: Generation) -> Option<Storing<'_>> {
         let stripe = self.stripe(hash);
         stripe.storing.fetch_add(1, SeqCst);
-        let storing = Storing {
-            stripe,
-            #[cfg(feature = "tokio")]
-            index: Self::index(hash),
-            exclusive: false,
-            went_on: self.noted_went_on(),
-        };
+        let storing = self.storing(hash, false);
         let removing = stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
         (!removing && self.current(hash) == seen).then_some(storing)
     }
@@ -237,20 +271,17 @@ impl Generations {
             }
             back_off(&mut spins);
         }
-        stripe.generation.fetch_add(1, SeqCst);
+        stripe.invalidate(hash);
         self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
         stripe.storing.fetch_add(1, SeqCst);
-        Storing {
-            stripe,
-            #[cfg(feature = "tokio")]
-            index: Self::index(hash),
-            exclusive: true,
-            went_on: self.noted_went_on(),
-        }
+        self.storing(hash, true)
     }
 
-    /// Starts a forced refresh's store, by a call that started at `seen`: `None` when the key
-    /// was invalidated since (a removal or insert under way has invalidated it too). Else as an
+    /// Starts a refresh's store (forced, or in the background), by a call that started at
+    /// `seen`: `None` when the key was invalidated since (a removal or insert under way has
+    /// invalidated it too), or a clear was; not for the other keys of its stripe, while it knows
+    /// them ([`untouched`](Self::untouched)): a refused refresh leaves the value it was asked to
+    /// replace in place, served for its ttl. Else as an
     /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe beside other
     /// refreshes: stores under way are waited for, none begins while it writes, and its end
     /// invalidates the stripe. A refresh joins no flight, so a call that started after its
@@ -269,7 +300,7 @@ impl Generations {
         bound: Duration,
     ) -> Option<Storing<'_>> {
         let stripe = self.stripe(hash);
-        let unchanged = || self.clearing.load(SeqCst) == 0 && self.current(hash) == seen;
+        let unchanged = || self.untouched(hash, seen);
         stripe.removing.fetch_add(1, SeqCst);
         if !unchanged() {
             stripe.removing.fetch_sub(1, SeqCst);
@@ -284,13 +315,7 @@ impl Generations {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
-        Some(Storing {
-            stripe,
-            #[cfg(feature = "tokio")]
-            index: Self::index(hash),
-            exclusive: true,
-            went_on: self.noted_went_on(),
-        })
+        Some(self.storing(hash, true))
     }
 
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),
@@ -302,7 +327,7 @@ impl Generations {
         stripe.removing.fetch_add(1, SeqCst);
         let removal = Removal {
             generations: self,
-            stripe: Some(stripe),
+            key: Some((stripe, hash)),
         };
         self.invalidate(hash, bound);
         removal
@@ -313,7 +338,7 @@ impl Generations {
         self.clearing.fetch_add(1, SeqCst);
         let removal = Removal {
             generations: self,
-            stripe: None,
+            key: None,
         };
         self.invalidate_all(bound);
         removal
@@ -323,7 +348,7 @@ impl Generations {
     /// stores already under way are waited for, at most `bound`.
     pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
         let stripe = self.stripe(hash);
-        stripe.generation.fetch_add(1, SeqCst);
+        stripe.invalidate(hash);
         self.wait_for_stores(&mut Deadline::new(bound), || {
             stripe.storing.load(SeqCst) == 0
         });
@@ -332,7 +357,7 @@ impl Generations {
     /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`).
     #[cfg(feature = "tokio")]
     pub(crate) async fn invalidate_async(&self, hash: u64, bound: Duration) {
-        self.stripe(hash).generation.fetch_add(1, SeqCst);
+        self.stripe(hash).invalidate(hash);
         self.stores_async(hash, bound).await;
     }
 
@@ -410,64 +435,4 @@ fn back_off(spins: &mut u32) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicBool;
-
-    #[test]
-    fn a_store_after_an_invalidation_is_refused_and_one_before_is_waited_for() {
-        let generations = Generations::new();
-        let seen = generations.current(7);
-        generations.invalidate(7, Duration::ZERO);
-        assert!(generations.begin_store(7, seen).is_none());
-        let now = generations.current(7);
-        let storing = generations
-            .begin_store(7, now)
-            .expect("nothing invalidated since");
-        // The invalidation must not return before the store it waits for has ended: whenever
-        // its thread starts, it sees the store ended once it returns (no timing assumed).
-        let ended = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            let invalidation = s.spawn(|| {
-                generations.invalidate(7, Duration::from_secs(10));
-                ended.load(SeqCst)
-            });
-            std::thread::sleep(Duration::from_millis(50));
-            ended.store(true, SeqCst);
-            drop(storing);
-            assert!(
-                invalidation.join().unwrap(),
-                "invalidate returned during a store"
-            );
-        });
-        assert!(generations.begin_store(7, now).is_none());
-    }
-
-    #[test]
-    fn no_store_begins_during_a_removal_nor_after_it_for_a_call_that_started_during_it() {
-        let generations = Generations::new();
-        for all in [false, true] {
-            let removal = if all {
-                generations.removal_all(Duration::ZERO)
-            } else {
-                generations.removal(7, Duration::ZERO)
-            };
-            let during = generations.current(7);
-            assert!(generations.begin_store(7, during).is_none(), "during");
-            drop(removal);
-            assert!(generations.begin_store(7, during).is_none(), "after");
-            let after = generations.current(7);
-            assert!(generations.begin_store(7, after).is_some());
-        }
-    }
-
-    #[test]
-    fn clear_invalidates_every_key() {
-        let generations = Generations::new();
-        let seen = [1u64, 1 << 60, u64::MAX].map(|h| (h, generations.current(h)));
-        generations.invalidate_all(Duration::ZERO);
-        for (hash, seen) in seen {
-            assert!(generations.begin_store(hash, seen).is_none());
-        }
-    }
-}
+mod tests;

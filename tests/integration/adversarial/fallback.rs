@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cacher::{Cache, Clock, MemoryBackend, SeparateFileBackend};
+use cacher::{Cache, Clock, MemoryBackend, Origin, SeparateFileBackend};
 
 /// A cache over `dir`, with a memory tier of `memory` entries if any, on a mock clock: ttl 1 min,
 /// stale values served for an hour when the function fails.
@@ -81,6 +81,31 @@ fn a_fallback_looked_for_again_is_what_the_tiers_hold_now() {
             other_keys(cache);
         });
         assert_eq!(replaced, Ok(20), "memory {memory:?}: replaced");
+    }
+}
+
+/// The look again finds a fresh entry (key 1 inserted meanwhile): the call's value is a fresh
+/// entry of a tier, a hit, not a stale value (read_fallback reported any entry it served as
+/// `Origin::Stale`, counted it in `stale_served`, and logged it as a stale value served).
+#[test]
+fn a_fallback_looked_for_again_that_is_fresh_is_reported_as_a_hit_not_a_stale_value() {
+    for memory in [None, Some(100)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (clock, mock) = Clock::mock();
+        let cache = cache(dir.path(), memory, clock);
+        cache.insert(&1, 10).unwrap();
+        mock.advance(Duration::from_secs(120));
+        let call = cache.lookup(|| {
+            cache.try_get_or_compute(&1, || {
+                cache.insert(&1, 20).unwrap();
+                Err("the service is down")
+            })
+        });
+        assert_eq!(
+            (call.value, call.origin, cache.stats().stale_served),
+            (Ok(20), Origin::Hit, 0),
+            "memory {memory:?}: the entry inserted meanwhile is fresh"
+        );
     }
 }
 

@@ -17,8 +17,11 @@ mod interleave;
 mod keys;
 mod locks;
 mod macros;
+mod neighbours;
 mod overlaps;
 mod races;
 mod store;
 mod stores;
+#[cfg(feature = "tokio")]
+mod unawaited;
 mod writes;

@@ -3,7 +3,8 @@
 //! function backs off after a failure — and that records a use for `time_to_idle`.
 //!
 //! A lookup report says `Origin::Stale` exactly when [`Core::served_stale`] ran: the stale
-//! values served at once here, and the `stale_if_error` fallback of a failed function.
+//! values served at once here, and the `stale_if_error` fallback of a failed function (not a
+//! fresh entry that the look for it found in a tier: a hit).
 
 use super::{Core, Goal, Pass, Phase, Slot, Values, log};
 use crate::cache::origin::Origin;
@@ -156,8 +157,9 @@ impl<'a> Core<'a> {
 
     /// A tier's answer to the look for a failed function's fallback ([`Failed::Recheck`]): an
     /// entry the tier holds for the key now, fresh or past its ttl but servable, is served as a
-    /// call starting now would find it; never the doubtful one kept, which a removal may have
-    /// taken out of every tier since, or a newer value replaced.
+    /// call starting now would find it (a fresh one is a hit, not a stale value: `Origin::Hit`,
+    /// neither counted nor logged as stale); never the doubtful one kept, which a removal may
+    /// have taken out of every tier since, or a newer value replaced.
     pub(super) fn read_fallback(
         &mut self,
         tier: usize,
@@ -168,10 +170,15 @@ impl<'a> Core<'a> {
         match answer {
             Ok(Some(stamp)) => {
                 let now_ms = shared.ttl.now_ms(stamp, &shared.clock);
-                if !matches!(shared.ttl.freshness(stamp, now_ms), Freshness::Expired) {
+                let freshness = shared.ttl.freshness(stamp, now_ms);
+                if !matches!(freshness, Freshness::Expired) {
                     shared.outages.failed(self.hash, shared.clock.now_ms());
-                    self.served_stale();
-                    log::stale_if_error(shared.namespace());
+                    if matches!(freshness, Freshness::Fresh) {
+                        self.origin = Origin::Hit;
+                    } else {
+                        self.served_stale();
+                        log::stale_if_error(shared.namespace());
+                    }
                     return self.finish(Slot::Entry, v);
                 }
                 v.discard(Slot::Entry);

@@ -18,10 +18,12 @@ use crate::key::KeyRef;
 pub(in crate::cache) struct Writes<V> {
     /// The persistent tiers to write, in order.
     pub(in crate::cache) tiers: Vec<usize>,
+    /// Whether they are filled with a value read from a later tier (their failures are
+    /// reported as fills).
+    pub(in crate::cache) fill: bool,
     pub(in crate::cache) key: OwnedKey,
     pub(in crate::cache) entry: Entry<V>,
-    /// The call's store, still counted as under way: end it with
-    /// [`Generations::end`](crate::cache::generation::Generations::end) once written.
+    /// The call's store, still counted as under way until it drops: once written.
     pub(in crate::cache) store: Handed,
 }
 
@@ -79,7 +81,8 @@ where
     /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
     /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
     pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
-        let (Some(entry), Some((tiers, store))) = (self.shell.entry.take(), self.core.writes())
+        let (Some(entry), Some((tiers, fill, store))) =
+            (self.shell.entry.take(), self.core.writes())
         else {
             log::out_of_step("writes are planned with their entry and store")
         };
@@ -87,6 +90,7 @@ where
         Writes {
             key: OwnedKey::of(&key),
             tiers,
+            fill,
             entry,
             store,
         }

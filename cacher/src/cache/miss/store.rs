@@ -143,18 +143,19 @@ impl<'a> Core<'a> {
     }
 
     /// The writes of the store under way, at its first write (`Step::Write`): the tiers it
-    /// will ask for, in order (from the one asked for on, the tiers that are up), and its store,
+    /// will ask for, in order (from the one asked for on, the tiers that are up), whether they
+    /// fill tiers with a value read from a later one (rather than store the call's), and its store,
     /// handed over to whoever makes them, so that invalidations wait for them wherever they
     /// run. `None` when no store is under way.
     #[cfg(feature = "tokio")]
-    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, Handed)> {
-        let Phase::Write { tier, upto, .. } = self.phase else {
+    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, bool, Handed)> {
+        let Phase::Write { tier, upto, fill } = self.phase else {
             return None;
         };
         let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
         match tiers.is_empty() {
             true => None,
-            false => Some((tiers, self.storing.take()?.hand_over())),
+            false => Some((tiers, fill, self.storing.take()?.hand_over())),
         }
     }
 

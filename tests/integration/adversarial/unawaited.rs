@@ -1,0 +1,138 @@
+//! Work an async call hands to tokio's blocking threads that its caller does not await to the
+//! end: the writes of a call dropped meanwhile (their failures must still be counted), and work
+//! a runtime shutting down drops unrun while its caller goes on (it must still be done, not end
+//! the call in a panic with tokio's message).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{Cache, MemoryBackend, PersistentBackend, SeparateFileBackend};
+
+use super::cancel::{Yielding, poll_then_drop};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A tier that refuses every write (a full disk), once the test opens its gate; `started`
+/// says a write has begun.
+#[derive(Clone, Default)]
+struct Full {
+    started: Arc<AtomicBool>,
+    open: Arc<AtomicBool>,
+}
+
+impl PersistentBackend<u64> for Full {
+    fn name(&self) -> &'static str {
+        "full"
+    }
+    fn get(&self, _: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        Ok(None)
+    }
+    fn insert(&self, _: &EntryKey<'_>, _: &Entry<u64>) -> cacher::Result<()> {
+        self.started.store(true, SeqCst);
+        let start = Instant::now();
+        while !self.open.load(SeqCst) {
+            assert!(start.elapsed() < WAIT, "the gate never opened");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Err(cacher::Error::Io {
+            path: "full".into(),
+            source: std::io::Error::other("no space left on device"),
+        })
+    }
+    fn remove(&self, _: &EntryKey<'_>) -> cacher::Result<()> {
+        Ok(())
+    }
+    fn clear(&self, _: &str) -> cacher::Result<()> {
+        Ok(())
+    }
+}
+
+/// A call dropped while its writes run on a blocking thread: the writes go on, and the one the
+/// tier refused was logged and counted nowhere (drive.rs `write_all`: how each went was handed
+/// back to the future that awaited them, dropped).
+#[test]
+fn the_refused_writes_of_a_dropped_async_call_are_counted_in_errors() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+    let tier = Full::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    // Polled until its write has begun on a blocking thread, then dropped.
+    let mut call = Box::pin(cache.get_or_compute_async(&1, || async { 2 }));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(call.as_mut().poll(&mut cx).is_pending(), "the write hangs");
+    let start = Instant::now();
+    while !tier.started.load(SeqCst) {
+        assert!(start.elapsed() < WAIT, "the write never began");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(call);
+    tier.open.store(true, SeqCst);
+    // The store is under way until its writes end: `remove` waits for them.
+    cache.remove(&1).unwrap();
+    assert_eq!(
+        cache.stats().errors,
+        1,
+        "the refused write of a dropped call is counted"
+    );
+    // An awaited call counts its refused write once.
+    let awaited = runtime.block_on(cache.get_or_compute_async(&2, || async { 3 }));
+    assert_eq!((awaited, cache.stats().errors), (3, 2));
+}
+
+/// A runtime shut down, its handle still entered (a future polled by another executor, or
+/// `Handle::block_on` on a thread the runtime's owner outlives): tokio drops blocking work at
+/// once, cancelled. The file tier's read, handed to it, ended the call in a panic with tokio's
+/// message (future.rs `blocking`: a cancelled `JoinError` taken for a panic).
+#[test]
+fn a_read_a_shut_down_runtime_drops_unrun_is_made_by_its_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    cache.insert(&1, 7).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    runtime.shutdown_background();
+    let _entered = handle.enter();
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_then_drop(cache.get_or_compute_async(&1, || async { 0 }), 100)
+    }));
+    assert_eq!(
+        call.ok().flatten(),
+        Some(7),
+        "the read is made, and its entry served"
+    );
+}
+
+/// The same for a store's writes (drive.rs `write_all`): they were made where tokio dropped
+/// them, and the call that waited for them panicked all the same, losing its value.
+#[test]
+fn writes_a_shut_down_runtime_drops_unrun_give_the_call_its_value() {
+    let tier = Yielding::default();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(tier.clone())
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    runtime.shutdown_background();
+    let _entered = handle.enter();
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_then_drop(cache.get_or_compute_async(&1, || async { 2 }), 100)
+    }));
+    assert_eq!(call.ok().flatten(), Some(2), "the call gets its value");
+    let key = cache.key_of(&1).unwrap();
+    assert_eq!(
+        (cache.get(&1), tier.value(&key)),
+        (Some(2), Some(2)),
+        "every tier is written"
+    );
+}
