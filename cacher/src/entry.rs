@@ -364,12 +364,11 @@ pub fn decode_current<F: Formatter, V: DeserializeOwned>(
         return Err(corrupt("larger than MAX_ENTRY_BYTES".into()));
     }
     let shape = shape::of::<V>().fingerprint.as_deref();
-    // The short way's entry put in the result at once: no layer of its own to move it through.
-    match header::read(formatter, key, bytes, shape) {
-        Some(Ok(entry)) => Ok(Some(entry)),
-        Some(Err(e)) => Err(corrupt(e.to_string())),
-        None => decode_checked(formatter, key, bytes, shape).map_err(corrupt),
-    }
+    let read = match header::read(formatter, key, bytes, shape) {
+        Some(read) => read.map(Some).map_err(|e| e.to_string()),
+        None => decode_checked(formatter, key, bytes, shape),
+    };
+    read.map_err(corrupt)
 }
 
 /// The long way of [`decode_current`]: the whole envelope decoded, then checked; `Err` is why

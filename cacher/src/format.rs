@@ -85,14 +85,8 @@ pub const ZERO_SIZED_ITEMS: u64 = 1 << 20;
 
 /// Encoding or decoding failed.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FormatError(Box<Failure>);
-
-/// What a [`FormatError`] says, boxed: a pointer beside a decoded value, so that a `Result` of a
-/// value keeps the value's layout and a hit moves it once less.
-#[derive(Debug, thiserror::Error)]
 #[error("{format} {op} failed: {message}")]
-struct Failure {
+pub struct FormatError {
     format: &'static str,
     op: &'static str,
     message: String,
@@ -100,20 +94,20 @@ struct Failure {
 
 impl FormatError {
     pub(crate) fn encode(format: &'static str, err: impl std::fmt::Display) -> Self {
-        Self(Box::new(Failure {
+        Self {
             format,
             op: "encoding",
             message: err.to_string(),
-        }))
+        }
     }
 
     /// A decode error whose `message` holds no stored data (see `redact`).
     pub(crate) fn decode(format: &'static str, message: impl std::fmt::Display) -> Self {
-        Self(Box::new(Failure {
+        Self {
             format,
             op: "decoding",
             message: message.to_string(),
-        }))
+        }
     }
 
     /// An encode error: the guard's refusal if it refused, else the format's error.

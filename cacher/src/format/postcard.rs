@@ -126,8 +126,8 @@ mod tests {
     use super::PostcardFormatter;
     use crate::format::{FormatError, Formatter};
 
-    /// A format's error reads "<format> <operation> failed: <why>", boxed or not: the text the
-    /// cache logs, and a corrupt entry's reason.
+    /// A format's error reads "<format> <operation> failed: <why>": the text the cache logs, and
+    /// a corrupt entry's reason.
     #[test]
     fn errors_say_the_format_the_operation_and_why() {
         let cut = PostcardFormatter.decode::<String>(&[5, b'a']).unwrap_err();
