@@ -124,7 +124,23 @@ mod tests {
     use std::borrow::Cow;
 
     use super::PostcardFormatter;
-    use crate::format::Formatter;
+    use crate::format::{FormatError, Formatter};
+
+    /// A format's error reads "<format> <operation> failed: <why>": the text the cache logs, and
+    /// a corrupt entry's reason.
+    #[test]
+    fn errors_say_the_format_the_operation_and_why() {
+        let cut = PostcardFormatter.decode::<String>(&[5, b'a']).unwrap_err();
+        assert!(
+            cut.to_string().starts_with("postcard decoding failed: "),
+            "{cut}"
+        );
+        let refused = FormatError::encode("postcard", "a skipped field");
+        assert_eq!(
+            refused.to_string(),
+            "postcard encoding failed: a skipped field"
+        );
+    }
 
     /// Strings are read as bytes and checked here (`std` below 256 bytes, `simdutf8` from
     /// there): exactly what postcard's own check accepts is accepted, on both sides of the
