@@ -163,6 +163,49 @@ fn functions_given_one_cache_dir_and_other_versions_each_keep_their_entries() {
     assert_eq!(hits, (1, 1));
 }
 
+/// Review 8: arguments of the same names whose keys can never be the same text — a `u32` is
+/// written `1`, a `u64` `1u64` (the canonical encoding keeps every kind apart) — name different
+/// files: the two functions never meet in one `cache_dir`, each kept its entries before the
+/// claim, and the second is now refused (a panic at its first use) for a collision that
+/// cannot happen.
+#[test]
+fn functions_given_one_cache_dir_whose_keys_never_meet_are_not_refused() {
+    mod narrow {
+        #[cacher::cached(backend = "file", cache_dir = dir!("shared_kinds"))]
+        pub fn fetch(id: u32) -> String {
+            format!("narrow {id}")
+        }
+    }
+    mod wide {
+        #[cacher::cached(backend = "file", cache_dir = dir!("shared_kinds"))]
+        pub fn fetch(id: u64) -> String {
+            format!("wide {id}")
+        }
+    }
+    fresh(dir!("shared_kinds"));
+    assert_eq!(narrow::fetch(1), "narrow 1");
+    let second = catch_unwind(|| wide::fetch(1));
+    assert_eq!(
+        second.as_deref().ok(),
+        Some("wide 1"),
+        "refused, though its files are not the first function's"
+    );
+    assert_ne!(
+        narrow::fetch_cache().path_of(&(1,)),
+        wide::fetch_cache().path_of(&(1,)),
+        "the two functions' entries of 1 are different files"
+    );
+    for _ in 0..2 {
+        assert_eq!(narrow::fetch(1), "narrow 1");
+        assert_eq!(wide::fetch(1), "wide 1");
+    }
+    let hits = (
+        narrow::fetch_cache().stats().hits,
+        wide::fetch_cache().stats().hits,
+    );
+    assert_eq!(hits, (2, 2));
+}
+
 /// The child side of [`nested_functions_of_one_name_have_their_own_directories`]: a no-op
 /// unless started by it, with `$CACHER_DIR` set.
 #[test]
