@@ -382,10 +382,13 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
 fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStream {
     let configured = option(file.dir.as_ref());
     let mut dir = quote!(::cacher::__private::default_dir(#configured, ::core::env!("CARGO_PKG_NAME"), namespace));
-    if file.filename_fn.is_none() && plan.keyer != Some(Keyer::Hash) {
+    // Not for a `key = …` without `key_type`: its encoding's type says nothing of its value's.
+    let encoded = func.key.is_some() && func.key_type.is_none();
+    if file.filename_fn.is_none() && plan.keyer != Some(Keyer::Hash) && !encoded {
         let (names, extension) = (arg_names(func), file.formatter.extension());
-        let version = option(plan.version.as_ref());
-        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #version, #extension, &[#(#names),*]));
+        let (version, key) = (option(plan.version.as_ref()), key_type(func));
+        let key = quote!(::core::any::type_name::<#key>());
+        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #version, #extension, &[#(#names),*], #key));
     }
     let formatter = formatter(file.formatter);
     let mut backend = quote!(::cacher::SeparateFileBackend::new(#dir).formatter(#formatter));

@@ -277,7 +277,7 @@ impl Generations {
         self.storing(hash, true)
     }
 
-    /// Starts a refresh's store (forced, or in the background), by a call that started at
+    /// Starts a forced refresh's store, by a call that started at
     /// `seen`: `None` when the key was invalidated since (a removal or insert under way has
     /// invalidated it too), or a clear was; not for the other keys of its stripe, while it knows
     /// them ([`untouched`](Self::untouched)): a refused refresh leaves the value it was asked to

@@ -4,8 +4,9 @@
 //! the key is under way in this process, claims one: a [`Ticket`]); this module only carries the
 //! ticket and the function to where they run — one of a bounded set of threads for a blocking
 //! function, a task on the caller's tokio runtime for an async one — and runs the miss path
-//! again there with the goal `Refresh`: compute, then store unless the key was invalidated
-//! since the stale value was read (the ticket keeps that generation). A failed refresh keeps the
+//! again there with the goal `Revalidate`: compute, then store unless the key's stripe was
+//! invalidated since the stale value was read (the ticket keeps that generation), as a computed
+//! value is. A failed refresh keeps the
 //! stale entry, is logged, and starts the error backoff. A process that exits with a refresh in
 //! flight loses only that refresh: tiers are written atomically.
 
@@ -220,7 +221,7 @@ where
         }
     }
 
-    /// The background refresh: the miss path with the goal `Refresh`, blocking, under the
+    /// The background refresh: the miss path with the goal `Revalidate`, blocking, under the
     /// persistent key the caller `made` (the owned key may not serialise as its lookup form).
     fn revalidate<E>(
         &self,
