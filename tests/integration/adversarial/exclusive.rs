@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cacher::entry::{Entry, EntryKey};
-use cacher::{Cache, MemoryBackend, PersistentBackend};
+use cacher::{Cache, PersistentBackend};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -94,11 +94,7 @@ impl PersistentBackend<u64> for Held {
 /// under way ends and lets both go. What the cache and its tier hold for key 1 afterwards.
 fn round(invalidate: fn(&Cache<u32, u64>)) -> (Option<u64>, Option<u64>) {
     let tier = Held::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let cache = super::memory_over(tier.clone());
     let key = cache.key_of(&1).unwrap();
     let (computing, computing_rx) = mpsc::channel();
     let (go, go_rx) = mpsc::channel::<()>();
@@ -176,11 +172,7 @@ fn hung_write(value: u64) -> (Held, Cache<u32, u64>, std::thread::JoinHandle<u64
         hang_all: true,
         ..Held::default()
     };
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let cache = super::memory_over(tier.clone());
     let caller = cache.clone();
     let call = std::thread::spawn(move || caller.get_or_compute(&1, || value));
     tier.wait_started();

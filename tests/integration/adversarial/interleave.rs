@@ -181,11 +181,7 @@ fn a_call_begun_before_a_remove_stores_nothing_after_it_whatever_its_point() {
         let tier = Yielding::default();
         let before: Cache<u32, u64> = Cache::builder().backend(tier.clone()).build().unwrap();
         before.insert(&1, 1).unwrap();
-        let cache: Cache<u32, u64> = Cache::builder()
-            .backend(MemoryBackend::new())
-            .backend(tier.clone())
-            .build()
-            .unwrap();
+        let cache = super::memory_over(tier.clone());
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let entered = runtime.enter();
         let mut call = Polled::new(cache.get_or_compute_async(&1, || async {

@@ -25,3 +25,13 @@ mod stores;
 #[cfg(feature = "tokio")]
 mod unawaited;
 mod writes;
+
+/// A memory tier in front of `tier`: the cache of the tests that watch what a persistent tier is
+/// written (`tier` a test tier shared with the test, or a directory's).
+fn memory_over<Kind>(tier: impl cacher::IntoBackend<u32, u64, Kind>) -> cacher::Cache<u32, u64> {
+    cacher::Cache::builder()
+        .backend(cacher::MemoryBackend::new())
+        .backend(tier)
+        .build()
+        .unwrap()
+}

@@ -4,7 +4,7 @@
 //! the refresh's own thread: no timing. Rounds over 4 096 other keys, so that some share key 1's
 //! stripe (all miss it with a chance of about 1e-7).
 
-use cacher::{Cache, MemoryBackend, SeparateFileBackend};
+use cacher::{Cache, SeparateFileBackend};
 
 /// The other keys: at least one shares key 1's stripe.
 const OTHERS: std::ops::Range<u32> = 2..4098;
@@ -26,11 +26,7 @@ fn refreshed(cache: &Cache<u32, u64>, old: u64, new: u64, during: impl FnOnce())
 #[test]
 fn a_refresh_is_not_lost_to_an_insert_of_another_key_of_its_stripe() {
     let dir = tempfile::tempdir().unwrap();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(SeparateFileBackend::new(dir.path()))
-        .build()
-        .unwrap();
+    let cache = super::memory_over(SeparateFileBackend::new(dir.path()));
     let file: Cache<u32, u64> = Cache::builder()
         .backend(SeparateFileBackend::new(dir.path()))
         .build()
@@ -71,11 +67,7 @@ fn a_refresh_is_not_lost_to_a_removal_of_another_key_of_its_stripe() {
 #[test]
 fn a_refresh_async_is_not_lost_to_an_insert_of_another_key_of_its_stripe() {
     let tier = super::cancel::Yielding::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let cache = super::memory_over(tier.clone());
     let key = cache.key_of(&1).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

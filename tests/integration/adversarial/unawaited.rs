@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use cacher::entry::{Entry, EntryKey};
-use cacher::{Cache, MemoryBackend, PersistentBackend, SeparateFileBackend};
+use cacher::{Cache, PersistentBackend, SeparateFileBackend};
 
 use super::cancel::{Yielding, poll_then_drop};
 
@@ -57,11 +57,7 @@ fn the_refused_writes_of_a_dropped_async_call_are_counted_in_errors() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _entered = runtime.enter();
     let tier = Full::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let cache = super::memory_over(tier.clone());
     // Polled until its write has begun on a blocking thread, then dropped.
     let mut call = Box::pin(cache.get_or_compute_async(&1, || async { 2 }));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -116,11 +112,7 @@ fn a_read_a_shut_down_runtime_drops_unrun_is_made_by_its_caller() {
 #[test]
 fn writes_a_shut_down_runtime_drops_unrun_give_the_call_its_value() {
     let tier = Yielding::default();
-    let cache: Cache<u32, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(tier.clone())
-        .build()
-        .unwrap();
+    let cache = super::memory_over(tier.clone());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let handle = runtime.handle().clone();
     runtime.shutdown_background();
