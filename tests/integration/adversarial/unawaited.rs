@@ -107,6 +107,30 @@ fn a_read_a_shut_down_runtime_drops_unrun_is_made_by_its_caller() {
     );
 }
 
+/// The same for the lock a miss takes in a file tier's directory (lock/file.rs `lock_async`):
+/// its wait, handed to tokio's blocking threads, was dropped unrun, and the call ended in a panic
+/// with tokio's message.
+#[test]
+fn a_lock_a_shut_down_runtime_drops_unrun_is_taken_by_its_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    runtime.shutdown_background();
+    let _entered = handle.enter();
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_then_drop(cache.get_or_compute_async(&2, || async { 3 }), 100)
+    }));
+    assert_eq!(
+        call.ok().flatten(),
+        Some(3),
+        "the lock is taken, the function runs"
+    );
+}
+
 /// The same for a store's writes (drive.rs `write_all`): they were made where tokio dropped
 /// them, and the call that waited for them panicked all the same, losing its value.
 #[test]
