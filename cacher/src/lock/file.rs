@@ -257,9 +257,9 @@ impl FlightLock for FileLock {
         name: &'a str,
     ) -> super::BoxFuture<'a, Result<Option<FlightGuard<'a>>>> {
         Box::pin(async move {
-            let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            if tokio::runtime::Handle::try_current().is_err() {
                 return self.lock(name);
-            };
+            }
             let lock = Self {
                 path: self.path.clone(),
                 wait_timeout: self.wait_timeout,
@@ -272,12 +272,12 @@ impl FlightLock for FileLock {
                 ),
             };
             let name = name.to_owned();
-            // The wait sleeps: off the executor's threads.
-            match handle.spawn_blocking(move || lock.acquire(&name)).await {
-                Ok(Ok(Some(held))) => Ok(Some(Box::new(held) as FlightGuard<'a>)),
-                Ok(Ok(None)) => Ok(None),
-                Ok(Err(e)) => Err(Error::io(self.path.join(LOCK_DIR), e)),
-                Err(join) => std::panic::resume_unwind(join.into_panic()),
+            // The wait sleeps: off the executor's threads (run here if a runtime shutting down
+            // drops it unrun, as every blocking step of an async call).
+            match crate::future::blocking(move || lock.acquire(&name)).await {
+                Ok(Some(held)) => Ok(Some(Box::new(held) as FlightGuard<'a>)),
+                Ok(None) => Ok(None),
+                Err(e) => Err(Error::io(self.path.join(LOCK_DIR), e)),
             }
         })
     }
