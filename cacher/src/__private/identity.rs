@@ -69,11 +69,27 @@ where
 {
     match slot.get() {
         Some(cache) => cache,
-        None => slot.get_or_init(|| {
-            let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-            downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
-        }),
+        None => first_use(slot, site, init),
     }
+}
+
+/// [`function_cache`]'s first use, out of line: the call of a found cache is then its slot's
+/// load and nothing more (not the closure of `get_or_init` made ready beside it).
+#[cold]
+#[inline(never)]
+fn first_use<K, V>(
+    slot: &'static OnceLock<&'static Cache<K, V>>,
+    site: fn() -> Site,
+    init: fn(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    slot.get_or_init(|| {
+        let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
+        downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
+    })
 }
 
 /// The cache of a method, for one `Self` type (`type_name::<Self>()`), kept in the method's
