@@ -45,17 +45,14 @@ pub fn claim_files(
     arg_names: &'static [&'static str],
     key_type: &'static str,
 ) -> PathBuf {
-    let names = (dir, version, extension, arg_names, key_type);
+    let names = (dir.clone(), version, extension, arg_names, key_type);
     // A panic while the lock was held left the map whole: each change is one insert.
     let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
-    match claimed.get(&names) {
-        Some(first) if first != namespace => refuse(first, namespace, &names.0, arg_names),
-        Some(_) => {}
-        None => {
-            claimed.insert(names.clone(), namespace.to_owned());
-        }
+    let first = claimed.entry(names).or_insert_with(|| namespace.to_owned());
+    if first != namespace {
+        refuse(first, namespace, &dir, arg_names);
     }
-    names.0
+    dir
 }
 
 #[cold]
