@@ -81,6 +81,23 @@ fn the_refused_writes_of_a_dropped_async_call_are_counted_in_errors() {
     assert_eq!((awaited, cache.stats().errors), (3, 2));
 }
 
+/// `get_or_compute_async(key, || value)` of `cache` on a runtime shut down, its handle entered:
+/// what the call returned — `None` if it panicked, or had not ended after 100 polls.
+fn on_a_shut_down_runtime(cache: &Cache<u32, u64>, key: u32, value: u64) -> Option<u64> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    runtime.shutdown_background();
+    let _entered = handle.enter();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_then_drop(
+            cache.get_or_compute_async(&key, || async move { value }),
+            100,
+        )
+    }))
+    .ok()
+    .flatten()
+}
+
 /// A runtime shut down, its handle still entered (a future polled by another executor, or
 /// `Handle::block_on` on a thread the runtime's owner outlives): tokio drops blocking work at
 /// once, cancelled. The file tier's read, handed to it, ended the call in a panic with tokio's
@@ -93,18 +110,8 @@ fn a_read_a_shut_down_runtime_drops_unrun_is_made_by_its_caller() {
         .build()
         .unwrap();
     cache.insert(&1, 7).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let handle = runtime.handle().clone();
-    runtime.shutdown_background();
-    let _entered = handle.enter();
-    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_then_drop(cache.get_or_compute_async(&1, || async { 0 }), 100)
-    }));
-    assert_eq!(
-        call.ok().flatten(),
-        Some(7),
-        "the read is made, and its entry served"
-    );
+    let call = on_a_shut_down_runtime(&cache, 1, 0);
+    assert_eq!(call, Some(7), "the read is made, and its entry served");
 }
 
 /// The same for the lock a miss takes in a file tier's directory (lock/file.rs `lock_async`):
@@ -117,18 +124,8 @@ fn a_lock_a_shut_down_runtime_drops_unrun_is_taken_by_its_caller() {
         .backend(SeparateFileBackend::new(dir.path()))
         .build()
         .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let handle = runtime.handle().clone();
-    runtime.shutdown_background();
-    let _entered = handle.enter();
-    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_then_drop(cache.get_or_compute_async(&2, || async { 3 }), 100)
-    }));
-    assert_eq!(
-        call.ok().flatten(),
-        Some(3),
-        "the lock is taken, the function runs"
-    );
+    let call = on_a_shut_down_runtime(&cache, 2, 3);
+    assert_eq!(call, Some(3), "the lock is taken, the function runs");
 }
 
 /// The same for a store's writes (drive.rs `write_all`): they were made where tokio dropped
@@ -137,14 +134,8 @@ fn a_lock_a_shut_down_runtime_drops_unrun_is_taken_by_its_caller() {
 fn writes_a_shut_down_runtime_drops_unrun_give_the_call_its_value() {
     let tier = Yielding::default();
     let cache = super::memory_over(tier.clone());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let handle = runtime.handle().clone();
-    runtime.shutdown_background();
-    let _entered = handle.enter();
-    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_then_drop(cache.get_or_compute_async(&1, || async { 2 }), 100)
-    }));
-    assert_eq!(call.ok().flatten(), Some(2), "the call gets its value");
+    let call = on_a_shut_down_runtime(&cache, 1, 2);
+    assert_eq!(call, Some(2), "the call gets its value");
     let key = cache.key_of(&1).unwrap();
     assert_eq!(
         (cache.get(&1), tier.value(&key)),
