@@ -129,32 +129,29 @@ where
         // `Call`, no persistent key, no flight.
         match inner.lookup_memory_inline(key) {
             Memory::Fresh(value) => Ok(inner.hit(value)),
-            memory => self.miss(key, compute, memory),
+            memory => self.miss(key, compute, Goal::Compute, memory).0,
         }
     }
 
-    /// Everything after a memory lookup that found no fresh entry.
+    /// Everything after a memory lookup that found no fresh entry (`memory`), for `goal`: the
+    /// call's value and where it came from. One copy per call shape serves both a plain miss
+    /// and a call that took a per-call control (compile time).
     #[inline(never)]
     fn miss<Q, E>(
         &self,
         key: &Q,
         compute: impl FnOnce() -> Result<V, E>,
+        goal: Goal,
         memory: Memory<V>,
-    ) -> Result<V, E>
+    ) -> (Result<V, E>, Origin)
     where
         Q: KeyRef<K> + ?Sized,
     {
+        let inner = &*self.inner;
         let mut call = Call::new(key);
-        drive::run(
-            &mut Miss::new(
-                &self.inner,
-                &mut call,
-                self.inner.flight_hash(key),
-                Goal::Compute,
-                memory,
-            ),
-            &mut Some(compute),
-        )
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
+        let result = drive::run(&mut miss, &mut Some(compute));
+        (result, miss.origin())
     }
 
     /// Async [`get_or_compute`](Self::get_or_compute): single-flight across tasks and threads,

@@ -343,11 +343,8 @@ where
         if goal == Goal::Refresh {
             (inner.flights).invalidate(inner.flight_hash(key), inner.store_wait());
         }
-        let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
-        let result = drive::run(&mut miss, &mut Some(compute));
-        report(self.id(), miss.origin());
-        drop(miss);
+        let (result, origin) = self.miss(key, compute, goal, memory);
+        report(self.id(), origin);
         if let (Goal::Refresh, Ok(value)) = (goal, &result)
             && inner.discards(value)
         {
