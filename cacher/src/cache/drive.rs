@@ -128,7 +128,7 @@ where
 /// point with the older value behind the one memory serves, and an invalidation that waits for
 /// the store, on the thread that would poll it, does not wait out its bound and then find the
 /// value written after it. The store stays counted as under way until they end; the failures
-/// of writes whose caller is gone are logged and counted by the job ([`Outcome`]).
+/// of writes whose caller is gone are logged and counted by the job ([`Delivery`]).
 #[cfg(feature = "tokio")]
 async fn write_all<K, V>(
     cache: &Arc<Inner<K, V>>,
@@ -138,15 +138,15 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    let outcome = Arc::new(Mutex::new(Outcome::Awaited));
+    let delivery = Arc::new(Mutex::new(Delivery::Awaited));
     let mut job = Job {
         cache: Arc::clone(cache),
         writes: Some(writes),
-        outcome: Arc::clone(&outcome),
+        delivery: Arc::clone(&delivery),
     };
     let awaiting = Awaiting {
         cache: Arc::clone(cache),
-        outcome,
+        delivery,
     };
     let span = tracing::Span::current();
     crate::future::blocking(move || {
@@ -159,7 +159,7 @@ where
 
 /// How a store's writes went, on their way from the job that made them to the call.
 #[cfg(feature = "tokio")]
-enum Outcome<V> {
+enum Delivery<V> {
     /// Not made yet, the call awaiting them.
     Awaited,
     Made(Wrote<V>),
@@ -174,35 +174,47 @@ struct Wrote<V> {
     results: VecDeque<crate::Result<()>>,
     tiers: Vec<usize>,
     fill: bool,
+    /// Whether a tier before them (the memory tier) took the value.
+    stored: bool,
 }
 
 #[cfg(feature = "tokio")]
 impl<V: 'static> Wrote<V> {
-    /// Reports the failed writes, as the call's core would have (`Core::wrote`), for a call
-    /// that is gone: logged and counted in `stats().errors` all the same.
+    /// Counts the writes as the call's core would have (`Core::wrote`, `Core::written`), for a
+    /// call that is gone: a failure logged and counted in `stats().errors`, a tier's evictions
+    /// in `stats().evictions`, the store in `stats().stores` (once, as for a call awaited).
     fn report<K>(&self, cache: &Inner<K, V>) {
         let op = if self.fill { "fill" } else { "write" };
+        let mut stored = self.stored;
         for (&tier, result) in self.tiers.iter().zip(&self.results) {
-            if let Err(e) = result {
-                cache.report(cache.backends[tier].name(), op, e);
+            let backend = &cache.backends[tier];
+            match result {
+                Ok(()) => {
+                    stored |= !self.fill;
+                    (cache.stats).evictions_total(tier, backend.name(), backend.evictions());
+                }
+                Err(e) => cache.report(backend.name(), op, e),
             }
+        }
+        if !self.fill && stored {
+            cache.stats.store();
         }
     }
 }
 
-/// The call's side of its store's [`Outcome`]: what it takes, or, dropped first, the mark that
+/// The call's side of its store's [`Delivery`]: what it takes, or, dropped first, the mark that
 /// it is gone (and the report of writes made meanwhile).
 #[cfg(feature = "tokio")]
 struct Awaiting<K, V: 'static> {
     cache: Arc<Inner<K, V>>,
-    outcome: Arc<Mutex<Outcome<V>>>,
+    delivery: Arc<Mutex<Delivery<V>>>,
 }
 
 #[cfg(feature = "tokio")]
 impl<K, V: 'static> Awaiting<K, V> {
     fn take(self) -> (Entry<V>, VecDeque<crate::Result<()>>) {
-        match std::mem::replace(&mut *lock(&self.outcome), Outcome::Gone) {
-            Outcome::Made(wrote) => (wrote.entry, wrote.results),
+        match std::mem::replace(&mut *lock(&self.delivery), Delivery::Gone) {
+            Delivery::Made(wrote) => (wrote.entry, wrote.results),
             _ => unreachable!("the writes are made once their job returns"),
         }
     }
@@ -211,8 +223,8 @@ impl<K, V: 'static> Awaiting<K, V> {
 #[cfg(feature = "tokio")]
 impl<K, V: 'static> Drop for Awaiting<K, V> {
     fn drop(&mut self) {
-        let outcome = std::mem::replace(&mut *lock(&self.outcome), Outcome::Gone);
-        if let Outcome::Made(wrote) = outcome {
+        let delivery = std::mem::replace(&mut *lock(&self.delivery), Delivery::Gone);
+        if let Delivery::Made(wrote) = delivery {
             wrote.report(&self.cache);
         }
     }
@@ -234,7 +246,7 @@ where
 {
     cache: Arc<Inner<K, V>>,
     writes: Option<Writes<V>>,
-    outcome: Arc<Mutex<Outcome<V>>>,
+    delivery: Arc<Mutex<Delivery<V>>>,
 }
 
 #[cfg(feature = "tokio")]
@@ -287,6 +299,7 @@ where
             entry,
             store,
             fill,
+            stored,
             ..
         } = writes;
         let wrote = Wrote {
@@ -294,14 +307,15 @@ where
             results,
             tiers,
             fill,
+            stored,
         };
-        let mut outcome = lock(&self.outcome);
-        match *outcome {
-            Outcome::Gone => {
-                drop(outcome);
+        let mut delivery = lock(&self.delivery);
+        match *delivery {
+            Delivery::Gone => {
+                drop(delivery);
                 wrote.report(cache);
             }
-            _ => *outcome = Outcome::Made(wrote),
+            _ => *delivery = Delivery::Made(wrote),
         }
         // The store ends once its outcome is known (as it would if this job panicked, or was
         // dropped unrun): an invalidation after the call's drop finds its failures counted.

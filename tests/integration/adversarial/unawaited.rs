@@ -14,12 +14,13 @@ use super::cancel::{Yielding, poll_then_drop};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A tier that refuses every write (a full disk), once the test opens its gate; `started`
-/// says a write has begun.
+/// A tier whose writes wait for the test to open its gate, then are refused (a full disk) or,
+/// `accepts`, made; `started` says a write has begun.
 #[derive(Clone, Default)]
 struct Full {
     started: Arc<AtomicBool>,
     open: Arc<AtomicBool>,
+    accepts: bool,
 }
 
 impl PersistentBackend<u64> for Full {
@@ -35,6 +36,9 @@ impl PersistentBackend<u64> for Full {
         while !self.open.load(SeqCst) {
             assert!(start.elapsed() < WAIT, "the gate never opened");
             std::thread::sleep(Duration::from_millis(1));
+        }
+        if self.accepts {
+            return Ok(());
         }
         Err(cacher::Error::Io {
             path: "full".into(),
@@ -58,7 +62,44 @@ fn the_refused_writes_of_a_dropped_async_call_are_counted_in_errors() {
     let _entered = runtime.enter();
     let tier = Full::default();
     let cache = super::memory_over(tier.clone());
-    // Polled until its write has begun on a blocking thread, then dropped.
+    dropped_while_writing(&cache, &tier);
+    assert_eq!(
+        cache.stats().errors,
+        1,
+        "the refused write of a dropped call is counted"
+    );
+    // An awaited call counts its refused write once.
+    let awaited = runtime.block_on(cache.get_or_compute_async(&2, || async { 3 }));
+    assert_eq!((awaited, cache.stats().errors), (3, 2));
+}
+
+/// As above, the writes made: the store of a call dropped meanwhile was not counted in
+/// `stats().stores` (the job handed the count back to the call's core, dropped), while the
+/// same call awaited counts one.
+#[test]
+fn the_store_of_a_dropped_async_call_is_counted_in_stores() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+    let tier = Full {
+        accepts: true,
+        ..Full::default()
+    };
+    let cache = super::memory_over(tier.clone());
+    dropped_while_writing(&cache, &tier);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.stores, stats.errors),
+        (1, 0),
+        "the store of a dropped call is counted once"
+    );
+    let awaited = runtime.block_on(cache.get_or_compute_async(&2, || async { 3 }));
+    assert_eq!((awaited, cache.stats().stores), (3, 2));
+}
+
+/// `get_or_compute_async(1, || 2)` of `cache` polled until its write to `tier` has begun on a
+/// blocking thread, then dropped; the gate opened, and `remove(1)` returned (the store is under
+/// way until its writes end: `remove` waits for them).
+fn dropped_while_writing(cache: &Cache<u32, u64>, tier: &Full) {
     let mut call = Box::pin(cache.get_or_compute_async(&1, || async { 2 }));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     assert!(call.as_mut().poll(&mut cx).is_pending(), "the write hangs");
@@ -69,16 +110,7 @@ fn the_refused_writes_of_a_dropped_async_call_are_counted_in_errors() {
     }
     drop(call);
     tier.open.store(true, SeqCst);
-    // The store is under way until its writes end: `remove` waits for them.
     cache.remove(&1).unwrap();
-    assert_eq!(
-        cache.stats().errors,
-        1,
-        "the refused write of a dropped call is counted"
-    );
-    // An awaited call counts its refused write once.
-    let awaited = runtime.block_on(cache.get_or_compute_async(&2, || async { 3 }));
-    assert_eq!((awaited, cache.stats().errors), (3, 2));
 }
 
 /// `get_or_compute_async(key, || value)` of `cache` on a runtime shut down, its handle entered:

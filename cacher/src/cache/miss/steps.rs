@@ -21,6 +21,8 @@ pub(in crate::cache) struct Writes<V> {
     /// Whether they are filled with a value read from a later tier (their failures are
     /// reported as fills).
     pub(in crate::cache) fill: bool,
+    /// Whether a tier before them (the memory tier) took the value already.
+    pub(in crate::cache) stored: bool,
     pub(in crate::cache) key: OwnedKey,
     pub(in crate::cache) entry: Entry<V>,
     /// The call's store, still counted as under way until it drops: once written.
@@ -81,7 +83,7 @@ where
     /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
     /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
     pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
-        let (Some(entry), Some((tiers, fill, store))) =
+        let (Some(entry), Some((tiers, fill, stored, store))) =
             (self.shell.entry.take(), self.core.writes())
         else {
             log::out_of_step("writes are planned with their entry and store")
@@ -91,6 +93,7 @@ where
             key: OwnedKey::of(&key),
             tiers,
             fill,
+            stored,
             entry,
             store,
         }

@@ -147,15 +147,17 @@ impl<'a> Core<'a> {
     /// fill tiers with a value read from a later one (rather than store the call's), and its store,
     /// handed over to whoever makes them, so that invalidations wait for them wherever they
     /// run. `None` when no store is under way.
+    /// And whether a tier before them (the memory tier) took the value already: what a call
+    /// dropped before its writes end counts as its store ([`written`](Self::written)).
     #[cfg(feature = "tokio")]
-    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, bool, Handed)> {
+    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, bool, bool, Handed)> {
         let Phase::Write { tier, upto, fill } = self.phase else {
             return None;
         };
         let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
         match tiers.is_empty() {
             true => None,
-            false => Some((tiers, fill, self.storing.take()?.hand_over())),
+            false => Some((tiers, fill, self.stored, self.storing.take()?.hand_over())),
         }
     }
 
