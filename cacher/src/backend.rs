@@ -14,6 +14,7 @@ mod memory;
 mod redis;
 mod store;
 
+pub(crate) use self::file::version_dir;
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;

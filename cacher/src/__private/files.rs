@@ -12,20 +12,19 @@
 //! names or types (the key's text tells apart `1` and `1u64`), a `key = …` expression without
 //! a `key_type` (its value's type is not known here), the hash keyer (whose names include the
 //! namespace), or a `filename_fn` (whose names are the user's).
+//!
+//! The directory compared is where the entries are, whatever its spelling: the version's
+//! directory in it (`cache_dir = "d/v=2"` is `cache_dir = "d", version = "2"`), made absolute,
+//! its `.` and `..` resolved, and the part of it that exists resolved as the file system
+//! resolves it (symbolic links, a case-insensitive volume's case).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-/// What a file tier's names are made of: its directory, its version, its files' extension, the
-/// key's argument names and the key's type (its `type_name`).
-type Names = (
-    PathBuf,
-    Option<&'static str>,
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-);
+/// What a file tier's names are made of: the directory its entries are in ([`entries_dir`]),
+/// its files' extension, the key's argument names and the key's type (its `type_name`).
+type Names = (PathBuf, &'static str, &'static [&'static str], &'static str);
 
 /// The namespace that first wrote each set of names in this process.
 static CLAIMED: LazyLock<Mutex<HashMap<Names, String>>> = LazyLock::new(Default::default);
@@ -45,7 +44,7 @@ pub fn claim_files(
     arg_names: &'static [&'static str],
     key_type: &'static str,
 ) -> PathBuf {
-    let names = (dir.clone(), version, extension, arg_names, key_type);
+    let names = (entries_dir(&dir, version), extension, arg_names, key_type);
     // A panic while the lock was held left the map whole: each change is one insert.
     let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
     let first = claimed.entry(names).or_insert_with(|| namespace.to_owned());
@@ -53,6 +52,42 @@ pub fn claim_files(
         refuse(first, namespace, &dir, arg_names);
     }
     dir
+}
+
+/// The directory the entries of a file tier in `dir`, of `version`, are in, spelled one way:
+/// absolute, without `.` or `..`, its longest existing part canonical.
+fn entries_dir(dir: &Path, version: Option<&str>) -> PathBuf {
+    let mut path = dir.to_path_buf();
+    if let Some(version) = version {
+        path.push(crate::backend::version_dir(version));
+    }
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let mut lexical = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    // The deepest ancestor that exists, canonical, and the rest as written.
+    let mut missing = Vec::new();
+    let mut existing = lexical.as_path();
+    loop {
+        if let Ok(mut canonical) = existing.canonicalize() {
+            canonical.extend(missing.iter().rev());
+            return canonical;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return lexical,
+        }
+    }
 }
 
 #[cold]
@@ -99,5 +134,35 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("keyer = \"hash\""), "{message}");
+    }
+
+    /// One directory spelled another way was not the same claim: `d/./x/..`, `d/v=2` beside
+    /// `d` of version 2, a symbolic link to `d`, a relative path beside its absolute form.
+    #[test]
+    fn a_directory_spelled_another_way_is_the_same_claim() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("d");
+        std::fs::create_dir(&dir).unwrap();
+        let claim = |dir: std::path::PathBuf, namespace, version| {
+            let claim = || claim_files(dir.clone(), namespace, version, "json", &["n"], "(u8,)");
+            std::panic::catch_unwind(claim).is_ok()
+        };
+        assert!(claim(dir.clone(), "app::a", None));
+        assert!(!claim(dir.join(".").join("x").join(".."), "app::b", None));
+        assert!(claim(dir.join("v=2"), "app::c", None));
+        assert!(!claim(dir.clone(), "app::d", Some("2")));
+        // A version directory not made yet is compared as written.
+        assert!(claim(dir.join("sub").join("v=3"), "app::e", None));
+        assert!(!claim(dir.join("sub"), "app::f", Some("3")));
+        #[cfg(unix)]
+        {
+            let link = root.path().join("link");
+            std::os::unix::fs::symlink(&dir, &link).unwrap();
+            assert!(!claim(link, "app::g", None));
+        }
+        let relative = std::path::Path::new("target").join("cacher-claims-relative");
+        let absolute = std::env::current_dir().unwrap().join(&relative);
+        assert!(claim(relative, "app::h", None));
+        assert!(!claim(absolute, "app::i", None));
     }
 }

@@ -25,7 +25,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::index::DiskIndex;
-use self::path::{check_relative, version_dir};
+use self::path::check_relative;
+pub(crate) use self::path::version_dir;
 use self::root::{Modes, Root};
 use self::sweep::Owner;
 use self::write::{Content, read_entry, remove_file, write_atomic};
