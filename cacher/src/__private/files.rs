@@ -55,39 +55,39 @@ pub fn claim_files(
 }
 
 /// The directory the entries of a file tier in `dir`, of `version`, are in, spelled one way:
-/// absolute, without `.` or `..`, its longest existing part canonical.
+/// its deepest existing ancestor canonical (links and `..` resolved as the file system resolves
+/// them), the rest appended without `.` and with each `..` taking off the name before it (none of
+/// it exists, so none of it is a link).
 fn entries_dir(dir: &Path, version: Option<&str>) -> PathBuf {
     let mut path = dir.to_path_buf();
     if let Some(version) = version {
         path.push(crate::backend::version_dir(version));
     }
     let path = std::path::absolute(&path).unwrap_or(path);
-    let mut lexical = PathBuf::new();
-    for component in path.components() {
+    let mut missing = Vec::new();
+    let mut existing = path.as_path();
+    let mut resolved = loop {
+        if let Ok(canonical) = existing.canonicalize() {
+            break canonical;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                missing.push(last);
+                existing = parent;
+            }
+            _ => break PathBuf::new(),
+        }
+    };
+    for component in missing.into_iter().rev() {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                lexical.pop();
+                resolved.pop();
             }
-            other => lexical.push(other),
+            other => resolved.push(other),
         }
     }
-    // The deepest ancestor that exists, canonical, and the rest as written.
-    let mut missing = Vec::new();
-    let mut existing = lexical.as_path();
-    loop {
-        if let Ok(mut canonical) = existing.canonicalize() {
-            canonical.extend(missing.iter().rev());
-            return canonical;
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return lexical,
-        }
-    }
+    resolved
 }
 
 #[cold]
@@ -159,10 +159,16 @@ mod tests {
             let link = root.path().join("link");
             std::os::unix::fs::symlink(&dir, &link).unwrap();
             assert!(!claim(link, "app::g", None));
+            // `..` after a link is the parent of its target, not the directory the link is in.
+            std::fs::create_dir(dir.join("inner")).unwrap();
+            let inner = root.path().join("inner");
+            std::os::unix::fs::symlink(dir.join("inner"), &inner).unwrap();
+            assert!(claim(root.path().to_path_buf(), "app::h", None));
+            assert!(!claim(inner.join(".."), "app::h", None));
         }
         let relative = std::path::Path::new("target").join("cacher-claims-relative");
         let absolute = std::env::current_dir().unwrap().join(&relative);
-        assert!(claim(relative, "app::h", None));
-        assert!(!claim(absolute, "app::i", None));
+        assert!(claim(relative, "app::i", None));
+        assert!(!claim(absolute, "app::j", None));
     }
 }
