@@ -19,6 +19,10 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
 --distinct gives each function a value type of its own (the value paired with a `[u8; N]`), so
          that no two of the 50 signatures are alike and neither crate shares code between
          functions of one signature.
+--parts  also prints how cacher's IR lines divide among its parts (the memory tier, the flights,
+         the miss path's typed shell and drivers, the cache's API and build, the key's encoding),
+         each function attributed by its debug name, generic arguments included — so that
+         `Vec<Held<K, V>>::push` counts as the memory tier's, not `std`'s.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -215,6 +219,50 @@ def ir_size(crate, peer):
 DEBUG_KINDS = ["DICompositeType", "DISubprogram", "DILocalVariable"]
 
 
+# cacher's parts, matched in order against a function's debug name (its path and generic
+# arguments): the first that matches takes the function's lines.
+PARTS = [
+    ("memory tier", r"backend::memory|Held<|Locked<|Displaced<|Inserted<|Taken<"),
+    ("flights", r"cache::flight"),
+    ("miss path: typed shell, drivers", r"miss::shell|cache::drive|Miss<|Shell<"),
+    ("cache API and build", r"cache::Cache<|CacheBuilder|cache::control|inner::Inner<|__private::build"),
+    ("key encoding", r"key::canonical|serde_core::ser|key_args"),
+    ("statics of #[cached]", r"once_lock|OnceLock|Once::|identity"),
+]
+DEFINE = re.compile(r"define .*?@(\"?[^\"( ]+\"?)\(.*!dbg !(\d+)")
+SUBPROGRAM = re.compile(r'!(\d+) = distinct !DISubprogram\(name: "([^"]*)".*?, scope: !(\d+)')
+SCOPE = re.compile(r'!(\d+) = !(?:DICompositeType|DINamespace)\(.*?name: "([^"]*)"(?:, scope: !(\d+))?')
+
+
+def parts(peer):
+    """IR lines per part of cacher ([`PARTS`]), by each function's debug name."""
+    totals = defaultdict(int)
+    for path in (OUT / "ir" / peer).glob("*.ll"):
+        text = path.read_text().splitlines()
+        subprograms = {m[1]: (m[2], m[3]) for m in map(SUBPROGRAM.match, text) if m}
+        scopes = {m[1]: (m[2], m[3]) for m in map(SCOPE.match, text) if m}
+
+        def name(dbg):
+            base, scope = subprograms.get(dbg, ("?", None))
+            path = []
+            while scope in scopes:
+                part, scope = scopes[scope]
+                path.append(part)
+            return "::".join(reversed(path)) + "::" + base
+
+        current = None
+        for line in text:
+            m = DEFINE.match(line)
+            if m:
+                full = name(m.group(2))
+                current = next((p for p, pat in PARTS if re.search(pat, full)), "other")
+            if current is not None:
+                totals[current] += 1
+            if line == "}":
+                current = None
+    return totals
+
+
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d[\w.]*|\"(?:[^\"\\]|\\.)*\"|::|->|=>|&&|\|\||\S")
 
 
@@ -235,6 +283,7 @@ def main():
     parser.add_argument("--ir", action="store_true", help="LLVM IR size per crate")
     parser.add_argument("--expand", action="store_true", help="expansion size per crate")
     parser.add_argument("--top", type=int, default=15, help="generic functions listed with --ir")
+    parser.add_argument("--parts", action="store_true", help="cacher's IR lines by part (with --ir)")
     parser.add_argument(
         "--distinct", action="store_true", help="50 different value types (no two signatures alike)"
     )
@@ -255,6 +304,10 @@ def main():
             print(f"  debug information: {kinds}")
             for name, (n, copies) in per[: opts.top]:
                 print(f"  {n:7} lines {copies:4} copies  {name}")
+            if opts.parts and peer == "cacher":
+                totals = parts(peer)
+                for part, n in sorted(totals.items(), key=lambda kv: -kv[1]):
+                    print(f"  part {n:7} lines {100 * n / lines:5.1f} %  {part}")
     times = {peer: [] for peer in peers}
     for run in range(opts.runs):
         for peer in peers:
