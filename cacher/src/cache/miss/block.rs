@@ -2,13 +2,27 @@
 //! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
-use super::{Core, Step, Values};
+use super::{Core, Phase, Step, Values};
 use crate::cache::generation::Storing;
 
 impl<'a> Core<'a> {
     /// Performs the steps up to the next that needs the caller: the function's run
     /// ([`Step::Compute`]) or the value ([`Step::Done`]).
+    ///
+    /// A value stored in memory alone is done when `computed` returns: that end is answered
+    /// here, inline, rather than by a call of the step loop, whose entry costs a memory-only
+    /// miss as much as the step itself (it loads the shell's methods for the whole loop).
+    #[inline]
     pub(super) fn advance(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+        if let Phase::Done = self.phase {
+            self.phase = Phase::Over;
+            return Step::Done;
+        }
+        self.steps(v)
+    }
+
+    /// [`advance`](Self::advance)'s loop.
+    fn steps(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
         loop {
             match self.next(v) {
                 Step::Read(tier) => {

@@ -60,6 +60,10 @@ impl<'a> Core<'a> {
             upto,
             fill: false,
         };
+        if upto == 0 {
+            // No tier to write: done now, as the step loop would do next.
+            self.written(v);
+        }
     }
 
     /// The start of the store of the call's value: an `insert`'s stands all the same, stored
