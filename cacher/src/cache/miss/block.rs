@@ -21,33 +21,46 @@ impl<'a> Core<'a> {
         self.steps(v)
     }
 
-    /// [`advance`](Self::advance)'s loop.
+    /// [`advance`](Self::advance)'s loop. The steps' I/O out of line: a memory-only miss takes
+    /// none, and inlined here they made the loop's entry load the shell's methods they call.
     fn steps(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
         loop {
             match self.next(v) {
-                Step::Read(tier) => {
-                    let answer = v.read(tier, self.key);
-                    self.read(answer, v);
-                }
-                Step::Write(tier) => {
-                    // An invalidation that went on without this store may have cleared the
-                    // tiers: the key is taken out of them instead (and out of this one again
-                    // when it went on during the write, which ended after it).
-                    let forget = self.went_on();
-                    let result = v.write(tier, self.key, forget);
-                    if !forget && self.went_on() {
-                        let _ = v.write(tier, self.key, true);
-                    }
-                    self.wrote(result, v);
-                }
-                Step::Wait(bound) => {
-                    let outcome = v.wait(bound);
-                    self.waited(outcome, v);
-                }
+                Step::Read(tier) => self.read_step(tier, v),
+                Step::Write(tier) => self.write_step(tier, v),
+                Step::Wait(bound) => self.wait_step(bound, v),
                 Step::Lock(lock, name) => self.locked(lock.lock(name), v),
                 step @ (Step::Compute(_) | Step::Done) => return step,
             }
         }
+    }
+
+    /// Reads persistent tier `tier` (blocking), for [`Step::Read`].
+    #[inline(never)]
+    fn read_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
+        let answer = v.read(tier, self.key);
+        self.read(answer, v);
+    }
+
+    /// Writes persistent tier `tier` (blocking), for [`Step::Write`].
+    #[inline(never)]
+    fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
+        // An invalidation that went on without this store may have cleared the tiers: the key
+        // is taken out of them instead (and out of this one again when it went on during the
+        // write, which ended after it).
+        let forget = self.went_on();
+        let result = v.write(tier, self.key, forget);
+        if !forget && self.went_on() {
+            let _ = v.write(tier, self.key, true);
+        }
+        self.wrote(result, v);
+    }
+
+    /// Waits for the flight this call joined (blocking), for [`Step::Wait`].
+    #[inline(never)]
+    fn wait_step(&mut self, bound: std::time::Duration, v: &mut dyn Values<'a>) {
+        let outcome = v.wait(bound);
+        self.waited(outcome, v);
     }
 
     /// Whether an invalidation went on without the store under way (waited out its bound).
