@@ -274,12 +274,24 @@ where
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
     /// what else it did ([`Inserted`]).
+    #[cfg(test)]
     pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
-        let hash = self.hash(&key);
-        self.insert_hashed(hash, key, value, stamp)
+        self.insert_if(key, value, stamp, &|| true)
     }
 
-    fn insert_hashed(&self, hash: u64, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
+    /// [`insert`](Self::insert) if `admits()`, asked under the key's shard's write lock (else
+    /// nothing is stored, as when [`skipped`](Inserted::skipped)): a condition that an operation
+    /// which takes that lock after changing it (an invalidation that then writes or removes the
+    /// key in this tier) can rely on — the insert comes before that operation's write, or sees
+    /// the change.
+    pub(crate) fn insert_if(
+        &self,
+        key: K,
+        value: V,
+        stamp: Stamp,
+        admits: &dyn Fn() -> bool,
+    ) -> Inserted<K, V> {
+        let hash = self.hash(&key);
         if self.bound.max_entries == Some(0) {
             return Inserted::default(); // `max_entries(0)`, which a cache refuses
         }
@@ -289,6 +301,9 @@ where
         let Some(mut shard) = locked.write_shard_or_skip() else {
             return Inserted::skipped();
         };
+        if !admits() {
+            return Inserted::skipped();
+        }
         bound::count_insert(&locked.inserts);
         let times = Times::new(stamp, self.bound.tick());
         let held = Held::Inline(Slot {

@@ -173,7 +173,6 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
             flights: self,
             hash,
             id,
-            finished: false,
             after_abandoned: abandoned,
         })
     }
@@ -310,7 +309,6 @@ pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
     flights: &'a Flights<K, V>,
     hash: u64,
     id: u64,
-    finished: bool,
     after_abandoned: bool,
 }
 
@@ -322,10 +320,12 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
     }
 
     /// Hands `value` to the waiters, if there are any (cloned only then).
-    pub(crate) fn complete(mut self, value: &V) {
-        self.finished = true;
+    pub(crate) fn complete(self, value: &V) {
+        let (flights, hash, id) = (self.flights, self.hash, self.id);
+        // Finished: its drop has nothing to do (it holds nothing to free).
+        std::mem::forget(self);
         // Leave the map first: a caller arriving after this finds the stored entry instead.
-        if let Some(flight) = self.flights.remove(self.hash, self.id) {
+        if let Some(flight) = flights.remove(hash, id) {
             // A `Clone` that panics fails the flight on its way out: the waiters retry at once
             // rather than wait their whole bound for a value that never comes.
             let unwinding = FailOnUnwind(&flight);
@@ -348,9 +348,8 @@ impl<V: Clone> Drop for FailOnUnwind<'_, V> {
 
 impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
     fn drop(&mut self) {
-        if !self.finished
-            && let Some(flight) = self.flights.remove(self.hash, self.id)
-        {
+        // Unfinished: `complete` forgets it.
+        if let Some(flight) = self.flights.remove(self.hash, self.id) {
             flight.finish(State::Failed);
         }
     }
@@ -358,6 +357,7 @@ impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
 
 /// This thread, as a number: the address of a thread-local, which no two live threads share, and
 /// which costs no reference count to read (as `std::thread::current` would).
+#[inline]
 fn this_thread() -> usize {
     thread_local!(static MARK: u8 = const { 0 });
     MARK.with(|mark| std::ptr::from_ref(mark) as usize)

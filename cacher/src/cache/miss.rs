@@ -187,9 +187,9 @@ pub(super) trait Values<'a> {
     fn touch_memory(&self, now_ms: u64);
     /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
-    /// Inserts the entry's value into the memory tier (what it displaced kept for
-    /// [`release`](Self::release)): `None` without one, else whether the insert was skipped.
-    fn insert_memory(&mut self) -> Option<bool>;
+    /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
+    /// displaced kept for [`release`](Self::release)): `None` without one, else whether skipped.
+    fn insert_memory(&mut self, admits: &dyn Fn() -> bool) -> Option<bool>;
     /// Makes the fallback the value: the kept one if the generation is `current` (and it came
     /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
@@ -478,7 +478,7 @@ impl<'a> Core<'a> {
         };
         self.storing = Some(storing);
         v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
-        v.insert_memory();
+        v.insert_memory(&|| true);
         self.phase = Phase::Write {
             tier: 0,
             upto,

@@ -51,11 +51,18 @@ impl Outages {
         self.any.store(true, Ordering::Release);
     }
 
-    /// The function succeeded for `hash`: its outage is over.
+    /// The function succeeded for `hash`: its outage is over. Inline: every computed value
+    /// asks, and nearly always no key is backing off.
+    #[inline]
     pub(crate) fn recovered(&self, hash: u64) {
-        if !self.any.load(Ordering::Acquire) {
-            return;
+        if self.any.load(Ordering::Acquire) {
+            self.forget(hash);
         }
+    }
+
+    /// [`recovered`](Self::recovered) while some key is backing off.
+    #[cold]
+    fn forget(&self, hash: u64) {
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
         failed.remove(&hash);
         if failed.is_empty() {

@@ -193,7 +193,8 @@ pub(crate) struct Inserted<K, V> {
     /// cut no tier's write short).
     pub(crate) displaced: Option<Displaced<K, V>>,
     /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
-    /// key's shard lock, which was not free (see `locks.rs`).
+    /// key's shard lock, which was not free (see `locks.rs`), or refused by its condition
+    /// ([`insert_if`](MemoryBackend::insert_if)).
     pub(crate) skipped: bool,
 }
 

@@ -423,3 +423,16 @@ fn a_thread_lets_go_of_the_values_a_clear_took_out_at_its_next_admission() {
     );
     assert_eq!(memory.index.as_ref().unwrap().indexed(), 1);
 }
+
+#[test]
+fn an_insert_refused_by_its_condition_stores_nothing_and_asks_under_the_lock() {
+    let memory: MemoryBackend<String, u32> = MemoryBackend::new();
+    memory.insert("a".to_owned(), 1, at(0));
+    // Asked under the key's shard's write lock: a lookup of the key cannot take it meanwhile.
+    let locked = || memory.shard(memory.hash("a")).lock.try_read().is_err();
+    let refused = memory.insert_if("a".to_owned(), 2, at(0), &|| !locked());
+    assert!(refused.skipped && refused.displaced.is_none());
+    assert_eq!(get(&memory, "a"), Some(1));
+    assert!(!memory.insert_if("a".to_owned(), 3, at(0), &locked).skipped);
+    assert_eq!(get(&memory, "a"), Some(3));
+}

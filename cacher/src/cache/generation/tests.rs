@@ -112,3 +112,24 @@ fn a_store_handed_over_ends_when_it_drops() {
         "no store was waited for"
     );
 }
+
+#[test]
+fn a_memory_only_store_is_admitted_only_as_a_counted_one_begins() {
+    // `admits` (asked under the memory shard's lock, uncounted) answers as `begin_store` does.
+    let generations = Generations::new();
+    let seen = generations.current(7);
+    assert!(generations.admits(7, seen));
+    let removal = generations.removal(7, Duration::ZERO);
+    let during = generations.current(7);
+    assert!(!generations.admits(7, during), "during a removal");
+    drop(removal);
+    assert!(!generations.admits(7, seen) && !generations.admits(7, during));
+    let now = generations.current(7);
+    let clear = generations.removal_all(Duration::ZERO);
+    assert!(!generations.admits(7, now), "during a clear");
+    drop(clear);
+    assert!(!generations.admits(7, now), "after a clear");
+    let now = generations.current(7);
+    generations.invalidate(7 ^ 1, Duration::ZERO); // another key of the stripe: refused too
+    assert!(!generations.admits(7, now));
+}

@@ -2,38 +2,65 @@
 //! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
-use super::{Core, Step, Values};
+use super::{Core, Phase, Step, Values};
 use crate::cache::generation::Storing;
 
 impl<'a> Core<'a> {
     /// Performs the steps up to the next that needs the caller: the function's run
     /// ([`Step::Compute`]) or the value ([`Step::Done`]).
+    ///
+    /// A value stored in memory alone is done when `computed` returns: that end is answered
+    /// here, inline, rather than by a call of the step loop, whose entry costs a memory-only
+    /// miss as much as the step itself (it loads the shell's methods for the whole loop).
+    #[inline]
     pub(super) fn advance(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+        if let Phase::Done = self.phase {
+            self.phase = Phase::Over;
+            return Step::Done;
+        }
+        self.steps(v)
+    }
+
+    /// [`advance`](Self::advance)'s loop. The steps' I/O out of line: a memory-only miss takes
+    /// none, and inlined here they made the loop's entry load the shell's methods they call.
+    fn steps(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
         loop {
             match self.next(v) {
-                Step::Read(tier) => {
-                    let answer = v.read(tier, self.key);
-                    self.read(answer, v);
-                }
-                Step::Write(tier) => {
-                    // An invalidation that went on without this store may have cleared the
-                    // tiers: the key is taken out of them instead (and out of this one again
-                    // when it went on during the write, which ended after it).
-                    let forget = self.went_on();
-                    let result = v.write(tier, self.key, forget);
-                    if !forget && self.went_on() {
-                        let _ = v.write(tier, self.key, true);
-                    }
-                    self.wrote(result, v);
-                }
-                Step::Wait(bound) => {
-                    let outcome = v.wait(bound);
-                    self.waited(outcome, v);
-                }
+                Step::Read(tier) => self.read_step(tier, v),
+                Step::Write(tier) => self.write_step(tier, v),
+                Step::Wait(bound) => self.wait_step(bound, v),
                 Step::Lock(lock, name) => self.locked(lock.lock(name), v),
                 step @ (Step::Compute(_) | Step::Done) => return step,
             }
         }
+    }
+
+    /// Reads persistent tier `tier` (blocking), for [`Step::Read`].
+    #[inline(never)]
+    fn read_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
+        let answer = v.read(tier, self.key);
+        self.read(answer, v);
+    }
+
+    /// Writes persistent tier `tier` (blocking), for [`Step::Write`].
+    #[inline(never)]
+    fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
+        // An invalidation that went on without this store may have cleared the tiers: the key
+        // is taken out of them instead (and out of this one again when it went on during the
+        // write, which ended after it).
+        let forget = self.went_on();
+        let result = v.write(tier, self.key, forget);
+        if !forget && self.went_on() {
+            let _ = v.write(tier, self.key, true);
+        }
+        self.wrote(result, v);
+    }
+
+    /// Waits for the flight this call joined (blocking), for [`Step::Wait`].
+    #[inline(never)]
+    fn wait_step(&mut self, bound: std::time::Duration, v: &mut dyn Values<'a>) {
+        let outcome = v.wait(bound);
+        self.waited(outcome, v);
     }
 
     /// Whether an invalidation went on without the store under way (waited out its bound).

@@ -198,11 +198,12 @@ where
         });
     }
 
-    fn insert_memory(&mut self) -> Option<bool> {
+    fn insert_memory(&mut self, admits: &dyn Fn() -> bool) -> Option<bool> {
         let (Some(memory), Some(entry)) = (&self.inner.memory, &self.entry) else {
             return None;
         };
-        let inserted = memory.insert(self.call.key.to_key(), entry.value.clone(), entry.stamp());
+        let (key, value) = (self.call.key.to_key(), entry.value.clone());
+        let inserted = memory.insert_if(key, value, entry.stamp(), admits);
         self.inner.stats.evicted("memory", inserted.evicted);
         self.displaced = inserted.displaced;
         Some(inserted.skipped)

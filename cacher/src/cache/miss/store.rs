@@ -26,27 +26,23 @@ impl<'a> Core<'a> {
         if ttl_ms == Some(0) {
             return self.finish(Slot::Value, v);
         }
-        let Some(storing) = self.begin_store() else {
-            // Invalidated while it was computed: its callers get it, the tiers keep what the
-            // invalidation left.
-            return self.finish(Slot::Value, v);
-        };
-        self.storing = Some(storing);
         let upto = if self.key.is_some() { self.tiers } else { 0 };
-        // Times are read only by a cache whose entries age, and by the persistent tiers (whose
-        // entries record them): a memory-only cache without a ttl reads no clock.
-        let created_ms = if shared.timed || upto > 0 {
-            shared.clock.now_ms()
-        } else {
-            0
-        };
-        let stamp = Stamp {
-            created_ms,
-            ttl_ms,
-            touched_ms: created_ms,
-        };
+        // A value for the memory tier alone is not counted as a store under way: the memory
+        // asks whether it may store it under the key's shard's lock (generation.rs).
+        let counted = upto > 0 || !self.memory || matches!(self.goal, Goal::Store | Goal::Refresh);
+        if counted {
+            let Some(storing) = self.begin_store() else {
+                // Invalidated while it was computed: its callers get it, the tiers keep what
+                // the invalidation left.
+                return self.finish(Slot::Value, v);
+            };
+            self.storing = Some(storing);
+        }
+        let stamp = self.stamp(ttl_ms, upto);
         v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
-        if let Some(skipped) = v.insert_memory() {
+        let (generations, hash, seen) = (self.generations, self.hash, self.generation);
+        let admits = move || counted || generations.admits(hash, seen);
+        if let Some(skipped) = v.insert_memory(&admits) {
             if skipped && self.goal == Goal::Store {
                 // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is
                 // written, and the insert says so (a computed value just goes unstored).
@@ -60,6 +56,27 @@ impl<'a> Core<'a> {
             upto,
             fill: false,
         };
+        if upto == 0 {
+            // No tier to write: done now, as the step loop would do next.
+            self.written(v);
+        }
+    }
+
+    /// The times of a computed entry with its own ttl `ttl_ms`, to be written up to tier `upto`.
+    /// Read only by a cache whose entries age, and by the persistent tiers (whose entries record
+    /// them): a memory-only cache without a ttl reads no clock.
+    fn stamp(&self, ttl_ms: Option<u64>, upto: usize) -> Stamp {
+        let shared = self.shared;
+        let created_ms = if shared.timed || upto > 0 {
+            shared.clock.now_ms()
+        } else {
+            0
+        };
+        Stamp {
+            created_ms,
+            ttl_ms,
+            touched_ms: created_ms,
+        }
     }
 
     /// The start of the store of the call's value: an `insert`'s stands all the same, stored
