@@ -23,6 +23,7 @@ mod overlaps;
 mod races;
 mod store;
 mod stores;
+mod touchback;
 #[cfg(feature = "tokio")]
 mod unawaited;
 mod writes;
