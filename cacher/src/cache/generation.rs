@@ -275,6 +275,60 @@ impl Generations {
     pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
         let mut deadline = Deadline::new(bound);
         let stripe = self.stripe(hash);
+        self.claim(stripe, &mut deadline);
+        stripe.invalidate(hash);
+        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
+        stripe.storing.fetch_add(1, SeqCst);
+        self.storing(hash, true)
+    }
+
+    /// Starts a forced refresh's store, by a call that started at
+    /// `seen`: `None` when the key was invalidated since, or a clear was; not for the other keys
+    /// of its stripe, while it knows them ([`untouched`](Self::untouched)): a refused refresh
+    /// leaves the value it was asked to replace in place, served for its ttl. Else as an
+    /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe: stores under way
+    /// are waited for, none begins while it writes, and its end
+    /// invalidates the stripe. A refresh joins no flight, so a call that started after its
+    /// invalidation may have read the value it replaces from a tier not yet written: that call
+    /// never copies it back after the refresh.
+    ///
+    /// The generation is checked again once the store is counted, in the order of
+    /// [`begin_store`](Self::begin_store): an invalidation that waited beside it for the same
+    /// stores under way saw none when they ended (this one not counted yet), and clears the
+    /// tiers; it has moved the generation, so the store sees it and skips, or is seen and
+    /// waited for.
+    ///
+    /// A removal (or clear, or insert) under way when it begins is waited for first, as an
+    /// insert waits: the refresh may have started after the removal's first move, and its key
+    /// then looks untouched, while the removal has yet to clear the tiers and move it again.
+    pub(crate) fn begin_refresh(
+        &self,
+        hash: u64,
+        seen: Generation,
+        bound: Duration,
+    ) -> Option<Storing<'_>> {
+        let stripe = self.stripe(hash);
+        let unchanged = || self.untouched(hash, seen);
+        let mut deadline = Deadline::new(bound);
+        self.claim(stripe, &mut deadline);
+        if !unchanged() {
+            stripe.removing.fetch_sub(1, SeqCst);
+            return None;
+        }
+        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
+        stripe.storing.fetch_add(1, SeqCst);
+        if !unchanged() {
+            stripe.storing.fetch_sub(1, SeqCst);
+            stripe.removing.fetch_sub(1, SeqCst);
+            return None;
+        }
+        Some(self.storing(hash, true))
+    }
+
+    /// Claims `stripe` for a store that no other may begin beside (an insert's, a forced
+    /// refresh's): waits until no removal, clear, insert or refresh of it is under way, then
+    /// counts itself as one. After the deadline's bound it goes on, counted all the same.
+    fn claim(&self, stripe: &Stripe, deadline: &mut Deadline) {
         let claimed = || {
             self.clearing.load(SeqCst) == 0
                 && stripe
@@ -285,57 +339,13 @@ impl Generations {
         let mut spins = 0;
         while !claimed() {
             if deadline.passed() {
+                let bound = deadline.bound;
                 tracing::warn!("waited {bound:?} for a removal or insert in progress; going on");
                 stripe.removing.fetch_add(1, SeqCst);
-                break;
+                return;
             }
             back_off(&mut spins);
         }
-        stripe.invalidate(hash);
-        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
-        stripe.storing.fetch_add(1, SeqCst);
-        self.storing(hash, true)
-    }
-
-    /// Starts a forced refresh's store, by a call that started at
-    /// `seen`: `None` when the key was invalidated since (a removal or insert under way has
-    /// invalidated it too), or a clear was; not for the other keys of its stripe, while it knows
-    /// them ([`untouched`](Self::untouched)): a refused refresh leaves the value it was asked to
-    /// replace in place, served for its ttl. Else as an
-    /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe beside other
-    /// refreshes: stores under way are waited for, none begins while it writes, and its end
-    /// invalidates the stripe. A refresh joins no flight, so a call that started after its
-    /// invalidation may have read the value it replaces from a tier not yet written: that call
-    /// never copies it back after the refresh.
-    ///
-    /// The generation is checked again once the store is counted, in the order of
-    /// [`begin_store`](Self::begin_store): an invalidation that waited beside it for the same
-    /// stores under way saw none when they ended (this one not counted yet), and clears the
-    /// tiers; it has moved the generation, so the store sees it and skips, or is seen and
-    /// waited for.
-    pub(crate) fn begin_refresh(
-        &self,
-        hash: u64,
-        seen: Generation,
-        bound: Duration,
-    ) -> Option<Storing<'_>> {
-        let stripe = self.stripe(hash);
-        let unchanged = || self.untouched(hash, seen);
-        stripe.removing.fetch_add(1, SeqCst);
-        if !unchanged() {
-            stripe.removing.fetch_sub(1, SeqCst);
-            return None;
-        }
-        self.wait_for_stores(&mut Deadline::new(bound), || {
-            stripe.storing.load(SeqCst) == 0
-        });
-        stripe.storing.fetch_add(1, SeqCst);
-        if !unchanged() {
-            stripe.storing.fetch_sub(1, SeqCst);
-            stripe.removing.fetch_sub(1, SeqCst);
-            return None;
-        }
-        Some(self.storing(hash, true))
     }
 
     /// Invalidates `hash`'s key for a removal from the tiers: as [`invalidate`](Self::invalidate),
