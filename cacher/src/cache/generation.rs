@@ -407,6 +407,21 @@ impl Generations {
         }
     }
 
+    /// Waits, without blocking the executor, until `hash`'s stripe could be claimed at once
+    /// ([`claim`](Self::claim): no removal, clear, insert or refresh under way) and has no store
+    /// under way, each wait at most `bound`: a forced refresh's store, whose blocking claim then
+    /// finds nothing to wait for but what began in between.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn claimable_async(&self, hash: u64, bound: Duration) {
+        let stripe = self.stripe(hash);
+        let deadline = tokio::time::Instant::now() + bound;
+        let busy = || stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
+        while busy() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.stores_async(hash, bound).await;
+    }
+
     /// Invalidates every key (`clear`).
     pub(crate) fn invalidate_all(&self, bound: Duration) {
         self.epoch.fetch_add(1, SeqCst);

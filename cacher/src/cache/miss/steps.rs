@@ -36,14 +36,15 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     /// The function's value, in the async driver: a forced refresh's store, alone in its
-    /// stripe, first waits for the stripe's stores under way here, without blocking the
-    /// executor (the core's own wait then finds none, but for one begun in between).
+    /// stripe, first waits for the stripe's removals and stores under way here, without
+    /// blocking the executor (the core's own waits then find none, but for one begun in
+    /// between).
     pub(in crate::cache) async fn computed_async(&mut self, value: V) {
         if self.core.goal == Goal::Refresh {
             let inner = self.shell.inner;
             let generations = inner.flights.generations();
             generations
-                .stores_async(self.core.hash, inner.store_wait())
+                .claimable_async(self.core.hash, inner.store_wait())
                 .await;
         }
         self.computed(value);
