@@ -34,8 +34,8 @@ const SCAN_BATCH: usize = 500;
 /// - Expiry: `SET … PX`, so that Redis drops each entry once no read could accept it any more:
 ///   the entry's ttl (its own from `ttl_fn`, else the cache's) plus the longer of its
 ///   `stale_while_revalidate` and `stale_if_error` windows after the entry's creation time (a
-///   copy filled from a lower tier keeps the original time), or its `time_to_idle` after its last
-///   recorded use if that comes first (a touch rewrites the entry with a new `PX`). Without a
+///   copy filled from a lower tier keeps the original time), or its `time_to_idle` after its
+///   write if that comes first (a use is recorded in memory, not here). Without a
 ///   ttl or idle time, entries stay until
 ///   [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
 ///

@@ -280,10 +280,12 @@ where
     }
 
     /// Sliding expiry: an entry unused for `idle` is expired, whatever its ttl; each use keeps it.
-    /// A use is recorded at most once per quarter of `idle` (in memory an atomic store; in a
-    /// persistent tier a rewrite of the entry, made only if the tier still holds the write the
-    /// value came from: a use never brings back a value replaced or removed since), so a hot
-    /// entry costs no write per hit.
+    /// A use is recorded in the memory tier, at most once per quarter of `idle` (an atomic
+    /// store), so a hot entry costs no write per hit. A persistent tier's entry is not rewritten
+    /// by a use: its idle window counts from its write (or from a copy filled into it). No tier
+    /// can rewrite an entry only if it still holds the write the use is of, in one step, and a
+    /// rewrite after a separate check could put back a value another process replaced in
+    /// between.
     ///
     /// # Examples
     ///

@@ -62,8 +62,8 @@ impl<K, V> std::ops::Deref for Inner<K, V> {
 pub(super) enum Memory<V> {
     /// A fresh entry: a hit.
     Fresh(V),
-    /// A fresh entry whose use is due to be recorded (`time_to_idle`), with its times.
-    Touch(V, Stamp),
+    /// A fresh entry whose use is due to be recorded (`time_to_idle`).
+    Touch(V),
     /// An entry past its ttl, within `stale_while_revalidate`.
     Revalidate(V),
     /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
@@ -133,7 +133,7 @@ where
     #[inline(never)]
     fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
         match self.shared.age(stamp) {
-            Age::Touch => Memory::Touch(value, stamp),
+            Age::Touch => Memory::Touch(value),
             Age::Fresh => Memory::Fresh(value),
             Age::Revalidate => Memory::Revalidate(value),
             Age::Stale => Memory::Stale(value),

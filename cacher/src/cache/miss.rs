@@ -101,8 +101,6 @@ enum Pass {
     AfterJoin,
     /// Again after taking the cross-process lock: another process may have stored it.
     AfterLock,
-    /// To record a use served from memory (`time_to_idle`) in the tier that has the same write.
-    Touch,
     /// For a failed function's fallback, after the key's stripe was invalidated (`stale.rs`).
     Fallback,
 }
@@ -139,8 +137,8 @@ enum Phase {
 pub(super) enum Found {
     /// A fresh entry: a hit.
     Fresh,
-    /// A fresh entry whose use is due to be recorded (`time_to_idle`), with its times.
-    Touch(Stamp),
+    /// A fresh entry whose use is due to be recorded (`time_to_idle`).
+    Touch,
     /// An entry past its ttl, within `stale_while_revalidate`.
     Revalidate,
     /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
@@ -251,8 +249,6 @@ pub(super) struct Core<'a> {
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
     down: u64,
-    /// The creation time of the memory entry whose use is to be recorded (its value in slot).
-    touching: Option<u64>,
 }
 
 impl<'a> Core<'a> {
@@ -288,7 +284,6 @@ impl<'a> Core<'a> {
             missing: None,
             store_error,
             down: 0,
-            touching: None,
         }
     }
 
@@ -317,11 +312,9 @@ impl<'a> Core<'a> {
         };
         match found {
             // A peek counts no hit and records no use.
-            Found::Fresh | Found::Touch(_) if self.goal == Goal::Peek => {
-                self.finish(Slot::Value, v)
-            }
+            Found::Fresh | Found::Touch if self.goal == Goal::Peek => self.finish(Slot::Value, v),
             Found::Fresh => self.serve_hit(v),
-            Found::Touch(stamp) => self.touch(stamp, v),
+            Found::Touch => self.touch(v),
             Found::Revalidate => self.past_ttl(Slot::Value, Freshness::Revalidate, v),
             Found::Stale => self.past_ttl(Slot::Value, Freshness::Stale, v),
             Found::Missing(absence) => self.missing = Some(absence),
@@ -334,7 +327,7 @@ impl<'a> Core<'a> {
         // A key the memory tier had no entry for, in a shard that has had no insert since, is
         // still not there: nothing to look up (nor a lock to take) on most misses.
         match v.lookup(self.missing) {
-            Found::Fresh | Found::Touch(_) => self.serve_hit(v),
+            Found::Fresh | Found::Touch => self.serve_hit(v),
             Found::Revalidate | Found::Stale | Found::Absent | Found::Missing(_) => {
                 v.discard(Slot::Value);
                 self.phase = Phase::Read { tier: 0, pass }
@@ -396,7 +389,6 @@ impl<'a> Core<'a> {
             log::out_of_step("answers follow their step")
         };
         match pass {
-            Pass::Touch => return self.read_touched(tier, answer, v),
             Pass::Fallback => return self.read_fallback(tier, answer, v),
             Pass::First | Pass::AfterJoin | Pass::AfterLock => {}
         }
@@ -448,8 +440,7 @@ impl<'a> Core<'a> {
     }
 
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
-    /// keeping its creation time, so that a ttl counts from when the value was computed. A use
-    /// due to be recorded (`time_to_idle`) is written to `tier` too.
+    /// keeping its creation time, so that a ttl counts from when the value was computed.
     fn found(&mut self, mut stamp: Stamp, tier: usize, now_ms: u64, v: &mut dyn Values<'a>) {
         let shared = self.shared;
         if self.goal == Goal::Peek {
@@ -457,13 +448,12 @@ impl<'a> Core<'a> {
         }
         shared.stats.hit(v.tier_name(tier));
         self.origin = Origin::Hit;
-        let upto = if shared.ttl.touch_due(stamp, now_ms) {
+        // A use due to be recorded (`time_to_idle`) is recorded in the tiers it fills, not
+        // written back to `tier` (see `stale.rs`'s `touch`).
+        if shared.ttl.touch_due(stamp, now_ms) {
             stamp.touched_ms = now_ms;
-            tier + 1
-        } else {
-            tier
-        };
-        self.fill(stamp, upto, v);
+        }
+        self.fill(stamp, tier, v);
     }
 
     /// Copies the entry into the memory tier and the persistent tiers before `upto`, if no
@@ -492,7 +482,6 @@ impl<'a> Core<'a> {
             (Pass::First, Goal::Compute) => self.join(v),
             (Pass::AfterJoin, _) => self.plan_lock(v),
             (Pass::First, _) | (Pass::AfterLock, _) => self.phase = Phase::Compute,
-            (Pass::Touch, _) => self.touched(v),
             // No tier holds a fallback: the function's error.
             (Pass::Fallback, _) => self.phase = Phase::Done,
         }

@@ -117,8 +117,8 @@ impl TtlPolicy {
     }
 
     /// Whether a use at `now_ms` should be recorded: with a `time_to_idle`, once a quarter of the
-    /// idle window has passed since the last recorded use, so that a hot entry costs one write
-    /// per quarter window, not one per hit, and never idles out while in use.
+    /// idle window has passed since the last recorded use, so that a hot entry costs one store
+    /// in memory per quarter window, not one per hit, and never idles out while in use there.
     #[must_use]
     pub(crate) fn touch_due(&self, stamp: Stamp, now_ms: u64) -> bool {
         self.time_to_idle

@@ -65,7 +65,7 @@ where
     fn keep(&mut self, memory: Memory<V>) -> Found {
         let (value, found) = match memory {
             Memory::Fresh(value) => (value, Found::Fresh),
-            Memory::Touch(value, stamp) => (value, Found::Touch(stamp)),
+            Memory::Touch(value) => (value, Found::Touch),
             Memory::Revalidate(value) => (value, Found::Revalidate),
             Memory::Stale(value) => (value, Found::Stale),
             Memory::Absent => return Found::Absent,

@@ -77,82 +77,22 @@ impl<'a> Core<'a> {
     }
 
     /// A fresh memory entry (its value in the value slot) whose use is due to be recorded
-    /// (`time_to_idle`): in the memory tier under its read lock, and in the first persistent
-    /// tier (that is up) if it holds the same write (at most once per quarter idle window, not
-    /// once per hit).
+    /// (`time_to_idle`): recorded in the memory tier, under its read lock (at most once per
+    /// quarter idle window, not once per hit), and served.
     ///
-    /// The persistent entry is read first and rewritten (with the use) only if it is the write
-    /// the memory entry came from (the same creation time): the value this call read from memory
-    /// may be older than the tier's (another process's write, or this one's `insert`, `remove`
-    /// or `clear` since the read), and writing it back would bring the older value back.
-    pub(super) fn touch(&mut self, stamp: Stamp, v: &mut dyn Values<'a>) {
+    /// Not in the persistent tiers: a use recorded there is a rewrite of the entry, and no tier
+    /// can make it only if it still holds the write the use is of, in one step — another
+    /// process's write landing between a check and the rewrite would be overwritten with the
+    /// older value (docs/RELIABILITY.md, session 9). A persistent entry's idle window counts
+    /// from its write.
+    pub(super) fn touch(&mut self, v: &mut dyn Values<'a>) {
         let shared = self.shared;
         shared.stats.hit("memory");
         self.origin = Origin::Hit;
         if self.memory {
             v.touch_memory(shared.clock.now_ms());
         }
-        if self.key.is_none() {
-            return self.finish(Slot::Value, v);
-        }
-        self.touching = Some(stamp.created_ms);
-        self.phase = Phase::Read {
-            tier: 0,
-            pass: Pass::Touch,
-        };
-    }
-
-    /// The first persistent tier's answer to the read of a use to record: the same write is
-    /// rewritten with the use, holding the memory entry's value (two writes of one millisecond
-    /// look the same: the tier then takes the value this process serves, never the reverse);
-    /// anything else is left as it is. Memory keeps its entry.
-    pub(super) fn read_touched(
-        &mut self,
-        tier: usize,
-        answer: Result<Option<Stamp>>,
-        v: &mut dyn Values<'a>,
-    ) {
-        let Some(created_ms) = self.touching.take() else {
-            log::out_of_step("a touch keeps its value until it is written or served")
-        };
-        let shared = self.shared;
-        match answer {
-            Ok(Some(stamp)) if stamp.created_ms == created_ms => {
-                let Some(storing) = self.generations.begin_store(self.hash, self.generation) else {
-                    self.finish(Slot::Value, v);
-                    return v.discard(Slot::Entry);
-                };
-                self.storing = Some(storing);
-                let stamp = Stamp {
-                    touched_ms: shared.clock.now_ms(),
-                    ..stamp
-                };
-                v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
-                self.phase = Phase::Write {
-                    tier,
-                    upto: tier + 1,
-                    fill: true,
-                };
-            }
-            Ok(_) => {
-                self.finish(Slot::Value, v);
-                v.discard(Slot::Entry);
-            }
-            Err(e) => {
-                self.note_failure(tier, &e);
-                shared.report(v.tier_name(tier), "read", &e);
-                self.finish(Slot::Value, v);
-            }
-        }
-    }
-
-    /// No persistent tier had the write whose use was to be recorded: the memory entry's value
-    /// is the call's.
-    pub(super) fn touched(&mut self, v: &mut dyn Values<'a>) {
-        match self.touching.take() {
-            Some(_) => self.finish(Slot::Value, v),
-            None => log::out_of_step("a touch keeps its value until it is written or served"),
-        }
+        self.finish(Slot::Value, v);
     }
 
     /// A tier's answer to the look for a failed function's fallback ([`Failed::Recheck`]): an
