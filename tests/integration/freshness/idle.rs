@@ -46,7 +46,7 @@ fn the_ttl_still_bounds_an_entry_in_use() {
     assert_eq!(cache.get(&1), None, "20 min old");
 }
 
-/// A use is recorded in memory, never by rewriting the file: no tier can rewrite an entry only if
+/// A use is recorded in memory, never by rewriting the file: a file cannot be rewritten only if
 /// it still holds the write the use is of, in one step, and a rewrite after a check would put
 /// back a value another process replaced in between (`adversarial::touchback`). So the file's
 /// idle window counts from its write: this process keeps serving the entry it uses, another

@@ -80,11 +80,11 @@ impl<'a> Core<'a> {
     /// (`time_to_idle`): recorded in the memory tier, under its read lock (at most once per
     /// quarter idle window, not once per hit), and served.
     ///
-    /// Not in the persistent tiers: a use recorded there is a rewrite of the entry, and no tier
-    /// can make it only if it still holds the write the use is of, in one step — another
-    /// process's write landing between a check and the rewrite would be overwritten with the
-    /// older value (docs/RELIABILITY.md, session 9). A persistent entry's idle window counts
-    /// from its write.
+    /// Not in the persistent tiers: a use recorded there is a rewrite of the entry, which a file
+    /// cannot make only if it still holds the write the use is of, in one step (and
+    /// `PersistentBackend` has no such operation for the tiers that could) — another process's
+    /// write landing between a check and the rewrite would be overwritten with the older value
+    /// (docs/RELIABILITY.md, session 9). A persistent entry's idle window counts from its write.
     pub(super) fn touch(&mut self, v: &mut dyn Values<'a>) {
         let shared = self.shared;
         shared.stats.hit("memory");
