@@ -216,12 +216,11 @@ fn a_cleared_values_panicking_drop_does_not_cost_another_keys_hit_its_result() {
     );
 }
 
-/// `time_to_idle`'s use of an entry (read the file's entry, rewrite it with the use if it is the
-/// memory entry's write) that began after `insert` invalidated the key: it read the file's 3
-/// before the insert wrote 7, and rewrites 3 (the same write as its memory entry) into the file
-/// and memory after the insert returned. The value the insert replaced is served again, here
-/// and in the next process. The touch's `fill` compares the generation the `get` took after the
-/// insert's invalidation, which the insert's own store did not move.
+/// `time_to_idle`'s use of an entry that began after `insert` invalidated the key: it read the
+/// file's 3 before the insert wrote 7, and rewrote 3 (the same write as its memory entry) into
+/// the file and memory after the insert returned; the value the insert replaced was served
+/// again, here and in the next process. (Since session 9 a use is recorded in memory only and
+/// reads no file: the hit serves 3 while the insert is under way, and 7 is served after.)
 #[test]
 fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,9 +237,25 @@ fn a_use_recorded_during_insert_does_not_bring_the_replaced_value_back() {
     cache.insert(&1, Gated::<1>(3)).unwrap();
     // A quarter of the idle window later, the next hit records its use.
     mock.advance(Duration::from_secs(20));
-    // The hit of 3 reads the file's entry, the same write, to record its use, and goes on after
-    // insert(1, 7) returned.
-    get_across_insert(&cache, (insert_reached, insert_go));
+    // insert(1, 7) stops in its store; the hit of 3 records its use meanwhile.
+    let inserter = cache.clone();
+    let inserted = std::thread::spawn(move || inserter.insert(&1, Gated::<1>(7)));
+    insert_reached
+        .recv_timeout(WAIT)
+        .expect("insert reached ttl_fn");
+    let (at_read, _read_reached, _read_go) = gate();
+    *ON_READ[1].lock().unwrap() = Some(at_read);
+    assert_eq!(
+        cache.get(&1),
+        Some(Gated::<1>(3)),
+        "the insert is under way"
+    );
+    assert!(
+        ON_READ[1].lock().unwrap().take().is_some(),
+        "a use is recorded without reading the file"
+    );
+    insert_go.send(()).unwrap();
+    inserted.join().unwrap().unwrap();
     let next: Cache<u32, Idle> = Cache::builder()
         .backend(SeparateFileBackend::new(dir.path()))
         .time_to_idle(Duration::from_secs(60))
