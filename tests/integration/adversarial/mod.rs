@@ -17,6 +17,7 @@ mod interleave;
 mod keys;
 mod locks;
 mod macros;
+mod midremove;
 mod neighbours;
 mod overlaps;
 mod races;
