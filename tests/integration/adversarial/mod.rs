@@ -22,6 +22,7 @@ mod neighbours;
 mod overlaps;
 mod races;
 mod store;
+mod storelinks;
 mod stores;
 #[cfg(feature = "tokio")]
 mod unawaited;
