@@ -40,10 +40,7 @@ struct Cue {
 fn arm(slot: &Mutex<Option<Stop>>) -> Cue {
     let (reached, reached_rx) = mpsc::channel();
     let (go, go_rx) = mpsc::channel();
-    *slot.lock().unwrap() = Some(Stop {
-        reached,
-        go: go_rx,
-    });
+    *slot.lock().unwrap() = Some(Stop { reached, go: go_rx });
     Cue {
         reached: reached_rx,
         go,
@@ -108,7 +105,10 @@ fn a_refresh_begun_during_a_remove_of_its_key_does_not_store_after_the_remove_re
     let removal = arm(&tier.remove);
     let remover = cache.clone();
     let remove = std::thread::spawn(move || remover.remove(&1).unwrap());
-    removal.reached.recv_timeout(WAIT).expect("the remove reached the tier");
+    removal
+        .reached
+        .recv_timeout(WAIT)
+        .expect("the remove reached the tier");
     let write = arm(&tier.write_of_2);
     let refresher = cache.clone();
     let refresh =
@@ -123,7 +123,11 @@ fn a_refresh_begun_during_a_remove_of_its_key_does_not_store_after_the_remove_re
     remove.join().unwrap();
     // remove(1) has returned: let the refresh's write go, if it is under way.
     let _ = write.go.send(());
-    assert_eq!(refresh.join().unwrap(), 2, "the refresh's caller gets its value");
+    assert_eq!(
+        refresh.join().unwrap(),
+        2,
+        "the refresh's caller gets its value"
+    );
     assert_eq!(
         (cache.get(&1), tier.value(&key)),
         (None, None),
