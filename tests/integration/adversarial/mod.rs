@@ -24,6 +24,7 @@ mod races;
 mod store;
 mod storelinks;
 mod stores;
+mod touchback;
 #[cfg(feature = "tokio")]
 mod unawaited;
 mod writes;

@@ -1,0 +1,140 @@
+//! A use recorded (`time_to_idle`) by rewriting a shared tier's entry, against another process
+//! that replaces that entry between the read the use is recorded from and its rewrite: the
+//! rewrite must not put back the value the other process replaced (README, *Freshness*: "a use
+//! never brings back a value that another process … replaced or removed since").
+//!
+//! The other process's write is made at the exact point by a tier that wraps a real file tier
+//! and runs it right after its read returns (as a process scheduled there would).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{Cache, Clock, MemoryBackend, MockClock, PersistentBackend, SeparateFileBackend};
+
+const MIN: Duration = Duration::from_secs(60);
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A file tier whose next read, once armed, runs a hook after reading (the other process's
+/// write, landing just after this one's read).
+#[derive(Clone)]
+struct ReadThenHook {
+    file: Arc<SeparateFileBackend>,
+    hook: Arc<Mutex<Option<Hook>>>,
+}
+
+impl PersistentBackend<u64> for ReadThenHook {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        let read = PersistentBackend::<u64>::get(&*self.file, key);
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        read
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        self.file.insert(key, entry)
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        PersistentBackend::<u64>::remove(&*self.file, key)
+    }
+    fn clear(&self, namespace: &str) -> cacher::Result<()> {
+        PersistentBackend::<u64>::clear(&*self.file, namespace)
+    }
+}
+
+/// A cache of "another process" on `dir`: memory in front of its files, `time_to_idle`.
+fn process(dir: &std::path::Path, clock: &Clock) -> Cache<u32, u64> {
+    Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir))
+        .time_to_idle(8 * MIN)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+/// This process's cache on `dir` (memory in front of the hooked file tier, or the file tier
+/// alone), the other process's, and the clock they share.
+fn this_and_another(
+    dir: &std::path::Path,
+    memory: bool,
+) -> (
+    Cache<u32, u64>,
+    ReadThenHook,
+    Cache<u32, u64>,
+    Arc<MockClock>,
+) {
+    let (clock, mock) = Clock::mock();
+    let tier = ReadThenHook {
+        file: Arc::new(SeparateFileBackend::new(dir)),
+        hook: Arc::default(),
+    };
+    let mut builder = Cache::builder();
+    if memory {
+        builder = builder.backend(MemoryBackend::new());
+    }
+    let this = builder
+        .backend(tier.clone())
+        .time_to_idle(8 * MIN)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (this, tier, process(dir, &clock), mock)
+}
+
+/// Key 1 is 1 in the shared file; a quarter of the idle window later a call of this process
+/// records its use; the other process inserts 2 just after this one's read of the file.
+fn race(memory: bool) -> Option<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    let (this, tier, other, mock) = this_and_another(dir.path(), memory);
+    this.insert(&1, 1).unwrap();
+    mock.advance(3 * MIN);
+    let writer = other.clone();
+    let clock = Arc::clone(&mock);
+    *tier.hook.lock().unwrap() = Some(Box::new(move || {
+        clock.advance(Duration::from_millis(1));
+        writer.insert(&1, 2).unwrap();
+    }));
+    assert_eq!(
+        this.get(&1),
+        Some(1),
+        "the value read before the other write"
+    );
+    assert!(tier.hook.lock().unwrap().is_none(), "the file was read");
+    // A third process, started now, reads the shared file.
+    let (clock, _) = Clock::mock();
+    let third = process(dir.path(), &clock);
+    third.get(&1)
+}
+
+/// A hit in the file tier (no memory tier) whose use is due is copied back into the tier it was
+/// read from (`Core::found`, `upto = tier + 1`) with no check that the file still holds that
+/// write: the other process's 2, inserted between the read and the rewrite, is overwritten with
+/// the 1 it replaced.
+#[test]
+fn a_use_recorded_from_a_tiers_hit_does_not_write_back_a_value_another_process_replaced() {
+    assert_eq!(
+        race(false),
+        Some(2),
+        "another process inserted 2 after this one read 1 from the shared file; this one's use, \
+         recorded by rewriting the file, put the replaced 1 back over it"
+    );
+}
+
+/// The same with a memory tier, whose entry's use is due: the file is read first to check that it
+/// holds the write the memory entry came from — and the other process writes just after.
+#[test]
+fn a_use_recorded_from_memory_does_not_write_back_a_value_another_process_replaced_after_the_check()
+{
+    assert_eq!(
+        race(true),
+        Some(2),
+        "another process inserted 2 after this one checked that the file held its 1; this one's \
+         use, recorded by rewriting the file, put the replaced 1 back over it"
+    );
+}
