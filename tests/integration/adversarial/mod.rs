@@ -10,6 +10,8 @@ mod drops;
 mod exclusive;
 mod fallback;
 mod files;
+#[cfg(feature = "redis")]
+mod forever;
 mod forget;
 mod formats;
 #[cfg(feature = "tokio")]
