@@ -10,6 +10,7 @@ mod drops;
 mod exclusive;
 mod fallback;
 mod files;
+mod fillback;
 #[cfg(feature = "redis")]
 mod forever;
 mod forget;

@@ -1,0 +1,92 @@
+//! A hit in a later tier copied into the earlier ones (a fill), against another process that
+//! inserts a newer value into both shared tiers between this process's miss in the first tier
+//! and its fill: the fill must not write the value the insert replaced over the insert's value.
+//! (The layout: a directory that a machine's processes share, in front of a tier that every
+//! machine shares — here a second directory.)
+//!
+//! The other process's insert is made at the exact point by a tier that wraps a real file tier
+//! and runs it right after its read returns (as a process scheduled there would).
+
+use std::sync::{Arc, Mutex};
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{Cache, PersistentBackend, SeparateFileBackend};
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A file tier whose next read, once armed, runs a hook after reading.
+#[derive(Clone)]
+struct ReadThenHook {
+    file: Arc<SeparateFileBackend>,
+    hook: Arc<Mutex<Option<Hook>>>,
+}
+
+impl PersistentBackend<u64> for ReadThenHook {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
+        let read = PersistentBackend::<u64>::get(&*self.file, key);
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        read
+    }
+    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
+        self.file.insert(key, entry)
+    }
+    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
+        PersistentBackend::<u64>::remove(&*self.file, key)
+    }
+    fn clear(&self, namespace: &str) -> cacher::Result<()> {
+        PersistentBackend::<u64>::clear(&*self.file, namespace)
+    }
+}
+
+/// A process's cache: the machine's directory in front of the shared one.
+fn process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
+    Cache::builder()
+        .backend(SeparateFileBackend::new(near))
+        .backend(far)
+        .build()
+        .unwrap()
+}
+
+/// This process misses key 1 in the near tier and reads 1 from the far one; the other process's
+/// `insert(1, 2)` lands just after that read, in both tiers; this process then fills the near
+/// tier with the 1 it read (`Core::fill`: an unconditional write), over the 2.
+#[test]
+fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process() {
+    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let hooked = ReadThenHook {
+        file: Arc::new(SeparateFileBackend::new(far.path())),
+        hook: Arc::default(),
+    };
+    let this = process(near.path(), hooked.clone());
+    let other = process(near.path(), SeparateFileBackend::new(far.path()));
+    // Key 1 is 1 in the shared tier only (the near directory lost it: evicted, or a new machine).
+    let far_only: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(far.path()))
+        .build()
+        .unwrap();
+    far_only.insert(&1, 1).unwrap();
+    *hooked.hook.lock().unwrap() = Some(Box::new(move || other.insert(&1, 2).unwrap()));
+    assert_eq!(
+        this.get(&1),
+        Some(1),
+        "the value read before the other insert"
+    );
+    assert!(
+        hooked.hook.lock().unwrap().is_none(),
+        "the far tier was read"
+    );
+    let third = process(near.path(), SeparateFileBackend::new(far.path()));
+    assert_eq!(
+        third.get(&1),
+        Some(2),
+        "another process inserted 2 into both tiers after this one read 1 from the far tier; \
+         this one's fill of the near tier put the replaced 1 back over it, served to every \
+         process of the machine"
+    );
+}
