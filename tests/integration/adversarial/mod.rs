@@ -21,6 +21,7 @@ mod keys;
 mod locks;
 mod macros;
 mod midremove;
+mod negzero;
 mod neighbours;
 mod overlaps;
 mod races;
