@@ -7,42 +7,9 @@
 //! The other process's insert is made at the exact point by a tier that wraps a real file tier
 //! and runs it right after its read returns (as a process scheduled there would).
 
-use std::sync::{Arc, Mutex};
-
-use cacher::entry::{Entry, EntryKey};
 use cacher::{Cache, PersistentBackend, SeparateFileBackend};
 
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// A file tier whose next read, once armed, runs a hook after reading.
-#[derive(Clone)]
-struct ReadThenHook {
-    file: Arc<SeparateFileBackend>,
-    hook: Arc<Mutex<Option<Hook>>>,
-}
-
-impl PersistentBackend<u64> for ReadThenHook {
-    fn name(&self) -> &'static str {
-        "file"
-    }
-    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
-        let read = PersistentBackend::<u64>::get(&*self.file, key);
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        read
-    }
-    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
-        self.file.insert(key, entry)
-    }
-    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
-        PersistentBackend::<u64>::remove(&*self.file, key)
-    }
-    fn clear(&self, namespace: &str) -> cacher::Result<()> {
-        PersistentBackend::<u64>::clear(&*self.file, namespace)
-    }
-}
+use super::ReadThenHook;
 
 /// A process's cache: the machine's directory in front of the shared one.
 fn process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
@@ -59,10 +26,7 @@ fn process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u3
 #[test]
 fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process() {
     let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let hooked = ReadThenHook {
-        file: Arc::new(SeparateFileBackend::new(far.path())),
-        hook: Arc::default(),
-    };
+    let hooked = ReadThenHook::new(far.path());
     let this = process(near.path(), hooked.clone());
     let other = process(near.path(), SeparateFileBackend::new(far.path()));
     // Key 1 is 1 in the shared tier only (the near directory lost it: evicted, or a new machine).
@@ -71,7 +35,7 @@ fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process
         .build()
         .unwrap();
     far_only.insert(&1, 1).unwrap();
-    *hooked.hook.lock().unwrap() = Some(Box::new(move || other.insert(&1, 2).unwrap()));
+    hooked.arm(move || other.insert(&1, 2).unwrap());
     assert_eq!(
         this.get(&1),
         Some(1),
