@@ -31,6 +31,7 @@ mod stores;
 mod touchback;
 #[cfg(feature = "tokio")]
 mod unawaited;
+mod underlock;
 mod writes;
 
 /// A memory tier in front of `tier`: the cache of the tests that watch what a persistent tier is
