@@ -18,7 +18,7 @@ pub(crate) use self::file::version_dir;
 pub use self::file::{InvalidPath, SeparateFileBackend};
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
-pub(crate) use self::memory::{Absence, Displaced, under_shard_lock};
+pub(crate) use self::memory::{Absence, Displaced, Taken, under_shard_lock};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use self::call::Call;
 use self::inner::{Inner, Memory};
 use self::miss::{Goal, Miss};
+use crate::backend::Taken;
 use crate::error::Result;
 use crate::key::{AsKey, Borrowed, KeyRef};
 
@@ -311,9 +312,13 @@ where
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
         // would leave a tier that brings it back).
         let taken = inner.memory.as_ref().map(|memory| memory.take(key));
+        let kept = taken.as_ref().is_some_and(Taken::kept);
         drop(_removal);
         drop(taken);
-        removed
+        match (removed, kept) {
+            (Ok(()), true) => Err(kept_in_memory("remove")),
+            (removed, _) => removed,
+        }
     }
 
     /// Removes every entry of this cache's namespace from every tier; entries of other
@@ -333,6 +338,9 @@ where
         }
         // The memory tier last, its values dropped after, as in `remove_call`.
         let taken = inner.memory.as_ref().map(|memory| memory.clear());
+        if taken.as_ref().is_some_and(Taken::kept) {
+            first.get_or_insert_with(|| kept_in_memory("clear"));
+        }
         drop(_removal);
         drop(taken);
         first.map_or(Ok(()), Err)
@@ -432,6 +440,17 @@ where
         }
         Ok(())
     }
+}
+
+/// The error of a `remove` or `clear` (`what`) that left the memory tier as it was: made from a
+/// key's `Eq` or a value's `Clone`, which the cache runs under the lock it needed.
+#[cold]
+fn kept_in_memory(what: &str) -> crate::Error {
+    crate::Error::Config(format!(
+        "{what} made from a key's Eq or a value's Clone while the cache runs it under the key's \
+         shard lock: the memory tier still holds the entry ({what} after the lookup returns \
+         instead)"
+    ))
 }
 
 /// Removes the entry under the persistent `key` (or its error) from every tier: the first

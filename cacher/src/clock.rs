@@ -137,6 +137,13 @@ fn process_start() -> Instant {
     *START.get_or_init(Instant::now)
 }
 
+/// `Instant::now() + wait` for a wait that may be as long as it takes (`Duration::MAX`): past a
+/// century it ends a century from now, where `+` would overflow and panic.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    Instant::now() + wait.min(CENTURY)
+}
+
 fn saturating_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

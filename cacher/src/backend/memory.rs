@@ -22,7 +22,7 @@ mod shard;
 mod slot;
 mod thread_index;
 
-pub(crate) use removal::{Displaced, Inserted};
+pub(crate) use removal::{Displaced, Inserted, Taken};
 
 /// Whether this thread runs a key's `Eq` or a value's `Clone` under a memory tier's shard lock
 /// (further up its stack): a lookup from there does not wait for another caller's computation.

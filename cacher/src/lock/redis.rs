@@ -187,7 +187,7 @@ impl RedisLock {
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend) when Redis cannot be reached.
     pub fn acquire(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
-        let deadline = Instant::now() + self.wait_timeout;
+        let deadline = crate::clock::deadline_after(self.wait_timeout);
         loop {
             if let Some(guard) = self.try_acquire(name)? {
                 return Ok(Some(guard));
@@ -224,7 +224,7 @@ impl RedisLock {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn acquire_async(&self, name: &str) -> Result<Option<RedisLockGuard<'_>>> {
-        let deadline = Instant::now() + self.wait_timeout;
+        let deadline = crate::clock::deadline_after(self.wait_timeout);
         loop {
             if let Some(guard) = self.try_acquire_async(name).await? {
                 return Ok(Some(guard));

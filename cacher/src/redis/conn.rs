@@ -153,9 +153,10 @@ impl Connector {
     fn record_connect(&self, error: Option<&RedisError>) {
         let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
         *down = match error {
-            Some(e) if !self.reconnect_backoff.is_zero() => {
-                Some((Instant::now() + self.reconnect_backoff, e.to_string()))
-            }
+            Some(e) if !self.reconnect_backoff.is_zero() => Some((
+                crate::clock::deadline_after(self.reconnect_backoff),
+                e.to_string(),
+            )),
             _ => None,
         };
     }

@@ -6,46 +6,14 @@
 //! The other process's write is made at the exact point by a tier that wraps a real file tier
 //! and runs it right after its read returns (as a process scheduled there would).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cacher::entry::{Entry, EntryKey};
-use cacher::{Cache, Clock, MemoryBackend, MockClock, PersistentBackend, SeparateFileBackend};
+use cacher::{Cache, Clock, MemoryBackend, MockClock, SeparateFileBackend};
+
+use super::ReadThenHook;
 
 const MIN: Duration = Duration::from_secs(60);
-
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// A file tier whose next read, once armed, runs a hook after reading (the other process's
-/// write, landing just after this one's read).
-#[derive(Clone)]
-struct ReadThenHook {
-    file: Arc<SeparateFileBackend>,
-    hook: Arc<Mutex<Option<Hook>>>,
-}
-
-impl PersistentBackend<u64> for ReadThenHook {
-    fn name(&self) -> &'static str {
-        "file"
-    }
-    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
-        let read = PersistentBackend::<u64>::get(&*self.file, key);
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        read
-    }
-    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
-        self.file.insert(key, entry)
-    }
-    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
-        PersistentBackend::<u64>::remove(&*self.file, key)
-    }
-    fn clear(&self, namespace: &str) -> cacher::Result<()> {
-        PersistentBackend::<u64>::clear(&*self.file, namespace)
-    }
-}
 
 /// A cache of "another process" on `dir`: memory in front of its files, `time_to_idle`.
 fn process(dir: &std::path::Path, clock: &Clock) -> Cache<u32, u64> {
@@ -70,10 +38,7 @@ fn this_and_another(
     Arc<MockClock>,
 ) {
     let (clock, mock) = Clock::mock();
-    let tier = ReadThenHook {
-        file: Arc::new(SeparateFileBackend::new(dir)),
-        hook: Arc::default(),
-    };
+    let tier = ReadThenHook::new(dir);
     let mut builder = Cache::builder();
     if memory {
         builder = builder.backend(MemoryBackend::new());
@@ -96,10 +61,10 @@ fn race(memory: bool) -> Option<u64> {
     mock.advance(3 * MIN);
     let writer = other.clone();
     let clock = Arc::clone(&mock);
-    *tier.hook.lock().unwrap() = Some(Box::new(move || {
+    tier.arm(move || {
         clock.advance(Duration::from_millis(1));
         writer.insert(&1, 2).unwrap();
-    }));
+    });
     assert_eq!(
         this.get(&1),
         Some(1),

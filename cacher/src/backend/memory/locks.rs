@@ -5,10 +5,10 @@
 //! lock could wait forever: this thread may hold that very lock for writing (an insert's `Eq`),
 //! or for reading while a writer queues behind it, so that another reader waits behind the
 //! writer, which waits for this thread. So while such code runs ([`UserCode`]), a lookup only
-//! tries the lock ([`Locked::read_shard`]) and answers as a miss if it is held. Inserts and
-//! stores of what such code computed are skipped if the lock is held ([`Locked::write_shard_or_skip`]);
-//! `insert`, `remove` and `clear` still wait for it: from a key's `Eq` or a value's `Clone` they
-//! are not supported.
+//! tries the lock ([`Locked::read_shard`]) and answers as a miss if it is held. Inserts, stores
+//! of what such code computed and removals (`remove`, `clear`) are skipped if the lock is held
+//! ([`Locked::write_shard_or_skip`]): an `insert`, `remove` or `clear` from a key's `Eq` or a
+//! value's `Clone` then returns an error saying the memory tier was left as it was.
 //!
 //! The lock of another shard (or another cache's) is waited for, but not without a bound
 //! ([`OTHER_SHARD_WAIT`]): another thread may hold it while its own user code waits for a shard
@@ -103,7 +103,8 @@ impl<K, V> Locked<K, V> {
         bounded!(Wait::for_lock_of(self.held_here()), self.lock.try_read())
     }
 
-    /// The shard, for writing a value computed or read elsewhere, which may go unstored: as
+    /// The shard, for writing a value computed or read elsewhere, which may go unstored, or for a
+    /// removal, which may leave the shard as it was (and say so): as
     /// [`read_shard`](Self::read_shard), `None` from user code run under a shard's lock when the
     /// lock does not come.
     #[inline]

@@ -19,6 +19,18 @@ use crate::key::KeyRef;
 pub(crate) struct Taken<K, V> {
     entry: Option<Held<K, V>>,
     entries: Vec<Held<K, V>>,
+    /// Whether a shard was left as it was: its lock is held by user code further up this
+    /// thread's stack (a `remove` or `clear` from a key's `Eq` or a value's `Clone`), or by
+    /// another thread past the bound of such code's wait (`locks.rs`).
+    kept: bool,
+}
+
+impl<K, V> Taken<K, V> {
+    /// Whether a shard could not be reached ([`kept`](Self#structfield.kept)): its entries, the
+    /// key's included, are still there.
+    pub(crate) fn kept(&self) -> bool {
+        self.kept
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +101,15 @@ where
     pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken<K, V> {
         let hash = self.hash(key);
         let locked = self.shard(hash);
-        let mut shard = locked.write_shard();
+        // From user code run under a shard's lock, the lock may never come: then the entry
+        // stays, and the caller says so.
+        let Some(mut shard) = locked.write_shard_or_skip() else {
+            return Taken {
+                entry: None,
+                entries: Vec::new(),
+                kept: true,
+            };
+        };
         let mut entry = None;
         if let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) {
             let gone = shard.take(place);
@@ -100,6 +120,7 @@ where
         Taken {
             entry,
             entries: Vec::new(),
+            kept: false,
         }
     }
 
@@ -107,10 +128,14 @@ where
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.
     pub(crate) fn clear(&self) -> Taken<K, V> {
-        let mut all = Vec::new();
+        let (mut all, mut kept) = (Vec::new(), false);
         // By number, not the slice's iterator: one iterator type less per cache type.
         for number in 0..=self.shard_mask {
-            let mut shard = self.shards[number].write_shard();
+            // As in `take`: a shard whose lock does not come to user code stays as it is.
+            let Some(mut shard) = self.shards[number].write_shard_or_skip() else {
+                kept = true;
+                continue;
+            };
             let mut entries = shard.take_all();
             self.bound.left(entries.len());
             retire_all(&entries); // under the lock: no index serves them once it is free
@@ -123,6 +148,7 @@ where
         Taken {
             entry: None,
             entries: all,
+            kept,
         }
     }
 

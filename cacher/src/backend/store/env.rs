@@ -49,6 +49,7 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     if let Some(store) = open.get(&path) {
         return Ok(store.clone());
     }
+    own_files(&path)?;
     let env = MAP_SIZES
         .iter()
         .map(|&size| open_env(&path, size))
@@ -73,6 +74,38 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     txn.commit()?;
     open.insert(path, store.clone());
     Ok(store)
+}
+
+/// LMDB's files in `dir`, made now as regular files beneath it when missing, or found there:
+/// LMDB opens them by their paths and follows links, so a `data.mdb` or `lock.mdb` planted as a
+/// link leading out of the directory would have it write another program's file (extend it to a
+/// lock table, take an empty one for a database). Opened beneath the directory's handle
+/// (cap-std: a link that leads out is refused, as the file tier's entries are); anything but a
+/// regular file is refused. (A file swapped for a link between this check and LMDB's open is
+/// not seen: that needs a writer in the directory at that instant.)
+fn own_files(dir: &Path) -> heed::Result<()> {
+    let root = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    for name in ["data.mdb", "lock.mdb"] {
+        let refused = |why: &str| {
+            heed::Error::Io(io::Error::other(format!(
+                "{}: {why}; the store does not open it",
+                dir.join(name).display()
+            )))
+        };
+        let file = root.open_with(name, &options).map_err(|e| {
+            refused(&format!(
+                "cannot be opened beneath the store's directory ({e})"
+            ))
+        })?;
+        if !file.metadata()?.is_file() {
+            return Err(refused("not a regular file"));
+        }
+    }
+    Ok(())
 }
 
 /// Empties a store of the first layout, whose entries were in a database named `entries`:

@@ -189,7 +189,7 @@ impl<'a> Grant<'a> {
             limit,
             interval,
             wait_timeout,
-            deadline: Instant::now() + wait_timeout,
+            deadline: crate::clock::deadline_after(wait_timeout),
             local: false,
         }
     }

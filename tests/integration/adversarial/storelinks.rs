@@ -1,0 +1,64 @@
+//! The embedded store's own files planted as symbolic links leading out of its directory
+//! (`data.mdb`, `lock.mdb`): as with the file tier, nothing leads the cache out of its
+//! directory — another program's file is never written, truncated or taken for the database —
+//! and the function's value is still returned.
+
+#![cfg(unix)]
+
+use std::path::Path;
+
+use cacher::{Cache, StoreBackend};
+
+const PRECIOUS: &[u8] = b"another program's file: must stay as it is\n";
+
+/// A store cache in `store`, whose `name` is a symbolic link to a file of another program
+/// outside it: the call's value, and what became of that file.
+fn with_planted_link(name: &str, victim_content: &[u8]) -> (String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, victim_content).unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::os::unix::fs::symlink(&victim, store.join(name)).unwrap();
+    let value = call(&store);
+    (value, std::fs::read(&victim).unwrap())
+}
+
+fn call(store: &Path) -> String {
+    let cache: Cache<u64, String> = Cache::builder()
+        .namespace("app::f")
+        .backend(StoreBackend::new(store))
+        .build()
+        .unwrap();
+    cache.get_or_compute(&1, || "one".into())
+}
+
+/// LMDB opens `lock.mdb` by its path, following the link: the first process of the store
+/// extends the file to its lock table and writes the table's header over its first bytes.
+#[test]
+fn a_lock_file_linked_outside_the_store_is_never_written() {
+    let (value, after) = with_planted_link("lock.mdb", PRECIOUS);
+    assert_eq!(value, "one", "the function's value is returned");
+    assert!(
+        after == PRECIOUS,
+        "the store followed lock.mdb out of its directory and changed the file it leads to: \
+         {} bytes now, starting {:?}",
+        after.len(),
+        String::from_utf8_lossy(&after[..after.len().min(48)])
+    );
+}
+
+/// LMDB opens `data.mdb` by its path, following the link: an empty file there is taken for a new
+/// database and written (its meta pages), then filled with the cache's entries.
+#[test]
+fn a_database_file_linked_outside_the_store_is_never_written() {
+    let (value, after) = with_planted_link("data.mdb", b"");
+    assert_eq!(value, "one", "the function's value is returned");
+    assert!(
+        after.is_empty(),
+        "the store followed data.mdb out of its directory and wrote {} bytes into the (empty) \
+         file it leads to",
+        after.len()
+    );
+}
