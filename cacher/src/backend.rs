@@ -132,6 +132,44 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// Encoding and I/O failures.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()>;
 
+    /// Stores `entry` under `key` only if the tier holds no entry for `key`, in one step no
+    /// other writer's can come between: how an entry found in a later tier is copied into this
+    /// one (a fill). `Ok(true)` if stored; `Ok(false)` if the tier held an entry for the key,
+    /// left as it is, or takes no fills.
+    ///
+    /// The default takes none. A fill made as a plain [`insert`](Self::insert) could put back
+    /// the value another process's insert just replaced (this one read the later tier before
+    /// that insert, and writes after it). A tier that cannot check and write in one step keeps
+    /// the default: the cache then reads the later tier on each call this one misses.
+    ///
+    /// # Errors
+    /// Encoding and I/O failures.
+    ///
+    /// ```
+    /// use cacher::entry::{Entry, EntryKey};
+    /// use cacher::{PersistentBackend, SeparateFileBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let files = SeparateFileBackend::new(dir.path());
+    /// let key = EntryKey {
+    ///     namespace: "app::f",
+    ///     version: None,
+    ///     key: "1",
+    ///     args: Some("(v2)1"),
+    ///     type_name: std::any::type_name::<u64>(),
+    ///     code: None,
+    /// };
+    /// let (one, two) = (Entry::new(1u64, 1_000), Entry::new(2u64, 2_000));
+    /// assert!(files.fill(&key, &one).unwrap());
+    /// assert!(!files.fill(&key, &two).unwrap(), "the tier holds the key: left as it is");
+    /// let held = PersistentBackend::<u64>::get(&files, &key).unwrap();
+    /// assert_eq!(held.map(|e| e.value), Some(1));
+    /// ```
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
+        let _ = (key, entry);
+        Ok(false)
+    }
+
     /// Removes the entry for `key`, if any.
     ///
     /// # Errors

@@ -221,7 +221,8 @@ where
     }
 
     /// The fresh cached value for `key`, if any. A hit in a persistent tier is copied into the
-    /// tiers before it.
+    /// tiers before it: the memory tier, and each persistent one that holds no entry for the key
+    /// ([`PersistentBackend::fill`](crate::PersistentBackend::fill)).
     pub fn get<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;

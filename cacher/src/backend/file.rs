@@ -233,14 +233,15 @@ impl<F: Formatter> SeparateFileBackend<F> {
 
     /// Writes `bytes` to `rel`, creating the directories on the way; when the cache directory
     /// was removed since it was opened, opens (or creates) it anew and tries once more.
-    fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<Arc<Dir>> {
-        let attempt = || -> io::Result<Arc<Dir>> {
+    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`): the root, if it did.
+    fn write(&self, rel: &str, bytes: &[u8], replace: bool) -> io::Result<Option<Arc<Dir>>> {
+        let attempt = || -> io::Result<Option<Arc<Dir>>> {
             let root = self
                 .root
                 .open(Some(self.modes))?
                 .ok_or(io::ErrorKind::NotFound)?;
-            write_atomic(&root, rel, bytes, self.durable, self.modes)?;
-            Ok(root)
+            let placed = write_atomic(&root, rel, bytes, (self.durable, replace), self.modes)?;
+            Ok(placed.then_some(root))
         };
         attempt().or_else(|e| {
             if e.kind() != io::ErrorKind::NotFound {
@@ -263,7 +264,8 @@ impl<F: Formatter> SeparateFileBackend<F> {
     }
 
     /// Writes an encoded entry at `key`'s path, then evicts what the bounds ask.
-    fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8]) -> Result<()> {
+    /// Stores an encoded entry (only if the key has no file, unless `replace`): whether it did.
+    fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8], replace: bool) -> Result<bool> {
         let rel = self.relative(key)?;
         if bytes.len() as u64 > self.max_entry_size {
             let message = format!(
@@ -274,11 +276,14 @@ impl<F: Formatter> SeparateFileBackend<F> {
             let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
             return Err(Error::io(self.path(&rel), error));
         }
-        let root = self
-            .write(&rel, bytes)
+        let written = self
+            .write(&rel, bytes, replace)
             .map_err(|e| Error::io(self.path(&rel), e))?;
+        let Some(root) = written else {
+            return Ok(false);
+        };
         self.evict(&root, &rel, bytes.len() as u64, key);
-        Ok(())
+        Ok(true)
     }
 
     fn check_config(&self) -> Result<()> {
@@ -337,7 +342,14 @@ where
 
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes)
+        self.store_encoded(key, &bytes, true).map(drop)
+    }
+
+    /// Links the entry's file in only if the key has none: `link` fails on an existing name,
+    /// where a rename would replace it.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        self.store_encoded(key, &bytes, false)
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {

@@ -236,6 +236,18 @@ where
             .map_err(|e| self.conn.error(&format!("SET {redis_key}"), e))
     }
 
+    /// `SET … NX`: Redis writes the entry only if the key has none, in one command.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
+        let Some((redis_key, mut cmd)) = self.set_cmd(key, entry)? else {
+            return Ok(false);
+        };
+        cmd.arg("NX");
+        self.conn
+            .query::<Option<String>>(&cmd)
+            .map(|set| set.is_some())
+            .map_err(|e| self.conn.error(&format!("SET {redis_key} NX"), e))
+    }
+
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         self.conn

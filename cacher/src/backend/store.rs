@@ -199,14 +199,26 @@ impl<F> StoreBackend<F> {
     }
 
     /// Writes `bytes` at `id` in one transaction, synced when durable.
-    fn write(&self, (namespace, id): (&str, &[u8]), bytes: &[u8], times: Times) -> Result<()> {
+    /// Writes an encoded entry in one write transaction — only if the key has none, unless
+    /// `replace` (LMDB runs one writer at a time across processes: nothing comes between the
+    /// look and the write). Whether it wrote.
+    fn write(&self, at: (&str, &[u8]), bytes: &[u8], times: Times, replace: bool) -> Result<bool> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        let evicted = table::put(store, &mut txn, (namespace, id), bytes, times, self.bounds)
+        let held = !replace
+            && store
+                .entries
+                .get(&txn, at.1)
+                .map_err(|e| self.error(e))?
+                .is_some();
+        if held {
+            return Ok(false); // the transaction, dropped, writes nothing
+        }
+        let evicted = table::put(store, &mut txn, at, bytes, times, self.bounds)
             .and_then(|evicted| txn.commit().map(|()| evicted))
             .map_err(|e| self.error(e))?;
         self.evicted.fetch_add(evicted, Ordering::Relaxed);
-        self.sync()
+        self.sync().map(|()| true)
     }
 
     fn sync(&self) -> Result<()> {
@@ -375,7 +387,17 @@ where
         let bytes = entry::encode(&self.formatter, key, entry)?;
         let namespace = ns_of(key.namespace);
         with_id(key, |id| {
-            self.write((&namespace, id), &bytes, Times::of(entry))
+            self.write((&namespace, id), &bytes, Times::of(entry), true)
+        })
+        .map(drop)
+    }
+
+    /// Writes the entry only if the key has none, in the write transaction that looks.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        let namespace = ns_of(key.namespace);
+        with_id(key, |id| {
+            self.write((&namespace, id), &bytes, Times::of(entry), false)
         })
     }
 
@@ -441,7 +463,12 @@ where
             let namespace = ns_of(key.namespace).into_owned();
             let (store, id) = (self.share(), id_of(key));
             let times = Times::of(entry);
-            blocking_write(move || store.write((&namespace, &id), &bytes, times)).await
+            blocking_write(move || {
+                store
+                    .write((&namespace, &id), &bytes, times, true)
+                    .map(drop)
+            })
+            .await
         })
     }
 }

@@ -279,9 +279,10 @@ where
                 // and out again when the write ended after an invalidation went on.
                 let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let forget = went_on();
-                    let wrote = match forget {
-                        false => write(backend, &key, &writes.entry),
-                        true => backend.remove(&key),
+                    let wrote = match (forget, writes.fill) {
+                        (false, false) => write(backend, &key, &writes.entry),
+                        (false, true) => fill(backend, &key, &writes.entry),
+                        (true, _) => backend.remove(&key),
                     };
                     if !forget && went_on() {
                         let _ = backend.remove(&key);
@@ -358,6 +359,18 @@ pub(super) fn write<V: 'static>(
 ) -> crate::Result<()> {
     let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
     forget_on_failure(backend, key, backend.insert(key, entry))
+}
+
+/// Copies a later tier's entry into `backend` if it holds none for `key` (a fill, in the tier's
+/// span), as [`write`] does: not filled (the tier held one) is not a failure, and a failure
+/// takes nothing out (the entry the tier holds, if any, was not replaced).
+pub(super) fn fill<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    entry: &Entry<V>,
+) -> crate::Result<()> {
+    let _span = tier_span("cacher.fill", key.namespace, backend.name()).entered();
+    backend.fill(key, entry).map(drop)
 }
 
 /// A write that failed (a value the format refuses, a full disk) takes the key's older entry out

@@ -149,6 +149,19 @@ pub(super) enum Found {
     Missing(Absence),
 }
 
+/// What a write step does to its tier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TierWrite {
+    /// Stores the call's value, replacing the tier's entry.
+    Store,
+    /// Copies a later tier's entry in, only if the tier holds none for the key
+    /// ([`PersistentBackend::fill`](crate::PersistentBackend::fill)): never over a value another
+    /// process wrote after this call's read.
+    Fill,
+    /// Takes the key out (an invalidation went on without this store).
+    Forget,
+}
+
 /// Which of the shell's slots holds the value the core acts on.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Slot {
@@ -201,8 +214,8 @@ pub(super) trait Values<'a> {
     fn tier_evictions(&self, tier: usize) -> u64;
     /// Reads (blocking) and keeps the entry under `key` in persistent tier `tier`: its times.
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
-    /// Writes the entry under `key` to persistent tier `tier`, blocking (`forget`: removes it).
-    fn write(&mut self, tier: usize, key: Option<&'a str>, forget: bool) -> Result<()>;
+    /// Writes the entry under `key` to persistent tier `tier`, blocking, as `how` says.
+    fn write(&mut self, tier: usize, key: Option<&'a str>, how: TierWrite) -> Result<()>;
     /// Waits, blocking, at most `bound` for the flight this call joined.
     fn wait(&mut self, bound: Duration) -> Waited;
     /// Marks the flight this call waited for as past its deadline.

@@ -10,6 +10,7 @@ mod drops;
 mod exclusive;
 mod fallback;
 mod files;
+mod fillback;
 #[cfg(feature = "redis")]
 mod forever;
 mod forget;
@@ -47,7 +48,7 @@ type Hook = Box<dyn FnOnce() + Send>;
 
 /// A file tier whose next read, once armed, runs a hook right after reading: another process's
 /// write landing just after this one's read (as a process scheduled there would), for the tests
-/// of what a call writes back from what it read (`touchback`).
+/// of what a call writes back from what it read (`touchback`, `fillback`).
 #[derive(Clone)]
 struct ReadThenHook {
     file: std::sync::Arc<cacher::SeparateFileBackend>,

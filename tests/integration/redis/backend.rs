@@ -530,3 +530,37 @@ fn two_versions_sharing_a_server_keep_both() {
     let left: Vec<String> = redis::cmd("KEYS").arg("cacher:*").query(&mut con).unwrap();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A fill (`SET … NX`) stores into a key Redis does not hold, and leaves a held one as it is: a
+/// copy from a later tier never overwrites another process's newer write.
+#[test]
+fn a_fill_stores_only_a_key_redis_does_not_hold() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let key = EntryKey {
+        namespace: "fill",
+        version: None,
+        key: "1",
+        args: None,
+        type_name: std::any::type_name::<String>(),
+        code: None,
+    };
+    let entry = |v: &str| Entry::new(v.to_owned(), now_ms());
+    let value = || {
+        PersistentBackend::<String>::get(&backend, &key)
+            .unwrap()
+            .map(|e| e.value)
+    };
+    assert!(backend.fill(&key, &entry("one")).unwrap());
+    assert!(!backend.fill(&key, &entry("two")).unwrap());
+    assert_eq!(
+        value().as_deref(),
+        Some("one"),
+        "a held key is left as it is"
+    );
+    PersistentBackend::<String>::remove(&backend, &key).unwrap();
+    assert!(backend.fill(&key, &entry("three")).unwrap());
+    assert_eq!(value().as_deref(), Some("three"));
+}

@@ -51,5 +51,5 @@ where
 {
     let bytes = entry::encode(&backend.formatter, key, entry)?;
     let (backend, key) = (backend.share(), OwnedKey::of(key));
-    blocking_write(move || backend.store_encoded(&key.borrow(), &bytes)).await
+    blocking_write(move || backend.store_encoded(&key.borrow(), &bytes, true).map(drop)).await
 }

@@ -101,14 +101,16 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 
 /// Writes `bytes` to `rel` beneath `root` through a temporary file in the same directory and a
 /// rename, so the file is replaced whole or not at all; missing directories on the way are
-/// created with `modes`, the file with `modes.file`.
+/// created with `modes`, the file with `modes.file`. Unless `replace`: then the temporary file
+/// is linked to `rel` only if no file is there (one step: `link` fails on an existing name),
+/// and `Ok(false)` says one was, left as it is.
 pub(super) fn write_atomic(
     root: &Dir,
     rel: &str,
     bytes: &[u8],
-    durable: bool,
+    (durable, replace): (bool, bool),
     modes: Modes,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let (parent, name) = match rel.rsplit_once('/') {
         Some((parent, name)) => (Some(open_or_create_dir(root, parent, modes)?), name),
         None => (None, rel),
@@ -124,15 +126,28 @@ pub(super) fn write_atomic(
         .write_all(bytes)
         .and_then(|()| if durable { file.sync_all() } else { Ok(()) });
     drop(file);
-    if let Err(e) = written.and_then(|()| dir.rename(&temp, dir, name)) {
-        let _ = dir.remove_file(&temp);
-        return Err(e);
-    }
-    if durable {
-        // The rename is only durable once the directory itself is flushed.
+    let placed = written.and_then(|()| match replace {
+        true => dir.rename(&temp, dir, name).map(|()| true),
+        false => {
+            let linked = match dir.hard_link(&temp, dir, name) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                linked => linked.map(|()| true),
+            };
+            dir.remove_file(&temp).and(linked)
+        }
+    });
+    let placed = match placed {
+        Ok(placed) => placed,
+        Err(e) => {
+            let _ = dir.remove_file(&temp);
+            return Err(e);
+        }
+    };
+    if durable && placed {
+        // The rename (or link) is only durable once the directory itself is flushed.
         dir.open(".")?.sync_all()?;
     }
-    Ok(())
+    Ok(placed)
 }
 
 /// The directory `rel` beneath `root`, created (with its parents) when missing.
@@ -223,7 +238,7 @@ mod tests {
         let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
         for len in [0, 1, 300, 8191, 8192, 8193, 3 * 8192 + 7] {
             let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            write_atomic(&dir, "a/b/f", &bytes, false, Modes::PRIVATE).unwrap();
+            write_atomic(&dir, "a/b/f", &bytes, (false, true), Modes::PRIVATE).unwrap();
             let read = read_entry(&dir, "a/b/f", 1 << 20).unwrap();
             assert_eq!(read, Content::Bytes(bytes.clone()), "{len} bytes");
             let head = read_head(&dir, "a/b/f", 100).unwrap();

@@ -2,7 +2,7 @@
 //! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
-use super::{Core, Phase, Step, Values};
+use super::{Core, Phase, Step, TierWrite, Values};
 use crate::cache::generation::Storing;
 
 impl<'a> Core<'a> {
@@ -49,9 +49,14 @@ impl<'a> Core<'a> {
         // is taken out of them instead (and out of this one again when it went on during the
         // write, which ended after it).
         let forget = self.went_on();
-        let result = v.write(tier, self.key, forget);
+        let how = match (forget, self.phase) {
+            (true, _) => TierWrite::Forget,
+            (false, Phase::Write { fill: true, .. }) => TierWrite::Fill,
+            (false, _) => TierWrite::Store,
+        };
+        let result = v.write(tier, self.key, how);
         if !forget && self.went_on() {
-            let _ = v.write(tier, self.key, true);
+            let _ = v.write(tier, self.key, TierWrite::Forget);
         }
         self.wrote(result, v);
     }

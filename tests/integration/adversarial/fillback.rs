@@ -1,0 +1,133 @@
+//! A hit in a later tier copied into the earlier ones (a fill), against another process that
+//! inserts a newer value into both shared tiers between this process's miss in the first tier
+//! and its fill: the fill must not write the value the insert replaced over the insert's value.
+//! (The layout: a directory that a machine's processes share, in front of a tier that every
+//! machine shares — here a second directory.)
+//!
+//! The other process's insert is made at the exact point by a tier that wraps a real file tier
+//! and runs it right after its read returns (as a process scheduled there would).
+
+use cacher::{Cache, PersistentBackend, SeparateFileBackend};
+
+use super::ReadThenHook;
+
+/// A process's cache: the machine's directory in front of the shared one.
+fn process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
+    Cache::builder()
+        .backend(SeparateFileBackend::new(near))
+        .backend(far)
+        .build()
+        .unwrap()
+}
+
+/// This process misses key 1 in the near tier and reads 1 from the far one; the other process's
+/// `insert(1, 2)` lands just after that read, in both tiers; this process then fills the near
+/// tier with the 1 it read (`Core::fill`: an unconditional write), over the 2.
+#[test]
+fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process() {
+    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let hooked = ReadThenHook::new(far.path());
+    let this = process(near.path(), hooked.clone());
+    let other = process(near.path(), SeparateFileBackend::new(far.path()));
+    // Key 1 is 1 in the shared tier only (the near directory lost it: evicted, or a new machine).
+    let far_only: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(far.path()))
+        .build()
+        .unwrap();
+    far_only.insert(&1, 1).unwrap();
+    hooked.arm(move || other.insert(&1, 2).unwrap());
+    assert_eq!(
+        this.get(&1),
+        Some(1),
+        "the value read before the other insert"
+    );
+    assert!(
+        hooked.hook.lock().unwrap().is_none(),
+        "the far tier was read"
+    );
+    let third = process(near.path(), SeparateFileBackend::new(far.path()));
+    assert_eq!(
+        third.get(&1),
+        Some(2),
+        "another process inserted 2 into both tiers after this one read 1 from the far tier; \
+         this one's fill of the near tier put the replaced 1 back over it, served to every \
+         process of the machine"
+    );
+}
+
+/// The same race with the embedded store as the near tier: its fill looks and writes in one
+/// write transaction.
+#[test]
+fn a_fill_of_the_store_does_not_overwrite_a_newer_insert_of_another_process() {
+    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let hooked = ReadThenHook::new(far.path());
+    let this = store_process(near.path(), hooked.clone());
+    let other = store_process(near.path(), SeparateFileBackend::new(far.path()));
+    let far_only: Cache<u32, u64> = Cache::builder()
+        .backend(SeparateFileBackend::new(far.path()))
+        .build()
+        .unwrap();
+    far_only.insert(&1, 1).unwrap();
+    hooked.arm(move || other.insert(&1, 2).unwrap());
+    assert_eq!(
+        this.get(&1),
+        Some(1),
+        "the value read before the other insert"
+    );
+    let third = store_process(near.path(), SeparateFileBackend::new(far.path()));
+    assert_eq!(
+        third.get(&1),
+        Some(2),
+        "the store's fill put the replaced 1 back"
+    );
+}
+
+/// A process's cache with the embedded store in front of the shared tier.
+fn store_process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
+    Cache::builder()
+        .backend(cacher::StoreBackend::new(near))
+        .backend(far)
+        .build()
+        .unwrap()
+}
+
+/// What a fill is, tier by tier: it stores into a key the tier does not hold, leaves a held one
+/// as it is (whatever its age), and stores again once the key is removed.
+#[test]
+fn the_file_and_store_tiers_fill_only_a_key_they_do_not_hold() {
+    use cacher::entry::{Entry, EntryKey};
+    let dir = tempfile::tempdir().unwrap();
+    let tiers: [(&str, Box<dyn PersistentBackend<u64>>); 2] = [
+        (
+            "file",
+            Box::new(SeparateFileBackend::new(dir.path().join("f"))),
+        ),
+        (
+            "store",
+            Box::new(cacher::StoreBackend::new(dir.path().join("s"))),
+        ),
+    ];
+    let key = EntryKey {
+        namespace: "app::fill",
+        version: None,
+        key: "1",
+        args: Some("(v2)1"),
+        type_name: std::any::type_name::<u64>(),
+        code: None,
+    };
+    for (name, tier) in tiers {
+        let value = |tier: &dyn PersistentBackend<u64>| tier.get(&key).unwrap().map(|e| e.value);
+        assert!(tier.fill(&key, &Entry::new(1, 1_000)).unwrap(), "{name}");
+        assert!(!tier.fill(&key, &Entry::new(2, 2_000)).unwrap(), "{name}");
+        assert_eq!(
+            value(&*tier),
+            Some(1),
+            "{name}: a held key is left as it is"
+        );
+        tier.insert(&key, &Entry::new(3, 3_000)).unwrap();
+        assert_eq!(value(&*tier), Some(3), "{name}: an insert still replaces");
+        tier.remove(&key).unwrap();
+        assert!(tier.fill(&key, &Entry::new(4, 4_000)).unwrap(), "{name}");
+        assert_eq!(value(&*tier), Some(4), "{name}");
+    }
+}
