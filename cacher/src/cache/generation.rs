@@ -410,16 +410,23 @@ impl Generations {
     /// Waits, without blocking the executor, until `hash`'s stripe could be claimed at once
     /// ([`claim`](Self::claim): no removal, clear, insert or refresh under way) and has no store
     /// under way, each wait at most `bound`: a forced refresh's store, whose blocking claim then
-    /// finds nothing to wait for but what began in between.
+    /// finds nothing to wait for but what began in between. False if a bound passed first: the
+    /// blocking claim must then not wait again, on the executor's thread.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn claimable_async(&self, hash: u64, bound: Duration) {
+    pub(crate) async fn claimable_async(&self, hash: u64, bound: Duration) -> bool {
         let stripe = self.stripe(hash);
         let deadline = tokio::time::Instant::now() + bound;
         let busy = || stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
-        while busy() && tokio::time::Instant::now() < deadline {
+        while busy() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("waited {bound:?} for a removal or insert in progress; going on");
+                return false;
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        let went_on = self.went_on.load(SeqCst);
         self.stores_async(hash, bound).await;
+        self.went_on.load(SeqCst) == went_on
     }
 
     /// Invalidates every key (`clear`).

@@ -26,6 +26,7 @@ mod stale;
 mod steps;
 mod store;
 
+pub(super) use self::block::TierWrite;
 pub(super) use self::others::Waited;
 pub(super) use self::shell::Miss;
 pub(super) use self::stale::{Failed, Fallback};
@@ -149,19 +150,6 @@ pub(super) enum Found {
     Missing(Absence),
 }
 
-/// What a write step does to its tier.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum TierWrite {
-    /// Stores the call's value, replacing the tier's entry.
-    Store,
-    /// Copies a later tier's entry in, only if the tier holds none for the key
-    /// ([`PersistentBackend::fill`](crate::PersistentBackend::fill)): never over a value another
-    /// process wrote after this call's read.
-    Fill,
-    /// Takes the key out (an invalidation went on without this store).
-    Forget,
-}
-
 /// Which of the shell's slots holds the value the core acts on.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Slot {
@@ -251,6 +239,9 @@ pub(super) struct Core<'a> {
     lock_name: Option<&'a str>,
     /// Whether some tier took the value.
     stored: bool,
+    /// Whether the async driver waited out the bound for the stripe's claim already: a forced
+    /// refresh's blocking claim then goes on at once, not on the executor's thread.
+    pub(super) claim_waited: bool,
     /// Where the value came from: recorded where each serving decision is made.
     origin: Origin,
     /// The memory tier's answer of this round if it had no entry at all: the look again after
@@ -293,6 +284,7 @@ impl<'a> Core<'a> {
             held: None,
             lock_name: None,
             stored: false,
+            claim_waited: false,
             origin: Origin::Computed,
             missing: None,
             store_error,

@@ -2,8 +2,21 @@
 //! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
-use super::{Core, Phase, Step, TierWrite, Values};
+use super::{Core, Phase, Step, Values};
 use crate::cache::generation::Storing;
+
+/// What a write step does to its tier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::cache) enum TierWrite {
+    /// Stores the call's value, replacing the tier's entry.
+    Store,
+    /// Copies a later tier's entry in, only if the tier holds none for the key
+    /// ([`PersistentBackend::fill`](crate::PersistentBackend::fill)): never over a value another
+    /// process wrote after this call's read.
+    Fill,
+    /// Takes the key out (an invalidation went on without this store).
+    Forget,
+}
 
 impl<'a> Core<'a> {
     /// Performs the steps up to the next that needs the caller: the function's run

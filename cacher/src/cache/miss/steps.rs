@@ -43,9 +43,10 @@ where
         if self.core.goal == Goal::Refresh {
             let inner = self.shell.inner;
             let generations = inner.flights.generations();
-            generations
+            let settled = generations
                 .claimable_async(self.core.hash, inner.store_wait())
                 .await;
+            self.core.claim_waited = !settled;
         }
         self.computed(value);
     }

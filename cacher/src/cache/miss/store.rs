@@ -85,7 +85,11 @@ impl<'a> Core<'a> {
     /// a forced refresh's alone in its stripe as an insert's (it joins no flight: a call that
     /// read the value it replaces must not copy it back after it).
     fn begin_store(&self) -> Option<Storing<'a>> {
-        let (generations, wait) = (self.generations, self.shared.store_wait());
+        let (generations, mut wait) = (self.generations, self.shared.store_wait());
+        if self.claim_waited {
+            // Waited out without blocking already (the async driver): go on at once.
+            wait = std::time::Duration::ZERO;
+        }
         match self.goal {
             Goal::Store => Some(generations.begin_insert(self.hash, wait)),
             Goal::Refresh => generations.begin_refresh(self.hash, self.generation, wait),
