@@ -31,8 +31,9 @@
 //!   counts from it, also in the tiers a hit is copied into.
 //! - `ttl_ms`: the entry's own ttl, from the cache's `ttl_fn` (a token's `expires_in`, an HTTP
 //!   `max-age`); `null` when the cache's fixed `ttl` applies.
-//! - `touched_ms`: the last use recorded, for `time_to_idle`; rewritten at most once per quarter
-//!   of the idle window, not on every hit.
+//! - `touched_ms`: the last use recorded, for `time_to_idle`: the write's time, or a later use's
+//!   when a hit was copied into this tier (a fill). A use is never written back to the entry it
+//!   was read from: its idle window counts from there.
 //! - `value`: the value.
 //!
 //! [`CacheBuilder::code_hash`]: crate::CacheBuilder::code_hash

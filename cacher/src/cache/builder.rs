@@ -282,7 +282,8 @@ where
     /// Sliding expiry: an entry unused for `idle` is expired, whatever its ttl; each use keeps it.
     /// A use is recorded in the memory tier, at most once per quarter of `idle` (an atomic
     /// store), so a hot entry costs no write per hit. A persistent tier's entry is not rewritten
-    /// by a use: its idle window counts from its write (or from a copy filled into it). A rewrite
+    /// by a use: its idle window counts from its write (or, for a copy filled into it, from the use
+    /// that read it, if one was due). A rewrite
     /// after a separate check could put back a value another process replaced in between, and a
     /// file cannot be rewritten only if it still holds the write the use is of, in one step.
     ///

@@ -16,10 +16,13 @@ mod forever;
 mod forget;
 mod formats;
 #[cfg(feature = "tokio")]
+mod hungremove;
+#[cfg(feature = "tokio")]
 mod interleave;
 mod keys;
 mod locks;
 mod macros;
+mod memstores;
 mod midremove;
 mod neighbours;
 mod overlaps;
