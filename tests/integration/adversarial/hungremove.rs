@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 use cacher::PersistentBackend;
 use cacher::entry::{Entry, EntryKey};
 
+/// A stop's two ends, the tier's: it says it got there, then waits to be let go.
+type Stop = (Sender<()>, Receiver<()>);
+
 /// A tier whose `remove`, once armed, stops until the test lets it go.
 #[derive(Clone, Default)]
 struct SlowRemove {
     map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
-    stop: Arc<Mutex<Option<(Sender<()>, Receiver<()>)>>>,
+    stop: Arc<Mutex<Option<Stop>>>,
 }
 
 impl PersistentBackend<u64> for SlowRemove {
