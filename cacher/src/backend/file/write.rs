@@ -129,8 +129,18 @@ pub(super) fn write_atomic(
     let placed = written.and_then(|()| match replace {
         true => dir.rename(&temp, dir, name).map(|()| true),
         false => {
+            // A file system without hard links (FAT: EPERM) takes no fills, as a tier that
+            // cannot check and write in one step.
             let linked = match dir.hard_link(&temp, dir, name) {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+                    ) =>
+                {
+                    Ok(false)
+                }
                 linked => linked.map(|()| true),
             };
             dir.remove_file(&temp).and(linked)
