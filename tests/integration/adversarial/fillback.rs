@@ -11,25 +11,32 @@ use cacher::{Cache, PersistentBackend, SeparateFileBackend};
 
 use super::ReadThenHook;
 
-/// A process's cache: the machine's directory in front of the shared one.
-fn process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
-    Cache::builder()
-        .backend(SeparateFileBackend::new(near))
-        .backend(far)
-        .build()
-        .unwrap()
+/// The near tiers the race is run with: a machine's directory, or its embedded store.
+#[derive(Clone, Copy)]
+enum Near {
+    Files,
+    Store,
+}
+
+/// A process's cache: the machine's near tier in `near`, in front of the shared one.
+fn process(near: (Near, &std::path::Path), far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
+    let builder = match near {
+        (Near::Files, dir) => Cache::builder().backend(SeparateFileBackend::new(dir)),
+        (Near::Store, dir) => Cache::builder().backend(cacher::StoreBackend::new(dir)),
+    };
+    builder.backend(far).build().unwrap()
 }
 
 /// This process misses key 1 in the near tier and reads 1 from the far one; the other process's
 /// `insert(1, 2)` lands just after that read, in both tiers; this process then fills the near
-/// tier with the 1 it read (`Core::fill`: an unconditional write), over the 2.
-#[test]
-fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process() {
+/// tier with the 1 it read: what a third process of the machine reads after.
+fn race(kind: Near) -> Option<u64> {
     let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let near = (kind, near.path());
     let hooked = ReadThenHook::new(far.path());
-    let this = process(near.path(), hooked.clone());
-    let other = process(near.path(), SeparateFileBackend::new(far.path()));
-    // Key 1 is 1 in the shared tier only (the near directory lost it: evicted, or a new machine).
+    let this = process(near, hooked.clone());
+    let other = process(near, SeparateFileBackend::new(far.path()));
+    // Key 1 is 1 in the shared tier only (the near tier lost it: evicted, or a new machine).
     let far_only: Cache<u32, u64> = Cache::builder()
         .backend(SeparateFileBackend::new(far.path()))
         .build()
@@ -45,9 +52,14 @@ fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process
         hooked.hook.lock().unwrap().is_none(),
         "the far tier was read"
     );
-    let third = process(near.path(), SeparateFileBackend::new(far.path()));
+    process(near, SeparateFileBackend::new(far.path())).get(&1)
+}
+
+/// The fill was a plain write (`Core::fill`): it put the replaced 1 back over the 2.
+#[test]
+fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process() {
     assert_eq!(
-        third.get(&1),
+        race(Near::Files),
         Some(2),
         "another process inserted 2 into both tiers after this one read 1 from the far tier; \
          this one's fill of the near tier put the replaced 1 back over it, served to every \
@@ -59,36 +71,11 @@ fn a_fill_from_a_later_tier_does_not_overwrite_a_newer_insert_of_another_process
 /// write transaction.
 #[test]
 fn a_fill_of_the_store_does_not_overwrite_a_newer_insert_of_another_process() {
-    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let hooked = ReadThenHook::new(far.path());
-    let this = store_process(near.path(), hooked.clone());
-    let other = store_process(near.path(), SeparateFileBackend::new(far.path()));
-    let far_only: Cache<u32, u64> = Cache::builder()
-        .backend(SeparateFileBackend::new(far.path()))
-        .build()
-        .unwrap();
-    far_only.insert(&1, 1).unwrap();
-    hooked.arm(move || other.insert(&1, 2).unwrap());
     assert_eq!(
-        this.get(&1),
-        Some(1),
-        "the value read before the other insert"
-    );
-    let third = store_process(near.path(), SeparateFileBackend::new(far.path()));
-    assert_eq!(
-        third.get(&1),
+        race(Near::Store),
         Some(2),
         "the store's fill put the replaced 1 back"
     );
-}
-
-/// A process's cache with the embedded store in front of the shared tier.
-fn store_process(near: &std::path::Path, far: impl PersistentBackend<u64>) -> Cache<u32, u64> {
-    Cache::builder()
-        .backend(cacher::StoreBackend::new(near))
-        .backend(far)
-        .build()
-        .unwrap()
 }
 
 /// What a fill is, tier by tier: it stores into a key the tier does not hold, leaves a held one
