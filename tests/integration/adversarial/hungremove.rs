@@ -1,64 +1,24 @@
 //! Found by the review of session 9: `refresh_async` while a `remove` of its key is stuck in a
 //! slow tier for longer than the invalidations' bound (10 s).
 
-use std::collections::HashMap;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cacher::PersistentBackend;
-use cacher::entry::{Entry, EntryKey};
-
-/// A stop's two ends, the tier's: it says it got there, then waits to be let go.
-type Stop = (Sender<()>, Receiver<()>);
-
-/// A tier whose `remove`, once armed, stops until the test lets it go.
-#[derive(Clone, Default)]
-struct SlowRemove {
-    map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
-    stop: Arc<Mutex<Option<Stop>>>,
-}
-
-impl PersistentBackend<u64> for SlowRemove {
-    fn name(&self) -> &'static str {
-        "slow"
-    }
-    fn get(&self, key: &EntryKey<'_>) -> cacher::Result<Option<Entry<u64>>> {
-        Ok(self.map.lock().unwrap().get(key.key).cloned())
-    }
-    fn insert(&self, key: &EntryKey<'_>, entry: &Entry<u64>) -> cacher::Result<()> {
-        (self.map.lock().unwrap()).insert(key.key.to_owned(), entry.clone());
-        Ok(())
-    }
-    fn remove(&self, key: &EntryKey<'_>) -> cacher::Result<()> {
-        let stop = self.stop.lock().unwrap().take();
-        if let Some((reached, go)) = stop {
-            let _ = reached.send(());
-            let _ = go.recv_timeout(Duration::from_secs(60));
-        }
-        self.map.lock().unwrap().remove(key.key);
-        Ok(())
-    }
-    fn clear(&self, _: &str) -> cacher::Result<()> {
-        self.map.lock().unwrap().clear();
-        Ok(())
-    }
-}
+use super::midremove::{Gated, arm};
 
 /// `claimable_async` waits for the removal without blocking the executor, but only for its bound
 /// (10 s); then the core's blocking `Generations::claim` finds the removal still under way and
 /// waits a second bound on the executor's thread: a current-thread runtime stands still 10 s.
 #[test]
 fn refresh_async_during_a_removal_hung_past_its_bound_does_not_block_the_executor() {
-    let tier = SlowRemove::default();
+    let tier = Gated::default();
     let cache = super::memory_over(tier.clone());
     cache.insert(&1, 1).unwrap();
-    let (reached_tx, reached) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel::<()>();
-    *tier.stop.lock().unwrap() = Some((reached_tx, go_rx));
+    let removal = arm(&tier.remove);
     let remover = cache.clone();
     let remove = std::thread::spawn(move || remover.remove(&1));
-    reached
+    removal
+        .reached
         .recv_timeout(Duration::from_secs(10))
         .expect("the remove reached the tier");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -86,7 +46,7 @@ fn refresh_async_during_a_removal_hung_past_its_bound_does_not_block_the_executo
         };
         tokio::join!(refresh, ticks)
     });
-    let _ = go.send(());
+    let _ = removal.go.send(());
     remove.join().unwrap().unwrap();
     assert_eq!(value, 2);
     assert!(

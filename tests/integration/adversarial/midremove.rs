@@ -19,25 +19,25 @@ const REACHED: Duration = Duration::from_secs(2);
 /// A tier over a shared map whose `remove` and whose write of `2` each stop, once armed, until
 /// the test lets them go: a disk slow to clear, a write the test holds.
 #[derive(Clone, Default)]
-struct Gated {
+pub(super) struct Gated {
     map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
-    remove: Arc<Mutex<Option<Stop>>>,
+    pub(super) remove: Arc<Mutex<Option<Stop>>>,
     write_of_2: Arc<Mutex<Option<Stop>>>,
 }
 
 /// The tier's side of a stop: it says it got there, then waits to be let go.
-struct Stop {
+pub(super) struct Stop {
     reached: Sender<()>,
     go: Receiver<()>,
 }
 
 /// The test's side of a stop.
-struct Cue {
-    reached: Receiver<()>,
-    go: Sender<()>,
+pub(super) struct Cue {
+    pub(super) reached: Receiver<()>,
+    pub(super) go: Sender<()>,
 }
 
-fn arm(slot: &Mutex<Option<Stop>>) -> Cue {
+pub(super) fn arm(slot: &Mutex<Option<Stop>>) -> Cue {
     let (reached, reached_rx) = mpsc::channel();
     let (go, go_rx) = mpsc::channel();
     *slot.lock().unwrap() = Some(Stop { reached, go: go_rx });
@@ -51,7 +51,8 @@ fn stop_at(slot: &Mutex<Option<Stop>>) {
     let stop = slot.lock().unwrap().take();
     if let Some(stop) = stop {
         let _ = stop.reached.send(());
-        let _ = stop.go.recv_timeout(WAIT);
+        // Longer than the cache's own bounds (10 s): a test may hold the tier past them.
+        let _ = stop.go.recv_timeout(6 * WAIT);
     }
 }
 
