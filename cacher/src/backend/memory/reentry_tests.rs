@@ -195,3 +195,55 @@ fn a_clear_cut_short_by_a_panicking_drop_leaves_no_removed_entry_servable() {
         assert_eq!(found, None, "key {k}: removed by the clear, yet served");
     }
 }
+
+/// A value whose `Clone`, once armed, inserts key [`NEW`] into [`EVICTING`]'s tier: as a value
+/// that primes the cache it lives in might.
+#[derive(Debug)]
+struct Priming(u64);
+
+static EVICTING: std::sync::OnceLock<MemoryBackend<u64, Priming>> = std::sync::OnceLock::new();
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The key the armed `Clone` inserts (one of another shard than the hit's, found by the test).
+static NEW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Clone for Priming {
+    fn clone(&self) -> Self {
+        if ARMED.swap(false, std::sync::atomic::Ordering::SeqCst)
+            && let Some(memory) = EVICTING.get()
+        {
+            let key = NEW.load(std::sync::atomic::Ordering::SeqCst);
+            memory.insert(key, Priming(0), at(0));
+        }
+        Priming(self.0)
+    }
+}
+
+/// A full bounded tier whose entries are all in one shard; a hit there runs its value's `Clone`
+/// under that shard's read lock, and the `Clone` inserts a key of another, empty shard. The
+/// insert must evict from another shard — the only one with entries is the one this thread holds
+/// for reading. Its write lock was waited for without a bound: the thread waited for itself.
+#[test]
+fn an_insert_from_a_values_clone_never_waits_for_the_shard_its_thread_holds() {
+    let memory = MemoryBackend::new().max_entries(64);
+    let shard_of = |key: &u64| memory.shard_index(memory.hash(key));
+    let full = shard_of(&0);
+    for key in (0..).filter(|key| shard_of(key) == full).take(64) {
+        memory.insert(key, Priming(key), at(0));
+    }
+    let new = (1..).find(|key| shard_of(key) != full).unwrap();
+    NEW.store(new, std::sync::atomic::Ordering::SeqCst);
+    assert!(EVICTING.set(memory).is_ok(), "one test uses it");
+    let memory = EVICTING.get().unwrap();
+    ARMED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let found = memory.get_hashed(memory.hash(&0), &0).ok();
+        let _ = done.send(found.map(|(value, _)| value.0));
+    });
+    let answer = finished.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(
+        answer,
+        Ok(Some(0)),
+        "the hit's Clone inserted a key and waited for the lock its own thread held"
+    );
+}

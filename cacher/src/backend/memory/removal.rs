@@ -153,14 +153,19 @@ where
     }
 
     /// Evicts the least recently used entry of the first shard other than `hash`'s that has
-    /// one (one lock at a time, so no order between locks is needed), and hands it back.
+    /// one (one lock at a time, so no order between locks is needed), and hands it back. From
+    /// user code run under a shard's lock (an insert from a value's `Clone`), a shard whose lock
+    /// does not come is passed over (`write_shard_or_skip`): it may be the one this thread holds.
+    /// The tier then holds one entry over its bound, until an entry is removed.
     pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Held<K, V>> {
         let own = self.shard_index(hash);
         for number in 0..=self.shard_mask {
             if number == own {
                 continue;
             }
-            let mut shard = self.shards[number].write_shard();
+            let Some(mut shard) = self.shards[number].write_shard_or_skip() else {
+                continue;
+            };
             let held = shard.len();
             if held > 0 {
                 let gone = shard.evict_least_recent(held);
