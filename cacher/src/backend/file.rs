@@ -231,9 +231,9 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
     }
 
-    /// Writes `bytes` to `rel`, creating the directories on the way; when the cache directory
-    /// was removed since it was opened, opens (or creates) it anew and tries once more.
-    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`): the root, if it did.
+    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`), creating the
+    /// directories on the way; when the cache directory was removed since it was opened, opens
+    /// (or creates) it anew and tries once more. The root, if it wrote.
     fn write(&self, rel: &str, bytes: &[u8], replace: bool) -> io::Result<Option<Arc<Dir>>> {
         let attempt = || -> io::Result<Option<Arc<Dir>>> {
             let root = self
@@ -263,8 +263,8 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
     }
 
-    /// Writes an encoded entry at `key`'s path, then evicts what the bounds ask.
-    /// Stores an encoded entry (only if the key has no file, unless `replace`): whether it did.
+    /// Writes an encoded entry at `key`'s path (only if the key has no file, unless `replace`),
+    /// then evicts what the bounds ask: whether it wrote.
     fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8], replace: bool) -> Result<bool> {
         let rel = self.relative(key)?;
         if bytes.len() as u64 > self.max_entry_size {
