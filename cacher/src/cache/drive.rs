@@ -275,19 +275,8 @@ where
         let results = (writes.tiers.iter())
             .map(|&tier| {
                 let backend = &*cache.backends[tier];
-                // As the blocking driver's writes (`Core::advance`): the key taken out instead,
-                // and out again when the write ended after an invalidation went on.
                 let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let forget = went_on();
-                    let wrote = match (forget, writes.fill) {
-                        (false, false) => write(backend, &key, &writes.entry),
-                        (false, true) => fill(backend, &key, &writes.entry),
-                        (true, _) => backend.remove(&key),
-                    };
-                    if !forget && went_on() {
-                        let _ = backend.remove(&key);
-                    }
-                    wrote
+                    write_tier(backend, &key, (&writes.entry, writes.fill), &went_on)
                 }));
                 wrote.unwrap_or_else(|panic| {
                     panicked.get_or_insert(panic);
@@ -338,6 +327,28 @@ where
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
         }
     }
+}
+
+/// One tier's write of a store handed to a job, as the blocking driver's (`block.rs`
+/// `write_step`): the key taken out instead when an invalidation went on without the store, and
+/// out again when the write ended after one did.
+#[cfg(feature = "tokio")]
+fn write_tier<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    (entry, fill): (&Entry<V>, bool),
+    went_on: &dyn Fn() -> bool,
+) -> crate::Result<()> {
+    let forget = went_on();
+    let wrote = match (forget, fill) {
+        (false, false) => write(backend, key, entry),
+        (false, true) => self::fill(backend, key, entry),
+        (true, _) => backend.remove(key),
+    };
+    if !forget && went_on() {
+        let _ = backend.remove(key);
+    }
+    wrote
 }
 
 /// Reads `key` from a tier, in the tier's span. Out of the drivers, which are a copy per cache
