@@ -392,19 +392,16 @@ impl Generations {
     }
 
     /// Waits, without blocking the executor, until no store of `hash`'s stripe is under way, at
-    /// most `bound` (then goes on, counted as [`wait_for_stores`](Self::wait_for_stores) does).
+    /// most `bound` (then goes on, counted as [`wait_for_stores`](Self::wait_for_stores) does):
+    /// whether none was left.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn stores_async(&self, hash: u64, bound: Duration) {
+    async fn stores_async(&self, hash: u64, bound: Duration) -> bool {
         let stripe = self.stripe(hash);
-        let deadline = tokio::time::Instant::now() + bound;
-        while stripe.storing.load(SeqCst) != 0 {
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("waited {bound:?} for a store in progress; going on without it");
-                self.went_on.fetch_add(1, SeqCst);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
+        let done = wait_async(bound, || stripe.storing.load(SeqCst) == 0).await;
+        if !done {
+            self.went_on.fetch_add(1, SeqCst);
         }
+        done
     }
 
     /// Waits, without blocking the executor, until `hash`'s stripe could be claimed at once
@@ -415,18 +412,8 @@ impl Generations {
     #[cfg(feature = "tokio")]
     pub(crate) async fn claimable_async(&self, hash: u64, bound: Duration) -> bool {
         let stripe = self.stripe(hash);
-        let deadline = tokio::time::Instant::now() + bound;
-        let busy = || stripe.removing.load(SeqCst) != 0 || self.clearing.load(SeqCst) != 0;
-        while busy() {
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("waited {bound:?} for a removal or insert in progress; going on");
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        let went_on = self.went_on.load(SeqCst);
-        self.stores_async(hash, bound).await;
-        self.went_on.load(SeqCst) == went_on
+        let unclaimed = || stripe.removing.load(SeqCst) == 0 && self.clearing.load(SeqCst) == 0;
+        wait_async(bound, unclaimed).await && self.stores_async(hash, bound).await
     }
 
     /// Invalidates every key (`clear`).
@@ -452,6 +439,22 @@ fn wait_for(deadline: &mut Deadline, done: impl Fn() -> bool) -> bool {
             return false;
         }
         back_off(&mut spins);
+    }
+    true
+}
+
+/// [`wait_for`] without blocking the executor: polls `done` every millisecond, at most `bound`.
+#[cfg(feature = "tokio")]
+async fn wait_async(bound: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "waited {bound:?} for a store or removal in progress; going on without it"
+            );
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     true
 }

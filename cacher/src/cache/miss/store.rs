@@ -164,12 +164,12 @@ impl<'a> Core<'a> {
     }
 
     /// The writes of the store under way, at its first write (`Step::Write`): the tiers it
-    /// will ask for, in order (from the one asked for on, the tiers that are up), whether they
-    /// fill tiers with a value read from a later one (rather than store the call's), and its store,
-    /// handed over to whoever makes them, so that invalidations wait for them wherever they
-    /// run. `None` when no store is under way.
-    /// And whether a tier before them (the memory tier) took the value already: what a call
-    /// dropped before its writes end counts as its store ([`written`](Self::written)).
+    /// will ask for, in order (from the one asked for on, the tiers that are up); whether they
+    /// fill tiers with a value read from a later one (rather than store the call's); whether a
+    /// tier before them (the memory tier) took the value already, which a call dropped before
+    /// its writes end counts as its store ([`written`](Self::written)); and its store, handed
+    /// over to whoever makes them, so that invalidations wait for them wherever they run.
+    /// `None` when no store is under way.
     #[cfg(feature = "tokio")]
     pub(super) fn writes(&mut self) -> Option<(Vec<usize>, bool, bool, Handed)> {
         let Phase::Write { tier, upto, fill } = self.phase else {
