@@ -329,11 +329,11 @@ where
     }
 }
 
-/// One tier's write of a store handed to a job, as the blocking driver's (`block.rs`
-/// `write_step`): the key taken out instead when an invalidation went on without the store, and
-/// out again when the write ended after one did.
-#[cfg(feature = "tokio")]
-fn write_tier<V: 'static>(
+/// One tier's write of a store, for both drivers (the blocking `write_step`, the async job): the
+/// call's value, or a later tier's entry as a fill; the key taken out instead when an
+/// invalidation went on without the store (it may have cleared the tiers), and out again when
+/// the write ended after one did.
+pub(super) fn write_tier<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     (entry, fill): (&Entry<V>, bool),
@@ -363,7 +363,7 @@ pub(super) fn read<V: 'static>(
 }
 
 /// Writes `entry` to a tier, in the tier's span; as [`read`].
-pub(super) fn write<V: 'static>(
+fn write<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
@@ -375,7 +375,7 @@ pub(super) fn write<V: 'static>(
 /// Copies a later tier's entry into `backend` if it holds none for `key` (a fill, in the tier's
 /// span), as [`write`] does: not filled (the tier held one) is not a failure, and a failure
 /// takes nothing out (the entry the tier holds, if any, was not replaced).
-pub(super) fn fill<V: 'static>(
+fn fill<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,

@@ -26,7 +26,6 @@ mod stale;
 mod steps;
 mod store;
 
-pub(super) use self::block::TierWrite;
 pub(super) use self::others::Waited;
 pub(super) use self::shell::Miss;
 pub(super) use self::stale::{Failed, Fallback};
@@ -202,8 +201,15 @@ pub(super) trait Values<'a> {
     fn tier_evictions(&self, tier: usize) -> u64;
     /// Reads (blocking) and keeps the entry under `key` in persistent tier `tier`: its times.
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
-    /// Writes the entry under `key` to persistent tier `tier`, blocking, as `how` says.
-    fn write(&mut self, tier: usize, key: Option<&'a str>, how: TierWrite) -> Result<()>;
+    /// Writes the entry under `key` to persistent tier `tier`, blocking (as a fill if `fill`),
+    /// or takes the key out when an invalidation `went_on` without the store.
+    fn write(
+        &mut self,
+        tier: usize,
+        key: Option<&'a str>,
+        fill: bool,
+        went_on: &dyn Fn() -> bool,
+    ) -> Result<()>;
     /// Waits, blocking, at most `bound` for the flight this call joined.
     fn wait(&mut self, bound: Duration) -> Waited;
     /// Marks the flight this call waited for as past its deadline.

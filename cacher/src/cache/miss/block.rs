@@ -5,19 +5,6 @@
 use super::{Core, Phase, Step, Values};
 use crate::cache::generation::Storing;
 
-/// What a write step does to its tier.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(in crate::cache) enum TierWrite {
-    /// Stores the call's value, replacing the tier's entry.
-    Store,
-    /// Copies a later tier's entry in, only if the tier holds none for the key
-    /// ([`PersistentBackend::fill`](crate::PersistentBackend::fill)): never over a value another
-    /// process wrote after this call's read.
-    Fill,
-    /// Takes the key out (an invalidation went on without this store).
-    Forget,
-}
-
 impl<'a> Core<'a> {
     /// Performs the steps up to the next that needs the caller: the function's run
     /// ([`Step::Compute`]) or the value ([`Step::Done`]).
@@ -55,22 +42,13 @@ impl<'a> Core<'a> {
         self.read(answer, v);
     }
 
-    /// Writes persistent tier `tier` (blocking), for [`Step::Write`].
+    /// Writes persistent tier `tier` (blocking), for [`Step::Write`]: the call's value, or a
+    /// later tier's entry as a fill; the key taken out instead when an invalidation went on
+    /// without this store (`drive::write_tier`, as the async driver's job).
     #[inline(never)]
     fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
-        // An invalidation that went on without this store may have cleared the tiers: the key
-        // is taken out of them instead (and out of this one again when it went on during the
-        // write, which ended after it).
-        let forget = self.went_on();
-        let how = match (forget, self.phase) {
-            (true, _) => TierWrite::Forget,
-            (false, Phase::Write { fill: true, .. }) => TierWrite::Fill,
-            (false, _) => TierWrite::Store,
-        };
-        let result = v.write(tier, self.key, how);
-        if !forget && self.went_on() {
-            let _ = v.write(tier, self.key, TierWrite::Forget);
-        }
+        let fill = matches!(self.phase, Phase::Write { fill: true, .. });
+        let result = v.write(tier, self.key, fill, &|| self.went_on());
         self.wrote(result, v);
     }
 

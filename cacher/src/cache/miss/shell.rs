@@ -7,8 +7,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::{
-    Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, TierWrite, Values, Waited, log,
-    store::millis,
+    Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis,
 };
 use crate::backend::{Absence, Displaced, PersistentBackend};
 use std::time::Duration;
@@ -256,13 +255,17 @@ where
         park(&mut self.entry, drive::read(backend, &key))
     }
 
-    fn write(&mut self, tier: usize, key: Option<&'a str>, how: TierWrite) -> Result<()> {
+    fn write(
+        &mut self,
+        tier: usize,
+        key: Option<&'a str>,
+        fill: bool,
+        went_on: &dyn Fn() -> bool,
+    ) -> Result<()> {
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
-        match (&self.entry, how) {
-            (_, TierWrite::Forget) => backend.remove(&key),
-            (Some(entry), TierWrite::Store) => drive::write(backend, &key, entry),
-            (Some(entry), TierWrite::Fill) => drive::fill(backend, &key, entry),
-            (None, _) => log::out_of_step("writes are planned with their entry"),
+        match &self.entry {
+            Some(entry) => drive::write_tier(backend, &key, (entry, fill), went_on),
+            None => log::out_of_step("writes are planned with their entry"),
         }
     }
 
