@@ -11,6 +11,7 @@
 //! own lock: a scan of a list of a few entries costs less than a hash table's probe, and a list
 //! compiles to far less code than a hash table per cache type.
 
+use std::any::Any;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -23,23 +24,23 @@ use crate::key::KeyRef;
 /// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
 const STRIPES: usize = 32;
 
-pub(crate) struct Flights<K, V> {
+pub(crate) struct Flights<K> {
     /// An array made by a constant, not a collected iterator: no iterator code compiled per
     /// cache type (compile time).
-    stripes: [Mutex<Stripe<K, V>>; STRIPES],
+    stripes: [Mutex<Stripe<K>>; STRIPES],
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
 
 /// The flights in progress of one stripe of key hashes, and the number of its next one.
-struct Stripe<K, V> {
-    flights: Vec<Slot<K, V>>,
+struct Stripe<K> {
+    flights: Vec<Slot<K>>,
     next: u64,
 }
 
 /// One flight in progress. Most misses have no other caller of their key: the leader's slot is
 /// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
-struct Slot<K, V> {
+struct Slot<K> {
     hash: u64,
     key: K,
     /// Tells this flight from a later one of the same key, for its leader to remove.
@@ -54,12 +55,17 @@ struct Slot<K, V> {
     /// hands its value to its own waiters.
     retired: bool,
     /// What the waiters block on, made by the first of them.
-    waiters: Option<Arc<Flight<V>>>,
+    waiters: Option<Arc<Flight>>,
 }
 
 /// What the waiters of one flight block on, until its leader finishes.
-pub(crate) struct Flight<V> {
-    state: Mutex<State<V>>,
+///
+/// Not generic: the leader's value is handed over boxed, its type erased, so that the waits
+/// (a condition variable's loop, its async twin, the hand-over) are compiled once for every cache
+/// type (compile time). The box is an allocation for a flight that has waiters only; a waiter
+/// takes its copy with [`value`](Self::value).
+pub(crate) struct Flight {
+    state: Mutex<State>,
     done: Condvar,
     /// Threads blocked on `done`, counted under `state`'s lock: a flight nobody blocks on ends
     /// without `notify_all`, which is a syscall even when no one is there.
@@ -72,22 +78,23 @@ pub(crate) struct Flight<V> {
     notify: tokio::sync::Notify,
 }
 
-enum State<V> {
+enum State {
     Running,
-    Done(V),
+    /// The leader's value, a `V` of the flight's cache.
+    Done(Box<dyn Any + Send>),
     Failed,
 }
 
 /// What a caller of a missing key is to do.
-pub(crate) enum Role<'a, K: Hash + Eq, V: Clone> {
-    Leader(Leader<'a, K, V>),
-    Waiter(Arc<Flight<V>>),
+pub(crate) enum Role<'a, K: Hash + Eq> {
+    Leader(Leader<'a, K>),
+    Waiter(Arc<Flight>),
 }
 
 /// How a wait ended.
-pub(crate) enum Outcome<V> {
-    /// The leader's value.
-    Value(V),
+pub(crate) enum Outcome {
+    /// The leader's value is there: [`Flight::value`] copies it.
+    Value,
     /// The leader failed: try again.
     Failed,
     /// The bound passed: run the function without waiting any more.
@@ -97,7 +104,7 @@ pub(crate) enum Outcome<V> {
     Reentrant,
 }
 
-impl<K: Hash + Eq, V: Clone> Flights<K, V> {
+impl<K: Hash + Eq> Flights<K> {
     pub(crate) fn new() -> Self {
         Self {
             stripes: [const {
@@ -110,7 +117,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
         }
     }
 
-    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K, V>> {
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K>> {
         let stripe = &self.stripes[hash as usize % STRIPES];
         // A panic under the lock left the list whole (each change is one push or removal).
         match stripe.lock() {
@@ -120,7 +127,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     }
 
     /// Joins the flight for `key`, starting one (as its leader) if there is none.
-    pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K, V> {
+    pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
         // The guard dereferenced once: each use through it would be a call more per cache type.
@@ -199,7 +206,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     }
 
     /// Removes flight `id`: its waiters, if it had any.
-    fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight<V>>> {
+    fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight>> {
         let mut guard = self.lock(hash);
         let flights = &mut guard.flights;
         for at in 0..flights.len() {
@@ -211,7 +218,7 @@ impl<K: Hash + Eq, V: Clone> Flights<K, V> {
     }
 }
 
-impl<V: Clone> Flight<V> {
+impl Flight {
     fn new(leader_thread: usize) -> Self {
         Self {
             state: Mutex::new(State::Running),
@@ -224,22 +231,32 @@ impl<V: Clone> Flight<V> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<V>> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         match self.state.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    fn outcome(state: &State<V>) -> Option<Outcome<V>> {
+    fn outcome(state: &State) -> Option<Outcome> {
         match state {
             State::Running => None,
-            State::Done(value) => Some(Outcome::Value(value.clone())),
+            State::Done(_) => Some(Outcome::Value),
             State::Failed => Some(Outcome::Failed),
         }
     }
 
-    fn finish(&self, end: State<V>) {
+    /// A copy of the leader's value, once [`wait`](Self::wait) said it is there
+    /// ([`Outcome::Value`]; a finished flight's value stays). `None` if it is not a `V`, which
+    /// no flight of a `Flights<K>` of a cache of `V`s holds.
+    pub(crate) fn value<V: Clone + 'static>(&self) -> Option<V> {
+        match &*self.lock() {
+            State::Done(value) => value.downcast_ref::<V>().cloned(),
+            State::Running | State::Failed => None,
+        }
+    }
+
+    fn finish(&self, end: State) {
         let blocked = {
             let mut state = self.lock();
             *state = end;
@@ -260,7 +277,7 @@ impl<V: Clone> Flight<V> {
     }
 
     /// Blocks until the leader finishes or `bound` passes.
-    pub(crate) fn wait(&self, bound: Duration) -> Outcome<V> {
+    pub(crate) fn wait(&self, bound: Duration) -> Outcome {
         if self.leader_thread == this_thread() {
             return Outcome::Reentrant;
         }
@@ -285,7 +302,7 @@ impl<V: Clone> Flight<V> {
 
     /// Waits, without blocking the executor, until the leader finishes or `bound` passes.
     #[cfg(feature = "tokio")]
-    pub(crate) async fn wait_async(&self, bound: Duration) -> Outcome<V> {
+    pub(crate) async fn wait_async(&self, bound: Duration) -> Outcome {
         let deadline = tokio::time::Instant::now() + bound;
         loop {
             // Register interest before looking, so a finish between the look and the await is
@@ -305,14 +322,14 @@ impl<V: Clone> Flight<V> {
 
 /// The leader's duty: finish the flight. Dropped unfinished (an `Err`, a panic, a cancelled
 /// future), it marks the flight failed, so waiters retry instead of waiting for nothing.
-pub(crate) struct Leader<'a, K: Hash + Eq, V: Clone> {
-    flights: &'a Flights<K, V>,
+pub(crate) struct Leader<'a, K: Hash + Eq> {
+    flights: &'a Flights<K>,
     hash: u64,
     id: u64,
     after_abandoned: bool,
 }
 
-impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
+impl<K: Hash + Eq> Leader<'_, K> {
     /// Whether this flight replaced one a waiter gave up on (its leader may still hold the
     /// cross-process lock: this one does not wait for it).
     pub(crate) fn after_abandoned(&self) -> bool {
@@ -320,7 +337,7 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
     }
 
     /// Hands `value` to the waiters, if there are any (cloned only then).
-    pub(crate) fn complete(self, value: &V) {
+    pub(crate) fn complete<V: Clone + Send + 'static>(self, value: &V) {
         let (flights, hash, id) = (self.flights, self.hash, self.id);
         // Finished: its drop has nothing to do (it holds nothing to free).
         std::mem::forget(self);
@@ -331,22 +348,22 @@ impl<K: Hash + Eq, V: Clone> Leader<'_, K, V> {
             let unwinding = FailOnUnwind(&flight);
             let copy = value.clone();
             std::mem::forget(unwinding);
-            flight.finish(State::Done(copy));
+            flight.finish(State::Done(Box::new(copy)));
         }
     }
 }
 
 /// Fails its flight when dropped: by an unwind between the leader's leaving the map and its
 /// hand-over (forgotten once the value is there).
-struct FailOnUnwind<'f, V: Clone>(&'f Flight<V>);
+struct FailOnUnwind<'f>(&'f Flight);
 
-impl<V: Clone> Drop for FailOnUnwind<'_, V> {
+impl Drop for FailOnUnwind<'_> {
     fn drop(&mut self) {
         self.0.finish(State::Failed);
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Drop for Leader<'_, K, V> {
+impl<K: Hash + Eq> Drop for Leader<'_, K> {
     fn drop(&mut self) {
         // Unfinished: `complete` forgets it.
         if let Some(flight) = self.flights.remove(self.hash, self.id) {
@@ -367,30 +384,27 @@ fn this_thread() -> usize {
 mod tests {
     use super::*;
 
-    fn leader<'a>(role: Role<'a, u64, u64>) -> Leader<'a, u64, u64> {
+    fn leader<'a>(role: Role<'a, u64>) -> Leader<'a, u64> {
         match role {
             Role::Leader(leader) => leader,
             Role::Waiter(_) => panic!("expected to lead"),
         }
     }
 
-    fn waiter(role: Role<'_, u64, u64>) -> Arc<Flight<u64>> {
+    fn waiter(role: Role<'_, u64>) -> Arc<Flight> {
         match role {
             Role::Waiter(flight) => flight,
             Role::Leader(_) => panic!("expected to wait"),
         }
     }
 
-    fn value(flight: &Flight<u64>) -> Option<u64> {
-        match Flight::outcome(&flight.lock()) {
-            Some(Outcome::Value(value)) => Some(value),
-            _ => None,
-        }
+    fn value(flight: &Flight) -> Option<u64> {
+        flight.value::<u64>()
     }
 
     #[test]
     fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
-        let flights = Flights::<u64, u64>::new();
+        let flights = Flights::<u64>::new();
         let (hash, key) = (7, 7u64);
         let first = leader(flights.join(hash, &key));
         let first_waiter = waiter(flights.join(hash, &key));
@@ -399,14 +413,14 @@ mod tests {
         let second = leader(flights.join(hash, &key));
         let second_waiter = waiter(flights.join(hash, &key));
         assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
-        first.complete(&1);
+        first.complete(&1u64);
         assert_eq!(value(&first_waiter), Some(1));
         assert_eq!(
             value(&second_waiter),
             None,
             "the newer flight is still running"
         );
-        second.complete(&2);
+        second.complete(&2u64);
         assert_eq!(value(&second_waiter), Some(2));
         // Both left: the next caller leads.
         drop(leader(flights.join(hash, &key)));
@@ -414,8 +428,8 @@ mod tests {
 
     #[test]
     fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
-        let flights = Flights::<u64, u64>::new();
-        leader(flights.join(1, &1)).complete(&10);
+        let flights = Flights::<u64>::new();
+        leader(flights.join(1, &1)).complete(&10u64);
         let dropped = leader(flights.join(1, &1));
         let waiting = waiter(flights.join(1, &1));
         drop(dropped);

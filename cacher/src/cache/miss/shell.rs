@@ -37,8 +37,8 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// noted (which needs the key's hash): a removal in between is not seen by the generation.
     early: bool,
     /// The flight a waiter waits for.
-    pub(super) flight: Option<Arc<Flight<V>>>,
-    leader: Option<Leader<'a, K, V>>,
+    pub(super) flight: Option<Arc<Flight>>,
+    leader: Option<Leader<'a, K>>,
     /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
     /// the store has ended (its panic resumed then).
     displaced: Option<Displaced<K, V>>,
@@ -77,12 +77,15 @@ where
 
     /// How a wait ended, its value kept; the flight kept only for a wait that timed out (to
     /// abandon).
-    pub(super) fn waited(&mut self, outcome: Outcome<V>) -> Waited {
+    pub(super) fn waited(&mut self, outcome: Outcome) -> Waited {
         let waited = match outcome {
-            Outcome::Value(value) => {
-                self.value = Some(value);
-                Waited::Value
-            }
+            Outcome::Value => match self.flight.as_ref().and_then(|f| f.value::<V>()) {
+                Some(value) => {
+                    self.value = Some(value);
+                    Waited::Value
+                }
+                None => Waited::Failed,
+            },
             Outcome::Failed => Waited::Failed,
             Outcome::TimedOut => return Waited::TimedOut,
             Outcome::Reentrant => Waited::Reentrant,

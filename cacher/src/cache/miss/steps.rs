@@ -67,7 +67,7 @@ where
     }
 
     /// The flight to wait for, for [`Step::Wait`].
-    pub(in crate::cache) fn flight(&self) -> &Flight<V> {
+    pub(in crate::cache) fn flight(&self) -> &Flight {
         match &self.shell.flight {
             Some(flight) => flight,
             None => log::out_of_step("waits are planned with their flight"),
@@ -133,7 +133,7 @@ where
     }
 
     /// How the wait for another caller ended.
-    pub(in crate::cache) fn waited(&mut self, outcome: Outcome<V>) {
+    pub(in crate::cache) fn waited(&mut self, outcome: Outcome) {
         let waited = self.shell.waited(outcome);
         self.core.waited(waited, &mut self.shell);
     }
