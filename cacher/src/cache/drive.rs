@@ -21,9 +21,9 @@ use tracing::Instrument as _;
 #[cfg(feature = "tokio")]
 use super::inner::Inner;
 use super::inner::Shared;
-#[cfg(feature = "tokio")]
-use super::miss::Writes;
 use super::miss::{Miss, Step};
+#[cfg(feature = "tokio")]
+use super::miss::{Planned, Writes};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
@@ -270,13 +270,13 @@ where
         };
         let (cache, key) = (&*self.cache, writes.key.borrow());
         let generations = cache.flights.generations();
-        let went_on = || generations.went_on(&writes.store);
+        let went_on = || generations.went_on(&writes.plan.store);
         let mut panicked = None;
-        let results = (writes.tiers.iter())
+        let results = (writes.plan.tiers.iter())
             .map(|&tier| {
                 let backend = &*cache.backends[tier];
                 let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    write_tier(backend, &key, (&writes.entry, writes.fill), &went_on)
+                    write_tier(backend, &key, (&writes.entry, writes.plan.fill), &went_on)
                 }));
                 wrote.unwrap_or_else(|panic| {
                     panicked.get_or_insert(panic);
@@ -284,14 +284,13 @@ where
                 })
             })
             .collect();
-        let Writes {
+        let Writes { plan, entry, .. } = writes;
+        let Planned {
             tiers,
-            entry,
-            store,
             fill,
             stored,
-            ..
-        } = writes;
+            store,
+        } = plan;
         let wrote = Wrote {
             entry,
             results,

@@ -31,6 +31,8 @@ pub(super) use self::shell::Miss;
 pub(super) use self::stale::{Failed, Fallback};
 #[cfg(feature = "tokio")]
 pub(super) use self::steps::Writes;
+#[cfg(feature = "tokio")]
+pub(super) use self::store::Planned;
 
 use std::time::Duration;
 

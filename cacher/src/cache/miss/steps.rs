@@ -5,10 +5,10 @@ use std::hash::Hash;
 use std::ops::ControlFlow;
 
 use super::shell::{park, tier_of};
+use super::store::Planned;
 use super::{Failed, Goal, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
-use crate::cache::generation::Handed;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
 use crate::future::OwnedKey;
@@ -16,17 +16,10 @@ use crate::key::KeyRef;
 
 /// A store's writes ([`Miss::writes`]), owned, to make on a blocking thread.
 pub(in crate::cache) struct Writes<V> {
-    /// The persistent tiers to write, in order.
-    pub(in crate::cache) tiers: Vec<usize>,
-    /// Whether they are filled with a value read from a later tier (their failures are
-    /// reported as fills).
-    pub(in crate::cache) fill: bool,
-    /// Whether a tier before them (the memory tier) took the value already.
-    pub(in crate::cache) stored: bool,
+    /// Which tiers, how, and the store they are of.
+    pub(in crate::cache) plan: Planned,
     pub(in crate::cache) key: OwnedKey,
     pub(in crate::cache) entry: Entry<V>,
-    /// The call's store, still counted as under way until it drops: once written.
-    pub(in crate::cache) store: Handed,
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -85,19 +78,14 @@ where
     /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
     /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
     pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
-        let (Some(entry), Some((tiers, fill, stored, store))) =
-            (self.shell.entry.take(), self.core.writes())
-        else {
+        let (Some(entry), Some(plan)) = (self.shell.entry.take(), self.core.writes()) else {
             log::out_of_step("writes are planned with their entry and store")
         };
-        let (_, key) = self.tier(tiers[0]);
+        let (_, key) = self.tier(plan.tiers[0]);
         Writes {
+            plan,
             key: OwnedKey::of(&key),
-            tiers,
-            fill,
-            stored,
             entry,
-            store,
         }
     }
 

@@ -163,22 +163,22 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// The writes of the store under way, at its first write (`Step::Write`): the tiers it
-    /// will ask for, in order (from the one asked for on, the tiers that are up); whether they
-    /// fill tiers with a value read from a later one (rather than store the call's); whether a
-    /// tier before them (the memory tier) took the value already, which a call dropped before
-    /// its writes end counts as its store ([`written`](Self::written)); and its store, handed
-    /// over to whoever makes them, so that invalidations wait for them wherever they run.
-    /// `None` when no store is under way.
+    /// The writes of the store under way, at its first write (`Step::Write`), as a
+    /// [`Planned`]; `None` when no store is under way.
     #[cfg(feature = "tokio")]
-    pub(super) fn writes(&mut self) -> Option<(Vec<usize>, bool, bool, Handed)> {
+    pub(super) fn writes(&mut self) -> Option<Planned> {
         let Phase::Write { tier, upto, fill } = self.phase else {
             return None;
         };
         let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
         match tiers.is_empty() {
             true => None,
-            false => Some((tiers, fill, self.stored, self.storing.take()?.hand_over())),
+            false => Some(Planned {
+                tiers,
+                fill,
+                stored: self.stored,
+                store: self.storing.take()?.hand_over(),
+            }),
         }
     }
 
@@ -209,6 +209,22 @@ impl<'a> Core<'a> {
     pub(super) fn discarded(&self) -> bool {
         self.goal == Goal::Store && !self.stored && self.store_error.is_none()
     }
+}
+
+/// The writes of a store under way, as the core planned them ([`Core::writes`]).
+#[cfg(feature = "tokio")]
+pub(in crate::cache) struct Planned {
+    /// The tiers it will ask for, in order: from the one asked for on, the tiers that are up.
+    pub(in crate::cache) tiers: Vec<usize>,
+    /// Whether they fill tiers with a value read from a later one (rather than store the
+    /// call's): their failures are reported as fills.
+    pub(in crate::cache) fill: bool,
+    /// Whether a tier before them (the memory tier) took the value already, which a call
+    /// dropped before its writes end counts as its store ([`Core::written`]).
+    pub(in crate::cache) stored: bool,
+    /// The call's store, handed over to whoever makes the writes, so that invalidations wait
+    /// for them wherever they run; still counted as under way until it drops.
+    pub(in crate::cache) store: Handed,
 }
 
 /// A value's own ttl in milliseconds (compiled once, not per cache type).
