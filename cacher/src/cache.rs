@@ -21,11 +21,11 @@ pub use self::wrap::{CachedFn, TryCachedFn};
 use std::convert::Infallible;
 use std::fmt;
 use std::hash::Hash;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use self::call::Call;
 use self::inner::{Inner, Memory};
+use self::miss::ahead::{Ahead, reads_ahead};
 use self::miss::{Goal, Miss};
 use crate::backend::Taken;
 use crate::error::Result;
@@ -135,8 +135,7 @@ where
     }
 
     /// Everything after a memory lookup that found no fresh entry (`memory`), for `goal`: the
-    /// call's value and where it came from. One copy per call shape serves both a plain miss
-    /// and a call that took a per-call control (compile time).
+    /// call's value and its origin. One copy per call shape serves misses, controls and `get`.
     #[inline(never)]
     fn miss<Q, E>(
         &self,
@@ -149,8 +148,14 @@ where
         Q: KeyRef<K> + ?Sized,
     {
         let inner = &*self.inner;
-        let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
+        let (mut call, hash) = (Call::new(key), inner.flight_hash(key));
+        let mut miss = match reads_ahead(inner.backends.len(), goal, &memory) {
+            false => Miss::new(inner, &mut call, hash, goal, memory),
+            true => match Miss::read_ahead(inner, &mut call, hash) {
+                Ahead::Hit(value) => return (Ok(value), Origin::Hit),
+                ahead => Miss::after(inner, &mut call, hash, goal, ahead),
+            },
+        };
         let result = drive::run(&mut miss, &mut Some(compute));
         (result, miss.origin())
     }
@@ -230,10 +235,8 @@ where
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
-        let call = &mut Call::new(key);
-        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Lookup, memory);
         // A plain lookup's "function" is that there is no value.
-        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
+        self.miss(key, || Err(()), Goal::Lookup, memory).0.ok()
     }
 
     /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
@@ -356,30 +359,6 @@ where
     /// Sets every count of [`stats`](Self::stats) back to zero.
     pub fn reset_stats(&self) {
         self.inner.stats.reset();
-    }
-
-    /// The key that persistent tiers store `key` under (the keyer's output).
-    ///
-    /// # Errors
-    /// [`Error::Key`](crate::Error::Key) when `key` cannot be serialised.
-    pub fn key_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<String> {
-        let key = &Borrowed::<Q, K, M>::new(key);
-        let mut call = Call::new(key);
-        call.make_key(&self.inner.naming);
-        call.persistent_key().map(str::to_owned)
-    }
-
-    /// The file that holds (or would hold) the entry for `key`, in the first tier that stores
-    /// files.
-    pub fn path_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<PathBuf> {
-        let key = &Borrowed::<Q, K, M>::new(key);
-        let inner = &*self.inner;
-        let mut call = Call::new(key);
-        call.make_key(&inner.naming);
-        let entry_key = inner
-            .naming
-            .entry_key::<V>(call.persistent_key().ok()?, call.args());
-        inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 
     /// The namespace entries are recorded under.

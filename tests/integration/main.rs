@@ -29,6 +29,7 @@ mod identity;
 mod invalidation;
 mod macros;
 mod policies;
+mod reads;
 #[cfg(feature = "redis")]
 mod redis;
 mod reliability;

@@ -5,12 +5,12 @@
 //! its miss: a plain field, where a `OnceLock` filled on first use cost a persistent hit two
 //! atomic operations (≈ 4 % of a store hit).
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::entry::EntryKey;
 use crate::error::Result;
-use crate::key::KeyRef;
-use crate::key::{self, KeyError, Keyer};
+use crate::key::{self, AsKey, Borrowed, KeyError, KeyRef, Keyer};
 
 /// What names a cache's entries: its namespace, version and code fingerprint, the key's argument names, and the
 /// keyer that turns the canonical encoding of a key into the persistent key.
@@ -147,5 +147,36 @@ impl Keys {
     pub(super) fn lock_name(&self, naming: &Naming, key: &str) -> &str {
         self.lock_name
             .get_or_init(|| format!("{}:{key}", naming.namespace))
+    }
+}
+
+/// The persistent key and file a call of `key` has, without a call.
+impl<K, V> super::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// The key that persistent tiers store `key` under (the keyer's output).
+    ///
+    /// # Errors
+    /// [`Error::Key`](crate::Error::Key) when `key` cannot be serialised.
+    pub fn key_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<String> {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        let mut call = Call::new(key);
+        call.make_key(&self.inner.naming);
+        call.persistent_key().map(str::to_owned)
+    }
+
+    /// The file that holds (or would hold) the entry for `key`, in the first tier that stores
+    /// files.
+    pub fn path_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<PathBuf> {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        let inner = &*self.inner;
+        let mut call = Call::new(key);
+        call.make_key(&inner.naming);
+        let entry_key = inner
+            .naming
+            .entry_key::<V>(call.persistent_key().ok()?, call.args());
+        inner.backends.iter().find_map(|b| b.path_of(&entry_key))
     }
 }

@@ -17,6 +17,7 @@
 //! In-process work (the memory tier, the flights, the counters) is done here; what may wait (a
 //! backend, another caller, a lock, the function, the rate limiter) is a step.
 
+pub(super) mod ahead;
 mod block;
 mod log;
 mod others;
@@ -26,13 +27,10 @@ mod stale;
 mod steps;
 mod store;
 
-pub(super) use self::others::Waited;
-pub(super) use self::shell::Miss;
 pub(super) use self::stale::{Failed, Fallback};
+pub(super) use self::{others::Waited, shell::Miss};
 #[cfg(feature = "tokio")]
-pub(super) use self::steps::Writes;
-#[cfg(feature = "tokio")]
-pub(super) use self::store::Planned;
+pub(super) use self::{steps::Writes, store::Planned};
 
 use std::time::Duration;
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::cache::call::Call;
 use crate::cache::drive;
 use crate::cache::flight::{Flight, Leader, Outcome, Role};
+use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Memory};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
@@ -39,6 +40,9 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// The flight a waiter waits for.
     pub(super) flight: Option<Arc<Flight>>,
     leader: Option<Leader<'a, K>>,
+    /// The first tier's answer, read before the machine was built ([`Miss::read_ahead`]): the
+    /// first read's.
+    pub(super) ahead: Option<Result<Option<Entry<V>>>>,
     /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
     /// the store has ended (its panic resumed then).
     displaced: Option<Displaced<K, V>>,
@@ -254,6 +258,9 @@ where
     }
 
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>> {
+        if let (Some(answer), 0) = (self.ahead.take(), tier) {
+            return park(&mut self.entry, answer);
+        }
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
         park(&mut self.entry, drive::read(backend, &key))
     }
@@ -348,17 +355,28 @@ where
         goal: Goal,
         detach: bool,
     ) -> Self {
-        let generations = inner.flights.generations();
-        let tiers = (inner.backends.len(), inner.memory.is_some());
         // The generation is noted before the persistent key is made: that runs user code (the
         // key's `Serialize`, the keyer), and an invalidation from there came after the call's
         // memory lookup, so it must count as since the call started.
-        let generation = generations.current(hash);
+        let generation = inner.flights.generations().current(hash);
         // Made while the call is still this miss's alone (shared from here on).
         if !inner.backends.is_empty() {
             call.make_key(&inner.naming);
         }
-        let call: &'a Call<'_, Q> = call;
+        Self::built(inner, call, hash, generation, goal, detach)
+    }
+
+    /// [`with`](Self::with) once the generation is noted and the key made.
+    pub(super) fn built(
+        inner: &'a Inner<K, V>,
+        call: &'a Call<'_, Q>,
+        hash: u64,
+        generation: Generation,
+        goal: Goal,
+        detach: bool,
+    ) -> Self {
+        let generations = inner.flights.generations();
+        let tiers = (inner.backends.len(), inner.memory.is_some());
         let key = inner.persistent_key(call);
         let mut core = Core::new(inner, generations, (hash, generation), goal, key, tiers);
         core.detach = detach;
@@ -373,6 +391,7 @@ where
                 early: false,
                 flight: None,
                 leader: None,
+                ahead: None,
                 displaced: None,
             },
         }
