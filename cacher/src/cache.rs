@@ -149,7 +149,8 @@ where
     {
         let inner = &*self.inner;
         let (mut call, hash) = (Call::new(key), inner.flight_hash(key));
-        let mut miss = match reads_ahead(inner.backends.len(), goal, &memory) {
+        let absent = matches!(memory, Memory::Absent);
+        let mut miss = match reads_ahead(inner.backends.len(), goal, absent) {
             false => Miss::new(inner, &mut call, hash, goal, memory),
             true => match Miss::read_ahead(inner, &mut call, hash) {
                 Ahead::Hit(value) => return (Ok(value), Origin::Hit),

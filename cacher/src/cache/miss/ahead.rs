@@ -15,11 +15,12 @@ use std::hash::Hash;
 
 use super::shell::{Miss, tier_of};
 use super::{Found, Goal, Phase, log};
+use crate::backend::PersistentBackend;
 use crate::cache::call::Call;
 use crate::cache::drive;
 use crate::cache::generation::Generation;
-use crate::cache::inner::{Inner, Memory, Shared};
-use crate::entry::{Entry, Stamp};
+use crate::cache::inner::{Inner, Shared};
+use crate::entry::{Entry, EntryKey, Stamp};
 use crate::error::Result;
 use crate::key::KeyRef;
 use crate::policy::Freshness;
@@ -35,10 +36,10 @@ pub(in crate::cache) enum Ahead<V> {
 
 /// Whether a blocking call reads the first persistent tier before its miss is built
 /// ([`Miss::read_ahead`]): a call that looks up or computes, of a cache with persistent tiers
-/// and no memory tier (`memory` is `Absent` only then).
+/// and no memory tier (whose memory lookup is `absent` only then). Not generic.
 #[inline]
-pub(in crate::cache) fn reads_ahead<V>(tiers: usize, goal: Goal, memory: &Memory<V>) -> bool {
-    matches!(memory, Memory::Absent) && matches!(goal, Goal::Compute | Goal::Lookup) && tiers > 0
+pub(in crate::cache) fn reads_ahead(tiers: usize, goal: Goal, absent: bool) -> bool {
+    absent && matches!(goal, Goal::Compute | Goal::Lookup) && tiers > 0
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
@@ -64,13 +65,7 @@ where
             return Ahead::Read(generation, None);
         };
         let (backend, entry_key) = tier_of(inner, call, Some(key), 0);
-        match drive::read(backend, &entry_key) {
-            Ok(Some(entry)) if fresh(&inner.shared, entry.stamp()) => {
-                inner.shared.stats.hit(backend.name());
-                Ahead::Hit(entry.value)
-            }
-            answer => Ahead::Read(generation, Some(answer)),
-        }
+        first_read(&inner.shared, backend, &entry_key, generation)
     }
 
     /// The miss of a call whose first tier was read ahead (`ahead`, not a hit): the tier's
@@ -89,6 +84,23 @@ where
         miss.core.phase = Phase::Start(Found::Absent);
         miss.shell.ahead = answer;
         miss
+    }
+}
+
+/// The first tier's answer for [`Miss::read_ahead`]: a hit if fresh. Generic over the value
+/// type only (compile time).
+fn first_read<V: 'static>(
+    shared: &Shared,
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    generation: Generation,
+) -> Ahead<V> {
+    match drive::read(backend, key) {
+        Ok(Some(entry)) if fresh(shared, entry.stamp()) => {
+            shared.stats.hit(backend.name());
+            Ahead::Hit(entry.value)
+        }
+        answer => Ahead::Read(generation, Some(answer)),
     }
 }
 
