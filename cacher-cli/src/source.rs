@@ -38,15 +38,12 @@ impl Source {
             });
         }
         if let Some(dir) = &global.store {
-            if !dir.join("data.mdb").is_file() {
-                return Err(format!(
-                    "{} holds no store (no data.mdb): give the directory of a store cache",
-                    dir.display()
-                ));
-            }
+            // Nothing is made where there is no store of cacher's.
+            let store = StoreBackend::open_existing(dir)
+                .map_err(|e| format!("{e}: give the directory of a store cache"))?;
             return Ok(Self {
                 name: dir.display().to_string(),
-                listing: Box::new(StoreBackend::new(dir)),
+                listing: Box::new(store),
                 ttl: global.ttl,
                 redis: false,
             });
