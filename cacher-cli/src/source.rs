@@ -58,6 +58,13 @@ impl Source {
                 dir.display()
             ));
         }
+        if let Some(why) = holds_no_caches(&dir) {
+            return Err(format!(
+                "{} is not a directory of caches ({why}): give the directory of your caches \
+                 (cacher ls DIR, or --root DIR), or set CACHER_DIR",
+                dir.display()
+            ));
+        }
         Ok(Self {
             name: dir.display().to_string(),
             listing: Box::new(SeparateFileBackend::new(dir)),
@@ -105,6 +112,48 @@ impl Source {
         self.ttl_of(meta)
             .is_some_and(|ttl| age_ms(meta.created_ms) > ttl)
     }
+}
+
+/// Why `dir` cannot be a directory of caches, if it cannot: the file system's root (a walk of
+/// it reads every file of the machine) or a file system of the kernel's (`/proc`, `/sys`),
+/// whose files are not files of caches. (A walk never enters another file system mounted below
+/// its directory either: `cacher::Listing`.)
+fn holds_no_caches(dir: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    if dir.parent().is_none() {
+        return Some("it is the file system's root".into());
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(name) = kernel_file_system(&dir) {
+        return Some(format!("it is on {name}, a file system of the kernel's"));
+    }
+    None
+}
+
+/// The name of the kernel's file system `dir` is on, if it is on one (by `statfs`'s type).
+#[cfg(target_os = "linux")]
+fn kernel_file_system(dir: &Path) -> Option<&'static str> {
+    const KERNEL: [(i128, &str); 14] = [
+        (0x9fa0, "proc"),
+        (0x6265_6572, "sysfs"),
+        (0x6462_6720, "debugfs"),
+        (0x7472_6163, "tracefs"),
+        (0x7363_6673, "securityfs"),
+        (0x0027_e0eb, "cgroup"),
+        (0x6367_7270, "cgroup2"),
+        (0xcafe_4a11, "bpf"),
+        (0x1cd1, "devpts"),
+        (0x6265_6570, "configfs"),
+        (0xde5e_81e4, "efivarfs"),
+        (0x6165_676c, "pstore"),
+        (0x6573_5543, "fusectl"),
+        (0x4249_4e4d, "binfmt_misc"),
+    ];
+    let kind = i128::from(rustix::fs::statfs(dir).ok()?.f_type);
+    KERNEL
+        .iter()
+        .find(|(magic, _)| *magic == kind)
+        .map(|(_, name)| *name)
 }
 
 /// Milliseconds since the Unix epoch, now.

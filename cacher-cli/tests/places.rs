@@ -46,6 +46,33 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `--root /` (or `cacher ls /`) walked the whole machine, reading the first 16 KiB of every
+/// file: `/proc/*/environ` and `cmdline` among them, for minutes. `/proc` and `/sys` as roots
+/// read the kernel's files. No cache is in any of them: each is refused at once, saying to give
+/// the directory of the caches.
+#[test]
+fn the_file_systems_root_and_the_kernels_pseudo_file_systems_are_refused_at_once() {
+    let mut roots = vec!["/", "//", "/."];
+    if cfg!(target_os = "linux") {
+        roots.extend(["/proc", "/sys", "/proc/self"]);
+    }
+    for root in roots {
+        for args in [
+            &["--root", root, "ls"][..],
+            &["ls", root],
+            &["--root", root, "stats"],
+        ] {
+            let out = cacher_bounded(args);
+            assert_eq!(code(&out), 1, "{args:?}: {}{}", text(&out), stderr(&out));
+            assert!(
+                stderr(&out).contains("not a directory of caches"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
 /// What a directory holds: each file's path and bytes, and each directory.
 fn contents(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
     let mut all = BTreeMap::new();
