@@ -11,6 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Global;
 
+/// What a walk found: cacher's things, how many things it looked at, the stores it passed.
+pub struct Walked {
+    pub listed: Vec<Listed>,
+    pub seen: usize,
+    pub stores: Vec<String>,
+}
+
 /// A place holding caches, opened.
 pub struct Source {
     /// What to call it in messages: the directory or the server (without its password).
@@ -20,6 +27,8 @@ pub struct Source {
     pub ttl: Option<Duration>,
     /// Whether it is a Redis server (which drops expired entries itself).
     pub redis: bool,
+    /// The directory of file caches, when it is one.
+    dir: Option<PathBuf>,
 }
 
 impl Source {
@@ -35,6 +44,7 @@ impl Source {
                 listing: Box::new(backend),
                 ttl: global.ttl,
                 redis: true,
+                dir: None,
             });
         }
         if let Some(dir) = &global.store {
@@ -46,6 +56,7 @@ impl Source {
                 listing: Box::new(store),
                 ttl: global.ttl,
                 redis: false,
+                dir: None,
             });
         }
         let dir: PathBuf = root
@@ -67,36 +78,55 @@ impl Source {
         }
         Ok(Self {
             name: dir.display().to_string(),
-            listing: Box::new(SeparateFileBackend::new(dir)),
+            listing: Box::new(SeparateFileBackend::new(&dir)),
             ttl: global.ttl,
             redis: false,
+            dir: Some(dir),
         })
     }
 
-    /// Everything of cacher's in the place (entries and problems), and how many things were
-    /// looked at, with a spinner on stderr when it is a terminal. Files that are not cacher's
-    /// are counted, not kept: the default root is the platform's cache directory, where other
-    /// programs may keep millions.
-    pub fn walk(&self) -> Result<(Vec<Listed>, usize), String> {
+    /// Everything of cacher's in the place (entries and problems), how many things were
+    /// looked at, and the stores passed (the directories of a `data.mdb`, whose entries a walk of
+    /// files cannot read), with a spinner on stderr when it is a terminal. Files that are not
+    /// cacher's are counted, not kept: the default root is the platform's cache directory, where
+    /// other programs may keep millions.
+    pub fn walk(&self) -> Result<Walked, String> {
         let spinner = ProgressBar::new_spinner();
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {msg} {pos} files ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         spinner.set_message(format!("reading {}", self.name));
-        let mut all = Vec::new();
-        let mut seen = 0;
+        let (mut all, mut seen, mut stores) = (Vec::new(), 0, Vec::new());
         let result = self.listing.list(&mut |listed| {
             seen += 1;
             if listed.found != Found::Other {
                 all.push(listed);
+            } else if let Some(dir) = self.store_at(&listed.location) {
+                stores.push(dir);
             }
             spinner.inc(1);
             ControlFlow::Continue(())
         });
         spinner.finish_and_clear();
         result.map_err(|e| format!("cannot list {}: {e}", self.name))?;
-        Ok((all, seen))
+        Ok(Walked {
+            listed: all,
+            seen,
+            stores,
+        })
+    }
+
+    /// The directory of the store whose database is at `location`, when it is a `data.mdb` in
+    /// a directory of files.
+    fn store_at(&self, location: &str) -> Option<String> {
+        let dir = self.dir.as_ref()?;
+        let parent = match location.rsplit_once('/') {
+            Some((parent, "data.mdb")) => dir.join(parent),
+            None if location == "data.mdb" => dir.clone(),
+            _ => return None,
+        };
+        Some(parent.display().to_string())
     }
 
     /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.
