@@ -34,6 +34,19 @@ fn value(key: u32) -> String {
     format!("value {key} {}", "x".repeat(100))
 }
 
+fn insert_all(cache: &Cache<u32, String>, keys: impl IntoIterator<Item = u32>) {
+    for key in keys {
+        cache.insert(&key, value(key)).unwrap();
+    }
+}
+
+/// Removes the entries of `keys` as another process does: their files go.
+fn removed_outside(cache: &Cache<u32, String>, keys: impl IntoIterator<Item = u32>) {
+    for key in keys {
+        std::fs::remove_file(cache.path_of(&key).unwrap()).unwrap();
+    }
+}
+
 fn on_disk(cache: &Cache<u32, String>, keys: impl IntoIterator<Item = u32>) -> Vec<u32> {
     keys.into_iter()
         .filter(|key| cache.path_of(key).unwrap().exists())
@@ -48,20 +61,12 @@ fn on_disk(cache: &Cache<u32, String>, keys: impl IntoIterator<Item = u32>) -> V
 fn entries_removed_by_another_process_are_not_counted_as_evictions() {
     let dir = tempfile::tempdir().unwrap();
     let cache = bounded(dir.path());
-    for key in 100..110 {
-        cache.insert(&key, value(key)).unwrap();
-    }
-    for key in 100..110 {
-        std::fs::remove_file(cache.path_of(&key).unwrap()).unwrap();
-    }
-    for key in 200..210 {
-        cache.insert(&key, value(key)).unwrap();
-    }
+    insert_all(&cache, 100..110);
+    removed_outside(&cache, 100..110);
+    insert_all(&cache, 200..210);
     assert_eq!(on_disk(&cache, 200..210).len(), 10);
     assert_eq!(cache.stats().evictions, 0, "no entry was dropped");
-    for key in 210..215 {
-        cache.insert(&key, value(key)).unwrap();
-    }
+    insert_all(&cache, 210..215);
     assert_eq!(cache.stats().evictions, 5);
     assert_eq!(on_disk(&cache, 200..215), (205..215).collect::<Vec<_>>());
 }
@@ -75,21 +80,15 @@ fn entries_removed_by_another_process_are_not_counted_as_evictions() {
 fn entries_found_removed_by_another_process_stop_counting_against_the_bound() {
     let dir = tempfile::tempdir().unwrap();
     let cache = bounded(dir.path());
-    for key in 100..110 {
-        cache.insert(&key, value(key)).unwrap();
-    }
+    insert_all(&cache, 100..110);
     for key in 100..105 {
         assert_eq!(cache.get(&key), Some(value(key)));
     }
-    for key in 100..105 {
-        std::fs::remove_file(cache.path_of(&key).unwrap()).unwrap();
-    }
+    removed_outside(&cache, 100..105);
     for key in 100..105 {
         assert_eq!(cache.get(&key), None);
     }
-    for key in 200..205 {
-        cache.insert(&key, value(key)).unwrap();
-    }
+    insert_all(&cache, 200..205);
     let kept = on_disk(&cache, (105..110).chain(200..205));
     assert_eq!(kept.len(), 10, "{kept:?}");
     assert_eq!(cache.stats().evictions, 0);
