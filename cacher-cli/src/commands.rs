@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::source::{Source, age_ms, is_problem};
+use crate::source::{Source, Walked, age_ms, is_problem};
 
 mod verify;
 use crate::{Cli, Command, exit, parse, print};
@@ -49,10 +49,14 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         _ => None,
     };
     let source = Source::open(&cli.global, root)?;
-    let (listed, seen) = source.walk()?;
+    let Walked {
+        listed,
+        seen,
+        stores,
+    } = source.walk()?;
     let json = cli.global.json;
     match &cli.command {
-        Command::Ls { .. } => Ok(ls(&source, &listed, json)),
+        Command::Ls { .. } => Ok(ls(&source, &listed, &stores, json)),
         Command::Show {
             namespace,
             key: None,
@@ -117,11 +121,13 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
     by_namespace.into_values().collect()
 }
 
-fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
+fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
     let caches = summaries(source, listed);
     let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
     if json {
-        emit(&json!({ "root": source.name, "caches": caches, "problems": problems }));
+        emit(
+            &json!({ "root": source.name, "caches": caches, "problems": problems, "stores": stores }),
+        );
         return exit::OK;
     }
     println!("{}", print::clean(&source.name));
@@ -156,6 +162,10 @@ fn ls(source: &Source, listed: &[Listed], json: bool) -> u8 {
     }
     if problems > 0 {
         println!("{problems} file(s) need attention: run `cacher verify`");
+    }
+    for store in stores {
+        let store = print::clean(store);
+        println!("a store (one database of entries) is in {store}: cacher --store {store} ls");
     }
     exit::OK
 }

@@ -11,6 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Global;
 
+/// What a walk found: cacher's things, how many things it looked at, the stores it passed.
+pub struct Walked {
+    pub listed: Vec<Listed>,
+    pub seen: usize,
+    pub stores: Vec<String>,
+}
+
 /// A place holding caches, opened.
 pub struct Source {
     /// What to call it in messages: the directory or the server (without its password).
@@ -20,6 +27,8 @@ pub struct Source {
     pub ttl: Option<Duration>,
     /// Whether it is a Redis server (which drops expired entries itself).
     pub redis: bool,
+    /// The directory of file caches, when it is one.
+    dir: Option<PathBuf>,
 }
 
 impl Source {
@@ -35,20 +44,19 @@ impl Source {
                 listing: Box::new(backend),
                 ttl: global.ttl,
                 redis: true,
+                dir: None,
             });
         }
         if let Some(dir) = &global.store {
-            if !dir.join("data.mdb").is_file() {
-                return Err(format!(
-                    "{} holds no store (no data.mdb): give the directory of a store cache",
-                    dir.display()
-                ));
-            }
+            // Nothing is made where there is no store of cacher's.
+            let store = StoreBackend::open_existing(dir)
+                .map_err(|e| format!("{e}: give the directory of a store cache"))?;
             return Ok(Self {
                 name: dir.display().to_string(),
-                listing: Box::new(StoreBackend::new(dir)),
+                listing: Box::new(store),
                 ttl: global.ttl,
                 redis: false,
+                dir: None,
             });
         }
         let dir: PathBuf = root
@@ -61,38 +69,64 @@ impl Source {
                 dir.display()
             ));
         }
+        if let Some(why) = holds_no_caches(&dir) {
+            return Err(format!(
+                "{} is not a directory of caches ({why}): give the directory of your caches \
+                 (cacher ls DIR, or --root DIR), or set CACHER_DIR",
+                dir.display()
+            ));
+        }
         Ok(Self {
             name: dir.display().to_string(),
-            listing: Box::new(SeparateFileBackend::new(dir)),
+            listing: Box::new(SeparateFileBackend::new(&dir)),
             ttl: global.ttl,
             redis: false,
+            dir: Some(dir),
         })
     }
 
-    /// Everything of cacher's in the place (entries and problems), and how many things were
-    /// looked at, with a spinner on stderr when it is a terminal. Files that are not cacher's
-    /// are counted, not kept: the default root is the platform's cache directory, where other
-    /// programs may keep millions.
-    pub fn walk(&self) -> Result<(Vec<Listed>, usize), String> {
+    /// Everything of cacher's in the place (entries and problems), how many things were
+    /// looked at, and the stores passed (the directories of a `data.mdb`, whose entries a walk of
+    /// files cannot read), with a spinner on stderr when it is a terminal. Files that are not
+    /// cacher's are counted, not kept: the default root is the platform's cache directory, where
+    /// other programs may keep millions.
+    pub fn walk(&self) -> Result<Walked, String> {
         let spinner = ProgressBar::new_spinner();
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {msg} {pos} files ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         spinner.set_message(format!("reading {}", self.name));
-        let mut all = Vec::new();
-        let mut seen = 0;
+        let (mut all, mut seen, mut stores) = (Vec::new(), 0, Vec::new());
         let result = self.listing.list(&mut |listed| {
             seen += 1;
             if listed.found != Found::Other {
                 all.push(listed);
+            } else if let Some(dir) = self.store_at(&listed.location) {
+                stores.push(dir);
             }
             spinner.inc(1);
             ControlFlow::Continue(())
         });
         spinner.finish_and_clear();
         result.map_err(|e| format!("cannot list {}: {e}", self.name))?;
-        Ok((all, seen))
+        Ok(Walked {
+            listed: all,
+            seen,
+            stores,
+        })
+    }
+
+    /// The directory of the store whose database is at `location`, when it is a `data.mdb` in
+    /// a directory of files.
+    fn store_at(&self, location: &str) -> Option<String> {
+        let dir = self.dir.as_ref()?;
+        let parent = match location.rsplit_once('/') {
+            Some((parent, "data.mdb")) => dir.join(parent),
+            None if location == "data.mdb" => dir.clone(),
+            _ => return None,
+        };
+        Some(parent.display().to_string())
     }
 
     /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.
@@ -108,6 +142,48 @@ impl Source {
         self.ttl_of(meta)
             .is_some_and(|ttl| age_ms(meta.created_ms) > ttl)
     }
+}
+
+/// Why `dir` cannot be a directory of caches, if it cannot: the file system's root (a walk of
+/// it reads every file of the machine) or a file system of the kernel's (`/proc`, `/sys`),
+/// whose files are not files of caches. (A walk never enters another file system mounted below
+/// its directory either: `cacher::Listing`.)
+fn holds_no_caches(dir: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    if dir.parent().is_none() {
+        return Some("it is the file system's root".into());
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(name) = kernel_file_system(&dir) {
+        return Some(format!("it is on {name}, a file system of the kernel's"));
+    }
+    None
+}
+
+/// The name of the kernel's file system `dir` is on, if it is on one (by `statfs`'s type).
+#[cfg(target_os = "linux")]
+fn kernel_file_system(dir: &Path) -> Option<&'static str> {
+    const KERNEL: [(i128, &str); 14] = [
+        (0x9fa0, "proc"),
+        (0x6265_6572, "sysfs"),
+        (0x6462_6720, "debugfs"),
+        (0x7472_6163, "tracefs"),
+        (0x7363_6673, "securityfs"),
+        (0x0027_e0eb, "cgroup"),
+        (0x6367_7270, "cgroup2"),
+        (0xcafe_4a11, "bpf"),
+        (0x1cd1, "devpts"),
+        (0x6265_6570, "configfs"),
+        (0xde5e_81e4, "efivarfs"),
+        (0x6165_676c, "pstore"),
+        (0x6573_5543, "fusectl"),
+        (0x4249_4e4d, "binfmt_misc"),
+    ];
+    let kind = i128::from(rustix::fs::statfs(dir).ok()?.f_type);
+    KERNEL
+        .iter()
+        .find(|(magic, _)| *magic == kind)
+        .map(|(_, name)| *name)
 }
 
 /// Milliseconds since the Unix epoch, now.

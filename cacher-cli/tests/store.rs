@@ -82,3 +82,48 @@ fn every_subcommand_works_on_a_store() {
     assert_eq!(nothing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("no store"));
 }
+
+/// A store bounded by `max_size` counts its bytes in the database, so `cacher clear` in another
+/// process frees them for every process at once: the app then keeps as many new entries as
+/// before, evicting none, and the next ones evict as many as they add.
+#[test]
+fn a_stores_max_size_counts_what_cacher_clear_removed_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let value = |key: u32| format!("value {key} {}", "x".repeat(100));
+    let probe: Cache<u32, String> = Cache::builder()
+        .namespace("demo::measure")
+        .backend(StoreBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    probe.insert(&100, value(100)).unwrap();
+    let shown = json(&cacher(&["--store", store, "ls", "--json"]));
+    let size = shown["caches"][0]["bytes"].as_u64().unwrap();
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("demo::bounded")
+        .backend(StoreBackend::new(dir.path()).max_size(10 * size))
+        .build()
+        .unwrap();
+    for key in 100..110 {
+        cache.insert(&key, value(key)).unwrap();
+    }
+    json(&cacher(&[
+        "--store",
+        store,
+        "clear",
+        "demo::bounded",
+        "--yes",
+        "--json",
+    ]));
+    for key in 200..210 {
+        cache.insert(&key, value(key)).unwrap();
+    }
+    assert!((200..210).all(|key| cache.get(&key).is_some()));
+    assert_eq!(cache.stats().evictions, 0);
+    for key in 210..215 {
+        cache.insert(&key, value(key)).unwrap();
+    }
+    assert_eq!(cache.stats().evictions, 5);
+    let kept: Vec<u32> = (200..215).filter(|key| cache.get(key).is_some()).collect();
+    assert_eq!(kept, (205..215).collect::<Vec<_>>());
+}

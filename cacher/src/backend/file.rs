@@ -257,9 +257,20 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let owner = self.owner(key);
         let list = || sweep::list_entries(root, &self.formatter, owner);
         let evicted = index.record(rel, size, list);
-        for rel in evicted {
-            // An entry already gone is fine; one that cannot go is the next clear's to report.
-            let _ = remove_file(root, &rel);
+        // Counted when removed: one already gone (another process removed it) was not evicted;
+        // one that cannot go is the next clear's to report.
+        let removed = evicted.iter().filter(|rel| root.remove_file(rel).is_ok());
+        index.count_evicted(removed.count());
+    }
+
+    /// Whether no file is at `rel` now.
+    fn gone(&self, rel: &str) -> bool {
+        match self.root.open(None) {
+            Ok(Some(root)) => root
+                .symlink_metadata(rel)
+                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound),
+            Ok(root) => root.is_none(),
+            Err(_) => false,
         }
     }
 
@@ -328,6 +339,9 @@ where
     fn get(&self, key: &EntryKey<'_>) -> Result<Option<Entry<V>>> {
         let rel = self.relative(key)?;
         let Some(bytes) = self.read(&rel)? else {
+            if let Some(index) = &self.index {
+                index.forget_gone(&rel, || self.gone(&rel));
+            }
             return Ok(None);
         };
         let location = Location(self.root.path(), &rel);

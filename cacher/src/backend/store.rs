@@ -2,10 +2,10 @@
 //! the threads and processes that open it.
 
 mod env;
+mod keys;
 mod list;
 mod table;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +15,11 @@ use std::time::Duration;
 use serde::{Serialize, de::DeserializeOwned};
 
 use self::env::Store;
+#[cfg(any(test, feature = "tokio"))]
+use self::keys::id_of;
+#[cfg(test)]
+use self::keys::{MAX_KEY, SHORT_KEY, hashed};
+use self::keys::{ns_of, with_id};
 use self::table::{Bounds, Times};
 use super::PersistentBackend;
 use crate::entry::{self, Entry, EntryKey};
@@ -73,6 +78,9 @@ pub struct StoreBackend<F = PostcardFormatter> {
     dir: PathBuf,
     formatter: F,
     durable: bool,
+    /// Whether opening makes the store (its directory, files and tables) where there is none;
+    /// not for [`open_existing`](Self::open_existing).
+    create: bool,
     bounds: Bounds,
     /// Opened at the build, or at the first call that can (a directory that cannot be made
     /// yet is a failing tier, not a failed build); shared with the copies of async calls.
@@ -102,6 +110,7 @@ impl StoreBackend<PostcardFormatter> {
             dir: dir.into(),
             formatter: PostcardFormatter,
             durable: false,
+            create: true,
             bounds: Bounds {
                 max_entries: None,
                 max_size: None,
@@ -110,6 +119,30 @@ impl StoreBackend<PostcardFormatter> {
             store: Arc::default(),
             evicted: Arc::default(),
         }
+    }
+
+    /// The store already in `dir`, opened now, for a tool that looks into it (the `cacher`
+    /// command): where `dir` holds no store of cacher's, it is refused and nothing is made
+    /// there — no directory, no lock file, no table — as [`new`](Self::new)'s first use would.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `dir` is missing or holds no store (no `data.mdb`, or an empty one),
+    /// when its `data.mdb` is not an LMDB database with the store's tables (another program's),
+    /// or when the store cannot be opened.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// assert!(cacher::StoreBackend::open_existing(dir.path()).is_err());
+    /// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0); // nothing made
+    /// ```
+    pub fn open_existing(dir: impl Into<PathBuf>) -> Result<Self> {
+        let backend = Self {
+            create: false,
+            ..Self::new(dir)
+        };
+        backend.store()?;
+        Ok(backend)
     }
 }
 
@@ -126,6 +159,7 @@ impl<F: Formatter> StoreBackend<F> {
             dir: self.dir,
             formatter,
             durable: self.durable,
+            create: self.create,
             bounds: self.bounds,
             store: self.store,
             evicted: self.evicted,
@@ -190,7 +224,7 @@ impl<F> StoreBackend<F> {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
-        let store = env::open(&self.dir).map_err(|e| self.error(e))?;
+        let store = env::open(&self.dir, self.create).map_err(|e| self.error(e))?;
         Ok(self.store.get_or_init(|| store))
     }
 
@@ -238,99 +272,12 @@ impl<F> StoreBackend<F> {
             dir: self.dir.clone(),
             formatter: self.formatter.clone(),
             durable: self.durable,
+            create: self.create,
             bounds: self.bounds,
             store: Arc::clone(&self.store),
             evicted: Arc::clone(&self.evicted),
         }
     }
-}
-
-/// LMDB's largest key (511 bytes by default): longer names are hashed to fit.
-const MAX_KEY: usize = 511;
-/// A namespace longer than this is named by its hash in the store's keys.
-const MAX_NAMESPACE: usize = 200;
-
-/// `#` and 32 hex digits of `text`'s hash: a short name that stands for a long one. (`#` starts
-/// no namespace of a Rust path.)
-fn hashed(text: &str) -> String {
-    let hash = blake3::hash(text.as_bytes());
-    let mut name = String::with_capacity(33);
-    name.push('#');
-    for byte in &hash.as_bytes()[..16] {
-        name.push_str(&format!("{byte:02x}"));
-    }
-    name
-}
-
-/// The namespace as the store's keys spell it: itself, or its hash when long, or when it holds
-/// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
-/// its clear and its bounds would take them), or starts like a hash (`#`).
-fn ns_of(namespace: &str) -> Cow<'_, str> {
-    if namespace.len() > MAX_NAMESPACE
-        || namespace.as_bytes().contains(&0)
-        || namespace.starts_with('#')
-    {
-        Cow::Owned(hashed(namespace))
-    } else {
-        Cow::Borrowed(namespace)
-    }
-}
-
-/// The version as the store's keys spell it: none is empty; a version is itself, or its hash
-/// when it is empty (else it would share the rows of none), holds a `\0` (else version and key
-/// could split one text two ways) or starts like a hash (`#`).
-fn version_of(version: Option<&str>) -> Cow<'_, str> {
-    match version {
-        None => Cow::Borrowed(""),
-        Some(v) if v.is_empty() || v.as_bytes().contains(&0) || v.starts_with('#') => {
-            Cow::Owned(hashed(v))
-        }
-        Some(v) => Cow::Borrowed(v),
-    }
-}
-
-/// The `entries` key of `key`: namespace, version and key, apart; version and key hashed when
-/// the whole would pass LMDB's key size. (The entry records them whole, and every read checks
-/// them, so a hash collision could only make a miss.) Owned, for a write handed to another
-/// thread (async).
-#[cfg(any(test, feature = "tokio"))]
-fn id_of(key: &EntryKey<'_>) -> Vec<u8> {
-    with_id(key, <[u8]>::to_vec)
-}
-
-/// Calls `use_id` with the `entries` key of `key` ([`id_of`]), made on the stack when it fits
-/// LMDB's key size (always but for long keys): a hit allocates nothing for it.
-fn with_id<T>(key: &EntryKey<'_>, use_id: impl FnOnce(&[u8]) -> T) -> T {
-    let namespace = ns_of(key.namespace);
-    let version = version_of(key.version);
-    let parts = [&namespace, &version, key.key];
-    let len = parts.iter().map(|part| part.len() + 1).sum::<usize>() - 1;
-    if len <= SHORT_KEY {
-        // Most keys: a smaller buffer to zero first.
-        return joined::<SHORT_KEY, T>(parts, use_id);
-    }
-    if len <= MAX_KEY {
-        return joined::<MAX_KEY, T>(parts, use_id);
-    }
-    let rest = hashed(&[&version, "\0", key.key].concat());
-    use_id([&namespace, "\0", &rest].concat().as_bytes())
-}
-
-/// The `entries` keys that most caches' keys fit in.
-const SHORT_KEY: usize = 128;
-
-/// Calls `use_id` with `parts` joined by NULs, in a buffer of `N` bytes on the stack (they fit in
-/// it). The buffer starts zeroed: the NULs and an empty part (most versions) copy nothing.
-fn joined<const N: usize, T>(parts: [&str; 3], use_id: impl FnOnce(&[u8]) -> T) -> T {
-    let mut id = [0u8; N];
-    let mut at = 0;
-    for part in parts {
-        if !part.is_empty() {
-            id[at..at + part.len()].copy_from_slice(part.as_bytes());
-        }
-        at += part.len() + 1;
-    }
-    use_id(&id[..at - 1])
 }
 
 /// Where an entry is, for messages.

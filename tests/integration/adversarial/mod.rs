@@ -6,6 +6,7 @@ mod aborts;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
+mod cleared;
 mod drops;
 mod exclusive;
 mod fallback;

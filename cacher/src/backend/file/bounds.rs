@@ -25,7 +25,10 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// version, recognised by their header — so a user's files and other caches' entries in a
     /// shared directory are never counted nor deleted. Recency is this process's (file
     /// modification times at the first listing); entries that other processes add later are not
-    /// counted by this one.
+    /// counted by this one. Entries another process removes (its `remove` or `clear`, `cacher
+    /// clear` or `prune`) count until this one finds them gone — a read of their key, or its
+    /// eviction of them, which is not counted as one in the stats: this process's entries on
+    /// disk never pass the bound, and may stay under it for a while after such a removal.
     ///
     /// A cache refuses `max_entries(0)` when it is built, with [`Error::Config`](crate::Error::Config).
     #[must_use]

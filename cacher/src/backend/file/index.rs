@@ -115,9 +115,29 @@ impl DiskIndex {
         });
     }
 
+    /// A read found no file at `rel`: another process removed it (`cacher clear`, `prune`, its
+    /// `remove`), so it stops counting against the bounds — if `gone` still says so under the
+    /// index's lock, which a write of `rel` recorded meanwhile took after its rename.
+    pub(crate) fn forget_gone(&self, rel: &str, gone: impl FnOnce() -> bool) {
+        self.with_state(|state| {
+            if let Some(state) = state
+                && state.by_path.contains_key(rel)
+                && gone()
+            {
+                state.forget(rel);
+            }
+        });
+    }
+
+    /// `n` entries that an eviction removed (those already gone are not counted).
+    pub(crate) fn count_evicted(&self, n: usize) {
+        self.evicted.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// A write of `size` bytes to `rel`: at the first one, `list` gives this cache's entries,
     /// oldest first, with their sizes; records `rel` as the most recent, and returns the least
-    /// recently used entries beyond the limits, which the caller deletes (outside the lock).
+    /// recently used entries beyond the limits, which the caller deletes (outside the lock) and
+    /// counts ([`count_evicted`](Self::count_evicted)).
     pub(crate) fn record(
         &self,
         rel: &str,
@@ -151,8 +171,6 @@ impl DiskIndex {
                 }
                 evicted.push(oldest);
             }
-            self.evicted
-                .fetch_add(evicted.len() as u64, Ordering::Relaxed);
             evicted
         })
     }

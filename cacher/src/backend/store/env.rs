@@ -41,23 +41,72 @@ pub(super) struct Store {
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
 
-/// The store in `dir` (created, with its parents, when missing), open.
-pub(super) fn open(dir: &Path) -> heed::Result<Store> {
-    crate::private_dir::create(dir)?;
-    let path = dir.canonicalize()?;
+/// The store in `dir`, open. With `create`, made (the directory with its parents, LMDB's files,
+/// the tables) where missing; without, only a store of cacher's already there is opened, and
+/// nothing is made where there is none ([`existing`]).
+pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
+    if create {
+        crate::private_dir::create(dir)?;
+    }
+    let path = dir
+        .canonicalize()
+        .map_err(|e| no_store(dir, &e.to_string()))?;
     let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(store) = open.get(&path) {
         return Ok(store.clone());
     }
+    if !create {
+        existing(&path)?;
+    }
     own_files(&path)?;
     let env = MAP_SIZES
         .iter()
-        .map(|&size| open_env(&path, size))
+        .map(|&size| open_env(&path, size, READ_WRITE))
         .find_map(Result::ok)
-        .map_or_else(|| open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1]), Ok)?;
+        .map_or_else(
+            || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], READ_WRITE),
+            Ok,
+        )?;
     refuse_another_programs(&env, &path)?;
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     env.clear_stale_readers()?;
+    let store = tables(&env)?;
+    open.insert(path, store.clone());
+    Ok(store)
+}
+
+/// The flags of a store opened to be used (see [`open_env`]).
+const READ_WRITE: EnvFlags = EnvFlags::NO_SYNC.union(EnvFlags::NO_READ_AHEAD);
+
+/// The store's tables: opened in a read transaction when they are there and the first layout's
+/// entries are not (every open but a store's first), so that opening a store never waits for a
+/// writer — one frozen mid-write (`SIGSTOP`, a debugger) holds LMDB's write lock as long as it
+/// is frozen; else made (and the first layout emptied) in a write transaction.
+fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
+    let txn = env.read_txn()?;
+    let first_layout = match env.open_database::<Bytes, Bytes>(&txn, Some("entries"))? {
+        Some(first) => !first.is_empty(&txn)?,
+        None => false,
+    };
+    let found = (
+        env.open_database(&txn, None)?,
+        env.open_database(&txn, Some("order"))?,
+        env.open_database(&txn, Some("meta"))?,
+    );
+    if let (Some(entries), Some(order), Some(meta), false) =
+        (found.0, found.1, found.2, first_layout)
+    {
+        // Committed, so that the tables' handles stay open in the environment.
+        txn.commit()?;
+        let env = env.clone();
+        return Ok(Store {
+            env,
+            entries,
+            order,
+            meta,
+        });
+    }
+    drop(txn);
     let mut txn = env.write_txn()?;
     // The entries are in the unnamed database: LMDB looks a named database's record up again
     // in every transaction that uses it (a hit's read transaction included: 6 % of a hit).
@@ -72,8 +121,65 @@ pub(super) fn open(dir: &Path) -> heed::Result<Store> {
     };
     retire_first_layout(&store, &mut txn)?;
     txn.commit()?;
-    open.insert(path, store.clone());
     Ok(store)
+}
+
+/// The error of a directory that holds no store.
+fn no_store(dir: &Path, why: &str) -> heed::Error {
+    heed::Error::Io(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} holds no store ({why})", dir.display()),
+    ))
+}
+
+/// Refuses, making nothing there, a directory that holds no store of cacher's: its `data.mdb`
+/// must be a regular file that is not empty, its `lock.mdb` one too or missing, and the
+/// database must hold the store's `order` and `meta` tables. It is looked at read-only, and
+/// without LMDB's locks when there is no lock file (which opening with them would make: no
+/// process uses them there), then closed before the store is opened.
+fn existing(path: &Path) -> heed::Result<()> {
+    let root = cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
+    let data = root.symlink_metadata("data.mdb");
+    match data {
+        Ok(data) if data.is_file() && data.len() > 0 => {}
+        Ok(data) if data.is_file() => return Err(no_store(path, "its data.mdb is empty")),
+        Ok(_) => return Err(not_ours(path, "its data.mdb is not a regular file")),
+        Err(e) => return Err(no_store(path, &format!("no data.mdb: {e}"))),
+    }
+    let flags = match root.symlink_metadata("lock.mdb") {
+        Ok(lock) if lock.is_file() => EnvFlags::READ_ONLY,
+        Ok(_) => return Err(not_ours(path, "its lock.mdb is not a regular file")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => EnvFlags::READ_ONLY | EnvFlags::NO_LOCK,
+        Err(e) => return Err(e.into()),
+    };
+    let env = open_env(path, MAP_SIZES[MAP_SIZES.len() - 1], flags)
+        .map_err(|e| not_ours(path, &format!("not an LMDB database: {e}")))?;
+    let txn = env.read_txn()?;
+    let has = |name| {
+        matches!(
+            env.open_database::<Bytes, Bytes>(&txn, Some(name)),
+            Ok(Some(_))
+        )
+    };
+    let ours = has("order") && has("meta");
+    drop(txn);
+    env.prepare_for_closing().wait();
+    if ours {
+        Ok(())
+    } else {
+        Err(not_ours(
+            path,
+            "its LMDB database has not the store's `meta` and `order` tables",
+        ))
+    }
+}
+
+/// The error of a directory whose `data.mdb` is not a store of cacher's.
+fn not_ours(path: &Path, why: &str) -> heed::Error {
+    heed::Error::Io(io::Error::other(format!(
+        "{} is not a store of cacher's ({why}): left as it is",
+        path.display()
+    )))
 }
 
 /// LMDB's files in `dir`, made now as regular files beneath it when missing, or found there:
@@ -169,21 +275,25 @@ pub(super) fn is_entry(id: &[u8]) -> bool {
     id.contains(&0)
 }
 
-/// The environment at `path`, mapping `map_size` bytes.
-fn open_env(path: &Path, map_size: usize) -> heed::Result<Env<WithTls>> {
+/// The environment at `path`, mapping `map_size` bytes, with `flags`: [`READ_WRITE`] for a
+/// store in use, or read-only to look at a directory first ([`existing`]).
+fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<WithTls>> {
     let mut options = EnvOpenOptions::new();
     options
         .map_size(map_size)
         .max_dbs(3)
         .max_readers(MAX_READERS);
     // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
-    // process (the map `OPEN`), only through LMDB (the directory holds nothing else of ours but
-    // the lock folder), and with NO_SYNC, whose only cost is durability across a power loss: a
-    // process killed at any moment leaves the last committed transaction in the page cache,
-    // whole. Durable stores sync after their commits (`Env::force_sync`).
+    // process (the map `OPEN`; the read-only look of `existing` is closed before, under the
+    // same lock), only through LMDB (the directory holds nothing else of ours but the lock
+    // folder), and with NO_SYNC, whose only cost is durability across a power loss: a process
+    // killed at any moment leaves the last committed transaction in the page cache, whole.
+    // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
+    // READ_ONLY, and only where there is no lock file: no process uses LMDB's locks there, so
+    // none writes while it reads.
     #[allow(unsafe_code)]
     unsafe {
-        options.flags(EnvFlags::NO_SYNC | EnvFlags::NO_READ_AHEAD);
+        options.flags(flags);
         options.open(path)
     }
 }
@@ -201,7 +311,7 @@ mod tests {
     use heed::types::Bytes;
     use heed::{Database, Env};
 
-    use super::{MAP_SIZES, open, open_env};
+    use super::{MAP_SIZES, READ_WRITE, open, open_env};
 
     fn put(env: &Env<super::WithTls>, db: Option<&str>, rows: &[(&[u8], &[u8])]) {
         let mut txn = env.write_txn().unwrap();
@@ -220,14 +330,14 @@ mod tests {
         let path = dir.path().canonicalize().unwrap();
         let id = &b"app::f\0\0k"[..];
         {
-            let env = open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1]).unwrap();
+            let env = open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], READ_WRITE).unwrap();
             put(&env, Some("entries"), &[(id, b"12345678old entry")]);
             put(&env, Some("order"), &[(b"app::f\0\0\0\0\0\0\0\0\x01", id)]);
             put(&env, Some("meta"), &[(b"seq", &1u64.to_be_bytes())]);
             put(&env, None, &[(b"app::g\0\0k", b"12345678written beside")]);
             env.prepare_for_closing().wait();
         }
-        let store = open(&path).unwrap();
+        let store = open(&path, true).unwrap();
         let txn = store.env.read_txn().unwrap();
         assert_eq!(store.entries.get(&txn, id).unwrap(), None);
         let rows = store.entries.iter(&txn).unwrap().map(Result::unwrap);

@@ -1,0 +1,203 @@
+//! Where the `cacher` command is pointed: a root that is not a directory of caches (the file
+//! system's root, the kernel's pseudo file systems), a `--store` directory that holds no store
+//! of cacher's, a store whose writer is frozen. Each must end soon, say what is wrong, and
+//! leave the place as it was.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{cacher, code, text};
+
+/// The longest a command may take here: each ends in well under a second when it does what it
+/// should; a walk of the whole file system, or a wait for a writer, takes minutes or forever.
+const BOUND: Duration = Duration::from_secs(20);
+
+/// Runs `cacher args…` without a terminal; kills it and fails past [`BOUND`].
+fn cacher_bounded(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .args(args)
+        .env_remove("CACHER_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the cacher binary runs");
+    wait_bounded(child, args)
+}
+
+fn wait_bounded(mut child: Child, args: &[&str]) -> Output {
+    let start = Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if start.elapsed() > BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`cacher {}` ran past {BOUND:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `--root /` (or `cacher ls /`) walked the whole machine, reading the first 16 KiB of every
+/// file: `/proc/*/environ` and `cmdline` among them, for minutes. `/proc` and `/sys` as roots
+/// read the kernel's files. No cache is in any of them: each is refused at once, saying to give
+/// the directory of the caches.
+#[test]
+fn the_file_systems_root_and_the_kernels_pseudo_file_systems_are_refused_at_once() {
+    let mut roots = vec!["/", "//", "/."];
+    if cfg!(target_os = "linux") {
+        roots.extend(["/proc", "/sys", "/proc/self"]);
+    }
+    for root in roots {
+        for args in [
+            &["--root", root, "ls"][..],
+            &["ls", root],
+            &["--root", root, "stats"],
+        ] {
+            let out = cacher_bounded(args);
+            assert_eq!(code(&out), 1, "{args:?}: {}{}", text(&out), stderr(&out));
+            assert!(
+                stderr(&out).contains("not a directory of caches"),
+                "{args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+/// What a directory holds: each file's path and bytes, and each directory.
+fn contents(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            if path.is_dir() {
+                all.insert(rel, None);
+                stack.push(path);
+            } else {
+                all.insert(rel, Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    all
+}
+
+/// `--store DIR` on directories that hold no store of cacher's: an empty `data.mdb`, one of
+/// text, another program's LMDB without its lock file, notes only. Every subcommand refuses
+/// each, saying so, and leaves the directory as it was. (Failed: each got a `lock.mdb`, and the
+/// empty `data.mdb` was made a database of cacher's tables, listed as "no caches", exit 0.)
+#[test]
+fn a_directory_that_holds_no_store_is_refused_and_nothing_is_made_there() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/other-program.mdb");
+    let places: [(&str, Vec<u8>); 4] = [
+        ("data.mdb", Vec::new()),
+        ("data.mdb", b"hello, not a database\n".to_vec()),
+        ("data.mdb", std::fs::read(fixture).unwrap()),
+        ("notes.txt", b"my notes".to_vec()),
+    ];
+    for (name, bytes) in places {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        let before = contents(dir.path());
+        let store = dir.path().to_str().unwrap();
+        for args in [
+            &["ls"][..],
+            &["stats"],
+            &["verify", "--repair"],
+            &["clear", "--all", "--yes"],
+        ] {
+            let out = cacher_bounded(&[&["--store", store][..], args].concat());
+            assert_eq!(code(&out), 1, "{name} {bytes:?} {args:?}: {}", text(&out));
+            let error = stderr(&out);
+            assert!(
+                error.contains("no store") || error.contains("not a store of cacher's"),
+                "{args:?}: {error}"
+            );
+            assert_eq!(contents(dir.path()), before, "{name}: {args:?} changed it");
+        }
+    }
+    let missing = tempfile::tempdir().unwrap();
+    let gone = missing.path().join("not/made");
+    let out = cacher(&["--store", gone.to_str().unwrap(), "ls"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        !missing.path().join("not").exists(),
+        "the directory was made"
+    );
+}
+
+/// A store whose writer holds LMDB's write lock and does not go on (a process frozen mid-write:
+/// `SIGSTOP`, a debugger) is still listed: reads never take the write lock, and neither does
+/// opening a store that has its tables. (Failed: every open began with a write transaction, so
+/// `cacher ls` — and any process opening the store, to read or not — waited for the frozen
+/// writer without end.)
+#[test]
+fn a_store_whose_writer_is_frozen_is_still_listed() {
+    use heed::types::Bytes;
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = heed::EnvOpenOptions::new();
+    options.max_dbs(3);
+    // SAFETY: this is the only open of this environment in this process, and it stays open
+    // until the test ends; the other process is the `cacher` binary.
+    #[allow(unsafe_code)]
+    let env = unsafe { options.open(dir.path()) }.unwrap();
+    // A store as cacher makes it: the unnamed table and the `order` and `meta` ones.
+    let mut txn = env.write_txn().unwrap();
+    env.create_database::<Bytes, Bytes>(&mut txn, None).unwrap();
+    env.create_database::<Bytes, Bytes>(&mut txn, Some("order"))
+        .unwrap();
+    env.create_database::<Bytes, Bytes>(&mut txn, Some("meta"))
+        .unwrap();
+    txn.commit().unwrap();
+    let frozen = env.write_txn().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let out = cacher_bounded(&["--store", store, "ls", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ls: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ls["caches"], serde_json::json!([]), "{ls}");
+    drop(frozen);
+}
+
+/// `cacher ls` over a directory that holds a store (`backend = "store"` keeps its entries in one
+/// database, `data.mdb`, which a walk of files cannot read) names it, with the command that
+/// sees into it. (Failed: the README's store, in the default root, was not mentioned: "no
+/// caches", exit 0, and nothing said to use `--store`.)
+#[test]
+fn ls_names_the_stores_it_passes_with_the_command_that_sees_into_them() {
+    use cacher::{Cache, StoreBackend};
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("app/users");
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("app::users")
+        .backend(StoreBackend::new(&users))
+        .build()
+        .unwrap();
+    cache.insert(&7, "ada".into()).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let hint = format!("cacher --store {} ls", users.display());
+    for args in [
+        &["--root", root, "ls"][..],
+        &["ls", users.to_str().unwrap()],
+    ] {
+        let out = cacher(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert!(text(&out).contains(&hint), "{args:?}: {}", text(&out));
+    }
+    let out = cacher(&["--root", root, "ls", "--json"]);
+    let ls: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        ls["stores"],
+        serde_json::json!([users.display().to_string()]),
+        "{ls}"
+    );
+}
