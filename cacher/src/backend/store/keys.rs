@@ -25,6 +25,7 @@ pub(super) fn hashed(text: &str) -> String {
 /// The namespace as the store's keys spell it: itself, or its hash when long, or when it holds
 /// the `\0` that ends a namespace in the store's keys (else `a` would own the rows of `a\0x`:
 /// its clear and its bounds would take them), or starts like a hash (`#`).
+#[inline]
 pub(super) fn ns_of(namespace: &str) -> Cow<'_, str> {
     if namespace.len() > MAX_NAMESPACE
         || namespace.as_bytes().contains(&0)
@@ -39,6 +40,7 @@ pub(super) fn ns_of(namespace: &str) -> Cow<'_, str> {
 /// The version as the store's keys spell it: none is empty; a version is itself, or its hash
 /// when it is empty (else it would share the rows of none), holds a `\0` (else version and key
 /// could split one text two ways) or starts like a hash (`#`).
+#[inline]
 fn version_of(version: Option<&str>) -> Cow<'_, str> {
     match version {
         None => Cow::Borrowed(""),
