@@ -149,8 +149,7 @@ where
     {
         let inner = &*self.inner;
         let (mut call, hash) = (Call::new(key), inner.flight_hash(key));
-        let absent = matches!(memory, Memory::Absent);
-        let mut miss = match reads_ahead(inner.backends.len(), goal, absent) {
+        let mut miss = match reads_ahead(inner.backends.len(), goal, absent(&memory)) {
             false => Miss::new(inner, &mut call, hash, goal, memory),
             true => match Miss::read_ahead(inner, &mut call, hash) {
                 Ahead::Hit(value) => return (Ok(value), Origin::Hit),
@@ -236,8 +235,18 @@ where
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
+        // Not through `miss`: a store hit without a memory tier passed its value up one layer
+        // more (≈ 55 instructions, ≈ 8 ns of a 200-byte hit).
+        let (call, hash) = (&mut Call::new(key), inner.flight_hash(key));
+        let mut miss = match reads_ahead(inner.backends.len(), Goal::Lookup, absent(&memory)) {
+            false => Miss::new(inner, call, hash, Goal::Lookup, memory),
+            true => match Miss::read_ahead(inner, call, hash) {
+                Ahead::Hit(value) => return Some(value),
+                ahead => Miss::after(inner, call, hash, Goal::Lookup, ahead),
+            },
+        };
         // A plain lookup's "function" is that there is no value.
-        self.miss(key, || Err(()), Goal::Lookup, memory).0.ok()
+        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }
 
     /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
@@ -458,6 +467,11 @@ fn remove_from<V: 'static>(
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// Whether the memory tier's answer is that there is no memory tier.
+fn absent<V>(memory: &Memory<V>) -> bool {
+    matches!(memory, Memory::Absent)
 }
 
 impl<K, V> fmt::Debug for Cache<K, V> {
