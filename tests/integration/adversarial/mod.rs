@@ -3,6 +3,7 @@
 //! attack, named as the promise that defeats it. docs/RELIABILITY.md maps attacks to tests.
 
 mod aborts;
+mod aheadfill;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
