@@ -26,6 +26,7 @@ mod locks;
 mod macros;
 mod memstores;
 mod midremove;
+mod mounted;
 mod neighbours;
 mod overlaps;
 mod races;
