@@ -4,6 +4,8 @@
 
 mod aborts;
 mod aheadfill;
+#[cfg(feature = "tokio")]
+mod aheadsame;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
