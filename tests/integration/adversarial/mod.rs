@@ -3,6 +3,9 @@
 //! attack, named as the promise that defeats it. docs/RELIABILITY.md maps attacks to tests.
 
 mod aborts;
+mod aheadfill;
+#[cfg(feature = "tokio")]
+mod aheadsame;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
@@ -25,6 +28,7 @@ mod locks;
 mod macros;
 mod memstores;
 mod midremove;
+mod mounted;
 mod neighbours;
 mod overlaps;
 mod races;

@@ -44,7 +44,7 @@ fn is_root() -> bool {
 }
 
 /// Skips the test with a message — or fails it when `CI` is set: CI must run it.
-fn skip(why: &str) {
+pub(crate) fn skip(why: &str) {
     if std::env::var_os("CI").is_some() {
         panic!("cannot run this test: {why} (CI is set, so it must not be skipped)");
     }
@@ -52,13 +52,13 @@ fn skip(why: &str) {
 }
 
 /// A tmpfs mounted on a directory, unmounted when dropped.
-struct Tmpfs {
+pub(crate) struct Tmpfs {
     dir: PathBuf,
 }
 
 impl Tmpfs {
     /// Mounts a tmpfs with `options` on `dir` (created if missing).
-    fn mount(dir: &Path, options: &str) -> Result<Self, String> {
+    pub(crate) fn mount(dir: &Path, options: &str) -> Result<Self, String> {
         if !is_root() {
             return Err("needs root to mount a tmpfs".into());
         }

@@ -7,7 +7,7 @@
 
 mod corrupt;
 mod crash;
-mod environment;
+pub(crate) mod environment;
 mod flight;
 mod hostile_keys;
 mod panics;

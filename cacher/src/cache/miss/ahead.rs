@@ -36,10 +36,12 @@ pub(in crate::cache) enum Ahead<V> {
 
 /// Whether a blocking call reads the first persistent tier before its miss is built
 /// ([`Miss::read_ahead`]): a call that looks up or computes, of a cache with persistent tiers
-/// and no memory tier (whose memory lookup is `absent` only then). Not generic.
+/// and no memory tier (`no_memory`). Not the memory lookup's `Absent`: a memory tier answers that
+/// for an expired entry too, and its call must fill the memory tier from a persistent hit
+/// (`Core::fill`), which a hit read ahead does not. Not generic.
 #[inline]
-pub(in crate::cache) fn reads_ahead(tiers: usize, goal: Goal, absent: bool) -> bool {
-    absent && matches!(goal, Goal::Compute | Goal::Lookup) && tiers > 0
+pub(in crate::cache) fn reads_ahead(tiers: usize, goal: Goal, no_memory: bool) -> bool {
+    no_memory && matches!(goal, Goal::Compute | Goal::Lookup) && tiers > 0
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>
