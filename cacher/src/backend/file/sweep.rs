@@ -7,9 +7,8 @@
 //! listing, its version). A temporary file (`.cacher-tmp-…`) is a writer's; `clear` deletes one
 //! once it is a minute old, when no writer can still be at work on it. Everything else — a
 //! user's notes, another namespace's entries, symlinks, FIFOs — is left alone. The walk never
-//! follows a symlink, goes at most [`MAX_DEPTH`] directories down, resolves beneath the
-//! cache directory's handle, and never enters another file system mounted below it (on Unix):
-//! a cache makes no mount point, and one there (`/proc` below `/`) is not its own.
+//! follows a symlink, goes at most [`MAX_DEPTH`] directories down, and resolves beneath the
+//! cache directory's handle.
 
 use std::io;
 use std::time::{Duration, SystemTime};
@@ -80,32 +79,6 @@ pub(super) fn walk(
     prune: bool,
     visitor: &mut impl Visitor,
 ) -> bool {
-    let device = device_of(dir);
-    walk_on(dir, (prefix, depth), prune, device, visitor)
-}
-
-/// The file system `dir` is on (Unix; elsewhere `None`, and the walk does not look).
-fn device_of(dir: &Dir) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use cap_std::fs::MetadataExt as _;
-        dir.dir_metadata().ok().map(|metadata| metadata.dev())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
-}
-
-/// [`walk`] of the directories on `device`.
-fn walk_on(
-    dir: &Dir,
-    (prefix, depth): (&str, usize),
-    prune: bool,
-    device: Option<u64>,
-    visitor: &mut impl Visitor,
-) -> bool {
     let entries = match dir.entries() {
         Ok(entries) => entries,
         Err(e) => {
@@ -128,9 +101,7 @@ fn walk_on(
             removed |= visitor.file(dir, &entry, &name, &rel);
         } else if file_type.is_dir() && depth < MAX_DEPTH {
             let below = match entry.open_dir() {
-                // Another file system mounted here: not the cache's.
-                Ok(sub) if device_of(&sub) != device => false,
-                Ok(sub) => walk_on(&sub, (&rel, depth + 1), prune, device, visitor),
+                Ok(sub) => walk(&sub, &rel, depth + 1, prune, visitor),
                 Err(e) => {
                     visitor.failed(&rel, e);
                     false
