@@ -56,6 +56,45 @@ fn max_entries_keeps_exactly_that_many_of_the_newest() {
     );
 }
 
+/// The bounds evict the least recently used first, as far as this process saw: a read counts
+/// as a use, after the writes it sees and before the later ones.
+#[test]
+fn the_bounds_evict_the_entry_used_least_recently() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(3));
+    for k in 0..3 {
+        cache.insert(&k, format!("v{k}")).unwrap();
+    }
+    assert_eq!(
+        cache.get(&0).as_deref(),
+        Some("v0"),
+        "the oldest written, read"
+    );
+    cache.insert(&3, "v3".into()).unwrap();
+    assert_eq!(cache.get(&1), None, "written before 0 was read, and unread");
+    // 2 was written before 0's read: it goes next, not 0.
+    cache.insert(&4, "v4".into()).unwrap();
+    assert_eq!(cache.get(&2), None);
+    assert_eq!(cache.get(&0).as_deref(), Some("v0"));
+    assert_eq!(present(&cache, 3..5), 2);
+}
+
+/// Entries used alike (all read in one snapshot) go oldest written first; never the one just
+/// written.
+#[test]
+fn a_write_over_the_bound_evicts_the_oldest_when_all_were_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = store_cache("app::f", StoreBackend::new(dir.path()).max_entries(3));
+    for k in 0..3 {
+        cache.insert(&k, format!("v{k}")).unwrap();
+    }
+    assert_eq!(present(&cache, 0..3), 3);
+    cache.insert(&3, "v3".into()).unwrap();
+    assert_eq!(cache.get(&3).as_deref(), Some("v3"));
+    assert_eq!(cache.get(&0), None);
+    assert_eq!(present(&cache, 0..4), 3);
+}
+
 /// A write over an existing entry replaces it in place: the bounds count it once, at its new
 /// size, and it becomes the newest written.
 #[test]

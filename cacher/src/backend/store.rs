@@ -5,6 +5,7 @@ mod env;
 mod keys;
 mod list;
 mod table;
+mod uses;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,10 +46,12 @@ use crate::future::{OwnedKey, blocking, blocking_write};
 /// - **Checked.** Each entry records its namespace, key, version and type, checked on every read
 ///   like every tier ([`entry::decode_current`]); a mismatch is a miss, overwritten.
 /// - **Bounded.** [`max_entries`](Self::max_entries) and [`max_size`](Self::max_size) bound each
-///   namespace (a cache); a write over a bound evicts the namespace's oldest-written entries
-///   first (a hit does not write, so hits stay fast: the order is by write, not by use). Entries
-///   past their end (the cache's ttl, or the entry's own from `ttl_fn`, with the grace windows)
-///   are dropped a few per write, oldest written first.
+///   namespace (a cache); a write over a bound evicts the entry used least recently among the
+///   namespace's eight oldest written, as far as the writing process saw: a hit does not write
+///   (hits stay fast), it notes its read in the process's memory, which the process's next
+///   eviction reads (reads by other processes count at their own evictions). Entries past their
+///   end (the cache's ttl, or the entry's own from `ttl_fn`, with the grace windows) are dropped
+///   first, and a few per write, oldest written first.
 /// - **Growth.** The database file grows with its entries up to 1 TiB (the address space LMDB
 ///   reserves; no map size to choose); freed pages are reused, the file does not shrink.
 /// - Entries are [`PostcardFormatter`] by default (compact and fast; a person reads the store
@@ -179,8 +182,8 @@ impl<F: Formatter> StoreBackend<F> {
         self
     }
 
-    /// Keeps at most `max_entries` entries of each cache (namespace), evicting the oldest
-    /// written first. `0` is refused by the cache's build.
+    /// Keeps at most `max_entries` entries of each cache (namespace), evicting the least
+    /// recently used first (as the type's **Bounded** says). `0` is refused by the cache's build.
     ///
     /// ```
     /// let store = cacher::StoreBackend::new("cache").max_entries(10_000);
@@ -192,8 +195,8 @@ impl<F: Formatter> StoreBackend<F> {
         self
     }
 
-    /// Keeps at most `bytes` of encoded entries of each cache (namespace), evicting the oldest
-    /// written first (`max_size = "1GiB"` in the attribute). The database file is larger by its
+    /// Keeps at most `bytes` of encoded entries of each cache (namespace), evicting the least
+    /// recently used first (`max_size = "1GiB"` in the attribute). The database file is larger by its
     /// pages' slack and the tree's nodes (typically up to 2×). `0` is refused by the build.
     ///
     /// ```
@@ -324,7 +327,10 @@ where
             return Ok(None);
         };
         // Decoded in place, from the map, inside the read transaction.
-        let bytes = value.get(8..).unwrap_or_default();
+        // The read noted for this process's evictions: least recently used first.
+        let (stamp, bytes) = value.split_at_checked(8).unwrap_or_default();
+        let stamp = stamp.try_into().map_or(0, u64::from_be_bytes);
+        store.uses.read(stamp, txn.id() as u64);
         let location = Location(&self.dir, key.key);
         // An entry of the function's older code is a plain miss, overwritten.
         entry::decode_current(&self.formatter, key, bytes, &location)

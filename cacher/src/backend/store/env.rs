@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RwTxn, WithTls};
+
+use super::uses::Uses;
 
 /// The address space the store may grow into, largest first. LMDB maps its file at a fixed size,
 /// but the file itself grows only as entries are written (and never past the store's
@@ -32,11 +34,13 @@ pub(super) struct Store {
     /// database, which also holds the records of the named ones (keys without a NUL).
     pub(super) entries: Database<Bytes, Bytes>,
     /// `namespace \0 seq (8 bytes, big-endian)` → `end_ms (8) | len (8) | entries' key`:
-    /// the namespace's entries, oldest written first.
+    /// the namespace's entries, oldest written first (`seq`: the write's transaction id).
     pub(super) order: Database<Bytes, Bytes>,
     /// `seq` → the last sequence number; `n \0 namespace` → `count (8) | bytes (8)`;
     /// `t \0 namespace` → the newest `created_ms` seen.
     pub(super) meta: Database<Bytes, Bytes>,
+    /// The entries this process read lately, for its evictions.
+    pub(super) uses: Arc<Uses>,
 }
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
@@ -104,6 +108,7 @@ fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
             entries,
             order,
             meta,
+            uses: Arc::new(Uses::new()),
         });
     }
     drop(txn);
@@ -118,6 +123,7 @@ fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
         entries,
         order,
         meta,
+        uses: Arc::new(Uses::new()),
     };
     retire_first_layout(&store, &mut txn)?;
     txn.commit()?;

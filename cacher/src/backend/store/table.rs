@@ -1,11 +1,12 @@
 //! The store's writes in one LMDB write transaction: put, remove, clear, and the bounds (count,
-//! bytes, expiry) that evict a namespace's oldest-written entries first.
+//! bytes, expiry) that evict a namespace's least recently used entries first.
 
 use std::io::Write as _;
 
 use heed::RwTxn;
 
 use super::env::Store;
+use super::uses::WINDOW;
 use crate::entry::Entry;
 
 /// What a namespace may hold, and for how long.
@@ -147,7 +148,11 @@ pub(super) fn put(
         count = count.saturating_sub(1);
         total = total.saturating_sub(len);
     }
-    let seq = u64_at(store.meta.get(txn, b"seq")?.unwrap_or(&[]), 0) + 1;
+    // The write's stamp: its transaction's id, which a read's snapshot compares with
+    // ([`Uses`](super::uses::Uses)); never below the last one (stores of an earlier layout
+    // counted their writes).
+    let last = u64_at(store.meta.get(txn, b"seq")?.unwrap_or(&[]), 0);
+    let seq = (last + 1).max(txn.id() as u64);
     store.meta.put(txn, b"seq", &seq.to_be_bytes())?;
     let len = bytes.len() as u64;
     // Written in place in the map (LMDB's MDB_RESERVE): no copy of the entry to prefix it.
@@ -168,7 +173,7 @@ pub(super) fn put(
         namespace,
         (count + 1, total + len),
         bounds,
-        newest,
+        (newest, seq),
     )?;
     set_totals(store, txn, namespace, totals)?;
     Ok(evicted)
@@ -187,18 +192,19 @@ fn newest(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, created: u64) -> 
     })
 }
 
-/// Drops the namespace's oldest-written entries while it is over a bound, and a few expired
-/// ones; the new totals, and how many went for the bounds.
+/// Drops the namespace's least recently used entries while it is over a bound (as far as this
+/// process saw: [`victim`]), and a few expired ones; the new totals, and how many went for the
+/// bounds. `written` is the store's "now" and the stamp of the entry just written, which stays.
 fn evict(
     store: &Store,
     txn: &mut RwTxn<'_>,
     namespace: &str,
     (count, total): (u64, u64),
     bounds: Bounds,
-    now_ms: u64,
+    written: (u64, u64),
 ) -> heed::Result<((u64, u64), u64)> {
     joined(&[namespace.as_bytes(), b"\0"], |prefix| {
-        evict_under(store, txn, prefix, (count, total), bounds, now_ms)
+        evict_under(store, txn, prefix, (count, total), bounds, written)
     })
 }
 
@@ -209,7 +215,7 @@ fn evict_under(
     prefix: &[u8],
     (mut count, mut total): (u64, u64),
     bounds: Bounds,
-    now_ms: u64,
+    (now_ms, written): (u64, u64),
 ) -> heed::Result<((u64, u64), u64)> {
     let (mut expired, mut evicted) = (0, 0);
     loop {
@@ -217,16 +223,19 @@ fn evict_under(
         let over = count > 1
             && (bounds.max_entries.is_some_and(|max| count > max)
                 || bounds.max_size.is_some_and(|max| total > max));
-        let first = store.order.prefix_iter(txn, prefix)?.next().transpose()?;
-        let Some((key, value)) = first else {
+        let row = match over {
+            true => victim(store, txn, prefix, (now_ms, written))?,
+            // Not over a bound: the oldest written, if expired (a few per write).
+            false => match store.order.prefix_iter(txn, prefix)?.next().transpose()? {
+                Some((key, value)) if u64_at(value, 0) < now_ms && expired < EXPIRED_PER_WRITE => {
+                    Some((key.to_vec(), value.to_vec()))
+                }
+                _ => None,
+            },
+        };
+        let Some((key, value)) = row else {
             break;
         };
-        let stale = u64_at(value, 0) < now_ms;
-        if !over && (!stale || expired >= EXPIRED_PER_WRITE) {
-            break;
-        }
-        // Copied only to be dropped (most writes stop above, with nothing to drop).
-        let (key, value) = (key.to_vec(), value.to_vec());
         expired += usize::from(!over);
         evicted += u64::from(over);
         store.entries.delete(txn, &value[16..])?;
@@ -235,6 +244,34 @@ fn evict_under(
         total = total.saturating_sub(u64_at(&value, 8));
     }
     Ok(((count, total), evicted))
+}
+
+/// The order row of the entry to evict for a bound: among the [`WINDOW`] oldest written (but the
+/// entry just `written`, which stays), an expired one, else the one this process used least
+/// recently ([`Uses::last_use`](super::uses::Uses::last_use)). Copied out: most writes evict
+/// nothing and copy nothing.
+fn victim(
+    store: &Store,
+    txn: &RwTxn<'_>,
+    prefix: &[u8],
+    (now_ms, written): (u64, u64),
+) -> heed::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let mut least: Option<(u64, &[u8], &[u8])> = None;
+    for row in store.order.prefix_iter(txn, prefix)?.take(WINDOW + 1) {
+        let (key, value) = row?;
+        let stamp = u64_at(key, key.len().saturating_sub(8));
+        if stamp == written {
+            continue;
+        }
+        let used = match u64_at(value, 0) < now_ms {
+            true => 0, // expired: goes first
+            false => store.uses.last_use(stamp),
+        };
+        if least.is_none_or(|(least, ..)| used < least) {
+            least = Some((used, key, value));
+        }
+    }
+    Ok(least.map(|(_, key, value)| (key.to_vec(), value.to_vec())))
 }
 
 /// Removes the entry at `id` of `namespace`.
