@@ -1,8 +1,7 @@
 //! A cache's own files on another file system mounted below its directory (a tmpfs or a volume
-//! at a subdirectory its `filename_fn` or version writes into). The walks stay on the cache
-//! directory's file system (session 10: `cacher --root /` read `/proc`), but the cache reads and
-//! writes its entries there all the same: its `clear` must not report success and leave them,
-//! to be served after it.
+//! at a subdirectory its `filename_fn` or version writes into). The cache reads and writes its
+//! entries there: its `clear` must not report success and leave them, to be served after it (a
+//! first fix for `cacher --root /`, session 10, kept every walk on one file system, and did).
 
 use cacher::{Cache, SeparateFileBackend};
 
