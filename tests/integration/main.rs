@@ -29,7 +29,6 @@ mod identity;
 mod invalidation;
 mod macros;
 mod policies;
-mod reads;
 #[cfg(feature = "redis")]
 mod redis;
 mod reliability;

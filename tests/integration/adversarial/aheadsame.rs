@@ -118,3 +118,16 @@ fn a_call_read_ahead_comes_to_what_the_miss_machine_alone_comes_to() {
         }
     }
 }
+
+/// A plain lookup reads ahead too: a hit once, a missing key once (a lookup computes nothing, so
+/// it looks no further), and the hit counted as the tier's.
+#[test]
+fn a_lookup_read_ahead_reads_the_tier_once() {
+    for (state, value) in [(State::Hit, Some(10)), (State::Nothing, None)] {
+        let (_dir, cache, tier, _) = setup(state);
+        assert_eq!(cache.get(&1), value, "{state:?}");
+        assert_eq!(tier.reads.load(Ordering::SeqCst), 1, "{state:?}");
+        let stats = cache.stats();
+        assert_eq!(stats.hits, u64::from(value.is_some()), "{state:?}");
+    }
+}
