@@ -146,8 +146,8 @@ impl Source {
 
 /// Why `dir` cannot be a directory of caches, if it cannot: the file system's root (a walk of
 /// it reads every file of the machine) or a file system of the kernel's (`/proc`, `/sys`),
-/// whose files are not files of caches. (A walk never enters another file system mounted below
-/// its directory either: `cacher::Listing`.)
+/// whose files are not files of caches. (Below a directory of caches a walk does enter other
+/// file systems: a cache's own entries may be on a mount there.)
 fn holds_no_caches(dir: &Path) -> Option<String> {
     let dir = dir.canonicalize().ok()?;
     if dir.parent().is_none() {
