@@ -196,8 +196,9 @@ impl<F: Formatter> StoreBackend<F> {
     }
 
     /// Keeps at most `bytes` of encoded entries of each cache (namespace), evicting the least
-    /// recently used first (`max_size = "1GiB"` in the attribute). The database file is larger by its
-    /// pages' slack and the tree's nodes (typically up to 2×). `0` is refused by the build.
+    /// recently used first (`max_size = "1GiB"` in the attribute). The database file is larger
+    /// by its pages' slack and the tree's nodes (typically up to 2×). `0` is refused by the
+    /// build.
     ///
     /// ```
     /// let store = cacher::StoreBackend::new("cache").max_size(1 << 30); // 1 GiB
@@ -235,10 +236,9 @@ impl<F> StoreBackend<F> {
         Error::io(&self.dir, env::io_error(error))
     }
 
-    /// Writes `bytes` at `id` in one transaction, synced when durable.
-    /// Writes an encoded entry in one write transaction — only if the key has none, unless
-    /// `replace` (LMDB runs one writer at a time across processes: nothing comes between the
-    /// look and the write). Whether it wrote.
+    /// Writes an encoded entry in one write transaction, synced when durable — only if the key
+    /// has none, unless `replace` (LMDB runs one writer at a time across processes: nothing
+    /// comes between the look and the write). Whether it wrote.
     fn write(&self, at: (&str, &[u8]), bytes: &[u8], times: Times, replace: bool) -> Result<bool> {
         let store = self.store()?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
