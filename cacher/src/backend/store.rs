@@ -8,6 +8,7 @@ mod table;
 mod uses;
 
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -88,13 +89,20 @@ pub struct StoreBackend<F = PostcardFormatter> {
     /// Opened at the build, or at the first call that can (a directory that cannot be made
     /// yet is a failing tier, not a failed build); shared with the copies of async calls.
     store: Arc<OnceLock<Store>>,
+    /// Set when the directory was refused as another program's (its `data.mdb` not a store's):
+    /// what every later call fails with, without looking there again — and no cross-process
+    /// lock folder is made there ([`lock_dir`](PersistentBackend::lock_dir)).
+    refused: Arc<OnceLock<String>>,
     /// Entries evicted for the bounds by this backend's writes (and its copies').
     evicted: Arc<AtomicU64>,
 }
 
 impl StoreBackend<PostcardFormatter> {
     /// The store in `dir` (created at the first use, with its parents). Caches given one
-    /// directory share one store, each with its own entries (its namespace).
+    /// directory share one store, each with its own entries (its namespace). A directory that
+    /// holds another program's database where the store's would be (`data.mdb`) is refused and
+    /// left as it is: the tier fails — each call still returns the function's value — and does
+    /// not look there again.
     ///
     /// ```
     /// use cacher::{Cache, StoreBackend};
@@ -120,6 +128,7 @@ impl StoreBackend<PostcardFormatter> {
                 retention_ms: None,
             },
             store: Arc::default(),
+            refused: Arc::default(),
             evicted: Arc::default(),
         }
     }
@@ -165,6 +174,7 @@ impl<F: Formatter> StoreBackend<F> {
             create: self.create,
             bounds: self.bounds,
             store: self.store,
+            refused: self.refused,
             evicted: self.evicted,
         }
     }
@@ -228,8 +238,26 @@ impl<F> StoreBackend<F> {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }
-        let store = env::open(&self.dir, self.create).map_err(|e| self.error(e))?;
-        Ok(self.store.get_or_init(|| store))
+        self.open()
+    }
+
+    /// [`store`](Self::store)'s first use: the store opened, or why not (remembered when the
+    /// directory is another program's).
+    #[cold]
+    fn open(&self) -> Result<&Store> {
+        if let Some(why) = self.refused.get() {
+            return Err(Error::io(&self.dir, io::Error::other(why.clone())));
+        }
+        match env::open(&self.dir, self.create) {
+            Ok(store) => Ok(self.store.get_or_init(|| store)),
+            Err(e) => {
+                let e = env::io_error(e);
+                if env::is_foreign(&e) {
+                    let _ = self.refused.set(e.to_string());
+                }
+                Err(Error::io(&self.dir, e))
+            }
+        }
     }
 
     fn error(&self, error: heed::Error) -> Error {
@@ -278,6 +306,7 @@ impl<F> StoreBackend<F> {
             create: self.create,
             bounds: self.bounds,
             store: Arc::clone(&self.store),
+            refused: Arc::clone(&self.refused),
             evicted: Arc::clone(&self.evicted),
         }
     }
@@ -379,7 +408,8 @@ where
     }
 
     fn lock_dir(&self) -> Option<PathBuf> {
-        Some(self.dir.clone())
+        // Another program's directory gets no lock folder of ours.
+        (self.refused.get().is_none()).then(|| self.dir.clone())
     }
 
     fn evictions(&self) -> u64 {

@@ -62,3 +62,35 @@ fn a_database_file_linked_outside_the_store_is_never_written() {
         after.len()
     );
 }
+
+/// A store directory that holds another program's LMDB database (`data.mdb` with rows, no
+/// `lock.mdb`: the program opens it without LMDB's locks, or is not running): the cache refuses
+/// it as a store and still returns the function's value, and the directory is left as it was —
+/// the database's bytes, and no file made beside it. (Failed: the store made its `lock.mdb`
+/// there, and opened the database read-write, before it looked whose it was; the cache's
+/// cross-process lock made its `.cacher-locks` folder there.)
+#[test]
+fn another_programs_lmdb_directory_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cacher-cli/tests/fixtures/other-program.mdb");
+    let data = dir.path().join("data.mdb");
+    std::fs::copy(&fixture, &data).unwrap();
+    let before = std::fs::read(&data).unwrap();
+    // Twice: the refusal holds for the backend's later calls (it does not look there again).
+    assert_eq!(call(dir.path()), "one");
+    assert_eq!(call(dir.path()), "one");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["data.mdb"],
+        "files made in another program's directory"
+    );
+    assert!(
+        std::fs::read(&data).unwrap() == before,
+        "its database was changed"
+    );
+}

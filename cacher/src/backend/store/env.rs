@@ -47,7 +47,8 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::d
 
 /// The store in `dir`, open. With `create`, made (the directory with its parents, LMDB's files,
 /// the tables) where missing; without, only a store of cacher's already there is opened, and
-/// nothing is made where there is none ([`existing`]).
+/// nothing is made where there is none. Either way, a directory that holds another program's
+/// database is refused before anything is made or opened for writing there ([`whose`]).
 pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     if create {
         crate::private_dir::create(dir)?;
@@ -59,9 +60,7 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     if let Some(store) = open.get(&path) {
         return Ok(store.clone());
     }
-    if !create {
-        existing(&path)?;
-    }
+    whose(&path, create)?;
     own_files(&path)?;
     let env = MAP_SIZES
         .iter()
@@ -71,7 +70,11 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
             || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], READ_WRITE),
             Ok,
         )?;
-    refuse_another_programs(&env, &path)?;
+    // Looked at again now that it is open: another program may have written its database
+    // since the look above.
+    if ownership(&env)? == Ownership::Foreign {
+        return Err(not_ours(&path, FOREIGN_TABLES));
+    }
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     env.clear_stale_readers()?;
     let store = tables(&env)?;
@@ -138,18 +141,21 @@ fn no_store(dir: &Path, why: &str) -> heed::Error {
     ))
 }
 
-/// Refuses, making nothing there, a directory that holds no store of cacher's: its `data.mdb`
-/// must be a regular file that is not empty, its `lock.mdb` one too or missing, and the
-/// database must hold the store's `order` and `meta` tables. It is looked at read-only, and
-/// without LMDB's locks when there is no lock file (which opening with them would make: no
-/// process uses them there), then closed before the store is opened.
-fn existing(path: &Path) -> heed::Result<()> {
+/// Refuses, making nothing there, a directory that holds another program's files where the
+/// store's would be, and without `create` one that holds no store of cacher's: `data.mdb` must
+/// be a regular file, `lock.mdb` one too or missing, and the database either a store's (its
+/// `order` and `meta` tables) or, with `create`, empty — or `data.mdb` missing or empty, with
+/// `create`. It is looked at read-only, and without LMDB's locks when there is no lock file
+/// (which opening with them would make: no process uses them there), then closed before the
+/// store is opened.
+fn whose(path: &Path, create: bool) -> heed::Result<()> {
     let root = cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
-    let data = root.symlink_metadata("data.mdb");
-    match data {
+    match root.symlink_metadata("data.mdb") {
         Ok(data) if data.is_file() && data.len() > 0 => {}
+        Ok(data) if data.is_file() && create => return Ok(()),
         Ok(data) if data.is_file() => return Err(no_store(path, "its data.mdb is empty")),
         Ok(_) => return Err(not_ours(path, "its data.mdb is not a regular file")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create => return Ok(()),
         Err(e) => return Err(no_store(path, &format!("no data.mdb: {e}"))),
     }
     let flags = match root.symlink_metadata("lock.mdb") {
@@ -160,6 +166,34 @@ fn existing(path: &Path) -> heed::Result<()> {
     };
     let env = open_env(path, MAP_SIZES[MAP_SIZES.len() - 1], flags)
         .map_err(|e| not_ours(path, &format!("not an LMDB database: {e}")))?;
+    let found = ownership(&env);
+    env.prepare_for_closing().wait();
+    match found? {
+        Ownership::Ours => Ok(()),
+        Ownership::Empty if create => Ok(()),
+        Ownership::Empty => Err(not_ours(path, "its LMDB database is empty")),
+        Ownership::Foreign => Err(not_ours(path, FOREIGN_TABLES)),
+    }
+}
+
+/// Whose an LMDB database is, by its tables.
+#[derive(Debug, PartialEq, Eq)]
+enum Ownership {
+    /// A store's: its `order` and `meta` tables are there.
+    Ours,
+    /// No rows at all: a store made up to its environment and no further, or no one's.
+    Empty,
+    /// Rows, but not the store's `order` and `meta` tables: another program's, which a store
+    /// must neither write its tables into nor take for its first layout and empty.
+    Foreign,
+}
+
+/// Why a database is [`Ownership::Foreign`].
+const FOREIGN_TABLES: &str =
+    "its LMDB database has rows but not the store's `meta` and `order` tables";
+
+/// Whose the database of `env` is, read in a read transaction.
+fn ownership(env: &Env<WithTls>) -> heed::Result<Ownership> {
     let txn = env.read_txn()?;
     let has = |name| {
         matches!(
@@ -167,25 +201,43 @@ fn existing(path: &Path) -> heed::Result<()> {
             Ok(Some(_))
         )
     };
-    let ours = has("order") && has("meta");
-    drop(txn);
-    env.prepare_for_closing().wait();
-    if ours {
-        Ok(())
+    if has("order") && has("meta") {
+        return Ok(Ownership::Ours);
+    }
+    let main: Option<Database<Bytes, Bytes>> = env.open_database(&txn, None)?;
+    if main.map_or(Ok(true), |main| main.is_empty(&txn))? {
+        Ok(Ownership::Empty)
     } else {
-        Err(not_ours(
-            path,
-            "its LMDB database has not the store's `meta` and `order` tables",
-        ))
+        Ok(Ownership::Foreign)
     }
 }
 
-/// The error of a directory whose `data.mdb` is not a store of cacher's.
+/// The error of a directory whose `data.mdb` is not a store of cacher's ([`is_foreign`]).
 fn not_ours(path: &Path, why: &str) -> heed::Error {
-    heed::Error::Io(io::Error::other(format!(
+    heed::Error::Io(io::Error::other(NotOurs(format!(
         "{} is not a store of cacher's ({why}): left as it is",
         path.display()
-    )))
+    ))))
+}
+
+/// What [`not_ours`] says, as an error type of its own so that [`is_foreign`] tells it apart.
+#[derive(Debug)]
+struct NotOurs(String);
+
+impl std::fmt::Display for NotOurs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotOurs {}
+
+/// Whether `error` ([`io_error`] of [`open`]'s) refused a directory as another program's: a
+/// verdict that holds for as long as the process runs (a backend does not look there again).
+pub(super) fn is_foreign(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<NotOurs>)
 }
 
 /// LMDB's files in `dir`, made now as regular files beneath it when missing, or found there:
@@ -250,31 +302,6 @@ fn retire_first_layout(store: &Store, txn: &mut RwTxn<'_>) -> heed::Result<()> {
     store.meta.clear(txn)
 }
 
-/// Refuses an environment that holds rows but not the store's `meta` and `order` databases:
-/// another program's LMDB, which a store must neither write its databases into nor take for its
-/// first layout and empty.
-fn refuse_another_programs(env: &Env<WithTls>, path: &Path) -> heed::Result<()> {
-    let txn = env.read_txn()?;
-    let main: Option<Database<Bytes, Bytes>> = env.open_database(&txn, None)?;
-    if main.map_or(Ok(true), |main| main.is_empty(&txn))? {
-        return Ok(());
-    }
-    let has = |name| {
-        matches!(
-            env.open_database::<Bytes, Bytes>(&txn, Some(name)),
-            Ok(Some(_))
-        )
-    };
-    if has("meta") && has("order") {
-        return Ok(());
-    }
-    Err(heed::Error::Io(io::Error::other(format!(
-        "{} is not a store of cacher's (its LMDB database has rows but not its `meta` and \
-         `order` tables): left as it is",
-        path.display()
-    ))))
-}
-
 /// Whether a key of the unnamed database is an entry's (`namespace \0 version \0 key`), not the
 /// record of a named database (`order`, `meta`, `entries`: names without a NUL).
 pub(super) fn is_entry(id: &[u8]) -> bool {
@@ -290,7 +317,7 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
         .max_dbs(3)
         .max_readers(MAX_READERS);
     // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
-    // process (the map `OPEN`; the read-only look of `existing` is closed before, under the
+    // process (the map `OPEN`; the read-only look of `whose` is closed before, under the
     // same lock), only through LMDB (the directory holds nothing else of ours but the lock
     // folder), and with NO_SYNC, whose only cost is durability across a power loss: a process
     // killed at any moment leaves the last committed transaction in the page cache, whole.
