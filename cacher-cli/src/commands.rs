@@ -414,15 +414,17 @@ fn remove_all<'a>(
     items: impl IntoIterator<Item = &'a Listed>,
 ) -> Result<(), String> {
     let (mut removed, mut failed, mut first) = (0, 0, None);
-    for item in items {
-        match source.listing.remove_at(&item.location) {
-            Ok(()) => removed += 1,
-            Err(e) => {
-                failed += 1;
-                first.get_or_insert_with(|| format!("{}: {e}", item.location));
+    source.removing(|remove_at| {
+        for item in items {
+            match remove_at(&item.location) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    failed += 1;
+                    first.get_or_insert_with(|| format!("{}: {e}", item.location));
+                }
             }
         }
-    }
+    });
     match first {
         None => Ok(()),
         Some(first) => Err(format!(

@@ -8,6 +8,7 @@ mod commands;
 mod parse;
 mod print;
 mod source;
+mod waits;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use cacher::entry::EntryMeta;
 use cacher::{Listing, RedisBackend, RedisOptions, SeparateFileBackend, StoreBackend};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::Global;
+use crate::{Global, waits};
 
 /// What a walk found: cacher's things, how many things it looked at, the stores it passed.
 pub struct Walked {
@@ -127,6 +127,31 @@ impl Source {
             _ => return None,
         };
         Some(parent.display().to_string())
+    }
+
+    /// Runs `work` with a removal of entries by location (`remove_at`) that says once on
+    /// stderr, when one has not ended after a few seconds, what it waits for ([`waits`]).
+    pub fn removing<T>(&self, work: impl FnOnce(&dyn Fn(&str) -> cacher::Result<()>) -> T) -> T {
+        let why = if self.redis {
+            "the server does not answer"
+        } else if self.dir.is_none() {
+            "another process holds the store's writer lock (one stopped mid-write, by SIGSTOP or \
+             a debugger, holds it until it resumes or exits)"
+        } else {
+            "the file system does not answer"
+        };
+        let waiting = format!(
+            "still waiting to remove an entry of {}: {why}. Ctrl-C stops here; the entries not \
+             yet removed stay as they are",
+            crate::print::clean(&self.name)
+        );
+        waits::told(&waiting, |tick| {
+            work(&|location| {
+                let removed = self.listing.remove_at(location);
+                tick();
+                removed
+            })
+        })
     }
 
     /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.

@@ -201,3 +201,83 @@ fn ls_names_the_stores_it_passes_with_the_command_that_sees_into_them() {
         "{ls}"
     );
 }
+
+/// The variable that makes this test binary, run again as a child, write a store's entries
+/// with cacher and exit (the test process itself then holds the store's write lock through
+/// LMDB: one process cannot open one store twice).
+const MAKE_ENTRIES: &str = "CACHER_CLI_TEST_MAKE_ENTRIES";
+
+/// `clear` of a store whose writer lock another process holds (frozen mid-write) waits — the
+/// removal is what was asked — but says so on stderr within a few seconds, naming the writer
+/// lock and Ctrl-C, and finishes once the writer lets go. (Failed: it waited without a word.)
+#[test]
+fn a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go() {
+    if let Some(dir) = std::env::var_os(MAKE_ENTRIES) {
+        let cache: cacher::Cache<u32, String> = cacher::Cache::builder()
+            .namespace("app::users")
+            .backend(cacher::StoreBackend::new(dir))
+            .build()
+            .unwrap();
+        for n in 0..3 {
+            cache.insert(&n, format!("user {n}")).unwrap();
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go",
+            "--exact",
+        ])
+        .env(MAKE_ENTRIES, dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let mut options = heed::EnvOpenOptions::new();
+    options.max_dbs(3);
+    // SAFETY: this is the only open of this environment in this process, and it stays open
+    // until the test ends; the other processes are the child above (ended) and `cacher`.
+    #[allow(unsafe_code)]
+    let env = unsafe { options.open(dir.path()) }.unwrap();
+    let frozen = env.write_txn().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let args = ["--store", store, "clear", "--all", "--yes"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = said_within(&mut child, "still waiting", BOUND);
+    assert!(
+        said.contains("writer lock") && said.contains("Ctrl-C"),
+        "{said}"
+    );
+    drop(frozen);
+    let out = wait_bounded(child, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(text(&out).contains("removed 3 entries"), "{}", text(&out));
+}
+
+/// The first line of `child`'s stderr that contains `needle`, read as it is written; fails
+/// (killing the child) when none came within `bound`. The rest of stderr is left unread.
+fn said_within(child: &mut Child, needle: &str, bound: Duration) -> String {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (line, lines) = std::sync::mpsc::channel();
+    let needle = needle.to_owned();
+    std::thread::spawn(move || {
+        for read in std::io::BufReader::new(stderr).lines() {
+            let Ok(read) = read else { return };
+            if read.contains(&needle) {
+                let _ = line.send(read);
+                return;
+            }
+        }
+    });
+    lines.recv_timeout(bound).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("nothing said about waiting within {bound:?}")
+    })
+}

@@ -27,19 +27,21 @@ pub(super) fn verify(
     let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
     let mut failures = Vec::new();
     if repair {
-        for item in &problems {
-            if let Found::Unreadable { .. } = item.found {
-                // Unread, it is not known to be cacher's: another user's, perhaps.
-                failures.push(format!(
-                    "{}: unreadable, so not known to be a cache's: left as it is",
-                    item.location
-                ));
-                continue;
+        source.removing(|remove_at| {
+            for item in &problems {
+                if let Found::Unreadable { .. } = item.found {
+                    // Unread, it is not known to be cacher's: another user's, perhaps.
+                    failures.push(format!(
+                        "{}: unreadable, so not known to be a cache's: left as it is",
+                        item.location
+                    ));
+                    continue;
+                }
+                if let Err(e) = remove_at(&item.location) {
+                    failures.push(format!("{}: {e}", item.location));
+                }
             }
-            if let Err(e) = source.listing.remove_at(&item.location) {
-                failures.push(format!("{}: {e}", item.location));
-            }
-        }
+        });
     }
     let unrepaired = if repair {
         failures.len()
