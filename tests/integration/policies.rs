@@ -211,3 +211,25 @@ fn a_rate_limit_of_duration_max_lets_the_first_call_run() {
         .unwrap();
     assert_eq!(cache.get_or_compute(&1, || 10), 10);
 }
+
+/// A machine-wide limiter (a schedule file) whose next slot is far away — taken by callers that
+/// are gone, or by a limiter of the name with a longer interval — holds a caller at most its
+/// `wait_timeout` (60 s by default), as the Redis schedule does: then the function runs.
+/// (Failed: the caller slept until that slot, here a day, however far.)
+#[test]
+fn a_machine_schedule_far_ahead_holds_a_caller_no_longer_than_the_wait_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let day = Duration::from_secs(86_400);
+    let daily = RateLimiter::file(dir.path(), "api", day).with_clock(clock.clone());
+    daily.acquire();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .rate_limit(
+            RateLimiter::file(dir.path(), "api", Duration::from_secs(1)).with_clock(clock.clone()),
+        )
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert_eq!(cache.get_or_compute(&1, || 10), 10);
+    assert_eq!(mock.elapsed(), Duration::from_secs(60));
+}

@@ -44,6 +44,26 @@ struct Inner {
     /// A schedule shared by the processes of one machine through a file, asked after the local
     /// one.
     machine: Option<Arc<file::FileSchedule>>,
+    /// The longest a caller waits for a slot of a shared schedule (the file's or Redis's).
+    wait_timeout: Duration,
+}
+
+/// Default [`RateLimiter::wait_timeout`]: enough for 300 callers queued on a 200 ms interval.
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Inner {
+    /// A copy with a local queue of its own (for the builder methods, called before the
+    /// limiter is shared).
+    fn copy(&self) -> Self {
+        Self {
+            min_interval: self.min_interval,
+            clock: self.clock.clone(),
+            next_start: Mutex::new(Duration::ZERO),
+            shared: self.shared.clone(),
+            machine: self.machine.clone(),
+            wait_timeout: self.wait_timeout,
+        }
+    }
 }
 
 /// The Redis schedule, when there is one (nothing without the `redis` feature).
@@ -53,8 +73,6 @@ type Shared = Option<SharedSchedule>;
 #[derive(Clone)]
 struct SharedSchedule {
     redis: Arc<self::redis::RedisRateLimit>,
-    /// The longest a caller waits for Redis to grant a start.
-    wait_timeout: Duration,
 }
 #[cfg(not(feature = "redis"))]
 #[derive(Clone)]
@@ -74,8 +92,11 @@ impl RateLimiter {
     /// The same limiter on another clock (a mock one in tests). Call before sharing it.
     #[must_use]
     pub fn with_clock(self, clock: Clock) -> Self {
-        Self::build(self.inner.min_interval, clock, self.inner.shared.clone())
-            .keep_machine(&self.inner)
+        let mut inner = self.inner.copy();
+        inner.clock = clock;
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     fn build(min_interval: Duration, clock: Clock, shared: Shared) -> Self {
@@ -86,6 +107,7 @@ impl RateLimiter {
                 next_start: Mutex::new(Duration::ZERO),
                 shared,
                 machine: None,
+                wait_timeout: DEFAULT_WAIT_TIMEOUT,
             }),
         }
     }
@@ -98,8 +120,11 @@ impl RateLimiter {
     ///
     /// The schedule is in wall-clock milliseconds on the limiter's [`Clock`], which the
     /// processes of one machine share. Nothing blocks forever or fails a call: a caller waits
-    /// at most 5 s for another process reading the schedule, and when the file cannot be used
-    /// (a read-only directory), the limiter keeps this process's own spacing, with a warning.
+    /// at most 5 s for another process reading the schedule; a caller whose slot is further than
+    /// [`wait_timeout`](Self::wait_timeout) away (60 s by default: slots taken by callers that
+    /// are gone, or by a limiter of this name with a longer interval) starts when that has
+    /// passed, with a warning; and when the file cannot be used (a read-only directory), the
+    /// limiter keeps this process's own spacing, with a warning.
     ///
     /// ```
     /// use std::time::Duration;
@@ -126,20 +151,17 @@ impl RateLimiter {
     }
 
     /// The same limiter with `self`'s machine schedule, if any.
-    fn keep_machine(self, from: &Inner) -> Self {
-        let mut limiter = self;
-        if let Some(inner) = Arc::get_mut(&mut limiter.inner) {
-            inner.machine = from.machine.clone();
-        }
-        limiter
-    }
-
-    /// How long to wait for the machine schedule's slot (zero without one, or when it fails).
+    /// How long to wait for the machine schedule's slot (zero without one, or when it fails;
+    /// at most the wait timeout).
     fn machine_wait(inner: &Inner) -> Duration {
         let Some(schedule) = &inner.machine else {
             return Duration::ZERO;
         };
         match schedule.reserve(inner.clock.now_ms(), inner.min_interval) {
+            Ok(Some(wait)) if wait > inner.wait_timeout => {
+                tracing::warn!(schedule = %schedule.path().display(), ?wait, wait_timeout = ?inner.wait_timeout, "the shared rate schedule's next slot is past the wait timeout; starting when that has passed");
+                inner.wait_timeout
+            }
             Ok(Some(wait)) => wait,
             Ok(None) => {
                 tracing::warn!(schedule = %schedule.path().display(), "the shared rate schedule stayed locked; starting anyway");
@@ -208,25 +230,40 @@ impl RateLimiter {
     ) -> crate::Result<Self> {
         let shared = SharedSchedule {
             redis: Arc::new(self::redis::RedisRateLimit::new(&options, name)?),
-            wait_timeout: self::redis::DEFAULT_WAIT_TIMEOUT,
         };
         Ok(Self::build(min_interval, Clock::system(), Some(shared)))
     }
 
-    /// For a limiter made by [`redis`](Self::redis): the longest a caller waits for a slot of
-    /// the shared schedule before starting anyway (with a warning). Default 60 s: enough for 300
-    /// callers queued on a 200 ms interval. A limiter of one process's own has no such bound
-    /// (its callers queue in order) and ignores it. Call before sharing the limiter.
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    /// For a limiter shared with other processes ([`file`](Self::file),
+    /// [`redis`](Self::redis)): the longest a caller waits for a slot of the shared schedule
+    /// before starting anyway (with a warning). Default 60 s: enough for 300 callers queued on a
+    /// 200 ms interval. A limiter of one process's own has no such bound (its callers queue in
+    /// order) and ignores it. Call before sharing the limiter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Clock, RateLimiter};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (clock, mock) = Clock::mock();
+    /// // A limiter of this name with a one-hour interval took the schedule's next slot…
+    /// let hourly = RateLimiter::file(dir.path(), "api", Duration::from_secs(3600))
+    ///     .with_clock(clock.clone());
+    /// hourly.acquire();
+    /// // …which a caller of another waits for 10 s at most.
+    /// let limiter = RateLimiter::file(dir.path(), "api", Duration::from_secs(1))
+    ///     .with_clock(clock)
+    ///     .wait_timeout(Duration::from_secs(10));
+    /// limiter.acquire();
+    /// assert_eq!(mock.elapsed(), Duration::from_secs(10));
+    /// ```
     #[must_use]
     pub fn wait_timeout(self, wait_timeout: Duration) -> Self {
-        let shared = self.inner.shared.clone().map(|shared| SharedSchedule {
-            wait_timeout,
-            ..shared
-        });
-        Self::build(self.inner.min_interval, self.inner.clock.clone(), shared)
-            .keep_machine(&self.inner)
+        let mut inner = self.inner.copy();
+        inner.wait_timeout = wait_timeout;
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The minimum interval between call starts.
@@ -256,7 +293,7 @@ impl RateLimiter {
         }
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
-            (shared.redis).acquire(self.inner.min_interval, shared.wait_timeout);
+            (shared.redis).acquire(self.inner.min_interval, self.inner.wait_timeout);
         }
     }
 
@@ -274,7 +311,7 @@ impl RateLimiter {
         #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             (shared.redis)
-                .acquire_async(self.inner.min_interval, shared.wait_timeout)
+                .acquire_async(self.inner.min_interval, self.inner.wait_timeout)
                 .await;
         }
     }
@@ -284,13 +321,18 @@ impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("RateLimiter");
         debug.field("min_interval", &self.inner.min_interval);
+        let mut shared = false;
         if let Some(schedule) = &self.inner.machine {
             debug.field("schedule", &schedule.path());
+            shared = true;
         }
         #[cfg(feature = "redis")]
-        if let Some(shared) = &self.inner.shared {
-            debug.field("redis_key", &shared.redis.redis_key());
-            debug.field("wait_timeout", &shared.wait_timeout);
+        if let Some(redis) = &self.inner.shared {
+            debug.field("redis_key", &redis.redis.redis_key());
+            shared = true;
+        }
+        if shared {
+            debug.field("wait_timeout", &self.inner.wait_timeout);
         }
         debug.finish_non_exhaustive()
     }

@@ -31,10 +31,6 @@ end
 return next_free - now
 ";
 
-/// Default [`RateLimiter::wait_timeout`](crate::RateLimiter::wait_timeout): enough for 300
-/// callers queued on a 200 ms interval.
-pub(super) const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The Redis schedule of a shared [`RateLimiter`](crate::RateLimiter) (see
 /// [`RateLimiter::redis`](crate::RateLimiter::redis) for how it works): every limiter using the
 /// same server and name keeps one minimum interval between call starts together.
