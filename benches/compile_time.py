@@ -22,7 +22,7 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
 --parts  also prints how cacher's IR lines divide among its parts (the memory tier, the flights,
          the miss path's typed shell and drivers, the cache's API and build, the key's encoding),
          each function attributed by its debug name, generic arguments included — so that
-         `Vec<Held<K, V>>::push` counts as the memory tier's, not `std`'s.
+         `Arc<Slot<…>>::new` counts as the memory tier's, not `std`'s.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -222,7 +222,7 @@ DEBUG_KINDS = ["DICompositeType", "DISubprogram", "DILocalVariable"]
 # cacher's parts, matched in order against a function's debug name (its path and generic
 # arguments): the first that matches takes the function's lines.
 PARTS = [
-    ("memory tier", r"backend::memory|Held<|Locked<|Displaced<|Inserted<|Taken<"),
+    ("memory tier", r"backend::memory|Slot<|Locked|Displaced|Inserted|Taken"),
     ("flights", r"cache::flight"),
     ("miss path: typed shell, drivers", r"miss::shell|cache::drive|Miss<|Shell<"),
     ("cache API and build", r"cache::Cache<|CacheBuilder|cache::control|inner::Inner<|__private::build"),

@@ -1,10 +1,7 @@
 //! The in-process tier: typed values, no serialisation, and no lock on a repeated hit.
 
-use std::hash::{BuildHasher, Hash};
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use hashbrown::DefaultHashBuilder;
+use std::hash::Hash;
+use std::marker::PhantomData;
 
 use crate::entry::Stamp;
 use crate::key::KeyRef;
@@ -21,6 +18,7 @@ mod removal;
 mod shard;
 mod slot;
 mod thread_index;
+mod tier;
 
 pub(crate) use removal::{Displaced, Inserted, Taken};
 
@@ -29,16 +27,16 @@ pub(crate) use removal::{Displaced, Inserted, Taken};
 pub(crate) fn under_shard_lock() -> bool {
     UserCode::running()
 }
-use bound::{Bound, DEFAULT_SHARDS};
 use locks::UserCode;
-use shard::Shard;
-use slot::{Held, Slot, Times};
-use thread_index::ThreadIndex;
+use slot::{Entry, Times};
+use tier::CacheLine;
+pub(crate) use tier::{Absence, Tier};
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
 /// A hit clones the value; it neither allocates nor serialises (wrap large values in `Arc` to make
-/// the clone cheap). Entries live in shards behind read-write locks; each thread also keeps an
+/// the clone cheap). An insert allocates its entry (its key, value and times: about 40 bytes more
+/// than the two). Entries live in shards behind read-write locks; each thread also keeps an
 /// index of pointers to the entries it hit often ([`thread_index`](Self::thread_index)), so that
 /// a repeated hit takes no lock and writes nothing another thread reads (but, when bounded, its
 /// entry's recency stamp: see below): threads reading at once do not slow each other down. An
@@ -76,72 +74,11 @@ use thread_index::ThreadIndex;
 /// assert_eq!(cache.get_or_compute("a", || 1), 1);
 /// ```
 pub struct MemoryBackend<K, V> {
-    /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
-    /// dependent load fewer. A bounded tier uses only the first `shard_mask + 1`.
-    shards: [ShardLock<K, V>; DEFAULT_SHARDS],
-    /// The shards in use, less one; their count is a power of two, so this masks instead of
-    /// dividing.
-    shard_mask: usize,
-    hasher: DefaultHashBuilder,
-    /// The bound given to [`max_entries`](Self::max_entries), and its counts.
-    bound: Bound,
-    /// Each thread's pointers to the entries it hit often; `None` with `thread_index(0)`.
-    index: Option<ThreadIndex>,
-}
-
-/// One shard and its lock, alone on its cache lines.
-type ShardLock<K, V> = CacheLine<Locked<K, V>>;
-
-/// A shard's lock, and the count of its inserts beside it (on the same line, which an insert
-/// owns already).
-struct Locked<K, V> {
-    lock: RwLock<Shard<K, V>>,
-    /// Inserts into the shard so far, counted under its write lock: while it stays the same, a
-    /// key the shard did not have is still not there (see [`Absence`]).
-    inserts: AtomicU64,
-}
-
-impl<K, V> std::ops::Deref for Locked<K, V> {
-    type Target = RwLock<Shard<K, V>>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.lock
-    }
-}
-
-/// What a lookup that found no entry saw: its key's shard and that shard's inserts so far. If
-/// the count has not moved since, no entry has been put in the shard, so the key is still absent
-/// (removals and evictions cannot add it): [`MemoryBackend::still_absent`] tells it without the
-/// lock.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Absence {
-    shard: usize,
-    inserts: u64,
-}
-
-impl Absence {
-    /// What a lookup saw of `shard`, whose inserts are counted in `inserts`.
-    #[inline]
-    fn seen(shard: usize, inserts: &AtomicU64) -> Self {
-        Self {
-            shard,
-            inserts: inserts.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// Keeps each shard (its lock word and table header) on cache lines of its own, so that threads
-/// reading different shards never write to a shared line (128 bytes: adjacent-line prefetchers
-/// pair 64-byte lines).
-#[repr(align(128))]
-struct CacheLine<T>(T);
-
-impl<T> std::ops::Deref for CacheLine<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
+    /// Its shards, bound and threads' indexes: not generic, as the entries' types are erased
+    /// ([`Entry`]), so that they and what they do are compiled once for every tier.
+    tier: Tier,
+    /// The types of the entries, which only the tier's typed methods name.
+    types: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> MemoryBackend<K, V>
@@ -153,16 +90,8 @@ where
     #[must_use]
     pub fn new() -> Self {
         Self {
-            shards: [const {
-                CacheLine(Locked {
-                    lock: RwLock::new(Shard::new()),
-                    inserts: AtomicU64::new(0),
-                })
-            }; DEFAULT_SHARDS],
-            shard_mask: DEFAULT_SHARDS - 1,
-            hasher: DefaultHashBuilder::default(),
-            bound: Bound::new(None),
-            index: Some(ThreadIndex::new(thread_index::DEFAULT_CAPACITY)),
+            tier: Tier::new(),
+            types: PhantomData,
         }
     }
 
@@ -172,12 +101,7 @@ where
     /// [`Error::Config`](crate::Error::Config).
     #[must_use]
     pub fn max_entries(mut self, max_entries: usize) -> Self {
-        // A new tier's shards are all empty: the bounded one uses the first few.
-        self.shard_mask = bound::shards_for(max_entries) - 1;
-        self.bound = Bound::new(Some(max_entries));
-        if let Some(index) = &mut self.index {
-            index.at_most(max_entries);
-        }
+        self.tier.bounded(max_entries);
         self
     }
 
@@ -209,65 +133,62 @@ where
     /// ```
     #[must_use]
     pub fn thread_index(mut self, capacity: usize) -> Self {
-        self.index = None;
-        if capacity > 0 {
-            let mut index = ThreadIndex::new(capacity);
-            if let Some(max) = self.bound.max_entries {
-                index.at_most(max);
-            }
-            self.index = Some(index);
-        }
+        self.tier.indexed(capacity);
         self
     }
 
     /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
     #[allow(dead_code, reason = "for the cache's build, which checks the bound")]
     pub(crate) fn max_entries_bound(&self) -> Option<usize> {
-        self.bound.max_entries
+        self.tier.bound.max_entries
     }
 
-    /// The hash that [`get_hashed`](Self::get_hashed) and friends take.
+    /// The hash that [`get_shared`](Self::get_shared) and friends take.
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
+        self.tier.hash(key)
     }
 
-    #[inline]
-    fn shard(&self, hash: u64) -> &Locked<K, V> {
-        &self.shards[self.shard_index(hash)]
-    }
-
-    #[inline]
-    fn shard_index(&self, hash: u64) -> usize {
-        // The table uses the low bits of the hash; the shard takes high ones.
-        // (The mask is under DEFAULT_SHARDS; saying so spares a bounds check.)
-        (hash >> 48) as usize & self.shard_mask & (DEFAULT_SHARDS - 1)
-    }
-
-    /// Whether the key a lookup found absent (`absence`) is still absent: true if its shard has
-    /// had no insert since. A read of one counter, no lock. Acquire: pairs with the Release of
-    /// the insert, so that a caller ordered after an insert (by a lock it took after the
-    /// inserter released it) sees the count move.
+    /// Whether the key a lookup found absent is still absent ([`Tier::still_absent`]).
     #[inline]
     pub(crate) fn still_absent(&self, absence: Absence) -> bool {
-        let shard = &self.shards[absence.shard & (DEFAULT_SHARDS - 1)];
-        shard.inserts.load(Ordering::Acquire) == absence.inserts
+        self.tier.still_absent(absence)
     }
 
-    /// The shards in use.
+    /// Takes every entry out of the tier, for the caller to drop ([`Tier::clear`]).
+    pub(crate) fn clear(&self) -> Taken {
+        self.tier.clear()
+    }
+
+    /// The entries the tables have room for.
     #[cfg(test)]
-    fn active(&self) -> &[ShardLock<K, V>] {
-        &self.shards[..=self.shard_mask]
+    pub(crate) fn capacity(&self) -> usize {
+        self.tier.capacity()
     }
 
+    /// How many entries are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.tier.len()
+    }
+}
+
+/// What a cache does with its memory tier: the methods that make, find or change entries, and so
+/// name the types (which the tier's entries erase: `'static`, `Send` and `Sync`, as a cache's
+/// keys and values are).
+impl<K, V> MemoryBackend<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
-        let hash = self.hash(key);
-        let locked = self.shard(hash);
+        let hash = self.tier.hash(key);
+        let locked = self.tier.shard(hash);
         let Some(shard) = locked.read_shard() else {
             return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
         };
-        if let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) {
+        if let Some(place) = shard.find(locked.address(), hash, |e| holds::<K, V, Q>(e, key)) {
             shard.get(place).times.touch(now_ms);
         }
     }
@@ -275,7 +196,7 @@ where
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
     /// what else it did ([`Inserted`]).
     #[cfg(test)]
-    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted<K, V> {
+    pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted {
         self.insert_if(key, value, stamp, &|| true)
     }
 
@@ -290,63 +211,32 @@ where
         value: V,
         stamp: Stamp,
         admits: &dyn Fn() -> bool,
-    ) -> Inserted<K, V> {
-        let hash = self.hash(&key);
-        if self.bound.max_entries == Some(0) {
-            return Inserted::default(); // `max_entries(0)`, which a cache refuses
-        }
-        let locked = self.shard(hash);
-        // From user code run under a shard's lock (a value's `Clone` that misses in the tier and
-        // stores what it computed), only if the lock is free at once: else nothing is stored.
-        let Some(mut shard) = locked.write_shard_or_skip() else {
-            return Inserted::skipped();
+    ) -> Inserted {
+        let hash = self.tier.hash(&key);
+        let (mut shard, lock) = match self.tier.write_for_insert(hash, admits) {
+            Ok(ready) => ready,
+            Err(nothing) => return nothing,
         };
-        if !admits() {
-            return Inserted::skipped();
-        }
-        bound::count_insert(&locked.inserts);
-        let times = Times::new(stamp, self.bound.tick());
-        let held = Held::Inline(Slot {
-            hash,
-            key,
-            value,
-            times,
-        });
-        if let Some(replaced) = shard.insert(locked.address(), held) {
-            return Inserted::displacing(Some(replaced), 0);
-        }
-        // Full: one entry goes, this shard's least recently used if it has one besides the new.
-        let full = self.bound.enter();
-        let mut gone = None;
-        let others = shard.len() - 1;
-        if full && others > 0 {
-            gone = Some(shard.evict_least_recent(others));
-            self.bound.left(1);
-        }
-        drop(shard);
-        if full && gone.is_none() {
-            gone = self.evict_from_another_shard(hash);
-        }
-        let evicted = u64::from(gone.is_some());
-        Inserted::displacing(gone, evicted)
+        let times = Times::new(stamp, self.tier.bound.tick());
+        let same = |e: &Entry| matches!(e.typed::<K, V>(), Some((k, _)) if *k == key);
+        let located = shard.locate(lock, hash, same);
+        let entry = slot::entry(hash, times, key, value);
+        self.tier.put(shard, hash, located, entry)
     }
+}
 
-    /// The entries the tables have room for.
-    #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
-        self.active()
-            .iter()
-            .map(|s| s.write_shard().capacity())
-            .sum()
-    }
-
-    /// How many entries are held.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.active()
-            .iter()
-            .map(|s| s.write_shard().entries().len())
-            .sum()
+/// Whether `entry` is `key`'s (a tier's entries are always of its types): user code, the key's
+/// `Eq`.
+#[inline]
+fn holds<K, V, Q>(entry: &Entry, key: &Q) -> bool
+where
+    K: 'static,
+    V: 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    match entry.typed::<K, V>() {
+        Some((k, _)) => key.is_key(k),
+        None => false,
     }
 }
 
@@ -358,11 +248,7 @@ impl<K: Hash + Eq, V: Clone> Default for MemoryBackend<K, V> {
 
 impl<K, V> std::fmt::Debug for MemoryBackend<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryBackend")
-            .field("shards", &(self.shard_mask + 1))
-            .field("max_entries", &self.bound.max_entries)
-            .field("thread_index", &self.index.is_some())
-            .finish_non_exhaustive()
+        self.tier.fmt(f)
     }
 }
 

@@ -39,7 +39,7 @@ impl PartialEq for Interned {
                 WRITTEN.store(true, Ordering::SeqCst);
             });
             // Until the writer is queued (or done, if this Eq holds no lock).
-            let shard = &memory.active()[0];
+            let shard = &memory.tier.active()[0];
             while shard.try_read().is_ok() && !WRITTEN.load(Ordering::SeqCst) {
                 std::thread::yield_now();
             }

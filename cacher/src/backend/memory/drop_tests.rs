@@ -21,6 +21,7 @@ impl Drop for Reentrant {
         if let Some(memory) = TIER.get() {
             // A lookup now would wait forever for a write lock this thread holds.
             let held = memory
+                .tier
                 .active()
                 .iter()
                 .any(|shard| shard.try_read().is_err());

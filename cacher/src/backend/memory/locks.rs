@@ -19,7 +19,8 @@ use std::cell::Cell;
 use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use super::{Locked, Shard};
+use super::shard::Shard;
+use super::tier::Locked;
 
 /// How long user code run under a shard's lock waits for the lock of a shard it does not hold.
 const OTHER_SHARD_WAIT: Duration = Duration::from_millis(100);
@@ -74,8 +75,8 @@ impl Drop for UserCode {
 }
 
 /// The guard `$attempt` gets, tried again while `$wait` (a [`Wait`]) allows (a poisoned lock
-/// taken as it is); `None` if it does not come. A macro, not a function taking a closure: that
-/// would be two more functions per cache type (compile time).
+/// taken as it is); `None` if it does not come. A macro: the read and the write guard are two
+/// types.
 macro_rules! bounded {
     ($wait:expr, $attempt:expr) => {{
         let mut wait = $wait;
@@ -90,13 +91,13 @@ macro_rules! bounded {
     }};
 }
 
-impl<K, V> Locked<K, V> {
+impl Locked {
     /// The shard, for reading; `None` from user code run under a shard's lock when the lock is
     /// not free at once (this shard's) or within [`OTHER_SHARD_WAIT`] (another's; see the
     /// module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
     /// `Clone` leaves the table whole.
     #[inline]
-    pub(super) fn read_shard(&self) -> Option<RwLockReadGuard<'_, Shard<K, V>>> {
+    pub(super) fn read_shard(&self) -> Option<RwLockReadGuard<'_, Shard>> {
         if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
@@ -108,7 +109,7 @@ impl<K, V> Locked<K, V> {
     /// [`read_shard`](Self::read_shard), `None` from user code run under a shard's lock when the
     /// lock does not come.
     #[inline]
-    pub(super) fn write_shard_or_skip(&self) -> Option<RwLockWriteGuard<'_, Shard<K, V>>> {
+    pub(super) fn write_shard_or_skip(&self) -> Option<RwLockWriteGuard<'_, Shard>> {
         if !UserCode::running() {
             return Some(self.write_shard());
         }
@@ -128,7 +129,7 @@ impl<K, V> Locked<K, V> {
 
     /// The shard, for writing (a poisoned lock taken as it is).
     #[inline]
-    pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard<K, V>> {
+    pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard> {
         self.lock.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::locks::UserCode;
-use super::{Absence, Held, MemoryBackend, Slot};
+use super::{Absence, Entry, MemoryBackend, holds};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -36,7 +36,8 @@ where
         hash: u64,
         key: &Q,
     ) -> Option<(V, Stamp)> {
-        self.index.as_ref()?.find(hash, key, |slot| self.read(slot))
+        let now = self.tier.bound.now();
+        self.tier.index.as_ref()?.find(hash, key, now)
     }
 
     /// The lookup in the shared table, under the shard's read lock; the entry may join this
@@ -47,70 +48,33 @@ where
         hash: u64,
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
-        let locked = self.shard(hash);
+        let locked = self.tier.shard(hash);
         // `None` from user code run under this shard's lock: answered as a miss.
         let Some(shard) = locked.read_shard() else {
-            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
+            return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts));
         };
-        let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) else {
-            return Err(Absence::seen(self.shard_index(hash), &locked.inserts));
+        let is = |e: &Entry| holds::<K, V, Q>(e, key);
+        let Some(place) = shard.find(locked.address(), hash, is) else {
+            return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts));
         };
-        let held = shard.get(place);
+        let entry = shard.get(place);
         let found = {
             let _user = UserCode::enter(locked.address());
-            self.read(held)
+            match entry.typed::<K, V>() {
+                Some((_, value)) => entry.read(value, self.tier.bound.now()),
+                None => return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts)),
+            }
         };
-        // Not from user code run under a shard's lock: sharing the entry takes the write lock.
-        let Some(index) = &self.index else {
+        // Not from user code run under a shard's lock: the index's admission may drop entries.
+        let Some(index) = &self.tier.index else {
             return Ok(found);
         };
         if UserCode::running() || !index.admits() {
             return Ok(found);
         }
-        let shared = match held {
-            Held::Shared(slot) => Some(Arc::clone(slot)),
-            Held::Inline(_) => None,
-        };
-        let address = std::ptr::from_ref::<Slot<K, V>>(held);
+        let entry = Arc::clone(entry);
         drop(shard);
-        let shared = match shared {
-            Some(slot) => Some(slot),
-            None => self.share(hash, address),
-        };
-        if let Some(slot) = shared {
-            index.admit(slot);
-        }
+        index.admit(entry);
         Ok(found)
-    }
-
-    /// Moves the entry found inline at `inline` behind an `Arc` for the threads' indexes, under
-    /// the write lock (once in the entry's life: the first time a thread admits it); `None` if it
-    /// left meanwhile.
-    ///
-    /// Found again by its address, not its key: no user code (a key's `Eq`, which might look into
-    /// this tier) runs under the write lock on a lookup. Another entry that took its place there
-    /// is shared instead: harmless, as an index matches entries by their own keys.
-    #[cold]
-    fn share(&self, hash: u64, inline: *const Slot<K, V>) -> Option<Arc<Slot<K, V>>> {
-        let mut shard = self.shard(hash).write_shard();
-        let place = shard.find_at(hash, inline)?;
-        // Taken out and put back (at the end of the shard: its place does not matter).
-        let slot = match shard.take(place) {
-            Held::Inline(slot) => Arc::new(slot),
-            Held::Shared(slot) => slot,
-        };
-        shard.push(Held::Shared(Arc::clone(&slot)));
-        Some(slot)
-    }
-
-    /// A hit's read of an entry: its value and times, and its use for the eviction order.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn read(&self, slot: &Slot<K, V>) -> (V, Stamp) {
-        if let Some(now) = self.bound.now() {
-            slot.times.used(now);
-        }
-        let stamp = slot.times.stamp();
-        (slot.value.clone(), stamp)
     }
 }

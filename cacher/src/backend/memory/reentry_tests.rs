@@ -26,6 +26,7 @@ impl PartialEq for Reentrant {
             // Another lookup in the same tier: it would wait forever for a write lock this
             // thread holds (one shard here, so any lock held is the one it needs).
             let held = memory
+                .tier
                 .active()
                 .iter()
                 .any(|shard| shard.try_read().is_err());
@@ -65,7 +66,10 @@ fn a_key_whose_eq_uses_the_same_tier_never_runs_under_its_write_lock_on_a_lookup
         assert_eq!(found.map(|(value, _)| value), Some(10));
     }
     // 2, looked up only while the index was in use further up the stack, never joined it.
-    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(1));
+    assert_eq!(
+        memory.tier.index.as_ref().map(|index| index.indexed()),
+        Some(1)
+    );
 }
 
 #[test]
@@ -74,7 +78,7 @@ fn each_threads_index_starts_a_cache_line_of_its_own() {
     // slow each other's hits down, which the indexes are there to prevent.
     let memory: MemoryBackend<String, u32> = MemoryBackend::new();
     memory.insert("a".to_owned(), 1, at(0));
-    let index = memory.index.as_ref().unwrap();
+    let index = memory.tier.index.as_ref().unwrap();
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
@@ -120,7 +124,10 @@ fn a_value_whose_clone_panics_leaves_the_index_and_the_shards_usable() {
         assert_eq!(get(1), Some(Panicky(1)));
         assert_eq!(get(2), Some(Panicky(2)));
     }
-    assert_eq!(memory.index.as_ref().map(|index| index.indexed()), Some(2));
+    assert_eq!(
+        memory.tier.index.as_ref().map(|index| index.indexed()),
+        Some(2)
+    );
     memory.insert(1, Panicky(10), at(0));
     assert!(memory.remove(&2));
     assert_eq!(get(1), Some(Panicky(10)));
@@ -225,7 +232,7 @@ impl Clone for Priming {
 #[test]
 fn an_insert_from_a_values_clone_never_waits_for_the_shard_its_thread_holds() {
     let memory = MemoryBackend::new().max_entries(64);
-    let shard_of = |key: &u64| memory.shard_index(memory.hash(key));
+    let shard_of = |key: &u64| memory.tier.shard_index(memory.hash(key));
     let full = shard_of(&0);
     for key in (0..).filter(|key| shard_of(key) == full).take(64) {
         memory.insert(key, Priming(key), at(0));

@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::shard::Shard;
-use super::{Held, MemoryBackend};
+use super::{Entry, MemoryBackend, Tier, holds};
 use crate::key::KeyRef;
 
 /// Entries taken out of the tier by [`take`](MemoryBackend::take) or
@@ -16,16 +16,16 @@ use crate::key::KeyRef;
 /// cache finds it in its final state, and one that panics cuts nothing short. Each value is
 /// dropped even if others panic; the first panic is then resumed (unless one is already under
 /// way: two at once would abort the process).
-pub(crate) struct Taken<K, V> {
-    entry: Option<Held<K, V>>,
-    entries: Vec<Held<K, V>>,
+pub(crate) struct Taken {
+    entry: Option<Entry>,
+    entries: Vec<Entry>,
     /// Whether a shard was left as it was: its lock is held by user code further up this
     /// thread's stack (a `remove` or `clear` from a key's `Eq` or a value's `Clone`), or by
     /// another thread past the bound of such code's wait (`locks.rs`).
     kept: bool,
 }
 
-impl<K, V> Taken<K, V> {
+impl Taken {
     /// Whether a shard could not be reached ([`kept`](Self#structfield.kept)): its entries, the
     /// key's included, are still there.
     pub(crate) fn kept(&self) -> bool {
@@ -34,7 +34,7 @@ impl<K, V> Taken<K, V> {
 }
 
 #[cfg(test)]
-impl<K, V> Taken<K, V> {
+impl Taken {
     /// Whether nothing was taken (`take` of a key the tier did not have).
     pub(crate) fn is_empty(&self) -> bool {
         self.entry.is_none() && self.entries.is_empty()
@@ -78,13 +78,12 @@ impl Drops {
     }
 }
 
-impl<K, V> Drop for Taken<K, V> {
+impl Drop for Taken {
     fn drop(&mut self) {
         let mut drops = Drops::default();
         if let Some(held) = self.entry.take() {
             drops.drop(held);
         }
-        // `pop`, not the vector's iterator: one iterator type less compiled per cache type.
         while let Some(held) = self.entries.pop() {
             drops.drop(held);
         }
@@ -94,13 +93,13 @@ impl<K, V> Drop for Taken<K, V> {
 
 impl<K, V> MemoryBackend<K, V>
 where
-    K: Hash + Eq,
-    V: Clone,
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
-    pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken<K, V> {
-        let hash = self.hash(key);
-        let locked = self.shard(hash);
+    pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken {
+        let hash = self.tier.hash(key);
+        let locked = self.tier.shard(hash);
         // From user code run under a shard's lock, the lock may never come: then the entry
         // stays, and the caller says so.
         let Some(mut shard) = locked.write_shard_or_skip() else {
@@ -111,10 +110,10 @@ where
             };
         };
         let mut entry = None;
-        if let Some(place) = shard.find(locked.address(), hash, key, Q::is_key) {
+        if let Some(place) = shard.find(locked.address(), hash, |e| holds::<K, V, Q>(e, key)) {
             let gone = shard.take(place);
             gone.times.retire();
-            self.bound.left(1);
+            self.tier.bound.left(1);
             entry = Some(gone);
         }
         Taken {
@@ -124,15 +123,23 @@ where
         }
     }
 
+    /// Removes the entry for `key`; true if there was one.
+    #[cfg(test)]
+    pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
+        !self.take(key).is_empty()
+    }
+}
+
+/// What takes entries out of the tier without naming its types.
+impl Tier {
     /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.
-    pub(crate) fn clear(&self) -> Taken<K, V> {
+    pub(crate) fn clear(&self) -> Taken {
         let (mut all, mut kept) = (Vec::new(), false);
-        // By number, not the slice's iterator: one iterator type less per cache type.
-        for number in 0..=self.shard_mask {
+        for locked in self.active() {
             // As in `take`: a shard whose lock does not come to user code stays as it is.
-            let Some(mut shard) = self.shards[number].write_shard_or_skip() else {
+            let Some(mut shard) = locked.write_shard_or_skip() else {
                 kept = true;
                 continue;
             };
@@ -157,13 +164,13 @@ where
     /// user code run under a shard's lock (an insert from a value's `Clone`), a shard whose lock
     /// does not come is passed over (`write_shard_or_skip`): it may be the one this thread holds.
     /// The tier then holds one entry over its bound, until an entry is removed.
-    pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Held<K, V>> {
+    pub(super) fn evict_from_another_shard(&self, hash: u64) -> Option<Entry> {
         let own = self.shard_index(hash);
-        for number in 0..=self.shard_mask {
+        for (number, locked) in self.active().iter().enumerate() {
             if number == own {
                 continue;
             }
-            let Some(mut shard) = self.shards[number].write_shard_or_skip() else {
+            let Some(mut shard) = locked.write_shard_or_skip() else {
                 continue;
             };
             let held = shard.len();
@@ -175,28 +182,20 @@ where
         }
         None
     }
-
-    /// Removes the entry for `key`; true if there was one.
-    #[cfg(test)]
-    pub(crate) fn remove<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> bool {
-        !self.take(key).is_empty()
-    }
 }
 
 /// Marks entries taken out of their shard dead.
-fn retire_all<K, V>(entries: &[Held<K, V>]) {
-    let mut place = 0;
-    while place < entries.len() {
-        entries[place].times.retire();
-        place += 1;
+fn retire_all(entries: &[Entry]) {
+    for entry in entries {
+        entry.times.retire();
     }
 }
 
-impl<K, V> Shard<K, V> {
+impl Shard {
     /// Removes the entry with the oldest stamp among the first `among` (at least one), under the
     /// shard's write lock, and hands it back. Its stamp as the scan read it: an index hit writes
     /// stamps without the lock, and the oldest goes even if one moved it on since.
-    pub(super) fn evict_least_recent(&mut self, among: usize) -> Held<K, V> {
+    pub(super) fn evict_least_recent(&mut self, among: usize) -> Entry {
         let entries = &self.entries()[..among];
         let mut oldest = 0;
         let mut stamp = u64::MAX;
@@ -215,31 +214,22 @@ impl<K, V> Shard<K, V> {
 }
 
 /// What an insert did besides storing its value.
-pub(crate) struct Inserted<K, V> {
+#[derive(Default)]
+pub(crate) struct Inserted {
     /// Entries it evicted to stay within [`max_entries`](MemoryBackend::max_entries) (0 or 1),
     /// for the cache to count (this module cannot reach the cache's counters).
     pub(crate) evicted: u64,
     /// The entry it replaced or evicted, for the cache to drop once its store is done: a value's
     /// `Drop` may use the cache (an insert's stripe is its own until then) or panic (which must
     /// cut no tier's write short).
-    pub(crate) displaced: Option<Displaced<K, V>>,
+    pub(crate) displaced: Option<Displaced>,
     /// Whether it stored nothing: made from a key's `Eq` or a value's `Clone` running under the
     /// key's shard lock, which was not free (see `locks.rs`), or refused by its condition
     /// ([`insert_if`](MemoryBackend::insert_if)).
     pub(crate) skipped: bool,
 }
 
-impl<K, V> Default for Inserted<K, V> {
-    fn default() -> Self {
-        Self {
-            evicted: 0,
-            displaced: None,
-            skipped: false,
-        }
-    }
-}
-
-impl<K, V> Inserted<K, V> {
+impl Inserted {
     /// An insert that stored nothing (see [`skipped`](Self::skipped)).
     pub(super) fn skipped() -> Self {
         Self {
@@ -250,15 +240,8 @@ impl<K, V> Inserted<K, V> {
     }
 
     /// An insert that replaced or evicted `displaced` (`evicted`: 1 if evicted).
-    pub(super) fn displacing(displaced: Option<Held<K, V>>, evicted: u64) -> Self {
-        #[allow(
-            clippy::manual_map,
-            reason = "a closure is compiled once more per cache type"
-        )]
-        let displaced = match displaced {
-            Some(held) => Some(Displaced(Box::new(held))),
-            None => None,
-        };
+    pub(super) fn displacing(displaced: Option<Entry>, evicted: u64) -> Self {
+        let displaced = displaced.map(Displaced);
         Self {
             evicted,
             displaced,
@@ -267,12 +250,12 @@ impl<K, V> Inserted<K, V> {
     }
 }
 
-/// An entry an insert replaced or evicted, boxed (an allocation only when one is displaced).
-pub(crate) struct Displaced<K, V>(pub(super) Box<Held<K, V>>);
+/// An entry an insert replaced or evicted.
+pub(crate) struct Displaced(Entry);
 
-impl<K, V> Displaced<K, V> {
+impl Displaced {
     /// Drops it, handing back the panic of its value's `Drop`, if any.
     pub(crate) fn release(self) -> Option<Panic> {
-        drop_caught(*self.0) // as a `Held`: the same code as a removed entry's drop
+        drop_caught(self.0) // the same code as a removed entry's drop
     }
 }

@@ -1,25 +1,33 @@
-//! A shard's entries: a dense vector of typed entries, found through a table of each entry's
-//! hash and place in the vector.
+//! A shard's entries: a dense vector of entries, found through a table of each entry's hash and
+//! place in the vector.
 //!
-//! The table is not generic: `hashbrown`'s code (its probe, growth and rehash) is compiled once in
-//! cacher for every cache of a program, not once per key and value types, as a table of the
-//! entries themselves was (its `reserve_rehash`, `find`, `insert` and iterators were a third of
-//! the memory tier's compiled code: compile time). Only the vector, and the few lines that test
-//! a key or move an entry, are typed. An entry leaves by `swap_remove` (the last one takes its
-//! place, whose number the table is told), so the vector stays dense: an eviction scans it as a
-//! slice.
+//! Neither is generic: the entries' types are erased ([`Entry`]), and `hashbrown`'s code (its
+//! probe, growth and rehash) is compiled once in cacher for every cache of a program, as are the
+//! vector's, the evictions' and the drops'. Only the test of a key (the caller's closure) names
+//! the types. An entry leaves by `swap_remove` (the last one takes its place, whose number the
+//! table is told), so the vector stays dense: an eviction scans it as a slice.
 
-use super::Held;
+use super::Entry;
 use super::locks::UserCode;
 use super::places::Places;
 
 /// One shard's entries, under its lock.
-pub(super) struct Shard<K, V> {
+pub(super) struct Shard {
     places: Places,
-    entries: Vec<Held<K, V>>,
+    entries: Vec<Entry>,
 }
 
-impl<K, V> Shard<K, V> {
+/// Where an insert's entry goes ([`Shard::locate`]).
+pub(super) enum Located {
+    /// A new place, claimed for its hash: the entry is pushed there.
+    Claimed,
+    /// In place of the entry of its key, at this place.
+    At(usize),
+    /// Beside the entries of its hash, which are other keys' (a collision of 64-bit hashes).
+    Beside,
+}
+
+impl Shard {
     pub(super) const fn new() -> Self {
         Self {
             places: Places::new(),
@@ -27,103 +35,103 @@ impl<K, V> Shard<K, V> {
         }
     }
 
-    /// The place of the entry whose key `is` tells from `key`, among those with `hash`. The
-    /// test is user code (a key's `Eq`), run as such under the lock at `lock`.
+    /// The place of the entry that `is` accepts (its key is the lookup's), among those with
+    /// `hash`. The test is user code (a key's `Eq`), run as such under the lock at `lock`.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn find<Q: ?Sized>(
+    pub(super) fn find(
         &self,
         lock: usize,
         hash: u64,
-        key: &Q,
-        is: impl Fn(&Q, &K) -> bool,
+        is: impl Fn(&Entry) -> bool,
     ) -> Option<usize> {
         let place = self.places.first(hash)?;
-        if self.holds_at(lock, place, key, &is) {
+        if self.holds_at(lock, place, &is) {
             return Some(place);
         }
-        self.find_beyond(lock, hash, place, key, is)
+        self.find_beyond(lock, hash, place, &is)
     }
 
-    /// Whether the entry at `place` is `key`'s: user code (a key's `Eq`), run as such under the
-    /// lock at `lock`.
+    /// Whether `is` accepts the entry at `place`: user code (a key's `Eq`), run as such under
+    /// the lock at `lock`.
     #[inline]
-    fn holds_at<Q: ?Sized>(
-        &self,
-        lock: usize,
-        place: usize,
-        key: &Q,
-        is: &impl Fn(&Q, &K) -> bool,
-    ) -> bool {
+    fn holds_at(&self, lock: usize, place: usize, is: &impl Fn(&Entry) -> bool) -> bool {
         let _user = UserCode::enter(lock);
-        is(key, &self.entries[place].key)
+        is(&self.entries[place])
     }
 
     /// [`find`](Self::find) among the entries with `hash` but the one at `first`: keys whose
-    /// 64-bit hashes collide.
+    /// 64-bit hashes collide. Not generic: the test through a pointer.
     #[cold]
-    fn find_beyond<Q: ?Sized>(
+    fn find_beyond(
         &self,
         lock: usize,
         hash: u64,
         first: usize,
-        key: &Q,
-        is: impl Fn(&Q, &K) -> bool,
+        is: &dyn Fn(&Entry) -> bool,
     ) -> Option<usize> {
-        let test = &mut |place: usize| self.holds_at(lock, place, key, &is);
+        let test = &mut |place: usize| {
+            let _user = UserCode::enter(lock);
+            is(&self.entries[place])
+        };
         self.places.find(hash, Some(first), test)
     }
 
-    /// Adds `held`, or puts it in place of the entry with its key, which it hands back (marked
-    /// dead). Under the lock at `lock`, where the key's `Eq` runs.
-    #[inline]
-    pub(super) fn insert(&mut self, lock: usize, held: Held<K, V>) -> Option<Held<K, V>>
-    where
-        K: Eq,
-    {
-        // One probe finds the key's entry or claims the place of a new one.
-        let place = match self.places.place(held.hash, self.entries.len()) {
-            Ok(()) => {
-                self.entries.push(held);
-                return None;
-            }
+    /// Where an entry with `hash`, whose key `is` tells apart, goes: one probe finds the key's
+    /// entry or claims the place of a new one. Then [`put`](Self::put) it there, at once.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn locate(
+        &mut self,
+        lock: usize,
+        hash: u64,
+        is: impl Fn(&Entry) -> bool,
+    ) -> Located {
+        let place = match self.places.place(hash, self.entries.len()) {
+            Ok(()) => return Located::Claimed,
             Err(place) => place,
         };
-        let place = match self.holds_at(lock, place, &held.key, &K::eq) {
-            true => place,
-            false => match self.find_beyond(lock, held.hash, place, &held.key, K::eq) {
-                Some(place) => place,
-                None => {
-                    self.push(held); // a key whose hash another key's has
-                    return None;
-                }
-            },
-        };
-        let replaced = std::mem::replace(&mut self.entries[place], held);
-        replaced.times.retire();
-        Some(replaced)
+        if self.holds_at(lock, place, &is) {
+            return Located::At(place);
+        }
+        match self.find_beyond(lock, hash, place, &is) {
+            Some(place) => Located::At(place),
+            None => Located::Beside,
+        }
     }
 
-    /// The place of the entry at `address` (found again after the lock was let go of, or after
-    /// a scan), among those with `hash`.
-    pub(super) fn find_at(&self, hash: u64, address: *const super::Slot<K, V>) -> Option<usize> {
-        let test = &mut |place: usize| std::ptr::eq(&*self.entries[place], address);
-        self.places.find(hash, None, test)
+    /// Puts `entry` where [`locate`](Self::locate) said; the entry it replaced, marked dead.
+    pub(super) fn put(&mut self, located: Located, entry: Entry) -> Option<Entry> {
+        match located {
+            Located::Claimed => {
+                self.entries.push(entry);
+                None
+            }
+            Located::Beside => {
+                self.push(entry);
+                None
+            }
+            Located::At(place) => {
+                let replaced = std::mem::replace(&mut self.entries[place], entry);
+                replaced.times.retire();
+                Some(replaced)
+            }
+        }
     }
 
     #[inline]
-    pub(super) fn get(&self, place: usize) -> &Held<K, V> {
+    pub(super) fn get(&self, place: usize) -> &Entry {
         &self.entries[place]
     }
 
     /// Adds an entry whose key the shard does not hold.
-    pub(super) fn push(&mut self, held: Held<K, V>) {
-        self.places.add(held.hash, self.entries.len());
-        self.entries.push(held);
+    fn push(&mut self, entry: Entry) {
+        self.places.add(entry.hash, self.entries.len());
+        self.entries.push(entry);
     }
 
     /// Takes the entry at `place` out of the shard (the last one takes its place).
-    pub(super) fn take(&mut self, place: usize) -> Held<K, V> {
+    pub(super) fn take(&mut self, place: usize) -> Entry {
         let gone = self.entries.swap_remove(place);
         let moved = if place < self.entries.len() {
             Some(self.entries[place].hash)
@@ -136,7 +144,7 @@ impl<K, V> Shard<K, V> {
     }
 
     /// The entries, in no order.
-    pub(super) fn entries(&self) -> &[Held<K, V>] {
+    pub(super) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
@@ -145,7 +153,7 @@ impl<K, V> Shard<K, V> {
     }
 
     /// Takes every entry out, and gives back the memory the shard held.
-    pub(super) fn take_all(&mut self) -> Vec<Held<K, V>> {
+    pub(super) fn take_all(&mut self) -> Vec<Entry> {
         self.places = Places::new();
         std::mem::take(&mut self.entries)
     }
@@ -159,27 +167,35 @@ impl<K, V> Shard<K, V> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::slot::{Held, Slot, Times};
+    use super::super::slot::{Entry, Times, entry};
     use super::Shard;
     use crate::entry::Stamp;
 
-    fn held(hash: u64, key: u64, value: u64) -> Held<u64, u64> {
+    fn made(hash: u64, key: u64, value: u64) -> Entry {
         let stamp = Stamp {
             created_ms: 0,
             ttl_ms: None,
             touched_ms: 0,
         };
-        Held::Inline(Slot {
-            hash,
-            key,
-            value,
-            times: Times::new(stamp, 0),
-        })
+        entry(hash, Times::new(stamp, 0), key, value)
     }
 
-    fn value(shard: &Shard<u64, u64>, hash: u64, key: u64) -> Option<u64> {
-        let place = shard.find(0, hash, &key, u64::eq)?;
-        Some(shard.get(place).value)
+    fn kv(entry: &Entry) -> (u64, u64) {
+        *entry.typed::<u64, u64>().unwrap()
+    }
+
+    fn is(key: u64) -> impl Fn(&Entry) -> bool {
+        move |entry| kv(entry).0 == key
+    }
+
+    fn insert(shard: &mut Shard, entry: Entry) -> Option<Entry> {
+        let located = shard.locate(0, entry.hash, is(kv(&entry).0));
+        shard.put(located, entry)
+    }
+
+    fn value(shard: &Shard, hash: u64, key: u64) -> Option<u64> {
+        let place = shard.find(0, hash, is(key))?;
+        Some(kv(shard.get(place)).1)
     }
 
     /// Keys whose 64-bit hashes collide each keep an entry of their own: a lookup, a replace and
@@ -189,9 +205,9 @@ mod tests {
     fn keys_with_the_same_hash_keep_their_own_entries() {
         let mut shard = Shard::new();
         for key in 0..4 {
-            assert!(shard.insert(0, held(7, key, key * 10)).is_none());
+            assert!(insert(&mut shard, made(7, key, key * 10)).is_none());
         }
-        assert!(shard.insert(0, held(9, 100, 1)).is_none());
+        assert!(insert(&mut shard, made(9, 100, 1)).is_none());
         for key in 0..4 {
             assert_eq!(value(&shard, 7, key), Some(key * 10));
         }
@@ -201,12 +217,12 @@ mod tests {
             "a key not there, with a hash that is"
         );
         // Replaced: the old entry comes back, marked dead, and the others stay.
-        let replaced = shard.insert(0, held(7, 2, 21)).expect("replaced");
+        let replaced = insert(&mut shard, made(7, 2, 21)).expect("replaced");
         assert!(!replaced.times.live());
         assert_eq!(shard.len(), 5);
         // Taken from the middle: the last entry moves into its place, and is still found.
-        let place = shard.find(0, 7, &1, u64::eq).unwrap();
-        assert_eq!(shard.take(place).key, 1);
+        let place = shard.find(0, 7, is(1)).unwrap();
+        assert_eq!(kv(&shard.take(place)).0, 1);
         let expected = [
             (7, 0, Some(0)),
             (7, 1, None),
@@ -220,9 +236,9 @@ mod tests {
         // Evicted down to nothing, every place stays right.
         while shard.len() > 0 {
             let gone = shard.evict_least_recent(shard.entries().len());
-            assert!(value(&shard, gone.hash, gone.key).is_none());
+            assert!(value(&shard, gone.hash, kv(&gone).0).is_none());
             for other in shard.entries() {
-                assert_eq!(value(&shard, other.hash, other.key), Some(other.value));
+                assert_eq!(value(&shard, other.hash, kv(other).0), Some(kv(other).1));
             }
         }
     }

@@ -1,6 +1,7 @@
-//! An entry of the tier: its key and value, typed, and its times and liveness, which are not
-//! (their code is compiled once, not per cache type).
+//! An entry of the tier: its hash, times and liveness, which are not typed (their code is
+//! compiled once, not per cache type), and its key and value, behind `dyn Any`.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -9,11 +10,53 @@ use crate::entry::Stamp;
 /// A slot's `ttl_ms` when the entry has none of its own (a ttl of 584 million years is none).
 const NO_TTL: u64 = u64::MAX;
 
-pub(super) struct Slot<K, V> {
+/// An entry of the tier: its hash and times, untyped, then its key and value (`kv`), typed
+/// where it is made and behind [`Entry`]'s `dyn Any` everywhere else.
+pub(super) struct Slot<T: ?Sized> {
     pub(super) hash: u64,
-    pub(super) key: K,
-    pub(super) value: V,
     pub(super) times: Times,
+    pub(super) kv: T,
+}
+
+/// An entry as the tier holds it: shared by its shard and the threads' indexes, its key and
+/// value's types erased, so that the shards, their locks, evictions and drops are compiled once
+/// for every tier rather than once per cache type (compile time). What knows the types is the
+/// few lines that make an entry, test its key and clone its value ([`Slot::typed`]).
+pub(super) type Entry = Arc<Slot<dyn Any + Send + Sync>>;
+
+/// The entry of `key` and `value`, with `hash` and `times`.
+#[inline]
+pub(super) fn entry<K, V>(hash: u64, times: Times, key: K, value: V) -> Entry
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    Arc::new(Slot {
+        hash,
+        times,
+        kv: (key, value),
+    })
+}
+
+impl Slot<dyn Any + Send + Sync> {
+    /// The key and value, as the tier's types: always `Some` for an entry of its own tier (only
+    /// its tier makes and indexes them).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn typed<K: 'static, V: 'static>(&self) -> Option<&(K, V)> {
+        self.kv.downcast_ref::<(K, V)>()
+    }
+
+    /// A hit's read of this entry, whose value is `value`: the value and times, and the use
+    /// recorded for the eviction order at the bound's clock `now` (a bounded tier's).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn read<V: Clone>(&self, value: &V, now: Option<u64>) -> (V, Stamp) {
+        if let Some(now) = now {
+            self.times.used(now);
+        }
+        (value.clone(), self.times.stamp())
+    }
 }
 
 /// An entry's times and whether it is still in its shard.
@@ -91,24 +134,5 @@ impl Times {
     #[inline]
     pub(super) fn retire(&self) {
         self.live.store(false, Ordering::Release);
-    }
-}
-
-/// An entry in its shard: inline (no allocation of its own on an insert) until a thread's index
-/// first points to it, then behind an `Arc` that the indexes share.
-pub(super) enum Held<K, V> {
-    Inline(Slot<K, V>),
-    Shared(Arc<Slot<K, V>>),
-}
-
-impl<K, V> std::ops::Deref for Held<K, V> {
-    type Target = Slot<K, V>;
-
-    #[inline]
-    fn deref(&self) -> &Slot<K, V> {
-        match self {
-            Held::Inline(slot) => slot,
-            Held::Shared(slot) => slot,
-        }
     }
 }

@@ -116,7 +116,11 @@ pub(super) fn hit_often(memory: &MemoryBackend<String, u32>, key: &str) -> Optio
 }
 
 pub(super) fn indexed(memory: &MemoryBackend<String, u32>) -> usize {
-    memory.index.as_ref().map_or(0, |index| index.indexed())
+    memory
+        .tier
+        .index
+        .as_ref()
+        .map_or(0, |index| index.indexed())
 }
 
 #[test]
@@ -386,7 +390,7 @@ fn a_repeated_hit_is_served_by_the_threads_index_while_its_shard_is_locked() {
             got_tx.send(get(memory, "a")).unwrap();
         });
         ready.recv().unwrap();
-        let locked = memory.shard(memory.hash("a")).write().unwrap();
+        let locked = memory.tier.shard(memory.hash("a")).write().unwrap();
         go_tx.send(()).unwrap();
         let answer = got.recv_timeout(std::time::Duration::from_secs(10));
         drop(locked);
@@ -406,7 +410,7 @@ fn a_thread_lets_go_of_the_values_a_clear_took_out_at_its_next_admission() {
     let value = Arc::new(1);
     memory.insert(1, Arc::clone(&value), at(0));
     hits(1);
-    assert_eq!(memory.index.as_ref().unwrap().indexed(), 1);
+    assert_eq!(memory.tier.index.as_ref().unwrap().indexed(), 1);
     memory.clear();
     assert_eq!(
         Arc::strong_count(&value),
@@ -421,7 +425,7 @@ fn a_thread_lets_go_of_the_values_a_clear_took_out_at_its_next_admission() {
         1,
         "the cleared value is still held"
     );
-    assert_eq!(memory.index.as_ref().unwrap().indexed(), 1);
+    assert_eq!(memory.tier.index.as_ref().unwrap().indexed(), 1);
 }
 
 #[test]
@@ -429,7 +433,7 @@ fn an_insert_refused_by_its_condition_stores_nothing_and_asks_under_the_lock() {
     let memory: MemoryBackend<String, u32> = MemoryBackend::new();
     memory.insert("a".to_owned(), 1, at(0));
     // Asked under the key's shard's write lock: a lookup of the key cannot take it meanwhile.
-    let locked = || memory.shard(memory.hash("a")).lock.try_read().is_err();
+    let locked = || memory.tier.shard(memory.hash("a")).lock.try_read().is_err();
     let refused = memory.insert_if("a".to_owned(), 2, at(0), &|| !locked());
     assert!(refused.skipped && refused.displaced.is_none());
     assert_eq!(get(&memory, "a"), Some(1));

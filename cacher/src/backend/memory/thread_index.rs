@@ -14,9 +14,8 @@
 //!
 //! Costs: a hit through the index is a thread-local lookup and a read of the entry; a hit that the
 //! index does not have yet pays the index's probe too, and one such hit in [`ADMIT_EVERY`] adds the
-//! entry (an `Arc` clone and an insert; the first admission of an entry by any thread also moves it
-//! behind that `Arc`, under its shard's write lock, so that an insert allocates nothing for entries
-//! no index wants), so that keys hit once do not fill it. Each thread's index holds at most its
+//! entry (an `Arc` clone and an insert: every entry is behind its own `Arc`, which its shard and
+//! the indexes share), so that keys hit once do not fill it. Each thread's index holds at most its
 //! capacity of pointers (4 096 by default, and never more than a bounded tier's `max_entries`;
 //! about 200 KiB when full: 8 192 hash table buckets of 25 bytes, a hash and a pointer); when
 //! full it lets go of its dead entries, or starts over if too few were dead. An entry that left the
@@ -26,17 +25,16 @@
 //! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
 //! its index's capacity of entries, however many left the tier.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use thread_local::ThreadLocal;
 
 use super::places::Table;
 use super::removal::drop_caught;
-use super::{CacheLine, Slot};
+use super::{CacheLine, Entry};
+use crate::entry::Stamp;
 use crate::key::KeyRef;
 
 /// Pointers each thread's index holds before it starts over, unless
@@ -48,11 +46,10 @@ pub(super) const DEFAULT_CAPACITY: usize = 4096;
 const ADMIT_EVERY: u32 = 4;
 
 /// One index per thread that used the tier. Not generic: what names the tier's types is the
-/// entries' own (`Arc<Slot<K, V>>`, each behind `dyn Any`) and the few lines that look them up or
-/// add one; a thread's index, its table and `thread_local`'s code are compiled once for every
+/// entries' own (their key and value behind `dyn Any`: [`Entry`]) and the few lines that look
+/// them up; a thread's index, its table and `thread_local`'s code are compiled once for every
 /// tier. And `ThreadLocal` asks in its type that its values be `Send`, which an index of
-/// `dyn Any + Send + Sync` pointers is whatever the tier's types are (the entries are `Send` and
-/// `Sync` wherever a lookup can reach them: a cache's keys and values are).
+/// entries is whatever the tier's types are (a tier's keys and values are `Send` and `Sync`).
 pub(super) struct ThreadIndex {
     /// Each thread's index, inline in `thread_local`'s buckets (no box to follow on a hit), on
     /// cache lines of its own so that two threads' indexes never share one (a hit writes its
@@ -67,14 +64,15 @@ pub(super) struct ThreadIndex {
     clears: AtomicU64,
 }
 
-/// An entry of the tier as an index holds it: an `Arc<Slot<K, V>>`, its types erased.
+/// An entry of the tier as an index holds it: the shard's own [`Entry`], shared.
 ///
-/// A hit checks its type ([`typed`]): a call through the vtable and a compare of `TypeId`s,
-/// about 16 instructions and 1 ns of a `u64` hit's 9 (docs/BENCHMARKS.md, session 8). Typed
-/// pointers would need a table and a `ThreadLocal` per cache type (compile time: +23 000 IR
-/// lines for the 50 functions of the compile-time bench with a typed `ThreadLocal`, +18 % with
-/// typed tables), or `K: Send + Sync, V: Send + Sync` in the tier's definition.
-type Indexed = Arc<dyn Any + Send + Sync>;
+/// A hit checks its type ([`Slot::typed`](super::slot::Slot::typed)): a call through the vtable
+/// and a compare of `TypeId`s, about 16 instructions and 1 ns of a `u64` hit's 9
+/// (docs/BENCHMARKS.md, session 8). Typed pointers would need a table and a `ThreadLocal` per
+/// cache type (compile time: +23 000 IR lines for the 50 functions of the compile-time bench
+/// with a typed `ThreadLocal`, +18 % with typed tables), or `K: Send + Sync, V: Send + Sync` in
+/// the tier's definition.
+type Indexed = Entry;
 
 /// A thread's index: its pointers, found by their entries' hashes (one per hash).
 struct Local {
@@ -83,18 +81,6 @@ struct Local {
     shared_hits: Cell<u32>,
     /// The tier's clears this index has caught up with.
     clears: Cell<u64>,
-}
-
-/// An indexed entry as its tier's types: always a `Slot<K, V>`, as only its tier indexes it.
-#[cfg_attr(debug_assertions, inline)]
-#[cfg_attr(not(debug_assertions), inline(always))]
-fn typed<K: 'static, V: 'static>(indexed: &Indexed) -> Option<&Slot<K, V>> {
-    (**indexed).downcast_ref::<Slot<K, V>>()
-}
-
-/// Whether an indexed entry is still in its tier (a [`Slot<K, V>`] of the types it was made for).
-fn live<K: 'static, V: 'static>(indexed: &Indexed) -> bool {
-    typed::<K, V>(indexed).is_some_and(|slot| slot.times.live())
 }
 
 impl ThreadIndex {
@@ -119,33 +105,30 @@ impl ThreadIndex {
         self.clears.fetch_add(1, Ordering::Release);
     }
 
-    /// `read` of the live entry of `key` in this thread's index, if it has one.
+    /// The value and times of the live entry of `key` in this thread's index, if it has one,
+    /// read as a hit ([`Slot::read`](super::slot::Slot::read), with the bound's clock `now`).
     ///
     /// `None` when it has none, when the entry it has is dead, and when the index is in use
     /// further up this thread's stack (a key's `Eq` or a value's `Clone` that uses the cache):
     /// the shared table answers then.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn find<K, V, Q, R>(
-        &self,
-        hash: u64,
-        key: &Q,
-        read: impl FnOnce(&Slot<K, V>) -> R,
-    ) -> Option<R>
+    pub(super) fn find<K, V, Q>(&self, hash: u64, key: &Q, now: Option<u64>) -> Option<(V, Stamp)>
     where
         K: Eq + 'static,
-        V: 'static,
+        V: Clone + 'static,
         Q: KeyRef<K> + ?Sized,
     {
         let entries = self.threads.get()?.entries.try_borrow().ok()?;
-        let slot = typed::<K, V>(entries.get(hash)?)?;
+        let entry = entries.get(hash)?;
+        let (k, value) = entry.typed::<K, V>()?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
-        if !key.is_key(&slot.key) || !slot.times.live() {
+        if !key.is_key(k) || !entry.times.live() {
             return None;
         }
-        Some(read(slot))
+        Some(entry.read(value, now))
     }
 
     /// Whether this hit in the shared table should add its entry to this thread's index.
@@ -161,17 +144,8 @@ impl ThreadIndex {
 
     /// Adds `slot` to this thread's index, in place of the entry with its hash (the same key's,
     /// dead; or in a collision of 64-bit hashes another key's, which then leaves the index).
-    #[inline]
-    pub(super) fn admit<K, V>(&self, slot: Arc<Slot<K, V>>)
-    where
-        K: Send + Sync + 'static,
-        V: Send + Sync + 'static,
-    {
-        self.add(slot.hash, slot, live::<K, V>);
-    }
-
-    /// [`admit`](Self::admit) of an entry with `hash`, whose liveness `live` tells: not generic.
-    fn add(&self, hash: u64, indexed: Indexed, live: fn(&Indexed) -> bool) {
+    pub(super) fn admit(&self, indexed: Indexed) {
+        let hash = indexed.hash;
         let Some(local) = self.local() else {
             return;
         };
@@ -187,7 +161,7 @@ impl ThreadIndex {
             entries.take_all()
         } else if entries.len() >= self.capacity {
             // Full: the dead entries go; if too few were dead, it starts over.
-            let mut dead = entries.take_if(|indexed| !live(indexed));
+            let mut dead = entries.take_if(|indexed| !indexed.times.live());
             if entries.len() >= self.capacity {
                 dead.append(&mut entries.take_all());
             }

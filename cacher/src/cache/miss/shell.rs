@@ -45,7 +45,7 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) ahead: Option<Result<Option<Entry<V>>>>,
     /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
     /// the store has ended (its panic resumed then).
-    displaced: Option<Displaced<K, V>>,
+    displaced: Option<Displaced>,
 }
 
 /// One call's way through the miss path: the core's decisions and the shell's values.
