@@ -222,7 +222,7 @@ DEBUG_KINDS = ["DICompositeType", "DISubprogram", "DILocalVariable"]
 # cacher's parts, matched in order against a function's debug name (its path and generic
 # arguments): the first that matches takes the function's lines.
 PARTS = [
-    ("memory tier", r"backend::memory|Slot<|Locked|Displaced|Inserted|Taken"),
+    ("memory tier", r"backend::memory"),
     ("flights", r"cache::flight"),
     ("miss path: typed shell, drivers", r"miss::shell|cache::drive|Miss<|Shell<"),
     ("cache API and build", r"cache::Cache<|CacheBuilder|cache::control|inner::Inner<|__private::build"),

@@ -184,13 +184,7 @@ where
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.tier.hash(key);
-        let locked = self.tier.shard(hash);
-        let Some(shard) = locked.read_shard() else {
-            return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
-        };
-        if let Some(place) = shard.find(locked.address(), hash, |e| holds::<K, V, Q>(e, key)) {
-            shard.get(place).times.touch(now_ms);
-        }
+        self.tier.touch(hash, &|e| holds::<K, V, Q>(e, key), now_ms);
     }
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
@@ -213,15 +207,18 @@ where
         admits: &dyn Fn() -> bool,
     ) -> Inserted {
         let hash = self.tier.hash(&key);
-        let (mut shard, lock) = match self.tier.write_for_insert(hash, admits) {
-            Ok(ready) => ready,
-            Err(nothing) => return nothing,
-        };
-        let times = Times::new(stamp, self.tier.bound.tick());
-        let same = |e: &Entry| matches!(e.typed::<K, V>(), Some((k, _)) if *k == key);
-        let located = shard.locate(lock, hash, same);
-        let entry = slot::entry(hash, times, key, value);
-        self.tier.put(shard, hash, located, entry)
+        // Its recency stamp is the tier's clock under the shard's lock ([`Tier::insert`]).
+        let entry = slot::entry(hash, Times::new(stamp, 0), key, value);
+        self.tier.insert(entry, admits, same::<K, V>)
+    }
+}
+
+/// Whether two entries of a tier (always of its types) have equal keys: user code, the key's
+/// `Eq`.
+fn same<K: Eq + 'static, V: 'static>(one: &Entry, other: &Entry) -> bool {
+    match (one.typed::<K, V>(), other.typed::<K, V>()) {
+        (Some((one, _)), Some((other, _))) => one == other,
+        _ => false,
     }
 }
 

@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::locks::UserCode;
-use super::{Absence, Entry, MemoryBackend, holds};
+use super::{Absence, Entry, MemoryBackend, Tier, holds};
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -48,33 +48,74 @@ where
         hash: u64,
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
-        let locked = self.tier.shard(hash);
-        // `None` from user code run under this shard's lock: answered as a miss.
-        let Some(shard) = locked.read_shard() else {
-            return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts));
-        };
-        let is = |e: &Entry| holds::<K, V, Q>(e, key);
-        let Some(place) = shard.find(locked.address(), hash, is) else {
-            return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts));
-        };
-        let entry = shard.get(place);
-        let found = {
-            let _user = UserCode::enter(locked.address());
-            match entry.typed::<K, V>() {
-                Some((_, value)) => entry.read(value, self.tier.bound.now()),
-                None => return Err(Absence::seen(self.tier.shard_index(hash), &locked.inserts)),
+        let now = self.tier.bound.now();
+        let mut found = None;
+        let read = &mut |entry: &Entry| {
+            if let Some((_, value)) = entry.typed::<K, V>() {
+                found = Some(entry.read(value, now));
             }
         };
-        // Not from user code run under a shard's lock: the index's admission may drop entries.
-        let Some(index) = &self.tier.index else {
-            return Ok(found);
+        self.tier
+            .read_shared(hash, &|e| holds::<K, V, Q>(e, key), read)?;
+        match found {
+            Some(found) => Ok(found),
+            None => Err(self.tier.absence(hash)),
+        }
+    }
+}
+
+/// The shared table's lookup, untyped: compiled once for every tier.
+impl Tier {
+    /// Calls `read` with the entry of `hash` that `is` accepts (its key is the lookup's), under
+    /// its shard's read lock, both run as user code (a key's `Eq`, a value's `Clone`); or, if
+    /// there is none, what the lookup saw of its absence. The entry may join this thread's
+    /// index.
+    pub(super) fn read_shared(
+        &self,
+        hash: u64,
+        is: &dyn Fn(&Entry) -> bool,
+        read: &mut dyn FnMut(&Entry),
+    ) -> Result<(), Absence> {
+        let locked = self.shard(hash);
+        // `None` from user code run under this shard's lock: answered as a miss.
+        let Some(shard) = locked.read_shard() else {
+            return Err(self.absence(hash));
+        };
+        let Some(place) = shard.find(locked.address(), hash, is) else {
+            return Err(self.absence(hash));
+        };
+        let entry = shard.get(place);
+        {
+            let _user = UserCode::enter(locked.address());
+            read(entry);
+        }
+        // Not from user code run under a shard's lock: what the index lets go of is dropped.
+        let Some(index) = &self.index else {
+            return Ok(());
         };
         if UserCode::running() || !index.admits() {
-            return Ok(found);
+            return Ok(());
         }
         let entry = Arc::clone(entry);
         drop(shard);
         index.admit(entry);
-        Ok(found)
+        Ok(())
+    }
+
+    /// Records a use at `now_ms` (`time_to_idle`) of the entry of `hash` that `is` accepts,
+    /// under the read lock.
+    pub(super) fn touch(&self, hash: u64, is: &dyn Fn(&Entry) -> bool, now_ms: u64) {
+        let locked = self.shard(hash);
+        let Some(shard) = locked.read_shard() else {
+            return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
+        };
+        if let Some(place) = shard.find(locked.address(), hash, is) {
+            shard.get(place).times.touch(now_ms);
+        }
+    }
+
+    /// What a lookup of `hash` that found no entry saw of its shard now.
+    pub(super) fn absence(&self, hash: u64) -> Absence {
+        Absence::seen(self.shard_index(hash), &self.shard(hash).inserts)
     }
 }

@@ -98,29 +98,8 @@ where
 {
     /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
     pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken {
-        let hash = self.tier.hash(key);
-        let locked = self.tier.shard(hash);
-        // From user code run under a shard's lock, the lock may never come: then the entry
-        // stays, and the caller says so.
-        let Some(mut shard) = locked.write_shard_or_skip() else {
-            return Taken {
-                entry: None,
-                entries: Vec::new(),
-                kept: true,
-            };
-        };
-        let mut entry = None;
-        if let Some(place) = shard.find(locked.address(), hash, |e| holds::<K, V, Q>(e, key)) {
-            let gone = shard.take(place);
-            gone.times.retire();
-            self.tier.bound.left(1);
-            entry = Some(gone);
-        }
-        Taken {
-            entry,
-            entries: Vec::new(),
-            kept: false,
-        }
+        self.tier
+            .take(self.tier.hash(key), &|e| holds::<K, V, Q>(e, key))
     }
 
     /// Removes the entry for `key`; true if there was one.
@@ -132,6 +111,33 @@ where
 
 /// What takes entries out of the tier without naming its types.
 impl Tier {
+    /// Takes the entry of `hash` that `is` accepts (user code: a key's `Eq`) out of the tier
+    /// (empty if it had none), for the caller to drop.
+    pub(super) fn take(&self, hash: u64, is: &dyn Fn(&Entry) -> bool) -> Taken {
+        let locked = self.shard(hash);
+        // From user code run under a shard's lock, the lock may never come: then the entry
+        // stays, and the caller says so.
+        let Some(mut shard) = locked.write_shard_or_skip() else {
+            return Taken {
+                entry: None,
+                entries: Vec::new(),
+                kept: true,
+            };
+        };
+        let mut entry = None;
+        if let Some(place) = shard.find(locked.address(), hash, is) {
+            let gone = shard.take(place);
+            gone.times.retire();
+            self.bound.left(1);
+            entry = Some(gone);
+        }
+        Taken {
+            entry,
+            entries: Vec::new(),
+            kept: false,
+        }
+    }
+
     /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.

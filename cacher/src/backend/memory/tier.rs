@@ -176,34 +176,37 @@ impl Tier {
             .sum()
     }
 
-    /// The write lock of `hash`'s shard for an insert, and the lock's address, with the insert
-    /// counted; or the insert's answer when it stores nothing: into `max_entries(0)` (which a
-    /// cache refuses), from user code run under a shard's lock when the lock is not free at once
-    /// (a value's `Clone` that misses in the tier and stores what it computed), or when
-    /// `admits()` says no under the lock.
-    #[inline]
-    pub(super) fn write_for_insert(
+    /// Stores `entry` in its shard, in place of the entry whose key `same` says is its own (user
+    /// code: a key's `Eq`), if `admits()` under the shard's write lock, stamped with the recency
+    /// clock there; then keeps the bound. What it did: nothing into `max_entries(0)` (which a
+    /// cache refuses), nor from user code run under a shard's lock when the lock is not free at
+    /// once (a value's `Clone` that misses in the tier and stores what it computed).
+    pub(super) fn insert(
         &self,
-        hash: u64,
+        entry: Entry,
         admits: &dyn Fn() -> bool,
-    ) -> Result<(RwLockWriteGuard<'_, Shard>, usize), Inserted> {
+        same: fn(&Entry, &Entry) -> bool,
+    ) -> Inserted {
         if self.bound.max_entries == Some(0) {
-            return Err(Inserted::default());
+            return Inserted::default();
         }
-        let locked = self.shard(hash);
-        let Some(shard) = locked.write_shard_or_skip() else {
-            return Err(Inserted::skipped());
+        let locked = self.shard(entry.hash);
+        let Some(mut shard) = locked.write_shard_or_skip() else {
+            return Inserted::skipped();
         };
         if !admits() {
-            return Err(Inserted::skipped());
+            return Inserted::skipped();
         }
         bound::count_insert(&locked.inserts);
-        Ok((shard, locked.address()))
+        entry.times.used(self.bound.tick());
+        let located = shard.locate(locked.address(), entry.hash, |e| same(&entry, e));
+        let hash = entry.hash;
+        self.put(shard, hash, located, entry)
     }
 
     /// Puts an insert's `entry` where it was `located` in `shard` (its hash's), then keeps the
     /// bound: what the insert did.
-    pub(super) fn put(
+    fn put(
         &self,
         mut shard: RwLockWriteGuard<'_, Shard>,
         hash: u64,
