@@ -8,11 +8,11 @@
 //!
 //! The flights are touched only on a miss, never on a hit. They are few at any time (one per key
 //! being computed), so they are kept in short lists, one per stripe of key hashes, each behind its
-//! own lock: a scan of a list of a few entries costs less than a hash table's probe, and a list
-//! compiles to far less code than a hash table per cache type.
+//! own lock: a scan of a list of a few entries costs less than a hash table's probe. Nothing here
+//! is generic but [`Flights::join`]'s few lines: a flight holds its key behind `dyn Any`, so the
+//! lists, the leader and the waits are compiled once for every cache type (compile time).
 
 use std::any::Any;
-use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::generation::{Generation, Generations, Removal};
@@ -24,25 +24,24 @@ use crate::key::KeyRef;
 /// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
 const STRIPES: usize = 32;
 
-pub(crate) struct Flights<K> {
-    /// An array made by a constant, not a collected iterator: no iterator code compiled per
-    /// cache type (compile time).
-    stripes: [Mutex<Stripe<K>>; STRIPES],
+pub(crate) struct Flights {
+    stripes: [Mutex<Stripe>; STRIPES],
     /// What invalidations a computation must not store over.
     generations: Generations,
 }
 
 /// The flights in progress of one stripe of key hashes, and the number of its next one.
-struct Stripe<K> {
-    flights: Vec<Slot<K>>,
+struct Stripe {
+    flights: Vec<Slot>,
     next: u64,
 }
 
 /// One flight in progress. Most misses have no other caller of their key: the leader's slot is
 /// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
-struct Slot<K> {
+struct Slot {
     hash: u64,
-    key: K,
+    /// The key, a `K` of the flights' cache: boxed, its type erased (an allocation per flight).
+    key: Box<dyn Any + Send + Sync>,
     /// Tells this flight from a later one of the same key, for its leader to remove.
     id: u64,
     /// The key's generation when the flight started: after an invalidation, later callers do
@@ -86,8 +85,8 @@ enum State {
 }
 
 /// What a caller of a missing key is to do.
-pub(crate) enum Role<'a, K: Hash + Eq> {
-    Leader(Leader<'a, K>),
+pub(crate) enum Role<'a> {
+    Leader(Leader<'a>),
     Waiter(Arc<Flight>),
 }
 
@@ -104,7 +103,7 @@ pub(crate) enum Outcome {
     Reentrant,
 }
 
-impl<K: Hash + Eq> Flights<K> {
+impl Flights {
     pub(crate) fn new() -> Self {
         Self {
             stripes: [const {
@@ -117,7 +116,7 @@ impl<K: Hash + Eq> Flights<K> {
         }
     }
 
-    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe<K>> {
+    fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe> {
         let stripe = &self.stripes[hash as usize % STRIPES];
         // A panic under the lock left the list whole (each change is one push or removal).
         match stripe.lock() {
@@ -126,19 +125,35 @@ impl<K: Hash + Eq> Flights<K> {
         }
     }
 
-    /// Joins the flight for `key`, starting one (as its leader) if there is none.
-    pub(crate) fn join<Q: KeyRef<K> + ?Sized>(&self, hash: u64, key: &Q) -> Role<'_, K> {
+    /// Joins the flight for `key` (of the flights' cache's key type `K`), starting one (as its
+    /// leader) if there is none.
+    #[inline]
+    pub(crate) fn join<K, Q>(&self, hash: u64, key: &Q) -> Role<'_>
+    where
+        K: Send + Sync + 'static,
+        Q: KeyRef<K> + ?Sized,
+    {
+        let is = |slot: &(dyn Any + Send + Sync)| match slot.downcast_ref::<K>() {
+            Some(slot) => key.is_key(slot),
+            None => false,
+        };
+        self.join_erased(hash, &is, &mut || Box::new(key.to_key()))
+    }
+
+    /// [`join`](Self::join), its key tested by `is` and made by `make`.
+    fn join_erased(
+        &self,
+        hash: u64,
+        is: &dyn Fn(&(dyn Any + Send + Sync)) -> bool,
+        make: &mut dyn FnMut() -> Box<dyn Any + Send + Sync>,
+    ) -> Role<'_> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
-        // The guard dereferenced once: each use through it would be a call more per cache type.
         let stripe = &mut *guard;
         let mut abandoned = false;
-        // Loops rather than iterator adaptors, here and in `remove`: each adaptor and closure
-        // would be compiled once more per cache type (compile time).
         let mut live = None;
-        for at in 0..stripe.flights.len() {
-            let slot = &stripe.flights[at];
-            if slot.hash == hash && !slot.retired && key.is_key(&slot.key) {
+        for (at, slot) in stripe.flights.iter().enumerate() {
+            if slot.hash == hash && !slot.retired && is(&*slot.key) {
                 live = Some(at);
                 break;
             }
@@ -168,7 +183,7 @@ impl<K: Hash + Eq> Flights<K> {
         stripe.next += 1;
         let slot = Slot {
             hash,
-            key: key.to_key(),
+            key: make(),
             id,
             generation: now,
             leader_thread: this_thread(),
@@ -248,7 +263,7 @@ impl Flight {
 
     /// A copy of the leader's value, once [`wait`](Self::wait) said it is there
     /// ([`Outcome::Value`]; a finished flight's value stays). `None` if it is not a `V`, which
-    /// no flight of a `Flights<K>` of a cache of `V`s holds.
+    /// no flight of a cache of `V`s holds.
     pub(crate) fn value<V: Clone + 'static>(&self) -> Option<V> {
         match &*self.lock() {
             State::Done(value) => value.downcast_ref::<V>().cloned(),
@@ -322,14 +337,14 @@ impl Flight {
 
 /// The leader's duty: finish the flight. Dropped unfinished (an `Err`, a panic, a cancelled
 /// future), it marks the flight failed, so waiters retry instead of waiting for nothing.
-pub(crate) struct Leader<'a, K: Hash + Eq> {
-    flights: &'a Flights<K>,
+pub(crate) struct Leader<'a> {
+    flights: &'a Flights,
     hash: u64,
     id: u64,
     after_abandoned: bool,
 }
 
-impl<K: Hash + Eq> Leader<'_, K> {
+impl Leader<'_> {
     /// Whether this flight replaced one a waiter gave up on (its leader may still hold the
     /// cross-process lock: this one does not wait for it).
     pub(crate) fn after_abandoned(&self) -> bool {
@@ -337,7 +352,13 @@ impl<K: Hash + Eq> Leader<'_, K> {
     }
 
     /// Hands `value` to the waiters, if there are any (cloned only then).
+    #[inline]
     pub(crate) fn complete<V: Clone + Send + 'static>(self, value: &V) {
+        self.complete_with(&mut || Box::new(value.clone()));
+    }
+
+    /// [`complete`](Self::complete), the waiters' copy made by `copy`.
+    fn complete_with(self, copy: &mut dyn FnMut() -> Box<dyn Any + Send>) {
         let (flights, hash, id) = (self.flights, self.hash, self.id);
         // Finished: its drop has nothing to do (it holds nothing to free).
         std::mem::forget(self);
@@ -346,9 +367,9 @@ impl<K: Hash + Eq> Leader<'_, K> {
             // A `Clone` that panics fails the flight on its way out: the waiters retry at once
             // rather than wait their whole bound for a value that never comes.
             let unwinding = FailOnUnwind(&flight);
-            let copy = value.clone();
+            let copy = copy();
             std::mem::forget(unwinding);
-            flight.finish(State::Done(Box::new(copy)));
+            flight.finish(State::Done(copy));
         }
     }
 }
@@ -363,7 +384,7 @@ impl Drop for FailOnUnwind<'_> {
     }
 }
 
-impl<K: Hash + Eq> Drop for Leader<'_, K> {
+impl Drop for Leader<'_> {
     fn drop(&mut self) {
         // Unfinished: `complete` forgets it.
         if let Some(flight) = self.flights.remove(self.hash, self.id) {
@@ -384,14 +405,14 @@ fn this_thread() -> usize {
 mod tests {
     use super::*;
 
-    fn leader<'a>(role: Role<'a, u64>) -> Leader<'a, u64> {
+    fn leader(role: Role<'_>) -> Leader<'_> {
         match role {
             Role::Leader(leader) => leader,
             Role::Waiter(_) => panic!("expected to lead"),
         }
     }
 
-    fn waiter(role: Role<'_, u64>) -> Arc<Flight> {
+    fn waiter(role: Role<'_>) -> Arc<Flight> {
         match role {
             Role::Waiter(flight) => flight,
             Role::Leader(_) => panic!("expected to wait"),
@@ -404,14 +425,14 @@ mod tests {
 
     #[test]
     fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
-        let flights = Flights::<u64>::new();
+        let flights = Flights::new();
         let (hash, key) = (7, 7u64);
-        let first = leader(flights.join(hash, &key));
-        let first_waiter = waiter(flights.join(hash, &key));
+        let first = leader(flights.join::<u64, _>(hash, &key));
+        let first_waiter = waiter(flights.join::<u64, _>(hash, &key));
         flights.invalidate(hash, Duration::ZERO);
         // The first flight predates the invalidation: a later caller leads a new one.
-        let second = leader(flights.join(hash, &key));
-        let second_waiter = waiter(flights.join(hash, &key));
+        let second = leader(flights.join::<u64, _>(hash, &key));
+        let second_waiter = waiter(flights.join::<u64, _>(hash, &key));
         assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
         first.complete(&1u64);
         assert_eq!(value(&first_waiter), Some(1));
@@ -423,20 +444,20 @@ mod tests {
         second.complete(&2u64);
         assert_eq!(value(&second_waiter), Some(2));
         // Both left: the next caller leads.
-        drop(leader(flights.join(hash, &key)));
+        drop(leader(flights.join::<u64, _>(hash, &key)));
     }
 
     #[test]
     fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
-        let flights = Flights::<u64>::new();
-        leader(flights.join(1, &1)).complete(&10u64);
-        let dropped = leader(flights.join(1, &1));
-        let waiting = waiter(flights.join(1, &1));
+        let flights = Flights::new();
+        leader(flights.join::<u64, _>(1, &1u64)).complete(&10u64);
+        let dropped = leader(flights.join::<u64, _>(1, &1u64));
+        let waiting = waiter(flights.join::<u64, _>(1, &1u64));
         drop(dropped);
         assert!(matches!(
             Flight::outcome(&waiting.lock()),
             Some(Outcome::Failed)
         ));
-        drop(leader(flights.join(1, &1)));
+        drop(leader(flights.join::<u64, _>(1, &1u64)));
     }
 }

@@ -29,7 +29,7 @@ pub(super) struct Inner<K, V> {
     pub(super) memory: Option<MemoryBackend<K, V>>,
     pub(super) backends: Vec<Box<dyn PersistentBackend<V>>>,
     pub(super) ttl_fn: Option<TtlFn<V>>,
-    pub(super) flights: Flights<K>,
+    pub(super) flights: Flights,
 }
 
 /// The parts of a cache that depend on neither the key nor the value type, and the code that

@@ -39,7 +39,7 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     early: bool,
     /// The flight a waiter waits for.
     pub(super) flight: Option<Arc<Flight>>,
-    leader: Option<Leader<'a, K>>,
+    leader: Option<Leader<'a>>,
     /// The first tier's answer, read before the machine was built ([`Miss::read_ahead`]): the
     /// first read's.
     pub(super) ahead: Option<Result<Option<Entry<V>>>>,
