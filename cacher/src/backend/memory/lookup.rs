@@ -51,8 +51,8 @@ where
         let now = self.tier.bound.now();
         let mut found = None;
         let read = &mut |entry: &Entry| {
-            if let Some((_, value)) = entry.typed::<K, V>() {
-                found = Some(entry.read(value, now));
+            if let Some(slot) = entry.typed::<K, V>() {
+                found = Some(slot.read(now));
             }
         };
         self.tier

@@ -181,7 +181,7 @@ mod tests {
     }
 
     fn kv(entry: &Entry) -> (u64, u64) {
-        *entry.typed::<u64, u64>().unwrap()
+        entry.typed::<u64, u64>().unwrap().kv
     }
 
     fn is(key: u64) -> impl Fn(&Entry) -> bool {

@@ -66,7 +66,7 @@ pub(super) struct ThreadIndex {
 
 /// An entry of the tier as an index holds it: the shard's own [`Entry`], shared.
 ///
-/// A hit checks its type ([`Slot::typed`](super::slot::Slot::typed)): a call through the vtable
+/// A hit checks its type ([`typed`](super::slot::Erased::typed)): a call through the vtable
 /// and a compare of `TypeId`s, about 16 instructions and 1 ns of a `u64` hit's 9
 /// (docs/BENCHMARKS.md, session 8). Typed pointers would need a table and a `ThreadLocal` per
 /// cache type (compile time: +23 000 IR lines for the 50 functions of the compile-time bench
@@ -121,14 +121,14 @@ impl ThreadIndex {
     {
         let entries = self.threads.get()?.entries.try_borrow().ok()?;
         let entry = entries.get(hash)?;
-        let (k, value) = entry.typed::<K, V>()?;
+        let slot = entry.typed::<K, V>()?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)
-        if !key.is_key(k) || !entry.times.live() {
+        if !key.is_key(&slot.kv.0) || !slot.head.times.live() {
             return None;
         }
-        Some(entry.read(value, now))
+        Some(slot.read(now))
     }
 
     /// Whether this hit in the shared table should add its entry to this thread's index.
