@@ -31,7 +31,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let outer = attrs.iter().filter(is_outer);
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
-    let checks = checks(func);
+    let checks = [checks(func), crate::result::not_result(func)];
     let key = match (&func.key, &func.key_type) {
         // Spanned at the expression: a value that cannot be a key is one error there.
         (Some(expr), Some(ty)) => {
@@ -48,7 +48,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
         #(#outer)*
         #vis #sig {
             #(#inner)*
-            #checks
+            #(#checks)*
             #lookup
         }
     }
