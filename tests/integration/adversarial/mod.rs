@@ -13,6 +13,8 @@ mod cleared;
 mod drops;
 mod exclusive;
 mod fallback;
+#[cfg(feature = "redis")]
+mod farexpiry;
 mod files;
 mod fillback;
 #[cfg(feature = "redis")]
