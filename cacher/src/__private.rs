@@ -18,7 +18,7 @@ pub use build::{build, builder};
 pub use files::claim_files;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
-pub use key_expr::{KeyExpr, key_expr, key_form};
+pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
 pub use not_result::{AResult, AValue, IsResult, IsValue, NotAResult, Probe, require_not_result};
 
 /// The environment variable that replaces the platform's cache directory.

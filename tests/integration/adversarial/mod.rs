@@ -6,6 +6,8 @@ mod aborts;
 mod aheadfill;
 #[cfg(feature = "tokio")]
 mod aheadsame;
+#[cfg(feature = "tokio")]
+mod asyncself;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
