@@ -93,7 +93,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     if func.method {
         return quote!({
             #marker
-            static CACHES: ::cacher::__private::PerType<#key, #value> =
+            static CACHES: <(#key, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
             ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
@@ -101,7 +101,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     }
     quote!({
         #marker
-        static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
+        static CACHE: <(#key, #value) as ::cacher::__private::Statics>::Function =
             ::cacher::__private::OnceLock::new();
         ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
     })
@@ -284,16 +284,18 @@ fn checks(func: &Func) -> TokenStream {
         let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
-    let key_type = func
+    let key_expr_type = func
         .key
         .as_ref()
         .and(func.key_type.as_ref())
         .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
-    let value = value_type(func);
+    let (key, value) = (key_type(func), value_type(func));
     quote! {
         #(#key_args)*
-        #key_type
-        ::cacher::__private::require_cached_value::<#value>();
+        #key_expr_type
+        // The value's check, as the static that keeps the cache names it: one error.
+        let _: ::core::option::Option<<(#key, #value) as ::cacher::__private::Statics>::Function> =
+            ::core::option::Option::None;
     }
 }
 
