@@ -294,8 +294,7 @@ fn checks(func: &Func) -> TokenStream {
         #(#key_args)*
         #key_expr_type
         // The value's check, as the static that keeps the cache names it: one error.
-        let _: ::core::option::Option<<(#key, #value) as ::cacher::__private::Statics>::Function> =
-            ::core::option::Option::None;
+        let _: <(#key, #value) as ::cacher::__private::Statics>::Function;
     }
 }
 
