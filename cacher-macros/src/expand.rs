@@ -8,7 +8,6 @@ use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output};
-use crate::key::key_ref;
 use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
 use crate::types::{respan, static_type};
 
@@ -31,24 +30,14 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let outer = attrs.iter().filter(is_outer);
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
-    let checks = checks(func);
-    let key = match (&func.key, &func.key_type) {
-        // Spanned at the expression: a value that cannot be a key is one error there.
-        (Some(expr), Some(ty)) => {
-            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#expr)))
-        }
-        (Some(expr), None) => {
-            quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#expr)))
-        }
-        (None, _) => key_ref(func),
-    };
+    let checks = [checks(func), crate::result::not_result(func)];
     let cache = cache(plan, func);
-    let lookup = lookup(func, &cache, &key, plan.stale_while_revalidate.is_some());
+    let lookup = lookup(func, &cache, plan.stale_while_revalidate.is_some());
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
-            #checks
+            #(#checks)*
             #lookup
         }
     }
@@ -104,7 +93,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     if func.method {
         return quote!({
             #marker
-            static CACHES: ::cacher::__private::PerType<#key, #value> =
+            static CACHES: <(#key, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
             ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
@@ -112,7 +101,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     }
     quote!({
         #marker
-        static CACHE: ::cacher::__private::OnceLock<&'static #cache> =
+        static CACHE: <(#key, #value) as ::cacher::__private::Statics>::Function =
             ::cacher::__private::OnceLock::new();
         ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
     })
@@ -146,7 +135,9 @@ fn signature(func: &Func) -> Signature {
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
 /// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
 /// owns copies of the arguments and may refresh in the background.
-fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream, refresh: bool) -> TokenStream {
+fn lookup(func: &Func, cache: &TokenStream, refresh: bool) -> TokenStream {
+    // And what the key needs made first, in an async function only.
+    let (before, key) = crate::key::lookup_key(func);
     let lookup = match (&func.output, func.is_async(), refresh) {
         (Output::Value(_), false, false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
@@ -166,8 +157,12 @@ fn lookup(func: &Func, cache: &TokenStream, key: &TokenStream, refresh: bool) ->
     let mut lookup = quote!(::cacher::Cache::#lookup(#cache, #key, #compute));
     // Async lookups need cacher's `tokio` feature; without it, `require_tokio!` replaces the
     // lookup with one error that names the feature.
+    // What the key needs made first goes in with it (one error when the feature is missing).
     if func.is_async() {
-        lookup = quote!(::cacher::__private::require_tokio!(#lookup.await));
+        lookup = match before.is_empty() {
+            true => quote!(::cacher::__private::require_tokio!(#lookup.await)),
+            false => quote!(::cacher::__private::require_tokio!({ #before #lookup.await })),
+        };
     }
     if by_trait(func) {
         lookup = quote!(::cacher::__private::Fallible::from_result(#lookup));
@@ -289,16 +284,17 @@ fn checks(func: &Func) -> TokenStream {
         let target = respan(p.checked_type(), Span::call_site());
         quote!(::cacher::__private::require_key_arg::<#target>();)
     });
-    let key_type = func
+    let key_expr_type = func
         .key
         .as_ref()
         .and(func.key_type.as_ref())
         .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
-    let value = value_type(func);
+    let (key, value) = (key_type(func), value_type(func));
     quote! {
         #(#key_args)*
-        #key_type
-        ::cacher::__private::require_cached_value::<#value>();
+        #key_expr_type
+        // The value's check, as the static that keeps the cache names it: one error.
+        let _: <(#key, #value) as ::cacher::__private::Statics>::Function;
     }
 }
 

@@ -30,6 +30,10 @@ pub(crate) struct Func {
     /// Whether the return type's name ends in `Result` without being `Result` (`AppResult<T>`):
     /// perhaps a `Result` by another name, which the `result` option must settle.
     pub unsure: bool,
+    /// Whether `result = …` said what the return type is (or the options are wrong, whose
+    /// errors come alone); else a value's type is asked of the compiler too (`result.rs`), which
+    /// sees through aliases.
+    pub result_said: bool,
     /// The `key = …` expression, which keys each call instead of the arguments.
     pub key: Option<Expr>,
     /// `key_type = "…"`: the key's owned type, for a typed key instead of an encoded one.
@@ -135,6 +139,7 @@ impl Func {
             params,
             output,
             unsure: is_unsure(&ret),
+            result_said: false,
             ret,
             key,
             key_type: None,
@@ -145,6 +150,7 @@ impl Func {
     /// `Result` by another name), `false` every value (`Err` included).
     pub(crate) fn set_result(&mut self, result: bool, errors: &mut Errors) {
         self.unsure = false;
+        self.result_said = true;
         let ret = &self.ret;
         self.output = match (&self.output, result) {
             (Output::Fallible { .. }, true) => return,

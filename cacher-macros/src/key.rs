@@ -3,12 +3,67 @@
 //! `cacher::__private::Args`, which hashes, compares and serialises exactly as the owned key
 //! tuple does, so that a hit allocates nothing.
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{ToTokens, quote};
-use syn::Expr;
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Type};
 
 use crate::error::Errors;
-use crate::func::{Func, Param, Role, mentions};
+use crate::func::{Func, Param, Role, mentions, ungroup};
+
+/// The key a lookup passes, and what must come before it. For `key = …`, the expression's lookup
+/// form, spanned at it (a value that cannot be a key is one error there). An async method that
+/// takes `self` by value (`self`, `self: Arc<Self>`) and names it there keys by a clone of it,
+/// `__cacher_self`: its body, an `async move` block, owns `self` while the key borrows it for the
+/// whole lookup (rustc's "cannot move out of `self` because it is borrowed", at the attribute).
+pub(crate) fn lookup_key(func: &Func) -> (TokenStream, TokenStream) {
+    let Some(expr) = &func.key else {
+        return (TokenStream::new(), key_ref(func));
+    };
+    let self_ = Ident::new("self", Span::call_site());
+    let (before, tokens) =
+        match owned_async_receiver(func) && mentions(expr.to_token_stream(), &self_) {
+            true => (
+                quote!(let __cacher_self = ::cacher::__private::receiver_clone(&self);),
+                renamed_self(expr.to_token_stream()),
+            ),
+            false => (TokenStream::new(), expr.to_token_stream()),
+        };
+    let key = match &func.key_type {
+        Some(ty) => {
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#tokens)))
+        }
+        None => quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#tokens))),
+    };
+    (before, key)
+}
+
+/// Whether the function is async and takes `self` by value (any receiver but a reference).
+fn owned_async_receiver(func: &Func) -> bool {
+    let receiver = func.item.sig.inputs.first().and_then(|input| match input {
+        FnArg::Receiver(receiver) => Some(receiver),
+        FnArg::Typed(_) => None,
+    });
+    func.is_async() && receiver.is_some_and(|r| !matches!(ungroup(&r.ty), Type::Reference(_)))
+}
+
+/// `tokens` with every `self` written `__cacher_self`, at the same place.
+fn renamed_self(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == "self" => {
+                TokenTree::Ident(Ident::new("__cacher_self", ident.span()))
+            }
+            TokenTree::Group(group) => {
+                let mut renamed = Group::new(group.delimiter(), renamed_self(group.stream()));
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other,
+        })
+        .collect()
+}
 
 /// The expression of the key: `Args` of the arguments, a type of the library's that functions
 /// whose arguments have the same types share (so that they share the cache's code too).

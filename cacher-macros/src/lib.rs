@@ -15,6 +15,7 @@ mod func;
 mod key;
 mod owned;
 mod plan;
+mod result;
 mod suggest;
 mod types;
 mod valid;
@@ -53,7 +54,9 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     match func {
         // With options that are wrong, the default plan: calls of the function and of its
         // companion still compile, and the user sees the options' errors alone.
-        Ok(func) => {
+        Ok(mut func) => {
+            // Nor is the return type asked about: one mistake, one error.
+            func.result_said |= plan.is_none();
             let mut plan = plan.unwrap_or_default();
             // Persistent entries record the code that computed them, unless `version` pins it.
             if plan.version.is_none() && plan.persistent() {

@@ -13,11 +13,15 @@ mod files;
 mod identity;
 mod key_args;
 mod key_expr;
+mod not_result;
+mod statics;
 pub use build::{build, builder};
 pub use files::claim_files;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
-pub use key_expr::{KeyExpr, key_expr, key_form};
+pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
+pub use not_result::{AResult, AValue, IsResult, IsValue, NotAResult, Probe, require_not_result};
+pub use statics::Statics;
 
 /// The environment variable that replaces the platform's cache directory.
 pub const CACHER_DIR_ENV: &str = "CACHER_DIR";
@@ -245,14 +249,11 @@ pub const fn require_key_arg<T: KeyArg + ?Sized>() {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a cached value: it must implement `Clone`, `Send` and `Sync`, and borrow nothing",
     label = "`#[cached]` keeps this function's `{Self}` values and returns clones of them",
-    note = "derive `Clone` for `{Self}`, or return an `Arc` of it"
+    note = "derive `Clone` for `{Self}`, or return an `Arc` of it (`Rc`, `Cell` and `RefCell` are neither `Send` nor `Sync`: `Arc`, `Mutex` or `RwLock` are)"
 )]
 pub trait CachedValue: Clone + Send + Sync + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Clone + Send + Sync + 'static> CachedValue for T {}
-
-/// Asserts `T: CachedValue`; see [`CachedValue`].
-pub const fn require_cached_value<T: CachedValue>() {}
 
 /// A value that a persistent tier can store: [`PersistentValue`], reported as one error at the
 /// return type (the attribute spans the check and the tier's argument there).

@@ -190,9 +190,23 @@ pub(crate) fn resolve_url(configured: Option<&str>) -> String {
     }
 }
 
+/// An expiry for `SET … PX` (an entry's time left, a lock's lease), in milliseconds, within
+/// what Redis accepts: it refuses one that, added to its clock, passes `i64::MAX` ms ("invalid
+/// expire time"), so that an entry or lease of `Duration::MAX` ("forever") was never written.
+/// Half of that is still 146 million years.
+pub(crate) fn px(ms: u64) -> u64 {
+    ms.min(i64::MAX.unsigned_abs() / 2)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{RedisOptions, redacted, resolve_url};
+    use super::{RedisOptions, px, redacted, resolve_url};
+
+    #[test]
+    fn an_expiry_past_redis_range_is_brought_within_it() {
+        assert_eq!(px(1), 1);
+        assert_eq!(px(u64::MAX), i64::MAX.unsigned_abs() / 2);
+    }
 
     #[test]
     fn url_resolution() {

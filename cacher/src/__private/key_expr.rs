@@ -24,3 +24,19 @@ pub fn key_expr<T: KeyExpr + ?Sized>(value: &T) -> ByValue<'_, T> {
 pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M>(value: &Q) -> Borrowed<'_, Q, K, M> {
     Borrowed::new(value)
 }
+
+/// A receiver an async method takes by value and names in its `key = …`: cloned for the key,
+/// since the body owns the original while the key borrows it.
+#[diagnostic::on_unimplemented(
+    message = "this async method takes `self` by value and names it in `key`, so the key is made from a clone of `self` (the body owns the original while the key borrows it), and `{Self}` is not `Clone`",
+    label = "the receiver named in the `key` expression",
+    note = "derive `Clone`, take `self: Arc<Self>` or `&self`, or key by the arguments alone"
+)]
+pub trait ReceiverClone: Clone {}
+#[diagnostic::do_not_recommend]
+impl<T: Clone> ReceiverClone for T {}
+
+/// A clone of the receiver, for the key; see [`ReceiverClone`].
+pub fn receiver_clone<T: ReceiverClone>(receiver: &T) -> T {
+    receiver.clone()
+}

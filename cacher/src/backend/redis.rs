@@ -178,7 +178,7 @@ impl<F: Formatter> RedisBackend<F> {
             if left_ms == 0 {
                 return Ok(None);
             }
-            cmd.arg("PX").arg(left_ms);
+            cmd.arg("PX").arg(crate::redis::px(left_ms));
         }
         Ok(Some((redis_key, cmd)))
     }

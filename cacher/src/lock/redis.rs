@@ -143,9 +143,11 @@ impl RedisLock {
     }
 
     fn lease_ms(&self) -> u64 {
-        u64::try_from(self.lease.as_micros().div_ceil(1000))
-            .unwrap_or(u64::MAX)
-            .max(1)
+        crate::redis::px(
+            u64::try_from(self.lease.as_micros().div_ceil(1000))
+                .unwrap_or(u64::MAX)
+                .max(1),
+        )
     }
 
     fn acquire_cmd(&self, key: &str, token: &str) -> redis::Cmd {

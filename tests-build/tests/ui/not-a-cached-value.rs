@@ -10,6 +10,14 @@ fn connect(id: u32) -> Connection {
     Connection { id }
 }
 
+// `Clone`, but neither `Send` nor `Sync`: the cache is shared by threads. One error, the value's
+// (the static that keeps the cache added two more, listing cacher's private types).
+#[cached]
+fn counter(id: u32) -> std::rc::Rc<u32> {
+    std::rc::Rc::new(id)
+}
+
 fn main() {
     let _ = connect(1).id;
+    let _ = counter(1);
 }

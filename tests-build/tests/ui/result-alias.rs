@@ -12,6 +12,24 @@ fn load(id: u32) -> AppResult<String> {
     Ok(id.to_string())
 }
 
+// An alias of any other name, or a `Result` reached through a path of the user's: the compiler
+// sees that it is one, and the same question is asked.
+type Fallible<T> = Result<T, AppError>;
+
+#[cached]
+fn fetch(id: u32) -> Fallible<String> {
+    Ok(id.to_string())
+}
+
+mod api {
+    pub type Answer = Result<u32, String>;
+}
+
+#[cached]
+fn answer() -> api::Answer {
+    Ok(42)
+}
+
 // `result = true` says that it is a `Result`: a type that is not one is an error.
 #[derive(Clone)]
 struct SearchResult {
@@ -41,6 +59,8 @@ fn load_any(id: u32) -> AppResult<String> {
 
 fn main() {
     let _ = load(1);
+    let _ = fetch(1);
+    let _ = answer();
     let _ = search("a").hits;
     let _ = parse("1");
     let _ = load_ok(1);

@@ -6,6 +6,8 @@ mod aborts;
 mod aheadfill;
 #[cfg(feature = "tokio")]
 mod aheadsame;
+#[cfg(feature = "tokio")]
+mod asyncself;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
@@ -13,6 +15,8 @@ mod cleared;
 mod drops;
 mod exclusive;
 mod fallback;
+#[cfg(feature = "redis")]
+mod farexpiry;
 mod files;
 mod fillback;
 #[cfg(feature = "redis")]

@@ -1,0 +1,77 @@
+//! The check that a `#[cached]` function's return type, which the attribute takes for a plain
+//! value, is not a `Result` by another name (`type Res<T> = Result<T, E>`, `Fallible<T>`): the
+//! attribute sees only its name, and would cache its `Err`s as answers, served until their ttl.
+//! Whether a type is a `Result` is known only to the compiler, so the expansion asks it, by
+//! method resolution (autoref): [`IsResult::kind`] for a `Result`, [`IsValue::kind`] otherwise;
+//! [`require_not_result`] accepts only the latter, and says what to write when it is the former.
+
+use std::marker::PhantomData;
+
+/// The return type `T`, to ask of it whether it is a `Result`.
+pub struct Probe<T>(PhantomData<T>);
+
+impl<T> Probe<T> {
+    /// The probe.
+    pub const NEW: Self = Probe(PhantomData);
+}
+
+/// What [`IsResult::kind`] finds: a `Result`.
+pub struct AResult;
+
+/// What [`IsValue::kind`] finds: a type that is no `Result`.
+pub struct AValue;
+
+/// Chosen for `(&Probe::<Result<T, E>>::NEW).kind()`: no autoref is needed.
+pub trait IsResult {
+    /// A `Result`.
+    fn kind(&self) -> AResult {
+        AResult
+    }
+}
+
+impl<T, E> IsResult for Probe<Result<T, E>> {}
+
+/// Chosen for every other type, which needs one more autoref.
+pub trait IsValue {
+    /// No `Result`.
+    fn kind(&self) -> AValue {
+        AValue
+    }
+}
+
+impl<T> IsValue for &Probe<T> {}
+
+/// What a function the attribute caches every value of may return: anything but a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "this type is a `Result` by another name: #[cached] caches every value but a `Result`'s `Err`, and cannot see through the alias",
+    label = "a `Result`, whose `Err`s would be cached as answers",
+    note = "write `result = true` to cache only its `Ok` values, or `result = false` to cache every value"
+)]
+pub trait NotAResult {}
+
+impl NotAResult for AValue {}
+
+/// Asserts that the probe found no `Result`; see [`NotAResult`].
+pub fn require_not_result<K: NotAResult>(_kind: K) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(dead_code)]
+    type Res<T> = Result<T, String>;
+
+    fn is_result<K: 'static>(_: K) -> bool {
+        std::any::TypeId::of::<K>() == std::any::TypeId::of::<AResult>()
+    }
+
+    // Written as the expansion writes it, whatever the type: the `&` is what a value needs.
+    #[allow(clippy::needless_borrow)]
+    #[test]
+    fn a_result_by_any_name_is_told_from_a_value() {
+        assert!(is_result((&Probe::<Res<u32>>::NEW).kind()));
+        assert!(is_result((&Probe::<std::io::Result<()>>::NEW).kind()));
+        assert!(!is_result((&Probe::<u32>::NEW).kind()));
+        assert!(!is_result((&Probe::<Option<Res<u32>>>::NEW).kind()));
+    }
+}
