@@ -190,7 +190,8 @@ impl Tier {
         if self.bound.max_entries == Some(0) {
             return Inserted::default();
         }
-        let locked = self.shard(entry.hash);
+        let hash = entry.hash;
+        let locked = self.shard(hash);
         let Some(mut shard) = locked.write_shard_or_skip() else {
             return Inserted::skipped();
         };
@@ -199,8 +200,7 @@ impl Tier {
         }
         bound::count_insert(&locked.inserts);
         entry.times.used(self.bound.tick());
-        let located = shard.locate(locked.address(), entry.hash, |e| same(&entry, e));
-        let hash = entry.hash;
+        let located = shard.locate(locked.address(), hash, |e| same(&entry, e));
         self.put(shard, hash, located, entry)
     }
 
