@@ -16,7 +16,7 @@ use super::removal::Inserted;
 use super::shard::{Located, Shard};
 use super::thread_index::{self, ThreadIndex};
 
-/// The untyped part of a [`MemoryBackend`], which derefs to it.
+/// The untyped part of a [`MemoryBackend`], which holds it (its `tier`).
 pub(crate) struct Tier {
     /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
     /// dependent load fewer. A bounded tier uses only the first `shard_mask + 1`.
