@@ -217,7 +217,7 @@ where
 /// `Eq`.
 fn same<K: Eq + 'static, V: 'static>(one: &Entry, other: &Entry) -> bool {
     match (one.typed::<K, V>(), other.typed::<K, V>()) {
-        (Some((one, _)), Some((other, _))) => one == other,
+        (Some(one), Some(other)) => one.kv.0 == other.kv.0,
         _ => false,
     }
 }
@@ -232,7 +232,7 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     match entry.typed::<K, V>() {
-        Some((k, _)) => key.is_key(k),
+        Some(slot) => key.is_key(&slot.kv.0),
         None => false,
     }
 }
