@@ -254,6 +254,8 @@ mod attack16_tests;
 #[cfg(test)]
 mod drop_tests;
 #[cfg(test)]
+mod recency_tests;
+#[cfg(test)]
 mod reentry_tests;
 #[cfg(test)]
 mod tests;

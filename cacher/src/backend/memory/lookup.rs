@@ -36,8 +36,7 @@ where
         hash: u64,
         key: &Q,
     ) -> Option<(V, Stamp)> {
-        let now = self.tier.bound.now();
-        self.tier.index.as_ref()?.find(hash, key, now)
+        self.tier.index.as_ref()?.find(hash, key, &self.tier.bound)
     }
 
     /// The lookup in the shared table, under the shard's read lock; the entry may join this
@@ -48,11 +47,12 @@ where
         hash: u64,
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
-        let now = self.tier.bound.now();
         let mut found = None;
+        // The clock read under the lock, once the key is found: a use after every insert that
+        // took the lock before it (a slow `Eq` or a wait for the lock may outlast one).
         let read = &mut |entry: &Entry| {
             if let Some(slot) = entry.typed::<K, V>() {
-                found = Some(slot.read(now));
+                found = Some(slot.read(self.tier.bound.now()));
             }
         };
         self.tier

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use thread_local::ThreadLocal;
 
+use super::bound::Bound;
 use super::places::Table;
 use super::removal::drop_caught;
 use super::{CacheLine, Entry};
@@ -106,14 +107,15 @@ impl ThreadIndex {
     }
 
     /// The value and times of the live entry of `key` in this thread's index, if it has one,
-    /// read as a hit ([`Slot::read`](super::slot::Slot::read), with the bound's clock `now`).
+    /// read as a hit ([`Slot::read`](super::slot::Slot::read)), at `bound`'s clock read once the
+    /// key is found: after its `Eq`, which an insert by another thread may outlast.
     ///
     /// `None` when it has none, when the entry it has is dead, and when the index is in use
     /// further up this thread's stack (a key's `Eq` or a value's `Clone` that uses the cache):
     /// the shared table answers then.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn find<K, V, Q>(&self, hash: u64, key: &Q, now: Option<u64>) -> Option<(V, Stamp)>
+    pub(super) fn find<K, V, Q>(&self, hash: u64, key: &Q, bound: &Bound) -> Option<(V, Stamp)>
     where
         K: Eq + 'static,
         V: Clone + 'static,
@@ -128,7 +130,7 @@ impl ThreadIndex {
         if !key.is_key(&slot.kv.0) || !slot.head.times.live() {
             return None;
         }
-        Some(slot.read(now))
+        Some(slot.read(bound.now()))
     }
 
     /// Whether this hit in the shared table should add its entry to this thread's index.
