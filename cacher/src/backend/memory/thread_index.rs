@@ -148,11 +148,13 @@ impl ThreadIndex {
     /// dead; or in a collision of 64-bit hashes another key's, which then leaves the index).
     pub(super) fn admit(&self, indexed: Indexed) {
         let hash = indexed.hash;
+        // Not taken, it is let go of as what leaves the index is (it may be the last pointer to
+        // a value that left the tier since the lookup: its `Drop` runs here).
         let Some(local) = self.local() else {
-            return;
+            return release(vec![indexed]);
         };
         let Ok(mut entries) = local.entries.try_borrow_mut() else {
-            return; // in use further up this thread's stack
+            return release(vec![indexed]); // in use further up this thread's stack
         };
         // What leaves the index is dropped once it is no longer borrowed: a value's `Drop` may
         // use the tier, or panic.
@@ -252,5 +254,41 @@ impl ThreadIndex {
     pub(super) fn address(&self) -> usize {
         self.local()
             .map_or(0, |local| std::ptr::from_ref(local).addr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ThreadIndex;
+    use crate::backend::memory::slot::{Times, entry};
+    use crate::entry::Stamp;
+
+    /// A value whose `Drop` panics.
+    struct Bomb;
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("a value's Drop panicked");
+        }
+    }
+
+    /// An entry the index cannot take (its table in use further up this thread's stack: a key's
+    /// `Eq` or a value's `Clone` run during an index hit) may hold the last pointer to a value
+    /// that left the tier meanwhile: it is dropped as the index drops what it lets go of, its
+    /// `Drop`'s panic caught, not thrown into the lookup that admitted it. (Failed: the panic
+    /// reached the caller of the lookup, whose value was then lost.)
+    #[test]
+    fn an_entry_the_index_cannot_take_is_dropped_with_its_panic_caught() {
+        let index = ThreadIndex::new(16);
+        let stamp = Stamp {
+            created_ms: 0,
+            ttl_ms: None,
+            touched_ms: 0,
+        };
+        let local = index.local().expect("this thread's index");
+        let in_use = local.entries.borrow();
+        index.admit(entry(7, Times::new(stamp, 0), 1u64, Bomb));
+        drop(in_use);
+        assert_eq!(index.indexed(), 0);
     }
 }
