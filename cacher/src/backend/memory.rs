@@ -29,8 +29,9 @@ pub(crate) fn under_shard_lock() -> bool {
 }
 use locks::UserCode;
 use slot::{Entry, Times};
+pub(crate) use tier::Absence;
 use tier::CacheLine;
-pub(crate) use tier::{Absence, Tier};
+use tier::Tier;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
@@ -194,11 +195,11 @@ where
         self.insert_if(key, value, stamp, &|| true)
     }
 
-    /// [`insert`](Self::insert) if `admits()`, asked under the key's shard's write lock (else
-    /// nothing is stored, as when [`skipped`](Inserted::skipped)): a condition that an operation
-    /// which takes that lock after changing it (an invalidation that then writes or removes the
-    /// key in this tier) can rely on — the insert comes before that operation's write, or sees
-    /// the change.
+    /// Stores `value` under `key`, with its times, if `admits()`, asked under the key's shard's
+    /// write lock (else nothing is stored, as when [`skipped`](Inserted::skipped)): a condition
+    /// that an operation which takes that lock after changing it (an invalidation that then
+    /// writes or removes the key in this tier) can rely on — the insert comes before that
+    /// operation's write, or sees the change.
     pub(crate) fn insert_if(
         &self,
         key: K,

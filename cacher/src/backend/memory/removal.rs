@@ -141,7 +141,7 @@ impl Tier {
     /// Takes every entry out of the tier, for the caller to drop, and gives back the memory the
     /// tables held: a cleared tier is as small as a new one (its tables grow again as entries
     /// come). Every shard is emptied and every entry marked dead before any is dropped.
-    pub(crate) fn clear(&self) -> Taken {
+    pub(super) fn clear(&self) -> Taken {
         let (mut all, mut kept) = (Vec::new(), false);
         for locked in self.active() {
             // As in `take`: a shard whose lock does not come to user code stays as it is.

@@ -25,7 +25,7 @@ pub(super) struct Slot<K, V> {
 /// An entry as the tier holds it: shared by its shard and the threads' indexes, its key and
 /// value's types erased, so that the shards, their locks, evictions and drops are compiled once
 /// for every tier rather than once per cache type (compile time). What knows the types is the
-/// few lines that make an entry, test its key and clone its value ([`typed`](Erased::typed)).
+/// few lines that make an entry, test its key and clone its value (`typed`, on `dyn Erased`).
 ///
 /// A `dyn` trait over a sized slot, not a slot with an unsized `dyn Any` last field: behind the
 /// latter, the type check of every hit computed two places from the vtable's alignment (the

@@ -6,7 +6,7 @@
 //! thread and makes two threads reading one shard wait on each other. So each thread keeps, per
 //! memory tier, a small table of pointers (`Arc`) to the entries it hit: not copies of the values,
 //! the shared entries themselves (their types erased, so that the index's code is compiled once
-//! for every tier: see [`Indexed`]). An entry that leaves the shared table (replaced, removed,
+//! for every tier: see [`Entry`]). An entry that leaves the shared table (replaced, removed,
 //! evicted, cleared) is marked dead first, under its shard's write lock; a thread that finds it
 //! dead in its index asks the shared table instead. So a thread never serves an entry that a
 //! write it could have seen has replaced: after `remove(k)` returns, no thread's next lookup of
@@ -65,19 +65,15 @@ pub(super) struct ThreadIndex {
     clears: AtomicU64,
 }
 
-/// An entry of the tier as an index holds it: the shard's own [`Entry`], shared.
-///
-/// A hit checks its type ([`typed`](super::slot::Erased::typed)): a call through the vtable
-/// and a compare of `TypeId`s, about 16 instructions and 1 ns of a `u64` hit's 9
-/// (docs/BENCHMARKS.md, session 8). Typed pointers would need a table and a `ThreadLocal` per
-/// cache type (compile time: +23 000 IR lines for the 50 functions of the compile-time bench
-/// with a typed `ThreadLocal`, +18 % with typed tables), or `K: Send + Sync, V: Send + Sync` in
-/// the tier's definition.
-type Indexed = Entry;
-
 /// A thread's index: its pointers, found by their entries' hashes (one per hash).
 struct Local {
-    entries: RefCell<Table<Indexed>>,
+    /// The shards' own entries, shared. A hit checks its entry's type
+    /// (`typed`, on `dyn Erased`): a call through the vtable and a compare of
+    /// `TypeId`s, about 16 instructions and 1 ns of a `u64` hit's 9 (docs/BENCHMARKS.md,
+    /// session 8). Typed pointers would need a table and a `ThreadLocal` per cache type (compile
+    /// time: +23 000 IR lines for the 50 functions of the compile-time bench with a typed
+    /// `ThreadLocal`, +18 % with typed tables).
+    entries: RefCell<Table<Entry>>,
     /// Hits in the shared table since this thread started, for admission.
     shared_hits: Cell<u32>,
     /// The tier's clears this index has caught up with.
@@ -146,7 +142,7 @@ impl ThreadIndex {
 
     /// Adds `slot` to this thread's index, in place of the entry with its hash (the same key's,
     /// dead; or in a collision of 64-bit hashes another key's, which then leaves the index).
-    pub(super) fn admit(&self, indexed: Indexed) {
+    pub(super) fn admit(&self, indexed: Entry) {
         let hash = indexed.hash;
         // Not taken, it is let go of as what leaves the index is (it may be the last pointer to
         // a value that left the tier since the lookup: its `Drop` runs here).
@@ -217,7 +213,7 @@ impl ThreadIndex {
 /// Drops the entries an index let go of, each alone. A panic of a value's `Drop` here is not
 /// resumed: the entry left the tier earlier (replaced, removed, cleared), and the lookup that
 /// admits another entry now must not lose its own value to it (the panic hook has seen it).
-fn release(mut gone: Vec<Indexed>) {
+fn release(mut gone: Vec<Entry>) {
     while let Some(indexed) = gone.pop() {
         let _ = drop_caught(indexed);
     }

@@ -17,7 +17,7 @@ use super::shard::{Located, Shard};
 use super::thread_index::{self, ThreadIndex};
 
 /// The untyped part of a [`MemoryBackend`], which holds it (its `tier`).
-pub(crate) struct Tier {
+pub(super) struct Tier {
     /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
     /// dependent load fewer. A bounded tier uses only the first `shard_mask + 1`.
     shards: [ShardLock; DEFAULT_SHARDS],
@@ -127,7 +127,7 @@ impl Tier {
 
     /// The hash that [`get_shared`](MemoryBackend::get_shared) and friends take.
     #[inline]
-    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+    pub(super) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -148,7 +148,7 @@ impl Tier {
     /// the insert, so that a caller ordered after an insert (by a lock it took after the
     /// inserter released it) sees the count move.
     #[inline]
-    pub(crate) fn still_absent(&self, absence: Absence) -> bool {
+    pub(super) fn still_absent(&self, absence: Absence) -> bool {
         let shard = &self.shards[absence.shard & (DEFAULT_SHARDS - 1)];
         shard.inserts.load(Ordering::Acquire) == absence.inserts
     }
@@ -160,7 +160,7 @@ impl Tier {
 
     /// The entries the tables have room for.
     #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
+    pub(super) fn capacity(&self) -> usize {
         self.active()
             .iter()
             .map(|s| s.write_shard().capacity())
@@ -169,7 +169,7 @@ impl Tier {
 
     /// How many entries are held.
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.active()
             .iter()
             .map(|s| s.write_shard().entries().len())

@@ -309,7 +309,7 @@ pub(super) fn is_entry(id: &[u8]) -> bool {
 }
 
 /// The environment at `path`, mapping `map_size` bytes, with `flags`: [`READ_WRITE`] for a
-/// store in use, or read-only to look at a directory first ([`existing`]).
+/// store in use, or read-only to look at a directory first ([`whose`]).
 fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<WithTls>> {
     let mut options = EnvOpenOptions::new();
     options
