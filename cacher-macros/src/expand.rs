@@ -32,7 +32,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let sig = signature(func);
     let checks = [checks(func), crate::result::not_result(func)];
     let cache = cache(plan, func);
-    let lookup = lookup(func, &cache, plan.stale_while_revalidate.is_some());
+    let lookup = lookup(func, &cache, plan);
     quote! {
         #(#outer)*
         #vis #sig {
@@ -135,9 +135,10 @@ fn signature(func: &Func) -> Signature {
 /// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
 /// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
 /// owns copies of the arguments and may refresh in the background.
-fn lookup(func: &Func, cache: &TokenStream, refresh: bool) -> TokenStream {
+fn lookup(func: &Func, cache: &TokenStream, plan: &Plan) -> TokenStream {
+    let refresh = plan.stale_while_revalidate.is_some();
     // And what the key needs made first, in an async function only.
-    let (before, key) = crate::key::lookup_key(func);
+    let (before, key) = crate::key::lookup_key(func, plan.persistent());
     let lookup = match (&func.output, func.is_async(), refresh) {
         (Output::Value(_), false, false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),

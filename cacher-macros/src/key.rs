@@ -16,9 +16,11 @@ use crate::func::{Func, Param, Role, mentions, ungroup};
 /// takes `self` by value (`self`, `self: Arc<Self>`) and names it there keys by a clone of it,
 /// `__cacher_self`: its body, an `async move` block, owns `self` while the key borrows it for the
 /// whole lookup (rustc's "cannot move out of `self` because it is borrowed", at the attribute).
-pub(crate) fn lookup_key(func: &Func) -> (TokenStream, TokenStream) {
+/// `persistent`: whether the cache has a persistent tier (else the key says it has none, and the
+/// call's miss path compiles without the persistent tiers' code).
+pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenStream) {
     let Some(expr) = &func.key else {
-        return (TokenStream::new(), key_ref(func));
+        return (TokenStream::new(), key_ref(func, persistent));
     };
     let self_ = Ident::new("self", Span::call_site());
     let (before, tokens) =
@@ -66,13 +68,14 @@ fn renamed_self(tokens: TokenStream) -> TokenStream {
 }
 
 /// The expression of the key: `Args` of the arguments, a type of the library's that functions
-/// whose arguments have the same types share (so that they share the cache's code too).
-pub(crate) fn key_ref(func: &Func) -> TokenStream {
+/// whose arguments have the same types share (so that they share the cache's code too), which
+/// says whether the cache has a persistent tier.
+pub(crate) fn key_ref(func: &Func, persistent: bool) -> TokenStream {
     let values: Vec<TokenStream> = func.key_params().map(arg).collect();
     if values.is_empty() {
         return quote!(&());
     }
-    quote!(&::cacher::__private::Args((#(#values,)*)))
+    quote!(&::cacher::__private::Args::<_, #persistent>((#(#values,)*)))
 }
 
 /// What the lookup passes for one key argument.

@@ -149,12 +149,18 @@ where
     {
         let inner = &*self.inner;
         let (mut call, hash) = (Call::new(key), inner.flight_hash(key));
-        let mut miss = match reads_ahead(inner.backends.len(), goal, inner.memory.is_none()) {
-            false => Miss::new(inner, &mut call, hash, goal, memory),
-            true => match Miss::read_ahead(inner, &mut call, hash) {
-                Ahead::Hit(value) => return (Ok(value), Origin::Hit),
-                ahead => Miss::after(inner, &mut call, hash, goal, ahead),
-            },
+        // A memory-only key form compiles no read ahead: a branch on `Q::PERSISTENT` alone, which
+        // the build skips (`KeyRef::PERSISTENT`).
+        // One call of `Miss::new`, inlined (a copy of the call's state otherwise).
+        let tiers = inner.tiers_for::<Q>();
+        let mut miss = match Q::PERSISTENT {
+            true if reads_ahead(tiers, goal, inner.memory.is_none()) => {
+                match Miss::read_ahead(inner, &mut call, hash) {
+                    Ahead::Hit(value) => return (Ok(value), Origin::Hit),
+                    ahead => Miss::after(inner, &mut call, hash, goal, ahead),
+                }
+            }
+            true | false => Miss::new(inner, &mut call, hash, goal, memory),
         };
         let result = drive::run(&mut miss, &mut Some(compute));
         (result, miss.origin())
@@ -310,10 +316,11 @@ where
         let _removal = inner
             .flights
             .removal(inner.flight_hash(key), inner.store_wait());
-        // The tiers' loop generic over the value type only: fewer copies per cache type.
-        let removed = match inner.backends.is_empty() {
-            true => Ok(()),
-            false => {
+        // The tiers' loop generic over the value type only: fewer copies per cache type; none for
+        // a memory-only key form.
+        let tiers = inner.tiers_for::<Q>();
+        let removed = match Q::PERSISTENT {
+            true if tiers > 0 => {
                 call.make_key(&inner.naming);
                 remove_from(
                     &inner.backends,
@@ -322,6 +329,7 @@ where
                     call.args(),
                 )
             }
+            true | false => Ok(()),
         };
         // The memory tier last; it hands the value back, dropped once stores are let in again
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it

@@ -17,7 +17,10 @@ use crate::KeyRef;
 
 /// A tuple of borrowed key parts (`&T` or [`Converted`]), as the key of a lookup. Its methods
 /// are `#[inline]`, as the hit path is: hashing and comparing a key is most of a hit.
-pub struct Args<P>(pub P);
+///
+/// `PERSISTENT` is false for a function whose cache has only the memory tier: its calls'
+/// miss path is then compiled without the persistent tiers' code ([`KeyRef::PERSISTENT`]).
+pub struct Args<P, const PERSISTENT: bool = true>(pub P);
 
 /// One argument of a borrowed key, and its part `O` of the owned key.
 pub trait Part<O>: Hash + Serialize {
@@ -52,7 +55,7 @@ impl<A: ?Sized + Hash + Serialize, O> Part<O> for Converted<'_, A, O> {
 }
 
 // As the tuple: element by element, as the owned tuple hashes its elements.
-impl<P: Hash> Hash for Args<P> {
+impl<P: Hash, const PERSISTENT: bool> Hash for Args<P, PERSISTENT> {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
@@ -60,7 +63,7 @@ impl<P: Hash> Hash for Args<P> {
 }
 
 // As the tuple, as the owned key serialises.
-impl<P: Serialize> Serialize for Args<P> {
+impl<P: Serialize, const PERSISTENT: bool> Serialize for Args<P, PERSISTENT> {
     #[inline]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
@@ -70,7 +73,11 @@ impl<P: Serialize> Serialize for Args<P> {
 /// `KeyRef<(O0, O1, …)>` for `Args<(P0, P1, …)>`, up to the 12 elements of a tuple that `Hash`.
 macro_rules! key_ref {
     ($($p:ident $o:ident $i:tt),+) => {
-        impl<$($p: Part<$o>,)+ $($o,)+> KeyRef<($($o,)+)> for Args<($($p,)+)> {
+        impl<$($p: Part<$o>,)+ $($o,)+ const PERSISTENT: bool> KeyRef<($($o,)+)>
+            for Args<($($p,)+), PERSISTENT>
+        {
+            const PERSISTENT: bool = PERSISTENT;
+
             #[inline]
             fn is_key(&self, key: &($($o,)+)) -> bool {
                 $(self.0.$i.is_part(&key.$i))&&+
@@ -108,15 +115,47 @@ mod tests {
     fn a_borrowed_key_hashes_compares_and_serialises_as_its_owned_tuple() {
         let owned: (String, u32, Vec<u8>) = ("a".to_owned(), 7, vec![1, 2]);
         let bytes: &[u8] = &[1, 2];
-        let borrowed = Args(("a", &7_u32, bytes));
+        let borrowed = Args::<_, true>(("a", &7_u32, bytes));
         let hasher = RandomState::new();
         assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&owned));
         assert!(borrowed.is_key(&owned));
-        assert!(!Args(("b", &7_u32, bytes)).is_key(&owned));
+        assert!(!Args::<_, true>(("b", &7_u32, bytes)).is_key(&owned));
         assert_eq!(borrowed.to_key(), owned);
         assert_eq!(
             serde_json::to_string(&borrowed).unwrap(),
             serde_json::to_string(&owned).unwrap()
         );
+        // The memory-only form is the same key.
+        let memory_only = Args::<_, false>(("a", &7_u32, bytes));
+        assert_eq!(hasher.hash_one(&memory_only), hasher.hash_one(&owned));
+        assert!(memory_only.is_key(&owned));
+        assert_eq!(memory_only.to_key(), owned);
+    }
+
+    #[test]
+    fn a_memory_only_key_serves_misses_hits_controls_and_removals_of_a_memory_cache() {
+        let cache: crate::Cache<(String, u32), u32> = crate::Cache::builder().build().unwrap();
+        let key = Args::<_, false>(("a", &1_u32));
+        assert_eq!(cache.get_or_compute(&key, || 10), 10);
+        assert_eq!(cache.get_or_compute(&key, || 11), 10);
+        assert_eq!(cache.refresh(|| cache.get_or_compute(&key, || 12)), 12);
+        assert_eq!(cache.get(&("a", 1)), Some(12));
+        assert_eq!(cache.bypass(|| cache.get_or_compute(&key, || 13)), 13);
+        assert_eq!(cache.get_or_compute(&key, || 14), 12);
+        cache.remove(&("a", 1)).unwrap();
+        assert_eq!(cache.get_or_compute(&key, || 15), 15);
+    }
+
+    #[test]
+    #[should_panic(expected = "without persistent tiers was used with one that has 1")]
+    fn a_cache_with_a_persistent_tier_refuses_a_memory_only_key() {
+        // The attribute never makes one for such a cache; were it to, the call must not skip
+        // the tier (serving what the memory tier alone knows) but stop.
+        let dir = tempfile::tempdir().unwrap();
+        let cache: crate::Cache<(u32,), u32> = crate::Cache::builder()
+            .backend(crate::SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap();
+        cache.get_or_compute(&Args::<_, false>((&1_u32,)), || 1);
     }
 }

@@ -395,15 +395,17 @@ where
         {
             // As `controlled` does, with the removal (tier I/O, and a wait for a store under
             // way) on a blocking thread, under the persistent key this call made.
-            let made = (!inner.backends.is_empty()).then(|| {
-                call.make_key(&inner.naming);
-                call.made()
-            });
+            let made = match Q::PERSISTENT {
+                true if !inner.backends.is_empty() => {
+                    call.make_key(&inner.naming);
+                    call.made()
+                }
+                true | false => None,
+            };
             let (cache, key) = (self.clone(), key.to_key());
-            let removed = crate::future::blocking(move || {
-                cache.remove_call(&mut Call::again(&key, made.flatten()))
-            })
-            .await;
+            let removed =
+                crate::future::blocking(move || cache.remove_call(&mut Call::again(&key, made)))
+                    .await;
             if let Err(e) = removed {
                 inner.report("all", "remove", &e);
             }

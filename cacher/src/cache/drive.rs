@@ -79,12 +79,15 @@ where
     loop {
         match miss.next() {
             Step::Read(tier) => {
+                // None for a memory-only key form, whose tiers' code is not compiled.
+                let true = Q::PERSISTENT else { no_tiers() };
                 let (backend, key) = miss.tier(tier);
                 let span = tier_span("cacher.read", key.namespace, backend.name());
                 let answer = backend.get_async(&key).instrument(span).await;
                 miss.read(answer);
             }
             Step::Write(_) => {
+                let true = Q::PERSISTENT else { no_tiers() };
                 if wrote.is_empty() {
                     let writes = miss.writes();
                     let (entry, results) = write_all(cache, writes).await;
@@ -119,6 +122,13 @@ where
             Step::Done => return miss.end(failure),
         }
     }
+}
+
+/// A tier asked of a memory-only key form's miss, which has none.
+#[cfg(feature = "tokio")]
+#[cold]
+fn no_tiers() -> ! {
+    unreachable!("a memory-only key form's core asks for no tier")
 }
 
 /// Makes a store's writes ([`Miss::writes`]) on a blocking thread, one after the other, through

@@ -141,6 +141,19 @@ where
         }
     }
 
+    /// The persistent tiers a call with the key form `Q` reaches: all of them, or none for a
+    /// form that says the cache has none ([`KeyRef::PERSISTENT`]: the miss path of such a call
+    /// is compiled without the tiers' code, behind `Q::PERSISTENT`), which a cache with
+    /// persistent tiers refuses.
+    #[inline(always)]
+    pub(super) fn tiers_for<Q: KeyRef<K> + ?Sized>(&self) -> usize {
+        match Q::PERSISTENT {
+            true => self.backends.len(),
+            false if self.backends.is_empty() => 0,
+            false => memory_only(self.backends.len()),
+        }
+    }
+
     /// The hash of `key` in the map of flights and their generations.
     pub(super) fn flight_hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
@@ -246,6 +259,16 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
         backend,
         "cache {op} failed, carrying on without it: {error}"
     );
+}
+
+/// A memory-only key form used with a cache that has `tiers` persistent tiers
+/// ([`Inner::tiers_for`]).
+#[cold]
+fn memory_only(tiers: usize) -> ! {
+    panic!(
+        "a key form made for a cache without persistent tiers was used with one that has {tiers} \
+         (a cacher bug)"
+    )
 }
 
 /// `ttl` asked, its panic caught (a zero ttl then). Behind a `dyn`: one copy of the unwinding

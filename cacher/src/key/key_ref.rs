@@ -28,6 +28,14 @@ use serde::Serialize;
 /// assert_eq!(cache.get("hello"), Some(5));
 /// ```
 pub trait KeyRef<K>: Hash + Serialize {
+    /// Whether a call with this form may reach a persistent tier. `false` only for the key of a
+    /// `#[cached]` function whose cache has none (`__private::Args<_, false>`): such a call's
+    /// miss path is compiled without the persistent tiers' code (their reads, writes and the
+    /// key's canonical encoding), which its build then does not pay for. A cache with a
+    /// persistent tier refuses such a key (a panic: the attribute never makes one for it).
+    #[doc(hidden)]
+    const PERSISTENT: bool = true;
+
     /// Whether `key` is the owned form of `self`.
     fn is_key(&self, key: &K) -> bool;
     /// The owned key, made when an entry is stored.

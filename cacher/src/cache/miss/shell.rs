@@ -249,15 +249,20 @@ where
         }
     }
 
+    // The tiers' methods below compile nothing of the tiers for a memory-only key form (whose
+    // core has no tier to ask for: `Inner::tiers_for`).
     fn tier_name(&self, tier: usize) -> &'static str {
+        let true = Q::PERSISTENT else { no_tiers() };
         self.inner.backends[tier].name()
     }
 
     fn tier_evictions(&self, tier: usize) -> u64 {
+        let true = Q::PERSISTENT else { no_tiers() };
         self.inner.backends[tier].evictions()
     }
 
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>> {
+        let true = Q::PERSISTENT else { no_tiers() };
         if let (Some(answer), 0) = (self.ahead.take(), tier) {
             return park(&mut self.entry, answer);
         }
@@ -272,6 +277,7 @@ where
         fill: bool,
         went_on: &dyn Fn() -> bool,
     ) -> Result<()> {
+        let true = Q::PERSISTENT else { no_tiers() };
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
         match &self.entry {
             Some(entry) => drive::write_tier(backend, &key, (entry, fill), went_on),
@@ -360,8 +366,11 @@ where
         // memory lookup, so it must count as since the call started.
         let generation = inner.flights.generations().current(hash);
         // Made while the call is still this miss's alone (shared from here on).
-        if !inner.backends.is_empty() {
-            call.make_key(&inner.naming);
+        let tiers = inner.tiers_for::<Q>();
+        // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`).
+        match Q::PERSISTENT {
+            true if tiers > 0 => call.make_key(&inner.naming),
+            true | false => {}
         }
         Self::built(inner, call, hash, generation, goal, detach)
     }
@@ -376,8 +385,12 @@ where
         detach: bool,
     ) -> Self {
         let generations = inner.flights.generations();
-        let tiers = (inner.backends.len(), inner.memory.is_some());
-        let key = inner.persistent_key(call);
+        let tiers = (inner.tiers_for::<Q>(), inner.memory.is_some());
+        // Without the keyer's code for a memory-only key form.
+        let key = match Q::PERSISTENT {
+            true => inner.persistent_key(call),
+            false => (None, None),
+        };
         let mut core = Core::new(inner, generations, (hash, generation), goal, key, tiers);
         core.detach = detach;
         Self {
@@ -477,6 +490,12 @@ pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(
     };
     let entry_key = inner.naming.entry_key::<V>(key, call.args());
     (&*inner.backends[tier], entry_key)
+}
+
+/// A tier asked of a memory-only key form's miss, which has none.
+#[cold]
+fn no_tiers() -> ! {
+    log::out_of_step("a memory-only key form's core asks for no tier")
 }
 
 /// Keeps a tier's entry in the shell's slot, and hands its times to the core. Generic over the
