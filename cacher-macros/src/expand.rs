@@ -303,7 +303,7 @@ fn checks(func: &Func) -> TokenStream {
 fn init(plan: &Plan, func: &Func) -> TokenStream {
     let builder = builder(plan, func);
     if !plan.persistent() {
-        return quote!(::cacher::__private::build(#builder));
+        return quote!(::cacher::__private::build::<_, _, false>(#builder));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are
     // added with that span too, so that they report one error there.
@@ -324,7 +324,7 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
         #file
         #store
         #redis
-        ::cacher::__private::build(builder)
+        ::cacher::__private::build::<_, _, true>(builder)
     }
 }
 

@@ -26,16 +26,17 @@ where
     CacheBuilder::named(namespace, arg_names, memory)
 }
 
-/// Builds a cache whose options the attribute already validated.
+/// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a
+/// cache with the memory tier only (whose build then compiles no persistent tier's code).
 ///
 /// # Panics
 /// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
-pub fn build<K, V>(builder: CacheBuilder<K, V>) -> Cache<K, V>
+pub fn build<K, V, const PERSISTENT: bool>(builder: CacheBuilder<K, V>) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    match builder.build() {
+    match builder.build_for::<PERSISTENT>() {
         Ok(cache) => cache,
         Err(e) => refused(&e),
     }

@@ -387,11 +387,17 @@ where
     /// `stale_if_error` or `stale_while_revalidate` without a `ttl` (or `ttl_fn`), a ttl or
     /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
+    pub fn build(self) -> Result<Cache<K, V>> {
+        self.build_for::<true>()
+    }
+
+    /// [`build`](Self::build); without the persistent tiers' attach when `PERSISTENT` is false
+    /// (a memory-only `#[cached]` function's: compile time), where a persistent tier is refused.
     #[allow(
         clippy::question_mark,
         reason = "`?` would compile its conversions once more per cache type"
     )]
-    pub fn build(self) -> Result<Cache<K, V>> {
+    pub(crate) fn build_for<const PERSISTENT: bool>(self) -> Result<Cache<K, V>> {
         let Self {
             settings,
             tiers,
@@ -405,7 +411,10 @@ where
         let mut backends = tiers.persistent;
         let persistent = backends.len();
         // The checks, the tiers' attach and the untyped parts by one non-generic call.
-        let mut attach = |retention, want_dir| attach(&mut backends, retention, want_dir);
+        let mut attach = |retention, want_dir| match PERSISTENT {
+            true => attach(&mut backends, retention, want_dir),
+            false => no_tiers(persistent),
+        };
         let made = settings.into_shared(
             tiers.mistake,
             memory_bound,
@@ -428,6 +437,17 @@ where
             ttl_fn,
             flights: super::flight::Flights::new(),
         }))
+    }
+}
+
+/// [`CacheBuilder::build_for`]'s attach without persistent tiers: none to ready, and an error
+/// if the builder was given some.
+fn no_tiers(persistent: usize) -> Result<Option<PathBuf>> {
+    match persistent {
+        0 => Ok(None),
+        _ => Err(crate::Error::Config(
+            "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
+        )),
     }
 }
 
