@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compile time of 50 `#[cached]` functions: cacher's attribute beside `cached`'s.
 
-    python3 benches/compile_time.py [--runs N] [--ir] [--expand]
+    python3 benches/compile_time.py [--runs N] [--ir] [--instructions] [--expand]
 
 Writes two throwaway library crates under target/compile-time/ — the same 50 functions of varied
 signatures and the same bodies, one with `#[cacher::cached]` (the workspace's path dependency),
@@ -23,6 +23,11 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
          the miss path's typed shell and drivers, the cache's API and build, the key's encoding),
          each function attributed by its debug name, generic arguments included — so that
          `Arc<Slot<…>>::new` counts as the memory tier's, not `std`'s.
+--instructions
+         also counts the instructions of the rustc run that builds each crate itself (callgrind,
+         through this script as RUSTC_WRAPPER): the build's CPU time without the machine's noise,
+         repeatable to 0.1 %, where the CPU time of one build moves by 20 % on a shared VM. Needs
+         valgrind; about a minute per crate.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -277,11 +282,43 @@ def expansion_size(crate):
     return len(body), len(TOKEN.findall(body))
 
 
+def instructions(crate, peer):
+    """The instructions of the rustc run that builds `crate` itself, under callgrind."""
+    counted = OUT / f"instructions-{peer}.txt"
+    counted.unlink(missing_ok=True)
+    (crate / "lib.rs").touch()
+    wrapper = {"RUSTC_WRAPPER": str(Path(__file__).resolve()), "CT_COUNT_TO": str(counted)}
+    cargo(crate, "build", extra_env=wrapper)
+    return int(counted.read_text())
+
+
+def wrap(rustc, args):
+    """As RUSTC_WRAPPER: the bench's crate under callgrind, its count to CT_COUNT_TO; any other
+    crate as it is."""
+    if "--crate-name" not in args or not args[args.index("--crate-name") + 1].startswith("ct_"):
+        os.execv(rustc, [rustc, *args])
+    run = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", rustc, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    collected = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode != 0 or not collected:
+        sys.stderr.write(run.stderr)
+        sys.exit(run.returncode or 1)
+    Path(os.environ["CT_COUNT_TO"]).write_text(collected.group(1))
+
+
 def main():
+    if os.environ.get("CT_COUNT_TO") and len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        return wrap(sys.argv[1], sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="builds of each crate (5)")
     parser.add_argument("--ir", action="store_true", help="LLVM IR size per crate")
     parser.add_argument("--expand", action="store_true", help="expansion size per crate")
+    parser.add_argument(
+        "--instructions", action="store_true", help="rustc's instructions per crate (valgrind)"
+    )
     parser.add_argument("--top", type=int, default=15, help="generic functions listed with --ir")
     parser.add_argument("--parts", action="store_true", help="cacher's IR lines by part (with --ir)")
     parser.add_argument(
@@ -308,12 +345,19 @@ def main():
                 totals = parts(peer)
                 for part, n in sorted(totals.items(), key=lambda kv: -kv[1]):
                     print(f"  part {n:7} lines {100 * n / lines:5.1f} %  {part}")
+    if opts.instructions:
+        counts = {peer: instructions(crates[peer], peer) for peer in peers}
+        for peer in peers:
+            print(f"instructions {peer}: {counts[peer]}")
+        print(f"ratio of instructions cacher / cached: {counts['cacher'] / counts['cached']:.2f}")
     times = {peer: [] for peer in peers}
     for run in range(opts.runs):
         for peer in peers:
             t = timed_build(crates[peer])
             times[peer].append(t)
             print(f"run {run + 1}: {peer} {t:.2f} s CPU", file=sys.stderr)
+    if opts.runs == 0:
+        return None
     medians = {peer: statistics.median(times[peer]) for peer in peers}
     for peer in peers:
         runs = " ".join(f"{t:.2f}" for t in times[peer])
