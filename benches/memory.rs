@@ -427,68 +427,103 @@ fn hit_two_threads(c: &mut Criterion) {
     group.finish();
 }
 
-/// A miss + insert: each sample starts from an empty cache and looks up keys never seen.
+/// Keys looked up from an empty cache in one round of the miss benchmark.
+const MISS_ROUND: u64 = 1024;
+
+/// `iters` misses + inserts in rounds of [`MISS_ROUND`] keys never seen, each round from an
+/// empty cache made or emptied by `round` before it starts its clock: every contender's table
+/// grows to the same size, whatever sample sizes criterion picks (one table grown over a whole
+/// sample was as large as the sample, and the faster contender's, with larger samples, paid
+/// more cache misses per insert). `round(n)` looks up keys `0..n` and answers their time.
+fn misses(iters: u64, round: &mut dyn FnMut(u64) -> Duration) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let n = (iters - done).min(MISS_ROUND);
+        total += round(n);
+        done += n;
+    }
+    total
+}
+
+/// The time of looking up keys `0..n`.
+fn timed(n: u64, lookup: &dyn Fn(u64) -> u64) -> Duration {
+    let start = Instant::now();
+    for k in 0..n {
+        black_box(lookup(k));
+    }
+    start.elapsed()
+}
+
+/// A miss + insert: keys never seen, from an empty cache ([`misses`]).
 fn miss_insert(c: &mut Criterion) {
     let mut group = c.benchmark_group("memory_miss_insert");
-    let timed = |iters: u64, lookup: &dyn Fn(u64) -> u64| {
-        let start = Instant::now();
-        for k in 0..iters {
-            black_box(lookup(k));
-        }
-        start.elapsed()
-    };
     group.bench_function(BenchmarkId::new("cacher", "u64"), |b| {
         b.iter_custom(|iters| {
-            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-            timed(iters, &|k| cache.get_or_compute(&k, || work(k)))
+            misses(iters, &mut |n| {
+                let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+                timed(n, &|k| cache.get_or_compute(&k, || work(k)))
+            })
         });
     });
     group.bench_function(BenchmarkId::new("cacher_attr", "u64"), |b| {
         b.iter_custom(|iters| {
-            cacher_miss_cache().clear().unwrap();
-            timed(iters, &cacher_miss)
+            misses(iters, &mut |n| {
+                // `clear` gives the tables' memory back: empty, as a new cache.
+                cacher_miss_cache().clear().unwrap();
+                timed(n, &cacher_miss)
+            })
         });
     });
     group.bench_function(BenchmarkId::new("cached", "u64"), |b| {
         b.iter_custom(|iters| {
-            CACHED_MISS.write().cache_clear();
-            timed(iters, &cached_miss)
+            misses(iters, &mut |n| {
+                // `cache_reset`, not `cache_clear`, which keeps the table's capacity.
+                CACHED_MISS.write().cache_reset();
+                timed(n, &cached_miss)
+            })
         });
     });
     group.bench_function(BenchmarkId::new("moka", "u64"), |b| {
         b.iter_custom(|iters| {
-            let moka = moka::sync::Cache::<u64, u64>::new(u64::MAX);
-            timed(iters, &|k| {
-                moka.get(&k).unwrap_or_else(|| {
-                    let v = work(k);
-                    moka.insert(k, v);
-                    v
+            misses(iters, &mut |n| {
+                let moka = moka::sync::Cache::<u64, u64>::new(u64::MAX);
+                timed(n, &|k| {
+                    moka.get(&k).unwrap_or_else(|| {
+                        let v = work(k);
+                        moka.insert(k, v);
+                        v
+                    })
                 })
             })
         });
     });
     group.bench_function(BenchmarkId::new("quick_cache", "u64"), |b| {
         b.iter_custom(|iters| {
-            let quick = quick_cache::sync::Cache::<u64, u64>::new(iters as usize + 1);
-            timed(iters, &|k| {
-                quick.get(&k).unwrap_or_else(|| {
-                    let v = work(k);
-                    quick.insert(k, v);
-                    v
+            misses(iters, &mut |n| {
+                let quick = quick_cache::sync::Cache::<u64, u64>::new(MISS_ROUND as usize);
+                timed(n, &|k| {
+                    quick.get(&k).unwrap_or_else(|| {
+                        let v = work(k);
+                        quick.insert(k, v);
+                        v
+                    })
                 })
             })
         });
     });
     group.bench_function(BenchmarkId::new("rwlock_hashmap", "u64"), |b| {
         b.iter_custom(|iters| {
-            let map = RwLock::new(HashMap::<u64, u64>::new());
-            timed(iters, &|k| {
-                if let Some(v) = map.read().unwrap().get(&k) {
-                    return *v;
-                }
-                let v = work(k);
-                map.write().unwrap().insert(k, v);
-                v
+            misses(iters, &mut |n| {
+                let map = RwLock::new(HashMap::<u64, u64>::new());
+                timed(n, &|k| {
+                    if let Some(v) = map.read().unwrap().get(&k) {
+                        return *v;
+                    }
+                    let v = work(k);
+                    map.write().unwrap().insert(k, v);
+                    v
+                })
             })
         });
     });
