@@ -23,7 +23,7 @@ use super::inner::Inner;
 use super::inner::Shared;
 use super::miss::{Miss, Step};
 #[cfg(feature = "tokio")]
-use super::miss::{Planned, Writes};
+use super::miss::{Planned, Writes, no_tiers};
 use super::stats::Counters;
 use crate::backend::PersistentBackend;
 use crate::entry::{Entry, EntryKey};
@@ -78,24 +78,8 @@ where
     let mut failure = None;
     loop {
         match miss.next() {
-            Step::Read(tier) => {
-                // None for a memory-only key form, whose tiers' code is not compiled.
-                let true = Q::PERSISTENT else { no_tiers() };
-                let (backend, key) = miss.tier(tier);
-                let span = tier_span("cacher.read", key.namespace, backend.name());
-                let answer = backend.get_async(&key).instrument(span).await;
-                miss.read(answer);
-            }
-            Step::Write(_) => {
-                let true = Q::PERSISTENT else { no_tiers() };
-                if wrote.is_empty() {
-                    let writes = miss.writes();
-                    let (entry, results) = write_all(cache, writes).await;
-                    miss.put_entry(entry);
-                    wrote = results;
-                }
-                miss.wrote(wrote.pop_front().expect("a result for each write"));
-            }
+            Step::Read(tier) => read_async(miss, tier).await,
+            Step::Write(_) => write_async(cache, miss, &mut wrote).await,
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
                 miss.waited(outcome);
@@ -124,11 +108,43 @@ where
     }
 }
 
-/// A tier asked of a memory-only key form's miss, which has none.
+/// [`run_async`]'s read of persistent tier `tier`. None for a memory-only key form, whose
+/// tiers' code is then not compiled (`KeyRef::PERSISTENT`).
 #[cfg(feature = "tokio")]
-#[cold]
-fn no_tiers() -> ! {
-    unreachable!("a memory-only key form's core asks for no tier")
+async fn read_async<K, V, Q>(miss: &mut Miss<'_, K, V, Q>, tier: usize)
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let true = Q::PERSISTENT else { no_tiers() };
+    let (backend, key) = miss.tier(tier);
+    let span = tier_span("cacher.read", key.namespace, backend.name());
+    let answer = backend.get_async(&key).instrument(span).await;
+    miss.read(answer);
+}
+
+/// [`run_async`]'s next write: the store's writes made together on the first
+/// ([`write_all`]), how each went kept in `wrote` for the core, in its order. None for a
+/// memory-only key form, as [`read_async`].
+#[cfg(feature = "tokio")]
+async fn write_async<K, V, Q>(
+    cache: &Arc<Inner<K, V>>,
+    miss: &mut Miss<'_, K, V, Q>,
+    wrote: &mut VecDeque<crate::Result<()>>,
+) where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let true = Q::PERSISTENT else { no_tiers() };
+    if wrote.is_empty() {
+        let writes = miss.writes();
+        let (entry, results) = write_all(cache, writes).await;
+        miss.put_entry(entry);
+        *wrote = results;
+    }
+    miss.wrote(wrote.pop_front().expect("a result for each write"));
 }
 
 /// Makes a store's writes ([`Miss::writes`]) on a blocking thread, one after the other, through

@@ -26,11 +26,12 @@ mod stale;
 #[cfg(feature = "tokio")]
 mod steps;
 mod store;
+mod tier;
 
 pub(super) use self::stale::{Failed, Fallback};
 pub(super) use self::{others::Waited, shell::Miss};
 #[cfg(feature = "tokio")]
-pub(super) use self::{steps::Writes, store::Planned};
+pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
 
 use std::time::Duration;
 

@@ -13,7 +13,8 @@
 
 use std::hash::Hash;
 
-use super::shell::{Miss, tier_of};
+use super::shell::Miss;
+use super::tier::tier_of;
 use super::{Found, Goal, Phase, log};
 use crate::backend::PersistentBackend;
 use crate::cache::call::Call;

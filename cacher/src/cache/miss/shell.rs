@@ -6,10 +6,11 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
+use super::tier::{no_tiers, park, tier_of};
 use super::{
     Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis,
 };
-use crate::backend::{Absence, Displaced, PersistentBackend};
+use crate::backend::{Absence, Displaced};
 use std::time::Duration;
 
 use crate::cache::call::Call;
@@ -19,7 +20,7 @@ use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Memory};
 use crate::cache::origin::Origin;
 use crate::cache::refresh::Ticket;
-use crate::entry::{Entry, EntryKey, Stamp};
+use crate::entry::{Entry, Stamp};
 use crate::error::{Error, Result};
 use crate::key::KeyRef;
 
@@ -475,42 +476,5 @@ where
     /// The first failure to store the value, for `insert`.
     pub(in crate::cache) fn store_error(&mut self) -> Option<Error> {
         self.core.store_error.take()
-    }
-}
-
-/// Persistent tier `tier` and the identity of the entry under the persistent `key`.
-pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(
-    inner: &'a Inner<K, V>,
-    call: &'a Call<'a, Q>,
-    key: Option<&'a str>,
-    tier: usize,
-) -> (&'a dyn PersistentBackend<V>, EntryKey<'a>) {
-    let Some(key) = key else {
-        log::out_of_step("tiers are read and written only with a persistent key")
-    };
-    let entry_key = inner.naming.entry_key::<V>(key, call.args());
-    (&*inner.backends[tier], entry_key)
-}
-
-/// A tier asked of a memory-only key form's miss, which has none.
-#[cold]
-fn no_tiers() -> ! {
-    log::out_of_step("a memory-only key form's core asks for no tier")
-}
-
-/// Keeps a tier's entry in the shell's slot, and hands its times to the core. Generic over the
-/// value type only.
-pub(super) fn park<V>(
-    slot: &mut Option<Entry<V>>,
-    answer: Result<Option<Entry<V>>>,
-) -> Result<Option<Stamp>> {
-    match answer {
-        Ok(Some(entry)) => {
-            let stamp = entry.stamp();
-            *slot = Some(entry);
-            Ok(Some(stamp))
-        }
-        Ok(None) => Ok(None),
-        Err(e) => Err(e),
     }
 }

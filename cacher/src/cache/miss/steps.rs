@@ -4,8 +4,8 @@
 use std::hash::Hash;
 use std::ops::ControlFlow;
 
-use super::shell::{park, tier_of};
 use super::store::Planned;
+use super::tier::{park, tier_of};
 use super::{Failed, Goal, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
