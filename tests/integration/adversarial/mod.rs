@@ -23,6 +23,7 @@ mod fillback;
 mod forever;
 mod forget;
 mod formats;
+mod hungrefresh;
 #[cfg(feature = "tokio")]
 mod hungremove;
 #[cfg(feature = "tokio")]
