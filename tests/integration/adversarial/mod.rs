@@ -37,6 +37,8 @@ mod mounted;
 mod neighbours;
 mod overlaps;
 mod races;
+#[cfg(feature = "redis")]
+mod redistype;
 mod store;
 mod storelinks;
 mod stores;
