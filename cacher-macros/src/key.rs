@@ -10,6 +10,36 @@ use syn::{Expr, FnArg, Type};
 
 use crate::error::Errors;
 use crate::func::{Func, Param, Role, mentions, ungroup};
+use crate::types::{respan, static_type};
+
+/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
+pub(crate) fn key_type(func: &Func) -> TokenStream {
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
+        (Some(_), None) => return quote!(::cacher::key::Encoded),
+        (None, _) => {}
+    }
+    let parts = func.key_params().map(|p| p.owned_type());
+    respan(quote!((#(#parts,)*)), Span::call_site())
+}
+
+/// [`key_type`] as the static that keeps the cache names it: each part `<T as KeyArg>::Kept`
+/// of the type its check names (`T::Owned`, the same type), at the check's span. An argument
+/// that is no `KeyArg` (an `Rc<str>`: neither `Send` nor `Sync`) is then one error, the check's
+/// (rustc reports an obligation once per span), instead of three with the static's own.
+pub(crate) fn kept_key_type(func: &Func) -> TokenStream {
+    let kept = |ty: TokenStream| quote!(<#ty as ::cacher::__private::Kept>::Kept);
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => {
+            quote_spanned!(ty.span()=> <#ty as ::cacher::__private::Kept>::Kept)
+        }
+        (Some(_), None) => quote!(::cacher::key::Encoded),
+        (None, _) => {
+            let parts = func.key_params().map(|p| kept(p.checked_type()));
+            respan(quote!((#(#parts,)*)), Span::call_site())
+        }
+    }
+}
 
 /// The key a lookup passes, and what must come before it. For `key = …`, the expression's lookup
 /// form, spanned at it (a value that cannot be a key is one error there). An async method that
