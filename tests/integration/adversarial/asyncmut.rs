@@ -54,7 +54,11 @@ async fn an_async_function_keyed_through_a_mut_parameter_compiles_and_keys_by_th
     assert_eq!(by_field(&mut one, 5).await, 105);
     assert_eq!(by_field(&mut one, 6).await, 105);
     assert_eq!(by_field(&mut two, 5).await, 205);
-    assert_eq!((one.uses, two.uses), (1, 1), "the second call of `one` was a hit");
+    assert_eq!(
+        (one.uses, two.uses),
+        (1, 1),
+        "the second call of `one` was a hit"
+    );
 
     assert_eq!(by_name(&mut one, 1).await, "one:1");
     assert_eq!(by_name(&mut one, 1).await, "one:1");
