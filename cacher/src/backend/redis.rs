@@ -28,7 +28,7 @@ const SCAN_BATCH: usize = 500;
 ///   Cluster hash tag: all of a namespace's entries live in one slot. With a cache `version`,
 ///   `cacher:{<namespace>}:v=<version>:<key>` (`%` and `:` of the version escaped): two versions
 ///   sharing a server keep their own entries, and `clear` removes every version's.
-/// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter
+/// - Value: the bytes of [`entry::encode`] with the backend's formatter
 ///   (JSON by default): the value plus the namespace, version, key and type it is checked against
 ///   on every read. A value that fails the check is a miss and is overwritten.
 /// - Expiry: `SET … PX`, so that Redis drops each entry once no read could accept it any more:
