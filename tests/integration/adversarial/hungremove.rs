@@ -3,7 +3,6 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::midremove::{Gated, arm};
@@ -35,15 +34,8 @@ fn refresh_async_during_a_removal_hung_past_its_bound_does_not_block_the_executo
         .start_paused(true)
         .build()
         .unwrap();
-    let log = Log::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer({
-            let log = log.clone();
-            move || log.clone()
-        })
-        .with_ansi(false)
-        .finish();
-    let _on_this_thread = tracing::subscriber::set_default(subscriber);
+    let log = cacher_tests::Log::default();
+    let _on_this_thread = log.on_this_thread();
     let (value, waiting_halfway) = runtime.block_on(async {
         let done = AtomicBool::new(false);
         let refresh = async {
@@ -63,7 +55,7 @@ fn refresh_async_during_a_removal_hung_past_its_bound_does_not_block_the_executo
     let _ = removal.go.send(());
     remove.join().unwrap().unwrap();
     assert_eq!(value, 2);
-    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let logged = log.text();
     assert!(
         !logged.contains("waited 10s for a removal or insert in progress"),
         "the refresh waited out the blocking bound on the executor's thread: {logged}"
@@ -73,18 +65,4 @@ fn refresh_async_during_a_removal_hung_past_its_bound_does_not_block_the_executo
         "the refresh ended before the runtime's other task could run halfway through its wait: \
          it blocked the executor while it waited for the removal"
     );
-}
-
-/// What the runtime's thread logs.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
