@@ -217,7 +217,7 @@ where
     }
 
     /// Async [`try_get_or_refresh`](Self::try_get_or_refresh): the refresh is a task on the
-    /// caller's tokio runtime.
+    /// caller's tokio runtime (at most 16 of a cache under way at once, as there).
     ///
     /// # Errors
     /// The function's error, when it ran in the caller.
