@@ -185,3 +185,33 @@ fn a_key_that_is_not_utf8_is_listed_and_repaired_without_stopping_the_rest() {
     );
     assert_eq!(cache.get("alice").as_deref(), Some("hello"));
 }
+
+/// A list (any value not a string) under an entry's key, planted or another program's: `ls`,
+/// `show` and `verify` list it as a corrupt entry beside the others, and `verify --repair`
+/// removes it. (Failed: the listing's GETRANGE met Redis's WRONGTYPE, which failed the whole
+/// pipeline: every subcommand exited with the server's error, saying nothing of the key.)
+#[test]
+fn a_value_of_another_type_under_an_entry_key_is_listed_as_corrupt_and_repaired() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::greet")
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .build()
+        .unwrap();
+    cache.get_or_compute("alice", || "hello alice".to_owned());
+    server.raw(&["RPUSH", "cacher:{demo::greet}:planted", "x"]);
+
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(ls["caches"][0]["entries"], 1, "{ls}");
+    assert_eq!(ls["problems"], 1, "{ls}");
+    assert_eq!(cacher(&url, &["verify"]).status.code(), Some(3));
+    assert_eq!(cacher(&url, &["verify", "--repair"]).status.code(), Some(0));
+    assert_eq!(
+        server.raw(&["EXISTS", "cacher:{demo::greet}:planted"]),
+        ":0\r\n"
+    );
+    assert_eq!(cache.get("alice").as_deref(), Some("hello alice"));
+}

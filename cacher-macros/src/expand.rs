@@ -8,6 +8,7 @@ use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::attr::{Formatter, Keyer};
 use crate::func::{Func, Output};
+use crate::key::{kept_key_type, key_type};
 use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
 use crate::types::{respan, static_type};
 
@@ -50,7 +51,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
 /// `cacher/src/__private/identity.rs`), and keeps it in a static of its own. A method's static
 /// holds one cache per `Self` type: a static in a generic impl is shared by all its types.
 fn cache(plan: &Plan, func: &Func) -> TokenStream {
-    let (key, value) = (key_type(func), value_type(func));
+    let (key, value, kept) = (key_type(func), value_type(func), kept_key_type(func));
     let cache = quote!(::cacher::Cache<#key, #value>);
     let name = function_name(func);
     let persistent = plan.persistent();
@@ -93,7 +94,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     if func.method {
         return quote!({
             #marker
-            static CACHES: <(#key, #value) as ::cacher::__private::Statics>::Method =
+            static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
             let self_type = ::core::any::type_name::<Self>();
             ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
@@ -101,7 +102,7 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
     }
     quote!({
         #marker
-        static CACHE: <(#key, #value) as ::cacher::__private::Statics>::Function =
+        static CACHE: <(#kept, #value) as ::cacher::__private::Statics>::Function =
             ::cacher::__private::OnceLock::new();
         ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
     })
@@ -218,17 +219,6 @@ fn compute(func: &Func) -> TokenStream {
     })))
 }
 
-/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
-fn key_type(func: &Func) -> TokenStream {
-    match (&func.key, &func.key_type) {
-        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
-        (Some(_), None) => return quote!(::cacher::key::Encoded),
-        (None, _) => {}
-    }
-    let parts = func.key_params().map(|p| p.owned_type());
-    respan(quote!((#(#parts,)*)), Span::call_site())
-}
-
 /// The value type, as the static names it.
 fn value_type(func: &Func) -> TokenStream {
     let value = static_type(func.output.value_type());
@@ -281,21 +271,12 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
 /// once: so the checks and every cache call carry the same span (the attribute's), and they
 /// come first, so that their message is the one shown.
 fn checks(func: &Func) -> TokenStream {
-    let key_args = func.key_params().map(|p| {
-        let target = respan(p.checked_type(), Span::call_site());
-        quote!(::cacher::__private::require_key_arg::<#target>();)
-    });
-    let key_expr_type = func
-        .key
-        .as_ref()
-        .and(func.key_type.as_ref())
-        .map(|ty| quote_spanned!(ty.span()=> ::cacher::__private::require_key_arg::<#ty>();));
-    let (key, value) = (key_type(func), value_type(func));
+    // The key's parts named as `Kept` (`key::kept_key_type`): one error per argument that
+    // cannot be a key, the same one as the static's.
+    let (kept, value) = (kept_key_type(func), value_type(func));
     quote! {
-        #(#key_args)*
-        #key_expr_type
         // The value's check, as the static that keeps the cache names it: one error.
-        let _: <(#key, #value) as ::cacher::__private::Statics>::Function;
+        let _: <(#kept, #value) as ::cacher::__private::Statics>::Function;
     }
 }
 

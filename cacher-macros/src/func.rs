@@ -125,6 +125,12 @@ impl Func {
             ReturnType::Type(_, ty) => (**ty).clone(),
         };
         let found_in_ret = errors.len();
+        if let Type::Never(never) = ungroup(&ret) {
+            // As a value it would be the unstable `!` type, twice, in the cache's static.
+            let message =
+                "a function that never returns (`-> !`) has no value to cache: remove #[cached]";
+            errors.at(never, message);
+        }
         check_static_type(&ret, &generics, "return", errors);
         let output = output(&ret);
         if errors.len() == found_in_ret {

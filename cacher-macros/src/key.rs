@@ -10,6 +10,36 @@ use syn::{Expr, FnArg, Type};
 
 use crate::error::Errors;
 use crate::func::{Func, Param, Role, mentions, ungroup};
+use crate::types::{respan, static_type};
+
+/// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
+pub(crate) fn key_type(func: &Func) -> TokenStream {
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => return respan(static_type(ty).to_token_stream(), Span::call_site()),
+        (Some(_), None) => return quote!(::cacher::key::Encoded),
+        (None, _) => {}
+    }
+    let parts = func.key_params().map(|p| p.owned_type());
+    respan(quote!((#(#parts,)*)), Span::call_site())
+}
+
+/// [`key_type`] as the static that keeps the cache names it: each part `<T as KeyArg>::Kept`
+/// of the type its check names (`T::Owned`, the same type), at the check's span. An argument
+/// that is no `KeyArg` (an `Rc<str>`: neither `Send` nor `Sync`) is then one error, the check's
+/// (rustc reports an obligation once per span), instead of three with the static's own.
+pub(crate) fn kept_key_type(func: &Func) -> TokenStream {
+    let kept = |ty: TokenStream| quote!(<#ty as ::cacher::__private::Kept>::Kept);
+    match (&func.key, &func.key_type) {
+        (Some(_), Some(ty)) => {
+            quote_spanned!(ty.span()=> <#ty as ::cacher::__private::Kept>::Kept)
+        }
+        (Some(_), None) => quote!(::cacher::key::Encoded),
+        (None, _) => {
+            let parts = func.key_params().map(|p| kept(p.checked_type()));
+            respan(quote!((#(#parts,)*)), Span::call_site())
+        }
+    }
+}
 
 /// The key a lookup passes, and what must come before it. For `key = …`, the expression's lookup
 /// form, spanned at it (a value that cannot be a key is one error there). An async method that
@@ -23,14 +53,17 @@ pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenSt
         return (TokenStream::new(), key_ref(func, persistent));
     };
     let self_ = Ident::new("self", Span::call_site());
-    let (before, tokens) =
-        match owned_async_receiver(func) && mentions(expr.to_token_stream(), &self_) {
-            true => (
-                quote!(let __cacher_self = ::cacher::__private::receiver_clone(&self);),
-                renamed_self(expr.to_token_stream()),
-            ),
-            false => (TokenStream::new(), expr.to_token_stream()),
-        };
+    let tokens = match borrows_a_mut_param(func, expr) {
+        true => owned(expr),
+        false => expr.to_token_stream(),
+    };
+    let (before, tokens) = match owned_async_receiver(func) && mentions(tokens.clone(), &self_) {
+        true => (
+            quote!(let __cacher_self = ::cacher::__private::receiver_clone(&self);),
+            renamed_self(tokens),
+        ),
+        false => (TokenStream::new(), tokens),
+    };
     let key = match &func.key_type {
         Some(ty) => {
             quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#tokens)))
@@ -38,6 +71,38 @@ pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenSt
         None => quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#tokens))),
     };
     (before, key)
+}
+
+/// Whether the `key = …` expression of an async function names a `&mut` parameter (or `&mut
+/// self`): its body, an `async move` block, takes the reference whole while the key would borrow
+/// through it for the whole lookup (rustc's E0505, "cannot move out of `conn` because it is
+/// borrowed", at the attribute).
+fn borrows_a_mut_param(func: &Func, expr: &Expr) -> bool {
+    let tokens = expr.to_token_stream();
+    let mut_ref = |ty: &Type| matches!(ungroup(ty), Type::Reference(r) if r.mutability.is_some());
+    let self_ = Ident::new("self", Span::call_site());
+    let receiver = func.item.sig.inputs.iter().any(|input| match input {
+        FnArg::Receiver(r) => mut_ref(&r.ty) && mentions(tokens.clone(), &self_),
+        FnArg::Typed(_) => false,
+    });
+    func.is_async()
+        && (receiver
+            || (func.params.iter()).any(|p| mut_ref(&p.ty) && mentions(tokens.clone(), &p.ident)))
+}
+
+/// The expression's value made owned, so that the key borrows it and not the parameter:
+/// `(…).to_owned()`, of each element for a tuple (`(conn.name.as_str(), id)` gives a `(String,
+/// u32)`), which keys as the borrowed form does (one canonical text). Method syntax, so that a
+/// `&str` gives a `String` (and a `u32` field a copy).
+fn owned(expr: &Expr) -> TokenStream {
+    match expr {
+        Expr::Tuple(tuple) => {
+            let elems = tuple.elems.iter().map(owned);
+            quote_spanned!(tuple.span()=> (#(#elems,)*))
+        }
+        Expr::Paren(paren) => owned(&paren.expr),
+        _ => quote_spanned!(expr.span()=> (#expr).to_owned()),
+    }
 }
 
 /// Whether the function is async and takes `self` by value (any receiver but a reference).

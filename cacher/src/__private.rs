@@ -226,13 +226,13 @@ pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_fals
 /// A `#[cached]` key argument as a lookup borrows it (`str` for `&str`, `u32` for `u32`): a
 /// [`KeyPart`] that is `Sync`, with an owned form the cache can keep.
 ///
-/// The attribute asserts it first in each generated body, at the same span as the cache calls,
-/// and `do_not_recommend` reports the bound as a whole: a type that misses several traits gives
+/// The attribute asserts it first in each generated body (through [`Kept`]), at the same span
+/// as the cache calls, and `do_not_recommend` reports the bound as a whole: a type that misses several traits gives
 /// one error, which names it, instead of one per trait and per call.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be part of a cache key: it must implement serde's `Serialize`, `Hash`, `Eq`, `Clone` (or `ToOwned`), `Send` and `Sync`",
     label = "an argument of type `{Self}` is part of this function's cache key",
-    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits); a `HashMap` or `HashSet` has no `Hash`: take a `BTreeMap` or `BTreeSet`"
+    note = "derive the missing traits for `{Self}`, or leave the argument out of the key with `#[cached(skip)]` on its parameter; a float (`f32`, `f64`) has neither `Eq` nor `Hash`: #[cached] keys one written `f32`/`f64`, and elsewhere write `cacher::Float<f64>` (equal by bits); a `HashMap` or `HashSet` has no `Hash`: take a `BTreeMap` or `BTreeSet`; an `Rc` is neither `Send` nor `Sync`: take an `Arc` or the owned value (`String` for `Rc<str>`)"
 )]
 pub trait KeyArg: KeyPart + Sync + ToOwned<Owned: KeyPart + Clone + Send + Sync + 'static> {}
 #[diagnostic::do_not_recommend]
@@ -241,8 +241,18 @@ impl<T> KeyArg for T where
 {
 }
 
-/// Asserts `T: KeyArg`; see [`KeyArg`].
-pub const fn require_key_arg<T: KeyArg + ?Sized>() {}
+/// What the cache keeps of a [`KeyArg`]: its `ToOwned::Owned`. The attribute names its key's
+/// parts so, in its checks and in the static that keeps the cache (the same obligation at the
+/// same span: reported once), so that an argument that is no `KeyArg` (an `Rc<str>`, neither
+/// `Send` nor `Sync`) is that one error, the key's, rather than the static's `Send` and `Sync`
+/// errors beside it, which listed cacher's private types.
+pub trait Kept {
+    /// `ToOwned::Owned`.
+    type Kept;
+}
+impl<T: KeyArg + ?Sized> Kept for T {
+    type Kept = T::Owned;
+}
 
 /// What every `#[cached]` value must be: the cache hands out clones, across threads, from a
 /// static. One error names the type, as for [`KeyArg`].

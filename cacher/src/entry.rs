@@ -19,7 +19,7 @@
 //! - `cacher`: the envelope's layout (3); entries of another layout are misses.
 //! - `namespace`, `version`, `key`: whose entry it is (the cache, its version salt, the call).
 //! - `args`: the arguments' canonical text ([`canonical`](crate::key::canonical())), so that an
-//!   entry under a hashed key still says what it is for (`cacher show`, [`meta`]); at most
+//!   entry under a hashed key still says what it is for (`cacher show`, [`meta()`]); at most
 //!   [`MAX_ARGS_BYTES`], cut short with `…` beyond; `null` when the entry was written without
 //!   it. When both the entry and the lookup have it, a read checks it too: a collision of
 //!   hashed keys, or a damaged entry, is a miss.

@@ -219,3 +219,35 @@ pub fn cache_with_a_stale_entry_and_backoff(
     mock.advance(std::time::Duration::from_secs(2));
     cache
 }
+
+/// What a subscriber on the test's thread logged: `let _on = log.on_this_thread();`, then
+/// [`text`](Log::text).
+#[derive(Clone, Default)]
+pub struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Log {
+    /// Logs this thread's events here (without colours) until the guard is dropped.
+    pub fn on_this_thread(&self) -> tracing::subscriber::DefaultGuard {
+        let log = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || log.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

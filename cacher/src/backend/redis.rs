@@ -28,7 +28,7 @@ const SCAN_BATCH: usize = 500;
 ///   Cluster hash tag: all of a namespace's entries live in one slot. With a cache `version`,
 ///   `cacher:{<namespace>}:v=<version>:<key>` (`%` and `:` of the version escaped): two versions
 ///   sharing a server keep their own entries, and `clear` removes every version's.
-/// - Value: the bytes of [`entry::encode`](crate::entry::encode) with the backend's formatter
+/// - Value: the bytes of [`entry::encode`] with the backend's formatter
 ///   (JSON by default): the value plus the namespace, version, key and type it is checked against
 ///   on every read. A value that fails the check is a miss and is overwritten.
 /// - Expiry: `SET … PX`, so that Redis drops each entry once no read could accept it any more:
@@ -183,6 +183,17 @@ impl<F: Formatter> RedisBackend<F> {
         Ok(Some((redis_key, cmd)))
     }
 
+    /// A `GET`'s failure. A value of another Redis type under the entry's key (a list planted
+    /// there, another program's hash) is a corrupt entry — a miss, which the next write's `SET`
+    /// replaces, as a corrupt file is — not the server failing, which would skip the tier for
+    /// the call, its write included, on every call until that value expired.
+    fn read_error(&self, redis_key: &str, e: redis::RedisError) -> crate::Error {
+        if e.code() == Some("WRONGTYPE") {
+            return crate::Error::corrupt(redis_key, "a Redis value of another type than a string");
+        }
+        self.conn.error(&format!("GET {redis_key}"), e)
+    }
+
     fn decode<V: DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
@@ -223,7 +234,7 @@ where
         let bytes: Option<Vec<u8>> = self
             .conn
             .query(redis::cmd("GET").arg(&redis_key))
-            .map_err(|e| self.conn.error(&format!("GET {redis_key}"), e))?;
+            .map_err(|e| self.read_error(&redis_key, e))?;
         self.decode(key, &redis_key, bytes)
     }
 
@@ -300,7 +311,7 @@ where
                 .conn
                 .query_async(redis::cmd("GET").arg(&redis_key))
                 .await
-                .map_err(|e| self.conn.error(&format!("GET {redis_key}"), e))?;
+                .map_err(|e| self.read_error(&redis_key, e))?;
             self.decode(key, &redis_key, bytes)
         })
     }

@@ -398,7 +398,7 @@ fn write<V: 'static>(
 }
 
 /// Copies a later tier's entry into `backend` if it holds none for `key` (a fill, in the tier's
-/// span), as [`write`] does: not filled (the tier held one) is not a failure, and a failure
+/// span), as [`write()`] does: not filled (the tier held one) is not a failure, and a failure
 /// takes nothing out (the entry the tier holds, if any, was not replaced).
 fn fill<V: 'static>(
     backend: &dyn PersistentBackend<V>,

@@ -2,8 +2,9 @@
 //!
 //! The miss path decides (a call within the window serves the stale value and, if no refresh of
 //! the key is under way in this process, claims one: a [`Ticket`]); this module only carries the
-//! ticket and the function to where they run — one of a bounded set of threads for a blocking
-//! function, a task on the caller's tokio runtime for an async one — and runs the miss path
+//! ticket and the function to where they run — a thread of the process's refresh pool
+//! (`pool.rs`) for a blocking function, a task on the caller's tokio runtime for an async one —
+//! and runs the miss path
 //! again there with the goal `Revalidate`: compute, then store unless the key's stripe was
 //! invalidated since the stale value was read (the ticket keeps that generation), as a computed
 //! value is. A failed refresh keeps the
@@ -13,8 +14,7 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::hash::Hash;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use super::Cache;
 use super::call::{Call, Made};
@@ -25,21 +25,27 @@ use super::inner::Memory;
 use super::miss::Miss;
 use super::origin::Origin;
 use crate::key::KeyRef;
+use pool::{Job, pool};
 
-/// Threads that run blocking refreshes, for all caches of the process.
-const REFRESH_THREADS: usize = 4;
-/// Refreshes waiting for a thread at most; past it, a refresh is skipped (the entry stays
-/// stale, and the next call in the window claims a refresh again).
-const REFRESH_QUEUE: usize = 1024;
+mod pool;
+
+/// Refreshes of one cache under way at once at most (running or waiting for a thread): past it,
+/// a call in the window serves the stale value and claims none, so a function that hangs holds
+/// this many of the process's refresh threads, and the next call after one ends claims again.
+const REFRESHES_PER_CACHE: usize = 16;
 
 /// The keys (by flight hash) of one cache with a refresh under way in this process.
 #[derive(Default)]
 pub(super) struct Refreshing(Arc<Mutex<HashSet<u64>>>);
 
 impl Refreshing {
-    /// Claims the refresh of `hash`, unless one is under way.
+    /// Claims the refresh of `hash`, unless one is under way, or the cache's
+    /// [`REFRESHES_PER_CACHE`] are.
     pub(super) fn claim(&self, hash: u64, generation: Generation) -> Option<Ticket> {
         let mut claimed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if claimed.len() >= REFRESHES_PER_CACHE {
+            return None;
+        }
         claimed.insert(hash).then(|| Ticket {
             hash,
             generation,
@@ -63,8 +69,6 @@ impl Drop for Ticket {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
 /// How a call of `try_get_or_refresh` starts ([`Cache::start`]).
 enum Start<V> {
     /// A per-call control other than `lookup` steers it.
@@ -73,36 +77,6 @@ enum Start<V> {
     Hit(V),
     /// The miss path, with what the memory tier found, and whether a `lookup` observes it.
     Miss(Memory<V>, bool),
-}
-
-/// The bounded set of threads, made at the first refresh.
-fn pool() -> &'static SyncSender<Job> {
-    static POOL: OnceLock<SyncSender<Job>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let (sender, receiver) = sync_channel::<Job>(REFRESH_QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for i in 0..REFRESH_THREADS {
-            let receiver = Arc::clone(&receiver);
-            let spawned = std::thread::Builder::new()
-                .name(format!("cacher-refresh-{i}"))
-                .spawn(move || work(&receiver));
-            if let Err(e) = spawned {
-                tracing::warn!("could not start a cacher refresh thread: {e}");
-            }
-        }
-        sender
-    })
-}
-
-fn work(receiver: &Mutex<Receiver<Job>>) {
-    loop {
-        let job = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        match job {
-            // A panicking function costs its refresh, not the thread.
-            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
-            Err(_) => return,
-        }
-    }
 }
 
 impl<K, V> Cache<K, V>
@@ -137,6 +111,11 @@ where
     /// `compute` to a background thread that refreshes the entry (one refresh per key at a
     /// time; a failed one keeps the stale entry and is logged). `get_or_compute`, whose function
     /// may borrow, computes in the caller instead.
+    ///
+    /// A refresh whose function hangs holds its thread, never another's refresh: each runs on
+    /// a thread of its own (the process's refresh threads grow on demand, to 256). A cache has at
+    /// most 16 refreshes under way at once; past them, a call in the window serves the stale
+    /// value and leaves the refresh to a later call.
     ///
     /// # Errors
     /// The function's error, when it ran in the caller.
@@ -182,8 +161,7 @@ where
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
             let job: Job = Box::new(move || cache.revalidate(&key, made, ticket, compute));
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = pool().try_send(job)
-            {
+            if !pool().submit(job) {
                 tracing::warn!(
                     namespace = %self.namespace(),
                     "every refresh thread is busy; the entry stays stale until a later call"
@@ -239,7 +217,7 @@ where
     }
 
     /// Async [`try_get_or_refresh`](Self::try_get_or_refresh): the refresh is a task on the
-    /// caller's tokio runtime.
+    /// caller's tokio runtime (at most 16 of a cache under way at once, as there).
     ///
     /// # Errors
     /// The function's error, when it ran in the caller.

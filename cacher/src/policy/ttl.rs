@@ -9,7 +9,7 @@ use crate::entry::Stamp;
 
 /// How long entries are served, and how.
 ///
-/// Age is measured from the entry's recorded creation time with the cache's [`Clock`](crate::Clock).
+/// Age is measured from the entry's recorded creation time with the cache's [`Clock`].
 /// An entry dated in the future (another machine's clock ran ahead) counts as new, unless it is
 /// more than one ttl ahead, which no honest clock skew explains: then it is expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,6 +7,8 @@ mod aheadfill;
 #[cfg(feature = "tokio")]
 mod aheadsame;
 #[cfg(feature = "tokio")]
+mod asyncmut;
+#[cfg(feature = "tokio")]
 mod asyncself;
 mod bomb;
 #[cfg(feature = "tokio")]
@@ -23,6 +25,7 @@ mod fillback;
 mod forever;
 mod forget;
 mod formats;
+mod hungrefresh;
 #[cfg(feature = "tokio")]
 mod hungremove;
 #[cfg(feature = "tokio")]
@@ -36,6 +39,8 @@ mod mounted;
 mod neighbours;
 mod overlaps;
 mod races;
+#[cfg(feature = "redis")]
+mod redistype;
 mod store;
 mod storelinks;
 mod stores;

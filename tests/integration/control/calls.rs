@@ -208,35 +208,18 @@ mod async_calls {
         assert_eq!(load(1).await, refreshed, "a bypass stores nothing");
     }
 
-    /// What a closure's writes to the log went to.
-    #[derive(Clone, Default)]
-    struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Log {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// The easy mistake: the sync `refresh` around an `async fn`'s call steers nothing (the
     /// future runs after it returned), and its value looks right. It is said, with what to write.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_sync_control_around_an_async_call_says_to_use_the_async_one() {
         let first = load(2).await;
-        let log = Log::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let future =
-            tracing::subscriber::with_default(subscriber, || load_cache().refresh(|| load(2)));
+        let log = cacher_tests::Log::default();
+        let future = {
+            let _on_this_thread = log.on_this_thread();
+            load_cache().refresh(|| load(2))
+        };
         assert_eq!(future.await, first, "not refreshed: an ordinary call");
-        let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let logged = log.text();
         assert!(
             logged.contains("write `refresh_async(fetch(…)).await`"),
             "{logged}"

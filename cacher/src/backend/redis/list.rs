@@ -27,18 +27,13 @@ impl<F: Formatter> RedisBackend<F> {
             pipe.cmd("STRLEN").arg(key);
             pipe.cmd("PTTL").arg(key);
         }
+        // Each key's own failure in its reply, so that one value of another type is that
+        // key's answer, not the batch's.
+        pipe.ignore_errors();
         let replies: Vec<(Vec<u8>, u64, i64)> = self
             .conn
             .query_pipe::<Vec<redis::Value>>(&pipe)
-            .and_then(|values| {
-                values
-                    .chunks(3)
-                    .map(|reply| {
-                        redis::from_redis_value(redis::Value::Array(reply.to_vec()))
-                            .map_err(redis::RedisError::from)
-                    })
-                    .collect()
-            })
+            .and_then(|values| values.chunks(3).map(reply).collect())
             .map_err(|e| self.conn.error("GETRANGE, STRLEN, PTTL (listing)", e))?;
         let listed = keys.into_iter().zip(replies);
         Ok(listed
@@ -55,6 +50,22 @@ impl<F: Formatter> RedisBackend<F> {
                 expires_in_ms: u64::try_from(pttl).ok(),
             })
             .collect())
+    }
+}
+
+/// One key's first bytes, length and expiry. A value of another type than a string under an
+/// entry's key (a list planted there) answers `WRONGTYPE` to the first two: no bytes, listed as a
+/// corrupt entry (which `verify --repair` removes), as a corrupt file is; any other failure is
+/// the listing's.
+fn reply(reply: &[redis::Value]) -> redis::RedisResult<(Vec<u8>, u64, i64)> {
+    let not_a_string = |value: &redis::Value| matches!(value, redis::Value::ServerError(e) if e.code() == "WRONGTYPE");
+    match reply {
+        [head, size, pttl] if not_a_string(head) && not_a_string(size) => {
+            Ok((Vec::new(), 0, redis::from_redis_value(pttl.clone())?))
+        }
+        _ => Ok(redis::from_redis_value(redis::Value::Array(
+            reply.to_vec(),
+        ))?),
     }
 }
 

@@ -85,7 +85,7 @@ fn order_key<T>(namespace: &str, seq: u64, use_key: impl FnOnce(&[u8]) -> T) -> 
 }
 
 /// The namespace's entry count and bytes.
-fn totals(store: &Store, txn: &RwTxn<'_>, namespace: &str) -> heed::Result<(u64, u64)> {
+pub(super) fn totals(store: &Store, txn: &RwTxn<'_>, namespace: &str) -> heed::Result<(u64, u64)> {
     let value = count_key(namespace, |key| store.meta.get(txn, key))?.unwrap_or(&[]);
     Ok((u64_at(value, 0), u64_at(value, 8)))
 }
@@ -102,35 +102,48 @@ fn set_totals(
     })
 }
 
-/// Removes the entry at `id` (an `entries` key of `namespace`), if any: its bytes, if removed.
-fn unlink(
-    store: &Store,
-    txn: &mut RwTxn<'_>,
-    namespace: &str,
-    id: &[u8],
-) -> heed::Result<Option<u64>> {
-    let len = unorder(store, txn, namespace, id)?;
-    if len.is_some() {
+/// What an `entries` key holds, for the totals.
+enum Held {
+    Nothing,
+    /// A row with no order row of its own (one the store did not write: planted by another
+    /// program): not in the totals, so its removal or replacement takes nothing from them.
+    Uncounted,
+    /// An entry of the namespace, counted with its bytes.
+    Counted(u64),
+}
+
+/// Removes the entry at `id` (an `entries` key of `namespace`), if any.
+fn unlink(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, id: &[u8]) -> heed::Result<Held> {
+    let held = unorder(store, txn, namespace, id)?;
+    if !matches!(held, Held::Nothing) {
         store.entries.delete(txn, id)?;
     }
-    Ok(len)
+    Ok(held)
 }
 
 /// Removes the order record of the entry at `id`, if any, leaving the entry for a write to
-/// replace in place (a delete then an insert of the same key costs LMDB twice): its bytes.
-fn unorder(
-    store: &Store,
-    txn: &mut RwTxn<'_>,
-    namespace: &str,
-    id: &[u8],
-) -> heed::Result<Option<u64>> {
+/// replace in place (a delete then an insert of the same key costs LMDB twice).
+///
+/// The order row is the one the entry's stamp names only if that row names the entry back: a
+/// row planted with another entry's stamp in its first bytes does not take that entry's order
+/// row with it (which would leave the entry out of the bounds for good).
+fn unorder(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, id: &[u8]) -> heed::Result<Held> {
     let Some(old) = store.entries.get(txn, id)? else {
-        return Ok(None);
+        return Ok(Held::Nothing);
     };
     let seq = u64_at(old, 0);
     let len = (old.len() as u64).saturating_sub(8);
-    order_key(namespace, seq, |key| store.order.delete(txn, key))?;
-    Ok(Some(len))
+    order_key(namespace, seq, |key| {
+        let names_it = store
+            .order
+            .get(txn, key)?
+            .is_some_and(|row| row.get(16..) == Some(id));
+        if !names_it {
+            return Ok(Held::Uncounted);
+        }
+        store.order.delete(txn, key)?;
+        Ok(Held::Counted(len))
+    })
 }
 
 /// Stores `bytes` at `id`, then evicts what the bounds ask; how many entries the bounds evicted
@@ -144,7 +157,7 @@ pub(super) fn put(
     bounds: Bounds,
 ) -> heed::Result<u64> {
     let (mut count, mut total) = totals(store, txn, namespace)?;
-    if let Some(len) = unorder(store, txn, namespace, id)? {
+    if let Held::Counted(len) = unorder(store, txn, namespace, id)? {
         count = count.saturating_sub(1);
         total = total.saturating_sub(len);
     }
@@ -280,7 +293,7 @@ pub(super) fn remove(
     txn: &mut RwTxn<'_>,
     (namespace, id): (&str, &[u8]),
 ) -> heed::Result<()> {
-    if let Some(len) = unlink(store, txn, namespace, id)? {
+    if let Held::Counted(len) = unlink(store, txn, namespace, id)? {
         let (count, total) = totals(store, txn, namespace)?;
         set_totals(
             store,

@@ -72,3 +72,83 @@ fn no_two_versions_and_keys_share_an_entries_key() {
         }
     }
 }
+
+/// Rows the store did not write, planted by a program with write access to its database
+/// (noticed in session 11): what the store's own writes and removals do about them.
+mod planted {
+    use super::super::table::totals;
+    use super::super::{PersistentBackend, StoreBackend, id_of};
+    use super::entry_key;
+    use crate::entry::Entry;
+
+    /// A store in a new directory holding `a` (its `(count, bytes)` and the entry's stamp).
+    fn store_with_a(dir: &std::path::Path) -> (StoreBackend, (u64, u64), [u8; 8]) {
+        let store = StoreBackend::new(dir);
+        PersistentBackend::<u32>::insert(&store, &entry_key(None, "a"), &Entry::new(1, 1_000))
+            .unwrap();
+        let (totals, row) = read(&store, "a");
+        let stamp = row.expect("a is stored")[..8].try_into().unwrap();
+        (store, totals, stamp)
+    }
+
+    /// The namespace's totals and the row at `key`'s id.
+    fn read(store: &StoreBackend, key: &str) -> ((u64, u64), Option<Vec<u8>>) {
+        let db = store.store().unwrap();
+        let txn = db.env.write_txn().unwrap();
+        let totals = totals(db, &txn, "app::f").unwrap();
+        let row = db.entries.get(&txn, &id_of(&entry_key(None, key))).unwrap();
+        let row = row.map(<[u8]>::to_vec);
+        txn.abort();
+        (totals, row)
+    }
+
+    /// Whether the order table still lists the entry at `key`.
+    fn ordered(store: &StoreBackend, key: &str) -> bool {
+        let db = store.store().unwrap();
+        let txn = db.env.read_txn().unwrap();
+        let id = id_of(&entry_key(None, key));
+        let mut rows = db.order.prefix_iter(&txn, b"app::f\0").unwrap();
+        rows.any(|row| row.unwrap().1[16..] == id[..])
+    }
+
+    /// Writes `bytes` at `key`'s id, as another program would.
+    fn plant(store: &StoreBackend, key: &str, bytes: &[u8]) {
+        let db = store.store().unwrap();
+        let mut txn = db.env.write_txn().unwrap();
+        let id = id_of(&entry_key(None, key));
+        db.entries.put(&mut txn, &id, bytes).unwrap();
+        txn.commit().unwrap();
+    }
+
+    /// `cacher verify --repair` removes a planted row through the store's removal.
+    #[test]
+    fn removing_a_planted_row_leaves_the_namespaces_totals_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, totals, _) = store_with_a(dir.path());
+        plant(&store, "p", &[7; 100]);
+        PersistentBackend::<u32>::remove(&store, &entry_key(None, "p")).unwrap();
+        assert_eq!(
+            read(&store, "p"),
+            (totals, None),
+            "the row goes, the totals stay"
+        );
+    }
+
+    #[test]
+    fn a_planted_row_stamped_like_an_entry_leaves_that_entrys_order_row_when_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, (count, bytes), stamp) = store_with_a(dir.path());
+        plant(&store, "p", &[&stamp[..], &[7; 100]].concat());
+        PersistentBackend::<u32>::insert(&store, &entry_key(None, "p"), &Entry::new(2, 2_000))
+            .unwrap();
+        assert!(
+            ordered(&store, "a"),
+            "a's order row was taken for the planted row's"
+        );
+        assert!(ordered(&store, "p"));
+        let p_bytes = read(&store, "p").1.unwrap().len() as u64 - 8;
+        assert_eq!(read(&store, "a").0, (count + 1, bytes + p_bytes));
+        PersistentBackend::<u32>::remove(&store, &entry_key(None, "a")).unwrap();
+        assert_eq!(read(&store, "a").0, (1, p_bytes));
+    }
+}

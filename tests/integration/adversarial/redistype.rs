@@ -1,0 +1,91 @@
+//! Left by the attacker of session 11: a value of another Redis type (a list, a hash) planted
+//! under a cache entry's key made every `GET` fail with `WRONGTYPE`, which the cache took for the
+//! server being down: the tier was skipped, never written, and the key recomputed on every call
+//! until the planted value expired — where a corrupt file entry is a miss that the next write
+//! replaces.
+
+use cacher::{Cache, RedisBackend, RedisOptions};
+use cacher_tests::Calls;
+use cacher_tests::redis_server::RedisServer;
+
+fn redis_cache(server: &RedisServer) -> Cache<u32, String> {
+    Cache::builder()
+        .namespace("planted")
+        .backend(RedisBackend::new(RedisOptions::new(server.url())).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Replaces the one entry on `server` by a list under its key, and gives that key.
+fn plant_a_list(server: &RedisServer) -> String {
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    redis::cmd("DEL").arg(&keys[0]).exec(&mut con).unwrap();
+    redis::cmd("RPUSH")
+        .arg(&keys[0])
+        .arg("planted")
+        .exec(&mut con)
+        .unwrap();
+    keys[0].clone()
+}
+
+fn type_of(server: &RedisServer, key: &str) -> String {
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("TYPE").arg(key).query(&mut con).unwrap()
+}
+
+#[test]
+fn a_value_of_another_type_under_an_entrys_key_is_a_miss_that_the_next_write_replaces() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server);
+    let calls = Calls::default();
+    let compute = || {
+        calls.hit();
+        "value".to_owned()
+    };
+    assert_eq!(cache.get_or_compute(&1, compute), "value");
+    let key = plant_a_list(&server);
+    assert_eq!(cache.get_or_compute(&1, compute), "value");
+    assert_eq!(
+        type_of(&server, &key),
+        "string",
+        "the entry was written over the list"
+    );
+    assert_eq!(cache.get_or_compute(&1, compute), "value");
+    assert_eq!(calls.count(), 2, "the third call is a hit");
+    assert_eq!(cache.stats().errors, 1, "the planted value, reported once");
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn the_same_in_an_async_call() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server);
+    let calls = Calls::default();
+    let compute = || async {
+        calls.hit();
+        "value".to_owned()
+    };
+    assert_eq!(cache.get_or_compute_async(&1, compute).await, "value");
+    let key = plant_a_list(&server);
+    assert_eq!(cache.get_or_compute_async(&1, compute).await, "value");
+    assert_eq!(
+        type_of(&server, &key),
+        "string",
+        "the entry was written over the list"
+    );
+    assert_eq!(cache.get_or_compute_async(&1, compute).await, "value");
+    assert_eq!(calls.count(), 2, "the third call is a hit");
+    assert_eq!(cache.stats().errors, 1, "the planted value, reported once");
+}
