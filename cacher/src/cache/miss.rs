@@ -28,8 +28,7 @@ mod steps;
 mod store;
 mod tier;
 
-pub(super) use self::stale::{Failed, Fallback};
-pub(super) use self::{others::Waited, shell::Miss};
+pub(super) use self::{others::Waited, shell::Miss, stale::Failed, stale::Fallback};
 #[cfg(feature = "tokio")]
 pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
 
