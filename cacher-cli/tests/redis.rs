@@ -19,6 +19,15 @@ fn cacher(url: &str, args: &[&str]) -> Output {
         .expect("the cacher binary runs")
 }
 
+/// The cache `demo::greet` on the Redis server at `url`.
+fn greet_cache(url: &str) -> Cache<String, String> {
+    Cache::builder()
+        .namespace("demo::greet")
+        .backend(RedisBackend::new(RedisOptions::new(url)).unwrap())
+        .build()
+        .unwrap()
+}
+
 fn json(output: &Output) -> Value {
     assert!(output.status.success(), "{output:?}");
     serde_json::from_slice(&output.stdout).expect("--json prints one JSON document")
@@ -163,11 +172,7 @@ fn a_key_that_is_not_utf8_is_listed_and_repaired_without_stopping_the_rest() {
         return;
     };
     let url = server.url();
-    let cache: Cache<String, String> = Cache::builder()
-        .namespace("demo::greet")
-        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
-        .build()
-        .unwrap();
+    let cache = greet_cache(&url);
     cache
         .insert(&"alice".to_owned(), "hello".to_owned())
         .unwrap();
@@ -196,11 +201,7 @@ fn a_value_of_another_type_under_an_entry_key_is_listed_as_corrupt_and_repaired(
         return;
     };
     let url = server.url();
-    let cache: Cache<String, String> = Cache::builder()
-        .namespace("demo::greet")
-        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
-        .build()
-        .unwrap();
+    let cache = greet_cache(&url);
     cache.get_or_compute("alice", || "hello alice".to_owned());
     server.raw(&["RPUSH", "cacher:{demo::greet}:planted", "x"]);
 
