@@ -413,7 +413,7 @@ where
         // The checks, the tiers' attach and the untyped parts by one non-generic call.
         let mut attach = |retention, want_dir| match PERSISTENT {
             true => attach(&mut backends, retention, want_dir),
-            false => no_tiers(persistent),
+            false => attach_none(persistent),
         };
         let made = settings.into_shared(
             tiers.mistake,
@@ -442,7 +442,7 @@ where
 
 /// [`CacheBuilder::build_for`]'s attach without persistent tiers: none to ready, and an error
 /// if the builder was given some.
-fn no_tiers(persistent: usize) -> Result<Option<PathBuf>> {
+fn attach_none(persistent: usize) -> Result<Option<PathBuf>> {
     match persistent {
         0 => Ok(None),
         _ => Err(crate::Error::Config(
@@ -470,4 +470,19 @@ fn attach<V: 'static>(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cache, Error, SeparateFileBackend};
+
+    #[test]
+    fn a_memory_only_build_refuses_a_persistent_backend() {
+        // What `#[cached]` builds for a function without a persistent tier: given one (a cacher
+        // bug), the build is refused, not made with the tier left unattached.
+        let dir = tempfile::tempdir().unwrap();
+        let builder = Cache::<u32, u32>::builder().backend(SeparateFileBackend::new(dir.path()));
+        assert!(matches!(builder.build_for::<false>(), Err(Error::Config(_))));
+        assert!(Cache::<u32, u32>::builder().build_for::<false>().is_ok());
+    }
 }

@@ -32,7 +32,8 @@ pub trait KeyRef<K>: Hash + Serialize {
     /// `#[cached]` function whose cache has none (`__private::Args<_, false>`): such a call's
     /// miss path is compiled without the persistent tiers' code (their reads, writes and the
     /// key's canonical encoding), which its build then does not pay for. A cache with a
-    /// persistent tier refuses such a key (a panic: the attribute never makes one for it).
+    /// persistent tier refuses such a key at its first miss or removal (a panic: the attribute
+    /// never makes one for it). Not part of the API: do not override it.
     #[doc(hidden)]
     const PERSISTENT: bool = true;
 
