@@ -482,7 +482,10 @@ mod tests {
         // bug), the build is refused, not made with the tier left unattached.
         let dir = tempfile::tempdir().unwrap();
         let builder = Cache::<u32, u32>::builder().backend(SeparateFileBackend::new(dir.path()));
-        assert!(matches!(builder.build_for::<false>(), Err(Error::Config(_))));
+        assert!(matches!(
+            builder.build_for::<false>(),
+            Err(Error::Config(_))
+        ));
         assert!(Cache::<u32, u32>::builder().build_for::<false>().is_ok());
     }
 }
