@@ -150,6 +150,41 @@ impl Keys {
     }
 }
 
+/// The owned key of a later call of a key (a background refresh, an async refresh's removal),
+/// looked up as itself, and saying what the first call's key form said ([`KeyRef::PERSISTENT`],
+/// `PERSISTENT`): a later call of a memory-only form compiles no persistent tier's code either.
+pub(super) struct Owned<'k, K, const PERSISTENT: bool>(pub(super) &'k K);
+
+impl<K: std::hash::Hash, const PERSISTENT: bool> std::hash::Hash for Owned<'_, K, PERSISTENT> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<K: serde::Serialize, const PERSISTENT: bool> serde::Serialize for Owned<'_, K, PERSISTENT> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<K, const PERSISTENT: bool> KeyRef<K> for Owned<'_, K, PERSISTENT>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize,
+{
+    const PERSISTENT: bool = PERSISTENT;
+
+    fn is_key(&self, key: &K) -> bool {
+        self.0 == key
+    }
+
+    fn to_key(&self) -> K {
+        self.0.clone()
+    }
+}
+
 /// The persistent key and file a call of `key` has, without a call.
 impl<K, V> super::Cache<K, V>
 where

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
+#[cfg(feature = "tokio")]
+use super::call::Owned;
 use super::inner::Memory;
 use super::miss::{Goal, Miss};
 use super::origin::{Lookup, Origin};
@@ -395,22 +397,42 @@ where
         {
             // As `controlled` does, with the removal (tier I/O, and a wait for a store under
             // way) on a blocking thread, under the persistent key this call made.
-            let made = match Q::PERSISTENT {
-                true if !inner.backends.is_empty() => {
-                    call.make_key(&inner.naming);
-                    call.made()
-                }
-                true | false => None,
-            };
-            let (cache, key) = (self.clone(), key.to_key());
-            let removed =
-                crate::future::blocking(move || cache.remove_call(&mut Call::again(&key, made)))
-                    .await;
+            let removal = self.removal(&mut call);
+            let removed = crate::future::blocking(removal).await;
             if let Err(e) = removed {
                 inner.report("all", "remove", &e);
             }
         }
         result
+    }
+
+    /// [`controlled_async`](Self::controlled_async)'s removal of the key its refresh stored
+    /// nowhere, to run on a blocking thread, under the persistent key `call` made (made now if
+    /// the cache has persistent tiers). Boxed under the key form's `PERSISTENT`, so that a
+    /// memory-only one compiles no tier's removal (what follows an `.await` is not behind a
+    /// branch before it).
+    #[cfg(feature = "tokio")]
+    fn removal<Q>(&self, call: &mut Call<'_, Q>) -> Box<dyn FnOnce() -> crate::Result<()> + Send>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        let made = match Q::PERSISTENT {
+            true if !inner.backends.is_empty() => {
+                call.make_key(&inner.naming);
+                call.made()
+            }
+            true | false => None,
+        };
+        let (cache, key) = (self.clone(), call.key.to_key());
+        match Q::PERSISTENT {
+            true => {
+                Box::new(move || cache.remove_call(&mut Call::again(&Owned::<K, true>(&key), made)))
+            }
+            false => Box::new(move || {
+                cache.remove_call(&mut Call::again(&Owned::<K, false>(&key), made))
+            }),
+        }
     }
 
     /// The fresh cached value for `key`, if any, without computing, counting a hit, filling a

@@ -17,7 +17,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use super::Cache;
-use super::call::{Call, Made};
+use super::call::{Call, Made, Owned};
 use super::control::{self, Mode};
 use super::drive;
 use super::generation::Generation;
@@ -160,7 +160,13 @@ where
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
-            let job: Job = Box::new(move || cache.revalidate(&key, made, ticket, compute));
+            // Under the call's own key form's `PERSISTENT`: a memory-only one compiles no tier.
+            let job: Job = match Q::PERSISTENT {
+                true => Box::new(move || cache.revalidate::<E, true>(&key, made, ticket, compute)),
+                false => {
+                    Box::new(move || cache.revalidate::<E, false>(&key, made, ticket, compute))
+                }
+            };
             if !pool().submit(job) {
                 tracing::warn!(
                     namespace = %self.namespace(),
@@ -200,8 +206,9 @@ where
     }
 
     /// The background refresh: the miss path with the goal `Revalidate`, blocking, under the
-    /// persistent key the caller `made` (the owned key may not serialise as its lookup form).
-    fn revalidate<E>(
+    /// persistent key the caller `made` (the owned key may not serialise as its lookup form);
+    /// `PERSISTENT` is the caller's key form's ([`Owned`]).
+    fn revalidate<E, const PERSISTENT: bool>(
         &self,
         key: &K,
         made: Option<Made>,
@@ -209,7 +216,8 @@ where
         compute: impl FnOnce() -> Result<V, E>,
     ) {
         let inner = &*self.inner;
-        let mut call = Call::again(key, made);
+        let key = Owned::<K, PERSISTENT>(key);
+        let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         if drive::run(&mut miss, &mut Some(compute)).is_err() {
             miss.refresh_failed();
@@ -246,9 +254,19 @@ where
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
             match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn(async move {
-                    cache.revalidate_async(&key, made, ticket, compute).await;
-                })),
+                // As the blocking refresh, under the key form's `PERSISTENT`.
+                Ok(runtime) => match Q::PERSISTENT {
+                    true => drop(runtime.spawn(async move {
+                        cache
+                            .revalidate_async::<E, Fut, true>(&key, made, ticket, compute)
+                            .await;
+                    })),
+                    false => drop(runtime.spawn(async move {
+                        cache
+                            .revalidate_async::<E, Fut, false>(&key, made, ticket, compute)
+                            .await;
+                    })),
+                },
                 Err(_) => tracing::warn!(
                     namespace = %self.namespace(),
                     "no tokio runtime to refresh on; the entry stays stale until a later call"
@@ -259,7 +277,7 @@ where
     }
 
     #[cfg(feature = "tokio")]
-    async fn revalidate_async<E, Fut>(
+    async fn revalidate_async<E, Fut, const PERSISTENT: bool>(
         &self,
         key: &K,
         made: Option<Made>,
@@ -269,7 +287,8 @@ where
         Fut: std::future::Future<Output = Result<V, E>>,
     {
         let inner = &*self.inner;
-        let mut call = Call::again(key, made);
+        let key = Owned::<K, PERSISTENT>(key);
+        let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         if drive::run_async(&self.inner, &mut miss, &mut Some(compute))
             .await
