@@ -367,10 +367,10 @@ where
         // memory lookup, so it must count as since the call started.
         let generation = inner.flights.generations().current(hash);
         // Made while the call is still this miss's alone (shared from here on).
-        let tiers = inner.tiers_for::<Q>();
-        // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`).
+        // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a
+        // memory-only form on a cache with tiers is refused by `built`, next.
         match Q::PERSISTENT {
-            true if tiers > 0 => call.make_key(&inner.naming),
+            true if !inner.backends.is_empty() => call.make_key(&inner.naming),
             true | false => {}
         }
         Self::built(inner, call, hash, generation, goal, detach)
