@@ -458,3 +458,40 @@ fn a_clone_that_panics_at_the_hand_over_releases_the_waiters() {
         assert!(matches!(got.0, 1 | 2), "{got:?}");
     });
 }
+
+/// A key whose every value hashes alike: the flights, known by their key's hash, all collide.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+struct Colliding(u32);
+
+impl std::hash::Hash for Colliding {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+#[test]
+fn keys_whose_hashes_collide_each_get_their_own_value_computed_once() {
+    // A caller of one key may join the flight of another with the same hash: it must not take
+    // that key's value, but go round again and get its own.
+    let cache: Cache<Colliding, u32> = Cache::builder().build().unwrap();
+    let runs = std::sync::Mutex::new(std::collections::HashMap::<u32, u32>::new());
+    let barrier = Barrier::new(4);
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let (cache, runs, barrier) = (&cache, &runs, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..32u32 {
+                    let k = (i * 7 + t * 5) % 32;
+                    let value = cache.get_or_compute(&Colliding(k), || {
+                        *runs.lock().unwrap().entry(k).or_default() += 1;
+                        std::thread::yield_now();
+                        k * 10
+                    });
+                    assert_eq!(value, k * 10, "key {k} got another key's value");
+                }
+            });
+        }
+    });
+    let runs = runs.into_inner().unwrap();
+    assert_eq!(runs.len(), 32);
+    assert!(runs.values().all(|&n| n == 1), "runs per key: {runs:?}");
+}
