@@ -1,7 +1,8 @@
 //! Freshness options of `#[cached]`: the rules between them (`stale_while_revalidate` and
-//! `stale_if_error` need a ttl, `error_backoff` needs a stale entry to serve), the rule between
-//! `stale_while_revalidate` and the function (the background refresh owns copies of the
-//! arguments), and the refresh closure that the lookup hands to the cache.
+//! `stale_if_error` need a ttl, `error_backoff` needs a stale entry to serve, `clock` something
+//! that reads it), the rule between `stale_while_revalidate` and the function (the background
+//! refresh owns copies of the arguments), and the refresh closure that the lookup hands to the
+//! cache.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
 
-use crate::attr::Options;
+use crate::attr::{Backend, Options};
 use crate::error::Errors;
 use crate::func::{Func, Role};
 use crate::plan::Plan;
@@ -36,6 +37,22 @@ impl Options {
             errors.at(
                 &backoff.meta,
                 "`error_backoff` spaces the calls of a failing function while a stale entry is served, and this cache serves none: add `stale_if_error = \"10m\"` or `stale_while_revalidate = \"10m\"`, or remove it",
+            );
+        }
+    }
+
+    /// A `clock` that nothing reads would do nothing: in a memory-only cache, only the ttls, the
+    /// idle time and the rate limit read it (persistent tiers also stamp their entries' times).
+    pub(crate) fn check_clock(&self, tiers: &[Backend], errors: &mut Errors) {
+        let Some(clock) = &self.clock else { return };
+        let timed = self.ttl.is_some()
+            || self.ttl_fn.is_some()
+            || self.time_to_idle.is_some()
+            || self.rate_limit.is_some();
+        if !timed && tiers.iter().all(|tier| *tier == Backend::Memory) {
+            errors.at(
+                &clock.meta,
+                "`clock` is the time that `ttl`, `ttl_fn`, `time_to_idle` and `rate_limit` read, and this cache has none of them: add e.g. `ttl = \"1h\"`, or remove it",
             );
         }
     }

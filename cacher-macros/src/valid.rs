@@ -22,6 +22,7 @@ impl Options {
             check_redis_url(url, errors);
         }
         self.check_freshness(errors);
+        self.check_clock(&tiers, errors);
         if let (Some(key_type), None) = (&self.key_type, &self.key) {
             errors.at(
                 &key_type.meta,

@@ -52,6 +52,17 @@ fn not_a_path(n: u64) -> u64 {
     n
 }
 
+// A clock that nothing reads: a memory-only cache without a ttl or a rate limit.
+
+fn test_clock() -> cacher::Clock {
+    cacher::Clock::mock().0
+}
+
+#[cached(clock = test_clock)]
+fn clock_unread(n: u64) -> u64 {
+    n
+}
+
 // Other libraries' names get the option's.
 
 #[cached(ttl = "1h", refresh = "10m")]
@@ -78,6 +89,7 @@ fn main() {
     let _ = Api.method(1);
     let _ = wrong_ttl_fn(1);
     let _ = not_a_path(1);
+    let _ = clock_unread(1);
     let _ = renamed(1);
     let _ = refreshed(1, "/", Arc::new(String::new()));
 }
