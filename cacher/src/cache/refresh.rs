@@ -220,7 +220,7 @@ where
         let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         if drive::run(&mut miss, &mut Some(compute)).is_err() {
-            miss.refresh_failed();
+            miss.refresh_failed(ticket);
         }
     }
 
@@ -294,7 +294,7 @@ where
             .await
             .is_err()
         {
-            miss.refresh_failed();
+            miss.refresh_failed(ticket);
         }
     }
 }

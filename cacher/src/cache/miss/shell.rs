@@ -463,9 +463,10 @@ where
         self.core.take_refresh()
     }
 
-    /// A background refresh failed: the stale entry stays, the function backs off.
-    pub(in crate::cache) fn refresh_failed(&self) {
-        self.core.refresh_failed();
+    /// A background refresh, claimed by `ticket`, failed: the stale entry stays, the function
+    /// backs off, and the claim is let go.
+    pub(in crate::cache) fn refresh_failed(&self, ticket: Ticket) {
+        self.core.refresh_failed(ticket);
     }
 
     /// Whether `insert`'s value went unstored because its own ttl is zero.

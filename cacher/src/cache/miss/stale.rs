@@ -149,11 +149,14 @@ impl<'a> Core<'a> {
         self.refresh.take()
     }
 
-    /// A background refresh failed: the stale entry stays, the function backs off.
-    pub(super) fn refresh_failed(&self) {
+    /// A background refresh, claimed by `ticket`, failed: the stale entry stays, the function
+    /// backs off. The claim is let go once the backoff has begun and before the failure is
+    /// counted: whoever sees the count and calls past the backoff claims the next refresh.
+    pub(super) fn refresh_failed(&self, ticket: Ticket) {
         let shared = self.shared;
-        shared.stats.error("refresh");
         shared.outages.failed(self.hash, shared.clock.now_ms());
+        drop(ticket);
+        shared.stats.error("refresh");
         log::refresh_failed(shared.namespace());
     }
 }
