@@ -66,9 +66,11 @@ pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenSt
     };
     let key = match &func.key_type {
         Some(ty) => {
-            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _>(&(#tokens)))
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _, #persistent>(&(#tokens)))
         }
-        None => quote_spanned!(expr.span()=> &::cacher::__private::key_expr(&(#tokens))),
+        None => {
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr::<_, #persistent>(&(#tokens)))
+        }
     };
     (before, key)
 }
@@ -136,10 +138,7 @@ fn renamed_self(tokens: TokenStream) -> TokenStream {
 /// whose arguments have the same types share (so that they share the cache's code too), which
 /// says whether the cache has a persistent tier.
 pub(crate) fn key_ref(func: &Func, persistent: bool) -> TokenStream {
-    let values: Vec<TokenStream> = func.key_params().map(arg).collect();
-    if values.is_empty() {
-        return quote!(&());
-    }
+    let values = func.key_params().map(arg);
     quote!(&::cacher::__private::Args::<_, #persistent>((#(#values,)*)))
 }
 

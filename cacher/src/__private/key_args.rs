@@ -91,6 +91,19 @@ macro_rules! key_ref {
     };
 }
 
+/// A function without key arguments: one entry, under the unit key.
+impl<const PERSISTENT: bool> KeyRef<()> for Args<(), PERSISTENT> {
+    const PERSISTENT: bool = PERSISTENT;
+
+    #[inline]
+    fn is_key(&self, (): &()) -> bool {
+        true
+    }
+
+    #[inline]
+    fn to_key(&self) {}
+}
+
 key_ref!(P0 O0 0);
 key_ref!(P0 O0 0, P1 O1 1);
 key_ref!(P0 O0 0, P1 O1 1, P2 O2 2);

@@ -14,14 +14,19 @@ pub trait KeyExpr: serde::Serialize + Sync {}
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + Sync + ?Sized> KeyExpr for T {}
 
-/// The lookup form of a `key = …` expression's value, encoded once.
-pub fn key_expr<T: KeyExpr + ?Sized>(value: &T) -> ByValue<'_, T> {
+/// The lookup form of a `key = …` expression's value, encoded once; `PERSISTENT` false when the
+/// function's cache has only the memory tier ([`KeyRef::PERSISTENT`](crate::KeyRef::PERSISTENT)).
+pub fn key_expr<T: KeyExpr + ?Sized, const PERSISTENT: bool>(
+    value: &T,
+) -> ByValue<'_, T, PERSISTENT> {
     ByValue::new(value)
 }
 
 /// The lookup form of a `key = …` expression's value for a `key_type`: checked to be a form of
-/// it (`AsKey`), which makes no owned key on a hit.
-pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M>(value: &Q) -> Borrowed<'_, Q, K, M> {
+/// it (`AsKey`), which makes no owned key on a hit; `PERSISTENT` as [`key_expr`]'s.
+pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M, const PERSISTENT: bool>(
+    value: &Q,
+) -> Borrowed<'_, Q, K, M, PERSISTENT> {
     Borrowed::new(value)
 }
 

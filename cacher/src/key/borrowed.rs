@@ -20,8 +20,9 @@ use super::KeyRef;
 use super::float::Float;
 
 /// A form that stands for a key of type `K`: `K` itself, any [`KeyRef<K>`] (`str` for
-/// `String`), a tuple key (of up to 8 parts) with some of its parts borrowed (`("/a", 1)` for
-/// `(String, u32)`), or a float for a key that is a [`Float`].
+/// `String`) or a reference to one (a `&str` variable), a tuple key (of up to 8 parts) with some
+/// of its parts borrowed (`("/a", 1)` for `(String, u32)`), or a float for a key that is a
+/// [`Float`].
 ///
 /// A borrowed part is `&T` for a part `T`, `&str` for `String`, `&[T]` for `Vec<T>`, and an
 /// `f32`/`f64` for a `Float`. Parts are related one level deep: a tuple inside a tuple key is
@@ -37,6 +38,12 @@ use super::float::Float;
 /// assert_eq!(cache.get(&("/a".to_string(), 1)), Some(7));
 /// cache.remove(&("/a", 1)).unwrap();
 /// assert_eq!(cache.get(&("/a", 1)), None);
+///
+/// // A `&str` variable, for a `String` key.
+/// let names: Cache<String, u32> = Cache::builder().build().unwrap();
+/// let name: &str = "a";
+/// names.insert(&name, 1).unwrap();
+/// assert_eq!(names.get(&name), Some(1));
 ///
 /// // A function of one argument is keyed by a tuple of one.
 /// let single: Cache<(String,), u32> = Cache::builder().build().unwrap();
@@ -97,7 +104,8 @@ pub mod form {
     pub struct Slice;
     /// `f32`/`f64` for `Float`.
     pub struct Flt;
-    /// A [`KeyRef`](crate::KeyRef): the key itself, `str` for `String`, `#[cached]`'s own form.
+    /// A [`KeyRef`](crate::KeyRef): the key itself, `str` for `String`, `#[cached]`'s own form
+    /// (behind a reference: `Deref<Whole>`).
     pub struct Whole;
     /// A tuple in which some part is borrowed, or a float for a `Float`.
     pub struct Lift<M>(M);
@@ -271,6 +279,21 @@ impl<K, Q: KeyRef<K> + ?Sized> AsKey<K, Whole> for Q {
     }
 }
 
+// A reference to a `KeyRef` (`&str` for `String`, `&K` for `K`): what a `&str` variable or a
+// `key = name` of a `name: &str` passes.
+#[diagnostic::do_not_recommend]
+impl<K, Q: KeyRef<K> + ?Sized> AsKey<K, Deref<Whole>> for &Q {
+    fn hash_key<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+    fn is_key(&self, key: &K) -> bool {
+        KeyRef::is_key(*self, key)
+    }
+    fn to_key(&self) -> K {
+        KeyRef::to_key(*self)
+    }
+}
+
 // A float for a key that is one `Float`.
 macro_rules! float_form {
     ($($float:ty),*) => {$(
@@ -291,29 +314,41 @@ macro_rules! float_form {
 float_form!(f32, f64);
 
 /// A form as the engine takes keys: a [`KeyRef`] that hashes, compares and serialises through
-/// [`AsKey`].
+/// [`AsKey`]. `PERSISTENT` as [`KeyRef::PERSISTENT`] (false for a `#[cached]` function whose
+/// cache has only the memory tier).
 #[doc(hidden)]
-pub struct Borrowed<'q, Q: ?Sized, K, M>(&'q Q, PhantomData<fn() -> (K, M)>);
+pub struct Borrowed<'q, Q: ?Sized, K, M, const PERSISTENT: bool = true>(
+    &'q Q,
+    PhantomData<fn() -> (K, M)>,
+);
 
-impl<'q, Q: ?Sized, K, M> Borrowed<'q, Q, K, M> {
+impl<'q, Q: ?Sized, K, M, const PERSISTENT: bool> Borrowed<'q, Q, K, M, PERSISTENT> {
     pub fn new(form: &'q Q) -> Self {
         Self(form, PhantomData)
     }
 }
 
-impl<Q: ?Sized + Serialize, K, M> Serialize for Borrowed<'_, Q, K, M> {
+impl<Q: ?Sized + Serialize, K, M, const PERSISTENT: bool> Serialize
+    for Borrowed<'_, Q, K, M, PERSISTENT>
+{
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
     }
 }
 
-impl<Q: AsKey<K, M> + ?Sized, K, M> Hash for Borrowed<'_, Q, K, M> {
+impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool> Hash
+    for Borrowed<'_, Q, K, M, PERSISTENT>
+{
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash_key(state);
     }
 }
 
-impl<Q: AsKey<K, M> + ?Sized, K, M> KeyRef<K> for Borrowed<'_, Q, K, M> {
+impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool> KeyRef<K>
+    for Borrowed<'_, Q, K, M, PERSISTENT>
+{
+    const PERSISTENT: bool = PERSISTENT;
+
     fn is_key(&self, key: &K) -> bool {
         self.0.is_key(key)
     }

@@ -68,14 +68,15 @@ impl Serialize for Encoded {
 }
 
 /// A value standing for its [`Encoded`] key: hashed and compared by its canonical text, made
-/// once, and serialized as itself.
+/// once, and serialized as itself. `PERSISTENT` as [`KeyRef::PERSISTENT`] (false for a
+/// `#[cached]` function whose cache has only the memory tier).
 #[doc(hidden)]
-pub struct ByValue<'v, T: ?Sized> {
+pub struct ByValue<'v, T: ?Sized, const PERSISTENT: bool = true> {
     value: &'v T,
     encoded: Encoded,
 }
 
-impl<'v, T: Serialize + ?Sized> ByValue<'v, T> {
+impl<'v, T: Serialize + ?Sized, const PERSISTENT: bool> ByValue<'v, T, PERSISTENT> {
     /// Encodes `value` once.
     pub fn new(value: &'v T) -> Self {
         Self {
@@ -85,19 +86,21 @@ impl<'v, T: Serialize + ?Sized> ByValue<'v, T> {
     }
 }
 
-impl<T: ?Sized> Hash for ByValue<'_, T> {
+impl<T: ?Sized, const PERSISTENT: bool> Hash for ByValue<'_, T, PERSISTENT> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.encoded.hash(state);
     }
 }
 
-impl<T: Serialize + ?Sized> Serialize for ByValue<'_, T> {
+impl<T: Serialize + ?Sized, const PERSISTENT: bool> Serialize for ByValue<'_, T, PERSISTENT> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value.serialize(serializer)
     }
 }
 
-impl<T: Serialize + ?Sized> KeyRef<Encoded> for ByValue<'_, T> {
+impl<T: Serialize + ?Sized, const PERSISTENT: bool> KeyRef<Encoded> for ByValue<'_, T, PERSISTENT> {
+    const PERSISTENT: bool = PERSISTENT;
+
     fn is_key(&self, key: &Encoded) -> bool {
         self.encoded == *key
     }

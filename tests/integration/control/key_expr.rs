@@ -164,3 +164,26 @@ fn a_key_type_makes_the_key_typed_and_its_store_methods_checked() {
     TypedClient::get_cache().remove(&("https://a", 1)).unwrap();
     assert_eq!(TypedClient::get_cache().peek(&("https://a", 1)), None);
 }
+
+static GREETS: AtomicUsize = AtomicUsize::new(0);
+
+/// Keyed by a `&str` argument alone, as a `String`: the expression's value is a `&str`.
+#[cached(key = name, key_type = "String")]
+fn greet(name: &str, punctuation: char) -> String {
+    GREETS.fetch_add(1, Ordering::SeqCst);
+    format!("hello {name}{punctuation}")
+}
+
+#[test]
+fn a_str_argument_is_a_form_of_a_string_key_type() {
+    assert_eq!(greet("ann", '!'), "hello ann!");
+    // The punctuation is not in the key: the first value stays.
+    assert_eq!(greet("ann", '?'), "hello ann!");
+    assert_eq!(GREETS.load(Ordering::SeqCst), 1);
+    // The store methods take the same forms: a `&str` variable too.
+    let name: &str = "ann";
+    assert_eq!(greet_cache().peek(&name).as_deref(), Some("hello ann!"));
+    greet_cache().remove(name).unwrap();
+    assert_eq!(greet("ann", '?'), "hello ann?");
+    assert_eq!(GREETS.load(Ordering::SeqCst), 2);
+}
