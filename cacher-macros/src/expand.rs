@@ -139,7 +139,7 @@ fn signature(func: &Func) -> Signature {
 fn lookup(func: &Func, cache: &TokenStream, plan: &Plan) -> TokenStream {
     let refresh = plan.stale_while_revalidate.is_some();
     // And what the key needs made first, in an async function only.
-    let (before, key) = crate::key::lookup_key(func, plan.persistent());
+    let (before, key) = crate::key::lookup_key(func, plan.persistent(), plan.timed());
     let lookup = match (&func.output, func.is_async(), refresh) {
         (Output::Value(_), false, false) => quote!(get_or_compute),
         (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
@@ -283,8 +283,9 @@ fn checks(func: &Func) -> TokenStream {
 /// The body of the closure that builds the cache, given its `namespace`.
 fn init(plan: &Plan, func: &Func) -> TokenStream {
     let builder = builder(plan, func);
+    let timed = plan.timed();
     if !plan.persistent() {
-        return quote!(::cacher::__private::build::<_, _, false>(#builder));
+        return quote!(::cacher::__private::build::<_, _, false, #timed>(#builder));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are
     // added with that span too, so that they report one error there.
@@ -305,7 +306,7 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
         #file
         #store
         #redis
-        ::cacher::__private::build::<_, _, true>(builder)
+        ::cacher::__private::build::<_, _, true, #timed>(builder)
     }
 }
 

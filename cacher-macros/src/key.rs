@@ -47,10 +47,11 @@ pub(crate) fn kept_key_type(func: &Func) -> TokenStream {
 /// `__cacher_self`: its body, an `async move` block, owns `self` while the key borrows it for the
 /// whole lookup (rustc's "cannot move out of `self` because it is borrowed", at the attribute).
 /// `persistent`: whether the cache has a persistent tier (else the key says it has none, and the
-/// call's miss path compiles without the persistent tiers' code).
-pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenStream) {
+/// call's miss path compiles without the persistent tiers' code); `timed`: whether its entries
+/// age (else no code of expiry is compiled).
+pub(crate) fn lookup_key(func: &Func, persistent: bool, timed: bool) -> (TokenStream, TokenStream) {
     let Some(expr) = &func.key else {
-        return (TokenStream::new(), key_ref(func, persistent));
+        return (TokenStream::new(), key_ref(func, persistent, timed));
     };
     let self_ = Ident::new("self", Span::call_site());
     let tokens = match borrows_a_mut_param(func, expr) {
@@ -66,10 +67,10 @@ pub(crate) fn lookup_key(func: &Func, persistent: bool) -> (TokenStream, TokenSt
     };
     let key = match &func.key_type {
         Some(ty) => {
-            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _, #persistent>(&(#tokens)))
+            quote_spanned!(expr.span()=> &::cacher::__private::key_form::<#ty, _, _, #persistent, #timed>(&(#tokens)))
         }
         None => {
-            quote_spanned!(expr.span()=> &::cacher::__private::key_expr::<_, #persistent>(&(#tokens)))
+            quote_spanned!(expr.span()=> &::cacher::__private::key_expr::<_, #persistent, #timed>(&(#tokens)))
         }
     };
     (before, key)
@@ -136,10 +137,10 @@ fn renamed_self(tokens: TokenStream) -> TokenStream {
 
 /// The expression of the key: `Args` of the arguments, a type of the library's that functions
 /// whose arguments have the same types share (so that they share the cache's code too), which
-/// says whether the cache has a persistent tier.
-pub(crate) fn key_ref(func: &Func, persistent: bool) -> TokenStream {
+/// says whether the cache has a persistent tier and whether its entries age.
+pub(crate) fn key_ref(func: &Func, persistent: bool, timed: bool) -> TokenStream {
     let values = func.key_params().map(arg);
-    quote!(&::cacher::__private::Args::<_, #persistent>((#(#values,)*)))
+    quote!(&::cacher::__private::Args::<_, #persistent, #timed>((#(#values,)*)))
 }
 
 /// What the lookup passes for one key argument.

@@ -82,6 +82,12 @@ impl Plan {
     pub(crate) fn persistent(&self) -> bool {
         self.file.is_some() || self.store.is_some() || self.redis.is_some()
     }
+
+    /// Whether entries age (a ttl, a `ttl_fn` or an idle time): without, the key form says so,
+    /// and the cache's code of expiry is not compiled (`KeyRef::TIMED`).
+    pub(crate) fn timed(&self) -> bool {
+        self.ttl.is_some() || self.ttl_fn.is_some() || self.time_to_idle.is_some()
+    }
 }
 
 /// A cache in memory, unbounded, that never expires: `#[cached]` without options, and what a

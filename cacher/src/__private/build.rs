@@ -27,16 +27,20 @@ where
 }
 
 /// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a
-/// cache with the memory tier only (whose build then compiles no persistent tier's code).
+/// cache with the memory tier only (whose build then compiles no persistent tier's code),
+/// `TIMED` for one that ages no entry (no ttl, `ttl_fn` or idle time), as the function's key
+/// form says ([`KeyRef::TIMED`](crate::KeyRef::TIMED)).
 ///
 /// # Panics
 /// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
-pub fn build<K, V, const PERSISTENT: bool>(builder: CacheBuilder<K, V>) -> Cache<K, V>
+pub fn build<K, V, const PERSISTENT: bool, const TIMED: bool>(
+    builder: CacheBuilder<K, V>,
+) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    match builder.build_for::<PERSISTENT>() {
+    match builder.build_for::<PERSISTENT, TIMED>() {
         Ok(cache) => cache,
         Err(e) => refused(&e),
     }

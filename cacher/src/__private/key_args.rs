@@ -20,7 +20,9 @@ use crate::KeyRef;
 ///
 /// `PERSISTENT` is false for a function whose cache has only the memory tier: its calls'
 /// miss path is then compiled without the persistent tiers' code ([`KeyRef::PERSISTENT`]).
-pub struct Args<P, const PERSISTENT: bool = true>(pub P);
+/// `TIMED` is false for a function whose cache ages no entry: no expiry's code
+/// ([`KeyRef::TIMED`]).
+pub struct Args<P, const PERSISTENT: bool = true, const TIMED: bool = true>(pub P);
 
 /// One argument of a borrowed key, and its part `O` of the owned key.
 pub trait Part<O>: Hash + Serialize {
@@ -55,7 +57,7 @@ impl<A: ?Sized + Hash + Serialize, O> Part<O> for Converted<'_, A, O> {
 }
 
 // As the tuple: element by element, as the owned tuple hashes its elements.
-impl<P: Hash, const PERSISTENT: bool> Hash for Args<P, PERSISTENT> {
+impl<P: Hash, const PERSISTENT: bool, const TIMED: bool> Hash for Args<P, PERSISTENT, TIMED> {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
@@ -63,7 +65,9 @@ impl<P: Hash, const PERSISTENT: bool> Hash for Args<P, PERSISTENT> {
 }
 
 // As the tuple, as the owned key serialises.
-impl<P: Serialize, const PERSISTENT: bool> Serialize for Args<P, PERSISTENT> {
+impl<P: Serialize, const PERSISTENT: bool, const TIMED: bool> Serialize
+    for Args<P, PERSISTENT, TIMED>
+{
     #[inline]
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
@@ -73,10 +77,11 @@ impl<P: Serialize, const PERSISTENT: bool> Serialize for Args<P, PERSISTENT> {
 /// `KeyRef<(O0, O1, …)>` for `Args<(P0, P1, …)>`, up to the 12 elements of a tuple that `Hash`.
 macro_rules! key_ref {
     ($($p:ident $o:ident $i:tt),+) => {
-        impl<$($p: Part<$o>,)+ $($o,)+ const PERSISTENT: bool> KeyRef<($($o,)+)>
-            for Args<($($p,)+), PERSISTENT>
+        impl<$($p: Part<$o>,)+ $($o,)+ const PERSISTENT: bool, const TIMED: bool>
+            KeyRef<($($o,)+)> for Args<($($p,)+), PERSISTENT, TIMED>
         {
             const PERSISTENT: bool = PERSISTENT;
+            const TIMED: bool = TIMED;
 
             #[inline]
             fn is_key(&self, key: &($($o,)+)) -> bool {
@@ -92,8 +97,9 @@ macro_rules! key_ref {
 }
 
 /// A function without key arguments: one entry, under the unit key.
-impl<const PERSISTENT: bool> KeyRef<()> for Args<(), PERSISTENT> {
+impl<const PERSISTENT: bool, const TIMED: bool> KeyRef<()> for Args<(), PERSISTENT, TIMED> {
     const PERSISTENT: bool = PERSISTENT;
+    const TIMED: bool = TIMED;
 
     #[inline]
     fn is_key(&self, (): &()) -> bool {

@@ -15,18 +15,19 @@ pub trait KeyExpr: serde::Serialize + Sync {}
 impl<T: serde::Serialize + Sync + ?Sized> KeyExpr for T {}
 
 /// The lookup form of a `key = …` expression's value, encoded once; `PERSISTENT` false when the
-/// function's cache has only the memory tier ([`KeyRef::PERSISTENT`](crate::KeyRef::PERSISTENT)).
-pub fn key_expr<T: KeyExpr + ?Sized, const PERSISTENT: bool>(
+/// function's cache has only the memory tier ([`KeyRef::PERSISTENT`](crate::KeyRef::PERSISTENT)),
+/// `TIMED` when it ages no entry ([`KeyRef::TIMED`](crate::KeyRef::TIMED)).
+pub fn key_expr<T: KeyExpr + ?Sized, const PERSISTENT: bool, const TIMED: bool>(
     value: &T,
-) -> ByValue<'_, T, PERSISTENT> {
+) -> ByValue<'_, T, PERSISTENT, TIMED> {
     ByValue::new(value)
 }
 
 /// The lookup form of a `key = …` expression's value for a `key_type`: checked to be a form of
-/// it (`AsKey`), which makes no owned key on a hit; `PERSISTENT` as [`key_expr`]'s.
-pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M, const PERSISTENT: bool>(
+/// it (`AsKey`), which makes no owned key on a hit; `PERSISTENT` and `TIMED` as [`key_expr`]'s.
+pub fn key_form<K, Q: AsKey<K, M> + ?Sized, M, const PERSISTENT: bool, const TIMED: bool>(
     value: &Q,
-) -> Borrowed<'_, Q, K, M, PERSISTENT> {
+) -> Borrowed<'_, Q, K, M, PERSISTENT, TIMED> {
     Borrowed::new(value)
 }
 

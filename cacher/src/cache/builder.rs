@@ -388,16 +388,21 @@ where
     /// time_to_idle of zero, `max_entries(0)` on a backend, two memory backends or one after a
     /// persistent backend.
     pub fn build(self) -> Result<Cache<K, V>> {
-        self.build_for::<true>()
+        self.build_for::<true, true>()
     }
 
     /// [`build`](Self::build); without the persistent tiers' attach when `PERSISTENT` is false
-    /// (a memory-only `#[cached]` function's: compile time), where a persistent tier is refused.
+    /// (a memory-only `#[cached]` function's: compile time), where a persistent tier is refused,
+    /// as is a ttl, `ttl_fn` or idle time when `TIMED` is false ([`KeyRef::TIMED`]).
+    ///
+    /// [`KeyRef::TIMED`]: crate::KeyRef::TIMED
     #[allow(
         clippy::question_mark,
         reason = "`?` would compile its conversions once more per cache type"
     )]
-    pub(crate) fn build_for<const PERSISTENT: bool>(self) -> Result<Cache<K, V>> {
+    pub(crate) fn build_for<const PERSISTENT: bool, const TIMED: bool>(
+        self,
+    ) -> Result<Cache<K, V>> {
         let Self {
             settings,
             tiers,
@@ -423,6 +428,7 @@ where
             &mut attach,
         );
         let shared = match made {
+            Ok(shared) if shared.timed && !TIMED => return Err(untimed()),
             Ok(shared) => shared,
             Err(e) => return Err(e),
         };
@@ -438,6 +444,11 @@ where
             flights: super::flight::Flights::new(),
         }))
     }
+}
+
+/// [`CacheBuilder::build_for`]'s refusal of a timed cache for a form that says it is not.
+fn untimed() -> crate::Error {
+    crate::Error::Config("a cache that ages no entry was given a ttl (a cacher bug)".to_owned())
 }
 
 /// [`CacheBuilder::build_for`]'s attach without persistent tiers: none to ready, and an error
@@ -473,19 +484,4 @@ fn attach<V: 'static>(
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::{Cache, Error, SeparateFileBackend};
-
-    #[test]
-    fn a_memory_only_build_refuses_a_persistent_backend() {
-        // What `#[cached]` builds for a function without a persistent tier: given one (a cacher
-        // bug), the build is refused, not made with the tier left unattached.
-        let dir = tempfile::tempdir().unwrap();
-        let builder = Cache::<u32, u32>::builder().backend(SeparateFileBackend::new(dir.path()));
-        assert!(matches!(
-            builder.build_for::<false>(),
-            Err(Error::Config(_))
-        ));
-        assert!(Cache::<u32, u32>::builder().build_for::<false>().is_ok());
-    }
-}
+mod tests;

@@ -348,7 +348,7 @@ where
         let (result, origin) = self.miss(key, compute, goal, memory);
         report(self.id(), origin);
         if let (Goal::Refresh, Ok(value)) = (goal, &result)
-            && inner.discards(value)
+            && inner.discards::<Q>(value)
         {
             // Stored nowhere, it still replaces the entry the refresh was asked to replace.
             if let Err(e) = self.remove_key(key) {
@@ -393,7 +393,7 @@ where
         report(self.id(), miss.origin());
         drop(miss);
         if let (Goal::Refresh, Ok(value)) = (goal, &result)
-            && inner.discards(value)
+            && inner.discards::<Q>(value)
         {
             // As `controlled` does, with the removal (tier I/O, and a wait for a store under
             // way) on a blocking thread, under the persistent key this call made.

@@ -89,7 +89,7 @@ where
         let Some(memory) = &self.memory else {
             return Memory::Absent;
         };
-        self.answer(memory.get_shared(memory.hash(key), key))
+        self.answer::<Q>(memory.get_shared(memory.hash(key), key))
     }
 
     /// The memory tier's answer, this thread's index first, inlined whole into the hit paths
@@ -103,14 +103,20 @@ where
         // The index's answer apart from the shared table's: its entry's times go to the stack
         // (for `classify`) only if the cache has a ttl; merged, they went there on every hit.
         if let Some(found) = memory.get_indexed(hash, key) {
-            return self.answer(Ok(found));
+            return self.answer::<Q>(Ok(found));
         }
-        self.answer(memory.get_shared(hash, key))
+        self.answer::<Q>(memory.get_shared(hash, key))
     }
 
-    /// What a lookup found, as the miss path reads it.
+    /// What a lookup with the key form `Q` found, as the miss path reads it.
     #[inline(always)]
-    fn answer(&self, found: Result<(V, Stamp), Absence>) -> Memory<V> {
+    fn answer<Q: KeyRef<K> + ?Sized>(&self, found: Result<(V, Stamp), Absence>) -> Memory<V> {
+        // A form that says the cache ages nothing ([`KeyRef::TIMED`]) compiles no `classify`: a
+        // `match` on the constant alone, which the build skips when it is false.
+        let found = match Q::TIMED {
+            true => found,
+            false => return fresh(found),
+        };
         match found {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
             Ok((value, _)) if !self.timed => Memory::Fresh(value),
@@ -160,8 +166,10 @@ where
     }
 
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
-    /// nowhere.
-    pub(super) fn discards(&self, value: &V) -> bool {
+    /// nowhere. Never for a key form `Q` that says the cache ages nothing ([`KeyRef::TIMED`]: no
+    /// `ttl_fn` then, and its call compiled without).
+    pub(super) fn discards<Q: KeyRef<K> + ?Sized>(&self, value: &V) -> bool {
+        let true = Q::TIMED else { return false };
         self.ttl_of(value).is_some_and(|ttl| ttl.as_millis() == 0)
     }
 
@@ -259,6 +267,15 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
         backend,
         "cache {op} failed, carrying on without it: {error}"
     );
+}
+
+/// What a lookup found in a cache that ages no entry: every entry is fresh.
+#[inline(always)]
+fn fresh<V>(found: Result<(V, Stamp), Absence>) -> Memory<V> {
+    match found {
+        Ok((value, _)) => Memory::Fresh(value),
+        Err(absence) => Memory::Missing(absence),
+    }
 }
 
 /// A memory-only key form used with a cache that has `tiers` persistent tiers

@@ -314,40 +314,42 @@ macro_rules! float_form {
 float_form!(f32, f64);
 
 /// A form as the engine takes keys: a [`KeyRef`] that hashes, compares and serialises through
-/// [`AsKey`]. `PERSISTENT` as [`KeyRef::PERSISTENT`] (false for a `#[cached]` function whose
-/// cache has only the memory tier).
+/// [`AsKey`]. `PERSISTENT` and `TIMED` as [`ByValue`](super::ByValue)'s.
 #[doc(hidden)]
-pub struct Borrowed<'q, Q: ?Sized, K, M, const PERSISTENT: bool = true>(
+pub struct Borrowed<'q, Q: ?Sized, K, M, const PERSISTENT: bool = true, const TIMED: bool = true>(
     &'q Q,
     PhantomData<fn() -> (K, M)>,
 );
 
-impl<'q, Q: ?Sized, K, M, const PERSISTENT: bool> Borrowed<'q, Q, K, M, PERSISTENT> {
+impl<'q, Q: ?Sized, K, M, const PERSISTENT: bool, const TIMED: bool>
+    Borrowed<'q, Q, K, M, PERSISTENT, TIMED>
+{
     pub fn new(form: &'q Q) -> Self {
         Self(form, PhantomData)
     }
 }
 
-impl<Q: ?Sized + Serialize, K, M, const PERSISTENT: bool> Serialize
-    for Borrowed<'_, Q, K, M, PERSISTENT>
+impl<Q: ?Sized + Serialize, K, M, const PERSISTENT: bool, const TIMED: bool> Serialize
+    for Borrowed<'_, Q, K, M, PERSISTENT, TIMED>
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
     }
 }
 
-impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool> Hash
-    for Borrowed<'_, Q, K, M, PERSISTENT>
+impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool, const TIMED: bool> Hash
+    for Borrowed<'_, Q, K, M, PERSISTENT, TIMED>
 {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash_key(state);
     }
 }
 
-impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool> KeyRef<K>
-    for Borrowed<'_, Q, K, M, PERSISTENT>
+impl<Q: AsKey<K, M> + ?Sized, K, M, const PERSISTENT: bool, const TIMED: bool> KeyRef<K>
+    for Borrowed<'_, Q, K, M, PERSISTENT, TIMED>
 {
     const PERSISTENT: bool = PERSISTENT;
+    const TIMED: bool = TIMED;
 
     fn is_key(&self, key: &K) -> bool {
         self.0.is_key(key)

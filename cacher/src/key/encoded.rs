@@ -68,15 +68,18 @@ impl Serialize for Encoded {
 }
 
 /// A value standing for its [`Encoded`] key: hashed and compared by its canonical text, made
-/// once, and serialized as itself. `PERSISTENT` as [`KeyRef::PERSISTENT`] (false for a
-/// `#[cached]` function whose cache has only the memory tier).
+/// once, and serialized as itself. `PERSISTENT` and `TIMED` as [`KeyRef::PERSISTENT`] and
+/// [`KeyRef::TIMED`] (false for a `#[cached]` function whose cache has only the memory tier, or
+/// ages no entry).
 #[doc(hidden)]
-pub struct ByValue<'v, T: ?Sized, const PERSISTENT: bool = true> {
+pub struct ByValue<'v, T: ?Sized, const PERSISTENT: bool = true, const TIMED: bool = true> {
     value: &'v T,
     encoded: Encoded,
 }
 
-impl<'v, T: Serialize + ?Sized, const PERSISTENT: bool> ByValue<'v, T, PERSISTENT> {
+impl<'v, T: Serialize + ?Sized, const PERSISTENT: bool, const TIMED: bool>
+    ByValue<'v, T, PERSISTENT, TIMED>
+{
     /// Encodes `value` once.
     pub fn new(value: &'v T) -> Self {
         Self {
@@ -86,20 +89,27 @@ impl<'v, T: Serialize + ?Sized, const PERSISTENT: bool> ByValue<'v, T, PERSISTEN
     }
 }
 
-impl<T: ?Sized, const PERSISTENT: bool> Hash for ByValue<'_, T, PERSISTENT> {
+impl<T: ?Sized, const PERSISTENT: bool, const TIMED: bool> Hash
+    for ByValue<'_, T, PERSISTENT, TIMED>
+{
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.encoded.hash(state);
     }
 }
 
-impl<T: Serialize + ?Sized, const PERSISTENT: bool> Serialize for ByValue<'_, T, PERSISTENT> {
+impl<T: Serialize + ?Sized, const PERSISTENT: bool, const TIMED: bool> Serialize
+    for ByValue<'_, T, PERSISTENT, TIMED>
+{
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.value.serialize(serializer)
     }
 }
 
-impl<T: Serialize + ?Sized, const PERSISTENT: bool> KeyRef<Encoded> for ByValue<'_, T, PERSISTENT> {
+impl<T: Serialize + ?Sized, const PERSISTENT: bool, const TIMED: bool> KeyRef<Encoded>
+    for ByValue<'_, T, PERSISTENT, TIMED>
+{
     const PERSISTENT: bool = PERSISTENT;
+    const TIMED: bool = TIMED;
 
     fn is_key(&self, key: &Encoded) -> bool {
         self.encoded == *key

@@ -37,6 +37,15 @@ pub trait KeyRef<K>: Hash + Serialize {
     #[doc(hidden)]
     const PERSISTENT: bool = true;
 
+    /// Whether a call with this form may reach a cache that ages its entries (a ttl, a `ttl_fn`
+    /// or an idle time). `false` only for the key of a `#[cached]` function whose cache has none
+    /// (`__private::Args<_, _, false>`): such a call's paths are compiled without the code of
+    /// expiry (an entry's age, the stale fallbacks, a value's own ttl), as for
+    /// [`PERSISTENT`](Self::PERSISTENT); a cache that ages its entries refuses such a key. Not
+    /// part of the API: do not override it.
+    #[doc(hidden)]
+    const TIMED: bool = true;
+
     /// Whether `key` is the owned form of `self`.
     fn is_key(&self, key: &K) -> bool;
     /// The owned key, made when an entry is stored.

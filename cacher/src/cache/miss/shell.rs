@@ -135,7 +135,13 @@ where
         }
     }
 
+    // The four methods of expiry below do nothing for a key form that says the cache ages no
+    // entry (`KeyRef::TIMED`), which then compiles none of them: the core never asks (no entry
+    // is stale, no value has a ttl of its own, no use is due).
     fn keep_stale(&mut self, from: Slot) {
+        let true = Q::TIMED else {
+            return self.discard(from);
+        };
         let value = self.take(from);
         if self.stale.is_none() {
             self.early = from == Slot::Value;
@@ -179,6 +185,7 @@ where
     }
 
     fn ttl_ms(&self) -> Option<u64> {
+        let true = Q::TIMED else { return None };
         match &self.value {
             Some(value) => millis(self.inner.ttl_of(value)),
             None => log::out_of_step("a ttl is asked of the function's value"),
@@ -186,6 +193,7 @@ where
     }
 
     fn touch_memory(&self, now_ms: u64) {
+        let true = Q::TIMED else { return };
         if let Some(memory) = &self.inner.memory {
             memory.touch(self.call.key, now_ms);
         }
@@ -218,6 +226,10 @@ where
     }
 
     fn fallback(&mut self, current: bool, look: bool) -> Fallback {
+        let true = Q::TIMED else {
+            self.value = None;
+            return Fallback::Missing;
+        };
         let kept = self.stale.is_some() && look;
         // An early fallback is looked for in the memory tier as after an invalidation: one
         // between the lookup and the generation's note (from the key's `Hash`, run again for the

@@ -1,0 +1,30 @@
+//! The builds `#[cached]` asks for, and what they refuse.
+
+use crate::{Cache, Error, SeparateFileBackend};
+
+#[test]
+fn a_memory_only_or_untimed_build_refuses_a_persistent_backend_or_a_ttl() {
+    // What `#[cached]` builds for a function without a persistent tier, or without a ttl:
+    // given one (a cacher bug), the build is refused, not made with it left out.
+    let dir = tempfile::tempdir().unwrap();
+    let builder = Cache::<u32, u32>::builder().backend(SeparateFileBackend::new(dir.path()));
+    let refused = |built: crate::Result<Cache<u32, u32>>| matches!(built, Err(Error::Config(_)));
+    assert!(refused(builder.build_for::<false, true>()));
+    let hour = std::time::Duration::from_secs(3600);
+    assert!(refused(
+        Cache::builder().ttl(hour).build_for::<true, false>()
+    ));
+    assert!(refused(
+        Cache::builder()
+            .time_to_idle(hour)
+            .build_for::<true, false>()
+    ));
+    assert!(refused(
+        Cache::builder().ttl_fn(|_| None).build_for::<true, false>()
+    ));
+    assert!(
+        Cache::<u32, u32>::builder()
+            .build_for::<false, false>()
+            .is_ok()
+    );
+}
