@@ -1,0 +1,65 @@
+//! Keys whose hashes collide, asked for from inside another's computation (attacker's note,
+//! session 13). A `Hash` that writes less than `Eq` compares (a constant, or some of the
+//! fields) is legal, and makes distinct keys share a 64-bit hash. A flight known by its hash
+//! alone made the caller of a colliding key wait for the flight of another key: from inside that
+//! key's own computation — on another thread the leader waits for, or in async code, where the
+//! same-thread check does not apply — the wait was for a leader waiting for it, and lasted the
+//! whole `wait_timeout` (60 s by default; a century with `Duration::MAX`). A flight is joined by
+//! its own key only.
+
+use std::time::{Duration, Instant};
+
+use cacher::Cache;
+
+/// A key whose every value hashes alike.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+struct Colliding(u32);
+
+impl std::hash::Hash for Colliding {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+fn cache() -> Cache<Colliding, u32> {
+    Cache::builder()
+        .wait_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_colliding_key_computed_on_a_thread_its_leader_waits_for_does_not_wait_for_it() {
+    let cache = cache();
+    let start = Instant::now();
+    let value = cache.get_or_compute(&Colliding(1), || {
+        std::thread::scope(|s| {
+            s.spawn(|| cache.get_or_compute(&Colliding(2), || 20))
+                .join()
+                .unwrap()
+        }) + 1
+    });
+    assert_eq!(value, 21);
+    assert_eq!(cache.get(&Colliding(2)), Some(20));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "waited {took:?}");
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(start_paused = true)]
+async fn a_colliding_key_asked_for_inside_an_async_computation_does_not_wait_for_it() {
+    let cache = cache();
+    let start = tokio::time::Instant::now();
+    let value = cache
+        .get_or_compute_async(&Colliding(1), || async {
+            cache
+                .get_or_compute_async(&Colliding(2), || async { 20 })
+                .await
+                + 1
+        })
+        .await;
+    assert_eq!(value, 21);
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "waited {took:?} (paused time)"
+    );
+}
