@@ -63,3 +63,27 @@ async fn a_colliding_key_asked_for_inside_an_async_computation_does_not_wait_for
         "waited {took:?} (paused time)"
     );
 }
+
+#[test]
+fn distinct_keys_whose_hashes_collide_are_computed_at_once_not_one_after_another() {
+    // Each caller of its own key leads its own flight: eight computations of 300 ms together
+    // take about 300 ms, not 2.4 s (one flight at a time, each waiter going round again).
+    let cache = cache();
+    let barrier = std::sync::Barrier::new(8);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for k in 0..8u32 {
+            let (cache, barrier) = (&cache, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                let value = cache.get_or_compute(&Colliding(k), || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    k
+                });
+                assert_eq!(value, k);
+            });
+        }
+    });
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+}
