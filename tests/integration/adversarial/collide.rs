@@ -87,3 +87,40 @@ fn distinct_keys_whose_hashes_collide_are_computed_at_once_not_one_after_another
     let took = start.elapsed();
     assert!(took < Duration::from_millis(1500), "took {took:?}");
 }
+
+#[test]
+fn keys_whose_hashes_collide_get_their_own_values_through_a_file_tier_and_removals() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<Colliding, u32> = Cache::builder()
+        .backend(cacher::MemoryBackend::new())
+        .backend(cacher::SeparateFileBackend::new(dir.path()))
+        .wait_timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let cache = &cache;
+            s.spawn(move || {
+                for i in 0..24u32 {
+                    let k = (i * 5 + t * 3) % 8;
+                    if i % 5 == t {
+                        cache.remove(&Colliding((k + 1) % 8)).unwrap();
+                    }
+                    let value = cache.get_or_compute(&Colliding(k), || {
+                        std::thread::yield_now();
+                        k * 10
+                    });
+                    assert_eq!(value, k * 10, "key {k} got another key's value");
+                }
+            });
+        }
+    });
+    for k in 0..8u32 {
+        if let Some(value) = cache.get(&Colliding(k)) {
+            assert_eq!(value, k * 10);
+        }
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
