@@ -8,15 +8,15 @@
 //!
 //! The flights are touched only on a miss, never on a hit. They are few at any time (one per key
 //! being computed), so they are kept in short lists, one per stripe of key hashes, each behind its
-//! own lock: a scan of a list of a few entries costs less than a hash table's probe.
+//! own lock: a scan of a list of a few entries costs less than a hash table's probe. Nothing here
+//! is generic but [`Flights::join`]'s few lines: a flight holds its key behind `dyn Any`, so the
+//! lists, the leader and the waits are compiled once for every cache type (compile time).
 //!
-//! A flight is known by its key's 64-bit hash alone: joining it copies no key and allocates
-//! nothing (a miss without waiters costs no allocation here). Two keys whose hashes collide share
-//! a flight; the key is checked where it matters, when a waiter takes the leader's value, which
-//! is handed over with its key ([`Flight::value`]): a waiter of another key finds no value and
-//! goes round again, as after a failed leader — a collision costs a wait, never a wrong value.
-//! Nothing here is generic but the hand-over's few lines (the pair behind `dyn Any`), so the lists,
-//! the leader and the waits are compiled once for every cache type (compile time).
+//! A flight is joined by its own key, not by its hash alone (whose `Hash` may write less than
+//! its `Eq` compares): a caller of another key with the same hash would wait for a leader that
+//! may be waiting for it — a key asked for from the leader's computation, in async code or on a
+//! thread the leader joins — for the whole wait bound (`adversarial::collide`). The key boxed
+//! per flight is the price of that.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,8 +45,9 @@ struct Stripe {
 /// One flight in progress. Most misses have no other caller of their key: the leader's slot is
 /// all they cost, and the shared [`Flight`] its waiters block on is made by the first waiter.
 struct Slot {
-    /// The key's hash: what the flight is known by (see the module's doc on collisions).
     hash: u64,
+    /// The key, a `K` of the flights' cache: boxed, its type erased (an allocation per flight).
+    key: Box<dyn Any + Send + Sync>,
     /// Tells this flight from a later one of the same key, for its leader to remove.
     id: u64,
     /// The key's generation when the flight started: after an invalidation, later callers do
@@ -84,7 +85,7 @@ pub(crate) struct Flight {
 
 enum State {
     Running,
-    /// The leader's key and value, a `(K, V)` of the flight's cache.
+    /// The leader's value, a `V` of the flight's cache.
     Done(Box<dyn Any + Send>),
     Failed,
 }
@@ -130,15 +131,35 @@ impl Flights {
         }
     }
 
-    /// Joins the flight of the key of `hash`, starting one (as its leader) if there is none.
-    pub(crate) fn join(&self, hash: u64) -> Role<'_> {
+    /// Joins the flight for `key` (of the flights' cache's key type `K`), starting one (as its
+    /// leader) if there is none.
+    #[inline]
+    pub(crate) fn join<K, Q>(&self, hash: u64, key: &Q) -> Role<'_>
+    where
+        K: Send + Sync + 'static,
+        Q: KeyRef<K> + ?Sized,
+    {
+        let is = |slot: &(dyn Any + Send + Sync)| match slot.downcast_ref::<K>() {
+            Some(slot) => key.is_key(slot),
+            None => false,
+        };
+        self.join_erased(hash, &is, &mut || Box::new(key.to_key()))
+    }
+
+    /// [`join`](Self::join), its key tested by `is` and made by `make`.
+    fn join_erased(
+        &self,
+        hash: u64,
+        is: &dyn Fn(&(dyn Any + Send + Sync)) -> bool,
+        make: &mut dyn FnMut() -> Box<dyn Any + Send + Sync>,
+    ) -> Role<'_> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
         let stripe = &mut *guard;
         let mut abandoned = false;
         let mut live = None;
         for (at, slot) in stripe.flights.iter().enumerate() {
-            if slot.hash == hash && !slot.retired {
+            if slot.hash == hash && !slot.retired && is(&*slot.key) {
                 live = Some(at);
                 break;
             }
@@ -168,6 +189,7 @@ impl Flights {
         stripe.next += 1;
         let slot = Slot {
             hash,
+            key: make(),
             id,
             generation: now,
             leader_thread: this_thread(),
@@ -246,20 +268,11 @@ impl Flight {
     }
 
     /// A copy of the leader's value, once [`wait`](Self::wait) said it is there
-    /// ([`Outcome::Value`]; a finished flight's value stays), if the leader's key is `key`:
-    /// `None` for a flight of another key whose hash is the same (or not a `(K, V)`, which no
-    /// flight of a cache of those types holds).
-    pub(crate) fn value<K, V, Q>(&self, key: &Q) -> Option<V>
-    where
-        K: 'static,
-        V: Clone + 'static,
-        Q: KeyRef<K> + ?Sized,
-    {
+    /// ([`Outcome::Value`]; a finished flight's value stays). `None` if it is not a `V`, which
+    /// no flight of a cache of `V`s holds.
+    pub(crate) fn value<V: Clone + 'static>(&self) -> Option<V> {
         match &*self.lock() {
-            State::Done(done) => match done.downcast_ref::<(K, V)>() {
-                Some((leader, value)) if key.is_key(leader) => Some(value.clone()),
-                _ => None,
-            },
+            State::Done(value) => value.downcast_ref::<V>().cloned(),
             State::Running | State::Failed => None,
         }
     }
@@ -344,15 +357,10 @@ impl Leader<'_> {
         self.after_abandoned
     }
 
-    /// Hands `value`, with its `key`, to the waiters, if there are any (both copied only then).
+    /// Hands `value` to the waiters, if there are any (cloned only then).
     #[inline]
-    pub(crate) fn complete<K, V, Q>(self, key: &Q, value: &V)
-    where
-        K: Send + 'static,
-        V: Clone + Send + 'static,
-        Q: KeyRef<K> + ?Sized,
-    {
-        self.complete_with(&mut || Box::new((key.to_key(), value.clone())));
+    pub(crate) fn complete<V: Clone + Send + 'static>(self, value: &V) {
+        self.complete_with(&mut || Box::new(value.clone()));
     }
 
     /// [`complete`](Self::complete), the waiters' copy made by `copy`.
@@ -418,58 +426,56 @@ mod tests {
     }
 
     fn value(flight: &Flight) -> Option<u64> {
-        flight.value::<u64, u64, _>(&7u64)
+        flight.value::<u64>()
     }
 
     #[test]
     fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
         let flights = Flights::new();
         let (hash, key) = (7, 7u64);
-        let first = leader(flights.join(hash));
-        let first_waiter = waiter(flights.join(hash));
+        let first = leader(flights.join::<u64, _>(hash, &key));
+        let first_waiter = waiter(flights.join::<u64, _>(hash, &key));
         flights.invalidate(hash, Duration::ZERO);
         // The first flight predates the invalidation: a later caller leads a new one.
-        let second = leader(flights.join(hash));
-        let second_waiter = waiter(flights.join(hash));
+        let second = leader(flights.join::<u64, _>(hash, &key));
+        let second_waiter = waiter(flights.join::<u64, _>(hash, &key));
         assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
-        first.complete(&key, &1u64);
+        first.complete(&1u64);
         assert_eq!(value(&first_waiter), Some(1));
         assert_eq!(
             value(&second_waiter),
             None,
             "the newer flight is still running"
         );
-        second.complete(&key, &2u64);
+        second.complete(&2u64);
         assert_eq!(value(&second_waiter), Some(2));
         // Both left: the next caller leads.
-        drop(leader(flights.join(hash)));
+        drop(leader(flights.join::<u64, _>(hash, &key)));
     }
 
     #[test]
     fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
         let flights = Flights::new();
-        leader(flights.join(1)).complete(&1u64, &10u64);
-        let dropped = leader(flights.join(1));
-        let waiting = waiter(flights.join(1));
+        leader(flights.join::<u64, _>(1, &1u64)).complete(&10u64);
+        let dropped = leader(flights.join::<u64, _>(1, &1u64));
+        let waiting = waiter(flights.join::<u64, _>(1, &1u64));
         drop(dropped);
         assert!(matches!(
             Flight::outcome(&waiting.lock()),
             Some(Outcome::Failed)
         ));
-        drop(leader(flights.join(1)));
+        drop(leader(flights.join::<u64, _>(1, &1u64)));
     }
 
     #[test]
-    fn a_waiter_of_another_key_with_the_same_hash_gets_no_value() {
+    fn a_key_whose_hash_collides_with_a_flights_leads_its_own() {
         let flights = Flights::new();
-        // Keys 7 and 8 given one hash: the second joins the first's flight.
-        let first = leader(flights.join(3));
-        let other = waiter(flights.join(3));
-        let same = waiter(flights.join(3));
-        first.complete(&7u64, &70u64);
-        assert_eq!(other.value::<u64, u64, _>(&8u64), None, "not key 8's value");
-        assert_eq!(same.value::<u64, u64, _>(&7u64), Some(70));
-        // The flight is over: the waiter of key 8, going round again, leads its own.
-        drop(leader(flights.join(3)));
+        let seven = leader(flights.join::<u64, _>(3, &7u64));
+        let eight = leader(flights.join::<u64, _>(3, &8u64));
+        let waiting = waiter(flights.join::<u64, _>(3, &7u64));
+        eight.complete(&80u64);
+        assert_eq!(waiting.value::<u64>(), None, "not key 8's value");
+        seven.complete(&70u64);
+        assert_eq!(waiting.value::<u64>(), Some(70));
     }
 }

@@ -14,6 +14,7 @@ mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;
 mod cleared;
+mod collide;
 mod drops;
 mod exclusive;
 mod fallback;

@@ -80,3 +80,37 @@ fn float_arguments_are_keys() {
     assert_eq!(scale(-0.0, &1.0), "-0", "-0.0 is not the key 0.0");
     assert_eq!(scale_cache().peek(&(1.5, 2.0f32)).as_deref(), Some("3"));
 }
+
+/// What users plausibly pass to the plain-store methods: each form compiles (one rule applies:
+/// the `&str`-for-`String` rule made none ambiguous) and finds the entry.
+#[test]
+fn references_to_keys_and_to_their_forms_are_keys_unambiguously() {
+    let strings: Cache<String, u32> = Cache::builder().build().unwrap();
+    let owned = String::from("a");
+    let name: &str = "a";
+    strings.insert(&owned, 1).unwrap();
+    assert_eq!(strings.get(name), Some(1));
+    assert_eq!(strings.get(&name), Some(1));
+    assert_eq!(strings.get(&&owned), Some(1));
+    assert_eq!(strings.get(&owned.as_str()), Some(1));
+    let numbers: Cache<u64, u32> = Cache::builder().build().unwrap();
+    numbers.insert(&1, 1).unwrap();
+    let k: &u64 = &1;
+    assert_eq!(numbers.get(k), Some(1));
+    assert_eq!(numbers.get(&k), Some(1));
+    let pairs: Cache<(String, u32), u32> = Cache::builder().build().unwrap();
+    pairs.insert(&("a", 1), 1).unwrap();
+    let pair = ("a".to_owned(), 1);
+    let pair_ref = &pair;
+    assert_eq!(pairs.get(&pair_ref), Some(1));
+    assert_eq!(pairs.get(&(name, 1)), Some(1));
+    let encoded: Cache<cacher::key::Encoded, u32> = Cache::builder().build().unwrap();
+    encoded.insert(&name, 1).unwrap();
+    assert_eq!(encoded.get(&"a"), Some(1));
+    assert_eq!(encoded.get(&owned), Some(1));
+    let statics: Cache<&'static str, u32> = Cache::builder().build().unwrap();
+    statics.insert(&"a", 1).unwrap();
+    let s: &'static str = "a";
+    assert_eq!(statics.get(&s), Some(1));
+    assert_eq!(statics.get(&&s), Some(1));
+}

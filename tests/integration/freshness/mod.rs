@@ -6,6 +6,7 @@
 mod attribute;
 mod combined;
 mod idle;
+mod memonly;
 mod outage;
 mod revalidate;
 mod ttl_fn;

@@ -84,7 +84,7 @@ where
     /// abandon).
     pub(super) fn waited(&mut self, outcome: Outcome) -> Waited {
         let waited = match outcome {
-            Outcome::Value => match self.flight.as_ref().and_then(|f| f.value(self.call.key)) {
+            Outcome::Value => match self.flight.as_ref().and_then(|f| f.value::<V>()) {
                 Some(value) => {
                     self.value = Some(value);
                     Waited::Value
@@ -123,7 +123,7 @@ where
     fn finish(&mut self, from: Slot) {
         let value = self.take(from);
         if let Some(leader) = self.leader.take() {
-            leader.complete(self.call.key, &value);
+            leader.complete(&value);
         }
         self.value = Some(value);
     }
@@ -167,7 +167,7 @@ where
     }
 
     fn join(&mut self, hash: u64) -> Option<bool> {
-        match self.inner.flights.join(hash) {
+        match self.inner.flights.join(hash, self.call.key) {
             Role::Leader(leader) => {
                 let stuck = leader.after_abandoned();
                 self.leader = Some(leader);
