@@ -11,6 +11,7 @@ use syn::{Expr, LitStr, Meta, MetaNameValue, Token, Type};
 use crate::error::Errors;
 use crate::suggest::closest;
 
+mod foreign;
 mod value;
 
 use self::value::{
@@ -148,12 +149,14 @@ pub(crate) fn key_options(args: &TokenStream) -> (Option<Expr>, Option<Type>) {
         return (None, None);
     };
     let (mut expr, mut ty) = (None, None);
-    for meta in metas {
+    let all: Vec<&Meta> = metas.iter().collect();
+    for meta in &metas {
         if let Meta::NameValue(nv) = meta {
-            if nv.path.is_ident("key") {
-                expr.get_or_insert(nv.value);
+            // `cached`'s `key = "String", convert = …`: one error, at `convert`.
+            if nv.path.is_ident("key") && !foreign::is_cached_key_type(&nv.value, &all) {
+                expr.get_or_insert_with(|| nv.value.clone());
             } else if nv.path.is_ident("key_type") {
-                ty = ty.or_else(|| key_type(&nv).ok());
+                ty = ty.or_else(|| key_type(nv).ok());
             }
         }
     }
@@ -187,15 +190,25 @@ impl Options {
         };
         let found = errors.len();
         let mut options = Options::default();
+        let written = foreign::Written::of(&metas);
+        // Another library's options that mean one thing (`ty` and `create`) get one error.
+        let mut hinted = Vec::new();
         for meta in metas {
-            if let Err(e) = options.set(meta) {
+            let name = meta.path().get_ident().map(ToString::to_string);
+            if let Some(hint) = name.as_deref().and_then(foreign::renamed) {
+                if hinted.contains(&hint) {
+                    continue;
+                }
+                hinted.push(hint);
+            }
+            if let Err(e) = options.set(meta, &written) {
                 errors.push(e);
             }
         }
         (errors.len() == found).then_some(options)
     }
 
-    fn set(&mut self, meta: Meta) -> syn::Result<()> {
+    fn set(&mut self, meta: Meta, written: &foreign::Written) -> syn::Result<()> {
         let meta = name_value(meta)?;
         let name = meta.path.get_ident().map(ToString::to_string);
         match name.as_deref().unwrap_or_default() {
@@ -224,7 +237,7 @@ impl Options {
             "companion" => put(&mut self.companion, boolean(&meta)?, meta),
             "key" => put(&mut self.key, (), meta),
             "key_type" => put(&mut self.key_type, key_type(&meta)?, meta),
-            _ => Err(unknown_option(&meta.path)),
+            _ => Err(unknown_option(&meta.path, Some(&meta), written)),
         }
     }
 }
@@ -250,7 +263,7 @@ fn name_value(meta: Meta) -> syn::Result<MetaNameValue> {
         Meta::List(list) => list.path,
     };
     let Some((name, example)) = OPTIONS.iter().find(|(name, _)| path.is_ident(name)) else {
-        return Err(unknown_option(&path));
+        return Err(unknown_option(&path, None, &foreign::Written::default()));
     };
     Err(syn::Error::new_spanned(
         path,
@@ -273,10 +286,16 @@ fn example(meta: &MetaNameValue) -> &'static str {
         .map_or("", |(_, example)| example)
 }
 
-fn unknown_option(path: &syn::Path) -> syn::Error {
+/// An option `#[cached]` does not have (`meta`: with its value): the closest one, or what this
+/// attribute calls another library's option.
+fn unknown_option(
+    path: &syn::Path,
+    meta: Option<&MetaNameValue>,
+    written: &foreign::Written,
+) -> syn::Error {
     let name = quote::quote!(#path).to_string().replace(' ', "");
     let names: Vec<&str> = OPTIONS.iter().map(|(name, _)| *name).collect();
-    let hint = match renamed(&name) {
+    let hint = match foreign::hint(&name, meta, written) {
         Some(hint) => format!("{hint}; "),
         None => match closest(&name, &names) {
             Some(near) => format!("did you mean `{near}`? "),
@@ -290,57 +309,4 @@ fn unknown_option(path: &syn::Path) -> syn::Error {
             names.join(", ")
         ),
     )
-}
-
-/// Names that other caching libraries use, and what `#[cached]` calls them.
-fn renamed(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "time" | "time_to_live" | "expire" | "expiry" | "lifespan" | "ttl_secs" => {
-            "the time to live is `ttl`: write `ttl = \"60s\"`"
-        }
-        "expires" | "expires_fn" | "ttl_from" => "a ttl from the value is `ttl_fn`",
-        "refresh" | "tti" | "idle" | "sliding" | "time_refresh" => {
-            "sliding expiry is `time_to_idle`"
-        }
-        "disk" | "redis" | "io_cached" | "store" | "in_memory" => {
-            "where entries live is `backend`: write `backend = \"file\"` (or \"memory\", \"store\", \"redis\", or a list of them)"
-        }
-        "disk_dir" => "the directory is `cache_dir`",
-        "with_cached_flag" => {
-            "whether a value was cached is told by `lookup(|| f(…))`, which returns the value and its `Origin`"
-        }
-        "ty" | "create" => {
-            "a cache of another type or built by hand is `Cache::builder()` (the attribute's runtime form)"
-        }
-        "swr" | "refresh_after" | "next_time" | "background_refresh" => {
-            "serving stale while refreshing in the background is `stale_while_revalidate`"
-        }
-        "result_fallback" => "serving an expired entry when the function fails is `stale_if_error`",
-        "size" | "capacity" | "max_capacity" => {
-            "the bounds are `max_entries` (entries) and `max_size` (bytes, on disk)"
-        }
-        "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
-        "format" | "serializer" | "codec" => "the format is `formatter`",
-        "name" | "prefix" | "cache_name" | "id" => {
-            "a cache's stable name is `namespace`: write `namespace = \"users::fetch\"`"
-        }
-        "option" => {
-            "no flag is needed: a `Result` return type is detected, and `Err` is never cached; `None` is cached like any value"
-        }
-        "fallible" | "result_fallible" => {
-            "a `Result` return type is detected; for one by another name write `result = true`"
-        }
-        "convert" => {
-            "a key made from the arguments is `key = <expression>` (e.g. `key = (a.to_lowercase(), b)`), with `key_type = \"…\"` when its type is not inferred"
-        }
-        "ignore" => "to leave an argument out of the key, put `#[cached(skip)]` on that parameter",
-        "sync_writes" => "no flag is needed: concurrent callers of one key always run it once",
-        "unbound" | "unbounded" => {
-            "no flag is needed: a cache is unbounded unless it has `max_entries` or `max_size`"
-        }
-        "map_error" | "map_err" => {
-            "no mapping is needed: the function's own error is returned as it is, and a tier's failure is logged, never returned"
-        }
-        _ => return None,
-    })
 }

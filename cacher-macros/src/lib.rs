@@ -15,6 +15,7 @@ mod func;
 mod key;
 mod owned;
 mod plan;
+mod ported;
 mod result;
 mod suggest;
 mod types;
@@ -68,4 +69,20 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(item) => item.to_tokens(&mut tokens),
     }
     tokens.into()
+}
+
+/// Not an attribute of cacher: the `cached` crate's `#[once]`, which `#[cached]` covers. Its
+/// one compile error says what to write.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn once(_args: TokenStream, item: TokenStream) -> TokenStream {
+    ported::once(item.into()).into()
+}
+
+/// Not an attribute of cacher: the `cached` crate's `#[io_cached]`, which `#[cached]` covers
+/// (`backend = "file"`, `"store"`, `"redis"`). Its one compile error says what to write.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn io_cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    ported::io_cached(&args.into(), item.into()).into()
 }

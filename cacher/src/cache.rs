@@ -92,6 +92,11 @@ where
 
     /// The value for `key`: from the cache when a fresh entry exists, otherwise from `compute`,
     /// which is then stored.
+    ///
+    /// `key` is the key itself, or a `str` for a `String` key ([`KeyRef`]): unlike the
+    /// plain-store methods ([`get`](Self::get), [`insert`](Self::insert),
+    /// [`remove`](Self::remove)), not a tuple with borrowed parts — pass
+    /// `&("/a".to_string(), 1)` for a key `(String, u32)`.
     #[inline]
     pub fn get_or_compute<Q>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
     where

@@ -27,6 +27,11 @@ use serde::Serialize;
 /// assert_eq!(cache.get_or_compute("hello", || 5), 5);
 /// assert_eq!(cache.get("hello"), Some(5));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a key form that computes a `{K}` key",
+    label = "not the key, nor `&str` for a `String` key",
+    note = "`get_or_compute` and the other computing methods (`try_`, `_async`, `_refresh` forms) take the key itself (`&K`), or a `&str` for a `String` key (a `&str` variable as itself: `name`, not `&name`); a key with borrowed parts (`&(\"/a\", 1)` for `(String, u32)`) is taken by `get`, `insert`, `remove` and `peek` only: pass the key owned, `&(\"/a\".to_string(), 1)`"
+)]
 pub trait KeyRef<K>: Hash + Serialize {
     /// Whether a call with this form may reach a persistent tier. `false` only for the key of a
     /// `#[cached]` function whose cache has none (`__private::Args<_, false>`): such a call's
@@ -62,6 +67,8 @@ impl<K: Hash + Eq + Clone + Serialize> KeyRef<K> for K {
     }
 }
 
+// Not listed in the errors of other forms, whose note says what to pass.
+#[diagnostic::do_not_recommend]
 impl KeyRef<String> for str {
     fn is_key(&self, key: &String) -> bool {
         self == key
