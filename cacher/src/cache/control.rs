@@ -347,13 +347,16 @@ where
         }
         let (result, origin) = self.miss(key, compute, goal, memory);
         report(self.id(), origin);
-        if let (Goal::Refresh, Ok(value)) = (goal, &result)
-            && inner.discards::<Q>(value)
-        {
-            // Stored nowhere, it still replaces the entry the refresh was asked to replace.
-            if let Err(e) = self.remove_key(key) {
-                inner.report("all", "remove", &e);
+        // A refreshed value whose own ttl is zero (`ttl_fn`) is stored nowhere: it still
+        // replaces the entry the refresh was asked to replace. Only a timed form's can be: a
+        // `match` on `KeyRef::TIMED` alone, so that an untimed one compiles no removal here.
+        match Q::TIMED {
+            true if goal == Goal::Refresh && matches!(&result, Ok(v) if inner.discards(v)) => {
+                if let Err(e) = self.remove_key(key) {
+                    inner.report("all", "remove", &e);
+                }
             }
+            true | false => {}
         }
         result
     }
@@ -392,12 +395,16 @@ where
         let result = drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await;
         report(self.id(), miss.origin());
         drop(miss);
-        if let (Goal::Refresh, Ok(value)) = (goal, &result)
-            && inner.discards::<Q>(value)
-        {
-            // As `controlled` does, with the removal (tier I/O, and a wait for a store under
-            // way) on a blocking thread, under the persistent key this call made.
-            let removal = self.removal(&mut call);
+        // As `controlled` does, with the removal (tier I/O, and a wait for a store under way) on
+        // a blocking thread, under the persistent key this call made; made under the `match`
+        // (what follows an `.await` is not behind it).
+        let removal = match Q::TIMED {
+            true if goal == Goal::Refresh && matches!(&result, Ok(v) if inner.discards(v)) => {
+                Some(self.removal(&mut call))
+            }
+            true | false => None,
+        };
+        if let Some(removal) = removal {
             let removed = crate::future::blocking(removal).await;
             if let Err(e) = removed {
                 inner.report("all", "remove", &e);

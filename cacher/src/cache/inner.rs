@@ -166,10 +166,8 @@ where
     }
 
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
-    /// nowhere. Never for a key form `Q` that says the cache ages nothing ([`KeyRef::TIMED`]: no
-    /// `ttl_fn` then, and its call compiled without).
-    pub(super) fn discards<Q: KeyRef<K> + ?Sized>(&self, value: &V) -> bool {
-        let true = Q::TIMED else { return false };
+    /// nowhere.
+    pub(super) fn discards(&self, value: &V) -> bool {
         self.ttl_of(value).is_some_and(|ttl| ttl.as_millis() == 0)
     }
 
