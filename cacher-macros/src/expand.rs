@@ -133,22 +133,24 @@ fn signature(func: &Func) -> Signature {
     sig
 }
 
-/// The call of the cache: `Cache::get_or_compute(cache, key, compute)`, or its fallible and
-/// async forms; under `stale_while_revalidate`, `get_or_refresh` and its forms, whose function
-/// owns copies of the arguments and may refresh in the background.
+/// The call of the cache: `Cache::__get_or_compute(cache, key, compute)`, or its fallible and
+/// async forms; under `stale_while_revalidate`, `__get_or_refresh` and its forms, whose function
+/// owns copies of the arguments and may refresh in the background. The hidden twins of the
+/// public methods, which take the key's lookup form as it is (its `KeyRef::PERSISTENT` and
+/// `KeyRef::TIMED` kept), where the public ones take any form and wrap it.
 fn lookup(func: &Func, cache: &TokenStream, plan: &Plan) -> TokenStream {
     let refresh = plan.stale_while_revalidate.is_some();
     // And what the key needs made first, in an async function only.
     let (before, key) = crate::key::lookup_key(func, plan.persistent(), plan.timed());
     let lookup = match (&func.output, func.is_async(), refresh) {
-        (Output::Value(_), false, false) => quote!(get_or_compute),
-        (Output::Fallible { .. }, false, false) => quote!(try_get_or_compute),
-        (Output::Value(_), true, false) => quote!(get_or_compute_async),
-        (Output::Fallible { .. }, true, false) => quote!(try_get_or_compute_async),
-        (Output::Value(_), false, true) => quote!(get_or_refresh),
-        (Output::Fallible { .. }, false, true) => quote!(try_get_or_refresh),
-        (Output::Value(_), true, true) => quote!(get_or_refresh_async),
-        (Output::Fallible { .. }, true, true) => quote!(try_get_or_refresh_async),
+        (Output::Value(_), false, false) => quote!(__get_or_compute),
+        (Output::Fallible { .. }, false, false) => quote!(__try_get_or_compute),
+        (Output::Value(_), true, false) => quote!(__get_or_compute_async),
+        (Output::Fallible { .. }, true, false) => quote!(__try_get_or_compute_async),
+        (Output::Value(_), false, true) => quote!(__get_or_refresh),
+        (Output::Fallible { .. }, false, true) => quote!(__try_get_or_refresh),
+        (Output::Value(_), true, true) => quote!(__get_or_refresh_async),
+        (Output::Fallible { .. }, true, true) => quote!(__try_get_or_refresh_async),
     };
     let compute = match refresh {
         true => crate::fresh::refresh_compute(func, by_trait(func)),

@@ -2,6 +2,7 @@
 
 mod builder;
 mod call;
+mod compute;
 mod control;
 mod drive;
 mod flight;
@@ -90,55 +91,6 @@ where
         }
     }
 
-    /// The value for `key`: from the cache when a fresh entry exists, otherwise from `compute`,
-    /// which is then stored.
-    ///
-    /// `key` is the key itself, or a `str` for a `String` key ([`KeyRef`]): unlike the
-    /// plain-store methods ([`get`](Self::get), [`insert`](Self::insert),
-    /// [`remove`](Self::remove)), not a tuple with borrowed parts — pass
-    /// `&("/a".to_string(), 1)` for a key `(String, u32)`.
-    #[inline]
-    pub fn get_or_compute<Q>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
-    where
-        Q: KeyRef<K> + ?Sized,
-    {
-        match self.try_get_or_compute(key, || Ok::<V, Infallible>(compute())) {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// As [`get_or_compute`](Self::get_or_compute) for a fallible function: `Ok` is stored,
-    /// `Err` is returned and never stored — unless `stale_if_error` allows serving an expired
-    /// entry instead.
-    ///
-    /// # Errors
-    /// The function's error.
-    // Inlined into each caller in optimised builds: a hit is then a few loads in the caller, not
-    // a call. Only `#[inline]` in builds with debug assertions (the dev profile), where forcing
-    // it would compile the lookup into every `#[cached]` function (compile time).
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn try_get_or_compute<Q, E>(
-        &self,
-        key: &Q,
-        compute: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, E>
-    where
-        Q: KeyRef<K> + ?Sized,
-    {
-        let inner = &*self.inner;
-        if let Some(mode) = control::take(self.id()) {
-            return self.controlled(mode, key, compute);
-        }
-        // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
-        // `Call`, no persistent key, no flight.
-        match inner.lookup_memory_inline(key) {
-            Memory::Fresh(value) => Ok(inner.hit(value)),
-            memory => self.miss(key, compute, Goal::Compute, memory).0,
-        }
-    }
-
     /// Everything after a memory lookup that found no fresh entry (`memory`), for `goal`: the
     /// call's value and its origin. One copy per call shape serves misses, controls and `get`.
     #[inline(never)]
@@ -169,50 +121,6 @@ where
         };
         let result = drive::run(&mut miss, &mut Some(compute));
         (result, miss.origin())
-    }
-
-    /// Async [`get_or_compute`](Self::get_or_compute): single-flight across tasks and threads,
-    /// and the rate limiter waits without blocking the executor.
-    #[cfg(feature = "tokio")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub async fn get_or_compute_async<Q, Fut>(&self, key: &Q, compute: impl FnOnce() -> Fut) -> V
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-        Fut: std::future::Future<Output = V>,
-    {
-        let compute = || async { Ok::<V, Infallible>(compute().await) };
-        match self.try_get_or_compute_async(key, compute).await {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
-    }
-
-    /// Async [`try_get_or_compute`](Self::try_get_or_compute).
-    ///
-    /// # Errors
-    /// The function's error.
-    #[cfg(feature = "tokio")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub async fn try_get_or_compute_async<Q, E, Fut>(
-        &self,
-        key: &Q,
-        compute: impl FnOnce() -> Fut,
-    ) -> Result<V, E>
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-        Fut: std::future::Future<Output = Result<V, E>>,
-    {
-        let inner = &*self.inner;
-        if let Some(mode) = control::take(self.id()) {
-            return self.controlled_async(mode, key, compute).await;
-        }
-        let memory = match inner.lookup_memory_inline(key) {
-            Memory::Fresh(value) => return Ok(inner.hit(value)),
-            memory => memory,
-        };
-        let call = &mut Call::new(key);
-        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.

@@ -24,7 +24,7 @@ use super::generation::Generation;
 use super::inner::Memory;
 use super::miss::Miss;
 use super::origin::Origin;
-use crate::key::KeyRef;
+use crate::key::{AsKey, Borrowed, KeyRef};
 use pool::{Job, pool};
 
 mod pool;
@@ -139,7 +139,19 @@ where
     /// // Past the ttl, within the window: the stale value at once, a refresh in the background.
     /// assert_eq!(cache.try_get_or_refresh(&1, fetch("new")).unwrap(), "old");
     /// ```
-    pub fn try_get_or_refresh<Q, E, F>(&self, key: &Q, compute: F) -> Result<V, E>
+    pub fn try_get_or_refresh<Q, M, E, F>(&self, key: &Q, compute: F) -> Result<V, E>
+    where
+        Q: AsKey<K, M> + ?Sized,
+        F: FnOnce() -> Result<V, E> + Send + 'static,
+        E: 'static,
+    {
+        self.__try_get_or_refresh(&Borrowed::<Q, K, M>::new(key), compute)
+    }
+
+    /// [`try_get_or_refresh`](Self::try_get_or_refresh) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[doc(hidden)]
+    pub fn __try_get_or_refresh<Q, E, F>(&self, key: &Q, compute: F) -> Result<V, E>
     where
         Q: KeyRef<K> + ?Sized,
         F: FnOnce() -> Result<V, E> + Send + 'static,
@@ -178,12 +190,23 @@ where
     }
 
     /// [`try_get_or_refresh`](Self::try_get_or_refresh) for a function that cannot fail.
-    pub fn get_or_refresh<Q, F>(&self, key: &Q, compute: F) -> V
+    pub fn get_or_refresh<Q, M, F>(&self, key: &Q, compute: F) -> V
+    where
+        Q: AsKey<K, M> + ?Sized,
+        F: FnOnce() -> V + Send + 'static,
+    {
+        self.__get_or_refresh(&Borrowed::<Q, K, M>::new(key), compute)
+    }
+
+    /// [`get_or_refresh`](Self::get_or_refresh) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[doc(hidden)]
+    pub fn __get_or_refresh<Q, F>(&self, key: &Q, compute: F) -> V
     where
         Q: KeyRef<K> + ?Sized,
         F: FnOnce() -> V + Send + 'static,
     {
-        match self.try_get_or_refresh(key, move || Ok::<V, Infallible>(compute())) {
+        match self.__try_get_or_refresh(key, move || Ok::<V, Infallible>(compute())) {
             Ok(value) => value,
             Err(never) => match never {},
         }
@@ -192,14 +215,28 @@ where
     /// Async [`get_or_refresh`](Self::get_or_refresh).
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub async fn get_or_refresh_async<Q, F, Fut>(&self, key: &Q, compute: F) -> V
+    pub async fn get_or_refresh_async<Q, M, F, Fut>(&self, key: &Q, compute: F) -> V
+    where
+        Q: AsKey<K, M> + Sync + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = V> + Send + 'static,
+    {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        self.__get_or_refresh_async(key, compute).await
+    }
+
+    /// [`get_or_refresh_async`](Self::get_or_refresh_async) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[cfg(feature = "tokio")]
+    #[doc(hidden)]
+    pub async fn __get_or_refresh_async<Q, F, Fut>(&self, key: &Q, compute: F) -> V
     where
         Q: KeyRef<K> + Sync + ?Sized,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = V> + Send + 'static,
     {
         let compute = move || async move { Ok::<V, Infallible>(compute().await) };
-        match self.try_get_or_refresh_async(key, compute).await {
+        match self.__try_get_or_refresh_async(key, compute).await {
             Ok(value) => value,
             Err(never) => match never {},
         }
@@ -231,7 +268,30 @@ where
     /// The function's error, when it ran in the caller.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-    pub async fn try_get_or_refresh_async<Q, E, F, Fut>(&self, key: &Q, compute: F) -> Result<V, E>
+    pub async fn try_get_or_refresh_async<Q, M, E, F, Fut>(
+        &self,
+        key: &Q,
+        compute: F,
+    ) -> Result<V, E>
+    where
+        Q: AsKey<K, M> + Sync + ?Sized,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<V, E>> + Send + 'static,
+        E: Send + 'static,
+    {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        self.__try_get_or_refresh_async(key, compute).await
+    }
+
+    /// [`try_get_or_refresh_async`](Self::try_get_or_refresh_async) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[cfg(feature = "tokio")]
+    #[doc(hidden)]
+    pub async fn __try_get_or_refresh_async<Q, E, F, Fut>(
+        &self,
+        key: &Q,
+        compute: F,
+    ) -> Result<V, E>
     where
         Q: KeyRef<K> + Sync + ?Sized,
         F: FnOnce() -> Fut + Send + 'static,

@@ -28,9 +28,9 @@ use serde::Serialize;
 /// assert_eq!(cache.get("hello"), Some(5));
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a key form that computes a `{K}` key",
-    label = "not the key, nor `&str` for a `String` key",
-    note = "`get_or_compute` and the other computing methods (`try_`, `_async`, `_refresh` forms) take the key itself (`&K`), or a `&str` for a `String` key (a `&str` variable as itself: `name`, not `&name`); a key with borrowed parts (`&(\"/a\", 1)` for `(String, u32)`) is taken by `get`, `insert`, `remove` and `peek` only: pass the key owned, `&(\"/a\".to_string(), 1)`"
+    message = "`{Self}` is not a lookup form of a `{K}` key",
+    label = "not the key, nor `str` for a `String` key",
+    note = "the methods of `Cache` take any form of the key that `get` takes (`AsKey`): the key, `&str` for `String`, a tuple with borrowed parts (`&(\"/a\", 1)` for `(String, u32)`)"
 )]
 pub trait KeyRef<K>: Hash + Serialize {
     /// Whether a call with this form may reach a persistent tier. `false` only for the key of a

@@ -1,0 +1,183 @@
+//! The computing methods of [`Cache`]: the value of a key, from the cache or from the function
+//! (`get_or_compute` and its fallible and async forms). Each takes any form of the key
+//! ([`AsKey`], as [`Cache::get`] does) and hands it, as a lookup form, to its hidden twin, which
+//! `#[cached]` calls with its own form (`KeyRef::PERSISTENT` and `KeyRef::TIMED` kept).
+
+use std::convert::Infallible;
+use std::hash::Hash;
+
+use super::Cache;
+#[cfg(feature = "tokio")]
+use super::call::Call;
+use super::control;
+#[cfg(feature = "tokio")]
+use super::drive;
+use super::inner::Memory;
+use super::miss::Goal;
+#[cfg(feature = "tokio")]
+use super::miss::Miss;
+use crate::key::{AsKey, Borrowed, KeyRef};
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// The value for `key`: from the cache when a fresh entry exists, otherwise from `compute`,
+    /// which is then stored.
+    ///
+    /// `key` is any form of the key that [`get`](Self::get) takes ([`AsKey`]): the key itself,
+    /// a `str` for a `String`, a tuple with borrowed parts (`&("/a", 1)` for a key
+    /// `(String, u32)`).
+    ///
+    /// ```
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<(String, u32), String> = Cache::builder().build().unwrap();
+    /// let endpoint: &str = "/posts";
+    /// let got = cache.get_or_compute(&(endpoint, 1), || format!("{endpoint}?user=1"));
+    /// assert_eq!(got, "/posts?user=1");
+    /// assert_eq!(cache.get(&(endpoint, 1)).as_deref(), Some("/posts?user=1"));
+    /// ```
+    #[inline]
+    pub fn get_or_compute<Q, M>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
+    where
+        Q: AsKey<K, M> + ?Sized,
+    {
+        self.__get_or_compute(&Borrowed::<Q, K, M>::new(key), compute)
+    }
+
+    /// [`get_or_compute`](Self::get_or_compute) of a key in its lookup form, as `#[cached]`
+    /// passes it (its `KeyRef::PERSISTENT` and `KeyRef::TIMED` kept). Not part of the API.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __get_or_compute<Q>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        match self.__try_get_or_compute(key, || Ok::<V, Infallible>(compute())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// As [`get_or_compute`](Self::get_or_compute) for a fallible function: `Ok` is stored,
+    /// `Err` is returned and never stored — unless `stale_if_error` allows serving an expired
+    /// entry instead.
+    ///
+    /// # Errors
+    /// The function's error.
+    #[inline]
+    pub fn try_get_or_compute<Q, M, E>(
+        &self,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        Q: AsKey<K, M> + ?Sized,
+    {
+        self.__try_get_or_compute(&Borrowed::<Q, K, M>::new(key), compute)
+    }
+
+    /// [`try_get_or_compute`](Self::try_get_or_compute) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    // Inlined into each caller in optimised builds: a hit is then a few loads in the caller, not
+    // a call. Only `#[inline]` in builds with debug assertions (the dev profile), where forcing
+    // it would compile the lookup into every `#[cached]` function (compile time).
+    #[doc(hidden)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn __try_get_or_compute<Q, E>(
+        &self,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        if let Some(mode) = control::take(self.id()) {
+            return self.controlled(mode, key, compute);
+        }
+        // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
+        // `Call`, no persistent key, no flight.
+        match inner.lookup_memory_inline(key) {
+            Memory::Fresh(value) => Ok(inner.hit(value)),
+            memory => self.miss(key, compute, Goal::Compute, memory).0,
+        }
+    }
+
+    /// Async [`get_or_compute`](Self::get_or_compute): single-flight across tasks and threads,
+    /// and the rate limiter waits without blocking the executor.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn get_or_compute_async<Q, M, Fut>(&self, key: &Q, compute: impl FnOnce() -> Fut) -> V
+    where
+        Q: AsKey<K, M> + Sync + ?Sized,
+        Fut: std::future::Future<Output = V>,
+    {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        self.__get_or_compute_async(key, compute).await
+    }
+
+    /// [`get_or_compute_async`](Self::get_or_compute_async) of a key in its lookup form, as
+    /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[cfg(feature = "tokio")]
+    #[doc(hidden)]
+    pub async fn __get_or_compute_async<Q, Fut>(&self, key: &Q, compute: impl FnOnce() -> Fut) -> V
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        Fut: std::future::Future<Output = V>,
+    {
+        let compute = || async { Ok::<V, Infallible>(compute().await) };
+        match self.__try_get_or_compute_async(key, compute).await {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Async [`try_get_or_compute`](Self::try_get_or_compute).
+    ///
+    /// # Errors
+    /// The function's error.
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub async fn try_get_or_compute_async<Q, M, E, Fut>(
+        &self,
+        key: &Q,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Q: AsKey<K, M> + Sync + ?Sized,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let key = &Borrowed::<Q, K, M>::new(key);
+        self.__try_get_or_compute_async(key, compute).await
+    }
+
+    /// [`try_get_or_compute_async`](Self::try_get_or_compute_async) of a key in its lookup form,
+    /// as [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    #[cfg(feature = "tokio")]
+    #[doc(hidden)]
+    pub async fn __try_get_or_compute_async<Q, E, Fut>(
+        &self,
+        key: &Q,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let inner = &*self.inner;
+        if let Some(mode) = control::take(self.id()) {
+            return self.controlled_async(mode, key, compute).await;
+        }
+        let memory = match inner.lookup_memory_inline(key) {
+            Memory::Fresh(value) => return Ok(inner.hit(value)),
+            memory => memory,
+        };
+        let call = &mut Call::new(key);
+        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
+        drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await
+    }
+}
