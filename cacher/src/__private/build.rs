@@ -28,8 +28,8 @@ where
 
 /// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a
 /// cache with the memory tier only (whose build then compiles no persistent tier's code),
-/// `TIMED` for one that ages no entry (no ttl, `ttl_fn` or idle time), as the function's key
-/// form says ([`KeyRef::TIMED`](crate::KeyRef::TIMED)).
+/// `TIMED` false for one that ages no entry (no ttl, `ttl_fn` or idle time), as the function's
+/// key form says ([`KeyRef::TIMED`](crate::KeyRef::TIMED)).
 ///
 /// # Panics
 /// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.

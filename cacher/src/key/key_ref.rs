@@ -46,7 +46,9 @@ pub trait KeyRef<K>: Hash + Serialize {
     /// or an idle time). `false` only for the key of a `#[cached]` function whose cache has none
     /// (`__private::Args<_, _, false>`): such a call's paths are compiled without the code of
     /// expiry (an entry's age, the stale fallbacks, a value's own ttl), as for
-    /// [`PERSISTENT`](Self::PERSISTENT); a cache that ages its entries refuses such a key. Not
+    /// [`PERSISTENT`](Self::PERSISTENT). Unlike it, nothing checks it at the lookup (that test
+    /// is what it saves): the function's cache is built refusing a ttl, a `ttl_fn` or an idle
+    /// time, and a timed cache given such a key would serve its memory entries as fresh. Not
     /// part of the API: do not override it.
     #[doc(hidden)]
     const TIMED: bool = true;
