@@ -28,7 +28,10 @@ where
     ///
     /// `key` is any form of the key that [`get`](Self::get) takes ([`AsKey`]): the key itself,
     /// a `str` for a `String`, a tuple with borrowed parts (`&("/a", 1)` for a key
-    /// `(String, u32)`).
+    /// `(String, u32)`). The rule that relates the form to the key, `M`, is inferred: a
+    /// turbofish leaves it `_` (`try_get_or_compute::<_, _, E>`). The key type is not inferred
+    /// from `key` (any serializable value is a form of an [`Encoded`](crate::key::Encoded)
+    /// key): give the cache's type where it is made, as below.
     ///
     /// ```
     /// use cacher::Cache;
@@ -67,6 +70,17 @@ where
     ///
     /// # Errors
     /// The function's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cacher::Cache;
+    ///
+    /// let cache: Cache<u64, u32> = Cache::builder().build().unwrap();
+    /// // The form's rule `M` is inferred: a turbofish that names the error leaves it `_`.
+    /// let got = cache.try_get_or_compute::<_, _, std::num::ParseIntError>(&1, || "7".parse());
+    /// assert_eq!(got, Ok(7));
+    /// ```
     #[inline]
     pub fn try_get_or_compute<Q, M, E>(
         &self,
