@@ -149,8 +149,10 @@ impl TtlPolicy {
     }
 }
 
+/// `d` in whole milliseconds, rounded up: a positive duration is never zero (which would expire
+/// every entry at once).
 fn as_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -167,6 +169,21 @@ mod tests {
             created_ms,
             ttl_ms: None,
             touched_ms: created_ms,
+        }
+    }
+
+    /// A ttl or idle time under a millisecond counts as one (the policy counts whole
+    /// milliseconds): truncated to zero, it made every entry a miss from its store on — the ttl
+    /// of zero that the builder and `#[cached]` refuse, let through as `"500us"`.
+    #[test]
+    fn a_sub_millisecond_ttl_or_idle_time_is_one_millisecond_not_zero() {
+        let half = Some(Duration::from_micros(500));
+        for ttl in [
+            TtlPolicy::new(half),
+            TtlPolicy::new(None).time_to_idle(half),
+        ] {
+            assert_eq!(ttl.freshness(at(5_000), 5_000), Freshness::Fresh);
+            assert_eq!(ttl.freshness(at(5_000), 5_001), Freshness::Expired);
         }
     }
 
