@@ -66,6 +66,10 @@ where
 
 /// Runs `miss` to its end without blocking the executor. `cache` is the cache `miss` is on: a
 /// store's writes run together on a blocking thread that holds it ([`write_all`]).
+///
+/// Only the function's run is here: this is a copy per function (its future's type), where the
+/// steps between runs ([`advance_async`]) are a copy per cache type and key form (compile time:
+/// with them inline, each async `#[cached]` function compiled the whole driver).
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q, E, Fut>(
     cache: &Arc<Inner<K, V>>,
@@ -81,34 +85,52 @@ where
     // How the writes of the store under way went, in the order the core asks for them.
     let mut wrote = VecDeque::new();
     let mut failure = None;
+    while let Some(limiter) = advance_async(cache, miss, &mut wrote).await {
+        if let Some(limiter) = limiter {
+            limiter.acquire_async().await;
+        }
+        let compute = compute.take().expect("the miss path computes at most once");
+        let inner = miss.inner();
+        let span = compute_span(inner.namespace());
+        let timer = Timer::start();
+        let result = compute().instrument(span).await;
+        timer.stop(&inner.stats);
+        match result {
+            Ok(value) => miss.computed_async(value).await,
+            Err(error) => match miss.failed_async(error) {
+                ControlFlow::Break(result) => return result,
+                ControlFlow::Continue(error) => failure = Some(error),
+            },
+        }
+    }
+    miss.end(failure)
+}
+
+/// [`run_async`]'s steps up to the function's run (`Some`, with the rate limiter to wait for if
+/// there is one) or the end (`None`): the tiers' reads and writes, the waits for another
+/// caller, the cross-process lock.
+#[cfg(feature = "tokio")]
+async fn advance_async<'a, K, V, Q>(
+    cache: &Arc<Inner<K, V>>,
+    miss: &mut Miss<'a, K, V, Q>,
+    wrote: &mut VecDeque<crate::Result<()>>,
+) -> Option<Option<&'a RateLimiter>>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
     loop {
         match miss.next() {
             Step::Read(tier) => read_async(miss, tier).await,
-            Step::Write(_) => write_async(cache, miss, &mut wrote).await,
+            Step::Write(_) => write_async(cache, miss, wrote).await,
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
                 miss.waited(outcome);
             }
             Step::Lock(lock, name) => miss.locked(lock.lock_async(name).await),
-            Step::Compute(limiter) => {
-                if let Some(limiter) = limiter {
-                    limiter.acquire_async().await;
-                }
-                let compute = compute.take().expect("the miss path computes at most once");
-                let inner = miss.inner();
-                let span = compute_span(inner.namespace());
-                let timer = Timer::start();
-                let result = compute().instrument(span).await;
-                timer.stop(&inner.stats);
-                match result {
-                    Ok(value) => miss.computed_async(value).await,
-                    Err(error) => match miss.failed_async(error) {
-                        ControlFlow::Break(result) => return result,
-                        ControlFlow::Continue(error) => failure = Some(error),
-                    },
-                }
-            }
-            Step::Done => return miss.end(failure),
+            Step::Compute(limiter) => return Some(limiter),
+            Step::Done => return None,
         }
     }
 }

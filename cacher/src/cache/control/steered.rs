@@ -1,0 +1,198 @@
+//! A call that took a control ([`Mode`]): what it does instead of a plain lookup, decided once
+//! for both drivers ([`Cache::plan`]), and the blocking and async runs of it.
+
+use std::hash::Hash;
+
+use super::{Mode, report};
+use crate::cache::Cache;
+#[cfg(feature = "tokio")]
+use crate::cache::call::{Call, Owned};
+#[cfg(feature = "tokio")]
+use crate::cache::drive;
+use crate::cache::inner::Memory;
+use crate::cache::miss::Goal;
+#[cfg(feature = "tokio")]
+use crate::cache::miss::Miss;
+use crate::cache::origin::Origin;
+use crate::key::KeyRef;
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// What a call that took a control does: both drivers' decision, made once.
+    fn plan<Q: KeyRef<K> + ?Sized>(&self, mode: Mode, key: &Q) -> Planned<V> {
+        let inner = &*self.inner;
+        match mode {
+            Mode::Bypass => Planned::Bypass,
+            // Invalidated by the driver's caller (blocking or not), as `insert` does: a
+            // computation already under way stores nothing over this.
+            Mode::Refresh => Planned::Miss(Goal::Refresh, Memory::Absent),
+            Mode::Observe => match inner.lookup_memory(key) {
+                Memory::Fresh(value) => {
+                    report(self.id(), Origin::Hit);
+                    Planned::Hit(inner.hit(value))
+                }
+                memory => Planned::Miss(Goal::Compute, memory),
+            },
+        }
+    }
+
+    /// A call that took a control: what the control asked.
+    #[cold]
+    pub(in crate::cache) fn controlled<Q, E>(
+        &self,
+        mode: Mode,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        let (goal, memory) = match self.plan(mode, key) {
+            Planned::Bypass => {
+                // The limiter protects the service the function calls, cached or not.
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire();
+                }
+                report(self.id(), Origin::Computed);
+                return compute();
+            }
+            Planned::Hit(value) => return Ok(value),
+            Planned::Miss(goal, memory) => (goal, memory),
+        };
+        if goal == Goal::Refresh {
+            (inner.flights).invalidate(inner.flight_hash(key), inner.store_wait());
+        }
+        let (result, origin) = self.miss(key, compute, goal, memory);
+        report(self.id(), origin);
+        // A refreshed value whose own ttl is zero (`ttl_fn`) is stored nowhere: it still
+        // replaces the entry the refresh was asked to replace. Only a timed form's can be: a
+        // `match` on `KeyRef::TIMED` alone, so that an untimed one compiles no removal here.
+        match Q::TIMED {
+            true if goal == Goal::Refresh && matches!(&result, Ok(v) if inner.discards(v)) => {
+                if let Err(e) = self.remove_key(key) {
+                    inner.report("all", "remove", &e);
+                }
+            }
+            true | false => {}
+        }
+        result
+    }
+
+    /// Async [`controlled`](Self::controlled). Only the function's run is here (a copy per
+    /// function); what comes before and after it ([`planned_async`](Self::planned_async),
+    /// [`refreshed_async`](Self::refreshed_async)) is a copy per cache type and key form.
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) async fn controlled_async<Q, E, Fut>(
+        &self,
+        mode: Mode,
+        key: &Q,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let inner = &*self.inner;
+        let (goal, memory) = match self.planned_async(mode, key).await {
+            Planned::Bypass => {
+                if let Some(limiter) = &inner.rate_limiter {
+                    limiter.acquire_async().await;
+                }
+                let result = compute().await;
+                report(self.id(), Origin::Computed);
+                return result;
+            }
+            Planned::Hit(value) => return Ok(value),
+            Planned::Miss(goal, memory) => (goal, memory),
+        };
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
+        let result = drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await;
+        report(self.id(), miss.origin());
+        drop(miss);
+        self.refreshed_async(goal, result.as_ref().ok(), &mut call)
+            .await;
+        result
+    }
+
+    /// [`controlled_async`](Self::controlled_async)'s plan: a forced refresh first invalidates
+    /// the key, waiting for a store under way without blocking the executor.
+    #[cfg(feature = "tokio")]
+    async fn planned_async<Q>(&self, mode: Mode, key: &Q) -> Planned<V>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        let inner = &*self.inner;
+        let planned = self.plan(mode, key);
+        if let Planned::Miss(Goal::Refresh, _) = planned {
+            let generations = inner.flights.generations();
+            (generations.invalidate_async(inner.flight_hash(key), inner.store_wait())).await;
+        }
+        planned
+    }
+
+    /// After [`controlled_async`](Self::controlled_async)'s run for `goal`, whose value (if it
+    /// computed one) is `value`: as `controlled` does, a refreshed value stored nowhere removes
+    /// the entry it replaces, the removal (tier I/O, and a wait for a store under way) on a
+    /// blocking thread, under the persistent key `call` made; made under the `match` (what
+    /// follows an `.await` is not behind it).
+    #[cfg(feature = "tokio")]
+    async fn refreshed_async<Q>(&self, goal: Goal, value: Option<&V>, call: &mut Call<'_, Q>)
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        let inner = &*self.inner;
+        let removal = match Q::TIMED {
+            true if goal == Goal::Refresh && value.is_some_and(|v| inner.discards(v)) => {
+                Some(self.removal(call))
+            }
+            true | false => None,
+        };
+        if let Some(removal) = removal {
+            let removed = crate::future::blocking(removal).await;
+            if let Err(e) = removed {
+                inner.report("all", "remove", &e);
+            }
+        }
+    }
+
+    /// [`controlled_async`](Self::controlled_async)'s removal of the key its refresh stored
+    /// nowhere, to run on a blocking thread, under the persistent key `call` made (made now if
+    /// the cache has persistent tiers). Boxed under the key form's `PERSISTENT`, so that a
+    /// memory-only one compiles no tier's removal (what follows an `.await` is not behind a
+    /// branch before it).
+    #[cfg(feature = "tokio")]
+    fn removal<Q>(&self, call: &mut Call<'_, Q>) -> Box<dyn FnOnce() -> crate::Result<()> + Send>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        let made = match Q::PERSISTENT {
+            true if !inner.backends.is_empty() => {
+                call.make_key(&inner.naming);
+                call.made()
+            }
+            true | false => None,
+        };
+        let (cache, key) = (self.clone(), call.key.to_key());
+        match Q::PERSISTENT {
+            true => {
+                Box::new(move || cache.remove_call(&mut Call::again(&Owned::<K, true>(&key), made)))
+            }
+            false => Box::new(move || {
+                cache.remove_call(&mut Call::again(&Owned::<K, false>(&key), made))
+            }),
+        }
+    }
+}
+
+/// What a controlled call does.
+enum Planned<V> {
+    Bypass,
+    Hit(V),
+    Miss(Goal, Memory<V>),
+}
