@@ -39,6 +39,13 @@ where
         }
     }
 
+    /// Whether a controlled call for `goal` that computed `value` stored it nowhere: a refreshed
+    /// value whose own ttl is zero (`ttl_fn`), which still replaces the entry the refresh was
+    /// asked to replace (both drivers remove it).
+    fn stored_nowhere(&self, goal: Goal, value: Option<&V>) -> bool {
+        goal == Goal::Refresh && value.is_some_and(|v| self.inner.discards(v))
+    }
+
     /// A call that took a control: what the control asked.
     #[cold]
     pub(in crate::cache) fn controlled<Q, E>(
@@ -68,11 +75,10 @@ where
         }
         let (result, origin) = self.miss(key, compute, goal, memory);
         report(self.id(), origin);
-        // A refreshed value whose own ttl is zero (`ttl_fn`) is stored nowhere: it still
-        // replaces the entry the refresh was asked to replace. Only a timed form's can be: a
-        // `match` on `KeyRef::TIMED` alone, so that an untimed one compiles no removal here.
+        // Only a timed form's value can be stored nowhere: a `match` on `KeyRef::TIMED` alone,
+        // so that an untimed one compiles no removal here.
         match Q::TIMED {
-            true if goal == Goal::Refresh && matches!(&result, Ok(v) if inner.discards(v)) => {
+            true if self.stored_nowhere(goal, result.as_ref().ok()) => {
                 if let Err(e) = self.remove_key(key) {
                     inner.report("all", "remove", &e);
                 }
@@ -147,9 +153,7 @@ where
     {
         let inner = &*self.inner;
         let removal = match Q::TIMED {
-            true if goal == Goal::Refresh && value.is_some_and(|v| inner.discards(v)) => {
-                Some(self.removal(call))
-            }
+            true if self.stored_nowhere(goal, value) => Some(self.removal(call)),
             true | false => None,
         };
         if let Some(removal) = removal {
