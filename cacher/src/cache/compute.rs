@@ -4,7 +4,11 @@
 //! `#[cached]` calls with its own form (`KeyRef::PERSISTENT` and `KeyRef::TIMED` kept).
 
 use std::convert::Infallible;
+#[cfg(feature = "tokio")]
+use std::future::Future;
 use std::hash::Hash;
+#[cfg(feature = "tokio")]
+use std::sync::Arc;
 
 use super::Cache;
 #[cfg(feature = "tokio")]
@@ -138,16 +142,17 @@ where
     /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
     #[cfg(feature = "tokio")]
     #[doc(hidden)]
-    pub async fn __get_or_compute_async<Q, Fut>(&self, key: &Q, compute: impl FnOnce() -> Fut) -> V
+    pub fn __get_or_compute_async<'a, Q, Fut>(
+        &'a self,
+        key: &'a Q,
+        compute: impl FnOnce() -> Fut,
+    ) -> impl Future<Output = V>
     where
         Q: KeyRef<K> + Sync + ?Sized,
-        Fut: std::future::Future<Output = V>,
+        Fut: Future<Output = V>,
     {
-        let compute = || async { Ok::<V, Infallible>(compute().await) };
-        match self.__try_get_or_compute_async(key, compute).await {
-            Ok(value) => value,
-            Err(never) => match never {},
-        }
+        let begin = move || self.begin_async(key);
+        drive::driven(begin, Some(compute), Ok::<V, Infallible>, infallible)
     }
 
     /// Async [`try_get_or_compute`](Self::try_get_or_compute).
@@ -171,27 +176,79 @@ where
 
     /// [`try_get_or_compute_async`](Self::try_get_or_compute_async) of a key in its lookup form,
     /// as [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
+    ///
+    /// A future per function whose poll alone is compiled per function ([`drive::driven`]):
+    /// the call's steps are [`begin_async`](Self::begin_async)'s, a copy per cache type.
     #[cfg(feature = "tokio")]
     #[doc(hidden)]
-    pub async fn __try_get_or_compute_async<Q, E, Fut>(
-        &self,
-        key: &Q,
+    pub fn __try_get_or_compute_async<'a, Q, E, Fut>(
+        &'a self,
+        key: &'a Q,
         compute: impl FnOnce() -> Fut,
-    ) -> Result<V, E>
+    ) -> impl Future<Output = Result<V, E>>
     where
         Q: KeyRef<K> + Sync + ?Sized,
-        Fut: std::future::Future<Output = Result<V, E>>,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let begin = move || self.begin_async(key);
+        drive::driven(
+            begin,
+            Some(compute),
+            std::convert::identity,
+            std::convert::identity,
+        )
+    }
+
+    /// The async call's start: a per-call control taken, or a fresh memory hit served, or the
+    /// engine of its miss made ([`engine_async`](Self::engine_async)).
+    #[cfg(feature = "tokio")]
+    fn begin_async<'a, Q>(
+        &'a self,
+        key: &'a Q,
+    ) -> drive::Begun<V, impl Future<Output = Result<V, ()>> + 'a>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        if let Some(mode) = control::take(self.id()) {
-            return self.controlled_async(mode, key, compute).await;
-        }
-        let memory = match inner.lookup_memory_inline(key) {
-            Memory::Fresh(value) => return Ok(inner.hit(value)),
-            memory => memory,
+        let start = match control::take(self.id()) {
+            Some(mode) => Err(mode),
+            None => match inner.lookup_memory_inline(key) {
+                Memory::Fresh(value) => return drive::Begun::Done(inner.hit(value)),
+                memory => Ok(memory),
+            },
         };
+        let relay = Arc::new(drive::Relay::new());
+        drive::Begun::Engine(self.engine_async(key, start, Arc::clone(&relay)), relay)
+    }
+
+    /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found;
+    /// `Err`: a control to follow), asking `relay` for the function's value.
+    #[cfg(feature = "tokio")]
+    async fn engine_async<Q>(
+        &self,
+        key: &Q,
+        start: Result<Memory<V>, control::Mode>,
+        relay: Arc<drive::Relay<V>>,
+    ) -> Result<V, ()>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        let memory = match start {
+            Ok(memory) => memory,
+            Err(mode) => return self.controlled_async(mode, key, &relay).await,
+        };
+        let inner = &*self.inner;
         let call = &mut Call::new(key);
         let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await
+        drive::run_async(&self.inner, &mut miss, &relay).await
+    }
+}
+
+/// The value of a call whose function cannot fail.
+#[cfg(feature = "tokio")]
+fn infallible<V>(result: Result<V, Infallible>) -> V {
+    match result {
+        Ok(value) => value,
+        Err(never) => match never {},
     }
 }

@@ -21,7 +21,11 @@ use tracing::Instrument as _;
 #[cfg(feature = "tokio")]
 mod job;
 #[cfg(feature = "tokio")]
+mod relay;
+#[cfg(feature = "tokio")]
 use self::job::write_all;
+#[cfg(feature = "tokio")]
+pub(super) use self::relay::{Begun, Relay, driven};
 
 #[cfg(feature = "tokio")]
 use super::inner::Inner;
@@ -64,23 +68,24 @@ where
     }
 }
 
-/// Runs `miss` to its end without blocking the executor. `cache` is the cache `miss` is on: a
-/// store's writes run together on a blocking thread that holds it ([`write_all`]).
+/// Runs `miss` to its end without blocking the executor, asking `relay` for the function's
+/// value (`None` when it failed) when the miss needs it: `Err` when it failed and nothing took
+/// its place (the caller's future keeps the error, [`Driven`](relay::Driven)). `cache` is the cache `miss` is
+/// on: a store's writes run together on a blocking thread that holds it ([`write_all`]).
 ///
-/// Only the function's run is here: this is a copy per function (its future's type), where the
-/// steps between runs ([`advance_async`]) are a copy per cache type and key form (compile time:
-/// with them inline, each async `#[cached]` function compiled the whole driver).
+/// A copy per cache type and key form, not per function: the function's future is the caller's
+/// ([`Driven`](relay::Driven)), not held here (compile time: held here, each async `#[cached]` function
+/// compiled the whole driver).
 #[cfg(feature = "tokio")]
-pub(super) async fn run_async<K, V, Q, E, Fut>(
+pub(super) async fn run_async<K, V, Q>(
     cache: &Arc<Inner<K, V>>,
     miss: &mut Miss<'_, K, V, Q>,
-    compute: &mut Option<impl FnOnce() -> Fut>,
-) -> Result<V, E>
+    relay: &Relay<V>,
+) -> Result<V, ()>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
-    Fut: std::future::Future<Output = Result<V, E>>,
 {
     // How the writes of the store under way went, in the order the core asks for them.
     let mut wrote = VecDeque::new();
@@ -89,17 +94,16 @@ where
         if let Some(limiter) = limiter {
             limiter.acquire_async().await;
         }
-        let compute = compute.take().expect("the miss path computes at most once");
         let inner = miss.inner();
         let span = compute_span(inner.namespace());
         let timer = Timer::start();
-        let result = compute().instrument(span).await;
+        let value = relay.run(Some(span)).await;
         timer.stop(&inner.stats);
-        match result {
-            Ok(value) => miss.computed_async(value).await,
-            Err(error) => match miss.failed_async(error) {
+        match value {
+            Some(value) => miss.computed_async(value).await,
+            None => match miss.failed_async(()) {
                 ControlFlow::Break(result) => return result,
-                ControlFlow::Continue(error) => failure = Some(error),
+                ControlFlow::Continue(()) => failure = Some(()),
             },
         }
     }

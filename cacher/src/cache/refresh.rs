@@ -13,6 +13,8 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
+#[cfg(feature = "tokio")]
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
@@ -298,21 +300,17 @@ where
         Fut: std::future::Future<Output = Result<V, E>> + Send + 'static,
         E: Send + 'static,
     {
-        let inner = &*self.inner;
-        let (memory, observed) = match self.start(key) {
-            Start::Controlled(mode) => return self.controlled_async(mode, key, compute).await,
-            Start::Hit(value) => return Ok(value),
-            Start::Miss(memory, observed) => (memory, observed),
+        let (mut compute, mut refresh) = (Some(compute), None);
+        let slot = &mut refresh;
+        // The borrow moved in (not reborrowed): the engine keeps it to the call's end.
+        let begin = move || {
+            let slot = slot;
+            self.begin_refresh_async(key, slot)
         };
-        let mut call = Call::new(key);
-        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
-        let mut compute = Some(compute);
-        let result = drive::run_async(&self.inner, &mut miss, &mut compute).await;
-        if observed {
-            control::report(self.id(), miss.origin());
-        }
-        if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
-            let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
+        let (id, identity) = (std::convert::identity, std::convert::identity);
+        let result = drive::driven(begin, &mut compute, id, identity).await;
+        if let (Some((ticket, made)), Some(compute)) = (refresh, compute.take()) {
+            let (cache, key) = (self.clone(), key.to_key());
             match tokio::runtime::Handle::try_current() {
                 // As the blocking refresh, under the key form's `PERSISTENT`.
                 Ok(runtime) => match Q::PERSISTENT {
@@ -336,6 +334,57 @@ where
         result
     }
 
+    /// [`__try_get_or_refresh_async`](Self::__try_get_or_refresh_async)'s start, as
+    /// [`begin_async`](Self::begin_async)'s: its engine, a copy per cache type and key form,
+    /// leaves in `refresh` the claim of a background refresh when it served a stale value.
+    #[cfg(feature = "tokio")]
+    fn begin_refresh_async<'a, Q>(
+        &'a self,
+        key: &'a Q,
+        refresh: &'a mut Option<(Ticket, Option<Made>)>,
+    ) -> drive::Begun<V, impl Future<Output = Result<V, ()>> + 'a>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        let start = match self.start(key) {
+            Start::Hit(value) => return drive::Begun::Done(value),
+            start => start,
+        };
+        let relay = Arc::new(drive::Relay::new());
+        let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
+        drive::Begun::Engine(engine, relay)
+    }
+
+    /// The steps of an async call of `try_get_or_refresh` after its `start`.
+    #[cfg(feature = "tokio")]
+    async fn refresh_engine_async<Q>(
+        &self,
+        key: &Q,
+        start: Start<V>,
+        relay: Arc<drive::Relay<V>>,
+        refresh: &mut Option<(Ticket, Option<Made>)>,
+    ) -> Result<V, ()>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        let inner = &*self.inner;
+        let (memory, observed) = match start {
+            Start::Controlled(mode) => return self.controlled_async(mode, key, &relay).await,
+            Start::Hit(value) => return Ok(value),
+            Start::Miss(memory, observed) => (memory, observed),
+        };
+        let mut call = Call::new(key);
+        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
+        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        if observed {
+            control::report(self.id(), miss.origin());
+        }
+        if let Some(ticket) = miss.take_refresh() {
+            *refresh = Some((ticket, miss.made()));
+        }
+        result
+    }
+
     #[cfg(feature = "tokio")]
     async fn revalidate_async<E, Fut, const PERSISTENT: bool>(
         &self,
@@ -346,15 +395,30 @@ where
     ) where
         Fut: std::future::Future<Output = Result<V, E>>,
     {
+        let relay = Arc::new(drive::Relay::new());
+        let engine = self.revalidating::<PERSISTENT>(key, made, ticket, Arc::clone(&relay));
+        let begin = move || drive::Begun::Engine(engine, relay);
+        let id = std::convert::identity;
+        let _ = drive::driven(begin, Some(compute), id, id).await;
+    }
+
+    /// [`revalidate_async`](Self::revalidate_async)'s steps: a copy per cache type.
+    #[cfg(feature = "tokio")]
+    async fn revalidating<const PERSISTENT: bool>(
+        &self,
+        key: &K,
+        made: Option<Made>,
+        ticket: Ticket,
+        relay: Arc<drive::Relay<V>>,
+    ) -> Result<V, ()> {
         let inner = &*self.inner;
         let key = Owned::<K, PERSISTENT>(key);
         let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
-        if drive::run_async(&self.inner, &mut miss, &mut Some(compute))
-            .await
-            .is_err()
-        {
+        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        if result.is_err() {
             miss.refresh_failed(ticket);
         }
+        result
     }
 }

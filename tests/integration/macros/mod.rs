@@ -9,6 +9,8 @@
 // warning in the expansions of this module is an error.
 #[deny(warnings)]
 mod expansion;
+#[cfg(feature = "tokio")]
+mod futures;
 #[deny(warnings)]
 mod store;
 mod walkthrough;

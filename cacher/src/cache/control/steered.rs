@@ -8,7 +8,7 @@ use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
-use crate::cache::drive;
+use crate::cache::drive::{self, Relay};
 use crate::cache::inner::Memory;
 use crate::cache::miss::Goal;
 #[cfg(feature = "tokio")]
@@ -88,19 +88,18 @@ where
         result
     }
 
-    /// Async [`controlled`](Self::controlled). Only the function's run is here (a copy per
-    /// function); what comes before and after it ([`planned_async`](Self::planned_async),
-    /// [`refreshed_async`](Self::refreshed_async)) is a copy per cache type and key form.
+    /// Async [`controlled`](Self::controlled), asking `relay` for the function's value (`Err`:
+    /// it failed, and the caller's future has its error): a copy per cache type and key form,
+    /// as the function's future is the caller's ([`drive::driven`]).
     #[cfg(feature = "tokio")]
-    pub(in crate::cache) async fn controlled_async<Q, E, Fut>(
+    pub(in crate::cache) async fn controlled_async<Q>(
         &self,
         mode: Mode,
         key: &Q,
-        compute: impl FnOnce() -> Fut,
-    ) -> Result<V, E>
+        relay: &Relay<V>,
+    ) -> Result<V, ()>
     where
         Q: KeyRef<K> + Sync + ?Sized,
-        Fut: std::future::Future<Output = Result<V, E>>,
     {
         let inner = &*self.inner;
         let (goal, memory) = match self.planned_async(mode, key).await {
@@ -108,16 +107,16 @@ where
                 if let Some(limiter) = &inner.rate_limiter {
                     limiter.acquire_async().await;
                 }
-                let result = compute().await;
+                let value = relay.run(None).await;
                 report(self.id(), Origin::Computed);
-                return result;
+                return value.ok_or(());
             }
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
-        let result = drive::run_async(&self.inner, &mut miss, &mut Some(compute)).await;
+        let result = drive::run_async(&self.inner, &mut miss, relay).await;
         report(self.id(), miss.origin());
         drop(miss);
         self.refreshed_async(goal, result.as_ref().ok(), &mut call)

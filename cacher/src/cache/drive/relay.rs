@@ -1,0 +1,286 @@
+//! The async call's future: the cache's steps (an engine, a future per cache type and key form)
+//! beside the function's own future, which is the only part typed by the function.
+//!
+//! An `async` miss used to be one state machine per *function*: the function's future was held
+//! inside the driver's, so every step of the driver (the tiers' reads and writes, the waits,
+//! the lock, a controlled call's plan) was compiled again for each `#[cached]` async function.
+//! Here the engine never holds the function's future: when it needs the function's value, it
+//! asks for it through a [`Relay`] and waits; [`Driven`], which holds both, runs the function
+//! and hands its value back. `Driven`'s poll is all that is compiled per function. Nothing is
+//! boxed, so the call's future is `Send` exactly when the function's future is (and an `async
+//! fn` whose future is not, on a `LocalSet`, is still cached).
+
+use std::borrow::BorrowMut;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use tracing::Span;
+
+/// How an async call begins ([`Driven`]'s first poll): a value at once (a memory hit), or the
+/// engine that goes on, with the relay it asks the function's value through.
+pub(crate) enum Begun<V, G> {
+    /// The call's value, without the engine.
+    Done(V),
+    /// The engine (its output: the value, or `Err` when the function failed and nothing took its
+    /// place, whose error the caller's future kept).
+    Engine(G, Arc<Relay<V>>),
+}
+
+/// Where the engine asks for the function's run and gets its value back.
+pub(crate) struct Relay<V> {
+    turn: Mutex<Turn<V>>,
+}
+
+/// Whose move it is.
+enum Turn<V> {
+    /// The engine's: nothing asked.
+    Engine,
+    /// The engine asked for the function's run, to be made in this span (if any).
+    Asked(Option<Span>),
+    /// The function runs.
+    Running,
+    /// The function's value (`None`: it failed), for the engine to take.
+    Answered(Option<V>),
+}
+
+impl<V> Relay<V> {
+    /// A relay with nothing asked.
+    pub(crate) fn new() -> Self {
+        Self {
+            turn: Mutex::new(Turn::Engine),
+        }
+    }
+
+    /// The engine's side: the function's value once it ran (`None` if it failed), its run made
+    /// in `span` if one is given.
+    pub(crate) fn run(&self, span: Option<Span>) -> Run<'_, V> {
+        Run {
+            relay: self,
+            span: Some(span),
+        }
+    }
+
+    fn turn(&self) -> std::sync::MutexGuard<'_, Turn<V>> {
+        self.turn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The caller's side: the span of the run the engine asked for, if it asked (the function
+    /// runs from now on).
+    fn asked(&self) -> Option<Option<Span>> {
+        let mut turn = self.turn();
+        match std::mem::replace(&mut *turn, Turn::Running) {
+            Turn::Asked(span) => Some(span),
+            other => {
+                *turn = other;
+                None
+            }
+        }
+    }
+
+    /// The caller's side: the function's value (`None`: it failed), for the engine.
+    fn answer(&self, value: Option<V>) {
+        *self.turn() = Turn::Answered(value);
+    }
+}
+
+/// [`Relay::run`]'s future. It registers no waker: the caller's future polls the engine again
+/// as soon as it has answered, in the same poll.
+pub(crate) struct Run<'r, V> {
+    relay: &'r Relay<V>,
+    /// The span to ask the run in, until asked.
+    span: Option<Option<Span>>,
+}
+
+impl<V> Future for Run<'_, V> {
+    type Output = Option<V>;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<V>> {
+        let mut turn = self.relay.turn();
+        if let Turn::Answered(_) = &*turn {
+            let Turn::Answered(value) = std::mem::replace(&mut *turn, Turn::Engine) else {
+                unreachable!("matched above")
+            };
+            return Poll::Ready(value);
+        }
+        if let Some(span) = self.span.take() {
+            *turn = Turn::Asked(span);
+        }
+        Poll::Pending
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async call: begins with `begin` (a hit ends it there), then polls the engine, and runs
+    /// the function (`compute`, whose output `answer` reads as the value or the error) when the
+    /// engine asks. Its poll is the only part of an async call compiled per function: what
+    /// does not name the function's types is [`Steps`]'.
+    pub(crate) struct Driven<B, G, V, E, O, T, S, F, Fut> {
+        #[pin]
+        steps: Steps<G, V, E>,
+        // The function's future while it runs.
+        #[pin]
+        running: Option<Fut>,
+        begin: Option<B>,
+        // `Option<F>`, or a borrow of the caller's, which gets it back if it did not run.
+        compute: S,
+        answer: fn(O) -> Result<V, E>,
+        finish: fn(Result<V, E>) -> T,
+        _compute: std::marker::PhantomData<fn() -> F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`Driven`]'s engine and what it keeps beside it: a copy per cache type and error type.
+    struct Steps<G, V, E> {
+        #[pin]
+        engine: Option<G>,
+        relay: Option<Arc<Relay<V>>>,
+        // The function's error, kept while the engine looks for a value to serve instead.
+        error: Option<E>,
+        // The span of the function's run, entered at each of its polls.
+        span: Option<Span>,
+    }
+}
+
+/// What the engine's poll came to.
+enum Polled<V, E> {
+    /// The call's end.
+    Done(Result<V, E>),
+    /// The engine asks for the function's run.
+    Run,
+    /// The engine waits.
+    Pending,
+}
+
+impl<G, V, E> Steps<G, V, E>
+where
+    G: Future<Output = Result<V, ()>>,
+{
+    /// The call begun: its value if it ended there, else its engine kept.
+    fn begin(self: Pin<&mut Self>, begun: Begun<V, G>) -> Option<V> {
+        let mut this = self.project();
+        match begun {
+            Begun::Done(value) => Some(value),
+            Begun::Engine(engine, relay) => {
+                this.engine.set(Some(engine));
+                *this.relay = Some(relay);
+                None
+            }
+        }
+    }
+
+    /// Polls the engine.
+    fn poll_engine(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled<V, E> {
+        let mut this = self.project();
+        let engine = this.engine.as_mut().as_pin_mut();
+        let result = match engine.expect("polled after its end").poll(cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => {
+                let relay = this.relay.as_deref().expect("a relay beside the engine");
+                return match relay.asked() {
+                    Some(span) => {
+                        *this.span = span;
+                        Polled::Run
+                    }
+                    None => Polled::Pending,
+                };
+            }
+        };
+        this.engine.set(None);
+        Polled::Done(result.map_err(|()| {
+            (this.error.take()).expect("the function's error, when the engine has none")
+        }))
+    }
+
+    /// The span of the function's run, entered.
+    fn entered(self: Pin<&mut Self>) -> Option<tracing::span::Entered<'_>> {
+        self.project().span.as_ref().map(Span::enter)
+    }
+
+    /// The function's run ended with `result`: its value for the engine, or its error kept.
+    fn answered(self: Pin<&mut Self>, result: Result<V, E>) {
+        let this = self.project();
+        *this.span = None;
+        let relay = this.relay.as_deref().expect("a relay beside the engine");
+        relay.answer(match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                *this.error = Some(error);
+                None
+            }
+        });
+    }
+}
+
+/// An async call ([`Driven`]): `begin` on its first poll, `compute` when the engine asks,
+/// its output read by `answer`, the call's result handed on through `finish`.
+pub(crate) fn driven<B, G, V, E, O, T, S, F, Fut>(
+    begin: B,
+    compute: S,
+    answer: fn(O) -> Result<V, E>,
+    finish: fn(Result<V, E>) -> T,
+) -> Driven<B, G, V, E, O, T, S, F, Fut>
+where
+    B: FnOnce() -> Begun<V, G>,
+    G: Future<Output = Result<V, ()>>,
+    S: BorrowMut<Option<F>>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = O>,
+{
+    Driven {
+        steps: Steps {
+            engine: None,
+            relay: None,
+            error: None,
+            span: None,
+        },
+        running: None,
+        begin: Some(begin),
+        compute,
+        answer,
+        finish,
+        _compute: std::marker::PhantomData,
+    }
+}
+
+impl<B, G, V, E, O, T, S, F, Fut> Future for Driven<B, G, V, E, O, T, S, F, Fut>
+where
+    B: FnOnce() -> Begun<V, G>,
+    G: Future<Output = Result<V, ()>>,
+    S: BorrowMut<Option<F>>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = O>,
+{
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut this = self.project();
+        if let Some(begin) = this.begin.take()
+            && let Some(value) = this.steps.as_mut().begin(begin())
+        {
+            return Poll::Ready((this.finish)(Ok(value)));
+        }
+        loop {
+            if let Some(running) = this.running.as_mut().as_pin_mut() {
+                let entered = this.steps.as_mut().entered();
+                let Poll::Ready(output) = running.poll(cx) else {
+                    return Poll::Pending;
+                };
+                drop(entered);
+                this.running.set(None);
+                this.steps.as_mut().answered((this.answer)(output));
+            }
+            match this.steps.as_mut().poll_engine(cx) {
+                Polled::Done(result) => return Poll::Ready((this.finish)(result)),
+                Polled::Run => {
+                    let compute = this.compute.borrow_mut().take();
+                    let compute = compute.expect("the miss path computes at most once");
+                    this.running.set(Some(compute()));
+                }
+                Polled::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

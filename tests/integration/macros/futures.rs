@@ -1,0 +1,68 @@
+//! What an async call's future is: `Send` when the function's future is (so that a cached
+//! `async fn` can be spawned on a multi-threaded runtime), and still cached when the function's
+//! future is not (an `Rc` held across an `.await`, on a `LocalSet`). The call's steps are the
+//! cache's own future and the function's future is held beside them, not erased into a box that
+//! would have to choose one.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use cacher::{Cache, cached};
+
+static SENT: AtomicUsize = AtomicUsize::new(0);
+static LOCAL: AtomicUsize = AtomicUsize::new(0);
+
+#[cached]
+async fn sent(n: u64) -> u64 {
+    SENT.fetch_add(1, SeqCst);
+    tokio::task::yield_now().await;
+    n * 2
+}
+
+#[cached]
+async fn local(n: u64) -> Result<u64, String> {
+    LOCAL.fetch_add(1, SeqCst);
+    // Not `Send`: held across an `.await`.
+    let held = Rc::new(n);
+    tokio::task::yield_now().await;
+    Ok(*held + 1)
+}
+
+fn spawnable<F: std::future::Future + Send + 'static>(future: F) -> F {
+    future
+}
+
+fn sendable<F: std::future::Future + Send>(future: F) -> F {
+    future
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_async_fn_whose_body_is_send_can_be_spawned() {
+    let first = tokio::spawn(spawnable(sent(21))).await.unwrap();
+    let again = tokio::spawn(spawnable(sent(21))).await.unwrap();
+    assert_eq!((first, again), (42, 42));
+    assert_eq!(SENT.load(SeqCst), 1, "the second call is a hit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_or_compute_async_is_send_too() {
+    let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+    let task = tokio::spawn(async move {
+        let value = sendable(cache.get_or_compute_async(&1, || async { 7 })).await;
+        (value, cache.get(&1))
+    });
+    assert_eq!(task.await.unwrap(), (7, Some(7)));
+}
+
+#[tokio::test]
+async fn a_cached_async_fn_whose_body_is_not_send_runs_on_a_local_set_and_is_cached() {
+    let set = tokio::task::LocalSet::new();
+    let (first, again) = set
+        .run_until(async {
+            let first = tokio::task::spawn_local(local(1)).await.unwrap();
+            (first, local(1).await)
+        })
+        .await;
+    assert_eq!((first, again), (Ok(2), Ok(2)));
+    assert_eq!(LOCAL.load(SeqCst), 1, "the second call is a hit");
+}
