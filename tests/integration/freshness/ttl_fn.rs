@@ -132,3 +132,33 @@ fn a_ttl_of_its_own_that_is_not_whole_milliseconds_is_rounded_up() {
         "a refresh stores it as a computation does"
     );
 }
+
+/// An entry's own ttl, written by a process with a `ttl_fn`, is honoured by a cache with no ttl
+/// at all that reads it — in its memory tier too, once the file's hit filled it.
+#[test]
+fn an_untimed_cache_honours_the_ttl_an_entry_records_after_filling_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let writer: Cache<u32, Token> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .ttl_fn(expires)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    writer.insert(&1, token(Some(60))).unwrap();
+    let reader: Cache<u32, Token> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert!(reader.get(&1).is_some(), "fresh: read from the file");
+    mock.advance(MIN);
+    assert_eq!(reader.get(&1), None, "its own 60 s are over");
+    let calls = Calls::default();
+    reader.get_or_compute(&1, || {
+        calls.hit();
+        token(Some(60))
+    });
+    assert_eq!(calls.count(), 1, "recomputed, not served from memory");
+}
