@@ -149,6 +149,27 @@ fn saturating_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// A duration the user gave (a ttl, an idle time, a grace window, a value's own ttl, a rate
+/// limit's interval, an error backoff, a retention) in whole milliseconds, for the policies and
+/// backends that count in them: rounded **up**, so that a positive duration is never zero —
+/// zero means "expired at once", "stored nowhere" or "off" to them, the opposite of what a
+/// short duration asks — and no interval is made shorter than asked (1.5 ms is 2 ms); past
+/// `u64::MAX` ms (`Duration::MAX`: "forever") it saturates instead of wrapping. The one rule:
+/// every such conversion goes through here.
+pub(crate) fn ceil_ms(d: Duration) -> u64 {
+    ceil_in(d, 1_000_000)
+}
+
+/// [`ceil_ms`] in microseconds (the Redis rate limiter's unit).
+#[cfg(feature = "redis")]
+pub(crate) fn ceil_micros(d: Duration) -> u64 {
+    ceil_in(d, 1_000)
+}
+
+fn ceil_in(d: Duration, unit_nanos: u128) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(unit_nanos)).unwrap_or(u64::MAX)
+}
+
 /// The handle of a mock clock: time moves only through [`advance`](MockClock::advance), or when
 /// code sleeps on the clock (the sleep advances it by the slept duration and returns at once).
 #[derive(Debug)]
@@ -187,5 +208,24 @@ impl MockClock {
     fn wall_ms(&self) -> u64 {
         self.start_wall_ms
             .saturating_add(saturating_ms(self.elapsed()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::ceil_ms;
+
+    #[test]
+    fn a_duration_in_milliseconds_is_rounded_up_and_saturates() {
+        assert_eq!(ceil_ms(Duration::ZERO), 0);
+        assert_eq!(ceil_ms(Duration::from_nanos(1)), 1);
+        assert_eq!(ceil_ms(Duration::from_micros(500)), 1);
+        assert_eq!(ceil_ms(Duration::from_millis(1)), 1);
+        assert_eq!(ceil_ms(Duration::from_micros(1_500)), 2);
+        assert_eq!(ceil_ms(Duration::MAX), u64::MAX);
+        #[cfg(feature = "redis")]
+        assert_eq!(super::ceil_micros(Duration::from_nanos(1_500)), 2);
     }
 }

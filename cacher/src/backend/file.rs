@@ -144,6 +144,8 @@ impl<F: Formatter> SeparateFileBackend<F> {
 
     /// Maps each key to a relative path, extension included (the attribute's `filename_fn`).
     /// Components are separated by `/`; see the type's documentation for the names refused.
+    /// A panic in `f` refuses the key's path as a bad name is refused: the call still returns
+    /// the function's value, and the failure is logged and counted.
     #[must_use]
     pub fn filename_fn(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
         self.filename_fn = Some(Arc::new(f));
@@ -164,7 +166,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let prefix = version.as_ref().map_or(0, |dir| dir.len() + 1);
         let mut rel = match &self.filename_fn {
             Some(f) => {
-                let name = f(key.key);
+                let name = path::output_of(&**f, key.key)?;
                 check_relative(&name)?;
                 name
             }

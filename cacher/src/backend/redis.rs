@@ -131,7 +131,7 @@ impl<F: Formatter> RedisBackend<F> {
 
     /// Redis deletes each entry `ttl` after its creation time (`SET … PX`), instead of after the
     /// cache's ttl and grace. An entry whose time is already up when it is written is not
-    /// written.
+    /// written. Counted in whole milliseconds, rounded up (500 µs is 1 ms, never 0).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -163,24 +163,27 @@ impl<F: Formatter> RedisBackend<F> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(&redis_key).arg(bytes);
-        // The user's Redis ttl; else the entry's own end (its ttl from `ttl_fn`, the grace
-        // windows, its idle time), which the cache sets on each write; else the cache's retention.
-        let from_created = |ttl: Duration| {
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            entry.created_ms.saturating_add(ttl_ms)
-        };
+        match self.time_left(entry, system_now_ms()) {
+            Some(0) => return Ok(None),
+            Some(left_ms) => {
+                cmd.arg("PX").arg(crate::redis::px(left_ms));
+            }
+            None => {}
+        }
+        Ok(Some((redis_key, cmd)))
+    }
+
+    /// How long Redis keeps `entry` from `now_ms` (`Some(0)`: its time is up; `None`: for
+    /// ever). The user's Redis ttl; else the entry's own end (its ttl from `ttl_fn`, the grace
+    /// windows, its idle time), which the cache sets on each write; else the cache's retention.
+    fn time_left<V>(&self, entry: &Entry<V>, now_ms: u64) -> Option<u64> {
+        let from_created =
+            |ttl: Duration| entry.created_ms.saturating_add(crate::clock::ceil_ms(ttl));
         let expires_ms = match (self.ttl_set_by_user, entry.expires_ms) {
             (false, Some(expires_ms)) => Some(expires_ms),
             _ => self.ttl.map(from_created),
         };
-        if let Some(expires_ms) = expires_ms {
-            let left_ms = expires_ms.saturating_sub(system_now_ms());
-            if left_ms == 0 {
-                return Ok(None);
-            }
-            cmd.arg("PX").arg(crate::redis::px(left_ms));
-        }
-        Ok(Some((redis_key, cmd)))
+        expires_ms.map(|expires_ms| expires_ms.saturating_sub(now_ms))
     }
 
     /// A `GET`'s failure. A value of another Redis type under the entry's key (a list planted
@@ -404,6 +407,22 @@ mod tests {
             .ttl(Duration::ZERO);
         let built = crate::Cache::<u32, u32>::builder().backend(backend).build();
         assert!(matches!(built, Err(crate::Error::Config(_))), "{built:?}");
+    }
+
+    /// The tier's own ttl (`RedisBackend::ttl`) is counted in whole milliseconds rounded up:
+    /// truncated, one under a millisecond was "already up" at the write (the tier stored
+    /// nothing, ever), and 1.5 ms was 1 ms.
+    #[test]
+    fn a_sub_millisecond_ttl_of_the_tier_is_never_made_shorter() {
+        let tier = |micros| {
+            RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
+                .unwrap()
+                .ttl(Duration::from_micros(micros))
+        };
+        let entry = Entry::new(7u32, 5_000);
+        assert_eq!(tier(500).time_left(&entry, 5_000), Some(1));
+        assert_eq!(tier(1_500).time_left(&entry, 5_000), Some(2));
+        assert_eq!(tier(1_500).time_left(&entry, 5_001), Some(1));
     }
 
     #[test]

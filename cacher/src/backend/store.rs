@@ -338,8 +338,7 @@ where
         if self.bounds.max_size == Some(0) {
             return refuse("max_size must be at least 1 byte");
         }
-        self.bounds.retention_ms =
-            retention.map(|keep| u64::try_from(keep.as_millis()).unwrap_or(u64::MAX));
+        self.bounds.retention_ms = retention.map(crate::clock::ceil_ms);
         // Opened now if it can be; else each call tries again, and meanwhile the tier fails
         // (the function's value is still returned), as a file tier whose directory cannot be
         // made.

@@ -205,6 +205,12 @@ where
     }
 
     /// Entries older than `ttl` are misses.
+    ///
+    /// Every duration of the cache (`ttl`, [`ttl_fn`](Self::ttl_fn)'s, the stale windows,
+    /// [`time_to_idle`](Self::time_to_idle), [`error_backoff`](Self::error_backoff), a
+    /// [`RateLimiter`]'s interval) is counted in whole milliseconds, rounded **up**: 500 µs is
+    /// 1 ms and 1.5 ms is 2 ms, so a positive duration is never taken for zero (which would
+    /// mean "expired at once", "stored nowhere" or "off"); `Duration::MAX` is for ever.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.settings.ttl = Some(ttl);
         self
@@ -213,7 +219,8 @@ where
     /// A ttl from the value: `ttl_fn(&value)` is the entry's own ttl (a token's `expires_in`,
     /// an HTTP `max-age`), stored with the entry and honoured by every tier (Redis's expiry
     /// too); `None` keeps the fixed [`ttl`](Self::ttl) (or no expiry without one). A value whose
-    /// ttl is zero is returned and not stored.
+    /// ttl is zero is returned and not stored; a positive one under a millisecond is one
+    /// millisecond (rounded up, as every duration: [`ttl`](Self::ttl)).
     ///
     /// # Examples
     ///
@@ -313,8 +320,9 @@ where
     /// After the function failed for a key while a stale entry could be served
     /// ([`stale_if_error`](Self::stale_if_error), or a failed background refresh), calls of
     /// that key serve the stale entry without calling the function for `backoff`, then try it
-    /// again. Default: [`DEFAULT_ERROR_BACKOFF`]; `Duration::ZERO` tries on every call. Per
-    /// process.
+    /// again. Default: [`DEFAULT_ERROR_BACKOFF`]; `Duration::ZERO` tries on every call (a positive
+    /// backoff under a millisecond is one millisecond, rounded up as every duration:
+    /// [`ttl`](Self::ttl)). Per process.
     ///
     /// # Examples
     ///

@@ -168,7 +168,7 @@ where
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
     /// nowhere.
     pub(super) fn discards(&self, value: &V) -> bool {
-        self.ttl_of(value).is_some_and(|ttl| ttl.as_millis() == 0)
+        self.ttl_of(value).is_some_and(|ttl| ttl.is_zero())
     }
 
     /// The value's own ttl (`ttl_fn`); a `ttl_fn` that panics gives zero: the value is then its

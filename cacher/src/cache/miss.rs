@@ -438,18 +438,6 @@ impl<'a> Core<'a> {
         };
     }
 
-    /// A tier whose service failed (not a corrupt entry, which a write repairs) is down for
-    /// the rest of the call.
-    fn note_failure(&mut self, tier: usize, error: &Error) {
-        if matches!(error, Error::Backend { .. }) {
-            self.down |= 1u64.checked_shl(tier as u32).unwrap_or(0);
-        }
-    }
-
-    fn is_down(&self, tier: usize) -> bool {
-        self.down & 1u64.checked_shl(tier as u32).unwrap_or(0) != 0
-    }
-
     /// A fresh entry in persistent tier `tier`: fill the memory tier and the tiers before it,
     /// keeping its creation time, so that a ttl counts from when the value was computed.
     fn found(&mut self, mut stamp: Stamp, tier: usize, now_ms: u64, v: &mut dyn Values<'a>) {
@@ -468,9 +456,12 @@ impl<'a> Core<'a> {
     }
 
     /// Copies the entry into the memory tier and the persistent tiers before `upto`, if no
-    /// invalidation came since the call started.
+    /// invalidation came since the call started. Not into the memory of a cache that ages
+    /// nothing (`KeyRef::TIMED`) when the entry has a ttl of its own (another process's
+    /// `ttl_fn`): that tier's lookups read no clock, and would serve it past its ttl for good.
     fn fill(&mut self, stamp: Stamp, upto: usize, v: &mut dyn Values<'a>) {
-        if upto == 0 && !self.memory {
+        let memory = self.memory && (self.shared.timed || stamp.ttl_ms.is_none());
+        if upto == 0 && !memory {
             // Nothing to copy it into: no store begins, none for an invalidation to wait for.
             return self.finish(Slot::Entry, v);
         }
@@ -479,7 +470,9 @@ impl<'a> Core<'a> {
         };
         self.storing = Some(storing);
         v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
-        v.insert_memory(&|| true);
+        if memory {
+            v.insert_memory(&|| true);
+        }
         self.phase = Phase::Write {
             tier: 0,
             upto,

@@ -143,11 +143,7 @@ impl RedisLock {
     }
 
     fn lease_ms(&self) -> u64 {
-        crate::redis::px(
-            u64::try_from(self.lease.as_micros().div_ceil(1000))
-                .unwrap_or(u64::MAX)
-                .max(1),
-        )
+        crate::redis::px(crate::clock::ceil_ms(self.lease).max(1))
     }
 
     fn acquire_cmd(&self, key: &str, token: &str) -> redis::Cmd {

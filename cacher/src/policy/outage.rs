@@ -28,7 +28,7 @@ impl Outages {
     /// Remembers failures for `backoff` (zero: never, every call tries the function).
     pub(crate) fn new(backoff: Duration) -> Self {
         Self {
-            backoff_ms: u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            backoff_ms: crate::clock::ceil_ms(backoff),
             any: AtomicBool::new(false),
             failed: Mutex::default(),
         }
@@ -97,6 +97,19 @@ mod tests {
         assert!(!outages.backing_off(8, 1_000));
         outages.recovered(7);
         assert!(!outages.backing_off(7, 1_001));
+    }
+
+    /// A backoff under a millisecond is one millisecond: truncated to zero, it meant "never
+    /// back off" (every call of a failing key called the function), the opposite of a short one.
+    #[test]
+    fn a_sub_millisecond_backoff_backs_off_for_a_millisecond() {
+        let outages = Outages::new(Duration::from_micros(500));
+        outages.failed(7, 1_000);
+        assert!(outages.backing_off(7, 1_000));
+        assert!(!outages.backing_off(7, 1_001));
+        let outages = Outages::new(Duration::from_micros(1_500));
+        outages.failed(7, 1_000);
+        assert!(outages.backing_off(7, 1_001), "1.5 ms is 2 ms, not 1");
     }
 
     #[test]

@@ -83,7 +83,9 @@ const NOT_SHARED: Shared = None;
 const NOT_SHARED: Shared = Shared;
 
 impl RateLimiter {
-    /// A limiter allowing one call start per `min_interval`, on the system clock.
+    /// A limiter allowing one call start per `min_interval`, on the system clock. The limiters
+    /// shared through a file or Redis count the interval in whole milliseconds (microseconds for
+    /// Redis), rounded up: never shorter than asked, and never zero (no limit) for a positive one.
     #[must_use]
     pub fn new(min_interval: Duration) -> Self {
         Self::build(min_interval, Clock::system(), NOT_SHARED)

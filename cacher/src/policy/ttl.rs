@@ -152,7 +152,7 @@ impl TtlPolicy {
 /// `d` in whole milliseconds, rounded up: a positive duration is never zero (which would expire
 /// every entry at once).
 fn as_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+    crate::clock::ceil_ms(d)
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ mod touchback;
 #[cfg(feature = "tokio")]
 mod unawaited;
 mod underlock;
+mod userfns;
 mod writes;
 
 /// A memory tier in front of `tier`: the cache of the tests that watch what a persistent tier is

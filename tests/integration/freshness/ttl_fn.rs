@@ -101,3 +101,64 @@ fn without_a_fixed_ttl_values_that_say_nothing_never_expire() {
     assert!(cache.get(&1).is_some());
     assert_eq!(cache.get(&2), None);
 }
+
+/// A value's own ttl under a millisecond is one millisecond, as the fixed ttl is: truncated to
+/// zero, it was "stored nowhere" and the function ran on every call; and 1.5 ms was 1 ms.
+#[test]
+fn a_ttl_of_its_own_that_is_not_whole_milliseconds_is_rounded_up() {
+    let (clock, mock) = Clock::mock();
+    let cache: Cache<u32, Duration> = Cache::builder()
+        .ttl_fn(|ttl: &Duration| Some(*ttl))
+        .clock(clock)
+        .build()
+        .unwrap();
+    let calls = Calls::default();
+    for _ in 0..2 {
+        cache.get_or_compute(&1, || {
+            calls.hit();
+            Duration::from_micros(500)
+        });
+    }
+    assert_eq!(calls.count(), 1, "500 µs is stored for a millisecond");
+    cache.insert(&2, Duration::from_micros(1_500)).unwrap();
+    mock.advance(Duration::from_millis(1));
+    assert!(cache.get(&2).is_some(), "1.5 ms is 2 ms, not 1");
+    mock.advance(Duration::from_millis(1));
+    assert_eq!(cache.get(&2), None);
+    let refreshed = || cache.get_or_compute(&3, || Duration::from_micros(500));
+    cache.refresh(refreshed);
+    assert!(
+        cache.get(&3).is_some(),
+        "a refresh stores it as a computation does"
+    );
+}
+
+/// An entry's own ttl, written by a process with a `ttl_fn`, is honoured by a cache with no ttl
+/// at all that reads it — in its memory tier too, once the file's hit filled it.
+#[test]
+fn an_untimed_cache_honours_the_ttl_an_entry_records_after_filling_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clock, mock) = Clock::mock();
+    let writer: Cache<u32, Token> = Cache::builder()
+        .backend(SeparateFileBackend::new(dir.path()))
+        .ttl_fn(expires)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    writer.insert(&1, token(Some(60))).unwrap();
+    let reader: Cache<u32, Token> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .clock(clock)
+        .build()
+        .unwrap();
+    assert!(reader.get(&1).is_some(), "fresh: read from the file");
+    mock.advance(MIN);
+    assert_eq!(reader.get(&1), None, "its own 60 s are over");
+    let calls = Calls::default();
+    reader.get_or_compute(&1, || {
+        calls.hit();
+        token(Some(60))
+    });
+    assert_eq!(calls.count(), 1, "recomputed, not served from memory");
+}

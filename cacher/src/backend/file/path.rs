@@ -61,6 +61,16 @@ fn check_whole(rel: &str) -> Result<(), &'static str> {
     }
 }
 
+/// `filename_fn`'s output for `key`. A panic in it (`&key[..4]` of a shorter key) is a refusal
+/// of the path, reported and counted as every refusal, not the caller's panic: the function's
+/// value is still returned, as with a `ttl_fn` that panics.
+pub(crate) fn output_of(f: &dyn Fn(&str) -> String, key: &str) -> Result<String, InvalidPath> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(key))).map_err(|_| InvalidPath {
+        path: String::new(),
+        reason: "nothing: it panicked for this key",
+    })
+}
+
 /// The directory, under the cache directory, of the entries of `version`: `v=<version>` when
 /// the version is a short plain name (ASCII letters, digits, `.`, `_`, `-`, `+`, at most 64
 /// bytes, a portable name), else `v#` and 32 hex digits of its blake3 hash. No plain version

@@ -152,3 +152,18 @@ mod planted {
         assert_eq!(read(&store, "a").0, (1, p_bytes));
     }
 }
+
+/// The cache's retention (its ttl and grace windows, for entries without an end of their own)
+/// is counted in whole milliseconds rounded up: truncated, one under a millisecond made every
+/// such entry's end its creation, dropped by the next write, and 1.5 ms was 1 ms.
+#[test]
+fn a_retention_that_is_not_whole_milliseconds_is_never_made_shorter() {
+    use super::{PersistentBackend, StoreBackend};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    for (micros, ms) in [(500, 1), (1_500, 2)] {
+        let mut store = StoreBackend::new(dir.path());
+        PersistentBackend::<u32>::attach(&mut store, Some(Duration::from_micros(micros))).unwrap();
+        assert_eq!(store.bounds.retention_ms, Some(ms));
+    }
+}

@@ -227,8 +227,9 @@ pub(in crate::cache) struct Planned {
     pub(in crate::cache) store: Handed,
 }
 
-/// A value's own ttl in milliseconds (compiled once, not per cache type).
+/// A value's own ttl in milliseconds, rounded up as every duration the user gives
+/// ([`ceil_ms`](crate::clock::ceil_ms)): only a zero ttl is zero, "stored nowhere"
+/// (compiled once, not per cache type).
 pub(super) fn millis(ttl: Option<std::time::Duration>) -> Option<u64> {
-    let ttl = ttl?;
-    Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+    ttl.map(crate::clock::ceil_ms)
 }

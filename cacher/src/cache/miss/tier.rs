@@ -2,12 +2,26 @@
 //! in it, an entry read kept in the shell's slot, and the refusal of a tier asked of a
 //! memory-only key form (whose tiers' code is not compiled: `KeyRef::PERSISTENT`).
 
-use super::log;
+use super::{Core, log};
 use crate::backend::PersistentBackend;
 use crate::cache::call::Call;
 use crate::cache::inner::Inner;
 use crate::entry::{Entry, EntryKey, Stamp};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+impl Core<'_> {
+    /// A tier whose service failed (not a corrupt entry, which a write repairs) is down for
+    /// the rest of the call.
+    pub(super) fn note_failure(&mut self, tier: usize, error: &Error) {
+        if matches!(error, Error::Backend { .. }) {
+            self.down |= 1u64.checked_shl(tier as u32).unwrap_or(0);
+        }
+    }
+
+    pub(super) fn is_down(&self, tier: usize) -> bool {
+        self.down & 1u64.checked_shl(tier as u32).unwrap_or(0) != 0
+    }
+}
 
 /// Persistent tier `tier` and the identity of the entry under the persistent `key`.
 pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(

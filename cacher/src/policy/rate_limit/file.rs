@@ -85,7 +85,7 @@ impl FileSchedule {
             _ => next,
         };
         let start = next.max(now_ms);
-        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        let interval_ms = crate::clock::ceil_ms(interval);
         file.seek(SeekFrom::Start(0))?;
         let schedule = [start.saturating_add(interval_ms), now_ms];
         file.write_all(&schedule.map(u64::to_le_bytes).concat())?;
@@ -121,5 +121,23 @@ mod tests {
         // The wall clock is set back a day: the two slots taken are still queued, no more.
         let wait = schedule.reserve(day_ms, second).unwrap().unwrap();
         assert_eq!(wait, 2 * second);
+    }
+
+    /// The interval is counted in whole milliseconds rounded up: truncated, 500 µs was no limit
+    /// at all (every caller started at once) and 1.5 ms spaced starts 1 ms apart, shorter than
+    /// the minimum asked.
+    #[test]
+    fn an_interval_that_is_not_whole_milliseconds_is_never_made_shorter() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, interval, spacing) in [("half", 500, 1), ("one and a half", 1_500, 2)] {
+            let schedule = FileSchedule::new(dir.path().to_owned(), name);
+            let interval = Duration::from_micros(interval);
+            assert_eq!(
+                schedule.reserve(5_000, interval).unwrap(),
+                Some(Duration::ZERO)
+            );
+            let wait = schedule.reserve(5_000, interval).unwrap();
+            assert_eq!(wait, Some(Duration::from_millis(spacing)), "{interval:?}");
+        }
     }
 }

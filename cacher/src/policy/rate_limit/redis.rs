@@ -57,9 +57,7 @@ impl RedisRateLimit {
     }
 
     fn grant_cmd(&self, interval: Duration) -> redis::Cmd {
-        let micros = u64::try_from(interval.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let micros = crate::clock::ceil_micros(interval).max(1);
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(GRANT).arg(1).arg(&self.key).arg(micros);
         cmd
