@@ -222,9 +222,10 @@ where
     }
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found;
-    /// `Err`: a control to follow), asking `relay` for the function's value.
+    /// `Err`: a per-call control to follow), asking `relay` for the function's value: one
+    /// engine, a copy per cache type and key form, for plain and controlled calls.
     #[cfg(feature = "tokio")]
-    async fn engine_async<Q>(
+    pub(super) async fn engine_async<Q>(
         &self,
         key: &Q,
         start: Result<Memory<V>, control::Mode>,
@@ -233,14 +234,28 @@ where
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
-        let memory = match start {
-            Ok(memory) => memory,
-            Err(mode) => return self.controlled_async(mode, key, &relay).await,
+        let (goal, memory, controlled) = match start {
+            Ok(memory) => (Goal::Compute, memory, false),
+            Err(mode) => match self.planned_async(mode, key).await {
+                control::Planned::Bypass => return self.bypassed_async(&relay).await,
+                control::Planned::Hit(value) => return Ok(value),
+                control::Planned::Miss(goal, memory) => (goal, memory, true),
+            },
         };
         let inner = &*self.inner;
-        let call = &mut Call::new(key);
-        let mut miss = Miss::new(inner, call, inner.flight_hash(key), Goal::Compute, memory);
-        drive::run_async(&self.inner, &mut miss, &relay).await
+        let mut call = Call::new(key);
+        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
+        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        if controlled {
+            control::report(self.id(), miss.origin());
+            drop(miss);
+            // Only a timed form's refreshed value can be stored nowhere (`refreshed_async`):
+            // under the constant, an untimed form compiles none of it.
+            if Q::TIMED {
+                (self.refreshed_async(goal, result.as_ref().ok(), &mut call)).await;
+            }
+        }
+        result
     }
 }
 

@@ -20,6 +20,8 @@ use super::{Cache, drive};
 use crate::key::{AsKey, Borrowed};
 
 mod steered;
+#[cfg(feature = "tokio")]
+pub(super) use steered::Planned;
 
 /// What a control asks of the call it steers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -369,7 +369,7 @@ where
     {
         let inner = &*self.inner;
         let (memory, observed) = match start {
-            Start::Controlled(mode) => return self.controlled_async(mode, key, &relay).await,
+            Start::Controlled(mode) => return self.engine_async(key, Err(mode), relay).await,
             Start::Hit(value) => return Ok(value),
             Start::Miss(memory, observed) => (memory, observed),
         };

@@ -8,11 +8,9 @@ use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
-use crate::cache::drive::{self, Relay};
+use crate::cache::drive::Relay;
 use crate::cache::inner::Memory;
 use crate::cache::miss::Goal;
-#[cfg(feature = "tokio")]
-use crate::cache::miss::Miss;
 use crate::cache::origin::Origin;
 use crate::key::KeyRef;
 
@@ -88,46 +86,22 @@ where
         result
     }
 
-    /// Async [`controlled`](Self::controlled), asking `relay` for the function's value (`Err`:
-    /// it failed, and the caller's future has its error): a copy per cache type and key form,
-    /// as the function's future is the caller's ([`drive::driven`]).
+    /// A bypassing async call's run: the rate limiter waited for, then the function, whose
+    /// value `relay` brings (`Err`: it failed, and the caller's future has its error).
     #[cfg(feature = "tokio")]
-    pub(in crate::cache) async fn controlled_async<Q>(
-        &self,
-        mode: Mode,
-        key: &Q,
-        relay: &Relay<V>,
-    ) -> Result<V, ()>
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-    {
-        let inner = &*self.inner;
-        let (goal, memory) = match self.planned_async(mode, key).await {
-            Planned::Bypass => {
-                if let Some(limiter) = &inner.rate_limiter {
-                    limiter.acquire_async().await;
-                }
-                let value = relay.run(None).await;
-                report(self.id(), Origin::Computed);
-                return value.ok_or(());
-            }
-            Planned::Hit(value) => return Ok(value),
-            Planned::Miss(goal, memory) => (goal, memory),
-        };
-        let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
-        let result = drive::run_async(&self.inner, &mut miss, relay).await;
-        report(self.id(), miss.origin());
-        drop(miss);
-        self.refreshed_async(goal, result.as_ref().ok(), &mut call)
-            .await;
-        result
+    pub(in crate::cache) async fn bypassed_async(&self, relay: &Relay<V>) -> Result<V, ()> {
+        if let Some(limiter) = &self.inner.rate_limiter {
+            limiter.acquire_async().await;
+        }
+        let value = relay.run(None).await;
+        report(self.id(), Origin::Computed);
+        value.ok_or(())
     }
 
-    /// [`controlled_async`](Self::controlled_async)'s plan: a forced refresh first invalidates
-    /// the key, waiting for a store under way without blocking the executor.
+    /// An async controlled call's plan (the engine's, `begin_async`): a forced refresh first
+    /// invalidates the key, waiting for a store under way without blocking the executor.
     #[cfg(feature = "tokio")]
-    async fn planned_async<Q>(&self, mode: Mode, key: &Q) -> Planned<V>
+    pub(in crate::cache) async fn planned_async<Q>(&self, mode: Mode, key: &Q) -> Planned<V>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -140,14 +114,18 @@ where
         planned
     }
 
-    /// After [`controlled_async`](Self::controlled_async)'s run for `goal`, whose value (if it
-    /// computed one) is `value`: as `controlled` does, a refreshed value stored nowhere removes
+    /// After an async controlled call's run for `goal`, whose value (if it computed one) is
+    /// `value`: as `controlled` does, a refreshed value stored nowhere removes
     /// the entry it replaces, the removal (tier I/O, and a wait for a store under way) on a
     /// blocking thread, under the persistent key `call` made; made under the `match` (what
     /// follows an `.await` is not behind it).
     #[cfg(feature = "tokio")]
-    async fn refreshed_async<Q>(&self, goal: Goal, value: Option<&V>, call: &mut Call<'_, Q>)
-    where
+    pub(in crate::cache) async fn refreshed_async<Q>(
+        &self,
+        goal: Goal,
+        value: Option<&V>,
+        call: &mut Call<'_, Q>,
+    ) where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
@@ -163,7 +141,7 @@ where
         }
     }
 
-    /// [`controlled_async`](Self::controlled_async)'s removal of the key its refresh stored
+    /// [`refreshed_async`](Self::refreshed_async)'s removal of the key its refresh stored
     /// nowhere, to run on a blocking thread, under the persistent key `call` made (made now if
     /// the cache has persistent tiers). Boxed under the key form's `PERSISTENT`, so that a
     /// memory-only one compiles no tier's removal (what follows an `.await` is not behind a
@@ -194,7 +172,7 @@ where
 }
 
 /// What a controlled call does.
-enum Planned<V> {
+pub(in crate::cache) enum Planned<V> {
     Bypass,
     Hit(V),
     Miss(Goal, Memory<V>),
