@@ -154,19 +154,29 @@ impl Source {
         })
     }
 
-    /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl`.
+    /// The ttl that applies to `meta`: its own (`ttl_fn`), else `--ttl` (in milliseconds,
+    /// rounded up as the cache rounds its own: `ceil_ms`).
     pub fn ttl_of(&self, meta: &EntryMeta) -> Option<u64> {
-        meta.ttl_ms.or_else(|| {
-            self.ttl
-                .map(|ttl| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
-        })
+        meta.ttl_ms.or_else(|| self.ttl.map(ceil_ms))
     }
 
     /// Whether `meta`'s entry is past its ttl.
     pub fn expired(&self, meta: &EntryMeta) -> bool {
-        self.ttl_of(meta)
-            .is_some_and(|ttl| age_ms(meta.created_ms) > ttl)
+        expired_at(self.ttl_of(meta), meta.created_ms, now_ms())
     }
+}
+
+/// Whether an entry made at `created_ms` with `ttl` (milliseconds) is expired at `now_ms`: from
+/// `created + ttl` on, as the cache counts it (a hit is fresh only while its age is under the
+/// ttl), and as `ls` shows it.
+fn expired_at(ttl: Option<u64>, created_ms: u64, now_ms: u64) -> bool {
+    ttl.is_some_and(|ttl| now_ms.saturating_sub(created_ms) >= ttl)
+}
+
+/// `duration` in whole milliseconds, rounded up and saturating, as the cache rounds a ttl it is
+/// given: `--ttl 1500us` is the 2 ms the cache uses, never the 1 ms after which it still serves.
+fn ceil_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// Why `dir` cannot be a directory of caches, if it cannot: the file system's root (a walk of
@@ -229,5 +239,26 @@ pub fn is_problem(found: &Found) -> bool {
         Found::Temporary { orphaned } => *orphaned,
         Found::Foreign { .. } | Found::Corrupt | Found::Unreadable { .. } => true,
         Found::Entry(_) | Found::Other => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ceil_ms, expired_at};
+    use std::time::Duration;
+
+    #[test]
+    fn an_entry_whose_age_is_its_ttl_is_expired_as_the_cache_counts_it() {
+        assert!(!expired_at(Some(1_000), 5_000, 5_999));
+        assert!(expired_at(Some(1_000), 5_000, 6_000));
+        assert!(!expired_at(None, 0, u64::MAX));
+    }
+
+    #[test]
+    fn a_ttl_that_is_not_whole_milliseconds_is_rounded_up_as_the_cache_does() {
+        assert_eq!(ceil_ms(Duration::from_micros(1_500)), 2);
+        assert_eq!(ceil_ms(Duration::from_micros(500)), 1);
+        assert_eq!(ceil_ms(Duration::from_secs(90)), 90_000);
+        assert_eq!(ceil_ms(Duration::MAX), u64::MAX);
     }
 }
