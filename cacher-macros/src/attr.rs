@@ -195,6 +195,12 @@ impl Options {
         let mut hinted = Vec::new();
         for meta in metas {
             let name = meta.path().get_ident().map(ToString::to_string);
+            if name
+                .as_deref()
+                .is_some_and(|name| written.told_elsewhere(name))
+            {
+                continue;
+            }
             if let Some(hint) = name.as_deref().and_then(foreign::renamed) {
                 if hinted.contains(&hint) {
                     continue;

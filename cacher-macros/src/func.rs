@@ -13,7 +13,7 @@ use syn::{
 use crate::error::Errors;
 use crate::float::{check_no_nested_float, float_role};
 use crate::owned::{Shape, borrowed_part};
-use crate::types::check_static_type;
+use crate::types::{check_return_type, check_static_type};
 
 /// The annotated function, analysed.
 pub(crate) struct Func {
@@ -131,7 +131,7 @@ impl Func {
                 "a function that never returns (`-> !`) has no value to cache: remove #[cached]";
             errors.at(never, message);
         }
-        check_static_type(&ret, &generics, "return", errors);
+        check_return_type(sig, &ret, &generics, errors);
         let output = output(&ret);
         if errors.len() == found_in_ret {
             check_owned_value(&output, errors);

@@ -75,8 +75,8 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 /// one compile error says what to write.
 #[doc(hidden)]
 #[proc_macro_attribute]
-pub fn once(_args: TokenStream, item: TokenStream) -> TokenStream {
-    ported::once(item.into()).into()
+pub fn once(args: TokenStream, item: TokenStream) -> TokenStream {
+    ported::once(&args.into(), item.into()).into()
 }
 
 /// Not an attribute of cacher: the `cached` crate's `#[io_cached]`, which `#[cached]` covers

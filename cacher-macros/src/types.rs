@@ -101,6 +101,77 @@ impl Param {
     }
 }
 
+/// The return type: a future is refused as one (what to write is `async fn`), any other as a
+/// static's type ([`check_static_type`]).
+pub(crate) fn check_return_type(
+    sig: &syn::Signature,
+    ret: &Type,
+    generics: &[Ident],
+    errors: &mut Errors,
+) {
+    let Some(output) = future_output(ungroup(ret)) else {
+        return check_static_type(ret, generics, "return", errors);
+    };
+    let name = &sig.ident;
+    let output = output.map_or_else(|| "T".to_string(), |ty| ty.to_token_stream().to_string());
+    let message = match sig.asyncness {
+        Some(_) => format!(
+            "`{name}`'s output is a future, which runs once and cannot be cached: return `{output}` itself from the `async fn`"
+        ),
+        None => format!(
+            "`{name}` returns a future, which runs once and cannot be cached: write `async fn {name}(…) -> {output}` (cacher's `tokio` feature), whose output is cached"
+        ),
+    };
+    errors.at(ret, message);
+}
+
+/// `Some` for a future — `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T>>>`,
+/// `BoxFuture<'_, T>` — with its output type when it is written.
+fn future_output(ty: &Type) -> Option<Option<&Type>> {
+    match ty {
+        Type::ImplTrait(bounds) => future_bound(&bounds.bounds),
+        Type::TraitObject(object) => future_bound(&object.bounds),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            let mut types = args.args.iter().filter_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            });
+            match last.ident.to_string().as_str() {
+                "Pin" | "Box" => future_output(ungroup(types.next()?)),
+                "BoxFuture" | "LocalBoxFuture" => Some(types.last()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The `Future<Output = T>` among a trait object's or `impl Trait`'s bounds.
+fn future_bound(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<Option<&Type>> {
+    bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        if last.ident != "Future" && last.ident != "IntoFuture" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return Some(None);
+        };
+        Some(args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        }))
+    })
+}
+
 /// Key and value types end up in a static: no `impl Trait`, no `Self`, no generic parameter.
 pub(crate) fn check_static_type(ty: &Type, generics: &[Ident], what: &str, errors: &mut Errors) {
     let mut found = None;

@@ -1,7 +1,7 @@
 //! Options of other caching libraries — the `cached` crate's above all — and what `#[cached]`
 //! calls them. An unknown option that another library has gets, in its one error, what to write
 //! here, with the value it was given where that value carries over (`time = 60` is
-//! `ttl = "60s"`, `size = 100` is `max_entries = 100`, `convert = r#"{ … }"#` is `key = …`).
+//! `ttl = "1m"`, `size = 100` is `max_entries = 100`, `convert = r#"{ … }"#` is `key = …`).
 
 use syn::{Expr, ExprLit, Lit, Meta, MetaNameValue, Stmt};
 
@@ -10,6 +10,9 @@ use syn::{Expr, ExprLit, Lit, Meta, MetaNameValue, Stmt};
 #[derive(Default)]
 pub(super) struct Written {
     cached_key_type: Option<String>,
+    /// `cached`'s `time_refresh = true`, which makes its `time` an idle time: the two options
+    /// are one error, at `time_refresh`, with `time`'s value (`None`: not an integer, or absent).
+    time_refresh: Option<Option<u64>>,
 }
 
 impl Written {
@@ -23,7 +26,29 @@ impl Written {
                 _ => None,
             })
             .next();
-        Self { cached_key_type }
+        let time = metas.iter().find_map(|meta| match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("time") => integer(&nv.value),
+            _ => None,
+        });
+        let time_refresh = metas
+            .iter()
+            .any(|meta| match meta {
+                Meta::NameValue(nv) if nv.path.is_ident("time_refresh") => {
+                    !matches!(&nv.value, Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) if !b.value)
+                }
+                _ => false,
+            })
+            .then_some(time);
+        Self {
+            cached_key_type,
+            time_refresh,
+        }
+    }
+
+    /// Whether the option `name`'s mistake is told, with another option's, at that one:
+    /// `time` beside `time_refresh = true`.
+    pub(super) fn told_elsewhere(&self, name: &str) -> bool {
+        name == "time" && self.time_refresh.is_some()
     }
 }
 
@@ -47,6 +72,15 @@ pub(super) fn hint(name: &str, meta: Option<&MetaNameValue>, written: &Written) 
             format!("the number of entries is bounded by `max_entries`: write `max_entries = {n}` (`max_size` bounds the bytes of the file and store tiers)")
         }),
         ("convert", Some(value)) => string(value).map(|code| convert(&code, written)),
+        ("time_refresh", Some(_)) => written.time_refresh.map(|time| {
+            let idle = time.map_or_else(
+                || "60s".to_string(),
+                |secs| humantime::format_duration(std::time::Duration::from_secs(secs)).to_string(),
+            );
+            format!(
+                "`cached`'s `time = …, time_refresh = true` (each hit restarts the time) is an idle time here: write `time_to_idle = \"{idle}\"` in place of both"
+            )
+        }),
         _ => None,
     };
     tailored.or_else(|| renamed(name).map(str::to_owned))
@@ -132,11 +166,14 @@ pub(super) fn renamed(name: &str) -> Option<&'static str> {
         }
         "dir" | "path" | "directory" | "cache_path" => "the directory is `cache_dir`",
         "format" | "serializer" | "codec" => "the format is `formatter`",
-        "name" | "prefix" | "cache_name" | "id" => {
+        "name" | "cache_name" => {
+            "the cache needs no name to be reached: every cached function has its companion, `<function>_cache()` (stats, clear, remove, …); remove `name` (a file, store or Redis cache's stable name is `namespace = \"users::fetch\"`)"
+        }
+        "prefix" | "id" => {
             "a cache's stable name is `namespace`: write `namespace = \"users::fetch\"`"
         }
         "option" => {
-            "no flag is needed: a `Result` return type is detected, and `Err` is never cached; `None` is cached like any value"
+            "no flag is needed: `None` is cached like any value, as an answer; `cached`'s `option = true` does not cache `None`: here, return a `Result` and turn `None` into an `Err`, which is never cached"
         }
         "fallible" | "result_fallible" => {
             "a `Result` return type is detected; for one by another name write `result = true`"

@@ -176,6 +176,16 @@ pub(super) fn duration(meta: &MetaNameValue) -> syn::Result<Duration> {
             ),
         )),
         Ok(d) => Ok(d),
+        // A number without its unit (`"60"`): the seconds that `time = 60` meant elsewhere.
+        Err(_) if lit.value().trim().parse::<u64>().is_ok() => {
+            let number = lit.value().trim().to_string();
+            Err(syn::Error::new_spanned(
+                lit,
+                format!(
+                    "`{name}` needs a unit: write `{name} = \"{number}s\"` (or \"ms\", \"m\", \"h\", \"d\")"
+                ),
+            ))
+        }
         Err(e) => Err(syn::Error::new_spanned(
             lit,
             format!(
@@ -192,6 +202,17 @@ pub(super) fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
             "`max_entries` takes a whole number greater than zero: write `max_entries = 1000`",
         )
     };
+    // `max_entries = "100"`: the number, without its quotes.
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &meta.value
+        && let Ok(n @ 1..) = lit.value().trim().replace('_', "").parse::<usize>()
+    {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("`max_entries` takes a number, not a string: write `max_entries = {n}`"),
+        ));
+    }
     let Expr::Lit(ExprLit {
         lit: Lit::Int(int), ..
     }) = &meta.value

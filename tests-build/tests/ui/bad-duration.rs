@@ -20,4 +20,10 @@ fn seconds_as_a_number(n: u32) -> u32 {
     n
 }
 
+// A number of seconds in a string: the unit it needs, with that number.
+#[cached(ttl = "3600")]
+fn seconds_without_a_unit(n: u32) -> u32 {
+    n
+}
+
 fn main() {}

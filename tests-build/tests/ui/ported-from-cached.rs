@@ -26,8 +26,26 @@ fn built(n: u64) -> u64 {
     n
 }
 
-// The other attributes of `cached`: what `#[cached]` writes instead.
-#[once(time = 60)]
+// `time` with `time_refresh`: an idle time, one error at `time_refresh`, with `time`'s value.
+#[cached(time = 600, time_refresh = true)]
+fn idle(n: u64) -> u64 {
+    n
+}
+
+// `name` names `cached`'s static: here the companion is the way to the cache.
+#[cached(name = "SQUARES")]
+fn named(n: u64) -> u64 {
+    n * n
+}
+
+// `option = true` keeps `None` out of `cached`'s cache: what does that here.
+#[cached(option = true)]
+fn found(n: u64) -> Option<u64> {
+    Some(n)
+}
+
+// The other attributes of `cached`: what `#[cached]` writes instead, with their values.
+#[once(time = 10)]
 fn config() -> String {
     "config".to_string()
 }
@@ -42,6 +60,21 @@ fn in_redis(n: u64) -> Result<u64, String> {
     Ok(n)
 }
 
+// `cached`'s README: a Redis cache by its type, with a lifetime and a directory carried over.
+#[io_cached(
+    map_error = r##"|e| e"##,
+    ty = "cached::AsyncRedisCache<u64, String>",
+    create = r##" { AsyncRedisCache::new("prefix", 1).build().await.unwrap() } "##
+)]
+fn redis_by_type(n: u64) -> Result<u64, String> {
+    Ok(n)
+}
+
+#[io_cached(disk = true, time = 30, disk_dir = "/tmp/cached", map_error = r##"|e| e"##)]
+fn on_disk_for_a_while(n: u64) -> Result<u64, String> {
+    Ok(n)
+}
+
 fn main() {
     // The functions still exist: their calls add no error.
     converted(1);
@@ -51,4 +84,9 @@ fn main() {
     config();
     let _ = on_disk(1);
     let _ = in_redis(1);
+    idle(1);
+    named(1);
+    found(1);
+    let _ = redis_by_type(1);
+    let _ = on_disk_for_a_while(1);
 }
