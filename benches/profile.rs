@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3` (cacher's
-//! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`),
+//! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`), `async-hit-u64`, `async-hit-str`
+//! (`get_or_compute_async`), `async-attr-hit-u64`, `async-attr-hit-str` (`#[cached]` on an `async fn`;
+//! each future polled in place),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
 //! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `cached-miss-u64` (a miss + insert of
 //! a new key each loop, from an empty cache), `memory-miss-bounded-u64` (the same into a tier
@@ -109,6 +111,27 @@ fn hits(threads: usize, loops: usize, lookup: &(dyn Fn(usize) -> u64 + Sync)) {
 /// The hit scenarios, all through [`hits`]: `memory-…` (cacher's `get_or_compute`), `attr-…`
 /// (cacher's `#[cached]`) and `cached-…` (`cached`'s), with `-2t` for two threads. `None` for
 /// another scenario.
+#[cacher::cached]
+async fn async_attr_u64(n: u64) -> u64 {
+    n * 3
+}
+
+#[cacher::cached]
+async fn async_attr_str(s: &str) -> u64 {
+    s.len() as u64
+}
+
+/// Polls `future` with a no-op waker until it is ready (a hit: at once).
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
 fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
     let (name, threads) = match scenario.strip_suffix("-2t") {
         Some(name) => (name, 2),
@@ -137,6 +160,16 @@ fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
             let (a, b, c) = &triples[i];
             attr_3(a, *b, c)
         }),
+        "async-hit-u64" => Box::new(|i| {
+            let k = i as u64;
+            ready(u64s.get_or_compute_async(&k, || async move { k * 3 }))
+        }),
+        "async-hit-str" => Box::new(|i| {
+            let s = strings[i].as_str();
+            ready(strs.get_or_compute_async(s, || async { 1 }))
+        }),
+        "async-attr-hit-u64" => Box::new(|i| ready(async_attr_u64(i as u64))),
+        "async-attr-hit-str" => Box::new(|i| ready(async_attr_str(&strings[i]))),
         "cached-hit-u64" => Box::new(|i| cached_u64(i as u64)),
         "cached-hit-str" => Box::new(|i| cached_str(&strings[i])),
         "cached-hit-3" => Box::new(|i| {

@@ -116,6 +116,21 @@ def tables(r, files_only=False):
         if any(c != "–" for c in row):
             out.append("### Memory miss + insert (`u64`, from an empty cache)")
             out.append(table([f"`{p}`" for p in peers], [row]))
+        # Async hits (async_hit.rs): no goal of their own; the ratios to `cached`'s async
+        # attribute.
+        apeers = ["cacher", "cacher_attr", "cached", "moka"]
+        rows = []
+        for kind in ["u64", "String"]:
+            cells = [get("async_hit_1t", p, kind) for p in apeers]
+            if all(c is None for c in cells):
+                continue
+            base = get("async_hit_1t", "cached", kind)
+            rows.append([kind] + [fmt(c) for c in cells]
+                        + [fmt_ratio(ratio(cells[0], base)), fmt_ratio(ratio(cells[1], base))])
+        if rows:
+            out.append("### Async memory hit, one thread (an `async fn`'s future, polled in place)")
+            out.append(table(["key"] + [f"`{p}`" for p in apeers]
+                             + ["cacher ÷ cached", "cacher `#[cached]` ÷ cached"], rows))
 
     # File, per format.
     sizes = ["200B", "4KiB", "256KiB"]

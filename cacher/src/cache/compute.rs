@@ -142,6 +142,7 @@ where
     /// [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
     #[cfg(feature = "tokio")]
     #[doc(hidden)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __get_or_compute_async<'a, Q, Fut>(
         &'a self,
         key: &'a Q,
@@ -177,10 +178,11 @@ where
     /// [`try_get_or_compute_async`](Self::try_get_or_compute_async) of a key in its lookup form,
     /// as [`__get_or_compute`](Self::__get_or_compute). Not part of the API.
     ///
-    /// A future per function whose poll alone is compiled per function ([`drive::driven`]):
-    /// the call's steps are [`begin_async`](Self::begin_async)'s, a copy per cache type.
+    /// A future whose poll alone is compiled per function ([`drive::driven`]): the call's steps
+    /// are [`begin_async`](Self::begin_async)'s, a copy per cache type.
     #[cfg(feature = "tokio")]
     #[doc(hidden)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __try_get_or_compute_async<'a, Q, E, Fut>(
         &'a self,
         key: &'a Q,
@@ -191,17 +193,15 @@ where
         Fut: Future<Output = Result<V, E>>,
     {
         let begin = move || self.begin_async(key);
-        drive::driven(
-            begin,
-            Some(compute),
-            std::convert::identity,
-            std::convert::identity,
-        )
+        let identity = std::convert::identity;
+        drive::driven(begin, Some(compute), identity, identity)
     }
 
     /// The async call's start: a per-call control taken, or a fresh memory hit served, or the
-    /// engine of its miss made ([`engine_async`](Self::engine_async)).
+    /// engine of its miss made ([`engine_async`](Self::engine_async)). Inline in optimised
+    /// builds, as the blocking hit is: it is the async hit.
     #[cfg(feature = "tokio")]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn begin_async<'a, Q>(
         &'a self,
         key: &'a Q,

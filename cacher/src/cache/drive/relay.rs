@@ -116,7 +116,7 @@ pin_project_lite::pin_project! {
     /// the function (`compute`, whose output `answer` reads as the value or the error) when the
     /// engine asks. Its poll is the only part of an async call compiled per function: what
     /// does not name the function's types is [`Steps`]'.
-    pub(crate) struct Driven<B, G, V, E, O, T, S, F, Fut> {
+    pub(crate) struct Driven<B, G, V, E, A, D, S, F, Fut> {
         #[pin]
         steps: Steps<G, V, E>,
         // The function's future while it runs.
@@ -125,8 +125,10 @@ pin_project_lite::pin_project! {
         begin: Option<B>,
         // `Option<F>`, or a borrow of the caller's, which gets it back if it did not run.
         compute: S,
-        answer: fn(O) -> Result<V, E>,
-        finish: fn(Result<V, E>) -> T,
+        // Functions (items, not pointers: inlined) that read the function's output as its value
+        // or error, and hand the call's result on.
+        answer: A,
+        finish: D,
         _compute: std::marker::PhantomData<fn() -> F>,
     }
 }
@@ -136,12 +138,19 @@ pin_project_lite::pin_project! {
     struct Steps<G, V, E> {
         #[pin]
         engine: Option<G>,
-        relay: Option<Arc<Relay<V>>>,
-        // The function's error, kept while the engine looks for a value to serve instead.
-        error: Option<E>,
-        // The span of the function's run, entered at each of its polls.
-        span: Option<Span>,
+        // Beside the engine, from the call's start on.
+        side: Option<Side<V, E>>,
     }
+}
+
+/// What [`Steps`] keeps beside the engine: one `Option` for the three, so that a call that
+/// ended at its start (a hit) drops two empty slots, not four.
+struct Side<V, E> {
+    relay: Arc<Relay<V>>,
+    // The function's error, kept while the engine looks for a value to serve instead.
+    error: Option<E>,
+    // The span of the function's run, entered at each of its polls.
+    span: Option<Span>,
 }
 
 /// What the engine's poll came to.
@@ -159,16 +168,29 @@ where
     G: Future<Output = Result<V, ()>>,
 {
     /// The call begun: its value if it ended there, else its engine kept.
+    #[inline]
     fn begin(self: Pin<&mut Self>, begun: Begun<V, G>) -> Option<V> {
-        let mut this = self.project();
         match begun {
             Begun::Done(value) => Some(value),
             Begun::Engine(engine, relay) => {
-                this.engine.set(Some(engine));
-                *this.relay = Some(relay);
+                self.started(engine, relay);
                 None
             }
         }
+    }
+
+    fn started(self: Pin<&mut Self>, engine: G, relay: Arc<Relay<V>>) {
+        let mut this = self.project();
+        this.engine.set(Some(engine));
+        *this.side = Some(Side {
+            relay,
+            error: None,
+            span: None,
+        });
+    }
+
+    fn side(side: &mut Option<Side<V, E>>) -> &mut Side<V, E> {
+        side.as_mut().expect("a relay beside the engine")
     }
 
     /// Polls the engine.
@@ -178,10 +200,10 @@ where
         let result = match engine.expect("polled after its end").poll(cx) {
             Poll::Ready(result) => result,
             Poll::Pending => {
-                let relay = this.relay.as_deref().expect("a relay beside the engine");
-                return match relay.asked() {
+                let side = Self::side(this.side);
+                return match side.relay.asked() {
                     Some(span) => {
-                        *this.span = span;
+                        side.span = span;
                         Polled::Run
                     }
                     None => Polled::Pending,
@@ -189,25 +211,28 @@ where
             }
         };
         this.engine.set(None);
+        let side = Self::side(this.side);
         Polled::Done(result.map_err(|()| {
-            (this.error.take()).expect("the function's error, when the engine has none")
+            (side.error.take()).expect("the function's error, when the engine has none")
         }))
     }
 
     /// The span of the function's run, entered.
     fn entered(self: Pin<&mut Self>) -> Option<tracing::span::Entered<'_>> {
-        self.project().span.as_ref().map(Span::enter)
+        Self::side(self.project().side)
+            .span
+            .as_ref()
+            .map(Span::enter)
     }
 
     /// The function's run ended with `result`: its value for the engine, or its error kept.
     fn answered(self: Pin<&mut Self>, result: Result<V, E>) {
-        let this = self.project();
-        *this.span = None;
-        let relay = this.relay.as_deref().expect("a relay beside the engine");
-        relay.answer(match result {
+        let side = Self::side(self.project().side);
+        side.span = None;
+        side.relay.answer(match result {
             Ok(value) => Some(value),
             Err(error) => {
-                *this.error = Some(error);
+                side.error = Some(error);
                 None
             }
         });
@@ -216,25 +241,25 @@ where
 
 /// An async call ([`Driven`]): `begin` on its first poll, `compute` when the engine asks,
 /// its output read by `answer`, the call's result handed on through `finish`.
-pub(crate) fn driven<B, G, V, E, O, T, S, F, Fut>(
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn driven<B, G, V, E, A, D, S, F, Fut>(
     begin: B,
     compute: S,
-    answer: fn(O) -> Result<V, E>,
-    finish: fn(Result<V, E>) -> T,
-) -> Driven<B, G, V, E, O, T, S, F, Fut>
+    answer: A,
+    finish: D,
+) -> Driven<B, G, V, E, A, D, S, F, Fut>
 where
     B: FnOnce() -> Begun<V, G>,
     G: Future<Output = Result<V, ()>>,
     S: BorrowMut<Option<F>>,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = O>,
+    Fut: Future,
+    A: Fn(Fut::Output) -> Result<V, E>,
 {
     Driven {
         steps: Steps {
             engine: None,
-            relay: None,
-            error: None,
-            span: None,
+            side: None,
         },
         running: None,
         begin: Some(begin),
@@ -245,16 +270,20 @@ where
     }
 }
 
-impl<B, G, V, E, O, T, S, F, Fut> Future for Driven<B, G, V, E, O, T, S, F, Fut>
+impl<B, G, V, E, A, D, T, S, F, Fut> Future for Driven<B, G, V, E, A, D, S, F, Fut>
 where
     B: FnOnce() -> Begun<V, G>,
     G: Future<Output = Result<V, ()>>,
     S: BorrowMut<Option<F>>,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = O>,
+    Fut: Future,
+    A: Fn(Fut::Output) -> Result<V, E>,
+    D: Fn(Result<V, E>) -> T,
 {
     type Output = T;
 
+    // Inline in optimised builds: its first poll is the async hit.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let mut this = self.project();
         if let Some(begin) = this.begin.take()
