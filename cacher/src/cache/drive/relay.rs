@@ -129,6 +129,19 @@ pin_project_lite::pin_project! {
         finish: fn(Result<V, E>) -> T,
         _compute: std::marker::PhantomData<fn() -> F>,
     }
+
+    // A call dropped while the function runs drops the function's future first, in the span of
+    // its run, then the engine (which lets the key's flight go): as when the run was the
+    // engine's innermost await, in an `Instrumented` future. A caller waiting for the key does
+    // not run the function beside a cancelled run that still holds what it took, and what the
+    // function's future logs as it is dropped is in the run's span.
+    impl<B, G, V, E, O, T, S, F, Fut> PinnedDrop for Driven<B, G, V, E, O, T, S, F, Fut> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let _entered = this.steps.project().span.as_ref().map(Span::enter);
+            this.running.set(None);
+        }
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -268,8 +281,9 @@ where
                 let Poll::Ready(output) = running.poll(cx) else {
                     return Poll::Pending;
                 };
-                drop(entered);
+                // Its end (a hand-written future may hold more) in the span too.
                 this.running.set(None);
+                drop(entered);
                 this.steps.as_mut().answered((this.answer)(output));
             }
             match this.steps.as_mut().poll_engine(cx) {
