@@ -53,7 +53,7 @@ impl Future for YieldOnce {
 #[derive(Clone, Default)]
 pub(crate) struct Yielding {
     map: Arc<Mutex<HashMap<String, Entry<u64>>>>,
-    slow: Duration,
+    pub(crate) slow: Duration,
     refused: Option<u64>,
     removed_on: Arc<Mutex<Vec<std::thread::ThreadId>>>,
 }

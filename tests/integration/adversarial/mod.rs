@@ -15,6 +15,8 @@ mod bomb;
 mod cancel;
 mod cleared;
 mod collide;
+#[cfg(feature = "tokio")]
+mod driven;
 mod drops;
 mod exclusive;
 mod fallback;

@@ -131,6 +131,19 @@ pin_project_lite::pin_project! {
         finish: D,
         _compute: std::marker::PhantomData<fn() -> F>,
     }
+
+    // A call dropped while the function runs drops the function's future first, in the span of
+    // its run, then the engine (which lets the key's flight go): as when the run was the
+    // engine's innermost await, in an `Instrumented` future. A caller waiting for the key does
+    // not run the function beside a cancelled run that still holds what it took, and what the
+    // function's future logs as it is dropped is in the run's span.
+    impl<B, G, V, E, O, T, S, F, Fut> PinnedDrop for Driven<B, G, V, E, O, T, S, F, Fut> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let _entered = this.steps.project().span.as_ref().map(Span::enter);
+            this.running.set(None);
+        }
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -297,8 +310,9 @@ where
                 let Poll::Ready(output) = running.poll(cx) else {
                     return Poll::Pending;
                 };
-                drop(entered);
+                // Its end (a hand-written future may hold more) in the span too.
                 this.running.set(None);
+                drop(entered);
                 this.steps.as_mut().answered((this.answer)(output));
             }
             match this.steps.as_mut().poll_engine(cx) {
@@ -311,5 +325,84 @@ where
                 Polled::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::identity;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    use super::*;
+
+    /// Pending once, waking itself: a wait of the engine's or of the function's own.
+    struct Yield(bool);
+
+    impl Future for Yield {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// Counts its wakes.
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A call whose engine waits before and after it asks for the run (and serves `fallback`
+    /// if the function failed), its function waiting once before `function`: its output, after
+    /// a poll for each wake, every `Pending` having left a wake behind (none is a hang).
+    fn call(
+        function: Result<u32, &'static str>,
+        fallback: Option<u32>,
+    ) -> Result<u32, &'static str> {
+        let relay = Arc::new(Relay::new());
+        let engine = {
+            let relay = Arc::clone(&relay);
+            async move {
+                Yield(false).await;
+                let value = relay.run(None).await;
+                Yield(false).await;
+                value.or(fallback).ok_or(())
+            }
+        };
+        let compute = move || async move {
+            Yield(false).await;
+            function
+        };
+        let begin = move || Begun::Engine(engine, relay);
+        let mut call = std::pin::pin!(driven(begin, Some(compute), identity, identity));
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&wakes));
+        for polls in 1..10 {
+            if let Poll::Ready(out) = call.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return out;
+            }
+            let woken = wakes.0.swap(0, Ordering::SeqCst);
+            assert_eq!(woken, 1, "poll {polls}: pending with nothing to wake it");
+        }
+        panic!("the call never ended")
+    }
+
+    #[test]
+    fn the_engine_gets_the_functions_value_and_no_pending_is_left_unwoken() {
+        assert_eq!(call(Ok(1), None), Ok(1));
+        assert_eq!(call(Ok(1), Some(7)), Ok(1));
+    }
+
+    #[test]
+    fn the_functions_error_is_the_calls_unless_the_engine_serves_a_value_instead() {
+        assert_eq!(call(Err("down"), None), Err("down"));
+        assert_eq!(call(Err("down"), Some(7)), Ok(7));
     }
 }

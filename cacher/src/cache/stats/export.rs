@@ -173,6 +173,41 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// An async call's run is timed as a blocking call's: once per run of the function, ok or
+    /// not; not for a hit, a bypass (as the blocking bypass) or a run dropped before its end.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn an_async_calls_compute_time_is_exported_as_a_blocking_calls() {
+        let totals = Totals::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        metrics::with_local_recorder(&totals, || {
+            runtime.block_on(async {
+                let cache: Cache<u32, u32> =
+                    Cache::builder().namespace("app::async").build().unwrap();
+                let run = || async {
+                    tokio::task::yield_now().await;
+                    2
+                };
+                assert_eq!(cache.get_or_compute_async(&1, run).await, 2);
+                assert_eq!(cache.get_or_compute_async(&1, run).await, 2);
+                let failing = || async { Err::<u32, ()>(()) };
+                assert!(cache.try_get_or_compute_async(&2, failing).await.is_err());
+                let bypassed = cache.bypass_async(cache.get_or_compute_async(&3, run));
+                assert_eq!(bypassed.await, 2);
+                let dropped = cache.get_or_compute_async(&4, std::future::pending);
+                let waker = std::task::Waker::noop();
+                let mut cx = std::task::Context::from_waker(waker);
+                assert!(std::pin::pin!(dropped).poll(&mut cx).is_pending());
+            });
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let computed = got.get("cacher_compute_seconds{namespace=app::async}");
+        assert_eq!(computed, Some(&2), "{got:?}");
+    }
+
     #[test]
     fn evictions_are_counted_and_exported_by_tier() {
         let dir = tempfile::tempdir().unwrap();
