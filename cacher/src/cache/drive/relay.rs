@@ -137,10 +137,11 @@ pin_project_lite::pin_project! {
     // engine's innermost await, in an `Instrumented` future. A caller waiting for the key does
     // not run the function beside a cancelled run that still holds what it took, and what the
     // function's future logs as it is dropped is in the run's span.
-    impl<B, G, V, E, O, T, S, F, Fut> PinnedDrop for Driven<B, G, V, E, O, T, S, F, Fut> {
+    impl<B, G, V, E, A, D, S, F, Fut> PinnedDrop for Driven<B, G, V, E, A, D, S, F, Fut> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            let _entered = this.steps.project().span.as_ref().map(Span::enter);
+            let side = this.steps.project().side.as_ref();
+            let _entered = side.and_then(|side| side.span.as_ref()).map(Span::enter);
             this.running.set(None);
         }
     }
