@@ -140,8 +140,7 @@ pin_project_lite::pin_project! {
     impl<B, G, V, E, A, D, S, F, Fut> PinnedDrop for Driven<B, G, V, E, A, D, S, F, Fut> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
-            let side = this.steps.project().side.as_ref();
-            let _entered = side.and_then(|side| side.span.as_ref()).map(Span::enter);
+            let _entered = this.steps.as_mut().entered();
             this.running.set(None);
         }
     }
@@ -175,6 +174,15 @@ enum Polled<V, E> {
     Run,
     /// The engine waits.
     Pending,
+}
+
+impl<G, V, E> Steps<G, V, E> {
+    /// The span of the function's run, entered (none before the engine began, or between
+    /// runs).
+    fn entered(self: Pin<&mut Self>) -> Option<tracing::span::Entered<'_>> {
+        let side = self.project().side.as_ref()?;
+        side.span.as_ref().map(Span::enter)
+    }
 }
 
 impl<G, V, E> Steps<G, V, E>
@@ -229,14 +237,6 @@ where
         Polled::Done(result.map_err(|()| {
             (side.error.take()).expect("the function's error, when the engine has none")
         }))
-    }
-
-    /// The span of the function's run, entered.
-    fn entered(self: Pin<&mut Self>) -> Option<tracing::span::Entered<'_>> {
-        Self::side(self.project().side)
-            .span
-            .as_ref()
-            .map(Span::enter)
     }
 
     /// The function's run ended with `result`: its value for the engine, or its error kept.
