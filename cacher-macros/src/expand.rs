@@ -388,7 +388,10 @@ fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStre
         backend.extend(quote!(.durable(#durable)));
     }
     let tier = Ident::new("file_tier", span);
-    quote!(let #tier = #backend; let builder = builder.backend(#tier);)
+    // The call spanned as the tier (the return type): a value no tier can store is the one
+    // error of `require_stored_value` there.
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(builder, #tier));
+    quote!(let #tier = #backend; let builder = #add;)
 }
 
 /// The embedded store tier, spanned as the file tier.
@@ -417,7 +420,10 @@ fn store_tier(store: &StoreTier, span: Span) -> TokenStream {
         backend.extend(quote!(.durable(#durable)));
     }
     let tier = Ident::new("store_tier", span);
-    quote!(let #tier = #backend; let builder = builder.backend(#tier);)
+    // The call spanned as the tier (the return type): a value no tier can store is the one
+    // error of `require_stored_value` there.
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(builder, #tier));
+    quote!(let #tier = #backend; let builder = #add;)
 }
 
 /// The Redis tier and the cross-process lock on the same server, spanned as the file tier. The
@@ -427,12 +433,13 @@ fn redis_tier(redis: &RedisTier, span: Span) -> TokenStream {
     let url = option(redis.url.as_ref());
     let formatter = formatter(redis.formatter);
     let tier = Ident::new("redis_tier", span);
+    let add = quote_spanned!(span=> ::cacher::__private::with_tier(builder, #tier));
     // Without cacher's `redis` feature, `require_redis!` makes all of it one error that names
     // the feature (rather than that, and one more for each function the feature leaves out).
     quote! {
         ::cacher::__private::require_redis! {
             let #tier = ::cacher::__private::redis_tier(#url, #formatter);
-            let builder = ::cacher::__private::with_tier(builder, #tier);
+            let builder = #add;
             // Of all the processes missing one key, only one computes it.
             let builder = ::cacher::__private::with_redis_lock(builder, #url);
         }

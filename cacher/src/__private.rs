@@ -15,7 +15,7 @@ mod key_args;
 mod key_expr;
 mod not_result;
 mod statics;
-pub use build::{build, builder};
+pub use build::{Tier, add_tier, build, builder};
 pub use files::claim_files;
 pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
 pub use key_args::{Args, Part};
@@ -175,15 +175,13 @@ where
     }
 }
 
-/// Adds `tier` to `builder` when there is one.
-pub fn with_tier<K, V, B>(builder: CacheBuilder<K, V>, tier: Option<B>) -> CacheBuilder<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    B: crate::PersistentBackend<V>,
-{
+/// Adds `tier` to `builder` when there is one, as [`add_tier`].
+pub fn with_tier<K, V: StoredValue>(
+    builder: CacheBuilder<K, V>,
+    tier: Option<impl Tier>,
+) -> CacheBuilder<K, V> {
     match tier {
-        Some(tier) => builder.backend(tier),
+        Some(tier) => add_tier(builder, tier),
         None => builder,
     }
 }

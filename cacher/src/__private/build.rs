@@ -51,3 +51,39 @@ where
 fn refused(e: &crate::Error) -> ! {
     panic!("#[cached] produced an invalid cache (a cacher bug): {e}")
 }
+
+/// A persistent tier of a `#[cached]` function ([`add_tier`]).
+pub trait Tier {
+    /// The tier, boxed for values of type `V`.
+    fn boxed<V: super::StoredValue>(self) -> Box<dyn crate::PersistentBackend<V>>;
+}
+
+impl<F: crate::format::Formatter> Tier for crate::SeparateFileBackend<F> {
+    fn boxed<V: super::StoredValue>(self) -> Box<dyn crate::PersistentBackend<V>> {
+        Box::new(self)
+    }
+}
+
+impl<F: crate::format::Formatter> Tier for crate::StoreBackend<F> {
+    fn boxed<V: super::StoredValue>(self) -> Box<dyn crate::PersistentBackend<V>> {
+        Box::new(self)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<F: crate::format::Formatter> Tier for crate::RedisBackend<F> {
+    fn boxed<V: super::StoredValue>(self) -> Box<dyn crate::PersistentBackend<V>> {
+        Box::new(self)
+    }
+}
+
+/// Adds `tier` to a `#[cached]` function's builder, asking of the value only what
+/// `require_stored_value` asks (the attribute spans both at the return type): a value no tier
+/// can store is that one error, where `CacheBuilder::backend` added the backend's own bounds
+/// (`Send`, `Sync`) as more errors at the same place.
+pub fn add_tier<K, V: super::StoredValue>(
+    builder: CacheBuilder<K, V>,
+    tier: impl Tier,
+) -> CacheBuilder<K, V> {
+    builder.persistent(tier.boxed())
+}

@@ -105,6 +105,14 @@ impl<K, V, B: PersistentBackend<V>> IntoBackend<K, V, sealed::Persistent> for B 
     }
 }
 
+impl<K, V> CacheBuilder<K, V> {
+    /// Adds a persistent tier, boxed (`__private::add_tier`, for `#[cached]`).
+    pub(crate) fn persistent(mut self, tier: Box<dyn PersistentBackend<V>>) -> Self {
+        self.tiers.persistent.push(tier);
+        self
+    }
+}
+
 impl<K, V> CacheBuilder<K, V>
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,

@@ -17,7 +17,15 @@ fn counter(id: u32) -> std::rc::Rc<u32> {
     std::rc::Rc::new(id)
 }
 
+// The same in a file tier: the value's error and the tier's (it stores what it serialises), not
+// the tier's `Send` and `Sync` bounds again (four errors before).
+#[cached(backend = "file")]
+fn counter_file(id: u32) -> std::rc::Rc<u32> {
+    std::rc::Rc::new(id)
+}
+
 fn main() {
     let _ = connect(1).id;
     let _ = counter(1);
+    let _ = counter_file(1);
 }
