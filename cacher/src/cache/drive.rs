@@ -19,6 +19,9 @@ use std::time::Instant;
 use tracing::Instrument as _;
 
 #[cfg(feature = "tokio")]
+use crate::future::BoxFuture;
+
+#[cfg(feature = "tokio")]
 mod job;
 #[cfg(feature = "tokio")]
 mod relay;
@@ -126,8 +129,8 @@ where
 {
     loop {
         match miss.next() {
-            Step::Read(tier) => read_async(miss, tier).await,
-            Step::Write(_) => write_async(cache, miss, wrote).await,
+            Step::Read(tier) => read_boxed(miss, tier).await,
+            Step::Write(_) => write_boxed(cache, miss, wrote).await,
             Step::Wait(bound) => {
                 let outcome = miss.flight().wait_async(bound).await;
                 miss.waited(outcome);
@@ -139,8 +142,8 @@ where
     }
 }
 
-/// [`run_async`]'s read of persistent tier `tier`. None for a memory-only key form, whose
-/// tiers' code is then not compiled (`KeyRef::PERSISTENT`).
+/// [`run_async`]'s read of persistent tier `tier`, made only for a key form with persistent
+/// tiers ([`read_boxed`]).
 #[cfg(feature = "tokio")]
 async fn read_async<K, V, Q>(miss: &mut Miss<'_, K, V, Q>, tier: usize)
 where
@@ -148,7 +151,6 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    let true = Q::PERSISTENT else { no_tiers() };
     let (backend, key) = miss.tier(tier);
     let span = tier_span("cacher.read", key.namespace, backend.name());
     let answer = backend.get_async(&key).instrument(span).await;
@@ -156,8 +158,8 @@ where
 }
 
 /// [`run_async`]'s next write: the store's writes made together on the first
-/// ([`write_all`]), how each went kept in `wrote` for the core, in its order. None for a
-/// memory-only key form, as [`read_async`].
+/// ([`write_all`]), how each went kept in `wrote` for the core, in its order; made only for a
+/// key form with persistent tiers ([`write_boxed`]).
 #[cfg(feature = "tokio")]
 async fn write_async<K, V, Q>(
     cache: &Arc<Inner<K, V>>,
@@ -168,34 +170,44 @@ async fn write_async<K, V, Q>(
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    let true = Q::PERSISTENT else { no_tiers() };
     if wrote.is_empty() {
-        let (entry, results) = stored(cache, miss).await;
+        let (entry, results) = write_all(cache, miss.writes()).await;
         miss.put_entry(entry);
         *wrote = results;
     }
     miss.wrote(wrote.pop_front().expect("a result for each write"));
 }
 
-/// [`write_all`]'s future, boxed.
+/// [`read_async`]'s future, boxed under the branch on `Q::PERSISTENT`: code after an `.await`
+/// is reached from the future's resume point, not through a branch before it, so a guard in
+/// [`advance_async`] or in the read would still compile the read's state machine and poll (the
+/// tier's blocking job, its task) for a memory-only key form; through the box's vtable, made
+/// here, it is not. One allocation per read of a persistent tier, beside its blocking job.
 #[cfg(feature = "tokio")]
-type Stored<'f, V> =
-    std::pin::Pin<Box<dyn Future<Output = (Entry<V>, VecDeque<crate::Result<()>>)> + Send + 'f>>;
-
-/// The store's writes ([`write_all`]) of `miss`, behind a box made under the branch on
-/// `Q::PERSISTENT`: code after an `.await` is reached from the future's resume point, not
-/// through a branch before it, so [`write_async`]'s guard alone would still compile the writes'
-/// poll (their blocking job, its task) for a memory-only key form; through the box's vtable,
-/// made here, it is not.
-#[cfg(feature = "tokio")]
-fn stored<'f, K, V, Q>(cache: &'f Arc<Inner<K, V>>, miss: &mut Miss<'_, K, V, Q>) -> Stored<'f, V>
+fn read_boxed<'m, K, V, Q>(miss: &'m mut Miss<'_, K, V, Q>, tier: usize) -> BoxFuture<'m, ()>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
     let true = Q::PERSISTENT else { no_tiers() };
-    Box::pin(write_all(cache, miss.writes()))
+    Box::pin(read_async(miss, tier))
+}
+
+/// [`write_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
+#[cfg(feature = "tokio")]
+fn write_boxed<'m, K, V, Q>(
+    cache: &'m Arc<Inner<K, V>>,
+    miss: &'m mut Miss<'_, K, V, Q>,
+    wrote: &'m mut VecDeque<crate::Result<()>>,
+) -> BoxFuture<'m, ()>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let true = Q::PERSISTENT else { no_tiers() };
+    Box::pin(write_async(cache, miss, wrote))
 }
 
 /// One tier's write of a store, for both drivers (the blocking `write_step`, the async job): the
