@@ -249,10 +249,8 @@ where
         if controlled {
             control::report(self.id(), miss.origin());
             drop(miss);
-            // Only a timed form's refreshed value can be stored nowhere (`refreshed_async`):
-            // under the constant, an untimed form compiles none of it.
-            if Q::TIMED {
-                (self.refreshed_async(goal, result.as_ref().ok(), &mut call)).await;
+            if let Some(refreshed) = self.refreshed_boxed(goal, result.as_ref().ok(), &mut call) {
+                refreshed.await;
             }
         }
         result

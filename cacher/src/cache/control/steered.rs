@@ -115,29 +115,44 @@ where
     }
 
     /// After an async controlled call's run for `goal`, whose value (if it computed one) is
-    /// `value`: as `controlled` does, a refreshed value stored nowhere removes
-    /// the entry it replaces, the removal (tier I/O, and a wait for a store under way) on a
-    /// blocking thread, under the persistent key `call` made; made under the `match` (what
-    /// follows an `.await` is not behind it).
+    /// `value`: as `controlled` does, a refreshed value stored nowhere removes the entry it
+    /// replaces, the removal (tier I/O, and a wait for a store under way) on a blocking thread,
+    /// under the persistent key `call` made. A timed form's only ([`refreshed_boxed`](Self::refreshed_boxed)).
     #[cfg(feature = "tokio")]
-    pub(in crate::cache) async fn refreshed_async<Q>(
-        &self,
-        goal: Goal,
-        value: Option<&V>,
-        call: &mut Call<'_, Q>,
-    ) where
+    async fn refreshed_async<Q>(&self, goal: Goal, value: Option<&V>, call: &mut Call<'_, Q>)
+    where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let removal = match Q::TIMED {
-            true if self.stored_nowhere(goal, value) => Some(self.removal(call)),
-            true | false => None,
+        let removal = match self.stored_nowhere(goal, value) {
+            true => Some(self.removal(call)),
+            false => None,
         };
         if let Some(removal) = removal {
             let removed = crate::future::blocking(removal).await;
             if let Err(e) = removed {
                 inner.report("all", "remove", &e);
             }
+        }
+    }
+
+    /// [`refreshed_async`](Self::refreshed_async)'s future, boxed under `KeyRef::TIMED`: only a
+    /// timed form's refreshed value can be stored nowhere, and an untimed form compiles none of
+    /// it (a guard around the `.await` would not keep its state machine out: what follows an
+    /// `.await` is reached from its resume point). None for an untimed form.
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn refreshed_boxed<'f, Q>(
+        &'f self,
+        goal: Goal,
+        value: Option<&'f V>,
+        call: &'f mut Call<'_, Q>,
+    ) -> Option<crate::future::BoxFuture<'f, ()>>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
+        match Q::TIMED {
+            true => Some(Box::pin(self.refreshed_async(goal, value, call))),
+            false => None,
         }
     }
 
