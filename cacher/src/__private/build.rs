@@ -82,8 +82,9 @@ impl<F: crate::format::Formatter> Tier for crate::RedisBackend<F> {
 /// can store is that one error, where `CacheBuilder::backend` added the backend's own bounds
 /// (`Send`, `Sync`) as more errors at the same place.
 pub fn add_tier<K, V: super::StoredValue>(
-    builder: CacheBuilder<K, V>,
+    mut builder: CacheBuilder<K, V>,
     tier: impl Tier,
 ) -> CacheBuilder<K, V> {
-    builder.persistent(tier.boxed())
+    builder.tiers.persistent.push(tier.boxed());
+    builder
 }

@@ -53,7 +53,8 @@ pub const DEFAULT_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 #[must_use]
 pub struct CacheBuilder<K, V> {
     settings: Settings,
-    tiers: Tiers<K, V>,
+    // The crate's: `__private::add_tier` adds a `#[cached]` function's tiers here.
+    pub(crate) tiers: Tiers<K, V>,
     ttl_fn: Option<TtlFn<V>>,
 }
 
@@ -61,7 +62,7 @@ pub struct CacheBuilder<K, V> {
 #[doc(hidden)]
 pub struct Tiers<K, V> {
     memory: Option<MemoryBackend<K, V>>,
-    persistent: Vec<Box<dyn PersistentBackend<V>>>,
+    pub(crate) persistent: Vec<Box<dyn PersistentBackend<V>>>,
     mistake: Option<&'static str>,
 }
 
@@ -102,14 +103,6 @@ impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
 impl<K, V, B: PersistentBackend<V>> IntoBackend<K, V, sealed::Persistent> for B {
     fn add_to(self, tiers: &mut Tiers<K, V>) {
         tiers.persistent.push(Box::new(self));
-    }
-}
-
-impl<K, V> CacheBuilder<K, V> {
-    /// Adds a persistent tier, boxed (`__private::add_tier`, for `#[cached]`).
-    pub(crate) fn persistent(mut self, tier: Box<dyn PersistentBackend<V>>) -> Self {
-        self.tiers.persistent.push(tier);
-        self
     }
 }
 

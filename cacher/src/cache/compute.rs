@@ -234,15 +234,30 @@ where
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
+        let inner = &*self.inner;
         let (goal, memory, controlled) = match start {
             Ok(memory) => (Goal::Compute, memory, false),
-            Err(mode) => match self.planned_async(mode, key).await {
-                control::Planned::Bypass => return self.bypassed_async(&relay).await,
+            Err(mode) => match self.plan(mode, key) {
+                control::Planned::Bypass => {
+                    let limiter = inner.rate_limiter.as_ref();
+                    return control::bypassed_async(limiter, self.id(), &relay).await;
+                }
                 control::Planned::Hit(value) => return Ok(value),
-                control::Planned::Miss(goal, memory) => (goal, memory, true),
+                control::Planned::Miss(goal, memory) => {
+                    // A forced refresh first invalidates the key, waiting for a store under way
+                    // without blocking the executor.
+                    if goal == Goal::Refresh {
+                        let (hash, bound) = (inner.flight_hash(key), inner.store_wait());
+                        inner
+                            .flights
+                            .generations()
+                            .invalidate_async(hash, bound)
+                            .await;
+                    }
+                    (goal, memory, true)
+                }
             },
         };
-        let inner = &*self.inner;
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
         let result = drive::run_async(&self.inner, &mut miss, &relay).await;

@@ -21,7 +21,7 @@ use crate::key::{AsKey, Borrowed};
 
 mod steered;
 #[cfg(feature = "tokio")]
-pub(super) use steered::Planned;
+pub(super) use steered::{Planned, bypassed_async};
 
 /// What a control asks of the call it steers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

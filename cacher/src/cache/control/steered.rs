@@ -20,7 +20,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// What a call that took a control does: both drivers' decision, made once.
-    fn plan<Q: KeyRef<K> + ?Sized>(&self, mode: Mode, key: &Q) -> Planned<V> {
+    pub(in crate::cache) fn plan<Q: KeyRef<K> + ?Sized>(&self, mode: Mode, key: &Q) -> Planned<V> {
         let inner = &*self.inner;
         match mode {
             Mode::Bypass => Planned::Bypass,
@@ -84,34 +84,6 @@ where
             true | false => {}
         }
         result
-    }
-
-    /// A bypassing async call's run: the rate limiter waited for, then the function, whose
-    /// value `relay` brings (`Err`: it failed, and the caller's future has its error).
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) async fn bypassed_async(&self, relay: &Relay<V>) -> Result<V, ()> {
-        if let Some(limiter) = &self.inner.rate_limiter {
-            limiter.acquire_async().await;
-        }
-        let value = relay.run(None).await;
-        report(self.id(), Origin::Computed);
-        value.ok_or(())
-    }
-
-    /// An async controlled call's plan (the engine's, `begin_async`): a forced refresh first
-    /// invalidates the key, waiting for a store under way without blocking the executor.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) async fn planned_async<Q>(&self, mode: Mode, key: &Q) -> Planned<V>
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-    {
-        let inner = &*self.inner;
-        let planned = self.plan(mode, key);
-        if let Planned::Miss(Goal::Refresh, _) = planned {
-            let generations = inner.flights.generations();
-            (generations.invalidate_async(inner.flight_hash(key), inner.store_wait())).await;
-        }
-        planned
     }
 
     /// After an async controlled call's run for `goal`, whose value (if it computed one) is
@@ -191,4 +163,21 @@ pub(in crate::cache) enum Planned<V> {
     Bypass,
     Hit(V),
     Miss(Goal, Memory<V>),
+}
+
+/// A bypassing async call's run: `limiter` waited for, then the function, whose value `relay`
+/// brings (`Err`: it failed, and the caller's future has its error); `cache`'s `lookup`, if one
+/// observes it, told it computed. Generic over the value type only.
+#[cfg(feature = "tokio")]
+pub(in crate::cache) async fn bypassed_async<V>(
+    limiter: Option<&crate::RateLimiter>,
+    cache: usize,
+    relay: &Relay<V>,
+) -> Result<V, ()> {
+    if let Some(limiter) = limiter {
+        limiter.acquire_async().await;
+    }
+    let value = relay.run(None).await;
+    report(cache, Origin::Computed);
+    value.ok_or(())
 }
