@@ -93,51 +93,49 @@ where
     // How the writes of the store under way went, in the order the core asks for them.
     let mut wrote = VecDeque::new();
     let mut failure = None;
-    while let Some(limiter) = advance_async(cache, miss, &mut wrote).await {
+    // One loop, the tier steps' and the run's, not a loop of steps awaited from another: one
+    // state machine per cache type rather than two (compile time).
+    loop {
+        let limiter = match miss.next() {
+            Step::Read(tier) => {
+                read_boxed(miss, tier).await;
+                continue;
+            }
+            Step::Write(_) => {
+                write_boxed(cache, miss, &mut wrote).await;
+                continue;
+            }
+            Step::Wait(bound) => {
+                let outcome = miss.flight().wait_async(bound).await;
+                miss.waited(outcome);
+                continue;
+            }
+            Step::Lock(lock, name) => {
+                miss.locked(lock.lock_async(name).await);
+                continue;
+            }
+            Step::Compute(limiter) => limiter,
+            Step::Done => return miss.end(failure),
+        };
         if let Some(limiter) = limiter {
             limiter.acquire_async().await;
         }
         let inner = miss.inner();
-        let span = compute_span(inner.namespace());
         let timer = Timer::start();
-        let value = relay.run(Some(span)).await;
+        let value = relay.run(Some(compute_span(inner.namespace()))).await;
         timer.stop(&inner.stats);
         match value {
-            Some(value) => miss.computed_async(value).await,
+            Some(value) => {
+                if let Some((generations, hash, bound)) = miss.refresh_claim() {
+                    let settled = generations.claimable_async(hash, bound).await;
+                    miss.claim_settled(settled);
+                }
+                miss.computed(value);
+            }
             None => match miss.failed_async(()) {
                 ControlFlow::Break(result) => return result,
                 ControlFlow::Continue(()) => failure = Some(()),
             },
-        }
-    }
-    miss.end(failure)
-}
-
-/// [`run_async`]'s steps up to the function's run (`Some`, with the rate limiter to wait for if
-/// there is one) or the end (`None`): the tiers' reads and writes, the waits for another
-/// caller, the cross-process lock.
-#[cfg(feature = "tokio")]
-async fn advance_async<'a, K, V, Q>(
-    cache: &Arc<Inner<K, V>>,
-    miss: &mut Miss<'a, K, V, Q>,
-    wrote: &mut VecDeque<crate::Result<()>>,
-) -> Option<Option<&'a RateLimiter>>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    loop {
-        match miss.next() {
-            Step::Read(tier) => read_boxed(miss, tier).await,
-            Step::Write(_) => write_boxed(cache, miss, wrote).await,
-            Step::Wait(bound) => {
-                let outcome = miss.flight().wait_async(bound).await;
-                miss.waited(outcome);
-            }
-            Step::Lock(lock, name) => miss.locked(lock.lock_async(name).await),
-            Step::Compute(limiter) => return Some(limiter),
-            Step::Done => return None,
         }
     }
 }
@@ -180,7 +178,7 @@ async fn write_async<K, V, Q>(
 
 /// [`read_async`]'s future, boxed under the branch on `Q::PERSISTENT`: code after an `.await`
 /// is reached from the future's resume point, not through a branch before it, so a guard in
-/// [`advance_async`] or in the read would still compile the read's state machine and poll (the
+/// [`run_async`] or in the read would still compile the read's state machine and poll (the
 /// tier's blocking job, its task) for a memory-only key form; through the box's vtable, made
 /// here, it is not. One allocation per read of a persistent tier, beside its blocking job.
 #[cfg(feature = "tokio")]

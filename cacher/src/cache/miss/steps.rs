@@ -3,12 +3,14 @@
 
 use std::hash::Hash;
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use super::store::Planned;
 use super::tier::{park, tier_of};
 use super::{Failed, Goal, Miss, Step, log};
 use crate::backend::PersistentBackend;
 use crate::cache::flight::{Flight, Outcome};
+use crate::cache::generation::Generations;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
 use crate::future::OwnedKey;
@@ -28,20 +30,28 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// The function's value, in the async driver: a forced refresh's store, alone in its
-    /// stripe, first waits for the stripe's removals and stores under way here, without
-    /// blocking the executor (the core's own waits then find none, but for one begun in
-    /// between).
-    pub(in crate::cache) async fn computed_async(&mut self, value: V) {
-        if self.core.goal == Goal::Refresh {
-            let inner = self.shell.inner;
-            let generations = inner.flights.generations();
-            let settled = generations
-                .claimable_async(self.core.hash, inner.store_wait())
-                .await;
-            self.core.claim_waited = !settled;
-        }
-        self.computed(value);
+    /// In the async driver, before the function's value is handed in ([`computed`]): a forced
+    /// refresh's store, alone in its stripe, first waits for the stripe's removals and stores
+    /// under way, without blocking the executor (the core's own waits then find none, but for
+    /// one begun in between). What to wait with (`Generations::claimable_async`), for a refresh;
+    /// how it went goes to [`claim_settled`](Self::claim_settled). The wait is the driver's,
+    /// so that its state machine is one for every cache type.
+    ///
+    /// [`computed`]: Miss::computed
+    pub(in crate::cache) fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
+        let inner = self.shell.inner;
+        (self.core.goal == Goal::Refresh).then(|| {
+            (
+                inner.flights.generations(),
+                self.core.hash,
+                inner.store_wait(),
+            )
+        })
+    }
+
+    /// Whether [`refresh_claim`](Self::refresh_claim)'s wait settled the stripe.
+    pub(in crate::cache) fn claim_settled(&mut self, settled: bool) {
+        self.core.claim_waited = !settled;
     }
 
     /// What to do next.
