@@ -44,6 +44,7 @@ mod overlaps;
 mod races;
 #[cfg(feature = "redis")]
 mod redistype;
+mod skewed;
 mod store;
 mod storelinks;
 mod stores;
