@@ -13,4 +13,5 @@ mod hostile_keys;
 mod panics;
 mod processes;
 mod store;
+mod storefull;
 mod threads;
