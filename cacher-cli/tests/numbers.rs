@@ -67,3 +67,70 @@ fn an_entry_created_further_ahead_than_its_ttl_is_expired_as_the_cache_counts_it
     assert_eq!(pruned["removed"], 1, "{pruned}");
     assert_eq!(now.get(&2).as_deref(), Some("now"), "the fresh one stays");
 }
+
+/// A keyer that keeps the arguments' text whole: a long argument (a prompt, a query) makes a
+/// long key, which the store hashes into its own key and the entry records whole.
+#[derive(Debug)]
+struct WholeKeyer;
+
+impl cacher::Keyer for WholeKeyer {
+    fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
+        canonical.to_owned()
+    }
+}
+
+/// An entry whose key is longer than the 16 KiB a listing read of a header (a prompt of 20 000
+/// characters as its argument) is a whole entry the cache serves: `ls` counts it, `verify`
+/// finds nothing wrong and `--repair` leaves it. It was "corrupt": not counted, reported, and
+/// removed by `verify --repair`.
+#[test]
+fn a_store_entry_with_a_key_longer_than_a_listings_read_is_an_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::prompts")
+        .keyer(WholeKeyer)
+        .backend(cacher::StoreBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    let prompt = "p".repeat(20_000);
+    cache.insert(&prompt, "answer".into()).unwrap();
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+    let ls = json(&cacher(&["--store", store, "ls", "--json"]));
+    assert_eq!(
+        (&ls["caches"][0]["entries"], &ls["problems"]),
+        (&Value::from(1), &Value::from(0)),
+        "{ls}"
+    );
+    let verified = cacher(&["--store", store, "verify", "--repair"]);
+    assert_eq!(common::code(&verified), 0, "{}", text(&verified));
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+}
+
+/// The same in a file tier whose `filename_fn` names the files short: the entry of a 20 000
+/// character key is listed as an entry and left by `verify --repair`.
+#[test]
+fn a_file_entry_with_a_key_longer_than_a_listings_read_is_an_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let backend =
+        SeparateFileBackend::new(dir.path()).filename_fn(|key: &str| format!("{}.json", key.len()));
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::prompts")
+        .keyer(WholeKeyer)
+        .backend(backend)
+        .build()
+        .unwrap();
+    let prompt = "p".repeat(20_000);
+    cache.insert(&prompt, "answer".into()).unwrap();
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+    let ls = json(&cacher(&["ls", root, "--json"]));
+    assert_eq!(
+        (&ls["caches"][0]["entries"], &ls["problems"]),
+        (&Value::from(1), &Value::from(0)),
+        "{ls}"
+    );
+    let verified = cacher(&["--root", root, "verify", "--repair"]);
+    assert_eq!(common::code(&verified), 0, "{}", text(&verified));
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+}
