@@ -134,3 +134,41 @@ fn a_file_entry_with_a_key_longer_than_a_listings_read_is_an_entry() {
     assert_eq!(common::code(&verified), 0, "{}", text(&verified));
     assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
 }
+
+/// A JSON entry cut short after its header (what a power loss without `durable` may leave) is
+/// corrupt for the cache — a miss, counted in `stats().errors` — and for `verify`, which reported
+/// "no problems" as it read headers only; `--repair` removes it and leaves the whole one.
+#[test]
+fn verify_finds_a_json_entry_cut_short_after_its_header_as_the_cache_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let cache = || -> Cache<u32, String> {
+        Cache::builder()
+            .namespace("demo::cut")
+            .backend(SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let writer = cache();
+    for key in [1, 2] {
+        writer.insert(&key, "v".repeat(10_000)).unwrap();
+    }
+    let path = writer.path_of(&1).unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len * 4 / 5)
+        .unwrap();
+    let reader = cache();
+    assert_eq!(reader.get(&1), None);
+    assert_eq!(reader.stats().errors, 1, "the cache finds it corrupt");
+    let verified = cacher(&["--root", root, "verify"]);
+    assert_eq!(common::code(&verified), 3, "{}", text(&verified));
+    assert!(text(&verified).contains("corrupt"), "{}", text(&verified));
+    let repaired = cacher(&["--root", root, "verify", "--repair"]);
+    assert_eq!(common::code(&repaired), 0, "{}", text(&repaired));
+    assert!(!path.exists());
+    assert_eq!(cache().get(&2), Some("v".repeat(10_000)));
+}
