@@ -15,6 +15,7 @@ mod bomb;
 mod cancel;
 mod cleared;
 mod collide;
+mod deep;
 #[cfg(feature = "tokio")]
 mod driven;
 mod drops;

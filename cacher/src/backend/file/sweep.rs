@@ -20,8 +20,9 @@ use super::path::TEMP_PREFIX;
 use super::write::{Content, is_older_than, read_head};
 use crate::format::Formatter;
 
-/// The deepest directory the walk enters, below the cache directory.
-const MAX_DEPTH: usize = 32;
+/// The deepest directory the walk enters, below the cache directory. A `filename_fn` path goes
+/// no deeper (`path::check_relative`): an entry the walk cannot reach would outlive `clear`.
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// Temporary files older than this are a crashed writer's leftovers, which `clear` deletes;
 /// younger ones may belong to a writer still at work.

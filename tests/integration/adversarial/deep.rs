@@ -1,0 +1,35 @@
+//! Entries a `filename_fn` puts deeper than the walks of `clear` and the bounds go.
+
+use cacher::{Cache, Error, SeparateFileBackend};
+
+fn deep_cache(dir: &std::path::Path, levels: usize) -> Cache<u32, String> {
+    let backend = SeparateFileBackend::new(dir)
+        .filename_fn(move |key: &str| format!("{}{key}.json", "d/".repeat(levels)));
+    Cache::builder()
+        .namespace("app::deep")
+        .version("2")
+        .backend(backend)
+        .build()
+        .unwrap()
+}
+
+/// An entry 40 directories down (a `filename_fn` sharding by many short components) was left by
+/// `clear`, whose walk stopped 32 directories down, and served after `clear` returned. Such a
+/// path is refused, as every path the cache cannot manage (the value is still returned); the
+/// deepest path allowed, below its version's directory, is cleared.
+#[test]
+fn an_entry_deeper_than_clear_looks_is_refused_and_the_deepest_allowed_is_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = deep_cache(dir.path(), 40);
+    let refused = deep.insert(&1, "before the clear".into());
+    assert!(matches!(refused, Err(Error::InvalidPath(_))), "{refused:?}");
+    assert_eq!(deep.get_or_compute(&1, || "computed".into()), "computed");
+    deep.clear().unwrap();
+    assert_eq!(deep_cache(dir.path(), 40).get(&1), None);
+
+    let deepest = deep_cache(dir.path(), 31);
+    deepest.insert(&1, "before the clear".into()).unwrap();
+    deepest.clear().unwrap();
+    assert_eq!(deep_cache(dir.path(), 31).get(&1), None);
+    assert!(deep_cache(dir.path(), 32).insert(&1, "x".into()).is_err());
+}
