@@ -63,7 +63,8 @@ type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 ///   `RESOLVE_BENEATH` on Linux): a symlink planted inside that leads out makes the operation
 ///   fail, it never reaches the file it points to.
 /// - [`clear`](PersistentBackend::clear) and [`max_entries`](Self::max_entries) touch only this
-///   cache's files in a directory they may share: regular files whose first 4 KiB hold an
+///   cache's files in a directory they may share: regular files whose first 4 KiB (more, up to
+///   1 MiB, for a file that starts as an entry whose namespace or version is that long) hold an
 ///   entry header of the cache's namespace (named `*.<extension>` when names are the default),
 ///   and temporary files. A user's files, other namespaces' entries and directories this cache
 ///   did not empty stay. A header is all they read of a file.

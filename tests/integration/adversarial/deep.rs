@@ -33,3 +33,21 @@ fn an_entry_deeper_than_clear_looks_is_refused_and_the_deepest_allowed_is_cleare
     assert_eq!(deep_cache(dir.path(), 31).get(&1), None);
     assert!(deep_cache(dir.path(), 32).insert(&1, "x".into()).is_err());
 }
+
+/// A namespace longer than the 4 KiB of header that `clear` reads to know an entry's
+/// namespace: its entries were left by `clear` and served after it.
+#[test]
+fn clear_removes_the_entries_of_a_namespace_longer_than_the_header_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = "n".repeat(5_000);
+    let cache = || -> Cache<u32, String> {
+        Cache::builder()
+            .namespace(namespace.as_str())
+            .backend(SeparateFileBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let _ = cache().insert(&1, "before the clear".into());
+    cache().clear().unwrap();
+    assert_eq!(cache().get(&1), None);
+}
