@@ -1,6 +1,6 @@
 //! Entries a `filename_fn` puts deeper than the walks of `clear` and the bounds go.
 
-use cacher::{Cache, Error, SeparateFileBackend};
+use cacher::{Cache, Error, PostcardFormatter, SeparateFileBackend};
 
 fn deep_cache(dir: &std::path::Path, levels: usize) -> Cache<u32, String> {
     let backend = SeparateFileBackend::new(dir)
@@ -38,16 +38,22 @@ fn an_entry_deeper_than_clear_looks_is_refused_and_the_deepest_allowed_is_cleare
 /// namespace: its entries were left by `clear` and served after it.
 #[test]
 fn clear_removes_the_entries_of_a_namespace_longer_than_the_header_it_reads() {
-    let dir = tempfile::tempdir().unwrap();
     let namespace = "n".repeat(5_000);
-    let cache = || -> Cache<u32, String> {
-        Cache::builder()
-            .namespace(namespace.as_str())
-            .backend(SeparateFileBackend::new(dir.path()))
-            .build()
-            .unwrap()
-    };
-    let _ = cache().insert(&1, "before the clear".into());
-    cache().clear().unwrap();
-    assert_eq!(cache().get(&1), None);
+    for postcard in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = || -> Cache<u32, String> {
+            let builder = Cache::builder().namespace(namespace.as_str());
+            let files = SeparateFileBackend::new(dir.path());
+            match postcard {
+                false => builder.backend(files).build().unwrap(),
+                true => builder
+                    .backend(files.formatter(PostcardFormatter))
+                    .build()
+                    .unwrap(),
+            }
+        };
+        cache().insert(&1, "before the clear".into()).unwrap();
+        cache().clear().unwrap();
+        assert_eq!(cache().get(&1), None, "postcard: {postcard}");
+    }
 }
