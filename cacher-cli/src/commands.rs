@@ -176,7 +176,7 @@ fn state(source: &Source, item: &Listed, meta: &EntryMeta) -> String {
         .map(|ttl| (meta.created_ms.saturating_add(ttl)).saturating_sub(crate::source::now_ms()));
     match (item.expires_in_ms, left) {
         (Some(ms), _) => format!("expires in {}", print::age(ms)),
-        (None, Some(0)) => "expired".into(),
+        (None, Some(_)) if source.expired(meta) => "expired".into(),
         (None, Some(ms)) => format!("fresh for {}", print::age(ms)),
         (None, None) => "-".into(),
     }

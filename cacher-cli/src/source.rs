@@ -168,9 +168,13 @@ impl Source {
 
 /// Whether an entry made at `created_ms` with `ttl` (milliseconds) is expired at `now_ms`: from
 /// `created + ttl` on, as the cache counts it (a hit is fresh only while its age is under the
-/// ttl), and as `ls` shows it.
+/// ttl), and as `ls` shows it. An entry made further ahead of now than its ttl (by a clock
+/// running ahead) is expired too, as the cache never serves it (`Ttl::freshness`).
 fn expired_at(ttl: Option<u64>, created_ms: u64, now_ms: u64) -> bool {
-    ttl.is_some_and(|ttl| now_ms.saturating_sub(created_ms) >= ttl)
+    ttl.is_some_and(|ttl| match created_ms.checked_sub(now_ms) {
+        Some(ahead) if ahead > 0 => ahead > ttl,
+        _ => now_ms - created_ms >= ttl,
+    })
 }
 
 /// `duration` in whole milliseconds, rounded up and saturating, as the cache rounds a ttl it is
@@ -252,6 +256,9 @@ mod tests {
         assert!(!expired_at(Some(1_000), 5_000, 5_999));
         assert!(expired_at(Some(1_000), 5_000, 6_000));
         assert!(!expired_at(None, 0, u64::MAX));
+        // Ahead of now: fresh within its ttl, expired further ahead, as the cache judges it.
+        assert!(!expired_at(Some(1_000), 6_000, 5_000));
+        assert!(expired_at(Some(1_000), 6_001, 5_000));
     }
 
     #[test]

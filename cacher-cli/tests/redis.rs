@@ -216,3 +216,41 @@ fn a_value_of_another_type_under_an_entry_key_is_listed_as_corrupt_and_repaired(
     );
     assert_eq!(cache.get("alice").as_deref(), Some("hello alice"));
 }
+
+/// A keyer that keeps the arguments' text whole: a long argument makes a long key.
+#[derive(Debug)]
+struct WholeKeyer;
+
+impl cacher::Keyer for WholeKeyer {
+    fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
+        canonical.to_owned()
+    }
+}
+
+/// An entry whose key (20 000 characters) is longer than the listing's first read of a value is
+/// listed as an entry, and `verify --repair` leaves it; it was "corrupt", and removed.
+#[test]
+fn an_entry_with_a_key_longer_than_a_listings_read_is_an_entry() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let cache: Cache<String, String> = Cache::builder()
+        .namespace("demo::prompts")
+        .keyer(WholeKeyer)
+        .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+        .build()
+        .unwrap();
+    let prompt = "p".repeat(20_000);
+    cache.insert(&prompt, "answer".into()).unwrap();
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+    let ls = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(
+        (&ls["caches"][0]["entries"], &ls["problems"]),
+        (&Value::from(1), &Value::from(0)),
+        "{ls}"
+    );
+    let verified = cacher(&url, &["verify", "--repair"]);
+    assert_eq!(verified.status.code(), Some(0), "{verified:?}");
+    assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
+}

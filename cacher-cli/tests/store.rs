@@ -127,3 +127,32 @@ fn a_stores_max_size_counts_what_cacher_clear_removed_in_another_process() {
     let kept: Vec<u32> = (200..215).filter(|key| cache.get(key).is_some()).collect();
     assert_eq!(kept, (205..215).collect::<Vec<_>>());
 }
+
+/// `cacher --store DIR ls` on a store whose `data.mdb` was cut to half (a copy cut short): LMDB
+/// read pages past the end of the file through its map and the command died of `SIGBUS`,
+/// saying nothing. It is refused as damaged (exit 1), saying so.
+#[test]
+fn a_store_whose_database_was_cut_short_is_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let cache: Cache<u32, String> = Cache::builder()
+        .namespace("demo::cut")
+        .backend(StoreBackend::new(dir.path()))
+        .build()
+        .unwrap();
+    for key in 0..50 {
+        cache.insert(&key, "x".repeat(64 * 1024)).unwrap();
+    }
+    let data = dir.path().join("data.mdb");
+    let len = std::fs::metadata(&data).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&data)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let listed = cacher(&["--store", store, "ls"]);
+    assert_eq!(listed.status.code(), Some(1), "{listed:?}");
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(said.contains("damaged"), "{said}");
+}

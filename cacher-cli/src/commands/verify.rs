@@ -17,6 +17,21 @@ fn problem_kind(found: &Found) -> String {
     }
 }
 
+/// Whether the entry `item`, listed from its header, is cut short or damaged after it: read
+/// whole, a JSON entry must be one JSON document, as the cache's read requires (what a power
+/// loss without `durable` leaves is most often an entry cut short, its header whole). A binary
+/// entry's value cannot be read without its type: only its header is checked.
+fn damaged(source: &Source, item: &Listed) -> bool {
+    if item.meta().is_none_or(|meta| meta.format != "json") {
+        return false;
+    }
+    match source.listing.read_at(&item.location) {
+        Ok(Some(bytes)) => serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err(),
+        // Gone since the listing, or unreadable now: as listed.
+        _ => false,
+    }
+}
+
 pub(super) fn verify(
     source: &Source,
     listed: &[Listed],
@@ -24,7 +39,17 @@ pub(super) fn verify(
     repair: bool,
     json: bool,
 ) -> u8 {
-    let problems: Vec<&Listed> = listed.iter().filter(|l| is_problem(&l.found)).collect();
+    let checked: Vec<Listed> = listed
+        .iter()
+        .filter_map(|item| match item.found {
+            Found::Entry(_) if damaged(source, item) => Some(Listed {
+                found: Found::Corrupt,
+                ..item.clone()
+            }),
+            _ => is_problem(&item.found).then(|| item.clone()),
+        })
+        .collect();
+    let problems: Vec<&Listed> = checked.iter().collect();
     let mut failures = Vec::new();
     if repair {
         source.removing(|remove_at| {

@@ -57,12 +57,14 @@ type FilenameFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 /// - Nothing is read, written or deleted outside `cache_dir`. A key or `filename_fn` output that
 ///   would leave it, or that is not a valid name on Linux, macOS and Windows alike (`..`, an
 ///   absolute path, `\`, `:`, `a.`, a trailing space, a control or bidirectional control
-///   character, a device name like `con`, …) is refused with [`Error::InvalidPath`]. And every
+///   character, a device name like `con`, …), or that is more than 31 directories deep (deeper
+///   than `clear` looks), is refused with [`Error::InvalidPath`]. And every
 ///   path is resolved beneath the directory's open handle (the `cap-std` crate; `openat2` with
 ///   `RESOLVE_BENEATH` on Linux): a symlink planted inside that leads out makes the operation
 ///   fail, it never reaches the file it points to.
 /// - [`clear`](PersistentBackend::clear) and [`max_entries`](Self::max_entries) touch only this
-///   cache's files in a directory they may share: regular files whose first 4 KiB hold an
+///   cache's files in a directory they may share: regular files whose first 4 KiB (more, up to
+///   1 MiB, for a file that starts as an entry whose namespace or version is that long) hold an
 ///   entry header of the cache's namespace (named `*.<extension>` when names are the default),
 ///   and temporary files. A user's files, other namespaces' entries and directories this cache
 ///   did not empty stay. A header is all they read of a file.

@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::entry::{self, EntryMeta};
 use crate::error::Result;
 
-/// The bytes a listing reads of each entry to find its metadata. An entry whose header (its key
-/// and arguments' text) is longer is reported as [`Found::Corrupt`].
+/// The bytes a listing reads of each entry to find its metadata, at first: an entry whose header
+/// (its key, mostly) is longer is read again whole, up to the entry size a read accepts.
 pub const META_PREFIX_LEN: usize = 16 * 1024;
 
 /// What one thing found by a [`Listing`] is.
@@ -149,6 +149,14 @@ pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> F
         None if named => Found::Corrupt,
         None => Found::Other,
     }
+}
+
+/// Whether what was classified `found` from its first `read` bytes of `len` may be a whole entry
+/// whose header goes on past them (a key longer than [`META_PREFIX_LEN`]: a custom keyer's key of
+/// a long argument): then it is worth classifying again from all its bytes, which a listing
+/// reads only for such rare things.
+pub(crate) fn header_goes_on(found: &Found, read: usize, len: u64) -> bool {
+    *found == Found::Corrupt && read >= META_PREFIX_LEN && len > read as u64
 }
 
 /// Stored bytes (a store's or a Redis key) as a printable location that reads back exactly:

@@ -15,6 +15,7 @@ mod bomb;
 mod cancel;
 mod cleared;
 mod collide;
+mod deep;
 #[cfg(feature = "tokio")]
 mod driven;
 mod drops;
@@ -44,6 +45,7 @@ mod overlaps;
 mod races;
 #[cfg(feature = "redis")]
 mod redistype;
+mod skewed;
 mod store;
 mod storelinks;
 mod stores;

@@ -13,4 +13,6 @@ mod hostile_keys;
 mod panics;
 mod processes;
 mod store;
+mod storecut;
+mod storefull;
 mod threads;

@@ -1,5 +1,6 @@
-//! Whose entry is a file? Read from its first [`HEADER_LEN`] bytes only, so that `clear` and the
-//! `max_entries` listing never read a file whole.
+//! Whose entry is a file? Read from its first [`HEADER_LEN`] bytes (more only for a file that
+//! starts as an entry whose namespace or version is that long: `sweep::header_at`), so that
+//! `clear` and the `max_entries` listing never read a file whole.
 //!
 //! An entry records its layout, namespace and version before its key and value (see
 //! [`crate::entry`]), so the header fits in the first bytes whatever the value's size. The binary

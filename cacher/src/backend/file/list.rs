@@ -11,12 +11,16 @@ use super::SeparateFileBackend;
 use super::path::TEMP_PREFIX;
 use super::sweep::{STALE_TEMP_AGE, Visitor, walk};
 use super::write::{Content, is_older_than, read_head, remove_file};
-use crate::backend::listing::{Found, Listed, Listing, META_PREFIX_LEN, classify_file};
+use crate::backend::listing::{
+    Found, Listed, Listing, META_PREFIX_LEN, classify_file, header_goes_on,
+};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 struct Lister<'a> {
     visit: &'a mut dyn FnMut(Listed) -> ControlFlow<()>,
+    /// The largest entry read whole, when its header goes on past the first read.
+    max_entry_size: u64,
     stopped: bool,
     /// The first directory that could not be listed, when it is the cache directory itself.
     failed_root: Option<io::Error>,
@@ -49,7 +53,7 @@ impl Visitor for Lister<'_> {
                 orphaned: modified.is_some_and(|t| is_older_than(t, STALE_TEMP_AGE)),
             }
         } else {
-            let Some(found) = found_at(dir, name) else {
+            let Some(found) = found_at(dir, name, (size, self.max_entry_size)) else {
                 return false; // removed since the directory was read
             };
             found
@@ -83,15 +87,27 @@ impl Visitor for Lister<'_> {
 
 /// What the file `name` of `dir` is, `None` when it is gone. One that cannot be read is a
 /// problem only when its name is an entry's (`.json`, `.bin`, `.postcard`): in a shared
-/// directory, another user's private files are not cacher's business.
-fn found_at(dir: &Dir, name: &str) -> Option<Found> {
+/// directory, another user's private files are not cacher's business. One whose first
+/// [`META_PREFIX_LEN`] bytes hold no whole header is read again whole, when its `size` is at most
+/// `max` (what a read of an entry accepts): an entry of a key longer than that is an entry.
+fn found_at(dir: &Dir, name: &str, (size, max): (u64, u64)) -> Option<Found> {
     let extension = name.rsplit_once('.').map(|(_, ext)| ext);
     let unreadable = |reason| match extension {
         Some("json" | "bin" | "postcard") => Found::Unreadable { reason },
         _ => Found::Other,
     };
     Some(match read_head(dir, name, META_PREFIX_LEN) {
-        Ok(Content::Bytes(head)) => classify_file(&head, extension),
+        Ok(Content::Bytes(head)) => {
+            let found = classify_file(&head, extension);
+            if !header_goes_on(&found, head.len(), size) || size > max {
+                return Some(found);
+            }
+            match read_head(dir, name, usize::try_from(max).unwrap_or(usize::MAX)) {
+                Ok(Content::Bytes(whole)) => classify_file(&whole, extension),
+                Ok(Content::Missing) => return None,
+                _ => found,
+            }
+        }
         Ok(Content::Missing) => return None,
         Ok(Content::Refused(reason)) => unreadable(reason),
         Err(e) => unreadable(e.to_string()),
@@ -126,6 +142,7 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         };
         let mut lister = Lister {
             visit,
+            max_entry_size: self.max_entry_size,
             stopped: false,
             failed_root: None,
         };

@@ -4,6 +4,12 @@
 
 use crate::portable::name_problem;
 
+/// The most directories an entry's path may have: the walks of `clear`, of the bounds and of
+/// the listings go [`MAX_DEPTH`](super::sweep::MAX_DEPTH) down, one of them a version's
+/// directory. An entry deeper than they go was left by `clear` and served after it.
+pub(crate) const MAX_DIRS: usize = super::sweep::MAX_DEPTH - 1;
+const _: () = assert!(MAX_DIRS == 31, "check_relative's reason says 31");
+
 /// The start of a temporary file's name; `filename_fn` may not return such a name.
 pub(crate) const TEMP_PREFIX: &str = ".cacher-tmp-";
 
@@ -23,14 +29,20 @@ pub struct InvalidPath {
 /// or device path (`//server`); a Windows drive (`C:…`); and any component that is not a
 /// portable name ([`name_problem`]: empty, `.`, `..`, over 255 bytes, a trailing `.` or space,
 /// a control, bidirectional control or Windows-reserved character — `\` and `:` among them — or
-/// a Windows device name); and a last component starting with [`TEMP_PREFIX`], which is
-/// reserved for temporary files. Allocates nothing unless it refuses.
+/// a Windows device name); a last component starting with [`TEMP_PREFIX`], which is
+/// reserved for temporary files; and more than [`MAX_DIRS`] directories, which the walks of
+/// `clear` and of the bounds would not reach. Allocates nothing unless it refuses.
 pub(crate) fn check_relative(rel: &str) -> Result<(), InvalidPath> {
     let refuse = |reason| InvalidPath {
         path: rel.to_owned(),
         reason,
     };
     check_whole(rel).map_err(refuse)?;
+    if rel.bytes().filter(|&b| b == b'/').count() > MAX_DIRS {
+        return Err(refuse(
+            "has more than 31 directories, deeper than clear and the bounds look",
+        ));
+    }
     let mut last = "";
     for part in rel.split('/') {
         if let Some(reason) = name_problem(part) {

@@ -15,13 +15,14 @@ use std::time::{Duration, SystemTime};
 
 use cap_std::fs::{Dir, DirEntry};
 
-use super::header::{HEADER_LEN, header_of};
+use super::header::{HEADER_LEN, Header, header_of};
 use super::path::TEMP_PREFIX;
 use super::write::{Content, is_older_than, read_head};
 use crate::format::Formatter;
 
-/// The deepest directory the walk enters, below the cache directory.
-const MAX_DEPTH: usize = 32;
+/// The deepest directory the walk enters, below the cache directory. A `filename_fn` path goes
+/// no deeper (`path::check_relative`): an entry the walk cannot reach would outlive `clear`.
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// Temporary files older than this are a crashed writer's leftovers, which `clear` deletes;
 /// younger ones may belong to a writer still at work.
@@ -48,15 +49,38 @@ impl Owner<'_> {
         if !named || name.starts_with(TEMP_PREFIX) {
             return false;
         }
-        let Ok(Content::Bytes(head)) = read_head(dir, name, HEADER_LEN) else {
-            return false;
-        };
-        header_of(formatter, &head).is_some_and(|header| {
+        header_at(formatter, dir, name).is_some_and(|header| {
             header.namespace == self.namespace
                 && self
                     .version
                     .is_none_or(|version| header.version.as_deref() == version)
         })
+    }
+}
+
+/// The most bytes read to find a header (a namespace or version of nearly that length).
+const MAX_HEADER_LEN: usize = 1 << 20;
+
+/// The header of the file `name` of `dir`: read from its first [`HEADER_LEN`] bytes, or, when a
+/// file that starts as an entry does (`{"cacher":`, or the layout's number) holds a longer
+/// header (a namespace or version of kilobytes), from four times as many, up to
+/// [`MAX_HEADER_LEN`]. Read from 4 KiB only, the entries of a namespace of 5 000 bytes were
+/// never this cache's: `clear` left them, and they were served after it.
+fn header_at<F: Formatter>(formatter: &F, dir: &Dir, name: &str) -> Option<Header> {
+    let mut len = HEADER_LEN;
+    loop {
+        let Ok(Content::Bytes(head)) = read_head(dir, name, len) else {
+            return None;
+        };
+        if let Some(header) = header_of(formatter, &head) {
+            return Some(header);
+        }
+        let starts_as_entry = head.starts_with(br#"{"cacher":"#)
+            || head.first() == Some(&(crate::entry::LAYOUT as u8));
+        if head.len() < len || len >= MAX_HEADER_LEN || !starts_as_entry {
+            return None;
+        }
+        len *= 4;
     }
 }
 

@@ -6,8 +6,10 @@ use std::ops::ControlFlow;
 
 use super::{RedisBackend, SCAN_BATCH};
 use crate::backend::listing::{
-    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, location_of,
+    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, header_goes_on,
+    location_of,
 };
+use crate::entry::MAX_ENTRY_BYTES;
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
@@ -36,20 +38,36 @@ impl<F: Formatter> RedisBackend<F> {
             .and_then(|values| values.chunks(3).map(reply).collect())
             .map_err(|e| self.conn.error("GETRANGE, STRLEN, PTTL (listing)", e))?;
         let listed = keys.into_iter().zip(replies);
-        Ok(listed
+        listed
             .filter(|(_, (_, _, pttl))| *pttl != -2)
-            .map(|(key, (head, size, pttl))| Listed {
-                found: if head.is_empty() {
-                    Found::Corrupt
-                } else {
-                    classify(&head, None, true)
-                },
-                location: location_of(&key),
-                size,
-                modified_ms: None,
-                expires_in_ms: u64::try_from(pttl).ok(),
+            .map(|(key, (head, size, pttl))| {
+                Ok(Listed {
+                    found: self.found(&key, &head, size)?,
+                    location: location_of(&key),
+                    size,
+                    modified_ms: None,
+                    expires_in_ms: u64::try_from(pttl).ok(),
+                })
             })
-            .collect())
+            .collect()
+    }
+
+    /// What the value at `key` is, from its first bytes `head` of `size`; read again whole (one
+    /// more round trip) when its header goes on past them (a key longer than the first read)
+    /// and the whole is what a read accepts.
+    fn found(&self, key: &[u8], head: &[u8], size: u64) -> Result<Found> {
+        if head.is_empty() {
+            return Ok(Found::Corrupt);
+        }
+        let found = classify(head, None, true);
+        if !header_goes_on(&found, head.len(), size) || size > MAX_ENTRY_BYTES as u64 {
+            return Ok(found);
+        }
+        let whole: Option<Vec<u8>> = self
+            .conn
+            .query(redis::cmd("GET").arg(key))
+            .map_err(|e| self.conn.error("GET (listing)", e))?;
+        Ok(whole.map_or(found, |whole| classify(&whole, None, true)))
     }
 }
 

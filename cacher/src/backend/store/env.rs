@@ -70,6 +70,7 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
             || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], READ_WRITE),
             Ok,
         )?;
+    whole(&env, &path)?;
     // Looked at again now that it is open: another program may have written its database
     // since the look above.
     if ownership(&env)? == Ownership::Foreign {
@@ -166,6 +167,10 @@ fn whose(path: &Path, create: bool) -> heed::Result<()> {
     };
     let env = open_env(path, MAP_SIZES[MAP_SIZES.len() - 1], flags)
         .map_err(|e| not_ours(path, &format!("not an LMDB database: {e}")))?;
+    if let Err(e) = whole(&env, path) {
+        env.prepare_for_closing().wait();
+        return Err(e);
+    }
     let found = ownership(&env);
     env.prepare_for_closing().wait();
     match found? {
@@ -174,6 +179,26 @@ fn whose(path: &Path, create: bool) -> heed::Result<()> {
         Ownership::Empty => Err(not_ours(path, "its LMDB database is empty")),
         Ownership::Foreign => Err(not_ours(path, FOREIGN_TABLES)),
     }
+}
+
+/// Refuses a database whose file ends before the last page its meta page names (truncated: a
+/// copy cut short, a power loss without `durable` on a file system that wrote the meta page
+/// before the file's new pages): LMDB reads its pages through the map, and a page past the end
+/// of the file is a `SIGBUS` that kills the process — the app's whole program, or `cacher ls`.
+/// Looked at before any page is read (the meta pages are read with `pread` when opening).
+fn whole(env: &Env<WithTls>, path: &Path) -> heed::Result<()> {
+    let pages = env.info().last_page_number as u64 + 1;
+    let needed = pages.saturating_mul(u64::from(env.stat().page_size));
+    let len = std::fs::metadata(path.join("data.mdb"))?.len();
+    if len >= needed {
+        return Ok(());
+    }
+    Err(heed::Error::Io(io::Error::other(NotOurs(format!(
+        "{} holds a damaged store: its data.mdb is {len} bytes, shorter than the {needed} its \
+         last page needs (truncated), and reading it would kill the process; left as it is: \
+         delete the directory to start the store anew",
+        path.display()
+    )))))
 }
 
 /// Whose an LMDB database is, by its tables.

@@ -8,9 +8,7 @@
 use std::ops::ControlFlow;
 
 use super::{StoreBackend, env, table};
-use crate::backend::listing::{
-    Found, Listed, Listing, META_PREFIX_LEN, bytes_of_location, classify, location_of,
-};
+use crate::backend::listing::{Found, Listed, Listing, bytes_of_location, classify, location_of};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
@@ -38,11 +36,12 @@ impl<F: Formatter> Listing for StoreBackend<F> {
                 continue;
             }
             let bytes = value.get(8..).unwrap_or_default();
-            let head = &bytes[..bytes.len().min(META_PREFIX_LEN)];
-            let found = if head.is_empty() {
+            // Read in place, in the map: the header is parsed as far as it goes, however
+            // long its key, and the value is not decoded.
+            let found = if bytes.is_empty() {
                 Found::Corrupt
             } else {
-                classify(head, None, true)
+                classify(bytes, None, true)
             };
             let listed = Listed {
                 location: location_of(id),

@@ -193,11 +193,15 @@ pub(super) fn put(
 }
 
 /// The newest creation time written to the namespace: the store's "now", which comes from the
-/// cache's clock through the entries it writes.
+/// cache's clock through the entries it writes (a copy of an older entry carries its own older
+/// time). A time kept from earlier writes counts only up to the system clock's now: a writer
+/// whose clock ran ahead (a wrong clock corrected since, a test's mock clock on a shared store)
+/// judges its own write by it, not every later one — which, a year ahead, dropped each entry as
+/// expired in the transaction that wrote it, `clear` or not.
 fn newest(store: &Store, txn: &mut RwTxn<'_>, namespace: &str, created: u64) -> heed::Result<u64> {
     joined(&[b"t\0", namespace.as_bytes()], |key| {
         let seen = u64_at(store.meta.get(txn, key)?.unwrap_or(&[]), 0);
-        let newest = seen.max(created);
+        let newest = created.max(seen.min(crate::Clock::system().now_ms()));
         if newest != seen {
             store.meta.put(txn, key, &newest.to_be_bytes())?;
         }
