@@ -32,6 +32,27 @@ fn damaged(source: &Source, item: &Listed) -> bool {
     }
 }
 
+/// Removes the `problems` (`--repair`): what could not be removed, and why.
+fn removed(source: &Source, problems: &[&Listed]) -> Vec<String> {
+    let mut failures = Vec::new();
+    source.removing(|remove_at| {
+        for item in problems {
+            if let Found::Unreadable { .. } = item.found {
+                // Unread, it is not known to be cacher's: another user's, perhaps.
+                failures.push(format!(
+                    "{}: unreadable, so not known to be a cache's: left as it is",
+                    item.location
+                ));
+                continue;
+            }
+            if let Err(e) = remove_at(&item.location) {
+                failures.push(format!("{}: {e}", item.location));
+            }
+        }
+    });
+    failures
+}
+
 pub(super) fn verify(
     source: &Source,
     listed: &[Listed],
@@ -50,24 +71,10 @@ pub(super) fn verify(
         })
         .collect();
     let problems: Vec<&Listed> = checked.iter().collect();
-    let mut failures = Vec::new();
-    if repair {
-        source.removing(|remove_at| {
-            for item in &problems {
-                if let Found::Unreadable { .. } = item.found {
-                    // Unread, it is not known to be cacher's: another user's, perhaps.
-                    failures.push(format!(
-                        "{}: unreadable, so not known to be a cache's: left as it is",
-                        item.location
-                    ));
-                    continue;
-                }
-                if let Err(e) = remove_at(&item.location) {
-                    failures.push(format!("{}: {e}", item.location));
-                }
-            }
-        });
-    }
+    let failures = match repair {
+        true => removed(source, &problems),
+        false => Vec::new(),
+    };
     let unrepaired = if repair {
         failures.len()
     } else {
