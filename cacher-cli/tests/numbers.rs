@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "common/keyer.rs"]
+mod keyer;
+
 use std::process::Output;
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use cacher::{Cache, Clock, SeparateFileBackend};
 use serde_json::Value;
 
 use common::{cacher, text};
+use keyer::WholeKeyer;
 
 fn json(output: &Output) -> Value {
     assert!(output.status.success(), "{output:?}");
@@ -66,17 +70,6 @@ fn an_entry_created_further_ahead_than_its_ttl_is_expired_as_the_cache_counts_it
     ]));
     assert_eq!(pruned["removed"], 1, "{pruned}");
     assert_eq!(now.get(&2).as_deref(), Some("now"), "the fresh one stays");
-}
-
-/// A keyer that keeps the arguments' text whole: a long argument (a prompt, a query) makes a
-/// long key, which the store hashes into its own key and the entry records whole.
-#[derive(Debug)]
-struct WholeKeyer;
-
-impl cacher::Keyer for WholeKeyer {
-    fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
-        canonical.to_owned()
-    }
 }
 
 /// An entry whose key is longer than the 16 KiB a listing read of a header (a prompt of 20 000

@@ -2,11 +2,15 @@
 //! through `RedisBackend`: skipped without `redis-server`, failed instead under
 //! `CACHER_REQUIRE_REDIS=1`.
 
+#[path = "common/keyer.rs"]
+mod keyer;
+
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use cacher::{Cache, HashKeyer, RedisBackend, RedisOptions};
 use cacher_tests::redis_server::RedisServer;
+use keyer::WholeKeyer;
 use serde_json::Value;
 
 fn cacher(url: &str, args: &[&str]) -> Output {
@@ -215,16 +219,6 @@ fn a_value_of_another_type_under_an_entry_key_is_listed_as_corrupt_and_repaired(
         ":0\r\n"
     );
     assert_eq!(cache.get("alice").as_deref(), Some("hello alice"));
-}
-
-/// A keyer that keeps the arguments' text whole: a long argument makes a long key.
-#[derive(Debug)]
-struct WholeKeyer;
-
-impl cacher::Keyer for WholeKeyer {
-    fn key(&self, _namespace: &str, _version: Option<&str>, canonical: &str) -> String {
-        canonical.to_owned()
-    }
 }
 
 /// An entry whose key (20 000 characters) is longer than the listing's first read of a value is
