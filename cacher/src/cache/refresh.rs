@@ -307,8 +307,8 @@ where
             let slot = slot;
             self.begin_refresh_async(key, slot)
         };
-        let (id, identity) = (std::convert::identity, std::convert::identity);
-        let result = drive::driven(begin, &mut compute, id, identity).await;
+        let identity = std::convert::identity;
+        let result = drive::driven(begin, &mut compute, identity, identity).await;
         if let (Some((ticket, made)), Some(compute)) = (refresh, compute.take()) {
             let (cache, key) = (self.clone(), key.to_key());
             match tokio::runtime::Handle::try_current() {
@@ -348,19 +348,21 @@ where
     {
         let start = match self.start(key) {
             Start::Hit(value) => return drive::Begun::Done(value),
-            start => start,
+            Start::Controlled(mode) => Err(mode),
+            Start::Miss(memory, observed) => Ok((memory, observed)),
         };
         let relay = Arc::new(drive::Relay::new());
         let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
         drive::Begun::Engine(engine, relay)
     }
 
-    /// The steps of an async call of `try_get_or_refresh` after its `start`.
+    /// The steps of an async call of `try_get_or_refresh` after its start (`Ok`: a miss, with
+    /// what the memory tier found and whether a `lookup` observes it; `Err`: a control).
     #[cfg(feature = "tokio")]
     async fn refresh_engine_async<Q>(
         &self,
         key: &Q,
-        start: Start<V>,
+        start: Result<(Memory<V>, bool), Mode>,
         relay: Arc<drive::Relay<V>>,
         refresh: &mut Option<(Ticket, Option<Made>)>,
     ) -> Result<V, ()>
@@ -369,9 +371,8 @@ where
     {
         let inner = &*self.inner;
         let (memory, observed) = match start {
-            Start::Controlled(mode) => return self.engine_async(key, Err(mode), relay).await,
-            Start::Hit(value) => return Ok(value),
-            Start::Miss(memory, observed) => (memory, observed),
+            Ok(missed) => missed,
+            Err(mode) => return self.engine_async(key, Err(mode), relay).await,
         };
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);

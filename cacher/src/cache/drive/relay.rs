@@ -99,16 +99,16 @@ impl<V> Future for Run<'_, V> {
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<V>> {
         let mut turn = self.relay.turn();
-        if let Turn::Answered(_) = &*turn {
-            let Turn::Answered(value) = std::mem::replace(&mut *turn, Turn::Engine) else {
-                unreachable!("matched above")
-            };
-            return Poll::Ready(value);
+        match std::mem::replace(&mut *turn, Turn::Engine) {
+            Turn::Answered(value) => Poll::Ready(value),
+            other => {
+                *turn = match self.span.take() {
+                    Some(span) => Turn::Asked(span),
+                    None => other,
+                };
+                Poll::Pending
+            }
         }
-        if let Some(span) = self.span.take() {
-            *turn = Turn::Asked(span);
-        }
-        Poll::Pending
     }
 }
 
