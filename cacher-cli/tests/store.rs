@@ -144,13 +144,7 @@ fn a_store_whose_database_was_cut_short_is_refused_not_a_crash() {
         cache.insert(&key, "x".repeat(64 * 1024)).unwrap();
     }
     let data = dir.path().join("data.mdb");
-    let len = std::fs::metadata(&data).unwrap().len();
-    std::fs::File::options()
-        .write(true)
-        .open(&data)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    cacher_tests::cut_in_half(&data);
     let listed = cacher(&["--store", store, "ls"]);
     assert_eq!(listed.status.code(), Some(1), "{listed:?}");
     let said = String::from_utf8_lossy(&listed.stderr);

@@ -42,13 +42,7 @@ fn a_store_whose_database_was_cut_short_is_refused_not_a_crash() {
     }
     child.0.kill().unwrap();
     child.0.wait().unwrap();
-    let len = std::fs::metadata(&data).unwrap().len();
-    std::fs::File::options()
-        .write(true)
-        .open(&data)
-        .unwrap()
-        .set_len(len / 2)
-        .unwrap();
+    cacher_tests::cut_in_half(&data);
 
     let cache = store_cache::<String>(dir.path(), CRASH_NAMESPACE);
     for i in 0..3 {
