@@ -8,6 +8,7 @@
 //! not from when it was copied.
 
 mod file;
+mod generation;
 mod listing;
 mod memory;
 #[cfg(feature = "redis")]
@@ -16,6 +17,8 @@ mod store;
 
 pub(crate) use self::file::version_dir;
 pub use self::file::{InvalidPath, SeparateFileBackend};
+pub use self::generation::Generation;
+use self::generation::Put;
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
 pub(crate) use self::memory::{Absence, Displaced, Taken, under_shard_lock};
@@ -170,6 +173,57 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         Ok(false)
     }
 
+    /// The tier's [`Generation`] of `key`: what it has seen of the key's invalidations, by any
+    /// process. The cache reads it before it computes a value of the key, and stores the value
+    /// with [`insert_since`](Self::insert_since). A tier shared by processes that keeps one
+    /// changes it on every [`insert`](Self::insert), [`remove`](Self::remove) and
+    /// [`clear`](Self::clear) (the file and store tiers do). The default keeps none:
+    /// [`Generation::NONE`].
+    ///
+    /// # Errors
+    /// I/O failures: the value computed is then stored in no tier whose generation is not known.
+    ///
+    /// ```
+    /// use cacher::backend::Generation;
+    /// use cacher::entry::{Entry, EntryKey};
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (this, other) = (StoreBackend::new(dir.path()), StoreBackend::new(dir.path()));
+    /// # let key = EntryKey { namespace: "app::f", version: None, key: "1", args: None,
+    /// #     type_name: std::any::type_name::<u64>(), code: None };
+    /// let seen: Generation = PersistentBackend::<u64>::generation(&this, &key).unwrap();
+    /// // Another process removes the key while this one computes its value:
+    /// PersistentBackend::<u64>::remove(&other, &key).unwrap();
+    /// let stored = this.insert_since(&key, &Entry::new(1u64, 1_000), seen).unwrap();
+    /// assert!(!stored, "computed before the removal: refused");
+    /// assert!(PersistentBackend::<u64>::get(&this, &key).unwrap().is_none());
+    /// ```
+    fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
+        let _ = key;
+        Ok(Generation::NONE)
+    }
+
+    /// Stores a computed `entry` under `key` as [`insert`](Self::insert) does, only if no
+    /// invalidation of the key reached the tier since its generation was `since` (read with
+    /// [`generation`](Self::generation) before the value was computed), in one step no
+    /// invalidation can come between. `Ok(true)` if stored; `Ok(false)` if refused, the tier left
+    /// as the invalidation left it. Unlike an `insert`, it does not change the generation.
+    ///
+    /// The default stores with [`insert`](Self::insert) (a tier that keeps no generation).
+    ///
+    /// # Errors
+    /// Encoding and I/O failures.
+    fn insert_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        let _ = since;
+        self.insert(key, entry).map(|()| true)
+    }
+
     /// Removes the entry for `key`, if any.
     ///
     /// # Errors
@@ -254,6 +308,13 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         V: Send + 'a,
     {
         Box::pin(std::future::ready(self.get(key)))
+    }
+
+    /// Async [`generation`](PersistentBackend::generation).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    fn generation_async<'a>(&'a self, key: &'a EntryKey<'a>) -> BoxFuture<'a, Result<Generation>> {
+        Box::pin(std::future::ready(self.generation(key)))
     }
 
     /// Async [`insert`](PersistentBackend::insert). A cache's async calls do not write

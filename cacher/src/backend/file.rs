@@ -4,11 +4,13 @@
 #[cfg(feature = "tokio")]
 mod blocking;
 mod bounds;
+mod generations;
 mod header;
 mod index;
 mod list;
 mod path;
 mod root;
+mod store;
 mod sweep;
 mod write;
 
@@ -20,17 +22,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use cap_std::fs::Dir;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use self::generations::Moved;
 use self::index::DiskIndex;
 use self::path::check_relative;
 pub(crate) use self::path::version_dir;
 use self::root::{Modes, Root};
 use self::sweep::Owner;
-use self::write::{Content, read_entry, remove_file, write_atomic};
-use super::PersistentBackend;
+use self::write::{Content, read_entry, remove_file};
+use super::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, JsonFormatter};
@@ -235,38 +237,6 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
     }
 
-    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`), creating the
-    /// directories on the way; when the cache directory was removed since it was opened, opens
-    /// (or creates) it anew and tries once more. The root, if it wrote.
-    fn write(&self, rel: &str, bytes: &[u8], replace: bool) -> io::Result<Option<Arc<Dir>>> {
-        let attempt = || -> io::Result<Option<Arc<Dir>>> {
-            let root = self
-                .root
-                .open(Some(self.modes))?
-                .ok_or(io::ErrorKind::NotFound)?;
-            let placed = write_atomic(&root, rel, bytes, (self.durable, replace), self.modes)?;
-            Ok(placed.then_some(root))
-        };
-        attempt().or_else(|e| {
-            if e.kind() != io::ErrorKind::NotFound {
-                return Err(e);
-            }
-            self.root.forget();
-            attempt()
-        })
-    }
-
-    fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
-        let Some(index) = &self.index else { return };
-        let owner = self.owner(key);
-        let list = || sweep::list_entries(root, &self.formatter, owner);
-        let evicted = index.record(rel, size, list);
-        // Counted when removed: one already gone (another process removed it) was not evicted;
-        // one that cannot go is the next clear's to report.
-        let removed = evicted.iter().filter(|rel| root.remove_file(rel).is_ok());
-        index.count_evicted(removed.count());
-    }
-
     /// Whether no file is at `rel` now.
     fn gone(&self, rel: &str) -> bool {
         match self.root.open(None) {
@@ -276,29 +246,6 @@ impl<F: Formatter> SeparateFileBackend<F> {
             Ok(root) => root.is_none(),
             Err(_) => false,
         }
-    }
-
-    /// Writes an encoded entry at `key`'s path (only if the key has no file, unless `replace`),
-    /// then evicts what the bounds ask: whether it wrote.
-    fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8], replace: bool) -> Result<bool> {
-        let rel = self.relative(key)?;
-        if bytes.len() as u64 > self.max_entry_size {
-            let message = format!(
-                "an entry of {} bytes is over max_entry_size ({} bytes)",
-                bytes.len(),
-                self.max_entry_size
-            );
-            let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
-            return Err(Error::io(self.path(&rel), error));
-        }
-        let written = self
-            .write(&rel, bytes, replace)
-            .map_err(|e| Error::io(self.path(&rel), e))?;
-        let Some(root) = written else {
-            return Ok(false);
-        };
-        self.evict(&root, &rel, bytes.len() as u64, key);
-        Ok(true)
     }
 
     fn check_config(&self) -> Result<()> {
@@ -358,27 +305,47 @@ where
         Ok(Some(entry))
     }
 
+    /// Moves the key's generation, then renames the entry's file in.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, true).map(drop)
+        self.store_encoded(key, &bytes, Put::Insert).map(drop)
     }
 
     /// Links the entry's file in only if the key has none: `link` fails on an existing name,
     /// where a rename would replace it.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, false)
+        self.store_encoded(key, &bytes, Put::Fill)
     }
 
+    /// Read from the directory's generations files (`.cacher-locks/generations-XX`), which it
+    /// makes if missing.
+    fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
+        let rel = self.relative(key)?;
+        self.with_root(|root| generations::read(root, &rel, self.modes))
+            .map_err(|e| Error::io(self.path(&rel), e))
+    }
+
+    /// Renames the entry's file in only while the key's generation is `since`, holding the lock
+    /// of its generations file.
+    fn insert_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        self.store_encoded(key, &bytes, Put::Since(since))
+    }
+
+    /// Moves the key's generation, then removes its file.
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let rel = self.relative(key)?;
-        if let Some(root) = self
-            .root
-            .open(None)
-            .map_err(|e| Error::io(self.path(&rel), e))?
-        {
-            remove_file(&root, &rel).map_err(|e| Error::io(self.path(&rel), e))?;
-        }
+        let moved = self.invalidate(&Moved::Key(&rel), || match self.root.open(None)? {
+            Some(root) => remove_file(&root, &rel),
+            None => Ok(()),
+        });
+        moved.map_err(|e| Error::io(self.path(&rel), e))?;
         if let Some(index) = &self.index {
             index.forget(&rel);
         }
@@ -394,6 +361,8 @@ where
             Ok(None) => return Ok(()),
             Err(e) => return Err(Error::io(self.root.path(), e)),
         };
+        generations::bump(&root, &Moved::All, self.modes, || ())
+            .map_err(|e| Error::io(self.root.path(), e))?;
         let owner = Owner {
             namespace,
             version: None,
@@ -447,6 +416,15 @@ where
         V: Send + 'a,
     {
         Box::pin(blocking::get(self.share(), key))
+    }
+
+    /// Reads (and makes, if missing) the generations file on a blocking thread.
+    #[cfg(feature = "tokio")]
+    fn generation_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Generation>> {
+        Box::pin(blocking::generation::<F, V>(self.share(), key))
     }
 
     /// Encodes on the caller's thread, writes (and fsyncs, when durable) on a blocking one.

@@ -2,10 +2,12 @@
 //! the threads and processes that open it.
 
 mod env;
+mod generations;
 mod keys;
 mod list;
 mod table;
 mod uses;
+mod write;
 
 use std::fmt;
 use std::io;
@@ -17,13 +19,14 @@ use std::time::Duration;
 use serde::{Serialize, de::DeserializeOwned};
 
 use self::env::Store;
+use self::generations::Moved;
 #[cfg(any(test, feature = "tokio"))]
 use self::keys::id_of;
 #[cfg(test)]
 use self::keys::{MAX_KEY, SHORT_KEY, hashed};
 use self::keys::{ns_of, with_id};
 use self::table::{Bounds, Times};
-use super::PersistentBackend;
+use super::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, PostcardFormatter};
@@ -264,35 +267,6 @@ impl<F> StoreBackend<F> {
         Error::io(&self.dir, env::io_error(error))
     }
 
-    /// Writes an encoded entry in one write transaction, synced when durable — only if the key
-    /// has none, unless `replace` (LMDB runs one writer at a time across processes: nothing
-    /// comes between the look and the write). Whether it wrote.
-    fn write(&self, at: (&str, &[u8]), bytes: &[u8], times: Times, replace: bool) -> Result<bool> {
-        let store = self.store()?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        let held = !replace
-            && store
-                .entries
-                .get(&txn, at.1)
-                .map_err(|e| self.error(e))?
-                .is_some();
-        if held {
-            return Ok(false); // the transaction, dropped, writes nothing
-        }
-        let evicted = table::put(store, &mut txn, at, bytes, times, self.bounds)
-            .and_then(|evicted| txn.commit().map(|()| evicted))
-            .map_err(|e| self.error(e))?;
-        self.evicted.fetch_add(evicted, Ordering::Relaxed);
-        self.sync().map(|()| true)
-    }
-
-    fn sync(&self) -> Result<()> {
-        match self.store.get() {
-            Some(store) if self.durable => store.env.force_sync().map_err(|e| self.error(e)),
-            _ => Ok(()),
-        }
-    }
-
     /// A copy for a blocking task: the same directory, handle and settings.
     #[cfg(feature = "tokio")]
     fn share(&self) -> Self
@@ -364,42 +338,49 @@ where
         entry::decode_current(&self.formatter, key, bytes, &location)
     }
 
+    /// Writes the entry and moves the key's generation, in one write transaction.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let bytes = entry::encode(&self.formatter, key, entry)?;
-        let namespace = ns_of(key.namespace);
-        with_id(key, |id| {
-            self.write((&namespace, id), &bytes, Times::of(entry), true)
-        })
-        .map(drop)
+        self.put(key, entry, Put::Insert).map(drop)
     }
 
     /// Writes the entry only if the key has none, in the write transaction that looks.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
-        let bytes = entry::encode(&self.formatter, key, entry)?;
+        self.put(key, entry, Put::Fill)
+    }
+
+    fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
+        let store = self.store()?;
+        let txn = store.env.read_txn().map_err(|e| self.error(e))?;
         let namespace = ns_of(key.namespace);
-        with_id(key, |id| {
-            self.write((&namespace, id), &bytes, Times::of(entry), false)
-        })
+        with_id(key, |id| generations::read(store, &txn, (&namespace, id)))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Writes the entry only if the key's generation is still `since`, in the write transaction
+    /// that compares.
+    fn insert_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        self.put(key, entry, Put::Since(since))
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
-        let store = self.store()?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
+        let namespace = ns_of(key.namespace);
         with_id(key, |id| {
-            table::remove(store, &mut txn, (&ns_of(key.namespace), id))
+            self.invalidate(&namespace, &Moved::Key(id), |store, txn| {
+                table::remove(store, txn, (&namespace, id))
+            })
         })
-        .and_then(|()| txn.commit())
-        .map_err(|e| self.error(e))?;
-        self.sync()
     }
 
     fn clear(&self, namespace: &str) -> Result<()> {
-        let store = self.store()?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::clear(store, &mut txn, &ns_of(namespace))
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
-        self.sync()
+        let namespace = ns_of(namespace);
+        self.invalidate(&namespace, &Moved::All, |store, txn| {
+            table::clear(store, txn, &namespace)
+        })
     }
 
     fn listing(&self) -> Option<&dyn super::Listing> {
@@ -430,6 +411,18 @@ where
         }))
     }
 
+    /// Reads on a blocking thread (tokio's `spawn_blocking`).
+    #[cfg(feature = "tokio")]
+    fn generation_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Generation>> {
+        let (store, key) = (self.share(), OwnedKey::of(key));
+        Box::pin(blocking(move || {
+            PersistentBackend::<V>::generation(&store, &key.borrow())
+        }))
+    }
+
     /// Encodes on the caller's thread, writes (and syncs, when durable) on a blocking one.
     #[cfg(feature = "tokio")]
     fn insert_async<'a>(
@@ -447,7 +440,7 @@ where
             let times = Times::of(entry);
             blocking_write(move || {
                 store
-                    .write((&namespace, &id), &bytes, times, true)
+                    .write((&namespace, &id), &bytes, times, Put::Insert)
                     .map(drop)
             })
             .await

@@ -35,9 +35,9 @@ use super::inner::Inner;
 use super::inner::Shared;
 #[cfg(feature = "tokio")]
 use super::miss::no_tiers;
-use super::miss::{Miss, Step};
+use super::miss::{Miss, Put, Step};
 use super::stats::Counters;
-use crate::backend::PersistentBackend;
+use crate::backend::{Generation, PersistentBackend};
 use crate::entry::{Entry, EntryKey};
 use crate::key::KeyRef;
 use crate::policy::RateLimiter;
@@ -78,7 +78,9 @@ where
 ///
 /// A copy per cache type and key form, not per function: the function's future is the caller's
 /// ([`Driven`](relay::Driven)), not held here (compile time: held here, each async `#[cached]` function
-/// compiled the whole driver).
+/// compiled the whole driver). One loop, the tier steps' and the run's, not a loop of steps
+/// awaited from another: one state machine per cache type rather than two. `wrote` keeps how
+/// the writes of the store under way went, in the order the core asks for them.
 #[cfg(feature = "tokio")]
 pub(super) async fn run_async<K, V, Q>(
     cache: &Arc<Inner<K, V>>,
@@ -90,11 +92,7 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    // How the writes of the store under way went, in the order the core asks for them.
-    let mut wrote = VecDeque::new();
-    let mut failure = None;
-    // One loop, the tier steps' and the run's, not a loop of steps awaited from another: one
-    // state machine per cache type rather than two (compile time).
+    let (mut wrote, mut failure) = (VecDeque::new(), None);
     loop {
         let limiter = match miss.next() {
             Step::Read(tier) => {
@@ -112,6 +110,10 @@ where
             }
             Step::Lock(lock, name) => {
                 miss.locked(lock.lock_async(name).await);
+                continue;
+            }
+            Step::Generations => {
+                generations_boxed(cache, miss).await;
                 continue;
             }
             Step::Compute(limiter) => limiter,
@@ -162,7 +164,7 @@ where
 async fn write_async<K, V, Q>(
     cache: &Arc<Inner<K, V>>,
     miss: &mut Miss<'_, K, V, Q>,
-    wrote: &mut VecDeque<crate::Result<()>>,
+    wrote: &mut VecDeque<crate::Result<bool>>,
 ) where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -192,12 +194,50 @@ where
     Box::pin(read_async(miss, tier))
 }
 
+/// [`run_async`]'s read of the tiers' generations (each on a blocking thread, for a local
+/// tier), made only for a key form with persistent tiers ([`generations_boxed`]).
+#[cfg(feature = "tokio")]
+async fn generations_async<K, V, Q>(cache: &Arc<Inner<K, V>>, miss: &mut Miss<'_, K, V, Q>)
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let (down, key) = (miss.down(), miss.tier(0).1);
+    let mut read = Vec::with_capacity(cache.backends.len());
+    for (tier, backend) in cache.backends.iter().enumerate() {
+        read.push(match down & 1u64.checked_shl(tier as u32).unwrap_or(0) {
+            0 => {
+                let span = tier_span("cacher.read", key.namespace, backend.name());
+                Some(backend.generation_async(&key).instrument(span).await)
+            }
+            _ => None,
+        });
+    }
+    miss.seen(read);
+}
+
+/// [`generations_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
+#[cfg(feature = "tokio")]
+fn generations_boxed<'m, K, V, Q>(
+    cache: &'m Arc<Inner<K, V>>,
+    miss: &'m mut Miss<'_, K, V, Q>,
+) -> BoxFuture<'m, ()>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let true = Q::PERSISTENT else { no_tiers() };
+    Box::pin(generations_async(cache, miss))
+}
+
 /// [`write_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
 #[cfg(feature = "tokio")]
 fn write_boxed<'m, K, V, Q>(
     cache: &'m Arc<Inner<K, V>>,
     miss: &'m mut Miss<'_, K, V, Q>,
-    wrote: &'m mut VecDeque<crate::Result<()>>,
+    wrote: &'m mut VecDeque<crate::Result<bool>>,
 ) -> BoxFuture<'m, ()>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -208,26 +248,49 @@ where
     Box::pin(write_async(cache, miss, wrote))
 }
 
-/// One tier's write of a store, for both drivers (the blocking `write_step`, the async job): the
-/// call's value, or a later tier's entry as a fill; the key taken out instead when an
-/// invalidation went on without the store (it may have cleared the tiers), and out again when
-/// the write ended after one did.
+/// One tier's write of a store, for both drivers (the blocking `write_step`, the async job), as
+/// `put` says: the call's value, or a later tier's entry as a fill; the key taken out instead
+/// when an invalidation went on without the store (it may have cleared the tiers), and out again
+/// when the write ended after one did. Whether the tier took the value.
 pub(super) fn write_tier<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
-    (entry, fill): (&Entry<V>, bool),
+    (entry, put): (&Entry<V>, Put),
     went_on: &dyn Fn() -> bool,
-) -> crate::Result<()> {
+) -> crate::Result<bool> {
     let forget = went_on();
-    let wrote = match (forget, fill) {
-        (false, false) => write(backend, key, entry),
-        (false, true) => self::fill(backend, key, entry),
-        (true, _) => backend.remove(key),
+    let wrote = match (forget, put) {
+        (false, Put::Insert) => write(backend, key, entry, None),
+        (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
+        (false, Put::Fill) => self::fill(backend, key, entry),
+        // Its generation unknown: a value computed before another process's invalidation
+        // could land after it.
+        (false, Put::Skip) => Ok(false),
+        (true, _) => backend.remove(key).map(|()| false),
     };
     if !forget && went_on() {
         let _ = backend.remove(key);
     }
     wrote
+}
+
+/// Every tier's generation of `key` but those `down` (bit `i` for tier `i`, `None`), for both
+/// drivers.
+pub(super) fn generations<V: 'static>(
+    backends: &[Box<dyn PersistentBackend<V>>],
+    key: &EntryKey<'_>,
+    down: u64,
+) -> Vec<Option<crate::Result<Generation>>> {
+    let mut read = Vec::with_capacity(backends.len());
+    for (tier, backend) in backends.iter().enumerate() {
+        read.push(
+            (down & 1u64.checked_shl(tier as u32).unwrap_or(0) == 0).then(|| {
+                let _span = tier_span("cacher.read", key.namespace, backend.name()).entered();
+                backend.generation(key)
+            }),
+        );
+    }
+    read
 }
 
 /// Reads `key` from a tier, in the tier's span. Out of the drivers, which are a copy per cache
@@ -241,14 +304,25 @@ pub(super) fn read<V: 'static>(
     backend.get(key)
 }
 
-/// Writes `entry` to a tier, in the tier's span; as [`read`].
+/// Writes `entry` to a tier, in the tier's span; as [`read`]. A computed value (`since` its
+/// generation then) only if no invalidation reached the tier since: refused, the tier keeps what
+/// the invalidation left.
 fn write<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
-) -> crate::Result<()> {
+    since: Option<Generation>,
+) -> crate::Result<bool> {
     let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
-    forget_on_failure(backend, key, backend.insert(key, entry))
+    let wrote = match since {
+        None => backend.insert(key, entry).map(|()| true),
+        Some(seen) => backend.insert_since(key, entry, seen).inspect(|&stored| {
+            if !stored {
+                tracing::debug!("not stored: the key was invalidated in the tier meanwhile");
+            }
+        }),
+    };
+    forget_on_failure(backend, key, wrote)
 }
 
 /// Copies a later tier's entry into `backend` if it holds none for `key` (a fill, in the tier's
@@ -258,9 +332,9 @@ fn fill<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
-) -> crate::Result<()> {
+) -> crate::Result<bool> {
     let _span = tier_span("cacher.fill", key.namespace, backend.name()).entered();
-    backend.fill(key, entry).map(drop)
+    backend.fill(key, entry)
 }
 
 /// A write that failed (a value the format refuses, a full disk) takes the key's older entry out
@@ -270,8 +344,8 @@ fn fill<V: 'static>(
 fn forget_on_failure<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
-    result: crate::Result<()>,
-) -> crate::Result<()> {
+    result: crate::Result<bool>,
+) -> crate::Result<bool> {
     if let Err(error) = &result
         && !matches!(error, crate::Error::Backend { .. })
     {

@@ -21,14 +21,18 @@ pub(super) mod ahead;
 mod block;
 mod log;
 mod others;
+mod seen;
 mod shell;
 mod stale;
 #[cfg(feature = "tokio")]
 mod steps;
 mod store;
 mod tier;
+mod values;
 
-pub(super) use self::{others::Waited, shell::Miss, stale::Failed, stale::Fallback};
+pub(super) use self::{
+    others::Waited, seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values,
+};
 #[cfg(feature = "tokio")]
 pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
 
@@ -38,7 +42,7 @@ use super::generation::{Generation, Generations, Storing};
 use super::inner::Shared;
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::Absence;
+use crate::backend::{Absence, Generation as TierGeneration};
 use crate::entry::Stamp;
 use crate::error::{Error, Result};
 use crate::lock::{FlightGuard, FlightLock};
@@ -85,6 +89,9 @@ pub(super) enum Step<'a> {
     Wait(Duration),
     /// Take the cross-process lock of this name; answer with [`Miss::locked`].
     Lock(&'a dyn FlightLock, &'a str),
+    /// Read every persistent tier's generation of the key, before the function runs; answer
+    /// with [`Miss::seen`].
+    Generations,
     /// Wait for the rate limiter if there is one, run the function, and answer with
     /// [`Miss::computed`] or [`Miss::failed`].
     Compute(Option<&'a RateLimiter>),
@@ -158,64 +165,6 @@ pub(super) enum Slot {
     Entry,
 }
 
-/// The typed half of a miss: it holds the call's values and does what needs their types, when
-/// the core asks. Object-safe, so that the core is compiled once (a `dyn` call per typed
-/// operation).
-pub(super) trait Values<'a> {
-    /// Moves the value at `from` into the value slot, as the call's, and hands it to the flight's
-    /// waiters if this call leads one (cloned only if it has waiters).
-    fn finish(&mut self, from: Slot);
-    /// Drops what `slot` holds.
-    fn discard(&mut self, slot: Slot);
-    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept.
-    fn keep_stale(&mut self, from: Slot);
-    /// Drops the fallback.
-    fn drop_stale(&mut self);
-    /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
-    /// without a lookup when `missing` (what a lookup found) is still so.
-    fn lookup(&mut self, missing: Option<Absence>) -> Found;
-    /// Joins the key's flight: `Some` as its leader (whether its flight replaced one a waiter
-    /// gave up on), `None` as a waiter (the flight kept for [`Step::Wait`]).
-    fn join(&mut self, hash: u64) -> Option<bool>;
-    /// The cross-process lock's name for the persistent `key`.
-    fn lock_name(&self, key: &'a str) -> &'a str;
-    /// The value slot's own ttl (`ttl_fn`) in milliseconds.
-    fn ttl_ms(&self) -> Option<u64>;
-    /// Records a use of the memory entry (`time_to_idle`).
-    fn touch_memory(&self, now_ms: u64);
-    /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
-    fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
-    /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
-    /// displaced kept for [`release`](Self::release)): `None` without one, else whether skipped.
-    fn insert_memory(&mut self, admits: &dyn Fn() -> bool) -> Option<bool>;
-    /// Makes the fallback the value: the kept one if the generation is `current` (and it came
-    /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
-    fn fallback(&mut self, current: bool, look: bool) -> Fallback;
-    /// Gives up leading the flight: its waiters go round again.
-    fn drop_leader(&mut self);
-    /// Drops what the memory insert displaced, resuming the panic of its `Drop`.
-    fn release(&mut self);
-    /// Persistent tier `tier`'s name.
-    fn tier_name(&self, tier: usize) -> &'static str;
-    /// Persistent tier `tier`'s evictions so far.
-    fn tier_evictions(&self, tier: usize) -> u64;
-    /// Reads (blocking) and keeps the entry under `key` in persistent tier `tier`: its times.
-    fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>>;
-    /// Writes the entry under `key` to persistent tier `tier`, blocking (as a fill if `fill`),
-    /// or takes the key out when an invalidation `went_on` without the store.
-    fn write(
-        &mut self,
-        tier: usize,
-        key: Option<&'a str>,
-        fill: bool,
-        went_on: &dyn Fn() -> bool,
-    ) -> Result<()>;
-    /// Waits, blocking, at most `bound` for the flight this call joined.
-    fn wait(&mut self, bound: Duration) -> Waited;
-    /// Marks the flight this call waited for as past its deadline.
-    fn abandon(&mut self);
-}
-
 /// One call's way through the miss path: the decisions and their bookkeeping, no values.
 pub(super) struct Core<'a> {
     shared: &'a Shared,
@@ -238,6 +187,8 @@ pub(super) struct Core<'a> {
     /// The key's generation when the call started: a value is stored (or filled) only if no
     /// invalidation came since.
     generation: Generation,
+    /// The persistent tiers' generations of the key, read before the function ran (`seen.rs`).
+    seen: Option<Vec<Option<TierGeneration>>>,
     /// A store in progress, which invalidations of the key wait for.
     storing: Option<Storing<'a>>,
     /// The cross-process lock, released once the value is stored.
@@ -286,6 +237,7 @@ impl<'a> Core<'a> {
             stuck: false,
             hash,
             generation,
+            seen: None,
             storing: None,
             held: None,
             lock_name: None,
@@ -377,6 +329,9 @@ impl<'a> Core<'a> {
                     _ => log::out_of_step("locks are planned only with one, named"),
                 },
                 Phase::Compute => {
+                    if let Some(step) = self.reads_generations() {
+                        return step;
+                    }
                     // `if`s and `match`es rather than `Option`'s combinators in this machine.
                     let limiter = match &shared.rate_limiter {
                         Some(limiter) if self.goal.computes() => Some(limiter),

@@ -25,6 +25,7 @@ mod fallback;
 mod farexpiry;
 mod files;
 mod fillback;
+mod foreign;
 #[cfg(feature = "redis")]
 mod forever;
 mod forget;

@@ -4,7 +4,7 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::SeparateFileBackend;
-use crate::backend::PersistentBackend;
+use crate::backend::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::Formatter;
@@ -39,6 +39,19 @@ where
     blocking(move || PersistentBackend::<V>::get(&backend, &key.borrow())).await
 }
 
+/// [`PersistentBackend::generation`] on a blocking thread.
+pub(super) async fn generation<F, V>(
+    backend: SeparateFileBackend<F>,
+    key: &EntryKey<'_>,
+) -> Result<Generation>
+where
+    F: Formatter,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    let key = OwnedKey::of(key);
+    blocking(move || PersistentBackend::<V>::generation(&backend, &key.borrow())).await
+}
+
 /// Encodes `entry` here, stores it on a blocking thread.
 pub(super) async fn insert<F, V>(
     backend: &SeparateFileBackend<F>,
@@ -51,5 +64,10 @@ where
 {
     let bytes = entry::encode(&backend.formatter, key, entry)?;
     let (backend, key) = (backend.share(), OwnedKey::of(key));
-    blocking_write(move || backend.store_encoded(&key.borrow(), &bytes, true).map(drop)).await
+    blocking_write(move || {
+        backend
+            .store_encoded(&key.borrow(), &bytes, Put::Insert)
+            .map(drop)
+    })
+    .await
 }

@@ -47,7 +47,7 @@ impl Times {
 /// so that a write costs a bounded time.
 const EXPIRED_PER_WRITE: usize = 8;
 
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
+pub(super) fn u64_at(bytes: &[u8], at: usize) -> u64 {
     bytes
         .get(at..at + 8)
         .and_then(|b| b.try_into().ok())
@@ -57,7 +57,7 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 /// Calls `use_key` with `parts` joined, on the stack when they fit (the store's own rows'
 /// keys always do: a namespace in them is at most 200 bytes): a write makes several such keys
 /// and values, and allocated each one.
-fn joined<T>(parts: &[&[u8]], use_key: impl FnOnce(&[u8]) -> T) -> T {
+pub(super) fn joined<T>(parts: &[&[u8]], use_key: impl FnOnce(&[u8]) -> T) -> T {
     let len = parts.iter().map(|part| part.len()).sum::<usize>();
     if len > ON_STACK {
         return use_key(&parts.concat());

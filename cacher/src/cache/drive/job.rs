@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::write_tier;
 use crate::cache::inner::Inner;
-use crate::cache::miss::{Planned, Writes};
+use crate::cache::miss::{Planned, Put, Writes};
 use crate::entry::Entry;
 
 /// Makes a store's writes ([`Miss::writes`](crate::cache::miss::Miss::writes)) on a blocking
@@ -22,7 +22,7 @@ use crate::entry::Entry;
 pub(super) async fn write_all<K, V>(
     cache: &Arc<Inner<K, V>>,
     writes: Writes<V>,
-) -> (Entry<V>, VecDeque<crate::Result<()>>)
+) -> (Entry<V>, VecDeque<crate::Result<bool>>)
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
@@ -58,8 +58,8 @@ enum Delivery<V> {
 /// A store's writes made: the entry back, and how each tier's write went.
 struct Wrote<V> {
     entry: Entry<V>,
-    results: VecDeque<crate::Result<()>>,
-    tiers: Vec<usize>,
+    results: VecDeque<crate::Result<bool>>,
+    tiers: Vec<(usize, Put)>,
     fill: bool,
     /// Whether a tier before them (the memory tier) took the value.
     stored: bool,
@@ -72,11 +72,11 @@ impl<V: 'static> Wrote<V> {
     fn report<K>(&self, cache: &Inner<K, V>) {
         let op = if self.fill { "fill" } else { "write" };
         let mut stored = self.stored;
-        for (&tier, result) in self.tiers.iter().zip(&self.results) {
+        for (&(tier, _), result) in self.tiers.iter().zip(&self.results) {
             let backend = &cache.backends[tier];
             match result {
-                Ok(()) => {
-                    stored |= !self.fill;
+                Ok(took) => {
+                    stored |= !self.fill && *took;
                     (cache.stats).evictions_total(tier, backend.name(), backend.evictions());
                 }
                 Err(e) => cache.report(backend.name(), op, e),
@@ -96,7 +96,7 @@ struct Awaiting<K, V: 'static> {
 }
 
 impl<K, V: 'static> Awaiting<K, V> {
-    fn take(self) -> (Entry<V>, VecDeque<crate::Result<()>>) {
+    fn take(self) -> (Entry<V>, VecDeque<crate::Result<bool>>) {
         match std::mem::replace(&mut *lock(&self.delivery), Delivery::Gone) {
             Delivery::Made(wrote) => (wrote.entry, wrote.results),
             _ => unreachable!("the writes are made once their job returns"),
@@ -153,10 +153,10 @@ where
         let went_on = || generations.went_on(&writes.plan.store);
         let mut panicked = None;
         let results = (writes.plan.tiers.iter())
-            .map(|&tier| {
+            .map(|&(tier, put)| {
                 let backend = &*cache.backends[tier];
                 let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    write_tier(backend, &key, (&writes.entry, writes.plan.fill), &went_on)
+                    write_tier(backend, &key, (&writes.entry, put), &went_on)
                 }));
                 wrote.unwrap_or_else(|panic| {
                     panicked.get_or_insert(panic);

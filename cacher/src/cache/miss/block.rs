@@ -30,6 +30,7 @@ impl<'a> Core<'a> {
                 Step::Write(tier) => self.write_step(tier, v),
                 Step::Wait(bound) => self.wait_step(bound, v),
                 Step::Lock(lock, name) => self.locked(lock.lock(name), v),
+                Step::Generations => self.generations_step(v),
                 step @ (Step::Compute(_) | Step::Done) => return step,
             }
         }
@@ -43,12 +44,11 @@ impl<'a> Core<'a> {
     }
 
     /// Writes persistent tier `tier` (blocking), for [`Step::Write`]: the call's value, or a
-    /// later tier's entry as a fill; the key taken out instead when an invalidation went on
-    /// without this store (`drive::write_tier`, as the async driver's job).
+    /// later tier's entry as a fill ([`put`](Self::put)); the key taken out instead when an
+    /// invalidation went on without this store (`drive::write_tier`, as the async driver's job).
     #[inline(never)]
     fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
-        let fill = matches!(self.phase, Phase::Write { fill: true, .. });
-        let result = v.write(tier, self.key, fill, &|| self.went_on());
+        let result = v.write(tier, self.key, self.put(tier), &|| self.went_on());
         self.wrote(result, v);
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::tier::{no_tiers, park, tier_of};
 use super::{
-    Core, Failed, Fallback, Found, Goal, Phase, Slot, Step, Values, Waited, log, store::millis,
+    Core, Failed, Fallback, Found, Goal, Phase, Put, Slot, Step, Values, Waited, log, store::millis,
 };
 use crate::backend::{Absence, Displaced};
 use std::time::Duration;
@@ -287,15 +287,21 @@ where
         &mut self,
         tier: usize,
         key: Option<&'a str>,
-        fill: bool,
+        put: Put,
         went_on: &dyn Fn() -> bool,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let true = Q::PERSISTENT else { no_tiers() };
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
         match &self.entry {
-            Some(entry) => drive::write_tier(backend, &key, (entry, fill), went_on),
+            Some(entry) => drive::write_tier(backend, &key, (entry, put), went_on),
             None => log::out_of_step("writes are planned with their entry"),
         }
+    }
+
+    fn generations(&mut self, key: Option<&'a str>, down: u64) -> super::values::Read {
+        let true = Q::PERSISTENT else { no_tiers() };
+        let (_, key) = tier_of(self.inner, self.call, key, 0);
+        drive::generations(&self.inner.backends, &key, down)
     }
 
     fn wait(&mut self, bound: Duration) -> Waited {

@@ -91,7 +91,7 @@ where
         let (Some(entry), Some(plan)) = (self.shell.entry.take(), self.core.writes()) else {
             log::out_of_step("writes are planned with their entry and store")
         };
-        let (_, key) = self.tier(plan.tiers[0]);
+        let (_, key) = self.tier(plan.tiers[0].0);
         Writes {
             plan,
             key: OwnedKey::of(&key),
@@ -126,7 +126,7 @@ where
     }
 
     /// How writing to a persistent tier went.
-    pub(in crate::cache) fn wrote(&mut self, result: Result<()>) {
+    pub(in crate::cache) fn wrote(&mut self, result: Result<bool>) {
         self.core.wrote(result, &mut self.shell);
     }
 
@@ -134,6 +134,17 @@ where
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome) {
         let waited = self.shell.waited(outcome);
         self.core.waited(waited, &mut self.shell);
+    }
+
+    /// The tiers down for the rest of the call (bit `i` for tier `i`), whose generations are
+    /// not read for [`Step::Generations`].
+    pub(in crate::cache) fn down(&self) -> u64 {
+        self.core.down
+    }
+
+    /// The tiers' generations, read for [`Step::Generations`].
+    pub(in crate::cache) fn seen(&mut self, read: super::values::Read) {
+        self.core.seen(read, &mut self.shell);
     }
 
     /// How taking the cross-process lock went.

@@ -132,8 +132,8 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// How writing to a persistent tier went.
-    pub(super) fn wrote(&mut self, result: Result<()>, v: &mut dyn Values<'a>) {
+    /// How writing to a persistent tier went: whether it took the value, or its failure.
+    pub(super) fn wrote(&mut self, result: Result<bool>, v: &mut dyn Values<'a>) {
         let Phase::Write {
             tier: at,
             upto,
@@ -148,10 +148,13 @@ impl<'a> Core<'a> {
             fill,
         };
         let shared = self.shared;
-        let Err(e) = result else {
-            self.stored |= !fill;
-            (shared.stats).evictions_total(at, v.tier_name(at), v.tier_evictions(at));
-            return;
+        let e = match result {
+            Ok(took) => {
+                self.stored |= !fill && took;
+                (shared.stats).evictions_total(at, v.tier_name(at), v.tier_evictions(at));
+                return;
+            }
+            Err(e) => e,
         };
         self.note_failure(at, &e);
         let backend = v.tier_name(at);
@@ -170,7 +173,10 @@ impl<'a> Core<'a> {
         let Phase::Write { tier, upto, fill } = self.phase else {
             return None;
         };
-        let tiers: Vec<usize> = (tier..upto).filter(|&t| !self.is_down(t)).collect();
+        let tiers: Vec<(usize, super::Put)> = (tier..upto)
+            .filter(|&t| !self.is_down(t))
+            .map(|t| (t, self.put(t)))
+            .collect();
         match tiers.is_empty() {
             true => None,
             false => Some(Planned {
@@ -214,8 +220,9 @@ impl<'a> Core<'a> {
 /// The writes of a store under way, as the core planned them ([`Core::writes`]).
 #[cfg(feature = "tokio")]
 pub(in crate::cache) struct Planned {
-    /// The tiers it will ask for, in order: from the one asked for on, the tiers that are up.
-    pub(in crate::cache) tiers: Vec<usize>,
+    /// The tiers it will ask for, in order: from the one asked for on, the tiers that are up;
+    /// how each is written.
+    pub(in crate::cache) tiers: Vec<(usize, super::Put)>,
     /// Whether they fill tiers with a value read from a later one (rather than store the
     /// call's): their failures are reported as fills.
     pub(in crate::cache) fill: bool,

@@ -1,0 +1,112 @@
+//! The file backend's writes: an entry's file put in as an `insert`, a fill or a computed value
+//! says ([`Put`]), the invalidations that move the key's generation first, and the evictions the
+//! bounds ask for after a write.
+
+use std::io;
+use std::sync::Arc;
+
+use cap_std::fs::Dir;
+
+use super::generations::{self, Moved};
+use super::write::write_atomic;
+use super::{SeparateFileBackend, sweep};
+use crate::backend::Put;
+use crate::entry::EntryKey;
+use crate::error::{Error, Result};
+use crate::format::Formatter;
+
+impl<F: Formatter> SeparateFileBackend<F> {
+    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`), creating the
+    /// directories on the way; when the cache directory was removed since it was opened, opens
+    /// (or creates) it anew and tries once more. The root, if it wrote.
+    fn write(&self, rel: &str, bytes: &[u8], replace: bool) -> io::Result<Option<Arc<Dir>>> {
+        let attempt = || -> io::Result<Option<Arc<Dir>>> {
+            let root = self
+                .root
+                .open(Some(self.modes))?
+                .ok_or(io::ErrorKind::NotFound)?;
+            let placed = write_atomic(&root, rel, bytes, (self.durable, replace), self.modes)?;
+            Ok(placed.then_some(root))
+        };
+        attempt().or_else(|e| {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(e);
+            }
+            self.root.forget();
+            attempt()
+        })
+    }
+
+    fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
+        let Some(index) = &self.index else { return };
+        let owner = self.owner(key);
+        let list = || sweep::list_entries(root, &self.formatter, owner);
+        let evicted = index.record(rel, size, list);
+        // Counted when removed: one already gone (another process removed it) was not evicted;
+        // one that cannot go is the next clear's to report.
+        let removed = evicted.iter().filter(|rel| root.remove_file(rel).is_ok());
+        index.count_evicted(removed.count());
+    }
+
+    /// Writes an encoded entry at `key`'s path as `put` says, then evicts what the bounds ask:
+    /// whether it wrote.
+    pub(super) fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8], put: Put) -> Result<bool> {
+        let rel = self.relative(key)?;
+        if bytes.len() as u64 > self.max_entry_size {
+            let message = format!(
+                "an entry of {} bytes is over max_entry_size ({} bytes)",
+                bytes.len(),
+                self.max_entry_size
+            );
+            let error = io::Error::new(io::ErrorKind::FileTooLarge, message);
+            return Err(Error::io(self.path(&rel), error));
+        }
+        let written = match put {
+            Put::Insert => self.invalidate(&Moved::Key(&rel), || self.write(&rel, bytes, true)),
+            Put::Fill => self.write(&rel, bytes, false),
+            Put::Since(seen) => self
+                .with_root(|root| {
+                    let write = || self.write(&rel, bytes, true);
+                    generations::if_unmoved(root, (&rel, seen), self.modes, write)
+                })
+                .map(Option::flatten),
+        }
+        .map_err(|e| Error::io(self.path(&rel), e))?;
+        let Some(root) = written else {
+            return Ok(false);
+        };
+        self.evict(&root, &rel, bytes.len() as u64, key);
+        Ok(true)
+    }
+
+    /// Runs `f` with the cache directory, made if missing; once more, the directory opened
+    /// anew, when it was removed since it was opened (as [`write`](Self::write)).
+    pub(super) fn with_root<T>(&self, f: impl Fn(&Dir) -> io::Result<T>) -> io::Result<T> {
+        let attempt = || {
+            f(&*self
+                .root
+                .open(Some(self.modes))?
+                .ok_or(io::ErrorKind::NotFound)?)
+        };
+        attempt().or_else(|e| {
+            if e.kind() != io::ErrorKind::NotFound {
+                return Err(e);
+            }
+            self.root.forget();
+            attempt()
+        })
+    }
+
+    /// Records an invalidation of `moved`, then makes its `change` (a directory not made yet
+    /// holds no generation to move).
+    pub(super) fn invalidate<T>(
+        &self,
+        moved: &Moved<'_>,
+        change: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
+        match self.root.open(None)? {
+            Some(root) => generations::bump(&root, moved, self.modes, change)?,
+            None => change(),
+        }
+    }
+}

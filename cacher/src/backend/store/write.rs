@@ -1,0 +1,88 @@
+//! The store's writes, each in one write transaction (LMDB runs one writer at a time across
+//! processes: nothing comes between a look and the write that follows it), synced when durable.
+
+use std::sync::atomic::Ordering;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::StoreBackend;
+use super::env::Store;
+use super::generations::{self, Moved};
+use super::keys::{ns_of, with_id};
+use super::table::{self, Times};
+use crate::backend::Put;
+use crate::entry::{self, Entry, EntryKey};
+use crate::error::Result;
+use crate::format::Formatter;
+
+impl<F> StoreBackend<F> {
+    /// Writes an encoded entry in one write transaction, synced when durable, as `put` says
+    /// (LMDB runs one writer at a time across processes: nothing comes between the look and the
+    /// write). Whether it wrote.
+    pub(super) fn write(
+        &self,
+        at: (&str, &[u8]),
+        bytes: &[u8],
+        times: Times,
+        put: Put,
+    ) -> Result<bool> {
+        let store = self.store()?;
+        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
+        let go = match put {
+            Put::Insert => {
+                generations::bump(store, &mut txn, at.0, &Moved::Key(at.1)).map(|()| true)
+            }
+            Put::Fill => store.entries.get(&txn, at.1).map(|held| held.is_none()),
+            Put::Since(seen) => generations::admits(store, &txn, at, seen),
+        };
+        if !go.map_err(|e| self.error(e))? {
+            return Ok(false); // the transaction, dropped, writes nothing
+        }
+        let evicted = table::put(store, &mut txn, at, bytes, times, self.bounds)
+            .and_then(|evicted| txn.commit().map(|()| evicted))
+            .map_err(|e| self.error(e))?;
+        self.evicted.fetch_add(evicted, Ordering::Relaxed);
+        self.sync().map(|()| true)
+    }
+
+    /// Encodes `entry` and writes it as `put` says.
+    pub(super) fn put<V: Serialize + DeserializeOwned>(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        put: Put,
+    ) -> Result<bool>
+    where
+        F: Formatter,
+    {
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        let namespace = ns_of(key.namespace);
+        with_id(key, |id| {
+            self.write((&namespace, id), &bytes, Times::of(entry), put)
+        })
+    }
+
+    /// Runs an invalidation's change to the tables with the generation it moves, in one write
+    /// transaction, synced when durable.
+    pub(super) fn invalidate(
+        &self,
+        namespace: &str,
+        moved: &Moved<'_>,
+        change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
+    ) -> Result<()> {
+        let store = self.store()?;
+        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
+        generations::bump(store, &mut txn, namespace, moved)
+            .and_then(|()| change(store, &mut txn))
+            .and_then(|()| txn.commit())
+            .map_err(|e| self.error(e))?;
+        self.sync()
+    }
+
+    pub(super) fn sync(&self) -> Result<()> {
+        match self.store.get() {
+            Some(store) if self.durable => store.env.force_sync().map_err(|e| self.error(e)),
+            _ => Ok(()),
+        }
+    }
+}
