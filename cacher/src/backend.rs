@@ -177,7 +177,7 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// process. The cache reads it before it computes a value of the key, and stores the value
     /// with [`insert_since`](Self::insert_since). A tier shared by processes that keeps one
     /// changes it on every [`insert`](Self::insert), [`remove`](Self::remove) and
-    /// [`clear`](Self::clear) (the file and store tiers do). The default keeps none:
+    /// [`clear`](Self::clear) (the file, store and Redis tiers do). The default keeps none:
     /// [`Generation::NONE`].
     ///
     /// # Errors

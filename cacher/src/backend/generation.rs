@@ -8,8 +8,9 @@
 /// removed or replaced the key does not land in the shared tier after it, where every process
 /// would read it — as, within one process, the key's generation in the cache refuses it.
 ///
-/// Opaque, compared only for equality. [`Generation::NONE`] is a tier's that keeps none (memory,
-/// Redis, a backend of yours by default): its stores are not refused.
+/// Opaque to the cache, which only hands it back; the tier that made it compares it.
+/// [`Generation::NONE`] is a tier's that keeps none (memory, a backend of yours by default): its
+/// stores are not refused.
 ///
 /// ```
 /// use cacher::backend::Generation;

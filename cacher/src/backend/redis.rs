@@ -1,5 +1,6 @@
 //! Entries in Redis: one string key per entry, Redis's own expiry as the ttl.
 
+mod generations;
 mod list;
 
 use std::fmt;
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::PersistentBackend;
+use super::{Generation, PersistentBackend};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::{Formatter, JsonFormatter};
@@ -38,6 +39,17 @@ const SCAN_BATCH: usize = 500;
 ///   write if that comes first (a use is recorded in memory, not here). Without a
 ///   ttl or idle time, entries stay until
 ///   [`Cache::clear`](crate::Cache::clear) or Redis's own eviction.
+///
+/// - Generations: one hash per namespace, `cacher:gen:{<namespace>}` (the same hash tag), that
+///   keeps what Redis has seen of the namespace's invalidations, from every machine
+///   ([`PersistentBackend::generation`]): field `all` counts its clears, and the field of each key
+///   stripe — the first 8 bytes of the blake3 hash of the entry's key, little-endian, modulo
+///   4 096 — holds `count,h1,h2,h3,h4`, how many `insert`s and `remove`s moved it and the hashes
+///   (the next 8 bytes) of the last four keys that did. `insert` and `remove` move it in the
+///   script that writes; a computed value is written by a script that first checks that its key
+///   was not invalidated since its generation was read (before its function ran): so a value one
+///   machine computed before another machine's `remove` or `insert` does not land after it. The
+///   hash has no expiry and `clear` keeps it (at most 4 097 short fields a namespace).
 ///
 /// [`Cache::clear`](crate::Cache::clear) deletes the namespace's keys in batches
 /// (`SCAN MATCH cacher:{<namespace>}:* COUNT 500`, then `UNLINK`), never with `KEYS` or
@@ -153,24 +165,42 @@ impl<F: Formatter> RedisBackend<F> {
         namespace_pattern(namespace)
     }
 
-    /// `SET key bytes [PX ms]`, or `None` when the entry's time is already up.
-    fn set_cmd<V: Serialize + DeserializeOwned>(
+    /// The entry's key, bytes and `PX` (`None`: for ever), or `None` when its time is already
+    /// up.
+    fn to_set<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,
-    ) -> Result<Option<(String, redis::Cmd)>> {
+    ) -> Result<Option<Set>> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&redis_key).arg(bytes);
-        match self.time_left(entry, system_now_ms()) {
+        let px = match self.time_left(entry, system_now_ms()) {
             Some(0) => return Ok(None),
-            Some(left_ms) => {
-                cmd.arg("PX").arg(crate::redis::px(left_ms));
-            }
-            None => {}
+            left => left.map(crate::redis::px),
+        };
+        Ok(Some(Set {
+            redis_key,
+            bytes,
+            px,
+        }))
+    }
+
+    /// `SET key bytes [PX ms] [NX]`.
+    fn set_cmd(set: &Set, nx: bool) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&set.redis_key).arg(&set.bytes);
+        if let Some(px) = set.px {
+            cmd.arg("PX").arg(px);
         }
-        Ok(Some((redis_key, cmd)))
+        if nx {
+            cmd.arg("NX");
+        }
+        cmd
+    }
+
+    /// The generations hash of `namespace`.
+    fn hash_key(namespace: &str) -> String {
+        generations::hash_key(&escape_namespace(namespace))
     }
 
     /// How long Redis keeps `entry` from `now_ms` (`Some(0)`: its time is up; `None`: for
@@ -241,31 +271,63 @@ where
         self.decode(key, &redis_key, bytes)
     }
 
+    /// `SET`, with the move of the key's generation, in one script.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let Some((redis_key, cmd)) = self.set_cmd(key, entry)? else {
+        let Some(set) = self.to_set(key, entry)? else {
             return Ok(());
         };
+        let hash = Self::hash_key(key.namespace);
+        let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
         self.conn
             .query::<()>(&cmd)
-            .map_err(|e| self.conn.error(&format!("SET {redis_key}"), e))
+            .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
     }
 
     /// `SET … NX`: Redis writes the entry only if the key has none, in one command.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
-        let Some((redis_key, mut cmd)) = self.set_cmd(key, entry)? else {
+        let Some(set) = self.to_set(key, entry)? else {
             return Ok(false);
         };
-        cmd.arg("NX");
         self.conn
-            .query::<Option<String>>(&cmd)
-            .map(|set| set.is_some())
-            .map_err(|e| self.conn.error(&format!("SET {redis_key} NX"), e))
+            .query::<Option<String>>(&Self::set_cmd(&set, true))
+            .map(|stored| stored.is_some())
+            .map_err(|e| self.conn.error(&format!("SET {} NX", set.redis_key), e))
     }
 
+    /// `HMGET` of the namespace's generations hash.
+    fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
+        let redis_key = entry_redis_key(key.namespace, key.version, key.key);
+        let hash = Self::hash_key(key.namespace);
+        self.conn
+            .query(&generations::read(&hash, &redis_key))
+            .map(generations::generation)
+            .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+    }
+
+    /// `SET`, in a script that first compares the key's generation with `since`.
+    fn insert_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        let Some(set) = self.to_set(key, entry)? else {
+            return Ok(false);
+        };
+        let hash = Self::hash_key(key.namespace);
+        let cmd = generations::since((&hash, &set.redis_key), since, (&set.bytes, set.px));
+        self.conn
+            .query::<i64>(&cmd)
+            .map(|wrote| wrote == 1)
+            .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
+    }
+
+    /// `UNLINK`, with the move of the key's generation, in one script.
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
+        let hash = Self::hash_key(key.namespace);
         self.conn
-            .query::<()>(redis::cmd("UNLINK").arg(&redis_key))
+            .query::<()>(&generations::invalidate((&hash, &redis_key), None))
             .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
     }
 
@@ -273,7 +335,12 @@ where
         Some(self)
     }
 
+    /// Moves every key's generation, then deletes the namespace's keys in batches.
     fn clear(&self, namespace: &str) -> Result<()> {
+        let hash = Self::hash_key(namespace);
+        self.conn
+            .query::<()>(&generations::clear(&hash))
+            .map_err(|e| self.conn.error(&format!("HINCRBY {hash}"), e))?;
         let pattern = namespace_pattern(namespace);
         let mut cursor: u64 = 0;
         loop {
@@ -329,13 +396,31 @@ where
         V: Send + Sync + 'a,
     {
         Box::pin(async move {
-            let Some((redis_key, cmd)) = self.set_cmd(key, entry)? else {
+            let Some(set) = self.to_set(key, entry)? else {
                 return Ok(());
             };
+            let hash = Self::hash_key(key.namespace);
+            let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
             self.conn
                 .query_async::<()>(&cmd)
                 .await
-                .map_err(|e| self.conn.error(&format!("SET {redis_key}"), e))
+                .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
+        })
+    }
+
+    #[cfg(feature = "tokio")]
+    fn generation_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<Generation>> {
+        Box::pin(async move {
+            let redis_key = entry_redis_key(key.namespace, key.version, key.key);
+            let hash = Self::hash_key(key.namespace);
+            self.conn
+                .query_async(&generations::read(&hash, &redis_key))
+                .await
+                .map(generations::generation)
+                .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
         })
     }
 }
@@ -348,6 +433,14 @@ impl<F: Formatter> fmt::Debug for RedisBackend<F> {
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
+}
+
+/// An entry as Redis is to hold it.
+struct Set {
+    redis_key: String,
+    bytes: Vec<u8>,
+    /// Its `PX`; `None`: for ever.
+    px: Option<u64>,
 }
 
 fn system_now_ms() -> u64 {
@@ -397,74 +490,4 @@ pub(crate) fn namespace_pattern(namespace: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_zero_ttl_is_refused_when_the_cache_is_built() {
-        let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
-            .unwrap()
-            .ttl(Duration::ZERO);
-        let built = crate::Cache::<u32, u32>::builder().backend(backend).build();
-        assert!(matches!(built, Err(crate::Error::Config(_))), "{built:?}");
-    }
-
-    /// The tier's own ttl (`RedisBackend::ttl`) is counted in whole milliseconds rounded up:
-    /// truncated, one under a millisecond was "already up" at the write (the tier stored
-    /// nothing, ever), and 1.5 ms was 1 ms.
-    #[test]
-    fn a_sub_millisecond_ttl_of_the_tier_is_never_made_shorter() {
-        let tier = |micros| {
-            RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
-                .unwrap()
-                .ttl(Duration::from_micros(micros))
-        };
-        let entry = Entry::new(7u32, 5_000);
-        assert_eq!(tier(500).time_left(&entry, 5_000), Some(1));
-        assert_eq!(tier(1_500).time_left(&entry, 5_000), Some(2));
-        assert_eq!(tier(1_500).time_left(&entry, 5_001), Some(1));
-    }
-
-    #[test]
-    fn keys_and_patterns() {
-        assert_eq!(
-            entry_redis_key("app::f", None, "a=1"),
-            "cacher:{app::f}:a=1"
-        );
-        assert_eq!(entry_redis_key("a}b%", None, "k"), "cacher:{a%7Db%25}:k");
-        assert_eq!(
-            entry_redis_key("app::f", Some("2:%"), "a=1"),
-            "cacher:{app::f}:v=2%3A%25:a=1"
-        );
-        assert_eq!(namespace_pattern("app::f"), "cacher:{app::f}:*");
-        assert_eq!(namespace_pattern("a*[?]\\"), r"cacher:{a\*\[\?\]\\}:*");
-    }
-
-    /// What Redis's glob does for these patterns (no brackets, escapes, `*` only at the end).
-    fn matches(pattern: &str, key: &str) -> bool {
-        let body = pattern.strip_suffix('*').unwrap();
-        let mut literal = String::new();
-        let mut chars = body.chars();
-        while let Some(c) = chars.next() {
-            literal.push(if c == '\\' { chars.next().unwrap() } else { c });
-        }
-        key.starts_with(&literal)
-    }
-
-    #[test]
-    fn no_namespace_matches_another() {
-        let namespaces = [
-            "a", "a:", "a::b", "a}", "a}:x", "a%7D", "a%", "{a", "a*", "", ":",
-        ];
-        for ns in namespaces {
-            for other in namespaces {
-                let key = entry_redis_key(other, Some("v:}"), "k:}{*");
-                assert_eq!(
-                    matches(&namespace_pattern(ns), &key),
-                    ns == other,
-                    "{ns:?} vs {other:?}"
-                );
-            }
-        }
-    }
-}
+mod tests;

@@ -4,18 +4,48 @@
 //! session 14: within one process the key's generation refuses such a store; across processes
 //! nothing did).
 //!
-//! Two caches over one directory stand for two processes: they share the directory's files or
-//! store, not their memory, flights or generations. The other process's invalidation is made
+//! Two caches over one directory (or Redis server) stand for two processes: they share the
+//! directory's files, its store or the server's keys, not their memory, flights or generations. The other process's invalidation is made
 //! from inside this process's function, so that it lands exactly between the lookup that missed
 //! and the store of the value.
 
 use cacher::{Cache, PersistentBackend, SeparateFileBackend, StoreBackend};
 
-/// The shared tiers the race is run on.
+/// The shared tiers the race is run on (Redis: the server's URL).
 #[derive(Clone, Copy, Debug)]
-enum Shared {
+enum Shared<'a> {
     Files,
     Store,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Redis(&'a str),
+}
+
+/// The local shared tiers, and Redis when the feature is on (the server kept alive meanwhile).
+fn every_shared(redis_url: Option<&str>) -> Vec<Shared<'_>> {
+    let mut shared = vec![Shared::Files, Shared::Store];
+    shared.extend(redis_url.map(Shared::Redis));
+    shared
+}
+
+/// A Redis server for the round, with the `redis` feature (`None` without it, or skipped).
+#[cfg(feature = "redis")]
+fn server() -> Option<cacher_tests::redis_server::RedisServer> {
+    cacher_tests::redis_server::RedisServer::start()
+}
+
+#[cfg(not(feature = "redis"))]
+fn server() -> Option<NoServer> {
+    None
+}
+
+#[cfg(not(feature = "redis"))]
+struct NoServer;
+
+#[cfg(not(feature = "redis"))]
+impl NoServer {
+    fn url(&self) -> String {
+        unreachable!("no server without the redis feature")
+    }
 }
 
 /// What the other process does while this one computes.
@@ -27,12 +57,17 @@ enum Invalidation {
 }
 
 /// A process's cache of the shared tier alone (no memory tier: every call reads the tier).
-fn process(shared: Shared, dir: &std::path::Path) -> Cache<u32, u64> {
-    let tier: Box<dyn FnOnce() -> Cache<u32, u64>> = match shared {
-        Shared::Files => Box::new(|| tier(SeparateFileBackend::new(dir))),
-        Shared::Store => Box::new(|| tier(StoreBackend::new(dir))),
-    };
-    tier()
+fn process(shared: Shared<'_>, dir: &std::path::Path) -> Cache<u32, u64> {
+    match shared {
+        Shared::Files => tier(SeparateFileBackend::new(dir)),
+        Shared::Store => tier(StoreBackend::new(dir)),
+        #[cfg(feature = "redis")]
+        Shared::Redis(url) => {
+            tier(cacher::RedisBackend::new(cacher::RedisOptions::new(url)).unwrap())
+        }
+        #[cfg(not(feature = "redis"))]
+        Shared::Redis(_) => unreachable!("no Redis tier without the redis feature"),
+    }
 }
 
 fn tier(backend: impl PersistentBackend<u64>) -> Cache<u32, u64> {
@@ -61,8 +96,10 @@ fn left(how: Invalidation) -> Option<u64> {
 
 /// This process computes key 1 as 1 (its source read before the invalidation); the other
 /// process invalidates the key meanwhile. `refresh` forces the computation.
-fn race(shared: Shared, how: Invalidation, refresh: bool) {
+fn race(shared: Shared<'_>, how: Invalidation, refresh: bool) {
     let dir = tempfile::tempdir().unwrap();
+    // A server's keys outlive the round: start from none.
+    process(shared, dir.path()).clear().unwrap();
     let (this, other) = (process(shared, dir.path()), process(shared, dir.path()));
     let compute = || {
         invalidate(&other, how);
@@ -83,28 +120,32 @@ fn race(shared: Shared, how: Invalidation, refresh: bool) {
 
 #[test]
 fn a_remove_by_another_process_during_a_computation_is_not_undone_by_its_store() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         race(shared, Invalidation::Remove, false);
     }
 }
 
 #[test]
 fn an_insert_by_another_process_during_a_computation_is_not_overwritten_by_its_store() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         race(shared, Invalidation::Insert, false);
     }
 }
 
 #[test]
 fn a_clear_by_another_process_during_a_computation_is_not_undone_by_its_store() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         race(shared, Invalidation::Clear, false);
     }
 }
 
 #[test]
 fn an_invalidation_by_another_process_during_a_refresh_is_not_undone_by_its_store() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         for how in [
             Invalidation::Remove,
             Invalidation::Insert,
@@ -118,9 +159,11 @@ fn an_invalidation_by_another_process_during_a_refresh_is_not_undone_by_its_stor
 /// The same, with no invalidation: the value is stored (the check refuses only what it must).
 #[test]
 fn a_computation_no_other_process_invalidated_is_stored_in_the_shared_tier() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         let dir = tempfile::tempdir().unwrap();
         let this = process(shared, dir.path());
+        this.clear().unwrap();
         assert_eq!(this.get_or_compute(&1, || 1), 1);
         assert_eq!(this.refresh(|| this.get_or_compute(&2, || 2)), 2);
         let third = process(shared, dir.path());
@@ -137,13 +180,15 @@ fn a_computation_no_other_process_invalidated_is_stored_in_the_shared_tier() {
 #[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalidation_by_another_process_during_an_async_computation_is_not_undone() {
-    for shared in [Shared::Files, Shared::Store] {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
         for how in [
             Invalidation::Remove,
             Invalidation::Insert,
             Invalidation::Clear,
         ] {
             let dir = tempfile::tempdir().unwrap();
+            process(shared, dir.path()).clear().unwrap();
             let (this, other) = (process(shared, dir.path()), process(shared, dir.path()));
             let got = this
                 .get_or_compute_async(&1, || async {
@@ -158,5 +203,44 @@ async fn an_invalidation_by_another_process_during_an_async_computation_is_not_u
                 "{shared:?}, {how:?} during an async computation"
             );
         }
+    }
+}
+
+/// Redis's generations by stripe: a forced refresh of key 1 while another process inserts a key
+/// of the same stripe (found by the layout's formula) is stored, while the same insert of key 1
+/// itself refuses it. The stripe's record of the keys that moved it is kept by a Lua script.
+#[cfg(feature = "redis")]
+#[test]
+fn a_refresh_is_not_lost_in_redis_to_another_processs_insert_of_another_key_of_its_stripe() {
+    let Some(server) = server() else { return };
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (this, other) = (
+        process(Shared::Redis(&url), dir.path()),
+        process(Shared::Redis(&url), dir.path()),
+    );
+    let stripe = |key: u32| {
+        let redis_key = cacher::RedisBackend::new(cacher::RedisOptions::new(&url))
+            .unwrap()
+            .redis_key("app::foreign", None, &this.key_of(&key).unwrap());
+        let hash = blake3::hash(redis_key.as_bytes());
+        u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap()) % 4096
+    };
+    let neighbour = (2..).find(|&key| stripe(key) == stripe(1)).unwrap();
+    for (key, stored) in [(neighbour, true), (1, false)] {
+        this.insert(&1, 1).unwrap();
+        let got = this.refresh(|| {
+            this.get_or_compute(&1, || {
+                other.insert(&key, 7).unwrap();
+                2
+            })
+        });
+        assert_eq!(got, 2);
+        let held = process(Shared::Redis(&url), dir.path()).get(&1);
+        let want = if stored { Some(2) } else { Some(7) };
+        assert_eq!(
+            held, want,
+            "insert({key}) by another process during a refresh of 1"
+        );
     }
 }

@@ -1,0 +1,142 @@
+//! Redis's generations of its keys ([`PersistentBackend::generation`]): a hash per namespace,
+//! `cacher:gen:{<namespace>}` (the hash tag of the namespace's entries: one Cluster slot, so that
+//! a script reaches both), whose field `all` counts the namespace's clears and whose field per
+//! key stripe (of 4 096) records the stripe's invalidations: `count,h1,h2,h3,h4`, their count and
+//! the hashes of the last four keys that moved it ([`Moves`](crate::backend::generation::Moves),
+//! as the file and store tiers keep it). An `insert` or `remove` moves it and writes in one
+//! script; a computed value's write compares it and writes in one script: no other machine's
+//! invalidation comes between. The hash has no expiry (at most 4 097 short fields a namespace),
+//! and `clear` keeps it.
+//!
+//! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
+
+use redis::Cmd;
+
+use crate::backend::Generation;
+use crate::backend::generation::stripe_of;
+
+/// Stripes per namespace.
+const STRIPES: u64 = 4096;
+
+/// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
+const RECORD: &str = r"
+local function record(gen, stripe)
+  local r = {0, '', '', '', ''}
+  local raw = redis.call('HGET', gen, stripe)
+  if raw then
+    local i = 1
+    for part in string.gmatch(raw, '[^,]+') do r[i] = part; i = i + 1 end
+    r[1] = tonumber(r[1]) or 0
+  end
+  return r
+end
+local function moved(gen, stripe, key)
+  local r = record(gen, stripe)
+  r[2 + (r[1] % 4)] = key
+  r[1] = r[1] + 1
+  redis.call('HSET', gen, stripe, string.format('%d', r[1]) .. ',' .. table.concat(r, ',', 2))
+end
+local function set(key, bytes, px)
+  if px == '' then redis.call('SET', key, bytes) else redis.call('SET', key, bytes, 'PX', px) end
+end
+";
+
+/// KEYS: hash, entry. ARGV: stripe, key's hash, then the value and its `PX` ('' for none), or
+/// nothing for a removal.
+const INVALIDATE: &str = r"
+moved(KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]) end
+return 1
+";
+
+/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX`.
+const SINCE: &str = r"
+local all = tonumber(redis.call('HGET', KEYS[1], 'all') or '0')
+if all ~= tonumber(ARGV[3]) then return 0 end
+local r = record(KEYS[1], ARGV[1])
+local seen = tonumber(ARGV[4])
+local moves = r[1] - seen
+if moves < 0 or moves > 4 then return 0 end
+for i = 0, moves - 1 do
+  if r[2 + ((seen + i) % 4)] == ARGV[2] then return 0 end
+end
+set(KEYS[2], ARGV[5], ARGV[6])
+return 1
+";
+
+/// The generations hash of `namespace` (escaped as in the entries' keys).
+pub(super) fn hash_key(escaped_namespace: &str) -> String {
+    format!("cacher:gen:{{{escaped_namespace}}}")
+}
+
+/// The stripe field and the key's hash, of the entry at `redis_key`.
+fn stripe(redis_key: &str) -> (String, String) {
+    let (stripe, key) = stripe_of(redis_key.as_bytes(), STRIPES);
+    (stripe.to_string(), key.to_string())
+}
+
+/// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation`].
+pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
+    let mut cmd = redis::cmd("HMGET");
+    cmd.arg(hash).arg("all").arg(stripe(redis_key).0);
+    cmd
+}
+
+/// The generation [`read`] answered.
+pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Generation {
+    let count = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+    let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
+    Generation::new(u128::from(count(all.as_deref())) << 64 | u128::from(moved))
+}
+
+fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
+    let (field, key) = stripe(redis_key);
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg([RECORD, body].concat())
+        .arg(2)
+        .arg(hash)
+        .arg(redis_key);
+    cmd.arg(field).arg(key);
+    cmd
+}
+
+/// An `insert` (`set`: the value and its `PX`, `None` for none) or a removal (`None`), with
+/// the move of the key's generation.
+pub(super) fn invalidate(at: (&str, &str), set: Option<(&[u8], Option<u64>)>) -> Cmd {
+    let mut cmd = script(INVALIDATE, at);
+    if let Some((bytes, px)) = set {
+        cmd.arg(bytes)
+            .arg(px.map_or(String::new(), |px| px.to_string()));
+    }
+    cmd
+}
+
+/// A computed value's `SET`, made only if the key was not invalidated since `seen`: the script
+/// answers 1 if it wrote.
+pub(super) fn since(at: (&str, &str), seen: Generation, (bytes, px): (&[u8], Option<u64>)) -> Cmd {
+    let seen = seen.value();
+    let mut cmd = script(SINCE, at);
+    cmd.arg((seen >> 64) as u64).arg(seen as u64);
+    cmd.arg(bytes)
+        .arg(px.map_or(String::new(), |px| px.to_string()));
+    cmd
+}
+
+/// `HINCRBY hash all 1`: a clear's move of every key's generation, before its deletes.
+pub(super) fn clear(hash: &str) -> Cmd {
+    let mut cmd = redis::cmd("HINCRBY");
+    cmd.arg(hash).arg("all").arg(1);
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generation_is_read_from_the_clears_and_the_stripes_count() {
+        assert_eq!(generation((None, None)), Generation::NONE);
+        let read = generation((Some("2".into()), Some("5,1,2,3,4".into())));
+        assert_eq!(read, Generation::new(2 << 64 | 5));
+    }
+}
