@@ -364,6 +364,21 @@ fn main() {
                 }
             }
         }
+        "store-miss" | "file-miss" => {
+            // `store-miss N`, `file-miss N`: `get_or_compute` of a key not asked before, through
+            // the store or the file tier alone: the tier's read, the cross-process lock, the
+            // function, the write.
+            let dir = tempfile::tempdir().unwrap();
+            let builder = Cache::builder();
+            let builder = match scenario.as_str() {
+                "store-miss" => builder.backend(cacher::StoreBackend::new(dir.path())),
+                _ => builder.backend(cacher::SeparateFileBackend::new(dir.path())),
+            };
+            let cache: Cache<u64, u64> = builder.build().unwrap();
+            for i in 0..loops as u64 {
+                black_box(cache.get_or_compute(&i, || i));
+            }
+        }
         "value-decode" | "value-decode-raw" => {
             // `value-decode N [SIZE]`: the store's value alone decoded, through the guarded
             // `PostcardFormatter`; `-raw`: through postcard itself (the floor of a hit's decode).

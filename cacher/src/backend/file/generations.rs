@@ -65,15 +65,20 @@ struct Locked {
 impl Locked {
     /// The file `number`, locked; made if missing when `create`, else `None` then.
     fn open(root: &Dir, number: u64, modes: Modes, create: bool) -> io::Result<Option<Self>> {
-        if create {
-            root.create_dir_with(LOCK_DIR, &modes.dir_builder())?;
-        }
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(create);
         #[cfg(unix)]
         cap_std::fs::OpenOptionsExt::mode(&mut options, modes.file);
         let name = format!("{LOCK_DIR}/generations-{number:02x}");
-        let file = match root.open_with(name, &options) {
+        let opened = match root.open_with(&name, &options) {
+            // The lock folder made on the first use only (not a `mkdir` per call).
+            Err(e) if create && e.kind() == io::ErrorKind::NotFound => {
+                root.create_dir_with(LOCK_DIR, &modes.dir_builder())?;
+                root.open_with(&name, &options)
+            }
+            opened => opened,
+        };
+        let file = match opened {
             Ok(file) => file.into_std(),
             Err(e) if !create && e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
