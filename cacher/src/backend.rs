@@ -137,13 +137,16 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
 
     /// Stores `entry` under `key` only if the tier holds no entry for `key`, in one step no
     /// other writer's can come between: how an entry found in a later tier is copied into this
-    /// one (a fill). `Ok(true)` if stored; `Ok(false)` if the tier held an entry for the key,
-    /// left as it is, or takes no fills.
+    /// one (a fill) — and only if no invalidation of the key reached this tier since its
+    /// generation was `since` ([`generation`](Self::generation), read when this tier missed,
+    /// before the later tier was read). `Ok(true)` if stored; `Ok(false)` if the tier held an
+    /// entry for the key, left as it is, was invalidated since, or takes no fills.
     ///
     /// The default takes none. A fill made as a plain [`insert`](Self::insert) could put back
     /// the value another process's insert just replaced (this one read the later tier before
-    /// that insert, and writes after it). A tier that cannot check and write in one step keeps
-    /// the default: the cache then reads the later tier on each call this one misses.
+    /// that insert, and writes after it), or its `remove` just took out. A tier that cannot
+    /// check and write in one step keeps the default: the cache then reads the later tier on
+    /// each call this one misses.
     ///
     /// # Errors
     /// Encoding and I/O failures.
@@ -153,7 +156,7 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// use cacher::{PersistentBackend, SeparateFileBackend};
     ///
     /// let dir = tempfile::tempdir().unwrap();
-    /// let files = SeparateFileBackend::new(dir.path());
+    /// let (files, other) = (SeparateFileBackend::new(dir.path()), SeparateFileBackend::new(dir.path()));
     /// let key = EntryKey {
     ///     namespace: "app::f",
     ///     version: None,
@@ -163,13 +166,17 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     ///     code: None,
     /// };
     /// let (one, two) = (Entry::new(1u64, 1_000), Entry::new(2u64, 2_000));
-    /// assert!(files.fill(&key, &one).unwrap());
-    /// assert!(!files.fill(&key, &two).unwrap(), "the tier holds the key: left as it is");
+    /// let seen = PersistentBackend::<u64>::generation(&files, &key).unwrap();
+    /// assert!(files.fill(&key, &one, seen).unwrap());
+    /// assert!(!files.fill(&key, &two, seen).unwrap(), "the tier holds the key: left as it is");
     /// let held = PersistentBackend::<u64>::get(&files, &key).unwrap();
     /// assert_eq!(held.map(|e| e.value), Some(1));
+    /// // Another process removes the key after `seen` was read: a fill no longer puts it back.
+    /// PersistentBackend::<u64>::remove(&other, &key).unwrap();
+    /// assert!(!files.fill(&key, &two, seen).unwrap(), "removed since");
     /// ```
-    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
-        let _ = (key, entry);
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
+        let _ = (key, entry, since);
         Ok(false)
     }
 

@@ -311,11 +311,12 @@ where
         self.store_encoded(key, &bytes, Put::Insert).map(drop)
     }
 
-    /// Links the entry's file in only if the key has none: `link` fails on an existing name,
-    /// where a rename would replace it.
-    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
+    /// Links the entry's file in only if the key has none (`link` fails on an existing name,
+    /// where a rename would replace it) and was not invalidated since `since`, holding the
+    /// lock of its generations file.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, Put::Fill)
+        self.store_encoded(key, &bytes, Put::Fill(since))
     }
 
     /// Read from the directory's generations files (`.cacher-locks/generations-XX`), which it

@@ -56,8 +56,8 @@ impl Generation {
 pub(super) enum Put {
     /// An `insert`: over the key's entry, moving its generation.
     Insert,
-    /// A fill: only if the key has no entry.
-    Fill,
+    /// A fill: only if the key has no entry, and was not invalidated since this generation.
+    Fill(Generation),
     /// A computed value: only while the key's generation is this one.
     Since(Generation),
 }

@@ -185,17 +185,23 @@ impl<F: Formatter> RedisBackend<F> {
         }))
     }
 
-    /// `SET key bytes [PX ms] [NX]`.
-    fn set_cmd(set: &Set, nx: bool) -> redis::Cmd {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&set.redis_key).arg(&set.bytes);
-        if let Some(px) = set.px {
-            cmd.arg("PX").arg(px);
-        }
-        if nx {
-            cmd.arg("NX");
-        }
-        cmd
+    /// A computed value's write, or a fill's (`nx`), in a script that first checks that the
+    /// key was not invalidated since `seen`: whether it wrote.
+    fn write_since<V: Serialize + DeserializeOwned>(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        (seen, nx): (Generation, bool),
+    ) -> Result<bool> {
+        let Some(set) = self.to_set(key, entry)? else {
+            return Ok(false);
+        };
+        let hash = Self::hash_key(key.namespace);
+        let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
+        self.conn
+            .query::<i64>(&cmd)
+            .map(|wrote| wrote == 1)
+            .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
     }
 
     /// The generations hash of `namespace`.
@@ -283,15 +289,10 @@ where
             .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
     }
 
-    /// `SET … NX`: Redis writes the entry only if the key has none, in one command.
-    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(false);
-        };
-        self.conn
-            .query::<Option<String>>(&Self::set_cmd(&set, true))
-            .map(|stored| stored.is_some())
-            .map_err(|e| self.conn.error(&format!("SET {} NX", set.redis_key), e))
+    /// Redis writes the entry only if the key has none and was not invalidated since `since`,
+    /// in one script.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
+        self.write_since(key, entry, (since, true))
     }
 
     /// `HMGET` of the namespace's generations hash.
@@ -311,15 +312,7 @@ where
         entry: &Entry<V>,
         since: Generation,
     ) -> Result<bool> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(false);
-        };
-        let hash = Self::hash_key(key.namespace);
-        let cmd = generations::since((&hash, &set.redis_key), since, (&set.bytes, set.px));
-        self.conn
-            .query::<i64>(&cmd)
-            .map(|wrote| wrote == 1)
-            .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
+        self.write_since(key, entry, (since, false))
     }
 
     /// `UNLINK`, with the move of the key's generation, in one script.

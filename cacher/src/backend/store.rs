@@ -25,7 +25,7 @@ use self::keys::id_of;
 #[cfg(test)]
 use self::keys::{MAX_KEY, SHORT_KEY, hashed};
 use self::keys::{ns_of, with_id};
-use self::table::{Bounds, Times};
+use self::table::Bounds;
 use super::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::{Error, Result};
@@ -343,9 +343,10 @@ where
         self.put(key, entry, Put::Insert).map(drop)
     }
 
-    /// Writes the entry only if the key has none, in the write transaction that looks.
-    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<bool> {
-        self.put(key, entry, Put::Fill)
+    /// Writes the entry only if the key has none and was not invalidated since `since`, in the
+    /// write transaction that looks.
+    fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
+        self.put(key, entry, Put::Fill(since))
     }
 
     fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
@@ -437,7 +438,7 @@ where
             let bytes = entry::encode(&self.formatter, key, entry)?;
             let namespace = ns_of(key.namespace).into_owned();
             let (store, id) = (self.share(), id_of(key));
-            let times = Times::of(entry);
+            let times = table::Times::of(entry);
             blocking_write(move || {
                 store
                     .write((&namespace, &id), &bytes, times, Put::Insert)

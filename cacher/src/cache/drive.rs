@@ -112,8 +112,8 @@ where
                 miss.locked(lock.lock_async(name).await);
                 continue;
             }
-            Step::Generations => {
-                generations_boxed(cache, miss).await;
+            Step::Generations(upto) => {
+                generations_boxed(cache, miss, upto).await;
                 continue;
             }
             Step::Compute(limiter) => limiter,
@@ -194,18 +194,22 @@ where
     Box::pin(read_async(miss, tier))
 }
 
-/// [`run_async`]'s read of the tiers' generations (each on a blocking thread, for a local
-/// tier), made only for a key form with persistent tiers ([`generations_boxed`]).
+/// [`run_async`]'s read of the generations of the tiers not read yet before `upto` (each on a
+/// blocking thread, for a local tier), made only for a key form with persistent tiers
+/// ([`generations_boxed`]).
 #[cfg(feature = "tokio")]
-async fn generations_async<K, V, Q>(cache: &Arc<Inner<K, V>>, miss: &mut Miss<'_, K, V, Q>)
-where
+async fn generations_async<K, V, Q>(
+    cache: &Arc<Inner<K, V>>,
+    miss: &mut Miss<'_, K, V, Q>,
+    upto: usize,
+) where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    let (down, key) = (miss.down(), miss.tier(0).1);
-    let mut read = Vec::with_capacity(cache.backends.len());
-    for (tier, backend) in cache.backends.iter().enumerate() {
+    let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
+    let mut read = Vec::with_capacity(upto - from);
+    for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
         read.push(match down & 1u64.checked_shl(tier as u32).unwrap_or(0) {
             0 => {
                 let span = tier_span("cacher.read", key.namespace, backend.name());
@@ -222,6 +226,7 @@ where
 fn generations_boxed<'m, K, V, Q>(
     cache: &'m Arc<Inner<K, V>>,
     miss: &'m mut Miss<'_, K, V, Q>,
+    upto: usize,
 ) -> BoxFuture<'m, ()>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -229,7 +234,7 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
 {
     let true = Q::PERSISTENT else { no_tiers() };
-    Box::pin(generations_async(cache, miss))
+    Box::pin(generations_async(cache, miss, upto))
 }
 
 /// [`write_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
@@ -262,7 +267,7 @@ pub(super) fn write_tier<V: 'static>(
     let wrote = match (forget, put) {
         (false, Put::Insert) => write(backend, key, entry, None),
         (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
-        (false, Put::Fill) => self::fill(backend, key, entry),
+        (false, Put::Fill(seen)) => self::fill(backend, key, entry, seen),
         // Its generation unknown: a value computed before another process's invalidation
         // could land after it.
         (false, Put::Skip) => Ok(false),
@@ -332,9 +337,10 @@ fn fill<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
+    since: Generation,
 ) -> crate::Result<bool> {
     let _span = tier_span("cacher.fill", key.namespace, backend.name()).entered();
-    backend.fill(key, entry)
+    backend.fill(key, entry, since)
 }
 
 /// A write that failed (a value the format refuses, a full disk) takes the key's older entry out

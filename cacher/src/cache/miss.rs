@@ -89,9 +89,10 @@ pub(super) enum Step<'a> {
     Wait(Duration),
     /// Take the cross-process lock of this name; answer with [`Miss::locked`].
     Lock(&'a dyn FlightLock, &'a str),
-    /// Read every persistent tier's generation of the key, before the function runs; answer
-    /// with [`Miss::seen`].
-    Generations,
+    /// Read the generations of the key in the persistent tiers before this one that were not
+    /// read yet: before the function runs (all of them), or before a later tier is read (those
+    /// that missed, which its hit would fill); answer with [`Miss::seen`].
+    Generations(usize),
     /// Wait for the rate limiter if there is one, run the function, and answer with
     /// [`Miss::computed`] or [`Miss::failed`].
     Compute(Option<&'a RateLimiter>),
@@ -187,8 +188,8 @@ pub(super) struct Core<'a> {
     /// The key's generation when the call started: a value is stored (or filled) only if no
     /// invalidation came since.
     generation: Generation,
-    /// The persistent tiers' generations of the key, read before the function ran (`seen.rs`).
-    seen: Option<Vec<Option<TierGeneration>>>,
+    /// The persistent tiers' generations of the key, as far as read (`seen.rs`).
+    seen: Vec<Option<TierGeneration>>,
     /// A store in progress, which invalidations of the key wait for.
     storing: Option<Storing<'a>>,
     /// The cross-process lock, released once the value is stored.
@@ -237,7 +238,7 @@ impl<'a> Core<'a> {
             stuck: false,
             hash,
             generation,
-            seen: None,
+            seen: Vec::new(),
             storing: None,
             held: None,
             lock_name: None,
@@ -311,7 +312,14 @@ impl<'a> Core<'a> {
                     };
                 }
                 Phase::Read { tier, pass } => match self.key {
-                    Some(_) if tier < self.tiers => return Step::Read(tier),
+                    Some(_) if tier < self.tiers => {
+                        if let (Some(step), false) =
+                            (self.reads_before(tier), pass == Pass::Fallback)
+                        {
+                            return step;
+                        }
+                        return Step::Read(tier);
+                    }
                     _ => self.read_all(pass, v),
                 },
                 Phase::Write { tier, upto, fill } if tier < upto && self.is_down(tier) => {

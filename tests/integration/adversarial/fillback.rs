@@ -27,10 +27,22 @@ fn process(near: (Near, &std::path::Path), far: impl PersistentBackend<u64>) -> 
     builder.backend(far).build().unwrap()
 }
 
+/// What the other process does to key 1 just after this one's read of the far tier.
+#[derive(Clone, Copy)]
+enum Other {
+    Insert2,
+    Remove,
+}
+
 /// This process misses key 1 in the near tier and reads 1 from the far one; the other process's
 /// `insert(1, 2)` lands just after that read, in both tiers; this process then fills the near
 /// tier with the 1 it read: what a third process of the machine reads after.
 fn race(kind: Near) -> Option<u64> {
+    race_with(kind, Other::Insert2)
+}
+
+/// As [`race`], the other process doing `other`.
+fn race_with(kind: Near, other_does: Other) -> Option<u64> {
     let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let near = (kind, near.path());
     let hooked = ReadThenHook::new(far.path());
@@ -42,7 +54,10 @@ fn race(kind: Near) -> Option<u64> {
         .build()
         .unwrap();
     far_only.insert(&1, 1).unwrap();
-    hooked.arm(move || other.insert(&1, 2).unwrap());
+    hooked.arm(move || match other_does {
+        Other::Insert2 => other.insert(&1, 2).unwrap(),
+        Other::Remove => other.remove(&1).unwrap(),
+    });
     assert_eq!(
         this.get(&1),
         Some(1),
@@ -78,6 +93,23 @@ fn a_fill_of_the_store_does_not_overwrite_a_newer_insert_of_another_process() {
     );
 }
 
+/// Another process removes key 1 from both tiers between this process's read of the far tier and
+/// its fill of the near one: the fill must not put the removed 1 back in the near tier, where
+/// the machine's processes read it first (an empty tier has nothing for a fill to defer to; the
+/// near tier's generation, read when it missed, refuses it). Session 15: failed before fills
+/// compared the generation.
+#[test]
+fn a_fill_from_a_later_tier_does_not_undo_another_processs_removal() {
+    for near in [Near::Files, Near::Store] {
+        assert_eq!(
+            race_with(near, Other::Remove),
+            None,
+            "another process removed key 1 from both tiers after this one read 1 from the far \
+             tier; this one's fill put the removed 1 back in the near tier"
+        );
+    }
+}
+
 /// What a fill is, tier by tier: it stores into a key the tier does not hold, leaves a held one
 /// as it is (whatever its age), and stores again once the key is removed.
 #[test]
@@ -104,8 +136,15 @@ fn the_file_and_store_tiers_fill_only_a_key_they_do_not_hold() {
     };
     for (name, tier) in tiers {
         let value = |tier: &dyn PersistentBackend<u64>| tier.get(&key).unwrap().map(|e| e.value);
-        assert!(tier.fill(&key, &Entry::new(1, 1_000)).unwrap(), "{name}");
-        assert!(!tier.fill(&key, &Entry::new(2, 2_000)).unwrap(), "{name}");
+        let seen = tier.generation(&key).unwrap();
+        assert!(
+            tier.fill(&key, &Entry::new(1, 1_000), seen).unwrap(),
+            "{name}"
+        );
+        assert!(
+            !tier.fill(&key, &Entry::new(2, 2_000), seen).unwrap(),
+            "{name}"
+        );
         assert_eq!(
             value(&*tier),
             Some(1),
@@ -114,7 +153,44 @@ fn the_file_and_store_tiers_fill_only_a_key_they_do_not_hold() {
         tier.insert(&key, &Entry::new(3, 3_000)).unwrap();
         assert_eq!(value(&*tier), Some(3), "{name}: an insert still replaces");
         tier.remove(&key).unwrap();
-        assert!(tier.fill(&key, &Entry::new(4, 4_000)).unwrap(), "{name}");
+        let removed = !tier.fill(&key, &Entry::new(4, 4_000), seen).unwrap();
+        assert!(removed, "{name}: invalidated since `seen`: not filled");
+        let seen = tier.generation(&key).unwrap();
+        assert!(
+            tier.fill(&key, &Entry::new(4, 4_000), seen).unwrap(),
+            "{name}"
+        );
         assert_eq!(value(&*tier), Some(4), "{name}");
+    }
+}
+
+/// As [`a_fill_from_a_later_tier_does_not_undo_another_processs_removal`], through an async call
+/// (its generation read awaited before the far tier's read).
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_fill_from_a_later_tier_does_not_undo_another_processs_removal() {
+    for kind in [Near::Files, Near::Store] {
+        let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let near = (kind, near.path());
+        let hooked = ReadThenHook::new(far.path());
+        let this = process(near, hooked.clone());
+        let other = process(near, SeparateFileBackend::new(far.path()));
+        // Key 1 is 1 in the shared tier only.
+        let far_only: Cache<u32, u64> = Cache::builder()
+            .backend(SeparateFileBackend::new(far.path()))
+            .build()
+            .unwrap();
+        far_only.insert(&1, 1).unwrap();
+        hooked.arm(move || other.remove(&1).unwrap());
+        assert_eq!(this.get_or_compute_async(&1, || async { 99 }).await, 1);
+        assert!(
+            hooked.hook.lock().unwrap().is_none(),
+            "the far tier was read"
+        );
+        assert_eq!(
+            process(near, SeparateFileBackend::new(far.path())).get(&1),
+            None,
+            "the async fill put the removed 1 back in the near tier"
+        );
     }
 }

@@ -561,14 +561,20 @@ fn a_fill_stores_only_a_key_redis_does_not_hold() {
             .unwrap()
             .map(|e| e.value)
     };
-    assert!(backend.fill(&key, &entry("one")).unwrap());
-    assert!(!backend.fill(&key, &entry("two")).unwrap());
+    let seen = PersistentBackend::<String>::generation(&backend, &key).unwrap();
+    assert!(backend.fill(&key, &entry("one"), seen).unwrap());
+    assert!(!backend.fill(&key, &entry("two"), seen).unwrap());
     assert_eq!(
         value().as_deref(),
         Some("one"),
         "a held key is left as it is"
     );
     PersistentBackend::<String>::remove(&backend, &key).unwrap();
-    assert!(backend.fill(&key, &entry("three")).unwrap());
+    assert!(
+        !backend.fill(&key, &entry("three"), seen).unwrap(),
+        "removed since its generation was read: not put back"
+    );
+    let seen = PersistentBackend::<String>::generation(&backend, &key).unwrap();
+    assert!(backend.fill(&key, &entry("three"), seen).unwrap());
     assert_eq!(value().as_deref(), Some("three"));
 }

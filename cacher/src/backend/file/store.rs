@@ -63,10 +63,10 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
         let written = match put {
             Put::Insert => self.invalidate(&Moved::Key(&rel), || self.write(&rel, bytes, true)),
-            Put::Fill => self.write(&rel, bytes, false),
-            Put::Since(seen) => self
+            // A computed value replaces the key's file; a fill is linked in only where none is.
+            Put::Since(seen) | Put::Fill(seen) => self
                 .with_root(|root| {
-                    let write = || self.write(&rel, bytes, true);
+                    let write = || self.write(&rel, bytes, matches!(put, Put::Since(_)));
                     generations::if_unmoved(root, (&rel, seen), self.modes, write)
                 })
                 .map(Option::flatten),

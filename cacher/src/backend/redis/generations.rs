@@ -49,8 +49,10 @@ if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]
 return 1
 ";
 
-/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX`.
+/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX`, and `nx`
+/// for a fill (only where the key has no entry).
 const SINCE: &str = r"
+if ARGV[7] == 'nx' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local all = tonumber(redis.call('HGET', KEYS[1], 'all') or '0')
 if all ~= tonumber(ARGV[3]) then return 0 end
 local r = record(KEYS[1], ARGV[1])
@@ -111,14 +113,19 @@ pub(super) fn invalidate(at: (&str, &str), set: Option<(&[u8], Option<u64>)>) ->
     cmd
 }
 
-/// A computed value's `SET`, made only if the key was not invalidated since `seen`: the script
-/// answers 1 if it wrote.
-pub(super) fn since(at: (&str, &str), seen: Generation, (bytes, px): (&[u8], Option<u64>)) -> Cmd {
+/// A computed value's `SET` (a fill's, `nx`: only where the key has no entry), made only if
+/// the key was not invalidated since `seen`: the script answers 1 if it wrote.
+pub(super) fn since(
+    at: (&str, &str),
+    (seen, nx): (Generation, bool),
+    (bytes, px): (&[u8], Option<u64>),
+) -> Cmd {
     let seen = seen.value();
     let mut cmd = script(SINCE, at);
     cmd.arg((seen >> 64) as u64).arg(seen as u64);
     cmd.arg(bytes)
         .arg(px.map_or(String::new(), |px| px.to_string()));
+    cmd.arg(if nx { "nx" } else { "" });
     cmd
 }
 

@@ -32,7 +32,10 @@ impl<F> StoreBackend<F> {
             Put::Insert => {
                 generations::bump(store, &mut txn, at.0, &Moved::Key(at.1)).map(|()| true)
             }
-            Put::Fill => store.entries.get(&txn, at.1).map(|held| held.is_none()),
+            Put::Fill(seen) => match store.entries.get(&txn, at.1) {
+                Ok(None) => generations::admits(store, &txn, at, seen),
+                held => held.map(|_| false),
+            },
             Put::Since(seen) => generations::admits(store, &txn, at, seen),
         };
         if !go.map_err(|e| self.error(e))? {

@@ -30,7 +30,7 @@ impl<'a> Core<'a> {
                 Step::Write(tier) => self.write_step(tier, v),
                 Step::Wait(bound) => self.wait_step(bound, v),
                 Step::Lock(lock, name) => self.locked(lock.lock(name), v),
-                Step::Generations => self.generations_step(v),
+                Step::Generations(upto) => self.generations_step(upto, v),
                 step @ (Step::Compute(_) | Step::Done) => return step,
             }
         }

@@ -1,7 +1,8 @@
 //! The persistent tiers' generations of the key ([`Generation`]), read before the function runs
-//! ([`Step::Generations`]), and how each tier's write is made with them ([`Put`]): a value
-//! computed before another process invalidated the key in a tier they share is not stored there
-//! after it, as the key's generation in this process keeps it out of every tier.
+//! and, for a tier that missed, before the next tier is read ([`Step::Generations`]), and how
+//! each tier's write is made with them ([`Put`]): a value computed — or read from a later tier —
+//! before another process invalidated the key in a tier they share is not stored there after it,
+//! as the key's generation in this process keeps it out of every tier.
 
 use super::values::Read;
 use super::{Core, Goal, Phase, Step, Values};
@@ -10,34 +11,41 @@ use crate::backend::Generation;
 /// How a tier's write is made (`drive::write_tier`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(in crate::cache) enum Put {
-    /// A later tier's entry copied in: only where the tier holds none.
-    Fill,
+    /// A later tier's entry copied in: only where the tier holds none, and only if the key was
+    /// not invalidated since the tier's generation was read (when it missed).
+    Fill(Generation),
     /// An `insert`'s value: over any entry (the tier's generation moves).
     Insert,
     /// A computed value: only if the tier's generation is still the one read before the
     /// function ran.
     Since(Generation),
-    /// A computed value for a tier whose generation could not be read: not written.
+    /// A computed value, or a fill, for a tier whose generation could not be read: not written.
     Skip,
 }
 
 impl<'a> Core<'a> {
-    /// Whether the call is about to run its function without the tiers' generations, which its
+    /// Whether the call is about to run its function without every tier's generation, which its
     /// store will need: before a call's first run (a retry after a failed leader keeps them, read
     /// before the first run).
     pub(super) fn reads_generations(&self) -> Option<Step<'a>> {
         let computes = matches!(self.goal, Goal::Compute | Goal::Refresh | Goal::Revalidate);
-        (computes && self.tiers > 0 && self.key.is_some() && self.seen.is_none())
-            .then_some(Step::Generations)
+        (computes && self.key.is_some() && self.seen.len() < self.tiers)
+            .then_some(Step::Generations(self.tiers))
     }
 
-    /// The tiers' generations, read for [`Step::Generations`]: a tier that failed to read its
-    /// own is reported as a failed read (and is down for the call, for a service error), and
-    /// takes no value.
+    /// Whether the generations of the tiers before `tier` are to be read before `tier` is: they
+    /// missed, and a hit in `tier` would be copied into them (a fill).
+    pub(super) fn reads_before(&self, tier: usize) -> Option<Step<'a>> {
+        (self.seen.len() < tier && self.goal != Goal::Peek).then_some(Step::Generations(tier))
+    }
+
+    /// The generations read for [`Step::Generations`], of the tiers from the first not read
+    /// yet: a tier that failed to read its own is reported as a failed read (and is down for
+    /// the call, for a service error), and takes no value.
     pub(super) fn seen(&mut self, read: Read, v: &mut dyn Values<'a>) {
-        let mut seen = Vec::with_capacity(read.len());
-        for (tier, read) in read.into_iter().enumerate() {
-            seen.push(match read {
+        for read in read {
+            let tier = self.seen.len();
+            let seen = match read {
                 Some(Ok(generation)) => Some(generation),
                 Some(Err(e)) => {
                     self.note_failure(tier, &e);
@@ -45,27 +53,33 @@ impl<'a> Core<'a> {
                     None
                 }
                 None => None,
-            });
+            };
+            self.seen.push(seen);
         }
-        self.seen = Some(seen);
+    }
+
+    /// How many tiers' generations were read (those before it).
+    #[cfg(feature = "tokio")]
+    pub(super) fn seen_len(&self) -> usize {
+        self.seen.len()
     }
 
     /// How tier `tier`'s write of the store under way is made.
     pub(super) fn put(&self, tier: usize) -> Put {
-        match (self.phase, self.goal) {
-            (Phase::Write { fill: true, .. }, _) => Put::Fill,
-            (_, Goal::Store) => Put::Insert,
-            _ => match self.seen.as_ref().and_then(|seen| seen.get(tier)) {
-                Some(Some(generation)) => Put::Since(*generation),
-                _ => Put::Skip,
-            },
+        let seen = self.seen.get(tier).copied().flatten();
+        match (self.phase, self.goal, seen) {
+            (_, Goal::Store, _) => Put::Insert,
+            (_, _, None) => Put::Skip,
+            (Phase::Write { fill: true, .. }, _, Some(seen)) => Put::Fill(seen),
+            (_, _, Some(seen)) => Put::Since(seen),
         }
     }
 
-    /// Reads the tiers' generations (blocking), for [`Step::Generations`].
+    /// Reads the generations of the tiers not read yet before `upto` (blocking), for
+    /// [`Step::Generations`].
     #[inline(never)]
-    pub(super) fn generations_step(&mut self, v: &mut dyn Values<'a>) {
-        let read = v.generations(self.key, self.down);
+    pub(super) fn generations_step(&mut self, upto: usize, v: &mut dyn Values<'a>) {
+        let read = v.generations(self.key, self.down, self.seen.len()..upto);
         self.seen(read, v);
     }
 }

@@ -298,10 +298,16 @@ where
         }
     }
 
-    fn generations(&mut self, key: Option<&'a str>, down: u64) -> super::values::Read {
+    fn generations(
+        &mut self,
+        key: Option<&'a str>,
+        down: u64,
+        tiers: std::ops::Range<usize>,
+    ) -> super::values::Read {
         let true = Q::PERSISTENT else { no_tiers() };
         let (_, key) = tier_of(self.inner, self.call, key, 0);
-        drive::generations(&self.inner.backends, &key, down)
+        let down = down.checked_shr(tiers.start as u32).unwrap_or(0);
+        drive::generations(&self.inner.backends[tiers], &key, down)
     }
 
     fn wait(&mut self, bound: Duration) -> Waited {

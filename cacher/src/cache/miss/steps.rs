@@ -142,6 +142,12 @@ where
         self.core.down
     }
 
+    /// How many tiers' generations were read (those before it): where a [`Step::Generations`]
+    /// reads from.
+    pub(in crate::cache) fn seen_len(&self) -> usize {
+        self.core.seen_len()
+    }
+
     /// The tiers' generations, read for [`Step::Generations`].
     pub(in crate::cache) fn seen(&mut self, read: super::values::Read) {
         self.core.seen(read, &mut self.shell);

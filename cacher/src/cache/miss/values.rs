@@ -1,5 +1,6 @@
 //! What the core asks of the typed shell ([`Values`]).
 
+use std::ops::Range;
 use std::time::Duration;
 
 use super::{Absence, Fallback, Found, Put, Slot, Waited};
@@ -64,7 +65,7 @@ pub(in crate::cache) trait Values<'a> {
     ) -> Result<bool>;
     /// Reads (blocking) each persistent tier's generation of the entry under `key`, but the
     /// tiers in `down` (bit `i` for tier `i`).
-    fn generations(&mut self, key: Option<&'a str>, down: u64) -> Read;
+    fn generations(&mut self, key: Option<&'a str>, down: u64, tiers: Range<usize>) -> Read;
     /// Waits, blocking, at most `bound` for the flight this call joined.
     fn wait(&mut self, bound: Duration) -> Waited;
     /// Marks the flight this call waited for as past its deadline.
