@@ -1,8 +1,8 @@
 //! The file tier's generations files (`.cacher-locks/generations-XX`) among things that are not
 //! its own: a FIFO, a directory, a regular file where the lock folder should be. Whatever is
-//! planted there, a call returns its value without waiting unbounded, and `remove` and `clear`
-//! still take out the values they invalidate: a planted thing costs the cross-process check (and
-//! a computation), never a stale value kept for every process.
+//! planted there, a call returns its value without waiting unbounded, and `remove`, `clear` and
+//! a forced `refresh` still take out the value they invalidate: a planted thing costs the
+//! cross-process check (and a computation), never a stale value kept for every process.
 
 #![cfg(unix)]
 
@@ -105,4 +105,23 @@ fn an_unusable_generations_file_does_not_keep_an_invalidated_entry() {
             "{what}: {removed:?}, {cleared:?}"
         );
     }
+}
+
+/// A forced refresh whose value the file tier cannot take (its generation cannot be read) does
+/// not leave the value it replaces there: the older entry is taken out, as a write that fails
+/// takes it out. Before, the tier kept the value the refresh was called to replace, read by
+/// every process until its ttl.
+#[test]
+fn a_refresh_whose_value_cannot_be_stored_does_not_leave_the_value_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let this = process(dir.path());
+    this.insert(&1, 1).unwrap();
+    // The lock folder, never made by an insert, is a file: no generation can be read.
+    std::fs::write(dir.path().join(LOCK_DIR), b"mine").unwrap();
+    assert_eq!(this.refresh(|| this.get_or_compute(&1, || 2)), 2);
+    assert_ne!(
+        process(dir.path()).get(&1),
+        Some(1),
+        "the value the refresh replaced is still in the shared tier"
+    );
 }
