@@ -107,6 +107,26 @@ fn an_unusable_generations_file_does_not_keep_an_invalidated_entry() {
     }
 }
 
+/// The lock folder linked out of the directory: nothing outside is read or written, and (no
+/// process can read a generation through the link, so no store is comparing with one) `insert`
+/// and `remove` work as without it; a computed value is returned, not stored. Before, `insert`
+/// and `remove` failed on the link: the inserted value never landed, the removed one stayed.
+#[test]
+fn a_lock_folder_linked_outside_costs_no_insert_nor_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join(LOCK_DIR)).unwrap();
+    let this = process(dir.path());
+    assert_eq!(this.get_or_compute(&2, || 2), 2, "the function's value");
+    this.insert(&1, 1).expect("insert");
+    assert_eq!(process(dir.path()).get(&1), Some(1), "inserted");
+    this.remove(&1).expect("remove");
+    assert_eq!(process(dir.path()).get(&1), None, "removed");
+    this.clear().expect("clear");
+    let planted: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+    assert!(planted.is_empty(), "files made outside: {planted:?}");
+}
+
 /// A forced refresh whose value the file tier cannot take (its generation cannot be read) does
 /// not leave the value it replaces there: the older entry is taken out, as a write that fails
 /// takes it out. Before, the tier kept the value the refresh was called to replace, read by
