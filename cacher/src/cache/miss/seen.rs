@@ -23,8 +23,9 @@ pub(in crate::cache) enum Put {
 
 impl<'a> Core<'a> {
     /// Whether the call is about to run its function without the tiers' generations, which its
-    /// store will need: before a call's first run (a retry after a failed leader keeps them, read
-    /// before the first run).
+    /// store will need. Asked each time the core is in `Phase::Compute`: first before the step
+    /// (then `Step::Generations`), then after it, read (then the function runs). A call runs its
+    /// function once; a waiter whose leader failed reads them when it comes to run its own.
     pub(super) fn reads_generations(&self) -> Option<Step<'a>> {
         let computes = matches!(self.goal, Goal::Compute | Goal::Refresh | Goal::Revalidate);
         (computes && self.tiers > 0 && self.key.is_some() && self.seen.is_none())
