@@ -455,3 +455,27 @@ fn an_entry_with_its_own_ttl_says_whether_it_expired_without_being_told_the_ttl(
     ]));
     assert_eq!(pruned["removed"], 1, "an entry's own ttl wins over --ttl");
 }
+
+/// `cacher clear` of a key while this program refreshes it (its source read before the clear):
+/// the value computed before the clear does not land in the directory after it, as after a
+/// `clear` of the library. (Before, `clear`, `prune` and `verify --repair` removed entries
+/// without moving their generation: the refreshed value landed after `cacher clear` returned.)
+#[test]
+fn a_value_computed_before_cacher_clear_does_not_land_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let this = greet_cache(dir.path());
+    this.insert("alice", "hello".into()).unwrap();
+    let computed = || {
+        let out = cacher(&["--root", root, "clear", "demo::greet", "--yes"]);
+        assert_eq!(code(&out), 0, "{out:?}");
+        "computed before the clear".to_owned()
+    };
+    let got = this.refresh(|| this.get_or_compute("alice", computed));
+    assert_eq!(got, "computed before the clear");
+    assert_eq!(
+        greet_cache(dir.path()).get("alice"),
+        None,
+        "a value computed before `cacher clear` landed after it"
+    );
+}

@@ -150,3 +150,33 @@ fn a_store_whose_database_was_cut_short_is_refused_not_a_crash() {
     let said = String::from_utf8_lossy(&listed.stderr);
     assert!(said.contains("damaged"), "{said}");
 }
+
+/// `cacher clear` of a key while this program refreshes it (its source read before the clear):
+/// the value computed before the clear does not land in the store after it, as after a `clear`
+/// of the library. (Before, the command's removals moved no generation: it landed.)
+#[test]
+fn a_value_computed_before_cacher_clear_does_not_land_in_the_store_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let cache = || -> Cache<String, String> {
+        Cache::builder()
+            .namespace("demo::cleared")
+            .backend(StoreBackend::new(dir.path()))
+            .build()
+            .unwrap()
+    };
+    let this = cache();
+    this.insert("alice", "hello".into()).unwrap();
+    let computed = || {
+        let out = cacher(&["--store", store, "clear", "demo::cleared", "--yes"]);
+        assert!(out.status.success(), "{out:?}");
+        "computed before the clear".to_owned()
+    };
+    let got = this.refresh(|| this.get_or_compute("alice", computed));
+    assert_eq!(got, "computed before the clear");
+    assert_eq!(
+        cache().get("alice"),
+        None,
+        "a value computed before `cacher clear` landed after it"
+    );
+}

@@ -188,7 +188,8 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// [`Generation::NONE`].
     ///
     /// # Errors
-    /// I/O failures: the value computed is then stored in no tier whose generation is not known.
+    /// I/O failures: the value computed is then stored in no tier whose generation is not known
+    /// (the older entry there is taken out, as when a write fails).
     ///
     /// ```
     /// use cacher::backend::Generation;

@@ -362,8 +362,8 @@ where
             Ok(None) => return Ok(()),
             Err(e) => return Err(Error::io(self.root.path(), e)),
         };
-        generations::bump(&root, &Moved::All, self.modes, || ())
-            .map_err(|e| Error::io(self.root.path(), e))?;
+        // Cleared even if a generation could not be moved: the move's failure is reported after.
+        let moved = generations::bump(&root, &Moved::All, self.modes, || ());
         let owner = Owner {
             namespace,
             version: None,
@@ -377,7 +377,7 @@ where
             cleared.removed.iter().for_each(|rel| index.forget(rel));
         }
         match cleared.first_failure {
-            None => Ok(()),
+            None => moved.map_err(|e| Error::io(self.root.path(), e)),
             Some((rel, first)) => {
                 let message = format!(
                     "{} of this cache's files could not be deleted; the first: {first}",

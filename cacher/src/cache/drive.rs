@@ -269,8 +269,13 @@ pub(super) fn write_tier<V: 'static>(
         (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
         (false, Put::Fill(seen)) => self::fill(backend, key, entry, seen),
         // Its generation unknown: a value computed before another process's invalidation
-        // could land after it.
-        (false, Put::Skip) => Ok(false),
+        // could land after it. The older entry it was to replace goes, as a failed write's
+        // (`forget_on_failure`, and as there, a failed removal is not reported again: the
+        // read's failure was): a forced refresh must not leave the value it replaces.
+        (false, Put::Skip) => {
+            let _ = backend.remove(key);
+            Ok(false)
+        }
         (true, _) => backend.remove(key).map(|()| false),
     };
     if !forget && went_on() {

@@ -10,9 +10,11 @@
 //! and the store of the value.
 
 use cacher::{Cache, PersistentBackend, SeparateFileBackend, StoreBackend};
+use cacher_tests::redis_server::{child_results, spawn_self};
+use cacher_tests::test_name;
 
 /// The shared tiers the race is run on (Redis: the server's URL).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shared<'a> {
     Files,
     Store,
@@ -49,7 +51,7 @@ impl NoServer {
 }
 
 /// What the other process does while this one computes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Invalidation {
     Remove,
     Insert,
@@ -242,5 +244,66 @@ fn a_refresh_is_not_lost_in_redis_to_another_processs_insert_of_another_key_of_i
             held, want,
             "insert({key}) by another process during a refresh of 1"
         );
+    }
+}
+
+/// The role of a child process ([`the_other_process`]): `<Files|Store> <Remove|Insert|Clear>`.
+const ROLE: &str = "CACHER_TEST_FOREIGN_ROLE";
+const DIR: &str = "CACHER_TEST_FOREIGN_DIR";
+
+/// A child's part: the other process's invalidation of key 1, in a process of its own. A no-op
+/// when run as a test.
+#[test]
+fn the_other_process() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(std::env::var(DIR).unwrap());
+    let shared = [Shared::Files, Shared::Store];
+    let hows = [
+        Invalidation::Remove,
+        Invalidation::Insert,
+        Invalidation::Clear,
+    ];
+    let (shared, how) = shared
+        .into_iter()
+        .flat_map(|shared| hows.map(|how| (shared, how)))
+        .find(|pair| format!("{pair:?}") == role)
+        .unwrap();
+    invalidate(&process(shared, &dir), how);
+    println!("RESULT invalidated=1");
+}
+
+/// The race with the other process a real one (a child that opens the directory or store
+/// itself): two `StoreBackend`s of one process share its LMDB environment, so only a second
+/// process checks that the store's write transactions order the invalidation and the store as
+/// they must across processes (and the file locks, which a process's two handles of a file
+/// contend for as two processes do).
+#[test]
+fn an_invalidation_by_a_real_other_process_during_a_computation_is_not_undone() {
+    for shared in [Shared::Files, Shared::Store] {
+        for how in [
+            Invalidation::Remove,
+            Invalidation::Insert,
+            Invalidation::Clear,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let this = process(shared, dir.path());
+            let got = this.get_or_compute(&1, || {
+                let envs = [
+                    (ROLE, format!("{:?}", (shared, how))),
+                    (DIR, dir.path().display().to_string()),
+                ];
+                let child = spawn_self(&test_name!(the_other_process), &envs);
+                assert_eq!(child_results(child), [("invalidated".into(), "1".into())]);
+                1
+            });
+            assert_eq!(got, 1);
+            assert_eq!(
+                process(shared, dir.path()).get(&1),
+                left(how),
+                "{shared:?}, {how:?} by another process during a computation"
+            );
+        }
     }
 }

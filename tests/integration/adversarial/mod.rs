@@ -30,6 +30,7 @@ mod foreign;
 mod forever;
 mod forget;
 mod formats;
+mod genfiles;
 mod hungrefresh;
 #[cfg(feature = "tokio")]
 mod hungremove;

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use cap_std::fs::{Dir, OpenOptions};
 
 use super::root::Modes;
+#[cfg(unix)]
+use super::write::nonblocking_flags;
 use crate::backend::Generation;
 use crate::backend::generation::{Moves, stripe_of};
 use crate::lock::LOCK_DIR;
@@ -63,12 +65,20 @@ struct Locked {
 }
 
 impl Locked {
-    /// The file `number`, locked; made if missing when `create`, else `None` then.
+    /// The file `number`, locked; made if missing when `create`, else `None` then, and also
+    /// when no generation can be read from what is there (see [`unusable`]).
+    ///
+    /// Opened as an entry is read (`write::nonblocking_flags`): a FIFO planted there opens at
+    /// once and is refused by its handle's metadata, never read (a read of it would block for
+    /// good).
     fn open(root: &Dir, number: u64, modes: Modes, create: bool) -> io::Result<Option<Self>> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(create);
         #[cfg(unix)]
-        cap_std::fs::OpenOptionsExt::mode(&mut options, modes.file);
+        {
+            cap_std::fs::OpenOptionsExt::mode(&mut options, modes.file);
+            cap_std::fs::OpenOptionsExt::custom_flags(&mut options, nonblocking_flags());
+        }
         let name = format!("{LOCK_DIR}/generations-{number:02x}");
         let opened = match root.open_with(&name, &options) {
             // The lock folder made on the first use only (not a `mkdir` per call).
@@ -80,9 +90,16 @@ impl Locked {
         };
         let file = match opened {
             Ok(file) => file.into_std(),
-            Err(e) if !create && e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if !create && unusable(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
+        if !file.metadata()?.is_file() {
+            if !create {
+                return Ok(None);
+            }
+            let why = format!("{name} is not a regular file: no generation is read from it");
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+        }
         lock(&file)?;
         let mut locked = Self {
             file,
@@ -144,6 +161,21 @@ impl Locked {
     }
 }
 
+/// Whether a failed open of a generations file says that no process can read a generation from
+/// it either: nothing there, the lock folder not a folder, a folder in the file's place, a
+/// symlink leading out of the directory (which cap-std refuses to every process, with an error
+/// of its own: no OS error code, unlike a denied permission). An invalidation finds no
+/// generation to move then (no store can be comparing with one).
+fn unusable(error: &io::Error) -> bool {
+    match error.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
+            true
+        }
+        io::ErrorKind::PermissionDenied => error.raw_os_error().is_none(),
+        _ => false,
+    }
+}
+
 fn read_up_to(file: &mut File, bytes: &mut [u8]) -> io::Result<usize> {
     let mut read = 0;
     while read < bytes.len() {
@@ -196,6 +228,10 @@ pub(super) fn read(root: &Dir, rel: &str, modes: Modes) -> io::Result<Generation
 /// Moves the generation of `moved`, then runs the invalidation's `change` (the lock released:
 /// a store that compared before the move has renamed its file in, which `change` takes out;
 /// one after it finds the generation moved).
+///
+/// The change is made even when a move failed (a file locked past [`WAIT`], one this user may
+/// not write): an invalidation that cannot order the stores under way still takes out what it
+/// invalidates, which never makes a value wrong; the first failure is returned then.
 pub(super) fn bump<T>(
     root: &Dir,
     moved: &Moved<'_>,
@@ -209,12 +245,16 @@ pub(super) fn bump<T>(
         }
         Moved::All => (0..FILES, None),
     };
+    let mut failed = None;
     for number in numbers {
-        if let Some(mut locked) = Locked::open(root, number, modes, false)? {
-            locked.bump(moved)?;
+        let bumped = Locked::open(root, number, modes, false)
+            .and_then(|locked| locked.map_or(Ok(()), |mut locked| locked.bump(moved)));
+        if let Err(e) = bumped {
+            failed.get_or_insert(e);
         }
     }
-    Ok(change())
+    let changed = change();
+    failed.map_or(Ok(changed), Err)
 }
 
 /// Runs `write` (the rename of a computed value's file in) only if the key at `rel` was not
@@ -326,6 +366,51 @@ mod tests {
         bump(&root, &Moved::Key("ns/k.json"), Modes::PRIVATE, || ()).unwrap();
         bump(&root, &Moved::All, Modes::PRIVATE, || ()).unwrap();
         assert!(!temp.path().join(LOCK_DIR).exists());
+    }
+
+    /// A generations file held by another process past [`WAIT`] fails the move, not the
+    /// invalidation's change.
+    #[test]
+    fn an_invalidation_whose_move_fails_still_makes_its_change() {
+        let (temp, root) = dir();
+        let modes = Modes::PRIVATE;
+        read(&root, "ns/k.json", modes).unwrap();
+        let (number, ..) = stripe("ns/k.json");
+        let name = format!("generations-{number:02x}");
+        let held = File::open(temp.path().join(LOCK_DIR).join(name)).unwrap();
+        held.try_lock().unwrap();
+        let mut changed = false;
+        let moved = bump(&root, &Moved::Key("ns/k.json"), modes, || changed = true);
+        assert_eq!(moved.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert!(changed, "the change was made");
+    }
+
+    /// Generations files linked out of the directory hold no generation: none is read from
+    /// them, an invalidation moves none and makes its change, and nothing outside is touched.
+    #[cfg(unix)]
+    #[test]
+    fn generations_files_linked_outside_are_neither_read_nor_written() {
+        let (temp, root) = dir();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::write(&target, b"not the cache's").unwrap();
+        let locks = temp.path().join(LOCK_DIR);
+        std::fs::create_dir(&locks).unwrap();
+        for number in 0..FILES {
+            let name = locks.join(format!("generations-{number:02x}"));
+            std::os::unix::fs::symlink(&target, name).unwrap();
+        }
+        let modes = Modes::PRIVATE;
+        for moved in [Moved::Key("ns/k.json"), Moved::All] {
+            let mut changed = false;
+            assert!(bump(&root, &moved, modes, || changed = true).is_ok());
+            assert!(changed, "the change was made");
+        }
+        assert!(
+            read(&root, "ns/k.json", modes).is_err(),
+            "no generation read"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"not the cache's");
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::time::UNIX_EPOCH;
 use cap_std::fs::{Dir, DirEntry};
 
 use super::SeparateFileBackend;
+use super::generations::{self, Moved};
 use super::path::TEMP_PREFIX;
+use super::root::Modes;
 use super::sweep::{STALE_TEMP_AGE, Visitor, walk};
 use super::write::{Content, is_older_than, read_head, remove_file};
 use crate::backend::listing::{
@@ -114,6 +116,29 @@ fn found_at(dir: &Dir, name: &str, (size, max): (u64, u64)) -> Option<Found> {
     })
 }
 
+/// Moves the generation of the entry at `location` in each directory on its way that may be
+/// the cache directory it is an entry of, whose generations files are in its own lock folder: a
+/// walk's root holds many caches (`demo/greet/x.json` is `x.json` of the cache at `demo/greet`),
+/// and a `filename_fn` may put entries in subdirectories. A directory in which no generation was
+/// read has no generations file and moves nothing; one that is not the entry's cache directory
+/// only refuses a store of another key of the stripe. The first failure, after all are tried.
+fn move_generations(root: &Dir, location: &str, modes: Modes) -> io::Result<()> {
+    let mut failed = None;
+    let mut bump = |dir: &Dir, rel: &str| {
+        if let Err(e) = generations::bump(dir, &Moved::Key(rel), modes, || ()) {
+            failed.get_or_insert(e);
+        }
+    };
+    bump(root, location);
+    for (at, _) in location.match_indices('/') {
+        // A directory that cannot be opened (gone, or leading out) holds no generation to move.
+        if let Ok(dir) = root.open_dir(&location[..at]) {
+            bump(&dir, &location[at + 1..]);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
 /// Refuses a `location` that is not a relative path of plain components (none empty, `.` or
 /// `..`; no NUL; on Windows no `\\` or `:`). Any name the walk lists passes — an older release's,
 /// one another platform refuses, a planted one — and is then opened beneath the directory's
@@ -158,12 +183,16 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         self.read(location)
     }
 
+    /// Moves the key's generation first, as `remove` does ([`move_generations`]): a value
+    /// computed before `cacher clear` (or `prune`) took the entry out does not land after it.
     fn remove_at(&self, location: &str) -> Result<()> {
         listed_path(location)?;
         let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
             return Ok(());
         };
-        remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))
+        let moved = move_generations(&root, location, self.modes);
+        remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))?;
+        moved.map_err(|e| Error::io(self.dir().join(location), e))
     }
 }
 

@@ -97,8 +97,9 @@ impl<F: Formatter> SeparateFileBackend<F> {
         })
     }
 
-    /// Records an invalidation of `moved`, then makes its `change` (a directory not made yet
-    /// holds no generation to move).
+    /// Records an invalidation of `moved`, then makes its `change` — also when the record
+    /// failed, whose error is then returned ([`generations::bump`]); a directory not made yet
+    /// holds no generation to move.
     pub(super) fn invalidate<T>(
         &self,
         moved: &Moved<'_>,

@@ -74,7 +74,7 @@ fn read_regular(dir: &Dir, rel: &str, max: u64, truncate: bool) -> io::Result<Co
 }
 
 #[cfg(unix)]
-fn nonblocking_flags() -> i32 {
+pub(super) fn nonblocking_flags() -> i32 {
     use rustix::fs::OFlags;
     // The flags' bits fit in an i32, which is what `open` takes.
     (OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32

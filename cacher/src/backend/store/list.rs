@@ -7,6 +7,7 @@
 
 use std::ops::ControlFlow;
 
+use super::generations::Moved;
 use super::{StoreBackend, env, table};
 use crate::backend::listing::{Found, Listed, Listing, bytes_of_location, classify, location_of};
 use crate::error::{Error, Result};
@@ -65,16 +66,15 @@ impl<F: Formatter> Listing for StoreBackend<F> {
         Ok(value.map(|value| value.get(8..).unwrap_or_default().to_vec()))
     }
 
+    /// Moves the key's generation as `remove` does, in the same write transaction: a value
+    /// computed before `cacher clear` (or `prune`) took the entry out does not land after it.
     fn remove_at(&self, location: &str) -> Result<()> {
         let id = id_of_location(location)?;
         let namespace = id.split(|&b| b == 0).next().unwrap_or_default();
         let namespace = String::from_utf8_lossy(namespace).into_owned();
-        let store = self.store()?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        table::remove(store, &mut txn, (&namespace, &id))
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
-        self.sync()
+        self.invalidate(&namespace, &Moved::Key(&id), |store, txn| {
+            table::remove(store, txn, (&namespace, &id))
+        })
     }
 }
 

@@ -25,8 +25,11 @@ pub(in crate::cache) enum Put {
 
 impl<'a> Core<'a> {
     /// Whether the call is about to run its function without every tier's generation, which its
-    /// store will need: before a call's first run (a retry after a failed leader keeps them, read
-    /// before the first run).
+    /// store will need. Asked each time the core is in `Phase::Compute`: first before the step
+    /// (then `Step::Generations`), then after it, read (then the function runs). Those read
+    /// earlier in the call (a tier that missed before a later one was read) are kept: read
+    /// before the function runs, they are as good. A waiter whose leader failed reads the rest
+    /// when it comes to run its own.
     pub(super) fn reads_generations(&self) -> Option<Step<'a>> {
         let computes = matches!(self.goal, Goal::Compute | Goal::Refresh | Goal::Revalidate);
         (computes && self.key.is_some() && self.seen.len() < self.tiers)
