@@ -21,6 +21,7 @@ pub(super) mod ahead;
 mod block;
 mod log;
 mod others;
+mod outcome;
 mod seen;
 mod shell;
 mod stale;
@@ -197,6 +198,8 @@ pub(super) struct Core<'a> {
     lock_name: Option<&'a str>,
     /// Whether some tier took the value.
     stored: bool,
+    /// Whether the value's own ttl was zero (stored nowhere: `insert` removes the older entry).
+    zero_ttl: bool,
     /// Whether the async driver waited out the bound for the stripe's claim already: a forced
     /// refresh's blocking claim then goes on at once, not on the executor's thread.
     pub(super) claim_waited: bool,
@@ -243,6 +246,7 @@ impl<'a> Core<'a> {
             held: None,
             lock_name: None,
             stored: false,
+            zero_ttl: false,
             claim_waited: false,
             origin: Origin::Computed,
             missing: None,

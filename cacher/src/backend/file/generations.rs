@@ -257,25 +257,25 @@ pub(super) fn bump<T>(
     failed.map_or(Ok(changed), Err)
 }
 
-/// Runs `write` (the rename of a computed value's file in) only if the key at `rel` was not
-/// invalidated since its generation was `seen` (other keys of its stripe may have been),
-/// holding the lock of its file throughout: `None` when it was.
-pub(super) fn if_unmoved<T>(
+/// The lock of the generations file of the key at `rel`, held, if the key was not invalidated
+/// since its generation was `seen` (other keys of its stripe may have been): `None` when it
+/// was. A computed value's file is renamed in while it is held (and only then: its temporary
+/// file is written, and synced, before), so that no invalidation comes between.
+pub(super) fn hold_if_unmoved(
     root: &Dir,
     (rel, seen): (&str, Generation),
     modes: Modes,
-    write: impl FnOnce() -> io::Result<T>,
-) -> io::Result<Option<T>> {
+) -> io::Result<Option<Held>> {
     let (number, at, key) = stripe(rel);
     let locked = Locked::made(root, number, modes)?;
     let seen = seen.value();
-    if (seen >> 64) as u64 != locked.cleared() || !locked.moves(at).admits(seen as u64, key) {
-        return Ok(None);
-    }
-    let wrote = write()?;
-    drop(locked);
-    Ok(Some(wrote))
+    let unmoved =
+        (seen >> 64) as u64 == locked.cleared() && locked.moves(at).admits(seen as u64, key);
+    Ok(unmoved.then_some(Held(locked)))
 }
+
+/// A generations file's lock, held until dropped ([`hold_if_unmoved`]).
+pub(super) struct Held(#[allow(dead_code)] Locked);
 
 #[cfg(test)]
 mod tests {
@@ -313,15 +313,38 @@ mod tests {
         let (_temp, root) = dir();
         let modes = Modes::PRIVATE;
         let seen = read(&root, "ns/k.json", modes).unwrap();
-        assert_eq!(
-            if_unmoved(&root, ("ns/k.json", seen), modes, || Ok(7)).unwrap(),
-            Some(7)
-        );
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
+        assert!(held.is_some());
+        drop(held);
         bump(&root, &Moved::Key("ns/k.json"), modes, || ()).unwrap();
-        let ran = if_unmoved(&root, ("ns/k.json", seen), modes, || -> io::Result<()> {
-            panic!("the write of a value computed before the removal ran")
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
+        assert!(
+            held.is_none(),
+            "a value computed before the removal is not stored"
+        );
+    }
+
+    /// While a store holds the lock, an invalidation waits for it (it comes after the rename).
+    #[test]
+    fn an_invalidation_waits_for_a_store_that_holds_the_lock() {
+        let (_temp, root) = dir();
+        let modes = Modes::PRIVATE;
+        let seen = read(&root, "ns/k.json", modes).unwrap();
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                bump(&root, &Moved::Key("ns/k.json"), modes, || ()).unwrap();
+                tx.send(()).unwrap();
+            });
+            let waited = rx.recv_timeout(Duration::from_millis(200));
+            assert!(
+                waited.is_err(),
+                "the invalidation went on while the store held the lock"
+            );
+            drop(held);
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
         });
-        assert_eq!(ran.unwrap(), None);
     }
 
     #[test]
@@ -340,8 +363,8 @@ mod tests {
             seen,
             "the stripe moved"
         );
-        let stored = if_unmoved(&root, ("ns/k.json", seen), modes, || Ok(()));
-        assert_eq!(stored.unwrap(), Some(()), "for another key");
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
+        assert!(held.is_some(), "for another key");
     }
 
     #[test]

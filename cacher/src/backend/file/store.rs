@@ -10,7 +10,7 @@ use cap_std::fs::Dir;
 use super::generations::{self, Moved};
 use super::write::write_atomic;
 use super::{SeparateFileBackend, sweep};
-use crate::backend::Put;
+use crate::backend::{Generation, Put};
 use crate::entry::EntryKey;
 use crate::error::{Error, Result};
 use crate::format::Formatter;
@@ -19,13 +19,25 @@ impl<F: Formatter> SeparateFileBackend<F> {
     /// Writes `bytes` to `rel` (only if no file is there, unless `replace`), creating the
     /// directories on the way; when the cache directory was removed since it was opened, opens
     /// (or creates) it anew and tries once more. The root, if it wrote.
-    fn write(&self, rel: &str, bytes: &[u8], replace: bool) -> io::Result<Option<Arc<Dir>>> {
+    fn write(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        (replace, since): (bool, Option<Generation>),
+    ) -> io::Result<Option<Arc<Dir>>> {
         let attempt = || -> io::Result<Option<Arc<Dir>>> {
             let root = self
                 .root
                 .open(Some(self.modes))?
                 .ok_or(io::ErrorKind::NotFound)?;
-            let placed = write_atomic(&root, rel, bytes, (self.durable, replace), self.modes)?;
+            // The generation compared in the directory the file goes into, held while it does.
+            let gate = || match since {
+                Some(seen) => generations::hold_if_unmoved(&root, (rel, seen), self.modes)
+                    .map(|held| held.map(Some)),
+                None => Ok(Some(None)),
+            };
+            let placed =
+                write_atomic(&root, rel, bytes, (self.durable, replace), self.modes, gate)?;
             Ok(placed.then_some(root))
         };
         attempt().or_else(|e| {
@@ -62,14 +74,13 @@ impl<F: Formatter> SeparateFileBackend<F> {
             return Err(Error::io(self.path(&rel), error));
         }
         let written = match put {
-            Put::Insert => self.invalidate(&Moved::Key(&rel), || self.write(&rel, bytes, true)),
+            Put::Insert => {
+                let write = || self.write(&rel, bytes, (true, None));
+                self.invalidate(&Moved::Key(&rel), write)
+            }
             // A computed value replaces the key's file; a fill is linked in only where none is.
-            Put::Since(seen) | Put::Fill(seen) => self
-                .with_root(|root| {
-                    let write = || self.write(&rel, bytes, matches!(put, Put::Since(_)));
-                    generations::if_unmoved(root, (&rel, seen), self.modes, write)
-                })
-                .map(Option::flatten),
+            Put::Since(seen) => self.write(&rel, bytes, (true, Some(seen))),
+            Put::Fill(seen) => self.write(&rel, bytes, (false, Some(seen))),
         }
         .map_err(|e| Error::io(self.path(&rel), e))?;
         let Some(root) = written else {

@@ -103,13 +103,16 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 /// rename, so the file is replaced whole or not at all; missing directories on the way are
 /// created with `modes`, the file with `modes.file`. Unless `replace`: then the temporary file
 /// is linked to `rel` only if no file is there (one step: `link` fails on an existing name),
-/// and `Ok(false)` says one was, left as it is.
-pub(super) fn write_atomic(
+/// and `Ok(false)` says one was, left as it is. `gate` is asked once the temporary file is
+/// written (and synced), just before it is put in place: what it returns is held while the file
+/// is renamed (or linked) in; `None` leaves the entry as it is (`Ok(false)`).
+pub(super) fn write_atomic<G>(
     root: &Dir,
     rel: &str,
     bytes: &[u8],
     (durable, replace): (bool, bool),
     modes: Modes,
+    gate: impl FnOnce() -> io::Result<Option<G>>,
 ) -> io::Result<bool> {
     let (parent, name) = match rel.rsplit_once('/') {
         Some((parent, name)) => (Some(open_or_create_dir(root, parent, modes)?), name),
@@ -126,9 +129,11 @@ pub(super) fn write_atomic(
         .write_all(bytes)
         .and_then(|()| if durable { file.sync_all() } else { Ok(()) });
     drop(file);
-    let placed = written.and_then(|()| match replace {
-        true => dir.rename(&temp, dir, name).map(|()| true),
-        false => {
+    let held = written.and_then(|()| gate());
+    let placed = held.and_then(|held| match (held, replace) {
+        (None, _) => dir.remove_file(&temp).map(|()| false),
+        (Some(_held), true) => dir.rename(&temp, dir, name).map(|()| true),
+        (Some(_held), false) => {
             // A file system without hard links (FAT: EPERM) takes no fills, as a tier that
             // cannot check and write in one step.
             let linked = match dir.hard_link(&temp, dir, name) {
@@ -248,7 +253,10 @@ mod tests {
         let dir = Dir::open_ambient_dir(tmp.path(), ambient_authority()).unwrap();
         for len in [0, 1, 300, 8191, 8192, 8193, 3 * 8192 + 7] {
             let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            write_atomic(&dir, "a/b/f", &bytes, (false, true), Modes::PRIVATE).unwrap();
+            write_atomic(&dir, "a/b/f", &bytes, (false, true), Modes::PRIVATE, || {
+                Ok(Some(()))
+            })
+            .unwrap();
             let read = read_entry(&dir, "a/b/f", 1 << 20).unwrap();
             assert_eq!(read, Content::Bytes(bytes.clone()), "{len} bytes");
             let head = read_head(&dir, "a/b/f", 100).unwrap();

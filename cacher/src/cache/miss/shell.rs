@@ -7,9 +7,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::tier::{no_tiers, park, tier_of};
-use super::{
-    Core, Failed, Fallback, Found, Goal, Phase, Put, Slot, Step, Values, Waited, log, store::millis,
-};
+use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, Waited, log, store::millis};
 use crate::backend::{Absence, Displaced};
 use std::time::Duration;
 
@@ -18,10 +16,10 @@ use crate::cache::drive;
 use crate::cache::flight::{Flight, Leader, Outcome, Role};
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Memory};
-use crate::cache::origin::Origin;
+
 use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, Stamp};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::key::KeyRef;
 
 /// The values of one call's way through the miss path, and its core.
@@ -433,73 +431,5 @@ where
                 displaced: None,
             },
         }
-    }
-
-    /// Performs the steps up to the function's run or the value, blocking
-    /// ([`Core::advance`]).
-    #[inline]
-    pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
-        self.core.advance(&mut self.shell)
-    }
-
-    /// The function's value: store it, unless the key was invalidated while it was computed.
-    #[inline]
-    pub(in crate::cache) fn computed(&mut self, value: V) {
-        self.shell.value = Some(value);
-        self.core.computed(&mut self.shell);
-    }
-
-    /// The function failed: its error, or an expired entry if `stale_if_error` allows (looked
-    /// for again in the persistent tiers, blocking, when its key's stripe was invalidated).
-    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
-        match self.core.failed(&mut self.shell) {
-            Failed::Stale => Ok(self.value()),
-            Failed::Error => Err(error),
-            Failed::Recheck => {
-                // Reads, then `Step::Done`: the value if a tier held one.
-                let _done = self.core.advance(&mut self.shell);
-                self.shell.value.take().ok_or(error)
-            }
-        }
-    }
-
-    /// The call's value, at [`Step::Done`].
-    #[inline]
-    pub(in crate::cache) fn value(&mut self) -> V {
-        match self.shell.value.take() {
-            Some(value) => value,
-            None => log::out_of_step("the value is ready when the core says so"),
-        }
-    }
-
-    /// The persistent key the call made, for a later call of the same key ([`Call::again`]).
-    pub(in crate::cache) fn made(&self) -> Option<crate::cache::call::Made> {
-        self.shell.call.made()
-    }
-
-    /// Where the call's value came from, once the driver has it.
-    pub(in crate::cache) fn origin(&self) -> Origin {
-        self.core.origin
-    }
-
-    /// The background refresh this call claimed, if any: its caller hands it the function.
-    pub(in crate::cache) fn take_refresh(&mut self) -> Option<Ticket> {
-        self.core.take_refresh()
-    }
-
-    /// A background refresh, claimed by `ticket`, failed: the stale entry stays, the function
-    /// backs off, and the claim is let go.
-    pub(in crate::cache) fn refresh_failed(&self, ticket: Ticket) {
-        self.core.refresh_failed(ticket);
-    }
-
-    /// Whether `insert`'s value went unstored because its own ttl is zero.
-    pub(in crate::cache) fn discarded(&self) -> bool {
-        self.core.discarded()
-    }
-
-    /// The first failure to store the value, for `insert`.
-    pub(in crate::cache) fn store_error(&mut self) -> Option<Error> {
-        self.core.store_error.take()
     }
 }

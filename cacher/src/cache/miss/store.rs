@@ -24,6 +24,7 @@ impl<'a> Core<'a> {
         let ttl_ms = v.ttl_ms();
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
+            self.zero_ttl = true;
             return self.finish(Slot::Value, v);
         }
         let upto = if self.key.is_some() { self.tiers } else { 0 };
@@ -213,7 +214,9 @@ impl<'a> Core<'a> {
     /// Whether `insert`'s value went unstored because its own ttl is zero (no read would accept
     /// it): the caller removes the older entry instead.
     pub(super) fn discarded(&self) -> bool {
-        self.goal == Goal::Store && !self.stored && self.store_error.is_none()
+        // Not whether some tier took it: an insert whose writes an invalidation took over
+        // stored nothing either, and a removal then could take a later insert's value out.
+        self.goal == Goal::Store && self.zero_ttl
     }
 }
 

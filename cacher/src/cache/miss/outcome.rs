@@ -1,0 +1,86 @@
+//! What the blocking driver and the cache ask of a miss ([`Miss`]): its steps up to the
+//! function's run, the function's outcome handed in, and what the call ended with — its value,
+//! origin, a background refresh to start, the store's failure.
+
+use std::hash::Hash;
+
+use super::{Failed, Miss, Step, log};
+use crate::cache::origin::Origin;
+use crate::cache::refresh::Ticket;
+use crate::error::Error;
+use crate::key::KeyRef;
+
+impl<'a, K, V, Q> Miss<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    /// Performs the steps up to the function's run or the value, blocking
+    /// ([`Core::advance`]).
+    #[inline]
+    pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
+        self.core.advance(&mut self.shell)
+    }
+
+    /// The function's value: store it, unless the key was invalidated while it was computed.
+    #[inline]
+    pub(in crate::cache) fn computed(&mut self, value: V) {
+        self.shell.value = Some(value);
+        self.core.computed(&mut self.shell);
+    }
+
+    /// The function failed: its error, or an expired entry if `stale_if_error` allows (looked
+    /// for again in the persistent tiers, blocking, when its key's stripe was invalidated).
+    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
+        match self.core.failed(&mut self.shell) {
+            Failed::Stale => Ok(self.value()),
+            Failed::Error => Err(error),
+            Failed::Recheck => {
+                // Reads, then `Step::Done`: the value if a tier held one.
+                let _done = self.core.advance(&mut self.shell);
+                self.shell.value.take().ok_or(error)
+            }
+        }
+    }
+
+    /// The call's value, at [`Step::Done`].
+    #[inline]
+    pub(in crate::cache) fn value(&mut self) -> V {
+        match self.shell.value.take() {
+            Some(value) => value,
+            None => log::out_of_step("the value is ready when the core says so"),
+        }
+    }
+
+    /// The persistent key the call made, for a later call of the same key ([`Call::again`]).
+    pub(in crate::cache) fn made(&self) -> Option<crate::cache::call::Made> {
+        self.shell.call.made()
+    }
+
+    /// Where the call's value came from, once the driver has it.
+    pub(in crate::cache) fn origin(&self) -> Origin {
+        self.core.origin
+    }
+
+    /// The background refresh this call claimed, if any: its caller hands it the function.
+    pub(in crate::cache) fn take_refresh(&mut self) -> Option<Ticket> {
+        self.core.take_refresh()
+    }
+
+    /// A background refresh, claimed by `ticket`, failed: the stale entry stays, the function
+    /// backs off, and the claim is let go.
+    pub(in crate::cache) fn refresh_failed(&self, ticket: Ticket) {
+        self.core.refresh_failed(ticket);
+    }
+
+    /// Whether `insert`'s value went unstored because its own ttl is zero.
+    pub(in crate::cache) fn discarded(&self) -> bool {
+        self.core.discarded()
+    }
+
+    /// The first failure to store the value, for `insert`.
+    pub(in crate::cache) fn store_error(&mut self) -> Option<Error> {
+        self.core.store_error.take()
+    }
+}
