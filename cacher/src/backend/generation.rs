@@ -2,8 +2,8 @@
 //! by every process that shares it.
 
 /// What a persistent tier has seen of a key's invalidations (`remove`, `insert`, `clear`), by any
-/// process sharing the tier: read ([`PersistentBackend::generation`]) before a value of the key is
-/// computed, and handed back to its store ([`PersistentBackend::insert_since`]), which the tier
+/// process sharing the tier: read ([`PersistentBackend::generation`](crate::PersistentBackend::generation)) before a value of the key is
+/// computed, and handed back to its store ([`PersistentBackend::insert_since`](crate::PersistentBackend::insert_since)), which the tier
 /// refuses if an invalidation reached it since. So a value computed before another process
 /// removed or replaced the key does not land in the shared tier after it, where every process
 /// would read it — as, within one process, the key's generation in the cache refuses it.

@@ -2,6 +2,7 @@
 //! the threads and processes that open it.
 
 mod env;
+mod gate;
 mod generations;
 mod keys;
 mod list;
@@ -42,8 +43,9 @@ use crate::future::{OwnedKey, blocking, blocking_write};
 /// every entry check made), and a store takes about half `RedbCache`'s time (docs/BENCHMARKS.md).
 ///
 /// - **Many processes, many threads.** Any number of processes and threads open one store at
-///   once; readers never wait, writers take turns (LMDB's single writer). Opening it twice in
-///   one process shares one handle, never "database already open".
+///   once; readers never wait, writers take turns (LMDB's single writer), each waiting at most
+///   [`write_timeout`](Self::write_timeout) for another process's write (one frozen mid-write).
+///   Opening it twice in one process shares one handle, never "database already open".
 /// - **Crash-safe.** A process killed at any moment (`kill -9`) leaves the last committed write
 ///   whole; a write is one transaction. Without [`durable`](Self::durable), a power loss may lose
 ///   the last writes (never tear one); with it, every write is synced before it returns.
@@ -98,6 +100,8 @@ pub struct StoreBackend<F = PostcardFormatter> {
     refused: Arc<OnceLock<String>>,
     /// Entries evicted for the bounds by this backend's writes (and its copies').
     evicted: Arc<AtomicU64>,
+    /// How long a write waits for another process's write ([`write_timeout`](Self::write_timeout)).
+    write_timeout: Duration,
 }
 
 impl StoreBackend<PostcardFormatter> {
@@ -133,6 +137,7 @@ impl StoreBackend<PostcardFormatter> {
             store: Arc::default(),
             refused: Arc::default(),
             evicted: Arc::default(),
+            write_timeout: Duration::from_secs(5),
         }
     }
 
@@ -179,6 +184,7 @@ impl<F: Formatter> StoreBackend<F> {
             store: self.store,
             refused: self.refused,
             evicted: self.evicted,
+            write_timeout: self.write_timeout,
         }
     }
 
@@ -220,6 +226,23 @@ impl<F: Formatter> StoreBackend<F> {
     #[must_use]
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.bounds.max_size = Some(bytes);
+        self
+    }
+
+    /// How long a write waits for another process's write to the store to end; default 5 s.
+    /// Writers take turns (LMDB's one writer), each for a transaction's time, so the wait is
+    /// that of a process frozen mid-write (`SIGSTOP`, a debugger): past it, the write fails as
+    /// a dead server's does — the call's value is still returned, the tier left alone for the
+    /// rest of the call, the failure counted in `stats().errors`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = cacher::StoreBackend::new("cache").write_timeout(Duration::from_secs(1));
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn write_timeout(mut self, bound: Duration) -> Self {
+        self.write_timeout = bound;
         self
     }
 
@@ -282,6 +305,7 @@ impl<F> StoreBackend<F> {
             store: Arc::clone(&self.store),
             refused: Arc::clone(&self.refused),
             evicted: Arc::clone(&self.evicted),
+            write_timeout: self.write_timeout,
         }
     }
 }

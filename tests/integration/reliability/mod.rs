@@ -14,5 +14,6 @@ mod panics;
 mod processes;
 mod store;
 mod storecut;
+mod storefrozen;
 mod storefull;
 mod threads;

@@ -183,7 +183,7 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         self.read(location)
     }
 
-    /// Moves the key's generation first, as `remove` does ([`move_generations`]): a value
+    /// Moves the key's generation first, as `remove` does (`move_generations`): a value
     /// computed before `cacher clear` (or `prune`) took the entry out does not land after it.
     fn remove_at(&self, location: &str) -> Result<()> {
         listed_path(location)?;

@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RwTxn, WithTls};
 
+use super::gate::Gate;
 use super::uses::Uses;
 
 /// The address space the store may grow into, largest first. LMDB maps its file at a fixed size,
@@ -41,6 +42,8 @@ pub(super) struct Store {
     pub(super) meta: Database<Bytes, Bytes>,
     /// The entries this process read lately, for its evictions.
     pub(super) uses: Arc<Uses>,
+    /// The writers' gate: LMDB's writer mutex waited for with a bound.
+    pub(super) gate: Arc<Gate>,
 }
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
@@ -78,7 +81,7 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     }
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     env.clear_stale_readers()?;
-    let store = tables(&env)?;
+    let store = tables(&env, &path)?;
     open.insert(path, store.clone());
     Ok(store)
 }
@@ -90,7 +93,7 @@ const READ_WRITE: EnvFlags = EnvFlags::NO_SYNC.union(EnvFlags::NO_READ_AHEAD);
 /// entries are not (every open but a store's first), so that opening a store never waits for a
 /// writer — one frozen mid-write (`SIGSTOP`, a debugger) holds LMDB's write lock as long as it
 /// is frozen; else made (and the first layout emptied) in a write transaction.
-fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
+fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
     let txn = env.read_txn()?;
     let first_layout = match env.open_database::<Bytes, Bytes>(&txn, Some("entries"))? {
         Some(first) => !first.is_empty(&txn)?,
@@ -113,6 +116,7 @@ fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
             order,
             meta,
             uses: Arc::new(Uses::new()),
+            gate: Arc::new(Gate::new(path)),
         });
     }
     drop(txn);
@@ -128,6 +132,7 @@ fn tables(env: &Env<WithTls>) -> heed::Result<Store> {
         order,
         meta,
         uses: Arc::new(Uses::new()),
+        gate: Arc::new(Gate::new(path)),
     };
     retire_first_layout(&store, &mut txn)?;
     txn.commit()?;

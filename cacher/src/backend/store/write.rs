@@ -7,6 +7,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::StoreBackend;
 use super::env::Store;
+use super::gate::Entered;
 use super::generations::{self, Moved};
 use super::keys::{ns_of, with_id};
 use super::table::{self, Times};
@@ -27,6 +28,7 @@ impl<F> StoreBackend<F> {
         put: Put,
     ) -> Result<bool> {
         let store = self.store()?;
+        let _gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         let go = match put {
             Put::Insert => {
@@ -74,12 +76,28 @@ impl<F> StoreBackend<F> {
         change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
     ) -> Result<()> {
         let store = self.store()?;
+        let _gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         generations::bump(store, &mut txn, namespace, moved)
             .and_then(|()| change(store, &mut txn))
             .and_then(|()| txn.commit())
             .map_err(|e| self.error(e))?;
         self.sync()
+    }
+
+    /// The store's writers' gate entered, waiting at most the write timeout for another
+    /// process's write: past it, the service failed ([`Error::Backend`](crate::Error)). A gate
+    /// whose file cannot be opened (a lock folder planted as a link out of the directory) is
+    /// gone through without, to LMDB's own wait.
+    fn enter<'s>(&self, store: &'s Store) -> Result<Option<Entered<'s>>> {
+        match store.gate.enter(self.write_timeout) {
+            Ok(entered) => Ok(Some(entered)),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                let place = format!("writer lock of {}", self.dir.display());
+                Err(crate::Error::backend("store", place, e))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     pub(super) fn sync(&self) -> Result<()> {

@@ -1,0 +1,84 @@
+//! A process frozen in the middle of a write to a store (`SIGSTOP`, a debugger stopped at a
+//! breakpoint) holds LMDB's writer mutex, which has no timeout: every other process's write to
+//! the store — and so each of its misses, which write the value — waited for as long as the
+//! frozen one stayed frozen (issue 13's attack list, sessions 10–14: documented, not bounded).
+//!
+//! The frozen writer is a child process that does what a cacher writer does before its write
+//! transaction (the store's writers' gate, `.cacher-locks/store-writer`), begins one, says so and
+//! waits to be killed.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cacher::{Cache, StoreBackend};
+use cacher_tests::redis_server::spawn_self;
+use cacher_tests::test_name;
+
+const DIR: &str = "CACHER_TEST_FROZEN_STORE";
+
+/// The child's part: a writer frozen mid-write. A no-op when run as a test.
+#[test]
+fn a_writer_frozen_mid_write() {
+    let Ok(dir) = std::env::var(DIR) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(dir.join(".cacher-locks")).unwrap();
+    let gate = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(".cacher-locks/store-writer"))
+        .unwrap();
+    gate.lock().unwrap();
+    let mut options = heed::EnvOpenOptions::new();
+    options.max_dbs(3).max_readers(4096).map_size(1 << 30);
+    // SAFETY: the only open of this environment in this process, open until it is killed.
+    #[allow(unsafe_code)]
+    let env = unsafe { options.flags(heed::EnvFlags::NO_SYNC).open(&dir) }.unwrap();
+    let txn = env.write_txn().unwrap();
+    println!("FROZEN");
+    std::thread::sleep(Duration::from_secs(120));
+    drop((txn, gate));
+}
+
+#[test]
+fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = |bound| -> Cache<u32, u64> {
+        Cache::builder()
+            .namespace("app::frozen")
+            .backend(StoreBackend::new(dir.path()).write_timeout(bound))
+            .build()
+            .unwrap()
+    };
+    // The store made, with an entry, and its gate's file, as any writer leaves them.
+    cache(Duration::from_secs(5)).insert(&0, 0).unwrap();
+    let envs = [(DIR, dir.path().display().to_string())];
+    let mut child = spawn_self(&test_name!(a_writer_frozen_mid_write), &envs);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|line| line.unwrap().contains("FROZEN")),
+        "the child never froze"
+    );
+    let this = cache(Duration::from_millis(300));
+    let (done, answered) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let value = this.get_or_compute(&1, || 11);
+            let _ = done.send((value, this.stats().errors, this.get(&0)));
+        });
+        let answered = answered.recv_timeout(Duration::from_secs(20));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (value, errors, read) = answered.expect(
+            "the miss waited for the frozen writer (more than 20 s) instead of its write_timeout",
+        );
+        assert_eq!(value, 11, "the function's value");
+        assert!(errors >= 1, "the refused write is counted");
+        assert_eq!(read, Some(0), "reads do not wait for a writer");
+    });
+}
