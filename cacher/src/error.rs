@@ -67,7 +67,6 @@ impl Error {
         }
     }
 
-    #[cfg(feature = "redis")]
     pub(crate) fn backend(
         backend: &'static str,
         context: String,
