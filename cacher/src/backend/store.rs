@@ -39,8 +39,9 @@ use crate::future::{OwnedKey, blocking, blocking_write};
 ///
 /// Beside [`SeparateFileBackend`](crate::SeparateFileBackend) (a file per entry, readable and
 /// deletable by hand), the store keeps every entry in one memory-mapped file: a hit reads the
-/// entry in place, without a system call (0.5–0.57× the time of `cached`'s `RedbCache`, with
-/// every entry check made), and a store takes about half `RedbCache`'s time (docs/BENCHMARKS.md).
+/// entry in place, without a system call (about half the time of `cached`'s `RedbCache`, with
+/// every entry check made), and a store takes about as long as `RedbCache`'s, with the checks
+/// that keep processes from undoing each other's invalidations (docs/BENCHMARKS.md).
 ///
 /// - **Many processes, many threads.** Any number of processes and threads open one store at
 ///   once; readers never wait, writers take turns (LMDB's single writer), each waiting at most
