@@ -14,3 +14,21 @@ pub(crate) fn create(dir: &Path) -> io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+/// The file `name` in `folder` beneath `dir` (which must exist), for reading and writing:
+/// the folder made if missing (`0o700`), the file too (`0o600`), both reached beneath `dir`'s
+/// handle (cap-std), never through a link that leads out. The lock files cacher keeps beside a
+/// store or a shared rate limit.
+pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std::fs::File> {
+    let root = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
+    let mut builder = cap_std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    root.create_dir_with(folder, &builder)?;
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    Ok(root.open_dir(folder)?.open_with(name, &options)?.into_std())
+}

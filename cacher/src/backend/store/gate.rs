@@ -15,9 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use cap_std::ambient_authority;
-use cap_std::fs::{Dir, DirBuilder, OpenOptions};
-
 use crate::lock::LOCK_DIR;
 
 /// The gate's file in the lock folder.
@@ -122,18 +119,7 @@ impl Gate {
 
     /// The gate's file, opened (made if missing) beneath the store's directory.
     fn open(&self) -> io::Result<File> {
-        let root = Dir::open_ambient_dir(&self.dir, ambient_authority())?;
-        let mut builder = DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        root.create_dir_with(LOCK_DIR, &builder)?;
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true);
-        #[cfg(unix)]
-        cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = root.open_dir(LOCK_DIR)?.open_with(FILE, &options)?;
-        Ok(file.into_std())
+        crate::private_dir::open_file(&self.dir, LOCK_DIR, FILE)
     }
 }
 

@@ -7,9 +7,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cap_std::ambient_authority;
-use cap_std::fs::{Dir, OpenOptions};
-
 /// The folder the schedule files live in (the cross-process lock's, `.cacher-locks`).
 const FOLDER: &str = ".cacher-locks";
 
@@ -42,20 +39,7 @@ impl FileSchedule {
 
     fn open(&self) -> io::Result<File> {
         crate::private_dir::create(&self.dir)?;
-        let root = Dir::open_ambient_dir(&self.dir, ambient_authority())?;
-        let mut builder = cap_std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        cap_std::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        root.create_dir_with(FOLDER, &builder)?;
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true);
-        #[cfg(unix)]
-        cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        Ok(root
-            .open_dir(FOLDER)?
-            .open_with(&self.file_name, &options)?
-            .into_std())
+        crate::private_dir::open_file(&self.dir, FOLDER, &self.file_name)
     }
 
     /// Takes the next free start at or after `now_ms` and moves the schedule one `interval` past
