@@ -29,6 +29,21 @@ fn every_shared(redis_url: Option<&str>) -> Vec<Shared<'_>> {
     shared
 }
 
+/// Runs `round` on every shared tier (Redis on a server of its own, with the `redis` feature).
+fn on_every_shared(round: impl Fn(Shared<'_>)) {
+    let server = server();
+    every_shared(server.as_ref().map(|s| s.url()).as_deref())
+        .into_iter()
+        .for_each(round);
+}
+
+/// Every invalidation, in turn.
+const EVERY: [Invalidation; 3] = [
+    Invalidation::Remove,
+    Invalidation::Insert,
+    Invalidation::Clear,
+];
+
 /// A Redis server for the round, with the `redis` feature (`None` without it, or skipped).
 #[cfg(feature = "redis")]
 fn server() -> Option<cacher_tests::redis_server::RedisServer> {
@@ -122,40 +137,22 @@ fn race(shared: Shared<'_>, how: Invalidation, refresh: bool) {
 
 #[test]
 fn a_remove_by_another_process_during_a_computation_is_not_undone_by_its_store() {
-    let server = server();
-    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
-        race(shared, Invalidation::Remove, false);
-    }
+    on_every_shared(|shared| race(shared, Invalidation::Remove, false));
 }
 
 #[test]
 fn an_insert_by_another_process_during_a_computation_is_not_overwritten_by_its_store() {
-    let server = server();
-    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
-        race(shared, Invalidation::Insert, false);
-    }
+    on_every_shared(|shared| race(shared, Invalidation::Insert, false));
 }
 
 #[test]
 fn a_clear_by_another_process_during_a_computation_is_not_undone_by_its_store() {
-    let server = server();
-    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
-        race(shared, Invalidation::Clear, false);
-    }
+    on_every_shared(|shared| race(shared, Invalidation::Clear, false));
 }
 
 #[test]
 fn an_invalidation_by_another_process_during_a_refresh_is_not_undone_by_its_store() {
-    let server = server();
-    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
-        for how in [
-            Invalidation::Remove,
-            Invalidation::Insert,
-            Invalidation::Clear,
-        ] {
-            race(shared, how, true);
-        }
-    }
+    on_every_shared(|shared| EVERY.into_iter().for_each(|how| race(shared, how, true)));
 }
 
 /// The same, with no invalidation: the value is stored (the check refuses only what it must).
@@ -184,11 +181,7 @@ fn a_computation_no_other_process_invalidated_is_stored_in_the_shared_tier() {
 async fn an_invalidation_by_another_process_during_an_async_computation_is_not_undone() {
     let server = server();
     for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
-        for how in [
-            Invalidation::Remove,
-            Invalidation::Insert,
-            Invalidation::Clear,
-        ] {
+        for how in EVERY {
             let dir = tempfile::tempdir().unwrap();
             process(shared, dir.path()).clear().unwrap();
             let (this, other) = (process(shared, dir.path()), process(shared, dir.path()));
@@ -260,14 +253,9 @@ fn the_other_process() {
     };
     let dir = std::path::PathBuf::from(std::env::var(DIR).unwrap());
     let shared = [Shared::Files, Shared::Store];
-    let hows = [
-        Invalidation::Remove,
-        Invalidation::Insert,
-        Invalidation::Clear,
-    ];
     let (shared, how) = shared
         .into_iter()
-        .flat_map(|shared| hows.map(|how| (shared, how)))
+        .flat_map(|shared| EVERY.map(|how| (shared, how)))
         .find(|pair| format!("{pair:?}") == role)
         .unwrap();
     invalidate(&process(shared, &dir), how);
@@ -282,11 +270,7 @@ fn the_other_process() {
 #[test]
 fn an_invalidation_by_a_real_other_process_during_a_computation_is_not_undone() {
     for shared in [Shared::Files, Shared::Store] {
-        for how in [
-            Invalidation::Remove,
-            Invalidation::Insert,
-            Invalidation::Clear,
-        ] {
+        for how in EVERY {
             let dir = tempfile::tempdir().unwrap();
             let this = process(shared, dir.path());
             let got = this.get_or_compute(&1, || {
