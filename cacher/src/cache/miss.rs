@@ -317,12 +317,7 @@ impl<'a> Core<'a> {
                 }
                 Phase::Read { tier, pass } => match self.key {
                     Some(_) if tier < self.tiers => {
-                        if let (Some(step), false) =
-                            (self.reads_before(tier), pass == Pass::Fallback)
-                        {
-                            return step;
-                        }
-                        return Step::Read(tier);
+                        return self.reads_before(tier, pass).unwrap_or(Step::Read(tier));
                     }
                     _ => self.read_all(pass, v),
                 },

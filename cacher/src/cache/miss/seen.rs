@@ -5,7 +5,7 @@
 //! as the key's generation in this process keeps it out of every tier.
 
 use super::values::Read;
-use super::{Core, Goal, Phase, Step, Values};
+use super::{Core, Goal, Pass, Phase, Step, Values};
 use crate::backend::Generation;
 
 /// How a tier's write is made (`drive::write_tier`).
@@ -37,9 +37,11 @@ impl<'a> Core<'a> {
     }
 
     /// Whether the generations of the tiers before `tier` are to be read before `tier` is: they
-    /// missed, and a hit in `tier` would be copied into them (a fill).
-    pub(super) fn reads_before(&self, tier: usize) -> Option<Step<'a>> {
-        (self.seen.len() < tier && self.goal != Goal::Peek).then_some(Step::Generations(tier))
+    /// missed, and a hit in `tier` would be copied into them (a fill; a peek and a look for a
+    /// failed function's fallback copy nothing).
+    pub(super) fn reads_before(&self, tier: usize, pass: Pass) -> Option<Step<'a>> {
+        let fills = self.goal != Goal::Peek && pass != Pass::Fallback;
+        (fills && self.seen.len() < tier).then_some(Step::Generations(tier))
     }
 
     /// The generations read for [`Step::Generations`], of the tiers from the first not read
