@@ -32,3 +32,24 @@ pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std:
     cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
     Ok(root.open_dir(folder)?.open_with(name, &options)?.into_std())
 }
+
+/// Takes `file`'s lock (std's `File::try_lock`), trying again after a sleep that doubles up to
+/// 20 ms until `deadline`: whether it was taken. Every wait cacher makes for another process's
+/// lock file is bounded so (std's `File::lock` has no timeout).
+pub(crate) fn lock_until(file: &std::fs::File, deadline: std::time::Instant) -> io::Result<bool> {
+    use std::time::{Duration, Instant};
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}

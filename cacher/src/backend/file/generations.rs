@@ -13,7 +13,7 @@
 //!
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::time::{Duration, Instant};
@@ -41,7 +41,6 @@ const LEN: usize = STRIPES_AT + Moves::LEN * PER_FILE as usize;
 /// entry's write): past it, a generation is not read (the value is then not stored) and an
 /// invalidation fails.
 const WAIT: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Which count an invalidation moves.
 pub(super) enum Moved<'a> {
@@ -189,21 +188,12 @@ fn read_up_to(file: &mut File, bytes: &mut [u8]) -> io::Result<usize> {
 
 /// Takes `file`'s lock, waiting at most [`WAIT`] (released when the file closes).
 fn lock(file: &File) -> io::Result<()> {
-    let deadline = Instant::now() + WAIT;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(TryLockError::Error(e)) => return Err(e),
-            Err(TryLockError::WouldBlock) => {}
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+    match crate::private_dir::lock_until(file, Instant::now() + WAIT)? {
+        true => Ok(()),
+        false => {
             let why = "another process held the cache's generations file past 5 s";
-            return Err(io::Error::new(io::ErrorKind::TimedOut, why));
+            Err(io::Error::new(io::ErrorKind::TimedOut, why))
         }
-        std::thread::sleep(pause.min(left));
-        pause = (pause * 2).min(MAX_BACKOFF);
     }
 }
 

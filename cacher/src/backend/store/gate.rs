@@ -9,7 +9,7 @@
 //! The first thread of a process to write takes the file's lock; the threads that come while it
 //! is held share it (LMDB's mutex orders them); the last one out releases it.
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -19,8 +19,6 @@ use crate::lock::LOCK_DIR;
 
 /// The gate's file in the lock folder.
 const FILE: &str = "store-writer";
-/// The longest sleep between two tries while another process holds the gate.
-const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
 /// A store's gate (one per open store in a process).
 pub(super) struct Gate {
@@ -101,20 +99,12 @@ impl Gate {
             Ok(file) => file,
             Err(e) => return (None, Err(e)),
         };
-        let mut pause = Duration::from_micros(200);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return (Some(file), Ok(())),
-                Err(TryLockError::Error(e)) => return (Some(file), Err(e)),
-                Err(TryLockError::WouldBlock) => {}
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return (Some(file), Err(timed_out(bound)));
-            }
-            std::thread::sleep(pause.min(left));
-            pause = (pause * 2).min(MAX_BACKOFF);
-        }
+        let locked = match crate::private_dir::lock_until(&file, deadline) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(timed_out(bound)),
+            Err(e) => Err(e),
+        };
+        (Some(file), locked)
     }
 
     /// The gate's file, opened (made if missing) beneath the store's directory.

@@ -28,7 +28,7 @@ impl<F> StoreBackend<F> {
         put: Put,
     ) -> Result<bool> {
         let store = self.store()?;
-        let _gate = self.enter(store)?;
+        let gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         let go = match put {
             Put::Insert => {
@@ -46,6 +46,8 @@ impl<F> StoreBackend<F> {
         let evicted = table::put(store, &mut txn, at, bytes, times, self.bounds)
             .and_then(|evicted| txn.commit().map(|()| evicted))
             .map_err(|e| self.error(e))?;
+        // Out of the gate before the sync, which holds no writer lock.
+        drop(gate);
         self.evicted.fetch_add(evicted, Ordering::Relaxed);
         self.sync().map(|()| true)
     }
@@ -76,12 +78,13 @@ impl<F> StoreBackend<F> {
         change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
     ) -> Result<()> {
         let store = self.store()?;
-        let _gate = self.enter(store)?;
+        let gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         generations::bump(store, &mut txn, namespace, moved)
             .and_then(|()| change(store, &mut txn))
             .and_then(|()| txn.commit())
             .map_err(|e| self.error(e))?;
+        drop(gate);
         self.sync()
     }
 
