@@ -38,8 +38,8 @@ const CLEARS_AT: usize = 24;
 const STRIPES_AT: usize = 32;
 const LEN: usize = STRIPES_AT + Moves::LEN * PER_FILE as usize;
 /// The longest a caller waits for another holder of a file's lock (held for one rename, or one
-/// entry's write): past it, a generation is not read (the value is then not stored) and an
-/// invalidation fails.
+/// record's update): past it, a generation is not read (the value is then not stored) and an
+/// invalidation still makes its change, then fails.
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Which count an invalidation moves.
