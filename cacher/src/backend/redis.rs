@@ -42,7 +42,8 @@ const SCAN_BATCH: usize = 500;
 ///
 /// - Generations: one hash per namespace, `cacher:gen:{<namespace>}` (the same hash tag), that
 ///   keeps what Redis has seen of the namespace's invalidations, from every machine
-///   ([`PersistentBackend::generation`]): field `all` counts its clears, and the field of each key
+///   ([`PersistentBackend::generation`]): field `all` counts its clears (from a random start,
+///   so that a hash Redis lost and made anew never reads as the lost one), and the field of each key
 ///   stripe — the first 8 bytes of the blake3 hash of the entry's key, little-endian, modulo
 ///   4 096 — holds `count,h1,h2,h3,h4`, how many `insert`s and `remove`s moved it and the hashes
 ///   (the next 8 bytes) of the last four keys that did. `insert` and `remove` move it in the
@@ -295,14 +296,21 @@ where
         self.write_since(key, entry, (since, true))
     }
 
-    /// `HMGET` of the namespace's generations hash.
+    /// `HMGET` of the namespace's generations hash (after a script that starts it, the first
+    /// time, or after Redis lost it).
     fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let hash = Self::hash_key(key.namespace);
-        self.conn
-            .query(&generations::read(&hash, &redis_key))
-            .map(generations::generation)
-            .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+        let query = |cmd: &redis::Cmd| {
+            self.conn
+                .query(cmd)
+                .map(generations::generation)
+                .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+        };
+        match query(&generations::read(&hash, &redis_key))? {
+            Some(generation) => Ok(generation),
+            None => query(&generations::start(&hash, &redis_key))?.ok_or_else(|| unstarted(&hash)),
+        }
     }
 
     /// `SET`, in a script that first compares the key's generation with `since`.
@@ -409,11 +417,15 @@ where
         Box::pin(async move {
             let redis_key = entry_redis_key(key.namespace, key.version, key.key);
             let hash = Self::hash_key(key.namespace);
-            self.conn
-                .query_async(&generations::read(&hash, &redis_key))
-                .await
-                .map(generations::generation)
-                .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+            let error = |e| self.conn.error(&format!("HMGET {hash}"), e);
+            let read = generations::read(&hash, &redis_key);
+            let read = self.conn.query_async(&read).await.map_err(error)?;
+            if let Some(generation) = generations::generation(read) {
+                return Ok(generation);
+            }
+            let start = generations::start(&hash, &redis_key);
+            let start = self.conn.query_async(&start).await.map_err(error)?;
+            generations::generation(start).ok_or_else(|| unstarted(&hash))
         })
     }
 }
@@ -434,6 +446,16 @@ struct Set {
     bytes: Vec<u8>,
     /// Its `PX`; `None`: for ever.
     px: Option<u64>,
+}
+
+/// The script that starts a generations hash answered without its start: another program's
+/// script, or a server that does not run them as Redis does.
+#[cold]
+fn unstarted(hash: &str) -> crate::Error {
+    crate::Error::corrupt(
+        hash,
+        "a generations hash without its field `all` once started",
+    )
 }
 
 fn system_now_ms() -> u64 {

@@ -22,7 +22,8 @@ fn plant_a_list(server: &RedisServer) -> String {
         .unwrap()
         .get_connection()
         .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    // The entry's, not the namespace's generations hash.
+    let keys: Vec<String> = redis::cmd("KEYS").arg("cacher:{*").query(&mut con).unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     redis::cmd("DEL").arg(&keys[0]).exec(&mut con).unwrap();
     redis::cmd("RPUSH")

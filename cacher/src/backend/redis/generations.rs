@@ -8,7 +8,16 @@
 //! invalidation comes between. The hash has no expiry (at most 4 097 short fields a namespace),
 //! and `clear` keeps it.
 //!
+//! `all` starts at a random value ([`start`]), set by the first read or clear that finds none:
+//! a hash Redis lost (a restart without persistence, a flush, its eviction) and made anew then
+//! has counts that may repeat the lost one's, and a computation that read those before the loss
+//! would otherwise take them for unmoved. A generation is only ever read with `all` set, and a
+//! hash without it (or with another start) refuses it.
+//!
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::Cmd;
 
@@ -77,6 +86,22 @@ fn stripe(redis_key: &str) -> (String, String) {
     (stripe.to_string(), key.to_string())
 }
 
+/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none, then read
+/// as [`read`] does.
+const START: &str = r"
+redis.call('HSETNX', KEYS[1], 'all', ARGV[1])
+return redis.call('HMGET', KEYS[1], 'all', ARGV[2])
+";
+
+/// KEYS: hash. ARGV: a start for `all`. A clear's move of every key's generation: `all` set if
+/// the hash has none, else moved by one.
+const CLEAR: &str = r"
+if redis.call('HSETNX', KEYS[1], 'all', ARGV[1]) == 0 then
+  redis.call('HINCRBY', KEYS[1], 'all', 1)
+end
+return 1
+";
+
 /// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation`].
 pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     let mut cmd = redis::cmd("HMGET");
@@ -84,11 +109,40 @@ pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     cmd
 }
 
-/// The generation [`read`] answered.
-pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Generation {
+/// What [`read`] answers when the hash has no `all` (new, or lost): [`start`] it then.
+pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Option<Generation> {
     let count = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
     let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
-    Generation::new(u128::from(count(all.as_deref())) << 64 | u128::from(moved))
+    let all = all?;
+    Some(Generation::new(
+        u128::from(count(Some(&all))) << 64 | u128::from(moved),
+    ))
+}
+
+/// [`read`], `all` set first at a random start if the hash has none, in one script.
+pub(super) fn start(hash: &str, redis_key: &str) -> Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(START).arg(1).arg(hash).arg(random_start(hash));
+    cmd.arg(stripe(redis_key).0);
+    cmd
+}
+
+/// A start for `all`, in [2^51, 2^52): random (51 bits), so that a hash made anew does not
+/// repeat a lost one's counts; below 2^53, which Lua's numbers hold exactly, with room for the
+/// clears that add to it.
+fn random_start(hash: &str) -> u64 {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(hash.as_bytes());
+    hasher.update(&nanos.to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    hasher.update(&CALLS.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    (u64::from_le_bytes(first) >> 13) | 1 << 51
 }
 
 fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
@@ -129,10 +183,11 @@ pub(super) fn since(
     cmd
 }
 
-/// `HINCRBY hash all 1`: a clear's move of every key's generation, before its deletes.
+/// A clear's move of every key's generation, before its deletes: `all` plus one (started at
+/// random if the hash has none, as [`start`]).
 pub(super) fn clear(hash: &str) -> Cmd {
-    let mut cmd = redis::cmd("HINCRBY");
-    cmd.arg(hash).arg("all").arg(1);
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(CLEAR).arg(1).arg(hash).arg(random_start(hash));
     cmd
 }
 
@@ -142,8 +197,19 @@ mod tests {
 
     #[test]
     fn a_generation_is_read_from_the_clears_and_the_stripes_count() {
-        assert_eq!(generation((None, None)), Generation::NONE);
+        assert_eq!(generation((None, Some("5".into()))), None, "to start");
+        let read = generation((Some("2".into()), None));
+        assert_eq!(read, Some(Generation::new(2 << 64)));
         let read = generation((Some("2".into()), Some("5,1,2,3,4".into())));
-        assert_eq!(read, Generation::new(2 << 64 | 5));
+        assert_eq!(read, Some(Generation::new(2 << 64 | 5)));
+    }
+
+    #[test]
+    fn a_start_is_random_below_two_to_the_53() {
+        let (one, two) = (random_start("h"), random_start("h"));
+        assert_ne!(one, two);
+        for start in [one, two] {
+            assert!((1 << 51..1 << 52).contains(&start), "{start}");
+        }
     }
 }
