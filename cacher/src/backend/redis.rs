@@ -301,16 +301,13 @@ where
     fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let hash = Self::hash_key(key.namespace);
-        let query = |cmd: &redis::Cmd| {
-            self.conn
-                .query(cmd)
-                .map(generations::generation)
-                .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
-        };
-        match query(&generations::read(&hash, &redis_key))? {
-            Some(generation) => Ok(generation),
-            None => query(&generations::start(&hash, &redis_key))?.ok_or_else(|| unstarted(&hash)),
+        let error = |e| self.conn.error(&format!("HMGET {hash}"), e);
+        let read = self.conn.query(&generations::read(&hash, &redis_key));
+        if let Some(generation) = generations::answered(read).map_err(error)? {
+            return Ok(generation);
         }
+        let start = self.conn.query(&generations::start(&hash, &redis_key));
+        generations::generation(start.map_err(error)?).ok_or_else(|| unstarted(&hash))
     }
 
     /// `SET`, in a script that first compares the key's generation with `since`.
@@ -419,8 +416,8 @@ where
             let hash = Self::hash_key(key.namespace);
             let error = |e| self.conn.error(&format!("HMGET {hash}"), e);
             let read = generations::read(&hash, &redis_key);
-            let read = self.conn.query_async(&read).await.map_err(error)?;
-            if let Some(generation) = generations::generation(read) {
+            let read = self.conn.query_async(&read).await;
+            if let Some(generation) = generations::answered(read).map_err(error)? {
                 return Ok(generation);
             }
             let start = generations::start(&hash, &redis_key);

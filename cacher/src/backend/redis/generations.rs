@@ -28,7 +28,11 @@ use crate::backend::generation::stripe_of;
 const STRIPES: u64 = 4096;
 
 /// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
+/// A value of another type at the hash is a lost hash: deleted before a move, made anew.
 const RECORD: &str = r"
+local function owned(gen)
+  if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen) end
+end
 local function record(gen, stripe)
   local r = {0, '', '', '', ''}
   local raw = redis.call('HGET', gen, stripe)
@@ -40,6 +44,7 @@ local function record(gen, stripe)
   return r
 end
 local function moved(gen, stripe, key)
+  owned(gen)
   local r = record(gen, stripe)
   r[2 + (r[1] % 4)] = key
   r[1] = r[1] + 1
@@ -62,6 +67,7 @@ return 1
 /// for a fill (only where the key has no entry).
 const SINCE: &str = r"
 if ARGV[7] == 'nx' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
 local all = tonumber(redis.call('HGET', KEYS[1], 'all') or '0')
 if all ~= tonumber(ARGV[3]) then return 0 end
 local r = record(KEYS[1], ARGV[1])
@@ -86,16 +92,18 @@ fn stripe(redis_key: &str) -> (String, String) {
     (stripe.to_string(), key.to_string())
 }
 
-/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none, then read
-/// as [`read`] does.
+/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none (a value of
+/// another type there deleted first, as a lost hash), then read as [`read`] does.
 const START: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
 redis.call('HSETNX', KEYS[1], 'all', ARGV[1])
 return redis.call('HMGET', KEYS[1], 'all', ARGV[2])
 ";
 
 /// KEYS: hash. ARGV: a start for `all`. A clear's move of every key's generation: `all` set if
-/// the hash has none, else moved by one.
+/// the hash has none (as [`START`]), else moved by one.
 const CLEAR: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
 if redis.call('HSETNX', KEYS[1], 'all', ARGV[1]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'all', 1)
 end
@@ -117,6 +125,17 @@ pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Opt
     Some(Generation::new(
         u128::from(count(Some(&all))) << 64 | u128::from(moved),
     ))
+}
+
+/// What [`read`] answered: `Ok(None)` when the hash has no `all`, or is a value of another type
+/// (`WRONGTYPE`: another program's, or planted), which [`start`] replaces, as a lost hash.
+pub(super) fn answered(
+    read: redis::RedisResult<(Option<String>, Option<String>)>,
+) -> redis::RedisResult<Option<Generation>> {
+    match read {
+        Err(e) if e.code() == Some("WRONGTYPE") => Ok(None),
+        read => read.map(generation),
+    }
 }
 
 /// [`read`], `all` set first at a random start if the hash has none, in one script.
