@@ -144,7 +144,8 @@ impl<F: Formatter> RedisBackend<F> {
 
     /// Redis deletes each entry `ttl` after its creation time (`SET … PX`), instead of after the
     /// cache's ttl and grace. An entry whose time is already up when it is written is not
-    /// written. Counted in whole milliseconds, rounded up (500 µs is 1 ms, never 0).
+    /// written: the key's older entry is taken out instead, as the write would have replaced
+    /// it. Counted in whole milliseconds, rounded up (500 µs is 1 ms, never 0).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -166,24 +167,21 @@ impl<F: Formatter> RedisBackend<F> {
         namespace_pattern(namespace)
     }
 
-    /// The entry's key, bytes and `PX` (`None`: for ever), or `None` when its time is already
-    /// up.
+    /// The entry's key, bytes and `PX` (`None`: for ever; `Some(0)`: its time is already up,
+    /// and the scripts take the key's older entry out instead of writing it).
     fn to_set<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,
-    ) -> Result<Option<Set>> {
+    ) -> Result<Set> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        let px = match self.time_left(entry, system_now_ms()) {
-            Some(0) => return Ok(None),
-            left => left.map(crate::redis::px),
-        };
-        Ok(Some(Set {
+        let px = self.time_left(entry, system_now_ms()).map(crate::redis::px);
+        Ok(Set {
             redis_key,
             bytes,
             px,
-        }))
+        })
     }
 
     /// A computed value's write, or a fill's (`nx`), in a script that first checks that the
@@ -194,9 +192,7 @@ impl<F: Formatter> RedisBackend<F> {
         entry: &Entry<V>,
         (seen, nx): (Generation, bool),
     ) -> Result<bool> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(false);
-        };
+        let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
         self.conn
@@ -280,9 +276,7 @@ where
 
     /// `SET`, with the move of the key's generation, in one script.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(());
-        };
+        let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
         self.conn
@@ -394,9 +388,7 @@ where
         V: Send + Sync + 'a,
     {
         Box::pin(async move {
-            let Some(set) = self.to_set(key, entry)? else {
-                return Ok(());
-            };
+            let set = self.to_set(key, entry)?;
             let hash = Self::hash_key(key.namespace);
             let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
             self.conn

@@ -51,20 +51,23 @@ local function moved(gen, stripe, key)
   redis.call('HSET', gen, stripe, string.format('%d', r[1]) .. ',' .. table.concat(r, ',', 2))
 end
 local function set(key, bytes, px)
+  if px == '0' then redis.call('UNLINK', key); return 0 end
   if px == '' then redis.call('SET', key, bytes) else redis.call('SET', key, bytes, 'PX', px) end
+  return 1
 end
 ";
 
-/// KEYS: hash, entry. ARGV: stripe, key's hash, then the value and its `PX` ('' for none), or
-/// nothing for a removal.
+/// KEYS: hash, entry. ARGV: stripe, key's hash, then the value and its `PX` ('' for none; '0':
+/// its time is up, the entry is taken out), or nothing for a removal.
 const INVALIDATE: &str = r"
 moved(KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]) end
 return 1
 ";
 
-/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX`, and `nx`
-/// for a fill (only where the key has no entry).
+/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX` (as
+/// [`INVALIDATE`]'s: '0' takes the older entry out, and answers 0), and `nx` for a fill (only
+/// where the key has no entry).
 const SINCE: &str = r"
 if ARGV[7] == 'nx' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
@@ -77,8 +80,7 @@ if moves < 0 or moves > 4 then return 0 end
 for i = 0, moves - 1 do
   if r[2 + ((seen + i) % 4)] == ARGV[2] then return 0 end
 end
-set(KEYS[2], ARGV[5], ARGV[6])
-return 1
+return set(KEYS[2], ARGV[5], ARGV[6])
 ";
 
 /// The generations hash of `namespace` (escaped as in the entries' keys).
