@@ -93,3 +93,42 @@ fn a_generations_hash_made_anew_by_a_clear_does_not_read_as_the_lost_one() {
         );
     }
 }
+
+/// `cacher clear --redis …` (or `prune`, `verify --repair`) on another machine while this one
+/// computes a key from a source read before: the command removes each listed entry by its
+/// location (`Listing::remove_at`), which must move the key's generation as `remove` does, or
+/// the value computed before lands after the command returned, for every machine. Session 15
+/// review: failed before (a plain `UNLINK`; the file and store tiers' `remove_at` moved theirs).
+#[test]
+fn a_value_computed_before_a_removal_by_location_does_not_land_after_it() {
+    use cacher::Listing;
+    use std::ops::ControlFlow;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let this = process(&server);
+    this.insert(&1, 1).unwrap();
+    let command = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let got = this.refresh(|| {
+        this.get_or_compute(&1, || {
+            let mut locations = Vec::new();
+            command
+                .list(&mut |listed| {
+                    locations.push(listed.location);
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            assert_eq!(locations.len(), 1, "{locations:?}");
+            for location in locations {
+                command.remove_at(&location).unwrap();
+            }
+            2
+        })
+    });
+    assert_eq!(got, 2, "its caller gets the computed value");
+    assert_eq!(
+        process(&server).get(&1),
+        None,
+        "the value computed before the command's removal landed after it"
+    );
+}

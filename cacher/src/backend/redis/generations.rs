@@ -89,8 +89,8 @@ pub(super) fn hash_key(escaped_namespace: &str) -> String {
 }
 
 /// The stripe field and the key's hash, of the entry at `redis_key`.
-fn stripe(redis_key: &str) -> (String, String) {
-    let (stripe, key) = stripe_of(redis_key.as_bytes(), STRIPES);
+fn stripe(redis_key: &[u8]) -> (String, String) {
+    let (stripe, key) = stripe_of(redis_key, STRIPES);
     (stripe.to_string(), key.to_string())
 }
 
@@ -115,7 +115,7 @@ return 1
 /// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation`].
 pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     let mut cmd = redis::cmd("HMGET");
-    cmd.arg(hash).arg("all").arg(stripe(redis_key).0);
+    cmd.arg(hash).arg("all").arg(stripe(redis_key.as_bytes()).0);
     cmd
 }
 
@@ -144,7 +144,7 @@ pub(super) fn answered(
 pub(super) fn start(hash: &str, redis_key: &str) -> Cmd {
     let mut cmd = redis::cmd("EVAL");
     cmd.arg(START).arg(1).arg(hash).arg(random_start(hash));
-    cmd.arg(stripe(redis_key).0);
+    cmd.arg(stripe(redis_key.as_bytes()).0);
     cmd
 }
 
@@ -166,7 +166,7 @@ fn random_start(hash: &str) -> u64 {
     (u64::from_le_bytes(first) >> 13) | 1 << 51
 }
 
-fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
+fn script(body: &str, (hash, redis_key): (&[u8], &[u8])) -> Cmd {
     let (field, key) = stripe(redis_key);
     let mut cmd = redis::cmd("EVAL");
     cmd.arg([RECORD, body].concat())
@@ -179,8 +179,11 @@ fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
 
 /// An `insert` (`set`: the value and its `PX`, `None` for none) or a removal (`None`), with
 /// the move of the key's generation.
-pub(super) fn invalidate(at: (&str, &str), set: Option<(&[u8], Option<u64>)>) -> Cmd {
-    let mut cmd = script(INVALIDATE, at);
+pub(super) fn invalidate(
+    (hash, redis_key): (&str, &str),
+    set: Option<(&[u8], Option<u64>)>,
+) -> Cmd {
+    let mut cmd = script(INVALIDATE, (hash.as_bytes(), redis_key.as_bytes()));
     if let Some((bytes, px)) = set {
         cmd.arg(bytes)
             .arg(px.map_or(String::new(), |px| px.to_string()));
@@ -196,12 +199,23 @@ pub(super) fn since(
     (bytes, px): (&[u8], Option<u64>),
 ) -> Cmd {
     let seen = seen.value();
-    let mut cmd = script(SINCE, at);
+    let mut cmd = script(SINCE, (at.0.as_bytes(), at.1.as_bytes()));
     cmd.arg((seen >> 64) as u64).arg(seen as u64);
     cmd.arg(bytes)
         .arg(px.map_or(String::new(), |px| px.to_string()));
     cmd.arg(if nx { "nx" } else { "" });
     cmd
+}
+
+/// The removal of the value at `redis_key` by its location (`Listing::remove_at`: `cacher
+/// clear`, `prune`, `verify --repair`), with the move of its generation as a `remove`'s, when it
+/// is an entry's key (`cacher:{<namespace>}:…`, the namespace escaped: it ends at the first
+/// `}`); `None` for another key.
+pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Cmd> {
+    let namespace = redis_key.strip_prefix(b"cacher:{")?;
+    let end = namespace.iter().position(|&b| b == b'}')?;
+    let hash = [b"cacher:gen:{", &namespace[..=end]].concat();
+    Some(script(INVALIDATE, (&hash, redis_key)))
 }
 
 /// A clear's move of every key's generation, before its deletes: `all` plus one (started at
@@ -223,6 +237,31 @@ mod tests {
         assert_eq!(read, Some(Generation::new(2 << 64)));
         let read = generation((Some("2".into()), Some("5,1,2,3,4".into())));
         assert_eq!(read, Some(Generation::new(2 << 64 | 5)));
+    }
+
+    #[test]
+    fn a_removal_by_location_moves_the_generations_of_its_namespace() {
+        let at = |key: &[u8]| {
+            remove_listed(key).map(|cmd| {
+                let args: Vec<Vec<u8>> = cmd.args_iter().map(arg_bytes).collect();
+                (args[3].clone(), args[5].clone())
+            })
+        };
+        let key = b"cacher:{app::f%7D}:v=2:(v2)1";
+        let (field, _) = stripe(key);
+        assert_eq!(
+            at(key),
+            Some((b"cacher:gen:{app::f%7D}".to_vec(), field.into_bytes()))
+        );
+        assert_eq!(at(b"cacher:lock:x"), None);
+        assert_eq!(at(b"cacher:{unended"), None);
+    }
+
+    fn arg_bytes(arg: redis::Arg<&[u8]>) -> Vec<u8> {
+        match arg {
+            redis::Arg::Simple(bytes) => bytes.to_vec(),
+            _ => Vec::new(),
+        }
     }
 
     #[test]
