@@ -36,9 +36,7 @@ fn lose(server: &mut RedisServer, loss: Loss) {
 /// after the loss: the other process clears the namespace too (the hash made anew by a clear).
 /// What a third process reads after.
 fn race(loss: Loss, cleared_first: bool, clear_after: bool) -> Option<u64> {
-    let Some(mut server) = RedisServer::start() else {
-        return None;
-    };
+    let mut server = RedisServer::start()?;
     if cleared_first {
         process(&server).clear().unwrap();
     }
