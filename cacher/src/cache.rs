@@ -266,10 +266,11 @@ where
         let inner = &*self.inner;
         // No store until every tier is cleared (as in `remove_call`).
         let _removal = inner.flights.removal_all(inner.store_wait());
+        // The last tier first, as `remove_from`; the first tier's failure is the one reported.
         let mut first = None;
-        for backend in &inner.backends {
+        for backend in inner.backends.iter().rev() {
             if let Err(e) = backend.clear(inner.namespace()) {
-                first.get_or_insert(e);
+                first = Some(e);
             }
         }
         // The memory tier last, its values dropped after, as in `remove_call`.
@@ -382,10 +383,14 @@ fn remove_from<V: 'static>(
         Err(e) => return Err(e),
     };
     let entry_key = &naming.entry_key::<V>(key, args);
+    // The last tier first: another process that reads a tier before its removal then fills the
+    // earlier tiers before theirs, which their generations refuse (or which they take out).
+    // First to last, it could read the far tier's value after the near tier's removal and fill
+    // it in there for good.
     let mut first = None;
-    for backend in backends {
+    for backend in backends.iter().rev() {
         if let Err(e) = backend.remove(entry_key) {
-            first.get_or_insert(e);
+            first = Some(e);
         }
     }
     first.map_or(Ok(()), Err)

@@ -42,7 +42,8 @@ const SCAN_BATCH: usize = 500;
 ///
 /// - Generations: one hash per namespace, `cacher:gen:{<namespace>}` (the same hash tag), that
 ///   keeps what Redis has seen of the namespace's invalidations, from every machine
-///   ([`PersistentBackend::generation`]): field `all` counts its clears, and the field of each key
+///   ([`PersistentBackend::generation`]): field `all` counts its clears (from a random start,
+///   so that a hash Redis lost and made anew never reads as the lost one), and the field of each key
 ///   stripe — the first 8 bytes of the blake3 hash of the entry's key, little-endian, modulo
 ///   4 096 — holds `count,h1,h2,h3,h4`, how many `insert`s and `remove`s moved it and the hashes
 ///   (the next 8 bytes) of the last four keys that did. `insert` and `remove` move it in the
@@ -143,7 +144,8 @@ impl<F: Formatter> RedisBackend<F> {
 
     /// Redis deletes each entry `ttl` after its creation time (`SET … PX`), instead of after the
     /// cache's ttl and grace. An entry whose time is already up when it is written is not
-    /// written. Counted in whole milliseconds, rounded up (500 µs is 1 ms, never 0).
+    /// written: the key's older entry is taken out instead, as the write would have replaced
+    /// it. Counted in whole milliseconds, rounded up (500 µs is 1 ms, never 0).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
@@ -165,24 +167,21 @@ impl<F: Formatter> RedisBackend<F> {
         namespace_pattern(namespace)
     }
 
-    /// The entry's key, bytes and `PX` (`None`: for ever), or `None` when its time is already
-    /// up.
+    /// The entry's key, bytes and `PX` (`None`: for ever; `Some(0)`: its time is already up,
+    /// and the scripts take the key's older entry out instead of writing it).
     fn to_set<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,
-    ) -> Result<Option<Set>> {
+    ) -> Result<Set> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        let px = match self.time_left(entry, system_now_ms()) {
-            Some(0) => return Ok(None),
-            left => left.map(crate::redis::px),
-        };
-        Ok(Some(Set {
+        let px = self.time_left(entry, system_now_ms()).map(crate::redis::px);
+        Ok(Set {
             redis_key,
             bytes,
             px,
-        }))
+        })
     }
 
     /// A computed value's write, or a fill's (`nx`), in a script that first checks that the
@@ -193,9 +192,7 @@ impl<F: Formatter> RedisBackend<F> {
         entry: &Entry<V>,
         (seen, nx): (Generation, bool),
     ) -> Result<bool> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(false);
-        };
+        let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
         self.conn
@@ -279,9 +276,7 @@ where
 
     /// `SET`, with the move of the key's generation, in one script.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
-        let Some(set) = self.to_set(key, entry)? else {
-            return Ok(());
-        };
+        let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
         self.conn
@@ -295,14 +290,18 @@ where
         self.write_since(key, entry, (since, true))
     }
 
-    /// `HMGET` of the namespace's generations hash.
+    /// `HMGET` of the namespace's generations hash (after a script that starts it, the first
+    /// time, or after Redis lost it).
     fn generation(&self, key: &EntryKey<'_>) -> Result<Generation> {
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let hash = Self::hash_key(key.namespace);
-        self.conn
-            .query(&generations::read(&hash, &redis_key))
-            .map(generations::generation)
-            .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+        let error = |e| self.conn.error(&format!("HMGET {hash}"), e);
+        let read = self.conn.query(&generations::read(&hash, &redis_key));
+        if let Some(generation) = generations::answered(read).map_err(error)? {
+            return Ok(generation);
+        }
+        let start = self.conn.query(&generations::start(&hash, &redis_key));
+        generations::generation(start.map_err(error)?).ok_or_else(|| unstarted(&hash))
     }
 
     /// `SET`, in a script that first compares the key's generation with `since`.
@@ -389,9 +388,7 @@ where
         V: Send + Sync + 'a,
     {
         Box::pin(async move {
-            let Some(set) = self.to_set(key, entry)? else {
-                return Ok(());
-            };
+            let set = self.to_set(key, entry)?;
             let hash = Self::hash_key(key.namespace);
             let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
             self.conn
@@ -409,11 +406,15 @@ where
         Box::pin(async move {
             let redis_key = entry_redis_key(key.namespace, key.version, key.key);
             let hash = Self::hash_key(key.namespace);
-            self.conn
-                .query_async(&generations::read(&hash, &redis_key))
-                .await
-                .map(generations::generation)
-                .map_err(|e| self.conn.error(&format!("HMGET {hash}"), e))
+            let error = |e| self.conn.error(&format!("HMGET {hash}"), e);
+            let read = generations::read(&hash, &redis_key);
+            let read = self.conn.query_async(&read).await;
+            if let Some(generation) = generations::answered(read).map_err(error)? {
+                return Ok(generation);
+            }
+            let start = generations::start(&hash, &redis_key);
+            let start = self.conn.query_async(&start).await.map_err(error)?;
+            generations::generation(start).ok_or_else(|| unstarted(&hash))
         })
     }
 }
@@ -434,6 +435,16 @@ struct Set {
     bytes: Vec<u8>,
     /// Its `PX`; `None`: for ever.
     px: Option<u64>,
+}
+
+/// The script that starts a generations hash answered without its start: another program's
+/// script, or a server that does not run them as Redis does.
+#[cold]
+fn unstarted(hash: &str) -> crate::Error {
+    crate::Error::corrupt(
+        hash,
+        "a generations hash without its field `all` once started",
+    )
 }
 
 fn system_now_ms() -> u64 {

@@ -46,6 +46,8 @@ mod neighbours;
 mod overlaps;
 mod races;
 #[cfg(feature = "redis")]
+mod redisgen;
+#[cfg(feature = "redis")]
 mod redistype;
 mod skewed;
 mod store;

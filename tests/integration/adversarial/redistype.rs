@@ -22,7 +22,8 @@ fn plant_a_list(server: &RedisServer) -> String {
         .unwrap()
         .get_connection()
         .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    // The entry's, not the namespace's generations hash.
+    let keys: Vec<String> = redis::cmd("KEYS").arg("cacher:{*").query(&mut con).unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     redis::cmd("DEL").arg(&keys[0]).exec(&mut con).unwrap();
     redis::cmd("RPUSH")
@@ -88,4 +89,46 @@ async fn the_same_in_an_async_call() {
     assert_eq!(cache.get_or_compute_async(&1, compute).await, "value");
     assert_eq!(calls.count(), 2, "the third call is a hit");
     assert_eq!(cache.stats().errors, 1, "the planted value, reported once");
+}
+
+/// Replaces the namespace's generations hash by a string (another program's value under its
+/// name, or an attacker's).
+fn plant_at_the_generations(server: &RedisServer) {
+    let reply = server.raw(&["SET", "cacher:gen:{planted}", "planted"]);
+    assert_eq!(reply, "+OK\r\n");
+}
+
+/// A string planted where the namespace's generations hash is: every script that moves or
+/// compares a generation failed with `WRONGTYPE` — a `remove` left the entry in place (its
+/// `UNLINK` runs after the move in the script), an `insert` wrote nothing, and every miss took
+/// the tier for down and recomputed the key, for good (the hash has no expiry). Session 15
+/// review: failed before. Now a value of another type there is a lost hash, made anew (its
+/// generations start again at a random value, which no generation read before matches).
+#[test]
+fn a_value_of_another_type_at_the_generations_hash_keeps_no_invalidated_entry() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server);
+    cache.insert(&1, "old".to_owned()).unwrap();
+    plant_at_the_generations(&server);
+    cache.remove(&1).unwrap();
+    assert_eq!(cache.get(&1), None, "the removed entry stayed");
+    plant_at_the_generations(&server);
+    cache.insert(&1, "new".to_owned()).unwrap();
+    assert_eq!(cache.get(&1).as_deref(), Some("new"));
+    plant_at_the_generations(&server);
+    cache.clear().unwrap();
+    assert_eq!(cache.get(&1), None, "the cleared entry stayed");
+
+    let calls = Calls::default();
+    let compute = || {
+        calls.hit();
+        "value".to_owned()
+    };
+    plant_at_the_generations(&server);
+    assert_eq!(cache.get_or_compute(&2, compute), "value");
+    assert_eq!(cache.get_or_compute(&2, compute), "value");
+    assert_eq!(calls.count(), 1, "the second call is a hit");
+    assert_eq!(type_of(&server, "cacher:gen:{planted}"), "hash");
 }

@@ -104,3 +104,25 @@ fn a_use_leaves_the_redis_expiry_of_an_idle_entry_as_its_write_set_it() {
     mock.advance(8 * MIN);
     assert_eq!(cache.get(&1), None, "11 min after its write");
 }
+
+/// An `insert` whose value's time is already up when Redis is written (its own ttl passed since
+/// its creation: here the cache's clock stands still while real time goes on, as a slow tier
+/// before Redis would make it) writes nothing there, and must still take the older entry out —
+/// and move the key's generation — as any `insert` does: it wrote nothing and left the value it
+/// replaced, served again once the memory tier forgets the key. Session 15 review: failed before.
+#[test]
+fn an_insert_whose_time_is_up_in_redis_takes_the_older_entry_out() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (clock, _mock) = Clock::mock();
+    let cache = builder(&server, "fresh::up", clock)
+        .ttl(60 * MIN)
+        .ttl_fn(|v: &String| v.strip_prefix("brief").map(|_| Duration::from_millis(20)))
+        .build()
+        .unwrap();
+    cache.insert(&1, "old".to_owned()).unwrap();
+    std::thread::sleep(Duration::from_millis(40));
+    cache.insert(&1, "brief".to_owned()).unwrap();
+    assert_eq!(cache.get(&1), None, "the replaced value was left in Redis");
+}

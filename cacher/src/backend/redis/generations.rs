@@ -8,7 +8,16 @@
 //! invalidation comes between. The hash has no expiry (at most 4 097 short fields a namespace),
 //! and `clear` keeps it.
 //!
+//! `all` starts at a random value ([`start`]), set by the first read or clear that finds none:
+//! a hash Redis lost (a restart without persistence, a flush, its eviction) and made anew then
+//! has counts that may repeat the lost one's, and a computation that read those before the loss
+//! would otherwise take them for unmoved. A generation is only ever read with `all` set, and a
+//! hash without it (or with another start) refuses it.
+//!
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::Cmd;
 
@@ -19,7 +28,11 @@ use crate::backend::generation::stripe_of;
 const STRIPES: u64 = 4096;
 
 /// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
+/// A value of another type at the hash is a lost hash: deleted before a move, made anew.
 const RECORD: &str = r"
+local function owned(gen)
+  if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen) end
+end
 local function record(gen, stripe)
   local r = {0, '', '', '', ''}
   local raw = redis.call('HGET', gen, stripe)
@@ -31,28 +44,33 @@ local function record(gen, stripe)
   return r
 end
 local function moved(gen, stripe, key)
+  owned(gen)
   local r = record(gen, stripe)
   r[2 + (r[1] % 4)] = key
   r[1] = r[1] + 1
   redis.call('HSET', gen, stripe, string.format('%d', r[1]) .. ',' .. table.concat(r, ',', 2))
 end
 local function set(key, bytes, px)
+  if px == '0' then redis.call('UNLINK', key); return 0 end
   if px == '' then redis.call('SET', key, bytes) else redis.call('SET', key, bytes, 'PX', px) end
+  return 1
 end
 ";
 
-/// KEYS: hash, entry. ARGV: stripe, key's hash, then the value and its `PX` ('' for none), or
-/// nothing for a removal.
+/// KEYS: hash, entry. ARGV: stripe, key's hash, then the value and its `PX` ('' for none; '0':
+/// its time is up, the entry is taken out), or nothing for a removal.
 const INVALIDATE: &str = r"
 moved(KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]) end
 return 1
 ";
 
-/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX`, and `nx`
-/// for a fill (only where the key has no entry).
+/// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX` (as
+/// [`INVALIDATE`]'s: '0' takes the older entry out, and answers 0), and `nx` for a fill (only
+/// where the key has no entry).
 const SINCE: &str = r"
 if ARGV[7] == 'nx' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
 local all = tonumber(redis.call('HGET', KEYS[1], 'all') or '0')
 if all ~= tonumber(ARGV[3]) then return 0 end
 local r = record(KEYS[1], ARGV[1])
@@ -62,8 +80,7 @@ if moves < 0 or moves > 4 then return 0 end
 for i = 0, moves - 1 do
   if r[2 + ((seen + i) % 4)] == ARGV[2] then return 0 end
 end
-set(KEYS[2], ARGV[5], ARGV[6])
-return 1
+return set(KEYS[2], ARGV[5], ARGV[6])
 ";
 
 /// The generations hash of `namespace` (escaped as in the entries' keys).
@@ -72,26 +89,84 @@ pub(super) fn hash_key(escaped_namespace: &str) -> String {
 }
 
 /// The stripe field and the key's hash, of the entry at `redis_key`.
-fn stripe(redis_key: &str) -> (String, String) {
-    let (stripe, key) = stripe_of(redis_key.as_bytes(), STRIPES);
+fn stripe(redis_key: &[u8]) -> (String, String) {
+    let (stripe, key) = stripe_of(redis_key, STRIPES);
     (stripe.to_string(), key.to_string())
 }
+
+/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none (a value of
+/// another type there deleted first, as a lost hash), then read as [`read`] does.
+const START: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+redis.call('HSETNX', KEYS[1], 'all', ARGV[1])
+return redis.call('HMGET', KEYS[1], 'all', ARGV[2])
+";
+
+/// KEYS: hash. ARGV: a start for `all`. A clear's move of every key's generation: `all` set if
+/// the hash has none (as [`START`]), else moved by one.
+const CLEAR: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+if redis.call('HSETNX', KEYS[1], 'all', ARGV[1]) == 0 then
+  redis.call('HINCRBY', KEYS[1], 'all', 1)
+end
+return 1
+";
 
 /// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation`].
 pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     let mut cmd = redis::cmd("HMGET");
-    cmd.arg(hash).arg("all").arg(stripe(redis_key).0);
+    cmd.arg(hash).arg("all").arg(stripe(redis_key.as_bytes()).0);
     cmd
 }
 
-/// The generation [`read`] answered.
-pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Generation {
+/// What [`read`] answers when the hash has no `all` (new, or lost): [`start`] it then.
+pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Option<Generation> {
     let count = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
     let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
-    Generation::new(u128::from(count(all.as_deref())) << 64 | u128::from(moved))
+    let all = all?;
+    Some(Generation::new(
+        u128::from(count(Some(&all))) << 64 | u128::from(moved),
+    ))
 }
 
-fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
+/// What [`read`] answered: `Ok(None)` when the hash has no `all`, or is a value of another type
+/// (`WRONGTYPE`: another program's, or planted), which [`start`] replaces, as a lost hash.
+pub(super) fn answered(
+    read: redis::RedisResult<(Option<String>, Option<String>)>,
+) -> redis::RedisResult<Option<Generation>> {
+    match read {
+        Err(e) if e.code() == Some("WRONGTYPE") => Ok(None),
+        read => read.map(generation),
+    }
+}
+
+/// [`read`], `all` set first at a random start if the hash has none, in one script.
+pub(super) fn start(hash: &str, redis_key: &str) -> Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(START).arg(1).arg(hash).arg(random_start(hash));
+    cmd.arg(stripe(redis_key.as_bytes()).0);
+    cmd
+}
+
+/// A start for `all`, in [2^51, 2^52): random (51 bits), so that a hash made anew does not
+/// repeat a lost one's counts; below 2^53, which Lua's numbers hold exactly, with room for the
+/// clears that add to it.
+fn random_start(hash: &str) -> u64 {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(hash.as_bytes());
+    hasher.update(&nanos.to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    hasher.update(&CALLS.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    (u64::from_le_bytes(first) >> 13) | 1 << 51
+}
+
+fn script(body: &str, (hash, redis_key): (&[u8], &[u8])) -> Cmd {
     let (field, key) = stripe(redis_key);
     let mut cmd = redis::cmd("EVAL");
     cmd.arg([RECORD, body].concat())
@@ -104,8 +179,11 @@ fn script(body: &str, (hash, redis_key): (&str, &str)) -> Cmd {
 
 /// An `insert` (`set`: the value and its `PX`, `None` for none) or a removal (`None`), with
 /// the move of the key's generation.
-pub(super) fn invalidate(at: (&str, &str), set: Option<(&[u8], Option<u64>)>) -> Cmd {
-    let mut cmd = script(INVALIDATE, at);
+pub(super) fn invalidate(
+    (hash, redis_key): (&str, &str),
+    set: Option<(&[u8], Option<u64>)>,
+) -> Cmd {
+    let mut cmd = script(INVALIDATE, (hash.as_bytes(), redis_key.as_bytes()));
     if let Some((bytes, px)) = set {
         cmd.arg(bytes)
             .arg(px.map_or(String::new(), |px| px.to_string()));
@@ -121,7 +199,7 @@ pub(super) fn since(
     (bytes, px): (&[u8], Option<u64>),
 ) -> Cmd {
     let seen = seen.value();
-    let mut cmd = script(SINCE, at);
+    let mut cmd = script(SINCE, (at.0.as_bytes(), at.1.as_bytes()));
     cmd.arg((seen >> 64) as u64).arg(seen as u64);
     cmd.arg(bytes)
         .arg(px.map_or(String::new(), |px| px.to_string()));
@@ -129,10 +207,22 @@ pub(super) fn since(
     cmd
 }
 
-/// `HINCRBY hash all 1`: a clear's move of every key's generation, before its deletes.
+/// The removal of the value at `redis_key` by its location (`Listing::remove_at`: `cacher
+/// clear`, `prune`, `verify --repair`), with the move of its generation as a `remove`'s, when it
+/// is an entry's key (`cacher:{<namespace>}:…`, the namespace escaped: it ends at the first
+/// `}`); `None` for another key.
+pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Cmd> {
+    let namespace = redis_key.strip_prefix(b"cacher:{")?;
+    let end = namespace.iter().position(|&b| b == b'}')?;
+    let hash = [b"cacher:gen:{", &namespace[..=end]].concat();
+    Some(script(INVALIDATE, (&hash, redis_key)))
+}
+
+/// A clear's move of every key's generation, before its deletes: `all` plus one (started at
+/// random if the hash has none, as [`start`]).
 pub(super) fn clear(hash: &str) -> Cmd {
-    let mut cmd = redis::cmd("HINCRBY");
-    cmd.arg(hash).arg("all").arg(1);
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(CLEAR).arg(1).arg(hash).arg(random_start(hash));
     cmd
 }
 
@@ -142,8 +232,44 @@ mod tests {
 
     #[test]
     fn a_generation_is_read_from_the_clears_and_the_stripes_count() {
-        assert_eq!(generation((None, None)), Generation::NONE);
+        assert_eq!(generation((None, Some("5".into()))), None, "to start");
+        let read = generation((Some("2".into()), None));
+        assert_eq!(read, Some(Generation::new(2 << 64)));
         let read = generation((Some("2".into()), Some("5,1,2,3,4".into())));
-        assert_eq!(read, Generation::new(2 << 64 | 5));
+        assert_eq!(read, Some(Generation::new(2 << 64 | 5)));
+    }
+
+    #[test]
+    fn a_removal_by_location_moves_the_generations_of_its_namespace() {
+        let at = |key: &[u8]| {
+            remove_listed(key).map(|cmd| {
+                let args: Vec<Vec<u8>> = cmd.args_iter().map(arg_bytes).collect();
+                (args[3].clone(), args[5].clone())
+            })
+        };
+        let key = b"cacher:{app::f%7D}:v=2:(v2)1";
+        let (field, _) = stripe(key);
+        assert_eq!(
+            at(key),
+            Some((b"cacher:gen:{app::f%7D}".to_vec(), field.into_bytes()))
+        );
+        assert_eq!(at(b"cacher:lock:x"), None);
+        assert_eq!(at(b"cacher:{unended"), None);
+    }
+
+    fn arg_bytes(arg: redis::Arg<&[u8]>) -> Vec<u8> {
+        match arg {
+            redis::Arg::Simple(bytes) => bytes.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_start_is_random_below_two_to_the_53() {
+        let (one, two) = (random_start("h"), random_start("h"));
+        assert_ne!(one, two);
+        for start in [one, two] {
+            assert!((1 << 51..1 << 52).contains(&start), "{start}");
+        }
     }
 }

@@ -121,9 +121,18 @@ impl<F: Formatter> Listing for RedisBackend<F> {
             .map_err(|e| self.conn.error(&format!("GET {location}"), e))
     }
 
+    /// An entry's key is removed as `remove` removes it, with the move of its generation (a
+    /// value computed before `cacher clear` does not land after it); another key by `UNLINK`.
     fn remove_at(&self, location: &str) -> Result<()> {
+        let key = key_of(location)?;
+        let unlink = || {
+            let mut cmd = redis::cmd("UNLINK");
+            cmd.arg(&key);
+            cmd
+        };
+        let cmd = super::generations::remove_listed(&key).unwrap_or_else(unlink);
         self.conn
-            .query::<()>(redis::cmd("UNLINK").arg(key_of(location)?))
+            .query::<()>(&cmd)
             .map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
     }
 }
