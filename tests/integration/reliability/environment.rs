@@ -79,7 +79,7 @@ impl Tmpfs {
         })
     }
 
-    fn remount(&self, options: &str) {
+    pub(crate) fn remount(&self, options: &str) {
         let out = Command::new("mount")
             .args(["-o", &format!("remount,{options}")])
             .arg(&self.dir)

@@ -16,4 +16,5 @@ mod store;
 mod storecut;
 mod storefrozen;
 mod storefull;
+mod storero;
 mod threads;

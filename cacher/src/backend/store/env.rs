@@ -64,13 +64,17 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
         return Ok(store.clone());
     }
     whose(&path, create)?;
-    own_files(&path)?;
+    // On a read-only mount (a store shipped in a container's image), opened to be read: no
+    // process can write there, so LMDB's locks are not needed (nor can its lock file be).
+    let read_only = on_a_read_only_mount(&path);
+    own_files(&path, !read_only)?;
+    let flags = if read_only { READ_ONLY } else { READ_WRITE };
     let env = MAP_SIZES
         .iter()
-        .map(|&size| open_env(&path, size, READ_WRITE))
+        .map(|&size| open_env(&path, size, flags))
         .find_map(Result::ok)
         .map_or_else(
-            || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], READ_WRITE),
+            || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], flags),
             Ok,
         )?;
     whole(&env, &path)?;
@@ -80,7 +84,9 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
         return Err(not_ours(&path, FOREIGN_TABLES));
     }
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
-    env.clear_stale_readers()?;
+    if !read_only {
+        env.clear_stale_readers()?;
+    }
     let store = tables(&env, &path)?;
     open.insert(path, store.clone());
     Ok(store)
@@ -88,6 +94,20 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
 
 /// The flags of a store opened to be used (see [`open_env`]).
 const READ_WRITE: EnvFlags = EnvFlags::NO_SYNC.union(EnvFlags::NO_READ_AHEAD);
+
+/// The flags of a store on a read-only mount: read, without LMDB's locks.
+const READ_ONLY: EnvFlags = EnvFlags::READ_ONLY
+    .union(EnvFlags::NO_LOCK)
+    .union(EnvFlags::NO_READ_AHEAD);
+
+/// Whether the store's database is on a read-only file system (`EROFS` when opened to be
+/// written): no process can write it, whatever its permissions say.
+fn on_a_read_only_mount(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join("data.mdb"))
+        .is_err_and(|e| e.kind() == io::ErrorKind::ReadOnlyFilesystem)
+}
 
 /// The store's tables: opened in a read transaction when they are there and the first layout's
 /// entries are not (every open but a store's first), so that opening a store never waits for a
@@ -276,14 +296,19 @@ pub(super) fn is_foreign(error: &io::Error) -> bool {
 /// lock table, take an empty one for a database). Opened beneath the directory's handle
 /// (cap-std: a link that leads out is refused, as the file tier's entries are); anything but a
 /// regular file is refused. (A file swapped for a link between this check and LMDB's open is
-/// not seen: that needs a writer in the directory at that instant.)
-fn own_files(dir: &Path) -> heed::Result<()> {
+/// not seen: that needs a writer in the directory at that instant.) Not `writable` (a read-only
+/// mount): only `data.mdb`, found, as LMDB then opens no lock file.
+fn own_files(dir: &Path, writable: bool) -> heed::Result<()> {
     let root = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
     let mut options = cap_std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true);
+    options.read(true).write(writable).create(writable);
     #[cfg(unix)]
     cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    for name in ["data.mdb", "lock.mdb"] {
+    let names: &[&str] = match writable {
+        true => &["data.mdb", "lock.mdb"],
+        false => &["data.mdb"],
+    };
+    for name in names {
         let refused = |why: &str| {
             heed::Error::Io(io::Error::other(format!(
                 "{}: {why}; the store does not open it",
@@ -352,8 +377,8 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
     // folder), and with NO_SYNC, whose only cost is durability across a power loss: a process
     // killed at any moment leaves the last committed transaction in the page cache, whole.
     // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
-    // READ_ONLY, and only where there is no lock file: no process uses LMDB's locks there, so
-    // none writes while it reads.
+    // READ_ONLY, and only where there is no lock file (no process uses LMDB's locks there) or
+    // on a read-only mount: either way none writes while it reads.
     #[allow(unsafe_code)]
     unsafe {
         options.flags(flags);

@@ -1,0 +1,60 @@
+//! A store on a read-only mount (a cache shipped in a container image, a read-only volume):
+//! LMDB could not open it — its lock file cannot be written there — so the store tier failed on
+//! every call and every value was computed again, the shipped entries never read (issue 13's
+//! attack list, session 14). Root only, as the other mount tests.
+
+use std::path::PathBuf;
+
+use cacher::{Cache, StoreBackend};
+use cacher_tests::redis_server::{child_results, spawn_self};
+use cacher_tests::test_name;
+
+use super::environment::{Tmpfs, skip};
+
+const DIR: &str = "CACHER_TEST_READ_ONLY_STORE";
+
+fn store_cache(dir: &std::path::Path) -> Cache<u32, u64> {
+    Cache::builder()
+        .namespace("app::shipped")
+        .backend(StoreBackend::new(dir))
+        .build()
+        .unwrap()
+}
+
+/// The child's part: the store written, as the image's build would. A no-op as a test.
+#[test]
+fn a_store_written_before_its_mount_is_made_read_only() {
+    let Ok(dir) = std::env::var(DIR) else {
+        return;
+    };
+    store_cache(&PathBuf::from(dir)).insert(&1, 10).unwrap();
+    println!("RESULT written=1");
+}
+
+#[test]
+fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("shipped");
+    let mount = match Tmpfs::mount(&dir, "size=8m") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("store on a read-only mount: {why}")),
+    };
+    // Written by another process: this one opens the store only once it is read-only.
+    let envs = [(DIR, dir.display().to_string())];
+    let child = spawn_self(
+        &test_name!(a_store_written_before_its_mount_is_made_read_only),
+        &envs,
+    );
+    assert_eq!(child_results(child), [("written".into(), "1".into())]);
+    mount.remount("ro");
+    let cache = store_cache(&dir);
+    assert_eq!(cache.get(&1), Some(10), "the shipped entry is served");
+    assert_eq!(
+        cache.get_or_compute(&2, || 20),
+        20,
+        "a miss still returns its value"
+    );
+    assert!(cache.stats().errors >= 1, "the refused write is counted");
+    assert_eq!(cache.get(&1), Some(10));
+    mount.remount("rw");
+}
