@@ -3,8 +3,10 @@
 //! configure it, one [`Connector`] to run commands.
 
 mod conn;
+mod script;
 
 pub(crate) use self::conn::Connector;
+pub(crate) use self::script::{Eval, Lua};
 
 use std::fmt;
 use std::time::Duration;

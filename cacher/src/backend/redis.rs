@@ -196,7 +196,7 @@ impl<F: Formatter> RedisBackend<F> {
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
         self.conn
-            .query::<i64>(&cmd)
+            .eval::<i64>(&cmd)
             .map(|wrote| wrote == 1)
             .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
     }
@@ -280,7 +280,7 @@ where
         let hash = Self::hash_key(key.namespace);
         let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
         self.conn
-            .query::<()>(&cmd)
+            .eval::<()>(&cmd)
             .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
     }
 
@@ -300,7 +300,7 @@ where
         if let Some(generation) = generations::answered(read).map_err(error)? {
             return Ok(generation);
         }
-        let start = self.conn.query(&generations::start(&hash, &redis_key));
+        let start = self.conn.eval(&generations::start(&hash, &redis_key));
         generations::generation(start.map_err(error)?).ok_or_else(|| unstarted(&hash))
     }
 
@@ -319,7 +319,7 @@ where
         let redis_key = entry_redis_key(key.namespace, key.version, key.key);
         let hash = Self::hash_key(key.namespace);
         self.conn
-            .query::<()>(&generations::invalidate((&hash, &redis_key), None))
+            .eval::<()>(&generations::invalidate((&hash, &redis_key), None))
             .map_err(|e| self.conn.error(&format!("UNLINK {redis_key}"), e))
     }
 
@@ -331,7 +331,7 @@ where
     fn clear(&self, namespace: &str) -> Result<()> {
         let hash = Self::hash_key(namespace);
         self.conn
-            .query::<()>(&generations::clear(&hash))
+            .eval::<()>(&generations::clear(&hash))
             .map_err(|e| self.conn.error(&format!("HINCRBY {hash}"), e))?;
         let pattern = namespace_pattern(namespace);
         let mut cursor: u64 = 0;
@@ -392,7 +392,7 @@ where
             let hash = Self::hash_key(key.namespace);
             let cmd = generations::invalidate((&hash, &set.redis_key), Some((&set.bytes, set.px)));
             self.conn
-                .query_async::<()>(&cmd)
+                .eval_async::<()>(&cmd)
                 .await
                 .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
         })
@@ -413,7 +413,7 @@ where
                 return Ok(generation);
             }
             let start = generations::start(&hash, &redis_key);
-            let start = self.conn.query_async(&start).await.map_err(error)?;
+            let start = self.conn.eval_async(&start).await.map_err(error)?;
             generations::generation(start).ok_or_else(|| unstarted(&hash))
         })
     }

@@ -93,6 +93,14 @@ impl Connector {
         }
     }
 
+    /// Runs a script by its hash, and with its text when the server does not hold it yet.
+    pub(crate) fn eval<T: FromRedisValue>(&self, eval: &super::Eval<'_>) -> RedisResult<T> {
+        match self.query(&eval.cmd(true)) {
+            Err(e) if super::script::not_held(&e) => self.query(&eval.cmd(false)),
+            result => result,
+        }
+    }
+
     /// Runs `pipe` on a pooled blocking connection (no retry: a listing's reads are idempotent
     /// and a failure is reported to the user).
     pub(crate) fn query_pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> RedisResult<T> {
@@ -187,6 +195,18 @@ impl Connector {
                 }
                 result
             }
+            result => result,
+        }
+    }
+
+    /// [`eval`](Self::eval) on this runtime's multiplexed connection.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn eval_async<T: FromRedisValue>(
+        &self,
+        eval: &super::Eval<'_>,
+    ) -> RedisResult<T> {
+        match self.query_async(&eval.cmd(true)).await {
+            Err(e) if super::script::not_held(&e) => self.query_async(&eval.cmd(false)).await,
             result => result,
         }
     }

@@ -584,3 +584,41 @@ fn a_fill_stores_only_a_key_redis_does_not_hold() {
     assert!(backend.fill(&key, &entry("three"), seen).unwrap());
     assert_eq!(value().as_deref(), Some("three"));
 }
+
+/// The generations' scripts go by their hash (`EVALSHA`: a write carries its arguments, not the
+/// script's kilobyte), and again with their text whenever the server no longer holds them (a
+/// restart, `SCRIPT FLUSH`, a failover): no write is lost to `NOSCRIPT`.
+#[test]
+fn the_generations_scripts_go_by_hash_and_again_in_full_when_the_server_forgot_them() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server.url(), "app::scripts");
+    let mut con = connection(&server);
+    let flush = |con: &mut redis::Connection| {
+        redis::cmd("SCRIPT").arg("FLUSH").query::<()>(con).unwrap();
+    };
+    cache.insert(&1, "one".into()).unwrap();
+    flush(&mut con);
+    cache.insert(&2, "two".into()).unwrap();
+    flush(&mut con);
+    cache.remove(&1).unwrap();
+    flush(&mut con);
+    assert_eq!(cache.get_or_compute(&3, || "three".into()), "three");
+    let fresh = redis_cache(&server.url(), "app::scripts");
+    let held = (fresh.get(&1), fresh.get(&2), fresh.get(&3));
+    assert_eq!(held, (None, Some("two".into()), Some("three".into())));
+    flush(&mut con);
+    cache.clear().unwrap();
+    assert_eq!((fresh.get(&2), fresh.get(&3)), (None, None));
+    assert_eq!(cache.stats().errors, 0);
+    cache.insert(&4, "four".into()).unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut con)
+        .unwrap();
+    assert!(
+        stats.contains("cmdstat_evalsha:calls="),
+        "the scripts go by their hash: {stats}"
+    );
+}

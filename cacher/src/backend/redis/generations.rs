@@ -16,6 +16,7 @@
 //!
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,6 +24,13 @@ use redis::Cmd;
 
 use crate::backend::Generation;
 use crate::backend::generation::stripe_of;
+use crate::redis::{Eval, Lua};
+
+/// The scripts, sent by their hash (`EVALSHA`, `crate::redis::Eval`).
+static INVALIDATE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[RECORD, INVALIDATE]));
+static SINCE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[RECORD, SINCE]));
+static START_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[START]));
+static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[CLEAR]));
 
 /// Stripes per namespace.
 const STRIPES: u64 = 4096;
@@ -141,11 +149,10 @@ pub(super) fn answered(
 }
 
 /// [`read`], `all` set first at a random start if the hash has none, in one script.
-pub(super) fn start(hash: &str, redis_key: &str) -> Cmd {
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg(START).arg(1).arg(hash).arg(random_start(hash));
-    cmd.arg(stripe(redis_key.as_bytes()).0);
-    cmd
+pub(super) fn start(hash: &str, redis_key: &str) -> Eval<'static> {
+    Eval::new(&START_LUA, &[hash.as_bytes()])
+        .arg(random_start(hash))
+        .arg(stripe(redis_key.as_bytes()).0)
 }
 
 /// A start for `all`, in [2^51, 2^52): random (51 bits), so that a hash made anew does not
@@ -166,15 +173,9 @@ fn random_start(hash: &str) -> u64 {
     (u64::from_le_bytes(first) >> 13) | 1 << 51
 }
 
-fn script(body: &str, (hash, redis_key): (&[u8], &[u8])) -> Cmd {
+fn script(lua: &'static Lua, (hash, redis_key): (&[u8], &[u8])) -> Eval<'static> {
     let (field, key) = stripe(redis_key);
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg([RECORD, body].concat())
-        .arg(2)
-        .arg(hash)
-        .arg(redis_key);
-    cmd.arg(field).arg(key);
-    cmd
+    Eval::new(lua, &[hash, redis_key]).arg(field).arg(key)
 }
 
 /// An `insert` (`set`: the value and its `PX`, `None` for none) or a removal (`None`), with
@@ -182,13 +183,14 @@ fn script(body: &str, (hash, redis_key): (&[u8], &[u8])) -> Cmd {
 pub(super) fn invalidate(
     (hash, redis_key): (&str, &str),
     set: Option<(&[u8], Option<u64>)>,
-) -> Cmd {
-    let mut cmd = script(INVALIDATE, (hash.as_bytes(), redis_key.as_bytes()));
-    if let Some((bytes, px)) = set {
-        cmd.arg(bytes)
-            .arg(px.map_or(String::new(), |px| px.to_string()));
+) -> Eval<'static> {
+    let eval = script(&INVALIDATE_LUA, (hash.as_bytes(), redis_key.as_bytes()));
+    match set {
+        Some((bytes, px)) => eval
+            .arg(bytes)
+            .arg(px.map_or(String::new(), |px| px.to_string())),
+        None => eval,
     }
-    cmd
 }
 
 /// A computed value's `SET` (a fill's, `nx`: only where the key has no entry), made only if
@@ -197,33 +199,31 @@ pub(super) fn since(
     at: (&str, &str),
     (seen, nx): (Generation, bool),
     (bytes, px): (&[u8], Option<u64>),
-) -> Cmd {
+) -> Eval<'static> {
     let seen = seen.value();
-    let mut cmd = script(SINCE, (at.0.as_bytes(), at.1.as_bytes()));
-    cmd.arg((seen >> 64) as u64).arg(seen as u64);
-    cmd.arg(bytes)
-        .arg(px.map_or(String::new(), |px| px.to_string()));
-    cmd.arg(if nx { "nx" } else { "" });
-    cmd
+    script(&SINCE_LUA, (at.0.as_bytes(), at.1.as_bytes()))
+        .arg((seen >> 64) as u64)
+        .arg(seen as u64)
+        .arg(bytes)
+        .arg(px.map_or(String::new(), |px| px.to_string()))
+        .arg(if nx { "nx" } else { "" })
 }
 
 /// The removal of the value at `redis_key` by its location (`Listing::remove_at`: `cacher
 /// clear`, `prune`, `verify --repair`), with the move of its generation as a `remove`'s, when it
 /// is an entry's key (`cacher:{<namespace>}:…`, the namespace escaped: it ends at the first
 /// `}`); `None` for another key.
-pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Cmd> {
+pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Eval<'static>> {
     let namespace = redis_key.strip_prefix(b"cacher:{")?;
     let end = namespace.iter().position(|&b| b == b'}')?;
     let hash = [b"cacher:gen:{", &namespace[..=end]].concat();
-    Some(script(INVALIDATE, (&hash, redis_key)))
+    Some(script(&INVALIDATE_LUA, (&hash, redis_key)))
 }
 
 /// A clear's move of every key's generation, before its deletes: `all` plus one (started at
 /// random if the hash has none, as [`start`]).
-pub(super) fn clear(hash: &str) -> Cmd {
-    let mut cmd = redis::cmd("EVAL");
-    cmd.arg(CLEAR).arg(1).arg(hash).arg(random_start(hash));
-    cmd
+pub(super) fn clear(hash: &str) -> Eval<'static> {
+    Eval::new(&CLEAR_LUA, &[hash.as_bytes()]).arg(random_start(hash))
 }
 
 #[cfg(test)]
@@ -241,11 +241,9 @@ mod tests {
 
     #[test]
     fn a_removal_by_location_moves_the_generations_of_its_namespace() {
+        // After the keys' count: the hash, the entry's key, the stripe's field.
         let at = |key: &[u8]| {
-            remove_listed(key).map(|cmd| {
-                let args: Vec<Vec<u8>> = cmd.args_iter().map(arg_bytes).collect();
-                (args[3].clone(), args[5].clone())
-            })
+            remove_listed(key).map(|eval| (eval.args()[1].clone(), eval.args()[3].clone()))
         };
         let key = b"cacher:{app::f%7D}:v=2:(v2)1";
         let (field, _) = stripe(key);
@@ -255,13 +253,6 @@ mod tests {
         );
         assert_eq!(at(b"cacher:lock:x"), None);
         assert_eq!(at(b"cacher:{unended"), None);
-    }
-
-    fn arg_bytes(arg: redis::Arg<&[u8]>) -> Vec<u8> {
-        match arg {
-            redis::Arg::Simple(bytes) => bytes.to_vec(),
-            _ => Vec::new(),
-        }
     }
 
     #[test]

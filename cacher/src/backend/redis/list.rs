@@ -125,15 +125,11 @@ impl<F: Formatter> Listing for RedisBackend<F> {
     /// value computed before `cacher clear` does not land after it); another key by `UNLINK`.
     fn remove_at(&self, location: &str) -> Result<()> {
         let key = key_of(location)?;
-        let unlink = || {
-            let mut cmd = redis::cmd("UNLINK");
-            cmd.arg(&key);
-            cmd
+        let removed = match super::generations::remove_listed(&key) {
+            Some(eval) => self.conn.eval::<()>(&eval),
+            None => self.conn.query::<()>(redis::cmd("UNLINK").arg(&key)),
         };
-        let cmd = super::generations::remove_listed(&key).unwrap_or_else(unlink);
-        self.conn
-            .query::<()>(&cmd)
-            .map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
+        removed.map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
     }
 }
 
