@@ -234,7 +234,8 @@ impl<F: Formatter> StoreBackend<F> {
     /// Writers take turns (LMDB's one writer), each for a transaction's time, so the wait is
     /// that of a process frozen mid-write (`SIGSTOP`, a debugger): past it, the write fails as
     /// a dead server's does — the call's value is still returned, the tier left alone for the
-    /// rest of the call, the failure counted in `stats().errors`.
+    /// rest of the call, the failure counted in `stats().errors`. `Duration::MAX` waits as long
+    /// as it takes.
     ///
     /// ```
     /// use std::time::Duration;

@@ -57,7 +57,8 @@ impl Gate {
     /// # Errors
     /// `TimedOut` past the bound; the lock folder's or file's I/O failures.
     pub(super) fn enter(&self, bound: Duration) -> io::Result<Entered<'_>> {
-        let deadline = Instant::now() + bound;
+        // `Duration::MAX` (no bound) is a century: `+` would overflow and panic.
+        let deadline = crate::clock::deadline_after(bound);
         let mut state = self.state();
         loop {
             if state.holders > 0 {
@@ -155,5 +156,24 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5), "bounded");
         drop(held);
         assert!(gate.enter(Duration::from_secs(1)).is_ok(), "free again");
+    }
+
+    /// `Duration::MAX` is a wait as long as it takes. (Failed: `Instant::now() + bound`
+    /// overflowed, and every write of a store so configured panicked.)
+    #[test]
+    fn a_bound_of_duration_max_is_no_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Gate::new(dir.path());
+        let first = gate.enter(Duration::MAX).unwrap();
+        drop(first);
+        let other = Gate::new(dir.path());
+        let held = other.enter(Duration::MAX).unwrap();
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| gate.enter(Duration::MAX).map(drop));
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!waiter.is_finished(), "waits while another holds it");
+            drop(held);
+            assert!(waiter.join().unwrap().is_ok());
+        });
     }
 }
