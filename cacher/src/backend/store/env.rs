@@ -65,7 +65,10 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     }
     whose(&path, create)?;
     // On a read-only mount (a store shipped in a container's image), opened to be read: no
-    // process can write there, so LMDB's locks are not needed (nor can its lock file be).
+    // process can write it through this mount, so LMDB's locks are not needed (nor can its lock
+    // file be). A process writing the same files through another mount (a read-only bind of a
+    // directory that a process writes) is not seen: reading without the locks, this process can
+    // then be killed by LMDB (an assertion, SIGABRT) — not supported (RELIABILITY.md).
     let read_only = on_a_read_only_mount(&path);
     own_files(&path, !read_only)?;
     let flags = if read_only { READ_ONLY } else { READ_WRITE };
@@ -101,7 +104,7 @@ const READ_ONLY: EnvFlags = EnvFlags::READ_ONLY
     .union(EnvFlags::NO_READ_AHEAD);
 
 /// Whether the store's database is on a read-only file system (`EROFS` when opened to be
-/// written): no process can write it, whatever its permissions say.
+/// written): no process can write it through this mount, whatever its permissions say.
 fn on_a_read_only_mount(path: &Path) -> bool {
     std::fs::OpenOptions::new()
         .write(true)
@@ -378,7 +381,8 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
     // killed at any moment leaves the last committed transaction in the page cache, whole.
     // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
     // READ_ONLY, and only where there is no lock file (no process uses LMDB's locks there) or
-    // on a read-only mount: either way none writes while it reads.
+    // on a read-only mount (no process writes through it; a writer through another mount of
+    // the same files is the one case not kept, documented as not supported).
     #[allow(unsafe_code)]
     unsafe {
         options.flags(flags);
