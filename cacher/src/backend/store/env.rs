@@ -44,6 +44,8 @@ pub(super) struct Store {
     pub(super) uses: Arc<Uses>,
     /// The writers' gate: LMDB's writer mutex waited for with a bound.
     pub(super) gate: Arc<Gate>,
+    /// Opened to be read, on a read-only mount: its writes are refused as such.
+    pub(super) read_only: bool,
 }
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
@@ -90,7 +92,10 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     if !read_only {
         env.clear_stale_readers()?;
     }
-    let store = tables(&env, &path)?;
+    let store = Store {
+        read_only,
+        ..tables(&env, &path)?
+    };
     open.insert(path, store.clone());
     Ok(store)
 }
@@ -140,6 +145,7 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
             meta,
             uses: Arc::new(Uses::new()),
             gate: Arc::new(Gate::new(path)),
+            read_only: false,
         });
     }
     drop(txn);
@@ -156,6 +162,7 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
         meta,
         uses: Arc::new(Uses::new()),
         gate: Arc::new(Gate::new(path)),
+        read_only: false,
     };
     retire_first_layout(&store, &mut txn)?;
     txn.commit()?;
