@@ -8,13 +8,14 @@
 //!
 //! The first thread of a process to write takes the file's lock; the threads that come while it
 //! is held share it (LMDB's mutex orders them); the last one out releases it. A process waiting
-//! for the gate holds a second lock file, `store-writer-next`, meanwhile; a process whose threads
-//! have kept the gate for [`SLICE`] looks at it, and when another process waits, lets no more
-//! threads in: the last one out releases the gate, and the next to take it waits [`HANDOFF`]
-//! first. Without that, a process writing from several threads at once kept the gate without a
-//! break, and every other process's write failed at its bound.
-//! A waiting process frozen (holding that file's lock) costs a process writing from several
-//! threads a pause of [`HANDOFF`] every [`SLICE`], not its writes.
+//! for the gate holds a second lock file, `store-writer-next`, meanwhile; a process that writes
+//! looks at it every [`SLICE`] (as its threads join a hold, or take the gate again), and when
+//! another process waits, lets no more threads in: the last one out releases the gate, and the
+//! next to take it waits [`HANDOFF`] first. Without that, a process writing from several threads
+//! at once kept the gate without a break, and every other process's write failed at its bound
+//! (and one writing back to back from two threads kept them out for up to 0.1 s).
+//! A waiting process frozen (holding that file's lock) costs a process writing without a break
+//! a pause of [`HANDOFF`] every [`SLICE`], not its writes.
 
 use std::fs::{File, TryLockError};
 use std::io;
@@ -63,8 +64,7 @@ struct State {
     holders: usize,
     /// Whether a thread is trying the file's lock (the others wait for it).
     acquiring: bool,
-    /// When the threads holding the gate last looked whether another process waits for it
-    /// (`None` until a second thread joins the hold).
+    /// When the process last looked whether another process waits for the gate.
     looked: Option<Instant>,
     /// Another process waits: no thread joins the hold, the last one out releases the gate.
     yielding: bool,
@@ -115,6 +115,9 @@ impl Gate {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        if state.yielded.is_none() && another_waits(&mut state) {
+            state.yielded = Some(Instant::now());
+        }
         state.acquiring = true;
         let files = state.files.take();
         let yielded = state.yielded.take();
@@ -130,7 +133,6 @@ impl Gate {
         self.changed.notify_all();
         locked?;
         state.holders = 1;
-        state.looked = None;
         Ok(Entered(self))
     }
 
@@ -163,8 +165,8 @@ impl Gate {
     }
 }
 
-/// Whether another process waits for the gate this one holds: looked at every [`SLICE`] from
-/// the first thread that joined the hold (a process writing from one thread never looks).
+/// Whether another process waits for the gate: looked at every [`SLICE`] (a clock read
+/// otherwise), from the process's first write on.
 fn another_waits(state: &mut State) -> bool {
     let now = Instant::now();
     let Some(at) = state.looked else {
