@@ -48,9 +48,12 @@ impl Source {
             });
         }
         if let Some(dir) = &global.store {
-            // Nothing is made where there is no store of cacher's.
+            // Nothing is made where there is no store of cacher's. A removal waits for another
+            // process's write however long it takes (the removal is what was asked), saying so
+            // ([`removing`](Self::removing)), not the caches' `write_timeout` for each entry.
             let store = StoreBackend::open_existing(dir)
-                .map_err(|e| format!("{e}: give the directory of a store cache"))?;
+                .map_err(|e| format!("{e}: give the directory of a store cache"))?
+                .write_timeout(Duration::MAX);
             return Ok(Self {
                 name: dir.display().to_string(),
                 listing: Box::new(store),

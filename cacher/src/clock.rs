@@ -139,7 +139,6 @@ fn process_start() -> Instant {
 
 /// `Instant::now() + wait` for a wait that may be as long as it takes (`Duration::MAX`): past a
 /// century it ends a century from now, where `+` would overflow and panic.
-#[cfg(feature = "redis")]
 pub(crate) fn deadline_after(wait: Duration) -> Instant {
     const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
     Instant::now() + wait.min(CENTURY)

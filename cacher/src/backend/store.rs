@@ -231,10 +231,12 @@ impl<F: Formatter> StoreBackend<F> {
     }
 
     /// How long a write waits for another process's write to the store to end; default 5 s.
-    /// Writers take turns (LMDB's one writer), each for a transaction's time, so the wait is
-    /// that of a process frozen mid-write (`SIGSTOP`, a debugger): past it, the write fails as
+    /// Writers take turns (LMDB's one writer), each for a transaction's time — a process writing
+    /// from several threads at once for about 10 ms, then it lets a waiting process in — so the
+    /// wait is that of a process frozen mid-write (`SIGSTOP`, a debugger): past it, the write fails as
     /// a dead server's does — the call's value is still returned, the tier left alone for the
-    /// rest of the call, the failure counted in `stats().errors`.
+    /// rest of the call, the failure counted in `stats().errors`. `Duration::MAX` waits as long
+    /// as it takes.
     ///
     /// ```
     /// use std::time::Duration;

@@ -17,4 +17,5 @@ mod storecut;
 mod storefrozen;
 mod storefull;
 mod storero;
+mod storeturns;
 mod threads;

@@ -55,6 +55,14 @@ fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values()
         "a miss still returns its value"
     );
     assert!(cache.stats().errors >= 1, "the refused write is counted");
+    // Refused as a write to a read-only store, not as LMDB's "Permission denied".
+    let refused = cache.insert(&3, 30).map_err(|e| e.to_string());
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("read-only mount")),
+        "{refused:?}"
+    );
     assert_eq!(cache.get(&1), Some(10));
     mount.remount("rw");
 }

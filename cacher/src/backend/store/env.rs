@@ -44,6 +44,8 @@ pub(super) struct Store {
     pub(super) uses: Arc<Uses>,
     /// The writers' gate: LMDB's writer mutex waited for with a bound.
     pub(super) gate: Arc<Gate>,
+    /// Opened to be read, on a read-only mount: its writes are refused as such.
+    pub(super) read_only: bool,
 }
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
@@ -65,7 +67,10 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     }
     whose(&path, create)?;
     // On a read-only mount (a store shipped in a container's image), opened to be read: no
-    // process can write there, so LMDB's locks are not needed (nor can its lock file be).
+    // process can write it through this mount, so LMDB's locks are not needed (nor can its lock
+    // file be). A process writing the same files through another mount (a read-only bind of a
+    // directory that a process writes) is not seen: reading without the locks, this process can
+    // then be killed by LMDB (an assertion, SIGABRT) — not supported (RELIABILITY.md).
     let read_only = on_a_read_only_mount(&path);
     own_files(&path, !read_only)?;
     let flags = if read_only { READ_ONLY } else { READ_WRITE };
@@ -87,7 +92,10 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     if !read_only {
         env.clear_stale_readers()?;
     }
-    let store = tables(&env, &path)?;
+    let store = Store {
+        read_only,
+        ..tables(&env, &path)?
+    };
     open.insert(path, store.clone());
     Ok(store)
 }
@@ -101,7 +109,7 @@ const READ_ONLY: EnvFlags = EnvFlags::READ_ONLY
     .union(EnvFlags::NO_READ_AHEAD);
 
 /// Whether the store's database is on a read-only file system (`EROFS` when opened to be
-/// written): no process can write it, whatever its permissions say.
+/// written): no process can write it through this mount, whatever its permissions say.
 fn on_a_read_only_mount(path: &Path) -> bool {
     std::fs::OpenOptions::new()
         .write(true)
@@ -137,6 +145,7 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
             meta,
             uses: Arc::new(Uses::new()),
             gate: Arc::new(Gate::new(path)),
+            read_only: false,
         });
     }
     drop(txn);
@@ -153,6 +162,7 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
         meta,
         uses: Arc::new(Uses::new()),
         gate: Arc::new(Gate::new(path)),
+        read_only: false,
     };
     retire_first_layout(&store, &mut txn)?;
     txn.commit()?;
@@ -378,7 +388,8 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
     // killed at any moment leaves the last committed transaction in the page cache, whole.
     // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
     // READ_ONLY, and only where there is no lock file (no process uses LMDB's locks there) or
-    // on a read-only mount: either way none writes while it reads.
+    // on a read-only mount (no process writes through it; a writer through another mount of
+    // the same files is the one case not kept, documented as not supported).
     #[allow(unsafe_code)]
     unsafe {
         options.flags(flags);

@@ -27,7 +27,7 @@ impl<F> StoreBackend<F> {
         times: Times,
         put: Put,
     ) -> Result<bool> {
-        let store = self.store()?;
+        let store = self.writable()?;
         let gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         let go = match put {
@@ -77,7 +77,7 @@ impl<F> StoreBackend<F> {
         moved: &Moved<'_>,
         change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
     ) -> Result<()> {
-        let store = self.store()?;
+        let store = self.writable()?;
         let gate = self.enter(store)?;
         let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
         generations::bump(store, &mut txn, namespace, moved)
@@ -86,6 +86,18 @@ impl<F> StoreBackend<F> {
             .map_err(|e| self.error(e))?;
         drop(gate);
         self.sync()
+    }
+
+    /// The store, open to be written: one on a read-only mount, opened to be read, refuses
+    /// (LMDB's own refusal said "Permission denied").
+    fn writable(&self) -> Result<&Store> {
+        let store = self.store()?;
+        if !store.read_only {
+            return Ok(store);
+        }
+        let why = "the store is on a read-only mount: opened to be read, it is not written";
+        let error = std::io::Error::new(std::io::ErrorKind::ReadOnlyFilesystem, why);
+        Err(crate::Error::io(&self.dir, error))
     }
 
     /// The store's writers' gate entered, waiting at most the write timeout for another
