@@ -46,6 +46,8 @@ fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values()
         &envs,
     );
     assert_eq!(child_results(child), [("written".into(), "1".into())]);
+    // Shipped without its lock file: no process uses LMDB's locks there.
+    std::fs::remove_file(dir.join("lock.mdb")).unwrap();
     mount.remount("ro");
     let cache = store_cache(&dir);
     assert_eq!(cache.get(&1), Some(10), "the shipped entry is served");
@@ -64,5 +66,35 @@ fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values()
         "{refused:?}"
     );
     assert_eq!(cache.get(&1), Some(10));
+    mount.remount("rw");
+}
+
+/// The same store shipped with its lock file: a process may be writing the files through another
+/// mount (a read-only bind of a directory the host writes), and a reader without LMDB's locks
+/// would be killed by LMDB's assertions (the session 15 review saw SIGABRT within seconds). It
+/// is refused, saying why: every call computes its value.
+#[test]
+fn a_store_on_a_read_only_mount_with_its_lock_file_is_refused_not_read_without_locks() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("locked");
+    let mount = match Tmpfs::mount(&dir, "size=8m") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("store on a read-only mount: {why}")),
+    };
+    let envs = [(DIR, dir.display().to_string())];
+    let child = spawn_self(
+        &test_name!(a_store_written_before_its_mount_is_made_read_only),
+        &envs,
+    );
+    assert_eq!(child_results(child), [("written".into(), "1".into())]);
+    mount.remount("ro");
+    let cache = store_cache(&dir);
+    assert_eq!(cache.get(&1), None, "not read without LMDB's locks");
+    assert_eq!(cache.get_or_compute(&2, || 20), 20);
+    let refused = cache.insert(&3, 30).map_err(|e| e.to_string());
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("lock.mdb")),
+        "{refused:?}"
+    );
     mount.remount("rw");
 }

@@ -66,12 +66,17 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
         return Ok(store.clone());
     }
     whose(&path, create)?;
-    // On a read-only mount (a store shipped in a container's image), opened to be read: no
-    // process can write it through this mount, so LMDB's locks are not needed (nor can its lock
-    // file be). A process writing the same files through another mount (a read-only bind of a
-    // directory that a process writes) is not seen: reading without the locks, this process can
-    // then be killed by LMDB (an assertion, SIGABRT) — not supported (RELIABILITY.md).
+    // On a read-only mount (a store shipped in a container's image) without a lock file,
+    // opened to be read without LMDB's locks (which cannot be written there): no process uses
+    // them, so none writes. With a lock file, a process may be writing the same files through
+    // another mount (a read-only bind of a directory the host writes), and a reader without the
+    // locks would be killed by LMDB (an assertion, SIGABRT): refused instead — the tier fails,
+    // values are computed (RELIABILITY.md).
     let read_only = on_a_read_only_mount(&path);
+    if read_only && root_has(&path, "lock.mdb") {
+        let why = format!("{}: {LOCKED_READ_ONLY}", path.display());
+        return Err(io::Error::new(io::ErrorKind::ReadOnlyFilesystem, why).into());
+    }
     own_files(&path, !read_only)?;
     let flags = if read_only { READ_ONLY } else { READ_WRITE };
     let env = MAP_SIZES
@@ -107,6 +112,16 @@ const READ_WRITE: EnvFlags = EnvFlags::NO_SYNC.union(EnvFlags::NO_READ_AHEAD);
 const READ_ONLY: EnvFlags = EnvFlags::READ_ONLY
     .union(EnvFlags::NO_LOCK)
     .union(EnvFlags::NO_READ_AHEAD);
+
+/// Why a store on a read-only mount with a lock file is not opened.
+const LOCKED_READ_ONLY: &str = "the store is on a read-only mount but has a lock file (lock.mdb): a \
+     process may be writing it through another mount, and it cannot be read safely without LMDB's \
+     locks; ship a read-only store without its lock.mdb to have it read";
+
+/// Whether `name` is in the store's directory (as anything).
+fn root_has(path: &Path, name: &str) -> bool {
+    path.join(name).symlink_metadata().is_ok()
+}
 
 /// Whether the store's database is on a read-only file system (`EROFS` when opened to be
 /// written): no process can write it through this mount, whatever its permissions say.
