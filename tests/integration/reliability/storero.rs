@@ -31,21 +31,32 @@ fn a_store_written_before_its_mount_is_made_read_only() {
     println!("RESULT written=1");
 }
 
-#[test]
-fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values() {
+/// A store with key 1 on a tmpfs of its own, written by another process (this one opens it only
+/// once it is read-only): the sandbox, the store's directory, the mount. `None` when skipped.
+fn written_on_a_mount() -> Option<(tempfile::TempDir, PathBuf, Tmpfs)> {
     let sandbox = tempfile::tempdir().unwrap();
     let dir = sandbox.path().join("shipped");
     let mount = match Tmpfs::mount(&dir, "size=8m") {
         Ok(mount) => mount,
-        Err(why) => return skip(&format!("store on a read-only mount: {why}")),
+        Err(why) => {
+            skip(&format!("store on a read-only mount: {why}"));
+            return None;
+        }
     };
-    // Written by another process: this one opens the store only once it is read-only.
     let envs = [(DIR, dir.display().to_string())];
     let child = spawn_self(
         &test_name!(a_store_written_before_its_mount_is_made_read_only),
         &envs,
     );
     assert_eq!(child_results(child), [("written".into(), "1".into())]);
+    Some((sandbox, dir, mount))
+}
+
+#[test]
+fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values() {
+    let Some((_sandbox, dir, mount)) = written_on_a_mount() else {
+        return;
+    };
     // Shipped without its lock file: no process uses LMDB's locks there.
     std::fs::remove_file(dir.join("lock.mdb")).unwrap();
     mount.remount("ro");
@@ -75,18 +86,9 @@ fn a_store_on_a_read_only_mount_serves_its_entries_and_returns_computed_values()
 /// is refused, saying why: every call computes its value.
 #[test]
 fn a_store_on_a_read_only_mount_with_its_lock_file_is_refused_not_read_without_locks() {
-    let sandbox = tempfile::tempdir().unwrap();
-    let dir = sandbox.path().join("locked");
-    let mount = match Tmpfs::mount(&dir, "size=8m") {
-        Ok(mount) => mount,
-        Err(why) => return skip(&format!("store on a read-only mount: {why}")),
+    let Some((_sandbox, dir, mount)) = written_on_a_mount() else {
+        return;
     };
-    let envs = [(DIR, dir.display().to_string())];
-    let child = spawn_self(
-        &test_name!(a_store_written_before_its_mount_is_made_read_only),
-        &envs,
-    );
-    assert_eq!(child_results(child), [("written".into(), "1".into())]);
     mount.remount("ro");
     let cache = store_cache(&dir);
     assert_eq!(cache.get(&1), None, "not read without LMDB's locks");
