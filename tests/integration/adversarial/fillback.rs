@@ -41,16 +41,19 @@ fn race(kind: Near) -> Option<u64> {
     race_with(kind, Other::Insert2)
 }
 
-/// As [`race`], the other process doing `other`.
-fn race_with(kind: Near, other_does: Other) -> Option<u64> {
-    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let near = (kind, near.path());
-    let hooked = ReadThenHook::new(far.path());
+/// This process's cache (`near` in front of the hooked far tier), with key 1 as 1 in the far
+/// tier only (the near tier lost it: evicted, or a new machine), and the other process's
+/// `other_does` armed to run just after this one's next read of the far tier.
+fn armed(
+    near: (Near, &std::path::Path),
+    far: &std::path::Path,
+    other_does: Other,
+) -> (Cache<u32, u64>, ReadThenHook) {
+    let hooked = ReadThenHook::new(far);
     let this = process(near, hooked.clone());
-    let other = process(near, SeparateFileBackend::new(far.path()));
-    // Key 1 is 1 in the shared tier only (the near tier lost it: evicted, or a new machine).
+    let other = process(near, SeparateFileBackend::new(far));
     let far_only: Cache<u32, u64> = Cache::builder()
-        .backend(SeparateFileBackend::new(far.path()))
+        .backend(SeparateFileBackend::new(far))
         .build()
         .unwrap();
     far_only.insert(&1, 1).unwrap();
@@ -58,6 +61,14 @@ fn race_with(kind: Near, other_does: Other) -> Option<u64> {
         Other::Insert2 => other.insert(&1, 2).unwrap(),
         Other::Remove => other.remove(&1).unwrap(),
     });
+    (this, hooked)
+}
+
+/// As [`race`], the other process doing `other`.
+fn race_with(kind: Near, other_does: Other) -> Option<u64> {
+    let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let near = (kind, near.path());
+    let (this, hooked) = armed(near, far.path(), other_does);
     assert_eq!(
         this.get(&1),
         Some(1),
@@ -172,16 +183,7 @@ async fn an_async_fill_from_a_later_tier_does_not_undo_another_processs_removal(
     for kind in [Near::Files, Near::Store] {
         let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let near = (kind, near.path());
-        let hooked = ReadThenHook::new(far.path());
-        let this = process(near, hooked.clone());
-        let other = process(near, SeparateFileBackend::new(far.path()));
-        // Key 1 is 1 in the shared tier only.
-        let far_only: Cache<u32, u64> = Cache::builder()
-            .backend(SeparateFileBackend::new(far.path()))
-            .build()
-            .unwrap();
-        far_only.insert(&1, 1).unwrap();
-        hooked.arm(move || other.remove(&1).unwrap());
+        let (this, hooked) = armed(near, far.path(), Other::Remove);
         assert_eq!(this.get_or_compute_async(&1, || async { 99 }).await, 1);
         assert!(
             hooked.hook.lock().unwrap().is_none(),
