@@ -223,16 +223,8 @@ fn a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go() {
         }
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let made = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go",
-            "--exact",
-        ])
-        .env(MAKE_ENTRIES, dir.path())
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let dir =
+        entries_made_by("a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go");
     let mut options = heed::EnvOpenOptions::new();
     options.max_dbs(3);
     // SAFETY: this is the only open of this environment in this process, and it stays open
@@ -242,13 +234,7 @@ fn a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go() {
     let frozen = env.write_txn().unwrap();
     let store = dir.path().to_str().unwrap();
     let args = ["--store", store, "clear", "--all", "--yes"];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cacher"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_cacher(&args);
     let said = said_within(&mut child, "still waiting", BOUND);
     assert!(
         said.contains("writer lock") && said.contains("Ctrl-C"),
@@ -270,16 +256,7 @@ fn a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate() {
     if let Some(dir) = std::env::var_os(MAKE_ENTRIES) {
         return make_entries(dir);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let made = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate",
-            "--exact",
-        ])
-        .env(MAKE_ENTRIES, dir.path())
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let dir = entries_made_by("a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate");
     // The frozen writer: the gate's lock, then LMDB's, as a cacher process's write takes them.
     let gate = std::fs::File::options()
         .read(true)
@@ -296,13 +273,7 @@ fn a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate() {
     let frozen = env.write_txn().unwrap();
     let store = dir.path().to_str().unwrap();
     let args = ["--store", store, "clear", "--all", "--yes"];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cacher"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_cacher(&args);
     let said = said_within(&mut child, "still waiting", BOUND);
     assert!(said.contains("writer lock"), "{said}");
     // Frozen past the store's default write timeout (5 s).
@@ -311,6 +282,30 @@ fn a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate() {
     let out = wait_bounded(child, &args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(text(&out).contains("removed 3 entries"), "{}", text(&out));
+}
+
+/// A directory whose store holds three entries, written by a child process: this test binary
+/// running `test`, which calls [`make_entries`] when asked to.
+fn entries_made_by(test: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact"])
+        .env(MAKE_ENTRIES, dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    dir
+}
+
+/// `cacher` with `args`, running, its output piped.
+fn spawn_cacher(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cacher"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// The child's part of the tests above: three entries written to the store in `dir` by a cache.
