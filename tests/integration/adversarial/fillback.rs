@@ -9,7 +9,7 @@
 
 use cacher::{Cache, PersistentBackend, SeparateFileBackend};
 
-use super::ReadThenHook;
+use super::{Hooked, When};
 
 /// The near tiers the race is run with: a machine's directory, or its embedded store.
 #[derive(Clone, Copy)]
@@ -48,8 +48,8 @@ fn armed(
     near: (Near, &std::path::Path),
     far: &std::path::Path,
     other_does: Other,
-) -> (Cache<u32, u64>, ReadThenHook) {
-    let hooked = ReadThenHook::new(far);
+) -> (Cache<u32, u64>, Hooked) {
+    let hooked = Hooked::new(far, When::AfterRead);
     let this = process(near, hooked.clone());
     let other = process(near, SeparateFileBackend::new(far));
     let far_only: Cache<u32, u64> = Cache::builder()
@@ -197,63 +197,6 @@ async fn an_async_fill_from_a_later_tier_does_not_undo_another_processs_removal(
     }
 }
 
-/// A far tier whose `remove` and `clear`, once armed, run a hook first: this process's call
-/// coming between another process's removal of the key from the near tier and from the far one
-/// (tiers are cleared one after the other).
-#[derive(Clone)]
-struct InvalidateHook {
-    file: std::sync::Arc<SeparateFileBackend>,
-    hook: std::sync::Arc<std::sync::Mutex<Option<super::Hook>>>,
-}
-
-impl InvalidateHook {
-    fn new(dir: &std::path::Path) -> Self {
-        Self {
-            file: std::sync::Arc::new(SeparateFileBackend::new(dir)),
-            hook: std::sync::Arc::default(),
-        }
-    }
-
-    /// Runs `hook` before the next `remove` or `clear`.
-    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
-        *self.hook.lock().unwrap() = Some(Box::new(hook));
-    }
-
-    fn run_hook(&self) {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-    }
-}
-
-impl PersistentBackend<u64> for InvalidateHook {
-    fn name(&self) -> &'static str {
-        "file"
-    }
-    fn get(
-        &self,
-        key: &cacher::entry::EntryKey<'_>,
-    ) -> cacher::Result<Option<cacher::entry::Entry<u64>>> {
-        PersistentBackend::<u64>::get(&*self.file, key)
-    }
-    fn insert(
-        &self,
-        key: &cacher::entry::EntryKey<'_>,
-        entry: &cacher::entry::Entry<u64>,
-    ) -> cacher::Result<()> {
-        self.file.insert(key, entry)
-    }
-    fn remove(&self, key: &cacher::entry::EntryKey<'_>) -> cacher::Result<()> {
-        self.run_hook();
-        PersistentBackend::<u64>::remove(&*self.file, key)
-    }
-    fn clear(&self, namespace: &str) -> cacher::Result<()> {
-        self.run_hook();
-        PersistentBackend::<u64>::clear(&*self.file, namespace)
-    }
-}
-
 /// Key 1 is 1 in the far tier only; another process removes it (or clears) from both tiers,
 /// and this process's `get` runs while that removal is between the tiers: what a third process
 /// of the machine reads after.
@@ -261,7 +204,7 @@ fn race_between_tiers(kind: Near, clear: bool) -> Option<u64> {
     let (near, far) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let near = (kind, near.path());
     let this = process(near, SeparateFileBackend::new(far.path()));
-    let hooked = InvalidateHook::new(far.path());
+    let hooked = Hooked::new(far.path(), When::BeforeInvalidation);
     let other = process(near, hooked.clone());
     process(near, SeparateFileBackend::new(far.path()))
         .insert(&1, 1)

@@ -73,30 +73,53 @@ fn memory_over<Kind>(tier: impl cacher::IntoBackend<u32, u64, Kind>) -> cacher::
 /// A callback a test arms for one moment of a tier's work.
 type Hook = Box<dyn FnOnce() + Send>;
 
-/// A file tier whose next read, once armed, runs a hook right after reading: another process's
-/// write landing just after this one's read (as a process scheduled there would), for the tests
-/// of what a call writes back from what it read (`touchback`, `fillback`).
-#[derive(Clone)]
-struct ReadThenHook {
-    file: std::sync::Arc<cacher::SeparateFileBackend>,
-    hook: std::sync::Arc<std::sync::Mutex<Option<Hook>>>,
+/// When an armed [`Hooked`] tier runs its hook.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    /// Right after its next read: another process's write landing just after this one's read
+    /// (as a process scheduled there would), for the tests of what a call writes back from what
+    /// it read (`touchback`, `fillback`).
+    AfterRead,
+    /// Before its next `remove` or `clear`: a call coming between another process's removal of
+    /// the key from an earlier tier and from this one (tiers are cleared one after the other).
+    BeforeInvalidation,
 }
 
-impl ReadThenHook {
-    fn new(dir: &std::path::Path) -> Self {
+/// A file tier that runs a hook, once armed, at one moment of its work ([`When`]).
+#[derive(Clone)]
+struct Hooked {
+    file: std::sync::Arc<cacher::SeparateFileBackend>,
+    hook: std::sync::Arc<std::sync::Mutex<Option<Hook>>>,
+    when: When,
+}
+
+impl Hooked {
+    fn new(dir: &std::path::Path, when: When) -> Self {
         Self {
             file: std::sync::Arc::new(cacher::SeparateFileBackend::new(dir)),
             hook: std::sync::Arc::default(),
+            when,
         }
     }
 
-    /// Runs `hook` after the next read.
+    /// Runs `hook` at the next moment the tier was made for.
     fn arm(&self, hook: impl FnOnce() + Send + 'static) {
         *self.hook.lock().unwrap() = Some(Box::new(hook));
     }
+
+    /// Runs the armed hook, if `now` is its moment.
+    fn at(&self, now: When) {
+        if now != self.when {
+            return;
+        }
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
 }
 
-impl cacher::PersistentBackend<u64> for ReadThenHook {
+impl cacher::PersistentBackend<u64> for Hooked {
     fn name(&self) -> &'static str {
         "file"
     }
@@ -105,10 +128,7 @@ impl cacher::PersistentBackend<u64> for ReadThenHook {
         key: &cacher::entry::EntryKey<'_>,
     ) -> cacher::Result<Option<cacher::entry::Entry<u64>>> {
         let read = cacher::PersistentBackend::<u64>::get(&*self.file, key);
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
+        self.at(When::AfterRead);
         read
     }
     fn insert(
@@ -119,9 +139,11 @@ impl cacher::PersistentBackend<u64> for ReadThenHook {
         self.file.insert(key, entry)
     }
     fn remove(&self, key: &cacher::entry::EntryKey<'_>) -> cacher::Result<()> {
+        self.at(When::BeforeInvalidation);
         cacher::PersistentBackend::<u64>::remove(&*self.file, key)
     }
     fn clear(&self, namespace: &str) -> cacher::Result<()> {
+        self.at(When::BeforeInvalidation);
         cacher::PersistentBackend::<u64>::clear(&*self.file, namespace)
     }
 }

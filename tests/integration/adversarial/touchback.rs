@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cacher::{Cache, Clock, MemoryBackend, MockClock, SeparateFileBackend};
 
-use super::ReadThenHook;
+use super::{Hooked, When};
 
 const MIN: Duration = Duration::from_secs(60);
 
@@ -31,14 +31,9 @@ fn process(dir: &std::path::Path, clock: &Clock) -> Cache<u32, u64> {
 fn this_and_another(
     dir: &std::path::Path,
     memory: bool,
-) -> (
-    Cache<u32, u64>,
-    ReadThenHook,
-    Cache<u32, u64>,
-    Arc<MockClock>,
-) {
+) -> (Cache<u32, u64>, Hooked, Cache<u32, u64>, Arc<MockClock>) {
     let (clock, mock) = Clock::mock();
-    let tier = ReadThenHook::new(dir);
+    let tier = Hooked::new(dir, When::AfterRead);
     let mut builder = Cache::builder();
     if memory {
         builder = builder.backend(MemoryBackend::new());
