@@ -35,7 +35,7 @@ use super::inner::Inner;
 use super::inner::Shared;
 #[cfg(feature = "tokio")]
 use super::miss::no_tiers;
-use super::miss::{Miss, Put, Step};
+use super::miss::{Miss, Put, Step, down_in};
 use super::stats::Counters;
 use crate::backend::{Generation, PersistentBackend};
 use crate::entry::{Entry, EntryKey};
@@ -210,12 +210,12 @@ async fn generations_async<K, V, Q>(
     let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
     let mut read = Vec::with_capacity(upto - from);
     for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
-        read.push(match down & 1u64.checked_shl(tier as u32).unwrap_or(0) {
-            0 => {
+        read.push(match down_in(down, tier) {
+            false => {
                 let span = tier_span("cacher.read", key.namespace, backend.name());
                 Some(backend.generation_async(&key).instrument(span).await)
             }
-            _ => None,
+            true => None,
         });
     }
     miss.seen(read);
@@ -284,21 +284,20 @@ pub(super) fn write_tier<V: 'static>(
     wrote
 }
 
-/// Every tier's generation of `key` but those `down` (bit `i` for tier `i`, `None`), for both
-/// drivers.
+/// The generations of `key` in the tiers `tiers`, but those `down` (`None`), for the blocking
+/// driver.
 pub(super) fn generations<V: 'static>(
     backends: &[Box<dyn PersistentBackend<V>>],
     key: &EntryKey<'_>,
-    down: u64,
+    (down, tiers): (u64, std::ops::Range<usize>),
 ) -> Vec<Option<crate::Result<Generation>>> {
-    let mut read = Vec::with_capacity(backends.len());
-    for (tier, backend) in backends.iter().enumerate() {
-        read.push(
-            (down & 1u64.checked_shl(tier as u32).unwrap_or(0) == 0).then(|| {
-                let _span = tier_span("cacher.read", key.namespace, backend.name()).entered();
-                backend.generation(key)
-            }),
-        );
+    let mut read = Vec::with_capacity(tiers.len());
+    for tier in tiers {
+        let backend = &backends[tier];
+        read.push((!down_in(down, tier)).then(|| {
+            let _span = tier_span("cacher.read", key.namespace, backend.name()).entered();
+            backend.generation(key)
+        }));
     }
     read
 }

@@ -31,6 +31,7 @@ mod store;
 mod tier;
 mod values;
 
+pub(super) use self::tier::down_in;
 pub(super) use self::{
     others::Waited, seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values,
 };

@@ -304,8 +304,7 @@ where
     ) -> super::values::Read {
         let true = Q::PERSISTENT else { no_tiers() };
         let (_, key) = tier_of(self.inner, self.call, key, 0);
-        let down = down.checked_shr(tiers.start as u32).unwrap_or(0);
-        drive::generations(&self.inner.backends[tiers], &key, down)
+        drive::generations(&self.inner.backends, &key, (down, tiers))
     }
 
     fn wait(&mut self, bound: Duration) -> Waited {

@@ -14,13 +14,23 @@ impl Core<'_> {
     /// the rest of the call.
     pub(super) fn note_failure(&mut self, tier: usize, error: &Error) {
         if matches!(error, Error::Backend { .. }) {
-            self.down |= 1u64.checked_shl(tier as u32).unwrap_or(0);
+            self.down |= bit(tier);
         }
     }
 
     pub(super) fn is_down(&self, tier: usize) -> bool {
-        self.down & 1u64.checked_shl(tier as u32).unwrap_or(0) != 0
+        down_in(self.down, tier)
     }
+}
+
+/// Whether tier `tier` is in the set `down` (bit `i` for tier `i`; a tier past the 64th never
+/// is: it costs a failing service a timeout per command, not a wrong answer).
+pub(in crate::cache) fn down_in(down: u64, tier: usize) -> bool {
+    down & bit(tier) != 0
+}
+
+fn bit(tier: usize) -> u64 {
+    1u64.checked_shl(tier as u32).unwrap_or(0)
 }
 
 /// Persistent tier `tier` and the identity of the entry under the persistent `key`.
