@@ -27,27 +27,25 @@ impl<F> StoreBackend<F> {
         times: Times,
         put: Put,
     ) -> Result<bool> {
-        let store = self.writable()?;
-        let gate = self.enter(store)?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        let go = match put {
-            Put::Insert => {
-                generations::bump(store, &mut txn, at.0, &Moved::Key(at.1)).map(|()| true)
+        let evicted = self.transact(|store, txn| {
+            let go = match put {
+                Put::Insert => {
+                    generations::bump(store, txn, at.0, &Moved::Key(at.1)).map(|()| true)
+                }
+                Put::Fill(seen) => match store.entries.get(txn, at.1) {
+                    Ok(None) => generations::admits(store, txn, at, seen),
+                    held => held.map(|_| false),
+                },
+                Put::Since(seen) => generations::admits(store, txn, at, seen),
+            }?;
+            match go {
+                true => table::put(store, txn, at, bytes, times, self.bounds).map(Some),
+                false => Ok(None),
             }
-            Put::Fill(seen) => match store.entries.get(&txn, at.1) {
-                Ok(None) => generations::admits(store, &txn, at, seen),
-                held => held.map(|_| false),
-            },
-            Put::Since(seen) => generations::admits(store, &txn, at, seen),
+        })?;
+        let Some(evicted) = evicted else {
+            return Ok(false);
         };
-        if !go.map_err(|e| self.error(e))? {
-            return Ok(false); // the transaction, dropped, writes nothing
-        }
-        let evicted = table::put(store, &mut txn, at, bytes, times, self.bounds)
-            .and_then(|evicted| txn.commit().map(|()| evicted))
-            .map_err(|e| self.error(e))?;
-        // Out of the gate before the sync, which holds no writer lock.
-        drop(gate);
         self.evicted.fetch_add(evicted, Ordering::Relaxed);
         self.sync().map(|()| true)
     }
@@ -77,15 +75,29 @@ impl<F> StoreBackend<F> {
         moved: &Moved<'_>,
         change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
     ) -> Result<()> {
-        let store = self.writable()?;
-        let gate = self.enter(store)?;
-        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
-        generations::bump(store, &mut txn, namespace, moved)
-            .and_then(|()| change(store, &mut txn))
-            .and_then(|()| txn.commit())
-            .map_err(|e| self.error(e))?;
-        drop(gate);
+        self.transact(|store, txn| {
+            generations::bump(store, txn, namespace, moved)
+                .and_then(|()| change(store, txn))
+                .map(Some)
+        })?;
         self.sync()
+    }
+
+    /// Runs `work` in one write transaction, behind the writers' gate: committed when it
+    /// answers `Some`, dropped (nothing written) at `None`. The gate is left when it returns,
+    /// before the caller's sync, which holds no writer lock.
+    fn transact<T>(
+        &self,
+        work: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let store = self.writable()?;
+        let _gate = self.enter(store)?;
+        let mut txn = store.env.write_txn().map_err(|e| self.error(e))?;
+        let done = work(store, &mut txn).map_err(|e| self.error(e))?;
+        if done.is_some() {
+            txn.commit().map_err(|e| self.error(e))?;
+        }
+        Ok(done)
     }
 
     /// The store, open to be written: one on a read-only mount, opened to be read, refuses
