@@ -16,36 +16,24 @@ use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 impl<F: Formatter> SeparateFileBackend<F> {
-    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`), creating the
-    /// directories on the way; when the cache directory was removed since it was opened, opens
-    /// (or creates) it anew and tries once more. The root, if it wrote.
+    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`; with `since`, only
+    /// while the key's generation is unmoved), creating the directories on the way, through
+    /// [`with_root`](Self::with_root). The root, if it wrote.
     fn write(
         &self,
         rel: &str,
         bytes: &[u8],
         (replace, since): (bool, Option<Generation>),
     ) -> io::Result<Option<Arc<Dir>>> {
-        let attempt = || -> io::Result<Option<Arc<Dir>>> {
-            let root = self
-                .root
-                .open(Some(self.modes))?
-                .ok_or(io::ErrorKind::NotFound)?;
+        self.with_root(|root| {
             // The generation compared in the directory the file goes into, held while it does.
             let gate = || match since {
-                Some(seen) => generations::hold_if_unmoved(&root, (rel, seen), self.modes)
+                Some(seen) => generations::hold_if_unmoved(root, (rel, seen), self.modes)
                     .map(|held| held.map(Some)),
                 None => Ok(Some(None)),
             };
-            let placed =
-                write_atomic(&root, rel, bytes, (self.durable, replace), self.modes, gate)?;
-            Ok(placed.then_some(root))
-        };
-        attempt().or_else(|e| {
-            if e.kind() != io::ErrorKind::NotFound {
-                return Err(e);
-            }
-            self.root.forget();
-            attempt()
+            let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)?;
+            Ok(placed.then(|| Arc::clone(root)))
         })
     }
 
@@ -91,10 +79,10 @@ impl<F: Formatter> SeparateFileBackend<F> {
     }
 
     /// Runs `f` with the cache directory, made if missing; once more, the directory opened
-    /// anew, when it was removed since it was opened (as [`write`](Self::write)).
-    pub(super) fn with_root<T>(&self, f: impl Fn(&Dir) -> io::Result<T>) -> io::Result<T> {
+    /// anew, when it was removed since it was opened.
+    pub(super) fn with_root<T>(&self, f: impl Fn(&Arc<Dir>) -> io::Result<T>) -> io::Result<T> {
         let attempt = || {
-            f(&*self
+            f(&self
                 .root
                 .open(Some(self.modes))?
                 .ok_or(io::ErrorKind::NotFound)?)
