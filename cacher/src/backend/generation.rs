@@ -133,6 +133,21 @@ pub(super) fn stripe_of(name: &[u8], stripes: u64) -> (u64, u64) {
     (word(0) % stripes, word(8))
 }
 
+/// A random number, for the start of a tier's generations (a file's number, Redis's `all`), so
+/// that records made anew after a loss never repeat the lost ones: std's randomly keyed hasher,
+/// with the time and the process.
+pub(super) fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,6 @@
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
 
 use std::fs::File;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,7 @@ use super::root::Modes;
 #[cfg(unix)]
 use super::write::nonblocking_flags;
 use crate::backend::Generation;
-use crate::backend::generation::{Moves, stripe_of};
+use crate::backend::generation::{self, Moves, stripe_of};
 use crate::lock::LOCK_DIR;
 
 /// What the files begin with: not `{`, so that no listing takes one for a JSON entry.
@@ -110,7 +109,7 @@ impl Locked {
             // before has).
             locked.bytes = [0; LEN];
             locked.bytes[..16].copy_from_slice(MAGIC);
-            locked.bytes[ID_AT..CLEARS_AT].copy_from_slice(&random().to_le_bytes());
+            locked.bytes[ID_AT..CLEARS_AT].copy_from_slice(&generation::random().to_le_bytes());
             locked.save()?;
         }
         Ok(Some(locked))
@@ -195,18 +194,6 @@ fn lock(file: &File) -> io::Result<()> {
             Err(io::Error::new(io::ErrorKind::TimedOut, why))
         }
     }
-}
-
-/// A random number (std's randomly keyed hasher, with the time and the process).
-fn random() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
 }
 
 /// The generation of the key whose entry is at `rel`.

@@ -17,13 +17,11 @@
 //! [`PersistentBackend::generation`]: crate::PersistentBackend::generation
 
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::Cmd;
 
 use crate::backend::Generation;
-use crate::backend::generation::stripe_of;
+use crate::backend::generation::{self, stripe_of};
 use crate::redis::{Eval, Lua};
 
 /// The scripts, sent by their hash (`EVALSHA`, `crate::redis::Eval`).
@@ -151,26 +149,15 @@ pub(super) fn answered(
 /// [`read`], `all` set first at a random start if the hash has none, in one script.
 pub(super) fn start(hash: &str, redis_key: &str) -> Eval<'static> {
     Eval::new(&START_LUA, &[hash.as_bytes()])
-        .arg(random_start(hash))
+        .arg(random_start())
         .arg(stripe(redis_key.as_bytes()).0)
 }
 
 /// A start for `all`, in [2^51, 2^52): random (51 bits), so that a hash made anew does not
 /// repeat a lost one's counts; below 2^53, which Lua's numbers hold exactly, with room for the
 /// clears that add to it.
-fn random_start(hash: &str) -> u64 {
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(hash.as_bytes());
-    hasher.update(&nanos.to_le_bytes());
-    hasher.update(&std::process::id().to_le_bytes());
-    hasher.update(&CALLS.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-    (u64::from_le_bytes(first) >> 13) | 1 << 51
+fn random_start() -> u64 {
+    (generation::random() >> 13) | 1 << 51
 }
 
 fn script(lua: &'static Lua, (hash, redis_key): (&[u8], &[u8])) -> Eval<'static> {
@@ -223,7 +210,7 @@ pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Eval<'static>> {
 /// A clear's move of every key's generation, before its deletes: `all` plus one (started at
 /// random if the hash has none, as [`start`]).
 pub(super) fn clear(hash: &str) -> Eval<'static> {
-    Eval::new(&CLEAR_LUA, &[hash.as_bytes()]).arg(random_start(hash))
+    Eval::new(&CLEAR_LUA, &[hash.as_bytes()]).arg(random_start())
 }
 
 #[cfg(test)]
@@ -257,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_start_is_random_below_two_to_the_53() {
-        let (one, two) = (random_start("h"), random_start("h"));
+        let (one, two) = (random_start(), random_start());
         assert_ne!(one, two);
         for start in [one, two] {
             assert!((1 << 51..1 << 52).contains(&start), "{start}");
