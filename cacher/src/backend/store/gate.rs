@@ -70,6 +70,9 @@ struct State {
     yielding: bool,
     /// When the gate was released for another process, which the next to take it lets in.
     yielded: Option<Instant>,
+    /// Threads waiting on `changed`: without any, a change notifies nobody (std's `notify_all`
+    /// is a system call even then, one per write).
+    waiting: usize,
 }
 
 /// The gate held by one writing thread, until dropped.
@@ -81,6 +84,13 @@ impl Gate {
             dir: dir.to_owned(),
             state: Mutex::default(),
             changed: Condvar::new(),
+        }
+    }
+
+    /// Wakes the threads waiting for a change of `state` (held), if any.
+    fn notify(&self, state: &State) {
+        if state.waiting > 0 {
+            self.changed.notify_all();
         }
     }
 
@@ -111,9 +121,11 @@ impl Gate {
             if left.is_zero() {
                 return Err(timed_out(bound));
             }
+            state.waiting += 1;
             state = (self.changed.wait_timeout(state, left))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            state.waiting -= 1;
         }
         if state.yielded.is_none() && another_waits(&mut state) {
             state.yielded = Some(Instant::now());
@@ -130,7 +142,7 @@ impl Gate {
         let mut state = self.state();
         state.acquiring = false;
         state.files = files;
-        self.changed.notify_all();
+        self.notify(&state);
         locked?;
         state.holders = 1;
         Ok(Entered(self))
@@ -230,7 +242,7 @@ impl Drop for Entered<'_> {
         }
         if std::mem::take(&mut state.yielding) {
             state.yielded = Some(Instant::now());
-            self.0.changed.notify_all();
+            self.0.notify(&state);
         }
     }
 }
