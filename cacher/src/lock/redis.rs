@@ -2,12 +2,13 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{FlightGuard, FlightLock};
 use crate::error::Result;
-use crate::redis::{Connector, RedisOptions};
+use crate::redis::{Connector, Eval, Lua, RedisOptions};
 
 /// Takes the lock, or renews it when this token already holds it (so a retried command after a
 /// lost reply does not lock its own sender out). 1 when held.
@@ -26,6 +27,10 @@ const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 ";
+
+/// The scripts, sent by their hash ([`Eval`]).
+static ACQUIRE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[ACQUIRE]));
+static RELEASE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[RELEASE]));
 
 /// Default [`RedisLock::lease`].
 const DEFAULT_LEASE: Duration = Duration::from_secs(30);
@@ -146,14 +151,10 @@ impl RedisLock {
         crate::redis::px(crate::clock::ceil_ms(self.lease).max(1))
     }
 
-    fn acquire_cmd(&self, key: &str, token: &str) -> redis::Cmd {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(ACQUIRE)
-            .arg(1)
-            .arg(key)
+    fn acquire_eval(&self, key: &str, token: &str) -> Eval<'static> {
+        Eval::new(&ACQUIRE_LUA, &[key.as_bytes()])
             .arg(token)
-            .arg(self.lease_ms());
-        cmd
+            .arg(self.lease_ms())
     }
 
     fn guard(&self, key: String, token: String) -> RedisLockGuard<'_> {
@@ -174,7 +175,7 @@ impl RedisLock {
         let token = new_token();
         let held: i64 = self
             .conn
-            .query(&self.acquire_cmd(&key, &token))
+            .eval(&self.acquire_eval(&key, &token))
             .map_err(|e| self.conn.error(&format!("lock {key}"), e))?;
         Ok((held == 1).then(|| self.guard(key, token)))
     }
@@ -209,7 +210,7 @@ impl RedisLock {
         let token = new_token();
         let held: i64 = self
             .conn
-            .query_async(&self.acquire_cmd(&key, &token))
+            .eval_async(&self.acquire_eval(&key, &token))
             .await
             .map_err(|e| self.conn.error(&format!("lock {key}"), e))?;
         Ok((held == 1).then(|| self.guard(key, token)))
@@ -235,10 +236,8 @@ impl RedisLock {
         }
     }
 
-    fn release_cmd(key: &str, token: &str) -> redis::Cmd {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(RELEASE).arg(1).arg(key).arg(token);
-        cmd
+    fn release_eval(key: &str, token: &str) -> Eval<'static> {
+        Eval::new(&RELEASE_LUA, &[key.as_bytes()]).arg(token)
     }
 }
 
@@ -263,7 +262,7 @@ impl RedisLockGuard<'_> {
     fn release_now(&self) -> Result<bool> {
         let conn = &self.lock.conn;
         let deleted: i64 = conn
-            .query(&RedisLock::release_cmd(&self.key, &self.token))
+            .eval(&RedisLock::release_eval(&self.key, &self.token))
             .map_err(|e| conn.error(&format!("unlock {}", self.key), e))?;
         Ok(deleted == 1)
     }
@@ -275,7 +274,7 @@ impl RedisLockGuard<'_> {
         self.released = true;
         let conn = &self.lock.conn;
         match conn
-            .query_async::<i64>(&RedisLock::release_cmd(&self.key, &self.token))
+            .eval_async::<i64>(&RedisLock::release_eval(&self.key, &self.token))
             .await
         {
             Ok(deleted) => deleted == 1,

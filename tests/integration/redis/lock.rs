@@ -275,3 +275,66 @@ async fn async_callers_of_four_caches_compute_one_key_once() {
     }
     assert_eq!(calls.count(), 1);
 }
+
+/// The calls of the server's scripts made since the last `CONFIG RESETSTAT`: by text
+/// (`EVAL`), by hash (`EVALSHA`).
+fn script_calls(con: &mut redis::Connection) -> (u64, u64) {
+    let stats: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+    let calls = |name: &str| {
+        let line = stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")));
+        line.and_then(|l| l.split("calls=").nth(1))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    (calls("eval"), calls("evalsha"))
+}
+
+/// The lock's and the rate limiter's scripts go by their hash (`EVALSHA`): each call carries its
+/// arguments, not the script's text, and the server hashes no script per call. A server that no
+/// longer holds them (a restart, `SCRIPT FLUSH`, a failover) gets their text once, and no call
+/// fails for it. (Failed before: every acquire, release and grant went as `EVAL`.)
+#[test]
+fn the_locks_and_the_rate_limiters_scripts_go_by_hash_and_survive_a_script_flush() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut con = connection(&server);
+    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
+    let limiter = cacher::RateLimiter::redis(
+        RedisOptions::new(server.url()),
+        "scripts",
+        Duration::from_millis(1),
+    )
+    .unwrap();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .namespace("scripts::limited")
+        .rate_limit(limiter)
+        .build()
+        .unwrap();
+    let round = |n: u32| {
+        let held = lock.try_acquire("scripts").unwrap().expect("free");
+        assert!(held.release().unwrap(), "released by its holder");
+        assert_eq!(cache.get_or_compute(&n, || n * 2), n * 2);
+    };
+    round(0);
+    redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(&mut con)
+        .unwrap();
+    for n in 1..=10 {
+        round(n);
+    }
+    let (eval, evalsha) = script_calls(&mut con);
+    assert_eq!(
+        eval, 3,
+        "after the flush, each of the three scripts sent in full once (acquire, release, grant)"
+    );
+    assert!(evalsha >= 30, "every call by hash first: {evalsha}");
+    assert_eq!(cache.stats().errors, 0);
+}

@@ -2,11 +2,11 @@
 //! Redis, shared by every process on every machine using the same key.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
-use crate::redis::{Connector, RedisOptions};
+use crate::redis::{Connector, Eval, Lua, RedisOptions};
 
 /// Grants a call start when the key's next free slot has come, on Redis's clock (`TIME`), so
 /// that machines whose clocks differ still agree. Returns 0 for "start now" (the next slot is
@@ -30,6 +30,9 @@ if now >= next_free then
 end
 return next_free - now
 ";
+
+/// [`GRANT`], sent by its hash ([`Eval`]).
+static GRANT_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[GRANT]));
 
 /// The Redis schedule of a shared [`RateLimiter`](crate::RateLimiter) (see
 /// [`RateLimiter::redis`](crate::RateLimiter::redis) for how it works): every limiter using the
@@ -56,27 +59,25 @@ impl RedisRateLimit {
         &self.key
     }
 
-    fn grant_cmd(&self, interval: Duration) -> redis::Cmd {
+    fn grant_eval(&self, interval: Duration) -> Eval<'static> {
         let micros = crate::clock::ceil_micros(interval).max(1);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(GRANT).arg(1).arg(&self.key).arg(micros);
-        cmd
+        Eval::new(&GRANT_LUA, &[self.key.as_bytes()]).arg(micros)
     }
 
     /// One request for a start: `Ok(None)` granted, `Ok(Some(wait))` ask again after `wait`.
-    fn ask(&self, cmd: &redis::Cmd) -> Result<Option<Duration>> {
+    fn ask(&self, eval: &Eval<'_>) -> Result<Option<Duration>> {
         let wait: u64 = self
             .conn
-            .query(cmd)
+            .eval(eval)
             .map_err(|e| self.conn.error(&format!("rate limit {}", self.key), e))?;
         Ok((wait > 0).then(|| Duration::from_micros(wait)))
     }
 
     #[cfg(feature = "tokio")]
-    async fn ask_async(&self, cmd: &redis::Cmd) -> Result<Option<Duration>> {
+    async fn ask_async(&self, eval: &Eval<'_>) -> Result<Option<Duration>> {
         let wait: u64 = self
             .conn
-            .query_async(cmd)
+            .eval_async(eval)
             .await
             .map_err(|e| self.conn.error(&format!("rate limit {}", self.key), e))?;
         Ok((wait > 0).then(|| Duration::from_micros(wait)))
@@ -84,12 +85,12 @@ impl RedisRateLimit {
 
     /// Blocks until Redis grants a start (or `wait_timeout` passes, or Redis fails).
     pub(super) fn acquire(&self, interval: Duration, wait_timeout: Duration) {
-        let cmd = self.grant_cmd(interval);
+        let eval = self.grant_eval(interval);
         let mut grant = Grant::new(self, interval, wait_timeout);
         let mut next = Next::Ask;
         loop {
             next = match next {
-                Next::Ask => grant.answered(self.ask(&cmd)),
+                Next::Ask => grant.answered(self.ask(&eval)),
                 Next::Sleep(wait) => {
                     std::thread::sleep(wait);
                     grant.slept()
@@ -102,12 +103,12 @@ impl RedisRateLimit {
     /// Async [`acquire`](Self::acquire).
     #[cfg(feature = "tokio")]
     pub(super) async fn acquire_async(&self, interval: Duration, wait_timeout: Duration) {
-        let cmd = self.grant_cmd(interval);
+        let eval = self.grant_eval(interval);
         let mut grant = Grant::new(self, interval, wait_timeout);
         let mut next = Next::Ask;
         loop {
             next = match next {
-                Next::Ask => grant.answered(self.ask_async(&cmd).await),
+                Next::Ask => grant.answered(self.ask_async(&eval).await),
                 Next::Sleep(wait) => {
                     tokio::time::sleep(wait).await;
                     grant.slept()
