@@ -11,7 +11,8 @@ use crate::entry::Stamp;
 ///
 /// Age is measured from the entry's recorded creation time with the cache's [`Clock`].
 /// An entry dated in the future (another machine's clock ran ahead) counts as new, unless it is
-/// more than one ttl ahead, which no honest clock skew explains: then it is expired.
+/// more than one ttl ahead, which no honest clock skew explains: then it is expired. A last use
+/// dated more than one idle window ahead is idle, for the same reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct TtlPolicy {
     /// The ttl of entries without one of their own; `None`: they never age.
@@ -72,8 +73,11 @@ impl TtlPolicy {
     /// Classifies an entry as seen at `now_ms` (ms since the epoch).
     #[must_use]
     pub(crate) fn freshness(&self, stamp: Stamp, now_ms: u64) -> Freshness {
+        // A use dated more than the idle window ahead (a clock ahead) is no honest skew: idle,
+        // as an entry made more than its ttl ahead is expired below.
         if let Some(idle) = self.time_to_idle
-            && now_ms.saturating_sub(stamp.touched_ms) >= idle
+            && (now_ms.saturating_sub(stamp.touched_ms) >= idle
+                || stamp.touched_ms.saturating_sub(now_ms) > idle)
         {
             return Freshness::Expired;
         }

@@ -253,10 +253,14 @@ fn evict_under(
         let Some((key, value)) = row else {
             break;
         };
+        store.order.delete(txn, &key)?;
+        // A row too short to name an entry (damaged, or planted) counted none: it just goes.
+        let Some(id) = value.get(16..) else {
+            continue;
+        };
         expired += usize::from(!over);
         evicted += u64::from(over);
-        store.entries.delete(txn, &value[16..])?;
-        store.order.delete(txn, &key)?;
+        store.entries.delete(txn, id)?;
         count = count.saturating_sub(1);
         total = total.saturating_sub(u64_at(&value, 8));
     }
@@ -315,7 +319,11 @@ pub(super) fn clear(store: &Store, txn: &mut RwTxn<'_>, namespace: &str) -> heed
     let ids: Vec<Vec<u8>> = store
         .order
         .prefix_iter(txn, &prefix)?
-        .map(|item| item.map(|(_, value)| value[16..].to_vec()))
+        .filter_map(|item| {
+            // A row too short to name an entry names none (its own row goes below).
+            item.map(|(_, value)| value.get(16..).map(<[u8]>::to_vec))
+                .transpose()
+        })
         .collect::<heed::Result<_>>()?;
     for id in &ids {
         store.entries.delete(txn, id)?;

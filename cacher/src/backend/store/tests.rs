@@ -134,6 +134,42 @@ mod planted {
         );
     }
 
+    /// An order row shorter than its 16 bytes of end and length (planted, or damaged: the store
+    /// looks for no damage in its pages) is dropped by the sweep and the clear that meet it.
+    /// Before, both cut its entry's key out of it by slicing (`value[16..]`): every write of the
+    /// namespace, whose sweep looks at its oldest row, panicked in the caller's thread, and so
+    /// did `clear`, which goes through every row.
+    #[test]
+    fn an_order_row_too_short_to_name_an_entry_is_dropped_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _, _) = store_with_a(dir.path());
+        let db = store.store().unwrap();
+        let mut txn = db.env.write_txn().unwrap();
+        // The namespace's oldest row (stamp 0): the sweep's first look.
+        db.order
+            .put(&mut txn, b"app::f\0\0\0\0\0\0\0\0\0", &[1; 7])
+            .unwrap();
+        txn.commit().unwrap();
+        let b = entry_key(None, "b");
+        PersistentBackend::<u32>::insert(&store, &b, &Entry::new(2, 2_000)).unwrap();
+        assert!(ordered(&store, "a") && ordered(&store, "b"), "entries kept");
+        assert_eq!(
+            PersistentBackend::<u32>::get(&store, &b)
+                .unwrap()
+                .map(|e| e.value),
+            Some(2)
+        );
+        let db = store.store().unwrap();
+        let mut txn = db.env.write_txn().unwrap();
+        db.order
+            .put(&mut txn, b"app::f\0\xff\xff\xff\xff\xff\xff\xff\xff", b"x")
+            .unwrap();
+        txn.commit().unwrap();
+        PersistentBackend::<u32>::clear(&store, "app::f").unwrap();
+        assert_eq!(read(&store, "a").1, None);
+        assert_eq!(read(&store, "b").1, None);
+    }
+
     #[test]
     fn a_planted_row_stamped_like_an_entry_leaves_that_entrys_order_row_when_overwritten() {
         let dir = tempfile::tempdir().unwrap();
