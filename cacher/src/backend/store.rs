@@ -277,7 +277,7 @@ impl<F> StoreBackend<F> {
         if let Some(why) = self.refused.get() {
             return Err(Error::io(&self.dir, io::Error::other(why.clone())));
         }
-        match env::open(&self.dir, self.create) {
+        match env::open(&self.dir, self.create, self.write_timeout) {
             Ok(store) => Ok(self.store.get_or_init(|| store)),
             Err(e) => {
                 let e = env::io_error(e);

@@ -82,3 +82,39 @@ fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_i
         assert_eq!(read, Some(0), "reads do not wait for a writer");
     });
 }
+
+/// A store's first open makes its tables in a write transaction: a process frozen there (the
+/// same child, on a directory that held nothing) cost every other process's open — and so each
+/// of its calls, reads included — LMDB's wait without end (found by session 16's attacker). The
+/// tables are now made behind the gate too: the open waits its bound, the call computes.
+#[test]
+fn a_process_frozen_making_a_new_store_costs_anothers_call_its_write_timeout_not_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [(DIR, dir.path().display().to_string())];
+    let mut child = spawn_self(&test_name!(a_writer_frozen_mid_write), &envs);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|line| line.unwrap().contains("FROZEN")),
+        "the child never froze"
+    );
+    let (done, answered) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let cache: Cache<u32, u64> = Cache::builder()
+                .namespace("app::frozen")
+                .backend(StoreBackend::new(dir.path()).write_timeout(Duration::from_millis(300)))
+                .build()
+                .unwrap();
+            let value = cache.get_or_compute(&1, || 11);
+            let _ = done.send((value, cache.stats().errors));
+        });
+        let answered = answered.recv_timeout(Duration::from_secs(20));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (value, errors) = answered.expect(
+            "the open waited for the frozen creator (more than 20 s) instead of its write_timeout",
+        );
+        assert_eq!(value, 11, "the function's value");
+        assert!(errors >= 1, "the store that could not be opened is counted");
+    });
+}

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RwTxn, WithTls};
@@ -54,7 +55,7 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::d
 /// the tables) where missing; without, only a store of cacher's already there is opened, and
 /// nothing is made where there is none. Either way, a directory that holds another program's
 /// database is refused before anything is made or opened for writing there ([`whose`]).
-pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
+pub(super) fn open(dir: &Path, create: bool, wait: Duration) -> heed::Result<Store> {
     if create {
         crate::private_dir::create(dir)?;
     }
@@ -99,7 +100,7 @@ pub(super) fn open(dir: &Path, create: bool) -> heed::Result<Store> {
     }
     let store = Store {
         read_only,
-        ..tables(&env, &path)?
+        ..tables(&env, &path, wait)?
     };
     open.insert(path, store.clone());
     Ok(store)
@@ -136,7 +137,7 @@ fn on_a_read_only_mount(path: &Path) -> bool {
 /// entries are not (every open but a store's first), so that opening a store never waits for a
 /// writer — one frozen mid-write (`SIGSTOP`, a debugger) holds LMDB's write lock as long as it
 /// is frozen; else made (and the first layout emptied) in a write transaction.
-fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
+fn tables(env: &Env<WithTls>, path: &Path, wait: Duration) -> heed::Result<Store> {
     let txn = env.read_txn()?;
     let first_layout = match env.open_database::<Bytes, Bytes>(&txn, Some("entries"))? {
         Some(first) => !first.is_empty(&txn)?,
@@ -164,6 +165,14 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
         });
     }
     drop(txn);
+    // Made behind the writers' gate, as every write is, waiting at most `wait` for it: a
+    // process frozen in the first transaction of a new store (`SIGSTOP`, a debugger) cost
+    // every other process's open, and so each of its calls, LMDB's wait without end.
+    let gate = Arc::new(Gate::new(path));
+    let _entered = match gate.enter(wait) {
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(heed::Error::Io(e)),
+        entered => entered.ok(),
+    };
     let mut txn = env.write_txn()?;
     // The entries are in the unnamed database: LMDB looks a named database's record up again
     // in every transaction that uses it (a hit's read transaction included: 6 % of a hit).
@@ -176,7 +185,7 @@ fn tables(env: &Env<WithTls>, path: &Path) -> heed::Result<Store> {
         order,
         meta,
         uses: Arc::new(Uses::new()),
-        gate: Arc::new(Gate::new(path)),
+        gate: Arc::clone(&gate),
         read_only: false,
     };
     retire_first_layout(&store, &mut txn)?;
@@ -451,7 +460,7 @@ mod tests {
             put(&env, None, &[(b"app::g\0\0k", b"12345678written beside")]);
             env.prepare_for_closing().wait();
         }
-        let store = open(&path, true).unwrap();
+        let store = open(&path, true, std::time::Duration::from_secs(5)).unwrap();
         let txn = store.env.read_txn().unwrap();
         assert_eq!(store.entries.get(&txn, id).unwrap(), None);
         let rows = store.entries.iter(&txn).unwrap().map(Result::unwrap);
