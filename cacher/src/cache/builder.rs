@@ -137,7 +137,8 @@ where
     /// Names the cache (the function): recorded in every entry, part of hashed keys and of Redis
     /// keys. Two caches sharing a directory or a Redis server need different namespaces; a cache
     /// whose namespace stays the same keeps its entries across refactors (`#[cached]`'s
-    /// `namespace = "…"`). Default: `"default"`.
+    /// `namespace = "…"`). Default: `"default"`. A cache with persistent tiers refuses an empty
+    /// one at [`build`](Self::build) ([`Error::Config`](crate::Error::Config)).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.settings.namespace = namespace.into();
         self

@@ -73,6 +73,9 @@ impl Settings {
         attach: &mut dyn FnMut(Option<Duration>, bool) -> Result<Option<PathBuf>>,
     ) -> Result<Shared> {
         self.check(mistake, memory_bound, ttl_fn)?;
+        if persistent > 0 && self.namespace.is_empty() {
+            return Err(Error::Config(EMPTY_NAMESPACE.into()));
+        }
         let lock_dir = attach(self.retention(), self.flight_lock.is_none())?;
         Ok(self.into_parts(lock_dir, persistent, ttl_fn))
     }
@@ -146,3 +149,8 @@ impl Settings {
         Ok(())
     }
 }
+
+/// Why a cache with persistent tiers is refused an empty namespace.
+const EMPTY_NAMESPACE: &str = "the namespace of a cache with persistent tiers must not be empty: it \
+     names its entries in every tier (their directory, their Redis hash tag, which Redis Cluster \
+     takes for none when empty); give one with `.namespace(\"…\")`, or leave it unset for \"default\"";

@@ -28,3 +28,29 @@ fn a_memory_only_or_untimed_build_refuses_a_persistent_backend_or_a_ttl() {
             .is_ok()
     );
 }
+
+/// An empty namespace names no place of its own in a persistent tier (and no Redis Cluster hash
+/// tag: `{}` is none, so a namespace's keys and its generations spread over slots): refused,
+/// saying what to write. A memory-only cache, whose namespace only labels its stats, keeps it.
+/// (Accepted before, without a word.)
+#[test]
+fn a_cache_with_persistent_tiers_refuses_an_empty_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = Cache::<u32, u32>::builder()
+        .namespace("")
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build();
+    match built {
+        Err(Error::Config(why)) => assert!(why.contains(".namespace(\""), "{why}"),
+        other => panic!(
+            "an empty namespace was not refused: {:?}",
+            other.map(|_| ())
+        ),
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing made"
+    );
+    let memory = Cache::<u32, u32>::builder().namespace("").build();
+    assert!(memory.is_ok());
+}
