@@ -132,3 +132,40 @@ fn a_value_of_another_type_at_the_generations_hash_keeps_no_invalidated_entry() 
     assert_eq!(calls.count(), 1, "the second call is a hit");
     assert_eq!(type_of(&server, "cacher:gen:{planted}"), "hash");
 }
+
+/// A hash at the generations' name whose `all` is not a number (another program's, or planted):
+/// every computed value's write compared it with a number and refused, and every `clear` failed
+/// (`HINCRBY` on a non-integer), for good — the hash has no expiry. Failed before (session 15's
+/// note); now such a hash is a lost one, made anew as a value of another type there is.
+#[test]
+fn a_generations_hash_whose_count_of_clears_is_not_a_number_is_made_anew() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server);
+    let plant = || {
+        let reply = server.raw(&["HSET", "cacher:gen:{planted}", "all", "x"]);
+        assert!(reply.starts_with(':'), "{reply}");
+    };
+    let calls = Calls::default();
+    let compute = || {
+        calls.hit();
+        "value".to_owned()
+    };
+    plant();
+    assert_eq!(cache.get_or_compute(&2, compute), "value");
+    assert_eq!(cache.get_or_compute(&2, compute), "value");
+    assert_eq!(
+        calls.count(),
+        1,
+        "the value was stored: the second call is a hit"
+    );
+    plant();
+    cache.clear().unwrap();
+    assert_eq!(cache.get(&2), None, "the cleared entry stayed");
+    plant();
+    cache.insert(&3, "three".to_owned()).unwrap();
+    cache.remove(&3).unwrap();
+    assert_eq!(cache.get(&3), None, "the removed entry stayed");
+    assert_eq!(cache.stats().errors, 0);
+}

@@ -25,20 +25,27 @@ use crate::backend::generation::{self, stripe_of};
 use crate::redis::{Eval, Lua};
 
 /// The scripts, sent by their hash (`EVALSHA`, `crate::redis::Eval`).
-static INVALIDATE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[RECORD, INVALIDATE]));
-static SINCE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[RECORD, SINCE]));
-static START_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[START]));
-static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[CLEAR]));
+static INVALIDATE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, INVALIDATE]));
+static SINCE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, SINCE]));
+static START_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, START]));
+static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, CLEAR]));
 
 /// Stripes per namespace.
 const STRIPES: u64 = 4096;
 
-/// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
-/// A value of another type at the hash is a lost hash: deleted before a move, made anew.
-const RECORD: &str = r"
+/// Deletes what is at the hash unless it is one of ours: a value of another type, or a hash
+/// whose `all` is not a number (planted, or another program's), is a lost hash, made anew.
+const OWNED: &str = r"
 local function owned(gen)
-  if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen) end
+  if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen); return end
+  local all = redis.call('HGET', gen, 'all')
+  if all and not tonumber(all) then redis.call('DEL', gen) end
 end
+";
+
+/// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
+/// What is at the hash is [`OWNED`] before a move.
+const RECORD: &str = r"
 local function record(gen, stripe)
   local r = {0, '', '', '', ''}
   local raw = redis.call('HGET', gen, stripe)
@@ -100,10 +107,10 @@ fn stripe(redis_key: &[u8]) -> (String, String) {
     (stripe.to_string(), key.to_string())
 }
 
-/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none (a value of
-/// another type there deleted first, as a lost hash), then read as [`read`] does.
+/// KEYS: hash. ARGV: a start for `all`, the stripe. `all` set if the hash has none (what is
+/// there [`OWNED`] first), then read as [`read`] does.
 const START: &str = r"
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+owned(KEYS[1])
 redis.call('HSETNX', KEYS[1], 'all', ARGV[1])
 return redis.call('HMGET', KEYS[1], 'all', ARGV[2])
 ";
@@ -111,7 +118,7 @@ return redis.call('HMGET', KEYS[1], 'all', ARGV[2])
 /// KEYS: hash. ARGV: a start for `all`. A clear's move of every key's generation: `all` set if
 /// the hash has none (as [`START`]), else moved by one.
 const CLEAR: &str = r"
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+owned(KEYS[1])
 if redis.call('HSETNX', KEYS[1], 'all', ARGV[1]) == 0 then
   redis.call('HINCRBY', KEYS[1], 'all', 1)
 end
@@ -125,14 +132,14 @@ pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     cmd
 }
 
-/// What [`read`] answers when the hash has no `all` (new, or lost): [`start`] it then.
+/// What [`read`] answers, `None` when the hash has no `all` (new, or lost) or one that is not a
+/// number: [`start`] it then.
 pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Option<Generation> {
     let count = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
     let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
-    let all = all?;
-    Some(Generation::new(
-        u128::from(count(Some(&all))) << 64 | u128::from(moved),
-    ))
+    // An `all` that is not a number is not ours: a lost hash, which `start` makes anew.
+    let all = all?.parse::<u64>().ok()?;
+    Some(Generation::new(u128::from(all) << 64 | u128::from(moved)))
 }
 
 /// What [`read`] answered: `Ok(None)` when the hash has no `all`, or is a value of another type
