@@ -240,7 +240,9 @@ where
             Err(mode) => match self.plan(mode, key) {
                 control::Planned::Bypass => {
                     let limiter = inner.rate_limiter.as_ref();
-                    return control::bypassed_async(limiter, self.id(), &relay).await;
+                    let turns = relay.turns();
+                    let gave = control::bypassed_async(limiter, self.id(), turns).await;
+                    return gave.then(|| relay.take()).flatten().ok_or(());
                 }
                 control::Planned::Hit(value) => return Ok(value),
                 control::Planned::Miss(goal, memory) => {
@@ -260,7 +262,9 @@ where
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
-        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
+        let ended = driver.drive().await;
+        let result = driver.result(ended);
         if controlled {
             control::report(self.id(), miss.origin());
             drop(miss);

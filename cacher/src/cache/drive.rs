@@ -5,36 +5,26 @@
 //! `namespace`, `tier`), and the function in one (`cacher.compute`: `namespace`), whose time
 //! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
 
-#[cfg(feature = "tokio")]
-use std::collections::VecDeque;
 use std::hash::Hash;
-#[cfg(feature = "tokio")]
-use std::ops::ControlFlow;
-#[cfg(feature = "tokio")]
-use std::sync::Arc;
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
 #[cfg(feature = "tokio")]
-use tracing::Instrument as _;
-
-#[cfg(feature = "tokio")]
-use crate::future::BoxFuture;
-
+mod driven;
 #[cfg(feature = "tokio")]
 mod job;
 #[cfg(feature = "tokio")]
 mod relay;
 #[cfg(feature = "tokio")]
-use self::job::write_all;
+mod untyped;
 #[cfg(feature = "tokio")]
-pub(super) use self::relay::{Begun, Relay, driven};
+pub(super) use self::driven::{Begun, driven};
+#[cfg(feature = "tokio")]
+pub(super) use self::relay::{Relay, Turns};
+#[cfg(feature = "tokio")]
+pub(super) use self::untyped::Driver;
 
-#[cfg(feature = "tokio")]
-use super::inner::Inner;
 use super::inner::Shared;
-#[cfg(feature = "tokio")]
-use super::miss::no_tiers;
 use super::miss::{Miss, Put, Step, down_in};
 use super::stats::Counters;
 use crate::backend::{Generation, PersistentBackend};
@@ -69,188 +59,6 @@ where
             Err(error) => return miss.failed(error),
         }
     }
-}
-
-/// Runs `miss` to its end without blocking the executor, asking `relay` for the function's
-/// value (`None` when it failed) when the miss needs it: `Err` when it failed and nothing took
-/// its place (the caller's future keeps the error, [`Driven`](relay::Driven)). `cache` is the cache `miss` is
-/// on: a store's writes run together on a blocking thread that holds it ([`write_all`]).
-///
-/// A copy per cache type and key form, not per function: the function's future is the caller's
-/// ([`Driven`](relay::Driven)), not held here (compile time: held here, each async `#[cached]` function
-/// compiled the whole driver). One loop, the tier steps' and the run's, not a loop of steps
-/// awaited from another: one state machine per cache type rather than two. `wrote` keeps how
-/// the writes of the store under way went, in the order the core asks for them.
-#[cfg(feature = "tokio")]
-pub(super) async fn run_async<K, V, Q>(
-    cache: &Arc<Inner<K, V>>,
-    miss: &mut Miss<'_, K, V, Q>,
-    relay: &Relay<V>,
-) -> Result<V, ()>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let (mut wrote, mut failure) = (VecDeque::new(), None);
-    loop {
-        let limiter = match miss.next() {
-            Step::Read(tier) => {
-                read_boxed(miss, tier).await;
-                continue;
-            }
-            Step::Write(_) => {
-                write_boxed(cache, miss, &mut wrote).await;
-                continue;
-            }
-            Step::Wait(bound) => {
-                let outcome = miss.flight().wait_async(bound).await;
-                miss.waited(outcome);
-                continue;
-            }
-            Step::Lock(lock, name) => {
-                miss.locked(lock.lock_async(name).await);
-                continue;
-            }
-            Step::Generations(upto) => {
-                generations_boxed(cache, miss, upto).await;
-                continue;
-            }
-            Step::Compute(limiter) => limiter,
-            Step::Done => return miss.end(failure),
-        };
-        if let Some(limiter) = limiter {
-            limiter.acquire_async().await;
-        }
-        let inner = miss.inner();
-        let timer = Timer::start();
-        let value = relay.run(Some(compute_span(inner.namespace()))).await;
-        timer.stop(&inner.stats);
-        match value {
-            Some(value) => {
-                if let Some((generations, hash, bound)) = miss.refresh_claim() {
-                    let settled = generations.claimable_async(hash, bound).await;
-                    miss.claim_settled(settled);
-                }
-                miss.computed(value);
-            }
-            None => match miss.failed_async(()) {
-                ControlFlow::Break(result) => return result,
-                ControlFlow::Continue(()) => failure = Some(()),
-            },
-        }
-    }
-}
-
-/// [`run_async`]'s read of persistent tier `tier`, made only for a key form with persistent
-/// tiers ([`read_boxed`]).
-#[cfg(feature = "tokio")]
-async fn read_async<K, V, Q>(miss: &mut Miss<'_, K, V, Q>, tier: usize)
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let (backend, key) = miss.tier(tier);
-    let span = tier_span("cacher.read", key.namespace, backend.name());
-    let answer = backend.get_async(&key).instrument(span).await;
-    miss.read(answer);
-}
-
-/// [`run_async`]'s next write: the store's writes made together on the first
-/// ([`write_all`]), how each went kept in `wrote` for the core, in its order; made only for a
-/// key form with persistent tiers ([`write_boxed`]).
-#[cfg(feature = "tokio")]
-async fn write_async<K, V, Q>(
-    cache: &Arc<Inner<K, V>>,
-    miss: &mut Miss<'_, K, V, Q>,
-    wrote: &mut VecDeque<crate::Result<bool>>,
-) where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    if wrote.is_empty() {
-        let (entry, results) = write_all(cache, miss.writes()).await;
-        miss.put_entry(entry);
-        *wrote = results;
-    }
-    miss.wrote(wrote.pop_front().expect("a result for each write"));
-}
-
-/// [`read_async`]'s future, boxed under the branch on `Q::PERSISTENT`: code after an `.await`
-/// is reached from the future's resume point, not through a branch before it, so a guard in
-/// [`run_async`] or in the read would still compile the read's state machine and poll (the
-/// tier's blocking job, its task) for a memory-only key form; through the box's vtable, made
-/// here, it is not. One allocation per read of a persistent tier, beside its blocking job.
-#[cfg(feature = "tokio")]
-fn read_boxed<'m, K, V, Q>(miss: &'m mut Miss<'_, K, V, Q>, tier: usize) -> BoxFuture<'m, ()>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let true = Q::PERSISTENT else { no_tiers() };
-    Box::pin(read_async(miss, tier))
-}
-
-/// [`run_async`]'s read of the generations of the tiers not read yet before `upto` (each on a
-/// blocking thread, for a local tier), made only for a key form with persistent tiers
-/// ([`generations_boxed`]).
-#[cfg(feature = "tokio")]
-async fn generations_async<K, V, Q>(
-    cache: &Arc<Inner<K, V>>,
-    miss: &mut Miss<'_, K, V, Q>,
-    upto: usize,
-) where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
-    let mut read = Vec::with_capacity(upto - from);
-    for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
-        read.push(match down_in(down, tier) {
-            false => {
-                let span = tier_span("cacher.read", key.namespace, backend.name());
-                Some(backend.generation_async(&key).instrument(span).await)
-            }
-            true => None,
-        });
-    }
-    miss.seen(read);
-}
-
-/// [`generations_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
-#[cfg(feature = "tokio")]
-fn generations_boxed<'m, K, V, Q>(
-    cache: &'m Arc<Inner<K, V>>,
-    miss: &'m mut Miss<'_, K, V, Q>,
-    upto: usize,
-) -> BoxFuture<'m, ()>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let true = Q::PERSISTENT else { no_tiers() };
-    Box::pin(generations_async(cache, miss, upto))
-}
-
-/// [`write_async`]'s future, boxed under the branch on `Q::PERSISTENT`, as [`read_boxed`].
-#[cfg(feature = "tokio")]
-fn write_boxed<'m, K, V, Q>(
-    cache: &'m Arc<Inner<K, V>>,
-    miss: &'m mut Miss<'_, K, V, Q>,
-    wrote: &'m mut VecDeque<crate::Result<bool>>,
-) -> BoxFuture<'m, ()>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    Q: KeyRef<K> + Sync + ?Sized,
-{
-    let true = Q::PERSISTENT else { no_tiers() };
-    Box::pin(write_async(cache, miss, wrote))
 }
 
 /// One tier's write of a store, for both drivers (the blocking `write_step`, the async job), as

@@ -376,7 +376,9 @@ where
         };
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
-        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
+        let ended = driver.drive().await;
+        let result = driver.result(ended);
         if observed {
             control::report(self.id(), miss.origin());
         }
@@ -416,7 +418,9 @@ where
         let key = Owned::<K, PERSISTENT>(key);
         let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
-        let result = drive::run_async(&self.inner, &mut miss, &relay).await;
+        let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
+        let ended = driver.drive().await;
+        let result = driver.result(ended);
         if result.is_err() {
             miss.refresh_failed(ticket);
         }

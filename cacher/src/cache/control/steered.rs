@@ -8,7 +8,7 @@ use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
-use crate::cache::drive::Relay;
+use crate::cache::drive::Turns;
 use crate::cache::inner::Memory;
 use crate::cache::miss::Goal;
 use crate::cache::origin::Origin;
@@ -165,19 +165,20 @@ pub(in crate::cache) enum Planned<V> {
     Miss(Goal, Memory<V>),
 }
 
-/// A bypassing async call's run: `limiter` waited for, then the function, whose value `relay`
-/// brings (`Err`: it failed, and the caller's future has its error); `cache`'s `lookup`, if one
-/// observes it, told it computed. Generic over the value type only.
+/// A bypassing async call's run: `limiter` waited for, then the function, asked for through
+/// `relay`'s turns: whether it gave a value (the relay's; `false`: it failed, and the caller's
+/// future has its error); `cache`'s `lookup`, if one observes it, told it computed. Untyped:
+/// compiled once.
 #[cfg(feature = "tokio")]
-pub(in crate::cache) async fn bypassed_async<V>(
+pub(in crate::cache) async fn bypassed_async(
     limiter: Option<&crate::RateLimiter>,
     cache: usize,
-    relay: &Relay<V>,
-) -> Result<V, ()> {
+    turns: &Turns,
+) -> bool {
     if let Some(limiter) = limiter {
         limiter.acquire_async().await;
     }
-    let value = relay.run(None).await;
+    let gave = turns.run(None).await;
     report(cache, Origin::Computed);
-    value.ok_or(())
+    gave
 }

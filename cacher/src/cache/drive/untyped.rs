@@ -1,0 +1,297 @@
+//! The async driver, its loop untyped: [`drive`] performs the steps a miss asks for (the awaits
+//! of its tier reads and writes, waits, lock, rate limiter and the function's run) through
+//! [`Drivable`], a vtable over the typed miss, so that its state machine is compiled once in
+//! cacher — not once per cache type and key form, as it was while the loop held the typed miss
+//! itself (about 1 200 IR lines per cache type in a debug build; compile time, issue 15).
+//!
+//! What names the types (the function's value, the tiers' typed futures, the call's result)
+//! stays behind [`Driver`], small methods per cache type; the caller's future (one per cache
+//! type already) holds the driver across the loop's await: the driver has no future of its own.
+
+use std::collections::VecDeque;
+use std::hash::Hash;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Instrument as _;
+
+use super::job::write_all;
+use super::relay::Turns;
+use super::{Relay, Timer, compute_span, tier_span};
+use crate::cache::flight::{Flight, Outcome};
+use crate::cache::generation::Generations;
+use crate::cache::inner::{Inner, Shared};
+use crate::cache::miss::{Miss, Step, down_in, no_tiers};
+use crate::future::BoxFuture;
+use crate::key::KeyRef;
+use crate::lock::FlightGuard;
+
+/// A miss, as the untyped loop [`drive`] sees it: its steps, and the answers it hands back.
+trait Drivable<'a>: Send {
+    /// What to do next ([`Miss::next`]).
+    fn next(&mut self) -> Step<'a>;
+    /// The cache's untyped parts (its namespace, its counters).
+    fn shared(&self) -> &Shared;
+    /// [`Step::Read`]: the tier read and its answer handed in.
+    fn read(&mut self, tier: usize) -> BoxFuture<'_, ()>;
+    /// [`Step::Write`]: the next write of the store under way made, and how it went handed in.
+    fn write(&mut self) -> BoxFuture<'_, ()>;
+    /// [`Step::Generations`]: the tiers' generations read and handed in.
+    fn generations(&mut self, upto: usize) -> BoxFuture<'_, ()>;
+    /// [`Step::Wait`]: the flight to wait for.
+    fn flight(&self) -> &Flight;
+    fn waited(&mut self, outcome: Outcome);
+    fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>);
+    /// The relay's turns, through which the function's run is asked for.
+    fn turns(&self) -> &Turns;
+    fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)>;
+    fn claim_settled(&mut self, settled: bool);
+    /// The function's value, handed to the core once the run gave one.
+    fn computed(&mut self);
+    /// The function failed: `true` when the call has ended (its result kept), `false` when the
+    /// tiers are looked at for a fallback first.
+    fn failed(&mut self) -> bool;
+}
+
+/// How [`drive`] ended.
+pub(in crate::cache) enum Ended {
+    /// At [`Step::Done`], with whether the function failed meanwhile.
+    Done { failed: bool },
+    /// At the function's failure, the call's result kept ([`Drivable::failed`]).
+    Failed,
+}
+
+/// Runs `miss` to its end.
+async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
+    let mut failed = false;
+    loop {
+        let limiter = match miss.next() {
+            Step::Read(tier) => {
+                miss.read(tier).await;
+                continue;
+            }
+            Step::Write(_) => {
+                miss.write().await;
+                continue;
+            }
+            Step::Wait(bound) => {
+                let outcome = miss.flight().wait_async(bound).await;
+                miss.waited(outcome);
+                continue;
+            }
+            Step::Lock(lock, name) => {
+                miss.locked(lock.lock_async(name).await);
+                continue;
+            }
+            Step::Generations(upto) => {
+                miss.generations(upto).await;
+                continue;
+            }
+            Step::Compute(limiter) => limiter,
+            Step::Done => return Ended::Done { failed },
+        };
+        if let Some(limiter) = limiter {
+            limiter.acquire_async().await;
+        }
+        let timer = Timer::start();
+        let span = compute_span(miss.shared().namespace());
+        let gave = miss.turns().run(Some(span)).await;
+        timer.stop(&miss.shared().stats);
+        if !gave {
+            match miss.failed() {
+                true => return Ended::Failed,
+                false => failed = true,
+            }
+            continue;
+        }
+        if let Some((generations, hash, bound)) = miss.refresh_claim() {
+            let settled = generations.claimable_async(hash, bound).await;
+            miss.claim_settled(settled);
+        }
+        miss.computed();
+    }
+}
+
+impl<'m, 'a, K, V, Q> Driver<'m, 'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    /// The async driver of `miss`, which asks `relay` for the function's value (`None` when it
+    /// failed) when the miss needs it; `cache` is the cache `miss` is on: a store's writes run
+    /// together on a blocking thread that holds it ([`write_all`]). The caller awaits
+    /// [`drive`](Self::drive) and hands what it answers to [`result`](Self::result): there is no
+    /// typed future of the driver's own (compile time), only the caller's, which holds this.
+    pub(in crate::cache) fn new(
+        cache: &'m Arc<Inner<K, V>>,
+        miss: &'m mut Miss<'a, K, V, Q>,
+        relay: &'m Relay<V>,
+    ) -> Self {
+        Self {
+            cache,
+            miss,
+            relay,
+            wrote: VecDeque::new(),
+            ended: None,
+        }
+    }
+
+    /// Runs the miss to its end without blocking the executor ([`drive`]'s loop, compiled once).
+    pub(in crate::cache) fn drive(&mut self) -> impl Future<Output = Ended> + Send + '_ {
+        drive(self)
+    }
+
+    /// The call's result from how [`drive`](Self::drive) ended: its value, or `Err` when the
+    /// function failed and nothing took its place (the caller's future keeps the error,
+    /// [`Driven`](super::relay::Driven)).
+    pub(in crate::cache) fn result(self, ended: Ended) -> Result<V, ()> {
+        match ended {
+            Ended::Done { failed } => self.miss.end(failed.then_some(())),
+            Ended::Failed => (self.ended).expect("a call that ended at a failure keeps its result"),
+        }
+    }
+}
+
+/// [`Drivable`] over a typed miss: its cache, the relay it asks the function's value through,
+/// how the writes of the store under way went (in the order the core asks for them), and the
+/// call's result when it ended at a failure.
+pub(in crate::cache) struct Driver<'m, 'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
+    cache: &'m Arc<Inner<K, V>>,
+    miss: &'m mut Miss<'a, K, V, Q>,
+    relay: &'m Relay<V>,
+    wrote: VecDeque<crate::Result<bool>>,
+    ended: Option<Result<V, ()>>,
+}
+
+impl<'a, K, V, Q> Drivable<'a> for Driver<'_, 'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    fn next(&mut self) -> Step<'a> {
+        self.miss.next()
+    }
+
+    fn shared(&self) -> &Shared {
+        self.cache
+    }
+
+    // The three below box a future made only for a key form with persistent tiers: code after an
+    // `.await` is reached from the future's resume point, not through a branch before it, so a
+    // guard inside the future would still compile its state machine and poll (the tier's
+    // blocking job, its task) for a memory-only key form; behind the branch on `Q::PERSISTENT`,
+    // it is not. One allocation per step, beside its blocking job.
+    fn read(&mut self, tier: usize) -> BoxFuture<'_, ()> {
+        let true = Q::PERSISTENT else { no_tiers() };
+        Box::pin(read_async(self.miss, tier))
+    }
+
+    fn write(&mut self) -> BoxFuture<'_, ()> {
+        let true = Q::PERSISTENT else { no_tiers() };
+        Box::pin(write_async(self.cache, self.miss, &mut self.wrote))
+    }
+
+    fn generations(&mut self, upto: usize) -> BoxFuture<'_, ()> {
+        let true = Q::PERSISTENT else { no_tiers() };
+        Box::pin(generations_async(self.cache, self.miss, upto))
+    }
+
+    fn flight(&self) -> &Flight {
+        self.miss.flight()
+    }
+
+    fn waited(&mut self, outcome: Outcome) {
+        self.miss.waited(outcome);
+    }
+
+    fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>) {
+        self.miss.locked(locked);
+    }
+
+    fn turns(&self) -> &Turns {
+        self.relay.turns()
+    }
+
+    fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
+        self.miss.refresh_claim()
+    }
+
+    fn claim_settled(&mut self, settled: bool) {
+        self.miss.claim_settled(settled);
+    }
+
+    fn computed(&mut self) {
+        let value = (self.relay.take()).expect("the function's value, once the run gave one");
+        self.miss.computed(value);
+    }
+
+    fn failed(&mut self) -> bool {
+        match self.miss.failed_async(()) {
+            ControlFlow::Break(result) => {
+                self.ended = Some(result);
+                true
+            }
+            ControlFlow::Continue(()) => false,
+        }
+    }
+}
+
+/// [`Driver::read`]'s future: the tier's read, in its span.
+async fn read_async<K, V, Q>(miss: &mut Miss<'_, K, V, Q>, tier: usize)
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let (backend, key) = miss.tier(tier);
+    let span = tier_span("cacher.read", key.namespace, backend.name());
+    let answer = backend.get_async(&key).instrument(span).await;
+    miss.read(answer);
+}
+
+/// [`Driver::write`]'s future: the store's writes made together on the first ([`write_all`]),
+/// how each went kept in `wrote` for the core, in its order.
+async fn write_async<K, V, Q>(
+    cache: &Arc<Inner<K, V>>,
+    miss: &mut Miss<'_, K, V, Q>,
+    wrote: &mut VecDeque<crate::Result<bool>>,
+) where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    if wrote.is_empty() {
+        let (entry, results) = write_all(cache, miss.writes()).await;
+        miss.put_entry(entry);
+        *wrote = results;
+    }
+    miss.wrote(wrote.pop_front().expect("a result for each write"));
+}
+
+/// [`Driver::generations`]' future: the generations of the tiers not read yet before `upto`
+/// (each on a blocking thread, for a local tier).
+async fn generations_async<K, V, Q>(
+    cache: &Arc<Inner<K, V>>,
+    miss: &mut Miss<'_, K, V, Q>,
+    upto: usize,
+) where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + Sync + ?Sized,
+{
+    let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
+    let mut read = Vec::with_capacity(upto - from);
+    for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
+        read.push(match down_in(down, tier) {
+            false => {
+                let span = tier_span("cacher.read", key.namespace, backend.name());
+                Some(backend.generation_async(&key).instrument(span).await)
+            }
+            true => None,
+        });
+    }
+    miss.seen(read);
+}
