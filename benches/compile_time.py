@@ -323,6 +323,7 @@ def wrap(rustc, args):
 
 
 def main():
+    global FUNCTIONS
     if os.environ.get("CT_COUNT_TO") and len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         return wrap(sys.argv[1], sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -339,7 +340,14 @@ def main():
     )
     parser.add_argument("--timed", action="store_true", help="every function with a time to live")
     parser.add_argument("--async", dest="asynchronous", action="store_true", help="async fns")
+    parser.add_argument(
+        "--functions",
+        type=int,
+        default=50,
+        help="the first N functions only (50; 10 is one per signature: what each cache type costs)",
+    )
     opts = parser.parse_args()
+    FUNCTIONS = opts.functions
     peers = ["cacher", "cached"]
     crates = {
         peer: write_crate(peer, opts.distinct, opts.timed, opts.asynchronous) for peer in peers
