@@ -192,22 +192,23 @@ where
     /// what else it did ([`Inserted`]).
     #[cfg(test)]
     pub(crate) fn insert(&self, key: K, value: V, stamp: Stamp) -> Inserted {
-        self.insert_if(key, value, stamp, &|| true)
+        self.insert_if((self.hash(&key), key), value, stamp, &|| true)
     }
 
     /// Stores `value` under `key`, with its times, if `admits()`, asked under the key's shard's
     /// write lock (else nothing is stored, as when [`skipped`](Inserted::skipped)): a condition
     /// that an operation which takes that lock after changing it (an invalidation that then
     /// writes or removes the key in this tier) can rely on — the insert comes before that
-    /// operation's write, or sees the change.
+    /// operation's write, or sees the change. `hash` is the key's [`hash`](Self::hash), made
+    /// from the call's form of it (a `KeyRef` hashes as its key does): hashing the owned key
+    /// would compile its `Hash` once more per cache type.
     pub(crate) fn insert_if(
         &self,
-        key: K,
+        (hash, key): (u64, K),
         value: V,
         stamp: Stamp,
         admits: &dyn Fn() -> bool,
     ) -> Inserted {
-        let hash = self.tier.hash(&key);
         // Its recency stamp is the tier's clock under the shard's lock ([`Tier::insert`]).
         let entry = slot::entry(hash, Times::new(stamp, 0), key, value);
         self.tier.insert(entry, admits, same::<K, V>)

@@ -434,9 +434,13 @@ fn an_insert_refused_by_its_condition_stores_nothing_and_asks_under_the_lock() {
     memory.insert("a".to_owned(), 1, at(0));
     // Asked under the key's shard's write lock: a lookup of the key cannot take it meanwhile.
     let locked = || memory.tier.shard(memory.hash("a")).lock.try_read().is_err();
-    let refused = memory.insert_if("a".to_owned(), 2, at(0), &|| !locked());
+    let refused = memory.insert_if((memory.hash("a"), "a".to_owned()), 2, at(0), &|| !locked());
     assert!(refused.skipped && refused.displaced.is_none());
     assert_eq!(get(&memory, "a"), Some(1));
-    assert!(!memory.insert_if("a".to_owned(), 3, at(0), &locked).skipped);
+    assert!(
+        !memory
+            .insert_if((memory.hash("a"), "a".to_owned()), 3, at(0), &locked)
+            .skipped
+    );
     assert_eq!(get(&memory, "a"), Some(3));
 }

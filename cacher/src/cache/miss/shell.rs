@@ -217,7 +217,8 @@ where
             return None;
         };
         let (key, value) = (self.call.key.to_key(), entry.value.clone());
-        let inserted = memory.insert_if(key, value, entry.stamp(), admits);
+        let hash = memory.hash(self.call.key);
+        let inserted = memory.insert_if((hash, key), value, entry.stamp(), admits);
         self.inner.stats.evicted("memory", inserted.evicted);
         self.displaced = inserted.displaced;
         Some(inserted.skipped)
