@@ -30,6 +30,7 @@ mod foreign;
 mod forever;
 mod forget;
 mod formats;
+mod generic;
 mod genfiles;
 mod hungrefresh;
 #[cfg(feature = "tokio")]
