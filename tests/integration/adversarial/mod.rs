@@ -50,6 +50,7 @@ mod races;
 mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
+mod regrown;
 mod skewed;
 mod store;
 mod storelinks;
