@@ -77,7 +77,7 @@ pub(super) fn label(arguments: &str) -> String {
     let parts: Vec<&str> = top_level_items(inner)
         .map(|item| {
             item.strip_prefix(KONST)
-                .and_then(|marker| Some(&marker[marker.find('<')? + 1..marker.rfind('>')?]))
+                .and_then(|marker| marker.get(marker.find('<')? + 1..marker.rfind('>')?))
                 .unwrap_or(item)
         })
         .collect();
