@@ -124,3 +124,31 @@ fn a_method_with_type_parameters_of_its_own_has_one_cache_per_type() {
         format!("{module}::Shop::quote<{module}::Usd>")
     );
 }
+
+/// A source borrowed for `'a`, generic over it.
+trait Source<'a> {
+    fn name(&self) -> &'a str;
+}
+
+struct Named(&'static str);
+
+impl<'a> Source<'a> for Named {
+    fn name(&self) -> &'a str {
+        self.0
+    }
+}
+
+#[cached]
+fn read_from<'a, S>(#[cached(skip)] source: &S, id: u32) -> String
+where
+    S: Source<'a>,
+{
+    format!("{id} from {}", source.name())
+}
+
+#[test]
+fn a_generic_function_with_lifetimes_in_its_bounds_keeps_a_generic_companion() {
+    assert_eq!(read_from(&Named("disk"), 1), "1 from disk");
+    assert_eq!(read_from(&Named("net"), 1), "1 from disk");
+    assert_eq!(read_from_cache::<Named>().stats().hits, 1);
+}
