@@ -478,7 +478,10 @@ fn clear(
         );
         return Ok(exit::NOT_CONFIRMED);
     }
+    // Moved first, as a cache's `clear` does; the entries go even when that failed.
+    let moved = source.invalidate_namespaces(&doomed);
     remove_all(source, doomed.iter().copied())?;
+    moved?;
     if json {
         emit(&json!({ "removed": doomed.len() }));
     } else {

@@ -1,5 +1,6 @@
 //! Where the caches are (a directory or a Redis server), and the walk over them.
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -130,6 +131,27 @@ impl Source {
             _ => return None,
         };
         Some(parent.display().to_string())
+    }
+
+    /// Moves the generation of every key of each namespace of `doomed` (entries `clear` is
+    /// about to remove), where they are: a value that a call began before the clear does not
+    /// land after it, not even one of a key that has no entry yet, which no removal reaches.
+    /// Says so when it waits, as [`removing`](Self::removing) does.
+    pub fn invalidate_namespaces(&self, doomed: &[&Listed]) -> Result<(), String> {
+        let mut namespaces: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for item in doomed {
+            if let Some(meta) = item.meta() {
+                let locations = namespaces.entry(meta.namespace.as_str()).or_default();
+                locations.push(item.location.as_str());
+            }
+        }
+        self.removing(|_| {
+            namespaces.iter().try_for_each(|(namespace, locations)| {
+                self.listing
+                    .invalidate_namespace(namespace, locations)
+                    .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
+            })
+        })
     }
 
     /// Runs `work` with a removal of entries by location (`remove_at`) that says once on

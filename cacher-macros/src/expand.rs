@@ -91,6 +91,14 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
         #site
         #init_fn
     };
+    if let Some(instance) = crate::instance::instance(func) {
+        return quote!({
+            #marker
+            static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
+                ::cacher::__private::PerType::new();
+            ::cacher::__private::instance_cache(&CACHES, #instance, __cacher_site, #init)
+        });
+    }
     if func.method {
         return quote!({
             #marker
@@ -252,13 +260,14 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
     );
     let checks = checks(func);
     let cache = cache(plan, func);
+    let (generics, bounds) = crate::instance::companion_generics(func);
     // Through a macro whose name tells what to write if this is a trait impl (which cannot hold
     // the companion): rustc names it in its error.
     quote! {
         ::cacher::__private::in_a_trait_impl_write_cached_companion_false! {
             #[doc = #doc]
             #[allow(dead_code, clippy::type_complexity)]
-            #vis fn #name() -> &'static ::cacher::Cache<#key, #value> {
+            #vis fn #name #generics() -> &'static ::cacher::Cache<#key, #value> #bounds {
                 #checks
                 #cache
             }

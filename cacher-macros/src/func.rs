@@ -119,6 +119,7 @@ impl Func {
         }
         let generics = generic_names(sig);
         check_generics_in_arguments(sig, errors);
+        crate::instance::check_const_types(sig, errors);
         let (method, params) = params(sig, skips, &generics, key.as_ref(), errors);
         let ret: Type = match &sig.output {
             ReturnType::Default => syn::parse_quote!(()),

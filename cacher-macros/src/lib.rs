@@ -12,6 +12,7 @@ mod expand;
 mod float;
 mod fresh;
 mod func;
+mod instance;
 mod key;
 mod owned;
 mod plan;

@@ -17,7 +17,9 @@ mod not_result;
 mod statics;
 pub use build::{Tier, add_tier, build, builder};
 pub use files::claim_files;
-pub use identity::{PerType, Site, default_dir, function_cache, method_cache};
+pub use identity::{
+    Instance, PerType, Site, default_dir, function_cache, instance_cache, konst, method_cache,
+};
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
 pub use not_result::{AResult, AValue, IsResult, IsValue, NotAResult, Probe, require_not_result};

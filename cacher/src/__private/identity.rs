@@ -88,7 +88,11 @@ where
 {
     slot.get_or_init(|| {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-        downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
+        downcast(find(
+            &site(),
+            (None, None),
+            (TypeId::of::<Cache<K, V>>(), &build),
+        ))
     })
 }
 
@@ -110,7 +114,7 @@ where
     slot.get(self_type, || {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
         let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        downcast(find(&site(), Some(self_type), build))
+        downcast(find(&site(), (Some(self_type), None), build))
     })
 }
 
@@ -136,15 +140,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 type Build<'a> = (TypeId, &'a dyn Fn(&str) -> Box<dyn Any + Send + Sync>);
 
 /// Finds, or builds and records, the cache of the function at `site` (a method's for
-/// `self_type`): not generic, so that its code is compiled once, in cacher.
+/// `self_type`; of a generic function, for the `type_name` of its `arguments`, see
+/// [`instance_cache`]): not generic, so that its code is compiled once, in cacher.
 fn find(
     site: &Site,
-    self_type: Option<&'static str>,
+    (self_type, arguments): (Option<&'static str>, Option<&'static str>),
     (type_id, build): Build<'_>,
 ) -> &'static (dyn Any + Send + Sync) {
-    let namespace = site
+    let mut namespace = site
         .namespace(self_type)
         .unwrap_or_else(|refusal| panic!("{refusal}"));
+    if let Some(arguments) = arguments {
+        namespace.push_str(&instance::label(arguments));
+    }
     let id: CacheId = (namespace, site.location, type_id);
     if let Some(found) = lock(&CACHES).get(&id) {
         return *found;
@@ -438,6 +446,9 @@ impl<K, V> PerType<K, V> {
 fn same(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
 }
+
+mod instance;
+pub use instance::{Instance, instance_cache, konst};
 
 #[cfg(test)]
 mod tests;

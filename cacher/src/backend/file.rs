@@ -342,7 +342,7 @@ where
     /// Moves the key's generation, then removes its file.
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let rel = self.relative(key)?;
-        let moved = self.invalidate(&Moved::Key(&rel), || match self.root.open(None)? {
+        let moved = self.invalidate(&Moved::Key(&rel), || match self.root.current(None)? {
             Some(root) => remove_file(&root, &rel),
             None => Ok(()),
         });
@@ -357,7 +357,7 @@ where
     /// past any it cannot remove; then reports those: [`Error::Io`] at the first, whose message
     /// says how many there were.
     fn clear(&self, namespace: &str) -> Result<()> {
-        let root = match self.root.open(None) {
+        let root = match self.root.current(None) {
             Ok(Some(root)) => root,
             Ok(None) => return Ok(()),
             Err(e) => return Err(Error::io(self.root.path(), e)),

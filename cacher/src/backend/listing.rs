@@ -122,6 +122,19 @@ pub trait Listing: Send + Sync {
     /// # Errors
     /// I/O failures, and a location outside the backend's place.
     fn remove_at(&self, location: &str) -> Result<()>;
+
+    /// Moves the generation of every key of `namespace`, as a cache's `clear` does first, where
+    /// its entries (found at `locations`) are kept: a value that a call began computing before
+    /// does not land after it, whatever its key — one of a key that has no entry yet too, which
+    /// no removal of [`remove_at`](Self::remove_at) reaches. What `cacher clear` does before
+    /// it removes a namespace's entries. By default, nothing.
+    ///
+    /// # Errors
+    /// I/O failures, and a location outside the backend's place.
+    fn invalidate_namespace(&self, namespace: &str, locations: &[&str]) -> Result<()> {
+        let _ = (namespace, locations);
+        Ok(())
+    }
 }
 
 /// What a file's first bytes say it is. Its directory may be the platform's whole cache

@@ -45,7 +45,17 @@ fn scaled<const N: u32>(x: u32) -> u32 {
     x * N
 }
 
-// A generic parameter that only a skipped argument uses is fine.
+// One cache per value of a const parameter: its type must be a primitive one, written as such.
+type Small = u8;
+struct Times<const N: Small>;
+
+#[cached]
+fn times<const N: Small>(#[cached(skip)] by: Times<N>, x: u32) -> u32 {
+    let _ = by;
+    x * u32::from(N)
+}
+
+// A generic parameter that only a skipped argument uses is fine (one cache per type).
 #[cached]
 fn generic_client<C: Display>(#[cached(skip)] client: &C, id: u32) -> String {
     format!("{client}/{id}")

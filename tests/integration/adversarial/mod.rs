@@ -30,6 +30,7 @@ mod foreign;
 mod forever;
 mod forget;
 mod formats;
+mod generic;
 mod genfiles;
 mod hungrefresh;
 #[cfg(feature = "tokio")]
@@ -49,6 +50,7 @@ mod races;
 mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
+mod regrown;
 mod skewed;
 mod store;
 mod storelinks;

@@ -321,7 +321,11 @@ fn described<T: std::fmt::Display>(#[cached(skip)] label: &T, id: u32) -> String
 #[test]
 fn generic_parameters_used_only_by_skipped_arguments_work() {
     assert_eq!(described(&"user", 3), "user#3");
-    assert_eq!(described(&42, 3), "user#3");
+    // Another label of the type, same key: the cached value.
+    assert_eq!(described(&"admin", 3), "user#3");
+    // A label of another type is another instance of the function: a cache of its own.
+    assert_eq!(described(&42, 3), "42#3");
+    assert_eq!(described_cache::<i32>().stats().misses, 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,6 +139,33 @@ fn move_generations(root: &Dir, location: &str, modes: Modes) -> io::Result<()> 
     failed.map_or(Ok(()), Err)
 }
 
+/// Moves the generations of every key (as `clear` does) in each directory on the way of each of
+/// `locations` that may be the cache directory of its entry (see [`move_generations`]), each
+/// directory once. The first failure, after all are tried.
+fn move_all_generations(root: &Dir, locations: &[&str], modes: Modes) -> io::Result<()> {
+    let mut dirs: Vec<&str> = vec![""];
+    for location in locations {
+        dirs.extend(location.match_indices('/').map(|(at, _)| &location[..at]));
+    }
+    dirs.sort_unstable();
+    dirs.dedup();
+    let mut failed = None;
+    for rel in dirs {
+        let bumped = match rel {
+            "" => generations::bump(root, &Moved::All, modes, || ()),
+            _ => match root.open_dir(rel) {
+                Ok(dir) => generations::bump(&dir, &Moved::All, modes, || ()),
+                // Gone, or leading out: no generation to move there.
+                Err(_) => continue,
+            },
+        };
+        if let Err(e) = bumped {
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
 /// Refuses a `location` that is not a relative path of plain components (none empty, `.` or
 /// `..`; no NUL; on Windows no `\\` or `:`). Any name the walk lists passes — an older release's,
 /// one another platform refuses, a planted one — and is then opened beneath the directory's
@@ -193,6 +220,18 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         let moved = move_generations(&root, location, self.modes);
         remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))?;
         moved.map_err(|e| Error::io(self.dir().join(location), e))
+    }
+
+    /// Moves every key's generation in the directories on the way of `locations`, each of which
+    /// may be the namespace's cache directory.
+    fn invalidate_namespace(&self, _namespace: &str, locations: &[&str]) -> Result<()> {
+        locations
+            .iter()
+            .try_for_each(|location| listed_path(location))?;
+        let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
+            return Ok(());
+        };
+        move_all_generations(&root, locations, self.modes).map_err(|e| Error::io(self.dir(), e))
     }
 }
 

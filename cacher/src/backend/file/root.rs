@@ -53,8 +53,10 @@ impl Modes {
 
 /// The cache directory, opened at its first use and kept open: one `open` per process, not per
 /// lookup. It may not exist yet (a read is then a miss; the first write creates it), and it may
-/// be removed while the process runs: a write that finds it gone opens it anew
-/// ([`forget`](Self::forget)).
+/// be removed while the process runs, and made again by another process: what writes or
+/// invalidates asks for the [`current`](Self::current) directory, which opens it anew when the
+/// one kept is no longer the directory at the path. A read keeps the one it has (a removed
+/// directory holds no entry: a miss, whose generation read and write then open the new one).
 pub(super) struct Root {
     path: PathBuf,
     dir: RwLock<Option<Arc<Dir>>>,
@@ -96,9 +98,55 @@ impl Root {
         Ok(Some(dir))
     }
 
+    /// As [`open`](Self::open), but first forgets the directory kept when it is no longer the
+    /// one at the path (removed, made again, replaced): one `stat` and one `fstat`. An
+    /// invalidation made in a removed directory would return while the directory made again
+    /// kept the entries it invalidates, served after it; a write would be lost there.
+    pub(super) fn current(&self, create: Option<Modes>) -> io::Result<Option<Arc<Dir>>> {
+        let kept = self
+            .dir
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(dir) = kept
+            && !is_at(&dir, &self.path)
+        {
+            self.forget();
+        }
+        self.open(create)
+    }
+
     /// The directory was removed or replaced: open it anew next time.
     pub(super) fn forget(&self) {
         *self.dir.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// Whether `dir` is the directory at `path` now: `false` when none is there or it is another;
+/// `true` when the path cannot be looked at otherwise (a parent no longer searchable: the
+/// directory kept still works). Elsewhere than on Unix (no inode to compare), `true`.
+fn is_at(dir: &Dir, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let now = match std::fs::metadata(path) {
+            Ok(now) => now,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                );
+            }
+        };
+        dir.dir_metadata().is_ok_and(|kept| {
+            cap_std::fs::MetadataExt::dev(&kept) == now.dev()
+                && cap_std::fs::MetadataExt::ino(&kept) == now.ino()
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, path);
+        true
     }
 }
 

@@ -78,13 +78,13 @@ impl<F: Formatter> SeparateFileBackend<F> {
         Ok(true)
     }
 
-    /// Runs `f` with the cache directory, made if missing; once more, the directory opened
-    /// anew, when it was removed since it was opened.
+    /// Runs `f` with the current cache directory, made if missing; once more, the directory
+    /// opened anew, when it was removed meanwhile.
     pub(super) fn with_root<T>(&self, f: impl Fn(&Arc<Dir>) -> io::Result<T>) -> io::Result<T> {
         let attempt = || {
             f(&self
                 .root
-                .open(Some(self.modes))?
+                .current(Some(self.modes))?
                 .ok_or(io::ErrorKind::NotFound)?)
         };
         attempt().or_else(|e| {
@@ -104,7 +104,7 @@ impl<F: Formatter> SeparateFileBackend<F> {
         moved: &Moved<'_>,
         change: impl FnOnce() -> io::Result<T>,
     ) -> io::Result<T> {
-        match self.root.open(None)? {
+        match self.root.current(None)? {
             Some(root) => generations::bump(&root, moved, self.modes, change)?,
             None => change(),
         }

@@ -131,6 +131,14 @@ impl<F: Formatter> Listing for RedisBackend<F> {
         };
         removed.map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
     }
+
+    /// Moves every key's generation of `namespace`, as `clear` does: its hash's `all`.
+    fn invalidate_namespace(&self, namespace: &str, _locations: &[&str]) -> Result<()> {
+        let hash = Self::hash_key(namespace);
+        self.conn
+            .eval::<()>(&super::generations::clear(&hash))
+            .map_err(|e| self.conn.error(&format!("HINCRBY {hash}"), e))
+    }
 }
 
 /// The key a location names (as [`location_of`] wrote it).

@@ -76,6 +76,11 @@ impl<F: Formatter> Listing for StoreBackend<F> {
             table::remove(store, txn, (&namespace, &id))
         })
     }
+
+    /// Moves every key's generation of `namespace`, as `clear` does, in one write transaction.
+    fn invalidate_namespace(&self, namespace: &str, _locations: &[&str]) -> Result<()> {
+        self.invalidate(&super::keys::ns_of(namespace), &Moved::All, |_, _| Ok(()))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,82 @@
+//! `cacher clear NAMESPACE` while the app computes the first value of a key of the namespace,
+//! from a source read before the clear (attack, session 16): the key has no entry yet, so no
+//! removal of the command's moves its generation. The command clears the namespace, as the
+//! library's `clear` does: what any call began before it does not land after it. (Before, the
+//! command moved only the generations of the entries it removed: the value landed, and was
+//! served after `cacher clear` returned, in a file directory, a store and on Redis.)
+
+mod common;
+
+use std::path::Path;
+
+use cacher::{Cache, HashKeyer, RedisBackend, RedisOptions, SeparateFileBackend, StoreBackend};
+use cacher_tests::redis_server::RedisServer;
+use common::{cacher, code, text};
+
+/// `this` holds `alice`; `bob` is computed while `clear` (the command's arguments) runs.
+fn cleared_while_computing(make: &dyn Fn() -> Cache<String, String>, clear: &[&str]) {
+    let this = make();
+    this.insert("alice", "hello".into()).unwrap();
+    let computed = || {
+        let out = cacher(clear);
+        assert_eq!(code(&out), 0, "{out:?}");
+        assert!(text(&out).starts_with("removed 1 entries"), "{out:?}");
+        "computed before the clear".to_owned()
+    };
+    assert_eq!(
+        this.get_or_compute("bob", computed),
+        "computed before the clear"
+    );
+    let after = make();
+    assert_eq!(after.get("alice"), None);
+    assert_eq!(
+        after.get("bob"),
+        None,
+        "a value computed before `cacher clear` landed after it"
+    );
+}
+
+#[test]
+fn in_a_file_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet")
+            .keyer(HashKeyer)
+            .backend(SeparateFileBackend::new(Path::new(root).join("demo/greet")))
+            .build()
+            .unwrap()
+    };
+    cleared_while_computing(&make, &["--root", root, "clear", "demo::greet", "--yes"]);
+}
+
+#[test]
+fn in_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet")
+            .backend(StoreBackend::new(store))
+            .build()
+            .unwrap()
+    };
+    cleared_while_computing(&make, &["--store", store, "clear", "demo::greet", "--yes"]);
+}
+
+#[test]
+fn on_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet")
+            .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+            .build()
+            .unwrap()
+    };
+    cleared_while_computing(&make, &["--redis", &url, "clear", "demo::greet", "--yes"]);
+}
