@@ -36,7 +36,7 @@ const STRIPES: u64 = 4096;
 /// Deletes what is at the hash unless it is one of ours: a value of another type, or a hash
 /// whose `all` is not a count of ours (planted, or another program's), is a lost hash, made
 /// anew. A count is digits only, below 2^53: `tonumber` alone took `1.5`, `-1`, `1e3`, `0x10`
-/// and `nan` for one, which [`generation`] does not parse and `HINCRBY` refuses.
+/// and `nan` for one, which [`generation()`] does not parse and `HINCRBY` refuses.
 const OWNED: &str = r"
 local function owned(gen)
   if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen); return end
