@@ -284,6 +284,13 @@ impl<F> StoreBackend<F> {
                 if env::is_foreign(&e) {
                     let _ = self.refused.set(e.to_string());
                 }
+                // The writers' gate not entered in time to make a new store's tables (a process
+                // frozen making them): the service failing, as a timed-out write is, so that
+                // the call leaves the tier alone rather than wait again at each use of it.
+                if e.kind() == io::ErrorKind::TimedOut {
+                    let place = format!("writer lock of {}", self.dir.display());
+                    return Err(Error::backend("store", place, e));
+                }
                 Err(Error::io(&self.dir, e))
             }
         }

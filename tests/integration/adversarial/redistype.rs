@@ -169,3 +169,39 @@ fn a_generations_hash_whose_count_of_clears_is_not_a_number_is_made_anew() {
     assert_eq!(cache.get(&3), None, "the removed entry stayed");
     assert_eq!(cache.stats().errors, 0);
 }
+
+/// The same with an `all` that Lua's `tonumber` reads as a number but that is no count of
+/// cacher's (a fraction, a sign, an exponent, hex, `nan`): the check kept such a hash, whose
+/// `all` the reads could not parse (every miss: "not started", the tier taken for down) and
+/// `clear`'s `HINCRBY` refused, for good. Failed before: only an `all` of digits is ours.
+#[test]
+fn a_generations_hash_whose_count_of_clears_only_lua_reads_as_a_number_is_made_anew() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cache = redis_cache(&server);
+    for planted in ["1.5", "-1", "1e3", "0x10", "nan", " 7"] {
+        let plant = || {
+            let reply = server.raw(&["HSET", "cacher:gen:{planted}", "all", planted]);
+            assert!(reply.starts_with(':'), "{reply}");
+        };
+        let calls = Calls::default();
+        let compute = || {
+            calls.hit();
+            "value".to_owned()
+        };
+        plant();
+        let key = planted.len() as u32;
+        assert_eq!(cache.get_or_compute(&key, compute), "value");
+        assert_eq!(cache.get_or_compute(&key, compute), "value");
+        assert_eq!(calls.count(), 1, "{planted:?}: the second call is a hit");
+        plant();
+        cache.clear().unwrap_or_else(|e| panic!("{planted:?}: {e}"));
+        assert_eq!(
+            cache.get(&key),
+            None,
+            "{planted:?}: the cleared entry stayed"
+        );
+        assert_eq!(cache.stats().errors, 0, "{planted:?}");
+    }
+}

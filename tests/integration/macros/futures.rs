@@ -66,3 +66,39 @@ async fn a_cached_async_fn_whose_body_is_not_send_runs_on_a_local_set_and_is_cac
     assert_eq!((first, again), (Ok(2), Ok(2)));
     assert_eq!(LOCAL.load(SeqCst), 1, "the second call is a hit");
 }
+
+static PERSISTED: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(
+    backend = "file",
+    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures/persisted")
+)]
+async fn persisted(n: u64) -> u64 {
+    PERSISTED.fetch_add(1, SeqCst);
+    tokio::task::yield_now().await;
+    n * 3
+}
+
+#[cached(
+    backend = "file",
+    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures/persisted_local")
+)]
+async fn persisted_local(n: u64) -> u64 {
+    let held = Rc::new(n);
+    tokio::task::yield_now().await;
+    *held * 3
+}
+
+/// The same with a persistent tier, whose steps (the tier's reads, writes and generations) the
+/// untyped driver awaits through boxed futures: `Send` when the body is, local when it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_cached_async_fn_is_send_or_local_as_its_body_is() {
+    let _ = std::fs::remove_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures"));
+    let first = tokio::spawn(spawnable(persisted(7))).await.unwrap();
+    let again = tokio::spawn(spawnable(persisted(7))).await.unwrap();
+    assert_eq!((first, again), (21, 21));
+    assert_eq!(PERSISTED.load(SeqCst), 1, "the second call is a hit");
+    let set = tokio::task::LocalSet::new();
+    let local = set.run_until(async { tokio::task::spawn_local(persisted_local(7)).await });
+    assert_eq!(local.await.unwrap(), 21);
+}

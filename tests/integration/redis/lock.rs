@@ -338,3 +338,46 @@ fn the_locks_and_the_rate_limiters_scripts_go_by_hash_and_survive_a_script_flush
     assert!(evalsha >= 30, "every call by hash first: {evalsha}");
     assert_eq!(cache.stats().errors, 0);
 }
+
+/// The same on the async path (`eval_async`, a multiplexed connection): after a `SCRIPT FLUSH`,
+/// the lock's acquire and release and the rate limiter's grant are each sent in full once, and
+/// no call fails for it.
+#[tokio::test]
+async fn the_async_lock_and_rate_limiter_survive_a_script_flush() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut con = connection(&server);
+    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
+    let limiter = cacher::RateLimiter::redis(
+        RedisOptions::new(server.url()),
+        "scripts-async",
+        Duration::from_millis(1),
+    )
+    .unwrap();
+    let cache: Cache<u32, u32> = Cache::builder()
+        .namespace("scripts::limited-async")
+        .rate_limit(limiter)
+        .build()
+        .unwrap();
+    for n in 0..4 {
+        if n == 1 {
+            redis::cmd("SCRIPT")
+                .arg("FLUSH")
+                .query::<()>(&mut con)
+                .unwrap();
+            redis::cmd("CONFIG")
+                .arg("RESETSTAT")
+                .query::<()>(&mut con)
+                .unwrap();
+        }
+        let held = lock.try_acquire_async("scripts").await.unwrap();
+        assert!(held.expect("free").release_async().await, "released");
+        let value = cache
+            .get_or_compute_async(&n, || async move { n * 2 })
+            .await;
+        assert_eq!(value, n * 2);
+    }
+    assert_eq!(script_calls(&mut con).0, 3, "each script in full once");
+    assert_eq!(cache.stats().errors, 0);
+}

@@ -34,12 +34,16 @@ static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, CLEAR]));
 const STRIPES: u64 = 4096;
 
 /// Deletes what is at the hash unless it is one of ours: a value of another type, or a hash
-/// whose `all` is not a number (planted, or another program's), is a lost hash, made anew.
+/// whose `all` is not a count of ours (planted, or another program's), is a lost hash, made
+/// anew. A count is digits only, below 2^53: `tonumber` alone took `1.5`, `-1`, `1e3`, `0x10`
+/// and `nan` for one, which [`generation()`] does not parse and `HINCRBY` refuses.
 const OWNED: &str = r"
 local function owned(gen)
   if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen); return end
   local all = redis.call('HGET', gen, 'all')
-  if all and not tonumber(all) then redis.call('DEL', gen) end
+  if not all then return end
+  local count = string.find(all, '^%d+$') and tonumber(all)
+  if not count or count >= 9007199254740992 then redis.call('DEL', gen) end
 end
 ";
 

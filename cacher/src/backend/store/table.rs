@@ -254,8 +254,8 @@ fn evict_under(
             break;
         };
         store.order.delete(txn, &key)?;
-        // A row too short to name an entry (damaged, or planted) counted none: it just goes.
-        let Some(id) = value.get(16..) else {
+        // A row that names no entry (damaged, or planted) counted none: it just goes.
+        let Some(id) = named(&value) else {
             continue;
         };
         expired += usize::from(!over);
@@ -295,6 +295,15 @@ fn victim(
     Ok(least.map(|(_, key, value)| (key.to_vec(), value.to_vec())))
 }
 
+/// The entry an order row names (after its end and length, 16 bytes), if it names one: a row
+/// too short (damaged, or planted) names none, and neither does one of exactly 16 bytes, whose
+/// empty id LMDB refuses as a key — deleting it failed (`MDB_BAD_VALSIZE`) and aborted the
+/// transaction that would have dropped the row: every write and clear of the namespace, for
+/// good. (An id longer than LMDB's keys is only not found.)
+fn named(row: &[u8]) -> Option<&[u8]> {
+    row.get(16..).filter(|id| !id.is_empty())
+}
+
 /// Removes the entry at `id` of `namespace`.
 pub(super) fn remove(
     store: &Store,
@@ -320,8 +329,8 @@ pub(super) fn clear(store: &Store, txn: &mut RwTxn<'_>, namespace: &str) -> heed
         .order
         .prefix_iter(txn, &prefix)?
         .filter_map(|item| {
-            // A row too short to name an entry names none (its own row goes below).
-            item.map(|(_, value)| value.get(16..).map(<[u8]>::to_vec))
+            // A row that names no entry names none (its own row goes below).
+            item.map(|(_, value)| named(value).map(<[u8]>::to_vec))
                 .transpose()
         })
         .collect::<heed::Result<_>>()?;

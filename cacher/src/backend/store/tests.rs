@@ -170,6 +170,40 @@ mod planted {
         assert_eq!(read(&store, "b").1, None);
     }
 
+    /// An order row of exactly 16 bytes, whose entry id is empty (which LMDB refuses as a key), is
+    /// dropped too. Sliced, it was no panic, but its `entries.delete` failed (`MDB_BAD_VALSIZE`)
+    /// and aborted the transaction that would have dropped it: every write of the namespace
+    /// failed, and every clear, for good. (An id longer than LMDB's keys is only not found.)
+    #[test]
+    fn an_order_row_naming_an_id_lmdb_cannot_hold_is_dropped_not_an_error() {
+        for id_len in [0, super::super::keys::MAX_KEY + 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _, _) = store_with_a(dir.path());
+            let db = store.store().unwrap();
+            let mut txn = db.env.write_txn().unwrap();
+            // The namespace's oldest row (stamp 0), expired (its end at 0).
+            let row = [&[0; 16][..], &vec![b'x'; id_len]].concat();
+            db.order
+                .put(&mut txn, b"app::f\0\0\0\0\0\0\0\0\0", &row)
+                .unwrap();
+            txn.commit().unwrap();
+            let b = entry_key(None, "b");
+            PersistentBackend::<u32>::insert(&store, &b, &Entry::new(2, 2_000))
+                .unwrap_or_else(|e| panic!("id of {id_len} bytes: {e}"));
+            assert!(ordered(&store, "a") && ordered(&store, "b"), "entries kept");
+            let db = store.store().unwrap();
+            let mut txn = db.env.write_txn().unwrap();
+            db.order
+                .put(&mut txn, b"app::f\0\xff\xff\xff\xff\xff\xff\xff\xff", &row)
+                .unwrap();
+            txn.commit().unwrap();
+            PersistentBackend::<u32>::clear(&store, "app::f")
+                .unwrap_or_else(|e| panic!("id of {id_len} bytes: {e}"));
+            assert_eq!(read(&store, "a").1, None);
+            assert_eq!(read(&store, "b").1, None);
+        }
+    }
+
     #[test]
     fn a_planted_row_stamped_like_an_entry_leaves_that_entrys_order_row_when_overwritten() {
         let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,7 @@ pub(crate) struct Relay<V> {
 }
 
 /// Whose move it is on a [`Relay`]: the part the engine's loop awaits, the same type for every
-/// cache (compile time: the loop is compiled once, `drive::engine`).
+/// cache (compile time: the loop is compiled once, `drive::untyped`).
 pub(crate) struct Turns {
     turn: Mutex<Turn>,
 }

@@ -119,8 +119,8 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    /// The async driver of `miss`, which asks `relay` for the function's value (`None` when it
-    /// failed) when the miss needs it; `cache` is the cache `miss` is on: a store's writes run
+    /// The async driver of `miss`, which asks for the function's run through `relay`'s turns
+    /// when the miss needs it, and takes the value from `relay` when the run gave one; `cache` is the cache `miss` is on: a store's writes run
     /// together on a blocking thread that holds it ([`write_all`]). The caller awaits
     /// [`drive`](Self::drive) and hands what it answers to [`result`](Self::result): there is no
     /// typed future of the driver's own (compile time), only the caller's, which holds this.
@@ -145,7 +145,7 @@ where
 
     /// The call's result from how [`drive`](Self::drive) ended: its value, or `Err` when the
     /// function failed and nothing took its place (the caller's future keeps the error,
-    /// [`Driven`](super::relay::Driven)).
+    /// [`Driven`](super::driven::Driven)).
     pub(in crate::cache) fn result(self, ended: Ended) -> Result<V, ()> {
         match ended {
             Ended::Done { failed } => self.miss.end(failed.then_some(())),
