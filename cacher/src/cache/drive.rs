@@ -12,17 +12,17 @@ use std::time::Instant;
 #[cfg(feature = "tokio")]
 mod driven;
 #[cfg(feature = "tokio")]
+mod driver;
+#[cfg(feature = "tokio")]
 mod job;
 #[cfg(feature = "tokio")]
 mod relay;
 #[cfg(feature = "tokio")]
-mod untyped;
-#[cfg(feature = "tokio")]
 pub(super) use self::driven::{Begun, driven};
 #[cfg(feature = "tokio")]
-pub(super) use self::relay::{Relay, Turns};
+pub(super) use self::driver::Driver;
 #[cfg(feature = "tokio")]
-pub(super) use self::untyped::Driver;
+pub(super) use self::relay::{Relay, Turns};
 
 use super::inner::Shared;
 use super::miss::{Miss, Put, Step, down_in};

@@ -129,7 +129,7 @@ end
 return 1
 ";
 
-/// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation`].
+/// `HMGET hash all <stripe>`: the generation of the entry at `redis_key`, with [`generation()`].
 pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
     let mut cmd = redis::cmd("HMGET");
     cmd.arg(hash).arg("all").arg(stripe(redis_key.as_bytes()).0);

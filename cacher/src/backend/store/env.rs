@@ -153,16 +153,11 @@ fn tables(env: &Env<WithTls>, path: &Path, wait: Duration) -> heed::Result<Store
     {
         // Committed, so that the tables' handles stay open in the environment.
         txn.commit()?;
-        let env = env.clone();
-        return Ok(Store {
+        return Ok(store_of(
             env,
-            entries,
-            order,
-            meta,
-            uses: Arc::new(Uses::new()),
-            gate: Arc::new(Gate::new(path)),
-            read_only: false,
-        });
+            (entries, order, meta),
+            Arc::new(Gate::new(path)),
+        ));
     }
     drop(txn);
     // Made behind the writers' gate, as every write is, waiting at most `wait` for it: a
@@ -179,19 +174,31 @@ fn tables(env: &Env<WithTls>, path: &Path, wait: Duration) -> heed::Result<Store
     let entries = env.create_database(&mut txn, None)?;
     let order = env.create_database(&mut txn, Some("order"))?;
     let meta = env.create_database(&mut txn, Some("meta"))?;
-    let store = Store {
+    let store = store_of(env, (entries, order, meta), Arc::clone(&gate));
+    retire_first_layout(&store, &mut txn)?;
+    txn.commit()?;
+    Ok(store)
+}
+
+/// A store open to be written, of `env`'s three tables (entries, order, meta) and its `gate`.
+fn store_of(
+    env: &Env<WithTls>,
+    (entries, order, meta): (Table, Table, Table),
+    gate: Arc<Gate>,
+) -> Store {
+    Store {
         env: env.clone(),
         entries,
         order,
         meta,
         uses: Arc::new(Uses::new()),
-        gate: Arc::clone(&gate),
+        gate,
         read_only: false,
-    };
-    retire_first_layout(&store, &mut txn)?;
-    txn.commit()?;
-    Ok(store)
+    }
 }
+
+/// One of the store's tables.
+type Table = Database<Bytes, Bytes>;
 
 /// The error of a directory that holds no store.
 fn no_store(dir: &Path, why: &str) -> heed::Error {

@@ -1,7 +1,7 @@
 //! Where an async call's engine asks for the function's run and gets its value back: a
 //! [`Relay`], shared by the engine and the caller's future ([`Driven`](super::driven::Driven)),
 //! which runs the function. Whose turn it is ([`Turns`]) is untyped: the engine's loop that
-//! awaits it is compiled once (`drive::untyped`); the value is handed over beside it.
+//! awaits it is compiled once (`drive::driver`); the value is handed over beside it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +18,7 @@ pub(crate) struct Relay<V> {
 }
 
 /// Whose move it is on a [`Relay`]: the part the engine's loop awaits, the same type for every
-/// cache (compile time: the loop is compiled once, `drive::untyped`).
+/// cache (compile time: the loop is compiled once, `drive::driver`).
 pub(crate) struct Turns {
     turn: Mutex<Turn>,
 }

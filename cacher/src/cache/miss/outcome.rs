@@ -17,7 +17,7 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     /// Performs the steps up to the function's run or the value, blocking
-    /// ([`Core::advance`]).
+    /// ([`Core::advance`](super::Core::advance)).
     #[inline]
     pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
         self.core.advance(&mut self.shell)
@@ -53,7 +53,7 @@ where
         }
     }
 
-    /// The persistent key the call made, for a later call of the same key ([`Call::again`]).
+    /// The persistent key the call made, for a later call of the same key ([`Call::again`](crate::cache::call::Call::again)).
     pub(in crate::cache) fn made(&self) -> Option<crate::cache::call::Made> {
         self.shell.call.made()
     }

@@ -28,7 +28,7 @@ pub(in crate::cache) trait Values<'a> {
     /// without a lookup when `missing` (what a lookup found) is still so.
     fn lookup(&mut self, missing: Option<Absence>) -> Found;
     /// Joins the key's flight: `Some` as its leader (whether its flight replaced one a waiter
-    /// gave up on), `None` as a waiter (the flight kept for [`Step::Wait`]).
+    /// gave up on), `None` as a waiter (the flight kept for [`Step::Wait`](super::Step::Wait)).
     fn join(&mut self, hash: u64) -> Option<bool>;
     /// The cross-process lock's name for the persistent `key`.
     fn lock_name(&self, key: &'a str) -> &'a str;
