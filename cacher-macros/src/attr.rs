@@ -14,6 +14,8 @@ use crate::suggest::closest;
 mod foreign;
 mod value;
 
+pub(crate) use self::foreign::rust_duration;
+
 use self::value::{
     boolean, cache_dir, duration, duration_or_zero, formatter, keyer, lit_str, max_entries,
     max_size, namespace, non_empty_string, path, tiers, version,

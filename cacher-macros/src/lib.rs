@@ -87,3 +87,11 @@ pub fn once(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn io_cached(args: TokenStream, item: TokenStream) -> TokenStream {
     ported::io_cached(&args.into(), item.into()).into()
 }
+
+/// Not an attribute of cacher: the `cached` crate's `#[concurrent_cached]` (its 4.x name of
+/// `#[io_cached]`), which `#[cached]` covers. Its one compile error says what to write.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn concurrent_cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    ported::concurrent_cached(&args.into(), item.into()).into()
+}

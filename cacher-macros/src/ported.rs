@@ -1,5 +1,5 @@
-//! The `cached` crate's other attributes, `#[once]` and `#[io_cached]`, which `#[cached]`
-//! covers: code ported from `cached` that imports them gets one error, at the attribute, that
+//! The `cached` crate's other attributes, `#[once]` and `#[io_cached]` (`#[concurrent_cached]`
+//! in `cached` 4), which `#[cached]` covers: code ported from `cached` that imports them gets one error, at the attribute, that
 //! says what to write — rather than rustc's unresolved import, which suggests importing
 //! `cached` twice — with the values it was given where they carry over (`time = 60` is
 //! `ttl = "1m"`, `disk_dir = "…"` is `cache_dir = "…"`). The function is kept as written, so
@@ -25,29 +25,67 @@ pub(crate) fn once(args: &TokenStream, item: TokenStream) -> TokenStream {
 
 /// `#[io_cached]`: a cache on disk or in Redis.
 pub(crate) fn io_cached(args: &TokenStream, item: TokenStream) -> TokenStream {
-    let metas = parse(args);
-    // `redis = true`, or a cache type of `cached`'s Redis family (`AsyncRedisCache<K, V>`).
-    let redis = metas.iter().any(|meta| match meta {
-        Meta::NameValue(nv) if nv.path.is_ident("ty") => {
-            text(&nv.value).is_some_and(|ty| ty.contains("Redis"))
-        }
-        Meta::NameValue(nv) => nv.path.is_ident("redis") && !is_false(&nv.value),
-        Meta::Path(path) => path.is_ident("redis"),
-        Meta::List(_) => false,
-    });
-    let backend = match redis {
-        true => "backend = \"redis\"",
-        false => "backend = \"file\"",
+    refuse_io("io_cached", args, item)
+}
+
+/// `#[concurrent_cached]`, `cached` 4's name of `#[io_cached]`: a sharded cache in memory, or
+/// one on disk or in Redis.
+pub(crate) fn concurrent_cached(args: &TokenStream, item: TokenStream) -> TokenStream {
+    refuse_io("concurrent_cached", args, item)
+}
+
+/// Where the entries of `cached`'s `#[io_cached]` or `#[concurrent_cached]` live.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Memory,
+    File,
+    Redis,
+}
+
+fn place(metas: &[Meta]) -> Place {
+    let flag = |name: &str| {
+        metas.iter().any(|meta| match meta {
+            Meta::NameValue(nv) => nv.path.is_ident(name) && !is_false(&nv.value),
+            Meta::Path(path) => path.is_ident(name),
+            Meta::List(_) => false,
+        })
     };
-    let mut options = vec![backend.to_string()];
+    // A cache type of `cached`'s Redis family (`AsyncRedisCache<K, V>`), or its disk store.
+    let ty = metas.iter().find_map(|meta| match meta {
+        Meta::NameValue(nv) if nv.path.is_ident("ty") => text(&nv.value),
+        _ => None,
+    });
+    let ty_has = |part: &str| ty.as_deref().is_some_and(|ty| ty.contains(part));
+    match () {
+        _ if flag("redis") || ty_has("Redis") => Place::Redis,
+        _ if flag("disk") || ty_has("Redb") || ty_has("Disk") => Place::File,
+        // `#[io_cached]` had no store of its own in memory: a file, as before.
+        _ if ty.is_some() => Place::File,
+        _ => Place::Memory,
+    }
+}
+
+/// One error for `cached`'s cache of `attribute`, that says what to write with `#[cached]`.
+fn refuse_io(attribute: &str, args: &TokenStream, item: TokenStream) -> TokenStream {
+    let metas = parse(args);
+    let place = match place(&metas) {
+        Place::Memory if attribute == "io_cached" => Place::File,
+        place => place,
+    };
+    let mut options = match place {
+        Place::Memory => vec![],
+        Place::File => vec!["backend = \"file\"".to_string()],
+        Place::Redis => vec!["backend = \"redis\"".to_string()],
+    };
     options.extend(carried_over(&metas));
-    let note = match redis {
-        true => "(cacher's `redis` feature)",
-        false => "(`backend = \"store\"`: one embedded database; `\"redis\"`: Redis)",
+    let note = match place {
+        Place::Memory => "(its memory tier answers hits without a lock, whatever the key)",
+        Place::File => "(`backend = \"store\"`: one embedded database; `\"redis\"`: Redis)",
+        Place::Redis => "(cacher's `redis` feature)",
     };
     refuse(
         &format!(
-            "cacher has no `#[io_cached]`: `#[cached]` caches on disk and in Redis too: write `#[cached{}]` {note}. The function's `Err` is returned as it is and never cached, so `map_error` has no counterpart",
+            "cacher has no `#[{attribute}]`: `#[cached]` caches in memory, on disk and in Redis: write `#[cached{}]` {note}. The function's `Err` is returned as it is and never cached, so `map_error` has no counterpart",
             list(&options)
         ),
         item,
@@ -62,27 +100,66 @@ fn parse(args: &TokenStream) -> Vec<Meta> {
         .unwrap_or_default()
 }
 
-/// The options of `cached` whose values `#[cached]` takes under another name: `time = 60` as
-/// `ttl = "1m"`, `disk_dir = "…"` as `cache_dir = "…"`.
+/// The options of `cached` whose values `#[cached]` takes under another name: `time = 60` or
+/// `ttl_secs = 60` as `ttl = "1m"` (`time_to_idle`, with `refresh = true`), `disk_dir = "…"` as
+/// `cache_dir = "…"`, an in-memory `max_size = 100` as `max_entries = 100`.
 fn carried_over(metas: &[Meta]) -> Vec<String> {
+    let refresh = metas.iter().any(|meta| match meta {
+        Meta::NameValue(nv) => {
+            (nv.path.is_ident("refresh") || nv.path.is_ident("time_refresh"))
+                && !is_false(&nv.value)
+        }
+        _ => false,
+    });
     let mut options = Vec::new();
     for meta in metas {
         let Meta::NameValue(nv) = meta else { continue };
-        if nv.path.is_ident("time")
-            && let Expr::Lit(ExprLit {
-                lit: Lit::Int(int), ..
-            }) = &nv.value
-            && let Ok(secs @ 1..) = int.base10_parse::<u64>()
-        {
-            let ttl = humantime::format_duration(std::time::Duration::from_secs(secs));
-            options.push(format!("ttl = \"{ttl}\""));
-        } else if nv.path.is_ident("disk_dir")
+        let name = nv
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if let Some(ttl) = ttl_of(&name, &nv.value).filter(|ttl| !ttl.is_zero()) {
+            let ttl = humantime::format_duration(ttl);
+            match refresh {
+                true => options.push(format!("time_to_idle = \"{ttl}\"")),
+                false => options.push(format!("ttl = \"{ttl}\"")),
+            }
+        } else if name == "disk_dir"
             && let Some(dir) = text(&nv.value)
         {
             options.push(format!("cache_dir = {dir:?}"));
+        } else if name == "max_size"
+            && let Some(n) = integer(&nv.value)
+        {
+            options.push(format!("max_entries = {n}"));
         }
     }
     options
+}
+
+/// `cached`'s time to live, by its names before 4.0 (`time`) and in 4.x.
+fn ttl_of(name: &str, value: &Expr) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    match name {
+        "time" | "ttl_secs" => integer(value).map(Duration::from_secs),
+        "ttl_millis" => integer(value).map(Duration::from_millis),
+        "ttl" => text(value).and_then(|text| {
+            humantime::parse_duration(&text)
+                .ok()
+                .or_else(|| crate::attr::rust_duration(&text))
+        }),
+        _ => None,
+    }
+}
+
+fn integer(value: &Expr) -> Option<u64> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse().ok(),
+        _ => None,
+    }
 }
 
 /// `(a, b)`, or nothing for no options: `#[cached]`.

@@ -125,10 +125,11 @@ pub use crate::policy::RateLimiter;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use crate::{backend::RedisBackend, lock::RedisLock, redis::RedisOptions};
 pub use cacher_macros::cached;
-/// The `cached` crate's `#[once]` and `#[io_cached]`, ported as they are: one compile error each,
-/// that says what to write with `#[cached]` (not attributes of cacher).
+/// The `cached` crate's `#[once]`, `#[io_cached]` and `#[concurrent_cached]` (`cached` 4's
+/// name of `#[io_cached]`), ported as they are: one compile error each, that says what to write
+/// with `#[cached]` (not attributes of cacher).
 #[doc(hidden)]
-pub use cacher_macros::{io_cached, once};
+pub use cacher_macros::{concurrent_cached, io_cached, once};
 
 /// The directory below which `#[cached]` functions keep their files by default, one directory
 /// per package: `$CACHER_DIR` when it is set and not empty, else the platform's cache directory

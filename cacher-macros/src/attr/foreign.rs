@@ -3,6 +3,8 @@
 //! here, with the value it was given where that value carries over (`time = 60` is
 //! `ttl = "1m"`, `size = 100` is `max_entries = 100`, `convert = r#"{ … }"#` is `key = …`).
 
+use std::time::Duration;
+
 use syn::{Expr, ExprLit, Lit, Meta, MetaNameValue, Stmt};
 
 /// What the user wrote that a hint reads beyond its option: `cached`'s key type, its
@@ -10,10 +12,23 @@ use syn::{Expr, ExprLit, Lit, Meta, MetaNameValue, Stmt};
 #[derive(Default)]
 pub(super) struct Written {
     cached_key_type: Option<String>,
-    /// `cached`'s `time_refresh = true`, which makes its `time` an idle time: the two options
-    /// are one error, at `time_refresh`, with `time`'s value (`None`: not an integer, or absent).
-    time_refresh: Option<Option<u64>>,
+    /// `cached`'s `time_refresh = true` (before 4.0) or `refresh = true` (4.x), which make its
+    /// time to live an idle time: the two options are one error, at the refresh, with the
+    /// ttl's name and value (`None`: not given, or not a duration it can read).
+    refresh: Option<Refresh>,
 }
+
+/// `cached`'s ttl beside its refresh-on-hit flag.
+struct Refresh {
+    /// The flag as written: `time_refresh` or `refresh`.
+    flag: &'static str,
+    /// The ttl option as written (`time`, `ttl_secs`, `ttl_millis`, `ttl`) and its duration.
+    ttl: Option<(String, Option<Duration>)>,
+}
+
+/// The names of a time to live in `cached`, before 4.0 (`time`) and in 4.x; cacher's `ttl` is
+/// one of them, so that `ttl = "10m", refresh = true` is told as one mistake too.
+const CACHED_TTLS: &[&str] = &["time", "ttl_secs", "ttl_millis", "ttl"];
 
 impl Written {
     pub(super) fn of<'a>(metas: impl IntoIterator<Item = &'a Meta>) -> Self {
@@ -26,29 +41,34 @@ impl Written {
                 _ => None,
             })
             .next();
-        let time = metas.iter().find_map(|meta| match meta {
-            Meta::NameValue(nv) if nv.path.is_ident("time") => integer(&nv.value),
+        let ttl = metas.iter().find_map(|meta| match meta {
+            Meta::NameValue(nv) => CACHED_TTLS
+                .iter()
+                .find(|name| nv.path.is_ident(name))
+                .map(|name| (name.to_string(), cached_ttl(name, &nv.value))),
             _ => None,
         });
-        let time_refresh = metas
-            .iter()
-            .any(|meta| match meta {
-                Meta::NameValue(nv) if nv.path.is_ident("time_refresh") => {
-                    !matches!(&nv.value, Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) if !b.value)
-                }
+        // `refresh = true`, not another library's `refresh = "10m"` (a refresh interval).
+        let flag = ["time_refresh", "refresh"].into_iter().find(|flag| {
+            metas.iter().any(|meta| match meta {
+                Meta::NameValue(nv) if nv.path.is_ident(flag) => is_true(&nv.value),
+                Meta::Path(path) => path.is_ident(flag),
                 _ => false,
             })
-            .then_some(time);
+        });
         Self {
             cached_key_type,
-            time_refresh,
+            refresh: flag.map(|flag| Refresh { flag, ttl }),
         }
     }
 
     /// Whether the option `name`'s mistake is told, with another option's, at that one:
-    /// `time` beside `time_refresh = true`.
+    /// `cached`'s ttl beside its `time_refresh = true` or `refresh = true`.
     pub(super) fn told_elsewhere(&self, name: &str) -> bool {
-        name == "time" && self.time_refresh.is_some()
+        self.refresh
+            .as_ref()
+            .and_then(|refresh| refresh.ttl.as_ref())
+            .is_some_and(|(ttl, _)| ttl == name)
     }
 }
 
@@ -64,26 +84,82 @@ pub(super) fn hint(name: &str, meta: Option<&MetaNameValue>, written: &Written) 
     let tailored = match (name, value) {
         ("time" | "time_to_live" | "ttl_secs", Some(value)) => {
             integer(value).map(|secs| {
-                let ttl = humantime::format_duration(std::time::Duration::from_secs(secs));
+                let ttl = humantime::format_duration(Duration::from_secs(secs));
                 format!("the time to live is `ttl`: write `ttl = \"{ttl}\"`")
             })
         }
         ("size" | "capacity" | "max_capacity", Some(value)) => integer(value).map(|n| {
             format!("the number of entries is bounded by `max_entries`: write `max_entries = {n}` (`max_size` bounds the bytes of the file and store tiers)")
         }),
-        ("convert", Some(value)) => string(value).map(|code| convert(&code, written)),
-        ("time_refresh", Some(_)) => written.time_refresh.map(|time| {
-            let idle = time.map_or_else(
-                || "60s".to_string(),
-                |secs| humantime::format_duration(std::time::Duration::from_secs(secs)).to_string(),
-            );
-            format!(
-                "`cached`'s `time = …, time_refresh = true` (each hit restarts the time) is an idle time here: write `time_to_idle = \"{idle}\"` in place of both"
-            )
+        ("convert", Some(value)) => code(value).map(|code| convert(&code, written)),
+        ("ttl_millis", Some(value)) => integer(value).map(|ms| {
+            let ttl = humantime::format_duration(Duration::from_millis(ms));
+            format!("the time to live is `ttl`: write `ttl = \"{ttl}\"`")
         }),
+        ("time_refresh" | "refresh", _) => written.refresh.as_ref().and_then(refresh),
         _ => None,
     };
     tailored.or_else(|| renamed(name).map(str::to_owned))
+}
+
+/// `time = 600, time_refresh = true` or `ttl_secs = 600, refresh = true`: each hit restarts the
+/// time, which is an idle time (`None`: the flag without a ttl, told as a plain rename).
+fn refresh(refresh: &Refresh) -> Option<String> {
+    let (ttl, duration) = refresh.ttl.as_ref()?;
+    let idle = duration.map_or_else(
+        || "10m".to_string(),
+        |d| humantime::format_duration(d).to_string(),
+    );
+    Some(format!(
+        "`cached`'s `{ttl} = …, {} = true` (each hit restarts the time) is an idle time here: write `time_to_idle = \"{idle}\"` in place of both",
+        refresh.flag
+    ))
+}
+
+/// The duration of `cached`'s ttl option `name`: seconds (`time`, `ttl_secs`), milliseconds
+/// (`ttl_millis`), or a string: cacher's (`"10m"`) or a `Duration` expression.
+fn cached_ttl(name: &str, value: &Expr) -> Option<Duration> {
+    match name {
+        "ttl_millis" => integer(value).map(Duration::from_millis),
+        "ttl" => string(value).and_then(|text| {
+            humantime::parse_duration(&text)
+                .ok()
+                .or_else(|| rust_duration(&text))
+        }),
+        _ => integer(value).map(Duration::from_secs),
+    }
+}
+
+/// `Duration::from_secs(60)` (`cached` 4's `ttl = "Duration::from_secs(60)"`), from seconds,
+/// milliseconds, minutes or hours, with any path before `Duration`: `None` for anything else.
+pub(crate) fn rust_duration(text: &str) -> Option<Duration> {
+    let Ok(Expr::Call(call)) = syn::parse_str::<Expr>(text) else {
+        return None;
+    };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let [.., ty, unit] = segments.as_slice() else {
+        return None;
+    };
+    let [arg] = call.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let n = integer(arg)?;
+    let secs = match (ty.as_str(), unit.as_str()) {
+        ("Duration", "from_millis") => return Some(Duration::from_millis(n)),
+        ("Duration", "from_secs") => n,
+        ("Duration", "from_mins") => n.checked_mul(60)?,
+        ("Duration", "from_hours") => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
 }
 
 /// `convert = r#"{ format!("{}", a) }"#` (with `key = "String"`): the expression is the key.
@@ -119,6 +195,19 @@ fn unblock(code: &str) -> &str {
     }
 }
 
+/// `cached`'s code in a string (`r#"{ a.len() }"#`), or as a block (`{ a.len() }`, `cached` 4),
+/// as written.
+fn code(value: &Expr) -> Option<String> {
+    match value {
+        Expr::Block(block) => Some(
+            syn::spanned::Spanned::span(block)
+                .source_text()
+                .unwrap_or_else(|| quote::ToTokens::to_token_stream(block).to_string()),
+        ),
+        _ => string(value),
+    }
+}
+
 fn string(value: &Expr) -> Option<String> {
     match value {
         Expr::Lit(ExprLit {
@@ -126,6 +215,10 @@ fn string(value: &Expr) -> Option<String> {
         }) => Some(lit.value()),
         _ => None,
     }
+}
+
+fn is_true(value: &Expr) -> bool {
+    matches!(value, Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) if b.value)
 }
 
 fn integer(value: &Expr) -> Option<u64> {
@@ -188,6 +281,32 @@ pub(super) fn renamed(name: &str) -> Option<&'static str> {
         }
         "map_error" | "map_err" => {
             "no mapping is needed: the function's own error is returned as it is, and a tier's failure is logged, never returned"
+        }
+        _ => return renamed_in_cached4(name),
+    })
+}
+
+/// The options `cached` 4 added or renamed (`max_size` there is an entry count, `ttl` a
+/// `Duration` expression: those two are cacher's names too, and their values' errors say so).
+fn renamed_in_cached4(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "cache_err" => {
+            "`cached`'s `cache_err = true` (cache `Err` values too) is `result = false` here: write `result = false`; without either, an `Err` is returned and never cached"
+        }
+        "cache_none" => {
+            "no flag is needed: `None` is cached like any value, as an answer (`cached` 4 caches only `Some` unless `cache_none = true`); remove it. To not cache `None`, return a `Result` and turn `None` into an `Err`, which is never cached"
+        }
+        "in_impl" => {
+            "no flag is needed: `#[cached]` works on methods as it is; remove it. As in `cached`, `self` is not part of the key (one cache serves every instance): `key = (self.id, …)` keys by the instance"
+        }
+        "force_refresh" => {
+            "a forced recompute is a per-call control: `<function>_cache().refresh(|| <function>(…))` runs the body and stores its value even over a fresh entry; remove `force_refresh`"
+        }
+        "companions_vis" => {
+            "the companion `<function>_cache()` has the function's visibility, and holds what `cached`'s companions do (`bypass(|| f(…))` for `f_no_cache`, `refresh(|| f(…))` for `f_prime_cache`); remove `companions_vis`"
+        }
+        "sync_lock" | "unsync_reads" | "sync_writes_buckets" => {
+            "no flag is needed: a hit takes no lock, and concurrent callers of one key always run it once"
         }
         _ => return None,
     })

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue};
 
+use super::foreign::rust_duration;
 use super::{BACKENDS, FORMATTERS, Formatter, KEYERS, Keyer, Tier, example, option_name};
 use crate::suggest::closest;
 
@@ -166,6 +167,13 @@ pub(super) fn duration(meta: &MetaNameValue) -> syn::Result<Duration> {
             ),
         ));
     }
+    // `ttl = Duration::from_secs(60)`, unquoted.
+    if let Expr::Call(call) = &meta.value {
+        let code = quote::ToTokens::to_token_stream(call).to_string();
+        if rust_duration(&code).is_some() {
+            return Err(written_as_code(&name, call, &code));
+        }
+    }
     let lit = lit_str(meta, "a duration string")?;
     match humantime::parse_duration(&lit.value()) {
         Ok(d) if d.is_zero() => Err(syn::Error::new_spanned(
@@ -186,6 +194,10 @@ pub(super) fn duration(meta: &MetaNameValue) -> syn::Result<Duration> {
                 ),
             ))
         }
+        // `cached` 4's `ttl = "Duration::from_secs(60)"`: the same duration, as text.
+        Err(_) if rust_duration(&lit.value()).is_some() => {
+            Err(written_as_code(&name, &lit, &lit.value()))
+        }
         Err(e) => Err(syn::Error::new_spanned(
             lit,
             format!(
@@ -193,6 +205,18 @@ pub(super) fn duration(meta: &MetaNameValue) -> syn::Result<Duration> {
             ),
         )),
     }
+}
+
+/// A duration written as a Rust expression, `Duration::from_secs(60)`, where its text is meant.
+fn written_as_code(name: &str, tokens: &dyn quote::ToTokens, code: &str) -> syn::Error {
+    let text =
+        rust_duration(code).map_or_else(String::new, |d| humantime::format_duration(d).to_string());
+    syn::Error::new_spanned(
+        tokens,
+        format!(
+            "`{name}` takes a duration's text, not a Rust expression: write `{name} = \"{text}\"`"
+        ),
+    )
 }
 
 pub(super) fn max_entries(meta: &MetaNameValue) -> syn::Result<usize> {
@@ -235,6 +259,19 @@ pub(super) fn max_size(meta: &MetaNameValue) -> syn::Result<u64> {
             "`max_size` takes a size in bytes greater than zero, with a unit or none (KB = 1000 bytes, KiB = 1024; MB, MiB, GB, GiB, TB, TiB): write `max_size = \"1GiB\"`",
         )
     };
+    // `cached` 4's `max_size = 1000` bounds the entries: here that is `max_entries`.
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = &meta.value
+    {
+        return Err(syn::Error::new_spanned(
+            int,
+            format!(
+                "`max_size` bounds the bytes of the file and store tiers, in a string (`max_size = \"1GiB\"`); a number of entries, as `cached`'s `max_size = {n}`, is `max_entries`: write `max_entries = {n}`",
+                n = int.base10_digits()
+            ),
+        ));
+    }
     let Expr::Lit(ExprLit {
         lit: Lit::Str(lit), ..
     }) = &meta.value
