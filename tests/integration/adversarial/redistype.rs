@@ -133,54 +133,20 @@ fn a_value_of_another_type_at_the_generations_hash_keeps_no_invalidated_entry() 
     assert_eq!(type_of(&server, "cacher:gen:{planted}"), "hash");
 }
 
-/// A hash at the generations' name whose `all` is not a number (another program's, or planted):
-/// every computed value's write compared it with a number and refused, and every `clear` failed
-/// (`HINCRBY` on a non-integer), for good — the hash has no expiry. Failed before (session 15's
-/// note); now such a hash is a lost one, made anew as a value of another type there is.
+/// A hash at the generations' name whose `all` is not a count of cacher's (another program's, or
+/// planted): not a number (`x`), or one only Lua's `tonumber` reads as one (a fraction, a sign,
+/// an exponent, hex, `nan`). Every computed value's write compared it with a number and refused,
+/// or the reads could not parse it (every miss "not started", the tier taken for down), and
+/// every `clear` failed (`HINCRBY` on a non-integer), for good — the hash has no expiry. Failed
+/// before (session 15's note; the Lua-only numbers, session 16's review): only an `all` of digits
+/// is ours, and another hash is a lost one, made anew as a value of another type there is.
 #[test]
-fn a_generations_hash_whose_count_of_clears_is_not_a_number_is_made_anew() {
+fn a_generations_hash_whose_count_of_clears_is_not_ours_is_made_anew() {
     let Some(server) = RedisServer::start() else {
         return;
     };
     let cache = redis_cache(&server);
-    let plant = || {
-        let reply = server.raw(&["HSET", "cacher:gen:{planted}", "all", "x"]);
-        assert!(reply.starts_with(':'), "{reply}");
-    };
-    let calls = Calls::default();
-    let compute = || {
-        calls.hit();
-        "value".to_owned()
-    };
-    plant();
-    assert_eq!(cache.get_or_compute(&2, compute), "value");
-    assert_eq!(cache.get_or_compute(&2, compute), "value");
-    assert_eq!(
-        calls.count(),
-        1,
-        "the value was stored: the second call is a hit"
-    );
-    plant();
-    cache.clear().unwrap();
-    assert_eq!(cache.get(&2), None, "the cleared entry stayed");
-    plant();
-    cache.insert(&3, "three".to_owned()).unwrap();
-    cache.remove(&3).unwrap();
-    assert_eq!(cache.get(&3), None, "the removed entry stayed");
-    assert_eq!(cache.stats().errors, 0);
-}
-
-/// The same with an `all` that Lua's `tonumber` reads as a number but that is no count of
-/// cacher's (a fraction, a sign, an exponent, hex, `nan`): the check kept such a hash, whose
-/// `all` the reads could not parse (every miss: "not started", the tier taken for down) and
-/// `clear`'s `HINCRBY` refused, for good. Failed before: only an `all` of digits is ours.
-#[test]
-fn a_generations_hash_whose_count_of_clears_only_lua_reads_as_a_number_is_made_anew() {
-    let Some(server) = RedisServer::start() else {
-        return;
-    };
-    let cache = redis_cache(&server);
-    for planted in ["1.5", "-1", "1e3", "0x10", "nan", " 7"] {
+    for (key, planted) in (0u32..).zip(["x", "1.5", "-1", "1e3", "0x10", "nan", " 7"]) {
         let plant = || {
             let reply = server.raw(&["HSET", "cacher:gen:{planted}", "all", planted]);
             assert!(reply.starts_with(':'), "{reply}");
@@ -191,7 +157,6 @@ fn a_generations_hash_whose_count_of_clears_only_lua_reads_as_a_number_is_made_a
             "value".to_owned()
         };
         plant();
-        let key = planted.len() as u32;
         assert_eq!(cache.get_or_compute(&key, compute), "value");
         assert_eq!(cache.get_or_compute(&key, compute), "value");
         assert_eq!(calls.count(), 1, "{planted:?}: the second call is a hit");
@@ -201,6 +166,14 @@ fn a_generations_hash_whose_count_of_clears_only_lua_reads_as_a_number_is_made_a
             cache.get(&key),
             None,
             "{planted:?}: the cleared entry stayed"
+        );
+        plant();
+        cache.insert(&key, "inserted".to_owned()).unwrap();
+        cache.remove(&key).unwrap();
+        assert_eq!(
+            cache.get(&key),
+            None,
+            "{planted:?}: the removed entry stayed"
         );
         assert_eq!(cache.stats().errors, 0, "{planted:?}");
     }

@@ -291,6 +291,28 @@ fn script_calls(con: &mut redis::Connection) -> (u64, u64) {
     (calls("eval"), calls("evalsha"))
 }
 
+/// A lock and a cache behind a rate limiter called `name`, both on `server`.
+fn lock_and_limited(server: &RedisServer, name: &str) -> (RedisLock, Cache<u32, u32>) {
+    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
+    let interval = Duration::from_millis(1);
+    let limiter = cacher::RateLimiter::redis(RedisOptions::new(server.url()), name, interval);
+    let cache = Cache::builder()
+        .namespace(format!("scripts::{name}"))
+        .rate_limit(limiter.unwrap())
+        .build()
+        .unwrap();
+    (lock, cache)
+}
+
+/// Makes the server forget its scripts and its command counts.
+fn flush_scripts(con: &mut redis::Connection) {
+    redis::cmd("SCRIPT").arg("FLUSH").query::<()>(con).unwrap();
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(con)
+        .unwrap();
+}
+
 /// The lock's and the rate limiter's scripts go by their hash (`EVALSHA`): each call carries its
 /// arguments, not the script's text, and the server hashes no script per call. A server that no
 /// longer holds them (a restart, `SCRIPT FLUSH`, a failover) gets their text once, and no call
@@ -301,32 +323,14 @@ fn the_locks_and_the_rate_limiters_scripts_go_by_hash_and_survive_a_script_flush
         return;
     };
     let mut con = connection(&server);
-    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
-    let limiter = cacher::RateLimiter::redis(
-        RedisOptions::new(server.url()),
-        "scripts",
-        Duration::from_millis(1),
-    )
-    .unwrap();
-    let cache: Cache<u32, u32> = Cache::builder()
-        .namespace("scripts::limited")
-        .rate_limit(limiter)
-        .build()
-        .unwrap();
+    let (lock, cache) = lock_and_limited(&server, "limited");
     let round = |n: u32| {
         let held = lock.try_acquire("scripts").unwrap().expect("free");
         assert!(held.release().unwrap(), "released by its holder");
         assert_eq!(cache.get_or_compute(&n, || n * 2), n * 2);
     };
     round(0);
-    redis::cmd("SCRIPT")
-        .arg("FLUSH")
-        .query::<()>(&mut con)
-        .unwrap();
-    redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query::<()>(&mut con)
-        .unwrap();
+    flush_scripts(&mut con);
     for n in 1..=10 {
         round(n);
     }
@@ -348,28 +352,10 @@ async fn the_async_lock_and_rate_limiter_survive_a_script_flush() {
         return;
     };
     let mut con = connection(&server);
-    let lock = RedisLock::new(RedisOptions::new(server.url())).unwrap();
-    let limiter = cacher::RateLimiter::redis(
-        RedisOptions::new(server.url()),
-        "scripts-async",
-        Duration::from_millis(1),
-    )
-    .unwrap();
-    let cache: Cache<u32, u32> = Cache::builder()
-        .namespace("scripts::limited-async")
-        .rate_limit(limiter)
-        .build()
-        .unwrap();
+    let (lock, cache) = lock_and_limited(&server, "limited-async");
     for n in 0..4 {
         if n == 1 {
-            redis::cmd("SCRIPT")
-                .arg("FLUSH")
-                .query::<()>(&mut con)
-                .unwrap();
-            redis::cmd("CONFIG")
-                .arg("RESETSTAT")
-                .query::<()>(&mut con)
-                .unwrap();
+            flush_scripts(&mut con);
         }
         let held = lock.try_acquire_async("scripts").await.unwrap();
         assert!(held.expect("free").release_async().await, "released");

@@ -45,6 +45,19 @@ fn a_writer_frozen_mid_write() {
     drop((txn, gate));
 }
 
+/// A child process frozen mid-write on the store in `dir` ([`a_writer_frozen_mid_write`]), once
+/// it says so.
+fn frozen_writer(dir: &std::path::Path) -> std::process::Child {
+    let envs = [(DIR, dir.display().to_string())];
+    let mut child = spawn_self(&test_name!(a_writer_frozen_mid_write), &envs);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|line| line.unwrap().contains("FROZEN")),
+        "the child never froze"
+    );
+    child
+}
+
 #[test]
 fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_its_value() {
     let dir = tempfile::tempdir().unwrap();
@@ -57,13 +70,7 @@ fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_i
     };
     // The store made, with an entry, and its gate's file, as any writer leaves them.
     cache(Duration::from_secs(5)).insert(&0, 0).unwrap();
-    let envs = [(DIR, dir.path().display().to_string())];
-    let mut child = spawn_self(&test_name!(a_writer_frozen_mid_write), &envs);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(
-        lines.any(|line| line.unwrap().contains("FROZEN")),
-        "the child never froze"
-    );
+    let mut child = frozen_writer(dir.path());
     let this = cache(Duration::from_millis(300));
     let (done, answered) = mpsc::channel();
     std::thread::scope(|scope| {
@@ -72,8 +79,7 @@ fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_i
             let _ = done.send((value, this.stats().errors, this.get(&0)));
         });
         let answered = answered.recv_timeout(Duration::from_secs(20));
-        let _ = child.kill();
-        let _ = child.wait();
+        let _ = (child.kill(), child.wait());
         let (value, errors, read) = answered.expect(
             "the miss waited for the frozen writer (more than 20 s) instead of its write_timeout",
         );
@@ -90,13 +96,7 @@ fn a_writer_frozen_mid_write_costs_another_processs_miss_its_write_timeout_not_i
 #[test]
 fn a_process_frozen_making_a_new_store_costs_anothers_call_its_write_timeout_not_its_value() {
     let dir = tempfile::tempdir().unwrap();
-    let envs = [(DIR, dir.path().display().to_string())];
-    let mut child = spawn_self(&test_name!(a_writer_frozen_mid_write), &envs);
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(
-        lines.any(|line| line.unwrap().contains("FROZEN")),
-        "the child never froze"
-    );
+    let mut child = frozen_writer(dir.path());
     let (done, answered) = mpsc::channel();
     let bound = Duration::from_millis(700);
     std::thread::scope(|scope| {
@@ -111,8 +111,7 @@ fn a_process_frozen_making_a_new_store_costs_anothers_call_its_write_timeout_not
             let _ = done.send((value, cache.stats().errors, started.elapsed()));
         });
         let answered = answered.recv_timeout(Duration::from_secs(20));
-        let _ = child.kill();
-        let _ = child.wait();
+        let _ = (child.kill(), child.wait());
         let (value, errors, took) = answered.expect(
             "the open waited for the frozen creator (more than 20 s) instead of its write_timeout",
         );
