@@ -6,6 +6,7 @@ mod gate;
 mod generations;
 mod keys;
 mod list;
+mod opened;
 mod table;
 mod uses;
 mod write;

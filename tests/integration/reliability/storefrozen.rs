@@ -126,3 +126,55 @@ fn a_process_frozen_making_a_new_store_costs_anothers_call_its_write_timeout_not
         );
     });
 }
+
+/// Beside a process frozen making a new store, threads opening it at once each wait the bound
+/// once, and a store in another directory opens at once. Failed before (session 16's review):
+/// the process's opens went one at a time under one lock, so the k-th thread waited k bounds, and
+/// every other store's open waited behind them.
+#[test]
+fn threads_opening_a_store_beside_a_frozen_creator_each_wait_one_bound_and_other_stores_none() {
+    let (dir, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut child = frozen_writer(dir.path());
+    let bound = Duration::from_millis(600);
+    let store = |at: &std::path::Path| -> Cache<u32, u64> {
+        Cache::builder()
+            .namespace("app::frozen")
+            .backend(StoreBackend::new(at).write_timeout(bound))
+            .build()
+            .unwrap()
+    };
+    let (done, answered) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for n in 0..3 {
+            let done = done.clone();
+            let dir = dir.path();
+            scope.spawn(move || {
+                let started = Instant::now();
+                let value = store(dir).get_or_compute(&n, || u64::from(n));
+                let _ = done.send(("frozen", value == u64::from(n), started.elapsed()));
+            });
+        }
+        std::thread::sleep(bound / 4);
+        let started = Instant::now();
+        let value = store(other.path()).get_or_compute(&7, || 7);
+        let _ = done.send(("other", value == 7, started.elapsed()));
+        drop(done);
+        let answers: Vec<_> = (0..4)
+            .map(|_| answered.recv_timeout(Duration::from_secs(20)))
+            .collect();
+        let _ = (child.kill(), child.wait());
+        for answer in answers {
+            let (which, right, took) = answer.expect("a call waited more than 20 s");
+            assert!(right, "{which}: the function's value");
+            let most = if which == "other" {
+                bound / 2
+            } else {
+                bound * 2
+            };
+            assert!(
+                took < most,
+                "{which}: the call waited {took:?}, its bound {bound:?}"
+            );
+        }
+    });
+}

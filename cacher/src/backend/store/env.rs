@@ -3,10 +3,9 @@
 //! every [`StoreBackend`](super::StoreBackend) on that directory, and kept open until the
 //! process exits.
 
-use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use heed::types::Bytes;
@@ -49,8 +48,6 @@ pub(super) struct Store {
     pub(super) read_only: bool,
 }
 
-static OPEN: LazyLock<Mutex<HashMap<PathBuf, Store>>> = LazyLock::new(Default::default);
-
 /// The store in `dir`, open. With `create`, made (the directory with its parents, LMDB's files,
 /// the tables) where missing; without, only a store of cacher's already there is opened, and
 /// nothing is made where there is none. Either way, a directory that holds another program's
@@ -62,48 +59,44 @@ pub(super) fn open(dir: &Path, create: bool, wait: Duration) -> heed::Result<Sto
     let path = dir
         .canonicalize()
         .map_err(|e| no_store(dir, &e.to_string()))?;
-    let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(store) = open.get(&path) {
-        return Ok(store.clone());
-    }
-    whose(&path, create)?;
+    super::opened::once(&path, wait, || open_at(&path, create, wait))
+}
+
+/// [`open`] of the store at the canonical `path`, under its slot's lock (`opened.rs`).
+fn open_at(path: &Path, create: bool, wait: Duration) -> heed::Result<Store> {
+    whose(path, create)?;
     // On a read-only mount (a store shipped in a container's image) without a lock file,
     // opened to be read without LMDB's locks (which cannot be written there): no process uses
     // them, so none writes. With a lock file, a process may be writing the same files through
     // another mount (a read-only bind of a directory the host writes), and a reader without the
     // locks would be killed by LMDB (an assertion, SIGABRT): refused instead — the tier fails,
     // values are computed (RELIABILITY.md).
-    let read_only = on_a_read_only_mount(&path);
-    if read_only && root_has(&path, "lock.mdb") {
+    let read_only = on_a_read_only_mount(path);
+    if read_only && root_has(path, "lock.mdb") {
         let why = format!("{}: {LOCKED_READ_ONLY}", path.display());
         return Err(io::Error::new(io::ErrorKind::ReadOnlyFilesystem, why).into());
     }
-    own_files(&path, !read_only)?;
+    own_files(path, !read_only)?;
     let flags = if read_only { READ_ONLY } else { READ_WRITE };
     let env = MAP_SIZES
         .iter()
-        .map(|&size| open_env(&path, size, flags))
+        .map(|&size| open_env(path, size, flags))
         .find_map(Result::ok)
-        .map_or_else(
-            || open_env(&path, MAP_SIZES[MAP_SIZES.len() - 1], flags),
-            Ok,
-        )?;
-    whole(&env, &path)?;
+        .map_or_else(|| open_env(path, MAP_SIZES[MAP_SIZES.len() - 1], flags), Ok)?;
+    whole(&env, path)?;
     // Looked at again now that it is open: another program may have written its database
     // since the look above.
     if ownership(&env)? == Ownership::Foreign {
-        return Err(not_ours(&path, FOREIGN_TABLES));
+        return Err(not_ours(path, FOREIGN_TABLES));
     }
     // Reader slots of processes that died (kill -9) are freed now, not when they fill up.
     if !read_only {
         env.clear_stale_readers()?;
     }
-    let store = Store {
+    Ok(Store {
         read_only,
-        ..tables(&env, &path, wait)?
-    };
-    open.insert(path, store.clone());
-    Ok(store)
+        ..tables(&env, path, wait)?
+    })
 }
 
 /// The flags of a store opened to be used (see [`open_env`]).
@@ -413,8 +406,8 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
         .max_dbs(3)
         .max_readers(MAX_READERS);
     // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
-    // process (the map `OPEN`; the read-only look of `whose` is closed before, under the
-    // same lock), only through LMDB (the directory holds nothing else of ours but the lock
+    // process (under its directory's slot in `opened.rs`; the read-only look of `whose` is closed
+    // before, under the same lock), only through LMDB (the directory holds nothing else of ours but the lock
     // folder), and with NO_SYNC, whose only cost is durability across a power loss: a process
     // killed at any moment leaves the last committed transaction in the page cache, whole.
     // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
