@@ -407,9 +407,10 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
         .max_readers(MAX_READERS);
     // SAFETY: LMDB's rules for a memory-mapped environment are kept: it is opened once per
     // process (under its directory's slot in `opened.rs`; the read-only look of `whose` is closed
-    // before, under the same lock), only through LMDB (the directory holds nothing else of ours but the lock
-    // folder), and with NO_SYNC, whose only cost is durability across a power loss: a process
-    // killed at any moment leaves the last committed transaction in the page cache, whole.
+    // before, under the same lock), only through LMDB (the directory holds nothing else of ours
+    // but the lock folder), and with NO_SYNC, whose only cost is durability across a power loss:
+    // a process killed at any moment leaves the last committed transaction in the page cache,
+    // whole.
     // Durable stores sync after their commits (`Env::force_sync`). NO_LOCK goes only with
     // READ_ONLY, and only where there is no lock file (no process uses LMDB's locks there) or
     // on a read-only mount (no process writes through it; a writer through another mount of

@@ -151,6 +151,7 @@ impl Settings {
 }
 
 /// Why a cache with persistent tiers is refused an empty namespace.
-const EMPTY_NAMESPACE: &str = "the namespace of a cache with persistent tiers must not be empty: it \
-     names its entries in every tier (their directory, their Redis hash tag, which Redis Cluster \
-     takes for none when empty); give one with `.namespace(\"…\")`, or leave it unset for \"default\"";
+const EMPTY_NAMESPACE: &str = "the namespace of a cache with persistent tiers must not be \
+     empty: it names its entries in every tier (their directory, their Redis hash tag, which \
+     Redis Cluster takes for none when empty); give one with `.namespace(\"…\")`, or leave it \
+     unset for \"default\"";

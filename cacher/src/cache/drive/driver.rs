@@ -120,8 +120,9 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
 {
     /// The async driver of `miss`, which asks for the function's run through `relay`'s turns
-    /// when the miss needs it, and takes the value from `relay` when the run gave one; `cache` is the cache `miss` is on: a store's writes run
-    /// together on a blocking thread that holds it ([`write_all`]). The caller awaits
+    /// when the miss needs it, and takes the value from `relay` when the run gave one; `cache`
+    /// is the cache `miss` is on: a store's writes run together on a blocking thread that holds
+    /// it ([`write_all`]). The caller awaits
     /// [`drive`](Self::drive) and hands what it answers to [`result`](Self::result): there is no
     /// typed future of the driver's own (compile time), only the caller's, which holds this.
     pub(in crate::cache) fn new(
