@@ -51,6 +51,7 @@ where
             return Ok(miss.value());
         };
         let started = Started::new(limiter, miss.inner());
+        miss.running();
         let compute = compute.take().expect("the miss path computes at most once");
         let result = compute();
         started.stop(miss.inner());

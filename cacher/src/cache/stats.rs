@@ -24,7 +24,9 @@ use striped::StripedCounter;
 pub struct CacheStats {
     /// Calls answered from the cache, including callers that waited for another's computation.
     pub hits: u64,
-    /// Calls that ran the function (or found nothing, for `get`).
+    /// Calls that ran the function, however the run ended (a value, an error, a panic, an async
+    /// caller dropped while it ran), or found nothing, for `get`. A background refresh is not
+    /// a call's miss.
     pub misses: u64,
     /// Values stored in at least one tier (a value every tier failed to take is not counted).
     pub stores: u64,

@@ -181,3 +181,33 @@ fn async_waiters_of_a_panicking_leader_are_released() {
     assert_eq!(reruns.count(), 1);
     assert_eq!(cache_on(dir.path()).get("k").as_deref(), Some("rerun"));
 }
+
+/// A run of the function counts as a miss however it ends: one that panics, or whose async
+/// caller is dropped while it runs, ran the function all the same. Failed before (session 15's
+/// note): misses were counted when the function returned, so such runs were missing from
+/// `stats().misses` (and from the exported `cacher_misses_total`), and the hit ratio a user
+/// computes from them read higher than the calls it served.
+#[tokio::test]
+async fn a_run_that_panics_or_is_dropped_counts_as_a_miss() {
+    let cache: Cache<u32, u32> = Cache::builder().build().unwrap();
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        cache.get_or_compute(&1, || panic!("the function panicked"))
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(cache.stats().misses, 1, "the panicking run");
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(20),
+        cache.get_or_compute_async(&2, std::future::pending::<u32>),
+    )
+    .await;
+    assert!(dropped.is_err(), "the run was dropped");
+    assert_eq!(cache.stats().misses, 2, "the dropped run");
+    assert_eq!(cache.get_or_compute(&3, || 3), 3);
+    assert_eq!(cache.get(&3), Some(3));
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.hits, stats.misses),
+        (1, 3),
+        "returning runs as before"
+    );
+}

@@ -43,6 +43,8 @@ trait Drivable<'a>: Send {
     fn flight(&self) -> &Flight;
     fn waited(&mut self, outcome: Outcome);
     fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>);
+    /// The function's run begins ([`Miss::running`]).
+    fn running(&self);
     /// The relay's turns, through which the function's run is asked for.
     fn turns(&self) -> &Turns;
     fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)>;
@@ -94,6 +96,7 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
         if let Some(limiter) = limiter {
             limiter.acquire_async().await;
         }
+        miss.running();
         let timer = Timer::start();
         let span = compute_span(miss.shared().namespace());
         let gave = miss.turns().run(Some(span)).await;
@@ -210,6 +213,10 @@ where
 
     fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>) {
         self.miss.locked(locked);
+    }
+
+    fn running(&self) {
+        self.miss.running();
     }
 
     fn turns(&self) -> &Turns {

@@ -23,6 +23,12 @@ where
         self.core.advance(&mut self.shell)
     }
 
+    /// The function's run begins: counted as a miss ([`Core::running`](super::Core::running)).
+    #[inline]
+    pub(in crate::cache) fn running(&self) {
+        self.core.running();
+    }
+
     /// The function's value: store it, unless the key was invalidated while it was computed.
     #[inline]
     pub(in crate::cache) fn computed(&mut self, value: V) {

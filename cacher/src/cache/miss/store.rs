@@ -10,13 +10,19 @@ use crate::entry::Stamp;
 use crate::error::Result;
 
 impl<'a> Core<'a> {
+    /// The function's run begins (its limiter waited for): a miss, counted now, so that a run
+    /// that panics or whose async caller is dropped is counted as one that returns. A
+    /// background refresh is not a miss (its failure counts as an error, `refresh_failed`).
+    pub(super) fn running(&self) {
+        if self.goal.counts_miss() {
+            self.shared.stats.miss();
+        }
+    }
+
     /// The function's value (in the value slot): store it, unless the key was invalidated while
     /// it was computed (its callers still get it).
     pub(super) fn computed(&mut self, v: &mut dyn Values<'a>) {
         let shared = self.shared;
-        if self.goal.counts_miss() {
-            shared.stats.miss();
-        }
         if self.goal != Goal::Store {
             shared.outages.recovered(self.hash);
         }
@@ -104,10 +110,6 @@ impl<'a> Core<'a> {
     /// this fallback.
     pub(super) fn failed(&mut self, v: &mut dyn Values<'a>) -> Failed {
         let shared = self.shared;
-        // A failed background refresh is counted as an error (`refresh_failed`), not a miss.
-        if self.goal.counts_miss() {
-            shared.stats.miss();
-        }
         self.phase = Phase::Over;
         // An entry removed or replaced since the call started is not served either. The
         // generation is its stripe's: when it moved (perhaps for another key), a caller's
