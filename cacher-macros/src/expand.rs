@@ -104,8 +104,11 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
             #marker
             static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
-            let self_type = ::core::any::type_name::<Self>();
-            ::cacher::__private::method_cache(&CACHES, self_type, __cacher_site, #init)
+            let (id, self_type) = (
+                ::cacher::__private::type_key::<Self>(),
+                ::core::any::type_name::<Self>(),
+            );
+            ::cacher::__private::method_cache(&CACHES, id, self_type, __cacher_site, #init)
         });
     }
     quote!({

@@ -1,7 +1,7 @@
 //! Generic functions: one cache per instance. A `static` in a generic function is shared by all
-//! its instances, so the function's static holds a cache per instance, found by the `type_name`
-//! of its type parameters and of a marker of each const parameter's value
-//! (`cacher::__private::Instance`), as a method's holds one per `Self` type.
+//! its instances, so the function's static holds a cache per instance, found by the `TypeId` of
+//! its type parameters and of a marker of each const parameter's value, and named by their
+//! `type_name` (`cacher::__private::Instance`), as a method's holds one per `Self` type.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -63,22 +63,22 @@ pub(crate) fn instance(func: &Func) -> Option<TokenStream> {
         return None;
     }
     let arguments = quote!((#(#arguments,)*));
-    let (key, self_type) = if func.method {
+    let (id, self_type) = if func.method {
         (
-            quote!(::core::any::type_name::<(Self, #arguments)>()),
+            quote!(::cacher::__private::type_key::<(Self, #arguments)>()),
             quote!(::core::option::Option::Some(
                 ::core::any::type_name::<Self>()
             )),
         )
     } else {
         (
-            quote!(::core::any::type_name::<#arguments>()),
+            quote!(::cacher::__private::type_key::<#arguments>()),
             quote!(::core::option::Option::None),
         )
     };
     Some(quote! {
         ::cacher::__private::Instance {
-            key: #key,
+            id: #id,
             self_type: #self_type,
             arguments: ::core::any::type_name::<#arguments>(),
         }

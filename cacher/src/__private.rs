@@ -19,6 +19,7 @@ pub use build::{Tier, add_tier, build, builder};
 pub use files::claim_files;
 pub use identity::{
     Instance, PerType, Site, default_dir, function_cache, instance_cache, konst, method_cache,
+    type_key,
 };
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};

@@ -9,6 +9,10 @@
 //!   (`my::api::usd::lookup::__CacherSite` — the enclosing function included, which
 //!   `module_path!` leaves out), and for a method, `type_name::<Self>()` (one cache per type
 //!   a generic impl is used with: a `static` in a generic function is shared by all of them);
+//! - for a method or a generic function's instance, which one it is: the [`TypeId`] of `Self`
+//!   and of the type arguments ([`type_key`]), never their `type_name`, which the compiler
+//!   writes alike for different types (two closures of one function, two types of one name in
+//!   two blocks of one function, a type of two versions of one crate);
 //! - the attribute's place in the source (`file:line:column`), which tells apart, in this process
 //!   only, two functions whose names are equal: the function and its companion share it.
 //!
@@ -88,21 +92,25 @@ where
 {
     slot.get_or_init(|| {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-        downcast(find(
-            &site(),
-            (None, None),
-            (TypeId::of::<Cache<K, V>>(), &build),
-        ))
+        downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
     })
 }
 
-/// The cache of a method, for one `Self` type (`type_name::<Self>()`), kept in the method's
-/// `slot`; as [`function_cache`].
+/// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`
+/// need not be `'static`; one instance of a function serves every lifetime).
+#[inline]
+pub fn type_key<T: ?Sized>() -> TypeId {
+    typeid::of::<T>()
+}
+
+/// The cache of a method, for one `Self` type (`id` its [`type_key`], `self_type` its
+/// `type_name`, which names the cache), kept in the method's `slot`; as [`function_cache`].
 ///
 /// # Panics
 /// As [`function_cache`].
 pub fn method_cache<K, V>(
     slot: &'static PerType<K, V>,
+    id: TypeId,
     self_type: &'static str,
     site: fn() -> Site,
     init: fn(&str) -> Cache<K, V>,
@@ -111,15 +119,22 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(self_type, || {
+    slot.get(id, || {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
         let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        downcast(find(&site(), (Some(self_type), None), build))
+        let instance = Some((id, Some(self_type), None));
+        downcast(find(&site(), instance, build))
     })
 }
 
-/// What identifies one cache in this process: its namespace, the attribute's place, its types.
-type CacheId = (String, &'static str, TypeId);
+/// What identifies one cache in this process: its namespace, the attribute's place, its types,
+/// and for a method or a generic function's instance, its [`type_key`] (two instances may be
+/// named alike).
+type CacheId = (String, &'static str, TypeId, Option<TypeId>);
+
+/// Which instance of a method or generic function: its [`type_key`], `type_name::<Self>()` for a
+/// method, and the `type_name` of a generic function's arguments (see [`instance_cache`]).
+type Which = (TypeId, Option<&'static str>, Option<&'static str>);
 
 /// Every `#[cached]` cache made in this process. Each lives as long as the process, as a
 /// `static` would.
@@ -127,9 +142,9 @@ static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static (dyn Any + Send + Sync)>
     LazyLock::new(Default::default);
 
 /// The namespaces of persistent caches, and the attribute that claimed each (and whether its
-/// `namespace` was pinned).
-static PERSISTENT: LazyLock<Mutex<HashMap<String, (&'static str, bool)>>> =
-    LazyLock::new(Default::default);
+/// `namespace` was pinned, and which instance of it).
+type Claim = (&'static str, bool, Option<TypeId>);
+static PERSISTENT: LazyLock<Mutex<HashMap<String, Claim>>> = LazyLock::new(Default::default);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while the lock was held left the maps whole: each change is one insert.
@@ -144,21 +159,23 @@ type Build<'a> = (TypeId, &'a dyn Fn(&str) -> Box<dyn Any + Send + Sync>);
 /// [`instance_cache`]): not generic, so that its code is compiled once, in cacher.
 fn find(
     site: &Site,
-    (self_type, arguments): (Option<&'static str>, Option<&'static str>),
+    which: Option<Which>,
     (type_id, build): Build<'_>,
 ) -> &'static (dyn Any + Send + Sync) {
+    let (instance, self_type, arguments) =
+        which.map_or((None, None, None), |(id, ty, args)| (Some(id), ty, args));
     let mut namespace = site
         .namespace(self_type)
         .unwrap_or_else(|refusal| panic!("{refusal}"));
     if let Some(arguments) = arguments {
         namespace.push_str(&instance::label(arguments));
     }
-    let id: CacheId = (namespace, site.location, type_id);
+    let id: CacheId = (namespace, site.location, type_id, instance);
     if let Some(found) = lock(&CACHES).get(&id) {
         return *found;
     }
     if site.persistent {
-        claim(&id.0, site);
+        claim(&id.0, site, instance);
     }
     // Built outside the lock (a cache may create its directory); the first insert wins.
     let built = build(&id.0);
@@ -173,13 +190,20 @@ fn downcast<K: 'static, V: 'static>(
         .expect("the TypeId in a cache's id is that of its type")
 }
 
-/// Records that the attribute at `site` stores entries under `namespace`, refusing a second.
-fn claim(namespace: &str, site: &Site) {
+/// Records that the attribute at `site` (its `instance`) stores entries under `namespace`,
+/// refusing a second.
+fn claim(namespace: &str, site: &Site, instance: Option<TypeId>) {
     let mut claimed = lock(&PERSISTENT);
-    let this = (site.location, site.pinned.is_some());
-    let (first, first_pinned) = *claimed.entry(namespace.to_owned()).or_insert(this);
-    if first == site.location {
+    let this = (site.location, site.pinned.is_some(), instance);
+    let (first, first_pinned, first_instance) =
+        *claimed.entry(namespace.to_owned()).or_insert(this);
+    if first == site.location && first_instance == instance {
         return;
+    }
+    if first == site.location {
+        panic!(
+            "two instances of the #[cached] fn at {first} are both named `{namespace}` and would read each other's entries: the compiler writes their types alike (two closures of one function, two types of one name in two blocks of one function, or a type of two versions of one crate); give each type a name of its own"
+        );
     }
     if first_pinned || site.pinned.is_some() {
         panic!(
@@ -393,12 +417,13 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
-/// The caches of one method, one per `Self` type: the static of a method in a generic impl is
-/// shared by every type the impl is used with. The first type's cache is found with one atomic
-/// load and a comparison, the others' in a short list.
+/// The caches of one method, one per `Self` type, or of a generic function, one per instance:
+/// the static of a generic function (or of a method in a generic impl) is shared by all its
+/// instances. Each is found by its [`type_key`]: the first one's with one atomic load and a
+/// comparison, the others' in a short list.
 pub struct PerType<K: 'static, V: 'static> {
-    first: OnceLock<(&'static str, &'static Cache<K, V>)>,
-    others: RwLock<Vec<(&'static str, &'static Cache<K, V>)>>,
+    first: OnceLock<(TypeId, &'static Cache<K, V>)>,
+    others: RwLock<Vec<(TypeId, &'static Cache<K, V>)>>,
 }
 
 impl<K, V> PerType<K, V> {
@@ -411,24 +436,21 @@ impl<K, V> PerType<K, V> {
         }
     }
 
-    /// The cache of `self_type`, found (at its first use) by `find`.
+    /// The cache of the type whose [`type_key`] is `id`, found (at its first use) by `find`.
     pub fn get(
         &self,
-        self_type: &'static str,
+        id: TypeId,
         find: impl FnOnce() -> &'static Cache<K, V>,
     ) -> &'static Cache<K, V> {
         let mut find = Some(find);
-        let (first_type, first) = *self
+        let (first_id, first) = *self
             .first
-            .get_or_init(|| (self_type, (find.take().expect("not yet used"))()));
-        if same(first_type, self_type) {
+            .get_or_init(|| (id, (find.take().expect("not yet used"))()));
+        if first_id == id {
             return first;
         }
-        let known = |others: &[(&'static str, &'static Cache<K, V>)]| {
-            others
-                .iter()
-                .find(|(ty, _)| same(ty, self_type))
-                .map(|(_, c)| *c)
+        let known = |others: &[(TypeId, &'static Cache<K, V>)]| {
+            others.iter().find(|(of, _)| *of == id).map(|(_, c)| *c)
         };
         if let Some(cache) = known(&self.others.read().unwrap_or_else(PoisonError::into_inner)) {
             return cache;
@@ -437,14 +459,10 @@ impl<K, V> PerType<K, V> {
         let cache = (find.take().expect("not yet used"))();
         let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
         if known(&others).is_none() {
-            others.push((self_type, cache));
+            others.push((id, cache));
         }
         cache
     }
-}
-
-fn same(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
 }
 
 mod instance;

@@ -152,3 +152,75 @@ fn a_generic_function_with_lifetimes_in_its_bounds_keeps_a_generic_companion() {
     assert_eq!(read_from(&Named("net"), 1), "1 from disk");
     assert_eq!(read_from_cache::<Named>().stats().hits, 1);
 }
+
+// Review, session 16: instances whose types the compiler names alike. `type_name` is no
+// identity ("multiple types may map to the same type name"): two closures of one function are
+// both `…::{{closure}}`, two types of one name in two blocks of one function are both `…::f::L`.
+
+#[cached]
+fn applied<F: Fn(u32) -> u32>(#[cached(skip)] f: F, x: u32) -> u32 {
+    f(x)
+}
+
+#[test]
+fn two_closures_of_one_function_are_two_instances() {
+    assert_eq!(applied(|x| x + 1, 1), 2);
+    assert_eq!(applied(|x| x * 10, 1), 10);
+    assert_eq!(applied(|x| x + 1, 1), 2);
+}
+
+#[test]
+fn two_types_of_one_name_in_two_blocks_are_two_instances() {
+    let usd = {
+        struct Local;
+        impl Region for Local {
+            const NAME: &'static str = "USD";
+        }
+        price(Local, 7)
+    };
+    let eur = {
+        struct Local;
+        impl Region for Local {
+            const NAME: &'static str = "EUR";
+        }
+        price(Local, 7)
+    };
+    assert_eq!((usd.as_str(), eur.as_str()), ("7 in USD", "7 in EUR"));
+}
+
+/// A client generic over the function it calls: one cache per `Self` type.
+struct Client<F>(F);
+
+impl<F: Fn(u32) -> u32> Client<F> {
+    #[cached]
+    fn call(&self, x: u32) -> u32 {
+        (self.0)(x)
+    }
+}
+
+#[test]
+fn a_generic_impl_over_two_closures_has_two_caches() {
+    assert_eq!(Client(|x| x + 1).call(1), 2);
+    assert_eq!(Client(|x| x * 10).call(1), 10);
+}
+
+#[cached(backend = "file", keyer = "hash", cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/adversarial_generic/closures"))]
+fn applied_on_disk<F: Fn(u32) -> u32>(#[cached(skip)] f: F, x: u32) -> u32 {
+    f(x)
+}
+
+#[test]
+fn two_closures_named_alike_are_refused_a_shared_directory() {
+    let (plus_one, times_ten) = (|x| x + 1, |x| x * 10);
+    assert_eq!(applied_on_disk(plus_one, 1), 2);
+    // Both are `…::{{closure}}`: one namespace, whose files each would read as its own.
+    let second = std::panic::catch_unwind(|| applied_on_disk(times_ten, 1));
+    let message = second.expect_err("a second instance named alike is refused");
+    let message = message.downcast_ref::<String>().expect("a formatted panic");
+    assert!(
+        message.contains("two instances of the #[cached] fn"),
+        "{message}"
+    );
+    // The first one still has its cache.
+    assert_eq!(applied_on_disk(plus_one, 1), 2);
+}

@@ -13,9 +13,10 @@ use crate::Cache;
 /// call is, as `type_name` gives it.
 #[derive(Debug, Clone, Copy)]
 pub struct Instance {
-    /// What tells its cache from the other instances' in the function's static: the `type_name`
-    /// of the arguments, with `Self` first for a method.
-    pub key: &'static str,
+    /// What tells its cache from the other instances': the [`type_key`](super::type_key) of the
+    /// arguments, with `Self` first for a method (not their `type_name`, which may be another
+    /// type's: two closures of one function are both `…::{{closure}}`).
+    pub id: TypeId,
     /// `type_name::<Self>()`, for a method.
     pub self_type: Option<&'static str>,
     /// `type_name` of the tuple of the type parameters, and of a [`konst`] marker for each const
@@ -39,11 +40,11 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(instance.key, || {
+    slot.get(instance.id, || {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
         let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        let names = (instance.self_type, Some(instance.arguments));
-        downcast(find(&site(), names, build))
+        let which = (instance.id, instance.self_type, Some(instance.arguments));
+        downcast(find(&site(), Some(which), build))
     })
 }
 

@@ -120,9 +120,9 @@ fn a_pinned_namespace_that_another_function_already_uses_is_refused_either_way()
         (&automatic, &pinned, "test::claim::one"),
         (&pinned, &automatic, "test::claim::two"),
     ] {
-        claim(namespace, first);
-        claim(namespace, first); // the same site again: its own namespace
-        let refusal = std::panic::catch_unwind(|| claim(namespace, second)).unwrap_err();
+        claim(namespace, first, None);
+        claim(namespace, first, None); // the same site again: its own namespace
+        let refusal = std::panic::catch_unwind(|| claim(namespace, second, None)).unwrap_err();
         let message = refusal.downcast_ref::<String>().unwrap();
         assert!(message.contains("src/a.rs:1:1") && message.contains("src/b.rs:1:1"));
         assert!(
