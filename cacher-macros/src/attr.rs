@@ -14,7 +14,7 @@ use crate::suggest::closest;
 mod foreign;
 mod value;
 
-pub(crate) use self::foreign::rust_duration;
+pub(crate) use self::foreign::{cached_ttl, integer, string};
 
 use self::value::{
     boolean, cache_dir, duration, duration_or_zero, formatter, keyer, lit_str, max_entries,

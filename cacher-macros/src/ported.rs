@@ -52,7 +52,7 @@ fn place(metas: &[Meta]) -> Place {
     };
     // A cache type of `cached`'s Redis family (`AsyncRedisCache<K, V>`), or its disk store.
     let ty = metas.iter().find_map(|meta| match meta {
-        Meta::NameValue(nv) if nv.path.is_ident("ty") => text(&nv.value),
+        Meta::NameValue(nv) if nv.path.is_ident("ty") => crate::attr::string(&nv.value),
         _ => None,
     });
     let ty_has = |part: &str| ty.as_deref().is_some_and(|ty| ty.contains(part));
@@ -126,11 +126,11 @@ fn carried_over(metas: &[Meta]) -> Vec<String> {
                 false => options.push(format!("ttl = \"{ttl}\"")),
             }
         } else if name == "disk_dir"
-            && let Some(dir) = text(&nv.value)
+            && let Some(dir) = crate::attr::string(&nv.value)
         {
             options.push(format!("cache_dir = {dir:?}"));
         } else if name == "max_size"
-            && let Some(n) = integer(&nv.value)
+            && let Some(n) = crate::attr::integer(&nv.value)
         {
             options.push(format!("max_entries = {n}"));
         }
@@ -140,24 +140,8 @@ fn carried_over(metas: &[Meta]) -> Vec<String> {
 
 /// `cached`'s time to live, by its names before 4.0 (`time`) and in 4.x.
 fn ttl_of(name: &str, value: &Expr) -> Option<std::time::Duration> {
-    use std::time::Duration;
     match name {
-        "time" | "ttl_secs" => integer(value).map(Duration::from_secs),
-        "ttl_millis" => integer(value).map(Duration::from_millis),
-        "ttl" => text(value).and_then(|text| {
-            humantime::parse_duration(&text)
-                .ok()
-                .or_else(|| crate::attr::rust_duration(&text))
-        }),
-        _ => None,
-    }
-}
-
-fn integer(value: &Expr) -> Option<u64> {
-    match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(int), ..
-        }) => int.base10_parse().ok(),
+        "time" | "ttl_secs" | "ttl_millis" | "ttl" => crate::attr::cached_ttl(name, value),
         _ => None,
     }
 }
@@ -167,15 +151,6 @@ fn list(options: &[String]) -> String {
     match options.is_empty() {
         true => String::new(),
         false => format!("({})", options.join(", ")),
-    }
-}
-
-fn text(value: &Expr) -> Option<String> {
-    match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) => Some(lit.value()),
-        _ => None,
     }
 }
 

@@ -118,7 +118,7 @@ fn refresh(refresh: &Refresh) -> Option<String> {
 
 /// The duration of `cached`'s ttl option `name`: seconds (`time`, `ttl_secs`), milliseconds
 /// (`ttl_millis`), or a string: cacher's (`"10m"`) or a `Duration` expression.
-fn cached_ttl(name: &str, value: &Expr) -> Option<Duration> {
+pub(crate) fn cached_ttl(name: &str, value: &Expr) -> Option<Duration> {
     match name {
         "ttl_millis" => integer(value).map(Duration::from_millis),
         "ttl" => string(value).and_then(|text| {
@@ -208,7 +208,8 @@ fn code(value: &Expr) -> Option<String> {
     }
 }
 
-fn string(value: &Expr) -> Option<String> {
+/// A string literal's value.
+pub(crate) fn string(value: &Expr) -> Option<String> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
@@ -221,7 +222,8 @@ fn is_true(value: &Expr) -> bool {
     matches!(value, Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) if b.value)
 }
 
-fn integer(value: &Expr) -> Option<u64> {
+/// An integer literal's value.
+pub(crate) fn integer(value: &Expr) -> Option<u64> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(lit), ..

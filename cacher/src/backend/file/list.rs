@@ -228,7 +228,11 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         locations
             .iter()
             .try_for_each(|location| listed_path(location))?;
-        let Some(root) = self.root.current(None).map_err(|e| Error::io(self.dir(), e))? else {
+        let Some(root) = self
+            .root
+            .current(None)
+            .map_err(|e| Error::io(self.dir(), e))?
+        else {
             return Ok(());
         };
         move_all_generations(&root, locations, self.modes).map_err(|e| Error::io(self.dir(), e))
