@@ -119,11 +119,26 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(id, || {
+    per_type_cache(slot, (id, Some(self_type), None), site, init)
+}
+
+/// The cache kept in `slot` for the type `which` names (its [`type_key`], the `Self` type's
+/// name for a method, the arguments' for a generic function's instance); found, or built by
+/// `init`, at its first use, where [`Site`] says.
+fn per_type_cache<K, V>(
+    slot: &'static PerType<K, V>,
+    which: (TypeId, Option<&'static str>, Option<&'static str>),
+    site: fn() -> Site,
+    init: fn(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    slot.get(which.0, || {
         let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
         let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        let instance = Some((id, Some(self_type), None));
-        downcast(find(&site(), instance, build))
+        downcast(find(&site(), Some(which), build))
     })
 }
 

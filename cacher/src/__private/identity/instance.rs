@@ -4,9 +4,9 @@
 //! the region skipped) chooses what the function computes: one cache would serve `price(Eur, 1)`
 //! the value of `price(Usd, 1)`.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 
-use super::{PerType, Site, downcast, find};
+use super::{PerType, Site, per_type_cache};
 use crate::Cache;
 
 /// Which instance of a generic function (or of a method with generic parameters of its own) a
@@ -40,12 +40,8 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(instance.id, || {
-        let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-        let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        let which = (instance.id, instance.self_type, Some(instance.arguments));
-        downcast(find(&site(), Some(which), build))
-    })
+    let which = (instance.id, instance.self_type, Some(instance.arguments));
+    per_type_cache(slot, which, site, init)
 }
 
 /// A type for each kind of const parameter, so that its value is in a `type_name`:
