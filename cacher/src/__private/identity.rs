@@ -434,19 +434,23 @@ fn fnv1a(text: &str) -> u64 {
 
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
 /// the static of a generic function (or of a method in a generic impl) is shared by all its
-/// instances. Each is found by its [`type_key`]: the first one's with one atomic load and a
-/// comparison, the others' in a short list.
+/// instances. Each is found by its [`type_key`]: the first [`SLOTS`] types' with atomic loads and
+/// comparisons only (a hit writes nothing another thread reads), the others' in a list behind a
+/// lock.
 pub struct PerType<K: 'static, V: 'static> {
-    first: OnceLock<(TypeId, &'static Cache<K, V>)>,
+    slots: [OnceLock<(TypeId, &'static Cache<K, V>)>; SLOTS],
     others: RwLock<Vec<(TypeId, &'static Cache<K, V>)>>,
 }
+
+/// How many types a [`PerType`] finds without a lock.
+const SLOTS: usize = 8;
 
 impl<K, V> PerType<K, V> {
     /// No cache yet.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         PerType {
-            first: OnceLock::new(),
+            slots: [const { OnceLock::new() }; SLOTS],
             others: RwLock::new(Vec::new()),
         }
     }
@@ -458,11 +462,14 @@ impl<K, V> PerType<K, V> {
         find: impl FnOnce() -> &'static Cache<K, V>,
     ) -> &'static Cache<K, V> {
         let mut find = Some(find);
-        let (first_id, first) = *self
-            .first
-            .get_or_init(|| (id, (find.take().expect("not yet used"))()));
-        if first_id == id {
-            return first;
+        for slot in &self.slots {
+            // An empty slot is taken for this type; one another type took meanwhile is passed.
+            // `find` returns the one cache of a type whatever the races: a type in two slots is
+            // harmless.
+            let (of, cache) = *slot.get_or_init(|| (id, (find.take().expect("not yet used"))()));
+            if of == id {
+                return cache;
+            }
         }
         let known = |others: &[(TypeId, &'static Cache<K, V>)]| {
             others.iter().find(|(of, _)| *of == id).map(|(_, c)| *c)
@@ -470,7 +477,6 @@ impl<K, V> PerType<K, V> {
         if let Some(cache) = known(&self.others.read().unwrap_or_else(PoisonError::into_inner)) {
             return cache;
         }
-        // `find` returns the one cache of this type whatever the races: a duplicate is harmless.
         let cache = (find.take().expect("not yet used"))();
         let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
         if known(&others).is_none() {

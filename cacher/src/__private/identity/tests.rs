@@ -131,3 +131,36 @@ fn a_pinned_namespace_that_another_function_already_uses_is_refused_either_way()
         );
     }
 }
+
+/// A `PerType` finds each type's own cache, for the types in its lock-free slots and for those
+/// past them, whatever the order of first uses, and calls `find` only at a type's first use.
+#[test]
+fn a_per_type_static_keeps_each_types_cache_in_its_slots_and_beyond() {
+    static CACHES: PerType<u32, u32> = PerType::new();
+    let ids = [
+        type_key::<u8>(),
+        type_key::<u16>(),
+        type_key::<u32>(),
+        type_key::<u64>(),
+        type_key::<i8>(),
+        type_key::<i16>(),
+        type_key::<i32>(),
+        type_key::<i64>(),
+        type_key::<u128>(),
+        type_key::<i128>(),
+        type_key::<char>(),
+    ];
+    assert!(ids.len() > SLOTS, "past the slots too");
+    let made: Vec<&'static Cache<u32, u32>> = (0..ids.len())
+        .map(|_| &*Box::leak(Box::new(Cache::builder().build().unwrap())))
+        .collect();
+    for round in 0..3 {
+        for (n, id) in ids.iter().enumerate().rev() {
+            let found = CACHES.get(*id, || match round {
+                0 => made[n],
+                _ => panic!("type {n} looked up again in round {round}"),
+            });
+            assert!(std::ptr::eq(found, made[n]), "type {n}, round {round}");
+        }
+    }
+}
