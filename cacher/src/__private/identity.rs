@@ -434,7 +434,7 @@ fn fnv1a(text: &str) -> u64 {
 
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
 /// the static of a generic function (or of a method in a generic impl) is shared by all its
-/// instances. Each is found by its [`type_key`]: the first [`SLOTS`] types' with atomic loads and
+/// instances. Each is found by its [`type_key`]: the first eight types' with atomic loads and
 /// comparisons only (a hit writes nothing another thread reads), the others' in a list behind a
 /// lock.
 pub struct PerType<K: 'static, V: 'static> {
