@@ -27,6 +27,14 @@ use std::time::{Duration, Instant};
 
 use crate::key::KeyRef;
 
+mod calls;
+
+#[cfg(feature = "tokio")]
+use calls::running;
+#[cfg(feature = "tokio")]
+pub(crate) use calls::{Running, Stepping};
+use calls::{this_call, this_thread};
+
 /// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
 const STRIPES: usize = 32;
 
@@ -55,6 +63,8 @@ struct Slot {
     generation: Generation,
     /// The thread that leads it (see [`this_thread`]).
     leader_thread: usize,
+    /// The async call that leads it, if one does (see [`this_call`]).
+    leader_call: usize,
     /// Replaced by a newer flight of the key (this one was abandoned or predates an
     /// invalidation): later callers do not join it, and its leader, if it ever finishes, still
     /// hands its value to its own waiters.
@@ -79,6 +89,9 @@ pub(crate) struct Flight {
     abandoned: AtomicBool,
     /// The thread that leads it (see [`this_thread`]).
     leader_thread: usize,
+    /// The async call that leads it, or 0 (see [`this_call`]).
+    #[cfg(feature = "tokio")]
+    leader_call: usize,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -104,8 +117,9 @@ pub(crate) enum Outcome {
     Failed,
     /// The bound passed: run the function without waiting any more.
     TimedOut,
-    /// The leader is this very thread, blocked in this wait (its function asked for its own
-    /// key): waiting could only end at the bound, so run the function now.
+    /// The leader is this very thread, blocked in this wait, or the async call whose function
+    /// this wait is polled from (its function asked for its own key): waiting could only end at
+    /// the bound, so run the function now.
     Reentrant,
 }
 
@@ -174,7 +188,7 @@ impl Flights {
                 let flight = match &slot.waiters {
                     Some(flight) => Arc::clone(flight),
                     None => {
-                        let flight = Arc::new(Flight::new(slot.leader_thread));
+                        let flight = Arc::new(Flight::new(slot.leader_thread, slot.leader_call));
                         slot.waiters = Some(Arc::clone(&flight));
                         flight
                     }
@@ -193,6 +207,7 @@ impl Flights {
             id,
             generation: now,
             leader_thread: this_thread(),
+            leader_call: this_call(),
             retired: false,
             waiters: None,
         };
@@ -240,13 +255,17 @@ impl Flights {
 }
 
 impl Flight {
-    fn new(leader_thread: usize) -> Self {
+    fn new(leader_thread: usize, leader_call: usize) -> Self {
+        #[cfg(not(feature = "tokio"))]
+        let _ = leader_call;
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
             abandoned: AtomicBool::new(false),
             leader_thread,
+            #[cfg(feature = "tokio")]
+            leader_call,
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -334,6 +353,11 @@ impl Flight {
             if let Some(outcome) = Self::outcome(&self.lock()) {
                 return outcome;
             }
+            // Polled from the leader's own function (which asked for its own key): the leader
+            // cannot end before this wait does.
+            if self.leader_call != 0 && running(self.leader_call) {
+                return Outcome::Reentrant;
+            }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Self::outcome(&self.lock()).unwrap_or(Outcome::TimedOut);
             }
@@ -397,14 +421,6 @@ impl Drop for Leader<'_> {
             flight.finish(State::Failed);
         }
     }
-}
-
-/// This thread, as a number: the address of a thread-local, which no two live threads share, and
-/// which costs no reference count to read (as `std::thread::current` would).
-#[inline]
-fn this_thread() -> usize {
-    thread_local!(static MARK: u8 = const { 0 });
-    MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
 
 #[cfg(test)]
