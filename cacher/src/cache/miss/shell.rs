@@ -185,7 +185,7 @@ where
     fn join(&mut self, hash: u64) -> Option<bool> {
         match self.inner.flights.join(hash, self.call.key) {
             Role::Leader(leader) => {
-                let stuck = leader.after_abandoned();
+                let stuck = leader.replaced();
                 self.leader = Some(leader);
                 Some(stuck)
             }
