@@ -286,6 +286,61 @@ fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
     });
 }
 
+/// A function that removes its own key and asks for it again (attack, session 16), over a file
+/// tier (whose lock file per key the cache takes by default): the inner call leads a new flight,
+/// the outer one predating the removal, and computes at once. Before, it took the key's lock
+/// file, which its own caller held: it waited its whole `wait_timeout` (60 s by default) for
+/// itself.
+#[test]
+fn a_function_that_removes_its_own_key_and_asks_for_it_does_not_wait_for_its_own_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .wait_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let value = cache.get_or_compute("k", || {
+        cache.remove("k").unwrap();
+        cache.get_or_compute("k", || 1) + 1
+    });
+    assert_eq!(value, 2);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "waited {took:?} for itself");
+}
+
+/// A caller after a `remove` while the key's older computation still runs (holding the key's
+/// lock file): it computes at once, not after the older one, whose value predates the removal
+/// and is not stored. Before, it waited for that lock — as long as the older computation took,
+/// up to its `wait_timeout` — then computed all the same.
+#[test]
+fn a_caller_after_a_remove_does_not_wait_for_the_lock_of_the_computation_it_predates() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache: Cache<String, u64> = Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir.path()))
+        .wait_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (gate, held) = gate();
+    std::thread::scope(|sc| {
+        let older = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
+        gate.started();
+        cache.remove("k").unwrap();
+        let start = Instant::now();
+        assert_eq!(cache.get_or_compute("k", || 2), 2);
+        let next = start.elapsed();
+        gate.release();
+        assert_eq!(older.join().unwrap(), 1);
+        assert!(
+            next < Duration::from_secs(5),
+            "waited {next:?} for the older computation's lock"
+        );
+    });
+    assert_eq!(cache.get("k"), Some(2));
+}
+
 /// `wait_timeout(Duration::MAX)` means "as long as the leader takes", not an overflow.
 #[test]
 fn a_wait_timeout_of_duration_max_waits_for_the_leader() {

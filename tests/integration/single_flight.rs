@@ -342,6 +342,72 @@ fn a_function_asking_for_its_own_key_does_not_wait_for_itself() {
     assert!(took < Duration::from_secs(5), "waited {took:?} for itself");
 }
 
+/// The same in async code (attack, session 16): an async function asking for its own key,
+/// directly or through a function of another key it awaits. Its call's wait is polled from the
+/// leader's own function, which cannot end before the wait does: computed at once. Before, the
+/// same-thread check did not apply to async code, and the inner call waited the whole
+/// `wait_timeout` (60 s by default) for its own caller.
+#[cfg(feature = "tokio")]
+#[tokio::test(start_paused = true)]
+async fn an_async_function_asking_for_its_own_key_does_not_wait_for_itself() {
+    let cache: Cache<u32, u64> = Cache::builder()
+        .wait_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let value = cache
+        .get_or_compute_async(&1, || async {
+            cache.get_or_compute_async(&1, || async { 1 }).await + 1
+        })
+        .await;
+    assert_eq!(value, 2);
+    let through_another = cache
+        .get_or_compute_async(&2, || async {
+            let other = cache
+                .get_or_compute_async(&3, || async {
+                    cache.get_or_compute_async(&2, || async { 20 }).await + 10
+                })
+                .await;
+            other + 1
+        })
+        .await;
+    assert_eq!(through_another, 31);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "waited {took:?} for itself");
+}
+
+/// Another task's call of the key still waits for its leader, which runs beside it.
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_call_of_a_key_another_task_computes_still_waits_for_it() {
+    let cache: Cache<u32, u64> = Cache::builder().build().unwrap();
+    let calls = Calls::default();
+    let (started, ready) = tokio::sync::oneshot::channel();
+    let leader = {
+        let (cache, calls) = (cache.clone(), calls.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_compute_async(&1, || async move {
+                    calls.hit();
+                    started.send(()).unwrap();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    1
+                })
+                .await
+        })
+    };
+    ready.await.unwrap();
+    let calls2 = calls.clone();
+    let waited = cache
+        .get_or_compute_async(&1, || async move {
+            calls2.hit();
+            2
+        })
+        .await;
+    assert_eq!((waited, leader.await.unwrap()), (1, 1));
+    assert_eq!(calls.count(), 1);
+}
+
 /// A key that stops its caller at its second hash on the thread that armed it: after the
 /// caller's memory lookup missed and before it joins the flights (`Cache::get_or_compute`
 /// hashes the key once for each).

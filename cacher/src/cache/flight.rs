@@ -27,6 +27,14 @@ use std::time::{Duration, Instant};
 
 use crate::key::KeyRef;
 
+mod calls;
+
+#[cfg(feature = "tokio")]
+use calls::running;
+#[cfg(feature = "tokio")]
+pub(crate) use calls::{Running, Stepping};
+use calls::{this_call, this_thread};
+
 /// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
 const STRIPES: usize = 32;
 
@@ -55,6 +63,8 @@ struct Slot {
     generation: Generation,
     /// The thread that leads it (see [`this_thread`]).
     leader_thread: usize,
+    /// The async call that leads it, if one does (see [`this_call`]).
+    leader_call: usize,
     /// Replaced by a newer flight of the key (this one was abandoned or predates an
     /// invalidation): later callers do not join it, and its leader, if it ever finishes, still
     /// hands its value to its own waiters.
@@ -79,6 +89,9 @@ pub(crate) struct Flight {
     abandoned: AtomicBool,
     /// The thread that leads it (see [`this_thread`]).
     leader_thread: usize,
+    /// The async call that leads it, or 0 (see [`this_call`]).
+    #[cfg(feature = "tokio")]
+    leader_call: usize,
     #[cfg(feature = "tokio")]
     notify: tokio::sync::Notify,
 }
@@ -104,8 +117,9 @@ pub(crate) enum Outcome {
     Failed,
     /// The bound passed: run the function without waiting any more.
     TimedOut,
-    /// The leader is this very thread, blocked in this wait (its function asked for its own
-    /// key): waiting could only end at the bound, so run the function now.
+    /// The leader is this very thread, blocked in this wait, or the async call whose function
+    /// this wait is polled from (its function asked for its own key): waiting could only end at
+    /// the bound, so run the function now.
     Reentrant,
 }
 
@@ -156,17 +170,21 @@ impl Flights {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
         let stripe = &mut *guard;
-        let mut abandoned = false;
+        // A flight of the key replaced by a newer one, still under way ([`Leader::replaced`]).
+        let mut replaced = false;
         let mut live = None;
         for (at, slot) in stripe.flights.iter().enumerate() {
-            if slot.hash == hash && !slot.retired && is(&*slot.key) {
-                live = Some(at);
-                break;
+            if slot.hash == hash && is(&*slot.key) {
+                if !slot.retired {
+                    live = Some(at);
+                    break;
+                }
+                replaced = true;
             }
         }
         if let Some(at) = live {
             let slot = &mut stripe.flights[at];
-            abandoned = match &slot.waiters {
+            let abandoned = match &slot.waiters {
                 Some(flight) => flight.abandoned.load(Ordering::Acquire),
                 None => false,
             };
@@ -174,7 +192,7 @@ impl Flights {
                 let flight = match &slot.waiters {
                     Some(flight) => Arc::clone(flight),
                     None => {
-                        let flight = Arc::new(Flight::new(slot.leader_thread));
+                        let flight = Arc::new(Flight::new(slot.leader_thread, slot.leader_call));
                         slot.waiters = Some(Arc::clone(&flight));
                         flight
                     }
@@ -184,6 +202,7 @@ impl Flights {
             // A flight a waiter gave up on is past its deadline, and one that started before an
             // invalidation computes a value from before it: this caller leads a new one.
             slot.retired = true;
+            replaced = true;
         }
         let id = stripe.next;
         stripe.next += 1;
@@ -193,6 +212,7 @@ impl Flights {
             id,
             generation: now,
             leader_thread: this_thread(),
+            leader_call: this_call(),
             retired: false,
             waiters: None,
         };
@@ -201,7 +221,7 @@ impl Flights {
             flights: self,
             hash,
             id,
-            after_abandoned: abandoned,
+            replaced,
         })
     }
 
@@ -240,13 +260,17 @@ impl Flights {
 }
 
 impl Flight {
-    fn new(leader_thread: usize) -> Self {
+    fn new(leader_thread: usize, leader_call: usize) -> Self {
+        #[cfg(not(feature = "tokio"))]
+        let _ = leader_call;
         Self {
             state: Mutex::new(State::Running),
             done: Condvar::new(),
             blocked: AtomicUsize::new(0),
             abandoned: AtomicBool::new(false),
             leader_thread,
+            #[cfg(feature = "tokio")]
+            leader_call,
             #[cfg(feature = "tokio")]
             notify: tokio::sync::Notify::new(),
         }
@@ -334,6 +358,11 @@ impl Flight {
             if let Some(outcome) = Self::outcome(&self.lock()) {
                 return outcome;
             }
+            // Polled from the leader's own function (which asked for its own key): the leader
+            // cannot end before this wait does.
+            if self.leader_call != 0 && running(self.leader_call) {
+                return Outcome::Reentrant;
+            }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Self::outcome(&self.lock()).unwrap_or(Outcome::TimedOut);
             }
@@ -347,14 +376,15 @@ pub(crate) struct Leader<'a> {
     flights: &'a Flights,
     hash: u64,
     id: u64,
-    after_abandoned: bool,
+    replaced: bool,
 }
 
 impl Leader<'_> {
-    /// Whether this flight replaced one a waiter gave up on (its leader may still hold the
-    /// cross-process lock: this one does not wait for it).
-    pub(crate) fn after_abandoned(&self) -> bool {
-        self.after_abandoned
+    /// Whether a flight of the key this one replaced (abandoned, or begun before an
+    /// invalidation: perhaps its own caller's) is under way: its leader may hold the lock, and
+    /// stores nothing this one could read, so this one does not wait for the lock.
+    pub(crate) fn replaced(&self) -> bool {
+        self.replaced
     }
 
     /// Hands `value` to the waiters, if there are any (cloned only then).
@@ -399,83 +429,5 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// This thread, as a number: the address of a thread-local, which no two live threads share, and
-/// which costs no reference count to read (as `std::thread::current` would).
-#[inline]
-fn this_thread() -> usize {
-    thread_local!(static MARK: u8 = const { 0 });
-    MARK.with(|mark| std::ptr::from_ref(mark) as usize)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn leader(role: Role<'_>) -> Leader<'_> {
-        match role {
-            Role::Leader(leader) => leader,
-            Role::Waiter(_) => panic!("expected to lead"),
-        }
-    }
-
-    fn waiter(role: Role<'_>) -> Arc<Flight> {
-        match role {
-            Role::Waiter(flight) => flight,
-            Role::Leader(_) => panic!("expected to wait"),
-        }
-    }
-
-    fn value(flight: &Flight) -> Option<u64> {
-        flight.value::<u64>()
-    }
-
-    #[test]
-    fn a_flight_replaced_after_an_invalidation_still_serves_its_own_waiters() {
-        let flights = Flights::new();
-        let (hash, key) = (7, 7u64);
-        let first = leader(flights.join::<u64, _>(hash, &key));
-        let first_waiter = waiter(flights.join::<u64, _>(hash, &key));
-        flights.invalidate(hash, Duration::ZERO);
-        // The first flight predates the invalidation: a later caller leads a new one.
-        let second = leader(flights.join::<u64, _>(hash, &key));
-        let second_waiter = waiter(flights.join::<u64, _>(hash, &key));
-        assert!(!Arc::ptr_eq(&first_waiter, &second_waiter));
-        first.complete(&1u64);
-        assert_eq!(value(&first_waiter), Some(1));
-        assert_eq!(
-            value(&second_waiter),
-            None,
-            "the newer flight is still running"
-        );
-        second.complete(&2u64);
-        assert_eq!(value(&second_waiter), Some(2));
-        // Both left: the next caller leads.
-        drop(leader(flights.join::<u64, _>(hash, &key)));
-    }
-
-    #[test]
-    fn a_leader_without_waiters_leaves_no_flight_and_one_dropped_fails_its_waiters() {
-        let flights = Flights::new();
-        leader(flights.join::<u64, _>(1, &1u64)).complete(&10u64);
-        let dropped = leader(flights.join::<u64, _>(1, &1u64));
-        let waiting = waiter(flights.join::<u64, _>(1, &1u64));
-        drop(dropped);
-        assert!(matches!(
-            Flight::outcome(&waiting.lock()),
-            Some(Outcome::Failed)
-        ));
-        drop(leader(flights.join::<u64, _>(1, &1u64)));
-    }
-
-    #[test]
-    fn a_key_whose_hash_collides_with_a_flights_leads_its_own() {
-        let flights = Flights::new();
-        let seven = leader(flights.join::<u64, _>(3, &7u64));
-        let eight = leader(flights.join::<u64, _>(3, &8u64));
-        let waiting = waiter(flights.join::<u64, _>(3, &7u64));
-        eight.complete(&80u64);
-        assert_eq!(waiting.value::<u64>(), None, "not key 8's value");
-        seven.complete(&70u64);
-        assert_eq!(waiting.value::<u64>(), Some(70));
-    }
-}
+mod tests;

@@ -183,7 +183,8 @@ pub(super) struct Core<'a> {
     detach: bool,
     /// The background refresh this call claimed, for its caller to start.
     refresh: Option<Ticket>,
-    /// Whether the flight this call leads replaced one a waiter gave up on.
+    /// Whether the flight this call leads replaced one still under way (abandoned by a waiter,
+    /// or begun before an invalidation), whose leader may hold the cross-process lock.
     stuck: bool,
     /// The key's hash, for the flights and their generations.
     hash: u64,

@@ -22,7 +22,8 @@ use striped::StripedCounter;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheStats {
-    /// Calls answered from the cache, including callers that waited for another's computation.
+    /// Calls answered with a fresh entry, including callers that waited for another's
+    /// computation (an entry past its ttl served is counted in `stale_served` instead).
     pub hits: u64,
     /// Calls that ran the function, however the run ended (a value, an error, a panic, an async
     /// caller dropped while it ran), or found nothing, for `get`. A background refresh is not
@@ -33,7 +34,31 @@ pub struct CacheStats {
     /// Backend failures: unreadable or corrupt entries, failed writes, invalid paths. Each was
     /// also logged as a `tracing` warning, and none cost the caller its value.
     pub errors: u64,
-    /// Expired entries served because the function failed (`stale_if_error`).
+    /// Entries past their ttl served: within `stale_while_revalidate` (a background refresh
+    /// claimed, or one already under way), within either window while the function backs off
+    /// after a failure, or because the function failed (`stale_if_error`). Such a call is
+    /// counted here only, neither as a hit nor as a miss; the background refresh that follows is
+    /// counted in `stores` (and `errors` when it fails), not as a miss. So with
+    /// `stale_while_revalidate`, this count rises while the function is healthy.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cacher::{Cache, Clock};
+    ///
+    /// let (clock, mock) = Clock::mock();
+    /// let cache: Cache<u32, u32> = Cache::builder()
+    ///     .ttl(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(600))
+    ///     .clock(clock)
+    ///     .build()
+    ///     .unwrap();
+    /// cache.get_or_refresh(&1, || 1);
+    /// mock.advance(Duration::from_secs(90));
+    /// // Past the ttl, within the window: served stale while a refresh runs; nothing failed.
+    /// assert_eq!(cache.get_or_refresh(&1, || 2), 1);
+    /// let stats = cache.stats();
+    /// assert_eq!((stats.hits, stats.misses, stats.stale_served), (0, 1, 1));
+    /// ```
     pub stale_served: u64,
     /// Entries a tier dropped to stay within its bounds (`max_entries`, `max_size`): the memory
     /// tier's least recently used, a disk tier's oldest. Entries dropped because they expired,

@@ -14,8 +14,10 @@ use crate::clock::Clock;
 /// Keeps a minimum interval between the starts of underlying calls.
 ///
 /// Only calls that run the function wait; hits never do. Callers reserve start times in order,
-/// so N concurrent misses start at `t`, `t + interval`, `t + 2·interval`, … A limiter is cheap to
-/// clone and clones share their schedule: give one to several caches that hit the same API.
+/// so N concurrent misses start at `t`, `t + interval`, `t + 2·interval`, … An async caller
+/// dropped before its start came (a timeout, a `select!`, a cancelled task) gives its slot back
+/// to the next caller. A limiter is cheap to clone and clones share their schedule: give one to
+/// several caches that hit the same API.
 ///
 /// # Examples
 ///
@@ -37,8 +39,8 @@ pub struct RateLimiter {
 struct Inner {
     min_interval: Duration,
     clock: Clock,
-    /// The earliest monotonic time the next call may start.
-    next_start: Mutex<Duration>,
+    /// The local schedule: the start times not reserved yet, and those given back.
+    queue: Mutex<Queue>,
     /// A schedule shared through Redis, asked after the local one.
     shared: Shared,
     /// A schedule shared by the processes of one machine through a file, asked after the local
@@ -46,6 +48,33 @@ struct Inner {
     machine: Option<Arc<file::FileSchedule>>,
     /// The longest a caller waits for a slot of a shared schedule (the file's or Redis's).
     wait_timeout: Duration,
+}
+
+/// The local schedule of a limiter.
+#[derive(Default)]
+struct Queue {
+    /// The earliest monotonic time the next call may start, past every slot reserved.
+    next: Duration,
+    /// Slots reserved by callers that gave up before theirs came (an async caller dropped while
+    /// it waited: a timeout, a `select!`, a cancelled task), free for the next callers. Without
+    /// them, every later caller queued behind starts nobody made.
+    free: Vec<Duration>,
+}
+
+/// A slot reserved by an async caller, given back if the caller is dropped before it came.
+#[cfg(feature = "tokio")]
+struct Reserved<'a> {
+    inner: &'a Inner,
+    slot: Option<Duration>,
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            RateLimiter::give_back(self.inner, slot);
+        }
+    }
 }
 
 /// Default [`RateLimiter::wait_timeout`]: enough for 300 callers queued on a 200 ms interval.
@@ -58,7 +87,7 @@ impl Inner {
         Self {
             min_interval: self.min_interval,
             clock: self.clock.clone(),
-            next_start: Mutex::new(Duration::ZERO),
+            queue: Mutex::default(),
             shared: self.shared.clone(),
             machine: self.machine.clone(),
             wait_timeout: self.wait_timeout,
@@ -106,7 +135,7 @@ impl RateLimiter {
             inner: Arc::new(Inner {
                 min_interval,
                 clock,
-                next_start: Mutex::new(Duration::ZERO),
+                queue: Mutex::default(),
                 shared,
                 machine: None,
                 wait_timeout: DEFAULT_WAIT_TIMEOUT,
@@ -274,17 +303,30 @@ impl RateLimiter {
         self.inner.min_interval
     }
 
-    /// Reserves the next start slot and returns it (a monotonic time on the limiter's clock).
+    /// Reserves the next start slot and returns it (a monotonic time on the limiter's clock):
+    /// the earliest slot given back that has not passed, else the next one.
     fn reserve(&self) -> Duration {
         let now = self.inner.clock.monotonic();
-        let mut next = self
-            .inner
-            .next_start
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let start = (*next).max(now);
-        *next = start.saturating_add(self.inner.min_interval);
+        let mut queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.free.retain(|slot| *slot >= now);
+        let earliest = (queue.free.iter().enumerate()).min_by_key(|(_, slot)| **slot);
+        if let Some((at, _)) = earliest {
+            return queue.free.swap_remove(at);
+        }
+        let start = queue.next.max(now);
+        queue.next = start.saturating_add(self.inner.min_interval);
         start
+    }
+
+    /// Gives back `slot`, reserved by a caller that gave up before it came: the next caller
+    /// takes it (one interval from its neighbours, as it was).
+    #[cfg(feature = "tokio")]
+    fn give_back(inner: &Inner, slot: Duration) {
+        if slot < inner.clock.monotonic() {
+            return;
+        }
+        let mut queue = inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.free.push(slot);
     }
 
     /// Blocks until this caller may start a call.
@@ -303,7 +345,15 @@ impl RateLimiter {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn acquire_async(&self) {
-        self.inner.clock.sleep_until_async(self.reserve()).await;
+        // Dropped before its slot came, the caller gives it back.
+        let mut reserved = Reserved {
+            inner: &self.inner,
+            slot: Some(self.reserve()),
+        };
+        if let Some(slot) = reserved.slot {
+            self.inner.clock.sleep_until_async(slot).await;
+        }
+        reserved.slot = None;
         if self.inner.machine.is_some() {
             // The file's I/O on a blocking thread.
             let inner = Arc::clone(&self.inner);

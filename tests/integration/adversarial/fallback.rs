@@ -181,3 +181,43 @@ fn a_stale_fallback_removed_after_the_memory_lookup_is_not_served() {
         );
     }
 }
+
+/// A function that fails slowly (a request timing out against a server that hangs: what an
+/// outage looks like) after its call kept a fallback near the end of the `stale_if_error`
+/// window (attack, session 16). The fallback is served only if it is still within the window
+/// when the function fails: read from a file tier (no memory tier, one too small to keep the
+/// key, or a process whose memory is empty) at 1 h 59 min of age, under a grace of an hour past
+/// a 1 min ttl, and the function failing after 5 minutes, it is 2 h 4 min old — the caller gets
+/// the error. Before, it was served: the window judged at the call's first look, not when the
+/// fallback was served, so an entry past its grace by as long as the function ran.
+#[test]
+fn a_fallback_that_outlived_its_window_while_the_function_ran_is_not_served() {
+    for memory in [None, Some(1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (clock, mock) = Clock::mock();
+        let cache = cache(dir.path(), memory, clock);
+        cache.insert(&1, 10).unwrap();
+        if memory.is_some() {
+            // Evicted from memory: the fallback is read from the file.
+            cache.insert(&2, 20).unwrap();
+        }
+        mock.advance(Duration::from_secs(59 + 3600));
+        let late = cache.try_get_or_compute(&1, || {
+            mock.advance(Duration::from_secs(5 * 60));
+            Err("the request timed out")
+        });
+        assert_eq!(late, Err("the request timed out"), "memory {memory:?}");
+        assert_eq!(cache.stats().stale_served, 0, "memory {memory:?}");
+        // Within the window when the function fails, it is still served.
+        cache.insert(&3, 30).unwrap();
+        if memory.is_some() {
+            cache.insert(&2, 20).unwrap();
+        }
+        mock.advance(Duration::from_secs(60 + 30 * 60));
+        let served = cache.try_get_or_compute(&3, || {
+            mock.advance(Duration::from_secs(5 * 60));
+            Err("the request timed out")
+        });
+        assert_eq!(served, Ok(30), "memory {memory:?}");
+    }
+}

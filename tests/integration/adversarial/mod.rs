@@ -46,6 +46,8 @@ mod mounted;
 mod neighbours;
 mod overlaps;
 mod races;
+#[cfg(feature = "tokio")]
+mod ratecancel;
 #[cfg(feature = "redis")]
 mod redisgen;
 #[cfg(feature = "redis")]

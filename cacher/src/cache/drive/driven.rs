@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 use tracing::Span;
 
 use super::relay::Relay;
+use crate::cache::flight::{Running, Stepping};
 
 /// How an async call begins ([`Driven`]'s first poll): a value at once (a memory hit), or the
 /// engine that goes on, with the relay it asks the function's value through.
@@ -135,8 +136,16 @@ where
         side.as_mut().expect("a relay beside the engine")
     }
 
+    /// This call, as the flights know it ([`Stepping`], [`Running`]): its relay's address (0
+    /// before the engine began).
+    fn call(self: Pin<&mut Self>) -> usize {
+        let side = self.project().side.as_ref();
+        side.map_or(0, |side| Arc::as_ptr(&side.relay).addr())
+    }
+
     /// Polls the engine.
-    fn poll_engine(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled<V, E> {
+    fn poll_engine(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled<V, E> {
+        let _stepping = Stepping::enter(self.as_mut().call());
         let mut this = self.project();
         let engine = this.engine.as_mut().as_pin_mut();
         let result = match engine.expect("polled after its end").poll(cx) {
@@ -227,6 +236,8 @@ where
         }
         loop {
             if let Some(running) = this.running.as_mut().as_pin_mut() {
+                // A wait polled from the function for a flight this call leads is its own.
+                let _running = Running::enter(this.steps.as_mut().call());
                 let entered = this.steps.as_mut().entered();
                 let Poll::Ready(output) = running.poll(cx) else {
                     return Poll::Pending;

@@ -64,8 +64,9 @@ impl<'a> Core<'a> {
     /// The leader takes the cross-process lock, when there is one, before computing.
     pub(super) fn plan_lock(&mut self, v: &mut dyn Values<'a>) {
         self.phase = Phase::Compute;
-        // A tier is down, or the flight this one replaced is stuck, perhaps holding the lock:
-        // waiting for it would cost more than computing.
+        // A tier is down, or a flight this one replaced (stuck, or begun before an
+        // invalidation: perhaps this call's own caller) is under way, perhaps holding the lock:
+        // waiting for it would cost more than computing, or never end.
         if self.down != 0 || self.stuck {
             return;
         }

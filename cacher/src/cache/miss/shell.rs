@@ -36,6 +36,9 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// Whether the fallback is the memory tier's first answer, read before the generation was
     /// noted (which needs the key's hash): a removal in between is not seen by the generation.
     early: bool,
+    /// The times of a fallback read from a persistent tier: it is served only if still within
+    /// its window when the function fails (a function that fails slowly may outlast it).
+    stale_stamp: Option<Stamp>,
     /// The flight a waiter waits for.
     pub(super) flight: Option<Arc<Flight>>,
     leader: Option<Leader<'a>>,
@@ -97,6 +100,18 @@ where
         waited
     }
 
+    /// Whether the fallback kept is still within its window now: one read from a tier is
+    /// judged by its times (the memory tier's is looked for again).
+    fn within_window(&self) -> bool {
+        self.stale_stamp.is_none_or(|stamp| {
+            let now_ms = self.inner.ttl.now_ms(stamp, &self.inner.clock);
+            !matches!(
+                self.inner.ttl.freshness(stamp, now_ms),
+                crate::policy::Freshness::Expired
+            )
+        })
+    }
+
     fn take(&mut self, from: Slot) -> V {
         let value = match from {
             Slot::Value => self.value.take(),
@@ -140,9 +155,11 @@ where
         let true = Q::TIMED else {
             return self.discard(from);
         };
+        let stamp = self.entry.as_ref().map(Entry::stamp);
         let value = self.take(from);
         if self.stale.is_none() {
             self.early = from == Slot::Value;
+            self.stale_stamp = if self.early { None } else { stamp };
             self.stale = Some(value);
         }
     }
@@ -150,6 +167,7 @@ where
     fn drop_stale(&mut self) {
         self.stale = None;
         self.early = false;
+        self.stale_stamp = None;
     }
 
     fn lookup(&mut self, missing: Option<Absence>) -> Found {
@@ -167,7 +185,7 @@ where
     fn join(&mut self, hash: u64) -> Option<bool> {
         match self.inner.flights.join(hash, self.call.key) {
             Role::Leader(leader) => {
-                let stuck = leader.after_abandoned();
+                let stuck = leader.replaced();
                 self.leader = Some(leader);
                 Some(stuck)
             }
@@ -232,8 +250,10 @@ where
         let kept = self.stale.is_some() && look;
         // An early fallback is looked for in the memory tier as after an invalidation: one
         // between the lookup and the generation's note (from the key's `Hash`, run again for the
-        // flight, or another thread) left the generation as the call noted it.
-        let current = current && !self.early;
+        // flight, or another thread) left the generation as the call noted it. So is one read
+        // from a tier that outlived its window while the function ran (the memory tier's answer
+        // and the tiers' are judged now).
+        let current = current && !self.early && self.within_window();
         self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key) {
@@ -425,6 +445,7 @@ where
                 entry: None,
                 stale: None,
                 early: false,
+                stale_stamp: None,
                 flight: None,
                 leader: None,
                 ahead: None,

@@ -8,7 +8,7 @@
 //! | `cacher_misses_total` | counter | `namespace` | a call ran the function (or `get` found nothing) |
 //! | `cacher_stores_total` | counter | `namespace` | a value was stored in at least one tier |
 //! | `cacher_errors_total` | counter | `namespace`, `tier` | a tier failed (read, write, key) |
-//! | `cacher_stale_served_total` | counter | `namespace` | `stale_if_error` served an expired entry |
+//! | `cacher_stale_served_total` | counter | `namespace` | an entry past its ttl was served: within `stale_while_revalidate` (the function healthy), during the error backoff, or by `stale_if_error` |
 //! | `cacher_evictions_total` | counter | `namespace`, `tier` | a tier dropped entries for its bounds (`max_entries`, `max_size`) |
 //! | `cacher_compute_seconds` | histogram | `namespace` | the function ran (ok or not) |
 //!
