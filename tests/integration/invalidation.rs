@@ -286,6 +286,17 @@ fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
     });
 }
 
+/// A memory tier before a file tier in `dir` (whose lock file per key the cache takes), waits
+/// bounded at 10 s.
+fn memory_and_files(dir: &std::path::Path) -> Cache<String, u64> {
+    Cache::builder()
+        .backend(MemoryBackend::new())
+        .backend(SeparateFileBackend::new(dir))
+        .wait_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
 /// A function that removes its own key and asks for it again (attack, session 16), over a file
 /// tier (whose lock file per key the cache takes by default): the inner call leads a new flight,
 /// the outer one predating the removal, and computes at once. Before, it took the key's lock
@@ -294,12 +305,7 @@ fn the_leader_after_an_abandoned_flight_does_not_wait_for_its_lock() {
 #[test]
 fn a_function_that_removes_its_own_key_and_asks_for_it_does_not_wait_for_its_own_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let cache: Cache<String, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(SeparateFileBackend::new(dir.path()))
-        .wait_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let cache = memory_and_files(dir.path());
     let start = Instant::now();
     let value = cache.get_or_compute("k", || {
         cache.remove("k").unwrap();
@@ -317,12 +323,7 @@ fn a_function_that_removes_its_own_key_and_asks_for_it_does_not_wait_for_its_own
 #[test]
 fn a_caller_after_a_remove_does_not_wait_for_the_lock_of_the_computation_it_predates() {
     let dir = tempfile::tempdir().unwrap();
-    let cache: Cache<String, u64> = Cache::builder()
-        .backend(MemoryBackend::new())
-        .backend(SeparateFileBackend::new(dir.path()))
-        .wait_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let cache = memory_and_files(dir.path());
     let (gate, held) = gate();
     std::thread::scope(|sc| {
         let older = sc.spawn(|| cache.get_or_compute("k", move || held.hold(1)));
