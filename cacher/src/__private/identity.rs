@@ -90,10 +90,22 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get_or_init(|| {
-        let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-        downcast(find(&site(), None, (TypeId::of::<Cache<K, V>>(), &build)))
-    })
+    slot.get_or_init(|| found(site, None, init))
+}
+
+/// The cache of the function at `site` (of the instance `which`, if any), found in this process
+/// or built by `init`: [`find`] with its types, the cache downcast back to them.
+fn found<K, V>(
+    site: fn() -> Site,
+    which: Option<Which>,
+    init: fn(&str) -> Cache<K, V>,
+) -> &'static Cache<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
+    downcast(find(&site(), which, (TypeId::of::<Cache<K, V>>(), &build)))
 }
 
 /// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`
@@ -127,7 +139,7 @@ where
 /// `init`, at its first use, where [`Site`] says.
 fn per_type_cache<K, V>(
     slot: &'static PerType<K, V>,
-    which: (TypeId, Option<&'static str>, Option<&'static str>),
+    which: Which,
     site: fn() -> Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
@@ -135,11 +147,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(which.0, || {
-        let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
-        let build = (TypeId::of::<Cache<K, V>>(), &build as &dyn Fn(&str) -> _);
-        downcast(find(&site(), Some(which), build))
-    })
+    slot.get(which.0, || found(site, Some(which), init))
 }
 
 /// What identifies one cache in this process: its namespace, the attribute's place, its types,
