@@ -145,12 +145,7 @@ fn a_directory_that_holds_no_store_is_refused_and_nothing_is_made_there() {
 fn a_store_whose_writer_is_frozen_is_still_listed() {
     use heed::types::Bytes;
     let dir = tempfile::tempdir().unwrap();
-    let mut options = heed::EnvOpenOptions::new();
-    options.max_dbs(3);
-    // SAFETY: this is the only open of this environment in this process, and it stays open
-    // until the test ends; the other process is the `cacher` binary.
-    #[allow(unsafe_code)]
-    let env = unsafe { options.open(dir.path()) }.unwrap();
+    let env = open_env(dir.path());
     // A store as cacher makes it: the unnamed table and the `order` and `meta` ones.
     let mut txn = env.write_txn().unwrap();
     env.create_database::<Bytes, Bytes>(&mut txn, None).unwrap();
@@ -225,12 +220,7 @@ fn a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go() {
     }
     let dir =
         entries_made_by("a_clear_that_waits_for_a_frozen_writer_says_so_and_ends_when_it_lets_go");
-    let mut options = heed::EnvOpenOptions::new();
-    options.max_dbs(3);
-    // SAFETY: this is the only open of this environment in this process, and it stays open
-    // until the test ends; the other processes are the child above (ended) and `cacher`.
-    #[allow(unsafe_code)]
-    let env = unsafe { options.open(dir.path()) }.unwrap();
+    let env = open_env(dir.path());
     let frozen = env.write_txn().unwrap();
     let store = dir.path().to_str().unwrap();
     let args = ["--store", store, "clear", "--all", "--yes"];
@@ -264,12 +254,7 @@ fn a_clear_waits_for_a_frozen_writer_that_holds_the_stores_gate() {
         .open(dir.path().join(".cacher-locks/store-writer"))
         .unwrap();
     gate.lock().unwrap();
-    let mut options = heed::EnvOpenOptions::new();
-    options.max_dbs(3);
-    // SAFETY: this is the only open of this environment in this process, and it stays open
-    // until the test ends; the other processes are the child above (ended) and `cacher`.
-    #[allow(unsafe_code)]
-    let env = unsafe { options.open(dir.path()) }.unwrap();
+    let env = open_env(dir.path());
     let frozen = env.write_txn().unwrap();
     let store = dir.path().to_str().unwrap();
     let args = ["--store", store, "clear", "--all", "--yes"];
@@ -340,4 +325,14 @@ fn said_within(child: &mut Child, needle: &str, bound: Duration) -> String {
         let _ = child.kill();
         panic!("nothing said about waiting within {bound:?}")
     })
+}
+
+/// The store in `dir`, opened as another program (a writer frozen mid-write) would open it.
+fn open_env(dir: &std::path::Path) -> heed::Env {
+    let mut options = heed::EnvOpenOptions::new();
+    options.max_dbs(3);
+    // SAFETY: each test opens its directory's environment once in this process, and keeps it
+    // open until it ends; the other processes are its children (ended) and `cacher`.
+    #[allow(unsafe_code)]
+    unsafe { options.open(dir) }.unwrap()
 }
