@@ -294,12 +294,14 @@ fn checks(func: &Func) -> TokenStream {
     }
 }
 
-/// The body of the closure that builds the cache, given its `namespace`.
+/// The body of the closure that builds the cache, given its `namespace`: its options (untyped,
+/// set by code compiled once in cacher), the parts that name the value type, and the build.
 fn init(plan: &Plan, func: &Func) -> TokenStream {
-    let builder = builder(plan, func);
+    let settings = settings(plan, func);
+    let typed = crate::fresh::typed(plan);
     let timed = plan.timed();
     if !plan.persistent() {
-        return quote!(::cacher::__private::build::<_, _, false, #timed>(#builder));
+        return quote!(::cacher::__private::build::<_, _, false, #timed>(#settings, #typed));
     }
     // The value's serde bounds are asserted at the return type, and the persistent tiers are
     // added with that span too, so that they report one error there.
@@ -307,7 +309,7 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     let span = value.span();
     let target = respan(static_type(value).to_token_stream(), span);
     let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
-    // Tiers in order: memory (in `builder`), then file, then store, then redis.
+    // Tiers in order: memory (in `settings`), then file, then store, then redis.
     let file = plan
         .file
         .as_ref()
@@ -316,11 +318,12 @@ fn init(plan: &Plan, func: &Func) -> TokenStream {
     let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
     quote! {
         #check
-        let builder = #builder;
+        let settings = #settings;
+        let typed = #typed;
         #file
         #store
         #redis
-        ::cacher::__private::build::<_, _, true, #timed>(builder)
+        ::cacher::__private::build::<_, _, true, #timed>(settings, typed)
     }
 }
 
@@ -338,11 +341,12 @@ fn function_name(func: &Func) -> String {
     name.strip_prefix("r#").unwrap_or(&name).to_owned()
 }
 
-/// The `CacheBuilder` chain that the plan describes, the persistent tiers aside.
-fn builder(plan: &Plan, func: &Func) -> TokenStream {
+/// The options the plan describes, the memory tier among them: a chain of `Settings`' setters
+/// (compiled once in cacher, not per cache type), the parts that name the value type aside.
+fn settings(plan: &Plan, func: &Func) -> TokenStream {
     let names = arg_names(func);
-    // The namespace, the names and the memory tier through one runtime function (compiled per
-    // cache type), not a chain of calls compiled in each function; the other setters after it.
+    // The namespace, the names and the memory tier through one runtime function, not a chain
+    // of calls compiled in each function; the other setters after it.
     let memory = plan.memory.is_some();
     let max_entries = option(
         (plan.memory.as_ref())
@@ -351,7 +355,7 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
             .as_ref(),
     );
     let mut chain =
-        quote!(::cacher::__private::builder(namespace, &[#(#names),*], #memory, #max_entries));
+        quote!(::cacher::__private::settings(namespace, &[#(#names),*], #memory, #max_entries));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
@@ -369,7 +373,7 @@ fn builder(plan: &Plan, func: &Func) -> TokenStream {
     chain
 }
 
-/// The file tier, added to `builder` under a name spanned at `span` (the return type's), where a
+/// The file tier, added to `typed` under a name spanned at `span` (the return type's), where a
 /// failed bound on it is then reported, once. Its directory is claimed when the readable keyer
 /// names its files (`__private::claim_files`).
 fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStream {
@@ -402,8 +406,8 @@ fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStre
     let tier = Ident::new("file_tier", span);
     // The call spanned as the tier (the return type): a value no tier can store is the one
     // error of `require_stored_value` there.
-    let add = quote_spanned!(span=> ::cacher::__private::add_tier(builder, #tier));
-    quote!(let #tier = #backend; let builder = #add;)
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
+    quote!(let #tier = #backend; let typed = #add;)
 }
 
 /// The embedded store tier, spanned as the file tier.
@@ -434,8 +438,8 @@ fn store_tier(store: &StoreTier, span: Span) -> TokenStream {
     let tier = Ident::new("store_tier", span);
     // The call spanned as the tier (the return type): a value no tier can store is the one
     // error of `require_stored_value` there.
-    let add = quote_spanned!(span=> ::cacher::__private::add_tier(builder, #tier));
-    quote!(let #tier = #backend; let builder = #add;)
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
+    quote!(let #tier = #backend; let typed = #add;)
 }
 
 /// The Redis tier and the cross-process lock on the same server, spanned as the file tier. The
@@ -445,15 +449,15 @@ fn redis_tier(redis: &RedisTier, span: Span) -> TokenStream {
     let url = option(redis.url.as_ref());
     let formatter = formatter(redis.formatter);
     let tier = Ident::new("redis_tier", span);
-    let add = quote_spanned!(span=> ::cacher::__private::with_tier(builder, #tier));
+    let add = quote_spanned!(span=> ::cacher::__private::with_tier(typed, #tier));
     // Without cacher's `redis` feature, `require_redis!` makes all of it one error that names
     // the feature (rather than that, and one more for each function the feature leaves out).
     quote! {
         ::cacher::__private::require_redis! {
             let #tier = ::cacher::__private::redis_tier(#url, #formatter);
-            let builder = #add;
+            let typed = #add;
             // Of all the processes missing one key, only one computes it.
-            let builder = ::cacher::__private::with_redis_lock(builder, #url);
+            let settings = ::cacher::__private::with_redis_lock(settings, #url);
         }
     }
 }

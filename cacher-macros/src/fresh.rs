@@ -133,8 +133,9 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
     }
 }
 
-/// The builder calls of everything that reads the clock: the ttl, its windows, the idle time, the
-/// error backoff, `ttl_fn`, the clock itself and the rate limiter (on that clock too).
+/// The setters of everything that reads the clock: the ttl, its windows, the idle time, the
+/// error backoff, the clock itself and the rate limiter (on that clock too); `ttl_fn`, which
+/// names the value type, is set apart ([`typed`]).
 pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
     let mut setters = TokenStream::new();
     for (setter, given) in [
@@ -147,11 +148,6 @@ pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
         if let Some(given) = given.map(duration) {
             setters.extend(quote!(.#setter(#given)));
         }
-    }
-    if let Some(path) = &plan.ttl_fn {
-        // Spanned at the path, where a function of the wrong type is reported.
-        let ttl_fn = quote_spanned!(path.span()=> ::cacher::__private::ttl_fn(#path));
-        setters.extend(quote!(.ttl_fn(#ttl_fn)));
     }
     let clock = plan.clock.as_ref().map(|path| {
         // Spanned at the path, where a function of the wrong type is reported.
@@ -169,6 +165,19 @@ pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
         setters.extend(quote!(.rate_limit(#limiter)));
     }
     setters
+}
+
+/// The parts of the build that name the value type but its persistent tiers: `ttl_fn`, if any.
+pub(crate) fn typed(plan: &Plan) -> TokenStream {
+    let typed = quote!(::cacher::__private::Typed::NEW);
+    match &plan.ttl_fn {
+        Some(path) => {
+            // Spanned at the path, where a function of the wrong type is reported.
+            let ttl_fn = quote_spanned!(path.span()=> ::cacher::__private::ttl_fn(#path));
+            quote!(#typed.ttl_fn(#ttl_fn))
+        }
+        None => typed,
+    }
 }
 
 /// A `Duration` in the unit that reads best in `cargo expand`.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub use serde;
 
+#[cfg(doc)]
 use crate::CacheBuilder;
 
 mod build;
@@ -15,7 +16,8 @@ mod key_args;
 mod key_expr;
 mod not_result;
 mod statics;
-pub use build::{Tier, add_tier, build, builder};
+pub use crate::cache::{Settings, Typed};
+pub use build::{Tier, add_tier, build, settings};
 pub use files::claim_files;
 pub use identity::{
     Instance, PerType, Site, default_dir, function_cache, instance_cache, konst, method_cache,
@@ -161,31 +163,21 @@ pub fn redis_tier<F: crate::format::Formatter>(
 ///
 /// [`RedisLock`]: crate::RedisLock
 #[cfg(feature = "redis")]
-pub fn with_redis_lock<K, V>(
-    builder: CacheBuilder<K, V>,
-    configured: Option<&str>,
-) -> CacheBuilder<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
+pub fn with_redis_lock(settings: Settings, configured: Option<&str>) -> Settings {
     match crate::RedisLock::new(crate::RedisOptions::new(redis_url(configured))) {
-        Ok(lock) => builder.cross_process_lock(lock),
+        Ok(lock) => settings.cross_process_lock(lock),
         Err(e) => {
             tracing::error!("#[cached] runs without its cross-process lock: {e}");
-            builder
+            settings
         }
     }
 }
 
-/// Adds `tier` to `builder` when there is one, as [`add_tier`].
-pub fn with_tier<K, V: StoredValue>(
-    builder: CacheBuilder<K, V>,
-    tier: Option<impl Tier>,
-) -> CacheBuilder<K, V> {
+/// Adds `tier` to `typed` when there is one, as [`add_tier`].
+pub fn with_tier<V: StoredValue>(typed: Typed<V>, tier: Option<impl Tier>) -> Typed<V> {
     match tier {
-        Some(tier) => add_tier(builder, tier),
-        None => builder,
+        Some(tier) => add_tier(typed, tier),
+        None => typed,
     }
 }
 

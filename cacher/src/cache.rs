@@ -14,7 +14,10 @@ mod refresh;
 mod stats;
 mod wrap;
 
+pub(crate) use self::builder::finish;
 pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};
+#[doc(hidden)]
+pub use self::builder::{Settings, Typed};
 pub use self::origin::{Lookup, Origin};
 pub use self::stats::CacheStats;
 pub use self::wrap::{CachedFn, TryCachedFn};

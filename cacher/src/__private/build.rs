@@ -1,29 +1,28 @@
-//! The cache a `#[cached]` function builds at its first use: the start of its builder (the
-//! parts every function has) and the build, each compiled once per cache type rather than in
-//! every function.
+//! The cache a `#[cached]` function builds at its first use: its options and memory tier set
+//! without its types ([`settings`], then [`Settings`]' setters), the parts that name the value
+//! type beside them ([`Typed`]), and the build, the only step compiled once per cache type.
 
-use crate::{Cache, CacheBuilder};
+use crate::Cache;
+use crate::cache::{Settings, Typed};
 
-/// The start of a `#[cached]` function's builder: its namespace, the names of its key's
-/// arguments, and the memory tier unless `memory` is false (bounded by `max_entries`). One
-/// function per cache type, rather than the same chain of calls compiled in each function
-/// (compile time).
-pub fn builder<K, V>(
+/// The start of a `#[cached]` function's options: its namespace, the names of its key's
+/// arguments, and the memory tier unless `memory` is false (bounded by `max_entries`). Not
+/// generic: a function's options are set by code compiled once in cacher, not once per cache
+/// type (compile time).
+pub fn settings(
     namespace: &str,
     arg_names: &'static [&'static str],
     memory: bool,
     max_entries: Option<usize>,
-) -> CacheBuilder<K, V>
-where
-    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    let memory = match (memory, max_entries) {
-        (false, _) => None,
-        (true, Some(n)) => Some(crate::MemoryBackend::new().max_entries(n)),
-        (true, None) => Some(crate::MemoryBackend::new()),
-    };
-    CacheBuilder::named(namespace, arg_names, memory)
+) -> Settings {
+    let memory = memory.then(|| {
+        let mut tier = crate::backend::Tier::new();
+        if let Some(n) = max_entries {
+            tier.bounded(n);
+        }
+        tier
+    });
+    Settings::named(namespace, arg_names, memory)
 }
 
 /// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a
@@ -34,13 +33,14 @@ where
 /// # Panics
 /// When the runtime refuses a combination the attribute let through — a bug in `#[cached]`.
 pub fn build<K, V, const PERSISTENT: bool, const TIMED: bool>(
-    builder: CacheBuilder<K, V>,
+    settings: Settings,
+    typed: Typed<V>,
 ) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    match builder.build_for::<PERSISTENT, TIMED>() {
+    match crate::cache::finish::<K, V, PERSISTENT, TIMED>(settings, typed) {
         Ok(cache) => cache,
         Err(e) => refused(&e),
     }
@@ -77,14 +77,11 @@ impl<F: crate::format::Formatter> Tier for crate::RedisBackend<F> {
     }
 }
 
-/// Adds `tier` to a `#[cached]` function's builder, asking of the value only what
+/// Adds `tier` to a `#[cached]` function's typed parts, asking of the value only what
 /// `require_stored_value` asks (the attribute spans both at the return type): a value no tier
 /// can store is that one error, where `CacheBuilder::backend` added the backend's own bounds
 /// (`Send`, `Sync`) as more errors at the same place.
-pub fn add_tier<K, V: super::StoredValue>(
-    mut builder: CacheBuilder<K, V>,
-    tier: impl Tier,
-) -> CacheBuilder<K, V> {
-    builder.tiers.persistent.push(tier.boxed());
-    builder
+pub fn add_tier<V: super::StoredValue>(mut typed: Typed<V>, tier: impl Tier) -> Typed<V> {
+    typed.persistent.push(tier.boxed());
+    typed
 }

@@ -31,7 +31,7 @@ use locks::UserCode;
 use slot::{Entry, Times};
 pub(crate) use tier::Absence;
 use tier::CacheLine;
-use tier::Tier;
+pub(crate) use tier::Tier;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///
@@ -139,9 +139,9 @@ where
     }
 
     /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
-    #[allow(dead_code, reason = "for the cache's build, which checks the bound")]
+    #[cfg(test)]
     pub(crate) fn max_entries_bound(&self) -> Option<usize> {
-        self.tier.bound.max_entries
+        self.tier.max_entries()
     }
 
     /// The hash that [`get_shared`](Self::get_shared) and friends take.
@@ -236,6 +236,21 @@ where
     match entry.typed::<K, V>() {
         Some(slot) => key.is_key(&slot.kv.0),
         None => false,
+    }
+}
+
+/// The tier without its types, and back: a cache's build moves and checks it untyped (compiled
+/// once, not per cache type), and types it last, in the cache it makes.
+impl<K, V> MemoryBackend<K, V> {
+    pub(crate) fn into_tier(self) -> Tier {
+        self.tier
+    }
+
+    pub(crate) fn from_tier(tier: Tier) -> Self {
+        Self {
+            tier,
+            types: PhantomData,
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-use std::path::PathBuf;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 mod settings;
+mod typed;
 
-use self::settings::Settings;
-use super::inner::TtlFn;
-use super::{Cache, inner::Inner};
+pub use self::settings::Settings;
+pub use self::typed::Typed;
+pub(crate) use self::typed::finish;
+use super::Cache;
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
 use crate::error::Result;
@@ -52,18 +54,11 @@ pub const DEFAULT_ERROR_BACKOFF: Duration = Duration::from_secs(30);
 /// ```
 #[must_use]
 pub struct CacheBuilder<K, V> {
+    /// The options, the memory tier among them: untyped.
     settings: Settings,
-    // The crate's: `__private::add_tier` adds a `#[cached]` function's tiers here.
-    pub(crate) tiers: Tiers<K, V>,
-    ttl_fn: Option<TtlFn<V>>,
-}
-
-/// The backends a builder was given, and the first mistake in giving them.
-#[doc(hidden)]
-pub struct Tiers<K, V> {
-    memory: Option<MemoryBackend<K, V>>,
-    pub(crate) persistent: Vec<Box<dyn PersistentBackend<V>>>,
-    mistake: Option<&'static str>,
+    /// The parts that name the value type: the persistent tiers and `ttl_fn`.
+    typed: Typed<V>,
+    keys: PhantomData<fn() -> K>,
 }
 
 /// A backend [`CacheBuilder::backend`] takes: [`MemoryBackend`], or any [`PersistentBackend`].
@@ -74,7 +69,7 @@ pub struct Tiers<K, V> {
 )]
 pub trait IntoBackend<K, V, Kind> {
     #[doc(hidden)]
-    fn add_to(self, tiers: &mut Tiers<K, V>);
+    fn add_to(self, settings: &mut Settings, typed: &mut Typed<V>);
 }
 
 /// Only this crate implements [`IntoBackend`]: its method takes a type no other crate can name.
@@ -86,23 +81,21 @@ mod sealed {
 }
 
 impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
-    fn add_to(self, tiers: &mut Tiers<K, V>) {
-        if tiers.memory.is_some() {
-            tiers
-                .mistake
-                .get_or_insert("a cache has at most one memory backend");
-        } else if !tiers.persistent.is_empty() {
-            tiers.mistake.get_or_insert(
+    fn add_to(self, settings: &mut Settings, typed: &mut Typed<V>) {
+        if settings.memory.is_some() {
+            (settings.mistake).get_or_insert("a cache has at most one memory backend");
+        } else if !typed.persistent.is_empty() {
+            settings.mistake.get_or_insert(
                 "the memory backend comes first: add it before the persistent backends",
             );
         }
-        tiers.memory = Some(self);
+        settings.memory = Some(self.into_tier());
     }
 }
 
 impl<K, V, B: PersistentBackend<V>> IntoBackend<K, V, sealed::Persistent> for B {
-    fn add_to(self, tiers: &mut Tiers<K, V>) {
-        tiers.persistent.push(Box::new(self));
+    fn add_to(self, _: &mut Settings, typed: &mut Typed<V>) {
+        typed.persistent.push(Box::new(self));
     }
 }
 
@@ -112,25 +105,10 @@ where
     V: Clone + Send + Sync + 'static,
 {
     pub(super) fn new() -> Self {
-        Self::named("default", &[], None)
-    }
-
-    /// The start of a `#[cached]` function's builder (`__private::builder`): its namespace, its
-    /// key's argument names and its memory tier, set without a setter's move of the whole
-    /// builder per option (compile time).
-    pub(crate) fn named(
-        namespace: &str,
-        arg_names: &'static [&'static str],
-        memory: Option<MemoryBackend<K, V>>,
-    ) -> Self {
         Self {
-            settings: Settings::named(namespace, arg_names),
-            tiers: Tiers {
-                memory,
-                persistent: Vec::new(),
-                mistake: None,
-            },
-            ttl_fn: None,
+            settings: Settings::named("default", &[], None),
+            typed: Typed::NEW,
+            keys: PhantomData,
         }
     }
 
@@ -140,7 +118,7 @@ where
     /// `namespace = "…"`). Default: `"default"`. A cache with persistent tiers refuses an empty
     /// one at [`build`](Self::build) ([`Error::Config`](crate::Error::Config)).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.settings.namespace = namespace.into();
+        self.settings = self.settings.namespace(namespace);
         self
     }
 
@@ -149,7 +127,7 @@ where
     /// `v=<version>/` directory, a `v=<version>:` Redis prefix); see also
     /// [`code_hash`](Self::code_hash), which `#[cached]` sets instead when it has no `version`.
     pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.settings.version = Some(version.into());
+        self.settings = self.settings.version(version);
         self
     }
 
@@ -179,21 +157,21 @@ where
     /// assert_eq!(cache("x + x + 1").get(&21), None);
     /// ```
     pub fn code_hash(mut self, fingerprint: impl Into<String>) -> Self {
-        self.settings.code = Some(fingerprint.into());
+        self.settings = self.settings.code_hash(fingerprint);
         self
     }
 
     /// The names of the key's elements, shown by the readable keyer as `name=value`. Used only
     /// when the key is a tuple of that many elements.
     pub fn arg_names(mut self, names: &'static [&'static str]) -> Self {
-        self.settings.arg_names = names;
+        self.settings = self.settings.arg_names(names);
         self
     }
 
     /// How keys become names: [`ReadableKeyer`](crate::ReadableKeyer) (default) or
     /// [`HashKeyer`](crate::HashKeyer).
     pub fn keyer(mut self, keyer: impl Keyer) -> Self {
-        self.settings.keyer = Box::new(keyer);
+        self.settings = self.settings.keyer(keyer);
         self
     }
 
@@ -202,7 +180,7 @@ where
     /// [`SeparateFileBackend`](crate::SeparateFileBackend). A hit in a later backend is copied
     /// into the earlier ones.
     pub fn backend<Kind>(mut self, backend: impl IntoBackend<K, V, Kind>) -> Self {
-        backend.add_to(&mut self.tiers);
+        backend.add_to(&mut self.settings, &mut self.typed);
         self
     }
 
@@ -214,7 +192,7 @@ where
     /// 1 ms and 1.5 ms is 2 ms, so a positive duration is never taken for zero (which would
     /// mean "expired at once", "stored nowhere" or "off"); `Duration::MAX` is for ever.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.settings.ttl = Some(ttl);
+        self.settings = self.settings.ttl(ttl);
         self
     }
 
@@ -251,7 +229,7 @@ where
         mut self,
         ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static,
     ) -> Self {
-        self.ttl_fn = Some(std::sync::Arc::new(ttl_fn));
+        self.typed = self.typed.ttl_fn(ttl_fn);
         self
     }
 
@@ -259,7 +237,7 @@ where
     /// and then, for the [`error_backoff`](Self::error_backoff), without calling the function
     /// again. Needs a [`ttl`](Self::ttl) (or a [`ttl_fn`](Self::ttl_fn)).
     pub fn stale_if_error(mut self, grace: Duration) -> Self {
-        self.settings.stale_if_error = Some(grace);
+        self.settings = self.settings.stale_if_error(grace);
         self
     }
 
@@ -284,7 +262,7 @@ where
     /// assert_eq!(page, "page 1");
     /// ```
     pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
-        self.settings.stale_while_revalidate = Some(window);
+        self.settings = self.settings.stale_while_revalidate(window);
         self
     }
 
@@ -315,7 +293,7 @@ where
     /// assert!(sessions.get(&1).is_none()); // idle for 31 minutes
     /// ```
     pub fn time_to_idle(mut self, idle: Duration) -> Self {
-        self.settings.time_to_idle = Some(idle);
+        self.settings = self.settings.time_to_idle(idle);
         self
     }
 
@@ -350,14 +328,14 @@ where
     /// assert_eq!(calls, 1); // not five
     /// ```
     pub fn error_backoff(mut self, backoff: Duration) -> Self {
-        self.settings.error_backoff = backoff;
+        self.settings = self.settings.error_backoff(backoff);
         self
     }
 
     /// Limits how often the function starts: a [`RateLimiter`] of this cache's own, or a clone
     /// of one shared with other caches calling the same API.
     pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
-        self.settings.rate_limiter = Some(limiter);
+        self.settings = self.settings.rate_limit(limiter);
         self
     }
 
@@ -370,13 +348,13 @@ where
     /// [`FileLock`](crate::lock::FileLock) in that tier's directory, bounded by
     /// [`wait_timeout`](Self::wait_timeout).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
-        self.settings.flight_lock = Some(Box::new(lock));
+        self.settings = self.settings.cross_process_lock(lock);
         self
     }
 
     /// The clock for ttls (a mock one in tests).
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.settings.clock = clock;
+        self.settings = self.settings.clock(clock);
         self
     }
 
@@ -384,9 +362,7 @@ where
     /// function itself. Default: [`DEFAULT_WAIT_TIMEOUT`]. `Duration::MAX` waits as long as the
     /// leader takes (in practice: a century).
     pub fn wait_timeout(mut self, bound: Duration) -> Self {
-        // Any longer and `Instant + bound` would overflow.
-        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
-        self.settings.wait_timeout = bound.min(CENTURY);
+        self.settings = self.settings.wait_timeout(bound);
         self
     }
 
@@ -406,91 +382,11 @@ where
     /// as is a ttl, `ttl_fn` or idle time when `TIMED` is false ([`KeyRef::TIMED`]).
     ///
     /// [`KeyRef::TIMED`]: crate::KeyRef::TIMED
-    #[allow(
-        clippy::question_mark,
-        reason = "`?` would compile its conversions once more per cache type"
-    )]
     pub(crate) fn build_for<const PERSISTENT: bool, const TIMED: bool>(
         self,
     ) -> Result<Cache<K, V>> {
-        let Self {
-            settings,
-            tiers,
-            ttl_fn,
-        } = self;
-        // `match`es rather than closures, each compiled once more per cache type.
-        let memory_bound = match &tiers.memory {
-            Some(memory) => memory.max_entries_bound(),
-            None => None,
-        };
-        let mut backends = tiers.persistent;
-        let persistent = backends.len();
-        // The checks, the tiers' attach and the untyped parts by one non-generic call.
-        let mut attach = |retention, want_dir| match PERSISTENT {
-            true => attach(&mut backends, retention, want_dir),
-            false => attach_none(persistent),
-        };
-        let made = settings.into_shared(
-            tiers.mistake,
-            memory_bound,
-            ttl_fn.is_some(),
-            persistent,
-            &mut attach,
-        );
-        let shared = match made {
-            Ok(shared) if shared.timed && !TIMED => return Err(untimed()),
-            Ok(shared) => shared,
-            Err(e) => return Err(e),
-        };
-        let memory = match tiers.memory {
-            None if backends.is_empty() => Some(MemoryBackend::new()),
-            memory => memory,
-        };
-        Ok(Cache::from_inner(Inner {
-            shared,
-            memory,
-            backends,
-            ttl_fn,
-            flights: super::flight::Flights::new(),
-        }))
+        typed::finish::<K, V, PERSISTENT, TIMED>(self.settings, self.typed)
     }
-}
-
-/// [`CacheBuilder::build_for`]'s refusal of a timed cache for a form that says it is not.
-fn untimed() -> crate::Error {
-    crate::Error::Config("a cache that ages no entry was given a ttl (a cacher bug)".to_owned())
-}
-
-/// [`CacheBuilder::build_for`]'s attach without persistent tiers: none to ready, and an error
-/// if the builder was given some.
-fn attach_none(persistent: usize) -> Result<Option<PathBuf>> {
-    match persistent {
-        0 => Ok(None),
-        _ => Err(crate::Error::Config(
-            "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
-        )),
-    }
-}
-
-/// Readies the persistent tiers for the cache's `retention`, and finds the first one's
-/// directory for the cross-process lock if `want_dir` (none was given). Generic over the value
-/// type only, not the key: one copy per value type (compile time).
-fn attach<V: 'static>(
-    backends: &mut [Box<dyn PersistentBackend<V>>],
-    retention: Option<Duration>,
-    want_dir: bool,
-) -> Result<Option<PathBuf>> {
-    for backend in backends.iter_mut() {
-        backend.attach(retention)?;
-    }
-    if want_dir {
-        for backend in backends.iter() {
-            if let Some(dir) = backend.lock_dir() {
-                return Ok(Some(dir));
-            }
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

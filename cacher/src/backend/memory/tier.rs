@@ -16,8 +16,9 @@ use super::removal::Inserted;
 use super::shard::{Located, Shard};
 use super::thread_index::{self, ThreadIndex};
 
-/// The untyped part of a [`MemoryBackend`], which holds it (its `tier`).
-pub(super) struct Tier {
+/// The untyped part of a [`MemoryBackend`], which holds it (its `tier`): what a cache's build
+/// makes and moves, compiled once (the builder's memory tier, `Settings::memory`).
+pub(crate) struct Tier {
     /// Inline rather than boxed: a lookup goes from the tier straight to its shard's lock, one
     /// dependent load fewer. A bounded tier uses only the first `shard_mask + 1`.
     shards: [ShardLock; DEFAULT_SHARDS],
@@ -88,7 +89,7 @@ impl<T> std::ops::Deref for CacheLine<T> {
 
 impl Tier {
     /// An unbounded tier.
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             shards: [const {
                 CacheLine(Locked {
@@ -104,13 +105,18 @@ impl Tier {
     }
 
     /// Bounds the new tier to `max_entries` ([`MemoryBackend::max_entries`]).
-    pub(super) fn bounded(&mut self, max_entries: usize) {
+    pub(crate) fn bounded(&mut self, max_entries: usize) {
         // A new tier's shards are all empty: the bounded one uses the first few.
         self.shard_mask = bound::shards_for(max_entries) - 1;
         self.bound = Bound::new(Some(max_entries));
         if let Some(index) = &mut self.index {
             index.at_most(max_entries);
         }
+    }
+
+    /// The bound given to [`MemoryBackend::max_entries`], if any (a cache's build refuses 0).
+    pub(crate) fn max_entries(&self) -> Option<usize> {
+        self.bound.max_entries
     }
 
     /// Gives the threads' indexes `capacity` ([`MemoryBackend::thread_index`]).

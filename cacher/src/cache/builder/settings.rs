@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT};
+#[cfg(doc)]
+use crate::MemoryBackend;
+use crate::backend::Tier;
 use crate::cache::call::Naming;
 use crate::cache::inner::Shared;
 use crate::clock::Clock;
@@ -13,9 +16,13 @@ use crate::key::{Keyer, ReadableKeyer};
 use crate::lock::{FileLock, FlightLock};
 use crate::policy::{Outages, RateLimiter, TtlPolicy};
 
-/// The options that depend on neither the key nor the value type: checked and turned into the
-/// cache's parts by code compiled once, not once per cache type.
-pub(super) struct Settings {
+/// The options that depend on neither the key nor the value type, the memory tier among them
+/// (its entries' types are erased): checked and turned into the cache's parts by code compiled
+/// once, not once per cache type. A [`CacheBuilder`](super::CacheBuilder) holds them; a
+/// `#[cached]` function sets them through [`__private::settings`](crate::__private::settings)'s
+/// chain without a typed builder. Not part of the API.
+#[doc(hidden)]
+pub struct Settings {
     pub(super) namespace: String,
     pub(super) version: Option<String>,
     pub(super) code: Option<String>,
@@ -30,11 +37,19 @@ pub(super) struct Settings {
     pub(super) flight_lock: Option<Box<dyn FlightLock>>,
     pub(super) clock: Clock,
     pub(super) wait_timeout: Duration,
+    /// The memory tier, untyped ([`MemoryBackend::into_tier`]).
+    pub(super) memory: Option<Tier>,
+    /// The first mistake in giving the backends.
+    pub(super) mistake: Option<&'static str>,
 }
 
 impl Settings {
-    /// The defaults, with a cache's namespace and its key's argument names.
-    pub(super) fn named(namespace: &str, arg_names: &'static [&'static str]) -> Self {
+    /// The defaults, with a cache's namespace, its key's argument names and its memory tier.
+    pub(crate) fn named(
+        namespace: &str,
+        arg_names: &'static [&'static str],
+        memory: Option<Tier>,
+    ) -> Self {
         Self {
             namespace: namespace.to_owned(),
             version: None,
@@ -50,6 +65,8 @@ impl Settings {
             flight_lock: None,
             clock: Clock::system(),
             wait_timeout: DEFAULT_WAIT_TIMEOUT,
+            memory,
+            mistake: None,
         }
     }
 
@@ -63,26 +80,38 @@ impl Settings {
 
     /// Checks the settings ([`check`](Self::check)), readies the persistent tiers (`attach`, given
     /// the retention and whether a lock directory is wanted, answers the first tier's directory)
-    /// and makes the cache's untyped parts: the non-generic part of `CacheBuilder::build`.
-    pub(super) fn into_shared(
-        self,
-        mistake: Option<&'static str>,
-        memory_bound: Option<usize>,
-        ttl_fn: bool,
+    /// and makes the cache's untyped parts, its memory tier among them (one by default when no
+    /// tier was given): the non-generic part of a cache's build. `ttl_fn` says whether the cache
+    /// has one, `timed_form` whether its key form lets it age entries (refused otherwise: a
+    /// cacher bug), `persistent` how many persistent tiers it has.
+    pub(super) fn into_parts(
+        mut self,
+        (ttl_fn, timed_form): (bool, bool),
         persistent: usize,
         attach: &mut dyn FnMut(Option<Duration>, bool) -> Result<Option<PathBuf>>,
-    ) -> Result<Shared> {
-        self.check(mistake, memory_bound, ttl_fn)?;
+    ) -> Result<(Shared, Option<Tier>)> {
+        let memory_bound = self.memory.as_ref().and_then(Tier::max_entries);
+        self.check(self.mistake, memory_bound, ttl_fn)?;
         if persistent > 0 && self.namespace.is_empty() {
             return Err(Error::Config(EMPTY_NAMESPACE.into()));
         }
         let lock_dir = attach(self.retention(), self.flight_lock.is_none())?;
-        Ok(self.into_parts(lock_dir, persistent, ttl_fn))
+        let memory = match self.memory.take() {
+            None if persistent == 0 => Some(Tier::new()),
+            memory => memory,
+        };
+        let shared = self.into_shared(lock_dir, persistent, ttl_fn);
+        if shared.timed && !timed_form {
+            return Err(Error::Config(
+                "a cache that ages no entry was given a ttl (a cacher bug)".to_owned(),
+            ));
+        }
+        Ok((shared, memory))
     }
 
-    /// The cache's untyped parts; `lock_dir` is the first persistent tier's directory for a lock file,
-    /// `persistent` the number of persistent tiers.
-    fn into_parts(self, lock_dir: Option<PathBuf>, persistent: usize, ttl_fn: bool) -> Shared {
+    /// The cache's untyped parts but its memory tier; `lock_dir` is the first persistent tier's
+    /// directory for a lock file, `persistent` the number of persistent tiers.
+    fn into_shared(self, lock_dir: Option<PathBuf>, persistent: usize, ttl_fn: bool) -> Shared {
         // Processes of one machine sharing a disk tier run a missing key's function once.
         let wait_timeout = self.wait_timeout;
         let flight_lock = self.flight_lock.or_else(|| {
@@ -147,6 +176,96 @@ impl Settings {
             return refuse("max_entries must be at least 1");
         }
         Ok(())
+    }
+}
+
+/// The setters, by value: [`CacheBuilder`](super::CacheBuilder)'s (whose docs say what each
+/// option does) and the chain of a `#[cached]` function's build.
+impl Settings {
+    /// See [`CacheBuilder::namespace`](super::CacheBuilder::namespace).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// See [`CacheBuilder::version`](super::CacheBuilder::version).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// See [`CacheBuilder::code_hash`](super::CacheBuilder::code_hash).
+    pub fn code_hash(mut self, fingerprint: impl Into<String>) -> Self {
+        self.code = Some(fingerprint.into());
+        self
+    }
+
+    /// See [`CacheBuilder::arg_names`](super::CacheBuilder::arg_names).
+    pub fn arg_names(mut self, names: &'static [&'static str]) -> Self {
+        self.arg_names = names;
+        self
+    }
+
+    /// See [`CacheBuilder::keyer`](super::CacheBuilder::keyer).
+    pub fn keyer(mut self, keyer: impl Keyer) -> Self {
+        self.keyer = Box::new(keyer);
+        self
+    }
+
+    /// See [`CacheBuilder::ttl`](super::CacheBuilder::ttl).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// See [`CacheBuilder::stale_if_error`](super::CacheBuilder::stale_if_error).
+    pub fn stale_if_error(mut self, grace: Duration) -> Self {
+        self.stale_if_error = Some(grace);
+        self
+    }
+
+    /// See [`CacheBuilder::stale_while_revalidate`](super::CacheBuilder::stale_while_revalidate).
+    pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
+        self.stale_while_revalidate = Some(window);
+        self
+    }
+
+    /// See [`CacheBuilder::time_to_idle`](super::CacheBuilder::time_to_idle).
+    pub fn time_to_idle(mut self, idle: Duration) -> Self {
+        self.time_to_idle = Some(idle);
+        self
+    }
+
+    /// See [`CacheBuilder::error_backoff`](super::CacheBuilder::error_backoff).
+    pub fn error_backoff(mut self, backoff: Duration) -> Self {
+        self.error_backoff = backoff;
+        self
+    }
+
+    /// See [`CacheBuilder::rate_limit`](super::CacheBuilder::rate_limit).
+    pub fn rate_limit(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// See [`CacheBuilder::cross_process_lock`](super::CacheBuilder::cross_process_lock).
+    pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
+        self.flight_lock = Some(Box::new(lock));
+        self
+    }
+
+    /// See [`CacheBuilder::clock`](super::CacheBuilder::clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// See [`CacheBuilder::wait_timeout`](super::CacheBuilder::wait_timeout).
+    pub fn wait_timeout(mut self, bound: Duration) -> Self {
+        // Any longer and `Instant + bound` would overflow.
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+        self.wait_timeout = bound.min(CENTURY);
+        self
     }
 }
 

@@ -1,0 +1,121 @@
+//! The parts of a cache's build that name its value type ([`Typed`]), and the build's typed end
+//! ([`finish`]): the only code of a build compiled once per cache type, a few lines. The options
+//! and the memory tier ([`Settings`]) are checked and made into the cache's untyped parts by code
+//! compiled once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Settings;
+use crate::backend::{MemoryBackend, PersistentBackend};
+use crate::cache::Cache;
+use crate::cache::flight::Flights;
+use crate::cache::inner::{Inner, TtlFn};
+use crate::error::Result;
+
+/// What a build needs of the value type: the persistent tiers, boxed for it, and `ttl_fn`. A
+/// [`CacheBuilder`](super::CacheBuilder) holds it; a `#[cached]` function makes it beside its
+/// [`Settings`]. Not part of the API.
+#[doc(hidden)]
+pub struct Typed<V> {
+    pub(crate) persistent: Vec<Box<dyn PersistentBackend<V>>>,
+    ttl_fn: Option<TtlFn<V>>,
+}
+
+impl<V> Typed<V> {
+    /// No persistent tier, no `ttl_fn`: a constant, so that a `#[cached]` function's build
+    /// makes it without a call (whose unwinding would drop the options made before it, in code
+    /// compiled in each function).
+    pub const NEW: Self = Self {
+        persistent: Vec::new(),
+        ttl_fn: None,
+    };
+
+    /// See [`CacheBuilder::ttl_fn`](super::CacheBuilder::ttl_fn).
+    #[must_use]
+    pub fn ttl_fn(
+        mut self,
+        ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.ttl_fn = Some(Arc::new(ttl_fn));
+        self
+    }
+}
+
+/// The cache of `settings` and `typed`: the untyped parts made by [`Settings::into_parts`]
+/// (which refuses what cannot work together), then typed. `PERSISTENT` false skips the
+/// persistent tiers' attach (and refuses any), `TIMED` false refuses a cache that ages entries
+/// (see [`CacheBuilder::build_for`](super::CacheBuilder::build_for)).
+#[allow(
+    clippy::question_mark,
+    clippy::manual_map,
+    reason = "`?` and `Option::map` would each compile a function more per cache type"
+)]
+pub(crate) fn finish<K, V, const PERSISTENT: bool, const TIMED: bool>(
+    settings: Settings,
+    typed: Typed<V>,
+) -> Result<Cache<K, V>>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let Typed {
+        persistent: mut backends,
+        ttl_fn,
+    } = typed;
+    let persistent = backends.len();
+    // The checks, the tiers' attach and the untyped parts by one non-generic call; `match`es
+    // rather than closures, each compiled once more per cache type.
+    let mut attach = |retention, want_dir| match PERSISTENT {
+        true => attach(&mut backends, retention, want_dir),
+        false => attach_none(persistent),
+    };
+    let made = settings.into_parts((ttl_fn.is_some(), TIMED), persistent, &mut attach);
+    let (shared, memory) = match made {
+        Ok(made) => made,
+        Err(e) => return Err(e),
+    };
+    Ok(Cache::from_inner(Inner {
+        shared,
+        memory: match memory {
+            Some(tier) => Some(MemoryBackend::from_tier(tier)),
+            None => None,
+        },
+        backends,
+        ttl_fn,
+        flights: Flights::new(),
+    }))
+}
+
+/// [`finish`]'s attach without persistent tiers: none to ready, and an error if the builder was
+/// given some.
+fn attach_none(persistent: usize) -> Result<Option<PathBuf>> {
+    match persistent {
+        0 => Ok(None),
+        _ => Err(crate::Error::Config(
+            "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
+        )),
+    }
+}
+
+/// Readies the persistent tiers for the cache's `retention`, and finds the first one's
+/// directory for the cross-process lock if `want_dir` (none was given). Generic over the value
+/// type only, not the key: one copy per value type (compile time).
+fn attach<V: 'static>(
+    backends: &mut [Box<dyn PersistentBackend<V>>],
+    retention: Option<Duration>,
+    want_dir: bool,
+) -> Result<Option<PathBuf>> {
+    for backend in backends.iter_mut() {
+        backend.attach(retention)?;
+    }
+    if want_dir {
+        for backend in backends.iter() {
+            if let Some(dir) = backend.lock_dir() {
+                return Ok(Some(dir));
+            }
+        }
+    }
+    Ok(None)
+}
