@@ -16,7 +16,8 @@
 //! its `Eq` compares): a caller of another key with the same hash would wait for a leader that
 //! may be waiting for it — a key asked for from the leader's computation, in async code or on a
 //! thread the leader joins — for the whole wait bound (`adversarial::collide`). The key boxed
-//! per flight is the price of that.
+//! per flight is the price of that; a key type with no drop glue (nothing in it to free or to
+//! keep alive: integers, tuples of them) reuses its stripe's last box, and allocates nothing.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -48,6 +49,9 @@ pub(crate) struct Flights {
 struct Stripe {
     flights: Vec<Slot>,
     next: u64,
+    /// The key box of a flight that ended, kept for the next: only a key with no drop glue
+    /// ([`Slot::plain`]), which holds nothing.
+    spare: Option<Box<dyn Any + Send + Sync>>,
 }
 
 /// One flight in progress. Most misses have no other caller of their key: the leader's slot is
@@ -58,6 +62,8 @@ struct Slot {
     key: Box<dyn Any + Send + Sync>,
     /// Tells this flight from a later one of the same key, for its leader to remove.
     id: u64,
+    /// Whether the key has no drop glue: its box is kept for the stripe's next flight.
+    plain: bool,
     /// The key's generation when the flight started: after an invalidation, later callers do
     /// not join it (its value predates the invalidation).
     generation: Generation,
@@ -71,6 +77,15 @@ struct Slot {
     retired: bool,
     /// What the waiters block on, made by the first of them.
     waiters: Option<Arc<Flight>>,
+}
+
+/// What [`Flights::join`] asks of a boxed key.
+#[derive(Clone, Copy)]
+enum KeyOp {
+    /// Whether it is the caller's key.
+    Is,
+    /// Becomes the caller's key (a spare box, reused).
+    Set,
 }
 
 /// What the waiters of one flight block on, until its leader finishes.
@@ -109,6 +124,29 @@ pub(crate) enum Role<'a> {
     Waiter(Arc<Flight>),
 }
 
+impl<'a> Role<'a> {
+    /// Kept by a caller (its miss's slots): whether a leader's flight replaced one still under
+    /// way ([`Leader::replaced`]), `None` for a waiter. Not generic: one copy for every cache.
+    #[inline]
+    pub(crate) fn seat(
+        self,
+        leader: &mut Option<Leader<'a>>,
+        flight: &mut Option<Arc<Flight>>,
+    ) -> Option<bool> {
+        match self {
+            Role::Leader(led) => {
+                let stuck = led.replaced();
+                *leader = Some(led);
+                Some(stuck)
+            }
+            Role::Waiter(waited) => {
+                *flight = Some(waited);
+                None
+            }
+        }
+    }
+}
+
 /// How a wait ended.
 pub(crate) enum Outcome {
     /// The leader's value is there: [`Flight::value`] copies it.
@@ -130,6 +168,7 @@ impl Flights {
                 Mutex::new(Stripe {
                     flights: Vec::new(),
                     next: 0,
+                    spare: None,
                 })
             }; STRIPES],
             generations: Generations::new(),
@@ -153,19 +192,30 @@ impl Flights {
         K: Send + Sync + 'static,
         Q: KeyRef<K> + ?Sized,
     {
-        let is = |slot: &(dyn Any + Send + Sync)| match slot.downcast_ref::<K>() {
-            Some(slot) => key.is_key(slot),
+        // What the erased flights ask of a boxed key (a `K`: only this cache's flights are
+        // here): one closure, compiled once per key form.
+        let key_op = |slot: &mut (dyn Any + Send + Sync), op: KeyOp| match slot.downcast_mut::<K>()
+        {
+            Some(slot) => match op {
+                KeyOp::Is => key.is_key(slot),
+                KeyOp::Set => {
+                    *slot = key.to_key();
+                    true
+                }
+            },
             None => false,
         };
-        self.join_erased(hash, &is, &mut || Box::new(key.to_key()))
+        let plain = !std::mem::needs_drop::<K>();
+        self.join_erased(hash, &key_op, (plain, &mut || Box::new(key.to_key())))
     }
 
-    /// [`join`](Self::join), its key tested by `is` and made by `make`.
+    /// [`join`](Self::join), its key tested (or written into a spare box) by `key_op` and made
+    /// by `make`; `plain` if it has no drop glue.
     fn join_erased(
         &self,
         hash: u64,
-        is: &dyn Fn(&(dyn Any + Send + Sync)) -> bool,
-        make: &mut dyn FnMut() -> Box<dyn Any + Send + Sync>,
+        key_op: &dyn Fn(&mut (dyn Any + Send + Sync), KeyOp) -> bool,
+        (plain, make): (bool, &mut dyn FnMut() -> Box<dyn Any + Send + Sync>),
     ) -> Role<'_> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
@@ -173,8 +223,8 @@ impl Flights {
         // A flight of the key replaced by a newer one, still under way ([`Leader::replaced`]).
         let mut replaced = false;
         let mut live = None;
-        for (at, slot) in stripe.flights.iter().enumerate() {
-            if slot.hash == hash && is(&*slot.key) {
+        for (at, slot) in stripe.flights.iter_mut().enumerate() {
+            if slot.hash == hash && key_op(&mut *slot.key, KeyOp::Is) {
                 if !slot.retired {
                     live = Some(at);
                     break;
@@ -206,10 +256,18 @@ impl Flights {
         }
         let id = stripe.next;
         stripe.next += 1;
+        let key = match stripe.spare.take() {
+            Some(mut spare) => match key_op(&mut *spare, KeyOp::Set) {
+                true => spare,
+                false => make(),
+            },
+            None => make(),
+        };
         let slot = Slot {
             hash,
-            key: make(),
+            key,
             id,
+            plain,
             generation: now,
             leader_thread: this_thread(),
             leader_call: this_call(),
@@ -252,7 +310,11 @@ impl Flights {
         let flights = &mut guard.flights;
         for at in 0..flights.len() {
             if flights[at].id == id {
-                return flights.swap_remove(at).waiters;
+                let slot = flights.swap_remove(at);
+                if slot.plain {
+                    guard.spare = Some(slot.key);
+                }
+                return slot.waiters;
             }
         }
         None

@@ -311,13 +311,15 @@ impl<'a> Core<'a> {
         loop {
             match self.phase {
                 Phase::Start(found) => self.start(found, v),
-                Phase::Read { tier, pass } if self.is_down(tier) => {
-                    self.phase = Phase::Read {
-                        tier: tier + 1,
-                        pass,
-                    };
-                }
+                // Without a persistent key (a memory-only cache) no tier is read, nor is one
+                // asked whether it is down.
                 Phase::Read { tier, pass } => match self.key {
+                    Some(_) if tier < self.tiers && self.is_down(tier) => {
+                        self.phase = Phase::Read {
+                            tier: tier + 1,
+                            pass,
+                        };
+                    }
                     Some(_) if tier < self.tiers => {
                         return self.reads_before(tier, pass).unwrap_or(Step::Read(tier));
                     }

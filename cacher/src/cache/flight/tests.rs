@@ -67,3 +67,23 @@ fn a_key_whose_hash_collides_with_a_flights_leads_its_own() {
     seven.complete(&70u64);
     assert_eq!(waiting.value::<u64>(), Some(70));
 }
+
+#[test]
+fn a_flight_in_a_reused_key_box_is_joined_by_its_own_key_only() {
+    let flights = Flights::new();
+    // Key 7's box is kept for the stripe's next flight, which is key 8's.
+    leader(flights.join::<u64, _>(3, &7u64)).complete(&70u64);
+    let eight = leader(flights.join::<u64, _>(3, &8u64));
+    let seven = leader(flights.join::<u64, _>(3, &7u64));
+    let waiting = waiter(flights.join::<u64, _>(3, &8u64));
+    seven.complete(&70u64);
+    eight.complete(&80u64);
+    assert_eq!(waiting.value::<u64>(), Some(80));
+    // A key with drop glue is boxed anew each time, and joined the same way.
+    leader(flights.join::<String, _>(5, "a")).complete(&1u64);
+    let b = leader(flights.join::<String, _>(5, "b"));
+    let waiting = waiter(flights.join::<String, _>(5, "b"));
+    drop(leader(flights.join::<String, _>(5, "a")));
+    b.complete(&2u64);
+    assert_eq!(waiting.value::<u64>(), Some(2));
+}

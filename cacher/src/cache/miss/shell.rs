@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::cache::call::Call;
 use crate::cache::drive;
-use crate::cache::flight::{Flight, Leader, Outcome, Role};
+use crate::cache::flight::{Flight, Leader, Outcome};
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Memory};
 
@@ -183,17 +183,8 @@ where
     }
 
     fn join(&mut self, hash: u64) -> Option<bool> {
-        match self.inner.flights.join(hash, self.call.key) {
-            Role::Leader(leader) => {
-                let stuck = leader.replaced();
-                self.leader = Some(leader);
-                Some(stuck)
-            }
-            Role::Waiter(flight) => {
-                self.flight = Some(flight);
-                None
-            }
-        }
+        let role = self.inner.flights.join(hash, self.call.key);
+        role.seat(&mut self.leader, &mut self.flight)
     }
 
     fn lock_name(&self, key: &'a str) -> &'a str {
@@ -418,7 +409,9 @@ where
         Self::built(inner, call, hash, generation, goal, detach)
     }
 
-    /// [`with`](Self::with) once the generation is noted and the key made.
+    /// [`with`](Self::with) once the generation is noted and the key made. Inlined, so that the
+    /// call is built in its caller's place rather than copied there.
+    #[inline]
     pub(super) fn built(
         inner: &'a Inner<K, V>,
         call: &'a Call<'_, Q>,

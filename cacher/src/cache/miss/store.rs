@@ -26,8 +26,12 @@ impl<'a> Core<'a> {
         if self.goal != Goal::Store {
             shared.outages.recovered(self.hash);
         }
-        // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value.
-        let ttl_ms = v.ttl_ms();
+        // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value. A
+        // cache whose entries never age has no `ttl_fn` to ask (`timed`).
+        let ttl_ms = match shared.timed {
+            true => v.ttl_ms(),
+            false => None,
+        };
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
             self.zero_ttl = true;
