@@ -32,7 +32,7 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
     let checks = [checks(func), crate::result::not_result(func)];
-    let cache = cache(plan, func);
+    let cache = cache(plan, func, false);
     let lookup = lookup(func, &cache, plan);
     quote! {
         #(#outer)*
@@ -45,34 +45,53 @@ fn function(plan: &Plan, func: &Func) -> TokenStream {
 }
 
 /// An expression of the function's `&'static Cache`, in the body of the function or of its
-/// companion. Neither can name the other (which would be `fetch_cache()` at the top of a
-/// module, `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so each
-/// finds the cache through `__private` at first use, by the names the compiler gives it (see
-/// `cacher/src/__private/identity.rs`), and keeps it in a static of its own. A method's static
-/// holds one cache per `Self` type: a static in a generic impl is shared by all its types.
-fn cache(plan: &Plan, func: &Func) -> TokenStream {
+/// companion (`companion`). Neither can name the other (which would be `fetch_cache()` at the top
+/// of a module, `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so
+/// each finds the cache through `__private` by the names the compiler gives it (see
+/// `cacher/src/__private/identity.rs`): the function at first use, kept in a static of its own;
+/// a method's static holds one cache per `Self` type (a static in a generic impl is shared by
+/// all its types). A plain function's companion keeps none: its site and its build are closures
+/// in the `#[inline]` companion, compiled only where it is called (`companion_cache`).
+fn cache(plan: &Plan, func: &Func, companion: bool) -> TokenStream {
     let (key, value, kept) = (key_type(func), value_type(func), kept_key_type(func));
     let cache = quote!(::cacher::Cache<#key, #value>);
     let name = function_name(func);
     let persistent = plan.persistent();
     let init = init(plan, func);
     let pinned = option(plan.namespace.as_ref());
+    let site = quote! {
+        ::cacher::__private::Site {
+            marker: ::core::any::type_name::<__CacherSite>(),
+            module: ::core::module_path!(),
+            function: #name,
+            location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
+            persistent: #persistent,
+            package: ::core::env!("CARGO_PKG_NAME"),
+            pinned: #pinned,
+        }
+    };
+    // Its path, as `type_name` gives it, is the function's (nested functions included).
+    let marker = quote!(
+        #[allow(dead_code)]
+        struct __CacherSite;
+    );
+    let instance = crate::instance::instance(func);
+    if companion && !func.method && instance.is_none() {
+        // Closures that capture nothing, given as function pointers. The bounds first in the
+        // build, as in every body (see `checks`).
+        let checks = checks(func);
+        return quote!({
+            #marker
+            ::cacher::__private::companion_cache(
+                || #site,
+                |namespace: &str| -> #cache { #checks #init },
+            )
+        });
+    }
     // Function pointers, not closures: a closure's type is the function's own, and would make
     // the runtime's code that finds the cache a copy per function (compile time). Nested `fn`
     // items rather than closures coerced to pointers, which compile to a shim each as well.
-    let site = quote! {
-        fn __cacher_site() -> ::cacher::__private::Site {
-            ::cacher::__private::Site {
-                marker: ::core::any::type_name::<__CacherSite>(),
-                module: ::core::module_path!(),
-                function: #name,
-                location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
-                persistent: #persistent,
-                package: ::core::env!("CARGO_PKG_NAME"),
-                pinned: #pinned,
-            }
-        }
-    };
+    let site = quote!(fn __cacher_site() -> ::cacher::__private::Site { #site });
     // An option that names `Self` (`ttl_fn = Self::ttl` on an associated function) cannot be
     // in a nested `fn`, which does not see its impl's `Self`: a closure then.
     let (init_fn, init) = if mentions_self(&init) {
@@ -85,13 +104,11 @@ fn cache(plan: &Plan, func: &Func) -> TokenStream {
         (init_fn, quote!(__cacher_init))
     };
     let marker = quote! {
-        // Its path, as `type_name` gives it, is the function's (nested functions included).
-        #[allow(dead_code)]
-        struct __CacherSite;
+        #marker
         #site
         #init_fn
     };
-    if let Some(instance) = crate::instance::instance(func) {
+    if let Some(instance) = instance {
         return quote!({
             #marker
             static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
@@ -262,7 +279,7 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
          [`peek`](cacher::Cache::peek) of given arguments. Its key is {keyed_by}."
     );
     let checks = checks(func);
-    let cache = cache(plan, func);
+    let cache = cache(plan, func, true);
     let (generics, bounds) = crate::instance::companion_generics(func);
     // Through a macro whose name tells what to write if this is a trait impl (which cannot hold
     // the companion): rustc names it in its error.
@@ -270,6 +287,7 @@ fn companion(plan: &Plan, func: &Func) -> TokenStream {
         ::cacher::__private::in_a_trait_impl_write_cached_companion_false! {
             #[doc = #doc]
             #[allow(dead_code, clippy::type_complexity)]
+            #[inline]
             #vis fn #name #generics() -> &'static ::cacher::Cache<#key, #value> #bounds {
                 #checks
                 #cache

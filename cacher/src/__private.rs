@@ -20,8 +20,8 @@ pub use crate::cache::{Settings, Typed};
 pub use build::{Tier, add_tier, build, settings};
 pub use files::claim_files;
 pub use identity::{
-    Instance, PerType, Site, default_dir, function_cache, instance_cache, konst, method_cache,
-    type_key,
+    Instance, PerType, Site, companion_cache, default_dir, function_cache, instance_cache, konst,
+    method_cache, type_key,
 };
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};

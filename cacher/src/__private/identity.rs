@@ -494,7 +494,9 @@ impl<K, V> PerType<K, V> {
     }
 }
 
+mod companion;
 mod instance;
+pub use companion::companion_cache;
 pub use instance::{Instance, instance_cache, konst};
 
 #[cfg(test)]

@@ -1,0 +1,68 @@
+//! The companion `<name>_cache()` of a function without `self` keeps no static of its own: it
+//! finds the cache at each call (`__private::companion_cache`). Whichever comes first, from
+//! whichever thread, it is the one cache the function uses, in a module and in an impl.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cacher::cached;
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached]
+fn squared(n: u64) -> u64 {
+    RUNS.fetch_add(1, Ordering::SeqCst);
+    n * n
+}
+
+struct Prices;
+
+static PRICE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl Prices {
+    // No receiver: the attribute cannot tell it from a function at the top of a module.
+    #[cached]
+    fn price(id: u32) -> u32 {
+        PRICE_RUNS.fetch_add(1, Ordering::SeqCst);
+        id * 100
+    }
+}
+
+#[test]
+fn the_companion_found_first_from_many_threads_is_the_functions_cache() {
+    // Before the function's first call, from eight threads at once: one cache for all.
+    let found: Vec<usize> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| std::ptr::from_ref(squared_cache()) as usize))
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert!(found.windows(2).all(|pair| pair[0] == pair[1]));
+    assert_eq!(squared(3), 9);
+    assert_eq!(squared(3), 9);
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    // The function's entries are in the cache the companion gives, again and again.
+    for _ in 0..3 {
+        let cache = squared_cache();
+        assert_eq!(std::ptr::from_ref(cache) as usize, found[0]);
+        assert_eq!(cache.stats().hits, 1);
+        assert_eq!(cache.peek(&(3,)), Some(9));
+    }
+    squared_cache().remove(&(3,)).unwrap();
+    assert_eq!(squared(3), 9);
+    assert_eq!(
+        RUNS.load(Ordering::SeqCst),
+        2,
+        "the removal reached the function's cache"
+    );
+}
+
+#[test]
+fn the_companion_of_an_associated_function_is_its_cache_after_its_first_call() {
+    assert_eq!(Prices::price(2), 200);
+    let cache = Prices::price_cache();
+    assert_eq!(cache.peek(&(2,)), Some(200));
+    assert_eq!(cache.stats().misses, 1);
+    cache.clear().unwrap();
+    assert_eq!(Prices::price(2), 200);
+    assert_eq!(PRICE_RUNS.load(Ordering::SeqCst), 2);
+}
