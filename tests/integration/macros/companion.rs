@@ -66,3 +66,35 @@ fn the_companion_of_an_associated_function_is_its_cache_after_its_first_call() {
     assert_eq!(Prices::price(2), 200);
     assert_eq!(PRICE_RUNS.load(Ordering::SeqCst), 2);
 }
+
+#[cached]
+fn tripled(n: u64) -> u64 {
+    n * 3
+}
+
+/// Calls the companion as the thread's locals are destroyed.
+struct AtExit(std::sync::mpsc::Sender<u64>);
+
+impl Drop for AtExit {
+    fn drop(&mut self) {
+        let _ = self.0.send(tripled_cache().stats().misses);
+    }
+}
+
+thread_local! {
+    static AT_EXIT: std::cell::RefCell<Option<AtExit>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn the_companion_answers_from_a_thread_local_destructor() {
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        AT_EXIT.with_borrow_mut(|at_exit| *at_exit = Some(AtExit(sent)));
+        assert_eq!(tripled(2), 6);
+        // The companion's table of this thread, made after `AT_EXIT`, is destroyed before it.
+        assert_eq!(tripled_cache().stats().misses, 1);
+    })
+    .join()
+    .expect("the thread's end does not panic");
+    assert_eq!(received.recv().unwrap(), 1);
+}

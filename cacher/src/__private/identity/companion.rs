@@ -6,23 +6,28 @@
 //! compiled only where it is called. So the companion is `#[inline]`, gives its site and its
 //! build as closures, and keeps nothing: a crate that never calls it compiles none of it (about
 //! a tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md, session 17). Its
-//! call looks the cache up here instead: a read lock and a hash of two words, once the cache is
-//! found (`Cache`'s own calls then cost what they cost).
+//! call looks the cache up here instead, in the calling thread's own table once that thread
+//! found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in the
+//! companion's `lookup` stays free of shared writes).
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{LazyLock, PoisonError, RwLock};
+use std::cell::RefCell;
+
+use hashbrown::HashMap;
 
 use super::{Site, downcast, found};
 use crate::Cache;
 
-/// The caches companions found, by the address of their site function and their type: a site
-/// function's address is its attribute's alone (two functions compiled to one address are one
-/// site: their code, and so the `Site` they return, is the same); one attribute's site may have
-/// several addresses (a copy per codegen unit), each found once through [`found`].
-static FOUND: LazyLock<RwLock<HashMap<(usize, TypeId), Found>>> = LazyLock::new(Default::default);
-
 type Found = &'static (dyn Any + Send + Sync);
+
+thread_local! {
+    /// The caches this thread's companion calls found, by the address of their site function
+    /// and their type: a site function's address is its attribute's alone (two functions
+    /// compiled to one address are one site: their code, and so the `Site` they return, is the
+    /// same); one attribute's site may have several addresses (a copy per codegen unit), each
+    /// found once through [`found`].
+    static FOUND: RefCell<HashMap<(usize, TypeId), Found>> = RefCell::new(HashMap::new());
+}
 
 /// The cache of the function at `site`, found in this process or built by `init` (as
 /// [`function_cache`](super::function_cache) finds it at its first use): for a companion, which
@@ -39,16 +44,22 @@ where
     V: Send + Sync + 'static,
 {
     let id = (site as usize, TypeId::of::<Cache<K, V>>());
-    let known = FOUND
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&id)
-        .copied();
-    if let Some(known) = known {
+    if let Some(known) = known(id) {
         return downcast(known);
     }
     let cache = found(site, None, init);
-    let erased: Found = cache;
-    (FOUND.write().unwrap_or_else(PoisonError::into_inner)).insert(id, erased);
+    remember(id, cache);
     cache
+}
+
+/// What this thread found for `id`, if it did. Nothing from a thread whose locals are gone (a
+/// companion called from another thread-local's destructor): the cache is then found again.
+fn known(id: (usize, TypeId)) -> Option<Found> {
+    FOUND
+        .try_with(|here| here.borrow().get(&id).copied())
+        .ok()?
+}
+
+fn remember(id: (usize, TypeId), cache: Found) {
+    let _gone = FOUND.try_with(|here| here.borrow_mut().insert(id, cache));
 }
