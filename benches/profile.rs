@@ -302,6 +302,14 @@ fn main() {
                 black_box(cache.get_or_compute(&k, || k * 3));
             }
         }
+        "memory-miss-str" => {
+            // The keys made first: a miss hashes a `String` (its bytes) where a `u64` hashes a word.
+            let keys: Vec<String> = (0..loops).map(string_key).collect();
+            let cache: Cache<String, u64> = Cache::builder().build().unwrap();
+            for key in &keys {
+                black_box(cache.get_or_compute(key.as_str(), || 3));
+            }
+        }
         "memory-miss-bounded-u64" => {
             // Full from the 10 001st key on: each insert evicts (a scan of its shard's ~625).
             let cache: Cache<u64, u64> = Cache::builder()

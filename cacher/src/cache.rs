@@ -95,11 +95,12 @@ where
     }
 
     /// Everything after a memory lookup that found no fresh entry (`memory`), for `goal`: the
-    /// call's value and its origin. One copy per call shape serves misses, controls and `get`.
+    /// call's value and its origin; `hash` is the key's [`flight_hash`](Inner::flight_hash). One
+    /// copy per call shape serves misses, controls and `get`.
     #[inline(never)]
     fn miss<Q, E>(
         &self,
-        key: &Q,
+        (key, hash): (&Q, u64),
         compute: impl FnOnce() -> Result<V, E>,
         goal: Goal,
         memory: Memory<V>,
@@ -108,7 +109,7 @@ where
         Q: KeyRef<K> + ?Sized,
     {
         let inner = &*self.inner;
-        let (mut call, hash) = (Call::new(key), inner.flight_hash(key));
+        let mut call = Call::new(key);
         // A memory-only key form compiles no read ahead: a branch on `Q::PERSISTENT` alone, which
         // the build skips (`KeyRef::PERSISTENT`).
         // One call of `Miss::new`, inlined (a copy of the call's state otherwise).
@@ -153,13 +154,14 @@ where
     pub fn get<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
-        let memory = match inner.lookup_memory_inline(key) {
+        let mut hash = 0;
+        let memory = match inner.lookup_memory_inline(key, &mut hash) {
             Memory::Fresh(value) => return Some(inner.hit(value)),
             memory => memory,
         };
         // Not through `miss`: a store hit without a memory tier passed its value up one layer
         // more (≈ 55 instructions, ≈ 8 ns of a 200-byte hit).
-        let (call, hash) = (&mut Call::new(key), inner.flight_hash(key));
+        let call = &mut Call::new(key);
         let mut miss = match reads_ahead(inner.backends.len(), Goal::Lookup, inner.memory.is_none())
         {
             false => Miss::new(inner, call, hash, Goal::Lookup, memory),

@@ -119,9 +119,11 @@ where
         }
         // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
         // `Call`, no persistent key, no flight.
-        match inner.lookup_memory_inline(key) {
+        // The key hashed once: the lookup's hash is the miss's.
+        let mut hash = 0;
+        match inner.lookup_memory_inline(key, &mut hash) {
             Memory::Fresh(value) => Ok(inner.hit(value)),
-            memory => self.miss(key, compute, Goal::Compute, memory).0,
+            memory => self.miss((key, hash), compute, Goal::Compute, memory).0,
         }
     }
 
@@ -212,31 +214,35 @@ where
         let inner = &*self.inner;
         let start = match control::take(self.id()) {
             Some(mode) => Err(mode),
-            None => match inner.lookup_memory_inline(key) {
-                Memory::Fresh(value) => return drive::Begun::Done(inner.hit(value)),
-                memory => Ok(memory),
-            },
+            None => {
+                let mut hash = 0;
+                match inner.lookup_memory_inline(key, &mut hash) {
+                    Memory::Fresh(value) => return drive::Begun::Done(inner.hit(value)),
+                    memory => Ok((memory, hash)),
+                }
+            }
         };
         let relay = Arc::new(drive::Relay::new());
         drive::Begun::Engine(self.engine_async(key, start, Arc::clone(&relay)), relay)
     }
 
-    /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found;
-    /// `Err`: a per-call control to follow), asking `relay` for the function's value: one
+    /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and
+    /// the key's [`flight_hash`](super::inner::Inner::flight_hash); `Err`: a per-call control to
+    /// follow), asking `relay` for the function's value: one
     /// engine, a copy per cache type and key form, for plain and controlled calls.
     #[cfg(feature = "tokio")]
     pub(super) async fn engine_async<Q>(
         &self,
         key: &Q,
-        start: Result<Memory<V>, control::Mode>,
+        start: Result<(Memory<V>, u64), control::Mode>,
         relay: Arc<drive::Relay<V>>,
     ) -> Result<V, ()>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let (goal, memory, controlled) = match start {
-            Ok(memory) => (Goal::Compute, memory, false),
+        let (goal, memory, hash, controlled) = match start {
+            Ok((memory, hash)) => (Goal::Compute, memory, hash, false),
             Err(mode) => match self.plan(mode, key) {
                 control::Planned::Bypass => {
                     let limiter = inner.rate_limiter.as_ref();
@@ -246,22 +252,23 @@ where
                 }
                 control::Planned::Hit(value) => return Ok(value),
                 control::Planned::Miss(goal, memory) => {
+                    let hash = inner.flight_hash(key);
                     // A forced refresh first invalidates the key, waiting for a store under way
                     // without blocking the executor.
                     if goal == Goal::Refresh {
-                        let (hash, bound) = (inner.flight_hash(key), inner.store_wait());
+                        let bound = inner.store_wait();
                         inner
                             .flights
                             .generations()
                             .invalidate_async(hash, bound)
                             .await;
                     }
-                    (goal, memory, true)
+                    (goal, memory, hash, true)
                 }
             },
         };
         let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), goal, memory);
+        let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
         let ended = driver.drive().await;
         let result = driver.result(ended);

@@ -437,7 +437,7 @@ impl<'a> Core<'a> {
         self.storing = Some(storing);
         v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
         if memory {
-            v.insert_memory(&|| true);
+            v.insert_memory(self.hash, &|| true);
         }
         self.phase = Phase::Write {
             tier: 0,

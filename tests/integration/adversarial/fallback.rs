@@ -157,12 +157,13 @@ impl std::hash::Hash for HashRemoves {
 }
 
 /// A stale fallback removed after the call's memory lookup and before its generation is noted
-/// (the key's `Hash` is user code, run again for the call's flight), then the function fails: the
-/// removed value was served. Each of the key's hashes in the call is tried as the removal's
+/// (the key's `Hash` is user code: a call observed by `Cache::lookup` runs it again for its
+/// flight, where a plain call hashes the key once, before its lookup), then the function fails:
+/// the removed value was served. Each of the key's hashes in the call is tried as the removal's
 /// point: whatever it is, once `remove` returned, the caller gets the function's error.
 #[test]
 fn a_stale_fallback_removed_after_the_memory_lookup_is_not_served() {
-    for at in 0..4 {
+    for (at, observed) in (0..4).flat_map(|at| [(at, false), (at, true)]) {
         let (clock, mock) = Clock::mock();
         let cache: Cache<HashRemoves, u64> = Cache::builder()
             .ttl(Duration::from_secs(60))
@@ -173,11 +174,16 @@ fn a_stale_fallback_removed_after_the_memory_lookup_is_not_served() {
         cache.insert(&HashRemoves(1), 10).unwrap();
         mock.advance(Duration::from_secs(120));
         *REMOVE_AT_HASH.lock().unwrap() = Some((cache.clone(), at));
-        let result = cache.try_get_or_compute(&HashRemoves(1), || Err("the service is down"));
+        let call = || cache.try_get_or_compute(&HashRemoves(1), || Err("the service is down"));
+        let result = match observed {
+            true => cache.lookup(call).value,
+            false => call(),
+        };
         let removed = REMOVE_AT_HASH.lock().unwrap().take().is_none();
         assert!(
             !removed || result == Err("the service is down"),
-            "removed at the key's hash {at}, yet the removed value was served: {result:?}"
+            "removed at the key's hash {at} (observed: {observed}), yet the removed value was \
+             served: {result:?}"
         );
     }
 }

@@ -101,6 +101,7 @@ impl Shard {
     }
 
     /// Puts `entry` where [`locate`](Self::locate) said; the entry it replaced, marked dead.
+    #[inline]
     pub(super) fn put(&mut self, located: Located, entry: Entry) -> Option<Entry> {
         match located {
             Located::Claimed => {

@@ -4,7 +4,7 @@
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockWriteGuard};
+use std::sync::{OnceLock, RwLock, RwLockWriteGuard};
 
 use hashbrown::DefaultHashBuilder;
 
@@ -98,10 +98,20 @@ impl Tier {
                 })
             }; DEFAULT_SHARDS],
             shard_mask: DEFAULT_SHARDS - 1,
-            hasher: DefaultHashBuilder::default(),
+            hasher: Self::key_hasher(),
             bound: Bound::new(None),
             index: Some(ThreadIndex::new(thread_index::DEFAULT_CAPACITY)),
         }
+    }
+
+    /// The hasher of every memory tier of the process, and of every cache's flights and
+    /// generations (`Inner::flight_hash`): a cache hashes a key once on a miss, for its memory
+    /// lookup, its flight and its insert, which need the same hash. One per process, made once,
+    /// its seed random: shared by tables that are never filled from one another in iteration
+    /// order (where a shared hasher would cluster their keys).
+    pub(crate) fn key_hasher() -> DefaultHashBuilder {
+        static HASHER: OnceLock<DefaultHashBuilder> = OnceLock::new();
+        HASHER.get_or_init(DefaultHashBuilder::default).clone()
     }
 
     /// Bounds the new tier to `max_entries` ([`MemoryBackend::max_entries`]).

@@ -68,10 +68,11 @@ where
             Planned::Hit(value) => return Ok(value),
             Planned::Miss(goal, memory) => (goal, memory),
         };
+        let hash = inner.flight_hash(key);
         if goal == Goal::Refresh {
-            (inner.flights).invalidate(inner.flight_hash(key), inner.store_wait());
+            (inner.flights).invalidate(hash, inner.store_wait());
         }
-        let (result, origin) = self.miss(key, compute, goal, memory);
+        let (result, origin) = self.miss((key, hash), compute, goal, memory);
         report(self.id(), origin);
         // Only a timed form's value can be stored nowhere: a `match` on `KeyRef::TIMED` alone,
         // so that an untimed one compiles no removal here.

@@ -221,12 +221,11 @@ where
         });
     }
 
-    fn insert_memory(&mut self, admits: &dyn Fn() -> bool) -> Option<bool> {
+    fn insert_memory(&mut self, hash: u64, admits: &dyn Fn() -> bool) -> Option<bool> {
         let (Some(memory), Some(entry)) = (&self.inner.memory, &self.entry) else {
             return None;
         };
         let (key, value) = (self.call.key.to_key(), entry.value.clone());
-        let hash = memory.hash(self.call.key);
         let inserted = memory.insert_if((hash, key), value, entry.stamp(), admits);
         self.inner.stats.evicted("memory", inserted.evicted);
         self.displaced = inserted.displaced;
@@ -240,8 +239,9 @@ where
         };
         let kept = self.stale.is_some() && look;
         // An early fallback is looked for in the memory tier as after an invalidation: one
-        // between the lookup and the generation's note (from the key's `Hash`, run again for the
-        // flight, or another thread) left the generation as the call noted it. So is one read
+        // between the lookup and the generation's note (from another thread, or the key's `Hash`
+        // where a call runs it again for its flight) left the generation as the call noted it.
+        // So is one read
         // from a tier that outlived its window while the function ran (the memory tier's answer
         // and the tiers' are judged now).
         let current = current && !self.early && self.within_window();

@@ -53,7 +53,7 @@ impl<'a> Core<'a> {
         v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
         let (generations, hash, seen) = (self.generations, self.hash, self.generation);
         let admits = move || counted || generations.admits(hash, seen);
-        if let Some(skipped) = v.insert_memory(&admits) {
+        if let Some(skipped) = v.insert_memory(hash, &admits) {
             if skipped && self.goal == Goal::Store {
                 // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is
                 // written, and the insert says so (a computed value just goes unstored).

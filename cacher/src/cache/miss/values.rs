@@ -40,7 +40,8 @@ pub(in crate::cache) trait Values<'a> {
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
     /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
     /// displaced kept for [`release`](Self::release)): `None` without one, else whether skipped.
-    fn insert_memory(&mut self, admits: &dyn Fn() -> bool) -> Option<bool>;
+    /// `hash` is the key's, the flight's (the cache hashes as its memory tier does).
+    fn insert_memory(&mut self, hash: u64, admits: &dyn Fn() -> bool) -> Option<bool>;
     /// Makes the fallback the value: the kept one if the generation is `current` (and it came
     /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
