@@ -149,20 +149,14 @@ pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
             setters.extend(quote!(.#setter(#given)));
         }
     }
-    let clock = plan.clock.as_ref().map(|path| {
+    if let Some(path) = &plan.clock {
         // Spanned at the path, where a function of the wrong type is reported.
-        quote_spanned!(path.span()=> ::cacher::__private::clock(#path))
-    });
-    if let Some(clock) = &clock {
+        let clock = quote_spanned!(path.span()=> ::cacher::__private::clock(#path));
         setters.extend(quote!(.clock(#clock)));
     }
     if let Some(interval) = plan.rate_limit.map(duration) {
-        let limiter = quote!(::cacher::RateLimiter::new(#interval));
-        let limiter = match &clock {
-            Some(clock) => quote!(#limiter.with_clock(#clock)),
-            None => limiter,
-        };
-        setters.extend(quote!(.rate_limit(#limiter)));
+        // On the clock just set: its function is called once, for the cache and the limiter.
+        setters.extend(quote!(.rate_limit_every(#interval)));
     }
     setters
 }

@@ -6,6 +6,7 @@
 // from the plan (`expand`). Every step records its mistakes in one `error::Errors` and goes on,
 // so that the user sees them all at once.
 mod attr;
+mod build;
 mod code;
 mod error;
 mod expand;
@@ -18,6 +19,7 @@ mod owned;
 mod plan;
 mod ported;
 mod result;
+mod site;
 mod suggest;
 mod types;
 mod valid;

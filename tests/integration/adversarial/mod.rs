@@ -20,6 +20,7 @@ mod deep;
 mod driven;
 mod drops;
 mod exclusive;
+mod expansions;
 mod fallback;
 #[cfg(feature = "redis")]
 mod farexpiry;

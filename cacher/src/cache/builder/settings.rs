@@ -248,6 +248,13 @@ impl Settings {
         self
     }
 
+    /// A [`RateLimiter`] of `min_interval` on the clock set so far: `#[cached]`'s `rate_limit`,
+    /// after its `clock` (whose function is then called once, for the cache and its limiter).
+    pub fn rate_limit_every(self, min_interval: Duration) -> Self {
+        let limiter = RateLimiter::new(min_interval).with_clock(self.clock.clone());
+        self.rate_limit(limiter)
+    }
+
     /// See [`CacheBuilder::cross_process_lock`](super::CacheBuilder::cross_process_lock).
     pub fn cross_process_lock(mut self, lock: impl FlightLock) -> Self {
         self.flight_lock = Some(Box::new(lock));

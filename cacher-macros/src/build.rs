@@ -1,0 +1,185 @@
+//! The body of the closure that builds a function's cache, given its `namespace`: its options
+//! (a chain of `Settings`' setters, untyped), the parts that name the value type, its persistent
+//! tiers in order, and the build.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::attr::{Formatter, Keyer};
+use crate::expand::option;
+use crate::func::Func;
+use crate::key::key_type;
+use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
+use crate::types::{respan, static_type};
+
+/// The body of the closure that builds the cache, given its `namespace`: its options (untyped,
+/// set by code compiled once in cacher), the parts that name the value type, and the build.
+pub(crate) fn init(plan: &Plan, func: &Func) -> TokenStream {
+    let settings = settings(plan, func);
+    let typed = crate::fresh::typed(plan);
+    let timed = plan.timed();
+    if !plan.persistent() {
+        return quote!(::cacher::__private::build::<_, _, false, #timed>(#settings, #typed));
+    }
+    // The value's serde bounds are asserted at the return type, and the persistent tiers are
+    // added with that span too, so that they report one error there.
+    let value = func.output.value_type();
+    let span = value.span();
+    let target = respan(static_type(value).to_token_stream(), span);
+    let check = quote_spanned!(span=> ::cacher::__private::require_stored_value::<#target>(););
+    // Tiers in order: memory (in `settings`), then file, then store, then redis.
+    let file = plan
+        .file
+        .as_ref()
+        .map(|file| file_tier(file, plan, func, span));
+    let store = plan.store.as_ref().map(|store| store_tier(store, span));
+    let redis = plan.redis.as_ref().map(|redis| redis_tier(redis, span));
+    quote! {
+        #check
+        let settings = #settings;
+        let typed = #typed;
+        #file
+        #store
+        #redis
+        ::cacher::__private::build::<_, _, true, #timed>(settings, typed)
+    }
+}
+
+/// The names of the key's arguments, without `r#`.
+fn arg_names(func: &Func) -> impl Iterator<Item = String> + '_ {
+    func.key_params().map(|p| {
+        let name = p.ident.to_string();
+        name.strip_prefix("r#").unwrap_or(&name).to_owned()
+    })
+}
+
+/// The options the plan describes, the memory tier among them: a chain of `Settings`' setters
+/// (compiled once in cacher, not per cache type), the parts that name the value type aside.
+fn settings(plan: &Plan, func: &Func) -> TokenStream {
+    let names = arg_names(func);
+    // The namespace, the names and the memory tier through one runtime function, not a chain
+    // of calls compiled in each function; the other setters after it.
+    let memory = plan.memory.is_some();
+    let max_entries = option(
+        (plan.memory.as_ref())
+            .and_then(|memory| memory.max_entries)
+            .map(Literal::usize_unsuffixed)
+            .as_ref(),
+    );
+    let mut chain =
+        quote!(::cacher::__private::settings(namespace, &[#(#names),*], #memory, #max_entries));
+    if let Some(version) = &plan.version {
+        chain.extend(quote!(.version(#version)));
+    }
+    if let Some(code) = &plan.code {
+        chain.extend(quote!(.code_hash(#code)));
+    }
+    if let Some(keyer) = plan.keyer {
+        let keyer = match keyer {
+            Keyer::Readable => quote!(::cacher::ReadableKeyer),
+            Keyer::Hash => quote!(::cacher::HashKeyer),
+        };
+        chain.extend(quote!(.keyer(#keyer)));
+    }
+    chain.extend(crate::fresh::time_setters(plan));
+    chain
+}
+
+/// The file tier, added to `typed` under a name spanned at `span` (the return type's), where a
+/// failed bound on it is then reported, once. Its directory is claimed when the readable keyer
+/// names its files (`__private::claim_files`).
+fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStream {
+    let configured = option(file.dir.as_ref());
+    let mut dir = quote!(::cacher::__private::default_dir(#configured, ::core::env!("CARGO_PKG_NAME"), namespace));
+    // Not for a `key = …` without `key_type`: its encoding's type says nothing of its value's.
+    let encoded = func.key.is_some() && func.key_type.is_none();
+    if file.filename_fn.is_none() && plan.keyer != Some(Keyer::Hash) && !encoded {
+        let (names, extension) = (arg_names(func), file.formatter.extension());
+        let (version, key) = (option(plan.version.as_ref()), key_type(func));
+        let key = quote!(::core::any::type_name::<#key>());
+        dir = quote!(::cacher::__private::claim_files(#dir, namespace, #version, #extension, &[#(#names),*], #key));
+    }
+    let formatter = formatter(file.formatter);
+    let mut backend = quote!(::cacher::SeparateFileBackend::new(#dir).formatter(#formatter));
+    if let Some(path) = &file.filename_fn {
+        backend.extend(quote!(.filename_fn(#path)));
+    }
+    if let Some(n) = file.max_entries {
+        let n = Literal::usize_unsuffixed(n);
+        backend.extend(quote!(.max_entries(#n)));
+    }
+    if let Some(bytes) = file.max_size {
+        let bytes = Literal::u64_unsuffixed(bytes);
+        backend.extend(quote!(.max_size(#bytes)));
+    }
+    if let Some(durable) = file.durable {
+        backend.extend(quote!(.durable(#durable)));
+    }
+    let tier = Ident::new("file_tier", span);
+    // The call spanned as the tier (the return type): a value no tier can store is the one
+    // error of `require_stored_value` there.
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
+    quote!(let #tier = #backend; let typed = #add;)
+}
+
+/// The embedded store tier, spanned as the file tier.
+fn store_tier(store: &StoreTier, span: Span) -> TokenStream {
+    let configured = option(store.dir.as_ref());
+    let mut backend = quote! {
+        ::cacher::StoreBackend::new(::cacher::__private::default_dir(
+            #configured,
+            ::core::env!("CARGO_PKG_NAME"),
+            namespace,
+        ))
+    };
+    if let Some(chosen) = store.formatter {
+        let chosen = formatter(chosen);
+        backend.extend(quote!(.formatter(#chosen)));
+    }
+    if let Some(n) = store.max_entries {
+        let n = Literal::usize_unsuffixed(n);
+        backend.extend(quote!(.max_entries(#n)));
+    }
+    if let Some(bytes) = store.max_size {
+        let bytes = Literal::u64_unsuffixed(bytes);
+        backend.extend(quote!(.max_size(#bytes)));
+    }
+    if let Some(durable) = store.durable {
+        backend.extend(quote!(.durable(#durable)));
+    }
+    let tier = Ident::new("store_tier", span);
+    // The call spanned as the tier (the return type): a value no tier can store is the one
+    // error of `require_stored_value` there.
+    let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
+    quote!(let #tier = #backend; let typed = #add;)
+}
+
+/// The Redis tier and the cross-process lock on the same server, spanned as the file tier. The
+/// URL is the `redis_url` option, else `$CACHER_REDIS_URL` at run time, else
+/// `redis://127.0.0.1:6379/`.
+fn redis_tier(redis: &RedisTier, span: Span) -> TokenStream {
+    let url = option(redis.url.as_ref());
+    let formatter = formatter(redis.formatter);
+    let tier = Ident::new("redis_tier", span);
+    let add = quote_spanned!(span=> ::cacher::__private::with_tier(typed, #tier));
+    // Without cacher's `redis` feature, `require_redis!` makes all of it one error that names
+    // the feature (rather than that, and one more for each function the feature leaves out).
+    quote! {
+        ::cacher::__private::require_redis! {
+            let #tier = ::cacher::__private::redis_tier(#url, #formatter);
+            let typed = #add;
+            // Of all the processes missing one key, only one computes it.
+            let settings = ::cacher::__private::with_redis_lock(settings, #url);
+        }
+    }
+}
+
+/// The formatter of a persistent tier.
+fn formatter(formatter: Formatter) -> TokenStream {
+    match formatter {
+        Formatter::Json => quote!(::cacher::JsonFormatter),
+        Formatter::Bincode => quote!(::cacher::BincodeFormatter),
+        Formatter::Postcard => quote!(::cacher::PostcardFormatter),
+    }
+}

@@ -1,0 +1,156 @@
+//! Where a function's cache is found: an expression of its `&'static Cache`, in the body of the
+//! function or of its companion.
+//!
+//! Neither can name the other (which would be `fetch_cache()` at the top of a module,
+//! `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so each finds
+//! the cache through `__private` by what the compiler knows of the function (see
+//! `cacher/src/__private/identity.rs`): its site — the path of a marker type declared beside it,
+//! its module, name and place, and the attribute's expansion. The function keeps the cache in a
+//! static of its own, found at first use; a method's static holds one cache per `Self` type (a
+//! static in a generic impl is shared by all its types). A plain function's companion keeps
+//! none: its site and its build are closures in the `#[inline]` companion, compiled only where it
+//! is called (`companion_cache`).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::expand::{checks, function_name, option, value_type};
+use crate::func::Func;
+use crate::key::{kept_key_type, key_type};
+use crate::plan::Plan;
+
+/// Which body the cache expression is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finder {
+    /// The function's: the cache kept in its static.
+    Function,
+    /// The companion's: found at each call, nothing kept.
+    Companion,
+}
+
+/// The attribute's expansions so far in this compilation: each gives its function and its
+/// companion one number, which tells apart two functions one `macro_rules!` invocation writes
+/// (`line!()` and `column!()` give both the invocation's place, and their names may be alike).
+static EXPANSIONS: AtomicU32 = AtomicU32::new(0);
+
+/// The number of the attribute's expansion now under way ([`EXPANSIONS`]), for [`cache`].
+pub(crate) fn next_expansion() -> u32 {
+    EXPANSIONS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The function's `&'static Cache`, as the body `finder` says; `expansion` is the attribute's
+/// ([`next_expansion`]), the same for the function and its companion.
+pub(crate) fn cache(plan: &Plan, func: &Func, finder: Finder, expansion: u32) -> TokenStream {
+    let site = site(plan, func, expansion);
+    let init = crate::build::init(plan, func);
+    let instance = crate::instance::instance(func);
+    if finder == Finder::Companion && !func.method && instance.is_none() {
+        return companion(func, &site, &init);
+    }
+    let (kept, value) = (kept_key_type(func), value_type(func));
+    let (init_fn, init) = init_fn(func, init);
+    let marker = quote! {
+        // Its path, as `type_name` gives it, is the function's (nested functions included).
+        #[allow(dead_code)]
+        struct __CacherSite;
+        fn __cacher_site() -> ::cacher::__private::Site { #site }
+        #init_fn
+    };
+    if let Some(instance) = instance {
+        return quote!({
+            #marker
+            static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
+                ::cacher::__private::PerType::new();
+            ::cacher::__private::instance_cache(&CACHES, #instance, __cacher_site, #init)
+        });
+    }
+    if func.method {
+        return quote!({
+            #marker
+            static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
+                ::cacher::__private::PerType::new();
+            let (id, self_type) = (
+                ::cacher::__private::type_key::<Self>(),
+                ::core::any::type_name::<Self>(),
+            );
+            ::cacher::__private::method_cache(&CACHES, id, self_type, __cacher_site, #init)
+        });
+    }
+    quote!({
+        #marker
+        static CACHE: <(#kept, #value) as ::cacher::__private::Statics>::Function =
+            ::cacher::__private::OnceLock::new();
+        ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
+    })
+}
+
+/// The `Site` of the function, as an expression: `expansion` is appended to its place.
+fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
+    let name = function_name(func);
+    let persistent = plan.persistent();
+    let pinned = option(plan.namespace.as_ref());
+    let expansion = Literal::string(&format!("#{expansion}"));
+    quote! {
+        ::cacher::__private::Site {
+            marker: ::core::any::type_name::<__CacherSite>(),
+            module: ::core::module_path!(),
+            function: #name,
+            location: ::core::concat!(
+                ::core::file!(), ":", ::core::line!(), ":", ::core::column!(), #expansion
+            ),
+            persistent: #persistent,
+            package: ::core::env!("CARGO_PKG_NAME"),
+            pinned: #pinned,
+        }
+    }
+}
+
+/// A plain function's companion: closures that capture nothing, given as function pointers.
+/// The bounds first in the build, as in every body (see `checks`).
+fn companion(func: &Func, site: &TokenStream, init: &TokenStream) -> TokenStream {
+    let cache = cache_type(func);
+    let checks = checks(func);
+    quote!({
+        #[allow(dead_code)]
+        struct __CacherSite;
+        ::cacher::__private::companion_cache(
+            || #site,
+            |namespace: &str| -> #cache { #checks #init },
+        )
+    })
+}
+
+/// The build `init` as an `fn` item and the expression that names it. Function pointers, not
+/// closures: a closure's type is the function's own, and would make the runtime's code that
+/// finds the cache a copy per function (compile time); nested `fn` items rather than closures
+/// coerced to pointers, which compile to a shim each as well. But an option that names `Self`
+/// (`ttl_fn = Self::ttl` on an associated function) cannot be in a nested `fn`, which does not
+/// see its impl's `Self`: a closure then.
+fn init_fn(func: &Func, init: TokenStream) -> (TokenStream, TokenStream) {
+    let cache = cache_type(func);
+    if mentions_self(&init) {
+        return (quote!(), quote!(|namespace: &str| -> #cache { #init }));
+    }
+    // A body of its own, which rustc checks apart: the bounds first again, so that a missing
+    // trait is still the one error they report (see `checks`).
+    let checks = checks(func);
+    let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
+    (init_fn, quote!(__cacher_init))
+}
+
+/// `::cacher::Cache<K, V>` of the function.
+fn cache_type(func: &Func) -> TokenStream {
+    let (key, value) = (key_type(func), value_type(func));
+    quote!(::cacher::Cache<#key, #value>)
+}
+
+/// Whether `tokens` name `Self`.
+fn mentions_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(&group.stream()),
+        _ => false,
+    })
+}
