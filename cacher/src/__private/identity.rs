@@ -2,8 +2,9 @@
 //!
 //! The attribute cannot see where the function is: at the top of a module, nested in another
 //! function, in an inherent impl (generic or not) or in a trait impl. So it does not name the
-//! cache's place; the function and its companion each hold a small static that finds the cache
-//! here, at first use, by what the compiler knows:
+//! cache's place; the function holds a small static that finds the cache here at first use,
+//! and a plain function's companion finds it at each call ([`companion_cache`]), by what the
+//! compiler knows:
 //!
 //! - the name: the path of a marker type declared in the function's body
 //!   (`my::api::usd::lookup::__CacherSite` — the enclosing function included, which
@@ -13,8 +14,10 @@
 //!   and of the type arguments ([`type_key`]), never their `type_name`, which the compiler
 //!   writes alike for different types (two closures of one function, two types of one name in
 //!   two blocks of one function, a type of two versions of one crate);
-//! - the attribute's place in the source (`file:line:column`), which tells apart, in this process
-//!   only, two functions whose names are equal: the function and its companion share it.
+//! - the attribute's place in the source (`file:line:column`, and `#n`, the number of the
+//!   attribute's expansion in its crate: two functions one `macro_rules!` invocation writes have
+//!   the invocation's place), which tells apart, in this process only, two functions whose names
+//!   are equal: the function and its companion share it.
 //!
 //! Two functions that the compiler names alike (two `fn lookup` in two blocks of one function)
 //! and that store entries outside the process are refused with a panic at first use: they would
@@ -28,7 +31,6 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use crate::Cache;
@@ -41,7 +43,8 @@ pub struct Site {
     pub module: &'static str,
     /// The function's name, without `r#`.
     pub function: &'static str,
-    /// `file:line:column` of the attribute.
+    /// `file:line:column#n` of the attribute: its place, and the number of its expansion in the
+    /// crate (which tells apart the functions one `macro_rules!` invocation writes).
     pub location: &'static str,
     /// Whether entries are stored outside the process (a file, store or redis tier).
     pub persistent: bool,
@@ -55,8 +58,8 @@ pub struct Site {
 /// first use, found (or built by `init`, given the namespace) where [`Site`] says.
 ///
 /// Generic over the cache's types only, and given `site` and `init` as function pointers: each
-/// `#[cached]` function and its companion share one copy of this code with every other function
-/// whose key and value types are the same, rather than instantiating their own (compile time;
+/// `#[cached]` function shares one copy of this code with every other function whose key and
+/// value types are the same, rather than instantiating its own (compile time;
 /// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
 ///
 /// # Panics
@@ -375,71 +378,6 @@ fn type_label(ty: &'static str) -> &'static str {
     }
 }
 
-/// The directory of a function's file tier: `configured`, or the namespace's parts (each part a
-/// portable directory name), resolved as [`cache_dir`](super::cache_dir) does below the calling
-/// package's (`package`: its `CARGO_PKG_NAME`) directory.
-pub fn default_dir(configured: Option<&str>, package: &str, namespace: &str) -> PathBuf {
-    let parts: PathBuf = top_level_parts(namespace).map(portable_part).collect();
-    super::cache_dir(configured, package, parts)
-}
-
-/// `namespace` split at the `::` outside of `<…>`.
-fn top_level_parts(namespace: &str) -> impl Iterator<Item = &str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start, mut previous) = (0_usize, 0, ' ');
-    for (at, c) in namespace.char_indices() {
-        match c {
-            '<' => depth += 1,
-            '>' if previous != '-' => depth = depth.saturating_sub(1),
-            ':' if depth == 0 && previous == ':' && at > start => {
-                parts.push(&namespace[start..at - 1]);
-                start = at + 1;
-            }
-            _ => {}
-        }
-        previous = c;
-    }
-    parts.push(&namespace[start..]);
-    parts.into_iter()
-}
-
-/// A directory name for one part of a namespace, the same on every system: letters, digits,
-/// `_` and `-` kept, `::` written `.`, any other byte `%XX`; a long one cut, with a hash of
-/// the whole, so that it stays within every file system's limit.
-fn portable_part(part: &str) -> String {
-    const MAX: usize = 96;
-    let mut name = String::with_capacity(part.len());
-    let mut rest = part;
-    while let Some(c) = rest.chars().next() {
-        if let Some(after) = rest.strip_prefix("::") {
-            name.push('.');
-            rest = after;
-            continue;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-            name.push(c);
-        } else {
-            let mut bytes = [0; 4];
-            for byte in c.encode_utf8(&mut bytes).bytes() {
-                name.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    if name.len() > MAX {
-        // ASCII only: any cut is at a character boundary.
-        name = format!("{}-{:016x}", &name[..MAX - 17], fnv1a(part));
-    }
-    name
-}
-
-/// FNV-1a, 64 bits: a hash that is the same in every process and version.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
 /// the static of a generic function (or of a method in a generic impl) is shared by all its
 /// instances. Each is found by its [`type_key`]: the first eight types' with atomic loads and
@@ -495,8 +433,13 @@ impl<K, V> PerType<K, V> {
 }
 
 mod companion;
+mod dirs;
 mod instance;
 pub use companion::companion_cache;
+pub use dirs::default_dir;
+#[cfg(test)]
+use dirs::portable_part;
+use dirs::top_level_parts;
 pub use instance::{Instance, instance_cache, konst};
 
 #[cfg(test)]

@@ -69,19 +69,30 @@ pub struct CacheBuilder<K, V> {
 )]
 pub trait IntoBackend<K, V, Kind> {
     #[doc(hidden)]
-    fn add_to(self, settings: &mut Settings, typed: &mut Typed<V>);
+    fn add_to(self, builder: sealed::Parts<'_, V>);
 }
 
-/// Only this crate implements [`IntoBackend`]: its method takes a type no other crate can name.
+/// Only this crate implements [`IntoBackend`]: its method takes a type no other crate can name
+/// (`Parts`, though what it holds is reachable through `__private`).
 mod sealed {
+    use super::{Settings, Typed};
+
     /// Tells [`IntoBackend`](super::IntoBackend)'s two implementations apart.
     pub enum Memory {}
     /// See [`Memory`].
     pub enum Persistent {}
+
+    /// What a backend is added to: the builder's options (the memory tier among them) and its
+    /// value's parts (the persistent tiers).
+    pub struct Parts<'a, V> {
+        pub(super) settings: &'a mut Settings,
+        pub(super) typed: &'a mut Typed<V>,
+    }
 }
 
 impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
-    fn add_to(self, settings: &mut Settings, typed: &mut Typed<V>) {
+    fn add_to(self, builder: sealed::Parts<'_, V>) {
+        let sealed::Parts { settings, typed } = builder;
         if settings.memory.is_some() {
             (settings.mistake).get_or_insert("a cache has at most one memory backend");
         } else if !typed.persistent.is_empty() {
@@ -94,8 +105,8 @@ impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
 }
 
 impl<K, V, B: PersistentBackend<V>> IntoBackend<K, V, sealed::Persistent> for B {
-    fn add_to(self, _: &mut Settings, typed: &mut Typed<V>) {
-        typed.persistent.push(Box::new(self));
+    fn add_to(self, builder: sealed::Parts<'_, V>) {
+        builder.typed.persistent.push(Box::new(self));
     }
 }
 
@@ -180,7 +191,10 @@ where
     /// [`SeparateFileBackend`](crate::SeparateFileBackend). A hit in a later backend is copied
     /// into the earlier ones.
     pub fn backend<Kind>(mut self, backend: impl IntoBackend<K, V, Kind>) -> Self {
-        backend.add_to(&mut self.settings, &mut self.typed);
+        backend.add_to(sealed::Parts {
+            settings: &mut self.settings,
+            typed: &mut self.typed,
+        });
         self
     }
 
