@@ -105,22 +105,8 @@ fn file_tier(file: &FileTier, plan: &Plan, func: &Func, span: Span) -> TokenStre
     if let Some(path) = &file.filename_fn {
         backend.extend(quote!(.filename_fn(#path)));
     }
-    if let Some(n) = file.max_entries {
-        let n = Literal::usize_unsuffixed(n);
-        backend.extend(quote!(.max_entries(#n)));
-    }
-    if let Some(bytes) = file.max_size {
-        let bytes = Literal::u64_unsuffixed(bytes);
-        backend.extend(quote!(.max_size(#bytes)));
-    }
-    if let Some(durable) = file.durable {
-        backend.extend(quote!(.durable(#durable)));
-    }
-    let tier = Ident::new("file_tier", span);
-    // The call spanned as the tier (the return type): a value no tier can store is the one
-    // error of `require_stored_value` there.
-    let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
-    quote!(let #tier = #backend; let typed = #add;)
+    backend.extend(bounds(file.max_entries, file.max_size, file.durable));
+    added("file_tier", &backend, span)
 }
 
 /// The embedded store tier, spanned as the file tier.
@@ -137,20 +123,31 @@ fn store_tier(store: &StoreTier, span: Span) -> TokenStream {
         let chosen = formatter(chosen);
         backend.extend(quote!(.formatter(#chosen)));
     }
-    if let Some(n) = store.max_entries {
+    backend.extend(bounds(store.max_entries, store.max_size, store.durable));
+    added("store_tier", &backend, span)
+}
+
+/// The setters of a file or store tier's bounds and durability, those given.
+fn bounds(max_entries: Option<usize>, max_size: Option<u64>, durable: Option<bool>) -> TokenStream {
+    let mut setters = TokenStream::new();
+    if let Some(n) = max_entries {
         let n = Literal::usize_unsuffixed(n);
-        backend.extend(quote!(.max_entries(#n)));
+        setters.extend(quote!(.max_entries(#n)));
     }
-    if let Some(bytes) = store.max_size {
+    if let Some(bytes) = max_size {
         let bytes = Literal::u64_unsuffixed(bytes);
-        backend.extend(quote!(.max_size(#bytes)));
+        setters.extend(quote!(.max_size(#bytes)));
     }
-    if let Some(durable) = store.durable {
-        backend.extend(quote!(.durable(#durable)));
+    if let Some(durable) = durable {
+        setters.extend(quote!(.durable(#durable)));
     }
-    let tier = Ident::new("store_tier", span);
-    // The call spanned as the tier (the return type): a value no tier can store is the one
-    // error of `require_stored_value` there.
+    setters
+}
+
+/// `backend` added to the value's parts as the tier `name`: the call spanned as the tier (the
+/// return type), where a value no tier can store is the one error of `require_stored_value`.
+fn added(name: &str, backend: &TokenStream, span: Span) -> TokenStream {
+    let tier = Ident::new(name, span);
     let add = quote_spanned!(span=> ::cacher::__private::add_tier(typed, #tier));
     quote!(let #tier = #backend; let typed = #add;)
 }
