@@ -459,6 +459,8 @@ fn clear(
         })
         .collect();
     if let (Some(ns), true) = (namespace, doomed.is_empty()) {
+        // Nothing to remove, but perhaps a first value under way: cleared all the same.
+        source.invalidate_unlisted(ns)?;
         return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
     }
     let what = namespace.map_or_else(

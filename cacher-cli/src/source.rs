@@ -154,6 +154,21 @@ impl Source {
         })
     }
 
+    /// Moves the generation of every key of `namespace`, which has no entry here, where its
+    /// name alone reaches them (a store, a Redis server; not a directory of files, whose
+    /// namespace's directory only its entries give): a first value under way when `clear` found
+    /// nothing to remove does not land after it either.
+    pub fn invalidate_unlisted(&self, namespace: &str) -> Result<(), String> {
+        if self.dir.is_some() {
+            return Ok(());
+        }
+        self.removing(|_| {
+            (self.listing)
+                .invalidate_namespace(namespace, &[])
+                .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
+        })
+    }
+
     /// Runs `work` with a removal of entries by location (`remove_at`) that says once on
     /// stderr, when one has not ended after a few seconds, what it waits for ([`waits`]).
     pub fn removing<T>(&self, work: impl FnOnce(&dyn Fn(&str) -> cacher::Result<()>) -> T) -> T {

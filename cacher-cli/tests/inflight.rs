@@ -80,3 +80,61 @@ fn on_redis() {
     };
     cleared_while_computing(&make, &["--redis", &url, "clear", "demo::greet", "--yes"]);
 }
+
+/// As [`cleared_while_computing`], the namespace without any entry yet: the command finds none
+/// to remove (and says so), yet the value under way does not land after it — where a name is
+/// enough to reach the namespace's generations (a store, Redis).
+fn cleared_empty_while_computing(make: &dyn Fn() -> Cache<String, String>, clear: &[&str]) {
+    let this = make();
+    let computed = || {
+        let out = cacher(clear);
+        assert_eq!(code(&out), 4, "no entries of the namespace: {out:?}");
+        "computed before the clear".to_owned()
+    };
+    assert_eq!(
+        this.get_or_compute("bob", computed),
+        "computed before the clear"
+    );
+    assert_eq!(
+        make().get("bob"),
+        None,
+        "a value computed before `cacher clear` of an empty namespace landed after it"
+    );
+}
+
+#[test]
+fn of_an_empty_namespace_in_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet")
+            .backend(StoreBackend::new(store))
+            .build()
+            .unwrap()
+    };
+    // The store exists (another namespace's entry), the namespace has none.
+    let other: Cache<String, String> = Cache::builder()
+        .namespace("demo::other")
+        .backend(StoreBackend::new(store))
+        .build()
+        .unwrap();
+    other.insert("x", "y".into()).unwrap();
+    cleared_empty_while_computing(&make, &["--store", store, "clear", "demo::greet", "--yes"]);
+}
+
+#[test]
+fn of_an_empty_namespace_on_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet")
+            .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
+            .build()
+            .unwrap()
+    };
+    cleared_empty_while_computing(&make, &["--redis", &url, "clear", "demo::greet", "--yes"]);
+}

@@ -248,3 +248,34 @@ fn an_entry_with_a_key_longer_than_a_listings_read_is_an_entry() {
     assert_eq!(verified.status.code(), Some(0), "{verified:?}");
     assert_eq!(cache.get(&prompt).as_deref(), Some("answer"));
 }
+
+/// `SCAN … MATCH cacher:{*` answers batches with no key of cacher's in them — every batch of an
+/// empty database, and most batches of one where other programs' keys outnumber cacher's —
+/// and each batch's keys were read in one pipeline: an empty one is the client's error, so
+/// `cacher ls` of an empty server, or of a busy one, failed ("empty command").
+#[test]
+fn a_scan_batch_without_entries_lists_nothing_and_goes_on() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    let empty = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(empty["caches"].as_array().map(Vec::len), Some(0), "{empty}");
+    // Another program's keys, many more than a batch, then one entry of cacher's.
+    for batch in 0..10 {
+        let pairs: Vec<String> = (0..500)
+            .flat_map(|i| [format!("other:{batch}:{i}"), i.to_string()])
+            .collect();
+        let mut args = vec!["MSET"];
+        args.extend(pairs.iter().map(String::as_str));
+        assert_eq!(server.raw(&args), "+OK\r\n");
+    }
+    greet_cache(&url).insert("alice", "hello".into()).unwrap();
+    let listed = json(&cacher(&url, &["ls", "--json"]));
+    assert_eq!(
+        listed["caches"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["caches"][0]["namespace"], "demo::greet", "{listed}");
+}

@@ -20,6 +20,11 @@ impl<F: Formatter> RedisBackend<F> {
     /// What is at each of `keys`, in one round trip; a key that expired or was removed since
     /// the scan is left out.
     fn listed(&self, keys: Vec<Vec<u8>>) -> Result<Vec<Listed>> {
+        // A `SCAN` batch may hold no key of cacher's (an empty database, or a batch of other
+        // keys under `MATCH`), and an empty pipeline is the client's error.
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for key in &keys {
             pipe.cmd("GETRANGE")
