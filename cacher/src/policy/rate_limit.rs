@@ -154,8 +154,10 @@ impl RateLimiter {
     /// at most 5 s for another process reading the schedule; a caller whose slot is further than
     /// [`wait_timeout`](Self::wait_timeout) away (60 s by default: slots taken by callers that
     /// are gone, or by a limiter of this name with a longer interval) starts when that has
-    /// passed, with a warning; and when the file cannot be used (a read-only directory), the
-    /// limiter keeps this process's own spacing, with a warning.
+    /// passed, with a warning, and the schedule goes on from its start (so a damaged schedule
+    /// whose slot is years away costs one caller its wait, not every caller after it); and
+    /// when the file cannot be used (a read-only directory), the limiter keeps this process's
+    /// own spacing, with a warning.
     ///
     /// ```
     /// use std::time::Duration;
@@ -188,9 +190,9 @@ impl RateLimiter {
         let Some(schedule) = &inner.machine else {
             return Duration::ZERO;
         };
-        match schedule.reserve(inner.clock.now_ms(), inner.min_interval) {
-            Ok(Some(wait)) if wait > inner.wait_timeout => {
-                tracing::warn!(schedule = %schedule.path().display(), ?wait, wait_timeout = ?inner.wait_timeout, "the shared rate schedule's next slot is past the wait timeout; starting when that has passed");
+        match schedule.reserve(inner.clock.now_ms(), inner.min_interval, inner.wait_timeout) {
+            Ok(Some(wait)) if wait >= inner.wait_timeout => {
+                tracing::warn!(schedule = %schedule.path().display(), wait_timeout = ?inner.wait_timeout, "the shared rate schedule's next slot is at or past the wait timeout; starting when that has passed");
                 inner.wait_timeout
             }
             Ok(Some(wait)) => wait,

@@ -42,9 +42,15 @@ impl FileSchedule {
         crate::private_dir::open_file(&self.dir, FOLDER, &self.file_name)
     }
 
-    /// Takes the next free start at or after `now_ms` and moves the schedule one `interval` past
-    /// it: how long the caller waits before starting. `Ok(None)` when the file stayed locked.
-    pub(super) fn reserve(&self, now_ms: u64, interval: Duration) -> io::Result<Option<Duration>> {
+    /// Takes the next free start at or after `now_ms`, at most `bound` away, and moves the
+    /// schedule one `interval` past it: how long the caller waits before starting. `Ok(None)`
+    /// when the file stayed locked.
+    pub(super) fn reserve(
+        &self,
+        now_ms: u64,
+        interval: Duration,
+        bound: Duration,
+    ) -> io::Result<Option<Duration>> {
         let mut file = self.open()?;
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
@@ -68,7 +74,12 @@ impl FileSchedule {
             Some(ahead) if ahead > 0 => next.saturating_sub(ahead),
             _ => next,
         };
-        let start = next.max(now_ms);
+        // At most `bound` away: a caller further back in the queue starts when its wait bound
+        // has passed, and the queue goes on from its start — never from a slot no caller could
+        // have queued for (a file planted or damaged with `u64::MAX` would cost every caller
+        // its whole bound, for ever).
+        let latest = now_ms.saturating_add(crate::clock::ceil_ms(bound));
+        let start = next.max(now_ms).min(latest);
         let interval_ms = crate::clock::ceil_ms(interval);
         file.seek(SeekFrom::Start(0))?;
         let schedule = [start.saturating_add(interval_ms), now_ms];
@@ -91,6 +102,8 @@ mod tests {
 
     use super::FileSchedule;
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     #[test]
     fn a_clock_moved_back_does_not_make_callers_wait_out_the_jump() {
         let dir = tempfile::tempdir().unwrap();
@@ -98,12 +111,15 @@ mod tests {
         let second = Duration::from_secs(1);
         let day_ms = 86_400_000;
         assert_eq!(
-            schedule.reserve(2 * day_ms, second).unwrap(),
+            schedule.reserve(2 * day_ms, second, HOUR).unwrap(),
             Some(Duration::ZERO)
         );
-        assert_eq!(schedule.reserve(2 * day_ms, second).unwrap(), Some(second));
+        assert_eq!(
+            schedule.reserve(2 * day_ms, second, HOUR).unwrap(),
+            Some(second)
+        );
         // The wall clock is set back a day: the two slots taken are still queued, no more.
-        let wait = schedule.reserve(day_ms, second).unwrap().unwrap();
+        let wait = schedule.reserve(day_ms, second, HOUR).unwrap().unwrap();
         assert_eq!(wait, 2 * second);
     }
 
@@ -117,11 +133,35 @@ mod tests {
             let schedule = FileSchedule::new(dir.path().to_owned(), name);
             let interval = Duration::from_micros(interval);
             assert_eq!(
-                schedule.reserve(5_000, interval).unwrap(),
+                schedule.reserve(5_000, interval, HOUR).unwrap(),
                 Some(Duration::ZERO)
             );
-            let wait = schedule.reserve(5_000, interval).unwrap();
+            let wait = schedule.reserve(5_000, interval, HOUR).unwrap();
             assert_eq!(wait, Some(Duration::from_millis(spacing)), "{interval:?}");
         }
+    }
+
+    /// A schedule whose next slot is far past anything the callers could have queued — a file
+    /// planted or damaged with `u64::MAX` — cost each caller its whole wait bound for ever: the
+    /// schedule moved one interval past that slot, and stayed there. The queue is kept within
+    /// the bound: the caller that waits it out leaves the schedule one interval past its own
+    /// start, and a caller after that is served as the interval says.
+    #[test]
+    fn a_slot_past_the_wait_bound_is_waited_once_not_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        let schedule = FileSchedule::new(dir.path().to_owned(), "api");
+        let path = schedule.path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let planted = [u64::MAX, 1_000].map(u64::to_le_bytes).concat();
+        std::fs::write(&path, planted).unwrap();
+        let (second, minute) = (Duration::from_secs(1), Duration::from_secs(60));
+        let now = 1_000_000;
+        assert_eq!(schedule.reserve(now, second, minute).unwrap(), Some(minute));
+        // A minute and a second later, the slot after that one's is free.
+        let later = now + 61_000;
+        assert_eq!(
+            schedule.reserve(later, second, minute).unwrap(),
+            Some(Duration::ZERO)
+        );
     }
 }
