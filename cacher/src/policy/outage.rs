@@ -41,8 +41,7 @@ impl Outages {
         }
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
         if failed.len() >= MAX_KEYS {
-            let backoff = self.backoff_ms;
-            failed.retain(|_, at| now_ms.saturating_sub(*at) < backoff);
+            failed.retain(|_, &mut at| self.within(at, now_ms));
             if failed.len() >= MAX_KEYS {
                 failed.clear();
             }
@@ -76,9 +75,18 @@ impl Outages {
             return false;
         }
         let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        failed
-            .get(&hash)
-            .is_some_and(|at| now_ms.saturating_sub(*at) < self.backoff_ms)
+        failed.get(&hash).is_some_and(|&at| self.within(at, now_ms))
+    }
+
+    /// Whether a failure at `at` is less than the backoff away from `now_ms`, on a wall clock
+    /// that may have been set back since: a failure dated more than one backoff ahead is of
+    /// another time (else the key would back off until the clock caught up, for as long as it
+    /// was set back), as an entry dated more than its ttl ahead is expired.
+    fn within(&self, at: u64, now_ms: u64) -> bool {
+        match now_ms.checked_sub(at) {
+            Some(elapsed) => elapsed < self.backoff_ms,
+            None => at - now_ms < self.backoff_ms,
+        }
     }
 }
 
@@ -117,5 +125,17 @@ mod tests {
         let outages = Outages::new(Duration::ZERO);
         outages.failed(7, 1_000);
         assert!(!outages.backing_off(7, 1_000));
+    }
+
+    /// The wall clock set back a day after a failure: the key does not back off until the clock
+    /// has caught up (a day of stale answers, the function never tried); set back less than a
+    /// backoff, it still backs off.
+    #[test]
+    fn a_clock_set_back_does_not_hold_the_backoff_until_it_catches_up() {
+        let day_ms = 86_400_000;
+        let outages = Outages::new(Duration::from_secs(30));
+        outages.failed(7, 2 * day_ms);
+        assert!(outages.backing_off(7, 2 * day_ms - 10_000));
+        assert!(!outages.backing_off(7, day_ms));
     }
 }
