@@ -29,7 +29,9 @@ pub struct InvalidPath {
 /// or device path (`//server`); a Windows drive (`C:…`); and any component that is not a
 /// portable name ([`name_problem`]: empty, `.`, `..`, over 255 bytes, a trailing `.` or space,
 /// a control, bidirectional control or Windows-reserved character — `\` and `:` among them — or
-/// a Windows device name); a last component starting with [`TEMP_PREFIX`], which is
+/// a Windows device name); a component that is the lock folder
+/// ([`LOCK_DIR`](crate::lock::LOCK_DIR): its generations, schedules and locks are cacher's, and
+/// no walk of `clear` looks in it); a last component starting with [`TEMP_PREFIX`], which is
 /// reserved for temporary files; and more than [`MAX_DIRS`] directories, which the walks of
 /// `clear` and of the bounds would not reach. Allocates nothing unless it refuses.
 pub(crate) fn check_relative(rel: &str) -> Result<(), InvalidPath> {
@@ -47,6 +49,11 @@ pub(crate) fn check_relative(rel: &str) -> Result<(), InvalidPath> {
     for part in rel.split('/') {
         if let Some(reason) = name_problem(part) {
             return Err(refuse(reason));
+        }
+        if part == crate::lock::LOCK_DIR {
+            return Err(refuse(
+                "goes through the lock folder (.cacher-locks), which is cacher's own",
+            ));
         }
         last = part;
     }
@@ -213,6 +220,22 @@ mod tests {
         for (rel, want) in cases {
             assert_eq!(reason(rel), want, "{rel:?}");
         }
+    }
+
+    /// A `filename_fn` naming a path in a lock folder would write an entry over the folder's
+    /// generations (`.cacher-locks/generations-00`: the invalidations of every key of the
+    /// directory), a rate schedule or a lock file, where no walk of `clear` looks.
+    #[test]
+    fn the_lock_folder_is_refused_at_any_depth() {
+        let locks = "goes through the lock folder (.cacher-locks), which is cacher's own";
+        for rel in [
+            ".cacher-locks/generations-00",
+            "a/.cacher-locks/x.json",
+            ".cacher-locks",
+        ] {
+            assert_eq!(reason(rel), locks, "{rel:?}");
+        }
+        assert!(check_relative("a/.cacher-locks.json").is_ok());
     }
 
     #[test]
