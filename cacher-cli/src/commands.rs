@@ -80,7 +80,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
 /// escaped there too (`\u009b`): the document reads back the same.
 fn emit(value: &serde_json::Value) {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    println!("{}", print::json_escaped(&text));
+    print::outln!("{}", print::json_escaped(&text));
 }
 
 /// One namespace as `ls` shows it.
@@ -130,9 +130,9 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
         );
         return exit::OK;
     }
-    println!("{}", print::clean(&source.name));
+    print::outln!("{}", print::clean(&source.name));
     if caches.is_empty() {
-        println!("no caches");
+        print::outln!("no caches");
     } else {
         let mut rows = vec![
             [
@@ -158,14 +158,14 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
                 c.expired.to_string(),
             ]);
         }
-        print!("{}", print::table(&rows));
+        print::out(format_args!("{}", print::table(&rows)));
     }
     if problems > 0 {
-        println!("{problems} file(s) need attention: run `cacher verify`");
+        print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }
     for store in stores {
         let store = print::clean(store);
-        println!("a store (one database of entries) is in {store}: cacher --store {store} ls");
+        print::outln!("a store (one database of entries) is in {store}: cacher --store {store} ls");
     }
     exit::OK
 }
@@ -189,7 +189,7 @@ fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<I
 }
 
 fn not_found(source: &Source, what: &str) -> u8 {
-    eprintln!(
+    print::errln!(
         "cacher: no {what} in {}: run `cacher ls` to see what is there",
         print::clean(&source.name)
     );
@@ -225,7 +225,7 @@ fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: boo
             state(source, item, meta),
         ]);
     }
-    print!("{}", print::table(&rows));
+    print::out(format_args!("{}", print::table(&rows)));
     exit::OK
 }
 
@@ -280,7 +280,7 @@ fn print_entry(
     value: Option<serde_json::Value>,
     len: usize,
 ) {
-    let field = |name: &str, text: &str| println!("{name:<9} {}", print::clean(text));
+    let field = |name: &str, text: &str| print::outln!("{name:<9} {}", print::clean(text));
     field("location", &item.location);
     field("namespace", &meta.namespace);
     field("key", &meta.key);
@@ -291,19 +291,19 @@ fn print_entry(
     let state = state(source, item, meta);
     let age = print::age(age_ms(meta.created_ms));
     match state.as_str() {
-        "-" => println!("age       {age}"),
-        _ => println!("age       {age} ({state})"),
+        "-" => print::outln!("age       {age}"),
+        _ => print::outln!("age       {age} ({state})"),
     }
-    println!("size      {}", print::bytes(item.size));
+    print::outln!("size      {}", print::bytes(item.size));
     match value {
         Some(value) => {
             let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
-            println!("value");
+            print::outln!("value");
             pretty
                 .lines()
-                .for_each(|line| println!("{}", print::clean(line)));
+                .for_each(|line| print::outln!("{}", print::clean(line)));
         }
-        None => println!(
+        None => print::outln!(
             "value     {len} bytes of {}: a binary format records no field names; read it with \
              its type (Cache::get) to see it, or store it with JsonFormatter",
             meta.format
@@ -337,19 +337,19 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         }));
         return exit::OK;
     }
-    println!("{}", print::clean(&source.name));
-    println!(
+    print::outln!("{}", print::clean(&source.name));
+    print::outln!(
         "{} namespaces, {} entries, {}",
         caches.len(),
         entries.len(),
         print::bytes(bytes)
     );
-    println!("{expired} expired (by their own ttl, or --ttl)");
+    print::outln!("{expired} expired (by their own ttl, or --ttl)");
     if problems > 0 {
-        println!("{problems} file(s) need attention: run `cacher verify`");
+        print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }
-    println!("entries by age:");
-    print!("{}", print::histogram(&counts, 40));
+    print::outln!("entries by age:");
+    print::out(format_args!("{}", print::histogram(&counts, 40)));
     exit::OK
 }
 
@@ -402,7 +402,7 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         } else {
             "removed"
         };
-        println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
+        print::outln!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
     }
     Ok(exit::OK)
 }
@@ -437,7 +437,7 @@ fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("{question} [y/N] ");
+    print::err(format_args!("{question} [y/N] "));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -475,7 +475,7 @@ fn clear(
             print::clean(&source.name)
         ))
     {
-        eprintln!(
+        print::errln!(
             "cacher: not confirmed, nothing removed (pass --yes to clear without being asked)"
         );
         return Ok(exit::NOT_CONFIRMED);
@@ -487,7 +487,7 @@ fn clear(
     if json {
         emit(&json!({ "removed": doomed.len() }));
     } else {
-        println!("removed {} entries of {what}", doomed.len());
+        print::outln!("removed {} entries of {what}", doomed.len());
     }
     Ok(exit::OK)
 }
