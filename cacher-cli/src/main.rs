@@ -84,7 +84,7 @@ enum Command {
     Show {
         /// The cache's namespace, as `ls` prints it
         namespace: String,
-        /// One entry: its key, its arguments' text, or its location as `show NAMESPACE` prints
+        /// One entry: its key (whole, or cut with … as `show NAMESPACE` prints it), its arguments' text, or its location (`show NAMESPACE --json`)
         key: Option<String>,
     },
     /// Totals, and how old the entries are, as a histogram

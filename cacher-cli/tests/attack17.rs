@@ -91,3 +91,34 @@ fn output_that_cannot_be_written_is_a_failure_that_says_so() {
     assert_eq!(common::code(&output), 1, "{stderr}");
     assert!(stderr.contains("cannot write"), "{stderr}");
 }
+
+/// `show NAMESPACE` cuts a key longer than 24 characters (every key of `HashKeyer`: 32 hex
+/// digits) to 23 and `…`; `show NAMESPACE KEY` takes the key as printed, when one entry's key
+/// starts so. (Failed: the key copied from the table was "no entry", exit 4; only the
+/// arguments' text or `--json`'s whole key found it.)
+#[test]
+fn show_takes_a_key_as_show_namespace_printed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    two_entries(dir.path());
+    let root = dir.path().to_str().unwrap();
+    let table = common::text(&common::cacher(&["--root", root, "show", "demo::greet"]));
+    let printed: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(printed.len(), 2, "{table}");
+    for key in printed {
+        assert!(key.ends_with('…'), "{table}");
+        let shown = common::cacher(&["--root", root, "show", "demo::greet", key]);
+        assert_eq!(common::code(&shown), 0, "{key}: {shown:?}");
+        assert!(common::text(&shown).contains("hello "), "{shown:?}");
+    }
+    // A prefix is taken only as printed, with its `…`, and only of one entry's key.
+    let cut = common::cacher(&["--root", root, "show", "demo::greet", "…"]);
+    assert_eq!(common::code(&cut), 1, "{cut:?}");
+    assert!(
+        String::from_utf8_lossy(&cut.stderr).contains("2 entries"),
+        "{cut:?}"
+    );
+}

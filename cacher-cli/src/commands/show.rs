@@ -75,6 +75,34 @@ pub(super) fn show_namespace(
     exit::OK
 }
 
+/// The entry of `namespace` that `key` names: its key, its arguments' text or its location;
+/// else a key as `show NAMESPACE` cuts it (its first characters, then `…`), when one entry's key
+/// starts so.
+fn find_entry<'a>(
+    listed: &'a [Listed],
+    namespace: &'a str,
+    key: &str,
+) -> Result<Option<&'a Listed>, String> {
+    let exact = of_namespace(listed, namespace).find(|l| {
+        l.meta()
+            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
+            || l.location == key
+    });
+    let Some(start) = key.strip_suffix('…').filter(|_| exact.is_none()) else {
+        return Ok(exact);
+    };
+    let mut cut = of_namespace(listed, namespace)
+        .filter(|l| l.meta().is_some_and(|m| m.key.starts_with(start)));
+    match (cut.next(), cut.count()) {
+        (one, 0) => Ok(one),
+        (_, more) => Err(format!(
+            "{key:?} starts the keys of {} entries of namespace {namespace:?}: give a whole key \
+             (`cacher show NAMESPACE --json` prints them), or the arguments' text",
+            more + 1
+        )),
+    }
+}
+
 pub(super) fn show_entry(
     source: &Source,
     listed: &[Listed],
@@ -82,12 +110,7 @@ pub(super) fn show_entry(
     key: &str,
     json: bool,
 ) -> Result<u8, String> {
-    let found = of_namespace(listed, namespace).find(|l| {
-        l.meta()
-            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
-            || l.location == key
-    });
-    let Some(item) = found else {
+    let Some(item) = find_entry(listed, namespace, key)? else {
         return Ok(not_found(
             source,
             &format!("entry {key:?} of namespace {namespace:?}"),
