@@ -49,6 +49,13 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         Command::Ls { root } => root.as_deref(),
         _ => None,
     };
+    if root.is_some() && (cli.global.redis.is_some() || cli.global.store.is_some()) {
+        return Err(
+            "`ls DIR` lists a directory of files, --store and --redis another place: \
+                    give the one to list, not both"
+                .into(),
+        );
+    }
     let source = Source::open(&cli.global, root)?;
     let Walked {
         listed,

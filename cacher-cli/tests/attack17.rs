@@ -122,3 +122,18 @@ fn show_takes_a_key_as_show_namespace_printed_it() {
         "{cut:?}"
     );
 }
+
+/// `ls DIR` with `--store` or `--redis` names two places: refused, saying which to give, not
+/// one of them listed in silence. (Failed: DIR was ignored; `cacher --store S ls DIR` listed S.)
+#[test]
+fn ls_of_a_directory_and_a_store_or_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    two_entries(dir.path());
+    let root = dir.path().to_str().unwrap();
+    for place in [["--store", root], ["--redis", "redis://127.0.0.1:1/"]] {
+        let output = common::cacher(&[place[0], place[1], "ls", root]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(common::code(&output), 1, "{place:?}: {output:?}");
+        assert!(stderr.contains("not both"), "{place:?}: {stderr}");
+    }
+}
