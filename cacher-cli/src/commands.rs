@@ -5,15 +5,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use cacher::backend::Listed;
-use cacher::entry::EntryMeta;
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 
 use crate::source::{Source, Walked, age_ms, is_problem};
 
+mod show;
 mod verify;
 use crate::{Cli, Command, exit, parse, print};
+use show::{not_found, show_entry, show_namespace};
 
 /// What `prune` removes: at least one of the three.
 #[derive(Debug, Args)]
@@ -48,6 +49,13 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         Command::Ls { root } => root.as_deref(),
         _ => None,
     };
+    if root.is_some() && (cli.global.redis.is_some() || cli.global.store.is_some()) {
+        return Err(
+            "`ls DIR` lists a directory of files, --store and --redis another place: \
+                    give the one to list, not both"
+                .into(),
+        );
+    }
     let source = Source::open(&cli.global, root)?;
     let Walked {
         listed,
@@ -80,7 +88,7 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
 /// escaped there too (`\u009b`): the document reads back the same.
 fn emit(value: &serde_json::Value) {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    println!("{}", print::json_escaped(&text));
+    print::outln!("{}", print::json_escaped(&text));
 }
 
 /// One namespace as `ls` shows it.
@@ -130,9 +138,9 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
         );
         return exit::OK;
     }
-    println!("{}", print::clean(&source.name));
+    print::outln!("{}", print::clean(&source.name));
     if caches.is_empty() {
-        println!("no caches");
+        print::outln!("no caches");
     } else {
         let mut rows = vec![
             [
@@ -158,157 +166,16 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
                 c.expired.to_string(),
             ]);
         }
-        print!("{}", print::table(&rows));
+        print::out(format_args!("{}", print::table(&rows)));
     }
     if problems > 0 {
-        println!("{problems} file(s) need attention: run `cacher verify`");
+        print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }
     for store in stores {
         let store = print::clean(store);
-        println!("a store (one database of entries) is in {store}: cacher --store {store} ls");
+        print::outln!("a store (one database of entries) is in {store}: cacher --store {store} ls");
     }
     exit::OK
-}
-
-fn state(source: &Source, item: &Listed, meta: &EntryMeta) -> String {
-    let left = source
-        .ttl_of(meta)
-        .map(|ttl| (meta.created_ms.saturating_add(ttl)).saturating_sub(crate::source::now_ms()));
-    match (item.expires_in_ms, left) {
-        (Some(ms), _) => format!("expires in {}", print::age(ms)),
-        (None, Some(_)) if source.expired(meta) => "expired".into(),
-        (None, Some(ms)) => format!("fresh for {}", print::age(ms)),
-        (None, None) => "-".into(),
-    }
-}
-
-fn of_namespace<'a>(listed: &'a [Listed], namespace: &'a str) -> impl Iterator<Item = &'a Listed> {
-    listed
-        .iter()
-        .filter(move |l| l.meta().is_some_and(|m| m.namespace == namespace))
-}
-
-fn not_found(source: &Source, what: &str) -> u8 {
-    eprintln!(
-        "cacher: no {what} in {}: run `cacher ls` to see what is there",
-        print::clean(&source.name)
-    );
-    exit::NOT_FOUND
-}
-
-fn show_namespace(source: &Source, listed: &[Listed], namespace: &str, json: bool) -> u8 {
-    let mut entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
-    if entries.is_empty() {
-        return not_found(source, &format!("entries of namespace {namespace:?}"));
-    }
-    entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
-    if json {
-        emit(&json!({ "namespace": namespace, "entries": entries }));
-        return exit::OK;
-    }
-    let mut rows = vec![
-        ["KEY", "ARGS", "AGE", "SIZE", "STATE"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for item in entries {
-        let Some(meta) = item.meta() else { continue };
-        let mut key = meta.key.clone();
-        if key.chars().count() > 24 {
-            key = format!("{}…", key.chars().take(23).collect::<String>());
-        }
-        rows.push(vec![
-            key,
-            meta.args.clone().unwrap_or_else(|| "-".into()),
-            print::age(age_ms(meta.created_ms)),
-            print::bytes(item.size),
-            state(source, item, meta),
-        ]);
-    }
-    print!("{}", print::table(&rows));
-    exit::OK
-}
-
-fn show_entry(
-    source: &Source,
-    listed: &[Listed],
-    namespace: &str,
-    key: &str,
-    json: bool,
-) -> Result<u8, String> {
-    let found = of_namespace(listed, namespace).find(|l| {
-        l.meta()
-            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
-            || l.location == key
-    });
-    let Some(item) = found else {
-        return Ok(not_found(
-            source,
-            &format!("entry {key:?} of namespace {namespace:?}"),
-        ));
-    };
-    let meta = item.meta().ok_or("not an entry")?;
-    let bytes = source
-        .listing
-        .read_at(&item.location)
-        .map_err(|e| format!("cannot read {}: {e}", item.location))?;
-    let Some(bytes) = bytes else {
-        return Ok(not_found(
-            source,
-            &format!("entry {key:?} (removed meanwhile)"),
-        ));
-    };
-    let value = (meta.format == "json")
-        .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .flatten()
-        .and_then(|mut entry| entry.get_mut("value").map(serde_json::Value::take));
-    if json {
-        emit(
-            &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
-        );
-    } else {
-        print_entry(source, item, meta, value, bytes.len());
-    }
-    Ok(exit::OK)
-}
-
-/// `show NAMESPACE KEY` for people: the entry's record, then its value (JSON) or a summary.
-fn print_entry(
-    source: &Source,
-    item: &Listed,
-    meta: &EntryMeta,
-    value: Option<serde_json::Value>,
-    len: usize,
-) {
-    let field = |name: &str, text: &str| println!("{name:<9} {}", print::clean(text));
-    field("location", &item.location);
-    field("namespace", &meta.namespace);
-    field("key", &meta.key);
-    field("args", meta.args.as_deref().unwrap_or("-"));
-    field("type", &meta.type_name);
-    field("version", meta.version.as_deref().unwrap_or("-"));
-    field("code", meta.code.as_deref().unwrap_or("-"));
-    let state = state(source, item, meta);
-    let age = print::age(age_ms(meta.created_ms));
-    match state.as_str() {
-        "-" => println!("age       {age}"),
-        _ => println!("age       {age} ({state})"),
-    }
-    println!("size      {}", print::bytes(item.size));
-    match value {
-        Some(value) => {
-            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
-            println!("value");
-            pretty
-                .lines()
-                .for_each(|line| println!("{}", print::clean(line)));
-        }
-        None => println!(
-            "value     {len} bytes of {}: a binary format records no field names; read it with \
-             its type (Cache::get) to see it, or store it with JsonFormatter",
-            meta.format
-        ),
-    }
 }
 
 fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
@@ -337,19 +204,19 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         }));
         return exit::OK;
     }
-    println!("{}", print::clean(&source.name));
-    println!(
+    print::outln!("{}", print::clean(&source.name));
+    print::outln!(
         "{} namespaces, {} entries, {}",
         caches.len(),
         entries.len(),
         print::bytes(bytes)
     );
-    println!("{expired} expired (by their own ttl, or --ttl)");
+    print::outln!("{expired} expired (by their own ttl, or --ttl)");
     if problems > 0 {
-        println!("{problems} file(s) need attention: run `cacher verify`");
+        print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }
-    println!("entries by age:");
-    print!("{}", print::histogram(&counts, 40));
+    print::outln!("entries by age:");
+    print::out(format_args!("{}", print::histogram(&counts, 40)));
     exit::OK
 }
 
@@ -402,7 +269,7 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         } else {
             "removed"
         };
-        println!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
+        print::outln!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
     }
     Ok(exit::OK)
 }
@@ -437,7 +304,7 @@ fn confirm(question: &str) -> bool {
     if !std::io::stdin().is_terminal() {
         return false;
     }
-    eprint!("{question} [y/N] ");
+    print::err(format_args!("{question} [y/N] "));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -475,7 +342,7 @@ fn clear(
             print::clean(&source.name)
         ))
     {
-        eprintln!(
+        print::errln!(
             "cacher: not confirmed, nothing removed (pass --yes to clear without being asked)"
         );
         return Ok(exit::NOT_CONFIRMED);
@@ -487,7 +354,7 @@ fn clear(
     if json {
         emit(&json!({ "removed": doomed.len() }));
     } else {
-        println!("removed {} entries of {what}", doomed.len());
+        print::outln!("removed {} entries of {what}", doomed.len());
     }
     Ok(exit::OK)
 }

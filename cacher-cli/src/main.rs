@@ -84,7 +84,7 @@ enum Command {
     Show {
         /// The cache's namespace, as `ls` prints it
         namespace: String,
-        /// One entry: its key, its arguments' text, or its location as `show NAMESPACE` prints
+        /// One entry: its key (whole, or cut with … as `show NAMESPACE` prints it), its arguments' text, or its location (`show NAMESPACE --json`)
         key: Option<String>,
     },
     /// Totals, and how old the entries are, as a histogram
@@ -120,14 +120,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
         let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "cacher", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
+        // Into memory first: clap_complete panics on a write that fails (`| head -1`).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "cacher", &mut script);
+        print::out(format_args!("{}", String::from_utf8_lossy(&script)));
+        return ended(exit::OK);
     }
     match commands::run(&cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => ended(code),
         Err(error) => {
-            eprintln!("cacher: {}", print::clean(&error));
+            print::errln!("cacher: {}", print::clean(&error));
             ExitCode::from(exit::FAILURE)
         }
+    }
+}
+
+/// `code`, unless the output could not be written: a failure, which says so. (Its reader going
+/// away, as `| head -1` does, is no failure.)
+fn ended(code: u8) -> ExitCode {
+    match print::output_failed() {
+        Some(why) => {
+            print::errln!("cacher: {why}");
+            ExitCode::from(exit::FAILURE)
+        }
+        None => ExitCode::from(code),
     }
 }

@@ -3,6 +3,55 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::sync::Mutex;
+
+/// What ended the output, if something did: a reader that went away (`cacher ls | head -1`), a
+/// full disk. The command goes on without printing, and ends with its exit code.
+static ENDED: Mutex<Option<io::Error>> = Mutex::new(None);
+
+/// Writes `args` to stdout, unless the output has ended ([`ENDED`]): where `println!` panics.
+pub fn out(args: std::fmt::Arguments<'_>) {
+    let mut ended = ENDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if ended.is_none() {
+        let mut stdout = io::stdout().lock();
+        if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+            *ended = Some(e);
+        }
+    }
+}
+
+/// Writes `args` to stderr; a message that cannot be written is dropped (where `eprintln!`
+/// panics).
+pub fn err(args: std::fmt::Arguments<'_>) {
+    let _ = io::stderr().lock().write_fmt(args);
+}
+
+/// Why the output could not be written, when it is not that its reader went away (which ends
+/// it, as `head` asks, and is no failure).
+pub fn output_failed() -> Option<String> {
+    let ended = ENDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let e = ended.as_ref()?;
+    (e.kind() != io::ErrorKind::BrokenPipe).then(|| {
+        format!("cannot write the output ({e}): write it where there is room, or to a terminal")
+    })
+}
+
+/// `println!` to [`out`].
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::print::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprintln!` to [`err`].
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::print::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) use {errln, outln};
 
 /// Whether a terminal acts on `c`: a control character (ESC starts CSI and OSC sequences that
 /// clear the screen, set the title, write the clipboard; BEL, DEL, C1's CSI, newlines that forge

@@ -1,6 +1,7 @@
 //! Where the caches are (a directory or a Redis server), and the walk over them.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -101,13 +102,26 @@ impl Source {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         spinner.set_message(format!("reading {}", self.name));
-        let (mut all, mut seen, mut stores) = (Vec::new(), 0, Vec::new());
+        let (mut all, mut seen, mut stores) = (Vec::<Listed>::new(), 0, Vec::new());
+        // Where each kept thing is in `all`: Redis's SCAN may return a key twice (when its
+        // table shrinks meanwhile), which is one entry, counted, sized and removed once.
+        let mut at: HashMap<String, usize> = HashMap::new();
         let result = self.listing.list(&mut |listed| {
-            seen += 1;
             if listed.found != Found::Other {
-                all.push(listed);
+                match at.entry(listed.location.clone()) {
+                    // The later reading, the newer.
+                    Entry::Occupied(i) => all[*i.get()] = listed,
+                    Entry::Vacant(slot) => {
+                        seen += 1;
+                        slot.insert(all.len());
+                        all.push(listed);
+                    }
+                }
             } else if let Some(dir) = self.store_at(&listed.location) {
+                seen += 1;
                 stores.push(dir);
+            } else {
+                seen += 1;
             }
             spinner.inc(1);
             ControlFlow::Continue(())
@@ -288,8 +302,67 @@ pub fn is_problem(found: &Found) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{ceil_ms, expired_at};
+    use super::{Source, ceil_ms, expired_at};
+    use cacher::backend::{Found, Listed};
+    use cacher::entry::EntryMeta;
+    use std::ops::ControlFlow;
     use std::time::Duration;
+
+    /// Lists `a`, `b`, then `a` again (newer), as Redis's SCAN may when its table shrinks.
+    struct Twice;
+
+    impl cacher::Listing for Twice {
+        fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> cacher::Result<()> {
+            for (location, created_ms) in [("a", 1), ("b", 1), ("a", 2)] {
+                let _ = visit(Listed {
+                    location: location.into(),
+                    size: 10,
+                    modified_ms: None,
+                    expires_in_ms: None,
+                    found: Found::Entry(EntryMeta {
+                        namespace: "ns".into(),
+                        version: None,
+                        key: location.into(),
+                        args: None,
+                        type_name: "u8".into(),
+                        code: None,
+                        created_ms,
+                        ttl_ms: None,
+                        touched_ms: created_ms,
+                        format: "json",
+                    }),
+                });
+            }
+            Ok(())
+        }
+        fn read_at(&self, _: &str) -> cacher::Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+        fn remove_at(&self, _: &str) -> cacher::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A key listed twice is one entry: `ls` and `stats` count it once, `prune --max-size`
+    /// sizes it once (it removed entries to make room that two copies of one key took).
+    #[test]
+    fn a_location_listed_twice_is_one_entry_the_later_reading() {
+        let source = Source {
+            name: "twice".into(),
+            listing: Box::new(Twice),
+            ttl: None,
+            redis: true,
+            dir: None,
+        };
+        let walked = source.walk().unwrap();
+        let found: Vec<_> = walked
+            .listed
+            .iter()
+            .map(|l| (l.location.as_str(), l.meta().map(|m| m.created_ms)))
+            .collect();
+        assert_eq!(found, [("a", Some(2)), ("b", Some(1))]);
+        assert_eq!(walked.seen, 2);
+    }
 
     #[test]
     fn an_entry_whose_age_is_its_ttl_is_expired_as_the_cache_counts_it() {

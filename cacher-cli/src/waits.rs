@@ -7,6 +7,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
+use crate::print;
+
 /// How long a removal runs before the command says what it waits for.
 pub const NOTICE_AFTER: Duration = Duration::from_secs(2);
 
@@ -21,7 +23,7 @@ pub fn told<T>(waiting: &str, work: impl FnOnce(&dyn Fn()) -> T) -> T {
                 match steps.recv_timeout(NOTICE_AFTER) {
                     Err(RecvTimeoutError::Disconnected) => return,
                     Err(RecvTimeoutError::Timeout) if !said => {
-                        eprintln!("cacher: {waiting}");
+                        print::errln!("cacher: {waiting}");
                         said = true;
                     }
                     Ok(()) | Err(RecvTimeoutError::Timeout) => {}

@@ -88,21 +88,23 @@ pub(super) fn verify(
     } else {
         for item in &problems {
             let kind = problem_kind(&item.found);
-            println!(
+            print::outln!(
                 "{:<28} {}",
                 print::clean(&kind),
                 print::clean(&item.location)
             );
         }
         for failure in &failures {
-            eprintln!("cacher: cannot remove {}", print::clean(failure));
+            print::errln!("cacher: cannot remove {}", print::clean(failure));
         }
         match (problems.len(), repair) {
-            (0, _) => println!("{seen} files checked, no problems"),
+            (0, _) => print::outln!("{seen} files checked, no problems"),
             (n, false) => {
-                println!("{n} problem(s) in {seen} files: `cacher verify --repair` removes them");
+                print::outln!(
+                    "{n} problem(s) in {seen} files: `cacher verify --repair` removes them"
+                );
             }
-            (n, true) => println!("removed {} of {n} problem file(s)", n - failures.len()),
+            (n, true) => print::outln!("removed {} of {n} problem file(s)", n - failures.len()),
         }
     }
     if unrepaired == 0 {

@@ -1,0 +1,181 @@
+//! `show`: a namespace's entries, or one entry's record and value.
+
+use cacher::backend::Listed;
+use cacher::entry::EntryMeta;
+use serde_json::json;
+
+use super::emit;
+use crate::source::{Source, age_ms};
+use crate::{exit, print};
+
+fn state(source: &Source, item: &Listed, meta: &EntryMeta) -> String {
+    let left = source
+        .ttl_of(meta)
+        .map(|ttl| (meta.created_ms.saturating_add(ttl)).saturating_sub(crate::source::now_ms()));
+    match (item.expires_in_ms, left) {
+        (Some(ms), _) => format!("expires in {}", print::age(ms)),
+        (None, Some(_)) if source.expired(meta) => "expired".into(),
+        (None, Some(ms)) => format!("fresh for {}", print::age(ms)),
+        (None, None) => "-".into(),
+    }
+}
+
+pub(super) fn of_namespace<'a>(
+    listed: &'a [Listed],
+    namespace: &'a str,
+) -> impl Iterator<Item = &'a Listed> {
+    listed
+        .iter()
+        .filter(move |l| l.meta().is_some_and(|m| m.namespace == namespace))
+}
+
+pub(super) fn not_found(source: &Source, what: &str) -> u8 {
+    print::errln!(
+        "cacher: no {what} in {}: run `cacher ls` to see what is there",
+        print::clean(&source.name)
+    );
+    exit::NOT_FOUND
+}
+
+pub(super) fn show_namespace(
+    source: &Source,
+    listed: &[Listed],
+    namespace: &str,
+    json: bool,
+) -> u8 {
+    let mut entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
+    if entries.is_empty() {
+        return not_found(source, &format!("entries of namespace {namespace:?}"));
+    }
+    entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
+    if json {
+        emit(&json!({ "namespace": namespace, "entries": entries }));
+        return exit::OK;
+    }
+    let mut rows = vec![
+        ["KEY", "ARGS", "AGE", "SIZE", "STATE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for item in entries {
+        let Some(meta) = item.meta() else { continue };
+        let mut key = meta.key.clone();
+        if key.chars().count() > 24 {
+            key = format!("{}…", key.chars().take(23).collect::<String>());
+        }
+        rows.push(vec![
+            key,
+            meta.args.clone().unwrap_or_else(|| "-".into()),
+            print::age(age_ms(meta.created_ms)),
+            print::bytes(item.size),
+            state(source, item, meta),
+        ]);
+    }
+    print::out(format_args!("{}", print::table(&rows)));
+    exit::OK
+}
+
+/// The entry of `namespace` that `key` names: its key, its arguments' text or its location;
+/// else a key as `show NAMESPACE` cuts it (its first characters, then `…`), when one entry's key
+/// starts so.
+fn find_entry<'a>(
+    listed: &'a [Listed],
+    namespace: &'a str,
+    key: &str,
+) -> Result<Option<&'a Listed>, String> {
+    let exact = of_namespace(listed, namespace).find(|l| {
+        l.meta()
+            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
+            || l.location == key
+    });
+    let Some(start) = key.strip_suffix('…').filter(|_| exact.is_none()) else {
+        return Ok(exact);
+    };
+    let mut cut = of_namespace(listed, namespace)
+        .filter(|l| l.meta().is_some_and(|m| m.key.starts_with(start)));
+    match (cut.next(), cut.count()) {
+        (one, 0) => Ok(one),
+        (_, more) => Err(format!(
+            "{key:?} starts the keys of {} entries of namespace {namespace:?}: give a whole key \
+             (`cacher show NAMESPACE --json` prints them), or the arguments' text",
+            more + 1
+        )),
+    }
+}
+
+pub(super) fn show_entry(
+    source: &Source,
+    listed: &[Listed],
+    namespace: &str,
+    key: &str,
+    json: bool,
+) -> Result<u8, String> {
+    let Some(item) = find_entry(listed, namespace, key)? else {
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} of namespace {namespace:?}"),
+        ));
+    };
+    let meta = item.meta().ok_or("not an entry")?;
+    let bytes = source
+        .listing
+        .read_at(&item.location)
+        .map_err(|e| format!("cannot read {}: {e}", item.location))?;
+    let Some(bytes) = bytes else {
+        return Ok(not_found(
+            source,
+            &format!("entry {key:?} (removed meanwhile)"),
+        ));
+    };
+    let value = (meta.format == "json")
+        .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .flatten()
+        .and_then(|mut entry| entry.get_mut("value").map(serde_json::Value::take));
+    if json {
+        emit(
+            &json!({ "location": item.location, "size": item.size, "meta": meta, "value": value }),
+        );
+    } else {
+        print_entry(source, item, meta, value, bytes.len());
+    }
+    Ok(exit::OK)
+}
+
+/// `show NAMESPACE KEY` for people: the entry's record, then its value (JSON) or a summary.
+fn print_entry(
+    source: &Source,
+    item: &Listed,
+    meta: &EntryMeta,
+    value: Option<serde_json::Value>,
+    len: usize,
+) {
+    let field = |name: &str, text: &str| print::outln!("{name:<9} {}", print::clean(text));
+    field("location", &item.location);
+    field("namespace", &meta.namespace);
+    field("key", &meta.key);
+    field("args", meta.args.as_deref().unwrap_or("-"));
+    field("type", &meta.type_name);
+    field("version", meta.version.as_deref().unwrap_or("-"));
+    field("code", meta.code.as_deref().unwrap_or("-"));
+    let state = state(source, item, meta);
+    let age = print::age(age_ms(meta.created_ms));
+    match state.as_str() {
+        "-" => print::outln!("age       {age}"),
+        _ => print::outln!("age       {age} ({state})"),
+    }
+    print::outln!("size      {}", print::bytes(item.size));
+    match value {
+        Some(value) => {
+            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+            print::outln!("value");
+            pretty
+                .lines()
+                .for_each(|line| print::outln!("{}", print::clean(line)));
+        }
+        None => print::outln!(
+            "value     {len} bytes of {}: a binary format records no field names; read it with \
+             its type (Cache::get) to see it, or store it with JsonFormatter",
+            meta.format
+        ),
+    }
+}
