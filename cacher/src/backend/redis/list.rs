@@ -2,6 +2,7 @@
 //! locks' keys never match), then for each batch of keys, in one round trip, their first bytes,
 //! lengths and expiries.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use super::{RedisBackend, SCAN_BATCH};
@@ -76,6 +77,12 @@ impl<F: Formatter> RedisBackend<F> {
     }
 }
 
+/// The keys of `batch` not in `seen`, which records them.
+fn unseen(seen: &mut HashSet<Vec<u8>>, mut batch: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    batch.retain(|key| seen.insert(key.clone()));
+    batch
+}
+
 /// One key's first bytes, length and expiry. A value of another type than a string under an
 /// entry's key (a list planted there) answers `WRONGTYPE` to the first two: no bytes, listed as a
 /// corrupt entry (which `verify --repair` removes), as a corrupt file is; any other failure is
@@ -95,6 +102,8 @@ fn reply(reply: &[redis::Value]) -> redis::RedisResult<(Vec<u8>, u64, i64)> {
 impl<F: Formatter> Listing for RedisBackend<F> {
     fn list(&self, visit: &mut dyn FnMut(Listed) -> ControlFlow<()>) -> Result<()> {
         let mut cursor: u64 = 0;
+        // `SCAN` may return a key twice (its table resized between batches): listed once.
+        let mut seen = HashSet::new();
         loop {
             // Keys as bytes: one that is not UTF-8 is listed (as `\xff`), not an error.
             let (next, keys): (u64, Vec<Vec<u8>>) = self
@@ -108,7 +117,7 @@ impl<F: Formatter> Listing for RedisBackend<F> {
                         .arg(SCAN_BATCH),
                 )
                 .map_err(|e| self.conn.error(&format!("SCAN MATCH {ENTRY_PATTERN}"), e))?;
-            for listed in self.listed(keys)? {
+            for listed in self.listed(unseen(&mut seen, keys))? {
                 if visit(listed).is_break() {
                     return Ok(());
                 }
@@ -150,4 +159,28 @@ impl<F: Formatter> Listing for RedisBackend<F> {
 fn key_of(location: &str) -> Result<Vec<u8>> {
     bytes_of_location(location)
         .ok_or_else(|| Error::Config(format!("not a Redis location: {location:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::unseen;
+
+    /// Redis's `SCAN` may return a key in two batches (when its table shrinks or grows between
+    /// them): the listing promises each entry once, so `ls` counts it once and `clear` removes
+    /// it once.
+    #[test]
+    fn a_key_scan_returns_again_is_listed_once() {
+        let mut seen = HashSet::new();
+        let key = |k: &str| k.as_bytes().to_vec();
+        assert_eq!(
+            unseen(&mut seen, vec![key("a"), key("b")]),
+            [key("a"), key("b")]
+        );
+        assert_eq!(
+            unseen(&mut seen, vec![key("b"), key("c"), key("a")]),
+            [key("c")]
+        );
+    }
 }
