@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Scenarios for callgrind: `memory-hit-u64`, `memory-hit-str`, `memory-hit-3` (cacher's
-//! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`), `async-hit-u64`, `async-hit-str`
+//! `get_or_compute`), `attr-hit-u64`, `attr-hit-str`, `attr-hit-3` (cacher's `#[cached]`), `companion` (a `#[cached]` function's companion call alone, its cache found again), `async-hit-u64`, `async-hit-str`
 //! (`get_or_compute_async`), `async-attr-hit-u64`, `async-attr-hit-str` (`#[cached]` on an `async fn`;
 //! each future polled in place),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
@@ -155,6 +155,10 @@ fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
             threes.get_or_compute(&Args3(a, *b, c), || 1)
         }),
         "attr-hit-u64" => Box::new(|i| attr_u64(i as u64)),
+        // The companion's call alone: its cache found again, in this thread's table.
+        "companion" => {
+            Box::new(|i| black_box(attr_u64_cache()).namespace().len() as u64 + i as u64)
+        }
         "attr-hit-str" => Box::new(|i| attr_str(&strings[i])),
         "attr-hit-3" => Box::new(|i| {
             let (a, b, c) = &triples[i];

@@ -11,7 +11,7 @@
 //! companion's `lookup` stays free of shared writes).
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use hashbrown::HashMap;
 
@@ -20,7 +20,14 @@ use crate::Cache;
 
 type Found = &'static (dyn Any + Send + Sync);
 
+/// A cache found, by the address of its site function and its type.
+type Known = ((usize, TypeId), Found);
+
 thread_local! {
+    /// The cache this thread's last companion call found: a companion called again and again
+    /// (`f_cache().lookup(|| f(x))` around each call) finds it without a hash.
+    static LAST: Cell<Option<Known>> = const { Cell::new(None) };
+
     /// The caches this thread's companion calls found, by the address of their site function
     /// and their type: a site function's address is its attribute's alone (two functions
     /// compiled to one address are one site: their code, and so the `Site` they return, is the
@@ -52,14 +59,23 @@ where
     cache
 }
 
-/// What this thread found for `id`, if it did. Nothing from a thread whose locals are gone (a
-/// companion called from another thread-local's destructor): the cache is then found again.
+/// What this thread found for `id`, if it did: its last find first. Nothing from a thread whose
+/// locals are gone (a companion called from another thread-local's destructor): the cache is
+/// then found again.
 fn known(id: (usize, TypeId)) -> Option<Found> {
-    FOUND
+    if let Ok(Some((last, found))) = LAST.try_with(Cell::get)
+        && last == id
+    {
+        return Some(found);
+    }
+    let found = FOUND
         .try_with(|here| here.borrow().get(&id).copied())
-        .ok()?
+        .ok()??;
+    let _gone = LAST.try_with(|last| last.set(Some((id, found))));
+    Some(found)
 }
 
 fn remember(id: (usize, TypeId), cache: Found) {
     let _gone = FOUND.try_with(|here| here.borrow_mut().insert(id, cache));
+    let _gone = LAST.try_with(|last| last.set(Some((id, cache))));
 }
