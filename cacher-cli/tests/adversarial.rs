@@ -3,6 +3,8 @@
 //! entries whose names and keys carry terminal escape sequences.
 
 mod common;
+#[path = "common/greet.rs"]
+mod greet;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -11,15 +13,11 @@ use cacher::entry::{Entry, EntryKey};
 use cacher::{Cache, HashKeyer, PersistentBackend, SeparateFileBackend};
 
 use common::{cacher, code, text};
+use greet::greet_files;
 
 /// One cacher entry of `demo::greet` below `dir`, so that the directory is a cache root.
 fn one_entry(dir: &Path) {
-    let cache: Cache<String, String> = Cache::builder()
-        .namespace("demo::greet")
-        .keyer(HashKeyer)
-        .backend(SeparateFileBackend::new(dir.join("demo/greet")))
-        .build()
-        .unwrap();
+    let cache = greet_files(dir);
     cache
         .insert(&"alice".to_owned(), "hello".to_owned())
         .unwrap();

@@ -2,20 +2,17 @@
 //! early (`cacher ls | head -1`), or written where it cannot go (a full disk).
 
 mod common;
+#[path = "common/greet.rs"]
+mod greet;
+
+use greet::greet_files;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use cacher::{Cache, HashKeyer, SeparateFileBackend};
-
 /// Two entries of `demo::greet` below `dir`.
 fn two_entries(dir: &Path) {
-    let cache: Cache<String, String> = Cache::builder()
-        .namespace("demo::greet")
-        .keyer(HashKeyer)
-        .backend(SeparateFileBackend::new(dir.join("demo/greet")))
-        .build()
-        .unwrap();
+    let cache = greet_files(dir);
     for name in ["alice", "bob"] {
         cache.get_or_compute(name, || format!("hello {name}"));
     }

@@ -55,13 +55,7 @@ fn in_a_file_directory() {
 fn in_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
-    let make = || {
-        Cache::builder()
-            .namespace("demo::greet")
-            .backend(StoreBackend::new(store))
-            .build()
-            .unwrap()
-    };
+    let make = || greet_in_store(store);
     cleared_while_computing(&make, &["--store", store, "clear", "demo::greet", "--yes"]);
 }
 
@@ -71,13 +65,7 @@ fn on_redis() {
         return;
     };
     let url = server.url();
-    let make = || {
-        Cache::builder()
-            .namespace("demo::greet")
-            .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
-            .build()
-            .unwrap()
-    };
+    let make = || greet_on_redis(&url);
     cleared_while_computing(&make, &["--redis", &url, "clear", "demo::greet", "--yes"]);
 }
 
@@ -106,13 +94,7 @@ fn cleared_empty_while_computing(make: &dyn Fn() -> Cache<String, String>, clear
 fn of_an_empty_namespace_in_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
-    let make = || {
-        Cache::builder()
-            .namespace("demo::greet")
-            .backend(StoreBackend::new(store))
-            .build()
-            .unwrap()
-    };
+    let make = || greet_in_store(store);
     // The store exists (another namespace's entry), the namespace has none.
     let other: Cache<String, String> = Cache::builder()
         .namespace("demo::other")
@@ -129,12 +111,24 @@ fn of_an_empty_namespace_on_redis() {
         return;
     };
     let url = server.url();
-    let make = || {
-        Cache::builder()
-            .namespace("demo::greet")
-            .backend(RedisBackend::new(RedisOptions::new(url.clone())).unwrap())
-            .build()
-            .unwrap()
-    };
+    let make = || greet_on_redis(&url);
     cleared_empty_while_computing(&make, &["--redis", &url, "clear", "demo::greet", "--yes"]);
+}
+
+/// The cache `demo::greet` in the store at `store`, as an app builds it.
+fn greet_in_store(store: &str) -> Cache<String, String> {
+    Cache::builder()
+        .namespace("demo::greet")
+        .backend(StoreBackend::new(store))
+        .build()
+        .unwrap()
+}
+
+/// The cache `demo::greet` on the Redis server at `url`, as an app builds it.
+fn greet_on_redis(url: &str) -> Cache<String, String> {
+    Cache::builder()
+        .namespace("demo::greet")
+        .backend(RedisBackend::new(RedisOptions::new(url)).unwrap())
+        .build()
+        .unwrap()
 }
