@@ -10,6 +10,7 @@ mod aheadsame;
 mod asyncmut;
 #[cfg(feature = "tokio")]
 mod asyncself;
+mod attack17;
 mod bomb;
 #[cfg(feature = "tokio")]
 mod cancel;

@@ -225,7 +225,12 @@ where
         let (Some(memory), Some(entry)) = (&self.inner.memory, &self.entry) else {
             return None;
         };
-        let (key, value) = (self.call.key.to_key(), entry.value.clone());
+        let key = self.call.key.to_key();
+        if crate::key::Encoded::unfindable(&key) {
+            // No call finds it again: kept, it would stay in the memory tier for good.
+            return None;
+        }
+        let value = entry.value.clone();
         let inserted = memory.insert_if((hash, key), value, entry.stamp(), admits);
         self.inner.stats.evicted("memory", inserted.evicted);
         self.displaced = inserted.displaced;
