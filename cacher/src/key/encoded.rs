@@ -36,7 +36,8 @@ pub struct Encoded(Box<str>);
 
 impl Encoded {
     /// The canonical text, or one that equals no other when the value failed to serialize (such
-    /// a call is never served from memory; the persistent tiers report the error).
+    /// a call is never served from memory, nor its value kept there; the persistent tiers report
+    /// the error).
     fn of<T: Serialize + ?Sized>(value: &T) -> Self {
         static FAILED: AtomicU64 = AtomicU64::new(0);
         match canonical(value, &[]) {
