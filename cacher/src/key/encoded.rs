@@ -49,10 +49,12 @@ impl Encoded {
     /// Whether `key` is an `Encoded` of a value that failed to serialize: a key no call finds
     /// again (each such call's text is its own), which the memory tier must not keep (every call
     /// would leave one more entry there for good).
-    pub(crate) fn unfindable<K: 'static>(key: &K) -> bool {
-        let key: &dyn std::any::Any = key;
-        key.downcast_ref::<Self>()
-            .is_some_and(|encoded| encoded.0.starts_with('\0'))
+    /// Not generic: a cache's key is given as `&dyn Any` (compiled once, not per key type).
+    pub(crate) fn unfindable(key: &dyn std::any::Any) -> bool {
+        match key.downcast_ref::<Self>() {
+            Some(encoded) => encoded.0.starts_with('\0'),
+            None => false,
+        }
     }
 
     /// The canonical text.
