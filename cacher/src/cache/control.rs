@@ -4,11 +4,12 @@
 //! signature and no code generated per function.
 //!
 //! The request travels in a thread-local slot, installed while the closure runs (or, for a
-//! future, while it is polled). The first `get_or_compute` of this cache inside it takes the
+//! future, while it is polled), above any other control's: a control of another cache inside
+//! it does not hide it. The first `get_or_compute` of this cache inside it takes the
 //! request; calls made by the function's body (recursion included) do not see it. A global count
 //! of installed slots keeps the hit path of every other call at one relaxed load.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,28 +45,32 @@ struct Slot {
 }
 
 thread_local! {
-    static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
+    /// The controls in place on this thread, innermost last.
+    static SLOTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Slots installed on any thread: zero on the hit path of a program that uses no control.
 static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
-/// Puts `slot` in place for the current thread until the guard is finished (or dropped, by a
-/// panic), then gives back the previous one: controls nest.
+/// Puts `slot` in place for the current thread, above the slots already there, until the guard
+/// is finished (or dropped, by a panic): controls nest. A control of another cache inside it
+/// does not hide it from this cache's calls.
 struct Installed {
-    previous: Option<Slot>,
+    depth: usize,
 }
 
 impl Installed {
     fn new(slot: Slot) -> Self {
         INSTALLED.fetch_add(1, Ordering::Relaxed);
-        Self {
-            previous: SLOT.replace(Some(slot)),
-        }
+        let depth = SLOTS.with_borrow_mut(|slots| {
+            slots.push(slot);
+            slots.len() - 1
+        });
+        Self { depth }
     }
 
     fn finish(self) -> Slot {
-        let slot = SLOT.get().expect("installed until finished");
+        let slot = SLOTS.with_borrow(|slots| slots[self.depth]);
         drop(self);
         slot
     }
@@ -73,7 +78,7 @@ impl Installed {
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        SLOT.set(self.previous);
+        SLOTS.with_borrow_mut(|slots| slots.truncate(self.depth));
         INSTALLED.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -87,26 +92,25 @@ pub(super) fn take(cache: usize) -> Option<Mode> {
     take_slow(cache)
 }
 
+/// The innermost control for `cache` in place on this thread, if any: a control of another
+/// cache inside it (`a.refresh(|| b.lookup(|| …)))`) does not hide it.
+fn innermost<R>(cache: usize, then: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+    SLOTS.with_borrow_mut(|slots| slots.iter_mut().rev().find(|s| s.cache == cache).map(then))
+}
+
 #[cold]
 fn take_slow(cache: usize) -> Option<Mode> {
-    let mut slot = SLOT.get()?;
-    if slot.cache != cache || slot.taken {
-        return None;
-    }
-    slot.taken = true;
-    SLOT.set(Some(slot));
-    Some(slot.mode)
+    innermost(cache, |slot| {
+        (!std::mem::replace(&mut slot.taken, true)).then_some(slot.mode)
+    })
+    .flatten()
 }
 
 /// Records the origin of the call that took the control for `cache`.
 pub(super) fn report(cache: usize, origin: Origin) {
-    if let Some(mut slot) = SLOT
-        .get()
-        .filter(|s| s.cache == cache && s.origin.is_none())
-    {
-        slot.origin = Some(origin);
-        SLOT.set(Some(slot));
-    }
+    innermost(cache, |slot| {
+        slot.origin.get_or_insert(origin);
+    });
 }
 
 impl<K, V> Cache<K, V>
