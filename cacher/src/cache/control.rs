@@ -133,7 +133,7 @@ where
         let value = call();
         let slot = installed.finish();
         if !slot.taken && mode != Mode::Observe {
-            unsteered(mode, self.namespace());
+            unsteered(mode, self.namespace(), false);
         }
         (value, slot.origin)
     }
@@ -209,7 +209,8 @@ where
     }
 
     /// Async [`refresh`](Self::refresh): `fetch_cache().refresh_async(fetch("/a", 1)).await`.
-    /// The control is in place while the future is polled. A value whose own ttl (`ttl_fn`) is
+    /// The control is in place while the future is polled (not in a task it spawns: a warning
+    /// is logged when the future made no call of this cache). A value whose own ttl (`ttl_fn`) is
     /// zero removes the older entry, as with `refresh`, on a blocking thread (tokio's
     /// `spawn_blocking`), not the executor's.
     ///
@@ -302,6 +303,9 @@ where
             poll
         })
         .await;
+        if !slot.taken && mode != Mode::Observe {
+            unsteered(mode, self.namespace(), true);
+        }
         (value, slot.origin)
     }
 
@@ -336,15 +340,25 @@ an `async fn`'s call is a future that runs after `lookup` returned (write \
 `lookup_async(fetch(…)).await`), and the plain-store methods (`get`, `peek`) are not steered";
 
 /// A `refresh` or `bypass` whose closure made no call of the cache: most likely the call of an
-/// `async fn`, a future that runs after the control is gone, as an ordinary call. Said, since
-/// the value it returns looks right.
+/// `async fn`, a future that runs after the control is gone, as an ordinary call; for their async
+/// forms (`in_future`), a call made in a task the future spawned, which it does not poll. Said,
+/// since the value it returns looks right.
 #[cold]
-fn unsteered(mode: Mode, namespace: &str) {
+fn unsteered(mode: Mode, namespace: &str, in_future: bool) {
     let name = match mode {
         Mode::Refresh => "refresh",
         Mode::Bypass => "bypass",
         Mode::Observe => "lookup",
     };
+    if in_future {
+        tracing::warn!(
+            namespace,
+            "the future given to `{name}_async` made no call of this cache while it was polled, \
+             so nothing was steered: a call in a task it spawned (`tokio::spawn`) is not steered \
+             (await the call itself: `{name}_async(fetch(…)).await`)"
+        );
+        return;
+    }
     tracing::warn!(
         namespace,
         "the closure given to `{name}` made no call of this cache on this thread, so nothing was \

@@ -325,3 +325,24 @@ async fn lookup_async_of_a_waiter_and_after_a_timeout_tells_its_own_call() {
     let again = cache.lookup_async(cache.get_or_compute_async(&1, || async { 4 }));
     assert_eq!(again.await.origin, Origin::Hit);
 }
+
+/// A `refresh_async` or `bypass_async` whose future steered nothing (its call made in a task it
+/// spawned, which it does not poll) says so, as the blocking forms do: its value looks right.
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_control_that_steered_nothing_says_so() {
+    let cache = Arc::new(cache());
+    cache.insert(&1, 1).unwrap();
+    let log = cacher_tests::Log::default();
+    let _on_this_thread = log.on_this_thread();
+    let spawned = {
+        let cache = Arc::clone(&cache);
+        async move {
+            let call = async move { cache.get_or_compute_async(&1, || async { 2 }).await };
+            tokio::spawn(call).await.unwrap()
+        }
+    };
+    assert_eq!(cache.refresh_async(spawned).await, 1, "not refreshed");
+    let logged = log.text();
+    assert!(logged.contains("`refresh_async` made no call"), "{logged}");
+    assert!(logged.contains("tokio::spawn"), "{logged}");
+}
