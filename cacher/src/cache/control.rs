@@ -54,23 +54,31 @@ static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
 /// Puts `slot` in place for the current thread, above the slots already there, until the guard
 /// is finished (or dropped, by a panic): controls nest. A control of another cache inside it
-/// does not hide it from this cache's calls.
+/// does not hide it from this cache's calls. On a thread whose slots are gone (a call from a
+/// thread-local's destructor) nothing is put in place: nothing is steered, and nothing panics.
 struct Installed {
-    depth: usize,
+    depth: Option<usize>,
+    slot: Slot,
 }
 
 impl Installed {
     fn new(slot: Slot) -> Self {
         INSTALLED.fetch_add(1, Ordering::Relaxed);
-        let depth = SLOTS.with_borrow_mut(|slots| {
+        let depth = SLOTS.try_with(|slots| {
+            let mut slots = slots.borrow_mut();
             slots.push(slot);
             slots.len() - 1
         });
-        Self { depth }
+        Self {
+            depth: depth.ok(),
+            slot,
+        }
     }
 
     fn finish(self) -> Slot {
-        let slot = SLOTS.with_borrow(|slots| slots[self.depth]);
+        let depth = self.depth;
+        let slot = depth.and_then(|depth| SLOTS.try_with(|slots| slots.borrow()[depth]).ok());
+        let slot = slot.unwrap_or(self.slot);
         drop(self);
         slot
     }
@@ -78,7 +86,9 @@ impl Installed {
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        SLOTS.with_borrow_mut(|slots| slots.truncate(self.depth));
+        if let Some(depth) = self.depth {
+            let _ = SLOTS.try_with(|slots| slots.borrow_mut().truncate(depth));
+        }
         INSTALLED.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -95,7 +105,13 @@ pub(super) fn take(cache: usize) -> Option<Mode> {
 /// The innermost control for `cache` in place on this thread, if any: a control of another
 /// cache inside it (`a.refresh(|| b.lookup(|| …)))`) does not hide it.
 fn innermost<R>(cache: usize, then: impl FnOnce(&mut Slot) -> R) -> Option<R> {
-    SLOTS.with_borrow_mut(|slots| slots.iter_mut().rev().find(|s| s.cache == cache).map(then))
+    SLOTS
+        .try_with(|slots| {
+            let mut slots = slots.borrow_mut();
+            slots.iter_mut().rev().find(|s| s.cache == cache).map(then)
+        })
+        .ok()
+        .flatten()
 }
 
 #[cold]

@@ -2,6 +2,7 @@
 //! cancellation, timeouts, nesting and work stealing: a control steers the one call it wraps,
 //! wherever its future is polled, and nothing after its future is gone.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -345,4 +346,40 @@ async fn an_async_control_that_steered_nothing_says_so() {
     let logged = log.text();
     assert!(logged.contains("`refresh_async` made no call"), "{logged}");
     assert!(logged.contains("tokio::spawn"), "{logged}");
+}
+
+/// Calls `cache` from a thread-local's destructor, after the controls' own thread-local is gone.
+struct CallsOnDrop(Cache<u32, u64>);
+
+impl Drop for CallsOnDrop {
+    fn drop(&mut self) {
+        assert_eq!(self.0.get_or_compute(&9, || 9), 9);
+    }
+}
+
+thread_local! {
+    static ON_DROP: RefCell<Option<CallsOnDrop>> = const { RefCell::new(None) };
+}
+
+/// A call made from a thread-local's destructor, after the thread's controls are gone, while a
+/// control is in place on another thread (so that every call looks for one): an ordinary call,
+/// not a panic in a destructor (which aborts the process).
+#[test]
+fn a_call_from_a_thread_local_destructor_beside_a_control_is_an_ordinary_one() {
+    let cache = cache();
+    let (gate, held) = cacher_tests::gate();
+    let steered = std::thread::scope(|scope| {
+        let other = scope.spawn(|| cache.refresh(|| held.hold(cache.get_or_compute(&1, || 1))));
+        gate.started();
+        let dropper = scope.spawn(|| {
+            // Registered first, destroyed last: after the controls' thread-local.
+            ON_DROP.with(|on| *on.borrow_mut() = Some(CallsOnDrop(cache.clone())));
+            cache.lookup(|| cache.get_or_compute(&8, || 8)).value
+        });
+        assert_eq!(dropper.join().unwrap(), 8);
+        gate.release();
+        other.join().unwrap()
+    });
+    assert_eq!(steered, 1);
+    assert_eq!(cache.peek(&9), Some(9));
 }
