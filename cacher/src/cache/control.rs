@@ -122,10 +122,14 @@ fn take_slow(cache: usize) -> Option<Mode> {
     .flatten()
 }
 
-/// Records the origin of the call that took the control for `cache`.
+/// Records the origin of the call that took the control for `cache`: not in a control no call
+/// took yet, whose call is still to come (the reporting call was begun under another control,
+/// its future then awaited inside this one).
 pub(super) fn report(cache: usize, origin: Origin) {
     innermost(cache, |slot| {
-        slot.origin.get_or_insert(origin);
+        if slot.taken {
+            slot.origin.get_or_insert(origin);
+        }
     });
 }
 

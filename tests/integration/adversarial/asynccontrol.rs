@@ -383,3 +383,25 @@ fn a_call_from_a_thread_local_destructor_beside_a_control_is_an_ordinary_one() {
     assert_eq!(steered, 1);
     assert_eq!(cache.peek(&9), Some(9));
 }
+
+/// A call begun under one control and finished under a `lookup_async` (its future awaited by
+/// reference after a timeout cut the first short) is not the lookup's call: the lookup tells
+/// the origin of the call that took it.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_call_moved_into_a_lookup_does_not_tell_its_origin() {
+    let cache = cache();
+    cache.insert(&2, 20).unwrap();
+    let slow = || async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        1
+    };
+    let mut begun = std::pin::pin!(cache.get_or_compute_async(&1, slow));
+    let cut = tokio::time::timeout(Duration::from_secs(1), cache.refresh_async(&mut begun)).await;
+    assert!(cut.is_err());
+    let seen = cache.lookup_async(async {
+        let moved = (&mut begun).await;
+        moved + cache.get_or_compute_async(&2, || async { 21 }).await
+    });
+    let seen = seen.await;
+    assert_eq!((seen.value, seen.origin), (21, Origin::Hit));
+}
