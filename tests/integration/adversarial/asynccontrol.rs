@@ -405,3 +405,85 @@ async fn a_call_moved_into_a_lookup_does_not_tell_its_origin() {
     let seen = seen.await;
     assert_eq!((seen.value, seen.origin), (21, Origin::Hit));
 }
+
+/// Two refreshes of a key under way together: the one begun last is what stays, whichever
+/// ends first.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn of_two_refreshes_under_way_the_later_one_stays() {
+    for older_ends_first in [true, false] {
+        let cache = cache();
+        cache.insert(&1, 0).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let older = cache.get_or_compute_async(&1, || async {
+            rx.await.unwrap();
+            1
+        });
+        let mut older = Box::pin(cache.refresh_async(older));
+        assert!(poll_once(older.as_mut()).is_pending());
+        let later = cache.get_or_compute_async(&1, || async {
+            tokio::task::yield_now().await;
+            2
+        });
+        let mut later = Box::pin(cache.refresh_async(later));
+        assert!(poll_once(later.as_mut()).is_pending());
+        tx.send(()).unwrap();
+        if older_ends_first {
+            assert_eq!(older.await, 1);
+            assert_eq!(later.await, 2);
+        } else {
+            assert_eq!(later.await, 2);
+            assert_eq!(older.await, 1);
+        }
+        assert_eq!(
+            cache.peek(&1),
+            Some(2),
+            "older ends first: {older_ends_first}"
+        );
+    }
+}
+
+/// Ordinary calls computing the key on other threads, from a source read before a refresh's
+/// function changed it (begun before the refresh, or during it): once the refresh returned its
+/// value, no call serves an older one. (A removal during a refresh wins over it, by design: the
+/// readers do not remove.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_refresh_returned_no_call_serves_an_older_value() {
+    let cache = Arc::new(cache());
+    let source = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let (cache, source, stop) = (cache.clone(), source.clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let read = || async {
+                    let seen = source.load(Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    seen
+                };
+                let _ = cache.get_or_compute_async(&1, read).await;
+            }
+        }));
+    }
+    for version in 1..=300 {
+        // Absent: the readers compute it beside the refresh.
+        cache.remove(&1).unwrap();
+        let refresh = || async {
+            source.store(version, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            version
+        };
+        let refreshed = cache.refresh_async(cache.get_or_compute_async(&1, refresh));
+        assert_eq!(refreshed.await, version);
+        let now = cache.get_or_compute_async(&1, || async { source.load(Ordering::SeqCst) });
+        let now = now.await;
+        assert!(
+            now >= version,
+            "served {now} after the refresh to {version} returned"
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    for reader in readers {
+        reader.await.unwrap();
+    }
+}
