@@ -4,11 +4,12 @@
 //! signature and no code generated per function.
 //!
 //! The request travels in a thread-local slot, installed while the closure runs (or, for a
-//! future, while it is polled). The first `get_or_compute` of this cache inside it takes the
+//! future, while it is polled), above any other control's: a control of another cache inside
+//! it does not hide it. The first `get_or_compute` of this cache inside it takes the
 //! request; calls made by the function's body (recursion included) do not see it. A global count
 //! of installed slots keeps the hit path of every other call at one relaxed load.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,28 +45,40 @@ struct Slot {
 }
 
 thread_local! {
-    static SLOT: Cell<Option<Slot>> = const { Cell::new(None) };
+    /// The controls in place on this thread, innermost last.
+    static SLOTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Slots installed on any thread: zero on the hit path of a program that uses no control.
 static INSTALLED: AtomicUsize = AtomicUsize::new(0);
 
-/// Puts `slot` in place for the current thread until the guard is finished (or dropped, by a
-/// panic), then gives back the previous one: controls nest.
+/// Puts `slot` in place for the current thread, above the slots already there, until the guard
+/// is finished (or dropped, by a panic): controls nest. A control of another cache inside it
+/// does not hide it from this cache's calls. On a thread whose slots are gone (a call from a
+/// thread-local's destructor) nothing is put in place: nothing is steered, and nothing panics.
 struct Installed {
-    previous: Option<Slot>,
+    depth: Option<usize>,
+    slot: Slot,
 }
 
 impl Installed {
     fn new(slot: Slot) -> Self {
         INSTALLED.fetch_add(1, Ordering::Relaxed);
+        let depth = SLOTS.try_with(|slots| {
+            let mut slots = slots.borrow_mut();
+            slots.push(slot);
+            slots.len() - 1
+        });
         Self {
-            previous: SLOT.replace(Some(slot)),
+            depth: depth.ok(),
+            slot,
         }
     }
 
     fn finish(self) -> Slot {
-        let slot = SLOT.get().expect("installed until finished");
+        let depth = self.depth;
+        let slot = depth.and_then(|depth| SLOTS.try_with(|slots| slots.borrow()[depth]).ok());
+        let slot = slot.unwrap_or(self.slot);
         drop(self);
         slot
     }
@@ -73,7 +86,9 @@ impl Installed {
 
 impl Drop for Installed {
     fn drop(&mut self) {
-        SLOT.set(self.previous);
+        if let Some(depth) = self.depth {
+            let _ = SLOTS.try_with(|slots| slots.borrow_mut().truncate(depth));
+        }
         INSTALLED.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -87,26 +102,35 @@ pub(super) fn take(cache: usize) -> Option<Mode> {
     take_slow(cache)
 }
 
-#[cold]
-fn take_slow(cache: usize) -> Option<Mode> {
-    let mut slot = SLOT.get()?;
-    if slot.cache != cache || slot.taken {
-        return None;
-    }
-    slot.taken = true;
-    SLOT.set(Some(slot));
-    Some(slot.mode)
+/// The innermost control for `cache` in place on this thread, if any: a control of another
+/// cache inside it (`a.refresh(|| b.lookup(|| …)))`) does not hide it.
+fn innermost<R>(cache: usize, then: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+    SLOTS
+        .try_with(|slots| {
+            let mut slots = slots.borrow_mut();
+            slots.iter_mut().rev().find(|s| s.cache == cache).map(then)
+        })
+        .ok()
+        .flatten()
 }
 
-/// Records the origin of the call that took the control for `cache`.
+#[cold]
+fn take_slow(cache: usize) -> Option<Mode> {
+    innermost(cache, |slot| {
+        (!std::mem::replace(&mut slot.taken, true)).then_some(slot.mode)
+    })
+    .flatten()
+}
+
+/// Records the origin of the call that took the control for `cache`: not in a control no call
+/// took yet, whose call is still to come (the reporting call was begun under another control,
+/// its future then awaited inside this one).
 pub(super) fn report(cache: usize, origin: Origin) {
-    if let Some(mut slot) = SLOT
-        .get()
-        .filter(|s| s.cache == cache && s.origin.is_none())
-    {
-        slot.origin = Some(origin);
-        SLOT.set(Some(slot));
-    }
+    innermost(cache, |slot| {
+        if slot.taken {
+            slot.origin.get_or_insert(origin);
+        }
+    });
 }
 
 impl<K, V> Cache<K, V>
@@ -129,7 +153,7 @@ where
         let value = call();
         let slot = installed.finish();
         if !slot.taken && mode != Mode::Observe {
-            unsteered(mode, self.namespace());
+            unsteered(mode, self.namespace(), false);
         }
         (value, slot.origin)
     }
@@ -205,7 +229,8 @@ where
     }
 
     /// Async [`refresh`](Self::refresh): `fetch_cache().refresh_async(fetch("/a", 1)).await`.
-    /// The control is in place while the future is polled. A value whose own ttl (`ttl_fn`) is
+    /// The control is in place while the future is polled (not in a task it spawns: a warning
+    /// is logged when the future made no call of this cache). A value whose own ttl (`ttl_fn`) is
     /// zero removes the older entry, as with `refresh`, on a blocking thread (tokio's
     /// `spawn_blocking`), not the executor's.
     ///
@@ -298,6 +323,9 @@ where
             poll
         })
         .await;
+        if !slot.taken && mode != Mode::Observe {
+            unsteered(mode, self.namespace(), true);
+        }
         (value, slot.origin)
     }
 
@@ -332,15 +360,25 @@ an `async fn`'s call is a future that runs after `lookup` returned (write \
 `lookup_async(fetch(…)).await`), and the plain-store methods (`get`, `peek`) are not steered";
 
 /// A `refresh` or `bypass` whose closure made no call of the cache: most likely the call of an
-/// `async fn`, a future that runs after the control is gone, as an ordinary call. Said, since
-/// the value it returns looks right.
+/// `async fn`, a future that runs after the control is gone, as an ordinary call; for their async
+/// forms (`in_future`), a call made in a task the future spawned, which it does not poll. Said,
+/// since the value it returns looks right.
 #[cold]
-fn unsteered(mode: Mode, namespace: &str) {
+fn unsteered(mode: Mode, namespace: &str, in_future: bool) {
     let name = match mode {
         Mode::Refresh => "refresh",
         Mode::Bypass => "bypass",
         Mode::Observe => "lookup",
     };
+    if in_future {
+        tracing::warn!(
+            namespace,
+            "the future given to `{name}_async` made no call of this cache while it was polled, \
+             so nothing was steered: a call in a task it spawned (`tokio::spawn`) is not steered \
+             (await the call itself: `{name}_async(fetch(…)).await`)"
+        );
+        return;
+    }
     tracing::warn!(
         namespace,
         "the closure given to `{name}` made no call of this cache on this thread, so nothing was \
