@@ -102,33 +102,54 @@ pub(super) fn take(cache: usize) -> Option<Mode> {
     take_slow(cache)
 }
 
-/// The innermost control for `cache` in place on this thread, if any: a control of another
-/// cache inside it (`a.refresh(|| b.lookup(|| …)))`) does not hide it.
-fn innermost<R>(cache: usize, then: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+/// Runs `then` on this thread's controls for `cache`, innermost first: a control of another
+/// cache inside one (`a.refresh(|| b.lookup(|| …)))`) does not hide it.
+fn of_cache<R>(
+    cache: usize,
+    then: impl FnOnce(&mut dyn Iterator<Item = &mut Slot>) -> R,
+) -> Option<R> {
     SLOTS
         .try_with(|slots| {
             let mut slots = slots.borrow_mut();
-            slots.iter_mut().rev().find(|s| s.cache == cache).map(then)
+            then(&mut slots.iter_mut().rev().filter(|s| s.cache == cache))
         })
         .ok()
-        .flatten()
 }
 
+/// The first call of `cache` under its controls takes the innermost one no call took, and with
+/// it the ones around it that it answers too: an outer `lookup` observes the call an inner
+/// `refresh` steers (and an outer `refresh` steers the call an inner `lookup` observes). An outer
+/// control that asks something else (a `bypass` around a `refresh`) is not this call's.
 #[cold]
 fn take_slow(cache: usize) -> Option<Mode> {
-    innermost(cache, |slot| {
-        (!std::mem::replace(&mut slot.taken, true)).then_some(slot.mode)
+    of_cache(cache, |slots| {
+        let mut taken: Option<Mode> = None;
+        for slot in slots {
+            if slot.taken {
+                break;
+            }
+            match (taken, slot.mode) {
+                (None | Some(Mode::Observe), mode) => taken = Some(mode),
+                (Some(_), Mode::Observe) => {}
+                (Some(_), _) => break,
+            }
+            slot.taken = true;
+        }
+        taken
     })
     .flatten()
 }
 
-/// Records the origin of the call that took the control for `cache`: not in a control no call
-/// took yet, whose call is still to come (the reporting call was begun under another control,
-/// its future then awaited inside this one).
+/// Records the origin of the call that took the controls for `cache`, in each it took: not in a
+/// control no call took yet, whose call is still to come (the reporting call was begun under
+/// another control, its future then awaited inside this one).
 pub(super) fn report(cache: usize, origin: Origin) {
-    innermost(cache, |slot| {
-        if slot.taken {
-            slot.origin.get_or_insert(origin);
+    of_cache(cache, |slots| {
+        for slot in slots {
+            if !slot.taken || slot.origin.is_some() {
+                break;
+            }
+            slot.origin = Some(origin);
         }
     });
 }

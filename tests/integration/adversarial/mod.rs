@@ -57,6 +57,7 @@ mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
 mod regrown;
+mod samecontrol;
 mod skewed;
 mod store;
 mod storelinks;
