@@ -160,11 +160,8 @@ impl Source {
             }
         }
         self.removing(|_| {
-            namespaces.iter().try_for_each(|(namespace, locations)| {
-                self.listing
-                    .invalidate_namespace(namespace, locations)
-                    .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
-            })
+            (namespaces.iter())
+                .try_for_each(|(namespace, locations)| self.invalidate(namespace, locations))
         })
     }
 
@@ -176,11 +173,15 @@ impl Source {
         if self.dir.is_some() {
             return Ok(());
         }
-        self.removing(|_| {
-            (self.listing)
-                .invalidate_namespace(namespace, &[])
-                .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
-        })
+        self.removing(|_| self.invalidate(namespace, &[]))
+    }
+
+    /// Moves the generation of every key of `namespace`, whose entries are at `locations`
+    /// ([`Listing::invalidate_namespace`]); its failure said as `clear` says it.
+    fn invalidate(&self, namespace: &str, locations: &[&str]) -> Result<(), String> {
+        (self.listing)
+            .invalidate_namespace(namespace, locations)
+            .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
     }
 
     /// Runs `work` with a removal of entries by location (`remove_at`) that says once on
