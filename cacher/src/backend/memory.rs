@@ -138,12 +138,6 @@ where
         self
     }
 
-    /// The bound given to [`max_entries`](Self::max_entries), if any: the cache's build refuses 0.
-    #[cfg(test)]
-    pub(crate) fn max_entries_bound(&self) -> Option<usize> {
-        self.tier.max_entries()
-    }
-
     /// The hash that [`get_shared`](Self::get_shared) and friends take.
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {

@@ -83,7 +83,7 @@ fn removed_and_cleared_entries_are_gone() {
 #[test]
 fn max_entries_zero_holds_nothing_and_never_panics() {
     let memory: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(0);
-    assert_eq!(memory.max_entries_bound(), Some(0));
+    assert_eq!(memory.tier.max_entries(), Some(0));
     memory.insert("a".to_owned(), 1, at(0));
     assert_eq!(get(&memory, "a"), None);
     assert_eq!(memory.len(), 0);
