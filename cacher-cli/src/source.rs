@@ -103,8 +103,9 @@ impl Source {
         );
         spinner.set_message(format!("reading {}", self.name));
         let (mut all, mut seen, mut stores) = (Vec::<Listed>::new(), 0, Vec::new());
-        // Where each kept thing is in `all`: Redis's SCAN may return a key twice (when its
-        // table shrinks meanwhile), which is one entry, counted, sized and removed once.
+        // Where each kept thing is in `all`: a location listed twice is one entry, counted,
+        // sized and removed once. (Redis's SCAN may return a key twice; `RedisBackend`'s listing
+        // now leaves it out itself, as `Listing` promises: this keeps the promise for any other.)
         let mut at: HashMap<String, usize> = HashMap::new();
         let result = self.listing.list(&mut |listed| {
             if listed.found != Found::Other {
