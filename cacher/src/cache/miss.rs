@@ -32,19 +32,19 @@ mod tier;
 mod values;
 
 pub(super) use self::tier::down_in;
-pub(super) use self::{
-    others::Waited, seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values,
-};
+pub(super) use self::{seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values};
 #[cfg(feature = "tokio")]
 pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::flight::{Flight, Leader};
 use super::generation::{Generation, Generations, Storing};
 use super::inner::Shared;
 use super::origin::Origin;
 use super::refresh::Ticket;
-use crate::backend::{Absence, Generation as TierGeneration};
+use crate::backend::{Absence, Displaced, Generation as TierGeneration};
 use crate::entry::Stamp;
 use crate::error::{Error, Result};
 use crate::lock::{FlightGuard, FlightLock};
@@ -216,6 +216,16 @@ pub(super) struct Core<'a> {
     /// costs one timeout per call, not one per command. They are not written to again, and the
     /// cross-process lock is not taken.
     down: u64,
+    // The flight, untyped: kept here rather than by the shell, so that joining, waiting and
+    // giving up are compiled once, not once per cache type. Last, so dropped after the store
+    // and the lock above.
+    /// The flight a waiter waits for.
+    flight: Option<Arc<Flight>>,
+    /// The flight this call leads: dropped unfinished, it fails, and its waiters go round again.
+    leader: Option<Leader<'a>>,
+    /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
+    /// the store has ended (its panic resumed then), or with the call.
+    displaced: Option<Displaced>,
 }
 
 impl<'a> Core<'a> {
@@ -254,6 +264,9 @@ impl<'a> Core<'a> {
             missing: None,
             store_error,
             down: 0,
+            flight: None,
+            leader: None,
+            displaced: None,
         }
     }
 
@@ -437,7 +450,7 @@ impl<'a> Core<'a> {
         self.storing = Some(storing);
         v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
         if memory {
-            v.insert_memory(self.hash, &|| true);
+            v.insert_memory(self.hash, &|| true, &mut self.displaced);
         }
         self.phase = Phase::Write {
             tier: 0,

@@ -55,8 +55,9 @@ impl<'a> Core<'a> {
     /// Waits for the flight this call joined (blocking), for [`Step::Wait`].
     #[inline(never)]
     fn wait_step(&mut self, bound: std::time::Duration, v: &mut dyn Values<'a>) {
-        let outcome = v.wait(bound);
-        self.waited(outcome, v);
+        let outcome = self.flight().wait(bound);
+        let waited = self.outcome(outcome, v);
+        self.waited(waited, v);
     }
 
     /// Whether an invalidation went on without the store under way (waited out its bound).

@@ -4,6 +4,7 @@
 use crate::backend::under_shard_lock;
 
 use super::{Core, Pass, Phase, Values, log};
+use crate::cache::flight::{Flight, Outcome};
 use crate::error::Result;
 use crate::lock::FlightGuard;
 
@@ -30,13 +31,37 @@ impl<'a> Core<'a> {
             self.phase = Phase::Compute;
             return;
         }
-        match v.join(self.hash) {
+        match v.join(self.hash).seat(&mut self.leader, &mut self.flight) {
             Some(stuck) => {
                 self.stuck = stuck;
                 self.look_again(Pass::AfterJoin, v);
             }
             None => self.phase = Phase::Wait,
         }
+    }
+
+    /// The flight to wait for, for [`Step::Wait`](super::Step::Wait).
+    pub(super) fn flight(&self) -> &Flight {
+        match &self.flight {
+            Some(flight) => flight,
+            None => log::out_of_step("waits are planned with their flight"),
+        }
+    }
+
+    /// How a wait ended, the leader's value taken into the shell; the flight kept only for a
+    /// wait that timed out (to abandon).
+    pub(super) fn outcome(&mut self, outcome: Outcome, v: &mut dyn Values<'a>) -> Waited {
+        let waited = match outcome {
+            Outcome::Value => match v.take_handed(self.flight()) {
+                true => Waited::Value,
+                false => Waited::Failed,
+            },
+            Outcome::Failed => Waited::Failed,
+            Outcome::TimedOut => return Waited::TimedOut,
+            Outcome::Reentrant => Waited::Reentrant,
+        };
+        self.flight = None;
+        waited
     }
 
     /// How the wait for another caller ended.
@@ -55,7 +80,9 @@ impl<'a> Core<'a> {
             }
             Waited::TimedOut => {
                 log::waited_too_long(shared.namespace(), shared.wait_timeout);
-                v.abandon();
+                if let Some(flight) = self.flight.take() {
+                    flight.abandon();
+                }
             }
             Waited::Reentrant => log::reentrant(shared.namespace()),
         }

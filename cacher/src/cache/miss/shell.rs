@@ -4,16 +4,14 @@
 //! only part of the miss path compiled once per cache type: its methods are a few lines each.
 
 use std::hash::Hash;
-use std::sync::Arc;
 
 use super::tier::{no_tiers, park, tier_of};
-use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, Waited, log, store::millis};
+use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, log, store::millis};
 use crate::backend::{Absence, Displaced};
-use std::time::Duration;
 
 use crate::cache::call::Call;
 use crate::cache::drive;
-use crate::cache::flight::{Flight, Leader, Outcome};
+use crate::cache::flight::{Flight, Leader, Role};
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Memory};
 
@@ -39,22 +37,16 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     /// The times of a fallback read from a persistent tier: it is served only if still within
     /// its window when the function fails (a function that fails slowly may outlast it).
     stale_stamp: Option<Stamp>,
-    /// The flight a waiter waits for.
-    pub(super) flight: Option<Arc<Flight>>,
-    leader: Option<Leader<'a>>,
     /// The first tier's answer, read before the machine was built ([`Miss::read_ahead`]): the
     /// first read's.
     pub(super) ahead: Option<Result<Option<Entry<V>>>>,
-    /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
-    /// the store has ended (its panic resumed then).
-    displaced: Option<Displaced>,
 }
 
 /// One call's way through the miss path: the core's decisions and the shell's values.
 ///
 /// Dropped in this order: the core's claimed refresh, store and cross-process lock first, then
-/// the values, the leader (failing its flight if unfinished), and last what the memory insert
-/// displaced — after the store has ended, since a value's `Drop` may use the cache.
+/// the leader (failing its flight if unfinished), what the memory insert displaced — after the
+/// store has ended, since a value's `Drop` may use the cache —, and last the values.
 pub(in crate::cache) struct Miss<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) core: Core<'a>,
     pub(super) shell: Shell<'a, K, V, Q>,
@@ -79,25 +71,6 @@ where
         };
         self.value = Some(value);
         found
-    }
-
-    /// How a wait ended, its value kept; the flight kept only for a wait that timed out (to
-    /// abandon).
-    pub(super) fn waited(&mut self, outcome: Outcome) -> Waited {
-        let waited = match outcome {
-            Outcome::Value => match self.flight.as_ref().and_then(|f| f.value::<V>()) {
-                Some(value) => {
-                    self.value = Some(value);
-                    Waited::Value
-                }
-                None => Waited::Failed,
-            },
-            Outcome::Failed => Waited::Failed,
-            Outcome::TimedOut => return Waited::TimedOut,
-            Outcome::Reentrant => Waited::Reentrant,
-        };
-        self.flight = None;
-        waited
     }
 
     /// Whether the fallback kept is still within its window now: one read from a tier is
@@ -133,9 +106,9 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    fn finish(&mut self, from: Slot) {
+    fn finish(&mut self, from: Slot, leader: Option<Leader<'a>>) {
         let value = self.take(from);
-        if let Some(leader) = self.leader.take() {
+        if let Some(leader) = leader {
             leader.complete(&value);
         }
         self.value = Some(value);
@@ -182,9 +155,8 @@ where
         }
     }
 
-    fn join(&mut self, hash: u64) -> Option<bool> {
-        let role = self.inner.flights.join(hash, self.call.key);
-        role.seat(&mut self.leader, &mut self.flight)
+    fn join(&mut self, hash: u64) -> Role<'a> {
+        self.inner.flights.join(hash, self.call.key)
     }
 
     fn lock_name(&self, key: &'a str) -> &'a str {
@@ -221,7 +193,12 @@ where
         });
     }
 
-    fn insert_memory(&mut self, hash: u64, admits: &dyn Fn() -> bool) -> Option<bool> {
+    fn insert_memory(
+        &mut self,
+        hash: u64,
+        admits: &dyn Fn() -> bool,
+        displaced: &mut Option<Displaced>,
+    ) -> Option<bool> {
         let (Some(memory), Some(entry)) = (&self.inner.memory, &self.entry) else {
             return None;
         };
@@ -233,7 +210,7 @@ where
         let value = entry.value.clone();
         let inserted = memory.insert_if((hash, key), value, entry.stamp(), admits);
         self.inner.stats.evicted("memory", inserted.evicted);
-        self.displaced = inserted.displaced;
+        *displaced = inserted.displaced;
         Some(inserted.skipped)
     }
 
@@ -262,18 +239,6 @@ where
             (true, _) => Fallback::Served,
             (false, true) => Fallback::Doubtful,
             (false, false) => Fallback::Missing,
-        }
-    }
-
-    fn drop_leader(&mut self) {
-        self.leader = None;
-    }
-
-    fn release(&mut self) {
-        if let Some(displaced) = self.displaced.take()
-            && let Some(panic) = displaced.release()
-        {
-            std::panic::resume_unwind(panic);
         }
     }
 
@@ -324,18 +289,9 @@ where
         drive::generations(&self.inner.backends, &key, (down, tiers))
     }
 
-    fn wait(&mut self, bound: Duration) -> Waited {
-        let outcome = match &self.flight {
-            Some(flight) => flight.wait(bound),
-            None => log::out_of_step("waits are planned with their flight"),
-        };
-        self.waited(outcome)
-    }
-
-    fn abandon(&mut self) {
-        if let Some(flight) = self.flight.take() {
-            flight.abandon();
-        }
+    fn take_handed(&mut self, flight: &Flight) -> bool {
+        self.value = flight.value::<V>();
+        self.value.is_some()
     }
 }
 
@@ -444,10 +400,7 @@ where
                 stale: None,
                 early: false,
                 stale_stamp: None,
-                flight: None,
-                leader: None,
                 ahead: None,
-                displaced: None,
             },
         }
     }

@@ -71,10 +71,7 @@ where
 
     /// The flight to wait for, for [`Step::Wait`].
     pub(in crate::cache) fn flight(&self) -> &Flight {
-        match &self.shell.flight {
-            Some(flight) => flight,
-            None => log::out_of_step("waits are planned with their flight"),
-        }
+        self.core.flight()
     }
 
     /// A persistent tier's answer to [`Step::Read`].
@@ -132,7 +129,7 @@ where
 
     /// How the wait for another caller ended.
     pub(in crate::cache) fn waited(&mut self, outcome: Outcome) {
-        let waited = self.shell.waited(outcome);
+        let waited = self.core.outcome(outcome, &mut self.shell);
         self.core.waited(waited, &mut self.shell);
     }
 

@@ -53,7 +53,7 @@ impl<'a> Core<'a> {
         v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
         let (generations, hash, seen) = (self.generations, self.hash, self.generation);
         let admits = move || counted || generations.admits(hash, seen);
-        if let Some(skipped) = v.insert_memory(hash, &admits) {
+        if let Some(skipped) = v.insert_memory(hash, &admits, &mut self.displaced) {
             if skipped && self.goal == Goal::Store {
                 // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is
                 // written, and the insert says so (a computed value just goes unstored).
@@ -127,7 +127,8 @@ impl<'a> Core<'a> {
             // to the waiters, which learn of the failure next).
             shared.outages.failed(self.hash, shared.clock.now_ms());
         }
-        v.drop_leader();
+        // Given up: its waiters go round again.
+        self.leader = None;
         if stale {
             self.served_stale();
             log::stale_if_error(shared.namespace());
@@ -206,12 +207,16 @@ impl<'a> Core<'a> {
         }
         self.finish(Slot::Entry, v);
         // Every tier written, the store ended, the waiters answered.
-        v.release();
+        if let Some(displaced) = self.displaced.take()
+            && let Some(panic) = displaced.release()
+        {
+            std::panic::resume_unwind(panic);
+        }
     }
 
     /// The call has its value (at `from`): hand it to the waiters, release the lock.
     pub(super) fn finish(&mut self, from: Slot, v: &mut dyn Values<'a>) {
-        v.finish(from);
+        v.finish(from, self.leader.take());
         self.storing = None;
         self.held = None;
         self.phase = Phase::Done;

@@ -1,12 +1,11 @@
 //! What the core asks of the typed shell ([`Values`]).
 
-use std::ops::Range;
-use std::time::Duration;
-
-use super::{Absence, Fallback, Found, Put, Slot, Waited};
-use crate::backend::Generation as TierGeneration;
+use super::{Absence, Fallback, Found, Put, Slot};
+use crate::backend::{Displaced, Generation as TierGeneration};
+use crate::cache::flight::{Flight, Leader, Role};
 use crate::entry::Stamp;
 use crate::error::Result;
+use std::ops::Range;
 
 /// Each persistent tier's generation, or its failure; `None` for a tier down.
 pub(in crate::cache) type Read = Vec<Option<Result<TierGeneration>>>;
@@ -16,8 +15,8 @@ pub(in crate::cache) type Read = Vec<Option<Result<TierGeneration>>>;
 /// operation).
 pub(in crate::cache) trait Values<'a> {
     /// Moves the value at `from` into the value slot, as the call's, and hands it to the flight's
-    /// waiters if this call leads one (cloned only if it has waiters).
-    fn finish(&mut self, from: Slot);
+    /// waiters if this call leads one, `leader` (cloned only if it has waiters).
+    fn finish(&mut self, from: Slot, leader: Option<Leader<'a>>);
     /// Drops what `slot` holds.
     fn discard(&mut self, slot: Slot);
     /// Keeps the value at `from` as the fallback of a failed function, unless one is kept.
@@ -27,9 +26,8 @@ pub(in crate::cache) trait Values<'a> {
     /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
     /// without a lookup when `missing` (what a lookup found) is still so.
     fn lookup(&mut self, missing: Option<Absence>) -> Found;
-    /// Joins the key's flight: `Some` as its leader (whether its flight replaced one a waiter
-    /// gave up on), `None` as a waiter (the flight kept for [`Step::Wait`](super::Step::Wait)).
-    fn join(&mut self, hash: u64) -> Option<bool>;
+    /// Joins the key's flight, as its leader or as a waiter.
+    fn join(&mut self, hash: u64) -> Role<'a>;
     /// The cross-process lock's name for the persistent `key`.
     fn lock_name(&self, key: &'a str) -> &'a str;
     /// The value slot's own ttl (`ttl_fn`) in milliseconds.
@@ -39,16 +37,18 @@ pub(in crate::cache) trait Values<'a> {
     /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
     /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
-    /// displaced kept for [`release`](Self::release)): `None` without one, else whether skipped.
-    /// `hash` is the key's, the flight's (the cache hashes as its memory tier does).
-    fn insert_memory(&mut self, hash: u64, admits: &dyn Fn() -> bool) -> Option<bool>;
+    /// displaced kept in `displaced`, for the core to drop once the store ended): `None` without
+    /// one, else whether skipped. `hash` is the key's, the flight's (the cache hashes as its
+    /// memory tier does).
+    fn insert_memory(
+        &mut self,
+        hash: u64,
+        admits: &dyn Fn() -> bool,
+        displaced: &mut Option<Displaced>,
+    ) -> Option<bool>;
     /// Makes the fallback the value: the kept one if the generation is `current` (and it came
     /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
-    /// Gives up leading the flight: its waiters go round again.
-    fn drop_leader(&mut self);
-    /// Drops what the memory insert displaced, resuming the panic of its `Drop`.
-    fn release(&mut self);
     /// Persistent tier `tier`'s name.
     fn tier_name(&self, tier: usize) -> &'static str;
     /// Persistent tier `tier`'s evictions so far.
@@ -67,8 +67,6 @@ pub(in crate::cache) trait Values<'a> {
     /// Reads (blocking) each persistent tier's generation of the entry under `key`, but the
     /// tiers in `down` (bit `i` for tier `i`).
     fn generations(&mut self, key: Option<&'a str>, down: u64, tiers: Range<usize>) -> Read;
-    /// Waits, blocking, at most `bound` for the flight this call joined.
-    fn wait(&mut self, bound: Duration) -> Waited;
-    /// Marks the flight this call waited for as past its deadline.
-    fn abandon(&mut self);
+    /// Takes the value `flight`'s leader handed over into the value slot: whether it had one.
+    fn take_handed(&mut self, flight: &Flight) -> bool;
 }
