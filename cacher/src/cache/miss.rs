@@ -166,6 +166,8 @@ pub(super) enum Slot {
     Value,
     /// The entry read from a persistent tier, or to write.
     Entry,
+    /// The fallback of a failed function: an entry past its ttl.
+    Stale,
 }
 
 /// One call's way through the miss path: the decisions and their bookkeeping, no values.
@@ -226,6 +228,13 @@ pub(super) struct Core<'a> {
     /// What the memory tier's insert replaced or evicted: dropped once every tier is written and
     /// the store has ended (its panic resumed then), or with the call.
     displaced: Option<Displaced>,
+    /// Whether the fallback the shell keeps is the memory tier's first answer, read before the
+    /// generation was noted (which needs the key's hash): a removal in between is not seen by
+    /// the generation.
+    early: bool,
+    /// The times of a fallback read from a persistent tier: it is served only if still within
+    /// its window when the function fails (a function that fails slowly may outlast it).
+    stale_stamp: Option<Stamp>,
 }
 
 impl<'a> Core<'a> {
@@ -267,6 +276,8 @@ impl<'a> Core<'a> {
             flight: None,
             leader: None,
             displaced: None,
+            early: false,
+            stale_stamp: None,
         }
     }
 
@@ -287,7 +298,8 @@ impl<'a> Core<'a> {
 
     /// The first of a round's looks, after the memory tier's answer.
     fn begin_round(&mut self, found: Found, v: &mut dyn Values<'a>) {
-        v.drop_stale();
+        v.discard(Slot::Stale);
+        (self.early, self.stale_stamp) = (false, None);
         self.missing = None;
         self.phase = Phase::Read {
             tier: 0,
@@ -298,8 +310,8 @@ impl<'a> Core<'a> {
             Found::Fresh | Found::Touch if self.goal == Goal::Peek => self.finish(Slot::Value, v),
             Found::Fresh => self.serve_hit(v),
             Found::Touch => self.touch(v),
-            Found::Revalidate => self.past_ttl(Slot::Value, Freshness::Revalidate, v),
-            Found::Stale => self.past_ttl(Slot::Value, Freshness::Stale, v),
+            Found::Revalidate => self.past_ttl(Slot::Value, Freshness::Revalidate, None, v),
+            Found::Stale => self.past_ttl(Slot::Value, Freshness::Stale, None, v),
             Found::Missing(absence) => self.missing = Some(absence),
             Found::Absent => {}
         }
@@ -390,7 +402,7 @@ impl<'a> Core<'a> {
                 match shared.ttl.freshness(stamp, now_ms) {
                     Freshness::Fresh => return self.found(stamp, tier, now_ms, v),
                     past @ (Freshness::Revalidate | Freshness::Stale) if pass == Pass::First => {
-                        self.past_ttl(Slot::Entry, past, v);
+                        self.past_ttl(Slot::Entry, past, Some(stamp), v);
                         if matches!(self.phase, Phase::Done) {
                             return;
                         }

@@ -29,14 +29,9 @@ pub(super) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) value: Option<V>,
     /// The entry read from a persistent tier, or to write.
     pub(super) entry: Option<Entry<V>>,
-    /// An entry past its ttl that `stale_if_error` may serve if the function fails.
+    /// An entry past its ttl that `stale_if_error` may serve if the function fails (what the
+    /// core knows of it: `Core::early`, `Core::stale_stamp`).
     stale: Option<V>,
-    /// Whether the fallback is the memory tier's first answer, read before the generation was
-    /// noted (which needs the key's hash): a removal in between is not seen by the generation.
-    early: bool,
-    /// The times of a fallback read from a persistent tier: it is served only if still within
-    /// its window when the function fails (a function that fails slowly may outlast it).
-    stale_stamp: Option<Stamp>,
     /// The first tier's answer, read before the machine was built ([`Miss::read_ahead`]): the
     /// first read's.
     pub(super) ahead: Option<Result<Option<Entry<V>>>>,
@@ -73,18 +68,6 @@ where
         found
     }
 
-    /// Whether the fallback kept is still within its window now: one read from a tier is
-    /// judged by its times (the memory tier's is looked for again).
-    fn within_window(&self) -> bool {
-        self.stale_stamp.is_none_or(|stamp| {
-            let now_ms = self.inner.ttl.now_ms(stamp, &self.inner.clock);
-            !matches!(
-                self.inner.ttl.freshness(stamp, now_ms),
-                crate::policy::Freshness::Expired
-            )
-        })
-    }
-
     fn take(&mut self, from: Slot) -> V {
         let value = match from {
             Slot::Value => self.value.take(),
@@ -92,6 +75,7 @@ where
                 Some(entry) => Some(entry.value),
                 None => None,
             },
+            Slot::Stale => self.stale.take(),
         };
         match value {
             Some(value) => value,
@@ -118,29 +102,20 @@ where
         match slot {
             Slot::Value => self.value = None,
             Slot::Entry => self.entry = None,
+            Slot::Stale => self.stale = None,
         }
     }
 
     // The four methods of expiry below do nothing for a key form that says the cache ages no
     // entry (`KeyRef::TIMED`), which then compiles none of them: the core never asks (no entry
     // is stale, no value has a ttl of its own, no use is due).
-    fn keep_stale(&mut self, from: Slot) {
-        let true = Q::TIMED else {
-            return self.discard(from);
+    fn keep_stale(&mut self, from: Slot) -> bool {
+        let (true, None) = (Q::TIMED, &self.stale) else {
+            self.discard(from);
+            return false;
         };
-        let stamp = self.entry.as_ref().map(Entry::stamp);
-        let value = self.take(from);
-        if self.stale.is_none() {
-            self.early = from == Slot::Value;
-            self.stale_stamp = if self.early { None } else { stamp };
-            self.stale = Some(value);
-        }
-    }
-
-    fn drop_stale(&mut self) {
-        self.stale = None;
-        self.early = false;
-        self.stale_stamp = None;
+        self.stale = Some(self.take(from));
+        true
     }
 
     fn lookup(&mut self, missing: Option<Absence>) -> Found {
@@ -220,13 +195,6 @@ where
             return Fallback::Missing;
         };
         let kept = self.stale.is_some() && look;
-        // An early fallback is looked for in the memory tier as after an invalidation: one
-        // between the lookup and the generation's note (from another thread, or the key's `Hash`
-        // where a call runs it again for its flight) left the generation as the call noted it.
-        // So is one read
-        // from a tier that outlived its window while the function ran (the memory tier's answer
-        // and the tiers' are judged now).
-        let current = current && !self.early && self.within_window();
         self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key) {
@@ -398,8 +366,6 @@ where
                 value: None,
                 entry: None,
                 stale: None,
-                early: false,
-                stale_stamp: None,
                 ahead: None,
             },
         }

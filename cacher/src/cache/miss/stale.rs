@@ -42,7 +42,14 @@ impl<'a> Core<'a> {
     /// run in the background (which this call then does, unless a refresh of the key is under
     /// way or the function is backing off), or within either window while the function backs
     /// off after a failure; otherwise kept as the fallback if the function fails.
-    pub(super) fn past_ttl(&mut self, from: Slot, freshness: Freshness, v: &mut dyn Values<'a>) {
+    /// `stamp` is the entry's times when it was read from a persistent tier.
+    pub(super) fn past_ttl(
+        &mut self,
+        from: Slot,
+        freshness: Freshness,
+        stamp: Option<Stamp>,
+        v: &mut dyn Values<'a>,
+    ) {
         let shared = self.shared;
         if self.goal != Goal::Compute {
             return v.discard(from);
@@ -59,8 +66,28 @@ impl<'a> Core<'a> {
                 log::backing_off(shared.namespace());
                 self.serve_stale(from, v);
             }
-            _ => v.keep_stale(from),
+            _ => {
+                if v.keep_stale(from) {
+                    self.early = from == Slot::Value;
+                    self.stale_stamp = stamp;
+                }
+            }
         }
+    }
+
+    /// Whether the fallback kept may be served as of the generation's note: not an early one,
+    /// which is looked for in the memory tier as after an invalidation (one between the lookup
+    /// and the generation's note — from another thread, or the key's `Hash` where a call runs
+    /// it again for its flight — left the generation as the call noted it), nor one read from
+    /// a tier that outlived its window while the function ran (the memory tier's answer and the
+    /// tiers' are judged now).
+    pub(super) fn fallback_current(&self) -> bool {
+        let shared = self.shared;
+        !self.early
+            && self.stale_stamp.is_none_or(|stamp| {
+                let now_ms = shared.ttl.now_ms(stamp, &shared.clock);
+                !matches!(shared.ttl.freshness(stamp, now_ms), Freshness::Expired)
+            })
     }
 
     /// The call's value is a stale entry, served at once.

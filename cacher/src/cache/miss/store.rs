@@ -119,7 +119,8 @@ impl<'a> Core<'a> {
         // generation is its stripe's: when it moved (perhaps for another key), a caller's
         // `get_or_compute` that kept a fallback asks the memory tier whether the key still has
         // an entry past its ttl, which is then the one served, else the persistent tiers.
-        let current = self.generations.current(self.hash) == self.generation;
+        let current =
+            self.generations.current(self.hash) == self.generation && self.fallback_current();
         let fallback = v.fallback(current, self.goal == Goal::Compute);
         let stale = matches!(fallback, Fallback::Served);
         if stale {

@@ -19,10 +19,9 @@ pub(in crate::cache) trait Values<'a> {
     fn finish(&mut self, from: Slot, leader: Option<Leader<'a>>);
     /// Drops what `slot` holds.
     fn discard(&mut self, slot: Slot);
-    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept.
-    fn keep_stale(&mut self, from: Slot);
-    /// Drops the fallback.
-    fn drop_stale(&mut self);
+    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept (then
+    /// drops it): whether it kept it.
+    fn keep_stale(&mut self, from: Slot) -> bool;
     /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
     /// without a lookup when `missing` (what a lookup found) is still so.
     fn lookup(&mut self, missing: Option<Absence>) -> Found;
@@ -46,8 +45,9 @@ pub(in crate::cache) trait Values<'a> {
         admits: &dyn Fn() -> bool,
         displaced: &mut Option<Displaced>,
     ) -> Option<bool>;
-    /// Makes the fallback the value: the kept one if the generation is `current` (and it came
-    /// after it), else (if `look`) the memory tier's entry past its ttl; else it is doubtful.
+    /// Makes the fallback the value: the kept one if it is `current` (no invalidation since it
+    /// was read, still within its window), else (if `look`) the memory tier's entry past its
+    /// ttl; else it is doubtful.
     fn fallback(&mut self, current: bool, look: bool) -> Fallback;
     /// Persistent tier `tier`'s name.
     fn tier_name(&self, tier: usize) -> &'static str;
