@@ -4,7 +4,6 @@
 //! compiled once.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::Settings;
@@ -38,7 +37,7 @@ impl<V> Typed<V> {
         mut self,
         ttl_fn: impl Fn(&V) -> Option<Duration> + Send + Sync + 'static,
     ) -> Self {
-        self.ttl_fn = Some(Arc::new(ttl_fn));
+        self.ttl_fn = Some(Box::new(ttl_fn));
         self
     }
 }
