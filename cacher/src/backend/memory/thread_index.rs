@@ -25,7 +25,7 @@
 //! keeps it (a lookup that finds it dead does not let go of it: that would cost every hit): at most
 //! its index's capacity of entries, however many left the tier.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -117,8 +117,7 @@ impl ThreadIndex {
         V: Clone + 'static,
         Q: KeyRef<K> + ?Sized,
     {
-        let entries = self.threads.get()?.entries.try_borrow().ok()?;
-        let entry = entries.get(hash)?;
+        let entry = self.indexed(hash)?;
         let slot = entry.typed::<K, V>()?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
@@ -127,6 +126,16 @@ impl ThreadIndex {
             return None;
         }
         Some(slot.read(bound.now()))
+    }
+
+    /// The entry with `hash` in this thread's index, borrowed: [`find`](Self::find)'s untyped
+    /// half, compiled once for every tier rather than in each tier's `find` (and not inline in
+    /// builds with debug assertions, where an inline function is compiled in each crate that
+    /// calls it).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn indexed(&self, hash: u64) -> Option<Ref<'_, Entry>> {
+        let entries = self.threads.get()?.entries.try_borrow().ok()?;
+        Ref::filter_map(entries, |entries| entries.get(hash)).ok()
     }
 
     /// Whether this hit in the shared table should add its entry to this thread's index.
