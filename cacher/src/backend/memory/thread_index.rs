@@ -117,7 +117,7 @@ impl ThreadIndex {
         V: Clone + 'static,
         Q: KeyRef<K> + ?Sized,
     {
-        let entry = self.indexed(hash)?;
+        let entry = self.entry_of(hash)?;
         let slot = entry.typed::<K, V>()?;
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
@@ -133,7 +133,7 @@ impl ThreadIndex {
     /// builds with debug assertions, where an inline function is compiled in each crate that
     /// calls it).
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn indexed(&self, hash: u64) -> Option<Ref<'_, Entry>> {
+    fn entry_of(&self, hash: u64) -> Option<Ref<'_, Entry>> {
         let entries = self.threads.get()?.entries.try_borrow().ok()?;
         Ref::filter_map(entries, |entries| entries.get(hash)).ok()
     }
