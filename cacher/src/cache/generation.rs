@@ -36,6 +36,9 @@ use std::time::{Duration, Instant};
 
 use recent::Recent;
 
+#[cfg(feature = "tokio")]
+use crate::future::BoxFuture;
+
 /// Stripes: enough that unrelated keys rarely skip each other's stores.
 const STRIPES: usize = 256;
 
@@ -384,11 +387,16 @@ impl Generations {
         });
     }
 
-    /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`).
+    /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`). Boxed
+    /// here, where nothing is generic: its poll is then compiled once, in cacher, rather than
+    /// in each crate whose async call awaits it (an `async fn`'s poll is compiled where it is
+    /// awaited).
     #[cfg(feature = "tokio")]
-    pub(crate) async fn invalidate_async(&self, hash: u64, bound: Duration) {
-        self.stripe(hash).invalidate(hash);
-        self.stores_async(hash, bound).await;
+    pub(crate) fn invalidate_async(&self, hash: u64, bound: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.stripe(hash).invalidate(hash);
+            self.stores_async(hash, bound).await;
+        })
     }
 
     /// Waits, without blocking the executor, until no store of `hash`'s stripe is under way, at

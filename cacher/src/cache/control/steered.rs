@@ -168,18 +168,21 @@ pub(in crate::cache) enum Planned<V> {
 
 /// A bypassing async call's run: `limiter` waited for, then the function, asked for through
 /// `relay`'s turns: whether it gave a value (the relay's; `false`: it failed, and the caller's
-/// future has its error); `cache`'s `lookup`, if one observes it, told it computed. Untyped:
-/// compiled once.
+/// future has its error); `cache`'s `lookup`, if one observes it, told it computed. Untyped,
+/// and boxed here: its poll is compiled once, in cacher, not in each crate whose async call
+/// awaits it.
 #[cfg(feature = "tokio")]
-pub(in crate::cache) async fn bypassed_async(
-    limiter: Option<&crate::RateLimiter>,
+pub(in crate::cache) fn bypassed_async<'a>(
+    limiter: Option<&'a crate::RateLimiter>,
     cache: usize,
-    turns: &Turns,
-) -> bool {
-    if let Some(limiter) = limiter {
-        limiter.acquire_async().await;
-    }
-    let gave = turns.run(None).await;
-    report(cache, Origin::Computed);
-    gave
+    turns: &'a Turns,
+) -> crate::future::BoxFuture<'a, bool> {
+    Box::pin(async move {
+        if let Some(limiter) = limiter {
+            limiter.acquire_async().await;
+        }
+        let gave = turns.run(None).await;
+        report(cache, Origin::Computed);
+        gave
+    })
 }

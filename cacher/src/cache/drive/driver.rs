@@ -64,6 +64,12 @@ pub(in crate::cache) enum Ended {
     Failed,
 }
 
+/// [`drive`]'s future, boxed by a function that is not generic: its poll is then compiled
+/// once, in cacher, not in each crate that calls it.
+fn boxed<'m, 'a>(miss: &'m mut (dyn Drivable<'a> + 'm)) -> crate::future::BoxFuture<'m, Ended> {
+    Box::pin(drive(miss))
+}
+
 /// Runs `miss` to its end.
 async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
     let mut failed = false;
@@ -143,8 +149,8 @@ where
     }
 
     /// Runs the miss to its end without blocking the executor ([`drive`]'s loop, compiled once).
-    pub(in crate::cache) fn drive(&mut self) -> impl Future<Output = Ended> + Send + '_ {
-        drive(self)
+    pub(in crate::cache) fn drive(&mut self) -> crate::future::BoxFuture<'_, Ended> {
+        boxed(self)
     }
 
     /// The call's result from how [`drive`](Self::drive) ended: its value, or `Err` when the
