@@ -94,7 +94,7 @@ impl Drop for Installed {
 }
 
 /// The request of a control for `cache`, once: the first call takes it.
-#[inline]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(super) fn take(cache: usize) -> Option<Mode> {
     if INSTALLED.load(Ordering::Relaxed) == 0 {
         return None;

@@ -225,7 +225,7 @@ impl Generations {
     }
 
     /// The generation of `hash`'s key now.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn current(&self, hash: u64) -> Generation {
         Generation {
             stripe: self.stripe(hash).generation.load(SeqCst),

@@ -240,7 +240,7 @@ pub(super) struct Core<'a> {
 impl<'a> Core<'a> {
     /// Inlined into the shell's constructor, which then builds the call in place (a miss's
     /// speed: without, the whole struct is copied twice).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn new(
         shared: &'a Shared,
         generations: &'a Generations,

@@ -115,7 +115,7 @@ impl Counters {
     }
 
     /// A call answered by `tier` (`"memory"`, or a backend's name).
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn hit(&self, tier: &'static str) {
         self.hits.add();
         #[cfg(feature = "metrics")]

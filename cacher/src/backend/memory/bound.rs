@@ -61,7 +61,6 @@ impl Bound {
     }
 
     /// The recency clock a hit records its use at; `None` when unbounded.
-    #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn now(&self) -> Option<u64> {
         self.max_entries

@@ -114,7 +114,7 @@ pub(super) struct Times {
 
 impl Times {
     /// The times of an entry inserted with `stamp`, stamped `tick` for the eviction order.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(super) fn new(stamp: Stamp, tick: u64) -> Self {
         Self {
             created_ms: stamp.created_ms,
@@ -130,7 +130,6 @@ impl Times {
 
     /// Records a hit's use at the recency clock's `now`, for the eviction order: a store to
     /// this entry only when the clock moved on.
-    #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn used(&self, now: u64) {
         if self.last_used.load(Ordering::Relaxed) != now {
@@ -139,7 +138,6 @@ impl Times {
     }
 
     /// The times, as a hit hands them out.
-    #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn stamp(&self) -> Stamp {
         Stamp {
@@ -162,7 +160,6 @@ impl Times {
 
     /// Whether the entry is still in its shard. Acquire: pairs with the write that retired it,
     /// under its shard's lock.
-    #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn live(&self) -> bool {
         self.live.load(Ordering::Acquire)

@@ -163,7 +163,7 @@ impl Tier {
     /// had no insert since. A read of one counter, no lock. Acquire: pairs with the Release of
     /// the insert, so that a caller ordered after an insert (by a lock it took after the
     /// inserter released it) sees the count move.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(super) fn still_absent(&self, absence: Absence) -> bool {
         let shard = &self.shards[absence.shard & (DEFAULT_SHARDS - 1)];
         shard.inserts.load(Ordering::Acquire) == absence.inserts

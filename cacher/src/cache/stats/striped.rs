@@ -90,7 +90,7 @@ impl Default for StripedCounter {
 
 impl StripedCounter {
     /// Counts one.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn add(&self) {
         let index = STRIPE.with(Cell::get);
         if index < EXCLUSIVE {
