@@ -162,10 +162,15 @@ type CacheId = (String, &'static str, TypeId, Option<TypeId>);
 /// method, and the `type_name` of a generic function's arguments (see [`instance_cache`]).
 type Which = (TypeId, Option<&'static str>, Option<&'static str>);
 
-/// Every `#[cached]` cache made in this process. Each lives as long as the process, as a
+/// Every `#[cached]` cache made in this process, each in a cell of its own: one thread builds
+/// it, and the others that want it meanwhile wait for that build rather than make their own (a
+/// directory made twice, a store opened and closed). Each lives as long as the process, as a
 /// `static` would.
-static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static (dyn Any + Send + Sync)>>> =
+static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static OnceLock<Found>>>> =
     LazyLock::new(Default::default);
+
+/// A cache found, its type erased.
+type Found = &'static (dyn Any + Send + Sync);
 
 /// The namespaces of persistent caches, and the attribute that claimed each (and whether its
 /// `namespace` was pinned, and which instance of it).
@@ -183,11 +188,7 @@ type Build<'a> = (TypeId, &'a dyn Fn(&str) -> Box<dyn Any + Send + Sync>);
 /// Finds, or builds and records, the cache of the function at `site` (a method's for
 /// `self_type`; of a generic function, for the `type_name` of its `arguments`, see
 /// [`instance_cache`]): not generic, so that its code is compiled once, in cacher.
-fn find(
-    site: &Site,
-    which: Option<Which>,
-    (type_id, build): Build<'_>,
-) -> &'static (dyn Any + Send + Sync) {
+fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found {
     let (instance, self_type, arguments) =
         which.map_or((None, None, None), |(id, ty, args)| (Some(id), ty, args));
     let mut namespace = site
@@ -197,15 +198,23 @@ fn find(
         namespace.push_str(&instance::label(arguments));
     }
     let id: CacheId = (namespace, site.location, type_id, instance);
-    if let Some(found) = lock(&CACHES).get(&id) {
-        return *found;
-    }
+    // The map's lock let go of before the build (a statement of its own).
+    let known = lock(&CACHES).get(&id).copied();
+    let cell = match known {
+        Some(cell) => match cell.get() {
+            Some(found) => return *found,
+            None => cell,
+        },
+        None => *lock(&CACHES)
+            .entry(id.clone())
+            .or_insert_with(|| Box::leak(Box::new(OnceLock::new()))),
+    };
     if site.persistent {
         claim(&id.0, site, instance);
     }
-    // Built outside the lock (a cache may create its directory); the first insert wins.
-    let built = build(&id.0);
-    *lock(&CACHES).entry(id).or_insert_with(|| Box::leak(built))
+    // Built outside the map's lock (a cache may create its directory), once: a build that
+    // panics leaves the cell empty for the next call to try again.
+    *cell.get_or_init(|| Box::leak(build(&id.0)))
 }
 
 fn downcast<K: 'static, V: 'static>(

@@ -3,6 +3,7 @@
 //! whichever thread, it is the one cache the function uses, in a module and in an impl.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use cacher::cached;
 
@@ -54,6 +55,44 @@ fn the_companion_found_first_from_many_threads_is_the_functions_cache() {
         2,
         "the removal reached the function's cache"
     );
+}
+
+static BUILDS: AtomicUsize = AtomicUsize::new(0);
+
+/// `built_once`'s clock, made once per build of its cache. The first build waits a moment for
+/// a second to begin (the first calls of many threads at once), so that two builds, if the
+/// registry lets them happen, overlap.
+fn counted_clock() -> cacher::Clock {
+    let first = BUILDS.fetch_add(1, Ordering::SeqCst) == 0;
+    let until = Instant::now() + Duration::from_millis(300);
+    while first && BUILDS.load(Ordering::SeqCst) == 1 && Instant::now() < until {
+        std::thread::yield_now();
+    }
+    cacher::Clock::system()
+}
+
+#[cached(ttl = "1h", clock = counted_clock)]
+fn built_once(n: u64) -> u64 {
+    n + 1
+}
+
+#[test]
+fn the_first_companion_calls_of_many_threads_build_its_cache_once() {
+    // Before: each thread that found no cache built one (a directory made, a store opened), and
+    // the first recorded won: eight threads at once, up to eight builds.
+    let start = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                start.wait();
+                built_once_cache();
+            });
+        }
+    });
+    assert_eq!(BUILDS.load(Ordering::SeqCst), 1, "one build for eight threads");
+    assert_eq!(built_once(1), 2);
+    assert_eq!(built_once_cache().stats().misses, 1);
+    assert_eq!(BUILDS.load(Ordering::SeqCst), 1, "the function found the same cache");
 }
 
 #[test]

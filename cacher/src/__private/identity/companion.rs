@@ -10,15 +10,13 @@
 //! found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in the
 //! companion's `lookup` stays free of shared writes).
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 
 use hashbrown::HashMap;
 
-use super::{Site, downcast, found};
+use super::{Found, Site, downcast, found};
 use crate::Cache;
-
-type Found = &'static (dyn Any + Send + Sync);
 
 /// A cache found, by the address of its site function and its type.
 type Known = ((usize, TypeId), Found);
