@@ -328,6 +328,9 @@ fn clear(
     if let (Some(ns), true) = (namespace, doomed.is_empty()) {
         // Nothing to remove, but perhaps a first value under way: cleared all the same.
         source.invalidate_unlisted(ns)?;
+        if json {
+            emit(&json!({ "removed": 0 }));
+        }
         return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
     }
     let what = namespace.map_or_else(

@@ -17,6 +17,11 @@ const DAY_MS: u64 = 86_400_000;
 
 fn json(output: &Output) -> Value {
     assert!(output.status.success(), "{output:?}");
+    document(output)
+}
+
+/// The JSON document of a `--json` run, whatever its exit code.
+fn document(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("--json prints one JSON document")
 }
 
@@ -155,6 +160,17 @@ fn show_prints_the_arguments_of_hashed_entries_and_a_json_value() {
     let missing = cacher(&["--root", root, "show", "demo::nope"]);
     assert_eq!(code(&missing), 4);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cacher ls"));
+    // With --json, still one JSON document on stdout (a reader parses it, then reads the code):
+    // the namespace without entries, no entry (`null`), nothing removed.
+    let missing = cacher(&["--root", root, "show", "demo::nope", "--json"]);
+    assert_eq!(code(&missing), 4);
+    assert_eq!(document(&missing)["entries"], serde_json::json!([]));
+    let no_entry = cacher(&["--root", root, "show", "demo::greet", "(v2)zed", "--json"]);
+    assert_eq!(code(&no_entry), 4);
+    assert_eq!(document(&no_entry), Value::Null);
+    let no_clear = cacher(&["--root", root, "clear", "demo::nope", "--yes", "--json"]);
+    assert_eq!(code(&no_clear), 4);
+    assert_eq!(document(&no_clear)["removed"], 0);
     assert_eq!(
         code(&cacher(&["--root", root, "show", "demo::greet", "(v2)zed"])),
         4

@@ -45,6 +45,10 @@ pub(super) fn show_namespace(
 ) -> u8 {
     let mut entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
     if entries.is_empty() {
+        if json {
+            // A JSON reader gets a document too: the namespace, without entries.
+            emit(&json!({ "namespace": namespace, "entries": [] }));
+        }
         return not_found(source, &format!("entries of namespace {namespace:?}"));
     }
     entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
@@ -111,6 +115,9 @@ pub(super) fn show_entry(
     json: bool,
 ) -> Result<u8, String> {
     let Some(item) = find_entry(listed, namespace, key)? else {
+        if json {
+            emit(&serde_json::Value::Null);
+        }
         return Ok(not_found(
             source,
             &format!("entry {key:?} of namespace {namespace:?}"),
@@ -122,6 +129,9 @@ pub(super) fn show_entry(
         .read_at(&item.location)
         .map_err(|e| format!("cannot read {}: {e}", item.location))?;
     let Some(bytes) = bytes else {
+        if json {
+            emit(&serde_json::Value::Null);
+        }
         return Ok(not_found(
             source,
             &format!("entry {key:?} (removed meanwhile)"),
