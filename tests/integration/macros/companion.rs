@@ -89,10 +89,18 @@ fn the_first_companion_calls_of_many_threads_build_its_cache_once() {
             });
         }
     });
-    assert_eq!(BUILDS.load(Ordering::SeqCst), 1, "one build for eight threads");
+    assert_eq!(
+        BUILDS.load(Ordering::SeqCst),
+        1,
+        "one build for eight threads"
+    );
     assert_eq!(built_once(1), 2);
     assert_eq!(built_once_cache().stats().misses, 1);
-    assert_eq!(BUILDS.load(Ordering::SeqCst), 1, "the function found the same cache");
+    assert_eq!(
+        BUILDS.load(Ordering::SeqCst),
+        1,
+        "the function found the same cache"
+    );
 }
 
 #[test]
