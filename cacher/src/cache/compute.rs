@@ -20,6 +20,8 @@ use super::inner::Memory;
 use super::miss::Goal;
 #[cfg(feature = "tokio")]
 use super::miss::Miss;
+#[cfg(feature = "tokio")]
+use super::origin::Origin;
 use crate::key::{AsKey, Borrowed, KeyRef};
 
 impl<K, V> Cache<K, V>
@@ -228,8 +230,8 @@ where
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and
     /// the key's [`flight_hash`](super::inner::Inner::flight_hash); `Err`: a per-call control to
-    /// follow), asking `relay` for the function's value: one
-    /// engine, a copy per cache type and key form, for plain and controlled calls.
+    /// follow), asking `relay` for the function's value: one engine, a copy per cache type and
+    /// key form, for plain and controlled calls.
     #[cfg(feature = "tokio")]
     pub(super) async fn engine_async<Q>(
         &self,
@@ -241,38 +243,42 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let (goal, memory, hash, controlled) = match start {
+        let (goal, memory, hash, told) = match start {
             Ok((memory, hash)) => (Goal::Compute, memory, hash, false),
-            Err(mode) => match self.plan(mode, key) {
-                control::Planned::Bypass => {
-                    let limiter = inner.rate_limiter.as_ref();
-                    let turns = relay.turns();
-                    let gave = control::bypassed_async(limiter, self.id(), turns).await;
-                    return gave.then(|| relay.take()).flatten().ok_or(());
-                }
-                control::Planned::Hit(value) => return Ok(value),
-                control::Planned::Miss(goal, memory) => {
-                    let hash = inner.flight_hash(key);
-                    // A forced refresh first invalidates the key, waiting for a store under way
-                    // without blocking the executor.
-                    if goal == Goal::Refresh {
-                        let bound = inner.store_wait();
-                        inner
-                            .flights
-                            .generations()
-                            .invalidate_async(hash, bound)
-                            .await;
+            // A `lookup` only observes the call: its ordinary way (the key hashed once), its
+            // origin told.
+            Err(control::Mode::Observe) => {
+                let mut hash = 0;
+                match inner.lookup_memory(key, &mut hash) {
+                    Memory::Fresh(value) => {
+                        control::report(self.id(), Origin::Hit);
+                        return Ok(inner.hit(value));
                     }
-                    (goal, memory, hash, true)
+                    memory => (Goal::Compute, memory, hash, true),
                 }
-            },
+            }
+            Err(control::Mode::Bypass) => {
+                let limiter = inner.rate_limiter.as_ref();
+                let turns = relay.turns();
+                let gave = control::bypassed_async(limiter, self.id(), turns).await;
+                return gave.then(|| relay.take()).flatten().ok_or(());
+            }
+            Err(control::Mode::Refresh) => {
+                // A forced refresh first invalidates the key, waiting for a store under way
+                // without blocking the executor.
+                let hash = inner.flight_hash(key);
+                let bound = inner.store_wait();
+                let generations = inner.flights.generations();
+                generations.invalidate_async(hash, bound).await;
+                (Goal::Refresh, Memory::Absent, hash, true)
+            }
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
         let ended = driver.drive().await;
         let result = driver.result(ended);
-        if controlled {
+        if told {
             control::report(self.id(), miss.origin());
             drop(miss);
             if let Some(refreshed) = self.refreshed_boxed(goal, result.as_ref().ok(), &mut call) {

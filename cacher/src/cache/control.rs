@@ -22,7 +22,7 @@ use crate::key::{AsKey, Borrowed};
 
 mod steered;
 #[cfg(feature = "tokio")]
-pub(super) use steered::{Planned, bypassed_async};
+pub(super) use steered::bypassed_async;
 
 /// What a control asks of the call it steers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -368,9 +368,10 @@ where
     pub fn peek<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Option<V> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
-        let memory = inner.lookup_memory(key);
+        let mut hash = 0;
+        let memory = inner.lookup_memory(key, &mut hash);
         let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, inner.flight_hash(key), Goal::Peek, memory);
+        let mut miss = Miss::new(inner, &mut call, hash, Goal::Peek, memory);
         // A peek's "function" is that there is no value.
         drive::run(&mut miss, &mut Some(|| Err(()))).ok()
     }

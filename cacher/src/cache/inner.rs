@@ -94,12 +94,21 @@ where
     /// again after a shard changed, a failed leader's waiters, the per-call controls, a refresh),
     /// where one copy serves every caller and the threads' indexes are not needed (they only
     /// hold entries the shared table has).
+    /// `hashed` gets the key's [`flight_hash`](Self::flight_hash), as
+    /// [`lookup_memory_inline`](Self::lookup_memory_inline)'s does.
     #[inline(never)]
-    pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Memory<V> {
+    pub(super) fn lookup_memory<Q: KeyRef<K> + ?Sized>(
+        &self,
+        key: &Q,
+        hashed: &mut u64,
+    ) -> Memory<V> {
         let Some(memory) = &self.memory else {
+            *hashed = self.flight_hash(key);
             return Memory::Absent;
         };
-        self.answer::<Q>(memory.get_shared(memory.hash(key), key))
+        let hash = memory.hash(key);
+        *hashed = hash;
+        self.answer::<Q>(memory.get_shared(hash, key))
     }
 
     /// The memory tier's answer, this thread's index first, inlined whole into the hit paths

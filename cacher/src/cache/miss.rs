@@ -28,6 +28,8 @@ mod stale;
 #[cfg(feature = "tokio")]
 mod steps;
 mod store;
+#[cfg(test)]
+mod tests;
 mod tier;
 mod values;
 

@@ -77,8 +77,9 @@ enum Start<V> {
     Controlled(Mode),
     /// A fresh entry in the memory tier.
     Hit(V),
-    /// The miss path, with what the memory tier found, and whether a `lookup` observes it.
-    Miss(Memory<V>, bool),
+    /// The miss path, with what the memory tier found, the key's hash (hashed once), and
+    /// whether a `lookup` observes it.
+    Miss(Memory<V>, u64, bool),
 }
 
 impl<K, V> Cache<K, V>
@@ -96,14 +97,15 @@ where
             Some(mode) => return Start::Controlled(mode),
             None => false,
         };
-        match inner.lookup_memory(key) {
+        let mut hash = 0;
+        match inner.lookup_memory(key, &mut hash) {
             Memory::Fresh(value) => {
                 if observed {
                     control::report(self.id(), Origin::Hit);
                 }
                 Start::Hit(inner.hit(value))
             }
-            memory => Start::Miss(memory, observed),
+            memory => Start::Miss(memory, hash, observed),
         }
     }
 
@@ -160,13 +162,13 @@ where
         E: 'static,
     {
         let inner = &*self.inner;
-        let (memory, observed) = match self.start(key) {
+        let (memory, hash, observed) = match self.start(key) {
             Start::Controlled(mode) => return self.controlled(mode, key, compute),
             Start::Hit(value) => return Ok(value),
-            Start::Miss(memory, observed) => (memory, observed),
+            Start::Miss(memory, hash, observed) => (memory, hash, observed),
         };
         let mut call = Call::new(key);
-        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
+        let mut miss = Miss::detachable(inner, &mut call, hash, memory);
         let mut compute = Some(compute);
         let result = drive::run(&mut miss, &mut compute);
         if observed {
@@ -349,7 +351,7 @@ where
         let start = match self.start(key) {
             Start::Hit(value) => return drive::Begun::Done(value),
             Start::Controlled(mode) => Err(mode),
-            Start::Miss(memory, observed) => Ok((memory, observed)),
+            Start::Miss(memory, hash, observed) => Ok((memory, hash, observed)),
         };
         let relay = Arc::new(drive::Relay::new());
         let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
@@ -362,7 +364,7 @@ where
     async fn refresh_engine_async<Q>(
         &self,
         key: &Q,
-        start: Result<(Memory<V>, bool), Mode>,
+        start: Result<(Memory<V>, u64, bool), Mode>,
         relay: Arc<drive::Relay<V>>,
         refresh: &mut Option<(Ticket, Option<Made>)>,
     ) -> Result<V, ()>
@@ -370,12 +372,12 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let (memory, observed) = match start {
+        let (memory, hash, observed) = match start {
             Ok(missed) => missed,
             Err(mode) => return self.engine_async(key, Err(mode), relay).await,
         };
         let mut call = Call::new(key);
-        let mut miss = Miss::detachable(inner, &mut call, inner.flight_hash(key), memory);
+        let mut miss = Miss::detachable(inner, &mut call, hash, memory);
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
         let ended = driver.drive().await;
         let result = driver.result(ended);

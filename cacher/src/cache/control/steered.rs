@@ -1,5 +1,5 @@
-//! A call that took a control ([`Mode`]): what it does instead of a plain lookup, decided once
-//! for both drivers ([`Cache::plan`]), and the blocking and async runs of it.
+//! A call that took a control ([`Mode`]): the blocking and async runs of what it asks. A call a
+//! `lookup` observes goes its ordinary way, its key hashed once, its origin told.
 
 use std::hash::Hash;
 
@@ -19,24 +19,6 @@ where
     K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// What a call that took a control does: both drivers' decision, made once.
-    pub(in crate::cache) fn plan<Q: KeyRef<K> + ?Sized>(&self, mode: Mode, key: &Q) -> Planned<V> {
-        let inner = &*self.inner;
-        match mode {
-            Mode::Bypass => Planned::Bypass,
-            // Invalidated by the driver's caller (blocking or not), as `insert` does: a
-            // computation already under way stores nothing over this.
-            Mode::Refresh => Planned::Miss(Goal::Refresh, Memory::Absent),
-            Mode::Observe => match inner.lookup_memory(key) {
-                Memory::Fresh(value) => {
-                    report(self.id(), Origin::Hit);
-                    Planned::Hit(inner.hit(value))
-                }
-                memory => Planned::Miss(Goal::Compute, memory),
-            },
-        }
-    }
-
     /// Whether a controlled call for `goal` that computed `value` stored it nowhere: a refreshed
     /// value whose own ttl is zero (`ttl_fn`), which still replaces the entry the refresh was
     /// asked to replace (both drivers remove it).
@@ -44,7 +26,8 @@ where
         goal == Goal::Refresh && value.is_some_and(|v| self.inner.discards(v))
     }
 
-    /// A call that took a control: what the control asked.
+    /// A call that took a control: what the control asked (a `lookup` only observes the call,
+    /// which goes its ordinary way).
     #[cold]
     pub(in crate::cache) fn controlled<Q, E>(
         &self,
@@ -56,8 +39,9 @@ where
         Q: KeyRef<K> + ?Sized,
     {
         let inner = &*self.inner;
-        let (goal, memory) = match self.plan(mode, key) {
-            Planned::Bypass => {
+        let mut hash = 0;
+        let (goal, memory) = match mode {
+            Mode::Bypass => {
                 // The limiter protects the service the function calls, cached or not.
                 if let Some(limiter) = &inner.rate_limiter {
                     limiter.acquire();
@@ -65,13 +49,23 @@ where
                 report(self.id(), Origin::Computed);
                 return compute();
             }
-            Planned::Hit(value) => return Ok(value),
-            Planned::Miss(goal, memory) => (goal, memory),
+            // A `lookup` only observes the call: its ordinary way (the key hashed once), its
+            // origin told.
+            Mode::Observe => match inner.lookup_memory(key, &mut hash) {
+                Memory::Fresh(value) => {
+                    report(self.id(), Origin::Hit);
+                    return Ok(inner.hit(value));
+                }
+                memory => (Goal::Compute, memory),
+            },
+            // A forced refresh: the key invalidated first, as `insert` does, so that a
+            // computation already under way stores nothing over this.
+            Mode::Refresh => {
+                hash = inner.flight_hash(key);
+                (inner.flights).invalidate(hash, inner.store_wait());
+                (Goal::Refresh, Memory::Absent)
+            }
         };
-        let hash = inner.flight_hash(key);
-        if goal == Goal::Refresh {
-            (inner.flights).invalidate(hash, inner.store_wait());
-        }
         let (result, origin) = self.miss((key, hash), compute, goal, memory);
         report(self.id(), origin);
         // Only a timed form's value can be stored nowhere: a `match` on `KeyRef::TIMED` alone,
@@ -157,13 +151,6 @@ where
             }),
         }
     }
-}
-
-/// What a controlled call does.
-pub(in crate::cache) enum Planned<V> {
-    Bypass,
-    Hit(V),
-    Miss(Goal, Memory<V>),
 }
 
 /// A bypassing async call's run: `limiter` waited for, then the function, asked for through

@@ -126,7 +126,7 @@ where
         // Else the shared table, out of line: a rare path since the count above.
         match unchanged {
             true => Found::Absent,
-            false => self.keep(self.inner.lookup_memory(self.call.key)),
+            false => self.keep(self.inner.lookup_memory(self.call.key, &mut 0)),
         }
     }
 
@@ -197,7 +197,7 @@ where
         let kept = self.stale.is_some() && look;
         self.value = match (current, kept) {
             (true, _) => self.stale.take(),
-            (false, true) => match self.inner.lookup_memory(self.call.key) {
+            (false, true) => match self.inner.lookup_memory(self.call.key, &mut 0) {
                 Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
                 _ => None,
             },
