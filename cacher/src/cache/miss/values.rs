@@ -19,8 +19,8 @@ pub(in crate::cache) trait Values<'a> {
     fn finish(&mut self, from: Slot, leader: Option<Leader<'a>>);
     /// Drops what `slot` holds.
     fn discard(&mut self, slot: Slot);
-    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept (then
-    /// drops it): whether it kept it.
+    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept or the
+    /// key form ages no entry (then drops it): whether it kept it.
     fn keep_stale(&mut self, from: Slot) -> bool;
     /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
     /// without a lookup when `missing` (what a lookup found) is still so.
