@@ -57,6 +57,7 @@ mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
 mod regrown;
+mod review18b;
 mod samecontrol;
 mod skewed;
 mod store;
