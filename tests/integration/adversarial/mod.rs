@@ -36,6 +36,7 @@ mod forget;
 mod formats;
 mod generic;
 mod genfiles;
+mod handedhash;
 mod hungrefresh;
 #[cfg(feature = "tokio")]
 mod hungremove;
@@ -57,7 +58,6 @@ mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
 mod regrown;
-mod review18b;
 mod samecontrol;
 mod skewed;
 mod store;

@@ -1,6 +1,5 @@
-//! Review of session 18's controls (the key hashed once by a `lookup`'s call, a peek and
-//! `get_or_refresh`): the hash handed from the memory lookup to the flight is the one every other
-//! path uses, with a memory tier or without one (file only), blocking and async. A wrong hash
+//! The key hashed once by a `lookup`'s call, a peek and `get_or_refresh`: the hash handed from
+//! the memory lookup to the flight is the one every other path uses, with a memory tier or without one (file only), blocking and async. A wrong hash
 //! would show as an invalidation the call does not see (a stale store), or as a plain and an
 //! observed call of one key that do not share a flight. (A cache without a memory tier is also
 //! kept right by its file's own generation and lock, so these catch a wrong hash in the caches
