@@ -348,6 +348,9 @@ fn clear(
         print::errln!(
             "cacher: not confirmed, nothing removed (pass --yes to clear without being asked)"
         );
+        if json {
+            emit(&json!({ "removed": 0 }));
+        }
         return Ok(exit::NOT_CONFIRMED);
     }
     // Moved first, as a cache's `clear` does; the entries go even when that failed.

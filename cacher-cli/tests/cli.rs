@@ -349,6 +349,10 @@ fn clear_asks_and_without_a_terminal_needs_yes() {
     let refused = cacher(&["--root", root, "clear", "demo::greet"]);
     assert_eq!(code(&refused), 5);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    // With --json, a document all the same: nothing removed.
+    let refused = cacher(&["--root", root, "clear", "demo::greet", "--json"]);
+    assert_eq!(code(&refused), 5);
+    assert_eq!(document(&refused)["removed"], 0);
     let ls = json(&cacher(&["ls", root, "--json"]));
     assert_eq!(namespaces(&ls).len(), 2);
 
