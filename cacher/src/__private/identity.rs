@@ -34,8 +34,10 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use crate::Cache;
+use building::Building;
 
 /// Where a `#[cached]` function is, as its expansion knows it.
+#[derive(Clone, Copy)]
 pub struct Site {
     /// `type_name` of a marker type declared in the body of the function (or of its companion).
     pub marker: &'static str,
@@ -93,6 +95,8 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
+    // Marked first: a build that calls the function again would wait on this very `OnceLock`.
+    let _building = Building::enter(std::ptr::from_ref(slot).addr(), &site);
     slot.get_or_init(|| found(site, None, init))
 }
 
@@ -213,7 +217,9 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
         claim(&id.0, site, instance);
     }
     // Built outside the map's lock (a cache may create its directory), once: a build that
-    // panics leaves the cell empty for the next call to try again.
+    // panics leaves the cell empty for the next call to try again. Marked: a build that asks
+    // for its own cache (through the companion) would wait on this cell.
+    let _building = Building::enter(std::ptr::from_ref(cell).addr(), &|| *site);
     *cell.get_or_init(|| Box::leak(build(&id.0)))
 }
 
@@ -441,6 +447,7 @@ impl<K, V> PerType<K, V> {
     }
 }
 
+mod building;
 mod companion;
 mod dirs;
 mod instance;

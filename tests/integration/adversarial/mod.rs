@@ -59,6 +59,7 @@ mod redisgen;
 mod redistype;
 mod regrown;
 mod samecontrol;
+mod selfbuild;
 mod skewed;
 mod store;
 mod storelinks;
