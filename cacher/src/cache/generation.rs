@@ -34,10 +34,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use recent::Recent;
-
 #[cfg(feature = "tokio")]
 use crate::future::BoxFuture;
+use recent::Recent;
 
 /// Stripes: enough that unrelated keys rarely skip each other's stores.
 const STRIPES: usize = 256;
@@ -388,9 +387,7 @@ impl Generations {
     }
 
     /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`). Boxed
-    /// here, where nothing is generic: its poll is then compiled once, in cacher, rather than
-    /// in each crate whose async call awaits it (an `async fn`'s poll is compiled where it is
-    /// awaited).
+    /// here: its poll is compiled in cacher, not in each crate whose async call awaits it.
     #[cfg(feature = "tokio")]
     pub(crate) fn invalidate_async(&self, hash: u64, bound: Duration) -> BoxFuture<'_, ()> {
         Box::pin(async move {
