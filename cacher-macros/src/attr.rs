@@ -44,6 +44,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ("redis_url", "redis_url = \"redis://127.0.0.1/\""),
     ("result", "result = true"),
     ("companion", "companion = false"),
+    ("send", "send = false"),
     ("key", "key = (self.base_url.as_str(), endpoint)"),
     ("key_type", "key_type = \"(String, String)\""),
 ];
@@ -138,6 +139,8 @@ pub(crate) struct Options {
     pub result: Option<Opt<bool>>,
     /// Whether to generate `<name>_cache()`, which a trait impl cannot hold.
     pub companion: Option<Opt<bool>>,
+    /// Whether an async body's future is `Send` (`false`: a body run on a `LocalSet`).
+    pub send: Option<Opt<bool>>,
     /// The `key = …` expression; the function reads it (`key_expr`), this catches a repeat.
     pub key: Option<Opt<()>>,
     /// The owned type of the `key = …` expression's value, checked here; the function reads it.
@@ -243,6 +246,7 @@ impl Options {
             "redis_url" => put(&mut self.redis_url, non_empty_string(&meta)?, meta),
             "result" => put(&mut self.result, boolean(&meta)?, meta),
             "companion" => put(&mut self.companion, boolean(&meta)?, meta),
+            "send" => put(&mut self.send, boolean(&meta)?, meta),
             "key" => put(&mut self.key, (), meta),
             "key_type" => put(&mut self.key_type, key_type(&meta)?, meta),
             _ => Err(unknown_option(&meta.path, Some(&meta), written)),

@@ -81,7 +81,7 @@ fn lookup(func: &Func, cache: &TokenStream, plan: &Plan) -> TokenStream {
     };
     let compute = match refresh {
         true => crate::fresh::refresh_compute(func, by_trait(func)),
-        false => compute(func),
+        false => compute(func, plan.send),
     };
     // `Cache::lookup(cache, …)` rather than `cache.lookup(…)`: an unsatisfied bound is then an
     // error of the call, which the checks already reported, rather than "method not found".
@@ -106,8 +106,9 @@ fn by_trait(func: &Func) -> bool {
     matches!(func.output, Output::Fallible { by_trait: true, .. })
 }
 
-/// The closure that runs the body on a miss, after cloning the by-value key arguments.
-fn compute(func: &Func) -> TokenStream {
+/// The closure that runs the body on a miss, after cloning the by-value key arguments; an async
+/// body's future boxed, as `Send` when `send`.
+fn compute(func: &Func, send: bool) -> TokenStream {
     let clones = func.params.iter().filter_map(|p| {
         let (ident, mutability) = (&p.ident, &p.mutability);
         p.is_cloned().then(|| {
@@ -119,11 +120,24 @@ fn compute(func: &Func) -> TokenStream {
     });
     let block = &func.item.block;
     if func.is_async() {
-        let future = quote!(async move #block);
-        return match by_trait(func) {
-            true => quote!(|| { #(#clones)* ::cacher::__private::fallible_async(#future) }),
-            false => quote!(|| { #(#clones)* #future }),
+        let mut future = quote!(async move #block);
+        if by_trait(func) {
+            future = quote!(::cacher::__private::fallible_async(#future));
+        }
+        // Boxed behind a `dyn`, as a blocking body's closure is: the call's future (and the
+        // cache's steps it polls) is then one type for every function of one key and return
+        // type, not one per function (compile time). `Send` unless `send = false`.
+        let (boxed, erase) = match send {
+            true => (
+                quote!(for_a_body_not_send_write_cached_send_false),
+                quote!(erase_send),
+            ),
+            false => (quote!(boxed_local), quote!(erase)),
         };
+        return quote!(::cacher::__private::#erase(&mut ::core::option::Option::Some(|| {
+            #(#clones)*
+            ::cacher::__private::#boxed(#future)
+        })));
     }
     let ret = match &func.item.sig.output {
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),

@@ -43,6 +43,9 @@ pub(crate) struct Plan {
     /// Whether to generate the companion `<name>_cache()` (`companion = false` leaves it out,
     /// for a method of a trait impl, which can hold no other item).
     pub companion: bool,
+    /// Whether an async body's future is boxed as `Send` (`send = false`: as it is, for a body
+    /// run on a `LocalSet`).
+    pub send: bool,
 }
 
 pub(crate) struct MemoryTier {
@@ -113,6 +116,7 @@ impl Default for Plan {
             clock: None,
             rate_limit: None,
             companion: true,
+            send: true,
         }
     }
 }

@@ -52,10 +52,28 @@ impl Options {
         if self.stale_while_revalidate.is_some() {
             crate::fresh::check_refreshable(func, errors);
         }
+        self.check_send(func, errors);
         if let (Some(grace), Output::Value(_)) = (&self.stale_if_error, &func.output) {
             errors.at(
                 &grace.meta,
                 "`stale_if_error` serves an expired entry when the function returns `Err`, and this function does not return a `Result`: remove the option, or return a `Result` (`result = true` for one by another name)",
+            );
+        }
+    }
+
+    /// `send` is about an async body's future, and a refresh in the background is a tokio task,
+    /// whose future must be `Send`.
+    fn check_send(&self, func: &Func, errors: &mut Errors) {
+        let Some(send) = &self.send else { return };
+        if !func.is_async() {
+            errors.at(
+                &send.meta,
+                "`send` says whether an async function's body is `Send`, and this function is not async: remove it",
+            );
+        } else if let (false, Some(_)) = (send.value, &self.stale_while_revalidate) {
+            errors.at(
+                &send.meta,
+                "`stale_while_revalidate` refreshes in a tokio task, which needs a body that is `Send`: remove `send = false`, or `stale_while_revalidate`",
             );
         }
     }
@@ -165,6 +183,7 @@ impl Options {
             clock: value(self.clock),
             rate_limit: value(self.rate_limit),
             companion: value(self.companion).unwrap_or(true),
+            send: value(self.send).unwrap_or(true),
         }
     }
 }

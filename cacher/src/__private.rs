@@ -9,6 +9,7 @@ pub use serde;
 #[cfg(doc)]
 use crate::CacheBuilder;
 
+mod body;
 mod build;
 mod files;
 mod identity;
@@ -17,6 +18,10 @@ mod key_expr;
 mod not_result;
 mod statics;
 pub use crate::cache::{Settings, Typed};
+pub use body::{
+    Compute, LocalBody, SendBody, Spend, boxed_local, erase, erase_send, fallible, fallible_async,
+    for_a_body_not_send_write_cached_send_false,
+};
 pub use build::{Tier, add_tier, build, settings};
 pub use files::claim_files;
 pub use identity::{
@@ -303,52 +308,6 @@ impl<T, E> Fallible for Result<T, E> {
     }
 }
 
-/// The body of a (not async) `#[cached]` function, which the cache calls at most once.
-pub trait Compute<R> {
-    /// Runs the body.
-    fn call(&mut self) -> R;
-}
-
-impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
-    fn call(&mut self) -> R {
-        match self.take() {
-            Some(compute) => compute(),
-            None => called_twice(),
-        }
-    }
-}
-
-/// A body called twice: a bug of the cache. Not `expect`, which would be one more copy per
-/// function (compile time).
-#[cold]
-fn called_twice() -> ! {
-    panic!("a cache calls its compute at most once")
-}
-
-/// Taken by value in the closure of a `#[cached]` function's body, which is then `FnOnce` only:
-/// called once, it compiles to its body alone, without the `call_once` shim of a `Fn` closure
-/// called once (compile time).
-pub struct Spend;
-
-impl Spend {
-    /// Spends it.
-    #[inline(always)]
-    pub fn spend(self) {}
-}
-
-/// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
-/// return type only: functions of one key and return type then share the cache's code for a
-/// lookup, instead of each compiling its own for its closure's type (compile time; see
-/// docs/BENCHMARKS.md). The body is called through a pointer on a miss only.
-pub fn erase<R>(compute: &mut dyn Compute<R>) -> impl FnOnce() -> R + '_ {
-    move || compute.call()
-}
-
-/// Runs the body of a function that returns a `Result` by another name, as a `Result`.
-pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
-    compute().into_result()
-}
-
 /// The `ttl_fn` option's function, typed: `fn(&T) -> Option<Duration>`, so that one of another
 /// type is an error at its path, which says what it should be.
 pub fn ttl_fn<V: 'static>(
@@ -361,13 +320,6 @@ pub fn ttl_fn<V: 'static>(
 /// error at its path.
 pub fn clock(clock: fn() -> crate::Clock) -> crate::Clock {
     clock()
-}
-
-/// [`fallible`], for the body of an `async fn`.
-pub async fn fallible_async<R: Fallible>(
-    compute: impl std::future::Future<Output = R>,
-) -> Result<R::Ok, R::Err> {
-    compute.await.into_result()
 }
 
 /// A `#[cached]` key argument that holds references (`Option<&str>`, `(u32, &str)`,
@@ -465,28 +417,5 @@ mod tests {
         let absolute = std::env::temp_dir().join("api");
         let given = cache_dir(absolute.to_str(), "my-app", PathBuf::new());
         assert_eq!(given, absolute);
-    }
-
-    #[test]
-    fn an_erased_body_runs_once_and_its_type_depends_on_its_return_type_only() {
-        let calls = std::cell::Cell::new(0);
-        let mut first = Some(|| {
-            calls.set(calls.get() + 1);
-            7_u64
-        });
-        let mut second = Some(|| 8_u64);
-        let erased = super::erase(&mut first);
-        let other = super::erase(&mut second);
-        // Two bodies, one type (this does not compile otherwise): what the cache instantiates
-        // for one serves both.
-        fn same_type<T>(_: &T, _: &T) {}
-        same_type(&erased, &other);
-        assert_eq!(erased(), 7);
-        assert_eq!(calls.get(), 1);
-        let mut spent: Option<fn() -> u64> = None;
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            super::Compute::call(&mut spent)
-        }));
-        assert!(result.is_err(), "a body is called at most once");
     }
 }

@@ -1,8 +1,8 @@
-//! What an async call's future is: `Send` when the function's future is (so that a cached
-//! `async fn` can be spawned on a multi-threaded runtime), and still cached when the function's
-//! future is not (an `Rc` held across an `.await`, on a `LocalSet`). The call's steps are the
-//! cache's own future and the function's future is held beside them, not erased into a box that
-//! would have to choose one.
+//! What an async call's future is: `Send` (so that a cached `async fn` can be spawned on a
+//! multi-threaded runtime: the body's future is boxed as `Send`), and still cached with
+//! `send = false` when the function's future is not (an `Rc` held across an `.await`, on a
+//! `LocalSet`). A body that is not `Send` without `send = false` is a compile error which says to
+//! write it (`tests-build/tests/ui/async_body_not_send.rs`).
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -19,7 +19,7 @@ async fn sent(n: u64) -> u64 {
     n * 2
 }
 
-#[cached]
+#[cached(send = false)]
 async fn local(n: u64) -> Result<u64, String> {
     LOCAL.fetch_add(1, SeqCst);
     // Not `Send`: held across an `.await`.
@@ -81,7 +81,8 @@ async fn persisted(n: u64) -> u64 {
 
 #[cached(
     backend = "file",
-    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures/persisted_local")
+    cache_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures/persisted_local"),
+    send = false
 )]
 async fn persisted_local(n: u64) -> u64 {
     let held = Rc::new(n);
@@ -90,9 +91,9 @@ async fn persisted_local(n: u64) -> u64 {
 }
 
 /// The same with a persistent tier, whose steps (the tier's reads, writes and generations) the
-/// untyped driver awaits through boxed futures: `Send` when the body is, local when it is not.
+/// untyped driver awaits through boxed futures: `Send`, or local with `send = false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_persisted_cached_async_fn_is_send_or_local_as_its_body_is() {
+async fn a_persisted_cached_async_fn_is_send_or_local_as_written() {
     let _ = std::fs::remove_dir_all(concat!(env!("CARGO_TARGET_TMPDIR"), "/macros_futures"));
     let first = tokio::spawn(spawnable(persisted(7))).await.unwrap();
     let again = tokio::spawn(spawnable(persisted(7))).await.unwrap();

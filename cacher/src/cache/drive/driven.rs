@@ -7,9 +7,10 @@
 //! Here the engine never holds the function's future: when it needs the function's value, it
 //! asks for it through a [`Relay`] and waits; [`Driven`], which holds both, runs the function
 //! and hands its value back. `Driven`'s poll (and its drop) is all that is compiled per
-//! function. No future is boxed, so the call's future is `Send` exactly when the function's
-//! future is (and an `async fn` whose future is not, on a `LocalSet`, is still cached); the
-//! relay, shared by the two, is one allocation per async miss (none on a hit).
+//! function type: a `#[cached]` function's future comes boxed (`__private::body`), `Send` unless
+//! `send = false`, so that it is one type for every function of one key and value type. The
+//! call's future is `Send` when the function's is; the relay, shared by the two, is one
+//! allocation per async miss (none on a hit).
 
 use std::borrow::BorrowMut;
 use std::future::Future;

@@ -1,0 +1,157 @@
+//! The body of a `#[cached]` function on its way to the cache: behind a `dyn`, so that the
+//! cache's lookup and miss path are compiled once for every function of one key and return type
+//! instead of once per function (whose closure, and an `async fn`'s future, are types of their
+//! own; compile time, docs/BENCHMARKS.md).
+//!
+//! A blocking body is a closure called through [`Compute`] ([`erase`]). An async body's future is
+//! boxed as well: as `Send` by default ([`for_a_body_not_send_write_cached_send_false`] and
+//! [`erase_send`]), so that the call's future is `Send` for a spawning runtime; with
+//! `send = false`, as it is ([`boxed_local`], [`erase`]), for a body that holds something not
+//! `Send` across an `.await` (run on a `LocalSet`).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::Fallible;
+
+/// The body of a `#[cached]` function, which the cache calls at most once.
+pub trait Compute<R> {
+    /// Runs the body.
+    fn call(&mut self) -> R;
+}
+
+impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
+    fn call(&mut self) -> R {
+        match self.take() {
+            Some(compute) => compute(),
+            None => called_twice(),
+        }
+    }
+}
+
+/// A body called twice: a bug of the cache. Not `expect`, which would be one more copy per
+/// function (compile time).
+#[cold]
+fn called_twice() -> ! {
+    panic!("a cache calls its compute at most once")
+}
+
+/// Taken by value in the closure of a `#[cached]` function's body, which is then `FnOnce` only:
+/// called once, it compiles to its body alone, without the `call_once` shim of a `Fn` closure
+/// called once (compile time).
+pub struct Spend;
+
+impl Spend {
+    /// Spends it.
+    #[inline(always)]
+    pub fn spend(self) {}
+}
+
+/// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
+/// return type only: functions of one key and return type then share the cache's code for a
+/// lookup, instead of each compiling its own for its closure's type. The body is called through
+/// a pointer on a miss only.
+pub fn erase<R>(compute: &mut dyn Compute<R>) -> impl FnOnce() -> R + '_ {
+    move || compute.call()
+}
+
+/// [`erase`], for a body that is `Send` (an async function's, whose call's future then is).
+pub fn erase_send<R>(compute: &mut (dyn Compute<R> + Send)) -> impl FnOnce() -> R + Send + '_ {
+    move || compute.call()
+}
+
+/// An async body's future, boxed, `Send`: its type depends on its output only.
+pub type SendBody<'c, R> = Pin<Box<dyn Future<Output = R> + Send + 'c>>;
+
+/// An async body's future, boxed, under `send = false`.
+pub type LocalBody<'c, R> = Pin<Box<dyn Future<Output = R> + 'c>>;
+
+/// An async body's future, boxed as `Send`. Named for the error of a body that is not: rustc's
+/// "future cannot be sent between threads safely" then ends with "required by a bound in
+/// `for_a_body_not_send_write_cached_send_false`", which says what to write.
+pub fn for_a_body_not_send_write_cached_send_false<'c, F>(body: F) -> SendBody<'c, F::Output>
+where
+    F: Future + Send + 'c,
+{
+    Box::pin(body)
+}
+
+/// An async body's future, boxed, as it is (`send = false`).
+pub fn boxed_local<'c, F: Future + 'c>(body: F) -> LocalBody<'c, F::Output> {
+    Box::pin(body)
+}
+
+/// Runs the body of a function that returns a `Result` by another name, as a `Result`.
+pub fn fallible<R: Fallible>(compute: impl FnOnce() -> R) -> Result<R::Ok, R::Err> {
+    compute().into_result()
+}
+
+/// [`fallible`], for the body of an `async fn`.
+pub async fn fallible_async<R: Fallible>(
+    compute: impl Future<Output = R>,
+) -> Result<R::Ok, R::Err> {
+    compute.await.into_result()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    fn same_type<T>(_: &T, _: &T) {}
+
+    #[test]
+    fn an_erased_body_runs_once_and_its_type_depends_on_its_return_type_only() {
+        let calls = Cell::new(0);
+        let mut first = Some(|| {
+            calls.set(calls.get() + 1);
+            7_u64
+        });
+        let mut second = Some(|| 8_u64);
+        let erased = erase(&mut first);
+        let other = erase(&mut second);
+        // Two bodies, one type (this does not compile otherwise): what the cache instantiates
+        // for one serves both.
+        same_type(&erased, &other);
+        assert_eq!(erased(), 7);
+        assert_eq!(calls.get(), 1);
+        let mut spent: Option<fn() -> u64> = None;
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Compute::call(&mut spent)));
+        assert!(result.is_err(), "a body is called at most once");
+    }
+
+    fn ready<T>(future: impl Future<Output = T>) -> T {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the body waited"),
+        }
+    }
+
+    fn sendable<T: Send>(value: T) -> T {
+        value
+    }
+
+    #[test]
+    fn erased_async_bodies_are_one_type_send_or_local_and_run_their_own_future() {
+        let (one, two) = (String::from("one"), String::from("two"));
+        let mut first = Some(|| for_a_body_not_send_write_cached_send_false(async { one.len() }));
+        let mut second =
+            Some(|| for_a_body_not_send_write_cached_send_false(async { two.len() * 2 }));
+        let (first, second) = (erase_send(&mut first), erase_send(&mut second));
+        same_type(&first, &second);
+        let first = sendable(first);
+        assert_eq!((ready(first()), ready(second())), (3, 6));
+
+        let held = std::rc::Rc::new(5_usize);
+        let mut local = Some(|| boxed_local(async { *held }));
+        let mut other = Some(|| boxed_local(async { 1_usize }));
+        let (local, other) = (erase(&mut local), erase(&mut other));
+        same_type(&local, &other);
+        assert_eq!((ready(local()), ready(other())), (5, 1));
+    }
+}
