@@ -11,7 +11,7 @@
 //! (`get_or_compute_async`), `async-attr-hit-u64`, `async-attr-hit-str` (`#[cached]` on an `async fn`;
 //! each future polled in place),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
-//! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `async-miss-u64`, `cached-miss-u64` (a miss + insert of
+//! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `async-miss-u64`, `async-attr-miss-u64`, `cached-miss-u64` (a miss + insert of
 //! a new key each loop, from an empty cache), `memory-miss-bounded-u64` (the same into a tier
 //! bounded to 10 000 entries: once full, each insert evicts), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
@@ -312,6 +312,11 @@ fn main() {
                 black_box(ready(
                     cache.get_or_compute_async(&k, || async move { k * 3 }),
                 ));
+            }
+        }
+        "async-attr-miss-u64" => {
+            for k in 0..loops as u64 {
+                black_box(ready(async_attr_u64(k)));
             }
         }
         "memory-miss-str" => {

@@ -209,7 +209,7 @@ where
     fn begin_async<'a, Q>(
         &'a self,
         key: &'a Q,
-    ) -> drive::Begun<V, impl Future<Output = Result<V, ()>> + 'a>
+    ) -> drive::Begun<V, crate::future::BoxFuture<'a, Result<V, ()>>>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -225,7 +225,10 @@ where
             }
         };
         let relay = Arc::new(drive::Relay::new());
-        drive::Begun::Engine(self.engine_async(key, start, Arc::clone(&relay)), relay)
+        // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),
+        // is then small, and `Driven`'s steps one copy per value type.
+        let engine = Box::pin(self.engine_async(key, start, Arc::clone(&relay)));
+        drive::Begun::Engine(engine, relay)
     }
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and

@@ -13,8 +13,6 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
-#[cfg(feature = "tokio")]
-use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
@@ -344,7 +342,7 @@ where
         &'a self,
         key: &'a Q,
         refresh: &'a mut Option<(Ticket, Option<Made>)>,
-    ) -> drive::Begun<V, impl Future<Output = Result<V, ()>> + 'a>
+    ) -> drive::Begun<V, crate::future::BoxFuture<'a, Result<V, ()>>>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -354,7 +352,7 @@ where
             Start::Miss(memory, hash, observed) => Ok((memory, hash, observed)),
         };
         let relay = Arc::new(drive::Relay::new());
-        let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
+        let engine = Box::pin(self.refresh_engine_async(key, start, Arc::clone(&relay), refresh));
         drive::Begun::Engine(engine, relay)
     }
 

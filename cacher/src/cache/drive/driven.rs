@@ -61,11 +61,22 @@ pin_project_lite::pin_project! {
     // function's future logs as it is dropped is in the run's span.
     impl<B, G, V, E, A, D, S, F, Fut> PinnedDrop for Driven<B, G, V, E, A, D, S, F, Fut> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            let _entered = this.steps.as_mut().entered();
-            this.running.set(None);
+            let this = this.project();
+            if this.running.is_some() {
+                drop_running(this.steps, this.running);
+            }
         }
     }
+}
+
+/// [`Driven`]'s function's future dropped while it runs, in the span of its run: out of line,
+/// so that the drop of a call that ended (a hit's, every call's but a cancelled run's) is
+/// small enough to be inlined.
+#[cold]
+#[inline(never)]
+fn drop_running<G, V, E, Fut>(steps: Pin<&mut Steps<G, V, E>>, mut running: Pin<&mut Option<Fut>>) {
+    let _entered = steps.entered();
+    running.set(None);
 }
 
 pin_project_lite::pin_project! {
