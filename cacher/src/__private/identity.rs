@@ -219,7 +219,7 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
     // Built outside the map's lock (a cache may create its directory), once: a build that
     // panics leaves the cell empty for the next call to try again. Marked: a build that asks
     // for its own cache (through the companion) would wait on this cell.
-    let _building = Building::enter(std::ptr::from_ref(cell).addr(), &|| *site);
+    let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), &|| *site, which);
     *cell.get_or_init(|| Box::leak(build(&id.0)))
 }
 
@@ -427,7 +427,19 @@ impl<K, V> PerType<K, V> {
             // An empty slot is taken for this type; one another type took meanwhile is passed.
             // `find` returns the one cache of a type whatever the races: a type in two slots is
             // harmless.
-            let (of, cache) = *slot.get_or_init(|| (id, (find.take().expect("not yet used"))()));
+            let (of, cache) = match slot.get() {
+                Some(taken) => *taken,
+                None => {
+                    // One this thread is taking (a build using a cache of this slot's) is
+                    // passed too: asked again, its `OnceLock` would wait for itself. Another
+                    // type's cache goes on in the next slot; the same type's meets its build's
+                    // mark in the registry, which panics naming it.
+                    let Some(_building) = Building::slot(std::ptr::from_ref(slot).addr()) else {
+                        continue;
+                    };
+                    *slot.get_or_init(|| (id, (find.take().expect("not yet used"))()))
+                }
+            };
             if of == id {
                 return cache;
             }
