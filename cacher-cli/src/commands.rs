@@ -13,6 +13,7 @@ use crate::source::{Source, Walked, age_ms, is_problem};
 
 mod show;
 mod verify;
+use crate::names::{self, Reading};
 use crate::{Cli, Command, exit, parse, print};
 use show::{not_found, show_entry, show_namespace};
 
@@ -35,9 +36,11 @@ pub struct PruneArgs {
     /// Then the oldest entries until the rest take at most this (e.g. 500MB, 2GiB: KB = 1000 bytes, KiB = 1024, as in `max_size`)
     #[arg(long, value_name = "SIZE", value_parser = parse::size)]
     max_size: Option<u64>,
-    /// Only this namespace's entries
+    /// Only this namespace's entries, as `ls` prints it (or as typed)
     #[arg(long, value_name = "NAMESPACE")]
     namespace: Option<String>,
+    #[command(flatten)]
+    reading: Reading,
     /// Say what would be removed, remove nothing
     #[arg(long)]
     dry_run: bool,
@@ -68,17 +71,22 @@ pub fn run(cli: &Cli) -> Result<u8, String> {
         Command::Show {
             namespace,
             key: None,
-        } => Ok(show_namespace(&source, &listed, namespace, json)),
+            reading,
+        } => show_namespace(&source, &listed, namespace, *reading, json),
         Command::Show {
             namespace,
             key: Some(key),
-        } => show_entry(&source, &listed, namespace, key, json),
+            reading,
+        } => show_entry(&source, &listed, (namespace, key), *reading, json),
         Command::Stats => Ok(stats(&source, &listed, json)),
         Command::Prune(args) => prune(&source, listed, args, json),
         Command::Verify { repair } => Ok(verify::verify(&source, &listed, seen, *repair, json)),
-        Command::Clear { namespace, yes, .. } => {
-            clear(&source, &listed, namespace.as_deref(), *yes, json)
-        }
+        Command::Clear {
+            namespace,
+            yes,
+            reading,
+            ..
+        } => clear(&source, &listed, namespace.as_deref(), *reading, *yes, json),
         Command::Completions { .. } => Ok(exit::OK),
     }
 }
@@ -226,11 +234,14 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
             "--expired needs --ttl DURATION: entries record their own ttl (ttl_fn) but not the cache's".into(),
         );
     }
+    let namespace = args.namespace.as_deref();
+    let namespace = namespace.map(|ns| names::namespace(&listed, ns, args.reading));
+    let namespace = namespace.transpose()?;
     let mut entries: Vec<Listed> = listed
         .into_iter()
         .filter(|l| {
             l.meta()
-                .is_some_and(|m| args.namespace.as_ref().is_none_or(|ns| &m.namespace == ns))
+                .is_some_and(|m| namespace.as_ref().is_none_or(|ns| &m.namespace == ns))
         })
         .collect();
     entries.sort_by_key(|l| l.meta().map(|m| m.created_ms));
@@ -311,13 +322,18 @@ fn confirm(question: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
+/// `clear NAMESPACE` (`arg`, read as `how` says), or `clear --all` (`None`).
 fn clear(
     source: &Source,
     listed: &[Listed],
-    namespace: Option<&str>,
+    arg: Option<&str>,
+    how: Reading,
     yes: bool,
     json: bool,
 ) -> Result<u8, String> {
+    let namespace = arg.map(|arg| names::namespace(listed, arg, how));
+    let namespace = namespace.transpose()?;
+    let namespace = namespace.as_deref();
     let doomed: Vec<&Listed> = listed
         .iter()
         .filter(|l| {
@@ -331,11 +347,12 @@ fn clear(
         if json {
             emit(&json!({ "removed": 0 }));
         }
-        return Ok(not_found(source, &format!("entries of namespace {ns:?}")));
+        let typed = names::typed(arg.unwrap_or(ns));
+        return Ok(not_found(source, &format!("entries of namespace {typed}")));
     }
     let what = namespace.map_or_else(
         || "every namespace".to_owned(),
-        |ns| format!("namespace {ns:?}"),
+        |ns| format!("namespace {}", print::quoted(ns)),
     );
     if !doomed.is_empty()
         && !yes

@@ -5,6 +5,7 @@
 //! [`cacher::Listing`]; this crate parses arguments and prints.
 
 mod commands;
+mod names;
 mod parse;
 mod print;
 mod source;
@@ -36,6 +37,12 @@ const AFTER_HELP: &str = "\
 Where: file caches below ROOT (default: $CACHER_DIR, else the platform's cache directory, where \
 #[cached] functions keep their files), an embedded store with --store DIR, or a Redis server \
 with --redis URL.
+
+Names: `ls` and `show` print a namespace, key or argument with each character a terminal acts \
+on written as \\u{1b} and a backslash as \\\\, so that each printed name is one name. NAMESPACE \
+and KEY are taken as printed or as typed, whichever names something; one that names two is \
+refused (`a\\u{1b}`, when there is a namespace of that text and one of `a` and an ESC): \
+--exact takes it as typed, --escaped as printed.
 
 Exit codes: 0 done; 1 failure (cannot read or change the cache); 2 wrong arguments; \
 3 verify found problems it did not repair; 4 show or clear found no such namespace or entry; \
@@ -82,10 +89,12 @@ enum Command {
     },
     /// A namespace's entries (arguments, age, size, state), or one entry's value
     Show {
-        /// The cache's namespace, as `ls` prints it
+        /// The cache's namespace, as `ls` prints it (or as typed)
         namespace: String,
-        /// One entry: its key (whole, or cut with … as `show NAMESPACE` prints it), its arguments' text, or its location (`show NAMESPACE --json`)
+        /// One entry: its key (whole, or cut with … as `show NAMESPACE` prints it), its arguments' text, or its location (`show NAMESPACE --json`), as printed or as typed
         key: Option<String>,
+        #[command(flatten)]
+        reading: names::Reading,
     },
     /// Totals, and how old the entries are, as a histogram
     Stats,
@@ -99,7 +108,7 @@ enum Command {
     },
     /// Remove every entry of a namespace (every version), or of every namespace with --all
     Clear {
-        /// The namespace to clear
+        /// The namespace to clear, as `ls` prints it (or as typed)
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         namespace: Option<String>,
         /// Clear every namespace
@@ -108,6 +117,8 @@ enum Command {
         /// Do not ask for confirmation (needed when stdin is not a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        reading: names::Reading,
     },
     /// Print a shell completion script (e.g. `cacher completions bash > /etc/bash_completion.d/cacher`)
     Completions {

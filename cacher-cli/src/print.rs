@@ -62,22 +62,66 @@ fn acted_on(c: char) -> bool {
         || c == '\u{61c}'
 }
 
-/// `text` with every character a terminal acts on written as `\u{1b}`: namespaces, keys,
-/// arguments and file names are written by whoever could write to the cache (a shared directory,
-/// a Redis server), and are printed to the user's terminal.
+/// `text` with every character a terminal acts on written as `\u{1b}`, for prose: messages,
+/// and paths the user gave. Names, keys and locations found in the cache are printed with
+/// [`escape`], which reads back.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if !text.contains(acted_on) {
+    escaped(text, acted_on)
+}
+
+/// A name found in the cache (a namespace, key, arguments' text, location) as printed: every
+/// character a terminal acts on written as `\u{1b}` (they are written by whoever could write to
+/// the cache, a shared directory, a Redis server, and printed to the user's terminal), and a
+/// backslash as `\\`, so that each printed name reads back ([`unescape`]) to the one it
+/// was: `a\u{1b}` is `a` and an ESC, `a\\u{1b}` the text `a\u{1b}`.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escaped(text, |c| c == '\\' || acted_on(c))
+}
+
+/// [`escape`]d `text` in double quotes, for a message.
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", escape(text))
+}
+
+/// `text` with the characters `escape` says written as `\u{1b}`, a backslash as `\\`.
+fn escaped(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.contains(&escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if acted_on(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
+        match c {
+            '\\' if escape(c) => out.push_str("\\\\"),
+            c if escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// The name that [`escape`] printed as `text`: `\\` a backslash, `\u{1b}` the character of
+/// that (hexadecimal) number, whichever it is; `None` when a backslash in `text` starts neither.
+pub fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(after) = after.strip_prefix('\\') {
+            out.push('\\');
+            rest = after;
+            continue;
+        }
+        let (hex, after) = after.strip_prefix("u{")?.split_once('}')?;
+        let valid = (1..=6).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        let number = u32::from_str_radix(hex, 16).ok().filter(|_| valid)?;
+        out.push(char::from_u32(number)?);
+        rest = after;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// `812 B`, `4.2 KiB`, `13.0 MiB`.
@@ -126,11 +170,12 @@ pub fn json_escaped(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Rows as columns padded to their widest cell, the first row a header.
+/// Rows as columns padded to their widest cell, the first row a header; each cell [`escape`]d
+/// (names, keys and arguments' text read back from the table).
 pub fn table(rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<Cow<'_, str>>> = rows
         .iter()
-        .map(|row| row.iter().map(|cell| clean(cell)).collect())
+        .map(|row| row.iter().map(|cell| escape(cell)).collect())
         .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
@@ -193,7 +238,7 @@ pub fn histogram(counts: &[u64], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{age, bucket, bytes, clean, histogram, json_escaped};
+    use super::{age, bucket, bytes, clean, escape, histogram, json_escaped, unescape};
 
     #[test]
     fn sizes_ages_and_bars() {
@@ -220,5 +265,42 @@ mod tests {
             json_escaped(json),
             "{\n  \"k\": \"\\u009b\\u007f\\u202e\"\n}"
         );
+    }
+
+    /// Every name reads back from its printed form, and no two names print alike: a backslash
+    /// is doubled. (Failed: `a` ESC and the text `a\u{1b}` both printed `a\u{1b}`.)
+    #[test]
+    fn a_printed_name_reads_back_to_the_one_name_it_was() {
+        let names = [
+            "app::f é ✓",
+            "a\u{1b}",
+            "a\\u{1b}",
+            "a\\\\u{1b}",
+            "\\",
+            "\\\u{9b}\u{202e}x\n",
+            "C:\\temp\\",
+            "",
+        ];
+        for name in names {
+            assert_eq!(unescape(&escape(name)).as_deref(), Some(name), "{name:?}");
+            assert!(!escape(name).contains(|c: char| c.is_control()), "{name:?}");
+        }
+        assert_eq!(escape("a\u{1b}"), "a\\u{1b}");
+        assert_eq!(escape("a\\u{1b}"), "a\\\\u{1b}");
+        assert_eq!(escape("\\\u{9b}"), "\\\\\\u{9b}");
+        // Any character by its number; a backslash that starts neither escape is no name.
+        assert_eq!(unescape("\\u{41}\\u{1F600}").as_deref(), Some("A😀"));
+        for bad in [
+            "\\",
+            "a\\q",
+            "\\u{}",
+            "\\u{1b",
+            "\\u1b",
+            "\\u{d800}",
+            "\\u{1234567}",
+            "\\u{+1}",
+        ] {
+            assert_eq!(unescape(bad), None, "{bad:?}");
+        }
     }
 }

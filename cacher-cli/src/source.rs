@@ -182,7 +182,10 @@ impl Source {
     fn invalidate(&self, namespace: &str, locations: &[&str]) -> Result<(), String> {
         (self.listing)
             .invalidate_namespace(namespace, locations)
-            .map_err(|e| format!("cannot clear the namespace {namespace:?}: {e}"))
+            .map_err(|e| {
+                let namespace = crate::print::quoted(namespace);
+                format!("cannot clear the namespace {namespace}: {e}")
+            })
     }
 
     /// Runs `work` with a removal of entries by location (`remove_at`) that says once on

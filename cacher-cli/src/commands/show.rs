@@ -5,6 +5,7 @@ use cacher::entry::EntryMeta;
 use serde_json::json;
 
 use super::emit;
+use crate::names::{self, Reading, typed};
 use crate::source::{Source, age_ms};
 use crate::{exit, print};
 
@@ -37,24 +38,28 @@ pub(super) fn not_found(source: &Source, what: &str) -> u8 {
     exit::NOT_FOUND
 }
 
+/// `show NAMESPACE` (`arg`, read as `how` says).
 pub(super) fn show_namespace(
     source: &Source,
     listed: &[Listed],
-    namespace: &str,
+    arg: &str,
+    how: Reading,
     json: bool,
-) -> u8 {
-    let mut entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
+) -> Result<u8, String> {
+    let namespace = names::namespace(listed, arg, how)?;
+    let mut entries: Vec<&Listed> = of_namespace(listed, &namespace).collect();
     if entries.is_empty() {
         if json {
             // A JSON reader gets a document too: the namespace, without entries.
             emit(&json!({ "namespace": namespace, "entries": [] }));
         }
-        return not_found(source, &format!("entries of namespace {namespace:?}"));
+        let what = format!("entries of namespace {}", typed(arg));
+        return Ok(not_found(source, &what));
     }
     entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
     if json {
         emit(&json!({ "namespace": namespace, "entries": entries }));
-        return exit::OK;
+        return Ok(exit::OK);
     }
     let mut rows = vec![
         ["KEY", "ARGS", "AGE", "SIZE", "STATE"]
@@ -76,65 +81,82 @@ pub(super) fn show_namespace(
         ]);
     }
     print::out(format_args!("{}", print::table(&rows)));
-    exit::OK
+    Ok(exit::OK)
 }
 
-/// The entry of `namespace` that `key` names: its key, its arguments' text or its location;
-/// else a key as `show NAMESPACE` cuts it (its first characters, then `…`), when one entry's key
-/// starts so.
+/// The entry of `namespace` that `key` names (each reading of it, as `how` says): its key, its
+/// arguments' text or its location; else a key as `show NAMESPACE` cuts it (its first
+/// characters, then `…`), when one entry's key starts so. Refused when two readings name two.
 fn find_entry<'a>(
     listed: &'a [Listed],
     namespace: &'a str,
     key: &str,
+    how: Reading,
 ) -> Result<Option<&'a Listed>, String> {
-    let exact = of_namespace(listed, namespace).find(|l| {
-        l.meta()
-            .is_some_and(|m| m.key == key || m.args.as_deref() == Some(key))
-            || l.location == key
-    });
-    let Some(start) = key.strip_suffix('…').filter(|_| exact.is_none()) else {
-        return Ok(exact);
+    let readings = how.of(key)?;
+    let whole = |reading: &str| {
+        of_namespace(listed, namespace).find(|l| {
+            l.meta()
+                .is_some_and(|m| m.key == reading || m.args.as_deref() == Some(reading))
+                || l.location == reading
+        })
     };
-    let mut cut = of_namespace(listed, namespace)
-        .filter(|l| l.meta().is_some_and(|m| m.key.starts_with(start)));
+    if let Some((_, exact)) = names::pick("entries", key, &readings, whole)? {
+        return Ok(Some(exact));
+    }
+    if how.exact() {
+        return Ok(None);
+    }
+    let starts = readings.iter().filter_map(|r| r.strip_suffix('…'));
+    let starts: Vec<&str> = starts.collect();
+    let mut cut = of_namespace(listed, namespace).filter(|l| {
+        l.meta()
+            .is_some_and(|m| starts.iter().any(|s| m.key.starts_with(s)))
+    });
     match (cut.next(), cut.count()) {
         (one, 0) => Ok(one),
         (_, more) => Err(format!(
-            "{key:?} starts the keys of {} entries of namespace {namespace:?}: give a whole key \
+            "{} starts the keys of {} entries of namespace {}: give a whole key \
              (`cacher show NAMESPACE --json` prints them), or the arguments' text",
-            more + 1
+            typed(key),
+            more + 1,
+            print::quoted(namespace),
         )),
     }
 }
 
+/// `show NAMESPACE KEY` (`args`: both read as `how` says).
 pub(super) fn show_entry(
     source: &Source,
     listed: &[Listed],
-    namespace: &str,
-    key: &str,
+    args: (&str, &str),
+    how: Reading,
     json: bool,
 ) -> Result<u8, String> {
-    let Some(item) = find_entry(listed, namespace, key)? else {
+    let (arg, key) = args;
+    let namespace = names::namespace(listed, arg, how)?;
+    let Some(item) = find_entry(listed, &namespace, key, how)? else {
         if json {
             emit(&serde_json::Value::Null);
         }
+        let (key, namespace) = (typed(key), typed(arg));
         return Ok(not_found(
             source,
-            &format!("entry {key:?} of namespace {namespace:?}"),
+            &format!("entry {key} of namespace {namespace}"),
         ));
     };
     let meta = item.meta().ok_or("not an entry")?;
     let bytes = source
         .listing
         .read_at(&item.location)
-        .map_err(|e| format!("cannot read {}: {e}", item.location))?;
+        .map_err(|e| format!("cannot read {}: {e}", print::escape(&item.location)))?;
     let Some(bytes) = bytes else {
         if json {
             emit(&serde_json::Value::Null);
         }
         return Ok(not_found(
             source,
-            &format!("entry {key:?} (removed meanwhile)"),
+            &format!("entry {} (removed meanwhile)", typed(key)),
         ));
     };
     let value = (meta.format == "json")
@@ -159,7 +181,7 @@ fn print_entry(
     value: Option<serde_json::Value>,
     len: usize,
 ) {
-    let field = |name: &str, text: &str| print::outln!("{name:<9} {}", print::clean(text));
+    let field = |name: &str, text: &str| print::outln!("{name:<9} {}", print::escape(text));
     field("location", &item.location);
     field("namespace", &meta.namespace);
     field("key", &meta.key);

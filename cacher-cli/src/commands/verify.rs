@@ -91,7 +91,7 @@ pub(super) fn verify(
             print::outln!(
                 "{:<28} {}",
                 print::clean(&kind),
-                print::clean(&item.location)
+                print::escape(&item.location)
             );
         }
         for failure in &failures {
