@@ -246,28 +246,49 @@ where
         {
             return Poll::Ready((this.finish)(Ok(value)));
         }
-        loop {
-            if let Some(running) = this.running.as_mut().as_pin_mut() {
-                // A wait polled from the function for a flight this call leads is its own.
-                let _running = Running::enter(this.steps.as_mut().call());
-                let entered = this.steps.as_mut().entered();
-                let Poll::Ready(output) = running.poll(cx) else {
-                    return Poll::Pending;
-                };
-                // Its end (a hand-written future may hold more) in the span too.
-                this.running.set(None);
-                drop(entered);
-                this.steps.as_mut().answered((this.answer)(output));
+        let polled = run(this.steps, this.running, this.compute, this.answer, cx);
+        polled.map(this.finish)
+    }
+}
+
+/// [`Driven`]'s poll after its start: the engine polled, and the function run when it asks.
+/// Apart from the start (`begin`, typed by the cache's key and key form), so that it is one copy
+/// per value type (compile time).
+fn run<G, V, E, A, S, F, Fut>(
+    mut steps: Pin<&mut Steps<G, V, E>>,
+    mut running: Pin<&mut Option<Fut>>,
+    compute: &mut S,
+    answer: &A,
+    cx: &mut Context<'_>,
+) -> Poll<Result<V, E>>
+where
+    G: Future<Output = Result<V, ()>>,
+    S: BorrowMut<Option<F>>,
+    F: FnOnce() -> Fut,
+    Fut: Future,
+    A: Fn(Fut::Output) -> Result<V, E>,
+{
+    loop {
+        if let Some(future) = running.as_mut().as_pin_mut() {
+            // A wait polled from the function for a flight this call leads is its own.
+            let _running = Running::enter(steps.as_mut().call());
+            let entered = steps.as_mut().entered();
+            let Poll::Ready(output) = future.poll(cx) else {
+                return Poll::Pending;
+            };
+            // Its end (a hand-written future may hold more) in the span too.
+            running.set(None);
+            drop(entered);
+            steps.as_mut().answered(answer(output));
+        }
+        match steps.as_mut().poll_engine(cx) {
+            Polled::Done(result) => return Poll::Ready(result),
+            Polled::Run => {
+                let compute = compute.borrow_mut().take();
+                let compute = compute.expect("the miss path computes at most once");
+                running.set(Some(compute()));
             }
-            match this.steps.as_mut().poll_engine(cx) {
-                Polled::Done(result) => return Poll::Ready((this.finish)(result)),
-                Polled::Run => {
-                    let compute = this.compute.borrow_mut().take();
-                    let compute = compute.expect("the miss path computes at most once");
-                    this.running.set(Some(compute()));
-                }
-                Polled::Pending => return Poll::Pending,
-            }
+            Polled::Pending => return Poll::Pending,
         }
     }
 }
