@@ -116,16 +116,18 @@ fn refresh(refresh: &Refresh) -> Option<String> {
     ))
 }
 
-/// The duration of `cached`'s ttl option `name`: seconds (`time`, `ttl_secs`), milliseconds
-/// (`ttl_millis`), or a string: cacher's (`"10m"`) or a `Duration` expression.
+/// The duration of `cached`'s ttl option `name`: seconds (`time`, `ttl_secs`, and `ttl = 60`,
+/// `cached` 1.x and 2.x's `ttl`), milliseconds (`ttl_millis`), or a string: cacher's (`"10m"`)
+/// or a `Duration` expression (`cached` 4's `ttl`).
 pub(crate) fn cached_ttl(name: &str, value: &Expr) -> Option<Duration> {
     match name {
         "ttl_millis" => integer(value).map(Duration::from_millis),
-        "ttl" => string(value).and_then(|text| {
-            humantime::parse_duration(&text)
+        "ttl" => match string(value) {
+            Some(text) => humantime::parse_duration(&text)
                 .ok()
-                .or_else(|| rust_duration(&text))
-        }),
+                .or_else(|| rust_duration(&text)),
+            None => integer(value).map(Duration::from_secs),
+        },
         _ => integer(value).map(Duration::from_secs),
     }
 }
