@@ -14,7 +14,7 @@ use crate::suggest::closest;
 mod foreign;
 mod value;
 
-pub(crate) use self::foreign::{cached_ttl, integer, string};
+pub(crate) use self::foreign::{cached_ttl, integer, string, type_as_ty};
 
 use self::value::{
     boolean, cache_dir, duration, duration_or_zero, formatter, keyer, lit_str, max_entries,
@@ -186,6 +186,7 @@ impl Options {
     /// Parses the attribute's arguments, each option on its own: `None` when any is wrong,
     /// with every mistake in `errors`.
     pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Self> {
+        let (args, type_keyword) = foreign::type_as_ty(args);
         let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
             Ok(metas) => metas,
             Err(e) => {
@@ -195,7 +196,8 @@ impl Options {
         };
         let found = errors.len();
         let mut options = Options::default();
-        let written = foreign::Written::of(&metas);
+        let mut written = foreign::Written::of(&metas);
+        written.type_keyword = type_keyword;
         // Another library's options that mean one thing (`ty` and `create`) get one error.
         let mut hinted = Vec::new();
         for meta in metas {
@@ -314,10 +316,15 @@ fn unknown_option(
             None => String::new(),
         },
     };
+    // Named as written: `cached`'s `type = …` is read as `ty`.
+    let written_name = match written.type_keyword && name == "ty" {
+        true => "type",
+        false => &name,
+    };
     syn::Error::new_spanned(
         path,
         format!(
-            "unknown option `{name}`: {hint}the options are {}",
+            "unknown option `{written_name}`: {hint}the options are {}",
             names.join(", ")
         ),
     )

@@ -94,8 +94,10 @@ fn refuse_io(attribute: &str, args: &TokenStream, item: TokenStream) -> TokenStr
 
 /// The attribute's arguments, or none if they do not parse as options.
 fn parse(args: &TokenStream) -> Vec<Meta> {
+    // `type = "AsyncRedisCache<…>"`, `cached`'s name of `ty` before 0.50, read as `ty`.
+    let (args, _) = crate::attr::type_as_ty(args.clone());
     Punctuated::<Meta, Token![,]>::parse_terminated
-        .parse2(args.clone())
+        .parse2(args)
         .map(|metas| metas.into_iter().collect())
         .unwrap_or_default()
 }

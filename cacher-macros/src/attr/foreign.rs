@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use proc_macro2::{Ident, TokenStream, TokenTree};
 use syn::{Expr, ExprLit, Lit, Meta, MetaNameValue, Stmt};
 
 /// What the user wrote that a hint reads beyond its option: `cached`'s key type, its
@@ -16,6 +17,8 @@ pub(super) struct Written {
     /// time to live an idle time: the two options are one error, at the refresh, with the
     /// ttl's name and value (`None`: not given, or not a duration it can read).
     refresh: Option<Refresh>,
+    /// The cache type was written `type = …`, as `cached` before 0.50 did: its errors name it so.
+    pub(super) type_keyword: bool,
 }
 
 /// `cached`'s ttl beside its refresh-on-hit flag.
@@ -59,6 +62,7 @@ impl Written {
         Self {
             cached_key_type,
             refresh: flag.map(|flag| Refresh { flag, ttl }),
+            type_keyword: false,
         }
     }
 
@@ -70,6 +74,27 @@ impl Written {
             .and_then(|refresh| refresh.ttl.as_ref())
             .is_some_and(|(ttl, _)| ttl == name)
     }
+}
+
+/// `cached` before 0.50 named its cache type `type = "…"` (`ty` since), a keyword that no option
+/// parses as: the arguments with that `type` written `ty`, at its place, so that it is told as
+/// `ty` is (rather than as syn's "expected identifier"), and whether there was one.
+pub(crate) fn type_as_ty(args: TokenStream) -> (TokenStream, bool) {
+    let mut tokens: Vec<TokenTree> = args.into_iter().collect();
+    let mut found = false;
+    for i in 0..tokens.len() {
+        let starts = i == 0 || matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == ',');
+        let assigned = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
+        if let TokenTree::Ident(ident) = &tokens[i]
+            && ident == "type"
+            && starts
+            && assigned
+        {
+            tokens[i] = TokenTree::Ident(Ident::new("ty", ident.span()));
+            found = true;
+        }
+    }
+    (tokens.into_iter().collect(), found)
 }
 
 /// Whether `key = …` is `cached`'s key type, written with its `convert`: the one mistake is then

@@ -75,6 +75,22 @@ fn on_disk_for_a_while(n: u64) -> Result<u64, String> {
     Ok(n)
 }
 
+// Before its 0.50, `cached` wrote the cache type `type = …`, a keyword: told as `ty` is, and
+// `cached`'s README's Redis cache of that time still carries over as one.
+#[cached(type = "SizedCache<u64, u64>", create = "{ SizedCache::with_size(10) }")]
+fn built_before_0_50(n: u64) -> u64 {
+    n
+}
+
+#[io_cached(
+    map_error = r##"|e| e"##,
+    type = "AsyncRedisCache<u64, String>",
+    create = r##" { AsyncRedisCache::new("prefix", 1).build().await.unwrap() } "##
+)]
+fn redis_by_type_before_0_50(n: u64) -> Result<u64, String> {
+    Ok(n)
+}
+
 fn main() {
     // The functions still exist: their calls add no error.
     converted(1);
@@ -89,4 +105,6 @@ fn main() {
     found(1);
     let _ = redis_by_type(1);
     let _ = on_disk_for_a_while(1);
+    built_before_0_50(1);
+    let _ = redis_by_type_before_0_50(1);
 }
