@@ -127,17 +127,19 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         // Boxed behind a `dyn`, as a blocking body's closure is: the call's future (and the
         // cache's steps it polls) is then one type for every function of one key and return
         // type, not one per function (compile time). `Send` unless `send = false`.
-        let (boxed, erase) = match send {
-            true => (
-                quote!(for_a_body_not_send_write_cached_send_false),
-                quote!(erase_send),
-            ),
-            false => (quote!(boxed_local), quote!(erase)),
+        // Both `Send` bounds (the closure's, the future's) are one function's, whose name an
+        // error of either ends with: it says what to write.
+        return match send {
+            true => quote!(::cacher::__private::erase_send(
+                ::cacher::__private::for_a_body_not_send_write_cached_send_false(
+                    &mut ::core::option::Option::Some(|| { #(#clones)* #future })
+                )
+            )),
+            false => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(|| {
+                #(#clones)*
+                ::cacher::__private::boxed_local(#future)
+            }))),
         };
-        return quote!(::cacher::__private::#erase(&mut ::core::option::Option::Some(|| {
-            #(#clones)*
-            ::cacher::__private::#boxed(#future)
-        })));
     }
     let ret = match &func.item.sig.output {
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),

@@ -19,8 +19,8 @@ mod not_result;
 mod statics;
 pub use crate::cache::{Settings, Typed};
 pub use body::{
-    Compute, LocalBody, SendBody, Spend, boxed_local, erase, erase_send, fallible, fallible_async,
-    for_a_body_not_send_write_cached_send_false,
+    AsyncBody, Compute, LocalBody, SendBody, Spend, boxed_local, erase, erase_send, fallible,
+    fallible_async, for_a_body_not_send_write_cached_send_false,
 };
 pub use build::{Tier, add_tier, build, settings};
 pub use files::claim_files;

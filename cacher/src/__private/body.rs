@@ -4,10 +4,9 @@
 //! own; compile time, docs/BENCHMARKS.md).
 //!
 //! A blocking body is a closure called through [`Compute`] ([`erase`]). An async body's future is
-//! boxed as well: as `Send` by default ([`for_a_body_not_send_write_cached_send_false`] and
-//! [`erase_send`]), so that the call's future is `Send` for a spawning runtime; with
-//! `send = false`, as it is ([`boxed_local`], [`erase`]), for a body that holds something not
-//! `Send` across an `.await` (run on a `LocalSet`).
+//! boxed as well: as `Send` by default ([`AsyncBody`], [`erase_send`]), so that the call's future
+//! is `Send` for a spawning runtime; with `send = false`, as it is ([`boxed_local`], [`erase`]),
+//! for a body that holds something not `Send` across an `.await` (run on a `LocalSet`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,25 +54,52 @@ pub fn erase<R>(compute: &mut dyn Compute<R>) -> impl FnOnce() -> R + '_ {
     move || compute.call()
 }
 
-/// [`erase`], for a body that is `Send` (an async function's, whose call's future then is).
-pub fn erase_send<R>(compute: &mut (dyn Compute<R> + Send)) -> impl FnOnce() -> R + Send + '_ {
-    move || compute.call()
-}
-
 /// An async body's future, boxed, `Send`: its type depends on its output only.
 pub type SendBody<'c, R> = Pin<Box<dyn Future<Output = R> + Send + 'c>>;
 
 /// An async body's future, boxed, under `send = false`.
 pub type LocalBody<'c, R> = Pin<Box<dyn Future<Output = R> + 'c>>;
 
-/// An async body's future, boxed as `Send`. Named for the error of a body that is not: rustc's
-/// "future cannot be sent between threads safely" then ends with "required by a bound in
-/// `for_a_body_not_send_write_cached_send_false`", which says what to write.
-pub fn for_a_body_not_send_write_cached_send_false<'c, F>(body: F) -> SendBody<'c, F::Output>
+/// The closure of an async body, which makes its future, boxed as `Send`, at most once.
+pub trait AsyncBody<'c, R>: Send {
+    /// Runs the body: its future, boxed.
+    fn call(&mut self) -> SendBody<'c, R>;
+}
+
+impl<'c, C, F> AsyncBody<'c, F::Output> for Option<C>
 where
+    C: FnOnce() -> F + Send,
     F: Future + Send + 'c,
 {
-    Box::pin(body)
+    fn call(&mut self) -> SendBody<'c, F::Output> {
+        match self.take() {
+            Some(body) => Box::pin(body()),
+            None => called_twice(),
+        }
+    }
+}
+
+/// An async body's closure (which must be `Send`) and future (which must be `Send` too) behind
+/// a `dyn`, for [`erase_send`]. Named for the errors of a body that is not: rustc's "future
+/// cannot be sent between threads safely" (and "… cannot be shared between threads safely", for
+/// a method of a type that is not `Sync`) then ends with "required by a bound in
+/// `for_a_body_not_send_write_cached_send_false`", which says what to write.
+pub fn for_a_body_not_send_write_cached_send_false<'c, C, F>(
+    body: &'c mut Option<C>,
+) -> &'c mut (dyn AsyncBody<'c, F::Output> + 'c)
+where
+    C: FnOnce() -> F + Send + 'c,
+    F: Future + Send + 'c,
+{
+    body
+}
+
+/// [`erase`], for an async body that is `Send`: a closure whose type depends on the body's
+/// output only, and which is `Send` (so is the call's future).
+pub fn erase_send<'c, R>(
+    body: &'c mut (dyn AsyncBody<'c, R> + 'c),
+) -> impl FnOnce() -> SendBody<'c, R> + Send + 'c {
+    move || body.call()
 }
 
 /// An async body's future, boxed, as it is (`send = false`).
@@ -139,10 +165,12 @@ mod tests {
     #[test]
     fn erased_async_bodies_are_one_type_send_or_local_and_run_their_own_future() {
         let (one, two) = (String::from("one"), String::from("two"));
-        let mut first = Some(|| for_a_body_not_send_write_cached_send_false(async { one.len() }));
-        let mut second =
-            Some(|| for_a_body_not_send_write_cached_send_false(async { two.len() * 2 }));
-        let (first, second) = (erase_send(&mut first), erase_send(&mut second));
+        let (mut first, mut second) = (
+            Some(|| async { one.len() }),
+            Some(|| async { two.len() * 2 }),
+        );
+        let first = erase_send(for_a_body_not_send_write_cached_send_false(&mut first));
+        let second = erase_send(for_a_body_not_send_write_cached_send_false(&mut second));
         same_type(&first, &second);
         let first = sendable(first);
         assert_eq!((ready(first()), ready(second())), (3, 6));

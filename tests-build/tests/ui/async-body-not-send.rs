@@ -1,20 +1,40 @@
 // An async `#[cached]` function's body is boxed as `Send`, so that the call's future is; a body
-// that holds something not `Send` across an `.await` is an error which ends by saying what to
-// write (`send = false`). trybuild's cacher has no `tokio` feature, without which `#[cached]` on
-// an `async fn` is that feature's error alone: the case boxes a body as the expansion does.
+// that holds something not `Send` across an `.await`, or a method's that uses a `self` that is
+// not `Sync`, is an error which ends by saying what to write (`send = false`). trybuild's cacher
+// has no `tokio` feature, without which `#[cached]` on an `async fn` is that feature's error
+// alone: the cases box a body as the expansion does.
+use std::cell::Cell;
 use std::rc::Rc;
+
+use cacher::__private::{erase_send, for_a_body_not_send_write_cached_send_false};
 
 async fn fetch() {}
 
-async fn user(id: u32) -> u32 {
-    let body = cacher::__private::for_a_body_not_send_write_cached_send_false(async move {
+async fn held_across_an_await(id: u32) -> u32 {
+    let mut body = Some(|| async move {
         let held = Rc::new(id);
         fetch().await;
         *held
     });
-    body.await
+    erase_send(for_a_body_not_send_write_cached_send_false(&mut body))().await
+}
+
+struct Meter {
+    calls: Cell<u32>,
+}
+
+impl Meter {
+    async fn read(&self, id: u32) -> u32 {
+        let mut body = Some(|| async move {
+            fetch().await;
+            self.calls.get() + id
+        });
+        erase_send(for_a_body_not_send_write_cached_send_false(&mut body))().await
+    }
 }
 
 fn main() {
-    let _ = user(1);
+    let _ = held_across_an_await(1);
+    let meter = Meter { calls: Cell::new(0) };
+    let _ = meter.read(1);
 }
