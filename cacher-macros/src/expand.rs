@@ -120,7 +120,8 @@ fn compute(func: &Func, send: bool) -> TokenStream {
     });
     let block = &func.item.block;
     if func.is_async() {
-        let mut future = quote!(async move #block);
+        let body = &block.stmts;
+        let mut future = async_body(func, quote!(#(#body)*));
         if by_trait(func) {
             future = quote!(::cacher::__private::fallible_async(#future));
         }
@@ -162,6 +163,29 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         let __cacher_spend = ::cacher::__private::Spend;
         #compute
     })))
+}
+
+/// An async body, `async move { … }`, whose output is the function's return type, as an
+/// `async fn`'s body's is: its values and `return`s coerce to it (`Arc::new(x)` to an
+/// `Arc<dyn Trait>`). The block's output is not inferred from a bound (`Future<Output = V>`) of
+/// what it is passed to, but from its first `return`: one that never runs, of the return type,
+/// comes first (as `#[async_trait]` does).
+pub(crate) fn async_body(func: &Func, body: TokenStream) -> TokenStream {
+    let output = match &func.item.sig.output {
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+        ReturnType::Default => quote!(()),
+    };
+    quote! {
+        async move {
+            if let ::core::option::Option::Some(__cacher_output) =
+                ::core::option::Option::None::<#output>
+            {
+                #[allow(unreachable_code)]
+                return __cacher_output;
+            }
+            #body
+        }
+    }
 }
 
 /// The value type, as the static names it.

@@ -115,7 +115,7 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
     let block = &func.item.block;
     let body = &block.stmts;
     if func.is_async() {
-        let future = quote!(async move { #(#rebound)* #(#body)* });
+        let future = crate::expand::async_body(func, quote!(#(#rebound)* #(#body)*));
         let future = match by_trait {
             true => quote!(::cacher::__private::fallible_async(#future)),
             false => future,

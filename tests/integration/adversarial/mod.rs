@@ -7,6 +7,8 @@ mod aheadfill;
 #[cfg(feature = "tokio")]
 mod aheadsame;
 #[cfg(feature = "tokio")]
+mod asyncbody;
+#[cfg(feature = "tokio")]
 mod asynccontrol;
 #[cfg(feature = "tokio")]
 mod asyncmut;
