@@ -183,18 +183,18 @@ fn key_type(meta: &MetaNameValue) -> syn::Result<Type> {
 }
 
 impl Options {
-    /// Parses the attribute's arguments, each option on its own: `None` when any is wrong,
-    /// with every mistake in `errors`.
-    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Option<Self> {
+    /// Parses the attribute's arguments, each option on its own: the options that could be
+    /// read, with every mistake in `errors` (when there is one, the function is expanded with
+    /// their [`fallback`](Self::fallback)).
+    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Self {
         let (args, type_keyword) = foreign::type_as_ty(args);
         let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
             Ok(metas) => metas,
             Err(e) => {
                 errors.push(e);
-                return None;
+                return Options::default();
             }
         };
-        let found = errors.len();
         let mut options = Options::default();
         let mut written = foreign::Written::of(&metas);
         written.type_keyword = type_keyword;
@@ -218,7 +218,7 @@ impl Options {
                 errors.push(e);
             }
         }
-        (errors.len() == found).then_some(options)
+        options
     }
 
     fn set(&mut self, meta: Meta, written: &foreign::Written) -> syn::Result<()> {

@@ -34,13 +34,20 @@ use crate::func::Func;
 #[doc = include_str!("cached.md")]
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let Ok(parsed) = syn::parse::<syn::ItemFn>(item.clone()) else {
-        return expand::not_a_function(item.into()).into();
+    attribute(args.into(), item.into()).into()
+}
+
+/// [`cached`], on tokens that a unit test can make.
+fn attribute(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let Ok(parsed) = syn::parse2::<syn::ItemFn>(item.clone()) else {
+        return expand::not_a_function(item);
     };
     let (item, written) = (parsed, item);
     let mut errors = Errors::default();
     // Parse: the function and the options, each part on its own.
-    let args = args.into();
     let (key, key_type) = attr::key_options(&args);
     // What an entry's key means is the code too: an edited `key = …` keys other arguments alike.
     let key_tokens = key.as_ref().map(ToTokens::to_token_stream);
@@ -48,30 +55,35 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         func.key_type = key_type;
         func
     });
+    let found = errors.len();
     let options = Options::parse(args, &mut errors);
+    let fallback = options.fallback();
     // Validate: the options against each other and against the function, once each is right,
     // into what to generate.
-    let plan = options.and_then(|options| options.build(func.as_mut().ok(), &mut errors));
+    let plan = (errors.len() == found)
+        .then(|| options.build(func.as_mut().ok(), &mut errors))
+        .flatten();
     // Expand: every error, and the function whatever they are (the attribute never makes it
     // disappear, which would add an error at each of its calls).
     let mut tokens = errors.into_compile_errors();
     match func {
-        // With options that are wrong, the default plan: calls of the function and of its
-        // companion still compile, and the user sees the options' errors alone.
+        // With options that are wrong, the default plan (`Options::fallback`): calls of the
+        // function and of its companion still compile, and the user sees the options' errors
+        // alone.
         Ok(mut func) => {
             // Nor is the return type asked about: one mistake, one error.
             func.result_said |= plan.is_none();
-            let mut plan = plan.unwrap_or_default();
+            let mut plan = plan.unwrap_or(fallback);
             // Persistent entries record the code that computed them, unless `version` pins it.
             if plan.version.is_none() && plan.persistent() {
-                plan.code = Some(code::fingerprint(written.into(), key_tokens));
+                plan.code = Some(code::fingerprint(written, key_tokens));
             }
             tokens.extend(expand::cached(&plan, &func));
         }
         // The function as written, without its companion, whose types are in doubt.
         Err(item) => item.to_tokens(&mut tokens),
     }
-    tokens.into()
+    tokens
 }
 
 /// Not an attribute of cacher: the `cached` crate's `#[once]`, which `#[cached]` covers. Its
@@ -96,4 +108,38 @@ pub fn io_cached(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn concurrent_cached(args: TokenStream, item: TokenStream) -> TokenStream {
     ported::concurrent_cached(&args.into(), item.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// `send = false` beside an option that is wrong: the function, expanded with the default
+    /// plan, still boxes its body as written, not as `Send` (whose error, for a body that is not,
+    /// would say to write `send = false`, written already).
+    #[test]
+    fn a_wrong_option_keeps_send_and_companion_as_written() {
+        let body = quote!(
+            async fn local(n: u32) -> u32 {
+                n
+            }
+        );
+        for wrong in [
+            quote!(ttl = "soon"),
+            quote!(key_type = "u32"),
+            quote!(nope = 1),
+        ] {
+            let expanded = super::attribute(quote!(send = false, #wrong), body.clone());
+            let expanded = expanded.to_string();
+            assert!(expanded.contains("compile_error"), "{wrong}: its error");
+            assert!(expanded.contains("boxed_local"), "{wrong}: {expanded}");
+            assert!(
+                !expanded.contains("for_a_body_not_send"),
+                "{wrong}: {expanded}"
+            );
+            let refused = quote!(companion = false, #wrong);
+            let expanded = super::attribute(refused, body.clone()).to_string();
+            assert!(!expanded.contains("local_cache"), "{wrong}: {expanded}");
+        }
+    }
 }

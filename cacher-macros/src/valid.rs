@@ -188,6 +188,21 @@ impl Options {
     }
 }
 
+impl Options {
+    /// What the function is expanded with when an option is wrong: the default plan (so that
+    /// its calls compile and the user sees the options' errors alone), but without the
+    /// companion if `companion = false` was written (a trait impl cannot hold it) and with the
+    /// body boxed as written by `send` (one that is not `Send` is no error of its own then).
+    pub(crate) fn fallback(&self) -> Plan {
+        let said = |opt: &Option<Opt<bool>>| opt.as_ref().map(|opt| opt.value);
+        Plan {
+            companion: said(&self.companion).unwrap_or(true),
+            send: said(&self.send).unwrap_or(true),
+            ..Plan::default()
+        }
+    }
+}
+
 /// The backends an option configures.
 #[derive(Clone, Copy)]
 enum Scope {
