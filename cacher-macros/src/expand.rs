@@ -2,7 +2,7 @@
 //! companion `<name>_cache()` that gives the cache to its callers.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{AttrStyle, FnArg, Item, ItemFn, Pat, ReturnType, Signature};
 
 use crate::func::{Func, Output};
@@ -171,17 +171,20 @@ fn compute(func: &Func, send: bool) -> TokenStream {
 /// what it is passed to, but from its first `return`: one that never runs, of the return type,
 /// comes first (as `#[async_trait]` does).
 pub(crate) fn async_body(func: &Func, body: TokenStream) -> TokenStream {
-    let output = match &func.item.sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        ReturnType::Default => quote!(()),
+    let (output, span) = match &func.item.sig.output {
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), syn::spanned::Spanned::span(ty)),
+        ReturnType::Default => (quote!(()), Span::call_site()),
     };
+    // At the return type: rustc's "return type inferred to be `u32` here", beside a value of
+    // another type, points at it.
+    let first = quote_spanned!(span=> return __cacher_output;);
     quote! {
         async move {
             if let ::core::option::Option::Some(__cacher_output) =
                 ::core::option::Option::None::<#output>
             {
                 #[allow(unreachable_code)]
-                return __cacher_output;
+                #first
             }
             #body
         }
