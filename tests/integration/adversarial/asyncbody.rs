@@ -203,6 +203,39 @@ async fn a_call_dropped_while_its_body_runs_drops_the_body_and_frees_the_key() {
     );
 }
 
+/// Panics when dropped, unless a panic is under way.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("the body's drop failed");
+        }
+    }
+}
+
+/// Hangs, holding what panics when the body's future is dropped, when `hang`; else returns `n`.
+#[cached]
+async fn hangs_then_panics_on_drop(n: u32, #[cached(skip)] hang: bool) -> u32 {
+    if hang {
+        let _held = PanicsOnDrop;
+        std::future::pending::<()>().await;
+    }
+    n
+}
+
+/// A body whose future panics as the dropped call drops it: the panic reaches the one who
+/// dropped the call, and the key is free (the cache's steps, dropped after the body's future,
+/// are still dropped as the panic unwinds).
+#[tokio::test]
+async fn a_body_that_panics_as_its_cancelled_call_drops_it_leaves_the_key_free() {
+    let dropped =
+        std::panic::catch_unwind(|| poll_then_drop(hangs_then_panics_on_drop(1, true), 3));
+    assert!(dropped.is_err(), "the drop's panic reaches the caller");
+    let next = tokio::time::timeout(Duration::from_secs(30), hangs_then_panics_on_drop(1, false));
+    assert_eq!(next.await.expect("the next call hung"), 1);
+}
+
 static STEERED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 
 #[cached]
