@@ -61,8 +61,10 @@ fn main() -> Result<(), ApiError> {
     println!("entry: {}", path.display());
     println!("{} posts, e.g. {:?}", posts.len(), posts[0]);
 
-    // Errors are returned and never cached.
-    match timed("a failing call", || fetch_from_api("", 1, "asc")) {
+    // Errors are returned and never cached. The call waits for its `rate_limit` slot first (one
+    // start a second): its time is the wait's too.
+    let label = "a failing call (its rate_limit slot waited for)";
+    match timed(label, || fetch_from_api("", 1, "asc")) {
         Err(ApiError(message)) => println!("  → Err({message:?}), returned and not stored"),
         Ok(_) => unreachable!("an empty endpoint fails"),
     }

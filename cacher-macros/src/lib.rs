@@ -86,6 +86,18 @@ fn attribute(
     tokens
 }
 
+/// `#[cached]` imported by the `cached` crate's path (`use cacher::proc_macro::cached`, which
+/// rustc suggests for `use cached::proc_macro::cached`, or `cacher::macros::cached`): the
+/// function is expanded as `#[cached]` expands it, with one error that says the import to write.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn cached_by_cached_path(args: TokenStream, item: TokenStream) -> TokenStream {
+    let message = "this is the `cached` crate's path of its attribute: cacher's is `cacher::cached`; write `use cacher::cached;`";
+    let mut tokens = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+    tokens.extend(attribute(args.into(), item.into()));
+    tokens.into()
+}
+
 /// Not an attribute of cacher: the `cached` crate's `#[once]`, which `#[cached]` covers. Its
 /// one compile error says what to write.
 #[doc(hidden)]

@@ -131,6 +131,22 @@ pub use cacher_macros::cached;
 #[doc(hidden)]
 pub use cacher_macros::{concurrent_cached, io_cached, once};
 
+/// The `cached` crate's path of its attributes (`cached::proc_macro`), which rustc suggests
+/// here for `use cached::proc_macro::cached`: `#[cached]` by that path is one compile error that
+/// says the import to write.
+#[doc(hidden)]
+pub mod proc_macro {
+    pub use cacher_macros::cached_by_cached_path as cached;
+    pub use cacher_macros::{concurrent_cached, io_cached, once};
+}
+
+/// [`proc_macro`]'s, by the `cached` crate's other path (`cached::macros`).
+#[doc(hidden)]
+pub mod macros {
+    pub use cacher_macros::cached_by_cached_path as cached;
+    pub use cacher_macros::{concurrent_cached, io_cached, once};
+}
+
 /// The directory below which `#[cached]` functions keep their files by default, one directory
 /// per package: `$CACHER_DIR` when it is set and not empty, else the platform's cache directory
 /// (`~/.cache` on Linux, `~/Library/Caches` on macOS, `{FOLDERID_LocalAppData}` on Windows).
