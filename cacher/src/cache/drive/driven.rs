@@ -80,7 +80,8 @@ fn drop_running<G, V, E, Fut>(steps: Pin<&mut Steps<G, V, E>>, mut running: Pin<
 }
 
 pin_project_lite::pin_project! {
-    /// [`Driven`]'s engine and what it keeps beside it: a copy per cache type and error type.
+    /// [`Driven`]'s engine (boxed by the cache's calls) and what it keeps beside it: a copy
+    /// per value and error type.
     struct Steps<G, V, E> {
         #[pin]
         engine: Option<G>,
