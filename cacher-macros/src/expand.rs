@@ -129,10 +129,15 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         // cache's steps it polls) is then one type for every function of one key and return
         // type, not one per function (compile time). `Send` unless `send = false`.
         // Both `Send` bounds (the closure's, the future's) are one function's, whose name an
-        // error of either ends with: it says what to write.
+        // error of either ends with: it says what to write. A body that names its function (a
+        // recursive call) fails them whatever it holds, and is told the way that works.
+        let bounds = match crate::func::mentions(quote!(#(#body)*), func.name()) {
+            true => quote!(a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send),
+            false => quote!(for_a_body_not_send_write_cached_send_false),
+        };
         return match send {
             true => quote!(::cacher::__private::erase_send(
-                ::cacher::__private::for_a_body_not_send_write_cached_send_false(
+                ::cacher::__private::#bounds(
                     &mut ::core::option::Option::Some(|| { #(#clones)* #future })
                 )
             )),

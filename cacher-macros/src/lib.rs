@@ -126,6 +126,39 @@ pub fn concurrent_cached(args: TokenStream, item: TokenStream) -> TokenStream {
 mod tests {
     use quote::quote;
 
+    /// A recursive async body (one that names its function) fails the boxing's `Send` bound
+    /// whatever it holds (rustc cannot prove a function's own future `Send` inside it): its
+    /// error names the way that works, where another body's names `send = false`.
+    #[test]
+    fn a_recursive_async_body_is_told_how_to_call_itself() {
+        let recursive = quote!(
+            async fn fib(n: u64) -> u64 {
+                if n < 2 {
+                    n
+                } else {
+                    Box::pin(fib(n - 1)).await + Box::pin(fib(n - 2)).await
+                }
+            }
+        );
+        let plain = quote!(
+            async fn fib(n: u64) -> u64 {
+                fibonacci(n)
+            }
+        );
+        let told = |item| super::attribute(quote!(), item).to_string();
+        let (recursive, plain) = (told(recursive), told(plain));
+        assert!(
+            recursive.contains("a_recursive_call_goes_through"),
+            "{recursive}"
+        );
+        assert!(!recursive.contains("for_a_body_not_send"), "{recursive}");
+        assert!(
+            plain.contains("for_a_body_not_send_write_cached_send_false"),
+            "{plain}"
+        );
+        assert!(!plain.contains("a_recursive_call_goes_through"), "{plain}");
+    }
+
     /// `send = false` beside an option that is wrong: the function, expanded with the default
     /// plan, still boxes its body as written, not as `Send` (whose error, for a body that is not,
     /// would say to write `send = false`, written already).

@@ -94,6 +94,20 @@ where
     body
 }
 
+/// [`for_a_body_not_send_write_cached_send_false`], for a body that names its own function (a
+/// recursive one): rustc cannot prove a function's own future `Send` inside the function, so a
+/// call of itself through `Box::pin` is an error there whatever the body holds, and this name,
+/// which that error ends with, says the way that keeps the call's future `Send`.
+pub fn a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send<'c, C, F>(
+    body: &'c mut Option<C>,
+) -> &'c mut (dyn AsyncBody<'c, F::Output> + 'c)
+where
+    C: FnOnce() -> F + Send + 'c,
+    F: Future + Send + 'c,
+{
+    body
+}
+
 /// [`erase`], for an async body that is `Send`: a closure whose type depends on the body's
 /// output only, and which is `Send` (so is the call's future).
 pub fn erase_send<'c, R>(

@@ -1,12 +1,16 @@
 // An async `#[cached]` function's body is boxed as `Send`, so that the call's future is; a body
 // that holds something not `Send` across an `.await`, or a method's that uses a `self` that is
-// not `Sync`, is an error which ends by saying what to write (`send = false`). trybuild's cacher
+// not `Sync`, is an error which ends by saying what to write (`send = false`; for a recursive
+// body, a function that boxes the call as `Send`). trybuild's cacher
 // has no `tokio` feature, without which `#[cached]` on an `async fn` is that feature's error
 // alone: the cases box a body as the expansion does.
 use std::cell::Cell;
 use std::rc::Rc;
 
-use cacher::__private::{erase_send, for_a_body_not_send_write_cached_send_false};
+use cacher::__private::{
+    a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send, erase_send,
+    for_a_body_not_send_write_cached_send_false,
+};
 
 async fn fetch() {}
 
@@ -33,8 +37,22 @@ impl Meter {
     }
 }
 
+// A recursive body (the expansion sees its function named in it) fails whatever it holds:
+// rustc cannot prove the function's own future `Send` inside the function.
+async fn fib(n: u64) -> u64 {
+    let mut body = Some(|| async move {
+        if n < 2 {
+            return n;
+        }
+        Box::pin(fib(n - 1)).await + Box::pin(fib(n - 2)).await
+    });
+    let body = a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send(&mut body);
+    erase_send(body)().await
+}
+
 fn main() {
     let _ = held_across_an_await(1);
     let meter = Meter { calls: Cell::new(0) };
     let _ = meter.read(1);
+    let _ = fib(1);
 }
