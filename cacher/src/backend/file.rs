@@ -342,8 +342,9 @@ where
     /// Moves the key's generation, then removes its file.
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let rel = self.relative(key)?;
-        let moved = self.invalidate(&Moved::Key(&rel), || match self.root.current(None)? {
-            Some(root) => remove_file(&root, &rel),
+        // In the directory whose generation the invalidation moved: one look at the path.
+        let moved = self.invalidate(&Moved::Key(&rel), |root| match root {
+            Some(root) => remove_file(root, &rel),
             None => Ok(()),
         });
         moved.map_err(|e| Error::io(self.path(&rel), e))?;

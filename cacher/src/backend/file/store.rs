@@ -17,15 +17,17 @@ use crate::format::Formatter;
 
 impl<F: Formatter> SeparateFileBackend<F> {
     /// Writes `bytes` to `rel` (only if no file is there, unless `replace`; with `since`, only
-    /// while the key's generation is unmoved), creating the directories on the way, through
-    /// [`with_root`](Self::with_root). The root, if it wrote.
+    /// while the key's generation is unmoved), creating the directories on the way: in `root`,
+    /// the directory an invalidation just moved the key's generation in, or else (none given, or
+    /// it was removed meanwhile) through [`with_root`](Self::with_root). The root, if it wrote.
     fn write(
         &self,
         rel: &str,
         bytes: &[u8],
         (replace, since): (bool, Option<Generation>),
+        root: Option<&Arc<Dir>>,
     ) -> io::Result<Option<Arc<Dir>>> {
-        self.with_root(|root| {
+        let write_in = |root: &Arc<Dir>| -> io::Result<Option<Arc<Dir>>> {
             // The generation compared in the directory the file goes into, held while it does.
             let gate = || match since {
                 Some(seen) => generations::hold_if_unmoved(root, (rel, seen), self.modes)
@@ -34,7 +36,14 @@ impl<F: Formatter> SeparateFileBackend<F> {
             };
             let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)?;
             Ok(placed.then(|| Arc::clone(root)))
-        })
+        };
+        match root {
+            Some(root) => write_in(root).or_else(|e: io::Error| match e.kind() {
+                io::ErrorKind::NotFound => self.with_root(write_in),
+                _ => Err(e),
+            }),
+            None => self.with_root(write_in),
+        }
     }
 
     fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
@@ -62,13 +71,14 @@ impl<F: Formatter> SeparateFileBackend<F> {
             return Err(Error::io(self.path(&rel), error));
         }
         let written = match put {
+            // In the directory whose generation the invalidation moved: one look at the path.
             Put::Insert => {
-                let write = || self.write(&rel, bytes, (true, None));
+                let write = |root: Option<&Arc<Dir>>| self.write(&rel, bytes, (true, None), root);
                 self.invalidate(&Moved::Key(&rel), write)
             }
             // A computed value replaces the key's file; a fill is linked in only where none is.
-            Put::Since(seen) => self.write(&rel, bytes, (true, Some(seen))),
-            Put::Fill(seen) => self.write(&rel, bytes, (false, Some(seen))),
+            Put::Since(seen) => self.write(&rel, bytes, (true, Some(seen)), None),
+            Put::Fill(seen) => self.write(&rel, bytes, (false, Some(seen)), None),
         }
         .map_err(|e| Error::io(self.path(&rel), e))?;
         let Some(root) = written else {
@@ -96,17 +106,41 @@ impl<F: Formatter> SeparateFileBackend<F> {
         })
     }
 
-    /// Records an invalidation of `moved`, then makes its `change` — also when the record
-    /// failed, whose error is then returned ([`generations::bump`]); a directory not made yet
-    /// holds no generation to move.
+    /// Records an invalidation of `moved`, then makes its `change` in the directory the record
+    /// was made in (`None`: a directory not made yet, which holds no generation to move) — also
+    /// when the record failed, whose error is then returned ([`generations::bump`]).
     pub(super) fn invalidate<T>(
         &self,
         moved: &Moved<'_>,
-        change: impl FnOnce() -> io::Result<T>,
+        change: impl FnOnce(Option<&Arc<Dir>>) -> io::Result<T>,
     ) -> io::Result<T> {
         match self.root.current(None)? {
-            Some(root) => generations::bump(&root, moved, self.modes, change)?,
-            None => change(),
+            Some(root) => generations::bump(&root, moved, self.modes, || change(Some(&root)))?,
+            None => change(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cap_std::ambient_authority;
+    use cap_std::fs::Dir;
+
+    use crate::backend::file::SeparateFileBackend;
+
+    #[test]
+    fn a_write_into_a_directory_removed_since_its_invalidation_lands_in_the_one_at_the_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cache");
+        std::fs::create_dir(&path).unwrap();
+        let backend = SeparateFileBackend::new(&path);
+        // The directory an invalidation moved the key's generation in, removed before the write.
+        let moved_in = Arc::new(Dir::open_ambient_dir(&path, ambient_authority()).unwrap());
+        std::fs::remove_dir_all(&path).unwrap();
+        let written = backend.write("k.json", b"{}", (true, None), Some(&moved_in));
+        assert!(written.unwrap().is_some(), "written");
+        assert_eq!(std::fs::read(path.join("k.json")).unwrap(), b"{}");
     }
 }
