@@ -39,7 +39,8 @@ Where: file caches below ROOT (default: $CACHER_DIR, else the platform's cache d
 with --redis URL.
 
 Names: `ls` and `show` print a namespace, key or argument with each character a terminal acts \
-on written as \\u{1b} and a backslash as \\\\, so that each printed name is one name. NAMESPACE \
+on, or that shows as nothing, written as \\u{1b}, a backslash as \\\\, and a space at either end \
+or a leading - escaped too (\\u{2d}-all), so that each printed name is one name. NAMESPACE \
 and KEY are taken as printed or as typed, whichever names something; one that names two is \
 refused (`a\\u{1b}`, when there is a namespace of that text and one of `a` and an ESC): \
 --exact takes it as typed, --escaped as printed.

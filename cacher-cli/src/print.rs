@@ -66,16 +66,54 @@ fn acted_on(c: char) -> bool {
 /// and paths the user gave. Names, keys and locations found in the cache are printed with
 /// [`escape`], which reads back.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    escaped(text, acted_on)
+    escaped(text, |_, c| acted_on(c))
+}
+
+/// Whether `c` shows as nothing, or as a plain space, where it is not one: a zero-width or
+/// other format character, a soft hyphen, a filler, a variation selector, or white space other
+/// than the space. A name that holds one printed like one without it.
+fn unseen(c: char) -> bool {
+    (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
 }
 
 /// A name found in the cache (a namespace, key, arguments' text, location) as printed: every
 /// character a terminal acts on written as `\u{1b}` (they are written by whoever could write to
 /// the cache, a shared directory, a Redis server, and printed to the user's terminal), and a
 /// backslash as `\\`, so that each printed name reads back ([`unescape`]) to the one it
-/// was: `a\u{1b}` is `a` and an ESC, `a\\u{1b}` the text `a\u{1b}`.
+/// was: `a\u{1b}` is `a` and an ESC, `a\\u{1b}` the text `a\u{1b}`. So that no two names look
+/// alike, and a name given back is read as that name, also escaped: each character that shows as
+/// nothing or as a space ([`unseen`]: `x\u{200b}` is not `x`), a space at either end (which a
+/// table's padding hides), and a `-` that starts a longer name (`\u{2d}-all`, which a command
+/// line would read as the option `--all`; a lone `-` is read as a name, and stands for none).
 pub fn escape(text: &str) -> Cow<'_, str> {
-    escaped(text, |c| c == '\\' || acted_on(c))
+    escaped(text, |at, c| {
+        let end = at + c.len_utf8() == text.len();
+        c == '\\'
+            || acted_on(c)
+            || unseen(c)
+            || (c == ' ' && (at == 0 || end))
+            || (c == '-' && at == 0 && text.len() > 1)
+    })
 }
 
 /// [`escape`]d `text` in double quotes, for a message.
@@ -83,16 +121,17 @@ pub fn quoted(text: &str) -> String {
     format!("\"{}\"", escape(text))
 }
 
-/// `text` with the characters `escape` says written as `\u{1b}`, a backslash as `\\`.
-fn escaped(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.contains(&escape) {
+/// `text` with the characters `escape` says (given each one's byte offset) written as
+/// `\u{1b}`, a backslash as `\\`.
+fn escaped(text: &str, escape: impl Fn(usize, char) -> bool) -> Cow<'_, str> {
+    if !text.char_indices().any(|(at, c)| escape(at, c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    for (at, c) in text.char_indices() {
         match c {
-            '\\' if escape(c) => out.push_str("\\\\"),
-            c if escape(c) => {
+            '\\' if escape(at, c) => out.push_str("\\\\"),
+            c if escape(at, c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -302,5 +341,27 @@ mod tests {
         ] {
             assert_eq!(unescape(bad), None, "{bad:?}");
         }
+    }
+
+    /// What would not show, or be read as an option, is escaped too, and reads back.
+    #[test]
+    fn a_name_that_looks_like_another_or_an_option_prints_apart() {
+        let cases = [
+            ("--all", "\\u{2d}-all"),
+            ("-", "-"),
+            ("a-b", "a-b"),
+            (" ns ", "\\u{20}ns\\u{20}"),
+            (" ", "\\u{20}"),
+            ("a b", "a b"),
+            ("a\u{a0}b", "a\\u{a0}b"),
+            ("x\u{200b}", "x\\u{200b}"),
+            ("é ✓", "é ✓"),
+        ];
+        for (name, printed) in cases {
+            assert_eq!(escape(name), printed, "{name:?}");
+            assert_eq!(unescape(printed).as_deref(), Some(name), "{name:?}");
+        }
+        // Prose keeps them: it is not given back.
+        assert_eq!(clean("--all "), "--all ");
     }
 }

@@ -1,0 +1,135 @@
+//! Session 19's attack on names as printed and given back (`print::escape`, `names`): what
+//! `ls` and `show` print must name, given back, the one thing it was printed for, and `clear`
+//! and `prune` must remove nothing else. Each test failed before its fix, unless ignored (then
+//! its reason says what is left).
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use cacher::entry::{Entry, EntryKey};
+use cacher::{PersistentBackend, SeparateFileBackend};
+use serde_json::Value;
+
+use common::{cacher, code, text};
+
+/// The entry of `namespace` under `key`, arguments' text `args`, at `root/planted{n}/entry.json`,
+/// as anyone who may write to the cache could write it.
+fn plant(root: &Path, n: usize, namespace: &str, key: &str, args: &str) {
+    let backend = SeparateFileBackend::new(root.join(format!("planted{n}")))
+        .filename_fn(|_| "entry.json".to_owned());
+    let entry_key = EntryKey {
+        namespace,
+        version: None,
+        key,
+        args: Some(args),
+        type_name: "u8",
+        code: None,
+    };
+    let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
+    PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
+}
+
+/// The namespaces `ls --json` lists.
+fn namespaces(root: &str) -> Vec<String> {
+    let ls = cacher(&["--root", root, "ls", "--json"]);
+    let ls: Value = serde_json::from_str(&text(&ls)).unwrap();
+    let caches = ls["caches"].as_array().unwrap().iter();
+    let mut names: Vec<String> = caches
+        .map(|c| c["namespace"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The cells of a table's first column (below its header), as printed: up to the two spaces
+/// that end a cell, or the line's end.
+fn first_column(output: &Output) -> Vec<String> {
+    let table = text(output);
+    let rows = table
+        .lines()
+        .skip_while(|l| !l.starts_with("NAMESPACE") && !l.starts_with("KEY"));
+    let cells = rows
+        .skip(1)
+        .map(|line| line.split("  ").next().unwrap_or(line));
+    cells.map(str::to_owned).collect()
+}
+
+/// A namespace named `--all`, printed as `--all` and given back, was read as the option:
+/// `cacher clear --all --yes` removed every namespace. A name starting with `-` now prints its
+/// `-` escaped (`\u{2d}-all`), which no command line reads as an option.
+#[test]
+fn a_namespace_that_looks_like_an_option_is_printed_as_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    plant(dir.path(), 0, "--all", "k", "(v2)junk");
+    plant(dir.path(), 1, "keep", "k", "(v2)keep");
+    let root = dir.path().to_str().unwrap();
+    let printed = first_column(&cacher(&["--root", root, "ls"]));
+    let junk = printed.iter().find(|n| n.contains("all")).unwrap();
+    assert!(!junk.starts_with('-'), "{printed:?}");
+    let cleared = cacher(&["--root", root, "clear", junk, "--yes"]);
+    assert_eq!(code(&cleared), 0, "{cleared:?}");
+    assert_eq!(
+        namespaces(root),
+        ["keep"],
+        "only the namespace named is removed"
+    );
+}
+
+/// `ns` and `ns ` (a trailing space, which the table's padding hides), ` ns`, and names that
+/// differ only by a character that shows as nothing (a zero-width space, a soft hyphen) or as a
+/// plain space (a no-break space): `ls` printed each pair alike, so the listing did not say
+/// which was which, and the printed name of the second gave back the first. Now the space at an
+/// end, and every such character, is printed escaped.
+#[test]
+fn names_that_differ_by_what_does_not_show_print_apart() {
+    let names = [
+        "ns",
+        "ns ",
+        " ns",
+        "x",
+        "x\u{200b}",
+        "x\u{ad}",
+        "a b",
+        "a\u{a0}b",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (n, name) in names.iter().enumerate() {
+        plant(dir.path(), n, name, "k", &format!("(v2)n{n}"));
+    }
+    let root = dir.path().to_str().unwrap();
+    // `ls` prints the namespaces in the order `--json` lists them.
+    let printed = first_column(&cacher(&["--root", root, "ls"]));
+    let listed = namespaces_in_order(root);
+    assert_eq!(printed.len(), names.len(), "{printed:?}");
+    // As a person copies a cell: without the padding after it.
+    let cells: Vec<&str> = printed.iter().map(|p| p.trim_end()).collect();
+    for (cell, name) in cells.iter().zip(&listed) {
+        // These names are ASCII but for what does not show, which must show as escapes.
+        let seen = |c: char| c.is_ascii_graphic() || c == ' ';
+        assert!(cell.chars().all(seen) && !cell.starts_with(' '), "{cell:?}");
+        let alike: Vec<_> = cells.iter().filter(|c| *c == cell).collect();
+        assert_eq!(
+            alike.len(),
+            1,
+            "{name:?} is printed as another: {printed:?}"
+        );
+        let shown = cacher(&["--root", root, "show", cell]);
+        let n = names.iter().position(|x| x == name).unwrap();
+        assert!(
+            text(&shown).contains(&format!("(v2)n{n} ")),
+            "{cell:?}: {shown:?}"
+        );
+    }
+}
+
+/// The namespaces `ls --json` lists, in its order.
+fn namespaces_in_order(root: &str) -> Vec<String> {
+    let ls = cacher(&["--root", root, "ls", "--json"]);
+    let ls: Value = serde_json::from_str(&text(&ls)).unwrap();
+    let caches = ls["caches"].as_array().unwrap().iter();
+    caches
+        .map(|c| c["namespace"].as_str().unwrap().to_owned())
+        .collect()
+}
