@@ -180,8 +180,8 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
         print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }
     for store in stores {
-        let store = print::clean(store);
-        print::outln!("a store (one database of entries) is in {store}: cacher --store {store} ls");
+        let (dir, word) = (print::clean(store), print::shell_word(store));
+        print::outln!("a store (one database of entries) is in {dir}: cacher --store {word} ls");
     }
     exit::OK
 }

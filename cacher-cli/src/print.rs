@@ -140,6 +140,18 @@ fn escaped(text: &str, escape: impl Fn(usize, char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` (a path found in the cache's directory) as one word of a command to copy into a shell
+/// ([`clean`]ed first): as it is when the shell reads nothing in it, else in single quotes (a
+/// `'` in it as `'\''`). A directory named `x; rm -rf ~` is a name, not a second command.
+pub fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    let text = clean(text);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text;
+    }
+    Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
+}
+
 /// The name that [`escape`] printed as `text`: `\\` a backslash, `\u{1b}` the character of
 /// that (hexadecimal) number, whichever it is; `None` when a backslash in `text` starts neither.
 pub fn unescape(text: &str) -> Option<String> {
@@ -277,7 +289,7 @@ pub fn histogram(counts: &[u64], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{age, bucket, bytes, clean, escape, histogram, json_escaped, unescape};
+    use super::{age, bucket, bytes, clean, escape, histogram, json_escaped, shell_word, unescape};
 
     #[test]
     fn sizes_ages_and_bars() {
@@ -363,5 +375,14 @@ mod tests {
         }
         // Prose keeps them: it is not given back.
         assert_eq!(clean("--all "), "--all ");
+    }
+
+    #[test]
+    fn a_path_is_one_word_of_a_command() {
+        assert_eq!(shell_word("/tmp/a-b_c.d/x:1@2"), "/tmp/a-b_c.d/x:1@2");
+        assert_eq!(shell_word("/tmp/x; rm -rf ~"), "'/tmp/x; rm -rf ~'");
+        assert_eq!(shell_word("it's $(x)"), "'it'\\''s $(x)'");
+        assert_eq!(shell_word("a\u{1b}"), "'a\\u{1b}'");
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use cacher::entry::{Entry, EntryKey};
 use cacher::{PersistentBackend, SeparateFileBackend};
@@ -29,6 +29,10 @@ fn plant(root: &Path, n: usize, namespace: &str, key: &str, args: &str) {
     };
     let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
     PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The namespaces `ls --json` lists.
@@ -132,4 +136,49 @@ fn namespaces_in_order(root: &str) -> Vec<String> {
     caches
         .map(|c| c["namespace"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// `ls` names each store it passes with the command that sees into it, `cacher --store DIR ls`;
+/// a store's directory is named by whoever could write to the directory of caches, and its name
+/// was printed as it was: `x; touch PWNED; echo ` made the command run `touch PWNED` for whoever
+/// copied it into a shell. Now the directory is quoted for the shell when it needs to be.
+#[test]
+fn the_command_ls_prints_for_a_store_runs_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    plant(dir.path(), 0, "ns", "k", "(v2)one");
+    let planted = [
+        "x; touch PWNED; echo ",
+        "$(touch PWNED2)",
+        "it's `touch PWNED3`",
+    ];
+    for name in planted {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("data.mdb"), b"").unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let ls = cacher(&["--root", root, "ls"]);
+    let said = text(&ls);
+    let commands: Vec<&str> = said
+        .lines()
+        .filter_map(|line| line.split_once(": cacher ").map(|(_, command)| command))
+        .collect();
+    assert_eq!(commands.len(), planted.len(), "{said}");
+    let shell = tempfile::tempdir().unwrap();
+    for command in commands {
+        let run = Command::new("sh")
+            .arg("-c")
+            .arg(format!("\"$CACHER\" {command}"))
+            .env("CACHER", env!("CARGO_BIN_EXE_cacher"))
+            .current_dir(shell.path())
+            .output()
+            .unwrap();
+        // The directory reached `cacher` as one argument: it says it holds no store.
+        let why = stderr(&run);
+        assert!(
+            planted.iter().any(|name| why.contains(name)),
+            "{command}: {why}"
+        );
+    }
+    let ran: Vec<_> = std::fs::read_dir(shell.path()).unwrap().collect();
+    assert!(ran.is_empty(), "the printed commands ran others: {ran:?}");
 }
