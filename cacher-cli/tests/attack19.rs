@@ -182,3 +182,82 @@ fn the_command_ls_prints_for_a_store_runs_nothing_else() {
     let ran: Vec<_> = std::fs::read_dir(shell.path()).unwrap().collect();
     assert!(ran.is_empty(), "the printed commands ran others: {ran:?}");
 }
+
+/// Two keys `show NS` printed alike: one of 24 characters ending in `…`, printed whole, and a
+/// longer one that `show` cuts to the same 23 characters and `…`. Given back, the printed key
+/// showed the first, whichever row it was copied from. Now it is refused, naming neither as the
+/// other; each is still shown by its arguments' text, or the whole one with `--exact`.
+#[test]
+fn a_cut_key_printed_like_another_whole_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = "abcdefghijklmnopqrstuvw";
+    plant(dir.path(), 0, "ns", &format!("{start}…"), "(v2)whole");
+    plant(dir.path(), 1, "ns", &format!("{start}xyz"), "(v2)long");
+    let root = dir.path().to_str().unwrap();
+    let keys = first_column(&cacher(&["--root", root, "show", "ns"]));
+    assert_eq!(keys, [format!("{start}…"), format!("{start}…")]);
+    let given_back = cacher(&["--root", root, "show", "ns", &keys[0]]);
+    assert_eq!(code(&given_back), 1, "{given_back:?}");
+    assert!(stderr(&given_back).contains("--exact"), "{given_back:?}");
+    let exact = cacher(&["--root", root, "show", "--exact", "ns", &keys[0]]);
+    assert!(text(&exact).contains("(v2)whole"), "{exact:?}");
+    let long = cacher(&["--root", root, "show", "ns", "(v2)long"]);
+    assert!(text(&long).contains(&format!("{start}xyz")), "{long:?}");
+    // Alone, each is shown by its printed key.
+    let alone_dir = tempfile::tempdir().unwrap();
+    plant(
+        alone_dir.path(),
+        1,
+        "ns",
+        &format!("{start}xyz"),
+        "(v2)long",
+    );
+    let alone = alone_dir.path().to_str().unwrap();
+    let cut = cacher(&["--root", alone, "show", "ns", &keys[0]]);
+    assert!(text(&cut).contains("(v2)long"), "{cut:?}");
+    // Two long keys that `show` cuts alike are refused, as keys cut short by the user are.
+    plant(
+        Path::new(alone),
+        2,
+        "ns",
+        &format!("{start}xyz2"),
+        "(v2)long2",
+    );
+    let two = cacher(&["--root", alone, "show", "ns", &keys[0]]);
+    assert_eq!(code(&two), 1, "{two:?}");
+    assert!(
+        stderr(&two).contains("starts the keys of 2 entries"),
+        "{two:?}"
+    );
+}
+
+/// An entry planted with arguments' text that is another entry's key, and one whose key is
+/// another entry's location: the key, arguments or location given back showed whichever of
+/// the two the listing met first. Now an argument that names two entries is refused.
+#[test]
+fn a_key_that_is_another_entrys_arguments_or_location_is_refused() {
+    for order in [[0, 1, 2], [2, 1, 0]] {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = [
+            ("victim", "(v2)victim"),
+            ("k1", "victim"),
+            ("planted0/entry.json", "(v2)three"),
+        ];
+        for n in order {
+            // Planted in this order, each in `planted{n}`: the listing meets them so.
+            let (key, args) = entries[n];
+            plant(dir.path(), n, "ns", key, args);
+        }
+        let root = dir.path().to_str().unwrap();
+        for given in ["victim", "planted0/entry.json"] {
+            let shown = cacher(&["--root", root, "show", "ns", given]);
+            assert_eq!(code(&shown), 1, "{given}: {shown:?}");
+            assert!(stderr(&shown).contains("two entries"), "{shown:?}");
+        }
+        // What names one entry still shows it.
+        let one = cacher(&["--root", root, "show", "ns", "(v2)victim"]);
+        assert!(text(&one).contains("key       victim\n"), "{one:?}");
+        let three = cacher(&["--root", root, "show", "ns", "(v2)three"]);
+        assert!(text(&three).contains("planted2/entry.json"), "{three:?}");
+    }
+}

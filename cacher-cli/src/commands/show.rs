@@ -68,12 +68,8 @@ pub(super) fn show_namespace(
     ];
     for item in entries {
         let Some(meta) = item.meta() else { continue };
-        let mut key = meta.key.clone();
-        if key.chars().count() > 24 {
-            key = format!("{}…", key.chars().take(23).collect::<String>());
-        }
         rows.push(vec![
-            key,
+            cut(&meta.key).unwrap_or_else(|| meta.key.clone()),
             meta.args.clone().unwrap_or_else(|| "-".into()),
             print::age(age_ms(meta.created_ms)),
             print::bytes(item.size),
@@ -84,9 +80,52 @@ pub(super) fn show_namespace(
     Ok(exit::OK)
 }
 
+/// `key` as `show NAMESPACE` prints it when it is longer than a column: its first characters,
+/// then `…`; `None` when it is printed whole.
+fn cut(key: &str) -> Option<String> {
+    (key.chars().count() > 24).then(|| format!("{}…", key.chars().take(23).collect::<String>()))
+}
+
+/// Whether `reading` is `item`'s key, its arguments' text, its location, its key as `show`
+/// cuts it (when `cut_too`): in that order, the ways a reading names an entry.
+fn ways(item: &Listed, reading: &str, cut_too: bool) -> [bool; 4] {
+    let meta = item.meta();
+    [
+        meta.is_some_and(|m| m.key == reading),
+        meta.is_some_and(|m| m.args.as_deref() == Some(reading)),
+        item.location == reading,
+        cut_too && meta.is_some_and(|m| cut(&m.key).as_deref() == Some(reading)),
+    ]
+}
+
+/// The entry of `entries` that `reading` names whole: the first whose key it is, else whose
+/// arguments' text, else location; `Err` when it also names another entry in another way (a
+/// key planted as another entry's arguments or location, a key that `show` cuts to another's
+/// whole key), which is not guessed between.
+fn named<'a>(
+    entries: &[&'a Listed],
+    reading: &str,
+    cut_too: bool,
+) -> Option<Result<&'a Listed, ()>> {
+    let named: Vec<(&Listed, [bool; 4])> = entries
+        .iter()
+        .map(|item| (*item, ways(item, reading, cut_too)))
+        .filter(|(_, ways)| ways.contains(&true))
+        .collect();
+    // Keys that only `show`'s cut names are not told apart here, but as keys cut short are.
+    let way = (0..3).find(|&way| named.iter().any(|(_, ways)| ways[way]))?;
+    let first = named.iter().find(|(_, ways)| ways[way])?.0;
+    Some(if named.iter().all(|(_, ways)| ways[way]) {
+        Ok(first)
+    } else {
+        Err(())
+    })
+}
+
 /// The entry of `namespace` that `key` names (each reading of it, as `how` says): its key, its
-/// arguments' text or its location; else a key as `show NAMESPACE` cuts it (its first
-/// characters, then `…`), when one entry's key starts so. Refused when two readings name two.
+/// arguments' text, its location, or its key as `show NAMESPACE` printed it; else a key cut
+/// short by the user (its first characters, then `…`), when one entry's key starts so. Refused
+/// when it names two.
 fn find_entry<'a>(
     listed: &'a [Listed],
     namespace: &'a str,
@@ -94,22 +133,25 @@ fn find_entry<'a>(
     how: Reading,
 ) -> Result<Option<&'a Listed>, String> {
     let readings = how.of(key)?;
-    let whole = |reading: &str| {
-        of_namespace(listed, namespace).find(|l| {
-            l.meta()
-                .is_some_and(|m| m.key == reading || m.args.as_deref() == Some(reading))
-                || l.location == reading
-        })
-    };
-    if let Some((_, exact)) = names::pick("entries", key, &readings, whole)? {
-        return Ok(Some(exact));
-    }
-    if how.exact() {
-        return Ok(None);
+    let entries: Vec<&Listed> = of_namespace(listed, namespace).collect();
+    let whole = |reading: &str| named(&entries, reading, !how.exact());
+    match names::pick("entries", key, &readings, whole)? {
+        Some((_, Ok(entry))) => return Ok(Some(entry)),
+        Some((_, Err(()))) => {
+            return Err(format!(
+                "{} names two entries of namespace {}: the key of one, and the arguments' \
+                 text, location or key as `show` cuts it of another: nothing was shown. Give \
+                 the entry's location with --exact (`cacher show NAMESPACE --json` prints them)",
+                typed(key),
+                print::quoted(namespace),
+            ));
+        }
+        None if how.exact() => return Ok(None),
+        None => {}
     }
     let starts = readings.iter().filter_map(|r| r.strip_suffix('…'));
     let starts: Vec<&str> = starts.collect();
-    let mut cut = of_namespace(listed, namespace).filter(|l| {
+    let mut cut = entries.into_iter().filter(|l| {
         l.meta()
             .is_some_and(|m| starts.iter().any(|s| m.key.starts_with(s)))
     });
