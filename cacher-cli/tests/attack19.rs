@@ -5,8 +5,9 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use cacher::entry::{Entry, EntryKey};
 use cacher::{PersistentBackend, SeparateFileBackend};
@@ -260,4 +261,70 @@ fn a_key_that_is_another_entrys_arguments_or_location_is_refused() {
         let three = cacher(&["--root", root, "show", "ns", "(v2)three"]);
         assert!(text(&three).contains("planted2/entry.json"), "{three:?}");
     }
+}
+
+/// Runs `cacher args…` on a terminal (util-linux `script`'s), answers its question once
+/// `meanwhile` has run, and returns what the terminal showed; `None` without `script`.
+fn on_a_terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<String> {
+    let command = std::iter::once(env!("CARGO_BIN_EXE_cacher"))
+        .chain(args.iter().copied())
+        .map(|arg| format!("'{arg}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env_remove("CACHER_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut out = child.stdout.take()?;
+    let mut shown = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&shown).contains("[y/N]") {
+        if out.read(&mut byte).ok()? == 0 {
+            return Some(String::from_utf8_lossy(&shown).into_owned());
+        }
+        shown.push(byte[0]);
+    }
+    meanwhile();
+    let mut stdin = child.stdin.take()?;
+    stdin.write_all(answer.as_bytes()).ok()?;
+    out.read_to_end(&mut shown).ok()?;
+    drop(stdin);
+    child.wait().ok()?;
+    Some(String::from_utf8_lossy(&shown).into_owned())
+}
+
+/// `clear A` lists A's entries, asks, then removes each by its location, whatever is there by
+/// then: an entry of namespace B written at a listed location while the question waited (two
+/// caches sharing a directory and file names, or a directory swapped for a symlink to B's, which
+/// the walk beneath the root follows) is removed, and the command says it removed A's entries.
+/// `prune` has the same window between its walk and each removal (an expired entry rewritten
+/// fresh meanwhile is removed). What is left: a removal that checks the entry's header where it
+/// removes it, which `Listing::remove_at` (the library's) does not do.
+#[test]
+#[ignore = "left: removal by location does not check what is there (Listing::remove_at)"]
+fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    plant(dir.path(), 0, "A", "k", "(v2)a");
+    plant(other.path(), 0, "B", "k", "(v2)b");
+    let root = dir.path().to_str().unwrap();
+    let at = dir.path().join("planted0/entry.json");
+    let b_entry = std::fs::read(other.path().join("planted0/entry.json")).unwrap();
+    let write_b = || {
+        let tmp = dir.path().join("planted0/entry.tmp");
+        std::fs::write(&tmp, &b_entry).unwrap();
+        std::fs::rename(&tmp, &at).unwrap();
+    };
+    let Some(shown) = on_a_terminal(&["--root", root, "clear", "A"], write_b, "y\n") else {
+        return;
+    };
+    assert!(shown.contains("removed 1 entries"), "{shown}");
+    assert_eq!(
+        namespaces(root),
+        ["B"],
+        "B's entry, written meanwhile, stays"
+    );
 }
