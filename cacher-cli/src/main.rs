@@ -112,8 +112,9 @@ enum Command {
         /// The namespace to clear, as `ls` prints it (or as typed)
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         namespace: Option<String>,
-        /// Clear every namespace
-        #[arg(long)]
+        /// Clear every namespace. Takes no --exact nor --escaped, which read a name: a namespace
+        /// named `--all` given with --exact is refused, not every namespace cleared
+        #[arg(long, conflicts_with_all = ["exact", "escaped"])]
         all: bool,
         /// Do not ask for confirmation (needed when stdin is not a terminal)
         #[arg(long, short = 'y')]

@@ -328,3 +328,23 @@ fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
         "B's entry, written meanwhile, stays"
     );
 }
+
+/// A script passes each name `ls --json` prints with `--exact`, as the README says: a namespace
+/// named `--all` made `cacher clear --exact --all --yes` clear every namespace. `--all` now
+/// takes no `--exact` (nor `--escaped`), which only a name is read with: refused, exit 2.
+#[test]
+fn a_name_given_with_exact_is_never_the_option_all() {
+    let dir = tempfile::tempdir().unwrap();
+    plant(dir.path(), 0, "--all", "k", "(v2)junk");
+    plant(dir.path(), 1, "keep", "k", "(v2)keep");
+    let root = dir.path().to_str().unwrap();
+    for reading in ["--exact", "--escaped"] {
+        let cleared = cacher(&["--root", root, "clear", reading, "--all", "--yes"]);
+        assert_eq!(code(&cleared), 2, "{cleared:?}");
+        assert_eq!(namespaces(root), ["--all", "keep"], "nothing is removed");
+    }
+    // After `--`, the name is a name.
+    let cleared = cacher(&["--root", root, "clear", "--exact", "--yes", "--", "--all"]);
+    assert_eq!(code(&cleared), 0, "{cleared:?}");
+    assert_eq!(namespaces(root), ["keep"]);
+}
