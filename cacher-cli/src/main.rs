@@ -20,7 +20,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod exit {
     /// Done; `verify` found nothing wrong (or repaired everything).
     pub const OK: u8 = 0;
-    /// A failure: the cache could not be read or changed (the message says what to do).
+    /// A failure: the cache could not be read or changed (the message says what to do); or a
+    /// NAMESPACE or KEY refused, nothing done (it names two things; not a printed name).
     pub const FAILURE: u8 = 1;
     /// Wrong arguments (clap's own code, for the record).
     #[allow(dead_code)]
@@ -45,7 +46,8 @@ and KEY are taken as printed or as typed, whichever names something; one that na
 refused (`a\\u{1b}`, when there is a namespace of that text and one of `a` and an ESC): \
 --exact takes it as typed, --escaped as printed.
 
-Exit codes: 0 done; 1 failure (cannot read or change the cache); 2 wrong arguments; \
+Exit codes: 0 done; 1 failure (cannot read or change the cache), or a NAMESPACE or KEY refused \
+(it names two, or is not as `ls` prints names with --escaped: nothing done); 2 wrong arguments; \
 3 verify found problems it did not repair; 4 show or clear found no such namespace or entry; \
 5 clear not confirmed.";
 

@@ -348,3 +348,13 @@ fn a_name_given_with_exact_is_never_the_option_all() {
     assert_eq!(code(&cleared), 0, "{cleared:?}");
     assert_eq!(namespaces(root), ["keep"]);
 }
+
+/// `cacher --help` lists the exit codes: 1 was "failure (cannot read or change the cache)",
+/// which the refusal of a NAMESPACE that names two (exit 1, nothing read nor changed) is not.
+#[test]
+fn help_says_what_exit_1_is_for_a_refused_name_too() {
+    let help = text(&cacher(&["--help"]));
+    let codes = help.split("Exit codes:").nth(1).unwrap();
+    let one = codes.split("; 2 ").next().unwrap();
+    assert!(one.contains("names two"), "{one}");
+}
