@@ -101,7 +101,7 @@ impl Source {
             ProgressStyle::with_template("{spinner} {msg} {pos} files ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        spinner.set_message(format!("reading {}", self.name));
+        spinner.set_message(format!("reading {}", crate::print::clean(&self.name)));
         let (mut all, mut seen, mut stores) = (Vec::<Listed>::new(), 0, Vec::new());
         // Where each kept thing is in `all`: a location listed twice is one entry, counted,
         // sized and removed once. (Redis's SCAN may return a key twice; `RedisBackend`'s listing

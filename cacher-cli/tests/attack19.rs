@@ -263,14 +263,19 @@ fn a_key_that_is_another_entrys_arguments_or_location_is_refused() {
     }
 }
 
+/// `cacher args…` for `sh -c` (each argument in single quotes: none of these holds one).
+fn command_line(args: &[&str]) -> String {
+    let words = std::iter::once(env!("CARGO_BIN_EXE_cacher")).chain(args.iter().copied());
+    words
+        .map(|arg| format!("'{arg}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs `cacher args…` on a terminal (util-linux `script`'s), answers its question once
 /// `meanwhile` has run, and returns what the terminal showed; `None` without `script`.
 fn on_a_terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<String> {
-    let command = std::iter::once(env!("CARGO_BIN_EXE_cacher"))
-        .chain(args.iter().copied())
-        .map(|arg| format!("'{arg}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = command_line(args);
     let mut child = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .env_remove("CACHER_DIR")
@@ -357,4 +362,31 @@ fn help_says_what_exit_1_is_for_a_refused_name_too() {
     let codes = help.split("Exit codes:").nth(1).unwrap();
     let one = codes.split("; 2 ").next().unwrap();
     assert!(one.contains("names two"), "{one}");
+}
+
+/// What `cacher args…` showed on a terminal (util-linux `script`'s); `None` without `script`.
+fn shown_on_a_terminal(args: &[&str]) -> Option<String> {
+    let command = command_line(args);
+    let run = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env_remove("CACHER_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+/// The spinner a walk shows on a terminal said "reading DIR" with DIR as it was: a directory
+/// whose name holds an OSC sequence (one the user was given to list, or $CACHER_DIR) set the
+/// terminal's title. Every other line printed it cleaned.
+#[test]
+fn the_spinner_prints_the_directory_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("x\u{1b}]0;PWNED\u{7}");
+    std::fs::create_dir(&root).unwrap();
+    let Some(shown) = shown_on_a_terminal(&["ls", root.to_str().unwrap()]) else {
+        return;
+    };
+    assert!(shown.contains("no caches"), "{shown:?}");
+    assert!(!shown.contains("\u{1b}]0;PWNED"), "{shown:?}");
 }
