@@ -298,7 +298,7 @@ fn remove_all<'a>(
                 Ok(()) => removed += 1,
                 Err(e) => {
                     failed += 1;
-                    first.get_or_insert_with(|| format!("{}: {e}", item.location));
+                    first.get_or_insert_with(|| format!("{}: {e}", print::escape(&item.location)));
                 }
             }
         }

@@ -390,3 +390,36 @@ fn the_spinner_prints_the_directory_cleaned() {
     assert!(shown.contains("no caches"), "{shown:?}");
     assert!(!shown.contains("\u{1b}]0;PWNED"), "{shown:?}");
 }
+
+/// A removal that fails names the entry's location in its message as `show` prints locations
+/// (`print::escape`: a backslash doubled), so that it reads back to that one location. It was
+/// printed with `clean`, which leaves a backslash as it is: `back\sl/entry.json` read back as
+/// no location, and as another's where `back\\sl` is a directory too.
+#[test]
+fn a_removal_that_fails_names_the_location_as_show_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SeparateFileBackend::new(dir.path().join("back\\sl"))
+        .filename_fn(|_| "entry.json".to_owned());
+    let entry_key = EntryKey {
+        namespace: "A",
+        version: None,
+        key: "k",
+        args: Some("(v2)a"),
+        type_name: "u8",
+        code: None,
+    };
+    let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
+    PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
+    let at = dir.path().join("back\\sl/entry.json");
+    // While `clear` asks, the entry becomes a directory, which no removal of a file removes.
+    let a_directory = || {
+        std::fs::remove_file(&at).unwrap();
+        std::fs::create_dir(&at).unwrap();
+    };
+    let root = dir.path().to_str().unwrap();
+    let Some(shown) = on_a_terminal(&["--root", root, "clear", "A"], a_directory, "y\n") else {
+        return;
+    };
+    assert!(shown.contains("cannot remove 1 entries"), "{shown}");
+    assert!(shown.contains("back\\\\sl/entry.json"), "{shown}");
+}
