@@ -70,8 +70,8 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether `c` shows as nothing, or as a plain space, where it is not one: a zero-width or
-/// other format character, a soft hyphen, a filler, a variation selector, or white space other
-/// than the space. A name that holds one printed like one without it.
+/// other format character, a soft hyphen, a filler, a variation selector, the blank braille
+/// pattern, or white space other than the space. A name that holds one printed like one without it.
 fn unseen(c: char) -> bool {
     (c.is_whitespace() && c != ' ')
         || matches!(
@@ -85,6 +85,7 @@ fn unseen(c: char) -> bool {
                 | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{2060}'..='\u{206f}'
+                | '\u{2800}'
                 | '\u{3164}'
                 | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
@@ -367,6 +368,7 @@ mod tests {
             ("a b", "a b"),
             ("a\u{a0}b", "a\\u{a0}b"),
             ("x\u{200b}", "x\\u{200b}"),
+            ("x\u{2800}", "x\\u{2800}"),
             ("é ✓", "é ✓"),
         ];
         for (name, printed) in cases {
