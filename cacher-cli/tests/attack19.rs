@@ -272,9 +272,18 @@ fn command_line(args: &[&str]) -> String {
         .join(" ")
 }
 
-/// Runs `cacher args…` on a terminal (util-linux `script`'s), answers its question once
-/// `meanwhile` has run, and returns what the terminal showed; `None` without `script`.
-fn on_a_terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<String> {
+/// Runs `cacher args…` on a terminal (util-linux `script`'s, which `.ci/run` installs), answers
+/// its question once `meanwhile` has run, and returns what the terminal showed. Without
+/// `script` the test fails, saying so: it is not skipped.
+fn on_a_terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> String {
+    terminal(args, meanwhile, answer).expect(SCRIPT)
+}
+
+/// What runs the CLI on a terminal, named when it cannot.
+const SCRIPT: &str = "util-linux `script` (Debian's bsdutils) runs the CLI on a terminal";
+
+/// [`on_a_terminal`]'s run: `None` when `script` cannot be run.
+fn terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<String> {
     let command = command_line(args);
     let mut child = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
@@ -331,16 +340,17 @@ fn help_says_what_exit_1_is_for_a_refused_name_too() {
     assert!(one.contains("names two"), "{one}");
 }
 
-/// What `cacher args…` showed on a terminal (util-linux `script`'s); `None` without `script`.
-fn shown_on_a_terminal(args: &[&str]) -> Option<String> {
+/// What `cacher args…` showed on a terminal (util-linux `script`'s); without `script`, the test
+/// fails saying so.
+fn shown_on_a_terminal(args: &[&str]) -> String {
     let command = command_line(args);
     let run = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .env_remove("CACHER_DIR")
         .stdin(Stdio::null())
         .output()
-        .ok()?;
-    Some(String::from_utf8_lossy(&run.stdout).into_owned())
+        .expect(SCRIPT);
+    String::from_utf8_lossy(&run.stdout).into_owned()
 }
 
 /// The spinner a walk shows on a terminal said "reading DIR" with DIR as it was: a directory
@@ -351,9 +361,7 @@ fn the_spinner_prints_the_directory_cleaned() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("x\u{1b}]0;PWNED\u{7}");
     std::fs::create_dir(&root).unwrap();
-    let Some(shown) = shown_on_a_terminal(&["ls", root.to_str().unwrap()]) else {
-        return;
-    };
+    let shown = shown_on_a_terminal(&["ls", root.to_str().unwrap()]);
     assert!(shown.contains("no caches"), "{shown:?}");
     assert!(!shown.contains("\u{1b}]0;PWNED"), "{shown:?}");
 }
@@ -384,9 +392,7 @@ fn a_removal_that_fails_names_the_location_as_show_prints_it() {
         std::fs::create_dir(&at).unwrap();
     };
     let root = dir.path().to_str().unwrap();
-    let Some(shown) = on_a_terminal(&["--root", root, "clear", "A"], a_directory, "y\n") else {
-        return;
-    };
+    let shown = on_a_terminal(&["--root", root, "clear", "A"], a_directory, "y\n");
     assert!(shown.contains("cannot remove 1 entries"), "{shown}");
     assert!(shown.contains("back\\\\sl/entry.json"), "{shown}");
 }
