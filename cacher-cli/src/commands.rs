@@ -266,13 +266,14 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         }
     }
     let bytes = remove.iter().map(|l| l.size).fold(0, u64::saturating_add);
-    if !args.dry_run {
-        remove_all(source, &remove)?;
-    }
+    let removed = match args.dry_run {
+        true => remove.len(),
+        false => remove_all(source, &remove)?,
+    };
     if json {
         let locations: Vec<_> = remove.iter().map(|l| &l.location).collect();
         emit(
-            &json!({ "removed": remove.len(), "bytes": bytes, "dry_run": args.dry_run, "locations": locations }),
+            &json!({ "removed": removed, "bytes": bytes, "dry_run": args.dry_run, "locations": locations }),
         );
     } else {
         let verb = if args.dry_run {
@@ -280,22 +281,24 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         } else {
             "removed"
         };
-        print::outln!("{verb} {} entries ({})", remove.len(), print::bytes(bytes));
+        print::outln!("{verb} {removed} entries ({})", print::bytes(bytes));
+        left_over(remove.len() - removed);
     }
     Ok(exit::OK)
 }
 
-/// Removes every one of `items` it can, going on past failures; then, if some could not be
-/// removed, says how many and why the first could not.
+/// Removes every one of `items` it can, going on past failures: how many went (one written
+/// over since it was listed stays, `Listing::remove_listed`); if some could not be removed, says
+/// how many and why the first could not.
 fn remove_all<'a>(
     source: &Source,
     items: impl IntoIterator<Item = &'a Listed>,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let (mut removed, mut failed, mut first) = (0, 0, None);
-    source.removing(|remove_at| {
+    source.removing(|remove| {
         for item in items {
-            match remove_at(&item.location) {
-                Ok(()) => removed += 1,
+            match remove(item) {
+                Ok(went) => removed += usize::from(went),
                 Err(e) => {
                     failed += 1;
                     first.get_or_insert_with(|| format!("{}: {e}", print::escape(&item.location)));
@@ -304,10 +307,19 @@ fn remove_all<'a>(
         }
     });
     match first {
-        None => Ok(()),
+        None => Ok(removed),
         Some(first) => Err(format!(
             "removed {removed} entries, but cannot remove {failed} entries (the first, {first})"
         )),
+    }
+}
+
+/// Says how many listed entries were written over before their removal, and left.
+fn left_over(left: usize) {
+    if left > 0 {
+        print::outln!(
+            "left {left} entries written over since they were listed (another's, or fresh values)"
+        );
     }
 }
 
@@ -372,12 +384,13 @@ fn clear(
     }
     // Moved first, as a cache's `clear` does; the entries go even when that failed.
     let moved = source.invalidate_namespaces(&doomed);
-    remove_all(source, doomed.iter().copied())?;
+    let removed = remove_all(source, doomed.iter().copied())?;
     moved?;
     if json {
-        emit(&json!({ "removed": doomed.len() }));
+        emit(&json!({ "removed": removed }));
     } else {
-        print::outln!("removed {} entries of {what}", doomed.len());
+        print::outln!("removed {removed} entries of {what}");
+        left_over(doomed.len() - removed);
     }
     Ok(exit::OK)
 }

@@ -188,9 +188,13 @@ impl Source {
             })
     }
 
-    /// Runs `work` with a removal of entries by location (`remove_at`) that says once on
-    /// stderr, when one has not ended after a few seconds, what it waits for ([`waits`]).
-    pub fn removing<T>(&self, work: impl FnOnce(&dyn Fn(&str) -> cacher::Result<()>) -> T) -> T {
+    /// Runs `work` with a removal of listed entries (`remove_listed`: whether the entry was
+    /// still there as listed, and went) that says once on stderr, when one has not ended after
+    /// a few seconds, what it waits for ([`waits`]).
+    pub fn removing<T>(
+        &self,
+        work: impl FnOnce(&dyn Fn(&Listed) -> cacher::Result<bool>) -> T,
+    ) -> T {
         let why = if self.redis {
             "the server does not answer"
         } else if self.dir.is_none() {
@@ -205,8 +209,8 @@ impl Source {
             crate::print::clean(&self.name)
         );
         waits::told(&waiting, |tick| {
-            work(&|location| {
-                let removed = self.listing.remove_at(location);
+            work(&|listed| {
+                let removed = self.listing.remove_listed(listed);
                 tick();
                 removed
             })

@@ -310,6 +310,35 @@ fn terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<Str
     Some(String::from_utf8_lossy(&shown).into_owned())
 }
 
+/// `clear A` lists A's entries, asks, then removes each: an entry of namespace B written at a
+/// listed location while the question waited (two caches sharing a directory and file names, or
+/// a directory swapped for a symlink to B's, which the walk beneath the root follows) was
+/// removed, and the command said it removed A's entries. A removal now reads what is there
+/// again first (`Listing::remove_listed`), and leaves what is not what was listed.
+#[test]
+fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    plant(dir.path(), 0, "A", "k", "(v2)a");
+    plant(other.path(), 0, "B", "k", "(v2)b");
+    let root = dir.path().to_str().unwrap();
+    let at = dir.path().join("planted0/entry.json");
+    let b_entry = std::fs::read(other.path().join("planted0/entry.json")).unwrap();
+    let write_b = || {
+        let tmp = dir.path().join("planted0/entry.tmp");
+        std::fs::write(&tmp, &b_entry).unwrap();
+        std::fs::rename(&tmp, &at).unwrap();
+    };
+    let shown = on_a_terminal(&["--root", root, "clear", "A"], write_b, "y\n");
+    assert!(shown.contains("removed 0 entries"), "{shown}");
+    assert!(shown.contains("left 1 entries written over"), "{shown}");
+    assert_eq!(
+        namespaces(root),
+        ["B"],
+        "B's entry, written meanwhile, stays"
+    );
+}
+
 /// A script passes each name `ls --json` prints with `--exact`, as the README says: a namespace
 /// named `--all` made `cacher clear --exact --all --yes` clear every namespace. `--all` now
 /// takes no `--exact` (nor `--escaped`), which only a name is read with: refused, exit 2.
@@ -385,14 +414,16 @@ fn a_removal_that_fails_names_the_location_as_show_prints_it() {
     };
     let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
     PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
-    let at = dir.path().join("back\\sl/entry.json");
-    // While `clear` asks, the entry becomes a directory, which no removal of a file removes.
-    let a_directory = || {
-        std::fs::remove_file(&at).unwrap();
-        std::fs::create_dir(&at).unwrap();
+    // While `clear` asks, the entry's directory becomes a link out of the root, which no
+    // removal follows: the removal fails, and says where.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let linked = dir.path().join("back\\sl");
+    let a_link_out = || {
+        std::fs::rename(&linked, elsewhere.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("moved"), &linked).unwrap();
     };
     let root = dir.path().to_str().unwrap();
-    let shown = on_a_terminal(&["--root", root, "clear", "A"], a_directory, "y\n");
+    let shown = on_a_terminal(&["--root", root, "clear", "A"], a_link_out, "y\n");
     assert!(shown.contains("cannot remove 1 entries"), "{shown}");
     assert!(shown.contains("back\\\\sl/entry.json"), "{shown}");
 }

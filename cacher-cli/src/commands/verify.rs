@@ -35,7 +35,7 @@ fn damaged(source: &Source, item: &Listed) -> bool {
 /// Removes the `problems` (`--repair`): what could not be removed, and why.
 fn removed(source: &Source, problems: &[&Listed]) -> Vec<String> {
     let mut failures = Vec::new();
-    source.removing(|remove_at| {
+    source.removing(|remove| {
         for item in problems {
             if let Found::Unreadable { .. } = item.found {
                 // Unread, it is not known to be cacher's: another user's, perhaps.
@@ -45,8 +45,13 @@ fn removed(source: &Source, problems: &[&Listed]) -> Vec<String> {
                 ));
                 continue;
             }
-            if let Err(e) = remove_at(&item.location) {
-                failures.push(format!("{}: {e}", item.location));
+            match remove(item) {
+                Ok(true) => {}
+                Ok(false) => failures.push(format!(
+                    "{}: written over since it was read: left as it is",
+                    item.location
+                )),
+                Err(e) => failures.push(format!("{}: {e}", item.location)),
             }
         }
     });

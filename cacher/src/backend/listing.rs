@@ -123,6 +123,17 @@ pub trait Listing: Send + Sync {
     /// I/O failures, and a location outside the backend's place.
     fn remove_at(&self, location: &str) -> Result<()>;
 
+    /// Removes the entry `listed` if it is still what was listed at its location: one written
+    /// there since (another namespace's entry renamed over it, a fresh value over an expired one)
+    /// stays. Whether it removed. By default [`remove_at`](Self::remove_at), for a backend whose
+    /// locations name their entry's namespace and key.
+    ///
+    /// # Errors
+    /// As [`remove_at`](Self::remove_at).
+    fn remove_listed(&self, listed: &Listed) -> Result<bool> {
+        self.remove_at(&listed.location).map(|()| true)
+    }
+
     /// Moves the generation of every key of `namespace`, as a cache's `clear` does first, where
     /// its entries (found at `locations`) are kept: a value that a call began computing before
     /// does not land after it, whatever its key — one of a key that has no entry yet too, which

@@ -222,6 +222,34 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         moved.map_err(|e| Error::io(self.dir().join(location), e))
     }
 
+    /// An entry is removed only if what is at its location now is what was listed there, read
+    /// again just before ([`found_at`]): a file of another namespace (or a fresh value) renamed
+    /// over the listed one while `cacher clear` asked stays. Anything else as `remove_at`.
+    fn remove_listed(&self, listed: &Listed) -> Result<bool> {
+        let Found::Entry(_) = &listed.found else {
+            return self.remove_at(&listed.location).map(|()| true);
+        };
+        listed_path(&listed.location)?;
+        let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
+            return Ok(false);
+        };
+        let there = match root.symlink_metadata(&listed.location) {
+            Ok(metadata) => found_at(
+                &root,
+                &listed.location,
+                (metadata.len(), self.max_entry_size),
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            // A way there that now leads out of the directory, or cannot be read: not removed,
+            // and said so.
+            Err(e) => return Err(Error::io(self.dir().join(&listed.location), e)),
+        };
+        if there.as_ref() != Some(&listed.found) {
+            return Ok(false);
+        }
+        self.remove_at(&listed.location).map(|()| true)
+    }
+
     /// Moves every key's generation in the directories on the way of `locations`, each of which
     /// may be the namespace's cache directory.
     fn invalidate_namespace(&self, _namespace: &str, locations: &[&str]) -> Result<()> {
@@ -243,6 +271,49 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
 mod tests {
     use crate::SeparateFileBackend;
     use crate::backend::listing::Listing;
+
+    /// `remove_listed` removes an entry still as listed, and leaves one written over since (a
+    /// fresh value of the key, whose times differ): `cacher prune` removed the fresh value that
+    /// replaced an expired entry it had listed.
+    #[test]
+    fn an_entry_written_over_since_it_was_listed_is_left() {
+        use crate::backend::PersistentBackend;
+        use crate::entry::{Entry, EntryKey};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let backend = SeparateFileBackend::new(tmp.path());
+        let key = EntryKey {
+            namespace: "app::f",
+            version: None,
+            key: "k",
+            args: None,
+            type_name: "u8",
+            code: None,
+        };
+        let insert = |created_ms| {
+            PersistentBackend::<u8>::insert(&backend, &key, &Entry::new(1, created_ms)).unwrap();
+        };
+        let listed = || {
+            let mut all = Vec::new();
+            let found = &mut |listed| {
+                all.push(listed);
+                std::ops::ControlFlow::Continue(())
+            };
+            backend.list(found).unwrap();
+            all.retain(|listed: &crate::backend::Listed| listed.meta().is_some());
+            all.pop().expect("the entry")
+        };
+        insert(1_000);
+        let old = listed();
+        insert(2_000);
+        assert!(!backend.remove_listed(&old).unwrap(), "written over: left");
+        assert!(backend.read_at(&old.location).unwrap().is_some());
+        assert!(
+            backend.remove_listed(&listed()).unwrap(),
+            "as listed: removed"
+        );
+        assert!(backend.read_at(&old.location).unwrap().is_none());
+    }
 
     /// `remove_at` and `read_at` take any listed name, and nothing that leads out: `..`, an
     /// absolute path, empty or `.` components, a NUL, a symlinked directory leading out.
