@@ -4,6 +4,8 @@
 //! its reason says what is left).
 
 mod common;
+#[path = "common/plant.rs"]
+mod plant;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -14,23 +16,7 @@ use cacher::{PersistentBackend, SeparateFileBackend};
 use serde_json::Value;
 
 use common::{cacher, code, text};
-
-/// The entry of `namespace` under `key`, arguments' text `args`, at `root/planted{n}/entry.json`,
-/// as anyone who may write to the cache could write it.
-fn plant(root: &Path, n: usize, namespace: &str, key: &str, args: &str) {
-    let backend = SeparateFileBackend::new(root.join(format!("planted{n}")))
-        .filename_fn(|_| "entry.json".to_owned());
-    let entry_key = EntryKey {
-        namespace,
-        version: None,
-        key,
-        args: Some(args),
-        type_name: "u8",
-        code: None,
-    };
-    let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
-    PersistentBackend::<u8>::insert(&backend, &entry_key, &entry).unwrap();
-}
+use plant::plant_file;
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -67,8 +53,8 @@ fn first_column(output: &Output) -> Vec<String> {
 #[test]
 fn a_namespace_that_looks_like_an_option_is_printed_as_a_name() {
     let dir = tempfile::tempdir().unwrap();
-    plant(dir.path(), 0, "--all", "k", "(v2)junk");
-    plant(dir.path(), 1, "keep", "k", "(v2)keep");
+    plant_file(dir.path(), 0, "--all", "k", "(v2)junk");
+    plant_file(dir.path(), 1, "keep", "k", "(v2)keep");
     let root = dir.path().to_str().unwrap();
     let printed = first_column(&cacher(&["--root", root, "ls"]));
     let junk = printed.iter().find(|n| n.contains("all")).unwrap();
@@ -101,7 +87,7 @@ fn names_that_differ_by_what_does_not_show_print_apart() {
     ];
     let dir = tempfile::tempdir().unwrap();
     for (n, name) in names.iter().enumerate() {
-        plant(dir.path(), n, name, "k", &format!("(v2)n{n}"));
+        plant_file(dir.path(), n, name, "k", &format!("(v2)n{n}"));
     }
     let root = dir.path().to_str().unwrap();
     // `ls` prints the namespaces in the order `--json` lists them.
@@ -146,7 +132,7 @@ fn namespaces_in_order(root: &str) -> Vec<String> {
 #[test]
 fn the_command_ls_prints_for_a_store_runs_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    plant(dir.path(), 0, "ns", "k", "(v2)one");
+    plant_file(dir.path(), 0, "ns", "k", "(v2)one");
     let planted = [
         "x; touch PWNED; echo ",
         "$(touch PWNED2)",
@@ -192,8 +178,8 @@ fn the_command_ls_prints_for_a_store_runs_nothing_else() {
 fn a_cut_key_printed_like_another_whole_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let start = "abcdefghijklmnopqrstuvw";
-    plant(dir.path(), 0, "ns", &format!("{start}…"), "(v2)whole");
-    plant(dir.path(), 1, "ns", &format!("{start}xyz"), "(v2)long");
+    plant_file(dir.path(), 0, "ns", &format!("{start}…"), "(v2)whole");
+    plant_file(dir.path(), 1, "ns", &format!("{start}xyz"), "(v2)long");
     let root = dir.path().to_str().unwrap();
     let keys = first_column(&cacher(&["--root", root, "show", "ns"]));
     assert_eq!(keys, [format!("{start}…"), format!("{start}…")]);
@@ -206,7 +192,7 @@ fn a_cut_key_printed_like_another_whole_key_is_refused() {
     assert!(text(&long).contains(&format!("{start}xyz")), "{long:?}");
     // Alone, each is shown by its printed key.
     let alone_dir = tempfile::tempdir().unwrap();
-    plant(
+    plant_file(
         alone_dir.path(),
         1,
         "ns",
@@ -217,7 +203,7 @@ fn a_cut_key_printed_like_another_whole_key_is_refused() {
     let cut = cacher(&["--root", alone, "show", "ns", &keys[0]]);
     assert!(text(&cut).contains("(v2)long"), "{cut:?}");
     // Two long keys that `show` cuts alike are refused, as keys cut short by the user are.
-    plant(
+    plant_file(
         Path::new(alone),
         2,
         "ns",
@@ -247,7 +233,7 @@ fn a_key_that_is_another_entrys_arguments_or_location_is_refused() {
         for n in order {
             // Planted in this order, each in `planted{n}`: the listing meets them so.
             let (key, args) = entries[n];
-            plant(dir.path(), n, "ns", key, args);
+            plant_file(dir.path(), n, "ns", key, args);
         }
         let root = dir.path().to_str().unwrap();
         for given in ["victim", "planted0/entry.json"] {
@@ -319,8 +305,8 @@ fn terminal(args: &[&str], meanwhile: impl FnOnce(), answer: &str) -> Option<Str
 fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
-    plant(dir.path(), 0, "A", "k", "(v2)a");
-    plant(other.path(), 0, "B", "k", "(v2)b");
+    plant_file(dir.path(), 0, "A", "k", "(v2)a");
+    plant_file(other.path(), 0, "B", "k", "(v2)b");
     let root = dir.path().to_str().unwrap();
     let at = dir.path().join("planted0/entry.json");
     let b_entry = std::fs::read(other.path().join("planted0/entry.json")).unwrap();
@@ -345,8 +331,8 @@ fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
 #[test]
 fn a_name_given_with_exact_is_never_the_option_all() {
     let dir = tempfile::tempdir().unwrap();
-    plant(dir.path(), 0, "--all", "k", "(v2)junk");
-    plant(dir.path(), 1, "keep", "k", "(v2)keep");
+    plant_file(dir.path(), 0, "--all", "k", "(v2)junk");
+    plant_file(dir.path(), 1, "keep", "k", "(v2)keep");
     let root = dir.path().to_str().unwrap();
     for reading in ["--exact", "--escaped"] {
         let cleared = cacher(&["--root", root, "clear", reading, "--all", "--yes"]);

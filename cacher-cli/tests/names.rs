@@ -5,39 +5,17 @@
 //! an argument that names two.
 
 mod common;
+#[path = "common/plant.rs"]
+mod plant;
 
-use std::path::Path;
 use std::process::Output;
 
-use cacher::entry::{Entry, EntryKey};
-use cacher::{PersistentBackend, RedisBackend, RedisOptions, SeparateFileBackend, StoreBackend};
+use cacher::{RedisBackend, RedisOptions, StoreBackend};
 use cacher_tests::redis_server::RedisServer;
 use serde_json::Value;
 
 use common::{cacher, code, text};
-
-/// An entry of `namespace` under `key`, its arguments' text `args`, written to `backend` as
-/// anyone who may write to the cache could write it.
-fn plant(backend: &dyn PersistentBackend<u8>, namespace: &str, key: &str, args: &str) {
-    let entry_key = EntryKey {
-        namespace,
-        version: None,
-        key,
-        args: Some(args),
-        type_name: "u8",
-        code: None,
-    };
-    let entry = Entry::new(7u8, cacher::Clock::system().now_ms());
-    backend.insert(&entry_key, &entry).unwrap();
-}
-
-/// The entry of `namespace` under `key` in a directory of its own below `root`, `n` (under a
-/// name of its own: cacher would not write a file named after such keys).
-fn plant_file(root: &Path, n: usize, namespace: &str, key: &str, args: &str) {
-    let backend = SeparateFileBackend::new(root.join(format!("planted{n}")))
-        .filename_fn(|_| "entry.json".to_owned());
-    plant(&backend, namespace, key, args);
-}
+use plant::{plant, plant_file};
 
 /// The namespaces `ls --json` lists, with their entries.
 fn listed(place: &[&str]) -> Vec<(String, u64)> {
