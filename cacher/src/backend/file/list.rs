@@ -223,7 +223,7 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
     }
 
     /// An entry is removed only if what is at its location now is what was listed there, read
-    /// again just before ([`found_at`]): a file of another namespace (or a fresh value) renamed
+    /// again just before (`found_at`): a file of another namespace (or a fresh value) renamed
     /// over the listed one while `cacher clear` asked stays. Anything else as `remove_at`.
     fn remove_listed(&self, listed: &Listed) -> Result<bool> {
         let Found::Entry(_) = &listed.found else {
