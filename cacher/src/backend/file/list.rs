@@ -166,6 +166,16 @@ fn move_all_generations(root: &Dir, locations: &[&str], modes: Modes) -> io::Res
     failed.map_or(Ok(()), Err)
 }
 
+impl<F: Formatter> SeparateFileBackend<F> {
+    /// [`Listing::remove_at`] of `location` (a listed path, checked) in `root`, the directory
+    /// opened: the key's generation moved first, then its file removed.
+    fn remove_in(&self, root: &Dir, location: &str) -> Result<()> {
+        let moved = move_generations(root, location, self.modes);
+        remove_file(root, location).map_err(|e| Error::io(self.dir().join(location), e))?;
+        moved.map_err(|e| Error::io(self.dir().join(location), e))
+    }
+}
+
 /// Refuses a `location` that is not a relative path of plain components (none empty, `.` or
 /// `..`; no NUL; on Windows no `\\` or `:`). Any name the walk lists passes — an older release's,
 /// one another platform refuses, a planted one — and is then opened beneath the directory's
@@ -217,9 +227,7 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         let Some(root) = self.root.open(None).map_err(|e| Error::io(self.dir(), e))? else {
             return Ok(());
         };
-        let moved = move_generations(&root, location, self.modes);
-        remove_file(&root, location).map_err(|e| Error::io(self.dir().join(location), e))?;
-        moved.map_err(|e| Error::io(self.dir().join(location), e))
+        self.remove_in(&root, location)
     }
 
     /// An entry is removed only if what is at its location now is what was listed there, read
@@ -247,7 +255,8 @@ impl<F: Formatter> Listing for SeparateFileBackend<F> {
         if there.as_ref() != Some(&listed.found) {
             return Ok(false);
         }
-        self.remove_at(&listed.location).map(|()| true)
+        // In the directory just read: no second open between the look and the removal.
+        self.remove_in(&root, &listed.location).map(|()| true)
     }
 
     /// Moves every key's generation in the directories on the way of `locations`, each of which
