@@ -92,6 +92,7 @@
 
 pub mod backend;
 mod cache;
+mod callback;
 mod clock;
 pub mod entry;
 mod error;

@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use crate::Cache;
+use crate::callback::Callback;
 use building::Building;
 
 /// Where a `#[cached]` function is, as its expansion knows it.
@@ -111,7 +112,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build = |namespace: &str| Box::new(init(namespace)) as Box<dyn Any + Send + Sync>;
+    let build = |namespace: &str| -> Box<dyn Any + Send + Sync> { Box::new(init(namespace)) };
     downcast(find(&site(), which, (TypeId::of::<Cache<K, V>>(), &build)))
 }
 
@@ -187,7 +188,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A cache of type `type_id`, built by `build`.
-type Build<'a> = (TypeId, &'a dyn Fn(&str) -> Box<dyn Any + Send + Sync>);
+type Build<'a> = (
+    TypeId,
+    &'a dyn for<'n> Callback<&'n str, Box<dyn Any + Send + Sync>>,
+);
 
 /// Finds, or builds and records, the cache of the function at `site` (a method's for
 /// `self_type`; of a generic function, for the `type_name` of its `arguments`, see
@@ -220,7 +224,7 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
     // panics leaves the cell empty for the next call to try again. Marked: a build that asks
     // for its own cache (through the companion) would wait on this cell.
     let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), &|| *site, which);
-    *cell.get_or_init(|| Box::leak(build(&id.0)))
+    *cell.get_or_init(|| Box::leak(build.run(&id.0)))
 }
 
 fn downcast<K: 'static, V: 'static>(

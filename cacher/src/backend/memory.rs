@@ -29,6 +29,10 @@ pub(crate) fn under_shard_lock() -> bool {
 }
 use locks::UserCode;
 use slot::{Entry, Times};
+
+/// What tells a lookup's entry from others of its hash (the key's `Eq`): a closure per cache
+/// type, called through this rather than `dyn Fn` ([`crate::callback`]).
+type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 pub(crate) use tier::Absence;
 use tier::CacheLine;
 pub(crate) use tier::Tier;
@@ -179,7 +183,8 @@ where
     /// Records a use of `key` at `now_ms` (`time_to_idle`), under the read lock.
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.tier.hash(key);
-        self.tier.touch(hash, &|e| holds::<K, V, Q>(e, key), now_ms);
+        self.tier
+            .touch(hash, &|e: &Entry| holds::<K, V, Q>(e, key), now_ms);
     }
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says

@@ -9,8 +9,9 @@
 //! The flights are touched only on a miss, never on a hit. They are few at any time (one per key
 //! being computed), so they are kept in short lists, one per stripe of key hashes, each behind its
 //! own lock: a scan of a list of a few entries costs less than a hash table's probe. Nothing here
-//! is generic but [`Flights::join`]'s few lines: a flight holds its key behind `dyn Any`, so the
-//! lists, the leader and the waits are compiled once for every cache type (compile time).
+//! is generic but [`Flights::join`]'s few lines and the methods of what it asks of the cache's key
+//! and value (`typed.rs`): a flight holds its key behind `dyn Any`, so the lists, the leader and
+//! the waits are compiled once for every cache type (compile time).
 //!
 //! A flight is joined by its own key, not by its hash alone (whose `Hash` may write less than
 //! its `Eq` compares): a caller of another key with the same hash would wait for a leader that
@@ -29,12 +30,14 @@ use std::time::{Duration, Instant};
 use crate::key::KeyRef;
 
 mod calls;
+mod typed;
 
 #[cfg(feature = "tokio")]
 use calls::running;
 #[cfg(feature = "tokio")]
 pub(crate) use calls::{Running, Stepping};
 use calls::{this_call, this_thread};
+use typed::{Copied, FlightKey, KeyOf};
 
 /// Stripes of flights: enough that concurrent misses of different keys rarely share a lock.
 const STRIPES: usize = 32;
@@ -77,15 +80,6 @@ struct Slot {
     retired: bool,
     /// What the waiters block on, made by the first of them.
     waiters: Option<Arc<Flight>>,
-}
-
-/// What [`Flights::join`] asks of a boxed key.
-#[derive(Clone, Copy)]
-enum KeyOp {
-    /// Whether it is the caller's key.
-    Is,
-    /// Becomes the caller's key (a spare box, reused).
-    Set,
 }
 
 /// What the waiters of one flight block on, until its leader finishes.
@@ -192,31 +186,13 @@ impl Flights {
         K: Send + Sync + 'static,
         Q: KeyRef<K> + ?Sized,
     {
-        // What the erased flights ask of a boxed key (a `K`: only this cache's flights are
-        // here): one closure, compiled once per key form.
-        let key_op = |slot: &mut (dyn Any + Send + Sync), op: KeyOp| match slot.downcast_mut::<K>()
-        {
-            Some(slot) => match op {
-                KeyOp::Is => key.is_key(slot),
-                KeyOp::Set => {
-                    *slot = key.to_key();
-                    true
-                }
-            },
-            None => false,
-        };
         let plain = !std::mem::needs_drop::<K>();
-        self.join_erased(hash, &key_op, (plain, &mut || Box::new(key.to_key())))
+        self.join_erased(hash, &KeyOf::<K, Q>::new(key), plain)
     }
 
-    /// [`join`](Self::join), its key tested (or written into a spare box) by `key_op` and made
-    /// by `make`; `plain` if it has no drop glue.
-    fn join_erased(
-        &self,
-        hash: u64,
-        key_op: &dyn Fn(&mut (dyn Any + Send + Sync), KeyOp) -> bool,
-        (plain, make): (bool, &mut dyn FnMut() -> Box<dyn Any + Send + Sync>),
-    ) -> Role<'_> {
+    /// [`join`](Self::join), its key tested, written into a spare box or boxed by `key`;
+    /// `plain` if it has no drop glue.
+    fn join_erased(&self, hash: u64, key: &dyn FlightKey, plain: bool) -> Role<'_> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
         let stripe = &mut *guard;
@@ -224,7 +200,7 @@ impl Flights {
         let mut replaced = false;
         let mut live = None;
         for (at, slot) in stripe.flights.iter_mut().enumerate() {
-            if slot.hash == hash && key_op(&mut *slot.key, KeyOp::Is) {
+            if slot.hash == hash && key.is(&*slot.key) {
                 if !slot.retired {
                     live = Some(at);
                     break;
@@ -256,16 +232,16 @@ impl Flights {
         }
         let id = stripe.next;
         stripe.next += 1;
-        let key = match stripe.spare.take() {
-            Some(mut spare) => match key_op(&mut *spare, KeyOp::Set) {
+        let boxed = match stripe.spare.take() {
+            Some(mut spare) => match key.set(&mut *spare) {
                 true => spare,
-                false => make(),
+                false => key.boxed(),
             },
-            None => make(),
+            None => key.boxed(),
         };
         let slot = Slot {
             hash,
-            key,
+            key: boxed,
             id,
             plain,
             generation: now,
@@ -452,11 +428,11 @@ impl Leader<'_> {
     /// Hands `value` to the waiters, if there are any (cloned only then).
     #[inline]
     pub(crate) fn complete<V: Clone + Send + 'static>(self, value: &V) {
-        self.complete_with(&mut || Box::new(value.clone()));
+        self.complete_with(value);
     }
 
-    /// [`complete`](Self::complete), the waiters' copy made by `copy`.
-    fn complete_with(self, copy: &mut dyn FnMut() -> Box<dyn Any + Send>) {
+    /// [`complete`](Self::complete), the waiters' copy made by `value`'s [`Copied`].
+    fn complete_with(self, value: &dyn Copied) {
         let (flights, hash, id) = (self.flights, self.hash, self.id);
         // Finished: its drop has nothing to do (it holds nothing to free).
         std::mem::forget(self);
@@ -465,7 +441,7 @@ impl Leader<'_> {
             // A `Clone` that panics fails the flight on its way out: the waiters retry at once
             // rather than wait their whole bound for a value that never comes.
             let unwinding = FailOnUnwind(&flight);
-            let copy = copy();
+            let copy = value.copied();
             std::mem::forget(unwinding);
             flight.finish(State::Done(copy));
         }

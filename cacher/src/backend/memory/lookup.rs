@@ -4,7 +4,8 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use super::locks::UserCode;
-use super::{Absence, Entry, MemoryBackend, Tier, holds};
+use super::{Absence, Entry, Is, MemoryBackend, Tier, holds};
+use crate::callback::CallbackMut;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
 
@@ -56,7 +57,7 @@ where
             }
         };
         self.tier
-            .read_shared(hash, &|e| holds::<K, V, Q>(e, key), read)?;
+            .read_shared(hash, &|e: &Entry| holds::<K, V, Q>(e, key), read)?;
         match found {
             Some(found) => Ok(found),
             None => Err(self.tier.absence(hash)),
@@ -73,21 +74,21 @@ impl Tier {
     pub(super) fn read_shared(
         &self,
         hash: u64,
-        is: &dyn Fn(&Entry) -> bool,
-        read: &mut dyn FnMut(&Entry),
+        is: &Is<'_>,
+        read: &mut dyn for<'e> CallbackMut<&'e Entry, ()>,
     ) -> Result<(), Absence> {
         let locked = self.shard(hash);
         // `None` from user code run under this shard's lock: answered as a miss.
         let Some(shard) = locked.read_shard() else {
             return Err(self.absence(hash));
         };
-        let Some(place) = shard.find(locked.address(), hash, is) else {
+        let Some(place) = shard.find(locked.address(), hash, |e: &Entry| is.run(e)) else {
             return Err(self.absence(hash));
         };
         let entry = shard.get(place);
         {
             let _user = UserCode::enter(locked.address());
-            read(entry);
+            read.run_mut(entry);
         }
         // Not from user code run under a shard's lock: what the index lets go of is dropped.
         let Some(index) = &self.index else {
@@ -104,12 +105,12 @@ impl Tier {
 
     /// Records a use at `now_ms` (`time_to_idle`) of the entry of `hash` that `is` accepts,
     /// under the read lock.
-    pub(super) fn touch(&self, hash: u64, is: &dyn Fn(&Entry) -> bool, now_ms: u64) {
+    pub(super) fn touch(&self, hash: u64, is: &Is<'_>, now_ms: u64) {
         let locked = self.shard(hash);
         let Some(shard) = locked.read_shard() else {
             return; // from a key's `Eq` under this shard's lock: the use goes unrecorded
         };
-        if let Some(place) = shard.find(locked.address(), hash, is) {
+        if let Some(place) = shard.find(locked.address(), hash, |e: &Entry| is.run(e)) {
             shard.get(place).times.touch(now_ms);
         }
     }

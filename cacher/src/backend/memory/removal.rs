@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::shard::Shard;
-use super::{Entry, MemoryBackend, Tier, holds};
+use super::{Entry, Is, MemoryBackend, Tier, holds};
 use crate::key::KeyRef;
 
 /// Entries taken out of the tier by [`take`](MemoryBackend::take) or
@@ -99,7 +99,7 @@ where
     /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
     pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken {
         self.tier
-            .take(self.tier.hash(key), &|e| holds::<K, V, Q>(e, key))
+            .take(self.tier.hash(key), &|e: &Entry| holds::<K, V, Q>(e, key))
     }
 
     /// Removes the entry for `key`; true if there was one.
@@ -113,7 +113,7 @@ where
 impl Tier {
     /// Takes the entry of `hash` that `is` accepts (user code: a key's `Eq`) out of the tier
     /// (empty if it had none), for the caller to drop.
-    pub(super) fn take(&self, hash: u64, is: &dyn Fn(&Entry) -> bool) -> Taken {
+    pub(super) fn take(&self, hash: u64, is: &Is<'_>) -> Taken {
         let locked = self.shard(hash);
         // From user code run under a shard's lock, the lock may never come: then the entry
         // stays, and the caller says so.
@@ -125,7 +125,7 @@ impl Tier {
             };
         };
         let mut entry = None;
-        if let Some(place) = shard.find(locked.address(), hash, is) {
+        if let Some(place) = shard.find(locked.address(), hash, |e: &Entry| is.run(e)) {
             let gone = shard.take(place);
             gone.times.retire();
             self.bound.left(1);

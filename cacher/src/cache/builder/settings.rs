@@ -10,6 +10,7 @@ use crate::MemoryBackend;
 use crate::backend::Tier;
 use crate::cache::call::Naming;
 use crate::cache::inner::Shared;
+use crate::callback::CallbackMut;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::key::{Keyer, ReadableKeyer};
@@ -88,14 +89,14 @@ impl Settings {
         mut self,
         (ttl_fn, timed_form): (bool, bool),
         persistent: usize,
-        attach: &mut dyn FnMut(Option<Duration>, bool) -> Result<Option<PathBuf>>,
+        attach: &mut dyn CallbackMut<(Option<Duration>, bool), Result<Option<PathBuf>>>,
     ) -> Result<(Shared, Option<Tier>)> {
         let memory_bound = self.memory.as_ref().and_then(Tier::max_entries);
         self.check(self.mistake, memory_bound, ttl_fn)?;
         if persistent > 0 && self.namespace.is_empty() {
             return Err(Error::Config(EMPTY_NAMESPACE.into()));
         }
-        let lock_dir = attach(self.retention(), self.flight_lock.is_none())?;
+        let lock_dir = attach.run_mut((self.retention(), self.flight_lock.is_none()))?;
         let memory = match self.memory.take() {
             None if persistent == 0 => Some(Tier::new()),
             memory => memory,

@@ -66,7 +66,7 @@ where
     let persistent = backends.len();
     // The checks, the tiers' attach and the untyped parts by one non-generic call; `match`es
     // rather than closures, each compiled once more per cache type.
-    let mut attach = |retention, want_dir| match PERSISTENT {
+    let mut attach = |(retention, want_dir): (Option<Duration>, bool)| match PERSISTENT {
         true => attach(&mut backends, retention, want_dir),
         false => attach_none(persistent),
     };

@@ -1,0 +1,33 @@
+//! Closures handed to untyped code as trait objects of one-method traits of their own rather
+//! than as `dyn Fn`: a `dyn Fn`'s vtable also holds `call_once` and its shim, compiled for every
+//! closure type coerced to it (about 57 lines of LLVM IR each in a debug build) though never
+//! called. The closures that generic code hands to the untyped tiers, flights and builds are a
+//! few per cache type: these traits keep each to the one method that runs (compile time).
+
+/// A closure of one argument, called through `&dyn Callback<A, R>` where a `&dyn Fn(A) -> R`
+/// would be.
+pub(crate) trait Callback<A, R> {
+    /// Calls the closure with `a`.
+    fn run(&self, a: A) -> R;
+}
+
+impl<A, R, F: Fn(A) -> R> Callback<A, R> for F {
+    #[inline]
+    fn run(&self, a: A) -> R {
+        self(a)
+    }
+}
+
+/// A closure of one argument, called through `&mut dyn CallbackMut<A, R>` where a
+/// `&mut dyn FnMut(A) -> R` would be.
+pub(crate) trait CallbackMut<A, R> {
+    /// Calls the closure with `a`.
+    fn run_mut(&mut self, a: A) -> R;
+}
+
+impl<A, R, F: FnMut(A) -> R> CallbackMut<A, R> for F {
+    #[inline]
+    fn run_mut(&mut self, a: A) -> R {
+        self(a)
+    }
+}
