@@ -37,6 +37,7 @@ pub(super) use self::tier::down_in;
 pub(super) use self::{seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values};
 #[cfg(feature = "tokio")]
 pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
+use values::tiers_of;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -421,7 +422,7 @@ impl<'a> Core<'a> {
                 let new = pass == Pass::First || matches!(e, Error::Backend { .. });
                 self.note_failure(tier, &e);
                 if new {
-                    shared.report(v.tier_name(tier), "read", &e);
+                    shared.report(tiers_of(v).tier_name(tier), "read", &e);
                 }
             }
         }
@@ -438,7 +439,7 @@ impl<'a> Core<'a> {
         if self.goal == Goal::Peek {
             return self.finish(Slot::Entry, v);
         }
-        shared.stats.hit(v.tier_name(tier));
+        shared.stats.hit(tiers_of(v).tier_name(tier));
         self.origin = Origin::Hit;
         // A use due to be recorded (`time_to_idle`) is recorded in the tiers it fills, not
         // written back to `tier` (see `stale.rs`'s `touch`).

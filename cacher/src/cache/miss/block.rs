@@ -2,6 +2,7 @@
 //! by the shell, in their spans), waits for another caller, the cross-process lock. Taken here,
 //! in the core, so that the blocking driver (a copy per function) is only the function's run.
 
+use super::values::tiers_of;
 use super::{Core, Phase, Step, Values};
 use crate::cache::generation::Storing;
 
@@ -39,7 +40,7 @@ impl<'a> Core<'a> {
     /// Reads persistent tier `tier` (blocking), for [`Step::Read`].
     #[inline(never)]
     fn read_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
-        let answer = v.read(tier, self.key);
+        let answer = tiers_of(v).read(tier, self.key);
         self.read(answer, v);
     }
 
@@ -48,7 +49,7 @@ impl<'a> Core<'a> {
     /// invalidation went on without this store (`drive::write_tier`, as the async driver's job).
     #[inline(never)]
     fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
-        let result = v.write(tier, self.key, self.put(tier), &|| self.went_on());
+        let result = tiers_of(v).write(tier, self.key, self.put(tier), &|| self.went_on());
         self.wrote(result, v);
     }
 

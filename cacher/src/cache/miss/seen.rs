@@ -4,7 +4,7 @@
 //! before another process invalidated the key in a tier they share is not stored there after it,
 //! as the key's generation in this process keeps it out of every tier.
 
-use super::values::Read;
+use super::values::{Read, tiers_of};
 use super::{Core, Goal, Pass, Phase, Step, Values};
 use crate::backend::Generation;
 
@@ -54,7 +54,7 @@ impl<'a> Core<'a> {
                 Some(Ok(generation)) => Some(generation),
                 Some(Err(e)) => {
                     self.note_failure(tier, &e);
-                    self.shared.report(v.tier_name(tier), "read", &e);
+                    self.shared.report(tiers_of(v).tier_name(tier), "read", &e);
                     None
                 }
                 None => None,
@@ -84,7 +84,7 @@ impl<'a> Core<'a> {
     /// [`Step::Generations`].
     #[inline(never)]
     pub(super) fn generations_step(&mut self, upto: usize, v: &mut dyn Values<'a>) {
-        let read = v.generations(self.key, self.down, self.seen.len()..upto);
+        let read = tiers_of(v).generations(self.key, self.down, self.seen.len()..upto);
         self.seen(read, v);
     }
 }

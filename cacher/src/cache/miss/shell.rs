@@ -5,7 +5,8 @@
 
 use std::hash::Hash;
 
-use super::tier::{no_tiers, park, tier_of};
+use super::tier::{park, tier_of};
+use super::values::{Tiers, Timed};
 use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, log, store::millis};
 use crate::backend::{Absence, Displaced};
 
@@ -106,18 +107,6 @@ where
         }
     }
 
-    // The four methods of expiry below do nothing for a key form that says the cache ages no
-    // entry (`KeyRef::TIMED`), which then compiles none of them: the core never asks (no entry
-    // is stale, no value has a ttl of its own, no use is due).
-    fn keep_stale(&mut self, from: Slot) -> bool {
-        let (true, None) = (Q::TIMED, &self.stale) else {
-            self.discard(from);
-            return false;
-        };
-        self.stale = Some(self.take(from));
-        true
-    }
-
     fn lookup(&mut self, missing: Option<Absence>) -> Found {
         let unchanged = match missing {
             Some(absence) => self.inner.still_missing(absence),
@@ -136,21 +125,6 @@ where
 
     fn lock_name(&self, key: &'a str) -> &'a str {
         self.call.lock_name(&self.inner.naming, key)
-    }
-
-    fn ttl_ms(&self) -> Option<u64> {
-        let true = Q::TIMED else { return None };
-        match &self.value {
-            Some(value) => millis(self.inner.ttl_of(value)),
-            None => log::out_of_step("a ttl is asked of the function's value"),
-        }
-    }
-
-    fn touch_memory(&self, now_ms: u64) {
-        let true = Q::TIMED else { return };
-        if let Some(memory) = &self.inner.memory {
-            memory.touch(self.call.key, now_ms);
-        }
     }
 
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>) {
@@ -189,41 +163,45 @@ where
         Some(inserted.skipped)
     }
 
-    fn fallback(&mut self, current: bool, look: bool) -> Fallback {
-        let true = Q::TIMED else {
-            self.value = None;
-            return Fallback::Missing;
-        };
-        let kept = self.stale.is_some() && look;
-        self.value = match (current, kept) {
-            (true, _) => self.stale.take(),
-            (false, true) => match self.inner.lookup_memory(self.call.key, &mut 0) {
-                Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
-                _ => None,
-            },
-            (false, false) => None,
-        };
-        match (self.value.is_some(), kept) {
-            (true, _) => Fallback::Served,
-            (false, true) => Fallback::Doubtful,
-            (false, false) => Fallback::Missing,
+    fn take_handed(&mut self, flight: &Flight) -> bool {
+        self.value = flight.value::<V>();
+        self.value.is_some()
+    }
+
+    // A `match` on the key form's constant alone, so that the build compiles the other trait's
+    // methods only for a form that uses them (`KeyRef::PERSISTENT`, `KeyRef::TIMED`): a
+    // memory-only form's core asks for no tier (`Inner::tiers_for`), an untimed form's for
+    // nothing of expiry.
+    fn tiers(&mut self) -> Option<&mut dyn Tiers<'a>> {
+        match Q::PERSISTENT {
+            true => Some(self),
+            false => None,
         }
     }
 
-    // The tiers' methods below compile nothing of the tiers for a memory-only key form (whose
-    // core has no tier to ask for: `Inner::tiers_for`).
+    fn timed(&mut self) -> Option<&mut dyn Timed> {
+        match Q::TIMED {
+            true => Some(self),
+            false => None,
+        }
+    }
+}
+
+impl<'a, K, V, Q> Tiers<'a> for Shell<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
     fn tier_name(&self, tier: usize) -> &'static str {
-        let true = Q::PERSISTENT else { no_tiers() };
         self.inner.backends[tier].name()
     }
 
     fn tier_evictions(&self, tier: usize) -> u64 {
-        let true = Q::PERSISTENT else { no_tiers() };
         self.inner.backends[tier].evictions()
     }
 
     fn read(&mut self, tier: usize, key: Option<&'a str>) -> Result<Option<Stamp>> {
-        let true = Q::PERSISTENT else { no_tiers() };
         if let (Some(answer), 0) = (self.ahead.take(), tier) {
             return park(&mut self.entry, answer);
         }
@@ -238,7 +216,6 @@ where
         put: Put,
         went_on: &dyn Fn() -> bool,
     ) -> Result<bool> {
-        let true = Q::PERSISTENT else { no_tiers() };
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
         match &self.entry {
             Some(entry) => drive::write_tier(backend, &key, (entry, put), went_on),
@@ -252,14 +229,54 @@ where
         down: u64,
         tiers: std::ops::Range<usize>,
     ) -> super::values::Read {
-        let true = Q::PERSISTENT else { no_tiers() };
         let (_, key) = tier_of(self.inner, self.call, key, 0);
         drive::generations(&self.inner.backends, &key, (down, tiers))
     }
+}
 
-    fn take_handed(&mut self, flight: &Flight) -> bool {
-        self.value = flight.value::<V>();
-        self.value.is_some()
+impl<'a, K, V, Q> Timed for Shell<'a, K, V, Q>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    Q: KeyRef<K> + ?Sized,
+{
+    fn keep_stale(&mut self, from: Slot) -> bool {
+        let None = &self.stale else {
+            self.discard(from);
+            return false;
+        };
+        self.stale = Some(self.take(from));
+        true
+    }
+
+    fn ttl_ms(&self) -> Option<u64> {
+        match &self.value {
+            Some(value) => millis(self.inner.ttl_of(value)),
+            None => log::out_of_step("a ttl is asked of the function's value"),
+        }
+    }
+
+    fn touch_memory(&self, now_ms: u64) {
+        if let Some(memory) = &self.inner.memory {
+            memory.touch(self.call.key, now_ms);
+        }
+    }
+
+    fn fallback(&mut self, current: bool, look: bool) -> Fallback {
+        let kept = self.stale.is_some() && look;
+        self.value = match (current, kept) {
+            (true, _) => self.stale.take(),
+            (false, true) => match self.inner.lookup_memory(self.call.key, &mut 0) {
+                Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
+                _ => None,
+            },
+            (false, false) => None,
+        };
+        match (self.value.is_some(), kept) {
+            (true, _) => Fallback::Served,
+            (false, true) => Fallback::Doubtful,
+            (false, false) => Fallback::Missing,
+        }
     }
 }
 

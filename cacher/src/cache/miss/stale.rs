@@ -67,7 +67,14 @@ impl<'a> Core<'a> {
                 self.serve_stale(from, v);
             }
             _ => {
-                if v.keep_stale(from) {
+                let kept = match v.timed() {
+                    Some(timed) => timed.keep_stale(from),
+                    None => {
+                        v.discard(from);
+                        false
+                    }
+                };
+                if kept {
                     self.early = from == Slot::Value;
                     self.stale_stamp = stamp;
                 }
@@ -116,8 +123,8 @@ impl<'a> Core<'a> {
         let shared = self.shared;
         shared.stats.hit("memory");
         self.origin = Origin::Hit;
-        if self.memory {
-            v.touch_memory(shared.clock.now_ms());
+        if let (true, Some(timed)) = (self.memory, v.timed()) {
+            timed.touch_memory(shared.clock.now_ms());
         }
         self.finish(Slot::Value, v);
     }

@@ -2,6 +2,7 @@
 //! was invalidated meanwhile), its failure served from a stale entry when allowed, and the value
 //! handed to the waiters.
 
+use super::values::tiers_of;
 use super::{Core, Failed, Fallback, Goal, Phase, Slot, Values, log};
 #[cfg(feature = "tokio")]
 use crate::cache::generation::Handed;
@@ -28,9 +29,9 @@ impl<'a> Core<'a> {
         }
         // A `ttl_fn` that panics costs the entry (as a zero ttl), not the caller's value. A
         // cache whose entries never age has no `ttl_fn` to ask (`timed`).
-        let ttl_ms = match shared.timed {
-            true => v.ttl_ms(),
-            false => None,
+        let ttl_ms = match (shared.timed, v.timed()) {
+            (true, Some(timed)) => timed.ttl_ms(),
+            _ => None,
         };
         // A value whose own ttl is zero is its callers' only: no read would accept it.
         if ttl_ms == Some(0) {
@@ -121,7 +122,14 @@ impl<'a> Core<'a> {
         // an entry past its ttl, which is then the one served, else the persistent tiers.
         let current =
             self.generations.current(self.hash) == self.generation && self.fallback_current();
-        let fallback = v.fallback(current, self.goal == Goal::Compute);
+        let fallback = match v.timed() {
+            Some(timed) => timed.fallback(current, self.goal == Goal::Compute),
+            // No entry of an untimed key form is past its ttl: no fallback.
+            None => {
+                v.discard(Slot::Value);
+                Fallback::Missing
+            }
+        };
         let stale = matches!(fallback, Fallback::Served);
         if stale {
             // Not called again for the error backoff: the stale value is served meanwhile (also
@@ -160,13 +168,14 @@ impl<'a> Core<'a> {
         let e = match result {
             Ok(took) => {
                 self.stored |= !fill && took;
-                (shared.stats).evictions_total(at, v.tier_name(at), v.tier_evictions(at));
+                let tiers = tiers_of(v);
+                (shared.stats).evictions_total(at, tiers.tier_name(at), tiers.tier_evictions(at));
                 return;
             }
             Err(e) => e,
         };
         self.note_failure(at, &e);
-        let backend = v.tier_name(at);
+        let backend = tiers_of(v).tier_name(at);
         if fill {
             shared.report(backend, "fill", &e);
         } else {

@@ -19,9 +19,6 @@ pub(in crate::cache) trait Values<'a> {
     fn finish(&mut self, from: Slot, leader: Option<Leader<'a>>);
     /// Drops what `slot` holds.
     fn discard(&mut self, slot: Slot);
-    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept or the
-    /// key form ages no entry (then drops it): whether it kept it.
-    fn keep_stale(&mut self, from: Slot) -> bool;
     /// The memory tier's answer (out of line), its value kept in the value slot; `Absent`
     /// without a lookup when `missing` (what a lookup found) is still so.
     fn lookup(&mut self, missing: Option<Absence>) -> Found;
@@ -29,10 +26,6 @@ pub(in crate::cache) trait Values<'a> {
     fn join(&mut self, hash: u64) -> Role<'a>;
     /// The cross-process lock's name for the persistent `key`.
     fn lock_name(&self, key: &'a str) -> &'a str;
-    /// The value slot's own ttl (`ttl_fn`) in milliseconds.
-    fn ttl_ms(&self) -> Option<u64>;
-    /// Records a use of the memory entry (`time_to_idle`).
-    fn touch_memory(&self, now_ms: u64);
     /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
     /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
@@ -45,10 +38,20 @@ pub(in crate::cache) trait Values<'a> {
         admits: &dyn Fn() -> bool,
         displaced: &mut Option<Displaced>,
     ) -> Option<bool>;
-    /// Makes the fallback the value: the kept one if it is `current` (no invalidation since it
-    /// was read, still within its window), else (if `look`) the memory tier's entry past its
-    /// ttl; else it is doubtful.
-    fn fallback(&mut self, current: bool, look: bool) -> Fallback;
+    /// Takes the value `flight`'s leader handed over into the value slot: whether it had one.
+    fn take_handed(&mut self, flight: &Flight) -> bool;
+    /// The persistent tiers' operations; `None` for a memory-only key form
+    /// (`KeyRef::PERSISTENT` false), which then compiles none of them: its core asks for no
+    /// tier ([`tiers_of`]).
+    fn tiers(&mut self) -> Option<&mut dyn Tiers<'a>>;
+    /// The operations of expiry; `None` for a key form whose cache ages no entry
+    /// (`KeyRef::TIMED` false), which then compiles none of them: no entry of it is stale, no
+    /// value has a ttl of its own, no use is due (the core does without, [`Timed`]).
+    fn timed(&mut self) -> Option<&mut dyn Timed>;
+}
+
+/// What the core asks of the typed shell about the persistent tiers ([`Values::tiers`]).
+pub(in crate::cache) trait Tiers<'a> {
     /// Persistent tier `tier`'s name.
     fn tier_name(&self, tier: usize) -> &'static str;
     /// Persistent tier `tier`'s evictions so far.
@@ -67,6 +70,27 @@ pub(in crate::cache) trait Values<'a> {
     /// Reads (blocking) each persistent tier's generation of the entry under `key`, but the
     /// tiers in `down` (bit `i` for tier `i`).
     fn generations(&mut self, key: Option<&'a str>, down: u64, tiers: Range<usize>) -> Read;
-    /// Takes the value `flight`'s leader handed over into the value slot: whether it had one.
-    fn take_handed(&mut self, flight: &Flight) -> bool;
+}
+
+/// What the core asks of the typed shell about expiry ([`Values::timed`]).
+pub(in crate::cache) trait Timed {
+    /// Keeps the value at `from` as the fallback of a failed function, unless one is kept (then
+    /// drops it): whether it kept it.
+    fn keep_stale(&mut self, from: Slot) -> bool;
+    /// The value slot's own ttl (`ttl_fn`) in milliseconds.
+    fn ttl_ms(&self) -> Option<u64>;
+    /// Records a use of the memory entry (`time_to_idle`).
+    fn touch_memory(&self, now_ms: u64);
+    /// Makes the fallback the value: the kept one if it is `current` (no invalidation since it
+    /// was read, still within its window), else (if `look`) the memory tier's entry past its
+    /// ttl; else it is doubtful.
+    fn fallback(&mut self, current: bool, look: bool) -> Fallback;
+}
+
+/// The persistent tiers' operations of `v`, asked of a miss that has tiers.
+pub(in crate::cache) fn tiers_of<'v, 'a>(v: &'v mut dyn Values<'a>) -> &'v mut dyn Tiers<'a> {
+    match v.tiers() {
+        Some(tiers) => tiers,
+        None => super::tier::no_tiers(),
+    }
 }
