@@ -31,6 +31,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use crate::Cache;
@@ -112,8 +113,28 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build = |namespace: &str| -> Box<dyn Any + Send + Sync> { Box::new(init(namespace)) };
-    downcast(find(&site(), which, (TypeId::of::<Cache<K, V>>(), &build)))
+    downcast(found_erased(site, which, init))
+}
+
+/// [`found`], as [`find`] keeps it: a `&'static Cache<K, V>` behind `dyn Any`.
+fn found_erased<K, V>(
+    site: fn() -> Site,
+    which: Option<Which>,
+    init: fn(&str) -> Cache<K, V>,
+) -> Found
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    // The cache leaked, and erased as a reference to it: a `dyn Any` of the cache itself would
+    // compile its drop (its `Arc`'s, its inner parts'), per cache type, for a cache never
+    // dropped. Built into its leaked place, so that no unwind edge drops it either.
+    let build = |namespace: &str| -> Found {
+        let place = Box::leak(Box::new(MaybeUninit::uninit()));
+        let cache: &'static Cache<K, V> = place.write(init(namespace));
+        Box::leak(Box::new(cache))
+    };
+    find(&site(), which, (TypeId::of::<Cache<K, V>>(), &build))
 }
 
 /// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`
@@ -188,10 +209,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A cache of type `type_id`, built by `build`.
-type Build<'a> = (
-    TypeId,
-    &'a dyn for<'n> Callback<&'n str, Box<dyn Any + Send + Sync>>,
-);
+type Build<'a> = (TypeId, &'a dyn for<'n> Callback<&'n str, Found>);
 
 /// Finds, or builds and records, the cache of the function at `site` (a method's for
 /// `self_type`; of a generic function, for the `type_name` of its `arguments`, see
@@ -224,15 +242,15 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
     // panics leaves the cell empty for the next call to try again. Marked: a build that asks
     // for its own cache (through the companion) would wait on this cell.
     let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), &|| *site, which);
-    *cell.get_or_init(|| Box::leak(build.run(&id.0)))
+    *cell.get_or_init(|| build.run(&id.0))
 }
 
-fn downcast<K: 'static, V: 'static>(
-    found: &'static (dyn Any + Send + Sync),
-) -> &'static Cache<K, V> {
-    found
-        .downcast_ref()
-        .expect("the TypeId in a cache's id is that of its type")
+/// The cache `found` is ([`found_erased`]).
+fn downcast<K: 'static, V: 'static>(found: Found) -> &'static Cache<K, V> {
+    match found.downcast_ref::<&'static Cache<K, V>>() {
+        Some(cache) => cache,
+        None => panic!("the TypeId in a cache's id is that of its type"),
+    }
 }
 
 /// Records that the attribute at `site` (its `instance`) stores entries under `namespace`,

@@ -15,7 +15,7 @@ use std::cell::{Cell, RefCell};
 
 use hashbrown::HashMap;
 
-use super::{Found, Site, downcast, found};
+use super::{Found, Site, downcast, found_erased};
 use crate::Cache;
 
 /// A cache found, by the address of its site function and its type.
@@ -52,9 +52,9 @@ where
     if let Some(known) = known(id) {
         return downcast(known);
     }
-    let cache = found(site, None, init);
+    let cache = found_erased(site, None, init);
     remember(id, cache);
-    cache
+    downcast(cache)
 }
 
 /// What this thread found for `id`, if it did: its last find first. Nothing from a thread whose
