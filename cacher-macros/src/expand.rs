@@ -15,24 +15,52 @@ use crate::types::{respan, static_type};
 /// callers (unless `companion = false`).
 pub(crate) fn cached(plan: &Plan, func: &Func) -> TokenStream {
     let expansion = crate::site::next_expansion();
-    let function = function(plan, func, expansion);
+    let named = Named::of(func);
+    let function = function(plan, func, &named, expansion);
     if !plan.companion {
         return function;
     }
-    let companion = companion(plan, func, expansion);
+    let companion = companion(plan, func, &named, expansion);
     quote!(#function #companion)
+}
+
+/// The types an expansion names in each of its bodies (the bounds' checks, the statics, the
+/// cache's type), made once for all of them: each is a walk of the function's types, which a
+/// macro pays for at every build of its callers (compile time).
+pub(crate) struct Named {
+    /// The key's parts named as `Kept` (`key::kept_key_type`).
+    pub(crate) kept: TokenStream,
+    /// The value type, as the static names it ([`value_type`]).
+    pub(crate) value: TokenStream,
+    /// `::cacher::Cache<K, V>` of the function.
+    pub(crate) cache: TokenStream,
+    /// The bounds' checks ([`checks`]).
+    pub(crate) checks: TokenStream,
+}
+
+impl Named {
+    /// What `func`'s expansion names.
+    fn of(func: &Func) -> Self {
+        let (kept, value, key) = (kept_key_type(func), value_type(func), key_type(func));
+        Self {
+            checks: checks(&kept, &value),
+            cache: quote!(::cacher::Cache<#key, #value>),
+            kept,
+            value,
+        }
+    }
 }
 
 /// The user's function: same signature, attributes and visibility; its body runs inside a
 /// closure that the cache calls on a miss.
-fn function(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
+fn function(plan: &Plan, func: &Func, named: &Named, expansion: u32) -> TokenStream {
     let ItemFn { attrs, vis, .. } = &func.item;
     let is_outer = |a: &&syn::Attribute| matches!(a.style, AttrStyle::Outer);
     let outer = attrs.iter().filter(is_outer);
     let inner = attrs.iter().filter(|a| !is_outer(a));
     let sig = signature(func);
-    let checks = [checks(func), crate::result::not_result(func)];
-    let cache = crate::site::cache(plan, func, Finder::Function, expansion);
+    let checks = [named.checks.clone(), crate::result::not_result(func)];
+    let cache = crate::site::cache(plan, func, named, Finder::Function, expansion);
     let lookup = lookup(func, &cache, plan);
     quote! {
         #(#outer)*
@@ -203,10 +231,9 @@ pub(crate) fn value_type(func: &Func) -> TokenStream {
 }
 
 /// `<name>_cache()`, which gives the function's cache to its callers.
-fn companion(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
+fn companion(plan: &Plan, func: &Func, named: &Named, expansion: u32) -> TokenStream {
     let vis = &func.item.vis;
     let name = func.companion();
-    let (key, value) = (key_type(func), value_type(func));
     let function = func.name().to_string();
     let function = if func.method {
         format!("Self::{function}")
@@ -225,8 +252,8 @@ fn companion(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
          [`remove`](cacher::Cache::remove), [`insert`](cacher::Cache::insert), \
          [`peek`](cacher::Cache::peek) of given arguments. Its key is {keyed_by}."
     );
-    let checks = checks(func);
-    let cache = crate::site::cache(plan, func, Finder::Companion, expansion);
+    let (checks, cache_type) = (&named.checks, &named.cache);
+    let cache = crate::site::cache(plan, func, named, Finder::Companion, expansion);
     let (generics, bounds) = crate::instance::companion_generics(func);
     // Through a macro whose name tells what to write if this is a trait impl (which cannot hold
     // the companion): rustc names it in its error.
@@ -235,7 +262,7 @@ fn companion(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
             #[doc = #doc]
             #[allow(dead_code, clippy::type_complexity)]
             #[inline]
-            #vis fn #name #generics() -> &'static ::cacher::Cache<#key, #value> #bounds {
+            #vis fn #name #generics() -> &'static #cache_type #bounds {
                 #checks
                 #cache
             }
@@ -249,10 +276,9 @@ fn companion(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
 /// rustc reports a failed bound once per span and body, and identical errors of several bodies
 /// once: so the checks and every cache call carry the same span (the attribute's), and they
 /// come first, so that their message is the one shown.
-pub(crate) fn checks(func: &Func) -> TokenStream {
+fn checks(kept: &TokenStream, value: &TokenStream) -> TokenStream {
     // The key's parts named as `Kept` (`key::kept_key_type`): one error per argument that
     // cannot be a key, the same one as the static's.
-    let (kept, value) = (kept_key_type(func), value_type(func));
     quote! {
         // The value's check, as the static that keeps the cache names it: one error.
         let _: <(#kept, #value) as ::cacher::__private::Statics>::Function;

@@ -16,9 +16,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::expand::{checks, function_name, option, value_type};
+use crate::expand::{Named, function_name, option};
 use crate::func::Func;
-use crate::key::{kept_key_type, key_type};
 use crate::plan::Plan;
 
 /// Which body the cache expression is for.
@@ -42,15 +41,21 @@ pub(crate) fn next_expansion() -> u32 {
 
 /// The function's `&'static Cache`, as the body `finder` says; `expansion` is the attribute's
 /// ([`next_expansion`]), the same for the function and its companion.
-pub(crate) fn cache(plan: &Plan, func: &Func, finder: Finder, expansion: u32) -> TokenStream {
+pub(crate) fn cache(
+    plan: &Plan,
+    func: &Func,
+    named: &Named,
+    finder: Finder,
+    expansion: u32,
+) -> TokenStream {
     let site = site(plan, func, expansion);
     let init = crate::build::init(plan, func);
     let instance = crate::instance::instance(func);
     if finder == Finder::Companion && !func.method && instance.is_none() {
-        return companion(func, &site, &init);
+        return companion(named, &site, &init);
     }
-    let (kept, value) = (kept_key_type(func), value_type(func));
-    let (init_fn, init) = init_fn(func, init);
+    let (kept, value) = (&named.kept, &named.value);
+    let (init_fn, init) = init_fn(named, init);
     let marker = quote! {
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
@@ -93,31 +98,21 @@ fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
     let pinned = option(plan.namespace.as_ref());
     let expansion = Literal::string(&format!("#{expansion}"));
     quote! {
-        ::cacher::__private::Site {
-            marker: ::core::any::type_name::<__CacherSite>(),
-            module: ::core::module_path!(),
-            function: #name,
-            location: ::core::concat!(
-                ::core::file!(), ":", ::core::line!(), ":", ::core::column!(), #expansion
-            ),
-            persistent: #persistent,
-            package: ::core::env!("CARGO_PKG_NAME"),
-            pinned: #pinned,
-        }
+        ::cacher::__private::site!(#name, #expansion, #persistent, #pinned)
     }
 }
 
 /// A plain function's companion: closures that capture nothing, given as function pointers.
-/// The bounds first in the build, as in every body (see `checks`).
-fn companion(func: &Func, site: &TokenStream, init: &TokenStream) -> TokenStream {
-    let cache = cache_type(func);
-    let checks = checks(func);
+/// The build's closure is checked with the companion's body, whose bounds' checks come first
+/// (`expand::checks`): none of its own (rustc would report the same error once anyway).
+fn companion(named: &Named, site: &TokenStream, init: &TokenStream) -> TokenStream {
+    let cache = &named.cache;
     quote!({
         #[allow(dead_code)]
         struct __CacherSite;
         ::cacher::__private::companion_cache(
             || #site,
-            |namespace: &str| -> #cache { #checks #init },
+            |namespace: &str| -> #cache { #init },
         )
     })
 }
@@ -128,22 +123,16 @@ fn companion(func: &Func, site: &TokenStream, init: &TokenStream) -> TokenStream
 /// coerced to pointers, which compile to a shim each as well. But an option that names `Self`
 /// (`ttl_fn = Self::ttl` on an associated function) cannot be in a nested `fn`, which does not
 /// see its impl's `Self`: a closure then.
-fn init_fn(func: &Func, init: TokenStream) -> (TokenStream, TokenStream) {
-    let cache = cache_type(func);
+fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
+    let cache = &named.cache;
     if mentions_self(&init) {
         return (quote!(), quote!(|namespace: &str| -> #cache { #init }));
     }
     // A body of its own, which rustc checks apart: the bounds first again, so that a missing
     // trait is still the one error they report (see `checks`).
-    let checks = checks(func);
+    let checks = &named.checks;
     let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
     (init_fn, quote!(__cacher_init))
-}
-
-/// `::cacher::Cache<K, V>` of the function.
-fn cache_type(func: &Func) -> TokenStream {
-    let (key, value) = (key_type(func), value_type(func));
-    quote!(::cacher::Cache<#key, #value>)
 }
 
 /// Whether `tokens` name `Self`.

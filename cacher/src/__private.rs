@@ -222,6 +222,34 @@ macro_rules! __cacher_companion {
 
 pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_false;
 
+/// The [`Site`] of the expansion of `#[cached]` on the function `$function`, its `$expansion`
+/// (its number, `"#n"`): written here rather than by the attribute, so that the attribute emits
+/// a few tokens where the `Site` is some seventy, twice a function (compile time).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __cacher_site {
+    ($function:literal, $expansion:literal, $persistent:literal, $pinned:expr) => {
+        $crate::__private::Site {
+            marker: ::core::any::type_name::<__CacherSite>(),
+            module: ::core::module_path!(),
+            function: $function,
+            location: ::core::concat!(
+                ::core::file!(),
+                ":",
+                ::core::line!(),
+                ":",
+                ::core::column!(),
+                $expansion
+            ),
+            persistent: $persistent,
+            package: ::core::env!("CARGO_PKG_NAME"),
+            pinned: $pinned,
+        }
+    };
+}
+
+pub use crate::__cacher_site as site;
+
 /// A `#[cached]` key argument as a lookup borrows it (`str` for `&str`, `u32` for `u32`): a
 /// [`KeyPart`] that is `Sync`, with an owned form the cache can keep.
 ///
