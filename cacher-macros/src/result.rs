@@ -18,9 +18,7 @@ pub(crate) fn not_result(func: &Func) -> TokenStream {
     let ret = &func.ret;
     quote_spanned! {ret.span()=>
         let _ = || {
-            #[allow(unused_imports)]
-            use ::cacher::__private::{IsResult as _, IsValue as _};
-            ::cacher::__private::require_not_result((&::cacher::__private::Probe::<#ret>::NEW).kind())
+            ::cacher::__private::require_not_result(::cacher::__private::Probe::<#ret>::NEW.kind())
         };
     }
 }

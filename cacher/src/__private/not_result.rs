@@ -2,44 +2,54 @@
 //! value, is not a `Result` by another name (`type Res<T> = Result<T, E>`, `Fallible<T>`): the
 //! attribute sees only its name, and would cache its `Err`s as answers, served until their ttl.
 //! Whether a type is a `Result` is known only to the compiler, so the expansion asks it, by
-//! method resolution (autoref): [`IsResult::kind`] for a `Result`, [`IsValue::kind`] otherwise;
-//! [`require_not_result`] accepts only the latter, and says what to write when it is the former.
+//! method resolution: the probe's inherent [`Probe::kind`] for a `Result`, its `Deref` target's
+//! [`Fallback::kind`] otherwise; [`require_not_result`] accepts only the latter, and says what to
+//! write when it is the former.
 
 use std::marker::PhantomData;
 
-/// The return type `T`, to ask of it whether it is a `Result`.
-pub struct Probe<T>(PhantomData<T>);
+/// The return type `T`, to ask of it whether it is a `Result`: `Probe::<T>::NEW.kind()`.
+pub struct Probe<T>(Fallback<T>);
 
 impl<T> Probe<T> {
     /// The probe.
-    pub const NEW: Self = Probe(PhantomData);
+    pub const NEW: Self = Probe(Fallback(PhantomData));
 }
 
-/// What [`IsResult::kind`] finds: a `Result`.
+/// What [`Probe::kind`] finds: a `Result`.
 pub struct AResult;
 
-/// What [`IsValue::kind`] finds: a type that is no `Result`.
+/// What [`Fallback::kind`] finds: a type that is no `Result`.
 pub struct AValue;
 
-/// Chosen for `(&Probe::<Result<T, E>>::NEW).kind()`: no autoref is needed.
-pub trait IsResult {
+/// Chosen for `Probe::<Result<T, E>>::NEW.kind()`: an inherent method of the probe, found
+/// before its `Deref` is tried.
+impl<T, E> Probe<Result<T, E>> {
     /// A `Result`.
-    fn kind(&self) -> AResult {
+    pub fn kind(&self) -> AResult {
         AResult
     }
 }
 
-impl<T, E> IsResult for Probe<Result<T, E>> {}
+/// What a probe of any other type derefs to, whose inherent method is found next: no trait to
+/// bring in scope, no trait to select (the expansion's check is the cheaper for it, at every
+/// build of the caller).
+pub struct Fallback<T>(PhantomData<T>);
 
-/// Chosen for every other type, which needs one more autoref.
-pub trait IsValue {
+impl<T> Fallback<T> {
     /// No `Result`.
-    fn kind(&self) -> AValue {
+    pub fn kind(&self) -> AValue {
         AValue
     }
 }
 
-impl<T> IsValue for &Probe<T> {}
+impl<T> std::ops::Deref for Probe<T> {
+    type Target = Fallback<T>;
+
+    fn deref(&self) -> &Fallback<T> {
+        &self.0
+    }
+}
 
 /// What a function the attribute caches every value of may return: anything but a `Result`.
 #[diagnostic::on_unimplemented(
@@ -65,13 +75,12 @@ mod tests {
         std::any::TypeId::of::<K>() == std::any::TypeId::of::<AResult>()
     }
 
-    // Written as the expansion writes it, whatever the type: the `&` is what a value needs.
-    #[allow(clippy::needless_borrow)]
+    // Written as the expansion writes it, whatever the type.
     #[test]
     fn a_result_by_any_name_is_told_from_a_value() {
-        assert!(is_result((&Probe::<Res<u32>>::NEW).kind()));
-        assert!(is_result((&Probe::<std::io::Result<()>>::NEW).kind()));
-        assert!(!is_result((&Probe::<u32>::NEW).kind()));
-        assert!(!is_result((&Probe::<Option<Res<u32>>>::NEW).kind()));
+        assert!(is_result(Probe::<Res<u32>>::NEW.kind()));
+        assert!(is_result(Probe::<std::io::Result<()>>::NEW.kind()));
+        assert!(!is_result(Probe::<u32>::NEW.kind()));
+        assert!(!is_result(Probe::<Option<Res<u32>>>::NEW.kind()));
     }
 }
