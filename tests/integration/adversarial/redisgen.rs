@@ -130,3 +130,40 @@ fn a_value_computed_before_a_removal_by_location_does_not_land_after_it() {
         "the value computed before the command's removal landed after it"
     );
 }
+
+/// `cacher prune --redis …` lists an expired entry, then removes what it listed: a value
+/// written over it since (a fresh one of the same key, from a process that recomputed it)
+/// must stay — the store and file tiers check it; Redis's `remove_listed` was `remove_at`
+/// (session 19's note), which removed the fresh value too.
+#[test]
+fn a_value_written_since_it_was_listed_is_left_by_remove_listed() {
+    use cacher::Listing;
+    use cacher::backend::Listed;
+    use std::ops::ControlFlow;
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let this = process(&server);
+    let command = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let listed = || {
+        let mut all: Vec<Listed> = Vec::new();
+        command
+            .list(&mut |listed| {
+                all.push(listed);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(all.len(), 1, "{all:?}");
+        all.pop().unwrap()
+    };
+    this.insert(&1, 1).unwrap();
+    let old = listed();
+    this.insert(&1, 2).unwrap();
+    assert!(!command.remove_listed(&old).unwrap(), "written over: left");
+    assert_eq!(process(&server).get(&1), Some(2));
+    assert!(
+        command.remove_listed(&listed()).unwrap(),
+        "as listed: removed"
+    );
+    assert_eq!(process(&server).get(&1), None);
+}

@@ -29,6 +29,7 @@ static INVALIDATE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD
 static SINCE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, SINCE]));
 static START_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, START]));
 static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, CLEAR]));
+static REMOVE_IF_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, REMOVE_IF]));
 
 /// Stripes per namespace.
 const STRIPES: u64 = 4096;
@@ -79,6 +80,17 @@ end
 const INVALIDATE: &str = r"
 moved(KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]) end
+return 1
+";
+
+/// KEYS: hash, entry. ARGV: stripe, key's hash, the entry's bytes as they were read. A removal
+/// (as [`INVALIDATE`]'s) made only if the key still holds a string of exactly those bytes:
+/// whether it was made.
+const REMOVE_IF: &str = r"
+if redis.call('TYPE', KEYS[2]).ok ~= 'string' then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
+moved(KEYS[1], ARGV[1], ARGV[2])
+redis.call('UNLINK', KEYS[2])
 return 1
 ";
 
@@ -212,10 +224,23 @@ pub(super) fn since(
 /// is an entry's key (`cacher:{<namespace>}:…`, the namespace escaped: it ends at the first
 /// `}`); `None` for another key.
 pub(super) fn remove_listed(redis_key: &[u8]) -> Option<Eval<'static>> {
+    let hash = hash_of_entry(redis_key)?;
+    Some(script(&INVALIDATE_LUA, (&hash, redis_key)))
+}
+
+/// [`remove_listed`], made only if the entry at `redis_key` is still `bytes` (as read): the
+/// script answers 1 if it removed it. `None` for a key that is no entry's.
+pub(super) fn remove_if(redis_key: &[u8], bytes: &[u8]) -> Option<Eval<'static>> {
+    let hash = hash_of_entry(redis_key)?;
+    Some(script(&REMOVE_IF_LUA, (&hash, redis_key)).arg(bytes))
+}
+
+/// The generations hash of the entry at `redis_key` (`cacher:{<namespace>}:…`, the namespace
+/// escaped: it ends at the first `}`); `None` for a key that is no entry's.
+fn hash_of_entry(redis_key: &[u8]) -> Option<Vec<u8>> {
     let namespace = redis_key.strip_prefix(b"cacher:{")?;
     let end = namespace.iter().position(|&b| b == b'}')?;
-    let hash = [b"cacher:gen:{", &namespace[..=end]].concat();
-    Some(script(&INVALIDATE_LUA, (&hash, redis_key)))
+    Some([b"cacher:gen:{", &namespace[..=end]].concat())
 }
 
 /// A clear's move of every key's generation, before its deletes: `all` plus one (started at

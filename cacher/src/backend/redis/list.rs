@@ -146,6 +146,34 @@ impl<F: Formatter> Listing for RedisBackend<F> {
         removed.map_err(|e| self.conn.error(&format!("UNLINK {location}"), e))
     }
 
+    /// As [`remove_at`](Self::remove_at), if the key still holds what was listed: its value read
+    /// (one round trip), then removed only if it is still those bytes (the script compares
+    /// them): a value written there since — a fresh one over the expired one `prune` listed —
+    /// stays, and its key's generation does not move.
+    fn remove_listed(&self, listed: &Listed) -> Result<bool> {
+        let Found::Entry(_) = &listed.found else {
+            return self.remove_at(&listed.location).map(|()| true);
+        };
+        let key = key_of(&listed.location)?;
+        let read = self.conn.query(redis::cmd("GET").arg(&key));
+        let bytes: Vec<u8> = match read {
+            Ok(Some(bytes)) => bytes,
+            // Gone, or a value of another type now: not what was listed.
+            Ok(None) => return Ok(false),
+            Err(e) if e.code() == Some("WRONGTYPE") => return Ok(false),
+            Err(e) => return Err(self.conn.error(&format!("GET {}", listed.location), e)),
+        };
+        let Some(eval) = super::generations::remove_if(&key, &bytes) else {
+            return self.remove_at(&listed.location).map(|()| true);
+        };
+        if classify(&bytes, None, true) != listed.found {
+            return Ok(false);
+        }
+        let removed: i64 = (self.conn.eval(&eval))
+            .map_err(|e| self.conn.error(&format!("UNLINK {}", listed.location), e))?;
+        Ok(removed == 1)
+    }
+
     /// Moves every key's generation of `namespace`, as `clear` does: its hash's `all`.
     fn invalidate_namespace(&self, namespace: &str, _locations: &[&str]) -> Result<()> {
         let hash = Self::hash_key(namespace);

@@ -23,6 +23,21 @@ fn id_of_location(location: &str) -> Result<Vec<u8>> {
     Ok(id)
 }
 
+/// The namespace of the entry with the store's key `id`, as its tables name it.
+fn namespace_of(id: &[u8]) -> String {
+    let namespace = id.split(|&b| b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(namespace).into_owned()
+}
+
+/// What a row's value (its 8-byte prefix, then the entry's bytes) is, read in place: the header
+/// parsed as far as it goes, however long its key, and the value not decoded.
+fn found_in(value: &[u8]) -> Found {
+    match value.get(8..).unwrap_or_default() {
+        [] => Found::Corrupt,
+        bytes => classify(bytes, None, true),
+    }
+}
+
 fn not_a_location(location: &str) -> Error {
     Error::Config(format!("not a store location: {location:?}"))
 }
@@ -36,20 +51,12 @@ impl<F: Formatter> Listing for StoreBackend<F> {
             if !env::is_entry(id) {
                 continue;
             }
-            let bytes = value.get(8..).unwrap_or_default();
-            // Read in place, in the map: the header is parsed as far as it goes, however
-            // long its key, and the value is not decoded.
-            let found = if bytes.is_empty() {
-                Found::Corrupt
-            } else {
-                classify(bytes, None, true)
-            };
             let listed = Listed {
                 location: location_of(id),
-                size: bytes.len() as u64,
+                size: value.get(8..).unwrap_or_default().len() as u64,
                 modified_ms: None,
                 expires_in_ms: None,
-                found,
+                found: found_in(value),
             };
             if visit(listed).is_break() {
                 break;
@@ -70,9 +77,26 @@ impl<F: Formatter> Listing for StoreBackend<F> {
     /// computed before `cacher clear` (or `prune`) took the entry out does not land after it.
     fn remove_at(&self, location: &str) -> Result<()> {
         let id = id_of_location(location)?;
-        let namespace = id.split(|&b| b == 0).next().unwrap_or_default();
-        let namespace = String::from_utf8_lossy(namespace).into_owned();
+        let namespace = namespace_of(&id);
         self.invalidate(&namespace, &Moved::Key(&id), |store, txn| {
+            table::remove(store, txn, (&namespace, &id))
+        })
+    }
+
+    /// As [`remove_at`](Self::remove_at), if the row still holds what was listed (read in the
+    /// removal's write transaction): a value written there since — a fresh one over the expired
+    /// one `prune` listed — stays, and its key's generation does not move.
+    fn remove_listed(&self, listed: &Listed) -> Result<bool> {
+        let Found::Entry(_) = &listed.found else {
+            return self.remove_at(&listed.location).map(|()| true);
+        };
+        let id = id_of_location(&listed.location)?;
+        let namespace = namespace_of(&id);
+        let holds = |store: &env::Store, txn: &heed::RwTxn<'_>| {
+            let value = store.entries.get(txn, &id)?;
+            Ok(value.is_some_and(|value| found_in(value) == listed.found))
+        };
+        self.invalidate_if(&namespace, &Moved::Key(&id), holds, |store, txn| {
             table::remove(store, txn, (&namespace, &id))
         })
     }
@@ -87,6 +111,49 @@ impl<F: Formatter> Listing for StoreBackend<F> {
 mod tests {
     use super::id_of_location;
     use crate::backend::listing::location_of;
+
+    /// `cacher prune` removes what it listed as expired: an entry written over it since (a
+    /// fresh value of the same key) is left, as the file backend leaves it.
+    #[test]
+    fn an_entry_written_over_since_it_was_listed_is_left() {
+        use crate::backend::{Listed, Listing, PersistentBackend, StoreBackend};
+        use crate::entry::{Entry, EntryKey};
+
+        let tmp = tempfile::tempdir().unwrap();
+        let backend = StoreBackend::new(tmp.path());
+        let key = EntryKey {
+            namespace: "app::f",
+            version: None,
+            key: "k",
+            args: None,
+            type_name: "u8",
+            code: None,
+        };
+        let insert = |created_ms| {
+            PersistentBackend::<u8>::insert(&backend, &key, &Entry::new(1, created_ms)).unwrap();
+        };
+        let listed = || {
+            let mut all: Vec<Listed> = Vec::new();
+            backend
+                .list(&mut |listed| {
+                    all.push(listed);
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+            all.retain(|listed| listed.meta().is_some());
+            all.pop().expect("the entry")
+        };
+        insert(1_000);
+        let old = listed();
+        insert(2_000);
+        assert!(!backend.remove_listed(&old).unwrap(), "written over: left");
+        assert!(backend.read_at(&old.location).unwrap().is_some());
+        assert!(
+            backend.remove_listed(&listed()).unwrap(),
+            "as listed: removed"
+        );
+        assert!(backend.read_at(&old.location).unwrap().is_none());
+    }
 
     #[test]
     fn locations_read_back_exactly() {

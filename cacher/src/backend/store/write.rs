@@ -75,12 +75,32 @@ impl<F> StoreBackend<F> {
         moved: &Moved<'_>,
         change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
     ) -> Result<()> {
-        self.transact(|store, txn| {
+        let always = |_: &Store, _: &heed::RwTxn<'_>| Ok(true);
+        self.invalidate_if(namespace, moved, always, change)
+            .map(|_| ())
+    }
+
+    /// [`invalidate`](Self::invalidate), made only if `holds` (read in the same write
+    /// transaction) says the tables still hold what the caller saw: whether it was made.
+    pub(super) fn invalidate_if(
+        &self,
+        namespace: &str,
+        moved: &Moved<'_>,
+        holds: impl FnOnce(&Store, &heed::RwTxn<'_>) -> heed::Result<bool>,
+        change: impl FnOnce(&Store, &mut heed::RwTxn<'_>) -> heed::Result<()>,
+    ) -> Result<bool> {
+        let made = self.transact(|store, txn| {
+            if !holds(store, txn)? {
+                return Ok(None);
+            }
             generations::bump(store, txn, namespace, moved)
                 .and_then(|()| change(store, txn))
                 .map(Some)
         })?;
-        self.sync()
+        if made.is_none() {
+            return Ok(false);
+        }
+        self.sync().map(|()| true)
     }
 
     /// Runs `work` in one write transaction, behind the writers' gate: committed when it
