@@ -62,6 +62,7 @@ mod redistype;
 mod regrown;
 mod samecontrol;
 mod selfbuild;
+mod sites;
 mod skewed;
 mod store;
 mod storelinks;
