@@ -45,6 +45,7 @@ mod hungremove;
 #[cfg(feature = "tokio")]
 mod interleave;
 mod keys;
+mod kindname;
 mod locks;
 mod macros;
 mod memstores;
