@@ -195,7 +195,8 @@ type Which = (TypeId, Option<&'static str>, Option<&'static str>);
 static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static OnceLock<Found>>>> =
     LazyLock::new(Default::default);
 
-/// A cache found, its type erased.
+/// A cache found, its type erased: a `&'static Cache<K, V>` behind `dyn Any` ([`found_erased`]),
+/// not the cache itself, whose drop glue its vtable would hold.
 type Found = &'static (dyn Any + Send + Sync);
 
 /// The namespaces of persistent caches, and the attribute that claimed each (and whether its
