@@ -128,7 +128,8 @@ where
 {
     // The cache leaked, and erased as a reference to it: a `dyn Any` of the cache itself would
     // compile its drop (its `Arc`'s, its inner parts'), per cache type, for a cache never
-    // dropped. Built into its leaked place, so that no unwind edge drops it either.
+    // dropped. Built into its leaked place, so that no unwind edge drops it either; a build that
+    // panics (a `clock` or `dir` of the user's) leaks that place, a pointer's size, each time.
     let build = |namespace: &str| -> Found {
         let place = Box::leak(Box::new(MaybeUninit::uninit()));
         let cache: &'static Cache<K, V> = place.write(init(namespace));
@@ -195,7 +196,7 @@ type Which = (TypeId, Option<&'static str>, Option<&'static str>);
 static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static OnceLock<Found>>>> =
     LazyLock::new(Default::default);
 
-/// A cache found, its type erased.
+/// A cache found, its type erased: a `&'static Cache<K, V>` ([`found_erased`]).
 type Found = &'static (dyn Any + Send + Sync);
 
 /// The namespaces of persistent caches, and the attribute that claimed each (and whether its

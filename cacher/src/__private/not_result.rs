@@ -2,13 +2,20 @@
 //! value, is not a `Result` by another name (`type Res<T> = Result<T, E>`, `Fallible<T>`): the
 //! attribute sees only its name, and would cache its `Err`s as answers, served until their ttl.
 //! Whether a type is a `Result` is known only to the compiler, so the expansion asks it, by
-//! method resolution: the probe's inherent [`Probe::kind`] for a `Result`, its `Deref` target's
-//! [`Fallback::kind`] otherwise; [`require_not_result`] accepts only the latter, and says what to
-//! write when it is the former.
+//! method resolution: the probe's inherent [`Probe::cacher_result_kind`] for a `Result`, its
+//! `Deref` target's [`Fallback::cacher_result_kind`] otherwise; [`require_not_result`] accepts
+//! only the latter, and says what to write when it is the former.
+//!
+//! The method's name is cacher's own: the expansion calls it where the user's traits are in
+//! scope, and a method of the same name that one of them gives every type (a `kind(&self)`, or a
+//! `kind(self)`, found at an earlier step) would be chosen instead of the `Deref` target's, its
+//! answer then refused as a `Result` at a return type that is none
+//! (`adversarial::kindname`).
 
 use std::marker::PhantomData;
 
-/// The return type `T`, to ask of it whether it is a `Result`: `Probe::<T>::NEW.kind()`.
+/// The return type `T`, to ask of it whether it is a `Result`:
+/// `Probe::<T>::NEW.cacher_result_kind()`.
 pub struct Probe<T>(Fallback<T>);
 
 impl<T> Probe<T> {
@@ -16,17 +23,17 @@ impl<T> Probe<T> {
     pub const NEW: Self = Probe(Fallback(PhantomData));
 }
 
-/// What [`Probe::kind`] finds: a `Result`.
+/// What [`Probe::cacher_result_kind`] finds: a `Result`.
 pub struct AResult;
 
-/// What [`Fallback::kind`] finds: a type that is no `Result`.
+/// What [`Fallback::cacher_result_kind`] finds: a type that is no `Result`.
 pub struct AValue;
 
-/// Chosen for `Probe::<Result<T, E>>::NEW.kind()`: an inherent method of the probe, found
-/// before its `Deref` is tried.
+/// Chosen for `Probe::<Result<T, E>>::NEW.cacher_result_kind()`: an inherent method of the
+/// probe, found before its `Deref` is tried.
 impl<T, E> Probe<Result<T, E>> {
     /// A `Result`.
-    pub fn kind(&self) -> AResult {
+    pub fn cacher_result_kind(&self) -> AResult {
         AResult
     }
 }
@@ -38,7 +45,7 @@ pub struct Fallback<T>(PhantomData<T>);
 
 impl<T> Fallback<T> {
     /// No `Result`.
-    pub fn kind(&self) -> AValue {
+    pub fn cacher_result_kind(&self) -> AValue {
         AValue
     }
 }
@@ -78,9 +85,13 @@ mod tests {
     // Written as the expansion writes it, whatever the type.
     #[test]
     fn a_result_by_any_name_is_told_from_a_value() {
-        assert!(is_result(Probe::<Res<u32>>::NEW.kind()));
-        assert!(is_result(Probe::<std::io::Result<()>>::NEW.kind()));
-        assert!(!is_result(Probe::<u32>::NEW.kind()));
-        assert!(!is_result(Probe::<Option<Res<u32>>>::NEW.kind()));
+        assert!(is_result(Probe::<Res<u32>>::NEW.cacher_result_kind()));
+        assert!(is_result(
+            Probe::<std::io::Result<()>>::NEW.cacher_result_kind()
+        ));
+        assert!(!is_result(Probe::<u32>::NEW.cacher_result_kind()));
+        assert!(!is_result(
+            Probe::<Option<Res<u32>>>::NEW.cacher_result_kind()
+        ));
     }
 }

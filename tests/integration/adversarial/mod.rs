@@ -45,6 +45,7 @@ mod hungremove;
 #[cfg(feature = "tokio")]
 mod interleave;
 mod keys;
+mod kindname;
 mod locks;
 mod macros;
 mod memstores;
@@ -62,6 +63,7 @@ mod redistype;
 mod regrown;
 mod samecontrol;
 mod selfbuild;
+mod sites;
 mod skewed;
 mod store;
 mod storelinks;

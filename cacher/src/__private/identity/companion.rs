@@ -30,7 +30,7 @@ thread_local! {
     /// and their type: a site function's address is its attribute's alone (two functions
     /// compiled to one address are one site: their code, and so the `Site` they return, is the
     /// same); one attribute's site may have several addresses (a copy per codegen unit), each
-    /// found once through [`found`].
+    /// found once through [`found_erased`].
     static FOUND: RefCell<HashMap<(usize, TypeId), Found>> = RefCell::new(HashMap::new());
 }
 

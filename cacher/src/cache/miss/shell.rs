@@ -1,7 +1,9 @@
 //! The typed half of the miss path: [`Miss`] holds the call's values in slots and does the
-//! operations that need their types (the memory tier, the flight, a tier's read or write) when
-//! the core asks ([`Values`]); the drivers call it, and it hands each answer to the core. The
-//! only part of the miss path compiled once per cache type: its methods are a few lines each.
+//! operations that need their types (the memory tier, the flight; a tier's read or write through
+//! [`Tiers`], the stale fallback and a use's record through [`Timed`], each only for a key form
+//! that has them) when the core asks ([`Values`]); the drivers call it, and it hands each answer
+//! to the core. The only part of the miss path compiled once per cache type: its methods are a
+//! few lines each.
 
 use std::hash::Hash;
 

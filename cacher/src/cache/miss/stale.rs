@@ -13,7 +13,8 @@ use crate::entry::Stamp;
 use crate::error::Result;
 use crate::policy::Freshness;
 
-/// What came of a failed call's fallback ([`Values::fallback`]).
+/// What came of a failed call's fallback ([`Timed::fallback`](super::values::Timed::fallback);
+/// `Missing` for a key form whose cache ages no entry, which has no [`Values::timed`]).
 pub(in crate::cache) enum Fallback {
     /// Made the call's value.
     Served,
