@@ -31,7 +31,7 @@ pub use identity::{
 };
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
-pub use not_result::{AResult, AValue, Fallback, NotAResult, Probe, require_not_result};
+pub use not_result::{AResult, AValue, NotAResult, Probe, ValueProbe, require_not_result};
 pub use statics::Statics;
 
 /// The environment variable that replaces the platform's cache directory.

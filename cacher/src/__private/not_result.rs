@@ -3,7 +3,7 @@
 //! attribute sees only its name, and would cache its `Err`s as answers, served until their ttl.
 //! Whether a type is a `Result` is known only to the compiler, so the expansion asks it, by
 //! method resolution: the probe's inherent [`Probe::cacher_result_kind`] for a `Result`, its
-//! `Deref` target's [`Fallback::cacher_result_kind`] otherwise; [`require_not_result`] accepts
+//! `Deref` target's [`ValueProbe::cacher_result_kind`] otherwise; [`require_not_result`] accepts
 //! only the latter, and says what to write when it is the former.
 //!
 //! The method's name is cacher's own: the expansion calls it where the user's traits are in
@@ -16,17 +16,17 @@ use std::marker::PhantomData;
 
 /// The return type `T`, to ask of it whether it is a `Result`:
 /// `Probe::<T>::NEW.cacher_result_kind()`.
-pub struct Probe<T>(Fallback<T>);
+pub struct Probe<T>(ValueProbe<T>);
 
 impl<T> Probe<T> {
     /// The probe.
-    pub const NEW: Self = Probe(Fallback(PhantomData));
+    pub const NEW: Self = Probe(ValueProbe(PhantomData));
 }
 
 /// What [`Probe::cacher_result_kind`] finds: a `Result`.
 pub struct AResult;
 
-/// What [`Fallback::cacher_result_kind`] finds: a type that is no `Result`.
+/// What [`ValueProbe::cacher_result_kind`] finds: a type that is no `Result`.
 pub struct AValue;
 
 /// Chosen for `Probe::<Result<T, E>>::NEW.cacher_result_kind()`: an inherent method of the
@@ -41,9 +41,9 @@ impl<T, E> Probe<Result<T, E>> {
 /// What a probe of any other type derefs to, whose inherent method is found next: no trait to
 /// bring in scope, no trait to select (the expansion's check is the cheaper for it, at every
 /// build of the caller).
-pub struct Fallback<T>(PhantomData<T>);
+pub struct ValueProbe<T>(PhantomData<T>);
 
-impl<T> Fallback<T> {
+impl<T> ValueProbe<T> {
     /// No `Result`.
     pub fn cacher_result_kind(&self) -> AValue {
         AValue
@@ -51,9 +51,9 @@ impl<T> Fallback<T> {
 }
 
 impl<T> std::ops::Deref for Probe<T> {
-    type Target = Fallback<T>;
+    type Target = ValueProbe<T>;
 
-    fn deref(&self) -> &Fallback<T> {
+    fn deref(&self) -> &ValueProbe<T> {
         &self.0
     }
 }

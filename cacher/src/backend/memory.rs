@@ -30,12 +30,13 @@ pub(crate) fn under_shard_lock() -> bool {
 use locks::UserCode;
 use slot::{Entry, Times};
 
-/// What tells a lookup's entry from others of its hash (the key's `Eq`): a closure per cache
-/// type, called through this rather than `dyn Fn` ([`crate::callback`]).
-type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 pub(crate) use tier::Absence;
 use tier::CacheLine;
 pub(crate) use tier::Tier;
+
+/// What tells a lookup's entry from others of its hash (the key's `Eq`): a closure per cache
+/// type, called through this rather than `dyn Fn` ([`crate::callback`]).
+type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
 ///

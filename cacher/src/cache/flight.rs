@@ -230,6 +230,19 @@ impl Flights {
             slot.retired = true;
             replaced = true;
         }
+        self.lead(stripe, (hash, now), (key, plain), replaced)
+    }
+
+    /// Starts the flight of `key` (of `hash`, at generation `now`) in `stripe`, led by this
+    /// caller ([`join_erased`](Self::join_erased)): its key written into the stripe's spare box
+    /// when it can be, else boxed.
+    fn lead(
+        &self,
+        stripe: &mut Stripe,
+        (hash, now): (u64, Generation),
+        (key, plain): (&dyn FlightKey, bool),
+        replaced: bool,
+    ) -> Role<'_> {
         let id = stripe.next;
         stripe.next += 1;
         let boxed = match stripe.spare.take() {
@@ -239,7 +252,7 @@ impl Flights {
             },
             None => key.boxed(),
         };
-        let slot = Slot {
+        stripe.flights.push(Slot {
             hash,
             key: boxed,
             id,
@@ -249,8 +262,7 @@ impl Flights {
             leader_call: this_call(),
             retired: false,
             waiters: None,
-        };
-        stripe.flights.push(slot);
+        });
         Role::Leader(Leader {
             flights: self,
             hash,
