@@ -260,3 +260,18 @@ impl std::io::Write for Log {
         Ok(())
     }
 }
+
+/// The message of the panic that `call` must raise (empty if its payload is not a string).
+///
+/// # Panics
+/// When `call` returns instead.
+pub fn panic_of(call: impl FnOnce()) -> String {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).expect_err("a panic");
+    match panic.downcast::<String>() {
+        Ok(message) => *message,
+        Err(panic) => panic
+            .downcast::<&str>()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    }
+}

@@ -218,3 +218,49 @@ pub(crate) fn bytes_of_location(location: &str) -> Option<Vec<u8>> {
     }
     Some(id)
 }
+
+/// What every [`Listing`] promises, asserted of one backend by the backends' tests.
+#[cfg(test)]
+pub(crate) mod contract {
+    use super::{Listed, Listing};
+    use crate::backend::PersistentBackend;
+    use crate::entry::{Entry, EntryKey};
+
+    /// `cacher prune` removes what it listed as expired: an entry written over it since (a
+    /// fresh value of the same key) is left by [`Listing::remove_listed`], and one still as
+    /// listed is removed.
+    pub(crate) fn an_entry_written_over_since_it_was_listed_is_left<B>(backend: &B)
+    where
+        B: Listing + PersistentBackend<u8>,
+    {
+        let key = EntryKey {
+            namespace: "app::f",
+            version: None,
+            key: "k",
+            args: None,
+            type_name: "u8",
+            code: None,
+        };
+        let insert = |created_ms| backend.insert(&key, &Entry::new(1, created_ms)).unwrap();
+        let listed = || {
+            let mut all: Vec<Listed> = Vec::new();
+            let found = &mut |listed| {
+                all.push(listed);
+                std::ops::ControlFlow::Continue(())
+            };
+            backend.list(found).unwrap();
+            all.retain(|listed| listed.meta().is_some());
+            all.pop().expect("the entry")
+        };
+        insert(1_000);
+        let old = listed();
+        insert(2_000);
+        assert!(!backend.remove_listed(&old).unwrap(), "written over: left");
+        assert!(backend.read_at(&old.location).unwrap().is_some());
+        assert!(
+            backend.remove_listed(&listed()).unwrap(),
+            "as listed: removed"
+        );
+        assert!(backend.read_at(&old.location).unwrap().is_none());
+    }
+}

@@ -10,12 +10,12 @@
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
 
 use cacher::{Cache, cached};
 use cacher_tests::redis_server::{child_results, spawn_self};
-use cacher_tests::{Calls, test_name};
+use cacher_tests::{Calls, panic_of, test_name};
 
 /// One cache directory, fixed at compile time, below the tests' temporary directory.
 macro_rules! dir {
@@ -31,16 +31,6 @@ fn fresh(dir: &str) -> &Path {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("cannot empty {dir:?}: {e}"),
         _ => dir,
     }
-}
-
-/// The message of a panic that `f` must raise.
-fn panic_of(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------

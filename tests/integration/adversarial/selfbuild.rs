@@ -8,6 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use cacher::{Clock, cached};
+use cacher_tests::panic_of;
 
 static CALL_ITSELF: AtomicBool = AtomicBool::new(false);
 
@@ -37,18 +38,6 @@ fn asking_clock() -> Clock {
 #[cached(ttl = "1h", clock = asking_clock)]
 fn its_companion(n: u32) -> u32 {
     n + 2
-}
-
-/// The message of `call`'s panic.
-fn panic_of(call: impl FnOnce()) -> String {
-    let panic = catch_unwind(AssertUnwindSafe(call)).expect_err("a panic, not a wait");
-    match panic.downcast::<String>() {
-        Ok(message) => *message,
-        Err(panic) => panic
-            .downcast::<&str>()
-            .map(|m| m.to_string())
-            .unwrap_or_default(),
-    }
 }
 
 #[test]

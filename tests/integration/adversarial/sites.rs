@@ -5,7 +5,7 @@
 //! (`__private::site!`), whose `line!()`, `column!()` and `file!()` must still give the user's
 //! place, never cacher's, and give the function and its companion the same one.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use cacher_tests::panic_of;
 
 use cacher::cached;
 
@@ -14,16 +14,6 @@ macro_rules! dir {
     ($name:literal) => {
         concat!(env!("CARGO_TARGET_TMPDIR"), "/adversarial_sites/", $name)
     };
-}
-
-/// The message of a panic that `f` must raise.
-fn panic_of(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
 }
 
 /// The two places a refusal of two functions of one pinned namespace names: the first one's

@@ -286,42 +286,11 @@ mod tests {
     /// replaced an expired entry it had listed.
     #[test]
     fn an_entry_written_over_since_it_was_listed_is_left() {
-        use crate::backend::PersistentBackend;
-        use crate::entry::{Entry, EntryKey};
-
         let tmp = tempfile::tempdir().unwrap();
         let backend = SeparateFileBackend::new(tmp.path());
-        let key = EntryKey {
-            namespace: "app::f",
-            version: None,
-            key: "k",
-            args: None,
-            type_name: "u8",
-            code: None,
-        };
-        let insert = |created_ms| {
-            PersistentBackend::<u8>::insert(&backend, &key, &Entry::new(1, created_ms)).unwrap();
-        };
-        let listed = || {
-            let mut all = Vec::new();
-            let found = &mut |listed| {
-                all.push(listed);
-                std::ops::ControlFlow::Continue(())
-            };
-            backend.list(found).unwrap();
-            all.retain(|listed: &crate::backend::Listed| listed.meta().is_some());
-            all.pop().expect("the entry")
-        };
-        insert(1_000);
-        let old = listed();
-        insert(2_000);
-        assert!(!backend.remove_listed(&old).unwrap(), "written over: left");
-        assert!(backend.read_at(&old.location).unwrap().is_some());
-        assert!(
-            backend.remove_listed(&listed()).unwrap(),
-            "as listed: removed"
+        crate::backend::listing::contract::an_entry_written_over_since_it_was_listed_is_left(
+            &backend,
         );
-        assert!(backend.read_at(&old.location).unwrap().is_none());
     }
 
     /// `remove_at` and `read_at` take any listed name, and nothing that leads out: `..`, an
