@@ -163,12 +163,12 @@ impl<F: Formatter> Listing for RedisBackend<F> {
             Err(e) if e.code() == Some("WRONGTYPE") => return Ok(false),
             Err(e) => return Err(self.conn.error(&format!("GET {}", listed.location), e)),
         };
-        let Some(eval) = super::generations::remove_if(&key, &bytes) else {
-            return self.remove_at(&listed.location).map(|()| true);
-        };
         if classify(&bytes, None, true) != listed.found {
             return Ok(false);
         }
+        let Some(eval) = super::generations::remove_if(&key, &bytes) else {
+            return self.remove_at(&listed.location).map(|()| true);
+        };
         let removed: i64 = (self.conn.eval(&eval))
             .map_err(|e| self.conn.error(&format!("UNLINK {}", listed.location), e))?;
         Ok(removed == 1)
