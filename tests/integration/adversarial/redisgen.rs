@@ -132,22 +132,34 @@ fn a_value_computed_before_a_removal_by_location_does_not_land_after_it() {
 }
 
 /// `cacher prune --redis …` lists an expired entry, then removes what it listed: a value
-/// written over it since (a fresh one of the same key, from a process that recomputed it)
-/// must stay — the store and file tiers check it; Redis's `remove_listed` was `remove_at`
-/// (session 19's note), which removed the fresh value too.
+/// written over it since (a fresh one of the same key, from a process that recomputed it, so
+/// created later) must stay — the store and file tiers check it; Redis's `remove_listed` was
+/// `remove_at` (session 19's note), which removed the fresh value too.
 #[test]
 fn a_value_written_since_it_was_listed_is_left_by_remove_listed() {
-    use cacher::Listing;
     use cacher::backend::Listed;
+    use cacher::entry::{Entry, EntryKey};
+    use cacher::{Listing, PersistentBackend};
     use std::ops::ControlFlow;
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let this = process(&server);
-    let command = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let backend = RedisBackend::new(RedisOptions::new(server.url())).unwrap();
+    let key = EntryKey {
+        namespace: "app::lost",
+        version: None,
+        key: "k",
+        args: None,
+        type_name: "u64",
+        code: None,
+    };
+    // Created at given times, as two processes a second apart would write them.
+    let insert = |created_ms| {
+        PersistentBackend::<u64>::insert(&backend, &key, &Entry::new(1, created_ms)).unwrap();
+    };
     let listed = || {
         let mut all: Vec<Listed> = Vec::new();
-        command
+        backend
             .list(&mut |listed| {
                 all.push(listed);
                 ControlFlow::Continue(())
@@ -156,14 +168,14 @@ fn a_value_written_since_it_was_listed_is_left_by_remove_listed() {
         assert_eq!(all.len(), 1, "{all:?}");
         all.pop().unwrap()
     };
-    this.insert(&1, 1).unwrap();
+    insert(1_000);
     let old = listed();
-    this.insert(&1, 2).unwrap();
-    assert!(!command.remove_listed(&old).unwrap(), "written over: left");
-    assert_eq!(process(&server).get(&1), Some(2));
+    insert(2_000);
+    assert!(!backend.remove_listed(&old).unwrap(), "written over: left");
+    assert!(backend.read_at(&old.location).unwrap().is_some());
     assert!(
-        command.remove_listed(&listed()).unwrap(),
+        backend.remove_listed(&listed()).unwrap(),
         "as listed: removed"
     );
-    assert_eq!(process(&server).get(&1), None);
+    assert!(backend.read_at(&old.location).unwrap().is_none());
 }
