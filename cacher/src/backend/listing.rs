@@ -123,10 +123,11 @@ pub trait Listing: Send + Sync {
     /// I/O failures, and a location outside the backend's place.
     fn remove_at(&self, location: &str) -> Result<()>;
 
-    /// Removes the entry `listed` if it is still what was listed at its location: one written
-    /// there since (another namespace's entry renamed over it, a fresh value over an expired one)
-    /// stays. Whether it removed. By default [`remove_at`](Self::remove_at), for a backend whose
-    /// locations name their entry's namespace and key.
+    /// Removes the entry `listed` if it is still what was listed at its location — the same
+    /// [`EntryMeta`]: namespace, key, code, creation and use times — so that one written there
+    /// since (another namespace's entry renamed over it, a fresh value over an expired one)
+    /// stays. Whether it removed. The file, store and Redis backends check it in the removal's
+    /// own step; by default (a backend of the user's) [`remove_at`](Self::remove_at).
     ///
     /// # Errors
     /// As [`remove_at`](Self::remove_at).
