@@ -163,15 +163,21 @@ fn compute(func: &Func, send: bool) -> TokenStream {
             true => quote!(a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send),
             false => quote!(for_a_body_not_send_write_cached_send_false),
         };
+        // `FnOnce` only, as a blocking body's closure (`Spend`, below): no `call_once` shim.
         return match send {
             true => quote!(::cacher::__private::erase_send(
-                ::cacher::__private::#bounds(
-                    &mut ::core::option::Option::Some(|| { #(#clones)* #future })
-                )
+                ::cacher::__private::#bounds(&mut ::core::option::Option::Some({
+                    let __cacher_spend = ::cacher::__private::Spend;
+                    || { __cacher_spend.spend(); #(#clones)* #future }
+                }))
             )),
-            false => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some(|| {
-                #(#clones)*
-                ::cacher::__private::boxed_local(#future)
+            false => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+                let __cacher_spend = ::cacher::__private::Spend;
+                || {
+                    __cacher_spend.spend();
+                    #(#clones)*
+                    ::cacher::__private::boxed_local(#future)
+                }
             }))),
         };
     }
