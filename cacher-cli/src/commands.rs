@@ -26,6 +26,13 @@ use show::{not_found, show_entry, show_namespace};
         .multiple(true)
         .args(["expired", "older_than", "max_size"])
 ))]
+// --exact and --escaped say how --namespace is read: without one, they are a mistake.
+#[command(group(
+    clap::ArgGroup::new("reading_of_namespace")
+        .multiple(true)
+        .args(["exact", "escaped"])
+        .requires("namespace")
+))]
 pub struct PruneArgs {
     /// Entries past their own ttl (ttl_fn), or else past --ttl (which files then need)
     #[arg(long)]

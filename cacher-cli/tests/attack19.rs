@@ -413,3 +413,22 @@ fn a_removal_that_fails_names_the_location_as_show_prints_it() {
     assert!(shown.contains("cannot remove 1 entries"), "{shown}");
     assert!(shown.contains("back\\\\sl/entry.json"), "{shown}");
 }
+
+/// `--exact` and `--escaped` say how `prune --namespace` reads its name: given without one,
+/// `prune` went on over every namespace as if they were not there. Now a usage error, exit 2,
+/// naming `--namespace`, and nothing removed.
+#[test]
+fn prune_takes_exact_and_escaped_only_with_a_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    plant_file(dir.path(), 0, "keep", "k", "(v2)keep");
+    let root = dir.path().to_str().unwrap();
+    for reading in ["--exact", "--escaped"] {
+        let pruned = cacher(&["--root", root, "prune", "--max-size", "0", reading]);
+        assert_eq!(code(&pruned), 2, "{pruned:?}");
+        assert!(
+            String::from_utf8_lossy(&pruned.stderr).contains("--namespace"),
+            "{pruned:?}"
+        );
+        assert_eq!(namespaces(root), ["keep"], "nothing is removed");
+    }
+}
