@@ -361,8 +361,11 @@ fn clear(
         })
         .collect();
     if let (Some(ns), true) = (namespace, doomed.is_empty()) {
-        // Nothing to remove, but perhaps a first value under way: cleared all the same.
-        source.invalidate_unlisted(ns)?;
+        // Nothing to remove, but perhaps a first value under way: cleared all the same — under
+        // each name the argument reads as, since no entry tells which one is meant.
+        for reading in how.of(arg.unwrap_or(ns))? {
+            source.invalidate_unlisted(&reading)?;
+        }
         if json {
             emit(&json!({ "removed": 0 }));
         }

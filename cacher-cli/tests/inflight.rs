@@ -132,3 +132,28 @@ fn greet_on_redis(url: &str) -> Cache<String, String> {
         .build()
         .unwrap()
 }
+
+/// A namespace whose name holds an ESC, with no entry yet, cleared by its name as `ls` prints
+/// it (`\u{1b}`): with nothing listed to tell which reading is meant, `clear` moved the
+/// generation of the name as typed only (a namespace no one uses), and the value under way
+/// landed after the command (NOTE19's leftover). Each reading's generation moves now.
+#[test]
+fn of_an_empty_namespace_named_as_printed_in_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let make = || {
+        Cache::builder()
+            .namespace("demo::greet\u{1b}")
+            .backend(StoreBackend::new(store))
+            .build()
+            .unwrap()
+    };
+    let other: Cache<String, String> = Cache::builder()
+        .namespace("demo::other")
+        .backend(StoreBackend::new(store))
+        .build()
+        .unwrap();
+    other.insert("x", "y".into()).unwrap();
+    let printed = "demo::greet\\u{1b}";
+    cleared_empty_while_computing(&make, &["--store", store, "clear", printed, "--yes"]);
+}
