@@ -95,13 +95,7 @@ fn of_an_empty_namespace_in_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
     let make = || greet_in_store(store);
-    // The store exists (another namespace's entry), the namespace has none.
-    let other: Cache<String, String> = Cache::builder()
-        .namespace("demo::other")
-        .backend(StoreBackend::new(store))
-        .build()
-        .unwrap();
-    other.insert("x", "y".into()).unwrap();
+    another_namespaces_entry(store);
     cleared_empty_while_computing(&make, &["--store", store, "clear", "demo::greet", "--yes"]);
 }
 
@@ -117,11 +111,23 @@ fn of_an_empty_namespace_on_redis() {
 
 /// The cache `demo::greet` in the store at `store`, as an app builds it.
 fn greet_in_store(store: &str) -> Cache<String, String> {
+    in_store(store, "demo::greet")
+}
+
+/// The cache of `namespace` in the store at `store`.
+fn in_store(store: &str, namespace: &str) -> Cache<String, String> {
     Cache::builder()
-        .namespace("demo::greet")
+        .namespace(namespace)
         .backend(StoreBackend::new(store))
         .build()
         .unwrap()
+}
+
+/// Makes the store at `store` exist, with an entry of another namespace than the test's.
+fn another_namespaces_entry(store: &str) {
+    in_store(store, "demo::other")
+        .insert("x", "y".into())
+        .unwrap();
 }
 
 /// The cache `demo::greet` on the Redis server at `url`, as an app builds it.
@@ -141,19 +147,8 @@ fn greet_on_redis(url: &str) -> Cache<String, String> {
 fn of_an_empty_namespace_named_as_printed_in_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
-    let make = || {
-        Cache::builder()
-            .namespace("demo::greet\u{1b}")
-            .backend(StoreBackend::new(store))
-            .build()
-            .unwrap()
-    };
-    let other: Cache<String, String> = Cache::builder()
-        .namespace("demo::other")
-        .backend(StoreBackend::new(store))
-        .build()
-        .unwrap();
-    other.insert("x", "y".into()).unwrap();
+    let make = || in_store(store, "demo::greet\u{1b}");
+    another_namespaces_entry(store);
     let printed = "demo::greet\\u{1b}";
     cleared_empty_while_computing(&make, &["--store", store, "clear", printed, "--yes"]);
 }

@@ -152,6 +152,7 @@ pub fn cut_in_half(path: &Path) {
         .expect("the file is cut");
 }
 
+pub mod listing;
 pub mod redis_server;
 pub mod reliability;
 

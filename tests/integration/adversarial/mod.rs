@@ -46,6 +46,7 @@ mod hungremove;
 mod interleave;
 mod keys;
 mod kindname;
+mod listed;
 mod locks;
 mod macros;
 mod memstores;

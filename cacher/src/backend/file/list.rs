@@ -281,18 +281,6 @@ mod tests {
     use crate::SeparateFileBackend;
     use crate::backend::listing::Listing;
 
-    /// `remove_listed` removes an entry still as listed, and leaves one written over since (a
-    /// fresh value of the key, whose times differ): `cacher prune` removed the fresh value that
-    /// replaced an expired entry it had listed.
-    #[test]
-    fn an_entry_written_over_since_it_was_listed_is_left() {
-        let tmp = tempfile::tempdir().unwrap();
-        let backend = SeparateFileBackend::new(tmp.path());
-        crate::backend::listing::contract::an_entry_written_over_since_it_was_listed_is_left(
-            &backend,
-        );
-    }
-
     /// `remove_at` and `read_at` take any listed name, and nothing that leads out: `..`, an
     /// absolute path, empty or `.` components, a NUL, a symlinked directory leading out.
     #[test]

@@ -112,16 +112,6 @@ mod tests {
     use super::id_of_location;
     use crate::backend::listing::location_of;
 
-    /// `cacher prune` removes what it listed as expired, not a fresh value written over it.
-    #[test]
-    fn an_entry_written_over_since_it_was_listed_is_left() {
-        let tmp = tempfile::tempdir().unwrap();
-        let backend = crate::backend::StoreBackend::new(tmp.path());
-        crate::backend::listing::contract::an_entry_written_over_since_it_was_listed_is_left(
-            &backend,
-        );
-    }
-
     #[test]
     fn locations_read_back_exactly() {
         for id in [
