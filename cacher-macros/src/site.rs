@@ -86,7 +86,7 @@ pub(crate) fn cache(
     quote!({
         #marker
         static CACHE: <(#kept, #value) as ::cacher::__private::Statics>::Function =
-            ::cacher::__private::OnceLock::new();
+            ::cacher::__private::FunctionSlot::new();
         ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
     })
 }

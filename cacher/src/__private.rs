@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use serde;
 
@@ -26,8 +27,8 @@ pub use body::{
 pub use build::{Tier, add_tier, build, settings};
 pub use files::claim_files;
 pub use identity::{
-    Instance, PerType, Site, companion_cache, default_dir, function_cache, instance_cache, konst,
-    method_cache, type_key,
+    FunctionSlot, Instance, PerType, Site, companion_cache, default_dir, function_cache,
+    instance_cache, konst, method_cache, type_key,
 };
 pub use key_args::{Args, Part};
 pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
@@ -133,11 +134,6 @@ macro_rules! __cacher_require_tokio {
 }
 
 pub use crate::__cacher_require_tokio as require_tokio;
-
-/// The static in which a `#[cached]` function keeps its cache once found (see [`Site`]): a
-/// `OnceLock` rather than a `LazyLock`, so that a refusal (a panic while finding it) is raised
-/// again by the next call, rather than poisoning the static.
-pub use std::sync::OnceLock;
 
 /// The Redis server of a `#[cached(backend = "redis")]` function: the attribute's `redis_url`,
 /// else `$CACHER_REDIS_URL`, else `redis://127.0.0.1:6379/`.

@@ -58,50 +58,6 @@ pub struct Site {
     pub pinned: Option<&'static str>,
 }
 
-/// The cache of a function without `self`, kept in the function's `slot` once found; at its
-/// first use, found (or built by `init`, given the namespace) where [`Site`] says.
-///
-/// Generic over the cache's types only, and given `site` and `init` as function pointers: each
-/// `#[cached]` function shares one copy of this code with every other function whose key and
-/// value types are the same, rather than instantiating its own (compile time;
-/// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
-///
-/// # Panics
-/// When the function cannot have a cache of its own (see [`Site`]'s refusals).
-#[inline]
-pub fn function_cache<K, V>(
-    slot: &'static OnceLock<&'static Cache<K, V>>,
-    site: fn() -> Site,
-    init: fn(&str) -> Cache<K, V>,
-) -> &'static Cache<K, V>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    match slot.get() {
-        Some(cache) => cache,
-        None => first_use(slot, site, init),
-    }
-}
-
-/// [`function_cache`]'s first use, out of line: the call of a found cache is then its slot's
-/// load and nothing more (not the closure of `get_or_init` made ready beside it).
-#[cold]
-#[inline(never)]
-fn first_use<K, V>(
-    slot: &'static OnceLock<&'static Cache<K, V>>,
-    site: fn() -> Site,
-    init: fn(&str) -> Cache<K, V>,
-) -> &'static Cache<K, V>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    // Marked first: a build that calls the function again would wait on this very `OnceLock`.
-    let _building = Building::enter(std::ptr::from_ref(slot).addr(), &site);
-    slot.get_or_init(|| found(site, None, init))
-}
-
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
 /// or built by `init`: [`find`] with its types, the cache downcast back to them.
 fn found<K, V>(
@@ -485,12 +441,14 @@ impl<K, V> PerType<K, V> {
 mod building;
 mod companion;
 mod dirs;
+mod function;
 mod instance;
 pub use companion::companion_cache;
 pub use dirs::default_dir;
 #[cfg(test)]
 use dirs::portable_part;
 use dirs::top_level_parts;
+pub use function::{FunctionSlot, function_cache};
 pub use instance::{Instance, instance_cache, konst};
 
 #[cfg(test)]

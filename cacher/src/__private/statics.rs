@@ -3,10 +3,7 @@
 //! the value's one error, [`CachedValue`]'s, rather than two more of the static's `Sync`, which
 //! list cacher's private types.
 
-use std::sync::OnceLock;
-
-use super::{CachedValue, PerType};
-use crate::Cache;
+use super::{CachedValue, FunctionSlot, PerType};
 
 /// The statics of a function whose key is `K` and value `V`, the pair.
 pub trait Statics {
@@ -17,6 +14,6 @@ pub trait Statics {
 }
 
 impl<K: Send + Sync + 'static, V: CachedValue> Statics for (K, V) {
-    type Function = OnceLock<&'static Cache<K, V>>;
+    type Function = FunctionSlot<K, V>;
     type Method = PerType<K, V>;
 }
