@@ -32,7 +32,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::Cache;
 use crate::callback::Callback;
@@ -59,20 +59,8 @@ pub struct Site {
 }
 
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
-/// or built by `init`: [`find`] with its types, the cache downcast back to them.
-fn found<K, V>(
-    site: fn() -> Site,
-    which: Option<Which>,
-    init: fn(&str) -> Cache<K, V>,
-) -> &'static Cache<K, V>
-where
-    K: Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    downcast(found_erased(site, which, init))
-}
-
-/// [`found`], as [`find`] keeps it: a `&'static Cache<K, V>` behind `dyn Any`.
+/// or built by `init`: [`find`] with its types, the cache as `find` keeps it, a
+/// `&'static Cache<K, V>` behind `dyn Any`.
 fn found_erased<K, V>(
     site: fn() -> Site,
     which: Option<Which>,
@@ -133,7 +121,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    slot.get(which.0, || found(site, Some(which), init))
+    slot.get(which.0, || found_erased(site, Some(which), init))
 }
 
 /// What identifies one cache in this process: its namespace, the attribute's place, its types,
@@ -372,84 +360,18 @@ fn type_label(ty: &'static str) -> &'static str {
     }
 }
 
-/// The caches of one method, one per `Self` type, or of a generic function, one per instance:
-/// the static of a generic function (or of a method in a generic impl) is shared by all its
-/// instances. Each is found by its [`type_key`]: the first eight types' with atomic loads and
-/// comparisons only (a hit writes nothing another thread reads), the others' in a list behind a
-/// lock.
-pub struct PerType<K: 'static, V: 'static> {
-    slots: [OnceLock<(TypeId, &'static Cache<K, V>)>; SLOTS],
-    others: RwLock<Vec<(TypeId, &'static Cache<K, V>)>>,
-}
-
-/// How many types a [`PerType`] finds without a lock.
-const SLOTS: usize = 8;
-
-impl<K, V> PerType<K, V> {
-    /// No cache yet.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        PerType {
-            slots: [const { OnceLock::new() }; SLOTS],
-            others: RwLock::new(Vec::new()),
-        }
-    }
-
-    /// The cache of the type whose [`type_key`] is `id`, found (at its first use) by `find`.
-    pub fn get(
-        &self,
-        id: TypeId,
-        find: impl FnOnce() -> &'static Cache<K, V>,
-    ) -> &'static Cache<K, V> {
-        let mut find = Some(find);
-        for slot in &self.slots {
-            // An empty slot is taken for this type; one another type took meanwhile is passed.
-            // `find` returns the one cache of a type whatever the races: a type in two slots is
-            // harmless.
-            let (of, cache) = match slot.get() {
-                Some(taken) => *taken,
-                None => {
-                    // One this thread is taking (a build using a cache of this slot's) is
-                    // passed too: asked again, its `OnceLock` would wait for itself. Another
-                    // type's cache goes on in the next slot; the same type's meets its build's
-                    // mark in the registry, which panics naming it.
-                    let Some(_building) = Building::slot(std::ptr::from_ref(slot).addr()) else {
-                        continue;
-                    };
-                    *slot.get_or_init(|| (id, (find.take().expect("not yet used"))()))
-                }
-            };
-            if of == id {
-                return cache;
-            }
-        }
-        let known = |others: &[(TypeId, &'static Cache<K, V>)]| {
-            others.iter().find(|(of, _)| *of == id).map(|(_, c)| *c)
-        };
-        if let Some(cache) = known(&self.others.read().unwrap_or_else(PoisonError::into_inner)) {
-            return cache;
-        }
-        let cache = (find.take().expect("not yet used"))();
-        let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
-        if known(&others).is_none() {
-            others.push((id, cache));
-        }
-        cache
-    }
-}
-
 mod building;
 mod companion;
 mod dirs;
-mod function;
 mod instance;
+mod slots;
 pub use companion::companion_cache;
 pub use dirs::default_dir;
 #[cfg(test)]
 use dirs::portable_part;
 use dirs::top_level_parts;
-pub use function::{FunctionSlot, function_cache};
 pub use instance::{Instance, instance_cache, konst};
+pub use slots::{FunctionSlot, PerType, function_cache};
 
 #[cfg(test)]
 mod tests;
