@@ -13,14 +13,13 @@ use std::sync::Arc;
 use super::Cache;
 #[cfg(feature = "tokio")]
 use super::call::Call;
-use super::control;
+use super::control::{self, Mode};
 #[cfg(feature = "tokio")]
 use super::drive;
 use super::inner::Memory;
 use super::miss::Goal;
 #[cfg(feature = "tokio")]
 use super::miss::Miss;
-#[cfg(feature = "tokio")]
 use super::origin::Origin;
 use crate::key::{AsKey, Borrowed, KeyRef};
 
@@ -115,18 +114,69 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
+        self.compute_steered(control::take(self.id()), key, compute)
+    }
+
+    /// [`__try_get_or_compute`](Self::__try_get_or_compute) of a call that a control may steer
+    /// (`mode`, taken by the caller): one body for the ordinary call and the steered one, so
+    /// that a cache type compiles one caller of its miss, not a second in a `controlled` of
+    /// its own (compile time).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn compute_steered<Q, E>(
+        &self,
+        mode: Option<Mode>,
+        key: &Q,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
         let inner = &*self.inner;
-        if let Some(mode) = control::take(self.id()) {
-            return self.controlled(mode, key, compute);
-        }
-        // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
-        // `Call`, no persistent key, no flight.
         // The key hashed once: the lookup's hash is the miss's.
         let mut hash = 0;
-        match inner.lookup_memory_inline(key, &mut hash) {
-            Memory::Fresh(value) => Ok(inner.hit(value)),
-            memory => self.miss((key, hash), compute, Goal::Compute, memory).0,
+        let memory = match mode {
+            // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
+            // `Call`, no persistent key, no flight.
+            None => match inner.lookup_memory_inline(key, &mut hash) {
+                Memory::Fresh(value) => return Ok(inner.hit(value)),
+                memory => memory,
+            },
+            // A `lookup` only observes the call: its ordinary way, its origin told (the lookup
+            // out of line, as the miss path has it).
+            Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
+                Memory::Fresh(value) => {
+                    control::report(self.id(), Origin::Hit);
+                    return Ok(inner.hit(value));
+                }
+                memory => memory,
+            },
+            Some(Mode::Bypass) => {
+                self.bypassed();
+                return compute();
+            }
+            // A forced refresh: the key invalidated first, as `insert` does, so that a
+            // computation already under way stores nothing over this.
+            Some(Mode::Refresh) => {
+                hash = inner.flight_hash(key);
+                self.refreshing(hash);
+                Memory::Absent
+            }
+        };
+        let goal = match mode {
+            Some(Mode::Refresh) => Goal::Refresh,
+            _ => Goal::Compute,
+        };
+        let (result, origin) = self.miss((key, hash), compute, goal, memory);
+        if mode.is_some() {
+            control::report(self.id(), origin);
+            // Only a timed form's value can be stored nowhere: a test of `KeyRef::TIMED` alone,
+            // so that an untimed one compiles no removal here.
+            if Q::TIMED {
+                self.stored_nowhere_removed(goal, key, result.as_ref().ok());
+            }
         }
+        result
     }
 
     /// Async [`get_or_compute`](Self::get_or_compute): single-flight across tasks and threads,

@@ -161,7 +161,7 @@ where
     {
         let inner = &*self.inner;
         let (memory, hash, observed) = match self.start(key) {
-            Start::Controlled(mode) => return self.controlled(mode, key, compute),
+            Start::Controlled(mode) => return self.compute_steered(Some(mode), key, compute),
             Start::Hit(value) => return Ok(value),
             Start::Miss(memory, hash, observed) => (memory, hash, observed),
         };

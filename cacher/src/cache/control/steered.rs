@@ -3,13 +3,12 @@
 
 use std::hash::Hash;
 
-use super::{Mode, report};
+use super::report;
 use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
 use crate::cache::drive::Turns;
-use crate::cache::inner::Memory;
 use crate::cache::miss::Goal;
 use crate::cache::origin::Origin;
 use crate::key::KeyRef;
@@ -26,59 +25,37 @@ where
         goal == Goal::Refresh && value.is_some_and(|v| self.inner.discards(v))
     }
 
-    /// A call that took a control: what the control asked (a `lookup` only observes the call,
-    /// which goes its ordinary way).
+    /// A bypassing call's start, before its function runs: the limiter waited for (it
+    /// protects the service the function calls, cached or not), the call reported computed.
     #[cold]
-    pub(in crate::cache) fn controlled<Q, E>(
-        &self,
-        mode: Mode,
-        key: &Q,
-        compute: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, E>
+    pub(in crate::cache) fn bypassed(&self) {
+        if let Some(limiter) = &self.inner.rate_limiter {
+            limiter.acquire();
+        }
+        report(self.id(), Origin::Computed);
+    }
+
+    /// A forced refresh's start: the key whose flight hash is `hash` invalidated, as `insert`
+    /// does, so that a computation already under way stores nothing over the refreshed value.
+    #[cold]
+    pub(in crate::cache) fn refreshing(&self, hash: u64) {
+        let inner = &*self.inner;
+        (inner.flights).invalidate(hash, inner.store_wait());
+    }
+
+    /// After a controlled call's miss for `goal`, which gave `value` if it computed one: a
+    /// refreshed value stored nowhere (its own ttl zero) removes the entry it was asked to
+    /// replace. A timed key form's only.
+    #[cold]
+    pub(in crate::cache) fn stored_nowhere_removed<Q>(&self, goal: Goal, key: &Q, value: Option<&V>)
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let inner = &*self.inner;
-        let mut hash = 0;
-        let (goal, memory) = match mode {
-            Mode::Bypass => {
-                // The limiter protects the service the function calls, cached or not.
-                if let Some(limiter) = &inner.rate_limiter {
-                    limiter.acquire();
-                }
-                report(self.id(), Origin::Computed);
-                return compute();
-            }
-            // A `lookup` only observes the call: its ordinary way (the key hashed once), its
-            // origin told.
-            Mode::Observe => match inner.lookup_memory(key, &mut hash) {
-                Memory::Fresh(value) => {
-                    report(self.id(), Origin::Hit);
-                    return Ok(inner.hit(value));
-                }
-                memory => (Goal::Compute, memory),
-            },
-            // A forced refresh: the key invalidated first, as `insert` does, so that a
-            // computation already under way stores nothing over this.
-            Mode::Refresh => {
-                hash = inner.flight_hash(key);
-                (inner.flights).invalidate(hash, inner.store_wait());
-                (Goal::Refresh, Memory::Absent)
-            }
-        };
-        let (result, origin) = self.miss((key, hash), compute, goal, memory);
-        report(self.id(), origin);
-        // Only a timed form's value can be stored nowhere: a `match` on `KeyRef::TIMED` alone,
-        // so that an untimed one compiles no removal here.
-        match Q::TIMED {
-            true if self.stored_nowhere(goal, result.as_ref().ok()) => {
-                if let Err(e) = self.remove_key(key) {
-                    inner.report("all", "remove", &e);
-                }
-            }
-            true | false => {}
+        if self.stored_nowhere(goal, value)
+            && let Err(e) = self.remove_key(key)
+        {
+            self.inner.report("all", "remove", &e);
         }
-        result
     }
 
     /// After an async controlled call's run for `goal`, whose value (if it computed one) is
