@@ -1,5 +1,7 @@
-//! A call that took a control ([`Mode`]): the blocking and async runs of what it asks. A call a
-//! `lookup` observes goes its ordinary way, its key hashed once, its origin told.
+//! A call that took a control ([`Mode`](super::Mode)): the steps of what it asks, around the
+//! ordinary call's miss (`Cache::compute_steered` for a blocking call, the async engine's plan
+//! for an async one). A call a `lookup` observes goes its ordinary way, its key hashed once,
+//! its origin told.
 
 use std::hash::Hash;
 
@@ -59,7 +61,7 @@ where
     }
 
     /// After an async controlled call's run for `goal`, whose value (if it computed one) is
-    /// `value`: as `controlled` does, a refreshed value stored nowhere removes the entry it
+    /// `value`: as the blocking call does ([`stored_nowhere_removed`](Self::stored_nowhere_removed)), a refreshed value stored nowhere removes the entry it
     /// replaces, the removal (tier I/O, and a wait for a store under way) on a blocking thread,
     /// under the persistent key `call` made. A timed form's only ([`refreshed_boxed`](Self::refreshed_boxed)).
     #[cfg(feature = "tokio")]
