@@ -344,9 +344,16 @@ impl Flight {
     /// A copy of the leader's value, once [`wait`](Self::wait) said it is there
     /// ([`Outcome::Value`]; a finished flight's value stays). `None` if it is not a `V`, which
     /// no flight of a cache of `V`s holds.
+    #[allow(
+        clippy::manual_map,
+        reason = "`Option::cloned` would compile two functions more per value type"
+    )]
     pub(crate) fn value<V: Clone + 'static>(&self) -> Option<V> {
         match &*self.lock() {
-            State::Done(value) => value.downcast_ref::<V>().cloned(),
+            State::Done(value) => match value.downcast_ref::<V>() {
+                Some(value) => Some(value.clone()),
+                None => None,
+            },
             State::Running | State::Failed => None,
         }
     }

@@ -158,9 +158,10 @@ where
     /// insert into its shard since. A read of one counter, no lock.
     #[inline]
     pub(super) fn still_missing(&self, absence: Absence) -> bool {
-        self.memory
-            .as_ref()
-            .is_some_and(|memory| memory.still_absent(absence))
+        match &self.memory {
+            Some(memory) => memory.still_absent(absence),
+            None => false,
+        }
     }
 
     /// A memory entry under a ttl or idle time: fresh, due a touch, stale or expired (decided

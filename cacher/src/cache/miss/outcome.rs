@@ -45,7 +45,10 @@ where
             Failed::Recheck => {
                 // Reads, then `Step::Done`: the value if a tier held one.
                 let _done = self.core.advance(&mut self.shell);
-                self.shell.value.take().ok_or(error)
+                match self.shell.value.take() {
+                    Some(value) => Ok(value),
+                    None => Err(error),
+                }
             }
         }
     }
