@@ -70,16 +70,25 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    // The cache leaked, and erased as a reference to it: a `dyn Any` of the cache itself would
-    // compile its drop (its `Arc`'s, its inner parts'), per cache type, for a cache never
-    // dropped. Built into its leaked place, so that no unwind edge drops it either; a build that
-    // panics (a `clock` or `dir` of the user's) leaks that place, a pointer's size, each time.
-    let build = |namespace: &str| -> Found {
+    find(&site(), which, (TypeId::of::<Cache<K, V>>(), &leaked(init)))
+}
+
+/// A build of a cache by `init`, as [`find`] keeps it.
+///
+/// The cache leaked, and erased as a reference to it: a `dyn Any` of the cache itself would
+/// compile its drop (its `Arc`'s, its inner parts'), per cache type, for a cache never dropped.
+/// Built into its leaked place, so that no unwind edge drops it either; a build that panics (a
+/// `clock` or `dir` of the user's) leaks that place, a pointer's size, each time.
+fn leaked<K, V>(init: fn(&str) -> Cache<K, V>) -> impl Fn(&str) -> Found
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    move |namespace: &str| -> Found {
         let place = Box::leak(Box::new(MaybeUninit::uninit()));
         let cache: &'static Cache<K, V> = place.write(init(namespace));
         Box::leak(Box::new(cache))
-    };
-    find(&site(), which, (TypeId::of::<Cache<K, V>>(), &build))
+    }
 }
 
 /// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`

@@ -17,9 +17,9 @@ use std::marker::PhantomData;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use super::building::Building;
-use super::{Found, Site, found_erased};
+use super::{Build, Found, Site, find, leaked};
 use crate::Cache;
-use crate::callback::{Callback, CallbackMut};
+use crate::callback::CallbackMut;
 
 /// Where a `#[cached]` function without `self` keeps its cache once found: a `static` of the
 /// function's, written once, at its first use ([`function_cache`]). A `OnceLock` rather than a
@@ -83,22 +83,26 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let find = |(): ()| found_erased(site, None, init);
-    let of = TypeId::of::<&'static Cache<K, V>>();
-    first_use_erased(&slot.found, site, of, &find)
+    let build: Build<'_> = (TypeId::of::<Cache<K, V>>(), &leaked(init));
+    first_use_erased(
+        &slot.found,
+        site,
+        build,
+        TypeId::of::<&'static Cache<K, V>>(),
+    )
 }
 
-/// [`first_use`] without the types: the cell set (once, whatever the races) to what `find`
-/// gives, [`checked`] to be of the type `of`.
+/// [`first_use`] without the types: the cell set (once, whatever the races) to the cache
+/// [`find`] finds or makes with `build`, [`checked`] to be of the type `of`.
 fn first_use_erased(
     cell: &'static OnceLock<Found>,
     site: fn() -> Site,
+    build: Build<'_>,
     of: TypeId,
-    find: &dyn Callback<(), Found>,
 ) -> Found {
     // Marked first: a build that calls the function again would wait on this very cell.
     let _building = Building::enter(std::ptr::from_ref(cell).addr(), &site);
-    *cell.get_or_init(|| checked(find.run(()), of))
+    *cell.get_or_init(|| checked(find(&site(), None, build), of))
 }
 
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
@@ -202,8 +206,9 @@ fn checked(found: Found, of: TypeId) -> Found {
 
 /// The cache `found` is, read back to its types without a check: `found` came from a cell of
 /// a [`FunctionSlot<K, V>`] or a [`PerType<K, V>`], which hold only what [`checked`] found of
-/// type `&'static Cache<K, V>`.
-#[inline]
+/// type `&'static Cache<K, V>`. Inlined even in a debug build: a cast, which as a function of
+/// its own would be one more per cache type.
+#[inline(always)]
 fn typed<K: 'static, V: 'static>(found: Found) -> &'static Cache<K, V> {
     // SAFETY: `found` is a `&'static Cache<K, V>` behind `dyn Any` (see above: the cells are
     // private to this module, and set only to values `checked` against the slot's own types).
@@ -255,17 +260,17 @@ mod tests {
     }
 
     /// What the unchecked cast relies on: a cell is never set to a cache of other types than
-    /// its slot's. A find that gives one panics, and leaves the cell empty.
+    /// its slot's. A build that makes one (a cacher bug) panics, and leaves the cell empty.
     #[test]
     fn a_slot_is_never_set_to_a_cache_of_other_types() {
         static CELL: OnceLock<Found> = OnceLock::new();
-        let other: &'static Cache<u64, u64> =
-            Box::leak(Box::new(Cache::builder().build().unwrap()));
-        let other: Found = Box::leak(Box::new(other));
+        fn other(_namespace: &str) -> Cache<u64, u64> {
+            Cache::builder().build().unwrap()
+        }
+        let build: Build<'_> = (TypeId::of::<Cache<u64, u64>>(), &leaked(other));
         let of = TypeId::of::<&'static Cache<u32, String>>();
-        let find = |(): ()| other;
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            first_use_erased(&CELL, site, of, &find)
+            first_use_erased(&CELL, site, build, of)
         }));
         assert!(set.is_err(), "a cache of other types was accepted");
         assert!(CELL.get().is_none());
