@@ -96,11 +96,23 @@ impl Locked {
     /// not free at once (this shard's) or within [`OTHER_SHARD_WAIT`] (another's; see the
     /// module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
     /// `Clone` leaves the table whole.
-    #[inline]
+    ///
+    /// Inline whole in optimised builds, its bounded wait out of line: left to LLVM's inliner,
+    /// the whole lock was inlined or not by where codegen units happened to split the crate
+    /// (a miss's two lock calls came and went with unrelated changes, ±40 instructions).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn read_shard(&self) -> Option<RwLockReadGuard<'_, Shard>> {
         if !UserCode::running() {
             return Some(self.lock.read().unwrap_or_else(PoisonError::into_inner));
         }
+        self.read_shard_bounded()
+    }
+
+    /// [`read_shard`](Self::read_shard) from user code run under a shard's lock.
+    #[cold]
+    #[inline(never)]
+    fn read_shard_bounded(&self) -> Option<RwLockReadGuard<'_, Shard>> {
         bounded!(Wait::for_lock_of(self.held_here()), self.lock.try_read())
     }
 
@@ -108,11 +120,21 @@ impl Locked {
     /// removal, which may leave the shard as it was (and say so): as
     /// [`read_shard`](Self::read_shard), `None` from user code run under a shard's lock when the
     /// lock does not come.
-    #[inline]
+    /// Inline in optimised builds, as `read_shard`.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn write_shard_or_skip(&self) -> Option<RwLockWriteGuard<'_, Shard>> {
         if !UserCode::running() {
             return Some(self.write_shard());
         }
+        self.write_shard_bounded()
+    }
+
+    /// [`write_shard_or_skip`](Self::write_shard_or_skip) from user code run under a shard's
+    /// lock.
+    #[cold]
+    #[inline(never)]
+    fn write_shard_bounded(&self) -> Option<RwLockWriteGuard<'_, Shard>> {
         bounded!(Wait::for_lock_of(self.held_here()), self.lock.try_write())
     }
 
