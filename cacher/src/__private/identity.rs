@@ -29,9 +29,8 @@
 //! there the entries' code fingerprint (`CacheBuilder::code_hash`) keeps two different functions
 //! from reading each other's values, unless both pin one `version`.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::HashMap;
-use std::mem::MaybeUninit;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::Cache;
@@ -73,22 +72,13 @@ where
     find(&site(), which, (TypeId::of::<Cache<K, V>>(), &leaked(init)))
 }
 
-/// A build of a cache by `init`, as [`find`] keeps it.
-///
-/// The cache leaked, and erased as a reference to it: a `dyn Any` of the cache itself would
-/// compile its drop (its `Arc`'s, its inner parts'), per cache type, for a cache never dropped.
-/// Built into its leaked place, so that no unwind edge drops it either; a build that panics (a
-/// `clock` or `dir` of the user's) leaks that place, a pointer's size, each time.
+/// A build of a cache by `init`, as [`find`] keeps it ([`Found::built`]).
 fn leaked<K, V>(init: fn(&str) -> Cache<K, V>) -> impl Fn(&str) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    move |namespace: &str| -> Found {
-        let place = Box::leak(Box::new(MaybeUninit::uninit()));
-        let cache: &'static Cache<K, V> = place.write(init(namespace));
-        Box::leak(Box::new(cache))
-    }
+    move |namespace: &str| Found::built(init, namespace)
 }
 
 /// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`
@@ -149,9 +139,6 @@ type Which = (TypeId, Option<&'static str>, Option<&'static str>);
 static CACHES: LazyLock<Mutex<HashMap<CacheId, &'static OnceLock<Found>>>> =
     LazyLock::new(Default::default);
 
-/// A cache found, its type erased: a `&'static Cache<K, V>` ([`found_erased`]).
-type Found = &'static (dyn Any + Send + Sync);
-
 /// The namespaces of persistent caches, and the attribute that claimed each (and whether its
 /// `namespace` was pinned, and which instance of it).
 type Claim = (&'static str, bool, Option<TypeId>);
@@ -201,7 +188,7 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
 
 /// The cache `found` is ([`found_erased`]).
 fn downcast<K: 'static, V: 'static>(found: Found) -> &'static Cache<K, V> {
-    match found.downcast_ref::<&'static Cache<K, V>>() {
+    match found.cache::<K, V>() {
         Some(cache) => cache,
         None => panic!("the TypeId in a cache's id is that of its type"),
     }
@@ -380,6 +367,7 @@ pub use dirs::default_dir;
 use dirs::portable_part;
 use dirs::top_level_parts;
 pub use instance::{Instance, instance_cache, konst};
+use slots::Found;
 pub use slots::{FunctionSlot, PerType, function_cache};
 
 #[cfg(test)]

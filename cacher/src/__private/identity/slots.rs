@@ -1,25 +1,80 @@
 //! The statics a `#[cached]` function keeps its cache in once found: a plain function's
 //! ([`FunctionSlot`]), and a method's or a generic function's, one cache per type
-//! ([`PerType`]).
+//! ([`PerType`]); and what they and the process's registry keep, a cache with its type erased
+//! ([`Found`]).
 //!
-//! Their cells are not generic: each holds its cache erased (a [`Found`], as the process's
-//! registry holds it), so that their code — `OnceLock`'s initialisation, the per-type slots and
-//! list — is compiled once, in cacher, rather than once per cache type (a typed
-//! `OnceLock<&'static Cache<K, V>>` instantiated `get_or_init`, `call_once_force` and their
-//! closures: ≈ 7 % of a crate of 50 `#[cached]` functions' build, docs/BENCHMARKS.md). Each
-//! cache is checked to be of its static's types before it is kept ([`checked`]); the read
-//! back to those types is then an unchecked cast ([`typed`], the one `unsafe` block here): a
-//! checked `downcast_ref` on each call is a call through the vtable on every hit (+15
-//! instructions, 141 → 156).
+//! Their cells are not generic: each holds its cache erased, so that their code —
+//! `OnceLock`'s initialisation, the per-type slots and list — is compiled once, in cacher,
+//! rather than once per cache type (a typed `OnceLock<&'static Cache<K, V>>` instantiated
+//! `get_or_init`, `call_once_force` and their closures: ≈ 7 % of a crate of 50 `#[cached]`
+//! functions' build, docs/BENCHMARKS.md). Each cache is checked to be of its static's types
+//! before it is kept ([`checked`]); the read back to those types is then an unchecked cast
+//! ([`Found::typed`], the one `unsafe` block here): a checked `downcast_ref` on each call is a
+//! call through the vtable on every hit (+15 instructions, 141 → 156).
 
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use super::building::Building;
-use super::{Build, Found, Site, find, leaked};
+use super::{Build, Site, find, leaked};
 use crate::Cache;
 use crate::callback::CallbackMut;
+
+/// A cache found, its type erased, as the process's registry and the statics keep it: a
+/// `Cache<K, V>` built into a leaked place ([`built`](Self::built), the only way to make one),
+/// behind `dyn Any` as the `MaybeUninit<Cache<K, V>>` it was written into — whose vtable has no
+/// drop to compile (a cache that is never dropped), and whose address is the cache's own (a hit
+/// reads it with no load more than a typed static's).
+#[derive(Clone, Copy)]
+pub(super) struct Found(&'static (dyn Any + Send + Sync));
+
+impl Found {
+    /// The cache `init` builds for `namespace`, leaked: built into its leaked place, so that no
+    /// unwind edge drops it; a build that panics (a `clock` or `dir` of the user's) leaks that
+    /// place, a pointer's size, each time.
+    pub(super) fn built<K, V>(init: fn(&str) -> Cache<K, V>, namespace: &str) -> Self
+    where
+        K: Send + Sync + 'static,
+        V: Send + Sync + 'static,
+    {
+        let place: &'static mut MaybeUninit<Cache<K, V>> =
+            Box::leak(Box::new(MaybeUninit::uninit()));
+        place.write(init(namespace));
+        Self(place)
+    }
+
+    /// What [`checked`] compares a found cache's type with, for a `Cache<K, V>`.
+    fn of<K: 'static, V: 'static>() -> TypeId {
+        TypeId::of::<MaybeUninit<Cache<K, V>>>()
+    }
+
+    /// The cache, if it is a `Cache<K, V>` (asked through the vtable).
+    pub(super) fn cache<K: 'static, V: 'static>(self) -> Option<&'static Cache<K, V>> {
+        match (*self.0).type_id() == Self::of::<K, V>() {
+            true => Some(self.typed()),
+            false => None,
+        }
+    }
+
+    /// The cache, read back to its types without a check: the caller checked that it is a
+    /// `Cache<K, V>` ([`cache`](Self::cache), or [`checked`] when a static kept it). Inlined
+    /// even in a debug build: a cast, which as a function of its own would be one more per
+    /// cache type.
+    #[inline(always)]
+    fn typed<K: 'static, V: 'static>(self) -> &'static Cache<K, V> {
+        let place = std::ptr::from_ref(self.0).cast::<MaybeUninit<Cache<K, V>>>();
+        // SAFETY: every `Found` is made by `built`, which wrote its cache before making it
+        // (the place is initialised, and leaked: `'static`); the caller checked that its
+        // concrete type is `MaybeUninit<Cache<K, V>>` (see above). The cast is `downcast_ref`'s
+        // without its check, then `assume_init_ref`.
+        #[allow(unsafe_code)]
+        unsafe {
+            (*place).assume_init_ref()
+        }
+    }
+}
 
 /// Where a `#[cached]` function without `self` keeps its cache once found: a `static` of the
 /// function's, written once, at its first use ([`function_cache`]). A `OnceLock` rather than a
@@ -63,11 +118,11 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let found: &'static (dyn Any + Send + Sync) = match slot.found.get() {
+    let found = match slot.found.get() {
         Some(found) => *found,
         None => first_use(slot, site, init),
     };
-    typed(found)
+    found.typed()
 }
 
 /// [`function_cache`]'s first use, out of line: the call of a found cache is then its slot's
@@ -84,12 +139,7 @@ where
     V: Send + Sync + 'static,
 {
     let build: Build<'_> = (TypeId::of::<Cache<K, V>>(), &leaked(init));
-    first_use_erased(
-        &slot.found,
-        site,
-        build,
-        TypeId::of::<&'static Cache<K, V>>(),
-    )
+    first_use_erased(&slot.found, site, build, Found::of::<K, V>())
 }
 
 /// [`first_use`] without the types: the cell set (once, whatever the races) to the cache
@@ -140,8 +190,8 @@ impl<K: Send + Sync + 'static, V: Send + Sync + 'static> PerType<K, V> {
     pub(super) fn get(&self, id: TypeId, find: impl FnOnce() -> Found) -> &'static Cache<K, V> {
         let mut find = Some(find);
         let mut find = |(): ()| (find.take().expect("called once"))();
-        let of = TypeId::of::<&'static Cache<K, V>>();
-        typed(per_type(&self.slots, &self.others, id, (of, &mut find)))
+        let of = Found::of::<K, V>();
+        per_type(&self.slots, &self.others, id, (of, &mut find)).typed()
     }
 }
 
@@ -192,31 +242,16 @@ fn per_type(
 }
 
 /// `found`, once checked to be of the type `of` (a `&'static Cache<K, V>`'s `TypeId`): what a
-/// slot or a [`PerType`] keeps, and [`typed`] relies on.
+/// slot or a [`PerType`] keeps, and [`Found::typed`] relies on.
 ///
 /// # Panics
 /// When it is not (a cacher bug: the registry keeps each cache under its type's id).
 fn checked(found: Found, of: TypeId) -> Found {
     assert!(
-        (*found).type_id() == of,
+        (*found.0).type_id() == of,
         "a function's cache is of its static's types"
     );
     found
-}
-
-/// The cache `found` is, read back to its types without a check: `found` came from a cell of
-/// a [`FunctionSlot<K, V>`] or a [`PerType<K, V>`], which hold only what [`checked`] found of
-/// type `&'static Cache<K, V>`. Inlined even in a debug build: a cast, which as a function of
-/// its own would be one more per cache type.
-#[inline(always)]
-fn typed<K: 'static, V: 'static>(found: Found) -> &'static Cache<K, V> {
-    // SAFETY: `found` is a `&'static Cache<K, V>` behind `dyn Any` (see above: the cells are
-    // private to this module, and set only to values `checked` against the slot's own types).
-    // The cast is `downcast_ref`'s, without its check.
-    #[allow(unsafe_code)]
-    unsafe {
-        *std::ptr::from_ref(found).cast::<&'static Cache<K, V>>()
-    }
 }
 
 #[cfg(test)]
@@ -268,7 +303,7 @@ mod tests {
             Cache::builder().build().unwrap()
         }
         let build: Build<'_> = (TypeId::of::<Cache<u64, u64>>(), &leaked(other));
-        let of = TypeId::of::<&'static Cache<u32, String>>();
+        let of = Found::of::<u32, String>();
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             first_use_erased(&CELL, site, build, of)
         }));
@@ -281,14 +316,9 @@ mod tests {
     #[test]
     fn a_per_type_static_never_keeps_a_cache_of_other_types() {
         static CACHES: PerType<u32, String> = PerType::new();
-        fn leaked<K, V>() -> &'static Cache<K, V>
-        where
-            K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
-            V: Clone + Send + Sync + 'static,
-        {
-            Box::leak(Box::new(Cache::builder().build().unwrap()))
+        fn other(_namespace: &str) -> Cache<u64, u64> {
+            Cache::builder().build().unwrap()
         }
-        let other: &'static Cache<u64, u64> = leaked();
         let ids = [
             TypeId::of::<u8>(),
             TypeId::of::<u16>(),
@@ -303,13 +333,13 @@ mod tests {
         assert!(ids.len() > SLOTS, "past the slots too");
         for id in ids {
             let offered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                CACHES.get(id, || -> Found { Box::leak(Box::new(other)) });
+                CACHES.get(id, || Found::built(other, "other"));
             }));
             assert!(offered.is_err(), "a cache of other types was kept");
-            let right: &'static Cache<u32, String> = leaked();
-            let found = CACHES.get(id, || -> Found { Box::leak(Box::new(right)) });
-            assert!(std::ptr::eq(found, right));
-            assert!(std::ptr::eq(CACHES.get(id, || unreachable!()), right));
+            let right = Found::built(init, "right");
+            let found = CACHES.get(id, || right);
+            assert!(std::ptr::eq(found, right.cache::<u32, String>().unwrap()));
+            assert!(std::ptr::eq(CACHES.get(id, || unreachable!()), found));
         }
     }
 }

@@ -151,18 +151,18 @@ fn a_per_type_static_keeps_each_types_cache_in_its_slots_and_beyond() {
         type_key::<char>(),
     ];
     assert!(ids.len() > 8, "past the slots too");
-    let made: Vec<&'static Cache<u32, u32>> = (0..ids.len())
-        .map(|_| &*Box::leak(Box::new(Cache::builder().build().unwrap())))
-        .collect();
+    fn init(_namespace: &str) -> Cache<u32, u32> {
+        Cache::builder().build().unwrap()
+    }
+    let made: Vec<Found> = (0..ids.len()).map(|_| Found::built(init, "t")).collect();
     for round in 0..3 {
         for (n, id) in ids.iter().enumerate().rev() {
-            let found = CACHES.get(*id, || -> Found {
-                match round {
-                    0 => Box::leak(Box::new(made[n])),
-                    _ => panic!("type {n} looked up again in round {round}"),
-                }
+            let found = CACHES.get(*id, || match round {
+                0 => made[n],
+                _ => panic!("type {n} looked up again in round {round}"),
             });
-            assert!(std::ptr::eq(found, made[n]), "type {n}, round {round}");
+            let made = made[n].cache::<u32, u32>().unwrap();
+            assert!(std::ptr::eq(found, made), "type {n}, round {round}");
         }
     }
 }
