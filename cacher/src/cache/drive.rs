@@ -54,7 +54,7 @@ where
         miss.running();
         let result = match compute.take() {
             Some(compute) => compute(),
-            None => computed_twice(),
+            None => broken("the miss path computes at most once"),
         };
         started.stop(miss.inner());
         match result {
@@ -64,11 +64,12 @@ where
     }
 }
 
-/// A miss that asked for its function twice: a bug of the cache. Not `expect`, one more copy
-/// per cache type (compile time).
+/// A broken promise of the drivers' own (`what` should have held): a bug of the cache. Not
+/// `expect`, which is one more function per cache type or value type in a debug build (compile
+/// time).
 #[cold]
-fn computed_twice() -> ! {
-    panic!("the miss path computes at most once")
+fn broken(what: &str) -> ! {
+    panic!("{what}")
 }
 
 /// One tier's write of a store, for both drivers (the blocking `write_step`, the async job), as

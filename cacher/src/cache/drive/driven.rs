@@ -146,7 +146,10 @@ where
     }
 
     fn side(side: &mut Option<Side<V, E>>) -> &mut Side<V, E> {
-        side.as_mut().expect("a relay beside the engine")
+        match side {
+            Some(side) => side,
+            None => super::broken("a relay beside the engine"),
+        }
     }
 
     /// This call, as the flights know it ([`Stepping`], [`Running`]): its relay's address (0
@@ -160,8 +163,11 @@ where
     fn poll_engine(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled<V, E> {
         let _stepping = Stepping::enter(self.as_mut().call());
         let mut this = self.project();
-        let engine = this.engine.as_mut().as_pin_mut();
-        let result = match engine.expect("polled after its end").poll(cx) {
+        let engine = match this.engine.as_mut().as_pin_mut() {
+            Some(engine) => engine,
+            None => super::broken("polled after its end"),
+        };
+        let result = match engine.poll(cx) {
             Poll::Ready(result) => result,
             Poll::Pending => {
                 let side = Self::side(this.side);
@@ -176,9 +182,13 @@ where
         };
         this.engine.set(None);
         let side = Self::side(this.side);
-        Polled::Done(result.map_err(|()| {
-            (side.error.take()).expect("the function's error, when the engine has none")
-        }))
+        Polled::Done(match result {
+            Ok(value) => Ok(value),
+            Err(()) => match side.error.take() {
+                Some(error) => Err(error),
+                None => super::broken("the function's error, when the engine has none"),
+            },
+        })
     }
 
     /// The function's run ended with `result`: its value for the engine, or its error kept.
@@ -285,8 +295,10 @@ where
         match steps.as_mut().poll_engine(cx) {
             Polled::Done(result) => return Poll::Ready(result),
             Polled::Run => {
-                let compute = compute.borrow_mut().take();
-                let compute = compute.expect("the miss path computes at most once");
+                let compute = match compute.borrow_mut().take() {
+                    Some(compute) => compute,
+                    None => super::broken("the miss path computes at most once"),
+                };
                 running.set(Some(compute()));
             }
             Polled::Pending => return Poll::Pending,

@@ -159,7 +159,10 @@ where
     pub(in crate::cache) fn result(self, ended: Ended) -> Result<V, ()> {
         match ended {
             Ended::Done { failed } => self.miss.end(failed.then_some(())),
-            Ended::Failed => (self.ended).expect("a call that ended at a failure keeps its result"),
+            Ended::Failed => match self.ended {
+                Some(result) => result,
+                None => super::broken("a call that ended at a failure keeps its result"),
+            },
         }
     }
 }
@@ -238,8 +241,10 @@ where
     }
 
     fn computed(&mut self) {
-        let value = (self.relay.take()).expect("the function's value, once the run gave one");
-        self.miss.computed(value);
+        match self.relay.take() {
+            Some(value) => self.miss.computed(value),
+            None => super::broken("the function's value, once the run gave one"),
+        }
     }
 
     fn failed(&mut self) -> bool {

@@ -53,10 +53,12 @@ impl<V> Relay<V> {
 
     /// The engine's side: the function's value, once [`Turns::run`] answered that it gave one.
     pub(crate) fn take(&self) -> Option<V> {
-        self.value
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        // A `match`, not `unwrap_or_else(PoisonError::into_inner)`: that `fn` item's call is one
+        // more function per value type in a debug build.
+        match self.value.lock() {
+            Ok(mut value) => value.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
     }
 
     /// The caller's side: the span of the run the engine asked for, if it asked (the function
@@ -73,9 +75,16 @@ impl<V> Relay<V> {
     }
 
     /// The caller's side: the function's value (`None`: it failed), for the engine.
+    #[allow(
+        clippy::redundant_pattern_matching,
+        reason = "`Option::is_some` would compile a function more per value type"
+    )]
     pub(super) fn answer(&self, value: Option<V>) {
-        let gave = value.is_some();
-        *self.value.lock().unwrap_or_else(PoisonError::into_inner) = value;
+        let gave = matches!(value, Some(_));
+        match self.value.lock() {
+            Ok(mut slot) => *slot = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
         *self.turns.turn() = Turn::Answered(gave);
     }
 }
