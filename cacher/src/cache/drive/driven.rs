@@ -60,9 +60,13 @@ pin_project_lite::pin_project! {
     // not run the function beside a cancelled run that still holds what it took, and what the
     // function's future logs as it is dropped is in the run's span.
     impl<B, G, V, E, A, D, S, F, Fut> PinnedDrop for Driven<B, G, V, E, A, D, S, F, Fut> {
+        #[allow(
+            clippy::redundant_pattern_matching,
+            reason = "`Option::is_some` would compile a function more per function's future"
+        )]
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if this.running.is_some() {
+            if let Some(_) = *this.running {
                 drop_running(this.steps, this.running);
             }
         }
@@ -155,8 +159,10 @@ where
     /// This call, as the flights know it ([`Stepping`], [`Running`]): its relay's address (0
     /// before the engine began).
     fn call(self: Pin<&mut Self>) -> usize {
-        let side = self.project().side.as_ref();
-        side.map_or(0, |side| Arc::as_ptr(&side.relay).addr())
+        match self.project().side {
+            Some(side) => Arc::as_ptr(&side.relay).addr(),
+            None => 0,
+        }
     }
 
     /// Polls the engine.
@@ -257,8 +263,10 @@ where
         {
             return Poll::Ready((this.finish)(Ok(value)));
         }
-        let polled = run(this.steps, this.running, this.compute, this.answer, cx);
-        polled.map(this.finish)
+        match run(this.steps, this.running, this.compute, this.answer, cx) {
+            Poll::Ready(result) => Poll::Ready((this.finish)(result)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 

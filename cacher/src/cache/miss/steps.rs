@@ -39,14 +39,16 @@ where
     ///
     /// [`computed`]: Miss::computed
     pub(in crate::cache) fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
+        // Not `bool::then`: its closure is one function more per cache type (compile time).
+        if self.core.goal != Goal::Refresh {
+            return None;
+        }
         let inner = self.shell.inner;
-        (self.core.goal == Goal::Refresh).then(|| {
-            (
-                inner.flights.generations(),
-                self.core.hash,
-                inner.store_wait(),
-            )
-        })
+        Some((
+            inner.flights.generations(),
+            self.core.hash,
+            inner.store_wait(),
+        ))
     }
 
     /// Whether [`refresh_claim`](Self::refresh_claim)'s wait settled the stripe.
