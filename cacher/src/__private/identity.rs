@@ -58,8 +58,7 @@ pub struct Site {
 }
 
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
-/// or built by `init`: [`find`] with its types, the cache as `find` keeps it, a
-/// `&'static Cache<K, V>` behind `dyn Any`.
+/// or built by `init`: [`find`] with its types, the cache as `find` keeps it ([`Found`]).
 fn found_erased<K, V>(
     site: fn() -> Site,
     which: Option<Which>,

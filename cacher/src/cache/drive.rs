@@ -68,6 +68,7 @@ where
 /// `expect`, which is one more function per cache type or value type in a debug build (compile
 /// time).
 #[cold]
+#[track_caller]
 fn broken(what: &str) -> ! {
     panic!("{what}")
 }

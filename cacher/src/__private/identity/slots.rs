@@ -8,7 +8,8 @@
 //! rather than once per cache type (a typed `OnceLock<&'static Cache<K, V>>` instantiated
 //! `get_or_init`, `call_once_force` and their closures: ≈ 7 % of a crate of 50 `#[cached]`
 //! functions' build, docs/BENCHMARKS.md). Each cache is checked to be of its static's types
-//! before it is kept ([`checked`]); the read back to those types is then an unchecked cast
+//! before it is kept ([`checked`]), and a static's types cannot change after (the statics are
+//! invariant in them); the read back to those types is then an unchecked cast
 //! ([`Found::typed`], the one `unsafe` block here): a checked `downcast_ref` on each call is a
 //! call through the vtable on every hit (+15 instructions, 141 → 156).
 
@@ -67,8 +68,10 @@ impl Found {
         let place = std::ptr::from_ref(self.0).cast::<MaybeUninit<Cache<K, V>>>();
         // SAFETY: every `Found` is made by `built`, which wrote its cache before making it
         // (the place is initialised, and leaked: `'static`); the caller checked that its
-        // concrete type is `MaybeUninit<Cache<K, V>>` (see above). The cast is `downcast_ref`'s
-        // without its check, then `assume_init_ref`.
+        // concrete type is `MaybeUninit<Cache<K, V>>` (see above): `Found::cache` at the call,
+        // or a static when it kept it, whose `K` and `V` cannot change since (the statics are
+        // invariant in them: a subtype's static is not a supertype's). The cast is
+        // `downcast_ref`'s without its check, then `assume_init_ref`.
         #[allow(unsafe_code)]
         unsafe {
             (*place).assume_init_ref()
@@ -76,14 +79,28 @@ impl Found {
     }
 }
 
+/// A static's key and value types, invariant (neither a sub- nor a supertype of them).
+type Invariant<K, V> = PhantomData<fn((K, V)) -> (K, V)>;
+
 /// Where a `#[cached]` function without `self` keeps its cache once found: a `static` of the
 /// function's, written once, at its first use ([`function_cache`]). A `OnceLock` rather than a
 /// `LazyLock`, so that a refusal (a panic while finding the cache) is raised again by the next
 /// call, rather than poisoning the static.
+///
+/// Invariant in `K` and `V`: one static seen as two types (a subtype's, a supertype's, which
+/// are two `TypeId`s) would serve the cache checked for one as the other.
+///
+/// ```compile_fail
+/// use cacher::__private::FunctionSlot;
+///
+/// static SLOT: FunctionSlot<u32, for<'a> fn(&'a String)> = FunctionSlot::new();
+/// let _wide: &'static FunctionSlot<u32, fn(&'static String)> = &SLOT;
+/// ```
 pub struct FunctionSlot<K, V> {
-    /// A `&'static Cache<K, V>` once set ([`checked`]).
+    /// A `Cache<K, V>` once set ([`checked`]).
     found: OnceLock<Found>,
-    types: PhantomData<fn() -> (K, V)>,
+    /// Invariant: `K` and `V` are the types `found` was checked for, never a sub- or supertype.
+    types: Invariant<K, V>,
 }
 
 impl<K, V> FunctionSlot<K, V> {
@@ -160,12 +177,22 @@ fn first_use_erased(
 /// instances. Each is found by its [`type_key`](super::type_key): the first eight types' with
 /// atomic loads and comparisons only (a hit writes nothing another thread reads), the others'
 /// in a list behind a lock.
+///
+/// Invariant in `K` and `V`, as [`FunctionSlot`] is.
+///
+/// ```compile_fail
+/// use cacher::__private::PerType;
+///
+/// static CACHES: PerType<u32, for<'a> fn(&'a String)> = PerType::new();
+/// let _wide: &'static PerType<u32, fn(&'static String)> = &CACHES;
+/// ```
 pub struct PerType<K, V> {
-    /// Each a type's key and its `&'static Cache<K, V>` ([`checked`]).
+    /// Each a type's key and its `Cache<K, V>` ([`checked`]).
     slots: [OnceLock<(TypeId, Found)>; SLOTS],
     /// The same, for the types past the slots.
     others: RwLock<Vec<(TypeId, Found)>>,
-    types: PhantomData<fn() -> (K, V)>,
+    /// Invariant, as [`FunctionSlot`]'s.
+    types: Invariant<K, V>,
 }
 
 /// How many types a [`PerType`] finds without a lock.
@@ -186,7 +213,7 @@ impl<K, V> PerType<K, V> {
 
 impl<K: Send + Sync + 'static, V: Send + Sync + 'static> PerType<K, V> {
     /// The cache of the type whose [`type_key`](super::type_key) is `id`, found (at its first
-    /// use) by `find`: a `&'static Cache<K, V>` as the registry keeps it.
+    /// use) by `find`: a `Cache<K, V>` as the registry keeps it.
     pub(super) fn get(&self, id: TypeId, find: impl FnOnce() -> Found) -> &'static Cache<K, V> {
         let mut find = Some(find);
         let mut find = |(): ()| (find.take().expect("called once"))();
@@ -241,7 +268,7 @@ fn per_type(
     cache
 }
 
-/// `found`, once checked to be of the type `of` (a `&'static Cache<K, V>`'s `TypeId`): what a
+/// `found`, once checked to be of the type `of` ([`Found::of`], a `Cache<K, V>`'s): what a
 /// slot or a [`PerType`] keeps, and [`Found::typed`] relies on.
 ///
 /// # Panics

@@ -120,6 +120,7 @@ impl Locked {
     /// removal, which may leave the shard as it was (and say so): as
     /// [`read_shard`](Self::read_shard), `None` from user code run under a shard's lock when the
     /// lock does not come.
+    ///
     /// Inline in optimised builds, as `read_shard`.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
