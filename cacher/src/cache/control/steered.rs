@@ -61,9 +61,11 @@ where
     }
 
     /// After an async controlled call's run for `goal`, whose value (if it computed one) is
-    /// `value`: as the blocking call does ([`stored_nowhere_removed`](Self::stored_nowhere_removed)), a refreshed value stored nowhere removes the entry it
-    /// replaces, the removal (tier I/O, and a wait for a store under way) on a blocking thread,
-    /// under the persistent key `call` made. A timed form's only ([`refreshed_boxed`](Self::refreshed_boxed)).
+    /// `value`: as the blocking call does
+    /// ([`stored_nowhere_removed`](Self::stored_nowhere_removed)), a refreshed value stored
+    /// nowhere removes the entry it replaces, the removal (tier I/O, and a wait for a store under
+    /// way) on a blocking thread, under the persistent key `call` made. A timed form's only
+    /// ([`refreshed_boxed`](Self::refreshed_boxed)).
     #[cfg(feature = "tokio")]
     async fn refreshed_async<Q>(&self, goal: Goal, value: Option<&V>, call: &mut Call<'_, Q>)
     where
