@@ -68,7 +68,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    find(&site(), which, (TypeId::of::<Cache<K, V>>(), &leaked(init)))
+    find(&site(), which, (Found::of::<K, V>(), &leaked(init)))
 }
 
 /// A build of a cache by `init`, as [`find`] keeps it ([`Found::built`]).
@@ -148,7 +148,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A cache of type `type_id`, built by `build`.
+/// A cache of the type `type_id` ([`Found::of`]), built by `build`.
 type Build<'a> = (TypeId, &'a dyn for<'n> Callback<&'n str, Found>);
 
 /// Finds, or builds and records, the cache of the function at `site` (a method's for

@@ -48,7 +48,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let id = (site as usize, TypeId::of::<Cache<K, V>>());
+    let id = (site as usize, Found::of::<K, V>());
     if let Some(known) = known(id) {
         return downcast(known);
     }

@@ -46,14 +46,20 @@ impl Found {
         Self(place)
     }
 
-    /// What [`checked`] compares a found cache's type with, for a `Cache<K, V>`.
-    fn of<K: 'static, V: 'static>() -> TypeId {
+    /// The type of a found `Cache<K, V>`: what [`is`](Self::is) compares, and what the registry
+    /// knows a cache by.
+    pub(super) fn of<K: 'static, V: 'static>() -> TypeId {
         TypeId::of::<MaybeUninit<Cache<K, V>>>()
     }
 
-    /// The cache, if it is a `Cache<K, V>` (asked through the vtable).
+    /// Whether it is of the type `of` ([`of`](Self::of)), asked through the vtable.
+    fn is(self, of: TypeId) -> bool {
+        (*self.0).type_id() == of
+    }
+
+    /// The cache, if it is a `Cache<K, V>`.
     pub(super) fn cache<K: 'static, V: 'static>(self) -> Option<&'static Cache<K, V>> {
-        match (*self.0).type_id() == Self::of::<K, V>() {
+        match self.is(Self::of::<K, V>()) {
             true => Some(self.typed()),
             false => None,
         }
@@ -155,21 +161,16 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build: Build<'_> = (TypeId::of::<Cache<K, V>>(), &leaked(init));
-    first_use_erased(&slot.found, site, build, Found::of::<K, V>())
+    let build: Build<'_> = (Found::of::<K, V>(), &leaked(init));
+    first_use_erased(&slot.found, site, build)
 }
 
 /// [`first_use`] without the types: the cell set (once, whatever the races) to the cache
-/// [`find`] finds or makes with `build`, [`checked`] to be of the type `of`.
-fn first_use_erased(
-    cell: &'static OnceLock<Found>,
-    site: fn() -> Site,
-    build: Build<'_>,
-    of: TypeId,
-) -> Found {
+/// [`find`] finds or makes with `build`, [`checked`] to be of the type the build names.
+fn first_use_erased(cell: &'static OnceLock<Found>, site: fn() -> Site, build: Build<'_>) -> Found {
     // Marked first: a build that calls the function again would wait on this very cell.
     let _building = Building::enter(std::ptr::from_ref(cell).addr(), &site);
-    *cell.get_or_init(|| checked(find(&site(), None, build), of))
+    *cell.get_or_init(|| checked(find(&site(), None, build), build.0))
 }
 
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
@@ -274,10 +275,7 @@ fn per_type(
 /// # Panics
 /// When it is not (a cacher bug: the registry keeps each cache under its type's id).
 fn checked(found: Found, of: TypeId) -> Found {
-    assert!(
-        (*found.0).type_id() == of,
-        "a function's cache is of its static's types"
-    );
+    assert!(found.is(of), "a function's cache is of its static's types");
     found
 }
 
@@ -322,17 +320,25 @@ mod tests {
     }
 
     /// What the unchecked cast relies on: a cell is never set to a cache of other types than
-    /// its slot's. A build that makes one (a cacher bug) panics, and leaves the cell empty.
+    /// its slot's. A build that makes a cache of other types than it names (a cacher bug)
+    /// panics, and leaves the cell empty.
     #[test]
     fn a_slot_is_never_set_to_a_cache_of_other_types() {
         static CELL: OnceLock<Found> = OnceLock::new();
         fn other(_namespace: &str) -> Cache<u64, u64> {
             Cache::builder().build().unwrap()
         }
-        let build: Build<'_> = (TypeId::of::<Cache<u64, u64>>(), &leaked(other));
-        let of = Found::of::<u32, String>();
+        // A site of its own: the registry holds nothing for it (the other tests' caches are
+        // right ones, which `find` would give back without building).
+        fn apart() -> Site {
+            Site {
+                location: "src/slot.rs:9:1#1",
+                ..site()
+            }
+        }
+        let build: Build<'_> = (Found::of::<u32, String>(), &leaked(other));
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            first_use_erased(&CELL, site, build, of)
+            first_use_erased(&CELL, apart, build)
         }));
         assert!(set.is_err(), "a cache of other types was accepted");
         assert!(CELL.get().is_none());
