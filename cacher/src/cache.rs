@@ -88,12 +88,6 @@ where
         CacheBuilder::new()
     }
 
-    fn from_inner(inner: Inner<K, V>) -> Self {
-        Self {
-            inner: Arc::new(inner),
-        }
-    }
-
     /// Everything after a memory lookup that found no fresh entry (`memory`), for `goal`: the
     /// call's value and its origin; `hash` is the key's [`flight_hash`](Inner::flight_hash). One
     /// copy per call shape serves misses, controls and `get`.
@@ -124,7 +118,7 @@ where
             true | false => Miss::new(inner, &mut call, hash, goal, memory),
         };
         let result = drive::run(&mut miss, &mut Some(compute));
-        (result, miss.origin())
+        (result, miss.core.origin())
     }
 
     /// Wraps `function` so that calling the wrapper caches it: the runtime form of `#[cached]`.

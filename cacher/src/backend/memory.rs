@@ -32,7 +32,7 @@ use slot::{Entry, Times};
 
 pub(crate) use tier::Absence;
 use tier::CacheLine;
-pub(crate) use tier::Tier;
+pub(crate) use tier::{Tier, hash_key};
 
 /// What tells a lookup's entry from others of its hash (the key's `Eq`): a closure per cache
 /// type, called through this rather than `dyn Fn` ([`crate::callback`]).
@@ -81,10 +81,12 @@ type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 /// ```
 pub struct MemoryBackend<K, V> {
     /// Its shards, bound and threads' indexes: not generic, as the entries' types are erased
-    /// ([`Entry`]), so that they and what they do are compiled once for every tier.
-    tier: Tier,
+    /// ([`Entry`]), so that they and what they do are compiled once for every tier. The cache
+    /// reaches it for what names no type (the test of an absence), and the builder sets
+    /// it: a method of this type for either would be a copy per cache type (compile time).
+    pub(crate) tier: Tier,
     /// The types of the entries, which only the tier's typed methods name.
-    types: PhantomData<fn() -> (K, V)>,
+    pub(crate) types: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> MemoryBackend<K, V>
@@ -143,16 +145,11 @@ where
         self
     }
 
-    /// The hash that [`get_shared`](Self::get_shared) and friends take.
-    #[inline]
+    /// The hash that [`get_shared`](Self::get_shared) and friends take (the cache's
+    /// `Inner::flight_hash` outside the tests: the same hash, by the same hasher).
+    #[cfg(test)]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.tier.hash(key)
-    }
-
-    /// Whether the key a lookup found absent is still absent ([`Tier::still_absent`]).
-    #[inline]
-    pub(crate) fn still_absent(&self, absence: Absence) -> bool {
-        self.tier.still_absent(absence)
     }
 
     /// Takes every entry out of the tier, for the caller to drop ([`Tier::clear`]).
@@ -236,21 +233,6 @@ where
     match entry.typed::<K, V>() {
         Some(slot) => key.is_key(&slot.kv.0),
         None => false,
-    }
-}
-
-/// The tier without its types, and back: a cache's build moves and checks it untyped (compiled
-/// once, not per cache type), and types it last, in the cache it makes.
-impl<K, V> MemoryBackend<K, V> {
-    pub(crate) fn into_tier(self) -> Tier {
-        self.tier
-    }
-
-    pub(crate) fn from_tier(tier: Tier) -> Self {
-        Self {
-            tier,
-            types: PhantomData,
-        }
     }
 }
 

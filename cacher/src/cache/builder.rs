@@ -100,7 +100,7 @@ impl<K, V> IntoBackend<K, V, sealed::Memory> for MemoryBackend<K, V> {
                 "the memory backend comes first: add it before the persistent backends",
             );
         }
-        settings.memory = Some(self.into_tier());
+        settings.memory = Some(self.tier);
     }
 }
 

@@ -114,7 +114,7 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        self.compute_steered(control::take(self.id()), key, compute)
+        self.compute_steered(control::take(self.inner.shared.id()), key, compute)
     }
 
     /// [`__try_get_or_compute`](Self::__try_get_or_compute) of a call that a control may steer
@@ -146,7 +146,7 @@ where
             // out of line, as the miss path has it).
             Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
                 Memory::Fresh(value) => {
-                    control::report(self.id(), Origin::Hit);
+                    control::report(self.inner.shared.id(), Origin::Hit);
                     return Ok(inner.hit(value));
                 }
                 memory => memory,
@@ -169,7 +169,7 @@ where
         };
         let (result, origin) = self.miss((key, hash), compute, goal, memory);
         if mode.is_some() {
-            control::report(self.id(), origin);
+            control::report(self.inner.shared.id(), origin);
             // Only a timed form's value can be stored nowhere: a test of `KeyRef::TIMED` alone,
             // so that an untimed one compiles no removal here.
             if Q::TIMED {
@@ -264,7 +264,7 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let start = match control::take(self.id()) {
+        let start = match control::take(self.inner.shared.id()) {
             Some(mode) => Err(mode),
             None => {
                 let mut hash = 0;
@@ -304,7 +304,7 @@ where
                 let mut hash = 0;
                 match inner.lookup_memory(key, &mut hash) {
                     Memory::Fresh(value) => {
-                        control::report(self.id(), Origin::Hit);
+                        control::report(self.inner.shared.id(), Origin::Hit);
                         return Ok(inner.hit(value));
                     }
                     memory => (Goal::Compute, memory, hash, true),
@@ -313,7 +313,7 @@ where
             Err(control::Mode::Bypass) => {
                 let limiter = inner.rate_limiter.as_ref();
                 let turns = relay.turns();
-                let gave = control::bypassed_async(limiter, self.id(), turns).await;
+                let gave = control::bypassed_async(limiter, self.inner.shared.id(), turns).await;
                 // `match`es: `then`, `flatten` and `ok_or` are each a function more per cache
                 // type in a debug build.
                 return match gave {
@@ -340,7 +340,7 @@ where
         let ended = driver.drive().await;
         let result = driver.result(ended);
         if told {
-            control::report(self.id(), miss.origin());
+            control::report(self.inner.shared.id(), miss.core.origin());
             drop(miss);
             if let Some(refreshed) = self.refreshed_boxed(goal, result.as_ref().ok(), &mut call) {
                 refreshed.await;

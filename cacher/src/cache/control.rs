@@ -11,7 +11,6 @@
 
 use std::cell::RefCell;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
@@ -159,14 +158,9 @@ where
     K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// What tells this cache's controls from other caches' (clones share it).
-    pub(super) fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner).cast::<()>() as usize
-    }
-
     fn steer<R>(&self, mode: Mode, call: impl FnOnce() -> R) -> (R, Option<Origin>) {
         let installed = Installed::new(Slot {
-            cache: self.id(),
+            cache: self.inner.shared.id(),
             mode,
             taken: false,
             origin: None,
@@ -332,7 +326,7 @@ where
     ) -> (F::Output, Option<Origin>) {
         let mut future = std::pin::pin!(call.into_future());
         let mut slot = Slot {
-            cache: self.id(),
+            cache: self.inner.shared.id(),
             mode,
             taken: false,
             origin: None,

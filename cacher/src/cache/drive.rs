@@ -47,16 +47,16 @@ where
     loop {
         // The tiers, the flight and the lock are the core's (`Core::advance`): only the
         // function's run is here, per function.
-        let Step::Compute(limiter) = miss.advance() else {
+        let Step::Compute(limiter) = miss.core.advance(&mut miss.shell) else {
             return Ok(miss.value());
         };
-        let started = Started::new(limiter, miss.inner());
-        miss.running();
+        let started = Started::new(limiter, miss.core.shared());
+        miss.core.running();
         let result = match compute.take() {
             Some(compute) => compute(),
             None => broken("the miss path computes at most once"),
         };
-        started.stop(miss.inner());
+        started.stop(miss.core.shared());
         match result {
             Ok(value) => miss.computed(value),
             Err(error) => return miss.failed(error),

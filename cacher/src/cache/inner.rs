@@ -2,7 +2,7 @@
 //! its counters, with the small decisions every path makes the same way (is an entry fresh, how a
 //! failure is reported, what a memory lookup found).
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
@@ -11,7 +11,7 @@ use super::call::{Call, Naming};
 use super::flight::Flights;
 use super::refresh::Refreshing;
 use super::stats::Counters;
-use crate::backend::{Absence, MemoryBackend, PersistentBackend, Tier};
+use crate::backend::{Absence, MemoryBackend, PersistentBackend, Tier, hash_key};
 use crate::clock::Clock;
 use crate::entry::Stamp;
 use crate::error::Error;
@@ -23,6 +23,9 @@ use crate::policy::{Freshness, Outages, RateLimiter, TtlPolicy};
 /// compiled three functions more per value type.
 pub(super) type TtlFn<V> = Box<dyn Fn(&V) -> Option<Duration> + Send + Sync>;
 
+/// A cache's parts, behind its `Arc`. `repr(C)` for [`Shared::id`]: `shared` first, its address
+/// is the `Arc`'s own, which a hit's control check then reads without an offset.
+#[repr(C)]
 pub(super) struct Inner<K, V> {
     /// What does not depend on the key and value types: the miss path's core reads only this.
     pub(super) shared: Shared,
@@ -80,7 +83,7 @@ pub(super) enum Memory<V> {
     Stale(V),
     /// Nothing servable (or no memory tier).
     Absent,
-    /// No entry at all, and what the lookup saw of it: [`Inner::still_missing`] says, without a
+    /// No entry at all, and what the lookup saw of it: [`Tier::still_absent`] says, without a
     /// lock, whether that is still so.
     Missing(Absence),
 }
@@ -106,7 +109,7 @@ where
             *hashed = self.flight_hash(key);
             return Memory::Absent;
         };
-        let hash = memory.hash(key);
+        let hash = self.flight_hash(key);
         *hashed = hash;
         self.answer::<Q>(memory.get_shared(hash, key))
     }
@@ -127,7 +130,7 @@ where
             *hashed = self.flight_hash(key);
             return Memory::Absent;
         };
-        let hash = memory.hash(key);
+        let hash = self.flight_hash(key);
         *hashed = hash;
         // The index's answer apart from the shared table's: its entry's times go to the stack
         // (for `classify`) only if the cache has a ttl; merged, they went there on every hit.
@@ -151,16 +154,6 @@ where
             Ok((value, _)) if !self.timed => Memory::Fresh(value),
             Ok((value, stamp)) => self.classify(value, stamp),
             Err(absence) => Memory::Missing(absence),
-        }
-    }
-
-    /// Whether the memory tier still has no entry where a lookup found none (`absence`): no
-    /// insert into its shard since. A read of one counter, no lock.
-    #[inline]
-    pub(super) fn still_missing(&self, absence: Absence) -> bool {
-        match &self.memory {
-            Some(memory) => memory.still_absent(absence),
-            None => false,
         }
     }
 
@@ -194,7 +187,7 @@ where
     /// ([`KeyHasher`]): a miss hashes its key once, for the lookup, the flight and the insert.
     #[inline]
     pub(super) fn flight_hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.0.hash_one(key)
+        hash_key(&self.hasher.0, key)
     }
 
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
@@ -228,6 +221,13 @@ enum Age {
 }
 
 impl Shared {
+    /// What tells this cache's controls from other caches' (clones share it): where its
+    /// untyped parts are. Read as `cache.inner.shared.id()`, not through a method of `Cache`,
+    /// which would be two functions more per cache type in a debug build (compile time).
+    pub(super) fn id(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     /// How old an entry with `stamp` is now. `#[inline]`: one copy in a user's crate, not one per
     /// cache type, inlined into the memory lookup of a cache with a ttl.
     #[inline]

@@ -284,6 +284,16 @@ impl<'a> Core<'a> {
         }
     }
 
+    /// Where the call's value came from, once the driver has it.
+    pub(in crate::cache) fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The cache's untyped parts: the drivers' spans and compute timings name it.
+    pub(in crate::cache) fn shared(&self) -> &'a Shared {
+        self.shared
+    }
+
     /// The first step after the memory tier's answer (`found`).
     fn start(&mut self, found: Found, v: &mut dyn Values<'a>) {
         match self.goal {

@@ -90,7 +90,7 @@ where
     /// `lookup` observes it.
     fn start<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Start<V> {
         let inner = &*self.inner;
-        let observed = match control::take(self.id()) {
+        let observed = match control::take(self.inner.shared.id()) {
             Some(Mode::Observe) => true,
             Some(mode) => return Start::Controlled(mode),
             None => false,
@@ -99,7 +99,7 @@ where
         match inner.lookup_memory(key, &mut hash) {
             Memory::Fresh(value) => {
                 if observed {
-                    control::report(self.id(), Origin::Hit);
+                    control::report(self.inner.shared.id(), Origin::Hit);
                 }
                 Start::Hit(inner.hit(value))
             }
@@ -170,7 +170,7 @@ where
         let mut compute = Some(compute);
         let result = drive::run(&mut miss, &mut compute);
         if observed {
-            control::report(self.id(), miss.origin());
+            control::report(self.inner.shared.id(), miss.core.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
@@ -380,7 +380,7 @@ where
         let ended = driver.drive().await;
         let result = driver.result(ended);
         if observed {
-            control::report(self.id(), miss.origin());
+            control::report(self.inner.shared.id(), miss.core.origin());
         }
         if let Some(ticket) = miss.take_refresh() {
             *refresh = Some((ticket, miss.made()));

@@ -298,15 +298,15 @@ fn an_absence_holds_until_an_insert_into_its_shard() {
     memory.insert("present".to_owned(), 1, at(0));
     let absent = |key: &str| memory.get_hashed(memory.hash(key), key).err();
     let absence = absent("a").expect("no entry");
-    assert!(memory.still_absent(absence));
+    assert!(memory.tier.still_absent(absence));
     // A removal, a clear, a lookup: nothing can put "a" there.
     memory.remove("present");
     memory.clear();
     assert_eq!(get(&memory, "b"), None);
-    assert!(memory.still_absent(absence));
+    assert!(memory.tier.still_absent(absence));
     // An insert of the key itself is seen.
     memory.insert("a".to_owned(), 2, at(0));
-    assert!(!memory.still_absent(absence));
+    assert!(!memory.tier.still_absent(absence));
     assert!(absent("a").is_none());
     // As is any insert into the key's shard (one shard below 64 entries).
     let bounded: MemoryBackend<String, u32> = MemoryBackend::new().max_entries(10);
@@ -314,7 +314,7 @@ fn an_absence_holds_until_an_insert_into_its_shard() {
         .get_hashed(bounded.hash("x"), "x")
         .expect_err("empty");
     bounded.insert("y".to_owned(), 1, at(0));
-    assert!(!bounded.still_absent(absence));
+    assert!(!bounded.tier.still_absent(absence));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! bound and the threads' indexes — and what is done with it: compiled once for every tier of a
 //! program, not once per key and value types (compile time). [`MemoryBackend`] is this, typed.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, RwLock, RwLockWriteGuard};
 
@@ -87,6 +87,21 @@ impl<T> std::ops::Deref for CacheLine<T> {
     }
 }
 
+/// `key`'s hash by `hasher`, as [`BuildHasher::hash_one`] makes it but written out: through
+/// `hash_one` a key form compiled `hash_one` and `Hash for &Q` beside its own `Hash` (two
+/// functions more per cache type in a debug build: compile time). The memory tier's hash and
+/// the flights' ([`Tier::key_hasher`]).
+#[inline]
+#[allow(
+    clippy::manual_hash_one,
+    reason = "`hash_one` is two functions more per cache type in a debug build"
+)]
+pub(crate) fn hash_key<Q: Hash + ?Sized>(hasher: &DefaultHashBuilder, key: &Q) -> u64 {
+    let mut state = hasher.build_hasher();
+    key.hash(&mut state);
+    state.finish()
+}
+
 impl Tier {
     /// An unbounded tier.
     pub(crate) fn new() -> Self {
@@ -144,7 +159,7 @@ impl Tier {
     /// The hash that [`get_shared`](MemoryBackend::get_shared) and friends take.
     #[inline]
     pub(super) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        self.hasher.hash_one(key)
+        hash_key(&self.hasher, key)
     }
 
     #[inline]
@@ -164,7 +179,7 @@ impl Tier {
     /// the insert, so that a caller ordered after an insert (by a lock it took after the
     /// inserter released it) sees the count move.
     #[cfg_attr(not(debug_assertions), inline)]
-    pub(super) fn still_absent(&self, absence: Absence) -> bool {
+    pub(crate) fn still_absent(&self, absence: Absence) -> bool {
         let shard = &self.shards[absence.shard & (DEFAULT_SHARDS - 1)];
         shard.inserts.load(Ordering::Acquire) == absence.inserts
     }

@@ -3,7 +3,9 @@
 //! and the memory tier ([`Settings`]) are checked and made into the cache's untyped parts by code
 //! compiled once.
 
+use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Settings;
@@ -75,16 +77,23 @@ where
         Ok(made) => made,
         Err(e) => return Err(e),
     };
-    Ok(Cache::from_inner(Inner {
-        shared,
-        memory: match memory {
-            Some(tier) => Some(MemoryBackend::from_tier(tier)),
-            None => None,
-        },
-        backends,
-        ttl_fn,
-        flights: Flights::new(),
-    }))
+    // Built in place, not through a constructor of `Cache` or `MemoryBackend` (a function
+    // more each per cache type in a debug build).
+    Ok(Cache {
+        inner: Arc::new(Inner {
+            shared,
+            memory: match memory {
+                Some(tier) => Some(MemoryBackend {
+                    tier,
+                    types: PhantomData,
+                }),
+                None => None,
+            },
+            backends,
+            ttl_fn,
+            flights: Flights::new(),
+        }),
+    })
 }
 
 /// [`finish`]'s attach without persistent tiers: none to ready, and an error if the builder was

@@ -34,7 +34,7 @@ where
         if let Some(limiter) = &self.inner.rate_limiter {
             limiter.acquire();
         }
-        report(self.id(), Origin::Computed);
+        report(self.inner.shared.id(), Origin::Computed);
     }
 
     /// A forced refresh's start: the key whose flight hash is `hash` invalidated, as `insert`

@@ -225,7 +225,7 @@ where
     }
 
     fn running(&self) {
-        self.miss.running();
+        self.miss.core.running();
     }
 
     fn turns(&self) -> &Turns {

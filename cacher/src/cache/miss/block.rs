@@ -14,7 +14,7 @@ impl<'a> Core<'a> {
     /// here, inline, rather than by a call of the step loop, whose entry costs a memory-only
     /// miss as much as the step itself (it loads the shell's methods for the whole loop).
     #[cfg_attr(not(debug_assertions), inline)]
-    pub(super) fn advance(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+    pub(in crate::cache) fn advance(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
         if let Phase::Done = self.phase {
             self.phase = Phase::Over;
             return Step::Done;

@@ -4,8 +4,7 @@
 
 use std::hash::Hash;
 
-use super::{Failed, Miss, Step, log};
-use crate::cache::origin::Origin;
+use super::{Failed, Miss, log};
 use crate::cache::refresh::Ticket;
 use crate::error::Error;
 use crate::key::KeyRef;
@@ -16,19 +15,6 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// Performs the steps up to the function's run or the value, blocking
-    /// ([`Core::advance`](super::Core::advance)).
-    #[inline]
-    pub(in crate::cache) fn advance(&mut self) -> Step<'a> {
-        self.core.advance(&mut self.shell)
-    }
-
-    /// The function's run begins: counted as a miss ([`Core::running`](super::Core::running)).
-    #[inline]
-    pub(in crate::cache) fn running(&self) {
-        self.core.running();
-    }
-
     /// The function's value: store it, unless the key was invalidated while it was computed.
     #[inline]
     pub(in crate::cache) fn computed(&mut self, value: V) {
@@ -65,11 +51,6 @@ where
     /// The persistent key the call made, for a later call of the same key ([`Call::again`](crate::cache::call::Call::again)).
     pub(in crate::cache) fn made(&self) -> Option<crate::cache::call::Made> {
         self.shell.call.made()
-    }
-
-    /// Where the call's value came from, once the driver has it.
-    pub(in crate::cache) fn origin(&self) -> Origin {
-        self.core.origin
     }
 
     /// The background refresh this call claimed, if any: its caller hands it the function.

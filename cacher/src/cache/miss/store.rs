@@ -14,7 +14,7 @@ impl<'a> Core<'a> {
     /// The function's run begins (its limiter waited for): a miss, counted now, so that a run
     /// that panics or whose async caller is dropped is counted as one that returns. A
     /// background refresh is not a miss (its failure counts as an error, `refresh_failed`).
-    pub(super) fn running(&self) {
+    pub(in crate::cache) fn running(&self) {
         if self.goal.counts_miss() {
             self.shared.stats.miss();
         }

@@ -27,6 +27,6 @@ fn a_miss_answered_before_it_joined_serves_the_stored_value() {
     let mut miss = super::Miss::new(inner, &mut call, hash, Goal::Compute, memory);
     let mut function = Some(|| -> Result<u64, ()> { panic!("the function ran") });
     assert_eq!(drive::run(&mut miss, &mut function), Ok(1));
-    assert_eq!(miss.origin(), Origin::Hit);
+    assert_eq!(miss.core.origin(), Origin::Hit);
     assert_eq!(cache.stats().misses, 0);
 }
