@@ -173,7 +173,15 @@ where
             // Only a timed form's value can be stored nowhere: a test of `KeyRef::TIMED` alone,
             // so that an untimed one compiles no removal here.
             if Q::TIMED {
-                self.stored_nowhere_removed(goal, key, result.as_ref().ok());
+                #[allow(
+                    clippy::manual_ok_err,
+                    reason = "`as_ref().ok()` is two functions more per value type"
+                )]
+                let value = match &result {
+                    Ok(value) => Some(value),
+                    Err(_) => None,
+                };
+                self.stored_nowhere_removed(goal, key, value);
             }
         }
         result
@@ -335,14 +343,28 @@ where
             }
         };
         let mut call = Call::new(key);
-        let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
-        let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
-        let ended = driver.drive().await;
-        let result = driver.result(ended);
+        // The miss dropped at the block's end, before a forced refresh's removal: not by
+        // `drop`, a function more per cache type in a debug build (compile time).
+        let result = {
+            let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
+            let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
+            let ended = driver.drive().await;
+            let result = driver.result(ended);
+            if told {
+                control::report(self.inner.shared.id(), miss.core.origin());
+            }
+            result
+        };
         if told {
-            control::report(self.inner.shared.id(), miss.core.origin());
-            drop(miss);
-            if let Some(refreshed) = self.refreshed_boxed(goal, result.as_ref().ok(), &mut call) {
+            #[allow(
+                clippy::manual_ok_err,
+                reason = "`as_ref().ok()` is two functions more per value type"
+            )]
+            let value = match &result {
+                Ok(value) => Some(value),
+                Err(()) => None,
+            };
+            if let Some(refreshed) = self.refreshed_boxed(goal, value, &mut call) {
                 refreshed.await;
             }
         }

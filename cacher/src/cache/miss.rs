@@ -344,7 +344,7 @@ impl<'a> Core<'a> {
     }
 
     /// What to do next.
-    pub(super) fn next(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
+    pub(in crate::cache) fn next(&mut self, v: &mut dyn Values<'a>) -> Step<'a> {
         let shared = self.shared;
         loop {
             match self.phase {

@@ -111,6 +111,10 @@ impl ThreadIndex {
     /// the shared table answers then.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` on the typed slot would compile a function more per cache type"
+    )]
     pub(super) fn find<K, V, Q>(&self, hash: u64, key: &Q, bound: &Bound) -> Option<(V, Stamp)>
     where
         K: Eq + 'static,
@@ -118,7 +122,10 @@ impl ThreadIndex {
         Q: KeyRef<K> + ?Sized,
     {
         let entry = self.entry_of(hash)?;
-        let slot = entry.typed::<K, V>()?;
+        let slot = match entry.typed::<K, V>() {
+            Some(slot) => slot,
+            None => return None,
+        };
         // One entry per hash: another key with this hash is not indexed. Acquire: pairs with the
         // write that retired it, under its shard's lock.
         // (A dead one stays indexed: letting go of it here costs every hit 5 % in instructions.)

@@ -51,7 +51,8 @@ impl<V> Typed<V> {
 #[allow(
     clippy::question_mark,
     clippy::manual_map,
-    reason = "`?` and `Option::map` would each compile a function more per cache type"
+    clippy::redundant_pattern_matching,
+    reason = "`?`, `Option::map` and `is_some` would each compile a function more per cache type"
 )]
 pub(crate) fn finish<K, V, const PERSISTENT: bool, const TIMED: bool>(
     settings: Settings,
@@ -72,7 +73,7 @@ where
         true => attach(&mut backends, retention, want_dir),
         false => attach_none(persistent),
     };
-    let made = settings.into_parts((ttl_fn.is_some(), TIMED), persistent, &mut attach);
+    let made = settings.into_parts((matches!(ttl_fn, Some(_)), TIMED), persistent, &mut attach);
     let (shared, memory) = match made {
         Ok(made) => made,
         Err(e) => return Err(e),

@@ -12,43 +12,31 @@ use std::collections::VecDeque;
 use std::hash::Hash;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tracing::Instrument as _;
 
 use super::job::write_all;
 use super::relay::Turns;
 use super::{Relay, Timer, compute_span, tier_span};
-use crate::cache::flight::{Flight, Outcome};
-use crate::cache::generation::Generations;
-use crate::cache::inner::{Inner, Shared};
-use crate::cache::miss::{Miss, Step, down_in, no_tiers};
+use crate::cache::inner::Inner;
+use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
 use crate::future::BoxFuture;
 use crate::key::KeyRef;
-use crate::lock::FlightGuard;
 
 /// A miss, as the untyped loop [`drive`] sees it: its steps, and the answers it hands back.
+///
+/// What needs no type (the next step, a wait's or the lock's answer, the run's start) the loop
+/// asks of the core itself ([`core`](Self::core)), not through a method here that forwards to
+/// it: each would be a function more per cache type in a debug build (compile time).
 trait Drivable<'a>: Send {
-    /// What to do next ([`Miss::next`]).
-    fn next(&mut self) -> Step<'a>;
-    /// The cache's untyped parts (its namespace, its counters).
-    fn shared(&self) -> &Shared;
+    /// The miss's core, and its typed shell for the core to act on.
+    fn core(&mut self) -> (&mut Core<'a>, &mut dyn Values<'a>);
     /// [`Step::Read`]: the tier read and its answer handed in.
     fn read(&mut self, tier: usize) -> BoxFuture<'_, ()>;
     /// [`Step::Write`]: the next write of the store under way made, and how it went handed in.
     fn write(&mut self) -> BoxFuture<'_, ()>;
     /// [`Step::Generations`]: the tiers' generations read and handed in.
     fn generations(&mut self, upto: usize) -> BoxFuture<'_, ()>;
-    /// [`Step::Wait`]: the flight to wait for.
-    fn flight(&self) -> &Flight;
-    fn waited(&mut self, outcome: Outcome);
-    fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>);
-    /// The function's run begins ([`Miss::running`]).
-    fn running(&self);
-    /// The relay's turns, through which the function's run is asked for.
-    fn turns(&self) -> &Turns;
-    fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)>;
-    fn claim_settled(&mut self, settled: bool);
     /// The function's value, handed to the core once the run gave one.
     fn computed(&mut self);
     /// The function failed: `true` when the call has ended (its result kept), `false` when the
@@ -66,15 +54,19 @@ pub(in crate::cache) enum Ended {
 
 /// [`drive`]'s future, boxed by a function that is not generic: its poll is then compiled
 /// once, in cacher, not in each crate that calls it.
-fn boxed<'m, 'a>(miss: &'m mut (dyn Drivable<'a> + 'm)) -> crate::future::BoxFuture<'m, Ended> {
-    Box::pin(drive(miss))
+fn boxed<'m, 'a>(
+    miss: &'m mut (dyn Drivable<'a> + 'm),
+    turns: &'m Turns,
+) -> crate::future::BoxFuture<'m, Ended> {
+    Box::pin(drive(miss, turns))
 }
 
-/// Runs `miss` to its end.
-async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
+/// Runs `miss` to its end, asking for the function's run through `turns`.
+async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) -> Ended {
     let mut failed = false;
     loop {
-        let limiter = match miss.next() {
+        let (core, values) = miss.core();
+        let limiter = match core.next(values) {
             Step::Read(tier) => {
                 miss.read(tier).await;
                 continue;
@@ -84,12 +76,15 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
                 continue;
             }
             Step::Wait(bound) => {
-                let outcome = miss.flight().wait_async(bound).await;
-                miss.waited(outcome);
+                let outcome = miss.core().0.flight().wait_async(bound).await;
+                let (core, values) = miss.core();
+                core.waited_for(outcome, values);
                 continue;
             }
             Step::Lock(lock, name) => {
-                miss.locked(lock.lock_async(name).await);
+                let locked = lock.lock_async(name).await;
+                let (core, values) = miss.core();
+                core.locked(locked, values);
                 continue;
             }
             Step::Generations(upto) => {
@@ -99,14 +94,17 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
             Step::Compute(limiter) => limiter,
             Step::Done => return Ended::Done { failed },
         };
+        // The core asked once for the run (the vtable's call builds its pair): what the run's
+        // end needs of it is known now.
+        let (shared, claim) = (core.shared(), core.refresh_claim());
         if let Some(limiter) = limiter {
             limiter.acquire_async().await;
         }
-        miss.running();
+        core.running();
         let timer = Timer::start();
-        let span = compute_span(miss.shared().namespace());
-        let gave = miss.turns().run(Some(span)).await;
-        timer.stop(&miss.shared().stats);
+        let span = compute_span(shared.namespace());
+        let gave = turns.run(Some(span)).await;
+        timer.stop(&shared.stats);
         if !gave {
             match miss.failed() {
                 true => return Ended::Failed,
@@ -114,9 +112,9 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_)) -> Ended {
             }
             continue;
         }
-        if let Some((generations, hash, bound)) = miss.refresh_claim() {
+        if let Some((generations, hash, bound)) = claim {
             let settled = generations.claimable_async(hash, bound).await;
-            miss.claim_settled(settled);
+            miss.core().0.claim_settled(settled);
         }
         miss.computed();
     }
@@ -150,7 +148,8 @@ where
 
     /// Runs the miss to its end without blocking the executor ([`drive`]'s loop, compiled once).
     pub(in crate::cache) fn drive(&mut self) -> crate::future::BoxFuture<'_, Ended> {
-        boxed(self)
+        let turns = self.relay.turns();
+        boxed(self, turns)
     }
 
     /// The call's result from how [`drive`](Self::drive) ended: its value, or `Err` when the
@@ -184,12 +183,8 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
-    fn next(&mut self) -> Step<'a> {
-        self.miss.next()
-    }
-
-    fn shared(&self) -> &Shared {
-        self.cache
+    fn core(&mut self) -> (&mut Core<'a>, &mut dyn Values<'a>) {
+        (&mut self.miss.core, &mut self.miss.shell)
     }
 
     // The three below box a future made only for a key form with persistent tiers: code after an
@@ -210,34 +205,6 @@ where
     fn generations(&mut self, upto: usize) -> BoxFuture<'_, ()> {
         let true = Q::PERSISTENT else { no_tiers() };
         Box::pin(generations_async(self.cache, self.miss, upto))
-    }
-
-    fn flight(&self) -> &Flight {
-        self.miss.flight()
-    }
-
-    fn waited(&mut self, outcome: Outcome) {
-        self.miss.waited(outcome);
-    }
-
-    fn locked(&mut self, locked: crate::Result<Option<FlightGuard<'a>>>) {
-        self.miss.locked(locked);
-    }
-
-    fn running(&self) {
-        self.miss.core.running();
-    }
-
-    fn turns(&self) -> &Turns {
-        self.relay.turns()
-    }
-
-    fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
-        self.miss.refresh_claim()
-    }
-
-    fn claim_settled(&mut self, settled: bool) {
-        self.miss.claim_settled(settled);
     }
 
     fn computed(&mut self) {

@@ -57,8 +57,7 @@ impl<'a> Core<'a> {
     #[inline(never)]
     fn wait_step(&mut self, bound: std::time::Duration, v: &mut dyn Values<'a>) {
         let outcome = self.flight().wait(bound);
-        let waited = self.outcome(outcome, v);
-        self.waited(waited, v);
+        self.waited_for(outcome, v);
     }
 
     /// Whether an invalidation went on without the store under way (waited out its bound).

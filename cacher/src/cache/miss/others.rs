@@ -41,16 +41,23 @@ impl<'a> Core<'a> {
     }
 
     /// The flight to wait for, for [`Step::Wait`](super::Step::Wait).
-    pub(super) fn flight(&self) -> &Flight {
+    pub(in crate::cache) fn flight(&self) -> &Flight {
         match &self.flight {
             Some(flight) => flight,
             None => log::out_of_step("waits are planned with their flight"),
         }
     }
 
+    /// How the wait for another caller ended, for [`Step::Wait`](super::Step::Wait): both
+    /// drivers' answer.
+    pub(in crate::cache) fn waited_for(&mut self, outcome: Outcome, v: &mut dyn Values<'a>) {
+        let waited = self.outcome(outcome, v);
+        self.waited(waited, v);
+    }
+
     /// How a wait ended, the leader's value taken into the shell; the flight kept only for a
     /// wait that timed out (to abandon).
-    pub(super) fn outcome(&mut self, outcome: Outcome, v: &mut dyn Values<'a>) -> Waited {
+    fn outcome(&mut self, outcome: Outcome, v: &mut dyn Values<'a>) -> Waited {
         let waited = match outcome {
             Outcome::Value => match v.take_handed(self.flight()) {
                 true => Waited::Value,
@@ -65,7 +72,7 @@ impl<'a> Core<'a> {
     }
 
     /// How the wait for another caller ended.
-    pub(super) fn waited(&mut self, outcome: Waited, v: &mut dyn Values<'a>) {
+    fn waited(&mut self, outcome: Waited, v: &mut dyn Values<'a>) {
         let Phase::Wait = self.phase else {
             log::out_of_step("answers follow their step")
         };
@@ -106,7 +113,7 @@ impl<'a> Core<'a> {
     /// How taking the cross-process lock went. Whatever happened, the caller computes unless the
     /// lock's previous holder stored the value: a lock that fails costs a duplicate call, never a
     /// failed one.
-    pub(super) fn locked(
+    pub(in crate::cache) fn locked(
         &mut self,
         locked: Result<Option<FlightGuard<'a>>>,
         v: &mut dyn Values<'a>,

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use super::store::Planned;
 use super::tier::{park, tier_of};
-use super::{Failed, Goal, Miss, Step, log};
+use super::{Core, Failed, Goal, Miss, log};
 use crate::backend::PersistentBackend;
-use crate::cache::flight::{Flight, Outcome};
 use crate::cache::generation::Generations;
 use crate::entry::{Entry, EntryKey};
 use crate::error::Result;
@@ -30,40 +29,8 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// In the async driver, before the function's value is handed in ([`computed`]): a forced
-    /// refresh's store, alone in its stripe, first waits for the stripe's removals and stores
-    /// under way, without blocking the executor (the core's own waits then find none, but for
-    /// one begun in between). What to wait with (`Generations::claimable_async`), for a refresh;
-    /// how it went goes to [`claim_settled`](Self::claim_settled). The wait is the driver's,
-    /// so that its state machine is one for every cache type.
-    ///
-    /// [`computed`]: Miss::computed
-    pub(in crate::cache) fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
-        // Not `bool::then`: its closure is one function more per cache type (compile time).
-        if self.core.goal != Goal::Refresh {
-            return None;
-        }
-        let inner = self.shell.inner;
-        Some((
-            inner.flights.generations(),
-            self.core.hash,
-            inner.store_wait(),
-        ))
-    }
-
-    /// Whether [`refresh_claim`](Self::refresh_claim)'s wait settled the stripe.
-    pub(in crate::cache) fn claim_settled(&mut self, settled: bool) {
-        self.core.claim_waited = !settled;
-    }
-
-    /// What to do next.
-    #[inline]
-    pub(in crate::cache) fn next(&mut self) -> Step<'a> {
-        self.core.next(&mut self.shell)
-    }
-
-    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`] and
-    /// [`Step::Write`].
+    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`](super::Step::Read) and
+    /// [`Step::Write`](super::Step::Write).
     pub(in crate::cache) fn tier(
         &self,
         tier: usize,
@@ -71,19 +38,14 @@ where
         tier_of(self.shell.inner, self.shell.call, self.core.key, tier)
     }
 
-    /// The flight to wait for, for [`Step::Wait`].
-    pub(in crate::cache) fn flight(&self) -> &Flight {
-        self.core.flight()
-    }
-
-    /// A persistent tier's answer to [`Step::Read`].
+    /// A persistent tier's answer to [`Step::Read`](super::Step::Read).
     #[inline]
     pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let answer = park(&mut self.shell.entry, answer);
         self.core.read(answer, &mut self.shell);
     }
 
-    /// The writes of the store under way, at its first [`Step::Write`]: the entry (back with
+    /// The writes of the store under way, at its first [`Step::Write`](super::Step::Write): the entry (back with
     /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
     /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
     pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
@@ -114,7 +76,7 @@ where
         }
     }
 
-    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
+    /// The call's end, at [`Step::Done`](super::Step::Done): its value, or the function's error kept while the
     /// tiers were looked at for a fallback that none held.
     pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
         match (self.shell.value.take(), failure) {
@@ -129,34 +91,41 @@ where
         self.core.wrote(result, &mut self.shell);
     }
 
-    /// How the wait for another caller ended.
-    pub(in crate::cache) fn waited(&mut self, outcome: Outcome) {
-        let waited = self.core.outcome(outcome, &mut self.shell);
-        self.core.waited(waited, &mut self.shell);
-    }
-
     /// The tiers down for the rest of the call (bit `i` for tier `i`), whose generations are
-    /// not read for [`Step::Generations`].
+    /// not read for [`Step::Generations`](super::Step::Generations).
     pub(in crate::cache) fn down(&self) -> u64 {
         self.core.down
     }
 
-    /// How many tiers' generations were read (those before it): where a [`Step::Generations`]
+    /// How many tiers' generations were read (those before it): where a [`Step::Generations`](super::Step::Generations)
     /// reads from.
     pub(in crate::cache) fn seen_len(&self) -> usize {
         self.core.seen_len()
     }
 
-    /// The tiers' generations, read for [`Step::Generations`].
+    /// The tiers' generations, read for [`Step::Generations`](super::Step::Generations).
     pub(in crate::cache) fn seen(&mut self, read: super::values::Read) {
         self.core.seen(read, &mut self.shell);
     }
+}
 
-    /// How taking the cross-process lock went.
-    pub(in crate::cache) fn locked(
-        &mut self,
-        locked: Result<Option<crate::lock::FlightGuard<'a>>>,
-    ) {
-        self.core.locked(locked, &mut self.shell);
+impl<'a> Core<'a> {
+    /// In the async driver, before the function's value is handed in: a forced refresh's
+    /// store, alone in its stripe, first waits for the stripe's removals and stores under way,
+    /// without blocking the executor (the core's own waits then find none, but for one begun
+    /// in between). What to wait with (`Generations::claimable_async`), for a refresh; how it
+    /// went goes to [`claim_settled`](Self::claim_settled). The wait is the driver's, so that
+    /// its state machine is one for every cache type.
+    pub(in crate::cache) fn refresh_claim(&self) -> Option<(&'a Generations, u64, Duration)> {
+        // Not `bool::then`: its closure is one function more (compile time).
+        if self.goal != Goal::Refresh {
+            return None;
+        }
+        Some((self.generations, self.hash, self.shared.store_wait()))
+    }
+
+    /// Whether [`refresh_claim`](Self::refresh_claim)'s wait settled the stripe.
+    pub(in crate::cache) fn claim_settled(&mut self, settled: bool) {
+        self.claim_waited = !settled;
     }
 }
