@@ -31,3 +31,14 @@ impl<A, R, F: FnMut(A) -> R> CallbackMut<A, R> for F {
         self(a)
     }
 }
+
+/// Taken by value in a closure that is called once (a `#[cached]` function's body, an async
+/// call's start), which is then `FnOnce` only: called once, it compiles to its body alone,
+/// without the `call_once` shim of a `Fn` closure called once (compile time).
+pub struct Spend;
+
+impl Spend {
+    /// Spends it.
+    #[inline(always)]
+    pub fn spend(self) {}
+}

@@ -35,17 +35,6 @@ fn called_twice() -> ! {
     panic!("a cache calls its compute at most once")
 }
 
-/// Taken by value in the closure of a `#[cached]` function's body, which is then `FnOnce` only:
-/// called once, it compiles to its body alone, without the `call_once` shim of a `Fn` closure
-/// called once (compile time).
-pub struct Spend;
-
-impl Spend {
-    /// Spends it.
-    #[inline(always)]
-    pub fn spend(self) {}
-}
-
 /// The body of a `#[cached]` function behind a `dyn`, as a closure whose type depends on its
 /// return type only: functions of one key and return type then share the cache's code for a
 /// lookup, instead of each compiling its own for its closure's type. The body is called through

@@ -21,6 +21,8 @@ use super::miss::Goal;
 #[cfg(feature = "tokio")]
 use super::miss::Miss;
 use super::origin::Origin;
+#[cfg(feature = "tokio")]
+use crate::callback::Spend;
 use crate::key::{AsKey, Borrowed, KeyRef};
 
 impl<K, V> Cache<K, V>
@@ -58,12 +60,16 @@ where
     /// [`get_or_compute`](Self::get_or_compute) of a key in its lookup form, as `#[cached]`
     /// passes it (its `KeyRef::PERSISTENT` and `KeyRef::TIMED` kept). Not part of the API.
     #[doc(hidden)]
-    #[inline]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __get_or_compute<Q>(&self, key: &Q, compute: impl FnOnce() -> V) -> V
     where
         Q: KeyRef<K> + ?Sized,
     {
-        match self.__try_get_or_compute(key, || Ok::<V, Infallible>(compute())) {
+        // Straight to the body that `__try_get_or_compute` calls: through it, one function more
+        // per cache type in a debug build (compile time).
+        let mode = control::take(self.inner.shared.id());
+        match self.compute_steered(mode, key, || Ok::<V, Infallible>(compute())) {
             Ok(value) => value,
             Err(never) => match never {},
         }
@@ -214,7 +220,12 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
         Fut: Future<Output = V>,
     {
-        let begin = move || self.begin_async(key);
+        // `FnOnce` only (`Spend`): no `call_once` shim per cache type.
+        let spend = Spend;
+        let begin = move || {
+            spend.spend();
+            self.begin_async(key)
+        };
         drive::driven(begin, Some(compute), Ok::<V, Infallible>, infallible)
     }
 
@@ -254,7 +265,12 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
         Fut: Future<Output = Result<V, E>>,
     {
-        let begin = move || self.begin_async(key);
+        // `FnOnce` only (`Spend`): no `call_once` shim per cache type.
+        let spend = Spend;
+        let begin = move || {
+            spend.spend();
+            self.begin_async(key)
+        };
         let identity = std::convert::identity;
         drive::driven(begin, Some(compute), identity, identity)
     }
