@@ -156,8 +156,7 @@ where
         // Not through `miss`: a store hit without a memory tier passed its value up one layer
         // more (≈ 55 instructions, ≈ 8 ns of a 200-byte hit).
         let call = &mut Call::new(key);
-        let mut miss = match reads_ahead(inner.backends.len(), Goal::Lookup, inner.memory.is_none())
-        {
+        let mut miss = match reads_ahead(inner.tiers, Goal::Lookup, inner.memory.is_none()) {
             false => Miss::new(inner, call, hash, Goal::Lookup, memory),
             true => match Miss::read_ahead(inner, call, hash) {
                 Ahead::Hit(value) => return Some(value),
@@ -403,7 +402,7 @@ impl<K, V> fmt::Debug for Cache<K, V> {
             .field("version", &inner.naming.version)
             .field("keyer", &inner.naming.keyer)
             .field("memory", &inner.memory.is_some())
-            .field("persistent_tiers", &inner.backends.len())
+            .field("persistent_tiers", &inner.tiers)
             .field("ttl", &inner.ttl)
             .field("ttl_fn", &inner.ttl_fn.is_some())
             .field("rate_limiter", &inner.rate_limiter)

@@ -38,6 +38,9 @@ pub(super) struct Inner<K, V> {
 /// The parts of a cache that depend on neither the key nor the value type, and the code that
 /// reads them, compiled once in cacher rather than once per cache type. [`Inner`] derefs to it.
 pub(super) struct Shared {
+    /// How many persistent tiers the cache has (`Inner::backends`' length), read without the
+    /// vector's methods, which are functions per value type in a debug build (compile time).
+    pub(super) tiers: usize,
     pub(super) naming: Naming,
     pub(super) ttl: TtlPolicy,
     /// Whether entries can age at all: without, a memory hit reads no clock.
@@ -177,9 +180,9 @@ where
     #[inline(always)]
     pub(super) fn tiers_for<Q: KeyRef<K> + ?Sized>(&self) -> usize {
         match Q::PERSISTENT {
-            true => self.backends.len(),
-            false if self.backends.is_empty() => 0,
-            false => memory_only(self.backends.len()),
+            true => self.tiers,
+            false if self.tiers == 0 => 0,
+            false => memory_only(self.tiers),
         }
     }
 
@@ -281,7 +284,7 @@ impl<K, V> Inner<K, V> {
     where
         Q: KeyRef<K> + ?Sized,
     {
-        if self.backends.is_empty() {
+        if self.tiers == 0 {
             return (None, None);
         }
         self.shared.key_made(call.persistent_key())

@@ -124,6 +124,7 @@ impl Settings {
             .stale_while_revalidate(self.stale_while_revalidate.unwrap_or_default())
             .time_to_idle(self.time_to_idle);
         Shared {
+            tiers: persistent,
             stats: crate::cache::stats::Counters::new(&self.namespace, persistent),
             naming: Naming {
                 namespace: self.namespace,

@@ -116,7 +116,7 @@ where
     {
         let inner = &*self.inner;
         let made = match Q::PERSISTENT {
-            true if !inner.backends.is_empty() => {
+            true if inner.tiers > 0 => {
                 call.make_key(&inner.naming);
                 call.made()
             }

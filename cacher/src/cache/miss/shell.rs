@@ -363,7 +363,7 @@ where
         // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a
         // memory-only form on a cache with tiers is refused by `built`, next.
         match Q::PERSISTENT {
-            true if !inner.backends.is_empty() => call.make_key(&inner.naming),
+            true if inner.tiers > 0 => call.make_key(&inner.naming),
             true | false => {}
         }
         Self::built(inner, call, hash, generation, goal, detach)
