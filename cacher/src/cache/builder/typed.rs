@@ -67,13 +67,19 @@ where
         ttl_fn,
     } = typed;
     let persistent = backends.len();
-    // The checks, the tiers' attach and the untyped parts by one non-generic call; `match`es
-    // rather than closures, each compiled once more per cache type.
-    let mut attach = |(retention, want_dir): (Option<Duration>, bool)| match PERSISTENT {
-        true => attach(&mut backends, retention, want_dir),
-        false => attach_none(persistent),
+    // The checks, the tiers' attach and the untyped parts by one non-generic call. The attach
+    // a closure (two functions per cache type: it and its call) only for a form with persistent
+    // tiers; a memory-only form's is `attach_none`, compiled once.
+    let flags = (matches!(ttl_fn, Some(_)), TIMED);
+    let made = match PERSISTENT {
+        true => settings.into_parts(flags, persistent, &mut |(retention, want_dir)| {
+            attach(&mut backends, retention, want_dir)
+        }),
+        false if persistent > 0 => Err(crate::Error::Config(
+            "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
+        )),
+        false => settings.into_parts(flags, persistent, &mut attach_none),
     };
-    let made = settings.into_parts((matches!(ttl_fn, Some(_)), TIMED), persistent, &mut attach);
     let (shared, memory) = match made {
         Ok(made) => made,
         Err(e) => return Err(e),
@@ -97,15 +103,9 @@ where
     })
 }
 
-/// [`finish`]'s attach without persistent tiers: none to ready, and an error if the builder was
-/// given some.
-fn attach_none(persistent: usize) -> Result<Option<PathBuf>> {
-    match persistent {
-        0 => Ok(None),
-        _ => Err(crate::Error::Config(
-            "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
-        )),
-    }
+/// [`finish`]'s attach without persistent tiers: none to ready, no directory for a lock.
+fn attach_none(_: (Option<Duration>, bool)) -> Result<Option<PathBuf>> {
+    Ok(None)
 }
 
 /// Readies the persistent tiers for the cache's `retention`, and finds the first one's
