@@ -31,7 +31,6 @@ use self::call::Call;
 use self::inner::{Inner, Memory};
 use self::miss::ahead::{Ahead, reads_ahead};
 use self::miss::{Goal, Miss};
-use crate::backend::Taken;
 use crate::error::Result;
 use crate::key::{AsKey, Borrowed, KeyRef};
 
@@ -245,8 +244,16 @@ where
         // The memory tier last; it hands the value back, dropped once stores are let in again
         // (a value's `Drop` may use the cache) and every tier is rid of it (or a panic in it
         // would leave a tier that brings it back).
-        let taken = inner.memory.as_ref().map(|memory| memory.take(key));
-        let kept = taken.as_ref().is_some_and(Taken::kept);
+        // `match`es: `as_ref`, `map` and its closure are each a function more per cache type.
+        #[allow(
+            clippy::manual_map,
+            reason = "`map` compiles two functions more per cache type"
+        )]
+        let taken = match &inner.memory {
+            Some(memory) => Some(memory.take(key)),
+            None => None,
+        };
+        let kept = matches!(&taken, Some(taken) if taken.kept());
         drop(_removal);
         drop(taken);
         match (removed, kept) {
@@ -272,8 +279,15 @@ where
             }
         }
         // The memory tier last, its values dropped after, as in `remove_call`.
-        let taken = inner.memory.as_ref().map(|memory| memory.clear());
-        if taken.as_ref().is_some_and(Taken::kept) {
+        #[allow(
+            clippy::manual_map,
+            reason = "`map` compiles two functions more per cache type"
+        )]
+        let taken = match &inner.memory {
+            Some(memory) => Some(memory.clear()),
+            None => None,
+        };
+        if matches!(&taken, Some(taken) if taken.kept()) {
             first.get_or_insert_with(|| kept_in_memory("clear"));
         }
         drop(_removal);

@@ -12,6 +12,7 @@ use super::flight::Flights;
 use super::refresh::Refreshing;
 use super::stats::Counters;
 use crate::backend::{Absence, MemoryBackend, PersistentBackend, Tier, hash_key};
+use crate::callback::Callback;
 use crate::clock::Clock;
 use crate::entry::Stamp;
 use crate::error::Error;
@@ -196,14 +197,21 @@ where
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored
     /// nowhere.
     pub(super) fn discards(&self, value: &V) -> bool {
-        self.ttl_of(value).is_some_and(|ttl| ttl.is_zero())
+        // `match`es here: `is_some_and`, `?` and their closures are each a function more per
+        // cache type in a debug build (compile time).
+        match self.ttl_of(value) {
+            Some(ttl) => ttl.is_zero(),
+            None => false,
+        }
     }
 
     /// The value's own ttl (`ttl_fn`); a `ttl_fn` that panics gives zero: the value is then its
     /// callers' only, and the panic costs no caller its value.
     pub(super) fn ttl_of(&self, value: &V) -> Option<Duration> {
-        let ttl_fn = self.ttl_fn.as_ref()?;
-        ttl_guarded(self.namespace(), &|| ttl_fn(value))
+        match &self.ttl_fn {
+            Some(ttl_fn) => ttl_guarded(self.namespace(), &|(): ()| ttl_fn(value)),
+            None => None,
+        }
     }
 
     #[inline]
@@ -322,9 +330,10 @@ fn memory_only(tiers: usize) -> ! {
 }
 
 /// `ttl` asked, its panic caught (a zero ttl then). Behind a `dyn`: one copy of the unwinding
-/// code for every cache type.
-fn ttl_guarded(namespace: &str, ttl: &dyn Fn() -> Option<Duration>) -> Option<Duration> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(ttl)).unwrap_or_else(|_| {
+/// code for every cache type; a [`Callback`], not a `dyn Fn`, whose vtable would compile the
+/// closure's `call_once` and its shim per cache type.
+fn ttl_guarded(namespace: &str, ttl: &dyn Callback<(), Option<Duration>>) -> Option<Duration> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ttl.run(()))).unwrap_or_else(|_| {
         tracing::warn!(namespace, "ttl_fn panicked; the value is not stored");
         Some(Duration::ZERO)
     })
