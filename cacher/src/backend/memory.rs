@@ -196,7 +196,7 @@ where
     /// write lock (else nothing is stored, as when [`skipped`](Inserted::skipped)): a condition
     /// that an operation which takes that lock after changing it (an invalidation that then
     /// writes or removes the key in this tier) can rely on — the insert comes before that
-    /// operation's write, or sees the change. `hash` is the key's [`hash`](Self::hash), made
+    /// operation's write, or sees the change. `hash` is the key's hash (`Inner::flight_hash`), made
     /// from the call's form of it (a `KeyRef` hashes as its key does): hashing the owned key
     /// would compile its `Hash` once more per cache type.
     pub(crate) fn insert_if(

@@ -90,9 +90,9 @@ pub(super) enum Step<'a> {
     /// Write the shell's entry to persistent tier `n`; answer with [`Miss::wrote`].
     Write(usize),
     /// Wait, at most the duration, for the flight of another caller computing this key
-    /// ([`Miss::flight`]); answer with [`Miss::waited`].
+    /// ([`Core::flight`]); answer with [`Core::waited_for`].
     Wait(Duration),
-    /// Take the cross-process lock of this name; answer with [`Miss::locked`].
+    /// Take the cross-process lock of this name; answer with [`Core::locked`].
     Lock(&'a dyn FlightLock, &'a str),
     /// Read the generations of the key in the persistent tiers before this one that were not
     /// read yet: before the function runs (all of them), or before a later tier is read (those

@@ -156,7 +156,8 @@ impl Tier {
         }
     }
 
-    /// The hash that [`get_shared`](MemoryBackend::get_shared) and friends take.
+    /// `key`'s hash by this tier's hasher ([`hash_key`]), for a removal or a use's record: the
+    /// lookups and inserts take the cache's (`Inner::flight_hash`), which is the same.
     #[inline]
     pub(super) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         hash_key(&self.hasher, key)

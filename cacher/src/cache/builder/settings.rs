@@ -38,7 +38,7 @@ pub struct Settings {
     pub(super) flight_lock: Option<Box<dyn FlightLock>>,
     pub(super) clock: Clock,
     pub(super) wait_timeout: Duration,
-    /// The memory tier, untyped ([`MemoryBackend::into_tier`]).
+    /// The memory tier, untyped (a [`MemoryBackend`]'s `tier`, typed again by the build).
     pub(super) memory: Option<Tier>,
     /// The first mistake in giving the backends.
     pub(super) mistake: Option<&'static str>,

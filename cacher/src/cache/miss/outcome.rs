@@ -39,7 +39,7 @@ where
         }
     }
 
-    /// The call's value, at [`Step::Done`].
+    /// The call's value, at [`Step::Done`](super::Step::Done).
     #[inline]
     pub(in crate::cache) fn value(&mut self) -> V {
         match self.shell.value.take() {

@@ -1,5 +1,7 @@
 //! What the async driver asks of a miss: it performs the steps itself (its I/O awaits), and
-//! hands each answer back here, to the core.
+//! hands the typed answers back here (a tier's read and write, the generations read, the
+//! function's outcome); the untyped ones go to the core directly (a wait's, the lock's, a forced
+//! refresh's claim, `refresh_claim` and `claim_settled` below).
 
 use std::hash::Hash;
 use std::ops::ControlFlow;
