@@ -83,7 +83,7 @@ where
         let Ahead::Read(generation, answer) = ahead else {
             log::out_of_step("a hit read ahead is the call's value")
         };
-        let mut miss = Self::built(inner, call, hash, generation, goal, false);
+        let mut miss = Self::built(inner, call, hash, generation, goal);
         miss.core.phase = Phase::Start(Found::Absent);
         miss.shell.ahead = answer;
         miss

@@ -305,7 +305,9 @@ where
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
     /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Always inlined in optimised
     /// builds: the call is then built in its caller's place, not copied there (LLVM's choice
-    /// moved with changes elsewhere: +20 instructions a miss).
+    /// moved with changes elsewhere: +20 instructions a miss). The one constructor of a call
+    /// that starts here (the others set a field after it): a wrapper of it would be a function
+    /// more per cache type in a debug build (compile time).
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(in crate::cache) fn new(
@@ -315,7 +317,18 @@ where
         goal: Goal,
         memory: Memory<V>,
     ) -> Self {
-        let mut miss = Self::with(inner, call, hash, goal, false);
+        // The generation is noted before the persistent key is made: that runs user code (the
+        // key's `Serialize`, the keyer), and an invalidation from there came after the call's
+        // memory lookup, so it must count as since the call started.
+        let generation = inner.flights.generations().current(hash);
+        // Made while the call is still this miss's alone (shared from here on).
+        // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a
+        // memory-only form on a cache with tiers is refused by `built`, next.
+        match Q::PERSISTENT {
+            true if inner.tiers > 0 => call.make_key(&inner.naming),
+            true | false => {}
+        }
+        let mut miss = Self::built(inner, call, hash, generation, goal);
         miss.core.phase = Phase::Start(miss.shell.keep(memory));
         miss
     }
@@ -329,8 +342,8 @@ where
         hash: u64,
         memory: Memory<V>,
     ) -> Self {
-        let mut miss = Self::with(inner, call, hash, Goal::Compute, true);
-        miss.core.phase = Phase::Start(miss.shell.keep(memory));
+        let mut miss = Self::new(inner, call, hash, Goal::Compute, memory);
+        miss.core.detach = true;
         miss
     }
 
@@ -341,35 +354,12 @@ where
         call: &'a mut Call<'_, Q>,
         ticket: &Ticket,
     ) -> Self {
-        let mut miss = Self::with(inner, call, ticket.hash, Goal::Revalidate, false);
+        let mut miss = Self::new(inner, call, ticket.hash, Goal::Revalidate, Memory::Absent);
         miss.core.generation = ticket.generation;
-        miss.core.phase = Phase::Start(Found::Absent);
         miss
     }
 
-    #[inline]
-    fn with(
-        inner: &'a Inner<K, V>,
-        call: &'a mut Call<'_, Q>,
-        hash: u64,
-        goal: Goal,
-        detach: bool,
-    ) -> Self {
-        // The generation is noted before the persistent key is made: that runs user code (the
-        // key's `Serialize`, the keyer), and an invalidation from there came after the call's
-        // memory lookup, so it must count as since the call started.
-        let generation = inner.flights.generations().current(hash);
-        // Made while the call is still this miss's alone (shared from here on).
-        // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a
-        // memory-only form on a cache with tiers is refused by `built`, next.
-        match Q::PERSISTENT {
-            true if inner.tiers > 0 => call.make_key(&inner.naming),
-            true | false => {}
-        }
-        Self::built(inner, call, hash, generation, goal, detach)
-    }
-
-    /// [`with`](Self::with) once the generation is noted and the key made. Inlined, so that the
+    /// [`new`](Self::new) once the generation is noted and the key made. Inlined, so that the
     /// call is built in its caller's place rather than copied there.
     #[inline]
     pub(super) fn built(
@@ -378,7 +368,6 @@ where
         hash: u64,
         generation: Generation,
         goal: Goal,
-        detach: bool,
     ) -> Self {
         let generations = inner.flights.generations();
         let tiers = (inner.tiers_for::<Q>(), matches!(inner.memory, Some(_)));
@@ -387,10 +376,8 @@ where
             true => inner.persistent_key(call),
             false => (None, None),
         };
-        let mut core = Core::new(inner, generations, (hash, generation), goal, key, tiers);
-        core.detach = detach;
         Self {
-            core,
+            core: Core::new(inner, generations, (hash, generation), goal, key, tiers),
             shell: Shell {
                 inner,
                 call,
