@@ -68,16 +68,22 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    find(&site(), which, (Found::of::<K, V>(), &leaked(init)))
+    find(&site(), which, (Found::of::<K, V>(), &Init(init)))
 }
 
-/// A build of a cache by `init`, as [`find`] keeps it ([`Found::built`]).
-fn leaked<K, V>(init: fn(&str) -> Cache<K, V>) -> impl Fn(&str) -> Found
+/// A build of a cache by its `init`, as [`find`] keeps it ([`Found::built`]): a [`Callback`]
+/// of its own, one function per cache type, where a closure made by a function was three (the
+/// function, the closure, its call).
+struct Init<K, V>(fn(&str) -> Cache<K, V>);
+
+impl<'n, K, V> Callback<&'n str, Found> for Init<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    move |namespace: &str| Found::built(init, namespace)
+    fn run(&self, namespace: &'n str) -> Found {
+        Found::built(self.0, namespace)
+    }
 }
 
 /// What tells one type from another in a [`PerType`]: `T`'s [`TypeId`], lifetimes erased (`T`

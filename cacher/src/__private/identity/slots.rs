@@ -19,7 +19,7 @@ use std::mem::MaybeUninit;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use super::building::Building;
-use super::{Build, Site, find, leaked};
+use super::{Build, Init, Site, find};
 use crate::Cache;
 use crate::callback::CallbackMut;
 
@@ -161,7 +161,7 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build: Build<'_> = (Found::of::<K, V>(), &leaked(init));
+    let build: Build<'_> = (Found::of::<K, V>(), &Init(init));
     first_use_erased(&slot.found, site, build)
 }
 
@@ -336,7 +336,7 @@ mod tests {
                 ..site()
             }
         }
-        let build: Build<'_> = (Found::of::<u32, String>(), &leaked(other));
+        let build: Build<'_> = (Found::of::<u32, String>(), &Init(other));
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             first_use_erased(&CELL, apart, build)
         }));
