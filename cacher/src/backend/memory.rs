@@ -182,7 +182,7 @@ where
     pub(crate) fn touch<Q: KeyRef<K> + ?Sized>(&self, key: &Q, now_ms: u64) {
         let hash = self.tier.hash(key);
         self.tier
-            .touch(hash, &|e: &Entry| holds::<K, V, Q>(e, key), now_ms);
+            .touch(hash, &Holds::<K, V, Q>(key, PhantomData), now_ms);
     }
 
     /// Stores `value` under `key`, with its times (milliseconds since the Unix epoch), and says
@@ -221,18 +221,24 @@ fn same<K: Eq + 'static, V: 'static>(one: &Entry, other: &Entry) -> bool {
     }
 }
 
-/// Whether `entry` is `key`'s (a tier's entries are always of its types): user code, the key's
-/// `Eq`.
-#[inline]
-fn holds<K, V, Q>(entry: &Entry, key: &Q) -> bool
+/// Whether an entry is the key's (a tier's entries are always of its types): user code, the
+/// key's `Eq`. The test the untyped tier's lookups take ([`Is`]), a [`Callback`](crate::callback)
+/// of its own: one function per cache type and key form, where a closure at each lookup was two
+/// (the closure, its call) beside a function for the test.
+struct Holds<'q, K, V, Q: ?Sized>(&'q Q, PhantomData<fn() -> (K, V)>);
+
+impl<'e, K, V, Q> crate::callback::Callback<&'e Entry, bool> for Holds<'_, K, V, Q>
 where
     K: 'static,
     V: 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    match entry.typed::<K, V>() {
-        Some(slot) => key.is_key(&slot.kv.0),
-        None => false,
+    #[inline]
+    fn run(&self, entry: &'e Entry) -> bool {
+        match entry.typed::<K, V>() {
+            Some(slot) => self.0.is_key(&slot.kv.0),
+            None => false,
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! Lookups: in this thread's index, else in the shared table under its shard's read lock.
 
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::locks::UserCode;
-use super::{Absence, Entry, Is, MemoryBackend, Tier, holds};
+use super::{Absence, Entry, Holds, Is, MemoryBackend, Tier};
 use crate::callback::CallbackMut;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
@@ -48,19 +49,34 @@ where
         hash: u64,
         key: &Q,
     ) -> Result<(V, Stamp), Absence> {
-        let mut found = None;
-        // The clock read under the lock, once the key is found: a use after every insert that
-        // took the lock before it (a slow `Eq` or a wait for the lock may outlast one).
-        let read = &mut |entry: &Entry| {
-            if let Some(slot) = entry.typed::<K, V>() {
-                found = Some(slot.read(self.tier.bound.now()));
-            }
+        let mut read = Read::<K, V> {
+            bound: &self.tier.bound,
+            found: None,
+            types: PhantomData,
         };
         self.tier
-            .read_shared(hash, &|e: &Entry| holds::<K, V, Q>(e, key), read)?;
-        match found {
+            .read_shared(hash, &Holds::<K, V, Q>(key, PhantomData), &mut read)?;
+        match read.found {
             Some(found) => Ok(found),
             None => Err(self.tier.absence(hash)),
+        }
+    }
+}
+
+/// A shared-table lookup's read of the entry it found, under the shard's lock: its value and
+/// times, the use recorded at the clock read then — a use after every insert that took the lock
+/// before it (a slow `Eq` or a wait for the lock may outlast one). A [`CallbackMut`] of its own:
+/// one function per cache type, where a closure was two (the closure, its call).
+struct Read<'t, K, V> {
+    bound: &'t super::bound::Bound,
+    found: Option<(V, Stamp)>,
+    types: PhantomData<fn() -> K>,
+}
+
+impl<'e, K: 'static, V: Clone + 'static> CallbackMut<&'e Entry, ()> for Read<'_, K, V> {
+    fn run_mut(&mut self, entry: &'e Entry) {
+        if let Some(slot) = entry.typed::<K, V>() {
+            self.found = Some(slot.read(self.bound.now()));
         }
     }
 }

@@ -4,10 +4,11 @@
 
 use std::any::Any;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use super::shard::Shard;
-use super::{Entry, Is, MemoryBackend, Tier, holds};
+use super::{Entry, Holds, Is, MemoryBackend, Tier};
 use crate::key::KeyRef;
 
 /// Entries taken out of the tier by [`take`](MemoryBackend::take) or
@@ -99,7 +100,7 @@ where
     /// Takes the entry for `key` out of the tier (empty if it had none), for the caller to drop.
     pub(crate) fn take<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Taken {
         self.tier
-            .take(self.tier.hash(key), &|e: &Entry| holds::<K, V, Q>(e, key))
+            .take(self.tier.hash(key), &Holds::<K, V, Q>(key, PhantomData))
     }
 
     /// Removes the entry for `key`; true if there was one.
