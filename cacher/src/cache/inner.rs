@@ -209,7 +209,7 @@ where
     /// callers' only, and the panic costs no caller its value.
     pub(super) fn ttl_of(&self, value: &V) -> Option<Duration> {
         match &self.ttl_fn {
-            Some(ttl_fn) => ttl_guarded(self.namespace(), &|(): ()| ttl_fn(value)),
+            Some(ttl_fn) => ttl_guarded(self.namespace(), &TtlOf(ttl_fn, value)),
             None => None,
         }
     }
@@ -327,6 +327,16 @@ fn memory_only(tiers: usize) -> ! {
         "a key form made for a cache without persistent tiers was used with one that has {tiers} \
          (a cacher bug)"
     )
+}
+
+/// A value's own ttl, asked of its `ttl_fn` by [`ttl_guarded`]: a [`Callback`] of its own, one
+/// function per value type, where a closure in `Inner::ttl_of` was two per cache type.
+struct TtlOf<'a, V>(&'a TtlFn<V>, &'a V);
+
+impl<V> Callback<(), Option<Duration>> for TtlOf<'_, V> {
+    fn run(&self, (): ()) -> Option<Duration> {
+        (self.0)(self.1)
+    }
 }
 
 /// `ttl` asked, its panic caught (a zero ttl then). Behind a `dyn`: one copy of the unwinding
