@@ -34,8 +34,8 @@ pub(crate) use tier::Absence;
 use tier::CacheLine;
 pub(crate) use tier::{Tier, hash_key};
 
-/// What tells a lookup's entry from others of its hash (the key's `Eq`): a closure per cache
-/// type, called through this rather than `dyn Fn` ([`crate::callback`]).
+/// What tells a lookup's entry from others of its hash (the key's `Eq`): [`Holds`] per cache
+/// type and key form, called through this rather than `dyn Fn` ([`crate::callback`]).
 type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 
 /// Typed entries in process memory, sharded by key hash: the backend in front of all others.
@@ -196,9 +196,9 @@ where
     /// write lock (else nothing is stored, as when [`skipped`](Inserted::skipped)): a condition
     /// that an operation which takes that lock after changing it (an invalidation that then
     /// writes or removes the key in this tier) can rely on — the insert comes before that
-    /// operation's write, or sees the change. `hash` is the key's hash (`Inner::flight_hash`), made
-    /// from the call's form of it (a `KeyRef` hashes as its key does): hashing the owned key
-    /// would compile its `Hash` once more per cache type.
+    /// operation's write, or sees the change. `hash` is the key's hash (`Inner::flight_hash`),
+    /// made from the call's form of it (a `KeyRef` hashes as its key does): hashing the owned
+    /// key would compile its `Hash` once more per cache type.
     pub(crate) fn insert_if(
         &self,
         (hash, key): (u64, K),

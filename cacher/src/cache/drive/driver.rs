@@ -1,8 +1,9 @@
 //! The async driver, its loop untyped: [`drive`] performs the steps a miss asks for (the awaits
 //! of its tier reads and writes, waits, lock, rate limiter and the function's run), asking the
 //! miss's core directly for what names no type and [`Drivable`], a vtable over the typed miss,
-//! for the rest, so that its state machine is compiled once in cacher — not once per cache type and key form, as it was while the loop held the typed miss
-//! itself (about 1 200 IR lines per cache type in a debug build; compile time, issue 15).
+//! for the rest, so that its state machine is compiled once in cacher — not once per cache type
+//! and key form, as it was while the loop held the typed miss itself (about 1 200 IR lines per
+//! cache type in a debug build; compile time, issue 15).
 //!
 //! What names the types (the function's value, the tiers' typed futures, the call's result)
 //! stays behind [`Driver`], small methods per cache type; the caller's future (one per cache

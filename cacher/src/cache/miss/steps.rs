@@ -7,6 +7,8 @@ use std::hash::Hash;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Step;
 use super::store::Planned;
 use super::tier::{park, tier_of};
 use super::{Core, Failed, Goal, Miss, log};
@@ -31,8 +33,8 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`](super::Step::Read) and
-    /// [`Step::Write`](super::Step::Write).
+    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`] and
+    /// [`Step::Write`].
     pub(in crate::cache) fn tier(
         &self,
         tier: usize,
@@ -40,14 +42,14 @@ where
         tier_of(self.shell.inner, self.shell.call, self.core.key, tier)
     }
 
-    /// A persistent tier's answer to [`Step::Read`](super::Step::Read).
+    /// A persistent tier's answer to [`Step::Read`].
     #[inline]
     pub(in crate::cache) fn read(&mut self, answer: Result<Option<Entry<V>>>) {
         let answer = park(&mut self.shell.entry, answer);
         self.core.read(answer, &mut self.shell);
     }
 
-    /// The writes of the store under way, at its first [`Step::Write`](super::Step::Write): the entry (back with
+    /// The writes of the store under way, at its first [`Step::Write`]: the entry (back with
     /// [`put_entry`](Self::put_entry)), the tiers the core will ask for, and the store, handed
     /// over (the core answers the steps with [`wrote`](Self::wrote) in that order).
     pub(in crate::cache) fn writes(&mut self) -> Writes<V> {
@@ -78,7 +80,7 @@ where
         }
     }
 
-    /// The call's end, at [`Step::Done`](super::Step::Done): its value, or the function's error kept while the
+    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
     /// tiers were looked at for a fallback that none held.
     pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
         match (self.shell.value.take(), failure) {
@@ -94,18 +96,18 @@ where
     }
 
     /// The tiers down for the rest of the call (bit `i` for tier `i`), whose generations are
-    /// not read for [`Step::Generations`](super::Step::Generations).
+    /// not read for [`Step::Generations`].
     pub(in crate::cache) fn down(&self) -> u64 {
         self.core.down
     }
 
-    /// How many tiers' generations were read (those before it): where a [`Step::Generations`](super::Step::Generations)
+    /// How many tiers' generations were read (those before it): where a [`Step::Generations`]
     /// reads from.
     pub(in crate::cache) fn seen_len(&self) -> usize {
         self.core.seen_len()
     }
 
-    /// The tiers' generations, read for [`Step::Generations`](super::Step::Generations).
+    /// The tiers' generations, read for [`Step::Generations`].
     pub(in crate::cache) fn seen(&mut self, read: super::values::Read) {
         self.core.seen(read, &mut self.shell);
     }
