@@ -158,14 +158,14 @@ where
                 memory => memory,
             },
             Some(Mode::Bypass) => {
-                self.bypassed();
+                control::bypassed(&inner.shared);
                 return compute();
             }
             // A forced refresh: the key invalidated first, as `insert` does, so that a
             // computation already under way stores nothing over this.
             Some(Mode::Refresh) => {
                 hash = inner.flight_hash(key);
-                self.refreshing(hash);
+                control::refreshing(&inner.flights, &inner.shared, hash);
                 Memory::Absent
             }
         };

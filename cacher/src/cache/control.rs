@@ -20,8 +20,10 @@ use super::{Cache, drive};
 use crate::key::{AsKey, Borrowed};
 
 mod steered;
+
 #[cfg(feature = "tokio")]
 pub(super) use steered::bypassed_async;
+pub(super) use steered::{bypassed, refreshing};
 
 /// What a control asks of the call it steers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -11,6 +11,8 @@ use crate::cache::Cache;
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
 use crate::cache::drive::Turns;
+use crate::cache::flight::Flights;
+use crate::cache::inner::Shared;
 use crate::cache::miss::Goal;
 use crate::cache::origin::Origin;
 use crate::key::KeyRef;
@@ -29,24 +31,6 @@ where
             (Goal::Refresh, Some(value)) => self.inner.discards(value),
             _ => false,
         }
-    }
-
-    /// A bypassing call's start, before its function runs: the limiter waited for (it
-    /// protects the service the function calls, cached or not), the call reported computed.
-    #[cold]
-    pub(in crate::cache) fn bypassed(&self) {
-        if let Some(limiter) = &self.inner.rate_limiter {
-            limiter.acquire();
-        }
-        report(self.inner.shared.id(), Origin::Computed);
-    }
-
-    /// A forced refresh's start: the key whose flight hash is `hash` invalidated, as `insert`
-    /// does, so that a computation already under way stores nothing over the refreshed value.
-    #[cold]
-    pub(in crate::cache) fn refreshing(&self, hash: u64) {
-        let inner = &*self.inner;
-        (inner.flights).invalidate(hash, inner.store_wait());
     }
 
     /// After a controlled call's miss for `goal`, which gave `value` if it computed one: a
@@ -157,4 +141,23 @@ pub(in crate::cache) fn bypassed_async<'a>(
         report(cache, Origin::Computed);
         gave
     })
+}
+
+/// A bypassing call's start, before its function runs: the limiter waited for (it protects the
+/// service the function calls, cached or not), the call reported computed. Of the cache's
+/// untyped parts alone: a method of `Cache` would be a function per cache type (compile time).
+#[cold]
+pub(in crate::cache) fn bypassed(shared: &Shared) {
+    if let Some(limiter) = &shared.rate_limiter {
+        limiter.acquire();
+    }
+    report(shared.id(), Origin::Computed);
+}
+
+/// A forced refresh's start: the key whose flight hash is `hash` invalidated, as `insert` does,
+/// so that a computation already under way stores nothing over the refreshed value. Untyped, as
+/// [`bypassed`].
+#[cold]
+pub(in crate::cache) fn refreshing(flights: &Flights, shared: &Shared, hash: u64) {
+    flights.invalidate(hash, shared.store_wait());
 }
