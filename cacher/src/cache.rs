@@ -149,7 +149,10 @@ where
         let inner = &*self.inner;
         let mut hash = 0;
         let memory = match inner.lookup_memory_inline(key, &mut hash) {
-            Memory::Fresh(value) => return Some(inner.hit(value)),
+            Memory::Fresh(value) => {
+                inner.shared.hit();
+                return Some(value);
+            }
             memory => memory,
         };
         // Not through `miss`: a store hit without a memory tier passed its value up one layer

@@ -145,7 +145,10 @@ where
             // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
             // `Call`, no persistent key, no flight.
             None => match inner.lookup_memory_inline(key, &mut hash) {
-                Memory::Fresh(value) => return Ok(inner.hit(value)),
+                Memory::Fresh(value) => {
+                    inner.shared.hit();
+                    return Ok(value);
+                }
                 memory => memory,
             },
             // A `lookup` only observes the call: its ordinary way, its origin told (the lookup
@@ -153,7 +156,8 @@ where
             Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
                 Memory::Fresh(value) => {
                     control::report(self.inner.shared.id(), Origin::Hit);
-                    return Ok(inner.hit(value));
+                    inner.shared.hit();
+                    return Ok(value);
                 }
                 memory => memory,
             },
@@ -293,7 +297,10 @@ where
             None => {
                 let mut hash = 0;
                 match inner.lookup_memory_inline(key, &mut hash) {
-                    Memory::Fresh(value) => return drive::Begun::Done(inner.hit(value)),
+                    Memory::Fresh(value) => {
+                        inner.shared.hit();
+                        return drive::Begun::Done(value);
+                    }
                     memory => Ok((memory, hash)),
                 }
             }
@@ -329,7 +336,8 @@ where
                 match inner.lookup_memory(key, &mut hash) {
                     Memory::Fresh(value) => {
                         control::report(self.inner.shared.id(), Origin::Hit);
-                        return Ok(inner.hit(value));
+                        inner.shared.hit();
+                        return Ok(value);
                     }
                     memory => (Goal::Compute, memory, hash, true),
                 }

@@ -213,12 +213,6 @@ where
             None => None,
         }
     }
-
-    #[inline]
-    pub(super) fn hit(&self, value: V) -> V {
-        self.stats.hit("memory");
-        value
-    }
 }
 
 /// How old a memory entry is ([`Shared::age`]).
@@ -232,6 +226,13 @@ enum Age {
 }
 
 impl Shared {
+    /// A memory hit, counted. Of the untyped parts: a method of `Inner` that took and gave back
+    /// the value would be a function per cache type in a debug build (compile time).
+    #[inline]
+    pub(super) fn hit(&self) {
+        self.stats.hit("memory");
+    }
+
     /// What tells this cache's controls from other caches' (clones share it): where its
     /// untyped parts are. Read as `cache.inner.shared.id()`, not through a method of `Cache`,
     /// which would be two functions more per cache type in a debug build (compile time).

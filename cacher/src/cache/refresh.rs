@@ -101,7 +101,8 @@ where
                 if observed {
                     control::report(self.inner.shared.id(), Origin::Hit);
                 }
-                Start::Hit(inner.hit(value))
+                inner.shared.hit();
+                Start::Hit(value)
             }
             memory => Start::Miss(memory, hash, observed),
         }
