@@ -2,7 +2,10 @@
 //! than as `dyn Fn`: a `dyn Fn`'s vtable also holds `call_once` and its shim, compiled for every
 //! closure type coerced to it (about 57 lines of LLVM IR each in a debug build) though never
 //! called. The closures that generic code hands to the untyped tiers, flights and builds are a
-//! few per cache type: these traits keep each to the one method that runs (compile time).
+//! few per cache type: these traits keep each to the one method that runs (compile time). Where
+//! the same test or read is handed over at each call of a cache type, a small struct that
+//! implements the trait itself (the memory tier's `Holds` and `Read`, the registry's `Init`, a
+//! value's `TtlOf`) is one function per type where a closure is two (its body and its call).
 
 /// A closure of one argument, called through `&dyn Callback<A, R>` where a `&dyn Fn(A) -> R`
 /// would be.

@@ -305,9 +305,9 @@ where
     /// Starts after a memory lookup that found no fresh entry (`memory` is what it found);
     /// `hash` is the key's [`flight_hash`](Inner::flight_hash). Always inlined in optimised
     /// builds: the call is then built in its caller's place, not copied there (LLVM's choice
-    /// moved with changes elsewhere: +20 instructions a miss). The one constructor of a call
-    /// that starts here (the others set a field after it): a wrapper of it would be a function
-    /// more per cache type in a debug build (compile time).
+    /// moved with changes elsewhere: +20 instructions a miss). What `detachable` and
+    /// `revalidate` build too, setting a field after it (a read-ahead's miss is `built` apart):
+    /// a wrapper of it would be a function more per cache type in a debug build (compile time).
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(in crate::cache) fn new(
