@@ -163,22 +163,34 @@ fn compute(func: &Func, send: bool) -> TokenStream {
             true => quote!(a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send),
             false => quote!(for_a_body_not_send_write_cached_send_false),
         };
-        // `FnOnce` only, as a blocking body's closure (`Spend`, below): no `call_once` shim.
-        return match send {
-            true => quote!(::cacher::__private::erase_send(
-                ::cacher::__private::#bounds(&mut ::core::option::Option::Some({
-                    let __cacher_spend = ::cacher::__private::Spend;
-                    || { __cacher_spend.spend(); #(#clones)* #future }
-                }))
-            )),
-            false => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+        // A closure that only borrows is held by `Borrowing` and called through `FnMut`; one
+        // that may move what it captures by an `Option`, `FnOnce` only (`Spend`): either way no
+        // `call_once` shim, and the borrowing one no `Option` to take it out of.
+        let clones: Vec<TokenStream> = clones.collect();
+        let holder = |closure: TokenStream| match func.body_borrows() {
+            true => quote!(::cacher::__private::Borrowing(#closure)),
+            false => quote!(::core::option::Option::Some({
                 let __cacher_spend = ::cacher::__private::Spend;
-                || {
-                    __cacher_spend.spend();
+                #closure
+            })),
+        };
+        let spend = match func.body_borrows() {
+            true => quote!(),
+            false => quote!(__cacher_spend.spend();),
+        };
+        return match send {
+            true => {
+                let held = holder(quote!(|| { #spend #(#clones)* #future }));
+                quote!(::cacher::__private::erase_send(::cacher::__private::#bounds(&mut #held)))
+            }
+            false => {
+                let held = holder(quote!(|| {
+                    #spend
                     #(#clones)*
                     ::cacher::__private::boxed_local(#future)
-                }
-            }))),
+                }));
+                quote!(::cacher::__private::erase(&mut #held))
+            }
         };
     }
     let ret = match &func.item.sig.output {
@@ -188,20 +200,36 @@ fn compute(func: &Func, send: bool) -> TokenStream {
     // The body's statements, not its block: a block alone in a block is what rustc's
     // `unused_braces` warns of, on the user's braces when they are on one line.
     let body = &block.stmts;
-    // `Spend` taken by value makes the closure `FnOnce` only: called once, it then compiles to
+    // `Spend` taken by value makes a closure `FnOnce` only: called once, it then compiles to
     // its body alone, without the `call_once` shim that calling a `Fn` closure once needs.
-    let compute = quote!(|| #ret { __cacher_spend.spend(); #(#clones)* #(#body)* });
-    let compute = match by_trait(func) {
-        true => quote!(|| ::cacher::__private::fallible(#compute)),
-        false => compute,
-    };
-    // Behind `&mut dyn FnMut`, whose type is the same for every function of one return type: a
-    // closure's own type would make the cache's lookup and miss path a copy per function
+    let clones: Vec<TokenStream> = clones.collect();
+    let once = quote!(|| #ret { __cacher_spend.spend(); #(#clones)* #(#body)* });
+    // Behind `&mut dyn Compute`, whose type is the same for every function of one return type:
+    // a closure's own type would make the cache's lookup and miss path a copy per function
     // (compile time). It is called on a miss only, once.
-    quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
-        let __cacher_spend = ::cacher::__private::Spend;
-        #compute
-    })))
+    match (func.body_borrows(), by_trait(func)) {
+        // A closure that only borrows, called through `FnMut`: its body alone, no `Option`
+        // around it to take it out of (a function less per `#[cached]` function).
+        (true, false) => quote!(::cacher::__private::erase(&mut ::cacher::__private::Borrowing(
+            || #ret { #(#clones)* #(#body)* }
+        ))),
+        // The body `FnOnce` inside `fallible`, which calls it once; the closure around it
+        // borrows.
+        (true, true) => quote!(::cacher::__private::erase(&mut ::cacher::__private::Borrowing(
+            || {
+                let __cacher_spend = ::cacher::__private::Spend;
+                ::cacher::__private::fallible(#once)
+            }
+        ))),
+        (false, false) => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+            let __cacher_spend = ::cacher::__private::Spend;
+            #once
+        }))),
+        (false, true) => quote!(::cacher::__private::erase(&mut ::core::option::Option::Some({
+            let __cacher_spend = ::cacher::__private::Spend;
+            || ::cacher::__private::fallible(#once)
+        }))),
+    }
 }
 
 /// An async body, `async move { … }`, whose output is the function's return type, as an

@@ -183,6 +183,24 @@ impl Func {
         companion_name(self.name())
     }
 
+    /// Whether the body's closure only borrows what it captures, and so can be called through
+    /// `FnMut` (`__private::Borrowing`): every argument it may move is cloned into it, a skipped
+    /// one is a shared reference (`Copy`), `self` is `&self`. Otherwise (a skipped argument
+    /// taken by value or as `&mut`, `self` by value or `&mut self`) the body may move it, and
+    /// the closure is `FnOnce`.
+    pub(crate) fn body_borrows(&self) -> bool {
+        let shared = |ty: &Type| matches!(ty, Type::Reference(r) if r.mutability.is_none());
+        let receiver = self.item.sig.inputs.iter().all(|input| match input {
+            FnArg::Receiver(r) => shared(&r.ty),
+            FnArg::Typed(_) => true,
+        });
+        receiver
+            && self
+                .params
+                .iter()
+                .all(|p| p.is_cloned() || !matches!(p.role, Role::Skip) || shared(&p.ty))
+    }
+
     pub(crate) fn key_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.in_key())
     }

@@ -21,7 +21,7 @@ mod statics;
 pub use crate::cache::{Settings, Typed};
 pub use crate::callback::Spend;
 pub use body::{
-    AsyncBody, Compute, LocalBody, SendBody,
+    AsyncBody, Borrowing, Compute, Holds, LocalBody, SendBody,
     a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send, boxed_local, erase,
     erase_send, fallible, fallible_async, for_a_body_not_send_write_cached_send_false,
 };

@@ -35,9 +35,11 @@ impl<A, R, F: FnMut(A) -> R> CallbackMut<A, R> for F {
     }
 }
 
-/// Taken by value in a closure that is called once (a `#[cached]` function's body, an async
-/// call's start), which is then `FnOnce` only: called once, it compiles to its body alone,
-/// without the `call_once` shim of a `Fn` closure called once (compile time).
+/// Taken by value in a closure that is called once (an async call's start, a `#[cached]`
+/// function's body that may move what it captures, or that runs inside `fallible`), which is
+/// then `FnOnce` only: called once, it compiles to its body alone, without the `call_once` shim
+/// of a `Fn` closure called once (compile time). A body that only borrows needs none: it is
+/// called through `FnMut` (`__private::Borrowing`).
 pub struct Spend;
 
 impl Spend {

@@ -7,6 +7,12 @@
 //! boxed as well: as `Send` by default ([`AsyncBody`], [`erase_send`]), so that the call's future
 //! is `Send` for a spawning runtime; with `send = false`, as it is ([`boxed_local`], [`erase`]),
 //! for a body that holds something not `Send` across an `.await` (run on a `LocalSet`).
+//!
+//! The closure is held by [`Borrowing`] when it only borrows what it captures (its by-value
+//! arguments are cloned inside it): it is then called through `FnMut`, and a function compiles
+//! its body alone. One that may move what it captures (a skipped argument taken by value or as
+//! `&mut`, `self` by value) is `FnOnce` only, held by an `Option` that the call takes it out of:
+//! a function more (`Option::take`) per `#[cached]` function, for the functions that need it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +31,21 @@ impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
             Some(compute) => compute(),
             None => called_twice(),
         }
+    }
+}
+
+/// The body of a `#[cached]` function whose closure only borrows what it captures (its
+/// by-value arguments are cloned inside it, `self` is a shared reference, no `#[cached(skip)]`
+/// argument is taken by value or as `&mut`): called through `FnMut`, so that a function
+/// compiles its body alone, without the `Option` around it and its `take` (`Option<F>`'s
+/// form, for a body that may move what it captures). The cache calls it once all the same
+/// (its miss path takes the body out of an `Option` of its own).
+pub struct Borrowing<F>(pub F);
+
+impl<R, F: FnMut() -> R> Compute<R> for Borrowing<F> {
+    #[inline]
+    fn call(&mut self) -> R {
+        (self.0)()
     }
 }
 
@@ -68,15 +89,37 @@ where
     }
 }
 
+impl<'c, C, F> AsyncBody<'c, F::Output> for Borrowing<C>
+where
+    C: FnMut() -> F + Send,
+    F: Future + Send + 'c,
+{
+    fn call(&mut self) -> SendBody<'c, F::Output> {
+        Box::pin((self.0)())
+    }
+}
+
+/// What holds an async body's closure: `Option<C>` for a closure that may move what it
+/// captures, [`Borrowing<C>`] for one that only borrows (no `Option` to take it out of). It tells
+/// the two functions below the closure `C` it holds, whose bounds (the closure's `Send`, its
+/// future's) are then written once for both holders: a body that is not `Send` gets the same
+/// errors either way, each ending with the function's name.
+pub trait Holds<C> {}
+
+impl<C> Holds<C> for Option<C> {}
+
+impl<C> Holds<C> for Borrowing<C> {}
+
 /// An async body's closure (which must be `Send`) and future (which must be `Send` too) behind
 /// a `dyn`, for [`erase_send`]. Named for the errors of a body that is not: rustc's "future
 /// cannot be sent between threads safely" (and "… cannot be shared between threads safely", for
 /// a method of a type that is not `Sync`) then ends with "required by a bound in
 /// `for_a_body_not_send_write_cached_send_false`", which says what to write.
-pub fn for_a_body_not_send_write_cached_send_false<'c, C, F>(
-    body: &'c mut Option<C>,
+pub fn for_a_body_not_send_write_cached_send_false<'c, H, C, F>(
+    body: &'c mut H,
 ) -> &'c mut (dyn AsyncBody<'c, F::Output> + 'c)
 where
+    H: Holds<C> + AsyncBody<'c, F::Output> + 'c,
     C: FnOnce() -> F + Send + 'c,
     F: Future + Send + 'c,
 {
@@ -87,10 +130,11 @@ where
 /// recursive one): rustc cannot prove a function's own future `Send` inside the function, so a
 /// call of itself through `Box::pin` is an error there whatever the body holds, and this name,
 /// which that error ends with, says the way that keeps the call's future `Send`.
-pub fn a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send<'c, C, F>(
-    body: &'c mut Option<C>,
+pub fn a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send<'c, H, C, F>(
+    body: &'c mut H,
 ) -> &'c mut (dyn AsyncBody<'c, F::Output> + 'c)
 where
+    H: Holds<C> + AsyncBody<'c, F::Output> + 'c,
     C: FnOnce() -> F + Send + 'c,
     F: Future + Send + 'c,
 {

@@ -328,6 +328,107 @@ fn generic_parameters_used_only_by_skipped_arguments_work() {
     assert_eq!(described_cache::<i32>().stats().misses, 1);
 }
 
+// A body that moves what it is given: a skipped argument taken by value or as `&mut`, `self` by
+// value. Its closure is `FnOnce`, not the borrowing form a body of cloned and shared arguments
+// gets (`__private::Borrowing`): each of these compiles only if the expansion tells them apart.
+
+fn consumed(conn: Connection) -> u32 {
+    conn.opened
+}
+
+#[cached]
+fn opened_with(#[cached(skip)] conn: Connection, id: u32) -> u32 {
+    consumed(conn) * 100 + id
+}
+
+#[cached]
+fn written_to(#[cached(skip)] out: &mut Vec<u32>, id: u32) -> u32 {
+    let out = out;
+    out.push(id);
+    out.len() as u32
+}
+
+/// A `Result` by another name: its body runs inside `Fallible`'s conversion.
+type Answer<T> = Result<T, String>;
+
+#[cached(result = true)]
+fn opened_or_refused(#[cached(skip)] conn: Connection, id: u32) -> Answer<u32> {
+    match consumed(conn) {
+        0 => Err("closed".to_owned()),
+        opened => Ok(opened * 100 + id),
+    }
+}
+
+/// The borrowing form of a `Result` by another name's body (its arguments cloned in).
+#[cached(result = true)]
+fn doubled_answer(n: u32) -> Answer<u32> {
+    match n {
+        0 => Err("zero".to_owned()),
+        n => Ok(n * 2),
+    }
+}
+
+#[cached]
+async fn opened_async(#[cached(skip)] conn: Connection, id: u32) -> u32 {
+    tokio::task::yield_now().await;
+    consumed(conn) * 100 + id
+}
+
+#[cached(send = false)]
+async fn opened_locally(#[cached(skip)] conn: Connection, id: u32) -> u32 {
+    let held = std::rc::Rc::new(conn);
+    tokio::task::yield_now().await;
+    held.opened * 100 + id
+}
+
+struct Label {
+    text: String,
+}
+
+impl Label {
+    #[cached]
+    fn into_text(self, n: u32) -> String {
+        let text = self.text;
+        format!("{text}{n}")
+    }
+}
+
+#[tokio::test]
+async fn an_async_body_may_move_its_skipped_arguments() {
+    assert_eq!(opened_async(Connection { opened: 6 }, 1).await, 601);
+    assert_eq!(opened_async(Connection { opened: 7 }, 1).await, 601);
+    assert_eq!(opened_locally(Connection { opened: 8 }, 1).await, 801);
+    assert_eq!(opened_locally(Connection { opened: 9 }, 1).await, 801);
+}
+
+#[test]
+fn a_body_may_move_its_skipped_arguments_and_self() {
+    assert_eq!(opened_with(Connection { opened: 3 }, 1), 301);
+    // Cached: another connection, the same key.
+    assert_eq!(opened_with(Connection { opened: 4 }, 1), 301);
+    let mut out = Vec::new();
+    assert_eq!(written_to(&mut out, 7), 1);
+    assert_eq!(written_to(&mut out, 7), 1, "the hit did not run the body");
+    assert_eq!(out, [7]);
+    assert_eq!(
+        opened_or_refused(Connection { opened: 0 }, 2),
+        Err("closed".to_owned())
+    );
+    assert_eq!(opened_or_refused(Connection { opened: 5 }, 2), Ok(502));
+    assert_eq!(doubled_answer(4), Ok(8));
+    assert_eq!(doubled_answer(0), Err("zero".to_owned()));
+    assert_eq!(
+        doubled_answer_cache().stats().misses,
+        2,
+        "an `Err` is not cached"
+    );
+    let label = |text: &str| Label {
+        text: text.to_owned(),
+    };
+    assert_eq!(label("a").into_text(1), "a1");
+    assert_eq!(label("b").into_text(1), "a1");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Methods
 
