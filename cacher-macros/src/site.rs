@@ -5,8 +5,9 @@
 //! `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so each finds
 //! the cache through `__private` by what the compiler knows of the function (see
 //! `cacher/src/__private/identity.rs`): its site — the path of a marker type declared beside it,
-//! its module, name and place, and the attribute's expansion. The function keeps the cache in a
-//! static of its own, found at first use; a method's static holds one cache per `Self` type (a
+//! its module, name and place, and the attribute's expansion. The function keeps its site in a
+//! `static` (not a function that makes it: a function less per `#[cached]` function) and the
+//! cache in another, found at first use; a method's static holds one cache per `Self` type (a
 //! static in a generic impl is shared by all its types). A plain function's companion keeps
 //! none: its site and its build are closures in the `#[inline]` companion, compiled only where it
 //! is called (`companion_cache`).
@@ -60,7 +61,7 @@ pub(crate) fn cache(
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
         struct __CacherSite;
-        fn __cacher_site() -> ::cacher::__private::Site { #site }
+        static __CACHER_SITE: ::cacher::__private::Site = #site;
         #init_fn
     };
     if let Some(instance) = instance {
@@ -68,7 +69,7 @@ pub(crate) fn cache(
             #marker
             static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
-            ::cacher::__private::instance_cache(&CACHES, #instance, __cacher_site, #init)
+            ::cacher::__private::instance_cache(&CACHES, #instance, &__CACHER_SITE, #init)
         });
     }
     if func.method {
@@ -80,14 +81,14 @@ pub(crate) fn cache(
                 ::cacher::__private::type_key::<Self>(),
                 ::core::any::type_name::<Self>(),
             );
-            ::cacher::__private::method_cache(&CACHES, id, self_type, __cacher_site, #init)
+            ::cacher::__private::method_cache(&CACHES, id, self_type, &__CACHER_SITE, #init)
         });
     }
     quote!({
         #marker
         static CACHE: <(#kept, #value) as ::cacher::__private::Statics>::Function =
             ::cacher::__private::FunctionSlot::new();
-        ::cacher::__private::function_cache(&CACHE, __cacher_site, #init)
+        ::cacher::__private::function_cache(&CACHE, &__CACHER_SITE, #init)
     })
 }
 

@@ -40,8 +40,9 @@ use building::Building;
 /// Where a `#[cached]` function is, as its expansion knows it.
 #[derive(Clone, Copy)]
 pub struct Site {
-    /// `type_name` of a marker type declared in the body of the function (or of its companion).
-    pub marker: &'static str,
+    /// `type_name` of a marker type declared in the body of the function (or of its companion),
+    /// as a function: `type_name` is not `const`, and a function's `Site` is a `static`.
+    pub marker: fn() -> &'static str,
     /// `module_path!()` at the function.
     pub module: &'static str,
     /// The function's name, without `r#`.
@@ -59,16 +60,12 @@ pub struct Site {
 
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
 /// or built by `init`: [`find`] with its types, the cache as `find` keeps it ([`Found`]).
-fn found_erased<K, V>(
-    site: fn() -> Site,
-    which: Option<Which>,
-    init: fn(&str) -> Cache<K, V>,
-) -> Found
+fn found_erased<K, V>(site: &Site, which: Option<Which>, init: fn(&str) -> Cache<K, V>) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    find(&site(), which, (Found::of::<K, V>(), &Init(init)))
+    find(site, which, (Found::of::<K, V>(), &Init(init)))
 }
 
 /// A build of a cache by its `init`, as [`find`] keeps it ([`Found::built`]): a [`Callback`]
@@ -102,7 +99,7 @@ pub fn method_cache<K, V>(
     slot: &'static PerType<K, V>,
     id: TypeId,
     self_type: &'static str,
-    site: fn() -> Site,
+    site: &'static Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where
@@ -118,7 +115,7 @@ where
 fn per_type_cache<K, V>(
     slot: &'static PerType<K, V>,
     which: Which,
-    site: fn() -> Site,
+    site: &'static Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where
@@ -187,7 +184,7 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
     // Built outside the map's lock (a cache may create its directory), once: a build that
     // panics leaves the cell empty for the next call to try again. Marked: a build that asks
     // for its own cache (through the companion) would wait on this cell.
-    let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), &|| *site, which);
+    let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), site, which);
     *cell.get_or_init(|| build.run(&id.0))
 }
 
@@ -230,10 +227,8 @@ impl Site {
     /// The path the function is declared in: the marker's, less `::<function>::__CacherSite`
     /// (and less the `{{closure}}` that the body of an `async fn` is).
     fn enclosing(&self) -> &'static str {
-        let body = self
-            .marker
-            .rsplit_once("::")
-            .map_or(self.marker, |(body, _)| body);
+        let marker = (self.marker)();
+        let body = marker.rsplit_once("::").map_or(marker, |(body, _)| body);
         let function = match body.rsplit_once("::") {
             Some((function, last)) if last.starts_with("{{") => function,
             _ => body,

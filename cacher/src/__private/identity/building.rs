@@ -22,7 +22,7 @@ impl Building {
     ///
     /// # Panics
     /// When this thread is initialising that cell already: the build uses its own cache.
-    pub(super) fn enter(at: usize, site: &dyn Fn() -> Site) -> Self {
+    pub(super) fn enter(at: usize, site: &Site) -> Self {
         Self::enter_instance(at, site, None)
     }
 
@@ -31,11 +31,11 @@ impl Building {
     ///
     /// # Panics
     /// As [`enter`](Self::enter).
-    pub(super) fn enter_instance(at: usize, site: &dyn Fn() -> Site, which: Option<Which>) -> Self {
+    pub(super) fn enter_instance(at: usize, site: &Site, which: Option<Which>) -> Self {
         match Self::mark(at) {
             Some(building) => building,
             None => {
-                let name = name(&site(), which);
+                let name = name(site, which);
                 panic!(
                     "the cache of the #[cached] fn `{name}` is used while it is built: its `clock` \
                      function or `dir` expression calls the function or its companion, and would \

@@ -52,7 +52,7 @@ where
     if let Some(known) = known(id) {
         return downcast(known);
     }
-    let cache = found_erased(site, None, init);
+    let cache = found_erased(&site(), None, init);
     remember(id, cache);
     downcast(cache)
 }

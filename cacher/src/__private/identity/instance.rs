@@ -33,7 +33,7 @@ pub struct Instance {
 pub fn instance_cache<K, V>(
     slot: &'static PerType<K, V>,
     instance: Instance,
-    site: fn() -> Site,
+    site: &'static Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where

@@ -124,7 +124,9 @@ impl<K, V> FunctionSlot<K, V> {
 /// The cache of a function without `self`, kept in the function's `slot` once found; at its
 /// first use, found (or built by `init`, given the namespace) where [`Site`] says.
 ///
-/// Generic over the cache's types only, and given `site` and `init` as function pointers: each
+/// Generic over the cache's types only, and given `site` as a `static` (a function of its own
+/// per `#[cached]` function, in every user's debug build, before) and `init` as a function
+/// pointer: each
 /// `#[cached]` function shares one copy of this code with every other function whose key and
 /// value types are the same, rather than instantiating its own (compile time;
 /// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
@@ -134,7 +136,7 @@ impl<K, V> FunctionSlot<K, V> {
 #[inline]
 pub fn function_cache<K, V>(
     slot: &'static FunctionSlot<K, V>,
-    site: fn() -> Site,
+    site: &'static Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> &'static Cache<K, V>
 where
@@ -154,7 +156,7 @@ where
 #[inline(never)]
 fn first_use<K, V>(
     slot: &'static FunctionSlot<K, V>,
-    site: fn() -> Site,
+    site: &'static Site,
     init: fn(&str) -> Cache<K, V>,
 ) -> Found
 where
@@ -167,10 +169,10 @@ where
 
 /// [`first_use`] without the types: the cell set (once, whatever the races) to the cache
 /// [`find`] finds or makes with `build`, [`checked`] to be of the type the build names.
-fn first_use_erased(cell: &'static OnceLock<Found>, site: fn() -> Site, build: Build<'_>) -> Found {
+fn first_use_erased(cell: &'static OnceLock<Found>, site: &Site, build: Build<'_>) -> Found {
     // Marked first: a build that calls the function again would wait on this very cell.
-    let _building = Building::enter(std::ptr::from_ref(cell).addr(), &site);
-    *cell.get_or_init(|| checked(find(&site(), None, build), build.0))
+    let _building = Building::enter(std::ptr::from_ref(cell).addr(), site);
+    *cell.get_or_init(|| checked(find(site, None, build), build.0))
 }
 
 /// The caches of one method, one per `Self` type, or of a generic function, one per instance:
@@ -285,17 +287,15 @@ mod tests {
 
     use super::*;
 
-    fn site() -> Site {
-        Site {
-            marker: "app::slot::lookup::__CacherSite",
-            module: "app::slot",
-            function: "lookup",
-            location: "src/slot.rs:1:1#0",
-            persistent: false,
-            package: "my-app",
-            pinned: None,
-        }
-    }
+    static SITE: Site = Site {
+        marker: || "app::slot::lookup::__CacherSite",
+        module: "app::slot",
+        function: "lookup",
+        location: "src/slot.rs:1:1#0",
+        persistent: false,
+        package: "my-app",
+        pinned: None,
+    };
 
     static BUILT: AtomicUsize = AtomicUsize::new(0);
 
@@ -309,10 +309,10 @@ mod tests {
     #[test]
     fn a_functions_slot_serves_the_cache_built_at_its_first_use() {
         static SLOT: FunctionSlot<u32, String> = FunctionSlot::new();
-        let first = function_cache(&SLOT, site, init);
+        let first = function_cache(&SLOT, &SITE, init);
         assert_eq!(first.get_or_compute(&1, || "one".to_owned()), "one");
         for _ in 0..3 {
-            let again = function_cache(&SLOT, site, init);
+            let again = function_cache(&SLOT, &SITE, init);
             assert!(std::ptr::eq(first, again));
             assert_eq!(again.get(&1).as_deref(), Some("one"));
         }
@@ -330,15 +330,13 @@ mod tests {
         }
         // A site of its own: the registry holds nothing for it (the other tests' caches are
         // right ones, which `find` would give back without building).
-        fn apart() -> Site {
-            Site {
-                location: "src/slot.rs:9:1#1",
-                ..site()
-            }
-        }
+        static APART: Site = Site {
+            location: "src/slot.rs:9:1#1",
+            ..SITE
+        };
         let build: Build<'_> = (Found::of::<u32, String>(), &Init(other));
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            first_use_erased(&CELL, apart, build)
+            first_use_erased(&CELL, &APART, build)
         }));
         assert!(set.is_err(), "a cache of other types was accepted");
         assert!(CELL.get().is_none());

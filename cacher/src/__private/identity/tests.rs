@@ -2,7 +2,14 @@
 
 use super::*;
 
-fn site(marker: &'static str) -> Site {
+/// The `Site` of a function whose marker's `type_name` is `$marker`.
+macro_rules! site {
+    ($marker:literal) => {
+        site_of(|| $marker)
+    };
+}
+
+fn site_of(marker: fn() -> &'static str) -> Site {
     Site {
         marker,
         module: "app::api",
@@ -16,61 +23,61 @@ fn site(marker: &'static str) -> Site {
 
 #[test]
 fn functions_are_named_after_their_module_and_enclosing_function() {
-    let top = site("app::api::lookup::__CacherSite");
+    let top = site!("app::api::lookup::__CacherSite");
     assert_eq!(top.namespace(None).unwrap(), "app::api::lookup");
-    let companion = site("app::api::lookup_cache::__CacherSite");
+    let companion = site!("app::api::lookup_cache::__CacherSite");
     assert_eq!(companion.namespace(None).unwrap(), "app::api::lookup");
-    let nested = site("app::api::usd::lookup::__CacherSite");
+    let nested = site!("app::api::usd::lookup::__CacherSite");
     assert_eq!(nested.namespace(None).unwrap(), "app::api::usd::lookup");
-    let associated = site("app::api::Api::lookup::__CacherSite");
+    let associated = site!("app::api::Api::lookup::__CacherSite");
     assert_eq!(associated.namespace(None).unwrap(), "app::api::Api::lookup");
-    let in_async = site("app::api::lookup::{{closure}}::__CacherSite");
+    let in_async = site!("app::api::lookup::{{closure}}::__CacherSite");
     assert_eq!(in_async.namespace(None).unwrap(), "app::api::lookup");
-    let in_closure = site("app::api::usd::{{closure}}::lookup::__CacherSite");
+    let in_closure = site!("app::api::usd::{{closure}}::lookup::__CacherSite");
     let namespace = in_closure.namespace(None).unwrap();
     assert_eq!(namespace, "app::api::usd::{{closure}}::lookup");
 }
 
 #[test]
 fn methods_are_named_after_their_self_type_and_trait() {
-    let inherent = site("app::api::Api<_>::lookup::__CacherSite");
+    let inherent = site!("app::api::Api<_>::lookup::__CacherSite");
     let usd = inherent.namespace(Some("app::api::Api<app::Usd>")).unwrap();
     assert_eq!(usd, "app::api::Api<app::Usd>::lookup");
-    let client = site("app::api::Client<'_>::lookup::__CacherSite");
+    let client = site!("app::api::Client<'_>::lookup::__CacherSite");
     let named = client.namespace(Some("app::api::Client<'_>")).unwrap();
     assert_eq!(named, "app::api::Client::lookup");
-    let in_trait = site("<app::api::Api<_> as app::Convert>::lookup::__CacherSite");
+    let in_trait = site!("<app::api::Api<_> as app::Convert>::lookup::__CacherSite");
     let eur = in_trait.namespace(Some("app::api::Api<app::Eur>")).unwrap();
     assert_eq!(eur, "<app::api::Api<app::Eur> as app::Convert>::lookup");
     // In an anonymous `const _`, the compiler prints impls otherwise.
-    let anonymous = site("app::_::<impl app::Convert for app::Api<_>>::lookup::__CacherSite");
+    let anonymous = site!("app::_::<impl app::Convert for app::Api<_>>::lookup::__CacherSite");
     let usd = anonymous.namespace(Some("app::Api<app::Usd>")).unwrap();
     assert_eq!(usd, "<app::Api<app::Usd> as app::Convert>::lookup");
-    let inherent = site("app::_::<impl app::Api<_>>::lookup::__CacherSite");
+    let inherent = site!("app::_::<impl app::Api<_>>::lookup::__CacherSite");
     let usd = inherent.namespace(Some("app::Api<app::Usd>")).unwrap();
     assert_eq!(usd, "app::Api<app::Usd>::lookup");
 }
 
 #[test]
 fn caches_that_cannot_tell_their_types_apart_are_refused() {
-    let associated = site("app::api::Api<_>::lookup::__CacherSite");
+    let associated = site!("app::api::Api<_>::lookup::__CacherSite");
     assert!(
         associated
             .namespace(None)
             .unwrap_err()
             .contains("take `&self`")
     );
-    let generic_trait = site("<app::Money as app::Convert<_>>::lookup::__CacherSite");
+    let generic_trait = site!("<app::Money as app::Convert<_>>::lookup::__CacherSite");
     let refusal = generic_trait.namespace(Some("app::Money")).unwrap_err();
     assert!(refusal.contains("app::Convert<_>"), "{refusal}");
-    let anonymous = site("app::_::<impl app::Convert<_> for app::Money>::lookup::__CacherSite");
+    let anonymous = site!("app::_::<impl app::Convert<_> for app::Money>::lookup::__CacherSite");
     assert!(anonymous.namespace(Some("app::Money")).is_err());
     assert!(!has_placeholder("app::Client<'_>") && !has_placeholder("app::a_b::_c"));
     assert!(has_placeholder("app::Api<_, u8>") && has_placeholder("app::Api<[_; 2]>"));
     // An anonymous `const _: () = { … };` is no generic impl.
     assert!(!has_placeholder("app::_") && !has_placeholder("app::_::<impl app::W>"));
     assert!(has_placeholder("app::_::<impl app::Api<_>>"));
-    let anonymous = site("app::api::_::lookup::__CacherSite");
+    let anonymous = site!("app::api::_::lookup::__CacherSite");
     assert_eq!(anonymous.namespace(None).unwrap(), "app::api::_::lookup");
 }
 
@@ -89,13 +96,13 @@ fn directories_are_portable_names_of_the_namespace_parts() {
 fn a_pinned_namespace_replaces_the_path_below_the_package() {
     let pinned = Site {
         pinned: Some("users::fetch"),
-        ..site("app::api::lookup::__CacherSite")
+        ..site!("app::api::lookup::__CacherSite")
     };
     assert_eq!(pinned.namespace(None).unwrap(), "my_app::users::fetch");
     // A method of a generic type keeps the type's arguments: one cache per type.
     let method = Site {
         pinned: Some("prices::get"),
-        ..site("app::api::Api<_>::lookup::__CacherSite")
+        ..site!("app::api::Api<_>::lookup::__CacherSite")
     };
     let usd = method.namespace(Some("app::api::Api<app::Usd>")).unwrap();
     assert_eq!(usd, "my_app::prices::get<app::Usd>");
@@ -109,12 +116,12 @@ fn a_pinned_namespace_replaces_the_path_below_the_package() {
 fn a_pinned_namespace_that_another_function_already_uses_is_refused_either_way() {
     let automatic = Site {
         location: "src/a.rs:1:1",
-        ..site("app::api::lookup::__CacherSite")
+        ..site!("app::api::lookup::__CacherSite")
     };
     let pinned = Site {
         location: "src/b.rs:1:1",
         pinned: Some("api::lookup"),
-        ..site("app::other::lookup::__CacherSite")
+        ..site!("app::other::lookup::__CacherSite")
     };
     for (first, second, namespace) in [
         (&automatic, &pinned, "test::claim::one"),
