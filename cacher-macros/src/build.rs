@@ -1,13 +1,17 @@
-//! The body of the closure that builds a function's cache, given its `namespace`: its options
-//! (a chain of `Settings`' setters, untyped), the parts that name the value type, its persistent
-//! tiers in order, and the build.
+//! How a function's cache is built, given its `namespace`: for a memory-only function whose
+//! options are data, a constant of them that cacher's `memory_build` reads ([`memory_init`]);
+//! else the body of a function (or closure) that builds it: its options (a chain of `Settings`'
+//! setters, untyped), the parts that name the value type, its persistent tiers in order, and the
+//! build ([`init`]).
+
+use std::time::Duration;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::attr::{Formatter, Keyer};
-use crate::expand::option;
+use crate::expand::{Named, option};
 use crate::func::Func;
 use crate::key::key_type;
 use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
@@ -43,6 +47,81 @@ pub(crate) fn init(plan: &Plan, func: &Func) -> TokenStream {
         #store
         #redis
         ::cacher::__private::build::<_, _, true, #timed>(settings, typed)
+    }
+}
+
+/// How a function with the memory tier alone and no option but its [`options`] (no `ttl_fn`,
+/// `version`, `keyer`) builds its cache at its first use: an `Init::Memory`, by `memory_build`
+/// from a constant of its options, with no build of its own per function (a function and, in
+/// the companion, a closure less; compile time). `None` for any other, whose build is
+/// [`init`]'s.
+pub(crate) fn memory_init(plan: &Plan, func: &Func, named: &Named) -> Option<TokenStream> {
+    let plain = plan.memory.is_some()
+        && !plan.persistent()
+        && plan.ttl_fn.is_none()
+        && plan.version.is_none()
+        && plan.code.is_none()
+        && plan.keyer.is_none();
+    if !plain {
+        return None;
+    }
+    let names = arg_names(func);
+    let mut given = Vec::new();
+    if let Some(n) = plan.memory.as_ref().and_then(|memory| memory.max_entries) {
+        let n = Literal::usize_unsuffixed(n);
+        given.push(quote!(::cacher::__private::Opt::MaxEntries(#n)));
+    }
+    given.extend(options(plan));
+    // The cache's types written out, as the build function of another function's expansion
+    // names them in its return type: a key type that is refused is then that error alone, not
+    // one more of a lookup form of an unknown key.
+    let (timed, key, value) = (plan.timed(), &named.key, &named.value);
+    let given = listed(&given);
+    Some(quote!(&::cacher::__private::Init::Memory(
+        ::cacher::__private::memory_build::<#key, #value, #timed>,
+        &[#(#names),*],
+        #given,
+    )))
+}
+
+/// The options that are data or a function (`__private::Opt`), those given, in the order of
+/// `Settings`' setters: the durations, then the clock, then the rate limiter (which goes on the
+/// clock just set). Set by `with_options` whatever builds the cache: one mapping to the setters.
+fn options(plan: &Plan) -> Vec<TokenStream> {
+    let duration = |option: TokenStream, given: Duration| {
+        let (secs, nanos) = (
+            Literal::u64_unsuffixed(given.as_secs()),
+            Literal::u32_unsuffixed(given.subsec_nanos()),
+        );
+        quote!(::cacher::__private::Opt::#option(#secs, #nanos))
+    };
+    let mut options = Vec::new();
+    for (option, given) in [
+        (quote!(Ttl), plan.ttl),
+        (quote!(StaleIfError), plan.stale_if_error),
+        (quote!(StaleWhileRevalidate), plan.stale_while_revalidate),
+        (quote!(TimeToIdle), plan.time_to_idle),
+        (quote!(ErrorBackoff), plan.error_backoff),
+    ] {
+        options.extend(given.map(|given| duration(option, given)));
+    }
+    if let Some(path) = &plan.clock {
+        // Spanned at the path, where a function of the wrong type is reported.
+        options.push(quote_spanned!(path.span()=> ::cacher::__private::Opt::Clock(#path)));
+    }
+    options.extend(
+        plan.rate_limit
+            .map(|given| duration(quote!(RateLimit), given)),
+    );
+    options
+}
+
+/// `options` as a constant `&[Opt]`: cacher's `NO_OPTIONS` when there are none (most
+/// functions), not a constant of the function's own to promote.
+fn listed(options: &[TokenStream]) -> TokenStream {
+    match options.is_empty() {
+        true => quote!(::cacher::__private::NO_OPTIONS),
+        false => quote!(&[#(#options),*]),
     }
 }
 
@@ -82,8 +161,12 @@ fn settings(plan: &Plan, func: &Func) -> TokenStream {
         };
         chain.extend(quote!(.keyer(#keyer)));
     }
-    chain.extend(crate::fresh::time_setters(plan));
-    chain
+    let options = options(plan);
+    if options.is_empty() {
+        return chain;
+    }
+    let options = listed(&options);
+    quote!(::cacher::__private::with_options(#chain, #options))
 }
 
 /// The file tier, added to `typed` under a name spanned at `span` (the return type's), where a

@@ -32,6 +32,8 @@ pub(crate) struct Named {
     pub(crate) kept: TokenStream,
     /// The value type, as the static names it ([`value_type`]).
     pub(crate) value: TokenStream,
+    /// The key type `K` of the function's cache ([`key_type`]).
+    pub(crate) key: TokenStream,
     /// `::cacher::Cache<K, V>` of the function.
     pub(crate) cache: TokenStream,
     /// The bounds' checks ([`checks`]).
@@ -45,6 +47,7 @@ impl Named {
         Self {
             checks: checks(&kept, &value),
             cache: quote!(::cacher::Cache<#key, #value>),
+            key,
             kept,
             value,
         }

@@ -4,9 +4,7 @@
 //! refresh owns copies of the arguments), and the refresh closure that the lookup hands to the
 //! cache.
 
-use std::time::Duration;
-
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
@@ -133,34 +131,6 @@ pub(crate) fn refresh_compute(func: &Func, by_trait: bool) -> TokenStream {
     }
 }
 
-/// The setters of everything that reads the clock: the ttl, its windows, the idle time, the
-/// error backoff, the clock itself and the rate limiter (on that clock too); `ttl_fn`, which
-/// names the value type, is set apart ([`typed`]).
-pub(crate) fn time_setters(plan: &Plan) -> TokenStream {
-    let mut setters = TokenStream::new();
-    for (setter, given) in [
-        (quote!(ttl), plan.ttl),
-        (quote!(stale_if_error), plan.stale_if_error),
-        (quote!(stale_while_revalidate), plan.stale_while_revalidate),
-        (quote!(time_to_idle), plan.time_to_idle),
-        (quote!(error_backoff), plan.error_backoff),
-    ] {
-        if let Some(given) = given.map(duration) {
-            setters.extend(quote!(.#setter(#given)));
-        }
-    }
-    if let Some(path) = &plan.clock {
-        // Spanned at the path, where a function of the wrong type is reported.
-        let clock = quote_spanned!(path.span()=> ::cacher::__private::clock(#path));
-        setters.extend(quote!(.clock(#clock)));
-    }
-    if let Some(interval) = plan.rate_limit.map(duration) {
-        // On the clock just set: its function is called once, for the cache and the limiter.
-        setters.extend(quote!(.rate_limit_every(#interval)));
-    }
-    setters
-}
-
 /// The parts of the build that name the value type but its persistent tiers: `ttl_fn`, if any.
 pub(crate) fn typed(plan: &Plan) -> TokenStream {
     let typed = quote!(::cacher::__private::Typed::NEW);
@@ -171,24 +141,5 @@ pub(crate) fn typed(plan: &Plan) -> TokenStream {
             quote!(#typed.ttl_fn(#ttl_fn))
         }
         None => typed,
-    }
-}
-
-/// A `Duration` in the unit that reads best in `cargo expand`.
-fn duration(d: Duration) -> TokenStream {
-    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if nanos == 0 {
-        let secs = Literal::u64_unsuffixed(secs);
-        quote!(::core::time::Duration::from_secs(#secs))
-    } else if nanos % 1_000_000 == 0 && millis < u64::MAX {
-        let millis = Literal::u64_unsuffixed(millis);
-        quote!(::core::time::Duration::from_millis(#millis))
-    } else {
-        let (secs, nanos) = (
-            Literal::u64_unsuffixed(secs),
-            Literal::u32_unsuffixed(nanos),
-        );
-        quote!(::core::time::Duration::new(#secs, #nanos))
     }
 }

@@ -9,8 +9,9 @@
 //! `static` (not a function that makes it: a function less per `#[cached]` function) and the
 //! cache in another, found at first use; a method's static holds one cache per `Self` type (a
 //! static in a generic impl is shared by all its types). A plain function's companion keeps
-//! none: its site and its build are closures in the `#[inline]` companion, compiled only where it
-//! is called (`companion_cache`).
+//! none: its site and its build are constants in the `#[inline]` companion (the build, when it
+//! is not the options of a memory-only function, a closure), compiled only where it is called
+//! (`companion_cache`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -50,13 +51,16 @@ pub(crate) fn cache(
     expansion: u32,
 ) -> TokenStream {
     let site = site(plan, func, expansion);
-    let init = crate::build::init(plan, func);
+    let memory = crate::build::memory_init(plan, func, named);
     let instance = crate::instance::instance(func);
     if finder == Finder::Companion && !func.method && instance.is_none() {
-        return companion(named, &site, &init);
+        return companion(plan, func, named, &site, memory);
     }
     let (kept, value) = (&named.kept, &named.value);
-    let (init_fn, init) = init_fn(named, init);
+    let (init_fn, init) = match memory {
+        Some(memory) => (quote!(), memory),
+        None => init_fn(named, crate::build::init(plan, func)),
+    };
     let marker = quote! {
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
@@ -103,22 +107,34 @@ fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
     }
 }
 
-/// A plain function's companion: closures that capture nothing, given as function pointers.
-/// The build's closure is checked with the companion's body, whose bounds' checks come first
+/// A plain function's companion: its site, and its build (`memory`, a memory-only function's
+/// options, else a closure that captures nothing, as a function pointer), as constants. The
+/// build's closure is checked with the companion's body, whose bounds' checks come first
 /// (`expand::checks`): none of its own (rustc would report the same error once anyway).
-fn companion(named: &Named, site: &TokenStream, init: &TokenStream) -> TokenStream {
+fn companion(
+    plan: &Plan,
+    func: &Func,
+    named: &Named,
+    site: &TokenStream,
+    memory: Option<TokenStream>,
+) -> TokenStream {
     let cache = &named.cache;
+    let init = match memory {
+        Some(memory) => memory,
+        None => {
+            let init = crate::build::init(plan, func);
+            quote!(&::cacher::__private::Init::Built(|namespace: &str| -> #cache { #init }))
+        }
+    };
     quote!({
         #[allow(dead_code)]
         struct __CacherSite;
-        ::cacher::__private::companion_cache(
-            || #site,
-            |namespace: &str| -> #cache { #init },
-        )
+        ::cacher::__private::companion_cache(&#site, #init)
     })
 }
 
-/// The build `init` as an `fn` item and the expression that names it. Function pointers, not
+/// The build `init` as an `fn` item and the `Init` that names it (for a function whose build is
+/// not its options: `build::memory_init`). Function pointers, not
 /// closures: a closure's type is the function's own, and would make the runtime's code that
 /// finds the cache a copy per function (compile time); nested `fn` items rather than closures
 /// coerced to pointers, which compile to a shim each as well. But an option that names `Self`
@@ -127,13 +143,17 @@ fn companion(named: &Named, site: &TokenStream, init: &TokenStream) -> TokenStre
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
     let cache = &named.cache;
     if mentions_self(&init) {
-        return (quote!(), quote!(|namespace: &str| -> #cache { #init }));
+        let init = quote!(|namespace: &str| -> #cache { #init });
+        return (quote!(), quote!(&::cacher::__private::Init::Built(#init)));
     }
     // A body of its own, which rustc checks apart: the bounds first again, so that a missing
     // trait is still the one error they report (see `checks`).
     let checks = &named.checks;
     let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
-    (init_fn, quote!(__cacher_init))
+    (
+        init_fn,
+        quote!(&::cacher::__private::Init::Built(__cacher_init)),
+    )
 }
 
 /// Whether `tokens` name `Self`.

@@ -25,10 +25,10 @@ pub use body::{
     a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send, boxed_local, erase,
     erase_send, fallible, fallible_async, for_a_body_not_send_write_cached_send_false,
 };
-pub use build::{Tier, add_tier, build, settings};
+pub use build::{NO_OPTIONS, Opt, Tier, add_tier, build, memory_build, settings, with_options};
 pub use files::claim_files;
 pub use identity::{
-    FunctionSlot, Instance, PerType, Site, companion_cache, default_dir, function_cache,
+    FunctionSlot, Init, Instance, PerType, Site, companion_cache, default_dir, function_cache,
     instance_cache, konst, method_cache, type_key,
 };
 pub use key_args::{Args, Part};

@@ -1,6 +1,10 @@
 //! The cache a `#[cached]` function builds at its first use: its options and memory tier set
 //! without its types ([`settings`], then [`Settings`]' setters), the parts that name the value
-//! type beside them ([`Typed`]), and the build, the only step compiled once per cache type.
+//! type beside them ([`Typed`]), and the build, the only step compiled once per cache type; or,
+//! for a memory-only function whose options are data ([`Opt`]), all of it by [`memory_build`]
+//! (no build written per function).
+
+use std::time::Duration;
 
 use crate::Cache;
 use crate::cache::{Settings, Typed};
@@ -23,6 +27,84 @@ pub fn settings(
         tier
     });
     Settings::named(namespace, arg_names, memory)
+}
+
+/// An option of a `#[cached]` function with the memory tier alone whose options are all plain
+/// data or a function (no `ttl_fn`, `version`, `keyer`, tier `dir`), which the expansion writes
+/// as a constant: durations as seconds and nanoseconds, `clock` as its function. Only the options given are listed (most
+/// functions give none: an empty list). Built by [`memory_build`], one function per cache type,
+/// where each function compiled a build of its own (compile time, docs/BENCHMARKS.md).
+#[derive(Clone, Copy)]
+pub enum Opt {
+    /// `max_entries` of the memory tier.
+    MaxEntries(usize),
+    /// `ttl`.
+    Ttl(u64, u32),
+    /// `stale_if_error`.
+    StaleIfError(u64, u32),
+    /// `stale_while_revalidate`.
+    StaleWhileRevalidate(u64, u32),
+    /// `time_to_idle`.
+    TimeToIdle(u64, u32),
+    /// `error_backoff`.
+    ErrorBackoff(u64, u32),
+    /// `clock`: the function that gives the cache its clock, called at the build.
+    Clock(fn() -> crate::Clock),
+    /// `rate_limit`.
+    RateLimit(u64, u32),
+}
+
+/// No [`Opt`]: the options of a function that gives none.
+pub const NO_OPTIONS: &[Opt] = &[];
+
+/// `settings` with `options` set, in their order: every `#[cached]` function's durations and
+/// clock, whether its build is [`memory_build`]'s or its own (one mapping of the options to
+/// `Settings`' setters). A memory tier's bound is [`settings`]' (`MaxEntries` is skipped here).
+/// Not generic.
+pub fn with_options(mut settings: Settings, options: &[Opt]) -> Settings {
+    let duration = |secs, nanos| Duration::new(secs, nanos);
+    for option in options {
+        settings = match *option {
+            Opt::MaxEntries(_) => settings,
+            Opt::Ttl(secs, nanos) => settings.ttl(duration(secs, nanos)),
+            Opt::StaleIfError(secs, nanos) => settings.stale_if_error(duration(secs, nanos)),
+            Opt::StaleWhileRevalidate(secs, nanos) => {
+                settings.stale_while_revalidate(duration(secs, nanos))
+            }
+            Opt::TimeToIdle(secs, nanos) => settings.time_to_idle(duration(secs, nanos)),
+            Opt::ErrorBackoff(secs, nanos) => settings.error_backoff(duration(secs, nanos)),
+            Opt::Clock(clock) => settings.clock(clock()),
+            Opt::RateLimit(secs, nanos) => settings.rate_limit_every(duration(secs, nanos)),
+        };
+    }
+    settings
+}
+
+/// The settings of a memory-only function: its memory tier (bounded by its `MaxEntries`), then
+/// [`with_options`].
+fn memory_settings(namespace: &str, names: &'static [&'static str], options: &[Opt]) -> Settings {
+    let max_entries = options.iter().find_map(|option| match option {
+        Opt::MaxEntries(n) => Some(*n),
+        _ => None,
+    });
+    with_options(settings(namespace, names, true, max_entries), options)
+}
+
+/// The cache of a memory-only function whose options are all [`Opt`]s: one function per cache
+/// type (and `TIMED`), not one per `#[cached]` function.
+///
+/// # Panics
+/// As [`build`].
+pub fn memory_build<K, V, const TIMED: bool>(
+    namespace: &str,
+    names: &'static [&'static str],
+    options: &[Opt],
+) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    build::<K, V, false, TIMED>(memory_settings(namespace, names, options), Typed::NEW)
 }
 
 /// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a

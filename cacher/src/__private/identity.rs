@@ -33,6 +33,7 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use super::Opt;
 use crate::Cache;
 use crate::callback::Callback;
 use building::Building;
@@ -60,18 +61,40 @@ pub struct Site {
 
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
 /// or built by `init`: [`find`] with its types, the cache as `find` keeps it ([`Found`]).
-fn found_erased<K, V>(site: &Site, which: Option<Which>, init: fn(&str) -> Cache<K, V>) -> Found
+fn found_erased<K, V>(site: &Site, which: Option<Which>, init: &'static Init<K, V>) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    find(site, which, (Found::of::<K, V>(), &Init(init)))
+    find(site, which, (Found::of::<K, V>(), init))
 }
 
-/// A build of a cache by its `init`, as [`find`] keeps it ([`Found::built`]): a [`Callback`]
-/// of its own, one function per cache type, where a closure made by a function was three (the
-/// function, the closure, its call).
-struct Init<K, V>(fn(&str) -> Cache<K, V>);
+/// How a `#[cached]` function's cache is built at its first use: by the function the expansion
+/// wrote (`Init::Built`), or, for a memory-only function whose options are plain data, by
+/// [`memory_build`](super::memory_build) from them (`Init::Memory`: no build function per
+/// `#[cached]` function, one per cache type). A callback of its own for `find` (one
+/// function per cache type, where a closure made by a function was three).
+pub enum Init<K: 'static, V: 'static> {
+    /// The expansion's build, given the namespace.
+    Built(fn(&str) -> Cache<K, V>),
+    /// [`memory_build`](super::memory_build) (as the function's `TIMED` says), the names of the
+    /// key's arguments, and the options given.
+    Memory(MemoryBuild<K, V>, &'static [&'static str], &'static [Opt]),
+}
+
+/// [`memory_build`](super::memory_build) for a cache type: given the namespace, the names of the
+/// key's arguments and the options.
+type MemoryBuild<K, V> = fn(&str, &'static [&'static str], &[Opt]) -> Cache<K, V>;
+
+impl<K, V> Init<K, V> {
+    /// The cache, built for `namespace`.
+    pub(super) fn build(&self, namespace: &str) -> Cache<K, V> {
+        match self {
+            Init::Built(init) => init(namespace),
+            Init::Memory(build, names, options) => build(namespace, names, options),
+        }
+    }
+}
 
 impl<'n, K, V> Callback<&'n str, Found> for Init<K, V>
 where
@@ -79,7 +102,7 @@ where
     V: Send + Sync + 'static,
 {
     fn run(&self, namespace: &'n str) -> Found {
-        Found::built(self.0, namespace)
+        Found::built(self, namespace)
     }
 }
 
@@ -100,7 +123,7 @@ pub fn method_cache<K, V>(
     id: TypeId,
     self_type: &'static str,
     site: &'static Site,
-    init: fn(&str) -> Cache<K, V>,
+    init: &'static Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
@@ -116,7 +139,7 @@ fn per_type_cache<K, V>(
     slot: &'static PerType<K, V>,
     which: Which,
     site: &'static Site,
-    init: fn(&str) -> Cache<K, V>,
+    init: &'static Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,

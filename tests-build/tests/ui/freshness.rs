@@ -52,6 +52,15 @@ fn not_a_path(n: u64) -> u64 {
     n
 }
 
+fn wrong_clock() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+#[cached(ttl = "1h", clock = wrong_clock)]
+fn wrong_clock_fn(n: u64) -> u64 {
+    n
+}
+
 // A clock that nothing reads: a memory-only cache without a ttl or a rate limit.
 
 fn test_clock() -> cacher::Clock {

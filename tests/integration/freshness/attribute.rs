@@ -133,6 +133,26 @@ fn time_to_idle_keeps_entries_in_use() {
     assert_eq!(idle_cache().get(&(2,)), None, "idle for 20 min");
 }
 
+// The same with the memory tier alone (whose build is its options, `__private::memory_build`):
+// the idle time is not a ttl, an entry in use stays past it.
+mock_clock!(idle_memory_clock, idle_memory_mock, idle_memory_pair);
+
+#[cached(time_to_idle = "10m", clock = idle_memory_clock)]
+fn idle_in_memory(n: u32) -> u32 {
+    n * 2
+}
+
+#[test]
+fn time_to_idle_keeps_entries_in_use_in_memory() {
+    idle_in_memory(1);
+    idle_in_memory(2);
+    for _ in 0..4 {
+        idle_memory_mock().advance(5 * MIN);
+        assert_eq!(idle_in_memory_cache().get(&(1,)), Some(2));
+    }
+    assert_eq!(idle_in_memory_cache().get(&(2,)), None, "idle for 20 min");
+}
+
 mock_clock!(down_clock, down_mock, down_pair);
 static DOWN_CALLS: AtomicUsize = AtomicUsize::new(0);
 
@@ -150,7 +170,11 @@ fn an_outage_calls_the_failing_function_once_per_backoff() {
         assert_eq!(down(true), Ok(1));
     }
     assert_eq!(DOWN_CALLS.load(Ordering::SeqCst), 1);
-    down_mock().advance(5 * MIN);
+    // Its own 5 min, not the default 30 s: a minute on, the function is still not called.
+    down_mock().advance(MIN);
+    assert_eq!(down(true), Ok(1));
+    assert_eq!(DOWN_CALLS.load(Ordering::SeqCst), 1);
+    down_mock().advance(4 * MIN);
     assert_eq!(down(true), Ok(1));
     assert_eq!(DOWN_CALLS.load(Ordering::SeqCst), 2);
 }

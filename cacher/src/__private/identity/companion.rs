@@ -4,8 +4,10 @@
 //! A `static`, and the `fn` items a `static`'s finder names, are compiled in the crate that
 //! declares them whether or not anything calls them; closures in an `#[inline]` function are
 //! compiled only where it is called. So the companion is `#[inline]`, gives its site and its
-//! build as closures, and keeps nothing: a crate that never calls it compiles none of it (about
-//! a tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md, session 17). Its
+//! build as constants (its `Site`; an `Init` of its options, or of a closure that builds) and
+//! keeps nothing: a crate that never calls it compiles none of it but its type check (about a
+//! tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md, sessions 17 and
+//! 23). Its
 //! call looks the cache up here instead, in the calling thread's own table once that thread
 //! found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in the
 //! companion's `lookup` stays free of shared writes).
@@ -15,10 +17,10 @@ use std::cell::{Cell, RefCell};
 
 use hashbrown::HashMap;
 
-use super::{Found, Site, downcast, found_erased};
+use super::{Found, Init, Site, downcast, found_erased};
 use crate::Cache;
 
-/// A cache found, by the address of its site function and its type.
+/// A cache found, by the address of its site and its type.
 type Known = ((usize, TypeId), Found);
 
 thread_local! {
@@ -26,11 +28,10 @@ thread_local! {
     /// (`f_cache().lookup(|| f(x))` around each call) finds it without a hash.
     static LAST: Cell<Option<Known>> = const { Cell::new(None) };
 
-    /// The caches this thread's companion calls found, by the address of their site function
-    /// and their type: a site function's address is its attribute's alone (two functions
-    /// compiled to one address are one site: their code, and so the `Site` they return, is the
-    /// same); one attribute's site may have several addresses (a copy per codegen unit), each
-    /// found once through [`found_erased`].
+    /// The caches this thread's companion calls found, by the address of their site and their
+    /// type: a site's address is its attribute's alone (two constants merged to one address
+    /// are one value, and so one site); one attribute's site may have several addresses (a copy
+    /// per codegen unit or crate), each found once through [`found_erased`].
     static FOUND: RefCell<HashMap<(usize, TypeId), Found>> = RefCell::new(HashMap::new());
 }
 
@@ -40,19 +41,17 @@ thread_local! {
 ///
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
-pub fn companion_cache<K, V>(
-    site: fn() -> Site,
-    init: fn(&str) -> Cache<K, V>,
-) -> &'static Cache<K, V>
+#[inline]
+pub fn companion_cache<K, V>(site: &'static Site, init: &'static Init<K, V>) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let id = (site as usize, Found::of::<K, V>());
+    let id = (std::ptr::from_ref(site).addr(), Found::of::<K, V>());
     if let Some(known) = known(id) {
         return downcast(known);
     }
-    let cache = found_erased(&site(), None, init);
+    let cache = found_erased(site, None, init);
     remember(id, cache);
     downcast(cache)
 }

@@ -6,7 +6,7 @@
 
 use std::any::TypeId;
 
-use super::{PerType, Site, per_type_cache};
+use super::{Init, PerType, Site, per_type_cache};
 use crate::Cache;
 
 /// Which instance of a generic function (or of a method with generic parameters of its own) a
@@ -34,7 +34,7 @@ pub fn instance_cache<K, V>(
     slot: &'static PerType<K, V>,
     instance: Instance,
     site: &'static Site,
-    init: fn(&str) -> Cache<K, V>,
+    init: &'static Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,

@@ -35,14 +35,14 @@ impl Found {
     /// The cache `init` builds for `namespace`, leaked: built into its leaked place, so that no
     /// unwind edge drops it; a build that panics (a `clock` or `dir` of the user's) leaks that
     /// place, a pointer's size, each time.
-    pub(super) fn built<K, V>(init: fn(&str) -> Cache<K, V>, namespace: &str) -> Self
+    pub(super) fn built<K, V>(init: &Init<K, V>, namespace: &str) -> Self
     where
         K: Send + Sync + 'static,
         V: Send + Sync + 'static,
     {
         let place: &'static mut MaybeUninit<Cache<K, V>> =
             Box::leak(Box::new(MaybeUninit::uninit()));
-        place.write(init(namespace));
+        place.write(init.build(namespace));
         Self(place)
     }
 
@@ -124,9 +124,9 @@ impl<K, V> FunctionSlot<K, V> {
 /// The cache of a function without `self`, kept in the function's `slot` once found; at its
 /// first use, found (or built by `init`, given the namespace) where [`Site`] says.
 ///
-/// Generic over the cache's types only, and given `site` as a `static` (a function of its own
-/// per `#[cached]` function, in every user's debug build, before) and `init` as a function
-/// pointer: each
+/// Generic over the cache's types only, and given `site` as a `static` and `init` as a constant
+/// (no function per `#[cached]` function makes either; a memory-only function's build is its
+/// options, [`Init::Memory`]): each
 /// `#[cached]` function shares one copy of this code with every other function whose key and
 /// value types are the same, rather than instantiating its own (compile time;
 /// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
@@ -137,7 +137,7 @@ impl<K, V> FunctionSlot<K, V> {
 pub fn function_cache<K, V>(
     slot: &'static FunctionSlot<K, V>,
     site: &'static Site,
-    init: fn(&str) -> Cache<K, V>,
+    init: &'static Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
@@ -157,13 +157,13 @@ where
 fn first_use<K, V>(
     slot: &'static FunctionSlot<K, V>,
     site: &'static Site,
-    init: fn(&str) -> Cache<K, V>,
+    init: &'static Init<K, V>,
 ) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build: Build<'_> = (Found::of::<K, V>(), &Init(init));
+    let build: Build<'_> = (Found::of::<K, V>(), init);
     first_use_erased(&slot.found, site, build)
 }
 
@@ -309,10 +309,10 @@ mod tests {
     #[test]
     fn a_functions_slot_serves_the_cache_built_at_its_first_use() {
         static SLOT: FunctionSlot<u32, String> = FunctionSlot::new();
-        let first = function_cache(&SLOT, &SITE, init);
+        let first = function_cache(&SLOT, &SITE, &Init::Built(init));
         assert_eq!(first.get_or_compute(&1, || "one".to_owned()), "one");
         for _ in 0..3 {
-            let again = function_cache(&SLOT, &SITE, init);
+            let again = function_cache(&SLOT, &SITE, &Init::Built(init));
             assert!(std::ptr::eq(first, again));
             assert_eq!(again.get(&1).as_deref(), Some("one"));
         }
@@ -334,7 +334,7 @@ mod tests {
             location: "src/slot.rs:9:1#1",
             ..SITE
         };
-        let build: Build<'_> = (Found::of::<u32, String>(), &Init(other));
+        let build: Build<'_> = (Found::of::<u32, String>(), &Init::Built(other));
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             first_use_erased(&CELL, &APART, build)
         }));
@@ -364,10 +364,10 @@ mod tests {
         assert!(ids.len() > SLOTS, "past the slots too");
         for id in ids {
             let offered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                CACHES.get(id, || Found::built(other, "other"));
+                CACHES.get(id, || Found::built(&Init::Built(other), "other"));
             }));
             assert!(offered.is_err(), "a cache of other types was kept");
-            let right = Found::built(init, "right");
+            let right = Found::built(&Init::Built(init), "right");
             let found = CACHES.get(id, || right);
             assert!(std::ptr::eq(found, right.cache::<u32, String>().unwrap()));
             assert!(std::ptr::eq(CACHES.get(id, || unreachable!()), found));

@@ -161,7 +161,9 @@ fn a_per_type_static_keeps_each_types_cache_in_its_slots_and_beyond() {
     fn init(_namespace: &str) -> Cache<u32, u32> {
         Cache::builder().build().unwrap()
     }
-    let made: Vec<Found> = (0..ids.len()).map(|_| Found::built(init, "t")).collect();
+    let made: Vec<Found> = (0..ids.len())
+        .map(|_| Found::built(&Init::Built(init), "t"))
+        .collect();
     for round in 0..3 {
         for (n, id) in ids.iter().enumerate().rev() {
             let found = CACHES.get(*id, || match round {
