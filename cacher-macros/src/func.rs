@@ -184,12 +184,14 @@ impl Func {
     }
 
     /// Whether the body's closure only borrows what it captures, and so can be called through
-    /// `FnMut` (`__private::Borrowing`): every argument it may move is cloned into it, a skipped
-    /// one is a shared reference (`Copy`), `self` is `&self`. Otherwise (a skipped argument
-    /// taken by value or as `&mut`, `self` by value or `&mut self`) the body may move it, and
-    /// the closure is `FnOnce`.
+    /// `FnMut` (`__private::Borrowing`): every argument it may move is cloned into it, any other
+    /// is a shared reference (`Copy`), `self` is a shared reference (`&self`, `self: &Self`).
+    /// Otherwise the body may move it, and the closure is `FnOnce`: an argument left out of the
+    /// key (`#[cached(skip)]`, or not named by `key = …`) taken by value or as `&mut`, `self` by
+    /// value, `&mut self`, or a `Box`, `Rc`, `Arc` or `Pin` of it.
     pub(crate) fn body_borrows(&self) -> bool {
-        let shared = |ty: &Type| matches!(ty, Type::Reference(r) if r.mutability.is_none());
+        let shared =
+            |ty: &Type| matches!(ungroup(ty), Type::Reference(r) if r.mutability.is_none());
         let receiver = self.item.sig.inputs.iter().all(|input| match input {
             FnArg::Receiver(r) => shared(&r.ty),
             FnArg::Typed(_) => true,

@@ -134,10 +134,10 @@ fn companion(
 }
 
 /// The build `init` as an `fn` item and the `Init` that names it (for a function whose build is
-/// not its options: `build::memory_init`). Function pointers, not
-/// closures: a closure's type is the function's own, and would make the runtime's code that
-/// finds the cache a copy per function (compile time); nested `fn` items rather than closures
-/// coerced to pointers, which compile to a shim each as well. But an option that names `Self`
+/// not its options: `build::memory_init`). Function pointers, not closures: a closure's type is
+/// the function's own, and would make the runtime's code that finds the cache a copy per function
+/// (compile time); nested `fn` items rather than closures coerced to pointers, which compile to a
+/// shim each as well. But an option that names `Self`
 /// (`ttl_fn = Self::ttl` on an associated function) cannot be in a nested `fn`, which does not
 /// see its impl's `Self`: a closure then.
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {

@@ -342,12 +342,6 @@ pub fn ttl_fn<V: 'static>(
     ttl_fn
 }
 
-/// The `clock` option's function, called: `fn() -> Clock`, so that one of another type is an
-/// error at its path.
-pub fn clock(clock: fn() -> crate::Clock) -> crate::Clock {
-    clock()
-}
-
 /// A `#[cached]` key argument that holds references (`Option<&str>`, `(u32, &str)`,
 /// `&[&str]`), as a lookup borrows it: it hashes and serialises as the argument does, and so as
 /// its owned form (`Option<String>`, `(u32, String)`, `Vec<String>`) that the cache keeps,

@@ -10,8 +10,9 @@
 //!
 //! The closure is held by [`Borrowing`] when it only borrows what it captures (its by-value
 //! arguments are cloned inside it): it is then called through `FnMut`, and a function compiles
-//! its body alone. One that may move what it captures (a skipped argument taken by value or as
-//! `&mut`, `self` by value) is `FnOnce` only, held by an `Option` that the call takes it out of:
+//! its body alone. One that may move what it captures (an argument left out of the key taken by
+//! value or as `&mut`, `self` other than `&self`: `Func::body_borrows` in the attribute) is
+//! `FnOnce` only, held by an `Option` that the call takes it out of:
 //! a function more (`Option::take`) per `#[cached]` function, for the functions that need it.
 
 use std::future::Future;
@@ -35,8 +36,8 @@ impl<R, F: FnOnce() -> R> Compute<R> for Option<F> {
 }
 
 /// The body of a `#[cached]` function whose closure only borrows what it captures (its
-/// by-value arguments are cloned inside it, `self` is a shared reference, no `#[cached(skip)]`
-/// argument is taken by value or as `&mut`): called through `FnMut`, so that a function
+/// by-value arguments are cloned inside it, `self` is a shared reference, no argument left out
+/// of the key is taken by value or as `&mut`): called through `FnMut`, so that a function
 /// compiles its body alone, without the `Option` around it and its `take` (`Option<F>`'s
 /// form, for a body that may move what it captures). The cache calls it once all the same
 /// (its miss path takes the body out of an `Option` of its own).

@@ -29,11 +29,13 @@ pub fn settings(
     Settings::named(namespace, arg_names, memory)
 }
 
-/// An option of a `#[cached]` function with the memory tier alone whose options are all plain
-/// data or a function (no `ttl_fn`, `version`, `keyer`, tier `dir`), which the expansion writes
-/// as a constant: durations as seconds and nanoseconds, `clock` as its function. Only the options given are listed (most
-/// functions give none: an empty list). Built by [`memory_build`], one function per cache type,
-/// where each function compiled a build of its own (compile time, docs/BENCHMARKS.md).
+/// An option of a `#[cached]` function that is data or a function, which the expansion writes
+/// as a constant: durations as seconds and nanoseconds, `clock` as its function. Only the
+/// options given are listed (most functions give none: [`NO_OPTIONS`]). Set by [`with_options`]
+/// for every function; a function with the memory tier alone and no other option (no `ttl_fn`,
+/// `version`, `keyer`, persistent tier) is built from them alone by [`memory_build`], one
+/// function per cache type, where each function compiled a build of its own (compile time,
+/// docs/BENCHMARKS.md).
 #[derive(Clone, Copy)]
 pub enum Opt {
     /// `max_entries` of the memory tier.

@@ -125,6 +125,43 @@ fn a_method_with_type_parameters_of_its_own_has_one_cache_per_type() {
     );
 }
 
+/// A meter generic over its region whose options name `Self`, in a generic impl: its clock (a
+/// memory-only function's build is its options, a constant naming `Self::clock`) and its value's
+/// ttl (a build closure naming `Self::ttl`). One cache per `Self` type each.
+struct Meter<R>(PhantomData<R>);
+
+impl<R: Region> Meter<R> {
+    fn clock() -> cacher::Clock {
+        cacher::Clock::system()
+    }
+
+    fn ttl(_value: &String) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(60))
+    }
+
+    #[cached(ttl = "1h", clock = Self::clock)]
+    fn read(&self, id: u32) -> String {
+        format!("{id} in {}", R::NAME)
+    }
+
+    #[cached(ttl_fn = Self::ttl)]
+    fn priced(&self, id: u32) -> String {
+        format!("{id} priced in {}", R::NAME)
+    }
+}
+
+#[test]
+fn options_naming_self_in_a_generic_impl_build_one_cache_per_type() {
+    let (usd, eur) = (Meter::<Usd>(PhantomData), Meter::<Eur>(PhantomData));
+    assert_eq!(usd.read(1), "1 in USD");
+    assert_eq!(eur.read(1), "1 in EUR");
+    assert_eq!(usd.read(1), "1 in USD");
+    assert_eq!(Meter::<Usd>::read_cache().stats().hits, 1);
+    assert_eq!(usd.priced(2), "2 priced in USD");
+    assert_eq!(eur.priced(2), "2 priced in EUR");
+    assert_eq!(Meter::<Eur>::priced_cache().stats().misses, 1);
+}
+
 /// A source borrowed for `'a`, generic over it.
 trait Source<'a> {
     fn name(&self) -> &'a str;
