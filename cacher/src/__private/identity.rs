@@ -86,16 +86,6 @@ pub enum Init<K: 'static, V: 'static> {
 /// key's arguments and the options.
 type MemoryBuild<K, V> = fn(&str, &'static [&'static str], &[Opt]) -> Cache<K, V>;
 
-impl<K, V> Init<K, V> {
-    /// The cache, built for `namespace`.
-    pub(super) fn build(&self, namespace: &str) -> Cache<K, V> {
-        match self {
-            Init::Built(init) => init(namespace),
-            Init::Memory(build, names, options) => build(namespace, names, options),
-        }
-    }
-}
-
 impl<'n, K, V> Callback<&'n str, Found> for Init<K, V>
 where
     K: Send + Sync + 'static,
