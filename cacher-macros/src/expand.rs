@@ -140,15 +140,20 @@ fn by_trait(func: &Func) -> bool {
 /// The closure that runs the body on a miss, after cloning the by-value key arguments; an async
 /// body's future boxed, as `Send` when `send`.
 fn compute(func: &Func, send: bool) -> TokenStream {
-    let clones = func.params.iter().filter_map(|p| {
-        let (ident, mutability) = (&p.ident, &p.mutability);
-        p.is_cloned().then(|| {
-            quote! {
-                #[allow(unused_variables)]
-                let #mutability #ident = ::core::clone::Clone::clone(&#ident);
-            }
+    let clones: Vec<TokenStream> = func
+        .params
+        .iter()
+        .filter_map(|p| {
+            let (ident, mutability) = (&p.ident, &p.mutability);
+            p.is_cloned().then(|| {
+                quote! {
+                    #[allow(unused_variables)]
+                    let #mutability #ident = ::core::clone::Clone::clone(&#ident);
+                }
+            })
         })
-    });
+        .collect();
+    let borrows = func.body_borrows();
     let block = &func.item.block;
     if func.is_async() {
         let body = &block.stmts;
@@ -169,29 +174,20 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         // A closure that only borrows is held by `Borrowing` and called through `FnMut`; one
         // that may move what it captures by an `Option`, `FnOnce` only (`Spend`): either way no
         // `call_once` shim, and the borrowing one no `Option` to take it out of.
-        let clones: Vec<TokenStream> = clones.collect();
-        let holder = |closure: TokenStream| match func.body_borrows() {
-            true => quote!(::cacher::__private::Borrowing(#closure)),
+        let held = |run: TokenStream| match borrows {
+            true => quote!(::cacher::__private::Borrowing(|| { #run })),
             false => quote!(::core::option::Option::Some({
                 let __cacher_spend = ::cacher::__private::Spend;
-                #closure
+                || { __cacher_spend.spend(); #run }
             })),
-        };
-        let spend = match func.body_borrows() {
-            true => quote!(),
-            false => quote!(__cacher_spend.spend();),
         };
         return match send {
             true => {
-                let held = holder(quote!(|| { #spend #(#clones)* #future }));
+                let held = held(quote!(#(#clones)* #future));
                 quote!(::cacher::__private::erase_send(::cacher::__private::#bounds(&mut #held)))
             }
             false => {
-                let held = holder(quote!(|| {
-                    #spend
-                    #(#clones)*
-                    ::cacher::__private::boxed_local(#future)
-                }));
+                let held = held(quote!(#(#clones)* ::cacher::__private::boxed_local(#future)));
                 quote!(::cacher::__private::erase(&mut #held))
             }
         };
@@ -205,12 +201,11 @@ fn compute(func: &Func, send: bool) -> TokenStream {
     let body = &block.stmts;
     // `Spend` taken by value makes a closure `FnOnce` only: called once, it then compiles to
     // its body alone, without the `call_once` shim that calling a `Fn` closure once needs.
-    let clones: Vec<TokenStream> = clones.collect();
     let once = quote!(|| #ret { __cacher_spend.spend(); #(#clones)* #(#body)* });
     // Behind `&mut dyn Compute`, whose type is the same for every function of one return type:
     // a closure's own type would make the cache's lookup and miss path a copy per function
     // (compile time). It is called on a miss only, once.
-    match (func.body_borrows(), by_trait(func)) {
+    match (borrows, by_trait(func)) {
         // A closure that only borrows, called through `FnMut`: its body alone, no `Option`
         // around it to take it out of (a function less per `#[cached]` function).
         (true, false) => quote!(::cacher::__private::erase(&mut ::cacher::__private::Borrowing(

@@ -7,10 +7,9 @@
 //! build as constants (its `Site`; an `Init` of its options, or of a closure that builds) and
 //! keeps nothing: a crate that never calls it compiles none of it but its type check (about a
 //! tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md, sessions 17 and
-//! 23). Its
-//! call looks the cache up here instead, in the calling thread's own table once that thread
-//! found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in the
-//! companion's `lookup` stays free of shared writes).
+//! 23). Its call looks the cache up here instead, in the calling thread's own table once that
+//! thread found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in
+//! the companion's `lookup` stays free of shared writes).
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
