@@ -1,8 +1,8 @@
-//! How a function's cache is built, given its `namespace`: for a memory-only function whose
-//! options are data, a constant of them that cacher's `memory_build` reads ([`memory_init`]);
-//! else the body of a function (or closure) that builds it: its options (a chain of `Settings`'
-//! setters, untyped), the parts that name the value type, its persistent tiers in order, and the
-//! build ([`init`]).
+//! How a function's cache is built, given its `namespace` and its site's names and options
+//! ([`site_parts`]): for a memory-only function whose options are all data, cacher's
+//! `memory_build` of its cache type ([`memory_init`]); else the body of a function (or closure)
+//! that builds it: its options (a chain of `Settings`' setters, untyped, then the site's), the
+//! parts that name the value type, its persistent tiers in order, and the build ([`init`]).
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::types::{respan, static_type};
 /// The body of the closure that builds the cache, given its `namespace`: its options (untyped,
 /// set by code compiled once in cacher), the parts that name the value type, and the build.
 pub(crate) fn init(plan: &Plan, func: &Func) -> TokenStream {
-    let settings = settings(plan, func);
+    let settings = settings(plan);
     let typed = crate::fresh::typed(plan);
     let timed = plan.timed();
     if !plan.persistent() {
@@ -50,12 +50,12 @@ pub(crate) fn init(plan: &Plan, func: &Func) -> TokenStream {
     }
 }
 
-/// How a function with the memory tier alone and no option but its [`options`] (no `ttl_fn`,
-/// `version`, `keyer`) builds its cache at its first use: an `Init::Memory`, by `memory_build`
-/// from a constant of its options, with no build of its own per function (a function and, in
-/// the companion, a closure less; compile time). `None` for any other, whose build is
+/// How a function with the memory tier alone and no option but its site's (no `ttl_fn`,
+/// `version`, `keyer`) builds its cache at its first use: by `memory_build` of its cache type,
+/// from its site's names and options, with no build of its own per function (a function and,
+/// in the companion, a closure less; compile time). `None` for any other, whose build is
 /// [`init`]'s.
-pub(crate) fn memory_init(plan: &Plan, func: &Func, named: &Named) -> Option<TokenStream> {
+pub(crate) fn memory_init(plan: &Plan, named: &Named) -> Option<TokenStream> {
     let plain = plan.memory.is_some()
         && !plan.persistent()
         && plan.ttl_fn.is_none()
@@ -65,6 +65,20 @@ pub(crate) fn memory_init(plan: &Plan, func: &Func, named: &Named) -> Option<Tok
     if !plain {
         return None;
     }
+    // The cache's types written out, as the build function of another function's expansion
+    // names them in its return type: a key type that is refused is then that error alone, not
+    // one more of a lookup form of an unknown key.
+    let (timed, key, value) = (plan.timed(), &named.key, &named.value);
+    Some(quote!(::cacher::__private::Init(
+        ::cacher::__private::memory_build::<#key, #value, #timed>
+    )))
+}
+
+/// What the function's site lists for its build: the names of its key's arguments, and the
+/// options that are data or a function (the memory tier's bound first, then [`options`]) as a
+/// constant `&[Opt]` — cacher's `NO_OPTIONS` when there are none (most functions), not a
+/// constant of the function's own to promote.
+pub(crate) fn site_parts(plan: &Plan, func: &Func) -> (TokenStream, TokenStream) {
     let names = arg_names(func);
     let mut given = Vec::new();
     if let Some(n) = plan.memory.as_ref().and_then(|memory| memory.max_entries) {
@@ -72,21 +86,17 @@ pub(crate) fn memory_init(plan: &Plan, func: &Func, named: &Named) -> Option<Tok
         given.push(quote!(::cacher::__private::Opt::MaxEntries(#n)));
     }
     given.extend(options(plan));
-    // The cache's types written out, as the build function of another function's expansion
-    // names them in its return type: a key type that is refused is then that error alone, not
-    // one more of a lookup form of an unknown key.
-    let (timed, key, value) = (plan.timed(), &named.key, &named.value);
-    let given = listed(&given);
-    Some(quote!(&::cacher::__private::Init::Memory(
-        ::cacher::__private::memory_build::<#key, #value, #timed>,
-        &[#(#names),*],
-        #given,
-    )))
+    let given = match given.is_empty() {
+        true => quote!(::cacher::__private::NO_OPTIONS),
+        false => quote!(&[#(#given),*]),
+    };
+    (quote!(&[#(#names),*]), given)
 }
 
 /// The options that are data or a function (`__private::Opt`), those given, in the order of
 /// `Settings`' setters: the durations, then the clock, then the rate limiter (which goes on the
-/// clock just set). Set by `with_options` whatever builds the cache: one mapping to the setters.
+/// clock just set). Set by `with_options` from the site whatever builds the cache: one mapping
+/// to the setters.
 fn options(plan: &Plan) -> Vec<TokenStream> {
     let duration = |option: TokenStream, given: Duration| {
         let (secs, nanos) = (
@@ -116,15 +126,6 @@ fn options(plan: &Plan) -> Vec<TokenStream> {
     options
 }
 
-/// `options` as a constant `&[Opt]`: cacher's `NO_OPTIONS` when there are none (most
-/// functions), not a constant of the function's own to promote.
-fn listed(options: &[TokenStream]) -> TokenStream {
-    match options.is_empty() {
-        true => quote!(::cacher::__private::NO_OPTIONS),
-        false => quote!(&[#(#options),*]),
-    }
-}
-
 /// The names of the key's arguments, without `r#`.
 fn arg_names(func: &Func) -> impl Iterator<Item = String> + '_ {
     func.key_params().map(|p| {
@@ -134,9 +135,10 @@ fn arg_names(func: &Func) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The options the plan describes, the memory tier among them: a chain of `Settings`' setters
-/// (compiled once in cacher, not per cache type), the parts that name the value type aside.
-fn settings(plan: &Plan, func: &Func) -> TokenStream {
-    let names = arg_names(func);
+/// (compiled once in cacher, not per cache type), the parts that name the value type aside. The
+/// names and the options that are data come from the site, given to the build as
+/// `__cacher_names` and `__cacher_options` (`site_parts`).
+fn settings(plan: &Plan) -> TokenStream {
     // The namespace, the names and the memory tier through one runtime function, not a chain
     // of calls compiled in each function; the other setters after it.
     let memory = plan.memory.is_some();
@@ -147,7 +149,7 @@ fn settings(plan: &Plan, func: &Func) -> TokenStream {
             .as_ref(),
     );
     let mut chain =
-        quote!(::cacher::__private::settings(namespace, &[#(#names),*], #memory, #max_entries));
+        quote!(::cacher::__private::settings(namespace, __cacher_names, #memory, #max_entries));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }
@@ -161,12 +163,7 @@ fn settings(plan: &Plan, func: &Func) -> TokenStream {
         };
         chain.extend(quote!(.keyer(#keyer)));
     }
-    let options = options(plan);
-    if options.is_empty() {
-        return chain;
-    }
-    let options = listed(&options);
-    quote!(::cacher::__private::with_options(#chain, #options))
+    quote!(::cacher::__private::with_options(#chain, __cacher_options))
 }
 
 /// The file tier, added to `typed` under a name spanned at `span` (the return type's), where a

@@ -5,13 +5,15 @@
 //! `Self::fetch_cache()` in an impl, and which the attribute cannot tell apart), so each finds
 //! the cache through `__private` by what the compiler knows of the function (see
 //! `cacher/src/__private/identity.rs`): its site — the path of a marker type declared beside it,
-//! its module, name and place, and the attribute's expansion. The function keeps its site in a
-//! `static` (not a function that makes it: a function less per `#[cached]` function) and the
-//! cache in another, found at first use; a method's static holds one cache per `Self` type (a
-//! static in a generic impl is shared by all its types). A plain function's companion keeps
-//! none: its site and its build are constants in the `#[inline]` companion (the build, when it
-//! is not the options of a memory-only function, a closure), compiled only where it is called
-//! (`companion_cache`).
+//! its module, name and place, and the attribute's expansion — and the key's names and the
+//! options that are data, which its build reads. The site is a constant of the body (promoted;
+//! neither a `static` nor a function that makes it, each more to compile per `#[cached]`
+//! function), the build a function pointer (`memory_build` of the cache type for a memory-only
+//! function whose options are all data, else a nested `fn` or a closure); the function keeps
+//! the cache in a `static`, found at first use; a method's static holds one cache per `Self`
+//! type (a static in a generic impl is shared by all its types). A plain function's companion
+//! keeps none: its site and its build are in the `#[inline]` companion, compiled only where it
+//! is called (`companion_cache`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -51,7 +53,7 @@ pub(crate) fn cache(
     expansion: u32,
 ) -> TokenStream {
     let site = site(plan, func, expansion);
-    let memory = crate::build::memory_init(plan, func, named);
+    let memory = crate::build::memory_init(plan, named);
     let instance = crate::instance::instance(func);
     if finder == Finder::Companion && !func.method && instance.is_none() {
         return companion(plan, func, named, &site, memory);
@@ -65,7 +67,6 @@ pub(crate) fn cache(
         // Its path, as `type_name` gives it, is the function's (nested functions included).
         #[allow(dead_code)]
         struct __CacherSite;
-        static __CACHER_SITE: ::cacher::__private::Site = #site;
         #init_fn
     };
     if let Some(instance) = instance {
@@ -73,7 +74,7 @@ pub(crate) fn cache(
             #marker
             static CACHES: <(#kept, #value) as ::cacher::__private::Statics>::Method =
                 ::cacher::__private::PerType::new();
-            ::cacher::__private::instance_cache(&CACHES, #instance, &__CACHER_SITE, #init)
+            ::cacher::__private::instance_cache(&CACHES, #instance, &#site, #init)
         });
     }
     if func.method {
@@ -85,14 +86,14 @@ pub(crate) fn cache(
                 ::cacher::__private::type_key::<Self>(),
                 ::core::any::type_name::<Self>(),
             );
-            ::cacher::__private::method_cache(&CACHES, id, self_type, &__CACHER_SITE, #init)
+            ::cacher::__private::method_cache(&CACHES, id, self_type, &#site, #init)
         });
     }
     quote!({
         #marker
         static CACHE: <(#kept, #value) as ::cacher::__private::Statics>::Function =
             ::cacher::__private::FunctionSlot::new();
-        ::cacher::__private::function_cache(&CACHE, &__CACHER_SITE, #init)
+        ::cacher::__private::function_cache(&CACHE, &#site, #init)
     })
 }
 
@@ -102,8 +103,9 @@ fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
     let persistent = plan.persistent();
     let pinned = option(plan.namespace.as_ref());
     let expansion = Literal::string(&format!("#{expansion}"));
+    let (names, options) = crate::build::site_parts(plan, func);
     quote! {
-        ::cacher::__private::site!(#name, #expansion, #persistent, #pinned)
+        ::cacher::__private::site!(#name, #expansion, #persistent, #pinned, #names, #options)
     }
 }
 
@@ -123,7 +125,8 @@ fn companion(
         Some(memory) => memory,
         None => {
             let init = crate::build::init(plan, func);
-            quote!(&::cacher::__private::Init::Built(|namespace: &str| -> #cache { #init }))
+            let params = build_params();
+            quote!(::cacher::__private::Init(|#params| -> #cache { #init }))
         }
     };
     quote!({
@@ -142,18 +145,26 @@ fn companion(
 /// see its impl's `Self`: a closure then.
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
     let cache = &named.cache;
+    let params = build_params();
     if mentions_self(&init) {
-        let init = quote!(|namespace: &str| -> #cache { #init });
-        return (quote!(), quote!(&::cacher::__private::Init::Built(#init)));
+        let init = quote!(|#params| -> #cache { #init });
+        return (quote!(), quote!(::cacher::__private::Init(#init)));
     }
     // A body of its own, which rustc checks apart: the bounds first again, so that a missing
     // trait is still the one error they report (see `checks`).
     let checks = &named.checks;
-    let init_fn = quote!(fn __cacher_init(namespace: &str) -> #cache { #checks #init });
-    (
-        init_fn,
-        quote!(&::cacher::__private::Init::Built(__cacher_init)),
-    )
+    let init_fn = quote!(fn __cacher_init(#params) -> #cache { #checks #init });
+    (init_fn, quote!(::cacher::__private::Init(__cacher_init)))
+}
+
+/// The parameters of a build the expansion writes: the namespace, and its site's names and
+/// options (`build::site_parts`), which its settings read.
+fn build_params() -> TokenStream {
+    quote! {
+        namespace: &str,
+        __cacher_names: &'static [&'static str],
+        __cacher_options: &[::cacher::__private::Opt]
+    }
 }
 
 /// Whether `tokens` name `Self`.

@@ -220,12 +220,13 @@ macro_rules! __cacher_companion {
 pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_false;
 
 /// The [`Site`] of the expansion of `#[cached]` on the function `$function`, its `$expansion`
-/// (its number, `"#n"`): written here rather than by the attribute, so that the attribute emits
-/// a few tokens where the `Site` is some seventy, twice a function (compile time).
+/// (its number, `"#n"`), with its key's argument `$names` and its `$options`: written here
+/// rather than by the attribute, so that the attribute emits a few tokens where the `Site` is
+/// some seventy, twice a function (compile time).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __cacher_site {
-    ($function:literal, $expansion:literal, $persistent:literal, $pinned:expr) => {
+    ($function:literal, $expansion:literal, $persistent:literal, $pinned:expr, $names:expr, $options:expr) => {
         $crate::__private::Site {
             marker: ::core::any::type_name::<__CacherSite>,
             module: ::core::module_path!(),
@@ -241,6 +242,8 @@ macro_rules! __cacher_site {
             persistent: $persistent,
             package: ::core::env!("CARGO_PKG_NAME"),
             pinned: $pinned,
+            names: $names,
+            options: $options,
         }
     };
 }

@@ -38,11 +38,13 @@ use crate::Cache;
 use crate::callback::Callback;
 use building::Building;
 
-/// Where a `#[cached]` function is, as its expansion knows it.
+/// Where a `#[cached]` function is, as its expansion knows it, and what its build reads: its
+/// key's names and the options that are data. A constant of the function's body (and of its
+/// companion's), promoted: no `static` and no function per `#[cached]` function.
 #[derive(Clone, Copy)]
 pub struct Site {
     /// `type_name` of a marker type declared in the body of the function (or of its companion),
-    /// as a function: `type_name` is not `const`, and a function's `Site` is a `static`.
+    /// as a function: `type_name` is not `const`, and a `Site` is a constant.
     pub marker: fn() -> &'static str,
     /// `module_path!()` at the function.
     pub module: &'static str,
@@ -57,42 +59,51 @@ pub struct Site {
     pub package: &'static str,
     /// The attribute's `namespace = "…"`, which replaces the function's path.
     pub pinned: Option<&'static str>,
+    /// The names of the key's arguments, without `r#`.
+    pub names: &'static [&'static str],
+    /// The options given that are data or a function, in order ([`NO_OPTIONS`](super::NO_OPTIONS)
+    /// when none): what every build sets ([`with_options`](super::with_options)), and all a
+    /// memory-only function's build reads ([`memory_build`](super::memory_build)).
+    pub options: &'static [Opt],
 }
 
 /// The cache of the function at `site` (of the instance `which`, if any), found in this process
 /// or built by `init`: [`find`] with its types, the cache as `find` keeps it ([`Found`]).
-fn found_erased<K, V>(site: &Site, which: Option<Which>, init: &'static Init<K, V>) -> Found
+fn found_erased<K, V>(site: &Site, which: Option<Which>, init: Init<K, V>) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    find(site, which, (Found::of::<K, V>(), init))
+    find(site, which, (Found::of::<K, V>(), &init))
 }
 
-/// How a `#[cached]` function's cache is built at its first use: by the function the expansion
-/// wrote (`Init::Built`), or, for a memory-only function whose options are plain data, by
-/// [`memory_build`](super::memory_build) from them (`Init::Memory`: no build function per
-/// `#[cached]` function, one per cache type). A callback of its own for `find` (one
-/// function per cache type, where a closure made by a function was three).
-pub enum Init<K: 'static, V: 'static> {
-    /// The expansion's build, given the namespace.
-    Built(fn(&str) -> Cache<K, V>),
-    /// [`memory_build`](super::memory_build) (as the function's `TIMED` says), the names of the
-    /// key's arguments, and the options given.
-    Memory(MemoryBuild<K, V>, &'static [&'static str], &'static [Opt]),
+/// How a `#[cached]` function's cache is built at its first use, given its namespace and its
+/// [`Site`]'s names and options: by the function the expansion wrote, or, for a memory-only
+/// function whose options are all [`Opt`]s, by [`memory_build`](super::memory_build) of its
+/// cache type (no build per `#[cached]` function). Passed by value, a function pointer: no
+/// constant for the compiler to evaluate per function (compile time). A callback of its own for
+/// `find` (one function per cache type, where a closure made by a function was three).
+pub struct Init<K: 'static, V: 'static>(pub BuildFn<K, V>);
+
+/// A build of a `#[cached]` function's cache ([`Init`]): given the namespace, the key's names
+/// and the options.
+pub type BuildFn<K, V> = fn(&str, &'static [&'static str], &[Opt]) -> Cache<K, V>;
+
+impl<K, V> Clone for Init<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
 }
 
-/// [`memory_build`](super::memory_build) for a cache type: given the namespace, the names of the
-/// key's arguments and the options.
-type MemoryBuild<K, V> = fn(&str, &'static [&'static str], &[Opt]) -> Cache<K, V>;
+impl<K, V> Copy for Init<K, V> {}
 
-impl<'n, K, V> Callback<&'n str, Found> for Init<K, V>
+impl<'n, K, V> Callback<(&'n str, &'n Site), Found> for Init<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    fn run(&self, namespace: &'n str) -> Found {
-        Found::built(self, namespace)
+    fn run(&self, (namespace, site): (&'n str, &'n Site)) -> Found {
+        Found::built(self, namespace, site)
     }
 }
 
@@ -113,7 +124,7 @@ pub fn method_cache<K, V>(
     id: TypeId,
     self_type: &'static str,
     site: &'static Site,
-    init: &'static Init<K, V>,
+    init: Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
@@ -129,7 +140,7 @@ fn per_type_cache<K, V>(
     slot: &'static PerType<K, V>,
     which: Which,
     site: &'static Site,
-    init: &'static Init<K, V>,
+    init: Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
@@ -165,7 +176,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A cache of the type `type_id` ([`Found::of`]), built by `build`.
-type Build<'a> = (TypeId, &'a dyn for<'n> Callback<&'n str, Found>);
+type Build<'a> = (TypeId, &'a dyn for<'n> Callback<(&'n str, &'n Site), Found>);
 
 /// Finds, or builds and records, the cache of the function at `site` (a method's for
 /// `self_type`; of a generic function, for the `type_name` of its `arguments`, see
@@ -198,7 +209,7 @@ fn find(site: &Site, which: Option<Which>, (type_id, build): Build<'_>) -> Found
     // panics leaves the cell empty for the next call to try again. Marked: a build that asks
     // for its own cache (through the companion) would wait on this cell.
     let _building = Building::enter_instance(std::ptr::from_ref(cell).addr(), site, which);
-    *cell.get_or_init(|| build.run(&id.0))
+    *cell.get_or_init(|| build.run((&id.0, site)))
 }
 
 /// The cache `found` is ([`found_erased`]).

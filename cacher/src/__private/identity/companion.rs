@@ -41,7 +41,7 @@ thread_local! {
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
 #[inline]
-pub fn companion_cache<K, V>(site: &'static Site, init: &'static Init<K, V>) -> &'static Cache<K, V>
+pub fn companion_cache<K, V>(site: &'static Site, init: Init<K, V>) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,

@@ -34,7 +34,7 @@ pub fn instance_cache<K, V>(
     slot: &'static PerType<K, V>,
     instance: Instance,
     site: &'static Site,
-    init: &'static Init<K, V>,
+    init: Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,

@@ -32,21 +32,17 @@ use crate::callback::CallbackMut;
 pub(super) struct Found(&'static (dyn Any + Send + Sync));
 
 impl Found {
-    /// The cache `init` builds for `namespace`, leaked: built into its leaked place, so that no
+    /// The cache `init` builds for `namespace` and `site`'s names and options, leaked: built into its leaked place, so that no
     /// unwind edge drops it; a build that panics (a `clock` or `dir` of the user's) leaks that
     /// place, a pointer's size, each time.
-    pub(super) fn built<K, V>(init: &Init<K, V>, namespace: &str) -> Self
+    pub(super) fn built<K, V>(init: &Init<K, V>, namespace: &str, site: &Site) -> Self
     where
         K: Send + Sync + 'static,
         V: Send + Sync + 'static,
     {
         let place: &'static mut MaybeUninit<Cache<K, V>> =
             Box::leak(Box::new(MaybeUninit::uninit()));
-        // The build's `match` here, not in a method of `Init`: a function less per cache type.
-        place.write(match init {
-            Init::Built(init) => init(namespace),
-            Init::Memory(build, names, options) => build(namespace, names, options),
-        });
+        place.write((init.0)(namespace, site.names, site.options));
         Self(place)
     }
 
@@ -128,12 +124,11 @@ impl<K, V> FunctionSlot<K, V> {
 /// The cache of a function without `self`, kept in the function's `slot` once found; at its
 /// first use, found (or built by `init`, given the namespace) where [`Site`] says.
 ///
-/// Generic over the cache's types only, and given `site` as a `static` and `init` as a constant
-/// (no function per `#[cached]` function makes either; a memory-only function's build is its
-/// options, [`Init::Memory`]): each
-/// `#[cached]` function shares one copy of this code with every other function whose key and
-/// value types are the same, rather than instantiating its own (compile time;
-/// see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
+/// Generic over the cache's types only, and given `site` as a constant and `init` as a function
+/// pointer (no function per `#[cached]` function makes either; a memory-only function's build
+/// is `memory_build` of its cache type, reading the site's options): each `#[cached]` function
+/// shares one copy of this code with every other function whose key and value types are the
+/// same, rather than instantiating its own (compile time; see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
 ///
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
@@ -141,7 +136,7 @@ impl<K, V> FunctionSlot<K, V> {
 pub fn function_cache<K, V>(
     slot: &'static FunctionSlot<K, V>,
     site: &'static Site,
-    init: &'static Init<K, V>,
+    init: Init<K, V>,
 ) -> &'static Cache<K, V>
 where
     K: Send + Sync + 'static,
@@ -161,13 +156,13 @@ where
 fn first_use<K, V>(
     slot: &'static FunctionSlot<K, V>,
     site: &'static Site,
-    init: &'static Init<K, V>,
+    init: Init<K, V>,
 ) -> Found
 where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    let build: Build<'_> = (Found::of::<K, V>(), init);
+    let build: Build<'_> = (Found::of::<K, V>(), &init);
     first_use_erased(&slot.found, site, build)
 }
 
@@ -290,6 +285,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::__private::Opt;
 
     static SITE: Site = Site {
         marker: || "app::slot::lookup::__CacherSite",
@@ -299,11 +295,13 @@ mod tests {
         persistent: false,
         package: "my-app",
         pinned: None,
+        names: &["id"],
+        options: crate::__private::NO_OPTIONS,
     };
 
     static BUILT: AtomicUsize = AtomicUsize::new(0);
 
-    fn init(_namespace: &str) -> Cache<u32, String> {
+    fn init(_namespace: &str, _names: &[&str], _options: &[Opt]) -> Cache<u32, String> {
         BUILT.fetch_add(1, Ordering::SeqCst);
         Cache::builder().build().unwrap()
     }
@@ -313,10 +311,10 @@ mod tests {
     #[test]
     fn a_functions_slot_serves_the_cache_built_at_its_first_use() {
         static SLOT: FunctionSlot<u32, String> = FunctionSlot::new();
-        let first = function_cache(&SLOT, &SITE, &Init::Built(init));
+        let first = function_cache(&SLOT, &SITE, Init(init));
         assert_eq!(first.get_or_compute(&1, || "one".to_owned()), "one");
         for _ in 0..3 {
-            let again = function_cache(&SLOT, &SITE, &Init::Built(init));
+            let again = function_cache(&SLOT, &SITE, Init(init));
             assert!(std::ptr::eq(first, again));
             assert_eq!(again.get(&1).as_deref(), Some("one"));
         }
@@ -329,7 +327,7 @@ mod tests {
     #[test]
     fn a_slot_is_never_set_to_a_cache_of_other_types() {
         static CELL: OnceLock<Found> = OnceLock::new();
-        fn other(_namespace: &str) -> Cache<u64, u64> {
+        fn other(_namespace: &str, _names: &[&str], _options: &[Opt]) -> Cache<u64, u64> {
             Cache::builder().build().unwrap()
         }
         // A site of its own: the registry holds nothing for it (the other tests' caches are
@@ -338,7 +336,7 @@ mod tests {
             location: "src/slot.rs:9:1#1",
             ..SITE
         };
-        let build: Build<'_> = (Found::of::<u32, String>(), &Init::Built(other));
+        let build: Build<'_> = (Found::of::<u32, String>(), &Init(other));
         let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             first_use_erased(&CELL, &APART, build)
         }));
@@ -351,7 +349,7 @@ mod tests {
     #[test]
     fn a_per_type_static_never_keeps_a_cache_of_other_types() {
         static CACHES: PerType<u32, String> = PerType::new();
-        fn other(_namespace: &str) -> Cache<u64, u64> {
+        fn other(_namespace: &str, _names: &[&str], _options: &[Opt]) -> Cache<u64, u64> {
             Cache::builder().build().unwrap()
         }
         let ids = [
@@ -368,10 +366,10 @@ mod tests {
         assert!(ids.len() > SLOTS, "past the slots too");
         for id in ids {
             let offered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                CACHES.get(id, || Found::built(&Init::Built(other), "other"));
+                CACHES.get(id, || Found::built(&Init(other), "other", &SITE));
             }));
             assert!(offered.is_err(), "a cache of other types was kept");
-            let right = Found::built(&Init::Built(init), "right");
+            let right = Found::built(&Init(init), "right", &SITE);
             let found = CACHES.get(id, || right);
             assert!(std::ptr::eq(found, right.cache::<u32, String>().unwrap()));
             assert!(std::ptr::eq(CACHES.get(id, || unreachable!()), found));

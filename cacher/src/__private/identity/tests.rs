@@ -1,6 +1,7 @@
 //! How functions are named: their paths, pinned namespaces, refusals, directories.
 
 use super::*;
+use crate::__private::NO_OPTIONS;
 
 /// The `Site` of a function whose marker's `type_name` is `$marker`.
 macro_rules! site {
@@ -18,6 +19,8 @@ fn site_of(marker: fn() -> &'static str) -> Site {
         persistent: false,
         package: "my-app",
         pinned: None,
+        names: &[],
+        options: NO_OPTIONS,
     }
 }
 
@@ -158,11 +161,11 @@ fn a_per_type_static_keeps_each_types_cache_in_its_slots_and_beyond() {
         type_key::<char>(),
     ];
     assert!(ids.len() > 8, "past the slots too");
-    fn init(_namespace: &str) -> Cache<u32, u32> {
+    fn init(_namespace: &str, _names: &[&str], _options: &[Opt]) -> Cache<u32, u32> {
         Cache::builder().build().unwrap()
     }
     let made: Vec<Found> = (0..ids.len())
-        .map(|_| Found::built(&Init::Built(init), "t"))
+        .map(|_| Found::built(&Init(init), "t", &site_of(|| "app::t::__CacherSite")))
         .collect();
     for round in 0..3 {
         for (n, id) in ids.iter().enumerate().rev() {
