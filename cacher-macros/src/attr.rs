@@ -124,7 +124,8 @@ pub(crate) struct Options {
     pub stale_while_revalidate: Option<Opt<Duration>>,
     pub time_to_idle: Option<Opt<Duration>>,
     pub error_backoff: Option<Opt<Duration>>,
-    /// The path of a `fn() -> cacher::Clock`: a mock clock in tests.
+    /// The path of a `fn() -> cacher::Clock` (a function, or a `const` or `static` holding one):
+    /// a mock clock in tests.
     pub clock: Option<Opt<syn::Path>>,
     pub rate_limit: Option<Opt<Duration>>,
     pub max_entries: Option<Opt<usize>>,

@@ -17,8 +17,9 @@ use crate::key::key_type;
 use crate::plan::{FileTier, Plan, RedisTier, StoreTier};
 use crate::types::{respan, static_type};
 
-/// The body of the closure that builds the cache, given its `namespace`: its options (untyped,
-/// set by code compiled once in cacher), the parts that name the value type, and the build.
+/// The body of the closure that builds the cache, given its `namespace` and its site's names and
+/// options: its options (untyped, set by code compiled once in cacher), the parts that name the
+/// value type, and the build.
 pub(crate) fn init(plan: &Plan, func: &Func) -> TokenStream {
     let settings = settings(plan);
     let typed = crate::fresh::typed(plan);
@@ -116,8 +117,14 @@ fn options(plan: &Plan) -> Vec<TokenStream> {
         options.extend(given.map(|given| duration(option, given)));
     }
     if let Some(path) = &plan.clock {
-        // Spanned at the path, where a function of the wrong type is reported.
-        options.push(quote_spanned!(path.span()=> ::cacher::__private::Opt::Clock(#path)));
+        // Called in a closure (a constant that captures nothing, promoted with the site), so that
+        // the path may name a function, a `const` or a `static` holding one: a `static` read
+        // in the constant itself could not be promoted. Spanned at the path, where a function
+        // of the wrong type is reported ("expected `Clock`"); clippy's `redundant_closure`,
+        // which would point there too, allowed.
+        options.push(quote_spanned!(path.span()=>
+            ::cacher::__private::Opt::Clock(#[allow(clippy::redundant_closure)] || #path())
+        ));
     }
     options.extend(
         plan.rate_limit

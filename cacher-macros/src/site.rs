@@ -109,9 +109,9 @@ fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
     }
 }
 
-/// A plain function's companion: its site, and its build (`memory`, a memory-only function's
-/// options, else a closure that captures nothing, as a function pointer), as constants. The
-/// build's closure is checked with the companion's body, whose bounds' checks come first
+/// A plain function's companion: its site as a constant, and its build as a function pointer
+/// (`memory`, `memory_build` of a memory-only function's cache type, else a closure that
+/// captures nothing). The build's closure is checked with the companion's body, whose bounds' checks come first
 /// (`expand::checks`): none of its own (rustc would report the same error once anyway).
 fn companion(
     plan: &Plan,
@@ -137,12 +137,12 @@ fn companion(
 }
 
 /// The build `init` as an `fn` item and the `Init` that names it (for a function whose build is
-/// not its options: `build::memory_init`). Function pointers, not closures: a closure's type is
+/// not `memory_build`: `build::memory_init`). Function pointers, not closures: a closure's type is
 /// the function's own, and would make the runtime's code that finds the cache a copy per function
 /// (compile time); nested `fn` items rather than closures coerced to pointers, which compile to a
-/// shim each as well. But an option that names `Self`
-/// (`ttl_fn = Self::ttl` on an associated function) cannot be in a nested `fn`, which does not
-/// see its impl's `Self`: a closure then.
+/// shim each as well. But a build that names `Self` (`ttl_fn = Self::ttl` on an associated
+/// function; not `clock`, which the site lists) cannot be a nested `fn`, which does not see its
+/// impl's `Self`: a closure then.
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
     let cache = &named.cache;
     let params = build_params();

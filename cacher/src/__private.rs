@@ -226,7 +226,10 @@ pub use crate::__cacher_companion as in_a_trait_impl_write_cached_companion_fals
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __cacher_site {
-    ($function:literal, $expansion:literal, $persistent:literal, $pinned:expr, $names:expr, $options:expr) => {
+    (
+        $function:literal, $expansion:literal, $persistent:literal, $pinned:expr,
+        $names:expr, $options:expr
+    ) => {
         $crate::__private::Site {
             marker: ::core::any::type_name::<__CacherSite>,
             module: ::core::module_path!(),

@@ -125,10 +125,25 @@ fn a_method_with_type_parameters_of_its_own_has_one_cache_per_type() {
     );
 }
 
-/// A meter generic over its region whose options name `Self`, in a generic impl: its clock (a
-/// memory-only function's build is its options, a constant naming `Self::clock`) and its value's
-/// ttl (a build closure naming `Self::ttl`). One cache per `Self` type each.
+/// A meter generic over its region whose options name `Self`, in a generic impl: its clock (in
+/// the site's options, a constant naming `Self::clock`, which a memory-only function's build and
+/// a written one read) and its value's ttl (a build closure naming `Self::ttl`). One cache per
+/// `Self` type each.
 struct Meter<R>(PhantomData<R>);
+
+/// The mock clock of `Meter::versioned`, its own, so that moving it moves no other test's time.
+fn meter_mock() -> &'static (cacher::Clock, std::sync::Arc<cacher::MockClock>) {
+    static MOCK: std::sync::OnceLock<(cacher::Clock, std::sync::Arc<cacher::MockClock>)> =
+        std::sync::OnceLock::new();
+    MOCK.get_or_init(cacher::Clock::mock)
+}
+
+static VERSIONED: AtomicUsize = AtomicUsize::new(0);
+
+/// A `ttl_fn` that keeps the cache's ttl.
+fn keep_the_ttl(_value: &String) -> Option<std::time::Duration> {
+    None
+}
 
 impl<R: Region> Meter<R> {
     fn clock() -> cacher::Clock {
@@ -148,6 +163,18 @@ impl<R: Region> Meter<R> {
     fn priced(&self, id: u32) -> String {
         format!("{id} priced in {}", R::NAME)
     }
+
+    fn mock_clock() -> cacher::Clock {
+        meter_mock().0.clone()
+    }
+
+    /// A build of its own (`ttl_fn`, a function that names no `Self`: a nested `fn`), which sets
+    /// the clock the site lists.
+    #[cached(ttl = "1h", ttl_fn = keep_the_ttl, clock = Self::mock_clock)]
+    fn versioned(&self, id: u32) -> String {
+        VERSIONED.fetch_add(1, Ordering::SeqCst);
+        format!("{id} v2 in {}", R::NAME)
+    }
 }
 
 #[test]
@@ -160,6 +187,20 @@ fn options_naming_self_in_a_generic_impl_build_one_cache_per_type() {
     assert_eq!(usd.priced(2), "2 priced in USD");
     assert_eq!(eur.priced(2), "2 priced in EUR");
     assert_eq!(Meter::<Eur>::priced_cache().stats().misses, 1);
+}
+
+#[test]
+fn a_written_build_in_a_generic_impl_ages_entries_on_the_clock_its_site_names() {
+    let usd = Meter::<Usd>(PhantomData);
+    assert_eq!(usd.versioned(3), "3 v2 in USD");
+    assert_eq!(usd.versioned(3), "3 v2 in USD");
+    assert_eq!(VERSIONED.load(Ordering::SeqCst), 1);
+    // Two hours on the mock clock, none on the system's: only the site's clock expires it.
+    meter_mock()
+        .1
+        .advance(std::time::Duration::from_secs(2 * 3600));
+    assert_eq!(usd.versioned(3), "3 v2 in USD");
+    assert_eq!(VERSIONED.load(Ordering::SeqCst), 2);
 }
 
 /// A source borrowed for `'a`, generic over it.

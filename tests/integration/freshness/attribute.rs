@@ -49,6 +49,32 @@ fn token(user: u32) -> Token {
     }
 }
 
+mock_clock!(held_clock, held_mock, held_pair);
+static HELD_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// A clock held in a `static` (read at run time, not a constant).
+static HELD_CLOCK: fn() -> Clock = held_clock;
+
+#[cached(ttl = "1m", clock = HELD_CLOCK)]
+fn held(n: u64) -> u64 {
+    HELD_CALLS.fetch_add(1, Ordering::SeqCst);
+    n
+}
+
+#[test]
+fn a_clock_held_in_a_static_ages_the_entries() {
+    held(1);
+    held(1);
+    assert_eq!(HELD_CALLS.load(Ordering::SeqCst), 1);
+    held_mock().advance(2 * MIN);
+    held(1);
+    assert_eq!(
+        HELD_CALLS.load(Ordering::SeqCst),
+        2,
+        "expired on the static's clock"
+    );
+}
+
 #[test]
 fn ttl_fn_gives_each_entry_its_own_ttl() {
     token(1);
@@ -127,8 +153,8 @@ fn time_to_idle_keeps_entries_in_use() {
     keeps_entries_in_use(idle, idle_cache(), idle_mock());
 }
 
-// The same with the memory tier alone (whose build is its options, `__private::memory_build`):
-// the idle time is not a ttl, an entry in use stays past it.
+// The same with the memory tier alone (built by `__private::memory_build` from its site's
+// options): the idle time is not a ttl, an entry in use stays past it.
 mock_clock!(idle_memory_clock, idle_memory_mock, idle_memory_pair);
 
 #[cached(time_to_idle = "10m", clock = idle_memory_clock)]

@@ -32,9 +32,9 @@ use crate::callback::CallbackMut;
 pub(super) struct Found(&'static (dyn Any + Send + Sync));
 
 impl Found {
-    /// The cache `init` builds for `namespace` and `site`'s names and options, leaked: built into its leaked place, so that no
-    /// unwind edge drops it; a build that panics (a `clock` or `dir` of the user's) leaks that
-    /// place, a pointer's size, each time.
+    /// The cache `init` builds for `namespace` and `site`'s names and options, leaked: built
+    /// into its leaked place, so that no unwind edge drops it; a build that panics (a `clock` or
+    /// `dir` of the user's) leaks that place, a pointer's size, each time.
     pub(super) fn built<K, V>(init: &Init<K, V>, namespace: &str, site: &Site) -> Self
     where
         K: Send + Sync + 'static,
@@ -122,13 +122,15 @@ impl<K, V> FunctionSlot<K, V> {
 }
 
 /// The cache of a function without `self`, kept in the function's `slot` once found; at its
-/// first use, found (or built by `init`, given the namespace) where [`Site`] says.
+/// first use, found (or built by `init`, given the namespace and the site's names and options)
+/// where [`Site`] says.
 ///
 /// Generic over the cache's types only, and given `site` as a constant and `init` as a function
 /// pointer (no function per `#[cached]` function makes either; a memory-only function's build
 /// is `memory_build` of its cache type, reading the site's options): each `#[cached]` function
 /// shares one copy of this code with every other function whose key and value types are the
-/// same, rather than instantiating its own (compile time; see docs/BENCHMARKS.md). The first use goes through the non-generic `find`.
+/// same, rather than instantiating its own (compile time; see docs/BENCHMARKS.md). The first
+/// use goes through the non-generic `find`.
 ///
 /// # Panics
 /// When the function cannot have a cache of its own (see [`Site`]'s refusals).
@@ -319,6 +321,28 @@ mod tests {
             assert_eq!(again.get(&1).as_deref(), Some("one"));
         }
         assert_eq!(BUILT.load(Ordering::SeqCst), 1);
+    }
+
+    /// A build is given its site's names and options: what `memory_build` and a build the
+    /// expansion writes set the cache from.
+    #[test]
+    fn a_build_is_given_its_sites_names_and_options() {
+        fn checked(
+            _namespace: &str,
+            names: &'static [&'static str],
+            options: &[Opt],
+        ) -> Cache<u32, String> {
+            assert_eq!(names, ["id"]);
+            assert!(matches!(options, [Opt::Ttl(60, 0)]), "the site's options");
+            Cache::builder().build().unwrap()
+        }
+        static TIMED: Site = Site {
+            location: "src/slot.rs:7:1#2",
+            options: &[Opt::Ttl(60, 0)],
+            ..SITE
+        };
+        let built = Found::built(&Init(checked), "t", &TIMED);
+        assert!(built.cache::<u32, String>().is_some());
     }
 
     /// What the unchecked cast relies on: a cell is never set to a cache of other types than
