@@ -111,8 +111,9 @@ fn site(plan: &Plan, func: &Func, expansion: u32) -> TokenStream {
 
 /// A plain function's companion: its site as a constant, and its build as a function pointer
 /// (`memory`, `memory_build` of a memory-only function's cache type, else a closure that
-/// captures nothing). The build's closure is checked with the companion's body, whose bounds' checks come first
-/// (`expand::checks`): none of its own (rustc would report the same error once anyway).
+/// captures nothing). The build's closure is checked with the companion's body, whose bounds'
+/// checks come first (`expand::checks`): none of its own (rustc would report the same error
+/// once anyway).
 fn companion(
     plan: &Plan,
     func: &Func,
