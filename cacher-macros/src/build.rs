@@ -146,17 +146,16 @@ fn arg_names(func: &Func) -> impl Iterator<Item = String> + '_ {
 /// names and the options that are data come from the site, given to the build as
 /// `__cacher_names` and `__cacher_options` (`site_parts`).
 fn settings(plan: &Plan) -> TokenStream {
-    // The namespace, the names and the memory tier through one runtime function, not a chain
-    // of calls compiled in each function; the other setters after it.
+    // The namespace, the names and the memory tier (bounded by the site's `MaxEntries`) through
+    // one runtime function, not a chain of calls compiled in each function; the other setters
+    // after it.
     let memory = plan.memory.is_some();
-    let max_entries = option(
-        (plan.memory.as_ref())
-            .and_then(|memory| memory.max_entries)
-            .map(Literal::usize_unsuffixed)
-            .as_ref(),
-    );
-    let mut chain =
-        quote!(::cacher::__private::settings(namespace, __cacher_names, #memory, #max_entries));
+    let mut chain = quote!(::cacher::__private::settings(
+        namespace,
+        __cacher_names,
+        #memory,
+        __cacher_options
+    ));
     if let Some(version) = &plan.version {
         chain.extend(quote!(.version(#version)));
     }

@@ -10,15 +10,19 @@ use crate::Cache;
 use crate::cache::{Settings, Typed};
 
 /// The start of a `#[cached]` function's options: its namespace, the names of its key's
-/// arguments, and the memory tier unless `memory` is false (bounded by `max_entries`). Not
-/// generic: a function's options are set by code compiled once in cacher, not once per cache
-/// type (compile time).
+/// arguments, and the memory tier unless `memory` is false (bounded by the `MaxEntries` among
+/// `options`, its site's). Not generic: a function's options are set by code compiled once in
+/// cacher, not once per cache type (compile time).
 pub fn settings(
     namespace: &str,
     arg_names: &'static [&'static str],
     memory: bool,
-    max_entries: Option<usize>,
+    options: &[Opt],
 ) -> Settings {
+    let max_entries = options.iter().find_map(|option| match option {
+        Opt::MaxEntries(n) => Some(*n),
+        _ => None,
+    });
     let memory = memory.then(|| {
         let mut tier = crate::backend::Tier::new();
         if let Some(n) = max_entries {
@@ -82,16 +86,6 @@ pub fn with_options(mut settings: Settings, options: &[Opt]) -> Settings {
     settings
 }
 
-/// The settings of a memory-only function: its memory tier (bounded by its `MaxEntries`), then
-/// [`with_options`].
-fn memory_settings(namespace: &str, names: &'static [&'static str], options: &[Opt]) -> Settings {
-    let max_entries = options.iter().find_map(|option| match option {
-        Opt::MaxEntries(n) => Some(*n),
-        _ => None,
-    });
-    with_options(settings(namespace, names, true, max_entries), options)
-}
-
 /// The cache of a memory-only function whose options are all [`Opt`]s: one function per cache
 /// type (and `TIMED`), not one per `#[cached]` function.
 ///
@@ -106,7 +100,8 @@ where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    build::<K, V, false, TIMED>(memory_settings(namespace, names, options), Typed::NEW)
+    let settings = with_options(settings(namespace, names, true, options), options);
+    build::<K, V, false, TIMED>(settings, Typed::NEW)
 }
 
 /// Builds a cache whose options the attribute already validated; `PERSISTENT` is false for a
