@@ -5,11 +5,11 @@
 //! declares them whether or not anything calls them; closures in an `#[inline]` function are
 //! compiled only where it is called. So the companion is `#[inline]`, gives its site as a
 //! constant and its build as a function pointer (`memory_build` of its cache type, or a closure
-//! that builds) and keeps nothing: a crate that never calls it compiles none of it but its type check (about a
-//! tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md, sessions 17 and
-//! 23). Its call looks the cache up here instead, in the calling thread's own table once that
-//! thread found it (a hash of two words, no lock, nothing another thread reads: a hit wrapped in
-//! the companion's `lookup` stays free of shared writes).
+//! that builds) and keeps nothing: a crate that never calls it compiles none of it but its type
+//! check (about a tenth of the build of a crate of `#[cached]` functions; docs/BENCHMARKS.md,
+//! sessions 17, 23 and 24). Its call looks the cache up here instead, in the calling thread's
+//! own table once that thread found it (a hash of two words, no lock, nothing another thread
+//! reads: a hit wrapped in the companion's `lookup` stays free of shared writes).
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
