@@ -59,7 +59,12 @@ where
         started.stop(miss.core.shared());
         match result {
             Ok(value) => miss.computed(value),
-            Err(error) => return miss.failed(error),
+            Err(error) => {
+                return match miss.failed() {
+                    Some(value) => Ok(value),
+                    None => Err(error),
+                };
+            }
         }
     }
 }

@@ -105,7 +105,7 @@ impl<'a> Core<'a> {
             return;
         }
         if let (Some(_), Some(key)) = (&self.shared.flight_lock, self.key) {
-            self.lock_name = Some(v.lock_name(key));
+            self.lock_name = Some(super::values::tiers_of(v).lock_name(key));
             self.phase = Phase::Lock;
         }
     }

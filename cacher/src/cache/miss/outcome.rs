@@ -22,19 +22,19 @@ where
         self.core.computed(&mut self.shell);
     }
 
-    /// The function failed: its error, or an expired entry if `stale_if_error` allows (looked
-    /// for again in the persistent tiers, blocking, when its key's stripe was invalidated).
-    pub(in crate::cache) fn failed<E>(&mut self, error: E) -> Result<V, E> {
+    /// The function failed: the value to serve instead, an expired entry if `stale_if_error`
+    /// allows (looked for again in the persistent tiers, blocking, when its key's stripe was
+    /// invalidated); `None` to return the function's error. Not generic over the error (the
+    /// driver pairs the two): one copy per cache type and key form, not one more per error type
+    /// and one for every infallible function (compile time).
+    pub(in crate::cache) fn failed(&mut self) -> Option<V> {
         match self.core.failed(&mut self.shell) {
-            Failed::Stale => Ok(self.value()),
-            Failed::Error => Err(error),
+            Failed::Stale => Some(self.value()),
+            Failed::Error => None,
             Failed::Recheck => {
                 // Reads, then `Step::Done`: the value if a tier held one.
                 let _done = self.core.advance(&mut self.shell);
-                match self.shell.value.take() {
-                    Some(value) => Ok(value),
-                    None => Err(error),
-                }
+                self.shell.value.take()
             }
         }
     }

@@ -139,10 +139,6 @@ where
         self.inner.flights.join(hash, self.call.key)
     }
 
-    fn lock_name(&self, key: &'a str) -> &'a str {
-        self.call.lock_name(&self.inner.naming, key)
-    }
-
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>) {
         if let (Slot::Entry, Some(entry)) = (from, &mut self.entry) {
             entry.touched_ms = stamp.touched_ms;
@@ -209,6 +205,10 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    fn lock_name(&self, key: &'a str) -> &'a str {
+        self.call.lock_name(&self.inner.naming, key)
+    }
+
     fn tier_name(&self, tier: usize) -> &'static str {
         self.inner.backends[tier].name()
     }

@@ -24,8 +24,6 @@ pub(in crate::cache) trait Values<'a> {
     fn lookup(&mut self, missing: Option<Absence>) -> Found;
     /// Joins the key's flight, as its leader or as a waiter.
     fn join(&mut self, hash: u64) -> Role<'a>;
-    /// The cross-process lock's name for the persistent `key`.
-    fn lock_name(&self, key: &'a str) -> &'a str;
     /// Makes the entry to write of the value at `from`, with `stamp`'s times and `expires_ms`.
     fn set_entry(&mut self, from: Slot, stamp: Stamp, expires_ms: Option<u64>);
     /// Inserts the entry's value into the memory tier if `admits()` under its lock (what it
@@ -52,6 +50,9 @@ pub(in crate::cache) trait Values<'a> {
 
 /// What the core asks of the typed shell about the persistent tiers ([`Values::tiers`]).
 pub(in crate::cache) trait Tiers<'a> {
+    /// The cross-process lock's name for the persistent `key`: a tier's operation, as only a
+    /// key that a persistent tier shares is locked (compiled only for a form with tiers).
+    fn lock_name(&self, key: &'a str) -> &'a str;
     /// Persistent tier `tier`'s name.
     fn tier_name(&self, tier: usize) -> &'static str;
     /// Persistent tier `tier`'s evictions so far.
