@@ -33,6 +33,14 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
          through this script as RUSTC_WRAPPER): the build's CPU time without the machine's noise,
          repeatable to 0.1 %, where the CPU time of one build moves by 20 % on a shared VM. Needs
          valgrind; about a minute per crate.
+--phases also splits each crate's rustc instructions by where they are spent (implies
+         --instructions): by object (LLVM, the C library, the attribute's proc macro, rustc the
+         rest) and by a few of rustc's queries (macro expansion, type and borrow checking, the
+         monomorphisation collector, the metadata, code generation to LLVM IR; what LLVM then
+         does is in its object's count), inclusive counts from `callgrind_annotate` (a query
+         that recurses is counted where it is outermost). The two columns side by side say
+         which phase the gap is in; the queries overlap (the metadata asks for the collector
+         first), so they do not sum to the total.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -295,14 +303,63 @@ def expansion_size(crate):
     return len(body), len(TOKEN.findall(body))
 
 
-def instructions(crate, peer):
-    """The instructions of the rustc run that builds `crate` itself, under callgrind."""
+def instructions(crate, peer, phases=False):
+    """The instructions of the rustc run that builds `crate` itself, under callgrind (its
+    profile kept for [`phases`] if `phases`)."""
     counted = OUT / f"instructions-{peer}.txt"
     counted.unlink(missing_ok=True)
     (crate / "lib.rs").touch()
     wrapper = {"RUSTC_WRAPPER": str(Path(__file__).resolve()), "CT_COUNT_TO": str(counted)}
+    if phases:
+        wrapper["CT_CALLGRIND_TO"] = str(OUT / f"callgrind-{peer}.out")
     cargo(crate, "build", extra_env=wrapper)
     return int(counted.read_text())
+
+
+# Where rustc's instructions go (`--phases`): objects by the file they are in, queries by the
+# name of the function that runs them.
+OBJECTS = [
+    ("LLVM (all of it)", "libLLVM"),
+    ("C library", "libc.so"),
+    ("the attribute's proc macro", "macro"),
+]
+QUERIES = [
+    ("macro expansion", "<rustc_expand::expand::MacroExpander>::expand_crate"),
+    ("type check", "rustc_hir_typeck::typeck_with_inspect::{closure#0}"),
+    ("borrow check", "rustc_borrowck::mir_borrowck"),
+    ("monomorphisation collector", "rustc_monomorphize::partitioning::collect_and_partition_mono_items"),
+    ("metadata", "rustc_metadata::rmeta::encoder::encode_metadata"),
+    ("code generation to LLVM IR", "rustc_codegen_llvm::base::compile_codegen_unit::module_codegen"),
+]
+LABELS = [label for label, _ in OBJECTS] + ["rustc (the rest)"] + [label for label, _ in QUERIES]
+ANNOTATED = re.compile(r"\s*([\d,]+) \([^)]*\)\s+(?:[^:\s]*:)?(.*?)(?: \[(.*)\])?$")
+
+
+def phases(peer):
+    """Millions of instructions of `peer`'s rustc run by object and by query ([`OBJECTS`],
+    [`QUERIES`]), from the callgrind profile `instructions` kept."""
+    profile = str(OUT / f"callgrind-{peer}.out")
+    split, total = {}, 0
+    for inclusive, names in ((False, OBJECTS), (True, QUERIES)):
+        flag = f"--inclusive={'yes' if inclusive else 'no'}"
+        args = ["callgrind_annotate", flag, "--threshold=100", profile]
+        text = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+        for line in text.splitlines():
+            m = ANNOTATED.match(line)
+            if m and "PROGRAM TOTALS" in line:
+                total = int(m.group(1).replace(",", ""))
+            if not m or "PROGRAM TOTALS" in line:
+                continue
+            count, function, obj = int(m.group(1).replace(",", "")), m.group(2), m.group(3) or ""
+            for label, pattern in names:
+                if inclusive and function == pattern:
+                    # A query that recurses appears again as `name'2`: the outermost counts.
+                    split[label] = max(split.get(label, 0), count)
+                elif not inclusive and pattern in obj:
+                    split[label] = split.get(label, 0) + count
+                    break
+    split["rustc (the rest)"] = total - sum(split.get(label, 0) for label, _ in OBJECTS)
+    return {label: split.get(label, 0) / 1e6 for label in LABELS}
 
 
 def wrap(rustc, args):
@@ -310,8 +367,9 @@ def wrap(rustc, args):
     crate as it is."""
     if "--crate-name" not in args or not args[args.index("--crate-name") + 1].startswith("ct_"):
         os.execv(rustc, [rustc, *args])
+    out = os.environ.get("CT_CALLGRIND_TO", "/dev/null")
     run = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", rustc, *args],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", rustc, *args],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -332,6 +390,9 @@ def main():
     parser.add_argument("--expand", action="store_true", help="expansion size per crate")
     parser.add_argument(
         "--instructions", action="store_true", help="rustc's instructions per crate (valgrind)"
+    )
+    parser.add_argument(
+        "--phases", action="store_true", help="rustc's instructions by phase (with --instructions)"
     )
     parser.add_argument("--top", type=int, default=15, help="generic functions listed with --ir")
     parser.add_argument("--parts", action="store_true", help="cacher's IR lines by part (with --ir)")
@@ -370,11 +431,17 @@ def main():
                 totals = parts(peer)
                 for part, n in sorted(totals.items(), key=lambda kv: -kv[1]):
                     print(f"  part {n:7} lines {100 * n / lines:5.1f} %  {part}")
-    if opts.instructions:
-        counts = {peer: instructions(crates[peer], peer) for peer in peers}
+    if opts.instructions or opts.phases:
+        counts = {peer: instructions(crates[peer], peer, opts.phases) for peer in peers}
         for peer in peers:
             print(f"instructions {peer}: {counts[peer]}")
         print(f"ratio of instructions cacher / cached: {counts['cacher'] / counts['cached']:.2f}")
+        if opts.phases:
+            split = {peer: phases(peer) for peer in peers}
+            print(f"  {'where (M instructions)':44} {'cacher':>8} {'cached':>8} {'difference':>11}")
+            for label in LABELS:
+                a, b = split["cacher"][label], split["cached"][label]
+                print(f"  {label:44} {a:8.1f} {b:8.1f} {a - b:+11.1f}")
     times = {peer: [] for peer in peers}
     for run in range(opts.runs):
         for peer in peers:
