@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compile time of 50 `#[cached]` functions: cacher's attribute beside `cached`'s.
 
-    python3 benches/compile_time.py [--runs N] [--ir] [--instructions] [--expand] [--timed] [--async]
+    python3 benches/compile_time.py [--runs N] [--ir [--parts]] [--instructions] [--phases]
+                                    [--expand] [--timed] [--async] [--distinct]
 
 Writes two throwaway library crates under target/compile-time/ — the same 50 functions of varied
 signatures and the same bodies, one with `#[cacher::cached]` (the workspace's path dependency),
@@ -39,8 +40,8 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
          monomorphisation collector, the metadata, code generation to LLVM IR; what LLVM then
          does is in its object's count), inclusive counts from `callgrind_annotate` (a query
          that recurses is counted where it is outermost). The two columns side by side say
-         which phase the gap is in; the queries overlap (the metadata asks for the collector
-         first), so they do not sum to the total.
+         which phase the gap is in; the queries overlap (the metadata's list of exported
+         symbols asks for the collector's result), so they do not sum to the total.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -303,14 +304,14 @@ def expansion_size(crate):
     return len(body), len(TOKEN.findall(body))
 
 
-def instructions(crate, peer, phases=False):
+def instructions(crate, peer, keep_profile=False):
     """The instructions of the rustc run that builds `crate` itself, under callgrind (its
-    profile kept for [`phases`] if `phases`)."""
+    profile kept for `phases` if `keep_profile`)."""
     counted = OUT / f"instructions-{peer}.txt"
     counted.unlink(missing_ok=True)
     (crate / "lib.rs").touch()
     wrapper = {"RUSTC_WRAPPER": str(Path(__file__).resolve()), "CT_COUNT_TO": str(counted)}
-    if phases:
+    if keep_profile:
         wrapper["CT_CALLGRIND_TO"] = str(OUT / f"callgrind-{peer}.out")
     cargo(crate, "build", extra_env=wrapper)
     return int(counted.read_text())
@@ -323,15 +324,23 @@ OBJECTS = [
     ("C library", "libc.so"),
     ("the attribute's proc macro", "macro"),
 ]
+# What is in none of the objects: rustc itself, and the loader, libm, zlib and the like.
+REST = "rustc and everything else"
 QUERIES = [
     ("macro expansion", "<rustc_expand::expand::MacroExpander>::expand_crate"),
     ("type check", "rustc_hir_typeck::typeck_with_inspect::{closure#0}"),
     ("borrow check", "rustc_borrowck::mir_borrowck"),
-    ("monomorphisation collector", "rustc_monomorphize::partitioning::collect_and_partition_mono_items"),
+    (
+        "monomorphisation collector",
+        "rustc_monomorphize::partitioning::collect_and_partition_mono_items",
+    ),
     ("metadata", "rustc_metadata::rmeta::encoder::encode_metadata"),
-    ("code generation to LLVM IR", "rustc_codegen_llvm::base::compile_codegen_unit::module_codegen"),
+    (
+        "code generation to LLVM IR",
+        "rustc_codegen_llvm::base::compile_codegen_unit::module_codegen",
+    ),
 ]
-LABELS = [label for label, _ in OBJECTS] + ["rustc (the rest)"] + [label for label, _ in QUERIES]
+LABELS = [label for label, _ in OBJECTS] + [REST] + [label for label, _ in QUERIES]
 ANNOTATED = re.compile(r"\s*([\d,]+) \([^)]*\)\s+(?:[^:\s]*:)?(.*?)(?: \[(.*)\])?$")
 
 
@@ -342,7 +351,7 @@ def phases(peer):
     split, total = {}, 0
     for inclusive, names in ((False, OBJECTS), (True, QUERIES)):
         flag = f"--inclusive={'yes' if inclusive else 'no'}"
-        args = ["callgrind_annotate", flag, "--threshold=100", profile]
+        args = ["callgrind_annotate", flag, "--threshold=100", "--auto=no", profile]
         text = subprocess.run(args, capture_output=True, text=True, check=True).stdout
         for line in text.splitlines():
             m = ANNOTATED.match(line)
@@ -355,10 +364,10 @@ def phases(peer):
                 if inclusive and function == pattern:
                     # A query that recurses appears again as `name'2`: the outermost counts.
                     split[label] = max(split.get(label, 0), count)
-                elif not inclusive and pattern in obj:
+                elif not inclusive and pattern in Path(obj).name:
                     split[label] = split.get(label, 0) + count
                     break
-    split["rustc (the rest)"] = total - sum(split.get(label, 0) for label, _ in OBJECTS)
+    split[REST] = total - sum(split.get(label, 0) for label, _ in OBJECTS)
     return {label: split.get(label, 0) / 1e6 for label in LABELS}
 
 
@@ -392,7 +401,9 @@ def main():
         "--instructions", action="store_true", help="rustc's instructions per crate (valgrind)"
     )
     parser.add_argument(
-        "--phases", action="store_true", help="rustc's instructions by phase (with --instructions)"
+        "--phases",
+        action="store_true",
+        help="rustc's instructions by phase (implies --instructions)",
     )
     parser.add_argument("--top", type=int, default=15, help="generic functions listed with --ir")
     parser.add_argument("--parts", action="store_true", help="cacher's IR lines by part (with --ir)")
