@@ -115,6 +115,9 @@ struct Summary {
     oldest_ms: Option<u64>,
     newest_ms: Option<u64>,
     expired: u64,
+    /// Entries whose expiry cannot be told: no ttl of their own in their files and no `--ttl`
+    /// (a cache's fixed ttl is not recorded), so not in `expired` whatever their age.
+    expiry_unknown: u64,
 }
 
 fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
@@ -140,6 +143,7 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
                 .map_or(meta.created_ms, |t| t.max(meta.created_ms)),
         );
         summary.expired += u64::from(source.expired(meta));
+        summary.expiry_unknown += u64::from(source.ttl_of(meta).is_none());
     }
     by_namespace.into_values().collect()
 }
@@ -178,10 +182,13 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
                     .map_or_else(String::new, |t| print::age(age_ms(t))),
                 c.newest_ms
                     .map_or_else(String::new, |t| print::age(age_ms(t))),
-                c.expired.to_string(),
+                expired_cell(c),
             ]);
         }
         print::out(format_args!("{}", print::table(&rows)));
+        if caches.iter().any(|c| c.expiry_unknown > 0) {
+            print::outln!("EXPIRED ?: entries with {EXPIRY_UNKNOWN}");
+        }
     }
     if problems > 0 {
         print::outln!("{problems} file(s) need attention: run `cacher verify`");
@@ -193,6 +200,22 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
     exit::OK
 }
 
+/// Why `ls` and `stats` cannot tell some entries' expiry, and what to pass.
+const EXPIRY_UNKNOWN: &str = "no ttl of their own, and a cache's fixed ttl is not in its files: pass --ttl <the cache's ttl> to count them";
+
+/// A namespace's EXPIRED cell: the count, and `?` for the entries whose expiry cannot be told
+/// (`?` alone when none can be): a `0` there would say that nothing expired.
+fn expired_cell(summary: &Summary) -> String {
+    match (
+        summary.expiry_unknown,
+        summary.expiry_unknown == summary.entries,
+    ) {
+        (0, _) => summary.expired.to_string(),
+        (_, true) => "?".to_owned(),
+        (unknown, false) => format!("{} + {unknown} ?", summary.expired),
+    }
+}
+
 fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     let caches = summaries(source, listed);
     let entries: Vec<_> = listed.iter().filter_map(Listed::meta).collect();
@@ -202,6 +225,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         .map(|l| l.size)
         .fold(0, u64::saturating_add);
     let expired: u64 = caches.iter().map(|c| c.expired).sum();
+    let unknown: u64 = caches.iter().map(|c| c.expiry_unknown).sum();
     let problems = listed.iter().filter(|l| is_problem(&l.found)).count();
     let mut counts = vec![0u64; print::AGE_BUCKETS.len()];
     for meta in &entries {
@@ -215,7 +239,8 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
             .collect();
         emit(&json!({
             "root": source.name, "namespaces": caches.len(), "entries": entries.len(),
-            "bytes": bytes, "expired": expired, "problems": problems, "ages": ages,
+            "bytes": bytes, "expired": expired, "expiry_unknown": unknown, "problems": problems,
+            "ages": ages,
         }));
         return exit::OK;
     }
@@ -227,6 +252,9 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         print::bytes(bytes)
     );
     print::outln!("{expired} expired (by their own ttl, or --ttl)");
+    if unknown > 0 {
+        print::outln!("{unknown} of unknown expiry: {EXPIRY_UNKNOWN}");
+    }
     if problems > 0 {
         print::outln!("{problems} file(s) need attention: run `cacher verify`");
     }

@@ -41,8 +41,10 @@ fn first_column(output: &Output) -> Vec<String> {
     let rows = table
         .lines()
         .skip_while(|l| !l.starts_with("NAMESPACE") && !l.starts_with("KEY"));
+    // The rows end where `ls`'s note on expiry begins (entries that record no ttl).
     let cells = rows
         .skip(1)
+        .take_while(|line| !line.starts_with("EXPIRED ?:"))
         .map(|line| line.split("  ").next().unwrap_or(line));
     cells.map(str::to_owned).collect()
 }

@@ -416,6 +416,59 @@ fn errors_say_what_to_do_and_completions_are_printed() {
     );
 }
 
+/// A cache's fixed ttl is not in its files: without `--ttl`, `ls` and `stats` say that they
+/// cannot tell whether such entries expired (`?`, and what to pass) instead of counting them as
+/// fresh — a `0` in the EXPIRED column read as "none expired" beside entries weeks old.
+#[test]
+fn without_a_ttl_entries_that_record_none_are_of_unknown_expiry_not_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    write_old(dir.path(), "a", 3);
+    write_old(dir.path(), "b", 40);
+    let root = dir.path().to_str().unwrap();
+    let row = |shown: &str| {
+        let row = shown.lines().find(|l| l.starts_with("demo::old"));
+        row.map(|r| r.trim_end().to_owned()).unwrap_or_default()
+    };
+    let shown = text(&cacher(&["--root", root, "ls"]));
+    assert!(row(&shown).ends_with("  ?"), "{shown}");
+    assert!(
+        shown.contains("EXPIRED ?:") && shown.contains("pass --ttl"),
+        "{shown}"
+    );
+    let listed = json(&cacher(&["--root", root, "ls", "--json"]));
+    let old = &listed["caches"][0];
+    assert_eq!(
+        (old["expired"].as_u64(), old["expiry_unknown"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let stats = text(&cacher(&["--root", root, "stats"]));
+    assert!(stats.contains("2 of unknown expiry"), "{stats}");
+    let stats = json(&cacher(&["--root", root, "stats", "--json"]));
+    assert_eq!(stats["expiry_unknown"], 2);
+    // Told the cache's ttl, both are judged by it, and nothing is unknown.
+    let told = text(&cacher(&["--root", root, "--ttl", "7d", "ls"]));
+    assert!(row(&told).ends_with("  1"), "{told}");
+    assert!(!told.contains("pass --ttl"), "{told}");
+    // Beside an entry that records its own ttl (1 day, made 3 days ago): counted, the others not.
+    let backend = SeparateFileBackend::new(dir.path().join("demo/old"));
+    let entry_key = EntryKey {
+        namespace: "demo::old",
+        version: None,
+        key: "c",
+        args: Some("c"),
+        type_name: std::any::type_name::<String>(),
+        code: None,
+    };
+    let now = cacher::Clock::system().now_ms();
+    let entry = Entry {
+        ttl_ms: Some(DAY_MS),
+        ..Entry::new("c".to_owned(), now - 3 * DAY_MS)
+    };
+    PersistentBackend::<String>::insert(&backend, &entry_key, &entry).unwrap();
+    let mixed = text(&cacher(&["--root", root, "ls"]));
+    assert!(row(&mixed).ends_with("  1 + 2 ?"), "{mixed}");
+}
+
 #[test]
 fn an_entry_with_its_own_ttl_says_whether_it_expired_without_being_told_the_ttl() {
     let dir = tempfile::tempdir().unwrap();

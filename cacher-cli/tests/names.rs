@@ -37,7 +37,9 @@ fn first_column(output: &Output) -> Vec<String> {
     let rows = table
         .lines()
         .skip_while(|l| !l.starts_with("NAMESPACE") && !l.starts_with("KEY"));
+    // The rows end where `ls`'s note on expiry begins (entries that record no ttl).
     rows.skip(1)
+        .take_while(|line| !line.starts_with("EXPIRED ?:"))
         .map_while(|line| line.split("  ").next().filter(|c| !c.is_empty()))
         .map(str::to_owned)
         .collect()
