@@ -143,7 +143,8 @@ fn summaries(source: &Source, listed: &[Listed]) -> Vec<Summary> {
                 .map_or(meta.created_ms, |t| t.max(meta.created_ms)),
         );
         summary.expired += u64::from(source.expired(meta));
-        summary.expiry_unknown += u64::from(source.ttl_of(meta).is_none());
+        // Redis drops expired entries itself: what it lists is not expired, whatever it records.
+        summary.expiry_unknown += u64::from(!source.redis && source.ttl_of(meta).is_none());
     }
     by_namespace.into_values().collect()
 }
@@ -187,7 +188,7 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
         }
         print::out(format_args!("{}", print::table(&rows)));
         if caches.iter().any(|c| c.expiry_unknown > 0) {
-            print::outln!("EXPIRED ?: entries with {EXPIRY_UNKNOWN}");
+            print::outln!("EXPIRED ?: {EXPIRY_UNKNOWN}");
         }
     }
     if problems > 0 {
@@ -200,11 +201,13 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
     exit::OK
 }
 
-/// Why `ls` and `stats` cannot tell some entries' expiry, and what to pass.
-const EXPIRY_UNKNOWN: &str = "no ttl of their own, and a cache's fixed ttl is not in its files: pass --ttl <the cache's ttl> to count them";
+/// Why `ls` and `stats` cannot tell some entries' expiry (an entry records its own ttl, from a
+/// `ttl_fn`, but not its cache's), and what to pass: short enough for an 80-column terminal.
+const EXPIRY_UNKNOWN: &str = "no ttl recorded; if their cache has one, pass --ttl DURATION";
 
 /// A namespace's EXPIRED cell: the count, and `?` for the entries whose expiry cannot be told
-/// (`?` alone when none can be): a `0` there would say that nothing expired.
+/// (`?` alone when none can be): a `0` there would say that nothing expired. A cache with no
+/// ttl at all looks the same in its files: its entries never expire, and are `?` too.
 fn expired_cell(summary: &Summary) -> String {
     match (
         summary.expiry_unknown,
@@ -253,7 +256,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     );
     print::outln!("{expired} expired (by their own ttl, or --ttl)");
     if unknown > 0 {
-        print::outln!("{unknown} of unknown expiry: {EXPIRY_UNKNOWN}");
+        print::outln!("{unknown} of unknown expiry ({EXPIRY_UNKNOWN})");
     }
     if problems > 0 {
         print::outln!("{problems} file(s) need attention: run `cacher verify`");

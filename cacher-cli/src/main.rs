@@ -86,6 +86,7 @@ struct Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The caches under ROOT: namespace, entries, bytes, oldest and newest, how many expired
+    /// (`?` for entries that record no ttl, without --ttl)
     Ls {
         /// The directory to list [default: --root, else where caches go by default]
         root: Option<PathBuf>,

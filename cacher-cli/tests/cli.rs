@@ -47,6 +47,11 @@ fn write_caches(dir: &Path) {
 
 /// An entry of `demo::old` created `days` ago, written by the file backend itself.
 fn write_old(dir: &Path, key: &str, days: u64) {
+    write_aged(dir, key, days, None);
+}
+
+/// [`write_old`]'s entry, with `ttl_ms` as its own ttl (what a `ttl_fn` records).
+fn write_aged(dir: &Path, key: &str, days: u64, ttl_ms: Option<u64>) {
     let backend = SeparateFileBackend::new(dir.join("demo/old"));
     let now = cacher::Clock::system().now_ms();
     let key = EntryKey {
@@ -57,7 +62,10 @@ fn write_old(dir: &Path, key: &str, days: u64) {
         type_name: std::any::type_name::<String>(),
         code: None,
     };
-    let entry = Entry::new("x".repeat(1000), now - days * DAY_MS);
+    let entry = Entry {
+        ttl_ms,
+        ..Entry::new("x".repeat(1000), now - days * DAY_MS)
+    };
     PersistentBackend::<String>::insert(&backend, &key, &entry).unwrap();
 }
 
@@ -448,23 +456,13 @@ fn without_a_ttl_entries_that_record_none_are_of_unknown_expiry_not_fresh() {
     // Told the cache's ttl, both are judged by it, and nothing is unknown.
     let told = text(&cacher(&["--root", root, "--ttl", "7d", "ls"]));
     assert!(row(&told).ends_with("  1"), "{told}");
-    assert!(!told.contains("pass --ttl"), "{told}");
+    assert!(!told.contains("EXPIRED ?:"), "{told}");
+    let told = json(&cacher(&["--root", root, "--ttl", "7d", "ls", "--json"]));
+    assert_eq!(told["caches"][0]["expiry_unknown"], 0);
+    let told = text(&cacher(&["--root", root, "--ttl", "7d", "stats"]));
+    assert!(!told.contains("unknown expiry"), "{told}");
     // Beside an entry that records its own ttl (1 day, made 3 days ago): counted, the others not.
-    let backend = SeparateFileBackend::new(dir.path().join("demo/old"));
-    let entry_key = EntryKey {
-        namespace: "demo::old",
-        version: None,
-        key: "c",
-        args: Some("c"),
-        type_name: std::any::type_name::<String>(),
-        code: None,
-    };
-    let now = cacher::Clock::system().now_ms();
-    let entry = Entry {
-        ttl_ms: Some(DAY_MS),
-        ..Entry::new("c".to_owned(), now - 3 * DAY_MS)
-    };
-    PersistentBackend::<String>::insert(&backend, &entry_key, &entry).unwrap();
+    write_aged(dir.path(), "c", 3, Some(DAY_MS));
     let mixed = text(&cacher(&["--root", root, "ls"]));
     assert!(row(&mixed).ends_with("  1 + 2 ?"), "{mixed}");
 }

@@ -62,6 +62,10 @@ fn every_subcommand_works_on_redis() {
     assert_eq!(ls["caches"][0]["namespace"], "demo::greet");
     assert_eq!(ls["caches"][0]["entries"], 2);
     assert_eq!(ls["problems"], 1);
+    // Redis drops expired entries itself: nothing it lists is of unknown expiry.
+    assert_eq!(ls["caches"][0]["expiry_unknown"], 0);
+    let listed = String::from_utf8_lossy(&cacher(&url, &["ls"]).stdout).into_owned();
+    assert!(!listed.contains('?'), "{listed}");
 
     let shown = json(&cacher(&url, &["show", "demo::greet", "--json"]));
     let entries = shown["entries"].as_array().unwrap();
