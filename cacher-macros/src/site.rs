@@ -121,14 +121,9 @@ fn companion(
     site: &TokenStream,
     memory: Option<TokenStream>,
 ) -> TokenStream {
-    let cache = &named.cache;
     let init = match memory {
         Some(memory) => memory,
-        None => {
-            let init = crate::build::init(plan, func);
-            let params = build_params();
-            quote!(::cacher::__private::Init(|#params| -> #cache { #init }))
-        }
+        None => init_closure(named, crate::build::init(plan, func)),
     };
     quote!({
         #[allow(dead_code)]
@@ -145,17 +140,21 @@ fn companion(
 /// function; not `clock`, which the site lists) cannot be a nested `fn`, which does not see its
 /// impl's `Self`: a closure then.
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
-    let cache = &named.cache;
-    let params = build_params();
     if mentions_self(&init) {
-        let init = quote!(|#params| -> #cache { #init });
-        return (quote!(), quote!(::cacher::__private::Init(#init)));
+        return (quote!(), init_closure(named, init));
     }
     // A body of its own, which rustc checks apart: the bounds first again, so that a missing
     // trait is still the one error they report (see `checks`).
-    let checks = &named.checks;
+    let (cache, checks, params) = (&named.cache, &named.checks, build_params());
     let init_fn = quote!(fn __cacher_init(#params) -> #cache { #checks #init });
     (init_fn, quote!(::cacher::__private::Init(__cacher_init)))
+}
+
+/// The build `init` as a closure that captures nothing, coerced to the `Init`'s function
+/// pointer: the companion's build, and one that names `Self` ([`init_fn`]).
+fn init_closure(named: &Named, init: TokenStream) -> TokenStream {
+    let (cache, params) = (&named.cache, build_params());
+    quote!(::cacher::__private::Init(|#params| -> #cache { #init }))
 }
 
 /// The parameters of a build the expansion writes: the namespace, and its site's names and
