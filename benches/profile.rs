@@ -12,7 +12,9 @@
 //! each future polled in place),
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
 //! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `async-miss-u64`, `async-attr-miss-u64`, `cached-miss-u64` (a miss + insert of
-//! a new key each loop, from an empty cache), `memory-miss-bounded-u64` (the same into a tier
+//! a new key each loop, from an empty cache), `memory-miss-rounds-u64`, `cached-miss-rounds-u64`
+//! (the same in rounds of 1 024 keys, each from an empty cache, as the memory bench's miss group
+//! times them; the set-up of each round counted too), `memory-miss-bounded-u64` (the same into a tier
 //! bounded to 10 000 entries: once full, each insert evicts), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
 //! `RedbCache`, the same value), `value-decode`, `value-decode-raw` (the store's value alone,
@@ -304,6 +306,23 @@ fn main() {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..loops as u64 {
                 black_box(cache.get_or_compute(&k, || k * 3));
+            }
+        }
+        "memory-miss-rounds-u64" => {
+            // As the memory bench's miss group: rounds of 1 024 keys, each from a new cache.
+            for round in 0..(loops as u64).div_ceil(1024) {
+                let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+                for k in round * 1024..(round + 1) * 1024 {
+                    black_box(cache.get_or_compute(&k, || k * 3));
+                }
+            }
+        }
+        "cached-miss-rounds-u64" => {
+            for _ in 0..(loops as u64).div_ceil(1024) {
+                cached::Cached::cache_reset(&mut *CACHED_MISS.write());
+                for k in 0..1024 {
+                    black_box(cached_miss(k));
+                }
             }
         }
         "async-miss-u64" => {

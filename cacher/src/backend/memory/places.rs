@@ -39,6 +39,17 @@ impl<T> Table<T> {
         Self(HashTable::new())
     }
 
+    /// Makes room for `n` more values.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.0.reserve(n, hash_of);
+    }
+
+    /// How many values it has room for.
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
     /// How many values it holds.
     pub(super) fn len(&self) -> usize {
         self.0.len()
