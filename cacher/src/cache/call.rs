@@ -80,7 +80,8 @@ pub(super) struct Keys {
 impl<Q: ?Sized> std::ops::Deref for Call<'_, Q> {
     type Target = Keys;
 
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn deref(&self) -> &Keys {
         &self.keys
     }

@@ -59,7 +59,8 @@ pub(super) struct Shared {
 impl<K, V> std::ops::Deref for Inner<K, V> {
     type Target = Shared;
 
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn deref(&self) -> &Shared {
         &self.shared
     }
@@ -124,7 +125,8 @@ where
     /// once. (Set here, after the tier is found, rather than taken in or returned beside the
     /// answer: hashing before the tier's test cost a `String` hit 2 instructions, a pair 50 lines
     /// of debug IR per cache type.)
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn lookup_memory_inline<Q: KeyRef<K> + ?Sized>(
         &self,
         key: &Q,
@@ -145,7 +147,8 @@ where
     }
 
     /// What a lookup with the key form `Q` found, as the miss path reads it.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn answer<Q: KeyRef<K> + ?Sized>(&self, found: Result<(V, Stamp), Absence>) -> Memory<V> {
         // A form that says the cache ages nothing ([`KeyRef::TIMED`]) compiles no `classify`: a
         // `match` on the constant alone, which the build skips when it is false.
@@ -178,7 +181,8 @@ where
     /// form that says the cache has none ([`KeyRef::PERSISTENT`]: the miss path of such a call
     /// is compiled without the tiers' code, behind `Q::PERSISTENT`), which a cache with
     /// persistent tiers refuses.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn tiers_for<Q: KeyRef<K> + ?Sized>(&self) -> usize {
         match Q::PERSISTENT {
             true => self.tiers,
@@ -312,7 +316,8 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
 }
 
 /// What a lookup found in a cache that ages no entry: every entry is fresh.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn fresh<V>(found: Result<(V, Stamp), Absence>) -> Memory<V> {
     match found {
         Ok((value, _)) => Memory::Fresh(value),
