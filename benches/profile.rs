@@ -13,9 +13,10 @@
 //! `cached-hit-u64`, `cached-hit-str`, `cached-hit-3` (`cached`'s `#[cached]`, as the memory
 //! bench declares them), `memory-miss-u64`, `attr-miss-u64`, `async-miss-u64`, `async-attr-miss-u64`, `cached-miss-u64` (a miss + insert of
 //! a new key each loop, from an empty cache), `memory-miss-rounds-u64`, `cached-miss-rounds-u64`
-//! (the same in rounds of 1 024 keys, each from an empty cache, as the memory bench's miss group
-//! times them; the set-up of each round counted too), `memory-miss-bounded-u64` (the same into a tier
-//! bounded to 10 000 entries: once full, each insert evicts), `file-hit-json`, `file-store-json`, `store-hit`,
+//! (the same in rounds of keys 0..1 024, each from an empty cache, as the memory bench's miss
+//! group times them; each round's set-up and drop counted too, which the bench's clock leaves
+//! out), `memory-miss-bounded-u64` (a miss + insert of a new key each loop into a tier bounded to
+//! 10 000 entries: once full, each insert evicts), `file-hit-json`, `file-store-json`, `store-hit`,
 //! `store-insert` (200-byte values; the store with postcard, not durable), `redb-hit` (`cached`'s
 //! `RedbCache`, the same value), `value-decode`, `value-decode-raw` (the store's value alone,
 //! through `PostcardFormatter` and through postcard itself).
@@ -31,7 +32,9 @@
 //! against `fs::read` + decode of the same file), `ab-file-store N [DIR] [SIZE]` (a store against
 //! encode + temporary file + rename; the median of 25 rounds, as writes wait on the disk),
 //! `ab-store-hit N [SIZE]` (a store hit against `cached`'s `RedbCache` hit, best of 25 rounds),
-//! `ab-store-insert N [SIZE]` (a non-durable store against `RedbCache`'s, median of 25 rounds).
+//! `ab-store-insert N [SIZE]` (a non-durable store against `RedbCache`'s, median of 25 rounds),
+//! `ab-miss N [big]` (a miss + insert from an empty cache against `cached`'s), `ab-miss-bounded N`
+//! (a miss + insert into a full tier bounded to 10 000 entries against `cached`'s `LruCache`).
 
 use std::hint::black_box;
 
@@ -188,6 +191,10 @@ fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
     Some(())
 }
 
+/// Keys a round of the miss scenarios looks up from an empty cache, as the memory bench's miss
+/// group does (`MISS_ROUND` there).
+const MISS_ROUND: u64 = 1024;
+
 /// `ab-miss N`: N misses + inserts from an empty cache, through cacher's `get_or_compute` (a new
 /// cache each round), cacher's `#[cached]` (cleared before the round: its tables' memory given
 /// back) and `cached`'s (reset: a `cache_clear` keeps the table's capacity); the best of 25
@@ -228,6 +235,49 @@ fn ab_miss(loops: usize) {
         "get_or_compute {cacher:.1} ns ({:.2}x), #[cached] {attr:.1} ns ({:.2}x), cached {cached:.1} ns",
         cacher / cached,
         attr / cached
+    );
+}
+
+/// `ab-miss-bounded N`: a miss + insert into a full memory tier bounded to 10 000 entries (each
+/// evicts the least recently used) against `cached`'s `LruCache` of the same size behind a
+/// mutex (what `#[cached(max_size = 10000)]` keeps), taking turns: the best of 25 rounds of `N`
+/// new keys each.
+#[allow(clippy::cast_precision_loss)]
+fn ab_miss_bounded(loops: usize) {
+    const SIZE: usize = 10_000;
+    let cache: Cache<u64, u64> = Cache::builder()
+        .backend(cacher::MemoryBackend::new().max_entries(SIZE))
+        .build()
+        .unwrap();
+    let sized = std::sync::Mutex::new(cached::LruCache::<u64, u64>::new(SIZE));
+    let sized_miss = |k: u64| {
+        if let Some(&v) = cached::Cached::cache_get(&mut *sized.lock().unwrap(), &k) {
+            return v;
+        }
+        let v = k * 3;
+        cached::Cached::cache_set(&mut *sized.lock().unwrap(), k, v);
+        v
+    };
+    for k in 0..SIZE as u64 {
+        cache.get_or_compute(&k, || k * 3);
+        sized_miss(k);
+    }
+    let time = |first: u64, f: &dyn Fn(u64) -> u64| {
+        let start = std::time::Instant::now();
+        for k in first..first + loops as u64 {
+            black_box(f(black_box(k)));
+        }
+        start.elapsed().as_nanos() as f64 / loops as f64
+    };
+    let (mut best_cacher, mut best_cached) = (f64::MAX, f64::MAX);
+    for round in 0..25 {
+        let first = (SIZE + round * loops) as u64;
+        best_cacher = best_cacher.min(time(first, &|k| cache.get_or_compute(&k, || k * 3)));
+        best_cached = best_cached.min(time(first, &sized_miss));
+    }
+    println!(
+        "cacher {best_cacher:.1} ns, cached LruCache {best_cached:.1} ns, ratio {:.2}",
+        best_cacher / best_cached
     );
 }
 
@@ -309,20 +359,24 @@ fn main() {
             }
         }
         "memory-miss-rounds-u64" => {
-            // As the memory bench's miss group: rounds of 1 024 keys, each from a new cache.
-            for round in 0..(loops as u64).div_ceil(1024) {
+            // As the memory bench's miss group: rounds of keys 0..1 024, each from a new cache.
+            let mut left = loops as u64;
+            while left > 0 {
                 let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-                for k in round * 1024..(round + 1) * 1024 {
+                for k in 0..left.min(MISS_ROUND) {
                     black_box(cache.get_or_compute(&k, || k * 3));
                 }
+                left -= left.min(MISS_ROUND);
             }
         }
         "cached-miss-rounds-u64" => {
-            for _ in 0..(loops as u64).div_ceil(1024) {
+            let mut left = loops as u64;
+            while left > 0 {
                 cached::Cached::cache_reset(&mut *CACHED_MISS.write());
-                for k in 0..1024 {
+                for k in 0..left.min(MISS_ROUND) {
                     black_box(cached_miss(k));
                 }
+                left -= left.min(MISS_ROUND);
             }
         }
         "async-miss-u64" => {
@@ -461,6 +515,7 @@ fn main() {
             ab_store(loops, size, scenario == "ab-store-insert");
         }
         "ab-miss" => ab_miss(loops),
+        "ab-miss-bounded" => ab_miss_bounded(loops),
         "ab-u64" => {
             // `ab-u64 N shuffled`: the memory bench's keys and order instead of 0..1024.
             let keys = ab_keys(args.next().as_deref() == Some("shuffled"));

@@ -11,6 +11,7 @@ use crate::key::KeyRef;
 // debug build, where nothing is inlined for speed, it would copy each such function into each
 // caller, per cache type (compile time).
 mod bound;
+mod eviction;
 mod locks;
 mod lookup;
 mod places;
@@ -55,9 +56,11 @@ type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 /// under 64: one shard). The costs: a hit (from the thread's index, or under its shard's read lock:
 /// as in an unbounded tier) reads a shared recency counter and writes its own entry's stamp, only
 /// when an insert came since its last hit (never a counter every hit writes); an insert of a new
-/// key bumps two shared counters and, when full, scans its shard for the oldest stamp (about
-/// `n / 16` entries: a shard holds what the keys' hashes send it). Recency is counted in inserts:
-/// entries used since the last insert are equally recent.
+/// key bumps two shared counters and, when full, evicts the next of the entries its shard listed
+/// as least recently used (a probe of the shard's table); when the listed ones are gone (every
+/// `n / 64` evictions or so: a shard holds what the keys' hashes send it, about `n / 16`), a
+/// scan of the shard's stamps lists its next least recently used quarter. Recency is counted in
+/// inserts: entries used since the last insert are equally recent.
 ///
 /// A key's `Eq` and a value's `Clone` run under their shard's lock; they may look up the same
 /// cache (such a lookup only tries the lock, and misses if it is held), but not insert into it or

@@ -120,11 +120,11 @@ where
     }
 
     /// The memory tier's answer, this thread's index first, inlined whole into the hit paths
-    /// (`try_get_or_compute`, its async form, `get`): kept small enough for it. `hashed` gets the
-    /// key's [`flight_hash`](Self::flight_hash), for the miss to go on with: a miss hashes its key
-    /// once. (Set here, after the tier is found, rather than taken in or returned beside the
-    /// answer: hashing before the tier's test cost a `String` hit 2 instructions, a pair 50 lines
-    /// of debug IR per cache type.)
+    /// (`try_get_or_compute`, its async form, `get`) in a build without debug assertions: kept
+    /// small enough for it. `hashed` gets the key's [`flight_hash`](Self::flight_hash), for the
+    /// miss to go on with: a miss hashes its key once. (Set here, after the tier is found, rather
+    /// than taken in or returned beside the answer: hashing before the tier's test cost a
+    /// `String` hit 2 instructions, a pair 50 lines of debug IR per cache type.)
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn lookup_memory_inline<Q: KeyRef<K> + ?Sized>(

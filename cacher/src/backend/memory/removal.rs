@@ -7,7 +7,6 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use super::shard::Shard;
 use super::{Entry, Holds, Is, MemoryBackend, Tier};
 use crate::key::KeyRef;
 
@@ -198,28 +197,6 @@ fn retire_all(entries: &[Entry]) {
     }
 }
 
-impl Shard {
-    /// Removes the entry with the oldest stamp among the first `among` (at least one), under the
-    /// shard's write lock, and hands it back. Its stamp as the scan read it: an index hit writes
-    /// stamps without the lock, and the oldest goes even if one moved it on since.
-    pub(super) fn evict_least_recent(&mut self, among: usize) -> Entry {
-        let entries = &self.entries()[..among];
-        let mut oldest = 0;
-        let mut stamp = u64::MAX;
-        let mut place = 0;
-        while place < entries.len() {
-            let used = entries[place].times.last_used();
-            if used < stamp {
-                (oldest, stamp) = (place, used);
-            }
-            place += 1;
-        }
-        let gone = self.take(oldest);
-        gone.times.retire();
-        gone // for the caller to drop once unlocked
-    }
-}
-
 /// What an insert did besides storing its value.
 #[derive(Default)]
 pub(crate) struct Inserted {
@@ -261,6 +238,12 @@ impl Inserted {
 pub(crate) struct Displaced(Entry);
 
 impl Displaced {
+    /// The entry.
+    #[cfg(test)]
+    pub(super) fn entry(&self) -> &Entry {
+        &self.0
+    }
+
     /// Drops it, handing back the panic of its value's `Drop`, if any.
     pub(crate) fn release(self) -> Option<Panic> {
         drop_caught(self.0) // the same code as a removed entry's drop

@@ -8,19 +8,24 @@
 //! table is told), so the vector stays dense: an eviction scans it as a slice.
 
 use super::Entry;
+use super::eviction::{Victims, address};
 use super::locks::UserCode;
 use super::places::Places;
 
 /// The entries a shard makes room for at its first insert: a cache filled from empty (a new one,
-/// or one cleared) otherwise grew each of its 16 shards' vector and table from 4 entries, five
-/// times each to reach 64 — about 80 instructions a miss of its first thousand keys (`ab-miss`,
-/// `memory-miss-rounds-u64`). A shard in use holds some 0.8 KiB more at least.
+/// or one cleared) otherwise grew each shard's vector four times (4 → 64 entries) and its table
+/// five (4 → 128 buckets) on the way to 64 entries — about 80 instructions a miss of its first
+/// thousand keys (`ab-miss`, `memory-miss-rounds-u64`). A shard holds up to ≈ 0.65 KiB more while
+/// it has fewer than 15 entries, and the same after (a tier bounded under 16 entries keeps the
+/// room all the same).
 const FIRST_ROOM: usize = 16;
 
 /// One shard's entries, under its lock.
 pub(super) struct Shard {
     places: Places,
     entries: Vec<Entry>,
+    /// The next to go when the shard is full (`eviction.rs`).
+    victims: Victims,
 }
 
 /// Where an insert's entry goes ([`Shard::locate`]).
@@ -38,6 +43,7 @@ impl Shard {
         Self {
             places: Places::new(),
             entries: Vec::new(),
+            victims: Victims::new(),
         }
     }
 
@@ -160,6 +166,18 @@ impl Shard {
         gone
     }
 
+    /// The place of the entry at `address` (an [`address`]) with `hash`, if it is still here.
+    pub(super) fn place_of(&self, hash: u64, at: usize) -> Option<usize> {
+        let entries = &self.entries;
+        self.places
+            .find(hash, None, &mut |place| address(&entries[place]) == at)
+    }
+
+    /// The entries listed to go next, for [`evict_least_recent`](Self::evict_least_recent).
+    pub(super) fn victims(&mut self) -> &mut Victims {
+        &mut self.victims
+    }
+
     /// The entries, in no order.
     pub(super) fn entries(&self) -> &[Entry] {
         &self.entries
@@ -172,6 +190,7 @@ impl Shard {
     /// Takes every entry out, and gives back the memory the shard held.
     pub(super) fn take_all(&mut self) -> Vec<Entry> {
         self.places = Places::new();
+        self.victims = Victims::new();
         std::mem::take(&mut self.entries)
     }
 
@@ -215,21 +234,25 @@ mod tests {
         Some(kv(shard.get(place)).1)
     }
 
-    /// A shard's first insert makes room for [`super::FIRST_ROOM`] entries at once, so that a
-    /// cache filled from empty does not regrow each shard from 4 entries; a shard never
+    /// A shard's first insert makes room for [`FIRST_ROOM`](super::FIRST_ROOM) entries at
+    /// once, in its vector and its table, as does the first after a clear; a shard never
     /// inserted into holds nothing.
     #[test]
     fn the_first_insert_makes_room_for_several_entries() {
         let mut shard = Shard::new();
-        assert_eq!(shard.capacity(), 0);
-        insert(&mut shard, made(1, 1, 10));
-        assert!(shard.capacity() >= super::FIRST_ROOM);
-        let table = shard.places.capacity();
-        for key in 2..=super::FIRST_ROOM as u64 {
-            insert(&mut shard, made(key, key, key * 10));
+        assert_eq!((shard.capacity(), shard.places.capacity()), (0, 0));
+        for round in 0..2 {
+            insert(&mut shard, made(1, 1, 10));
+            assert!(shard.capacity() >= super::FIRST_ROOM, "round {round}");
+            let table = shard.places.capacity();
+            for key in 2..=super::FIRST_ROOM as u64 {
+                insert(&mut shard, made(key, key, key * 10));
+            }
+            assert_eq!(shard.places.capacity(), table, "the table did not grow");
+            assert_eq!(value(&shard, 16, 16), Some(160));
+            assert_eq!(shard.take_all().len(), super::FIRST_ROOM);
+            assert_eq!((shard.capacity(), shard.places.capacity()), (0, 0));
         }
-        assert_eq!(shard.places.capacity(), table, "the table did not grow");
-        assert_eq!(value(&shard, 16, 16), Some(160));
     }
 
     /// Keys whose 64-bit hashes collide each keep an entry of their own: a lookup, a replace and
