@@ -1,5 +1,6 @@
 //! Memory tier: a hit with a `u64`, a `String` and a three-argument `(&str, u32, &str)` key, on
-//! one thread and on two threads at once, and a miss + insert — cacher beside `cached`'s
+//! one thread and on two threads at once, a miss + insert, and a miss + insert into a full
+//! bounded cache (each evicts the least recently used) — cacher beside `cached`'s
 //! `#[cached]`, moka, quick_cache and a plain `RwLock<HashMap>`, with the same key and value
 //! types.
 //!
@@ -99,6 +100,18 @@ fn cacher_3(a: &str, b: u32, c: &str) -> u64 {
 
 #[cacher::cached]
 fn cacher_miss(n: u64) -> u64 {
+    work(n)
+}
+
+// Bounded to `BOUND` entries (least recently used evicted): `cached`'s `LruCache` behind its
+// global lock, cacher's memory tier with `max_entries`.
+#[cached(max_size = 10000)]
+fn cached_bounded(n: u64) -> u64 {
+    work(n)
+}
+
+#[cacher::cached(max_entries = 10000)]
+fn cacher_bounded(n: u64) -> u64 {
     work(n)
 }
 
@@ -446,10 +459,10 @@ fn misses(iters: u64, round: &mut dyn FnMut(u64) -> Duration) -> Duration {
     total
 }
 
-/// The time of looking up keys `0..n`.
-fn timed(n: u64, lookup: &dyn Fn(u64) -> u64) -> Duration {
+/// The time of looking up `keys`.
+fn timed(keys: std::ops::Range<u64>, lookup: &dyn Fn(u64) -> u64) -> Duration {
     let start = Instant::now();
-    for k in 0..n {
+    for k in keys {
         black_box(lookup(k));
     }
     start.elapsed()
@@ -462,7 +475,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-                timed(n, &|k| cache.get_or_compute(&k, || work(k)))
+                timed(0..n, &|k| cache.get_or_compute(&k, || work(k)))
             })
         });
     });
@@ -471,7 +484,7 @@ fn miss_insert(c: &mut Criterion) {
             misses(iters, &mut |n| {
                 // `clear` gives the tables' memory back: empty, as a new cache.
                 cacher_miss_cache().clear().unwrap();
-                timed(n, &cacher_miss)
+                timed(0..n, &cacher_miss)
             })
         });
     });
@@ -480,7 +493,7 @@ fn miss_insert(c: &mut Criterion) {
             misses(iters, &mut |n| {
                 // `cache_reset`, not `cache_clear`, which keeps the table's capacity.
                 CACHED_MISS.write().cache_reset();
-                timed(n, &cached_miss)
+                timed(0..n, &cached_miss)
             })
         });
     });
@@ -488,7 +501,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let moka = moka::sync::Cache::<u64, u64>::new(u64::MAX);
-                timed(n, &|k| {
+                timed(0..n, &|k| {
                     moka.get(&k).unwrap_or_else(|| {
                         let v = work(k);
                         moka.insert(k, v);
@@ -502,7 +515,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let quick = quick_cache::sync::Cache::<u64, u64>::new(MISS_ROUND as usize);
-                timed(n, &|k| {
+                timed(0..n, &|k| {
                     quick.get(&k).unwrap_or_else(|| {
                         let v = work(k);
                         quick.insert(k, v);
@@ -516,7 +529,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let map = RwLock::new(HashMap::<u64, u64>::new());
-                timed(n, &|k| {
+                timed(0..n, &|k| {
                     if let Some(v) = map.read().unwrap().get(&k) {
                         return *v;
                     }
@@ -526,6 +539,53 @@ fn miss_insert(c: &mut Criterion) {
                 })
             })
         });
+    });
+    group.finish();
+}
+
+/// The bound of the bounded miss group (the attributes above write it as a literal).
+const BOUND: u64 = 10_000;
+
+/// A miss + insert into a full bounded cache: each insert of a key never seen evicts the least
+/// recently used entry. Every contender is filled with keys `0..BOUND` first; each iteration then
+/// looks up the next key never seen (a counter kept across criterion's samples).
+fn bounded_miss_insert(c: &mut Criterion) {
+    let mut group = c.benchmark_group("memory_bounded_miss_insert");
+    let mut bench = |name: &str, lookup: &dyn Fn(u64) -> u64| {
+        for k in 0..BOUND {
+            black_box(lookup(k));
+        }
+        let mut next = BOUND;
+        group.bench_function(BenchmarkId::new(name, "u64"), |b| {
+            b.iter_custom(|iters| {
+                let first = next;
+                next += iters;
+                timed(first..first + iters, lookup)
+            });
+        });
+    };
+    let cache: Cache<u64, u64> = Cache::builder()
+        .backend(cacher::MemoryBackend::new().max_entries(BOUND as usize))
+        .build()
+        .unwrap();
+    bench("cacher", &|k| cache.get_or_compute(&k, || work(k)));
+    bench("cacher_attr", &cacher_bounded);
+    bench("cached", &cached_bounded);
+    let moka = moka::sync::Cache::<u64, u64>::new(BOUND);
+    bench("moka", &|k| {
+        moka.get(&k).unwrap_or_else(|| {
+            let v = work(k);
+            moka.insert(k, v);
+            v
+        })
+    });
+    let quick = quick_cache::sync::Cache::<u64, u64>::new(BOUND as usize);
+    bench("quick_cache", &|k| {
+        quick.get(&k).unwrap_or_else(|| {
+            let v = work(k);
+            quick.insert(k, v);
+            v
+        })
     });
     group.finish();
 }
@@ -541,6 +601,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = hit_one_thread, hit_two_threads, miss_insert
+    targets = hit_one_thread, hit_two_threads, miss_insert, bounded_miss_insert
 }
 criterion_main!(benches);
