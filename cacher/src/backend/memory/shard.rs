@@ -5,7 +5,7 @@
 //! probe, growth and rehash) is compiled once in cacher for every cache of a program, as are the
 //! vector's, the evictions' and the drops'. Only the test of a key (the caller's closure) names
 //! the types. An entry leaves by `swap_remove` (the last one takes its place, whose number the
-//! table is told), so the vector stays dense: an eviction scans it as a slice.
+//! table is told), so the vector stays dense: an eviction's scan reads it as a slice.
 
 use super::Entry;
 use super::eviction::{Victims, address};
