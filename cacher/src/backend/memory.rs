@@ -57,10 +57,11 @@ type Is<'a> = dyn for<'e> crate::callback::Callback<&'e Entry, bool> + 'a;
 /// as in an unbounded tier) reads a shared recency counter and writes its own entry's stamp, only
 /// when an insert came since its last hit (never a counter every hit writes); an insert of a new
 /// key bumps two shared counters and, when full, evicts the next of the entries its shard listed
-/// as least recently used (a probe of the shard's table); when the listed ones are gone (every
-/// `n / 64` evictions or so: a shard holds what the keys' hashes send it, about `n / 16`), a
-/// scan of the shard's stamps lists its next least recently used quarter. Recency is counted in
-/// inserts: entries used since the last insert are equally recent.
+/// as least recently used (a probe of the shard's table); when the listed ones are gone (after
+/// a quarter of the shard's entries were evicted or used: a shard holds what the keys' hashes
+/// send it, about `n / 16` from `n = 512` on, fewer shards below), a scan of the shard's stamps
+/// lists its next least recently used quarter. Recency is counted in inserts: entries used since
+/// the last insert are equally recent.
 ///
 /// A key's `Eq` and a value's `Clone` run under their shard's lock; they may look up the same
 /// cache (such a lookup only tries the lock, and misses if it is held), but not insert into it or

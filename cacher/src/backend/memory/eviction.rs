@@ -7,15 +7,18 @@
 //! costs a probe of the shard's table, and the shard's stamps are scanned once every quarter of
 //! it — where each eviction scanned them all (a tier bounded to 10 000 entries: 625 stamps, each
 //! behind its own pointer, 13 000 instructions an insert; now 2 500). The list holds 24 bytes an
-//! entry it names: 6 bytes an entry of the shard at most.
+//! entry it names (a quarter of those its scan saw: some 6 bytes an entry of the shard, more in a
+//! shard of under 4 entries or one emptied since), and each scan, for a moment, 16 bytes an
+//! entry it reads.
 //!
-//! The order stays exact. Stamps only grow: an insert stamps its entry past every stamp there is,
-//! a hit stamps the recency clock's `now`, which no earlier stamp passes. So an entry not listed
-//! is at least as recent as every listed one, then and later; a listed entry used since moved on
-//! (it is passed over: the next scan sees it where it is now); and the listed entry that is next,
-//! unused, is the least recent of the shard. (A hit that read `now` before the scan and writes it
-//! after passes its entry over with a stamp that may be older than some unlisted ones: its
-//! eviction waits for the next scan. The scan always raced with such hits: they take no lock.)
+//! The order stays exact. Stamps grow: an insert stamps its entry past every stamp there is, a hit
+//! stamps the recency clock's `now`, which no earlier stamp passes. So an entry not listed is at
+//! least as recent as every listed one, then and later; a listed entry used since moved on (it is
+//! passed over: the next scan sees it where it is now); and the listed entry that is next, unused,
+//! is the least recent of the shard. (Hits take no lock: one that read `now` before another hit
+//! or a scan, and stores it after, leaves its entry with an older stamp than it might have — listed
+//! or not, that entry's eviction may wait for the next scan. The scan of every stamp raced with
+//! such hits as well.)
 
 use std::sync::Arc;
 
@@ -53,6 +56,12 @@ impl Shard {
     /// are inserts this eviction makes room for), under the shard's write lock, and hands it
     /// back, marked dead, for the caller to drop once unlocked.
     pub(super) fn evict_least_recent(&mut self, among: usize) -> Entry {
+        // A scan of no entries would list none, and the loop below never end.
+        assert!(
+            (1..=self.len()).contains(&among),
+            "an eviction among {among} of {} entries",
+            self.len()
+        );
         let mut listed_now = false;
         let place = loop {
             let Some(victim) = self.victims().0.pop() else {

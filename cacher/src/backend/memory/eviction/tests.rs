@@ -61,3 +61,35 @@ fn evictions_follow_the_least_recently_used_order_exactly() {
     }
     assert!(evictions > 5_000 && passed_over > 1_000);
 }
+
+/// Threads inserting into, hitting and removing from a full tier of several shards at once: the
+/// lists stay sound while entries move, leave and are used under them (every hit finds its own
+/// value, nothing panics), and the tier keeps its bound exactly afterwards.
+#[test]
+fn threads_hitting_inserting_and_removing_at_once_keep_the_bound() {
+    const MAX: usize = 1000;
+    let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(MAX);
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let memory = &memory;
+            scope.spawn(move || {
+                let base = thread * 1_000_000;
+                for k in 0..20_000 {
+                    memory.insert(base + k, base + k, at(0));
+                    let old = base + k / 2;
+                    if let Ok((value, _)) = memory.get_hashed(memory.hash(&old), &old) {
+                        assert_eq!(value, old);
+                    }
+                    if k % 7 == 0 {
+                        memory.remove(&(base + k / 3));
+                    }
+                }
+            });
+        }
+    });
+    assert!(memory.len() <= MAX);
+    for key in 10_000_000..10_000_000 + 2 * MAX as u64 {
+        memory.insert(key, key, at(0));
+    }
+    assert_eq!(memory.len(), MAX);
+}
