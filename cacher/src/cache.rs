@@ -298,6 +298,34 @@ where
         first.map_or(Ok(()), Err)
     }
 
+    /// How many entries the memory tier holds now (0 without one): at most its
+    /// [`max_entries`](crate::MemoryBackend::max_entries). Entries past their ttl count until a
+    /// lookup or a write drops them. (Asked from a key's `Eq` or a value's `Clone` running under
+    /// the tier's lock, the entries of a shard whose lock does not come are not counted.) The
+    /// persistent tiers' entries are listed by [`entries`](Self::entries) and the `cacher`
+    /// command.
+    ///
+    /// ```
+    /// use cacher::{Cache, MemoryBackend};
+    ///
+    /// let cache: Cache<u32, u32> =
+    ///     Cache::builder().backend(MemoryBackend::new().max_entries(2)).build().unwrap();
+    /// assert_eq!(cache.memory_len(), 0);
+    /// for n in 0..3 {
+    ///     cache.get_or_compute(&n, || n * 10);
+    /// }
+    /// assert_eq!(cache.memory_len(), 2); // the least recently used went
+    /// cache.clear().unwrap();
+    /// assert_eq!(cache.memory_len(), 0);
+    /// ```
+    #[must_use]
+    pub fn memory_len(&self) -> usize {
+        match &self.inner.memory {
+            Some(memory) => memory.len(),
+            None => 0,
+        }
+    }
+
     /// Counts of hits, misses, stores, errors, evictions and stale values served.
     #[must_use]
     pub fn stats(&self) -> CacheStats {

@@ -167,8 +167,7 @@ where
         self.tier.capacity()
     }
 
-    /// How many entries are held.
-    #[cfg(test)]
+    /// How many entries are held ([`Cache::memory_len`](crate::Cache::memory_len)).
     pub(crate) fn len(&self) -> usize {
         self.tier.len()
     }

@@ -254,3 +254,45 @@ fn an_insert_from_a_values_clone_never_waits_for_the_shard_its_thread_holds() {
         "the hit's Clone inserted a key and waited for the lock its own thread held"
     );
 }
+
+/// A value whose `Clone` counts the entries of [`COUNTED`]'s tier, as a value reporting on the
+/// cache it lives in might: the count it saw, once armed.
+#[derive(Debug)]
+struct Counting;
+
+static COUNTED: std::sync::OnceLock<MemoryBackend<u64, Counting>> = std::sync::OnceLock::new();
+static SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+impl Clone for Counting {
+    fn clone(&self) -> Self {
+        if let Some(memory) = COUNTED.get() {
+            SEEN.store(memory.len(), std::sync::atomic::Ordering::SeqCst);
+        }
+        Counting
+    }
+}
+
+/// `len` from a value's `Clone`, run under its shard's read lock by a hit: a count, at once
+/// (its own shard's read lock is taken again only if it comes at once), never a wait for itself.
+#[test]
+fn the_tier_is_counted_from_a_values_clone_without_waiting_for_its_own_lock() {
+    let memory = MemoryBackend::new();
+    for key in 0..100 {
+        memory.insert(key, Counting, at(0));
+    }
+    assert!(COUNTED.set(memory).is_ok(), "one test uses it");
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let memory = COUNTED.get().unwrap();
+        let found = memory.get_hashed(memory.hash(&7), &7).is_ok();
+        let _ = done.send(found);
+    });
+    let answer = finished.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(
+        answer,
+        Ok(true),
+        "the hit's Clone waited for its own shard's lock"
+    );
+    // No writer waits: the read lock of the hit's own shard comes again at once, and counts.
+    assert_eq!(SEEN.load(std::sync::atomic::Ordering::SeqCst), 100);
+}

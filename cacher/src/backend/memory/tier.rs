@@ -199,13 +199,16 @@ impl Tier {
             .sum()
     }
 
-    /// How many entries are held.
-    #[cfg(test)]
+    /// How many entries are held: the shards' counts, each under its read lock (from user code
+    /// run under a shard's lock, a shard whose lock does not come is not counted).
     pub(super) fn len(&self) -> usize {
-        self.active()
-            .iter()
-            .map(|s| s.write_shard().entries().len())
-            .sum()
+        let mut held = 0;
+        for shard in self.active() {
+            if let Some(shard) = shard.read_shard() {
+                held += shard.len();
+            }
+        }
+        held
     }
 
     /// Stores `entry` in its shard, in place of the entry whose key `same` says is its own (user
