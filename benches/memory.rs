@@ -1,6 +1,7 @@
 //! Memory tier: a hit with a `u64`, a `String` and a three-argument `(&str, u32, &str)` key, on
 //! one thread and on two threads at once, a miss + insert, and a miss + insert into a full
-//! bounded cache (each evicts the least recently used) — cacher beside `cached`'s
+//! bounded cache (each evicting by its own policy: the least recently used for cacher and
+//! `cached`, moka's admission by frequency, quick_cache's S3-FIFO) — cacher beside `cached`'s
 //! `#[cached]`, moka, quick_cache and a plain `RwLock<HashMap>`, with the same key and value
 //! types.
 //!
@@ -546,8 +547,9 @@ fn miss_insert(c: &mut Criterion) {
 /// The bound of the bounded miss group (the attributes above write it as a literal).
 const BOUND: u64 = 10_000;
 
-/// A miss + insert into a full bounded cache: each insert of a key never seen evicts the least
-/// recently used entry. Every contender is filled with keys `0..BOUND` first; each iteration then
+/// A miss + insert into a full bounded cache: each insert of a key never seen evicts an entry
+/// by the cache's policy (the least recently used for cacher and `cached`; moka may refuse the
+/// new key instead, by its frequency). Every contender is filled with keys `0..BOUND` first; each iteration then
 /// looks up the next key never seen (a counter kept across criterion's samples).
 fn bounded_miss_insert(c: &mut Criterion) {
     let mut group = c.benchmark_group("memory_bounded_miss_insert");

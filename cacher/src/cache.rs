@@ -298,10 +298,12 @@ where
         first.map_or(Ok(()), Err)
     }
 
-    /// How many entries the memory tier holds now (0 without one): at most its
-    /// [`max_entries`](crate::MemoryBackend::max_entries). Entries past their ttl count until a
-    /// lookup or a write drops them. (Asked from a key's `Eq` or a value's `Clone` running under
-    /// the tier's lock, the entries of a shard whose lock does not come are not counted.) The
+    /// How many entries the memory tier holds now (0 without one): its
+    /// [`max_entries`](crate::MemoryBackend::max_entries) at most once concurrent writes are
+    /// done (an insert counts its entry before it evicts another's). Entries past their ttl count
+    /// until their key is stored again, removed, cleared or evicted. (Asked from a key's `Eq` or
+    /// a value's `Clone` running under the tier's lock, it waits up to 100 ms for each other
+    /// shard's lock, and does not count the entries of a shard whose lock does not come.) The
     /// persistent tiers' entries are listed by [`entries`](Self::entries) and the `cacher`
     /// command.
     ///

@@ -323,7 +323,7 @@ fn index_hits_during_an_eviction_never_let_the_backend_exceed_max_entries() {
     // the oldest entry by its recency must still remove it if a hit moved it on meanwhile, or
     // the count drifts below the table and the bound no longer holds. Readers go round a hot set
     // in order, so the entry an eviction picks (the one hit longest ago) is the next they hit.
-    const MAX: usize = 60; // one shard: every eviction scans all of it
+    const MAX: usize = 60; // one shard: every eviction takes the oldest it listed
     const HOT: u64 = 56;
     let memory: MemoryBackend<u64, u64> = MemoryBackend::new().max_entries(MAX);
     let done = std::sync::atomic::AtomicBool::new(false);
