@@ -116,6 +116,24 @@ fn cacher_bounded(n: u64) -> u64 {
     work(n)
 }
 
+/// moka's get-or-compute, as its users write it: `get`, then `insert` on a miss.
+fn moka_get_or_insert(moka: &moka::sync::Cache<u64, u64>, k: u64) -> u64 {
+    moka.get(&k).unwrap_or_else(|| {
+        let v = work(k);
+        moka.insert(k, v);
+        v
+    })
+}
+
+/// quick_cache's get-or-compute, as moka's ([`moka_get_or_insert`]).
+fn quick_get_or_insert(quick: &quick_cache::sync::Cache<u64, u64>, k: u64) -> u64 {
+    quick.get(&k).unwrap_or_else(|| {
+        let v = work(k);
+        quick.insert(k, v);
+        v
+    })
+}
+
 /// The keys of the hit benches, and a lookup order shared by every peer.
 struct Keys {
     u64s: Vec<u64>,
@@ -164,22 +182,14 @@ fn peers<'a>(keys: &'a Keys, kind: &str) -> Vec<(&'static str, Lookup<'a>)> {
                     "moka",
                     Box::new(move |i: usize| {
                         let k = keys.u64s[i];
-                        moka.get(&k).unwrap_or_else(|| {
-                            let v = work(k);
-                            moka.insert(k, v);
-                            v
-                        })
+                        moka_get_or_insert(&moka, k)
                     }),
                 ),
                 (
                     "quick_cache",
                     Box::new(move |i: usize| {
                         let k = keys.u64s[i];
-                        quick.get(&k).unwrap_or_else(|| {
-                            let v = work(k);
-                            quick.insert(k, v);
-                            v
-                        })
+                        quick_get_or_insert(&quick, k)
                     }),
                 ),
                 (
@@ -502,13 +512,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let moka = moka::sync::Cache::<u64, u64>::new(u64::MAX);
-                timed(0..n, &|k| {
-                    moka.get(&k).unwrap_or_else(|| {
-                        let v = work(k);
-                        moka.insert(k, v);
-                        v
-                    })
-                })
+                timed(0..n, &|k| moka_get_or_insert(&moka, k))
             })
         });
     });
@@ -516,13 +520,7 @@ fn miss_insert(c: &mut Criterion) {
         b.iter_custom(|iters| {
             misses(iters, &mut |n| {
                 let quick = quick_cache::sync::Cache::<u64, u64>::new(MISS_ROUND as usize);
-                timed(0..n, &|k| {
-                    quick.get(&k).unwrap_or_else(|| {
-                        let v = work(k);
-                        quick.insert(k, v);
-                        v
-                    })
-                })
+                timed(0..n, &|k| quick_get_or_insert(&quick, k))
             })
         });
     });
@@ -574,21 +572,9 @@ fn bounded_miss_insert(c: &mut Criterion) {
     bench("cacher_attr", &cacher_bounded);
     bench("cached", &cached_bounded);
     let moka = moka::sync::Cache::<u64, u64>::new(BOUND);
-    bench("moka", &|k| {
-        moka.get(&k).unwrap_or_else(|| {
-            let v = work(k);
-            moka.insert(k, v);
-            v
-        })
-    });
+    bench("moka", &|k| moka_get_or_insert(&moka, k));
     let quick = quick_cache::sync::Cache::<u64, u64>::new(BOUND as usize);
-    bench("quick_cache", &|k| {
-        quick.get(&k).unwrap_or_else(|| {
-            let v = work(k);
-            quick.insert(k, v);
-            v
-        })
-    });
+    bench("quick_cache", &|k| quick_get_or_insert(&quick, k));
     group.finish();
 }
 

@@ -195,6 +195,17 @@ fn hit_scenarios(scenario: &str, loops: usize) -> Option<()> {
 /// group does (`MISS_ROUND` there).
 const MISS_ROUND: u64 = 1024;
 
+/// `loops` misses in rounds of [`MISS_ROUND`] keys (the last one shorter), as the memory bench's
+/// miss group makes them: `round(n)` looks up keys `0..n` from an empty cache.
+fn in_rounds(loops: usize, round: &mut dyn FnMut(u64)) {
+    let mut left = loops as u64;
+    while left > 0 {
+        let n = left.min(MISS_ROUND);
+        round(n);
+        left -= n;
+    }
+}
+
 /// `ab-miss N`: N misses + inserts from an empty cache, through cacher's `get_or_compute` (a new
 /// cache each round), cacher's `#[cached]` (cleared before the round: its tables' memory given
 /// back) and `cached`'s (reset: a `cache_clear` keeps the table's capacity); the best of 25
@@ -358,27 +369,18 @@ fn main() {
                 black_box(cache.get_or_compute(&k, || k * 3));
             }
         }
-        "memory-miss-rounds-u64" => {
-            // As the memory bench's miss group: rounds of keys 0..1 024, each from a new cache.
-            let mut left = loops as u64;
-            while left > 0 {
-                let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
-                for k in 0..left.min(MISS_ROUND) {
-                    black_box(cache.get_or_compute(&k, || k * 3));
-                }
-                left -= left.min(MISS_ROUND);
+        "memory-miss-rounds-u64" => in_rounds(loops, &mut |n| {
+            let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
+            for k in 0..n {
+                black_box(cache.get_or_compute(&k, || k * 3));
             }
-        }
-        "cached-miss-rounds-u64" => {
-            let mut left = loops as u64;
-            while left > 0 {
-                cached::Cached::cache_reset(&mut *CACHED_MISS.write());
-                for k in 0..left.min(MISS_ROUND) {
-                    black_box(cached_miss(k));
-                }
-                left -= left.min(MISS_ROUND);
+        }),
+        "cached-miss-rounds-u64" => in_rounds(loops, &mut |n| {
+            cached::Cached::cache_reset(&mut *CACHED_MISS.write());
+            for k in 0..n {
+                black_box(cached_miss(k));
             }
-        }
+        }),
         "async-miss-u64" => {
             let cache: Cache<u64, u64> = Cache::builder().build().unwrap();
             for k in 0..loops as u64 {

@@ -107,15 +107,17 @@ impl Shard {
             stamps.truncate(listed);
         }
         stamps.sort_unstable_by(|a, b| b.cmp(a));
-        let victims = stamps.iter().map(|&(used, place)| {
-            let entry = &entries[place as usize];
-            Victim {
-                hash: entry.hash,
-                address: address(entry),
-                used,
-            }
-        });
-        let victims: Vec<Victim> = victims.collect();
+        let victims = stamps
+            .iter()
+            .map(|&(used, place)| {
+                let entry = &entries[place as usize];
+                Victim {
+                    hash: entry.hash,
+                    address: address(entry),
+                    used,
+                }
+            })
+            .collect();
         self.victims().0 = victims;
     }
 }
