@@ -83,14 +83,20 @@ impl Settings {
     /// the retention and whether a lock directory is wanted, answers the first tier's directory)
     /// and makes the cache's untyped parts, its memory tier among them (one by default when no
     /// tier was given): the non-generic part of a cache's build. `ttl_fn` says whether the cache
-    /// has one, `timed_form` whether its key form lets it age entries (refused otherwise: a
-    /// cacher bug), `persistent` how many persistent tiers it has.
+    /// has one, `timed_form` whether its key form lets it age entries, `persistent` how many
+    /// persistent tiers it has, `persistent_form` whether its key form lets it have any (each
+    /// refused otherwise: a cacher bug).
     pub(super) fn into_parts(
         mut self,
         (ttl_fn, timed_form): (bool, bool),
-        persistent: usize,
+        (persistent, persistent_form): (usize, bool),
         attach: &mut dyn CallbackMut<(Option<Duration>, bool), Result<Option<PathBuf>>>,
     ) -> Result<(Shared, Option<Tier>)> {
+        if persistent > 0 && !persistent_form {
+            return Err(Error::Config(
+                "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
+            ));
+        }
         let memory_bound = self.memory.as_ref().and_then(Tier::max_entries);
         self.check(self.mistake, memory_bound, ttl_fn)?;
         if persistent > 0 && self.namespace.is_empty() {
