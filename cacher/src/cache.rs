@@ -14,7 +14,6 @@ mod refresh;
 mod stats;
 mod wrap;
 
-pub(crate) use self::builder::finish;
 pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};
 #[doc(hidden)]
 pub use self::builder::{Settings, Typed};

@@ -119,7 +119,7 @@ where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    match crate::cache::finish::<K, V, PERSISTENT, TIMED>(settings, typed) {
+    match Cache::<K, V>::finish::<PERSISTENT, TIMED>(settings, typed) {
         Ok(cache) => cache,
         Err(e) => refused(&e),
     }

@@ -6,7 +6,6 @@ mod typed;
 
 pub use self::settings::Settings;
 pub use self::typed::Typed;
-pub(crate) use self::typed::finish;
 use super::Cache;
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::clock::Clock;
@@ -399,7 +398,7 @@ where
     pub(crate) fn build_for<const PERSISTENT: bool, const TIMED: bool>(
         self,
     ) -> Result<Cache<K, V>> {
-        typed::finish::<K, V, PERSISTENT, TIMED>(self.settings, self.typed)
+        Cache::<K, V>::finish::<PERSISTENT, TIMED>(self.settings, self.typed)
     }
 }
 

@@ -44,58 +44,66 @@ impl<V> Typed<V> {
     }
 }
 
-/// The cache of `settings` and `typed`: the untyped parts made by [`Settings::into_parts`]
-/// (which refuses what cannot work together), then typed. `PERSISTENT` false skips the
-/// persistent tiers' attach (and refuses any), `TIMED` false refuses a cache that ages entries
-/// (see [`CacheBuilder::build_for`](super::CacheBuilder::build_for)).
-#[allow(
-    clippy::question_mark,
-    clippy::manual_map,
-    clippy::redundant_pattern_matching,
-    reason = "`?`, `Option::map` and `is_some` would each compile a function more per cache type"
-)]
-pub(crate) fn finish<K, V, const PERSISTENT: bool, const TIMED: bool>(
-    settings: Settings,
-    mut typed: Typed<V>,
-) -> Result<Cache<K, V>>
+impl<K, V> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    // `typed` kept whole until the cache takes its parts, no early return, and no error made
-    // here (a memory-only form given persistent tiers is refused by `into_parts`): each was a
-    // drop on an unwinding path, compiled per cache type (−32 M rustc instructions for the
-    // 50-function crate of `benches/compile_time.py`).
-    let flags = (matches!(typed.ttl_fn, Some(_)), TIMED);
-    let persistent = (typed.persistent.len(), PERSISTENT);
-    // The checks, the tiers' attach and the untyped parts by one non-generic call. The attach
-    // a closure (two functions per cache type: it and its call) only for a form with persistent
-    // tiers; a memory-only form's is `attach_none`, compiled once.
-    let made = match PERSISTENT {
-        true => settings.into_parts(flags, persistent, &mut |(retention, want_dir)| {
-            attach(&mut typed.persistent, retention, want_dir)
-        }),
-        false => settings.into_parts(flags, persistent, &mut attach_none),
-    };
-    match made {
-        // Built in place, not through a constructor of `Cache` or `MemoryBackend` (a function
-        // more each per cache type in a debug build).
-        Ok((shared, memory)) => Ok(Cache {
-            inner: Arc::new(Inner {
-                shared,
-                memory: match memory {
-                    Some(tier) => Some(MemoryBackend {
-                        tier,
-                        types: PhantomData,
-                    }),
-                    None => None,
-                },
-                backends: typed.persistent,
-                ttl_fn: typed.ttl_fn,
-                flights: Flights::new(),
+    /// The cache of `settings` and `typed`: the untyped parts made by [`Settings::into_parts`]
+    /// (which refuses what cannot work together), then typed. `PERSISTENT` false skips the
+    /// persistent tiers' attach (and refuses any), `TIMED` false refuses a cache that ages entries
+    /// (see [`CacheBuilder::build_for`](super::CacheBuilder::build_for)).
+    ///
+    /// A method of `Cache` rather than a function of this module: rustc puts a generic
+    /// method's copies in the codegen unit of its `Self` type's module, beside the cache's other
+    /// per-type code, where a function of its own was a unit of its own in a small crate of
+    /// `#[cached]` functions (9 units → 8 for the crate of `benches/compile_time.py`; each costs
+    /// some 20 M rustc instructions, docs/BENCHMARKS.md).
+    #[allow(
+        clippy::question_mark,
+        clippy::manual_map,
+        clippy::redundant_pattern_matching,
+        reason = "`?`, `Option::map` and `is_some` would each compile a function more per cache type"
+    )]
+    pub(crate) fn finish<const PERSISTENT: bool, const TIMED: bool>(
+        settings: Settings,
+        mut typed: Typed<V>,
+    ) -> Result<Self> {
+        // `typed` kept whole until the cache takes its parts, no early return, and no error made
+        // here (a memory-only form given persistent tiers is refused by `into_parts`): each was a
+        // drop on an unwinding path, compiled per cache type (−32 M rustc instructions for the
+        // 50-function crate of `benches/compile_time.py`).
+        let flags = (matches!(typed.ttl_fn, Some(_)), TIMED);
+        let persistent = (typed.persistent.len(), PERSISTENT);
+        // The checks, the tiers' attach and the untyped parts by one non-generic call. The attach
+        // a closure (two functions per cache type: it and its call) only for a form with persistent
+        // tiers; a memory-only form's is `attach_none`, compiled once.
+        let made = match PERSISTENT {
+            true => settings.into_parts(flags, persistent, &mut |(retention, want_dir)| {
+                attach(&mut typed.persistent, retention, want_dir)
             }),
-        }),
-        Err(e) => Err(e),
+            false => settings.into_parts(flags, persistent, &mut attach_none),
+        };
+        match made {
+            // Built in place, not through a constructor of `Cache` or `MemoryBackend` (a function
+            // more each per cache type in a debug build).
+            Ok((shared, memory)) => Ok(Cache {
+                inner: Arc::new(Inner {
+                    shared,
+                    memory: match memory {
+                        Some(tier) => Some(MemoryBackend {
+                            tier,
+                            types: PhantomData,
+                        }),
+                        None => None,
+                    },
+                    backends: typed.persistent,
+                    ttl_fn: typed.ttl_fn,
+                    flights: Flights::new(),
+                }),
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 
