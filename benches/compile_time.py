@@ -2,7 +2,7 @@
 """Compile time of 50 `#[cached]` functions: cacher's attribute beside `cached`'s.
 
     python3 benches/compile_time.py [--runs N] [--ir [--parts]] [--instructions] [--phases]
-                                    [--expand] [--timed] [--async] [--distinct]
+                                    [--expand] [--timed] [--async] [--distinct] [--units N]
 
 Writes two throwaway library crates under target/compile-time/ — the same 50 functions of varied
 signatures and the same bodies, one with `#[cacher::cached]` (the workspace's path dependency),
@@ -42,6 +42,12 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
          that recurses is counted where it is outermost). The two columns side by side say
          which phase the gap is in; the queries overlap (the metadata's list of exported
          symbols asks for the collector's result), so they do not sum to the total.
+--units N fixes the dev profile's codegen units (CARGO_PROFILE_DEV_CODEGEN_UNITS, the
+         dependencies built alike, in a target directory of their own). Unset, as in a user's
+         build, rustc chooses: a crate this small is split by the modules its code comes from
+         and merged up to a minimum size, and each unit costs some 20 M instructions; with
+         `--units 1` the two crates compare without the partitioning (--instructions prints
+         the units each crate was split into).
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -156,11 +162,34 @@ def write_crate(peer, distinct_types, timed=False, asynchronous=False):
     return crate
 
 
+# `--units N`: the dev profile's codegen units fixed (None: rustc chooses, as a user's build).
+UNITS = None
+
+
+def target_dir():
+    # A directory per unit count: the dependencies are built with the same profile.
+    return OUT / ("target" if UNITS is None else f"target-units-{UNITS}")
+
+
 def env():
     e = dict(os.environ)
     e["CARGO_INCREMENTAL"] = "0"
-    e["CARGO_TARGET_DIR"] = str(OUT / "target")
+    e["CARGO_TARGET_DIR"] = str(target_dir())
+    if UNITS is not None:
+        e["CARGO_PROFILE_DEV_CODEGEN_UNITS"] = str(UNITS)
     return e
+
+
+def units(peer):
+    """The codegen units the bench's crate was split into: its rlib's objects (None without
+    `ar`)."""
+    if not shutil.which("ar"):
+        return None
+    rlibs = sorted((target_dir() / "debug" / "deps").glob(f"libct_{peer}-*.rlib"), key=os.path.getmtime)
+    if not rlibs:
+        return None
+    members = subprocess.run(["ar", "t", str(rlibs[-1])], capture_output=True, text=True).stdout
+    return sum(1 for m in members.split() if m.endswith(".rcgu.o"))
 
 
 def cargo(crate, *args, extra_env=None, capture=False):
@@ -390,7 +419,7 @@ def wrap(rustc, args):
 
 
 def main():
-    global FUNCTIONS
+    global FUNCTIONS, UNITS
     if os.environ.get("CT_COUNT_TO") and len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         return wrap(sys.argv[1], sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -418,8 +447,14 @@ def main():
         default=50,
         help="the first N functions only (50; 10 is one per signature: what each cache type costs)",
     )
+    parser.add_argument(
+        "--units",
+        type=int,
+        help="the dev profile's codegen units fixed to N (unset: rustc chooses, as in a user's build)",
+    )
     opts = parser.parse_args()
     FUNCTIONS = opts.functions
+    UNITS = opts.units
     peers = ["cacher", "cached"]
     crates = {
         peer: write_crate(peer, opts.distinct, opts.timed, opts.asynchronous) for peer in peers
@@ -445,7 +480,7 @@ def main():
     if opts.instructions or opts.phases:
         counts = {peer: instructions(crates[peer], peer, opts.phases) for peer in peers}
         for peer in peers:
-            print(f"instructions {peer}: {counts[peer]}")
+            print(f"instructions {peer}: {counts[peer]} ({units(peer)} codegen units)")
         print(f"ratio of instructions cacher / cached: {counts['cacher'] / counts['cached']:.2f}")
         if opts.phases:
             split = {peer: phases(peer) for peer in peers}
