@@ -42,12 +42,13 @@ rustc, as `getrusage` of the children counts them), the medians and their ratio.
          that recurses is counted where it is outermost). The two columns side by side say
          which phase the gap is in; the queries overlap (the metadata's list of exported
          symbols asks for the collector's result), so they do not sum to the total.
---units N fixes the dev profile's codegen units (CARGO_PROFILE_DEV_CODEGEN_UNITS, the
-         dependencies built alike, in a target directory of their own). Unset, as in a user's
-         build, rustc chooses: a crate this small is split by the modules its code comes from
-         and merged up to a minimum size, and each unit costs some 20 M instructions; with
-         `--units 1` the two crates compare without the partitioning (--instructions prints
-         the units each crate was split into).
+--units N sets the dev profile's codegen units (CARGO_PROFILE_DEV_CODEGEN_UNITS, for the
+         dependencies too, in a target directory of their own). Unset, as in the goal's
+         non-incremental build, rustc chooses: a crate this small is split by the modules its
+         code comes from, then its small units are merged up to a minimum size, and each unit
+         costs some 15-23 M instructions (docs/BENCHMARKS.md). With `--units 1` the two crates
+         compare without the partitioning; N > 1 is a maximum, with no merging of small units:
+         not what the default build does. --instructions prints the units each crate had.
 --expand also prints the size of each crate's macro expansion (rustc's `-Zunpretty=expanded`,
          enabled on a stable toolchain with RUSTC_BOOTSTRAP=1, for this measurement only):
          bytes and tokens.
@@ -182,14 +183,16 @@ def env():
 
 def units(peer):
     """The codegen units the bench's crate was split into: its rlib's objects (None without
-    `ar`)."""
+    `ar` or an rlib)."""
     if not shutil.which("ar"):
         return None
     rlibs = sorted((target_dir() / "debug" / "deps").glob(f"libct_{peer}-*.rlib"), key=os.path.getmtime)
     if not rlibs:
         return None
-    members = subprocess.run(["ar", "t", str(rlibs[-1])], capture_output=True, text=True).stdout
-    return sum(1 for m in members.split() if m.endswith(".rcgu.o"))
+    listed = subprocess.run(["ar", "t", str(rlibs[-1])], capture_output=True, text=True)
+    if listed.returncode != 0:
+        return None
+    return sum(1 for m in listed.stdout.split() if m.endswith(".rcgu.o"))
 
 
 def cargo(crate, *args, extra_env=None, capture=False):
@@ -418,6 +421,13 @@ def wrap(rustc, args):
     Path(os.environ["CT_COUNT_TO"]).write_text(collected.group(1))
 
 
+def positive(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not a number of codegen units")
+    return n
+
+
 def main():
     global FUNCTIONS, UNITS
     if os.environ.get("CT_COUNT_TO") and len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
@@ -449,8 +459,8 @@ def main():
     )
     parser.add_argument(
         "--units",
-        type=int,
-        help="the dev profile's codegen units fixed to N (unset: rustc chooses, as in a user's build)",
+        type=positive,
+        help="the dev profile's codegen units set to N (unset: rustc chooses, as in the goal's build)",
     )
     opts = parser.parse_args()
     FUNCTIONS = opts.functions

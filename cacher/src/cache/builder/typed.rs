@@ -1,5 +1,5 @@
 //! The parts of a cache's build that name its value type ([`Typed`]), and the build's typed end
-//! ([`finish`]): the only code of a build compiled once per cache type, a few lines. The options
+//! ([`Cache::finish`]): the only code of a build compiled once per cache type, a few lines. The options
 //! and the memory tier ([`Settings`]) are checked and made into the cache's untyped parts by code
 //! compiled once.
 
@@ -57,13 +57,12 @@ where
     /// A method of `Cache` rather than a function of this module: rustc puts a generic
     /// method's copies in the codegen unit of its `Self` type's module, beside the cache's other
     /// per-type code, where a function of its own was a unit of its own in a small crate of
-    /// `#[cached]` functions (9 units → 8 for the crate of `benches/compile_time.py`; each costs
-    /// some 20 M rustc instructions, docs/BENCHMARKS.md).
+    /// `#[cached]` functions (9 units → 8 for the crate of `benches/compile_time.py`, −14 M
+    /// rustc instructions: docs/BENCHMARKS.md, session 27).
     #[allow(
-        clippy::question_mark,
         clippy::manual_map,
         clippy::redundant_pattern_matching,
-        reason = "`?`, `Option::map` and `is_some` would each compile a function more per cache type"
+        reason = "`Option::map` and `is_some` would each compile a function more per cache type"
     )]
     pub(crate) fn finish<const PERSISTENT: bool, const TIMED: bool>(
         settings: Settings,
@@ -71,8 +70,9 @@ where
     ) -> Result<Self> {
         // `typed` kept whole until the cache takes its parts, no early return, and no error made
         // here (a memory-only form given persistent tiers is refused by `into_parts`): each was a
-        // drop on an unwinding path, compiled per cache type (−32 M rustc instructions for the
-        // 50-function crate of `benches/compile_time.py`).
+        // drop on an unwinding path or a string, compiled per cache type (−31 M rustc
+        // instructions for the 50-function crate of `benches/compile_time.py`, −18 M in one
+        // codegen unit).
         let flags = (matches!(typed.ttl_fn, Some(_)), TIMED);
         let persistent = (typed.persistent.len(), PERSISTENT);
         // The checks, the tiers' attach and the untyped parts by one non-generic call. The attach
@@ -107,7 +107,7 @@ where
     }
 }
 
-/// [`finish`]'s attach without persistent tiers: none to ready, no directory for a lock.
+/// [`Cache::finish`]'s attach without persistent tiers: none to ready, no directory for a lock.
 fn attach_none(_: (Option<Duration>, bool)) -> Result<Option<PathBuf>> {
     Ok(None)
 }
