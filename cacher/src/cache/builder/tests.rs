@@ -29,6 +29,26 @@ fn a_memory_only_or_untimed_build_refuses_a_persistent_backend_or_a_ttl() {
     );
 }
 
+/// The memory-only form's refusal of a persistent tier comes first, before the checks of the
+/// options and before any tier is readied: a build given an empty namespace as well is refused
+/// as memory-only, and nothing is made in the tier's directory.
+#[test]
+fn a_memory_only_build_refuses_a_persistent_tier_before_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = Cache::<u32, u32>::builder()
+        .namespace("")
+        .backend(SeparateFileBackend::new(dir.path()))
+        .build_for::<false, true>();
+    match built {
+        Err(Error::Config(why)) => assert!(why.contains("memory-only"), "{why}"),
+        other => panic!("not refused as memory-only: {:?}", other.map(|_| ())),
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing made"
+    );
+}
+
 /// An empty namespace names no place of its own in a persistent tier (and no Redis Cluster hash
 /// tag: `{}` is none, so a namespace's keys and its generations spread over slots): refused,
 /// saying what to write. A memory-only cache, whose namespace only labels its stats, keeps it.
