@@ -172,11 +172,13 @@ async fn a_values_clone_that_panics_after_the_run_releases_the_waiters() {
         .build()
         .unwrap();
     let (release, gate) = tokio::sync::oneshot::channel::<()>();
+    let started = Arc::new(AtomicBool::new(false));
     let leader = {
-        let cache = cache.clone();
+        let (cache, started) = (cache.clone(), Arc::clone(&started));
         tokio::spawn(async move {
             cache
                 .get_or_compute_async(&1, || async move {
+                    started.store(true, SeqCst);
                     let _ = gate.await;
                     ARMED.store(true, SeqCst);
                     Fragile(1)
@@ -184,7 +186,11 @@ async fn a_values_clone_that_panics_after_the_run_releases_the_waiters() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The leader's function runs before the waiter calls (a sleep here let a slow machine
+    // start the waiter first, which then led, and the leader's function never ran).
+    while !started.load(SeqCst) {
+        tokio::task::yield_now().await;
+    }
     let waiter = {
         let cache = cache.clone();
         tokio::spawn(async move {
