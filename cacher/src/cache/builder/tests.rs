@@ -1,6 +1,6 @@
 //! The builds `#[cached]` asks for, and what they refuse.
 
-use crate::{Cache, Error, SeparateFileBackend};
+use crate::{Cache, CacheBuilder, Error, SeparateFileBackend};
 
 #[test]
 fn a_memory_only_or_untimed_build_refuses_a_persistent_backend_or_a_ttl() {
@@ -34,14 +34,22 @@ fn a_memory_only_or_untimed_build_refuses_a_persistent_backend_or_a_ttl() {
 /// as memory-only, and nothing is made in the tier's directory.
 #[test]
 fn a_memory_only_build_refuses_a_persistent_tier_before_anything_else() {
+    refused_with_nothing_made(CacheBuilder::build_for::<false, true>, "memory-only");
+}
+
+/// Builds, with `build`, a cache of an empty namespace with a file tier in a new directory, and
+/// asserts that it is refused by an error that `says` so, and that nothing was made there.
+fn refused_with_nothing_made(
+    build: impl FnOnce(CacheBuilder<u32, u32>) -> crate::Result<Cache<u32, u32>>,
+    says: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let built = Cache::<u32, u32>::builder()
+    let builder = Cache::<u32, u32>::builder()
         .namespace("")
-        .backend(SeparateFileBackend::new(dir.path()))
-        .build_for::<false, true>();
-    match built {
-        Err(Error::Config(why)) => assert!(why.contains("memory-only"), "{why}"),
-        other => panic!("not refused as memory-only: {:?}", other.map(|_| ())),
+        .backend(SeparateFileBackend::new(dir.path()));
+    match build(builder) {
+        Err(Error::Config(why)) => assert!(why.contains(says), "{why}"),
+        other => panic!("not refused ({says}): {:?}", other.map(|_| ())),
     }
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
@@ -55,22 +63,7 @@ fn a_memory_only_build_refuses_a_persistent_tier_before_anything_else() {
 /// (Accepted before, without a word.)
 #[test]
 fn a_cache_with_persistent_tiers_refuses_an_empty_namespace() {
-    let dir = tempfile::tempdir().unwrap();
-    let built = Cache::<u32, u32>::builder()
-        .namespace("")
-        .backend(SeparateFileBackend::new(dir.path()))
-        .build();
-    match built {
-        Err(Error::Config(why)) => assert!(why.contains(".namespace(\""), "{why}"),
-        other => panic!(
-            "an empty namespace was not refused: {:?}",
-            other.map(|_| ())
-        ),
-    }
-    assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "nothing made"
-    );
+    refused_with_nothing_made(CacheBuilder::build, ".namespace(\"");
     let memory = Cache::<u32, u32>::builder().namespace("").build();
     assert!(memory.is_ok());
 }
