@@ -186,8 +186,8 @@ async fn a_values_clone_that_panics_after_the_run_releases_the_waiters() {
                 .await
         })
     };
-    // The leader's function runs before the waiter calls (a sleep here let a slow machine
-    // start the waiter first, which then led, and the leader's function never ran).
+    // The leader's function runs before the waiter calls (with a sleep here, a slow machine
+    // could start the waiter first, which would then lead, and the leader's function never run).
     while !started.load(SeqCst) {
         tokio::task::yield_now().await;
     }

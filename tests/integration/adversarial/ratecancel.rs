@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use cacher::{Cache, RateLimiter};
 
 /// One call start per second: the twenty callers below are first polled within the 970 ms
-/// before the first waiting slot even on a loaded machine (with 100 ms, a 70 ms stall made one
-/// start within its 30 ms).
+/// before the first waiting slot even on a loaded machine (with 100 ms, a 70 ms stall before
+/// their first poll would have let one start within its 30 ms).
 const INTERVAL: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

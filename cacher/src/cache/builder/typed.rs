@@ -1,7 +1,7 @@
 //! The parts of a cache's build that name its value type ([`Typed`]), and the build's typed end
-//! ([`Cache::finish`]): the only code of a build compiled once per cache type, a few lines. The options
-//! and the memory tier ([`Settings`]) are checked and made into the cache's untyped parts by code
-//! compiled once.
+//! ([`Cache::finish`]): the only code of a build compiled once per cache type, a few lines. The
+//! options and the memory tier ([`Settings`]) are checked and made into the cache's untyped parts
+//! by code compiled once.
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
