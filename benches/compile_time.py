@@ -163,7 +163,7 @@ def write_crate(peer, distinct_types, timed=False, asynchronous=False):
     return crate
 
 
-# `--units N`: the dev profile's codegen units fixed (None: rustc chooses, as a user's build).
+# `--units N`: the dev profile's codegen units set (None: rustc chooses, as in the goal's build).
 UNITS = None
 
 
