@@ -206,19 +206,25 @@ fn in_rounds(loops: usize, round: &mut dyn FnMut(u64)) {
     }
 }
 
+/// Nanoseconds a key of looking up `keys` with `f`: the timing of the `ab-miss` scenarios.
+#[allow(clippy::cast_precision_loss)]
+fn ns_per_key(keys: std::ops::Range<u64>, f: &dyn Fn(u64) -> u64) -> f64 {
+    let n = keys.end - keys.start;
+    let start = std::time::Instant::now();
+    for k in keys {
+        black_box(f(black_box(k)));
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
 /// `ab-miss N`: N misses + inserts from an empty cache, through cacher's `get_or_compute` (a new
 /// cache each round), cacher's `#[cached]` (cleared before the round: its tables' memory given
 /// back) and `cached`'s (reset: a `cache_clear` keeps the table's capacity); the best of 25
 /// rounds, alternating.
-#[allow(clippy::cast_precision_loss)]
 fn ab_miss(loops: usize) {
     let time = |before: &dyn Fn(), f: &dyn Fn(u64) -> u64| {
         before();
-        let start = std::time::Instant::now();
-        for k in 0..loops as u64 {
-            black_box(f(black_box(k)));
-        }
-        start.elapsed().as_nanos() as f64 / loops as f64
+        ns_per_key(0..loops as u64, f)
     };
     // `ab-miss N big`: the cache of `get_or_compute` grown to a million entries and cleared
     // first, as the attribute's and `cached`'s are after a long run (a cleared table keeps its
@@ -253,7 +259,6 @@ fn ab_miss(loops: usize) {
 /// evicts the least recently used) against `cached`'s `LruCache` of the same size behind a
 /// mutex (what `#[cached(max_size = 10000)]` keeps), taking turns: the best of 25 rounds of `N`
 /// new keys each.
-#[allow(clippy::cast_precision_loss)]
 fn ab_miss_bounded(loops: usize) {
     const SIZE: usize = 10_000;
     let cache: Cache<u64, u64> = Cache::builder()
@@ -273,18 +278,13 @@ fn ab_miss_bounded(loops: usize) {
         cache.get_or_compute(&k, || k * 3);
         sized_miss(k);
     }
-    let time = |first: u64, f: &dyn Fn(u64) -> u64| {
-        let start = std::time::Instant::now();
-        for k in first..first + loops as u64 {
-            black_box(f(black_box(k)));
-        }
-        start.elapsed().as_nanos() as f64 / loops as f64
-    };
     let (mut best_cacher, mut best_cached) = (f64::MAX, f64::MAX);
     for round in 0..25 {
-        let first = (SIZE + round * loops) as u64;
-        best_cacher = best_cacher.min(time(first, &|k| cache.get_or_compute(&k, || k * 3)));
-        best_cached = best_cached.min(time(first, &sized_miss));
+        let keys = (SIZE + round * loops) as u64..(SIZE + (round + 1) * loops) as u64;
+        best_cacher = best_cacher.min(ns_per_key(keys.clone(), &|k| {
+            cache.get_or_compute(&k, || k * 3)
+        }));
+        best_cached = best_cached.min(ns_per_key(keys, &sized_miss));
     }
     println!(
         "cacher {best_cacher:.1} ns, cached LruCache {best_cached:.1} ns, ratio {:.2}",
