@@ -38,12 +38,21 @@ where
         hash: u64,
         key: &Q,
     ) -> Option<(V, Stamp)> {
-        self.tier.index.as_ref()?.find(hash, key, &self.tier.bound)
+        // A `match` rather than `?`, which would compile a conversion of the residual per value
+        // type (compile time).
+        match &self.tier.index {
+            Some(index) => index.find(hash, key, &self.tier.bound),
+            None => None,
+        }
     }
 
     /// The lookup in the shared table, under the shard's read lock; the entry may join this
     /// thread's index.
     #[inline(never)]
+    #[allow(
+        clippy::question_mark,
+        reason = "`?` would compile a conversion of the residual per value type"
+    )]
     pub(crate) fn get_shared<Q: KeyRef<K> + ?Sized>(
         &self,
         hash: u64,
@@ -54,8 +63,10 @@ where
             found: None,
             types: PhantomData,
         };
-        self.tier
-            .read_shared(hash, &Holds::<K, V, Q>(key, PhantomData), &mut read)?;
+        let holds = &Holds::<K, V, Q>(key, PhantomData);
+        if let Err(absence) = self.tier.read_shared(hash, holds, &mut read) {
+            return Err(absence);
+        }
         match read.found {
             Some(found) => Ok(found),
             None => Err(self.tier.absence(hash)),

@@ -113,7 +113,7 @@ impl ThreadIndex {
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[allow(
         clippy::question_mark,
-        reason = "`?` on the typed slot would compile a function more per cache type"
+        reason = "`?` would compile a conversion of the residual per value type"
     )]
     pub(super) fn find<K, V, Q>(&self, hash: u64, key: &Q, bound: &Bound) -> Option<(V, Stamp)>
     where
@@ -121,7 +121,10 @@ impl ThreadIndex {
         V: Clone + 'static,
         Q: KeyRef<K> + ?Sized,
     {
-        let entry = self.entry_of(hash)?;
+        let entry = match self.entry_of(hash) {
+            Some(entry) => entry,
+            None => return None,
+        };
         let slot = match entry.typed::<K, V>() {
             Some(slot) => slot,
             None => return None,
