@@ -11,7 +11,9 @@ use super::call::{Call, Naming};
 use super::flight::Flights;
 use super::refresh::Refreshing;
 use super::stats::Counters;
-use crate::backend::{Absence, MemoryBackend, PersistentBackend, Tier, hash_key};
+use crate::backend::{
+    Absence, Displaced, Inserted, MemoryBackend, PersistentBackend, Tier, hash_key,
+};
 use crate::callback::Callback;
 use crate::clock::Clock;
 use crate::entry::Stamp;
@@ -77,15 +79,14 @@ impl Default for KeyHasher {
 }
 
 /// What the memory tier holds for a key.
+///
+/// An entry's value with its [`Age`] in one variant, rather than a variant per age: every
+/// reader of a value (the shell's `keep`, a fallback's look) is then one arm, not four, in each
+/// cache type's copy (compile time).
 pub(super) enum Memory<V> {
-    /// A fresh entry: a hit.
-    Fresh(V),
-    /// A fresh entry whose use is due to be recorded (`time_to_idle`).
-    Touch(V),
-    /// An entry past its ttl, within `stale_while_revalidate`.
-    Revalidate(V),
-    /// An entry past its ttl, servable only if the function fails (`stale_if_error`).
-    Stale(V),
+    /// An entry and its value: a hit if [`Age::Fresh`]; never [`Age::Expired`] (that is
+    /// [`Absent`](Memory::Absent)).
+    Held(Age, V),
     /// Nothing servable (or no memory tier).
     Absent,
     /// No entry at all, and what the lookup saw of it: [`Tier::still_absent`] says, without a
@@ -158,7 +159,7 @@ where
         };
         match found {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
-            Ok((value, _)) if !self.timed => Memory::Fresh(value),
+            Ok((value, _)) if !self.timed => Memory::Held(Age::Fresh, value),
             Ok((value, stamp)) => self.classify(value, stamp),
             Err(absence) => Memory::Missing(absence),
         }
@@ -169,11 +170,8 @@ where
     #[inline(never)]
     fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
         match self.shared.age(stamp) {
-            Age::Touch => Memory::Touch(value),
-            Age::Fresh => Memory::Fresh(value),
-            Age::Revalidate => Memory::Revalidate(value),
-            Age::Stale => Memory::Stale(value),
             Age::Expired => Memory::Absent,
+            age => Memory::Held(age, value),
         }
     }
 
@@ -220,16 +218,31 @@ where
 }
 
 /// How old a memory entry is ([`Shared::age`]).
-enum Age {
+#[derive(Clone, Copy)]
+pub(super) enum Age {
+    /// Fresh: a hit.
     Fresh,
     /// Fresh, and its use is due to be recorded (`time_to_idle`).
     Touch,
+    /// Past its ttl, within `stale_while_revalidate`.
     Revalidate,
+    /// Past its ttl, servable only if the function fails (`stale_if_error`).
     Stale,
+    /// Past every window: not servable.
     Expired,
 }
 
 impl Shared {
+    /// A memory insert's outcome taken in: its evictions counted, what it replaced or evicted
+    /// kept in `displaced` (dropped once the store is done); whether it stored nothing. Of the
+    /// untyped parts, out of the shell's insert: its moves and drops were each a copy per cache
+    /// type (compile time).
+    pub(super) fn inserted(&self, inserted: Inserted, displaced: &mut Option<Displaced>) -> bool {
+        self.stats.evicted("memory", inserted.evicted);
+        *displaced = inserted.displaced;
+        inserted.skipped
+    }
+
     /// A memory hit, counted. Of the untyped parts: a method of `Inner` that took and gave back
     /// the value would be a function per cache type in a debug build (compile time).
     #[inline]
@@ -320,7 +333,7 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn fresh<V>(found: Result<(V, Stamp), Absence>) -> Memory<V> {
     match found {
-        Ok((value, _)) => Memory::Fresh(value),
+        Ok((value, _)) => Memory::Held(Age::Fresh, value),
         Err(absence) => Memory::Missing(absence),
     }
 }

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use super::flight::{Flight, Leader};
 use super::generation::{Generation, Generations, Storing};
-use super::inner::Shared;
+use super::inner::{Age, Shared};
 use super::origin::Origin;
 use super::refresh::Ticket;
 use crate::backend::{Absence, Displaced, Generation as TierGeneration};
@@ -160,6 +160,20 @@ pub(super) enum Found {
     Absent,
     /// No entry at all, and what the lookup saw of it.
     Missing(Absence),
+}
+
+impl Found {
+    /// What a memory entry of `age` is to the core (an expired one is nothing servable, which
+    /// the lookup says as [`Memory::Absent`](super::inner::Memory::Absent) already).
+    fn of(age: Age) -> Self {
+        match age {
+            Age::Fresh => Found::Fresh,
+            Age::Touch => Found::Touch,
+            Age::Revalidate => Found::Revalidate,
+            Age::Stale => Found::Stale,
+            Age::Expired => Found::Absent,
+        }
+    }
 }
 
 /// Which of the shell's slots holds the value the core acts on.

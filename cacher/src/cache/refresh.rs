@@ -21,7 +21,7 @@ use super::call::{Call, Made, Owned};
 use super::control::{self, Mode};
 use super::drive;
 use super::generation::Generation;
-use super::inner::Memory;
+use super::inner::{Age, Memory};
 use super::miss::Miss;
 use super::origin::Origin;
 use crate::key::{AsKey, Borrowed, KeyRef};
@@ -97,7 +97,7 @@ where
         };
         let mut hash = 0;
         match inner.lookup_memory(key, &mut hash) {
-            Memory::Fresh(value) => {
+            Memory::Held(Age::Fresh, value) => {
                 if observed {
                     control::report(self.inner.shared.id(), Origin::Hit);
                 }

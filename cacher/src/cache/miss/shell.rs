@@ -23,7 +23,7 @@ use crate::cache::call::Call;
 use crate::cache::drive;
 use crate::cache::flight::{Flight, Leader, Role};
 use crate::cache::generation::Generation;
-use crate::cache::inner::{Inner, Memory};
+use crate::cache::inner::{Age, Inner, Memory};
 
 use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, Stamp};
@@ -70,16 +70,14 @@ where
     /// Keeps a memory lookup's value; what it found, for the core.
     #[inline]
     fn keep(&mut self, memory: Memory<V>) -> Found {
-        let (value, found) = match memory {
-            Memory::Fresh(value) => (value, Found::Fresh),
-            Memory::Touch(value) => (value, Found::Touch),
-            Memory::Revalidate(value) => (value, Found::Revalidate),
-            Memory::Stale(value) => (value, Found::Stale),
-            Memory::Absent => return Found::Absent,
-            Memory::Missing(absence) => return Found::Missing(absence),
-        };
-        self.value = Some(value);
-        found
+        match memory {
+            Memory::Held(age, value) => {
+                self.value = Some(value);
+                Found::of(age)
+            }
+            Memory::Absent => Found::Absent,
+            Memory::Missing(absence) => Found::Missing(absence),
+        }
     }
 
     fn take(&mut self, from: Slot) -> V {
@@ -170,9 +168,7 @@ where
         }
         let value = entry.value.clone();
         let inserted = memory.insert_if((hash, key), value, entry.stamp(), admits);
-        self.inner.stats.evicted("memory", inserted.evicted);
-        *displaced = inserted.displaced;
-        Some(inserted.skipped)
+        Some(self.inner.shared.inserted(inserted, displaced))
     }
 
     fn take_handed(&mut self, flight: &Flight) -> bool {
@@ -283,7 +279,7 @@ where
         self.value = match (current, kept) {
             (true, _) => self.stale.take(),
             (false, true) => match self.inner.lookup_memory(self.call.key, &mut 0) {
-                Memory::Stale(value) | Memory::Revalidate(value) => Some(value),
+                Memory::Held(Age::Stale | Age::Revalidate, value) => Some(value),
                 _ => None,
             },
             (false, false) => None,
