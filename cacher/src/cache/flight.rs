@@ -350,10 +350,15 @@ impl Flight {
     )]
     pub(crate) fn value<V: Clone + 'static>(&self) -> Option<V> {
         match &*self.lock() {
-            State::Done(value) => match value.downcast_ref::<V>() {
-                Some(value) => Some(value.clone()),
-                None => None,
-            },
+            State::Done(value) => {
+                // As a plain `dyn Any`: `downcast_ref` of `dyn Any + Send` calls that of
+                // `dyn Any`, a function more per value type (compile time).
+                let value: &dyn Any = &**value;
+                match value.downcast_ref::<V>() {
+                    Some(value) => Some(value.clone()),
+                    None => None,
+                }
+            }
             State::Running | State::Failed => None,
         }
     }

@@ -159,7 +159,7 @@ where
         };
         match found {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
-            Ok((value, _)) if !self.timed => Memory::Held(Age::Fresh, value),
+            Ok((value, _)) if !self.shared.timed => Memory::Held(Age::Fresh, value),
             Ok((value, stamp)) => self.classify(value, stamp),
             Err(absence) => Memory::Missing(absence),
         }
@@ -183,9 +183,9 @@ where
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn tiers_for<Q: KeyRef<K> + ?Sized>(&self) -> usize {
         match Q::PERSISTENT {
-            true => self.tiers,
-            false if self.tiers == 0 => 0,
-            false => memory_only(self.tiers),
+            true => self.shared.tiers,
+            false if self.shared.tiers == 0 => 0,
+            false => memory_only(self.shared.tiers),
         }
     }
 
@@ -193,7 +193,7 @@ where
     /// ([`KeyHasher`]): a miss hashes its key once, for the lookup, the flight and the insert.
     #[inline]
     pub(super) fn flight_hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        hash_key(&self.hasher.0, key)
+        hash_key(&self.shared.hasher.0, key)
     }
 
     /// Whether `value`'s own ttl (`ttl_fn`) is zero: no read would accept it, so it is stored

@@ -34,7 +34,11 @@ where
     K: Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
+    // Each slot taken as a plain `dyn Any` first: `downcast_ref` and `downcast_mut` of
+    // `dyn Any + Send + Sync` call those of `dyn Any`, a function more per key type (compile
+    // time).
     fn is(&self, slot: &(dyn Any + Send + Sync)) -> bool {
+        let slot: &dyn Any = slot;
         match slot.downcast_ref::<K>() {
             Some(slot) => self.0.is_key(slot),
             None => false,
@@ -42,6 +46,7 @@ where
     }
 
     fn set(&self, slot: &mut (dyn Any + Send + Sync)) -> bool {
+        let slot: &mut dyn Any = slot;
         match slot.downcast_mut::<K>() {
             Some(slot) => {
                 *slot = self.0.to_key();

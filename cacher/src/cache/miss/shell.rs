@@ -321,7 +321,7 @@ where
         // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a
         // memory-only form on a cache with tiers is refused by `built`, next.
         match Q::PERSISTENT {
-            true if inner.tiers > 0 => call.make_key(&inner.naming),
+            true if inner.shared.tiers > 0 => call.make_key(&inner.shared.naming),
             true | false => {}
         }
         let mut miss = Self::built(inner, call, hash, generation, goal);
@@ -373,7 +373,14 @@ where
             false => (None, None),
         };
         Self {
-            core: Core::new(inner, generations, (hash, generation), goal, key, tiers),
+            core: Core::new(
+                &inner.shared,
+                generations,
+                (hash, generation),
+                goal,
+                key,
+                tiers,
+            ),
             shell: Shell {
                 inner,
                 call,
