@@ -115,7 +115,7 @@ where
             }
             true | false => Miss::new(inner, &mut call, hash, goal, memory),
         };
-        let result = drive::run(&mut miss, &mut Some(compute));
+        let result = miss.run(&mut Some(compute));
         (result, miss.core.origin())
     }
 
@@ -165,7 +165,7 @@ where
             },
         };
         // A plain lookup's "function" is that there is no value.
-        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
+        miss.run(&mut Some(|| Err(()))).ok()
     }
 
     /// Stores `value` for `key` in every tier (primes the cache). A computation of `key` already under way will not
@@ -185,7 +185,7 @@ where
         // The store invalidates the key, alone in its stripe (`Generations::begin_insert`).
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, Goal::Store, Memory::Absent);
-        let Ok(_) = drive::run(&mut miss, &mut Some(|| Ok::<V, Infallible>(value)));
+        let Ok(_) = miss.run(&mut Some(|| Ok::<V, Infallible>(value)));
         if miss.discarded() {
             // A value that no read accepts (its own ttl is zero) replaces the older one all the
             // same. Asked of `ttl_fn` once, where the value is stored: a ttl that shrinks with

@@ -13,10 +13,10 @@ use std::cell::RefCell;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::Cache;
 use super::call::Call;
 use super::miss::{Goal, Miss};
 use super::origin::{Lookup, Origin};
-use super::{Cache, drive};
 use crate::key::{AsKey, Borrowed};
 
 mod steered;
@@ -369,7 +369,7 @@ where
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, Goal::Peek, memory);
         // A peek's "function" is that there is no value.
-        drive::run(&mut miss, &mut Some(|| Err(()))).ok()
+        miss.run(&mut Some(|| Err(()))).ok()
     }
 }
 

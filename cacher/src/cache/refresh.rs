@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use super::Cache;
 use super::call::{Call, Made, Owned};
 use super::control::{self, Mode};
+#[cfg(feature = "tokio")]
 use super::drive;
 use super::generation::Generation;
 use super::inner::{Age, Memory};
@@ -169,7 +170,7 @@ where
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, hash, memory);
         let mut compute = Some(compute);
-        let result = drive::run(&mut miss, &mut compute);
+        let result = miss.run(&mut compute);
         if observed {
             control::report(self.inner.shared.id(), miss.core.origin());
         }
@@ -259,7 +260,7 @@ where
         let key = Owned::<K, PERSISTENT>(key);
         let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
-        if drive::run(&mut miss, &mut Some(compute)).is_err() {
+        if miss.run(&mut Some(compute)).is_err() {
             miss.refresh_failed(ticket);
         }
     }

@@ -4,7 +4,6 @@
 use super::Goal;
 use crate::Cache;
 use crate::cache::call::Call;
-use crate::cache::drive;
 use crate::cache::inner::Memory;
 use crate::cache::origin::Origin;
 use crate::key::Borrowed;
@@ -26,7 +25,7 @@ fn a_miss_answered_before_it_joined_serves_the_stored_value() {
     let mut call = Call::new(&key);
     let mut miss = super::Miss::new(inner, &mut call, hash, Goal::Compute, memory);
     let mut function = Some(|| -> Result<u64, ()> { panic!("the function ran") });
-    assert_eq!(drive::run(&mut miss, &mut function), Ok(1));
+    assert_eq!(miss.run(&mut function), Ok(1));
     assert_eq!(miss.core.origin(), Origin::Hit);
     assert_eq!(cache.stats().misses, 0);
 }
