@@ -148,12 +148,19 @@ where
         let memory = match mode {
             // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
             // `Call`, no persistent key, no flight.
-            // A `lookup` only observes the call: its ordinary way, its origin told.
-            None | Some(Mode::Observe) => match inner.lookup_memory_inline(key, &mut hash) {
+            None => match inner.lookup_memory_inline(key, &mut hash) {
                 Memory::Held(Age::Fresh, value) => {
-                    if let Some(Mode::Observe) = mode {
-                        control::report(inner.shared.id(), Origin::Hit);
-                    }
+                    inner.shared.hit();
+                    return Ok(value);
+                }
+                memory => memory,
+            },
+            // A `lookup` only observes the call: its ordinary way, its origin told (the lookup
+            // out of line, as the miss path has it; sharing the plain call's arm cost every hit
+            // a test of the mode: +7 instructions on a `#[cached]` hit).
+            Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
+                Memory::Held(Age::Fresh, value) => {
+                    control::report(inner.shared.id(), Origin::Hit);
                     inner.shared.hit();
                     return Ok(value);
                 }

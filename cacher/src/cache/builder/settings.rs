@@ -9,6 +9,7 @@ use super::{DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT};
 use crate::MemoryBackend;
 use crate::backend::Tier;
 use crate::cache::call::Naming;
+use crate::cache::flight::Flights;
 use crate::cache::inner::Shared;
 use crate::callback::CallbackMut;
 use crate::clock::Clock;
@@ -85,13 +86,15 @@ impl Settings {
     /// tier was given): the non-generic part of a cache's build. `ttl_fn` says whether the cache
     /// has one, `timed_form` whether its key form lets it age entries, `persistent` how many
     /// persistent tiers it has, `persistent_form` whether its key form lets it have any (each
-    /// refused otherwise: a cacher bug).
+    /// refused otherwise: a cacher bug). The flights too, made here rather than by the typed end:
+    /// a call there, between the moves of the typed parts, was a drop of each on its unwinding
+    /// path, per cache type (compile time).
     pub(super) fn into_parts(
         mut self,
         (ttl_fn, timed_form): (bool, bool),
         (persistent, persistent_form): (usize, bool),
         attach: &mut dyn CallbackMut<(Option<Duration>, bool), Result<Option<PathBuf>>>,
-    ) -> Result<(Shared, Option<Tier>)> {
+    ) -> Result<(Shared, Option<Tier>, Flights)> {
         if persistent > 0 && !persistent_form {
             return Err(Error::Config(
                 "a memory-only cache was given persistent backends (a cacher bug)".to_owned(),
@@ -113,7 +116,7 @@ impl Settings {
                 "a cache that ages no entry was given a ttl (a cacher bug)".to_owned(),
             ));
         }
-        Ok((shared, memory))
+        Ok((shared, memory, Flights::new()))
     }
 
     /// The cache's untyped parts but its memory tier; `lock_dir` is the first persistent tier's

@@ -11,7 +11,6 @@ use std::time::Duration;
 use super::Settings;
 use crate::backend::{MemoryBackend, PersistentBackend};
 use crate::cache::Cache;
-use crate::cache::flight::Flights;
 use crate::cache::inner::{Inner, TtlFn};
 use crate::error::Result;
 
@@ -87,7 +86,7 @@ where
         match made {
             // Built in place, not through a constructor of `Cache` or `MemoryBackend` (a function
             // more each per cache type in a debug build).
-            Ok((shared, memory)) => Ok(Cache {
+            Ok((shared, memory, flights)) => Ok(Cache {
                 inner: Arc::new(Inner {
                     shared,
                     memory: match memory {
@@ -99,7 +98,7 @@ where
                     },
                     backends: typed.persistent,
                     ttl_fn: typed.ttl_fn,
-                    flights: Flights::new(),
+                    flights,
                 }),
             }),
             Err(e) => Err(e),
