@@ -237,6 +237,7 @@ impl Shared {
     /// kept in `displaced` (dropped once the store is done); whether it stored nothing. Of the
     /// untyped parts, out of the shell's insert: its moves and drops were each a copy per cache
     /// type (compile time).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(super) fn inserted(&self, inserted: Inserted, displaced: &mut Option<Displaced>) -> bool {
         self.stats.evicted("memory", inserted.evicted);
         *displaced = inserted.displaced;

@@ -165,6 +165,7 @@ pub(super) enum Found {
 impl Found {
     /// What a memory entry of `age` is to the core (an expired one is nothing servable, which
     /// the lookup says as [`Memory::Absent`](super::inner::Memory::Absent) already).
+    #[cfg_attr(not(debug_assertions), inline)]
     fn of(age: Age) -> Self {
         match age {
             Age::Fresh => Found::Fresh,
