@@ -157,7 +157,7 @@ where
         // Not through `miss`: a store hit without a memory tier passed its value up one layer
         // more (≈ 55 instructions, ≈ 8 ns of a 200-byte hit).
         let call = &mut Call::new(key);
-        let mut miss = match reads_ahead(inner.tiers, Goal::Lookup, inner.memory.is_none()) {
+        let mut miss = match reads_ahead(inner.shared.tiers, Goal::Lookup, inner.memory.is_none()) {
             false => Miss::new(inner, call, hash, Goal::Lookup, memory),
             true => match Miss::read_ahead(inner, call, hash) {
                 Ahead::Hit(value) => return Some(value),
@@ -227,16 +227,16 @@ where
         // old value from a tier not yet cleared, and must not put it back in one already cleared.
         let _removal = inner
             .flights
-            .removal(inner.flight_hash(key), inner.store_wait());
+            .removal(inner.flight_hash(key), inner.shared.store_wait());
         // The tiers' loop generic over the value type only: fewer copies per cache type; none for
         // a memory-only key form.
         let tiers = inner.tiers_for::<Q>();
         let removed = match Q::PERSISTENT {
             true if tiers > 0 => {
-                call.make_key(&inner.naming);
+                call.make_key(&inner.shared.naming);
                 remove_from(
                     &inner.backends,
-                    &inner.naming,
+                    &inner.shared.naming,
                     call.persistent_key(),
                     call.args(),
                 )
@@ -272,11 +272,11 @@ where
     pub fn clear(&self) -> Result<()> {
         let inner = &*self.inner;
         // No store until every tier is cleared (as in `remove_call`).
-        let _removal = inner.flights.removal_all(inner.store_wait());
+        let _removal = inner.flights.removal_all(inner.shared.store_wait());
         // The last tier first, as `remove_from`; the first tier's failure is the one reported.
         let mut first = None;
         for backend in inner.backends.iter().rev() {
-            if let Err(e) = backend.clear(inner.namespace()) {
+            if let Err(e) = backend.clear(inner.shared.namespace()) {
                 first = Some(e);
             }
         }
@@ -330,18 +330,18 @@ where
     /// Counts of hits, misses, stores, errors, evictions and stale values served.
     #[must_use]
     pub fn stats(&self) -> CacheStats {
-        self.inner.stats.snapshot()
+        self.inner.shared.stats.snapshot()
     }
 
     /// Sets every count of [`stats`](Self::stats) back to zero.
     pub fn reset_stats(&self) {
-        self.inner.stats.reset();
+        self.inner.shared.stats.reset();
     }
 
     /// The namespace entries are recorded under.
     #[must_use]
     pub fn namespace(&self) -> &str {
-        self.inner.namespace()
+        self.inner.shared.namespace()
     }
 
     /// Calls `visit` with each of this cache's entries (its namespace, any version) in its
@@ -444,14 +444,14 @@ impl<K, V> fmt::Debug for Cache<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
         f.debug_struct("Cache")
-            .field("namespace", &inner.naming.namespace)
-            .field("version", &inner.naming.version)
-            .field("keyer", &inner.naming.keyer)
+            .field("namespace", &inner.shared.naming.namespace)
+            .field("version", &inner.shared.naming.version)
+            .field("keyer", &inner.shared.naming.keyer)
             .field("memory", &inner.memory.is_some())
-            .field("persistent_tiers", &inner.tiers)
-            .field("ttl", &inner.ttl)
+            .field("persistent_tiers", &inner.shared.tiers)
+            .field("ttl", &inner.shared.ttl)
             .field("ttl_fn", &inner.ttl_fn.is_some())
-            .field("rate_limiter", &inner.rate_limiter)
+            .field("rate_limiter", &inner.shared.rate_limiter)
             .finish_non_exhaustive()
     }
 }

@@ -199,7 +199,7 @@ where
     pub fn key_of<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<String> {
         let key = &Borrowed::<Q, K, M>::new(key);
         let mut call = Call::new(key);
-        call.make_key(&self.inner.naming);
+        call.make_key(&self.inner.shared.naming);
         call.persistent_key().map(str::to_owned)
     }
 
@@ -209,8 +209,9 @@ where
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let mut call = Call::new(key);
-        call.make_key(&inner.naming);
+        call.make_key(&inner.shared.naming);
         let entry_key = inner
+            .shared
             .naming
             .entry_key::<V>(call.persistent_key().ok()?, call.args());
         inner.backends.iter().find_map(|b| b.path_of(&entry_key))

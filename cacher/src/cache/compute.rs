@@ -350,7 +350,7 @@ where
                 }
             }
             Err(control::Mode::Bypass) => {
-                let limiter = inner.rate_limiter.as_ref();
+                let limiter = inner.shared.rate_limiter.as_ref();
                 let turns = relay.turns();
                 let gave = control::bypassed_async(limiter, self.inner.shared.id(), turns).await;
                 // `match`es: `then`, `flatten` and `ok_or` are each a function more per cache
@@ -367,7 +367,7 @@ where
                 // A forced refresh first invalidates the key, waiting for a store under way
                 // without blocking the executor.
                 let hash = inner.flight_hash(key);
-                let bound = inner.store_wait();
+                let bound = inner.shared.store_wait();
                 let generations = inner.flights.generations();
                 generations.invalidate_async(hash, bound).await;
                 (Goal::Refresh, Memory::Absent, hash, true)

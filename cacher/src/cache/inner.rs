@@ -39,7 +39,9 @@ pub(super) struct Inner<K, V> {
 }
 
 /// The parts of a cache that depend on neither the key nor the value type, and the code that
-/// reads them, compiled once in cacher rather than once per cache type. [`Inner`] derefs to it.
+/// reads them, compiled once in cacher rather than once per cache type. Typed code reaches it as
+/// `inner.shared`: `Inner` has no `Deref` to it, which was a function per cache type in a debug
+/// build, called at each use (compile time).
 pub(super) struct Shared {
     /// How many persistent tiers the cache has (`Inner::backends`' length), read without the
     /// vector's methods, which are functions per value type in a debug build (compile time).
@@ -56,16 +58,6 @@ pub(super) struct Shared {
     pub(super) wait_timeout: Duration,
     pub(super) stats: Counters,
     pub(super) hasher: KeyHasher,
-}
-
-impl<K, V> std::ops::Deref for Inner<K, V> {
-    type Target = Shared;
-
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn deref(&self) -> &Shared {
-        &self.shared
-    }
 }
 
 /// How a cache hashes its keys for its flights and generations: as its memory tier does (a
@@ -211,7 +203,7 @@ where
     /// callers' only, and the panic costs no caller its value.
     pub(super) fn ttl_of(&self, value: &V) -> Option<Duration> {
         match &self.ttl_fn {
-            Some(ttl_fn) => ttl_guarded(self.namespace(), &TtlOf(ttl_fn, value)),
+            Some(ttl_fn) => ttl_guarded(self.shared.namespace(), &TtlOf(ttl_fn, value)),
             None => None,
         }
     }
@@ -311,7 +303,7 @@ impl<K, V> Inner<K, V> {
     where
         Q: KeyRef<K> + ?Sized,
     {
-        if self.tiers == 0 {
+        if self.shared.tiers == 0 {
             return (None, None);
         }
         self.shared.key_made(call.persistent_key())

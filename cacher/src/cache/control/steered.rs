@@ -44,7 +44,7 @@ where
         if self.stored_nowhere(goal, value)
             && let Err(e) = self.remove_key(key)
         {
-            self.inner.report("all", "remove", &e);
+            self.inner.shared.report("all", "remove", &e);
         }
     }
 
@@ -67,7 +67,7 @@ where
         if let Some(removal) = removal {
             let removed = crate::future::blocking(removal).await;
             if let Err(e) = removed {
-                inner.report("all", "remove", &e);
+                inner.shared.report("all", "remove", &e);
             }
         }
     }
@@ -104,8 +104,8 @@ where
     {
         let inner = &*self.inner;
         let made = match Q::PERSISTENT {
-            true if inner.tiers > 0 => {
-                call.make_key(&inner.naming);
+            true if inner.shared.tiers > 0 => {
+                call.make_key(&inner.shared.naming);
                 call.made()
             }
             true | false => None,

@@ -77,13 +77,13 @@ impl<V: 'static> Wrote<V> {
             match result {
                 Ok(took) => {
                     stored |= !self.fill && *took;
-                    (cache.stats).evictions_total(tier, backend.name(), backend.evictions());
+                    (cache.shared.stats).evictions_total(tier, backend.name(), backend.evictions());
                 }
-                Err(e) => cache.report(backend.name(), op, e),
+                Err(e) => cache.shared.report(backend.name(), op, e),
             }
         }
         if !self.fill && stored {
-            cache.stats.store();
+            cache.shared.stats.store();
         }
     }
 }

@@ -61,7 +61,7 @@ where
         hash: u64,
     ) -> Ahead<V> {
         let generation = inner.flights.generations().current(hash);
-        call.make_key(&inner.naming);
+        call.make_key(&inner.shared.naming);
         let call: &Call<'_, Q> = call;
         // A key that cannot be made is the miss's to report (once), not read with.
         let Ok(key) = call.persistent_key() else {

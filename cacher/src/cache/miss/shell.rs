@@ -202,7 +202,7 @@ where
     Q: KeyRef<K> + ?Sized,
 {
     fn lock_name(&self, key: &'a str) -> &'a str {
-        self.call.lock_name(&self.inner.naming, key)
+        self.call.lock_name(&self.inner.shared.naming, key)
     }
 
     fn tier_name(&self, tier: usize) -> &'static str {

@@ -43,7 +43,7 @@ pub(super) fn tier_of<'a, K, V: 'static, Q: ?Sized>(
     let Some(key) = key else {
         log::out_of_step("tiers are read and written only with a persistent key")
     };
-    let entry_key = inner.naming.entry_key::<V>(key, call.args());
+    let entry_key = inner.shared.naming.entry_key::<V>(key, call.args());
     (&*inner.backends[tier], entry_key)
 }
 
