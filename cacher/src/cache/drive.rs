@@ -45,8 +45,8 @@ where
     /// A method of the miss it drives (written here, beside the async driver's steps): rustc
     /// puts a generic method's copies in the codegen unit of its `Self` type's module, beside
     /// the shell's, where a function of this module left a small unit of its own to merge. The
-    /// crate of `benches/compile_time.py` went from 9 codegen units to 6 (−61 M rustc
-    /// instructions; +1.8 M in one unit: docs/BENCHMARKS.md, session 28).
+    /// crate of `benches/compile_time.py` went from 9 codegen units to 6 (−62.5 M rustc
+    /// instructions; +0.1 M in one unit: docs/BENCHMARKS.md, session 28).
     pub(super) fn run<E>(
         &mut self,
         compute: &mut Option<impl FnOnce() -> Result<V, E>>,

@@ -212,15 +212,11 @@ where
 /// How old a memory entry is ([`Shared::age`]).
 #[derive(Clone, Copy)]
 pub(super) enum Age {
-    /// Fresh: a hit.
     Fresh,
     /// Fresh, and its use is due to be recorded (`time_to_idle`).
     Touch,
-    /// Past its ttl, within `stale_while_revalidate`.
     Revalidate,
-    /// Past its ttl, servable only if the function fails (`stale_if_error`).
     Stale,
-    /// Past every window: not servable.
     Expired,
 }
 

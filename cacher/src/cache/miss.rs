@@ -163,8 +163,8 @@ pub(super) enum Found {
 }
 
 impl Found {
-    /// What a memory entry of `age` is to the core (an expired one is nothing servable, which
-    /// the lookup says as [`Memory::Absent`](super::inner::Memory::Absent) already).
+    /// What a memory entry of `age` is to the core. `Expired` is not reached: the lookup says
+    /// an expired entry as [`Memory::Absent`](super::inner::Memory::Absent), with no value.
     #[cfg_attr(not(debug_assertions), inline)]
     fn of(age: Age) -> Self {
         match age {
