@@ -27,7 +27,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use self::call::Call;
-use self::inner::{Age, Inner, Memory};
+use self::inner::{Inner, Memory};
 use self::miss::ahead::{Ahead, reads_ahead};
 use self::miss::{Goal, Miss};
 use crate::error::Result;
@@ -148,7 +148,7 @@ where
         let inner = &*self.inner;
         let mut hash = 0;
         let memory = match inner.lookup_memory_inline(key, &mut hash) {
-            Memory::Held(Age::Fresh, value) => {
+            Memory::Fresh(value) => {
                 inner.shared.hit();
                 return Some(value);
             }

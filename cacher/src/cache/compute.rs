@@ -16,7 +16,7 @@ use super::call::Call;
 use super::control::{self, Mode};
 #[cfg(feature = "tokio")]
 use super::drive;
-use super::inner::{Age, Memory};
+use super::inner::Memory;
 use super::miss::Goal;
 #[cfg(feature = "tokio")]
 use super::miss::Miss;
@@ -149,7 +149,7 @@ where
             // The hot path, a fresh entry in the memory tier, is kept small enough to inline: no
             // `Call`, no persistent key, no flight.
             None => match inner.lookup_memory_inline(key, &mut hash) {
-                Memory::Held(Age::Fresh, value) => {
+                Memory::Fresh(value) => {
                     inner.shared.hit();
                     return Ok(value);
                 }
@@ -159,7 +159,7 @@ where
             // out of line, as the miss path has it; sharing the plain call's arm cost every hit
             // a test of the mode: +7 instructions on a `#[cached]` hit).
             Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
-                Memory::Held(Age::Fresh, value) => {
+                Memory::Fresh(value) => {
                     control::report(inner.shared.id(), Origin::Hit);
                     inner.shared.hit();
                     return Ok(value);
@@ -304,7 +304,7 @@ where
             None => {
                 let mut hash = 0;
                 match inner.lookup_memory_inline(key, &mut hash) {
-                    Memory::Held(Age::Fresh, value) => {
+                    Memory::Fresh(value) => {
                         inner.shared.hit();
                         return drive::Begun::Done(value);
                     }
@@ -341,7 +341,7 @@ where
             Err(control::Mode::Observe) => {
                 let mut hash = 0;
                 match inner.lookup_memory(key, &mut hash) {
-                    Memory::Held(Age::Fresh, value) => {
+                    Memory::Fresh(value) => {
                         control::report(self.inner.shared.id(), Origin::Hit);
                         inner.shared.hit();
                         return Ok(value);

@@ -72,12 +72,14 @@ impl Default for KeyHasher {
 
 /// What the memory tier holds for a key.
 ///
-/// An entry's value with its [`Age`] in one variant, rather than a variant per age: every
-/// reader of a value (the shell's `keep`, a fallback's look) is then one arm, not four, in each
-/// cache type's copy (compile time).
+/// A fresh entry apart, for the hit's one test; the other ages' values in one variant with their
+/// [`Age`], rather than a variant per age: every reader of a value (the shell's `keep`, a
+/// fallback's look) is then two arms, not four, in each cache type's copy (compile time).
 pub(super) enum Memory<V> {
-    /// An entry and its value: a hit if [`Age::Fresh`]; never [`Age::Expired`] (that is
-    /// [`Absent`](Memory::Absent)).
+    /// A fresh entry: a hit.
+    Fresh(V),
+    /// An entry past its ttl or due a touch, and its value: never [`Age::Fresh`] (that is
+    /// [`Fresh`](Memory::Fresh)) nor [`Age::Expired`] (that is [`Absent`](Memory::Absent)).
     Held(Age, V),
     /// Nothing servable (or no memory tier).
     Absent,
@@ -151,7 +153,7 @@ where
         };
         match found {
             // Without a ttl every entry is fresh: no clock to read, and the hit inlines whole.
-            Ok((value, _)) if !self.shared.timed => Memory::Held(Age::Fresh, value),
+            Ok((value, _)) if !self.shared.timed => Memory::Fresh(value),
             Ok((value, stamp)) => self.classify(value, stamp),
             Err(absence) => Memory::Missing(absence),
         }
@@ -162,6 +164,7 @@ where
     #[inline(never)]
     fn classify(&self, value: V, stamp: Stamp) -> Memory<V> {
         match self.shared.age(stamp) {
+            Age::Fresh => Memory::Fresh(value),
             Age::Expired => Memory::Absent,
             age => Memory::Held(age, value),
         }
@@ -322,7 +325,7 @@ fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Er
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn fresh<V>(found: Result<(V, Stamp), Absence>) -> Memory<V> {
     match found {
-        Ok((value, _)) => Memory::Held(Age::Fresh, value),
+        Ok((value, _)) => Memory::Fresh(value),
         Err(absence) => Memory::Missing(absence),
     }
 }

@@ -22,7 +22,7 @@ use super::control::{self, Mode};
 #[cfg(feature = "tokio")]
 use super::drive;
 use super::generation::Generation;
-use super::inner::{Age, Memory};
+use super::inner::Memory;
 use super::miss::Miss;
 use super::origin::Origin;
 use crate::key::{AsKey, Borrowed, KeyRef};
@@ -98,7 +98,7 @@ where
         };
         let mut hash = 0;
         match inner.lookup_memory(key, &mut hash) {
-            Memory::Held(Age::Fresh, value) => {
+            Memory::Fresh(value) => {
                 if observed {
                     control::report(self.inner.shared.id(), Origin::Hit);
                 }

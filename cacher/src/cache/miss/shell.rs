@@ -71,6 +71,10 @@ where
     #[inline]
     fn keep(&mut self, memory: Memory<V>) -> Found {
         match memory {
+            Memory::Fresh(value) => {
+                self.value = Some(value);
+                Found::Fresh
+            }
             Memory::Held(age, value) => {
                 self.value = Some(value);
                 Found::of(age)
