@@ -163,8 +163,9 @@ pub(super) enum Found {
 }
 
 impl Found {
-    /// What a memory entry of `age` is to the core. `Expired` is not reached: the lookup says
-    /// an expired entry as [`Memory::Absent`](super::inner::Memory::Absent), with no value.
+    /// What a held memory entry of `age` is to the core. `Fresh` and `Expired` are not reached:
+    /// the lookup says those as [`Memory::Fresh`](super::inner::Memory::Fresh) and
+    /// [`Memory::Absent`](super::inner::Memory::Absent).
     #[cfg_attr(not(debug_assertions), inline)]
     fn of(age: Age) -> Self {
         match age {
