@@ -299,7 +299,7 @@ where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let start = match control::take(self.inner.shared.id()) {
+        let start = match control::take(inner.shared.id()) {
             Some(mode) => Err(mode),
             None => {
                 let mut hash = 0;
@@ -342,7 +342,7 @@ where
                 let mut hash = 0;
                 match inner.lookup_memory(key, &mut hash) {
                     Memory::Fresh(value) => {
-                        control::report(self.inner.shared.id(), Origin::Hit);
+                        control::report(inner.shared.id(), Origin::Hit);
                         inner.shared.hit();
                         return Ok(value);
                     }
@@ -352,7 +352,7 @@ where
             Err(control::Mode::Bypass) => {
                 let limiter = inner.shared.rate_limiter.as_ref();
                 let turns = relay.turns();
-                let gave = control::bypassed_async(limiter, self.inner.shared.id(), turns).await;
+                let gave = control::bypassed_async(limiter, inner.shared.id(), turns).await;
                 // `match`es: `then`, `flatten` and `ok_or` are each a function more per cache
                 // type in a debug build.
                 return match gave {
@@ -382,7 +382,7 @@ where
             let ended = driver.drive().await;
             let result = driver.result(ended);
             if told {
-                control::report(self.inner.shared.id(), miss.core.origin());
+                control::report(inner.shared.id(), miss.core.origin());
             }
             result
         };

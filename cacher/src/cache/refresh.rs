@@ -91,7 +91,7 @@ where
     /// `lookup` observes it.
     fn start<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Start<V> {
         let inner = &*self.inner;
-        let observed = match control::take(self.inner.shared.id()) {
+        let observed = match control::take(inner.shared.id()) {
             Some(Mode::Observe) => true,
             Some(mode) => return Start::Controlled(mode),
             None => false,
@@ -100,7 +100,7 @@ where
         match inner.lookup_memory(key, &mut hash) {
             Memory::Fresh(value) => {
                 if observed {
-                    control::report(self.inner.shared.id(), Origin::Hit);
+                    control::report(inner.shared.id(), Origin::Hit);
                 }
                 inner.shared.hit();
                 Start::Hit(value)
@@ -172,7 +172,7 @@ where
         let mut compute = Some(compute);
         let result = miss.run(&mut compute);
         if observed {
-            control::report(self.inner.shared.id(), miss.core.origin());
+            control::report(inner.shared.id(), miss.core.origin());
         }
         if let (Some(ticket), Some(compute)) = (miss.take_refresh(), compute.take()) {
             let (cache, key, made) = (self.clone(), key.to_key(), miss.made());
@@ -382,7 +382,7 @@ where
         let ended = driver.drive().await;
         let result = driver.result(ended);
         if observed {
-            control::report(self.inner.shared.id(), miss.core.origin());
+            control::report(inner.shared.id(), miss.core.origin());
         }
         if let Some(ticket) = miss.take_refresh() {
             *refresh = Some((ticket, miss.made()));
