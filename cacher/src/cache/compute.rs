@@ -374,30 +374,12 @@ where
             }
         };
         let mut call = Call::new(key);
-        // The miss dropped at the block's end, before a forced refresh's removal: not by
-        // `drop`, a function more per cache type in a debug build (compile time).
-        let result = {
-            let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
-            let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
-            let ended = driver.drive().await;
-            let result = driver.result(ended);
-            if told {
-                control::report(inner.shared.id(), miss.core.origin());
-            }
-            result
-        };
+        let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
+        let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
+        driver.drive().await;
+        let result = driver.result();
         if told {
-            #[allow(
-                clippy::manual_ok_err,
-                reason = "`as_ref().ok()` is two functions more per value type"
-            )]
-            let value = match &result {
-                Ok(value) => Some(value),
-                Err(()) => None,
-            };
-            if let Some(refreshed) = self.refreshed_boxed(goal, value, &mut call) {
-                refreshed.await;
-            }
+            control::report(inner.shared.id(), miss.core.origin());
         }
         result
     }

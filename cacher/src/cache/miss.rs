@@ -305,6 +305,12 @@ impl<'a> Core<'a> {
         self.origin
     }
 
+    /// What the call is for.
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn goal(&self) -> Goal {
+        self.goal
+    }
+
     /// The cache's untyped parts: the drivers' spans and compute timings name it.
     pub(in crate::cache) fn shared(&self) -> &'a Shared {
         self.shared

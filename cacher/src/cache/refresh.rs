@@ -379,8 +379,8 @@ where
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, hash, memory);
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
-        let ended = driver.drive().await;
-        let result = driver.result(ended);
+        driver.drive().await;
+        let result = driver.result();
         if observed {
             control::report(inner.shared.id(), miss.core.origin());
         }
@@ -421,8 +421,8 @@ where
         let mut call = Call::again(&key, made);
         let mut miss = Miss::revalidate(inner, &mut call, &ticket);
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
-        let ended = driver.drive().await;
-        let result = driver.result(ended);
+        driver.drive().await;
+        let result = driver.result();
         if result.is_err() {
             miss.refresh_failed(ticket);
         }

@@ -4,6 +4,8 @@
 //! its origin told.
 
 use std::hash::Hash;
+#[cfg(feature = "tokio")]
+use std::sync::Arc;
 
 use super::report;
 use crate::cache::Cache;
@@ -12,7 +14,7 @@ use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
 use crate::cache::drive::Turns;
 use crate::cache::flight::Flights;
-use crate::cache::inner::Shared;
+use crate::cache::inner::{Inner, Shared};
 use crate::cache::miss::Goal;
 use crate::cache::origin::Origin;
 use crate::key::KeyRef;
@@ -25,12 +27,8 @@ where
     /// Whether a controlled call for `goal` that computed `value` stored it nowhere: a refreshed
     /// value whose own ttl is zero (`ttl_fn`), which still replaces the entry the refresh was
     /// asked to replace (both drivers remove it).
-    fn stored_nowhere(&self, goal: Goal, value: Option<&V>) -> bool {
-        // A `match`: `is_some_and` and its closure are two functions more per cache type.
-        match (goal, value) {
-            (Goal::Refresh, Some(value)) => self.inner.discards(value),
-            _ => false,
-        }
+    fn stored_nowhere(inner: &Inner<K, V>, goal: Goal, value: &V) -> bool {
+        goal == Goal::Refresh && inner.discards(value)
     }
 
     /// After a controlled call's miss for `goal`, which gave `value` if it computed one: a
@@ -41,76 +39,51 @@ where
     where
         Q: KeyRef<K> + ?Sized,
     {
-        if self.stored_nowhere(goal, value)
+        if let Some(value) = value
+            && Self::stored_nowhere(&self.inner, goal, value)
             && let Err(e) = self.remove_key(key)
         {
             self.inner.shared.report("all", "remove", &e);
         }
     }
 
-    /// After an async controlled call's run for `goal`, whose value (if it computed one) is
-    /// `value`: as the blocking call does
-    /// ([`stored_nowhere_removed`](Self::stored_nowhere_removed)), a refreshed value stored
-    /// nowhere removes the entry it replaces, the removal (tier I/O, and a wait for a store under
-    /// way) on a blocking thread, under the persistent key `call` made. A timed form's only
-    /// ([`refreshed_boxed`](Self::refreshed_boxed)).
+    /// After an async call's miss for `goal`, which computed `value`, on the cache `inner`: as
+    /// the blocking call does ([`stored_nowhere_removed`](Self::stored_nowhere_removed)), a
+    /// refreshed value stored nowhere removes the entry it replaces — here the removal, for the
+    /// async driver to run on a blocking thread ([`removed_async`]: tier I/O, and a wait for a
+    /// store under way), under the persistent key the call made. None otherwise, and always for
+    /// an untimed key form, which compiles none of it (only a timed form's refreshed value can
+    /// be stored nowhere).
     #[cfg(feature = "tokio")]
-    async fn refreshed_async<Q>(&self, goal: Goal, value: Option<&V>, call: &mut Call<'_, Q>)
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-    {
-        let inner = &*self.inner;
-        let removal = match self.stored_nowhere(goal, value) {
-            true => Some(self.removal(call)),
-            false => None,
-        };
-        if let Some(removal) = removal {
-            let removed = crate::future::blocking(removal).await;
-            if let Err(e) = removed {
-                inner.shared.report("all", "remove", &e);
-            }
-        }
-    }
-
-    /// [`refreshed_async`](Self::refreshed_async)'s future, boxed under `KeyRef::TIMED`: only a
-    /// timed form's refreshed value can be stored nowhere, and an untimed form compiles none of
-    /// it (a guard around the `.await` would not keep its state machine out: what follows an
-    /// `.await` is reached from its resume point). None for an untimed form.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn refreshed_boxed<'f, Q>(
-        &'f self,
+    pub(in crate::cache) fn refresh_removal<Q>(
+        inner: &Arc<Inner<K, V>>,
         goal: Goal,
-        value: Option<&'f V>,
-        call: &'f mut Call<'_, Q>,
-    ) -> Option<crate::future::BoxFuture<'f, ()>>
-    where
-        Q: KeyRef<K> + Sync + ?Sized,
-    {
-        match Q::TIMED {
-            true => Some(Box::pin(self.refreshed_async(goal, value, call))),
-            false => None,
-        }
-    }
-
-    /// [`refreshed_async`](Self::refreshed_async)'s removal of the key its refresh stored
-    /// nowhere, to run on a blocking thread, under the persistent key `call` made (made now if
-    /// the cache has persistent tiers). Boxed under the key form's `PERSISTENT`, so that a
-    /// memory-only one compiles no tier's removal (what follows an `.await` is not behind a
-    /// branch before it).
-    #[cfg(feature = "tokio")]
-    fn removal<Q>(&self, call: &mut Call<'_, Q>) -> Box<dyn FnOnce() -> crate::Result<()> + Send>
+        value: &V,
+        call: &Call<'_, Q>,
+    ) -> Option<Removal>
     where
         Q: KeyRef<K> + ?Sized,
     {
-        let inner = &*self.inner;
-        let made = match Q::PERSISTENT {
-            true if inner.shared.tiers > 0 => {
-                call.make_key(&inner.shared.naming);
-                call.made()
-            }
+        match Q::TIMED {
+            true if Self::stored_nowhere(inner, goal, value) => Some(Self::removal(inner, call)),
             true | false => None,
+        }
+    }
+
+    /// [`refresh_removal`](Self::refresh_removal)'s removal of the key its refresh stored
+    /// nowhere, under the persistent key `call` made (`Miss::new` makes it for a persistent
+    /// form on a cache with tiers). Boxed under the key form's `PERSISTENT`, so that a
+    /// memory-only one compiles no tier's removal.
+    #[cfg(feature = "tokio")]
+    fn removal<Q>(inner: &Arc<Inner<K, V>>, call: &Call<'_, Q>) -> Removal
+    where
+        Q: KeyRef<K> + ?Sized,
+    {
+        let made = call.made();
+        let cache = Cache {
+            inner: Arc::clone(inner),
         };
-        let (cache, key) = (self.clone(), call.key.to_key());
+        let key = call.key.to_key();
         match Q::PERSISTENT {
             true => {
                 Box::new(move || cache.remove_call(&mut Call::again(&Owned::<K, true>(&key), made)))
@@ -120,6 +93,25 @@ where
             }),
         }
     }
+}
+
+/// A refresh's removal of the entry it was asked to replace, made by
+/// [`Cache::refresh_removal`] for [`removed_async`].
+#[cfg(feature = "tokio")]
+pub(in crate::cache) type Removal = Box<dyn FnOnce() -> crate::Result<()> + Send>;
+
+/// `removal` run on a blocking thread, its error reported as `shared`'s: awaited by the async
+/// driver's untyped loop (`drive::driver`), so that no typed future holds a state for it.
+#[cfg(feature = "tokio")]
+pub(in crate::cache) fn removed_async(
+    shared: &Shared,
+    removal: Removal,
+) -> crate::future::BoxFuture<'_, ()> {
+    Box::pin(async move {
+        if let Err(e) = crate::future::blocking(removal).await {
+            shared.report("all", "remove", &e);
+        }
+    })
 }
 
 /// A bypassing async call's run: `limiter` waited for, then the function, asked for through

@@ -19,6 +19,8 @@ use tracing::Instrument as _;
 use super::job::write_all;
 use super::relay::Turns;
 use super::{Relay, Timer, compute_span, tier_span};
+use crate::cache::Cache;
+use crate::cache::control::{Removal, removed_async};
 use crate::cache::inner::Inner;
 use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
 use crate::future::BoxFuture;
@@ -43,14 +45,10 @@ trait Drivable<'a>: Send {
     /// The function failed: `true` when the call has ended (its result kept), `false` when the
     /// tiers are looked at for a fallback first.
     fn failed(&mut self) -> bool;
-}
-
-/// How [`drive`] ended.
-pub(in crate::cache) enum Ended {
-    /// At [`Step::Done`], with whether the function failed meanwhile.
-    Done { failed: bool },
-    /// At the function's failure, the call's result kept ([`Drivable::failed`]).
-    Failed,
+    /// [`Step::Done`]: the call's result kept (its value, or `Err` when the function `failed`
+    /// meanwhile and nothing took its place), and the removal to run when it was a forced
+    /// refresh whose value is stored nowhere ([`Cache::refresh_removal`]).
+    fn ended(&mut self, failed: bool) -> Option<Removal>;
 }
 
 /// [`drive`]'s future, boxed by a function that is not generic: its poll is then compiled
@@ -58,12 +56,13 @@ pub(in crate::cache) enum Ended {
 fn boxed<'m, 'a>(
     miss: &'m mut (dyn Drivable<'a> + 'm),
     turns: &'m Turns,
-) -> crate::future::BoxFuture<'m, Ended> {
+) -> crate::future::BoxFuture<'m, ()> {
     Box::pin(drive(miss, turns))
 }
 
-/// Runs `miss` to its end, asking for the function's run through `turns`.
-async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) -> Ended {
+/// Runs `miss` to its end, asking for the function's run through `turns`; the call's result is
+/// then kept by the miss's driver ([`Driver::result`]).
+async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
     let mut failed = false;
     loop {
         let (core, values) = miss.core();
@@ -93,7 +92,14 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) -> Ended {
                 continue;
             }
             Step::Compute(limiter) => limiter,
-            Step::Done => return Ended::Done { failed },
+            Step::Done => {
+                // Awaited here, in the loop compiled once: no typed future has a state for it.
+                let shared = core.shared();
+                if let Some(removal) = miss.ended(failed) {
+                    removed_async(shared, removal).await;
+                }
+                return;
+            }
         };
         // The core asked once for the run (the vtable's call builds its pair): what the run's
         // end needs of it is known now.
@@ -108,7 +114,7 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) -> Ended {
         timer.stop(&shared.stats);
         if !gave {
             match miss.failed() {
-                true => return Ended::Failed,
+                true => return,
                 false => failed = true,
             }
             continue;
@@ -123,7 +129,7 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) -> Ended {
 
 impl<'m, 'a, K, V, Q> Driver<'m, 'a, K, V, Q>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
@@ -148,28 +154,25 @@ where
     }
 
     /// Runs the miss to its end without blocking the executor ([`drive`]'s loop, compiled once).
-    pub(in crate::cache) fn drive(&mut self) -> crate::future::BoxFuture<'_, Ended> {
+    pub(in crate::cache) fn drive(&mut self) -> crate::future::BoxFuture<'_, ()> {
         let turns = self.relay.turns();
         boxed(self, turns)
     }
 
-    /// The call's result from how [`drive`](Self::drive) ended: its value, or `Err` when the
+    /// The call's result once [`drive`](Self::drive) ended: its value, or `Err` when the
     /// function failed and nothing took its place (the caller's future keeps the error,
     /// [`Driven`](super::driven::Driven)).
-    pub(in crate::cache) fn result(self, ended: Ended) -> Result<V, ()> {
-        match ended {
-            Ended::Done { failed } => self.miss.end(failed.then_some(())),
-            Ended::Failed => match self.ended {
-                Some(result) => result,
-                None => super::broken("a call that ended at a failure keeps its result"),
-            },
+    pub(in crate::cache) fn result(self) -> Result<V, ()> {
+        match self.ended {
+            Some(result) => result,
+            None => super::broken("a call that ended keeps its result"),
         }
     }
 }
 
 /// [`Drivable`] over a typed miss: its cache, the relay it asks the function's value through,
 /// how the writes of the store under way went (in the order the core asks for them), and the
-/// call's result when it ended at a failure.
+/// call's result once it ended.
 pub(in crate::cache) struct Driver<'m, 'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     cache: &'m Arc<Inner<K, V>>,
     miss: &'m mut Miss<'a, K, V, Q>,
@@ -180,7 +183,7 @@ pub(in crate::cache) struct Driver<'m, 'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
 
 impl<'a, K, V, Q> Drivable<'a> for Driver<'_, 'a, K, V, Q>
 where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + Sync + ?Sized,
 {
@@ -223,6 +226,19 @@ where
             }
             ControlFlow::Continue(()) => false,
         }
+    }
+
+    fn ended(&mut self, failed: bool) -> Option<Removal> {
+        let result = self.miss.end(failed.then_some(()));
+        let removal = match &result {
+            Ok(value) => {
+                let (goal, call) = (self.miss.core.goal(), self.miss.shell.call);
+                Cache::refresh_removal(self.cache, goal, value, call)
+            }
+            Err(()) => None,
+        };
+        self.ended = Some(result);
+        removal
     }
 }
 

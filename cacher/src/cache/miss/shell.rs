@@ -33,7 +33,7 @@ use crate::key::KeyRef;
 /// The values of one call's way through the miss path, and its core.
 pub(in crate::cache) struct Shell<'a, K: Hash + Eq, V: Clone, Q: ?Sized> {
     pub(super) inner: &'a Inner<K, V>,
-    pub(super) call: &'a Call<'a, Q>,
+    pub(in crate::cache) call: &'a Call<'a, Q>,
     /// The value the core acts on: the memory tier's answer, a waiter's, the function's, a
     /// touched entry's, the call's once done.
     pub(super) value: Option<V>,
