@@ -349,28 +349,35 @@ where
                     memory => (Goal::Compute, memory, hash, true),
                 }
             }
-            Err(control::Mode::Bypass) => {
-                let limiter = inner.shared.rate_limiter.as_ref();
-                let turns = relay.turns();
-                let gave = control::bypassed_async(limiter, inner.shared.id(), turns).await;
-                // `match`es: `then`, `flatten` and `ok_or` are each a function more per cache
-                // type in a debug build.
-                return match gave {
-                    true => match relay.take() {
-                        Some(value) => Ok(value),
-                        None => Err(()),
-                    },
-                    false => Err(()),
+            // A bypass's run, or a forced refresh's invalidation of the key first (waiting for a
+            // store under way without blocking the executor): one untyped future, one await.
+            Err(mode) => {
+                let hash = match mode {
+                    control::Mode::Refresh => inner.flight_hash(key),
+                    _ => 0,
                 };
-            }
-            Err(control::Mode::Refresh) => {
-                // A forced refresh first invalidates the key, waiting for a store under way
-                // without blocking the executor.
-                let hash = inner.flight_hash(key);
-                let bound = inner.shared.store_wait();
-                let generations = inner.flights.generations();
-                generations.invalidate_async(hash, bound).await;
-                (Goal::Refresh, Memory::Absent, hash, true)
+                let gave = control::steered_async(
+                    &inner.shared,
+                    &inner.flights,
+                    mode,
+                    hash,
+                    relay.turns(),
+                )
+                .await;
+                match mode {
+                    control::Mode::Refresh => (Goal::Refresh, Memory::Absent, hash, true),
+                    // A bypass's value. `match`es: `then`, `flatten` and `ok_or` are each a
+                    // function more per cache type in a debug build.
+                    _ => {
+                        return match gave {
+                            true => match relay.take() {
+                                Some(value) => Ok(value),
+                                None => Err(()),
+                            },
+                            false => Err(()),
+                        };
+                    }
+                }
             }
         };
         let mut call = Call::new(key);

@@ -114,24 +114,38 @@ pub(in crate::cache) fn removed_async(
     })
 }
 
-/// A bypassing async call's run: `limiter` waited for, then the function, asked for through
-/// `relay`'s turns: whether it gave a value (the relay's; `false`: it failed, and the caller's
-/// future has its error); `cache`'s `lookup`, if one observes it, told it computed. Untyped,
-/// and boxed here: its poll is compiled once, in cacher, not in each crate whose async call
-/// awaits it.
+/// The first step of an async call that `mode` steers, before its engine goes on: a bypass's
+/// run — `shared`'s limiter waited for, then the function, asked for through `turns`: whether
+/// it gave a value (the relay's; `false`: it failed, and the caller's future has its error), a
+/// `lookup` observing the call told it computed — or a forced refresh's invalidation of the
+/// key's `hash`, waiting for a store under way at most the cache's bound (`true`). Untyped, and
+/// boxed here: its poll is compiled once, in cacher, and the typed engine (a copy per cache type
+/// and key form) has one await for both.
 #[cfg(feature = "tokio")]
-pub(in crate::cache) fn bypassed_async<'a>(
-    limiter: Option<&'a crate::RateLimiter>,
-    cache: usize,
+pub(in crate::cache) fn steered_async<'a>(
+    shared: &'a Shared,
+    flights: &'a Flights,
+    mode: super::Mode,
+    hash: u64,
     turns: &'a Turns,
 ) -> crate::future::BoxFuture<'a, bool> {
     Box::pin(async move {
-        if let Some(limiter) = limiter {
-            limiter.acquire_async().await;
+        match mode {
+            super::Mode::Refresh => {
+                let bound = shared.store_wait();
+                flights.generations().invalidate_async(hash, bound).await;
+                true
+            }
+            // A bypass: an observed call goes its ordinary way, not here.
+            super::Mode::Bypass | super::Mode::Observe => {
+                if let Some(limiter) = &shared.rate_limiter {
+                    limiter.acquire_async().await;
+                }
+                let gave = turns.run(None).await;
+                report(shared.id(), Origin::Computed);
+                gave
+            }
         }
-        let gave = turns.run(None).await;
-        report(cache, Origin::Computed);
-        gave
     })
 }
 
