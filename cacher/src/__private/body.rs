@@ -84,7 +84,7 @@ where
 {
     fn call(&mut self) -> SendBody<'c, F::Output> {
         match self.take() {
-            Some(body) => Box::pin(body()),
+            Some(body) => pinned(Box::new(body())),
             None => called_twice(),
         }
     }
@@ -96,8 +96,14 @@ where
     F: Future + Send + 'c,
 {
     fn call(&mut self) -> SendBody<'c, F::Output> {
-        Box::pin((self.0)())
+        pinned(Box::new((self.0)()))
     }
+}
+
+/// A body's future, boxed, pinned once it is a `dyn`: `Box::pin` of the future itself would be
+/// a function more per `#[cached]` function (compile time); this is one per output type.
+fn pinned<'c, R>(body: Box<dyn Future<Output = R> + Send + 'c>) -> SendBody<'c, R> {
+    Box::into_pin(body)
 }
 
 /// What holds an async body's closure: `Option<C>` for a closure that may move what it
@@ -152,7 +158,12 @@ pub fn erase_send<'c, R>(
 
 /// An async body's future, boxed, as it is (`send = false`).
 pub fn boxed_local<'c, F: Future + 'c>(body: F) -> LocalBody<'c, F::Output> {
-    Box::pin(body)
+    pinned_local(Box::new(body))
+}
+
+/// [`pinned`], for a body's future under `send = false`.
+fn pinned_local<'c, R>(body: Box<dyn Future<Output = R> + 'c>) -> LocalBody<'c, R> {
+    Box::into_pin(body)
 }
 
 /// Runs the body of a function that returns a `Result` by another name, as a `Result`.
