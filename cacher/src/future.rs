@@ -7,6 +7,15 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
+/// A boxed future pinned once it is a `dyn`: `Box::pin(future)` instead would compile
+/// `Box::pin` for each future's type — each `#[cached]` async fn's body, each cache type's engine
+/// — where this is one function per output type (compile time).
+pub(crate) fn pinned<'a, T>(
+    future: Box<dyn std::future::Future<Output = T> + Send + 'a>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>> {
+    Box::into_pin(future)
+}
+
 /// Runs `work` on tokio's blocking threads when called inside a runtime (so that file and store
 /// I/O, fsync included, never holds an executor thread), and inline otherwise — also when the
 /// runtime drops it unrun ([`spawned`]).

@@ -84,7 +84,7 @@ where
 {
     fn call(&mut self) -> SendBody<'c, F::Output> {
         match self.take() {
-            Some(body) => pinned(Box::new(body())),
+            Some(body) => crate::future::pinned(Box::new(body())),
             None => called_twice(),
         }
     }
@@ -96,14 +96,8 @@ where
     F: Future + Send + 'c,
 {
     fn call(&mut self) -> SendBody<'c, F::Output> {
-        pinned(Box::new((self.0)()))
+        crate::future::pinned(Box::new((self.0)()))
     }
-}
-
-/// A body's future, boxed, pinned once it is a `dyn`: `Box::pin` of the future itself would be
-/// a function more per `#[cached]` function (compile time); this is one per output type.
-fn pinned<'c, R>(body: Box<dyn Future<Output = R> + Send + 'c>) -> SendBody<'c, R> {
-    Box::into_pin(body)
 }
 
 /// What holds an async body's closure: `Option<C>` for a closure that may move what it

@@ -315,7 +315,8 @@ where
         let relay = Arc::new(drive::Relay::new());
         // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),
         // is then small, and `Driven`'s steps one copy per value type.
-        let engine = Box::pin(self.engine_async(key, start, Arc::clone(&relay)));
+        let engine =
+            crate::future::pinned(Box::new(self.engine_async(key, start, Arc::clone(&relay))));
         drive::Begun::Engine(engine, relay)
     }
 

@@ -354,7 +354,8 @@ where
             Start::Miss(memory, hash, observed) => Ok((memory, hash, observed)),
         };
         let relay = Arc::new(drive::Relay::new());
-        let engine = Box::pin(self.refresh_engine_async(key, start, Arc::clone(&relay), refresh));
+        let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
+        let engine = crate::future::pinned(Box::new(engine));
         drive::Begun::Engine(engine, relay)
     }
 
