@@ -155,7 +155,8 @@ pub fn boxed_local<'c, F: Future + 'c>(body: F) -> LocalBody<'c, F::Output> {
     pinned_local(Box::new(body))
 }
 
-/// [`pinned`], for a body's future under `send = false`.
+/// `crate::future::pinned`, for a body's future under `send = false`: one function per output
+/// type, not `Box::pin` per body.
 fn pinned_local<'c, R>(body: Box<dyn Future<Output = R> + 'c>) -> LocalBody<'c, R> {
     Box::into_pin(body)
 }

@@ -287,14 +287,15 @@ where
     }
 
     /// The async call's start: a per-call control taken, or a fresh memory hit served, or the
-    /// engine of its miss made ([`engine_async`](Self::engine_async)). Inline in optimised
-    /// builds, as the blocking hit is: it is the async hit.
+    /// engine of its miss made ([`engine_async`](Self::engine_async)), or a bypass's run, which
+    /// needs no typed engine ([`control::bypass_async`]). Inline in optimised builds, as the
+    /// blocking hit is: it is the async hit.
     #[cfg(feature = "tokio")]
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn begin_async<'a, Q>(
         &'a self,
         key: &'a Q,
-    ) -> drive::Begun<V, crate::future::BoxFuture<'a, Result<V, ()>>>
+    ) -> drive::Begun<V, crate::future::BoxFuture<'a, bool>>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -315,22 +316,29 @@ where
         let relay = Arc::new(drive::Relay::new());
         // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),
         // is then small, and `Driven`'s steps one copy per value type.
-        let engine =
-            crate::future::pinned(Box::new(self.engine_async(key, start, Arc::clone(&relay))));
+        let engine = match start {
+            Err(control::Mode::Bypass) => control::bypass_async(&inner.shared, relay.clone()),
+            start => {
+                crate::future::pinned(Box::new(self.engine_async(key, start, Arc::clone(&relay))))
+            }
+        };
         drive::Begun::Engine(engine, relay)
     }
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and
     /// the key's [`flight_hash`](super::inner::Inner::flight_hash); `Err`: a per-call control to
-    /// follow), asking `relay` for the function's value: one engine, a copy per cache type and
-    /// key form, for plain and controlled calls.
+    /// follow, a bypass's excepted), asking `relay` for the function's value and handing the
+    /// call's back through it (the output: whether there is one, [`drive::Relay::hand_back`]):
+    /// one engine, a copy per cache type and key form, for plain and controlled calls. Its one
+    /// await is the driver's loop (compiled once): each await of a future is a state in every
+    /// copy, reached or not (compile time).
     #[cfg(feature = "tokio")]
     pub(super) async fn engine_async<Q>(
         &self,
         key: &Q,
         start: Result<(Memory<V>, u64), control::Mode>,
         relay: Arc<drive::Relay<V>>,
-    ) -> Result<V, ()>
+    ) -> bool
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -345,51 +353,27 @@ where
                     Memory::Fresh(value) => {
                         control::report(inner.shared.id(), Origin::Hit);
                         inner.shared.hit();
-                        return Ok(value);
+                        return relay.hand_back(Ok(value));
                     }
                     memory => (Goal::Compute, memory, hash, true),
                 }
             }
-            // A bypass's run, or a forced refresh's invalidation of the key first (waiting for a
-            // store under way without blocking the executor): one untyped future, one await.
-            Err(mode) => {
-                let hash = match mode {
-                    control::Mode::Refresh => inner.flight_hash(key),
-                    _ => 0,
-                };
-                let gave = control::steered_async(
-                    &inner.shared,
-                    &inner.flights,
-                    mode,
-                    hash,
-                    relay.turns(),
-                )
-                .await;
-                match mode {
-                    control::Mode::Refresh => (Goal::Refresh, Memory::Absent, hash, true),
-                    // A bypass's value. `match`es: `then`, `flatten` and `ok_or` are each a
-                    // function more per cache type in a debug build.
-                    _ => {
-                        return match gave {
-                            true => match relay.take() {
-                                Some(value) => Ok(value),
-                                None => Err(()),
-                            },
-                            false => Err(()),
-                        };
-                    }
-                }
+            // A forced refresh first invalidates the key: the driver's first step, waiting for
+            // a store under way without blocking the executor (`Core::steered`).
+            Err(control::Mode::Refresh) => {
+                (Goal::Refresh, Memory::Absent, inner.flight_hash(key), true)
             }
+            // Its own future, from `begin_async` (no typed engine).
+            Err(control::Mode::Bypass) => drive::broken("a bypass has no engine"),
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, goal, memory);
+        if told {
+            miss.core.steered();
+        }
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
         driver.drive().await;
-        let result = driver.result();
-        if told {
-            control::report(inner.shared.id(), miss.core.origin());
-        }
-        result
+        relay.hand_back(driver.result())
     }
 }
 

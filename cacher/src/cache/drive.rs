@@ -22,7 +22,7 @@ pub(super) use self::driven::{Begun, driven};
 #[cfg(feature = "tokio")]
 pub(super) use self::driver::Driver;
 #[cfg(feature = "tokio")]
-pub(super) use self::relay::{Relay, Turns};
+pub(super) use self::relay::{Relay, Turned};
 
 use super::inner::Shared;
 use super::miss::{Miss, Put, Step, down_in};
@@ -82,7 +82,7 @@ where
 /// time).
 #[cold]
 #[track_caller]
-fn broken(what: &str) -> ! {
+pub(in crate::cache) fn broken(what: &str) -> ! {
     panic!("{what}")
 }
 

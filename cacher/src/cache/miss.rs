@@ -226,6 +226,11 @@ pub(super) struct Core<'a> {
     /// Whether the async driver waited out the bound for the stripe's claim already: a forced
     /// refresh's blocking claim then goes on at once, not on the executor's thread.
     pub(super) claim_waited: bool,
+    /// Whether the key is to be invalidated before the first step, and whether the call's
+    /// origin is reported at its end: an async call's that a control steers or a `lookup`
+    /// observes ([`steered`](Self::steered)).
+    invalidate: bool,
+    told: bool,
     /// Where the value came from: recorded where each serving decision is made.
     origin: Origin,
     /// The memory tier's answer of this round if it had no entry at all: the look again after
@@ -288,6 +293,8 @@ impl<'a> Core<'a> {
             stored: false,
             zero_ttl: false,
             claim_waited: false,
+            invalidate: false,
+            told: false,
             origin: Origin::Computed,
             missing: None,
             store_error,
@@ -309,6 +316,42 @@ impl<'a> Core<'a> {
     #[cfg(feature = "tokio")]
     pub(in crate::cache) fn goal(&self) -> Goal {
         self.goal
+    }
+
+    /// An async call that a control steers or a `lookup` observes: its origin reported by the
+    /// async driver at its end ([`told`](Self::told)), and a forced refresh's invalidation of
+    /// the key made the driver's first step ([`invalidation`](Self::invalidation); the blocking
+    /// call does both itself, around its miss). In the driver's loop, compiled once, so that
+    /// the typed engine has no await for them (compile time).
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn steered(&mut self) {
+        self.told = true;
+        self.invalidate = self.goal == Goal::Refresh;
+    }
+
+    /// Whether the call's origin is reported at its end ([`steered`](Self::steered)).
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn told(&self) -> bool {
+        self.told
+    }
+
+    /// The invalidation [`steered`](Self::steered) asked, once: the key's generations, its
+    /// hash, and how long a store under way is waited for.
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn invalidation(&mut self) -> Option<(&'a Generations, u64, Duration)> {
+        match std::mem::take(&mut self.invalidate) {
+            true => Some((self.generations, self.hash, self.shared.store_wait())),
+            false => None,
+        }
+    }
+
+    /// The key invalidated ([`invalidation`](Self::invalidation)): its generation noted again,
+    /// so that this call's own invalidation does not refuse its store, as the blocking call's
+    /// does not (made before the generation is noted). An invalidation by another call in the
+    /// meantime is not told apart from it: both came before this call's function runs.
+    #[cfg(feature = "tokio")]
+    pub(in crate::cache) fn invalidated(&mut self) {
+        self.generation = self.generations.current(self.hash);
     }
 
     /// The cache's untyped parts: the drivers' spans and compute timings name it.

@@ -344,7 +344,7 @@ where
         &'a self,
         key: &'a Q,
         refresh: &'a mut Option<(Ticket, Option<Made>)>,
-    ) -> drive::Begun<V, crate::future::BoxFuture<'a, Result<V, ()>>>
+    ) -> drive::Begun<V, crate::future::BoxFuture<'a, bool>>
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
@@ -354,41 +354,48 @@ where
             Start::Miss(memory, hash, observed) => Ok((memory, hash, observed)),
         };
         let relay = Arc::new(drive::Relay::new());
-        let engine = self.refresh_engine_async(key, start, Arc::clone(&relay), refresh);
-        let engine = crate::future::pinned(Box::new(engine));
+        let engine = match start {
+            Ok(missed) => {
+                let engine = self.refresh_engine_async(key, missed, Arc::clone(&relay), refresh);
+                crate::future::pinned(Box::new(engine))
+            }
+            // A control's call goes as `get_or_compute_async`'s does.
+            Err(Mode::Bypass) => control::bypass_async(&self.inner.shared, relay.clone()),
+            Err(mode) => {
+                let engine = self.engine_async(key, Err(mode), Arc::clone(&relay));
+                crate::future::pinned(Box::new(engine))
+            }
+        };
         drive::Begun::Engine(engine, relay)
     }
 
-    /// The steps of an async call of `try_get_or_refresh` after its start (`Ok`: a miss, with
-    /// what the memory tier found and whether a `lookup` observes it; `Err`: a control).
+    /// The steps of an async call of `try_get_or_refresh` after a miss (what the memory tier
+    /// found, the key's hash, whether a `lookup` observes the call), its output as
+    /// [`engine_async`](Self::engine_async)'s.
     #[cfg(feature = "tokio")]
     async fn refresh_engine_async<Q>(
         &self,
         key: &Q,
-        start: Result<(Memory<V>, u64, bool), Mode>,
+        (memory, hash, observed): (Memory<V>, u64, bool),
         relay: Arc<drive::Relay<V>>,
         refresh: &mut Option<(Ticket, Option<Made>)>,
-    ) -> Result<V, ()>
+    ) -> bool
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
         let inner = &*self.inner;
-        let (memory, hash, observed) = match start {
-            Ok(missed) => missed,
-            Err(mode) => return self.engine_async(key, Err(mode), relay).await,
-        };
         let mut call = Call::new(key);
         let mut miss = Miss::detachable(inner, &mut call, hash, memory);
+        if observed {
+            miss.core.steered();
+        }
         let mut driver = drive::Driver::new(&self.inner, &mut miss, &relay);
         driver.drive().await;
         let result = driver.result();
-        if observed {
-            control::report(inner.shared.id(), miss.core.origin());
-        }
         if let Some(ticket) = miss.take_refresh() {
             *refresh = Some((ticket, miss.made()));
         }
-        result
+        relay.hand_back(result)
     }
 
     #[cfg(feature = "tokio")]
@@ -416,7 +423,7 @@ where
         made: Option<Made>,
         ticket: Ticket,
         relay: Arc<drive::Relay<V>>,
-    ) -> Result<V, ()> {
+    ) -> bool {
         let inner = &*self.inner;
         let key = Owned::<K, PERSISTENT>(key);
         let mut call = Call::again(&key, made);
@@ -427,6 +434,6 @@ where
         if result.is_err() {
             miss.refresh_failed(ticket);
         }
-        result
+        relay.hand_back(result)
     }
 }

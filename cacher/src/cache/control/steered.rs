@@ -12,7 +12,7 @@ use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
 #[cfg(feature = "tokio")]
-use crate::cache::drive::Turns;
+use crate::cache::drive::Turned;
 use crate::cache::flight::Flights;
 use crate::cache::inner::{Inner, Shared};
 use crate::cache::miss::Goal;
@@ -114,38 +114,23 @@ pub(in crate::cache) fn removed_async(
     })
 }
 
-/// The first step of an async call that `mode` steers, before its engine goes on: a bypass's
-/// run — `shared`'s limiter waited for, then the function, asked for through `turns`: whether
-/// it gave a value (the relay's; `false`: it failed, and the caller's future has its error), a
-/// `lookup` observing the call told it computed — or a forced refresh's invalidation of the
-/// key's `hash`, waiting for a store under way at most the cache's bound (`true`). Untyped, and
-/// boxed here: its poll is compiled once, in cacher, and the typed engine (a copy per cache type
-/// and key form) has one await for both.
+/// A bypassing async call, its engine: `shared`'s limiter waited for, then the function, asked
+/// for through `relay`'s turns: whether it gave a value (the relay's; `false`: it failed, and
+/// the caller's future has its error); a `lookup` observing the call told it computed. Untyped,
+/// and boxed here: its poll is compiled once, in cacher, and no copy of the typed engine has a
+/// state for it.
 #[cfg(feature = "tokio")]
-pub(in crate::cache) fn steered_async<'a>(
-    shared: &'a Shared,
-    flights: &'a Flights,
-    mode: super::Mode,
-    hash: u64,
-    turns: &'a Turns,
-) -> crate::future::BoxFuture<'a, bool> {
+pub(in crate::cache) fn bypass_async(
+    shared: &Shared,
+    relay: Arc<dyn Turned>,
+) -> crate::future::BoxFuture<'_, bool> {
     Box::pin(async move {
-        match mode {
-            super::Mode::Refresh => {
-                let bound = shared.store_wait();
-                flights.generations().invalidate_async(hash, bound).await;
-                true
-            }
-            // A bypass: an observed call goes its ordinary way, not here.
-            super::Mode::Bypass | super::Mode::Observe => {
-                if let Some(limiter) = &shared.rate_limiter {
-                    limiter.acquire_async().await;
-                }
-                let gave = turns.run(None).await;
-                report(shared.id(), Origin::Computed);
-                gave
-            }
+        if let Some(limiter) = &shared.rate_limiter {
+            limiter.acquire_async().await;
         }
+        let gave = relay.turns().run(None).await;
+        report(shared.id(), Origin::Computed);
+        gave
     })
 }
 

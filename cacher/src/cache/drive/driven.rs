@@ -28,8 +28,9 @@ use crate::cache::flight::{Running, Stepping};
 pub(crate) enum Begun<V, G> {
     /// The call's value, without the engine.
     Done(V),
-    /// The engine (its output: the value, or `Err` when the function failed and nothing took its
-    /// place, whose error the caller's future kept).
+    /// The engine (its output: whether the call has a value, which the relay then holds,
+    /// [`Relay::hand_back`]; `false` when the function failed and nothing took its place, whose
+    /// error the caller's future kept).
     Engine(G, Arc<Relay<V>>),
 }
 
@@ -131,7 +132,7 @@ impl<G, V, E> Steps<G, V, E> {
 
 impl<G, V, E> Steps<G, V, E>
 where
-    G: Future<Output = Result<V, ()>>,
+    G: Future<Output = bool>,
 {
     /// The call begun: its value if it ended there, else its engine kept.
     #[inline]
@@ -179,8 +180,8 @@ where
             Some(engine) => engine,
             None => super::broken("polled after its end"),
         };
-        let result = match engine.poll(cx) {
-            Poll::Ready(result) => result,
+        let gave = match engine.poll(cx) {
+            Poll::Ready(gave) => gave,
             Poll::Pending => {
                 let side = Self::side(this.side);
                 return match side.relay.asked() {
@@ -194,9 +195,12 @@ where
         };
         this.engine.set(None);
         let side = Self::side(this.side);
-        Polled::Done(match result {
-            Ok(value) => Ok(value),
-            Err(()) => match side.error.take() {
+        Polled::Done(match gave {
+            true => match side.relay.take() {
+                Some(value) => Ok(value),
+                None => super::broken("the call's value in the relay, when the engine has one"),
+            },
+            false => match side.error.take() {
                 Some(error) => Err(error),
                 None => super::broken("the function's error, when the engine has none"),
             },
@@ -228,7 +232,7 @@ pub(crate) fn driven<B, G, V, E, A, D, S, F, Fut>(
 ) -> Driven<B, G, V, E, A, D, S, F, Fut>
 where
     B: FnOnce() -> Begun<V, G>,
-    G: Future<Output = Result<V, ()>>,
+    G: Future<Output = bool>,
     S: BorrowMut<Option<F>>,
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -251,7 +255,7 @@ where
 impl<B, G, V, E, A, D, T, S, F, Fut> Future for Driven<B, G, V, E, A, D, S, F, Fut>
 where
     B: FnOnce() -> Begun<V, G>,
-    G: Future<Output = Result<V, ()>>,
+    G: Future<Output = bool>,
     S: BorrowMut<Option<F>>,
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -287,7 +291,7 @@ fn run<G, V, E, A, S, F, Fut>(
     cx: &mut Context<'_>,
 ) -> Poll<Result<V, E>>
 where
-    G: Future<Output = Result<V, ()>>,
+    G: Future<Output = bool>,
     S: BorrowMut<Option<F>>,
     F: FnOnce() -> Fut,
     Fut: Future,
@@ -366,7 +370,7 @@ mod tests {
                 let gave = relay.turns().run(None).await;
                 let value = gave.then(|| relay.take()).flatten();
                 Yield(false).await;
-                value.or(fallback).ok_or(())
+                relay.hand_back(value.or(fallback).ok_or(()))
             }
         };
         let compute = move || async move {

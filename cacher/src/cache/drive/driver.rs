@@ -20,7 +20,7 @@ use super::job::write_all;
 use super::relay::Turns;
 use super::{Relay, Timer, compute_span, tier_span};
 use crate::cache::Cache;
-use crate::cache::control::{Removal, removed_async};
+use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
 use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
 use crate::future::BoxFuture;
@@ -63,6 +63,12 @@ fn boxed<'m, 'a>(
 /// Runs `miss` to its end, asking for the function's run through `turns`; the call's result is
 /// then kept by the miss's driver ([`Driver::result`]).
 async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
+    // A forced refresh first invalidates the key, waiting for a store under way without
+    // blocking the executor; its generation noted after (`Core::invalidated`).
+    if let Some((generations, hash, bound)) = miss.core().0.invalidation() {
+        generations.invalidate_async(hash, bound).await;
+        miss.core().0.invalidated();
+    }
     let mut failed = false;
     loop {
         let (core, values) = miss.core();
@@ -95,6 +101,7 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
             Step::Done => {
                 // Awaited here, in the loop compiled once: no typed future has a state for it.
                 let shared = core.shared();
+                report_end(core);
                 if let Some(removal) = miss.ended(failed) {
                     removed_async(shared, removal).await;
                 }
@@ -114,7 +121,10 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
         timer.stop(&shared.stats);
         if !gave {
             match miss.failed() {
-                true => return,
+                true => {
+                    report_end(miss.core().0);
+                    return;
+                }
                 false => failed = true,
             }
             continue;
@@ -127,6 +137,14 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
     }
 }
 
+/// The origin of a call that a control steers or a `lookup` observes, reported at its end
+/// ([`Core::steered`]): before a refresh's removal, as the blocking call does.
+fn report_end(core: &Core<'_>) {
+    if core.told() {
+        report(core.shared().id(), core.origin());
+    }
+}
+
 impl<'m, 'a, K, V, Q> Driver<'m, 'a, K, V, Q>
 where
     K: Hash + Eq + Clone + serde::Serialize + Send + Sync + 'static,
@@ -136,9 +154,9 @@ where
     /// The async driver of `miss`, which asks for the function's run through `relay`'s turns
     /// when the miss needs it, and takes the value from `relay` when the run gave one; `cache`
     /// is the cache `miss` is on: a store's writes run together on a blocking thread that holds
-    /// it ([`write_all`]). The caller awaits
-    /// [`drive`](Self::drive) and hands what it answers to [`result`](Self::result): there is no
-    /// typed future of the driver's own (compile time), only the caller's, which holds this.
+    /// it ([`write_all`]). The caller awaits [`drive`](Self::drive), then takes the call's
+    /// [`result`](Self::result): there is no typed future of the driver's own (compile time),
+    /// only the caller's, which holds this.
     pub(in crate::cache) fn new(
         cache: &'m Arc<Inner<K, V>>,
         miss: &'m mut Miss<'a, K, V, Q>,

@@ -51,6 +51,23 @@ impl<V> Relay<V> {
         &self.turns
     }
 
+    /// The engine's side, at its end: the call's `result` handed to the caller's future, as the
+    /// engine's output says (whether the call has a value, which the relay then holds): so that
+    /// the output names no type, and an untyped future (a bypass's run) can stand in for the
+    /// engine.
+    pub(crate) fn hand_back(&self, result: Result<V, ()>) -> bool {
+        match result {
+            Ok(value) => {
+                match self.value.lock() {
+                    Ok(mut slot) => *slot = Some(value),
+                    Err(poisoned) => *poisoned.into_inner() = Some(value),
+                }
+                true
+            }
+            Err(()) => false,
+        }
+    }
+
     /// The engine's side: the function's value, once [`Turns::run`] answered that it gave one.
     pub(crate) fn take(&self) -> Option<V> {
         // A `match`, not `unwrap_or_else(PoisonError::into_inner)`: that `fn` item's call is one
@@ -86,6 +103,19 @@ impl<V> Relay<V> {
             Err(poisoned) => *poisoned.into_inner() = value,
         }
         *self.turns.turn() = Turn::Answered(gave);
+    }
+}
+
+/// A relay of any value type, as a future that only takes turns on it holds it (a bypass's run,
+/// `control::bypass_async`): untyped, so that the future is compiled once.
+pub(crate) trait Turned: Send + Sync {
+    /// The relay's turns.
+    fn turns(&self) -> &Turns;
+}
+
+impl<V: Send> Turned for Relay<V> {
+    fn turns(&self) -> &Turns {
+        &self.turns
     }
 }
 
