@@ -229,7 +229,9 @@ pub(super) struct Core<'a> {
     /// Whether the key is to be invalidated before the first step, and whether the call's
     /// origin is reported at its end: an async call's that a control steers or a `lookup`
     /// observes ([`steered`](Self::steered)).
+    #[cfg(feature = "tokio")]
     invalidate: bool,
+    #[cfg(feature = "tokio")]
     told: bool,
     /// Where the value came from: recorded where each serving decision is made.
     origin: Origin,
@@ -293,7 +295,9 @@ impl<'a> Core<'a> {
             stored: false,
             zero_ttl: false,
             claim_waited: false,
+            #[cfg(feature = "tokio")]
             invalidate: false,
+            #[cfg(feature = "tokio")]
             told: false,
             origin: Origin::Computed,
             missing: None,
