@@ -1,7 +1,8 @@
 //! A call that took a control ([`Mode`](super::Mode)): the steps of what it asks, around the
-//! ordinary call's miss (`Cache::compute_steered` for a blocking call, the async engine's plan
-//! for an async one). A call a `lookup` observes goes its ordinary way, its key hashed once,
-//! its origin told.
+//! ordinary call's miss (`Cache::compute_steered` for a blocking call; for an async one, the
+//! engine's start, a bypass's own future, and the driver's loop, which invalidates for a forced
+//! refresh, reports the origin and awaits a zero-ttl refresh's removal). A call a `lookup`
+//! observes goes its ordinary way, its key hashed once, its origin told.
 
 use std::hash::Hash;
 #[cfg(feature = "tokio")]

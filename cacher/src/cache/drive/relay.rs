@@ -1,7 +1,8 @@
-//! Where an async call's engine asks for the function's run and gets its value back: a
-//! [`Relay`], shared by the engine and the caller's future ([`Driven`](super::driven::Driven)),
-//! which runs the function. Whose turn it is ([`Turns`]) is untyped: the engine's loop that
-//! awaits it is compiled once (`drive::driver`); the value is handed over beside it.
+//! Where an async call's engine asks for the function's run and gets its value back, and hands
+//! the call's value to the caller at its end: a [`Relay`], shared by the engine and the caller's
+//! future ([`Driven`](super::driven::Driven)), which runs the function. Whose turn it is
+//! ([`Turns`]) is untyped: the engine's loop that awaits it is compiled once (`drive::driver`);
+//! the values are handed over beside it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -68,7 +69,9 @@ impl<V> Relay<V> {
         }
     }
 
-    /// The engine's side: the function's value, once [`Turns::run`] answered that it gave one.
+    /// The function's value, for the engine once [`Turns::run`] answered that it gave one; the
+    /// call's, for the caller's future once the engine's output said so
+    /// ([`hand_back`](Self::hand_back)).
     pub(crate) fn take(&self) -> Option<V> {
         // A `match`, not `unwrap_or_else(PoisonError::into_inner)`: that `fn` item's call is one
         // more function per value type in a debug build.
