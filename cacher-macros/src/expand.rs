@@ -167,7 +167,7 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         // Both `Send` bounds (the closure's, the future's) are one function's, whose name an
         // error of either ends with: it says what to write. A body that names its function (a
         // recursive call) fails them whatever it holds, and is told the way that works.
-        let bounds = match crate::func::mentions(quote!(#(#body)*), func.name()) {
+        let bounds = match crate::mention::mentions(quote!(#(#body)*), func.name()) {
             true => quote!(a_recursive_call_goes_through_a_fn_returning_pin_box_dyn_future_send),
             false => quote!(for_a_body_not_send_write_cached_send_false),
         };

@@ -2,7 +2,7 @@
 //! value type is, and whether it is a method. Built from the user's tokens, which it keeps so
 //! that errors point at them.
 
-use proc_macro2::{Ident, TokenStream, TokenTree};
+use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -12,6 +12,7 @@ use syn::{
 
 use crate::error::Errors;
 use crate::float::{check_no_nested_float, float_role};
+use crate::mention::mentions;
 use crate::owned::{Shape, borrowed_part};
 use crate::types::{check_return_type, check_static_type};
 
@@ -325,15 +326,6 @@ fn check_generics_in_arguments(sig: &Signature, errors: &mut Errors) {
             );
         }
     }
-}
-
-/// Whether `tokens` name `ident` anywhere.
-pub(crate) fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        TokenTree::Ident(found) => found == *ident,
-        TokenTree::Group(group) => mentions(group.stream(), ident),
-        _ => false,
-    })
 }
 
 /// Whether the function takes `self`, and its typed parameters.

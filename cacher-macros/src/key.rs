@@ -9,7 +9,8 @@ use syn::spanned::Spanned;
 use syn::{Expr, FnArg, Type};
 
 use crate::error::Errors;
-use crate::func::{Func, Param, Role, mentions, ungroup};
+use crate::func::{Func, Param, Role, ungroup};
+use crate::mention::mentions;
 use crate::types::{respan, static_type};
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.

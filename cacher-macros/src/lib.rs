@@ -15,6 +15,7 @@ mod fresh;
 mod func;
 mod instance;
 mod key;
+mod mention;
 mod owned;
 mod plan;
 mod ported;

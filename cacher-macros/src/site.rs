@@ -17,11 +17,12 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
 use crate::expand::{Named, function_name, option};
 use crate::func::Func;
+use crate::mention::mentions;
 use crate::plan::Plan;
 
 /// Which body the cache expression is for.
@@ -140,7 +141,7 @@ fn companion(
 /// function; not `clock`, which the site lists) cannot be a nested `fn`, which does not see its
 /// impl's `Self`: a closure then.
 fn init_fn(named: &Named, init: TokenStream) -> (TokenStream, TokenStream) {
-    if mentions_self(&init) {
+    if mentions(init.clone(), &Ident::new("Self", Span::call_site())) {
         return (quote!(), init_closure(named, init));
     }
     // A body of its own, which rustc checks apart: the bounds first again, so that a missing
@@ -165,13 +166,4 @@ fn build_params() -> TokenStream {
         __cacher_names: &'static [&'static str],
         __cacher_options: &[::cacher::__private::Opt]
     }
-}
-
-/// Whether `tokens` name `Self`.
-fn mentions_self(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-        proc_macro2::TokenTree::Group(group) => mentions_self(&group.stream()),
-        _ => false,
-    })
 }

@@ -187,3 +187,25 @@ fn a_str_argument_is_a_form_of_a_string_key_type() {
     assert_eq!(greet("ann", '?'), "hello ann?");
     assert_eq!(GREETS.load(Ordering::SeqCst), 2);
 }
+
+static LABELS: AtomicUsize = AtomicUsize::new(0);
+
+/// The key `cached`'s `convert = { format!(…) }` ports to, written with the arguments inline in
+/// the format string (`{name}`), as the attribute's own error for `convert` suggests: the
+/// arguments are seen there, and the by-value `String` still reaches the body.
+#[cached(key = format!("{name}#{n:>3}"), key_type = "String")]
+fn label(name: String, n: u32, note: &str) -> String {
+    LABELS.fetch_add(1, Ordering::SeqCst);
+    format!("{name}-{n}{note}")
+}
+
+#[test]
+fn a_key_that_names_the_arguments_inside_a_format_string_keys_by_them() {
+    assert_eq!(label("a".into(), 1, "!"), "a-1!");
+    assert_eq!(label("a".into(), 2, "!"), "a-2!");
+    assert_eq!(label("b".into(), 1, "!"), "b-1!");
+    // The note is in no key: the first value of ("a", 1) stays.
+    assert_eq!(label("a".into(), 1, "?"), "a-1!");
+    assert_eq!(LABELS.load(Ordering::SeqCst), 3);
+    assert_eq!(label_cache().peek("a#  2").as_deref(), Some("a-2!"));
+}
