@@ -232,6 +232,47 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         self.insert(key, entry).map(|()| true)
     }
 
+    /// Stores a forced refresh's `entry` ([`Cache::refresh`](crate::Cache::refresh)): only if no
+    /// invalidation of the key reached the tier since `since`, as
+    /// [`insert_since`](Self::insert_since), and moving the key's generation as an
+    /// [`insert`](Self::insert) does, in the same step. So a value of the key that a computation
+    /// began before the refresh — in this process or another, a `stale_while_revalidate`
+    /// refresh among them — is refused after it, as it is after an `insert`, rather than stored
+    /// over the refreshed value. `Ok(true)` if stored.
+    ///
+    /// The default stores with [`insert_since`](Self::insert_since): a tier that keeps no
+    /// generation has none to move (a backend of yours that keeps one implements this too, or
+    /// an older computation of another process may overwrite a refresh's value in it).
+    ///
+    /// # Errors
+    /// Encoding and I/O failures.
+    ///
+    /// ```
+    /// use cacher::entry::{Entry, EntryKey};
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (this, other) = (StoreBackend::new(dir.path()), StoreBackend::new(dir.path()));
+    /// # let key = EntryKey { namespace: "app::f", version: None, key: "1", args: None,
+    /// #     type_name: std::any::type_name::<u64>(), code: None };
+    /// // Another process begins computing the key; this one refreshes it meanwhile.
+    /// let before = PersistentBackend::<u64>::generation(&other, &key).unwrap();
+    /// let seen = PersistentBackend::<u64>::generation(&this, &key).unwrap();
+    /// assert!(this.refresh_since(&key, &Entry::new(2u64, 2_000), seen).unwrap());
+    /// // The computation that began before the refresh stores nothing over it.
+    /// assert!(!other.insert_since(&key, &Entry::new(1u64, 1_000), before).unwrap());
+    /// let held = PersistentBackend::<u64>::get(&this, &key).unwrap();
+    /// assert_eq!(held.map(|e| e.value), Some(2));
+    /// ```
+    fn refresh_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        self.insert_since(key, entry, since)
+    }
+
     /// Removes the entry for `key`, if any.
     ///
     /// # Errors

@@ -339,6 +339,18 @@ where
         self.store_encoded(key, &bytes, Put::Since(since))
     }
 
+    /// As [`insert_since`](Self::insert_since), the key's generation moved first under the same
+    /// lock.
+    fn refresh_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        let bytes = entry::encode(&self.formatter, key, entry)?;
+        self.store_encoded(key, &bytes, Put::Refresh(since))
+    }
+
     /// Moves the key's generation, then removes its file.
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let rel = self.relative(key)?;

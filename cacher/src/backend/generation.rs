@@ -60,6 +60,9 @@ pub(super) enum Put {
     Fill(Generation),
     /// A computed value: only while the key's generation is this one.
     Since(Generation),
+    /// A forced refresh's value: as `Since`, moving the key's generation as an insert does
+    /// (computations of the key begun before it store nothing over it).
+    Refresh(Generation),
 }
 
 /// One stripe's invalidations as the file and store tiers keep them: their count, and the keys

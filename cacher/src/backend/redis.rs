@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Generation, PersistentBackend};
+use super::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::{Formatter, JsonFormatter};
@@ -190,11 +190,11 @@ impl<F: Formatter> RedisBackend<F> {
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,
-        (seen, nx): (Generation, bool),
+        put: Put,
     ) -> Result<bool> {
         let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
-        let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
+        let cmd = generations::since((&hash, &set.redis_key), put, (&set.bytes, set.px));
         self.conn
             .eval::<i64>(&cmd)
             .map(|wrote| wrote == 1)
@@ -287,7 +287,7 @@ where
     /// Redis writes the entry only if the key has none and was not invalidated since `since`,
     /// in one script.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
-        self.write_since(key, entry, (since, true))
+        self.write_since(key, entry, Put::Fill(since))
     }
 
     /// `HMGET` of the namespace's generations hash (after a script that starts it, the first
@@ -311,7 +311,17 @@ where
         entry: &Entry<V>,
         since: Generation,
     ) -> Result<bool> {
-        self.write_since(key, entry, (since, false))
+        self.write_since(key, entry, Put::Since(since))
+    }
+
+    /// `SET`, in a script that first compares the key's generation with `since`, then moves it.
+    fn refresh_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        self.write_since(key, entry, Put::Refresh(since))
     }
 
     /// `UNLINK`, with the move of the key's generation, in one script.

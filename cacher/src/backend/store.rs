@@ -403,6 +403,17 @@ where
         self.put(key, entry, Put::Since(since))
     }
 
+    /// As [`insert_since`](Self::insert_since), moving the key's generation in the same write
+    /// transaction.
+    fn refresh_since(
+        &self,
+        key: &EntryKey<'_>,
+        entry: &Entry<V>,
+        since: Generation,
+    ) -> Result<bool> {
+        self.put(key, entry, Put::Refresh(since))
+    }
+
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
         let namespace = ns_of(key.namespace);
         with_id(key, |id| {

@@ -99,7 +99,8 @@ pub(super) fn write_tier<V: 'static>(
     let forget = went_on();
     let wrote = match (forget, put) {
         (false, Put::Insert) => write(backend, key, entry, None),
-        (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
+        (false, Put::Since(seen)) => write(backend, key, entry, Some((seen, false))),
+        (false, Put::Refresh(seen)) => write(backend, key, entry, Some((seen, true))),
         (false, Put::Fill(seen)) => self::fill(backend, key, entry, seen),
         // Its generation unknown: a value computed before another process's invalidation
         // could land after it. The older entry it was to replace goes, as a failed write's
@@ -148,17 +149,21 @@ pub(super) fn read<V: 'static>(
 
 /// Writes `entry` to a tier, in the tier's span; as [`read`]. A computed value (`since` its
 /// generation then) only if no invalidation reached the tier since: refused, the tier keeps what
-/// the invalidation left.
+/// the invalidation left. A forced refresh's (`since` moving: true) moves the generation.
 fn write<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
-    since: Option<Generation>,
+    since: Option<(Generation, bool)>,
 ) -> crate::Result<bool> {
     let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
     let wrote = match since {
         None => backend.insert(key, entry).map(|()| true),
-        Some(seen) => backend.insert_since(key, entry, seen).inspect(|&stored| {
+        Some((seen, moving)) => match moving {
+            false => backend.insert_since(key, entry, seen),
+            true => backend.refresh_since(key, entry, seen),
+        }
+        .inspect(|&stored| {
             if !stored {
                 tracing::debug!("not stored: the key was invalidated in the tier meanwhile");
             }

@@ -38,10 +38,11 @@ fn on_every_shared(round: impl Fn(Shared<'_>)) {
 }
 
 /// Every invalidation, in turn.
-const EVERY: [Invalidation; 3] = [
+const EVERY: [Invalidation; 4] = [
     Invalidation::Remove,
     Invalidation::Insert,
     Invalidation::Clear,
+    Invalidation::Refresh,
 ];
 
 /// A Redis server for the round, with the `redis` feature (`None` without it, or skipped).
@@ -71,6 +72,9 @@ enum Invalidation {
     Remove,
     Insert,
     Clear,
+    /// A forced refresh of the key, to 2 (session 30: a refresh moved no shared generation, and
+    /// the value computed before it was stored over it, for every process).
+    Refresh,
 }
 
 /// A process's cache of the shared tier alone (no memory tier: every call reads the tier).
@@ -100,13 +104,16 @@ fn invalidate(other: &Cache<u32, u64>, how: Invalidation) {
         Invalidation::Remove => other.remove(&1).unwrap(),
         Invalidation::Insert => other.insert(&1, 2).unwrap(),
         Invalidation::Clear => other.clear().unwrap(),
+        Invalidation::Refresh => {
+            assert_eq!(other.refresh(|| other.get_or_compute(&1, || 2)), 2);
+        }
     }
 }
 
 /// What the other invalidation leaves the key as, read by a third process.
 fn left(how: Invalidation) -> Option<u64> {
     match how {
-        Invalidation::Insert => Some(2),
+        Invalidation::Insert | Invalidation::Refresh => Some(2),
         Invalidation::Remove | Invalidation::Clear => None,
     }
 }
@@ -148,6 +155,11 @@ fn an_insert_by_another_process_during_a_computation_is_not_overwritten_by_its_s
 #[test]
 fn a_clear_by_another_process_during_a_computation_is_not_undone_by_its_store() {
     on_every_shared(|shared| race(shared, Invalidation::Clear, false));
+}
+
+#[test]
+fn a_refresh_by_another_process_during_a_computation_is_not_overwritten_by_its_store() {
+    on_every_shared(|shared| race(shared, Invalidation::Refresh, false));
 }
 
 #[test]
@@ -240,7 +252,7 @@ fn a_refresh_is_not_lost_in_redis_to_another_processs_insert_of_another_key_of_i
     }
 }
 
-/// The role of a child process ([`the_other_process`]): `<Files|Store> <Remove|Insert|Clear>`.
+/// The role of a child process ([`the_other_process`]): `<Files|Store> <Remove|Insert|Clear|Refresh>`.
 const ROLE: &str = "CACHER_TEST_FOREIGN_ROLE";
 const DIR: &str = "CACHER_TEST_FOREIGN_DIR";
 

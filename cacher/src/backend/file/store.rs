@@ -10,27 +10,35 @@ use cap_std::fs::Dir;
 use super::generations::{self, Moved};
 use super::write::write_atomic;
 use super::{SeparateFileBackend, sweep};
-use crate::backend::{Generation, Put};
+use crate::backend::Put;
 use crate::entry::EntryKey;
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 impl<F: Formatter> SeparateFileBackend<F> {
-    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`; with `since`, only
-    /// while the key's generation is unmoved), creating the directories on the way: in `root`,
+    /// Writes `bytes` to `rel` as `put` says (a fill only if no file is there; with a generation,
+    /// only while the key's is unmoved, and a refresh moves it), creating the directories on the
+    /// way: in `root`,
     /// the directory an invalidation just moved the key's generation in, or else (none given, or
     /// it was removed meanwhile) through [`with_root`](Self::with_root). The root, if it wrote.
     fn write(
         &self,
         rel: &str,
         bytes: &[u8],
-        (replace, since): (bool, Option<Generation>),
+        put: Put,
         root: Option<&Arc<Dir>>,
     ) -> io::Result<Option<Arc<Dir>>> {
+        let (replace, since) = match put {
+            Put::Insert => (true, None),
+            Put::Since(seen) => (true, Some((seen, false))),
+            Put::Refresh(seen) => (true, Some((seen, true))),
+            Put::Fill(seen) => (false, Some((seen, false))),
+        };
         let write_in = |root: &Arc<Dir>| -> io::Result<Option<Arc<Dir>>> {
-            // The generation compared in the directory the file goes into, held while it does.
+            // The generation compared (and a refresh's moved) in the directory the file goes
+            // into, held while it does.
             let gate = || match since {
-                Some(seen) => generations::hold_if_unmoved(root, (rel, seen), self.modes)
+                Some(since) => generations::hold_if_unmoved(root, (rel, since), self.modes)
                     .map(|held| held.map(Some)),
                 None => Ok(Some(None)),
             };
@@ -73,12 +81,11 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let written = match put {
             // In the directory whose generation the invalidation moved: one look at the path.
             Put::Insert => {
-                let write = |root: Option<&Arc<Dir>>| self.write(&rel, bytes, (true, None), root);
+                let write = |root: Option<&Arc<Dir>>| self.write(&rel, bytes, put, root);
                 self.invalidate(&Moved::Key(&rel), write)
             }
             // A computed value replaces the key's file; a fill is linked in only where none is.
-            Put::Since(seen) => self.write(&rel, bytes, (true, Some(seen)), None),
-            Put::Fill(seen) => self.write(&rel, bytes, (false, Some(seen)), None),
+            Put::Since(_) | Put::Refresh(_) | Put::Fill(_) => self.write(&rel, bytes, put, None),
         }
         .map_err(|e| Error::io(self.path(&rel), e))?;
         let Some(root) = written else {
@@ -128,6 +135,7 @@ mod tests {
     use cap_std::ambient_authority;
     use cap_std::fs::Dir;
 
+    use crate::backend::Put;
     use crate::backend::file::SeparateFileBackend;
 
     #[test]
@@ -139,7 +147,7 @@ mod tests {
         // The directory an invalidation moved the key's generation in, removed before the write.
         let moved_in = Arc::new(Dir::open_ambient_dir(&path, ambient_authority()).unwrap());
         std::fs::remove_dir_all(&path).unwrap();
-        let written = backend.write("k.json", b"{}", (true, None), Some(&moved_in));
+        let written = backend.write("k.json", b"{}", Put::Insert, Some(&moved_in));
         assert!(written.unwrap().is_some(), "written");
         assert_eq!(std::fs::read(path.join("k.json")).unwrap(), b"{}");
     }

@@ -19,6 +19,10 @@ pub(in crate::cache) enum Put {
     /// A computed value: only if the tier's generation is still the one read before the
     /// function ran.
     Since(Generation),
+    /// A forced refresh's value: as `Since`, and moving the tier's generation, as an insert's,
+    /// so that a computation begun before it (in any process sharing the tier) stores nothing
+    /// over it (`PersistentBackend::refresh_since`).
+    Refresh(Generation),
     /// A computed value, or a fill, for a tier whose generation could not be read: not written.
     Skip,
 }
@@ -76,6 +80,7 @@ impl<'a> Core<'a> {
             (_, Goal::Store, _) => Put::Insert,
             (_, _, None) => Put::Skip,
             (Phase::Write { fill: true, .. }, _, Some(seen)) => Put::Fill(seen),
+            (_, Goal::Refresh, Some(seen)) => Put::Refresh(seen),
             (_, _, Some(seen)) => Put::Since(seen),
         }
     }
