@@ -37,7 +37,7 @@ pub struct PruneArgs {
     /// Entries past their own ttl (ttl_fn), or else past --ttl (which files then need)
     #[arg(long)]
     expired: bool,
-    /// Entries created longer ago than this (e.g. 12h, 1h30m, 7d; a bare number is seconds)
+    /// Entries created longer ago than this (e.g. 12h, 1h30m, 7d; a unit is needed)
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     older_than: Option<Duration>,
     /// Then the oldest entries until the rest take at most this (e.g. 500MB, 2GiB: KB = 1000 bytes, KiB = 1024, as in `max_size`)

@@ -3,14 +3,15 @@
 
 use std::time::Duration;
 
-/// `90s`, `30m`, `1h30m`, `7d`, `2w` (humantime's units), or a number of seconds.
+/// `90s`, `30m`, `1h30m`, `7d`, `2w` (humantime's units). A bare number is refused, as the
+/// attribute's `ttl = "60"` is: `prune --older-than 1` read as one second would remove nearly
+/// every entry, where `1d` was likely meant.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let seconds = text
-            .parse()
-            .map_err(|_| format!("{text:?} is too many seconds"))?;
-        return Ok(Duration::from_secs(seconds));
+        return Err(format!(
+            "{text:?} needs a unit: write {text}s (seconds), or {text}m, {text}h, {text}d"
+        ));
     }
     humantime::parse_duration(text)
         .map_err(|e| format!("{text:?} is not a duration ({e}): write e.g. 90s, 30m, 1h30m, 7d"))
@@ -34,7 +35,11 @@ mod tests {
         assert_eq!(duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(duration("7d"), Ok(Duration::from_secs(604_800)));
         assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(duration("600"), Ok(Duration::from_secs(600)));
+        let bare = duration("1").unwrap_err();
+        assert!(
+            bare.contains("needs a unit") && bare.contains("1d"),
+            "{bare}"
+        );
         assert!(duration("soon").is_err() && duration("").is_err());
         // As the attribute's `max_size`: KB decimal, KiB binary.
         assert_eq!(size("100MB"), Ok(100_000_000));

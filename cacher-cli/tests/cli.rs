@@ -228,6 +228,12 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
     let out = cacher(&["--root", root, "prune", "--older-than", "30d"]);
     assert_eq!(text(&out), "removed 1 entries (1.2 KiB)\n");
     assert_eq!(count(), 7);
+    // A bare number is refused, as the attribute's `ttl = "60"` is: one second would have
+    // removed every entry here.
+    let bare = cacher(&["--root", root, "prune", "--older-than", "1"]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("needs a unit: write 1s"));
+    assert_eq!(count(), 7);
     // --expired needs to know the ttl.
     let refused = cacher(&["--root", root, "prune", "--expired"]);
     assert_eq!(code(&refused), 1);
