@@ -191,16 +191,24 @@ pub(crate) fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mu
     {
         return;
     }
-    let message = if matches!(
-        key,
+    // The example in the function's own names: its arguments, or a field of `self`.
+    let names: Vec<String> = params.iter().map(|p| p.ident.to_string()).collect();
+    let example = match names.as_slice() {
+        [] => "self.id".to_owned(),
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    };
+    let message = match key {
         Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(_),
+            lit: syn::Lit::Str(ty),
             ..
-        })
-    ) {
-        "`key` is an expression over the arguments, not a type: write `key = (a, b)` (and `key_type = \"…\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here"
-    } else {
-        "this key uses none of the arguments, so every call would be served the first call's value: key by what changes the result (e.g. `key = (a, b)`), or remove `key` and put `#[cached(skip)]` on the parameters to leave out"
+        }) => format!(
+            "`key` is an expression over the arguments, not a type: write `key = {example}` (and `key_type = \"{}\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here",
+            ty.value()
+        ),
+        _ => format!(
+            "this key uses none of the arguments, so every call would be served the first call's value: key by what changes the result (e.g. `key = {example}`), or remove `key` and put `#[cached(skip)]` on the parameters to leave out"
+        ),
     };
     errors.at(key, message);
 }

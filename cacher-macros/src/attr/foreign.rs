@@ -282,7 +282,9 @@ pub(super) fn renamed(name: &str) -> Option<&'static str> {
         "swr" | "refresh_after" | "next_time" | "background_refresh" => {
             "serving stale while refreshing in the background is `stale_while_revalidate`"
         }
-        "result_fallback" => "serving an expired entry when the function fails is `stale_if_error`",
+        "result_fallback" => {
+            "serving an expired entry when the function fails is `stale_if_error`, how long past its ttl: write `stale_if_error = \"1h\"` (with a `ttl`)"
+        }
         "size" | "capacity" | "max_capacity" => {
             "the bounds are `max_entries` (entries) and `max_size` (bytes, on disk)"
         }

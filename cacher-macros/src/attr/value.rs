@@ -123,20 +123,34 @@ pub(super) fn keyer(meta: &MetaNameValue) -> syn::Result<Keyer> {
 
 /// A path to a function, e.g. `shard_by_prefix` or `crate::paths::shard`.
 pub(super) fn path(meta: &MetaNameValue) -> syn::Result<syn::Path> {
-    let message = match option_name(meta).as_str() {
-        "ttl_fn" => {
-            "`ttl_fn` takes the path of a `fn(&T) -> Option<Duration>` (`T` the cached value): define the function and write `ttl_fn = token_ttl`"
-        }
-        "clock" => {
-            "`clock` takes the path of a `fn() -> cacher::Clock`: define the function and write `clock = test_clock`"
-        }
-        _ => {
-            "`filename_fn` takes the path of a `fn(&str) -> String`: define the function and write `filename_fn = shard_by_prefix`"
-        }
+    let name = option_name(meta);
+    let (function, example) = match name.as_str() {
+        "ttl_fn" => (
+            "a `fn(&T) -> Option<Duration>` (`T` the cached value)",
+            "token_ttl",
+        ),
+        "clock" => ("a `fn() -> cacher::Clock`", "test_clock"),
+        _ => ("a `fn(&str) -> String`", "shard_by_prefix"),
     };
     match &meta.value {
         Expr::Path(p) if p.qself.is_none() => Ok(p.path.clone()),
-        other => Err(syn::Error::new_spanned(other, message)),
+        // The function's name in quotes, as other options' values are written: the same name,
+        // unquoted.
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if lit.parse::<syn::Path>().is_ok() => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{name}` takes a path, not a string: write `{name} = {}` (the path of {function})",
+                lit.value().trim()
+            ),
+        )),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{name}` takes the path of {function}: define the function and write `{name} = {example}`"
+            ),
+        )),
     }
 }
 
