@@ -167,6 +167,11 @@ fn show_prints_the_arguments_of_hashed_entries_and_a_json_value() {
         code(&cacher(&["--root", root, "show", "demo::greet", "(v2)zed"])),
         4
     );
+    // The arguments' text without the layout that starts a key: exit 4, naming the key.
+    let bare = cacher(&["--root", root, "show", "demo::greet", "bob"]);
+    assert_eq!(code(&bare), 4);
+    let told = String::from_utf8_lossy(&bare.stderr);
+    assert!(told.contains("did you mean \"(v2)bob\"?"), "{told}");
 }
 
 #[test]

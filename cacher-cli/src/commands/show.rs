@@ -181,10 +181,23 @@ pub(super) fn show_entry(
         if json {
             emit(&serde_json::Value::Null);
         }
+        // A key written as the arguments' text without what starts it (`word=cache` for
+        // `(v2)word=cache`): the one it ends, named.
+        let ends = |k: &&str| k.len() > key.len() && k.ends_with(key);
+        let mut near: Vec<&str> = (of_namespace(listed, &namespace).filter_map(Listed::meta))
+            .flat_map(|m| [Some(m.key.as_str()), m.args.as_deref()])
+            .flatten()
+            .filter(ends)
+            .collect();
+        near.dedup();
+        let hint = match near.as_slice() {
+            [one] => format!(" (did you mean {}?)", print::quoted(one)),
+            _ => String::new(),
+        };
         let (key, namespace) = (typed(key), typed(arg));
         return Ok(not_found(
             source,
-            &format!("entry {key} of namespace {namespace}"),
+            &format!("entry {key}{hint} of namespace {namespace}"),
         ));
     };
     let meta = item.meta().ok_or("not an entry")?;
