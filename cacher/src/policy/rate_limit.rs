@@ -321,7 +321,10 @@ impl RateLimiter {
     }
 
     /// Gives back `slot`, reserved by a caller that gave up before it came: the next caller
-    /// takes it (one interval from its neighbours, as it was).
+    /// takes it (one interval from its neighbours, as it was). Slots given back at the queue's
+    /// end shorten the queue instead: the next new slot is one interval after the last slot
+    /// still held, so that callers who all gave up leave no wait behind them (before, a caller
+    /// after them waited for the first of their slots still to come, whatever had run).
     #[cfg(feature = "tokio")]
     fn give_back(inner: &Inner, slot: Duration) {
         if slot < inner.clock.monotonic() {
@@ -329,6 +332,11 @@ impl RateLimiter {
         }
         let mut queue = inner.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.free.push(slot);
+        let last =
+            |queue: &Queue, slot: &Duration| slot.saturating_add(inner.min_interval) == queue.next;
+        while let Some(at) = queue.free.iter().position(|slot| last(&queue, slot)) {
+            queue.next = queue.free.swap_remove(at);
+        }
     }
 
     /// Blocks until this caller may start a call.
@@ -389,5 +397,48 @@ impl fmt::Debug for RateLimiter {
             debug.field("wait_timeout", &self.inner.wait_timeout);
         }
         debug.finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::RateLimiter;
+    use crate::Clock;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// Five callers reserve the next five slots, then all give up (in any order): the next
+    /// caller starts at once, one interval after the call that ran, not at the first of the
+    /// abandoned slots still to come (attack, session 30: it waited until 2 s at 1.1 s).
+    #[test]
+    fn callers_that_all_gave_up_leave_no_wait_behind_them() {
+        for order in [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [3, 1, 5, 2, 4]] {
+            let (clock, mock) = Clock::mock();
+            let limiter = RateLimiter::new(SECOND).with_clock(clock);
+            let start = limiter.reserve();
+            let slots: Vec<Duration> = (0..5).map(|_| limiter.reserve()).collect();
+            assert_eq!(slots[0], start + SECOND);
+            for n in order {
+                RateLimiter::give_back(&limiter.inner, slots[n - 1]);
+            }
+            mock.advance(SECOND + SECOND / 10);
+            assert_eq!(limiter.reserve(), start + SECOND + SECOND / 10, "{order:?}");
+        }
+    }
+
+    /// A slot given back before one still held is taken by the next caller, and the queue goes
+    /// on after the held one: no two starts closer than the interval.
+    #[test]
+    fn a_slot_given_back_before_a_held_one_is_taken_and_the_queue_goes_on_after_it() {
+        let (clock, _mock) = Clock::mock();
+        let limiter = RateLimiter::new(SECOND).with_clock(clock);
+        let start = limiter.reserve();
+        let (first, held) = (limiter.reserve(), limiter.reserve());
+        RateLimiter::give_back(&limiter.inner, first);
+        assert_eq!(limiter.reserve(), first);
+        assert_eq!(limiter.reserve(), held + SECOND);
+        assert_eq!((first, held), (start + SECOND, start + 2 * SECOND));
     }
 }
