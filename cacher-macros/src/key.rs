@@ -10,7 +10,7 @@ use syn::{Expr, FnArg, Type};
 
 use crate::error::Errors;
 use crate::func::{Func, Param, Role, ungroup};
-use crate::mention::mentions;
+use crate::mention::{mentions, uses};
 use crate::types::{respan, static_type};
 
 /// The key: the tuple of the owned key arguments, or for `key = …` the expression's encoding.
@@ -187,12 +187,15 @@ pub(crate) fn check_key_width(params: &[Param], errors: &mut Errors) {
 pub(crate) fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mut Errors) {
     let tokens = key.to_token_stream();
     let self_ = Ident::new("self", proc_macro2::Span::call_site());
-    if mentions(tokens.clone(), &self_) || params.iter().any(|p| mentions(tokens.clone(), &p.ident))
-    {
+    if uses(tokens.clone(), &self_) || params.iter().any(|p| uses(tokens.clone(), &p.ident)) {
         return;
     }
-    // The example in the function's own names: its arguments, or a field of `self`.
-    let names: Vec<String> = params.iter().map(|p| p.ident.to_string()).collect();
+    // The example in the function's own names: its arguments (not a `&mut` one, which no key
+    // holds), or a field of `self`.
+    let names: Vec<String> = (params.iter())
+        .filter(|p| !matches!(ungroup(&p.ty), syn::Type::Reference(r) if r.mutability.is_some()))
+        .map(|p| p.ident.to_string())
+        .collect();
     let example = match names.as_slice() {
         [] => "self.id".to_owned(),
         [one] => one.clone(),
@@ -203,7 +206,7 @@ pub(crate) fn check_key_uses_arguments(key: &Expr, params: &[Param], errors: &mu
             lit: syn::Lit::Str(ty),
             ..
         }) => format!(
-            "`key` is an expression over the arguments, not a type: write `key = {example}` (and `key_type = \"{}\"` for its type); `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here",
+            "`key` is an expression over the arguments, not a type: write `key = {example}` (its type inferred), or an expression of that type with it, `key = <expression>, key_type = \"{}\"`; `cached`'s `key = \"Type\", convert = …` is `key = <the convert expression>` here",
             ty.value()
         ),
         _ => format!(

@@ -1,38 +1,51 @@
-//! Whether an expression or a type names an identifier: by a token of its own, or inside a
-//! macro call's format string, which names its arguments inline (`format!("{a}-{b:?}")`, the
-//! Rust of today's `format!("{}-{:?}", a, b)`).
+//! Whether an expression or a type names an identifier: by a token of its own ([`mentions`]),
+//! or also inside a macro call's format string, which names its arguments inline
+//! (`format!("{a}-{b:?}")`, the Rust of today's `format!("{}-{:?}", a, b)`: [`uses`]).
 //!
-//! What the attribute asks of a `key = …` expression (does it use an argument, and which), of
-//! an argument's type (does it carry a generic parameter) and of a build (does it name `Self`).
+//! What the attribute asks of a `key = …` expression (does it use an argument; which ones it
+//! borrows, by their tokens), of an argument's type (does it carry a generic parameter), of a
+//! build (does it name `Self`) and of an async body (does it call its own function).
 
 use proc_macro2::{Ident, TokenStream, TokenTree};
+use syn::ext::IdentExt;
 
-/// Whether `tokens` name `ident` anywhere: a token, or an argument a format string inside a
-/// macro call takes inline.
+/// Whether `tokens` name `ident` by a token: what the expansion borrows or moves. A format
+/// string's inline argument is no such token: the `format!` family borrows it within the
+/// macro's own expression, whose value owns its text.
 pub(crate) fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
-    mentions_in(tokens, ident, false)
+    found(tokens, ident, (false, false))
 }
 
-/// [`mentions`], `in_macro` when `tokens` are a macro call's (or inside one): there a string
-/// literal may be a format string.
-fn mentions_in(tokens: TokenStream, ident: &Ident, in_macro: bool) -> bool {
+/// Whether a key expression `tokens` uses `ident`: a token ([`mentions`]), or an argument a
+/// format string inside a macro call takes inline (`key = format!("{a}")` uses `a`).
+pub(crate) fn uses(tokens: TokenStream, ident: &Ident) -> bool {
+    found(tokens, ident, (true, false))
+}
+
+/// [`mentions`] (`formats` false) or [`uses`]; `in_macro` when `tokens` are a macro call's (or
+/// inside one): there a string literal may be a format string.
+fn found(tokens: TokenStream, ident: &Ident, (formats, in_macro): (bool, bool)) -> bool {
     // A group right after a `!` is a macro call's arguments (or a negation's operand, whose
-    // string literals are read as well: the answer is then "mentions" for a text that names it
+    // string literals are read as well: the answer is then "uses" for a text that names it
     // between braces, which a negation's operand does not hold in practice).
     let mut after_bang = false;
     tokens.into_iter().any(|tree| {
         let bang = matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == '!');
-        let found = match tree {
+        let inside = (formats, in_macro || after_bang);
+        let hit = match tree {
             TokenTree::Ident(found) => found == *ident,
-            TokenTree::Group(group) => mentions_in(group.stream(), ident, in_macro || after_bang),
-            TokenTree::Literal(literal) if in_macro => match syn::Lit::new(literal) {
-                syn::Lit::Str(text) => format_names(&text.value()).any(|name| *ident == name),
+            TokenTree::Group(group) => found(group.stream(), ident, inside),
+            // A format string names a parameter `r#type` as `type`.
+            TokenTree::Literal(literal) if formats && in_macro => match syn::Lit::new(literal) {
+                syn::Lit::Str(text) => {
+                    format_names(&text.value()).any(|name| ident.unraw() == name)
+                }
                 _ => false,
             },
             _ => false,
         };
         after_bang = bang;
-        found
+        hit
     })
 }
 
@@ -90,18 +103,30 @@ mod tests {
     fn a_format_string_names_its_inline_arguments() {
         assert_eq!(names("{a}-{b:?}/{c:>8}"), ["a", "b", "c"]);
         assert_eq!(names("{:w$.p$} {0} {} {{a}} }}"), ["w", "p"]);
-        assert_eq!(names("{_x1:#?}{ y }"), ["_x1", "y"]);
+        assert_eq!(names("{_x1:#?}{y:x?}"), ["_x1", "y"]);
         assert!(names("{{").is_empty() && names("{a").is_empty());
     }
 
     #[test]
-    fn an_argument_is_mentioned_inside_a_macro_call_format_string_only() {
+    fn a_key_uses_an_argument_inside_a_macro_call_format_string_only() {
         let a = Ident::new("a", Span::call_site());
-        assert!(mentions(quote!(format!("{a}-x")), &a));
-        assert!(mentions(quote!((format!("{:a$}", 1), 2)), &a));
-        assert!(mentions(quote!(a.len()), &a));
+        assert!(uses(quote!(format!("{a}-x")), &a));
+        assert!(uses(quote!((format!("{:a$}", 1), 2)), &a));
+        assert!(uses(quote!(a.len()), &a));
         // A string that is no macro's is no format string.
-        assert!(!mentions(quote!(("{a}", b)), &a));
-        assert!(!mentions(quote!(format!("{ab}{0}", b)), &a));
+        assert!(!uses(quote!(("{a}", b)), &a));
+        assert!(!uses(quote!(format!("{ab}{0}", b)), &a));
+        // A raw parameter is written without `r#` in a format string.
+        assert!(uses(
+            quote!(format!("{type}")),
+            &Ident::new_raw("type", Span::call_site())
+        ));
+    }
+
+    #[test]
+    fn a_format_strings_argument_is_no_token_the_expansion_borrows() {
+        let a = Ident::new("a", Span::call_site());
+        assert!(!mentions(quote!(format!("{a}-x")), &a));
+        assert!(mentions(quote!(format!("{}", a)), &a));
     }
 }

@@ -183,8 +183,9 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// The tier's [`Generation`] of `key`: what it has seen of the key's invalidations, by any
     /// process. The cache reads it before it computes a value of the key, and stores the value
     /// with [`insert_since`](Self::insert_since). A tier shared by processes that keeps one
-    /// changes it on every [`insert`](Self::insert), [`remove`](Self::remove) and
-    /// [`clear`](Self::clear) (the file, store and Redis tiers do). The default keeps none:
+    /// changes it on every [`insert`](Self::insert), [`remove`](Self::remove),
+    /// [`clear`](Self::clear) and [`refresh_since`](Self::refresh_since) (the file, store and
+    /// Redis tiers do). The default keeps none:
     /// [`Generation::NONE`].
     ///
     /// # Errors
@@ -238,7 +239,8 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// [`insert`](Self::insert) does, in the same step. So a value of the key that a computation
     /// began before the refresh — in this process or another, a `stale_while_revalidate`
     /// refresh among them — is refused after it, as it is after an `insert`, rather than stored
-    /// over the refreshed value. `Ok(true)` if stored.
+    /// over the refreshed value. `Ok(true)` if stored; `Ok(false)` if refused (an invalidation
+    /// of the key reached the tier since `since`), the tier left as that invalidation left it.
     ///
     /// The default stores with [`insert_since`](Self::insert_since): a tier that keeps no
     /// generation has none to move (a backend of yours that keeps one implements this too, or

@@ -197,7 +197,7 @@ pub(super) fn show_entry(
         let (key, namespace) = (typed(key), typed(arg));
         return Ok(not_found(
             source,
-            &format!("entry {key}{hint} of namespace {namespace}"),
+            &format!("entry {key} of namespace {namespace}{hint}"),
         ));
     };
     let meta = item.meta().ok_or("not an entry")?;

@@ -184,8 +184,9 @@ impl<F: Formatter> RedisBackend<F> {
         })
     }
 
-    /// A computed value's write, or a fill's (`nx`), in a script that first checks that the
-    /// key was not invalidated since `seen`: whether it wrote.
+    /// A computed value's write, a fill's (`nx`) or a forced refresh's (`mv`: moving the key's
+    /// generation), in a script that first checks that the key was not invalidated since the
+    /// generation `put` holds: whether it wrote.
     fn write_since<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,

@@ -1,4 +1,5 @@
-//! Another process invalidates a key (`remove`, `insert`, `clear`) while this process computes
+//! Another process invalidates a key (`remove`, `insert`, `clear`, a forced `refresh`) while
+//! this process computes
 //! its value: the value computed before the invalidation must not land in a tier the two
 //! processes share after it, where every process would read it (issue 13's attack list,
 //! session 14: within one process the key's generation refuses such a store; across processes
@@ -252,7 +253,7 @@ fn a_refresh_is_not_lost_in_redis_to_another_processs_insert_of_another_key_of_i
     }
 }
 
-/// The role of a child process ([`the_other_process`]): `<Files|Store> <Remove|Insert|Clear|Refresh>`.
+/// The role of a child process ([`the_other_process`]): `(<Files|Store>, <Remove|Insert|Clear|Refresh>)`.
 const ROLE: &str = "CACHER_TEST_FOREIGN_ROLE";
 const DIR: &str = "CACHER_TEST_FOREIGN_DIR";
 

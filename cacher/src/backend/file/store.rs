@@ -2,6 +2,7 @@
 //! says ([`Put`]), the invalidations that move the key's generation first, and the evictions the
 //! bounds ask for after a write.
 
+use std::cell::Cell;
 use std::io;
 use std::sync::Arc;
 
@@ -18,9 +19,9 @@ use crate::format::Formatter;
 impl<F: Formatter> SeparateFileBackend<F> {
     /// Writes `bytes` to `rel` as `put` says (a fill only if no file is there; with a generation,
     /// only while the key's is unmoved, and a refresh moves it), creating the directories on the
-    /// way: in `root`,
-    /// the directory an invalidation just moved the key's generation in, or else (none given, or
-    /// it was removed meanwhile) through [`with_root`](Self::with_root). The root, if it wrote.
+    /// way: in `root`, the directory an invalidation just moved the key's generation in, or else
+    /// (none given, or it was removed meanwhile) through [`with_root`](Self::with_root). The
+    /// root, if it wrote.
     fn write(
         &self,
         rel: &str,
@@ -37,12 +38,25 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let write_in = |root: &Arc<Dir>| -> io::Result<Option<Arc<Dir>>> {
             // The generation compared (and a refresh's moved) in the directory the file goes
             // into, held while it does.
+            let moved = Cell::new(false);
             let gate = || match since {
-                Some(since) => generations::hold_if_unmoved(root, (rel, since), self.modes)
-                    .map(|held| held.map(Some)),
+                Some(since) => {
+                    generations::hold_if_unmoved(root, (rel, since), self.modes).map(|held| {
+                        moved.set(since.1 && held.is_some());
+                        held.map(Some)
+                    })
+                }
                 None => Ok(Some(None)),
             };
-            let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)?;
+            let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)
+                .map_err(|e| match (e.kind(), moved.get()) {
+                    // Not tried again (its own move would refuse it): an error, so that the
+                    // value the refresh replaces is taken out, as after any failed write.
+                    (io::ErrorKind::NotFound, true) => io::Error::other(format!(
+                        "the entry's directory went away while a refresh wrote it: {e}"
+                    )),
+                    _ => e,
+                })?;
             Ok(placed.then(|| Arc::clone(root)))
         };
         match root {
