@@ -184,7 +184,7 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     /// process. The cache reads it before it computes a value of the key, and stores the value
     /// with [`insert_since`](Self::insert_since). A tier shared by processes that keeps one
     /// changes it on every [`insert`](Self::insert), [`remove`](Self::remove),
-    /// [`clear`](Self::clear) and [`refresh_since`](Self::refresh_since) (the file, store and
+    /// [`clear`](Self::clear) and [`begin_refresh`](Self::begin_refresh) (the file, store and
     /// Redis tiers do). The default keeps none:
     /// [`Generation::NONE`].
     ///
@@ -213,6 +213,45 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
         Ok(Generation::NONE)
     }
 
+    /// A forced refresh's start ([`Cache::refresh`](crate::Cache::refresh)): moves the key's
+    /// generation as [`remove`](Self::remove) does, leaving its entry. The refresh then reads
+    /// the [`generation`](Self::generation) and stores its value with
+    /// [`insert_since`](Self::insert_since), as any computation: a value of the key that a
+    /// computation began before the refresh — in this process or another, a
+    /// `stale_while_revalidate` refresh among them, or a refresh that began earlier — is then
+    /// refused, rather than stored over the refreshed value, as after an `insert`.
+    ///
+    /// The default does nothing: a tier that keeps no generation has none to move (a backend of
+    /// yours that keeps one implements this too, or an older computation of another process
+    /// may overwrite a refresh's value in it).
+    ///
+    /// # Errors
+    /// I/O failures: the refresh's value is then stored in no tier whose generation did not
+    /// move (the older entry there is taken out, as when a write fails).
+    ///
+    /// ```
+    /// use cacher::entry::{Entry, EntryKey};
+    /// use cacher::{PersistentBackend, StoreBackend};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (this, other) = (StoreBackend::new(dir.path()), StoreBackend::new(dir.path()));
+    /// # let key = EntryKey { namespace: "app::f", version: None, key: "1", args: None,
+    /// #     type_name: std::any::type_name::<u64>(), code: None };
+    /// // Another process begins computing the key; this one refreshes it meanwhile.
+    /// let before = PersistentBackend::<u64>::generation(&other, &key).unwrap();
+    /// PersistentBackend::<u64>::begin_refresh(&this, &key).unwrap();
+    /// let seen = PersistentBackend::<u64>::generation(&this, &key).unwrap();
+    /// assert!(this.insert_since(&key, &Entry::new(2u64, 2_000), seen).unwrap());
+    /// // The computation that began before the refresh stores nothing over it.
+    /// assert!(!other.insert_since(&key, &Entry::new(1u64, 1_000), before).unwrap());
+    /// let held = PersistentBackend::<u64>::get(&this, &key).unwrap();
+    /// assert_eq!(held.map(|e| e.value), Some(2));
+    /// ```
+    fn begin_refresh(&self, key: &EntryKey<'_>) -> Result<()> {
+        let _ = key;
+        Ok(())
+    }
+
     /// Stores a computed `entry` under `key` as [`insert`](Self::insert) does, only if no
     /// invalidation of the key reached the tier since its generation was `since` (read with
     /// [`generation`](Self::generation) before the value was computed), in one step no
@@ -231,48 +270,6 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     ) -> Result<bool> {
         let _ = since;
         self.insert(key, entry).map(|()| true)
-    }
-
-    /// Stores a forced refresh's `entry` ([`Cache::refresh`](crate::Cache::refresh)): only if no
-    /// invalidation of the key reached the tier since `since`, as
-    /// [`insert_since`](Self::insert_since), and moving the key's generation as an
-    /// [`insert`](Self::insert) does, in the same step. So a value of the key that a computation
-    /// began before the refresh — in this process or another, a `stale_while_revalidate`
-    /// refresh among them — is refused after it, as it is after an `insert`, rather than stored
-    /// over the refreshed value. `Ok(true)` if stored; `Ok(false)` if refused (an invalidation
-    /// of the key reached the tier since `since`), the tier left as that invalidation left it.
-    ///
-    /// The default stores with [`insert_since`](Self::insert_since): a tier that keeps no
-    /// generation has none to move (a backend of yours that keeps one implements this too, or
-    /// an older computation of another process may overwrite a refresh's value in it).
-    ///
-    /// # Errors
-    /// Encoding and I/O failures.
-    ///
-    /// ```
-    /// use cacher::entry::{Entry, EntryKey};
-    /// use cacher::{PersistentBackend, StoreBackend};
-    ///
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let (this, other) = (StoreBackend::new(dir.path()), StoreBackend::new(dir.path()));
-    /// # let key = EntryKey { namespace: "app::f", version: None, key: "1", args: None,
-    /// #     type_name: std::any::type_name::<u64>(), code: None };
-    /// // Another process begins computing the key; this one refreshes it meanwhile.
-    /// let before = PersistentBackend::<u64>::generation(&other, &key).unwrap();
-    /// let seen = PersistentBackend::<u64>::generation(&this, &key).unwrap();
-    /// assert!(this.refresh_since(&key, &Entry::new(2u64, 2_000), seen).unwrap());
-    /// // The computation that began before the refresh stores nothing over it.
-    /// assert!(!other.insert_since(&key, &Entry::new(1u64, 1_000), before).unwrap());
-    /// let held = PersistentBackend::<u64>::get(&this, &key).unwrap();
-    /// assert_eq!(held.map(|e| e.value), Some(2));
-    /// ```
-    fn refresh_since(
-        &self,
-        key: &EntryKey<'_>,
-        entry: &Entry<V>,
-        since: Generation,
-    ) -> Result<bool> {
-        self.insert_since(key, entry, since)
     }
 
     /// Removes the entry for `key`, if any.
@@ -366,6 +363,13 @@ pub trait PersistentBackend<V>: Send + Sync + 'static {
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     fn generation_async<'a>(&'a self, key: &'a EntryKey<'a>) -> BoxFuture<'a, Result<Generation>> {
         Box::pin(std::future::ready(self.generation(key)))
+    }
+
+    /// Async [`begin_refresh`](PersistentBackend::begin_refresh).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    fn begin_refresh_async<'a>(&'a self, key: &'a EntryKey<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(std::future::ready(self.begin_refresh(key)))
     }
 
     /// Async [`insert`](PersistentBackend::insert). A cache's async calls do not write

@@ -339,16 +339,11 @@ where
         self.store_encoded(key, &bytes, Put::Since(since))
     }
 
-    /// As [`insert_since`](Self::insert_since), the key's generation moved first under the same
-    /// lock.
-    fn refresh_since(
-        &self,
-        key: &EntryKey<'_>,
-        entry: &Entry<V>,
-        since: Generation,
-    ) -> Result<bool> {
-        let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, Put::Refresh(since))
+    /// Moves the key's generation in its generations file, leaving its entry.
+    fn begin_refresh(&self, key: &EntryKey<'_>) -> Result<()> {
+        let rel = self.relative(key)?;
+        let moved = self.invalidate(&Moved::Key(&rel), |_| Ok(()));
+        moved.map_err(|e| Error::io(self.path(&rel), e))
     }
 
     /// Moves the key's generation, then removes its file.
@@ -439,6 +434,15 @@ where
         key: &'a EntryKey<'a>,
     ) -> super::BoxFuture<'a, Result<Generation>> {
         Box::pin(blocking::generation::<F, V>(self.share(), key))
+    }
+
+    /// Moves the generation on a blocking thread.
+    #[cfg(feature = "tokio")]
+    fn begin_refresh_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<()>> {
+        Box::pin(blocking::begin_refresh::<F, V>(self.share(), key))
     }
 
     /// Encodes on the caller's thread, writes (and fsyncs, when durable) on a blocking one.

@@ -2,7 +2,7 @@
 //! by every process that shares it.
 
 /// What a persistent tier has seen of a key's invalidations (`remove`, `insert`, `clear`, a forced
-/// `refresh`'s write), by any
+/// `refresh`'s start), by any
 /// process sharing the tier: read ([`PersistentBackend::generation`](crate::PersistentBackend::generation)) before a value of the key is
 /// computed, and handed back to its store ([`PersistentBackend::insert_since`](crate::PersistentBackend::insert_since)), which the tier
 /// refuses if an invalidation reached it since. So a value computed before another process
@@ -61,9 +61,6 @@ pub(super) enum Put {
     Fill(Generation),
     /// A computed value: only while the key's generation is this one.
     Since(Generation),
-    /// A forced refresh's value: as `Since`, moving the key's generation as an insert does
-    /// (computations of the key begun before it store nothing over it).
-    Refresh(Generation),
 }
 
 /// One stripe's invalidations as the file and store tiers keep them: their count, and the keys

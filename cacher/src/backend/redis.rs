@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Generation, PersistentBackend, Put};
+use super::{Generation, PersistentBackend};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
 use crate::format::{Formatter, JsonFormatter};
@@ -184,18 +184,17 @@ impl<F: Formatter> RedisBackend<F> {
         })
     }
 
-    /// A computed value's write, a fill's (`nx`) or a forced refresh's (`mv`: moving the key's
-    /// generation), in a script that first checks that the key was not invalidated since the
-    /// generation `put` holds: whether it wrote.
+    /// A computed value's write, or a fill's (`nx`), in a script that first checks that the
+    /// key was not invalidated since `seen`: whether it wrote.
     fn write_since<V: Serialize + DeserializeOwned>(
         &self,
         key: &EntryKey<'_>,
         entry: &Entry<V>,
-        put: Put,
+        (seen, nx): (Generation, bool),
     ) -> Result<bool> {
         let set = self.to_set(key, entry)?;
         let hash = Self::hash_key(key.namespace);
-        let cmd = generations::since((&hash, &set.redis_key), put, (&set.bytes, set.px));
+        let cmd = generations::since((&hash, &set.redis_key), (seen, nx), (&set.bytes, set.px));
         self.conn
             .eval::<i64>(&cmd)
             .map(|wrote| wrote == 1)
@@ -288,7 +287,7 @@ where
     /// Redis writes the entry only if the key has none and was not invalidated since `since`,
     /// in one script.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
-        self.write_since(key, entry, Put::Fill(since))
+        self.write_since(key, entry, (since, true))
     }
 
     /// `HMGET` of the namespace's generations hash (after a script that starts it, the first
@@ -312,17 +311,16 @@ where
         entry: &Entry<V>,
         since: Generation,
     ) -> Result<bool> {
-        self.write_since(key, entry, Put::Since(since))
+        self.write_since(key, entry, (since, false))
     }
 
-    /// `SET`, in a script that first compares the key's generation with `since`, then moves it.
-    fn refresh_since(
-        &self,
-        key: &EntryKey<'_>,
-        entry: &Entry<V>,
-        since: Generation,
-    ) -> Result<bool> {
-        self.write_since(key, entry, Put::Refresh(since))
+    /// The move of the key's generation alone, in a script.
+    fn begin_refresh(&self, key: &EntryKey<'_>) -> Result<()> {
+        let redis_key = entry_redis_key(key.namespace, key.version, key.key);
+        let hash = Self::hash_key(key.namespace);
+        self.conn
+            .eval::<()>(&generations::moved((&hash, &redis_key)))
+            .map_err(|e| self.conn.error(&format!("HSET {hash}"), e))
     }
 
     /// `UNLINK`, with the move of the key's generation, in one script.
@@ -406,6 +404,22 @@ where
                 .eval_async::<()>(&cmd)
                 .await
                 .map_err(|e| self.conn.error(&format!("SET {}", set.redis_key), e))
+        })
+    }
+
+    /// [`begin_refresh`](PersistentBackend::begin_refresh)'s script, awaited.
+    #[cfg(feature = "tokio")]
+    fn begin_refresh_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let redis_key = entry_redis_key(key.namespace, key.version, key.key);
+            let hash = Self::hash_key(key.namespace);
+            self.conn
+                .eval_async::<()>(&generations::moved((&hash, &redis_key)))
+                .await
+                .map_err(|e| self.conn.error(&format!("HSET {hash}"), e))
         })
     }
 

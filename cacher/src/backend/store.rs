@@ -403,15 +403,12 @@ where
         self.put(key, entry, Put::Since(since))
     }
 
-    /// As [`insert_since`](Self::insert_since), moving the key's generation in the same write
-    /// transaction.
-    fn refresh_since(
-        &self,
-        key: &EntryKey<'_>,
-        entry: &Entry<V>,
-        since: Generation,
-    ) -> Result<bool> {
-        self.put(key, entry, Put::Refresh(since))
+    /// Moves the key's generation in a write transaction, leaving its entry.
+    fn begin_refresh(&self, key: &EntryKey<'_>) -> Result<()> {
+        let namespace = ns_of(key.namespace);
+        with_id(key, |id| {
+            self.invalidate(&namespace, &Moved::Key(id), |_, _| Ok(()))
+        })
     }
 
     fn remove(&self, key: &EntryKey<'_>) -> Result<()> {
@@ -467,6 +464,18 @@ where
         let (store, key) = (self.share(), OwnedKey::of(key));
         Box::pin(blocking(move || {
             PersistentBackend::<V>::generation(&store, &key.borrow())
+        }))
+    }
+
+    /// Moves the generation on a blocking thread (tokio's `spawn_blocking`).
+    #[cfg(feature = "tokio")]
+    fn begin_refresh_async<'a>(
+        &'a self,
+        key: &'a EntryKey<'a>,
+    ) -> super::BoxFuture<'a, Result<()>> {
+        let (store, key) = (self.share(), OwnedKey::of(key));
+        Box::pin(blocking(move || {
+            PersistentBackend::<V>::begin_refresh(&store, &key.borrow())
         }))
     }
 

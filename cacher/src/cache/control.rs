@@ -179,9 +179,9 @@ where
     /// when a fresh entry exists: `fetch_cache().refresh(|| fetch("/a", 1))`. Calls that the
     /// function's body makes are not refreshed. A computation of the key already under way will
     /// not store its older value over this one — in another process sharing a file, store or
-    /// Redis tier either: the refresh moves the key's generation there, as an `insert` does (a
-    /// backend of yours moves it in
-    /// [`PersistentBackend::refresh_since`](crate::PersistentBackend::refresh_since)). If the
+    /// Redis tier either: the refresh moves the key's generation there as it begins (a backend
+    /// of yours moves it in
+    /// [`PersistentBackend::begin_refresh`](crate::PersistentBackend::begin_refresh)). If the
     /// function fails, its error is returned and the entry is left as it was (`stale_if_error` does not apply). A value whose own ttl
     /// (`ttl_fn`) is zero is stored nowhere and removes the older entry. For an `async fn`, use
     /// [`refresh_async`](Self::refresh_async): the call of one is a future, which runs after

@@ -99,8 +99,7 @@ pub(super) fn write_tier<V: 'static>(
     let forget = went_on();
     let wrote = match (forget, put) {
         (false, Put::Insert) => write(backend, key, entry, None),
-        (false, Put::Since(seen)) => write(backend, key, entry, Some((seen, false))),
-        (false, Put::Refresh(seen)) => write(backend, key, entry, Some((seen, true))),
+        (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
         (false, Put::Fill(seen)) => self::fill(backend, key, entry, seen),
         // Its generation unknown: a value computed before another process's invalidation
         // could land after it. The older entry it was to replace goes, as a failed write's
@@ -123,14 +122,21 @@ pub(super) fn write_tier<V: 'static>(
 pub(super) fn generations<V: 'static>(
     backends: &[Box<dyn PersistentBackend<V>>],
     key: &EntryKey<'_>,
-    (down, tiers): (u64, std::ops::Range<usize>),
+    ((down, refresh), tiers): ((u64, bool), std::ops::Range<usize>),
 ) -> Vec<Option<crate::Result<Generation>>> {
     let mut read = Vec::with_capacity(tiers.len());
     for tier in tiers {
         let backend = &backends[tier];
         read.push((!down_in(down, tier)).then(|| {
             let _span = tier_span("cacher.read", key.namespace, backend.name()).entered();
-            backend.generation(key)
+            // A forced refresh moves the key's generation first: what began before it stores
+            // nothing over its value (a failed move: its value is stored in no such tier).
+            match refresh {
+                true => backend
+                    .begin_refresh(key)
+                    .and_then(|()| backend.generation(key)),
+                false => backend.generation(key),
+            }
         }));
     }
     read
@@ -149,21 +155,17 @@ pub(super) fn read<V: 'static>(
 
 /// Writes `entry` to a tier, in the tier's span; as [`read`]. A computed value (`since` its
 /// generation then) only if no invalidation reached the tier since: refused, the tier keeps what
-/// the invalidation left. A forced refresh's (`since` moving: true) moves the generation.
+/// the invalidation left.
 fn write<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
     entry: &Entry<V>,
-    since: Option<(Generation, bool)>,
+    since: Option<Generation>,
 ) -> crate::Result<bool> {
     let _span = tier_span("cacher.write", key.namespace, backend.name()).entered();
     let wrote = match since {
         None => backend.insert(key, entry).map(|()| true),
-        Some((seen, moving)) => match moving {
-            false => backend.insert_since(key, entry, seen),
-            true => backend.refresh_since(key, entry, seen),
-        }
-        .inspect(|&stored| {
+        Some(seen) => backend.insert_since(key, entry, seen).inspect(|&stored| {
             if !stored {
                 tracing::debug!("not stored: the key was invalidated in the tier meanwhile");
             }

@@ -168,6 +168,43 @@ fn an_invalidation_by_another_process_during_a_refresh_is_not_undone_by_its_stor
     on_every_shared(|shared| EVERY.into_iter().for_each(|how| race(shared, how, true)));
 }
 
+/// Two processes refresh one key, the later one still computing when the earlier one's value
+/// is written: the refresh that began last is what every process reads (session 30: a refresh
+/// that moved the key's generation as it wrote, rather than as it began, refused the later
+/// refresh's value, and the earlier one's stood).
+#[test]
+fn of_two_refreshes_by_two_processes_the_one_that_began_last_stands() {
+    on_every_shared(|shared| {
+        let dir = tempfile::tempdir().unwrap();
+        process(shared, dir.path()).clear().unwrap();
+        let (earlier, later) = (process(shared, dir.path()), process(shared, dir.path()));
+        let (entered, entered_rx) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            let got = earlier.refresh(|| {
+                earlier.get_or_compute(&1, || {
+                    let later = &later;
+                    scope.spawn(move || {
+                        let got = later.refresh(|| {
+                            later.get_or_compute(&1, || {
+                                entered.send(()).unwrap();
+                                go_rx.recv().unwrap();
+                                2
+                            })
+                        });
+                        assert_eq!(got, 2);
+                    });
+                    entered_rx.recv().unwrap();
+                    1
+                })
+            });
+            assert_eq!(got, 1);
+            go.send(()).unwrap();
+        });
+        assert_eq!(process(shared, dir.path()).get(&1), Some(2), "{shared:?}");
+    });
+}
+
 /// The same, with no invalidation: the value is stored (the check refuses only what it must).
 #[test]
 fn a_computation_no_other_process_invalidated_is_stored_in_the_shared_tier() {

@@ -52,6 +52,19 @@ where
     blocking(move || PersistentBackend::<V>::generation(&backend, &key.borrow())).await
 }
 
+/// [`PersistentBackend::begin_refresh`] on a blocking thread.
+pub(super) async fn begin_refresh<F, V>(
+    backend: SeparateFileBackend<F>,
+    key: &EntryKey<'_>,
+) -> Result<()>
+where
+    F: Formatter,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    let key = OwnedKey::of(key);
+    blocking(move || PersistentBackend::<V>::begin_refresh(&backend, &key.borrow())).await
+}
+
 /// Encodes `entry` here, stores it on a blocking thread.
 pub(super) async fn insert<F, V>(
     backend: &SeparateFileBackend<F>,

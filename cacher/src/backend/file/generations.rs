@@ -237,22 +237,17 @@ pub(super) fn bump<T>(
 /// The lock of the generations file of the key at `rel`, held, if the key was not invalidated
 /// since its generation was `seen` (other keys of its stripe may have been): `None` when it
 /// was. A computed value's file is renamed in while it is held (and only then: its temporary
-/// file is written, and synced, before), so that no invalidation comes between. `moving` (a
-/// forced refresh's value): the key's generation moved first, under the same lock, as an
-/// insert's, so that a computation of the key begun before stores nothing over it.
+/// file is written, and synced, before), so that no invalidation comes between.
 pub(super) fn hold_if_unmoved(
     root: &Dir,
-    (rel, (seen, moving)): (&str, (Generation, bool)),
+    (rel, seen): (&str, Generation),
     modes: Modes,
 ) -> io::Result<Option<Held>> {
     let (number, at, key) = stripe(rel);
-    let mut locked = Locked::made(root, number, modes)?;
+    let locked = Locked::made(root, number, modes)?;
     let seen = seen.value();
     let unmoved =
         (seen >> 64) as u64 == locked.cleared() && locked.moves(at).admits(seen as u64, key);
-    if unmoved && moving {
-        locked.bump(Some((at, key)))?;
-    }
     Ok(unmoved.then_some(Held(locked)))
 }
 
@@ -291,30 +286,15 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_moves_the_generation_it_stores_under() {
-        let (_temp, root) = dir();
-        let modes = Modes::PRIVATE;
-        let before = read(&root, "ns/k.json", modes).unwrap();
-        let held = hold_if_unmoved(&root, ("ns/k.json", (before, true)), modes).unwrap();
-        assert!(held.is_some(), "nothing moved it before");
-        drop(held);
-        let older = hold_if_unmoved(&root, ("ns/k.json", (before, false)), modes).unwrap();
-        assert!(
-            older.is_none(),
-            "a value computed before the refresh is not stored after it"
-        );
-    }
-
-    #[test]
     fn a_store_runs_only_while_its_generation_is_unmoved() {
         let (_temp, root) = dir();
         let modes = Modes::PRIVATE;
         let seen = read(&root, "ns/k.json", modes).unwrap();
-        let held = hold_if_unmoved(&root, ("ns/k.json", (seen, false)), modes).unwrap();
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
         assert!(held.is_some());
         drop(held);
         bump(&root, &Moved::Key("ns/k.json"), modes, || ()).unwrap();
-        let held = hold_if_unmoved(&root, ("ns/k.json", (seen, false)), modes).unwrap();
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
         assert!(
             held.is_none(),
             "a value computed before the removal is not stored"
@@ -327,7 +307,7 @@ mod tests {
         let (_temp, root) = dir();
         let modes = Modes::PRIVATE;
         let seen = read(&root, "ns/k.json", modes).unwrap();
-        let held = hold_if_unmoved(&root, ("ns/k.json", (seen, false)), modes).unwrap();
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -360,7 +340,7 @@ mod tests {
             seen,
             "the stripe moved"
         );
-        let held = hold_if_unmoved(&root, ("ns/k.json", (seen, false)), modes).unwrap();
+        let held = hold_if_unmoved(&root, ("ns/k.json", seen), modes).unwrap();
         assert!(held.is_some(), "for another key");
     }
 

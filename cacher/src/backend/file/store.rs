@@ -2,7 +2,6 @@
 //! says ([`Put`]), the invalidations that move the key's generation first, and the evictions the
 //! bounds ask for after a write.
 
-use std::cell::Cell;
 use std::io;
 use std::sync::Arc;
 
@@ -11,52 +10,31 @@ use cap_std::fs::Dir;
 use super::generations::{self, Moved};
 use super::write::write_atomic;
 use super::{SeparateFileBackend, sweep};
-use crate::backend::Put;
+use crate::backend::{Generation, Put};
 use crate::entry::EntryKey;
 use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 impl<F: Formatter> SeparateFileBackend<F> {
-    /// Writes `bytes` to `rel` as `put` says (a fill only if no file is there; with a generation,
-    /// only while the key's is unmoved, and a refresh moves it), creating the directories on the
-    /// way: in `root`, the directory an invalidation just moved the key's generation in, or else
-    /// (none given, or it was removed meanwhile) through [`with_root`](Self::with_root). The
-    /// root, if it wrote.
+    /// Writes `bytes` to `rel` (only if no file is there, unless `replace`; with `since`, only
+    /// while the key's generation is unmoved), creating the directories on the way: in `root`,
+    /// the directory an invalidation just moved the key's generation in, or else (none given, or
+    /// it was removed meanwhile) through [`with_root`](Self::with_root). The root, if it wrote.
     fn write(
         &self,
         rel: &str,
         bytes: &[u8],
-        put: Put,
+        (replace, since): (bool, Option<Generation>),
         root: Option<&Arc<Dir>>,
     ) -> io::Result<Option<Arc<Dir>>> {
-        let (replace, since) = match put {
-            Put::Insert => (true, None),
-            Put::Since(seen) => (true, Some((seen, false))),
-            Put::Refresh(seen) => (true, Some((seen, true))),
-            Put::Fill(seen) => (false, Some((seen, false))),
-        };
         let write_in = |root: &Arc<Dir>| -> io::Result<Option<Arc<Dir>>> {
-            // The generation compared (and a refresh's moved) in the directory the file goes
-            // into, held while it does.
-            let moved = Cell::new(false);
+            // The generation compared in the directory the file goes into, held while it does.
             let gate = || match since {
-                Some(since) => {
-                    generations::hold_if_unmoved(root, (rel, since), self.modes).map(|held| {
-                        moved.set(since.1 && held.is_some());
-                        held.map(Some)
-                    })
-                }
+                Some(seen) => generations::hold_if_unmoved(root, (rel, seen), self.modes)
+                    .map(|held| held.map(Some)),
                 None => Ok(Some(None)),
             };
-            let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)
-                .map_err(|e| match (e.kind(), moved.get()) {
-                    // Not tried again (its own move would refuse it): an error, so that the
-                    // value the refresh replaces is taken out, as after any failed write.
-                    (io::ErrorKind::NotFound, true) => io::Error::other(format!(
-                        "the entry's directory went away while a refresh wrote it: {e}"
-                    )),
-                    _ => e,
-                })?;
+            let placed = write_atomic(root, rel, bytes, (self.durable, replace), self.modes, gate)?;
             Ok(placed.then(|| Arc::clone(root)))
         };
         match root {
@@ -95,11 +73,12 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let written = match put {
             // In the directory whose generation the invalidation moved: one look at the path.
             Put::Insert => {
-                let write = |root: Option<&Arc<Dir>>| self.write(&rel, bytes, put, root);
+                let write = |root: Option<&Arc<Dir>>| self.write(&rel, bytes, (true, None), root);
                 self.invalidate(&Moved::Key(&rel), write)
             }
             // A computed value replaces the key's file; a fill is linked in only where none is.
-            Put::Since(_) | Put::Refresh(_) | Put::Fill(_) => self.write(&rel, bytes, put, None),
+            Put::Since(seen) => self.write(&rel, bytes, (true, Some(seen)), None),
+            Put::Fill(seen) => self.write(&rel, bytes, (false, Some(seen)), None),
         }
         .map_err(|e| Error::io(self.path(&rel), e))?;
         let Some(root) = written else {
@@ -149,7 +128,6 @@ mod tests {
     use cap_std::ambient_authority;
     use cap_std::fs::Dir;
 
-    use crate::backend::Put;
     use crate::backend::file::SeparateFileBackend;
 
     #[test]
@@ -161,7 +139,7 @@ mod tests {
         // The directory an invalidation moved the key's generation in, removed before the write.
         let moved_in = Arc::new(Dir::open_ambient_dir(&path, ambient_authority()).unwrap());
         std::fs::remove_dir_all(&path).unwrap();
-        let written = backend.write("k.json", b"{}", Put::Insert, Some(&moved_in));
+        let written = backend.write("k.json", b"{}", (true, None), Some(&moved_in));
         assert!(written.unwrap().is_some(), "written");
         assert_eq!(std::fs::read(path.join("k.json")).unwrap(), b"{}");
     }

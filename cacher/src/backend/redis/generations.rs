@@ -20,8 +20,8 @@ use std::sync::LazyLock;
 
 use redis::Cmd;
 
+use crate::backend::Generation;
 use crate::backend::generation::{self, stripe_of};
-use crate::backend::{Generation, Put};
 use crate::redis::{Eval, Lua};
 
 /// The scripts, sent by their hash (`EVALSHA`, `crate::redis::Eval`).
@@ -30,6 +30,7 @@ static SINCE_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, SIN
 static START_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, START]));
 static CLEAR_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, CLEAR]));
 static REMOVE_IF_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, REMOVE_IF]));
+static MOVED_LUA: LazyLock<Lua> = LazyLock::new(|| Lua::new(&[OWNED, RECORD, MOVED]));
 
 /// Stripes per namespace.
 const STRIPES: u64 = 4096;
@@ -83,6 +84,13 @@ if ARGV[3] then set(KEYS[2], ARGV[3], ARGV[4]) else redis.call('UNLINK', KEYS[2]
 return 1
 ";
 
+/// KEYS: hash, entry. ARGV: stripe, key's hash. A forced refresh's start: the key's generation
+/// moved, its entry left.
+const MOVED: &str = r"
+moved(KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+
 /// KEYS: hash, entry. ARGV: stripe, key's hash, the entry's bytes as they were read. A removal
 /// (as [`INVALIDATE`]'s) made only if the key still holds a string of exactly those bytes:
 /// whether it was made.
@@ -96,8 +104,7 @@ return 1
 
 /// KEYS: hash, entry. ARGV: stripe, key's hash, clears seen, count seen, value, `PX` (as
 /// [`INVALIDATE`]'s: '0' takes the older entry out, and answers 0), and `nx` for a fill (only
-/// where the key has no entry), `mv` for a forced refresh (the key's generation moved, as an
-/// insert's).
+/// where the key has no entry).
 const SINCE: &str = r"
 if ARGV[7] == 'nx' and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
@@ -110,7 +117,6 @@ if moves < 0 or moves > 4 then return 0 end
 for i = 0, moves - 1 do
   if r[2 + ((seen + i) % 4)] == ARGV[2] then return 0 end
 end
-if ARGV[7] == 'mv' then moved(KEYS[1], ARGV[1], ARGV[2]) end
 return set(KEYS[2], ARGV[5], ARGV[6])
 ";
 
@@ -205,27 +211,25 @@ pub(super) fn invalidate(
     }
 }
 
-/// A computed value's `SET` as `put` says (a fill's, `nx`: only where the key has no entry; a
-/// forced refresh's, `mv`: moving the key's generation), made only if the key was not
-/// invalidated since the generation `put` holds: the script answers 1 if it wrote.
+/// A computed value's `SET` (a fill's, `nx`: only where the key has no entry), made only if
+/// the key was not invalidated since `seen`: the script answers 1 if it wrote.
 pub(super) fn since(
     at: (&str, &str),
-    put: Put,
+    (seen, nx): (Generation, bool),
     (bytes, px): (&[u8], Option<u64>),
 ) -> Eval<'static> {
-    let (seen, how) = match put {
-        Put::Since(seen) => (seen, ""),
-        Put::Fill(seen) => (seen, "nx"),
-        Put::Refresh(seen) => (seen, "mv"),
-        Put::Insert => unreachable!("an insert moves the generation unchecked: `invalidate`"),
-    };
     let seen = seen.value();
     script(&SINCE_LUA, (at.0.as_bytes(), at.1.as_bytes()))
         .arg((seen >> 64) as u64)
         .arg(seen as u64)
         .arg(bytes)
         .arg(px.map_or(String::new(), |px| px.to_string()))
-        .arg(how)
+        .arg(if nx { "nx" } else { "" })
+}
+
+/// A forced refresh's start: the move of the key's generation alone.
+pub(super) fn moved((hash, redis_key): (&str, &str)) -> Eval<'static> {
+    script(&MOVED_LUA, (hash.as_bytes(), redis_key.as_bytes()))
 }
 
 /// The removal of the value at `redis_key` by its location (`Listing::remove_at`: `cacher

@@ -37,12 +37,6 @@ impl<F> StoreBackend<F> {
                     held => held.map(|_| false),
                 },
                 Put::Since(seen) => generations::admits(store, txn, at, seen),
-                // A forced refresh's value moves the key's generation, as an insert's: a
-                // computation of the key begun before stores nothing over it.
-                Put::Refresh(seen) => match generations::admits(store, txn, at, seen)? {
-                    true => generations::bump(store, txn, at.0, &Moved::Key(at.1)).map(|()| true),
-                    false => Ok(false),
-                },
             }?;
             match go {
                 true => table::put(store, txn, at, bytes, times, self.bounds).map(Some),

@@ -22,7 +22,7 @@ use super::{Relay, Timer, compute_span, tier_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
-use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
+use crate::cache::miss::{Core, Goal, Miss, Step, Values, down_in, no_tiers};
 use crate::future::BoxFuture;
 use crate::key::KeyRef;
 
@@ -304,12 +304,22 @@ async fn generations_async<K, V, Q>(
     Q: KeyRef<K> + Sync + ?Sized,
 {
     let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
+    // A forced refresh moves the key's generation first, as the blocking driver does
+    // (`drive::generations`).
+    let refresh = miss.core.goal() == Goal::Refresh;
     let mut read = Vec::with_capacity(upto - from);
     for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
         read.push(match down_in(down, tier) {
             false => {
                 let span = tier_span("cacher.read", key.namespace, backend.name());
-                Some(backend.generation_async(&key).instrument(span).await)
+                let moved = match refresh {
+                    true => backend.begin_refresh_async(&key).await,
+                    false => Ok(()),
+                };
+                Some(match moved {
+                    Ok(()) => backend.generation_async(&key).instrument(span).await,
+                    Err(e) => Err(e),
+                })
             }
             true => None,
         });

@@ -19,10 +19,6 @@ pub(in crate::cache) enum Put {
     /// A computed value: only if the tier's generation is still the one read before the
     /// function ran.
     Since(Generation),
-    /// A forced refresh's value: as `Since`, and moving the tier's generation, as an insert's,
-    /// so that a computation begun before it (in any process sharing the tier) stores nothing
-    /// over it (`PersistentBackend::refresh_since`).
-    Refresh(Generation),
     /// A computed value, or a fill, for a tier whose generation could not be read: not written.
     Skip,
 }
@@ -80,7 +76,6 @@ impl<'a> Core<'a> {
             (_, Goal::Store, _) => Put::Insert,
             (_, _, None) => Put::Skip,
             (Phase::Write { fill: true, .. }, _, Some(seen)) => Put::Fill(seen),
-            (_, Goal::Refresh, Some(seen)) => Put::Refresh(seen),
             (_, _, Some(seen)) => Put::Since(seen),
         }
     }
@@ -89,7 +84,8 @@ impl<'a> Core<'a> {
     /// [`Step::Generations`].
     #[inline(never)]
     pub(super) fn generations_step(&mut self, upto: usize, v: &mut dyn Values<'a>) {
-        let read = tiers_of(v).generations(self.key, self.down, self.seen.len()..upto);
+        let down = (self.down, self.goal == Goal::Refresh);
+        let read = tiers_of(v).generations(self.key, down, self.seen.len()..upto);
         self.seen(read, v);
     }
 }

@@ -242,7 +242,7 @@ where
     fn generations(
         &mut self,
         key: Option<&'a str>,
-        down: u64,
+        down: (u64, bool),
         tiers: std::ops::Range<usize>,
     ) -> super::values::Read {
         let (_, key) = tier_of(self.inner, self.call, key, 0);

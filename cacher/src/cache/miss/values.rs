@@ -69,8 +69,10 @@ pub(in crate::cache) trait Tiers<'a> {
         went_on: &dyn Fn() -> bool,
     ) -> Result<bool>;
     /// Reads (blocking) each persistent tier's generation of the entry under `key`, but the
-    /// tiers in `down` (bit `i` for tier `i`).
-    fn generations(&mut self, key: Option<&'a str>, down: u64, tiers: Range<usize>) -> Read;
+    /// tiers in `down.0` (bit `i` for tier `i`); a forced refresh's (`down.1`) moved first
+    /// (`PersistentBackend::begin_refresh`).
+    fn generations(&mut self, key: Option<&'a str>, down: (u64, bool), tiers: Range<usize>)
+    -> Read;
 }
 
 /// What the core asks of the typed shell about expiry ([`Values::timed`]).
