@@ -1,9 +1,8 @@
 //! A persistent tier's generation of a key: what the tier has seen of the key's invalidations,
 //! by every process that shares it.
 
-/// What a persistent tier has seen of a key's invalidations (`remove`, `insert`, `clear`, a forced
-/// `refresh`'s start), by any
-/// process sharing the tier: read ([`PersistentBackend::generation`](crate::PersistentBackend::generation)) before a value of the key is
+/// What a persistent tier has seen of a key's invalidations (`remove`, `insert`, `clear`, a
+/// forced `refresh`'s start), by any process sharing the tier: read ([`PersistentBackend::generation`](crate::PersistentBackend::generation)) before a value of the key is
 /// computed, and handed back to its store ([`PersistentBackend::insert_since`](crate::PersistentBackend::insert_since)), which the tier
 /// refuses if an invalidation reached it since. So a value computed before another process
 /// removed or replaced the key does not land in the shared tier after it, where every process
@@ -52,7 +51,7 @@ impl Generation {
     }
 }
 
-/// How the file, store and Redis tiers write an entry.
+/// How the file and store tiers write an entry.
 #[derive(Clone, Copy)]
 pub(super) enum Put {
     /// An `insert`: over the key's entry, moving its generation.

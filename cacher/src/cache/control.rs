@@ -182,8 +182,9 @@ where
     /// Redis tier either: the refresh moves the key's generation there as it begins (a backend
     /// of yours moves it in
     /// [`PersistentBackend::begin_refresh`](crate::PersistentBackend::begin_refresh)). If the
-    /// function fails, its error is returned and the entry is left as it was (`stale_if_error` does not apply). A value whose own ttl
-    /// (`ttl_fn`) is zero is stored nowhere and removes the older entry. For an `async fn`, use
+    /// function fails, its error is returned and the entry is left as it was (`stale_if_error`
+    /// does not apply). A value whose own ttl (`ttl_fn`) is zero is stored nowhere and removes
+    /// the older entry. For an `async fn`, use
     /// [`refresh_async`](Self::refresh_async): the call of one is a future, which runs after
     /// `refresh` returned, unsteered (a warning is logged when `call` made no call of this cache).
     ///

@@ -118,11 +118,11 @@ pub(super) fn write_tier<V: 'static>(
 }
 
 /// The generations of `key` in the tiers `tiers`, but those `down` (`None`), for the blocking
-/// driver.
+/// driver; a forced refresh's (`refresh`) moved first.
 pub(super) fn generations<V: 'static>(
     backends: &[Box<dyn PersistentBackend<V>>],
     key: &EntryKey<'_>,
-    ((down, refresh), tiers): ((u64, bool), std::ops::Range<usize>),
+    (down, refresh, tiers): (u64, bool, std::ops::Range<usize>),
 ) -> Vec<Option<crate::Result<Generation>>> {
     let mut read = Vec::with_capacity(tiers.len());
     for tier in tiers {

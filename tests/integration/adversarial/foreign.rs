@@ -178,9 +178,11 @@ fn of_two_refreshes_by_two_processes_the_one_that_began_last_stands() {
         let dir = tempfile::tempdir().unwrap();
         process(shared, dir.path()).clear().unwrap();
         let (earlier, later) = (process(shared, dir.path()), process(shared, dir.path()));
-        let (entered, entered_rx) = std::sync::mpsc::channel();
-        let (go, go_rx) = std::sync::mpsc::channel::<()>();
         std::thread::scope(|scope| {
+            // In the scope: a failed assertion below drops `go`, and the later refresh's wait
+            // ends (a hang otherwise, the scope joining its thread first).
+            let (entered, entered_rx) = std::sync::mpsc::channel();
+            let (go, go_rx) = std::sync::mpsc::channel::<()>();
             let got = earlier.refresh(|| {
                 earlier.get_or_compute(&1, || {
                     let later = &later;
@@ -199,10 +201,38 @@ fn of_two_refreshes_by_two_processes_the_one_that_began_last_stands() {
                 })
             });
             assert_eq!(got, 1);
+            let meanwhile = process(shared, dir.path()).get(&1);
+            assert_eq!(meanwhile, None, "{shared:?}: the earlier value was refused");
             go.send(()).unwrap();
         });
         assert_eq!(process(shared, dir.path()).get(&1), Some(2), "{shared:?}");
     });
+}
+
+/// An async refresh by another process during a computation, as
+/// `a_refresh_by_another_process_during_a_computation_is_not_overwritten_by_its_store`: the
+/// async driver moves the shared generations as it begins too (on a blocking thread for the
+/// files and the store, awaited for Redis).
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_refresh_by_another_process_during_a_computation_is_not_overwritten() {
+    let server = server();
+    for shared in every_shared(server.as_ref().map(|s| s.url()).as_deref()) {
+        let dir = tempfile::tempdir().unwrap();
+        process(shared, dir.path()).clear().unwrap();
+        let (this, other) = (process(shared, dir.path()), process(shared, dir.path()));
+        let got = this
+            .get_or_compute_async(&1, || async {
+                let refreshed = other
+                    .refresh_async(other.get_or_compute_async(&1, || async { 2 }))
+                    .await;
+                assert_eq!(refreshed, 2);
+                1
+            })
+            .await;
+        assert_eq!(got, 1);
+        assert_eq!(process(shared, dir.path()).get(&1), Some(2), "{shared:?}");
+    }
 }
 
 /// The same, with no invalidation: the value is stored (the check refuses only what it must).

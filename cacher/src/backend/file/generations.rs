@@ -1,7 +1,7 @@
 //! The file tier's generations of its keys ([`PersistentBackend::generation`]): records in 64
 //! small files of the directory's lock folder (`.cacher-locks/generations-XX`), each with the
 //! records ([`Moves`]) of 64 of the 4 096 key stripes and a count of the directory's clears,
-//! moved by every `insert`, `remove` and `clear`. A computed value's write compares them and
+//! moved by every `insert`, `remove` and `clear`, and a forced refresh's start. A computed value's write compares them and
 //! renames its file in while it holds the file's lock (std's `File::try_lock`): no invalidation
 //! of any process comes between the look and the write.
 //!

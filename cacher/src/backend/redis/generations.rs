@@ -4,7 +4,7 @@
 //! key stripe (of 4 096) records the stripe's invalidations: `count,h1,h2,h3,h4`, their count and
 //! the hashes of the last four keys that moved it ([`Moves`](crate::backend::generation::Moves),
 //! as the file and store tiers keep it). An `insert` or `remove` moves it and writes in one
-//! script; a computed value's write compares it and writes in one script: no other machine's
+//! script, a forced refresh's start moves it alone ([`MOVED`]); a computed value's write compares it and writes in one script: no other machine's
 //! invalidation comes between. The hash has no expiry (at most 4 097 short fields a namespace),
 //! and `clear` keeps it.
 //!

@@ -1,5 +1,6 @@
 //! The store's generations of its keys ([`PersistentBackend::generation`]): in the `meta` table,
-//! a count of each namespace's clears and a record of the invalidations (`insert`, `remove`) of
+//! a count of each namespace's clears and a record of the invalidations (`insert`, `remove`, a
+//! forced refresh's start) of
 //! each of its 4 096 key stripes ([`Moves`]), moved in the invalidation's own write transaction.
 //! A computed value's write compares them in its own (LMDB runs one writer at a time across
 //! processes): nothing comes between the look and the write.

@@ -313,7 +313,12 @@ async fn generations_async<K, V, Q>(
             false => {
                 let span = tier_span("cacher.read", key.namespace, backend.name());
                 let moved = match refresh {
-                    true => backend.begin_refresh_async(&key).await,
+                    true => {
+                        backend
+                            .begin_refresh_async(&key)
+                            .instrument(span.clone())
+                            .await
+                    }
                     false => Ok(()),
                 };
                 Some(match moved {

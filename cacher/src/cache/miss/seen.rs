@@ -84,8 +84,8 @@ impl<'a> Core<'a> {
     /// [`Step::Generations`].
     #[inline(never)]
     pub(super) fn generations_step(&mut self, upto: usize, v: &mut dyn Values<'a>) {
-        let down = (self.down, self.goal == Goal::Refresh);
-        let read = tiers_of(v).generations(self.key, down, self.seen.len()..upto);
+        let refresh = self.goal == Goal::Refresh;
+        let read = tiers_of(v).generations(self.key, self.down, refresh, self.seen.len()..upto);
         self.seen(read, v);
     }
 }

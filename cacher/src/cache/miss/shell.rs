@@ -242,11 +242,12 @@ where
     fn generations(
         &mut self,
         key: Option<&'a str>,
-        down: (u64, bool),
+        down: u64,
+        refresh: bool,
         tiers: std::ops::Range<usize>,
     ) -> super::values::Read {
         let (_, key) = tier_of(self.inner, self.call, key, 0);
-        drive::generations(&self.inner.backends, &key, (down, tiers))
+        drive::generations(&self.inner.backends, &key, (down, refresh, tiers))
     }
 }
 

@@ -69,10 +69,15 @@ pub(in crate::cache) trait Tiers<'a> {
         went_on: &dyn Fn() -> bool,
     ) -> Result<bool>;
     /// Reads (blocking) each persistent tier's generation of the entry under `key`, but the
-    /// tiers in `down.0` (bit `i` for tier `i`); a forced refresh's (`down.1`) moved first
+    /// tiers in `down` (bit `i` for tier `i`); a forced refresh's (`refresh`) moved first
     /// (`PersistentBackend::begin_refresh`).
-    fn generations(&mut self, key: Option<&'a str>, down: (u64, bool), tiers: Range<usize>)
-    -> Read;
+    fn generations(
+        &mut self,
+        key: Option<&'a str>,
+        down: u64,
+        refresh: bool,
+        tiers: Range<usize>,
+    ) -> Read;
 }
 
 /// What the core asks of the typed shell about expiry ([`Values::timed`]).
