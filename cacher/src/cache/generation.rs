@@ -25,10 +25,10 @@
 //! value; an `insert`'s own value is stored all the same, alone in its stripe while it writes
 //! ([`Generations::begin_insert`]); a forced refresh's, whose refusal would leave the value it
 //! replaces in place, is refused only for an invalidation of its own key (or a clear), told from
-//! the other keys' by the stripe's record of the keys that moved its generation last
-//! ([`recent`]; unknown moves count as its key's).
+//! the other keys' by the watch it keeps on its stripe while it runs ([`watch`],
+//! [`Generations::watch`]): every move of the stripe is marked on it as its key's or another's.
 
-mod recent;
+mod watch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
@@ -36,10 +36,14 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "tokio")]
 use crate::future::BoxFuture;
-use recent::Recent;
+use watch::{Verdict, Watches};
 
 /// Stripes: enough that unrelated keys rarely skip each other's stores.
 const STRIPES: usize = 256;
+
+/// How long a forced refresh's check waits for the mark of a move its stripe made
+/// ([`Generations::untouched`]): the mark comes a few instructions after the move.
+const PENDING: Duration = Duration::from_millis(100);
 
 #[derive(Default)]
 struct Stripe {
@@ -48,16 +52,17 @@ struct Stripe {
     /// Removals of this stripe's keys under way ([`Generations::removal`]): no store begins
     /// meanwhile.
     removing: AtomicU32,
-    /// Which keys moved `generation` last.
-    recent: Recent,
+    /// The forced refreshes of this stripe's keys under way, and which keys moved `generation`
+    /// since each began.
+    watches: Watches,
 }
 
 impl Stripe {
-    /// Invalidates `hash`'s key, one of this stripe's: moves the generation, and records whose
-    /// move it was.
+    /// Invalidates `hash`'s key, one of this stripe's: moves the generation, and marks whose
+    /// move it was on the refreshes watching it.
     fn invalidate(&self, hash: u64) {
         let from = self.generation.fetch_add(1, SeqCst);
-        self.recent.record(from, hash);
+        self.watches.moved(from, hash);
     }
 
     /// Ends a store of `hash`'s key ([`Storing`], [`Handed`]).
@@ -183,6 +188,29 @@ impl Drop for Removal<'_> {
     }
 }
 
+/// A forced refresh's watch of its key's stripe ([`Generations::watch`]), kept while it runs:
+/// ended when dropped.
+pub(crate) struct Watched<'a> {
+    stripe: &'a Stripe,
+    hash: u64,
+    id: u64,
+    /// The key's generation when the watch began.
+    seen: Generation,
+}
+
+impl Watched<'_> {
+    /// The key's generation when the watch began: the refresh's.
+    pub(crate) fn generation(&self) -> Generation {
+        self.seen
+    }
+}
+
+impl Drop for Watched<'_> {
+    fn drop(&mut self) {
+        self.stripe.watches.unwatch(self.id);
+    }
+}
+
 impl Generations {
     pub(crate) fn new() -> Self {
         Self {
@@ -232,15 +260,44 @@ impl Generations {
         }
     }
 
-    /// Whether `hash`'s key is as a call that started at `seen` found it: no clear since nor
-    /// under way, and no invalidation of the key since — those of the other keys of its stripe
-    /// do not count, while the stripe's record of its last moves holds them all ([`Recent`]).
-    fn untouched(&self, hash: u64, seen: Generation) -> bool {
+    /// Starts a forced refresh's watch of `hash`'s key ([`Watched`]): the moves of its stripe
+    /// from now on are marked on it as its key's or another's, until it drops. Begun after the
+    /// refresh's own invalidation of the key, which is not its to see.
+    pub(crate) fn watch(&self, hash: u64) -> Watched<'_> {
         let stripe = self.stripe(hash);
-        let now = stripe.generation.load(SeqCst);
-        self.epoch.load(SeqCst) == seen.epoch
-            && self.clearing.load(SeqCst) == 0
-            && (now == seen.stripe || stripe.recent.others_only(hash, seen.stripe, now))
+        let (id, seen) = stripe.watches.watch(hash, &stripe.generation);
+        Watched {
+            stripe,
+            hash,
+            id,
+            seen: Generation {
+                stripe: seen,
+                epoch: self.epoch.load(SeqCst),
+            },
+        }
+    }
+
+    /// Whether `watched`'s key is as its refresh found it: no clear since nor under way, and no
+    /// invalidation of the key since — those of the other keys of its stripe do not count,
+    /// however many. A move whose mark is still to come is waited for, at most [`PENDING`]
+    /// (the thread that moved it is between two instructions); then it counts as the key's.
+    fn untouched(&self, watched: &Watched<'_>) -> bool {
+        let (stripe, seen) = (watched.stripe, watched.seen);
+        if self.epoch.load(SeqCst) != seen.epoch || self.clearing.load(SeqCst) != 0 {
+            return false;
+        }
+        if stripe.generation.load(SeqCst) == seen.stripe {
+            return true;
+        }
+        let (mut deadline, mut spins) = (Deadline::new(PENDING), 0);
+        loop {
+            match stripe.watches.verdict(watched.id, &stripe.generation) {
+                Verdict::Others => return true,
+                Verdict::Own => return false,
+                Verdict::Pending if deadline.passed() => return false,
+                Verdict::Pending => back_off(&mut spins),
+            }
+        }
     }
 
     /// Starts a store of a value of `hash`'s key by a call that started at `seen`: `None` when
@@ -284,15 +341,14 @@ impl Generations {
         self.storing(hash, true)
     }
 
-    /// Starts a forced refresh's store, by a call that started at
-    /// `seen`: `None` when the key was invalidated since, or a clear was; not for the other keys
-    /// of its stripe, while it knows them ([`untouched`](Self::untouched)): a refused refresh
-    /// leaves the value it was asked to replace in place, served for its ttl. Else as an
-    /// insert's ([`begin_insert`](Self::begin_insert)), claiming the stripe: stores under way
-    /// are waited for, none begins while it writes, and its end
-    /// invalidates the stripe. A refresh joins no flight, so a call that started after its
-    /// invalidation may have read the value it replaces from a tier not yet written: that call
-    /// never copies it back after the refresh.
+    /// Starts a forced refresh's store, by the refresh `watched` watches: `None` when its key
+    /// was invalidated since it began, or a clear was; not for the other keys of its stripe
+    /// ([`untouched`](Self::untouched)): a refused refresh leaves the value it was asked to
+    /// replace in place, served for its ttl. Else as an insert's
+    /// ([`begin_insert`](Self::begin_insert)), claiming the stripe: stores under way are waited
+    /// for, none begins while it writes, and its end invalidates the stripe. A refresh joins no
+    /// flight, so a call that started after its invalidation may have read the value it replaces
+    /// from a tier not yet written: that call never copies it back after the refresh.
     ///
     /// The generation is checked again once the store is counted, in the order of
     /// [`begin_store`](Self::begin_store): an invalidation that waited beside it for the same
@@ -305,12 +361,11 @@ impl Generations {
     /// then looks untouched, while the removal has yet to clear the tiers and move it again.
     pub(crate) fn begin_refresh(
         &self,
-        hash: u64,
-        seen: Generation,
+        watched: &Watched<'_>,
         bound: Duration,
     ) -> Option<Storing<'_>> {
-        let stripe = self.stripe(hash);
-        let unchanged = || self.untouched(hash, seen);
+        let stripe = watched.stripe;
+        let unchanged = || self.untouched(watched);
         let mut deadline = Deadline::new(bound);
         self.claim(stripe, &mut deadline);
         if !unchanged() {
@@ -324,7 +379,7 @@ impl Generations {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
-        Some(self.storing(hash, true))
+        Some(self.storing(watched.hash, true))
     }
 
     /// Claims `stripe` for a store that no other may begin beside (an insert's, a forced

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::flight::{Flight, Leader};
-use super::generation::{Generation, Generations, Storing};
+use super::generation::{Generation, Generations, Storing, Watched};
 use super::inner::{Age, Shared};
 use super::origin::Origin;
 use super::refresh::Ticket;
@@ -216,6 +216,9 @@ pub(super) struct Core<'a> {
     seen: Vec<Option<TierGeneration>>,
     /// A store in progress, which invalidations of the key wait for.
     storing: Option<Storing<'a>>,
+    /// A forced refresh's watch of its key's stripe, from its start ([`start`](Self::start)):
+    /// which keys moved it since.
+    watch: Option<Watched<'a>>,
     /// The cross-process lock, released once the value is stored.
     held: Option<FlightGuard<'a>>,
     lock_name: Option<&'a str>,
@@ -290,6 +293,7 @@ impl<'a> Core<'a> {
             generation,
             seen: Vec::new(),
             storing: None,
+            watch: None,
             held: None,
             lock_name: None,
             stored: false,
@@ -349,15 +353,6 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// The key invalidated ([`invalidation`](Self::invalidation)): its generation noted again,
-    /// so that this call's own invalidation does not refuse its store, as the blocking call's
-    /// does not (made before the generation is noted). An invalidation by another call in the
-    /// meantime is not told apart from it: both came before this call's function runs.
-    #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn invalidated(&mut self) {
-        self.generation = self.generations.current(self.hash);
-    }
-
     /// The cache's untyped parts: the drivers' spans and compute timings name it.
     pub(in crate::cache) fn shared(&self) -> &'a Shared {
         self.shared
@@ -366,7 +361,16 @@ impl<'a> Core<'a> {
     /// The first step after the memory tier's answer (`found`).
     fn start(&mut self, found: Found, v: &mut dyn Values<'a>) {
         match self.goal {
-            Goal::Store | Goal::Refresh | Goal::Revalidate => self.phase = Phase::Compute,
+            // A forced refresh, its key invalidated by its driver first, watches its stripe from
+            // now on: its generation is the watch's, so that its own invalidation does not
+            // refuse its store, and those of other keys of its stripe do not either.
+            Goal::Refresh => {
+                let watched = self.generations.watch(self.hash);
+                self.generation = watched.generation();
+                self.watch = Some(watched);
+                self.phase = Phase::Compute;
+            }
+            Goal::Store | Goal::Revalidate => self.phase = Phase::Compute,
             Goal::Lookup | Goal::Compute | Goal::Peek => self.begin_round(found, v),
         }
     }

@@ -64,10 +64,10 @@ fn boxed<'m, 'a>(
 /// then kept by the miss's driver ([`Driver::result`]).
 async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
     // A forced refresh first invalidates the key, waiting for a store under way without
-    // blocking the executor; its generation noted after (`Core::invalidated`).
+    // blocking the executor; its generation noted after, as its first step watches the key
+    // (`Core::start`).
     if let Some((generations, hash, bound)) = miss.core().0.invalidation() {
         generations.invalidate_async(hash, bound).await;
-        miss.core().0.invalidated();
     }
     let mut failed = false;
     loop {

@@ -55,27 +55,31 @@ fn a_refresh_stores_past_other_keys_invalidations_not_its_own_nor_a_clear() {
     let generations = Generations::new();
     // One stripe: the same high byte.
     let (key, other, wait) = (7, 8, Duration::ZERO);
-    let refresh = |seen| generations.begin_refresh(key, seen, wait).is_some();
-    let seen = generations.current(key);
+    let refresh = |watched: &Watched<'_>| generations.begin_refresh(watched, wait).is_some();
+    let watched = generations.watch(key);
     generations.invalidate(other, wait);
     drop(generations.begin_insert(other, wait));
-    assert!(refresh(seen), "two moves of another key");
-    assert!(!refresh(seen), "its own store's end moved it since");
-    let seen = generations.current(key);
+    assert!(refresh(&watched), "two moves of another key");
+    assert!(!refresh(&watched), "its own store's end moved it since");
+    let watched = generations.watch(key);
     drop(generations.removal(other, wait));
     drop(generations.removal(key, wait));
-    assert!(!refresh(seen), "a removal of the key");
-    let seen = generations.current(key);
+    assert!(!refresh(&watched), "a removal of the key");
+    let watched = generations.watch(key);
     generations.invalidate_all(wait);
-    assert!(!refresh(seen), "a clear");
-    let seen = generations.current(key);
-    for _ in 0..3 {
+    assert!(!refresh(&watched), "a clear");
+    // Helper-102's loss: more moves of other keys than the stripe once recorded (4) refused
+    // the refresh, and left the value it was to replace.
+    let watched = generations.watch(key);
+    for _ in 0..1000 {
         drop(generations.removal(other, wait));
+        drop(generations.begin_insert(other, wait));
     }
-    assert!(
-        !refresh(seen),
-        "more moves than the stripe records: unknown"
-    );
+    assert!(refresh(&watched), "any number of moves of other keys");
+    // A refresh's own invalidation before its watch began is not its to see.
+    generations.invalidate(key, wait);
+    let watched = generations.watch(key);
+    assert!(refresh(&watched), "the refresh's own start");
 }
 
 #[test]
@@ -96,8 +100,9 @@ fn clear_invalidates_every_key() {
 #[test]
 fn a_store_handed_over_ends_when_it_drops() {
     let generations = Generations::new();
-    let seen = generations.current(7);
-    let refresh = generations.begin_refresh(7, seen, Duration::ZERO);
+    let watched = generations.watch(7);
+    let seen = watched.generation();
+    let refresh = generations.begin_refresh(&watched, Duration::ZERO);
     drop(refresh.expect("nothing invalidated").hand_over());
     let now = generations.current(7);
     assert_ne!(now, seen, "the refresh's end invalidated its stripe");

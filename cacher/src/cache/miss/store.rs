@@ -104,7 +104,10 @@ impl<'a> Core<'a> {
         }
         match self.goal {
             Goal::Store => Some(generations.begin_insert(self.hash, wait)),
-            Goal::Refresh => generations.begin_refresh(self.hash, self.generation, wait),
+            Goal::Refresh => match &self.watch {
+                Some(watched) => generations.begin_refresh(watched, wait),
+                None => None,
+            },
             _ => generations.begin_store(self.hash, self.generation),
         }
     }
