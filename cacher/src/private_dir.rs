@@ -17,8 +17,9 @@ pub(crate) fn create(dir: &Path) -> io::Result<()> {
 
 /// The file `name` in `folder` beneath `dir` (which must exist), for reading and writing:
 /// the folder made if missing (`0o700`), the file too (`0o600`), both reached beneath `dir`'s
-/// handle (cap-std), never through a link that leads out. The lock files cacher keeps beside a
-/// store or a shared rate limit.
+/// handle (cap-std), never through a link that leads out; opened without blocking (a FIFO
+/// planted there opens at once) and refused unless it is cacher's own ([`owned`]). The files
+/// cacher keeps beside a store or a shared rate limit.
 pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std::fs::File> {
     let root = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
     let mut builder = cap_std::fs::DirBuilder::new();
@@ -29,8 +30,42 @@ pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std:
     let mut options = cap_std::fs::OpenOptions::new();
     options.read(true).write(true).create(true);
     #[cfg(unix)]
-    cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    Ok(root.open_dir(folder)?.open_with(name, &options)?.into_std())
+    {
+        cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        cap_std::fs::OpenOptionsExt::custom_flags(&mut options, nonblocking_flags());
+    }
+    let file = root.open_dir(folder)?.open_with(name, &options)?.into_std();
+    if let Some(why) = not_owned(&file.metadata()?) {
+        let path = dir.join(folder).join(name);
+        let why = format!("{}: {why}; cacher does not use it", path.display());
+        return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+    }
+    Ok(file)
+}
+
+/// Why a file cacher would write in place is not its own to write, if it is not: anything but a
+/// regular file (a FIFO, a device, a directory), or one with another name (a hard link planted
+/// in the cache's directory: writing it would write a file outside, as a symbolic link would —
+/// those are refused by cap-std). A copy of a cache made with hard links (`cp -al`) is refused so
+/// too: its files are written by both.
+pub(crate) fn not_owned(metadata: &std::fs::Metadata) -> Option<&'static str> {
+    if !metadata.is_file() {
+        return Some("not a regular file");
+    }
+    #[cfg(unix)]
+    if std::os::unix::fs::MetadataExt::nlink(metadata) > 1 {
+        return Some("it has another name (a hard link), maybe outside the cache's directory");
+    }
+    None
+}
+
+/// The flags of an open that never blocks (`O_NONBLOCK`: a FIFO opens at once; `O_NOCTTY`: a
+/// terminal never becomes the process's).
+#[cfg(unix)]
+pub(crate) fn nonblocking_flags() -> i32 {
+    use rustix::fs::OFlags;
+    // The flags' bits fit in an i32, which is what `open` takes.
+    (OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32
 }
 
 /// Takes `file`'s lock (std's `File::try_lock`), trying again after a sleep that doubles up to

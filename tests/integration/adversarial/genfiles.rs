@@ -145,3 +145,35 @@ fn a_refresh_whose_value_cannot_be_stored_does_not_leave_the_value_it_replaces()
         "the value the refresh replaced is still in the shared tier"
     );
 }
+
+/// Every generations file a hard link of a file outside the directory (helper-105): a hard link
+/// is a regular file beneath the directory, so the tier took each for its own, and (not finding
+/// its header) wrote a new one over the other file — a call wrote the files its key's stripes
+/// name, `clear` all 64. Now each is refused as not its own: the function's value is returned,
+/// and nothing outside is written.
+#[test]
+fn a_generations_file_hard_linked_outside_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = |number: u32| outside.path().join(format!("notes-{number}"));
+    let precious = |number: u32| format!("another program's notes, {number}\n").into_bytes();
+    for number in 0..FILES {
+        std::fs::write(victim(number), precious(number)).unwrap();
+    }
+    let next = std::cell::Cell::new(0);
+    plant(dir.path(), |path| {
+        std::fs::hard_link(victim(next.replace(next.get() + 1)), path).unwrap()
+    });
+    let this = process(dir.path());
+    assert_eq!(this.get_or_compute(&1, || 1), 1, "the function's value");
+    let inserted = this.insert(&2, 2);
+    let removed = this.remove(&2);
+    let cleared = this.clear();
+    for number in 0..FILES {
+        assert!(
+            std::fs::read(victim(number)).unwrap() == precious(number),
+            "generations-{number:02x} was written through its hard link (insert: {inserted:?}, \
+             remove: {removed:?}, clear: {cleared:?})"
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! The embedded store's own files planted as symbolic links leading out of its directory
-//! (`data.mdb`, `lock.mdb`): as with the file tier, nothing leads the cache out of its
+//! The embedded store's own files planted as links leading out of its directory (`data.mdb`,
+//! `lock.mdb`; symbolic or hard): as with the file tier, nothing leads the cache out of its
 //! directory — another program's file is never written, truncated or taken for the database —
 //! and the function's value is still returned.
 
@@ -14,13 +14,30 @@ const PRECIOUS: &[u8] = b"another program's file: must stay as it is\n";
 /// A store cache in `store`, whose `name` is a symbolic link to a file of another program
 /// outside it: the call's value, and what became of that file.
 fn with_planted_link(name: &str, victim_content: &[u8]) -> (String, Vec<u8>) {
+    planted(name, victim_content, |victim, link| {
+        std::os::unix::fs::symlink(victim, link)
+    })
+}
+
+/// As [`with_planted_link`], a hard link: the store's file *is* the other program's.
+fn with_planted_hard_link(name: &str, victim_content: &[u8]) -> (String, Vec<u8>) {
+    planted(name, victim_content, |victim, link| {
+        std::fs::hard_link(victim, link)
+    })
+}
+
+fn planted(
+    name: &str,
+    victim_content: &[u8],
+    link: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+) -> (String, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("victim");
     std::fs::write(&victim, victim_content).unwrap();
     let store = dir.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    std::os::unix::fs::symlink(&victim, store.join(name)).unwrap();
+    link(&victim, &store.join(name)).unwrap();
     let value = call(&store);
     (value, std::fs::read(&victim).unwrap())
 }
@@ -92,5 +109,31 @@ fn another_programs_lmdb_directory_is_left_as_it_was() {
     assert!(
         std::fs::read(&data).unwrap() == before,
         "its database was changed"
+    );
+}
+
+/// A hard link passes every check of a symbolic one (it is a regular file beneath the
+/// directory): LMDB extended the other program's file to its lock table and wrote its header
+/// over it (helper-105: 108 894 bytes of a file became 262 272).
+#[test]
+fn a_lock_file_hard_linked_to_a_file_outside_is_never_written() {
+    let (value, after) = with_planted_hard_link("lock.mdb", PRECIOUS);
+    assert_eq!(value, "one", "the function's value is returned");
+    assert!(
+        after == PRECIOUS,
+        "the store wrote the file its lock.mdb is a hard link of: {} bytes now",
+        after.len()
+    );
+}
+
+/// As above, `data.mdb`: an empty file taken for a new database and written.
+#[test]
+fn a_database_file_hard_linked_to_a_file_outside_is_never_written() {
+    let (value, after) = with_planted_hard_link("data.mdb", b"");
+    assert_eq!(value, "one", "the function's value is returned");
+    assert!(
+        after.is_empty(),
+        "the store wrote {} bytes into the file its data.mdb is a hard link of",
+        after.len()
     );
 }

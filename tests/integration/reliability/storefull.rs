@@ -65,3 +65,70 @@ fn a_store_on_a_full_disk_returns_values_and_never_serves_the_replaced_entry() {
     cache.insert("a", "new a".into()).unwrap();
     assert_eq!(store_cache(&dir).get("a").as_deref(), Some("new a"));
 }
+
+/// A store opened on a disk already full (helper-105): LMDB sized its lock file with `ftruncate`
+/// (sparse) and wrote its header through its map, on a page the disk had no block for: the
+/// kernel killed the process (`SIGBUS`, this test binary with it). The tier now fails to open,
+/// saying the disk is full, and the function's value is returned.
+#[test]
+fn a_store_opened_on_a_full_disk_returns_the_value_not_a_crash() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("small");
+    let _mount = match Tmpfs::mount(&dir, "size=512k") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("store opened on a full disk: {why}")),
+    };
+    let full = fill(&dir);
+    assert_eq!(full.raw_os_error(), Some(28), "expected ENOSPC, got {full}");
+    let cache = store_cache(&dir.join("store"));
+    assert_eq!(cache.get_or_compute("a", || "one".into()), "one");
+    assert!(cache.stats().errors > 0, "the failed store is counted");
+}
+
+/// A store opened with room, then its disk filled, then read by more threads at once than one
+/// page of LMDB's lock table holds slots for (64): each new reader thread takes a slot, written
+/// through the map; a slot on a page with no block killed the process (`SIGBUS`, helper-105:
+/// 64 threads of one process). The lock table's blocks are reserved when the store opens.
+#[test]
+fn many_reader_threads_of_a_store_whose_disk_filled_are_not_killed() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("small");
+    let _mount = match Tmpfs::mount(&dir, "size=1m") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("store readers on a full disk: {why}")),
+    };
+    let cache = store_cache(&dir.join("store"));
+    cache.insert("a", "one".into()).unwrap();
+    let full = fill(&dir);
+    assert_eq!(full.raw_os_error(), Some(28), "expected ENOSPC, got {full}");
+    const THREADS: usize = 160;
+    let together = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                // Memory misses on every thread but the first: a read of the store each.
+                let fresh = store_cache(&dir.join("store"));
+                assert_eq!(fresh.get("a").as_deref(), Some("one"));
+                together.wait();
+            });
+        }
+    });
+}
+
+/// What keeps both tests above from a crash, seen without a full disk: the lock file has its
+/// blocks, not holes (LMDB alone leaves all but its first page a hole).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stores_lock_table_has_its_disk_blocks_reserved() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = store_cache(dir.path());
+    cache.insert("a", "one".into()).unwrap();
+    let lock = fs::metadata(dir.path().join("lock.mdb")).unwrap();
+    assert!(
+        lock.blocks() * 512 >= lock.len(),
+        "lock.mdb is sparse: {} bytes long, {} bytes of blocks",
+        lock.len(),
+        lock.blocks() * 512
+    );
+}

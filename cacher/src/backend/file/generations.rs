@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use cap_std::fs::{Dir, OpenOptions};
 
 use super::root::Modes;
-#[cfg(unix)]
-use super::write::nonblocking_flags;
 use crate::backend::Generation;
 use crate::backend::generation::{self, Moves, stripe_of};
 use crate::lock::LOCK_DIR;
+#[cfg(unix)]
+use crate::private_dir::nonblocking_flags;
 
 /// What the files begin with: not `{`, so that no listing takes one for a JSON entry.
 const MAGIC: &[u8; 16] = b"cacher-gens v1\n\0";
@@ -91,11 +91,13 @@ impl Locked {
             Err(e) if !create && unusable(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
-        if !file.metadata()?.is_file() {
+        // Written in place: a hard link planted there would have a file outside the cache's
+        // directory written (`private_dir::not_owned`).
+        if let Some(why) = crate::private_dir::not_owned(&file.metadata()?) {
             if !create {
                 return Ok(None);
             }
-            let why = format!("{name} is not a regular file: no generation is read from it");
+            let why = format!("{name}: {why}; no generation is read from it");
             return Err(io::Error::new(io::ErrorKind::InvalidData, why));
         }
         lock(&file)?;

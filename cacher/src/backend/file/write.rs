@@ -10,6 +10,8 @@ use cap_std::fs::{Dir, OpenOptions};
 
 use super::path::TEMP_PREFIX;
 use super::root::Modes;
+#[cfg(unix)]
+use crate::private_dir::nonblocking_flags;
 
 /// What reading an entry's file found.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,13 +73,6 @@ fn read_regular(dir: &Dir, rel: &str, max: u64, truncate: bool) -> io::Result<Co
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(len).read_to_end(&mut bytes)?;
     Ok(Content::Bytes(bytes))
-}
-
-#[cfg(unix)]
-pub(super) fn nonblocking_flags() -> i32 {
-    use rustix::fs::OFlags;
-    // The flags' bits fit in an i32, which is what `open` takes.
-    (OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32
 }
 
 fn kind_of(file_type: &std::fs::FileType) -> &'static str {

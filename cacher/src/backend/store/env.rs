@@ -349,16 +349,57 @@ fn own_files(dir: &Path, writable: bool) -> heed::Result<()> {
                 dir.join(name).display()
             )))
         };
-        let file = root.open_with(name, &options).map_err(|e| {
-            refused(&format!(
-                "cannot be opened beneath the store's directory ({e})"
-            ))
-        })?;
-        if !file.metadata()?.is_file() {
-            return Err(refused("not a regular file"));
+        let file = root
+            .open_with(name, &options)
+            .map_err(|e| {
+                refused(&format!(
+                    "cannot be opened beneath the store's directory ({e})"
+                ))
+            })?
+            .into_std();
+        // LMDB writes both in place: a hard link planted there would have it write a file
+        // outside the store's directory, as a symbolic link would.
+        if let Some(why) = crate::private_dir::not_owned(&file.metadata()?) {
+            return Err(refused(why));
+        }
+        if *name == "lock.mdb" {
+            reserve_lock_table(&file).map_err(|e| {
+                refused(&format!(
+                    "no room for LMDB's lock table on its device ({e}): a full disk"
+                ))
+            })?;
         }
     }
     Ok(())
+}
+
+/// The bytes of LMDB's lock table for [`MAX_READERS`] readers (`mdb_env_setup_locks`: its
+/// header, two cache lines and a first reader's slot, then a 64-byte slot per other reader).
+const LOCK_TABLE: u64 = 192 + 64 * (MAX_READERS as u64 - 1);
+
+/// Gives `lock.mdb` the disk blocks of its whole lock table now. LMDB sizes the file with
+/// `ftruncate`, which leaves it sparse, and writes it through its map: a reader's slot on a
+/// page never written before needs a block then, and on a full disk the kernel kills the
+/// process for it (`SIGBUS`, helper-105: a store opened on a full disk, or one whose 64th
+/// reader thread came after the disk filled). Reserved here, a full disk is an error when the
+/// store opens (the tier fails, the function's value is returned), never a signal later.
+/// Blocks already there keep their bytes (other processes' slots); a file system that cannot
+/// reserve (no `fallocate`) is left as LMDB leaves it.
+fn reserve_lock_table(file: &std::fs::File) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    {
+        let len = file.metadata()?.len().max(LOCK_TABLE);
+        match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+            Ok(()) => Ok(()),
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        let _ = file;
+        Ok(())
+    }
 }
 
 /// Empties a store of the first layout, whose entries were in a database named `entries`:

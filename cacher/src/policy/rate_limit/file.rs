@@ -104,6 +104,51 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    /// A FIFO planted at the schedule's name (helper-105): opened for reading and writing, then
+    /// read, it blocked the caller for good — every call of the limited function hung. Now it
+    /// is opened without blocking and refused as not a regular file.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_schedule_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let schedule = FileSchedule::new(dir.path().to_owned(), "api");
+        std::fs::create_dir_all(schedule.path().parent().unwrap()).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(schedule.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(schedule.reserve(0, Duration::from_secs(1), HOUR).is_err());
+        });
+        let refused = receiver.recv_timeout(Duration::from_secs(30));
+        assert_eq!(
+            refused,
+            Ok(true),
+            "the reservation hung on the FIFO, or took it"
+        );
+    }
+
+    /// The schedule a hard link of a file outside the directory (helper-105): its first 16
+    /// bytes were overwritten with the schedule's times. Now it is refused as not cacher's own.
+    #[cfg(unix)]
+    #[test]
+    fn a_schedule_hard_linked_outside_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("notes");
+        std::fs::write(&victim, b"another program's notes\n").unwrap();
+        let schedule = FileSchedule::new(dir.path().to_owned(), "api");
+        std::fs::create_dir_all(schedule.path().parent().unwrap()).unwrap();
+        std::fs::hard_link(&victim, schedule.path()).unwrap();
+        assert!(schedule.reserve(0, Duration::from_secs(1), HOUR).is_err());
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"another program's notes\n"
+        );
+    }
+
     #[test]
     fn a_clock_moved_back_does_not_make_callers_wait_out_the_jump() {
         let dir = tempfile::tempdir().unwrap();
