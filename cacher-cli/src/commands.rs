@@ -282,6 +282,9 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
                 .is_some_and(|m| namespace.as_ref().is_none_or(|ns| &m.namespace == ns))
         })
         .collect();
+    // A namespace with no entry here (a typo, helper-105) is said as `clear` says it: exit 4,
+    // after the (empty) result.
+    let unknown = args.namespace.as_deref().filter(|_| entries.is_empty());
     entries.sort_by_key(|l| l.meta().map(|m| m.created_ms));
     let too_old = |l: &Listed| {
         let Some(meta) = l.meta() else { return false };
@@ -321,6 +324,10 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         };
         print::outln!("{verb} {removed} entries ({})", print::bytes(bytes));
         left_over(remove.len() - removed);
+    }
+    if let Some(arg) = unknown {
+        let typed = names::typed(arg);
+        return Ok(not_found(source, &format!("entries of namespace {typed}")));
     }
     Ok(exit::OK)
 }
@@ -426,12 +433,17 @@ fn clear(
     // Moved first, as a cache's `clear` does; the entries go even when that failed.
     let moved = source.invalidate_namespaces(&doomed);
     let removed = remove_all(source, doomed.iter().copied())?;
-    moved?;
     if json {
         emit(&json!({ "removed": removed }));
     } else {
         print::outln!("removed {removed} entries of {what}");
         left_over(doomed.len() - removed);
     }
+    // What was removed is said first (helper-105: on a full disk the move failed, and the
+    // command said only that it could not clear, having removed every entry); the failure
+    // then: a value computed before may still land.
+    moved.map_err(|e| {
+        format!("{e} (the entries were removed; a value computed before the clear may be stored after it)")
+    })?;
     Ok(exit::OK)
 }

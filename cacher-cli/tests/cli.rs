@@ -308,6 +308,14 @@ fn verify_finds_corrupt_foreign_orphaned_and_repair_removes_only_those() {
         .set_modified(hour_ago)
         .unwrap();
     std::fs::write(greet.join("notes.txt"), b"mine").unwrap();
+    // Not this release's to judge (helper-105): a later release's entry (a rolling deploy), and
+    // another program's protobuf message, whose first field (a string: tag 0x0a, then its
+    // length) reads as a postcard entry of layout 10 and a namespace. Both were "foreign (an
+    // older layout)", and `--repair` deleted them.
+    let newer = br#"{"cacher":4,"namespace":"demo::greet","key":"k","value":1}"#;
+    std::fs::write(greet.join("newer.json"), newer).unwrap();
+    let protobuf = b"\x0a\x0bhello world\x10\x96\x01";
+    std::fs::write(greet.join("state.bin"), protobuf).unwrap();
     let root = dir.path().to_str().unwrap();
 
     let out = cacher(&["--root", root, "verify"]);
@@ -337,6 +345,8 @@ fn verify_finds_corrupt_foreign_orphaned_and_repair_removes_only_those() {
     assert_eq!(code(&repaired), 0, "{repaired:?}");
     assert!(text(&repaired).contains("removed 3 of 3"));
     assert!(greet.join("notes.txt").exists() && !temp.exists());
+    assert_eq!(std::fs::read(greet.join("newer.json")).unwrap(), newer);
+    assert_eq!(std::fs::read(greet.join("state.bin")).unwrap(), protobuf);
     assert_eq!(code(&cacher(&["--root", root, "verify"])), 0);
     assert_eq!(
         greet_cache(dir.path()).get("alice").as_deref(),
@@ -540,4 +550,70 @@ fn a_value_computed_before_cacher_clear_does_not_land_after_it() {
         None,
         "a value computed before `cacher clear` landed after it"
     );
+}
+
+/// `clear` on a full disk (helper-105): the namespace's generations are moved first, into
+/// generations files that a failed write left empty and that cannot be written now; the entries
+/// go all the same. It says what it removed — with `--json`, the document — then the failure,
+/// exit 1. Before, it said only "cannot clear the namespace" (and printed no JSON document),
+/// having removed every entry: a script believed nothing was removed.
+#[cfg(unix)]
+#[test]
+fn a_clear_on_a_full_disk_says_what_it_removed() {
+    use cacher_tests::mount::{Tmpfs, skip};
+    use std::io::Write as _;
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("small");
+    let _mount = match Tmpfs::mount(&dir, "size=512k") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("clear on a full disk: {why}")),
+    };
+    write_caches(&dir);
+    // Each entry's own generations file made whole (an insert moves it), so that removing the
+    // entries writes nothing new; every other one left empty, as a write that failed leaves it.
+    let greet = greet_cache(&dir);
+    for name in ["alice", "bob", "carol"] {
+        greet.insert(name, format!("hello {name}")).unwrap();
+    }
+    let locks = dir.join("demo/greet").join(cacher::lock::LOCK_DIR);
+    for number in 0..64 {
+        let file = locks.join(format!("generations-{number:02x}"));
+        if !file.exists() {
+            std::fs::File::create(file).unwrap();
+        }
+    }
+    let mut filler = std::fs::File::create(dir.join("filler")).unwrap();
+    while filler
+        .write_all(&[0; 4096])
+        .and_then(|()| filler.sync_all())
+        .is_ok()
+    {}
+    let root = dir.to_str().unwrap();
+    let out = cacher(&["--root", root, "--json", "clear", "demo::greet", "--yes"]);
+    assert_eq!(code(&out), 1, "{out:?}");
+    let document: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON document ({e}): {out:?}"));
+    assert_eq!(document["removed"], 3, "{document}");
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("the entries were removed"), "{error}");
+    assert_eq!(greet_cache(&dir).get("alice"), None);
+}
+
+/// `prune --namespace` with a name no entry has (a typo, helper-105): exit 4 as `clear` and
+/// `show` say it, after the empty result, instead of a quiet "removed 0 entries", exit 0.
+#[test]
+fn prune_of_a_namespace_with_no_entries_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write_caches(dir.path());
+    let root = dir.path().to_str().unwrap();
+    let typo = &["--root", root, "prune", "--older-than", "0s", "--namespace"];
+    let out = cacher(&[typo.as_slice(), &["demo::gret"]].concat());
+    assert_eq!(code(&out), 4, "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no entries of namespace"),
+        "{out:?}"
+    );
+    let out = cacher(&[typo.as_slice(), &["demo::greet", "--dry-run"]].concat());
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert!(text(&out).contains("would remove 3 entries"), "{out:?}");
 }

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests (`tests/integration/`) and their child process
 //! (`reliability-child`): call counters, directory listings, child processes, a percent-decoder,
-//! a private `redis-server`, and the values and caches of the reliability suites.
+//! a private `redis-server`, a tmpfs mount, and the values and caches of the reliability suites.
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -153,6 +153,7 @@ pub fn cut_in_half(path: &Path) {
 }
 
 pub mod listing;
+pub mod mount;
 pub mod redis_server;
 pub mod reliability;
 

@@ -24,7 +24,8 @@ pub enum Found {
         /// Whether no writer can still be at work on it.
         orphaned: bool,
     },
-    /// An entry of another layout of cacher's (an older release): no read accepts it.
+    /// An entry of an older layout of cacher's (an earlier release): no read accepts it. (A
+    /// later release's layout is [`Other`](Self::Other): not this release's to judge.)
     Foreign {
         /// Its layout number.
         layout: u32,
@@ -169,6 +170,10 @@ pub(crate) fn classify(prefix: &[u8], extension: Option<&str>, named: bool) -> F
         return Found::Entry(meta);
     }
     match entry::layout_any(prefix, extension) {
+        // A later release's layout (the other half of a rolling deploy), or another program's
+        // file that starts as one would (a protobuf message whose first field is a string reads
+        // as layout 10 and a namespace): not this release's to judge, left alone.
+        Some(layout) if layout > entry::LAYOUT => Found::Other,
         Some(layout) if layout != entry::LAYOUT => Found::Foreign { layout },
         Some(_) => Found::Corrupt,
         None if named => Found::Corrupt,

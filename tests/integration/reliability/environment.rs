@@ -10,10 +10,10 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use cacher::{Cache, Error, SeparateFileBackend};
+pub(crate) use cacher_tests::mount::{Tmpfs, is_root, skip};
 use cacher_tests::{Calls, files_below, init_tracing, temp_files};
 
 fn cache_on(dir: &Path) -> Cache<String, String> {
@@ -32,77 +32,6 @@ fn computed(cache: &Cache<String, String>, key: &str, value: &str) {
     });
     assert_eq!(got, value);
     assert_eq!(calls.count(), 1, "{key}: the function did not run");
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
-    })
-}
-
-/// Skips the test with a message — or fails it when `CI` is set: CI must run it.
-pub(crate) fn skip(why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("cannot run this test: {why} (CI is set, so it must not be skipped)");
-    }
-    println!("skipped: {why}");
-}
-
-/// A tmpfs mounted on a directory, unmounted when dropped.
-pub(crate) struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs with `options` on `dir` (created if missing).
-    pub(crate) fn mount(dir: &Path, options: &str) -> Result<Self, String> {
-        if !is_root() {
-            return Err("needs root to mount a tmpfs".into());
-        }
-        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(dir)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "mount -t tmpfs -o {options} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(Self {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    pub(crate) fn remount(&self, options: &str) {
-        let out = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "remount,{options}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
 }
 
 #[test]
