@@ -298,7 +298,10 @@ impl<F> StoreBackend<F> {
     }
 
     fn error(&self, error: heed::Error) -> Error {
-        Error::io(&self.dir, env::io_error(error))
+        Error::io(
+            &self.dir,
+            env::disk_full_said(&self.dir, env::io_error(error)),
+        )
     }
 
     /// A copy for a blocking task: the same directory, handle and settings.

@@ -132,3 +132,29 @@ fn a_stores_lock_table_has_its_disk_blocks_reserved() {
         lock.blocks() * 512
     );
 }
+
+/// Every write a full disk refuses the store is said as a full disk: LMDB reports a write cut
+/// short as `EIO`, and the warnings read "Input/output error" (helper-105: 60 entries of 20 KB
+/// on a 512 KiB file system), which does not tell an operator what to do.
+#[test]
+fn a_store_write_refused_by_a_full_disk_says_the_disk_is_full() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let dir = sandbox.path().join("small");
+    let _mount = match Tmpfs::mount(&dir, "size=512k") {
+        Ok(mount) => mount,
+        Err(why) => return skip(&format!("store writes on a full disk: {why}")),
+    };
+    let cache = store_cache(&dir.join("store"));
+    let value = "x".repeat(20_000);
+    let refused: Vec<String> = (0..60)
+        .filter_map(|n| cache.insert(&n.to_string(), value.clone()).err())
+        .map(|e| e.to_string())
+        .collect();
+    assert!(!refused.is_empty(), "60 entries of 20 KB fit in 512 KiB");
+    for said in &refused {
+        assert!(
+            said.to_lowercase().contains("no space left on"),
+            "a write refused by a full disk, said as: {said}"
+        );
+    }
+}

@@ -463,6 +463,20 @@ fn open_env(path: &Path, map_size: usize, flags: EnvFlags) -> heed::Result<Env<W
     }
 }
 
+/// `error` of the store in `dir`, said as a full disk when it is one: LMDB reports a write cut
+/// short as `EIO` ("Input/output error"), which does not tell an operator the disk is full
+/// (helper-105); so an `EIO` on a file system with no block left for the process is said so.
+pub(super) fn disk_full_said(dir: &Path, error: io::Error) -> io::Error {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(5) && rustix::fs::statvfs(dir).is_ok_and(|fs| fs.f_bavail == 0)
+    {
+        let why = format!("no space left on the device ({error}, as LMDB reports a short write)");
+        return io::Error::new(io::ErrorKind::StorageFull, why);
+    }
+    let _ = dir;
+    error
+}
+
 /// An LMDB error as an I/O error, for [`Error::io`](crate::Error).
 pub(super) fn io_error(error: heed::Error) -> io::Error {
     match error {
