@@ -145,10 +145,19 @@ fn compute(func: &Func, send: bool) -> TokenStream {
         .iter()
         .filter_map(|p| {
             let (ident, mutability) = (&p.ident, &p.mutability);
+            // Named in `key = …` only (not a key argument, whose own check names `Clone`):
+            // cloned through `named_in_key`, whose bound says why, at the parameter.
+            let clone = match p.in_key_expr {
+                true => {
+                    let ty = &p.ty;
+                    quote_spanned!(syn::spanned::Spanned::span(ty)=> ::cacher::__private::named_in_key(&#ident))
+                }
+                false => quote!(::core::clone::Clone::clone(&#ident)),
+            };
             p.is_cloned().then(|| {
                 quote! {
                     #[allow(unused_variables)]
-                    let #mutability #ident = ::core::clone::Clone::clone(&#ident);
+                    let #mutability #ident = #clone;
                 }
             })
         })

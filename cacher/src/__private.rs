@@ -32,7 +32,9 @@ pub use identity::{
     instance_cache, konst, method_cache, type_key,
 };
 pub use key_args::{Args, Part};
-pub use key_expr::{KeyExpr, ReceiverClone, key_expr, key_form, receiver_clone};
+pub use key_expr::{
+    KeyExpr, NamedInKey, ReceiverClone, key_expr, key_form, named_in_key, receiver_clone,
+};
 pub use not_result::{AResult, AValue, NotAResult, Probe, ValueProbe, require_not_result};
 pub use statics::Statics;
 

@@ -102,6 +102,7 @@ pub mod key;
 pub mod lock;
 pub mod policy;
 mod portable;
+mod ported;
 mod private_dir;
 #[cfg(feature = "redis")]
 mod redis;
@@ -140,6 +141,12 @@ pub mod proc_macro {
     pub use cacher_macros::cached_by_cached_path as cached;
     pub use cacher_macros::{concurrent_cached, io_cached, once};
 }
+
+/// The `cached` crate's types by their names, each a warning that says what to write instead
+/// (and its constructors, and the methods of its `Cached` trait on a cache, an error that does).
+#[doc(hidden)]
+#[allow(deprecated)]
+pub use ported::{Cached, Return, SizedCache, TimedCache, TimedSizedCache, UnboundCache};
 
 /// [`proc_macro`]'s, by the `cached` crate's other path (`cached::macros`).
 #[doc(hidden)]

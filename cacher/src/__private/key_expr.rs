@@ -46,3 +46,19 @@ impl<T: Clone> ReceiverClone for T {}
 pub fn receiver_clone<T: ReceiverClone>(receiver: &T) -> T {
     receiver.clone()
 }
+
+/// An argument taken by value and named in `key = …`: the key borrows it for the lookup, so the
+/// function runs on a clone of it (on a miss). Without this bound's message, rustc said only
+/// that the type is not `Clone`, at the attribute (helper-106).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is taken by value and named in `key`: the key borrows the argument while it is looked up, and the function runs on a clone of it, so `{Self}` must be `Clone`",
+    label = "taken by value, and named in the `key` expression",
+    note = "derive `Clone`, or take the argument by reference (`&{Self}`)"
+)]
+pub trait NamedInKey: Clone {}
+impl<T: Clone> NamedInKey for T {}
+
+/// A clone of an argument named in `key = …`, for the function's run; see [`NamedInKey`].
+pub fn named_in_key<T: NamedInKey>(argument: &T) -> T {
+    argument.clone()
+}
