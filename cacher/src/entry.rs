@@ -61,9 +61,15 @@
 //! flattened structs, types that validate their text and refuse every placeholder the tracer
 //! offers — it tries empty text, a timestamp, a date, a version, a URL, 16 bytes for a UUID)
 //! records `"shape":null` and is checked by type name only.
-//! That is safe with JSON, which names fields and variants in the bytes; with postcard or
-//! bincode a layout change of such a type is not detected — a warning says so once per type:
-//! change the cache's `version` when you change such a type.
+//! That is safe with JSON for a type whose JSON names its fields and variants (not an untagged
+//! enum's, whose variants are tried in order); with postcard or bincode a layout change of such a
+//! type is not detected — a warning says so once per type: change the cache's `version` when you
+//! change such a type.
+//!
+//! Containers are traced by their serde name and their `Deserialize`'s visitor type, so types of
+//! one serde name (`m1::Kind` and `m2::Kind`, `Result<u32, String>` and `Result<i32, u32>`) are
+//! traced apart; the fingerprint names them by serde name and the order they were met, not by
+//! their module path, so a type moved to another module keeps its entries.
 //!
 //! # Limits
 //!

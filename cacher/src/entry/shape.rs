@@ -12,8 +12,9 @@
 //! types), or refuses every placeholder the tracer offers (it tries empty text and bytes, then a
 //! timestamp, a date, a time, a version, a URL, and 16 bytes for a UUID), or panics on one, or is
 //! an enum none of whose variants ends a recursion. Their entries record no shape and are checked
-//! by type name only: safe with JSON, which names fields and variants in the bytes (and
-//! `deserialize_any` types are JSON-only anyway: postcard and bincode cannot decode them); with
+//! by type name only: safe with JSON, which names fields and variants in the bytes (not an
+//! untagged enum's variants: reordering them is not detected), and `deserialize_any` types are
+//! JSON-only anyway (postcard and bincode cannot decode them); with
 //! postcard or bincode a layout change of such a type is not detected — bump the cache's
 //! `version` when you change one. A warning says so once per type.
 
@@ -274,5 +275,151 @@ mod tests {
     fn types_that_ask_the_format_what_comes_next_are_not_traced() {
         assert!(of::<serde_json::Value>().fingerprint.is_none());
         assert!(of::<Vec<serde_json::Value>>().fingerprint.is_none());
+    }
+
+    /// Types of one serde name that are different Rust types (helper-107): serde names carry
+    /// no module path nor generic arguments, and the tracer took them for one container — the
+    /// second one's layout never traced, so a field retyped or swapped in it kept the
+    /// fingerprint, and postcard, bincode and the store read old entries as new values.
+    #[allow(dead_code)]
+    mod same_name {
+        use serde::Deserialize;
+
+        #[derive(Deserialize)]
+        pub struct Pair<T> {
+            pub a: T,
+        }
+
+        pub mod m1 {
+            #[derive(serde::Deserialize)]
+            pub enum Kind {
+                A,
+                B(u32),
+            }
+        }
+
+        pub mod m2 {
+            #[derive(serde::Deserialize)]
+            pub enum Kind {
+                A,
+                B(u32),
+            }
+        }
+
+        pub mod m3 {
+            #[derive(serde::Deserialize)]
+            pub enum Kind {
+                A,
+                B(i32),
+            }
+        }
+
+        pub mod github_before {
+            #[derive(serde::Deserialize)]
+            pub struct User {
+                pub id: u64,
+                pub followers: u32,
+                pub following: u32,
+            }
+        }
+
+        pub mod github_after {
+            #[derive(serde::Deserialize)]
+            pub struct User {
+                pub id: u64,
+                pub following: u32,
+                pub followers: u32,
+            }
+        }
+
+        /// Each type twice, as before and after a change, under one serde name.
+        pub mod before {
+            use super::*;
+
+            #[derive(Deserialize)]
+            pub struct Probe {
+                pub dns: Result<u32, String>,
+                pub tcp: Result<u32, u32>,
+            }
+
+            #[derive(Deserialize)]
+            pub struct Pairs {
+                pub a: Pair<u32>,
+                pub b: Pair<i32>,
+            }
+
+            #[derive(Deserialize)]
+            pub struct Kinds {
+                pub x: m1::Kind,
+                pub y: m2::Kind,
+            }
+
+            #[derive(Deserialize)]
+            pub struct User {
+                pub name: String,
+                pub github: github_before::User,
+            }
+        }
+
+        pub mod after {
+            use super::*;
+
+            #[derive(Deserialize)]
+            pub struct Probe {
+                pub dns: Result<u32, String>,
+                pub tcp: Result<i32, u32>,
+            }
+
+            #[derive(Deserialize)]
+            pub struct Pairs {
+                pub a: Pair<i32>,
+                pub b: Pair<u32>,
+            }
+
+            #[derive(Deserialize)]
+            pub struct Kinds {
+                pub x: m1::Kind,
+                pub y: m3::Kind,
+            }
+
+            #[derive(Deserialize)]
+            pub struct User {
+                pub name: String,
+                pub github: github_after::User,
+            }
+        }
+
+        /// `before::Kinds` moved to another module, unchanged.
+        pub mod moved {
+            use super::*;
+
+            #[derive(Deserialize)]
+            pub struct Kinds {
+                pub x: m1::Kind,
+                pub y: m2::Kind,
+            }
+        }
+    }
+
+    #[test]
+    fn types_of_one_serde_name_are_traced_apart() {
+        use same_name::{after, before, moved};
+        fn differ<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(what: &str) {
+            let (a, b) = (
+                of::<A>().fingerprint.as_deref(),
+                of::<B>().fingerprint.as_deref(),
+            );
+            assert!(a.is_some() && b.is_some(), "{what}: untraced");
+            assert_ne!(a, b, "{what}: one fingerprint for two layouts");
+        }
+        differ::<before::Probe, after::Probe>("a `Result` of two, one retyped");
+        differ::<before::Pairs, after::Pairs>("two instances of a generic swapped");
+        differ::<before::Kinds, after::Kinds>("`m1::Kind` beside another `Kind`, retyped");
+        differ::<before::User, after::User>("a `User` inside a `User`, fields swapped");
+        assert_eq!(
+            of::<before::Kinds>().fingerprint,
+            of::<moved::Kinds>().fingerprint,
+            "a type moved to another module keeps its fingerprint"
+        );
     }
 }

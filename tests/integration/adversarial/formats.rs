@@ -180,6 +180,90 @@ fn a_changed_layout_under_the_same_type_name_is_a_miss_never_a_misread() {
     check(JsonFormatter);
 }
 
+/// The same, one level down (helper-107): a type nested in another of its own serde name
+/// (`github::User` in a `User`), and one serde name for two Rust types (`Result<u32, String>`
+/// beside `Result<u32, u32>`). The tracer took the inner `User` for a recursion and the two
+/// `Result`s for one: the swap and the retype kept the fingerprint, and postcard and bincode
+/// read `followers: 1000, following: 3` back swapped, `Ok(10)` as `Ok(5)`.
+mod nested {
+    pub mod github_v1 {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct User {
+            pub followers: u32,
+            pub following: u32,
+        }
+    }
+
+    pub mod github_v2 {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct User {
+            pub following: u32,
+            pub followers: u32,
+        }
+    }
+
+    pub mod v1 {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct User {
+            pub name: String,
+            pub github: super::github_v1::User,
+            pub dns: Result<u32, String>,
+            pub tcp: Result<u32, u32>,
+        }
+    }
+
+    pub mod v2 {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct User {
+            pub name: String,
+            pub github: super::github_v2::User,
+            pub dns: Result<u32, String>,
+            pub tcp: Result<u32, u32>,
+        }
+    }
+
+    pub mod v3 {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct User {
+            pub name: String,
+            pub github: super::github_v1::User,
+            pub dns: Result<u32, String>,
+            pub tcp: Result<i32, u32>,
+        }
+    }
+}
+
+#[test]
+fn a_changed_layout_inside_a_type_of_the_same_name_is_a_miss_never_a_misread() {
+    fn check<F: Formatter>(formatter: F) {
+        let name = formatter.name();
+        let user = nested::v1::User {
+            name: "ada".into(),
+            github: nested::github_v1::User {
+                followers: 1000,
+                following: 3,
+            },
+            dns: Ok(1),
+            tcp: Ok(10),
+        };
+        let bytes = encode(&formatter, "app::User", user.clone());
+        let read = decode::<_, nested::v2::User>(&formatter, "app::User", &bytes);
+        assert!(
+            matches!(&read, Err(Error::Corrupt { reason, .. }) if reason.contains("shape")),
+            "{name}: the inner User's swapped fields read as {read:?}"
+        );
+        let read = decode::<_, nested::v3::User>(&formatter, "app::User", &bytes);
+        assert!(
+            matches!(&read, Err(Error::Corrupt { reason, .. }) if reason.contains("shape")),
+            "{name}: a retyped Result beside another read as {read:?}"
+        );
+        let read = decode::<_, nested::v1::User>(&formatter, "app::User", &bytes).unwrap();
+        assert_eq!(read, user, "{name}: the same layout still reads");
+    }
+    check(PostcardFormatter);
+    check(BincodeFormatter);
+}
+
 /// A field left out when empty: fine in JSON, which names fields; a binary format would read the
 /// next field in its place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,13 @@
 //!   *recursion*: its content is described by the outer visit, and inside it options are `None`,
 //!   sequences and maps empty, and enums take a variant known to end (a variant that kept
 //!   recursing until the depth limit is marked and avoided in the next pass).
+//! - A container is known by its serde name *and* its visitor's Rust type ([`Id`]): serde names
+//!   carry no module path nor generic arguments, so `Result<u32, String>` and `Result<i32, u32>`,
+//!   `m1::Kind` and `m2::Kind`, or a `github::User` inside a `User`, were one container — the
+//!   second's layout never traced, or taken for a recursion (helper-107: a field swapped or
+//!   retyped in it read old entries as new values). The fingerprint names each container by its
+//!   serde name and the order it was first met, never by its Rust path: a type moved to another
+//!   module keeps its fingerprint.
 //! - Elsewhere options are `Some`, sequences and maps hold one element, and each enum visits its
 //!   next unvisited variant, or a variant through which an enum with unvisited variants was met.
 
@@ -79,6 +86,16 @@ fn fingerprint_with<V: DeserializeOwned>(
     ))
 }
 
+/// A named container's identity while tracing: its serde name, and the Rust type of the visitor
+/// its `Deserialize` hands over (`std::any::type_name`: the type's path and generic arguments).
+/// Never hashed, only told apart within one trace.
+type Id = (&'static str, &'static str);
+
+/// The identity of the container `name` whose `Deserialize` visits with a `V`.
+fn id<V>(name: &'static str) -> Id {
+    (name, std::any::type_name::<V>())
+}
+
 /// What is known of one enum.
 #[derive(Debug, Default)]
 struct Enum {
@@ -88,29 +105,38 @@ struct Enum {
     /// Variants that did not end inside a recursion.
     recursive: BTreeSet<u32>,
     /// The enums met inside each variant.
-    reaches: BTreeMap<u32, BTreeSet<&'static str>>,
+    reaches: BTreeMap<u32, BTreeSet<Id>>,
 }
 
 /// What all passes found.
 #[derive(Debug, Default)]
 struct Trace {
-    containers: BTreeSet<(&'static str, String)>,
-    enums: BTreeMap<&'static str, Enum>,
+    /// Each container's number (the order it was first met) and its descriptions.
+    containers: BTreeSet<(u32, String)>,
+    enums: BTreeMap<Id, Enum>,
+    /// The number of each container met.
+    numbers: BTreeMap<Id, u32>,
 }
 
 impl Trace {
-    fn enum_mut(&mut self, name: &'static str) -> &mut Enum {
-        self.enums.entry(name).or_default()
+    fn enum_mut(&mut self, id: Id) -> &mut Enum {
+        self.enums.entry(id).or_default()
     }
 
-    fn unfinished(&self, name: &str) -> bool {
+    /// `id`'s number: the order it was first met in, what the fingerprint names it by.
+    fn number(&mut self, id: Id) -> u32 {
+        let next = self.numbers.len() as u32;
+        *self.numbers.entry(id).or_insert(next)
+    }
+
+    fn unfinished(&self, id: &Id) -> bool {
         self.enums
-            .get(name)
+            .get(id)
             .is_some_and(|e| e.visited.len() < e.variants.len())
     }
 
     fn complete(&self) -> bool {
-        self.enums.keys().all(|name| !self.unfinished(name))
+        self.enums.keys().all(|id| !self.unfinished(id))
     }
 
     fn hash(&self, root: &str) -> String {
@@ -120,11 +146,18 @@ impl Trace {
             hasher.update(text.as_bytes());
         };
         add(root);
-        for (name, description) in &self.containers {
-            add(name);
+        for (number, description) in &self.containers {
+            add(&number.to_string());
             add(description);
         }
-        for (name, e) in &self.enums {
+        // In the order they were first met, by number and serde name (not by their Rust
+        // paths, which the identities' order would follow).
+        let mut enums: Vec<(u32, &str, &Enum)> = (self.enums.iter())
+            .map(|(id, e)| (self.numbers.get(id).copied().unwrap_or(u32::MAX), id.0, e))
+            .collect();
+        enums.sort_by_key(|(number, ..)| *number);
+        for (number, name, e) in enums {
+            add(&number.to_string());
             add(name);
             for (index, content) in &e.visited {
                 add(&index.to_string());
@@ -136,8 +169,8 @@ impl Trace {
     }
 
     /// The variant a visit outside a recursion takes.
-    fn explore(&self, name: &str) -> Option<u32> {
-        let e = self.enums.get(name)?;
+    fn explore(&self, id: &Id) -> Option<u32> {
+        let e = self.enums.get(id)?;
         let count = e.variants.len() as u32;
         let ends = |i: &u32| !e.recursive.contains(i);
         (0..count)
@@ -153,8 +186,8 @@ impl Trace {
     }
 
     /// The variant a visit inside a recursion takes: the first not known to recurse.
-    fn settle(&self, name: &str) -> Option<u32> {
-        let e = self.enums.get(name)?;
+    fn settle(&self, id: &Id) -> Option<u32> {
+        let e = self.enums.get(id)?;
         (0..e.variants.len() as u32).find(|i| !e.recursive.contains(i))
     }
 }
@@ -163,17 +196,17 @@ impl Trace {
 struct Pass<'t> {
     trace: &'t mut Trace,
     /// The named containers being visited, outermost first.
-    stack: Vec<&'static str>,
+    stack: Vec<Id>,
     /// How many recursions the visit is inside (0: describing).
     cut: usize,
     /// Descriptions being written, innermost last.
     bufs: Vec<String>,
     /// The variants being visited while describing, for `reaches`.
-    open: Vec<(&'static str, u32)>,
+    open: Vec<(Id, u32)>,
     /// Variants taken inside recursions, innermost last.
-    settled: Vec<(&'static str, u32)>,
+    settled: Vec<(Id, u32)>,
     /// Set when the depth limit is hit: the variants that kept recursing.
-    recursive: Vec<(&'static str, u32)>,
+    recursive: Vec<(Id, u32)>,
     text: &'static str,
     bytes: &'static [u8],
 }
@@ -201,21 +234,22 @@ impl<'t> Pass<'t> {
         }
     }
 
-    /// Visits the named container `name`: described once, recursions cut.
+    /// Visits the named container `id`: described once, recursions cut.
     fn container<T>(
         &mut self,
         kind: &str,
-        name: &'static str,
+        id: Id,
         visit: impl FnOnce(&mut Self) -> Result<T, Failure>,
     ) -> Result<T, Failure> {
-        self.write(&format!("{kind} {name}"));
+        let number = self.trace.number(id);
+        self.write(&format!("{kind} {}#{number}", id.0));
         if self.stack.len() >= MAX_DEPTH {
             self.recursive = repeated(&self.settled);
             return Err(Failure::TooDeep);
         }
-        let recursion = self.stack.contains(&name);
+        let recursion = self.stack.contains(&id);
         let describe = !recursion && self.cut == 0;
-        self.stack.push(name);
+        self.stack.push(id);
         self.cut += usize::from(recursion);
         if describe {
             self.bufs.push(String::new());
@@ -223,7 +257,7 @@ impl<'t> Pass<'t> {
         let result = visit(self);
         if describe {
             let description = self.bufs.pop().unwrap_or_default();
-            self.trace.containers.insert((name, description));
+            self.trace.containers.insert((number, description));
         }
         self.cut -= usize::from(recursion);
         self.stack.pop();
@@ -250,7 +284,7 @@ impl<'t> Pass<'t> {
 }
 
 /// The variants that appear more than once: those that kept recursing.
-fn repeated(settled: &[(&'static str, u32)]) -> Vec<(&'static str, u32)> {
+fn repeated(settled: &[(Id, u32)]) -> Vec<(Id, u32)> {
     let mut seen = BTreeSet::new();
     let mut twice = BTreeSet::new();
     for variant in settled {
@@ -378,7 +412,9 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Failure> {
-        self.container("newtype", name, |pass| visitor.visit_newtype_struct(pass))
+        self.container("newtype", id::<V>(name), |pass| {
+            visitor.visit_newtype_struct(pass)
+        })
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Failure> {
@@ -406,7 +442,7 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Failure> {
-        self.container("tuple", name, |pass| {
+        self.container("tuple", id::<V>(name), |pass| {
             visitor.visit_seq(pass.elements(len, &[]))
         })
     }
@@ -425,7 +461,7 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Failure> {
-        self.container("struct", name, |pass| {
+        self.container("struct", id::<V>(name), |pass| {
             visitor.visit_seq(pass.elements(fields.len(), fields))
         })
     }
@@ -439,23 +475,24 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         if variants.is_empty() {
             return Err(Failure::Untraceable("an enum without variants".to_owned()));
         }
-        self.trace.enum_mut(name).variants = variants;
+        let id = id::<V>(name);
+        self.trace.enum_mut(id).variants = variants;
         for (open, index) in &self.open {
-            let e = self.trace.enum_mut(open);
-            e.reaches.entry(*index).or_default().insert(name);
+            let e = self.trace.enum_mut(*open);
+            e.reaches.entry(*index).or_default().insert(id);
         }
-        self.container("enum", name, |pass| {
+        self.container("enum", id, |pass| {
             pass.write(&variants.join("|"));
             let describing = pass.cut == 0;
             let index = if describing {
-                pass.trace.explore(name)
+                pass.trace.explore(&id)
             } else {
-                pass.trace.settle(name)
+                pass.trace.settle(&id)
             };
             let index = index.ok_or_else(|| {
                 Failure::Untraceable(format!("no variant of {name} ends its recursion"))
             })?;
-            visitor.visit_enum(Variant::new(pass, name, index, describing))
+            visitor.visit_enum(Variant::new(pass, id, index, describing))
         })
     }
 

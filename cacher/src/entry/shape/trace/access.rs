@@ -2,7 +2,7 @@
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
-use super::{Failure, Pass, element, index_deserializer};
+use super::{Failure, Id, Pass, element, index_deserializer};
 
 /// The elements of a sequence, tuple, struct (with its field names) or map.
 pub(super) struct Elements<'p, 'a, 't> {
@@ -75,22 +75,17 @@ impl<'de> de::MapAccess<'de> for Elements<'_, '_, '_> {
 /// One variant of an enum, chosen by the pass.
 pub(super) struct Variant<'p, 't> {
     pass: &'p mut Pass<'t>,
-    name: &'static str,
+    id: Id,
     index: u32,
     /// Outside a recursion: the variant's content is written down.
     describing: bool,
 }
 
 impl<'p, 't> Variant<'p, 't> {
-    pub(super) fn new(
-        pass: &'p mut Pass<'t>,
-        name: &'static str,
-        index: u32,
-        describing: bool,
-    ) -> Self {
+    pub(super) fn new(pass: &'p mut Pass<'t>, id: Id, index: u32, describing: bool) -> Self {
         Self {
             pass,
-            name,
+            id,
             index,
             describing,
         }
@@ -103,22 +98,22 @@ impl<'p, 't> Variant<'p, 't> {
     ) -> Result<T, Failure> {
         let Self {
             pass,
-            name,
+            id,
             index,
             describing,
         } = self;
         if describing {
-            pass.open.push((name, index));
+            pass.open.push((id, index));
             pass.bufs.push(String::new());
         } else {
-            pass.settled.push((name, index));
+            pass.settled.push((id, index));
         }
         let result = visit(pass);
         if describing {
             pass.open.pop();
             let content = pass.bufs.pop().unwrap_or_default();
             if result.is_ok() {
-                pass.trace.enum_mut(name).visited.insert(index, content);
+                pass.trace.enum_mut(id).visited.insert(index, content);
             }
         } else {
             pass.settled.pop();
