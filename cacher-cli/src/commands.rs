@@ -249,9 +249,9 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     }
     print::outln!("{}", print::clean(&source.name));
     print::outln!(
-        "{} namespaces, {} entries, {}",
+        "{} namespaces, {}, {}",
         caches.len(),
-        entries.len(),
+        print::entries(entries.len()),
         print::bytes(bytes)
     );
     print::outln!("{expired} expired (by their own ttl, or --ttl)");
@@ -275,6 +275,7 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
     let namespace = args.namespace.as_deref();
     let namespace = namespace.map(|ns| names::namespace(&listed, ns, args.reading));
     let namespace = namespace.transpose()?;
+    let near = (args.namespace.as_deref()).map(|ns| names::near_namespace(&listed, ns));
     let mut entries: Vec<Listed> = listed
         .into_iter()
         .filter(|l| {
@@ -322,12 +323,19 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         } else {
             "removed"
         };
-        print::outln!("{verb} {removed} entries ({})", print::bytes(bytes));
+        print::outln!(
+            "{verb} {} ({})",
+            print::entries(removed),
+            print::bytes(bytes)
+        );
         left_over(remove.len() - removed);
     }
     if let Some(arg) = unknown {
-        let typed = names::typed(arg);
-        return Ok(not_found(source, &format!("entries of namespace {typed}")));
+        let (typed, near) = (names::typed(arg), near.unwrap_or_default());
+        return Ok(not_found(
+            source,
+            &format!("entries of namespace {typed}{near}"),
+        ));
     }
     Ok(exit::OK)
 }
@@ -354,7 +362,9 @@ fn remove_all<'a>(
     match first {
         None => Ok(removed),
         Some(first) => Err(format!(
-            "removed {removed} entries, but cannot remove {failed} entries (the first, {first})"
+            "removed {}, but cannot remove {} (the first, {first})",
+            print::entries(removed),
+            print::entries(failed)
         )),
     }
 }
@@ -363,7 +373,8 @@ fn remove_all<'a>(
 fn left_over(left: usize) {
     if left > 0 {
         print::outln!(
-            "left {left} entries written over since they were listed (another's, or fresh values)"
+            "left {} written over since they were listed (another's, or fresh values)",
+            print::entries(left)
         );
     }
 }
@@ -408,7 +419,11 @@ fn clear(
             emit(&json!({ "removed": 0 }));
         }
         let typed = names::typed(arg.unwrap_or(ns));
-        return Ok(not_found(source, &format!("entries of namespace {typed}")));
+        let near = names::near_namespace(listed, arg.unwrap_or(ns));
+        return Ok(not_found(
+            source,
+            &format!("entries of namespace {typed}{near}"),
+        ));
     }
     let what = namespace.map_or_else(
         || "every namespace".to_owned(),
@@ -417,8 +432,8 @@ fn clear(
     if !doomed.is_empty()
         && !yes
         && !confirm(&format!(
-            "Remove {} entries of {what} in {}?",
-            doomed.len(),
+            "Remove {} of {what} in {}?",
+            print::entries(doomed.len()),
             print::clean(&source.name)
         ))
     {
@@ -436,7 +451,7 @@ fn clear(
     if json {
         emit(&json!({ "removed": removed }));
     } else {
-        print::outln!("removed {removed} entries of {what}");
+        print::outln!("removed {} of {what}", print::entries(removed));
         left_over(doomed.len() - removed);
     }
     // What was removed is said first (helper-105: on a full disk the move failed, and the

@@ -98,6 +98,23 @@ pub fn namespace(listed: &[Listed], arg: &str, how: Reading) -> Result<String, S
     })
 }
 
+/// For a namespace NAMESPACE (`arg`) with no entries: the one namespace listed that ends with
+/// the same function name, as a hint (helper-106 guessed `port::file_plain` for a binary's
+/// `extra4::file_plain`); empty when there is none, or more than one.
+pub fn near_namespace(listed: &[Listed], arg: &str) -> String {
+    let function = arg.rsplit("::").next().unwrap_or(arg);
+    let mut near: Vec<&str> = (listed.iter().filter_map(Listed::meta))
+        .map(|meta| meta.namespace.as_str())
+        .filter(|name| *name != arg && name.rsplit("::").next() == Some(function))
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    match near.as_slice() {
+        [one] => format!(" (did you mean {}?)", crate::print::quoted(one)),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Reading, pick};

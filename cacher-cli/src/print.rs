@@ -176,6 +176,14 @@ pub fn unescape(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// `n` entries, in words: "1 entry", "3 entries".
+pub fn entries(n: usize) -> String {
+    match n {
+        1 => "1 entry".to_owned(),
+        n => format!("{n} entries"),
+    }
+}
+
 /// `812 B`, `4.2 KiB`, `13.0 MiB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -319,7 +319,7 @@ fn clear_removes_nothing_written_at_a_listed_location_meanwhile() {
     };
     let shown = on_a_terminal(&["--root", root, "clear", "A"], write_b, "y\n");
     assert!(shown.contains("removed 0 entries"), "{shown}");
-    assert!(shown.contains("left 1 entries written over"), "{shown}");
+    assert!(shown.contains("left 1 entry written over"), "{shown}");
     assert_eq!(
         namespaces(root),
         ["B"],
@@ -412,7 +412,7 @@ fn a_removal_that_fails_names_the_location_as_show_prints_it() {
     };
     let root = dir.path().to_str().unwrap();
     let shown = on_a_terminal(&["--root", root, "clear", "A"], a_link_out, "y\n");
-    assert!(shown.contains("cannot remove 1 entries"), "{shown}");
+    assert!(shown.contains("cannot remove 1 entry"), "{shown}");
     assert!(shown.contains("back\\\\sl/entry.json"), "{shown}");
 }
 

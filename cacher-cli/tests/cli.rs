@@ -172,6 +172,15 @@ fn show_prints_the_arguments_of_hashed_entries_and_a_json_value() {
     assert_eq!(code(&bare), 4);
     let told = String::from_utf8_lossy(&bare.stderr);
     assert!(told.contains("did you mean \"(v2)bob\"?"), "{told}");
+    // A hashed key as `show` cuts it, pasted without its `…` (helper-106): exit 4, naming it.
+    let start = &key[..20];
+    let cut = cacher(&["--root", root, "show", "demo::greet", start]);
+    assert_eq!(code(&cut), 4);
+    let told = String::from_utf8_lossy(&cut.stderr);
+    assert!(told.contains(&format!("did you mean \"{key}\"?")), "{told}");
+    // With it, the entry.
+    let whole = cacher(&["--root", root, "show", "demo::greet", &format!("{start}…")]);
+    assert_eq!(code(&whole), 0, "{whole:?}");
 }
 
 #[test]
@@ -231,7 +240,7 @@ fn prune_removes_by_age_by_expiry_and_down_to_a_size() {
     );
     assert_eq!(count(), 8);
     let out = cacher(&["--root", root, "prune", "--older-than", "30d"]);
-    assert_eq!(text(&out), "removed 1 entries (1.2 KiB)\n");
+    assert_eq!(text(&out), "removed 1 entry (1.2 KiB)\n");
     assert_eq!(count(), 7);
     // A bare number is refused, as the attribute's `ttl = "60"` is: one second would have
     // removed every entry here.
@@ -613,6 +622,21 @@ fn prune_of_a_namespace_with_no_entries_says_so() {
         String::from_utf8_lossy(&out.stderr).contains("no entries of namespace"),
         "{out:?}"
     );
+    // A namespace of the same function under another path (helper-106 guessed the package's
+    // name for a binary's): named, in `prune`, `clear` and `show` alike.
+    for command in [
+        &["prune", "--older-than", "0s", "--namespace", "app::greet"][..],
+        &["clear", "app::greet", "--yes"],
+        &["show", "app::greet"],
+    ] {
+        let out = cacher(&[&["--root", root][..], command].concat());
+        assert_eq!(code(&out), 4, "{out:?}");
+        let told = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            told.contains("did you mean \"demo::greet\"?"),
+            "{command:?}: {told}"
+        );
+    }
     let out = cacher(&[typo.as_slice(), &["demo::greet", "--dry-run"]].concat());
     assert_eq!(code(&out), 0, "{out:?}");
     assert!(text(&out).contains("would remove 3 entries"), "{out:?}");

@@ -20,7 +20,7 @@ fn cleared_while_computing(make: &dyn Fn() -> Cache<String, String>, clear: &[&s
     let computed = || {
         let out = cacher(clear);
         assert_eq!(code(&out), 0, "{out:?}");
-        assert!(text(&out).starts_with("removed 1 entries"), "{out:?}");
+        assert!(text(&out).starts_with("removed 1 entry"), "{out:?}");
         "computed before the clear".to_owned()
     };
     assert_eq!(

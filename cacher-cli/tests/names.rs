@@ -100,7 +100,7 @@ fn a_namespace_and_key_are_taken_as_ls_and_show_printed_them() {
         "--max-size",
         "0",
     ]);
-    assert!(text(&pruned).contains("removed 1 entries"), "{pruned:?}");
+    assert!(text(&pruned).contains("removed 1 entry"), "{pruned:?}");
     assert_eq!(listed(&["--root", root]), [("kept".to_owned(), 1)]);
 
     plant_file(dir.path(), 2, namespace, "k2", "(v2)two");
@@ -108,7 +108,7 @@ fn a_namespace_and_key_are_taken_as_ls_and_show_printed_them() {
     assert_eq!(code(&cleared), 0, "{cleared:?}");
     let said = text(&cleared);
     assert!(
-        said.contains("removed 1 entries of namespace \"evil\\u{1b}[31m\\\\red\""),
+        said.contains("removed 1 entry of namespace \"evil\\u{1b}[31m\\\\red\""),
         "{said}"
     );
     assert_eq!(listed(&["--root", root]), [("kept".to_owned(), 1)]);

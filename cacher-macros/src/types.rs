@@ -193,11 +193,13 @@ pub(crate) fn check_static_type(ty: &Type, generics: &[Ident], what: &str, error
         )
     } else {
         format!(
-            "the cache is one static for every `{name}`, so `{name}` cannot be in the key or the value: make the function concrete{}",
+            "the cache is a static, whose key and value types cannot name `{name}`: make the function concrete{}",
             if what == "argument" {
-                ", or mark this argument `#[cached(skip)]`"
+                format!(
+                    ", or mark this argument `#[cached(skip)]` (each `{name}` then has a cache of its own)"
+                )
             } else {
-                ""
+                String::new()
             }
         )
     };

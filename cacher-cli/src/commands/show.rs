@@ -53,7 +53,8 @@ pub(super) fn show_namespace(
             // A JSON reader gets a document too: the namespace, without entries.
             emit(&json!({ "namespace": namespace, "entries": [] }));
         }
-        let what = format!("entries of namespace {}", typed(arg));
+        let near = names::near_namespace(listed, arg);
+        let what = format!("entries of namespace {}{near}", typed(arg));
         return Ok(not_found(source, &what));
     }
     entries.sort_by_key(|l| std::cmp::Reverse(l.meta().map(|m| m.created_ms)));
@@ -182,8 +183,9 @@ pub(super) fn show_entry(
             emit(&serde_json::Value::Null);
         }
         // A key written as the arguments' text without what starts it (`word=cache` for
-        // `(v2)word=cache`): the one it ends, named.
-        let ends = |k: &&str| k.len() > key.len() && k.ends_with(key);
+        // `(v2)word=cache`), or a key as `show` cuts it without its `…` (helper-106 pasted a
+        // hashed key so): the one it ends or starts, named.
+        let ends = |k: &&str| k.len() > key.len() && (k.ends_with(key) || k.starts_with(key));
         let mut near: Vec<&str> = (of_namespace(listed, &namespace).filter_map(Listed::meta))
             .flat_map(|m| [Some(m.key.as_str()), m.args.as_deref()])
             .flatten()
