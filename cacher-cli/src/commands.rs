@@ -249,8 +249,11 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     }
     print::outln!("{}", print::clean(&source.name));
     print::outln!(
-        "{} namespaces, {}, {}",
-        caches.len(),
+        "{}, {}, {}",
+        match caches.len() {
+            1 => "1 namespace".to_owned(),
+            n => format!("{n} namespaces"),
+        },
         print::entries(entries.len()),
         print::bytes(bytes)
     );

@@ -438,7 +438,8 @@ fn panicked<F: Formatter>(formatter: &F) -> FormatError {
 
 /// Why an entry is not the one a lookup asks for.
 enum Mismatch {
-    /// This key's entry, computed by other code of the function.
+    /// This key's entry, computed by other code of the function, or its shape fingerprinted by
+    /// an earlier tracer ([`shape::current_scheme`]).
     Superseded,
     /// Not this key's entry, or not readable as its type: the reason.
     Other(String),
@@ -476,6 +477,15 @@ fn check(header: &Header<'_>, key: &EntryKey<'_>, shape: Option<&str>) -> Result
         return other(format!("entry of another type than {}", key.type_name));
     }
     if header.shape.as_deref() != shape {
+        // Traced by an earlier tracer: the same layout may read otherwise; not this key's
+        // layout changing, so not warned about.
+        if header
+            .shape
+            .as_deref()
+            .is_some_and(|s| !shape::current_scheme(s))
+        {
+            return Err(Mismatch::Superseded);
+        }
         return other(format!(
             "entry of another shape of {} (its layout changed)",
             key.type_name

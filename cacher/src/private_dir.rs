@@ -49,14 +49,31 @@ pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std:
 /// those are refused by cap-std). A copy of a cache made with hard links (`cp -al`) is refused so
 /// too: its files are written by both.
 pub(crate) fn not_owned(metadata: &std::fs::Metadata) -> Option<&'static str> {
-    if !metadata.is_file() {
-        return Some("not a regular file");
-    }
     #[cfg(unix)]
-    if std::os::unix::fs::MetadataExt::nlink(metadata) > 1 {
-        return Some("it has another name (a hard link), maybe outside the cache's directory");
+    let names = std::os::unix::fs::MetadataExt::nlink(metadata);
+    #[cfg(not(unix))]
+    let names = 1;
+    why_not_owned(metadata.is_file(), names)
+}
+
+/// [`not_owned`] of what a directory's handle says of a name in it (cap-std's metadata, read
+/// without opening: a FIFO is never opened).
+pub(crate) fn not_owned_beneath(metadata: &cap_std::fs::Metadata) -> Option<&'static str> {
+    #[cfg(unix)]
+    let names = cap_std::fs::MetadataExt::nlink(metadata);
+    #[cfg(not(unix))]
+    let names = 1;
+    why_not_owned(metadata.is_file(), names)
+}
+
+fn why_not_owned(regular: bool, names: u64) -> Option<&'static str> {
+    match (regular, names) {
+        (false, _) => Some("not a regular file"),
+        (true, 2..) => {
+            Some("it has another name (a hard link), maybe outside the cache's directory")
+        }
+        (true, _) => None,
     }
-    None
 }
 
 /// The flags of an open that never blocks (`O_NONBLOCK`: a FIFO opens at once; `O_NOCTTY`: a

@@ -29,6 +29,16 @@ use serde::de::DeserializeOwned;
 
 mod trace;
 
+/// What starts a fingerprint of this tracer: one of an earlier tracer (none, before session 31's,
+/// which took types of one serde name for one) describes the same layout in other words, so an
+/// entry that records one is a plain miss, not "its layout changed" (`entry::check`).
+const SCHEME: &str = "2:";
+
+/// Whether `fingerprint` was made by this tracer ([`SCHEME`]).
+pub(crate) fn current_scheme(fingerprint: &str) -> bool {
+    fingerprint.starts_with(SCHEME)
+}
+
 /// What is known of one type's shape.
 #[derive(Debug)]
 pub(crate) struct Shape {

@@ -777,3 +777,40 @@ fn a_deserialize_that_panics_on_stored_bytes_is_a_miss() {
     assert_eq!(reader.get_or_compute(&1, || Touchy(14)), Touchy(14));
     assert_eq!(reader.stats().misses, 1);
 }
+
+/// An entry fingerprinted by the tracer before session 31's (no `2:` before its fingerprint),
+/// which described the same layouts in other words: a plain miss, overwritten by the next store,
+/// not "its layout changed" — warned about and counted in `stats().errors` for every entry of
+/// every traced type after an upgrade (helper-108's review). Another fingerprint of this tracer
+/// is still a layout change.
+#[test]
+fn an_entry_of_the_earlier_tracer_is_a_plain_miss_and_another_layout_still_corrupt() {
+    let key = cacher::entry::EntryKey {
+        namespace: "app::user",
+        version: None,
+        key: "7",
+        args: Some("(v2)7"),
+        type_name: "app::User",
+        code: None,
+    };
+    let user = v1::User {
+        first: "Ada".into(),
+        last: "Lovelace".into(),
+    };
+    let bytes = cacher::entry::encode(&JsonFormatter, &key, &Entry::new(user, 0)).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("\"shape\":\"2:"), "{text}");
+    let read = |text: String| {
+        cacher::entry::decode_current::<_, v1::User>(&JsonFormatter, &key, text.as_bytes(), &"t")
+    };
+    let earlier = text.replace("\"shape\":\"2:", "\"shape\":\"");
+    assert!(
+        matches!(read(earlier), Ok(None)),
+        "the earlier tracer's entry"
+    );
+    let other = text.replace("\"shape\":\"2:", "\"shape\":\"2:0");
+    assert!(
+        matches!(read(other), Err(Error::Corrupt { .. })),
+        "another layout's"
+    );
+}

@@ -137,3 +137,28 @@ fn a_database_file_hard_linked_to_a_file_outside_is_never_written() {
         after.len()
     );
 }
+
+/// As above, in a store that has entries (helper-108's review): the store is looked at before
+/// it is opened (`whose`), read-only but with LMDB's locks, and LMDB, the lock file's first
+/// opener, extended it to its table and wrote its header — before the hard link was refused.
+#[test]
+fn a_lock_file_hard_linked_outside_a_store_with_entries_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = dir.path().join("made");
+    assert_eq!(call(&made), "one");
+    // A copy of that store's database, in a directory no store of this process has opened.
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::copy(made.join("data.mdb"), store.join("data.mdb")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, PRECIOUS).unwrap();
+    std::fs::hard_link(&victim, store.join("lock.mdb")).unwrap();
+    assert_eq!(call(&store), "one", "the function's value is returned");
+    let after = std::fs::read(&victim).unwrap();
+    assert!(
+        after == PRECIOUS,
+        "the store wrote the file its lock.mdb is a hard link of: {} bytes now",
+        after.len()
+    );
+}

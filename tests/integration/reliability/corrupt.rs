@@ -255,7 +255,7 @@ fn corrupt_json_entries_are_misses_recomputed_and_repaired() {
     );
     suite.check(
         "entry of another shape of the same type name",
-        edit("\"shape\":\"", "\"shape\":\"0").as_bytes(),
+        edit("\"shape\":\"2:", "\"shape\":\"2:0").as_bytes(),
     );
     suite.check(
         "entry with its key field removed",

@@ -66,9 +66,9 @@ impl Locked {
     /// The file `number`, locked; made if missing when `create`, else `None` then, and also
     /// when no generation can be read from what is there (see [`unusable`]).
     ///
-    /// Opened as an entry is read (`write::nonblocking_flags`): a FIFO planted there opens at
-    /// once and is refused by its handle's metadata, never read (a read of it would block for
-    /// good).
+    /// Opened as an entry is read (`private_dir::nonblocking_flags`): a FIFO planted there opens
+    /// at once and is refused by its handle's metadata, never read (a read of it would block for
+    /// good); a hard link is refused too (`private_dir::not_owned`).
     fn open(root: &Dir, number: u64, modes: Modes, create: bool) -> io::Result<Option<Self>> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(create);

@@ -210,17 +210,32 @@ fn no_store(dir: &Path, why: &str) -> heed::Error {
 /// store is opened.
 fn whose(path: &Path, create: bool) -> heed::Result<()> {
     let root = cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
+    // LMDB opens both by their paths and writes `lock.mdb` even to look (the first opener sizes
+    // and writes its table): anything but cacher's own (a hard link, helper-108's review) is
+    // refused before it opens them.
+    let own = |name: &str, meta: &cap_std::fs::Metadata| {
+        let why = crate::private_dir::not_owned_beneath(meta);
+        why.map_or(Ok(()), |why| {
+            Err(not_ours(path, &format!("its {name}: {why}")))
+        })
+    };
     match root.symlink_metadata("data.mdb") {
-        Ok(data) if data.is_file() && data.len() > 0 => {}
-        Ok(data) if data.is_file() && create => return Ok(()),
-        Ok(data) if data.is_file() => return Err(no_store(path, "its data.mdb is empty")),
-        Ok(_) => return Err(not_ours(path, "its data.mdb is not a regular file")),
+        Ok(data) => {
+            own("data.mdb", &data)?;
+            match data.len() {
+                0 if create => return Ok(()),
+                0 => return Err(no_store(path, "its data.mdb is empty")),
+                _ => {}
+            }
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound && create => return Ok(()),
         Err(e) => return Err(no_store(path, &format!("no data.mdb: {e}"))),
     }
     let flags = match root.symlink_metadata("lock.mdb") {
-        Ok(lock) if lock.is_file() => EnvFlags::READ_ONLY,
-        Ok(_) => return Err(not_ours(path, "its lock.mdb is not a regular file")),
+        Ok(lock) => {
+            own("lock.mdb", &lock)?;
+            EnvFlags::READ_ONLY
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => EnvFlags::READ_ONLY | EnvFlags::NO_LOCK,
         Err(e) => return Err(e.into()),
     };
@@ -363,10 +378,13 @@ fn own_files(dir: &Path, writable: bool) -> heed::Result<()> {
             return Err(refused(why));
         }
         if *name == "lock.mdb" {
-            reserve_lock_table(&file).map_err(|e| {
-                refused(&format!(
+            reserve_lock_table(&file).map_err(|e| match e.raw_os_error() {
+                Some(28 | 122) => refused(&format!(
                     "no room for LMDB's lock table on its device ({e}): a full disk"
-                ))
+                )),
+                _ => refused(&format!(
+                    "LMDB's lock table cannot be given its blocks ({e})"
+                )),
             })?;
         }
     }

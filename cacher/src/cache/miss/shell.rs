@@ -320,9 +320,9 @@ where
     ) -> Self {
         // The generation is noted before the persistent key is made: that runs user code (the
         // key's `Serialize`, the keyer), and an invalidation from there came after the call's
-        // memory lookup, so it must count as since the call started. (An async forced refresh
-        // notes it again after its own invalidation, `Core::invalidated`, which takes such an
-        // invalidation in too: its value is computed after both.)
+        // memory lookup, so it must count as since the call started. (A forced refresh notes it
+        // again as its first step watches the key, `Core::start`, after its own invalidation,
+        // which takes such an invalidation in too: its value is computed after both.)
         let generation = inner.flights.generations().current(hash);
         // Made while the call is still this miss's alone (shared from here on).
         // A `match` on `Q::PERSISTENT` alone, which the build skips (`KeyRef::PERSISTENT`); a

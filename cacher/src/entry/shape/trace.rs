@@ -165,7 +165,7 @@ impl Trace {
                 add(content);
             }
         }
-        hasher.finalize().to_hex()[..32].to_owned()
+        format!("{}{}", super::SCHEME, &hasher.finalize().to_hex()[..32])
     }
 
     /// The variant a visit outside a recursion takes.
