@@ -17,6 +17,10 @@
 //! JSON-only anyway (postcard and bincode cannot decode them); with
 //! postcard or bincode a layout change of such a type is not detected — bump the cache's
 //! `version` when you change one. A warning says so once per type.
+//!
+//! A type whose layout depends on a value it reads (an enum sent as its `#[repr(u8)]` number, a
+//! hand-written tag) traces as that value's kind: a variant inserted is not seen. Field and
+//! variant names are written whole, aliases included, each with its length.
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
@@ -430,6 +434,84 @@ mod tests {
             of::<before::Kinds>().fingerprint,
             of::<moved::Kinds>().fingerprint,
             "a type moved to another module keeps its fingerprint"
+        );
+    }
+
+    /// `#[serde(alias)]` (helper-109): a struct's field names come with its aliases, and the
+    /// fields were labelled by position from them, so with two aliases the last two fields went
+    /// unnamed and could be swapped unseen; an enum with an alias was offered an index past its
+    /// variants, refused, and left untraced. A field renamed to look like two is one.
+    #[allow(dead_code)]
+    mod aliased {
+        pub mod before {
+            #[derive(serde::Deserialize)]
+            pub struct Account {
+                #[serde(alias = "userName", alias = "user_name")]
+                pub username: String,
+                pub first_name: String,
+                pub last_name: String,
+            }
+
+            #[derive(serde::Deserialize)]
+            pub enum Status {
+                #[serde(alias = "active")]
+                Active,
+                Pending,
+                Banned,
+            }
+
+            #[derive(serde::Deserialize)]
+            pub struct Named {
+                #[serde(rename = "a:u32,b")]
+                pub a: u32,
+            }
+        }
+
+        pub mod after {
+            #[derive(serde::Deserialize)]
+            pub struct Account {
+                #[serde(alias = "userName", alias = "user_name")]
+                pub username: String,
+                pub last_name: String,
+                pub first_name: String,
+            }
+
+            #[derive(serde::Deserialize)]
+            pub enum Status {
+                #[serde(alias = "active")]
+                Active,
+                Banned,
+                Pending,
+            }
+
+            #[derive(serde::Deserialize)]
+            pub struct Named {
+                pub a: u32,
+                pub b: u32,
+            }
+        }
+    }
+
+    #[test]
+    fn aliases_and_odd_names_keep_every_field_and_variant_in_the_fingerprint() {
+        use aliased::{after, before};
+        let traced = |f: Option<&str>| f.map(str::to_owned).expect("traced");
+        let account = (of::<before::Account>(), of::<after::Account>());
+        assert_ne!(
+            traced(account.0.fingerprint.as_deref()),
+            traced(account.1.fingerprint.as_deref()),
+            "the two fields after the aliases swapped"
+        );
+        let status = (of::<before::Status>(), of::<after::Status>());
+        assert_ne!(
+            traced(status.0.fingerprint.as_deref()),
+            traced(status.1.fingerprint.as_deref()),
+            "variants swapped beside an alias"
+        );
+        assert_ne!(
+            traced(of::<before::Named>().fingerprint.as_deref()),
+            traced(of::<after::Named>().fingerprint.as_deref()),
+            "a field named like two"
         );
     }
 }

@@ -72,6 +72,10 @@ fn fingerprint_with<V: DeserializeOwned>(
                     return Ok(trace.hash(&root));
                 }
             }
+            // An enum whose names include aliases: the index refused is its count.
+            Err(Failure::NoVariant(id, index)) if index > 0 => {
+                trace.enum_mut(id).count = Some(index);
+            }
             Err(Failure::TooDeep) if !pass.recursive.is_empty() => {
                 let marks = std::mem::take(&mut pass.recursive);
                 for (name, index) in marks {
@@ -99,13 +103,24 @@ fn id<V>(name: &'static str) -> Id {
 /// What is known of one enum.
 #[derive(Debug, Default)]
 struct Enum {
+    /// The names its `Deserialize` gives, aliases included (`#[serde(alias)]`).
     variants: &'static [&'static str],
+    /// How many variants there are, once an index past them was refused: `variants` also
+    /// lists aliases, so it may name more than there are.
+    count: Option<u32>,
     /// The content of each visited variant.
     visited: BTreeMap<u32, String>,
     /// Variants that did not end inside a recursion.
     recursive: BTreeSet<u32>,
     /// The enums met inside each variant.
     reaches: BTreeMap<u32, BTreeSet<Id>>,
+}
+
+impl Enum {
+    /// How many variants it has: as many as it names, until an index was refused.
+    fn count(&self) -> u32 {
+        self.count.unwrap_or(self.variants.len() as u32)
+    }
 }
 
 /// What all passes found.
@@ -132,7 +147,7 @@ impl Trace {
     fn unfinished(&self, id: &Id) -> bool {
         self.enums
             .get(id)
-            .is_some_and(|e| e.visited.len() < e.variants.len())
+            .is_some_and(|e| e.visited.len() < e.count() as usize)
     }
 
     fn complete(&self) -> bool {
@@ -171,7 +186,7 @@ impl Trace {
     /// The variant a visit outside a recursion takes.
     fn explore(&self, id: &Id) -> Option<u32> {
         let e = self.enums.get(id)?;
-        let count = e.variants.len() as u32;
+        let count = e.count();
         let ends = |i: &u32| !e.recursive.contains(i);
         (0..count)
             .find(|i| !e.visited.contains_key(i))
@@ -188,7 +203,7 @@ impl Trace {
     /// The variant a visit inside a recursion takes: the first not known to recurse.
     fn settle(&self, id: &Id) -> Option<u32> {
         let e = self.enums.get(id)?;
-        (0..e.variants.len() as u32).find(|i| !e.recursive.contains(i))
+        (0..e.count()).find(|i| !e.recursive.contains(i))
     }
 }
 
@@ -298,6 +313,9 @@ fn repeated(settled: &[(Id, u32)]) -> Vec<(Id, u32)> {
 #[derive(Debug)]
 enum Failure {
     TooDeep,
+    /// The enum's `Deserialize` refused the variant index offered: it has fewer variants than
+    /// its names (aliases are among them).
+    NoVariant(Id, u32),
     /// The type's `Deserialize` refused a placeholder: another may do.
     Refused(String),
     Untraceable(String),
@@ -307,6 +325,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::TooDeep => f.write_str("a recursion that does not end"),
+            Failure::NoVariant(id, _) => write!(f, "{} has no variant to trace", id.0),
             Failure::Refused(why) | Failure::Untraceable(why) => f.write_str(why),
         }
     }
@@ -462,6 +481,7 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
         visitor: V,
     ) -> Result<V::Value, Failure> {
         self.container("struct", id::<V>(name), |pass| {
+            pass.write(&field_names(fields));
             visitor.visit_seq(pass.elements(fields.len(), fields))
         })
     }
@@ -499,6 +519,16 @@ impl<'de> de::Deserializer<'de> for &mut Pass<'_> {
     fn is_human_readable(&self) -> bool {
         false
     }
+}
+
+/// A struct's field names as its `Deserialize` gives them, aliases included, each with its
+/// length (a name is any text: `#[serde(rename = "a:u32,b")]` must not read as two fields).
+/// Written whole: the fields are labelled by position from this list, and an alias shifts the
+/// labels of the fields after it (helper-109: with two aliases, the last two fields could be
+/// swapped unseen).
+fn field_names(fields: &[&str]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("{}'{f}", f.len())).collect();
+    format!("{{{}}}", names.join(","))
 }
 
 /// The variant index an `EnumAccess` hands to the variant's identifier.

@@ -2,7 +2,7 @@
 
 use serde::de::{self, DeserializeSeed, Visitor};
 
-use super::{Failure, Id, Pass, element, index_deserializer};
+use super::{Failure, Id, Pass, element, field_names, index_deserializer};
 
 /// The elements of a sequence, tuple, struct (with its field names) or map.
 pub(super) struct Elements<'p, 'a, 't> {
@@ -127,7 +127,9 @@ impl<'de> de::EnumAccess<'de> for Variant<'_, '_> {
     type Variant = Self;
 
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), Failure> {
-        let value = seed.deserialize(index_deserializer(self.index))?;
+        // Refused: no variant of that index (the enum's names include aliases).
+        let value = (seed.deserialize(index_deserializer(self.index)))
+            .map_err(|_| Failure::NoVariant(self.id, self.index))?;
         Ok((value, self))
     }
 }
@@ -155,6 +157,9 @@ impl<'de> de::VariantAccess<'de> for Variant<'_, '_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Failure> {
-        self.content(|pass| visitor.visit_seq(pass.elements(fields.len(), fields)))
+        self.content(|pass| {
+            pass.write(&field_names(fields));
+            visitor.visit_seq(pass.elements(fields.len(), fields))
+        })
     }
 }
