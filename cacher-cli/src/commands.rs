@@ -250,10 +250,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
     print::outln!("{}", print::clean(&source.name));
     print::outln!(
         "{}, {}, {}",
-        match caches.len() {
-            1 => "1 namespace".to_owned(),
-            n => format!("{n} namespaces"),
-        },
+        print::counted(caches.len(), "namespace", "namespaces"),
         print::entries(entries.len()),
         print::bytes(bytes)
     );

@@ -178,9 +178,14 @@ pub fn unescape(text: &str) -> Option<String> {
 
 /// `n` entries, in words: "1 entry", "3 entries".
 pub fn entries(n: usize) -> String {
+    counted(n, "entry", "entries")
+}
+
+/// `n` things, `one` or `many` as `n` is 1 or not: "1 namespace", "3 namespaces".
+pub fn counted(n: usize, one: &str, many: &str) -> String {
     match n {
-        1 => "1 entry".to_owned(),
-        n => format!("{n} entries"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Directories that cacher makes outside a file tier (the store's, the lock folder's parent,
 //! the shared rate limit's): private to their user, `0o700`, as the file tier's are, so that
-//! another user of the machine neither lists the keys nor plants files in them.
+//! another user of the machine neither lists the keys nor plants files in them; and the test
+//! of a file cacher writes in place, that it is its own ([`not_owned`]).
 
 use std::io;
 use std::path::Path;
@@ -18,7 +19,7 @@ pub(crate) fn create(dir: &Path) -> io::Result<()> {
 /// The file `name` in `folder` beneath `dir` (which must exist), for reading and writing:
 /// the folder made if missing (`0o700`), the file too (`0o600`), both reached beneath `dir`'s
 /// handle (cap-std), never through a link that leads out; opened without blocking (a FIFO
-/// planted there opens at once) and refused unless it is cacher's own ([`owned`]). The files
+/// planted there opens at once) and refused unless it is cacher's own ([`not_owned`]). The files
 /// cacher keeps beside a store or a shared rate limit.
 pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std::fs::File> {
     let root = cap_std::fs::Dir::open_ambient_dir(dir, cap_std::ambient_authority())?;
@@ -47,7 +48,7 @@ pub(crate) fn open_file(dir: &Path, folder: &str, name: &str) -> io::Result<std:
 /// regular file (a FIFO, a device, a directory), or one with another name (a hard link planted
 /// in the cache's directory: writing it would write a file outside, as a symbolic link would —
 /// those are refused by cap-std). A copy of a cache made with hard links (`cp -al`) is refused so
-/// too: its files are written by both.
+/// too, and so is its original: their files would be written through both.
 pub(crate) fn not_owned(metadata: &std::fs::Metadata) -> Option<&'static str> {
     #[cfg(unix)]
     let names = std::os::unix::fs::MetadataExt::nlink(metadata);
