@@ -342,12 +342,35 @@ impl<T, E> Fallible for Result<T, E> {
     }
 }
 
-/// The `ttl_fn` option's function, typed: `fn(&T) -> Option<Duration>`, so that one of another
+/// The `ttl_fn` option's function, typed: `fn(&T) -> Option<Duration>` or `fn(&T) -> Duration`
+/// (helper-106 wrote the latter first, and met a bare type mismatch), so that one of another
 /// type is an error at its path, which says what it should be.
-pub fn ttl_fn<V: 'static>(
-    ttl_fn: fn(&V) -> Option<std::time::Duration>,
+pub fn ttl_fn<V: 'static, T: TtlAnswer + 'static>(
+    ttl_fn: fn(&V) -> T,
 ) -> impl Fn(&V) -> Option<std::time::Duration> + Send + Sync + 'static {
-    ttl_fn
+    move |value| ttl_fn(value).ttl()
+}
+
+/// What a `ttl_fn` may answer: a value's own ttl, or `None` for the cache's.
+#[diagnostic::on_unimplemented(
+    message = "`ttl_fn`'s function returns `{Self}`: it must return a `Duration` (the value's own ttl) or an `Option<Duration>` (`None`: the cache's `ttl`)",
+    label = "the function `ttl_fn` names"
+)]
+pub trait TtlAnswer {
+    /// The value's own ttl, or `None` for the cache's.
+    fn ttl(self) -> Option<std::time::Duration>;
+}
+
+impl TtlAnswer for Option<std::time::Duration> {
+    fn ttl(self) -> Option<std::time::Duration> {
+        self
+    }
+}
+
+impl TtlAnswer for std::time::Duration {
+    fn ttl(self) -> Option<std::time::Duration> {
+        Some(self)
+    }
 }
 
 /// A `#[cached]` key argument that holds references (`Option<&str>`, `(u32, &str)`,

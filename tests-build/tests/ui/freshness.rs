@@ -38,8 +38,9 @@ impl Api {
 
 // `ttl_fn` and `clock` name functions of one type each.
 
-fn wrong_ttl(value: &u64) -> Duration {
-    Duration::from_secs(*value)
+// Seconds as a number: a ttl must be a `Duration` (or an `Option` of one).
+fn wrong_ttl(value: &u64) -> u64 {
+    *value
 }
 
 #[cached(ttl_fn = wrong_ttl)]

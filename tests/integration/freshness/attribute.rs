@@ -96,6 +96,35 @@ fn ttl_fn_gives_each_entry_its_own_ttl() {
     );
 }
 
+mock_clock!(lease_clock, lease_mock, lease_pair);
+static LEASE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// A `ttl_fn` that returns a `Duration` itself, as helper-106 wrote it first (a bare type
+/// mismatch before: only `Option<Duration>` was taken).
+fn lease_ttl(seconds: &u64) -> Duration {
+    Duration::from_secs(*seconds)
+}
+
+#[cached(ttl_fn = lease_ttl, clock = lease_clock)]
+fn lease(seconds: u64) -> u64 {
+    LEASE_CALLS.fetch_add(1, Ordering::SeqCst);
+    seconds
+}
+
+#[test]
+fn a_ttl_fn_may_return_a_duration() {
+    lease(60);
+    lease(3600);
+    lease_mock().advance(2 * MIN);
+    lease(60);
+    lease(3600);
+    assert_eq!(
+        LEASE_CALLS.load(Ordering::SeqCst),
+        3,
+        "the 60 s lease is over, the hour's is not"
+    );
+}
+
 mock_clock!(page_clock, page_mock, page_pair);
 static PAGE_CALLS: AtomicUsize = AtomicUsize::new(0);
 
