@@ -326,6 +326,13 @@ impl<'a> Core<'a> {
         self.goal
     }
 
+    /// Whether the call moves each shared tier's generation of the key before reading it: a
+    /// forced refresh's, so that what began before it stores nothing over its value. Asked by
+    /// both drivers' reads of the generations (`generations_step`, the async driver's).
+    pub(in crate::cache) fn moves_generations(&self) -> bool {
+        self.goal == Goal::Refresh
+    }
+
     /// An async call that a control steers or a `lookup` observes: its origin reported by the
     /// async driver at its end ([`told`](Self::told)), and a forced refresh's invalidation of
     /// the key made the driver's first step ([`invalidation`](Self::invalidation); the blocking

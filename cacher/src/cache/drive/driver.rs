@@ -22,7 +22,7 @@ use super::{Relay, Timer, compute_span, tier_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
-use crate::cache::miss::{Core, Goal, Miss, Step, Values, down_in, no_tiers};
+use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
 use crate::future::BoxFuture;
 use crate::key::KeyRef;
 
@@ -306,7 +306,7 @@ async fn generations_async<K, V, Q>(
     let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
     // A forced refresh moves the key's generation first, as the blocking driver does
     // (`drive::generations`).
-    let refresh = miss.core.goal() == Goal::Refresh;
+    let refresh = miss.core.moves_generations();
     let mut read = Vec::with_capacity(upto - from);
     for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
         read.push(match down_in(down, tier) {

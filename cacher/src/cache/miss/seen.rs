@@ -84,7 +84,7 @@ impl<'a> Core<'a> {
     /// [`Step::Generations`].
     #[inline(never)]
     pub(super) fn generations_step(&mut self, upto: usize, v: &mut dyn Values<'a>) {
-        let refresh = self.goal == Goal::Refresh;
+        let refresh = self.moves_generations();
         let read = tiers_of(v).generations(self.key, self.down, refresh, self.seen.len()..upto);
         self.seen(read, v);
     }
