@@ -192,7 +192,7 @@ fn ls(source: &Source, listed: &[Listed], stores: &[String], json: bool) -> u8 {
         }
     }
     if problems > 0 {
-        print::outln!("{problems} file(s) need attention: run `cacher verify`");
+        need_attention(source, problems);
     }
     for store in stores {
         let (dir, word) = (print::clean(store), print::shell_word(store));
@@ -259,7 +259,7 @@ fn stats(source: &Source, listed: &[Listed], json: bool) -> u8 {
         print::outln!("{unknown} of unknown expiry ({EXPIRY_UNKNOWN})");
     }
     if problems > 0 {
-        print::outln!("{problems} file(s) need attention: run `cacher verify`");
+        need_attention(source, problems);
     }
     print::outln!("entries by age:");
     print::out(format_args!("{}", print::histogram(&counts, 40)));
@@ -338,6 +338,13 @@ fn prune(source: &Source, listed: Vec<Listed>, args: &PruneArgs, json: bool) -> 
         ));
     }
     Ok(exit::OK)
+}
+
+/// Says that `problems` things here need `verify`'s attention (`ls`, `stats`).
+fn need_attention(source: &Source, problems: usize) {
+    let verb = if problems == 1 { "needs" } else { "need" };
+    let what = source.problems(problems);
+    print::outln!("{what} {verb} attention: run `cacher verify`");
 }
 
 /// Removes every one of `items` it can, going on past failures: how many went (one written

@@ -166,6 +166,15 @@ impl Source {
         })
     }
 
+    /// What a problem `verify` finds here is called: a file in a directory of files, else an
+    /// entry (a store's row, a Redis key).
+    pub fn problems(&self, n: usize) -> String {
+        match self.dir {
+            Some(_) => crate::print::counted(n, "file", "files"),
+            None => crate::print::counted(n, "entry", "entries"),
+        }
+    }
+
     /// Moves the generation of every key of `namespace`, which has no entry here, where its
     /// name alone reaches them (a store, a Redis server; not a directory of files, whose
     /// namespace's directory only its entries give): a first value under way when `clear` found

@@ -338,7 +338,7 @@ fn verify_finds_corrupt_foreign_orphaned_and_repair_removes_only_those() {
         report.contains("orphaned temporary") && !report.contains("notes.txt"),
         "{report}"
     );
-    assert!(text(&cacher(&["--root", root, "ls"])).contains("3 file(s) need attention"));
+    assert!(text(&cacher(&["--root", root, "ls"])).contains("3 files need attention"));
     let listed = cacher(&["--root", root, "verify", "--json"]);
     assert_eq!(code(&listed), 3);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();

@@ -64,9 +64,15 @@ impl Connector {
         &self.address
     }
 
-    /// The crate's error for a failed command; `what` names the command and its key.
+    /// The crate's error for a failed command; `what` names the command and its key. A timeout
+    /// says so: the driver's error reads "Resource temporarily unavailable" (helper-111).
     pub(crate) fn error(&self, what: &str, error: RedisError) -> Error {
-        Error::backend("redis", format!("{what} on {}", self.address), error)
+        let timed_out = match error.is_timeout() {
+            true => " (timed out)",
+            false => "",
+        };
+        let context = format!("{what} on {}{timed_out}", self.address);
+        Error::backend("redis", context, error)
     }
 
     /// Runs `cmd` on a pooled blocking connection.

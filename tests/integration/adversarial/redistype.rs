@@ -178,3 +178,51 @@ fn a_generations_hash_whose_count_of_clears_is_not_ours_is_made_anew() {
         assert_eq!(cache.stats().errors, 0, "{planted:?}");
     }
 }
+
+/// Garbage planted in every stripe of a namespace's generations hash (helper-111): the scripts
+/// read a count with `tonumber`, so `-5` made every store's count of moves negative and `1e309`
+/// NaN — every computed value's write refused for good, uncounted, and (NaN) every `remove` and
+/// `insert` failing in the script. A count that is not digits is 0 now, to the scripts as to the
+/// reads: the next invalidation writes a count of its own.
+#[test]
+fn garbage_in_the_generations_stripes_costs_no_store_nor_removal() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for garbage in ["-5,a,b,c,d", "1e309", "nan", "1.5,x"] {
+        let cache = redis_cache(&server);
+        cache.clear().unwrap();
+        let plant = "for i=0,4095 do redis.call('HSET',KEYS[1],tostring(i),ARGV[1]) end";
+        redis::cmd("EVAL")
+            .arg(plant)
+            .arg(1)
+            .arg("cacher:gen:{planted}")
+            .arg(garbage)
+            .exec(&mut con)
+            .unwrap();
+        let calls = Calls::default();
+        let compute = || {
+            calls.hit();
+            "value".to_owned()
+        };
+        assert_eq!(cache.get_or_compute(&1, compute), "value");
+        assert_eq!(
+            redis_cache(&server).get_or_compute(&1, compute),
+            "value",
+            "{garbage}"
+        );
+        assert_eq!(
+            calls.count(),
+            1,
+            "{garbage}: the computed value was not stored"
+        );
+        cache.insert(&2, "two".into()).expect(garbage);
+        cache.remove(&1).expect(garbage);
+        assert_eq!(redis_cache(&server).get(&1), None, "{garbage}: removed");
+        assert_eq!(cache.stats().errors, 0, "{garbage}");
+    }
+}

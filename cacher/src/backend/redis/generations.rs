@@ -50,15 +50,22 @@ end
 ";
 
 /// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
-/// What is at the hash is [`OWNED`] before a move.
+/// What is at the hash is [`OWNED`] before a move. A count that is not digits below 2^53 (planted:
+/// `-5`, `1e309`) is 0, as [`generation()`] reads it: `tonumber` alone made `moves` negative or
+/// NaN, which refused every store of the stripe for good and failed every removal (helper-111).
 const RECORD: &str = r"
 local function record(gen, stripe)
   local r = {0, '', '', '', ''}
   local raw = redis.call('HGET', gen, stripe)
   if raw then
     local i = 1
-    for part in string.gmatch(raw, '[^,]+') do r[i] = part; i = i + 1 end
-    r[1] = tonumber(r[1]) or 0
+    for part in string.gmatch(raw, '[^,]+') do
+      if i <= 5 then r[i] = part end
+      i = i + 1
+    end
+    local count = string.find(r[1], '^%d+$') and tonumber(r[1])
+    if not count or count >= 9007199254740992 then count = 0 end
+    r[1] = count
   end
   return r
 end
@@ -159,7 +166,13 @@ pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
 /// What [`read`] answers, `None` when the hash has no `all` (new, or lost) or one that is not a
 /// number: [`start`] it then.
 pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Option<Generation> {
-    let count = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+    // Digits below 2^53, as the scripts read it (`RECORD`); anything else is 0 to both.
+    let count = |text: Option<&str>| {
+        (text.filter(|t| t.bytes().all(|b| b.is_ascii_digit())))
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|count| *count < 1 << 53)
+            .unwrap_or(0)
+    };
     let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
     // An `all` that is not a number is not ours: a lost hash, which `start` makes anew.
     let all = all?.parse::<u64>().ok()?;
