@@ -100,6 +100,7 @@ pub(super) fn write_tier<V: 'static>(
     let wrote = match (forget, put) {
         (false, Put::Insert) => write(backend, key, entry, None),
         (false, Put::Since(seen)) => write(backend, key, entry, Some(seen)),
+        (false, Put::Refresh(seen, began_ms)) => refreshed(backend, key, entry, (seen, began_ms)),
         (false, Put::Fill(seen)) => self::fill(backend, key, entry, seen),
         // Its generation unknown: a value computed before another process's invalidation
         // could land after it. The older entry it was to replace goes, as a failed write's
@@ -172,6 +173,34 @@ fn write<V: 'static>(
         }),
     };
     forget_on_failure(backend, key, wrote)
+}
+
+/// A forced refresh's write, as a computed value's ([`write()`]). Refused — the key moved in
+/// the tier since the refresh began: a later refresh, another process's, or more moves of other
+/// keys than the tier tells apart (`backend::generation::Moves`) — the entry the refresh was
+/// asked to replace is taken out rather than left to be served, by every process, after the
+/// refresh returned its value (helper-110): an entry written before the millisecond the refresh
+/// began in (or unreadable). One written since (an insert's, a later refresh's, another
+/// process's that began later: "the one that began last stands") stays, and so does one of the
+/// refresh's own millisecond, which cannot be told from them.
+fn refreshed<V: 'static>(
+    backend: &dyn PersistentBackend<V>,
+    key: &EntryKey<'_>,
+    entry: &Entry<V>,
+    (seen, began_ms): (Generation, u64),
+) -> crate::Result<bool> {
+    let wrote = write(backend, key, entry, Some(seen));
+    if let Ok(false) = wrote {
+        let stays = match backend.get(key) {
+            Ok(None) => true,
+            Ok(Some(found)) => found.created_ms >= began_ms,
+            Err(_) => false,
+        };
+        if !stays {
+            let _ = backend.remove(key);
+        }
+    }
+    wrote
 }
 
 /// Copies a later tier's entry into `backend` if it holds none for `key` (a fill, in the tier's

@@ -219,6 +219,9 @@ pub(super) struct Core<'a> {
     /// A forced refresh's watch of its key's stripe, from its start ([`start`](Self::start)):
     /// which keys moved it since.
     watch: Option<Watched<'a>>,
+    /// When a forced refresh began (ms, the cache's clock): a shared tier that refuses its value
+    /// keeps no entry written before (`Put::Refresh`).
+    began_ms: u64,
     /// The cross-process lock, released once the value is stored.
     held: Option<FlightGuard<'a>>,
     lock_name: Option<&'a str>,
@@ -294,6 +297,7 @@ impl<'a> Core<'a> {
             seen: Vec::new(),
             storing: None,
             watch: None,
+            began_ms: 0,
             held: None,
             lock_name: None,
             stored: false,
@@ -375,6 +379,7 @@ impl<'a> Core<'a> {
                 let watched = self.generations.watch(self.hash);
                 self.generation = watched.generation();
                 self.watch = Some(watched);
+                self.began_ms = self.shared.clock.now_ms();
                 self.phase = Phase::Compute;
             }
             Goal::Store | Goal::Revalidate => self.phase = Phase::Compute,

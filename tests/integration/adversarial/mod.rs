@@ -61,6 +61,7 @@ mod ratecancel;
 mod redisgen;
 #[cfg(feature = "redis")]
 mod redistype;
+mod refused;
 mod regrown;
 mod samecontrol;
 mod selfbuild;

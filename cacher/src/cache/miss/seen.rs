@@ -19,6 +19,9 @@ pub(in crate::cache) enum Put {
     /// A computed value: only if the tier's generation is still the one read before the
     /// function ran.
     Since(Generation),
+    /// A forced refresh's value, begun at the time given (ms): as [`Since`](Self::Since), and
+    /// refused, the entry it was asked to replace taken out (`drive::write_tier`).
+    Refresh(Generation, u64),
     /// A computed value, or a fill, for a tier whose generation could not be read: not written.
     Skip,
 }
@@ -76,6 +79,7 @@ impl<'a> Core<'a> {
             (_, Goal::Store, _) => Put::Insert,
             (_, _, None) => Put::Skip,
             (Phase::Write { fill: true, .. }, _, Some(seen)) => Put::Fill(seen),
+            (_, Goal::Refresh, Some(seen)) => Put::Refresh(seen, self.began_ms),
             (_, _, Some(seen)) => Put::Since(seen),
         }
     }
