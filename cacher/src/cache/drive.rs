@@ -194,6 +194,9 @@ fn refreshed<V: 'static>(
         let stays = match backend.get(key) {
             Ok(None) => true,
             Ok(Some(found)) => found.created_ms >= began_ms,
+            // The tier's service failed (a dead server): a removal would wait out its own
+            // timeout and fail too, as `forget_on_failure` says.
+            Err(crate::Error::Backend { .. }) => true,
             Err(_) => false,
         };
         if !stays {
