@@ -40,17 +40,19 @@ const STRIPES: u64 = 4096;
 /// anew. A count is digits only, below 2^53: `tonumber` alone took `1.5`, `-1`, `1e3`, `0x10`
 /// and `nan` for one, which [`generation()`] does not parse and `HINCRBY` refuses.
 const OWNED: &str = r"
+local function count(text)
+  local n = string.find(text, '^%d+$') and tonumber(text)
+  if n and n < 9007199254740992 then return n end
+end
 local function owned(gen)
   if redis.call('TYPE', gen).ok ~= 'hash' then redis.call('DEL', gen); return end
   local all = redis.call('HGET', gen, 'all')
-  if not all then return end
-  local count = string.find(all, '^%d+$') and tonumber(all)
-  if not count or count >= 9007199254740992 then redis.call('DEL', gen) end
+  if all and not count(all) then redis.call('DEL', gen) end
 end
 ";
 
 /// Reads a stripe's record; the next two move it. `string.format('%d')`: counts stay below 2^53.
-/// What is at the hash is [`OWNED`] before a move. A count that is not digits below 2^53 (planted:
+/// What is at the hash is [`OWNED`] before a move. A count that is not one of [`OWNED`]'s (planted:
 /// `-5`, `1e309`) is 0, as [`generation()`] reads it: `tonumber` alone made `moves` negative or
 /// NaN, which refused every store of the stripe for good and failed every removal (helper-111).
 const RECORD: &str = r"
@@ -63,9 +65,7 @@ local function record(gen, stripe)
       if i <= 5 then r[i] = part end
       i = i + 1
     end
-    local count = string.find(r[1], '^%d+$') and tonumber(r[1])
-    if not count or count >= 9007199254740992 then count = 0 end
-    r[1] = count
+    r[1] = count(r[1]) or 0
   end
   return r
 end
@@ -166,17 +166,21 @@ pub(super) fn read(hash: &str, redis_key: &str) -> Cmd {
 /// What [`read`] answers, `None` when the hash has no `all` (new, or lost) or one that is not a
 /// number: [`start`] it then.
 pub(super) fn generation((all, record): (Option<String>, Option<String>)) -> Option<Generation> {
-    // Digits below 2^53, as the scripts read it (`RECORD`); anything else is 0 to both.
-    let count = |text: Option<&str>| {
-        (text.filter(|t| t.bytes().all(|b| b.is_ascii_digit())))
-            .and_then(|t| t.parse::<u64>().ok())
-            .filter(|count| *count < 1 << 53)
-            .unwrap_or(0)
-    };
-    let moved = count(record.as_deref().and_then(|r| r.split(',').next()));
-    // An `all` that is not a number is not ours: a lost hash, which `start` makes anew.
-    let all = all?.parse::<u64>().ok()?;
+    // A stripe's count that is not one is 0, as to the scripts (`RECORD`).
+    let moved = (record.as_deref())
+        .and_then(|r| count(r.split(',').next()?))
+        .unwrap_or(0);
+    // An `all` that is not a count is not ours: a lost hash, which `start` makes anew (`OWNED`).
+    let all = count(all.as_deref()?)?;
     Some(Generation::new(u128::from(all) << 64 | u128::from(moved)))
+}
+
+/// A count of the hash as the scripts take one (`OWNED`'s `count`): digits only, below 2^53.
+fn count(text: &str) -> Option<u64> {
+    (text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse::<u64>().ok())
+        .flatten()
+        .filter(|count| *count < 1 << 53)
 }
 
 /// What [`read`] answered: `Ok(None)` when the hash has no `all`, or is a value of another type
