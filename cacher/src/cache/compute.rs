@@ -314,20 +314,26 @@ where
             }
         };
         let relay = Arc::new(drive::Relay::new());
+        let start = match start {
+            Ok(missed) => Ok(missed),
+            Err(mode) => match mode.steer() {
+                Some(steer) => Err(steer),
+                // Its own future: no typed engine (the relay as `Arc<dyn Turned>`).
+                None => {
+                    let bypass = control::bypass_async(&inner.shared, relay.clone());
+                    return drive::Begun::Engine(bypass, relay);
+                }
+            },
+        };
         // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),
         // is then small, and `Driven`'s steps one copy per value type.
-        let engine = match start {
-            Err(control::Mode::Bypass) => control::bypass_async(&inner.shared, relay.clone()),
-            start => {
-                crate::future::pinned(Box::new(self.engine_async(key, start, Arc::clone(&relay))))
-            }
-        };
-        drive::Begun::Engine(engine, relay)
+        let engine = self.engine_async(key, start, Arc::clone(&relay));
+        drive::Begun::Engine(crate::future::pinned(Box::new(engine)), relay)
     }
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and
     /// the key's [`flight_hash`](super::inner::Inner::flight_hash); `Err`: a per-call control to
-    /// follow, a bypass's excepted), asking `relay` for the function's value and handing the
+    /// follow), asking `relay` for the function's value and handing the
     /// call's back through it (the output: whether there is one, [`drive::Relay::hand_back`]):
     /// one engine, a copy per cache type and key form, for plain and controlled calls. Its one
     /// await is the driver's loop (compiled once): each await of a future is a state in every
@@ -336,7 +342,7 @@ where
     pub(super) async fn engine_async<Q>(
         &self,
         key: &Q,
-        start: Result<(Memory<V>, u64), control::Mode>,
+        start: Result<(Memory<V>, u64), control::Steer>,
         relay: Arc<drive::Relay<V>>,
     ) -> bool
     where
@@ -347,7 +353,7 @@ where
             Ok((memory, hash)) => (Goal::Compute, memory, hash, false),
             // A `lookup` only observes the call: its ordinary way (the key hashed once), its
             // origin told.
-            Err(control::Mode::Observe) => {
+            Err(control::Steer::Observe) => {
                 let mut hash = 0;
                 match inner.lookup_memory(key, &mut hash) {
                     Memory::Fresh(value) => {
@@ -360,11 +366,9 @@ where
             }
             // A forced refresh first invalidates the key: the driver's first step, waiting for
             // a store under way without blocking the executor (`Core::steered`).
-            Err(control::Mode::Refresh) => {
+            Err(control::Steer::Refresh) => {
                 (Goal::Refresh, Memory::Absent, inner.flight_hash(key), true)
             }
-            // Its own future, from `begin_async` (no typed engine).
-            Err(control::Mode::Bypass) => drive::broken("a bypass has no engine"),
         };
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, goal, memory);

@@ -36,6 +36,29 @@ pub(super) enum Mode {
     Observe,
 }
 
+/// What a control asks of the engine of an async call it steers: every [`Mode`] but a bypass,
+/// which runs the function without one.
+#[cfg(feature = "tokio")]
+#[derive(Clone, Copy)]
+pub(super) enum Steer {
+    /// [`Mode::Refresh`].
+    Refresh,
+    /// [`Mode::Observe`].
+    Observe,
+}
+
+#[cfg(feature = "tokio")]
+impl Mode {
+    /// What it asks of a call's engine; `None` for a bypass, which runs none.
+    pub(super) fn steer(self) -> Option<Steer> {
+        match self {
+            Mode::Refresh => Some(Steer::Refresh),
+            Mode::Observe => Some(Steer::Observe),
+            Mode::Bypass => None,
+        }
+    }
+}
+
 /// One control: the cache it is for, what it asks, and what came of it.
 #[derive(Clone, Copy)]
 struct Slot {

@@ -360,11 +360,13 @@ where
                 crate::future::pinned(Box::new(engine))
             }
             // A control's call goes as `get_or_compute_async`'s does.
-            Err(Mode::Bypass) => control::bypass_async(&self.inner.shared, relay.clone()),
-            Err(mode) => {
-                let engine = self.engine_async(key, Err(mode), Arc::clone(&relay));
-                crate::future::pinned(Box::new(engine))
-            }
+            Err(mode) => match mode.steer() {
+                Some(steer) => {
+                    let engine = self.engine_async(key, Err(steer), Arc::clone(&relay));
+                    crate::future::pinned(Box::new(engine))
+                }
+                None => control::bypass_async(&self.inner.shared, relay.clone()),
+            },
         };
         drive::Begun::Engine(engine, relay)
     }
