@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use crate::backend::InvalidPath;
 use crate::format::FormatError;
 use crate::key::KeyError;
+use crate::portable::InvalidPath;
 
 /// What went wrong in a cache operation.
 #[derive(Debug, thiserror::Error)]

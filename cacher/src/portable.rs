@@ -2,6 +2,18 @@
 //! by the keyers (which make keys safe names) and the file backend (which checks the paths it
 //! is given).
 
+// Public as `cacher::backend::InvalidPath`; here, beside the rules it reports, so that the
+// crate's `Error` wraps it without depending on a backend.
+/// Why a `filename_fn` output was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("filename_fn returned {path:?}: {reason}")]
+pub struct InvalidPath {
+    /// The path that `filename_fn` returned.
+    pub path: String,
+    /// What is wrong with it, e.g. `"has a '.' or '..' component"`.
+    pub reason: &'static str,
+}
+
 /// The longest file or directory name, in bytes, that Linux, macOS and Windows all accept.
 pub(crate) const MAX_NAME_LEN: usize = 255;
 

@@ -2,6 +2,7 @@
 //! stays inside the cache directory and means the same file on every platform, and names the
 //! directory of each `version`.
 
+pub use crate::portable::InvalidPath;
 use crate::portable::name_problem;
 
 /// The most directories an entry's path may have: the walks of `clear`, of the bounds and of
@@ -12,16 +13,6 @@ const _: () = assert!(MAX_DIRS == 31, "check_relative's reason says 31");
 
 /// The start of a temporary file's name; `filename_fn` may not return such a name.
 pub(crate) const TEMP_PREFIX: &str = ".cacher-tmp-";
-
-/// Why a `filename_fn` output was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("filename_fn returned {path:?}: {reason}")]
-pub struct InvalidPath {
-    /// The path that `filename_fn` returned.
-    pub path: String,
-    /// What is wrong with it, e.g. `"has a '.' or '..' component"`.
-    pub reason: &'static str,
-}
 
 /// Checks a relative path produced by a `filename_fn` (or `<key>.<extension>`).
 ///
