@@ -314,21 +314,36 @@ where
             }
         };
         let relay = Arc::new(drive::Relay::new());
+        let engine = self.engine_or_bypass(key, start, &relay);
+        drive::Begun::Engine(engine, relay)
+    }
+
+    /// The future of an async call's steps after its start (`Ok`: a miss, as
+    /// [`engine_async`](Self::engine_async) takes it; `Err`: a per-call control), on `relay`:
+    /// its engine, or a bypass's own future, which needs no typed engine
+    /// ([`drive::bypass_async`]).
+    #[cfg(feature = "tokio")]
+    pub(super) fn engine_or_bypass<'a, Q>(
+        &'a self,
+        key: &'a Q,
+        start: Result<(Memory<V>, u64), control::Mode>,
+        relay: &Arc<drive::Relay<V>>,
+    ) -> crate::future::BoxFuture<'a, bool>
+    where
+        Q: KeyRef<K> + Sync + ?Sized,
+    {
         let start = match start {
             Ok(missed) => Ok(missed),
             Err(mode) => match mode.steer() {
                 Some(steer) => Err(steer),
-                // Its own future: no typed engine (the relay as `Arc<dyn Turned>`).
-                None => {
-                    let bypass = control::bypass_async(&inner.shared, relay.clone());
-                    return drive::Begun::Engine(bypass, relay);
-                }
+                // The relay as `Arc<dyn Turned>`.
+                None => return drive::bypass_async(&self.inner.shared, relay.clone()),
             },
         };
         // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),
         // is then small, and `Driven`'s steps one copy per value type.
-        let engine = self.engine_async(key, start, Arc::clone(&relay));
-        drive::Begun::Engine(crate::future::pinned(Box::new(engine)), relay)
+        let engine = self.engine_async(key, start, Arc::clone(relay));
+        crate::future::pinned(Box::new(engine))
     }
 
     /// The async call's steps after its start (`Ok`: a miss, with what the memory tier found and

@@ -22,7 +22,7 @@ use crate::key::{AsKey, Borrowed};
 mod steered;
 
 #[cfg(feature = "tokio")]
-pub(super) use steered::{Removal, bypass_async, removed_async};
+pub(super) use steered::{Removal, removed_async};
 pub(super) use steered::{bypassed, refreshing};
 
 /// What a control asks of the call it steers.

@@ -10,6 +10,8 @@ use std::hash::Hash;
 use std::time::Instant;
 
 #[cfg(feature = "tokio")]
+mod bypass;
+#[cfg(feature = "tokio")]
 mod driven;
 #[cfg(feature = "tokio")]
 mod driver;
@@ -17,6 +19,8 @@ mod driver;
 mod job;
 #[cfg(feature = "tokio")]
 mod relay;
+#[cfg(feature = "tokio")]
+pub(super) use self::bypass::bypass_async;
 #[cfg(feature = "tokio")]
 pub(super) use self::driven::{Begun, driven};
 #[cfg(feature = "tokio")]

@@ -360,13 +360,7 @@ where
                 crate::future::pinned(Box::new(engine))
             }
             // A control's call goes as `get_or_compute_async`'s does.
-            Err(mode) => match mode.steer() {
-                Some(steer) => {
-                    let engine = self.engine_async(key, Err(steer), Arc::clone(&relay));
-                    crate::future::pinned(Box::new(engine))
-                }
-                None => control::bypass_async(&self.inner.shared, relay.clone()),
-            },
+            Err(mode) => self.engine_or_bypass(key, Err(mode), &relay),
         };
         drive::Begun::Engine(engine, relay)
     }

@@ -1,6 +1,6 @@
 //! A call that took a control ([`Mode`](super::Mode)): the steps of what it asks, around the
 //! ordinary call's miss (`Cache::compute_steered` for a blocking call; for an async one, the
-//! engine's start, a bypass's own future, and the driver's loop, which invalidates for a forced
+//! engine's start, a bypass's own future (`drive::bypass_async`), and the driver's loop, which invalidates for a forced
 //! refresh, reports the origin and awaits a zero-ttl refresh's removal). A call a `lookup`
 //! observes goes its ordinary way, its key hashed once, its origin told.
 
@@ -12,8 +12,6 @@ use super::report;
 use crate::cache::Cache;
 #[cfg(feature = "tokio")]
 use crate::cache::call::{Call, Owned};
-#[cfg(feature = "tokio")]
-use crate::cache::drive::Turned;
 use crate::cache::flight::Flights;
 use crate::cache::inner::{Inner, Shared};
 use crate::cache::miss::Goal;
@@ -112,26 +110,6 @@ pub(in crate::cache) fn removed_async(
         if let Err(e) = crate::future::blocking(removal).await {
             shared.report("all", "remove", &e);
         }
-    })
-}
-
-/// A bypassing async call, its engine: `shared`'s limiter waited for, then the function, asked
-/// for through `relay`'s turns: whether it gave a value (the relay's; `false`: it failed, and
-/// the caller's future has its error); a `lookup` observing the call told it computed. Untyped,
-/// and boxed here: its poll is compiled once, in cacher, and no copy of the typed engine has a
-/// state for it.
-#[cfg(feature = "tokio")]
-pub(in crate::cache) fn bypass_async(
-    shared: &Shared,
-    relay: Arc<dyn Turned>,
-) -> crate::future::BoxFuture<'_, bool> {
-    Box::pin(async move {
-        if let Some(limiter) = &shared.rate_limiter {
-            limiter.acquire_async().await;
-        }
-        let gave = relay.turns().run(None).await;
-        report(shared.id(), Origin::Computed);
-        gave
     })
 }
 

@@ -110,7 +110,7 @@ impl<V> Relay<V> {
 }
 
 /// A relay of any value type, as a future that only takes turns on it holds it (a bypass's run,
-/// `control::bypass_async`): untyped, so that the future is compiled once.
+/// [`bypass_async`](super::bypass_async)): untyped, so that the future is compiled once.
 pub(crate) trait Turned: Send + Sync {
     /// The relay's turns.
     fn turns(&self) -> &Turns;
