@@ -12,6 +12,7 @@ mod miss;
 mod origin;
 mod refresh;
 mod stats;
+mod tier_io;
 mod wrap;
 
 pub use self::builder::{CacheBuilder, DEFAULT_ERROR_BACKOFF, DEFAULT_WAIT_TIMEOUT, IntoBackend};

@@ -288,7 +288,7 @@ where
 
     /// The async call's start: a per-call control taken, or a fresh memory hit served, or the
     /// engine of its miss made ([`engine_async`](Self::engine_async)), or a bypass's run, which
-    /// needs no typed engine ([`control::bypass_async`]). Inline in optimised builds, as the
+    /// needs no typed engine ([`drive::bypass_async`]). Inline in optimised builds, as the
     /// blocking hit is: it is the async hit.
     #[cfg(feature = "tokio")]
     #[cfg_attr(not(debug_assertions), inline(always))]

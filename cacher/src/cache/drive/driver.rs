@@ -18,11 +18,12 @@ use tracing::Instrument as _;
 
 use super::job::write_all;
 use super::relay::Turns;
-use super::{Relay, Timer, compute_span, tier_span};
+use super::{Relay, Timer, compute_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
 use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
+use crate::cache::tier_io::read_span;
 use crate::future::BoxFuture;
 use crate::key::KeyRef;
 
@@ -268,7 +269,7 @@ where
     Q: KeyRef<K> + Sync + ?Sized,
 {
     let (backend, key) = miss.tier(tier);
-    let span = tier_span("cacher.read", key.namespace, backend.name());
+    let span = read_span(key.namespace, backend.name());
     let answer = backend.get_async(&key).instrument(span).await;
     miss.read(answer);
 }
@@ -305,13 +306,13 @@ async fn generations_async<K, V, Q>(
 {
     let (down, key, from) = (miss.down(), miss.tier(0).1, miss.seen_len());
     // A forced refresh moves the key's generation first, as the blocking driver does
-    // (`drive::generations`).
+    // (`tier_io::generations`).
     let refresh = miss.core.moves_generations();
     let mut read = Vec::with_capacity(upto - from);
     for (tier, backend) in cache.backends.iter().enumerate().take(upto).skip(from) {
         read.push(match down_in(down, tier) {
             false => {
-                let span = tier_span("cacher.read", key.namespace, backend.name());
+                let span = read_span(key.namespace, backend.name());
                 let moved = match refresh {
                     true => {
                         backend

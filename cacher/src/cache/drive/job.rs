@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::write_tier;
 use crate::cache::inner::Inner;
 use crate::cache::miss::{Planned, Put, Writes};
+use crate::cache::tier_io::write_tier;
 use crate::entry::Entry;
 
 /// Makes a store's writes ([`Miss::writes`](crate::cache::miss::Miss::writes)) on a blocking

@@ -18,9 +18,9 @@ use super::tier::tier_of;
 use super::{Found, Goal, Phase, log};
 use crate::backend::PersistentBackend;
 use crate::cache::call::Call;
-use crate::cache::drive;
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Inner, Shared};
+use crate::cache::tier_io;
 use crate::entry::{Entry, EntryKey, Stamp};
 use crate::error::Result;
 use crate::key::KeyRef;
@@ -98,7 +98,7 @@ fn first_read<V: 'static>(
     key: &EntryKey<'_>,
     generation: Generation,
 ) -> Ahead<V> {
-    match drive::read(backend, key) {
+    match tier_io::read(backend, key) {
         Ok(Some(entry)) if fresh(shared, entry.stamp()) => {
             shared.stats.hit(backend.name());
             Ahead::Hit(entry.value)

@@ -46,7 +46,7 @@ impl<'a> Core<'a> {
 
     /// Writes persistent tier `tier` (blocking), for [`Step::Write`]: the call's value, or a
     /// later tier's entry as a fill ([`put`](Self::put)); the key taken out instead when an
-    /// invalidation went on without this store (`drive::write_tier`, as the async driver's job).
+    /// invalidation went on without this store (`tier_io::write_tier`, as the async driver's job).
     #[inline(never)]
     fn write_step(&mut self, tier: usize, v: &mut dyn Values<'a>) {
         let result = tiers_of(v).write(tier, self.key, self.put(tier), &|| self.went_on());

@@ -8,7 +8,7 @@ use super::values::{Read, tiers_of};
 use super::{Core, Goal, Pass, Phase, Step, Values};
 use crate::backend::Generation;
 
-/// How a tier's write is made (`drive::write_tier`).
+/// How a tier's write is made (`tier_io::write_tier`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(in crate::cache) enum Put {
     /// A later tier's entry copied in: only where the tier holds none, and only if the key was
@@ -20,7 +20,7 @@ pub(in crate::cache) enum Put {
     /// function ran.
     Since(Generation),
     /// A forced refresh's value, begun at the time given (ms): as [`Since`](Self::Since), and
-    /// refused, the entry it was asked to replace taken out (`drive::write_tier`).
+    /// refused, the entry it was asked to replace taken out (`tier_io::write_tier`).
     Refresh(Generation, u64),
     /// A computed value, or a fill, for a tier whose generation could not be read: not written.
     Skip,

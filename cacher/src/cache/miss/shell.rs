@@ -20,10 +20,10 @@ use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, log, store::m
 use crate::backend::{Absence, Displaced};
 
 use crate::cache::call::Call;
-use crate::cache::drive;
 use crate::cache::flight::{Flight, Leader, Role};
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Age, Inner, Memory};
+use crate::cache::tier_io;
 
 use crate::cache::refresh::Ticket;
 use crate::entry::{Entry, Stamp};
@@ -222,7 +222,7 @@ where
             return park(&mut self.entry, answer);
         }
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
-        park(&mut self.entry, drive::read(backend, &key))
+        park(&mut self.entry, tier_io::read(backend, &key))
     }
 
     fn write(
@@ -234,7 +234,7 @@ where
     ) -> Result<bool> {
         let (backend, key) = tier_of(self.inner, self.call, key, tier);
         match &self.entry {
-            Some(entry) => drive::write_tier(backend, &key, (entry, put), went_on),
+            Some(entry) => tier_io::write_tier(backend, &key, (entry, put), went_on),
             None => log::out_of_step("writes are planned with their entry"),
         }
     }
@@ -247,7 +247,7 @@ where
         tiers: std::ops::Range<usize>,
     ) -> super::values::Read {
         let (_, key) = tier_of(self.inner, self.call, key, 0);
-        drive::generations(&self.inner.backends, &key, (down, refresh, tiers))
+        tier_io::generations(&self.inner.backends, &key, (down, refresh, tiers))
     }
 }
 
