@@ -2,6 +2,7 @@
 
 mod builder;
 mod call;
+mod claim;
 mod compute;
 mod control;
 mod drive;

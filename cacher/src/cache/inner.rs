@@ -8,8 +8,8 @@ use std::time::Duration;
 use hashbrown::DefaultHashBuilder;
 
 use super::call::{Call, Naming};
+use super::claim::Refreshing;
 use super::flight::Flights;
-use super::refresh::Refreshing;
 use super::stats::Counters;
 use crate::backend::{
     Absence, Displaced, Inserted, MemoryBackend, PersistentBackend, Tier, hash_key,

@@ -42,11 +42,11 @@ use values::tiers_of;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::claim::Ticket;
 use super::flight::{Flight, Leader};
 use super::generation::{Generation, Generations, Storing, Watched};
 use super::inner::{Age, Shared};
 use super::origin::Origin;
-use super::refresh::Ticket;
 use crate::backend::{Absence, Displaced, Generation as TierGeneration};
 use crate::entry::Stamp;
 use crate::error::{Error, Result};

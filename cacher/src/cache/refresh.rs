@@ -1,27 +1,28 @@
-//! Stale-while-revalidate: the background refresh of an entry served past its ttl.
+//! Stale-while-revalidate: the background refresh of an entry served past its ttl, and the
+//! calls that may start one (`get_or_refresh`, `try_get_or_refresh` and their async forms).
 //!
 //! The miss path decides (a call within the window serves the stale value and, if no refresh of
-//! the key is under way in this process, claims one: a [`Ticket`]); this module only carries the
+//! the key is under way in this process, claims one: a [`Ticket`], `claim.rs`); this module
+//! starts those calls (their engines, which leave the claim to the caller), and carries the
 //! ticket and the function to where they run — a thread of the process's refresh pool
 //! (`pool.rs`) for a blocking function, a task on the caller's tokio runtime for an async one —
-//! and runs the miss path
-//! again there with the goal `Revalidate`: compute, then store unless the key's stripe was
-//! invalidated since the stale value was read (the ticket keeps that generation), as a computed
-//! value is. A failed refresh keeps the
-//! stale entry, is logged, and starts the error backoff. A process that exits with a refresh in
-//! flight loses only that refresh: tiers are written atomically.
+//! and runs the miss path again there with the goal `Revalidate`: compute, then store unless
+//! the key's stripe was invalidated since the stale value was read (the ticket keeps that
+//! generation), as a computed value is. A failed refresh keeps the stale entry, is logged, and
+//! starts the error backoff. A process that exits with a refresh in flight loses only that
+//! refresh: tiers are written atomically.
 
-use std::collections::HashSet;
 use std::convert::Infallible;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "tokio")]
+use std::sync::Arc;
 
 use super::Cache;
 use super::call::{Call, Made, Owned};
+use super::claim::Ticket;
 use super::control::{self, Mode};
 #[cfg(feature = "tokio")]
 use super::drive;
-use super::generation::Generation;
 use super::inner::Memory;
 use super::miss::Miss;
 use super::origin::Origin;
@@ -29,46 +30,6 @@ use crate::key::{AsKey, Borrowed, KeyRef};
 use pool::{Job, pool};
 
 mod pool;
-
-/// Refreshes of one cache under way at once at most (running or waiting for a thread): past it,
-/// a call in the window serves the stale value and claims none, so a function that hangs holds
-/// this many of the process's refresh threads, and the next call after one ends claims again.
-const REFRESHES_PER_CACHE: usize = 16;
-
-/// The keys (by flight hash) of one cache with a refresh under way in this process.
-#[derive(Default)]
-pub(super) struct Refreshing(Arc<Mutex<HashSet<u64>>>);
-
-impl Refreshing {
-    /// Claims the refresh of `hash`, unless one is under way, or the cache's
-    /// [`REFRESHES_PER_CACHE`] are.
-    pub(super) fn claim(&self, hash: u64, generation: Generation) -> Option<Ticket> {
-        let mut claimed = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if claimed.len() >= REFRESHES_PER_CACHE {
-            return None;
-        }
-        claimed.insert(hash).then(|| Ticket {
-            hash,
-            generation,
-            claims: Arc::clone(&self.0),
-        })
-    }
-}
-
-/// One claimed refresh: the key's hash, its generation when the stale value was read. Dropping it
-/// (the refresh done, failed, or skipped) lets the next call claim a refresh again.
-pub(super) struct Ticket {
-    pub(super) hash: u64,
-    pub(super) generation: Generation,
-    claims: Arc<Mutex<HashSet<u64>>>,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut claimed = self.claims.lock().unwrap_or_else(|e| e.into_inner());
-        claimed.remove(&self.hash);
-    }
-}
 
 /// How a call of `try_get_or_refresh` starts ([`Cache::start`]).
 enum Start<V> {

@@ -5,7 +5,7 @@
 use std::hash::Hash;
 
 use super::{Failed, Miss, log};
-use crate::cache::refresh::Ticket;
+use crate::cache::claim::Ticket;
 use crate::error::Error;
 use crate::key::KeyRef;
 

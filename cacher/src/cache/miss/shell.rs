@@ -25,7 +25,7 @@ use crate::cache::generation::Generation;
 use crate::cache::inner::{Age, Inner, Memory};
 use crate::cache::tier_io;
 
-use crate::cache::refresh::Ticket;
+use crate::cache::claim::Ticket;
 use crate::entry::{Entry, Stamp};
 use crate::error::Result;
 use crate::key::KeyRef;

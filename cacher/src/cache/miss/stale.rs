@@ -7,8 +7,8 @@
 //! fresh entry that the look for it found in a tier: a hit).
 
 use super::{Core, Goal, Pass, Phase, Slot, Values, log};
+use crate::cache::claim::Ticket;
 use crate::cache::origin::Origin;
-use crate::cache::refresh::Ticket;
 use crate::entry::Stamp;
 use crate::error::Result;
 use crate::policy::Freshness;

@@ -5,7 +5,7 @@
 //! for a thread: each job goes to an idle thread, else to a new one, up to [`MAX_THREADS`]; a
 //! thread idle for [`IDLE`] ends. Only past that many refreshes running at once do jobs queue
 //! (at most [`QUEUE`], then they are skipped). Each cache claims at most
-//! `REFRESHES_PER_CACHE` refreshes at once (`Refreshing::claim`), so one cache whose function
+//! `REFRESHES_PER_CACHE` refreshes at once (`claim::Refreshing::claim`), so one cache whose function
 //! hangs holds that many threads, not the process's refreshes.
 
 use std::collections::VecDeque;
