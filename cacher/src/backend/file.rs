@@ -479,6 +479,3 @@ impl<F: Formatter> fmt::Debug for SeparateFileBackend<F> {
             .finish_non_exhaustive()
     }
 }
-
-#[cfg(test)]
-mod tests;

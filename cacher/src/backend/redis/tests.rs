@@ -2,15 +2,6 @@
 
 use super::*;
 
-#[test]
-fn a_zero_ttl_is_refused_when_the_cache_is_built() {
-    let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
-        .unwrap()
-        .ttl(Duration::ZERO);
-    let built = crate::Cache::<u32, u32>::builder().backend(backend).build();
-    assert!(matches!(built, Err(crate::Error::Config(_))), "{built:?}");
-}
-
 /// The tier's own ttl (`RedisBackend::ttl`) is counted in whole milliseconds rounded up:
 /// truncated, one under a millisecond was "already up" at the write (the tier stored
 /// nothing, ever), and 1.5 ms was 1 ms.

@@ -1,5 +1,6 @@
 //! The builds `#[cached]` asks for, and what they refuse.
 
+use crate::backend::PersistentBackend;
 use crate::{Cache, CacheBuilder, Error, SeparateFileBackend};
 
 #[test]
@@ -66,4 +67,62 @@ fn a_cache_with_persistent_tiers_refuses_an_empty_namespace() {
     refused_with_nothing_made(CacheBuilder::build, ".namespace(\"");
     let memory = Cache::<u32, u32>::builder().namespace("").build();
     assert!(memory.is_ok());
+}
+
+/// Whether a cache is refused, as a configuration error, when built with `backend`; the same
+/// answer as the tier's own check when it is attached.
+fn tier_refused(backend: SeparateFileBackend) -> bool {
+    let mut backend = backend;
+    let attached = PersistentBackend::<u32>::attach(&mut backend, None);
+    let built = Cache::<u32, u32>::builder().backend(backend).build();
+    assert_eq!(attached.is_err(), built.is_err());
+    matches!(built, Err(Error::Config(_)))
+}
+
+#[test]
+fn a_file_tier_of_max_entries_zero_is_refused_never_panics() {
+    assert!(tier_refused(
+        SeparateFileBackend::new("unused").max_entries(0)
+    ));
+    assert!(!tier_refused(
+        SeparateFileBackend::new("unused").max_entries(1)
+    ));
+}
+
+#[test]
+fn a_file_tier_of_max_entry_size_zero_is_refused() {
+    assert!(tier_refused(
+        SeparateFileBackend::new("unused").max_entry_size(0)
+    ));
+    assert!(!tier_refused(
+        SeparateFileBackend::new("unused").max_entry_size(1)
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_tier_s_permissions_must_let_the_cache_read_and_write_its_entries() {
+    for mode in [0o400, 0o200, 0o1600, 0o4700, 0o7777] {
+        assert!(
+            tier_refused(SeparateFileBackend::new("unused").permissions(mode)),
+            "{mode:o}"
+        );
+    }
+    for mode in [0o600, 0o640, 0o644, 0o660, 0o666] {
+        assert!(
+            !tier_refused(SeparateFileBackend::new("unused").permissions(mode)),
+            "{mode:o}"
+        );
+    }
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn a_zero_ttl_of_a_redis_tier_is_refused_when_the_cache_is_built() {
+    use crate::{RedisBackend, RedisOptions};
+    let backend = RedisBackend::new(RedisOptions::new("redis://127.0.0.1:1/"))
+        .unwrap()
+        .ttl(std::time::Duration::ZERO);
+    let built = Cache::<u32, u32>::builder().backend(backend).build();
+    assert!(matches!(built, Err(Error::Config(_))), "{built:?}");
 }
