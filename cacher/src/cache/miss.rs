@@ -33,8 +33,7 @@ mod tests;
 mod tier;
 mod values;
 
-pub(super) use self::tier::down_in;
-pub(super) use self::{seen::Put, shell::Miss, stale::Failed, stale::Fallback, values::Values};
+pub(super) use self::{shell::Miss, stale::Failed, stale::Fallback, values::Values};
 #[cfg(feature = "tokio")]
 pub(super) use self::{steps::Writes, store::Planned, tier::no_tiers};
 use values::tiers_of;

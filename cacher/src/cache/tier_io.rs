@@ -6,9 +6,26 @@
 //! Untyped but for the value: one copy per value type, not per cache type, key form and
 //! function as the drivers' code is (compile time).
 
-use super::miss::{Put, down_in};
 use crate::backend::{Generation, PersistentBackend};
 use crate::entry::{Entry, EntryKey};
+
+/// How a tier's write is made ([`write_tier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::cache) enum Put {
+    /// A later tier's entry copied in: only where the tier holds none, and only if the key was
+    /// not invalidated since the tier's generation was read (when it missed).
+    Fill(Generation),
+    /// An `insert`'s value: over any entry (the tier's generation moves).
+    Insert,
+    /// A computed value: only if the tier's generation is still the one read before the
+    /// function ran.
+    Since(Generation),
+    /// A forced refresh's value, begun at the time given (ms): as [`Since`](Self::Since), and
+    /// refused, the entry it was asked to replace taken out ([`write_tier`]).
+    Refresh(Generation, u64),
+    /// A computed value, or a fill, for a tier whose generation could not be read: not written.
+    Skip,
+}
 
 /// One tier's write of a store, for both drivers (the blocking `write_step`, the async job), as
 /// `put` says: the call's value, or a later tier's entry as a fill; the key taken out instead
@@ -168,4 +185,15 @@ pub(in crate::cache) fn read_span(namespace: &str, tier: &'static str) -> tracin
 /// The span of a tier's write (a fill's too).
 fn write_span(namespace: &str, tier: &'static str) -> tracing::Span {
     tracing::debug_span!("cacher.write", namespace, tier)
+}
+
+/// Whether tier `tier` is in the set `down` (bit `i` for tier `i`; a tier past the 64th never
+/// is: it costs a failing service a timeout per command, not a wrong answer).
+pub(in crate::cache) fn down_in(down: u64, tier: usize) -> bool {
+    down & bit(tier) != 0
+}
+
+/// Tier `tier`'s bit in a set of tiers (none past the 64th).
+pub(in crate::cache) fn bit(tier: usize) -> u64 {
+    1u64.checked_shl(tier as u32).unwrap_or(0)
 }

@@ -22,8 +22,8 @@ use super::{Relay, Timer, compute_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
-use crate::cache::miss::{Core, Miss, Step, Values, down_in, no_tiers};
-use crate::cache::tier_io::read_span;
+use crate::cache::miss::{Core, Miss, Step, Values, no_tiers};
+use crate::cache::tier_io::{down_in, read_span};
 use crate::future::BoxFuture;
 use crate::key::KeyRef;
 

@@ -6,8 +6,8 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::cache::inner::Inner;
-use crate::cache::miss::{Planned, Put, Writes};
-use crate::cache::tier_io::write_tier;
+use crate::cache::miss::{Planned, Writes};
+use crate::cache::tier_io::{Put, write_tier};
 use crate::entry::Entry;
 
 /// Makes a store's writes ([`Miss::writes`](crate::cache::miss::Miss::writes)) on a blocking

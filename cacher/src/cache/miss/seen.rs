@@ -1,30 +1,12 @@
-//! The persistent tiers' generations of the key ([`Generation`]), read before the function runs
-//! and, for a tier that missed, before the next tier is read ([`Step::Generations`]), and how
-//! each tier's write is made with them ([`Put`]): a value computed — or read from a later tier —
+//! The persistent tiers' generations of the key ([`Generation`](crate::backend::Generation)),
+//! read before the function runs and, for a tier that missed, before the next tier is read
+//! ([`Step::Generations`]), and how each tier's write is made with them ([`Put`]): a value computed — or read from a later tier —
 //! before another process invalidated the key in a tier they share is not stored there after it,
 //! as the key's generation in this process keeps it out of every tier.
 
 use super::values::{Read, tiers_of};
 use super::{Core, Goal, Pass, Phase, Step, Values};
-use crate::backend::Generation;
-
-/// How a tier's write is made (`tier_io::write_tier`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(in crate::cache) enum Put {
-    /// A later tier's entry copied in: only where the tier holds none, and only if the key was
-    /// not invalidated since the tier's generation was read (when it missed).
-    Fill(Generation),
-    /// An `insert`'s value: over any entry (the tier's generation moves).
-    Insert,
-    /// A computed value: only if the tier's generation is still the one read before the
-    /// function ran.
-    Since(Generation),
-    /// A forced refresh's value, begun at the time given (ms): as [`Since`](Self::Since), and
-    /// refused, the entry it was asked to replace taken out (`tier_io::write_tier`).
-    Refresh(Generation, u64),
-    /// A computed value, or a fill, for a tier whose generation could not be read: not written.
-    Skip,
-}
+use crate::cache::tier_io::Put;
 
 impl<'a> Core<'a> {
     /// Whether the call is about to run its function without every tier's generation, which its

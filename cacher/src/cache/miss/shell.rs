@@ -16,14 +16,14 @@ use std::hash::Hash;
 
 use super::tier::{park, tier_of};
 use super::values::{Tiers, Timed};
-use super::{Core, Fallback, Found, Goal, Phase, Put, Slot, Values, log, store::millis};
+use super::{Core, Fallback, Found, Goal, Phase, Slot, Values, log, store::millis};
 use crate::backend::{Absence, Displaced};
 
 use crate::cache::call::Call;
 use crate::cache::flight::{Flight, Leader, Role};
 use crate::cache::generation::Generation;
 use crate::cache::inner::{Age, Inner, Memory};
-use crate::cache::tier_io;
+use crate::cache::tier_io::{self, Put};
 
 use crate::cache::claim::Ticket;
 use crate::entry::{Entry, Stamp};

@@ -7,6 +7,8 @@ use super::{Core, Failed, Fallback, Goal, Phase, Slot, Values, log};
 #[cfg(feature = "tokio")]
 use crate::cache::generation::Handed;
 use crate::cache::generation::Storing;
+#[cfg(feature = "tokio")]
+use crate::cache::tier_io::Put;
 use crate::entry::Stamp;
 use crate::error::Result;
 
@@ -194,7 +196,7 @@ impl<'a> Core<'a> {
         let Phase::Write { tier, upto, fill } = self.phase else {
             return None;
         };
-        let tiers: Vec<(usize, super::Put)> = (tier..upto)
+        let tiers: Vec<(usize, Put)> = (tier..upto)
             .filter(|&t| !self.is_down(t))
             .map(|t| (t, self.put(t)))
             .collect();
@@ -249,7 +251,7 @@ impl<'a> Core<'a> {
 pub(in crate::cache) struct Planned {
     /// The tiers it will ask for, in order: from the one asked for on, the tiers that are up;
     /// how each is written.
-    pub(in crate::cache) tiers: Vec<(usize, super::Put)>,
+    pub(in crate::cache) tiers: Vec<(usize, Put)>,
     /// Whether they fill tiers with a value read from a later one (rather than store the
     /// call's): their failures are reported as fills.
     pub(in crate::cache) fill: bool,

@@ -6,6 +6,7 @@ use super::{Core, log};
 use crate::backend::PersistentBackend;
 use crate::cache::call::Call;
 use crate::cache::inner::Inner;
+use crate::cache::tier_io::{bit, down_in};
 use crate::entry::{Entry, EntryKey, Stamp};
 use crate::error::{Error, Result};
 
@@ -21,16 +22,6 @@ impl Core<'_> {
     pub(super) fn is_down(&self, tier: usize) -> bool {
         down_in(self.down, tier)
     }
-}
-
-/// Whether tier `tier` is in the set `down` (bit `i` for tier `i`; a tier past the 64th never
-/// is: it costs a failing service a timeout per command, not a wrong answer).
-pub(in crate::cache) fn down_in(down: u64, tier: usize) -> bool {
-    down & bit(tier) != 0
-}
-
-fn bit(tier: usize) -> u64 {
-    1u64.checked_shl(tier as u32).unwrap_or(0)
 }
 
 /// Persistent tier `tier` and the identity of the entry under the persistent `key`.

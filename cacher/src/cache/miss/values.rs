@@ -1,8 +1,9 @@
 //! What the core asks of the typed shell ([`Values`]).
 
-use super::{Absence, Fallback, Found, Put, Slot};
+use super::{Absence, Fallback, Found, Slot};
 use crate::backend::{Displaced, Generation as TierGeneration};
 use crate::cache::flight::{Flight, Leader, Role};
+use crate::cache::tier_io::Put;
 use crate::entry::Stamp;
 use crate::error::Result;
 use std::ops::Range;
