@@ -39,21 +39,24 @@
 //!
 //! # Module map
 //!
-//! Dependencies point down only: a backend knows nothing of caches or policies, and the one
-//! Redis client serves the Redis backend, lock and rate limiter alike.
+//! Dependencies point down only (no cycle between modules, nor between the submodules of
+//! `cache` and `backend`): a backend knows nothing of caches or policies, and the one Redis
+//! client serves the Redis backend, lock and rate limiter alike.
 //!
 //! ```text
 //! cache     Cache, CacheBuilder, CacheStats: the public API and the miss path — its
-//!   │       decisions once, in a core that does no I/O (cache/miss.rs), performed by a
-//!   │       blocking and an async driver (cache/drive.rs)
+//!   │       decisions once, in a core (cache/miss.rs) whose steps the core performs
+//!   │       blocking and an async driver awaits (cache/drive.rs); a tier's operations
+//!   │       below both (cache/tier_io.rs)
 //!   │
 //!   ├── key       arguments → canonical text → key: Keyer; KeyRef, the borrowed form of a key
 //!   ├── policy    freshness (ttl, windows, idle time), error backoff, RateLimiter
-//!   ├── lock      FlightLock, FileLock (a lock file per key), RedisLock: single-flight
-//!   │             across processes
 //!   └── backend   MemoryBackend (looked up by KeyRef); PersistentBackend: file (with its
 //!         │       index and path rules), store (LMDB), redis
 //!         │
+//!         ├── lock      FlightLock, FileLock (a lock file per key), RedisLock: single-flight
+//!         │             across processes; LOCK_DIR, the folder of cacher's own files that the
+//!         │             file and store tiers keep beside their entries
 //!         │
 //!         └── entry · format · redis (the client, RedisOptions) · clock · future (BoxFuture,
 //!             the blocking-thread runner of async disk I/O)

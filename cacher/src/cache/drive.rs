@@ -1,9 +1,11 @@
-//! The two drivers of the miss path: each performs the steps [`Miss`] asks for, one blocking and
-//! one async, and decides nothing.
+//! The drivers of the miss path, which decide nothing: the blocking one, [`Miss::run`], runs the
+//! function when the core's steps (performed by the core itself, `miss/block.rs`) come to it;
+//! the async one (`driver.rs`) awaits every step the core asks for, and `driven.rs`, `relay.rs`
+//! and `bypass.rs` are the async call's futures.
 //!
-//! Each tier operation runs in a `tracing` span at debug level (`cacher.read`, `cacher.write`:
-//! `namespace`, `tier`), and the function in one (`cacher.compute`: `namespace`), whose time
-//! the cache's counters take (exported as `cacher_compute_seconds` with the `metrics` feature).
+//! The function runs in a `tracing` span at debug level (`cacher.compute`: `namespace`), whose
+//! time the cache's counters take (exported as `cacher_compute_seconds` with the `metrics`
+//! feature); each tier operation has its own (`tier_io.rs`).
 
 use std::hash::Hash;
 #[cfg(feature = "metrics")]

@@ -1,11 +1,14 @@
 //! The miss path, once: everything after the memory tier had no fresh entry — read the
 //! persistent tiers, join the key's flight, take the cross-process lock, run the function, store,
-//! fill the earlier tiers, report — as a state machine that does no I/O of its own.
+//! fill the earlier tiers, report — as a state machine whose decisions do no I/O.
 //!
-//! [`Core::next`] says what to do ([`Step`]); a driver (`drive.rs`: one blocking, one async)
-//! does it and hands back what came of it (`read`, `wrote`, `waited`, `locked`, `computed`,
-//! `failed`). The decisions between the steps (fresh? stale but servable? who leads? store or
-//! not?) live here only, so both drivers make them the same way, and a new step is written once.
+//! [`Core::next`] says what to do ([`Step`]), and what came of it is handed back (`read`,
+//! `wrote`, `waited`, `locked`, `computed`, `failed`). Blocking, the core performs the steps
+//! itself through the shell (`block.rs`, [`Core::advance`]: the tier operations of
+//! `tier_io.rs`, the waits, the lock), so that the blocking driver (`drive.rs`, a copy per
+//! function) is only the function's run; the async driver (`drive/driver.rs`) awaits them. The
+//! decisions between the steps (fresh? stale but servable? who leads? store or not?) live here
+//! only, so both drivers make them the same way, and a new step is written once.
 //!
 //! The machine is in two halves. [`Core`] decides, and depends on neither the key nor the value
 //! type: it is compiled once, in cacher. The values themselves (the memory's answer, the entry
