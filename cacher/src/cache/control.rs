@@ -192,7 +192,7 @@ where
         });
         let value = call();
         let slot = installed.finish();
-        if !slot.taken && mode != Mode::Observe {
+        if !slot.taken {
             unsteered(mode, self.namespace(), false);
         }
         (value, slot.origin)
@@ -367,7 +367,7 @@ where
             poll
         })
         .await;
-        if !slot.taken && mode != Mode::Observe {
+        if !slot.taken {
             unsteered(mode, self.namespace(), true);
         }
         (value, slot.origin)
@@ -407,13 +407,14 @@ an `async fn`'s call is a future that runs after `lookup` returned (write \
 /// A `refresh` or `bypass` whose closure made no call of the cache: most likely the call of an
 /// `async fn`, a future that runs after the control is gone, as an ordinary call; for their async
 /// forms (`in_future`), a call made in a task the future spawned, which it does not poll. Said,
-/// since the value it returns looks right.
+/// since the value it returns looks right. Nothing for a `lookup`, whose missing origin says it.
 #[cold]
 fn unsteered(mode: Mode, namespace: &str, in_future: bool) {
     let name = match mode {
         Mode::Refresh => "refresh",
         Mode::Bypass => "bypass",
-        Mode::Observe => "lookup",
+        // A `lookup` that steered nothing has no origin to return: it says so itself.
+        Mode::Observe => return,
     };
     if in_future {
         tracing::warn!(

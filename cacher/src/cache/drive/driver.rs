@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 
 use super::job::write_all;
 use super::relay::Turns;
-use super::{Relay, Timer, compute_span};
+use super::{Relay, Timer, Turned, compute_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;

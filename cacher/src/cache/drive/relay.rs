@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use tracing::Span;
@@ -47,11 +47,6 @@ impl<V> Relay<V> {
         }
     }
 
-    /// The engine's side of the turns: [`Turns::run`].
-    pub(crate) fn turns(&self) -> &Turns {
-        &self.turns
-    }
-
     /// The engine's side, at its end: the call's `result` handed to the caller's future, as the
     /// engine's output says (whether the call has a value, which the relay then holds): so that
     /// the output names no type, and an untyped future (a bypass's run) can stand in for the
@@ -59,10 +54,7 @@ impl<V> Relay<V> {
     pub(crate) fn hand_back(&self, result: Result<V, ()>) -> bool {
         match result {
             Ok(value) => {
-                match self.value.lock() {
-                    Ok(mut slot) => *slot = Some(value),
-                    Err(poisoned) => *poisoned.into_inner() = Some(value),
-                }
+                *self.value() = Some(value);
                 true
             }
             Err(()) => false,
@@ -73,11 +65,17 @@ impl<V> Relay<V> {
     /// call's, for the caller's future once the engine's output said so
     /// ([`hand_back`](Self::hand_back)).
     pub(crate) fn take(&self) -> Option<V> {
+        self.value().take()
+    }
+
+    /// The value handed over, whoever's turn it is (a panic that poisoned its lock left it
+    /// whole: a move or a `take`).
+    fn value(&self) -> MutexGuard<'_, Option<V>> {
         // A `match`, not `unwrap_or_else(PoisonError::into_inner)`: that `fn` item's call is one
         // more function per value type in a debug build.
         match self.value.lock() {
-            Ok(mut value) => value.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
+            Ok(value) => value,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
@@ -101,10 +99,7 @@ impl<V> Relay<V> {
     )]
     pub(super) fn answer(&self, value: Option<V>) {
         let gave = matches!(value, Some(_));
-        match self.value.lock() {
-            Ok(mut slot) => *slot = value,
-            Err(poisoned) => *poisoned.into_inner() = value,
-        }
+        *self.value() = value;
         *self.turns.turn() = Turn::Answered(gave);
     }
 }
@@ -112,7 +107,7 @@ impl<V> Relay<V> {
 /// A relay of any value type, as a future that only takes turns on it holds it (a bypass's run,
 /// [`bypass_async`](super::bypass_async)): untyped, so that the future is compiled once.
 pub(crate) trait Turned: Send + Sync {
-    /// The relay's turns.
+    /// The relay's turns; the engine's side of them is [`Turns::run`].
     fn turns(&self) -> &Turns;
 }
 
