@@ -8,8 +8,6 @@
 //! feature); each tier operation has its own (`tier_io.rs`).
 
 use std::hash::Hash;
-#[cfg(feature = "metrics")]
-use std::time::Instant;
 
 #[cfg(feature = "tokio")]
 mod bypass;
@@ -30,9 +28,8 @@ pub(super) use self::driver::Driver;
 #[cfg(feature = "tokio")]
 pub(super) use self::relay::{Relay, Turned};
 
-use super::inner::Shared;
-use super::miss::{Miss, Step};
-use super::stats::Counters;
+use super::miss::{Core, Miss, Step};
+use super::stats::Run;
 use crate::key::KeyRef;
 use crate::policy::RateLimiter;
 
@@ -61,13 +58,12 @@ where
             let Step::Compute(limiter) = self.core.advance(&mut self.shell) else {
                 return Ok(self.value());
             };
-            let started = Started::new(limiter, self.core.shared());
-            self.core.running();
+            let started = Started::new(limiter, &self.core);
             let result = match compute.take() {
                 Some(compute) => compute(),
                 None => broken("the miss path computes at most once"),
             };
-            started.stop(self.core.shared());
+            started.stop();
             match result {
                 Ok(value) => self.computed(value),
                 Err(error) => {
@@ -95,57 +91,30 @@ fn compute_span(namespace: &str) -> tracing::Span {
     tracing::debug_span!("cacher.compute", namespace)
 }
 
-/// The function's run begun, blocking: the rate limiter waited for, its span entered, its
-/// timer started. Compiled once, not per function.
-struct Started {
-    span: tracing::span::EnteredSpan,
-    timer: Timer,
+/// The function's run begun, blocking: the rate limiter waited for, the run counted
+/// ([`Core::running`](super::miss::Core::running)), and for the user's function, its span
+/// entered and its time taken. Compiled once, not per function.
+struct Started<'a> {
+    run: Option<(tracing::span::EnteredSpan, Run<'a>)>,
 }
 
-impl Started {
-    fn new(limiter: Option<&RateLimiter>, shared: &Shared) -> Self {
+impl<'a> Started<'a> {
+    fn new(limiter: Option<&RateLimiter>, core: &Core<'a>) -> Self {
         if let Some(limiter) = limiter {
             limiter.acquire();
         }
-        let span = compute_span(shared.namespace());
-        let timer = Timer::start();
-        Self {
-            span: span.entered(),
-            timer,
+        let run = core.running().map(|run| {
+            let span = compute_span(core.shared().namespace());
+            (span.entered(), run)
+        });
+        Self { run }
+    }
+
+    /// The function returned: its span left, its time to the counters.
+    fn stop(self) {
+        if let Some((span, run)) = self.run {
+            drop(span);
+            run.end();
         }
-    }
-
-    /// Its span left, its time to the counters.
-    fn stop(self, shared: &Shared) {
-        drop(self.span);
-        self.timer.stop(&shared.stats);
-    }
-}
-
-/// How long the function took, for the exported histogram: without the `metrics` feature nothing
-/// takes it, and no clock is read.
-struct Timer {
-    #[cfg(feature = "metrics")]
-    started: Instant,
-}
-
-impl Timer {
-    #[inline]
-    fn start() -> Self {
-        Self {
-            #[cfg(feature = "metrics")]
-            started: Instant::now(),
-        }
-    }
-
-    /// Hands the time taken to the counters (which export it with the `metrics` feature, and
-    /// drop it without).
-    #[inline]
-    fn stop(self, stats: &Counters) {
-        #[cfg(feature = "metrics")]
-        let took = self.started.elapsed();
-        #[cfg(not(feature = "metrics"))]
-        let took = std::time::Duration::ZERO;
-        stats.computed(took);
     }
 }

@@ -78,10 +78,11 @@ impl Goal {
         matches!(self, Goal::Compute | Goal::Refresh | Goal::Revalidate)
     }
 
-    /// Whether running the function counts as a miss (a background refresh's failure counts as
-    /// an error instead).
+    /// Whether running the function counts as a miss: a call's, or a `get` that found nothing
+    /// (a background refresh's failure counts as an error instead; `insert` and `peek` count
+    /// none).
     fn counts_miss(self) -> bool {
-        matches!(self, Goal::Compute | Goal::Refresh)
+        matches!(self, Goal::Compute | Goal::Refresh | Goal::Lookup)
     }
 }
 

@@ -36,10 +36,12 @@ pub struct CacheStats {
     pub errors: u64,
     /// Entries past their ttl served: within `stale_while_revalidate` (a background refresh
     /// claimed, or one already under way), within either window while the function backs off
-    /// after a failure, or because the function failed (`stale_if_error`). Such a call is
-    /// counted here only, neither as a hit nor as a miss; the background refresh that follows is
-    /// counted in `stores` (and `errors` when it fails), not as a miss. So with
-    /// `stale_while_revalidate`, this count rises while the function is healthy.
+    /// after a failure, or because the function failed (`stale_if_error`). A call served so
+    /// without running the function (the first two) is counted here only, neither as a hit nor
+    /// as a miss; one whose function ran and failed is also a miss, as every run is. The
+    /// background refresh that follows is counted in `stores` (and `errors` when it fails), not
+    /// as a miss. So with `stale_while_revalidate`, this count rises while the function is
+    /// healthy.
     ///
     /// ```
     /// use std::time::Duration;
@@ -178,12 +180,15 @@ impl Counters {
         self.evicted(name, total.saturating_sub(before));
     }
 
-    /// The function ran, taking `took` (exported only: `CacheStats` has no latency).
-    pub(crate) fn computed(&self, took: std::time::Duration) {
-        #[cfg(feature = "metrics")]
-        self.export.computed(took);
-        #[cfg(not(feature = "metrics"))]
-        let _ = took;
+    /// The function's run begins: its time goes to the counters when it ends
+    /// ([`Run`]).
+    pub(crate) fn run(&self) -> Run<'_> {
+        Run {
+            stats: self,
+            ended: false,
+            #[cfg(feature = "metrics")]
+            started: std::time::Instant::now(),
+        }
     }
 
     pub(crate) fn snapshot(&self) -> CacheStats {
@@ -205,6 +210,35 @@ impl Counters {
         let counters = [&self.errors, &self.stale_served, &self.evictions];
         for c in counters {
             c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A run of the function under way, for the exported histogram (`cacher_compute_seconds`;
+/// `CacheStats` has no latency): its time is recorded when it [`end`](Self::end)s, however the
+/// function's run ended (a value or an error), and when a panic in the function unwinds it; a
+/// run dropped unfinished otherwise (an async caller gone) is not recorded. Without the
+/// `metrics` feature nothing takes the time, and no clock is read.
+pub(crate) struct Run<'a> {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    stats: &'a Counters,
+    ended: bool,
+    #[cfg(feature = "metrics")]
+    started: std::time::Instant,
+}
+
+impl Run<'_> {
+    /// The function returned.
+    pub(crate) fn end(mut self) {
+        self.ended = true;
+    }
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        if self.ended || std::thread::panicking() {
+            #[cfg(feature = "metrics")]
+            self.stats.export.computed(self.started.elapsed());
         }
     }
 }

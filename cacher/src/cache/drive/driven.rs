@@ -331,6 +331,7 @@ mod tests {
     use std::task::{Wake, Waker};
 
     use super::*;
+    use crate::cache::drive::Turned;
 
     /// Pending once, waking itself: a wait of the engine's or of the function's own.
     struct Yield(bool);

@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 
 use super::job::write_all;
 use super::relay::Turns;
-use super::{Relay, Timer, Turned, compute_span};
+use super::{Relay, Turned, compute_span};
 use crate::cache::Cache;
 use crate::cache::control::{Removal, removed_async, report};
 use crate::cache::inner::Inner;
@@ -115,11 +115,12 @@ async fn drive<'a>(miss: &mut (dyn Drivable<'a> + '_), turns: &Turns) {
         if let Some(limiter) = limiter {
             limiter.acquire_async().await;
         }
-        core.running();
-        let timer = Timer::start();
-        let span = compute_span(shared.namespace());
-        let gave = turns.run(Some(span)).await;
-        timer.stop(&shared.stats);
+        let run = core.running();
+        let span = run.as_ref().map(|_| compute_span(shared.namespace()));
+        let gave = turns.run(span).await;
+        if let Some(run) = run {
+            run.end();
+        }
         if !gave {
             match miss.failed() {
                 true => {

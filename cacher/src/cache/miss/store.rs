@@ -14,12 +14,16 @@ use crate::error::Result;
 
 impl<'a> Core<'a> {
     /// The function's run begins (its limiter waited for): a miss, counted now, so that a run
-    /// that panics or whose async caller is dropped is counted as one that returns. A
-    /// background refresh is not a miss (its failure counts as an error, `refresh_failed`).
-    pub(in crate::cache) fn running(&self) {
+    /// that panics or whose async caller is dropped is counted as one that returns; and its
+    /// timing, when it is the user's function (not `get`'s "no value", nor `insert`'s value),
+    /// whose time is exported when the run ends. A background refresh is not a miss (its
+    /// failure counts as an error, `refresh_failed`); a `get` that found nothing is.
+    pub(in crate::cache) fn running(&self) -> Option<crate::cache::stats::Run<'a>> {
+        let stats = &self.shared.stats;
         if self.goal.counts_miss() {
-            self.shared.stats.miss();
+            stats.miss();
         }
+        self.goal.computes().then(|| stats.run())
     }
 
     /// The function's value (in the value slot): store it, unless the key was invalidated while

@@ -173,6 +173,39 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Only the user's function is timed, each time it runs — a panic that ends its run
+    /// included — and a `get` that found nothing is a miss: a `get` or an `insert` is no
+    /// computation (helper-114: both were timed as the function's runs, and a `get` that found
+    /// nothing counted no miss, so a plain store's hit ratio read 100 %).
+    #[test]
+    fn only_the_functions_runs_are_timed_and_a_get_that_found_nothing_is_a_miss() {
+        let totals = Totals::default();
+        metrics::with_local_recorder(&totals, || {
+            let cache: Cache<u32, u32> = Cache::builder().namespace("app::plain").build().unwrap();
+            assert_eq!(cache.get(&9), None);
+            assert_eq!(cache.get(&9), None);
+            cache.insert(&1, 10).unwrap();
+            assert_eq!(cache.get(&1), Some(10));
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                cache.get_or_compute(&5, || -> u32 { panic!("the function fails") })
+            }));
+            assert!(panicked.is_err());
+            let stats = cache.stats();
+            assert_eq!((stats.hits, stats.misses, stats.stores), (1, 3, 1));
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let want: BTreeMap<String, u64> = [
+            ("cacher_compute_seconds{namespace=app::plain}", 1),
+            ("cacher_hits_total{namespace=app::plain,tier=memory}", 1),
+            ("cacher_misses_total{namespace=app::plain}", 3),
+            ("cacher_stores_total{namespace=app::plain}", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(got, want);
+    }
+
     /// An async call's run is timed as a blocking call's: once per run of the function, ok or
     /// not; not for a hit, a bypass (as the blocking bypass) or a run dropped before its end.
     #[cfg(feature = "tokio")]
