@@ -30,6 +30,7 @@ use self::index::DiskIndex;
 use self::path::check_relative;
 pub(crate) use self::path::version_dir;
 use self::root::{Modes, Root};
+use self::store::Times;
 use self::sweep::Owner;
 use self::write::{Content, read_entry, remove_file};
 use super::{Generation, PersistentBackend, Put};
@@ -308,7 +309,8 @@ where
     /// Moves the key's generation, then renames the entry's file in.
     fn insert(&self, key: &EntryKey<'_>, entry: &Entry<V>) -> Result<()> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, Put::Insert).map(drop)
+        self.store_encoded(key, (&bytes, Times::of(entry)), Put::Insert)
+            .map(drop)
     }
 
     /// Links the entry's file in only if the key has none (`link` fails on an existing name,
@@ -316,7 +318,7 @@ where
     /// lock of its generations file.
     fn fill(&self, key: &EntryKey<'_>, entry: &Entry<V>, since: Generation) -> Result<bool> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, Put::Fill(since))
+        self.store_encoded(key, (&bytes, Times::of(entry)), Put::Fill(since))
     }
 
     /// Read from the directory's generations files (`.cacher-locks/generations-XX`), which it
@@ -336,7 +338,7 @@ where
         since: Generation,
     ) -> Result<bool> {
         let bytes = entry::encode(&self.formatter, key, entry)?;
-        self.store_encoded(key, &bytes, Put::Since(since))
+        self.store_encoded(key, (&bytes, Times::of(entry)), Put::Since(since))
     }
 
     /// Moves the key's generation in its generations file, leaving its entry.

@@ -230,9 +230,21 @@ impl Shared {
     /// type (compile time).
     #[cfg_attr(not(debug_assertions), inline)]
     pub(super) fn inserted(&self, inserted: Inserted, displaced: &mut Option<Displaced>) -> bool {
-        self.stats.evicted("memory", inserted.evicted);
+        if inserted.evicted > 0 && !self.was_expired(inserted.displaced.as_ref()) {
+            self.stats.evicted("memory", inserted.evicted);
+        }
         *displaced = inserted.displaced;
         inserted.skipped
+    }
+
+    /// Whether an entry the memory tier evicted had expired (past its ttl and every window):
+    /// not an eviction, which says that the bound cost an entry still of use.
+    #[cold]
+    fn was_expired(&self, evicted: Option<&Displaced>) -> bool {
+        match evicted {
+            Some(evicted) if self.timed => matches!(self.age(evicted.stamp()), Age::Expired),
+            _ => false,
+        }
     }
 
     /// A memory hit, counted. Of the untyped parts: a method of `Inner` that took and gave back

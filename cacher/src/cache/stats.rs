@@ -62,9 +62,11 @@ pub struct CacheStats {
     /// assert_eq!((stats.hits, stats.misses, stats.stale_served), (0, 1, 1));
     /// ```
     pub stale_served: u64,
-    /// Entries a tier dropped to stay within its bounds (`max_entries`, `max_size`): the memory
-    /// tier's least recently used, a disk tier's oldest. Entries dropped because they expired,
-    /// removed or cleared are not evictions.
+    /// Entries still of use that a tier dropped to stay within its bounds (`max_entries`,
+    /// `max_size`): the memory tier's least recently used, a disk tier's oldest. Entries
+    /// dropped because they expired, removed or cleared are not evictions, nor is one a bound
+    /// drops after it expired (past its ttl and every window); a file tier knows the end only
+    /// of the entries its process wrote, and counts the others (found at its first write).
     ///
     /// ```
     /// use cacher::{Cache, MemoryBackend};

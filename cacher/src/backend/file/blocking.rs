@@ -4,6 +4,7 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::SeparateFileBackend;
+use super::store::Times;
 use crate::backend::{Generation, PersistentBackend, Put};
 use crate::entry::{self, Entry, EntryKey};
 use crate::error::Result;
@@ -76,10 +77,11 @@ where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     let bytes = entry::encode(&backend.formatter, key, entry)?;
+    let times = Times::of(entry);
     let (backend, key) = (backend.share(), OwnedKey::of(key));
     blocking_write(move || {
         backend
-            .store_encoded(&key.borrow(), &bytes, Put::Insert)
+            .store_encoded(&key.borrow(), (&bytes, times), Put::Insert)
             .map(drop)
     })
     .await

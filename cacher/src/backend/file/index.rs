@@ -18,43 +18,65 @@ pub(crate) struct DiskIndex {
     evicted: Arc<AtomicU64>,
 }
 
-/// Entries by path relative to the cache directory (with their recency and size), and by
+/// An entry as the index holds it: its recency, its size, and when the cache stops accepting
+/// it (`None`: never, or not known — an entry found by the first listing).
+struct Held {
+    tick: u64,
+    size: u64,
+    expires_ms: Option<u64>,
+}
+
+/// A write of an entry: its size, and when the cache stops accepting it
+/// ([`Entry::expires_ms`](crate::entry::Entry::expires_ms)).
+#[derive(Clone, Copy)]
+pub(crate) struct Written {
+    pub(crate) size: u64,
+    pub(crate) expires_ms: Option<u64>,
+}
+
+/// Entries by path relative to the cache directory (with their recency, size and end), and by
 /// recency; the sizes' sum.
 #[derive(Default)]
 struct State {
     tick: u64,
-    by_path: HashMap<String, (u64, u64)>,
+    by_path: HashMap<String, Held>,
     by_tick: BTreeMap<u64, String>,
     /// In u128: the sizes `fstat` gives (sparse files) may add up past u64::MAX.
     bytes: u128,
 }
 
 impl State {
-    /// `rel` becomes the most recent; its size becomes `size` when given.
-    fn bump(&mut self, rel: &str, size: Option<u64>) {
+    /// `rel` becomes the most recent; its size and end become those `written`, when given.
+    fn bump(&mut self, rel: &str, written: Option<Written>) {
         self.tick += 1;
         match self.by_path.get_mut(rel) {
-            Some((tick, old)) => {
-                self.by_tick.remove(tick);
-                *tick = self.tick;
-                if let Some(size) = size {
-                    self.bytes = self.bytes - u128::from(*old) + u128::from(size);
-                    *old = size;
+            Some(held) => {
+                self.by_tick.remove(&held.tick);
+                held.tick = self.tick;
+                if let Some(written) = written {
+                    self.bytes = self.bytes - u128::from(held.size) + u128::from(written.size);
+                    held.size = written.size;
+                    held.expires_ms = written.expires_ms;
                 }
             }
             None => {
-                let size = size.unwrap_or(0);
+                let (size, expires_ms) = written.map_or((0, None), |w| (w.size, w.expires_ms));
                 self.bytes += u128::from(size);
-                self.by_path.insert(rel.to_owned(), (self.tick, size));
+                let held = Held {
+                    tick: self.tick,
+                    size,
+                    expires_ms,
+                };
+                self.by_path.insert(rel.to_owned(), held);
             }
         }
         self.by_tick.insert(self.tick, rel.to_owned());
     }
 
     fn forget(&mut self, rel: &str) {
-        if let Some((tick, size)) = self.by_path.remove(rel) {
-            self.by_tick.remove(&tick);
-            self.bytes -= u128::from(size);
+        if let Some(held) = self.by_path.remove(rel) {
+            self.by_tick.remove(&held.tick);
+            self.bytes -= u128::from(held.size);
         }
     }
 }
@@ -134,25 +156,30 @@ impl DiskIndex {
         self.evicted.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// A write of `size` bytes to `rel`: at the first one, `list` gives this cache's entries,
-    /// oldest first, with their sizes; records `rel` as the most recent, and returns the least
-    /// recently used entries beyond the limits, which the caller deletes (outside the lock) and
-    /// counts ([`count_evicted`](Self::count_evicted)).
+    /// A write to `rel` at `now_ms` (the cache's clock): at the first one, `list` gives this
+    /// cache's entries, oldest first, with their sizes; records `rel` as the most recent, and
+    /// returns the least recently used entries beyond the limits, which the caller deletes
+    /// (outside the lock) and counts ([`count_evicted`](Self::count_evicted)) — each with
+    /// whether it had expired by `now_ms`, which is no eviction (the bound cost nothing of use).
     pub(crate) fn record(
         &self,
         rel: &str,
-        size: u64,
+        (written, now_ms): (Written, u64),
         list: impl FnOnce() -> Vec<(SystemTime, String, u64)>,
-    ) -> Vec<String> {
+    ) -> Vec<(String, bool)> {
         self.with_state(|state| {
             let state = state.get_or_insert_with(|| {
                 let mut state = State::default();
                 for (_, rel, size) in list() {
-                    state.bump(&rel, Some(size));
+                    let found = Written {
+                        size,
+                        expires_ms: None,
+                    };
+                    state.bump(&rel, Some(found));
                 }
                 state
             });
-            state.bump(rel, Some(size));
+            state.bump(rel, Some(written));
             let mut evicted = Vec::new();
             let over = |state: &State| {
                 self.max_entries
@@ -166,10 +193,14 @@ impl DiskIndex {
                 let Some((_, oldest)) = state.by_tick.pop_first() else {
                     break;
                 };
-                if let Some((_, size)) = state.by_path.remove(&oldest) {
-                    state.bytes -= u128::from(size);
-                }
-                evicted.push(oldest);
+                let expired = match state.by_path.remove(&oldest) {
+                    Some(held) => {
+                        state.bytes -= u128::from(held.size);
+                        held.expires_ms.is_some_and(|end| end < now_ms)
+                    }
+                    None => false,
+                };
+                evicted.push((oldest, expired));
             }
             evicted
         })

@@ -8,12 +8,31 @@ use std::sync::Arc;
 use cap_std::fs::Dir;
 
 use super::generations::{self, Moved};
+use super::index::Written;
 use super::write::write_atomic;
 use super::{SeparateFileBackend, sweep};
 use crate::backend::{Generation, Put};
-use crate::entry::EntryKey;
+use crate::entry::{Entry, EntryKey};
 use crate::error::{Error, Result};
 use crate::format::Formatter;
+
+/// An entry's times as its write's evictions read them: the cache's clock at the write (the
+/// entry's `created_ms`, or a fill's, older: an entry expired since then is counted as
+/// evicted), and when the cache stops accepting the entry.
+#[derive(Clone, Copy)]
+pub(super) struct Times {
+    now_ms: u64,
+    expires_ms: Option<u64>,
+}
+
+impl Times {
+    pub(super) fn of<V>(entry: &Entry<V>) -> Self {
+        Self {
+            now_ms: entry.created_ms,
+            expires_ms: entry.expires_ms,
+        }
+    }
+}
 
 impl<F: Formatter> SeparateFileBackend<F> {
     /// Writes `bytes` to `rel` (only if no file is there, unless `replace`; with `since`, only
@@ -46,20 +65,27 @@ impl<F: Formatter> SeparateFileBackend<F> {
         }
     }
 
-    fn evict(&self, root: &Dir, rel: &str, size: u64, key: &EntryKey<'_>) {
+    fn evict(&self, root: &Dir, rel: &str, written: (Written, u64), key: &EntryKey<'_>) {
         let Some(index) = &self.index else { return };
         let owner = self.owner(key);
         let list = || sweep::list_entries(root, &self.formatter, owner);
-        let evicted = index.record(rel, size, list);
+        let evicted = index.record(rel, written, list);
         // Counted when removed: one already gone (another process removed it) was not evicted;
-        // one that cannot go is the next clear's to report.
-        let removed = evicted.iter().filter(|rel| root.remove_file(rel).is_ok());
-        index.count_evicted(removed.count());
+        // one that cannot go is the next clear's to report; one that had expired cost nothing.
+        let removed = evicted
+            .iter()
+            .filter(|(rel, _)| root.remove_file(rel).is_ok());
+        index.count_evicted(removed.filter(|(_, expired)| !expired).count());
     }
 
     /// Writes an encoded entry at `key`'s path as `put` says, then evicts what the bounds ask:
     /// whether it wrote.
-    pub(super) fn store_encoded(&self, key: &EntryKey<'_>, bytes: &[u8], put: Put) -> Result<bool> {
+    pub(super) fn store_encoded(
+        &self,
+        key: &EntryKey<'_>,
+        (bytes, times): (&[u8], Times),
+        put: Put,
+    ) -> Result<bool> {
         let rel = self.relative(key)?;
         if bytes.len() as u64 > self.max_entry_size {
             let message = format!(
@@ -84,7 +110,11 @@ impl<F: Formatter> SeparateFileBackend<F> {
         let Some(root) = written else {
             return Ok(false);
         };
-        self.evict(&root, &rel, bytes.len() as u64, key);
+        let written = Written {
+            size: bytes.len() as u64,
+            expires_ms: times.expires_ms,
+        };
+        self.evict(&root, &rel, (written, times.now_ms), key);
         Ok(true)
     }
 

@@ -238,6 +238,11 @@ impl Inserted {
 pub(crate) struct Displaced(Entry);
 
 impl Displaced {
+    /// The entry's times.
+    pub(crate) fn stamp(&self) -> crate::entry::Stamp {
+        self.0.times.stamp()
+    }
+
     /// The entry.
     #[cfg(test)]
     pub(super) fn entry(&self) -> &Entry {

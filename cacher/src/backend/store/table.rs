@@ -259,7 +259,8 @@ fn evict_under(
             continue;
         };
         expired += usize::from(!over);
-        evicted += u64::from(over);
+        // A bound's victim that had expired cost nothing of use: no eviction.
+        evicted += u64::from(over && u64_at(&value, 0) >= now_ms);
         store.entries.delete(txn, id)?;
         count = count.saturating_sub(1);
         total = total.saturating_sub(u64_at(&value, 8));

@@ -241,6 +241,47 @@ mod tests {
         assert_eq!(computed, Some(&2), "{got:?}");
     }
 
+    /// An entry a bound drops after it expired (past its ttl and windows) is no eviction, in
+    /// every bounded tier: `evictions` says that the bound cost entries still of use
+    /// (helper-114: a cache whose entries only expired counted one per new key in memory and
+    /// the file tier, and the tiers disagreed). Before the ttl, the same drops are evictions.
+    #[test]
+    fn an_expired_entry_a_bound_drops_is_no_eviction() {
+        use crate::Clock;
+        let dir = tempfile::tempdir().unwrap();
+        let totals = Totals::default();
+        let evictions = |name: &str, advance: u64| {
+            let (clock, mock) = Clock::mock();
+            let cache: Cache<u32, u32> = Cache::builder()
+                .namespace(name)
+                .ttl(std::time::Duration::from_secs(10))
+                .clock(clock)
+                .backend(MemoryBackend::new().max_entries(2))
+                .backend(SeparateFileBackend::new(dir.path().join(name)).max_entries(2))
+                .backend(StoreBackend::new(dir.path().join(name).join("store")).max_entries(2))
+                .build()
+                .unwrap();
+            for n in 0..2 {
+                cache.get_or_compute(&n, || n);
+            }
+            mock.advance(std::time::Duration::from_secs(advance));
+            for n in 2..4 {
+                cache.get_or_compute(&n, || n);
+            }
+            cache.stats().evictions
+        };
+        metrics::with_local_recorder(&totals, || {
+            assert_eq!(evictions("app::expired", 20), 0);
+            assert_eq!(evictions("app::live", 5), 2 * 3, "two per tier");
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let exported: Vec<&String> = got
+            .keys()
+            .filter(|k| k.starts_with("cacher_evictions_total{namespace=app::expired"))
+            .collect();
+        assert!(exported.is_empty(), "{exported:?}");
+    }
+
     #[test]
     fn evictions_are_counted_and_exported_by_tier() {
         let dir = tempfile::tempdir().unwrap();
