@@ -21,7 +21,7 @@ pub use self::generation::Generation;
 use self::generation::Put;
 pub use self::listing::{Found, Listed, Listing, META_PREFIX_LEN};
 pub use self::memory::MemoryBackend;
-pub(crate) use self::memory::{Absence, Displaced, Inserted, Tier, hash_key, under_shard_lock};
+pub(crate) use self::memory::{Absence, Displaced, Inserted, Tier, hash_key};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisBackend;

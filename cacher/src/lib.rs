@@ -109,6 +109,7 @@ mod ported;
 mod private_dir;
 #[cfg(feature = "redis")]
 mod redis;
+mod reentry;
 
 #[doc(hidden)]
 pub mod __private;

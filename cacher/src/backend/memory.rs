@@ -23,12 +23,6 @@ mod tier;
 
 pub(crate) use removal::{Displaced, Inserted, Taken};
 
-/// Whether this thread runs a key's `Eq` or a value's `Clone` under a memory tier's shard lock
-/// (further up its stack): a lookup from there does not wait for another caller's computation.
-pub(crate) fn under_shard_lock() -> bool {
-    UserCode::running()
-}
-use locks::UserCode;
 use slot::{Entry, Times};
 
 pub(crate) use tier::Absence;

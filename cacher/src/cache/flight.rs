@@ -28,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::key::KeyRef;
+use crate::reentry::UserCode;
 
 mod calls;
 mod typed;
@@ -169,10 +170,15 @@ impl Flights {
         }
     }
 
+    fn stripe(&self, hash: u64) -> &Mutex<Stripe> {
+        &self.stripes[hash as usize % STRIPES]
+    }
+
+    /// `hash`'s stripe. A panic under the lock left the list whole (each change is one push or
+    /// removal). No call from user code run under one of cacher's locks joins a flight
+    /// (`Core::join`, `reentry.rs`), so none waits here for a stripe its own thread holds.
     fn lock(&self, hash: u64) -> MutexGuard<'_, Stripe> {
-        let stripe = &self.stripes[hash as usize % STRIPES];
-        // A panic under the lock left the list whole (each change is one push or removal).
-        match stripe.lock() {
+        match self.stripe(hash).lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
@@ -195,12 +201,19 @@ impl Flights {
     fn join_erased(&self, hash: u64, key: &dyn FlightKey, plain: bool) -> Role<'_> {
         let now = self.generations.current(hash);
         let mut guard = self.lock(hash);
+        let address = std::ptr::from_ref(self.stripe(hash)).addr();
         let stripe = &mut *guard;
         // A flight of the key replaced by a newer one, still under way ([`Leader::replaced`]).
         let mut replaced = false;
         let mut live = None;
+        // The key's `Eq`: user code, under the stripe's lock (a call of the cache from it joins
+        // no flight: helper-112, it waited for this very lock for good).
+        let is = |slot: &Slot| {
+            let _user = UserCode::enter(address);
+            key.is(&*slot.key)
+        };
         for (at, slot) in stripe.flights.iter_mut().enumerate() {
-            if slot.hash == hash && key.is(&*slot.key) {
+            if slot.hash == hash && is(slot) {
                 if !slot.retired {
                     live = Some(at);
                     break;
@@ -230,7 +243,7 @@ impl Flights {
             slot.retired = true;
             replaced = true;
         }
-        self.lead(stripe, (hash, now), (key, plain), replaced)
+        self.lead((stripe, address), (hash, now), (key, plain), replaced)
     }
 
     /// Starts the flight of `key` (of `hash`, at generation `now`) in `stripe`, led by this
@@ -238,13 +251,15 @@ impl Flights {
     /// when it can be, else boxed.
     fn lead(
         &self,
-        stripe: &mut Stripe,
+        (stripe, address): (&mut Stripe, usize),
         (hash, now): (u64, Generation),
         (key, plain): (&dyn FlightKey, bool),
         replaced: bool,
     ) -> Role<'_> {
         let id = stripe.next;
         stripe.next += 1;
+        // The key's `Clone`: user code, under the stripe's lock.
+        let user = UserCode::enter(address);
         let boxed = match stripe.spare.take() {
             Some(mut spare) => match key.set(&mut *spare) {
                 true => spare,
@@ -252,6 +267,7 @@ impl Flights {
             },
             None => key.boxed(),
         };
+        drop(user);
         stripe.flights.push(Slot {
             hash,
             key: boxed,
@@ -292,20 +308,19 @@ impl Flights {
         self.generations.removal_all(bound)
     }
 
-    /// Removes flight `id`: its waiters, if it had any.
+    /// Removes flight `id`: its waiters, if it had any. A key with drop glue is dropped after
+    /// the stripe's lock (its `Drop` is user code).
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight>> {
         let mut guard = self.lock(hash);
         let flights = &mut guard.flights;
-        for at in 0..flights.len() {
-            if flights[at].id == id {
-                let slot = flights.swap_remove(at);
-                if slot.plain {
-                    guard.spare = Some(slot.key);
-                }
-                return slot.waiters;
-            }
+        let at = flights.iter().position(|slot| slot.id == id)?;
+        let slot = flights.swap_remove(at);
+        if slot.plain {
+            guard.spare = Some(slot.key);
+            return slot.waiters;
         }
-        None
+        drop(guard);
+        slot.waiters
     }
 }
 

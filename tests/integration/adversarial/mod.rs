@@ -31,6 +31,7 @@ mod fallback;
 mod farexpiry;
 mod files;
 mod fillback;
+mod flightkeys;
 mod foreign;
 #[cfg(feature = "redis")]
 mod forever;

@@ -11,89 +11,20 @@
 //! value's `Clone` then returns an error saying the memory tier was left as it was.
 //!
 //! The lock of another shard (or another cache's) is waited for, but not without a bound
-//! ([`OTHER_SHARD_WAIT`]): another thread may hold it while its own user code waits for a shard
-//! this thread holds, and neither lock would ever come. After the bound the lookup is a miss and
-//! the store is skipped, as above.
+//! ([`OTHER_LOCK_WAIT`](crate::reentry::OTHER_LOCK_WAIT)): another thread may hold it while its
+//! own user code waits for a shard this thread holds, and neither lock would ever come. After
+//! the bound the lookup is a miss and the store is skipped, as above. The rule is
+//! `reentry.rs`'s, which the flights' stripes follow too.
 
-use std::cell::Cell;
-use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError};
-use std::time::{Duration, Instant};
+use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard};
 
 use super::shard::Shard;
 use super::tier::Locked;
-
-/// How long user code run under a shard's lock waits for the lock of a shard it does not hold.
-const OTHER_SHARD_WAIT: Duration = Duration::from_millis(100);
-
-/// Shards whose lock this thread holds while user code runs under it, innermost last; deeper
-/// nesting than this counts every shard as held.
-const TRACKED: usize = 4;
-
-thread_local! {
-    /// How many pieces of user code this thread runs under a shard's lock, nested.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-    /// The addresses of their shards' locks, the first [`TRACKED`].
-    static HELD: Cell<[usize; TRACKED]> = const { Cell::new([0; TRACKED]) };
-}
-
-/// User code (a key's `Eq`, a value's `Clone`) running under a shard's lock, while it lives.
-pub(super) struct UserCode(());
-
-impl UserCode {
-    /// User code about to run under the lock at `address` ([`Locked::address`]): not generic,
-    /// compiled once.
-    pub(super) fn enter(address: usize) -> Self {
-        let depth = DEPTH.get();
-        if depth < TRACKED {
-            let mut held = HELD.get();
-            held[depth] = address;
-            HELD.set(held);
-        }
-        DEPTH.set(depth + 1);
-        Self(())
-    }
-
-    /// Whether this thread is running user code under some shard's lock (further up its stack).
-    #[inline]
-    pub(crate) fn running() -> bool {
-        DEPTH.get() != 0
-    }
-
-    /// Whether this thread holds the lock at `address` while running user code under it: not
-    /// generic, compiled once.
-    fn holds(address: usize) -> bool {
-        let depth = DEPTH.get();
-        depth > TRACKED || HELD.get()[..depth].contains(&address)
-    }
-}
-
-impl Drop for UserCode {
-    #[inline]
-    fn drop(&mut self) {
-        DEPTH.set(DEPTH.get() - 1);
-    }
-}
-
-/// The guard `$attempt` gets, tried again while `$wait` (a [`Wait`]) allows (a poisoned lock
-/// taken as it is); `None` if it does not come. A macro: the read and the write guard are two
-/// types.
-macro_rules! bounded {
-    ($wait:expr, $attempt:expr) => {{
-        let mut wait = $wait;
-        loop {
-            match $attempt {
-                Ok(guard) => break Some(guard),
-                Err(TryLockError::Poisoned(poisoned)) => break Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) if wait.again() => {}
-                Err(TryLockError::WouldBlock) => break None,
-            }
-        }
-    }};
-}
+use crate::reentry::{UserCode, Wait, bounded};
 
 impl Locked {
     /// The shard, for reading; `None` from user code run under a shard's lock when the lock is
-    /// not free at once (this shard's) or within [`OTHER_SHARD_WAIT`] (another's; see the
+    /// not free at once (this shard's) or within [`OTHER_LOCK_WAIT`](crate::reentry::OTHER_LOCK_WAIT) (another's; see the
     /// module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
     /// `Clone` leaves the table whole.
     ///
@@ -154,44 +85,5 @@ impl Locked {
     #[inline]
     pub(super) fn write_shard(&self) -> RwLockWriteGuard<'_, Shard> {
         self.lock.write().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// The bounded wait of user code for a shard's lock: none for a shard this thread holds (it
-/// would never come), up to [`OTHER_SHARD_WAIT`] for another. Not generic: compiled once.
-struct Wait {
-    /// When the wait ends; `None` until the first retry (no clock read if the lock is free).
-    until: Option<Instant>,
-    held: bool,
-    tries: u32,
-}
-
-impl Wait {
-    fn for_lock_of(held: bool) -> Self {
-        Self {
-            until: None,
-            held,
-            tries: 0,
-        }
-    }
-
-    /// Waits a little before the next try; false once the bound has passed.
-    fn again(&mut self) -> bool {
-        if self.held {
-            return false;
-        }
-        let until = *self
-            .until
-            .get_or_insert_with(|| Instant::now() + OTHER_SHARD_WAIT);
-        if Instant::now() >= until {
-            return false;
-        }
-        self.tries += 1;
-        if self.tries < 16 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_micros(50));
-        }
-        true
     }
 }

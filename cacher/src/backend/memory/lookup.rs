@@ -4,11 +4,11 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::locks::UserCode;
 use super::{Absence, Entry, Holds, Is, MemoryBackend, Tier};
 use crate::callback::CallbackMut;
 use crate::entry::Stamp;
 use crate::key::KeyRef;
+use crate::reentry::UserCode;
 
 /// Lookups: what a thread's index asks of the types (a cache's keys and values are all of it).
 impl<K, V> MemoryBackend<K, V>

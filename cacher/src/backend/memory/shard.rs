@@ -9,8 +9,8 @@
 
 use super::Entry;
 use super::eviction::{Victims, address};
-use super::locks::UserCode;
 use super::places::Places;
+use crate::reentry::UserCode;
 
 /// The entries a shard makes room for at its first insert: a cache filled from empty (a new one,
 /// or one cleared) otherwise grew each shard's vector four times (4 → 64 entries) and its table

@@ -1,7 +1,7 @@
 //! The other callers of a key: joining its flight (lead, or wait for the leader), how the wait
 //! ended, and the cross-process lock a leader takes before computing.
 
-use crate::backend::under_shard_lock;
+use crate::reentry::UserCode;
 
 use super::{Core, Pass, Phase, Values, log};
 use crate::cache::flight::{Flight, Outcome};
@@ -25,9 +25,10 @@ pub(in crate::cache) enum Waited {
 impl<'a> Core<'a> {
     /// Single-flight: lead the computation of this key, or wait for its leader.
     pub(super) fn join(&mut self, v: &mut dyn Values<'a>) {
-        // From a key's `Eq` or a value's `Clone` running under a shard's lock, no flight is
-        // joined: its leader may be waiting for that very lock.
-        if under_shard_lock() {
+        // From a key's `Eq` or `Clone`, or a value's `Clone`, running under one of cacher's
+        // locks (a memory shard's, a flight stripe's), no flight is joined: its leader may be
+        // waiting for that very lock, or this thread hold the stripe's (`reentry.rs`).
+        if UserCode::running() {
             self.phase = Phase::Compute;
             return;
         }
