@@ -184,6 +184,9 @@ where
         let key = &Borrowed::<Q, K, M>::new(key);
         let inner = &*self.inner;
         let hash = inner.flight_hash(key);
+        if inner.flights.generations().storing_here(Some(hash)) {
+            return Err(storing_here("insert"));
+        }
         // The store invalidates the key, alone in its stripe (`Generations::begin_insert`).
         let mut call = Call::new(key);
         let mut miss = Miss::new(inner, &mut call, hash, Goal::Store, Memory::Absent);
@@ -225,11 +228,13 @@ where
     )]
     fn remove_call<Q: KeyRef<K> + ?Sized>(&self, call: &mut Call<'_, Q>) -> Result<()> {
         let (inner, key) = (&*self.inner, call.key);
+        let hash = inner.flight_hash(key);
+        if inner.flights.generations().storing_here(Some(hash)) {
+            return Err(storing_here("remove"));
+        }
         // No store of the key until every tier is cleared of it: a caller meanwhile may read the
         // old value from a tier not yet cleared, and must not put it back in one already cleared.
-        let _removal = inner
-            .flights
-            .removal(inner.flight_hash(key), inner.shared.store_wait());
+        let _removal = inner.flights.removal(hash, inner.shared.store_wait());
         // The tiers' loop generic over the value type only: fewer copies per cache type; none for
         // a memory-only key form.
         let tiers = inner.tiers_for::<Q>();
@@ -273,6 +278,9 @@ where
     /// The first tier's failure (the other tiers are still cleared).
     pub fn clear(&self) -> Result<()> {
         let inner = &*self.inner;
+        if inner.flights.generations().storing_here(None) {
+            return Err(storing_here("clear"));
+        }
         // No store until every tier is cleared (as in `remove_call`).
         let _removal = inner.flights.removal_all(inner.shared.store_wait());
         // The last tier first, as `remove_from`; the first tier's failure is the one reported.
@@ -399,6 +407,18 @@ where
         }
         Ok(())
     }
+}
+
+/// The error of an `insert`, `remove` or `clear` (`what`) made from user code that the cache
+/// runs while this thread stores a key of the same stripe (a key's or value's `Clone`, a
+/// value's `Serialize`): it would wait for that store, which cannot end before it returns, and
+/// the store's older value would then land after it. Refused, nothing changed.
+#[cold]
+fn storing_here(what: &str) -> crate::Error {
+    crate::Error::Config(format!(
+        "{what} made from a key's or value's Clone or Serialize while the cache runs it to store \
+         a value: refused, nothing changed ({what} after the call returns instead)"
+    ))
 }
 
 /// The error of a `remove` or `clear` (`what`) that left the memory tier as it was: made from a

@@ -28,6 +28,7 @@
 //! the other keys' by the watch it keeps on its stripe while it runs ([`watch`],
 //! [`Generations::watch`]): every move of the stripe is marked on it as its key's or another's.
 
+mod mine;
 mod watch;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "tokio")]
 use crate::future::BoxFuture;
+#[cfg(feature = "tokio")]
+pub(crate) use mine::Mine;
 use watch::{Verdict, Watches};
 
 /// Stripes: enough that unrelated keys rarely skip each other's stores.
@@ -137,6 +140,7 @@ impl Storing<'_> {
             exclusive: self.exclusive,
             went_on: self.went_on,
         };
+        mine::ended(self.generations.id(), self.hash);
         std::mem::forget(self);
         handed
     }
@@ -152,7 +156,17 @@ impl Storing<'_> {
 
 impl Drop for Storing<'_> {
     fn drop(&mut self) {
+        mine::ended(self.generations.id(), self.hash);
         (self.generations.stripe(self.hash)).end(self.hash, self.exclusive);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Handed {
+    /// While the thread that makes the store's writes makes them: the store is its own
+    /// ([`Generations::storing_here`]).
+    pub(crate) fn on_this_thread(&self) -> Mine {
+        Mine::new(Arc::as_ptr(&self.stripes).addr(), self.hash)
     }
 }
 
@@ -233,14 +247,34 @@ impl Generations {
         self.went_on.load(SeqCst) != handed.went_on
     }
 
-    /// A store of `hash`'s key that begins (counted by the caller).
+    /// A store of `hash`'s key that begins (counted by the caller), this thread's
+    /// ([`Mine`]) until it ends or is handed over.
     fn storing(&self, hash: u64, exclusive: bool) -> Storing<'_> {
+        mine::began(self.id(), hash);
         Storing {
             generations: self,
             hash,
             exclusive,
             went_on: self.went_on.load(SeqCst),
         }
+    }
+
+    /// What tells these generations from another cache's: their stripes' address, shared
+    /// with the stores handed over.
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.stripes).addr()
+    }
+
+    /// Whether this thread has a store under way of a key of `hash`'s stripe (`None`: of any
+    /// key), in whose user code (a key's or value's `Clone`, `Serialize`) it runs now: an
+    /// invalidation from there would wait for its own store, and then land under it.
+    pub(crate) fn storing_here(&self, hash: Option<u64>) -> bool {
+        let stripe = |hash| std::ptr::from_ref(self.stripe(hash)).addr();
+        let idle = |stored| self.stripe(stored).storing.load(SeqCst) == 0;
+        mine::any(self.id(), idle, |stored| match hash {
+            Some(hash) => stripe(stored) == stripe(hash),
+            None => true,
+        })
     }
 
     /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
@@ -436,6 +470,12 @@ impl Generations {
     pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
         let stripe = self.stripe(hash);
         stripe.invalidate(hash);
+        // A store this very thread has under way cannot end while it waits here (a forced
+        // refresh from a value's `Clone` as it is stored): not waited for, as after the bound.
+        if self.storing_here(Some(hash)) {
+            self.went_on.fetch_add(1, SeqCst);
+            return;
+        }
         self.wait_for_stores(&mut Deadline::new(bound), || {
             stripe.storing.load(SeqCst) == 0
         });

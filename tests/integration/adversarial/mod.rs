@@ -55,6 +55,7 @@ mod midremove;
 mod mounted;
 mod neighbours;
 mod overlaps;
+mod ownstore;
 mod races;
 #[cfg(feature = "tokio")]
 mod ratecancel;

@@ -149,6 +149,9 @@ where
             return;
         };
         let (cache, key) = (&*self.cache, writes.key.borrow());
+        // The store is this thread's while it writes: a value's `Serialize` that calls the
+        // cache is told so.
+        let _mine = writes.plan.store.on_this_thread();
         let generations = cache.flights.generations();
         let went_on = || generations.went_on(&writes.plan.store);
         let mut panicked = None;
