@@ -77,13 +77,14 @@ impl Clock {
         }
     }
 
-    /// Waits for `duration` without blocking the executor; a mock clock advances instead.
+    /// Waits for `duration` without blocking a tokio runtime's executor (outside a runtime, by
+    /// blocking the thread); a mock clock advances instead.
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn sleep_async(&self, duration: Duration) {
         match &self.mock {
             Some(mock) => mock.advance(duration),
-            None => tokio::time::sleep(duration).await,
+            None => crate::future::sleep(duration).await,
         }
     }
 
@@ -109,7 +110,7 @@ impl Clock {
             None => {
                 let now = self.monotonic();
                 if deadline > now {
-                    tokio::time::sleep(deadline - now).await;
+                    crate::future::sleep(deadline - now).await;
                 }
             }
         }

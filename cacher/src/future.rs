@@ -16,6 +16,26 @@ pub(crate) fn pinned<'a, T>(
     Box::into_pin(future)
 }
 
+/// Whether a tokio runtime is current: its timer is then what an async wait sleeps on. Outside
+/// one (another executor: `futures::executor::block_on`, `smol`) tokio's timer panics ("there
+/// is no reactor running"), and a wait blocks the thread instead, as that executor's own
+/// blocking calls do. A runtime must have its timer on (`enable_all` or `enable_time`, as
+/// `#[tokio::main]` and `#[tokio::test]` do).
+#[cfg(feature = "tokio")]
+pub(crate) fn in_runtime() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Waits `duration`: on tokio's timer inside a runtime, without blocking the executor; by
+/// blocking this thread outside one ([`in_runtime`]).
+#[cfg(feature = "tokio")]
+pub(crate) async fn sleep(duration: std::time::Duration) {
+    match in_runtime() {
+        true => tokio::time::sleep(duration).await,
+        false => std::thread::sleep(duration),
+    }
+}
+
 /// Runs `work` on tokio's blocking threads when called inside a runtime (so that file and store
 /// I/O, fsync included, never holds an executor thread), and inline otherwise — also when the
 /// runtime drops it unrun ([`spawned`]).

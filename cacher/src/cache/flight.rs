@@ -425,6 +425,12 @@ impl Flight {
     /// Waits, without blocking the executor, until the leader finishes or `bound` passes.
     #[cfg(feature = "tokio")]
     pub(crate) async fn wait_async(&self, bound: Duration) -> Outcome {
+        // Outside a tokio runtime (another executor) there is no timer to wait on: the wait
+        // blocks, as that executor's do — and a leader polled by this very thread (two calls
+        // joined in one `block_on`) is this thread's own flight ([`wait`](Self::wait)).
+        if !crate::future::in_runtime() {
+            return self.wait(bound);
+        }
         let deadline = tokio::time::Instant::now() + bound;
         loop {
             // Register interest before looking, so a finish between the look and the await is

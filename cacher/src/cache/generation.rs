@@ -554,7 +554,7 @@ async fn wait_async(bound: Duration, done: impl Fn() -> bool) -> bool {
             );
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        crate::future::sleep(Duration::from_millis(1)).await;
     }
     true
 }

@@ -232,7 +232,7 @@ impl RedisLock {
             if left.is_zero() {
                 return Ok(None);
             }
-            tokio::time::sleep(self.poll.min(left)).await;
+            crate::future::sleep(self.poll.min(left)).await;
         }
     }
 

@@ -54,6 +54,7 @@ mod memstores;
 mod midremove;
 mod mounted;
 mod neighbours;
+mod noruntime;
 mod overlaps;
 mod ownstore;
 mod races;

@@ -110,7 +110,7 @@ impl RedisRateLimit {
             next = match next {
                 Next::Ask => grant.answered(self.ask_async(&eval).await),
                 Next::Sleep(wait) => {
-                    tokio::time::sleep(wait).await;
+                    crate::future::sleep(wait).await;
                     grant.slept()
                 }
                 Next::Start => return,
