@@ -374,6 +374,12 @@ where
     /// How long a caller waits for another caller computing the same key before running the
     /// function itself. Default: [`DEFAULT_WAIT_TIMEOUT`]. `Duration::MAX` waits as long as the
     /// leader takes (in practice: a century).
+    ///
+    /// Set it above the function's slowest run: every caller that waited this long runs the
+    /// function itself, at once — ten thousand callers of a key whose function takes longer
+    /// are ten thousand runs, when the service behind it is already slow. A caller that waits
+    /// for its own key through another thread it joins (parallel recursion) waits this long,
+    /// then runs it.
     pub fn wait_timeout(mut self, bound: Duration) -> Self {
         self.settings = self.settings.wait_timeout(bound);
         self
