@@ -308,6 +308,22 @@ impl Flights {
         self.generations.removal_all(bound)
     }
 
+    /// How many callers are blocked waiting for flights now, over every stripe.
+    #[cfg(test)]
+    pub(crate) fn blocked(&self) -> usize {
+        let blocked = |slot: &Slot| match &slot.waiters {
+            Some(flight) => flight.blocked.load(Ordering::Relaxed),
+            None => 0,
+        };
+        let stripes = self.stripes.iter();
+        stripes
+            .map(|stripe| match stripe.lock() {
+                Ok(stripe) => stripe.flights.iter().map(blocked).sum::<usize>(),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+
     /// Removes flight `id`: its waiters, if it had any. A key with drop glue is dropped after
     /// the stripe's lock (its `Drop` is user code).
     fn remove(&self, hash: u64, id: u64) -> Option<Arc<Flight>> {

@@ -287,8 +287,8 @@ impl Shared {
     }
 
     /// Logs a tier's failure and counts it; the caller carries on as if it were a miss.
-    pub(super) fn report(&self, backend: &str, op: &str, error: &Error) {
-        report(&self.stats, &self.naming.namespace, backend, op, error);
+    pub(super) fn report(&self, tier: &str, op: &str, error: &Error) {
+        report(&self.stats, &self.naming.namespace, tier, op, error);
     }
 
     /// How long an invalidation waits for a store of its key already under way: 10 seconds,
@@ -323,11 +323,11 @@ impl<K, V> Inner<K, V> {
 
 /// [`Shared::report`], compiled once rather than per key and value types.
 #[inline(never)]
-fn report(stats: &Counters, namespace: &str, backend: &str, op: &str, error: &Error) {
-    stats.error(backend);
+fn report(stats: &Counters, namespace: &str, tier: &str, op: &str, error: &Error) {
+    stats.error(tier);
     tracing::warn!(
         namespace = %namespace,
-        backend,
+        tier,
         "cache {op} failed, carrying on without it: {error}"
     );
 }

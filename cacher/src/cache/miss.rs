@@ -390,10 +390,11 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// A hit: counted, and recorded as the call's origin.
-    fn serve_hit(&mut self, v: &mut dyn Values<'a>) {
+    /// A hit of `tier` (`"memory"`, or `"flight"`: another caller's computation waited for):
+    /// counted, and recorded as the call's origin.
+    fn serve_hit(&mut self, tier: &'static str, v: &mut dyn Values<'a>) {
         self.origin = Origin::Hit;
-        self.shared.stats.hit("memory");
+        self.shared.stats.hit(tier);
         self.finish(Slot::Value, v);
     }
 
@@ -409,7 +410,7 @@ impl<'a> Core<'a> {
         match found {
             // A peek counts no hit and records no use.
             Found::Fresh | Found::Touch if self.goal == Goal::Peek => self.finish(Slot::Value, v),
-            Found::Fresh => self.serve_hit(v),
+            Found::Fresh => self.serve_hit("memory", v),
             Found::Touch => self.touch(v),
             Found::Revalidate => self.past_ttl(Slot::Value, Freshness::Revalidate, None, v),
             Found::Stale => self.past_ttl(Slot::Value, Freshness::Stale, None, v),
@@ -423,7 +424,7 @@ impl<'a> Core<'a> {
         // A key the memory tier had no entry for, in a shard that has had no insert since, is
         // still not there: nothing to look up (nor a lock to take) on most misses.
         match v.lookup(self.missing) {
-            Found::Fresh | Found::Touch => self.serve_hit(v),
+            Found::Fresh | Found::Touch => self.serve_hit("memory", v),
             Found::Revalidate | Found::Stale | Found::Absent | Found::Missing(_) => {
                 v.discard(Slot::Value);
                 self.phase = Phase::Read { tier: 0, pass }

@@ -23,7 +23,8 @@ use striped::StripedCounter;
 #[non_exhaustive]
 pub struct CacheStats {
     /// Calls answered with a fresh entry, including callers that waited for another's
-    /// computation (an entry past its ttl served is counted in `stale_served` instead).
+    /// computation (exported as the tier `flight`; an entry past its ttl served is counted in
+    /// `stale_served` instead).
     pub hits: u64,
     /// Calls that ran the function, however the run ended (a value, an error, a panic, an async
     /// caller dropped while it ran), or found nothing, for `get`. A background refresh is not
@@ -31,8 +32,12 @@ pub struct CacheStats {
     pub misses: u64,
     /// Values stored in at least one tier (a value every tier failed to take is not counted).
     pub stores: u64,
-    /// Backend failures: unreadable or corrupt entries, failed writes, invalid paths. Each was
-    /// also logged as a `tracing` warning, and none cost the caller its value.
+    /// Failed operations: unreadable or corrupt entries, failed writes, invalid paths, a lock
+    /// file that could not be made, a key that could not be encoded, a background refresh whose
+    /// function failed. Each is counted (a call may count several: a tier's read before and
+    /// after the cross-process lock) and logged as a `tracing` warning, and none cost the
+    /// caller its value. `insert`, `remove` and `clear` return their failures (an `insert`
+    /// also counts them).
     pub errors: u64,
     /// Entries past their ttl served: within `stale_while_revalidate` (a background refresh
     /// claimed, or one already under way), within either window while the function backs off

@@ -80,7 +80,7 @@ impl<'a> Core<'a> {
         self.phase = Phase::Compute;
         let shared = self.shared;
         match outcome {
-            Waited::Value => self.serve_hit(v),
+            Waited::Value => self.serve_hit("flight", v),
             // The leader failed: start again; one of the waiters leads the next attempt.
             Waited::Failed => {
                 let found = v.lookup(None);

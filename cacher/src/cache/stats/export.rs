@@ -206,6 +206,55 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// A caller that waited for another's computation is a hit of the flight, not of a memory
+    /// tier the cache may not have (helper-114: a file-only cache's waiters were
+    /// `tier=memory`).
+    #[test]
+    fn a_callers_wait_for_another_is_a_hit_of_the_flight() {
+        use std::sync::{Arc, Barrier};
+        let dir = tempfile::tempdir().unwrap();
+        let totals = Totals::default();
+        metrics::with_local_recorder(&totals, || {
+            let cache: Cache<u32, u32> = Cache::builder()
+                .namespace("app::waited")
+                .backend(SeparateFileBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            let (running, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+            std::thread::scope(|scope| {
+                let leader = scope.spawn(|| {
+                    cache.get_or_compute(&1, || {
+                        running.wait();
+                        release.wait();
+                        10
+                    })
+                });
+                running.wait();
+                // The leader ends once the waiter (this thread: the recorder is its own) blocks.
+                scope.spawn(|| {
+                    while cache.inner.flights.blocked() == 0 {
+                        std::thread::yield_now();
+                    }
+                    release.wait();
+                });
+                assert_eq!(cache.get_or_compute(&1, || 11), 10);
+                assert_eq!(leader.join().unwrap(), 10);
+            });
+        });
+        let got = totals.0.lock().unwrap().clone();
+        let hits: Vec<(&String, &u64)> = got
+            .iter()
+            .filter(|(k, _)| k.starts_with("cacher_hits_total"))
+            .collect();
+        assert_eq!(
+            hits,
+            [(
+                &"cacher_hits_total{namespace=app::waited,tier=flight}".to_owned(),
+                &1
+            )]
+        );
+    }
+
     /// An async call's run is timed as a blocking call's: once per run of the function, ok or
     /// not; not for a hit, a bypass (as the blocking bypass) or a run dropped before its end.
     #[cfg(feature = "tokio")]
