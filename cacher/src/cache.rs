@@ -159,11 +159,11 @@ where
         // Not through `miss`: a store hit without a memory tier passed its value up one layer
         // more (≈ 55 instructions, ≈ 8 ns of a 200-byte hit).
         let call = &mut Call::new(key);
-        let mut miss = match reads_ahead(inner.shared.tiers, Goal::Lookup, inner.memory.is_none()) {
-            false => Miss::new(inner, call, hash, Goal::Lookup, memory),
+        let mut miss = match reads_ahead(inner.shared.tiers, Goal::Get, inner.memory.is_none()) {
+            false => Miss::new(inner, call, hash, Goal::Get, memory),
             true => match Miss::read_ahead(inner, call, hash) {
                 Ahead::Hit(value) => return Some(value),
-                ahead => Miss::after(inner, call, hash, Goal::Lookup, ahead),
+                ahead => Miss::after(inner, call, hash, Goal::Get, ahead),
             },
         };
         // A plain lookup's "function" is that there is no value.

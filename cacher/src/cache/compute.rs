@@ -158,7 +158,7 @@ where
             // A `lookup` only observes the call: its ordinary way, its origin told (the lookup
             // out of line, as the miss path has it; sharing the plain call's arm cost every hit
             // a test of the mode: +7 instructions on a `#[cached]` hit).
-            Some(Mode::Observe) => match inner.lookup_memory(key, &mut hash) {
+            Some(Mode::Lookup) => match inner.lookup_memory(key, &mut hash) {
                 Memory::Fresh(value) => {
                     control::report(inner.shared.id(), Origin::Hit);
                     inner.shared.hit();
@@ -368,7 +368,7 @@ where
             Ok((memory, hash)) => (Goal::Compute, memory, hash, false),
             // A `lookup` only observes the call: its ordinary way (the key hashed once), its
             // origin told.
-            Err(control::Steer::Observe) => {
+            Err(control::Steer::Lookup) => {
                 let mut hash = 0;
                 match inner.lookup_memory(key, &mut hash) {
                     Memory::Fresh(value) => {

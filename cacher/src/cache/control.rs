@@ -32,8 +32,8 @@ pub(super) enum Mode {
     Refresh,
     /// Run the function; read and write no tier, count nothing.
     Bypass,
-    /// An ordinary call, whose origin is recorded.
-    Observe,
+    /// An ordinary call, whose origin is recorded (`lookup`).
+    Lookup,
 }
 
 /// What a control asks of the engine of an async call it steers: every [`Mode`] but a bypass,
@@ -43,8 +43,8 @@ pub(super) enum Mode {
 pub(super) enum Steer {
     /// [`Mode::Refresh`].
     Refresh,
-    /// [`Mode::Observe`].
-    Observe,
+    /// [`Mode::Lookup`].
+    Lookup,
 }
 
 #[cfg(feature = "tokio")]
@@ -53,7 +53,7 @@ impl Mode {
     pub(super) fn steer(self) -> Option<Steer> {
         match self {
             Mode::Refresh => Some(Steer::Refresh),
-            Mode::Observe => Some(Steer::Observe),
+            Mode::Lookup => Some(Steer::Lookup),
             Mode::Bypass => None,
         }
     }
@@ -153,8 +153,8 @@ fn take_slow(cache: usize) -> Option<Mode> {
                 break;
             }
             match (taken, slot.mode) {
-                (None | Some(Mode::Observe), mode) => taken = Some(mode),
-                (Some(_), Mode::Observe) => {}
+                (None | Some(Mode::Lookup), mode) => taken = Some(mode),
+                (Some(_), Mode::Lookup) => {}
                 (Some(_), _) => break,
             }
             slot.taken = true;
@@ -265,7 +265,7 @@ where
     /// assert_eq!(cache.lookup(|| cache.get_or_compute(&1, || 10)).origin, Origin::Hit);
     /// ```
     pub fn lookup<R>(&self, call: impl FnOnce() -> R) -> Lookup<R> {
-        let (value, origin) = self.steer(Mode::Observe, call);
+        let (value, origin) = self.steer(Mode::Lookup, call);
         Lookup {
             value,
             origin: origin.expect(NO_CALL),
@@ -339,7 +339,7 @@ where
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     pub async fn lookup_async<F: std::future::IntoFuture>(&self, call: F) -> Lookup<F::Output> {
-        let (value, origin) = self.steer_async(Mode::Observe, call).await;
+        let (value, origin) = self.steer_async(Mode::Lookup, call).await;
         Lookup {
             value,
             origin: origin.expect(NO_CALL),
@@ -414,7 +414,7 @@ fn unsteered(mode: Mode, namespace: &str, in_future: bool) {
         Mode::Refresh => "refresh",
         Mode::Bypass => "bypass",
         // A `lookup` that steered nothing has no origin to return: it says so itself.
-        Mode::Observe => return,
+        Mode::Lookup => return,
     };
     if in_future {
         tracing::warn!(

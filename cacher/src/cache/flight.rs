@@ -120,23 +120,22 @@ pub(crate) enum Role<'a> {
 }
 
 impl<'a> Role<'a> {
-    /// Kept by a caller (its miss's slots): whether a leader's flight replaced one still under
-    /// way ([`Leader::replaced`]), `None` for a waiter. Not generic: one copy for every cache.
+    /// Kept by a caller (its miss's slots): whether it leads. Not generic: one copy for every
+    /// cache.
     #[inline]
     pub(crate) fn seat(
         self,
         leader: &mut Option<Leader<'a>>,
         flight: &mut Option<Arc<Flight>>,
-    ) -> Option<bool> {
+    ) -> bool {
         match self {
             Role::Leader(led) => {
-                let stuck = led.replaced();
                 *leader = Some(led);
-                Some(stuck)
+                true
             }
             Role::Waiter(waited) => {
                 *flight = Some(waited);
-                None
+                false
             }
         }
     }

@@ -59,7 +59,7 @@ use crate::policy::{Freshness, RateLimiter};
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Goal {
     /// A plain `get`: read the tiers; the "function" is that there is no value.
-    Lookup,
+    Get,
     /// `get_or_compute`: read, then single-flight, lock, compute, store.
     Compute,
     /// `insert`: the "function" returns the given value; store it in every tier.
@@ -82,7 +82,7 @@ impl Goal {
     /// (a background refresh's failure counts as an error instead; `insert` and `peek` count
     /// none).
     fn counts_miss(self) -> bool {
-        matches!(self, Goal::Compute | Goal::Refresh | Goal::Lookup)
+        matches!(self, Goal::Compute | Goal::Refresh | Goal::Get)
     }
 }
 
@@ -207,9 +207,6 @@ pub(super) struct Core<'a> {
     detach: bool,
     /// The background refresh this call claimed, for its caller to start.
     refresh: Option<Ticket>,
-    /// Whether the flight this call leads replaced one still under way (abandoned by a waiter,
-    /// or begun before an invalidation), whose leader may hold the cross-process lock.
-    stuck: bool,
     /// The key's hash, for the flights and their generations.
     hash: u64,
     /// The key's generation when the call started: a value is stored (or filled) only if no
@@ -235,11 +232,9 @@ pub(super) struct Core<'a> {
     /// Whether the async driver waited out the bound for the stripe's claim already: a forced
     /// refresh's blocking claim then goes on at once, not on the executor's thread.
     pub(super) claim_waited: bool,
-    /// Whether the key is to be invalidated before the first step, and whether the call's
-    /// origin is reported at its end: an async call's that a control steers or a `lookup`
+    /// Whether the call's origin is reported at its end, and a forced refresh's key
+    /// invalidated before its first step: an async call's that a control steers or a `lookup`
     /// observes ([`steered`](Self::steered)).
-    #[cfg(feature = "tokio")]
-    invalidate: bool,
     #[cfg(feature = "tokio")]
     told: bool,
     /// Where the value came from: recorded where each serving decision is made.
@@ -294,7 +289,6 @@ impl<'a> Core<'a> {
             phase: Phase::Over,
             detach: false,
             refresh: None,
-            stuck: false,
             hash,
             generation,
             seen: Vec::new(),
@@ -307,7 +301,6 @@ impl<'a> Core<'a> {
             zero_ttl: false,
             claim_waited: false,
             #[cfg(feature = "tokio")]
-            invalidate: false,
             #[cfg(feature = "tokio")]
             told: false,
             origin: Origin::Computed,
@@ -348,7 +341,6 @@ impl<'a> Core<'a> {
     #[cfg(feature = "tokio")]
     pub(in crate::cache) fn steered(&mut self) {
         self.told = true;
-        self.invalidate = self.goal == Goal::Refresh;
     }
 
     /// Whether the call's origin is reported at its end ([`steered`](Self::steered)).
@@ -357,11 +349,12 @@ impl<'a> Core<'a> {
         self.told
     }
 
-    /// The invalidation [`steered`](Self::steered) asked, once: the key's generations, its
-    /// hash, and how long a store under way is waited for.
+    /// The invalidation a forced refresh ([`steered`](Self::steered)) makes first, for the
+    /// async driver's first step: the key's generations, its hash, and how long a store under
+    /// way is waited for.
     #[cfg(feature = "tokio")]
-    pub(in crate::cache) fn invalidation(&mut self) -> Option<(&'a Generations, u64, Duration)> {
-        match std::mem::take(&mut self.invalidate) {
+    pub(in crate::cache) fn invalidation(&self) -> Option<(&'a Generations, u64, Duration)> {
+        match self.told && self.goal == Goal::Refresh {
             true => Some((self.generations, self.hash, self.shared.store_wait())),
             false => None,
         }
@@ -386,7 +379,7 @@ impl<'a> Core<'a> {
                 self.phase = Phase::Compute;
             }
             Goal::Store | Goal::Revalidate => self.phase = Phase::Compute,
-            Goal::Lookup | Goal::Compute | Goal::Peek => self.begin_round(found, v),
+            Goal::Get | Goal::Compute | Goal::Peek => self.begin_round(found, v),
         }
     }
 

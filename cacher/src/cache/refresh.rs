@@ -53,7 +53,7 @@ where
     fn start<Q: KeyRef<K> + ?Sized>(&self, key: &Q) -> Start<V> {
         let inner = &*self.inner;
         let observed = match control::take(inner.shared.id()) {
-            Some(Mode::Observe) => true,
+            Some(Mode::Lookup) => true,
             Some(mode) => return Start::Controlled(mode),
             None => false,
         };

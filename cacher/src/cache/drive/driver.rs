@@ -11,7 +11,6 @@
 
 use std::collections::VecDeque;
 use std::hash::Hash;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use tracing::Instrument as _;
@@ -239,17 +238,17 @@ where
     }
 
     fn failed(&mut self) -> bool {
-        match self.miss.failed_async(()) {
-            ControlFlow::Break(result) => {
+        match self.miss.failed_async() {
+            Some(result) => {
                 self.ended = Some(result);
                 true
             }
-            ControlFlow::Continue(()) => false,
+            None => false,
         }
     }
 
     fn ended(&mut self, failed: bool) -> Option<Removal> {
-        let result = self.miss.end(failed.then_some(()));
+        let result = self.miss.end(failed);
         let removal = match &result {
             Ok(value) => {
                 let (goal, call) = (self.miss.core.goal(), self.miss.shell.call);

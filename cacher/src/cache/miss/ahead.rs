@@ -42,7 +42,7 @@ pub(in crate::cache) enum Ahead<V> {
 /// (`Core::fill`), which a hit read ahead does not. Not generic.
 #[inline]
 pub(in crate::cache) fn reads_ahead(tiers: usize, goal: Goal, no_memory: bool) -> bool {
-    no_memory && matches!(goal, Goal::Compute | Goal::Lookup) && tiers > 0
+    no_memory && matches!(goal, Goal::Compute | Goal::Get) && tiers > 0
 }
 
 impl<'a, K, V, Q> Miss<'a, K, V, Q>

@@ -33,11 +33,8 @@ impl<'a> Core<'a> {
             return;
         }
         match v.join(self.hash).seat(&mut self.leader, &mut self.flight) {
-            Some(stuck) => {
-                self.stuck = stuck;
-                self.look_again(Pass::AfterJoin, v);
-            }
-            None => self.phase = Phase::Wait,
+            true => self.look_again(Pass::AfterJoin, v),
+            false => self.phase = Phase::Wait,
         }
     }
 
@@ -102,7 +99,8 @@ impl<'a> Core<'a> {
         // A tier is down, or a flight this one replaced (stuck, or begun before an
         // invalidation: perhaps this call's own caller) is under way, perhaps holding the lock:
         // waiting for it would cost more than computing, or never end.
-        if self.down != 0 || self.stuck {
+        let stuck = matches!(&self.leader, Some(leader) if leader.replaced());
+        if self.down != 0 || stuck {
             return;
         }
         if let (Some(_), Some(key)) = (&self.shared.flight_lock, self.key) {

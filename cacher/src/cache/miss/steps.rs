@@ -4,7 +4,6 @@
 //! refresh's claim, `refresh_claim` and `claim_settled` below).
 
 use std::hash::Hash;
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 #[cfg(doc)]
@@ -69,24 +68,25 @@ where
         self.shell.entry = Some(entry);
     }
 
-    /// The function failed, in the async driver: as [`failed`](Self::failed), but a look for
-    /// the fallback in the persistent tiers is left to the driver's steps: `Continue` with the
-    /// error to keep meanwhile, up to [`end`](Self::end).
-    pub(in crate::cache) fn failed_async<E>(&mut self, error: E) -> ControlFlow<Result<V, E>, E> {
+    /// The function failed, in the async driver (which keeps its error): as
+    /// [`failed`](Self::failed), but a look for the fallback in the persistent tiers is left to
+    /// the driver's steps — `None` until [`end`](Self::end) — and the call's result is the
+    /// stale value or `Err` (the function's error).
+    pub(in crate::cache) fn failed_async(&mut self) -> Option<Result<V, ()>> {
         match self.core.failed(&mut self.shell) {
-            Failed::Stale => ControlFlow::Break(Ok(self.value())),
-            Failed::Error => ControlFlow::Break(Err(error)),
-            Failed::Recheck => ControlFlow::Continue(error),
+            Failed::Stale => Some(Ok(self.value())),
+            Failed::Error => Some(Err(())),
+            Failed::Recheck => None,
         }
     }
 
-    /// The call's end, at [`Step::Done`]: its value, or the function's error kept while the
-    /// tiers were looked at for a fallback that none held.
-    pub(in crate::cache) fn end<E>(&mut self, failure: Option<E>) -> Result<V, E> {
-        match (self.shell.value.take(), failure) {
+    /// The call's end, at [`Step::Done`]: its value, or `Err` when the function `failed` and
+    /// the tiers looked at for a fallback held none.
+    pub(in crate::cache) fn end(&mut self, failed: bool) -> Result<V, ()> {
+        match (self.shell.value.take(), failed) {
             (Some(value), _) => Ok(value),
-            (None, Some(error)) => Err(error),
-            (None, None) => log::out_of_step("the value is ready when the core says so"),
+            (None, true) => Err(()),
+            (None, false) => log::out_of_step("the value is ready when the core says so"),
         }
     }
 
