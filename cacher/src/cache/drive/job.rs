@@ -11,8 +11,9 @@ use crate::cache::tier_io::{Put, write_tier};
 use crate::entry::Entry;
 
 /// Makes a store's writes ([`Miss::writes`](crate::cache::miss::Miss::writes)) on a blocking
-/// thread, one after the other, through each tier's blocking `insert` (and `remove`, after a write
-/// it refuses): the entry back, and how each went. They end whether or not the caller's future is
+/// thread, one after the other, as [`write_tier`] makes each (a `remove` instead, or after, where
+/// a failed write, a refused forced refresh or an invalidation that went on says so): the entry
+/// back, and how each went. They end whether or not the caller's future is
 /// polled or kept: a future dropped among them (a timeout, a cancelled task) does not leave the
 /// tiers after the drop point with the older value behind the one memory serves, and an
 /// invalidation that waits for the store, on the thread that would poll it, does not wait out its

@@ -32,8 +32,8 @@ where
     V: Clone + Send + Sync + 'static,
     Q: KeyRef<K> + ?Sized,
 {
-    /// Persistent tier `tier` and the identity of the call's entry, for [`Step::Read`] and
-    /// [`Step::Write`].
+    /// Persistent tier `tier` and the identity of the call's entry, for the async driver's
+    /// reads, generations and writes.
     pub(in crate::cache) fn tier(
         &self,
         tier: usize,

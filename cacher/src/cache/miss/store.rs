@@ -194,7 +194,7 @@ impl<'a> Core<'a> {
     }
 
     /// The writes of the store under way, at its first write (`Step::Write`), as a
-    /// [`Planned`]; `None` when no store is under way.
+    /// [`Planned`]; `None` when no store is under way, or every tier left to write is down.
     #[cfg(feature = "tokio")]
     pub(super) fn writes(&mut self) -> Option<Planned> {
         let Phase::Write { tier, upto, fill } = self.phase else {
