@@ -20,11 +20,22 @@ pub(crate) const OTHER_LOCK_WAIT: Duration = Duration::from_millis(100);
 /// this counts every lock as held.
 const TRACKED: usize = 4;
 
-thread_local! {
-    /// How many pieces of user code this thread runs under one of cacher's locks, nested.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
+/// What this thread runs under cacher's locks: one thread-local, so that entering and leaving
+/// are one access each (a miss enters once, for its flight's key).
+struct Running {
+    /// How many pieces of user code run under one of cacher's locks, nested.
+    depth: Cell<usize>,
     /// The addresses of their locks, the first [`TRACKED`].
-    static HELD: Cell<[usize; TRACKED]> = const { Cell::new([0; TRACKED]) };
+    held: [Cell<usize>; TRACKED],
+}
+
+thread_local! {
+    static RUNNING: Running = const {
+        Running {
+            depth: Cell::new(0),
+            held: [const { Cell::new(0) }; TRACKED],
+        }
+    };
 }
 
 /// User code (a key's `Eq`, `Clone` or `Drop`, a value's `Clone`) running under one of cacher's
@@ -35,13 +46,13 @@ impl UserCode {
     /// User code about to run under the lock at `address` (the lock's own address): not
     /// generic, compiled once.
     pub(crate) fn enter(address: usize) -> Self {
-        let depth = DEPTH.get();
-        if depth < TRACKED {
-            let mut held = HELD.get();
-            held[depth] = address;
-            HELD.set(held);
-        }
-        DEPTH.set(depth + 1);
+        RUNNING.with(|running| {
+            let depth = running.depth.get();
+            if depth < TRACKED {
+                running.held[depth].set(address);
+            }
+            running.depth.set(depth + 1);
+        });
         Self(())
     }
 
@@ -49,21 +60,24 @@ impl UserCode {
     /// stack).
     #[inline]
     pub(crate) fn running() -> bool {
-        DEPTH.get() != 0
+        RUNNING.with(|running| running.depth.get() != 0)
     }
 
     /// Whether this thread holds the lock at `address` while running user code under it: not
     /// generic, compiled once.
     pub(crate) fn holds(address: usize) -> bool {
-        let depth = DEPTH.get();
-        depth > TRACKED || HELD.get()[..depth].contains(&address)
+        RUNNING.with(|running| {
+            let depth = running.depth.get();
+            let held = &running.held[..depth.min(TRACKED)];
+            depth > TRACKED || held.iter().any(|lock| lock.get() == address)
+        })
     }
 }
 
 impl Drop for UserCode {
     #[inline]
     fn drop(&mut self) {
-        DEPTH.set(DEPTH.get() - 1);
+        RUNNING.with(|running| running.depth.set(running.depth.get() - 1));
     }
 }
 

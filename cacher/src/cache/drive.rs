@@ -103,11 +103,15 @@ impl<'a> Started<'a> {
         if let Some(limiter) = limiter {
             limiter.acquire();
         }
-        let run = core.running().map(|run| {
-            let span = compute_span(core.shared().namespace());
-            (span.entered(), run)
-        });
-        Self { run }
+        match core.running() {
+            Some(run) => {
+                let span = compute_span(core.shared().namespace());
+                Self {
+                    run: Some((span.entered(), run)),
+                }
+            }
+            None => Self { run: None },
+        }
     }
 
     /// The function returned: its span left, its time to the counters.

@@ -189,12 +189,17 @@ impl Counters {
 
     /// The function's run begins: its time goes to the counters when it ends
     /// ([`Run`]).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn run(&self) -> Run<'_> {
         Run {
+            #[cfg(feature = "metrics")]
             stats: self,
+            #[cfg(feature = "metrics")]
             ended: false,
             #[cfg(feature = "metrics")]
             started: std::time::Instant::now(),
+            #[cfg(not(feature = "metrics"))]
+            stats: std::marker::PhantomData,
         }
     }
 
@@ -223,28 +228,38 @@ impl Counters {
 
 /// A run of the function under way, for the exported histogram (`cacher_compute_seconds`;
 /// `CacheStats` has no latency): its time is recorded when it [`end`](Self::end)s, however the
-/// function's run ended (a value or an error), and when a panic in the function unwinds it; a
-/// run dropped unfinished otherwise (an async caller gone) is not recorded. Without the
-/// `metrics` feature nothing takes the time, and no clock is read.
+/// function's run ended (a value or an error), and when a panic unwinds it (one in its own
+/// function, or one that unwinds the caller while it runs); a run dropped unfinished otherwise
+/// (an async caller gone) is not recorded. Without the `metrics` feature it holds nothing, and
+/// no clock is read.
 pub(crate) struct Run<'a> {
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    #[cfg(feature = "metrics")]
     stats: &'a Counters,
+    #[cfg(feature = "metrics")]
     ended: bool,
     #[cfg(feature = "metrics")]
     started: std::time::Instant,
+    #[cfg(not(feature = "metrics"))]
+    stats: std::marker::PhantomData<&'a Counters>,
 }
 
 impl Run<'_> {
     /// The function returned.
-    pub(crate) fn end(mut self) {
-        self.ended = true;
+    #[cfg_attr(not(debug_assertions), inline)]
+    pub(crate) fn end(self) {
+        #[cfg(feature = "metrics")]
+        let mut this = self;
+        #[cfg(feature = "metrics")]
+        {
+            this.ended = true;
+        }
     }
 }
 
+#[cfg(feature = "metrics")]
 impl Drop for Run<'_> {
     fn drop(&mut self) {
         if self.ended || std::thread::panicking() {
-            #[cfg(feature = "metrics")]
             self.stats.export.computed(self.started.elapsed());
         }
     }

@@ -23,7 +23,11 @@ impl<'a> Core<'a> {
         if self.goal.counts_miss() {
             stats.miss();
         }
-        self.goal.computes().then(|| stats.run())
+        // `match`, not `then`: its closure was a call of its own on every miss.
+        match self.goal.computes() {
+            true => Some(stats.run()),
+            false => None,
+        }
     }
 
     /// The function's value (in the value slot): store it, unless the key was invalidated while
