@@ -178,7 +178,10 @@ where
     /// # Errors
     /// The first tier's failure, also logged and counted in [`CacheStats::errors`] (the other
     /// tiers are still written), or [`Error::Key`](crate::Error::Key) when the key cannot be
-    /// serialised for the persistent tiers (the memory tier still takes the value).
+    /// serialised for the persistent tiers (the memory tier still takes the value), or
+    /// [`Error::Reentrant`](crate::Error::Reentrant) when made from a key's or value's `Clone`,
+    /// `Eq` or `Serialize` that the cache runs as it stores or looks up the same key (nothing
+    /// stored).
     #[doc(alias = "prime")]
     pub fn insert<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q, value: V) -> Result<()> {
         let key = &Borrowed::<Q, K, M>::new(key);
@@ -209,7 +212,9 @@ where
     /// caller that comes after runs the function anew.
     ///
     /// # Errors
-    /// The first tier's failure (the other tiers are still cleared of the key).
+    /// The first tier's failure (the other tiers are still cleared of the key), or
+    /// [`Error::Reentrant`](crate::Error::Reentrant) when made from a key's or value's `Clone`,
+    /// `Eq` or `Serialize` that the cache runs as it stores or looks up the same key.
     #[doc(alias = "invalidate")]
     pub fn remove<Q: AsKey<K, M> + ?Sized, M>(&self, key: &Q) -> Result<()> {
         self.remove_key(&Borrowed::<Q, K, M>::new(key))
@@ -275,7 +280,9 @@ where
     /// namespaces sharing a directory are left alone.
     ///
     /// # Errors
-    /// The first tier's failure (the other tiers are still cleared).
+    /// The first tier's failure (the other tiers are still cleared), or
+    /// [`Error::Reentrant`](crate::Error::Reentrant) when made from a key's or value's `Clone`,
+    /// `Eq` or `Serialize` that the cache runs as it stores or looks up a key.
     pub fn clear(&self) -> Result<()> {
         let inner = &*self.inner;
         if inner.flights.generations().storing_here(None) {
@@ -415,7 +422,7 @@ where
 /// the store's older value would then land after it. Refused, nothing changed.
 #[cold]
 fn storing_here(what: &str) -> crate::Error {
-    crate::Error::Config(format!(
+    crate::Error::Reentrant(format!(
         "{what} made from a key's or value's Clone or Serialize while the cache runs it to store \
          a value: refused, nothing changed ({what} after the call returns instead)"
     ))
@@ -425,7 +432,7 @@ fn storing_here(what: &str) -> crate::Error {
 /// key's `Eq` or a value's `Clone`, which the cache runs under the lock it needed.
 #[cold]
 fn kept_in_memory(what: &str) -> crate::Error {
-    crate::Error::Config(format!(
+    crate::Error::Reentrant(format!(
         "{what} made from a key's Eq or a value's Clone while the cache runs it under the key's \
          shard lock: the memory tier still holds the entry ({what} after the lookup returns \
          instead)"

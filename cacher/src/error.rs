@@ -44,6 +44,12 @@ pub enum Error {
     /// The cache was configured in a way that cannot work.
     #[error("invalid cache configuration: {0}")]
     Config(String),
+    /// A call of the cache made from code the cache runs — a key's `Eq`, `Clone` or
+    /// `Serialize`, a value's `Clone` or `Serialize` — that it could not make there without
+    /// waiting for itself: refused (or, for the memory tier, left undone), as the message says.
+    /// Make the call after the one that runs that code returns.
+    #[error("{0}")]
+    Reentrant(String),
     /// A backend-specific failure (a network backend's connection, for instance), with the
     /// driver's error as its [`source`](std::error::Error::source).
     #[error("{backend} backend: {context}: {source}")]

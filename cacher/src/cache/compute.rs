@@ -174,6 +174,10 @@ where
             // computation already under way stores nothing over this.
             Some(Mode::Refresh) => {
                 hash = inner.flight_hash(key);
+                if control::refresh_within_own_store(&inner.flights, &inner.shared, hash) {
+                    control::bypassed(&inner.shared);
+                    return compute();
+                }
                 control::refreshing(&inner.flights, &inner.shared, hash);
                 Memory::Absent
             }
@@ -332,12 +336,22 @@ where
     where
         Q: KeyRef<K> + Sync + ?Sized,
     {
+        let inner = &*self.inner;
         let start = match start {
             Ok(missed) => Ok(missed),
             Err(mode) => match mode.steer() {
+                Some(control::Steer::Refresh)
+                    if control::refresh_within_own_store(
+                        &inner.flights,
+                        &inner.shared,
+                        inner.flight_hash(key),
+                    ) =>
+                {
+                    return drive::bypass_async(&inner.shared, relay.clone());
+                }
                 Some(steer) => Err(steer),
                 // The relay as `Arc<dyn Turned>`.
-                None => return drive::bypass_async(&self.inner.shared, relay.clone()),
+                None => return drive::bypass_async(&inner.shared, relay.clone()),
             },
         };
         // Boxed: the call's future, moved as a whole at each of its moves (a hit's included),

@@ -23,7 +23,7 @@ mod steered;
 
 #[cfg(feature = "tokio")]
 pub(super) use steered::{Removal, removed_async};
-pub(super) use steered::{bypassed, refreshing};
+pub(super) use steered::{bypassed, refresh_within_own_store, refreshing};
 
 /// What a control asks of the call it steers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

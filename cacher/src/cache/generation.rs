@@ -58,6 +58,9 @@ struct Stripe {
     /// The forced refreshes of this stripe's keys under way, and which keys moved `generation`
     /// since each began.
     watches: Watches,
+    /// Invalidations of this stripe's keys that waited out their bound for its stores under
+    /// way and went on without them ([`Storing::went_on`]).
+    went_on: AtomicU64,
 }
 
 impl Stripe {
@@ -82,8 +85,19 @@ impl Stripe {
 
 /// The stripe of `hash`'s key.
 fn stripe_of(stripes: &[Stripe; STRIPES], hash: u64) -> &Stripe {
+    &stripes[stripe_index(hash)]
+}
+
+/// The place of `hash`'s key's stripe.
+fn stripe_index(hash: u64) -> usize {
     // The flights' table uses the low bits of the hash; take high ones.
-    &stripes[(hash >> 56) as usize % STRIPES]
+    (hash >> 56) as usize % STRIPES
+}
+
+/// What tells one cache's generations from another's, on this thread's list of its stores
+/// ([`mine`]): their stripes' address, which the stores handed over share.
+fn id_of(stripes: &Arc<[Stripe; STRIPES]>) -> usize {
+    Arc::as_ptr(stripes).addr()
 }
 
 pub(crate) struct Generations {
@@ -92,8 +106,8 @@ pub(crate) struct Generations {
     epoch: AtomicU64,
     /// Clears under way ([`Generations::removal_all`]): no store begins meanwhile.
     clearing: AtomicU32,
-    /// Invalidations that waited out their bound for stores under way and went on without them
-    /// ([`went_on`](Self::went_on)).
+    /// Clears that waited out their bound for stores under way and went on without them
+    /// ([`Storing::went_on`]); an invalidation of one key counts on its stripe.
     went_on: AtomicU64,
 }
 
@@ -112,9 +126,9 @@ pub(crate) struct Storing<'a> {
     /// An insert's store, which holds off every other store of its stripe while it writes, and
     /// invalidates the stripe again when it ends (as a removal does).
     exclusive: bool,
-    /// The count of invalidations that went on without the stores they waited for
-    /// ([`Generations::went_on`]) when this store began.
-    went_on: u64,
+    /// The counts of invalidations that went on without the stores they waited for, of its
+    /// stripe and of clears, when this store began ([`Storing::went_on`]).
+    went_on: (u64, u64),
 }
 
 /// A store in progress handed to the thread that makes its writes (an async call's,
@@ -126,8 +140,8 @@ pub(crate) struct Handed {
     stripes: Arc<[Stripe; STRIPES]>,
     hash: u64,
     exclusive: bool,
-    /// [`Generations::went_on`]'s count when the store began.
-    went_on: u64,
+    /// [`Storing::went_on`]'s counts when the store began.
+    went_on: (u64, u64),
 }
 
 #[cfg(feature = "tokio")]
@@ -150,7 +164,7 @@ impl Storing<'_> {
     /// Whether an invalidation went on without the stores it waited for since this one began:
     /// it may have cleared the tiers already, so this store must not write them any more.
     pub(crate) fn went_on(&self) -> bool {
-        self.generations.went_on.load(SeqCst) != self.went_on
+        self.generations.went_on_since(self.hash, self.went_on)
     }
 }
 
@@ -166,7 +180,7 @@ impl Handed {
     /// While the thread that makes the store's writes makes them: the store is its own
     /// ([`Generations::storing_here`]).
     pub(crate) fn on_this_thread(&self) -> Mine {
-        Mine::new(Arc::as_ptr(&self.stripes).addr(), self.hash)
+        Mine::new(id_of(&self.stripes), self.hash, self.exclusive)
     }
 }
 
@@ -244,45 +258,72 @@ impl Generations {
     /// not be made, a removal may have cleared the tiers before them.
     #[cfg(feature = "tokio")]
     pub(crate) fn went_on(&self, handed: &Handed) -> bool {
-        self.went_on.load(SeqCst) != handed.went_on
+        self.went_on_since(handed.hash, handed.went_on)
+    }
+
+    /// The counts of invalidations that went on without the stores they waited for, of
+    /// `hash`'s stripe and of clears: a store's, when it begins.
+    fn went_on_now(&self, hash: u64) -> (u64, u64) {
+        let stripe = self.stripe(hash).went_on.load(SeqCst);
+        (stripe, self.went_on.load(SeqCst))
+    }
+
+    /// Whether an invalidation of `hash`'s stripe, or a clear, went on without the stores it
+    /// waited for since the counts were `then`: another key's, elsewhere, does not count — an
+    /// insert of that key must still write every tier.
+    fn went_on_since(&self, hash: u64, then: (u64, u64)) -> bool {
+        self.went_on_now(hash) != then
     }
 
     /// A store of `hash`'s key that begins (counted by the caller), this thread's
     /// ([`Mine`]) until it ends or is handed over.
     fn storing(&self, hash: u64, exclusive: bool) -> Storing<'_> {
-        mine::began(self.id(), hash);
+        mine::began(self.id(), hash, exclusive);
         Storing {
             generations: self,
             hash,
             exclusive,
-            went_on: self.went_on.load(SeqCst),
+            went_on: self.went_on_now(hash),
         }
     }
 
-    /// What tells these generations from another cache's: their stripes' address, shared
-    /// with the stores handed over.
     fn id(&self) -> usize {
-        Arc::as_ptr(&self.stripes).addr()
+        id_of(&self.stripes)
     }
 
-    /// Whether this thread has a store under way of a key of `hash`'s stripe (`None`: of any
-    /// key), in whose user code (a key's or value's `Clone`, `Serialize`) it runs now: an
-    /// invalidation from there would wait for its own store, and then land under it.
+    /// Whether this thread has a store of `hash`'s key under way (`None`: of any key), in whose
+    /// user code (a key's or value's `Clone`, `Serialize`) it runs now: an invalidation of that
+    /// key from there could not wait for the store, which would then land over it.
     pub(crate) fn storing_here(&self, hash: Option<u64>) -> bool {
-        let stripe = |hash| std::ptr::from_ref(self.stripe(hash)).addr();
-        let idle = |stored| self.stripe(stored).storing.load(SeqCst) == 0;
-        mine::any(self.id(), idle, |stored| match hash {
-            Some(hash) => stripe(stored) == stripe(hash),
-            None => true,
-        })
+        mine::count(self.id(), |stored, _| {
+            hash.is_none_or(|hash| stored == hash)
+        }) > 0
     }
 
-    /// Waits until the stores under way are done, at most the deadline's bound; one that goes on
-    /// without them is counted ([`went_on`](Self::went_on)).
-    fn wait_for_stores(&self, deadline: &mut Deadline, done: impl Fn() -> bool) {
+    /// Whether no store of `hash`'s stripe is under way but this thread's own ([`mine`]),
+    /// which cannot end while it waits: what an invalidation of the stripe waits for.
+    fn others_done(&self, hash: u64) -> impl Fn() -> bool + '_ {
+        let index = stripe_index(hash);
+        let own = mine::count(self.id(), |stored, _| stripe_index(stored) == index);
+        let stripe = self.stripe(hash);
+        move || stripe.storing.load(SeqCst) <= own
+    }
+
+    /// Waits until the stores under way of `hash`'s stripe (`None`: of every stripe, for a
+    /// clear) are done, at most the deadline's bound; one that goes on without them is counted
+    /// there ([`Storing::went_on`]).
+    fn wait_for_stores(&self, deadline: &mut Deadline, hash: Option<u64>, done: impl Fn() -> bool) {
         if !wait_for(deadline, done) {
-            self.went_on.fetch_add(1, SeqCst);
+            self.went_on_without(hash);
         }
+    }
+
+    /// An invalidation of `hash`'s stripe (`None`: a clear) went on without its stores.
+    fn went_on_without(&self, hash: Option<u64>) {
+        match hash {
+            Some(hash) => self.stripe(hash).went_on.fetch_add(1, SeqCst),
+            None => self.went_on.fetch_add(1, SeqCst),
+        };
     }
 
     /// The generation of `hash`'s key now.
@@ -368,9 +409,9 @@ impl Generations {
     pub(crate) fn begin_insert(&self, hash: u64, bound: Duration) -> Storing<'_> {
         let mut deadline = Deadline::new(bound);
         let stripe = self.stripe(hash);
-        self.claim(stripe, &mut deadline);
+        self.claim(hash, &mut deadline);
         stripe.invalidate(hash);
-        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
+        self.wait_for_stores(&mut deadline, Some(hash), self.others_done(hash));
         stripe.storing.fetch_add(1, SeqCst);
         self.storing(hash, true)
     }
@@ -401,12 +442,13 @@ impl Generations {
         let stripe = watched.stripe;
         let unchanged = || self.untouched(watched);
         let mut deadline = Deadline::new(bound);
-        self.claim(stripe, &mut deadline);
+        self.claim(watched.hash, &mut deadline);
         if !unchanged() {
             stripe.removing.fetch_sub(1, SeqCst);
             return None;
         }
-        self.wait_for_stores(&mut deadline, || stripe.storing.load(SeqCst) == 0);
+        let hash = watched.hash;
+        self.wait_for_stores(&mut deadline, Some(hash), self.others_done(hash));
         stripe.storing.fetch_add(1, SeqCst);
         if !unchanged() {
             stripe.storing.fetch_sub(1, SeqCst);
@@ -416,15 +458,21 @@ impl Generations {
         Some(self.storing(watched.hash, true))
     }
 
-    /// Claims `stripe` for a store that no other may begin beside (an insert's, a forced
-    /// refresh's): waits until no removal, clear, insert or refresh of it is under way, then
-    /// counts itself as one. After the deadline's bound it goes on, counted all the same.
-    fn claim(&self, stripe: &Stripe, deadline: &mut Deadline) {
+    /// Claims `hash`'s stripe for a store that no other may begin beside (an insert's, a
+    /// forced refresh's): waits until no removal, clear, insert or refresh of it is under way
+    /// but this thread's own stores (which cannot end meanwhile), then counts itself as one.
+    /// After the deadline's bound it goes on, counted all the same.
+    fn claim(&self, hash: u64, deadline: &mut Deadline) {
+        let stripe = self.stripe(hash);
+        let index = stripe_index(hash);
+        let own = mine::count(self.id(), |stored, exclusive| {
+            exclusive && stripe_index(stored) == index
+        });
         let claimed = || {
             self.clearing.load(SeqCst) == 0
                 && stripe
                     .removing
-                    .compare_exchange(0, 1, SeqCst, SeqCst)
+                    .compare_exchange(own, own + 1, SeqCst, SeqCst)
                     .is_ok()
         };
         let mut spins = 0;
@@ -468,17 +516,12 @@ impl Generations {
     /// Invalidates `hash`'s key: later stores of calls that started before are skipped, and
     /// stores already under way are waited for, at most `bound`.
     pub(crate) fn invalidate(&self, hash: u64, bound: Duration) {
-        let stripe = self.stripe(hash);
-        stripe.invalidate(hash);
-        // A store this very thread has under way cannot end while it waits here (a forced
-        // refresh from a value's `Clone` as it is stored): not waited for, as after the bound.
-        if self.storing_here(Some(hash)) {
-            self.went_on.fetch_add(1, SeqCst);
-            return;
-        }
-        self.wait_for_stores(&mut Deadline::new(bound), || {
-            stripe.storing.load(SeqCst) == 0
-        });
+        self.stripe(hash).invalidate(hash);
+        self.wait_for_stores(
+            &mut Deadline::new(bound),
+            Some(hash),
+            self.others_done(hash),
+        );
     }
 
     /// [`invalidate`](Self::invalidate) without blocking the executor (`refresh_async`). Boxed
@@ -499,7 +542,7 @@ impl Generations {
         let stripe = self.stripe(hash);
         let done = wait_async(bound, || stripe.storing.load(SeqCst) == 0).await;
         if !done {
-            self.went_on.fetch_add(1, SeqCst);
+            self.went_on_without(Some(hash));
         }
         done
     }
@@ -519,7 +562,7 @@ impl Generations {
     /// Invalidates every key (`clear`).
     pub(crate) fn invalidate_all(&self, bound: Duration) {
         self.epoch.fetch_add(1, SeqCst);
-        self.wait_for_stores(&mut Deadline::new(bound), || {
+        self.wait_for_stores(&mut Deadline::new(bound), None, || {
             self.stripes.iter().all(|s| s.storing.load(SeqCst) == 0)
         });
     }

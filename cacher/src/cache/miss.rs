@@ -557,7 +557,10 @@ impl<'a> Core<'a> {
         self.storing = Some(storing);
         v.set_entry(Slot::Entry, stamp, self.shared.ttl.expires_ms(stamp));
         if memory {
-            v.insert_memory(self.hash, &|| true, &mut self.displaced);
+            // As a computed value's store: not once an invalidation went on without it.
+            let storing = self.storing.as_ref();
+            let admits = move || storing.is_none_or(|storing| !storing.went_on());
+            v.insert_memory(self.hash, &admits, &mut self.displaced);
         }
         self.phase = Phase::Write {
             tier: 0,

@@ -28,9 +28,9 @@ pub(in crate::cache) enum Put {
 }
 
 /// One tier's write of a store, for both drivers (the blocking `write_step`, the async job), as
-/// `put` says: the call's value, or a later tier's entry as a fill; the key taken out instead
-/// when an invalidation went on without the store (it may have cleared the tiers), and out again
-/// when the write ended after one did. Whether the tier took the value.
+/// `put` says: the call's value, or a later tier's entry as a fill; not made when an
+/// invalidation went on without the store (it writes or clears the tiers itself), and the key
+/// taken out when the write ended after one did. Whether the tier took the value.
 pub(in crate::cache) fn write_tier<V: 'static>(
     backend: &dyn PersistentBackend<V>,
     key: &EntryKey<'_>,
@@ -51,7 +51,9 @@ pub(in crate::cache) fn write_tier<V: 'static>(
             let _ = backend.remove(key);
             Ok(false)
         }
-        (true, _) => backend.remove(key).map(|()| false),
+        // The invalidation that went on writes or clears every tier itself, after: a removal
+        // here would take an insert's value out of the tier (helper-116).
+        (true, _) => Ok(false),
     };
     if !forget && went_on() {
         let _ = backend.remove(key);

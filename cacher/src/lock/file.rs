@@ -257,7 +257,7 @@ impl FlightLock for FileLock {
         name: &'a str,
     ) -> super::BoxFuture<'a, Result<Option<FlightGuard<'a>>>> {
         Box::pin(async move {
-            if tokio::runtime::Handle::try_current().is_err() {
+            if !crate::future::in_runtime() {
                 return self.lock(name);
             }
             let lock = Self {

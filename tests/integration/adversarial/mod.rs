@@ -20,6 +20,7 @@ mod bomb;
 mod cancel;
 mod cleared;
 mod collide;
+mod crossstores;
 mod deep;
 #[cfg(feature = "tokio")]
 mod driven;

@@ -43,6 +43,8 @@ struct State {
     by_tick: BTreeMap<u64, String>,
     /// In u128: the sizes `fstat` gives (sparse files) may add up past u64::MAX.
     bytes: u128,
+    /// The latest time of a write seen (the cache's clock): a fill's entry is older than now.
+    now_ms: u64,
 }
 
 impl State {
@@ -180,6 +182,8 @@ impl DiskIndex {
                 state
             });
             state.bump(rel, Some(written));
+            state.now_ms = state.now_ms.max(now_ms);
+            let now_ms = state.now_ms;
             let mut evicted = Vec::new();
             let over = |state: &State| {
                 self.max_entries
@@ -196,7 +200,8 @@ impl DiskIndex {
                 let expired = match state.by_path.remove(&oldest) {
                     Some(held) => {
                         state.bytes -= u128::from(held.size);
-                        held.expires_ms.is_some_and(|end| end < now_ms)
+                        // Expired at its end, as a read judges it.
+                        held.expires_ms.is_some_and(|end| end <= now_ms)
                     }
                     None => false,
                 };

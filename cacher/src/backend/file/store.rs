@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::format::Formatter;
 
 /// An entry's times as its write's evictions read them: the cache's clock at the write (the
-/// entry's `created_ms`, or a fill's, older: an entry expired since then is counted as
-/// evicted), and when the cache stops accepting the entry.
+/// entry's `created_ms`; a fill's is older, and the index keeps the latest it saw), and when
+/// the cache stops accepting the entry.
 #[derive(Clone, Copy)]
 pub(super) struct Times {
     now_ms: u64,

@@ -260,7 +260,7 @@ fn evict_under(
         };
         expired += usize::from(!over);
         // A bound's victim that had expired cost nothing of use: no eviction.
-        evicted += u64::from(over && u64_at(&value, 0) >= now_ms);
+        evicted += u64::from(over && u64_at(&value, 0) > now_ms);
         store.entries.delete(txn, id)?;
         count = count.saturating_sub(1);
         total = total.saturating_sub(u64_at(&value, 8));

@@ -1,7 +1,8 @@
 //! A call that took a control ([`Mode`](super::Mode)): the steps of what it asks, around the
 //! ordinary call's miss (`Cache::compute_steered` for a blocking call; for an async one, the
-//! engine's start, a bypass's own future (`drive::bypass_async`), and the driver's loop, which invalidates for a forced
-//! refresh, reports the origin and awaits a zero-ttl refresh's removal). A call a `lookup`
+//! engine's start, a bypass's own future (`drive::bypass_async`), and the driver's loop, which
+//! invalidates for a forced refresh, reports the origin and awaits a zero-ttl refresh's
+//! removal). A call a `lookup`
 //! observes goes its ordinary way, its key hashed once, its origin told.
 
 use std::hash::Hash;
@@ -122,6 +123,28 @@ pub(in crate::cache) fn bypassed(shared: &Shared) {
         limiter.acquire();
     }
     report(shared.id(), Origin::Computed);
+}
+
+/// Whether a forced refresh of the key whose flight hash is `hash` is made from user code
+/// that this thread runs while it stores that very key (a key's or value's `Clone` or
+/// `Serialize`): it could not wait for that store, which would then land over its value. Said;
+/// the refresh then runs the function as a bypass does, storing nothing.
+#[cold]
+pub(in crate::cache) fn refresh_within_own_store(
+    flights: &Flights,
+    shared: &Shared,
+    hash: u64,
+) -> bool {
+    let within = flights.generations().storing_here(Some(hash));
+    if within {
+        tracing::warn!(
+            namespace = shared.namespace(),
+            "refresh made from a key's or value's Clone or Serialize while the cache runs it to \
+             store that key: the function runs, and its value is not stored (refresh after the \
+             call returns instead)"
+        );
+    }
+    within
 }
 
 /// A forced refresh's start: the key whose flight hash is `hash` invalidated, as `insert` does,

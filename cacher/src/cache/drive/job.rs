@@ -141,10 +141,10 @@ where
     /// being written; its panic is resumed once they are.
     ///
     /// Unless an invalidation went on without the store meanwhile (it waited out its bound while
-    /// these writes were queued, every blocking thread busy, or while a tier's write hung): it may
-    /// have cleared the tiers already (those written before it gave up it clears after), so the
-    /// key is taken out of the rest instead of written, and out of the one whose write ended
-    /// after it — a removal is never a wrong value, a write after `remove` returned would be.
+    /// these writes were queued, every blocking thread busy, or while a tier's write hung): it
+    /// clears or writes every tier itself, so the rest are not written, and the key is taken out
+    /// of the one whose write ended after it — a write after `remove` returned would be a wrong
+    /// value.
     fn run(&mut self) {
         let Some(writes) = self.writes.take() else {
             return;

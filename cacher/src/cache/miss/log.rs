@@ -76,9 +76,10 @@ pub(super) fn out_of_step(what: &str) -> ! {
 /// shard lock, which could not be taken: nothing was stored.
 #[cold]
 pub(super) fn skipped_insert() -> crate::Error {
-    crate::Error::Config(
+    crate::Error::Reentrant(
         "insert made from a key's Eq or a value's Clone while the cache runs it under the key's \
-         shard lock: not stored (insert after the lookup returns instead)"
+         shard lock, or so slow to clone that a removal went on without it: not stored (insert \
+         after the lookup returns instead)"
             .to_owned(),
     )
 }

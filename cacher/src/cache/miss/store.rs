@@ -63,7 +63,14 @@ impl<'a> Core<'a> {
         let stamp = self.stamp(ttl_ms, upto);
         v.set_entry(Slot::Value, stamp, shared.ttl.expires_ms(stamp));
         let (generations, hash, seen) = (self.generations, self.hash, self.generation);
-        let admits = move || counted || generations.admits(hash, seen);
+        // A counted store is waited for by invalidations — unless one waited out its bound
+        // meanwhile (a value's `Clone`, run before, that took longer: helper-116) and may have
+        // cleared the tier already. Asked under the shard's lock, as the tiers' writes ask.
+        let storing = self.storing.as_ref();
+        let admits = move || match storing {
+            Some(storing) => !storing.went_on(),
+            None => generations.admits(hash, seen),
+        };
         if let Some(skipped) = v.insert_memory(hash, &admits, &mut self.displaced) {
             if skipped && self.goal == Goal::Store {
                 // From a key's `Eq` or a value's `Clone` under the key's shard lock: no tier is

@@ -4,13 +4,13 @@
 //!
 //! | metric | kind | labels | counted when |
 //! |---|---|---|---|
-//! | `cacher_hits_total` | counter | `namespace`, `tier` (`memory`, `file`, `redis`, …) | a call is answered by a tier |
-//! | `cacher_misses_total` | counter | `namespace` | a call ran the function (or `get` found nothing) |
+//! | `cacher_hits_total` | counter | `namespace`, `tier` (`memory`, `file`, `store`, `redis`, …; `flight`: another caller's computation waited for) | a call is answered with a fresh entry |
+//! | `cacher_misses_total` | counter | `namespace` | a call ran the function (a background refresh is none), or `get` found nothing |
 //! | `cacher_stores_total` | counter | `namespace` | a value was stored in at least one tier |
-//! | `cacher_errors_total` | counter | `namespace`, `tier` | a tier failed (read, write, key) |
-//! | `cacher_stale_served_total` | counter | `namespace` | an entry past its ttl was served: within `stale_while_revalidate` (the function healthy), during the error backoff, or by `stale_if_error` |
-//! | `cacher_evictions_total` | counter | `namespace`, `tier` | a tier dropped entries for its bounds (`max_entries`, `max_size`) |
-//! | `cacher_compute_seconds` | histogram | `namespace` | the function ran (ok or not) |
+//! | `cacher_errors_total` | counter | `namespace`, `tier` (a backend's name; `lock`, `all`: a key that cannot be encoded, a removal of every tier; `refresh`: a background refresh that failed) | an operation failed (each one: a call may count several) |
+//! | `cacher_stale_served_total` | counter | `namespace` | an entry past its ttl was served: within `stale_while_revalidate` (the function healthy), during the error backoff, or by `stale_if_error` (then also a miss) |
+//! | `cacher_evictions_total` | counter | `namespace`, `tier` | a tier dropped entries still of use for its bounds (`max_entries`, `max_size`; an expired one is none) |
+//! | `cacher_compute_seconds` | histogram | `namespace` | the user's function ran (ok, failed or panicked; not `get`'s or `insert`'s) |
 //!
 //! Without an installed recorder each event costs a no-op call. The handles are looked up at the
 //! event, so a recorder installed after the cache was built still gets every later event.
