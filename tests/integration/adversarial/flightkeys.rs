@@ -106,3 +106,106 @@ fn a_keys_clone_or_eq_that_calls_the_cache_under_the_flights_lock_does_not_hang(
     );
     assert_eq!(leader.join().unwrap(), 20);
 }
+
+/// A key whose next `Eq`, once armed, lets a leader go and removes the key.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Removing(u32);
+
+static STORED: OnceLock<(tempfile::TempDir, Cache<Removing, u32>)> = OnceLock::new();
+
+/// Whether the file tier of [`stored`] holds an entry: the leader's store is past its writes.
+fn written() -> bool {
+    let dir = STORED.get().unwrap().0.path();
+    let mut found = false;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match path.is_dir() {
+                true if !path.ends_with(".cacher-locks") => dirs.push(path),
+                true => {}
+                false => found |= path.extension().is_some_and(|e| e == "json"),
+            }
+        }
+    }
+    found
+}
+static ON_EQ_REMOVE: OnceLock<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>> = OnceLock::new();
+
+fn stored() -> &'static Cache<Removing, u32> {
+    &STORED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::builder()
+                .backend(cacher::MemoryBackend::new())
+                .backend(cacher::SeparateFileBackend::new(dir.path()))
+                .build()
+                .unwrap();
+            (dir, cache)
+        })
+        .1
+}
+
+impl std::hash::Hash for Removing {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Clone for Removing {
+    fn clone(&self) -> Self {
+        Removing(self.0)
+    }
+}
+
+impl PartialEq for Removing {
+    fn eq(&self, other: &Self) -> bool {
+        let hook = ON_EQ_REMOVE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap()
+            .take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        self.0 == other.0
+    }
+}
+
+impl Eq for Removing {}
+
+/// A waiter's key `Eq` (run under the flight's stripe lock) lets the leader finish and removes
+/// the key: the removal waits for the leader's store, which ended only once the leader handed
+/// its value over — through that stripe lock. Both waited the removal's bound, 10 s
+/// (helper-115); the store ends first now.
+#[test]
+fn a_removal_from_a_waiters_eq_does_not_wait_out_its_bound_for_the_leader() {
+    let (started, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let (leading, releasing) = (Arc::clone(&started), Arc::clone(&release));
+    let leader = std::thread::spawn(move || {
+        stored().get_or_compute(&Removing(1), || {
+            leading.wait();
+            releasing.wait();
+            10
+        })
+    });
+    started.wait();
+    let (done, removed) = mpsc::channel();
+    *ON_EQ_REMOVE.get_or_init(Default::default).lock().unwrap() = Some(Box::new(move || {
+        release.wait();
+        // The leader's store is under way (its file written), its end behind this lock.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while !written() && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let began = std::time::Instant::now();
+        let result = stored().remove(&Removing(1));
+        let _ = done.send((result, began.elapsed()));
+    }));
+    let waiter = std::thread::spawn(|| stored().get_or_compute(&Removing(1), || 11));
+    let (result, took) = removed.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert!(took < Duration::from_secs(5), "the removal took {took:?}");
+    assert_eq!(leader.join().unwrap(), 10);
+    assert!([10, 11].contains(&waiter.join().unwrap()));
+}

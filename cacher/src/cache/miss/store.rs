@@ -246,8 +246,11 @@ impl<'a> Core<'a> {
 
     /// The call has its value (at `from`): hand it to the waiters, release the lock.
     pub(super) fn finish(&mut self, from: Slot, v: &mut dyn Values<'a>) {
-        v.finish(from, self.leader.take());
+        // The store ends first: handing the value over takes the flight's stripe lock, which a
+        // waiter's key `Eq` may hold while it asks for an invalidation of the key — one that
+        // would wait for this store, whose end would wait for it (helper-115: 10 s).
         self.storing = None;
+        v.finish(from, self.leader.take());
         self.held = None;
         self.phase = Phase::Done;
     }
