@@ -130,7 +130,10 @@ fn written() -> bool {
     }
     found
 }
-static ON_EQ_REMOVE: OnceLock<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>> = OnceLock::new();
+/// What the next `Eq` of a [`Removing`] key runs.
+type Hook = Box<dyn FnOnce() + Send>;
+
+static ON_EQ_REMOVE: OnceLock<std::sync::Mutex<Option<Hook>>> = OnceLock::new();
 
 fn stored() -> &'static Cache<Removing, u32> {
     &STORED
