@@ -29,7 +29,7 @@ pub(super) use self::driver::Driver;
 pub(super) use self::relay::{Relay, Turned};
 
 use super::miss::{Core, Miss, Step};
-use super::stats::Run;
+use super::stats::RunTimer;
 use crate::key::KeyRef;
 use crate::policy::RateLimiter;
 
@@ -95,7 +95,7 @@ fn compute_span(namespace: &str) -> tracing::Span {
 /// ([`Core::running`](super::miss::Core::running)), and for the user's function, its span
 /// entered and its time taken. Compiled once, not per function.
 struct Started<'a> {
-    run: Option<(tracing::span::EnteredSpan, Run<'a>)>,
+    run: Option<(tracing::span::EnteredSpan, RunTimer<'a>)>,
 }
 
 impl<'a> Started<'a> {

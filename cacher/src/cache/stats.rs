@@ -188,10 +188,10 @@ impl Counters {
     }
 
     /// The function's run begins: its time goes to the counters when it ends
-    /// ([`Run`]).
+    /// ([`RunTimer`]).
     #[cfg_attr(not(debug_assertions), inline)]
-    pub(crate) fn run(&self) -> Run<'_> {
-        Run {
+    pub(crate) fn time_run(&self) -> RunTimer<'_> {
+        RunTimer {
             #[cfg(feature = "metrics")]
             stats: self,
             #[cfg(feature = "metrics")]
@@ -232,7 +232,7 @@ impl Counters {
 /// function, or one that unwinds the caller while it runs); a run dropped unfinished otherwise
 /// (an async caller gone) is not recorded. Without the `metrics` feature it holds nothing, and
 /// no clock is read.
-pub(crate) struct Run<'a> {
+pub(crate) struct RunTimer<'a> {
     #[cfg(feature = "metrics")]
     stats: &'a Counters,
     #[cfg(feature = "metrics")]
@@ -243,7 +243,7 @@ pub(crate) struct Run<'a> {
     stats: std::marker::PhantomData<&'a Counters>,
 }
 
-impl Run<'_> {
+impl RunTimer<'_> {
     /// The function returned.
     #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn end(self) {
@@ -257,7 +257,7 @@ impl Run<'_> {
 }
 
 #[cfg(feature = "metrics")]
-impl Drop for Run<'_> {
+impl Drop for RunTimer<'_> {
     fn drop(&mut self) {
         if self.ended || std::thread::panicking() {
             self.stats.export.computed(self.started.elapsed());

@@ -24,8 +24,8 @@ use crate::reentry::{UserCode, Wait, bounded};
 
 impl Locked {
     /// The shard, for reading; `None` from user code run under a shard's lock when the lock is
-    /// not free at once (this shard's) or within [`OTHER_LOCK_WAIT`](crate::reentry::OTHER_LOCK_WAIT) (another's; see the
-    /// module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
+    /// not free at once (this shard's) or within
+    /// [`OTHER_LOCK_WAIT`](crate::reentry::OTHER_LOCK_WAIT) (another's; see the module's doc). A poisoned lock is taken as it is: a panic in a key's `Eq` or a value's
     /// `Clone` leaves the table whole.
     ///
     /// Inline whole in optimised builds, its bounded wait out of line: left to LLVM's inliner,

@@ -1,8 +1,9 @@
 //! The persistent tiers' generations of the key ([`Generation`](crate::backend::Generation)),
 //! read before the function runs and, for a tier that missed, before the next tier is read
-//! ([`Step::Generations`]), and how each tier's write is made with them ([`Put`]): a value computed — or read from a later tier —
-//! before another process invalidated the key in a tier they share is not stored there after it,
-//! as the key's generation in this process keeps it out of every tier.
+//! ([`Step::Generations`]), and how each tier's write is made with them ([`Put`]): a value
+//! computed — or read from a later tier — before another process invalidated the key in a tier
+//! they share is not stored there after it, as the key's generation in this process keeps it
+//! out of every tier.
 
 use super::values::{Read, tiers_of};
 use super::{Core, Goal, Pass, Phase, Step, Values};

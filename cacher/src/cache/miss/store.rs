@@ -18,14 +18,14 @@ impl<'a> Core<'a> {
     /// timing, when it is the user's function (not `get`'s "no value", nor `insert`'s value),
     /// whose time is exported when the run ends. A background refresh is not a miss (its
     /// failure counts as an error, `refresh_failed`); a `get` that found nothing is.
-    pub(in crate::cache) fn running(&self) -> Option<crate::cache::stats::Run<'a>> {
+    pub(in crate::cache) fn running(&self) -> Option<crate::cache::stats::RunTimer<'a>> {
         let stats = &self.shared.stats;
         if self.goal.counts_miss() {
             stats.miss();
         }
         // `match`, not `then`: its closure was a call of its own on every miss.
         match self.goal.computes() {
-            true => Some(stats.run()),
+            true => Some(stats.time_run()),
             false => None,
         }
     }
