@@ -8,30 +8,9 @@ use std::sync::{Arc, Barrier, Mutex};
 
 use cacher::{Cache, MemoryBackend, SeparateFileBackend};
 
-type Hook = Box<dyn FnOnce() + Send>;
+use super::HookedValue as Hooked;
 
-/// A value whose clone, once armed, runs a hook first.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Hooked {
-    n: u32,
-    #[serde(skip)]
-    hook: Arc<Mutex<Option<Hook>>>,
-}
-
-impl Clone for Hooked {
-    fn clone(&self) -> Self {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        Self {
-            n: self.n,
-            hook: Arc::clone(&self.hook),
-        }
-    }
-}
-
-fn build(dir: &std::path::Path) -> Cache<u32, Hooked> {
+fn build(dir: &std::path::Path) -> Cache<u64, Hooked> {
     Cache::builder()
         .namespace("adversarial::crossstores")
         .backend(MemoryBackend::new())
@@ -40,28 +19,21 @@ fn build(dir: &std::path::Path) -> Cache<u32, Hooked> {
         .unwrap()
 }
 
-fn plain(n: u32) -> Hooked {
-    Hooked {
-        n,
-        hook: Arc::default(),
-    }
-}
-
 #[test]
 fn stores_that_insert_each_others_key_from_their_values_clone_leave_the_tiers_agreeing() {
     let dir = tempfile::tempdir().unwrap();
     let cache = build(dir.path());
     let both_storing = Arc::new(Barrier::new(2));
-    let store = |key: u32, other: u32| {
+    let store = |key: u64, other: u64| {
         let (cache, both) = (cache.clone(), Arc::clone(&both_storing));
         std::thread::spawn(move || {
-            let value = plain(key * 10);
+            let value = Hooked::new(key * 10);
             let (inner, returned) = (cache.clone(), Arc::new(Mutex::new(None)));
             let result = Arc::clone(&returned);
-            *value.hook.lock().unwrap() = Some(Box::new(move || {
+            value.arm(move || {
                 both.wait();
-                *result.lock().unwrap() = Some(inner.insert(&other, plain(other * 100)));
-            }));
+                *result.lock().unwrap() = Some(inner.insert(&other, Hooked::new(other * 100)));
+            });
             let got = cache.get_or_compute(&key, || value).n;
             let inserted = returned.lock().unwrap().take();
             (got, inserted)

@@ -91,8 +91,44 @@ fn memory_over<Kind>(tier: impl cacher::IntoBackend<u32, u64, Kind>) -> cacher::
         .unwrap()
 }
 
-/// A callback a test arms for one moment of a tier's work.
+/// A callback a test arms for one moment of a tier's work, or of a value's.
 type Hook = Box<dyn FnOnce() + Send>;
+
+/// A value whose next clone, once armed, runs a hook first (once): user code that the cache
+/// runs — under a shard's lock on a hit, as it stores a computed value.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HookedValue {
+    n: u64,
+    #[serde(skip)]
+    hook: std::sync::Arc<std::sync::Mutex<Option<Hook>>>,
+}
+
+impl HookedValue {
+    fn new(n: u64) -> Self {
+        Self {
+            n,
+            hook: std::sync::Arc::default(),
+        }
+    }
+
+    /// Runs `hook` at the next clone.
+    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+}
+
+impl Clone for HookedValue {
+    fn clone(&self) -> Self {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        Self {
+            n: self.n,
+            hook: std::sync::Arc::clone(&self.hook),
+        }
+    }
+}
 
 /// When an armed [`Hooked`] tier runs its hook.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -10,47 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cacher::{Cache, Clock, MemoryBackend, SeparateFileBackend};
-use serde::{Deserialize, Serialize};
+
+use super::HookedValue as Hooked;
 
 const MIN: Duration = Duration::from_secs(60);
 
 type Hook = Box<dyn FnOnce() + Send>;
 /// Where a hook waits to be taken and run, once.
 type HookSlot = Arc<Mutex<Option<Hook>>>;
-
-/// A value whose next clone, once armed, runs a hook first (once).
-#[derive(Serialize, Deserialize)]
-struct Hooked {
-    n: u64,
-    #[serde(skip)]
-    hook: HookSlot,
-}
-
-impl Hooked {
-    fn new(n: u64) -> Self {
-        Self {
-            n,
-            hook: Arc::default(),
-        }
-    }
-
-    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
-        *self.hook.lock().unwrap() = Some(Box::new(hook));
-    }
-}
-
-impl Clone for Hooked {
-    fn clone(&self) -> Self {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        Self {
-            n: self.n,
-            hook: Arc::clone(&self.hook),
-        }
-    }
-}
 
 /// Runs `write` on another thread to its end (at most 10 s: a hit that held its shard's lock
 /// while cloning would block it).

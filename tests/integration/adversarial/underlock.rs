@@ -9,34 +9,10 @@ use std::time::Duration;
 
 use cacher::{Cache, MemoryBackend};
 
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// A value whose next clone, once armed, runs a hook first.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Hooked {
-    n: u64,
-    #[serde(skip)]
-    hook: Arc<Mutex<Option<Hook>>>,
-}
-
-impl Clone for Hooked {
-    fn clone(&self) -> Self {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        Self {
-            n: self.n,
-            hook: Arc::clone(&self.hook),
-        }
-    }
-}
+use super::HookedValue as Hooked;
 
 fn hooked(n: u64) -> Hooked {
-    Hooked {
-        n,
-        hook: Arc::default(),
-    }
+    Hooked::new(n)
 }
 
 /// On a thread of its own (it may never end): a cache of one shard (a small bound) and no thread
@@ -57,9 +33,9 @@ fn hit_running(
         cache.insert(&1, first.clone()).unwrap();
         let (inner, result) = (cache.clone(), Arc::new(Mutex::new(None)));
         let returned = Arc::clone(&result);
-        *first.hook.lock().unwrap() = Some(Box::new(move || {
+        first.arm(move || {
             *returned.lock().unwrap() = Some(during(&inner));
-        }));
+        });
         let hit = cache.get(&1).map(|v| v.n);
         let result = result.lock().unwrap().take().expect("the hook ran");
         let _ = done.send((hit, result, cache.get(&2).map(|v| v.n)));
