@@ -417,9 +417,9 @@ where
 }
 
 /// The error of an `insert`, `remove` or `clear` (`what`) made from user code that the cache
-/// runs while this thread stores a key of the same stripe (a key's or value's `Clone`, a
-/// value's `Serialize`): it would wait for that store, which cannot end before it returns, and
-/// the store's older value would then land after it. Refused, nothing changed.
+/// runs while this thread stores the same key (any key, for `clear`; a key's or value's
+/// `Clone`, a value's `Serialize`): it would wait for that store, which cannot end before it
+/// returns, and the store's older value would then land after it. Refused, nothing changed.
 #[cold]
 fn storing_here(what: &str) -> crate::Error {
     crate::Error::Reentrant(format!(

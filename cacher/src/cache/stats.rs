@@ -195,8 +195,6 @@ impl Counters {
             #[cfg(feature = "metrics")]
             stats: self,
             #[cfg(feature = "metrics")]
-            ended: false,
-            #[cfg(feature = "metrics")]
             started: std::time::Instant::now(),
             #[cfg(not(feature = "metrics"))]
             stats: std::marker::PhantomData,
@@ -236,31 +234,35 @@ pub(crate) struct RunTimer<'a> {
     #[cfg(feature = "metrics")]
     stats: &'a Counters,
     #[cfg(feature = "metrics")]
-    ended: bool,
-    #[cfg(feature = "metrics")]
     started: std::time::Instant,
     #[cfg(not(feature = "metrics"))]
     stats: std::marker::PhantomData<&'a Counters>,
 }
 
 impl RunTimer<'_> {
-    /// The function returned.
+    /// The function returned: its time to the counters.
     #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn end(self) {
-        #[cfg(feature = "metrics")]
-        let mut this = self;
+        // Recorded: its drop, for an unwind, has nothing to do.
         #[cfg(feature = "metrics")]
         {
-            this.ended = true;
+            self.record();
+            std::mem::forget(self);
         }
+    }
+
+    #[cfg(feature = "metrics")]
+    fn record(&self) {
+        self.stats.export.computed(self.started.elapsed());
     }
 }
 
+/// Dropped unended: by a panic's unwind (recorded), or with an async caller gone (not).
 #[cfg(feature = "metrics")]
 impl Drop for RunTimer<'_> {
     fn drop(&mut self) {
-        if self.ended || std::thread::panicking() {
-            self.stats.export.computed(self.started.elapsed());
+        if std::thread::panicking() {
+            self.record();
         }
     }
 }
