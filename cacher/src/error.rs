@@ -85,6 +85,13 @@ impl Error {
         }
     }
 
+    /// Whether a tier's service failed (a dead or hung server: [`Backend`](Self::Backend)), not
+    /// its entry or its files: the tier is down for the rest of the call, and a removal from it
+    /// would wait out its own timeout and fail too.
+    pub(crate) fn is_service_failure(&self) -> bool {
+        matches!(self, Self::Backend { .. })
+    }
+
     pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Corrupt {
             location: location.into(),

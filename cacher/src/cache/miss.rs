@@ -511,7 +511,7 @@ impl<'a> Core<'a> {
             Err(e) => {
                 // A later look of this round does not report a failure the first look did; a
                 // service failure is new (its tier was not down, or it would not be read).
-                let new = pass == Pass::First || matches!(e, Error::Backend { .. });
+                let new = pass == Pass::First || e.is_service_failure();
                 self.note_failure(tier, &e);
                 if new {
                     shared.report(tiers_of(v).tier_name(tier), "read", &e);

@@ -137,10 +137,9 @@ fn refreshed<V: 'static>(
         let stays = match backend.get(key) {
             Ok(None) => true,
             Ok(Some(found)) => found.created_ms >= began_ms,
-            // The tier's service failed (a dead server): a removal would wait out its own
-            // timeout and fail too, as `forget_on_failure` says.
-            Err(crate::Error::Backend { .. }) => true,
-            Err(_) => false,
+            // Unreadable, it goes; but for a failed service (a dead server): a removal would
+            // wait out its own timeout and fail too, as `forget_on_failure` says.
+            Err(error) => error.is_service_failure(),
         };
         if !stays {
             let _ = backend.remove(key);
@@ -172,7 +171,7 @@ fn forget_on_failure<V: 'static>(
     result: crate::Result<bool>,
 ) -> crate::Result<bool> {
     if let Err(error) = &result
-        && !matches!(error, crate::Error::Backend { .. })
+        && !error.is_service_failure()
     {
         let _ = backend.remove(key);
     }

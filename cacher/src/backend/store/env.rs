@@ -378,8 +378,8 @@ fn own_files(dir: &Path, writable: bool) -> heed::Result<()> {
             return Err(refused(why));
         }
         if *name == "lock.mdb" {
-            reserve_lock_table(&file).map_err(|e| match e.raw_os_error() {
-                Some(28 | 122) => refused(&format!(
+            reserve_lock_table(&file).map_err(|e| match e.kind() {
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => refused(&format!(
                     "no room for LMDB's lock table on its device ({e}): a full disk"
                 )),
                 _ => refused(&format!(

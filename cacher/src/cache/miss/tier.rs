@@ -14,7 +14,7 @@ impl Core<'_> {
     /// A tier whose service failed (not a corrupt entry, which a write repairs) is down for
     /// the rest of the call.
     pub(super) fn note_failure(&mut self, tier: usize, error: &Error) {
-        if matches!(error, Error::Backend { .. }) {
+        if error.is_service_failure() {
             self.down |= bit(tier);
         }
     }
