@@ -171,7 +171,7 @@ impl Source {
     pub fn problems(&self, n: usize) -> String {
         match self.dir {
             Some(_) => crate::print::counted(n, "file", "files"),
-            None => crate::print::counted(n, "entry", "entries"),
+            None => crate::print::entries(n),
         }
     }
 
